@@ -1,0 +1,14 @@
+//! libsess: the IIS/ASP Session object as a library.
+//!
+//! An [`App`](app::App) holds sessions in a store; a [`Session`](session::Session)
+//! is one unit of work (one request) on one session: its Contents and
+//! StaticObjects, SessionID, Timeout, LCID, CodePage and Abandon, with
+//! Session_OnStart / Session_OnEnd callbacks. Values are [`Variant`](variant::Variant)s,
+//! held by value. The C surface (`include/sess.h`) lives in [`ffi`].
+//!
+//! Layers, each using only those below it:
+//! `ffi → web → app → store → session → variant → locale`.
+
+pub mod error;
+pub mod locale;
+pub mod variant;
