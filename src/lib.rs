@@ -9,6 +9,9 @@
 //! Layers, each using only those below it:
 //! `ffi → web → app → store → session → variant → locale`.
 
+pub mod clock;
 pub mod error;
 pub mod locale;
+pub mod session;
+pub mod store;
 pub mod variant;

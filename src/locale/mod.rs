@@ -53,10 +53,10 @@ mod tests {
 
     #[test]
     fn lcids() {
-        for ok in [0, 0x0400, 0x0800, 1033, 1036, 1041, 1028, 2057] {
+        for ok in [0, 0x0400, 0x0800, 1, 1033, 1036, 1041, 1028, 2057] {
             assert_eq!(check_lcid(ok), Ok(ok), "{ok}");
         }
-        for bad in [1, 0x0C00, 0x1000, 0xFFFF_FFFF, 0x0001_0000] {
+        for bad in [0x0C00, 0x1000, 0xFFFF_FFFF, 0x0001_0000, 0xABCD] {
             assert_eq!(check_lcid(bad).unwrap_err().code(), error::E_INVALID_LCID, "{bad}");
         }
     }

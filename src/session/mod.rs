@@ -1,0 +1,10 @@
+//! The Session object's data: Contents, static-object instances, Timeout,
+//! LCID and CodePage, and the session ID type.
+
+mod contents;
+mod data;
+mod id;
+
+pub use contents::Contents;
+pub use data::{bad_index, check_timeout, Limits, SessionData};
+pub use id::{IdText, SessionId, ID_LEN};

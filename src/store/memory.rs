@@ -1,0 +1,493 @@
+//! The in-process store: a sharded hash table of per-session reader/writer
+//! locks, with expiry kept in per-shard buckets of deadlines.
+//!
+//! - Lookup: hash the ID with a per-store secret key (SipHash-1-3), pick a
+//!   shard, clone the session's `Arc` under the shard mutex, then lock the
+//!   session itself. Waiters on a session lock are parked and woken, never
+//!   polled; the wait is bounded.
+//! - Expiry: each session is registered in the bucket of the second its
+//!   deadline falls in. Touching a session only moves its deadline (an
+//!   atomic store); when its bucket comes due, a session whose deadline moved
+//!   on is re-registered at the new deadline. A sweep therefore visits only
+//!   the buckets that are due: O(sessions due), never all sessions.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hashbrown::HashMap;
+use lock_api::{ArcRwLockReadGuard, ArcRwLockWriteGuard};
+use parking_lot::{Mutex, RawRwLock, RwLock};
+use siphasher::sip::SipHasher13;
+
+use super::{Lease, LockMode, Lookup, SessionStore, StoreMode};
+use crate::error::{self, Error, Result};
+use crate::session::{SessionData, SessionId};
+
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
+
+/// Whether an entry is visible in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Prepared, not yet inserted.
+    Pending,
+    /// In the table.
+    Live,
+    /// Removed (expired or abandoned); a late lookup must not use it.
+    Dead,
+}
+
+/// One session as the store keeps it.
+pub(super) struct Entry {
+    pub(super) id: SessionId,
+    pub(super) created_ms: u64,
+    pub(super) data: SessionData,
+    key: u64,
+    state: State,
+    /// Expiry deadline; atomic so shared (read-only) holders can slide it.
+    deadline_ms: AtomicU64,
+    /// The second of this entry's current expiry registration.
+    bucket: u64,
+}
+
+type Slot = Arc<RwLock<Entry>>;
+
+/// A lock on one entry, exclusive or shared.
+pub(super) enum Guard {
+    Write(ArcRwLockWriteGuard<RawRwLock, Entry>),
+    Read(ArcRwLockReadGuard<RawRwLock, Entry>),
+}
+
+impl Guard {
+    pub(super) fn entry(&self) -> &Entry {
+        match self {
+            Guard::Write(g) => g,
+            Guard::Read(g) => g,
+        }
+    }
+
+    pub(super) fn entry_mut(&mut self) -> Option<&mut Entry> {
+        match self {
+            Guard::Write(g) => Some(g),
+            Guard::Read(_) => None,
+        }
+    }
+
+    pub(super) fn lock_mode(&self) -> LockMode {
+        match self {
+            Guard::Write(_) => LockMode::Exclusive,
+            Guard::Read(_) => LockMode::Shared,
+        }
+    }
+}
+
+/// Passes a store key (already a keyed hash) straight through as the hash.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("store keys are hashed with write_u64 only")
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = k;
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct BuildKeyHasher;
+
+impl BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<u64, Slot, BuildKeyHasher>,
+    /// Expiry registrations: second → keys registered for it.
+    wheel: BTreeMap<u64, Vec<u64>>,
+}
+
+impl Shard {
+    fn register(&mut self, key: u64, bucket: u64) {
+        self.wheel.entry(bucket).or_default().push(key);
+    }
+}
+
+/// The in-process session store (the default).
+pub struct MemoryStore {
+    shards: Box<[Mutex<Shard>]>,
+    secret: (u64, u64),
+    count: AtomicUsize,
+}
+
+/// The expiry second a deadline is registered under: the first whole second
+/// at or after it, so a bucket that is due holds only due deadlines.
+fn bucket_of(deadline_ms: u64) -> u64 {
+    deadline_ms.div_ceil(1000)
+}
+
+impl MemoryStore {
+    /// An empty store with a fresh random hashing secret.
+    pub fn new() -> Result<MemoryStore> {
+        let mut k = [0u8; 16];
+        getrandom::fill(&mut k)
+            .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
+        let (a, b) = k.split_at(8);
+        Ok(MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            secret: (
+                u64::from_le_bytes(a.try_into().expect("8 bytes")),
+                u64::from_le_bytes(b.try_into().expect("8 bytes")),
+            ),
+            count: AtomicUsize::new(0),
+        })
+    }
+
+    /// The store key of `id`: a keyed hash, never the ID itself.
+    fn key(&self, id: &SessionId) -> u64 {
+        let mut h = SipHasher13::new_with_keys(self.secret.0, self.secret.1);
+        h.write(id.as_bytes());
+        h.finish()
+    }
+
+    fn shard(&self, key: u64) -> &Mutex<Shard> {
+        // Middle bits: the table itself uses the low bits and the top 7.
+        &self.shards[(key >> 32) as usize & (SHARDS - 1)]
+    }
+
+    /// Takes `g`'s entry out of the table (if it is still the one there).
+    fn unlink(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>) {
+        let slot = ArcRwLockWriteGuard::rwlock(g).clone();
+        let key = g.key;
+        if g.state == State::Live {
+            let mut shard = self.shard(key).lock();
+            if shard.map.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                shard.map.remove(&key);
+            }
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+        g.state = State::Dead;
+    }
+}
+
+fn lock_timeout(wait: Duration) -> Error {
+    Error::new(
+        error::E_LOCK_TIMEOUT,
+        format!(
+            "the session stayed locked by another request for {} ms",
+            wait.as_millis()
+        ),
+    )
+}
+
+impl SessionStore for MemoryStore {
+    fn mode(&self) -> StoreMode {
+        StoreMode::InProc
+    }
+
+    fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
+        let key = self.key(id);
+        let Some(slot) = self.shard(key).lock().map.get(&key).cloned() else {
+            return Ok(Lookup::NotFound);
+        };
+        let guard = match mode {
+            LockMode::Exclusive => Guard::Write(
+                slot.try_write_arc_for(wait)
+                    .ok_or_else(|| lock_timeout(wait))?,
+            ),
+            LockMode::Shared => Guard::Read(
+                slot.try_read_arc_for(wait)
+                    .ok_or_else(|| lock_timeout(wait))?,
+            ),
+        };
+        let e = guard.entry();
+        if e.state != State::Live || e.id != *id {
+            return Ok(Lookup::NotFound);
+        }
+        if e.deadline_ms.load(Ordering::Relaxed) > now_ms {
+            return Ok(Lookup::Found(Lease(guard)));
+        }
+        match guard {
+            Guard::Write(mut g) => {
+                self.unlink(&mut g);
+                Ok(Lookup::Expired(Lease(Guard::Write(g))))
+            }
+            // A shared holder cannot remove it; the next sweep will.
+            Guard::Read(_) => Ok(Lookup::NotFound),
+        }
+    }
+
+    fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
+        let entry = Entry {
+            key: self.key(&id),
+            id,
+            created_ms: now_ms,
+            data,
+            state: State::Pending,
+            deadline_ms: AtomicU64::new(u64::MAX),
+            bucket: u64::MAX,
+        };
+        Lease(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
+    }
+
+    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<()> {
+        let Guard::Write(g) = &mut lease.0 else {
+            return Err(Error::new(error::E_READONLY, "a read-only lease cannot be inserted"));
+        };
+        if g.state != State::Pending {
+            return Err(Error::new(error::E_UNEXPECTED, "the session is already stored"));
+        }
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                (c < max_sessions).then_some(c + 1)
+            })
+            .map_err(|_| {
+                Error::new(
+                    error::E_TOO_MANY_SESSIONS,
+                    format!("the application already holds {max_sessions} sessions"),
+                )
+            })?;
+        let key = g.key;
+        let mut shard = self.shard(key).lock();
+        if shard.map.contains_key(&key) {
+            drop(shard);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::new(error::E_FAIL, "session ID collision"));
+        }
+        shard
+            .map
+            .insert(key, ArcRwLockWriteGuard::rwlock(g).clone());
+        let bucket = bucket_of(deadline_ms);
+        shard.register(key, bucket);
+        drop(shard);
+        g.state = State::Live;
+        g.bucket = bucket;
+        g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
+        match lease.0 {
+            Guard::Read(g) => g.deadline_ms.store(deadline_ms, Ordering::Relaxed),
+            Guard::Write(mut g) => {
+                if g.state != State::Live {
+                    return Ok(());
+                }
+                g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
+                let bucket = bucket_of(deadline_ms);
+                if bucket < g.bucket {
+                    // A shortened Timeout: register earlier; the later
+                    // registration becomes stale and is skipped.
+                    self.shard(g.key).lock().register(g.key, bucket);
+                    g.bucket = bucket;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self, lease: Lease) -> Result<Lease> {
+        match lease.0 {
+            Guard::Write(mut g) => {
+                self.unlink(&mut g);
+                Ok(Lease(Guard::Write(g)))
+            }
+            Guard::Read(_) => Err(Error::new(
+                error::E_READONLY,
+                "a session held read-only cannot be removed",
+            )),
+        }
+    }
+
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
+        let now_s = now_ms / 1000;
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            while let Some(due) = shard.wheel.first_entry() {
+                if *due.key() > now_s {
+                    break;
+                }
+                for key in due.remove() {
+                    let Some(slot) = shard.map.get(&key) else {
+                        continue; // removed meanwhile: a stale registration
+                    };
+                    let Some(mut g) = slot.try_write_arc() else {
+                        // In use: a request holds it. Look again next second.
+                        shard.register(key, now_s + 1);
+                        continue;
+                    };
+                    let deadline = g.deadline_ms.load(Ordering::Relaxed);
+                    if deadline <= now_ms {
+                        shard.map.remove(&key);
+                        self.count.fetch_sub(1, Ordering::Relaxed);
+                        g.state = State::Dead;
+                        out.push(Lease(Guard::Write(g)));
+                    } else if g.bucket <= now_s {
+                        // Its registration came due but it was touched since.
+                        g.bucket = bucket_of(deadline);
+                        shard.register(key, g.bucket);
+                    }
+                    // else: a later registration is current; this one is stale.
+                }
+            }
+        }
+    }
+
+    fn drain(&self, out: &mut Vec<Lease>) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            shard.wheel.clear();
+            for (_, slot) in shard.map.drain() {
+                self.count.fetch_sub(1, Ordering::Relaxed);
+                if let Some(mut g) = slot.try_write_arc() {
+                    g.state = State::Dead;
+                    out.push(Lease(Guard::Write(g)));
+                }
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variant::Variant;
+
+    const WAIT: Duration = Duration::from_millis(50);
+
+    fn new_session(store: &MemoryStore, now: u64, deadline: u64) -> SessionId {
+        let id = SessionId::generate().unwrap();
+        let mut lease = store.prepare(id, SessionData::new(20, 1033, 65001), now);
+        store.insert(&mut lease, deadline, usize::MAX).unwrap();
+        store.release(lease, deadline).unwrap();
+        id
+    }
+
+    fn found(l: Lookup) -> Lease {
+        match l {
+            Lookup::Found(lease) => lease,
+            _ => panic!("expected Found"),
+        }
+    }
+
+    #[test]
+    fn prepared_sessions_are_invisible_until_inserted() {
+        let s = MemoryStore::new().unwrap();
+        let id = SessionId::generate().unwrap();
+        let mut lease = s.prepare(id, SessionData::new(20, 1033, 65001), 0);
+        lease.data_mut().unwrap().contents.set("a", Variant::I4(1));
+        assert!(matches!(s.get(&id, LockMode::Shared, WAIT, 0).unwrap(), Lookup::NotFound));
+        s.insert(&mut lease, 60_000, 10).unwrap();
+        s.release(lease, 60_000).unwrap();
+        let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        assert_eq!(lease.data().contents.get("A"), Some(&Variant::I4(1)));
+        assert_eq!(s.count(), 1);
+    }
+
+    #[test]
+    fn exclusive_blocks_and_times_out_shared_coexist() {
+        let s = MemoryStore::new().unwrap();
+        let id = new_session(&s, 0, 60_000);
+        let r1 = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        let r2 = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        let err = s.get(&id, LockMode::Exclusive, WAIT, 1).err().unwrap();
+        assert_eq!(err.code(), error::E_LOCK_TIMEOUT);
+        drop((r1, r2));
+        let w = found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        assert_eq!(
+            s.get(&id, LockMode::Shared, WAIT, 1).err().unwrap().code(),
+            error::E_LOCK_TIMEOUT
+        );
+        drop(w);
+    }
+
+    #[test]
+    fn max_sessions_is_enforced() {
+        let s = MemoryStore::new().unwrap();
+        for _ in 0..2 {
+            let mut l = s.prepare(SessionId::generate().unwrap(), SessionData::new(20, 1033, 65001), 0);
+            s.insert(&mut l, 1000, 2).unwrap();
+        }
+        let mut l = s.prepare(SessionId::generate().unwrap(), SessionData::new(20, 1033, 65001), 0);
+        assert_eq!(s.insert(&mut l, 1000, 2).unwrap_err().code(), error::E_TOO_MANY_SESSIONS);
+        assert_eq!(s.count(), 2);
+    }
+
+    #[test]
+    fn expiry_visits_only_due_buckets_and_follows_touches() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 60_000);
+        let b = new_session(&s, 0, 120_000);
+        let mut out = Vec::new();
+        s.take_expired(59_999, &mut out);
+        assert!(out.is_empty());
+        // Touch `a` before it expires: its deadline moves to 150 s.
+        let l = found(s.get(&a, LockMode::Exclusive, WAIT, 30_000).unwrap());
+        s.release(l, 150_000).unwrap();
+        s.take_expired(60_000, &mut out);
+        assert!(out.is_empty(), "a was touched");
+        s.take_expired(120_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].id() == b);
+        out.clear();
+        s.take_expired(150_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].id() == a);
+        assert_eq!(s.count(), 0);
+        assert!(s.shards.iter().all(|sh| sh.lock().wheel.is_empty()));
+    }
+
+    #[test]
+    fn expired_session_found_by_lookup_is_handed_back_once() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 60_000);
+        assert!(matches!(s.get(&a, LockMode::Shared, WAIT, 60_000).unwrap(), Lookup::NotFound));
+        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(), Lookup::Expired(_)));
+        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(), Lookup::NotFound));
+        let mut out = Vec::new();
+        s.take_expired(61_000, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn busy_sessions_are_not_expired_and_shortened_timeouts_apply() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 600_000);
+        let held = found(s.get(&a, LockMode::Exclusive, WAIT, 1_000).unwrap());
+        let mut out = Vec::new();
+        s.take_expired(700_000, &mut out);
+        assert!(out.is_empty(), "in use");
+        s.release(held, 60_000).unwrap(); // shortened and already past
+        s.take_expired(700_001, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn removed_sessions_are_gone() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 60_000);
+        let l = found(s.get(&a, LockMode::Exclusive, WAIT, 1).unwrap());
+        let l = s.remove(l).unwrap();
+        assert!(l.id() == a);
+        drop(l);
+        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 2).unwrap(), Lookup::NotFound));
+        assert_eq!(s.count(), 0);
+        let mut out = Vec::new();
+        s.take_expired(100_000, &mut out);
+        assert!(out.is_empty());
+    }
+}
