@@ -73,6 +73,38 @@ pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 /// An application option is out of range.
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
 
+/// Every named code, for the C header (`SESS_` + name) and for tests.
+pub const ALL: &[(&str, HResult)] = &[
+    ("S_OK", S_OK),
+    ("S_FALSE", S_FALSE),
+    ("E_NOTIMPL", E_NOTIMPL),
+    ("E_NOINTERFACE", E_NOINTERFACE),
+    ("E_POINTER", E_POINTER),
+    ("E_FAIL", E_FAIL),
+    ("E_UNEXPECTED", E_UNEXPECTED),
+    ("E_OUTOFMEMORY", E_OUTOFMEMORY),
+    ("E_INVALIDARG", E_INVALIDARG),
+    ("E_INSUFFICIENT_BUFFER", E_INSUFFICIENT_BUFFER),
+    ("DISP_E_TYPEMISMATCH", DISP_E_TYPEMISMATCH),
+    ("DISP_E_BADVARTYPE", DISP_E_BADVARTYPE),
+    ("DISP_E_OVERFLOW", DISP_E_OVERFLOW),
+    ("DISP_E_BADINDEX", DISP_E_BADINDEX),
+    ("E_SESSION_NOT_FOUND", E_SESSION_NOT_FOUND),
+    ("E_LOCK_TIMEOUT", E_LOCK_TIMEOUT),
+    ("E_READONLY", E_READONLY),
+    ("E_TOO_MANY_SESSIONS", E_TOO_MANY_SESSIONS),
+    ("E_TOO_MANY_ITEMS", E_TOO_MANY_ITEMS),
+    ("E_VALUE_TOO_LARGE", E_VALUE_TOO_LARGE),
+    ("E_BAD_KEY", E_BAD_KEY),
+    ("E_INVALID_TIMEOUT", E_INVALID_TIMEOUT),
+    ("E_INVALID_LCID", E_INVALID_LCID),
+    ("E_INVALID_CODEPAGE", E_INVALID_CODEPAGE),
+    ("E_INVALID_SESSION_ID", E_INVALID_SESSION_ID),
+    ("E_STORE_UNAVAILABLE", E_STORE_UNAVAILABLE),
+    ("E_WRONG_STATE", E_WRONG_STATE),
+    ("E_INVALID_OPTION", E_INVALID_OPTION),
+];
+
 /// Short description of a result code, as `sess_error_message` prints it.
 pub fn message(code: HResult) -> &'static str {
     match code {
@@ -173,25 +205,11 @@ mod tests {
     }
 
     #[test]
-    fn every_library_code_has_its_own_message() {
-        let codes = [
-            E_SESSION_NOT_FOUND,
-            E_LOCK_TIMEOUT,
-            E_READONLY,
-            E_TOO_MANY_SESSIONS,
-            E_TOO_MANY_ITEMS,
-            E_VALUE_TOO_LARGE,
-            E_BAD_KEY,
-            E_INVALID_TIMEOUT,
-            E_INVALID_LCID,
-            E_INVALID_CODEPAGE,
-            E_INVALID_SESSION_ID,
-            E_STORE_UNAVAILABLE,
-            E_WRONG_STATE,
-            E_INVALID_OPTION,
-        ];
-        let msgs: std::collections::HashSet<_> = codes.iter().map(|&c| message(c)).collect();
-        assert_eq!(msgs.len(), codes.len());
+    fn every_code_has_its_own_message() {
+        let msgs: std::collections::HashSet<_> = ALL.iter().map(|&(_, c)| message(c)).collect();
+        assert_eq!(msgs.len(), ALL.len());
+        let values: std::collections::HashSet<_> = ALL.iter().map(|&(_, c)| c).collect();
+        assert_eq!(values.len(), ALL.len());
         assert_eq!(message(hr(0x8004_02FF)), "unknown error");
     }
 }

@@ -9,8 +9,10 @@
 //! Layers, each using only those below it:
 //! `ffi → web → app → store → session → variant → locale`.
 
+pub mod app;
 pub mod clock;
 pub mod error;
+pub mod ffi;
 pub mod locale;
 pub mod session;
 pub mod store;

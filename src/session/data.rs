@@ -80,15 +80,21 @@ impl SessionData {
     /// Stores `value` under `name` after checking the key, the value's size
     /// and (for a new key) the item count; on error nothing changes.
     pub fn set_value(&mut self, name: &str, value: Variant, limits: &Limits) -> Result<()> {
+        self.check_set(name, &value, limits)?;
+        self.contents.set(name, value);
+        Ok(())
+    }
+
+    /// Checks what [`SessionData::set_value`] checks, changing nothing.
+    pub fn check_set(&self, name: &str, value: &Variant, limits: &Limits) -> Result<()> {
         check_key(name, limits)?;
-        check_value(&value, limits)?;
+        check_value(value, limits)?;
         if !self.contents.contains(name) && self.contents.len() >= limits.max_items {
             return Err(Error::new(
                 error::E_TOO_MANY_ITEMS,
                 format!("the session already holds {} items", limits.max_items),
             ));
         }
-        self.contents.set(name, value);
         Ok(())
     }
 

@@ -1,0 +1,181 @@
+//! An application's settings, with ASP's defaults, checked once at creation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Session;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{self, Error, Result};
+use crate::locale;
+use crate::session::{check_timeout, Limits};
+use crate::variant::Object;
+
+/// Session_OnStart: runs when a session is created, before the host sees it;
+/// an error abandons the new session and is returned to the creator.
+pub type OnStart = Arc<dyn Fn(&mut Session) -> Result<()> + Send + Sync>;
+
+/// Session_OnEnd: runs when a session times out, is abandoned or the
+/// application ends, with its contents readable.
+pub type OnEnd = Arc<dyn Fn(&mut Session) + Send + Sync>;
+
+/// Makes one instance of a session-scope static object.
+pub type Factory = Arc<dyn Fn() -> Result<Object> + Send + Sync>;
+
+/// A session-scope static object (GLOBAL.ASA's `<OBJECT SCOPE=Session>`):
+/// instantiated once per session, on first use.
+#[derive(Clone)]
+pub struct StaticObject {
+    /// The name it is found under (case-insensitive).
+    pub name: String,
+    /// Makes the session's instance.
+    pub factory: Factory,
+}
+
+/// Application settings. `AppOptions::default()` gives ASP's defaults.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// Timeout of a new session, minutes (default 20).
+    pub default_timeout_minutes: u32,
+    /// Largest Timeout a session may set, minutes (default 525,600: a year).
+    pub max_timeout_minutes: u32,
+    /// If non-zero, a session ends this many minutes after it began however
+    /// active it is (default 0: no absolute lifetime).
+    pub absolute_timeout_minutes: u32,
+    /// Most sessions stored at once (default 1,000,000).
+    pub max_sessions: usize,
+    /// Most Contents items in one session (default 1,024).
+    pub max_items: usize,
+    /// Largest value in bytes (default 1 MiB).
+    pub max_value_bytes: usize,
+    /// Longest Contents key in UTF-8 bytes (default 255).
+    pub max_key_bytes: usize,
+    /// Longest wait for a session another request holds (default 10 s).
+    pub lock_timeout: Duration,
+    /// LCID of a new session, also what LCID 0 and the default-locale
+    /// aliases mean (default 0x0409, en-US).
+    pub default_lcid: u32,
+    /// Code page of a new session (default 65001, UTF-8).
+    pub default_codepage: u32,
+    /// How often a library thread ends expired sessions; `None` runs no
+    /// thread and leaves it to [`App::expire`](super::App::expire)
+    /// (default every second).
+    pub expiry_interval: Option<Duration>,
+    /// Session_OnStart.
+    pub on_start: Option<OnStart>,
+    /// Session_OnEnd.
+    pub on_end: Option<OnEnd>,
+    /// Session-scope static objects.
+    pub static_objects: Vec<StaticObject>,
+    /// The time source for deadlines (default: the system's monotonic clock).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            default_timeout_minutes: 20,
+            max_timeout_minutes: 525_600,
+            absolute_timeout_minutes: 0,
+            max_sessions: 1_000_000,
+            max_items: 1024,
+            max_value_bytes: 1 << 20,
+            max_key_bytes: 255,
+            lock_timeout: Duration::from_secs(10),
+            default_lcid: locale::LCID_EN_US,
+            default_codepage: locale::CP_UTF8,
+            expiry_interval: Some(Duration::from_secs(1)),
+            on_start: None,
+            on_end: None,
+            static_objects: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl AppOptions {
+    /// Checks every setting; the first bad one is `E_INVALID_OPTION` (or the
+    /// LCID / code page error) with a detail naming it.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::new(error::E_INVALID_OPTION, what.to_string()));
+        if self.max_timeout_minutes == 0 {
+            return bad("max_timeout_minutes must be at least 1");
+        }
+        check_timeout(self.default_timeout_minutes.into(), self.max_timeout_minutes).map_err(|_| {
+            Error::new(
+                error::E_INVALID_OPTION,
+                "default_timeout_minutes must be 1..=max_timeout_minutes",
+            )
+        })?;
+        if self.max_sessions == 0 || self.max_items == 0 || self.max_key_bytes == 0 {
+            return bad("max_sessions, max_items and max_key_bytes must be at least 1");
+        }
+        if self.expiry_interval.is_some_and(|d| d.is_zero()) {
+            return bad("expiry_interval must be positive (or None for no thread)");
+        }
+        if locale::is_default_alias(self.default_lcid) {
+            return bad("default_lcid must be a real locale, not a default alias");
+        }
+        locale::check_lcid(self.default_lcid)?;
+        locale::check_codepage(self.default_codepage)?;
+        for (i, decl) in self.static_objects.iter().enumerate() {
+            if decl.name.is_empty() || decl.name.len() > self.max_key_bytes {
+                return bad("a static object needs a name of 1..=max_key_bytes bytes");
+            }
+            let dup = self.static_objects[..i]
+                .iter()
+                .any(|d| d.name.to_lowercase() == decl.name.to_lowercase());
+            if dup {
+                return Err(Error::new(
+                    error::E_INVALID_OPTION,
+                    format!("static object {:?} is declared twice", decl.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits sessions are checked against.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_timeout_minutes: self.max_timeout_minutes,
+            max_items: self.max_items,
+            max_value_bytes: self.max_value_bytes,
+            max_key_bytes: self.max_key_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_options_named() {
+        AppOptions::default().validate().unwrap();
+        let cases: Vec<(fn(&mut AppOptions), i32)> = vec![
+            (|o| o.default_timeout_minutes = 0, error::E_INVALID_OPTION),
+            (|o| o.max_timeout_minutes = 10, error::E_INVALID_OPTION),
+            (|o| o.max_sessions = 0, error::E_INVALID_OPTION),
+            (|o| o.expiry_interval = Some(Duration::ZERO), error::E_INVALID_OPTION),
+            (|o| o.default_lcid = 0xABCD, error::E_INVALID_LCID),
+            (|o| o.default_lcid = 0, error::E_INVALID_OPTION),
+            (|o| o.default_codepage = 1, error::E_INVALID_CODEPAGE),
+        ];
+        for (i, (f, code)) in cases.into_iter().enumerate() {
+            let mut o = AppOptions::default();
+            f(&mut o);
+            assert_eq!(o.validate().unwrap_err().code(), code, "case {i}");
+        }
+    }
+
+    #[test]
+    fn static_object_names_are_unique() {
+        let f: Factory = Arc::new(|| Err(Error::code_only(error::E_NOTIMPL)));
+        let mut o = AppOptions::default();
+        o.static_objects = vec![
+            StaticObject { name: "AppInfo1".into(), factory: f.clone() },
+            StaticObject { name: "APPINFO1".into(), factory: f },
+        ];
+        assert_eq!(o.validate().unwrap_err().code(), error::E_INVALID_OPTION);
+    }
+}

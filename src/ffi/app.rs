@@ -1,0 +1,342 @@
+//! `sess_app`: an application and its options.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{boundary, deref, put, put_required, sess_result, text};
+use crate::app::{App, AppOptions, Factory, OnEnd, OnStart, Session, StaticObject};
+use crate::clock::Clock;
+use crate::error::{self as err, Error, Result};
+use crate::variant::{Object, Unknown};
+
+/// Session_OnStart: runs when a session is created, before the host sees it.
+/// The handler may read and write the session but must not close it. A
+/// failure code cancels the session and is returned by `sess_session_create`.
+#[allow(non_camel_case_types)]
+pub type sess_on_start_fn =
+    unsafe extern "C" fn(context: *mut c_void, session: *mut Session) -> sess_result;
+
+/// Session_OnEnd: runs when a session times out, is abandoned, or the
+/// application is released. The contents are readable; the handle is the
+/// library's (do not close it) and is valid only during the call. It runs
+/// on the thread that ended the session (a request, the expiry thread, or
+/// the caller of `sess_app_expire` / `sess_app_release`).
+#[allow(non_camel_case_types)]
+pub type sess_on_end_fn = unsafe extern "C" fn(context: *mut c_void, session: *mut Session);
+
+/// Makes one instance of a session-scope static object: stores an owned
+/// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
+#[allow(non_camel_case_types)]
+pub type sess_static_factory_fn = unsafe extern "C" fn(
+    context: *mut c_void,
+    name: *const c_char,
+    out: *mut *mut Unknown,
+) -> sess_result;
+
+/// A clock: monotonic milliseconds from any fixed origin.
+#[allow(non_camel_case_types)]
+pub type sess_clock_fn = unsafe extern "C" fn(context: *mut c_void) -> u64;
+
+/// A session-scope static object declaration (GLOBAL.ASA's
+/// `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
+/// `sess_app_create`; `context` must stay valid while the application lives.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_static_object_decl {
+    /// The object's name (UTF-8, NUL-terminated).
+    pub name: *const c_char,
+    /// Makes a session's instance on first use.
+    pub factory: Option<sess_static_factory_fn>,
+    /// Passed to `factory`.
+    pub context: *mut c_void,
+}
+
+/// Application options. Fill with `sess_app_options_init` (which sets
+/// `struct_size` and every default), then change what you need.
+///
+/// `struct_size` versions the struct: a library reads only the fields that
+/// fit in it and uses defaults for the rest, so callers built against an
+/// older header keep working.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_app_options {
+    /// `sizeof(sess_app_options)` as the caller knows it.
+    pub struct_size: u32,
+    /// Timeout of a new session in minutes (default 20).
+    pub default_timeout_minutes: u32,
+    /// Largest Timeout a session may set (default 525600, a year).
+    pub max_timeout_minutes: u32,
+    /// If non-zero, sessions end this many minutes after they began, however
+    /// active (default 0: none).
+    pub absolute_timeout_minutes: u32,
+    /// Most sessions stored at once (default 1000000).
+    pub max_sessions: u64,
+    /// Largest value in bytes (default 1048576).
+    pub max_value_bytes: u64,
+    /// Most Contents items per session (default 1024).
+    pub max_items: u32,
+    /// Longest Contents key in UTF-8 bytes (default 255).
+    pub max_key_bytes: u32,
+    /// Longest wait for a session another request holds, ms (default 10000).
+    pub lock_timeout_ms: u32,
+    /// How often a library thread ends expired sessions, ms; 0 runs no
+    /// thread (call `sess_app_expire` instead). Default 1000.
+    pub expiry_interval_ms: u32,
+    /// LCID of new sessions (default 0x0409, en-US).
+    pub default_lcid: u32,
+    /// Code page of new sessions (default 65001, UTF-8).
+    pub default_codepage: u32,
+    /// Session_OnStart, or NULL.
+    pub on_start: Option<sess_on_start_fn>,
+    /// Session_OnEnd, or NULL.
+    pub on_end: Option<sess_on_end_fn>,
+    /// Passed to `on_start` and `on_end`; must stay valid while the
+    /// application lives and be usable from any thread.
+    pub event_context: *mut c_void,
+    /// Session-scope static objects (`static_object_count` of them), or NULL.
+    pub static_objects: *const sess_static_object_decl,
+    /// Number of entries in `static_objects`.
+    pub static_object_count: usize,
+    /// A clock for deadlines, or NULL for the system's monotonic clock
+    /// (tests inject one to move time without sleeping).
+    pub clock: Option<sess_clock_fn>,
+    /// Passed to `clock`.
+    pub clock_context: *mut c_void,
+}
+
+/// A host pointer handed back to host callbacks, possibly on other threads;
+/// the options' documentation makes thread-safety the host's promise.
+#[derive(Clone, Copy)]
+struct HostContext(*mut c_void);
+// SAFETY: see above: the host promises the context is usable from any thread.
+unsafe impl Send for HostContext {}
+// SAFETY: as above.
+unsafe impl Sync for HostContext {}
+
+impl HostContext {
+    fn get(self) -> *mut c_void {
+        self.0
+    }
+}
+
+struct HostClock(sess_clock_fn, HostContext);
+
+impl Clock for HostClock {
+    fn now_ms(&self) -> u64 {
+        // SAFETY: the host supplied the function and its context.
+        unsafe { (self.0)(self.1.get()) }
+    }
+}
+
+fn defaults() -> sess_app_options {
+    let d = AppOptions::default();
+    sess_app_options {
+        struct_size: std::mem::size_of::<sess_app_options>() as u32,
+        default_timeout_minutes: d.default_timeout_minutes,
+        max_timeout_minutes: d.max_timeout_minutes,
+        absolute_timeout_minutes: d.absolute_timeout_minutes,
+        max_sessions: d.max_sessions as u64,
+        max_value_bytes: d.max_value_bytes as u64,
+        max_items: d.max_items as u32,
+        max_key_bytes: d.max_key_bytes as u32,
+        lock_timeout_ms: d.lock_timeout.as_millis() as u32,
+        expiry_interval_ms: d.expiry_interval.map_or(0, |i| i.as_millis() as u32),
+        default_lcid: d.default_lcid,
+        default_codepage: d.default_codepage,
+        on_start: None,
+        on_end: None,
+        event_context: std::ptr::null_mut(),
+        static_objects: std::ptr::null(),
+        static_object_count: 0,
+        clock: None,
+        clock_context: std::ptr::null_mut(),
+    }
+}
+
+/// Fills `*opts` with the defaults and sets `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_options_init(opts: *mut sess_app_options) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or writable per the contract.
+        unsafe { put_required(opts, defaults(), "opts") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Reads a caller's options of any known size: fields past `struct_size`
+/// keep their defaults; a larger struct is accepted only if the part this
+/// library does not know is all zero.
+///
+/// # Safety
+/// `opts` must be readable for `(*opts).struct_size` bytes.
+unsafe fn read_options(opts: *const sess_app_options) -> Result<sess_app_options> {
+    let mut o = defaults();
+    if opts.is_null() {
+        return Ok(o);
+    }
+    // SAFETY: at least the first field is readable.
+    let size = unsafe { opts.cast::<u32>().read_unaligned() } as usize;
+    let known = std::mem::size_of::<sess_app_options>();
+    if size < std::mem::size_of::<u32>() {
+        return Err(Error::new(err::E_INVALIDARG, "opts->struct_size is too small"));
+    }
+    if size > known {
+        // SAFETY: readable for `size` bytes per the contract.
+        let extra = unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(known), size - known) };
+        if extra.iter().any(|&b| b != 0) {
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                "opts sets fields this version of libsess does not know",
+            ));
+        }
+    }
+    // SAFETY: both sides are valid for min(size, known) bytes; every field
+    // of the struct accepts any bit pattern the caller wrote (function
+    // pointers are Option, so NULL is valid).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            opts.cast::<u8>(),
+            (&mut o as *mut sess_app_options).cast::<u8>(),
+            size.min(known),
+        )
+    };
+    o.struct_size = known as u32;
+    Ok(o)
+}
+
+/// Turns C options into Rust ones, copying names and wrapping callbacks.
+///
+/// # Safety
+/// `static_objects` must be readable for `static_object_count` entries.
+unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
+    let mut r = AppOptions {
+        default_timeout_minutes: o.default_timeout_minutes,
+        max_timeout_minutes: o.max_timeout_minutes,
+        absolute_timeout_minutes: o.absolute_timeout_minutes,
+        max_sessions: usize::try_from(o.max_sessions).unwrap_or(usize::MAX),
+        max_items: o.max_items as usize,
+        max_value_bytes: usize::try_from(o.max_value_bytes).unwrap_or(usize::MAX),
+        max_key_bytes: o.max_key_bytes as usize,
+        lock_timeout: Duration::from_millis(o.lock_timeout_ms.into()),
+        default_lcid: o.default_lcid,
+        default_codepage: o.default_codepage,
+        expiry_interval: (o.expiry_interval_ms != 0)
+            .then(|| Duration::from_millis(o.expiry_interval_ms.into())),
+        ..AppOptions::default()
+    };
+    let ctx = HostContext(o.event_context);
+    if let Some(f) = o.on_start {
+        let on_start: OnStart = Arc::new(move |s: &mut Session| {
+            // SAFETY: the host's callback, given a handle valid for the call.
+            let rc = unsafe { f(ctx.get(), s as *mut Session) };
+            if rc < 0 {
+                Err(Error::new(rc, "Session_OnStart failed"))
+            } else {
+                Ok(())
+            }
+        });
+        r.on_start = Some(on_start);
+    }
+    if let Some(f) = o.on_end {
+        let on_end: OnEnd = Arc::new(move |s: &mut Session| {
+            // SAFETY: the host's callback, given a handle valid for the call.
+            unsafe { f(ctx.get(), s as *mut Session) }
+        });
+        r.on_end = Some(on_end);
+    }
+    if o.static_object_count > 0 {
+        if o.static_objects.is_null() {
+            return Err(super::null("opts->static_objects"));
+        }
+        // SAFETY: readable for the count per the contract.
+        let decls = unsafe { std::slice::from_raw_parts(o.static_objects, o.static_object_count) };
+        for d in decls {
+            // SAFETY: NUL-terminated per the contract.
+            let name = unsafe { text(d.name, "a static object's name") }?.to_owned();
+            let f = d
+                .factory
+                .ok_or_else(|| super::null("a static object's factory"))?;
+            let c_name = std::ffi::CString::new(name.clone()).expect("read up to its NUL");
+            let dctx = HostContext(d.context);
+            let factory: Factory = Arc::new(move || {
+                let mut p: *mut Unknown = std::ptr::null_mut();
+                // SAFETY: the host's factory with its context and our out slot.
+                let rc = unsafe { f(dctx.get(), c_name.as_ptr(), &mut p) };
+                if rc < 0 {
+                    return Err(Error::new(rc, "a static object factory failed"));
+                }
+                // SAFETY: the factory hands over one reference in `p`.
+                unsafe { Object::from_owned(p) }
+            });
+            r.static_objects.push(StaticObject { name, factory });
+        }
+    }
+    if let Some(f) = o.clock {
+        r.clock = Arc::new(HostClock(f, HostContext(o.clock_context)));
+    }
+    Ok(r)
+}
+
+/// Creates an application in `*out` (`opts` NULL: defaults). Bad options →
+/// `SESS_E_INVALID_OPTION` (or `SESS_E_INVALID_LCID` / `_CODEPAGE`) with the
+/// field named in the last-error detail. Release it with `sess_app_release`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_create(
+    opts: *const sess_app_options,
+    out: *mut *mut App,
+) -> sess_result {
+    boundary(|| {
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        // SAFETY: NULL or a readable options struct per the contract.
+        let o = unsafe { read_options(opts) }?;
+        // SAFETY: the static object array per the contract.
+        let app = App::new(unsafe { to_rust(&o) }?)?;
+        // SAFETY: checked non-NULL.
+        unsafe { put(out, Box::into_raw(Box::new(app))) };
+        Ok(err::S_OK)
+    })
+}
+
+/// Releases an application: stops its expiry thread and runs Session_OnEnd
+/// for every stored session not in use. Close every session first; a session
+/// still open keeps working and is dropped, without OnEnd, when it closes.
+/// NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_release(app: *mut App) {
+    if !app.is_null() {
+        super::boundary_void(|| {
+            // SAFETY: created by sess_app_create and released once.
+            drop(unsafe { Box::from_raw(app) });
+            Ok(())
+        });
+    }
+}
+
+/// Ends every expired session now, running Session_OnEnd for each (for
+/// hosts that run no library thread). `*out_ended` (may be NULL) receives
+/// how many ended.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_expire(app: *const App, out_ended: *mut usize) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        let n = unsafe { deref(app, "app") }?.expire();
+        // SAFETY: NULL or writable.
+        unsafe { put(out_ended, n) };
+        Ok(err::S_OK)
+    })
+}
+
+/// The number of stored sessions, in `*out_count`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_session_count(app: *const App, out_count: *mut usize) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        let n = unsafe { deref(app, "app") }?.session_count();
+        // SAFETY: NULL or writable.
+        unsafe { put_required(out_count, n, "out_count") }?;
+        Ok(err::S_OK)
+    })
+}

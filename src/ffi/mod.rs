@@ -1,0 +1,164 @@
+//! The C surface (`include/sess.h`): thin `extern "C"` wrappers that check
+//! every pointer and string, convert, call the Rust API inside one panic
+//! boundary, and turn errors into result codes plus a thread-local detail.
+//!
+//! Nothing outside this module knows C.
+
+pub mod app;
+pub mod array;
+pub mod constants;
+pub mod contents;
+pub mod error;
+pub mod session;
+pub mod statics;
+pub mod variant;
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{self as err, Error, HResult, Result};
+
+/// An HRESULT: `>= 0` success (`SESS_S_OK`, `SESS_S_FALSE`), `< 0` failure.
+#[allow(non_camel_case_types)]
+pub type sess_result = i32;
+
+thread_local! {
+    /// The last failure on this thread: (code, detail).
+    static LAST_ERROR: RefCell<Option<(HResult, String)>> = const { RefCell::new(None) };
+}
+
+fn record(code: HResult, detail: &str) {
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some((code, detail.to_owned())));
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    let what = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("internal error (caught panic): {what}")
+}
+
+/// Runs one export's body inside the panic boundary: errors become their code
+/// (and this thread's last-error detail), a panic becomes `E_UNEXPECTED`.
+pub(crate) fn boundary(body: impl FnOnce() -> Result<HResult>) -> HResult {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            record(e.code(), e.detail());
+            e.code()
+        }
+        Err(p) => {
+            record(err::E_UNEXPECTED, &panic_text(&*p));
+            err::E_UNEXPECTED
+        }
+    }
+}
+
+/// The boundary for functions returning nothing: errors are swallowed (and
+/// recorded), as `void` exports cannot report them.
+pub(crate) fn boundary_void(body: impl FnOnce() -> Result<()>) {
+    boundary(|| body().map(|()| err::S_OK));
+}
+
+/// `E_POINTER` naming the NULL argument.
+pub(crate) fn null(what: &str) -> Error {
+    Error::new(err::E_POINTER, format!("{what} is NULL"))
+}
+
+/// A shared reference from a pointer that must not be NULL.
+///
+/// # Safety
+/// `p`, if non-NULL, must be valid for reads for the returned lifetime.
+pub(crate) unsafe fn deref<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
+    // SAFETY: forwarded to the caller.
+    unsafe { p.as_ref() }.ok_or_else(|| null(what))
+}
+
+/// A mutable reference from a pointer that must not be NULL.
+///
+/// # Safety
+/// `p`, if non-NULL, must be valid and unaliased for the returned lifetime.
+pub(crate) unsafe fn deref_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T> {
+    // SAFETY: forwarded to the caller.
+    unsafe { p.as_mut() }.ok_or_else(|| null(what))
+}
+
+/// A NUL-terminated UTF-8 argument: NULL → `E_POINTER`, invalid UTF-8 →
+/// `E_INVALIDARG`.
+///
+/// # Safety
+/// `p`, if non-NULL, must point to a NUL-terminated string.
+pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    utf8(bytes, what)
+}
+
+/// Checks `bytes` are UTF-8 (`E_INVALIDARG` otherwise).
+pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| Error::new(err::E_INVALIDARG, format!("{what} is not valid UTF-8: {e}")))
+}
+
+/// Writes `s` NUL-terminated to `buf`. Too small (or NULL with length 0) →
+/// `E_INSUFFICIENT_BUFFER` with `*out_len` set to the length needed.
+/// `out_len` may be NULL; on success it receives the length (without NUL).
+///
+/// # Safety
+/// `buf` must be writable for `buf_len` bytes; `out_len` NULL or writable.
+pub(crate) unsafe fn write_text(
+    s: &str,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> Result<HResult> {
+    if buf.is_null() && buf_len != 0 {
+        return Err(null("buf"));
+    }
+    if !out_len.is_null() {
+        // SAFETY: non-NULL and writable per the caller.
+        unsafe { *out_len = s.len() };
+    }
+    if buf_len <= s.len() {
+        return Err(Error::new(
+            err::E_INSUFFICIENT_BUFFER,
+            format!("the text needs {} bytes plus a NUL; the buffer has {buf_len}", s.len()),
+        ));
+    }
+    // SAFETY: buf is writable for buf_len > s.len() bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast::<u8>(), s.len());
+        *buf.add(s.len()) = 0;
+    }
+    Ok(err::S_OK)
+}
+
+/// Writes `value` to an optional out-pointer.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable per the caller.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Writes `value` to a required out-pointer (`E_POINTER` if NULL).
+///
+/// # Safety
+/// `out` must be NULL or writable.
+pub(crate) unsafe fn put_required<T>(out: *mut T, value: T, what: &str) -> Result<()> {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and writable per the caller.
+    unsafe { out.write(value) };
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! `sess_session`: one unit of work (one request) on one session.
+
+use std::ffi::c_char;
+
+use super::variant::{read_arg, sess_variant, store};
+use super::{boundary, deref, deref_mut, put, put_required, sess_result, text, write_text};
+use crate::app::{App, Session};
+use crate::error::{self as err, Error, Result};
+use crate::store::{LockMode, StoreMode};
+use crate::variant::Variant;
+
+/// `sess_session_open` flag: open read-only (shared with other read-only
+/// units; never saved; writes are `SESS_E_READONLY`).
+pub const OPEN_READONLY: u32 = 1;
+
+/// `Mode` of an in-process application.
+pub const MODE_INPROC: u32 = 1;
+
+/// # Safety
+/// `s` must be NULL or a live session handle used by this thread only.
+unsafe fn session<'a>(s: *mut Session) -> Result<&'a mut Session> {
+    // SAFETY: forwarded to the caller.
+    unsafe { deref_mut(s, "session") }
+}
+
+fn hand_out(out: *mut *mut Session, s: Session) -> Result<sess_result> {
+    // SAFETY: the caller checked `out` is non-NULL and writable.
+    unsafe { put(out, Box::into_raw(Box::new(s))) };
+    Ok(err::S_OK)
+}
+
+/// Starts a new session, held exclusively, in `*out` (IsNewSession true).
+/// It is stored only when something is written to it, a static object is
+/// used, or Session_OnStart exists (which runs before this returns; its
+/// failure code is returned and no session is made). The caller owns the
+/// handle and ends it with `sess_session_close`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_create(app: *mut App, out: *mut *mut Session) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        let app = unsafe { deref(app, "app") }?;
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        hand_out(out, app.create_session()?)
+    })
+}
+
+/// Opens the stored session `id` in `*out`: exclusively (flags 0) or
+/// read-only (`SESS_OPEN_READONLY`). A malformed ID is
+/// `SESS_E_INVALID_SESSION_ID`; an unknown, expired or abandoned one is
+/// `SESS_E_SESSION_NOT_FOUND` (never adopted: call `sess_session_create`);
+/// waiting longer than the lock timeout is `SESS_E_LOCK_TIMEOUT`. Unknown
+/// flag bits are `SESS_E_INVALIDARG`. The caller owns the handle.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_open(
+    app: *mut App,
+    id: *const c_char,
+    flags: u32,
+    out: *mut *mut Session,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        let app = unsafe { deref(app, "app") }?;
+        // SAFETY: NUL-terminated per the contract.
+        let id = unsafe { text(id, "id") }?;
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        if flags & !OPEN_READONLY != 0 {
+            return Err(Error::new(err::E_INVALIDARG, format!("unknown open flags {flags:#x}")));
+        }
+        let mode = if flags & OPEN_READONLY != 0 {
+            LockMode::Shared
+        } else {
+            LockMode::Exclusive
+        };
+        hand_out(out, app.open_session(id, mode)?)
+    })
+}
+
+/// Ends the unit of work and frees the handle: keeps the changes and slides
+/// the expiry, or applies Abandon (removes the session, runs Session_OnEnd);
+/// unlocks. The handle is freed even when an error is returned. A handle
+/// given to Session_OnStart / Session_OnEnd is the library's:
+/// `SESS_E_WRONG_STATE`, nothing freed. NULL → `SESS_E_POINTER`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        if unsafe { session(s) }?.in_event() {
+            return Err(Error::new(
+                err::E_WRONG_STATE,
+                "an event handler must not close the session it was given",
+            ));
+        }
+        // SAFETY: a handle from create/open, closed once.
+        let s = unsafe { Box::from_raw(s) };
+        s.close()?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Writes the SessionID (22 URL-safe characters) to `buf`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_id(
+    s: *mut Session,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        let id = unsafe { session(s) }?.id().encode();
+        // SAFETY: the caller's buffer contract.
+        unsafe { write_text(id.as_str(), buf, buf_len, out_len) }
+    })
+}
+
+/// `*out` receives whether this unit of work created the session
+/// (IsNewSession).
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_is_new(s: *mut Session, out: *mut bool) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle; out NULL or writable.
+        unsafe { put_required(out, session(s)?.is_new_session(), "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// `*out` receives whether the session was opened read-only (IsReadOnly).
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_is_readonly(s: *mut Session, out: *mut bool) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle; out NULL or writable.
+        unsafe { put_required(out, session(s)?.is_readonly(), "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// `*out` receives whether Abandon was called (true inside Session_OnEnd).
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_is_abandoned(s: *mut Session, out: *mut bool) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle; out NULL or writable.
+        unsafe { put_required(out, session(s)?.is_abandoned(), "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// `*out` receives the store mode (Mode): `SESS_MODE_INPROC`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_mode(s: *mut Session, out: *mut u32) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let mode = match unsafe { session(s) }?.mode() {
+            StoreMode::InProc => MODE_INPROC,
+        };
+        // SAFETY: NULL or writable.
+        unsafe { put_required(out, mode, "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Copies the value of `name` (case-insensitive) into `*out` (initialised;
+/// cleared first). A missing key gives `SESS_VT_EMPTY` and `SESS_S_FALSE`.
+/// The caller owns the copy.
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_get(
+    s: *mut Session,
+    name: *const c_char,
+    out: *mut sess_variant,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { text(name, "name") }?;
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        let (value, rc) = match s.get(name) {
+            Some(v) => (v.clone(), err::S_OK),
+            None => (Variant::Empty, err::S_FALSE),
+        };
+        // SAFETY: out is initialised per the contract.
+        unsafe { store(out, value) }?;
+        Ok(rc)
+    })
+}
+
+/// Stores a deep copy of `*value` under `name` (the caller keeps `value`).
+/// An existing key (any case) keeps its place and spelling. Errors:
+/// `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
+/// `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
+/// `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`; nothing changes on error.
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set(
+    s: *mut Session,
+    name: *const c_char,
+    value: *const sess_variant,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { text(name, "name") }?;
+        // SAFETY: NULL or initialised per the contract.
+        let value = unsafe { read_arg(value, "value") }?;
+        s.set(name, value)?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Timeout in minutes: `new_minutes` non-NULL sets it (1 … the application
+/// maximum, else `SESS_E_INVALID_TIMEOUT` and unchanged); `out_minutes`
+/// (may be NULL) receives the value in force.
+#[no_mangle]
+pub unsafe extern "C" fn sess_timeout(
+    s: *mut Session,
+    new_minutes: *const i32,
+    out_minutes: *mut i32,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NULL or readable.
+        if let Some(&m) = unsafe { new_minutes.as_ref() } {
+            s.set_timeout(m.into())?;
+        }
+        // SAFETY: NULL or writable.
+        unsafe { put(out_minutes, i32::try_from(s.timeout()).unwrap_or(i32::MAX)) };
+        Ok(err::S_OK)
+    })
+}
+
+/// LCID: `new_lcid` non-NULL sets it (an LCID Windows defines, or 0 /
+/// `SESS_LOCALE_USER_DEFAULT` / `SESS_LOCALE_SYSTEM_DEFAULT`; else
+/// `SESS_E_INVALID_LCID` and unchanged); `out_lcid` (may be NULL) receives
+/// the value in force.
+#[no_mangle]
+pub unsafe extern "C" fn sess_lcid(
+    s: *mut Session,
+    new_lcid: *const u32,
+    out_lcid: *mut u32,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NULL or readable.
+        if let Some(&l) = unsafe { new_lcid.as_ref() } {
+            s.set_lcid(l)?;
+        }
+        // SAFETY: NULL or writable.
+        unsafe { put(out_lcid, s.lcid()) };
+        Ok(err::S_OK)
+    })
+}
+
+/// CodePage: `new_cp` non-NULL sets it (a code page an encoder serves, e.g.
+/// 932, 950, 1252, 65001; else `SESS_E_INVALID_CODEPAGE` and unchanged);
+/// `out_cp` (may be NULL) receives the value in force.
+#[no_mangle]
+pub unsafe extern "C" fn sess_codepage(
+    s: *mut Session,
+    new_cp: *const u32,
+    out_cp: *mut u32,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NULL or readable.
+        if let Some(&cp) = unsafe { new_cp.as_ref() } {
+            s.set_codepage(cp)?;
+        }
+        // SAFETY: NULL or writable.
+        unsafe { put(out_cp, s.codepage()) };
+        Ok(err::S_OK)
+    })
+}
+
+/// Abandon: the contents stay readable until `sess_session_close`, which
+/// then removes the session and runs Session_OnEnd; the ID is dead after.
+#[no_mangle]
+pub unsafe extern "C" fn sess_abandon(s: *mut Session) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        unsafe { session(s) }?.abandon();
+        Ok(err::S_OK)
+    })
+}

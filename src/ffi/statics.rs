@@ -1,0 +1,95 @@
+//! The StaticObjects collection: session-scope objects declared on the
+//! application, instantiated once per session on first access.
+
+use std::ffi::c_char;
+
+use super::variant::{sess_variant, store};
+use super::{boundary, deref_mut, put_required, sess_result, text, write_text};
+use crate::app::Session;
+use crate::error::{self as err, Result};
+use crate::variant::Variant;
+
+/// # Safety
+/// `s` must be NULL or a live session handle used by this thread only.
+unsafe fn session<'a>(s: *mut Session) -> Result<&'a mut Session> {
+    // SAFETY: forwarded to the caller.
+    unsafe { deref_mut(s, "session") }
+}
+
+/// The number of declared static objects, in `*out_count` (Count).
+#[no_mangle]
+pub unsafe extern "C" fn sess_static_count(s: *mut Session, out_count: *mut usize) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle; out NULL or writable.
+        unsafe { put_required(out_count, session(s)?.static_count(), "out_count") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// The name of static object `index`, written to `buf` (Key).
+#[no_mangle]
+pub unsafe extern "C" fn sess_static_key_at(
+    s: *mut Session,
+    index: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let name = unsafe { session(s) }?.static_key_at(index)?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { write_text(name, buf, buf_len, out_len) }
+    })
+}
+
+fn object_out(s: &mut Session, index: usize, out: *mut sess_variant) -> Result<sess_result> {
+    if out.is_null() {
+        return Err(super::null("out"));
+    }
+    let obj = s.static_object_at(index)?;
+    // SAFETY: out is initialised per the contract.
+    unsafe { store(out, Variant::Unknown(obj)) }?;
+    Ok(err::S_OK)
+}
+
+/// The session's instance of static object `name` (case-insensitive), made
+/// on first use: `*out` (initialised; cleared first) receives a
+/// `SESS_VT_UNKNOWN` holding a reference the caller owns. An undeclared
+/// name gives `SESS_VT_EMPTY` and `SESS_S_FALSE`; a failing factory's code
+/// is returned.
+#[no_mangle]
+pub unsafe extern "C" fn sess_static_get(
+    s: *mut Session,
+    name: *const c_char,
+    out: *mut sess_variant,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { text(name, "name") }?;
+        match s.static_index(name) {
+            Some(i) => object_out(s, i, out),
+            None => {
+                // SAFETY: NULL or initialised.
+                unsafe { store(out, Variant::Empty) }?;
+                Ok(err::S_FALSE)
+            }
+        }
+    })
+}
+
+/// As `sess_static_get`, by 0-based declaration index.
+#[no_mangle]
+pub unsafe extern "C" fn sess_static_get_at(
+    s: *mut Session,
+    index: usize,
+    out: *mut sess_variant,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        object_out(s, index, out)
+    })
+}

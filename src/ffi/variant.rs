@@ -1,0 +1,354 @@
+//! `sess_variant`: the C form of a value, and its init/clear/copy/convert
+//! functions with VariantInit / VariantClear / VariantCopy /
+//! VariantChangeTypeEx semantics.
+
+use std::ffi::c_char;
+
+use super::{boundary, deref, deref_mut, null, sess_result};
+use crate::error::{self as err, Result};
+use crate::variant::{self, check_vt, vt, Object, SafeArray, Unknown, Variant};
+
+/// A variant type tag (`SESS_VT_*`, COM's numbers).
+#[allow(non_camel_case_types)]
+pub type sess_vartype = u16;
+
+/// A string held by a variant: UTF-8, NUL-terminated, owned by the variant
+/// (allocated by the library; free it with `sess_variant_clear`). `len`
+/// excludes the NUL. A NULL `ptr` with `len` 0 is the empty string.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_bstr {
+    /// The bytes, followed by a NUL.
+    pub ptr: *mut c_char,
+    /// Length in bytes without the NUL.
+    pub len: usize,
+}
+
+/// The value part of a variant; which field is live depends on `vt`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+#[allow(non_snake_case)]
+pub union sess_variant_value {
+    /// `SESS_VT_I1`.
+    pub cVal: i8,
+    /// `SESS_VT_UI1`.
+    pub bVal: u8,
+    /// `SESS_VT_I2`.
+    pub iVal: i16,
+    /// `SESS_VT_UI2`.
+    pub uiVal: u16,
+    /// `SESS_VT_I4`.
+    pub lVal: i32,
+    /// `SESS_VT_UI4`.
+    pub ulVal: u32,
+    /// `SESS_VT_I8`.
+    pub llVal: i64,
+    /// `SESS_VT_UI8`.
+    pub ullVal: u64,
+    /// `SESS_VT_R4`.
+    pub fltVal: f32,
+    /// `SESS_VT_R8`.
+    pub dblVal: f64,
+    /// `SESS_VT_BOOL`: `SESS_VARIANT_TRUE` (-1) or `SESS_VARIANT_FALSE` (0).
+    pub boolVal: i16,
+    /// `SESS_VT_ERROR`.
+    pub scode: i32,
+    /// `SESS_VT_CY`: the amount times 10,000.
+    pub cyVal: i64,
+    /// `SESS_VT_DATE`: OLE Automation date (days since 1899-12-30).
+    pub date: f64,
+    /// `SESS_VT_BSTR`: owned UTF-8 text.
+    pub bstrVal: sess_bstr,
+    /// `SESS_VT_ARRAY | SESS_VT_VARIANT`: an owned array.
+    pub parray: *mut SafeArray,
+    /// `SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`: an object, AddRef'd while held.
+    pub punkVal: *mut Unknown,
+}
+
+/// A VARIANT: a type tag and a value. 24 bytes on 64-bit targets.
+///
+/// Initialise with `sess_variant_init` before first use; a variant owns its
+/// string, array or object reference until `sess_variant_clear`.
+#[repr(C)]
+pub struct sess_variant {
+    /// The type tag (`SESS_VT_*`).
+    pub vt: sess_vartype,
+    /// Reserved; 0.
+    pub reserved1: u16,
+    /// Reserved; 0.
+    pub reserved2: u16,
+    /// Reserved; 0.
+    pub reserved3: u16,
+    /// The value.
+    pub v: sess_variant_value,
+}
+
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<sess_variant>() == 24);
+const _: () = assert!(std::mem::align_of::<sess_variant>() == 8);
+
+/// A `VT_EMPTY` variant.
+const EMPTY: sess_variant = sess_variant {
+    vt: vt::EMPTY,
+    reserved1: 0,
+    reserved2: 0,
+    reserved3: 0,
+    v: sess_variant_value { ullVal: 0 },
+};
+
+/// Reads a C variant into a Rust value: a deep copy (strings copied and
+/// checked for UTF-8, arrays copied, objects AddRef'd).
+///
+/// # Safety
+/// `v` must be a valid, initialised variant.
+pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
+    let tag = check_vt(v.vt)?;
+    // SAFETY: each arm reads the union field `vt` says is live.
+    unsafe {
+        Ok(match tag {
+            vt::EMPTY => Variant::Empty,
+            vt::NULL => Variant::Null,
+            vt::I2 => Variant::I2(v.v.iVal),
+            vt::I4 => Variant::I4(v.v.lVal),
+            vt::R4 => Variant::R4(v.v.fltVal),
+            vt::R8 => Variant::R8(v.v.dblVal),
+            vt::CY => Variant::Cy(v.v.cyVal),
+            vt::DATE => Variant::Date(v.v.date),
+            vt::BSTR => Variant::Bstr(read_bstr(v.v.bstrVal)?.into()),
+            vt::DISPATCH => Variant::Dispatch(Object::from_borrowed(v.v.punkVal)?),
+            vt::ERROR => Variant::Error(v.v.scode),
+            vt::BOOL => Variant::Bool(v.v.boolVal != 0),
+            vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
+            vt::I1 => Variant::I1(v.v.cVal),
+            vt::UI1 => Variant::UI1(v.v.bVal),
+            vt::UI2 => Variant::UI2(v.v.uiVal),
+            vt::UI4 => Variant::UI4(v.v.ulVal),
+            vt::I8 => Variant::I8(v.v.llVal),
+            vt::UI8 => Variant::UI8(v.v.ullVal),
+            _ => {
+                let arr = deref(v.v.parray, "the variant's array")?;
+                Variant::Array(Box::new(arr.clone()))
+            }
+        })
+    }
+}
+
+/// # Safety
+/// `b.ptr`, if non-NULL, must be readable for `b.len` bytes.
+unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
+    if b.ptr.is_null() {
+        return if b.len == 0 {
+            Ok("")
+        } else {
+            Err(null("the variant's string pointer"))
+        };
+    }
+    // SAFETY: readable for len bytes per the caller.
+    let bytes = unsafe { std::slice::from_raw_parts(b.ptr.cast::<u8>(), b.len) };
+    super::utf8(bytes, "the variant's string")
+}
+
+/// Turns a Rust value into a C variant, handing ownership to it.
+pub(crate) fn write(value: Variant) -> sess_variant {
+    let mut out = EMPTY;
+    out.vt = value.vt();
+    out.v = match value {
+        Variant::Empty | Variant::Null => sess_variant_value { ullVal: 0 },
+        Variant::I2(x) => sess_variant_value { iVal: x },
+        Variant::I4(x) => sess_variant_value { lVal: x },
+        Variant::R4(x) => sess_variant_value { fltVal: x },
+        Variant::R8(x) => sess_variant_value { dblVal: x },
+        Variant::Cy(x) => sess_variant_value { cyVal: x },
+        Variant::Date(x) => sess_variant_value { date: x },
+        Variant::Bstr(s) => sess_variant_value {
+            bstrVal: alloc_bstr(&s),
+        },
+        Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
+            punkVal: o.into_raw(),
+        },
+        Variant::Error(x) => sess_variant_value { scode: x },
+        Variant::Bool(b) => sess_variant_value {
+            boolVal: if b { -1 } else { 0 },
+        },
+        Variant::I1(x) => sess_variant_value { cVal: x },
+        Variant::UI1(x) => sess_variant_value { bVal: x },
+        Variant::UI2(x) => sess_variant_value { uiVal: x },
+        Variant::UI4(x) => sess_variant_value { ulVal: x },
+        Variant::I8(x) => sess_variant_value { llVal: x },
+        Variant::UI8(x) => sess_variant_value { ullVal: x },
+        Variant::Array(a) => sess_variant_value {
+            parray: Box::into_raw(a),
+        },
+    };
+    out
+}
+
+fn alloc_bstr(s: &str) -> sess_bstr {
+    let mut bytes = Vec::with_capacity(s.len() + 1);
+    bytes.extend_from_slice(s.as_bytes());
+    bytes.push(0);
+    let len = s.len();
+    sess_bstr {
+        ptr: Box::into_raw(bytes.into_boxed_slice()).cast::<c_char>(),
+        len,
+    }
+}
+
+/// Frees what `v` owns and sets it to `VT_EMPTY`; a bad tag is
+/// `DISP_E_BADVARTYPE` and leaves `v` untouched.
+///
+/// # Safety
+/// `v` must be a valid variant whose string/array/object (if any) the
+/// library allocated or the caller owns a reference to.
+pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
+    let tag = check_vt(v.vt)?;
+    // SAFETY: each arm frees the union field `vt` says is live, which the
+    // variant owns.
+    unsafe {
+        match tag {
+            vt::BSTR => {
+                let b = v.v.bstrVal;
+                if !b.ptr.is_null() {
+                    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                        b.ptr.cast::<u8>(),
+                        b.len + 1,
+                    )));
+                }
+            }
+            vt::DISPATCH | vt::UNKNOWN => {
+                if !v.v.punkVal.is_null() {
+                    drop(Object::from_owned(v.v.punkVal)?);
+                }
+            }
+            t if t == vt::ARRAY | vt::VARIANT => {
+                if !v.v.parray.is_null() {
+                    drop(Box::from_raw(v.v.parray));
+                }
+            }
+            _ => {}
+        }
+    }
+    *v = EMPTY;
+    Ok(())
+}
+
+/// Replaces the initialised variant at `out` with `value` (clearing it
+/// first; nothing is written if it cannot be cleared).
+///
+/// # Safety
+/// `out` must be NULL or point to an initialised variant.
+pub(crate) unsafe fn store(out: *mut sess_variant, value: Variant) -> Result<()> {
+    // SAFETY: per the caller.
+    let out = unsafe { deref_mut(out, "out")? };
+    // SAFETY: initialised per the caller.
+    unsafe { clear(out)? };
+    *out = write(value);
+    Ok(())
+}
+
+/// Sets `*v` to `VT_EMPTY` without reading it (VariantInit). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_init(v: *mut sess_variant) {
+    if !v.is_null() {
+        // SAFETY: non-NULL; writable per the contract.
+        unsafe { v.write(EMPTY) };
+    }
+}
+
+/// Frees what `v` owns (string, array, object reference) and sets it to
+/// `VT_EMPTY` (VariantClear). NULL → `SESS_E_POINTER`; a bad tag →
+/// `SESS_DISP_E_BADVARTYPE` with `v` untouched.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_clear(v: *mut sess_variant) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the contract, v is NULL or an initialised variant.
+        unsafe { clear(deref_mut(v, "v")?) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Deep-copies `src` into `dst` (VariantCopy): `dst` is cleared first,
+/// strings and arrays are copied, objects AddRef'd. `dst` must be
+/// initialised; `dst == src` is allowed. The caller owns `dst`'s contents.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_copy(
+    dst: *mut sess_variant,
+    src: *const sess_variant,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the contract, src is NULL or initialised.
+        let value = unsafe { read(deref(src, "src")?) }?;
+        if dst.cast_const() == src {
+            return Ok(err::S_OK);
+        }
+        // SAFETY: per the contract, dst is NULL or initialised.
+        unsafe { store(dst, value) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Sets `v` (initialised; cleared first) to a `VT_BSTR` copy of `utf8`:
+/// `len` bytes, or up to the NUL when `len` is `SIZE_MAX`. Invalid UTF-8 →
+/// `SESS_E_INVALIDARG`. The variant owns the copy.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_bstr(
+    v: *mut sess_variant,
+    utf8: *const c_char,
+    len: usize,
+) -> sess_result {
+    boundary(|| {
+        let text: &str = if len == usize::MAX {
+            // SAFETY: NUL-terminated per the contract.
+            unsafe { super::text(utf8, "utf8") }?
+        } else if utf8.is_null() {
+            if len != 0 {
+                return Err(null("utf8"));
+            }
+            ""
+        } else {
+            // SAFETY: readable for len bytes per the contract.
+            let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len) };
+            super::utf8(bytes, "utf8")?
+        };
+        // SAFETY: per the contract, v is NULL or initialised.
+        unsafe { store(v, Variant::bstr(text)) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Converts `src` to type `vt` under locale `lcid` into `dst`
+/// (VariantChangeTypeEx). `flags`: `SESS_VARIANT_ALPHABOOL`,
+/// `SESS_VARIANT_LOCALBOOL`, `SESS_VARIANT_NOUSEROVERRIDE`. Overflow →
+/// `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
+/// `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be
+/// `src`; it is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_change_type(
+    dst: *mut sess_variant,
+    src: *const sess_variant,
+    lcid: u32,
+    flags: u16,
+    vt: sess_vartype,
+) -> sess_result {
+    boundary(|| {
+        if dst.is_null() {
+            return Err(null("dst"));
+        }
+        // SAFETY: per the contract, src is NULL or initialised.
+        let value = unsafe { read(deref(src, "src")?) }?;
+        let converted = variant::change_type(&value, lcid, flags, vt)?;
+        // SAFETY: per the contract, dst is initialised (it may be src, which
+        // we have finished reading).
+        unsafe { store(dst, converted) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Reads a required variant argument (NULL → `E_POINTER`).
+///
+/// # Safety
+/// `v` must be NULL or an initialised variant.
+pub(crate) unsafe fn read_arg(v: *const sess_variant, what: &str) -> Result<Variant> {
+    // SAFETY: forwarded to the caller.
+    unsafe { read(deref(v, what)?) }
+}

@@ -1,0 +1,415 @@
+//! The Session object through the Rust API: lazy creation, OnStart/OnEnd,
+//! Abandon, expiry on an injected clock, read-only units, static objects,
+//! limits, and no lost updates under contention.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sess::app::{App, AppOptions, StaticObject};
+use sess::clock::ManualClock;
+use sess::error;
+use sess::store::LockMode;
+use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
+
+const MIN: u64 = 60_000;
+
+fn app_with_clock(clock: &Arc<ManualClock>, f: impl FnOnce(&mut AppOptions)) -> App {
+    let mut o = AppOptions {
+        expiry_interval: None,
+        clock: clock.clone(),
+        ..AppOptions::default()
+    };
+    f(&mut o);
+    App::new(o).unwrap()
+}
+
+/// A minimal free-threaded COM object counting its references.
+#[repr(C)]
+struct Counted {
+    base: Unknown,
+    refs: AtomicUsize,
+    freed: Arc<AtomicUsize>,
+}
+
+unsafe extern "C" fn add_ref(this: *mut Unknown) -> u32 {
+    let c = unsafe { &*(this as *const Counted) };
+    (c.refs.fetch_add(1, Ordering::SeqCst) + 1) as u32
+}
+
+unsafe extern "C" fn release(this: *mut Unknown) -> u32 {
+    let c = unsafe { &*(this as *const Counted) };
+    let left = c.refs.fetch_sub(1, Ordering::SeqCst) - 1;
+    if left == 0 {
+        c.freed.fetch_add(1, Ordering::SeqCst);
+        drop(unsafe { Box::from_raw(this as *mut Counted) });
+    }
+    left as u32
+}
+
+static VTBL: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(add_ref),
+    release: Some(release),
+};
+
+fn counted(freed: &Arc<AtomicUsize>) -> Object {
+    let b = Box::new(Counted {
+        base: Unknown { vtbl: &VTBL },
+        refs: AtomicUsize::new(1),
+        freed: freed.clone(),
+    });
+    unsafe { Object::from_owned(Box::into_raw(b) as *mut Unknown) }.unwrap()
+}
+
+#[test]
+fn a_new_session_is_stored_only_when_written() {
+    let clock = Arc::new(ManualClock::new(0));
+    let app = app_with_clock(&clock, |_| {});
+    let s = app.create_session().unwrap();
+    assert!(s.is_new_session());
+    let id = s.id().to_string();
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 0);
+    assert_eq!(
+        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        error::E_SESSION_NOT_FOUND
+    );
+
+    let mut s = app.create_session().unwrap();
+    s.set("Pi", Variant::R8(3.14)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 1);
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    assert!(!s.is_new_session());
+    assert_eq!(s.get("PI"), Some(&Variant::R8(3.14)));
+}
+
+#[test]
+fn unknown_and_malformed_ids_are_never_adopted() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let fresh = sess::session::SessionId::generate().unwrap().to_string();
+    assert_eq!(
+        app.open_session(&fresh, LockMode::Exclusive).err().unwrap().code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(
+        app.open_session("../etc", LockMode::Exclusive).err().unwrap().code(),
+        error::E_INVALID_SESSION_ID
+    );
+    assert_eq!(app.session_count(), 0);
+}
+
+#[test]
+fn on_start_runs_first_and_on_end_sees_the_contents() {
+    let clock = Arc::new(ManualClock::new(0));
+    let ended: Arc<Mutex<Vec<(String, Option<Variant>)>>> = Arc::default();
+    let log = ended.clone();
+    let app = app_with_clock(&clock, |o| {
+        o.on_start = Some(Arc::new(|s| s.set("started", Variant::Bool(true))));
+        o.on_end = Some(Arc::new(move |s| {
+            log.lock()
+                .unwrap()
+                .push((s.id().to_string(), s.get("user").cloned()));
+        }));
+    });
+    // OnStart makes the session exist even without a write by the page.
+    let s = app.create_session().unwrap();
+    assert_eq!(s.get("started"), Some(&Variant::Bool(true)));
+    let idle = s.id().to_string();
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 1);
+
+    // Abandon: values readable until the end of the unit, then OnEnd.
+    let mut s = app.open_session(&idle, LockMode::Exclusive).unwrap();
+    s.set("user", Variant::bstr("Gertrude")).unwrap();
+    s.abandon();
+    assert_eq!(s.get("user"), Some(&Variant::bstr("Gertrude")));
+    assert!(ended.lock().unwrap().is_empty());
+    s.close().unwrap();
+    assert_eq!(
+        ended.lock().unwrap().as_slice(),
+        &[(idle.clone(), Some(Variant::bstr("Gertrude")))]
+    );
+    assert_eq!(
+        app.open_session(&idle, LockMode::Exclusive).err().unwrap().code(),
+        error::E_SESSION_NOT_FOUND
+    );
+
+    // Timeout: OnEnd runs once when the host sweeps after 20 minutes.
+    let mut s = app.create_session().unwrap();
+    s.set("user", Variant::bstr("David")).unwrap();
+    let timed = s.id().to_string();
+    s.close().unwrap();
+    clock.advance(20 * MIN - 1);
+    assert_eq!(app.expire(), 0);
+    clock.advance(1);
+    assert_eq!(app.expire(), 1);
+    assert_eq!(app.expire(), 0);
+    assert_eq!(ended.lock().unwrap().len(), 2);
+    assert_eq!(ended.lock().unwrap()[1], (timed, Some(Variant::bstr("David"))));
+}
+
+#[test]
+fn timeout_slides_and_absolute_lifetime_caps_it() {
+    let clock = Arc::new(ManualClock::new(1_000));
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = app_with_clock(&clock, |o| {
+        o.absolute_timeout_minutes = 30;
+        o.on_end = Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        }));
+    });
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(5).unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    // Each visit within 5 minutes keeps it alive...
+    for _ in 0..7 {
+        clock.advance(4 * MIN);
+        app.open_session(&id, LockMode::Shared).unwrap().close().unwrap();
+        assert_eq!(app.expire(), 0);
+    }
+    // ...until the absolute lifetime (30 min from creation) ends it anyway,
+    // 2 minutes after the last visit (28 min) although Timeout is 5.
+    clock.advance(2 * MIN);
+    assert_eq!(
+        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "OnEnd ran when the lookup found it expired");
+    assert_eq!(app.expire(), 0);
+}
+
+#[test]
+fn properties_validate_and_keep_their_value_on_error() {
+    let app = App::new(AppOptions {
+        max_timeout_minutes: 1440,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    assert_eq!(s.timeout(), 20);
+    assert_eq!(s.set_timeout(1441).unwrap_err().code(), error::E_INVALID_TIMEOUT);
+    assert_eq!(s.set_timeout(0).unwrap_err().code(), error::E_INVALID_TIMEOUT);
+    assert_eq!(s.timeout(), 20);
+    assert_eq!(s.set_lcid(0x12345).unwrap_err().code(), error::E_INVALID_LCID);
+    s.set_lcid(1036).unwrap();
+    assert_eq!(s.set_codepage(12345).unwrap_err().code(), error::E_INVALID_CODEPAGE);
+    s.set_codepage(950).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    assert_eq!((s.lcid(), s.codepage()), (1036, 950));
+}
+
+#[test]
+fn read_only_units_share_and_refuse_writes() {
+    let app = App::new(AppOptions {
+        lock_timeout: Duration::from_millis(100),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    let mut r1 = app.open_session(&id, LockMode::Shared).unwrap();
+    let r2 = app.open_session(&id, LockMode::Shared).unwrap();
+    assert!(r1.is_readonly());
+    assert_eq!(r1.set("a", Variant::I4(2)).unwrap_err().code(), error::E_READONLY);
+    assert_eq!(r1.remove_all().unwrap_err().code(), error::E_READONLY);
+    assert_eq!(r1.set_timeout(5).unwrap_err().code(), error::E_READONLY);
+    assert_eq!(
+        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        error::E_LOCK_TIMEOUT
+    );
+    drop((r1, r2));
+    let s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("a"), Some(&Variant::I4(1)));
+}
+
+#[test]
+fn arrays_are_stored_by_value() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut s = app.create_session().unwrap();
+    let names: Vec<Variant> = ["Chris", "Julie", "Vlad", "Kelly"]
+        .iter()
+        .map(|n| Variant::bstr(n))
+        .collect();
+    s.set("arystrUserNames", Variant::Array(Box::new(SafeArray::from(names))))
+        .unwrap();
+    let mut copy = s.get("arystrUserNames").cloned().unwrap();
+    if let Variant::Array(a) = &mut copy {
+        a.set(1, Variant::bstr("Mark")).unwrap();
+    }
+    let second = |s: &sess::app::Session| match s.get("arystrUserNames") {
+        Some(Variant::Array(a)) => a.get(1).unwrap().clone(),
+        _ => panic!("array expected"),
+    };
+    assert_eq!(second(&s), Variant::bstr("Julie"), "the copy is independent");
+    s.set("arystrUserNames", copy).unwrap();
+    assert_eq!(second(&s), Variant::bstr("Mark"));
+}
+
+#[test]
+fn static_objects_are_made_once_per_session_and_released_at_its_end() {
+    let clock = Arc::new(ManualClock::new(0));
+    let made = Arc::new(AtomicUsize::new(0));
+    let freed = Arc::new(AtomicUsize::new(0));
+    let (m, f) = (made.clone(), freed.clone());
+    let app = app_with_clock(&clock, |o| {
+        o.static_objects = vec![StaticObject {
+            name: "AppInfo1".into(),
+            factory: Arc::new(move || {
+                m.fetch_add(1, Ordering::SeqCst);
+                Ok(counted(&f))
+            }),
+        }];
+    });
+    let mut s = app.create_session().unwrap();
+    assert_eq!(s.static_count(), 1);
+    assert_eq!(s.static_key_at(0).unwrap(), "AppInfo1");
+    assert_eq!(s.static_index("appinfo1"), Some(0));
+    let a = s.static_object_at(0).unwrap();
+    let b = s.static_object_at(0).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    assert_eq!(s.static_object_at(1).unwrap_err().code(), error::DISP_E_BADINDEX);
+    let id = s.id().to_string();
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 1, "using a static object creates the session");
+    drop((a, b));
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    s.static_object_at(0).unwrap();
+    assert_eq!(made.load(Ordering::SeqCst), 1, "once per session");
+    s.close().unwrap();
+    assert_eq!(freed.load(Ordering::SeqCst), 0);
+    clock.advance(20 * MIN);
+    assert_eq!(app.expire(), 1);
+    assert_eq!(freed.load(Ordering::SeqCst), 1, "released when the session ended");
+}
+
+#[test]
+fn limits_give_clear_errors() {
+    let app = App::new(AppOptions {
+        max_sessions: 2,
+        max_items: 2,
+        max_value_bytes: 16,
+        max_key_bytes: 4,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..2 {
+        let mut s = app.create_session().unwrap();
+        s.set("k", Variant::I4(1)).unwrap();
+    }
+    let mut s = app.create_session().unwrap();
+    assert_eq!(s.set("k", Variant::I4(1)).unwrap_err().code(), error::E_TOO_MANY_SESSIONS);
+    assert_eq!(s.get("k"), None, "nothing changed");
+    drop(s);
+    assert_eq!(app.session_count(), 2);
+
+    let app = App::new(AppOptions {
+        max_items: 2,
+        max_value_bytes: 16,
+        max_key_bytes: 4,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    assert_eq!(s.set("toolong", Variant::I4(1)).unwrap_err().code(), error::E_BAD_KEY);
+    assert_eq!(
+        s.set("big", Variant::bstr(&"x".repeat(17))).unwrap_err().code(),
+        error::E_VALUE_TOO_LARGE
+    );
+    assert_eq!(app.session_count(), 0, "a refused write creates no session");
+    s.set("a", Variant::I4(1)).unwrap();
+    s.set("b", Variant::I4(1)).unwrap();
+    assert_eq!(s.set("c", Variant::I4(1)).unwrap_err().code(), error::E_TOO_MANY_ITEMS);
+    assert_eq!(s.count(), 2);
+}
+
+#[test]
+fn no_lost_updates_16_threads_by_10000_increments() {
+    let app = Arc::new(
+        App::new(AppOptions {
+            lock_timeout: Duration::from_secs(60),
+            ..AppOptions::default()
+        })
+        .unwrap(),
+    );
+    let mut s = app.create_session().unwrap();
+    s.set("count", Variant::I4(0)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            std::thread::spawn(move || {
+                for _ in 0..10_000 {
+                    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+                    let n = match s.get("count") {
+                        Some(Variant::I4(n)) => *n,
+                        other => panic!("unexpected {other:?}"),
+                    };
+                    s.set("count", Variant::I4(n + 1)).unwrap();
+                    s.close().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("count"), Some(&Variant::I4(160_000)));
+}
+
+#[test]
+fn app_end_runs_on_end_for_every_session() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        let mut s = app.create_session().unwrap();
+        s.set("k", Variant::Null).unwrap();
+    }
+    drop(app);
+    assert_eq!(ends.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn the_expiry_thread_ends_sessions_without_a_host_call() {
+    let clock = Arc::new(ManualClock::new(0));
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(10)),
+        clock: clock.clone(),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    clock.advance(20 * MIN);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ends.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(ends.load(Ordering::SeqCst), 1);
+    assert_eq!(app.session_count(), 0);
+}
