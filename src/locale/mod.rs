@@ -1,6 +1,10 @@
 //! Locales and code pages: which LCIDs and code pages exist, and the data that
 //! shapes text for a locale.
 
+mod info;
+
+pub use info::{locale_info, LocaleInfo, EN_US, LOCALES};
+
 use crate::error::{self, Error, Result};
 
 /// `LOCALE_USER_DEFAULT`: the application's default locale.
@@ -57,7 +61,11 @@ mod tests {
             assert_eq!(check_lcid(ok), Ok(ok), "{ok}");
         }
         for bad in [0x0C00, 0x1000, 0xFFFF_FFFF, 0x0001_0000, 0xABCD] {
-            assert_eq!(check_lcid(bad).unwrap_err().code(), error::E_INVALID_LCID, "{bad}");
+            assert_eq!(
+                check_lcid(bad).unwrap_err().code(),
+                error::E_INVALID_LCID,
+                "{bad}"
+            );
         }
     }
 
@@ -67,7 +75,11 @@ mod tests {
             assert_eq!(check_codepage(ok), Ok(ok), "{ok}");
         }
         for bad in [0, 1, 437, 65000, 70000] {
-            assert_eq!(check_codepage(bad).unwrap_err().code(), error::E_INVALID_CODEPAGE, "{bad}");
+            assert_eq!(
+                check_codepage(bad).unwrap_err().code(),
+                error::E_INVALID_CODEPAGE,
+                "{bad}"
+            );
         }
     }
 }

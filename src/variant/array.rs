@@ -29,13 +29,18 @@ impl SafeArray {
 
     /// The element at `index`, or `DISP_E_BADINDEX`.
     pub fn get(&self, index: usize) -> Result<&Variant> {
-        self.items.get(index).ok_or_else(|| bad_index(index, self.len()))
+        self.items
+            .get(index)
+            .ok_or_else(|| bad_index(index, self.len()))
     }
 
     /// Replaces the element at `index`, or `DISP_E_BADINDEX`.
     pub fn set(&mut self, index: usize, value: Variant) -> Result<()> {
         let len = self.len();
-        let slot = self.items.get_mut(index).ok_or_else(|| bad_index(index, len))?;
+        let slot = self
+            .items
+            .get_mut(index)
+            .ok_or_else(|| bad_index(index, len))?;
         *slot = value;
         Ok(())
     }

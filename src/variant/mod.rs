@@ -5,9 +5,13 @@
 //! copied, objects get `add_ref`), as `VariantCopy` does; drop is `VariantClear`.
 
 mod array;
+mod change_type;
+mod date;
 mod object;
+mod text;
 
 pub use array::SafeArray;
+pub use change_type::{change_type, flags};
 pub use object::{Guid, Object, Unknown, UnknownVtbl, IID_IUNKNOWN};
 
 use crate::error::{self, Error, Result};
@@ -158,12 +162,11 @@ impl Variant {
         }
     }
 
-    /// Whether the value holds an object anywhere (directly or in an array).
-    pub fn holds_object(&self) -> bool {
+    /// How many arrays deep the value nests (0 for a scalar).
+    pub fn array_depth(&self) -> usize {
         match self {
-            Variant::Dispatch(_) | Variant::Unknown(_) => true,
-            Variant::Array(a) => a.iter().any(Variant::holds_object),
-            _ => false,
+            Variant::Array(a) => 1 + a.iter().map(Variant::array_depth).max().unwrap_or(0),
+            _ => 0,
         }
     }
 }

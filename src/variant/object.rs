@@ -38,12 +38,17 @@ pub const IID_IUNKNOWN: Guid = Guid {
 pub struct UnknownVtbl {
     /// Returns in `*out` an AddRef'd pointer to the interface `iid`, or
     /// `E_NOINTERFACE` and NULL.
-    pub query_interface:
-        Option<unsafe extern "C" fn(this: *mut Unknown, iid: *const Guid, out: *mut *mut c_void) -> HResult>,
+    pub query_interface: Option<
+        unsafe extern "C" fn(
+            object: *mut Unknown,
+            iid: *const Guid,
+            out: *mut *mut c_void,
+        ) -> HResult,
+    >,
     /// Adds a reference; returns the new count (for diagnostics only).
-    pub add_ref: Option<unsafe extern "C" fn(this: *mut Unknown) -> u32>,
+    pub add_ref: Option<unsafe extern "C" fn(object: *mut Unknown) -> u32>,
     /// Drops a reference; the object frees itself at zero. Returns the new count.
-    pub release: Option<unsafe extern "C" fn(this: *mut Unknown) -> u32>,
+    pub release: Option<unsafe extern "C" fn(object: *mut Unknown) -> u32>,
 }
 
 /// An object: a pointer to its vtable pointer, as every COM object starts.
