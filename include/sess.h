@@ -115,14 +115,6 @@
  */
 typedef struct sess_app sess_app;
 
-typedef struct Option_sess_clock_fn Option_sess_clock_fn;
-
-typedef struct Option_sess_on_end_fn Option_sess_on_end_fn;
-
-typedef struct Option_sess_on_start_fn Option_sess_on_start_fn;
-
-typedef struct Option_sess_static_factory_fn Option_sess_static_factory_fn;
-
 /**
  * A SAFEARRAY-like array of variants; its length is fixed at creation.
  */
@@ -142,6 +134,83 @@ typedef struct sess_session sess_session;
 typedef int32_t sess_result;
 
 /**
+ * Session_OnStart: runs when a session is created, before the host sees it.
+ * The handler may read and write the session but must not close it. A
+ * failure code cancels the session and is returned by `sess_session_create`.
+ */
+typedef sess_result (*sess_on_start_fn)(void *context, struct sess_session *session);
+
+/**
+ * Session_OnEnd: runs when a session times out, is abandoned, or the
+ * application is released. The contents are readable; the handle is the
+ * library's (do not close it) and is valid only during the call. It runs
+ * on the thread that ended the session (a request, the expiry thread, or
+ * the caller of `sess_app_expire` / `sess_app_release`).
+ */
+typedef void (*sess_on_end_fn)(void *context, struct sess_session *session);
+
+/**
+ * A COM interface identifier (IID), laid out as Windows' `GUID`.
+ */
+typedef struct sess_guid {
+  /**
+   * First 32 bits.
+   */
+  uint32_t data1;
+  /**
+   * Next 16 bits.
+   */
+  uint16_t data2;
+  /**
+   * Next 16 bits.
+   */
+  uint16_t data3;
+  /**
+   * Last 64 bits, as bytes.
+   */
+  uint8_t data4[8];
+} sess_guid;
+
+/**
+ * IUnknown's vtable: the first three entries of every COM interface.
+ */
+typedef struct sess_unknown_vtbl {
+  /**
+   * Returns in `*out` an AddRef'd pointer to the interface `iid`, or
+   * `E_NOINTERFACE` and NULL.
+   */
+  sess_result (*query_interface)(struct sess_unknown *object,
+                                 const struct sess_guid *iid,
+                                 void **out);
+  /**
+   * Adds a reference; returns the new count (for diagnostics only).
+   */
+  uint32_t (*add_ref)(struct sess_unknown *object);
+  /**
+   * Drops a reference; the object frees itself at zero. Returns the new count.
+   */
+  uint32_t (*release)(struct sess_unknown *object);
+} sess_unknown_vtbl;
+
+/**
+ * An object: a pointer to its vtable pointer, as every COM object starts.
+ */
+typedef struct sess_unknown {
+  /**
+   * The object's vtable; `add_ref` and `release` must not be NULL.
+   */
+  const struct sess_unknown_vtbl *vtbl;
+} sess_unknown;
+
+/**
+ * Makes one instance of a session-scope static object: stores an owned
+ * (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
+ */
+typedef sess_result (*sess_static_factory_fn)(void *context,
+                                              const char *name,
+                                              struct sess_unknown **out);
+
+/**
  * A session-scope static object declaration (GLOBAL.ASA's
  * `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
  * `sess_app_create`; `context` must stay valid while the application lives.
@@ -154,12 +223,17 @@ typedef struct sess_static_object_decl {
   /**
    * Makes a session's instance on first use.
    */
-  struct Option_sess_static_factory_fn factory;
+  sess_static_factory_fn factory;
   /**
    * Passed to `factory`.
    */
   void *context;
 } sess_static_object_decl;
+
+/**
+ * A clock: monotonic milliseconds from any fixed origin.
+ */
+typedef uint64_t (*sess_clock_fn)(void *context);
 
 /**
  * Application options. Fill with `sess_app_options_init` (which sets
@@ -223,11 +297,11 @@ typedef struct sess_app_options {
   /**
    * Session_OnStart, or NULL.
    */
-  struct Option_sess_on_start_fn on_start;
+  sess_on_start_fn on_start;
   /**
    * Session_OnEnd, or NULL.
    */
-  struct Option_sess_on_end_fn on_end;
+  sess_on_end_fn on_end;
   /**
    * Passed to `on_start` and `on_end`; must stay valid while the
    * application lives and be usable from any thread.
@@ -245,7 +319,7 @@ typedef struct sess_app_options {
    * A clock for deadlines, or NULL for the system's monotonic clock
    * (tests inject one to move time without sleeping).
    */
-  struct Option_sess_clock_fn clock;
+  sess_clock_fn clock;
   /**
    * Passed to `clock`.
    */
@@ -272,57 +346,6 @@ typedef struct sess_bstr {
    */
   size_t len;
 } sess_bstr;
-
-/**
- * A COM interface identifier (IID), laid out as Windows' `GUID`.
- */
-typedef struct sess_guid {
-  /**
-   * First 32 bits.
-   */
-  uint32_t data1;
-  /**
-   * Next 16 bits.
-   */
-  uint16_t data2;
-  /**
-   * Next 16 bits.
-   */
-  uint16_t data3;
-  /**
-   * Last 64 bits, as bytes.
-   */
-  uint8_t data4[8];
-} sess_guid;
-
-/**
- * IUnknown's vtable: the first three entries of every COM interface.
- */
-typedef struct sess_unknown_vtbl {
-  /**
-   * Returns in `*out` an AddRef'd pointer to the interface `iid`, or
-   * `E_NOINTERFACE` and NULL.
-   */
-  sess_result (*query_interface)(struct sess_unknown *this, const struct sess_guid *iid, void **out);
-  /**
-   * Adds a reference; returns the new count (for diagnostics only).
-   */
-  uint32_t (*add_ref)(struct sess_unknown *this);
-  /**
-   * Drops a reference; the object frees itself at zero. Returns the new count.
-   */
-  uint32_t (*release)(struct sess_unknown *this);
-} sess_unknown_vtbl;
-
-/**
- * An object: a pointer to its vtable pointer, as every COM object starts.
- */
-typedef struct sess_unknown {
-  /**
-   * The object's vtable; `add_ref` and `release` must not be NULL.
-   */
-  const struct sess_unknown_vtbl *vtbl;
-} sess_unknown;
 
 /**
  * The value part of a variant; which field is live depends on `vt`.

@@ -102,9 +102,10 @@ impl App {
         if let Some(on_start) = app.opts.on_start.clone() {
             s.materialize()?;
             s.set_in_event(true);
-            let started = catch_unwind(AssertUnwindSafe(|| on_start(&mut s))).unwrap_or_else(|_| {
-                Err(Error::new(error::E_UNEXPECTED, "Session_OnStart panicked"))
-            });
+            let started =
+                catch_unwind(AssertUnwindSafe(|| on_start(&mut s))).unwrap_or_else(|_| {
+                    Err(Error::new(error::E_UNEXPECTED, "Session_OnStart panicked"))
+                });
             s.set_in_event(false);
             if let Err(e) = started {
                 s.discard_new();
@@ -198,7 +199,12 @@ impl Sweeper {
                     None => return,
                 }
             })
-            .map_err(|e| Error::new(error::E_FAIL, format!("cannot start the expiry thread: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    error::E_FAIL,
+                    format!("cannot start the expiry thread: {e}"),
+                )
+            })?;
         Ok(Sweeper {
             stop,
             thread: Some(thread),

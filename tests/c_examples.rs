@@ -120,7 +120,15 @@ fn header_compiles_as_cpp_with_the_layout_asserted() {
     .unwrap();
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     run(Command::new(cxx)
-        .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-fsyntax-only",
+            "-I",
+        ])
         .arg(root().join("include"))
         .arg(&src))
     .unwrap();

@@ -72,18 +72,21 @@ fn a_new_session_is_stored_only_when_written() {
     s.close().unwrap();
     assert_eq!(app.session_count(), 0);
     assert_eq!(
-        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        app.open_session(&id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_SESSION_NOT_FOUND
     );
 
     let mut s = app.create_session().unwrap();
-    s.set("Pi", Variant::R8(3.14)).unwrap();
+    s.set("Pi", Variant::R8(3.25)).unwrap();
     let id = s.id().to_string();
     s.close().unwrap();
     assert_eq!(app.session_count(), 1);
     let s = app.open_session(&id, LockMode::Shared).unwrap();
     assert!(!s.is_new_session());
-    assert_eq!(s.get("PI"), Some(&Variant::R8(3.14)));
+    assert_eq!(s.get("PI"), Some(&Variant::R8(3.25)));
 }
 
 #[test]
@@ -91,11 +94,17 @@ fn unknown_and_malformed_ids_are_never_adopted() {
     let app = App::new(AppOptions::default()).unwrap();
     let fresh = sess::session::SessionId::generate().unwrap().to_string();
     assert_eq!(
-        app.open_session(&fresh, LockMode::Exclusive).err().unwrap().code(),
+        app.open_session(&fresh, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_SESSION_NOT_FOUND
     );
     assert_eq!(
-        app.open_session("../etc", LockMode::Exclusive).err().unwrap().code(),
+        app.open_session("../etc", LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_INVALID_SESSION_ID
     );
     assert_eq!(app.session_count(), 0);
@@ -104,7 +113,8 @@ fn unknown_and_malformed_ids_are_never_adopted() {
 #[test]
 fn on_start_runs_first_and_on_end_sees_the_contents() {
     let clock = Arc::new(ManualClock::new(0));
-    let ended: Arc<Mutex<Vec<(String, Option<Variant>)>>> = Arc::default();
+    type Ended = Vec<(String, Option<Variant>)>;
+    let ended: Arc<Mutex<Ended>> = Arc::default();
     let log = ended.clone();
     let app = app_with_clock(&clock, |o| {
         o.on_start = Some(Arc::new(|s| s.set("started", Variant::Bool(true))));
@@ -133,7 +143,10 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
         &[(idle.clone(), Some(Variant::bstr("Gertrude")))]
     );
     assert_eq!(
-        app.open_session(&idle, LockMode::Exclusive).err().unwrap().code(),
+        app.open_session(&idle, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_SESSION_NOT_FOUND
     );
 
@@ -148,7 +161,10 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     assert_eq!(app.expire(), 1);
     assert_eq!(app.expire(), 0);
     assert_eq!(ended.lock().unwrap().len(), 2);
-    assert_eq!(ended.lock().unwrap()[1], (timed, Some(Variant::bstr("David"))));
+    assert_eq!(
+        ended.lock().unwrap()[1],
+        (timed, Some(Variant::bstr("David")))
+    );
 }
 
 #[test]
@@ -170,17 +186,27 @@ fn timeout_slides_and_absolute_lifetime_caps_it() {
     // Each visit within 5 minutes keeps it alive...
     for _ in 0..7 {
         clock.advance(4 * MIN);
-        app.open_session(&id, LockMode::Shared).unwrap().close().unwrap();
+        app.open_session(&id, LockMode::Shared)
+            .unwrap()
+            .close()
+            .unwrap();
         assert_eq!(app.expire(), 0);
     }
     // ...until the absolute lifetime (30 min from creation) ends it anyway,
     // 2 minutes after the last visit (28 min) although Timeout is 5.
     clock.advance(2 * MIN);
     assert_eq!(
-        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        app.open_session(&id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_SESSION_NOT_FOUND
     );
-    assert_eq!(ends.load(Ordering::SeqCst), 1, "OnEnd ran when the lookup found it expired");
+    assert_eq!(
+        ends.load(Ordering::SeqCst),
+        1,
+        "OnEnd ran when the lookup found it expired"
+    );
     assert_eq!(app.expire(), 0);
 }
 
@@ -193,12 +219,24 @@ fn properties_validate_and_keep_their_value_on_error() {
     .unwrap();
     let mut s = app.create_session().unwrap();
     assert_eq!(s.timeout(), 20);
-    assert_eq!(s.set_timeout(1441).unwrap_err().code(), error::E_INVALID_TIMEOUT);
-    assert_eq!(s.set_timeout(0).unwrap_err().code(), error::E_INVALID_TIMEOUT);
+    assert_eq!(
+        s.set_timeout(1441).unwrap_err().code(),
+        error::E_INVALID_TIMEOUT
+    );
+    assert_eq!(
+        s.set_timeout(0).unwrap_err().code(),
+        error::E_INVALID_TIMEOUT
+    );
     assert_eq!(s.timeout(), 20);
-    assert_eq!(s.set_lcid(0x12345).unwrap_err().code(), error::E_INVALID_LCID);
+    assert_eq!(
+        s.set_lcid(0x12345).unwrap_err().code(),
+        error::E_INVALID_LCID
+    );
     s.set_lcid(1036).unwrap();
-    assert_eq!(s.set_codepage(12345).unwrap_err().code(), error::E_INVALID_CODEPAGE);
+    assert_eq!(
+        s.set_codepage(12345).unwrap_err().code(),
+        error::E_INVALID_CODEPAGE
+    );
     s.set_codepage(950).unwrap();
     let id = s.id().to_string();
     s.close().unwrap();
@@ -220,11 +258,17 @@ fn read_only_units_share_and_refuse_writes() {
     let mut r1 = app.open_session(&id, LockMode::Shared).unwrap();
     let r2 = app.open_session(&id, LockMode::Shared).unwrap();
     assert!(r1.is_readonly());
-    assert_eq!(r1.set("a", Variant::I4(2)).unwrap_err().code(), error::E_READONLY);
+    assert_eq!(
+        r1.set("a", Variant::I4(2)).unwrap_err().code(),
+        error::E_READONLY
+    );
     assert_eq!(r1.remove_all().unwrap_err().code(), error::E_READONLY);
     assert_eq!(r1.set_timeout(5).unwrap_err().code(), error::E_READONLY);
     assert_eq!(
-        app.open_session(&id, LockMode::Exclusive).err().unwrap().code(),
+        app.open_session(&id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
         error::E_LOCK_TIMEOUT
     );
     drop((r1, r2));
@@ -240,8 +284,11 @@ fn arrays_are_stored_by_value() {
         .iter()
         .map(|n| Variant::bstr(n))
         .collect();
-    s.set("arystrUserNames", Variant::Array(Box::new(SafeArray::from(names))))
-        .unwrap();
+    s.set(
+        "arystrUserNames",
+        Variant::Array(Box::new(SafeArray::from(names))),
+    )
+    .unwrap();
     let mut copy = s.get("arystrUserNames").cloned().unwrap();
     if let Variant::Array(a) = &mut copy {
         a.set(1, Variant::bstr("Mark")).unwrap();
@@ -250,7 +297,11 @@ fn arrays_are_stored_by_value() {
         Some(Variant::Array(a)) => a.get(1).unwrap().clone(),
         _ => panic!("array expected"),
     };
-    assert_eq!(second(&s), Variant::bstr("Julie"), "the copy is independent");
+    assert_eq!(
+        second(&s),
+        Variant::bstr("Julie"),
+        "the copy is independent"
+    );
     s.set("arystrUserNames", copy).unwrap();
     assert_eq!(second(&s), Variant::bstr("Mark"));
 }
@@ -278,10 +329,17 @@ fn static_objects_are_made_once_per_session_and_released_at_its_end() {
     let b = s.static_object_at(0).unwrap();
     assert_eq!(a, b);
     assert_eq!(made.load(Ordering::SeqCst), 1);
-    assert_eq!(s.static_object_at(1).unwrap_err().code(), error::DISP_E_BADINDEX);
+    assert_eq!(
+        s.static_object_at(1).unwrap_err().code(),
+        error::DISP_E_BADINDEX
+    );
     let id = s.id().to_string();
     s.close().unwrap();
-    assert_eq!(app.session_count(), 1, "using a static object creates the session");
+    assert_eq!(
+        app.session_count(),
+        1,
+        "using a static object creates the session"
+    );
     drop((a, b));
     let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
     s.static_object_at(0).unwrap();
@@ -290,7 +348,11 @@ fn static_objects_are_made_once_per_session_and_released_at_its_end() {
     assert_eq!(freed.load(Ordering::SeqCst), 0);
     clock.advance(20 * MIN);
     assert_eq!(app.expire(), 1);
-    assert_eq!(freed.load(Ordering::SeqCst), 1, "released when the session ended");
+    assert_eq!(
+        freed.load(Ordering::SeqCst),
+        1,
+        "released when the session ended"
+    );
 }
 
 #[test]
@@ -308,7 +370,10 @@ fn limits_give_clear_errors() {
         s.set("k", Variant::I4(1)).unwrap();
     }
     let mut s = app.create_session().unwrap();
-    assert_eq!(s.set("k", Variant::I4(1)).unwrap_err().code(), error::E_TOO_MANY_SESSIONS);
+    assert_eq!(
+        s.set("k", Variant::I4(1)).unwrap_err().code(),
+        error::E_TOO_MANY_SESSIONS
+    );
     assert_eq!(s.get("k"), None, "nothing changed");
     drop(s);
     assert_eq!(app.session_count(), 2);
@@ -321,15 +386,23 @@ fn limits_give_clear_errors() {
     })
     .unwrap();
     let mut s = app.create_session().unwrap();
-    assert_eq!(s.set("toolong", Variant::I4(1)).unwrap_err().code(), error::E_BAD_KEY);
     assert_eq!(
-        s.set("big", Variant::bstr(&"x".repeat(17))).unwrap_err().code(),
+        s.set("toolong", Variant::I4(1)).unwrap_err().code(),
+        error::E_BAD_KEY
+    );
+    assert_eq!(
+        s.set("big", Variant::bstr(&"x".repeat(17)))
+            .unwrap_err()
+            .code(),
         error::E_VALUE_TOO_LARGE
     );
     assert_eq!(app.session_count(), 0, "a refused write creates no session");
     s.set("a", Variant::I4(1)).unwrap();
     s.set("b", Variant::I4(1)).unwrap();
-    assert_eq!(s.set("c", Variant::I4(1)).unwrap_err().code(), error::E_TOO_MANY_ITEMS);
+    assert_eq!(
+        s.set("c", Variant::I4(1)).unwrap_err().code(),
+        error::E_TOO_MANY_ITEMS
+    );
     assert_eq!(s.count(), 2);
 }
 

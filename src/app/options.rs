@@ -100,7 +100,11 @@ impl AppOptions {
         if self.max_timeout_minutes == 0 {
             return bad("max_timeout_minutes must be at least 1");
         }
-        check_timeout(self.default_timeout_minutes.into(), self.max_timeout_minutes).map_err(|_| {
+        check_timeout(
+            self.default_timeout_minutes.into(),
+            self.max_timeout_minutes,
+        )
+        .map_err(|_| {
             Error::new(
                 error::E_INVALID_OPTION,
                 "default_timeout_minutes must be 1..=max_timeout_minutes",
@@ -152,11 +156,15 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_options_named() {
         AppOptions::default().validate().unwrap();
-        let cases: Vec<(fn(&mut AppOptions), i32)> = vec![
+        type Case = (fn(&mut AppOptions), i32);
+        let cases: Vec<Case> = vec![
             (|o| o.default_timeout_minutes = 0, error::E_INVALID_OPTION),
             (|o| o.max_timeout_minutes = 10, error::E_INVALID_OPTION),
             (|o| o.max_sessions = 0, error::E_INVALID_OPTION),
-            (|o| o.expiry_interval = Some(Duration::ZERO), error::E_INVALID_OPTION),
+            (
+                |o| o.expiry_interval = Some(Duration::ZERO),
+                error::E_INVALID_OPTION,
+            ),
             (|o| o.default_lcid = 0xABCD, error::E_INVALID_LCID),
             (|o| o.default_lcid = 0, error::E_INVALID_OPTION),
             (|o| o.default_codepage = 1, error::E_INVALID_CODEPAGE),
@@ -171,11 +179,19 @@ mod tests {
     #[test]
     fn static_object_names_are_unique() {
         let f: Factory = Arc::new(|| Err(Error::code_only(error::E_NOTIMPL)));
-        let mut o = AppOptions::default();
-        o.static_objects = vec![
-            StaticObject { name: "AppInfo1".into(), factory: f.clone() },
-            StaticObject { name: "APPINFO1".into(), factory: f },
-        ];
+        let o = AppOptions {
+            static_objects: vec![
+                StaticObject {
+                    name: "AppInfo1".into(),
+                    factory: f.clone(),
+                },
+                StaticObject {
+                    name: "APPINFO1".into(),
+                    factory: f,
+                },
+            ],
+            ..AppOptions::default()
+        };
         assert_eq!(o.validate().unwrap_err().code(), error::E_INVALID_OPTION);
     }
 }

@@ -54,7 +54,9 @@ impl Session {
     }
 
     fn lease(&self) -> &Lease {
-        self.lease.as_ref().expect("a live handle always holds its lease")
+        self.lease
+            .as_ref()
+            .expect("a live handle always holds its lease")
     }
 
     fn data(&self) -> &SessionData {
@@ -107,7 +109,10 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::new(error::E_FAIL, "could not find a free session ID"))
+        Err(Error::new(
+            error::E_FAIL,
+            "could not find a free session ID",
+        ))
     }
 
     /// Drops a new session whose Session_OnStart failed.
@@ -196,7 +201,14 @@ impl Session {
     /// Replaces the value at `index`.
     pub fn set_at(&mut self, index: usize, value: Variant) -> Result<()> {
         let limits = self.app.limits;
+        self.check_index(index)?;
         self.data_mut()?.set_value_at(index, value, &limits)
+    }
+
+    /// `DISP_E_BADINDEX` unless `index` names an item (checked before any
+    /// write, so a failed call never creates a session).
+    fn check_index(&self, index: usize) -> Result<()> {
+        self.item_at(index).map(drop)
     }
 
     /// Removes `name`; later items move down. `Ok(false)` if it was absent.
@@ -209,12 +221,9 @@ impl Session {
 
     /// Removes the item at `index`; later items move down.
     pub fn remove_at(&mut self, index: usize) -> Result<()> {
-        let len = self.count();
-        self.data_mut()?
-            .contents
-            .remove_index(index)
-            .map(drop)
-            .ok_or_else(|| bad_index(index, len))
+        self.check_index(index)?;
+        self.data_mut()?.contents.remove_index(index);
+        Ok(())
     }
 
     /// Removes every Contents item (RemoveAll / Clear).
@@ -315,7 +324,10 @@ impl Session {
         }
         self.materialize()?;
         let obj = catch_unwind(AssertUnwindSafe(|| (decl.factory)())).unwrap_or_else(|_| {
-            Err(Error::new(error::E_UNEXPECTED, "a static object factory panicked"))
+            Err(Error::new(
+                error::E_UNEXPECTED,
+                "a static object factory panicked",
+            ))
         })?;
         self.data_mut()?.set_static_object(index, obj.clone());
         Ok(obj)
@@ -341,7 +353,7 @@ impl Session {
         if self.ending || !self.stored {
             return Ok(());
         }
-        let app = self.app.clone();
+        let app = &self.app;
         if !self.abandoned {
             let deadline = app.deadline(&lease, app.now_ms());
             return app.store.release(lease, deadline);
@@ -352,10 +364,12 @@ impl Session {
                 // Abandon from a read-only unit: take the session exclusively.
                 let id = lease.id();
                 drop(lease);
-                match app
-                    .store
-                    .get(&id, LockMode::Exclusive, app.opts.lock_timeout, app.now_ms())?
-                {
+                match app.store.get(
+                    &id,
+                    LockMode::Exclusive,
+                    app.opts.lock_timeout,
+                    app.now_ms(),
+                )? {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {
                         app.end(l);
@@ -370,6 +384,12 @@ impl Session {
         Ok(())
     }
 }
+
+// A unit of work may move between threads (e.g. an event-driven host).
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Session>();
+};
 
 impl Drop for Session {
     /// Ends the unit of work as [`Session::close`] does, ignoring errors.

@@ -15,7 +15,7 @@ use crate::variant::{Object, Unknown};
 /// failure code cancels the session and is returned by `sess_session_create`.
 #[allow(non_camel_case_types)]
 pub type sess_on_start_fn =
-    unsafe extern "C" fn(context: *mut c_void, session: *mut Session) -> sess_result;
+    Option<unsafe extern "C" fn(context: *mut c_void, session: *mut Session) -> sess_result>;
 
 /// Session_OnEnd: runs when a session times out, is abandoned, or the
 /// application is released. The contents are readable; the handle is the
@@ -23,20 +23,22 @@ pub type sess_on_start_fn =
 /// on the thread that ended the session (a request, the expiry thread, or
 /// the caller of `sess_app_expire` / `sess_app_release`).
 #[allow(non_camel_case_types)]
-pub type sess_on_end_fn = unsafe extern "C" fn(context: *mut c_void, session: *mut Session);
+pub type sess_on_end_fn = Option<unsafe extern "C" fn(context: *mut c_void, session: *mut Session)>;
 
 /// Makes one instance of a session-scope static object: stores an owned
 /// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
 #[allow(non_camel_case_types)]
-pub type sess_static_factory_fn = unsafe extern "C" fn(
-    context: *mut c_void,
-    name: *const c_char,
-    out: *mut *mut Unknown,
-) -> sess_result;
+pub type sess_static_factory_fn = Option<
+    unsafe extern "C" fn(
+        context: *mut c_void,
+        name: *const c_char,
+        out: *mut *mut Unknown,
+    ) -> sess_result,
+>;
 
 /// A clock: monotonic milliseconds from any fixed origin.
 #[allow(non_camel_case_types)]
-pub type sess_clock_fn = unsafe extern "C" fn(context: *mut c_void) -> u64;
+pub type sess_clock_fn = Option<unsafe extern "C" fn(context: *mut c_void) -> u64>;
 
 /// A session-scope static object declaration (GLOBAL.ASA's
 /// `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
@@ -47,7 +49,7 @@ pub struct sess_static_object_decl {
     /// The object's name (UTF-8, NUL-terminated).
     pub name: *const c_char,
     /// Makes a session's instance on first use.
-    pub factory: Option<sess_static_factory_fn>,
+    pub factory: sess_static_factory_fn,
     /// Passed to `factory`.
     pub context: *mut c_void,
 }
@@ -88,9 +90,9 @@ pub struct sess_app_options {
     /// Code page of new sessions (default 65001, UTF-8).
     pub default_codepage: u32,
     /// Session_OnStart, or NULL.
-    pub on_start: Option<sess_on_start_fn>,
+    pub on_start: sess_on_start_fn,
     /// Session_OnEnd, or NULL.
-    pub on_end: Option<sess_on_end_fn>,
+    pub on_end: sess_on_end_fn,
     /// Passed to `on_start` and `on_end`; must stay valid while the
     /// application lives and be usable from any thread.
     pub event_context: *mut c_void,
@@ -100,7 +102,7 @@ pub struct sess_app_options {
     pub static_object_count: usize,
     /// A clock for deadlines, or NULL for the system's monotonic clock
     /// (tests inject one to move time without sleeping).
-    pub clock: Option<sess_clock_fn>,
+    pub clock: sess_clock_fn,
     /// Passed to `clock`.
     pub clock_context: *mut c_void,
 }
@@ -120,7 +122,7 @@ impl HostContext {
     }
 }
 
-struct HostClock(sess_clock_fn, HostContext);
+struct HostClock(unsafe extern "C" fn(*mut c_void) -> u64, HostContext);
 
 impl Clock for HostClock {
     fn now_ms(&self) -> u64 {
@@ -179,11 +181,15 @@ unsafe fn read_options(opts: *const sess_app_options) -> Result<sess_app_options
     let size = unsafe { opts.cast::<u32>().read_unaligned() } as usize;
     let known = std::mem::size_of::<sess_app_options>();
     if size < std::mem::size_of::<u32>() {
-        return Err(Error::new(err::E_INVALIDARG, "opts->struct_size is too small"));
+        return Err(Error::new(
+            err::E_INVALIDARG,
+            "opts->struct_size is too small",
+        ));
     }
     if size > known {
         // SAFETY: readable for `size` bytes per the contract.
-        let extra = unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(known), size - known) };
+        let extra =
+            unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(known), size - known) };
         if extra.iter().any(|&b| b != 0) {
             return Err(Error::new(
                 err::E_INVALIDARG,
@@ -331,7 +337,10 @@ pub unsafe extern "C" fn sess_app_expire(app: *const App, out_ended: *mut usize)
 
 /// The number of stored sessions, in `*out_count`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_app_session_count(app: *const App, out_count: *mut usize) -> sess_result {
+pub unsafe extern "C" fn sess_app_session_count(
+    app: *const App,
+    out_count: *mut usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
         let n = unsafe { deref(app, "app") }?.session_count();
@@ -339,4 +348,47 @@ pub unsafe extern "C" fn sess_app_session_count(app: *const App, out_count: *mut
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_and_newer_option_structs() {
+        // An older caller: only the first fields exist; the rest default.
+        let mut old = defaults();
+        old.default_timeout_minutes = 7;
+        old.struct_size = 8;
+        // SAFETY: `old` is readable for its full size, more than 8 bytes.
+        let o = unsafe { read_options(&old) }.unwrap();
+        assert_eq!(o.default_timeout_minutes, 7);
+        assert_eq!(o.max_items, 1024);
+
+        // A newer caller whose unknown tail is zero is accepted; non-zero is not.
+        #[repr(C)]
+        struct Newer {
+            known: sess_app_options,
+            extra: u64,
+        }
+        let mut newer = Newer {
+            known: defaults(),
+            extra: 0,
+        };
+        newer.known.struct_size = std::mem::size_of::<Newer>() as u32;
+        // SAFETY: `newer` is readable for struct_size bytes.
+        assert!(unsafe { read_options(&newer.known) }.is_ok());
+        newer.extra = 1;
+        // SAFETY: as above.
+        let e = unsafe { read_options(&newer.known) }.err().unwrap();
+        assert_eq!(e.code(), err::E_INVALIDARG);
+
+        let mut tiny = defaults();
+        tiny.struct_size = 2;
+        // SAFETY: readable.
+        assert_eq!(
+            unsafe { read_options(&tiny) }.err().unwrap().code(),
+            err::E_INVALIDARG
+        );
+    }
 }

@@ -18,7 +18,10 @@ pub unsafe extern "C" fn sess_array_create(len: usize, out: *mut *mut SafeArray)
             return Err(super::null("out"));
         }
         if len > u32::MAX as usize {
-            return Err(Error::new(err::E_INVALIDARG, "an array holds at most 2^32-1 elements"));
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                "an array holds at most 2^32-1 elements",
+            ));
         }
         let arr = Box::into_raw(Box::new(SafeArray::new(len)));
         // SAFETY: checked non-NULL; writable per the contract.
@@ -41,7 +44,10 @@ pub unsafe extern "C" fn sess_array_destroy(array: *mut SafeArray) {
 
 /// The number of elements, in `*out_len`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_array_length(array: *const SafeArray, out_len: *mut usize) -> sess_result {
+pub unsafe extern "C" fn sess_array_length(
+    array: *const SafeArray,
+    out_len: *mut usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live array per the contract.
         let arr = unsafe { deref(array, "array") }?;

@@ -75,7 +75,10 @@ pub fn header_defines() -> String {
     let _ = writeln!(h, "#define SESS_VARIANT_TRUE ((int16_t)-1)");
     let _ = writeln!(h, "#define SESS_VARIANT_FALSE ((int16_t)0)");
 
-    let _ = writeln!(h, "\n/* sess_variant_change_type flags (VariantChangeTypeEx's). */");
+    let _ = writeln!(
+        h,
+        "\n/* sess_variant_change_type flags (VariantChangeTypeEx's). */"
+    );
     for (name, value) in [
         ("NOVALUEPROP", flags::VARIANT_NOVALUEPROP),
         ("ALPHABOOL", flags::VARIANT_ALPHABOOL),
@@ -87,14 +90,23 @@ pub fn header_defines() -> String {
     }
 
     let _ = writeln!(h, "\n/* Locales meaning \"the application's default\". */");
-    let _ = writeln!(h, "#define SESS_LOCALE_USER_DEFAULT 0x{LOCALE_USER_DEFAULT:04X}");
-    let _ = writeln!(h, "#define SESS_LOCALE_SYSTEM_DEFAULT 0x{LOCALE_SYSTEM_DEFAULT:04X}");
+    let _ = writeln!(
+        h,
+        "#define SESS_LOCALE_USER_DEFAULT 0x{LOCALE_USER_DEFAULT:04X}"
+    );
+    let _ = writeln!(
+        h,
+        "#define SESS_LOCALE_SYSTEM_DEFAULT 0x{LOCALE_SYSTEM_DEFAULT:04X}"
+    );
 
     let _ = writeln!(h, "\n/* sess_session_open flags. */");
     let _ = writeln!(h, "#define SESS_OPEN_READONLY {OPEN_READONLY}");
     let _ = writeln!(h, "\n/* Session state modes (sess_session_mode). */");
     let _ = writeln!(h, "#define SESS_MODE_INPROC {MODE_INPROC}");
-    let _ = writeln!(h, "\n/* Length of a session ID's text (without the NUL). */");
+    let _ = writeln!(
+        h,
+        "\n/* Length of a session ID's text (without the NUL). */"
+    );
     let _ = writeln!(h, "#define SESS_ID_LEN {ID_LEN}");
     h
 }

@@ -19,7 +19,10 @@ unsafe fn session<'a>(s: *mut Session) -> crate::error::Result<&'a mut Session> 
 
 /// The number of Contents items, in `*out_count` (Count).
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_count(s: *mut Session, out_count: *mut usize) -> sess_result {
+pub unsafe extern "C" fn sess_contents_count(
+    s: *mut Session,
+    out_count: *mut usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle; out NULL or writable.
         unsafe { put_required(out_count, session(s)?.count(), "out_count") }?;
@@ -91,7 +94,11 @@ pub unsafe extern "C" fn sess_contents_remove(s: *mut Session, name: *const c_ch
         let s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
-        Ok(if s.remove(name)? { err::S_OK } else { err::S_FALSE })
+        Ok(if s.remove(name)? {
+            err::S_OK
+        } else {
+            err::S_FALSE
+        })
     })
 }
 
@@ -119,7 +126,10 @@ pub unsafe extern "C" fn sess_contents_remove_all(s: *mut Session) -> sess_resul
 /// `SESS_VT_ARRAY | SESS_VT_VARIANT` of `SESS_VT_BSTR` keys in order, as
 /// `For Each key In Session.Contents` sees them. The caller owns it.
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_keys(s: *mut Session, out: *mut sess_variant) -> sess_result {
+pub unsafe extern "C" fn sess_contents_keys(
+    s: *mut Session,
+    out: *mut sess_variant,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;
@@ -134,7 +144,10 @@ pub unsafe extern "C" fn sess_contents_keys(s: *mut Session, out: *mut sess_vari
 /// a `SESS_VT_ARRAY | SESS_VT_VARIANT` of deep copies in order. The caller
 /// owns it.
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_copy(s: *mut Session, out: *mut sess_variant) -> sess_result {
+pub unsafe extern "C" fn sess_contents_copy(
+    s: *mut Session,
+    out: *mut sess_variant,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;

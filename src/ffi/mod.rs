@@ -3,6 +3,14 @@
 //! boundary, and turn errors into result codes plus a thread-local detail.
 //!
 //! Nothing outside this module knows C.
+//!
+//! # Safety
+//! Every export is `unsafe extern "C"` with one safety contract, stated once
+//! in the header's preamble and on each function: pointers are NULL or valid
+//! for what the documentation says, handles come from this library and are
+//! not used after release, and a session handle is used by one thread at a
+//! time. Hence no per-function `# Safety` sections.
+#![allow(clippy::missing_safety_doc)]
 
 pub mod app;
 pub mod array;
@@ -128,7 +136,10 @@ pub(crate) unsafe fn write_text(
     if buf_len <= s.len() {
         return Err(Error::new(
             err::E_INSUFFICIENT_BUFFER,
-            format!("the text needs {} bytes plus a NUL; the buffer has {buf_len}", s.len()),
+            format!(
+                "the text needs {} bytes plus a NUL; the buffer has {buf_len}",
+                s.len()
+            ),
         ));
     }
     // SAFETY: buf is writable for buf_len > s.len() bytes.
@@ -161,4 +172,64 @@ pub(crate) unsafe fn put_required<T>(out: *mut T, value: T, what: &str) -> Resul
     // SAFETY: non-NULL and writable per the caller.
     unsafe { out.write(value) };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> Option<(HResult, String)> {
+        LAST_ERROR.with(|l| l.borrow().clone())
+    }
+
+    #[test]
+    fn a_panic_becomes_e_unexpected_with_a_detail() {
+        let rc = boundary(|| panic!("boom"));
+        assert_eq!(rc, err::E_UNEXPECTED);
+        let (code, detail) = last().unwrap();
+        assert_eq!(code, err::E_UNEXPECTED);
+        assert!(detail.contains("boom"), "{detail}");
+    }
+
+    #[test]
+    fn errors_are_recorded_and_successes_pass_through() {
+        assert_eq!(boundary(|| Ok(err::S_FALSE)), err::S_FALSE);
+        let rc = boundary(|| Err(Error::new(err::E_BAD_KEY, "key too long")));
+        assert_eq!(rc, err::E_BAD_KEY);
+        assert_eq!(last(), Some((err::E_BAD_KEY, "key too long".into())));
+    }
+
+    #[test]
+    fn text_arguments_are_checked() {
+        // SAFETY: the pointers are NULL or NUL-terminated literals.
+        unsafe {
+            assert_eq!(
+                text(std::ptr::null(), "name").unwrap_err().code(),
+                err::E_POINTER
+            );
+            assert_eq!(
+                text(c"\xff\xfe".as_ptr(), "name").unwrap_err().code(),
+                err::E_INVALIDARG
+            );
+            assert_eq!(text(c"Straße".as_ptr(), "name").unwrap(), "Straße");
+        }
+    }
+
+    #[test]
+    fn write_text_reports_the_needed_length() {
+        let mut buf = [0 as c_char; 4];
+        let mut need = 0usize;
+        // SAFETY: buf is writable for its length; need is writable.
+        unsafe {
+            let e = write_text("hello", buf.as_mut_ptr(), buf.len(), &mut need).unwrap_err();
+            assert_eq!((e.code(), need), (err::E_INSUFFICIENT_BUFFER, 5));
+            let e = write_text("hello", std::ptr::null_mut(), 0, &mut need).unwrap_err();
+            assert_eq!(e.code(), err::E_INSUFFICIENT_BUFFER);
+            assert_eq!(
+                write_text("abc", buf.as_mut_ptr(), buf.len(), &mut need),
+                Ok(err::S_OK)
+            );
+            assert_eq!(CStr::from_ptr(buf.as_ptr()).to_str().unwrap(), "abc");
+        }
+    }
 }

@@ -68,7 +68,10 @@ pub unsafe extern "C" fn sess_session_open(
             return Err(super::null("out"));
         }
         if flags & !OPEN_READONLY != 0 {
-            return Err(Error::new(err::E_INVALIDARG, format!("unknown open flags {flags:#x}")));
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!("unknown open flags {flags:#x}"),
+            ));
         }
         let mode = if flags & OPEN_READONLY != 0 {
             LockMode::Shared

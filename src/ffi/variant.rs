@@ -215,15 +215,11 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
                     )));
                 }
             }
-            vt::DISPATCH | vt::UNKNOWN => {
-                if !v.v.punkVal.is_null() {
-                    drop(Object::from_owned(v.v.punkVal)?);
-                }
+            vt::DISPATCH | vt::UNKNOWN if !v.v.punkVal.is_null() => {
+                drop(Object::from_owned(v.v.punkVal)?);
             }
-            t if t == vt::ARRAY | vt::VARIANT => {
-                if !v.v.parray.is_null() {
-                    drop(Box::from_raw(v.v.parray));
-                }
+            t if t == vt::ARRAY | vt::VARIANT && !v.v.parray.is_null() => {
+                drop(Box::from_raw(v.v.parray));
             }
             _ => {}
         }

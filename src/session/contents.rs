@@ -189,11 +189,19 @@ mod tests {
         assert_eq!(c.get("sessionvar1"), Some(&s("b")));
         assert_eq!(c.get_index(0).unwrap().0, "SessionVar1");
         c.set("Straße", s("x"));
-        assert_eq!(c.get("STRASSE"), None, "full case folding is not ASP's rule");
+        assert_eq!(
+            c.get("STRASSE"),
+            None,
+            "full case folding is not ASP's rule"
+        );
         assert_eq!(c.get("straße"), Some(&s("x")));
         c.set("ÉTÉ", s("y"));
         c.set("k", s("kelvin"));
-        assert_eq!(c.get("\u{212A}"), Some(&s("kelvin")), "KELVIN SIGN lowercases to k");
+        assert_eq!(
+            c.get("\u{212A}"),
+            Some(&s("kelvin")),
+            "KELVIN SIGN lowercases to k"
+        );
         assert_eq!(c.get("été"), Some(&s("y")));
     }
 

@@ -184,16 +184,28 @@ mod tests {
     #[test]
     fn properties_are_validated_and_unchanged_on_error() {
         let mut d = SessionData::new(20, 1033, 65001);
-        assert_eq!(d.set_timeout_minutes(0, &LIMITS).unwrap_err().code(), error::E_INVALID_TIMEOUT);
-        assert_eq!(d.set_timeout_minutes(1441, &LIMITS).unwrap_err().code(), error::E_INVALID_TIMEOUT);
+        assert_eq!(
+            d.set_timeout_minutes(0, &LIMITS).unwrap_err().code(),
+            error::E_INVALID_TIMEOUT
+        );
+        assert_eq!(
+            d.set_timeout_minutes(1441, &LIMITS).unwrap_err().code(),
+            error::E_INVALID_TIMEOUT
+        );
         assert_eq!(d.timeout_minutes(), 20);
         d.set_timeout_minutes(5, &LIMITS).unwrap();
         assert_eq!(d.timeout_minutes(), 5);
-        assert_eq!(d.set_lcid(0xABCD).unwrap_err().code(), error::E_INVALID_LCID);
+        assert_eq!(
+            d.set_lcid(0xABCD).unwrap_err().code(),
+            error::E_INVALID_LCID
+        );
         assert_eq!(d.lcid(), 1033);
         d.set_lcid(1036).unwrap();
         assert_eq!(d.lcid(), 1036);
-        assert_eq!(d.set_codepage(1).unwrap_err().code(), error::E_INVALID_CODEPAGE);
+        assert_eq!(
+            d.set_codepage(1).unwrap_err().code(),
+            error::E_INVALID_CODEPAGE
+        );
         assert_eq!(d.codepage(), 65001);
         d.set_codepage(932).unwrap();
         assert_eq!(d.codepage(), 932);
@@ -203,16 +215,34 @@ mod tests {
     fn value_limits() {
         let mut d = SessionData::new(20, 1033, 65001);
         let e = |r: Result<()>| r.unwrap_err().code();
-        assert_eq!(e(d.set_value("", Variant::I4(1), &LIMITS)), error::E_BAD_KEY);
-        assert_eq!(e(d.set_value("123456789", Variant::I4(1), &LIMITS)), error::E_BAD_KEY);
-        assert_eq!(e(d.set_value("k", Variant::bstr("12345678901"), &LIMITS)), error::E_VALUE_TOO_LARGE);
+        assert_eq!(
+            e(d.set_value("", Variant::I4(1), &LIMITS)),
+            error::E_BAD_KEY
+        );
+        assert_eq!(
+            e(d.set_value("123456789", Variant::I4(1), &LIMITS)),
+            error::E_BAD_KEY
+        );
+        assert_eq!(
+            e(d.set_value("k", Variant::bstr("12345678901"), &LIMITS)),
+            error::E_VALUE_TOO_LARGE
+        );
         for k in ["a", "b", "c"] {
             d.set_value(k, Variant::I4(1), &LIMITS).unwrap();
         }
-        assert_eq!(e(d.set_value("d", Variant::I4(1), &LIMITS)), error::E_TOO_MANY_ITEMS);
+        assert_eq!(
+            e(d.set_value("d", Variant::I4(1), &LIMITS)),
+            error::E_TOO_MANY_ITEMS
+        );
         d.set_value("A", Variant::I4(2), &LIMITS).unwrap();
         assert_eq!(d.contents.get("a"), Some(&Variant::I4(2)));
-        assert_eq!(e(d.set_value_at(3, Variant::I4(1), &LIMITS)), error::DISP_E_BADINDEX);
-        assert_eq!(e(d.set_value_at(0, Variant::bstr("12345678901"), &LIMITS)), error::E_VALUE_TOO_LARGE);
+        assert_eq!(
+            e(d.set_value_at(3, Variant::I4(1), &LIMITS)),
+            error::DISP_E_BADINDEX
+        );
+        assert_eq!(
+            e(d.set_value_at(0, Variant::bstr("12345678901"), &LIMITS)),
+            error::E_VALUE_TOO_LARGE
+        );
     }
 }

@@ -18,9 +18,8 @@ impl SessionId {
     /// A fresh ID from the operating system's CSPRNG.
     pub fn generate() -> Result<SessionId> {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            Error::new(error::E_FAIL, format!("the OS random source failed: {e}"))
-        })?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
         Ok(SessionId(bytes))
     }
 
@@ -89,7 +88,9 @@ mod tests {
         assert_ne!(a, b);
         let text = a.to_string();
         assert_eq!(text.len(), ID_LEN);
-        assert!(text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(text
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_eq!(SessionId::parse(&text).unwrap(), a);
     }
 

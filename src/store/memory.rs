@@ -242,10 +242,16 @@ impl SessionStore for MemoryStore {
 
     fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<()> {
         let Guard::Write(g) = &mut lease.0 else {
-            return Err(Error::new(error::E_READONLY, "a read-only lease cannot be inserted"));
+            return Err(Error::new(
+                error::E_READONLY,
+                "a read-only lease cannot be inserted",
+            ));
         };
         if g.state != State::Pending {
-            return Err(Error::new(error::E_UNEXPECTED, "the session is already stored"));
+            return Err(Error::new(
+                error::E_UNEXPECTED,
+                "the session is already stored",
+            ));
         }
         self.count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
@@ -390,7 +396,10 @@ mod tests {
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, SessionData::new(20, 1033, 65001), 0);
         lease.data_mut().unwrap().contents.set("a", Variant::I4(1));
-        assert!(matches!(s.get(&id, LockMode::Shared, WAIT, 0).unwrap(), Lookup::NotFound));
+        assert!(matches!(
+            s.get(&id, LockMode::Shared, WAIT, 0).unwrap(),
+            Lookup::NotFound
+        ));
         s.insert(&mut lease, 60_000, 10).unwrap();
         s.release(lease, 60_000).unwrap();
         let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
@@ -419,11 +428,22 @@ mod tests {
     fn max_sessions_is_enforced() {
         let s = MemoryStore::new().unwrap();
         for _ in 0..2 {
-            let mut l = s.prepare(SessionId::generate().unwrap(), SessionData::new(20, 1033, 65001), 0);
+            let mut l = s.prepare(
+                SessionId::generate().unwrap(),
+                SessionData::new(20, 1033, 65001),
+                0,
+            );
             s.insert(&mut l, 1000, 2).unwrap();
         }
-        let mut l = s.prepare(SessionId::generate().unwrap(), SessionData::new(20, 1033, 65001), 0);
-        assert_eq!(s.insert(&mut l, 1000, 2).unwrap_err().code(), error::E_TOO_MANY_SESSIONS);
+        let mut l = s.prepare(
+            SessionId::generate().unwrap(),
+            SessionData::new(20, 1033, 65001),
+            0,
+        );
+        assert_eq!(
+            s.insert(&mut l, 1000, 2).unwrap_err().code(),
+            error::E_TOO_MANY_SESSIONS
+        );
         assert_eq!(s.count(), 2);
     }
 
@@ -455,9 +475,18 @@ mod tests {
     fn expired_session_found_by_lookup_is_handed_back_once() {
         let s = MemoryStore::new().unwrap();
         let a = new_session(&s, 0, 60_000);
-        assert!(matches!(s.get(&a, LockMode::Shared, WAIT, 60_000).unwrap(), Lookup::NotFound));
-        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(), Lookup::Expired(_)));
-        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(), Lookup::NotFound));
+        assert!(matches!(
+            s.get(&a, LockMode::Shared, WAIT, 60_000).unwrap(),
+            Lookup::NotFound
+        ));
+        assert!(matches!(
+            s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(),
+            Lookup::Expired(_)
+        ));
+        assert!(matches!(
+            s.get(&a, LockMode::Exclusive, WAIT, 60_000).unwrap(),
+            Lookup::NotFound
+        ));
         let mut out = Vec::new();
         s.take_expired(61_000, &mut out);
         assert!(out.is_empty());
@@ -484,7 +513,10 @@ mod tests {
         let l = s.remove(l).unwrap();
         assert!(l.id() == a);
         drop(l);
-        assert!(matches!(s.get(&a, LockMode::Exclusive, WAIT, 2).unwrap(), Lookup::NotFound));
+        assert!(matches!(
+            s.get(&a, LockMode::Exclusive, WAIT, 2).unwrap(),
+            Lookup::NotFound
+        ));
         assert_eq!(s.count(), 0);
         let mut out = Vec::new();
         s.take_expired(100_000, &mut out);
