@@ -5,17 +5,10 @@
 use std::ffi::c_char;
 
 use super::variant::{read_arg, sess_variant, store};
-use super::{boundary, deref_mut, put_required, sess_result, text, write_text};
+use super::{boundary, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
 use crate::error as err;
 use crate::variant::{SafeArray, Variant};
-
-/// # Safety
-/// `s` must be NULL or a live session handle used by this thread only.
-unsafe fn session<'a>(s: *mut Session) -> crate::error::Result<&'a mut Session> {
-    // SAFETY: forwarded to the caller.
-    unsafe { deref_mut(s, "session") }
-}
 
 /// The number of Contents items, in `*out_count` (Count).
 #[no_mangle]

@@ -94,6 +94,17 @@ pub(crate) unsafe fn deref_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T
     unsafe { p.as_mut() }.ok_or_else(|| null(what))
 }
 
+/// A session handle argument.
+///
+/// # Safety
+/// `s` must be NULL or a live session handle used by this thread only.
+pub(crate) unsafe fn session<'a>(
+    s: *mut crate::app::Session,
+) -> Result<&'a mut crate::app::Session> {
+    // SAFETY: forwarded to the caller.
+    unsafe { deref_mut(s, "session") }
+}
+
 /// A NUL-terminated UTF-8 argument: NULL → `E_POINTER`, invalid UTF-8 →
 /// `E_INVALIDARG`.
 ///

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::variant::{read_arg, sess_variant, store};
-use super::{boundary, deref, deref_mut, put, put_required, sess_result, text, write_text};
+use super::{boundary, deref, put, put_required, sess_result, session, text, write_text};
 use crate::app::{App, Session};
 use crate::error::{self as err, Error, Result};
 use crate::store::{LockMode, StoreMode};
@@ -15,13 +15,6 @@ pub const OPEN_READONLY: u32 = 1;
 
 /// `Mode` of an in-process application.
 pub const MODE_INPROC: u32 = 1;
-
-/// # Safety
-/// `s` must be NULL or a live session handle used by this thread only.
-unsafe fn session<'a>(s: *mut Session) -> Result<&'a mut Session> {
-    // SAFETY: forwarded to the caller.
-    unsafe { deref_mut(s, "session") }
-}
 
 fn hand_out(out: *mut *mut Session, s: Session) -> Result<sess_result> {
     // SAFETY: the caller checked `out` is non-NULL and writable.

@@ -4,17 +4,10 @@
 use std::ffi::c_char;
 
 use super::variant::{sess_variant, store};
-use super::{boundary, deref_mut, put_required, sess_result, text, write_text};
+use super::{boundary, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
 use crate::error::{self as err, Result};
 use crate::variant::Variant;
-
-/// # Safety
-/// `s` must be NULL or a live session handle used by this thread only.
-unsafe fn session<'a>(s: *mut Session) -> Result<&'a mut Session> {
-    // SAFETY: forwarded to the caller.
-    unsafe { deref_mut(s, "session") }
-}
 
 /// The number of declared static objects, in `*out_count` (Count).
 #[no_mangle]
