@@ -61,10 +61,15 @@ impl AppInner {
 
 /// An application: sessions, their settings and their events.
 ///
-/// Dropping it stops the expiry thread and runs Session_OnEnd for every
-/// session not in use (ASP's application end); sessions still open keep the
-/// shared state alive until they close.
-pub struct App {
+/// Clones share the application. Dropping the last clone stops the expiry
+/// thread and runs Session_OnEnd for every session not in use (ASP's
+/// application end); sessions still open keep the shared state alive until
+/// they close.
+#[derive(Clone)]
+pub struct App(Arc<AppHandle>);
+
+/// What the last [`App`] clone shuts down.
+struct AppHandle {
     inner: Arc<AppInner>,
     sweeper: Option<Sweeper>,
 }
@@ -82,14 +87,14 @@ impl App {
             Some(every) => Some(Sweeper::start(Arc::downgrade(&inner), every)?),
             None => None,
         };
-        Ok(App { inner, sweeper })
+        Ok(App(Arc::new(AppHandle { inner, sweeper })))
     }
 
     /// Starts a new session (exclusively held, IsNewSession true). It is
     /// stored only once something is written to it, a static object is used,
     /// or Session_OnStart exists (which then runs before this returns).
     pub fn create_session(&self) -> Result<Session> {
-        let app = &self.inner;
+        let app = &self.0.inner;
         let data = SessionData::new(
             app.opts.default_timeout_minutes,
             app.opts.default_lcid,
@@ -122,11 +127,16 @@ impl App {
     /// A session found expired is ended (Session_OnEnd) on the way.
     pub fn open_session(&self, id: &str, mode: LockMode) -> Result<Session> {
         let id = SessionId::parse(id)?;
-        let app = &self.inner;
+        self.open(&id, mode)
+    }
+
+    /// As [`App::open_session`], for an ID already parsed.
+    pub fn open(&self, id: &SessionId, mode: LockMode) -> Result<Session> {
+        let app = &self.0.inner;
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
         match app
             .store
-            .get(&id, mode, app.opts.lock_timeout, app.now_ms())?
+            .get(id, mode, app.opts.lock_timeout, app.now_ms())?
         {
             Lookup::Found(lease) => Ok(Session::new(app.clone(), lease, false)),
             Lookup::NotFound => Err(not_found()),
@@ -140,26 +150,26 @@ impl App {
     /// Ends every expired session now (for hosts that run no library
     /// thread); returns how many ended.
     pub fn expire(&self) -> usize {
-        self.inner.expire()
+        self.0.inner.expire()
     }
 
     /// Number of stored sessions.
     pub fn session_count(&self) -> usize {
-        self.inner.store.count()
+        self.0.inner.store.count()
     }
 
     /// The store mode.
     pub fn mode(&self) -> StoreMode {
-        self.inner.store.mode()
+        self.0.inner.store.mode()
     }
 
     /// The options the application was created with.
     pub fn options(&self) -> &AppOptions {
-        &self.inner.opts
+        &self.0.inner.opts
     }
 }
 
-impl Drop for App {
+impl Drop for AppHandle {
     fn drop(&mut self) {
         drop(self.sweeper.take());
         let mut all = Vec::new();

@@ -17,3 +17,4 @@ pub mod locale;
 pub mod session;
 pub mod store;
 pub mod variant;
+pub mod web;

@@ -486,3 +486,93 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     assert_eq!(ends.load(Ordering::SeqCst), 1);
     assert_eq!(app.session_count(), 0);
 }
+
+#[test]
+fn a_failed_request_keeps_nothing() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    s.set("b", Variant::I4(2)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    s.set("a", Variant::bstr("changed")).unwrap();
+    s.remove("b").unwrap();
+    s.set("c", Variant::I4(3)).unwrap();
+    s.set_timeout(3).unwrap();
+    s.discard().unwrap();
+
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    let items: Vec<_> = s
+        .contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("a".to_owned(), Variant::I4(1)),
+            ("b".to_owned(), Variant::I4(2))
+        ]
+    );
+    assert_eq!(s.timeout(), 20);
+    drop(s);
+
+    // A new session whose first request fails is not kept.
+    let mut s = app.create_session().unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let new_id = s.id().to_string();
+    s.discard().unwrap();
+    assert_eq!(
+        app.open_session(&new_id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count(), 1);
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "it was stored, so it ends");
+}
+
+#[test]
+fn regenerate_keeps_the_contents_under_a_new_id() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("user", Variant::bstr("Arthur")).unwrap();
+    let old = s.id().to_string();
+    s.close().unwrap();
+
+    let mut s = app.open_session(&old, LockMode::Exclusive).unwrap();
+    s.regenerate_id().unwrap();
+    assert!(s.is_regenerated());
+    let new = s.id().to_string();
+    assert_ne!(new, old);
+    s.close().unwrap();
+    assert_eq!(
+        app.open_session(&old, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    let s = app.open_session(&new, LockMode::Shared).unwrap();
+    assert_eq!(s.get("USER"), Some(&Variant::bstr("Arthur")));
+    assert_eq!(app.session_count(), 1);
+    drop(s);
+
+    // Before anything is stored, regenerating only renames the pending session.
+    let mut s = app.create_session().unwrap();
+    let first = s.id();
+    s.regenerate_id().unwrap();
+    assert!(s.id() != first);
+    assert!(!s.is_stored());
+}

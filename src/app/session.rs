@@ -6,21 +6,30 @@ use std::sync::Arc;
 
 use super::AppInner;
 use crate::error::{self, Error, Result};
-use crate::session::{bad_index, Contents, SessionData, SessionId};
+use crate::session::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, StoreMode};
 use crate::variant::{Object, Variant};
 
+/// Attempts at finding a free ID before giving up (a taken ID needs a 64-bit
+/// keyed-hash collision: it practically never happens even once).
+const ID_ATTEMPTS: usize = 4;
+
 /// One unit of work on a session. Values go in and come out by value.
 ///
-/// Changes are kept when the unit ends ([`Session::close`], or drop); Abandon
-/// takes effect then too. A handle is used by one thread at a time.
+/// [`Session::close`] (or drop) keeps the changes; [`Session::discard`]
+/// undoes them ("the request failed: don't save"). Abandon takes effect
+/// then. A handle is used by one thread at a time.
 pub struct Session {
     app: Arc<AppInner>,
     lease: Option<Lease>,
+    /// How to undo this unit's changes.
+    journal: Journal,
     /// Visible in the store (false until the first write of a new session).
     stored: bool,
     is_new: bool,
     abandoned: bool,
+    /// The ID was changed by [`Session::regenerate_id`].
+    regenerated: bool,
     /// Handed to Session_OnEnd: already removed, nothing to commit.
     ending: bool,
     /// Inside Session_OnStart or Session_OnEnd: the handle belongs to the
@@ -33,24 +42,22 @@ impl Session {
         Session {
             app,
             lease: Some(lease),
+            journal: Journal::default(),
             stored: !is_new,
             is_new,
             abandoned: false,
+            regenerated: false,
             ending: false,
             in_event: false,
         }
     }
 
     pub(super) fn ending(app: Arc<AppInner>, lease: Lease) -> Session {
-        Session {
-            app,
-            lease: Some(lease),
-            stored: true,
-            is_new: false,
-            abandoned: true,
-            ending: true,
-            in_event: true,
-        }
+        let mut s = Session::new(app, lease, false);
+        s.abandoned = true;
+        s.ending = true;
+        s.in_event = true;
+        s
     }
 
     fn lease(&self) -> &Lease {
@@ -63,9 +70,10 @@ impl Session {
         self.lease().data()
     }
 
-    /// The data for writing: refuses read-only sessions, and stores a new
-    /// session first (a write is what creates it).
-    fn data_mut(&mut self) -> Result<&mut SessionData> {
+    /// The data for writing and the journal recording the changes: refuses
+    /// read-only sessions, and stores a new session first (a write is what
+    /// creates it).
+    fn write(&mut self) -> Result<(&mut SessionData, &mut Journal)> {
         if self.is_readonly() {
             return Err(Error::new(
                 error::E_READONLY,
@@ -73,41 +81,39 @@ impl Session {
             ));
         }
         self.materialize()?;
-        Ok(self
+        let data = self
             .lease
             .as_mut()
             .and_then(Lease::data_mut)
-            .expect("an exclusive lease gives its data"))
+            .expect("an exclusive lease gives its data");
+        Ok((data, &mut self.journal))
     }
 
-    /// Makes a new session visible in the store (create-if-absent; a taken
-    /// ID, which 64-bit store keys make possible but vanishingly rare, gets
-    /// a fresh ID).
+    /// Moves a not-yet-stored session's data under a new ID.
+    fn rename_pending(&mut self, id: SessionId) {
+        let mut old = self.lease.take().expect("lease");
+        let data = std::mem::replace(
+            old.data_mut().expect("a new session is held exclusively"),
+            SessionData::new(1, 0, 0),
+        );
+        self.lease = Some(self.app.store.prepare(id, data, self.app.now_ms()));
+    }
+
+    /// Makes a new session visible in the store (create-if-absent; a taken ID
+    /// gets a fresh one).
     pub(super) fn materialize(&mut self) -> Result<()> {
         if self.stored {
             return Ok(());
         }
-        let app = self.app.clone();
-        for _ in 0..4 {
-            let now = app.now_ms();
+        for _ in 0..ID_ATTEMPTS {
+            let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
-            let deadline = app.deadline(lease, now);
-            match app.store.insert(lease, deadline, app.opts.max_sessions) {
-                Ok(()) => {
-                    self.stored = true;
-                    return Ok(());
-                }
-                Err(e) if e.code() == error::E_FAIL => {
-                    let fresh = SessionId::generate()?;
-                    let mut old = self.lease.take().expect("lease");
-                    let data = std::mem::replace(
-                        old.data_mut().expect("a new session is held exclusively"),
-                        SessionData::new(1, 0, 0),
-                    );
-                    self.lease = Some(app.store.prepare(fresh, data, now));
-                }
-                Err(e) => return Err(e),
+            let deadline = app.deadline(lease, app.now_ms());
+            if app.store.insert(lease, deadline, app.opts.max_sessions)? {
+                self.stored = true;
+                return Ok(());
             }
+            self.rename_pending(SessionId::generate()?);
         }
         Err(Error::new(
             error::E_FAIL,
@@ -115,13 +121,12 @@ impl Session {
         ))
     }
 
-    /// Drops a new session whose Session_OnStart failed.
+    /// Drops a new session whose Session_OnStart failed (no Session_OnEnd:
+    /// it never started).
     pub(super) fn discard_new(mut self) {
         if let Some(lease) = self.lease.take() {
             if self.stored {
-                if let Ok(lease) = self.app.store.remove(lease) {
-                    drop(lease);
-                }
+                drop(self.app.store.remove(lease));
             }
         }
     }
@@ -141,9 +146,20 @@ impl Session {
         self.lease().lock_mode() == LockMode::Shared
     }
 
+    /// Whether the session is in the store: false for a new session nothing
+    /// has been written to yet (its ID is not worth a cookie).
+    pub fn is_stored(&self) -> bool {
+        self.stored
+    }
+
     /// Whether Abandon was called (or the session is ending).
     pub fn is_abandoned(&self) -> bool {
         self.abandoned
+    }
+
+    /// Whether [`Session::regenerate_id`] gave the session a new ID.
+    pub fn is_regenerated(&self) -> bool {
+        self.regenerated
     }
 
     /// Whether this handle was given to Session_OnEnd.
@@ -168,62 +184,58 @@ impl Session {
 
     /// The Contents collection, for reading and iteration.
     pub fn contents(&self) -> &Contents {
-        &self.data().contents
+        self.data().contents()
     }
 
     /// The value under `name` (any case), if present.
     pub fn get(&self, name: &str) -> Option<&Variant> {
-        self.data().contents.get(name)
+        self.contents().get(name)
     }
 
     /// Stores `value` under `name` (limits checked first; nothing changes on
-    /// error).
+    /// error, and a refused write creates no session).
     pub fn set(&mut self, name: &str, value: Variant) -> Result<()> {
         let limits = self.app.limits;
-        if self.is_readonly() {
-            return self.data_mut().map(drop);
+        if !self.is_readonly() {
+            self.data().check_set(name, &value, &limits)?;
         }
-        self.data().check_set(name, &value, &limits)?;
-        self.data_mut()?.set_value(name, value, &limits)
+        let (data, journal) = self.write()?;
+        data.set_value(name, value, &limits, journal)
     }
 
     /// Number of Contents items.
     pub fn count(&self) -> usize {
-        self.data().contents.len()
+        self.contents().len()
     }
 
     /// The key and value at `index` (0-based), or `DISP_E_BADINDEX`.
     pub fn item_at(&self, index: usize) -> Result<(&str, &Variant)> {
-        let c = &self.data().contents;
+        let c = self.contents();
         c.get_index(index).ok_or_else(|| bad_index(index, c.len()))
     }
 
     /// Replaces the value at `index`.
     pub fn set_at(&mut self, index: usize, value: Variant) -> Result<()> {
         let limits = self.app.limits;
-        self.check_index(index)?;
-        self.data_mut()?.set_value_at(index, value, &limits)
-    }
-
-    /// `DISP_E_BADINDEX` unless `index` names an item (checked before any
-    /// write, so a failed call never creates a session).
-    fn check_index(&self, index: usize) -> Result<()> {
-        self.item_at(index).map(drop)
+        self.item_at(index)?;
+        let (data, journal) = self.write()?;
+        data.set_value_at(index, value, &limits, journal)
     }
 
     /// Removes `name`; later items move down. `Ok(false)` if it was absent.
     pub fn remove(&mut self, name: &str) -> Result<bool> {
-        if !self.is_readonly() && !self.data().contents.contains(name) {
+        if !self.is_readonly() && !self.contents().contains(name) {
             return Ok(false);
         }
-        Ok(self.data_mut()?.contents.remove(name).is_some())
+        let (data, journal) = self.write()?;
+        Ok(data.remove_value(name, journal))
     }
 
     /// Removes the item at `index`; later items move down.
     pub fn remove_at(&mut self, index: usize) -> Result<()> {
-        self.check_index(index)?;
-        self.data_mut()?.contents.remove_index(index);
-        Ok(())
+        self.item_at(index)?;
+        let (data, journal) = self.write()?;
+        data.remove_value_at(index, journal)
     }
 
     /// Removes every Contents item (RemoveAll / Clear).
@@ -231,7 +243,8 @@ impl Session {
         if !self.is_readonly() && self.count() == 0 {
             return Ok(());
         }
-        self.data_mut()?.contents.clear();
+        let (data, journal) = self.write()?;
+        data.clear_values(journal);
         Ok(())
     }
 
@@ -243,8 +256,9 @@ impl Session {
     /// Sets Timeout (1 ..= the application's maximum); unchanged on error.
     pub fn set_timeout(&mut self, minutes: i64) -> Result<()> {
         let limits = self.app.limits;
-        crate::session::check_timeout(minutes, limits.max_timeout_minutes)?;
-        self.data_mut()?.set_timeout_minutes(minutes, &limits)
+        check_timeout(minutes, limits.max_timeout_minutes)?;
+        let (data, journal) = self.write()?;
+        data.set_timeout_minutes(minutes, &limits, journal)
     }
 
     /// The LCID (0 and the default-locale aliases are stored as given).
@@ -255,7 +269,8 @@ impl Session {
     /// Sets the LCID if Windows defines it; unchanged on error.
     pub fn set_lcid(&mut self, lcid: u32) -> Result<()> {
         crate::locale::check_lcid(lcid)?;
-        self.data_mut()?.set_lcid(lcid)
+        let (data, journal) = self.write()?;
+        data.set_lcid(lcid, journal)
     }
 
     /// The code page.
@@ -266,7 +281,8 @@ impl Session {
     /// Sets the code page if an encoder serves it; unchanged on error.
     pub fn set_codepage(&mut self, cp: u32) -> Result<()> {
         crate::locale::check_codepage(cp)?;
-        self.data_mut()?.set_codepage(cp)
+        let (data, journal) = self.write()?;
+        data.set_codepage(cp, journal)
     }
 
     /// Marks the session abandoned: the contents stay readable (and
@@ -274,6 +290,37 @@ impl Session {
     /// the session is destroyed.
     pub fn abandon(&mut self) {
         self.abandoned = true;
+    }
+
+    /// Gives the session a new ID, keeping its contents, and kills the old
+    /// ID at once (use it at login against session fixation). A failed
+    /// request does not bring the old ID back.
+    pub fn regenerate_id(&mut self) -> Result<()> {
+        if self.is_readonly() {
+            return Err(Error::new(
+                error::E_READONLY,
+                "a read-only session cannot change its ID",
+            ));
+        }
+        for _ in 0..ID_ATTEMPTS {
+            let fresh = SessionId::generate()?;
+            if !self.stored {
+                self.rename_pending(fresh);
+                self.regenerated = true;
+                return Ok(());
+            }
+            let app = &self.app;
+            let lease = self.lease.as_mut().expect("lease");
+            let deadline = app.deadline(lease, app.now_ms());
+            if app.store.regenerate(lease, fresh, deadline)? {
+                self.regenerated = true;
+                return Ok(());
+            }
+        }
+        Err(Error::new(
+            error::E_FAIL,
+            "could not find a free session ID",
+        ))
     }
 
     /// Number of declared session-scope static objects.
@@ -329,32 +376,51 @@ impl Session {
                 "a static object factory panicked",
             ))
         })?;
-        self.data_mut()?.set_static_object(index, obj.clone());
+        self.write()?.0.set_static_object(index, obj.clone());
         Ok(obj)
     }
 
-    /// Ends the unit of work: keeps the changes and slides the expiry, or, if
+    /// Ends the unit of work keeping its changes: slides the expiry, or, if
     /// abandoned, removes the session and runs Session_OnEnd. A new session
     /// nothing was written to is not stored. The lock is released either way.
     pub fn close(mut self) -> Result<()> {
-        if self.ending {
-            return Err(Error::new(
-                error::E_WRONG_STATE,
-                "a session given to Session_OnEnd is not closed by the handler",
-            ));
-        }
-        self.finish()
+        self.check_not_in_event()?;
+        self.finish(true)
     }
 
-    fn finish(&mut self) -> Result<()> {
-        let Some(lease) = self.lease.take() else {
+    /// Ends the unit of work without keeping its changes (the request
+    /// failed): they are undone; a new session is not kept (Session_OnEnd
+    /// runs if Session_OnStart did). Abandon and a regenerated ID still take
+    /// effect.
+    pub fn discard(mut self) -> Result<()> {
+        self.check_not_in_event()?;
+        self.finish(false)
+    }
+
+    fn check_not_in_event(&self) -> Result<()> {
+        if self.in_event {
+            return Err(Error::new(
+                error::E_WRONG_STATE,
+                "an event handler must not end the session it was given",
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, keep: bool) -> Result<()> {
+        let Some(mut lease) = self.lease.take() else {
             return Ok(());
         };
         if self.ending || !self.stored {
             return Ok(());
         }
+        if !keep {
+            if let Some(data) = lease.data_mut() {
+                std::mem::take(&mut self.journal).rollback(data);
+            }
+        }
         let app = &self.app;
-        if !self.abandoned {
+        if !self.abandoned && (keep || !self.is_new) {
             let deadline = app.deadline(&lease, app.now_ms());
             return app.store.release(lease, deadline);
         }
@@ -394,6 +460,6 @@ const _: () = {
 impl Drop for Session {
     /// Ends the unit of work as [`Session::close`] does, ignoring errors.
     fn drop(&mut self) {
-        let _ = self.finish();
+        let _ = self.finish(true);
     }
 }

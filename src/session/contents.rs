@@ -131,34 +131,47 @@ impl Contents {
     }
 
     /// Stores `value` under `name`: an existing key (any case) keeps its
-    /// position and original spelling; a new key goes last.
-    pub fn set(&mut self, name: &str, value: Variant) {
-        if let Some(slot) = self.map.get_mut(KeyRef::new(name)) {
-            *slot = value;
+    /// position and original spelling; a new key goes last. Returns the
+    /// replaced item's index and old value, or `None` if the key is new.
+    pub fn set(&mut self, name: &str, value: Variant) -> Option<(usize, Variant)> {
+        if let Some((index, _, slot)) = self.map.get_full_mut(KeyRef::new(name)) {
+            Some((index, std::mem::replace(slot, value)))
         } else {
             self.map.insert(Key(name.into()), value);
+            None
         }
     }
 
-    /// Replaces the value at `index`; false if there is no such index.
-    pub fn set_index(&mut self, index: usize, value: Variant) -> bool {
-        match self.map.get_index_mut(index) {
-            Some((_, slot)) => {
-                *slot = value;
-                true
-            }
-            None => false,
-        }
+    /// Replaces the value at `index`, returning the old one; `None` if there
+    /// is no such index.
+    pub fn set_index(&mut self, index: usize, value: Variant) -> Option<Variant> {
+        self.map
+            .get_index_mut(index)
+            .map(|(_, slot)| std::mem::replace(slot, value))
     }
 
-    /// Removes `name`; later items move down one index. Returns the value.
-    pub fn remove(&mut self, name: &str) -> Option<Variant> {
-        self.map.shift_remove(KeyRef::new(name))
+    /// Removes `name`; later items move down one index. Returns the item's
+    /// index, key and value.
+    pub fn remove(&mut self, name: &str) -> Option<(usize, Box<str>, Variant)> {
+        self.map
+            .shift_remove_full(KeyRef::new(name))
+            .map(|(i, k, v)| (i, k.0, v))
     }
 
     /// Removes the item at `index`; later items move down one index.
-    pub fn remove_index(&mut self, index: usize) -> Option<Variant> {
-        self.map.shift_remove_index(index).map(|(_, v)| v)
+    pub fn remove_index(&mut self, index: usize) -> Option<(Box<str>, Variant)> {
+        self.map.shift_remove_index(index).map(|(k, v)| (k.0, v))
+    }
+
+    /// Puts an item back at `index` (undoing a removal); later items move up.
+    pub fn restore(&mut self, index: usize, key: Box<str>, value: Variant) {
+        let index = index.min(self.map.len());
+        self.map.shift_insert(index, Key(key), value);
+    }
+
+    /// Removes the last item (undoing an append).
+    pub fn pop(&mut self) {
+        self.map.pop();
     }
 
     /// Removes every item.
@@ -212,14 +225,23 @@ mod tests {
         c.set("strFirstName", s("Arthur"));
         c.set("strMiddleName", s("Keyton"));
         c.set("strLastName", s("Weissinger"));
-        assert_eq!(c.remove("STRMIDDLENAME"), Some(s("Keyton")));
+        let removed = c.remove("STRMIDDLENAME").unwrap();
+        assert_eq!(
+            (removed.0, &*removed.1, &removed.2),
+            (1, "strMiddleName", &s("Keyton"))
+        );
         assert_eq!(c.get_index(0).map(|x| x.1), Some(&s("Arthur")));
         assert_eq!(c.get_index(1).map(|x| x.1), Some(&s("Weissinger")));
         assert!(c.get_index(2).is_none());
-        assert_eq!(c.remove_index(0), Some(s("Arthur")));
+        assert_eq!(c.remove_index(0).map(|x| x.1), Some(s("Arthur")));
         assert_eq!(c.get_index(0).unwrap().0, "strLastName");
-        assert!(c.set_index(0, s("W")));
-        assert!(!c.set_index(1, s("nope")));
+        assert_eq!(c.set_index(0, s("W")), Some(s("Weissinger")));
+        assert_eq!(c.set_index(1, s("nope")), None);
+        c.restore(0, "strFirstName".into(), s("Arthur"));
+        assert_eq!(c.get_index(0).unwrap().0, "strFirstName");
+        assert_eq!(c.get_index(1).unwrap().1, &s("W"));
+        c.pop();
+        assert_eq!(c.len(), 1);
         c.clear();
         assert!(c.is_empty());
     }

@@ -2,6 +2,7 @@
 //! and the per-session properties, with the rules that validate them.
 
 use super::contents::Contents;
+use super::journal::{Journal, Undo};
 use crate::error::{self, Error, Result};
 use crate::locale;
 use crate::variant::{Object, Variant};
@@ -19,11 +20,11 @@ pub struct Limits {
     pub max_key_bytes: usize,
 }
 
-/// One session's state.
+/// One session's state. Every change goes through a method that records
+/// how to undo it in the unit of work's [`Journal`].
 #[derive(Debug)]
 pub struct SessionData {
-    /// The Contents collection.
-    pub contents: Contents,
+    contents: Contents,
     /// Static objects instantiated so far, by declaration index.
     statics: Vec<Option<Object>>,
     timeout_minutes: u32,
@@ -43,6 +44,11 @@ impl SessionData {
         }
     }
 
+    /// The Contents collection.
+    pub fn contents(&self) -> &Contents {
+        &self.contents
+    }
+
     /// Timeout in minutes.
     pub fn timeout_minutes(&self) -> u32 {
         self.timeout_minutes
@@ -50,8 +56,17 @@ impl SessionData {
 
     /// Sets Timeout after checking 1 ..= `limits.max_timeout_minutes`;
     /// on error the value is unchanged.
-    pub fn set_timeout_minutes(&mut self, minutes: i64, limits: &Limits) -> Result<()> {
-        self.timeout_minutes = check_timeout(minutes, limits.max_timeout_minutes)?;
+    pub fn set_timeout_minutes(
+        &mut self,
+        minutes: i64,
+        limits: &Limits,
+        journal: &mut Journal,
+    ) -> Result<()> {
+        let minutes = check_timeout(minutes, limits.max_timeout_minutes)?;
+        journal.push(Undo::Timeout(std::mem::replace(
+            &mut self.timeout_minutes,
+            minutes,
+        )));
         Ok(())
     }
 
@@ -61,8 +76,9 @@ impl SessionData {
     }
 
     /// Sets the LCID if Windows defines it; on error the value is unchanged.
-    pub fn set_lcid(&mut self, lcid: u32) -> Result<()> {
-        self.lcid = locale::check_lcid(lcid)?;
+    pub fn set_lcid(&mut self, lcid: u32, journal: &mut Journal) -> Result<()> {
+        let lcid = locale::check_lcid(lcid)?;
+        journal.push(Undo::Lcid(std::mem::replace(&mut self.lcid, lcid)));
         Ok(())
     }
 
@@ -72,16 +88,26 @@ impl SessionData {
     }
 
     /// Sets the code page if an encoder serves it; on error it is unchanged.
-    pub fn set_codepage(&mut self, cp: u32) -> Result<()> {
-        self.codepage = locale::check_codepage(cp)?;
+    pub fn set_codepage(&mut self, cp: u32, journal: &mut Journal) -> Result<()> {
+        let cp = locale::check_codepage(cp)?;
+        journal.push(Undo::Codepage(std::mem::replace(&mut self.codepage, cp)));
         Ok(())
     }
 
     /// Stores `value` under `name` after checking the key, the value's size
     /// and (for a new key) the item count; on error nothing changes.
-    pub fn set_value(&mut self, name: &str, value: Variant, limits: &Limits) -> Result<()> {
+    pub fn set_value(
+        &mut self,
+        name: &str,
+        value: Variant,
+        limits: &Limits,
+        journal: &mut Journal,
+    ) -> Result<()> {
         self.check_set(name, &value, limits)?;
-        self.contents.set(name, value);
+        journal.push(match self.contents.set(name, value) {
+            Some((index, old)) => Undo::Replaced(index, old),
+            None => Undo::Appended,
+        });
         Ok(())
     }
 
@@ -99,12 +125,62 @@ impl SessionData {
     }
 
     /// Replaces the value at `index` after checking its size.
-    pub fn set_value_at(&mut self, index: usize, value: Variant, limits: &Limits) -> Result<()> {
+    pub fn set_value_at(
+        &mut self,
+        index: usize,
+        value: Variant,
+        limits: &Limits,
+        journal: &mut Journal,
+    ) -> Result<()> {
         check_value(&value, limits)?;
-        if self.contents.set_index(index, value) {
-            Ok(())
-        } else {
-            Err(bad_index(index, self.contents.len()))
+        let old = self
+            .contents
+            .set_index(index, value)
+            .ok_or_else(|| bad_index(index, self.contents.len()))?;
+        journal.push(Undo::Replaced(index, old));
+        Ok(())
+    }
+
+    /// Removes `name` (any case); later items move down. False if absent.
+    pub fn remove_value(&mut self, name: &str, journal: &mut Journal) -> bool {
+        match self.contents.remove(name) {
+            Some((index, key, old)) => {
+                journal.push(Undo::Removed(index, key, old));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the item at `index`; later items move down.
+    pub fn remove_value_at(&mut self, index: usize, journal: &mut Journal) -> Result<()> {
+        let (key, old) = self
+            .contents
+            .remove_index(index)
+            .ok_or_else(|| bad_index(index, self.contents.len()))?;
+        journal.push(Undo::Removed(index, key, old));
+        Ok(())
+    }
+
+    /// Removes every Contents item.
+    pub fn clear_values(&mut self, journal: &mut Journal) {
+        if !self.contents.is_empty() {
+            journal.push(Undo::Cleared(std::mem::take(&mut self.contents)));
+        }
+    }
+
+    /// Applies one undo record.
+    pub(super) fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Appended => self.contents.pop(),
+            Undo::Replaced(index, old) => {
+                self.contents.set_index(index, old);
+            }
+            Undo::Removed(index, key, old) => self.contents.restore(index, key, old),
+            Undo::Cleared(all) => self.contents = all,
+            Undo::Timeout(t) => self.timeout_minutes = t,
+            Undo::Lcid(l) => self.lcid = l,
+            Undo::Codepage(c) => self.codepage = c,
         }
     }
 
@@ -184,65 +260,103 @@ mod tests {
     #[test]
     fn properties_are_validated_and_unchanged_on_error() {
         let mut d = SessionData::new(20, 1033, 65001);
+        let j = &mut Journal::default();
+        let code = |r: Result<()>| r.unwrap_err().code();
         assert_eq!(
-            d.set_timeout_minutes(0, &LIMITS).unwrap_err().code(),
+            code(d.set_timeout_minutes(0, &LIMITS, j)),
             error::E_INVALID_TIMEOUT
         );
         assert_eq!(
-            d.set_timeout_minutes(1441, &LIMITS).unwrap_err().code(),
+            code(d.set_timeout_minutes(1441, &LIMITS, j)),
             error::E_INVALID_TIMEOUT
         );
         assert_eq!(d.timeout_minutes(), 20);
-        d.set_timeout_minutes(5, &LIMITS).unwrap();
+        d.set_timeout_minutes(5, &LIMITS, j).unwrap();
         assert_eq!(d.timeout_minutes(), 5);
-        assert_eq!(
-            d.set_lcid(0xABCD).unwrap_err().code(),
-            error::E_INVALID_LCID
-        );
+        assert_eq!(code(d.set_lcid(0xABCD, j)), error::E_INVALID_LCID);
         assert_eq!(d.lcid(), 1033);
-        d.set_lcid(1036).unwrap();
+        d.set_lcid(1036, j).unwrap();
         assert_eq!(d.lcid(), 1036);
-        assert_eq!(
-            d.set_codepage(1).unwrap_err().code(),
-            error::E_INVALID_CODEPAGE
-        );
+        assert_eq!(code(d.set_codepage(1, j)), error::E_INVALID_CODEPAGE);
         assert_eq!(d.codepage(), 65001);
-        d.set_codepage(932).unwrap();
+        d.set_codepage(932, j).unwrap();
         assert_eq!(d.codepage(), 932);
     }
 
     #[test]
     fn value_limits() {
         let mut d = SessionData::new(20, 1033, 65001);
+        let j = &mut Journal::default();
         let e = |r: Result<()>| r.unwrap_err().code();
         assert_eq!(
-            e(d.set_value("", Variant::I4(1), &LIMITS)),
+            e(d.set_value("", Variant::I4(1), &LIMITS, j)),
             error::E_BAD_KEY
         );
         assert_eq!(
-            e(d.set_value("123456789", Variant::I4(1), &LIMITS)),
+            e(d.set_value("123456789", Variant::I4(1), &LIMITS, j)),
             error::E_BAD_KEY
         );
+        let big = Variant::bstr("12345678901");
         assert_eq!(
-            e(d.set_value("k", Variant::bstr("12345678901"), &LIMITS)),
+            e(d.set_value("k", big.clone(), &LIMITS, j)),
             error::E_VALUE_TOO_LARGE
         );
         for k in ["a", "b", "c"] {
-            d.set_value(k, Variant::I4(1), &LIMITS).unwrap();
+            d.set_value(k, Variant::I4(1), &LIMITS, j).unwrap();
         }
         assert_eq!(
-            e(d.set_value("d", Variant::I4(1), &LIMITS)),
+            e(d.set_value("d", Variant::I4(1), &LIMITS, j)),
             error::E_TOO_MANY_ITEMS
         );
-        d.set_value("A", Variant::I4(2), &LIMITS).unwrap();
-        assert_eq!(d.contents.get("a"), Some(&Variant::I4(2)));
+        d.set_value("A", Variant::I4(2), &LIMITS, j).unwrap();
+        assert_eq!(d.contents().get("a"), Some(&Variant::I4(2)));
         assert_eq!(
-            e(d.set_value_at(3, Variant::I4(1), &LIMITS)),
+            e(d.set_value_at(3, Variant::I4(1), &LIMITS, j)),
             error::DISP_E_BADINDEX
         );
         assert_eq!(
-            e(d.set_value_at(0, Variant::bstr("12345678901"), &LIMITS)),
+            e(d.set_value_at(0, big, &LIMITS, j)),
             error::E_VALUE_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn rollback_restores_everything_a_unit_changed() {
+        let mut d = SessionData::new(20, 1033, 65001);
+        let setup = &mut Journal::default();
+        for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+            d.set_value(k, Variant::I4(v), &LIMITS, setup).unwrap();
+        }
+        let before: Vec<(String, Variant)> = d
+            .contents()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+
+        let mut j = Journal::default();
+        d.set_value("B", Variant::bstr("x"), &LIMITS, &mut j)
+            .unwrap();
+        assert!(d.remove_value("a", &mut j));
+        d.set_value("new", Variant::Null, &LIMITS, &mut j).unwrap();
+        d.set_value_at(0, Variant::Bool(true), &LIMITS, &mut j)
+            .unwrap();
+        d.remove_value_at(1, &mut j).unwrap();
+        d.clear_values(&mut j);
+        d.set_value("z", Variant::I2(9), &LIMITS, &mut j).unwrap();
+        d.set_timeout_minutes(5, &LIMITS, &mut j).unwrap();
+        d.set_lcid(1036, &mut j).unwrap();
+        d.set_codepage(932, &mut j).unwrap();
+        j.rollback(&mut d);
+
+        let after: Vec<(String, Variant)> = d
+            .contents()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+        assert_eq!(after, before);
+        assert_eq!(
+            (d.timeout_minutes(), d.lcid(), d.codepage()),
+            (20, 1033, 65001)
         );
     }
 }

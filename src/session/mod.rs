@@ -4,7 +4,9 @@
 mod contents;
 mod data;
 mod id;
+mod journal;
 
 pub use contents::Contents;
 pub use data::{bad_index, check_timeout, Limits, SessionData};
 pub use id::{IdText, SessionId, ID_LEN};
+pub use journal::Journal;

@@ -240,7 +240,7 @@ impl SessionStore for MemoryStore {
         Lease(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
     }
 
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<()> {
+    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
         let Guard::Write(g) = &mut lease.0 else {
             return Err(Error::new(
                 error::E_READONLY,
@@ -268,7 +268,7 @@ impl SessionStore for MemoryStore {
         if shard.map.contains_key(&key) {
             drop(shard);
             self.count.fetch_sub(1, Ordering::Relaxed);
-            return Err(Error::new(error::E_FAIL, "session ID collision"));
+            return Ok(false);
         }
         shard
             .map
@@ -279,7 +279,36 @@ impl SessionStore for MemoryStore {
         g.state = State::Live;
         g.bucket = bucket;
         g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
-        Ok(())
+        Ok(true)
+    }
+
+    fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool> {
+        let Guard::Write(old) = &mut lease.0 else {
+            return Err(Error::new(
+                error::E_READONLY,
+                "a read-only session cannot change its ID",
+            ));
+        };
+        if old.state != State::Live {
+            return Err(Error::new(
+                error::E_UNEXPECTED,
+                "only a stored session changes its ID",
+            ));
+        }
+        let data = std::mem::replace(&mut old.data, SessionData::new(1, 0, 0));
+        let mut moved = self.prepare(new_id, data, old.created_ms);
+        // The session is counted already: it moves, it does not add one.
+        if !self.insert(&mut moved, deadline_ms, usize::MAX)? {
+            let Guard::Write(m) = &mut moved.0 else {
+                unreachable!("prepare gives an exclusive lease")
+            };
+            old.data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
+            return Ok(false);
+        }
+        self.unlink(old);
+        // Dropping the old guard wakes its waiters, who find it dead.
+        *lease = moved;
+        Ok(true)
     }
 
     fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
@@ -378,7 +407,7 @@ mod tests {
     fn new_session(store: &MemoryStore, now: u64, deadline: u64) -> SessionId {
         let id = SessionId::generate().unwrap();
         let mut lease = store.prepare(id, SessionData::new(20, 1033, 65001), now);
-        store.insert(&mut lease, deadline, usize::MAX).unwrap();
+        assert!(store.insert(&mut lease, deadline, usize::MAX).unwrap());
         store.release(lease, deadline).unwrap();
         id
     }
@@ -395,15 +424,23 @@ mod tests {
         let s = MemoryStore::new().unwrap();
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, SessionData::new(20, 1033, 65001), 0);
-        lease.data_mut().unwrap().contents.set("a", Variant::I4(1));
+        let j = &mut crate::session::Journal::default();
+        let limits = crate::session::Limits {
+            max_timeout_minutes: 60,
+            max_items: 8,
+            max_value_bytes: 64,
+            max_key_bytes: 8,
+        };
+        let data = lease.data_mut().unwrap();
+        data.set_value("a", Variant::I4(1), &limits, j).unwrap();
         assert!(matches!(
             s.get(&id, LockMode::Shared, WAIT, 0).unwrap(),
             Lookup::NotFound
         ));
-        s.insert(&mut lease, 60_000, 10).unwrap();
+        assert!(s.insert(&mut lease, 60_000, 10).unwrap());
         s.release(lease, 60_000).unwrap();
         let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
-        assert_eq!(lease.data().contents.get("A"), Some(&Variant::I4(1)));
+        assert_eq!(lease.data().contents().get("A"), Some(&Variant::I4(1)));
         assert_eq!(s.count(), 1);
     }
 
@@ -433,7 +470,7 @@ mod tests {
                 SessionData::new(20, 1033, 65001),
                 0,
             );
-            s.insert(&mut l, 1000, 2).unwrap();
+            assert!(s.insert(&mut l, 1000, 2).unwrap());
         }
         let mut l = s.prepare(
             SessionId::generate().unwrap(),
@@ -503,6 +540,34 @@ mod tests {
         s.release(held, 60_000).unwrap(); // shortened and already past
         s.take_expired(700_001, &mut out);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn regenerate_moves_the_session_and_kills_the_old_id() {
+        let s = MemoryStore::new().unwrap();
+        let old = new_session(&s, 0, 60_000);
+        let mut l = found(s.get(&old, LockMode::Exclusive, WAIT, 1).unwrap());
+        let fresh = SessionId::generate().unwrap();
+        std::thread::scope(|sc| {
+            // A request already waiting on the old session's lock...
+            let waiter = sc.spawn(|| s.get(&old, LockMode::Exclusive, Duration::from_secs(5), 2));
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(s.regenerate(&mut l, fresh, 60_000).unwrap());
+            assert!(l.id() == fresh);
+            s.release(l, 60_000).unwrap();
+            // ...wakes to find it dead.
+            assert!(matches!(waiter.join().unwrap().unwrap(), Lookup::NotFound));
+        });
+        assert!(matches!(
+            s.get(&fresh, LockMode::Shared, WAIT, 3).unwrap(),
+            Lookup::Found(_)
+        ));
+        assert_eq!(s.count(), 1);
+        // Expiry follows the moved session, not the dead one.
+        let mut out = Vec::new();
+        s.take_expired(60_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].id() == fresh);
     }
 
     #[test]

@@ -83,10 +83,16 @@ pub trait SessionStore: Send + Sync {
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease;
 
     /// create-uninitialised, step two: makes a prepared session visible with
-    /// expiry `deadline_ms`, if its ID is free and the store holds fewer than
-    /// `max_sessions`. A taken ID is `E_FAIL` (the caller picks another ID);
-    /// a full store is `E_TOO_MANY_SESSIONS`.
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<()>;
+    /// expiry `deadline_ms` if its ID is free (create-if-absent, so a
+    /// collision can never attach two users to one session) and the store
+    /// holds fewer than `max_sessions` (else `E_TOO_MANY_SESSIONS`).
+    /// `Ok(false)`: the ID is taken; the caller picks another.
+    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool>;
+
+    /// Moves a stored session held exclusively to `new_id` in one step: the
+    /// old ID is dead when this returns and `lease` holds the new one.
+    /// `Ok(false)`: `new_id` is taken and nothing changed.
+    fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool>;
 
     /// set-and-release: keeps the data, sets the expiry to `deadline_ms` and
     /// unlocks.

@@ -1,0 +1,335 @@
+//! Cookieless sessions: the ID carried in the URL, in ASP.NET's form.
+//!
+//! The ID is a path segment `(S(<id>))` right after the application's path:
+//! `/(S(<id>))/rest/of/path` for an application at `/`,
+//! `/search/(S(<id>))/page` for one at `/search`. Relative links in a page
+//! served from such a URL keep the segment by themselves; [`rewrite`] adds
+//! it to absolute paths (links, redirects).
+//!
+//! This is weaker than a cookie and should be a fallback only: a URL's ID
+//! leaks through server and proxy logs, browser history, bookmarks, shared
+//! links and the `Referer` header, and it cannot be `HttpOnly`. The store's
+//! strict mode (IDs it never issued are never adopted) still applies.
+
+use crate::session::SessionId;
+
+/// What begins the ID's segment.
+pub const MARKER_START: &str = "(S(";
+/// What ends the ID's segment.
+pub const MARKER_END: &str = "))";
+
+/// The ID in `request_path`, if the segment right after `app_path` is
+/// `(S(<id>))` with a well-formed [`SessionId`], and the path with that
+/// segment (and the `/` after it) removed: `/search/(S(<id>))/page?x=1`
+/// gives `/search/page?x=1`, `/(S(<id>))` gives `/`.
+///
+/// `app_path` is the application's virtual path (`/` or `/search`, as
+/// [`AppPaths::resolve`](super::AppPaths::resolve) returns it); it is
+/// matched ASCII case-insensitively at a segment boundary, and the request's
+/// own spelling is kept. The marker is matched exactly (`(S(`, capital S).
+/// `None` when there is no marker there, the ID in it is malformed, or
+/// `app_path` does not begin with `/`: the request then has no ID. Never
+/// panics.
+///
+/// With nested applications, resolve the application again on the returned
+/// path: `/(S(<id>))/search/x` carries an ID of the root application but
+/// asks for a page of `/search`; a host should not use the ID there.
+pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)> {
+    let start = after_app(app_prefix(app_path)?, request_path)?;
+    let rest = request_path.get(start..)?;
+    let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let inner = rest
+        .get(..seg_end)?
+        .strip_prefix(MARKER_START)?
+        .strip_suffix(MARKER_END)?;
+    let id = SessionId::parse(inner).ok()?;
+    let after = rest.get(seg_end..)?;
+    let after = after.strip_prefix('/').unwrap_or(after);
+    Some((id, format!("{}{after}", request_path.get(..start)?)))
+}
+
+/// `url` with `id`'s segment after `app_path`, for links and redirects:
+/// `/search/page?x=1` becomes `/search/(S(<id>))/page?x=1`, `/search` becomes
+/// `/search/(S(<id>))/`; a marker already there (valid or not) is replaced.
+/// The result always has a `/` after the marker, so relative links in the
+/// page keep it.
+///
+/// Returned unchanged: URLs with a scheme or host (`https://…`, `//host/…`),
+/// relative URLs (`page.asp`, `../x`, `?q`, `#frag`: they resolve against a
+/// URL that already carries the marker), and paths outside the application.
+/// Never panics.
+pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
+    let unchanged = || url.to_string();
+    let Some(prefix) = app_prefix(app_path) else {
+        return unchanged();
+    };
+    if !url.starts_with('/') || url.starts_with("//") || url.starts_with("/\\") {
+        return unchanged();
+    }
+    let path_end = url.find(['?', '#']).unwrap_or(url.len());
+    let (Some(path), Some(tail)) = (url.get(..path_end), url.get(path_end..)) else {
+        return unchanged();
+    };
+    let id = id.encode();
+    let marker = format!("{MARKER_START}{}{MARKER_END}", id.as_str());
+    if path.eq_ignore_ascii_case(prefix) {
+        // `/search` → `/search/(S(id))/`.
+        return format!("{path}/{marker}/{tail}");
+    }
+    let Some(start) = after_app(prefix, path) else {
+        return unchanged();
+    };
+    let (Some(head), Some(rest)) = (url.get(..start), url.get(start..)) else {
+        return unchanged();
+    };
+    let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match (rest.get(..seg_end), rest.get(seg_end..)) {
+        (Some(seg), Some(after)) if is_marker(seg) => {
+            let slash = if after.starts_with('/') { "" } else { "/" };
+            format!("{head}{marker}{slash}{after}")
+        }
+        _ => format!("{head}{marker}/{rest}"),
+    }
+}
+
+/// `app_path` without its trailing `/` (`""` for the root); `None` unless it
+/// begins with `/`.
+fn app_prefix(app_path: &str) -> Option<&str> {
+    if !app_path.starts_with('/') {
+        return None;
+    }
+    Some(app_path.strip_suffix('/').unwrap_or(app_path))
+}
+
+/// Where the segment after the application's path begins in `path`: just
+/// past `prefix` (ASCII case-insensitively) and the `/` that must follow it.
+fn after_app(prefix: &str, path: &str) -> Option<usize> {
+    let n = prefix.len();
+    let bytes = path.as_bytes();
+    (bytes.get(..n)?.eq_ignore_ascii_case(prefix.as_bytes()) && bytes.get(n) == Some(&b'/'))
+        .then_some(n + 1)
+}
+
+/// Whether a segment looks like a marker, whatever it holds.
+fn is_marker(seg: &str) -> bool {
+    seg.len() >= MARKER_START.len() + MARKER_END.len()
+        && seg.starts_with(MARKER_START)
+        && seg.ends_with(MARKER_END)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> SessionId {
+        SessionId::generate().unwrap()
+    }
+
+    #[test]
+    fn extract_at_the_root_and_in_an_application() {
+        let id = id();
+        for (app, request, rest) in [
+            ("/", format!("/(S({id}))/rest/of/path"), "/rest/of/path"),
+            ("/", format!("/(S({id}))/"), "/"),
+            ("/", format!("/(S({id}))"), "/"),
+            ("/", format!("/(S({id}))?x=1"), "/?x=1"),
+            ("/", format!("/(S({id}))#f"), "/#f"),
+            ("/", format!("/(S({id}))/a?b=/(S(c))"), "/a?b=/(S(c))"),
+            ("/search", format!("/search/(S({id}))/page"), "/search/page"),
+            (
+                "/search/",
+                format!("/search/(S({id}))/page"),
+                "/search/page",
+            ),
+            ("/search", format!("/Search/(S({id}))/page"), "/Search/page"),
+            ("/search", format!("/search/(S({id}))"), "/search/"),
+            ("/search", format!("/search/(S({id}))/"), "/search/"),
+            ("/search", format!("/search/(S({id}))?q=1"), "/search/?q=1"),
+            ("/search", format!("/search/(S({id}))//x"), "/search//x"),
+            ("/a/b", format!("/A/b/(S({id}))/c/d.asp"), "/A/b/c/d.asp"),
+            ("/café", format!("/CAFé/(S({id}))/x"), "/CAFé/x"),
+        ] {
+            assert_eq!(
+                extract(app, &request),
+                Some((id, rest.to_string())),
+                "{app:?} {request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_id_without_a_valid_marker_in_place() {
+        let id = id();
+        let text = id.to_string();
+        for (app, request) in [
+            ("/", "/".to_string()),
+            ("/", String::new()),
+            ("/", "/page".into()),
+            ("/", format!("(S({id}))/x")),
+            ("/", format!("/x/(S({id}))/page")),
+            ("/", format!("//(S({id}))/page")),
+            ("/", format!("/(s({id}))/page")),
+            ("/", format!("/(S({id})/page")),
+            ("/", format!("/(S({id})))/page")),
+            ("/", format!("/((S({id}))/page")),
+            ("/", format!("/(S({id}))x/page")),
+            ("/", format!("/%28S%28{id}%29%29/page")),
+            ("/", format!("/(S({}))/page", &text[..21])),
+            ("/", format!("/(S({id}{id}))/page")),
+            ("/", "/(S())/page".into()),
+            ("/", "/(S()".into()),
+            ("/", "/(S(".into()),
+            ("/", "/(S(aaaaaaaaaaaaaaaaaaaa;a))/x".into()),
+            ("/", "/(S(../../../etc/passwd))/x".into()),
+            (
+                "/",
+                format!("/(S({}))/x", text.replace(|_: char| true, "é")),
+            ),
+            ("/", format!("/(S({id}\r\n))/x")),
+            ("/", format!("/(S(\0{id}))/x")),
+            ("/search", format!("/(S({id}))/search/page")),
+            ("/search", format!("/searchx/(S({id}))/page")),
+            ("/search", format!("/search(S({id}))/page")),
+            ("/search", format!("/other/(S({id}))/page")),
+            ("/search", format!("/search/x/(S({id}))/page")),
+            ("/search", format!("/search?/(S({id}))/page")),
+            ("search", format!("/search/(S({id}))/page")),
+            ("", format!("/(S({id}))/page")),
+            ("/é", format!("/É/(S({id}))/page")),
+        ] {
+            assert_eq!(extract(app, &request), None, "{app:?} {request:?}");
+        }
+    }
+
+    #[test]
+    fn extract_never_panics() {
+        let id = id();
+        let long = format!("/(S({id})){}", "/é".repeat(10_000));
+        assert_eq!(extract("/", &long).unwrap().1.len(), long.len() - 28);
+        for app in ["/", "/é", "/a", "/\u{10FFFF}", "", "é", "/a/"] {
+            for request in [
+                "/",
+                "/é",
+                "/\u{10FFFF}",
+                "/a\u{FEFF}",
+                "/é/(S(",
+                "/a/(S(\u{10FFFF}))",
+                "\u{1F600}",
+                "/(S(\u{1F600}\u{1F600}\u{1F600}\u{1F600}\u{1F600}xx))",
+            ] {
+                let _ = extract(app, request);
+                let _ = rewrite(app, &id, request);
+            }
+        }
+    }
+
+    #[test]
+    fn rewrite_inserts_after_the_application() {
+        let id = id();
+        let m = format!("(S({id}))");
+        for (app, url, expected) in [
+            ("/", "/", format!("/{m}/")),
+            ("/", "/page.asp", format!("/{m}/page.asp")),
+            ("/", "/a/b?x=1#f", format!("/{m}/a/b?x=1#f")),
+            ("/", "/?x=1", format!("/{m}/?x=1")),
+            (
+                "/search",
+                "/search/page?x=1",
+                format!("/search/{m}/page?x=1"),
+            ),
+            ("/search/", "/search/page", format!("/search/{m}/page")),
+            ("/search", "/Search/page", format!("/Search/{m}/page")),
+            ("/search", "/search", format!("/search/{m}/")),
+            ("/search", "/search/", format!("/search/{m}/")),
+            ("/search", "/search?x", format!("/search/{m}/?x")),
+            ("/search", "/search#top", format!("/search/{m}/#top")),
+            (
+                "/search",
+                "/search/a/(S(x))/b",
+                format!("/search/{m}/a/(S(x))/b"),
+            ),
+        ] {
+            assert_eq!(rewrite(app, &id, url), expected, "{app:?} {url:?}");
+            // What is inserted is extracted again.
+            let (got, _) = extract(app, &expected).unwrap();
+            assert_eq!(got, id);
+        }
+    }
+
+    #[test]
+    fn rewrite_replaces_an_existing_marker() {
+        let old = id();
+        let new = id();
+        for (app, url, expected) in [
+            (
+                "/",
+                format!("/(S({old}))/page"),
+                format!("/(S({new}))/page"),
+            ),
+            ("/", format!("/(S({old}))"), format!("/(S({new}))/")),
+            ("/", format!("/(S({old}))?x"), format!("/(S({new}))/?x")),
+            ("/", "/(S(junk))/page".into(), format!("/(S({new}))/page")),
+            ("/", "/(S())/page".into(), format!("/(S({new}))/page")),
+            (
+                "/search",
+                format!("/search/(S({old}))/p?q=(S(x))"),
+                format!("/search/(S({new}))/p?q=(S(x))"),
+            ),
+        ] {
+            assert_eq!(rewrite(app, &new, &url), expected, "{url:?}");
+        }
+        // Idempotent.
+        let once = rewrite("/search", &new, "/search/page");
+        assert_eq!(rewrite("/search", &new, &once), once);
+    }
+
+    #[test]
+    fn rewrite_leaves_other_urls_alone() {
+        let id = id();
+        for (app, url) in [
+            ("/", ""),
+            ("/", "page.asp"),
+            ("/", "../x"),
+            ("/", "?q=1"),
+            ("/", "#frag"),
+            ("/", "//evil.example/x"),
+            ("/", "/\\evil.example/x"),
+            ("/", "https://example.com/"),
+            ("/", "HTTP://example.com/search/x"),
+            ("/", "javascript:alert(1)"),
+            ("/", "mailto:a@b.c"),
+            ("/search", "/"),
+            ("/search", "/other/page"),
+            ("/search", "/searchx/page"),
+            ("/search", "/searc"),
+            ("/search", "https://example.com/search/page"),
+            ("/search", "?/search/x"),
+            ("search", "/search/x"),
+            ("", "/x"),
+        ] {
+            assert_eq!(rewrite(app, &id, url), url, "{app:?} {url:?}");
+        }
+    }
+
+    #[test]
+    fn resolve_again_after_extracting() {
+        use crate::web::AppPaths;
+        let mut apps = AppPaths::new();
+        apps.add("/", "root").unwrap();
+        apps.add("/search", "search").unwrap();
+        let id = id();
+        let check = |request: &str| {
+            let (app, _) = apps.resolve(request)?;
+            let (got, rest) = extract(app, request)?;
+            // The ID counts only if the stripped path stays in the same application.
+            (apps.resolve(&rest)?.0 == app).then_some((got, rest))
+        };
+        let good = rewrite("/search", &id, "/search/page");
+        assert_eq!(check(&good), Some((id, "/search/page".to_string())));
+        assert_eq!(check(&format!("/(S({id}))/search/page")), None);
+        assert_eq!(
+            check(&format!("/(S({id}))/x")),
+            Some((id, "/x".to_string()))
+        );
+    }
+}
