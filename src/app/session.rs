@@ -32,9 +32,9 @@ pub struct Session {
     regenerated: bool,
     /// Handed to Session_OnEnd: already removed, nothing to commit.
     ending: bool,
-    /// Inside Session_OnStart or Session_OnEnd: the handle belongs to the
-    /// library and the handler must not close it.
-    in_event: bool,
+    /// Lent to host code by the library (an OnStart/OnEnd handler, or a web
+    /// request that owns the unit of work): the host must not end it.
+    lent: bool,
 }
 
 impl Session {
@@ -48,7 +48,7 @@ impl Session {
             abandoned: false,
             regenerated: false,
             ending: false,
-            in_event: false,
+            lent: false,
         }
     }
 
@@ -56,7 +56,7 @@ impl Session {
         let mut s = Session::new(app, lease, false);
         s.abandoned = true;
         s.ending = true;
-        s.in_event = true;
+        s.lent = true;
         s
     }
 
@@ -167,14 +167,14 @@ impl Session {
         self.ending
     }
 
-    /// Whether an event handler (OnStart / OnEnd) is running on this handle,
-    /// which the library owns meanwhile.
-    pub fn in_event(&self) -> bool {
-        self.in_event
+    /// Whether the library lent this handle to host code (an event handler,
+    /// or a web request that will end it): ending it is `E_WRONG_STATE`.
+    pub fn is_lent(&self) -> bool {
+        self.lent
     }
 
-    pub(super) fn set_in_event(&mut self, on: bool) {
-        self.in_event = on;
+    pub(crate) fn set_lent(&mut self, lent: bool) {
+        self.lent = lent;
     }
 
     /// Where the session is stored (Mode).
@@ -384,7 +384,7 @@ impl Session {
     /// abandoned, removes the session and runs Session_OnEnd. A new session
     /// nothing was written to is not stored. The lock is released either way.
     pub fn close(mut self) -> Result<()> {
-        self.check_not_in_event()?;
+        self.check_not_lent()?;
         self.finish(true)
     }
 
@@ -393,15 +393,16 @@ impl Session {
     /// runs if Session_OnStart did). Abandon and a regenerated ID still take
     /// effect.
     pub fn discard(mut self) -> Result<()> {
-        self.check_not_in_event()?;
+        self.check_not_lent()?;
         self.finish(false)
     }
 
-    fn check_not_in_event(&self) -> Result<()> {
-        if self.in_event {
+    fn check_not_lent(&self) -> Result<()> {
+        if self.lent {
             return Err(Error::new(
                 error::E_WRONG_STATE,
-                "an event handler must not end the session it was given",
+                "this session handle is lent by the library (event handler or \
+                 web request); whoever lent it ends it",
             ));
         }
         Ok(())

@@ -78,16 +78,18 @@ pub unsafe extern "C" fn sess_session_open(
 /// Ends the unit of work and frees the handle: keeps the changes and slides
 /// the expiry, or applies Abandon (removes the session, runs Session_OnEnd);
 /// unlocks. The handle is freed even when an error is returned. A handle
-/// given to Session_OnStart / Session_OnEnd is the library's:
-/// `SESS_E_WRONG_STATE`, nothing freed. NULL → `SESS_E_POINTER`.
+/// lent by the library (given to Session_OnStart / Session_OnEnd, or by
+/// `sess_request_session`) is `SESS_E_WRONG_STATE`, nothing freed. NULL →
+/// `SESS_E_POINTER`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle per the contract.
-        if unsafe { session(s) }?.in_event() {
+        if unsafe { session(s) }?.is_lent() {
             return Err(Error::new(
                 err::E_WRONG_STATE,
-                "an event handler must not close the session it was given",
+                "this session handle is lent (event handler or web request): \
+                 whoever lent it ends it",
             ));
         }
         // SAFETY: a handle from create/open, closed once.

@@ -1,0 +1,223 @@
+//! The request lifecycle, as ASP.NET's SessionStateModule runs it: begin
+//! (application, ID from cookie or URL, lock), the page's work on the
+//! session (created lazily), end (commit or not, Abandon and OnEnd, unlock,
+//! and the `Set-Cookie` to send).
+
+use std::sync::Arc;
+
+use super::site::{Site, WebApp};
+use super::{cookie, cookieless};
+use crate::app::{App, Session};
+use crate::error::{self, Error, Result};
+use crate::store::LockMode;
+
+/// How a request uses session state (ASP's `EnableSessionState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionUse {
+    /// Read-write: the session is held exclusively; may create one.
+    Exclusive,
+    /// Read-only: shared with other read-only requests; never saved or
+    /// created.
+    ReadOnly,
+    /// No session state for this request.
+    Off,
+}
+
+/// What a host knows when a request arrives.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestInfo<'a> {
+    /// The request path, percent-decoded, with or without the query string.
+    pub path: &'a str,
+    /// The `Cookie` header's bytes (several headers joined with `"; "`).
+    pub cookie_header: Option<&'a [u8]>,
+    /// Whether the request came over HTTPS.
+    pub https: bool,
+    /// How the request uses session state.
+    pub session_use: SessionUse,
+}
+
+/// What to send back when a request ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The `Set-Cookie` header value to send, if any: a new or regenerated
+    /// session's cookie, or one that deletes the cookie after Abandon.
+    pub set_cookie: Option<String>,
+}
+
+/// One request in progress: holds its session (if any) until [`Request::end`].
+///
+/// Strict mode: an ID the store does not hold is never adopted; a request
+/// presenting one gets a fresh ID, and only if it writes.
+pub struct Request {
+    web: Arc<WebApp>,
+    https: bool,
+    session_use: SessionUse,
+    path: String,
+    session: Option<Session>,
+    /// The client presented a well-formed ID (cookie or URL).
+    presented: bool,
+}
+
+impl Request {
+    pub(super) fn begin(site: &Site, info: &RequestInfo<'_>) -> Result<Request> {
+        let web = site
+            .resolve_web(info.path)
+            .ok_or_else(|| {
+                Error::new(
+                    error::E_INVALIDARG,
+                    format!("no application serves {:?}", info.path),
+                )
+            })?
+            .clone();
+        let mut path = info.path.to_owned();
+        let mut id = None;
+        if web.cookieless {
+            if let Some((found, stripped)) = cookieless::extract(&web.path, info.path) {
+                // The ID belongs to the application the stripped path is in.
+                if site
+                    .resolve_web(&stripped)
+                    .is_some_and(|w| Arc::ptr_eq(w, &web))
+                {
+                    id = Some(found);
+                }
+                path = stripped;
+            }
+        } else if let Some(header) = info.cookie_header {
+            id = cookie::find_session_id_bytes(header, &web.cookie);
+        }
+        let mut req = Request {
+            web,
+            https: info.https,
+            session_use: info.session_use,
+            path,
+            session: None,
+            presented: id.is_some(),
+        };
+        let mode = match info.session_use {
+            SessionUse::Off => return Ok(req),
+            SessionUse::Exclusive => LockMode::Exclusive,
+            SessionUse::ReadOnly => LockMode::Shared,
+        };
+        if let Some(id) = id {
+            match req.web.app.open(&id, mode) {
+                Ok(s) => req.lend(s),
+                Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Session_OnStart, when there is one, makes the session exist at
+        // once, and runs before the host sees it.
+        if req.session.is_none()
+            && mode == LockMode::Exclusive
+            && req.web.app.options().on_start.is_some()
+        {
+            let s = req.web.app.create_session()?;
+            req.lend(s);
+        }
+        Ok(req)
+    }
+
+    fn lend(&mut self, mut s: Session) {
+        s.set_lent(true);
+        self.session = Some(s);
+    }
+
+    /// The application.
+    pub fn app(&self) -> &App {
+        &self.web.app
+    }
+
+    /// The application's virtual path.
+    pub fn app_path(&self) -> &str {
+        &self.web.path
+    }
+
+    /// The request path without any cookieless ID segment.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// How the request uses session state.
+    pub fn session_use(&self) -> SessionUse {
+        self.session_use
+    }
+
+    /// Whether the application carries IDs in URLs.
+    pub fn is_cookieless(&self) -> bool {
+        self.web.cookieless
+    }
+
+    /// The session, if the request has one already (never creates one: a
+    /// page that only reads, like `/peek`, uses this).
+    pub fn session(&mut self) -> Option<&mut Session> {
+        self.session.as_mut()
+    }
+
+    /// The session, created if there is none (not stored until something
+    /// is written to it). A read-only request without a session is
+    /// `E_READONLY`; one with session state off is `E_WRONG_STATE`.
+    pub fn session_or_new(&mut self) -> Result<&mut Session> {
+        if self.session.is_none() {
+            match self.session_use {
+                SessionUse::Exclusive => {
+                    let s = self.web.app.create_session()?;
+                    self.lend(s);
+                }
+                SessionUse::ReadOnly => {
+                    return Err(Error::new(
+                        error::E_READONLY,
+                        "a read-only request does not create a session",
+                    ))
+                }
+                SessionUse::Off => {
+                    return Err(Error::new(
+                        error::E_WRONG_STATE,
+                        "session state is off for this request",
+                    ))
+                }
+            }
+        }
+        Ok(self.session.as_mut().expect("set above"))
+    }
+
+    /// `url` as a link or redirect target should be written: in a cookieless
+    /// application with a live session, with the session's ID segment;
+    /// otherwise unchanged.
+    pub fn rewrite_url(&self, url: &str) -> String {
+        match &self.session {
+            Some(s) if self.web.cookieless && !s.is_abandoned() => {
+                cookieless::rewrite(&self.web.path, &s.id(), url)
+            }
+            _ => url.to_owned(),
+        }
+    }
+
+    /// Ends the request: keeps the session's changes (or, if `failed`,
+    /// undoes them), applies Abandon (Session_OnEnd runs), releases the
+    /// lock, and says which `Set-Cookie` to send.
+    pub fn end(mut self, failed: bool) -> Result<Outcome> {
+        let Some(mut s) = self.session.take() else {
+            return Ok(Outcome::default());
+        };
+        s.set_lent(false);
+        let id = s.id();
+        let new_and_stored = s.is_new_session() && s.is_stored();
+        let (abandoned, regenerated) = (s.is_abandoned(), s.is_regenerated());
+        if failed {
+            s.discard()?;
+        } else {
+            s.close()?;
+        }
+        let opts = &self.web.cookie;
+        let set_cookie = if self.web.cookieless {
+            None
+        } else if abandoned {
+            (self.presented || new_and_stored).then(|| cookie::clear_cookie(opts, self.https))
+        } else if (new_and_stored && !failed) || regenerated {
+            Some(cookie::set_cookie(opts, &id, self.https))
+        } else {
+            None
+        };
+        Ok(Outcome { set_cookie })
+    }
+}

@@ -1,0 +1,170 @@
+//! A site: applications by virtual path, each with its session cookie or
+//! cookieless URLs (what IIS's configuration gives ASP per application).
+
+use std::sync::Arc;
+
+use super::cookie::CookieOptions;
+use super::paths::{normalize_virtual_path, AppPaths};
+use super::request::{Request, RequestInfo};
+use crate::app::App;
+use crate::error::{self, Error, Result};
+
+/// How an application's session ID travels.
+#[derive(Clone, Debug, Default)]
+pub struct WebOptions {
+    /// The cookie's name; `None` (default) derives one from the virtual path
+    /// (`ASPSESSIONID` for `/`, `ASPSESSIONID_search` for `/search`) so
+    /// nested applications never read each other's cookie.
+    pub cookie_name: Option<String>,
+    /// The cookie's `Path`; `None` (default) is the application's path.
+    pub cookie_path: Option<String>,
+    /// The other cookie attributes (`name` and `path` are set from the two
+    /// fields above).
+    pub cookie: CookieOptions,
+    /// Carry the ID in URLs (`/(S(<id>))/...`) instead of a cookie. Off by
+    /// default: IDs in URLs leak through logs, bookmarks and `Referer`.
+    pub cookieless: bool,
+}
+
+/// One application as the web sees it.
+pub(crate) struct WebApp {
+    pub(crate) app: App,
+    pub(crate) path: String,
+    pub(crate) cookie: CookieOptions,
+    pub(crate) cookieless: bool,
+}
+
+/// Applications by virtual path. Thread-safe; requests begin here.
+#[derive(Default)]
+pub struct Site {
+    apps: AppPaths<Arc<WebApp>>,
+}
+
+/// `ASPSESSIONID` plus the path's characters that are safe in a cookie
+/// name (others become `_`).
+fn derived_cookie_name(path: &str) -> String {
+    let mut name = String::from("ASPSESSIONID");
+    if path != "/" {
+        name.extend(
+            path.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    name
+}
+
+impl Site {
+    /// An empty site.
+    pub fn new() -> Site {
+        Site::default()
+    }
+
+    /// Serves `app` at `virtual_path` (the site shares it: the caller may
+    /// drop its own handle). Requests under `virtual_path` belong to it
+    /// unless a deeper application claims them. Bad or duplicate paths and
+    /// bad or clashing cookie options are `E_INVALID_OPTION`.
+    pub fn add(&mut self, virtual_path: &str, app: &App, opts: WebOptions) -> Result<()> {
+        let path = normalize_virtual_path(virtual_path)?;
+        let cookie = CookieOptions {
+            name: opts
+                .cookie_name
+                .unwrap_or_else(|| derived_cookie_name(&path)),
+            path: opts.cookie_path.unwrap_or_else(|| path.clone()),
+            ..opts.cookie
+        };
+        cookie.validate()?;
+        if self
+            .apps
+            .iter()
+            .any(|(_, w)| w.cookie.cookie_name() == cookie.cookie_name())
+        {
+            return Err(Error::new(
+                error::E_INVALID_OPTION,
+                format!(
+                    "cookie name {:?} is used by another application",
+                    cookie.name
+                ),
+            ));
+        }
+        let web = WebApp {
+            app: app.clone(),
+            path: path.clone(),
+            cookie,
+            cookieless: opts.cookieless,
+        };
+        self.apps.add(&path, Arc::new(web))
+    }
+
+    /// The application serving `request_path`, with its virtual path.
+    pub fn resolve(&self, request_path: &str) -> Option<(&str, &App)> {
+        self.apps
+            .resolve(request_path)
+            .map(|(path, web)| (path, &web.app))
+    }
+
+    pub(crate) fn resolve_web(&self, request_path: &str) -> Option<&Arc<WebApp>> {
+        self.apps.resolve(request_path).map(|(_, web)| web)
+    }
+
+    /// Begins a request: finds its application and session (see
+    /// [`Request`]). No application for the path is `E_INVALIDARG`; a
+    /// session held by another request past the lock timeout is
+    /// `E_LOCK_TIMEOUT` (answer 503).
+    pub fn begin(&self, info: &RequestInfo<'_>) -> Result<Request> {
+        Request::begin(self, info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::AppOptions;
+
+    #[test]
+    fn cookie_names_and_paths_follow_the_application() {
+        assert_eq!(derived_cookie_name("/"), "ASPSESSIONID");
+        assert_eq!(
+            derived_cookie_name("/search/contrib"),
+            "ASPSESSIONID_search_contrib"
+        );
+        let app = App::new(AppOptions::default()).unwrap();
+        let mut site = Site::new();
+        site.add("/", &app, WebOptions::default()).unwrap();
+        site.add("/search", &app, WebOptions::default()).unwrap();
+        let search = site.resolve_web("/search/contrib/x").unwrap();
+        assert_eq!(
+            (search.cookie.name.as_str(), search.cookie.path.as_str()),
+            ("ASPSESSIONID_search", "/search")
+        );
+        assert_eq!(site.resolve("/other").unwrap().0, "/");
+        let clash = WebOptions {
+            cookie_name: Some("ASPSESSIONID".into()),
+            ..WebOptions::default()
+        };
+        assert_eq!(
+            site.add("/x", &app, clash).unwrap_err().code(),
+            error::E_INVALID_OPTION
+        );
+        let injected = WebOptions {
+            cookie_path: Some("/x; Domain=evil".into()),
+            ..WebOptions::default()
+        };
+        assert_eq!(
+            site.add("/y", &app, injected).unwrap_err().code(),
+            error::E_INVALID_OPTION
+        );
+        assert_eq!(
+            site.add(
+                "/SEARCH",
+                &app,
+                WebOptions {
+                    cookie_name: Some("S2".into()),
+                    ..WebOptions::default()
+                }
+            )
+            .unwrap_err()
+            .code(),
+            error::E_INVALID_OPTION
+        );
+    }
+}
