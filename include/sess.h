@@ -86,21 +86,38 @@
 #define SESS_VARIANT_FALSE ((int16_t)0)
 
 /* sess_variant_change_type flags (VariantChangeTypeEx's). */
-#define SESS_VARIANT_NOVALUEPROP 0x01
-#define SESS_VARIANT_ALPHABOOL 0x02
-#define SESS_VARIANT_NOUSEROVERRIDE 0x04
-#define SESS_VARIANT_CALENDAR_HIJRI 0x08
-#define SESS_VARIANT_LOCALBOOL 0x10
+#define SESS_VARIANT_NOVALUEPROP 1
+#define SESS_VARIANT_ALPHABOOL 2
+#define SESS_VARIANT_NOUSEROVERRIDE 4
+#define SESS_VARIANT_CALENDAR_HIJRI 8
+#define SESS_VARIANT_LOCALBOOL 16
 
 /* Locales meaning "the application's default". */
-#define SESS_LOCALE_USER_DEFAULT 0x0400
-#define SESS_LOCALE_SYSTEM_DEFAULT 0x0800
+#define SESS_LOCALE_USER_DEFAULT 1024
+#define SESS_LOCALE_SYSTEM_DEFAULT 2048
 
 /* sess_session_open flags. */
 #define SESS_OPEN_READONLY 1
 
 /* Session state modes (sess_session_mode). */
 #define SESS_MODE_INPROC 1
+
+/* sess_web_options.secure and .same_site. */
+#define SESS_SECURE_AUTO 0
+#define SESS_SECURE_ALWAYS 1
+#define SESS_SECURE_NEVER 2
+#define SESS_SAMESITE_LAX 0
+#define SESS_SAMESITE_STRICT 1
+#define SESS_SAMESITE_NONE 2
+#define SESS_SAMESITE_OMIT 3
+
+/* sess_request_info.session_use (ASP's EnableSessionState). */
+#define SESS_USE_EXCLUSIVE 0
+#define SESS_USE_READONLY 1
+#define SESS_USE_OFF 2
+
+/* sess_request_session flags. */
+#define SESS_REQUEST_CREATE 1
 
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
@@ -109,11 +126,20 @@
 /**
  * An application: sessions, their settings and their events.
  *
- * Dropping it stops the expiry thread and runs Session_OnEnd for every
- * session not in use (ASP's application end); sessions still open keep the
- * shared state alive until they close.
+ * Clones share the application. Dropping the last clone stops the expiry
+ * thread and runs Session_OnEnd for every session not in use (ASP's
+ * application end); sessions still open keep the shared state alive until
+ * they close.
  */
 typedef struct sess_app sess_app;
+
+/**
+ * One request in progress: holds its session (if any) until [`Request::end`].
+ *
+ * Strict mode: an ID the store does not hold is never adopted; a request
+ * presenting one gets a fresh ID, and only if it writes.
+ */
+typedef struct sess_request sess_request;
 
 /**
  * A SAFEARRAY-like array of variants; its length is fixed at creation.
@@ -123,10 +149,16 @@ typedef struct sess_array sess_array;
 /**
  * One unit of work on a session. Values go in and come out by value.
  *
- * Changes are kept when the unit ends ([`Session::close`], or drop); Abandon
- * takes effect then too. A handle is used by one thread at a time.
+ * [`Session::close`] (or drop) keeps the changes; [`Session::discard`]
+ * undoes them ("the request failed: don't save"). Abandon takes effect
+ * then. A handle is used by one thread at a time.
  */
 typedef struct sess_session sess_session;
+
+/**
+ * Applications by virtual path. Thread-safe; requests begin here.
+ */
+typedef struct sess_site sess_site;
 
 /**
  * An HRESULT: `>= 0` success (`SESS_S_OK`, `SESS_S_FALSE`), `< 0` failure.
@@ -450,6 +482,84 @@ typedef struct sess_variant {
   union sess_variant_value v;
 } sess_variant;
 
+/**
+ * How an application's session ID travels. Fill with
+ * `sess_web_options_init`, then change what you need.
+ */
+typedef struct sess_web_options {
+  /**
+   * `sizeof(sess_web_options)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * `SESS_SECURE_AUTO` (default), `_ALWAYS` or `_NEVER`.
+   */
+  uint32_t secure;
+  /**
+   * `SESS_SAMESITE_LAX` (default), `_STRICT`, `_NONE` or `_OMIT`.
+   */
+  uint32_t same_site;
+  /**
+   * Non-zero: the cookie's `Max-Age` in seconds (default 0: a
+   * browser-session cookie).
+   */
+  uint32_t max_age_seconds;
+  /**
+   * Cookie name, or NULL (default) for one derived from the path
+   * (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
+   */
+  const char *cookie_name;
+  /**
+   * Cookie `Path`, or NULL (default) for the application's path. Copied.
+   */
+  const char *cookie_path;
+  /**
+   * Cookie `Domain`, or NULL (default: none). Copied.
+   */
+  const char *cookie_domain;
+  /**
+   * Prefix the cookie name with `__Host-` (needs Secure, Path=/).
+   */
+  bool host_prefix;
+  /**
+   * Carry IDs in URLs (`/(S(<id>))/...`) instead of a cookie. Weaker: IDs
+   * in URLs leak through logs and `Referer`. Default false.
+   */
+  bool cookieless;
+} sess_web_options;
+
+/**
+ * What a host knows when a request arrives.
+ */
+typedef struct sess_request_info {
+  /**
+   * `sizeof(sess_request_info)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
+   */
+  uint32_t session_use;
+  /**
+   * The request path, percent-decoded, UTF-8, NUL-terminated (a query
+   * string may follow).
+   */
+  const char *path;
+  /**
+   * The `Cookie` header's bytes (several headers joined with "; "), or
+   * NULL; need not be UTF-8 or NUL-terminated.
+   */
+  const char *cookie_header;
+  /**
+   * Length of `cookie_header` in bytes.
+   */
+  size_t cookie_header_len;
+  /**
+   * Whether the request came over HTTPS.
+   */
+  bool https;
+} sess_request_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -625,10 +735,26 @@ sess_result sess_session_open(struct sess_app *app,
  * Ends the unit of work and frees the handle: keeps the changes and slides
  * the expiry, or applies Abandon (removes the session, runs Session_OnEnd);
  * unlocks. The handle is freed even when an error is returned. A handle
- * given to Session_OnStart / Session_OnEnd is the library's:
- * `SESS_E_WRONG_STATE`, nothing freed. NULL → `SESS_E_POINTER`.
+ * lent by the library (given to Session_OnStart / Session_OnEnd, or by
+ * `sess_request_session`) is `SESS_E_WRONG_STATE`, nothing freed. NULL →
+ * `SESS_E_POINTER`.
  */
 sess_result sess_session_close(struct sess_session *s);
+
+/**
+ * Ends the unit of work without keeping its changes (the request failed)
+ * and frees the handle: the changes are undone, a new session is not kept;
+ * Abandon and a regenerated ID still take effect. Lent handles and NULL as
+ * for `sess_session_close`.
+ */
+sess_result sess_session_discard(struct sess_session *s);
+
+/**
+ * Gives the session a new ID, keeping its contents; the old ID is dead at
+ * once (call it at login, against session fixation). A web request sends
+ * the new cookie when it ends. Read-only: `SESS_E_READONLY`.
+ */
+sess_result sess_session_regenerate_id(struct sess_session *s);
 
 /**
  * Writes the SessionID (22 URL-safe characters) to `buf`.
@@ -769,6 +895,101 @@ sess_result sess_variant_change_type(struct sess_variant *dst,
                                      uint32_t lcid,
                                      uint16_t flags,
                                      sess_vartype vt);
+
+/**
+ * Fills `*opts` with the defaults and sets `struct_size`.
+ */
+sess_result sess_web_options_init(struct sess_web_options *opts);
+
+/**
+ * Creates an empty site in `*out`. Release it with `sess_site_release`.
+ */
+sess_result sess_site_create(struct sess_site **out);
+
+/**
+ * Releases a site (the applications live on while other handles hold
+ * them). End every request first. NULL is a no-op.
+ */
+void sess_site_release(struct sess_site *site);
+
+/**
+ * Serves `app` at `virtual_path` (e.g. "/" or "/search"); requests under
+ * it belong to `app` unless a deeper application claims them. The site
+ * shares the application: the caller still releases its own handle. `opts`
+ * NULL: defaults. Bad or duplicate paths and bad or clashing cookie
+ * options are `SESS_E_INVALID_OPTION`. Add every application before the
+ * first request (not thread-safe against `sess_request_begin`).
+ */
+sess_result sess_site_add(struct sess_site *site,
+                          const char *virtual_path,
+                          const struct sess_app *app,
+                          const struct sess_web_options *opts);
+
+/**
+ * Begins a request: finds its application by path and its session by the
+ * cookie (or the URL, in cookieless applications), taking the session's
+ * lock. An ID the store does not hold is never adopted. With
+ * Session_OnStart registered, an exclusive request without a session gets
+ * a new one at once. Errors: no application for the path
+ * `SESS_E_INVALIDARG`; the session held by another request past the lock
+ * timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
+ * ends it with `sess_request_end`.
+ */
+sess_result sess_request_begin(const struct sess_site *site,
+                               const struct sess_request_info *info,
+                               struct sess_request **out);
+
+/**
+ * The request's session in `*out`: the existing one, or with
+ * `SESS_REQUEST_CREATE` a new one if there is none (stored only when
+ * something is written). No session and no create flag: `SESS_S_FALSE`
+ * and `*out` NULL. The handle is lent: valid until `sess_request_end`,
+ * which ends it (`sess_session_close` on it is `SESS_E_WRONG_STATE`). A
+ * read-only request never creates (`SESS_E_READONLY`); one with session
+ * state off has none (`SESS_E_WRONG_STATE`).
+ */
+sess_result sess_request_session(struct sess_request *req,
+                                 uint32_t flags,
+                                 struct sess_session **out);
+
+/**
+ * The request path without any cookieless ID segment, written to `buf`.
+ */
+sess_result sess_request_path(const struct sess_request *req,
+                              char *buf,
+                              size_t buf_len,
+                              size_t *out_len);
+
+/**
+ * The virtual path of the request's application, written to `buf`.
+ */
+sess_result sess_request_app_path(const struct sess_request *req,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
+
+/**
+ * `url` as a link or redirect should carry it, written to `buf`: in a
+ * cookieless application with a live session, with the `(S(<id>))`
+ * segment after the application path; otherwise unchanged.
+ */
+sess_result sess_request_rewrite_url(const struct sess_request *req,
+                                     const char *url,
+                                     char *buf,
+                                     size_t buf_len,
+                                     size_t *out_len);
+
+/**
+ * Ends the request and frees it: keeps the session's changes, or, if
+ * `failed` (the page failed: don't save), undoes them; applies Abandon
+ * (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
+ * may be NULL) receives the `Set-Cookie` header value to send as a
+ * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+ * is freed even when an error is returned.
+ */
+sess_result sess_request_end(struct sess_request *req,
+                             bool failed,
+                             struct sess_variant *out_set_cookie);
 
 #ifdef __cplusplus
 }  // extern "C"

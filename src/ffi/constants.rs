@@ -7,6 +7,10 @@ use std::ffi::c_char;
 use std::fmt::Write;
 
 use super::session::{MODE_INPROC, OPEN_READONLY};
+use super::web::{
+    REQUEST_CREATE, SAMESITE_LAX, SAMESITE_NONE, SAMESITE_OMIT, SAMESITE_STRICT, SECURE_ALWAYS,
+    SECURE_AUTO, SECURE_NEVER, USE_EXCLUSIVE, USE_OFF, USE_READONLY,
+};
 use crate::error;
 use crate::locale::{LOCALE_SYSTEM_DEFAULT, LOCALE_USER_DEFAULT};
 use crate::session::ID_LEN;
@@ -75,39 +79,69 @@ pub fn header_defines() -> String {
     let _ = writeln!(h, "#define SESS_VARIANT_TRUE ((int16_t)-1)");
     let _ = writeln!(h, "#define SESS_VARIANT_FALSE ((int16_t)0)");
 
-    let _ = writeln!(
-        h,
-        "\n/* sess_variant_change_type flags (VariantChangeTypeEx's). */"
-    );
-    for (name, value) in [
-        ("NOVALUEPROP", flags::VARIANT_NOVALUEPROP),
-        ("ALPHABOOL", flags::VARIANT_ALPHABOOL),
-        ("NOUSEROVERRIDE", flags::VARIANT_NOUSEROVERRIDE),
-        ("CALENDAR_HIJRI", flags::VARIANT_CALENDAR_HIJRI),
-        ("LOCALBOOL", flags::VARIANT_LOCALBOOL),
-    ] {
-        let _ = writeln!(h, "#define SESS_VARIANT_{name} 0x{value:02X}");
+    let flag_defs = [
+        ("VARIANT_NOVALUEPROP", flags::VARIANT_NOVALUEPROP),
+        ("VARIANT_ALPHABOOL", flags::VARIANT_ALPHABOOL),
+        ("VARIANT_NOUSEROVERRIDE", flags::VARIANT_NOUSEROVERRIDE),
+        ("VARIANT_CALENDAR_HIJRI", flags::VARIANT_CALENDAR_HIJRI),
+        ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
+    ]
+    .map(|(n, v)| (n, u32::from(v)));
+    let sections: [(&str, &[(&str, u32)]); 8] = [
+        (
+            "sess_variant_change_type flags (VariantChangeTypeEx's)",
+            &flag_defs,
+        ),
+        (
+            "Locales meaning \"the application's default\"",
+            &[
+                ("LOCALE_USER_DEFAULT", LOCALE_USER_DEFAULT),
+                ("LOCALE_SYSTEM_DEFAULT", LOCALE_SYSTEM_DEFAULT),
+            ],
+        ),
+        (
+            "sess_session_open flags",
+            &[("OPEN_READONLY", OPEN_READONLY)],
+        ),
+        (
+            "Session state modes (sess_session_mode)",
+            &[("MODE_INPROC", MODE_INPROC)],
+        ),
+        (
+            "sess_web_options.secure and .same_site",
+            &[
+                ("SECURE_AUTO", SECURE_AUTO),
+                ("SECURE_ALWAYS", SECURE_ALWAYS),
+                ("SECURE_NEVER", SECURE_NEVER),
+                ("SAMESITE_LAX", SAMESITE_LAX),
+                ("SAMESITE_STRICT", SAMESITE_STRICT),
+                ("SAMESITE_NONE", SAMESITE_NONE),
+                ("SAMESITE_OMIT", SAMESITE_OMIT),
+            ],
+        ),
+        (
+            "sess_request_info.session_use (ASP's EnableSessionState)",
+            &[
+                ("USE_EXCLUSIVE", USE_EXCLUSIVE),
+                ("USE_READONLY", USE_READONLY),
+                ("USE_OFF", USE_OFF),
+            ],
+        ),
+        (
+            "sess_request_session flags",
+            &[("REQUEST_CREATE", REQUEST_CREATE)],
+        ),
+        (
+            "Length of a session ID's text (without the NUL)",
+            &[("ID_LEN", ID_LEN as u32)],
+        ),
+    ];
+    for (comment, defs) in sections {
+        let _ = writeln!(h, "\n/* {comment}. */");
+        for (name, value) in defs {
+            let _ = writeln!(h, "#define SESS_{name} {value}");
+        }
     }
-
-    let _ = writeln!(h, "\n/* Locales meaning \"the application's default\". */");
-    let _ = writeln!(
-        h,
-        "#define SESS_LOCALE_USER_DEFAULT 0x{LOCALE_USER_DEFAULT:04X}"
-    );
-    let _ = writeln!(
-        h,
-        "#define SESS_LOCALE_SYSTEM_DEFAULT 0x{LOCALE_SYSTEM_DEFAULT:04X}"
-    );
-
-    let _ = writeln!(h, "\n/* sess_session_open flags. */");
-    let _ = writeln!(h, "#define SESS_OPEN_READONLY {OPEN_READONLY}");
-    let _ = writeln!(h, "\n/* Session state modes (sess_session_mode). */");
-    let _ = writeln!(h, "#define SESS_MODE_INPROC {MODE_INPROC}");
-    let _ = writeln!(
-        h,
-        "\n/* Length of a session ID's text (without the NUL). */"
-    );
-    let _ = writeln!(h, "#define SESS_ID_LEN {ID_LEN}");
     h
 }
 

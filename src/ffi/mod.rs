@@ -20,6 +20,7 @@ pub mod error;
 pub mod session;
 pub mod statics;
 pub mod variant;
+pub mod web;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};

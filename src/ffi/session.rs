@@ -99,6 +99,40 @@ pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
     })
 }
 
+/// Ends the unit of work without keeping its changes (the request failed)
+/// and frees the handle: the changes are undone, a new session is not kept;
+/// Abandon and a regenerated ID still take effect. Lent handles and NULL as
+/// for `sess_session_close`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        if unsafe { session(s) }?.is_lent() {
+            return Err(Error::new(
+                err::E_WRONG_STATE,
+                "this session handle is lent (event handler or web request): \
+                 whoever lent it ends it",
+            ));
+        }
+        // SAFETY: a handle from create/open, ended once.
+        let s = unsafe { Box::from_raw(s) };
+        s.discard()?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Gives the session a new ID, keeping its contents; the old ID is dead at
+/// once (call it at login, against session fixation). A web request sends
+/// the new cookie when it ends. Read-only: `SESS_E_READONLY`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut Session) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        unsafe { session(s) }?.regenerate_id()?;
+        Ok(err::S_OK)
+    })
+}
+
 /// Writes the SessionID (22 URL-safe characters) to `buf`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_id(

@@ -1,0 +1,411 @@
+//! `sess_site` and `sess_request`: hosting on the web. A site maps virtual
+//! paths to applications; a request begins there with the path and the
+//! `Cookie` header, lends its session to the page, and ends with the
+//! `Set-Cookie` value to send.
+
+use std::ffi::c_char;
+
+use super::variant::{sess_variant, store};
+use super::{boundary, deref, deref_mut, put, sess_result, text, write_text};
+use crate::app::{App, Session};
+use crate::error::{self as err, Error, Result};
+use crate::variant::Variant;
+use crate::web::{
+    CookieOptions, Request, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions,
+};
+
+/// `sess_web_options.secure`: `Secure` on HTTPS requests only.
+pub const SECURE_AUTO: u32 = 0;
+/// `sess_web_options.secure`: always `Secure`.
+pub const SECURE_ALWAYS: u32 = 1;
+/// `sess_web_options.secure`: never `Secure`.
+pub const SECURE_NEVER: u32 = 2;
+/// `sess_web_options.same_site`: `SameSite=Lax`.
+pub const SAMESITE_LAX: u32 = 0;
+/// `sess_web_options.same_site`: `SameSite=Strict`.
+pub const SAMESITE_STRICT: u32 = 1;
+/// `sess_web_options.same_site`: `SameSite=None` (needs Secure).
+pub const SAMESITE_NONE: u32 = 2;
+/// `sess_web_options.same_site`: no SameSite attribute.
+pub const SAMESITE_OMIT: u32 = 3;
+/// `sess_request_info.session_use`: read-write, may create a session.
+pub const USE_EXCLUSIVE: u32 = 0;
+/// `sess_request_info.session_use`: read-only, shared, never saved.
+pub const USE_READONLY: u32 = 1;
+/// `sess_request_info.session_use`: no session state.
+pub const USE_OFF: u32 = 2;
+/// `sess_request_session` flag: create a session if there is none.
+pub const REQUEST_CREATE: u32 = 1;
+
+/// How an application's session ID travels. Fill with
+/// `sess_web_options_init`, then change what you need.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_web_options {
+    /// `sizeof(sess_web_options)` as the caller knows it.
+    pub struct_size: u32,
+    /// `SESS_SECURE_AUTO` (default), `_ALWAYS` or `_NEVER`.
+    pub secure: u32,
+    /// `SESS_SAMESITE_LAX` (default), `_STRICT`, `_NONE` or `_OMIT`.
+    pub same_site: u32,
+    /// Non-zero: the cookie's `Max-Age` in seconds (default 0: a
+    /// browser-session cookie).
+    pub max_age_seconds: u32,
+    /// Cookie name, or NULL (default) for one derived from the path
+    /// (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
+    pub cookie_name: *const c_char,
+    /// Cookie `Path`, or NULL (default) for the application's path. Copied.
+    pub cookie_path: *const c_char,
+    /// Cookie `Domain`, or NULL (default: none). Copied.
+    pub cookie_domain: *const c_char,
+    /// Prefix the cookie name with `__Host-` (needs Secure, Path=/).
+    pub host_prefix: bool,
+    /// Carry IDs in URLs (`/(S(<id>))/...`) instead of a cookie. Weaker: IDs
+    /// in URLs leak through logs and `Referer`. Default false.
+    pub cookieless: bool,
+}
+
+/// What a host knows when a request arrives.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_request_info {
+    /// `sizeof(sess_request_info)` as the caller knows it.
+    pub struct_size: u32,
+    /// `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
+    pub session_use: u32,
+    /// The request path, percent-decoded, UTF-8, NUL-terminated (a query
+    /// string may follow).
+    pub path: *const c_char,
+    /// The `Cookie` header's bytes (several headers joined with "; "), or
+    /// NULL; need not be UTF-8 or NUL-terminated.
+    pub cookie_header: *const c_char,
+    /// Length of `cookie_header` in bytes.
+    pub cookie_header_len: usize,
+    /// Whether the request came over HTTPS.
+    pub https: bool,
+}
+
+fn web_defaults() -> sess_web_options {
+    sess_web_options {
+        struct_size: std::mem::size_of::<sess_web_options>() as u32,
+        secure: SECURE_AUTO,
+        same_site: SAMESITE_LAX,
+        max_age_seconds: 0,
+        cookie_name: std::ptr::null(),
+        cookie_path: std::ptr::null(),
+        cookie_domain: std::ptr::null(),
+        host_prefix: false,
+        cookieless: false,
+    }
+}
+
+/// Fills `*opts` with the defaults and sets `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_web_options_init(opts: *mut sess_web_options) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or writable.
+        unsafe { super::put_required(opts, web_defaults(), "opts") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Checks a versioned struct's size: `struct_size` must cover the fields
+/// this library reads.
+fn check_size(size: u32, known: usize, what: &str) -> Result<()> {
+    if (size as usize) < known {
+        return Err(Error::new(
+            err::E_INVALIDARG,
+            format!("{what}->struct_size is {size}; this libsess needs {known}"),
+        ));
+    }
+    Ok(())
+}
+
+/// # Safety
+/// `p` NULL or NUL-terminated.
+unsafe fn optional_text(p: *const c_char, what: &str) -> Result<Option<String>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, NUL-terminated per the caller.
+    Ok(Some(unsafe { text(p, what) }?.to_owned()))
+}
+
+/// # Safety
+/// The strings in `o` NULL or NUL-terminated.
+unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
+    check_size(
+        o.struct_size,
+        std::mem::size_of::<sess_web_options>(),
+        "opts",
+    )?;
+    let secure = match o.secure {
+        SECURE_AUTO => Secure::Auto,
+        SECURE_ALWAYS => Secure::Always,
+        SECURE_NEVER => Secure::Never,
+        v => {
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                format!("secure {v} is not a SESS_SECURE_* value"),
+            ))
+        }
+    };
+    let same_site = match o.same_site {
+        SAMESITE_LAX => SameSite::Lax,
+        SAMESITE_STRICT => SameSite::Strict,
+        SAMESITE_NONE => SameSite::None,
+        SAMESITE_OMIT => SameSite::Omit,
+        v => {
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                format!("same_site {v} is not a SESS_SAMESITE_* value"),
+            ))
+        }
+    };
+    Ok(WebOptions {
+        // SAFETY: per the caller.
+        cookie_name: unsafe { optional_text(o.cookie_name, "cookie_name") }?,
+        // SAFETY: per the caller.
+        cookie_path: unsafe { optional_text(o.cookie_path, "cookie_path") }?,
+        cookie: CookieOptions {
+            secure,
+            same_site,
+            host_prefix: o.host_prefix,
+            // SAFETY: per the caller.
+            domain: unsafe { optional_text(o.cookie_domain, "cookie_domain") }?,
+            max_age_seconds: (o.max_age_seconds != 0).then_some(o.max_age_seconds),
+            ..CookieOptions::default()
+        },
+        cookieless: o.cookieless,
+    })
+}
+
+/// Creates an empty site in `*out`. Release it with `sess_site_release`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_site_create(out: *mut *mut Site) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or writable.
+        unsafe { super::put_required(out, Box::into_raw(Box::new(Site::new())), "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Releases a site (the applications live on while other handles hold
+/// them). End every request first. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sess_site_release(site: *mut Site) {
+    if !site.is_null() {
+        super::boundary_void(|| {
+            // SAFETY: created by sess_site_create, released once.
+            drop(unsafe { Box::from_raw(site) });
+            Ok(())
+        });
+    }
+}
+
+/// Serves `app` at `virtual_path` (e.g. "/" or "/search"); requests under
+/// it belong to `app` unless a deeper application claims them. The site
+/// shares the application: the caller still releases its own handle. `opts`
+/// NULL: defaults. Bad or duplicate paths and bad or clashing cookie
+/// options are `SESS_E_INVALID_OPTION`. Add every application before the
+/// first request (not thread-safe against `sess_request_begin`).
+#[no_mangle]
+pub unsafe extern "C" fn sess_site_add(
+    site: *mut Site,
+    virtual_path: *const c_char,
+    app: *const App,
+    opts: *const sess_web_options,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live site.
+        let site = unsafe { deref_mut(site, "site") }?;
+        // SAFETY: NUL-terminated.
+        let path = unsafe { text(virtual_path, "virtual_path") }?;
+        // SAFETY: NULL or a live application.
+        let app = unsafe { deref(app, "app") }?;
+        let defaults = web_defaults();
+        // SAFETY: NULL or a readable options struct.
+        let o = unsafe { opts.as_ref() }.unwrap_or(&defaults);
+        // SAFETY: its strings are NULL or NUL-terminated.
+        site.add(path, app, unsafe { to_web_options(o) }?)?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Begins a request: finds its application by path and its session by the
+/// cookie (or the URL, in cookieless applications), taking the session's
+/// lock. An ID the store does not hold is never adopted. With
+/// Session_OnStart registered, an exclusive request without a session gets
+/// a new one at once. Errors: no application for the path
+/// `SESS_E_INVALIDARG`; the session held by another request past the lock
+/// timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
+/// ends it with `sess_request_end`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_begin(
+    site: *const Site,
+    info: *const sess_request_info,
+    out: *mut *mut Request,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live site.
+        let site = unsafe { deref(site, "site") }?;
+        // SAFETY: NULL or readable.
+        let i = unsafe { deref(info, "info") }?;
+        check_size(
+            i.struct_size,
+            std::mem::size_of::<sess_request_info>(),
+            "info",
+        )?;
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        // SAFETY: NUL-terminated.
+        let path = unsafe { text(i.path, "info->path") }?;
+        let cookie_header = if i.cookie_header.is_null() {
+            None
+        } else {
+            // SAFETY: readable for cookie_header_len bytes.
+            Some(unsafe {
+                std::slice::from_raw_parts(i.cookie_header.cast::<u8>(), i.cookie_header_len)
+            })
+        };
+        let session_use = match i.session_use {
+            USE_EXCLUSIVE => SessionUse::Exclusive,
+            USE_READONLY => SessionUse::ReadOnly,
+            USE_OFF => SessionUse::Off,
+            v => {
+                return Err(Error::new(
+                    err::E_INVALIDARG,
+                    format!("session_use {v} is not a SESS_USE_* value"),
+                ))
+            }
+        };
+        let req = site.begin(&RequestInfo {
+            path,
+            cookie_header,
+            https: i.https,
+            session_use,
+        })?;
+        // SAFETY: checked non-NULL.
+        unsafe { put(out, Box::into_raw(Box::new(req))) };
+        Ok(err::S_OK)
+    })
+}
+
+/// The request's session in `*out`: the existing one, or with
+/// `SESS_REQUEST_CREATE` a new one if there is none (stored only when
+/// something is written). No session and no create flag: `SESS_S_FALSE`
+/// and `*out` NULL. The handle is lent: valid until `sess_request_end`,
+/// which ends it (`sess_session_close` on it is `SESS_E_WRONG_STATE`). A
+/// read-only request never creates (`SESS_E_READONLY`); one with session
+/// state off has none (`SESS_E_WRONG_STATE`).
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_session(
+    req: *mut Request,
+    flags: u32,
+    out: *mut *mut Session,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request.
+        let req = unsafe { deref_mut(req, "request") }?;
+        if out.is_null() {
+            return Err(super::null("out"));
+        }
+        if flags & !REQUEST_CREATE != 0 {
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!("unknown flags {flags:#x}"),
+            ));
+        }
+        let (s, rc): (*mut Session, _) = if flags & REQUEST_CREATE != 0 {
+            (req.session_or_new()?, err::S_OK)
+        } else {
+            match req.session() {
+                Some(s) => (s, err::S_OK),
+                None => (std::ptr::null_mut(), err::S_FALSE),
+            }
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { put(out, s) };
+        Ok(rc)
+    })
+}
+
+/// The request path without any cookieless ID segment, written to `buf`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_path(
+    req: *const Request,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request; the caller's buffer contract.
+        unsafe { write_text(deref(req, "request")?.path(), buf, buf_len, out_len) }
+    })
+}
+
+/// The virtual path of the request's application, written to `buf`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_app_path(
+    req: *const Request,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request; the caller's buffer contract.
+        unsafe { write_text(deref(req, "request")?.app_path(), buf, buf_len, out_len) }
+    })
+}
+
+/// `url` as a link or redirect should carry it, written to `buf`: in a
+/// cookieless application with a live session, with the `(S(<id>))`
+/// segment after the application path; otherwise unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_rewrite_url(
+    req: *const Request,
+    url: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request.
+        let req = unsafe { deref(req, "request") }?;
+        // SAFETY: NUL-terminated.
+        let url = unsafe { text(url, "url") }?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { write_text(&req.rewrite_url(url), buf, buf_len, out_len) }
+    })
+}
+
+/// Ends the request and frees it: keeps the session's changes, or, if
+/// `failed` (the page failed: don't save), undoes them; applies Abandon
+/// (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
+/// may be NULL) receives the `Set-Cookie` header value to send as a
+/// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+/// is freed even when an error is returned.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_end(
+    req: *mut Request,
+    failed: bool,
+    out_set_cookie: *mut sess_variant,
+) -> sess_result {
+    boundary(|| {
+        if req.is_null() {
+            return Err(super::null("request"));
+        }
+        // SAFETY: a request from sess_request_begin, ended once.
+        let req = unsafe { Box::from_raw(req) };
+        let outcome = req.end(failed)?;
+        if !out_set_cookie.is_null() {
+            let value = outcome
+                .set_cookie
+                .map_or(Variant::Empty, |c| Variant::Bstr(c.into()));
+            // SAFETY: an initialised variant per the contract.
+            unsafe { store(out_set_cookie, value) }?;
+        }
+        Ok(err::S_OK)
+    })
+}

@@ -1,0 +1,348 @@
+//! The request lifecycle through the Rust API (a test host on the same API
+//! the C surface wraps): strict IDs, lazy creation, cookies, Abandon,
+//! regeneration, failed requests, read-only concurrency, nested and
+//! cookieless applications.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sess::app::{App, AppOptions};
+use sess::error;
+use sess::session::SessionId;
+use sess::variant::Variant;
+use sess::web::{Outcome, RequestInfo, SessionUse, Site, WebOptions};
+
+fn site_with(opts: AppOptions) -> (Site, App) {
+    let app = App::new(opts).unwrap();
+    let mut site = Site::new();
+    site.add("/", &app, WebOptions::default()).unwrap();
+    (site, app)
+}
+
+fn info<'a>(path: &'a str, cookie: Option<&'a str>, session_use: SessionUse) -> RequestInfo<'a> {
+    RequestInfo {
+        path,
+        cookie_header: cookie.map(str::as_bytes),
+        https: false,
+        session_use,
+    }
+}
+
+/// The `/counter` page: count = count + 1.
+fn counter(site: &Site, cookie: Option<&str>) -> (i32, Outcome) {
+    let mut req = site
+        .begin(&info("/counter", cookie, SessionUse::Exclusive))
+        .unwrap();
+    let s = req.session_or_new().unwrap();
+    let n = match s.get("count") {
+        Some(Variant::I4(n)) => n + 1,
+        _ => 1,
+    };
+    s.set("count", Variant::I4(n)).unwrap();
+    (n, req.end(false).unwrap())
+}
+
+fn cookie_of(out: &Outcome) -> String {
+    let sc = out.set_cookie.as_deref().expect("a Set-Cookie");
+    sc.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn a_new_session_sends_its_cookie_once() {
+    let (site, _app) = site_with(AppOptions::default());
+    let (n, out) = counter(&site, None);
+    assert_eq!(n, 1);
+    let sc = out.set_cookie.unwrap();
+    assert!(sc.starts_with("ASPSESSIONID="), "{sc}");
+    assert!(sc.ends_with("; Path=/; HttpOnly; SameSite=Lax"), "{sc}");
+    let cookie = sc.split(';').next().unwrap().to_owned();
+    let (n, out) = counter(&site, Some(&cookie));
+    assert_eq!((n, out.set_cookie), (2, None));
+}
+
+#[test]
+fn strict_mode_never_adopts_unknown_ids() {
+    let (site, app) = site_with(AppOptions::default());
+    for _ in 0..1000 {
+        let unknown = SessionId::generate().unwrap().to_string();
+        let (n, out) = counter(&site, Some(&format!("ASPSESSIONID={unknown}")));
+        assert_eq!(n, 1);
+        let fresh = cookie_of(&out);
+        assert_ne!(fresh, format!("ASPSESSIONID={unknown}"));
+        assert_eq!(
+            app.open_session(&unknown, sess::store::LockMode::Shared)
+                .err()
+                .unwrap()
+                .code(),
+            error::E_SESSION_NOT_FOUND
+        );
+    }
+    assert_eq!(app.session_count(), 1000);
+}
+
+#[test]
+fn reading_pages_create_nothing() {
+    let (site, app) = site_with(AppOptions::default());
+    let mut req = site
+        .begin(&info("/peek", None, SessionUse::Exclusive))
+        .unwrap();
+    assert!(req.session().is_none());
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+    // Creating a handle and only reading does not store anything either.
+    let mut req = site
+        .begin(&info("/peek", None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.session_or_new().unwrap().get("count"), None);
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+    assert_eq!(app.session_count(), 0);
+}
+
+#[test]
+fn junk_cookies_are_ignored() {
+    let (site, app) = site_with(AppOptions::default());
+    let (_, first) = counter(&site, None);
+    let good = cookie_of(&first);
+    for junk in [
+        "ASPSESSIONID=",
+        "ASPSESSIONID=../../etc/passwd",
+        "ASPSESSIONID=\"unterminated",
+        ";;;=;==",
+        "ASPSESSIONID=aaaaaaaaaaaaaaaaaaaaa;",
+        "\u{1F600}=\u{1F600}",
+    ] {
+        let (n, out) = counter(&site, Some(junk));
+        assert_eq!(n, 1, "{junk}");
+        assert!(out.set_cookie.is_some());
+    }
+    // The first valid value of our name wins, junk around it or not.
+    let (n, _) = counter(
+        &site,
+        Some(&format!("x=1; ASPSESSIONID=bad; {good}; ASPSESSIONID=zzz")),
+    );
+    assert_eq!(n, 2);
+    assert_eq!(app.session_count(), 7);
+}
+
+#[test]
+fn abandon_kills_the_id_and_clears_the_cookie() {
+    let (site, app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/abandon", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    let s = req.session().unwrap();
+    s.abandon();
+    assert_eq!(
+        s.get("count"),
+        Some(&Variant::I4(1)),
+        "readable until the end"
+    );
+    let out = req.end(false).unwrap();
+    let clear = out.set_cookie.unwrap();
+    assert!(
+        clear.starts_with("ASPSESSIONID=;") && clear.contains("Max-Age=0"),
+        "{clear}"
+    );
+    assert_eq!(app.session_count(), 0);
+    let (n, out) = counter(&site, Some(&cookie));
+    assert_eq!(n, 1);
+    assert_ne!(cookie_of(&out), cookie);
+}
+
+#[test]
+fn regenerate_sends_a_new_cookie_and_kills_the_old() {
+    let (site, _app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let old = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/regenerate", Some(&old), SessionUse::Exclusive))
+        .unwrap();
+    req.session().unwrap().regenerate_id().unwrap();
+    let new = cookie_of(&req.end(false).unwrap());
+    assert_ne!(new, old);
+    assert_eq!(counter(&site, Some(&new)).0, 2);
+    assert_eq!(counter(&site, Some(&old)).0, 1, "the old ID is dead");
+}
+
+#[test]
+fn a_failed_request_saves_nothing_and_sends_no_cookie() {
+    let (site, app) = site_with(AppOptions::default());
+    let mut req = site
+        .begin(&info("/counter", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("count", Variant::I4(1))
+        .unwrap();
+    assert_eq!(req.end(true).unwrap(), Outcome::default());
+    assert_eq!(app.session_count(), 0);
+
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/counter", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    req.session()
+        .unwrap()
+        .set("count", Variant::I4(99))
+        .unwrap();
+    req.end(true).unwrap();
+    assert_eq!(counter(&site, Some(&cookie)).0, 2);
+}
+
+#[test]
+fn read_only_requests_share_and_writers_wait() {
+    let (site, _app) = site_with(AppOptions {
+        lock_timeout: Duration::from_millis(200),
+        ..AppOptions::default()
+    });
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    let mut r1 = site
+        .begin(&info("/peek", Some(&cookie), SessionUse::ReadOnly))
+        .unwrap();
+    let mut r2 = site
+        .begin(&info("/peek", Some(&cookie), SessionUse::ReadOnly))
+        .unwrap();
+    assert_eq!(r1.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    assert_eq!(r2.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    assert_eq!(
+        r1.session()
+            .unwrap()
+            .set("count", Variant::I4(5))
+            .unwrap_err()
+            .code(),
+        error::E_READONLY
+    );
+    // A writer past the lock timeout gets the code a host maps to 503.
+    let writer = site.begin(&info("/counter", Some(&cookie), SessionUse::Exclusive));
+    assert_eq!(writer.err().unwrap().code(), error::E_LOCK_TIMEOUT);
+    r1.end(false).unwrap();
+    r2.end(false).unwrap();
+    assert_eq!(counter(&site, Some(&cookie)).0, 2);
+}
+
+#[test]
+fn concurrent_writers_lose_no_update() {
+    let (site, _app) = site_with(AppOptions::default());
+    let site = Arc::new(site);
+    let (_, out) = counter(&site, None);
+    let cookie = Arc::new(cookie_of(&out));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (site, cookie) = (site.clone(), cookie.clone());
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    counter(&site, Some(&cookie));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(counter(&site, Some(&cookie)).0, 402);
+}
+
+#[test]
+fn nested_applications_keep_their_own_sessions() {
+    let root = App::new(AppOptions::default()).unwrap();
+    let search = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &root, WebOptions::default()).unwrap();
+    site.add("/search", &search, WebOptions::default()).unwrap();
+
+    let mut req = site
+        .begin(&info("/search/contrib/x", None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.app_path(), "/search");
+    req.session_or_new()
+        .unwrap()
+        .set("strSearchPref", Variant::bstr("rust"))
+        .unwrap();
+    let sc = req.end(false).unwrap().set_cookie.unwrap();
+    assert!(
+        sc.starts_with("ASPSESSIONID_search=") && sc.contains("Path=/search;"),
+        "{sc}"
+    );
+    assert_eq!((root.session_count(), search.session_count()), (0, 1));
+
+    // The browser sends both cookies under /search; each application reads its own.
+    let (_, out) = counter(&site, None);
+    let both = format!("{}; {}", cookie_of(&out), sc.split(';').next().unwrap());
+    let mut req = site
+        .begin(&info("/search/x", Some(&both), SessionUse::ReadOnly))
+        .unwrap();
+    assert_eq!(
+        req.session().unwrap().get("strSearchPref"),
+        Some(&Variant::bstr("rust"))
+    );
+    assert_eq!(req.session().unwrap().get("count"), None);
+    req.end(false).unwrap();
+    assert_eq!(counter(&site, Some(&both)).0, 2);
+}
+
+#[test]
+fn cookieless_applications_carry_the_id_in_urls() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    let opts = WebOptions {
+        cookieless: true,
+        ..WebOptions::default()
+    };
+    site.add("/app", &app, opts).unwrap();
+
+    let mut req = site
+        .begin(&info("/app/counter", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("count", Variant::I4(1))
+        .unwrap();
+    let link = req.rewrite_url("/app/counter?x=1");
+    let id = req.session().unwrap().id().to_string();
+    assert_eq!(link, format!("/app/(S({id}))/counter?x=1"));
+    assert_eq!(req.end(false).unwrap(), Outcome::default(), "no cookie");
+
+    let mut req = site
+        .begin(&info(&link, None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.path(), "/app/counter?x=1");
+    assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    req.end(false).unwrap();
+
+    // An unknown ID in the URL is not adopted either.
+    let unknown = format!("/app/(S({}))/counter", SessionId::generate().unwrap());
+    let mut req = site
+        .begin(&info(&unknown, None, SessionUse::Exclusive))
+        .unwrap();
+    assert!(req.session().is_none());
+    req.end(false).unwrap();
+}
+
+#[test]
+fn session_state_off_and_unknown_paths() {
+    let (site, _app) = site_with(AppOptions::default());
+    let mut req = site.begin(&info("/x", None, SessionUse::Off)).unwrap();
+    assert_eq!(
+        req.session_or_new().err().unwrap().code(),
+        error::E_WRONG_STATE
+    );
+    let mut only_search = Site::new();
+    only_search
+        .add(
+            "/search",
+            &App::new(AppOptions::default()).unwrap(),
+            WebOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        only_search
+            .begin(&info("/other", None, SessionUse::Exclusive))
+            .err()
+            .unwrap()
+            .code(),
+        error::E_INVALIDARG
+    );
+}
