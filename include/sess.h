@@ -119,6 +119,9 @@
 /* sess_request_session flags. */
 #define SESS_REQUEST_CREATE 1
 
+/* sess_codepage_encode flags. */
+#define SESS_ENCODE_QUESTION_MARK 1
+
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
 
@@ -629,6 +632,39 @@ sess_result sess_array_get(const struct sess_array *array, size_t index, struct 
 sess_result sess_array_set(struct sess_array *array,
                            size_t index,
                            const struct sess_variant *value);
+
+/**
+ * Encodes `len` bytes of UTF-8 `text` into code page `codepage`, written
+ * to `buf` (followed by a NUL that `*out_len` does not count; UTF-16 output
+ * contains NULs of its own). Characters the code page cannot hold become
+ * `&#N;` (as ASP writes HTML), or `?` with `SESS_ENCODE_QUESTION_MARK`.
+ * Bad code page: `SESS_E_INVALID_CODEPAGE`; invalid UTF-8:
+ * `SESS_E_INVALIDARG`.
+ */
+sess_result sess_codepage_encode(uint32_t codepage,
+                                 const char *text,
+                                 size_t len,
+                                 uint32_t flags,
+                                 char *buf,
+                                 size_t buf_len,
+                                 size_t *out_len);
+
+/**
+ * Decodes `len` bytes in code page `codepage` (e.g. a form post) to UTF-8,
+ * NUL-terminated, in `buf`; malformed sequences become U+FFFD.
+ */
+sess_result sess_codepage_decode(uint32_t codepage,
+                                 const char *data,
+                                 size_t len,
+                                 char *buf,
+                                 size_t buf_len,
+                                 size_t *out_len);
+
+/**
+ * The `charset` name for a `Content-Type` header in code page `codepage`
+ * (e.g. `Shift_JIS` for 932, `Big5` for 950, `UTF-8` for 65001).
+ */
+sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, size_t *out_len);
 
 /**
  * The library version, NUL-terminated, e.g. "0.1.0" (`SESS_VERSION_STRING`

@@ -6,6 +6,7 @@
 use std::ffi::c_char;
 use std::fmt::Write;
 
+use super::codepage::ENCODE_QUESTION_MARK;
 use super::session::{MODE_INPROC, OPEN_READONLY};
 use super::web::{
     REQUEST_CREATE, SAMESITE_LAX, SAMESITE_NONE, SAMESITE_OMIT, SAMESITE_STRICT, SECURE_ALWAYS,
@@ -87,7 +88,7 @@ pub fn header_defines() -> String {
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 8] = [
+    let sections: [(&str, &[(&str, u32)]); 9] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -130,6 +131,10 @@ pub fn header_defines() -> String {
         (
             "sess_request_session flags",
             &[("REQUEST_CREATE", REQUEST_CREATE)],
+        ),
+        (
+            "sess_codepage_encode flags",
+            &[("ENCODE_QUESTION_MARK", ENCODE_QUESTION_MARK)],
         ),
         (
             "Length of a session ID's text (without the NUL)",

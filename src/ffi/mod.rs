@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod array;
+pub mod codepage;
 pub mod constants;
 pub mod contents;
 pub mod error;
@@ -138,28 +139,54 @@ pub(crate) unsafe fn write_text(
     buf_len: usize,
     out_len: *mut usize,
 ) -> Result<HResult> {
+    // SAFETY: forwarded to the caller.
+    unsafe { write_bytes(s.as_bytes(), buf, buf_len, out_len) }
+}
+
+/// As [`write_text`], for bytes (a NUL still follows them, not counted).
+///
+/// # Safety
+/// As [`write_text`].
+pub(crate) unsafe fn write_bytes(
+    bytes: &[u8],
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> Result<HResult> {
     if buf.is_null() && buf_len != 0 {
         return Err(null("buf"));
     }
     if !out_len.is_null() {
         // SAFETY: non-NULL and writable per the caller.
-        unsafe { *out_len = s.len() };
+        unsafe { *out_len = bytes.len() };
     }
-    if buf_len <= s.len() {
+    if buf_len <= bytes.len() {
         return Err(Error::new(
             err::E_INSUFFICIENT_BUFFER,
             format!(
-                "the text needs {} bytes plus a NUL; the buffer has {buf_len}",
-                s.len()
+                "the result needs {} bytes plus a NUL; the buffer has {buf_len}",
+                bytes.len()
             ),
         ));
     }
-    // SAFETY: buf is writable for buf_len > s.len() bytes.
+    // SAFETY: buf is writable for buf_len > bytes.len() bytes.
     unsafe {
-        std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast::<u8>(), s.len());
-        *buf.add(s.len()) = 0;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+        *buf.add(bytes.len()) = 0;
     }
     Ok(err::S_OK)
+}
+
+/// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
+///
+/// # Safety
+/// `p`, if non-NULL, must be readable for `len` bytes.
+pub(crate) unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return if len == 0 { Ok(&[]) } else { Err(null(what)) };
+    }
+    // SAFETY: readable for len bytes per the caller.
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
 /// Writes `value` to an optional out-pointer.

@@ -1,6 +1,7 @@
 //! Locales and code pages: which LCIDs and code pages exist, and the data that
 //! shapes text for a locale.
 
+pub mod encoding;
 mod info;
 
 pub use info::{locale_info, LocaleInfo, EN_US, LOCALES};

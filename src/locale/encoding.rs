@@ -1,0 +1,133 @@
+//! Text in a session's code page: encoding response bodies from UTF-8 and
+//! decoding request bytes to UTF-8, through `encoding_rs`.
+
+use encoding_rs::{Encoding, UTF_8};
+
+use super::check_codepage;
+use crate::error::Result;
+
+/// UTF-16, little-endian (Windows code page 1200).
+const CP_UTF16LE: u32 = 1200;
+/// UTF-16, big-endian (Windows code page 1201).
+const CP_UTF16BE: u32 = 1201;
+
+/// What to write for a character the code page cannot hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unmappable {
+    /// An HTML numeric character reference, `&#12354;` (ASP's behaviour for
+    /// HTML output; the default).
+    #[default]
+    HtmlReference,
+    /// A `?`.
+    QuestionMark,
+}
+
+/// The encoder behind a code page (`E_INVALID_CODEPAGE` if none). UTF-16
+/// code pages answer `UTF_16LE`/`UTF_16BE`, whose encoders `encoding_rs`
+/// does not provide: [`encode`] handles them itself.
+pub fn encoding_for(cp: u32) -> Result<&'static Encoding> {
+    check_codepage(cp)?;
+    Ok(codepage::to_encoding(cp as u16).unwrap_or(UTF_8))
+}
+
+/// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`).
+pub fn charset(cp: u32) -> Result<&'static str> {
+    Ok(encoding_for(cp)?.name())
+}
+
+/// `text` in code page `cp`.
+pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
+    let enc = encoding_for(cp)?;
+    match cp {
+        CP_UTF16LE => return Ok(text.encode_utf16().flat_map(u16::to_le_bytes).collect()),
+        CP_UTF16BE => return Ok(text.encode_utf16().flat_map(u16::to_be_bytes).collect()),
+        _ => {}
+    }
+    if enc == UTF_8 {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let mut encoder = enc.new_encoder();
+    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut rest = text;
+    loop {
+        let need = encoder
+            .max_buffer_length_from_utf8_without_replacement(rest.len())
+            .unwrap_or(rest.len() * 4 + 16);
+        out.reserve(need);
+        let (result, read) =
+            encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+        rest = &rest[read..];
+        match result {
+            encoding_rs::EncoderResult::InputEmpty => return Ok(out),
+            encoding_rs::EncoderResult::OutputFull => continue,
+            encoding_rs::EncoderResult::Unmappable(c) => match unmappable {
+                Unmappable::HtmlReference => out.extend(format!("&#{};", c as u32).bytes()),
+                Unmappable::QuestionMark => out.push(b'?'),
+            },
+        }
+    }
+}
+
+/// `bytes` in code page `cp`, as UTF-8; malformed sequences become U+FFFD.
+pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
+    let enc = encoding_for(cp)?;
+    Ok(enc.decode_without_bom_handling(bytes).0.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error;
+
+    #[test]
+    fn round_trips_through_the_seed_code_pages() {
+        let text = "Session 日本語 — 中文 café";
+        for cp in [65001, 1200, 1201, 54936] {
+            let bytes = encode(cp, text, Unmappable::HtmlReference).unwrap();
+            assert_eq!(decode(cp, &bytes).unwrap(), text, "cp {cp}");
+        }
+        assert_eq!(
+            encode(932, "日本", Unmappable::HtmlReference).unwrap(),
+            [0x93, 0xFA, 0x96, 0x7B]
+        );
+        assert_eq!(
+            decode(
+                950,
+                &encode(950, "中文", Unmappable::HtmlReference).unwrap()
+            )
+            .unwrap(),
+            "中文"
+        );
+    }
+
+    #[test]
+    fn unmappable_characters() {
+        assert_eq!(
+            encode(1252, "a\u{3042}b", Unmappable::HtmlReference).unwrap(),
+            b"a&#12354;b"
+        );
+        assert_eq!(
+            encode(1252, "a\u{3042}b", Unmappable::QuestionMark).unwrap(),
+            b"a?b"
+        );
+        assert_eq!(
+            encode(1252, "café", Unmappable::HtmlReference).unwrap(),
+            b"caf\xE9"
+        );
+    }
+
+    #[test]
+    fn charsets_and_bad_code_pages() {
+        assert_eq!(charset(932).unwrap(), "Shift_JIS");
+        assert_eq!(charset(950).unwrap(), "Big5");
+        assert_eq!(charset(65001).unwrap(), "UTF-8");
+        assert_eq!(
+            encode(437, "x", Unmappable::default()).unwrap_err().code(),
+            error::E_INVALID_CODEPAGE
+        );
+        assert_eq!(
+            decode(1, b"x").unwrap_err().code(),
+            error::E_INVALID_CODEPAGE
+        );
+    }
+}
