@@ -837,6 +837,22 @@ sess_result sess_value_set(struct sess_session *s,
                            const struct sess_variant *value);
 
 /**
+ * X++'s `valueTxt(name, [text])`: `new_text` non-NULL stores it under
+ * `name` as a string (as `sess_value_set` with a BSTR); then `buf` receives
+ * the value as text under the session's LCID (VariantChangeTypeEx to
+ * BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
+ * text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
+ * NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
+ * once stored, and `*out_len` (may be NULL) still receives the length.
+ */
+sess_result sess_value_txt(struct sess_session *s,
+                           const char *name,
+                           const char *new_text,
+                           char *buf,
+                           size_t buf_len,
+                           size_t *out_len);
+
+/**
  * Timeout in minutes: `new_minutes` non-NULL sets it (1 … the application
  * maximum, else `SESS_E_INVALID_TIMEOUT` and unchanged); `out_minutes`
  * (may be NULL) receives the value in force.

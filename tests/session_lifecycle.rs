@@ -576,3 +576,27 @@ fn regenerate_keeps_the_contents_under_a_new_id() {
     assert!(s.id() != first);
     assert!(!s.is_stored());
 }
+
+#[test]
+fn value_text_reads_values_as_text_under_the_session_lcid() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("Pi", Variant::R8(3.5)).unwrap();
+    s.set("flag", Variant::Bool(true)).unwrap();
+    s.set("when", Variant::Date(36525.75)).unwrap();
+    s.set("obj", Variant::Null).unwrap();
+    assert_eq!(s.value_text("pi").unwrap().as_deref(), Some("3.5"));
+    assert_eq!(s.value_text("flag").unwrap().as_deref(), Some("True"));
+    assert_eq!(
+        s.value_text("when").unwrap().as_deref(),
+        Some("12/31/1999 6:00:00 PM")
+    );
+    assert_eq!(s.value_text("missing").unwrap(), None);
+    assert_eq!(
+        s.value_text("obj").unwrap_err().code(),
+        error::DISP_E_TYPEMISMATCH
+    );
+    // LCID 0 means the application's default (en-US here).
+    s.set_lcid(0).unwrap();
+    assert_eq!(s.effective_lcid(), 0x0409);
+}

@@ -8,7 +8,7 @@ use super::AppInner;
 use crate::error::{self, Error, Result};
 use crate::session::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, StoreMode};
-use crate::variant::{Object, Variant};
+use crate::variant::{flags, vt, Object, Variant};
 
 /// Attempts at finding a free ID before giving up (a taken ID needs a 64-bit
 /// keyed-hash collision: it practically never happens even once).
@@ -271,6 +271,32 @@ impl Session {
         crate::locale::check_lcid(lcid)?;
         let (data, journal) = self.write()?;
         data.set_lcid(lcid, journal)
+    }
+
+    /// The LCID text conversions use: the session's, or the application's
+    /// default when the session's is 0 or a default-locale alias.
+    pub fn effective_lcid(&self) -> u32 {
+        match self.lcid() {
+            l if crate::locale::is_default_alias(l) => self.app.opts.default_lcid,
+            l => l,
+        }
+    }
+
+    /// X++'s `valueTxt(name)`: the value under `name` as text under the
+    /// session's LCID (VariantChangeTypeEx to BSTR with VARIANT_LOCALBOOL,
+    /// so booleans read as the locale's True/False); `None` if absent. An
+    /// object, array or Null has no text: `DISP_E_TYPEMISMATCH`.
+    pub fn value_text(&self, name: &str) -> Result<Option<String>> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let text = crate::variant::change_type(
+            value,
+            self.effective_lcid(),
+            flags::VARIANT_LOCALBOOL,
+            vt::BSTR,
+        )?;
+        Ok(Some(text.as_str().unwrap_or_default().to_owned()))
     }
 
     /// The code page.

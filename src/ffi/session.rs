@@ -244,6 +244,47 @@ pub unsafe extern "C" fn sess_value_set(
     })
 }
 
+/// X++'s `valueTxt(name, [text])`: `new_text` non-NULL stores it under
+/// `name` as a string (as `sess_value_set` with a BSTR); then `buf` receives
+/// the value as text under the session's LCID (VariantChangeTypeEx to
+/// BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
+/// text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
+/// NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
+/// once stored, and `*out_len` (may be NULL) still receives the length.
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_txt(
+    s: *mut Session,
+    name: *const c_char,
+    new_text: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { text(name, "name") }?;
+        if !new_text.is_null() {
+            // SAFETY: NUL-terminated per the contract.
+            let t = unsafe { text(new_text, "new_text") }?;
+            s.set(name, Variant::bstr(t))?;
+        }
+        let (value, rc) = match s.value_text(name)? {
+            Some(t) => (t, err::S_OK),
+            None => (String::new(), err::S_FALSE),
+        };
+        if !new_text.is_null() && buf.is_null() && buf_len == 0 {
+            // SAFETY: NULL or writable.
+            unsafe { put(out_len, value.len()) };
+            return Ok(rc);
+        }
+        // SAFETY: the caller's buffer contract.
+        unsafe { write_text(&value, buf, buf_len, out_len) }?;
+        Ok(rc)
+    })
+}
+
 /// Timeout in minutes: `new_minutes` non-NULL sets it (1 … the application
 /// maximum, else `SESS_E_INVALID_TIMEOUT` and unchanged); `out_minutes`
 /// (may be NULL) receives the value in force.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a fresh Debian machine:
+# a C toolchain, make, valgrind, Chromium and Node for the browser test, and
+# the browser test's npm packages (playwright-core, which downloads nothing).
+# Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+have cc || missing+=(gcc)
+have c++ || missing+=(g++)
+have make || missing+=(make)
+have valgrind || missing+=(valgrind)
+have chromium || missing+=(chromium)
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing: ${missing[*]} (install them, or run this as root)" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
