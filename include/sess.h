@@ -125,6 +125,9 @@
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
 
+/* Declared below; the object vtable refers to it first. */
+struct sess_unknown;
+
 
 /**
  * An application: sessions, their settings and their events.
@@ -600,7 +603,9 @@ sess_result sess_app_expire(const struct sess_app *app, size_t *out_ended);
 sess_result sess_app_session_count(const struct sess_app *app, size_t *out_count);
 
 /**
- * Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`.
+ * Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`. More than
+ * 16,777,216 elements, or more than memory allows, is
+ * `SESS_E_OUTOFMEMORY`.
  *
  * The caller owns it: free it with `sess_array_destroy`, or hand it to a
  * variant (`vt = SESS_VT_ARRAY | SESS_VT_VARIANT`, `v.parray = array`),
@@ -701,7 +706,9 @@ sess_result sess_contents_set_at(struct sess_session *s,
 
 /**
  * Removes `name` (case-insensitive); later items move down one index.
- * `SESS_S_FALSE` if there was no such item (Remove).
+ * `SESS_S_FALSE` if there was no such item (Remove). The removed value
+ * (an object's reference, too) is released when the unit of work ends: it
+ * is kept until then so a failed request can put it back.
  */
 sess_result sess_contents_remove(struct sess_session *s, const char *name);
 
@@ -740,8 +747,9 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
 
 /**
  * The last failure on this thread: its code in `*out_code` (may be NULL) and
- * its detail text in `buf`. Returns `SESS_S_FALSE` (and code 0, empty text)
- * if nothing has failed on this thread yet. Does not change the last error.
+ * its detail text in `buf` (`buf` NULL with `buf_len` 0 asks for the code
+ * and `*out_len` only). Returns `SESS_S_FALSE` (and code 0, empty text) if
+ * nothing has failed on this thread yet. Does not change the last error.
  */
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
 
@@ -1049,5 +1057,9 @@ sess_result sess_request_end(struct sess_request *req,
 
 #endif  /* SESS_H */
 
-/* The variant's layout is part of the ABI: 24 bytes, 8-aligned on 64-bit. */
+/* The variant's layout is part of the ABI: 24 bytes on 64-bit targets.
+   (cbindgen puts this after the include guard: it has a guard of its own.) */
+#ifndef SESS_H_LAYOUT_CHECKED
+#define SESS_H_LAYOUT_CHECKED
 typedef char sess_assert_variant_size[(sizeof(void *) != 8 || sizeof(sess_variant) == 24) ? 1 : -1];
+#endif

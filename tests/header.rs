@@ -7,7 +7,10 @@ fn generate() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut config = cbindgen::Config::from_file(Path::new(root).join("cbindgen.toml"))
         .expect("cbindgen.toml parses");
-    config.after_includes = Some(format!("\n{}", sess::ffi::constants::header_defines()));
+    config.after_includes = Some(format!(
+        "\n{}\n/* Declared below; the object vtable refers to it first. */\nstruct sess_unknown;\n",
+        sess::ffi::constants::header_defines()
+    ));
     let bindings = cbindgen::Builder::new()
         .with_crate(root)
         .with_config(config)

@@ -182,7 +182,7 @@ unsafe fn read_options(opts: *const sess_app_options) -> Result<sess_app_options
     let known = std::mem::size_of::<sess_app_options>();
     if size < std::mem::size_of::<u32>() {
         return Err(Error::new(
-            err::E_INVALIDARG,
+            err::E_INVALID_OPTION,
             "opts->struct_size is too small",
         ));
     }
@@ -192,7 +192,7 @@ unsafe fn read_options(opts: *const sess_app_options) -> Result<sess_app_options
             unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(known), size - known) };
         if extra.iter().any(|&b| b != 0) {
             return Err(Error::new(
-                err::E_INVALIDARG,
+                err::E_INVALID_OPTION,
                 "opts sets fields this version of libsess does not know",
             ));
         }
@@ -381,14 +381,14 @@ mod tests {
         newer.extra = 1;
         // SAFETY: as above.
         let e = unsafe { read_options(&newer.known) }.err().unwrap();
-        assert_eq!(e.code(), err::E_INVALIDARG);
+        assert_eq!(e.code(), err::E_INVALID_OPTION);
 
         let mut tiny = defaults();
         tiny.struct_size = 2;
         // SAFETY: readable.
         assert_eq!(
             unsafe { read_options(&tiny) }.err().unwrap().code(),
-            err::E_INVALIDARG
+            err::E_INVALID_OPTION
         );
     }
 }

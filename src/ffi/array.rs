@@ -6,7 +6,9 @@ use super::{boundary, deref, deref_mut, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 
-/// Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`.
+/// Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`. More than
+/// 16,777,216 elements, or more than memory allows, is
+/// `SESS_E_OUTOFMEMORY`.
 ///
 /// The caller owns it: free it with `sess_array_destroy`, or hand it to a
 /// variant (`vt = SESS_VT_ARRAY | SESS_VT_VARIANT`, `v.parray = array`),
@@ -17,13 +19,7 @@ pub unsafe extern "C" fn sess_array_create(len: usize, out: *mut *mut SafeArray)
         if out.is_null() {
             return Err(super::null("out"));
         }
-        if len > u32::MAX as usize {
-            return Err(Error::new(
-                err::E_INVALIDARG,
-                "an array holds at most 2^32-1 elements",
-            ));
-        }
-        let arr = Box::into_raw(Box::new(SafeArray::new(len)));
+        let arr = Box::into_raw(Box::new(SafeArray::new(len)?));
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { put_required(out, arr, "out") }?;
         Ok(err::S_OK)

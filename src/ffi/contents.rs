@@ -79,7 +79,9 @@ pub unsafe extern "C" fn sess_contents_set_at(
 }
 
 /// Removes `name` (case-insensitive); later items move down one index.
-/// `SESS_S_FALSE` if there was no such item (Remove).
+/// `SESS_S_FALSE` if there was no such item (Remove). The removed value
+/// (an object's reference, too) is released when the unit of work ends: it
+/// is kept until then so a failed request can put it back.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_remove(s: *mut Session, name: *const c_char) -> sess_result {
     boundary(|| {

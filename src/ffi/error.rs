@@ -25,8 +25,9 @@ pub unsafe extern "C" fn sess_error_message(
 }
 
 /// The last failure on this thread: its code in `*out_code` (may be NULL) and
-/// its detail text in `buf`. Returns `SESS_S_FALSE` (and code 0, empty text)
-/// if nothing has failed on this thread yet. Does not change the last error.
+/// its detail text in `buf` (`buf` NULL with `buf_len` 0 asks for the code
+/// and `*out_len` only). Returns `SESS_S_FALSE` (and code 0, empty text) if
+/// nothing has failed on this thread yet. Does not change the last error.
 #[no_mangle]
 pub unsafe extern "C" fn sess_error_last(
     out_code: *mut sess_result,
@@ -40,8 +41,13 @@ pub unsafe extern "C" fn sess_error_last(
             Some((c, d)) => (c, d, err::S_OK),
             None => (0, String::new(), err::S_FALSE),
         };
-        // SAFETY: the caller's buffer contract.
-        unsafe { write_text(&detail, buf, buf_len, out_len) }?;
+        if buf.is_null() && buf_len == 0 {
+            // SAFETY: NULL or writable per the contract.
+            unsafe { put(out_len, detail.len()) };
+        } else {
+            // SAFETY: the caller's buffer contract.
+            unsafe { write_text(&detail, buf, buf_len, out_len) }?;
+        }
         // SAFETY: NULL or writable per the contract.
         unsafe { put(out_code, code) };
         Ok(rc)

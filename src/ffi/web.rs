@@ -114,7 +114,7 @@ pub unsafe extern "C" fn sess_web_options_init(opts: *mut sess_web_options) -> s
 fn check_size(size: u32, known: usize, what: &str) -> Result<()> {
     if (size as usize) < known {
         return Err(Error::new(
-            err::E_INVALIDARG,
+            err::E_INVALID_OPTION,
             format!("{what}->struct_size is {size}; this libsess needs {known}"),
         ));
     }

@@ -1,10 +1,12 @@
 //! Locales and code pages: which LCIDs and code pages exist, and the data that
 //! shapes text for a locale.
 
+mod data;
 pub mod encoding;
 mod info;
 
-pub use info::{locale_info, LocaleInfo, EN_US, LOCALES};
+pub use data::{SortedLcid, EN_US, LOCALES, SORTED_LCIDS};
+pub use info::{lcid_name, locale_info, resolve_lcid, LocaleInfo};
 
 use crate::error::{self, Error, Result};
 
@@ -18,9 +20,16 @@ pub const LCID_EN_US: u32 = 0x0409;
 pub const CP_UTF8: u32 = 65001;
 
 /// Accepts an LCID Windows defines (MS-LCID), or one of the default aliases
-/// (0, `LOCALE_USER_DEFAULT`, `LOCALE_SYSTEM_DEFAULT`); `E_INVALID_LCID` otherwise.
+/// (0, `LOCALE_USER_DEFAULT`, `LOCALE_SYSTEM_DEFAULT`); `E_INVALID_LCID`
+/// otherwise. With sort ID 0 the language ID must be one the `lcid` crate
+/// (MS-LCID's table) defines, reserved and temporary ones excluded; with
+/// another sort ID the LCID must be one of the 14 MS-LCID lists
+/// ([`SORTED_LCIDS`]: 0x10407 de-DE phone book, 0x20804 zh-CN stroke, ...).
 pub fn check_lcid(lcid: u32) -> Result<u32> {
-    if is_default_alias(lcid) || <&lcid::LanguageId>::try_from(lcid).is_ok() {
+    let defined = is_default_alias(lcid)
+        || <&lcid::LanguageId>::try_from(lcid).is_ok()
+        || SORTED_LCIDS.iter().any(|s| s.lcid == lcid);
+    if defined {
         Ok(lcid)
     } else {
         Err(Error::new(
@@ -35,14 +44,24 @@ pub fn is_default_alias(lcid: u32) -> bool {
     matches!(lcid, 0 | LOCALE_USER_DEFAULT | LOCALE_SYSTEM_DEFAULT)
 }
 
-/// Accepts a Windows code page that a real encoder serves (via `codepage` and
-/// `encoding_rs`); `E_INVALID_CODEPAGE` otherwise.
+/// The code pages [`check_codepage`] accepts: Windows code pages that
+/// `codepage` + `encoding_rs` encode. Thai 874; Japanese 932 (Shift_JIS);
+/// Simplified Chinese 936 (GBK) and 54936 (GB18030); Korean 949; Traditional
+/// Chinese 950 (Big5); the Windows ANSI code pages 1250–1258; KOI8-R 20866
+/// and KOI8-U 21866; ISO 8859-1 … -9, -13 and -15 (28591–28599, 28603,
+/// 28605: the numbers in 28591–28605 Windows defines); UTF-8 65001; UTF-16
+/// 1200 (little-endian) and 1201 (big-endian).
+pub const CODE_PAGES: &[u32] = &[
+    874, 932, 936, 949, 950, 1200, 1201, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258,
+    20866, 21866, 28591, 28592, 28593, 28594, 28595, 28596, 28597, 28598, 28599, 28603, 28605,
+    54936, 65001,
+];
+
+/// Accepts a code page of [`CODE_PAGES`]; `E_INVALID_CODEPAGE` for any other
+/// number (code pages without an encoder, such as 437 or 1361, and numbers
+/// the `codepage` crate maps but Windows does not define, such as 28600).
 pub fn check_codepage(cp: u32) -> Result<u32> {
-    let served = u16::try_from(cp)
-        .ok()
-        .and_then(codepage::to_encoding_no_replacement)
-        .is_some();
-    if served {
+    if CODE_PAGES.contains(&cp) {
         Ok(cp)
     } else {
         Err(Error::new(
@@ -58,10 +77,29 @@ mod tests {
 
     #[test]
     fn lcids() {
-        for ok in [0, 0x0400, 0x0800, 1, 1033, 1036, 1041, 1028, 2057] {
+        for ok in [
+            0, 0x0400, 0x0800, 1, 1033, 1036, 1041, 1028, 2057, 0x040A, 0x0C0A,
+        ] {
             assert_eq!(check_lcid(ok), Ok(ok), "{ok}");
         }
-        for bad in [0x0C00, 0x1000, 0xFFFF_FFFF, 0x0001_0000, 0xABCD] {
+        for s in SORTED_LCIDS {
+            assert_eq!(check_lcid(s.lcid), Ok(s.lcid), "{}", s.windows_name);
+        }
+        assert_eq!(
+            SORTED_LCIDS.len(),
+            15,
+            "MS-LCID's 14 sorts and es-ES_tradnl"
+        );
+        for bad in [
+            0x0C00,
+            0x1000,
+            0xFFFF_FFFF,
+            0x0001_0000,
+            0xABCD,
+            0x0001_0409,
+            0x0005_0404,
+            0x0010_0407,
+        ] {
             assert_eq!(
                 check_lcid(bad).unwrap_err().code(),
                 error::E_INVALID_LCID,
@@ -72,10 +110,12 @@ mod tests {
 
     #[test]
     fn codepages() {
-        for ok in [932, 950, 1252, 65001, 1200, 1201, 28591, 20866] {
+        for ok in [
+            932, 950, 1252, 65001, 1200, 1201, 28591, 20866, 54936, 874, 28605,
+        ] {
             assert_eq!(check_codepage(ok), Ok(ok), "{ok}");
         }
-        for bad in [0, 1, 437, 65000, 70000] {
+        for bad in [0, 1, 437, 866, 10000, 28600, 28604, 50220, 65000, 70000] {
             assert_eq!(
                 check_codepage(bad).unwrap_err().code(),
                 error::E_INVALID_CODEPAGE,

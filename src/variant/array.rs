@@ -9,12 +9,27 @@ pub struct SafeArray {
     items: Vec<Variant>,
 }
 
+/// Longest array (16M elements, 384 MiB of variants): larger requests are
+/// refused rather than risking the process.
+pub const MAX_ARRAY_LEN: usize = 1 << 24;
+
 impl SafeArray {
-    /// An array of `len` `VT_EMPTY` elements.
-    pub fn new(len: usize) -> SafeArray {
-        SafeArray {
-            items: vec![Variant::Empty; len],
+    /// An array of `len` `VT_EMPTY` elements; longer than [`MAX_ARRAY_LEN`]
+    /// or more than memory allows is `E_OUTOFMEMORY`, never an abort.
+    pub fn new(len: usize) -> Result<SafeArray> {
+        let too_big = || {
+            Error::new(
+                error::E_OUTOFMEMORY,
+                format!("an array of {len} elements is too large (at most {MAX_ARRAY_LEN})"),
+            )
+        };
+        if len > MAX_ARRAY_LEN {
+            return Err(too_big());
         }
+        let mut items = Vec::new();
+        items.try_reserve_exact(len).map_err(|_| too_big())?;
+        items.resize(len, Variant::Empty);
+        Ok(SafeArray { items })
     }
 
     /// Number of elements.

@@ -43,21 +43,28 @@ pub mod flags {
 ///   and a signed/unsigned integer of the same width is reinterpreted
 ///   (`VT_I1` -1 → `VT_UI1` 255);
 /// - to text, under the locale's separators and patterns: `VT_R8` with up to
-///   15 significant digits (`0.333333333333333`, `1E+16`), `VT_R4` up to 7,
-///   `VT_CY` up to 4 decimals, dates as `12/31/1999 6:00:00 PM` (date alone
-///   at midnight, time alone on day 0), `VT_BOOL` as `-1`/`0` unless
-///   `VARIANT_ALPHABOOL` or `VARIANT_LOCALBOOL` ask for words;
-/// - from text: numbers with spaces, signs, parentheses, digit-group
-///   separators, the currency symbol, an exponent or `&H`/`&O`; booleans as
-///   `True`/`False` or a number; dates in the locale's field order with an
-///   optional `h:mm[:ss] [AM|PM]` time, or a time alone;
+///   15 significant digits (`0.333333333333333`, `1E+16`; `0,5` under
+///   fr-FR), no digit grouping, `VT_R4` up to 7, `VT_CY` up to 4 decimals,
+///   dates as the locale's short date and time (`12/31/1999 6:00:00 PM`,
+///   `31.12.1999 18:00:00` under de-DE; date alone at midnight, time alone
+///   on day 0), `VT_BOOL` as `-1`/`0` unless `VARIANT_ALPHABOOL` (English
+///   words) or `VARIANT_LOCALBOOL` (the locale's words) ask for words;
+/// - from text: numbers with spaces, signs, parentheses, the locale's
+///   digit-group and decimal separators (`1.234,5` under de-DE), its
+///   currency symbol, an exponent or `&H`/`&O`; booleans as `True`/`False`
+///   (with `VARIANT_LOCALBOOL` also the locale's words) or a number; dates
+///   in the locale's field order and separators with an optional time in
+///   its format, or a time alone;
 /// - to `VT_DATE`: `DISP_E_OVERFLOW` outside 100-01-01 ..= 9999-12-31;
 /// - `VT_ERROR` converts only to itself; nothing converts to `VT_ERROR` or
 ///   `VT_DISPATCH` (that needs `QueryInterface`, which is not called);
 ///   `VT_DISPATCH` → `VT_UNKNOWN` keeps the same object;
 /// - `target` not a type a [`Variant`] holds: `DISP_E_BADVARTYPE`
 ///   (`VT_VARIANT` alone: `DISP_E_TYPEMISMATCH`, as in Windows);
-/// - an LCID Windows does not define: `E_INVALID_LCID`.
+/// - an LCID Windows does not define: `E_INVALID_LCID`; 0,
+///   `LOCALE_USER_DEFAULT` and `LOCALE_SYSTEM_DEFAULT` read as en-US (pass
+///   `locale::resolve_lcid(lcid, app_default)` to use an application
+///   default); see [`locale_info`] for LCIDs without data of their own.
 ///
 /// One deliberate difference: `VT_CY` → `VT_I8` rounds half to even like every
 /// other conversion, where Windows' `VarI8FromCy` subtracts one from every
@@ -879,11 +886,18 @@ mod tests {
             let err = change_type(&Variant::I4(1), lcid, 0, vt::I4).unwrap_err();
             assert_eq!(err.code(), error::E_INVALID_LCID, "{lcid:#x}");
         }
-        // The default aliases and (for now) every other valid LCID read as en-US.
-        for lcid in [0, 0x0400, 0x0800, 0x040C, 0x0407] {
+        // The default aliases read as en-US; other LCIDs as themselves.
+        for (lcid, text) in [
+            (0, "0.5"),
+            (0x0400, "0.5"),
+            (0x0800, "0.5"),
+            (0x040C, "0,5"),
+            (0x0407, "0,5"),
+            (0x0001_0407, "0,5"),
+        ] {
             assert_eq!(
                 change_type(&Variant::R8(0.5), lcid, 0, vt::BSTR),
-                Ok(bstr("0.5")),
+                Ok(bstr(text)),
                 "{lcid:#x}"
             );
         }

@@ -10,7 +10,7 @@ mod date;
 mod object;
 mod text;
 
-pub use array::SafeArray;
+pub use array::{SafeArray, MAX_ARRAY_LEN};
 pub use change_type::{change_type, flags};
 pub use object::{Guid, Object, Unknown, UnknownVtbl, IID_IUNKNOWN};
 
@@ -213,7 +213,7 @@ mod tests {
             Variant::UI4(1),
             Variant::I8(1),
             Variant::UI8(1),
-            Variant::Array(Box::new(SafeArray::new(2))),
+            Variant::Array(Box::new(SafeArray::new(2).unwrap())),
         ];
         for v in &samples {
             assert_eq!(check_vt(v.vt()), Ok(v.vt()));
@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn clone_is_deep() {
-        let mut a = SafeArray::new(2);
+        let mut a = SafeArray::new(2).unwrap();
         a.set(0, Variant::bstr("Chris")).unwrap();
         let v = Variant::Array(Box::new(a));
         let mut copy = v.clone();

@@ -57,7 +57,7 @@ fn format_real(value: f64, sig: usize, loc: &LocaleInfo) -> String {
     };
     let mut out = String::new();
     if value < 0.0 {
-        out.push('-');
+        out.push_str(loc.negative_sign);
     }
     let push_digits =
         |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|&d| char::from(b'0' + d)));
@@ -130,7 +130,7 @@ pub fn format_cy(cy: i64, loc: &LocaleInfo) -> String {
     let abs = cy.unsigned_abs();
     let mut out = String::new();
     if cy < 0 {
-        out.push('-');
+        out.push_str(loc.negative_sign);
     }
     let _ = write!(out, "{}", abs / 10_000);
     let frac = abs % 10_000;
@@ -351,7 +351,10 @@ impl Number {
 /// a sign (`-1`, `1-`), parentheses for negative (`(1)`), the currency symbol
 /// (`$1`, `1$`), digit-group separators after the first digit (`1,234.5`),
 /// the decimal separator, an exponent (`1.5E-7`), `&H`/`&O` literals; the
-/// whole text must be used. Anything else is `DISP_E_TYPEMISMATCH`;
+/// whole text must be used. Separators, sign and currency symbol are the
+/// locale's (`1.234,5` is 1234.5 under de-DE); where the locale groups digits
+/// with a space-like character (U+00A0 in fr-FR), a plain space and U+202F
+/// group digits too, as Windows accepts; `-` is a sign in every locale. Anything else is `DISP_E_TYPEMISMATCH`;
 /// a `&H`/`&O` literal wider than 64 bits is `DISP_E_OVERFLOW`.
 ///
 /// Stricter than Windows: a sign on a `&H`/`&O` literal is a mismatch (Wine's
@@ -380,9 +383,9 @@ pub fn parse_number(text: &str, loc: &LocaleInfo) -> Result<Number> {
         }
         if !plus && s.eat("+") {
             plus = true;
-        } else if !minus && s.eat(loc.negative_sign) {
+        } else if !minus && eat_minus(&mut s, loc) {
             minus = true;
-        } else if !currency && s.eat(loc.currency) {
+        } else if !currency && eat_currency(&mut s, loc) {
             currency = true;
         } else if !parens && s.eat("(") {
             parens = true;
@@ -406,16 +409,16 @@ pub fn parse_number(text: &str, loc: &LocaleInfo) -> Result<Number> {
     };
     let (mut trailing_plus, mut trailing_minus, mut closed) = (false, false, false);
     loop {
-        if radix == 10 && s.eat(loc.thousands) || s.skip_space() {
+        if radix == 10 && eat_group(&mut s, loc) || s.skip_space() {
             continue;
         }
         if !plus && !trailing_plus && s.eat("+") {
             trailing_plus = true;
-        } else if !minus && !trailing_minus && s.eat(loc.negative_sign) {
+        } else if !minus && !trailing_minus && eat_minus(&mut s, loc) {
             trailing_minus = true;
         } else if parens && !closed && s.eat(")") {
             closed = true;
-        } else if radix == 10 && !currency && s.eat(loc.currency) {
+        } else if radix == 10 && !currency && eat_currency(&mut s, loc) {
             currency = true;
         } else {
             break;
@@ -457,7 +460,7 @@ fn read_decimal(
             }
             continue;
         }
-        if s.eat(loc.thousands) {
+        if eat_group(s, loc) {
             continue;
         }
         if !in_fraction && s.eat(loc.decimal) {
@@ -485,11 +488,7 @@ fn read_decimal(
 
 /// Reads an exponent's optional sign and digits (at least one).
 fn read_exponent(s: &mut Scanner<'_>, loc: &LocaleInfo) -> Result<i64> {
-    let negative = if s.eat("+") {
-        false
-    } else {
-        s.eat(loc.negative_sign)
-    };
+    let negative = if s.eat("+") { false } else { eat_minus(s, loc) };
     let mut value: i64 = 0;
     let mut any = false;
     while let Some(d) = s.peek().and_then(|c| c.to_digit(10)) {
@@ -523,6 +522,30 @@ fn read_bits(s: &mut Scanner<'_>, radix: u32) -> Result<(Number, bool)> {
     Ok((Number::Bits(value), any))
 }
 
+/// Whether `sep` is a space or a no-break space (U+00A0, U+202F).
+fn is_space_like(sep: &str) -> bool {
+    matches!(sep, " " | "\u{a0}" | "\u{202f}")
+}
+
+/// Consumes a digit-group separator: the locale's, or any space-like one
+/// where the locale's is space-like.
+fn eat_group(s: &mut Scanner<'_>, loc: &LocaleInfo) -> bool {
+    s.eat(loc.thousands)
+        || is_space_like(loc.thousands)
+            && [' ', '\u{a0}', '\u{202f}'].iter().any(|&c| s.eat_char(c))
+}
+
+/// Consumes the locale's negative sign, or `-`.
+fn eat_minus(s: &mut Scanner<'_>, loc: &LocaleInfo) -> bool {
+    s.eat(loc.negative_sign) || s.eat("-")
+}
+
+/// Consumes the locale's currency symbol, also without its surrounding
+/// spaces (pt-BR's is `R$ `).
+fn eat_currency(s: &mut Scanner<'_>, loc: &LocaleInfo) -> bool {
+    s.eat(loc.currency) || s.eat(loc.currency.trim())
+}
+
 /// Reads a boolean as `VarBoolFromStr` does: `True`/`False` in English in any
 /// case; with `local_words` (`VARIANT_LOCALBOOL`) also the locale's words;
 /// `#TRUE#`/`#FALSE#` exactly; otherwise a number (non-zero is True).
@@ -549,11 +572,12 @@ pub fn parse_bool(text: &str, loc: &LocaleInfo, local_words: bool) -> Result<boo
     }
 }
 
-/// Case-insensitive comparison (Unicode lower case).
+/// Case-insensitive comparison by Unicode upper case (which, unlike lower
+/// case, equates Greek `σ`/`ς` and Turkish `ı`/`I`).
 fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
+        .flat_map(char::to_uppercase)
+        .eq(b.chars().flat_map(char::to_uppercase))
 }
 
 /// Which field of a date a number is.
@@ -564,63 +588,92 @@ enum Field {
     Year,
 }
 
-/// The field order and separator of a short date pattern (`M/d/yyyy` →
-/// month, day, year and `/`); month/day/year when the pattern lacks a field.
-fn date_layout(pattern: &str) -> ([Field; 3], char) {
+/// How a short date pattern lays out a date: the field order, the text
+/// between the fields and the text after the last one, each without its
+/// quotes and surrounding spaces (`yyyy. MM. dd.` → year, month, day;
+/// `.`, `.`; `.`).
+struct DateLayout {
+    order: [Field; 3],
+    separators: [String; 2],
+    tail: String,
+}
+
+/// The layout of a short date pattern; month/day/year with `/` when the
+/// pattern lacks a field.
+fn date_layout(pattern: &str) -> DateLayout {
     let mut order = Vec::with_capacity(3);
-    let mut separator = None;
+    // Literal text before the first field, between fields and after the last.
+    let mut literals = vec![String::new()];
     let mut quoted = false;
+    let mut last_field = None;
     for c in pattern.chars() {
         if c == '\'' {
             quoted = !quoted;
-            continue;
-        }
-        if quoted {
+            last_field = None;
             continue;
         }
         let field = match c {
-            'd' => Some(Field::Day),
-            'M' => Some(Field::Month),
-            'y' => Some(Field::Year),
+            'd' if !quoted => Some(Field::Day),
+            'M' if !quoted => Some(Field::Month),
+            'y' if !quoted => Some(Field::Year),
             _ => None,
         };
         match field {
-            Some(f) if !order.contains(&f) => order.push(f),
-            Some(_) => {}
-            None if separator.is_none() && !c.is_alphanumeric() && !c.is_whitespace() => {
-                separator = Some(c);
+            Some(f) if last_field == Some(f) => {}
+            Some(f) if !order.contains(&f) => {
+                order.push(f);
+                literals.push(String::new());
+                last_field = Some(f);
             }
-            None => {}
+            Some(_) => last_field = None,
+            None => {
+                last_field = None;
+                if let Some(text) = literals.last_mut() {
+                    text.push(c);
+                }
+            }
         }
     }
-    let layout = match order.as_slice() {
-        &[a, b, c] => [a, b, c],
-        _ => [Field::Month, Field::Day, Field::Year],
-    };
-    (layout, separator.unwrap_or('/'))
+    match (order.as_slice(), literals.as_slice()) {
+        (&[a, b, c], [_, first, second, tail]) => DateLayout {
+            order: [a, b, c],
+            separators: [first.trim().to_string(), second.trim().to_string()],
+            tail: tail.trim().to_string(),
+        },
+        _ => DateLayout {
+            order: [Field::Month, Field::Day, Field::Year],
+            separators: ["/".to_string(), "/".to_string()],
+            tail: String::new(),
+        },
+    }
 }
 
-/// The separator of a time pattern (`h:mm:ss tt` → `:`).
-fn time_separator(pattern: &str) -> char {
-    pattern
+/// The time separators: `:` and the one the locale's time pattern uses
+/// (`.` for it-IT's `H.mm.ss`).
+fn time_separators(pattern: &str) -> [char; 2] {
+    let own = pattern
         .chars()
         .find(|&c| !c.is_alphanumeric() && !c.is_whitespace() && c != '\'')
-        .unwrap_or(':')
+        .unwrap_or(':');
+    [':', own]
 }
 
 /// Reads a date and/or time the way the locale writes it, as `VarDateFromStr`
-/// does for the common forms: a date in the locale's field order
-/// (`12/31/1999` for en-US; `-` also separates), optionally followed by a
-/// time; or a time alone. A time is `h:mm[:ss]` with an optional AM/PM
-/// designator (also just `a`/`p`, any case), or `h` with a designator.
-/// Two-digit years 0–49 are 2000–2049 and 50–99 are 1950–1999 (Windows 10
-/// 1903 and later). A year-first date with a 3- or 4-digit year
-/// (`2013-05-14`) is read as year-month-day in every locale.
+/// does for the common forms: a date in the locale's field order and with
+/// its separators (`12/31/1999` for en-US, `31.12.1999` for de-DE,
+/// `1999. 12. 31.` for hu-HU; `/` and `-` separate in every locale),
+/// optionally followed by a time; or a time alone. A time is `h:mm[:ss]`
+/// (`:` or the locale's own time separator) with the locale's AM/PM
+/// designator before or after it (`오후 6:00`, `6:00 PM`), or `a`/`p` after
+/// it, or an hour with a designator. Two-digit years 0–49 are 2000–2049 and
+/// 50–99 are 1950–1999 (Windows 10 1903 and later). A year-first date with
+/// a 3- or 4-digit year (`2013-05-14`) is read as year-month-day in every
+/// locale.
 ///
 /// Stricter than Windows, which retries other field orders: a date invalid
 /// in the locale's order (`31/12/1999` for en-US) is `DISP_E_TYPEMISMATCH`,
-/// as are month names, `.` as a time separator, dates without a year and a
-/// time before the date.
+/// as are month names, `.` as a time separator where the locale's is `:`,
+/// dates without a year and a time before the date.
 pub fn parse_date(text: &str, loc: &LocaleInfo) -> Result<f64> {
     let mismatch = || {
         Error::new(
@@ -628,11 +681,10 @@ pub fn parse_date(text: &str, loc: &LocaleInfo) -> Result<f64> {
             format!("{text:?} is not a date or time"),
         )
     };
-    let (order, date_sep) = date_layout(loc.short_date);
-    let time_sep = time_separator(loc.time_format);
+    let layout = date_layout(loc.short_date);
+    let time_seps = time_separators(loc.time_format);
     let mut s = Scanner::new(text);
     s.skip_space();
-    let first = s.number().ok_or_else(mismatch)?;
     let mut parts = DateTime {
         year: 1899,
         month: 12,
@@ -641,37 +693,84 @@ pub fn parse_date(text: &str, loc: &LocaleInfo) -> Result<f64> {
         minute: 0,
         second: 0,
     };
-    let separator = [date_sep, '/', '-'].into_iter().find(|&c| s.eat_char(c));
-    if let Some(sep) = separator {
-        let second = s.number().ok_or_else(mismatch)?;
-        if !s.eat_char(sep) {
-            return Err(mismatch());
-        }
-        let third = s.number().ok_or_else(mismatch)?;
-        let order = if first.1 >= 3 {
-            [Field::Year, Field::Month, Field::Day]
-        } else {
-            order
-        };
-        for (field, (value, _)) in order.into_iter().zip([first, second, third]) {
-            match field {
-                Field::Day => parts.day = value,
-                Field::Month => parts.month = value,
-                Field::Year => parts.year = expand_year(value),
-            }
-        }
+    let lead = designator(&mut s, loc);
+    s.skip_space();
+    let first = s.number().ok_or_else(mismatch)?;
+    if lead.is_none() && read_date(&mut s, first, &layout, &mut parts).ok_or_else(mismatch)? {
         if s.skip_space() && !s.at_end() {
+            let lead = designator(&mut s, loc);
+            s.skip_space();
             let hour = s.number().ok_or_else(mismatch)?;
-            read_time(&mut s, hour.0, time_sep, loc, &mut parts).ok_or_else(mismatch)?;
+            read_time(&mut s, hour.0, lead, time_seps, loc, &mut parts).ok_or_else(mismatch)?;
         }
     } else {
-        read_time(&mut s, first.0, time_sep, loc, &mut parts).ok_or_else(mismatch)?;
+        read_time(&mut s, first.0, lead, time_seps, loc, &mut parts).ok_or_else(mismatch)?;
     }
     s.skip_space();
     if !s.at_end() {
         return Err(mismatch());
     }
     date::from_parts(&parts).ok_or_else(mismatch)
+}
+
+/// Reads the rest of a date whose first number is `first`: `Some(false)`
+/// when no date separator follows (the number starts a time), `Some(true)`
+/// with the fields set in `parts`, `None` when the date is malformed.
+fn read_date(
+    s: &mut Scanner<'_>,
+    first: (u32, usize),
+    layout: &DateLayout,
+    parts: &mut DateTime,
+) -> Option<bool> {
+    let [own_first, own_second] = &layout.separators;
+    // The locale's separators, or `/` or `-` used twice.
+    let second_separator = if !own_first.is_empty() && s.eat(own_first) {
+        own_second.as_str()
+    } else if s.eat_char('/') {
+        "/"
+    } else if s.eat_char('-') {
+        "-"
+    } else {
+        return Some(false);
+    };
+    s.skip_space();
+    let second = s.number()?;
+    if second_separator.is_empty() || !s.eat(second_separator) {
+        return None;
+    }
+    s.skip_space();
+    let third = s.number()?;
+    if !layout.tail.is_empty() {
+        let mut after = *s;
+        after.skip_space();
+        if after.eat(&layout.tail) {
+            *s = after;
+        }
+    }
+    let order = if first.1 >= 3 {
+        [Field::Year, Field::Month, Field::Day]
+    } else {
+        layout.order
+    };
+    for (field, (value, _)) in order.into_iter().zip([first, second, third]) {
+        match field {
+            Field::Day => parts.day = value,
+            Field::Month => parts.month = value,
+            Field::Year => parts.year = expand_year(value),
+        }
+    }
+    Some(true)
+}
+
+/// Consumes the locale's AM or PM designator: `Some(true)` for PM.
+fn designator(s: &mut Scanner<'_>, loc: &LocaleInfo) -> Option<bool> {
+    if s.eat_ci(loc.am) {
+        Some(false)
+    } else if s.eat_ci(loc.pm) {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// A year as written: 0–49 → 2000–2049, 50–99 → 1950–1999, others as is.
@@ -684,34 +783,37 @@ fn expand_year(value: u32) -> i32 {
     }
 }
 
-/// Reads the rest of a time after its hour into `parts`; `None` when it is
-/// not a valid time.
+/// Reads the rest of a time after its hour into `parts`; `lead` is a
+/// designator written before the time. `None` when it is not a valid time.
 fn read_time(
     s: &mut Scanner<'_>,
     hour: u32,
-    separator: char,
+    lead: Option<bool>,
+    separators: [char; 2],
     loc: &LocaleInfo,
     parts: &mut DateTime,
 ) -> Option<()> {
     let mut minute = None;
     let mut second = 0;
-    if s.eat_char(separator) {
+    let eat_separator = |s: &mut Scanner<'_>| separators.iter().any(|&c| s.eat_char(c));
+    if eat_separator(s) {
         minute = Some(s.number()?.0);
-        if s.eat_char(separator) {
+        if eat_separator(s) {
             second = s.number()?.0;
         }
     }
     s.skip_space();
-    let pm = if s.eat_ci(loc.am) {
-        Some(false)
-    } else if s.eat_ci(loc.pm) {
-        Some(true)
-    } else if s.eat_ci("a") {
-        Some(false)
-    } else if s.eat_ci("p") {
-        Some(true)
-    } else {
-        None
+    let pm = match lead {
+        Some(pm) => Some(pm),
+        None => designator(s, loc).or_else(|| {
+            if s.eat_ci("a") {
+                Some(false)
+            } else if s.eat_ci("p") {
+                Some(true)
+            } else {
+                None
+            }
+        }),
     };
     if minute.is_none() && pm.is_none() {
         return None;
@@ -731,6 +833,7 @@ fn read_time(
 }
 
 /// A cursor over text that only ever advances by whole characters.
+#[derive(Clone, Copy)]
 struct Scanner<'a> {
     rest: &'a str,
 }
@@ -787,7 +890,7 @@ impl<'a> Scanner<'a> {
         let mut chars = self.rest.chars();
         for t in token.chars() {
             match chars.next() {
-                Some(c) if c == t || c.to_lowercase().eq(t.to_lowercase()) => {}
+                Some(c) if c == t || c.to_uppercase().eq(t.to_uppercase()) => {}
                 _ => return false,
             }
         }
@@ -1228,6 +1331,32 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn date_layouts_come_from_the_pattern() {
+        use Field::{Day as D, Month as M, Year as Y};
+        for (pattern, order, separators, tail) in [
+            ("M/d/yyyy", [M, D, Y], ["/", "/"], ""),
+            ("dd.MM.yyyy", [D, M, Y], [".", "."], ""),
+            ("yyyy. MM. dd.", [Y, M, D], [".", "."], "."),
+            ("dd.M.yyyy 'г.'", [D, M, Y], [".", "."], "г."),
+            ("yyyy'年'M'月'd'日'", [Y, M, D], ["年", "月"], "日"),
+            ("'d' M/y", [M, Y, M], ["/", "/"], ""),
+            ("dd/MM", [M, D, Y], ["/", "/"], ""),
+        ] {
+            let layout = date_layout(pattern);
+            if order[2] == M {
+                // A pattern without three fields reads as month/day/year.
+                assert_eq!(layout.order, [M, D, Y], "{pattern}");
+                continue;
+            }
+            assert_eq!(layout.order, order, "{pattern}");
+            assert_eq!(layout.separators, separators.map(String::from), "{pattern}");
+            assert_eq!(layout.tail, tail, "{pattern}");
+        }
+        assert_eq!(time_separators("H.mm.ss"), [':', '.']);
+        assert_eq!(time_separators("tt h:mm:ss"), [':', ':']);
     }
 
     #[test]
