@@ -111,8 +111,9 @@ pub const EN_US: LocaleInfo = nls(
     "enu.nls",
 );
 
-/// Every locale with data of its own, one row each. Within a language the
-/// first row is its primary locale (see [`locale_info`](super::locale_info)).
+/// Every locale with data of its own, one row each (49 locales and the
+/// invariant locale). LCIDs without a row fall back as
+/// [`locale_info`](super::locale_info) describes.
 #[rustfmt::skip]
 pub static LOCALES: &[LocaleInfo] = &[
     EN_US,
