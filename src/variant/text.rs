@@ -73,13 +73,13 @@ fn format_real(value: f64, sig: usize, loc: &LocaleInfo) -> String {
     } else if exp < 0 {
         out.push('0');
         out.push_str(loc.decimal);
-        out.extend(std::iter::repeat('0').take((-exp - 1) as usize));
+        out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
         push_digits(&mut out, &digits);
     } else {
         let int_len = (exp + 1) as usize;
         let (int, frac) = digits.split_at(int_len.min(digits.len()));
         push_digits(&mut out, int);
-        out.extend(std::iter::repeat('0').take(int_len - int.len()));
+        out.extend(std::iter::repeat_n('0', int_len - int.len()));
         if !frac.is_empty() {
             out.push_str(loc.decimal);
             push_digits(&mut out, frac);
