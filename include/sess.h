@@ -59,6 +59,7 @@
 #define SESS_E_STORE_UNAVAILABLE ((sess_result)0x8004020C) /* the session store is unavailable */
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
+#define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -101,6 +102,8 @@
 
 /* Session state modes (sess_session_mode). */
 #define SESS_MODE_INPROC 1
+#define SESS_MODE_REDIS 2
+#define SESS_MODE_CUSTOM 4
 
 /* sess_web_options.secure and .same_site. */
 #define SESS_SECURE_AUTO 0
@@ -822,7 +825,8 @@ sess_result sess_session_is_readonly(struct sess_session *s, bool *out);
 sess_result sess_session_is_abandoned(struct sess_session *s, bool *out);
 
 /**
- * `*out` receives the store mode (Mode): `SESS_MODE_INPROC`.
+ * `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
+ * `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
  */
 sess_result sess_session_mode(struct sess_session *s, uint32_t *out);
 

@@ -9,23 +9,25 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use options::{AppOptions, Factory, OnEnd, OnStart, StaticObject};
+pub use options::{AppOptions, Factory, OnEnd, OnStart, StaticObject, StoreConfig};
 pub use session::Session;
 
+use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::session::{Limits, SessionData, SessionId};
-use crate::store::{Lease, LockMode, Lookup, MemoryStore, SessionStore, StoreMode};
+use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 
 /// What sessions share: the application's settings and store.
 pub(crate) struct AppInner {
     opts: AppOptions,
     limits: Limits,
-    store: Box<dyn SessionStore>,
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl AppInner {
     fn now_ms(&self) -> u64 {
-        self.opts.clock.now_ms()
+        self.clock.now_ms()
     }
 
     /// When a session last touched at `now_ms` expires.
@@ -78,9 +80,11 @@ impl App {
     /// Creates an application after checking `opts`.
     pub fn new(opts: AppOptions) -> Result<App> {
         opts.validate()?;
+        let (store, clock) = opts.open_store()?;
         let inner = Arc::new(AppInner {
             limits: opts.limits(),
-            store: Box::new(MemoryStore::new()?),
+            store,
+            clock,
             opts,
         });
         let sweeper = match inner.opts.expiry_interval {

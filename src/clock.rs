@@ -36,6 +36,19 @@ impl Clock for SystemClock {
     }
 }
 
+/// Wall-clock milliseconds since the UNIX epoch: what processes sharing a
+/// store (a web farm) agree on, given synchronised clocks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
 /// A clock that moves only when told to: for tests and simulations.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicU64);

@@ -72,6 +72,8 @@ pub const E_STORE_UNAVAILABLE: HResult = hr(0x8004_020C);
 pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 /// An application option is out of range.
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
+/// The value holds an object, which a shared (serialising) store cannot keep.
+pub const E_NOT_SERIALIZABLE: HResult = hr(0x8004_020F);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -103,6 +105,7 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_STORE_UNAVAILABLE", E_STORE_UNAVAILABLE),
     ("E_WRONG_STATE", E_WRONG_STATE),
     ("E_INVALID_OPTION", E_INVALID_OPTION),
+    ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -136,6 +139,7 @@ pub fn message(code: HResult) -> &'static str {
         E_STORE_UNAVAILABLE => "the session store is unavailable",
         E_WRONG_STATE => "not allowed in the session's current state",
         E_INVALID_OPTION => "invalid application option",
+        E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
         c if c >= 0 => "success",
         _ => "unknown error",
     }

@@ -17,7 +17,7 @@ const MIN: u64 = 60_000;
 fn app_with_clock(clock: &Arc<ManualClock>, f: impl FnOnce(&mut AppOptions)) -> App {
     let mut o = AppOptions {
         expiry_interval: None,
-        clock: clock.clone(),
+        clock: Some(clock.clone()),
         ..AppOptions::default()
     };
     f(&mut o);
@@ -468,7 +468,7 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     let e = ends.clone();
     let app = App::new(AppOptions {
         expiry_interval: Some(Duration::from_millis(10)),
-        clock: clock.clone(),
+        clock: Some(clock.clone()),
         on_end: Some(Arc::new(move |_| {
             e.fetch_add(1, Ordering::SeqCst);
         })),

@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Session;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
 use crate::session::{check_timeout, Limits};
+use crate::store::{MemoryStore, SessionStore};
 use crate::variant::Object;
 
 /// Session_OnStart: runs when a session is created, before the host sees it;
@@ -29,6 +30,16 @@ pub struct StaticObject {
     pub name: String,
     /// Makes the session's instance.
     pub factory: Factory,
+}
+
+/// Where an application keeps its sessions.
+#[derive(Clone, Default)]
+pub enum StoreConfig {
+    /// In this process (the default).
+    #[default]
+    InProc,
+    /// A store the host supplies (ASP.NET's custom session-state provider).
+    Custom(Arc<dyn SessionStore>),
 }
 
 /// Application settings. `AppOptions::default()` gives ASP's defaults.
@@ -66,8 +77,12 @@ pub struct AppOptions {
     pub on_end: Option<OnEnd>,
     /// Session-scope static objects.
     pub static_objects: Vec<StaticObject>,
-    /// The time source for deadlines (default: the system's monotonic clock).
-    pub clock: Arc<dyn Clock>,
+    /// The time source for deadlines; `None` (default): the system's
+    /// monotonic clock in-process, wall-clock time with a shared store
+    /// (processes of a farm must agree on deadlines).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Where sessions are kept (default in-process).
+    pub store: StoreConfig,
 }
 
 impl Default for AppOptions {
@@ -87,7 +102,8 @@ impl Default for AppOptions {
             on_start: None,
             on_end: None,
             static_objects: Vec::new(),
-            clock: Arc::new(SystemClock),
+            clock: None,
+            store: StoreConfig::InProc,
         }
     }
 }
@@ -136,6 +152,20 @@ impl AppOptions {
             }
         }
         Ok(())
+    }
+
+    /// Builds the configured store and the clock that goes with it.
+    pub(crate) fn open_store(&self) -> Result<(Arc<dyn SessionStore>, Arc<dyn Clock>)> {
+        let store: Arc<dyn SessionStore> = match &self.store {
+            StoreConfig::InProc => Arc::new(MemoryStore::new()?),
+            StoreConfig::Custom(store) => store.clone(),
+        };
+        let clock: Arc<dyn Clock> = match (&self.clock, store.mode().serialises()) {
+            (Some(clock), _) => clock.clone(),
+            (None, false) => Arc::new(SystemClock),
+            (None, true) => Arc::new(WallClock),
+        };
+        Ok((store, clock))
     }
 
     /// The limits sessions are checked against.

@@ -196,11 +196,24 @@ impl Session {
     /// error, and a refused write creates no session).
     pub fn set(&mut self, name: &str, value: Variant) -> Result<()> {
         let limits = self.app.limits;
+        self.check_storable(&value)?;
         if !self.is_readonly() {
             self.data().check_set(name, &value, &limits)?;
         }
         let (data, journal) = self.write()?;
         data.set_value(name, value, &limits, journal)
+    }
+
+    /// `E_NOT_SERIALIZABLE` for an object bound for a store that serialises.
+    fn check_storable(&self, value: &Variant) -> Result<()> {
+        if self.mode().serialises() && value.holds_object() {
+            return Err(Error::new(
+                error::E_NOT_SERIALIZABLE,
+                "objects (VT_UNKNOWN / VT_DISPATCH) stay in their process; \
+                 this application's sessions live in a shared store",
+            ));
+        }
+        Ok(())
     }
 
     /// Number of Contents items.
@@ -217,6 +230,7 @@ impl Session {
     /// Replaces the value at `index`.
     pub fn set_at(&mut self, index: usize, value: Variant) -> Result<()> {
         let limits = self.app.limits;
+        self.check_storable(&value)?;
         self.item_at(index)?;
         let (data, journal) = self.write()?;
         data.set_value_at(index, value, &limits, journal)

@@ -279,7 +279,7 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
         }
     }
     if let Some(f) = o.clock {
-        r.clock = Arc::new(HostClock(f, HostContext(o.clock_context)));
+        r.clock = Some(Arc::new(HostClock(f, HostContext(o.clock_context))));
     }
     Ok(r)
 }

@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use std::fmt::Write;
 
 use super::codepage::ENCODE_QUESTION_MARK;
-use super::session::{MODE_INPROC, OPEN_READONLY};
+use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
 use super::web::{
     REQUEST_CREATE, SAMESITE_LAX, SAMESITE_NONE, SAMESITE_OMIT, SAMESITE_STRICT, SECURE_ALWAYS,
     SECURE_AUTO, SECURE_NEVER, USE_EXCLUSIVE, USE_OFF, USE_READONLY,
@@ -106,7 +106,11 @@ pub fn header_defines() -> String {
         ),
         (
             "Session state modes (sess_session_mode)",
-            &[("MODE_INPROC", MODE_INPROC)],
+            &[
+                ("MODE_INPROC", MODE_INPROC),
+                ("MODE_REDIS", MODE_REDIS),
+                ("MODE_CUSTOM", MODE_CUSTOM),
+            ],
         ),
         (
             "sess_web_options.secure and .same_site",

@@ -15,6 +15,11 @@ pub const OPEN_READONLY: u32 = 1;
 
 /// `Mode` of an in-process application.
 pub const MODE_INPROC: u32 = 1;
+/// `Mode` of an application whose sessions are in Redis.
+pub const MODE_REDIS: u32 = 2;
+/// `Mode` of an application whose sessions are in a host-supplied store
+/// (ASP.NET's `SessionStateMode.Custom`).
+pub const MODE_CUSTOM: u32 = 4;
 
 fn hand_out(out: *mut *mut Session, s: Session) -> Result<sess_result> {
     // SAFETY: the caller checked `out` is non-NULL and writable.
@@ -180,13 +185,16 @@ pub unsafe extern "C" fn sess_session_is_abandoned(s: *mut Session, out: *mut bo
     })
 }
 
-/// `*out` receives the store mode (Mode): `SESS_MODE_INPROC`.
+/// `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
+/// `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_mode(s: *mut Session, out: *mut u32) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let mode = match unsafe { session(s) }?.mode() {
             StoreMode::InProc => MODE_INPROC,
+            StoreMode::Redis => MODE_REDIS,
+            StoreMode::Custom => MODE_CUSTOM,
         };
         // SAFETY: NULL or writable.
         unsafe { put_required(out, mode, "out") }?;

@@ -22,7 +22,7 @@ use lock_api::{ArcRwLockReadGuard, ArcRwLockWriteGuard};
 use parking_lot::{Mutex, RawRwLock, RwLock};
 use siphasher::sip::SipHasher13;
 
-use super::{Lease, LockMode, Lookup, SessionStore, StoreMode};
+use super::{Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
 use crate::session::{SessionData, SessionId};
 
@@ -180,6 +180,31 @@ impl MemoryStore {
     }
 }
 
+/// `E_UNEXPECTED`: a lease another store made was handed to this one.
+fn foreign() -> Error {
+    Error::new(error::E_UNEXPECTED, "the lease belongs to another store")
+}
+
+/// The lock of an in-place lease.
+fn guard(lease: Lease) -> Result<Guard> {
+    match lease.0 {
+        Held::InPlace(g) => Ok(g),
+        Held::Copied(_) => Err(foreign()),
+    }
+}
+
+/// The exclusive lock of an in-place lease.
+fn write_guard(lease: &mut Lease) -> Result<&mut ArcRwLockWriteGuard<RawRwLock, Entry>> {
+    match &mut lease.0 {
+        Held::InPlace(Guard::Write(g)) => Ok(g),
+        Held::InPlace(Guard::Read(_)) => Err(Error::new(
+            error::E_READONLY,
+            "the session is held read-only",
+        )),
+        Held::Copied(_) => Err(foreign()),
+    }
+}
+
 fn lock_timeout(wait: Duration) -> Error {
     Error::new(
         error::E_LOCK_TIMEOUT,
@@ -215,12 +240,12 @@ impl SessionStore for MemoryStore {
             return Ok(Lookup::NotFound);
         }
         if e.deadline_ms.load(Ordering::Relaxed) > now_ms {
-            return Ok(Lookup::Found(Lease(guard)));
+            return Ok(Lookup::Found(Lease::in_place(guard)));
         }
         match guard {
             Guard::Write(mut g) => {
                 self.unlink(&mut g);
-                Ok(Lookup::Expired(Lease(Guard::Write(g))))
+                Ok(Lookup::Expired(Lease::in_place(Guard::Write(g))))
             }
             // A shared holder cannot remove it; the next sweep will.
             Guard::Read(_) => Ok(Lookup::NotFound),
@@ -237,16 +262,11 @@ impl SessionStore for MemoryStore {
             deadline_ms: AtomicU64::new(u64::MAX),
             bucket: u64::MAX,
         };
-        Lease(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
+        Lease::in_place(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
     }
 
     fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
-        let Guard::Write(g) = &mut lease.0 else {
-            return Err(Error::new(
-                error::E_READONLY,
-                "a read-only lease cannot be inserted",
-            ));
-        };
+        let g = write_guard(lease)?;
         if g.state != State::Pending {
             return Err(Error::new(
                 error::E_UNEXPECTED,
@@ -283,12 +303,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool> {
-        let Guard::Write(old) = &mut lease.0 else {
-            return Err(Error::new(
-                error::E_READONLY,
-                "a read-only session cannot change its ID",
-            ));
-        };
+        let old = write_guard(lease)?;
         if old.state != State::Live {
             return Err(Error::new(
                 error::E_UNEXPECTED,
@@ -296,23 +311,23 @@ impl SessionStore for MemoryStore {
             ));
         }
         let data = std::mem::replace(&mut old.data, SessionData::new(1, 0, 0));
-        let mut moved = self.prepare(new_id, data, old.created_ms);
+        let created = old.created_ms;
+        let mut moved = self.prepare(new_id, data, created);
         // The session is counted already: it moves, it does not add one.
         if !self.insert(&mut moved, deadline_ms, usize::MAX)? {
-            let Guard::Write(m) = &mut moved.0 else {
-                unreachable!("prepare gives an exclusive lease")
-            };
-            old.data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
+            let m = write_guard(&mut moved)?;
+            let data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
+            write_guard(lease)?.data = data;
             return Ok(false);
         }
-        self.unlink(old);
+        self.unlink(write_guard(lease)?);
         // Dropping the old guard wakes its waiters, who find it dead.
         *lease = moved;
         Ok(true)
     }
 
     fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
-        match lease.0 {
+        match guard(lease)? {
             Guard::Read(g) => g.deadline_ms.store(deadline_ms, Ordering::Relaxed),
             Guard::Write(mut g) => {
                 if g.state != State::Live {
@@ -332,10 +347,10 @@ impl SessionStore for MemoryStore {
     }
 
     fn remove(&self, lease: Lease) -> Result<Lease> {
-        match lease.0 {
+        match guard(lease)? {
             Guard::Write(mut g) => {
                 self.unlink(&mut g);
-                Ok(Lease(Guard::Write(g)))
+                Ok(Lease::in_place(Guard::Write(g)))
             }
             Guard::Read(_) => Err(Error::new(
                 error::E_READONLY,
@@ -366,7 +381,7 @@ impl SessionStore for MemoryStore {
                         shard.map.remove(&key);
                         self.count.fetch_sub(1, Ordering::Relaxed);
                         g.state = State::Dead;
-                        out.push(Lease(Guard::Write(g)));
+                        out.push(Lease::in_place(Guard::Write(g)));
                     } else if g.bucket <= now_s {
                         // Its registration came due but it was touched since.
                         g.bucket = bucket_of(deadline);
@@ -386,7 +401,7 @@ impl SessionStore for MemoryStore {
                 self.count.fetch_sub(1, Ordering::Relaxed);
                 if let Some(mut g) = slot.try_write_arc() {
                     g.state = State::Dead;
-                    out.push(Lease(Guard::Write(g)));
+                    out.push(Lease::in_place(Guard::Write(g)));
                 }
             }
         }

@@ -5,6 +5,7 @@
 
 mod memory;
 
+use std::any::Any;
 use std::time::Duration;
 
 pub use memory::MemoryStore;
@@ -15,8 +16,19 @@ use crate::session::{SessionData, SessionId};
 /// Where an application keeps its sessions (ASP.NET's `SessionStateMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreMode {
-    /// In this process (the default).
+    /// In this process (the default): values are held as they are.
     InProc,
+    /// In Redis, shared by a web farm: values are serialised.
+    Redis,
+    /// In a store the host supplies: values are serialised.
+    Custom,
+}
+
+impl StoreMode {
+    /// Whether values leave the process (so objects cannot be stored).
+    pub fn serialises(self) -> bool {
+        self != StoreMode::InProc
+    }
 }
 
 /// How a unit of work holds a session.
@@ -28,33 +40,95 @@ pub enum LockMode {
     Shared,
 }
 
-/// A session's data locked for one unit of work. Dropping it unlocks.
-pub struct Lease(memory::Guard);
+/// A session's data held for one unit of work: in place (in-process store,
+/// locked) or copied out of a shared store (with that store's lock token).
+/// Dropping an in-place lease unlocks it.
+pub struct Lease(Held);
+
+enum Held {
+    InPlace(memory::Guard),
+    Copied(OwnedLease),
+}
+
+/// A session's data copied out of a store that keeps it elsewhere.
+pub struct OwnedLease {
+    /// The session's ID.
+    pub id: SessionId,
+    /// When the session was created (clock milliseconds).
+    pub created_ms: u64,
+    /// The data, owned by this unit of work.
+    pub data: SessionData,
+    /// How the session is held.
+    pub mode: LockMode,
+    /// What the store needs to save or release it (lock token, what was
+    /// loaded); only that store reads it.
+    pub state: Box<dyn Any + Send>,
+}
 
 impl Lease {
+    /// A lease on data copied out of a store.
+    pub fn copied(lease: OwnedLease) -> Lease {
+        Lease(Held::Copied(lease))
+    }
+
+    fn in_place(guard: memory::Guard) -> Lease {
+        Lease(Held::InPlace(guard))
+    }
+
+    /// The copied lease, if this is one (for the store that made it).
+    pub fn into_copied(self) -> Option<OwnedLease> {
+        match self.0 {
+            Held::Copied(o) => Some(o),
+            Held::InPlace(_) => None,
+        }
+    }
+
+    /// The copied lease, borrowed, if this is one.
+    pub fn as_copied_mut(&mut self) -> Option<&mut OwnedLease> {
+        match &mut self.0 {
+            Held::Copied(o) => Some(o),
+            Held::InPlace(_) => None,
+        }
+    }
+
     /// The session's ID.
     pub fn id(&self) -> SessionId {
-        self.0.entry().id
+        match &self.0 {
+            Held::InPlace(g) => g.entry().id,
+            Held::Copied(o) => o.id,
+        }
     }
 
     /// When the session was created (clock milliseconds).
     pub fn created_ms(&self) -> u64 {
-        self.0.entry().created_ms
+        match &self.0 {
+            Held::InPlace(g) => g.entry().created_ms,
+            Held::Copied(o) => o.created_ms,
+        }
     }
 
     /// The session's data.
     pub fn data(&self) -> &SessionData {
-        &self.0.entry().data
+        match &self.0 {
+            Held::InPlace(g) => &g.entry().data,
+            Held::Copied(o) => &o.data,
+        }
     }
 
     /// The data for writing, or `None` for a shared (read-only) lease.
     pub fn data_mut(&mut self) -> Option<&mut SessionData> {
-        self.0.entry_mut().map(|e| &mut e.data)
+        match &mut self.0 {
+            Held::InPlace(g) => g.entry_mut().map(|e| &mut e.data),
+            Held::Copied(o) => (o.mode == LockMode::Exclusive).then_some(&mut o.data),
+        }
     }
 
     /// How the session is held.
     pub fn lock_mode(&self) -> LockMode {
-        self.0.lock_mode()
+        match &self.0 {
+            Held::InPlace(g) => g.lock_mode(),
+            Held::Copied(o) => o.mode,
+        }
     }
 }
 

@@ -162,6 +162,15 @@ impl Variant {
         }
     }
 
+    /// Whether the value holds an object, directly or in an array.
+    pub fn holds_object(&self) -> bool {
+        match self {
+            Variant::Dispatch(_) | Variant::Unknown(_) => true,
+            Variant::Array(a) => a.iter().any(Variant::holds_object),
+            _ => false,
+        }
+    }
+
     /// How many arrays deep the value nests (0 for a scalar).
     pub fn array_depth(&self) -> usize {
         match self {
