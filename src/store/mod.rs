@@ -4,6 +4,7 @@
 //! expiry notification path that hands expired sessions back for OnEnd.
 
 mod memory;
+pub mod wire;
 
 use std::any::Any;
 use std::time::Duration;
