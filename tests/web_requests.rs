@@ -346,3 +346,33 @@ fn session_state_off_and_unknown_paths() {
         error::E_INVALIDARG
     );
 }
+
+#[test]
+fn a_host_can_route_first_and_take_the_session_after() {
+    let (site, _app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/counter", Some(&cookie), SessionUse::Off))
+        .unwrap();
+    assert_eq!((req.app_path(), req.path()), ("/", "/counter"));
+    assert!(req.session().is_none());
+    req.acquire(SessionUse::Exclusive).unwrap();
+    assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    assert_eq!(
+        req.acquire(SessionUse::ReadOnly).unwrap_err().code(),
+        error::E_WRONG_STATE
+    );
+    req.end(false).unwrap();
+}
+
+#[test]
+fn regenerating_an_unstored_session_sends_no_cookie() {
+    let (site, app) = site_with(AppOptions::default());
+    let mut req = site
+        .begin(&info("/regenerate", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new().unwrap().regenerate_id().unwrap();
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+    assert_eq!(app.session_count(), 0);
+}

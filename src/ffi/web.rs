@@ -73,8 +73,8 @@ pub struct sess_request_info {
     pub struct_size: u32,
     /// `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
     pub session_use: u32,
-    /// The request path, percent-decoded, UTF-8, NUL-terminated (a query
-    /// string may follow).
+    /// The request path, percent-decoded, UTF-8, NUL-terminated, without
+    /// the query string.
     pub path: *const c_char,
     /// The `Cookie` header's bytes (several headers joined with "; "), or
     /// NULL; need not be UTF-8 or NUL-terminated.
@@ -119,6 +119,19 @@ fn check_size(size: u32, known: usize, what: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The Rust form of a `SESS_USE_*` value.
+fn session_use_of(v: u32) -> Result<SessionUse> {
+    match v {
+        USE_EXCLUSIVE => Ok(SessionUse::Exclusive),
+        USE_READONLY => Ok(SessionUse::ReadOnly),
+        USE_OFF => Ok(SessionUse::Off),
+        v => Err(Error::new(
+            err::E_INVALIDARG,
+            format!("session_use {v} is not a SESS_USE_* value"),
+        )),
+    }
 }
 
 /// # Safety
@@ -269,17 +282,7 @@ pub unsafe extern "C" fn sess_request_begin(
                 std::slice::from_raw_parts(i.cookie_header.cast::<u8>(), i.cookie_header_len)
             })
         };
-        let session_use = match i.session_use {
-            USE_EXCLUSIVE => SessionUse::Exclusive,
-            USE_READONLY => SessionUse::ReadOnly,
-            USE_OFF => SessionUse::Off,
-            v => {
-                return Err(Error::new(
-                    err::E_INVALIDARG,
-                    format!("session_use {v} is not a SESS_USE_* value"),
-                ))
-            }
-        };
+        let session_use = session_use_of(i.session_use)?;
         let req = site.begin(&RequestInfo {
             path,
             cookie_header,
@@ -288,6 +291,22 @@ pub unsafe extern "C" fn sess_request_begin(
         })?;
         // SAFETY: checked non-NULL.
         unsafe { put(out, Box::into_raw(Box::new(req))) };
+        Ok(err::S_OK)
+    })
+}
+
+/// Takes the session as `session_use` says (`SESS_USE_EXCLUSIVE` or
+/// `SESS_USE_READONLY`), for a request begun with `SESS_USE_OFF`: a host can
+/// route first (`sess_request_path`, `sess_request_app_path`) and then
+/// learn whether the page reads or writes the session. Once only; errors as
+/// for `sess_request_begin`; a request already using session state is
+/// `SESS_E_WRONG_STATE`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_acquire(req: *mut Request, session_use: u32) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request.
+        let req = unsafe { deref_mut(req, "request") }?;
+        req.acquire(session_use_of(session_use)?)?;
         Ok(err::S_OK)
     })
 }

@@ -9,6 +9,7 @@ use super::site::{Site, WebApp};
 use super::{cookie, cookieless};
 use crate::app::{App, Session};
 use crate::error::{self, Error, Result};
+use crate::session::SessionId;
 use crate::store::LockMode;
 
 /// How a request uses session state (ASP's `EnableSessionState`).
@@ -26,7 +27,7 @@ pub enum SessionUse {
 /// What a host knows when a request arrives.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestInfo<'a> {
-    /// The request path, percent-decoded, with or without the query string.
+    /// The request path, percent-decoded, without the query string.
     pub path: &'a str,
     /// The `Cookie` header's bytes (several headers joined with `"; "`).
     pub cookie_header: Option<&'a [u8]>,
@@ -54,8 +55,8 @@ pub struct Request {
     session_use: SessionUse,
     path: String,
     session: Option<Session>,
-    /// The client presented a well-formed ID (cookie or URL).
-    presented: bool,
+    /// The well-formed ID the client presented (cookie or URL), if any.
+    presented: Option<SessionId>,
 }
 
 impl Request {
@@ -88,33 +89,49 @@ impl Request {
         let mut req = Request {
             web,
             https: info.https,
-            session_use: info.session_use,
+            session_use: SessionUse::Off,
             path,
             session: None,
-            presented: id.is_some(),
+            presented: id,
         };
-        let mode = match info.session_use {
-            SessionUse::Off => return Ok(req),
+        req.acquire(info.session_use)?;
+        Ok(req)
+    }
+
+    /// Takes the session as `session_use` says, for a request begun with
+    /// [`SessionUse::Off`] (a host that routes first, then learns whether
+    /// the page reads or writes the session). Once only: a request already
+    /// using session state is `E_WRONG_STATE`.
+    pub fn acquire(&mut self, session_use: SessionUse) -> Result<()> {
+        let mode = match session_use {
+            SessionUse::Off => return Ok(()),
             SessionUse::Exclusive => LockMode::Exclusive,
             SessionUse::ReadOnly => LockMode::Shared,
         };
-        if let Some(id) = id {
-            match req.web.app.open(&id, mode) {
-                Ok(s) => req.lend(s),
+        if self.session_use != SessionUse::Off {
+            return Err(Error::new(
+                error::E_WRONG_STATE,
+                "the request already uses session state",
+            ));
+        }
+        if let Some(id) = self.presented {
+            match self.web.app.open(&id, mode) {
+                Ok(s) => self.lend(s),
                 Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
                 Err(e) => return Err(e),
             }
         }
         // Session_OnStart, when there is one, makes the session exist at
         // once, and runs before the host sees it.
-        if req.session.is_none()
+        if self.session.is_none()
             && mode == LockMode::Exclusive
-            && req.web.app.options().on_start.is_some()
+            && self.web.app.options().on_start.is_some()
         {
-            let s = req.web.app.create_session()?;
-            req.lend(s);
+            let s = self.web.app.create_session()?;
+            self.lend(s);
         }
-        Ok(req)
+        self.session_use = session_use;
+        Ok(())
     }
 
     fn lend(&mut self, mut s: Session) {
@@ -202,7 +219,10 @@ impl Request {
         s.set_lent(false);
         let id = s.id();
         let new_and_stored = s.is_new_session() && s.is_stored();
-        let (abandoned, regenerated) = (s.is_abandoned(), s.is_regenerated());
+        let abandoned = s.is_abandoned();
+        // A new session regenerated before anything was written is not
+        // stored: it has no cookie to send yet.
+        let regenerated = s.is_regenerated() && s.is_stored();
         if failed {
             s.discard()?;
         } else {
@@ -212,7 +232,8 @@ impl Request {
         let set_cookie = if self.web.cookieless {
             None
         } else if abandoned {
-            (self.presented || new_and_stored).then(|| cookie::clear_cookie(opts, self.https))
+            (self.presented.is_some() || new_and_stored)
+                .then(|| cookie::clear_cookie(opts, self.https))
         } else if (new_and_stored && !failed) || regenerated {
             Some(cookie::set_cookie(opts, &id, self.https))
         } else {

@@ -1,0 +1,1864 @@
+/*
+ * server_demo.c: the demo web app (see DEMO.md), a small HTTP/1.1 server on
+ * POSIX sockets serving seed 004's ASP pages through libsess's request API.
+ *
+ *   PORT=8080 ./build/server_demo      (make -C examples-c run-demo)
+ *
+ * Three applications share one sess_site: "/" (cookie ASPSESSIONID), the
+ * nested "/search" (cookie ASPSESSIONID_search, Path=/search) and
+ * "/cookieless" (the ID travels in the URL as /cookieless/(S(<id>))/...).
+ * Every route exists in each of them: the route is the request path minus
+ * the application's path, both as the library reports them.
+ *
+ * One request is one unit of work:
+ *
+ *   sess_request_begin   application by path, session by cookie or URL,
+ *                        the session's lock (shared for read-only pages)
+ *   sess_request_session the page's session (created lazily when it writes)
+ *   ...the page...       values, properties, Abandon, links through
+ *                        sess_request_rewrite_url
+ *   sess_request_end     commit (or undo, if the page failed), Abandon and
+ *                        Session_OnEnd, unlock; the Set-Cookie to send
+ *
+ * The server: a thread per connection (detached, at most MAX_CONNECTIONS),
+ * keep-alive, GET and HEAD only, a header section of at most 8 KiB (431),
+ * malformed requests 400; after an error response the connection closes and
+ * the server carries on. SIGINT/SIGTERM stop accepting, end the open
+ * connections and release the site and the applications.
+ *
+ * Session IDs are credentials: this demo shows them in pages because that is
+ * what it demonstrates; a real application never would.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sess.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* SIGPIPE is ignored anyway */
+#endif
+
+#define MAX_HEAD 8192            /* request line + headers, bytes (else 431) */
+#define MAX_BODY (1024 * 1024)   /* a GET body we are willing to skip (else 413) */
+#define MAX_PARAMS 32            /* query parameters kept */
+#ifndef MAX_CONNECTIONS
+#define MAX_CONNECTIONS 128      /* connections served at once (else 503) */
+#endif
+#define IDLE_TIMEOUT_S 15        /* a keep-alive connection's idle limit */
+#define HOLD_CAP_MS 2000         /* /peek?hold= cap */
+#define LOCK_TIMEOUT_MS 5000     /* the applications' lock_timeout_ms */
+#define SHUTDOWN_WAIT_S 8        /* how long SIGTERM waits for connections */
+#define CP_UTF8 65001u
+
+/* ------------------------------------------------------------------------ */
+/* A growable byte buffer (NUL-terminated when not empty)                   */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom; /* an allocation failed: the content is incomplete */
+} sbuf;
+
+static bool sb_reserve(sbuf *b, size_t extra)
+{
+    size_t need, cap;
+    char *p;
+    if (b->oom || extra > SIZE_MAX / 2 - b->len)
+        return b->oom = true, false;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p)
+        return b->oom = true, false;
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    int n;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    if (n >= 0 && sb_reserve(b, (size_t)n)) {
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+    va_end(ap);
+}
+
+/* Appends `s` escaped for HTML text and attribute values. */
+static void sb_html(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': sb_puts(b, "&amp;"); break;
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        case '\'': sb_puts(b, "&#39;"); break;
+        default: sb_put(b, s, 1); break;
+        }
+    }
+}
+
+static const char *sb_str(const sbuf *b)
+{
+    return b->p ? b->p : "";
+}
+
+static void sb_free(sbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->oom = false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The server's state                                                       */
+
+typedef struct application {
+    const char *path; /* as added: "/", "/search", "/cookieless" */
+    bool cookieless;
+    sess_app *app;
+} application;
+
+static struct {
+    sess_site *site;
+    application apps[3];
+    int listen_fd;
+
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t idle;  /* signalled when `active` drops */
+    int active;           /* connection threads running */
+    int fds[MAX_CONNECTIONS];
+    int readers_now;      /* read-only requests in progress */
+} srv = {NULL, {{"/", false, NULL}, {"/search", false, NULL}, {"/cookieless", true, NULL}},
+         -1, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, 0};
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+/* A read-only request starts: the number in progress now. */
+static int readers_enter(void)
+{
+    int n;
+    pthread_mutex_lock(&srv.lock);
+    n = ++srv.readers_now;
+    pthread_mutex_unlock(&srv.lock);
+    return n;
+}
+
+static int readers_current(void)
+{
+    int n;
+    pthread_mutex_lock(&srv.lock);
+    n = srv.readers_now;
+    pthread_mutex_unlock(&srv.lock);
+    return n;
+}
+
+static void readers_leave(void)
+{
+    pthread_mutex_lock(&srv.lock);
+    srv.readers_now--;
+    pthread_mutex_unlock(&srv.lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP requests                                                            */
+
+typedef struct http_req {
+    bool head;              /* HEAD: no body in the response */
+    bool keep_alive;
+    bool http10;            /* HTTP/1.0 (keep-alive only when asked for) */
+    char *path;             /* percent-decoded, dot segments removed */
+    size_t nparams;         /* the query, decoded */
+    char *pname[MAX_PARAMS];
+    char *pvalue[MAX_PARAMS];
+    sbuf cookie;            /* every Cookie header, joined with "; " */
+    bool has_cookie;
+    uint64_t content_length;
+} http_req;
+
+static void http_req_free(http_req *hr)
+{
+    size_t i;
+    free(hr->path);
+    for (i = 0; i < hr->nparams; i++) {
+        free(hr->pname[i]);
+        free(hr->pvalue[i]);
+    }
+    sb_free(&hr->cookie);
+    memset(hr, 0, sizeof *hr);
+}
+
+static const char *param(const http_req *hr, const char *name)
+{
+    size_t i;
+    for (i = 0; i < hr->nparams; i++)
+        if (strcmp(hr->pname[i], name) == 0)
+            return hr->pvalue[i];
+    return NULL;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values
+ * past U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len, k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF
+            || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Percent-decodes s[0..n) into a new string in *out ('+' is a space when
+ * `plus`, as in query strings). 0 on success; 400 for a bad escape, a NUL
+ * or invalid UTF-8; 500 when out of memory. */
+static int pct_decode(const char *s, size_t n, bool plus, char **out)
+{
+    char *d = malloc(n + 1);
+    size_t i, j = 0;
+    if (!d)
+        return 500;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (n - i < 3 || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0) {
+                free(d);
+                return 400;
+            }
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == '\0') {
+            free(d);
+            return 400;
+        }
+        d[j++] = c;
+    }
+    d[j] = '\0';
+    if (!utf8_valid((const unsigned char *)d, j)) {
+        free(d);
+        return 400;
+    }
+    *out = d;
+    return 0;
+}
+
+/* Removes empty, "." and ".." segments from an absolute path, in place, as
+ * a server maps a path to a resource ("/search/../x" is "/x"); a trailing
+ * "/" is kept. */
+static void normalize_path(char *path)
+{
+    char *in = path, *out = path;
+    bool trailing = false;
+    while (*in) {
+        char *seg, *end;
+        size_t n;
+        while (*in == '/')
+            in++;
+        if (!*in) {
+            trailing = true;
+            break;
+        }
+        seg = in;
+        end = strchr(seg, '/');
+        if (!end)
+            end = seg + strlen(seg);
+        n = (size_t)(end - seg);
+        in = end;
+        trailing = false;
+        if (n == 1 && seg[0] == '.') {
+            trailing = true;
+        } else if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (out > path && *--out != '/')
+                ;
+            trailing = true;
+        } else {
+            *out++ = '/';
+            memmove(out, seg, n);
+            out += n;
+        }
+    }
+    if (out == path || trailing)
+        *out++ = '/';
+    *out = '\0';
+}
+
+static bool is_tchar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Whether the comma-separated header value `v` lists `token`. */
+static bool has_token(const char *v, const char *token)
+{
+    size_t n = strlen(token);
+    while (*v) {
+        const char *end;
+        size_t len;
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        end = v;
+        while (*end && *end != ',')
+            end++;
+        len = (size_t)(end - v);
+        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        if (len == n && strncasecmp(v, token, n) == 0)
+            return true;
+        v = end;
+    }
+    return false;
+}
+
+/* The request target: path (decoded, normalised) and query parameters. */
+static int parse_target(const char *target, http_req *hr)
+{
+    size_t path_len = strcspn(target, "?#");
+    const char *q;
+    int rc;
+
+    if (target[0] != '/')
+        return 400;
+    if ((rc = pct_decode(target, path_len, false, &hr->path)) != 0)
+        return rc;
+    normalize_path(hr->path);
+    if (target[path_len] != '?')
+        return 0;
+    q = target + path_len + 1;
+    while (*q && *q != '#') {
+        size_t n = strcspn(q, "&#");
+        const char *eq = memchr(q, '=', n);
+        size_t name_len = eq ? (size_t)(eq - q) : n;
+        char *name = NULL, *value = NULL;
+        if (n) {
+            if ((rc = pct_decode(q, name_len, true, &name)) != 0)
+                return rc;
+            rc = eq ? pct_decode(eq + 1, n - name_len - 1, true, &value)
+                    : pct_decode("", 0, true, &value);
+            if (rc != 0) {
+                free(name);
+                return rc;
+            }
+            if (hr->nparams < MAX_PARAMS) {
+                hr->pname[hr->nparams] = name;
+                hr->pvalue[hr->nparams++] = value;
+            } else {
+                free(name);
+                free(value);
+            }
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+    return 0;
+}
+
+/* Parses the request line and headers in buf[0..len) (modified in place).
+ * 0 on success, else the status to answer with. */
+static int parse_head(char *buf, size_t len, http_req *hr)
+{
+    char *line = buf, *end = buf + len, *nl;
+    bool first = true, conn_close = false, conn_keep = false, cl_seen = false;
+    int minor = 1, hosts = 0;
+
+    while (line < end && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+        char *eol = nl;
+        size_t n;
+        if (eol > line && eol[-1] == '\r')
+            eol--;
+        *eol = '\0';
+        n = (size_t)(eol - line);
+        if (memchr(line, '\r', n) || strlen(line) != n) /* a stray CR or a NUL */
+            return 400;
+        if (first) {
+            /* method SP request-target SP HTTP-version */
+            char *sp1 = strchr(line, ' '), *sp2, *m;
+            int rc;
+            first = false;
+            if (!sp1 || sp1 == line || !(sp2 = strchr(sp1 + 1, ' ')) || sp2 == sp1 + 1
+                || strchr(sp2 + 1, ' '))
+                return 400;
+            *sp1 = *sp2 = '\0';
+            for (m = line; *m; m++)
+                if (!is_tchar(*m))
+                    return 400;
+            for (m = sp1 + 1; *m; m++)
+                if ((unsigned char)*m <= 0x20 || *m == 0x7F)
+                    return 400;
+            if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
+                minor = 1;
+            else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
+                minor = 0;
+            else if (strncmp(sp2 + 1, "HTTP/", 5) == 0 && strlen(sp2 + 1) == 8
+                     && sp2[6] >= '0' && sp2[6] <= '9' && sp2[7] == '.' && sp2[8] >= '0'
+                     && sp2[8] <= '9')
+                return 505;
+            else
+                return 400;
+            if (strcmp(line, "GET") == 0)
+                hr->head = false;
+            else if (strcmp(line, "HEAD") == 0)
+                hr->head = true;
+            else
+                return 405;
+            if ((rc = parse_target(sp1 + 1, hr)) != 0)
+                return rc;
+        } else if (n == 0) {
+            break; /* the end of the header section */
+        } else {
+            /* field-name ":" OWS field-value OWS; no obsolete line folding */
+            char *colon = strchr(line, ':'), *v, *ve, *m;
+            if (!colon || colon == line)
+                return 400;
+            *colon = '\0';
+            for (m = line; *m; m++)
+                if (!is_tchar(*m))
+                    return 400;
+            v = colon + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            ve = v + strlen(v);
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                *--ve = '\0';
+            if (strcasecmp(line, "Host") == 0) {
+                if (++hosts > 1)
+                    return 400;
+            } else if (strcasecmp(line, "Cookie") == 0) {
+                if (hr->has_cookie)
+                    sb_puts(&hr->cookie, "; ");
+                sb_puts(&hr->cookie, v);
+                hr->has_cookie = true;
+            } else if (strcasecmp(line, "Connection") == 0) {
+                conn_close |= has_token(v, "close");
+                conn_keep |= has_token(v, "keep-alive");
+            } else if (strcasecmp(line, "Content-Length") == 0) {
+                uint64_t cl = 0;
+                if (!*v)
+                    return 400;
+                for (m = v; *m; m++) {
+                    if (*m < '0' || *m > '9' || cl > UINT64_MAX / 20)
+                        return 400;
+                    cl = cl * 10 + (uint64_t)(*m - '0');
+                }
+                if (cl_seen && cl != hr->content_length)
+                    return 400;
+                cl_seen = true;
+                hr->content_length = cl;
+            } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+                return 400; /* no request bodies here, chunked or otherwise */
+            }
+        }
+        line = nl + 1;
+    }
+    if (first)
+        return 400;
+    if (hr->cookie.oom)
+        return 500;
+    if (hr->content_length > MAX_BODY)
+        return 413;
+    hr->http10 = minor == 0;
+    hr->keep_alive = minor == 1 ? !conn_close : conn_keep && !conn_close;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Responses                                                                */
+
+typedef struct response {
+    int status;
+    sbuf body;         /* the bytes to send, already in `charset` */
+    char charset[64];
+    char *set_cookie;  /* owned; NULL for none */
+    char *location;    /* owned; NULL for none */
+    bool close;        /* close the connection after this response */
+} response;
+
+static void response_free(response *res)
+{
+    sb_free(&res->body);
+    free(res->set_cookie);
+    free(res->location);
+    res->set_cookie = res->location = NULL;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* An error page, in UTF-8, with an optional detail line. */
+static void error_page(response *res, int status, const char *detail)
+{
+    sb_free(&res->body);
+    res->status = status;
+    snprintf(res->charset, sizeof res->charset, "UTF-8");
+    sb_printf(&res->body, "<!DOCTYPE html>\n<html><head><meta charset=\"UTF-8\">"
+                          "<title>%d %s</title></head>\n<body>\n<h1>%d %s</h1>\n",
+              status, reason(status), status, reason(status));
+    if (detail && *detail) {
+        sb_puts(&res->body, "<p>");
+        sb_html(&res->body, detail);
+        sb_puts(&res->body, "</p>\n");
+    }
+    sb_puts(&res->body, "</body></html>\n");
+    res->close = true;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool send_response(int fd, const response *res, bool head, bool http10)
+{
+    sbuf out = {NULL, 0, 0, false};
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    bool ok;
+
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    sb_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: libsess-demo/%s\r\n", res->status,
+              reason(res->status), date, sess_version());
+    sb_printf(&out, "Content-Type: text/html; charset=%s\r\nContent-Length: %zu\r\n",
+              res->charset[0] ? res->charset : "UTF-8", res->body.len);
+    sb_puts(&out, "Cache-Control: no-store\r\n");
+    if (res->location)
+        sb_printf(&out, "Location: %s\r\n", res->location);
+    if (res->set_cookie)
+        sb_printf(&out, "Set-Cookie: %s\r\n", res->set_cookie);
+    if (res->status == 405)
+        sb_puts(&out, "Allow: GET, HEAD\r\n");
+    if (res->close)
+        sb_puts(&out, "Connection: close\r\n");
+    else if (http10)
+        sb_puts(&out, "Connection: keep-alive\r\n");
+    sb_puts(&out, "\r\n");
+    if (!head && res->body.len)
+        sb_put(&out, res->body.p, res->body.len);
+    ok = !out.oom && send_all(fd, out.p, out.len);
+    sb_free(&out);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pages                                                                    */
+
+typedef struct page {
+    sess_request *req;
+    sess_session *s;        /* the request's session, NULL while it has none */
+    sess_app *app;          /* the request's application */
+    const http_req *hr;
+    char prefix[64];        /* the application's path without a trailing "/" */
+    sbuf out;               /* the page's HTML (UTF-8) */
+    int status;             /* 200, or what the page decided */
+    char *location;         /* a redirect target (owned) */
+    sbuf error;             /* the error text of a failed page */
+    int readers_seen;       /* /peek: most read-only requests seen at once */
+} page;
+
+/* A library call failed: 503 for a lock timeout, else 500; the text is the
+ * code's message and this thread's last-error detail. Returns -1. */
+static int page_fail_status(page *pg, sess_result hr, int status)
+{
+    char msg[160], detail[512];
+    sess_result last = 0;
+    if (sess_error_message(hr, msg, sizeof msg, NULL) < 0)
+        snprintf(msg, sizeof msg, "0x%08lX", (unsigned long)(uint32_t)hr);
+    if (sess_error_last(&last, detail, sizeof detail, NULL) != SESS_S_OK || last != hr)
+        detail[0] = '\0';
+    pg->status = status ? status : hr == SESS_E_LOCK_TIMEOUT ? 503 : 500;
+    sb_free(&pg->error);
+    sb_puts(&pg->error, msg);
+    if (detail[0]) {
+        sb_puts(&pg->error, ": ");
+        sb_puts(&pg->error, detail);
+    }
+    return -1;
+}
+
+static int page_fail(page *pg, sess_result hr)
+{
+    return page_fail_status(pg, hr, 0);
+}
+
+/* A client error (400) with its text. Returns -1. */
+static int page_bad(page *pg, const char *text)
+{
+    pg->status = 400;
+    sb_free(&pg->error);
+    sb_puts(&pg->error, text);
+    return -1;
+}
+
+/* The page's session: 1 if it has one, 0 if none (and not `create`), -1
+ * on failure. With `create`, a new session is made (stored only when the
+ * page writes to it). */
+static int page_session(page *pg, bool create)
+{
+    sess_session *s = NULL;
+    sess_result hr = sess_request_session(pg->req, create ? SESS_REQUEST_CREATE : 0, &s);
+    if (hr < 0)
+        return page_fail(pg, hr);
+    pg->s = s;
+    return s != NULL;
+}
+
+/* `url` as a link carries it (the ID segment in cookieless applications).
+ * Owned by the caller; NULL when out of memory. */
+static char *rewrite(const page *pg, const char *url)
+{
+    char small[256], *buf;
+    size_t need = 0;
+    sess_result hr = sess_request_rewrite_url(pg->req, url, small, sizeof small, &need);
+    if (hr >= 0) {
+        buf = malloc(need + 1);
+        if (buf)
+            memcpy(buf, small, need + 1);
+        return buf;
+    }
+    if (hr != SESS_E_INSUFFICIENT_BUFFER || !(buf = malloc(need + 1)))
+        return NULL;
+    if (sess_request_rewrite_url(pg->req, url, buf, need + 1, NULL) < 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* <a href="rewritten prefix+route">label</a> */
+static void link_to(page *pg, const char *route, const char *label)
+{
+    char url[512];
+    char *href;
+    snprintf(url, sizeof url, "%s%s", pg->prefix, route);
+    href = rewrite(pg, url);
+    sb_puts(&pg->out, "<a href=\"");
+    sb_html(&pg->out, href ? href : url);
+    sb_puts(&pg->out, "\">");
+    sb_html(&pg->out, label);
+    sb_puts(&pg->out, "</a>");
+    free(href);
+}
+
+/* The session's LCID, for value-to-text conversions. */
+static uint32_t page_lcid(const page *pg)
+{
+    uint32_t lcid = 0x0409;
+    if (pg->s)
+        sess_lcid(pg->s, NULL, &lcid);
+    return lcid;
+}
+
+/* Appends a value as text (VariantChangeTypeEx to BSTR under the session's
+ * LCID), escaped for HTML. */
+static void put_value(page *pg, const sess_variant *v)
+{
+    sess_variant text;
+    size_t n = 0;
+    if (v->vt == SESS_VT_EMPTY)
+        return;
+    if (v->vt & SESS_VT_ARRAY) {
+        sess_array_length(v->v.parray, &n);
+        sb_printf(&pg->out, "(array of %zu)", n);
+        return;
+    }
+    if (v->vt == SESS_VT_UNKNOWN || v->vt == SESS_VT_DISPATCH) {
+        sb_puts(&pg->out, "(object)");
+        return;
+    }
+    sess_variant_init(&text);
+    if (sess_variant_change_type(&text, v, page_lcid(pg), 0, SESS_VT_BSTR) >= 0)
+        sb_html(&pg->out, text.v.bstrVal.ptr ? text.v.bstrVal.ptr : "");
+    else
+        sb_printf(&pg->out, "(vt %u)", (unsigned)v->vt);
+    sess_variant_clear(&text);
+}
+
+/* Session("count") as a number: 0 when missing. -1 on failure. */
+static int get_count(page *pg, int64_t *out)
+{
+    sess_variant v;
+    sess_result hr;
+    sess_variant_init(&v);
+    hr = sess_value_get(pg->s, "count", &v);
+    if (hr >= 0 && v.vt != SESS_VT_EMPTY)
+        hr = sess_variant_change_type(&v, &v, page_lcid(pg), 0, SESS_VT_I8);
+    *out = hr >= 0 && v.vt == SESS_VT_I8 ? v.v.llVal : 0;
+    sess_variant_clear(&v);
+    return hr < 0 ? page_fail(pg, hr) : 0;
+}
+
+static sess_result set_text(sess_session *s, const char *name, const char *text)
+{
+    sess_variant v;
+    sess_result hr;
+    sess_variant_init(&v);
+    hr = sess_variant_set_bstr(&v, text, SIZE_MAX);
+    if (hr >= 0)
+        hr = sess_value_set(s, name, &v);
+    sess_variant_clear(&v);
+    return hr;
+}
+
+/* Element `index` of an array variant, appended as text. */
+static sess_result put_element(page *pg, const sess_variant *arr, size_t index)
+{
+    sess_variant e;
+    sess_result hr;
+    if (arr->vt != (SESS_VT_ARRAY | SESS_VT_VARIANT)) {
+        sb_puts(&pg->out, "(not an array)");
+        return SESS_S_OK;
+    }
+    sess_variant_init(&e);
+    hr = sess_array_get(arr->v.parray, index, &e);
+    if (hr >= 0)
+        put_value(pg, &e);
+    sess_variant_clear(&e);
+    return hr;
+}
+
+/* / : links to every route; the session, if one exists (read-only). */
+static int page_index(page *pg)
+{
+    int has = page_session(pg, false);
+    if (has < 0)
+        return -1;
+    sb_puts(&pg->out, "<p>Seed 004's ASP Session object, served by libsess.</p>\n");
+    if (has) {
+        char id[SESS_ID_LEN + 1];
+        bool is_new = false;
+        int32_t timeout = 0;
+        sess_result hr = sess_session_id(pg->s, id, sizeof id, NULL);
+        if (hr >= 0)
+            hr = sess_session_is_new(pg->s, &is_new);
+        if (hr >= 0)
+            hr = sess_timeout(pg->s, NULL, &timeout);
+        if (hr < 0)
+            return page_fail(pg, hr);
+        sb_puts(&pg->out, "<p>SessionID: ");
+        sb_html(&pg->out, id);
+        sb_printf(&pg->out, "</p>\n<p>IsNewSession: %s</p>\n<p>Timeout: %ld</p>\n",
+                  is_new ? "true" : "false", (long)timeout);
+    } else {
+        sb_puts(&pg->out, "<p>SessionID: (none)</p>\n");
+    }
+    return 0;
+}
+
+/* /counter : Session("count") = Session("count") + 1 */
+static int page_counter(page *pg)
+{
+    int64_t count = 0;
+    sess_variant v;
+    sess_result hr;
+    if (page_session(pg, true) < 0 || get_count(pg, &count) < 0)
+        return -1;
+    if (count == INT64_MAX)
+        count = 0;
+    count++;
+    sess_variant_init(&v);
+    if (count <= INT32_MAX && count >= INT32_MIN) {
+        v.vt = SESS_VT_I4;
+        v.v.lVal = (int32_t)count;
+    } else {
+        v.vt = SESS_VT_I8;
+        v.v.llVal = count;
+    }
+    hr = sess_value_set(pg->s, "count", &v);
+    if (hr < 0)
+        return page_fail(pg, hr);
+    sb_printf(&pg->out, "<p>count=%lld</p>\n", (long long)count);
+    return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Parses a decimal number into *out; false unless the whole text is digits
+ * and fits. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > UINT32_MAX)
+            return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* /peek : reads count under the shared lock, never creates a session. */
+static int page_peek(page *pg)
+{
+    const char *hold_text = param(pg->hr, "hold");
+    uint32_t hold = 0;
+    int has, now;
+    if (hold_text && !parse_u32(hold_text, &hold)) {
+        /* too large a number is capped, not refused */
+        const char *d = hold_text;
+        while (*d >= '0' && *d <= '9')
+            d++;
+        if (*d || d == hold_text)
+            return page_bad(pg, "hold must be a number of milliseconds (0-2000)");
+        hold = HOLD_CAP_MS;
+    }
+    if (hold > HOLD_CAP_MS)
+        hold = HOLD_CAP_MS;
+    if ((has = page_session(pg, false)) < 0)
+        return -1;
+    if (has) {
+        int64_t count = 0;
+        if (get_count(pg, &count) < 0)
+            return -1;
+        sb_printf(&pg->out, "<p>count=%lld</p>\n", (long long)count);
+    } else {
+        sb_puts(&pg->out, "<p>no session</p>\n");
+    }
+    if (hold)
+        sleep_ms(hold);
+    now = readers_current();
+    if (now > pg->readers_seen)
+        pg->readers_seen = now;
+    sb_printf(&pg->out, "<p>held the read-only session state for %u ms</p>\n",
+              (unsigned)hold);
+    sb_printf(&pg->out, "<p>readers_at_once=%d</p>\n", pg->readers_seen);
+    return 0;
+}
+
+/* /page1 : SessionPage1.asp, three values, then a redirect to page 2. */
+static int page_page1(page *pg)
+{
+    static const char *const names[3] = {"SessionVar1", "SessionVar2", "SessionVar3"};
+    static const char *const values[3] = {"Session Variable 1", "Session Variable 2",
+                                          "Session Variable 3"};
+    char url[128];
+    int i;
+    if (page_session(pg, true) < 0)
+        return -1;
+    for (i = 0; i < 3; i++) {
+        sess_result hr = set_text(pg->s, names[i], values[i]);
+        if (hr < 0)
+            return page_fail(pg, hr);
+    }
+    /* Response.Redirect, through rewrite_url (written after the session
+     * exists, so a cookieless redirect carries the new ID). */
+    snprintf(url, sizeof url, "%s/page2", pg->prefix);
+    pg->location = rewrite(pg, url);
+    if (!pg->location)
+        return page_fail(pg, SESS_E_OUTOFMEMORY);
+    pg->status = 302;
+    sb_puts(&pg->out, "<p>Object moved: ");
+    link_to(pg, "/page2", "SessionPage2");
+    sb_puts(&pg->out, "</p>\n");
+    return 0;
+}
+
+/* /page2 : SessionPage2.asp, the Contents collection. */
+static int page_page2(page *pg)
+{
+    size_t count = 0, i;
+    sess_variant v;
+    sess_result hr;
+    char key[512];
+
+    if (page_session(pg, true) < 0)
+        return -1;
+    if ((hr = sess_contents_count(pg->s, &count)) < 0)
+        return page_fail(pg, hr);
+    sb_printf(&pg->out, "<p>There are %zu items in the Session's Contents collection.</p>\n",
+              count);
+    sb_puts(&pg->out, "<ul>\n");
+    sess_variant_init(&v);
+    for (i = 0; i < count; i++) {
+        hr = sess_contents_key_at(pg->s, i, key, sizeof key, NULL);
+        if (hr >= 0)
+            hr = sess_contents_get_at(pg->s, i, &v);
+        if (hr < 0)
+            break;
+        sb_puts(&pg->out, "<li>");
+        sb_html(&pg->out, key);
+        sb_puts(&pg->out, " = ");
+        put_value(pg, &v);
+        sb_puts(&pg->out, "</li>\n");
+    }
+    sb_puts(&pg->out, "</ul>\n");
+    if (hr >= 0)
+        hr = set_text(pg->s, "AppStatus", "Page2...InProcess...");
+    if (hr >= 0)
+        hr = sess_contents_count(pg->s, &count);
+    if (hr < 0) {
+        sess_variant_clear(&v);
+        return page_fail(pg, hr);
+    }
+    /* Session.Contents(1) .. (3) in ASP; indexes 0 .. 2 here. */
+    sb_puts(&pg->out, "<p>First three by index: ");
+    for (i = 0; i < 3 && i < count; i++) {
+        if ((hr = sess_contents_get_at(pg->s, i, &v)) < 0)
+            break;
+        if (i)
+            sb_puts(&pg->out, " | ");
+        put_value(pg, &v);
+    }
+    sb_puts(&pg->out, "</p>\n");
+    sess_variant_clear(&v);
+    return hr < 0 ? page_fail(pg, hr) : 0;
+}
+
+/* The index of the Contents item `name` (keys compare case-insensitively;
+ * ASCII folding is enough for the demo's own keys). */
+static sess_result contents_index_of(sess_session *s, const char *name, size_t *out)
+{
+    size_t count = 0, i;
+    char key[512];
+    sess_result hr = sess_contents_count(s, &count);
+    for (i = 0; hr >= 0 && i < count; i++) {
+        hr = sess_contents_key_at(s, i, key, sizeof key, NULL);
+        if (hr >= 0 && strcasecmp(key, name) == 0) {
+            *out = i;
+            return SESS_S_OK;
+        }
+    }
+    return hr < 0 ? hr : SESS_DISP_E_BADINDEX;
+}
+
+/* /array : seed 004's array example; arrays go in and out by value. */
+static int page_array(page *pg)
+{
+    static const char *const names[4] = {"Chris", "Julie", "Vlad", "Kelly"};
+    sess_array *arr = NULL;
+    sess_variant v, e;
+    sess_result hr;
+    size_t i;
+
+    if (page_session(pg, true) < 0)
+        return -1;
+    sess_variant_init(&v);
+    sess_variant_init(&e);
+    /* ReDim arystrNames(3): Chris, Julie, Vlad, Kelly; into the session. */
+    hr = sess_array_create(4, &arr);
+    if (hr >= 0) {
+        v.vt = SESS_VT_ARRAY | SESS_VT_VARIANT; /* v owns the array now */
+        v.v.parray = arr;
+        for (i = 0; i < 4 && hr >= 0; i++) {
+            hr = sess_variant_set_bstr(&e, names[i], SIZE_MAX);
+            if (hr >= 0)
+                hr = sess_array_set(arr, i, &e);
+        }
+    }
+    if (hr >= 0)
+        hr = sess_value_set(pg->s, "arystrNames", &v);
+    /* arystrNames2 = Session("arystrNames"): a copy. */
+    if (hr >= 0)
+        hr = sess_value_get(pg->s, "arystrNames", &v);
+    if (hr >= 0) {
+        sb_puts(&pg->out, "<p>second before: ");
+        hr = put_element(pg, &v, 1);
+        sb_puts(&pg->out, "</p>\n");
+    }
+    /* arystrNames2(1) = "Mark": changes the copy only, until stored back. */
+    if (hr >= 0 && v.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
+        hr = SESS_DISP_E_TYPEMISMATCH;
+    if (hr >= 0)
+        hr = sess_variant_set_bstr(&e, "Mark", SIZE_MAX);
+    if (hr >= 0)
+        hr = sess_array_set(v.v.parray, 1, &e);
+    if (hr >= 0)
+        hr = sess_value_set(pg->s, "arystrNames", &v);
+    if (hr >= 0)
+        hr = sess_value_get(pg->s, "arystrNames", &v);
+    if (hr >= 0) {
+        sb_puts(&pg->out, "<p>second after: ");
+        hr = put_element(pg, &v, 1);
+        sb_puts(&pg->out, "</p>\n");
+    }
+    /* Session.Contents(1)(0) in ASP: the array's first element, reached by
+     * the item's index (0 in a new session; later if other items came
+     * first). */
+    if (hr >= 0)
+        hr = contents_index_of(pg->s, "arystrNames", &i);
+    if (hr >= 0)
+        hr = sess_contents_get_at(pg->s, i, &v);
+    if (hr >= 0) {
+        sb_printf(&pg->out, "<p>Contents(%zu)(0): ", i);
+        hr = put_element(pg, &v, 0);
+        sb_puts(&pg->out, "</p>\n");
+    }
+    sess_variant_clear(&v);
+    sess_variant_clear(&e);
+    return hr < 0 ? page_fail(pg, hr) : 0;
+}
+
+/* /abandon : the contents stay readable until the page ends. */
+static int page_abandon(page *pg)
+{
+    int64_t count = 0;
+    int has = page_session(pg, false);
+    sess_result hr;
+    if (has < 0)
+        return -1;
+    if (has) {
+        if (get_count(pg, &count) < 0)
+            return -1;
+        if ((hr = sess_abandon(pg->s)) < 0)
+            return page_fail(pg, hr);
+        /* Still readable after Abandon, until the request ends. */
+        if (get_count(pg, &count) < 0)
+            return -1;
+    }
+    sb_printf(&pg->out, "<p>count=%lld</p>\n<p>abandoned</p>\n", (long long)count);
+    return 0;
+}
+
+/* /regenerate : a new ID, the same contents (as at login). */
+static int page_regenerate(page *pg)
+{
+    char id[SESS_ID_LEN + 1];
+    sess_result hr;
+    if (page_session(pg, true) < 0)
+        return -1;
+    hr = sess_session_regenerate_id(pg->s);
+    if (hr >= 0)
+        hr = sess_session_id(pg->s, id, sizeof id, NULL);
+    if (hr < 0)
+        return page_fail(pg, hr);
+    sb_puts(&pg->out, "<p>regenerated: ");
+    sb_html(&pg->out, id);
+    sb_puts(&pg->out, "</p>\n");
+    return 0;
+}
+
+/* Converts `src` to text under `lcid` and appends it after `label`. */
+static sess_result put_converted(page *pg, const char *label, const sess_variant *src,
+                                 uint32_t lcid)
+{
+    sess_variant text;
+    sess_result hr;
+    sess_variant_init(&text);
+    hr = sess_variant_change_type(&text, src, lcid, 0, SESS_VT_BSTR);
+    if (hr >= 0) {
+        sb_printf(&pg->out, "<p>%s: ", label);
+        sb_html(&pg->out, text.v.bstrVal.ptr ? text.v.bstrVal.ptr : "");
+        sb_puts(&pg->out, "</p>\n");
+    }
+    sess_variant_clear(&text);
+    return hr;
+}
+
+/* /prefs?lcid=N&codepage=N : Session.LCID and Session.CodePage. */
+static int page_prefs(page *pg)
+{
+    const char *lcid_text = param(pg->hr, "lcid"), *cp_text = param(pg->hr, "codepage");
+    uint32_t lcid = 0, cp = 0;
+    char charset[64];
+    sess_variant v;
+    sess_result hr;
+
+    if (lcid_text && !parse_u32(lcid_text, &lcid))
+        return page_bad(pg, "lcid must be a decimal number");
+    if (cp_text && !parse_u32(cp_text, &cp))
+        return page_bad(pg, "codepage must be a decimal number");
+    if (page_session(pg, true) < 0)
+        return -1;
+    /* An invalid value is refused and the session keeps its value (ASP 0219
+     * and 0204); the page answers 400 and the request's changes are undone. */
+    if (lcid_text && (hr = sess_lcid(pg->s, &lcid, NULL)) < 0)
+        return page_fail_status(pg, hr, hr == SESS_E_INVALID_LCID ? 400 : 0);
+    if (cp_text && (hr = sess_codepage(pg->s, &cp, NULL)) < 0)
+        return page_fail_status(pg, hr, hr == SESS_E_INVALID_CODEPAGE ? 400 : 0);
+    hr = sess_lcid(pg->s, NULL, &lcid);
+    if (hr >= 0)
+        hr = sess_codepage(pg->s, NULL, &cp);
+    if (hr >= 0)
+        hr = sess_codepage_charset(cp, charset, sizeof charset, NULL);
+    if (hr < 0)
+        return page_fail(pg, hr);
+    sb_printf(&pg->out, "<p>LCID: %lu</p>\n<p>CodePage: %lu</p>\n<p>charset: ",
+              (unsigned long)lcid, (unsigned long)cp);
+    sb_html(&pg->out, charset);
+    sb_puts(&pg->out, "</p>\n");
+
+    sess_variant_init(&v);
+    v.vt = SESS_VT_R8;
+    v.v.dblVal = 1234.5;
+    hr = put_converted(pg, "number", &v, lcid);
+    if (hr >= 0) {
+        v.vt = SESS_VT_CY;
+        v.v.cyVal = 12345678; /* 1234.5678 */
+        hr = put_converted(pg, "currency", &v, lcid);
+    }
+    if (hr >= 0) {
+        v.vt = SESS_VT_DATE;
+        v.v.date = 36525.7708333333; /* 1999-12-31 18:30:00 */
+        hr = put_converted(pg, "date", &v, lcid);
+    }
+    if (hr < 0)
+        return page_fail(pg, hr);
+    /* Text the code page may or may not hold: what it cannot becomes &#N;. */
+    sb_puts(&pg->out, "<p>sample: 日本語 — café — 繁體中文 — Ærøskøbing</p>\n");
+    sb_puts(&pg->out, "<p>Try: ");
+    link_to(pg, "/prefs?lcid=1033&codepage=65001", "en-US, UTF-8");
+    sb_puts(&pg->out, " · ");
+    link_to(pg, "/prefs?lcid=1031&codepage=1252", "de-DE, Windows-1252");
+    sb_puts(&pg->out, " · ");
+    link_to(pg, "/prefs?lcid=1041&codepage=932", "ja-JP, Shift_JIS");
+    sb_puts(&pg->out, " · ");
+    link_to(pg, "/prefs?lcid=1028&codepage=950", "zh-TW, Big5");
+    sb_puts(&pg->out, "</p>\n");
+    return 0;
+}
+
+/* /stats : no session state; the application's session count. */
+static int page_stats(page *pg)
+{
+    size_t n = 0;
+    sess_result hr = sess_app_session_count(pg->app, &n);
+    if (hr < 0)
+        return page_fail(pg, hr);
+    sb_printf(&pg->out, "<p>sessions=%zu</p>\n", n);
+    return 0;
+}
+
+typedef int (*page_fn)(page *pg);
+
+static const struct route {
+    const char *path;  /* relative to the application */
+    uint32_t use;      /* SESS_USE_* (EnableSessionState) */
+    page_fn fn;
+    const char *title;
+} routes[] = {
+    {"/", SESS_USE_READONLY, page_index, "libsess demo"},
+    {"/counter", SESS_USE_EXCLUSIVE, page_counter, "Counter"},
+    {"/peek", SESS_USE_READONLY, page_peek, "Peek (read-only)"},
+    {"/page1", SESS_USE_EXCLUSIVE, page_page1, "Session Contents Example Page1"},
+    {"/page2", SESS_USE_EXCLUSIVE, page_page2, "Session Contents Example Page2"},
+    {"/array", SESS_USE_EXCLUSIVE, page_array, "Session Array Example"},
+    {"/abandon", SESS_USE_EXCLUSIVE, page_abandon, "Abandon"},
+    {"/regenerate", SESS_USE_EXCLUSIVE, page_regenerate, "Regenerate the SessionID"},
+    {"/prefs", SESS_USE_EXCLUSIVE, page_prefs, "LCID and CodePage"},
+    {"/stats", SESS_USE_OFF, page_stats, "Statistics"},
+};
+
+/* The links at the foot of every page, written through rewrite_url. */
+static void nav(page *pg)
+{
+    static const char *const extra[][2] = {
+        {"/peek?hold=1000", "/peek?hold=1000"},
+        {"/prefs?lcid=1041&codepage=932", "/prefs?lcid=1041&codepage=932"},
+    };
+    size_t i;
+    sb_puts(&pg->out, "<hr>\n<ul>\n");
+    for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        sb_puts(&pg->out, "<li>");
+        link_to(pg, routes[i].path, routes[i].path);
+        sb_puts(&pg->out, "</li>\n");
+    }
+    for (i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        sb_puts(&pg->out, "<li>");
+        link_to(pg, extra[i][0], extra[i][1]);
+        sb_puts(&pg->out, "</li>\n");
+    }
+    sb_puts(&pg->out, "</ul>\n<p>Applications: ");
+    for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++) {
+        /* Outside this application: rewrite_url leaves them alone. */
+        char url[64], *href;
+        snprintf(url, sizeof url, "%s%s", srv.apps[i].path,
+                 strcmp(srv.apps[i].path, "/") == 0 ? "" : "/");
+        href = rewrite(pg, url);
+        sb_puts(&pg->out, i ? " · <a href=\"" : "<a href=\"");
+        sb_html(&pg->out, href ? href : url);
+        sb_puts(&pg->out, "\">");
+        sb_html(&pg->out, url);
+        sb_puts(&pg->out, "</a>");
+        free(href);
+    }
+    sb_printf(&pg->out, " (this page: application %s)</p>\n", pg->prefix[0] ? pg->prefix : "/");
+}
+
+/* A string the request reports (path, application path), allocated. */
+typedef sess_result (*request_text_fn)(const sess_request *, char *, size_t, size_t *);
+
+static char *request_text(const sess_request *req, request_text_fn fn, sess_result *hr)
+{
+    size_t need = 0;
+    char *buf;
+    *hr = fn(req, NULL, 0, &need);
+    if (*hr != SESS_E_INSUFFICIENT_BUFFER)
+        return NULL;
+    if (!(buf = malloc(need + 1))) {
+        *hr = SESS_E_OUTOFMEMORY;
+        return NULL;
+    }
+    if ((*hr = fn(req, buf, need + 1, NULL)) < 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void error_from_library(response *res, sess_result hr)
+{
+    page pg;
+    memset(&pg, 0, sizeof pg);
+    page_fail(&pg, hr);
+    error_page(res, pg.status, sb_str(&pg.error));
+    sb_free(&pg.error);
+}
+
+/* Finds the route: the request's application and its path in it. NULL for
+ * an unknown route (404) or a failure (res is then filled). */
+static const struct route *find_route(const http_req *hr, response *res, char *prefix,
+                                      size_t prefix_len, sess_app **app)
+{
+    sess_request_info info;
+    sess_request *req = NULL;
+    sess_result rc;
+    char *path = NULL, *app_path = NULL;
+    const char *rest = NULL;
+    const struct route *found = NULL;
+    size_t i, n;
+
+    /* Which application and which route: a request with session state off
+     * (it takes no lock) tells the application's path and the path without
+     * any cookieless ID segment. */
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.session_use = SESS_USE_OFF;
+    info.path = hr->path;
+    rc = sess_request_begin(srv.site, &info, &req);
+    if (rc >= 0) {
+        path = request_text(req, sess_request_path, &rc);
+        if (path)
+            app_path = request_text(req, sess_request_app_path, &rc);
+        sess_request_end(req, false, NULL);
+    }
+    if (!app_path) {
+        error_from_library(res, rc);
+        free(path);
+        return NULL;
+    }
+    n = strcmp(app_path, "/") == 0 ? 0 : strlen(app_path);
+    if (strncasecmp(path, app_path, n) == 0) {
+        rest = path + n;
+        if (!*rest)
+            rest = "/";
+    }
+    for (i = 0; rest && i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(rest, routes[i].path) == 0)
+            found = &routes[i];
+    *app = NULL;
+    for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++)
+        if (strcmp(srv.apps[i].path, app_path) == 0)
+            *app = srv.apps[i].app;
+    snprintf(prefix, prefix_len, "%.*s", (int)n, app_path);
+    if (!found || !*app || strlen(app_path) >= prefix_len)
+        error_page(res, 404, "No such page in this application.");
+    free(path);
+    free(app_path);
+    return res->status == 404 ? NULL : found;
+}
+
+/* Runs one request: the application, the route, the session, the page. */
+static void serve(const http_req *hr, response *res)
+{
+    page pg;
+    const struct route *route;
+    sess_request_info info;
+    sess_variant cookie;
+    sess_result rc;
+    uint32_t cp = CP_UTF8;
+    char charset[64] = "UTF-8";
+    sbuf doc = {NULL, 0, 0, false};
+    size_t need = 0;
+    bool reader;
+    int failed;
+
+    memset(&pg, 0, sizeof pg);
+    pg.hr = hr;
+    pg.status = 200;
+    route = find_route(hr, res, pg.prefix, sizeof pg.prefix, &pg.app);
+    if (!route)
+        return;
+
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.session_use = route->use;
+    info.path = hr->path;
+    info.cookie_header = hr->has_cookie ? hr->cookie.p : NULL;
+    info.cookie_header_len = hr->has_cookie ? hr->cookie.len : 0;
+    info.https = false;
+    rc = sess_request_begin(srv.site, &info, &pg.req);
+    if (rc < 0) {
+        error_from_library(res, rc); /* 503 for SESS_E_LOCK_TIMEOUT */
+        return;
+    }
+    reader = route->use == SESS_USE_READONLY;
+    if (reader)
+        pg.readers_seen = readers_enter();
+    failed = route->fn(&pg) < 0;
+    if (reader)
+        readers_leave();
+    if (!failed) {
+        nav(&pg);
+        if (pg.s && sess_codepage(pg.s, NULL, &cp) < 0)
+            cp = CP_UTF8;
+    }
+
+    /* The unit of work ends: saved, or undone if the page failed. */
+    sess_variant_init(&cookie);
+    rc = sess_request_end(pg.req, failed != 0, &cookie);
+    pg.req = NULL;
+    if (cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr)
+        res->set_cookie = strdup(cookie.v.bstrVal.ptr);
+    sess_variant_clear(&cookie);
+    if (rc < 0 && !failed)
+        failed = page_fail(&pg, rc);
+
+    if (failed) {
+        error_page(res, pg.status, sb_str(&pg.error));
+    } else {
+        /* The page in the session's code page (Session.CodePage). */
+        if (sess_codepage_charset(cp, charset, sizeof charset, NULL) < 0) {
+            cp = CP_UTF8;
+            snprintf(charset, sizeof charset, "UTF-8");
+        }
+        sb_printf(&doc, "<!DOCTYPE html>\n<html><head><meta charset=\"");
+        sb_html(&doc, charset);
+        sb_puts(&doc, "\"><title>");
+        sb_html(&doc, route->title);
+        sb_puts(&doc, "</title></head>\n<body>\n<h1>");
+        sb_html(&doc, route->title);
+        sb_puts(&doc, "</h1>\n");
+        sb_put(&doc, sb_str(&pg.out), pg.out.len);
+        sb_puts(&doc, "</body></html>\n");
+        res->status = pg.status;
+        res->location = pg.location;
+        pg.location = NULL;
+        snprintf(res->charset, sizeof res->charset, "%s", charset);
+        if (doc.oom || pg.out.oom) {
+            error_page(res, 500, "out of memory");
+        } else if (cp == CP_UTF8) {
+            res->body = doc;
+            doc.p = NULL;
+        } else {
+            /* Characters the code page cannot hold become &#N; (as ASP). */
+            rc = sess_codepage_encode(cp, doc.p, doc.len, 0, NULL, 0, &need);
+            if (rc == SESS_E_INSUFFICIENT_BUFFER && sb_reserve(&res->body, need)) {
+                rc = sess_codepage_encode(cp, doc.p, doc.len, 0, res->body.p, need + 1, NULL);
+                res->body.len = need;
+            }
+            if (rc < 0)
+                error_from_library(res, rc);
+        }
+    }
+    sb_free(&doc);
+    sb_free(&pg.out);
+    sb_free(&pg.error);
+    free(pg.location);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+
+typedef struct conn {
+    int fd;
+    int slot;
+    size_t len;             /* bytes in buf */
+    char buf[MAX_HEAD + 1];
+} conn;
+
+/* The end of the header section in buf[0..len) (after its blank line), or
+ * 0 if it is not all there yet. Bare LF line ends are accepted. */
+static size_t head_end(const char *buf, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        if (buf[i] != '\n')
+            continue;
+        if (i + 1 < len && buf[i + 1] == '\n')
+            return i + 2;
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
+            return i + 3;
+    }
+    return 0;
+}
+
+/* Reads until a whole header section is buffered. Returns its length; 0 at
+ * a clean end (EOF or idle timeout between requests); -1 when the
+ * connection broke mid-request; -431 when the section exceeds MAX_HEAD. */
+static long read_head(conn *c)
+{
+    for (;;) {
+        size_t skip = 0, end;
+        ssize_t n;
+        /* Empty lines before a request line are ignored (RFC 9112 2.2). */
+        while (skip < c->len && (c->buf[skip] == '\r' || c->buf[skip] == '\n'))
+            skip++;
+        if (skip) {
+            memmove(c->buf, c->buf + skip, c->len - skip);
+            c->len -= skip;
+        }
+        if ((end = head_end(c->buf, c->len)) != 0)
+            return (long)end;
+        if (c->len >= MAX_HEAD)
+            return -431;
+        n = recv(c->fd, c->buf + c->len, MAX_HEAD - c->len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return c->len == 0 ? 0 : -1;
+        c->len += (size_t)n;
+    }
+}
+
+/* Skips a request body of `n` bytes (GET may carry one; it means nothing). */
+static bool skip_body(conn *c, uint64_t n)
+{
+    char scratch[4096];
+    size_t take = c->len < n ? c->len : (size_t)n;
+    memmove(c->buf, c->buf + take, c->len - take);
+    c->len -= take;
+    n -= take;
+    while (n) {
+        ssize_t r = recv(c->fd, scratch, n < sizeof scratch ? (size_t)n : sizeof scratch, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        n -= (uint64_t)r;
+    }
+    return true;
+}
+
+/* Closes after an error response without losing it to a reset: stop
+ * sending, then read (and drop) what the client still sends, briefly. */
+static void lingering_close(int fd)
+{
+    struct timeval tv = {0, 500000};
+    char scratch[4096];
+    size_t total = 0;
+    shutdown(fd, SHUT_WR);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (total < 256 * 1024) {
+        ssize_t r = recv(fd, scratch, sizeof scratch, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        total += (size_t)r;
+    }
+}
+
+static void *connection_main(void *arg)
+{
+    conn *c = (conn *)arg;
+    bool linger = false;
+
+    while (!stopping) {
+        http_req hr;
+        response res;
+        long head = read_head(c);
+        int status;
+        bool done;
+
+        if (head == 0 || head == -1)
+            break;
+        memset(&hr, 0, sizeof hr);
+        memset(&res, 0, sizeof res);
+        if (head == -431) {
+            status = 431;
+        } else {
+            status = parse_head(c->buf, (size_t)head, &hr);
+            memmove(c->buf, c->buf + head, c->len - (size_t)head);
+            c->len -= (size_t)head;
+            if (status == 0 && hr.content_length && !skip_body(c, hr.content_length)) {
+                http_req_free(&hr);
+                break;
+            }
+        }
+        if (status == 431)
+            error_page(&res, 431, "The request's header section is over 8 KiB.");
+        else if (status == 405)
+            error_page(&res, 405, "Only GET and HEAD are served here.");
+        else if (status == 505)
+            error_page(&res, 505, "Only HTTP/1.0 and HTTP/1.1 are served here.");
+        else if (status == 413)
+            error_page(&res, 413, "A GET request has no business with a body this large.");
+        else if (status == 400)
+            error_page(&res, 400, "Malformed request (request line, headers, "
+                                  "percent-encoding, or a NUL in the path).");
+        else if (status != 0)
+            error_page(&res, status, NULL);
+        else
+            serve(&hr, &res);
+        if (status == 0 && !hr.keep_alive)
+            res.close = true;
+        if (res.status >= 400)
+            res.close = true;
+        done = !send_response(c->fd, &res, status == 0 && hr.head, hr.http10) || res.close;
+        linger = res.close && res.status >= 400;
+        http_req_free(&hr);
+        response_free(&res);
+        if (done)
+            break;
+    }
+    if (linger)
+        lingering_close(c->fd);
+
+    /* Unregister and close under the lock, so shutdown() from main never
+     * reaches a reused descriptor; the last thing this thread does. */
+    pthread_mutex_lock(&srv.lock);
+    srv.fds[c->slot] = -1;
+    close(c->fd);
+    srv.active--;
+    pthread_cond_broadcast(&srv.idle);
+    pthread_mutex_unlock(&srv.lock);
+    free(c);
+    return NULL;
+}
+
+/* Registers a connection: its slot, or -1 when MAX_CONNECTIONS are open. */
+static int register_connection(int fd)
+{
+    int i, slot = -1;
+    pthread_mutex_lock(&srv.lock);
+    for (i = 0; i < MAX_CONNECTIONS && slot < 0; i++) {
+        if (srv.fds[i] < 0) {
+            srv.fds[i] = fd;
+            srv.active++;
+            slot = i;
+        }
+    }
+    pthread_mutex_unlock(&srv.lock);
+    return slot;
+}
+
+static void unregister_connection(int slot)
+{
+    pthread_mutex_lock(&srv.lock);
+    srv.fds[slot] = -1;
+    srv.active--;
+    pthread_cond_broadcast(&srv.idle);
+    pthread_mutex_unlock(&srv.lock);
+}
+
+static void accept_connection(int fd, const pthread_attr_t *attr, const sigset_t *stop_signals)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\nRetry-After: 1\r\n\r\n";
+    struct timeval tv = {IDLE_TIMEOUT_S, 0};
+    sigset_t old;
+    pthread_t thread;
+    conn *c;
+    int slot = register_connection(fd);
+
+    if (slot < 0) {
+        send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+        return;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    c = malloc(sizeof *c);
+    if (c) {
+        c->fd = fd;
+        c->slot = slot;
+        c->len = 0;
+        /* The thread starts with SIGINT/SIGTERM blocked: they go to main. */
+        pthread_sigmask(SIG_BLOCK, stop_signals, &old);
+        if (pthread_create(&thread, attr, connection_main, c) == 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            return;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        free(c);
+    }
+    send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    pthread_mutex_lock(&srv.lock);
+    close(fd);
+    pthread_mutex_unlock(&srv.lock);
+    unregister_connection(slot);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start and stop                                                           */
+
+static int fail_setup(const char *what, sess_result hr)
+{
+    char detail[512] = "";
+    sess_error_last(NULL, detail, sizeof detail, NULL);
+    fprintf(stderr, "server_demo: %s failed (0x%08lX): %s\n", what,
+            (unsigned long)(uint32_t)hr, detail);
+    return 1;
+}
+
+/* The site: three applications, each with its own sess_app. */
+static int setup_site(void)
+{
+    sess_app_options opts;
+    sess_web_options web;
+    sess_result hr;
+    size_t i;
+
+    if ((hr = sess_site_create(&srv.site)) < 0)
+        return fail_setup("sess_site_create", hr);
+    for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++) {
+        sess_app_options_init(&opts);
+        opts.lock_timeout_ms = LOCK_TIMEOUT_MS;
+        if ((hr = sess_app_create(&opts, &srv.apps[i].app)) < 0)
+            return fail_setup("sess_app_create", hr);
+        sess_web_options_init(&web);
+        web.cookieless = srv.apps[i].cookieless;
+        if ((hr = sess_site_add(srv.site, srv.apps[i].path, srv.apps[i].app, &web)) < 0)
+            return fail_setup("sess_site_add", hr);
+    }
+    return 0;
+}
+
+static void release_site(void)
+{
+    size_t i;
+    sess_site_release(srv.site);
+    srv.site = NULL;
+    for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++) {
+        sess_app_release(srv.apps[i].app); /* Session_OnEnd for what is left */
+        srv.apps[i].app = NULL;
+    }
+}
+
+static int listen_on(unsigned port)
+{
+    struct sockaddr_in addr;
+    socklen_t len = sizeof addr;
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0) {
+        perror("server_demo: socket");
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 128) < 0
+        || getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+        perror("server_demo: bind/listen");
+        close(fd);
+        return -1;
+    }
+    printf("listening on http://127.0.0.1:%u/\n", (unsigned)ntohs(addr.sin_port));
+    fflush(stdout);
+    return fd;
+}
+
+int main(void)
+{
+    const char *port_text = getenv("PORT");
+    uint32_t port = 8080;
+    struct sigaction sa;
+    sigset_t stop_signals;
+    pthread_attr_t attr;
+    struct timespec deadline;
+    int i, left;
+
+    if (port_text && *port_text && (!parse_u32(port_text, &port) || port > 65535)) {
+        fprintf(stderr, "server_demo: PORT must be a number from 0 to 65535\n");
+        return 2;
+    }
+    for (i = 0; i < MAX_CONNECTIONS; i++)
+        srv.fds[i] = -1;
+
+    /* SIGPIPE: a client that goes away is an error from send(), not death.
+     * SIGINT/SIGTERM: blocked in every other thread (the library's expiry
+     * threads and the connections), so they reach main's poll(). */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    if (setup_site() != 0) {
+        release_site();
+        return 1;
+    }
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+    if ((srv.listen_fd = listen_on((unsigned)port)) < 0) {
+        release_site();
+        return 1;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+
+    while (!stopping) {
+        struct pollfd pfd;
+        int fd;
+        pfd.fd = srv.listen_fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 500) <= 0)
+            continue;
+        fd = accept(srv.listen_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                sleep_ms(50); /* out of descriptors: let connections finish */
+            continue;
+        }
+        accept_connection(fd, &attr, &stop_signals);
+    }
+
+    /* Stop: no new connections; wake the idle ones (their reads see EOF);
+     * wait for them, then release the site and the applications. */
+    close(srv.listen_fd);
+    pthread_attr_destroy(&attr);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += SHUTDOWN_WAIT_S;
+    pthread_mutex_lock(&srv.lock);
+    for (i = 0; i < MAX_CONNECTIONS; i++)
+        if (srv.fds[i] >= 0)
+            shutdown(srv.fds[i], SHUT_RD); /* in-flight responses still go out */
+    while (srv.active > 0)
+        if (pthread_cond_timedwait(&srv.idle, &srv.lock, &deadline) == ETIMEDOUT)
+            break;
+    left = srv.active;
+    pthread_mutex_unlock(&srv.lock);
+    if (left) {
+        fprintf(stderr, "server_demo: %d connection(s) still busy; exiting without cleanup\n",
+                left);
+        return 1;
+    }
+    release_site();
+    fprintf(stderr, "server_demo: stopped\n");
+    return 0;
+}
