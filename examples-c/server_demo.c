@@ -1331,31 +1331,21 @@ static void error_from_library(response *res, sess_result hr)
 
 /* Finds the route: the request's application and its path in it. NULL for
  * an unknown route (404) or a failure (res is then filled). */
-static const struct route *find_route(const http_req *hr, response *res, char *prefix,
+static const struct route *find_route(sess_request *req, response *res, char *prefix,
                                       size_t prefix_len, sess_app **app)
 {
-    sess_request_info info;
-    sess_request *req = NULL;
     sess_result rc;
     char *path = NULL, *app_path = NULL;
-    const char *rest = NULL;
+    const char *rest = NULL, *last;
     const struct route *found = NULL;
     size_t i, n;
 
-    /* Which application and which route: a request with session state off
-     * (it takes no lock) tells the application's path and the path without
-     * any cookieless ID segment. */
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    info.session_use = SESS_USE_OFF;
-    info.path = hr->path;
-    rc = sess_request_begin(srv.site, &info, &req);
-    if (rc >= 0) {
-        path = request_text(req, sess_request_path, &rc);
-        if (path)
-            app_path = request_text(req, sess_request_app_path, &rc);
-        sess_request_end(req, false, NULL);
-    }
+    /* Which application and which route: the request (begun with session
+     * state off, so it holds no lock yet) tells the application's path and
+     * the path without any cookieless ID segment. */
+    path = request_text(req, sess_request_path, &rc);
+    if (path)
+        app_path = request_text(req, sess_request_app_path, &rc);
     if (!app_path) {
         error_from_library(res, rc);
         free(path);
@@ -1369,6 +1359,13 @@ static const struct route *find_route(const http_req *hr, response *res, char *p
     }
     for (i = 0; rest && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(rest, routes[i].path) == 0)
+            found = &routes[i];
+    /* Pages in subdirectories belong to the application too (seed 004:
+     * /search/contrib/x stays in /search): they run the page their last
+     * segment names. */
+    last = rest ? strrchr(rest, '/') : NULL;
+    for (i = 0; !found && last && last != rest && i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(last, routes[i].path) == 0 && strcmp(last, "/") != 0)
             found = &routes[i];
     *app = NULL;
     for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++)
@@ -1400,20 +1397,28 @@ static void serve(const http_req *hr, response *res)
     memset(&pg, 0, sizeof pg);
     pg.hr = hr;
     pg.status = 200;
-    route = find_route(hr, res, pg.prefix, sizeof pg.prefix, &pg.app);
-    if (!route)
-        return;
-
+    /* Begin with session state off (no lock), route, then take the
+     * session as the page needs it. */
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    info.session_use = route->use;
+    info.session_use = SESS_USE_OFF;
     info.path = hr->path;
     info.cookie_header = hr->has_cookie ? hr->cookie.p : NULL;
     info.cookie_header_len = hr->has_cookie ? hr->cookie.len : 0;
     info.https = false;
     rc = sess_request_begin(srv.site, &info, &pg.req);
     if (rc < 0) {
-        error_from_library(res, rc); /* 503 for SESS_E_LOCK_TIMEOUT */
+        error_from_library(res, rc);
+        return;
+    }
+    route = find_route(pg.req, res, pg.prefix, sizeof pg.prefix, &pg.app);
+    if (route)
+        rc = sess_request_acquire(pg.req, route->use);
+    if (!route || rc < 0) {
+        if (route)
+            error_from_library(res, rc); /* 503 for SESS_E_LOCK_TIMEOUT */
+        sess_request_end(pg.req, true, NULL);
+        pg.req = NULL;
         return;
     }
     reader = route->use == SESS_USE_READONLY;

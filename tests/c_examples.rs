@@ -6,47 +6,12 @@
 //! `SESS_VALGRIND=1` runs each program under valgrind, failing on any error
 //! or any definitely lost byte (CI does this).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
-const CFLAGS: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory holding this build's `libsess.a` (target/<profile>).
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf()
-}
-
-fn out_dir() -> PathBuf {
-    let d = lib_dir().join("c-examples");
-    std::fs::create_dir_all(&d).expect("create the output directory");
-    d
-}
-
-fn cc() -> String {
-    std::env::var("CC").unwrap_or_else(|_| "cc".into())
-}
-
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(format!("{cmd:?} failed ({}):\n{text}", out.status))
-    }
-}
+use common::{build, out_dir, root, run};
 
 /// The test programs: every `examples-c/*.c` but the long-running ones.
 fn programs() -> Vec<PathBuf> {
@@ -61,20 +26,6 @@ fn programs() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn build(src: &Path) -> Result<PathBuf, String> {
-    let exe = out_dir().join(src.file_stem().unwrap());
-    run(Command::new(cc())
-        .args(CFLAGS)
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-o")
-        .arg(&exe)
-        .arg(src)
-        .arg(lib_dir().join("libsess.a"))
-        .args(["-lpthread", "-ldl", "-lm"]))?;
-    Ok(exe)
 }
 
 #[test]

@@ -1,0 +1,1324 @@
+//! The demo web app (`examples-c/server_demo.c`, specified in
+//! `examples-c/DEMO.md`) tested over real HTTP with a real client (ureq).
+//!
+//!     cargo test --test http_demo
+//!
+//! The server is built once per test binary like the C examples (C99,
+//! warnings as errors, against this build's `libsess.a`); `DEMO_BIN=<path>`
+//! runs a server built elsewhere instead. Every test starts its own server
+//! on a free 127.0.0.1 port, so the session counts a test reads from
+//! `/stats` are its own; a guard kills the server when the test ends, passed
+//! or failed (and on Linux the kernel kills it if the test's thread dies
+//! first). Cookies are handled here, not by the client, so tests can check
+//! their attributes and send crafted ones.
+
+mod common;
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ureq::http::HeaderValue;
+
+/// How long a server may take to say `listening on`.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest any one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Length of a session ID's text.
+const ID_LEN: usize = 22;
+
+// ---------------------------------------------------------------------------
+// The server
+
+/// `server_demo`, built once for this test binary (or `$DEMO_BIN`, a server
+/// built elsewhere).
+fn server_exe() -> &'static PathBuf {
+    static EXE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = EXE.get_or_init(|| match std::env::var_os("DEMO_BIN") {
+        Some(bin) => Ok(PathBuf::from(bin)),
+        None => common::build_replacing(&common::root().join("examples-c/server_demo.c")),
+    });
+    match built {
+        Ok(exe) => exe,
+        Err(e) => panic!("building examples-c/server_demo.c failed:\n{e}"),
+    }
+}
+
+/// A port nobody listens on right now (the kernel's choice, released).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local address").port()
+}
+
+/// A running demo server on 127.0.0.1; killed when dropped.
+struct Demo {
+    child: Child,
+    port: u16,
+    /// Everything it printed (stdout and stderr), for failure messages.
+    output: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+impl Demo {
+    /// Starts a server; a few tries, in case another process took the port
+    /// between our finding it free and the server binding it.
+    fn start() -> Demo {
+        let mut errors = String::new();
+        for attempt in 1..=3 {
+            match Demo::try_start() {
+                Ok(demo) => return demo,
+                Err(e) => {
+                    let _ = writeln!(errors, "attempt {attempt}: {e}");
+                }
+            }
+        }
+        panic!("the demo server did not start:\n{errors}");
+    }
+
+    fn try_start() -> Result<Demo, String> {
+        let exe = server_exe();
+        let port = free_port();
+        let mut cmd = Command::new(exe);
+        cmd.env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        die_with_this_thread(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", exe.display()))?;
+        let output = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = mpsc::channel::<()>();
+        // Both pipes are drained until the server exits, so a chatty server
+        // never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let out = Arc::clone(&output);
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                let line = String::from_utf8_lossy(&line).into_owned();
+                if line.contains("listening on") {
+                    let _ = ready_tx.send(());
+                }
+                append(&out, &line);
+            }
+        });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let out = Arc::clone(&output);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).split(b'\n') {
+                let Ok(line) = line else { break };
+                append(&out, &String::from_utf8_lossy(&line));
+            }
+        });
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into();
+        let demo = Demo {
+            child,
+            port,
+            output,
+            agent,
+        };
+        // Disconnected (stdout closed: the server exited) ends the wait early.
+        match ready_rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(()) => Ok(demo),
+            Err(e) => {
+                let mut demo = demo;
+                let status = demo.child.try_wait();
+                Err(format!(
+                    "no `listening on` line on stdout ({e}) with PORT={port}; \
+                     exit status: {status:?}; output:\n{}",
+                    demo.output()
+                ))
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// What the server printed so far.
+    fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// GET `path` with an optional `Cookie` header.
+    fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        let headers: Vec<(&str, &[u8])> = cookie
+            .map(|c| ("Cookie", c.as_bytes()))
+            .into_iter()
+            .collect();
+        self.get_with(path, &headers)
+    }
+
+    /// GET `path` with these extra headers (values as raw bytes).
+    fn get_with(&self, path: &str, headers: &[(&str, &[u8])]) -> Resp {
+        let mut req = self.agent.get(self.url(path));
+        for (name, value) in headers {
+            let value = HeaderValue::from_bytes(value)
+                .unwrap_or_else(|e| panic!("header {name}: {value:?} is not sendable: {e}"));
+            req = req.header(*name, value);
+        }
+        let mut resp = req.call().unwrap_or_else(|e| {
+            panic!("GET {path} failed: {e}\nserver output:\n{}", self.output())
+        });
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
+        let body = resp
+            .body_mut()
+            .read_to_vec()
+            .unwrap_or_else(|e| panic!("GET {path}: reading the body failed: {e}"));
+        Resp {
+            what: format!("GET {path}"),
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends `request` as it is on a new connection and reads the answer
+    /// until the server closes the connection, as it must after an error
+    /// (for requests no HTTP client would send).
+    fn raw(&self, request: &[u8]) -> String {
+        let what = String::from_utf8_lossy(&request[..request.len().min(60)]).into_owned();
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+        s.set_write_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+        // The server may answer and close before reading everything: a
+        // failed write is not the test's business, the answer is.
+        let _ = s.write_all(request);
+        let mut buf = Vec::new();
+        match s.read_to_end(&mut buf) {
+            Ok(_) => {}
+            // A reset after the answer arrived still leaves the answer.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset && !buf.is_empty() => {}
+            Err(e) => panic!(
+                "{what:?}: the connection did not close after the answer ({e}); \
+                 read so far:\n{}\nserver output:\n{}",
+                String::from_utf8_lossy(&buf),
+                self.output()
+            ),
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// `sessions=<N>` from `<app>stats`.
+    fn sessions(&self, app: &str) -> u64 {
+        let r = self.get(&format!("{app}stats"), None);
+        r.assert_status(200);
+        r.number("sessions=")
+    }
+
+    /// Proves the server still answers normal requests.
+    fn assert_alive(&self, after: &str) {
+        let r = self.get("/", None);
+        assert_eq!(
+            r.status,
+            200,
+            "after {after}, GET / answered {}: {}",
+            r.status,
+            r.text()
+        );
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn append(out: &Mutex<String>, line: &str) {
+    if let Ok(mut s) = out.lock() {
+        s.push_str(line);
+        s.push('\n');
+    }
+}
+
+/// On Linux, the server gets SIGKILL if the thread that started it (the
+/// test's) ends without dropping its guard (the test binary was killed).
+#[cfg(target_os = "linux")]
+fn die_with_this_thread(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_this_thread(_cmd: &mut Command) {}
+
+// ---------------------------------------------------------------------------
+// Responses and cookies
+
+/// A response, read whole.
+struct Resp {
+    what: String,
+    status: u16,
+    /// Names lowercased, in the order received.
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    fn set_cookies(&self) -> Vec<SetCookie> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| SetCookie::parse(&String::from_utf8_lossy(v)))
+            .collect()
+    }
+
+    #[track_caller]
+    fn assert_status(&self, status: u16) {
+        assert_eq!(
+            self.status,
+            status,
+            "{}: status {} (expected {status}); body:\n{}",
+            self.what,
+            self.status,
+            self.text()
+        );
+    }
+
+    #[track_caller]
+    fn assert_contains(&self, needle: &str) {
+        let text = self.text();
+        assert!(
+            text.contains(needle),
+            "{}: the body lacks {needle:?}; body:\n{text}",
+            self.what
+        );
+    }
+
+    #[track_caller]
+    fn assert_no_set_cookie(&self) {
+        let sc = self.set_cookies();
+        assert!(
+            sc.is_empty(),
+            "{}: expected no Set-Cookie, got {:?}",
+            self.what,
+            sc.iter().map(|c| &c.raw).collect::<Vec<_>>()
+        );
+    }
+
+    /// The one Set-Cookie this response carries.
+    #[track_caller]
+    fn the_set_cookie(&self) -> SetCookie {
+        let mut sc = self.set_cookies();
+        assert_eq!(
+            sc.len(),
+            1,
+            "{}: expected one Set-Cookie, got {:?}; body:\n{}",
+            self.what,
+            sc.iter().map(|c| &c.raw).collect::<Vec<_>>(),
+            self.text()
+        );
+        sc.remove(0)
+    }
+
+    /// The number after `label` (e.g. `count=`) where `label` begins a word.
+    #[track_caller]
+    fn number(&self, label: &str) -> u64 {
+        let text = self.text();
+        number_after(&text, label)
+            .unwrap_or_else(|| panic!("{}: no {label}<number> in the body:\n{text}", self.what))
+    }
+
+    /// `count=<N>`.
+    #[track_caller]
+    fn count(&self) -> u64 {
+        self.number("count=")
+    }
+}
+
+/// The digits after the first `label` that does not follow a letter, digit
+/// or `_`.
+fn number_after(text: &str, label: &str) -> Option<u64> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(label) {
+        let at = from + i;
+        let word_start =
+            !matches!(text[..at].chars().next_back(), Some(c) if c.is_alphanumeric() || c == '_');
+        if word_start {
+            let digits: String = text[at + label.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            return digits.parse().ok();
+        }
+        from = at + label.len();
+    }
+    None
+}
+
+/// A `Set-Cookie` header, parsed.
+#[derive(Clone, Debug)]
+struct SetCookie {
+    raw: String,
+    name: String,
+    value: String,
+    /// Attribute names as sent, with their values if any.
+    attrs: Vec<(String, Option<String>)>,
+}
+
+impl SetCookie {
+    fn parse(raw: &str) -> SetCookie {
+        let mut parts = raw.split(';');
+        let first = parts.next().unwrap_or_default();
+        let (name, value) = first.split_once('=').unwrap_or((first, ""));
+        let attrs = parts
+            .map(|a| match a.split_once('=') {
+                Some((k, v)) => (k.trim().to_owned(), Some(v.trim().to_owned())),
+                None => (a.trim().to_owned(), None),
+            })
+            .collect();
+        SetCookie {
+            raw: raw.to_owned(),
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+            attrs,
+        }
+    }
+
+    /// The attribute named `name` (case-insensitively): `Some(None)` for a
+    /// flag like `HttpOnly`.
+    fn attr(&self, name: &str) -> Option<Option<&str>> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref())
+    }
+
+    fn path(&self) -> &str {
+        self.attr("Path").flatten().unwrap_or("/")
+    }
+
+    /// Whether this header tells the browser to delete the cookie.
+    fn deletes(&self) -> bool {
+        self.attr("Max-Age").flatten() == Some("0")
+    }
+
+    /// `name=value`, for a `Cookie` header.
+    fn pair(&self) -> String {
+        format!("{}={}", self.name, self.value)
+    }
+}
+
+/// A browser's cookie handling, enough for these tests: cookies keyed by
+/// name and path, sent to paths under their `Path` (RFC 6265 §5.1.4),
+/// deleted by `Max-Age=0`.
+#[derive(Default)]
+struct Jar {
+    cookies: Vec<SetCookie>,
+}
+
+impl Jar {
+    fn store(&mut self, resp: &Resp) {
+        for c in resp.set_cookies() {
+            self.cookies
+                .retain(|k| !(k.name == c.name && k.path() == c.path()));
+            if !c.deletes() {
+                self.cookies.push(c);
+            }
+        }
+    }
+
+    /// The `Cookie` header for a request to `path`, if any cookie applies.
+    fn header_for(&self, path: &str) -> Option<String> {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        let mut matching: Vec<&SetCookie> = self
+            .cookies
+            .iter()
+            .filter(|c| path_matches(path, c.path()))
+            .collect();
+        // Longer paths first, as browsers send them.
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path().len()));
+        let pairs: Vec<String> = matching.iter().map(|c| c.pair()).collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    fn get(&self, name: &str) -> Option<&SetCookie> {
+        self.cookies.iter().find(|c| c.name == name)
+    }
+}
+
+fn path_matches(request: &str, cookie: &str) -> bool {
+    request == cookie
+        || (request.starts_with(cookie)
+            && (cookie.ends_with('/') || request.as_bytes().get(cookie.len()) == Some(&b'/')))
+}
+
+/// A client with a cookie jar on one server.
+struct Browser<'a> {
+    demo: &'a Demo,
+    jar: Jar,
+}
+
+impl<'a> Browser<'a> {
+    fn new(demo: &'a Demo) -> Browser<'a> {
+        Browser {
+            demo,
+            jar: Jar::default(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Resp {
+        let cookie = self.jar.header_for(path);
+        let r = self.demo.get(path, cookie.as_deref());
+        self.jar.store(&r);
+        r
+    }
+}
+
+/// A well-formed session ID nobody issued: 16 random bytes, base64url.
+fn made_up_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn is_id(s: &str) -> bool {
+    s.len() == ID_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Starts a session with `/counter` (count=1); its `ASPSESSIONID=<id>` pair.
+#[track_caller]
+fn new_session(demo: &Demo) -> String {
+    let r = demo.get("/counter", None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1, "a new session's first /counter");
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID");
+    c.pair()
+}
+
+fn cookie_for(id: &str) -> String {
+    format!("ASPSESSIONID={id}")
+}
+
+// ---------------------------------------------------------------------------
+// Cookies and strict IDs
+
+#[test]
+fn new_session_cookie_is_httponly_lax_path_root_and_not_persistent_or_secure() {
+    let demo = Demo::start();
+    let r = demo.get("/counter", None);
+    r.assert_status(200);
+    r.assert_contains("count=1");
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID", "{}", c.raw);
+    assert!(
+        is_id(&c.value),
+        "the ID is 22 base64url characters: {}",
+        c.raw
+    );
+    // Exactly these attributes: no Secure over http, no Expires/Max-Age (a
+    // browser-session cookie), no Domain (host-only).
+    assert_eq!(
+        c.raw,
+        format!("ASPSESSIONID={}; Path=/; HttpOnly; SameSite=Lax", c.value)
+    );
+    for absent in ["Secure", "Expires", "Max-Age", "Domain"] {
+        assert!(c.attr(absent).is_none(), "{absent} in {}", c.raw);
+    }
+    // Sent once: the next request with it gets none.
+    let r = demo.get("/counter", Some(&c.pair()));
+    r.assert_status(200);
+    assert_eq!(r.count(), 2);
+    r.assert_no_set_cookie();
+}
+
+#[test]
+fn home_page_shows_the_session_only_when_there_is_one() {
+    let demo = Demo::start();
+    let r = demo.get("/", None);
+    r.assert_status(200);
+    r.assert_contains("SessionID: (none)");
+    r.assert_no_set_cookie();
+    let content_type = r.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.eq_ignore_ascii_case("text/html; charset=utf-8"),
+        "Content-Type: {content_type:?}"
+    );
+
+    let cookie = new_session(&demo);
+    let id = cookie.split_once('=').unwrap().1;
+    let r = demo.get("/", Some(&cookie));
+    r.assert_status(200);
+    r.assert_contains(&format!("SessionID: {id}"));
+    r.assert_contains("IsNewSession: false");
+    r.assert_contains("Timeout: 20");
+    r.assert_no_set_cookie();
+}
+
+#[test]
+fn strict_mode_never_adopts_1000_unknown_ids() {
+    let demo = Demo::start();
+    let before = demo.sessions("/");
+    let mut presented = Vec::with_capacity(1000);
+    let mut issued = HashSet::with_capacity(1000);
+    for i in 0..1000 {
+        let id = made_up_id();
+        let r = demo.get("/counter", Some(&cookie_for(&id)));
+        r.assert_status(200);
+        assert_eq!(
+            r.count(),
+            1,
+            "request {i} with unknown ID {id} continued some session"
+        );
+        let c = r.the_set_cookie();
+        assert_eq!(c.name, "ASPSESSIONID");
+        assert!(is_id(&c.value), "{}", c.raw);
+        assert_ne!(c.value, id, "request {i}: the unknown ID was adopted");
+        assert!(
+            issued.insert(c.value.clone()),
+            "request {i}: ID {} issued twice",
+            c.value
+        );
+        presented.push(id);
+    }
+    let after = demo.sessions("/");
+    assert_eq!(
+        after,
+        before + 1000,
+        "/stats: {before} sessions before, {after} after 1,000 new ones"
+    );
+    for (i, id) in presented.iter().enumerate().step_by(20) {
+        let r = demo.get("/peek", Some(&cookie_for(id)));
+        r.assert_status(200);
+        r.assert_contains("no session");
+        assert!(
+            number_after(&r.text(), "count=").is_none(),
+            "presented ID {i} ({id}) has a session: {}",
+            r.text()
+        );
+        r.assert_no_set_cookie();
+    }
+    assert!(
+        presented.iter().all(|id| !issued.contains(id)),
+        "an issued ID equals a presented one"
+    );
+}
+
+/// What a malformed `Cookie` header should lead to on `/counter`.
+enum Expect {
+    /// The good session goes on (count + 1, no new cookie).
+    Continues,
+    /// A fresh session (count=1, a new cookie with another ID).
+    Fresh,
+}
+
+#[test]
+fn malformed_cookies_are_ignored_and_the_server_keeps_serving() {
+    let demo = Demo::start();
+    let good = new_session(&demo);
+    let good_id = good.split_once('=').unwrap().1.to_owned();
+    let big = "A".repeat(4096);
+    let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+        ("an empty header", b"".to_vec(), Expect::Fresh),
+        ("an empty value", b"ASPSESSIONID=".to_vec(), Expect::Fresh),
+        ("a name without =", b"ASPSESSIONID".to_vec(), Expect::Fresh),
+        ("empty quotes", b"ASPSESSIONID=\"\"".to_vec(), Expect::Fresh),
+        (
+            "an unbalanced quote",
+            format!("ASPSESSIONID=\"{good_id}").into_bytes(),
+            Expect::Fresh,
+        ),
+        (
+            "the good ID in quotes",
+            format!("ASPSESSIONID=\"{good_id}\"").into_bytes(),
+            Expect::Continues,
+        ),
+        ("junk", b"ASPSESSIONID=!!not*an(id)".to_vec(), Expect::Fresh),
+        ("only separators", b";;; = ;=;".to_vec(), Expect::Fresh),
+        (
+            "the ID with one character more",
+            format!("ASPSESSIONID={good_id}A").into_bytes(),
+            Expect::Fresh,
+        ),
+        (
+            "the ID one character short",
+            format!("ASPSESSIONID={}", &good_id[1..]).into_bytes(),
+            Expect::Fresh,
+        ),
+        (
+            "the name in lowercase",
+            format!("aspsessionid={good_id}").into_bytes(),
+            Expect::Fresh,
+        ),
+        (
+            "a bad first value and the good second",
+            format!("ASPSESSIONID=junk; ASPSESSIONID={good_id}").into_bytes(),
+            Expect::Continues,
+        ),
+        (
+            "an empty first value and the good second",
+            format!("ASPSESSIONID=; ASPSESSIONID={good_id}").into_bytes(),
+            Expect::Continues,
+        ),
+        (
+            "spaces and tabs around the pair",
+            format!(" \tASPSESSIONID = {good_id} \t; other=1").into_bytes(),
+            Expect::Continues,
+        ),
+        (
+            "non-ASCII (Latin-1) bytes as the value",
+            [&b"ASPSESSIONID="[..], &[0xE9; ID_LEN][..]].concat(),
+            Expect::Fresh,
+        ),
+        (
+            "non-ASCII (UTF-8) text as the value",
+            "ASPSESSIONID=séssion-日本語".as_bytes().to_vec(),
+            Expect::Fresh,
+        ),
+        (
+            "another cookie with invalid UTF-8 beside the good one",
+            [
+                &b"other=\xff\xfe\x80; "[..],
+                format!("ASPSESSIONID={good_id}").as_bytes(),
+            ]
+            .concat(),
+            Expect::Continues,
+        ),
+        (
+            "a 4 KB value",
+            format!("ASPSESSIONID={big}").into_bytes(),
+            Expect::Fresh,
+        ),
+        (
+            "a 4 KB cookie beside the good one",
+            format!("big={big}; ASPSESSIONID={good_id}").into_bytes(),
+            Expect::Continues,
+        ),
+    ];
+    let mut expected_count = 1;
+    for (what, header, expect) in cases {
+        let r = demo.get_with("/counter", &[("Cookie", &header)]);
+        assert_eq!(
+            r.status,
+            200,
+            "{what}: status {}; body:\n{}",
+            r.status,
+            r.text()
+        );
+        match expect {
+            Expect::Continues => {
+                expected_count += 1;
+                assert_eq!(r.count(), expected_count, "{what}: the good session");
+                assert!(
+                    r.set_cookies().is_empty(),
+                    "{what}: a Set-Cookie for a known session: {:?}",
+                    r.header("set-cookie")
+                );
+            }
+            Expect::Fresh => {
+                assert_eq!(r.count(), 1, "{what}: expected a fresh session");
+                let c = r.the_set_cookie();
+                assert_eq!(c.name, "ASPSESSIONID", "{what}");
+                assert!(is_id(&c.value), "{what}: {}", c.raw);
+                assert_ne!(c.value, good_id, "{what}: handed out the good ID");
+            }
+        }
+    }
+    demo.assert_alive("the malformed cookies");
+    let r = demo.get("/peek", Some(&good));
+    assert_eq!(
+        r.count(),
+        expected_count,
+        "the good session after all cases"
+    );
+}
+
+#[test]
+fn peek_without_a_session_creates_none_and_sends_no_cookie() {
+    let demo = Demo::start();
+    let before = demo.sessions("/");
+    for cookie in [None, Some(cookie_for(&made_up_id()))] {
+        let r = demo.get("/peek", cookie.as_deref());
+        r.assert_status(200);
+        r.assert_contains("no session");
+        r.assert_contains("readers_at_once=");
+        r.assert_no_set_cookie();
+    }
+    let r = demo.get("/", None);
+    r.assert_status(200);
+    r.assert_no_set_cookie();
+    assert_eq!(demo.sessions("/"), before, "/stats after /peek and /");
+}
+
+// ---------------------------------------------------------------------------
+// Abandon and regenerate
+
+#[test]
+fn abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id() {
+    let demo = Demo::start();
+    let cookie = new_session(&demo);
+    for n in 2..=3 {
+        assert_eq!(demo.get("/counter", Some(&cookie)).count(), n);
+    }
+    let sessions = demo.sessions("/");
+
+    let r = demo.get("/abandon", Some(&cookie));
+    r.assert_status(200);
+    r.assert_contains("count=3");
+    r.assert_contains("abandoned");
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID", "{}", c.raw);
+    assert_eq!(c.value, "", "a deleting cookie has no value: {}", c.raw);
+    assert!(c.deletes(), "no Max-Age=0: {}", c.raw);
+    assert_eq!(c.path(), "/", "{}", c.raw);
+    assert_eq!(demo.sessions("/"), sessions - 1, "/stats after Abandon");
+
+    let r = demo.get("/peek", Some(&cookie));
+    r.assert_status(200);
+    r.assert_contains("no session");
+
+    let r = demo.get("/counter", Some(&cookie));
+    r.assert_status(200);
+    assert_eq!(r.count(), 1, "the abandoned session's count came back");
+    let c = r.the_set_cookie();
+    assert_ne!(c.pair(), cookie, "the abandoned ID was reused");
+}
+
+#[test]
+fn abandon_without_a_session_answers_count_0() {
+    let demo = Demo::start();
+    let r = demo.get("/abandon", None);
+    r.assert_status(200);
+    r.assert_contains("count=0");
+    r.assert_contains("abandoned");
+    assert_eq!(demo.sessions("/"), 0);
+}
+
+#[test]
+fn regenerate_moves_the_contents_to_a_new_id_and_kills_the_old() {
+    let demo = Demo::start();
+    let old = new_session(&demo);
+    assert_eq!(demo.get("/counter", Some(&old)).count(), 2);
+    let sessions = demo.sessions("/");
+
+    let r = demo.get("/regenerate", Some(&old));
+    r.assert_status(200);
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID");
+    assert!(is_id(&c.value), "{}", c.raw);
+    assert_ne!(c.pair(), old, "regenerate kept the ID");
+    assert_eq!(
+        c.raw,
+        format!("ASPSESSIONID={}; Path=/; HttpOnly; SameSite=Lax", c.value)
+    );
+    r.assert_contains(&format!("regenerated: {}", c.value));
+    assert_eq!(demo.sessions("/"), sessions, "regenerate changed /stats");
+
+    let r = demo.get("/peek", Some(&old));
+    r.assert_contains("no session");
+    let r = demo.get("/counter", Some(&c.pair()));
+    r.assert_status(200);
+    assert_eq!(r.count(), 3, "the contents under the new ID");
+    r.assert_no_set_cookie();
+}
+
+// ---------------------------------------------------------------------------
+// Locking
+
+#[test]
+fn concurrent_counter_requests_on_one_session_lose_no_update() {
+    const THREADS: usize = 8;
+    const EACH: usize = 50;
+    let demo = Demo::start();
+    let cookie = new_session(&demo);
+    let start = Arc::new(Barrier::new(THREADS));
+    let results: Vec<Vec<u64>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (demo, cookie, start) = (&demo, &cookie, Arc::clone(&start));
+                s.spawn(move || {
+                    start.wait();
+                    (0..EACH)
+                        .map(|_| {
+                            let r = demo.get("/counter", Some(cookie));
+                            r.assert_status(200);
+                            r.assert_no_set_cookie();
+                            r.count()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a client thread failed"))
+            .collect()
+    });
+    let mut seen: Vec<u64> = results.into_iter().flatten().collect();
+    seen.sort_unstable();
+    let expected: Vec<u64> = (2..=(1 + THREADS * EACH) as u64).collect();
+    assert_eq!(
+        seen, expected,
+        "each of the 400 increments must see a distinct count"
+    );
+    assert_eq!(
+        demo.get("/peek", Some(&cookie)).count(),
+        1 + (THREADS * EACH) as u64
+    );
+}
+
+#[test]
+fn read_only_requests_share_the_session_and_a_writer_waits_for_them() {
+    const HOLD_MS: u64 = 500;
+    let demo = Demo::start();
+    let cookie = new_session(&demo);
+    let t0 = Instant::now();
+    thread::scope(|s| {
+        let holders: Vec<_> = (0..4)
+            .map(|_| {
+                let (demo, cookie) = (&demo, &cookie);
+                s.spawn(move || {
+                    let r = demo.get(&format!("/peek?hold={HOLD_MS}"), Some(cookie));
+                    r.assert_status(200);
+                    r.assert_no_set_cookie();
+                    (r.count(), r.number("readers_at_once="))
+                })
+            })
+            .collect();
+
+        // Wait (bounded) until a quick reader sees a holder in progress.
+        let deadline = t0 + Duration::from_millis(HOLD_MS) - Duration::from_millis(50);
+        let mut seen_together = 0;
+        while Instant::now() < deadline {
+            let r = demo.get("/peek", Some(&cookie));
+            r.assert_status(200);
+            seen_together = r.number("readers_at_once=");
+            if seen_together >= 2 {
+                break;
+            }
+        }
+
+        // A writer now must wait for the shared holders, then go through.
+        let w = demo.get("/counter", Some(&cookie));
+        let writer_done = t0.elapsed();
+        w.assert_status(200);
+        assert_eq!(w.count(), 2, "the writer's increment");
+
+        let results: Vec<(u64, u64)> = holders
+            .into_iter()
+            .map(|h| h.join().expect("a /peek?hold thread failed"))
+            .collect();
+        let most = results.iter().map(|&(_, k)| k).max().unwrap_or(0);
+        assert!(
+            most >= 2 || seen_together >= 2,
+            "4 concurrent /peek?hold={HOLD_MS} never ran together: {results:?}, \
+             a quick /peek saw readers_at_once={seen_together}"
+        );
+        if seen_together >= 2 {
+            // A holder was in progress when the writer began, so the writer
+            // cannot have finished before that holder's hold ended.
+            assert!(
+                writer_done >= Duration::from_millis(HOLD_MS),
+                "the writer finished {writer_done:?} after the readers began, \
+                 inside their {HOLD_MS} ms shared hold"
+            );
+        }
+        for (count, _) in &results {
+            assert!(*count == 1 || *count == 2, "a reader saw count={count}");
+        }
+    });
+    assert!(
+        t0.elapsed() < Duration::from_millis(4 * HOLD_MS),
+        "4 holds of {HOLD_MS} ms took {:?}: not in parallel",
+        t0.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Applications: nested and cookieless
+
+#[test]
+fn nested_application_has_its_own_cookie_path_and_contents() {
+    let demo = Demo::start();
+    let mut b = Browser::new(&demo);
+
+    let r = b.get("/search/counter");
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    let search = r.the_set_cookie();
+    assert_eq!(
+        search.raw,
+        format!(
+            "ASPSESSIONID_search={}; Path=/search; HttpOnly; SameSite=Lax",
+            search.value
+        )
+    );
+    assert!(is_id(&search.value), "{}", search.raw);
+
+    let r = b.get("/counter");
+    assert_eq!(r.count(), 1, "/counter shares /search's session");
+    let root = r.the_set_cookie();
+    assert_eq!(root.name, "ASPSESSIONID");
+    assert_eq!(root.path(), "/");
+
+    // The browser now sends both cookies to /search.
+    let r = b.get("/search/counter");
+    assert_eq!(r.count(), 2);
+    r.assert_no_set_cookie();
+    assert_eq!(b.get("/counter").count(), 2);
+    // Redirects stay in the application.
+    let r = b.get("/search/page1");
+    r.assert_status(302);
+    assert_eq!(r.header("location").as_deref(), Some("/search/page2"));
+    r.assert_no_set_cookie();
+    assert_eq!(demo.sessions("/"), 1, "/stats");
+    assert_eq!(demo.sessions("/search/"), 1, "/search/stats");
+
+    // Each application knows only its own IDs and its own cookie name.
+    let r = demo.get(
+        "/search/counter",
+        Some(&format!("ASPSESSIONID_search={}", root.value)),
+    );
+    assert_eq!(r.count(), 1, "/search adopted the root application's ID");
+    assert_ne!(r.the_set_cookie().value, root.value);
+    let r = demo.get("/counter", Some(&search.pair()));
+    assert_eq!(r.count(), 1, "/ used the ASPSESSIONID_search cookie");
+}
+
+#[test]
+fn nested_application_keeps_its_subdirectories() {
+    let demo = Demo::start();
+    let mut b = Browser::new(&demo);
+    assert_eq!(b.get("/search/counter").count(), 1);
+    assert_eq!(b.get("/counter").count(), 1);
+    // Seed 004: /search/contrib/x belongs to /search, not to /.
+    let r = b.get("/search/contrib/counter");
+    r.assert_status(200);
+    assert_eq!(r.count(), 2, "/search/contrib/counter left /search");
+    r.assert_no_set_cookie();
+    assert_eq!(b.get("/search/counter").count(), 3);
+    assert_eq!(b.get("/counter").count(), 2);
+}
+
+/// Every `/cookieless/(S(<id>))/` ID in a page.
+fn cookieless_ids(text: &str) -> Vec<String> {
+    let marker = "/cookieless/(S(";
+    let mut ids = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(marker) {
+        rest = &rest[i + marker.len()..];
+        if let Some(end) = rest.find("))/") {
+            ids.push(rest[..end].to_owned());
+        }
+    }
+    ids
+}
+
+/// The one ID all of a cookieless page's links carry.
+#[track_caller]
+fn link_id(r: &Resp) -> String {
+    let text = r.text();
+    let ids = cookieless_ids(&text);
+    assert!(
+        !ids.is_empty(),
+        "{}: no /cookieless/(S(<id>))/ link in the page:\n{text}",
+        r.what
+    );
+    assert!(
+        ids.iter().all(|id| id == &ids[0]),
+        "{}: links carry different IDs: {ids:?}",
+        r.what
+    );
+    assert!(is_id(&ids[0]), "{}: not an ID: {:?}", r.what, ids[0]);
+    ids[0].clone()
+}
+
+#[test]
+fn cookieless_application_carries_the_id_in_links_not_cookies() {
+    let demo = Demo::start();
+    let r = demo.get("/cookieless/counter", None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    r.assert_no_set_cookie();
+    let id = link_id(&r);
+
+    let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 2, "following the rewritten link");
+    r.assert_no_set_cookie();
+    assert_eq!(link_id(&r), id, "the links' ID changed");
+
+    let r = demo.get(&format!("/cookieless/(S({id}))/peek"), None);
+    assert_eq!(r.count(), 2, "/peek through the URL's ID");
+
+    // A cookie with the ID means nothing to a cookieless application.
+    let r = demo.get("/cookieless/counter", Some(&format!("ASPSESSIONID={id}")));
+    assert_eq!(r.count(), 1, "a cookie carried a cookieless session");
+}
+
+#[test]
+fn cookieless_application_does_not_adopt_a_made_up_url_id() {
+    let demo = Demo::start();
+    let made_up = made_up_id();
+    let r = demo.get(&format!("/cookieless/(S({made_up}))/counter"), None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    r.assert_no_set_cookie();
+    let issued = link_id(&r);
+    assert_ne!(issued, made_up, "the made-up URL ID was adopted");
+    let r = demo.get(&format!("/cookieless/(S({made_up}))/peek"), None);
+    r.assert_contains("no session");
+    let r = demo.get(&format!("/cookieless/(S({issued}))/counter"), None);
+    assert_eq!(r.count(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// The seed's pages
+
+/// The `<li>` items of a page that are not navigation links.
+fn content_items(page: &str) -> Vec<&str> {
+    page.split("<li>")
+        .skip(1)
+        .filter(|li| !li.starts_with("<a "))
+        .map(|li| li.split("</li>").next().unwrap_or(li))
+        .collect()
+}
+
+#[test]
+fn page1_redirects_to_page2_which_lists_the_three_values() {
+    let demo = Demo::start();
+    let mut b = Browser::new(&demo);
+    let r = b.get("/page1");
+    r.assert_status(302);
+    assert_eq!(r.header("location").as_deref(), Some("/page2"));
+    assert!(b.jar.get("ASPSESSIONID").is_some(), "no cookie from /page1");
+
+    let r = b.get("/page2");
+    r.assert_status(200);
+    r.assert_contains("There are 3 items in the Session's Contents collection.");
+    let text = r.text();
+    assert_eq!(
+        content_items(&text),
+        [
+            "SessionVar1 = Session Variable 1",
+            "SessionVar2 = Session Variable 2",
+            "SessionVar3 = Session Variable 3"
+        ],
+        "one <li> per item, in order"
+    );
+    r.assert_contains(
+        "First three by index: Session Variable 1 | Session Variable 2 | Session Variable 3",
+    );
+
+    // page2 added AppStatus, which the next visit lists.
+    let r = b.get("/page2");
+    r.assert_contains("There are 4 items in the Session's Contents collection.");
+    r.assert_contains("AppStatus = Page2...InProcess...");
+}
+
+#[test]
+fn page1_redirect_in_a_cookieless_application_carries_the_id() {
+    let demo = Demo::start();
+    let r = demo.get("/cookieless/page1", None);
+    r.assert_status(302);
+    r.assert_no_set_cookie();
+    let location = r.header("location").unwrap_or_default();
+    let id = location
+        .strip_prefix("/cookieless/(S(")
+        .and_then(|rest| rest.strip_suffix("))/page2"))
+        .unwrap_or_else(|| panic!("Location: {location:?}"));
+    assert!(is_id(id), "Location: {location:?}");
+    let r = demo.get(&location, None);
+    r.assert_status(200);
+    r.assert_contains("There are 3 items in the Session's Contents collection.");
+}
+
+#[test]
+fn array_page_stores_arrays_by_value() {
+    let demo = Demo::start();
+    let r = demo.get("/array", None);
+    r.assert_status(200);
+    r.assert_contains("second before: Julie");
+    r.assert_contains("second after: Mark");
+    r.assert_contains("Contents(0)(0): Chris");
+}
+
+// ---------------------------------------------------------------------------
+// LCID and CodePage
+
+/// Whether `needle` occurs in `haystack`.
+fn has_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn prefs_sends_the_page_in_the_sessions_code_page() {
+    let demo = Demo::start();
+    let mut b = Browser::new(&demo);
+    let r = b.get("/prefs?lcid=1036&codepage=932");
+    r.assert_status(200);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("text/html; charset=Shift_JIS")
+    );
+    let (text, _, had_errors) = encoding_rs::SHIFT_JIS.decode(&r.body);
+    assert!(!had_errors, "the body is not Shift_JIS:\n{text}");
+    // The page's sample 日本語 in Shift_JIS (JIS X 0208: 93FA 967B 8CEA),
+    // not in UTF-8.
+    assert!(
+        has_bytes(&r.body, &[0x93, 0xFA, 0x96, 0x7B, 0x8C, 0xEA]),
+        "no Shift_JIS 日本語 in the body:\n{text}"
+    );
+    assert!(
+        !has_bytes(&r.body, "日本語".as_bytes()),
+        "日本語 was sent as UTF-8"
+    );
+    // The values as text under LCID 1036 (fr-FR).
+    for line in [
+        "LCID: 1036",
+        "CodePage: 932",
+        "number: 1234,5",
+        "currency: 1234,5678",
+        "date: 31/12/1999 18:30:00",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+
+    // Both stay with the session.
+    let r = b.get("/prefs");
+    r.assert_status(200);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("text/html; charset=Shift_JIS")
+    );
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&r.body);
+    assert!(text.contains("LCID: 1036"), "{text}");
+    assert!(text.contains("CodePage: 932"), "{text}");
+}
+
+#[test]
+fn prefs_default_page_is_utf8_and_formats_in_en_us() {
+    let demo = Demo::start();
+    let r = demo.get("/prefs?lcid=1033", None);
+    r.assert_status(200);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("text/html; charset=UTF-8")
+    );
+    r.assert_contains("LCID: 1033");
+    r.assert_contains("CodePage: 65001");
+    r.assert_contains("number: 1234.5");
+    r.assert_contains("currency: 1234.5678");
+    r.assert_contains("date: 12/31/1999 6:30:00 PM");
+}
+
+#[test]
+fn prefs_rejects_an_invalid_lcid_or_code_page_and_keeps_the_old_one() {
+    let demo = Demo::start();
+    let mut b = Browser::new(&demo);
+    b.get("/prefs?lcid=1036&codepage=1252").assert_status(200);
+    for (bad, says) in [
+        ("/prefs?lcid=12345678", "LCID"),
+        ("/prefs?lcid=abc", "lcid"),
+        ("/prefs?codepage=1", "code page"),
+        ("/prefs?codepage=-5", "codepage"),
+    ] {
+        let r = b.get(bad);
+        r.assert_status(400);
+        r.assert_contains(says);
+    }
+    let r = b.get("/prefs");
+    r.assert_status(200);
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&r.body);
+    assert!(text.contains("LCID: 1036"), "the LCID changed:\n{text}");
+    assert!(
+        text.contains("CodePage: 1252"),
+        "the code page changed:\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Bad requests
+
+#[test]
+fn bad_requests_get_4xx_and_the_server_keeps_serving() {
+    let demo = Demo::start();
+    let cookie = new_session(&demo);
+
+    let huge = "x".repeat(10 * 1024);
+    let r = demo.get_with("/", &[("X-Huge", huge.as_bytes())]);
+    assert_eq!(r.status, 431, "a 10 KB header: {}", r.text());
+    demo.assert_alive("a 10 KB header");
+
+    let r = demo.get("/%zz", None);
+    assert_eq!(r.status, 400, "bad percent-encoding: {}", r.text());
+    demo.assert_alive("bad percent-encoding");
+
+    let r = demo.get("/nowhere", None);
+    assert_eq!(r.status, 404, "an unknown route: {}", r.text());
+    demo.assert_alive("an unknown route");
+
+    let cases: [(&str, &[u8], &str); 4] = [
+        (
+            "bad percent-encoding in the query",
+            b"GET /counter?x=%G1 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "400",
+        ),
+        (
+            "a NUL in the path",
+            b"GET /coun%00ter HTTP/1.1\r\nHost: x\r\n\r\n",
+            "400",
+        ),
+        ("a malformed request line", b"GARBAGE\r\n\r\n", "400"),
+        (
+            "a POST",
+            b"POST /counter HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            "405",
+        ),
+    ];
+    for (what, request, status) in cases {
+        let answer = demo.raw(request);
+        let status_line = answer.lines().next().unwrap_or_default();
+        assert!(
+            status_line.starts_with("HTTP/1.") && status_line.split(' ').nth(1) == Some(status),
+            "{what}: expected {status}, got {status_line:?}\n{answer}"
+        );
+        demo.assert_alive(what);
+    }
+
+    // The session survived all of it.
+    assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
+}
