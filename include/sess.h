@@ -125,6 +125,16 @@
 /* sess_codepage_encode flags. */
 #define SESS_ENCODE_QUESTION_MARK 1
 
+/* sess_store_vtbl get flags. */
+#define SESS_STORE_EXCLUSIVE 1
+
+/* sess_store_vtbl callback outcomes (>= 0; failures are < 0 codes). */
+#define SESS_STORE_OK 0
+#define SESS_STORE_NOT_FOUND 1
+#define SESS_STORE_LOCKED 2
+#define SESS_STORE_EXISTS 3
+#define SESS_STORE_EXPIRED 4
+
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
 
@@ -277,6 +287,215 @@ typedef struct sess_static_object_decl {
 typedef uint64_t (*sess_clock_fn)(void *context);
 
 /**
+ * A blob the library lends a store callback to copy one session's bytes
+ * into. Valid only during that call.
+ */
+typedef struct sess_buffer {
+  /**
+   * Appends `len` bytes at `data` (the blob may be written in pieces):
+   * the same as `sess_buffer_write(buffer, data, len)`.
+   */
+  sess_result (*write)(struct sess_buffer *buffer, const void *data, size_t len);
+  /**
+   * The library's; do not use.
+   */
+  void *internal;
+} sess_buffer;
+
+/**
+ * `get`: finds `key` and copies its blob into `out_blob` →
+ * `SESS_STORE_OK`. With `SESS_STORE_EXCLUSIVE` in `flags` it also takes the
+ * lock for `lock_token`; without it (read-only) it takes none. Either way,
+ * while another token holds a live lock (not stale by the host's lock TTL,
+ * judged against `now_ms`) → `SESS_STORE_LOCKED`: the library waits and
+ * asks again until the application's lock timeout, then fails with
+ * `SESS_E_LOCK_TIMEOUT`. Absent → `SESS_STORE_NOT_FOUND`. Expired (deadline
+ * at or before `now_ms`) → `SESS_STORE_NOT_FOUND` (left for
+ * `list_expired`), or, for an exclusive get only, the host may remove it,
+ * copy its final blob and return `SESS_STORE_EXPIRED` (the library runs
+ * Session_OnEnd). Copy the blob before taking the lock, so a failed copy
+ * leaves no lock behind. `key` is borrowed for the call.
+ */
+typedef sess_result (*sess_store_get_fn)(void *context,
+                                         const char *key,
+                                         uint32_t flags,
+                                         uint64_t lock_token,
+                                         uint64_t now_ms,
+                                         struct sess_buffer *out_blob);
+
+/**
+ * `create`: inserts `key` with the blob (`blob_len` bytes, borrowed for the
+ * call) and `deadline_ms` if the key is absent, locked for `lock_token`
+ * since `now_ms` → `SESS_STORE_OK`; a taken key → `SESS_STORE_EXISTS`. The
+ * host may refuse with `SESS_E_TOO_MANY_SESSIONS` when it holds
+ * `max_sessions` sessions.
+ */
+typedef sess_result (*sess_store_create_fn)(void *context,
+                                            const char *key,
+                                            uint64_t lock_token,
+                                            uint64_t now_ms,
+                                            uint64_t deadline_ms,
+                                            uint64_t max_sessions,
+                                            const void *blob,
+                                            size_t blob_len);
+
+/**
+ * `set_and_release`: if `lock_token` holds `key`'s lock: stores the blob
+ * (borrowed for the call; `blob` NULL: the session is unchanged, keep the
+ * stored one), sets `deadline_ms`, unlocks → `SESS_STORE_OK`. Absent →
+ * `SESS_STORE_NOT_FOUND`; locked by another token or not locked →
+ * `SESS_STORE_LOCKED`; in both cases nothing is written.
+ */
+typedef sess_result (*sess_store_set_fn)(void *context,
+                                         const char *key,
+                                         uint64_t lock_token,
+                                         uint64_t deadline_ms,
+                                         const void *blob,
+                                         size_t blob_len);
+
+/**
+ * `release` (unlock without saving) and `remove` (delete: Abandon): act
+ * only if `lock_token` holds `key`'s lock → `SESS_STORE_OK`; else
+ * `SESS_STORE_NOT_FOUND` / `SESS_STORE_LOCKED` and nothing changes.
+ */
+typedef sess_result (*sess_store_key_fn)(void *context, const char *key, uint64_t lock_token);
+
+/**
+ * `reset_timeout`: sets a stored session's deadline without its data or
+ * lock (a read-only request slides the expiry) → `SESS_STORE_OK`, or
+ * `SESS_STORE_NOT_FOUND`.
+ */
+typedef sess_result (*sess_store_reset_fn)(void *context, const char *key, uint64_t deadline_ms);
+
+/**
+ * The list of expired sessions' blobs the library lends `list_expired`.
+ * Valid only during that call.
+ */
+typedef struct sess_buffer_list {
+  /**
+   * Adds one session's blob: the same as
+   * `sess_buffer_list_add(list, data, len)`.
+   */
+  sess_result (*add)(struct sess_buffer_list *list, const void *data, size_t len);
+  /**
+   * The library's; do not use.
+   */
+  void *internal;
+} sess_buffer_list;
+
+/**
+ * `list_expired`: claims up to `max` sessions whose deadline is at or
+ * before `now_ms` and that are not locked (or whose lock is stale): for
+ * each, adds its final blob to `out` (`sess_buffer_list_add`) and, if that
+ * succeeded, removes it. Each expired session must be claimed exactly once,
+ * even with several processes sweeping. Returns `SESS_STORE_OK` (the
+ * library asks again when it got `max`).
+ */
+typedef sess_result (*sess_store_list_expired_fn)(void *context,
+                                                  uint64_t now_ms,
+                                                  size_t max,
+                                                  struct sess_buffer_list *out);
+
+/**
+ * `count`: the number of stored sessions, in `*out_count`.
+ */
+typedef sess_result (*sess_store_count_fn)(void *context, uint64_t *out_count);
+
+/**
+ * `destroy`: the library is done with `context` (see `sess_store_vtbl`).
+ */
+typedef void (*sess_store_destroy_fn)(void *context);
+
+/**
+ * A session store the host supplies: set `sess_app_options.store` to one.
+ * Fill with `sess_store_vtbl_init` (zeroes it and sets `struct_size`), then
+ * set `context` and the callbacks. `sess_app_create` copies the struct, so
+ * it may be temporary; `context` must stay valid and usable from any thread
+ * until `destroy` is called (or, without `destroy`, until the application
+ * is released and its last session closed).
+ *
+ * The library calls the callbacks from any thread, several at once. Keys
+ * are 32 lowercase hex digits (a hash of the session ID, never the ID);
+ * lock tokens are never 0; times are milliseconds of the application's
+ * clock (wall-clock time unless `sess_app_options.clock` is set). Blobs
+ * are opaque bytes for the host to keep as they are.
+ *
+ * Each callback returns a `SESS_STORE_*` outcome (>= 0) or a failure code
+ * (< 0), which becomes the result of the library call that needed the
+ * store; `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
+ * `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
+ * `list_expired`; optional: `count` (NULL: counts as 0), `destroy`.
+ *
+ * Sessions stay in the host's store when the application is released
+ * (other processes may share them); expired ones are ended, with
+ * Session_OnEnd, by whichever application's expiry claims them.
+ */
+typedef struct sess_store_vtbl {
+  /**
+   * `sizeof(sess_store_vtbl)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Passed to every callback.
+   */
+  void *context;
+  /**
+   * get-exclusive / get-shared.
+   */
+  sess_store_get_fn get;
+  /**
+   * Insert-if-absent, locked.
+   */
+  sess_store_create_fn create;
+  /**
+   * Save, set the deadline and unlock.
+   */
+  sess_store_set_fn set_and_release;
+  /**
+   * Unlock without saving.
+   */
+  sess_store_key_fn release;
+  /**
+   * Delete (Abandon).
+   */
+  sess_store_key_fn remove;
+  /**
+   * Slide the deadline (read-only requests).
+   */
+  sess_store_reset_fn reset_timeout;
+  /**
+   * Claim expired sessions for Session_OnEnd.
+   */
+  sess_store_list_expired_fn list_expired;
+  /**
+   * Number of stored sessions, or NULL.
+   */
+  sess_store_count_fn count;
+  /**
+   * Called once with `context` when the library no longer uses it: when
+   * the application created with this vtable is gone (released and its
+   * last session closed). Not called if `sess_app_create` fails: the host
+   * still owns `context` then. May be NULL.
+   */
+  sess_store_destroy_fn destroy;
+  /**
+   * A secret (`id_secret_len` bytes, 16 or more, the same in every
+   * process sharing the store; copied by `sess_app_create`) under which
+   * each blob keeps the session ID masked (HMAC-SHA-256 keystream), so
+   * Session_OnEnd of a session ended by `list_expired` sees the real
+   * SessionID. NULL (default): no form of the ID is stored, and such a
+   * session shows a stand-in SessionID made of its key (never a valid
+   * cookie); abandoned sessions and sessions a request found expired show
+   * their real ID either way.
+   */
+  const uint8_t *id_secret;
+  /**
+   * Length of `id_secret` in bytes.
+   */
+  size_t id_secret_len;
+} sess_store_vtbl;
+
+/**
  * Application options. Fill with `sess_app_options_init` (which sets
  * `struct_size` and every default), then change what you need.
  *
@@ -365,6 +584,13 @@ typedef struct sess_app_options {
    * Passed to `clock`.
    */
   void *clock_context;
+  /**
+   * A session store the host supplies (`sess_store_vtbl`, copied by
+   * `sess_app_create`), or NULL to keep sessions in this process (the
+   * default). Objects cannot be stored in its sessions
+   * (`SESS_E_NOT_SERIALIZABLE`).
+   */
+  const struct sess_store_vtbl *store;
 } sess_app_options;
 
 /**
@@ -550,8 +776,8 @@ typedef struct sess_request_info {
    */
   uint32_t session_use;
   /**
-   * The request path, percent-decoded, UTF-8, NUL-terminated (a query
-   * string may follow).
+   * The request path, percent-decoded, UTF-8, NUL-terminated, without
+   * the query string.
    */
   const char *path;
   /**
@@ -582,6 +808,10 @@ sess_result sess_app_options_init(struct sess_app_options *opts);
  * Creates an application in `*out` (`opts` NULL: defaults). Bad options →
  * `SESS_E_INVALID_OPTION` (or `SESS_E_INVALID_LCID` / `_CODEPAGE`) with the
  * field named in the last-error detail. Release it with `sess_app_release`.
+ * With `opts->store`, the application copies the vtable and takes over its
+ * `context` on success (`destroy` runs when the application is gone); on
+ * failure the caller keeps it. A vtable missing a required callback →
+ * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`.
  */
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 
@@ -921,6 +1151,31 @@ sess_result sess_static_get(struct sess_session *s, const char *name, struct ses
 sess_result sess_static_get_at(struct sess_session *s, size_t index, struct sess_variant *out);
 
 /**
+ * Fills `*vtbl` with NULLs and sets `struct_size`.
+ */
+sess_result sess_store_vtbl_init(struct sess_store_vtbl *vtbl);
+
+/**
+ * Appends `len` bytes at `data` to the blob a store callback is copying
+ * out (`data` may be NULL when `len` is 0). The library copies the bytes;
+ * the caller keeps `data`. Past the largest blob a session of the
+ * application can be → `SESS_E_VALUE_TOO_LARGE`; no memory →
+ * `SESS_E_OUTOFMEMORY`; nothing is appended on failure. Use it only on the
+ * buffer the library passed to the running callback.
+ */
+sess_result sess_buffer_write(struct sess_buffer *buffer, const void *data, size_t len);
+
+/**
+ * Adds one expired session's blob (`len` bytes at `data`, copied; the
+ * caller keeps `data`) to the list `list_expired` fills. A full list
+ * (`SESS_E_INSUFFICIENT_BUFFER`: `max` reached), a blob over the limit
+ * (`SESS_E_VALUE_TOO_LARGE`) or no memory (`SESS_E_OUTOFMEMORY`) is a
+ * failure, and the host must then keep that session. Use it only on the
+ * list the library passed to the running callback.
+ */
+sess_result sess_buffer_list_add(struct sess_buffer_list *list, const void *data, size_t len);
+
+/**
  * Sets `*v` to `VT_EMPTY` without reading it (VariantInit). NULL is a no-op.
  */
 void sess_variant_init(struct sess_variant *v);
@@ -1002,6 +1257,16 @@ sess_result sess_site_add(struct sess_site *site,
 sess_result sess_request_begin(const struct sess_site *site,
                                const struct sess_request_info *info,
                                struct sess_request **out);
+
+/**
+ * Takes the session as `session_use` says (`SESS_USE_EXCLUSIVE` or
+ * `SESS_USE_READONLY`), for a request begun with `SESS_USE_OFF`: a host can
+ * route first (`sess_request_path`, `sess_request_app_path`) and then
+ * learn whether the page reads or writes the session. Once only; errors as
+ * for `sess_request_begin`; a request already using session state is
+ * `SESS_E_WRONG_STATE`.
+ */
+sess_result sess_request_acquire(struct sess_request *req, uint32_t session_use);
 
 /**
  * The request's session in `*out`: the existing one, or with

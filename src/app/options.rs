@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
 use crate::session::{check_timeout, Limits};
-use crate::store::{MemoryStore, SessionStore};
+use crate::store::{MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
 
 /// Session_OnStart: runs when a session is created, before the host sees it;
@@ -33,11 +33,16 @@ pub struct StaticObject {
 }
 
 /// Where an application keeps its sessions.
+// Built once per application: the Redis variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Default)]
 pub enum StoreConfig {
     /// In this process (the default).
     #[default]
     InProc,
+    /// Redis, shared by a web farm (see [`RedisOptions`] and
+    /// [`RedisStore`]).
+    Redis(RedisOptions),
     /// A store the host supplies (ASP.NET's custom session-state provider).
     Custom(Arc<dyn SessionStore>),
 }
@@ -137,6 +142,9 @@ impl AppOptions {
         }
         locale::check_lcid(self.default_lcid)?;
         locale::check_codepage(self.default_codepage)?;
+        if let StoreConfig::Redis(redis) = &self.store {
+            redis.validate()?;
+        }
         for (i, decl) in self.static_objects.iter().enumerate() {
             if decl.name.is_empty() || decl.name.len() > self.max_key_bytes {
                 return bad("a static object needs a name of 1..=max_key_bytes bytes");
@@ -156,8 +164,20 @@ impl AppOptions {
 
     /// Builds the configured store and the clock that goes with it.
     pub(crate) fn open_store(&self) -> Result<(Arc<dyn SessionStore>, Arc<dyn Clock>)> {
+        let shared_clock = || -> Arc<dyn Clock> {
+            match &self.clock {
+                Some(clock) => clock.clone(),
+                None => Arc::new(WallClock),
+            }
+        };
         let store: Arc<dyn SessionStore> = match &self.store {
             StoreConfig::InProc => Arc::new(MemoryStore::new()?),
+            StoreConfig::Redis(redis) => Arc::new(RedisStore::new(
+                redis,
+                self.limits(),
+                self.absolute_timeout_minutes,
+                shared_clock(),
+            )?),
             StoreConfig::Custom(store) => store.clone(),
         };
         let clock: Arc<dyn Clock> = match (&self.clock, store.mode().serialises()) {

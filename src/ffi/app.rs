@@ -4,8 +4,9 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::store::sess_store_vtbl;
 use super::{boundary, deref, put, put_required, sess_result, text};
-use crate::app::{App, AppOptions, Factory, OnEnd, OnStart, Session, StaticObject};
+use crate::app::{App, AppOptions, Factory, OnEnd, OnStart, Session, StaticObject, StoreConfig};
 use crate::clock::Clock;
 use crate::error::{self as err, Error, Result};
 use crate::variant::{Object, Unknown};
@@ -105,6 +106,11 @@ pub struct sess_app_options {
     pub clock: sess_clock_fn,
     /// Passed to `clock`.
     pub clock_context: *mut c_void,
+    /// A session store the host supplies (`sess_store_vtbl`, copied by
+    /// `sess_app_create`), or NULL to keep sessions in this process (the
+    /// default). Objects cannot be stored in its sessions
+    /// (`SESS_E_NOT_SERIALIZABLE`).
+    pub store: *const sess_store_vtbl,
 }
 
 /// A host pointer handed back to host callbacks, possibly on other threads;
@@ -153,6 +159,7 @@ fn defaults() -> sess_app_options {
         static_object_count: 0,
         clock: None,
         clock_context: std::ptr::null_mut(),
+        store: std::ptr::null(),
     }
 }
 
@@ -287,6 +294,10 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
 /// Creates an application in `*out` (`opts` NULL: defaults). Bad options →
 /// `SESS_E_INVALID_OPTION` (or `SESS_E_INVALID_LCID` / `_CODEPAGE`) with the
 /// field named in the last-error detail. Release it with `sess_app_release`.
+/// With `opts->store`, the application copies the vtable and takes over its
+/// `context` on success (`destroy` runs when the application is gone); on
+/// failure the caller keeps it. A vtable missing a required callback →
+/// `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_create(
     opts: *const sess_app_options,
@@ -299,7 +310,19 @@ pub unsafe extern "C" fn sess_app_create(
         // SAFETY: NULL or a readable options struct per the contract.
         let o = unsafe { read_options(opts) }?;
         // SAFETY: the static object array per the contract.
-        let app = App::new(unsafe { to_rust(&o) }?)?;
+        let mut r = unsafe { to_rust(&o) }?;
+        let mut destroy_armed = None;
+        if !o.store.is_null() {
+            // SAFETY: a readable vtable keeping its contract, per the contract.
+            let (store, armed) = unsafe { super::store::custom_store(o.store, r.limits()) }?;
+            r.store = StoreConfig::Custom(Arc::new(store));
+            destroy_armed = Some(armed);
+        }
+        let app = App::new(r)?;
+        // The application owns the host's store context from here on.
+        if let Some(armed) = destroy_armed {
+            armed.store(true, std::sync::atomic::Ordering::Release);
+        }
         // SAFETY: checked non-NULL.
         unsafe { put(out, Box::into_raw(Box::new(app))) };
         Ok(err::S_OK)

@@ -8,6 +8,9 @@ use std::fmt::Write;
 
 use super::codepage::ENCODE_QUESTION_MARK;
 use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
+use super::store::{
+    STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
+};
 use super::web::{
     REQUEST_CREATE, SAMESITE_LAX, SAMESITE_NONE, SAMESITE_OMIT, SAMESITE_STRICT, SECURE_ALWAYS,
     SECURE_AUTO, SECURE_NEVER, USE_EXCLUSIVE, USE_OFF, USE_READONLY,
@@ -88,7 +91,7 @@ pub fn header_defines() -> String {
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 9] = [
+    let sections: [(&str, &[(&str, u32)]); 11] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -139,6 +142,20 @@ pub fn header_defines() -> String {
         (
             "sess_codepage_encode flags",
             &[("ENCODE_QUESTION_MARK", ENCODE_QUESTION_MARK)],
+        ),
+        (
+            "sess_store_vtbl get flags",
+            &[("STORE_EXCLUSIVE", STORE_EXCLUSIVE)],
+        ),
+        (
+            "sess_store_vtbl callback outcomes (>= 0; failures are < 0 codes)",
+            &[
+                ("STORE_OK", STORE_OK as u32),
+                ("STORE_NOT_FOUND", STORE_NOT_FOUND as u32),
+                ("STORE_LOCKED", STORE_LOCKED as u32),
+                ("STORE_EXISTS", STORE_EXISTS as u32),
+                ("STORE_EXPIRED", STORE_EXPIRED as u32),
+            ],
         ),
         (
             "Length of a session ID's text (without the NUL)",

@@ -20,6 +20,7 @@ pub mod contents;
 pub mod error;
 pub mod session;
 pub mod statics;
+pub mod store;
 pub mod variant;
 pub mod web;
 

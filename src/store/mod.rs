@@ -3,16 +3,42 @@
 //! (uninitialised, then insert-if-absent), set-and-release, remove, and an
 //! expiry notification path that hands expired sessions back for OnEnd.
 
+pub mod custom;
 mod memory;
+mod redis;
 pub mod wire;
 
 use std::any::Any;
 use std::time::Duration;
 
+pub use self::redis::{RedisOptions, RedisStore};
+pub use custom::CustomStore;
 pub use memory::MemoryStore;
 
 use crate::error::Result;
 use crate::session::{SessionData, SessionId};
+
+/// The 16 bytes a shared store's key for session `id` is made of: the first
+/// half of SHA-256 of the ID's 16 raw bytes (the Redis store's `KeyHash`).
+pub fn key_hash(id: &SessionId) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let mut h = [0u8; 16];
+    h.copy_from_slice(&digest[..16]);
+    h
+}
+
+/// The key a shared store keeps session `id` under: [`key_hash`] as 32
+/// lowercase hex digits. Never the ID (the cookie value) itself, so a
+/// listing of the store's keys reveals no usable cookie.
+pub fn store_key(id: &SessionId) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(32);
+    for b in key_hash(id) {
+        let _ = write!(key, "{b:02x}");
+    }
+    key
+}
 
 /// Where an application keeps its sessions (ASP.NET's `SessionStateMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +192,10 @@ pub trait SessionStore: Send + Sync {
 
     /// Moves a stored session held exclusively to `new_id` in one step: the
     /// old ID is dead when this returns and `lease` holds the new one.
-    /// `Ok(false)`: `new_id` is taken and nothing changed.
+    /// `Ok(false)`: `new_id` is taken and nothing changed. A store may move
+    /// the session to another fresh ID of its choosing instead (the Redis
+    /// store keeps it in its Cluster slot); `lease.id()` tells the ID in
+    /// force.
     fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool>;
 
     /// set-and-release: keeps the data, sets the expiry to `deadline_ms` and
@@ -183,8 +212,11 @@ pub trait SessionStore: Send + Sync {
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>);
 
     /// Removes every session (application end), appending them to `out`.
+    /// A store shared by a web farm leaves them to the farm instead (they
+    /// end when they expire) and appends nothing.
     fn drain(&self, out: &mut Vec<Lease>);
 
-    /// Number of stored sessions.
+    /// Number of stored sessions (for a shared store: the farm's, possibly
+    /// approximate).
     fn count(&self) -> usize;
 }

@@ -1,0 +1,1312 @@
+//! Custom stores: sessions kept by a store the host supplies (ASP.NET's
+//! custom session-state provider), for instance in its own database.
+//!
+//! The host implements [`Provider`], a small contract over opaque blobs and
+//! lock tokens that any key-value store with atomic updates can keep;
+//! [`CustomStore`] turns it into a [`SessionStore`]: it hashes IDs into keys,
+//! (de)serialises sessions, mints lock tokens, waits for locks with backoff,
+//! and hands expired sessions to Session_OnEnd. The C surface's
+//! `sess_store_vtbl` is one [`Provider`] (in `ffi::store`); Rust hosts can
+//! implement the trait directly.
+//!
+//! # The contract a provider keeps
+//! Per key the provider stores: the blob, a deadline (clock milliseconds)
+//! and a lock (an owner token, 0 for none, and when it was taken).
+//! - `get` exclusive: if the key is absent → [`Status::NotFound`]; if its
+//!   deadline is at or before `now_ms` → either [`Status::NotFound`] (leave
+//!   it to `claim_expired`) or, if no other request holds it, remove it and
+//!   return its blob with [`Status::Expired`] (the library runs
+//!   Session_OnEnd); if another token holds a live lock (not stale by the
+//!   provider's lock TTL) → [`Status::Locked`] (the library waits and asks
+//!   again); otherwise write the blob, take the lock for `token` (since
+//!   `now_ms`), [`Status::Done`].
+//! - `get` shared: the same without taking a lock; while another holds a
+//!   live lock it reports [`Status::Locked`] (readers wait for writers, as
+//!   in-process and in Redis), and an expired session is
+//!   [`Status::NotFound`].
+//! - `create`: insert-if-absent, locked for `token` → [`Status::Done`], or
+//!   [`Status::Exists`] if the key is taken. The provider may refuse with
+//!   `E_TOO_MANY_SESSIONS` when it holds `max_sessions`.
+//! - `set_and_release`: if `token` holds the lock: store the blob (`None`:
+//!   keep the stored one), set the deadline, unlock → [`Status::Done`];
+//!   absent → [`Status::NotFound`]; another token or none →
+//!   [`Status::Locked`]. Nothing is written unless `token` holds the lock.
+//! - `release`: unlock if `token` holds the lock, writing nothing.
+//! - `remove`: delete the key if `token` holds the lock (Abandon).
+//! - `reset_timeout`: set the deadline of a stored key, no lock needed (a
+//!   read-only request slides the expiry).
+//! - `claim_expired`: remove up to `max` sessions whose deadline is at or
+//!   before `now_ms` and that are not locked (or whose lock is stale), adding
+//!   each one's final blob to the list, each exactly once even with several
+//!   processes sweeping: claim and remove atomically. A session whose blob
+//!   the list refuses must be left in place.
+//! - `count`: how many sessions are stored.
+//!
+//! Failures are `Err` with a code; `E_STORE_UNAVAILABLE` says the store is
+//! down. The error reaches the caller of the library function.
+//!
+//! # The blob
+//! A session is kept as one blob of MessagePack: its key hash (`bin 16`),
+//! its ID masked under the store's optional `id_secret` (`bin 16`, or `nil`
+//! without a secret: then no form of the ID is stored), then
+//! [`wire::encode_session`]. Keys are [`store_key`]: a hash, never the ID.
+//! Blobs that do not decode, or that belong to another key, are an error
+//! (`E_STORE_UNAVAILABLE` with a detail), never a panic.
+//!
+//! Sessions outlive the application object: dropping the last [`App`]
+//! leaves them in the provider's store (other processes of a farm use
+//! them); expired ones are ended by whichever process sweeps.
+//!
+//! [`App`]: crate::app::App
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::{
+    key_hash, store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode,
+};
+use crate::error::{self, Error, Result};
+use crate::session::{Limits, SessionData, SessionId};
+
+/// What a provider's operation found (its failures are `Err`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Done: found (and locked, if asked), created, saved, removed.
+    Done,
+    /// No such key.
+    NotFound,
+    /// Another holder has the lock (or the caller's token does not).
+    Locked,
+    /// `create`: the key is taken.
+    Exists,
+    /// `get`: the session had expired; the provider removed it and wrote
+    /// its final blob.
+    Expired,
+}
+
+/// A blob a provider writes for the library (the bytes of one session).
+#[derive(Debug)]
+pub struct BlobBuf {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl BlobBuf {
+    /// An empty buffer taking at most `max` bytes.
+    pub fn new(max: usize) -> BlobBuf {
+        BlobBuf {
+            bytes: Vec::new(),
+            max,
+        }
+    }
+
+    /// Appends `data` (a blob may be written in pieces). Past the limit:
+    /// `E_VALUE_TOO_LARGE`; no memory: `E_OUTOFMEMORY`. Nothing is appended
+    /// on error.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        if data.len() > self.max - self.bytes.len() {
+            return Err(Error::new(
+                error::E_VALUE_TOO_LARGE,
+                format!(
+                    "a session blob of more than {} bytes is larger than this \
+                     application's sessions can be",
+                    self.max
+                ),
+            ));
+        }
+        self.bytes
+            .try_reserve(data.len())
+            .map_err(|_| Error::code_only(error::E_OUTOFMEMORY))?;
+        self.bytes.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// The blobs of expired sessions a provider claims for the library.
+#[derive(Debug)]
+pub struct BlobList {
+    blobs: Vec<Vec<u8>>,
+    max_each: usize,
+    max_count: usize,
+}
+
+impl BlobList {
+    /// An empty list of at most `max_count` blobs of at most `max_each` bytes.
+    pub fn new(max_each: usize, max_count: usize) -> BlobList {
+        BlobList {
+            blobs: Vec::new(),
+            max_each,
+            max_count,
+        }
+    }
+
+    /// Adds one session's blob. A full list (`E_INSUFFICIENT_BUFFER`), a
+    /// blob over the limit (`E_VALUE_TOO_LARGE`) or no memory
+    /// (`E_OUTOFMEMORY`) is an error, and the provider must then keep that
+    /// session.
+    pub fn add(&mut self, data: &[u8]) -> Result<()> {
+        if self.blobs.len() >= self.max_count {
+            return Err(Error::new(
+                error::E_INSUFFICIENT_BUFFER,
+                format!(
+                    "the list already holds the {} blobs asked for",
+                    self.max_count
+                ),
+            ));
+        }
+        let mut b = BlobBuf::new(self.max_each);
+        b.write(data)?;
+        self.blobs
+            .try_reserve(1)
+            .map_err(|_| Error::code_only(error::E_OUTOFMEMORY))?;
+        self.blobs.push(b.into_bytes());
+        Ok(())
+    }
+
+    /// Number of blobs added.
+    pub fn len(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// Whether no blob was added.
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+}
+
+/// A host's session store: see the [module documentation](self) for the
+/// contract. Keys are 32 hex digits; a token is never 0. All methods may be
+/// called from many threads at once.
+pub trait Provider: Send + Sync {
+    /// get-exclusive (`mode` exclusive: lock for `token`) or get-shared.
+    fn get(
+        &self,
+        key: &str,
+        mode: LockMode,
+        token: u64,
+        now_ms: u64,
+        out: &mut BlobBuf,
+    ) -> Result<Status>;
+
+    /// Insert-if-absent, locked for `token` since `now_ms`.
+    fn create(
+        &self,
+        key: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: u64,
+        blob: &[u8],
+    ) -> Result<Status>;
+
+    /// Save (`blob` `None`: unchanged), set the deadline and unlock, if
+    /// `token` holds the lock.
+    fn set_and_release(
+        &self,
+        key: &str,
+        token: u64,
+        deadline_ms: u64,
+        blob: Option<&[u8]>,
+    ) -> Result<Status>;
+
+    /// Unlock without saving, if `token` holds the lock.
+    fn release(&self, key: &str, token: u64) -> Result<Status>;
+
+    /// Delete, if `token` holds the lock.
+    fn remove(&self, key: &str, token: u64) -> Result<Status>;
+
+    /// Set the deadline of a stored session (no lock).
+    fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status>;
+
+    /// Claim (remove) up to `max` expired sessions not in use, adding their
+    /// blobs to `out`.
+    fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()>;
+
+    /// Number of stored sessions.
+    fn count(&self) -> Result<u64>;
+}
+
+/// Expired sessions claimed per provider call.
+const CLAIM_BATCH: usize = 64;
+/// Most provider calls per sweep (so a provider that never runs dry cannot
+/// hold the sweeper forever).
+const CLAIM_ROUNDS: usize = 1024;
+/// Longest pause between two tries at a locked session.
+const MAX_PAUSE: Duration = Duration::from_millis(20);
+
+/// A [`SessionStore`] over a host's [`Provider`].
+pub struct CustomStore {
+    provider: Arc<dyn Provider>,
+    limits: Limits,
+    max_blob: usize,
+    id_secret: Option<Vec<u8>>,
+}
+
+impl CustomStore {
+    /// A store over `provider`, reading sessions back under `limits` (the
+    /// application's: [`AppOptions`](crate::app::AppOptions) gives them).
+    pub fn new(provider: Arc<dyn Provider>, limits: Limits) -> CustomStore {
+        CustomStore {
+            provider,
+            max_blob: max_blob(&limits),
+            limits,
+            id_secret: None,
+        }
+    }
+
+    /// Keeps the session ID in each blob masked under `secret` (16 bytes or
+    /// more, the same in every process sharing the store; else
+    /// `E_INVALID_OPTION`), so Session_OnEnd of a session the sweeper ended
+    /// sees the real SessionID. Without a secret (the default) no form of the
+    /// ID is stored, and such a session shows a stand-in SessionID made of
+    /// its key hash (never a valid cookie); abandoned sessions and sessions a
+    /// request found expired show their real ID either way.
+    pub fn with_id_secret(mut self, secret: &[u8]) -> Result<CustomStore> {
+        if secret.len() < 16 {
+            return Err(Error::new(
+                error::E_INVALID_OPTION,
+                "id_secret must be at least 16 bytes",
+            ));
+        }
+        self.id_secret = Some(secret.to_vec());
+        Ok(self)
+    }
+
+    fn encode(&self, id: &SessionId, data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
+        encode(id, data, created_ms, self.id_secret.as_deref())
+    }
+
+    /// The largest blob a session of this application can need.
+    pub fn max_blob(&self) -> usize {
+        self.max_blob
+    }
+
+    /// A lease on a session read back from `bytes`; `hold` goes with it (and
+    /// releases the host's lock if decoding fails).
+    fn lease(
+        &self,
+        want: &SessionId,
+        buf: BlobBuf,
+        mut hold: Hold,
+        mode: LockMode,
+    ) -> Result<Lease> {
+        let bytes = buf.into_bytes();
+        let (id, data, created_ms) = decode(
+            &bytes,
+            self.max_blob,
+            &self.limits,
+            Some(want),
+            self.id_secret.as_deref(),
+        )?;
+        hold.saved = bytes;
+        Ok(Lease::copied(OwnedLease {
+            id,
+            created_ms,
+            data,
+            mode,
+            state: Box::new(hold),
+        }))
+    }
+
+    fn hold(&self, key: String, token: u64) -> Hold {
+        Hold {
+            provider: self.provider.clone(),
+            key,
+            token,
+            stored: true,
+            locked: false,
+            locked_at: 0,
+            saved: Vec::new(),
+        }
+    }
+}
+
+/// Generous bound on a session's serialised size under `limits`.
+fn max_blob(l: &Limits) -> usize {
+    let per_item = l
+        .max_value_bytes
+        .saturating_mul(2)
+        .saturating_add(l.max_key_bytes)
+        .saturating_add(64);
+    l.max_items.saturating_mul(per_item).saturating_add(4096)
+}
+
+/// What a copied lease of this store carries: the host's key and lock.
+struct Hold {
+    provider: Arc<dyn Provider>,
+    key: String,
+    token: u64,
+    /// The session is in the host's store (false while new, and once
+    /// removed).
+    stored: bool,
+    /// This lease holds the host's lock (released on drop if still held).
+    locked: bool,
+    /// When the lock was taken (clock milliseconds).
+    locked_at: u64,
+    /// The blob as the host has it, to skip writing an unchanged session.
+    saved: Vec<u8>,
+}
+
+impl Drop for Hold {
+    /// A lease dropped without set-and-release (an error path, a discarded
+    /// unit of work) gives the host's lock back.
+    fn drop(&mut self) {
+        if self.locked {
+            let provider = &self.provider;
+            let _ = catch_unwind(AssertUnwindSafe(|| provider.release(&self.key, self.token)));
+        }
+    }
+}
+
+/// `E_UNEXPECTED`: a lease another store made was handed to this one.
+fn foreign() -> Error {
+    Error::new(error::E_UNEXPECTED, "the lease belongs to another store")
+}
+
+/// The copied lease and its hold.
+fn parts(lease: &mut Lease) -> Result<(&mut SessionId, &SessionData, u64, LockMode, &mut Hold)> {
+    let o = lease.as_copied_mut().ok_or_else(foreign)?;
+    let hold = o.state.downcast_mut::<Hold>().ok_or_else(foreign)?;
+    Ok((&mut o.id, &o.data, o.created_ms, o.mode, hold))
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::new(
+        error::E_STORE_UNAVAILABLE,
+        format!("the custom store returned unreadable session data: {what}"),
+    )
+}
+
+/// `E_UNEXPECTED` for a status an operation cannot return.
+fn odd(op: &str, status: Status) -> Error {
+    Error::new(
+        error::E_UNEXPECTED,
+        format!("the custom store's {op} returned {status:?}, which it cannot"),
+    )
+}
+
+fn lock_timeout(wait: Duration) -> Error {
+    Error::new(
+        error::E_LOCK_TIMEOUT,
+        format!(
+            "the session stayed locked by another request for {} ms",
+            wait.as_millis()
+        ),
+    )
+}
+
+/// The error for a save or remove refused because the lock is not ours.
+fn lost(op: &str, status: Status) -> Error {
+    match status {
+        Status::NotFound => Error::new(
+            error::E_SESSION_NOT_FOUND,
+            format!(
+                "{op}: the session was removed (abandoned or expired) while this \
+                 request held it; nothing was written"
+            ),
+        ),
+        _ => Error::new(
+            error::E_LOCK_TIMEOUT,
+            format!(
+                "{op}: this request's lock on the session was broken (held past \
+                 the store's lock TTL) and another request took it; nothing was \
+                 written"
+            ),
+        ),
+    }
+}
+
+/// MessagePack `bin 8` of 16 bytes: the header of the key hash and of the
+/// masked ID in a blob.
+const BIN16: [u8; 2] = [0xC4, 16];
+/// MessagePack `nil`: no ID stored.
+const NIL: u8 = 0xC0;
+
+/// XORs `bytes` with the keystream HMAC-SHA-256(secret, "sess-id-mask" ‖ h)
+/// (masks and unmasks; the Redis store's scheme).
+fn mask(secret: &[u8], h: &[u8; 16], bytes: &[u8; 16]) -> Result<[u8; 16]> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+        .map_err(|_| Error::new(error::E_INVALID_OPTION, "id_secret is unusable"))?;
+    mac.update(b"sess-id-mask");
+    mac.update(h);
+    let stream = mac.finalize().into_bytes();
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = bytes[i] ^ stream[i];
+    }
+    Ok(out)
+}
+
+fn id_from_bytes(bytes: [u8; 16]) -> Result<SessionId> {
+    SessionId::parse(&URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A session's blob: the key hash (`bin 16`), the ID masked under
+/// `id_secret` (`bin 16`; without a secret `nil`: no form of the ID is
+/// kept), then [`wire::encode_session`].
+pub fn encode(
+    id: &SessionId,
+    data: &SessionData,
+    created_ms: u64,
+    id_secret: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+    let session = wire::encode_session(data, created_ms)?;
+    let h = key_hash(id);
+    let mut blob = Vec::with_capacity(2 * (BIN16.len() + 16) + session.len());
+    blob.extend_from_slice(&BIN16);
+    blob.extend_from_slice(&h);
+    match id_secret {
+        Some(secret) => {
+            blob.extend_from_slice(&BIN16);
+            blob.extend_from_slice(&mask(secret, &h, id.as_bytes())?);
+        }
+        None => blob.push(NIL),
+    }
+    blob.extend_from_slice(&session);
+    Ok(blob)
+}
+
+/// Reads `n` bytes of `blob` at `*at`.
+fn take<'a>(blob: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let part = blob.get(*at..at.checked_add(n)?)?;
+    *at += n;
+    Some(part)
+}
+
+/// Reads a `bin 16` (`Some`) or a `nil` (`None`) at `*at`.
+fn bin16_or_nil(blob: &[u8], at: &mut usize) -> Result<Option<[u8; 16]>> {
+    let bad = || corrupt("its header is damaged");
+    if blob.get(*at) == Some(&NIL) {
+        *at += 1;
+        return Ok(None);
+    }
+    if take(blob, at, 2).ok_or_else(bad)? != BIN16 {
+        return Err(bad());
+    }
+    let bytes = take(blob, at, 16).ok_or_else(bad)?;
+    Ok(Some(bytes.try_into().expect("16 bytes")))
+}
+
+/// A session from its blob (at most `max_len` bytes), checked against
+/// `limits`: (ID, data, creation time). `want`: the session a request
+/// asked for (its key hash must match); `None` (a swept session): the ID is
+/// unmasked with `id_secret`, or without one is a stand-in made of the key
+/// hash (never a valid cookie: its own hash differs).
+pub fn decode(
+    blob: &[u8],
+    max_len: usize,
+    limits: &Limits,
+    want: Option<&SessionId>,
+    id_secret: Option<&[u8]>,
+) -> Result<(SessionId, SessionData, u64)> {
+    if blob.len() > max_len {
+        return Err(corrupt(&format!(
+            "{} bytes is over the {max_len}-byte limit",
+            blob.len()
+        )));
+    }
+    let mut at = 0;
+    let h = bin16_or_nil(blob, &mut at)?.ok_or_else(|| corrupt("it has no key hash"))?;
+    let masked = bin16_or_nil(blob, &mut at)?;
+    let id = match want {
+        Some(want) if key_hash(want) != h => {
+            return Err(corrupt("it returned another session's data for this key"))
+        }
+        Some(want) => *want,
+        None => match (masked, id_secret) {
+            (Some(m), Some(secret)) => id_from_bytes(mask(secret, &h, &m)?)
+                .ok()
+                .filter(|id| key_hash(id) == h)
+                .ok_or_else(|| corrupt("the stored ID does not unmask (another id_secret?)"))?,
+            _ => id_from_bytes(h)?,
+        },
+    };
+    let (data, created) = wire::decode_session(&blob[at..], max_len, limits)
+        .map_err(|e| Error::new(e.code(), format!("custom store: {}", e.detail())))?;
+    Ok((id, data, created))
+}
+
+/// A fresh lock token: random, never 0.
+fn new_token() -> Result<u64> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
+    Ok(u64::from_le_bytes(b).max(1))
+}
+
+impl SessionStore for CustomStore {
+    fn mode(&self) -> StoreMode {
+        StoreMode::Custom
+    }
+
+    fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
+        let key = store_key(id);
+        let token = match mode {
+            LockMode::Exclusive => new_token()?,
+            LockMode::Shared => 0,
+        };
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut buf = BlobBuf::new(self.max_blob);
+            // The provider judges stale locks by this time: let it move on
+            // while we wait, even under a clock that stands still.
+            let now = now_ms.saturating_add(start.elapsed().as_millis() as u64);
+            let status = self.provider.get(&key, mode, token, now, &mut buf)?;
+            match status {
+                Status::NotFound => return Ok(Lookup::NotFound),
+                Status::Locked => {
+                    let left = wait.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        return Err(lock_timeout(wait));
+                    }
+                    std::thread::sleep(pause.min(left));
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                Status::Done => {
+                    let mut hold = self.hold(key, token);
+                    if mode == LockMode::Exclusive {
+                        hold.locked = true;
+                        hold.locked_at = now;
+                    }
+                    return Ok(Lookup::Found(self.lease(id, buf, hold, mode)?));
+                }
+                Status::Expired => {
+                    let mut hold = self.hold(key, token);
+                    hold.stored = false;
+                    let lease = self.lease(id, buf, hold, LockMode::Exclusive)?;
+                    return Ok(Lookup::Expired(lease));
+                }
+                Status::Exists => return Err(odd("get", status)),
+            }
+        }
+    }
+
+    fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
+        let mut hold = self.hold(store_key(&id), 0);
+        hold.stored = false;
+        hold.locked_at = now_ms;
+        Lease::copied(OwnedLease {
+            id,
+            created_ms: now_ms,
+            data,
+            mode: LockMode::Exclusive,
+            state: Box::new(hold),
+        })
+    }
+
+    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
+        let (id, data, created_ms, _, hold) = parts(lease)?;
+        if hold.stored {
+            return Err(Error::new(
+                error::E_UNEXPECTED,
+                "the session is already stored",
+            ));
+        }
+        let blob = self.encode(id, data, created_ms)?;
+        let token = new_token()?;
+        let status = self.provider.create(
+            &hold.key,
+            token,
+            hold.locked_at,
+            deadline_ms,
+            max_sessions as u64,
+            &blob,
+        )?;
+        match status {
+            Status::Done => {
+                hold.token = token;
+                hold.stored = true;
+                hold.locked = true;
+                hold.saved = blob;
+                Ok(true)
+            }
+            Status::Exists => Ok(false),
+            _ => Err(odd("create", status)),
+        }
+    }
+
+    fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool> {
+        let (id, data, created_ms, mode, hold) = parts(lease)?;
+        if mode != LockMode::Exclusive || !hold.locked {
+            return Err(Error::new(
+                error::E_UNEXPECTED,
+                "only a stored session held exclusively changes its ID",
+            ));
+        }
+        let new_key = store_key(&new_id);
+        let blob = self.encode(&new_id, data, created_ms)?;
+        // Create the new key locked by this unit of work, then delete the
+        // old one: no one can use either meanwhile. (The session is counted
+        // already: it moves, it does not add one.)
+        let status = self.provider.create(
+            &new_key,
+            hold.token,
+            hold.locked_at,
+            deadline_ms,
+            u64::MAX,
+            &blob,
+        )?;
+        match status {
+            Status::Done => {}
+            Status::Exists => return Ok(false),
+            _ => return Err(odd("create", status)),
+        }
+        let removed = self.provider.remove(&hold.key, hold.token);
+        match removed {
+            Ok(Status::Done) => {}
+            other => {
+                let _ = self.provider.remove(&new_key, hold.token);
+                return Err(match other {
+                    Err(e) => e,
+                    Ok(s @ (Status::NotFound | Status::Locked)) => {
+                        hold.locked = false;
+                        lost("regenerate", s)
+                    }
+                    Ok(s) => odd("remove", s),
+                });
+            }
+        }
+        *id = new_id;
+        hold.key = new_key;
+        hold.saved = blob;
+        Ok(true)
+    }
+
+    fn release(&self, mut lease: Lease, deadline_ms: u64) -> Result<()> {
+        let (id, data, created_ms, mode, hold) = parts(&mut lease)?;
+        if !hold.stored {
+            return Ok(());
+        }
+        if mode == LockMode::Shared {
+            return match self.provider.reset_timeout(&hold.key, deadline_ms)? {
+                Status::Done | Status::NotFound => Ok(()),
+                s => Err(odd("reset_timeout", s)),
+            };
+        }
+        let blob = self.encode(id, data, created_ms)?;
+        let changed = blob != hold.saved;
+        let status = self.provider.set_and_release(
+            &hold.key,
+            hold.token,
+            deadline_ms,
+            changed.then_some(blob.as_slice()),
+        )?;
+        match status {
+            Status::Done => {
+                hold.locked = false;
+                Ok(())
+            }
+            Status::NotFound | Status::Locked => {
+                hold.locked = false;
+                Err(lost("save", status))
+            }
+            _ => Err(odd("set_and_release", status)),
+        }
+    }
+
+    fn remove(&self, mut lease: Lease) -> Result<Lease> {
+        let (_, _, _, mode, hold) = parts(&mut lease)?;
+        if mode != LockMode::Exclusive {
+            return Err(Error::new(
+                error::E_READONLY,
+                "a session held read-only cannot be removed",
+            ));
+        }
+        if !hold.stored {
+            return Ok(lease);
+        }
+        let status = self.provider.remove(&hold.key, hold.token)?;
+        match status {
+            Status::Done => {
+                hold.locked = false;
+                hold.stored = false;
+                Ok(lease)
+            }
+            Status::NotFound | Status::Locked => {
+                hold.locked = false;
+                Err(lost("remove", status))
+            }
+            _ => Err(odd("remove", status)),
+        }
+    }
+
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
+        for _ in 0..CLAIM_ROUNDS {
+            let mut list = BlobList::new(self.max_blob, CLAIM_BATCH);
+            let claimed = catch_unwind(AssertUnwindSafe(|| {
+                self.provider.claim_expired(now_ms, CLAIM_BATCH, &mut list)
+            }));
+            let full = list.len() >= CLAIM_BATCH;
+            for blob in list.blobs {
+                // A blob that does not decode belongs to a session that is
+                // gone all the same; it cannot have Session_OnEnd.
+                let read = decode(
+                    &blob,
+                    self.max_blob,
+                    &self.limits,
+                    None,
+                    self.id_secret.as_deref(),
+                );
+                if let Ok((id, data, created_ms)) = read {
+                    let mut hold = self.hold(store_key(&id), 0);
+                    hold.stored = false;
+                    out.push(Lease::copied(OwnedLease {
+                        id,
+                        created_ms,
+                        data,
+                        mode: LockMode::Exclusive,
+                        state: Box::new(hold),
+                    }));
+                }
+            }
+            if !matches!(claimed, Ok(Ok(()))) || !full {
+                return;
+            }
+        }
+    }
+
+    /// Nothing: the sessions stay in the host's store for the processes
+    /// that share it; expired ones are ended by whoever sweeps.
+    fn drain(&self, _out: &mut Vec<Lease>) {}
+
+    /// The provider's count; 0 if it fails (the trait's count cannot).
+    fn count(&self) -> usize {
+        match catch_unwind(AssertUnwindSafe(|| self.provider.count())) {
+            Ok(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::session::Journal;
+    use crate::variant::Variant;
+
+    const LIMITS: Limits = Limits {
+        max_timeout_minutes: 525_600,
+        max_items: 64,
+        max_value_bytes: 1 << 16,
+        max_key_bytes: 64,
+    };
+    const WAIT: Duration = Duration::from_millis(60);
+    const TTL: u64 = 30_000;
+
+    struct Rec {
+        blob: Vec<u8>,
+        deadline: u64,
+        token: u64,
+        locked_at: u64,
+    }
+
+    /// The contract kept in memory, as a host would keep it in a database.
+    #[derive(Default)]
+    struct Mock {
+        map: Mutex<HashMap<String, Rec>>,
+        down: AtomicBool,
+        writes: AtomicUsize,
+        unchanged: AtomicUsize,
+        releases: AtomicUsize,
+    }
+
+    impl Mock {
+        fn check(&self) -> Result<()> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(Error::code_only(error::E_STORE_UNAVAILABLE));
+            }
+            Ok(())
+        }
+        fn locked_by_other(r: &Rec, token: u64, now: u64) -> bool {
+            r.token != 0 && r.token != token && now < r.locked_at + TTL
+        }
+    }
+
+    impl Provider for Mock {
+        fn get(
+            &self,
+            key: &str,
+            mode: LockMode,
+            token: u64,
+            now_ms: u64,
+            out: &mut BlobBuf,
+        ) -> Result<Status> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            let Some(r) = map.get_mut(key) else {
+                return Ok(Status::NotFound);
+            };
+            let exclusive = mode == LockMode::Exclusive;
+            if r.deadline <= now_ms {
+                if !exclusive || Mock::locked_by_other(r, token, now_ms) {
+                    return Ok(Status::NotFound);
+                }
+                out.write(&r.blob)?;
+                map.remove(key);
+                return Ok(Status::Expired);
+            }
+            if Mock::locked_by_other(r, token, now_ms) {
+                return Ok(Status::Locked);
+            }
+            out.write(&r.blob)?;
+            if exclusive {
+                r.token = token;
+                r.locked_at = now_ms;
+            }
+            Ok(Status::Done)
+        }
+
+        fn create(
+            &self,
+            key: &str,
+            token: u64,
+            now_ms: u64,
+            deadline_ms: u64,
+            max_sessions: u64,
+            blob: &[u8],
+        ) -> Result<Status> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            if map.contains_key(key) {
+                return Ok(Status::Exists);
+            }
+            if map.len() as u64 >= max_sessions {
+                return Err(Error::code_only(error::E_TOO_MANY_SESSIONS));
+            }
+            map.insert(
+                key.to_owned(),
+                Rec {
+                    blob: blob.to_vec(),
+                    deadline: deadline_ms,
+                    token,
+                    locked_at: now_ms,
+                },
+            );
+            Ok(Status::Done)
+        }
+
+        fn set_and_release(
+            &self,
+            key: &str,
+            token: u64,
+            deadline_ms: u64,
+            blob: Option<&[u8]>,
+        ) -> Result<Status> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            let Some(r) = map.get_mut(key) else {
+                return Ok(Status::NotFound);
+            };
+            if r.token != token {
+                return Ok(Status::Locked);
+            }
+            match blob {
+                Some(b) => {
+                    r.blob = b.to_vec();
+                    self.writes.fetch_add(1, Ordering::SeqCst);
+                }
+                None => {
+                    self.unchanged.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            r.deadline = deadline_ms;
+            r.token = 0;
+            Ok(Status::Done)
+        }
+
+        fn release(&self, key: &str, token: u64) -> Result<Status> {
+            self.check()?;
+            self.releases.fetch_add(1, Ordering::SeqCst);
+            let mut map = self.map.lock().unwrap();
+            let Some(r) = map.get_mut(key) else {
+                return Ok(Status::NotFound);
+            };
+            if r.token != token {
+                return Ok(Status::Locked);
+            }
+            r.token = 0;
+            Ok(Status::Done)
+        }
+
+        fn remove(&self, key: &str, token: u64) -> Result<Status> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            match map.get(key) {
+                None => Ok(Status::NotFound),
+                Some(r) if r.token != token => Ok(Status::Locked),
+                Some(_) => {
+                    map.remove(key);
+                    Ok(Status::Done)
+                }
+            }
+        }
+
+        fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            match map.get_mut(key) {
+                None => Ok(Status::NotFound),
+                Some(r) => {
+                    r.deadline = deadline_ms;
+                    Ok(Status::Done)
+                }
+            }
+        }
+
+        fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
+            self.check()?;
+            let mut map = self.map.lock().unwrap();
+            let due: Vec<String> = map
+                .iter()
+                .filter(|(_, r)| r.deadline <= now_ms && !Mock::locked_by_other(r, 0, now_ms))
+                .map(|(k, _)| k.clone())
+                .take(max)
+                .collect();
+            for k in due {
+                if out.add(&map[&k].blob).is_ok() {
+                    map.remove(&k);
+                }
+            }
+            Ok(())
+        }
+
+        fn count(&self) -> Result<u64> {
+            self.check()?;
+            Ok(self.map.lock().unwrap().len() as u64)
+        }
+    }
+
+    fn store() -> (Arc<Mock>, CustomStore) {
+        let mock = Arc::new(Mock::default());
+        (mock.clone(), CustomStore::new(mock, LIMITS))
+    }
+
+    fn data(user: &str) -> SessionData {
+        let mut d = SessionData::new(20, 1033, 65001);
+        d.set_value(
+            "User",
+            Variant::bstr(user),
+            &LIMITS,
+            &mut Journal::default(),
+        )
+        .unwrap();
+        d
+    }
+
+    /// A stored session, unlocked, with deadline `deadline`.
+    fn stored(s: &CustomStore, user: &str, deadline: u64) -> SessionId {
+        let id = SessionId::generate().unwrap();
+        let mut lease = s.prepare(id, data(user), 0);
+        assert!(s.insert(&mut lease, deadline, usize::MAX).unwrap());
+        s.release(lease, deadline).unwrap();
+        id
+    }
+
+    fn found(l: Lookup) -> Lease {
+        match l {
+            Lookup::Found(lease) => lease,
+            _ => panic!("expected Found"),
+        }
+    }
+
+    fn user(l: &Lease) -> String {
+        l.data()
+            .contents()
+            .get("user")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn sessions_round_trip_under_hashed_keys() {
+        let (mock, s) = store();
+        let id = stored(&s, "Chris", 60_000);
+        let keys: Vec<String> = mock.map.lock().unwrap().keys().cloned().collect();
+        assert_eq!(keys, vec![store_key(&id)]);
+        assert!(!keys[0].contains(&id.to_string()));
+        let blob = mock.map.lock().unwrap()[&keys[0]].blob.clone();
+        assert!(!blob.windows(16).any(|w| w == id.as_bytes()), "no raw ID");
+        let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        assert_eq!(user(&lease), "Chris");
+        assert_eq!(s.count(), 1);
+        assert_eq!(s.mode(), StoreMode::Custom);
+    }
+
+    #[test]
+    fn waiters_time_out_and_shared_leases_take_no_lock() {
+        let (_, s) = store();
+        let id = stored(&s, "A", 60_000);
+        let r1 = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        let r2 = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
+        let held = found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        drop((r1, r2));
+        for mode in [LockMode::Exclusive, LockMode::Shared] {
+            let t = Instant::now();
+            let e = s.get(&id, mode, WAIT, 1).err().unwrap();
+            assert_eq!(e.code(), error::E_LOCK_TIMEOUT);
+            assert!(t.elapsed() >= WAIT);
+        }
+        std::thread::scope(|sc| {
+            let waiter = sc.spawn(|| s.get(&id, LockMode::Exclusive, Duration::from_secs(5), 2));
+            std::thread::sleep(Duration::from_millis(30));
+            s.release(held, 60_000).unwrap();
+            assert!(matches!(waiter.join().unwrap().unwrap(), Lookup::Found(_)));
+        });
+    }
+
+    #[test]
+    fn unchanged_sessions_are_not_rewritten() {
+        let (mock, s) = store();
+        let id = stored(&s, "A", 60_000);
+        let writes = mock.writes.load(Ordering::SeqCst);
+        let lease = found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        s.release(lease, 70_000).unwrap();
+        assert_eq!(mock.writes.load(Ordering::SeqCst), writes);
+        assert_eq!(mock.unchanged.load(Ordering::SeqCst), 2);
+        let mut lease = found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        lease
+            .data_mut()
+            .unwrap()
+            .set_value("User", Variant::bstr("B"), &LIMITS, &mut Journal::default())
+            .unwrap();
+        s.release(lease, 70_000).unwrap();
+        assert_eq!(mock.writes.load(Ordering::SeqCst), writes + 1);
+        let lease = found(s.get(&id, LockMode::Shared, WAIT, 2).unwrap());
+        assert_eq!(user(&lease), "B");
+    }
+
+    #[test]
+    fn a_dropped_lease_gives_the_lock_back() {
+        let (mock, s) = store();
+        let id = stored(&s, "A", 60_000);
+        let lease = found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        drop(lease);
+        assert_eq!(mock.releases.load(Ordering::SeqCst), 1);
+        found(s.get(&id, LockMode::Exclusive, WAIT, 1).unwrap());
+        // Shared leases, and leases whose save went through, release nothing.
+        drop(found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap()));
+        assert_eq!(mock.releases.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_broken_lock_or_a_removed_session_refuses_the_save() {
+        let (mock, s) = store();
+        let id = stored(&s, "A", 60_000);
+        let mut slow = found(s.get(&id, LockMode::Exclusive, WAIT, 1_000).unwrap());
+        slow.data_mut()
+            .unwrap()
+            .set_value(
+                "User",
+                Variant::bstr("slow"),
+                &LIMITS,
+                &mut Journal::default(),
+            )
+            .unwrap();
+        // Past the lock TTL another request breaks the lock and saves.
+        let fast = found(s.get(&id, LockMode::Exclusive, WAIT, 1_000 + TTL).unwrap());
+        s.release(fast, 90_000).unwrap();
+        let e = s.release(slow, 90_000).unwrap_err();
+        assert_eq!(e.code(), error::E_LOCK_TIMEOUT);
+        let lease = found(s.get(&id, LockMode::Shared, WAIT, 40_000).unwrap());
+        assert_eq!(user(&lease), "A", "the slow request wrote nothing");
+
+        // Abandoned meanwhile: the late save does not resurrect it.
+        let late = found(
+            s.get(&id, LockMode::Exclusive, WAIT, 1_000 + 2 * TTL)
+                .unwrap(),
+        );
+        mock.map.lock().unwrap().clear();
+        let e = s.release(late, 90_000).unwrap_err();
+        assert_eq!(e.code(), error::E_SESSION_NOT_FOUND);
+        assert_eq!(s.count(), 0);
+    }
+
+    #[test]
+    fn expiry_claims_each_session_once_with_its_contents() {
+        let (_, s) = store();
+        let ids: Vec<SessionId> = (0..150)
+            .map(|i| stored(&s, &format!("u{i}"), 60_000))
+            .collect();
+        let keep = stored(&s, "keep", 600_000);
+        let busy = ids[0];
+        let held = found(s.get(&busy, LockMode::Exclusive, WAIT, 59_000).unwrap());
+        let mut out = Vec::new();
+        s.take_expired(60_000, &mut out);
+        assert_eq!(out.len(), 149, "all but the busy one, over several batches");
+        assert!(out
+            .iter()
+            .all(|l| l.data().contents().get("user").is_some()));
+        // Without an id_secret the sweeper shows stand-in IDs, never the real.
+        assert!(out.iter().all(|l| !ids.contains(&l.id())));
+        out.clear();
+        s.take_expired(60_000, &mut out);
+        assert!(out.is_empty());
+        drop(held);
+        s.take_expired(60_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(s.count(), 1);
+        assert!(matches!(
+            s.get(&keep, LockMode::Shared, WAIT, 60_000).unwrap(),
+            Lookup::Found(_)
+        ));
+    }
+
+    #[test]
+    fn with_an_id_secret_the_sweeper_sees_the_real_id() {
+        let mock = Arc::new(Mock::default());
+        let secret = b"sixteen or more bytes";
+        let s = CustomStore::new(mock.clone(), LIMITS)
+            .with_id_secret(secret)
+            .unwrap();
+        let id = stored(&s, "A", 60_000);
+        let mut out = Vec::new();
+        s.take_expired(60_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].id() == id);
+        // Another secret cannot unmask it: the blob is dropped, not misread.
+        let id = stored(&s, "B", 60_000);
+        let other = CustomStore::new(mock, LIMITS)
+            .with_id_secret(b"another secret of 16+")
+            .unwrap();
+        out.clear();
+        other.take_expired(60_000, &mut out);
+        assert!(out.is_empty());
+        assert!(matches!(
+            s.get(&id, LockMode::Shared, WAIT, 1).unwrap(),
+            Lookup::NotFound
+        ));
+        assert_eq!(
+            CustomStore::new(Arc::new(Mock::default()), LIMITS)
+                .with_id_secret(b"short")
+                .err()
+                .unwrap()
+                .code(),
+            error::E_INVALID_OPTION
+        );
+    }
+
+    #[test]
+    fn a_request_finding_its_session_expired_gets_it_for_on_end() {
+        let (_, s) = store();
+        let id = stored(&s, "A", 60_000);
+        assert!(matches!(
+            s.get(&id, LockMode::Shared, WAIT, 60_000).unwrap(),
+            Lookup::NotFound
+        ));
+        match s.get(&id, LockMode::Exclusive, WAIT, 60_000).unwrap() {
+            Lookup::Expired(lease) => {
+                assert!(lease.id() == id);
+                assert_eq!(user(&lease), "A");
+            }
+            _ => panic!("expected Expired"),
+        }
+        assert_eq!(s.count(), 0);
+    }
+
+    #[test]
+    fn regenerate_moves_the_session() {
+        let (mock, s) = store();
+        let old = stored(&s, "A", 60_000);
+        let mut lease = found(s.get(&old, LockMode::Exclusive, WAIT, 1).unwrap());
+        let fresh = SessionId::generate().unwrap();
+        assert!(s.regenerate(&mut lease, fresh, 60_000).unwrap());
+        assert!(lease.id() == fresh);
+        // The new key is locked by this unit of work until it ends.
+        assert_eq!(
+            s.get(&fresh, LockMode::Exclusive, WAIT, 2)
+                .err()
+                .unwrap()
+                .code(),
+            error::E_LOCK_TIMEOUT
+        );
+        s.release(lease, 60_000).unwrap();
+        assert!(matches!(
+            s.get(&old, LockMode::Shared, WAIT, 2).unwrap(),
+            Lookup::NotFound
+        ));
+        let lease = found(s.get(&fresh, LockMode::Exclusive, WAIT, 2).unwrap());
+        assert_eq!(user(&lease), "A");
+        // A taken ID changes nothing.
+        let other = stored(&s, "B", 60_000);
+        let mut lease = lease;
+        assert!(!s.regenerate(&mut lease, other, 60_000).unwrap());
+        assert!(lease.id() == fresh);
+        assert_eq!(mock.map.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn failures_and_bad_blobs_are_errors_not_panics() {
+        let (mock, s) = store();
+        let id = stored(&s, "A", 60_000);
+        mock.down.store(true, Ordering::SeqCst);
+        for mode in [LockMode::Exclusive, LockMode::Shared] {
+            assert_eq!(
+                s.get(&id, mode, WAIT, 1).err().unwrap().code(),
+                error::E_STORE_UNAVAILABLE
+            );
+        }
+        let mut lease = s.prepare(SessionId::generate().unwrap(), data("x"), 0);
+        assert_eq!(
+            s.insert(&mut lease, 1, 10).unwrap_err().code(),
+            error::E_STORE_UNAVAILABLE
+        );
+        let mut out = Vec::new();
+        s.take_expired(u64::MAX, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(s.count(), 0);
+        mock.down.store(false, Ordering::SeqCst);
+
+        // Damaged blobs: every truncation, noise, another session's data.
+        let key = store_key(&id);
+        let good = mock.map.lock().unwrap()[&key].blob.clone();
+        let mut bad: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+        bad.push(vec![0xC1; 40]);
+        let other = SessionId::generate().unwrap();
+        bad.push(encode(&other, &data("x"), 0, None).unwrap());
+        for blob in bad {
+            mock.map.lock().unwrap().get_mut(&key).unwrap().blob = blob;
+            let e = s.get(&id, LockMode::Exclusive, WAIT, 1).err().unwrap();
+            assert_eq!(e.code(), error::E_STORE_UNAVAILABLE, "{e:?}");
+            assert_eq!(mock.map.lock().unwrap()[&key].token, 0, "lock given back");
+        }
+        // A blob over the application's limit is refused as it is written.
+        let mut big = BlobBuf::new(4);
+        assert_eq!(
+            big.write(&[0; 5]).unwrap_err().code(),
+            error::E_VALUE_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn max_sessions_reaches_the_provider() {
+        let (_, s) = store();
+        stored(&s, "A", 60_000);
+        let mut lease = s.prepare(SessionId::generate().unwrap(), data("B"), 0);
+        assert_eq!(
+            s.insert(&mut lease, 60_000, 1).unwrap_err().code(),
+            error::E_TOO_MANY_SESSIONS
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! Connections to Redis: a small bounded pool, per-call timeouts and the
+//! retry budget.
+//!
+//! Every store call runs through [`Pool::run`]: it takes a pooled connection
+//! (opening one within `connect_timeout` if none is idle), bounds each reply
+//! by `op_timeout`, and on a connection failure, timeout or transient server
+//! state (LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY) drops that
+//! connection and tries again with a short backoff until `retry_budget` has
+//! passed; then it fails with `E_STORE_UNAVAILABLE`. No single wait is ever
+//! longer than what is left of the budget, so a call never hangs. Once Redis
+//! answers again, new connections are opened on demand: the process recovers
+//! without a restart.
+//!
+//! A retried script may already have run on the server (the reply was lost);
+//! the scripts are written so that a retry with the same lock token sees its
+//! own effect and reports success (see `scripts/`).
+
+use std::time::{Duration, Instant};
+
+use ::redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use ::redis::{ConnectionLike, ErrorKind, RedisError, ServerErrorKind};
+use parking_lot::{Condvar, Mutex};
+
+use super::options::{connection_info, RedisOptions};
+use crate::error::{self, Error, Result};
+
+/// The smallest timeout handed to a socket (zero would mean "none").
+const MIN_WAIT: Duration = Duration::from_millis(1);
+/// The first pause between attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
+/// What connections are opened to.
+enum Target {
+    Single(::redis::Client),
+    Cluster(ClusterClient),
+}
+
+/// One open connection.
+enum Conn {
+    Single(::redis::Connection),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl Conn {
+    fn set_timeouts(&self, d: Duration) -> ::redis::RedisResult<()> {
+        match self {
+            Conn::Single(c) => {
+                c.set_read_timeout(Some(d))?;
+                c.set_write_timeout(Some(d))
+            }
+            Conn::Cluster(c) => {
+                c.set_read_timeout(Some(d))?;
+                c.set_write_timeout(Some(d))
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    idle: Vec<Conn>,
+    /// Connections open, idle or lent.
+    open: usize,
+}
+
+/// A bounded pool of connections with the call policy described above.
+pub(super) struct Pool {
+    target: Target,
+    slots: Mutex<Slots>,
+    freed: Condvar,
+    max: usize,
+    connect_timeout: Duration,
+    /// Replies a new connection waits for in its handshake (AUTH, SELECT),
+    /// each up to the connect timeout: the timeout is divided among them.
+    handshake_replies: u32,
+    op_timeout: Duration,
+    budget: Duration,
+}
+
+/// Whether `e` may pass if the call is tried again, and whether the
+/// connection it happened on must be dropped.
+fn classify(e: &RedisError) -> (bool, bool) {
+    match e.kind() {
+        ErrorKind::Io | ErrorKind::Parse | ErrorKind::ClusterConnectionNotFound => (true, true),
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+            | ServerErrorKind::TryAgain
+            | ServerErrorKind::ClusterDown
+            | ServerErrorKind::MasterDown
+            | ServerErrorKind::ReadOnly,
+        ) => (true, false),
+        ErrorKind::AuthenticationFailed => (false, true),
+        _ => (false, e.is_unrecoverable_error()),
+    }
+}
+
+/// The private roots to trust for TLS, if configured.
+fn tls_certs(o: &RedisOptions) -> Option<::redis::TlsCertificates> {
+    o.tls_root_cert_pem
+        .as_ref()
+        .map(|pem| ::redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        })
+}
+
+/// `E_STORE_UNAVAILABLE` for a failed call.
+pub(super) fn unavailable(what: &str, detail: impl std::fmt::Display) -> Error {
+    Error::new(
+        error::E_STORE_UNAVAILABLE,
+        format!("Redis {what}: {detail}"),
+    )
+}
+
+impl Pool {
+    /// A pool for the servers `o` names; opens nothing yet.
+    pub(super) fn new(o: &RedisOptions) -> Result<Pool> {
+        let bad = |e: RedisError| Error::new(error::E_INVALID_OPTION, format!("redis: {e}"));
+        if std::iter::once(&o.url)
+            .chain(&o.cluster_nodes)
+            .any(|u| u.trim_start().starts_with("rediss:"))
+        {
+            // TLS needs a process-wide crypto provider; keep the host's if
+            // it installed one.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let mut handshake_replies = 1;
+        let target = if o.is_cluster() {
+            let nodes = std::iter::once(&o.url)
+                .chain(&o.cluster_nodes)
+                .map(|u| connection_info(u))
+                .collect::<Result<Vec<_>>>()?;
+            let mut builder = ClusterClientBuilder::new(nodes);
+            if let Some(certs) = tls_certs(o) {
+                builder = builder.certs(certs);
+            }
+            let client = builder
+                .connection_timeout(o.connect_timeout)
+                .response_timeout(o.op_timeout)
+                // Redirections are followed; other failures come back to
+                // `run`, which owns the budget.
+                .retries(2)
+                .min_retry_wait(5)
+                .max_retry_wait(50)
+                .build()
+                .map_err(bad)?;
+            Target::Cluster(client)
+        } else {
+            let info = connection_info(&o.url)?;
+            let r = info.redis_settings();
+            handshake_replies = 1 + u32::from(r.password().is_some()) + u32::from(r.db() != 0);
+            Target::Single(
+                match tls_certs(o) {
+                    Some(certs) => ::redis::Client::build_with_tls(info, certs),
+                    None => ::redis::Client::open(info),
+                }
+                .map_err(bad)?,
+            )
+        };
+        Ok(Pool {
+            target,
+            slots: Mutex::new(Slots::default()),
+            freed: Condvar::new(),
+            max: o.pool_size,
+            connect_timeout: o.connect_timeout,
+            handshake_replies,
+            op_timeout: o.op_timeout,
+            budget: o.retry_budget,
+        })
+    }
+
+    /// A connection: an idle one, a new one (if fewer than `max` are open),
+    /// or the next one freed before `deadline`.
+    fn checkout(&self, deadline: Instant) -> ::redis::RedisResult<Conn> {
+        let mut slots = self.slots.lock();
+        loop {
+            if let Some(c) = slots.idle.pop() {
+                return Ok(c);
+            }
+            if slots.open < self.max {
+                slots.open += 1;
+                break;
+            }
+            if self.freed.wait_until(&mut slots, deadline).timed_out() {
+                return Err(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("all {} pooled connections stayed busy", self.max),
+                )));
+            }
+        }
+        drop(slots);
+        // The `redis` crate gives the TCP connect and then each handshake
+        // reply up to `wait`: divided so the whole stays within the budget.
+        let wait = (self
+            .connect_timeout
+            .min(deadline.saturating_duration_since(Instant::now()))
+            / self.handshake_replies)
+            .max(MIN_WAIT);
+        let conn = match &self.target {
+            Target::Single(client) => client.get_connection_with_timeout(wait).map(Conn::Single),
+            Target::Cluster(client) => client.get_connection().map(|c| Conn::Cluster(Box::new(c))),
+        };
+        if conn.is_err() {
+            self.forget();
+        }
+        conn
+    }
+
+    fn checkin(&self, c: Conn) {
+        self.slots.lock().idle.push(c);
+        self.freed.notify_one();
+    }
+
+    /// Drops a broken connection's slot.
+    fn forget(&self) {
+        let mut slots = self.slots.lock();
+        slots.open = slots.open.saturating_sub(1);
+        drop(slots);
+        self.freed.notify_one();
+    }
+
+    /// Runs `op` under the call policy (module docs); `what` names the call
+    /// in errors.
+    pub(super) fn run<T>(
+        &self,
+        what: &str,
+        mut op: impl FnMut(&mut dyn ConnectionLike) -> ::redis::RedisResult<T>,
+    ) -> Result<T> {
+        let deadline = Instant::now() + self.budget;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let failure = match self.checkout(deadline) {
+                Err(e) if !classify(&e).0 => return Err(unavailable(what, e)),
+                Err(e) => e,
+                Ok(mut conn) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let outcome = conn
+                        .set_timeouts(self.op_timeout.min(left).max(MIN_WAIT))
+                        .and_then(|()| match &mut conn {
+                            Conn::Single(c) => op(c),
+                            Conn::Cluster(c) => op(&mut **c),
+                        });
+                    match outcome {
+                        Ok(v) => {
+                            self.checkin(conn);
+                            return Ok(v);
+                        }
+                        Err(e) => {
+                            let (retry, broken) = classify(&e);
+                            if broken {
+                                drop(conn);
+                                self.forget();
+                            } else {
+                                self.checkin(conn);
+                            }
+                            if !retry {
+                                return Err(unavailable(what, e));
+                            }
+                            e
+                        }
+                    }
+                }
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(unavailable(
+                    what,
+                    format_args!(
+                        "{failure} (gave up after the {} ms retry budget)",
+                        self.budget.as_millis()
+                    ),
+                ));
+            }
+            std::thread::sleep(backoff.min(left));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The store's Lua scripts (run with EVALSHA; the `redis` crate loads a
+//! script and retries once when the server answers NOSCRIPT), and the
+//! checked reading of their replies.
+//!
+//! Every script touches only the keys it is given, all in one hash slot,
+//! so each runs atomically on one Redis Cluster node.
+
+use ::redis::{Script, Value};
+
+use super::codec::Fields;
+use crate::error::{self, Error, Result};
+
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/common.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
+/// The scripts, hashed once.
+pub(super) struct Scripts {
+    pub(super) acquire: Script,
+    pub(super) shared: Script,
+    pub(super) create: Script,
+    pub(super) save: Script,
+    pub(super) release: Script,
+    pub(super) remove: Script,
+    pub(super) regenerate: Script,
+    pub(super) claim: Script,
+    pub(super) lease: Script,
+    pub(super) count: Script,
+    pub(super) due: Script,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Scripts {
+        Scripts {
+            acquire: script!("acquire.lua"),
+            shared: script!("shared.lua"),
+            create: script!("create.lua"),
+            save: script!("save.lua"),
+            release: script!("release.lua"),
+            remove: script!("remove.lua"),
+            regenerate: script!("regenerate.lua"),
+            claim: script!("claim.lua"),
+            lease: script!("lease.lua"),
+            count: script!("count.lua"),
+            due: script!("due.lua"),
+        }
+    }
+}
+
+fn bad_reply(what: &str) -> Error {
+    Error::new(
+        error::E_STORE_UNAVAILABLE,
+        format!("Redis gave an unexpected reply: {what}"),
+    )
+}
+
+/// A `{status, fields?}` reply: the status and, if present, the fields of a
+/// hash (HGETALL's flat name/value list).
+pub(super) fn status_and_fields(v: Value) -> Result<(i64, Option<Fields>)> {
+    let Value::Array(mut items) = v else {
+        return Err(bad_reply("not an array"));
+    };
+    if items.is_empty() || items.len() > 2 {
+        return Err(bad_reply("not {status, fields}"));
+    }
+    let fields = if items.len() == 2 {
+        items.pop().map(fields).transpose()?
+    } else {
+        None
+    };
+    match items.pop() {
+        Some(Value::Int(status)) => Ok((status, fields)),
+        _ => Err(bad_reply("no status")),
+    }
+}
+
+fn fields(v: Value) -> Result<Fields> {
+    let Value::Array(flat) = v else {
+        return Err(bad_reply("fields are not an array"));
+    };
+    if flat.len() % 2 != 0 {
+        return Err(bad_reply("an odd field list"));
+    }
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(name), Some(value)) = (it.next(), it.next()) {
+        match (name, value) {
+            (Value::BulkString(n), Value::BulkString(v)) => out.push((n, v)),
+            _ => return Err(bad_reply("a field is not a string")),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_checked() {
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let ok = Value::Array(vec![Value::Int(1), Value::Array(vec![b("c"), b("5")])]);
+        let (s, f) = status_and_fields(ok).unwrap();
+        assert_eq!(s, 1);
+        assert_eq!(f.unwrap(), vec![(b"c".to_vec(), b"5".to_vec())]);
+        assert_eq!(
+            status_and_fields(Value::Array(vec![Value::Int(0)])).unwrap(),
+            (0, None)
+        );
+        for bad in [
+            Value::Nil,
+            Value::Int(1),
+            Value::Array(vec![]),
+            Value::Array(vec![b("x")]),
+            Value::Array(vec![Value::Int(1), Value::Array(vec![b("c")])]),
+            Value::Array(vec![Value::Int(1), Value::Array(vec![b("c"), Value::Nil])]),
+            Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
+        ] {
+            assert!(status_and_fields(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Expiry, Session_OnEnd and counting for the Redis store: the farm-wide
+//! sweeper lease, the due sessions of every bucket, the atomic claim of
+//! each, and the session count behind `max_sessions`.
+
+use std::time::{Duration, Instant};
+
+use ::redis::{Cmd, Value};
+
+use super::keys::{self, KeyHash, BUCKETS};
+use super::ms;
+use super::{codec, scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
+use crate::error::Result;
+use crate::store::{Lease, LockMode, OwnedLease};
+
+impl RedisStore {
+    /// Ends what is due at `now_ms` if this process holds the sweeper
+    /// lease: every claimed session is appended to `out` for Session_OnEnd.
+    /// Failures are skipped (the next sweep tries again).
+    pub(super) fn sweep(&self, now_ms: u64, out: &mut Vec<Lease>) {
+        let _ = self.counted(COUNT_EVERY);
+        let ours: Result<i64> = self.pool.run("sweeper lease", |c| {
+            self.scripts
+                .lease
+                .key(self.keys.sweeper())
+                .arg(&self.owner)
+                .arg(ms(SWEEP_LEASE))
+                .invoke(c)
+        });
+        if !matches!(ours, Ok(1)) {
+            return;
+        }
+        let Ok(due) = self.due(now_ms) else {
+            return;
+        };
+        for h in due {
+            // An unreadable or unreachable session is skipped; a claimed but
+            // unreadable one is gone without Session_OnEnd.
+            if let Ok(Some(lease)) = self.claim(&h, now_ms) {
+                out.push(lease);
+            }
+        }
+    }
+
+    /// Runs `cmd(b)` for every bucket b, one call each (a cluster: a script
+    /// may touch one slot only), within one retry budget overall.
+    fn each_bucket<T: ::redis::FromRedisValue>(
+        &self,
+        what: &str,
+        cmd: impl Fn(usize) -> Cmd,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(BUCKETS);
+        let mut next = 0;
+        self.pool.run(what, |c| {
+            while next < BUCKETS {
+                out.push(cmd(next).query(c)?);
+                next += 1;
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every bucket's expiry index, as a script's keys.
+    fn all_exp_keys(&self) -> Vec<String> {
+        (0..BUCKETS).map(|b| self.keys.exp(b)).collect()
+    }
+
+    /// Counts the farm's sessions now: one script on one server, one call
+    /// per bucket in a cluster.
+    pub(super) fn refresh_count(&self) -> Result<usize> {
+        let total: u64 = if self.cluster {
+            let sizes: Vec<u64> = self.each_bucket("count", |b| {
+                let mut c = ::redis::cmd("ZCARD");
+                c.arg(self.keys.exp(b));
+                c
+            })?;
+            sizes.iter().sum()
+        } else {
+            let keys = self.all_exp_keys();
+            self.pool.run("count", |c| {
+                let mut inv = self.scripts.count.prepare_invoke();
+                for k in &keys {
+                    inv.key(k);
+                }
+                inv.invoke(c)
+            })?
+        };
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        *self.count.lock() = Count {
+            total,
+            delta: 0,
+            at: Some(Instant::now()),
+        };
+        Ok(total)
+    }
+
+    /// The counted sessions, refreshed if older than `max_age`.
+    pub(super) fn counted(&self, max_age: Duration) -> Result<usize> {
+        let fresh = self.count.lock().at.is_some_and(|t| t.elapsed() <= max_age);
+        if !fresh {
+            self.refresh_count()?;
+        }
+        let c = self.count.lock();
+        Ok(usize::try_from((c.total as i64).saturating_add(c.delta).max(0)).unwrap_or(0))
+    }
+
+    /// The session IDs' hashes due at `now_ms`, from every bucket (at most
+    /// [`SWEEP_BATCH`] each).
+    fn due(&self, now_ms: u64) -> Result<Vec<KeyHash>> {
+        let members: Vec<Vec<u8>> = if self.cluster {
+            let lists: Vec<Vec<Vec<u8>>> = self.each_bucket("sweep", |b| {
+                let mut c = ::redis::cmd("ZRANGEBYSCORE");
+                c.arg(self.keys.exp(b))
+                    .arg("-inf")
+                    .arg(now_ms)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(SWEEP_BATCH);
+                c
+            })?;
+            lists.into_iter().flatten().collect()
+        } else {
+            let keys = self.all_exp_keys();
+            self.pool.run("sweep", |c| {
+                let mut inv = self.scripts.due.prepare_invoke();
+                for k in &keys {
+                    inv.key(k);
+                }
+                inv.arg(now_ms).arg(SWEEP_BATCH).invoke(c)
+            })?
+        };
+        Ok(members.iter().filter_map(|m| KeyHash::parse(m)).collect())
+    }
+
+    /// Claims the expired session `h` for Session_OnEnd, if it is still
+    /// expired and not in use.
+    fn claim(&self, h: &KeyHash, now_ms: u64) -> Result<Option<Lease>> {
+        let k = self.keys.session(h);
+        let reply: Value = self.pool.run("claim", |c| {
+            self.scripts
+                .claim
+                .key(&k.data)
+                .key(&k.lock)
+                .key(&k.exp)
+                .arg(&k.member)
+                .arg(now_ms)
+                .invoke(c)
+        })?;
+        let (status, fields) = scripts::status_and_fields(reply)?;
+        let (1, Some(fields)) = (status, fields) else {
+            return Ok(None);
+        };
+        self.count_delta(-1);
+        let d = codec::decode_session(fields, &self.limits)?;
+        let id = match (&self.id_secret, &d.masked_id) {
+            (Some(secret), Some(masked)) => keys::unmask_id(secret, h, masked),
+            _ => None,
+        };
+        let id = match id {
+            Some(id) => id,
+            None => h.stand_in_id()?,
+        };
+        Ok(Some(Lease::copied(OwnedLease {
+            id,
+            created_ms: d.created_ms,
+            data: d.data,
+            mode: LockMode::Exclusive,
+            state: Box::new(Held {
+                h: *h,
+                token: String::new(),
+                snapshot: d.snapshot,
+                stored: false,
+            }),
+        })))
+    }
+}

@@ -1,0 +1,518 @@
+//! The session test suite every store must pass (in-process, Redis, Redis
+//! Cluster, custom): the Session object's semantics through the Rust API,
+//! with time moved by an injected clock.
+//!
+//! `suite(make_app)` runs every case; `make_app` turns options the case
+//! chose (clock, limits, events) into an application on the store under
+//! test, giving each application its own keys.
+
+// Each test binary uses only some of these.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sess::app::{App, AppOptions, Session};
+use sess::clock::ManualClock;
+use sess::error;
+use sess::session::SessionId;
+use sess::store::LockMode;
+use sess::variant::{SafeArray, Variant};
+
+/// Makes an application on the store under test.
+pub type MakeApp<'a> = &'a dyn Fn(AppOptions) -> App;
+
+const MIN: u64 = 60_000;
+
+/// A realistic wall-clock start (shared stores keep epoch milliseconds).
+fn clock() -> Arc<ManualClock> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    Arc::new(ManualClock::new(now))
+}
+
+/// Options with `clock`, no expiry thread, and a short lock timeout.
+fn base(clock: &Arc<ManualClock>) -> AppOptions {
+    AppOptions {
+        expiry_interval: None,
+        clock: Some(clock.clone()),
+        lock_timeout: Duration::from_secs(5),
+        ..AppOptions::default()
+    }
+}
+
+/// Session_OnEnd recorder: (SessionID, contents) of each end.
+type Ends = Arc<Mutex<Vec<(String, Vec<(String, Variant)>)>>>;
+
+fn recording(o: &mut AppOptions) -> Ends {
+    let ends: Ends = Arc::default();
+    let e = ends.clone();
+    o.on_end = Some(Arc::new(move |s: &mut Session| {
+        let items = s
+            .contents()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+        e.lock().unwrap().push((s.id().to_string(), items));
+    }));
+    ends
+}
+
+fn items(s: &Session) -> Vec<(String, Variant)> {
+    s.contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+}
+
+fn code<T>(r: sess::error::Result<T>) -> i32 {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.code(),
+    }
+}
+
+fn open(app: &App, id: &SessionId, mode: LockMode) -> Session {
+    app.open(id, mode).unwrap_or_else(|e| panic!("open: {e:?}"))
+}
+
+/// Stores a new session holding `values`; its ID.
+fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
+    let mut s = app.create_session().unwrap();
+    for (k, v) in values {
+        s.set(k, v.clone()).unwrap();
+    }
+    let id = s.id();
+    s.close().unwrap();
+    id
+}
+
+/// A named case of the suite.
+type Case = (&'static str, fn(MakeApp<'_>));
+
+/// Runs every case.
+pub fn suite(make_app: MakeApp<'_>) {
+    let cases: &[Case] = &[
+        ("contents_round_trip_in_order", contents_round_trip_in_order),
+        ("keys_are_case_insensitive", keys_are_case_insensitive),
+        ("types_round_trip", types_round_trip),
+        ("remove_shifts_later_items", remove_shifts_later_items),
+        (
+            "abandon_runs_on_end_with_contents",
+            abandon_runs_on_end_with_contents,
+        ),
+        ("creation_is_lazy", creation_is_lazy),
+        ("read_only_units_share", read_only_units_share),
+        ("lock_waits_time_out", lock_waits_time_out),
+        ("expiry_runs_on_end_once", expiry_runs_on_end_once),
+        (
+            "absolute_lifetime_caps_sliding",
+            absolute_lifetime_caps_sliding,
+        ),
+        (
+            "regenerate_moves_the_contents",
+            regenerate_moves_the_contents,
+        ),
+        ("discard_keeps_nothing", discard_keeps_nothing),
+        ("limits_and_properties", limits_and_properties),
+    ];
+    for (name, case) in cases {
+        let t = Instant::now();
+        case(make_app);
+        eprintln!("suite: {name} ok ({} ms)", t.elapsed().as_millis());
+    }
+}
+
+fn contents_round_trip_in_order(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let mut s = app.create_session().unwrap();
+    assert!(s.is_new_session());
+    s.set("First", Variant::I4(1)).unwrap();
+    s.set("second", Variant::bstr("two")).unwrap();
+    s.set("THIRD", Variant::R8(3.5)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let s = open(&app, &id, LockMode::Exclusive);
+    assert!(!s.is_new_session());
+    assert_eq!(
+        items(&s),
+        vec![
+            ("First".to_owned(), Variant::I4(1)),
+            ("second".to_owned(), Variant::bstr("two")),
+            ("THIRD".to_owned(), Variant::R8(3.5)),
+        ]
+    );
+    assert_eq!(s.count(), 3);
+    assert_eq!(s.item_at(1).unwrap().0, "second");
+    assert_eq!(code(s.item_at(3)), error::DISP_E_BADINDEX);
+    assert_eq!(s.get("missing"), None);
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 1);
+}
+
+fn keys_are_case_insensitive(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let id = stored(
+        &app,
+        &[("UserName", Variant::bstr("ann")), ("Ω", Variant::I2(1))],
+    );
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(s.get("username"), Some(&Variant::bstr("ann")));
+    assert_eq!(s.get("ω"), Some(&Variant::I2(1)));
+    s.set("USERNAME", Variant::bstr("bob")).unwrap();
+    s.close().unwrap();
+    let s = open(&app, &id, LockMode::Shared);
+    assert_eq!(s.count(), 2);
+    assert_eq!(s.item_at(0).unwrap(), ("UserName", &Variant::bstr("bob")));
+    assert_eq!(s.get("uSeRnAmE"), Some(&Variant::bstr("bob")));
+}
+
+fn sample_values() -> Vec<(&'static str, Variant)> {
+    let inner = SafeArray::from(vec![Variant::I4(1), Variant::bstr("deep")]);
+    let outer = SafeArray::from(vec![
+        Variant::Array(Box::new(inner)),
+        Variant::Null,
+        Variant::Bool(false),
+    ]);
+    vec![
+        ("empty", Variant::Empty),
+        ("null", Variant::Null),
+        ("i2", Variant::I2(i16::MIN)),
+        ("i4", Variant::I4(-123_456)),
+        ("r4", Variant::R4(1.5)),
+        ("r8", Variant::R8(-2.25e300)),
+        ("cy", Variant::Cy(123_456_789)),
+        ("date", Variant::Date(45_000.5)),
+        ("bstr", Variant::bstr("naïve 日本語 \u{1F600} \"quoted\"")),
+        ("emptystr", Variant::bstr("")),
+        ("error", Variant::Error(-2_147_352_572)),
+        ("bool", Variant::Bool(true)),
+        ("i1", Variant::I1(-8)),
+        ("ui1", Variant::UI1(255)),
+        ("ui2", Variant::UI2(65_535)),
+        ("ui4", Variant::UI4(u32::MAX)),
+        ("i8", Variant::I8(i64::MIN)),
+        ("ui8", Variant::UI8(u64::MAX)),
+        ("array", Variant::Array(Box::new(outer))),
+    ]
+}
+
+fn types_round_trip(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let values = sample_values();
+    let id = stored(&app, &values);
+    let s = open(&app, &id, LockMode::Shared);
+    for (k, v) in &values {
+        assert_eq!(s.get(k), Some(v), "{k}");
+    }
+    assert_eq!(s.count(), values.len());
+}
+
+fn remove_shifts_later_items(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let id = stored(
+        &app,
+        &[
+            ("strFirstName", Variant::bstr("Arthur")),
+            ("strMiddleName", Variant::bstr("Keyton")),
+            ("strLastName", Variant::bstr("Weissinger")),
+        ],
+    );
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    assert!(s.remove("STRMIDDLENAME").unwrap());
+    assert!(!s.remove("nothing").unwrap());
+    assert_eq!(s.item_at(1).unwrap().1, &Variant::bstr("Weissinger"));
+    s.close().unwrap();
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(
+        items(&s),
+        vec![
+            ("strFirstName".to_owned(), Variant::bstr("Arthur")),
+            ("strLastName".to_owned(), Variant::bstr("Weissinger")),
+        ]
+    );
+    s.remove_at(0).unwrap();
+    s.set("strFirstName", Variant::bstr("A.")).unwrap();
+    s.close().unwrap();
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    let keys: Vec<String> = items(&s).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["strLastName", "strFirstName"]);
+    s.remove_all().unwrap();
+    s.close().unwrap();
+    assert_eq!(open(&app, &id, LockMode::Shared).count(), 0);
+}
+
+fn abandon_runs_on_end_with_contents(make: MakeApp<'_>) {
+    let mut o = base(&clock());
+    let ends = recording(&mut o);
+    let app = make(o);
+    let id = stored(&app, &[("a", Variant::I4(1))]);
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    s.set("b", Variant::I4(2)).unwrap();
+    s.abandon();
+    assert_eq!(s.get("a"), Some(&Variant::I4(1)), "readable until the end");
+    s.close().unwrap();
+    {
+        let ends = ends.lock().unwrap();
+        assert_eq!(ends.len(), 1);
+        assert_eq!(ends[0].0, id.to_string());
+        assert_eq!(
+            ends[0].1,
+            vec![("a".into(), Variant::I4(1)), ("b".into(), Variant::I4(2))]
+        );
+    }
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count(), 0);
+    assert_eq!(app.expire(), 0);
+    assert_eq!(ends.lock().unwrap().len(), 1);
+}
+
+fn creation_is_lazy(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let s = app.create_session().unwrap();
+    assert_eq!(s.get("x"), None);
+    assert!(!s.is_stored());
+    let id = s.id();
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 0);
+    assert_eq!(
+        code(app.open(&id, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    // A refused write creates nothing either.
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("", Variant::I4(1))), error::E_BAD_KEY);
+    assert!(!s.is_stored());
+    s.close().unwrap();
+    assert_eq!(app.session_count(), 0);
+}
+
+fn read_only_units_share(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut r1 = open(&app, &id, LockMode::Shared);
+    let r2 = open(&app, &id, LockMode::Shared);
+    assert!(r1.is_readonly() && r2.is_readonly());
+    assert_eq!(r2.get("x"), Some(&Variant::I4(1)));
+    assert_eq!(code(r1.set("x", Variant::I4(2))), error::E_READONLY);
+    assert_eq!(code(r1.remove("x")), error::E_READONLY);
+    assert_eq!(code(r1.set_timeout(5)), error::E_READONLY);
+    r1.close().unwrap();
+    r2.close().unwrap();
+    let s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(s.get("x"), Some(&Variant::I4(1)));
+    assert_eq!(s.timeout(), 20);
+}
+
+fn lock_waits_time_out(make: MakeApp<'_>) {
+    let mut o = base(&clock());
+    o.lock_timeout = Duration::from_millis(150);
+    let app = make(o);
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let held = open(&app, &id, LockMode::Exclusive);
+    for mode in [LockMode::Exclusive, LockMode::Shared] {
+        let t = Instant::now();
+        assert_eq!(code(app.open(&id, mode)), error::E_LOCK_TIMEOUT, "{mode:?}");
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_millis(140) && waited < Duration::from_secs(3),
+            "{mode:?} waited {waited:?}"
+        );
+    }
+    held.close().unwrap();
+    // Freed: the next request gets it at once, and a waiter is let in.
+    let s = open(&app, &id, LockMode::Exclusive);
+    std::thread::scope(|sc| {
+        let w = sc.spawn(|| {
+            app.open(&id, LockMode::Exclusive)
+                .map(|s| s.get("x").cloned())
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        s.close().unwrap();
+        assert_eq!(w.join().unwrap().unwrap(), Some(Variant::I4(1)));
+    });
+}
+
+fn expiry_runs_on_end_once(make: MakeApp<'_>) {
+    let clock = clock();
+    let mut o = base(&clock);
+    let ends = recording(&mut o);
+    let app = make(o);
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("k", Variant::bstr("v")).unwrap();
+    let a = s.id();
+    s.close().unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("k", Variant::bstr("w")).unwrap();
+    let b = s.id();
+    s.close().unwrap();
+    // Sliding: a visit at 40 s moves the deadline to 100 s.
+    clock.advance(40_000);
+    open(&app, &a, LockMode::Exclusive).close().unwrap();
+    clock.advance(40_000); // 80 s: b (deadline 60 s) is due, a is not
+    assert_eq!(app.expire(), 1);
+    {
+        let ends = ends.lock().unwrap();
+        assert_eq!(ends.len(), 1);
+        assert_eq!(ends[0].1, vec![("k".into(), Variant::bstr("w"))]);
+    }
+    assert_eq!(
+        code(app.open(&b, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    // a's deadline (100 s) passes: a lookup finds it expired and ends it...
+    clock.advance(21_000);
+    assert_eq!(
+        code(app.open(&a, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    // ...exactly once: the sweep finds nothing more.
+    assert_eq!(app.expire(), 0);
+    clock.advance(10 * MIN);
+    assert_eq!(app.expire(), 0);
+    let ends = ends.lock().unwrap();
+    assert_eq!(ends.len(), 2, "each session ended exactly once");
+    assert_eq!(ends[1].1, vec![("k".into(), Variant::bstr("v"))]);
+    assert_eq!(app.session_count(), 0);
+}
+
+fn absolute_lifetime_caps_sliding(make: MakeApp<'_>) {
+    let clock = clock();
+    let mut o = base(&clock);
+    o.absolute_timeout_minutes = 2;
+    let ends = recording(&mut o);
+    let app = make(o);
+    let id = stored(&app, &[("x", Variant::I4(0))]);
+    for i in 1..=2 {
+        clock.advance(50_000);
+        let mut s = open(&app, &id, LockMode::Exclusive);
+        s.set("x", Variant::I4(i)).unwrap();
+        s.close().unwrap();
+        assert_eq!(app.expire(), 0);
+    }
+    clock.advance(21_000); // 121 s after creation
+    assert_eq!(app.expire(), 1);
+    assert_eq!(
+        ends.lock().unwrap()[0].1,
+        vec![("x".into(), Variant::I4(2))]
+    );
+    assert_eq!(
+        code(app.open(&id, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+}
+
+fn regenerate_moves_the_contents(make: MakeApp<'_>) {
+    let mut o = base(&clock());
+    let ends = recording(&mut o);
+    let app = make(o);
+    let old = stored(&app, &[("v", Variant::I4(1))]);
+    let mut s = open(&app, &old, LockMode::Exclusive);
+    s.regenerate_id().unwrap();
+    let new = s.id();
+    assert!(new != old && s.is_regenerated());
+    s.set("w", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        code(app.open(&old, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    let s = open(&app, &new, LockMode::Exclusive);
+    assert_eq!(
+        items(&s),
+        vec![("v".into(), Variant::I4(1)), ("w".into(), Variant::I4(2))]
+    );
+    s.close().unwrap();
+    // A failed request does not bring the old ID back.
+    let mut s = open(&app, &new, LockMode::Exclusive);
+    s.regenerate_id().unwrap();
+    let newer = s.id();
+    s.discard().unwrap();
+    assert_eq!(
+        code(app.open(&new, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(open(&app, &newer, LockMode::Shared).count(), 2);
+    assert_eq!(app.session_count(), 1);
+    assert!(ends.lock().unwrap().is_empty(), "moving is not ending");
+}
+
+fn discard_keeps_nothing(make: MakeApp<'_>) {
+    let app = make(base(&clock()));
+    let id = stored(&app, &[("x", Variant::I4(1)), ("y", Variant::I4(2))]);
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    s.set("x", Variant::I4(10)).unwrap();
+    s.remove("y").unwrap();
+    s.set("z", Variant::I4(3)).unwrap();
+    s.set_timeout(7).unwrap();
+    s.discard().unwrap();
+    let s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(
+        items(&s),
+        vec![("x".into(), Variant::I4(1)), ("y".into(), Variant::I4(2))]
+    );
+    assert_eq!(s.timeout(), 20);
+    s.close().unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    let fresh = s.id();
+    s.discard().unwrap();
+    assert_eq!(
+        code(app.open(&fresh, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count(), 1);
+}
+
+fn limits_and_properties(make: MakeApp<'_>) {
+    let mut o = base(&clock());
+    o.max_items = 2;
+    o.max_value_bytes = 16;
+    o.max_key_bytes = 8;
+    o.max_sessions = 2;
+    o.max_timeout_minutes = 60;
+    let app = make(o);
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    s.set("b", Variant::I4(2)).unwrap();
+    assert_eq!(code(s.set("c", Variant::I4(3))), error::E_TOO_MANY_ITEMS);
+    assert_eq!(
+        code(s.set("a", Variant::bstr(&"x".repeat(17)))),
+        error::E_VALUE_TOO_LARGE
+    );
+    assert_eq!(code(s.set("123456789", Variant::I4(1))), error::E_BAD_KEY);
+    assert_eq!(code(s.set_timeout(0)), error::E_INVALID_TIMEOUT);
+    assert_eq!(code(s.set_timeout(61)), error::E_INVALID_TIMEOUT);
+    assert_eq!(code(s.set_lcid(0xABCD)), error::E_INVALID_LCID);
+    assert_eq!(code(s.set_codepage(1)), error::E_INVALID_CODEPAGE);
+    s.set_timeout(30).unwrap();
+    s.set_lcid(1036).unwrap();
+    s.set_codepage(932).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let s = open(&app, &id, LockMode::Shared);
+    assert_eq!((s.timeout(), s.lcid(), s.codepage()), (30, 1036, 932));
+    assert_eq!(
+        s.get("a"),
+        Some(&Variant::I4(1)),
+        "unchanged by the refused write"
+    );
+    assert_eq!(s.count(), 2);
+    s.close().unwrap();
+    stored(&app, &[("a", Variant::I4(1))]);
+    let mut third = app.create_session().unwrap();
+    assert_eq!(
+        code(third.set("a", Variant::I4(1))),
+        error::E_TOO_MANY_SESSIONS
+    );
+    assert!(!third.is_stored());
+    third.close().unwrap();
+    assert_eq!(app.session_count(), 2);
+}

@@ -1,0 +1,942 @@
+//! The Redis store against real Redis: the shared session suite (also run
+//! in-process, and on a private three-master Redis Cluster), and the web-farm
+//! properties — several OS processes sharing sessions, crashed lock holders,
+//! Abandon racing a slow request, concurrent regenerate, Redis going away
+//! and coming back, keys that never hold a cookie, racing sweepers, and the
+//! round trips each request costs.
+//!
+//! The shared server is 127.0.0.1:6379 (`.ci/run` starts it); fault tests
+//! start private `redis-server`s on other loopback ports. Every test uses
+//! its own key prefix and deletes its keys; every wait is bounded. Child
+//! processes are this test binary run again with `SESS_CHILD_ROLE` set.
+
+#[path = "common/redis.rs"]
+mod redis_env;
+#[path = "common/suite.rs"]
+mod suite;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis_env::{cmd, connect, Prefixes, Server, SHARED_URL};
+use sess::app::{App, AppOptions, StoreConfig};
+use sess::clock::ManualClock;
+use sess::error;
+use sess::session::SessionId;
+use sess::store::{LockMode, RedisOptions};
+use sess::variant::Variant;
+
+const SECRET: &[u8] = b"a farm-wide test secret, 32 byte";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Redis options for tests: `url`, `prefix`, shortish bounds.
+fn redis_opts(url: &str, prefix: String) -> RedisOptions {
+    RedisOptions {
+        url: url.into(),
+        key_prefix: prefix,
+        retry_budget: Duration::from_secs(2),
+        lock_ttl: Duration::from_secs(30),
+        ..RedisOptions::default()
+    }
+}
+
+/// An application on Redis with no expiry thread.
+fn app_on(redis: RedisOptions, f: impl FnOnce(&mut AppOptions)) -> App {
+    let mut o = AppOptions {
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(10),
+        store: StoreConfig::Redis(redis),
+        ..AppOptions::default()
+    };
+    f(&mut o);
+    App::new(o).unwrap()
+}
+
+fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
+    let mut s = app.create_session().unwrap();
+    for (k, v) in values {
+        s.set(k, v.clone()).unwrap();
+    }
+    let id = s.id();
+    s.close().unwrap();
+    id
+}
+
+fn code<T>(r: sess::error::Result<T>) -> i32 {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.code(),
+    }
+}
+
+// ---- child processes -------------------------------------------------------
+
+/// This test binary, run again to play `role` (see [`child_process`]).
+fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SESS_CHILD_ROLE", role)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the test binary")
+}
+
+/// Waits at most `limit` for `c`; kills it past that.
+fn wait_bounded(c: &mut Child, limit: Duration) -> ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status;
+        }
+        if t.elapsed() > limit {
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("a child process ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads `c`'s stdout until a line equal to `want` (at most `limit`).
+fn await_line(c: &mut Child, want: &str, limit: Duration) {
+    let out = c.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let want = want.to_owned();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            match line {
+                Ok(l) if l.trim_end().ends_with(&want) => {
+                    let _ = tx.send(());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the child never printed the expected line"));
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
+}
+
+/// The roles a child process plays; a no-op when run as an ordinary test.
+#[test]
+fn child_process() {
+    let Ok(role) = std::env::var("SESS_CHILD_ROLE") else {
+        return;
+    };
+    let mut redis = redis_opts(&env("SESS_CHILD_URL"), env("SESS_CHILD_PREFIX"));
+    redis.lock_ttl = Duration::from_millis(env("SESS_CHILD_LOCK_TTL").parse().unwrap());
+    redis.id_secret = Some(SECRET.to_vec());
+    match role.as_str() {
+        "incr" => {
+            let app = app_on(redis, |o| o.lock_timeout = Duration::from_secs(60));
+            let id = SessionId::parse(&env("SESS_CHILD_ID")).unwrap();
+            let n: usize = env("SESS_CHILD_N").parse().unwrap();
+            for _ in 0..n {
+                let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+                let Some(Variant::I4(v)) = s.get("n").cloned() else {
+                    panic!("no counter")
+                };
+                s.set("n", Variant::I4(v + 1)).unwrap();
+                s.close().unwrap();
+            }
+        }
+        "hold" => {
+            let app = app_on(redis, |_| {});
+            let id = SessionId::parse(&env("SESS_CHILD_ID")).unwrap();
+            let _held = app.open(&id, LockMode::Exclusive).unwrap();
+            println!("HELD");
+            std::thread::sleep(Duration::from_secs(60)); // killed long before
+        }
+        "sweep" => {
+            let url = env("SESS_CHILD_URL");
+            let prefix = env("SESS_CHILD_PREFIX");
+            let tally = Arc::new(Mutex::new(connect(&url)));
+            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+            let app = app_on(redis, |o| {
+                o.clock = Some(clock);
+                o.on_end = Some(Arc::new(move |s| {
+                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                        panic!("OnEnd without contents")
+                    };
+                    let mut con = tally.lock().unwrap();
+                    let n = n.to_string();
+                    let _: i64 = cmd(&mut con, &["HINCRBY", &format!("{prefix}ends"), &n, "1"]);
+                    let _: i64 = cmd(
+                        &mut con,
+                        &["HSET", &format!("{prefix}ids"), &n, &s.id().to_string()],
+                    );
+                }));
+            });
+            let t = Instant::now();
+            while app.session_count() > 0 && t.elapsed() < Duration::from_secs(30) {
+                app.expire();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+fn child_env(url: &str, prefix: &str, lock_ttl_ms: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("SESS_CHILD_URL", url.to_owned()),
+        ("SESS_CHILD_PREFIX", prefix.to_owned()),
+        ("SESS_CHILD_LOCK_TTL", lock_ttl_ms.to_string()),
+    ]
+}
+
+// ---- the shared suite ------------------------------------------------------
+
+#[test]
+fn suite_in_process() {
+    suite::suite(&|o| App::new(o).unwrap());
+}
+
+#[test]
+fn suite_redis() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "suite");
+    suite::suite(&|mut o| {
+        o.store = StoreConfig::Redis(redis_opts(SHARED_URL, prefixes.fresh()));
+        App::new(o).unwrap()
+    });
+}
+
+#[test]
+fn suite_redis_cluster() {
+    if let Err(why) = redis_env::cluster_supported() {
+        eprintln!("SKIPPED: Redis Cluster test: {why}");
+        return;
+    }
+    let cluster = redis_env::Cluster::start().expect("a local three-master cluster");
+    let urls = cluster.urls();
+    let prefixes = Prefixes::new(&urls, "cluster");
+    let opts = |prefix: String| RedisOptions {
+        cluster: true,
+        cluster_nodes: urls[1..].to_vec(),
+        ..redis_opts(&urls[0], prefix)
+    };
+    suite::suite(&|mut o| {
+        o.store = StoreConfig::Redis(opts(prefixes.fresh()));
+        App::new(o).unwrap()
+    });
+    // Sessions spread over the masters; each one's keys share a slot.
+    let prefix = prefixes.fresh();
+    let app = app_on(opts(prefix.clone()), |_| {});
+    for i in 0..40 {
+        stored(&app, &[("i", Variant::I4(i))]);
+    }
+    let per_node: Vec<usize> = urls
+        .iter()
+        .map(|u| {
+            redis_env::keys_under(u, &prefix)
+                .iter()
+                .filter(|k| k.ends_with(":d"))
+                .count()
+        })
+        .collect();
+    assert_eq!(per_node.iter().sum::<usize>(), 40, "{per_node:?}");
+    assert!(
+        per_node.iter().filter(|&&n| n > 0).count() >= 2,
+        "keys on one node only: {per_node:?}"
+    );
+}
+
+// ---- web-farm properties ---------------------------------------------------
+
+#[test]
+fn two_processes_10000_increments() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "incr");
+    let prefix = prefixes.fresh();
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |_| {});
+    let id = stored(&app, &[("n", Variant::I4(0))]);
+    let t = Instant::now();
+    let mut children: Vec<Child> = (0..2)
+        .map(|_| {
+            let mut e = child_env(SHARED_URL, &prefix, 30_000);
+            e.push(("SESS_CHILD_ID", id.to_string()));
+            e.push(("SESS_CHILD_N", "5000".into()));
+            spawn_child("incr", &e)
+        })
+        .collect();
+    for c in &mut children {
+        assert!(wait_bounded(c, Duration::from_secs(120)).success());
+    }
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(10_000)));
+    eprintln!("10,000 increments by 2 processes: {:?}", t.elapsed());
+}
+
+#[test]
+fn a_killed_holders_lock_frees_after_its_ttl() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "kill");
+    let prefix = prefixes.fresh();
+    let ttl = Duration::from_millis(1500);
+    let mut redis = redis_opts(SHARED_URL, prefix.clone());
+    redis.lock_ttl = ttl;
+    let app = app_on(redis.clone(), |_| {});
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut e = child_env(SHARED_URL, &prefix, ttl.as_millis() as u64);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    child.kill().unwrap(); // SIGKILL: the lock is never released
+    let killed = Instant::now();
+    let _ = child.wait();
+    // A waiter whose lock timeout is shorter than what is left of the TTL
+    // gets the documented code...
+    let impatient = app_on(redis.clone(), |o| {
+        o.lock_timeout = Duration::from_millis(200)
+    });
+    assert_eq!(
+        code(impatient.open(&id, LockMode::Exclusive)),
+        error::E_LOCK_TIMEOUT
+    );
+    // ...a patient one proceeds once the TTL has passed.
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    let waited = killed.elapsed();
+    assert!(
+        waited <= ttl + Duration::from_millis(500),
+        "waited {waited:?}"
+    );
+    s.set("x", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(2))
+    );
+}
+
+#[test]
+fn a_slow_request_cannot_resurrect_an_abandoned_session() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slow");
+    let prefix = prefixes.fresh();
+    let mut redis = redis_opts(SHARED_URL, prefix.clone());
+    redis.lock_ttl = Duration::from_millis(400);
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = app_on(redis, |o| {
+        o.on_end = Some(Arc::new(move |s| {
+            e.lock().unwrap().push(s.get("x").cloned());
+        }))
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
+    slow.set("x", Variant::I4(2)).unwrap();
+    // Another request gets in once the slow one's lock TTL runs out, and
+    // abandons the session.
+    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
+    quick.abandon();
+    quick.close().unwrap();
+    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
+    // The slow request saves after the Abandon: refused, nothing written.
+    assert_eq!(code(slow.close()), error::E_LOCK_TIMEOUT);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    let data_keys: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
+        .into_iter()
+        .filter(|k| k.ends_with(":d"))
+        .collect();
+    assert!(data_keys.is_empty(), "resurrected: {data_keys:?}");
+    assert_eq!(app.session_count(), 0);
+}
+
+#[test]
+fn concurrent_regenerate_leaves_exactly_one_new_id() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "regen");
+    let prefix = prefixes.fresh();
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |_| {});
+    let old = stored(&app, &[("v", Variant::I4(7))]);
+    let results: Vec<sess::error::Result<SessionId>> = std::thread::scope(|sc| {
+        let run = || {
+            let mut s = app.open(&old, LockMode::Exclusive)?;
+            s.regenerate_id()?;
+            std::thread::sleep(Duration::from_millis(50));
+            let id = s.id();
+            s.close()?;
+            Ok(id)
+        };
+        let a = sc.spawn(run);
+        let b = sc.spawn(run);
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let new: Vec<&SessionId> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(new.len(), 1, "exactly one regenerate succeeds");
+    let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert_eq!(loser.code(), error::E_SESSION_NOT_FOUND);
+    assert_eq!(
+        code(app.open(&old, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    let s = app.open(new[0], LockMode::Shared).unwrap();
+    assert_eq!(s.get("v"), Some(&Variant::I4(7)));
+    let data_keys = redis_env::keys_under(SHARED_URL, &prefix)
+        .into_iter()
+        .filter(|k| k.ends_with(":d"))
+        .count();
+    assert_eq!(data_keys, 1);
+}
+
+/// One timed call of the load in [`redis_down_then_back`].
+struct Call {
+    start: Instant,
+    took: Duration,
+    code: i32,
+}
+
+#[test]
+fn redis_down_then_back() {
+    let mut server = Server::start(&[]);
+    let budget = Duration::from_millis(1000);
+    let redis = RedisOptions {
+        retry_budget: budget,
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("down"))
+    };
+    let app = app_on(redis, |_| {});
+    let calls = Mutex::new(Vec::<Call>::new());
+    let stop = AtomicBool::new(false);
+    let timed = |f: &mut dyn FnMut() -> sess::error::Result<()>| -> bool {
+        let start = Instant::now();
+        let r = f();
+        let code = r.as_ref().err().map_or(0, |e| e.code());
+        calls.lock().unwrap().push(Call {
+            start,
+            took: start.elapsed(),
+            code,
+        });
+        r.is_ok()
+    };
+    let work = || {
+        while !stop.load(Ordering::Relaxed) {
+            let mut s = app.create_session().unwrap();
+            if !timed(&mut || s.set("n", Variant::I4(1))) {
+                continue;
+            }
+            let id = s.id();
+            let mut s = Some(s);
+            if !timed(&mut || s.take().map_or(Ok(()), |s| s.close())) {
+                continue;
+            }
+            let mut s = None;
+            if !timed(&mut || {
+                s = Some(app.open(&id, LockMode::Exclusive)?);
+                Ok(())
+            }) {
+                continue;
+            }
+            let mut s = s;
+            if let Some(s) = s.as_mut() {
+                let _ = s.set("n", Variant::I4(2));
+            }
+            if !timed(&mut || s.take().map_or(Ok(()), |s| s.close())) {
+                continue;
+            }
+            timed(&mut || app.open(&id, LockMode::Shared).map(drop));
+        }
+    };
+    let marks = std::thread::scope(|sc| {
+        for _ in 0..3 {
+            sc.spawn(work);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        server.kill();
+        let killed = Instant::now();
+        std::thread::sleep(Duration::from_millis(2500));
+        let restarting = Instant::now();
+        server.restart();
+        let back = Instant::now();
+        std::thread::sleep(Duration::from_millis(1500));
+        server.signal("STOP"); // hung, not gone: replies time out
+        let stopping = Instant::now();
+        std::thread::sleep(Duration::from_millis(2500));
+        let resuming = Instant::now();
+        server.signal("CONT");
+        let resumed = Instant::now();
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, Ordering::Relaxed);
+        [killed, restarting, back, stopping, resuming, resumed]
+    });
+    let [killed, restarting, back, stopping, resuming, resumed] = marks;
+    let calls = calls.into_inner().unwrap();
+    let (lo, hi) = (budget.mul_f64(0.9), budget.mul_f64(1.1));
+    for (down, up, what) in [
+        (killed, restarting, "killed"),
+        (stopping, resuming, "paused"),
+    ] {
+        let during: Vec<&Call> = calls
+            .iter()
+            .filter(|c| c.start >= down && c.start + c.took <= up)
+            .collect();
+        assert!(during.len() >= 3, "{what}: too few calls while down");
+        for c in &during {
+            assert_eq!(c.code, error::E_STORE_UNAVAILABLE, "{what}");
+            assert!(
+                c.took >= lo && c.took <= hi,
+                "{what}: a call took {:?} (budget {budget:?} ±10%)",
+                c.took
+            );
+        }
+        eprintln!(
+            "Redis {what}: {} calls failed with E_STORE_UNAVAILABLE in {:?}..{:?}",
+            during.len(),
+            during.iter().map(|c| c.took).min().unwrap(),
+            during.iter().map(|c| c.took).max().unwrap()
+        );
+    }
+    // Calls made once the server is back succeed, in the same process.
+    for (since, what) in [(back, "restarted"), (resumed, "resumed")] {
+        let after: Vec<&Call> = calls
+            .iter()
+            .filter(|c| c.start >= since + Duration::from_millis(100))
+            .filter(|c| since != back || c.start + c.took < stopping)
+            .collect();
+        assert!(!after.is_empty(), "{what}: no calls after recovery");
+        let failed: Vec<(i32, Duration)> = after
+            .iter()
+            .filter(|c| c.code != 0)
+            .map(|c| (c.code, c.start - since))
+            .collect();
+        let failed = {
+            eprintln!("{what}: failures {failed:x?}");
+            failed.len()
+        };
+        assert_eq!(
+            failed,
+            0,
+            "{what}: {failed} of {} calls failed",
+            after.len()
+        );
+    }
+}
+
+#[test]
+fn no_key_or_value_holds_a_cookie() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "scan");
+    let prefix = prefixes.fresh();
+    let mut redis = redis_opts(SHARED_URL, prefix.clone());
+    redis.id_secret = Some(SECRET.to_vec());
+    let app = app_on(redis, |_| {});
+    let ids: Vec<String> = (0..40)
+        .map(|i| stored(&app, &[("i", Variant::I4(i)), ("s", Variant::bstr("text"))]).to_string())
+        .collect();
+    let raw: Vec<[u8; 16]> = ids
+        .iter()
+        .map(|t| *SessionId::parse(t).unwrap().as_bytes())
+        .collect();
+    // Every key in the database (a full SCAN), not just ours.
+    let all = redis_env::keys_under(SHARED_URL, "");
+    assert!(all.len() >= 40);
+    for key in &all {
+        for id in &ids {
+            assert!(!key.contains(id.as_str()), "key {key} holds a cookie");
+        }
+    }
+    // Nor any value of ours.
+    let mut con = connect(SHARED_URL);
+    let ours = redis_env::keys_under(SHARED_URL, &prefix);
+    for key in &ours {
+        let kind: String = cmd(&mut con, &["TYPE", key]);
+        let blobs: Vec<Vec<u8>> = match kind.as_str() {
+            "hash" => cmd(&mut con, &["HGETALL", key]),
+            "zset" => cmd(&mut con, &["ZRANGE", key, "0", "-1"]),
+            "string" => vec![cmd(&mut con, &["GET", key])],
+            other => panic!("unexpected key type {other}"),
+        };
+        for blob in &blobs {
+            for (id, bytes) in ids.iter().zip(&raw) {
+                assert!(
+                    !blob.windows(id.len()).any(|w| w == id.as_bytes())
+                        && !blob.windows(16).any(|w| w == bytes),
+                    "{key} holds a session ID"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn three_processes_racing_to_sweep_end_each_session_once() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "sweep");
+    let prefix = prefixes.fresh();
+    let mut redis = redis_opts(SHARED_URL, prefix.clone());
+    redis.id_secret = Some(SECRET.to_vec());
+    let start = now_ms();
+    let clock = Arc::new(ManualClock::new(start));
+    let app = app_on(redis, |o| o.clock = Some(clock.clone()));
+    const N: i32 = 60;
+    let ids: Vec<String> = (0..N)
+        .map(|n| {
+            let mut s = app.create_session().unwrap();
+            s.set_timeout(1).unwrap();
+            s.set("n", Variant::I4(n)).unwrap();
+            let id = s.id().to_string();
+            s.close().unwrap();
+            id
+        })
+        .collect();
+    // A live session stays: its deadline is after the sweepers' clock.
+    let mut live = app.create_session().unwrap();
+    live.set_timeout(60).unwrap();
+    live.set("n", Variant::I4(-1)).unwrap();
+    let live_id = live.id();
+    live.close().unwrap();
+    let mut sweepers: Vec<Child> = (0..3)
+        .map(|_| {
+            let mut e = child_env(SHARED_URL, &prefix, 30_000);
+            e.push(("SESS_CHILD_NOW", (start + 2 * 60_000).to_string()));
+            spawn_child("sweep", &e)
+        })
+        .collect();
+    // The live session keeps the count above zero: stop the sweepers by
+    // ending it once the others are gone.
+    let t = Instant::now();
+    while app.session_count() > 1 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut s = app.open(&live_id, LockMode::Exclusive).unwrap();
+    s.abandon();
+    s.close().unwrap();
+    for c in &mut sweepers {
+        assert!(wait_bounded(c, Duration::from_secs(60)).success());
+    }
+    let mut con = connect(SHARED_URL);
+    let ends: Vec<(i32, u32)> = cmd(&mut con, &["HGETALL", &format!("{prefix}ends")]);
+    let mut seen: Vec<i32> = ends.iter().map(|(n, _)| *n).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>(), "every session ended");
+    assert!(ends.iter().all(|(_, c)| *c == 1), "exactly once: {ends:?}");
+    let shown: Vec<(i32, String)> = cmd(&mut con, &["HGETALL", &format!("{prefix}ids")]);
+    for (n, id) in shown {
+        assert_eq!(id, ids[n as usize], "OnEnd saw the real SessionID");
+    }
+}
+
+#[test]
+fn swept_sessions_show_a_stand_in_id_without_a_secret() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "standin");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.clock = Some(clock.clone());
+        o.on_end = Some(Arc::new(move |s| s2.lock().unwrap().push(s.id())));
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire(), 1);
+    let shown = seen.lock().unwrap()[0];
+    assert!(shown != id, "no secret: the real ID is not kept");
+    assert_eq!(
+        code(app.open(&shown, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+}
+
+#[test]
+fn saves_write_only_what_changed_and_reads_refresh_sparingly() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "diff");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let id = stored(&app, &[("a", Variant::I4(1)), ("b", Variant::I4(2))]);
+    let keys = redis_env::keys_under(SHARED_URL, &prefix);
+    let data = keys.iter().find(|k| k.ends_with(":d")).unwrap().clone();
+    let exp = keys.iter().find(|k| k.ends_with(":exp")).unwrap().clone();
+    let mut con = connect(SHARED_URL);
+    // A request changes only `a`; an outside write to `b` meanwhile
+    // survives its save, because `b` is not rewritten.
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("a", Variant::I4(10)).unwrap();
+    let marker = sess::store::wire::encode_value(&Variant::I4(99)).unwrap();
+    let _: i64 = redis::cmd("HSET")
+        .arg(&data)
+        .arg("i:b")
+        .arg(&marker)
+        .query(&mut con)
+        .unwrap();
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("a"), Some(&Variant::I4(10)));
+    assert_eq!(s.get("b"), Some(&Variant::I4(99)));
+    drop(s);
+    // Read-only requests slide the expiry only by a minute or more.
+    let score = |con: &mut redis::Connection| -> u64 {
+        let members: Vec<(String, u64)> = cmd(con, &["ZRANGE", &exp, "0", "-1", "WITHSCORES"]);
+        members[0].1
+    };
+    let before = score(&mut con);
+    clock.advance(30_000);
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
+    assert_eq!(score(&mut con), before, "30 s: not refreshed");
+    clock.advance(40_000);
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
+    assert_eq!(score(&mut con), before + 70_000, "70 s: refreshed");
+}
+
+#[test]
+fn corrupt_data_is_an_error_and_frees_the_lock() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "corrupt");
+    let prefix = prefixes.fresh();
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+        o.lock_timeout = Duration::from_millis(300)
+    });
+    let id = stored(&app, &[("a", Variant::I4(1))]);
+    let data = redis_env::keys_under(SHARED_URL, &prefix)
+        .into_iter()
+        .find(|k| k.ends_with(":d"))
+        .unwrap();
+    let mut con = connect(SHARED_URL);
+    for (field, junk) in [("i:a", &b"\xc1\xc1"[..]), ("o", b"\x93"), ("t", b"-5")] {
+        let good: Vec<u8> = redis::cmd("HGET")
+            .arg(&data)
+            .arg(field)
+            .query(&mut con)
+            .unwrap();
+        let _: i64 = redis::cmd("HSET")
+            .arg(&data)
+            .arg(field)
+            .arg(junk)
+            .query(&mut con)
+            .unwrap();
+        for mode in [LockMode::Exclusive, LockMode::Exclusive, LockMode::Shared] {
+            // Not E_LOCK_TIMEOUT the second time: the failed load unlocked.
+            assert_eq!(
+                code(app.open(&id, mode)),
+                error::E_STORE_UNAVAILABLE,
+                "{field}"
+            );
+        }
+        let _: i64 = redis::cmd("HSET")
+            .arg(&data)
+            .arg(field)
+            .arg(good)
+            .query(&mut con)
+            .unwrap();
+    }
+    let s = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("a"), Some(&Variant::I4(1)));
+}
+
+#[test]
+fn unix_sockets_bad_options_and_unreachable_servers() {
+    let tmp = redis_env::TempDir::new("unix");
+    let sock = tmp.0.join("r.sock");
+    let server = Server::start(&["--unixsocket", sock.to_str().unwrap()]);
+    for url in [
+        format!("redis+unix://{}", sock.display()),
+        sock.display().to_string(),
+    ] {
+        let app = app_on(redis_opts(&url, redis_env::unique_prefix("unix")), |_| {});
+        let id = stored(&app, &[("x", Variant::I4(5))]);
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        assert_eq!(s.get("x"), Some(&Variant::I4(5)));
+        s.abandon();
+        s.close().unwrap();
+    }
+    drop(server);
+    // Bad options are refused before anything connects.
+    let bad = App::new(AppOptions {
+        store: StoreConfig::Redis(RedisOptions {
+            key_prefix: "has{brace}".into(),
+            ..RedisOptions::default()
+        }),
+        ..AppOptions::default()
+    });
+    assert_eq!(code(bad), error::E_INVALID_OPTION);
+    // Nothing listens: the app still starts (Redis may come later); calls
+    // fail within the budget.
+    let budget = Duration::from_millis(500);
+    let app = app_on(
+        RedisOptions {
+            url: "redis://127.0.0.1:1".into(),
+            retry_budget: budget,
+            ..RedisOptions::default()
+        },
+        |_| {},
+    );
+    let t = Instant::now();
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("x", Variant::I4(1))), error::E_STORE_UNAVAILABLE);
+    assert!(t.elapsed() <= budget.mul_f64(1.1), "{:?}", t.elapsed());
+    let t = Instant::now();
+    assert_eq!(
+        code(app.open(&SessionId::generate().unwrap(), LockMode::Shared)),
+        error::E_STORE_UNAVAILABLE
+    );
+    assert!(t.elapsed() >= budget.mul_f64(0.9) && t.elapsed() <= budget.mul_f64(1.1));
+}
+
+#[test]
+fn tls_connections() {
+    let tmp = redis_env::TempDir::new("tls");
+    let dir = &tmp.0;
+    let (ca, cert, key) = (dir.join("ca.pem"), dir.join("c.pem"), dir.join("k.pem"));
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &str| {
+        Command::new("openssl")
+            .args(args.split(' '))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // A private CA, and a server certificate it signed.
+    let made = openssl("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-CA -keyout ca.key -out ca.pem")
+        && openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout k.pem -out r.csr")
+        && openssl("x509 -req -in r.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out c.pem");
+    if !made {
+        eprintln!("SKIPPED: TLS test: openssl could not make a certificate");
+        return;
+    }
+    let tls_port = redis_env::free_port().to_string();
+    let (c, k, a) = (
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+        ca.to_str().unwrap(),
+    );
+    let server = Server::start(&[
+        "--tls-port",
+        &tls_port,
+        "--tls-cert-file",
+        c,
+        "--tls-key-file",
+        k,
+        "--tls-ca-cert-file",
+        a,
+        "--tls-auth-clients",
+        "no",
+    ]);
+    // The private CA is the root trusted.
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let mut redis = redis_opts(&url, "tls:".into());
+    redis.tls_root_cert_pem = Some(std::fs::read(&ca).unwrap());
+    let app = app_on(redis, |_| {});
+    let id = stored(&app, &[("x", Variant::bstr("over TLS"))]);
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("x"), Some(&Variant::bstr("over TLS")));
+    drop(s);
+    drop(server);
+}
+
+#[test]
+fn round_trips_per_request() {
+    let server = Server::start(&[]);
+    let app = app_on(redis_opts(&server.url(), "rt:".into()), |_| {});
+    // Warm up: scripts loaded, session count known.
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut s = app
+        .open(&stored(&app, &[("y", Variant::I4(0))]), LockMode::Exclusive)
+        .unwrap();
+    s.abandon();
+    s.close().unwrap();
+    app.open(&id, LockMode::Exclusive).unwrap().close().unwrap();
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
+    stored(&app, &[("x", Variant::I4(1))]);
+    let mut con = connect(&server.url());
+    // Redis counts the commands a script runs too; those are not round trips.
+    // The client sends only EVALSHA (SCRIPT LOAD after NOSCRIPT; ZCARD and
+    // ZRANGEBYSCORE only from the sweeper), so everything else counted here
+    // ran inside a script.
+    const IN_SCRIPTS: &[&str] = &[
+        "get", "set", "exists", "hgetall", "hmget", "hset", "hdel", "zscore", "zadd", "zrem",
+        "pexpire", "del", "rename",
+    ];
+    let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
+        let before = redis_env::command_calls(&mut con);
+        f();
+        let after = redis_env::command_calls(&mut con);
+        let delta = |keep: &dyn Fn(&str) -> bool| -> Vec<(String, u64)> {
+            let mut d: Vec<(String, u64)> = after
+                .iter()
+                .filter(|(name, _)| name != "info" && keep(name))
+                .filter_map(|(name, n)| {
+                    let was = before.iter().find(|(b, _)| b == name).map_or(0, |b| b.1);
+                    (*n > was).then(|| (name.clone(), n - was))
+                })
+                .collect();
+            d.sort();
+            d
+        };
+        let sent = delta(&|n| !IN_SCRIPTS.contains(&n));
+        let inside = delta(&|n| IN_SCRIPTS.contains(&n));
+        eprintln!("round trips: {what}: sent {sent:?}; run inside scripts {inside:?}");
+        sent
+    };
+    let evalsha = |n: u64| vec![("evalsha".to_owned(), n)];
+    assert_eq!(
+        measure("read-only request", &|| {
+            let s = app.open(&id, LockMode::Shared).unwrap();
+            assert_eq!(s.get("x"), Some(&Variant::I4(1)));
+            s.close().unwrap();
+        }),
+        evalsha(1)
+    );
+    assert_eq!(
+        measure("writing request", &|| {
+            let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+            s.set("x", Variant::I4(2)).unwrap();
+            s.close().unwrap();
+        }),
+        evalsha(2)
+    );
+    assert_eq!(
+        measure("request that writes nothing", &|| {
+            app.open(&id, LockMode::Exclusive).unwrap().close().unwrap();
+        }),
+        evalsha(2)
+    );
+    assert_eq!(
+        measure("new session", &|| {
+            stored(&app, &[("y", Variant::I4(1))]);
+        }),
+        evalsha(2)
+    );
+    assert_eq!(
+        measure("Abandon", &|| {
+            let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+            s.abandon();
+            s.close().unwrap();
+        }),
+        evalsha(2)
+    );
+    // NOSCRIPT (a restarted or flushed server) reloads the script.
+    let _: String = cmd(&mut connect(&server.url()), &["SCRIPT", "FLUSH"]);
+    let id = stored(&app, &[("z", Variant::I4(3))]);
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("z"),
+        Some(&Variant::I4(3))
+    );
+}
