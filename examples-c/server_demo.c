@@ -670,7 +670,8 @@ typedef struct page {
     int readers_seen;       /* /peek: most read-only requests seen at once */
 } page;
 
-/* A library call failed: 503 for a lock timeout, else 500; the text is the
+/* A library call failed: 503 for a lock timeout or a store that is down,
+ * else 500; the text is the
  * code's message and this thread's last-error detail. Returns -1. */
 static int page_fail_status(page *pg, sess_result hr, int status)
 {
@@ -680,7 +681,9 @@ static int page_fail_status(page *pg, sess_result hr, int status)
         snprintf(msg, sizeof msg, "0x%08lX", (unsigned long)(uint32_t)hr);
     if (sess_error_last(&last, detail, sizeof detail, NULL) != SESS_S_OK || last != hr)
         detail[0] = '\0';
-    pg->status = status ? status : hr == SESS_E_LOCK_TIMEOUT ? 503 : 500;
+    pg->status = status                                                   ? status
+                 : hr == SESS_E_LOCK_TIMEOUT || hr == SESS_E_STORE_UNAVAILABLE ? 503
+                                                                               : 500;
     sb_free(&pg->error);
     sb_puts(&pg->error, msg);
     if (detail[0]) {
@@ -1721,19 +1724,40 @@ static int fail_setup(const char *what, sess_result hr)
     return 1;
 }
 
-/* The site: three applications, each with its own sess_app. */
+/* The site: three applications, each with its own sess_app. With
+ * SESS_STORE set to a redis:// URL, sessions live in Redis, so several demo
+ * processes (on several ports) form a web farm; SESS_KEY_PREFIX (default
+ * "sess:demo:") starts every application's key prefix. */
 static int setup_site(void)
 {
     sess_app_options opts;
+    sess_redis_options redis;
     sess_web_options web;
     sess_result hr;
-    size_t i;
+    const char *store = getenv("SESS_STORE");
+    const char *base = getenv("SESS_KEY_PREFIX");
+    char prefix[256];
+    size_t i, j;
 
+    if (!base)
+        base = "sess:demo:";
     if ((hr = sess_site_create(&srv.site)) < 0)
         return fail_setup("sess_site_create", hr);
     for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++) {
         sess_app_options_init(&opts);
         opts.lock_timeout_ms = LOCK_TIMEOUT_MS;
+        if (store && *store) {
+            /* One key prefix per application: "<base><path>:", with the
+             * path's '/' spelled '_' ("sess:demo:_search:"). */
+            snprintf(prefix, sizeof prefix, "%s%s:", base, srv.apps[i].path);
+            for (j = strlen(base); prefix[j]; j++)
+                if (prefix[j] == '/')
+                    prefix[j] = '_';
+            sess_redis_options_init(&redis);
+            redis.url = store;
+            redis.key_prefix = prefix;
+            opts.redis = &redis;
+        }
         if ((hr = sess_app_create(&opts, &srv.apps[i].app)) < 0)
             return fail_setup("sess_app_create", hr);
         sess_web_options_init(&web);

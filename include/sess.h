@@ -496,6 +496,75 @@ typedef struct sess_store_vtbl {
 } sess_store_vtbl;
 
 /**
+ * Where and how an application keeps its sessions in Redis. Fill with
+ * `sess_redis_options_init` (every default), set `url`, and point
+ * `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+ */
+typedef struct sess_redis_options {
+  /**
+   * `sizeof(sess_redis_options)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Longest wait for one connection to open, ms (default 2000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Longest wait for one reply, ms (default 1000).
+   */
+  uint32_t op_timeout_ms;
+  /**
+   * Total time one call may spend retrying before it fails with
+   * `SESS_E_STORE_UNAVAILABLE`, ms (default 3000).
+   */
+  uint32_t retry_budget_ms;
+  /**
+   * How long a lock lives if its holder never releases it (a crashed
+   * process), ms (default 120000).
+   */
+  uint32_t lock_ttl_ms;
+  /**
+   * Read-only requests slide the expiry only if it moves by this much,
+   * ms (default 60000).
+   */
+  uint32_t expiry_refresh_ms;
+  /**
+   * How long data outlives its deadline so the sweeper can run
+   * Session_OnEnd with it, ms (default 600000).
+   */
+  uint32_t grace_ms;
+  /**
+   * Most connections open at once (default 16).
+   */
+  uint32_t pool_size;
+  /**
+   * The server: `redis://[user:password@]host[:port][/db]`,
+   * `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
+   * `redis://127.0.0.1:6379/0`. With `cluster`, a seed node.
+   */
+  const char *url;
+  /**
+   * Prefix of the application's keys (NULL: `sess:`); applications
+   * sharing a database need different ones. No `{`, `}` or controls.
+   */
+  const char *key_prefix;
+  /**
+   * A farm-wide secret (16 bytes or more; `id_secret_len` of them), or
+   * NULL: with it, Session_OnEnd run by any process's sweeper sees the
+   * real SessionID (stored masked); without, a stand-in ID.
+   */
+  const uint8_t *id_secret;
+  /**
+   * Length of `id_secret`.
+   */
+  size_t id_secret_len;
+  /**
+   * `url` names a node of a Redis Cluster.
+   */
+  bool cluster;
+} sess_redis_options;
+
+/**
  * Application options. Fill with `sess_app_options_init` (which sets
  * `struct_size` and every default), then change what you need.
  *
@@ -591,6 +660,12 @@ typedef struct sess_app_options {
    * (`SESS_E_NOT_SERIALIZABLE`).
    */
   const struct sess_store_vtbl *store;
+  /**
+   * Keep sessions in Redis (`sess_redis_options`, copied by
+   * `sess_app_create`), or NULL. At most one of `store` and `redis`.
+   * Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
+   */
+  const struct sess_redis_options *redis;
 } sess_app_options;
 
 /**
@@ -985,6 +1060,11 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
  * nothing has failed on this thread yet. Does not change the last error.
  */
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * Fills `*opts` with the defaults and sets `struct_size`.
+ */
+sess_result sess_redis_options_init(struct sess_redis_options *opts);
 
 /**
  * Starts a new session, held exclusively, in `*out` (IsNewSession true).

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine:
-# a C toolchain, make, valgrind, Chromium and Node for the browser test, and
-# the browser test's npm packages (playwright-core, which downloads nothing).
-# Idempotent: installs only what is missing.
+# a C toolchain, make, valgrind, Redis (server and CLI: the Redis store's
+# tests, the web farm, a private Cluster), openssl (the TLS test's
+# certificates), Chromium and Node for the browser test, and the browser
+# test's npm packages (playwright-core, which downloads nothing); then starts
+# Redis on 127.0.0.1:6379 if nothing answers there. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,9 @@ have cc || missing+=(gcc)
 have c++ || missing+=(g++)
 have make || missing+=(make)
 have valgrind || missing+=(valgrind)
+have redis-server || missing+=(redis-server)
+have redis-cli || missing+=(redis-tools)
+have openssl || missing+=(openssl)
 have chromium || missing+=(chromium)
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
@@ -26,4 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 50); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
 fi

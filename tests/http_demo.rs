@@ -71,9 +71,14 @@ impl Demo {
     /// Starts a server; a few tries, in case another process took the port
     /// between our finding it free and the server binding it.
     fn start() -> Demo {
+        Demo::start_with(&[])
+    }
+
+    /// As [`Demo::start`], with extra environment variables.
+    fn start_with(env: &[(&str, &str)]) -> Demo {
         let mut errors = String::new();
         for attempt in 1..=3 {
-            match Demo::try_start() {
+            match Demo::try_start(env) {
                 Ok(demo) => return demo,
                 Err(e) => {
                     let _ = writeln!(errors, "attempt {attempt}: {e}");
@@ -83,11 +88,12 @@ impl Demo {
         panic!("the demo server did not start:\n{errors}");
     }
 
-    fn try_start() -> Result<Demo, String> {
+    fn try_start(env: &[(&str, &str)]) -> Result<Demo, String> {
         let exe = server_exe();
         let port = free_port();
         let mut cmd = Command::new(exe);
-        cmd.env("PORT", port.to_string())
+        cmd.envs(env.iter().copied())
+            .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -1321,4 +1327,48 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
 
     // The session survived all of it.
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// A web farm: two demo processes sharing Redis (127.0.0.1:6379)
+
+/// Deletes every key under `prefix` in the local Redis.
+fn delete_keys(prefix: &str) {
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").expect("redis URL");
+    let mut con = client.get_connection().expect("Redis on 127.0.0.1:6379");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut con)
+        .expect("KEYS");
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(keys).query(&mut con).expect("DEL");
+    }
+}
+
+#[test]
+fn a_web_farm_of_two_demos_shares_sessions_through_redis() {
+    let prefix = format!("sess:farmtest:{}:{}:", std::process::id(), made_up_id());
+    let env = [
+        ("SESS_STORE", "redis://127.0.0.1:6379/0"),
+        ("SESS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let (a, b) = (Demo::start_with(&env), Demo::start_with(&env));
+    let cookie = new_session(&a);
+    // The cookie one instance issued works on the other; the counter counts
+    // across both, and neither sends a new cookie.
+    for n in 2..=11 {
+        let demo = if n % 2 == 0 { &b } else { &a };
+        let r = demo.get("/counter", Some(&cookie));
+        r.assert_status(200);
+        assert_eq!(
+            r.count(),
+            n,
+            "request {n} alternating between the instances"
+        );
+        assert!(r.set_cookies().is_empty(), "no new cookie on request {n}");
+    }
+    // Abandon on one instance ends the session for both.
+    b.get("/abandon", Some(&cookie)).assert_status(200);
+    assert!(a.get("/peek", Some(&cookie)).text().contains("no session"));
+    delete_keys(&prefix);
 }

@@ -111,6 +111,10 @@ pub struct sess_app_options {
     /// default). Objects cannot be stored in its sessions
     /// (`SESS_E_NOT_SERIALIZABLE`).
     pub store: *const sess_store_vtbl,
+    /// Keep sessions in Redis (`sess_redis_options`, copied by
+    /// `sess_app_create`), or NULL. At most one of `store` and `redis`.
+    /// Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
+    pub redis: *const super::redis::sess_redis_options,
 }
 
 /// A host pointer handed back to host callbacks, possibly on other threads;
@@ -160,6 +164,7 @@ fn defaults() -> sess_app_options {
         clock: None,
         clock_context: std::ptr::null_mut(),
         store: std::ptr::null(),
+        redis: std::ptr::null(),
     }
 }
 
@@ -312,6 +317,16 @@ pub unsafe extern "C" fn sess_app_create(
         // SAFETY: the static object array per the contract.
         let mut r = unsafe { to_rust(&o) }?;
         let mut destroy_armed = None;
+        if !o.store.is_null() && !o.redis.is_null() {
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                "set at most one of opts->store and opts->redis",
+            ));
+        }
+        if !o.redis.is_null() {
+            // SAFETY: a readable sess_redis_options per the contract.
+            r.store = StoreConfig::Redis(unsafe { super::redis::to_rust(o.redis) }?);
+        }
         if !o.store.is_null() {
             // SAFETY: a readable vtable keeping its contract, per the contract.
             let (store, armed) = unsafe { super::store::custom_store(o.store, r.limits()) }?;

@@ -1,0 +1,137 @@
+//! `sess_redis_options`: keeping an application's sessions in Redis (web
+//! farms), from C.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::{boundary, bytes, put_required, sess_result, text};
+use crate::error::{self as err, Error, Result};
+use crate::store::RedisOptions;
+
+/// Where and how an application keeps its sessions in Redis. Fill with
+/// `sess_redis_options_init` (every default), set `url`, and point
+/// `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sess_redis_options {
+    /// `sizeof(sess_redis_options)` as the caller knows it.
+    pub struct_size: u32,
+    /// Longest wait for one connection to open, ms (default 2000).
+    pub connect_timeout_ms: u32,
+    /// Longest wait for one reply, ms (default 1000).
+    pub op_timeout_ms: u32,
+    /// Total time one call may spend retrying before it fails with
+    /// `SESS_E_STORE_UNAVAILABLE`, ms (default 3000).
+    pub retry_budget_ms: u32,
+    /// How long a lock lives if its holder never releases it (a crashed
+    /// process), ms (default 120000).
+    pub lock_ttl_ms: u32,
+    /// Read-only requests slide the expiry only if it moves by this much,
+    /// ms (default 60000).
+    pub expiry_refresh_ms: u32,
+    /// How long data outlives its deadline so the sweeper can run
+    /// Session_OnEnd with it, ms (default 600000).
+    pub grace_ms: u32,
+    /// Most connections open at once (default 16).
+    pub pool_size: u32,
+    /// The server: `redis://[user:password@]host[:port][/db]`,
+    /// `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
+    /// `redis://127.0.0.1:6379/0`. With `cluster`, a seed node.
+    pub url: *const c_char,
+    /// Prefix of the application's keys (NULL: `sess:`); applications
+    /// sharing a database need different ones. No `{`, `}` or controls.
+    pub key_prefix: *const c_char,
+    /// A farm-wide secret (16 bytes or more; `id_secret_len` of them), or
+    /// NULL: with it, Session_OnEnd run by any process's sweeper sees the
+    /// real SessionID (stored masked); without, a stand-in ID.
+    pub id_secret: *const u8,
+    /// Length of `id_secret`.
+    pub id_secret_len: usize,
+    /// `url` names a node of a Redis Cluster.
+    pub cluster: bool,
+}
+
+fn ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+fn redis_defaults() -> sess_redis_options {
+    let d = RedisOptions::default();
+    sess_redis_options {
+        struct_size: std::mem::size_of::<sess_redis_options>() as u32,
+        connect_timeout_ms: ms(d.connect_timeout),
+        op_timeout_ms: ms(d.op_timeout),
+        retry_budget_ms: ms(d.retry_budget),
+        lock_ttl_ms: ms(d.lock_ttl),
+        expiry_refresh_ms: ms(d.expiry_refresh_interval),
+        grace_ms: ms(d.grace),
+        pool_size: u32::try_from(d.pool_size).unwrap_or(u32::MAX),
+        url: std::ptr::null(),
+        key_prefix: std::ptr::null(),
+        id_secret: std::ptr::null(),
+        id_secret_len: 0,
+        cluster: false,
+    }
+}
+
+/// Fills `*opts` with the defaults and sets `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_redis_options_init(opts: *mut sess_redis_options) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or writable.
+        unsafe { put_required(opts, redis_defaults(), "opts") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// The Rust options from a caller's struct (validated later, with the
+/// application's options).
+///
+/// # Safety
+/// `o` must be readable for `struct_size` bytes, its strings NULL or
+/// NUL-terminated, `id_secret` readable for `id_secret_len` bytes.
+pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOptions> {
+    // SAFETY: non-NULL per the caller; the first field is readable.
+    let size = unsafe { o.cast::<u32>().read_unaligned() } as usize;
+    if size < std::mem::size_of::<sess_redis_options>() {
+        return Err(Error::new(
+            err::E_INVALID_OPTION,
+            "redis->struct_size is smaller than this libsess's sess_redis_options",
+        ));
+    }
+    // SAFETY: readable for the whole struct (checked above).
+    let o = unsafe { &*o };
+    let d = RedisOptions::default();
+    let millis = |v: u32| Duration::from_millis(v.into());
+    Ok(RedisOptions {
+        url: if o.url.is_null() {
+            d.url
+        } else {
+            // SAFETY: NUL-terminated per the caller.
+            unsafe { text(o.url, "redis->url") }?.to_owned()
+        },
+        key_prefix: if o.key_prefix.is_null() {
+            d.key_prefix
+        } else {
+            // SAFETY: NUL-terminated per the caller.
+            unsafe { text(o.key_prefix, "redis->key_prefix") }?.to_owned()
+        },
+        id_secret: if o.id_secret.is_null() {
+            None
+        } else {
+            // SAFETY: readable for id_secret_len bytes per the caller.
+            Some(
+                unsafe { bytes(o.id_secret.cast(), o.id_secret_len, "redis->id_secret") }?.to_vec(),
+            )
+        },
+        cluster: o.cluster,
+        connect_timeout: millis(o.connect_timeout_ms),
+        op_timeout: millis(o.op_timeout_ms),
+        retry_budget: millis(o.retry_budget_ms),
+        lock_ttl: millis(o.lock_ttl_ms),
+        expiry_refresh_interval: millis(o.expiry_refresh_ms),
+        grace: millis(o.grace_ms),
+        pool_size: o.pool_size as usize,
+        ..d
+    })
+}
