@@ -197,7 +197,9 @@ impl Session {
     pub fn set(&mut self, name: &str, value: Variant) -> Result<()> {
         let limits = self.app.limits;
         self.check_storable(&value)?;
-        if !self.is_readonly() {
+        if !self.stored && !self.is_readonly() {
+            // Checked before the write that would store a new session, so a
+            // refused write creates none.
             self.data().check_set(name, &value, &limits)?;
         }
         let (data, journal) = self.write()?;

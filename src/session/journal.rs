@@ -27,18 +27,26 @@ pub(crate) enum Undo {
     Codepage(u32),
 }
 
-/// The undo records of one unit of work, oldest first.
+/// The undo records of one unit of work, oldest first. The first record
+/// is kept inline: the common request (one write) allocates nothing.
 #[derive(Debug, Default)]
-pub struct Journal(Vec<Undo>);
+pub struct Journal {
+    first: Option<Undo>,
+    rest: Vec<Undo>,
+}
 
 impl Journal {
     pub(crate) fn push(&mut self, undo: Undo) {
-        self.0.push(undo);
+        if self.first.is_none() {
+            self.first = Some(undo);
+        } else {
+            self.rest.push(undo);
+        }
     }
 
     /// Undoes every recorded change to `data`, newest first.
     pub fn rollback(self, data: &mut SessionData) {
-        for undo in self.0.into_iter().rev() {
+        for undo in self.rest.into_iter().rev().chain(self.first) {
             data.undo(undo);
         }
     }

@@ -123,9 +123,15 @@ impl Shard {
     }
 }
 
+/// A shard on cache lines of its own, so two cores working on neighbouring
+/// shards do not bounce one line between them.
+#[repr(align(128))]
+#[derive(Default)]
+struct PaddedShard(Mutex<Shard>);
+
 /// The in-process session store (the default).
 pub struct MemoryStore {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[PaddedShard]>,
     secret: (u64, u64),
     count: AtomicUsize,
 }
@@ -144,7 +150,7 @@ impl MemoryStore {
             .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
         let (a, b) = k.split_at(8);
         Ok(MemoryStore {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| PaddedShard::default()).collect(),
             secret: (
                 u64::from_le_bytes(a.try_into().expect("8 bytes")),
                 u64::from_le_bytes(b.try_into().expect("8 bytes")),
@@ -162,7 +168,7 @@ impl MemoryStore {
 
     fn shard(&self, key: u64) -> &Mutex<Shard> {
         // Middle bits: the table itself uses the low bits and the top 7.
-        &self.shards[(key >> 32) as usize & (SHARDS - 1)]
+        &self.shards[(key >> 32) as usize & (SHARDS - 1)].0
     }
 
     /// Takes `g`'s entry out of the table (if it is still the one there).
@@ -362,7 +368,7 @@ impl SessionStore for MemoryStore {
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
         let now_s = now_ms / 1000;
         for shard in self.shards.iter() {
-            let mut shard = shard.lock();
+            let mut shard = shard.0.lock();
             while let Some(due) = shard.wheel.first_entry() {
                 if *due.key() > now_s {
                     break;
@@ -395,7 +401,7 @@ impl SessionStore for MemoryStore {
 
     fn drain(&self, out: &mut Vec<Lease>) {
         for shard in self.shards.iter() {
-            let mut shard = shard.lock();
+            let mut shard = shard.0.lock();
             shard.wheel.clear();
             for (_, slot) in shard.map.drain() {
                 self.count.fetch_sub(1, Ordering::Relaxed);
@@ -520,7 +526,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == a);
         assert_eq!(s.count(), 0);
-        assert!(s.shards.iter().all(|sh| sh.lock().wheel.is_empty()));
+        assert!(s.shards.iter().all(|sh| sh.0.lock().wheel.is_empty()));
     }
 
     #[test]
