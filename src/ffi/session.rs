@@ -88,28 +88,15 @@ pub unsafe extern "C" fn sess_session_open(
 /// `SESS_E_POINTER`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
-    boundary(|| {
-        // SAFETY: NULL or a live handle per the contract.
-        if unsafe { session(s) }?.is_lent() {
-            return Err(Error::new(
-                err::E_WRONG_STATE,
-                "this session handle is lent (event handler or web request): \
-                 whoever lent it ends it",
-            ));
-        }
-        // SAFETY: a handle from create/open, closed once.
-        let s = unsafe { Box::from_raw(s) };
-        s.close()?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { end(s, true) }
 }
 
-/// Ends the unit of work without keeping its changes (the request failed)
-/// and frees the handle: the changes are undone, a new session is not kept;
-/// Abandon and a regenerated ID still take effect. Lent handles and NULL as
-/// for `sess_session_close`.
-#[no_mangle]
-pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
+/// Ends the caller's handle `s`, keeping the changes or not, and frees it.
+///
+/// # Safety
+/// `s` NULL or a live handle from `sess_session_create`/`_open`, ended once.
+unsafe fn end(s: *mut Session, keep: bool) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle per the contract.
         if unsafe { session(s) }?.is_lent() {
@@ -121,9 +108,19 @@ pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
         }
         // SAFETY: a handle from create/open, ended once.
         let s = unsafe { Box::from_raw(s) };
-        s.discard()?;
+        if keep { s.close() } else { s.discard() }?;
         Ok(err::S_OK)
     })
+}
+
+/// Ends the unit of work without keeping its changes (the request failed)
+/// and frees the handle: the changes are undone, a new session is not kept;
+/// Abandon and a regenerated ID still take effect. Lent handles and NULL as
+/// for `sess_session_close`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
+    // SAFETY: forwarded from the caller.
+    unsafe { end(s, false) }
 }
 
 /// Gives the session a new ID, keeping its contents; the old ID is dead at
