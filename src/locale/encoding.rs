@@ -131,3 +131,61 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod round_trips {
+    use super::*;
+    use crate::locale::CODE_PAGES;
+
+    /// Text each multi-byte code page holds entirely.
+    fn sample(cp: u32) -> &'static str {
+        match cp {
+            932 => "Session 日本語 ｶﾅ ①",
+            936 | 54936 => "Session 简体中文 — 编码",
+            949 => "Session 한국어 세션",
+            950 => "Session 繁體中文 會話",
+            _ => "Session 日本語 — 中文 한국어 café Ωμέγα ☃ 𝄞",
+        }
+    }
+
+    #[test]
+    fn every_supported_code_page_round_trips() {
+        for &cp in CODE_PAGES {
+            let enc = encoding_for(cp).unwrap();
+            if enc.is_single_byte() {
+                // Every byte the code page defines decodes to one character
+                // that encodes back to that byte.
+                for b in 0x20u8..=0xFF {
+                    let text = decode(cp, &[b]).unwrap();
+                    if text == "\u{FFFD}" {
+                        continue;
+                    }
+                    assert_eq!(
+                        encode(cp, &text, Unmappable::QuestionMark).unwrap(),
+                        [b],
+                        "cp {cp} byte {b:#04x} ({text:?})"
+                    );
+                }
+            } else {
+                let text = sample(cp);
+                let bytes = encode(cp, text, Unmappable::QuestionMark).unwrap();
+                assert!(!bytes.contains(&b'?'), "cp {cp} could not hold {text:?}");
+                assert_eq!(decode(cp, &bytes).unwrap(), text, "cp {cp}");
+            }
+        }
+    }
+
+    #[test]
+    fn unmappable_characters_in_every_single_byte_code_page() {
+        for &cp in CODE_PAGES {
+            if encoding_for(cp).unwrap().is_single_byte() {
+                // HIRAGANA LETTER A exists in no single-byte code page.
+                assert_eq!(
+                    encode(cp, "a\u{3042}", Unmappable::HtmlReference).unwrap(),
+                    b"a&#12354;",
+                    "cp {cp}"
+                );
+            }
+        }
+    }
+}
