@@ -28,6 +28,32 @@ pub fn lib_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// This build's `libsess.a`, brought up to date first: `cargo test` builds
+/// the library only as an rlib, so the static library is built here (once
+/// per test binary) with the same profile.
+pub fn static_lib() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = lib_dir();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--lib", "--manifest-path"])
+                .arg(root().join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(dir.parent().expect("target/<profile>"));
+            if dir.file_name().is_some_and(|p| p == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build --lib");
+            assert!(status.success(), "cargo build --lib failed");
+            let lib = dir.join("libsess.a");
+            assert!(lib.exists(), "{} was not built", lib.display());
+            lib
+        })
+        .clone()
+}
+
 /// Where built C programs go: target/<profile>/c-examples.
 pub fn out_dir() -> PathBuf {
     let d = lib_dir().join("c-examples");
@@ -89,7 +115,7 @@ fn build_to(src: &Path, exe: &Path) -> Result<(), String> {
         .arg("-o")
         .arg(exe)
         .arg(src)
-        .arg(lib_dir().join("libsess.a"))
+        .arg(static_lib())
         .args(LIBS))?;
     Ok(())
 }
