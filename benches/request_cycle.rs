@@ -188,7 +188,7 @@ fn id_str(id: &IdText) -> &str {
 /// which neither peer offers; the floor should not pay for it.
 struct PeerData {
     contents: Contents,
-    _statics: Vec<Option<Object>>,
+    _statics: Option<Box<[Option<Object>]>>,
     _timeout_minutes: u32,
     _lcid: u32,
     _codepage: u32,
@@ -201,7 +201,7 @@ fn payload() -> PeerData {
     contents.set("cart", Variant::R8(19.99));
     PeerData {
         contents,
-        _statics: Vec::new(),
+        _statics: None,
         _timeout_minutes: 20,
         _lcid: 0x0409,
         _codepage: 65001,

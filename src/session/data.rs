@@ -25,8 +25,9 @@ pub struct Limits {
 #[derive(Debug)]
 pub struct SessionData {
     contents: Contents,
-    /// Static objects instantiated so far, by declaration index.
-    statics: Vec<Option<Object>>,
+    /// Static objects instantiated so far, by declaration index (most
+    /// sessions have none: no allocation then).
+    statics: Option<Box<[Option<Object>]>>,
     timeout_minutes: u32,
     lcid: u32,
     codepage: u32,
@@ -37,7 +38,7 @@ impl SessionData {
     pub fn new(timeout_minutes: u32, lcid: u32, codepage: u32) -> SessionData {
         SessionData {
             contents: Contents::default(),
-            statics: Vec::new(),
+            statics: None,
             timeout_minutes,
             lcid,
             codepage,
@@ -186,15 +187,17 @@ impl SessionData {
 
     /// The instantiated static object at declaration `index`, if any.
     pub fn static_object(&self, index: usize) -> Option<&Object> {
-        self.statics.get(index).and_then(Option::as_ref)
+        self.statics.as_deref()?.get(index)?.as_ref()
     }
 
     /// Records the instance of the static object at declaration `index`.
     pub fn set_static_object(&mut self, index: usize, obj: Object) {
-        if self.statics.len() <= index {
-            self.statics.resize_with(index + 1, || None);
+        let mut slots = self.statics.take().map(Vec::from).unwrap_or_default();
+        if slots.len() <= index {
+            slots.resize_with(index + 1, || None);
         }
-        self.statics[index] = Some(obj);
+        slots[index] = Some(obj);
+        self.statics = Some(slots.into_boxed_slice());
     }
 }
 

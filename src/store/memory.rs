@@ -45,12 +45,12 @@ pub(super) struct Entry {
     pub(super) id: SessionId,
     pub(super) created_ms: u64,
     pub(super) data: SessionData,
-    key: u64,
     state: State,
     /// Expiry deadline; atomic so shared (read-only) holders can slide it.
     deadline_ms: AtomicU64,
-    /// The second of this entry's current expiry registration.
-    bucket: u64,
+    /// The second of this entry's current expiry registration (seconds of
+    /// the clock fit 32 bits for 136 years; later deadlines saturate).
+    bucket: u32,
 }
 
 type Slot = Arc<RwLock<Entry>>;
@@ -114,11 +114,11 @@ impl BuildHasher for BuildKeyHasher {
 struct Shard {
     map: HashMap<u64, Slot, BuildKeyHasher>,
     /// Expiry registrations: second → keys registered for it.
-    wheel: BTreeMap<u64, Vec<u64>>,
+    wheel: BTreeMap<u32, Vec<u64>>,
 }
 
 impl Shard {
-    fn register(&mut self, key: u64, bucket: u64) {
+    fn register(&mut self, key: u64, bucket: u32) {
         self.wheel.entry(bucket).or_default().push(key);
     }
 }
@@ -138,8 +138,8 @@ pub struct MemoryStore {
 
 /// The expiry second a deadline is registered under: the first whole second
 /// at or after it, so a bucket that is due holds only due deadlines.
-fn bucket_of(deadline_ms: u64) -> u64 {
-    deadline_ms.div_ceil(1000)
+fn bucket_of(deadline_ms: u64) -> u32 {
+    u32::try_from(deadline_ms.div_ceil(1000)).unwrap_or(u32::MAX)
 }
 
 impl MemoryStore {
@@ -174,7 +174,7 @@ impl MemoryStore {
     /// Takes `g`'s entry out of the table (if it is still the one there).
     fn unlink(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>) {
         let slot = ArcRwLockWriteGuard::rwlock(g).clone();
-        let key = g.key;
+        let key = self.key(&g.id);
         if g.state == State::Live {
             let mut shard = self.shard(key).lock();
             if shard.map.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
@@ -260,13 +260,12 @@ impl SessionStore for MemoryStore {
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
         let entry = Entry {
-            key: self.key(&id),
             id,
             created_ms: now_ms,
             data,
             state: State::Pending,
             deadline_ms: AtomicU64::new(u64::MAX),
-            bucket: u64::MAX,
+            bucket: u32::MAX,
         };
         Lease::in_place(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
     }
@@ -289,7 +288,7 @@ impl SessionStore for MemoryStore {
                     format!("the application already holds {max_sessions} sessions"),
                 )
             })?;
-        let key = g.key;
+        let key = self.key(&g.id);
         let mut shard = self.shard(key).lock();
         if shard.map.contains_key(&key) {
             drop(shard);
@@ -344,7 +343,8 @@ impl SessionStore for MemoryStore {
                 if bucket < g.bucket {
                     // A shortened Timeout: register earlier; the later
                     // registration becomes stale and is skipped.
-                    self.shard(g.key).lock().register(g.key, bucket);
+                    let key = self.key(&g.id);
+                    self.shard(key).lock().register(key, bucket);
                     g.bucket = bucket;
                 }
             }
@@ -366,7 +366,9 @@ impl SessionStore for MemoryStore {
     }
 
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
-        let now_s = now_ms / 1000;
+        // Seconds, saturating like the buckets (see `bucket_of`).
+        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+        let mut later = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.0.lock();
             while let Some(due) = shard.wheel.first_entry() {
@@ -379,7 +381,7 @@ impl SessionStore for MemoryStore {
                     };
                     let Some(mut g) = slot.try_write_arc() else {
                         // In use: a request holds it. Look again next second.
-                        shard.register(key, now_s + 1);
+                        later.push((key, now_s.saturating_add(1)));
                         continue;
                     };
                     let deadline = g.deadline_ms.load(Ordering::Relaxed);
@@ -391,10 +393,15 @@ impl SessionStore for MemoryStore {
                     } else if g.bucket <= now_s {
                         // Its registration came due but it was touched since.
                         g.bucket = bucket_of(deadline);
-                        shard.register(key, g.bucket);
+                        later.push((key, g.bucket));
                     }
                     // else: a later registration is current; this one is stale.
                 }
+            }
+            // Registered after the loop, so a sweep always ends (even on a
+            // clock past the buckets' range, where they saturate).
+            for (key, bucket) in later.drain(..) {
+                shard.register(key, bucket);
             }
         }
     }
@@ -589,6 +596,18 @@ mod tests {
         s.take_expired(60_000, &mut out);
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == fresh);
+    }
+
+    #[test]
+    fn a_clock_past_the_bucket_range_still_ends_sweeps() {
+        let s = MemoryStore::new().unwrap();
+        let far = u64::from(u32::MAX) * 1000 + 5_000;
+        new_session(&s, far, far + 60_000);
+        let mut out = Vec::new();
+        s.take_expired(far + 1, &mut out);
+        assert!(out.is_empty());
+        s.take_expired(far + 60_000, &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
