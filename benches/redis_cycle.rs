@@ -12,14 +12,14 @@
 //! 2. **Throughput at 8 client threads** over N resident sessions (10,000;
 //!    each "user" 16-char BSTR, "count" I4, "cart" R8), uniformly random
 //!    IDs, for:
-//!    - `libsess write`: `App` on `StoreConfig::Redis` (pool of 8, no
+//!    - `libsess-write`: `App` on `StoreConfig::Redis` (pool of 8, no
 //!      expiry thread): open exclusive → 3 gets → set count + 1 → close;
-//!    - `ceiling write`: the `redis` crate directly, one connection per
+//!    - `ceiling-write`: the `redis` crate directly, one connection per
 //!      thread, on a copy of the same hashes: EVALSHA (SET NX PX lock +
 //!      HGETALL), then EVALSHA (owner check, HSET one field, DEL the lock);
-//!    - `libsess read`: open shared → 3 gets → close;
-//!    - `ceiling read`: EVALSHA HGETALL;
-//!    - diagnostics `raw+lib write` / `raw+lib read`: the raw client of the
+//!    - `libsess-read`: open shared → 3 gets → close;
+//!    - `ceiling-read`: EVALSHA HGETALL;
+//!    - diagnostics `raw+lib-write` / `raw+lib-read`: the raw client of the
 //!      ceiling running libsess's own scripts (acquire.lua + save.lua,
 //!      shared.lua) with the arguments libsess passes, which splits the gap
 //!      into server-side script work and client-side library work.
@@ -28,7 +28,9 @@
 //!    the summary gives medians over rounds and the median of the per-round
 //!    libsess ÷ ceiling ratios, plus CPU per cycle: this process (getrusage)
 //!    and the server (`INFO cpu`), and the CPU others used meanwhile
-//!    (/proc/stat), since the server and the clients share the machine.
+//!    (/proc/stat), since the server and the clients share the machine;
+//!    and the server's time per cycle by command (`INFO commandstats`
+//!    usec: EVALSHA = the commands the scripts ran + Lua and call overhead).
 //! 3. **Check**: the sum of every session's "count" equals the libsess
 //!    writing cycles run (no lost update).
 //!
@@ -38,7 +40,10 @@
 //! (1,000 sessions, one short round). Overrides: `SESS_BENCH_SESSIONS`,
 //! `SESS_BENCH_ROUNDS`, `SESS_BENCH_SECS` (per contender per round),
 //! `SESS_BENCH_THREADS`, `SESS_BENCH_ONLY` (comma-separated contender names,
-//! e.g. `libsess-write`, for profiling).
+//! e.g. `libsess-write`, for profiling). `SESS_BENCH_WHATIF=1` adds
+//! `lean-write` / `lean-read`: the raw client running leaner versions of
+//! libsess's scripts (same arguments, replies and data; fewer commands), to
+//! show what trimming the scripts would buy.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -200,7 +205,14 @@ fn command_stats(con: &mut redis::Connection) -> BTreeMap<String, (u64, u64)> {
             };
             Some((name.to_owned(), (field("calls=")?, field("usec=")?)))
         })
-        .collect()
+        .fold(BTreeMap::new(), |mut m, (name, (calls, usec))| {
+            // A subcommand (`script|load`) under its command, as MONITOR
+            // names it.
+            let name = name.split('|').next().unwrap_or_default().to_owned();
+            let e: &mut (u64, u64) = m.entry(name).or_default();
+            *e = (e.0 + calls, e.1 + usec);
+            m
+        })
 }
 
 /// The server's CPU seconds (user + system, all threads).
@@ -280,6 +292,85 @@ return 1";
 /// The ceiling's read-only request. KEYS: data.
 const CEIL_READ: &str = "return redis.call('HGETALL', KEYS[1])";
 
+/// What-if (`SESS_BENCH_WHATIF=1`): acquire.lua with fewer commands, same
+/// arguments and replies, same data. Not-found comes from an empty HGETALL
+/// (no EXISTS); no HMGET; no slide at acquire (the save slides anyway, and
+/// the data outlives a held lock: grace > lock_ttl). 4 commands, not 8.
+const LEAN_ACQUIRE: &str = "\
+local v = redis.call('GET', KEYS[2])
+if v and v ~= ARGV[2] and string.sub(v, 1, 2) ~= 'd:' then
+  return {2}
+end
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {0}
+end
+local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[4]) then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {3, fields}
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return {1, fields}";
+
+/// What-if: save.lua with PEXPIRE's reply as the existence test (no
+/// EXISTS). 5 commands, not 6.
+const LEAN_SAVE: &str = "\
+local v = redis.call('GET', KEYS[2])
+if v == 'd:' .. ARGV[2] then
+  return 1
+end
+if v ~= ARGV[2] then
+  return -1
+end
+if redis.call('PEXPIRE', KEYS[1], ARGV[4]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return -2
+end
+local last = 6 + 2 * tonumber(ARGV[6])
+if last >= 7 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 7, last))
+end
+if #ARGV > last then
+  redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1, #ARGV))
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('SET', KEYS[2], 'd:' .. ARGV[2], 'PX', ARGV[5])
+return 1";
+
+/// What-if: shared.lua reading `t` and `a` from the HGETALL reply (no
+/// EXISTS, no HMGET). 3 commands, not 5 (plus the throttled slide).
+const LEAN_SHARED: &str = "\
+local v = redis.call('GET', KEYS[2])
+if v and string.sub(v, 1, 2) ~= 'd:' then
+  return {2}
+end
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then
+  return {0}
+end
+local now = tonumber(ARGV[2])
+local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if score and tonumber(score) <= now then
+  return {3}
+end
+local t, a
+for i = 1, #fields, 2 do
+  if fields[i] == 't' then t = tonumber(fields[i + 1]) end
+  if fields[i] == 'a' then a = tonumber(fields[i + 1]) end
+end
+if t and t >= 1 then
+  local d = now + t * 60000
+  if a and a > 0 and a < d then d = a end
+  if not score or d - tonumber(score) >= tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[3], string.format('%d', d), ARGV[1])
+    redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(1, d - now + tonumber(ARGV[3]))))
+  end
+end
+return {1, fields}";
+
 struct Scripts {
     ceil_load: Script,
     ceil_save: Script,
@@ -287,6 +378,9 @@ struct Scripts {
     lib_acquire: Script,
     lib_save: Script,
     lib_shared: Script,
+    lean_acquire: Script,
+    lean_save: Script,
+    lean_shared: Script,
     /// SHA-1 → name, libsess's other scripts included.
     names: Vec<(String, &'static str)>,
 }
@@ -300,6 +394,9 @@ impl Scripts {
             lib_acquire: lib_script!("acquire.lua"),
             lib_save: lib_script!("save.lua"),
             lib_shared: lib_script!("shared.lua"),
+            lean_acquire: Script::new(LEAN_ACQUIRE),
+            lean_save: Script::new(LEAN_SAVE),
+            lean_shared: Script::new(LEAN_SHARED),
             names: Vec::new(),
         };
         let mut names: Vec<(String, &'static str)> = vec![
@@ -309,6 +406,9 @@ impl Scripts {
             (s.lib_acquire.get_hash().into(), "acquire.lua"),
             (s.lib_save.get_hash().into(), "save.lua"),
             (s.lib_shared.get_hash().into(), "shared.lua"),
+            (s.lean_acquire.get_hash().into(), "lean acquire"),
+            (s.lean_save.get_hash().into(), "lean save"),
+            (s.lean_shared.get_hash().into(), "lean shared"),
         ];
         for (script, name) in [
             (lib_script!("create.lua"), "create.lua"),
@@ -350,15 +450,19 @@ enum Kind {
     LibRead,
     CeilRead,
     RawRead,
+    LeanWrite,
+    LeanRead,
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 8] = [
     Kind::LibWrite,
     Kind::CeilWrite,
     Kind::RawWrite,
     Kind::LibRead,
     Kind::CeilRead,
     Kind::RawRead,
+    Kind::LeanWrite,
+    Kind::LeanRead,
 ];
 
 impl Kind {
@@ -370,6 +474,8 @@ impl Kind {
             Kind::LibRead => "libsess-read",
             Kind::CeilRead => "ceiling-read",
             Kind::RawRead => "raw+lib-read",
+            Kind::LeanWrite => "lean-write",
+            Kind::LeanRead => "lean-read",
         }
     }
 }
@@ -487,13 +593,16 @@ impl Bench {
 
     /// libsess's own scripts and arguments, from the raw client; writes
     /// back the count it read (so the counts stay libsess's).
-    fn raw_write(&self, con: &mut redis::Connection, token: &str, i: usize) {
+    fn raw_write(&self, con: &mut redis::Connection, token: &str, i: usize, lean: bool) {
+        let (acquire, save) = if lean {
+            (&self.scripts.lean_acquire, &self.scripts.lean_save)
+        } else {
+            (&self.scripts.lib_acquire, &self.scripts.lib_save)
+        };
         let k = &self.keys[i];
         let now = now_ms();
         let fields = loop {
-            let v: Value = self
-                .scripts
-                .lib_acquire
+            let v: Value = acquire
                 .key(&k.data)
                 .key(&k.lock)
                 .key(&k.exp)
@@ -512,9 +621,7 @@ impl Bench {
         };
         let count = count_field(&fields);
         let deadline = now + TIMEOUT_MS;
-        let saved: i64 = self
-            .scripts
-            .lib_save
+        let saved: i64 = save
             .key(&k.data)
             .key(&k.lock)
             .key(&k.exp)
@@ -531,12 +638,15 @@ impl Bench {
         assert_eq!(saved, 1, "save.lua refused");
     }
 
-    fn raw_read(&self, con: &mut redis::Connection, i: usize) {
+    fn raw_read(&self, con: &mut redis::Connection, i: usize, lean: bool) {
+        let shared = if lean {
+            &self.scripts.lean_shared
+        } else {
+            &self.scripts.lib_shared
+        };
         let k = &self.keys[i];
         loop {
-            let v: Value = self
-                .scripts
-                .lib_shared
+            let v: Value = shared
                 .key(&k.data)
                 .key(&k.lock)
                 .key(&k.exp)
@@ -572,8 +682,10 @@ impl Bench {
             (Kind::LibRead, _) => self.lib_read(i),
             (Kind::CeilWrite, Some(c)) => self.ceil_write(c, token, i),
             (Kind::CeilRead, Some(c)) => self.ceil_read(c, i),
-            (Kind::RawWrite, Some(c)) => self.raw_write(c, token, i),
-            (Kind::RawRead, Some(c)) => self.raw_read(c, i),
+            (Kind::RawWrite, Some(c)) => self.raw_write(c, token, i, false),
+            (Kind::RawRead, Some(c)) => self.raw_read(c, i, false),
+            (Kind::LeanWrite, Some(c)) => self.raw_write(c, token, i, true),
+            (Kind::LeanRead, Some(c)) => self.raw_read(c, i, true),
             (k, None) => panic!("{k:?} needs a connection"),
         }
     }
@@ -891,8 +1003,11 @@ fn fmt_per(v: u64, reqs: usize) -> String {
 // ---------------------------------------------------------------------------
 // Throughput rounds.
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Sample {
+    cycles: u64,
+    /// INFO commandstats: microseconds per command name, this sample.
+    usec: BTreeMap<String, u64>,
     per_sec: f64,
     client_us: f64,
     server_us: f64,
@@ -924,7 +1039,16 @@ fn measure(
     );
     let usec = |m: &BTreeMap<String, (u64, u64)>| m.get("evalsha").map_or(0, |x| x.1);
     let per = |x: f64| x * 1e6 / cycles.max(1) as f64;
+    let usec_by_cmd = st1
+        .iter()
+        .filter_map(|(name, (_, us))| {
+            let was = st0.get(name).map_or(0, |b| b.1);
+            (*us > was && name != "info").then(|| (name.clone(), us - was))
+        })
+        .collect();
     Sample {
+        cycles,
+        usec: usec_by_cmd,
         per_sec: cycles as f64 / wall,
         client_us: per(c1 - c0),
         server_us: per(s1 - s0),
@@ -960,12 +1084,18 @@ fn main() {
     let only: Option<Vec<String>> = std::env::var("SESS_BENCH_ONLY")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect());
+    let whatif = std::env::var("SESS_BENCH_WHATIF").is_ok_and(|v| v != "0" && !v.is_empty());
+    let is_lean = |k: &Kind| matches!(k, Kind::LeanWrite | Kind::LeanRead);
     let kinds: Vec<Kind> = KINDS
         .into_iter()
-        .filter(|k| {
-            only.as_ref()
-                .is_none_or(|o| o.iter().any(|x| x == k.name()))
+        .filter(|k| match &only {
+            Some(o) => o.iter().any(|x| x == k.name()),
+            None => whatif || !is_lean(k),
         })
+        .collect();
+    let counted: Vec<Kind> = KINDS
+        .into_iter()
+        .filter(|k| whatif || !is_lean(k) || kinds.contains(k))
         .collect();
 
     let Some(server) = RedisServer::start() else {
@@ -991,6 +1121,14 @@ fn main() {
     let mut stats = connect(&server.url());
 
     // Warm up: connections opened, scripts loaded, count known.
+    for (t, con) in bench.conns.iter().enumerate() {
+        for kind in KINDS {
+            let mut con = Bench::is_raw(kind).then(|| con.lock());
+            for i in 0..3 {
+                bench.cycle(kind, con.as_deref_mut(), "bench-warm-up", t + i);
+            }
+        }
+    }
     for &kind in &kinds {
         bench.timed(kind, threads, if quick { 0.05 } else { 0.5 }, 1);
     }
@@ -1003,7 +1141,7 @@ fn main() {
         let con = bench.conns[0].lock();
         let con = std::cell::RefCell::new(con);
         let token = "bench-count";
-        for kind in KINDS {
+        for &kind in &counted {
             let sent =
                 count_round_trips(&bench, server.port, &mut stats, kind.name(), reqs, &|i| {
                     let i = i * 7919 % bench.ids.len();
@@ -1045,7 +1183,7 @@ fn main() {
                 s.others_cores,
                 s.stolen_cores
             );
-            samples.entry(kind.name()).or_default().push(s);
+            samples.entry(kind.name()).or_default().push(s.clone());
         }
     }
     println!("  client/server µs: CPU per cycle (this process: getrusage; redis-server:");
@@ -1098,6 +1236,16 @@ fn main() {
             "raw+lib-read",
             "read-only, vs libsess's scripts run raw",
         ),
+        (
+            "lean-write",
+            "ceiling-write",
+            "what-if: leaner scripts, raw client",
+        ),
+        (
+            "lean-read",
+            "ceiling-read",
+            "what-if: leaner scripts, raw client",
+        ),
     ] {
         let (Some(a), Some(b)) = (samples.get(lib), samples.get(ceil)) else {
             continue;
@@ -1122,6 +1270,35 @@ fn main() {
         "  raw contenders' lock conflicts (retried after 1 ms): {}",
         bench.conflicts.load(Relaxed)
     );
+
+    println!();
+    println!("server time per cycle by command (INFO commandstats usec, all rounds; µs):");
+    for kind in &kinds {
+        let Some(v) = samples.get(kind.name()) else {
+            continue;
+        };
+        let cycles = v.iter().map(|s| s.cycles).sum::<u64>().max(1) as f64;
+        let mut total: BTreeMap<&str, u64> = BTreeMap::new();
+        for s in v {
+            for (name, us) in &s.usec {
+                *total.entry(name.as_str()).or_default() += us;
+            }
+        }
+        let eval = total.remove("evalsha").unwrap_or(0) as f64 / cycles;
+        let inside: f64 = total.values().sum::<u64>() as f64 / cycles;
+        let mut parts: Vec<(&str, u64)> = total.into_iter().collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        println!(
+            "  {:<14} EVALSHA {eval:.1} = commands {inside:.1} ({}) + Lua and script calls {:.1}",
+            kind.name(),
+            parts
+                .iter()
+                .map(|(n, us)| format!("{n} {:.1}", *us as f64 / cycles))
+                .collect::<Vec<_>>()
+                .join(", "),
+            eval - inside
+        );
+    }
 
     // No lost update: every libsess write is in the counts.
     let total: i64 = bench
