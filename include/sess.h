@@ -143,39 +143,39 @@ struct sess_unknown;
 
 
 /**
- * An application: sessions, their settings and their events.
- *
- * Clones share the application. Dropping the last clone stops the expiry
- * thread and runs Session_OnEnd for every session not in use (ASP's
- * application end); sessions still open keep the shared state alive until
- * they close.
+ * An application: its options, its session store and its events.
+ * Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
+ * site it was added to keeps its own reference.
  */
 typedef struct sess_app sess_app;
 
 /**
- * One request in progress: holds its session (if any) until [`Request::end`].
- *
- * Strict mode: an ID the store does not hold is never adopted; a request
- * presenting one gets a fresh ID, and only if it writes.
- */
-typedef struct sess_request sess_request;
-
-/**
  * A SAFEARRAY-like array of variants; its length is fixed at creation.
+ * Made by `sess_array_create`; the caller frees it with
+ * `sess_array_destroy` unless a variant owns it.
  */
 typedef struct sess_array sess_array;
 
 /**
- * One unit of work on a session. Values go in and come out by value.
- *
- * [`Session::close`] (or drop) keeps the changes; [`Session::discard`]
- * undoes them ("the request failed: don't save"). Abandon takes effect
- * then. A handle is used by one thread at a time.
+ * A request in progress: holds its session (if any) until
+ * `sess_request_end`, which frees it. Used by one thread at a time.
+ */
+typedef struct sess_request sess_request;
+
+/**
+ * One unit of work on one session, used by one thread at a time. A handle
+ * from `sess_session_create` / `sess_session_open` is the caller's:
+ * `sess_session_close` or `sess_session_discard` ends and frees it. A
+ * handle the library lends (to Session_OnStart / Session_OnEnd for the
+ * call, or by `sess_request_session` until `sess_request_end`) is ended by
+ * the library: closing it is `SESS_E_WRONG_STATE`.
  */
 typedef struct sess_session sess_session;
 
 /**
- * Applications by virtual path. Thread-safe; requests begin here.
+ * A site: applications by virtual path, where requests begin. Thread-safe
+ * once every application is added. Made by `sess_site_create`, freed by
+ * `sess_site_release`.
  */
 typedef struct sess_site sess_site;
 

@@ -110,12 +110,10 @@ impl App {
         let mut s = Session::new(app.clone(), lease, true);
         if let Some(on_start) = app.opts.on_start.clone() {
             s.materialize()?;
-            s.set_lent(true);
             let started =
                 catch_unwind(AssertUnwindSafe(|| on_start(&mut s))).unwrap_or_else(|_| {
                     Err(Error::new(error::E_UNEXPECTED, "Session_OnStart panicked"))
                 });
-            s.set_lent(false);
             if let Err(e) = started {
                 s.discard_new();
                 return Err(e);

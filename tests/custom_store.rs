@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use sess::app::{App, AppOptions, Session, StoreConfig};
 use sess::error;
 use sess::ffi::app::{sess_app_create, sess_app_options, sess_app_options_init, sess_app_release};
+use sess::ffi::handle::{sess_app, sess_session};
 use sess::ffi::store::{custom_store_from_vtbl, sess_store_vtbl};
 use sess::session::Limits;
 use sess::store::{store_key, LockMode};
@@ -99,9 +100,14 @@ unsafe extern "C" fn read_clock(context: *mut c_void) -> u64 {
 /// What Session_OnEnd saw: (SessionID, UserName, Contents.Count).
 type Ended = (String, Option<String>, usize);
 
-unsafe extern "C" fn on_end(context: *mut c_void, s: *mut Session) {
+unsafe extern "C" fn on_end(context: *mut c_void, s: *mut sess_session) {
     // SAFETY: the fixture's log and the handle lent for this call.
-    let (log, s) = unsafe { (&*(context as *const Mutex<Vec<Ended>>), &*s) };
+    let (log, s) = unsafe {
+        (
+            &*(context as *const Mutex<Vec<Ended>>),
+            sess_session::session(s).unwrap(),
+        )
+    };
     let user = s
         .get("UserName")
         .and_then(Variant::as_str)
@@ -126,7 +132,7 @@ fn fresh_dir() -> PathBuf {
 
 /// One application on the C file store, created through `sess_app_create`.
 struct Fixture {
-    app: *mut App,
+    app: *mut sess_app,
     context: *mut c_void,
     clock: Arc<AtomicU64>,
     ended: Arc<Mutex<Vec<Ended>>>,
@@ -204,7 +210,7 @@ impl Fixture {
 
     fn app(&self) -> &App {
         // SAFETY: made by sess_app_create, released only on drop.
-        unsafe { &*self.app }
+        unsafe { sess_app::app(self.app) }.expect("a live application")
     }
 
     fn advance(&self, ms: u64) {
@@ -843,9 +849,9 @@ fn a_refused_vtable_leaves_the_context_to_the_host() {
 
 #[test]
 fn session_on_start_stores_the_session_at_once() {
-    unsafe extern "C" fn on_start(_: *mut c_void, s: *mut Session) -> i32 {
+    unsafe extern "C" fn on_start(_: *mut c_void, s: *mut sess_session) -> i32 {
         // SAFETY: the handle lent for this call.
-        let s = unsafe { &mut *s };
+        let s = unsafe { sess_session::session(s) }.unwrap();
         match s.set("started", Variant::Bool(true)) {
             Ok(()) => 0,
             Err(e) => e.code(),

@@ -32,9 +32,6 @@ pub struct Session {
     regenerated: bool,
     /// Handed to Session_OnEnd: already removed, nothing to commit.
     ending: bool,
-    /// Lent to host code by the library (an OnStart/OnEnd handler, or a web
-    /// request that owns the unit of work): the host must not end it.
-    lent: bool,
 }
 
 impl Session {
@@ -48,7 +45,6 @@ impl Session {
             abandoned: false,
             regenerated: false,
             ending: false,
-            lent: false,
         }
     }
 
@@ -56,7 +52,6 @@ impl Session {
         let mut s = Session::new(app, lease, false);
         s.abandoned = true;
         s.ending = true;
-        s.lent = true;
         s
     }
 
@@ -165,16 +160,6 @@ impl Session {
     /// Whether this handle was given to Session_OnEnd.
     pub fn is_ending(&self) -> bool {
         self.ending
-    }
-
-    /// Whether the library lent this handle to host code (an event handler,
-    /// or a web request that will end it): ending it is `E_WRONG_STATE`.
-    pub fn is_lent(&self) -> bool {
-        self.lent
-    }
-
-    pub(crate) fn set_lent(&mut self, lent: bool) {
-        self.lent = lent;
     }
 
     /// Where the session is stored (Mode).
@@ -426,7 +411,6 @@ impl Session {
     /// abandoned, removes the session and runs Session_OnEnd. A new session
     /// nothing was written to is not stored. The lock is released either way.
     pub fn close(mut self) -> Result<()> {
-        self.check_not_lent()?;
         self.finish(true)
     }
 
@@ -435,19 +419,7 @@ impl Session {
     /// runs if Session_OnStart did). Abandon and a regenerated ID still take
     /// effect.
     pub fn discard(mut self) -> Result<()> {
-        self.check_not_lent()?;
         self.finish(false)
-    }
-
-    fn check_not_lent(&self) -> Result<()> {
-        if self.lent {
-            return Err(Error::new(
-                error::E_WRONG_STATE,
-                "this session handle is lent by the library (event handler or \
-                 web request); whoever lent it ends it",
-            ));
-        }
-        Ok(())
     }
 
     fn finish(&mut self, keep: bool) -> Result<()> {

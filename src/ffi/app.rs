@@ -4,8 +4,9 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::handle::{self, lend, sess_app, sess_session};
 use super::store::sess_store_vtbl;
-use super::{boundary, deref, put, put_required, sess_result, text};
+use super::{boundary, put, put_required, sess_result, text};
 use crate::app::{App, AppOptions, Factory, OnEnd, OnStart, Session, StaticObject, StoreConfig};
 use crate::clock::Clock;
 use crate::error::{self as err, Error, Result};
@@ -16,7 +17,7 @@ use crate::variant::{Object, Unknown};
 /// failure code cancels the session and is returned by `sess_session_create`.
 #[allow(non_camel_case_types)]
 pub type sess_on_start_fn =
-    Option<unsafe extern "C" fn(context: *mut c_void, session: *mut Session) -> sess_result>;
+    Option<unsafe extern "C" fn(context: *mut c_void, session: *mut sess_session) -> sess_result>;
 
 /// Session_OnEnd: runs when a session times out, is abandoned, or the
 /// application is released. The contents are readable; the handle is the
@@ -24,7 +25,8 @@ pub type sess_on_start_fn =
 /// on the thread that ended the session (a request, the expiry thread, or
 /// the caller of `sess_app_expire` / `sess_app_release`).
 #[allow(non_camel_case_types)]
-pub type sess_on_end_fn = Option<unsafe extern "C" fn(context: *mut c_void, session: *mut Session)>;
+pub type sess_on_end_fn =
+    Option<unsafe extern "C" fn(context: *mut c_void, session: *mut sess_session)>;
 
 /// Makes one instance of a session-scope static object: stores an owned
 /// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
@@ -247,7 +249,7 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
     if let Some(f) = o.on_start {
         let on_start: OnStart = Arc::new(move |s: &mut Session| {
             // SAFETY: the host's callback, given a handle valid for the call.
-            let rc = unsafe { f(ctx.get(), s as *mut Session) };
+            let rc = lend(s, |h| unsafe { f(ctx.get(), h) });
             if rc < 0 {
                 Err(Error::new(rc, "Session_OnStart failed"))
             } else {
@@ -259,7 +261,7 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
     if let Some(f) = o.on_end {
         let on_end: OnEnd = Arc::new(move |s: &mut Session| {
             // SAFETY: the host's callback, given a handle valid for the call.
-            unsafe { f(ctx.get(), s as *mut Session) }
+            lend(s, |h| unsafe { f(ctx.get(), h) })
         });
         r.on_end = Some(on_end);
     }
@@ -306,7 +308,7 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_create(
     opts: *const sess_app_options,
-    out: *mut *mut App,
+    out: *mut *mut sess_app,
 ) -> sess_result {
     boundary(|| {
         if out.is_null() {
@@ -339,7 +341,7 @@ pub unsafe extern "C" fn sess_app_create(
             armed.store(true, std::sync::atomic::Ordering::Release);
         }
         // SAFETY: checked non-NULL.
-        unsafe { put(out, Box::into_raw(Box::new(app))) };
+        unsafe { handle::hand_out(out, app) }?;
         Ok(err::S_OK)
     })
 }
@@ -349,24 +351,25 @@ pub unsafe extern "C" fn sess_app_create(
 /// still open keeps working and is dropped, without OnEnd, when it closes.
 /// NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn sess_app_release(app: *mut App) {
-    if !app.is_null() {
-        super::boundary_void(|| {
-            // SAFETY: created by sess_app_create and released once.
-            drop(unsafe { Box::from_raw(app) });
-            Ok(())
-        });
-    }
+pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
+    super::boundary_void(|| {
+        // SAFETY: NULL or made by sess_app_create, released once.
+        drop(unsafe { handle::take(app) });
+        Ok(())
+    });
 }
 
 /// Ends every expired session now, running Session_OnEnd for each (for
 /// hosts that run no library thread). `*out_ended` (may be NULL) receives
 /// how many ended.
 #[no_mangle]
-pub unsafe extern "C" fn sess_app_expire(app: *const App, out_ended: *mut usize) -> sess_result {
+pub unsafe extern "C" fn sess_app_expire(
+    app: *const sess_app,
+    out_ended: *mut usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { deref(app, "app") }?.expire();
+        let n = unsafe { handle::get(app, "app") }?.expire();
         // SAFETY: NULL or writable.
         unsafe { put(out_ended, n) };
         Ok(err::S_OK)
@@ -376,12 +379,12 @@ pub unsafe extern "C" fn sess_app_expire(app: *const App, out_ended: *mut usize)
 /// The number of stored sessions, in `*out_count`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_session_count(
-    app: *const App,
+    app: *const sess_app,
     out_count: *mut usize,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { deref(app, "app") }?.session_count();
+        let n = unsafe { handle::get(app, "app") }?.session_count();
         // SAFETY: NULL or writable.
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)

@@ -1,8 +1,9 @@
 //! `sess_array`: one-dimensional, zero-based arrays of variants (the value
 //! of a `SESS_VT_ARRAY | SESS_VT_VARIANT` variant).
 
+use super::handle::{self, sess_array};
 use super::variant::{read_arg, sess_variant, store};
-use super::{boundary, deref, deref_mut, put_required, sess_result};
+use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 
@@ -14,39 +15,36 @@ use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 /// variant (`vt = SESS_VT_ARRAY | SESS_VT_VARIANT`, `v.parray = array`),
 /// which then owns it and frees it in `sess_variant_clear`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_array_create(len: usize, out: *mut *mut SafeArray) -> sess_result {
+pub unsafe extern "C" fn sess_array_create(len: usize, out: *mut *mut sess_array) -> sess_result {
     boundary(|| {
         if out.is_null() {
             return Err(super::null("out"));
         }
-        let arr = Box::into_raw(Box::new(SafeArray::new(len)?));
         // SAFETY: checked non-NULL; writable per the contract.
-        unsafe { put_required(out, arr, "out") }?;
+        unsafe { handle::hand_out(out, SafeArray::new(len)?) }?;
         Ok(err::S_OK)
     })
 }
 
 /// Frees an array the caller owns (not one a variant owns). NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn sess_array_destroy(array: *mut SafeArray) {
-    if !array.is_null() {
-        super::boundary_void(|| {
-            // SAFETY: created by sess_array_create and owned by the caller.
-            drop(unsafe { Box::from_raw(array) });
-            Ok(())
-        });
-    }
+pub unsafe extern "C" fn sess_array_destroy(array: *mut sess_array) {
+    super::boundary_void(|| {
+        // SAFETY: NULL or made by sess_array_create and owned by the caller.
+        drop(unsafe { handle::take(array) });
+        Ok(())
+    });
 }
 
 /// The number of elements, in `*out_len`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_array_length(
-    array: *const SafeArray,
+    array: *const sess_array,
     out_len: *mut usize,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live array per the contract.
-        let arr = unsafe { deref(array, "array") }?;
+        let arr = unsafe { handle::get(array, "array") }?;
         // SAFETY: NULL or writable per the contract.
         unsafe { put_required(out_len, arr.len(), "out_len") }?;
         Ok(err::S_OK)
@@ -57,13 +55,13 @@ pub unsafe extern "C" fn sess_array_length(
 /// index is `SESS_DISP_E_BADINDEX`. The caller owns the copy.
 #[no_mangle]
 pub unsafe extern "C" fn sess_array_get(
-    array: *const SafeArray,
+    array: *const sess_array,
     index: usize,
     out: *mut sess_variant,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live array per the contract.
-        let arr = unsafe { deref(array, "array") }?;
+        let arr = unsafe { handle::get(array, "array") }?;
         if out.is_null() {
             return Err(super::null("out"));
         }
@@ -79,13 +77,13 @@ pub unsafe extern "C" fn sess_array_get(
 /// 32 levels are `SESS_E_INVALIDARG`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_array_set(
-    array: *mut SafeArray,
+    array: *mut sess_array,
     index: usize,
     value: *const sess_variant,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live array per the contract.
-        let arr = unsafe { deref_mut(array, "array") }?;
+        let arr = unsafe { handle::get_mut(array, "array") }?;
         // SAFETY: NULL or initialised per the contract.
         let v: Variant = unsafe { read_arg(value, "value") }?;
         if v.array_depth() >= MAX_ARRAY_DEPTH {

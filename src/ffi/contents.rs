@@ -4,16 +4,16 @@
 
 use std::ffi::c_char;
 
+use super::handle::sess_session;
 use super::variant::{read_arg, sess_variant, store};
 use super::{boundary, put_required, sess_result, session, text, write_text};
-use crate::app::Session;
 use crate::error as err;
 use crate::variant::{SafeArray, Variant};
 
 /// The number of Contents items, in `*out_count` (Count).
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_count(
-    s: *mut Session,
+    s: *mut sess_session,
     out_count: *mut usize,
 ) -> sess_result {
     boundary(|| {
@@ -26,7 +26,7 @@ pub unsafe extern "C" fn sess_contents_count(
 /// The key (original spelling) of item `index`, written to `buf` (Key).
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_key_at(
-    s: *mut Session,
+    s: *mut sess_session,
     index: usize,
     buf: *mut c_char,
     buf_len: usize,
@@ -44,7 +44,7 @@ pub unsafe extern "C" fn sess_contents_key_at(
 /// first; Item(index)). The caller owns the copy.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_get_at(
-    s: *mut Session,
+    s: *mut sess_session,
     index: usize,
     out: *mut sess_variant,
 ) -> sess_result {
@@ -64,7 +64,7 @@ pub unsafe extern "C" fn sess_contents_get_at(
 /// Replaces the value of item `index` with a deep copy of `*value`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_set_at(
-    s: *mut Session,
+    s: *mut sess_session,
     index: usize,
     value: *const sess_variant,
 ) -> sess_result {
@@ -83,7 +83,10 @@ pub unsafe extern "C" fn sess_contents_set_at(
 /// (an object's reference, too) is released when the unit of work ends: it
 /// is kept until then so a failed request can put it back.
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_remove(s: *mut Session, name: *const c_char) -> sess_result {
+pub unsafe extern "C" fn sess_contents_remove(
+    s: *mut sess_session,
+    name: *const c_char,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;
@@ -99,7 +102,10 @@ pub unsafe extern "C" fn sess_contents_remove(s: *mut Session, name: *const c_ch
 
 /// Removes item `index`; later items move down one index (RemoveAt).
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_remove_at(s: *mut Session, index: usize) -> sess_result {
+pub unsafe extern "C" fn sess_contents_remove_at(
+    s: *mut sess_session,
+    index: usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         unsafe { session(s) }?.remove_at(index)?;
@@ -109,7 +115,7 @@ pub unsafe extern "C" fn sess_contents_remove_at(s: *mut Session, index: usize) 
 
 /// Removes every item (RemoveAll / Clear); the session itself stays.
 #[no_mangle]
-pub unsafe extern "C" fn sess_contents_remove_all(s: *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_contents_remove_all(s: *mut sess_session) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         unsafe { session(s) }?.remove_all()?;
@@ -122,7 +128,7 @@ pub unsafe extern "C" fn sess_contents_remove_all(s: *mut Session) -> sess_resul
 /// `For Each key In Session.Contents` sees them. The caller owns it.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_keys(
-    s: *mut Session,
+    s: *mut sess_session,
     out: *mut sess_variant,
 ) -> sess_result {
     boundary(|| {
@@ -140,7 +146,7 @@ pub unsafe extern "C" fn sess_contents_keys(
 /// owns it.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_copy(
-    s: *mut Session,
+    s: *mut sess_session,
     out: *mut sess_variant,
 ) -> sess_result {
     boundary(|| {

@@ -18,6 +18,7 @@ pub mod codepage;
 pub mod constants;
 pub mod contents;
 pub mod error;
+pub mod handle;
 pub mod redis;
 pub mod session;
 pub mod statics;
@@ -98,15 +99,15 @@ pub(crate) unsafe fn deref_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T
     unsafe { p.as_mut() }.ok_or_else(|| null(what))
 }
 
-/// A session handle argument.
+/// A session handle argument (owned or lent).
 ///
 /// # Safety
 /// `s` must be NULL or a live session handle used by this thread only.
 pub(crate) unsafe fn session<'a>(
-    s: *mut crate::app::Session,
+    s: *mut handle::sess_session,
 ) -> Result<&'a mut crate::app::Session> {
     // SAFETY: forwarded to the caller.
-    unsafe { deref_mut(s, "session") }
+    unsafe { handle::get_mut(s, "session") }?.session()
 }
 
 /// A NUL-terminated UTF-8 argument: NULL → `E_POINTER`, invalid UTF-8 →

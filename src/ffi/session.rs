@@ -2,9 +2,10 @@
 
 use std::ffi::c_char;
 
+use super::handle::{self, sess_app, sess_session, SessionHandle};
 use super::variant::{read_arg, sess_variant, store};
-use super::{boundary, deref, put, put_required, sess_result, session, text, write_text};
-use crate::app::{App, Session};
+use super::{boundary, put, put_required, sess_result, session, text, write_text};
+use crate::app::Session;
 use crate::error::{self as err, Error, Result};
 use crate::store::{LockMode, StoreMode};
 use crate::variant::Variant;
@@ -21,9 +22,13 @@ pub const MODE_REDIS: u32 = 2;
 /// (ASP.NET's `SessionStateMode.Custom`).
 pub const MODE_CUSTOM: u32 = 4;
 
-fn hand_out(out: *mut *mut Session, s: Session) -> Result<sess_result> {
-    // SAFETY: the caller checked `out` is non-NULL and writable.
-    unsafe { put(out, Box::into_raw(Box::new(s))) };
+/// Hands a session the caller will own out in `*out`.
+///
+/// # Safety
+/// `out` NULL or writable.
+unsafe fn hand_out(out: *mut *mut sess_session, s: Session) -> Result<sess_result> {
+    // SAFETY: forwarded to the caller.
+    unsafe { handle::hand_out(out, SessionHandle::Owned(s)) }?;
     Ok(err::S_OK)
 }
 
@@ -33,14 +38,18 @@ fn hand_out(out: *mut *mut Session, s: Session) -> Result<sess_result> {
 /// failure code is returned and no session is made). The caller owns the
 /// handle and ends it with `sess_session_close`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_create(app: *mut App, out: *mut *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_session_create(
+    app: *mut sess_app,
+    out: *mut *mut sess_session,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let app = unsafe { deref(app, "app") }?;
+        let app = unsafe { handle::get(app, "app") }?;
         if out.is_null() {
             return Err(super::null("out"));
         }
-        hand_out(out, app.create_session()?)
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { hand_out(out, app.create_session()?) }
     })
 }
 
@@ -52,14 +61,14 @@ pub unsafe extern "C" fn sess_session_create(app: *mut App, out: *mut *mut Sessi
 /// flag bits are `SESS_E_INVALIDARG`. The caller owns the handle.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_open(
-    app: *mut App,
+    app: *mut sess_app,
     id: *const c_char,
     flags: u32,
-    out: *mut *mut Session,
+    out: *mut *mut sess_session,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let app = unsafe { deref(app, "app") }?;
+        let app = unsafe { handle::get(app, "app") }?;
         // SAFETY: NUL-terminated per the contract.
         let id = unsafe { text(id, "id") }?;
         if out.is_null() {
@@ -76,7 +85,8 @@ pub unsafe extern "C" fn sess_session_open(
         } else {
             LockMode::Exclusive
         };
-        hand_out(out, app.open_session(id, mode)?)
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { hand_out(out, app.open_session(id, mode)?) }
     })
 }
 
@@ -87,7 +97,7 @@ pub unsafe extern "C" fn sess_session_open(
 /// `sess_request_session`) is `SESS_E_WRONG_STATE`, nothing freed. NULL →
 /// `SESS_E_POINTER`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_session_close(s: *mut sess_session) -> sess_result {
     // SAFETY: forwarded from the caller.
     unsafe { end(s, true) }
 }
@@ -96,18 +106,14 @@ pub unsafe extern "C" fn sess_session_close(s: *mut Session) -> sess_result {
 ///
 /// # Safety
 /// `s` NULL or a live handle from `sess_session_create`/`_open`, ended once.
-unsafe fn end(s: *mut Session, keep: bool) -> sess_result {
+unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
     boundary(|| {
-        // SAFETY: NULL or a live handle per the contract.
-        if unsafe { session(s) }?.is_lent() {
-            return Err(Error::new(
-                err::E_WRONG_STATE,
-                "this session handle is lent (event handler or web request): \
-                 whoever lent it ends it",
-            ));
-        }
-        // SAFETY: a handle from create/open, ended once.
-        let s = unsafe { Box::from_raw(s) };
+        // SAFETY: NULL or a live handle per the contract. A lent handle
+        // is refused before anything is freed.
+        unsafe { handle::get(s, "session") }?.check_owned()?;
+        // SAFETY: a handle the caller owns (checked above), ended once.
+        let s = unsafe { handle::take(s) }.ok_or_else(|| super::null("session"))?;
+        let s = s.into_owned()?;
         if keep { s.close() } else { s.discard() }?;
         Ok(err::S_OK)
     })
@@ -118,7 +124,7 @@ unsafe fn end(s: *mut Session, keep: bool) -> sess_result {
 /// Abandon and a regenerated ID still take effect. Lent handles and NULL as
 /// for `sess_session_close`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_session_discard(s: *mut sess_session) -> sess_result {
     // SAFETY: forwarded from the caller.
     unsafe { end(s, false) }
 }
@@ -127,7 +133,7 @@ pub unsafe extern "C" fn sess_session_discard(s: *mut Session) -> sess_result {
 /// once (call it at login, against session fixation). A web request sends
 /// the new cookie when it ends. Read-only: `SESS_E_READONLY`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut sess_session) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         unsafe { session(s) }?.regenerate_id()?;
@@ -138,7 +144,7 @@ pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut Session) -> sess_res
 /// Writes the SessionID (22 URL-safe characters) to `buf`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_id(
-    s: *mut Session,
+    s: *mut sess_session,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -154,7 +160,7 @@ pub unsafe extern "C" fn sess_session_id(
 /// `*out` receives whether this unit of work created the session
 /// (IsNewSession).
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_is_new(s: *mut Session, out: *mut bool) -> sess_result {
+pub unsafe extern "C" fn sess_session_is_new(s: *mut sess_session, out: *mut bool) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle; out NULL or writable.
         unsafe { put_required(out, session(s)?.is_new_session(), "out") }?;
@@ -164,7 +170,10 @@ pub unsafe extern "C" fn sess_session_is_new(s: *mut Session, out: *mut bool) ->
 
 /// `*out` receives whether the session was opened read-only (IsReadOnly).
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_is_readonly(s: *mut Session, out: *mut bool) -> sess_result {
+pub unsafe extern "C" fn sess_session_is_readonly(
+    s: *mut sess_session,
+    out: *mut bool,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle; out NULL or writable.
         unsafe { put_required(out, session(s)?.is_readonly(), "out") }?;
@@ -174,7 +183,10 @@ pub unsafe extern "C" fn sess_session_is_readonly(s: *mut Session, out: *mut boo
 
 /// `*out` receives whether Abandon was called (true inside Session_OnEnd).
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_is_abandoned(s: *mut Session, out: *mut bool) -> sess_result {
+pub unsafe extern "C" fn sess_session_is_abandoned(
+    s: *mut sess_session,
+    out: *mut bool,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle; out NULL or writable.
         unsafe { put_required(out, session(s)?.is_abandoned(), "out") }?;
@@ -185,7 +197,7 @@ pub unsafe extern "C" fn sess_session_is_abandoned(s: *mut Session, out: *mut bo
 /// `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
 /// `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_session_mode(s: *mut Session, out: *mut u32) -> sess_result {
+pub unsafe extern "C" fn sess_session_mode(s: *mut sess_session, out: *mut u32) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let mode = match unsafe { session(s) }?.mode() {
@@ -204,7 +216,7 @@ pub unsafe extern "C" fn sess_session_mode(s: *mut Session, out: *mut u32) -> se
 /// The caller owns the copy.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_get(
-    s: *mut Session,
+    s: *mut sess_session,
     name: *const c_char,
     out: *mut sess_variant,
 ) -> sess_result {
@@ -233,7 +245,7 @@ pub unsafe extern "C" fn sess_value_get(
 /// `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`; nothing changes on error.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_set(
-    s: *mut Session,
+    s: *mut sess_session,
     name: *const c_char,
     value: *const sess_variant,
 ) -> sess_result {
@@ -258,7 +270,7 @@ pub unsafe extern "C" fn sess_value_set(
 /// once stored, and `*out_len` (may be NULL) still receives the length.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_txt(
-    s: *mut Session,
+    s: *mut sess_session,
     name: *const c_char,
     new_text: *const c_char,
     buf: *mut c_char,
@@ -295,7 +307,7 @@ pub unsafe extern "C" fn sess_value_txt(
 /// (may be NULL) receives the value in force.
 #[no_mangle]
 pub unsafe extern "C" fn sess_timeout(
-    s: *mut Session,
+    s: *mut sess_session,
     new_minutes: *const i32,
     out_minutes: *mut i32,
 ) -> sess_result {
@@ -318,7 +330,7 @@ pub unsafe extern "C" fn sess_timeout(
 /// the value in force.
 #[no_mangle]
 pub unsafe extern "C" fn sess_lcid(
-    s: *mut Session,
+    s: *mut sess_session,
     new_lcid: *const u32,
     out_lcid: *mut u32,
 ) -> sess_result {
@@ -340,7 +352,7 @@ pub unsafe extern "C" fn sess_lcid(
 /// `out_cp` (may be NULL) receives the value in force.
 #[no_mangle]
 pub unsafe extern "C" fn sess_codepage(
-    s: *mut Session,
+    s: *mut sess_session,
     new_cp: *const u32,
     out_cp: *mut u32,
 ) -> sess_result {
@@ -360,7 +372,7 @@ pub unsafe extern "C" fn sess_codepage(
 /// Abandon: the contents stay readable until `sess_session_close`, which
 /// then removes the session and runs Session_OnEnd; the ID is dead after.
 #[no_mangle]
-pub unsafe extern "C" fn sess_abandon(s: *mut Session) -> sess_result {
+pub unsafe extern "C" fn sess_abandon(s: *mut sess_session) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
         unsafe { session(s) }?.abandon();

@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use super::handle::sess_session;
 use super::variant::{sess_variant, store};
 use super::{boundary, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
@@ -11,7 +12,10 @@ use crate::variant::Variant;
 
 /// The number of declared static objects, in `*out_count` (Count).
 #[no_mangle]
-pub unsafe extern "C" fn sess_static_count(s: *mut Session, out_count: *mut usize) -> sess_result {
+pub unsafe extern "C" fn sess_static_count(
+    s: *mut sess_session,
+    out_count: *mut usize,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle; out NULL or writable.
         unsafe { put_required(out_count, session(s)?.static_count(), "out_count") }?;
@@ -22,7 +26,7 @@ pub unsafe extern "C" fn sess_static_count(s: *mut Session, out_count: *mut usiz
 /// The name of static object `index`, written to `buf` (Key).
 #[no_mangle]
 pub unsafe extern "C" fn sess_static_key_at(
-    s: *mut Session,
+    s: *mut sess_session,
     index: usize,
     buf: *mut c_char,
     buf_len: usize,
@@ -53,7 +57,7 @@ fn object_out(s: &mut Session, index: usize, out: *mut sess_variant) -> Result<s
 /// is returned.
 #[no_mangle]
 pub unsafe extern "C" fn sess_static_get(
-    s: *mut Session,
+    s: *mut sess_session,
     name: *const c_char,
     out: *mut sess_variant,
 ) -> sess_result {
@@ -76,7 +80,7 @@ pub unsafe extern "C" fn sess_static_get(
 /// As `sess_static_get`, by 0-based declaration index.
 #[no_mangle]
 pub unsafe extern "C" fn sess_static_get_at(
-    s: *mut Session,
+    s: *mut sess_session,
     index: usize,
     out: *mut sess_variant,
 ) -> sess_result {

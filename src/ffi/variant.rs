@@ -4,9 +4,10 @@
 
 use std::ffi::c_char;
 
+use super::handle::{self, sess_array};
 use super::{boundary, deref, deref_mut, null, sess_result};
 use crate::error::{self as err, Result};
-use crate::variant::{self, check_vt, vt, Object, SafeArray, Unknown, Variant};
+use crate::variant::{self, check_vt, vt, Object, Unknown, Variant};
 
 /// A variant type tag (`SESS_VT_*`, COM's numbers).
 #[allow(non_camel_case_types)]
@@ -60,7 +61,7 @@ pub union sess_variant_value {
     /// `SESS_VT_BSTR`: owned UTF-8 text.
     pub bstrVal: sess_bstr,
     /// `SESS_VT_ARRAY | SESS_VT_VARIANT`: an owned array.
-    pub parray: *mut SafeArray,
+    pub parray: *mut sess_array,
     /// `SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`: an object, AddRef'd while held.
     pub punkVal: *mut Unknown,
 }
@@ -126,7 +127,7 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
             vt::I8 => Variant::I8(v.v.llVal),
             vt::UI8 => Variant::UI8(v.v.ullVal),
             _ => {
-                let arr = deref(v.v.parray, "the variant's array")?;
+                let arr = handle::get(v.v.parray, "the variant's array")?;
                 Variant::Array(Box::new(arr.clone()))
             }
         })
@@ -177,7 +178,7 @@ pub(crate) fn write(value: Variant) -> sess_variant {
         Variant::I8(x) => sess_variant_value { llVal: x },
         Variant::UI8(x) => sess_variant_value { ullVal: x },
         Variant::Array(a) => sess_variant_value {
-            parray: Box::into_raw(a),
+            parray: Box::into_raw(a).cast(),
         },
     };
     out
@@ -219,7 +220,7 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
                 drop(Object::from_owned(v.v.punkVal)?);
             }
             t if t == vt::ARRAY | vt::VARIANT && !v.v.parray.is_null() => {
-                drop(Box::from_raw(v.v.parray));
+                drop(handle::take(v.v.parray));
             }
             _ => {}
         }

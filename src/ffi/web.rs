@@ -5,14 +5,12 @@
 
 use std::ffi::c_char;
 
+use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
 use super::variant::{sess_variant, store};
-use super::{boundary, deref, deref_mut, put, sess_result, text, write_text};
-use crate::app::{App, Session};
+use super::{boundary, put, sess_result, text, write_text};
 use crate::error::{self as err, Error, Result};
 use crate::variant::Variant;
-use crate::web::{
-    CookieOptions, Request, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions,
-};
+use crate::web::{CookieOptions, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions};
 
 /// `sess_web_options.secure`: `Secure` on HTTPS requests only.
 pub const SECURE_AUTO: u32 = 0;
@@ -195,10 +193,10 @@ unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
 
 /// Creates an empty site in `*out`. Release it with `sess_site_release`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_site_create(out: *mut *mut Site) -> sess_result {
+pub unsafe extern "C" fn sess_site_create(out: *mut *mut sess_site) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or writable.
-        unsafe { super::put_required(out, Box::into_raw(Box::new(Site::new())), "out") }?;
+        unsafe { handle::hand_out(out, Site::new()) }?;
         Ok(err::S_OK)
     })
 }
@@ -206,14 +204,12 @@ pub unsafe extern "C" fn sess_site_create(out: *mut *mut Site) -> sess_result {
 /// Releases a site (the applications live on while other handles hold
 /// them). End every request first. NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn sess_site_release(site: *mut Site) {
-    if !site.is_null() {
-        super::boundary_void(|| {
-            // SAFETY: created by sess_site_create, released once.
-            drop(unsafe { Box::from_raw(site) });
-            Ok(())
-        });
-    }
+pub unsafe extern "C" fn sess_site_release(site: *mut sess_site) {
+    super::boundary_void(|| {
+        // SAFETY: NULL or made by sess_site_create, released once.
+        drop(unsafe { handle::take(site) });
+        Ok(())
+    });
 }
 
 /// Serves `app` at `virtual_path` (e.g. "/" or "/search"); requests under
@@ -224,18 +220,18 @@ pub unsafe extern "C" fn sess_site_release(site: *mut Site) {
 /// first request (not thread-safe against `sess_request_begin`).
 #[no_mangle]
 pub unsafe extern "C" fn sess_site_add(
-    site: *mut Site,
+    site: *mut sess_site,
     virtual_path: *const c_char,
-    app: *const App,
+    app: *const sess_app,
     opts: *const sess_web_options,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live site.
-        let site = unsafe { deref_mut(site, "site") }?;
+        let site = unsafe { handle::get_mut(site, "site") }?;
         // SAFETY: NUL-terminated.
         let path = unsafe { text(virtual_path, "virtual_path") }?;
         // SAFETY: NULL or a live application.
-        let app = unsafe { deref(app, "app") }?;
+        let app = unsafe { handle::get(app, "app") }?;
         let defaults = web_defaults();
         // SAFETY: NULL or a readable options struct.
         let o = unsafe { opts.as_ref() }.unwrap_or(&defaults);
@@ -255,15 +251,15 @@ pub unsafe extern "C" fn sess_site_add(
 /// ends it with `sess_request_end`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_begin(
-    site: *const Site,
+    site: *const sess_site,
     info: *const sess_request_info,
-    out: *mut *mut Request,
+    out: *mut *mut sess_request,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live site.
-        let site = unsafe { deref(site, "site") }?;
+        let site = unsafe { handle::get(site, "site") }?;
         // SAFETY: NULL or readable.
-        let i = unsafe { deref(info, "info") }?;
+        let i = unsafe { super::deref(info, "info") }?;
         check_size(
             i.struct_size,
             std::mem::size_of::<sess_request_info>(),
@@ -290,7 +286,7 @@ pub unsafe extern "C" fn sess_request_begin(
             session_use,
         })?;
         // SAFETY: checked non-NULL.
-        unsafe { put(out, Box::into_raw(Box::new(req))) };
+        unsafe { handle::hand_out(out, RequestHandle::new(req)) }?;
         Ok(err::S_OK)
     })
 }
@@ -302,11 +298,14 @@ pub unsafe extern "C" fn sess_request_begin(
 /// for `sess_request_begin`; a request already using session state is
 /// `SESS_E_WRONG_STATE`.
 #[no_mangle]
-pub unsafe extern "C" fn sess_request_acquire(req: *mut Request, session_use: u32) -> sess_result {
+pub unsafe extern "C" fn sess_request_acquire(
+    req: *mut sess_request,
+    session_use: u32,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = unsafe { deref_mut(req, "request") }?;
-        req.acquire(session_use_of(session_use)?)?;
+        let req = unsafe { handle::get_mut(req, "request") }?;
+        req.request.acquire(session_use_of(session_use)?)?;
         Ok(err::S_OK)
     })
 }
@@ -320,13 +319,13 @@ pub unsafe extern "C" fn sess_request_acquire(req: *mut Request, session_use: u3
 /// state off has none (`SESS_E_WRONG_STATE`).
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_session(
-    req: *mut Request,
+    req: *mut sess_request,
     flags: u32,
-    out: *mut *mut Session,
+    out: *mut *mut sess_session,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = unsafe { deref_mut(req, "request") }?;
+        let r = unsafe { handle::get_mut(req, "request") }?;
         if out.is_null() {
             return Err(super::null("out"));
         }
@@ -336,13 +335,17 @@ pub unsafe extern "C" fn sess_request_session(
                 format!("unknown flags {flags:#x}"),
             ));
         }
-        let (s, rc): (*mut Session, _) = if flags & REQUEST_CREATE != 0 {
-            (req.session_or_new()?, err::S_OK)
+        let has = if flags & REQUEST_CREATE != 0 {
+            r.request.session_or_new()?;
+            true
         } else {
-            match req.session() {
-                Some(s) => (s, err::S_OK),
-                None => (std::ptr::null_mut(), err::S_FALSE),
-            }
+            r.request.session().is_some()
+        };
+        let (s, rc) = if has {
+            // SAFETY: the live request handle the caller passed.
+            (unsafe { RequestHandle::lent_session(req) }, err::S_OK)
+        } else {
+            (std::ptr::null_mut(), err::S_FALSE)
         };
         // SAFETY: checked non-NULL.
         unsafe { put(out, s) };
@@ -353,28 +356,42 @@ pub unsafe extern "C" fn sess_request_session(
 /// The request path without any cookieless ID segment, written to `buf`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_path(
-    req: *const Request,
+    req: *const sess_request,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request; the caller's buffer contract.
-        unsafe { write_text(deref(req, "request")?.path(), buf, buf_len, out_len) }
+        unsafe {
+            write_text(
+                handle::get(req, "request")?.request.path(),
+                buf,
+                buf_len,
+                out_len,
+            )
+        }
     })
 }
 
 /// The virtual path of the request's application, written to `buf`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_app_path(
-    req: *const Request,
+    req: *const sess_request,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request; the caller's buffer contract.
-        unsafe { write_text(deref(req, "request")?.app_path(), buf, buf_len, out_len) }
+        unsafe {
+            write_text(
+                handle::get(req, "request")?.request.app_path(),
+                buf,
+                buf_len,
+                out_len,
+            )
+        }
     })
 }
 
@@ -383,7 +400,7 @@ pub unsafe extern "C" fn sess_request_app_path(
 /// segment after the application path; otherwise unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_rewrite_url(
-    req: *const Request,
+    req: *const sess_request,
     url: *const c_char,
     buf: *mut c_char,
     buf_len: usize,
@@ -391,7 +408,7 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = unsafe { deref(req, "request") }?;
+        let req = &unsafe { handle::get(req, "request") }?.request;
         // SAFETY: NUL-terminated.
         let url = unsafe { text(url, "url") }?;
         // SAFETY: the caller's buffer contract.
@@ -407,17 +424,14 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 /// is freed even when an error is returned.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_end(
-    req: *mut Request,
+    req: *mut sess_request,
     failed: bool,
     out_set_cookie: *mut sess_variant,
 ) -> sess_result {
     boundary(|| {
-        if req.is_null() {
-            return Err(super::null("request"));
-        }
-        // SAFETY: a request from sess_request_begin, ended once.
-        let req = unsafe { Box::from_raw(req) };
-        let outcome = req.end(failed)?;
+        // SAFETY: NULL or a request from sess_request_begin, ended once.
+        let req = unsafe { handle::take(req) }.ok_or_else(|| super::null("request"))?;
+        let outcome = req.request.end(failed)?;
         if !out_set_cookie.is_null() {
             let value = outcome
                 .set_cookie

@@ -116,7 +116,7 @@ impl Request {
         }
         if let Some(id) = self.presented {
             match self.web.app.open(&id, mode) {
-                Ok(s) => self.lend(s),
+                Ok(s) => self.session = Some(s),
                 Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
                 Err(e) => return Err(e),
             }
@@ -127,16 +127,10 @@ impl Request {
             && mode == LockMode::Exclusive
             && self.web.app.options().on_start.is_some()
         {
-            let s = self.web.app.create_session()?;
-            self.lend(s);
+            self.session = Some(self.web.app.create_session()?);
         }
         self.session_use = session_use;
         Ok(())
-    }
-
-    fn lend(&mut self, mut s: Session) {
-        s.set_lent(true);
-        self.session = Some(s);
     }
 
     /// The application.
@@ -177,8 +171,7 @@ impl Request {
         if self.session.is_none() {
             match self.session_use {
                 SessionUse::Exclusive => {
-                    let s = self.web.app.create_session()?;
-                    self.lend(s);
+                    self.session = Some(self.web.app.create_session()?);
                 }
                 SessionUse::ReadOnly => {
                     return Err(Error::new(
@@ -213,10 +206,9 @@ impl Request {
     /// undoes them), applies Abandon (Session_OnEnd runs), releases the
     /// lock, and says which `Set-Cookie` to send.
     pub fn end(mut self, failed: bool) -> Result<Outcome> {
-        let Some(mut s) = self.session.take() else {
+        let Some(s) = self.session.take() else {
             return Ok(Outcome::default());
         };
-        s.set_lent(false);
         let id = s.id();
         let new_and_stored = s.is_new_session() && s.is_stored();
         let abandoned = s.is_abandoned();

@@ -1,0 +1,322 @@
+//! The C handle types and who owns what they point to.
+//!
+//! Each opaque C type (`sess_app`, `sess_session`, ...) is a marker declared
+//! here with its C documentation; [`Castable`] ties it to the Rust value
+//! behind the pointer. Two kinds of ownership, in the spirit of rustls-ffi:
+//! - *boxed* ([`Boxed`]): the caller owns the handle; the library allocated
+//!   it ([`hand_out`]) and its release/close/end function frees it ([`take`]);
+//! - *borrowed*: the library lends a handle for a while (a session given to
+//!   an event handler, or owned by a request): usable, never freed by the
+//!   caller. Only sessions are ever lent, so the distinction lives in
+//!   [`SessionHandle`], which every `sess_session *` points to.
+//!
+//! (rustls-ffi's third kind, *shared* through an `Arc`, is not needed: an
+//! application is already shared inside, its clones refer to one state.)
+
+use std::ptr::NonNull;
+
+use super::null;
+use crate::app::{App, Session};
+use crate::error::{self as err, Error, Result};
+use crate::variant::SafeArray;
+use crate::web::{Request, Site};
+
+/// A C handle type and the Rust value its pointers point to.
+pub(crate) trait Castable {
+    /// What a `*mut Self` points to.
+    type RustType;
+}
+
+/// A handle the caller owns: made by [`hand_out`], freed by [`take`].
+pub(crate) trait Boxed: Castable {}
+
+/// The value behind a handle argument: NULL → `E_POINTER` naming `what`.
+///
+/// # Safety
+/// `p` must be NULL or a live handle of its type, not used mutably elsewhere
+/// for the returned lifetime.
+pub(crate) unsafe fn get<'a, C: Castable>(p: *const C, what: &str) -> Result<&'a C::RustType> {
+    // SAFETY: a live handle points to its RustType, per the caller.
+    unsafe { p.cast::<C::RustType>().as_ref() }.ok_or_else(|| null(what))
+}
+
+/// As [`get`], for changing the value.
+///
+/// # Safety
+/// As [`get`], and unaliased for the returned lifetime.
+pub(crate) unsafe fn get_mut<'a, C: Castable>(
+    p: *mut C,
+    what: &str,
+) -> Result<&'a mut C::RustType> {
+    // SAFETY: a live handle points to its RustType, per the caller.
+    unsafe { p.cast::<C::RustType>().as_mut() }.ok_or_else(|| null(what))
+}
+
+/// Boxes `value` as a new handle the caller owns and writes it to `*out`
+/// (`E_POINTER` if `out` is NULL, and `value` is dropped).
+///
+/// # Safety
+/// `out` must be NULL or writable.
+pub(crate) unsafe fn hand_out<C: Boxed>(out: *mut *mut C, value: C::RustType) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let p = Box::into_raw(Box::new(value)).cast::<C>();
+    // SAFETY: non-NULL and writable per the caller.
+    unsafe { out.write(p) };
+    Ok(())
+}
+
+/// Takes back a handle the caller owned, to free it (`None` for NULL).
+///
+/// # Safety
+/// `p` must be NULL or a handle from [`hand_out`], taken once.
+pub(crate) unsafe fn take<C: Boxed>(p: *mut C) -> Option<Box<C::RustType>> {
+    // SAFETY: made by Box::into_raw in hand_out, per the caller.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p.cast::<C::RustType>()) })
+}
+
+/// An application: its options, its session store and its events.
+/// Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
+/// site it was added to keeps its own reference.
+#[allow(non_camel_case_types)]
+pub struct sess_app {
+    _private: [u8; 0],
+}
+
+impl Castable for sess_app {
+    type RustType = App;
+}
+
+impl Boxed for sess_app {}
+
+impl sess_app {
+    /// The application behind a handle, for Rust code that holds one (NULL:
+    /// `None`).
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live handle from `sess_app_create`.
+    pub unsafe fn app<'a>(p: *const sess_app) -> Option<&'a App> {
+        // SAFETY: forwarded to the caller.
+        unsafe { p.cast::<App>().as_ref() }
+    }
+}
+
+/// A site: applications by virtual path, where requests begin. Thread-safe
+/// once every application is added. Made by `sess_site_create`, freed by
+/// `sess_site_release`.
+#[allow(non_camel_case_types)]
+pub struct sess_site {
+    _private: [u8; 0],
+}
+
+impl Castable for sess_site {
+    type RustType = Site;
+}
+
+impl Boxed for sess_site {}
+
+/// A request in progress: holds its session (if any) until
+/// `sess_request_end`, which frees it. Used by one thread at a time.
+#[allow(non_camel_case_types)]
+pub struct sess_request {
+    _private: [u8; 0],
+}
+
+impl Castable for sess_request {
+    type RustType = RequestHandle;
+}
+
+impl Boxed for sess_request {}
+
+/// One unit of work on one session, used by one thread at a time. A handle
+/// from `sess_session_create` / `sess_session_open` is the caller's:
+/// `sess_session_close` or `sess_session_discard` ends and frees it. A
+/// handle the library lends (to Session_OnStart / Session_OnEnd for the
+/// call, or by `sess_request_session` until `sess_request_end`) is ended by
+/// the library: closing it is `SESS_E_WRONG_STATE`.
+#[allow(non_camel_case_types)]
+pub struct sess_session {
+    _private: [u8; 0],
+}
+
+impl Castable for sess_session {
+    type RustType = SessionHandle;
+}
+
+impl Boxed for sess_session {}
+
+impl sess_session {
+    /// The session behind a handle (owned or lent), for Rust code given one
+    /// (NULL: `None`).
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live session handle, used by this thread only.
+    pub unsafe fn session<'a>(p: *mut sess_session) -> Option<&'a mut Session> {
+        // SAFETY: forwarded to the caller.
+        unsafe { p.cast::<SessionHandle>().as_mut() }?
+            .session()
+            .ok()
+    }
+}
+
+/// A SAFEARRAY-like array of variants; its length is fixed at creation.
+/// Made by `sess_array_create`; the caller frees it with
+/// `sess_array_destroy` unless a variant owns it.
+#[allow(non_camel_case_types)]
+pub struct sess_array {
+    _private: [u8; 0],
+}
+
+impl Castable for sess_array {
+    type RustType = SafeArray;
+}
+
+impl Boxed for sess_array {}
+
+/// What a `sess_session *` points to: a session the caller owns, or one the
+/// library lends.
+// The owned session is held inline: the handle is boxed once already.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum SessionHandle {
+    /// From `sess_session_create` / `_open`: the caller ends it.
+    Owned(Session),
+    /// Lent to an event handler for the call.
+    Lent(NonNull<Session>),
+    /// Lent by a request: its session, until the request ends.
+    OfRequest(NonNull<RequestHandle>),
+}
+
+impl SessionHandle {
+    /// The session, for any use but ending it.
+    pub(crate) fn session(&mut self) -> Result<&mut Session> {
+        match self {
+            SessionHandle::Owned(s) => Ok(s),
+            // SAFETY: a lent session outlives the handler call the handle
+            // is given to (the handle lives on the library's stack).
+            SessionHandle::Lent(s) => Ok(unsafe { s.as_mut() }),
+            // SAFETY: the handle lives inside the request it points to and
+            // is freed with it.
+            SessionHandle::OfRequest(r) => unsafe { (*r.as_ptr()).request.session() }
+                .ok_or_else(|| Error::new(err::E_UNEXPECTED, "the request has no session")),
+        }
+    }
+
+    /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
+    pub(crate) fn check_owned(&self) -> Result<()> {
+        match self {
+            SessionHandle::Owned(_) => Ok(()),
+            _ => Err(Error::new(
+                err::E_WRONG_STATE,
+                "this session handle is lent (event handler or web request): \
+                 whoever lent it ends it",
+            )),
+        }
+    }
+
+    /// The caller's session, to end it (a lent one as [`Self::check_owned`]).
+    pub(crate) fn into_owned(self) -> Result<Session> {
+        self.check_owned()?;
+        match self {
+            SessionHandle::Owned(s) => Ok(s),
+            _ => unreachable!("checked above"),
+        }
+    }
+}
+
+/// Runs a host callback with a handle lending `s` for the call.
+pub(crate) fn lend<R>(s: &mut Session, call: impl FnOnce(*mut sess_session) -> R) -> R {
+    let mut handle = SessionHandle::Lent(NonNull::from(s));
+    call((&mut handle as *mut SessionHandle).cast())
+}
+
+/// What a `sess_request *` points to: the request, and the session handle it
+/// lends once the host asks for it (kept until the request ends, so the
+/// pointer the host holds stays valid).
+pub(crate) struct RequestHandle {
+    pub(crate) request: Request,
+    lent: Option<Box<SessionHandle>>,
+}
+
+impl RequestHandle {
+    /// A handle for a request just begun.
+    pub(crate) fn new(request: Request) -> RequestHandle {
+        RequestHandle {
+            request,
+            lent: None,
+        }
+    }
+
+    /// The handle lending the request's session (which must exist).
+    ///
+    /// # Safety
+    /// `this` must be the request's own handle pointer (from
+    /// [`hand_out`]), live.
+    pub(crate) unsafe fn lent_session(this: *mut sess_request) -> *mut sess_session {
+        let this = this.cast::<RequestHandle>();
+        // SAFETY: a live request handle per the caller.
+        let lent = unsafe { &mut (*this).lent };
+        let handle = lent.get_or_insert_with(|| {
+            Box::new(SessionHandle::OfRequest(
+                NonNull::new(this).expect("a live handle"),
+            ))
+        });
+        (&mut **handle as *mut SessionHandle).cast()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::app::{sess_app_create, sess_app_release};
+    use crate::ffi::session::{sess_session_close, sess_session_discard, sess_value_set};
+    use crate::ffi::variant::{sess_variant, sess_variant_init};
+    use crate::ffi::web::{
+        sess_request_begin, sess_request_end, sess_request_info, sess_request_session,
+        sess_site_add, sess_site_create, sess_site_release, REQUEST_CREATE, USE_EXCLUSIVE,
+    };
+    use std::ptr::{null, null_mut};
+
+    #[test]
+    fn a_session_lent_by_a_request_cannot_be_ended_by_the_host() {
+        // SAFETY: every pointer is a live handle or local made here.
+        unsafe {
+            let mut app = null_mut();
+            assert_eq!(sess_app_create(null(), &mut app), err::S_OK);
+            let mut site = null_mut();
+            assert_eq!(sess_site_create(&mut site), err::S_OK);
+            assert_eq!(sess_site_add(site, c"/".as_ptr(), app, null()), err::S_OK);
+            let info = sess_request_info {
+                struct_size: std::mem::size_of::<sess_request_info>() as u32,
+                session_use: USE_EXCLUSIVE,
+                path: c"/".as_ptr(),
+                cookie_header: null(),
+                cookie_header_len: 0,
+                https: false,
+            };
+            let mut req = null_mut();
+            assert_eq!(sess_request_begin(site, &info, &mut req), err::S_OK);
+            let mut s = null_mut();
+            assert_eq!(sess_request_session(req, REQUEST_CREATE, &mut s), err::S_OK);
+            let mut again = null_mut();
+            assert_eq!(sess_request_session(req, 0, &mut again), err::S_OK);
+            assert_eq!(s, again, "one lent handle per request");
+            assert_eq!(sess_session_close(s), err::E_WRONG_STATE);
+            assert_eq!(sess_session_discard(s), err::E_WRONG_STATE);
+            let mut v: sess_variant = std::mem::zeroed();
+            sess_variant_init(&mut v);
+            assert_eq!(
+                sess_value_set(s, c"k".as_ptr(), &v),
+                err::S_OK,
+                "still usable"
+            );
+            let mut cookie: sess_variant = std::mem::zeroed();
+            sess_variant_init(&mut cookie);
+            assert_eq!(sess_request_end(req, false, &mut cookie), err::S_OK);
+            assert_eq!(cookie.vt, crate::variant::vt::BSTR, "the session was kept");
+            crate::ffi::variant::sess_variant_clear(&mut cookie);
+            sess_site_release(site);
+            sess_app_release(app);
+        }
+    }
+}
