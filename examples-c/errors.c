@@ -739,11 +739,21 @@ static void bad_options(void)
     check_create_fails(&o, SESS_E_INVALID_OPTION);
     o.struct_size = 2;
     check_create_fails(&o, SESS_E_INVALID_OPTION);
-    /* An older, shorter struct: only the fields it holds are read. */
+    /* Smaller than the first version, between versions, or garbage. */
+    o.struct_size = 8;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    o.struct_size = (uint32_t)offsetof(sess_app_options, store) + 4;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    o.struct_size = 0x7FFFFFFF;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    o.struct_size = UINT32_MAX;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    /* An older struct (the first version, before `store`): only the fields
+       it holds are read. */
     CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
-    o.struct_size = 8; /* struct_size and default_timeout_minutes */
+    o.struct_size = (uint32_t)offsetof(sess_app_options, store);
     o.default_timeout_minutes = 7;
-    o.max_items = 0; /* beyond struct_size: ignored */
+    o.redis = (const sess_redis_options *)&o; /* beyond struct_size: ignored */
     CHECK_HR(sess_app_create(&o, &app), SESS_S_OK);
     CHECK_HR(sess_session_create(app, &s), SESS_S_OK);
     CHECK_HR(sess_timeout(s, NULL, &minutes), SESS_S_OK);

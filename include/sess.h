@@ -13,6 +13,23 @@
  *   with *out_len the length needed (without the NUL).
  * - Indexes are 0-based. Handles: sess_app is thread-safe; a sess_session is
  *   one unit of work, used by one thread at a time.
+ * - Versioned structs (struct_size first: sess_app_options,
+ *   sess_redis_options, sess_web_options, sess_request_info,
+ *   sess_store_vtbl): set struct_size to sizeof (the _init functions do).
+ *   The library accepts this header's size or an older header's (the
+ *   fields an older struct lacks take their defaults), and a newer header's
+ *   larger struct only if every byte it does not know is zero and the
+ *   struct is at most 256 bytes larger; any other size is
+ *   SESS_E_INVALID_OPTION.
+ * - Ending things (the verbs): sess_app_release / sess_site_release drop
+ *   the caller's reference (the object lives on while others hold it: a
+ *   site its applications, an open session its application);
+ *   sess_session_close / sess_session_discard end a unit of work, keeping
+ *   or undoing its changes, and free the handle (a lent one is
+ *   SESS_E_WRONG_STATE, nothing freed); sess_request_end ends a request and
+ *   the session it lent; sess_array_destroy frees an array the caller owns;
+ *   sess_variant_clear frees what a variant holds. The release and destroy
+ *   functions return nothing and take NULL as a no-op.
  */
 
 #ifndef SESS_H
@@ -568,9 +585,7 @@ typedef struct sess_redis_options {
  * Application options. Fill with `sess_app_options_init` (which sets
  * `struct_size` and every default), then change what you need.
  *
- * `struct_size` versions the struct: a library reads only the fields that
- * fit in it and uses defaults for the rest, so callers built against an
- * older header keep working.
+ * Versioned by `struct_size` (the rule is at the top of this header).
  */
 typedef struct sess_app_options {
   /**

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::handle::{self, lend, sess_app, sess_session};
 use super::store::sess_store_vtbl;
+use super::versioned::{self, Versioned};
 use super::{boundary, put, put_required, sess_result, text};
 use crate::app::{App, AppOptions, Factory, OnEnd, OnStart, Session, StaticObject, StoreConfig};
 use crate::clock::Clock;
@@ -60,9 +61,7 @@ pub struct sess_static_object_decl {
 /// Application options. Fill with `sess_app_options_init` (which sets
 /// `struct_size` and every default), then change what you need.
 ///
-/// `struct_size` versions the struct: a library reads only the fields that
-/// fit in it and uses defaults for the rest, so callers built against an
-/// older header keep working.
+/// Versioned by `struct_size` (the rule is at the top of this header).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_app_options {
@@ -180,49 +179,18 @@ pub unsafe extern "C" fn sess_app_options_init(opts: *mut sess_app_options) -> s
     })
 }
 
-/// Reads a caller's options of any known size: fields past `struct_size`
-/// keep their defaults; a larger struct is accepted only if the part this
-/// library does not know is all zero.
-///
-/// # Safety
-/// `opts` must be readable for `(*opts).struct_size` bytes.
-unsafe fn read_options(opts: *const sess_app_options) -> Result<sess_app_options> {
-    let mut o = defaults();
-    if opts.is_null() {
-        return Ok(o);
+// SAFETY: repr(C), struct_size first; callbacks are Options.
+unsafe impl Versioned for sess_app_options {
+    const NAME: &'static str = "sess_app_options";
+    // First without `store` and `redis`, then without `redis`.
+    const VERSIONS: &'static [usize] = &[
+        std::mem::offset_of!(sess_app_options, store),
+        std::mem::offset_of!(sess_app_options, redis),
+        std::mem::size_of::<sess_app_options>(),
+    ];
+    fn defaults() -> Self {
+        defaults()
     }
-    // SAFETY: at least the first field is readable.
-    let size = unsafe { opts.cast::<u32>().read_unaligned() } as usize;
-    let known = std::mem::size_of::<sess_app_options>();
-    if size < std::mem::size_of::<u32>() {
-        return Err(Error::new(
-            err::E_INVALID_OPTION,
-            "opts->struct_size is too small",
-        ));
-    }
-    if size > known {
-        // SAFETY: readable for `size` bytes per the contract.
-        let extra =
-            unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(known), size - known) };
-        if extra.iter().any(|&b| b != 0) {
-            return Err(Error::new(
-                err::E_INVALID_OPTION,
-                "opts sets fields this version of libsess does not know",
-            ));
-        }
-    }
-    // SAFETY: both sides are valid for min(size, known) bytes; every field
-    // of the struct accepts any bit pattern the caller wrote (function
-    // pointers are Option, so NULL is valid).
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            opts.cast::<u8>(),
-            (&mut o as *mut sess_app_options).cast::<u8>(),
-            size.min(known),
-        )
-    };
-    o.struct_size = known as u32;
-    Ok(o)
 }
 
 /// Turns C options into Rust ones, copying names and wrapping callbacks.
@@ -315,7 +283,7 @@ pub unsafe extern "C" fn sess_app_create(
             return Err(super::null("out"));
         }
         // SAFETY: NULL or a readable options struct per the contract.
-        let o = unsafe { read_options(opts) }?;
+        let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: the static object array per the contract.
         let mut r = unsafe { to_rust(&o) }?;
         let mut destroy_armed = None;
@@ -396,40 +364,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn older_and_newer_option_structs() {
-        // An older caller: only the first fields exist; the rest default.
+    fn option_structs_follow_the_versioned_rule() {
+        versioned::check_the_rule::<sess_app_options>();
+    }
+
+    #[test]
+    fn an_older_struct_keeps_the_defaults_of_what_it_lacks() {
         let mut old = defaults();
         old.default_timeout_minutes = 7;
-        old.struct_size = 8;
-        // SAFETY: `old` is readable for its full size, more than 8 bytes.
-        let o = unsafe { read_options(&old) }.unwrap();
+        old.redis = std::ptr::dangling();
+        old.struct_size = std::mem::offset_of!(sess_app_options, redis) as u32;
+        // SAFETY: `old` is readable for its full size.
+        let o = unsafe { versioned::read(&old, "opts") }.unwrap();
         assert_eq!(o.default_timeout_minutes, 7);
-        assert_eq!(o.max_items, 1024);
-
-        // A newer caller whose unknown tail is zero is accepted; non-zero is not.
-        #[repr(C)]
-        struct Newer {
-            known: sess_app_options,
-            extra: u64,
-        }
-        let mut newer = Newer {
-            known: defaults(),
-            extra: 0,
-        };
-        newer.known.struct_size = std::mem::size_of::<Newer>() as u32;
-        // SAFETY: `newer` is readable for struct_size bytes.
-        assert!(unsafe { read_options(&newer.known) }.is_ok());
-        newer.extra = 1;
-        // SAFETY: as above.
-        let e = unsafe { read_options(&newer.known) }.err().unwrap();
-        assert_eq!(e.code(), err::E_INVALID_OPTION);
-
-        let mut tiny = defaults();
-        tiny.struct_size = 2;
-        // SAFETY: readable.
+        assert!(o.redis.is_null(), "past struct_size: the default");
         assert_eq!(
-            unsafe { read_options(&tiny) }.err().unwrap().code(),
-            err::E_INVALID_OPTION
+            o.struct_size as usize,
+            std::mem::size_of::<sess_app_options>()
         );
     }
 }

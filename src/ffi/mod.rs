@@ -24,6 +24,7 @@ pub mod session;
 pub mod statics;
 pub mod store;
 pub mod variant;
+mod versioned;
 pub mod web;
 
 use std::cell::RefCell;

@@ -4,8 +4,9 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
+use super::versioned::{self, Versioned};
 use super::{boundary, bytes, put_required, sess_result, text};
-use crate::error::{self as err, Error, Result};
+use crate::error::{self as err, Result};
 use crate::store::RedisOptions;
 
 /// Where and how an application keeps its sessions in Redis. Fill with
@@ -84,6 +85,15 @@ pub unsafe extern "C" fn sess_redis_options_init(opts: *mut sess_redis_options) 
     })
 }
 
+// SAFETY: repr(C), struct_size first.
+unsafe impl Versioned for sess_redis_options {
+    const NAME: &'static str = "sess_redis_options";
+    const VERSIONS: &'static [usize] = &[std::mem::size_of::<sess_redis_options>()];
+    fn defaults() -> Self {
+        redis_defaults()
+    }
+}
+
 /// The Rust options from a caller's struct (validated later, with the
 /// application's options).
 ///
@@ -91,16 +101,8 @@ pub unsafe extern "C" fn sess_redis_options_init(opts: *mut sess_redis_options) 
 /// `o` must be readable for `struct_size` bytes, its strings NULL or
 /// NUL-terminated, `id_secret` readable for `id_secret_len` bytes.
 pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOptions> {
-    // SAFETY: non-NULL per the caller; the first field is readable.
-    let size = unsafe { o.cast::<u32>().read_unaligned() } as usize;
-    if size < std::mem::size_of::<sess_redis_options>() {
-        return Err(Error::new(
-            err::E_INVALID_OPTION,
-            "redis->struct_size is smaller than this libsess's sess_redis_options",
-        ));
-    }
-    // SAFETY: readable for the whole struct (checked above).
-    let o = unsafe { &*o };
+    // SAFETY: readable for its struct_size per the caller.
+    let o = unsafe { versioned::read(o, "opts->redis") }?;
     let d = RedisOptions::default();
     let millis = |v: u32| Duration::from_millis(v.into());
     Ok(RedisOptions {
@@ -134,4 +136,14 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
         pool_size: o.pool_size as usize,
         ..d
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_options_follow_the_versioned_rule() {
+        versioned::check_the_rule::<sess_redis_options>();
+    }
 }

@@ -14,6 +14,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::versioned::{self, Versioned};
 use super::{boundary, bytes, deref_mut, put_required, sess_result};
 use crate::error::{self as err, Error, Result};
 use crate::session::Limits;
@@ -378,47 +379,21 @@ impl Drop for CStore {
     }
 }
 
-/// Reads a host's vtable of any known size (as `sess_app_options`: fields
-/// past `struct_size` stay NULL; a larger struct is accepted only if the
-/// part this library does not know is all zero) and checks the required
-/// callbacks.
-///
-/// # Safety
-/// `vtbl` must be readable for `(*vtbl).struct_size` bytes.
-unsafe fn read_vtbl(vtbl: *const sess_store_vtbl) -> Result<sess_store_vtbl> {
-    let bad = |what: &str| Error::new(err::E_INVALID_OPTION, format!("opts->store: {what}"));
-    // SAFETY: at least the first field is readable per the contract.
-    let size = unsafe { vtbl.cast::<u32>().read_unaligned() } as usize;
-    let known = std::mem::size_of::<sess_store_vtbl>();
-    if size < std::mem::offset_of!(sess_store_vtbl, count) {
-        return Err(bad(&format!(
-            "struct_size {size} is too small (call sess_store_vtbl_init)"
-        )));
+// SAFETY: repr(C), struct_size first; callbacks are Options.
+unsafe impl Versioned for sess_store_vtbl {
+    const NAME: &'static str = "sess_store_vtbl";
+    // The smallest: the required callbacks only.
+    const VERSIONS: &'static [usize] = &[
+        std::mem::offset_of!(sess_store_vtbl, count),
+        std::mem::size_of::<sess_store_vtbl>(),
+    ];
+    fn defaults() -> Self {
+        empty_vtbl()
     }
-    if size > known {
-        // SAFETY: readable for `size` bytes per the contract.
-        let extra =
-            unsafe { std::slice::from_raw_parts(vtbl.cast::<u8>().add(known), size - known) };
-        if extra.iter().any(|&b| b != 0) {
-            return Err(bad("sets callbacks this version of libsess does not know"));
-        }
-    }
-    let mut v = empty_vtbl();
-    // SAFETY: both valid for min(size, known) bytes; every field accepts
-    // what the host wrote (callbacks are Option, so NULL is valid).
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            vtbl.cast::<u8>(),
-            (&mut v as *mut sess_store_vtbl).cast::<u8>(),
-            size.min(known),
-        )
-    };
-    v.struct_size = known as u32;
-    Ok(v)
 }
 
 impl CStore {
-    /// The store a vtable (as [`read_vtbl`] read it) describes, with
+    /// The store a vtable describes, with
     /// `destroy` disarmed.
     fn new(v: &sess_store_vtbl) -> Result<CStore> {
         let need = |what: &str| super::null(&format!("opts->store->{what}"));
@@ -630,7 +605,7 @@ pub(crate) unsafe fn custom_store(
     limits: Limits,
 ) -> Result<(CustomStore, Arc<AtomicBool>)> {
     // SAFETY: forwarded to the caller.
-    let v = unsafe { read_vtbl(vtbl) }?;
+    let v = unsafe { versioned::read(vtbl, "opts->store") }?;
     let c = CStore::new(&v)?;
     let armed = c.armed.clone();
     let mut store = CustomStore::new(Arc::new(c), limits);
@@ -651,6 +626,11 @@ pub(crate) unsafe fn custom_store(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vtables_follow_the_versioned_rule() {
+        versioned::check_the_rule::<sess_store_vtbl>();
+    }
 
     #[test]
     fn vtables_are_versioned_and_checked() {

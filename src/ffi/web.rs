@@ -7,6 +7,7 @@ use std::ffi::c_char;
 
 use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
 use super::variant::{sess_variant, store};
+use super::versioned::{self, Versioned};
 use super::{boundary, put, sess_result, text, write_text};
 use crate::error::{self as err, Error, Result};
 use crate::variant::Variant;
@@ -107,16 +108,29 @@ pub unsafe extern "C" fn sess_web_options_init(opts: *mut sess_web_options) -> s
     })
 }
 
-/// Checks a versioned struct's size: `struct_size` must cover the fields
-/// this library reads.
-fn check_size(size: u32, known: usize, what: &str) -> Result<()> {
-    if (size as usize) < known {
-        return Err(Error::new(
-            err::E_INVALID_OPTION,
-            format!("{what}->struct_size is {size}; this libsess needs {known}"),
-        ));
+// SAFETY: repr(C), struct_size first.
+unsafe impl Versioned for sess_web_options {
+    const NAME: &'static str = "sess_web_options";
+    const VERSIONS: &'static [usize] = &[std::mem::size_of::<sess_web_options>()];
+    fn defaults() -> Self {
+        web_defaults()
     }
-    Ok(())
+}
+
+// SAFETY: repr(C), struct_size first.
+unsafe impl Versioned for sess_request_info {
+    const NAME: &'static str = "sess_request_info";
+    const VERSIONS: &'static [usize] = &[std::mem::size_of::<sess_request_info>()];
+    fn defaults() -> Self {
+        sess_request_info {
+            struct_size: std::mem::size_of::<sess_request_info>() as u32,
+            session_use: USE_EXCLUSIVE,
+            path: std::ptr::null(),
+            cookie_header: std::ptr::null(),
+            cookie_header_len: 0,
+            https: false,
+        }
+    }
 }
 
 /// The Rust form of a `SESS_USE_*` value.
@@ -145,11 +159,6 @@ unsafe fn optional_text(p: *const c_char, what: &str) -> Result<Option<String>> 
 /// # Safety
 /// The strings in `o` NULL or NUL-terminated.
 unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
-    check_size(
-        o.struct_size,
-        std::mem::size_of::<sess_web_options>(),
-        "opts",
-    )?;
     let secure = match o.secure {
         SECURE_AUTO => Secure::Auto,
         SECURE_ALWAYS => Secure::Always,
@@ -232,11 +241,10 @@ pub unsafe extern "C" fn sess_site_add(
         let path = unsafe { text(virtual_path, "virtual_path") }?;
         // SAFETY: NULL or a live application.
         let app = unsafe { handle::get(app, "app") }?;
-        let defaults = web_defaults();
         // SAFETY: NULL or a readable options struct.
-        let o = unsafe { opts.as_ref() }.unwrap_or(&defaults);
+        let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: its strings are NULL or NUL-terminated.
-        site.add(path, app, unsafe { to_web_options(o) }?)?;
+        site.add(path, app, unsafe { to_web_options(&o) }?)?;
         Ok(err::S_OK)
     })
 }
@@ -259,12 +267,7 @@ pub unsafe extern "C" fn sess_request_begin(
         // SAFETY: NULL or a live site.
         let site = unsafe { handle::get(site, "site") }?;
         // SAFETY: NULL or readable.
-        let i = unsafe { super::deref(info, "info") }?;
-        check_size(
-            i.struct_size,
-            std::mem::size_of::<sess_request_info>(),
-            "info",
-        )?;
+        let i = unsafe { versioned::read(info, "info") }?;
         if out.is_null() {
             return Err(super::null("out"));
         }
@@ -441,4 +444,15 @@ pub unsafe extern "C" fn sess_request_end(
         }
         Ok(err::S_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_structs_follow_the_versioned_rule() {
+        versioned::check_the_rule::<sess_web_options>();
+        versioned::check_the_rule::<sess_request_info>();
+    }
 }

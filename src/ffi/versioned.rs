@@ -1,0 +1,178 @@
+//! Reading the caller's versioned structs (`struct_size` first), by one rule
+//! for all of them (stated in the header's preamble):
+//! - `struct_size` must be the size of one version of the struct: this
+//!   library's, or an older one (whose later fields then keep their
+//!   defaults); anything smaller or in between is refused;
+//! - a larger `struct_size` (a newer header's) is accepted only if every
+//!   byte past this library's struct is zero, and only up to
+//!   [`MAX_GROWTH`] bytes more: a garbage size must not make the library
+//!   read far past the caller's struct.
+//!
+//! Only `struct_size` is read before it is checked; nothing ever refers to
+//! the caller's struct as a whole.
+
+use crate::error::{self as err, Error, Result};
+
+/// How many bytes a newer header's struct may add to this library's.
+pub(crate) const MAX_GROWTH: usize = 256;
+
+/// A C struct versioned by its first field, `struct_size: u32`.
+///
+/// # Safety
+/// `Self` is `#[repr(C)]`, begins with `struct_size: u32`, and every field
+/// accepts any bytes a C caller can store in it (callbacks are `Option`s,
+/// so NULL is valid).
+pub(crate) unsafe trait Versioned: Copy {
+    /// The C name, for messages.
+    const NAME: &'static str;
+    /// The `struct_size` of each version, oldest first; the last is
+    /// `size_of::<Self>()`.
+    const VERSIONS: &'static [usize];
+    /// Every field's default, with `struct_size` set to this version's.
+    fn defaults() -> Self;
+}
+
+/// The caller's struct at `p` (`E_POINTER` if NULL), with the fields an
+/// older version lacks at their defaults; a bad `struct_size` is
+/// `E_INVALID_OPTION` naming `what`.
+///
+/// # Safety
+/// `p` must be NULL or readable for its `struct_size` bytes (as far as the
+/// rule lets the library read).
+pub(crate) unsafe fn read<T: Versioned>(p: *const T, what: &str) -> Result<T> {
+    if p.is_null() {
+        return Err(super::null(what));
+    }
+    // SAFETY: the first field is readable per the caller.
+    let size = unsafe { p.cast::<u32>().read_unaligned() } as usize;
+    let known = std::mem::size_of::<T>();
+    debug_assert_eq!(T::VERSIONS.last(), Some(&known));
+    let bad = |why: String| {
+        Error::new(
+            err::E_INVALID_OPTION,
+            format!("{what}->struct_size is {size}: {why}"),
+        )
+    };
+    if size > known + MAX_GROWTH {
+        return Err(bad(format!(
+            "more than {MAX_GROWTH} bytes past this libsess's {known}-byte {}",
+            T::NAME
+        )));
+    }
+    if size > known {
+        // SAFETY: readable for `size` bytes per the caller; size is capped.
+        let tail = unsafe { std::slice::from_raw_parts(p.cast::<u8>().add(known), size - known) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(bad(format!(
+                "it sets fields this libsess's {} does not know",
+                T::NAME
+            )));
+        }
+    } else if !T::VERSIONS.contains(&size) {
+        return Err(bad(format!(
+            "no version of {} has that size (this libsess knows {:?})",
+            T::NAME,
+            T::VERSIONS
+        )));
+    }
+    let mut v = T::defaults();
+    // SAFETY: the caller's struct is readable for min(size, known) bytes,
+    // ours writable for as many; every field accepts the caller's bytes
+    // (the trait's contract); a version's size ends on a field boundary.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            p.cast::<u8>(),
+            (&mut v as *mut T).cast::<u8>(),
+            size.min(known),
+        )
+    };
+    // SAFETY: struct_size is the first field, a u32.
+    unsafe { (&mut v as *mut T).cast::<u32>().write(known as u32) };
+    Ok(v)
+}
+
+/// As [`read`], with NULL meaning every default.
+///
+/// # Safety
+/// As [`read`].
+pub(crate) unsafe fn read_or_default<T: Versioned>(p: *const T, what: &str) -> Result<T> {
+    if p.is_null() {
+        return Ok(T::defaults());
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { read(p, what) }
+}
+
+/// Tests every versioned type the same way: too small, each older version,
+/// larger with a zero or a non-zero tail, and garbage sizes.
+#[cfg(test)]
+pub(crate) fn check_the_rule<T: Versioned>() {
+    #[repr(C)]
+    struct Padded<T> {
+        v: T,
+        tail: [u8; MAX_GROWTH + 64],
+    }
+    let read_sized = |size: usize, tail_byte: u8| {
+        let mut p = Padded {
+            v: T::defaults(),
+            tail: [0; MAX_GROWTH + 64],
+        };
+        if tail_byte != 0 {
+            p.tail[size.saturating_sub(std::mem::size_of::<T>()).max(1) - 1] = tail_byte;
+        }
+        // SAFETY: struct_size is the first field, a u32.
+        unsafe { (&mut p.v as *mut T).cast::<u32>().write(size as u32) };
+        // SAFETY: `p` is readable for every size tried here.
+        unsafe { read(&p.v, "opts") }
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    let known = std::mem::size_of::<T>();
+    let name = T::NAME;
+    for size in [0, 3, 4, T::VERSIONS[0] - 1] {
+        assert_eq!(
+            read_sized(size, 0),
+            Err(err::E_INVALID_OPTION),
+            "{name}: {size}"
+        );
+    }
+    if T::VERSIONS.len() > 1 {
+        let between = T::VERSIONS[0] + 1;
+        assert_eq!(
+            read_sized(between, 0),
+            Err(err::E_INVALID_OPTION),
+            "{name}: {between}"
+        );
+    }
+    for &size in T::VERSIONS {
+        assert_eq!(
+            read_sized(size, 0),
+            Ok(()),
+            "{name}: version of {size} bytes"
+        );
+    }
+    assert_eq!(
+        read_sized(known + 8, 0),
+        Ok(()),
+        "{name}: larger, zero tail"
+    );
+    assert_eq!(
+        read_sized(known + 8, 1),
+        Err(err::E_INVALID_OPTION),
+        "{name}: non-zero tail"
+    );
+    for garbage in [known + MAX_GROWTH + 1, 0x7FFF_FFFF, u32::MAX as usize] {
+        assert_eq!(
+            read_sized(garbage, 0),
+            Err(err::E_INVALID_OPTION),
+            "{name}: {garbage}"
+        );
+    }
+    // SAFETY: NULL is refused before anything is read.
+    assert_eq!(
+        unsafe { read::<T>(std::ptr::null(), "opts") }
+            .err()
+            .map(|e| e.code()),
+        Some(err::E_POINTER)
+    );
+}
