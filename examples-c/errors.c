@@ -1049,6 +1049,58 @@ static void huge_array(void)
 
 /* ------------------------------------------------------------------------ */
 
+static void validation_gaps(void)
+{
+    sess_app_options o;
+    sess_app *app = NULL;
+    sess_site *site = NULL;
+    sess_request *r = NULL;
+    sess_request_info info;
+    sess_redis_options redis;
+    sess_variant src = i4(1), dst = i4(-5);
+
+    section("Inputs that look almost right are refused");
+    /* Timeouts that do not fit Timeout's 32-bit signed value. */
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    o.default_timeout_minutes = 0xFFFFFFFFu;
+    o.max_timeout_minutes = 0xFFFFFFFFu;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    /* A Redis secret length without the secret. */
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    CHECK_HR(sess_redis_options_init(&redis), SESS_S_OK);
+    redis.id_secret_len = 32;
+    o.redis = &redis;
+    check_create_fails(&o, SESS_E_POINTER);
+    /* Unknown conversion flags. */
+    CHECK_HR(sess_variant_change_type(&dst, &src, 0x0409, 0x8000, SESS_VT_BSTR), SESS_E_INVALIDARG);
+    CHECK(dst.vt == SESS_VT_I4 && dst.v.lVal == -5);
+
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    CHECK_HR(sess_app_create(&o, &app), SESS_S_OK);
+    CHECK_HR(sess_site_create(&site), SESS_S_OK);
+    /* An application path that looks like a cookieless ID marker. */
+    CHECK_HR(sess_site_add(site, "/(S(x))", app, NULL), SESS_E_INVALID_OPTION);
+    CHECK_HR(sess_site_add(site, "/shop/(S(abc))/", app, NULL), SESS_E_INVALID_OPTION);
+    CHECK_HR(sess_site_add(site, "/", app, NULL), SESS_S_OK);
+    /* A cookie header length without the header. */
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.session_use = SESS_USE_OFF;
+    info.path = "/";
+    info.cookie_header_len = 10;
+    r = SENTINEL;
+    NULLP(sess_request_begin(site, &info, &r));
+    CHECK(r == SENTINEL);
+    /* acquire with SESS_USE_OFF takes nothing: refused. */
+    info.cookie_header_len = 0;
+    CHECK_HR(sess_request_begin(site, &info, &r), SESS_S_OK);
+    CHECK_HR(sess_request_acquire(r, SESS_USE_OFF), SESS_E_INVALIDARG);
+    CHECK_HR(sess_request_acquire(r, SESS_USE_EXCLUSIVE), SESS_S_OK);
+    CHECK_HR(sess_request_end(r, false, NULL), SESS_S_OK);
+    sess_site_release(site);
+    sess_app_release(app);
+}
+
 static void no_ops(void)
 {
     section("NULL is a no-op for sess_app_release, sess_array_destroy, sess_variant_init");
@@ -1097,6 +1149,7 @@ int main(void)
     conversions();
     codepages();
     huge_array();
+    validation_gaps();
     no_ops();
     CHECK(demo_alive() == 0);
     return check_summary();

@@ -1415,7 +1415,7 @@ static void serve(const http_req *hr, response *res)
         return;
     }
     route = find_route(pg.req, res, pg.prefix, sizeof pg.prefix, &pg.app);
-    if (route)
+    if (route && route->use != SESS_USE_OFF)
         rc = sess_request_acquire(pg.req, route->use);
     if (!route || rc < 0) {
         if (route)

@@ -567,7 +567,8 @@ typedef struct sess_redis_options {
   const char *key_prefix;
   /**
    * A farm-wide secret (16 bytes or more; `id_secret_len` of them), or
-   * NULL: with it, Session_OnEnd run by any process's sweeper sees the
+   * NULL (with `id_secret_len` 0; a length without the pointer is
+   * `SESS_E_POINTER`): with it, Session_OnEnd run by any process's sweeper sees the
    * real SessionID (stored masked); without, a stand-in ID.
    */
   const uint8_t *id_secret;
@@ -1299,7 +1300,9 @@ sess_result sess_variant_set_bstr(struct sess_variant *v, const char *utf8, size
 /**
  * Converts `src` to type `vt` under locale `lcid` into `dst`
  * (VariantChangeTypeEx). `flags`: `SESS_VARIANT_ALPHABOOL`,
- * `SESS_VARIANT_LOCALBOOL`, `SESS_VARIANT_NOUSEROVERRIDE`. Overflow →
+ * `SESS_VARIANT_LOCALBOOL`, `SESS_VARIANT_NOUSEROVERRIDE`,
+ * `SESS_VARIANT_NOVALUEPROP`, `SESS_VARIANT_CALENDAR_HIJRI`; any other bit
+ * → `SESS_E_INVALIDARG`. Overflow →
  * `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
  * `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be
  * `src`; it is written only on success.
@@ -1355,13 +1358,14 @@ sess_result sess_request_begin(const struct sess_site *site,
 
 /**
  * Takes the session as `session_use` says (`SESS_USE_EXCLUSIVE` or
- * `SESS_USE_READONLY`), for a request begun with `SESS_USE_OFF`: a host can
+ * `SESS_USE_READONLY`; `SESS_USE_OFF` is `SESS_E_INVALIDARG`), for a request begun with `SESS_USE_OFF`: a host can
  * route first (`sess_request_path`, `sess_request_app_path`) and then
  * learn whether the page reads or writes the session. Once only; errors as
  * for `sess_request_begin`; a request already using session state is
  * `SESS_E_WRONG_STATE`.
  */
-sess_result sess_request_acquire(struct sess_request *req, uint32_t session_use);
+sess_result sess_request_acquire(struct sess_request *req,
+                                 uint32_t session_use);
 
 /**
  * The request's session in `*out`: the existing one, or with

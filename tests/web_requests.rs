@@ -357,6 +357,11 @@ fn a_host_can_route_first_and_take_the_session_after() {
         .unwrap();
     assert_eq!((req.app_path(), req.path()), ("/", "/counter"));
     assert!(req.session().is_none());
+    assert_eq!(
+        req.acquire(SessionUse::Off).unwrap_err().code(),
+        error::E_INVALIDARG,
+        "Off takes nothing"
+    );
     req.acquire(SessionUse::Exclusive).unwrap();
     assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(1)));
     assert_eq!(

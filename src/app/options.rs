@@ -7,7 +7,7 @@ use super::Session;
 use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
-use crate::session::{check_timeout, Limits};
+use crate::session::{check_timeout, Limits, MAX_TIMEOUT_MINUTES};
 use crate::store::{MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
 
@@ -118,8 +118,13 @@ impl AppOptions {
     /// LCID / code page error) with a detail naming it.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::new(error::E_INVALID_OPTION, what.to_string()));
-        if self.max_timeout_minutes == 0 {
-            return bad("max_timeout_minutes must be at least 1");
+        if self.max_timeout_minutes == 0 || self.max_timeout_minutes > MAX_TIMEOUT_MINUTES {
+            return bad(
+                "max_timeout_minutes must be 1..=2147483647 (Timeout is a 32-bit signed value)",
+            );
+        }
+        if self.absolute_timeout_minutes > MAX_TIMEOUT_MINUTES {
+            return bad("absolute_timeout_minutes must be 0..=2147483647");
         }
         check_timeout(
             self.default_timeout_minutes.into(),
@@ -210,6 +215,18 @@ mod tests {
         let cases: Vec<Case> = vec![
             (|o| o.default_timeout_minutes = 0, error::E_INVALID_OPTION),
             (|o| o.max_timeout_minutes = 10, error::E_INVALID_OPTION),
+            (
+                |o| {
+                    o.default_timeout_minutes = u32::MAX;
+                    o.max_timeout_minutes = u32::MAX;
+                },
+                error::E_INVALID_OPTION,
+            ),
+            (|o| o.max_timeout_minutes = 1 << 31, error::E_INVALID_OPTION),
+            (
+                |o| o.absolute_timeout_minutes = u32::MAX,
+                error::E_INVALID_OPTION,
+            ),
             (|o| o.max_sessions = 0, error::E_INVALID_OPTION),
             (
                 |o| o.expiry_interval = Some(Duration::ZERO),

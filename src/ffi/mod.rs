@@ -193,6 +193,23 @@ pub(crate) unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str) -> Resu
     Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
+/// An optional `(pointer, length)` byte argument: NULL with length 0 is
+/// `None`; NULL with a length is `E_POINTER`.
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn optional_bytes<'a>(
+    p: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Option<&'a [u8]>> {
+    if p.is_null() && len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { bytes(p, len, what) }.map(Some)
+}
+
 /// Writes `value` to an optional out-pointer.
 ///
 /// # Safety

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, bytes, put_required, sess_result, text};
+use super::{boundary, optional_bytes, put_required, sess_result, text};
 use crate::error::{self as err, Result};
 use crate::store::RedisOptions;
 
@@ -43,7 +43,8 @@ pub struct sess_redis_options {
     /// sharing a database need different ones. No `{`, `}` or controls.
     pub key_prefix: *const c_char,
     /// A farm-wide secret (16 bytes or more; `id_secret_len` of them), or
-    /// NULL: with it, Session_OnEnd run by any process's sweeper sees the
+    /// NULL (with `id_secret_len` 0; a length without the pointer is
+    /// `SESS_E_POINTER`): with it, Session_OnEnd run by any process's sweeper sees the
     /// real SessionID (stored masked); without, a stand-in ID.
     pub id_secret: *const u8,
     /// Length of `id_secret`.
@@ -118,14 +119,11 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
             // SAFETY: NUL-terminated per the caller.
             unsafe { text(o.key_prefix, "redis->key_prefix") }?.to_owned()
         },
-        id_secret: if o.id_secret.is_null() {
-            None
-        } else {
-            // SAFETY: readable for id_secret_len bytes per the caller.
-            Some(
-                unsafe { bytes(o.id_secret.cast(), o.id_secret_len, "redis->id_secret") }?.to_vec(),
-            )
-        },
+        // SAFETY: NULL or readable for id_secret_len bytes per the caller.
+        id_secret: unsafe {
+            optional_bytes(o.id_secret.cast(), o.id_secret_len, "redis->id_secret")
+        }?
+        .map(<[u8]>::to_vec),
         cluster: o.cluster,
         connect_timeout: millis(o.connect_timeout_ms),
         op_timeout: millis(o.op_timeout_ms),
@@ -141,6 +139,18 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_length_without_the_secret_is_refused() {
+        let mut o = redis_defaults();
+        o.id_secret_len = 32;
+        // SAFETY: `o` is a whole, readable struct.
+        let e = unsafe { to_rust(&o) }.unwrap_err();
+        assert_eq!(e.code(), err::E_POINTER);
+        o.id_secret_len = 0;
+        // SAFETY: as above.
+        assert_eq!(unsafe { to_rust(&o) }.unwrap().id_secret, None);
+    }
 
     #[test]
     fn redis_options_follow_the_versioned_rule() {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, bytes, deref_mut, put_required, sess_result};
+use super::{boundary, bytes, deref_mut, optional_bytes, put_required, sess_result};
 use crate::error::{self as err, Error, Result};
 use crate::session::Limits;
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
@@ -43,11 +43,13 @@ pub const STORE_EXPIRED: i32 = 4;
 pub struct sess_buffer {
     /// Appends `len` bytes at `data` (the blob may be written in pieces):
     /// the same as `sess_buffer_write(buffer, data, len)`.
-    pub write: unsafe extern "C" fn(
-        buffer: *mut sess_buffer,
-        data: *const c_void,
-        len: usize,
-    ) -> sess_result,
+    pub write: Option<
+        unsafe extern "C" fn(
+            buffer: *mut sess_buffer,
+            data: *const c_void,
+            len: usize,
+        ) -> sess_result,
+    >,
     /// The library's; do not use.
     pub internal: *mut c_void,
 }
@@ -58,11 +60,13 @@ pub struct sess_buffer {
 pub struct sess_buffer_list {
     /// Adds one session's blob: the same as
     /// `sess_buffer_list_add(list, data, len)`.
-    pub add: unsafe extern "C" fn(
-        list: *mut sess_buffer_list,
-        data: *const c_void,
-        len: usize,
-    ) -> sess_result,
+    pub add: Option<
+        unsafe extern "C" fn(
+            list: *mut sess_buffer_list,
+            data: *const c_void,
+            len: usize,
+        ) -> sess_result,
+    >,
     /// The library's; do not use.
     pub internal: *mut c_void,
 }
@@ -274,8 +278,9 @@ pub unsafe extern "C" fn sess_buffer_write(
     boundary(|| {
         // SAFETY: NULL or the buffer lent to the running callback.
         let b = unsafe { deref_mut(buffer, "buffer") }?;
+        let write = b.write.ok_or_else(|| not_lent("buffer->write"))?;
         // SAFETY: the buffer's own function, with the caller's arguments.
-        Ok(unsafe { (b.write)(buffer, data, len) })
+        Ok(unsafe { write(buffer, data, len) })
     })
 }
 
@@ -294,9 +299,18 @@ pub unsafe extern "C" fn sess_buffer_list_add(
     boundary(|| {
         // SAFETY: NULL or the list lent to the running callback.
         let l = unsafe { deref_mut(list, "list") }?;
+        let add = l.add.ok_or_else(|| not_lent("list->add"))?;
         // SAFETY: the list's own function, with the caller's arguments.
-        Ok(unsafe { (l.add)(list, data, len) })
+        Ok(unsafe { add(list, data, len) })
     })
+}
+
+/// `E_POINTER` for a buffer or list the library did not lend (a NULL
+/// function or `internal`: a zeroed struct, say).
+fn not_lent(what: &str) -> Error {
+    super::null(&format!(
+        "{what} (use only the buffer or list the library passed to the callback)"
+    ))
 }
 
 unsafe extern "C" fn buffer_write(
@@ -308,7 +322,8 @@ unsafe extern "C" fn buffer_write(
         // SAFETY: NULL or the buffer lent to the running callback.
         let b = unsafe { deref_mut(buffer, "buffer") }?;
         // SAFETY: `internal` is the BlobBuf the library lent with it.
-        let sink = unsafe { deref_mut(b.internal.cast::<BlobBuf>(), "buffer->internal") }?;
+        let sink = unsafe { b.internal.cast::<BlobBuf>().as_mut() }
+            .ok_or_else(|| not_lent("buffer->internal"))?;
         // SAFETY: readable for len bytes per the contract.
         sink.write(unsafe { bytes(data.cast(), len, "data") }?)?;
         Ok(err::S_OK)
@@ -324,7 +339,8 @@ unsafe extern "C" fn list_add(
         // SAFETY: NULL or the list lent to the running callback.
         let l = unsafe { deref_mut(list, "list") }?;
         // SAFETY: `internal` is the BlobList the library lent with it.
-        let sink = unsafe { deref_mut(l.internal.cast::<BlobList>(), "list->internal") }?;
+        let sink = unsafe { l.internal.cast::<BlobList>().as_mut() }
+            .ok_or_else(|| not_lent("list->internal"))?;
         // SAFETY: readable for len bytes per the contract.
         sink.add(unsafe { bytes(data.cast(), len, "data") }?)?;
         Ok(err::S_OK)
@@ -473,7 +489,7 @@ impl Provider for CStore {
             LockMode::Shared => 0,
         };
         let mut buf = sess_buffer {
-            write: buffer_write,
+            write: Some(buffer_write),
             internal: (out as *mut BlobBuf).cast(),
         };
         // SAFETY: the host's callback; the key and buffer live through it.
@@ -548,7 +564,7 @@ impl Provider for CStore {
 
     fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
         let mut list = sess_buffer_list {
-            add: list_add,
+            add: Some(list_add),
             internal: (out as *mut BlobList).cast(),
         };
         // SAFETY: the host's callback; the list lives through it.
@@ -609,15 +625,15 @@ pub(crate) unsafe fn custom_store(
     let c = CStore::new(&v)?;
     let armed = c.armed.clone();
     let mut store = CustomStore::new(Arc::new(c), limits);
-    if !v.id_secret.is_null() || v.id_secret_len != 0 {
-        // SAFETY: readable for its length per the contract.
-        let secret = unsafe {
-            bytes(
-                v.id_secret.cast(),
-                v.id_secret_len,
-                "opts->store->id_secret",
-            )
-        }?;
+    // SAFETY: NULL or readable for its length per the contract.
+    let secret = unsafe {
+        optional_bytes(
+            v.id_secret.cast(),
+            v.id_secret_len,
+            "opts->store->id_secret",
+        )
+    }?;
+    if let Some(secret) = secret {
         store = store.with_id_secret(secret)?;
     }
     Ok((store, armed))
@@ -673,7 +689,7 @@ mod tests {
     fn buffers_copy_within_their_limit() {
         let mut sink = BlobBuf::new(4);
         let mut b = sess_buffer {
-            write: buffer_write,
+            write: Some(buffer_write),
             internal: (&mut sink as *mut BlobBuf).cast(),
         };
         // SAFETY: the buffer and data live through the calls.
@@ -699,7 +715,7 @@ mod tests {
         assert_eq!(sink.as_bytes(), b"ab");
         let mut blobs = BlobList::new(8, 1);
         let mut l = sess_buffer_list {
-            add: list_add,
+            add: Some(list_add),
             internal: (&mut blobs as *mut BlobList).cast(),
         };
         // SAFETY: as above.
@@ -714,5 +730,33 @@ mod tests {
             );
         }
         assert_eq!(blobs.len(), 1);
+    }
+
+    #[test]
+    fn zeroed_buffers_are_refused_not_called() {
+        // SAFETY: all-zero is a valid sess_buffer / sess_buffer_list (NULL
+        // function and internal pointers); the calls must refuse them.
+        unsafe {
+            let mut b: sess_buffer = std::mem::zeroed();
+            assert_eq!(
+                sess_buffer_write(&mut b, b"a".as_ptr().cast(), 1),
+                err::E_POINTER
+            );
+            b.write = Some(buffer_write);
+            assert_eq!(
+                sess_buffer_write(&mut b, b"a".as_ptr().cast(), 1),
+                err::E_POINTER
+            );
+            let mut l: sess_buffer_list = std::mem::zeroed();
+            assert_eq!(
+                sess_buffer_list_add(&mut l, b"a".as_ptr().cast(), 1),
+                err::E_POINTER
+            );
+            l.add = Some(list_add);
+            assert_eq!(
+                sess_buffer_list_add(&mut l, b"a".as_ptr().cast(), 1),
+                err::E_POINTER
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::ffi::c_char;
 use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
 use super::variant::{sess_variant, store};
 use super::versioned::{self, Versioned};
-use super::{boundary, put, sess_result, text, write_text};
+use super::{boundary, optional_bytes, put, sess_result, text, write_text};
 use crate::error::{self as err, Error, Result};
 use crate::variant::Variant;
 use crate::web::{CookieOptions, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions};
@@ -273,14 +273,9 @@ pub unsafe extern "C" fn sess_request_begin(
         }
         // SAFETY: NUL-terminated.
         let path = unsafe { text(i.path, "info->path") }?;
-        let cookie_header = if i.cookie_header.is_null() {
-            None
-        } else {
-            // SAFETY: readable for cookie_header_len bytes.
-            Some(unsafe {
-                std::slice::from_raw_parts(i.cookie_header.cast::<u8>(), i.cookie_header_len)
-            })
-        };
+        // SAFETY: NULL or readable for cookie_header_len bytes.
+        let cookie_header =
+            unsafe { optional_bytes(i.cookie_header, i.cookie_header_len, "info->cookie_header") }?;
         let session_use = session_use_of(i.session_use)?;
         let req = site.begin(&RequestInfo {
             path,
@@ -295,7 +290,7 @@ pub unsafe extern "C" fn sess_request_begin(
 }
 
 /// Takes the session as `session_use` says (`SESS_USE_EXCLUSIVE` or
-/// `SESS_USE_READONLY`), for a request begun with `SESS_USE_OFF`: a host can
+/// `SESS_USE_READONLY`; `SESS_USE_OFF` is `SESS_E_INVALIDARG`), for a request begun with `SESS_USE_OFF`: a host can
 /// route first (`sess_request_path`, `sess_request_app_path`) and then
 /// learn whether the page reads or writes the session. Once only; errors as
 /// for `sess_request_begin`; a request already using session state is
@@ -449,6 +444,38 @@ pub unsafe extern "C" fn sess_request_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_length_without_the_header_is_refused() {
+        let mut site = std::ptr::null_mut();
+        let mut app = std::ptr::null_mut();
+        let mut info = <sess_request_info as Versioned>::defaults();
+        info.path = c"/".as_ptr();
+        info.cookie_header_len = 10;
+        let mut req = std::ptr::null_mut();
+        // SAFETY: handles and structs made here, released here.
+        unsafe {
+            assert_eq!(
+                super::super::app::sess_app_create(std::ptr::null(), &mut app),
+                0
+            );
+            assert_eq!(sess_site_create(&mut site), 0);
+            assert_eq!(
+                sess_site_add(site, c"/(S(x))".as_ptr(), app, std::ptr::null()),
+                err::E_INVALID_OPTION
+            );
+            assert_eq!(sess_site_add(site, c"/".as_ptr(), app, std::ptr::null()), 0);
+            assert_eq!(sess_request_begin(site, &info, &mut req), err::E_POINTER);
+            assert!(req.is_null());
+            info.cookie_header_len = 0;
+            info.session_use = USE_OFF;
+            assert_eq!(sess_request_begin(site, &info, &mut req), 0);
+            assert_eq!(sess_request_acquire(req, USE_OFF), err::E_INVALIDARG);
+            assert_eq!(sess_request_end(req, false, std::ptr::null_mut()), 0);
+            sess_site_release(site);
+            super::super::app::sess_app_release(app);
+        }
+    }
 
     #[test]
     fn web_structs_follow_the_versioned_rule() {

@@ -201,6 +201,10 @@ impl SessionData {
     }
 }
 
+/// The largest Timeout any application allows: Timeout is a 32-bit signed
+/// value (and deadlines in milliseconds stay far inside 64 bits).
+pub const MAX_TIMEOUT_MINUTES: u32 = i32::MAX as u32;
+
 /// Checks a Timeout in minutes against 1 ..= `max`.
 pub fn check_timeout(minutes: i64, max: u32) -> Result<u32> {
     if minutes >= 1 && minutes <= i64::from(max) {

@@ -7,6 +7,6 @@ mod id;
 mod journal;
 
 pub use contents::Contents;
-pub use data::{bad_index, check_timeout, Limits, SessionData};
+pub use data::{bad_index, check_timeout, Limits, SessionData, MAX_TIMEOUT_MINUTES};
 pub use id::{IdText, SessionId, ID_LEN};
 pub use journal::Journal;

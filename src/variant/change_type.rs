@@ -59,6 +59,7 @@ pub mod flags {
 /// - `VT_ERROR` converts only to itself; nothing converts to `VT_ERROR` or
 ///   `VT_DISPATCH` (that needs `QueryInterface`, which is not called);
 ///   `VT_DISPATCH` → `VT_UNKNOWN` keeps the same object;
+/// - flag bits other than the `flags` module's: `E_INVALIDARG`;
 /// - `target` not a type a [`Variant`] holds: `DISP_E_BADVARTYPE`
 ///   (`VT_VARIANT` alone: `DISP_E_TYPEMISMATCH`, as in Windows);
 /// - an LCID Windows does not define: `E_INVALID_LCID`; 0,
@@ -70,6 +71,17 @@ pub mod flags {
 /// other conversion, where Windows' `VarI8FromCy` subtracts one from every
 /// negative amount (-1 → -2).
 pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<Variant> {
+    const KNOWN: u16 = flags::VARIANT_NOVALUEPROP
+        | flags::VARIANT_ALPHABOOL
+        | flags::VARIANT_NOUSEROVERRIDE
+        | flags::VARIANT_CALENDAR_HIJRI
+        | flags::VARIANT_LOCALBOOL;
+    if flags & !KNOWN != 0 {
+        return Err(Error::new(
+            error::E_INVALIDARG,
+            format!("unknown change_type flags {:#x}", flags & !KNOWN),
+        ));
+    }
     let from = src.vt();
     if target == vt::VARIANT {
         return Err(mismatch(from, target));
@@ -434,6 +446,20 @@ mod tests {
     }
 
     #[test]
+    fn unknown_flags_are_refused() {
+        for f in [0x20, 0x80, 0x8000] {
+            let e = change_type(&Variant::I4(1), US, f, vt::BSTR).unwrap_err();
+            assert_eq!(e.code(), error::E_INVALIDARG, "{f:#x}");
+        }
+        let all = flags::VARIANT_NOVALUEPROP
+            | flags::VARIANT_ALPHABOOL
+            | flags::VARIANT_NOUSEROVERRIDE
+            | flags::VARIANT_CALENDAR_HIJRI
+            | flags::VARIANT_LOCALBOOL;
+        assert!(change_type(&Variant::I4(1), US, all, vt::BSTR).is_ok());
+    }
+
+    #[test]
     fn bankers_rounding_to_integers() {
         // Wine's Var*FromR8/FromCy/FromDate tests: half to even, both signs.
         for (x, i) in [
@@ -627,10 +653,10 @@ mod tests {
         assert_eq!(text(true, flags::VARIANT_LOCALBOOL), Ok(bstr("True")));
         let both = flags::VARIANT_ALPHABOOL | flags::VARIANT_LOCALBOOL;
         assert_eq!(text(false, both), Ok(bstr("False")));
-        // Unknown bits and NOUSEROVERRIDE change nothing.
+        // Unknown bits are refused; NOUSEROVERRIDE changes nothing.
         assert_eq!(
-            text(true, 0xFF00 | flags::VARIANT_ALPHABOOL),
-            Ok(bstr("True"))
+            text(true, 0xFF00 | flags::VARIANT_ALPHABOOL).unwrap_err().code(),
+            error::E_INVALIDARG
         );
         assert_eq!(text(true, flags::VARIANT_NOUSEROVERRIDE), Ok(bstr("-1")));
         assert_eq!(text(true, flags::VARIANT_CALENDAR_HIJRI), Ok(bstr("-1")));

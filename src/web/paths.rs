@@ -161,6 +161,9 @@ pub fn normalize_virtual_path(virtual_path: &str) -> Result<String> {
         match seg {
             "" => return bad("has an empty segment"),
             "." | ".." => return bad("has a '.' or '..' segment"),
+            s if s.starts_with(super::cookieless::MARKER_START) => {
+                return bad("has a segment that looks like a cookieless ID marker \"(S(\"")
+            }
             _ => {}
         }
     }
@@ -186,6 +189,18 @@ mod tests {
 
     fn app_of<'a>(a: &'a AppPaths<usize>, request: &str) -> Option<&'a str> {
         a.resolve(request).map(|(p, _)| p)
+    }
+
+    #[test]
+    fn a_path_that_looks_like_a_cookieless_marker_is_refused() {
+        for p in ["/(S(x))", "/shop/(S(abc))", "(S(", "/a/(S(x))/b"] {
+            assert_eq!(
+                normalize_virtual_path(p).unwrap_err().code(),
+                error::E_INVALID_OPTION,
+                "{p}"
+            );
+        }
+        assert_eq!(normalize_virtual_path("/(s)").unwrap(), "/(s)");
     }
 
     #[test]

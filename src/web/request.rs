@@ -94,17 +94,25 @@ impl Request {
             session: None,
             presented: id,
         };
-        req.acquire(info.session_use)?;
+        if info.session_use != SessionUse::Off {
+            req.acquire(info.session_use)?;
+        }
         Ok(req)
     }
 
     /// Takes the session as `session_use` says, for a request begun with
     /// [`SessionUse::Off`] (a host that routes first, then learns whether
     /// the page reads or writes the session). Once only: a request already
-    /// using session state is `E_WRONG_STATE`.
+    /// using session state is `E_WRONG_STATE`; [`SessionUse::Off`] takes
+    /// nothing and is `E_INVALIDARG`.
     pub fn acquire(&mut self, session_use: SessionUse) -> Result<()> {
         let mode = match session_use {
-            SessionUse::Off => return Ok(()),
+            SessionUse::Off => {
+                return Err(Error::new(
+                    error::E_INVALIDARG,
+                    "acquire takes SESS_USE_EXCLUSIVE or SESS_USE_READONLY, not OFF",
+                ))
+            }
             SessionUse::Exclusive => LockMode::Exclusive,
             SessionUse::ReadOnly => LockMode::Shared,
         };
