@@ -1000,7 +1000,7 @@ typedef struct sess_variant_dictionary_vtbl {
    * `params` (may be NULL: no arguments); `*result` (NULL, or
    * initialised: cleared first) receives a get's value; `*arg_err` (may
    * be NULL) the `params->args` index of an argument that failed. `lcid`
-   * converts argument text (0: the session's). The failure's detail is
+   * is ignored (keys are names or numbers). The failure's detail is
    * this thread's last error. Unknown DISPID or wrong kind of call:
    * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
    * `SESS_DISP_E_BADPARAMCOUNT`.
@@ -1131,7 +1131,8 @@ typedef struct sess_session_object_vtbl {
    * `params` (may be NULL: no arguments); `*result` (NULL, or
    * initialised: cleared first) receives a get's value; `*arg_err` (may
    * be NULL) the `params->args` index of an argument that failed. `lcid`
-   * converts argument text, e.g. a Timeout given as "30" (0: the
+   * converts argument text, e.g. a Timeout given as "30" (0,
+   * `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
    * session's LCID). Value is the default member: `Session("x")` reads
    * and writes Contents by name or 1-based index; `Contents` and
    * `StaticObjects` with a key argument are their Item. The failure's

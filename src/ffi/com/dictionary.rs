@@ -210,7 +210,7 @@ pub struct sess_variant_dictionary_vtbl {
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
     /// initialised: cleared first) receives a get's value; `*arg_err` (may
     /// be NULL) the `params->args` index of an argument that failed. `lcid`
-    /// converts argument text (0: the session's). The failure's detail is
+    /// is ignored (keys are names or numbers). The failure's detail is
     /// this thread's last error. Unknown DISPID or wrong kind of call:
     /// `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
     /// `SESS_DISP_E_BADPARAMCOUNT`.

@@ -196,7 +196,8 @@ impl Key {
                 ),
             ));
         }
-        let Variant::I8(n) = change_type(v, 0x0409, 0, vt::I8)? else {
+        // Number to number: the locale plays no part.
+        let Variant::I8(n) = change_type(v, 0, 0, vt::I8)? else {
             unreachable!("change_type to I8 gives an I8");
         };
         match usize::try_from(n) {

@@ -88,7 +88,8 @@ pub struct sess_session_object_vtbl {
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
     /// initialised: cleared first) receives a get's value; `*arg_err` (may
     /// be NULL) the `params->args` index of an argument that failed. `lcid`
-    /// converts argument text, e.g. a Timeout given as "30" (0: the
+    /// converts argument text, e.g. a Timeout given as "30" (0,
+    /// `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
     /// session's LCID). Value is the default member: `Session("x")` reads
     /// and writes Contents by name or 1-based index; `Contents` and
     /// `StaticObjects` with a key argument are their Item. The failure's
@@ -339,7 +340,11 @@ fn int_property(
     get: impl FnOnce(&Session) -> i32,
     set: impl FnOnce(&mut Session, i32) -> Result<()>,
 ) -> Result<(Variant, sess_result)> {
-    let lcid = if lcid == 0 { s.effective_lcid() } else { lcid };
+    let lcid = if crate::locale::is_default_alias(lcid) {
+        s.effective_lcid()
+    } else {
+        lcid
+    };
     if let Some(v) = call.property(name, 0, false)? {
         let Variant::I4(n) = call.value_as(&v, lcid, vt::I4)? else {
             unreachable!("change_type to I4 gives an I4");

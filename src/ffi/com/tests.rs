@@ -675,3 +675,30 @@ fn an_object_from_a_lent_handle_detaches_when_the_lender_takes_it_back() {
         sess_app_release(a);
     }
 }
+
+#[test]
+fn an_object_from_a_request_detaches_when_the_request_ends() {
+    use crate::web::{RequestInfo, SessionUse, Site, WebOptions};
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &app, WebOptions::default()).unwrap();
+    let info = RequestInfo {
+        path: "/page.asp",
+        cookie_header: None,
+        https: false,
+        session_use: SessionUse::Exclusive,
+    };
+    let mut req = site.begin(&info).unwrap();
+    let o = interface(req.session_or_new().unwrap());
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(Variant::I4(7))).0,
+        e::S_OK
+    );
+    assert!(req.end(false).unwrap().set_cookie.is_some());
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[s("k")], None).0,
+        e::E_OBJECT_DETACHED
+    );
+    // SAFETY: a live object, released once.
+    assert_eq!(unsafe { ((*(*o).vtbl).release)(o) }, 0);
+}
