@@ -111,6 +111,10 @@ pub struct sess_dispatch_vtbl {
     ) -> sess_result,
 }
 
+/// Most arguments an `invoke` takes (the members take at most two: a
+/// larger count is a caller's mistake, refused before reading).
+const MAX_ARGS: u32 = 64;
+
 /// A member of a late-bound object: its name (matched case-insensitively)
 /// and DISPID.
 pub(crate) struct Member {
@@ -137,8 +141,11 @@ pub(crate) unsafe fn ids_of_names(
     if out.is_null() {
         return Err(null("dispids"));
     }
-    if count == 0 {
-        return Err(Error::new(err::E_INVALIDARG, "no name given (count is 0)"));
+    if count == 0 || count > MAX_ARGS + 1 {
+        return Err(Error::new(
+            err::E_INVALIDARG,
+            format!("count {count}: give the member's name and at most {MAX_ARGS} parameter names"),
+        ));
     }
     let count = count as usize;
     // SAFETY: readable for count pointers per the caller.
@@ -265,6 +272,12 @@ impl Call {
         }
         if p.named_count > 0 && p.named_args.is_null() {
             return Err(null("params->named_args"));
+        }
+        if p.arg_count > MAX_ARGS {
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!("params->arg_count {} exceeds {MAX_ARGS}", p.arg_count),
+            ));
         }
         if p.named_count > p.arg_count {
             return Err(Error::new(

@@ -248,9 +248,38 @@ fn names_are_case_insensitive_and_unknown_ones_say_so() {
             vec![DISPID_SESSION_TIMEOUT, DISPID_UNKNOWN]
         )
     );
-    // SAFETY: live objects and handles, each released once.
+    let name = c"Timeout".as_ptr();
+    let mut id = 0;
+    // SAFETY: live objects and handles, each released once; name and id
+    // valid for the counts given or not read.
     unsafe {
-        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        let vt = &*(*o).vtbl;
+        assert_eq!(
+            (vt.get_ids_of_names)(o, &name, 0, 0, &mut id),
+            e::E_INVALIDARG
+        );
+        assert_eq!(
+            (vt.get_ids_of_names)(o, &name, 1, 0, null_mut()),
+            e::E_POINTER
+        );
+        let raw = [write(Variant::I4(1))];
+        let huge = sess_dispparams {
+            args: raw.as_ptr(),
+            named_args: std::ptr::null(),
+            arg_count: 100_000,
+            named_count: 0,
+        };
+        let rc = (vt.invoke)(
+            o,
+            DISPID_SESSION_TIMEOUT,
+            0,
+            GET,
+            &huge,
+            null_mut(),
+            null_mut(),
+        );
+        assert_eq!(rc, e::E_INVALIDARG);
+        assert_eq!((vt.release)(o), 0);
         assert_eq!(sess_session_close(sess), e::S_OK);
         sess_app_release(a);
     }
