@@ -140,6 +140,23 @@ static sess_dispatch *get_object(sess_dispatch *d, const char *name)
     return r;
 }
 
+/* Element `index` of the array the get obj.name(key) returns is `expected`. */
+static void expect_element(sess_dispatch *d, const char *name, const char *key, size_t index,
+                           const char *expected)
+{
+    sess_variant k = text(key), out, e;
+    sess_variant_init(&out);
+    sess_variant_init(&e);
+    CHECK_HR(call(d, name, GET, &k, 1, NULL, &out), SESS_S_OK);
+    if (CHECK(out.vt == (SESS_VT_ARRAY | SESS_VT_VARIANT)))
+        CHECK_HR(sess_array_get(out.v.parray, index, &e), SESS_S_OK);
+    CHECK(bstr_is(&e, expected));
+    printf("  %s(\"%s\")(%zu) = \"%s\"\n", name, key, index, expected);
+    sess_variant_clear(&e);
+    sess_variant_clear(&out);
+    sess_variant_clear(&k);
+}
+
 /* ---- The static object factory (GLOBAL.ASA's <OBJECT SCOPE=Session>). -- */
 
 static sess_result make_demo(void *context, const char *name, sess_unknown **out)
@@ -202,6 +219,46 @@ static void page_one(sess_app *app, char *id, size_t id_len)
     sess_variant_clear(&k), sess_variant_clear(&v);
     expect_text(d, "Value", text("STRFIRSTNAME"), "Arthur");
     expect_text(d, "Value", i4(2), "Keyton"); /* Session(2) */
+
+    /* Arrays are stored by value (seed 004):
+         Session.Contents("arystrUserNames") = arystrNames
+         arystrNames2 = Session("arystrUserNames")
+         arystrNames2(1) = "Mark"        ' changes only the copy
+         Session("arystrUserNames") = arystrNames2 */
+    {
+        const char *names[4] = {"Chris", "Julie", "Vanessa", "Kelly"};
+        sess_variant arr, copy, key = text("arystrUserNames");
+        size_t i;
+        sess_variant_init(&arr);
+        sess_variant_init(&copy);
+        arr.vt = SESS_VT_ARRAY | SESS_VT_VARIANT;
+        CHECK_HR(sess_array_create(4, &arr.v.parray), SESS_S_OK);
+        for (i = 0; i < 4; i++) {
+            v = text(names[i]);
+            CHECK_HR(sess_array_set(arr.v.parray, i, &v), SESS_S_OK);
+            sess_variant_clear(&v);
+        }
+        CHECK_HR(call(d, "Contents", SESS_DISPATCH_PROPERTYPUT, &key, 1, &arr, NULL), SESS_S_OK);
+        CHECK_HR(call(d, "Value", GET, &key, 1, NULL, &copy), SESS_S_OK);
+        v = text("Mark");
+        if (CHECK(copy.vt == (SESS_VT_ARRAY | SESS_VT_VARIANT)))
+            CHECK_HR(sess_array_set(copy.v.parray, 1, &v), SESS_S_OK);
+        sess_variant_clear(&v);
+        expect_element(d, "Value", "arystrUserNames", 1, "Julie");
+        session_put(d, &key, &copy);
+        expect_element(d, "Value", "arystrUserNames", 1, "Mark");
+        CHECK_HR(call(d, "Contents", SESS_DISPATCH_METHOD, NULL, 0, NULL, NULL),
+                 SESS_DISP_E_MEMBERNOTFOUND);
+        /* Leave the three names alone for page 2. */
+        {
+            sess_dispatch *c = get_object(d, "Contents");
+            CHECK_HR(call(c, "Remove", SESS_DISPATCH_METHOD, &key, 1, NULL, NULL), SESS_S_OK);
+            release(c);
+        }
+        sess_variant_clear(&copy);
+        sess_variant_clear(&arr);
+        sess_variant_clear(&key);
+    }
 
     /* Session.Timeout = 30; a bad Timeout is refused and names the argument. */
     v = i4(30);
