@@ -11,7 +11,7 @@ use super::super::session::{sess_session_close, sess_session_create, sess_value_
 use super::super::variant::{read, sess_variant, write};
 use super::dictionary::*;
 use super::dispatch::*;
-use super::enumerator::sess_enum_variant;
+use super::enumerator::{sess_enum_variant, sess_enum_variant_vtbl};
 use super::session_object::*;
 use super::*;
 use crate::app::{App, AppOptions, StaticObject};
@@ -730,4 +730,69 @@ fn an_object_from_a_request_detaches_when_the_request_ends() {
     );
     // SAFETY: a live object, released once.
     assert_eq!(unsafe { ((*(*o).vtbl).release)(o) }, 0);
+}
+
+#[test]
+fn vtable_slots_follow_the_asp_type_library() {
+    use std::mem::offset_of;
+    let slot = |offset: usize| offset / std::mem::size_of::<usize>();
+    // IDispatch's shape is shared: a host may call any object through it.
+    assert_eq!(slot(offset_of!(sess_dispatch_vtbl, invoke)), 6);
+    assert_eq!(
+        slot(offset_of!(sess_session_object_vtbl, get_ids_of_names)),
+        5
+    );
+    assert_eq!(slot(offset_of!(sess_session_object_vtbl, invoke)), 6);
+    let session = [
+        offset_of!(sess_session_object_vtbl, get_session_id),
+        offset_of!(sess_session_object_vtbl, get_value),
+        offset_of!(sess_session_object_vtbl, put_value),
+        offset_of!(sess_session_object_vtbl, putref_value),
+        offset_of!(sess_session_object_vtbl, get_timeout),
+        offset_of!(sess_session_object_vtbl, put_timeout),
+        offset_of!(sess_session_object_vtbl, abandon),
+        offset_of!(sess_session_object_vtbl, get_code_page),
+        offset_of!(sess_session_object_vtbl, put_code_page),
+        offset_of!(sess_session_object_vtbl, get_lcid),
+        offset_of!(sess_session_object_vtbl, put_lcid),
+        offset_of!(sess_session_object_vtbl, get_static_objects),
+        offset_of!(sess_session_object_vtbl, get_contents),
+    ];
+    assert_eq!(session.map(slot), std::array::from_fn(|i| 7 + i));
+    assert_eq!(slot(std::mem::size_of::<sess_session_object_vtbl>()), 20);
+    let dictionary = [
+        offset_of!(sess_variant_dictionary_vtbl, invoke),
+        offset_of!(sess_variant_dictionary_vtbl, get_item),
+        offset_of!(sess_variant_dictionary_vtbl, put_item),
+        offset_of!(sess_variant_dictionary_vtbl, putref_item),
+        offset_of!(sess_variant_dictionary_vtbl, get_key),
+        offset_of!(sess_variant_dictionary_vtbl, get_count),
+        offset_of!(sess_variant_dictionary_vtbl, get_new_enum),
+        offset_of!(sess_variant_dictionary_vtbl, remove),
+        offset_of!(sess_variant_dictionary_vtbl, remove_all),
+    ];
+    assert_eq!(dictionary.map(slot), std::array::from_fn(|i| 6 + i));
+    let enumerator = [
+        offset_of!(sess_enum_variant_vtbl, next),
+        offset_of!(sess_enum_variant_vtbl, skip),
+        offset_of!(sess_enum_variant_vtbl, reset),
+        offset_of!(sess_enum_variant_vtbl, clone),
+    ];
+    assert_eq!(enumerator.map(slot), [3, 4, 5, 6]);
+    // The IIDs as the registry spells them.
+    assert_eq!(
+        (SESS_IID_ISESSIONOBJECT.data1, SESS_IID_ISESSIONOBJECT.data4),
+        (
+            0xD97A_6DA0,
+            [0x83, 0xAF, 0x00, 0xA0, 0xC9, 0x0C, 0x2B, 0xD8]
+        )
+    );
+    assert_eq!(
+        (
+            SESS_IID_IVARIANTDICTIONARY.data2,
+            SESS_IID_IVARIANTDICTIONARY.data3
+        ),
+        (0xB069, 0x11D0)
+    );
+    assert_eq!(SESS_IID_IDISPATCH.data1, 0x0002_0400);
 }
