@@ -796,3 +796,43 @@ fn vtable_slots_follow_the_asp_type_library() {
     );
     assert_eq!(SESS_IID_IDISPATCH.data1, 0x0002_0400);
 }
+
+#[test]
+fn an_object_from_session_on_end_detaches_when_the_handler_returns() {
+    static KEPT: Mutex<(usize, Option<Variant>)> = Mutex::new((0, None));
+    let opts = AppOptions {
+        on_end: Some(Arc::new(|s: &mut Session| {
+            let o = interface(s);
+            let (rc, v, _) = s_call(o, DISPID_VALUE, GET, &[Variant::bstr("k")], None);
+            assert_eq!(rc, e::S_OK);
+            *KEPT.lock().unwrap() = (o as usize, Some(v));
+        })),
+        ..AppOptions::default()
+    };
+    let a = app(opts);
+    let sess = create(a);
+    let o = interface(sess);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(s("v"))).0,
+        e::S_OK
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_ABANDON, DISPATCH_METHOD, &[], None).0,
+        e::S_OK
+    );
+    // SAFETY: a live handle, closed once (Session_OnEnd runs).
+    assert_eq!(unsafe { sess_session_close(sess) }, e::S_OK);
+    let (kept, seen) = KEPT.lock().unwrap().clone();
+    assert_eq!(seen, Some(s("v")));
+    let kept = kept as *mut sess_session_object;
+    assert_eq!(
+        s_call(kept, DISPID_VALUE, GET, &[s("k")], None).0,
+        e::E_OBJECT_DETACHED
+    );
+    // SAFETY: live objects, each released once; the app released once.
+    unsafe {
+        assert_eq!(((*(*kept).vtbl).release)(kept), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        sess_app_release(a);
+    }
+}
