@@ -14,6 +14,8 @@
 //! application is already shared inside, its clones refer to one state.)
 
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::null;
 use crate::app::{App, Session};
@@ -175,10 +177,16 @@ impl Castable for sess_array {
 impl Boxed for sess_array {}
 
 /// What a `sess_session *` points to: a session the caller owns, or one the
-/// library lends.
+/// library lends, and the liveness shared with objects made from the handle.
+pub(crate) struct SessionHandle {
+    of: Holder,
+    live: LiveCell,
+}
+
+/// Who holds the session a handle reaches.
 // The owned session is held inline: the handle is boxed once already.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum SessionHandle {
+enum Holder {
     /// From `sess_session_create` / `_open`: the caller ends it.
     Owned(Session),
     /// Lent to an event handler for the call.
@@ -187,25 +195,71 @@ pub(crate) enum SessionHandle {
     OfRequest(NonNull<RequestHandle>),
 }
 
+/// Whether a session handle still exists: objects that outlive a call on
+/// the handle (the COM objects) keep one and check it before each use.
+#[derive(Clone)]
+pub(crate) struct Liveness(Arc<AtomicBool>);
+
+impl Liveness {
+    /// Whether the handle is still there (not ended, freed or taken back).
+    pub(crate) fn is_live(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The handle's side of its [`Liveness`]: cleared when the handle goes away
+/// (closed, discarded, its request ended, its event handler returned).
+#[derive(Default)]
+struct LiveCell(Option<Arc<AtomicBool>>);
+
+impl Drop for LiveCell {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            cell.store(false, Ordering::Release);
+        }
+    }
+}
+
 impl SessionHandle {
+    fn new(of: Holder) -> SessionHandle {
+        SessionHandle {
+            of,
+            live: LiveCell::default(),
+        }
+    }
+
+    /// A handle the caller owns.
+    pub(crate) fn owned(s: Session) -> SessionHandle {
+        SessionHandle::new(Holder::Owned(s))
+    }
+
     /// The session, for any use but ending it.
     pub(crate) fn session(&mut self) -> Result<&mut Session> {
-        match self {
-            SessionHandle::Owned(s) => Ok(s),
+        match &mut self.of {
+            Holder::Owned(s) => Ok(s),
             // SAFETY: a lent session outlives the handler call the handle
             // is given to (the handle lives on the library's stack).
-            SessionHandle::Lent(s) => Ok(unsafe { s.as_mut() }),
+            Holder::Lent(s) => Ok(unsafe { s.as_mut() }),
             // SAFETY: the handle lives inside the request it points to and
             // is freed with it.
-            SessionHandle::OfRequest(r) => unsafe { (*r.as_ptr()).request.session() }
+            Holder::OfRequest(r) => unsafe { (*r.as_ptr()).request.session() }
                 .ok_or_else(|| Error::new(err::E_UNEXPECTED, "the request has no session")),
         }
     }
 
+    /// This handle's liveness (one cell, shared by every object made from it).
+    pub(crate) fn liveness(&mut self) -> Liveness {
+        let cell = self
+            .live
+            .0
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(true)));
+        Liveness(Arc::clone(cell))
+    }
+
     /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
     pub(crate) fn check_owned(&self) -> Result<()> {
-        match self {
-            SessionHandle::Owned(_) => Ok(()),
+        match self.of {
+            Holder::Owned(_) => Ok(()),
             _ => Err(Error::new(
                 err::E_WRONG_STATE,
                 "this session handle is lent (event handler or web request): \
@@ -214,11 +268,12 @@ impl SessionHandle {
         }
     }
 
-    /// The caller's session, to end it (a lent one as [`Self::check_owned`]).
+    /// The caller's session, to end it (a lent one as [`Self::check_owned`]);
+    /// the handle's objects are detached.
     pub(crate) fn into_owned(self) -> Result<Session> {
         self.check_owned()?;
-        match self {
-            SessionHandle::Owned(s) => Ok(s),
+        match self.of {
+            Holder::Owned(s) => Ok(s),
             _ => unreachable!("checked above"),
         }
     }
@@ -226,7 +281,7 @@ impl SessionHandle {
 
 /// Runs a host callback with a handle lending `s` for the call.
 pub(crate) fn lend<R>(s: &mut Session, call: impl FnOnce(*mut sess_session) -> R) -> R {
-    let mut handle = SessionHandle::Lent(NonNull::from(s));
+    let mut handle = SessionHandle::new(Holder::Lent(NonNull::from(s)));
     call((&mut handle as *mut SessionHandle).cast())
 }
 
@@ -257,9 +312,9 @@ impl RequestHandle {
         // SAFETY: a live request handle per the caller.
         let lent = unsafe { &mut (*this).lent };
         let handle = lent.get_or_insert_with(|| {
-            Box::new(SessionHandle::OfRequest(
+            Box::new(SessionHandle::new(Holder::OfRequest(
                 NonNull::new(this).expect("a live handle"),
-            ))
+            )))
         });
         (&mut **handle as *mut SessionHandle).cast()
     }

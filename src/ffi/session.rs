@@ -28,7 +28,7 @@ pub const MODE_CUSTOM: u32 = 4;
 /// `out` NULL or writable.
 unsafe fn hand_out(out: *mut *mut sess_session, s: Session) -> Result<sess_result> {
     // SAFETY: forwarded to the caller.
-    unsafe { handle::hand_out(out, SessionHandle::Owned(s)) }?;
+    unsafe { handle::hand_out(out, SessionHandle::owned(s)) }?;
     Ok(err::S_OK)
 }
 
