@@ -1,0 +1,252 @@
+"""The Session object as a mapping, its properties, its unit of work and
+its errors; seed 004's scenarios and seed 000's methods in Python."""
+
+import threading
+
+import pytest
+
+import libsess
+from libsess import _lib as lib
+
+
+@pytest.fixture
+def app():
+    with libsess.App(lock_timeout_ms=200) as a:
+        yield a
+
+
+def stored(app, **values):
+    """A stored session holding `values`; its ID."""
+    with app.create() as s:
+        s.update(values)
+        return s.id
+
+
+def test_mapping_is_case_insensitive_and_ordered(app):
+    with app.create() as s:
+        s["strFirstName"] = "Arthur"
+        s["strMiddleName"] = "Keyton"
+        s["strLastName"] = "Weissinger"
+        s["STRFIRSTNAME"] = "Art"  # same key: keeps its place and spelling
+        assert list(s) == ["strFirstName", "strMiddleName", "strLastName"]
+        assert s["strfirstname"] == "Art"
+        assert len(s) == 3
+        assert "STRLASTNAME" in s and "nope" not in s
+        del s["strmiddlename"]
+        assert list(s.items()) == [("strFirstName", "Art"), ("strLastName", "Weissinger")]
+        with pytest.raises(KeyError):
+            s["strMiddleName"]
+        with pytest.raises(KeyError):
+            del s["strMiddleName"]
+        assert s.get("nope", 7) == 7
+        s.clear()
+        assert len(s) == 0
+
+
+def test_seed_004_contents_pages(app):
+    """SessionPage1.asp stores three values; SessionPage2.asp lists them."""
+    with app.create() as page1:
+        assert page1.is_new
+        for i in (1, 2, 3):
+            page1[f"SessionVar{i}"] = f"Session Variable {i}"
+        sid = page1.id
+    with app.open(sid) as page2:
+        assert not page2.is_new
+        assert len(page2) == 3
+        assert [f"{k}={v}" for k, v in page2.items()] == [
+            f"SessionVar{i}=Session Variable {i}" for i in (1, 2, 3)
+        ]
+        page2["AppStatus"] = "OK"
+    with app.open(sid, readonly=True) as s:
+        assert list(s)[-1] == "AppStatus"
+
+
+def test_seed_004_remove_shifts(app):
+    with app.create() as s:
+        s.update(strFirstName="Arthur", strMiddleName="Keyton", strLastName="Weissinger")
+        del s["strMiddleName"]
+        assert list(s.values()) == ["Arthur", "Weissinger"]
+
+
+def test_seed_004_properties(app):
+    """Timeout, LCID and CodePage: validated by the library, unchanged on error."""
+    with app.create() as s:
+        assert (s.timeout, s.lcid, s.codepage) == (20, 1033, 65001)
+        s.timeout = 5
+        with pytest.raises(libsess.InvalidArgument) as e:
+            s.timeout = 0
+        assert e.value.hresult == lib.SESS_E_INVALID_TIMEOUT
+        assert isinstance(e.value, ValueError)
+        assert s.timeout == 5
+        s.lcid = 1036
+        with pytest.raises(libsess.InvalidArgument) as e:
+            s.lcid = 0x12345
+        assert e.value.hresult == lib.SESS_E_INVALID_LCID
+        assert "LCID" in e.value.message
+        assert s.lcid == 1036
+        s.codepage = 950
+        with pytest.raises(libsess.InvalidArgument):
+            s.codepage = 12345
+        with pytest.raises(libsess.InvalidArgument):
+            s.codepage = -1
+        assert s.codepage == 950
+        with pytest.raises(TypeError):
+            s.timeout = "5"
+
+
+def test_seed_004_abandon_and_on_end():
+    ended = []
+    with libsess.App(on_end=lambda s: ended.append((s.abandoned, dict(s)))) as app:
+        sid = stored(app, SessionVar1="preferences")
+        with app.open(sid) as s:
+            s["intUserAge"] = 23
+            s.abandon()
+            assert s["intUserAge"] // 10 == 2  # readable until the page ends
+            assert ended == []
+        assert ended == [(True, {"SessionVar1": "preferences", "intUserAge": 23})]
+        with pytest.raises(libsess.NotFound) as e:
+            app.open(sid)
+        assert e.value.hresult == lib.SESS_E_SESSION_NOT_FOUND
+
+
+def test_seed_004_lazy_creation_and_on_start():
+    with libsess.App() as app:
+        with app.create() as s:
+            assert s.get("x") is None
+        assert app.session_count == 0
+        stored(app, x=1)
+        assert app.session_count == 1
+    starts = []
+    with libsess.App(on_start=lambda s: s.__setitem__("started", True) or starts.append(s.id)) as app:
+        with app.create() as s:
+            assert s["started"] is True
+            assert starts == [s.id]
+        assert app.session_count == 1
+
+
+def test_on_start_failure_is_reported():
+    def fail(_s):
+        raise RuntimeError("no")
+
+    with libsess.App(on_start=fail) as app:
+        with pytest.raises(libsess.SessionError) as e:
+            app.create()
+        assert e.value.hresult == lib.SESS_E_FAIL
+
+
+def test_exception_in_with_block_discards(app):
+    sid = stored(app, kept=1)
+    with pytest.raises(ZeroDivisionError):
+        with app.open(sid) as s:
+            s["kept"] = 2
+            s["lost"] = True
+            1 / 0
+    with app.open(sid) as s:
+        assert dict(s) == {"kept": 1}
+
+
+def test_readonly_and_locks(app):
+    sid = stored(app, a=1)
+    with app.open(sid, readonly=True) as r1, app.open(sid, readonly=True) as r2:
+        assert r1.readonly and r2["a"] == 1
+        with pytest.raises(libsess.ReadOnly) as e:
+            r1["a"] = 2
+        assert e.value.hresult == lib.SESS_E_READONLY
+    with app.open(sid):
+        with pytest.raises(libsess.LockTimeout) as e:
+            app.open(sid)
+        assert e.value.hresult == lib.SESS_E_LOCK_TIMEOUT
+        assert "lock" in str(e.value)
+
+
+def test_errors_and_ended_units(app):
+    with pytest.raises(libsess.InvalidArgument) as e:
+        app.open("not an id")
+    assert e.value.hresult == lib.SESS_E_INVALID_SESSION_ID
+    with pytest.raises(libsess.NotFound):
+        app.open("AAAAAAAAAAAAAAAAAAAAAA")
+    s = app.create()
+    s.close()
+    with pytest.raises(libsess.WrongState):
+        s["x"] = 1
+    with pytest.raises(libsess.WrongState):
+        s.close()
+    with pytest.raises(libsess.InvalidArgument):
+        libsess.App(default_timeout_minutes=5, max_timeout_minutes=1)
+    with pytest.raises(TypeError):
+        libsess.App(no_such_option=1)
+    with app.create() as s:
+        with pytest.raises(libsess.InvalidArgument) as e:
+            s[""] = 1
+        assert e.value.hresult == lib.SESS_E_BAD_KEY
+        with pytest.raises(ValueError):
+            s["a\0b"] = 1
+
+
+def test_limits():
+    with libsess.App(max_items=2) as app:
+        with app.create() as s:
+            s["a"], s["b"] = 1, 2
+            with pytest.raises(libsess.LimitExceeded) as e:
+                s["c"] = 3
+            assert e.value.hresult == lib.SESS_E_TOO_MANY_ITEMS
+            assert list(s) == ["a", "b"]
+
+
+def test_regenerate_id(app):
+    sid = stored(app, user="Arthur")
+    with app.open(sid) as s:
+        s.regenerate_id()
+        new = s.id
+    assert new != sid
+    with pytest.raises(libsess.NotFound):
+        app.open(sid)
+    with app.open(new) as s:
+        assert s["user"] == "Arthur"
+
+
+def test_concurrent_units_of_work_lose_no_update():
+    threads, increments = 8, 25
+    with libsess.App(lock_timeout_ms=30000) as app:
+        sid = stored(app, count=0)
+
+        def work():
+            for _ in range(increments):
+                with app.open(sid) as s:
+                    s["count"] += 1
+
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        with app.open(sid, readonly=True) as s:
+            assert s["count"] == threads * increments
+
+
+def test_static_objects_are_empty_without_declarations(app):
+    with app.create() as s:
+        assert len(s.static_objects) == 0
+        assert dict(s.static_objects) == {}
+        with pytest.raises(KeyError):
+            s.static_objects["objInfo"]
+
+
+def test_seed_000_iissessionobject_methods(app):
+    """X++'s IISSessionObject, method by method, as the Python API names them."""
+    with app.create() as s:
+        assert len(s.id) == 22                       # getSessionID()
+        s.timeout = 5                                # timeout(5)
+        assert s.timeout == 5                        # timeout()
+        s.lcid = 1031                                # lcid(1031)
+        assert s.lcid == 1031
+        s.codepage = 1252                            # codePage(1252)
+        assert s.codepage == 1252
+        s["price"] = 9.75                            # value("price", 9.75)
+        assert s["PRICE"] == 9.75                    # value("price")
+        assert s.value_txt("price") == "9,75"        # valueTxt("price")
+        assert s.value_txt("name", "Arthur") == "Arthur"  # valueTxt("name", "Arthur")
+        assert list(s) == ["price", "name"]          # contents()
+        assert len(s.static_objects) == 0            # staticObjects()
+        s.abandon()                                  # abandon()
+        assert s.abandoned
