@@ -80,8 +80,7 @@ class SessionMiddleware:
         except (LockTimeout, StoreUnavailable) as e:
             return _unavailable(start_response, e)
         request = out[0]
-        session = self._session(request, use)
-        environ["libsess.session"] = session
+        session: Optional[Session] = None
         captured: List[Any] = []
 
         def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -91,19 +90,24 @@ class SessionMiddleware:
             return body.append
 
         body: List[bytes] = []
-        failed = True
         try:
+            session = self._session(request, use)
+            environ["libsess.session"] = session
             result = self.app(environ, capture)
             try:
                 body.extend(result)
             finally:
                 if hasattr(result, "close"):
                     result.close()
-            failed = False
-        finally:
-            if session is not None:
-                session._end()
-            with_cookie = _end(request, failed)
+        except BaseException as e:
+            _end(request, session, failed=True)
+            if isinstance(e, (LockTimeout, StoreUnavailable)):
+                return _unavailable(start_response, e)
+            raise
+        try:
+            with_cookie = _end(request, session, failed=False)
+        except (LockTimeout, StoreUnavailable) as e:
+            return _unavailable(start_response, e)
         if not captured:
             raise RuntimeError("the WSGI application did not call start_response")
         status, headers, exc_info = captured
@@ -126,9 +130,11 @@ class SessionMiddleware:
         return Session(out[0], owned=False)
 
 
-def _end(request: Any, failed: bool) -> Optional[str]:
+def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[str]:
     """Ends the request (undoing the session's changes if it `failed`);
     the Set-Cookie value to send, if any."""
+    if session is not None:
+        session._end()
     cookie = ffi.new("sess_variant *")
     lib.sess_variant_init(cookie)
     try:
