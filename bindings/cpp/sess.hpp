@@ -634,6 +634,13 @@ public:
     bool is_readonly() const { return flag(sess_session_is_readonly); }
     /// Whether Abandon was called.
     bool is_abandoned() const { return flag(sess_session_is_abandoned); }
+    /// Mode: SESS_MODE_INPROC, SESS_MODE_REDIS or SESS_MODE_CUSTOM.
+    std::uint32_t mode() const
+    {
+        std::uint32_t m = 0;
+        detail::check(sess_session_mode(s_, &m));
+        return m;
+    }
     /// Contents.
     sess::contents contents() const noexcept { return sess::contents(s_); }
     /// StaticObjects.

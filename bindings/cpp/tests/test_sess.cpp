@@ -141,6 +141,7 @@ TEST_CASE("a session leaving scope by an exception is discarded; close() commits
     }
     sess::session s = app.open(id, true);
     CHECK(s.is_readonly());
+    CHECK(s.mode() == SESS_MODE_INPROC);
     CHECK(s.get("kept").as<std::int32_t>() == 3);
     CHECK(thrown([&] { s.set("x", 1); }) == SESS_E_READONLY);
     s.discard();

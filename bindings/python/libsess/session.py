@@ -7,16 +7,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, MutableMapping, Optional, Type
 
 from ._native import c_text, check, ffi, lib, text_out
-from .errors import error_for
+from .errors import SessionError, error_for
 from .values import ComObject, Value, Variant, load
 
 if TYPE_CHECKING:
     from .app import App
 
 
-class Session(MutableMapping[str, Value]):
+class Session(MutableMapping[str, Any]):
     """A session's Contents (keys case-insensitive, in insertion order,
-    values copied in and out) and its properties. As a context manager it
+    values copied in and out: see libsess.Value for the types) and its
+    properties. As a context manager it
     commits on a normal exit and discards (undoes this unit of work) when
     the block raises. Handles lent by the library (Session_OnEnd, the WSGI
     middleware) end with their owner and cannot be closed."""
@@ -25,6 +26,7 @@ class Session(MutableMapping[str, Value]):
         self._handle = handle
         self._owned = owned
         self._owner = owner  # keeps the application alive while the session is
+        self._ended_id: Optional[str] = None  # the ID, once the unit of work ended
 
     # -- unit of work ---------------------------------------------------
 
@@ -61,11 +63,15 @@ class Session(MutableMapping[str, Value]):
         if not self._owned:
             raise error_for(lib.SESS_E_WRONG_STATE, "a lent session ends with its owner")
         handle = self._h
-        self._handle = None
+        self._end()
         return handle
 
     def _end(self) -> None:
-        """Marks a lent handle as ended (its owner freed it)."""
+        """Forgets the handle (its unit of work is ending), keeping the ID."""
+        try:
+            self._ended_id = self.id
+        except SessionError:
+            self._ended_id = None
         self._handle = None
 
     @property
@@ -76,7 +82,7 @@ class Session(MutableMapping[str, Value]):
 
     # -- Contents -------------------------------------------------------
 
-    def __getitem__(self, name: str) -> Value:
+    def __getitem__(self, name: str) -> Any:
         with Variant() as v:
             if check(lib.sess_value_get(self._h, c_text(name), v.ptr)) == lib.SESS_S_FALSE:
                 raise KeyError(name)
@@ -108,11 +114,29 @@ class Session(MutableMapping[str, Value]):
         """Removes every item (RemoveAll); the session stays."""
         check(lib.sess_contents_remove_all(self._h))
 
+    def key_at(self, index: int) -> str:
+        """Key(index), 0-based (past the end: BadIndex, an IndexError)."""
+        h, i = self._h, _index(index)
+        return text_out(lambda b, n, o: lib.sess_contents_key_at(h, i, b, n, o))
+
+    def value_at(self, index: int) -> Any:
+        """Item(index), 0-based."""
+        with Variant() as v:
+            check(lib.sess_contents_get_at(self._h, _index(index), v.ptr))
+            return load(v.ptr)
+
+    def remove_at(self, index: int) -> None:
+        """RemoveAt(index), 0-based; later items move down one."""
+        check(lib.sess_contents_remove_at(self._h, _index(index)))
+
     # -- the Session object's properties and methods --------------------
 
     @property
     def id(self) -> str:
-        """SessionID (22 URL-safe characters)."""
+        """SessionID (22 URL-safe characters); still readable after the
+        unit of work ended."""
+        if self._handle is None and self._ended_id is not None:
+            return self._ended_id
         h = self._h
         return text_out(lambda b, n, o: lib.sess_session_id(h, b, n, o))
 
@@ -186,6 +210,13 @@ class Session(MutableMapping[str, Value]):
         """StaticObjects: the declared objects by name (made on first use)."""
         return StaticObjects(self)
 
+    @property
+    def mode(self) -> int:
+        """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2) or SESS_MODE_CUSTOM (4)."""
+        out = ffi.new("uint32_t *")
+        check(lib.sess_session_mode(self._h, out))
+        return out[0]
+
     def _flag(self, fn: Any) -> bool:
         out = ffi.new("bool *")
         check(fn(self._h, out))
@@ -206,10 +237,11 @@ class StaticObjects(Mapping[str, ComObject]):
 
     def __iter__(self) -> Iterator[str]:
         h = self._session._h
-        names = [
-            text_out(lambda b, n, o, i=i: lib.sess_static_key_at(h, i, b, n, o)) for i in range(len(self))
-        ]
-        return iter(names)
+
+        def key(i: int) -> str:
+            return text_out(lambda b, n, o: lib.sess_static_key_at(h, i, b, n, o))
+
+        return iter([key(i) for i in range(len(self))])
 
     def __len__(self) -> int:
         count = ffi.new("size_t *")
@@ -218,6 +250,15 @@ class StaticObjects(Mapping[str, ComObject]):
 
 
 _MISSING = object()
+
+
+def _index(index: int) -> int:
+    """A 0-based index for the C calls (negative: BadIndex)."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"expected int, not {type(index).__name__}")
+    if not 0 <= index < 1 << 63:
+        raise error_for(lib.SESS_DISP_E_BADINDEX, f"index {index} is out of range")
+    return index
 
 
 def _int(value: int, ctype: str) -> int:

@@ -66,6 +66,16 @@ def test_seed_004_remove_shifts(app):
         s.update(strFirstName="Arthur", strMiddleName="Keyton", strLastName="Weissinger")
         del s["strMiddleName"]
         assert list(s.values()) == ["Arthur", "Weissinger"]
+        assert (s.key_at(1), s.value_at(1)) == ("strLastName", "Weissinger")
+        with pytest.raises(libsess.BadIndex) as e:
+            s.value_at(2)  # ASP's Session(3): undefined there, an error here
+        assert e.value.hresult == lib.SESS_DISP_E_BADINDEX
+        assert isinstance(e.value, IndexError)
+        with pytest.raises(IndexError):
+            s.key_at(-1)
+        s.remove_at(0)
+        assert list(s) == ["strLastName"]
+        assert s.mode == lib.SESS_MODE_INPROC
 
 
 def test_seed_004_properties(app):
@@ -117,7 +127,12 @@ def test_seed_004_lazy_creation_and_on_start():
         stored(app, x=1)
         assert app.session_count == 1
     starts = []
-    with libsess.App(on_start=lambda s: s.__setitem__("started", True) or starts.append(s.id)) as app:
+
+    def on_start(s):
+        s["started"] = True
+        starts.append(s.id)
+
+    with libsess.App(on_start=on_start) as app:
         with app.create() as s:
             assert s["started"] is True
             assert starts == [s.id]
@@ -153,10 +168,10 @@ def test_readonly_and_locks(app):
             r1["a"] = 2
         assert e.value.hresult == lib.SESS_E_READONLY
     with app.open(sid):
-        with pytest.raises(libsess.LockTimeout) as e:
+        with pytest.raises(libsess.LockTimeout) as timeout:
             app.open(sid)
-        assert e.value.hresult == lib.SESS_E_LOCK_TIMEOUT
-        assert "lock" in str(e.value)
+        assert timeout.value.hresult == lib.SESS_E_LOCK_TIMEOUT
+        assert "lock" in str(timeout.value)
 
 
 def test_errors_and_ended_units(app):
@@ -166,7 +181,9 @@ def test_errors_and_ended_units(app):
     with pytest.raises(libsess.NotFound):
         app.open("AAAAAAAAAAAAAAAAAAAAAA")
     s = app.create()
+    sid = s.id
     s.close()
+    assert s.id == sid  # the ID stays readable
     with pytest.raises(libsess.WrongState):
         s["x"] = 1
     with pytest.raises(libsess.WrongState):
