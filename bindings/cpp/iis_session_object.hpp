@@ -69,7 +69,7 @@ private:
     static std::size_t zero_based(int index)
     {
         if (index < 1)
-            throw error(SESS_DISP_E_BADINDEX);
+            throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
         return static_cast<std::size_t>(index) - 1;
     }
     sess::contents writable() const

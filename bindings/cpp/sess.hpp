@@ -36,33 +36,38 @@
 
 namespace sess {
 
-/// A failed libsess call: the HRESULT and the library's message (this
-/// thread's last-error detail when it belongs to this code).
+/// A failed libsess call: the HRESULT and the library's message.
 class error : public std::runtime_error {
 public:
-    /// An error for `code` with the message libsess gives for it.
-    explicit error(sess_result code) : std::runtime_error(describe(code)), code_(code) {}
-    /// An error for `code` with a message of the caller's.
+    /// An error for `code` with the library's message for the code.
+    explicit error(sess_result code) : std::runtime_error(message_of(code)), code_(code) {}
+    /// An error for `code` with a more specific message.
     error(sess_result code, const std::string &message) : std::runtime_error(message), code_(code) {}
     /// The HRESULT.
     sess_result code() const noexcept { return code_; }
 
-private:
-    static std::string describe(sess_result code)
+    /// The error a C call just returned: this thread's last-error detail
+    /// when it is about `code`, else the code's message.
+    static error last(sess_result code)
     {
         sess_result last = 0;
         std::size_t len = 0;
-        std::string text;
         if (sess_error_last(&last, nullptr, 0, &len) >= 0 && last == code && len > 0) {
-            text.resize(len + 1);
+            std::string text(len + 1, '\0');
             if (sess_error_last(nullptr, text.data(), text.size(), &len) >= 0) {
                 text.resize(len);
-                return text;
+                return error(code, text);
             }
         }
-        len = 0;
+        return error(code);
+    }
+
+private:
+    static std::string message_of(sess_result code)
+    {
+        std::size_t len = 0;
         sess_error_message(code, nullptr, 0, &len);
-        text.assign(len + 1, '\0');
+        std::string text(len + 1, '\0');
         if (sess_error_message(code, text.data(), text.size(), &len) < 0)
             return "libsess error";
         text.resize(len);
@@ -77,7 +82,7 @@ namespace detail {
 inline sess_result check(sess_result hr)
 {
     if (hr < 0)
-        throw error(hr);
+        throw error::last(hr);
     return hr;
 }
 
@@ -208,7 +213,7 @@ public:
             sess_result hr = sess_array_set(array, i, items[i].get());
             if (hr < 0) {
                 sess_array_destroy(array);
-                throw error(hr);
+                throw error::last(hr);
             }
         }
         v_.vt = SESS_VT_ARRAY | SESS_VT_VARIANT;
@@ -275,7 +280,7 @@ public:
     std::string_view str() const
     {
         if (v_.vt != SESS_VT_BSTR)
-            throw error(SESS_DISP_E_TYPEMISMATCH);
+            throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not a string (VT_BSTR)");
         return std::string_view(v_.v.bstrVal.ptr, v_.v.bstrVal.len);
     }
     /// This value converted to `vt` under `lcid` (VariantChangeTypeEx).
@@ -350,7 +355,7 @@ public:
     static time_point from_ole_date(double date)
     {
         if (!std::isfinite(date) || std::fabs(date) > 2958466.0)
-            throw error(SESS_DISP_E_OVERFLOW);
+            throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range");
         constexpr double day_ms = 86400000.0;
         constexpr std::int64_t epoch_days = 25569;
         const double days = std::trunc(date);
@@ -405,7 +410,7 @@ template <> inline time_point variant::as<time_point>(std::uint32_t lcid) const
 template <> inline std::vector<variant> variant::as<std::vector<variant>>(std::uint32_t) const
 {
     if (v_.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
-        throw error(SESS_DISP_E_TYPEMISMATCH);
+        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array (VT_ARRAY | VT_VARIANT)");
     std::size_t len = 0;
     detail::check(sess_array_length(v_.v.parray, &len));
     std::vector<variant> items(len);
@@ -417,7 +422,7 @@ template <> inline std::vector<variant> variant::as<std::vector<variant>>(std::u
 template <> inline unknown_ptr variant::as<unknown_ptr>(std::uint32_t) const
 {
     if (v_.vt != SESS_VT_UNKNOWN && v_.vt != SESS_VT_DISPATCH)
-        throw error(SESS_DISP_E_TYPEMISMATCH);
+        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an object (VT_UNKNOWN / VT_DISPATCH)");
     if (v_.v.punkVal != nullptr)
         v_.v.punkVal->vtbl->add_ref(v_.v.punkVal);
     return unknown_ptr::adopt(v_.v.punkVal);

@@ -77,6 +77,7 @@ TEST_CASE("variant: DATE is the OLE Automation date, both sides of 1899-12-30")
     CHECK(sess::variant(before).get()->v.date == doctest::Approx(-1.25));
     CHECK(sess::variant(before).as<sess::time_point>() == before);
     CHECK(sess::variant(noon).as<std::string>() == "1/15/2024 12:00:00 PM");
+    CHECK(thrown([] { (void)sess::variant::from_ole_date(1e10); }) == SESS_DISP_E_OVERFLOW);
 }
 
 TEST_CASE("variant: arrays are copied by value; copy and move")

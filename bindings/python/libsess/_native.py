@@ -14,9 +14,9 @@ lib: Any = ffi.dlopen(str(pathlib.Path(__file__).resolve().parent / "libsess.so"
 def check(hr: int) -> int:
     """Raises the SessionError for a failure code; returns success codes."""
     if hr < 0:
-        from .errors import error_for
+        from .errors import last_error
 
-        raise error_for(hr)
+        raise last_error(hr)
     return hr
 
 

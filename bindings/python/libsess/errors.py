@@ -3,6 +3,8 @@ library's message, and one subclass per family of codes."""
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from ._native import ffi, lib
 
 
@@ -79,22 +81,30 @@ _FAMILIES = {
 _BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items() if hasattr(lib, name)}
 
 
-def message_for(hresult: int) -> str:
-    """This thread's last-error detail if it is about `hresult`, else the
-    library's message for the code."""
-    code = ffi.new("sess_result *")
+def _text(fn: Any, *args: Any) -> str:
+    """The text of a buf/buf_len/out_len error function (no raising: these
+    run while an error is being reported)."""
     size = ffi.new("size_t *")
-    if lib.sess_error_last(code, ffi.NULL, 0, size) >= 0 and code[0] == hresult and size[0] > 0:
-        buf = ffi.new("char[]", size[0] + 1)
-        if lib.sess_error_last(ffi.NULL, buf, size[0] + 1, size) >= 0:
-            return ffi.unpack(buf, size[0]).decode("utf-8", "replace")
-    lib.sess_error_message(hresult, ffi.NULL, 0, size)
+    fn(*args, ffi.NULL, 0, size)
     buf = ffi.new("char[]", size[0] + 1)
-    lib.sess_error_message(hresult, buf, size[0] + 1, size)
+    if fn(*args, buf, size[0] + 1, size) < 0:
+        return "libsess error"
     return ffi.unpack(buf, size[0]).decode("utf-8", "replace")
 
 
-def error_for(hresult: int, message: str | None = None) -> SessionError:
-    """The exception for a failure code (the family's subclass)."""
+def last_error(hresult: int) -> SessionError:
+    """The exception for a code a C call just returned: with this thread's
+    last-error detail when it is about `hresult`."""
+    code = ffi.new("sess_result *")
+    if lib.sess_error_last(code, ffi.NULL, 0, ffi.new("size_t *")) >= 0 and code[0] == hresult:
+        detail = _text(lambda *a: lib.sess_error_last(ffi.NULL, *a))
+        if detail:
+            return error_for(hresult, detail)
+    return error_for(hresult)
+
+
+def error_for(hresult: int, message: Optional[str] = None) -> SessionError:
+    """The exception for a failure code (its family's subclass), with
+    `message` or the library's message for the code."""
     cls = _BY_CODE.get(hresult, SessionError)
-    return cls(hresult, message if message is not None else message_for(hresult))
+    return cls(hresult, message if message is not None else _text(lib.sess_error_message, hresult))

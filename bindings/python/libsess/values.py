@@ -58,7 +58,7 @@ def from_ole_date(date: float) -> datetime.datetime:
     except OverflowError as e:
         from .errors import error_for
 
-        raise error_for(lib.SESS_DISP_E_OVERFLOW) from e
+        raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is outside the dates Python holds") from e
 
 
 def store(value: Any, out: Any) -> None:

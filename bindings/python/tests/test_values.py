@@ -6,6 +6,7 @@ import decimal
 import pytest
 
 import libsess
+import libsess.values
 
 
 @pytest.fixture
@@ -106,3 +107,14 @@ def test_value_txt_uses_the_session_lcid(session):
     with pytest.raises(libsess.TypeMismatch) as e:
         session.value_txt("list")
     assert e.value.hresult == libsess._lib.SESS_DISP_E_TYPEMISMATCH
+
+
+def test_dates_python_cannot_hold(session):
+    """A DATE before year 1 (the library allows it; datetime does not)."""
+    with libsess.values.Variant() as v:
+        v.ptr.vt = libsess._lib.SESS_VT_DATE
+        v.ptr.v.date = -693960.0  # year 0
+        with pytest.raises(libsess.TypeMismatch) as e:
+            libsess.values.load(v.ptr)
+    assert e.value.hresult == libsess._lib.SESS_DISP_E_OVERFLOW
+    assert "outside" in e.value.message
