@@ -45,6 +45,11 @@
 #define SESS_DISP_E_BADVARTYPE ((sess_result)0x80020008) /* bad variable type */
 #define SESS_DISP_E_OVERFLOW ((sess_result)0x8002000A) /* overflow */
 #define SESS_DISP_E_BADINDEX ((sess_result)0x8002000B) /* invalid index */
+#define SESS_DISP_E_MEMBERNOTFOUND ((sess_result)0x80020003) /* member not found (or not callable this way) */
+#define SESS_DISP_E_PARAMNOTFOUND ((sess_result)0x80020004) /* parameter not found */
+#define SESS_DISP_E_UNKNOWNNAME ((sess_result)0x80020006) /* unknown name */
+#define SESS_DISP_E_NONAMEDARGS ((sess_result)0x80020007) /* no named arguments */
+#define SESS_DISP_E_BADPARAMCOUNT ((sess_result)0x8002000E) /* invalid number of parameters */
 #define SESS_E_SESSION_NOT_FOUND ((sess_result)0x80040201) /* session not found (unknown, expired or abandoned) */
 #define SESS_E_LOCK_TIMEOUT ((sess_result)0x80040202) /* timed out waiting for the session lock */
 #define SESS_E_READONLY ((sess_result)0x80040203) /* the session is read-only */
@@ -60,6 +65,8 @@
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
 #define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
+#define SESS_E_OBJECT_DETACHED ((sess_result)0x8004021C) /* the object's unit of work has ended (session closed) */
+#define SESS_E_COLLECTION_READONLY ((sess_result)0x8004021D) /* the collection is read-only */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -137,6 +144,33 @@
 
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
+
+/* invoke flags (the vtables' invoke; COM's DISPATCH_*). */
+#define SESS_DISPATCH_METHOD 1
+#define SESS_DISPATCH_PROPERTYGET 2
+#define SESS_DISPATCH_PROPERTYPUT 4
+#define SESS_DISPATCH_PROPERTYPUTREF 8
+
+/* Standard DISPIDs (COM's values). */
+#define SESS_DISPID_VALUE 0
+#define SESS_DISPID_UNKNOWN (-1)
+#define SESS_DISPID_PROPERTYPUT (-3)
+#define SESS_DISPID_NEWENUM (-4)
+
+/* DISPIDs of sess_session_object's members (Value is SESS_DISPID_VALUE). */
+#define SESS_DISPID_SESSION_SESSIONID 1
+#define SESS_DISPID_SESSION_TIMEOUT 2
+#define SESS_DISPID_SESSION_ABANDON 3
+#define SESS_DISPID_SESSION_CODEPAGE 4
+#define SESS_DISPID_SESSION_LCID 5
+#define SESS_DISPID_SESSION_STATICOBJECTS 6
+#define SESS_DISPID_SESSION_CONTENTS 7
+
+/* DISPIDs of sess_variant_dictionary's members (Item is SESS_DISPID_VALUE, _NewEnum SESS_DISPID_NEWENUM). */
+#define SESS_DISPID_DICTIONARY_KEY 1
+#define SESS_DISPID_DICTIONARY_COUNT 2
+#define SESS_DISPID_DICTIONARY_REMOVE 3
+#define SESS_DISPID_DICTIONARY_REMOVEALL 4
 
 /* Declared below; the object vtable refers to it first. */
 struct sess_unknown;
@@ -870,9 +904,415 @@ typedef struct sess_request_info {
   bool https;
 } sess_request_info;
 
+/**
+ * The arguments of an `invoke` call: COM's DISPPARAMS, with `sess_variant`s.
+ *
+ * `args` holds `arg_count` initialised variants in **reverse** order (the
+ * last argument first), as COM passes them; the library only reads them.
+ * `named_args` holds `named_count` DISPIDs naming the first `named_count`
+ * entries of `args`: a property put (`SESS_DISPATCH_PROPERTYPUT` /
+ * `_PROPERTYPUTREF`) passes the new value as `args[0]` named
+ * `SESS_DISPID_PROPERTYPUT` (`named_count` 1); other calls take no named
+ * arguments. Either array may be NULL when its count is 0.
+ *
+ * Example: `Session("x") = 5` is `invoke(SESS_DISPID_VALUE,
+ * SESS_DISPATCH_PROPERTYPUT)` with `args = {5, "x"}`, `arg_count` 2,
+ * `named_args = {SESS_DISPID_PROPERTYPUT}`, `named_count` 1.
+ */
+typedef struct sess_dispparams {
+  /**
+   * The arguments, last first (`rgvarg`).
+   */
+  const struct sess_variant *args;
+  /**
+   * DISPIDs of the named arguments (`rgdispidNamedArgs`).
+   */
+  const int32_t *named_args;
+  /**
+   * Number of entries in `args` (`cArgs`).
+   */
+  uint32_t arg_count;
+  /**
+   * Number of entries in `named_args` (`cNamedArgs`).
+   */
+  uint32_t named_count;
+} sess_dispparams;
+
+/**
+ * The methods of a `sess_variant_dictionary`, in `IVariantDictionary`'s
+ * vtable order. Each takes the object itself first. Keys are
+ * `const sess_variant *`: a string names an item (any case), a number is a
+ * 1-based index (below 1 or past the end: `SESS_DISP_E_BADINDEX`); other
+ * types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
+ * its put_item, putref_item, remove and remove_all return
+ * `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
+ * method but the first three returns `SESS_E_OBJECT_DETACHED`.
+ */
+typedef struct sess_variant_dictionary_vtbl {
+  /**
+   * IUnknown: `*out` receives the object AddRef'd for
+   * `SESS_IID_IUNKNOWN`, `SESS_IID_IDISPATCH` and
+   * `SESS_IID_IVARIANTDICTIONARY`; anything else is NULL and
+   * `SESS_E_NOINTERFACE`.
+   */
+  sess_result (*query_interface)(struct sess_variant_dictionary *object,
+                                 const struct sess_guid *iid,
+                                 void **out);
+  /**
+   * IUnknown: adds a reference; returns the new count.
+   */
+  uint32_t (*add_ref)(struct sess_variant_dictionary *object);
+  /**
+   * IUnknown: drops a reference, freeing the object at zero; returns the
+   * new count.
+   */
+  uint32_t (*release)(struct sess_variant_dictionary *object);
+  /**
+   * IDispatch: `*out` receives 0 (no type information).
+   */
+  sess_result (*get_type_info_count)(struct sess_variant_dictionary *object, uint32_t *out);
+  /**
+   * IDispatch: no type information: `*out` NULL, `SESS_DISP_E_BADINDEX`.
+   */
+  sess_result (*get_type_info)(struct sess_variant_dictionary *object,
+                               uint32_t index,
+                               uint32_t lcid,
+                               void **out);
+  /**
+   * IDispatch: the DISPIDs of `count` UTF-8 names (the member, then
+   * parameter names, which no member takes), case-insensitive; an unknown
+   * name gets `SESS_DISPID_UNKNOWN` and `SESS_DISP_E_UNKNOWNNAME`. `lcid`
+   * is ignored.
+   */
+  sess_result (*get_ids_of_names)(struct sess_variant_dictionary *object,
+                                  const char *const *names,
+                                  uint32_t count,
+                                  uint32_t lcid,
+                                  int32_t *dispids);
+  /**
+   * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
+   * `params` (may be NULL: no arguments); `*result` (NULL, or
+   * initialised: cleared first) receives a get's value; `*arg_err` (may
+   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * converts argument text (0: the session's). The failure's detail is
+   * this thread's last error. Unknown DISPID or wrong kind of call:
+   * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
+   * `SESS_DISP_E_BADPARAMCOUNT`.
+   */
+  sess_result (*invoke)(struct sess_variant_dictionary *object,
+                        int32_t dispid,
+                        uint32_t lcid,
+                        uint16_t flags,
+                        const struct sess_dispparams *params,
+                        struct sess_variant *result,
+                        uint32_t *arg_err);
+  /**
+   * Item (get): copies the item's value into `*out` (initialised;
+   * cleared first); a missing name gives `SESS_VT_EMPTY` and
+   * `SESS_S_FALSE`. A static object comes as `SESS_VT_UNKNOWN`, made on
+   * first use.
+   */
+  sess_result (*get_item)(struct sess_variant_dictionary *object,
+                          const struct sess_variant *key,
+                          struct sess_variant *out);
+  /**
+   * Item (put): stores a copy of `*value` under the name (added last if
+   * new) or at the index.
+   */
+  sess_result (*put_item)(struct sess_variant_dictionary *object,
+                          const struct sess_variant *key,
+                          const struct sess_variant *value);
+  /**
+   * Item (putref, VBScript's `Set`): as put_item for an object
+   * (`SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`); other values are
+   * `SESS_DISP_E_TYPEMISMATCH`.
+   */
+  sess_result (*putref_item)(struct sess_variant_dictionary *object,
+                             const struct sess_variant *key,
+                             const struct sess_variant *value);
+  /**
+   * Key: `*out` (initialised; cleared first) receives the name at an
+   * index, or a name's stored spelling (missing: `SESS_VT_EMPTY`,
+   * `SESS_S_FALSE`), as `SESS_VT_BSTR`.
+   */
+  sess_result (*get_key)(struct sess_variant_dictionary *object,
+                         const struct sess_variant *key,
+                         struct sess_variant *out);
+  /**
+   * Count: the number of items.
+   */
+  sess_result (*get_count)(struct sess_variant_dictionary *object, int32_t *out);
+  /**
+   * _NewEnum: `*out` receives a new enumerator (a `sess_enum_variant`,
+   * which answers `SESS_IID_IENUMVARIANT`) over the keys in order, as
+   * For Each sees them. The caller owns the reference.
+   */
+  sess_result (*get_new_enum)(struct sess_variant_dictionary *object, struct sess_unknown **out);
+  /**
+   * Remove: removes the item; later items move down one index. A
+   * missing name is `SESS_S_FALSE`.
+   */
+  sess_result (*remove)(struct sess_variant_dictionary *object, const struct sess_variant *key);
+  /**
+   * RemoveAll: removes every item (the session stays).
+   */
+  sess_result (*remove_all)(struct sess_variant_dictionary *object);
+} sess_variant_dictionary_vtbl;
+
+/**
+ * A dictionary object (C callers call through `vtbl`).
+ */
+typedef struct sess_variant_dictionary {
+  /**
+   * The object's methods.
+   */
+  const struct sess_variant_dictionary_vtbl *vtbl;
+} sess_variant_dictionary;
+
+/**
+ * The methods of a `sess_session_object`, in `ISessionObject`'s vtable
+ * order (asp.tlb): IUnknown's, IDispatch's, then SessionID, Value
+ * get/put/putref, Timeout get/put, Abandon, CodePage get/put, LCID
+ * get/put, StaticObjects, Contents. Each takes the object itself first
+ * and does what the `sess_*` function of the same name does on the handle.
+ * After the unit of work has ended (the handle closed or discarded, the
+ * request ended, the event handler returned) every method but the first
+ * three returns `SESS_E_OBJECT_DETACHED`.
+ */
+typedef struct sess_session_object_vtbl {
+  /**
+   * IUnknown: `*out` receives the object AddRef'd for
+   * `SESS_IID_IUNKNOWN`, `SESS_IID_IDISPATCH` and
+   * `SESS_IID_ISESSIONOBJECT`; anything else is NULL and
+   * `SESS_E_NOINTERFACE`.
+   */
+  sess_result (*query_interface)(struct sess_session_object *object,
+                                 const struct sess_guid *iid,
+                                 void **out);
+  /**
+   * IUnknown: adds a reference; returns the new count.
+   */
+  uint32_t (*add_ref)(struct sess_session_object *object);
+  /**
+   * IUnknown: drops a reference, freeing the object at zero; returns the
+   * new count.
+   */
+  uint32_t (*release)(struct sess_session_object *object);
+  /**
+   * IDispatch: `*out` receives 0 (no type information).
+   */
+  sess_result (*get_type_info_count)(struct sess_session_object *object, uint32_t *out);
+  /**
+   * IDispatch: no type information: `*out` NULL, `SESS_DISP_E_BADINDEX`.
+   */
+  sess_result (*get_type_info)(struct sess_session_object *object,
+                               uint32_t index,
+                               uint32_t lcid,
+                               void **out);
+  /**
+   * IDispatch: the DISPIDs of `count` UTF-8 names (the member, then
+   * parameter names, which no member takes), case-insensitive; an unknown
+   * name gets `SESS_DISPID_UNKNOWN` and `SESS_DISP_E_UNKNOWNNAME`. `lcid`
+   * is ignored.
+   */
+  sess_result (*get_ids_of_names)(struct sess_session_object *object,
+                                  const char *const *names,
+                                  uint32_t count,
+                                  uint32_t lcid,
+                                  int32_t *dispids);
+  /**
+   * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
+   * `params` (may be NULL: no arguments); `*result` (NULL, or
+   * initialised: cleared first) receives a get's value; `*arg_err` (may
+   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * converts argument text, e.g. a Timeout given as "30" (0: the
+   * session's LCID). Value is the default member: `Session("x")` reads
+   * and writes Contents by name or 1-based index; `Contents` and
+   * `StaticObjects` with a key argument are their Item. The failure's
+   * detail is this thread's last error. Unknown DISPID or wrong kind of
+   * call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
+   * `SESS_DISP_E_BADPARAMCOUNT`.
+   */
+  sess_result (*invoke)(struct sess_session_object *object,
+                        int32_t dispid,
+                        uint32_t lcid,
+                        uint16_t flags,
+                        const struct sess_dispparams *params,
+                        struct sess_variant *result,
+                        uint32_t *arg_err);
+  /**
+   * SessionID: written to `buf` as `sess_session_id` does.
+   */
+  sess_result (*get_session_id)(struct sess_session_object *object,
+                                char *buf,
+                                size_t buf_len,
+                                size_t *out_len);
+  /**
+   * Value (get): as `sess_value_get` (missing: `SESS_VT_EMPTY`,
+   * `SESS_S_FALSE`).
+   */
+  sess_result (*get_value)(struct sess_session_object *object,
+                           const char *name,
+                           struct sess_variant *out);
+  /**
+   * Value (put): as `sess_value_set`.
+   */
+  sess_result (*put_value)(struct sess_session_object *object,
+                           const char *name,
+                           const struct sess_variant *value);
+  /**
+   * Value (putref, VBScript's `Set`): as put_value for an object
+   * (`SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`); other values are
+   * `SESS_DISP_E_TYPEMISMATCH`.
+   */
+  sess_result (*putref_value)(struct sess_session_object *object,
+                              const char *name,
+                              const struct sess_variant *value);
+  /**
+   * Timeout (get), minutes.
+   */
+  sess_result (*get_timeout)(struct sess_session_object *object, int32_t *out);
+  /**
+   * Timeout (put): as `sess_timeout` with `new_minutes`.
+   */
+  sess_result (*put_timeout)(struct sess_session_object *object, int32_t minutes);
+  /**
+   * Abandon: as `sess_abandon`.
+   */
+  sess_result (*abandon)(struct sess_session_object *object);
+  /**
+   * CodePage (get).
+   */
+  sess_result (*get_code_page)(struct sess_session_object *object, int32_t *out);
+  /**
+   * CodePage (put): as `sess_codepage` with `new_cp`.
+   */
+  sess_result (*put_code_page)(struct sess_session_object *object, int32_t cp);
+  /**
+   * LCID (get).
+   */
+  sess_result (*get_lcid)(struct sess_session_object *object, int32_t *out);
+  /**
+   * LCID (put): as `sess_lcid` with `new_lcid`.
+   */
+  sess_result (*put_lcid)(struct sess_session_object *object, int32_t lcid);
+  /**
+   * StaticObjects: `*out` receives a new dictionary object over the
+   * session's static objects (read-only). The caller owns the reference.
+   */
+  sess_result (*get_static_objects)(struct sess_session_object *object,
+                                    struct sess_variant_dictionary **out);
+  /**
+   * Contents: `*out` receives a new dictionary object over the session's
+   * values. The caller owns the reference.
+   */
+  sess_result (*get_contents)(struct sess_session_object *object,
+                              struct sess_variant_dictionary **out);
+} sess_session_object_vtbl;
+
+/**
+ * The Session object (C callers call through `vtbl`).
+ */
+typedef struct sess_session_object {
+  /**
+   * The object's methods.
+   */
+  const struct sess_session_object_vtbl *vtbl;
+} sess_session_object;
+
+/**
+ * The methods of a `sess_enum_variant`, in `IEnumVARIANT`'s vtable order
+ * (IUnknown's, then Next, Skip, Reset, Clone). Each takes the object
+ * itself first. After the unit of work has ended, next, skip, reset and
+ * clone return `SESS_E_OBJECT_DETACHED`.
+ */
+typedef struct sess_enum_variant_vtbl {
+  /**
+   * IUnknown: `*out` receives the object AddRef'd for
+   * `SESS_IID_IUNKNOWN` and `SESS_IID_IENUMVARIANT`; anything else is
+   * NULL and `SESS_E_NOINTERFACE`.
+   */
+  sess_result (*query_interface)(struct sess_enum_variant *object,
+                                 const struct sess_guid *iid,
+                                 void **out);
+  /**
+   * IUnknown: adds a reference; returns the new count.
+   */
+  uint32_t (*add_ref)(struct sess_enum_variant *object);
+  /**
+   * IUnknown: drops a reference, freeing the object at zero; returns the
+   * new count.
+   */
+  uint32_t (*release)(struct sess_enum_variant *object);
+  /**
+   * Next: the next `count` keys (`SESS_VT_BSTR`) into `out[0..count]`
+   * (each initialised; cleared first; the caller owns them);
+   * `*fetched` (may be NULL) receives how many. `SESS_S_OK` if all
+   * `count` came, `SESS_S_FALSE` if the end came first.
+   */
+  sess_result (*next)(struct sess_enum_variant *object,
+                      uint32_t count,
+                      struct sess_variant *out,
+                      uint32_t *fetched);
+  /**
+   * Skip: moves past `count` keys; `SESS_S_FALSE` if the end came first.
+   */
+  sess_result (*skip)(struct sess_enum_variant *object, uint32_t count);
+  /**
+   * Reset: back to the first key.
+   */
+  sess_result (*reset)(struct sess_enum_variant *object);
+  /**
+   * Clone: `*out` receives a new enumerator at the same position (the
+   * caller owns it).
+   */
+  sess_result (*clone)(struct sess_enum_variant *object, struct sess_enum_variant **out);
+} sess_enum_variant_vtbl;
+
+/**
+ * An enumerator object (C callers call through `vtbl`).
+ */
+typedef struct sess_enum_variant {
+  /**
+   * The object's methods.
+   */
+  const struct sess_enum_variant_vtbl *vtbl;
+} sess_enum_variant;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * IID_IUnknown, {00000000-0000-0000-C000-000000000046}: every object
+ * answers it.
+ */
+extern const struct sess_guid SESS_IID_IUNKNOWN;
+
+/**
+ * IID_IDispatch, {00020400-0000-0000-C000-000000000046}: the Session and
+ * dictionary objects answer it (get_ids_of_names / invoke).
+ */
+extern const struct sess_guid SESS_IID_IDISPATCH;
+
+/**
+ * IID_IEnumVARIANT, {00020404-0000-0000-C000-000000000046}: the
+ * enumerators (sess_enum_variant) answer it.
+ */
+extern const struct sess_guid SESS_IID_IENUMVARIANT;
+
+/**
+ * IID_ISessionObject, {D97A6DA0-A865-11cf-83AF-00A0C90C2BD8} (asp.tlb): the
+ * Session object (sess_session_object) answers it.
+ */
+extern const struct sess_guid SESS_IID_ISESSIONOBJECT;
+
+/**
+ * IID_IVariantDictionary, {4A7DEB90-B069-11D0-B373-00A0C90C2BD8}
+ * (asp.tlb): the Contents and StaticObjects objects
+ * (sess_variant_dictionary) answer it.
+ */
+extern const struct sess_guid SESS_IID_IVARIANTDICTIONARY;
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
@@ -978,6 +1418,17 @@ sess_result sess_codepage_decode(uint32_t codepage,
  * (e.g. `Shift_JIS` for 932, `Big5` for 950, `UTF-8` for 65001).
  */
 sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * X++'s `interface()`: `*out` receives the Session as a COM-style object
+ * (a `sess_session_object`; its vtable starts with IUnknown's, so it is
+ * also a `sess_unknown`), holding one reference the caller owns and ends
+ * with its `release`. The object works on the handle `s` while the handle's
+ * unit of work lasts, and may outlive it: afterwards its calls return
+ * `SESS_E_OBJECT_DETACHED` (QueryInterface, AddRef and Release still work).
+ * It follows the handle's threading rule: one thread at a time.
+ */
+sess_result sess_session_interface(struct sess_session *s, struct sess_unknown **out);
 
 /**
  * The library version, NUL-terminated, e.g. "0.1.0" (`SESS_VERSION_STRING`

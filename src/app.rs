@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use options::{AppOptions, Factory, OnEnd, OnStart, StaticObject, StoreConfig};
-pub use session::Session;
+pub use session::{Liveness, Session};
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};

@@ -42,6 +42,16 @@ pub const DISP_E_BADVARTYPE: HResult = hr(0x8002_0008);
 pub const DISP_E_OVERFLOW: HResult = hr(0x8002_000A);
 /// An index is out of range.
 pub const DISP_E_BADINDEX: HResult = hr(0x8002_000B);
+/// IDispatch: the member does not exist or does not take this kind of call.
+pub const DISP_E_MEMBERNOTFOUND: HResult = hr(0x8002_0003);
+/// IDispatch: a required argument (e.g. the value of a property put) is missing.
+pub const DISP_E_PARAMNOTFOUND: HResult = hr(0x8002_0004);
+/// IDispatch: a name is not a member of the object.
+pub const DISP_E_UNKNOWNNAME: HResult = hr(0x8002_0006);
+/// IDispatch: the member takes no named arguments.
+pub const DISP_E_NONAMEDARGS: HResult = hr(0x8002_0007);
+/// IDispatch: the number of arguments is wrong for the member.
+pub const DISP_E_BADPARAMCOUNT: HResult = hr(0x8002_000E);
 
 /// The session ID is not (or no longer) known to the store.
 pub const E_SESSION_NOT_FOUND: HResult = hr(0x8004_0201);
@@ -74,6 +84,12 @@ pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
 /// The value holds an object, which a shared (serialising) store cannot keep.
 pub const E_NOT_SERIALIZABLE: HResult = hr(0x8004_020F);
+/// A COM object of the C ABI was used after the unit of work it came from
+/// ended (session closed or discarded, request ended, event handler returned).
+pub const E_OBJECT_DETACHED: HResult = hr(0x8004_021C);
+/// The collection cannot be changed (StaticObjects: the application declares
+/// its objects).
+pub const E_COLLECTION_READONLY: HResult = hr(0x8004_021D);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -91,6 +107,11 @@ pub const ALL: &[(&str, HResult)] = &[
     ("DISP_E_BADVARTYPE", DISP_E_BADVARTYPE),
     ("DISP_E_OVERFLOW", DISP_E_OVERFLOW),
     ("DISP_E_BADINDEX", DISP_E_BADINDEX),
+    ("DISP_E_MEMBERNOTFOUND", DISP_E_MEMBERNOTFOUND),
+    ("DISP_E_PARAMNOTFOUND", DISP_E_PARAMNOTFOUND),
+    ("DISP_E_UNKNOWNNAME", DISP_E_UNKNOWNNAME),
+    ("DISP_E_NONAMEDARGS", DISP_E_NONAMEDARGS),
+    ("DISP_E_BADPARAMCOUNT", DISP_E_BADPARAMCOUNT),
     ("E_SESSION_NOT_FOUND", E_SESSION_NOT_FOUND),
     ("E_LOCK_TIMEOUT", E_LOCK_TIMEOUT),
     ("E_READONLY", E_READONLY),
@@ -106,6 +127,8 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_WRONG_STATE", E_WRONG_STATE),
     ("E_INVALID_OPTION", E_INVALID_OPTION),
     ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
+    ("E_OBJECT_DETACHED", E_OBJECT_DETACHED),
+    ("E_COLLECTION_READONLY", E_COLLECTION_READONLY),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -125,6 +148,11 @@ pub fn message(code: HResult) -> &'static str {
         DISP_E_BADVARTYPE => "bad variable type",
         DISP_E_OVERFLOW => "overflow",
         DISP_E_BADINDEX => "invalid index",
+        DISP_E_MEMBERNOTFOUND => "member not found (or not callable this way)",
+        DISP_E_PARAMNOTFOUND => "parameter not found",
+        DISP_E_UNKNOWNNAME => "unknown name",
+        DISP_E_NONAMEDARGS => "no named arguments",
+        DISP_E_BADPARAMCOUNT => "invalid number of parameters",
         E_SESSION_NOT_FOUND => "session not found (unknown, expired or abandoned)",
         E_LOCK_TIMEOUT => "timed out waiting for the session lock",
         E_READONLY => "the session is read-only",
@@ -140,6 +168,8 @@ pub fn message(code: HResult) -> &'static str {
         E_WRONG_STATE => "not allowed in the session's current state",
         E_INVALID_OPTION => "invalid application option",
         E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
+        E_OBJECT_DETACHED => "the object's unit of work has ended (session closed)",
+        E_COLLECTION_READONLY => "the collection is read-only",
         c if c >= 0 => "success",
         _ => "unknown error",
     }

@@ -2,6 +2,7 @@
 //! session, from open (or create) to close.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::AppInner;
@@ -35,6 +36,23 @@ pub struct Session {
     /// Lent to host code by the library (an OnStart/OnEnd handler, or a web
     /// request that owns the unit of work): the host must not end it.
     lent: bool,
+    /// Shared with the [`Liveness`] handed out; cleared when this handle
+    /// stops being usable where it is.
+    liveness: Option<Arc<AtomicBool>>,
+}
+
+/// Whether a session handle is still usable where it was when the liveness
+/// was taken: false once the unit of work ends (close, discard, drop) or a
+/// lent handle is taken back (the value may then move). Objects that
+/// outlive a call on the handle (the C ABI's COM objects) check it first.
+#[derive(Clone, Debug)]
+pub struct Liveness(Arc<AtomicBool>);
+
+impl Liveness {
+    /// Whether the handle is still usable.
+    pub fn is_live(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 impl Session {
@@ -49,6 +67,7 @@ impl Session {
             regenerated: false,
             ending: false,
             lent: false,
+            liveness: None,
         }
     }
 
@@ -174,7 +193,25 @@ impl Session {
     }
 
     pub(crate) fn set_lent(&mut self, lent: bool) {
+        if self.lent && !lent {
+            self.end_liveness();
+        }
         self.lent = lent;
+    }
+
+    /// This handle's [`Liveness`] (shared by every call until it ends).
+    pub fn liveness(&mut self) -> Liveness {
+        let cell = self
+            .liveness
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(true)));
+        Liveness(Arc::clone(cell))
+    }
+
+    /// Tells every [`Liveness`] handed out that this handle is gone.
+    fn end_liveness(&mut self) {
+        if let Some(cell) = self.liveness.take() {
+            cell.store(false, Ordering::Release);
+        }
     }
 
     /// Where the session is stored (Mode).
@@ -451,6 +488,7 @@ impl Session {
     }
 
     fn finish(&mut self, keep: bool) -> Result<()> {
+        self.end_liveness();
         let Some(mut lease) = self.lease.take() else {
             return Ok(());
         };

@@ -168,6 +168,7 @@ pub fn header_defines() -> String {
             let _ = writeln!(h, "#define SESS_{name} {value}");
         }
     }
+    h.push_str(&super::com::header_defines());
     h
 }
 

@@ -125,6 +125,13 @@ impl Contents {
         self.map.contains_key(KeyRef::new(name))
     }
 
+    /// The index and key (original spelling) of `name` (any case).
+    pub fn find(&self, name: &str) -> Option<(usize, &str)> {
+        self.map
+            .get_full(KeyRef::new(name))
+            .map(|(i, k, _)| (i, &*k.0))
+    }
+
     /// The key (original spelling) and value at `index` (0-based).
     pub fn get_index(&self, index: usize) -> Option<(&str, &Variant)> {
         self.map.get_index(index).map(|(k, v)| (&*k.0, v))

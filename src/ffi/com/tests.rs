@@ -1,0 +1,1 @@
+//! Tests of the COM objects through their C entry points.
