@@ -18,12 +18,6 @@
 #include <string>
 #include <string_view>
 
-extern "C" {
-/// The Session as an AddRef'd COM-style object (DESIGN.md's contract
-/// addition; declared here until sess.h carries it).
-sess_result sess_session_interface(struct sess_session *s, struct sess_unknown **out);
-}
-
 namespace sess {
 
 /// X++'s IISVariantDictionary: Session.Contents or Session.StaticObjects,
@@ -58,7 +52,8 @@ public:
         const std::size_t i = zero_based(index);
         return kind_ == kind::contents ? sess::contents(s_).key(i) : sess::static_objects(s_).key(i);
     }
-    /// Remove(key) (Contents only): whether there was such an item.
+    /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
+    /// whether there was such an item.
     bool remove(std::string_view key) { return writable().remove(key); }
     /// Remove(index), 1-based (Contents only).
     void remove(int index) { writable().remove_at(zero_based(index)); }
@@ -75,7 +70,7 @@ private:
     sess::contents writable() const
     {
         if (kind_ != kind::contents)
-            throw error(SESS_E_NOTIMPL, "StaticObjects has no Remove or RemoveAll (declared objects stay)");
+            throw error(SESS_E_COLLECTION_READONLY, "StaticObjects has no Remove or RemoveAll (declared objects stay)");
         return sess::contents(s_);
     }
     sess_session *s_;
@@ -100,7 +95,9 @@ public:
     }
     /// SessionID.
     std::string getSessionID() const { return s_.id(); }
-    /// The Session as a COM-style object (an owned, AddRef'd reference).
+    /// The Session as a COM-style object (an owned, AddRef'd reference;
+    /// `.query<sess_session_object>(SESS_IID_ISESSIONOBJECT)` gives its
+    /// ISessionObject vtable, `invoke` calls it by name).
     unknown_ptr interface() const
     {
         sess_unknown *out = nullptr;

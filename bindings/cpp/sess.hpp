@@ -107,45 +107,56 @@ inline std::string c_str(std::string_view text) { return std::string(text); }
 
 } // namespace detail
 
-/// An owned reference to a COM-style object (IUnknown first): copies
+/// An owned reference to a COM-style object `T` (a struct whose first
+/// member is its vtable pointer, IUnknown's three entries first): copies
 /// AddRef, destruction Releases.
-class unknown_ptr {
+template <class T> class com_ptr {
 public:
     /// No object.
-    unknown_ptr() noexcept = default;
+    com_ptr() noexcept = default;
     /// Takes over a reference the caller owns (an AddRef'd out pointer).
-    static unknown_ptr adopt(sess_unknown *p) noexcept
+    static com_ptr adopt(T *p) noexcept
     {
-        unknown_ptr u;
-        u.p_ = p;
-        return u;
+        com_ptr c;
+        c.p_ = p;
+        return c;
     }
-    unknown_ptr(const unknown_ptr &o) noexcept : p_(o.p_)
+    com_ptr(const com_ptr &o) noexcept : p_(o.p_)
     {
         if (p_ != nullptr)
             p_->vtbl->add_ref(p_);
     }
-    unknown_ptr(unknown_ptr &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-    unknown_ptr &operator=(unknown_ptr o) noexcept
+    com_ptr(com_ptr &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    com_ptr &operator=(com_ptr o) noexcept
     {
         std::swap(p_, o.p_);
         return *this;
     }
-    ~unknown_ptr()
+    ~com_ptr()
     {
         if (p_ != nullptr)
             p_->vtbl->release(p_);
     }
     /// The object (still owned here).
-    sess_unknown *get() const noexcept { return p_; }
-    /// The object's vtable.
-    sess_unknown *operator->() const noexcept { return p_; }
+    T *get() const noexcept { return p_; }
+    /// The object, for calls through its vtable.
+    T *operator->() const noexcept { return p_; }
     /// Whether there is an object.
     explicit operator bool() const noexcept { return p_ != nullptr; }
+    /// QueryInterface: the object as interface `U` (identified by `iid`).
+    template <class U> com_ptr<U> query(const sess_guid &iid) const
+    {
+        void *out = nullptr;
+        detail::check(p_->vtbl->query_interface(p_, &iid, &out));
+        return com_ptr<U>::adopt(static_cast<U *>(out));
+    }
 
 private:
-    sess_unknown *p_ = nullptr;
+    T *p_ = nullptr;
 };
+
+/// An owned IUnknown reference.
+using unknown_ptr = com_ptr<sess_unknown>;
 
 /// Currency (VT_CY): the amount times 10,000.
 struct currency {

@@ -104,7 +104,7 @@ TEST_CASE("IISSessionObject: contents() and staticObjects() are 1-based dictiona
         CHECK(statics.item(1).vt() == SESS_VT_UNKNOWN);
         CHECK(statics.item("OBJINFO").as<sess::unknown_ptr>().get() ==
               statics.item(1).as<sess::unknown_ptr>().get());
-        CHECK(thrown([&] { statics.removeAll(); }) == SESS_E_NOTIMPL);
+        CHECK(thrown([&] { statics.removeAll(); }) == SESS_E_COLLECTION_READONLY);
         CHECK(statics.count() == 2);
         s.close();
     }
@@ -132,21 +132,51 @@ TEST_CASE("IISSessionObject: abandon() takes effect when the unit of work ends")
     CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
 }
 
-#ifdef SESS_TEST_INTERFACE
-TEST_CASE("IISSessionObject: interface() is an owned COM reference")
+// interface(): the Session as a COM object, driven through its vtable and
+// late-bound by name (as a script host or X++'s COM class calls it).
+TEST_CASE("IISSessionObject: interface() is an owned COM reference that outlives nothing")
 {
     sess::app app;
     sess::session s = app.create();
     sess::IISSessionObject session(s.handle());
     sess::unknown_ptr iface = session.interface();
     REQUIRE(iface);
-    const sess_guid iunknown = {0, 0, 0, {0xC0, 0, 0, 0, 0, 0, 0, 0x46}};
-    void *raw = nullptr;
-    CHECK(iface->vtbl->query_interface(iface.get(), &iunknown, &raw) == SESS_S_OK);
-    sess::unknown_ptr again = sess::unknown_ptr::adopt(static_cast<sess_unknown *>(raw));
-    CHECK(again);
+    sess::com_ptr<sess_session_object> obj = iface.query<sess_session_object>(SESS_IID_ISESSIONOBJECT);
     sess::unknown_ptr copy = iface;
     CHECK(copy.get() == iface.get());
+
+    // Early bound: the ISessionObject vtable.
+    char id[SESS_ID_LEN + 1];
+    std::size_t len = 0;
+    CHECK(obj->vtbl->get_session_id(obj.get(), id, sizeof id, &len) == SESS_S_OK);
+    CHECK(std::string(id, len) == session.getSessionID());
+    CHECK(obj->vtbl->put_timeout(obj.get(), 9) == SESS_S_OK);
+    CHECK(session.timeout() == 9);
+
+    // Late bound: a member's name to its DISPID (COM's GetIDsOfNames: one
+    // member, then its parameters' names), then invoke.
+    std::int32_t ids[2] = {};
+    const char *value_name[] = {"value"};
+    const char *timeout_name[] = {"TIMEOUT"};
+    REQUIRE(obj->vtbl->get_ids_of_names(obj.get(), value_name, 1, 0x0409, &ids[0]) == SESS_S_OK);
+    REQUIRE(obj->vtbl->get_ids_of_names(obj.get(), timeout_name, 1, 0x0409, &ids[1]) == SESS_S_OK);
+    CHECK(ids[0] == SESS_DISPID_VALUE);
+    CHECK(ids[1] == SESS_DISPID_SESSION_TIMEOUT);
+    // Session("user") = "Arthur"
+    sess::variant args[2] = {sess::variant("Arthur"), sess::variant("user")}; // last first
+    const std::int32_t put_id = SESS_DISPID_PROPERTYPUT;
+    const sess_dispparams put{args[0].get(), &put_id, 2, 1};
+    sess::variant result;
+    CHECK(obj->vtbl->invoke(obj.get(), SESS_DISPID_VALUE, 0x0409, SESS_DISPATCH_PROPERTYPUT, &put, result.put(),
+                            nullptr) == SESS_S_OK);
+    CHECK(session.value("USER").str() == "Arthur");
+    // x = Session.Timeout
+    const sess_dispparams none{nullptr, nullptr, 0, 0};
+    CHECK(obj->vtbl->invoke(obj.get(), ids[1], 0x0409, SESS_DISPATCH_PROPERTYGET, &none, result.put(), nullptr) ==
+          SESS_S_OK);
+    CHECK(result.as<std::int32_t>() == 9);
+
+    // After the unit of work: every call is a clear error, Release still works.
     s.close();
+    CHECK(obj->vtbl->get_session_id(obj.get(), id, sizeof id, &len) == SESS_E_OBJECT_DETACHED);
 }
-#endif

@@ -60,6 +60,7 @@ _FAMILIES = {
     "SESS_E_SESSION_NOT_FOUND": NotFound,
     "SESS_E_LOCK_TIMEOUT": LockTimeout,
     "SESS_E_READONLY": ReadOnly,
+    "SESS_E_COLLECTION_READONLY": ReadOnly,
     "SESS_E_STORE_UNAVAILABLE": StoreUnavailable,
     "SESS_E_INVALIDARG": InvalidArgument,
     "SESS_E_INVALID_TIMEOUT": InvalidArgument,
@@ -77,8 +78,9 @@ _FAMILIES = {
     "SESS_E_NOT_SERIALIZABLE": TypeMismatch,
     "SESS_DISP_E_BADINDEX": BadIndex,
     "SESS_E_WRONG_STATE": WrongState,
+    "SESS_E_OBJECT_DETACHED": WrongState,
 }
-_BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items() if hasattr(lib, name)}
+_BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items()}
 
 
 def _text(fn: Any, *args: Any) -> str:
