@@ -205,6 +205,14 @@ class Session(MutableMapping[str, Any]):
         """Whether Abandon was called."""
         return self._flag(lib.sess_session_is_abandoned)
 
+    def interface(self) -> ComObject:
+        """X++'s interface(): the Session as a COM object (ISessionObject),
+        callable late-bound: `s.interface().get("Timeout")`. Its calls fail
+        with WrongState once the unit of work has ended."""
+        out = ffi.new("sess_unknown **")
+        check(lib.sess_session_interface(self._h, out))
+        return ComObject(out[0], adopt=True)
+
     @property
     def static_objects(self) -> Mapping[str, ComObject]:
         """StaticObjects: the declared objects by name (made on first use)."""

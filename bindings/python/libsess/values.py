@@ -8,7 +8,7 @@ import datetime
 import decimal
 from typing import Any, Union
 
-from ._native import check, ffi, lib
+from ._native import c_text, check, ffi, lib
 
 #: What a session value can be.
 Value = Union[None, bool, int, float, str, decimal.Decimal, datetime.datetime, list, "ComObject"]
@@ -20,17 +20,59 @@ _I8 = (-(1 << 63), (1 << 63) - 1)
 
 
 class ComObject:
-    """A reference to a COM-style object held in a session (VT_UNKNOWN /
-    VT_DISPATCH, e.g. a static object): released when this is collected."""
+    """A reference to a COM-style object (VT_UNKNOWN / VT_DISPATCH: a
+    static object, or the Session's own object from Session.interface()):
+    released when this is collected. Objects with IDispatch are callable
+    late-bound by name, as a script host calls them: `get`, `put`, `call`."""
 
-    def __init__(self, punk: Any) -> None:
-        punk.vtbl.add_ref(punk)
+    def __init__(self, punk: Any, *, adopt: bool = False) -> None:
+        if not adopt:
+            punk.vtbl.add_ref(punk)
         self._punk = ffi.gc(punk, lambda p: p.vtbl.release(p))
 
     @property
     def pointer(self) -> Any:
         """The object's `sess_unknown *` (still owned by this wrapper)."""
         return self._punk
+
+    def get(self, name: str, *args: Any) -> Any:
+        """Property get by name (`Session.Timeout`, `Contents.Item(2)`)."""
+        return self._invoke(name, lib.SESS_DISPATCH_PROPERTYGET | lib.SESS_DISPATCH_METHOD, args)
+
+    def put(self, name: str, *args: Any) -> None:
+        """Property put by name; the new value last (`put("Value", "k", v)`
+        is `Session("k") = v`)."""
+        self._invoke(name, lib.SESS_DISPATCH_PROPERTYPUT, args)
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Method call by name (`call("Abandon")`, `call("Remove", "k")`)."""
+        return self._invoke(name, lib.SESS_DISPATCH_METHOD, args)
+
+    def _invoke(self, name: str, flags: int, args: Any) -> Any:
+        out = ffi.new("void **")
+        check(self._punk.vtbl.query_interface(self._punk, ffi.addressof(lib.SESS_IID_IDISPATCH), out))
+        # Every IDispatch vtable starts alike: call through the Session's shape.
+        disp = ffi.gc(ffi.cast("sess_session_object *", out[0]), lambda p: p.vtbl.release(p))
+        text = ffi.new("char[]", c_text(name))
+        names = ffi.new("char *[]", [text])
+        dispid = ffi.new("int32_t *")
+        check(disp.vtbl.get_ids_of_names(disp, names, 1, lib.SESS_LOCALE_USER_DEFAULT, dispid))
+        held = [Variant.holding(a) for a in reversed(args)]  # DISPPARAMS: last first
+        try:
+            values = ffi.new("sess_variant[]", len(held))
+            for i, v in enumerate(held):
+                ffi.memmove(ffi.addressof(values[i]), v.ptr, ffi.sizeof("sess_variant"))
+            put_id = ffi.new("int32_t *", lib.SESS_DISPID_PROPERTYPUT)
+            params = ffi.new("sess_dispparams *")
+            params.args, params.arg_count = values, len(held)
+            if flags == lib.SESS_DISPATCH_PROPERTYPUT:
+                params.named_args, params.named_count = put_id, 1
+            with Variant() as result:
+                check(disp.vtbl.invoke(disp, dispid[0], lib.SESS_LOCALE_USER_DEFAULT, flags, params, result.ptr, ffi.NULL))
+                return load(result.ptr)
+        finally:
+            for v in held:
+                v.__exit__()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ComObject) and self._punk == other._punk

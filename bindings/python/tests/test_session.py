@@ -267,3 +267,31 @@ def test_seed_000_iissessionobject_methods(app):
         assert len(s.static_objects) == 0            # staticObjects()
         s.abandon()                                  # abandon()
         assert s.abandoned
+
+
+def test_interface_late_bound_by_name(app):
+    """X++'s interface(): the Session's COM object, driven by name as a
+    script host drives it (get_ids_of_names + invoke)."""
+    with app.create() as s:
+        obj = s.interface()
+        assert obj.get("SessionID") == s.id
+        obj.put("Timeout", 9)
+        assert s.timeout == 9
+        obj.put("Value", "user", "Arthur")           # Session("user") = "Arthur"
+        assert s["USER"] == "Arthur"
+        assert obj.get("value", "user") == "Arthur"  # names are case-insensitive
+        contents = obj.get("Contents")
+        assert isinstance(contents, libsess.ComObject)
+        assert contents.get("Count") == 1
+        assert contents.get("Key", 1) == "user"      # COM collections count from 1
+        assert contents.get("Item", 1) == "Arthur"
+        contents.call("Remove", "user")
+        assert len(s) == 0
+        with pytest.raises(libsess.SessionError) as e:
+            obj.get("NoSuchMember")
+        assert e.value.hresult & 0xFFFFFFFF == 0x80020006  # DISP_E_UNKNOWNNAME
+        obj.call("Abandon")
+        assert s.abandoned
+    with pytest.raises(libsess.WrongState) as e:
+        obj.get("Timeout")
+    assert e.value.hresult == lib.SESS_E_OBJECT_DETACHED
