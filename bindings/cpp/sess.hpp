@@ -304,7 +304,12 @@ public:
     /// The value as T: std::string (text under `lcid`), bool, an integer
     /// type, double, time_point, currency or std::vector<variant>; converted
     /// with VariantChangeTypeEx's rules (DISP_E_TYPEMISMATCH / _OVERFLOW).
-    template <class T> T as(std::uint32_t lcid = 0x0409) const;
+    template <class T> T as(std::uint32_t lcid = 0x0409) const
+    {
+        static_assert(sizeof(T) == 0, "sess::variant::as<T>: T is not a supported type");
+        (void)lcid;
+        return T();
+    }
 
 private:
     void set_bool(bool b) noexcept
