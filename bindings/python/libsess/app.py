@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Type, Union
 
 from ._native import c_text, check, ffi, lib
 from .errors import error_for
+from .objects import Factory, factory_callback
 from .session import Session
 
 #: A Session_OnStart / Session_OnEnd handler: gets the (lent) session.
@@ -44,7 +45,8 @@ class App:
     keyword arguments, e.g. `App(default_timeout_minutes=5,
     lock_timeout_ms=2000, default_lcid=1036)`; `on_start` / `on_end` take a
     callable receiving the session; `redis` a URL or a dict of
-    sess_redis_options' fields. Use it as a context manager, or `close()`,
+    sess_redis_options' fields; `static_objects` session-scope static
+    objects as {name: factory(name) -> object}. Use it as a context manager, or `close()`,
     to release it (Session_OnEnd runs for sessions still alive)."""
 
     def __init__(
@@ -53,6 +55,7 @@ class App:
         on_start: Optional[Handler] = None,
         on_end: Optional[Handler] = None,
         redis: Union[str, Dict[str, Any], None] = None,
+        static_objects: Optional[Dict[str, Factory]] = None,
         **options: Any,
     ) -> None:
         self._keep: List[Any] = []
@@ -69,6 +72,14 @@ class App:
             _fill(ropts, "sess_redis_options", {"url": redis} if isinstance(redis, str) else redis, self._keep)
             self._keep.append(ropts)
             opts.redis = ropts
+        if static_objects:
+            decls = ffi.new("sess_static_object_decl[]", len(static_objects))
+            for decl, (name, factory) in zip(decls, static_objects.items()):
+                name_c, make = ffi.new("char[]", c_text(name)), factory_callback(factory)
+                decl.name, decl.factory = name_c, make
+                self._keep += [name_c, make]
+            self._keep.append(decls)
+            opts.static_objects, opts.static_object_count = decls, len(static_objects)
         out = ffi.new("sess_app **")
         check(lib.sess_app_create(opts, out))
         self._handle: Any = out[0]

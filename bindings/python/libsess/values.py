@@ -35,6 +35,13 @@ class ComObject:
         """The object's `sess_unknown *` (still owned by this wrapper)."""
         return self._punk
 
+    @property
+    def target(self) -> Any:
+        """The Python object behind it, if a Python factory made it; else None."""
+        from .objects import target_of
+
+        return target_of(self._punk)
+
     def get(self, name: str, *args: Any) -> Any:
         """Property get by name (`Session.Timeout`, `Contents.Item(2)`)."""
         return self._invoke(name, lib.SESS_DISPATCH_PROPERTYGET | lib.SESS_DISPATCH_METHOD, args)

@@ -241,6 +241,60 @@ def test_concurrent_units_of_work_lose_no_update():
             assert s["count"] == threads * increments
 
 
+class PersonalInfo:
+    """A GLOBAL.ASA object: <OBJECT RUNAT=Server SCOPE=Session ID=objInfo>."""
+
+    made = 0
+
+    def __init__(self, name):
+        PersonalInfo.made += 1
+        self.name = name
+        self.PersonalName = "Arthur"
+
+
+def test_seed_004_static_objects():
+    """StaticObjects: declared per application, made per session on first
+    use, the same instance for the rest of the unit of work, released
+    when the session ends."""
+    import gc
+
+    from libsess import objects
+
+    PersonalInfo.made = 0
+    with libsess.App(static_objects={"objInfo": PersonalInfo, "objAd": PersonalInfo}) as app:
+        with app.create() as s:
+            statics = s.static_objects
+            assert list(statics) == ["objInfo", "objAd"]
+            assert len(statics) == 2
+            assert PersonalInfo.made == 0  # made on first use
+            info = statics["OBJINFO"]
+            assert isinstance(info, libsess.ComObject)
+            assert info.target.PersonalName == "Arthur"  # Session.StaticObjects(objInfo).PersonalName
+            assert info.target.name == "objInfo"
+            assert statics["objInfo"] == info
+            assert PersonalInfo.made == 1
+            with pytest.raises(KeyError):
+                statics["objNone"]
+            sid = s.id  # using a static object stores the session
+        del info
+        gc.collect()
+        with app.open(sid) as s:
+            assert s.static_objects["objInfo"].target.name == "objInfo"
+    gc.collect()
+    assert objects._live == {}  # every reference released
+
+
+def test_static_object_factory_failure():
+    def broken(name):
+        raise RuntimeError(name)
+
+    with libsess.App(static_objects={"objBroken": broken}) as app:
+        with app.create() as s:
+            with pytest.raises(libsess.SessionError) as e:
+                s.static_objects["objBroken"]
+            assert e.value.hresult == lib.SESS_E_FAIL
+
+
 def test_static_objects_are_empty_without_declarations(app):
     with app.create() as s:
         assert len(s.static_objects) == 0
