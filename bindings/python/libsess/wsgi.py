@@ -62,6 +62,8 @@ class SessionMiddleware:
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         use = self.session_use(environ) if callable(self.session_use) else self.session_use
+        if use not in USES:
+            raise ValueError(f"session_use must be one of {sorted(USES)}, not {use!r}")
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         path_bytes = path.encode("latin-1")  # WSGI's native strings carry the raw bytes
         cookie = environ.get("HTTP_COOKIE", "").encode("latin-1")
