@@ -839,6 +839,27 @@ public:
     }
     /// The C handle.
     sess_request *handle() const noexcept { return r_; }
+    /// Takes the session as `session_use` says, for a request begun with
+    /// SESS_USE_OFF (route first, then acquire).
+    void acquire(std::uint32_t session_use) { detail::check(sess_request_acquire(r_, session_use)); }
+    /// The request path without any cookieless ID segment.
+    std::string path() const
+    {
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) { return sess_request_path(r_, b, l, o); });
+    }
+    /// The virtual path of the request's application.
+    std::string app_path() const
+    {
+        return detail::text_out(
+            [&](char *b, std::size_t l, std::size_t *o) { return sess_request_app_path(r_, b, l, o); });
+    }
+    /// `url` as a link should carry it (with the cookieless ID segment).
+    std::string rewrite_url(std::string_view url) const
+    {
+        const std::string u(url);
+        return detail::text_out(
+            [&](char *b, std::size_t l, std::size_t *o) { return sess_request_rewrite_url(r_, u.c_str(), b, l, o); });
+    }
     /// The request's session (lent until end()); with `create`, a new one
     /// if there is none; without, std::nullopt when there is none.
     std::optional<session_ref> session(bool create = true)

@@ -354,6 +354,28 @@ TEST_CASE("objects stored in Contents are held by reference")
     CHECK(test_object::alive() == 0);
 }
 
+TEST_CASE("cookieless: the ID travels in URLs")
+{
+    sess::app app;
+    sess::site site;
+    sess_web_options web = sess::web_options();
+    web.cookieless = true;
+    site.add("/shop", app, &web);
+    std::string id;
+    {
+        sess::request r(site, "/shop/cart.asp");
+        sess::session_ref s = *r.session();
+        s.set("items", 3);
+        id = s.id();
+        CHECK(r.rewrite_url("/shop/pay.asp") == "/shop/(S(" + id + "))/pay.asp");
+        CHECK_FALSE(r.end());
+    }
+    sess::request r(site, "/shop/(S(" + id + "))/pay.asp");
+    CHECK(r.path() == "/shop/pay.asp");
+    CHECK(r.app_path() == "/shop");
+    CHECK(r.session(false)->get("items").as<std::int32_t>() == 3);
+}
+
 TEST_CASE("site and request: cookie in, Set-Cookie out")
 {
     sess::app app;
@@ -383,6 +405,14 @@ TEST_CASE("site and request: cookie in, Set-Cookie out")
         r.session()->set("user", "Zaphod");
         throw std::runtime_error("page failed");
     } catch (const std::runtime_error &) {
+    }
+    {
+        sess::request routed(site, "/page5.asp", cookie, SESS_USE_OFF);
+        CHECK(routed.path() == "/page5.asp");
+        CHECK(routed.app_path() == "/");
+        routed.acquire(SESS_USE_EXCLUSIVE);
+        CHECK(routed.session(false)->get("user").str() == "Arthur");
+        CHECK(thrown([&] { routed.acquire(SESS_USE_EXCLUSIVE); }) == SESS_E_WRONG_STATE);
     }
     sess::request r(site, "/page4.asp", cookie, SESS_USE_READONLY);
     CHECK(r.session(false)->get("user").str() == "Arthur");
