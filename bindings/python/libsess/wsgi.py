@@ -1,7 +1,9 @@
 """A WSGI middleware running libsess's request lifecycle: the session
 cookie in, the page's session in `environ["libsess.session"]`, Set-Cookie
 out; 503 when the session stays locked past the lock timeout or the store
-is down.
+is down. In cookieless applications the ID travels in URLs: PATH_INFO
+comes without it and `environ["libsess.rewrite_url"](url)` puts it in a
+link.
 
     from libsess import App
     from libsess.wsgi import SessionMiddleware
@@ -19,9 +21,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._native import c_text, check, ffi, lib
+from ._native import c_text, check, ffi, lib, text_out
 from .app import App, _fill
-from .errors import LockTimeout, SessionError, StoreUnavailable
+from .errors import LockTimeout, SessionError, StoreUnavailable, error_for
 from .session import Session
 
 StartResponse = Callable[..., Any]
@@ -83,6 +85,13 @@ class SessionMiddleware:
             return _unavailable(start_response, e)
         request = out[0]
         session: Optional[Session] = None
+        live = [True]  # the request handle, until _end frees it
+
+        def rewrite_url(url: str) -> str:
+            if not live[0]:
+                raise error_for(lib.SESS_E_WRONG_STATE, "the request has ended")
+            return text_out(lambda b, n, o: lib.sess_request_rewrite_url(request, c_text(url), b, n, o))
+
         captured: List[Any] = []
 
         def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -95,6 +104,14 @@ class SessionMiddleware:
         try:
             session = self._session(request, use)
             environ["libsess.session"] = session
+            # Cookieless applications: the page sees its path without the
+            # ID segment, and rewrites its links to carry it.
+            plain = text_out(lambda b, n, o: lib.sess_request_path(request, b, n, o))
+            plain = plain.encode("utf-8").decode("latin-1")  # back to a WSGI native string
+            script = environ.get("SCRIPT_NAME", "")
+            if plain != path and plain.startswith(script):
+                environ["PATH_INFO"] = plain[len(script) :]
+            environ["libsess.rewrite_url"] = rewrite_url
             result = self.app(environ, capture)
             try:
                 body.extend(result)
@@ -102,10 +119,12 @@ class SessionMiddleware:
                 if hasattr(result, "close"):
                     result.close()
         except BaseException as e:
+            live[0] = False
             _end(request, session, failed=True)
             if isinstance(e, (LockTimeout, StoreUnavailable)):
                 return _unavailable(start_response, e)
             raise
+        live[0] = False
         try:
             with_cookie = _end(request, session, failed=False)
         except (LockTimeout, StoreUnavailable) as e:

@@ -52,6 +52,9 @@ def pages(environ, start_response):
         lines.append("none" if s is None else f"readonly={s.readonly} count={s.get('count')}")
     elif path == "/id":
         lines.append(s.id if s is not None else "")
+    elif path == "/link":
+        s["count"] = s.get("count", 0) + 1
+        lines.append(f"{s['count']} {environ['libsess.rewrite_url']('/link')}")
     elif path == "/fail":
         s["count"] = 1000
         raise RuntimeError("the page failed")
@@ -69,11 +72,11 @@ class QuietHandler(WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(app):
+def serve(app, **web_options):
     """The pages behind the middleware for `app` on a threading server; its base URL."""
     use = lambda environ: "readonly" if environ["PATH_INFO"] == "/read" else "exclusive"  # noqa: E731
     server = make_server(
-        "127.0.0.1", 0, SessionMiddleware(pages, app, session_use=use),
+        "127.0.0.1", 0, SessionMiddleware(pages, app, session_use=use, **web_options),
         server_class=ThreadingServer, handler_class=QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -217,3 +220,16 @@ def test_concurrent_requests_lose_no_update():
             t.join()
         assert statuses == [200] * (threads * increments)
         assert get(opener, base + "/read")[1] == f"readonly=True count={1 + threads * increments}\n"
+
+
+def test_cookieless_ids_travel_in_urls():
+    with libsess.App() as app, serve(app, cookieless=True) as base:
+        opener, jar = browser()
+        _, body, headers = get(opener, base + "/link")
+        count, link = body.split()
+        assert count == "1" and link.startswith("/(S(") and link.endswith("))/link")
+        assert headers.get("Set-Cookie") is None and len(jar) == 0
+        _, body, _ = get(opener, base + link)  # the page sees PATH_INFO "/link"
+        assert body.split() == ["2", link]
+        _, body, _ = get(opener, base + "/link")  # no ID in the URL: a new session
+        assert body.split()[0] == "1"
