@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -268,6 +269,40 @@ TEST_CASE("seed 004: Abandon and Session_OnEnd")
         CHECK(log.ends == 1);
         CHECK(log.line == "preferences/23");
     }
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// Seed 004: Timeout slides with each unit of work; past it the session ends
+// (Session_OnEnd runs) and the ID is dead. Time moves by an injected clock.
+TEST_CASE("seed 004: Timeout ends the session")
+{
+    struct world {
+        std::atomic<std::uint64_t> now{1000000};
+        std::atomic<int> ends{0};
+    } w;
+    sess_app_options o = sess::app_options();
+    o.clock = [](void *c) -> std::uint64_t { return static_cast<world *>(c)->now.load(); };
+    o.clock_context = &w;
+    o.on_end = [](void *c, sess_session *) { ++static_cast<world *>(c)->ends; };
+    o.event_context = &w;
+    o.expiry_interval_ms = 0;
+    sess::app app(o);
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("user", "Arthur");
+        s.timeout(1);
+        id = s.id();
+        s.close();
+    }
+    w.now += 50000;
+    CHECK(app.expire() == 0);
+    app.open(id).close(); // slides: another minute from now
+    w.now += 50000;
+    CHECK(app.expire() == 0);
+    w.now += 20000;
+    CHECK(app.expire() == 1);
+    CHECK(w.ends == 1);
     CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
 }
 

@@ -46,7 +46,8 @@ class App:
     lock_timeout_ms=2000, default_lcid=1036)`; `on_start` / `on_end` take a
     callable receiving the session; `redis` a URL or a dict of
     sess_redis_options' fields; `static_objects` session-scope static
-    objects as {name: factory(name) -> object}. Use it as a context manager, or `close()`,
+    objects as {name: factory(name) -> object}; `clock` a callable giving
+    milliseconds for deadlines (tests move time with it). Use it as a context manager, or `close()`,
     to release it (Session_OnEnd runs for sessions still alive)."""
 
     def __init__(
@@ -56,6 +57,7 @@ class App:
         on_end: Optional[Handler] = None,
         redis: Union[str, Dict[str, Any], None] = None,
         static_objects: Optional[Dict[str, Factory]] = None,
+        clock: Optional[Callable[[], int]] = None,
         **options: Any,
     ) -> None:
         self._keep: List[Any] = []
@@ -72,6 +74,10 @@ class App:
             _fill(ropts, "sess_redis_options", {"url": redis} if isinstance(redis, str) else redis, self._keep)
             self._keep.append(ropts)
             opts.redis = ropts
+        if clock is not None:
+            tick = ffi.callback("sess_clock_fn", lambda _context: clock())
+            self._keep.append(tick)
+            opts.clock = tick
         if static_objects:
             decls = ffi.new("sess_static_object_decl[]", len(static_objects))
             for decl, (name, factory) in zip(decls, static_objects.items()):

@@ -349,3 +349,25 @@ def test_interface_late_bound_by_name(app):
     with pytest.raises(libsess.WrongState) as e:
         obj.get("Timeout")
     assert e.value.hresult == lib.SESS_E_OBJECT_DETACHED
+
+
+def test_seed_004_timeout_ends_the_session_and_runs_on_end():
+    """Timeout slides with each unit of work; past it, the session ends
+    (Session_OnEnd runs, contents readable) and its ID is dead."""
+    now = [1_000_000]
+    ended = []
+    with libsess.App(clock=lambda: now[0], expiry_interval_ms=0, on_end=lambda s: ended.append(dict(s))) as app:
+        sid = stored(app, user="Arthur")
+        with app.open(sid) as s:
+            s.timeout = 1
+        now[0] += 50_000
+        assert app.expire() == 0
+        with app.open(sid) as s:  # slides: another minute from now
+            assert s["user"] == "Arthur"
+        now[0] += 50_000
+        assert app.expire() == 0
+        now[0] += 20_000
+        assert app.expire() == 1
+        assert ended == [{"user": "Arthur"}]
+        with pytest.raises(libsess.NotFound):
+            app.open(sid)
