@@ -145,6 +145,12 @@
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
 
+/* The COM objects, declared below; their vtables refer to them first. */
+struct sess_session_object;
+struct sess_variant_dictionary;
+struct sess_enum_variant;
+struct sess_dispatch;
+
 /* invoke flags (the vtables' invoke; COM's DISPATCH_*). */
 #define SESS_DISPATCH_METHOD 1
 #define SESS_DISPATCH_PROPERTYGET 2
@@ -1278,6 +1284,71 @@ typedef struct sess_enum_variant {
    */
   const struct sess_enum_variant_vtbl *vtbl;
 } sess_enum_variant;
+
+/**
+ * IDispatch's vtable shape: IUnknown's three entries, then
+ * get_type_info_count, get_type_info, get_ids_of_names and invoke, as the
+ * object vtables (sess_session_object_vtbl, sess_variant_dictionary_vtbl)
+ * document them.
+ */
+typedef struct sess_dispatch_vtbl {
+  /**
+   * IUnknown::QueryInterface.
+   */
+  sess_result (*query_interface)(struct sess_dispatch *object,
+                                 const struct sess_guid *iid,
+                                 void **out);
+  /**
+   * IUnknown::AddRef.
+   */
+  uint32_t (*add_ref)(struct sess_dispatch *object);
+  /**
+   * IUnknown::Release.
+   */
+  uint32_t (*release)(struct sess_dispatch *object);
+  /**
+   * IDispatch::GetTypeInfoCount (always 0).
+   */
+  sess_result (*get_type_info_count)(struct sess_dispatch *object, uint32_t *out);
+  /**
+   * IDispatch::GetTypeInfo (none: `SESS_DISP_E_BADINDEX`).
+   */
+  sess_result (*get_type_info)(struct sess_dispatch *object,
+                               uint32_t index,
+                               uint32_t lcid,
+                               void **out);
+  /**
+   * IDispatch::GetIDsOfNames, with UTF-8 names.
+   */
+  sess_result (*get_ids_of_names)(struct sess_dispatch *object,
+                                  const char *const *names,
+                                  uint32_t count,
+                                  uint32_t lcid,
+                                  int32_t *dispids);
+  /**
+   * IDispatch::Invoke, with `sess_dispparams`.
+   */
+  sess_result (*invoke)(struct sess_dispatch *object,
+                        int32_t dispid,
+                        uint32_t lcid,
+                        uint16_t flags,
+                        const struct sess_dispparams *params,
+                        struct sess_variant *result,
+                        uint32_t *arg_err);
+} sess_dispatch_vtbl;
+
+/**
+ * Any of this library's objects callable by name (the Session and
+ * dictionary objects), as a late-bound host sees it after
+ * QueryInterface for `SESS_IID_IDISPATCH`: the first seven vtable entries,
+ * which every such object shares.
+ */
+typedef struct sess_dispatch {
+  /**
+   * The object's IDispatch-shaped methods.
+   */
+  const struct sess_dispatch_vtbl *vtbl;
+} sess_dispatch;
 
 #ifdef __cplusplus
 extern "C" {

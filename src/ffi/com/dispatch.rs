@@ -53,6 +53,64 @@ pub struct sess_dispparams {
     pub named_count: u32,
 }
 
+/// Any of this library's objects callable by name (the Session and
+/// dictionary objects), as a late-bound host sees it after
+/// QueryInterface for `SESS_IID_IDISPATCH`: the first seven vtable entries,
+/// which every such object shares.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct sess_dispatch {
+    /// The object's IDispatch-shaped methods.
+    pub vtbl: *const sess_dispatch_vtbl,
+}
+
+/// IDispatch's vtable shape: IUnknown's three entries, then
+/// get_type_info_count, get_type_info, get_ids_of_names and invoke, as the
+/// object vtables (sess_session_object_vtbl, sess_variant_dictionary_vtbl)
+/// document them.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct sess_dispatch_vtbl {
+    /// IUnknown::QueryInterface.
+    pub query_interface: unsafe extern "C" fn(
+        object: *mut sess_dispatch,
+        iid: *const crate::variant::Guid,
+        out: *mut *mut std::ffi::c_void,
+    ) -> sess_result,
+    /// IUnknown::AddRef.
+    pub add_ref: unsafe extern "C" fn(object: *mut sess_dispatch) -> u32,
+    /// IUnknown::Release.
+    pub release: unsafe extern "C" fn(object: *mut sess_dispatch) -> u32,
+    /// IDispatch::GetTypeInfoCount (always 0).
+    pub get_type_info_count:
+        unsafe extern "C" fn(object: *mut sess_dispatch, out: *mut u32) -> sess_result,
+    /// IDispatch::GetTypeInfo (none: `SESS_DISP_E_BADINDEX`).
+    pub get_type_info: unsafe extern "C" fn(
+        object: *mut sess_dispatch,
+        index: u32,
+        lcid: u32,
+        out: *mut *mut std::ffi::c_void,
+    ) -> sess_result,
+    /// IDispatch::GetIDsOfNames, with UTF-8 names.
+    pub get_ids_of_names: unsafe extern "C" fn(
+        object: *mut sess_dispatch,
+        names: *const *const c_char,
+        count: u32,
+        lcid: u32,
+        dispids: *mut i32,
+    ) -> sess_result,
+    /// IDispatch::Invoke, with `sess_dispparams`.
+    pub invoke: unsafe extern "C" fn(
+        object: *mut sess_dispatch,
+        dispid: i32,
+        lcid: u32,
+        flags: u16,
+        params: *const sess_dispparams,
+        result: *mut sess_variant,
+        arg_err: *mut u32,
+    ) -> sess_result,
+}
+
 /// A member of a late-bound object: its name (matched case-insensitively)
 /// and DISPID.
 pub(crate) struct Member {

@@ -225,12 +225,17 @@ pub(crate) unsafe fn adopt<H>(p: *mut H) -> Result<crate::variant::Object> {
 #[cfg(test)]
 mod tests;
 
-/// The COM objects' `#define`s for `include/sess.h`: invoke flags and
-/// DISPIDs.
+/// The COM objects' part of `include/sess.h`'s preamble: invoke flags,
+/// DISPIDs, and forward declarations of the objects (their vtables, which
+/// cbindgen emits first, refer to them).
 pub fn header_defines() -> String {
     use dispatch::*;
     use std::fmt::Write;
-    let mut h = String::new();
+    let mut h = String::from(
+        "\n/* The COM objects, declared below; their vtables refer to them first. */\n\
+         struct sess_session_object;\nstruct sess_variant_dictionary;\n\
+         struct sess_enum_variant;\nstruct sess_dispatch;\n",
+    );
     let sections: [(&str, &[(&str, i64)]); 4] = [
         (
             "invoke flags (the vtables' invoke; COM's DISPATCH_*)",

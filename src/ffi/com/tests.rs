@@ -1,1 +1,677 @@
-//! Tests of the COM objects through their C entry points.
+//! Tests of the COM objects through their C entry points (vtables and
+//! `sess_session_interface`), as a C host calls them.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::super::app::sess_app_release;
+use super::super::session::{sess_session_close, sess_session_create, sess_value_get};
+use super::super::variant::{read, sess_variant, write};
+use super::dictionary::*;
+use super::dispatch::*;
+use super::enumerator::sess_enum_variant;
+use super::session_object::*;
+use super::*;
+use crate::app::{App, AppOptions, StaticObject};
+use crate::error as e;
+use crate::variant::{Object, UnknownVtbl, Variant};
+
+/// A host object for StaticObjects: counts its references, frees itself at 0.
+#[repr(C)]
+struct Counted {
+    head: Unknown,
+    refs: AtomicU32,
+}
+
+unsafe extern "C" fn counted_add_ref(p: *mut Unknown) -> u32 {
+    // SAFETY: a live Counted.
+    unsafe { &*p.cast::<Counted>() }
+        .refs
+        .fetch_add(1, Ordering::SeqCst)
+        + 1
+}
+
+unsafe extern "C" fn counted_release(p: *mut Unknown) -> u32 {
+    // SAFETY: a live Counted.
+    let left = unsafe { &*p.cast::<Counted>() }
+        .refs
+        .fetch_sub(1, Ordering::SeqCst)
+        - 1;
+    if left == 0 {
+        // SAFETY: made by Box in `counted`, freed once.
+        drop(unsafe { Box::from_raw(p.cast::<Counted>()) });
+    }
+    left
+}
+
+static COUNTED: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(counted_add_ref),
+    release: Some(counted_release),
+};
+
+fn counted() -> crate::error::Result<Object> {
+    let b = Box::new(Counted {
+        head: Unknown { vtbl: &COUNTED },
+        refs: AtomicU32::new(1),
+    });
+    // SAFETY: a new object whose one reference is handed over.
+    unsafe { Object::from_owned(Box::into_raw(b).cast()) }
+}
+
+fn app(opts: AppOptions) -> *mut App {
+    Box::into_raw(Box::new(App::new(opts).unwrap()))
+}
+
+fn with_statics() -> AppOptions {
+    AppOptions {
+        static_objects: ["Catalog", "Cart"]
+            .map(|n| StaticObject {
+                name: n.into(),
+                factory: Arc::new(counted),
+            })
+            .into(),
+        ..AppOptions::default()
+    }
+}
+
+fn create(app: *mut App) -> *mut Session {
+    let mut s = null_mut();
+    // SAFETY: a live app; s writable.
+    assert_eq!(unsafe { sess_session_create(app, &mut s) }, e::S_OK);
+    s
+}
+
+fn interface(s: *mut Session) -> *mut sess_session_object {
+    let mut u = null_mut();
+    // SAFETY: a live handle; u writable.
+    assert_eq!(unsafe { sess_session_interface(s, &mut u) }, e::S_OK);
+    u.cast()
+}
+
+type Invoke<H> = unsafe extern "C" fn(
+    *mut H,
+    i32,
+    u32,
+    u16,
+    *const sess_dispparams,
+    *mut sess_variant,
+    *mut u32,
+) -> sess_result;
+
+/// A late-bound call: `args` in natural order, `put` the value of a put.
+/// Returns the code, the result and `*arg_err` (u32::MAX if unset).
+fn call<H>(
+    invoke: Invoke<H>,
+    o: *mut H,
+    dispid: i32,
+    flags: u16,
+    args: &[Variant],
+    put: Option<Variant>,
+) -> (sess_result, Variant, u32) {
+    let mut raw: Vec<sess_variant> = put.into_iter().map(write).collect();
+    raw.extend(args.iter().rev().cloned().map(write));
+    let named = [DISPID_PROPERTYPUT];
+    let is_put = flags & (DISPATCH_PROPERTYPUT | DISPATCH_PROPERTYPUTREF) != 0;
+    let params = sess_dispparams {
+        args: raw.as_ptr(),
+        named_args: named.as_ptr(),
+        arg_count: raw.len() as u32,
+        named_count: u32::from(is_put),
+    };
+    let mut result = write(Variant::Empty);
+    let mut arg_err = u32::MAX;
+    // SAFETY: a live object; params, result and arg_err valid.
+    let rc = unsafe { invoke(o, dispid, 0, flags, &params, &mut result, &mut arg_err) };
+    // SAFETY: initialised variants, read then cleared.
+    let value = unsafe { read(&result) }.unwrap();
+    for mut v in raw.into_iter().chain([result]) {
+        // SAFETY: initialised.
+        unsafe { super::super::variant::clear(&mut v) }.unwrap();
+    }
+    (rc, value, arg_err)
+}
+
+fn s_call(
+    o: *mut sess_session_object,
+    id: i32,
+    flags: u16,
+    args: &[Variant],
+    put: Option<Variant>,
+) -> (sess_result, Variant, u32) {
+    // SAFETY: a live object.
+    call(unsafe { (*(*o).vtbl).invoke }, o, id, flags, args, put)
+}
+
+fn d_call(
+    o: *mut sess_variant_dictionary,
+    id: i32,
+    flags: u16,
+    args: &[Variant],
+) -> (sess_result, Variant) {
+    // SAFETY: a live object.
+    let (rc, v, _) = call(unsafe { (*(*o).vtbl).invoke }, o, id, flags, args, None);
+    (rc, v)
+}
+
+fn ids(o: *mut sess_session_object, names: &[&CStr]) -> (sess_result, Vec<i32>) {
+    let ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let mut out = vec![0; names.len()];
+    // SAFETY: a live object; arrays of the given length.
+    let rc = unsafe {
+        ((*(*o).vtbl).get_ids_of_names)(o, ptrs.as_ptr(), ptrs.len() as u32, 0, out.as_mut_ptr())
+    };
+    (rc, out)
+}
+
+const GET: u16 = DISPATCH_PROPERTYGET | DISPATCH_METHOD;
+const PUT: u16 = DISPATCH_PROPERTYPUT;
+
+fn s(text: &str) -> Variant {
+    Variant::bstr(text)
+}
+
+/// The dictionary a Session's Contents / StaticObjects get returns.
+fn dictionary(o: *mut sess_session_object, dispid: i32) -> *mut sess_variant_dictionary {
+    let (rc, v, _) = s_call(o, dispid, GET, &[], None);
+    assert_eq!(rc, e::S_OK);
+    let Variant::Dispatch(obj) = v else {
+        panic!("{v:?}")
+    };
+    obj.into_raw().cast()
+}
+
+fn release_dict(d: *mut sess_variant_dictionary) -> u32 {
+    // SAFETY: a live object whose reference the caller holds.
+    unsafe { ((*(*d).vtbl).release)(d) }
+}
+
+#[test]
+fn query_interface_and_reference_counts() {
+    let a = app(AppOptions::default());
+    let sess = create(a);
+    let o = interface(sess);
+    // SAFETY: o is live until its last release below.
+    unsafe {
+        let vt = &*(*o).vtbl;
+        let mut p: *mut c_void = null_mut();
+        for iid in [
+            &SESS_IID_IUNKNOWN,
+            &SESS_IID_IDISPATCH,
+            &SESS_IID_ISESSIONOBJECT,
+        ] {
+            assert_eq!((vt.query_interface)(o, iid, &mut p), e::S_OK);
+            assert_eq!(p, o.cast());
+        }
+        p = o.cast();
+        for iid in [&SESS_IID_IVARIANTDICTIONARY, &SESS_IID_IENUMVARIANT] {
+            assert_eq!((vt.query_interface)(o, iid, &mut p), e::E_NOINTERFACE);
+            assert!(p.is_null());
+        }
+        assert_eq!(
+            (vt.query_interface)(o, std::ptr::null(), &mut p),
+            e::E_POINTER
+        );
+        assert_eq!((vt.add_ref)(o), 5);
+        for left in (0..5).rev() {
+            assert_eq!((vt.release)(o), left);
+        }
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
+#[test]
+fn names_are_case_insensitive_and_unknown_ones_say_so() {
+    let a = app(AppOptions::default());
+    let sess = create(a);
+    let o = interface(sess);
+    assert_eq!(
+        ids(o, &[c"timeout"]),
+        (e::S_OK, vec![DISPID_SESSION_TIMEOUT])
+    );
+    assert_eq!(
+        ids(o, &[c"CONTENTS"]),
+        (e::S_OK, vec![DISPID_SESSION_CONTENTS])
+    );
+    assert_eq!(ids(o, &[c"value"]), (e::S_OK, vec![DISPID_VALUE]));
+    assert_eq!(
+        ids(o, &[c"Nope"]),
+        (e::DISP_E_UNKNOWNNAME, vec![DISPID_UNKNOWN])
+    );
+    assert_eq!(
+        ids(o, &[c"Timeout", c"minutes"]),
+        (
+            e::DISP_E_UNKNOWNNAME,
+            vec![DISPID_SESSION_TIMEOUT, DISPID_UNKNOWN]
+        )
+    );
+    // SAFETY: live objects and handles, each released once.
+    unsafe {
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
+#[test]
+fn properties_and_values_by_invoke() {
+    let a = app(AppOptions::default());
+    let sess = create(a);
+    let o = interface(sess);
+    // Session("Pi") = 2.5; Session("pi") reads it back; Session(1) too.
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("Pi")], Some(Variant::R8(2.5))).0,
+        e::S_OK
+    );
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[s("pi")], None).1,
+        Variant::R8(2.5)
+    );
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[Variant::I4(1)], None).1,
+        Variant::R8(2.5)
+    );
+    // Session(1) = 2.75 replaces item 1; Session(2) = ... is a bad index.
+    assert_eq!(
+        s_call(
+            o,
+            DISPID_VALUE,
+            PUT,
+            &[Variant::I2(1)],
+            Some(Variant::R8(2.75))
+        )
+        .0,
+        e::S_OK
+    );
+    let (rc, _, arg) = s_call(
+        o,
+        DISPID_VALUE,
+        PUT,
+        &[Variant::I4(2)],
+        Some(Variant::I4(1)),
+    );
+    // The key is args[1] (args[0] is the put's value).
+    assert_eq!((rc, arg), (e::DISP_E_BADINDEX, 1));
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, &[Variant::I4(0)], None);
+    assert_eq!((rc, arg), (e::DISP_E_BADINDEX, 0));
+    // A missing key is Empty and S_FALSE.
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[s("none")], None).0,
+        e::S_FALSE
+    );
+    // The handle sees what the object wrote.
+    let mut v = write(Variant::Empty);
+    // SAFETY: a live handle; v initialised.
+    assert_eq!(
+        unsafe { sess_value_get(sess, c"PI".as_ptr(), &mut v) },
+        e::S_OK
+    );
+    // SAFETY: initialised.
+    assert_eq!(unsafe { read(&v) }.unwrap(), Variant::R8(2.75));
+
+    // Timeout: put as text (converted), get; a bad one is refused, unchanged.
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, PUT, &[], Some(s("30"))).0,
+        e::S_OK
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, GET, &[], None).1,
+        Variant::I4(30)
+    );
+    let (rc, _, arg) = s_call(o, DISPID_SESSION_TIMEOUT, PUT, &[], Some(s("soon")));
+    assert_eq!((rc, arg), (e::DISP_E_TYPEMISMATCH, 0));
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, PUT, &[], Some(Variant::I4(0))).0,
+        e::E_INVALID_TIMEOUT
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, GET, &[], None).1,
+        Variant::I4(30)
+    );
+    // LCID and CodePage.
+    assert_eq!(
+        s_call(o, DISPID_SESSION_LCID, PUT, &[], Some(Variant::I4(1036))).0,
+        e::S_OK
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_LCID, GET, &[], None).1,
+        Variant::I4(1036)
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_LCID, PUT, &[], Some(Variant::I4(12345))).0,
+        e::E_INVALID_LCID
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_CODEPAGE, PUT, &[], Some(Variant::I4(932))).0,
+        e::S_OK
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_CODEPAGE, GET, &[], None).1,
+        Variant::I4(932)
+    );
+    // SessionID is the handle's.
+    let (rc, id, _) = s_call(o, DISPID_SESSION_SESSIONID, GET, &[], None);
+    assert_eq!(rc, e::S_OK);
+    // SAFETY: a live handle.
+    let sid = unsafe { &*sess }.id().encode();
+    assert_eq!(id, s(sid.as_str()));
+
+    // The wrong kind of call, count or named arguments.
+    assert_eq!(
+        s_call(o, DISPID_SESSION_SESSIONID, PUT, &[], Some(s("x"))).0,
+        e::DISP_E_MEMBERNOTFOUND
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_ABANDON, DISPATCH_PROPERTYGET, &[], None).0,
+        e::DISP_E_MEMBERNOTFOUND
+    );
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, GET, &[Variant::I4(1)], None).0,
+        e::DISP_E_BADPARAMCOUNT
+    );
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[], None).0,
+        e::DISP_E_BADPARAMCOUNT
+    );
+    assert_eq!(s_call(o, 99, GET, &[], None).0, e::DISP_E_MEMBERNOTFOUND);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[Variant::Null], None).0,
+        e::DISP_E_TYPEMISMATCH
+    );
+    assert_eq!(
+        s_call(
+            o,
+            DISPID_VALUE,
+            DISPATCH_PROPERTYPUTREF,
+            &[s("n")],
+            Some(Variant::I4(1))
+        )
+        .0,
+        e::DISP_E_TYPEMISMATCH
+    );
+    assert_eq!(
+        s_call(o, DISPID_VALUE, 0x10, &[s("n")], None).0,
+        e::E_INVALIDARG
+    );
+    // A put without its named value argument.
+    let raw = [write(Variant::I4(5)), write(s("x"))];
+    let params = sess_dispparams {
+        args: raw.as_ptr(),
+        named_args: std::ptr::null(),
+        arg_count: 2,
+        named_count: 0,
+    };
+    // SAFETY: a live object; valid params; NULL result and arg_err.
+    let rc =
+        unsafe { ((*(*o).vtbl).invoke)(o, DISPID_VALUE, 0, PUT, &params, null_mut(), null_mut()) };
+    assert_eq!(rc, e::DISP_E_PARAMNOTFOUND);
+    let named = [7];
+    let params = sess_dispparams {
+        named_args: named.as_ptr(),
+        named_count: 1,
+        ..params
+    };
+    // SAFETY: as above.
+    let rc =
+        unsafe { ((*(*o).vtbl).invoke)(o, DISPID_VALUE, 0, GET, &params, null_mut(), null_mut()) };
+    assert_eq!(rc, e::DISP_E_NONAMEDARGS);
+
+    // Abandon, then the handle ends: the object is detached.
+    assert_eq!(
+        s_call(o, DISPID_SESSION_ABANDON, DISPATCH_METHOD, &[], None).0,
+        e::S_OK
+    );
+    // SAFETY: a live handle; its abandoned flag.
+    assert!(unsafe { &*sess }.is_abandoned());
+    // SAFETY: a live handle, closed once.
+    assert_eq!(unsafe { sess_session_close(sess) }, e::S_OK);
+    assert_eq!(
+        s_call(o, DISPID_SESSION_TIMEOUT, GET, &[], None).0,
+        e::E_OBJECT_DETACHED
+    );
+    assert_eq!(ids(o, &[c"Timeout"]).0, e::E_OBJECT_DETACHED);
+    // SAFETY: live object; released once. App released once.
+    unsafe {
+        let mut t = 0;
+        assert_eq!(((*(*o).vtbl).get_timeout)(o, &mut t), e::E_OBJECT_DETACHED);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        sess_app_release(a);
+    }
+}
+
+#[test]
+fn contents_dictionary_and_enumerator() {
+    let a = app(AppOptions::default());
+    let sess = create(a);
+    let o = interface(sess);
+    for (k, v) in [
+        ("strFirstName", "Arthur"),
+        ("strMiddleName", "Keyton"),
+        ("strLastName", "Weissinger"),
+    ] {
+        assert_eq!(s_call(o, DISPID_VALUE, PUT, &[s(k)], Some(s(v))).0, e::S_OK);
+    }
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+        (e::S_OK, Variant::I4(3))
+    );
+    assert_eq!(
+        d_call(d, DISPID_VALUE, GET, &[Variant::I4(2)]),
+        (e::S_OK, s("Keyton"))
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_KEY, GET, &[Variant::I4(3)]),
+        (e::S_OK, s("strLastName"))
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_KEY, GET, &[s("STRLASTNAME")]),
+        (e::S_OK, s("strLastName"))
+    );
+    // Contents("x") on the Session is the dictionary's Item.
+    assert_eq!(
+        s_call(o, DISPID_SESSION_CONTENTS, GET, &[s("strFirstName")], None).1,
+        s("Arthur")
+    );
+    // Remove shifts the later items down.
+    assert_eq!(
+        d_call(
+            d,
+            DISPID_DICTIONARY_REMOVE,
+            DISPATCH_METHOD,
+            &[s("strMiddleName")]
+        )
+        .0,
+        e::S_OK
+    );
+    assert_eq!(
+        d_call(d, DISPID_VALUE, GET, &[Variant::I4(2)]),
+        (e::S_OK, s("Weissinger"))
+    );
+    assert_eq!(
+        d_call(d, DISPID_VALUE, GET, &[Variant::I4(3)]).0,
+        e::DISP_E_BADINDEX
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_REMOVE, DISPATCH_METHOD, &[s("gone")]).0,
+        e::S_FALSE
+    );
+
+    // For Each: _NewEnum, then Next / Skip / Reset / Clone.
+    let (rc, en) = d_call(d, DISPID_NEWENUM, GET, &[]);
+    assert_eq!(rc, e::S_OK);
+    let Variant::Unknown(en) = en else {
+        panic!("{en:?}")
+    };
+    let mut p: *mut c_void = null_mut();
+    // SAFETY: live objects, each released once; out arrays of the given size.
+    unsafe {
+        let u = en.as_ptr();
+        assert_eq!(
+            ((*(*u).vtbl).query_interface.unwrap())(u, &SESS_IID_IENUMVARIANT, &mut p),
+            e::S_OK
+        );
+        let en2: *mut sess_enum_variant = p.cast();
+        let vt = &*(*en2).vtbl;
+        assert_eq!(
+            (vt.query_interface)(en2, &SESS_IID_IDISPATCH, &mut p),
+            e::E_NOINTERFACE
+        );
+        let mut out = [
+            write(Variant::Empty),
+            write(Variant::Empty),
+            write(Variant::Empty),
+        ];
+        let mut got = 0;
+        assert_eq!((vt.next)(en2, 3, out.as_mut_ptr(), &mut got), e::S_FALSE);
+        assert_eq!(got, 2);
+        assert_eq!(read(&out[0]).unwrap(), s("strFirstName"));
+        assert_eq!(read(&out[1]).unwrap(), s("strLastName"));
+        assert_eq!((vt.reset)(en2), e::S_OK);
+        assert_eq!((vt.skip)(en2, 1), e::S_OK);
+        let mut c: *mut sess_enum_variant = null_mut();
+        assert_eq!((vt.clone)(en2, &mut c), e::S_OK);
+        assert_eq!((vt.next)(c, 1, out.as_mut_ptr(), null_mut()), e::S_OK);
+        assert_eq!(read(&out[0]).unwrap(), s("strLastName"));
+        assert_eq!((vt.skip)(c, 5), e::S_FALSE);
+        assert_eq!((vt.next)(c, 1, out.as_mut_ptr(), &mut got), e::S_FALSE);
+        assert_eq!(got, 0);
+        assert_eq!(((*(*c).vtbl).release)(c), 0);
+        for v in &mut out {
+            super::super::variant::clear(v).unwrap();
+        }
+        // RemoveAll; the enumerator kept its snapshot.
+        assert_eq!(
+            d_call(d, DISPID_DICTIONARY_REMOVEALL, DISPATCH_METHOD, &[]).0,
+            e::S_OK
+        );
+        assert_eq!(
+            d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+            (e::S_OK, Variant::I4(0))
+        );
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        // Every object is detached now; releases still work.
+        assert_eq!((vt.reset)(en2), e::E_OBJECT_DETACHED);
+        assert_eq!(
+            d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]).0,
+            e::E_OBJECT_DETACHED
+        );
+        assert_eq!((vt.release)(en2), 1);
+        drop(en);
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        sess_app_release(a);
+    }
+}
+
+#[test]
+fn static_objects_are_read_only() {
+    let a = app(with_statics());
+    let sess = create(a);
+    let o = interface(sess);
+    let d = dictionary(o, DISPID_SESSION_STATICOBJECTS);
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+        (e::S_OK, Variant::I4(2))
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_KEY, GET, &[Variant::I4(1)]),
+        (e::S_OK, s("Catalog"))
+    );
+    let (rc, first) = d_call(d, DISPID_VALUE, GET, &[s("CATALOG")]);
+    assert_eq!(rc, e::S_OK);
+    assert!(matches!(first, Variant::Unknown(_)));
+    // The same instance by index, and by the Session's StaticObjects(1).
+    assert_eq!(
+        d_call(d, DISPID_VALUE, GET, &[Variant::I4(1)]),
+        (e::S_OK, first.clone())
+    );
+    assert_eq!(
+        s_call(
+            o,
+            DISPID_SESSION_STATICOBJECTS,
+            GET,
+            &[Variant::I4(1)],
+            None
+        )
+        .1,
+        first
+    );
+    assert_eq!(
+        d_call(d, DISPID_VALUE, GET, &[s("nothing")]),
+        (e::S_FALSE, Variant::Empty)
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_REMOVE, DISPATCH_METHOD, &[s("Cart")]).0,
+        e::E_COLLECTION_READONLY
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_REMOVEALL, DISPATCH_METHOD, &[]).0,
+        e::E_COLLECTION_READONLY
+    );
+    let key = write(s("Cart"));
+    let val = write(Variant::I4(1));
+    // SAFETY: live objects and handles, each released once.
+    unsafe {
+        assert_eq!(
+            ((*(*d).vtbl).put_item)(d, &key, &val),
+            e::E_COLLECTION_READONLY
+        );
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        drop(first);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
+#[test]
+fn an_object_from_a_lent_handle_detaches_when_the_lender_takes_it_back() {
+    static KEPT: Mutex<usize> = Mutex::new(0);
+    let opts = AppOptions {
+        on_start: Some(Arc::new(|s: &mut Session| {
+            let o = interface(s);
+            assert_eq!(
+                s_call(
+                    o,
+                    DISPID_VALUE,
+                    PUT,
+                    &[s_("started")],
+                    Some(Variant::Bool(true))
+                )
+                .0,
+                e::S_OK
+            );
+            *KEPT.lock().unwrap() = o as usize;
+            Ok(())
+        })),
+        ..AppOptions::default()
+    };
+    fn s_(t: &str) -> Variant {
+        Variant::bstr(t)
+    }
+    let a = app(opts);
+    let sess = create(a);
+    let o = *KEPT.lock().unwrap() as *mut sess_session_object;
+    // The handle moved after Session_OnStart: the object it lent is detached.
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[s("started")], None).0,
+        e::E_OBJECT_DETACHED
+    );
+    // A new object on the caller's handle works.
+    let o2 = interface(sess);
+    assert_eq!(
+        s_call(o2, DISPID_VALUE, GET, &[s("started")], None).1,
+        Variant::Bool(true)
+    );
+    // SAFETY: live objects and handles, each released once.
+    unsafe {
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(((*(*o2).vtbl).release)(o2), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
