@@ -2,8 +2,8 @@
 
 The declarations come from include/sess.h itself (comments, preprocessor
 lines and the C-only layout check removed) and its integer #defines become
-cffi constants (result codes as signed 32-bit HRESULTs), so nothing in the
-binding restates the header. setup.py runs this through cffi's setuptools
+cffi constants, evaluated by the C compiler, so nothing in the binding
+restates the header. setup.py runs this through cffi's setuptools
 integration (cffi_modules), which writes libsess/_sess_cffi.py: ABI mode,
 out of line, so importing libsess parses nothing.
 """
@@ -11,27 +11,34 @@ out of line, so importing libsess parses nothing.
 import os
 import pathlib
 import re
+import shlex
+import subprocess
+import tempfile
 
 import cffi
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 HEADER = pathlib.Path(os.environ.get("SESS_HEADER", ROOT / "include" / "sess.h"))
 
-_INT = re.compile(r"^[\s()\w+-]*?(-?)(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\)*\s*$")
-
-
 def constants(text: str) -> str:
-    """The header's integer #defines as cffi `#define NAME value` lines."""
-    lines = []
-    for name, value in re.findall(r"^#define\s+(SESS_\w+)\s+([^/\n]+)", text, re.M):
-        match = _INT.match(value)
-        if not match:
-            continue  # strings, include guards, anything not a plain integer
-        number = int(match.group(2), 0) * (-1 if match.group(1) else 1)
-        if number >= 1 << 31 and "sess_result" in value:
-            number -= 1 << 32  # an HRESULT is a signed 32-bit value
-        lines.append(f"#define {name} {number}")
-    return "\n".join(lines)
+    """The header's integer #defines as cffi `#define NAME value` lines,
+    their values computed by the C compiler (whatever form the macros take;
+    result codes come out as the signed HRESULTs they are)."""
+    names = [
+        name
+        for name, value in re.findall(r"^#define\s+(SESS_\w+)[ \t]+(\S.*)$", text, re.M)
+        if not value.startswith('"')  # strings (the version text)
+    ]
+    program = "#include <stdio.h>\n#include \"sess.h\"\nint main(void) {\n"
+    program += "".join(f'    printf("%s %lld\\n", "{n}", (long long)({n}));\n' for n in names)
+    program += "    return 0;\n}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        source, exe = pathlib.Path(tmp, "constants.c"), pathlib.Path(tmp, "constants")
+        source.write_text(program)
+        compiler = shlex.split(os.environ.get("CC", "cc"))
+        subprocess.run([*compiler, "-I", str(HEADER.parent), "-o", str(exe), str(source)], check=True)
+        values = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    return "\n".join(f"#define {line}" for line in values.splitlines())
 
 
 def declarations(text: str) -> str:
