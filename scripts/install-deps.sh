@@ -20,6 +20,10 @@ have openssl || missing+=(openssl)
 have chromium || missing+=(chromium)
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
+# The bindings' tests: doctest (C++), python3 with venv and pip (Python).
+[ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
+have python3 || missing+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing: ${missing[*]} (install them, or run this as root)" >&2

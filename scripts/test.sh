@@ -6,4 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo test
+# The C++ binding (bindings/cpp): its doctest suite, under valgrind.
+make -C bindings/cpp valgrind
+# The Python binding (bindings/python): pip-installed into a venv under
+# target/, then its pytest suite (run from here, so the installed package
+# is the one imported).
+python3 -m venv target/venv-bindings
+target/venv-bindings/bin/pip install -q ./bindings/python pytest
+target/venv-bindings/bin/pytest -q -p no:cacheprovider bindings/python/tests
 (cd tests/browser && node --test)

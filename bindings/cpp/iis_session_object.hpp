@@ -1,0 +1,141 @@
+// iis_session_object.hpp: Dynamics AX X++'s IISSessionObject over libsess.
+//
+// Exactly seed 000's methods, with X++'s optional-argument semantics: a
+// property method without its argument reads; with it, sets (validated by
+// the library) and returns the value now in force. contents() and
+// staticObjects() return IISVariantDictionary objects indexed from 1, as
+// ASP and X++ index them. Errors throw sess::error.
+//
+//   sess::IISSessionObject session(handle);   // a borrowed sess_session *
+//   session.timeout(5);                       // Session.Timeout = 5
+//   session.valueTxt("user", "Arthur");
+//   int n = session.contents().count();
+#ifndef SESS_IIS_SESSION_OBJECT_HPP
+#define SESS_IIS_SESSION_OBJECT_HPP
+
+#include "sess.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace sess {
+
+/// X++'s IISVariantDictionary: Session.Contents or Session.StaticObjects,
+/// indexed from 1 (ASP's Item(i) / Key(i)); a bad index throws
+/// DISP_E_BADINDEX.
+class IISVariantDictionary {
+public:
+    /// Which collection of the session it shows.
+    enum class kind { contents, static_objects };
+    /// The collection `which` of `s` (borrowed).
+    IISVariantDictionary(sess_session *s, kind which) noexcept : s_(s), kind_(which) {}
+
+    /// Count.
+    int count() const
+    {
+        return static_cast<int>(kind_ == kind::contents ? sess::contents(s_).size() : sess::static_objects(s_).size());
+    }
+    /// Item(key): VT_EMPTY when missing.
+    variant item(std::string_view key) const
+    {
+        return kind_ == kind::contents ? sess::contents(s_)[key] : sess::static_objects(s_)[key];
+    }
+    /// Item(index), 1-based.
+    variant item(int index) const
+    {
+        const std::size_t i = zero_based(index);
+        return kind_ == kind::contents ? sess::contents(s_).at(i) : sess::static_objects(s_).at(i);
+    }
+    /// Key(index), 1-based.
+    std::string key(int index) const
+    {
+        const std::size_t i = zero_based(index);
+        return kind_ == kind::contents ? sess::contents(s_).key(i) : sess::static_objects(s_).key(i);
+    }
+    /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
+    /// whether there was such an item.
+    bool remove(std::string_view key) { return writable().remove(key); }
+    /// Remove(index), 1-based (Contents only).
+    void remove(int index) { writable().remove_at(zero_based(index)); }
+    /// RemoveAll (Contents only).
+    void removeAll() { writable().clear(); }
+
+private:
+    static std::size_t zero_based(int index)
+    {
+        if (index < 1)
+            throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
+        return static_cast<std::size_t>(index) - 1;
+    }
+    sess::contents writable() const
+    {
+        if (kind_ != kind::contents)
+            throw error(SESS_E_COLLECTION_READONLY, "StaticObjects has no Remove or RemoveAll (declared objects stay)");
+        return sess::contents(s_);
+    }
+    sess_session *s_;
+    kind kind_;
+};
+
+/// X++'s IISSessionObject: the Session object of a unit of work the
+/// caller keeps owning (constructed from a borrowed sess_session *).
+class IISSessionObject {
+public:
+    /// Wraps `s` (borrowed: valid while the unit of work is).
+    explicit IISSessionObject(sess_session *s) noexcept : s_(s) {}
+
+    /// CodePage.
+    int codePage() const { return static_cast<int>(s_.codepage()); }
+    /// Sets CodePage; returns the value in force.
+    int codePage(int codePage) { return static_cast<int>(s_.codepage(static_cast<std::uint32_t>(codePage))); }
+    /// Contents (1-based).
+    IISVariantDictionary contents() const noexcept
+    {
+        return IISVariantDictionary(s_.handle(), IISVariantDictionary::kind::contents);
+    }
+    /// SessionID.
+    std::string getSessionID() const { return s_.id(); }
+    /// The Session as a COM-style object (an owned, AddRef'd reference;
+    /// `.query<sess_session_object>(SESS_IID_ISESSIONOBJECT)` gives its
+    /// ISessionObject vtable, `invoke` calls it by name).
+    unknown_ptr interface() const
+    {
+        sess_unknown *out = nullptr;
+        detail::check(sess_session_interface(s_.handle(), &out));
+        return unknown_ptr::adopt(out);
+    }
+    /// LCID.
+    int lcid() const { return static_cast<int>(s_.lcid()); }
+    /// Sets LCID; returns the value in force.
+    int lcid(int lcid) { return static_cast<int>(s_.lcid(static_cast<std::uint32_t>(lcid))); }
+    /// StaticObjects (1-based).
+    IISVariantDictionary staticObjects() const noexcept
+    {
+        return IISVariantDictionary(s_.handle(), IISVariantDictionary::kind::static_objects);
+    }
+    /// Timeout in minutes.
+    int timeout() const { return s_.timeout(); }
+    /// Sets Timeout; returns the value in force.
+    int timeout(int timeout) { return s_.timeout(timeout); }
+    /// Session(name): a copy; VT_EMPTY when missing.
+    variant value(std::string_view name) const { return s_.get(name); }
+    /// Session(name) = var; returns the value now stored.
+    variant value(std::string_view name, const variant &var)
+    {
+        s_.set(name, var);
+        return s_.get(name);
+    }
+    /// The value as text under the session's LCID ("" when missing).
+    std::string valueTxt(std::string_view name) const { return s_.value_txt(name); }
+    /// Stores `var` as text; returns it as read back.
+    std::string valueTxt(std::string_view name, std::string_view var) { return s_.value_txt(name, var); }
+    /// Abandon: takes effect when the unit of work ends.
+    void abandon() { s_.abandon(); }
+
+private:
+    session_ref s_;
+};
+
+} // namespace sess
+
+#endif // SESS_IIS_SESSION_OBJECT_HPP

@@ -1,0 +1,890 @@
+// sess.hpp: a header-only C++17 wrapper over libsess's C ABI (sess.h).
+//
+// RAII owners for the application, site, request and session handles; a
+// value type (sess::variant) that copies, moves and converts; failures as
+// sess::error exceptions carrying the HRESULT and the library's message.
+// Nothing here adds behaviour: every call is one C call (see sess.h for
+// the semantics).
+//
+//   sess::app app;                                   // defaults
+//   std::string id;
+//   {
+//       sess::session s = app.create();
+//       s.set("user", "Arthur");
+//       id = s.id();
+//       s.close();                                   // commit; throws on failure
+//   }
+//   sess::session s = app.open(id);                  // leaving scope by an
+//   std::string user = s.get("USER").as<std::string>();  // exception discards
+#ifndef SESS_HPP
+#define SESS_HPP
+
+#include "sess.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sess {
+
+/// A failed libsess call: the HRESULT and the library's message.
+class error : public std::runtime_error {
+public:
+    /// An error for `code` with the library's message for the code.
+    explicit error(sess_result code) : std::runtime_error(message_of(code)), code_(code) {}
+    /// An error for `code` with a more specific message.
+    error(sess_result code, const std::string &message) : std::runtime_error(message), code_(code) {}
+    /// The HRESULT.
+    sess_result code() const noexcept { return code_; }
+
+    /// The error a C call just returned: this thread's last-error detail
+    /// when it is about `code`, else the code's message.
+    static error last(sess_result code)
+    {
+        sess_result last = 0;
+        std::size_t len = 0;
+        if (sess_error_last(&last, nullptr, 0, &len) >= 0 && last == code && len > 0) {
+            std::string text(len + 1, '\0');
+            if (sess_error_last(nullptr, text.data(), text.size(), &len) >= 0) {
+                text.resize(len);
+                return error(code, text);
+            }
+        }
+        return error(code);
+    }
+
+private:
+    static std::string message_of(sess_result code)
+    {
+        std::size_t len = 0;
+        sess_error_message(code, nullptr, 0, &len);
+        std::string text(len + 1, '\0');
+        if (sess_error_message(code, text.data(), text.size(), &len) < 0)
+            return "libsess error";
+        text.resize(len);
+        return text;
+    }
+    sess_result code_;
+};
+
+namespace detail {
+
+/// Throws sess::error for a failure code; returns success codes (S_OK, S_FALSE).
+inline sess_result check(sess_result hr)
+{
+    if (hr < 0)
+        throw error::last(hr);
+    return hr;
+}
+
+/// Runs a buf/buf_len/out_len function and returns its text, growing the
+/// buffer once when it is too small.
+template <class F> std::string text_out(F &&call)
+{
+    std::string buf(64, '\0');
+    std::size_t len = 0;
+    sess_result hr = call(buf.data(), buf.size(), &len);
+    if (hr == SESS_E_INSUFFICIENT_BUFFER) {
+        buf.assign(len + 1, '\0');
+        hr = call(buf.data(), buf.size(), &len);
+    }
+    check(hr);
+    buf.resize(len);
+    return buf;
+}
+
+/// A NUL-terminated copy of a string_view for the C calls.
+inline std::string c_str(std::string_view text) { return std::string(text); }
+
+} // namespace detail
+
+/// An owned reference to a COM-style object `T` (a struct whose first
+/// member is its vtable pointer, IUnknown's three entries first): copies
+/// AddRef, destruction Releases.
+template <class T> class com_ptr {
+public:
+    /// No object.
+    com_ptr() noexcept = default;
+    /// Takes over a reference the caller owns (an AddRef'd out pointer).
+    static com_ptr adopt(T *p) noexcept
+    {
+        com_ptr c;
+        c.p_ = p;
+        return c;
+    }
+    com_ptr(const com_ptr &o) noexcept : p_(o.p_)
+    {
+        if (p_ != nullptr)
+            p_->vtbl->add_ref(p_);
+    }
+    com_ptr(com_ptr &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    com_ptr &operator=(com_ptr o) noexcept
+    {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~com_ptr()
+    {
+        if (p_ != nullptr)
+            p_->vtbl->release(p_);
+    }
+    /// The object (still owned here).
+    T *get() const noexcept { return p_; }
+    /// The object, for calls through its vtable.
+    T *operator->() const noexcept { return p_; }
+    /// Whether there is an object.
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    /// QueryInterface: the object as interface `U` (identified by `iid`).
+    template <class U> com_ptr<U> query(const sess_guid &iid) const
+    {
+        void *out = nullptr;
+        detail::check(p_->vtbl->query_interface(p_, &iid, &out));
+        return com_ptr<U>::adopt(static_cast<U *>(out));
+    }
+
+private:
+    T *p_ = nullptr;
+};
+
+/// An owned IUnknown reference.
+using unknown_ptr = com_ptr<sess_unknown>;
+
+/// Currency (VT_CY): the amount times 10,000.
+struct currency {
+    std::int64_t scaled; ///< amount x 10,000
+};
+
+/// The clock DATE values convert to and from.
+using time_point = std::chrono::system_clock::time_point;
+
+/// A VARIANT owned by value: copies are deep (VariantCopy), moves steal.
+class variant {
+public:
+    /// VT_EMPTY.
+    variant() noexcept { sess_variant_init(&v_); }
+    /// VT_BOOL.
+    variant(bool b) noexcept : variant() { set_bool(b); }
+    /// An integer: I1/I2/I4/I8 or UI1/UI2/UI4/UI8 by its size and sign.
+    template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                                            !std::is_same_v<T, char>,
+                                        int> = 0>
+    variant(T i) noexcept : variant()
+    {
+        set_integer(i);
+    }
+    /// VT_R8.
+    variant(double d) noexcept : variant()
+    {
+        v_.vt = SESS_VT_R8;
+        v_.v.dblVal = d;
+    }
+    /// VT_R4.
+    variant(float f) noexcept : variant()
+    {
+        v_.vt = SESS_VT_R4;
+        v_.v.fltVal = f;
+    }
+    /// VT_CY.
+    variant(currency c) noexcept : variant()
+    {
+        v_.vt = SESS_VT_CY;
+        v_.v.cyVal = c.scaled;
+    }
+    /// VT_BSTR (UTF-8).
+    variant(std::string_view text) : variant()
+    {
+        detail::check(sess_variant_set_bstr(&v_, text.data(), text.size()));
+    }
+    /// VT_BSTR (UTF-8).
+    variant(const char *text) : variant(std::string_view(text)) {}
+    /// VT_BSTR (UTF-8).
+    variant(const std::string &text) : variant(std::string_view(text)) {}
+    /// VT_DATE (OLE Automation date, to the millisecond).
+    template <class Duration>
+    variant(std::chrono::time_point<std::chrono::system_clock, Duration> t) noexcept : variant()
+    {
+        v_.vt = SESS_VT_DATE;
+        v_.v.date = to_ole_date(std::chrono::time_point_cast<std::chrono::milliseconds>(t));
+    }
+    /// An array of variants (VT_ARRAY | VT_VARIANT), copied in.
+    variant(const std::vector<variant> &items) : variant()
+    {
+        sess_array *array = nullptr;
+        detail::check(sess_array_create(items.size(), &array));
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            sess_result hr = sess_array_set(array, i, items[i].get());
+            if (hr < 0) {
+                sess_array_destroy(array);
+                throw error::last(hr);
+            }
+        }
+        v_.vt = SESS_VT_ARRAY | SESS_VT_VARIANT;
+        v_.v.parray = array;
+    }
+    /// VT_UNKNOWN holding another reference to `object`.
+    variant(const unknown_ptr &object) noexcept : variant()
+    {
+        if (object) {
+            object->vtbl->add_ref(object.get());
+            v_.vt = SESS_VT_UNKNOWN;
+            v_.v.punkVal = object.get();
+        }
+    }
+    /// Takes ownership of `raw` (which is left VT_EMPTY).
+    static variant adopt(sess_variant &raw) noexcept
+    {
+        variant v;
+        v.v_ = raw;
+        sess_variant_init(&raw);
+        return v;
+    }
+    /// VT_NULL.
+    static variant null() noexcept
+    {
+        variant v;
+        v.v_.vt = SESS_VT_NULL;
+        return v;
+    }
+
+    variant(const variant &other) : variant() { detail::check(sess_variant_copy(&v_, &other.v_)); }
+    variant(variant &&other) noexcept : variant() { std::swap(v_, other.v_); }
+    variant &operator=(const variant &other)
+    {
+        if (this != &other)
+            detail::check(sess_variant_copy(&v_, &other.v_));
+        return *this;
+    }
+    variant &operator=(variant &&other) noexcept
+    {
+        std::swap(v_, other.v_);
+        return *this;
+    }
+    ~variant() { sess_variant_clear(&v_); }
+
+    /// The type tag (SESS_VT_*).
+    sess_vartype vt() const noexcept { return v_.vt; }
+    /// Whether it is VT_EMPTY (a missing key reads as this).
+    bool empty() const noexcept { return v_.vt == SESS_VT_EMPTY; }
+    /// Whether it is VT_NULL.
+    bool is_null() const noexcept { return v_.vt == SESS_VT_NULL; }
+    /// Whether it holds an array.
+    bool is_array() const noexcept { return (v_.vt & SESS_VT_ARRAY) != 0; }
+    /// The C value, for calls taking `const sess_variant *`.
+    const sess_variant *get() const noexcept { return &v_; }
+    /// The C value cleared, for calls that write a `sess_variant *` out.
+    sess_variant *put() noexcept
+    {
+        sess_variant_clear(&v_);
+        return &v_;
+    }
+
+    /// A BSTR's text without copying; other types: DISP_E_TYPEMISMATCH.
+    std::string_view str() const
+    {
+        if (v_.vt != SESS_VT_BSTR)
+            throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not a string (VT_BSTR)");
+        return std::string_view(v_.v.bstrVal.ptr, v_.v.bstrVal.len);
+    }
+    /// This value converted to `vt` under `lcid` (VariantChangeTypeEx).
+    variant change_type(sess_vartype vt, std::uint32_t lcid = 0x0409) const
+    {
+        variant out;
+        detail::check(sess_variant_change_type(&out.v_, &v_, lcid, 0, vt));
+        return out;
+    }
+    /// The value as T: std::string (text under `lcid`), bool, an integer
+    /// type, double, time_point, currency or std::vector<variant>; converted
+    /// with VariantChangeTypeEx's rules (DISP_E_TYPEMISMATCH / _OVERFLOW).
+    template <class T> T as(std::uint32_t lcid = 0x0409) const
+    {
+        static_assert(sizeof(T) == 0, "sess::variant::as<T>: T is not a supported type");
+        (void)lcid;
+        return T();
+    }
+
+private:
+    void set_bool(bool b) noexcept
+    {
+        v_.vt = SESS_VT_BOOL;
+        v_.v.boolVal = b ? -1 : 0;
+    }
+    template <class T> void set_integer(T i) noexcept
+    {
+        if constexpr (std::is_signed_v<T>) {
+            if constexpr (sizeof(T) == 1) {
+                v_.vt = SESS_VT_I1;
+                v_.v.cVal = static_cast<std::int8_t>(i);
+            } else if constexpr (sizeof(T) == 2) {
+                v_.vt = SESS_VT_I2;
+                v_.v.iVal = static_cast<std::int16_t>(i);
+            } else if constexpr (sizeof(T) == 4) {
+                v_.vt = SESS_VT_I4;
+                v_.v.lVal = static_cast<std::int32_t>(i);
+            } else {
+                v_.vt = SESS_VT_I8;
+                v_.v.llVal = static_cast<std::int64_t>(i);
+            }
+        } else {
+            if constexpr (sizeof(T) == 1) {
+                v_.vt = SESS_VT_UI1;
+                v_.v.bVal = static_cast<std::uint8_t>(i);
+            } else if constexpr (sizeof(T) == 2) {
+                v_.vt = SESS_VT_UI2;
+                v_.v.uiVal = static_cast<std::uint16_t>(i);
+            } else if constexpr (sizeof(T) == 4) {
+                v_.vt = SESS_VT_UI4;
+                v_.v.ulVal = static_cast<std::uint32_t>(i);
+            } else {
+                v_.vt = SESS_VT_UI8;
+                v_.v.ullVal = static_cast<std::uint64_t>(i);
+            }
+        }
+    }
+
+public:
+    /// OLE Automation date for a time (days since 1899-12-30; before it,
+    /// the day counts down while the time of day still counts up).
+    static double to_ole_date(std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds> t) noexcept
+    {
+        constexpr std::int64_t day_ms = 86400000;
+        constexpr std::int64_t epoch_days = 25569; // 1899-12-30 -> 1970-01-01
+        const std::int64_t ms = t.time_since_epoch().count() + epoch_days * day_ms;
+        std::int64_t days = ms / day_ms;
+        std::int64_t rest = ms % day_ms;
+        if (rest < 0) {
+            rest += day_ms;
+            --days;
+        }
+        const double fraction = static_cast<double>(rest) / static_cast<double>(day_ms);
+        return days < 0 ? static_cast<double>(days) - fraction : static_cast<double>(days) + fraction;
+    }
+    /// The time an OLE Automation date stands for, to the millisecond.
+    static time_point from_ole_date(double date)
+    {
+        if (!std::isfinite(date) || std::fabs(date) > 2958466.0)
+            throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range");
+        constexpr double day_ms = 86400000.0;
+        constexpr std::int64_t epoch_days = 25569;
+        const double days = std::trunc(date);
+        const double fraction = std::fabs(date - days);
+        const auto ms = static_cast<std::int64_t>(std::llround(days * day_ms + fraction * day_ms)) -
+                        epoch_days * 86400000LL;
+        return time_point(std::chrono::duration_cast<time_point::duration>(std::chrono::milliseconds(ms)));
+    }
+
+private:
+    sess_variant v_;
+};
+
+template <> inline std::string variant::as<std::string>(std::uint32_t lcid) const
+{
+    if (v_.vt == SESS_VT_BSTR)
+        return std::string(str());
+    return std::string(change_type(SESS_VT_BSTR, lcid).str());
+}
+template <> inline bool variant::as<bool>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_BOOL, lcid).v_.v.boolVal != 0;
+}
+template <> inline std::int32_t variant::as<std::int32_t>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_I4, lcid).v_.v.lVal;
+}
+template <> inline std::int64_t variant::as<std::int64_t>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_I8, lcid).v_.v.llVal;
+}
+template <> inline std::uint32_t variant::as<std::uint32_t>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_UI4, lcid).v_.v.ulVal;
+}
+template <> inline std::uint64_t variant::as<std::uint64_t>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_UI8, lcid).v_.v.ullVal;
+}
+template <> inline double variant::as<double>(std::uint32_t lcid) const
+{
+    return change_type(SESS_VT_R8, lcid).v_.v.dblVal;
+}
+template <> inline currency variant::as<currency>(std::uint32_t lcid) const
+{
+    return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
+}
+template <> inline time_point variant::as<time_point>(std::uint32_t lcid) const
+{
+    return from_ole_date(change_type(SESS_VT_DATE, lcid).v_.v.date);
+}
+template <> inline std::vector<variant> variant::as<std::vector<variant>>(std::uint32_t) const
+{
+    if (v_.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
+        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array (VT_ARRAY | VT_VARIANT)");
+    std::size_t len = 0;
+    detail::check(sess_array_length(v_.v.parray, &len));
+    std::vector<variant> items(len);
+    for (std::size_t i = 0; i < len; ++i)
+        detail::check(sess_array_get(v_.v.parray, i, items[i].put()));
+    return items;
+}
+
+template <> inline unknown_ptr variant::as<unknown_ptr>(std::uint32_t) const
+{
+    if (v_.vt != SESS_VT_UNKNOWN && v_.vt != SESS_VT_DISPATCH)
+        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an object (VT_UNKNOWN / VT_DISPATCH)");
+    if (v_.v.punkVal != nullptr)
+        v_.v.punkVal->vtbl->add_ref(v_.v.punkVal);
+    return unknown_ptr::adopt(v_.v.punkVal);
+}
+
+/// One Contents item: its key (original spelling) and a copy of its value.
+struct item {
+    std::string key;   ///< the key as first written
+    variant value;     ///< a copy of the value
+};
+
+/// A session's Contents (borrowed from the session): ordered, keys
+/// case-insensitive, indexes 0-based; range-for yields sess::item.
+class contents {
+public:
+    /// Contents of `s` (borrowed; valid while the unit of work is).
+    explicit contents(sess_session *s) noexcept : s_(s) {}
+    /// Count.
+    std::size_t size() const
+    {
+        std::size_t n = 0;
+        detail::check(sess_contents_count(s_, &n));
+        return n;
+    }
+    /// Key(index), 0-based.
+    std::string key(std::size_t index) const
+    {
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+            return sess_contents_key_at(s_, index, b, l, o);
+        });
+    }
+    /// Item(index), 0-based (a bad index: DISP_E_BADINDEX).
+    variant at(std::size_t index) const
+    {
+        variant v;
+        detail::check(sess_contents_get_at(s_, index, v.put()));
+        return v;
+    }
+    /// Item(name): VT_EMPTY when missing.
+    variant operator[](std::string_view name) const
+    {
+        variant v;
+        detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
+        return v;
+    }
+    /// Replaces item `index`'s value.
+    void set_at(std::size_t index, const variant &value)
+    {
+        detail::check(sess_contents_set_at(s_, index, value.get()));
+    }
+    /// Remove(name): whether there was such an item.
+    bool remove(std::string_view name)
+    {
+        return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
+    }
+    /// RemoveAt(index), 0-based.
+    void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
+    /// RemoveAll.
+    void clear() { detail::check(sess_contents_remove_all(s_)); }
+
+    /// Iterates items by index (the contents must not change meanwhile).
+    class iterator {
+    public:
+        iterator(const contents *c, std::size_t i) noexcept : c_(c), i_(i) {}
+        item operator*() const { return item{c_->key(i_), c_->at(i_)}; }
+        iterator &operator++() noexcept
+        {
+            ++i_;
+            return *this;
+        }
+        bool operator!=(const iterator &o) const noexcept { return i_ != o.i_; }
+        bool operator==(const iterator &o) const noexcept { return i_ == o.i_; }
+
+    private:
+        const contents *c_;
+        std::size_t i_;
+    };
+    /// The first item.
+    iterator begin() const { return iterator(this, 0); }
+    /// Past the last item.
+    iterator end() const { return iterator(this, size()); }
+
+private:
+    sess_session *s_;
+};
+
+/// A session's StaticObjects (borrowed): declared objects by name or
+/// 0-based index; each value a VT_UNKNOWN made on first use.
+class static_objects {
+public:
+    /// StaticObjects of `s` (borrowed).
+    explicit static_objects(sess_session *s) noexcept : s_(s) {}
+    /// Count.
+    std::size_t size() const
+    {
+        std::size_t n = 0;
+        detail::check(sess_static_count(s_, &n));
+        return n;
+    }
+    /// Key(index), 0-based.
+    std::string key(std::size_t index) const
+    {
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+            return sess_static_key_at(s_, index, b, l, o);
+        });
+    }
+    /// Item(index), 0-based.
+    variant at(std::size_t index) const
+    {
+        variant v;
+        detail::check(sess_static_get_at(s_, index, v.put()));
+        return v;
+    }
+    /// Item(name): VT_EMPTY when undeclared.
+    variant operator[](std::string_view name) const
+    {
+        variant v;
+        detail::check(sess_static_get(s_, detail::c_str(name).c_str(), v.put()));
+        return v;
+    }
+
+private:
+    sess_session *s_;
+};
+
+/// The Session object on a session handle it does not own (the handle
+/// lent by a request, or Session_OnStart/OnEnd's argument).
+class session_ref {
+public:
+    /// Wraps `s` (borrowed).
+    explicit session_ref(sess_session *s) noexcept : s_(s) {}
+    /// The C handle.
+    sess_session *handle() const noexcept { return s_; }
+
+    /// SessionID.
+    std::string id() const
+    {
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+            return sess_session_id(s_, b, l, o);
+        });
+    }
+    /// Session(name): a copy; VT_EMPTY when missing.
+    variant get(std::string_view name) const { return sess::contents(s_)[name]; }
+    /// Session(name) = value (copied in).
+    void set(std::string_view name, const variant &value)
+    {
+        detail::check(sess_value_set(s_, detail::c_str(name).c_str(), value.get()));
+    }
+    /// X++'s valueTxt(name): the value as text under the session's LCID.
+    std::string value_txt(std::string_view name) const
+    {
+        const std::string n(name);
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+            return sess_value_txt(s_, n.c_str(), nullptr, b, l, o);
+        });
+    }
+    /// X++'s valueTxt(name, text): stores `text`, returns it as read back.
+    std::string value_txt(std::string_view name, std::string_view text)
+    {
+        const std::string n(name), t(text);
+        detail::check(sess_value_txt(s_, n.c_str(), t.c_str(), nullptr, 0, nullptr));
+        return value_txt(name);
+    }
+    /// Timeout in minutes.
+    int timeout() const
+    {
+        std::int32_t m = 0;
+        detail::check(sess_timeout(s_, nullptr, &m));
+        return m;
+    }
+    /// Sets Timeout; returns the value in force.
+    int timeout(int minutes)
+    {
+        const std::int32_t in = minutes;
+        std::int32_t out = 0;
+        detail::check(sess_timeout(s_, &in, &out));
+        return out;
+    }
+    /// LCID.
+    std::uint32_t lcid() const
+    {
+        std::uint32_t v = 0;
+        detail::check(sess_lcid(s_, nullptr, &v));
+        return v;
+    }
+    /// Sets LCID; returns the value in force.
+    std::uint32_t lcid(std::uint32_t lcid)
+    {
+        std::uint32_t out = 0;
+        detail::check(sess_lcid(s_, &lcid, &out));
+        return out;
+    }
+    /// CodePage.
+    std::uint32_t codepage() const
+    {
+        std::uint32_t v = 0;
+        detail::check(sess_codepage(s_, nullptr, &v));
+        return v;
+    }
+    /// Sets CodePage; returns the value in force.
+    std::uint32_t codepage(std::uint32_t cp)
+    {
+        std::uint32_t out = 0;
+        detail::check(sess_codepage(s_, &cp, &out));
+        return out;
+    }
+    /// Abandon: takes effect when the unit of work ends.
+    void abandon() { detail::check(sess_abandon(s_)); }
+    /// A new ID for the same contents (at login).
+    void regenerate_id() { detail::check(sess_session_regenerate_id(s_)); }
+    /// IsNewSession.
+    bool is_new() const { return flag(sess_session_is_new); }
+    /// IsReadOnly.
+    bool is_readonly() const { return flag(sess_session_is_readonly); }
+    /// Whether Abandon was called.
+    bool is_abandoned() const { return flag(sess_session_is_abandoned); }
+    /// Mode: SESS_MODE_INPROC, SESS_MODE_REDIS or SESS_MODE_CUSTOM.
+    std::uint32_t mode() const
+    {
+        std::uint32_t m = 0;
+        detail::check(sess_session_mode(s_, &m));
+        return m;
+    }
+    /// Contents.
+    sess::contents contents() const noexcept { return sess::contents(s_); }
+    /// StaticObjects.
+    sess::static_objects static_objects() const noexcept { return sess::static_objects(s_); }
+
+protected:
+    sess_session *s_;
+
+private:
+    bool flag(sess_result (*f)(sess_session *, bool *)) const
+    {
+        bool b = false;
+        detail::check(f(s_, &b));
+        return b;
+    }
+};
+
+/// A unit of work the caller owns: close() commits (throwing on failure),
+/// discard() undoes; leaving scope by an exception discards, leaving it
+/// normally commits (errors then are lost: call close() to see them).
+class session : public session_ref {
+public:
+    /// Takes ownership of `s`.
+    explicit session(sess_session *s) noexcept : session_ref(s), exceptions_(std::uncaught_exceptions()) {}
+    session(const session &) = delete;
+    session &operator=(const session &) = delete;
+    session(session &&o) noexcept : session_ref(std::exchange(o.s_, nullptr)), exceptions_(o.exceptions_) {}
+    session &operator=(session &&o) noexcept
+    {
+        if (this != &o) {
+            end(std::uncaught_exceptions() > exceptions_);
+            s_ = std::exchange(o.s_, nullptr);
+            exceptions_ = o.exceptions_;
+        }
+        return *this;
+    }
+    ~session() { end(std::uncaught_exceptions() > exceptions_); }
+
+    /// Commits (applying Abandon) and frees the handle; throws on failure
+    /// (the handle is freed either way).
+    void close() { detail::check(sess_session_close(std::exchange(s_, nullptr))); }
+    /// Undoes this unit of work's changes and frees the handle.
+    void discard() { detail::check(sess_session_discard(std::exchange(s_, nullptr))); }
+    /// Whether the handle is still open.
+    explicit operator bool() const noexcept { return s_ != nullptr; }
+
+private:
+    void end(bool failed) noexcept
+    {
+        if (s_ != nullptr)
+            (failed ? sess_session_discard : sess_session_close)(std::exchange(s_, nullptr));
+    }
+    int exceptions_;
+};
+
+/// Application options with the library's defaults (sess_app_options_init).
+inline sess_app_options app_options()
+{
+    sess_app_options o;
+    detail::check(sess_app_options_init(&o));
+    return o;
+}
+
+/// An application (its sessions and options); owns its handle.
+class app {
+public:
+    /// An application with the default options.
+    app() { detail::check(sess_app_create(nullptr, &a_)); }
+    /// An application with `options` (start from sess::app_options()).
+    explicit app(const sess_app_options &options) { detail::check(sess_app_create(&options, &a_)); }
+    app(const app &) = delete;
+    app &operator=(const app &) = delete;
+    app(app &&o) noexcept : a_(std::exchange(o.a_, nullptr)) {}
+    app &operator=(app &&o) noexcept
+    {
+        std::swap(a_, o.a_);
+        return *this;
+    }
+    ~app() { sess_app_release(a_); }
+    /// The C handle.
+    sess_app *handle() const noexcept { return a_; }
+
+    /// A new session, held exclusively.
+    session create()
+    {
+        sess_session *s = nullptr;
+        detail::check(sess_session_create(a_, &s));
+        return session(s);
+    }
+    /// Opens stored session `id` (exclusive, or shared when `readonly`).
+    session open(std::string_view id, bool readonly = false)
+    {
+        sess_session *s = nullptr;
+        detail::check(sess_session_open(a_, detail::c_str(id).c_str(), readonly ? SESS_OPEN_READONLY : 0u, &s));
+        return session(s);
+    }
+    /// Ends expired sessions now; returns how many.
+    std::size_t expire()
+    {
+        std::size_t n = 0;
+        detail::check(sess_app_expire(a_, &n));
+        return n;
+    }
+    /// The number of stored sessions.
+    std::size_t session_count() const
+    {
+        std::size_t n = 0;
+        detail::check(sess_app_session_count(a_, &n));
+        return n;
+    }
+
+private:
+    sess_app *a_ = nullptr;
+};
+
+/// Web options with the library's defaults (sess_web_options_init).
+inline sess_web_options web_options()
+{
+    sess_web_options o;
+    detail::check(sess_web_options_init(&o));
+    return o;
+}
+
+/// A site: applications by virtual path; owns its handle.
+class site {
+public:
+    /// An empty site.
+    site() { detail::check(sess_site_create(&s_)); }
+    site(const site &) = delete;
+    site &operator=(const site &) = delete;
+    site(site &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    site &operator=(site &&o) noexcept
+    {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~site() { sess_site_release(s_); }
+    /// The C handle.
+    sess_site *handle() const noexcept { return s_; }
+    /// Serves `application` at `virtual_path` (the site shares it).
+    void add(std::string_view virtual_path, const app &application, const sess_web_options *options = nullptr)
+    {
+        detail::check(sess_site_add(s_, detail::c_str(virtual_path).c_str(), application.handle(), options));
+    }
+
+private:
+    sess_site *s_ = nullptr;
+};
+
+/// One web request's session lifecycle: begin (cookie in), the session,
+/// end (Set-Cookie out). Leaving scope by an exception ends it as failed.
+class request {
+public:
+    /// Begins a request for `path` with the `Cookie` header's bytes.
+    request(const site &s, std::string_view path, std::string_view cookie_header = {},
+            std::uint32_t session_use = SESS_USE_EXCLUSIVE, bool https = false)
+        : exceptions_(std::uncaught_exceptions())
+    {
+        const std::string p(path);
+        sess_request_info info{};
+        info.struct_size = sizeof info;
+        info.session_use = session_use;
+        info.path = p.c_str();
+        info.cookie_header = cookie_header.empty() ? nullptr : cookie_header.data();
+        info.cookie_header_len = cookie_header.size();
+        info.https = https;
+        detail::check(sess_request_begin(s.handle(), &info, &r_));
+    }
+    request(const request &) = delete;
+    request &operator=(const request &) = delete;
+    ~request()
+    {
+        if (r_ != nullptr)
+            sess_request_end(std::exchange(r_, nullptr), std::uncaught_exceptions() > exceptions_, nullptr);
+    }
+    /// The C handle.
+    sess_request *handle() const noexcept { return r_; }
+    /// Takes the session as `session_use` says, for a request begun with
+    /// SESS_USE_OFF (route first, then acquire).
+    void acquire(std::uint32_t session_use) { detail::check(sess_request_acquire(r_, session_use)); }
+    /// The request path without any cookieless ID segment.
+    std::string path() const
+    {
+        return detail::text_out([&](char *b, std::size_t l, std::size_t *o) { return sess_request_path(r_, b, l, o); });
+    }
+    /// The virtual path of the request's application.
+    std::string app_path() const
+    {
+        return detail::text_out(
+            [&](char *b, std::size_t l, std::size_t *o) { return sess_request_app_path(r_, b, l, o); });
+    }
+    /// `url` as a link should carry it (with the cookieless ID segment).
+    std::string rewrite_url(std::string_view url) const
+    {
+        const std::string u(url);
+        return detail::text_out(
+            [&](char *b, std::size_t l, std::size_t *o) { return sess_request_rewrite_url(r_, u.c_str(), b, l, o); });
+    }
+    /// The request's session (lent until end()); with `create`, a new one
+    /// if there is none; without, std::nullopt when there is none.
+    std::optional<session_ref> session(bool create = true)
+    {
+        sess_session *s = nullptr;
+        if (detail::check(sess_request_session(r_, create ? SESS_REQUEST_CREATE : 0u, &s)) != SESS_S_OK)
+            return std::nullopt;
+        return session_ref(s);
+    }
+    /// Ends the request (keeping or, when `failed`, undoing the session's
+    /// changes) and returns the Set-Cookie value to send, if any.
+    std::optional<std::string> end(bool failed = false)
+    {
+        variant cookie;
+        detail::check(sess_request_end(std::exchange(r_, nullptr), failed, cookie.put()));
+        if (cookie.empty())
+            return std::nullopt;
+        return std::string(cookie.str());
+    }
+
+private:
+    sess_request *r_ = nullptr;
+    int exceptions_;
+};
+
+} // namespace sess
+
+#endif // SESS_HPP

@@ -1,0 +1,182 @@
+// iis_session_object.hpp: seed 000's IISSessionObject, method by method,
+// with X++'s optional-argument semantics and 1-based dictionaries.
+#include "iis_session_object.hpp"
+#include "test_object.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace {
+
+template <class F> sess_result thrown(F &&f)
+{
+    try {
+        f();
+    } catch (const sess::error &e) {
+        return e.code();
+    }
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("IISSessionObject: the property methods read, or set and return the new value")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+
+    CHECK(session.getSessionID() == s.id());
+    CHECK(session.getSessionID().size() == SESS_ID_LEN);
+
+    CHECK(session.timeout() == 20);
+    CHECK(session.timeout(5) == 5);
+    CHECK(session.timeout() == 5);
+    CHECK(thrown([&] { session.timeout(-1); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(session.timeout() == 5);
+
+    CHECK(session.lcid() == 0x0409);
+    CHECK(session.lcid(1036) == 1036);
+    CHECK(thrown([&] { session.lcid(-5); }) == SESS_E_INVALID_LCID);
+    CHECK(session.lcid() == 1036);
+
+    CHECK(session.codePage() == 65001);
+    CHECK(session.codePage(1252) == 1252);
+    CHECK(thrown([&] { session.codePage(7); }) == SESS_E_INVALID_CODEPAGE);
+    CHECK(session.codePage() == 1252);
+    s.close();
+}
+
+TEST_CASE("IISSessionObject: value and valueTxt")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+
+    CHECK(session.value("missing").empty());
+    CHECK(session.value("strFirstName", "Arthur").str() == "Arthur");
+    CHECK(session.value("STRFIRSTNAME").str() == "Arthur");
+    CHECK(session.value("amount", 1234.5).vt() == SESS_VT_R8);
+
+    CHECK(session.valueTxt("missing").empty());
+    CHECK(session.valueTxt("amount") == "1234.5");
+    session.lcid(1031);
+    CHECK(session.valueTxt("amount") == "1234,5");
+    CHECK(session.valueTxt("city", "Köln") == "Köln");
+    CHECK(session.value("city").vt() == SESS_VT_BSTR);
+    CHECK(thrown([&] { session.value("", 1); }) == SESS_E_BAD_KEY);
+    s.close();
+}
+
+TEST_CASE("IISSessionObject: contents() and staticObjects() are 1-based dictionaries")
+{
+    sess_static_object_decl decls[2] = {{"objInfo", test_object::factory, nullptr},
+                                        {"objAd", test_object::factory, nullptr}};
+    sess_app_options o = sess::app_options();
+    o.static_objects = decls;
+    o.static_object_count = 2;
+    {
+        sess::app app(o);
+        sess::session s = app.create();
+        sess::IISSessionObject session(s.handle());
+        session.value("strFirstName", "Arthur");
+        session.value("strMiddleName", "Keyton");
+        session.value("strLastName", "Weissinger");
+
+        sess::IISVariantDictionary contents = session.contents();
+        CHECK(contents.count() == 3);
+        CHECK(contents.key(1) == "strFirstName");
+        CHECK(contents.item(1).str() == "Arthur");
+        CHECK(contents.item("strlastname").str() == "Weissinger");
+        CHECK(contents.remove("strMiddleName"));
+        CHECK(contents.item(2).str() == "Weissinger"); // Remove shifted it down
+        CHECK(thrown([&] { (void)contents.item(3); }) == SESS_DISP_E_BADINDEX);
+        CHECK(thrown([&] { (void)contents.item(0); }) == SESS_DISP_E_BADINDEX);
+        contents.remove(1);
+        CHECK(contents.key(1) == "strLastName");
+        contents.removeAll();
+        CHECK(contents.count() == 0);
+
+        sess::IISVariantDictionary statics = session.staticObjects();
+        CHECK(statics.count() == 2);
+        CHECK(statics.key(2) == "objAd");
+        CHECK(statics.item(1).vt() == SESS_VT_UNKNOWN);
+        CHECK(statics.item("OBJINFO").as<sess::unknown_ptr>().get() ==
+              statics.item(1).as<sess::unknown_ptr>().get());
+        CHECK(thrown([&] { statics.removeAll(); }) == SESS_E_COLLECTION_READONLY);
+        CHECK(statics.count() == 2);
+        s.close();
+    }
+    CHECK(test_object::alive() == 0);
+}
+
+TEST_CASE("IISSessionObject: abandon() takes effect when the unit of work ends")
+{
+    sess::app app;
+    std::string id;
+    {
+        sess::session s = app.create();
+        sess::IISSessionObject session(s.handle());
+        session.value("intUserAge", 23);
+        id = session.getSessionID();
+        s.close();
+    }
+    {
+        sess::session s = app.open(id);
+        sess::IISSessionObject session(s.handle());
+        session.abandon();
+        CHECK(session.value("intUserAge").as<std::int32_t>() == 23);
+        s.close();
+    }
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// interface(): the Session as a COM object, driven through its vtable and
+// late-bound by name (as a script host or X++'s COM class calls it).
+TEST_CASE("IISSessionObject: interface() is an owned COM reference that outlives nothing")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    sess::unknown_ptr iface = session.interface();
+    REQUIRE(iface);
+    sess::com_ptr<sess_session_object> obj = iface.query<sess_session_object>(SESS_IID_ISESSIONOBJECT);
+    sess::unknown_ptr copy = iface;
+    CHECK(copy.get() == iface.get());
+
+    // Early bound: the ISessionObject vtable.
+    char id[SESS_ID_LEN + 1];
+    std::size_t len = 0;
+    CHECK(obj->vtbl->get_session_id(obj.get(), id, sizeof id, &len) == SESS_S_OK);
+    CHECK(std::string(id, len) == session.getSessionID());
+    CHECK(obj->vtbl->put_timeout(obj.get(), 9) == SESS_S_OK);
+    CHECK(session.timeout() == 9);
+
+    // Late bound: a member's name to its DISPID (COM's GetIDsOfNames: one
+    // member, then its parameters' names), then invoke.
+    std::int32_t ids[2] = {};
+    const char *value_name[] = {"value"};
+    const char *timeout_name[] = {"TIMEOUT"};
+    REQUIRE(obj->vtbl->get_ids_of_names(obj.get(), value_name, 1, 0x0409, &ids[0]) == SESS_S_OK);
+    REQUIRE(obj->vtbl->get_ids_of_names(obj.get(), timeout_name, 1, 0x0409, &ids[1]) == SESS_S_OK);
+    CHECK(ids[0] == SESS_DISPID_VALUE);
+    CHECK(ids[1] == SESS_DISPID_SESSION_TIMEOUT);
+    // Session("user") = "Arthur"
+    sess::variant args[2] = {sess::variant("Arthur"), sess::variant("user")}; // last first
+    const std::int32_t put_id = SESS_DISPID_PROPERTYPUT;
+    const sess_dispparams put{args[0].get(), &put_id, 2, 1};
+    sess::variant result;
+    CHECK(obj->vtbl->invoke(obj.get(), SESS_DISPID_VALUE, 0x0409, SESS_DISPATCH_PROPERTYPUT, &put, result.put(),
+                            nullptr) == SESS_S_OK);
+    CHECK(session.value("USER").str() == "Arthur");
+    // x = Session.Timeout
+    const sess_dispparams none{nullptr, nullptr, 0, 0};
+    CHECK(obj->vtbl->invoke(obj.get(), ids[1], 0x0409, SESS_DISPATCH_PROPERTYGET, &none, result.put(), nullptr) ==
+          SESS_S_OK);
+    CHECK(result.as<std::int32_t>() == 9);
+
+    // After the unit of work: every call is a clear error, Release still works.
+    s.close();
+    CHECK(obj->vtbl->get_session_id(obj.get(), id, sizeof id, &len) == SESS_E_OBJECT_DETACHED);
+}

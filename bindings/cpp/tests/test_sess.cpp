@@ -1,0 +1,455 @@
+// sess.hpp: values, errors, RAII lifetimes, the seed 004 scenarios and the
+// request lifecycle, through the C++ API.
+#include "sess.hpp"
+#include "test_object.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono;
+
+namespace {
+
+// The code a failing call throws, or 0.
+template <class F> sess_result thrown(F &&f)
+{
+    try {
+        f();
+    } catch (const sess::error &e) {
+        CHECK(std::string(e.what()).size() > 0);
+        return e.code();
+    }
+    return 0;
+}
+
+// A short lock timeout, so contention tests end quickly.
+sess::app quick_app()
+{
+    sess_app_options o = sess::app_options();
+    o.lock_timeout_ms = 200;
+    return sess::app(o);
+}
+
+} // namespace
+
+TEST_CASE("variant: conversions both ways")
+{
+    CHECK(sess::variant().empty());
+    CHECK(sess::variant::null().is_null());
+    CHECK(sess::variant("Arthur").vt() == SESS_VT_BSTR);
+    CHECK(sess::variant(std::string_view("Keyton")).str() == "Keyton");
+    CHECK(sess::variant(std::string("x")).as<std::string>() == "x");
+    CHECK(sess::variant(42).vt() == SESS_VT_I4);
+    CHECK(sess::variant(std::int64_t{1} << 40).vt() == SESS_VT_I8);
+    CHECK(sess::variant(std::uint16_t{7}).vt() == SESS_VT_UI2);
+    CHECK(sess::variant(2.5).vt() == SESS_VT_R8);
+    CHECK(sess::variant(true).vt() == SESS_VT_BOOL);
+    CHECK(sess::variant(true).as<bool>());
+    CHECK(sess::variant(42).as<std::string>() == "42");
+    CHECK(sess::variant("17").as<std::int32_t>() == 17);
+    CHECK(sess::variant(2.5).as<std::string>() == "2.5");
+    CHECK(sess::variant(2.5).as<std::string>(1036) == "2,5");
+    CHECK(sess::variant(std::int64_t{1} << 40).as<std::int64_t>() == (std::int64_t{1} << 40));
+    CHECK(sess::variant(sess::currency{123450}).as<std::string>() == "12.345");
+    CHECK(sess::variant("12.5").as<sess::currency>().scaled == 125000);
+    CHECK(thrown([] { (void)sess::variant("abc").as<std::int32_t>(); }) == SESS_DISP_E_TYPEMISMATCH);
+    CHECK(thrown([] { (void)sess::variant(std::int64_t{1} << 40).as<std::int32_t>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([] { (void)sess::variant(1).str(); }) == SESS_DISP_E_TYPEMISMATCH);
+}
+
+TEST_CASE("variant: DATE is the OLE Automation date, both sides of 1899-12-30")
+{
+    // 2024-01-15 12:00:00 UTC is OLE 45306.5.
+    const sess::time_point noon = sess::time_point(seconds(1705320000));
+    sess::variant d(noon);
+    CHECK(d.vt() == SESS_VT_DATE);
+    CHECK(d.get()->v.date == doctest::Approx(45306.5));
+    CHECK(d.as<sess::time_point>() == noon);
+    // Milliseconds survive the round trip.
+    const sess::time_point precise = sess::time_point(seconds(1796410800) + milliseconds(123));
+    CHECK(sess::variant(precise).as<sess::time_point>() == precise);
+    // 1899-12-29 06:00 is -1.25: the day counts down, the time of day up.
+    const sess::time_point before = sess::time_point(seconds(-2209226400));
+    CHECK(sess::variant(before).get()->v.date == doctest::Approx(-1.25));
+    CHECK(sess::variant(before).as<sess::time_point>() == before);
+    CHECK(sess::variant(noon).as<std::string>() == "1/15/2024 12:00:00 PM");
+    CHECK(thrown([] { (void)sess::variant::from_ole_date(1e10); }) == SESS_DISP_E_OVERFLOW);
+}
+
+TEST_CASE("variant: arrays are copied by value; copy and move")
+{
+    sess::variant names(std::vector<sess::variant>{"Chris", "Julie", "Vikram", "Kelly"});
+    CHECK(names.is_array());
+    sess::variant copy = names;
+    std::vector<sess::variant> items = copy.as<std::vector<sess::variant>>();
+    REQUIRE(items.size() == 4);
+    CHECK(items[1].str() == "Julie");
+    items[1] = "Mark";
+    CHECK(names.as<std::vector<sess::variant>>()[1].str() == "Julie");
+    sess::variant moved = std::move(copy);
+    CHECK(moved.is_array());
+    CHECK(copy.empty()); // NOLINT: a moved-from variant is VT_EMPTY
+    copy = moved;
+    CHECK(copy.as<std::vector<sess::variant>>().size() == 4);
+    CHECK(thrown([] { (void)sess::variant(1).as<std::vector<sess::variant>>(); }) == SESS_DISP_E_TYPEMISMATCH);
+}
+
+TEST_CASE("errors carry the HRESULT and the library's message")
+{
+    sess::app app;
+    try {
+        (void)app.open("AAAAAAAAAAAAAAAAAAAAAA");
+        FAIL("opened a session the store never issued");
+    } catch (const sess::error &e) {
+        CHECK(e.code() == SESS_E_SESSION_NOT_FOUND);
+        CHECK(std::string(e.what()).find("not found") != std::string::npos);
+    }
+    CHECK(thrown([&] { (void)app.open("short"); }) == SESS_E_INVALID_SESSION_ID);
+    sess_app_options bad = sess::app_options();
+    bad.max_timeout_minutes = 1;
+    bad.default_timeout_minutes = 5;
+    CHECK(thrown([&] { sess::app a(bad); }) == SESS_E_INVALID_OPTION);
+}
+
+TEST_CASE("a session leaving scope by an exception is discarded; close() commits and reports")
+{
+    sess::app app;
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("kept", 1);
+        id = s.id();
+        s.close();
+        CHECK_FALSE(s);
+        CHECK(thrown([&] { s.close(); }) == SESS_E_POINTER);
+    }
+    try {
+        sess::session s = app.open(id);
+        s.set("kept", 2);
+        s.set("lost", "yes");
+        throw std::runtime_error("the page failed");
+    } catch (const std::runtime_error &) {
+    }
+    {
+        sess::session s = app.open(id);
+        CHECK(s.get("kept").as<std::int32_t>() == 1);
+        CHECK(s.get("lost").empty());
+        s.set("kept", 3); // scope exit without close(): committed
+    }
+    sess::session s = app.open(id, true);
+    CHECK(s.is_readonly());
+    CHECK(s.mode() == SESS_MODE_INPROC);
+    CHECK(s.get("kept").as<std::int32_t>() == 3);
+    CHECK(thrown([&] { s.set("x", 1); }) == SESS_E_READONLY);
+    s.discard();
+}
+
+TEST_CASE("lock contention is sess::error LOCK_TIMEOUT")
+{
+    sess::app app = quick_app();
+    sess::session first = app.create();
+    first.set("a", 1);
+    const std::string id = first.id();
+    first.close();
+    sess::session holder = app.open(id);
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_LOCK_TIMEOUT);
+    holder.close();
+}
+
+// Seed 004, Contents: SessionPage1.asp stores three values; SessionPage2.asp
+// lists Count and every key and value, then reads items by index.
+TEST_CASE("seed 004: the Contents pages")
+{
+    sess::app app;
+    std::string id;
+    {
+        sess::session page1 = app.create();
+        CHECK(page1.is_new());
+        page1.set("SessionVar1", "Session Variable 1");
+        page1.set("SessionVar2", "Session Variable 2");
+        page1.set("SessionVar3", "Session Variable 3");
+        id = page1.id();
+        page1.close();
+    }
+    sess::session page2 = app.open(id);
+    CHECK_FALSE(page2.is_new());
+    sess::contents contents = page2.contents();
+    CHECK(contents.size() == 3);
+    std::vector<std::string> seen;
+    for (const sess::item &i : contents)
+        seen.push_back(i.key + "=" + i.value.as<std::string>());
+    CHECK(seen == std::vector<std::string>{"SessionVar1=Session Variable 1", "SessionVar2=Session Variable 2",
+                                           "SessionVar3=Session Variable 3"});
+    page2.set("AppStatus", "OK");
+    CHECK(contents.size() == 4);
+    CHECK(contents.at(0).str() == "Session Variable 1");
+    CHECK(contents["sessionvar2"].str() == "Session Variable 2");
+    CHECK(thrown([&] { (void)contents.at(4); }) == SESS_DISP_E_BADINDEX);
+    page2.close();
+}
+
+// Seed 004: Remove shifts the later items down one index.
+TEST_CASE("seed 004: Remove shifts indexes")
+{
+    sess::app app;
+    sess::session s = app.create();
+    s.set("strFirstName", "Arthur");
+    s.set("strMiddleName", "Keyton");
+    s.set("strLastName", "Weissinger");
+    CHECK(s.contents().remove("strMiddleName"));
+    CHECK_FALSE(s.contents().remove("strMiddleName"));
+    CHECK(s.contents().at(0).str() == "Arthur");
+    CHECK(s.contents().at(1).str() == "Weissinger");
+    CHECK(thrown([&] { (void)s.contents().at(2); }) == SESS_DISP_E_BADINDEX);
+    s.contents().remove_at(0);
+    CHECK(s.contents().key(0) == "strLastName");
+    s.contents().clear();
+    CHECK(s.contents().size() == 0);
+    s.close();
+}
+
+// Seed 004: an array stored in the session is a copy; changing the copy read
+// out changes nothing until it is stored back.
+TEST_CASE("seed 004: arrays stored by value")
+{
+    sess::app app;
+    sess::session s = app.create();
+    s.set("arystrUserNames", std::vector<sess::variant>{"Chris", "Julie", "Vikram", "Kelly"});
+    std::vector<sess::variant> names2 = s.get("arystrUserNames").as<std::vector<sess::variant>>();
+    names2[1] = "Mark";
+    CHECK(s.get("arystrUserNames").as<std::vector<sess::variant>>()[1].str() == "Julie");
+    s.set("arystrUserNames", names2);
+    CHECK(s.get("arystrUserNames").as<std::vector<sess::variant>>()[1].str() == "Mark");
+    s.close();
+}
+
+namespace {
+struct end_log {
+    std::mutex lock;
+    int ends = 0;
+    std::string line;
+};
+} // namespace
+
+// Seed 004: Abandon marks the session; its contents stay readable until the
+// page ends; then Session_OnEnd runs (reading them) and the ID is dead.
+TEST_CASE("seed 004: Abandon and Session_OnEnd")
+{
+    end_log log;
+    sess_app_options o = sess::app_options();
+    o.event_context = &log;
+    o.on_end = [](void *context, sess_session *handle) {
+        auto *l = static_cast<end_log *>(context);
+        sess::session_ref s(handle);
+        std::lock_guard<std::mutex> guard(l->lock);
+        ++l->ends;
+        l->line = s.get("SessionVar1").as<std::string>() + "/" + s.get("intUserAge").as<std::string>();
+    };
+    sess::app app(o);
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("SessionVar1", "preferences");
+        id = s.id();
+        s.close();
+    }
+    sess::session s = app.open(id);
+    s.set("intUserAge", 23);
+    s.abandon();
+    CHECK(s.is_abandoned());
+    CHECK(s.get("intUserAge").as<std::int32_t>() / 10 == 2);
+    s.close();
+    {
+        std::lock_guard<std::mutex> guard(log.lock);
+        CHECK(log.ends == 1);
+        CHECK(log.line == "preferences/23");
+    }
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// Seed 004: Timeout slides with each unit of work; past it the session ends
+// (Session_OnEnd runs) and the ID is dead. Time moves by an injected clock.
+TEST_CASE("seed 004: Timeout ends the session")
+{
+    struct world {
+        std::atomic<std::uint64_t> now{1000000};
+        std::atomic<int> ends{0};
+    } w;
+    sess_app_options o = sess::app_options();
+    o.clock = [](void *c) -> std::uint64_t { return static_cast<world *>(c)->now.load(); };
+    o.clock_context = &w;
+    o.on_end = [](void *c, sess_session *) { ++static_cast<world *>(c)->ends; };
+    o.event_context = &w;
+    o.expiry_interval_ms = 0;
+    sess::app app(o);
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("user", "Arthur");
+        s.timeout(1);
+        id = s.id();
+        s.close();
+    }
+    w.now += 50000;
+    CHECK(app.expire() == 0);
+    app.open(id).close(); // slides: another minute from now
+    w.now += 50000;
+    CHECK(app.expire() == 0);
+    w.now += 20000;
+    CHECK(app.expire() == 1);
+    CHECK(w.ends == 1);
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// Seed 004: Timeout, LCID and CodePage; bad values are refused and leave the
+// value in force.
+TEST_CASE("seed 004: Timeout, LCID, CodePage")
+{
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(s.timeout() == 20);
+    CHECK(s.timeout(5) == 5);
+    CHECK(thrown([&] { s.timeout(0); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(s.timeout() == 5);
+    const std::uint32_t orig = s.lcid();
+    CHECK(s.lcid(1036) == 1036);
+    s.set("price", 1234.5);
+    CHECK(s.value_txt("price") == "1234,5");
+    CHECK(thrown([&] { s.lcid(0x12345); }) == SESS_E_INVALID_LCID);
+    CHECK(s.lcid(orig) == orig);
+    CHECK(s.value_txt("price") == "1234.5");
+    const std::uint32_t cp = s.codepage();
+    CHECK(s.codepage(950) == 950);
+    CHECK(thrown([&] { s.codepage(12345); }) == SESS_E_INVALID_CODEPAGE);
+    CHECK(s.codepage() == 950);
+    CHECK(s.codepage(cp) == cp);
+    s.close();
+}
+
+// Seed 004: a session is stored only when something is written (or a static
+// object is used, or Session_OnStart exists).
+TEST_CASE("seed 004: lazy creation")
+{
+    sess::app app;
+    {
+        sess::session s = app.create();
+        (void)s.get("nothing");
+        s.close();
+    }
+    CHECK(app.session_count() == 0);
+    {
+        sess::session s = app.create();
+        s.set("x", 1);
+        s.close();
+    }
+    CHECK(app.session_count() == 1);
+}
+
+// Seed 004: StaticObjects declared for session scope (GLOBAL.ASA's
+// <OBJECT RUNAT=Server SCOPE=Session>), made on first use.
+TEST_CASE("seed 004: StaticObjects")
+{
+    sess_static_object_decl decl{"objInfo", test_object::factory, nullptr};
+    sess_app_options o = sess::app_options();
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    {
+        sess::app app(o);
+        sess::session s = app.create();
+        sess::static_objects statics = s.static_objects();
+        CHECK(statics.size() == 1);
+        CHECK(statics.key(0) == "objInfo");
+        sess::unknown_ptr a = statics["OBJINFO"].as<sess::unknown_ptr>();
+        sess::unknown_ptr b = statics.at(0).as<sess::unknown_ptr>();
+        CHECK(a.get() == b.get());
+        CHECK(statics["other"].empty());
+        CHECK(test_object::alive() == 1);
+        s.close();
+    }
+    CHECK(test_object::alive() == 0);
+}
+
+TEST_CASE("objects stored in Contents are held by reference")
+{
+    sess::app app;
+    sess::session s = app.create();
+    {
+        sess::unknown_ptr obj = test_object::make();
+        s.set("obj", sess::variant(obj));
+        CHECK(s.get("obj").as<sess::unknown_ptr>().get() == obj.get());
+    }
+    CHECK(test_object::alive() == 1);
+    s.contents().remove("obj");
+    s.close();
+    CHECK(test_object::alive() == 0);
+}
+
+TEST_CASE("cookieless: the ID travels in URLs")
+{
+    sess::app app;
+    sess::site site;
+    sess_web_options web = sess::web_options();
+    web.cookieless = true;
+    site.add("/shop", app, &web);
+    std::string id;
+    {
+        sess::request r(site, "/shop/cart.asp");
+        sess::session_ref s = *r.session();
+        s.set("items", 3);
+        id = s.id();
+        CHECK(r.rewrite_url("/shop/pay.asp") == "/shop/(S(" + id + "))/pay.asp");
+        CHECK_FALSE(r.end());
+    }
+    sess::request r(site, "/shop/(S(" + id + "))/pay.asp");
+    CHECK(r.path() == "/shop/pay.asp");
+    CHECK(r.app_path() == "/shop");
+    CHECK(r.session(false)->get("items").as<std::int32_t>() == 3);
+}
+
+TEST_CASE("site and request: cookie in, Set-Cookie out")
+{
+    sess::app app;
+    sess::site site;
+    site.add("/", app);
+    std::string cookie;
+    {
+        sess::request r(site, "/page1.asp");
+        std::optional<sess::session_ref> s = r.session();
+        REQUIRE(s);
+        s->set("user", "Arthur");
+        const std::string id = s->id();
+        std::optional<std::string> set_cookie = r.end();
+        REQUIRE(set_cookie);
+        cookie = set_cookie->substr(0, set_cookie->find(';'));
+        CHECK(cookie.find(id) != std::string::npos);
+    }
+    {
+        sess::request r(site, "/page2.asp", cookie);
+        std::optional<sess::session_ref> s = r.session(false);
+        REQUIRE(s);
+        CHECK(s->get("USER").str() == "Arthur");
+        CHECK_FALSE(r.end());
+    }
+    try {
+        sess::request r(site, "/page3.asp", cookie);
+        r.session()->set("user", "Zaphod");
+        throw std::runtime_error("page failed");
+    } catch (const std::runtime_error &) {
+    }
+    {
+        sess::request routed(site, "/page5.asp", cookie, SESS_USE_OFF);
+        CHECK(routed.path() == "/page5.asp");
+        CHECK(routed.app_path() == "/");
+        routed.acquire(SESS_USE_EXCLUSIVE);
+        CHECK(routed.session(false)->get("user").str() == "Arthur");
+        CHECK(thrown([&] { routed.acquire(SESS_USE_EXCLUSIVE); }) == SESS_E_WRONG_STATE);
+    }
+    sess::request r(site, "/page4.asp", cookie, SESS_USE_READONLY);
+    CHECK(r.session(false)->get("user").str() == "Arthur");
+    CHECK(thrown([&] { (void)sess::request(site, "relative"); }) == SESS_E_INVALIDARG);
+}

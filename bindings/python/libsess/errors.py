@@ -1,0 +1,112 @@
+"""libsess's failures as exceptions: SessionError with the HRESULT and the
+library's message, and one subclass per family of codes."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ._native import ffi, lib
+
+
+class SessionError(Exception):
+    """A failed libsess call: `.hresult` (the code, a negative int) and
+    `.message` (the library's text for it)."""
+
+    def __init__(self, hresult: int, message: str) -> None:
+        super().__init__(f"{message} (0x{hresult & 0xFFFFFFFF:08X})")
+        self.hresult = hresult
+        self.message = message
+
+
+class NotFound(SessionError):
+    """The session is unknown, expired or abandoned."""
+
+
+class LockTimeout(SessionError):
+    """Another unit of work held the session past the lock timeout."""
+
+
+class ReadOnly(SessionError):
+    """The session was opened read-only."""
+
+
+class StoreUnavailable(SessionError):
+    """The session store could not be reached."""
+
+
+class InvalidArgument(SessionError, ValueError):
+    """A value the library refused: a malformed ID, a bad Timeout, LCID,
+    CodePage, key or option."""
+
+
+class LimitExceeded(SessionError):
+    """An application limit: sessions, items per session, bytes per value."""
+
+
+class TypeMismatch(SessionError, TypeError):
+    """A value that cannot be converted or stored (type, overflow)."""
+
+
+class BadIndex(SessionError, IndexError):
+    """An index past the end."""
+
+
+class WrongState(SessionError):
+    """A call the session's or request's state does not allow (e.g. after
+    the unit of work ended)."""
+
+
+_FAMILIES = {
+    "SESS_E_SESSION_NOT_FOUND": NotFound,
+    "SESS_E_LOCK_TIMEOUT": LockTimeout,
+    "SESS_E_READONLY": ReadOnly,
+    "SESS_E_COLLECTION_READONLY": ReadOnly,
+    "SESS_E_STORE_UNAVAILABLE": StoreUnavailable,
+    "SESS_E_INVALIDARG": InvalidArgument,
+    "SESS_E_INVALID_TIMEOUT": InvalidArgument,
+    "SESS_E_INVALID_LCID": InvalidArgument,
+    "SESS_E_INVALID_CODEPAGE": InvalidArgument,
+    "SESS_E_INVALID_SESSION_ID": InvalidArgument,
+    "SESS_E_INVALID_OPTION": InvalidArgument,
+    "SESS_E_BAD_KEY": InvalidArgument,
+    "SESS_E_TOO_MANY_SESSIONS": LimitExceeded,
+    "SESS_E_TOO_MANY_ITEMS": LimitExceeded,
+    "SESS_E_VALUE_TOO_LARGE": LimitExceeded,
+    "SESS_DISP_E_TYPEMISMATCH": TypeMismatch,
+    "SESS_DISP_E_BADVARTYPE": TypeMismatch,
+    "SESS_DISP_E_OVERFLOW": TypeMismatch,
+    "SESS_E_NOT_SERIALIZABLE": TypeMismatch,
+    "SESS_DISP_E_BADINDEX": BadIndex,
+    "SESS_E_WRONG_STATE": WrongState,
+    "SESS_E_OBJECT_DETACHED": WrongState,
+}
+_BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items()}
+
+
+def _text(fn: Any, *args: Any) -> str:
+    """The text of a buf/buf_len/out_len error function (no raising: these
+    run while an error is being reported)."""
+    size = ffi.new("size_t *")
+    fn(*args, ffi.NULL, 0, size)
+    buf = ffi.new("char[]", size[0] + 1)
+    if fn(*args, buf, size[0] + 1, size) < 0:
+        return "libsess error"
+    return ffi.unpack(buf, size[0]).decode("utf-8", "replace")
+
+
+def last_error(hresult: int) -> SessionError:
+    """The exception for a code a C call just returned: with this thread's
+    last-error detail when it is about `hresult`."""
+    code = ffi.new("sess_result *")
+    if lib.sess_error_last(code, ffi.NULL, 0, ffi.new("size_t *")) >= 0 and code[0] == hresult:
+        detail = _text(lambda *a: lib.sess_error_last(ffi.NULL, *a))
+        if detail:
+            return error_for(hresult, detail)
+    return error_for(hresult)
+
+
+def error_for(hresult: int, message: Optional[str] = None) -> SessionError:
+    """The exception for a failure code (its family's subclass), with
+    `message` or the library's message for the code."""
+    cls = _BY_CODE.get(hresult, SessionError)
+    return cls(hresult, message if message is not None else _text(lib.sess_error_message, hresult))

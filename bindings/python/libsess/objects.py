@@ -1,0 +1,86 @@
+"""Python objects as COM-style objects (IUnknown only), so an application
+can declare session-scope static objects made by Python factories
+(GLOBAL.ASA's <OBJECT RUNAT=Server SCOPE=Session>). The library holds
+them by reference (AddRef/Release); each is freed when its last
+reference goes."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+from ._native import ffi, lib
+
+#: A static object's factory: gets the declared name, returns the object.
+Factory = Callable[[str], Any]
+
+_lock = threading.RLock()  # reentrant: a collected ComObject may Release under it
+_live: Dict[int, List[Any]] = {}  # address -> [sess_unknown cdata, Python object, references]
+
+
+def _address(p: Any) -> int:
+    return int(ffi.cast("uintptr_t", p))
+
+
+@ffi.callback("uint32_t(sess_unknown *)")
+def _add_ref(p: Any) -> int:
+    with _lock:
+        entry = _live[_address(p)]
+        entry[2] += 1
+        return int(entry[2])
+
+
+@ffi.callback("uint32_t(sess_unknown *)")
+def _release(p: Any) -> int:
+    with _lock:
+        key = _address(p)
+        entry = _live[key]
+        entry[2] -= 1
+        if entry[2] == 0:
+            del _live[key]
+        return int(entry[2])
+
+
+@ffi.callback("sess_result(sess_unknown *, const sess_guid *, void **)")
+def _query_interface(p: Any, iid: Any, out: Any) -> int:
+    if ffi.buffer(iid)[:] != ffi.buffer(ffi.addressof(lib.SESS_IID_IUNKNOWN))[:]:
+        out[0] = ffi.NULL
+        return int(lib.SESS_E_NOINTERFACE)
+    _add_ref(p)
+    out[0] = p
+    return int(lib.SESS_S_OK)
+
+
+_vtbl = ffi.new("sess_unknown_vtbl *", {"query_interface": _query_interface, "add_ref": _add_ref, "release": _release})
+
+
+def wrap(target: Any) -> Any:
+    """A new COM-style object standing for `target`: a `sess_unknown *`
+    holding one reference, which the caller owns."""
+    unknown = ffi.new("sess_unknown *", {"vtbl": _vtbl})
+    with _lock:
+        _live[_address(unknown)] = [unknown, target, 1]
+    return unknown
+
+
+def target_of(p: Any) -> Optional[Any]:
+    """The Python object behind `p` if Python made it, else None."""
+    with _lock:
+        entry = _live.get(_address(p))
+        return None if entry is None else entry[1]
+
+
+def factory_callback(factory: Factory) -> Any:
+    """A sess_static_factory_fn calling `factory(name)` (a failure is E_FAIL)."""
+
+    def make(_context: Any, name: Any, out: Any) -> int:
+        try:
+            out[0] = wrap(factory(ffi.string(name).decode("utf-8")))
+        except Exception:
+            import sys
+
+            sys.excepthook(*sys.exc_info())
+            return int(lib.SESS_E_FAIL)
+        return int(lib.SESS_S_OK)
+
+    return ffi.callback("sess_static_factory_fn", make)

@@ -1,0 +1,280 @@
+"""The Session object: one unit of work on one session, as a
+case-insensitive MutableMapping of its Contents."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, MutableMapping, Optional, Type
+
+from ._native import c_text, check, ffi, lib, text_out
+from .errors import SessionError, error_for
+from .values import ComObject, Value, Variant, load
+
+if TYPE_CHECKING:
+    from .app import App
+
+
+class Session(MutableMapping[str, Any]):
+    """A session's Contents (keys case-insensitive, in insertion order,
+    values copied in and out: see libsess.Value for the types) and its
+    properties. As a context manager it
+    commits on a normal exit and discards (undoes this unit of work) when
+    the block raises. Handles lent by the library (Session_OnEnd, the WSGI
+    middleware) end with their owner and cannot be closed."""
+
+    def __init__(self, handle: Any, *, owned: bool, owner: Optional["App"] = None) -> None:
+        self._handle = handle
+        self._owned = owned
+        self._owner = owner  # keeps the application alive while the session is
+        self._ended_id: Optional[str] = None  # the ID, once the unit of work ended
+
+    # -- unit of work ---------------------------------------------------
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if self._handle is None:
+            return
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+    def close(self) -> None:
+        """Commits (applying Abandon) and ends the unit of work."""
+        check(lib.sess_session_close(self._take()))
+
+    def discard(self) -> None:
+        """Ends the unit of work undoing its changes."""
+        check(lib.sess_session_discard(self._take()))
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None and self._owned:
+            lib.sess_session_discard(self._handle)
+            self._handle = None
+
+    def _take(self) -> Any:
+        if not self._owned:
+            raise error_for(lib.SESS_E_WRONG_STATE, "a lent session ends with its owner")
+        handle = self._h
+        self._end()
+        return handle
+
+    def _end(self) -> None:
+        """Forgets the handle (its unit of work is ending), keeping the ID."""
+        try:
+            self._ended_id = self.id
+        except SessionError:
+            self._ended_id = None
+        self._handle = None
+
+    @property
+    def _h(self) -> Any:
+        if self._handle is None:
+            raise error_for(lib.SESS_E_WRONG_STATE, "the session's unit of work has ended")
+        return self._handle
+
+    # -- Contents -------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        with Variant() as v:
+            if check(lib.sess_value_get(self._h, c_text(name), v.ptr)) == lib.SESS_S_FALSE:
+                raise KeyError(name)
+            return load(v.ptr)
+
+    def __setitem__(self, name: str, value: Value) -> None:
+        with Variant.holding(value) as v:
+            check(lib.sess_value_set(self._h, c_text(name), v.ptr))
+
+    def __delitem__(self, name: str) -> None:
+        if check(lib.sess_contents_remove(self._h, c_text(name))) == lib.SESS_S_FALSE:
+            raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        with Variant() as v:
+            check(lib.sess_contents_keys(self._h, v.ptr))
+            keys = load(v.ptr)
+        return iter(keys)
+
+    def __len__(self) -> int:
+        count = ffi.new("size_t *")
+        check(lib.sess_contents_count(self._h, count))
+        return count[0]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name, _MISSING) is not _MISSING
+
+    def clear(self) -> None:
+        """Removes every item (RemoveAll); the session stays."""
+        check(lib.sess_contents_remove_all(self._h))
+
+    def key_at(self, index: int) -> str:
+        """Key(index), 0-based (past the end: BadIndex, an IndexError)."""
+        h, i = self._h, _index(index)
+        return text_out(lambda b, n, o: lib.sess_contents_key_at(h, i, b, n, o))
+
+    def value_at(self, index: int) -> Any:
+        """Item(index), 0-based."""
+        with Variant() as v:
+            check(lib.sess_contents_get_at(self._h, _index(index), v.ptr))
+            return load(v.ptr)
+
+    def remove_at(self, index: int) -> None:
+        """RemoveAt(index), 0-based; later items move down one."""
+        check(lib.sess_contents_remove_at(self._h, _index(index)))
+
+    # -- the Session object's properties and methods --------------------
+
+    @property
+    def id(self) -> str:
+        """SessionID (22 URL-safe characters); still readable after the
+        unit of work ended."""
+        if self._handle is None and self._ended_id is not None:
+            return self._ended_id
+        h = self._h
+        return text_out(lambda b, n, o: lib.sess_session_id(h, b, n, o))
+
+    @property
+    def timeout(self) -> int:
+        """Timeout in minutes; setting it is validated by the library
+        (InvalidArgument, value unchanged)."""
+        out = ffi.new("int32_t *")
+        check(lib.sess_timeout(self._h, ffi.NULL, out))
+        return out[0]
+
+    @timeout.setter
+    def timeout(self, minutes: int) -> None:
+        check(lib.sess_timeout(self._h, ffi.new("int32_t *", _int(minutes, "int32_t")), ffi.NULL))
+
+    @property
+    def lcid(self) -> int:
+        """LCID (drives value-to-text conversion); validated when set."""
+        out = ffi.new("uint32_t *")
+        check(lib.sess_lcid(self._h, ffi.NULL, out))
+        return out[0]
+
+    @lcid.setter
+    def lcid(self, lcid: int) -> None:
+        check(lib.sess_lcid(self._h, ffi.new("uint32_t *", _int(lcid, "uint32_t")), ffi.NULL))
+
+    @property
+    def codepage(self) -> int:
+        """CodePage (drives text encoding); validated when set."""
+        out = ffi.new("uint32_t *")
+        check(lib.sess_codepage(self._h, ffi.NULL, out))
+        return out[0]
+
+    @codepage.setter
+    def codepage(self, codepage: int) -> None:
+        check(lib.sess_codepage(self._h, ffi.new("uint32_t *", _int(codepage, "uint32_t")), ffi.NULL))
+
+    def value_txt(self, name: str, text: Optional[str] = None) -> str:
+        """X++'s valueTxt: the value as text under the session's LCID ("" when
+        missing); with `text`, stores it first."""
+        h, key = self._h, c_text(name)
+        new = ffi.NULL if text is None else c_text(text)
+        return text_out(lambda b, n, o: lib.sess_value_txt(h, key, new, b, n, o))
+
+    def abandon(self) -> None:
+        """Abandon: contents stay readable until the unit of work ends;
+        then Session_OnEnd runs and the ID is dead."""
+        check(lib.sess_abandon(self._h))
+
+    def regenerate_id(self) -> None:
+        """A new ID for the same contents (call at login)."""
+        check(lib.sess_session_regenerate_id(self._h))
+
+    @property
+    def is_new(self) -> bool:
+        """IsNewSession: this unit of work created the session."""
+        return self._flag(lib.sess_session_is_new)
+
+    @property
+    def readonly(self) -> bool:
+        """IsReadOnly: opened shared, never saved."""
+        return self._flag(lib.sess_session_is_readonly)
+
+    @property
+    def abandoned(self) -> bool:
+        """Whether Abandon was called."""
+        return self._flag(lib.sess_session_is_abandoned)
+
+    def interface(self) -> ComObject:
+        """X++'s interface(): the Session as a COM object (ISessionObject),
+        callable late-bound: `s.interface().get("Timeout")`. Its calls fail
+        with WrongState once the unit of work has ended."""
+        out = ffi.new("sess_unknown **")
+        check(lib.sess_session_interface(self._h, out))
+        return ComObject(out[0], adopt=True)
+
+    @property
+    def static_objects(self) -> Mapping[str, ComObject]:
+        """StaticObjects: the declared objects by name (made on first use)."""
+        return StaticObjects(self)
+
+    @property
+    def mode(self) -> int:
+        """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2) or SESS_MODE_CUSTOM (4)."""
+        out = ffi.new("uint32_t *")
+        check(lib.sess_session_mode(self._h, out))
+        return out[0]
+
+    def _flag(self, fn: Any) -> bool:
+        out = ffi.new("bool *")
+        check(fn(self._h, out))
+        return bool(out[0])
+
+
+class StaticObjects(Mapping[str, ComObject]):
+    """A session's StaticObjects, read-only, in declaration order."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __getitem__(self, name: str) -> ComObject:
+        with Variant() as v:
+            if check(lib.sess_static_get(self._session._h, c_text(name), v.ptr)) == lib.SESS_S_FALSE:
+                raise KeyError(name)
+            return load(v.ptr)
+
+    def __iter__(self) -> Iterator[str]:
+        h = self._session._h
+
+        def key(i: int) -> str:
+            return text_out(lambda b, n, o: lib.sess_static_key_at(h, i, b, n, o))
+
+        return iter([key(i) for i in range(len(self))])
+
+    def __len__(self) -> int:
+        count = ffi.new("size_t *")
+        check(lib.sess_static_count(self._session._h, count))
+        return count[0]
+
+
+_MISSING = object()
+
+
+def _index(index: int) -> int:
+    """A 0-based index for the C calls (negative: BadIndex)."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"expected int, not {type(index).__name__}")
+    if not 0 <= index < 1 << 63:
+        raise error_for(lib.SESS_DISP_E_BADINDEX, f"index {index} is out of range")
+    return index
+
+
+def _int(value: int, ctype: str) -> int:
+    """`value` checked to be an int that fits `ctype` (else InvalidArgument)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected int, not {type(value).__name__}")
+    bits = ffi.sizeof(ctype) * 8
+    low, high = (0, (1 << bits) - 1) if ctype.startswith("u") else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    if not low <= value <= high:
+        raise error_for(lib.SESS_E_INVALIDARG, f"{value} is out of range")
+    return value

@@ -1,0 +1,233 @@
+"""Python values <-> VARIANTs: str BSTR, int I4/I8, float R8, bool BOOL,
+Decimal CY, datetime DATE, None NULL, list/tuple array (by value), ComObject
+UNKNOWN."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any, Union
+
+from ._native import c_text, check, ffi, lib
+
+#: What a session value can be.
+Value = Union[None, bool, int, float, str, decimal.Decimal, datetime.datetime, list, "ComObject"]
+
+_DAY_MS = 86_400_000
+_OLE_EPOCH = datetime.datetime(1899, 12, 30)
+_I4 = (-(1 << 31), (1 << 31) - 1)
+_I8 = (-(1 << 63), (1 << 63) - 1)
+
+
+class ComObject:
+    """A reference to a COM-style object (VT_UNKNOWN / VT_DISPATCH: a
+    static object, or the Session's own object from Session.interface()):
+    released when this is collected. Objects with IDispatch are callable
+    late-bound by name, as a script host calls them: `get`, `put`, `call`."""
+
+    def __init__(self, punk: Any, *, adopt: bool = False) -> None:
+        if not adopt:
+            punk.vtbl.add_ref(punk)
+        self._punk = ffi.gc(punk, lambda p: p.vtbl.release(p))
+
+    @property
+    def pointer(self) -> Any:
+        """The object's `sess_unknown *` (still owned by this wrapper)."""
+        return self._punk
+
+    @property
+    def target(self) -> Any:
+        """The Python object behind it, if a Python factory made it; else None."""
+        from .objects import target_of
+
+        return target_of(self._punk)
+
+    def get(self, name: str, *args: Any) -> Any:
+        """Property get by name (`Session.Timeout`, `Contents.Item(2)`)."""
+        return self._invoke(name, lib.SESS_DISPATCH_PROPERTYGET | lib.SESS_DISPATCH_METHOD, args)
+
+    def put(self, name: str, *args: Any) -> None:
+        """Property put by name; the new value last (`put("Value", "k", v)`
+        is `Session("k") = v`)."""
+        self._invoke(name, lib.SESS_DISPATCH_PROPERTYPUT, args)
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Method call by name (`call("Abandon")`, `call("Remove", "k")`)."""
+        return self._invoke(name, lib.SESS_DISPATCH_METHOD, args)
+
+    def _invoke(self, name: str, flags: int, args: Any) -> Any:
+        out = ffi.new("void **")
+        check(self._punk.vtbl.query_interface(self._punk, ffi.addressof(lib.SESS_IID_IDISPATCH), out))
+        # Every IDispatch vtable starts alike: call through the Session's shape.
+        disp = ffi.gc(ffi.cast("sess_session_object *", out[0]), lambda p: p.vtbl.release(p))
+        text = ffi.new("char[]", c_text(name))
+        names = ffi.new("char *[]", [text])
+        dispid = ffi.new("int32_t *")
+        check(disp.vtbl.get_ids_of_names(disp, names, 1, lib.SESS_LOCALE_USER_DEFAULT, dispid))
+        held = [Variant.holding(a) for a in reversed(args)]  # DISPPARAMS: last first
+        try:
+            values = ffi.new("sess_variant[]", len(held))
+            for i, v in enumerate(held):
+                ffi.memmove(ffi.addressof(values[i]), v.ptr, ffi.sizeof("sess_variant"))
+            put_id = ffi.new("int32_t *", lib.SESS_DISPID_PROPERTYPUT)
+            params = ffi.new("sess_dispparams *")
+            params.args, params.arg_count = values, len(held)
+            if flags == lib.SESS_DISPATCH_PROPERTYPUT:
+                params.named_args, params.named_count = put_id, 1
+            with Variant() as result:
+                check(disp.vtbl.invoke(disp, dispid[0], lib.SESS_LOCALE_USER_DEFAULT, flags, params, result.ptr, ffi.NULL))
+                return load(result.ptr)
+        finally:
+            for v in held:
+                v.__exit__()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ComObject) and self._punk == other._punk
+
+    def __hash__(self) -> int:
+        return hash(int(ffi.cast("uintptr_t", self._punk)))
+
+
+def to_ole_date(value: datetime.datetime) -> float:
+    """OLE Automation date of `value` to the millisecond (aware datetimes
+    are taken in UTC; before 1899-12-30 the day counts down, the time up)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    ms = (value - _OLE_EPOCH) // datetime.timedelta(milliseconds=1)
+    days, rest = divmod(ms, _DAY_MS)
+    return days - rest / _DAY_MS if days < 0 else days + rest / _DAY_MS
+
+
+def from_ole_date(date: float) -> datetime.datetime:
+    """The naive datetime an OLE Automation date stands for, to the millisecond."""
+    days = int(date)
+    ms = days * _DAY_MS + round(abs(date - days) * _DAY_MS)
+    try:
+        return _OLE_EPOCH + datetime.timedelta(milliseconds=ms)
+    except OverflowError as e:
+        from .errors import error_for
+
+        raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is outside the dates Python holds") from e
+
+
+def store(value: Any, out: Any) -> None:
+    """Writes `value` into the initialised, empty `sess_variant *out`."""
+    if value is None:
+        out.vt = lib.SESS_VT_NULL
+    elif isinstance(value, bool):
+        out.vt = lib.SESS_VT_BOOL
+        out.v.boolVal = lib.SESS_VARIANT_TRUE if value else lib.SESS_VARIANT_FALSE
+    elif isinstance(value, int):
+        if _I4[0] <= value <= _I4[1]:
+            out.vt, out.v.lVal = lib.SESS_VT_I4, value
+        elif _I8[0] <= value <= _I8[1]:
+            out.vt, out.v.llVal = lib.SESS_VT_I8, value
+        else:
+            raise OverflowError(f"{value} does not fit a 64-bit integer (VT_I8)")
+    elif isinstance(value, float):
+        out.vt, out.v.dblVal = lib.SESS_VT_R8, value
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        check(lib.sess_variant_set_bstr(out, data, len(data)))
+    elif isinstance(value, decimal.Decimal):
+        scaled = int(value.scaleb(4).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_EVEN))
+        if not _I8[0] <= scaled <= _I8[1]:
+            raise OverflowError(f"{value} does not fit a currency (VT_CY)")
+        out.vt, out.v.cyVal = lib.SESS_VT_CY, scaled
+    elif isinstance(value, datetime.datetime):
+        out.vt, out.v.date = lib.SESS_VT_DATE, to_ole_date(value)
+    elif isinstance(value, (list, tuple)):
+        _store_array(value, out)
+    elif isinstance(value, ComObject):
+        value.pointer.vtbl.add_ref(value.pointer)
+        out.vt, out.v.punkVal = lib.SESS_VT_UNKNOWN, value.pointer
+    else:
+        raise TypeError(f"a session cannot hold a {type(value).__name__}")
+
+
+def _store_array(items: Any, out: Any) -> None:
+    array = ffi.new("sess_array **")
+    check(lib.sess_array_create(len(items), array))
+    try:
+        for i, item in enumerate(items):
+            with Variant.holding(item) as element:
+                check(lib.sess_array_set(array[0], i, element.ptr))
+    except BaseException:
+        lib.sess_array_destroy(array[0])
+        raise
+    out.vt = lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT
+    out.v.parray = array[0]
+
+
+def load(v: Any) -> Any:
+    """The Python value of `sess_variant *v` (copied out)."""
+    vt = v.vt
+    if vt in (lib.SESS_VT_EMPTY, lib.SESS_VT_NULL):
+        return None
+    if vt == lib.SESS_VT_BSTR:
+        return ffi.unpack(v.v.bstrVal.ptr, v.v.bstrVal.len).decode("utf-8")
+    if vt == lib.SESS_VT_BOOL:
+        return v.v.boolVal != 0
+    if vt in _INTEGERS:
+        return getattr(v.v, _INTEGERS[vt])
+    if vt == lib.SESS_VT_R8:
+        return v.v.dblVal
+    if vt == lib.SESS_VT_R4:
+        return float(v.v.fltVal)
+    if vt == lib.SESS_VT_CY:
+        return decimal.Decimal(v.v.cyVal).scaleb(-4)
+    if vt == lib.SESS_VT_DATE:
+        return from_ole_date(v.v.date)
+    if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT:
+        return _load_array(v.v.parray)
+    if vt in (lib.SESS_VT_UNKNOWN, lib.SESS_VT_DISPATCH):
+        return ComObject(v.v.punkVal) if v.v.punkVal != ffi.NULL else None
+    from .errors import error_for
+
+    raise error_for(lib.SESS_DISP_E_BADVARTYPE, f"no Python value for variant type {vt}")
+
+
+_INTEGERS = {
+    lib.SESS_VT_I1: "cVal",
+    lib.SESS_VT_UI1: "bVal",
+    lib.SESS_VT_I2: "iVal",
+    lib.SESS_VT_UI2: "uiVal",
+    lib.SESS_VT_I4: "lVal",
+    lib.SESS_VT_UI4: "ulVal",
+    lib.SESS_VT_I8: "llVal",
+    lib.SESS_VT_UI8: "ullVal",
+    lib.SESS_VT_ERROR: "scode",
+}
+
+
+def _load_array(array: Any) -> list:
+    size = ffi.new("size_t *")
+    check(lib.sess_array_length(array, size))
+    items = []
+    with Variant() as element:
+        for i in range(size[0]):
+            check(lib.sess_array_get(array, i, element.ptr))
+            items.append(load(element.ptr))
+    return items
+
+
+class Variant:
+    """A `sess_variant` owned for the length of a with block (cleared at
+    its end): VT_EMPTY, or `Variant.holding(value)`."""
+
+    def __init__(self) -> None:
+        self.ptr = ffi.new("sess_variant *")
+        lib.sess_variant_init(self.ptr)
+
+    @classmethod
+    def holding(cls, value: Any) -> "Variant":
+        """A variant holding `value` (see store)."""
+        v = cls()
+        store(value, v.ptr)
+        return v
+
+    def __enter__(self) -> "Variant":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        lib.sess_variant_clear(self.ptr)

@@ -1,0 +1,179 @@
+"""A WSGI middleware running libsess's request lifecycle: the session
+cookie in, the page's session in `environ["libsess.session"]`, Set-Cookie
+out; 503 when the session stays locked past the lock timeout or the store
+is down. In cookieless applications the ID travels in URLs: PATH_INFO
+comes without it and `environ["libsess.rewrite_url"](url)` puts it in a
+link.
+
+    from libsess import App
+    from libsess.wsgi import SessionMiddleware
+    application = SessionMiddleware(my_app, App())
+
+Responses are buffered (as ASP's Response.Buffer): the page's body is
+produced while the session is held, the request then ends (saving the
+session and giving the Set-Cookie header), and only then are the headers
+and body sent — so the session lock is never held while a slow client
+reads.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+from ._native import c_text, check, ffi, lib, text_out
+from .app import App, _fill
+from .errors import LockTimeout, SessionError, StoreUnavailable, error_for
+from .session import Session
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
+
+#: How each page uses session state (ASP's EnableSessionState).
+USES = {"exclusive": lib.SESS_USE_EXCLUSIVE, "readonly": lib.SESS_USE_READONLY, "off": lib.SESS_USE_OFF}
+
+
+class SessionMiddleware:
+    """Wraps `app` with sessions from `applications`: one App (served at
+    "/") or a mapping of virtual paths to Apps (nested applications keep
+    their own sessions and cookies). `session_use` is "exclusive",
+    "readonly" or "off", or a callable choosing one per environ.
+    `web_options` are sess_web_options' fields (cookie_name, secure,
+    same_site, max_age_seconds, cookieless, ...) for every application."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        applications: Union[App, Mapping[str, App]],
+        *,
+        session_use: Union[str, Callable[[Dict[str, Any]], str]] = "exclusive",
+        **web_options: Any,
+    ) -> None:
+        self.app = app
+        self.session_use = session_use
+        self._apps = {"/": applications} if isinstance(applications, App) else dict(applications)
+        keep: List[Any] = []
+        opts = ffi.new("sess_web_options *")
+        check(lib.sess_web_options_init(opts))
+        _fill(opts, "sess_web_options", web_options, keep)
+        out = ffi.new("sess_site **")
+        check(lib.sess_site_create(out))
+        self._site = ffi.gc(out[0], lib.sess_site_release)
+        for path, application in self._apps.items():
+            check(lib.sess_site_add(self._site, c_text(path), application.handle, opts))
+
+    def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        use = self.session_use(environ) if callable(self.session_use) else self.session_use
+        if use not in USES:
+            raise ValueError(f"session_use must be one of {sorted(USES)}, not {use!r}")
+        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+        path_bytes = path.encode("latin-1")  # WSGI's native strings carry the raw bytes
+        cookie = environ.get("HTTP_COOKIE", "").encode("latin-1")
+        info = ffi.new("sess_request_info *")
+        info.struct_size = ffi.sizeof("sess_request_info")
+        info.session_use = USES[use]
+        path_c = ffi.new("char[]", path_bytes)
+        info.path = path_c
+        cookie_c = ffi.new("char[]", cookie)
+        info.cookie_header = cookie_c if cookie else ffi.NULL
+        info.cookie_header_len = len(cookie)
+        info.https = environ.get("wsgi.url_scheme") == "https"
+        out = ffi.new("sess_request **")
+        try:
+            check(lib.sess_request_begin(self._site, info, out))
+        except (LockTimeout, StoreUnavailable) as e:
+            return _unavailable(start_response, e)
+        request = out[0]
+        session: Optional[Session] = None
+        live = [True]  # the request handle, until _end frees it
+
+        def rewrite_url(url: str) -> str:
+            if not live[0]:
+                raise error_for(lib.SESS_E_WRONG_STATE, "the request has ended")
+            return text_out(lambda b, n, o: lib.sess_request_rewrite_url(request, c_text(url), b, n, o))
+
+        captured: List[Any] = []
+
+        def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            if exc_info is not None and captured:
+                raise exc_info[1].with_traceback(exc_info[2])
+            captured[:] = [status, list(headers), exc_info]
+            return body.append
+
+        body: List[bytes] = []
+        try:
+            session = self._session(request, use)
+            environ["libsess.session"] = session
+            # Cookieless applications: the page sees its path without the
+            # ID segment, and rewrites its links to carry it.
+            plain = text_out(lambda b, n, o: lib.sess_request_path(request, b, n, o))
+            plain = plain.encode("utf-8").decode("latin-1")  # back to a WSGI native string
+            script = environ.get("SCRIPT_NAME", "")
+            if plain != path and plain.startswith(script):
+                environ["PATH_INFO"] = plain[len(script) :]
+            environ["libsess.rewrite_url"] = rewrite_url
+            result = self.app(environ, capture)
+            try:
+                body.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except BaseException as e:
+            live[0] = False
+            _end(request, session, failed=True)
+            if isinstance(e, (LockTimeout, StoreUnavailable)):
+                return _unavailable(start_response, e)
+            raise
+        live[0] = False
+        try:
+            with_cookie = _end(request, session, failed=False)
+        except (LockTimeout, StoreUnavailable) as e:
+            return _unavailable(start_response, e)
+        if not captured:
+            raise RuntimeError("the WSGI application did not call start_response")
+        status, headers, exc_info = captured
+        if with_cookie is not None:
+            headers.append(("Set-Cookie", with_cookie))
+        if exc_info is not None:
+            start_response(status, headers, exc_info)
+        else:
+            start_response(status, headers)
+        return body
+
+    @staticmethod
+    def _session(request: Any, use: str) -> Optional[Session]:
+        if use == "off":
+            return None
+        out = ffi.new("sess_session **")
+        flags = lib.SESS_REQUEST_CREATE if use == "exclusive" else 0
+        if check(lib.sess_request_session(request, flags, out)) != lib.SESS_S_OK:
+            return None
+        return Session(out[0], owned=False)
+
+
+def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[str]:
+    """Ends the request (undoing the session's changes if it `failed`);
+    the Set-Cookie value to send, if any."""
+    if session is not None:
+        session._end()
+    cookie = ffi.new("sess_variant *")
+    lib.sess_variant_init(cookie)
+    try:
+        check(lib.sess_request_end(request, failed, cookie))
+        if cookie.vt != lib.SESS_VT_BSTR:
+            return None
+        return ffi.unpack(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len).decode("latin-1")
+    finally:
+        lib.sess_variant_clear(cookie)
+
+
+def _unavailable(start_response: StartResponse, error: SessionError) -> List[bytes]:
+    """503 Service Unavailable for a session that stays locked or a store
+    that is down."""
+    print(f"libsess: 503: {error}", file=sys.stderr)
+    body = b"Service Unavailable: the session is busy or its store is down; try again.\n"
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), ("Retry-After", "1")],
+    )
+    return [body]

@@ -1,0 +1,120 @@
+"""Python values <-> VARIANTs, through a session (copied in and out)."""
+
+import datetime
+import decimal
+
+import pytest
+
+import libsess
+import libsess.values
+
+
+@pytest.fixture
+def session():
+    app = libsess.App()
+    with app.create() as s:
+        yield s
+        s.discard()
+    app.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Arthur",
+        "Köln ✓",
+        "",
+        0,
+        -(1 << 31),
+        (1 << 31) - 1,
+        1 << 40,
+        -(1 << 63),
+        2.5,
+        -0.0,
+        True,
+        False,
+        None,
+        decimal.Decimal("12.3456"),
+        decimal.Decimal("-922337203685477.5808"),
+        datetime.datetime(2024, 1, 15, 12, 0),
+        datetime.datetime(2026, 12, 4, 19, 0, 0, 123000),
+        datetime.datetime(1899, 12, 29, 6, 0),
+        datetime.datetime(100, 1, 1),
+        ["Chris", 1, 2.5, None, [True, "nested"]],
+    ],
+)
+def test_round_trip(session, value):
+    session["v"] = value
+    back = session["v"]
+    assert back == value
+    assert type(back) is type(value)
+
+
+def test_tuples_come_back_as_lists(session):
+    session["t"] = ("a", 1)
+    assert session["t"] == ["a", 1]
+
+
+def test_aware_datetimes_are_stored_in_utc(session):
+    paris = datetime.timezone(datetime.timedelta(hours=1))
+    session["d"] = datetime.datetime(2024, 1, 15, 13, 0, tzinfo=paris)
+    assert session["d"] == datetime.datetime(2024, 1, 15, 12, 0)
+
+
+def test_decimal_rounds_to_four_places(session):
+    session["cy"] = decimal.Decimal("1.23455")
+    assert session["cy"] == decimal.Decimal("1.2346")
+
+
+@pytest.mark.parametrize("value", [1 << 63, decimal.Decimal("1e20")])
+def test_too_large_numbers(session, value):
+    with pytest.raises(OverflowError):
+        session["big"] = value
+    assert "big" not in session
+
+
+@pytest.mark.parametrize("value", [b"bytes", {"a": 1}, object(), 1j])
+def test_unstorable_types(session, value):
+    with pytest.raises(TypeError):
+        session["x"] = value
+    assert len(session) == 0
+
+
+def test_arrays_are_copied_by_value(session):
+    """Seed 004: arrays are stored by value."""
+    names = ["Chris", "Julie", "Vikram", "Kelly"]
+    session["arystrUserNames"] = names
+    names2 = session["arystrUserNames"]
+    names2[1] = "Mark"
+    names[0] = "changed"
+    assert session["arystrUserNames"] == ["Chris", "Julie", "Vikram", "Kelly"]
+    session["arystrUserNames"] = names2
+    assert session["arystrUserNames"][1] == "Mark"
+
+
+def test_value_txt_uses_the_session_lcid(session):
+    """X++'s valueTxt: the value as text under the session's LCID."""
+    session["amount"] = 1234.5
+    session["when"] = datetime.datetime(1999, 12, 31, 18, 30)
+    assert session.value_txt("amount") == "1234.5"
+    session.lcid = 1036
+    assert session.value_txt("amount") == "1234,5"
+    assert session.value_txt("when") == "31/12/1999 18:30:00"
+    assert session.value_txt("missing") == ""
+    assert session.value_txt("city", "Köln") == "Köln"
+    assert session["city"] == "Köln"
+    session["list"] = [1]
+    with pytest.raises(libsess.TypeMismatch) as e:
+        session.value_txt("list")
+    assert e.value.hresult == libsess._lib.SESS_DISP_E_TYPEMISMATCH
+
+
+def test_dates_python_cannot_hold(session):
+    """A DATE before year 1 (the library allows it; datetime does not)."""
+    with libsess.values.Variant() as v:
+        v.ptr.vt = libsess._lib.SESS_VT_DATE
+        v.ptr.v.date = -693960.0  # year 0
+        with pytest.raises(libsess.TypeMismatch) as e:
+            libsess.values.load(v.ptr)
+    assert e.value.hresult == libsess._lib.SESS_DISP_E_OVERFLOW
+    assert "outside" in e.value.message

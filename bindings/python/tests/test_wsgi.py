@@ -1,0 +1,235 @@
+"""The WSGI middleware on a real server (wsgiref, one thread per request)
+with a real HTTP client (urllib with a cookie jar): seed 004's pages, 503s,
+failed pages, and concurrent requests on one session."""
+
+import contextlib
+import http.cookiejar
+import socketserver
+import threading
+import urllib.error
+import urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+import libsess
+from libsess.wsgi import SessionMiddleware
+
+
+def pages(environ, start_response):
+    """The seed's ASP pages as one WSGI app."""
+    s = environ["libsess.session"]
+    path = environ["PATH_INFO"]
+    status, headers, lines = "200 OK", [("Content-Type", "text/plain; charset=utf-8")], []
+    if path == "/SessionPage1.asp":
+        s["SessionVar1"] = "Session Variable 1"
+        s["SessionVar2"] = "Session Variable 2"
+        s["SessionVar3"] = "Session Variable 3"
+        status = "302 Found"
+        headers.append(("Location", "/SessionPage2.asp"))
+    elif path == "/SessionPage2.asp":
+        lines.append(f"There are {len(s)} items in the Session contents collection:")
+        lines += [f"{k}: {v}" for k, v in s.items()]
+        s["AppStatus"] = "OK"
+        lines.append("first three: " + ", ".join(list(s.values())[:3]))
+    elif path == "/SessionAbandonPage2.asp":
+        s["intUserAge"] = 23
+        s.abandon()
+        lines.append(f"age category {s['intUserAge'] // 10}; preferences reset")
+    elif path == "/properties.asp":
+        s.timeout = 5
+        orig = s.lcid
+        s.lcid = 1036
+        s["amount"] = 1234.5
+        lines.append(f"Timeout={s.timeout} LCID={s.lcid} amount={s.value_txt('amount')}")
+        s.lcid = orig
+        s.codepage = 950
+        lines.append(f"CodePage={s.codepage}")
+    elif path == "/count":
+        s["count"] = s.get("count", 0) + 1
+        lines.append(str(s["count"]))
+    elif path == "/read":
+        lines.append("none" if s is None else f"readonly={s.readonly} count={s.get('count')}")
+    elif path == "/id":
+        lines.append(s.id if s is not None else "")
+    elif path == "/link":
+        s["count"] = s.get("count", 0) + 1
+        lines.append(f"{s['count']} {environ['libsess.rewrite_url']('/link')}")
+    elif path == "/fail":
+        s["count"] = 1000
+        raise RuntimeError("the page failed")
+    start_response(status, headers)
+    return [("\n".join(lines) + "\n").encode()]
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(app, **web_options):
+    """The pages behind the middleware for `app` on a threading server; its base URL."""
+    use = lambda environ: "readonly" if environ["PATH_INFO"] == "/read" else "exclusive"  # noqa: E731
+    server = make_server(
+        "127.0.0.1", 0, SessionMiddleware(pages, app, session_use=use, **web_options),
+        server_class=ThreadingServer, handler_class=QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def site():
+    """(base URL, the App): a short lock timeout, so a held session is a quick 503."""
+    with libsess.App(lock_timeout_ms=300) as app, serve(app) as base:
+        yield base, app
+
+
+def browser():
+    """An HTTP client keeping cookies, like a browser."""
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
+
+
+def get(opener, url):
+    with opener.open(url, timeout=30) as r:
+        return r.status, r.read().decode(), r.headers
+
+
+def test_seed_004_contents_pages(site):
+    base, _ = site
+    opener, jar = browser()
+    status, body, _ = get(opener, base + "/SessionPage1.asp")  # follows the redirect
+    assert status == 200
+    assert body.splitlines() == [
+        "There are 3 items in the Session contents collection:",
+        "SessionVar1: Session Variable 1",
+        "SessionVar2: Session Variable 2",
+        "SessionVar3: Session Variable 3",
+        "first three: Session Variable 1, Session Variable 2, Session Variable 3",
+    ]
+    cookie = next(iter(jar))
+    assert cookie.name == "ASPSESSIONID" and len(cookie.value) == 22
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    _, body, headers = get(opener, base + "/SessionPage2.asp")
+    assert body.startswith("There are 4 items")
+    assert headers.get("Set-Cookie") is None  # the session's cookie is already there
+
+
+def test_seed_004_abandon_gives_a_new_session(site):
+    base, app = site
+    opener, jar = browser()
+    _, first, _ = get(opener, base + "/id")
+    get(opener, base + "/count")
+    assert app.session_count == 1
+    _, body, headers = get(opener, base + "/SessionAbandonPage2.asp")
+    assert body == "age category 2; preferences reset\n"
+    assert "Max-Age=0" in headers["Set-Cookie"] or "expires" in headers["Set-Cookie"].lower()
+    assert app.session_count == 0
+    _, second, _ = get(opener, base + "/id")
+    assert second != first
+    _, count, _ = get(opener, base + "/count")
+    assert count == "1\n"
+
+
+def test_seed_004_properties(site):
+    base, _ = site
+    opener, _ = browser()
+    _, body, _ = get(opener, base + "/properties.asp")
+    assert body == "Timeout=5 LCID=1036 amount=1234,5\nCodePage=950\n"
+
+
+def test_no_cookie_until_something_is_stored(site):
+    base, app = site
+    opener, jar = browser()
+    _, _, headers = get(opener, base + "/id")
+    assert headers.get("Set-Cookie") is None and len(jar) == 0
+    assert app.session_count == 0
+
+
+def test_a_failed_page_keeps_nothing(site):
+    base, _ = site
+    opener, _ = browser()
+    get(opener, base + "/count")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        get(opener, base + "/fail")
+    assert e.value.code == 500
+    _, body, _ = get(opener, base + "/read")
+    assert body == "readonly=True count=1\n"
+
+
+def test_lock_timeout_is_503(site):
+    base, app = site
+    opener, jar = browser()
+    get(opener, base + "/count")
+    sid = next(iter(jar)).value
+    with app.open(sid):  # another unit of work holds the session
+        with pytest.raises(urllib.error.HTTPError) as e:
+            get(opener, base + "/count")
+        assert e.value.code == 503
+        assert e.value.headers["Retry-After"] == "1"
+    assert get(opener, base + "/count")[1] == "2\n"
+
+
+def test_store_down_is_503():
+    down = {"url": "redis://127.0.0.1:1/0", "retry_budget_ms": 200, "connect_timeout_ms": 100, "op_timeout_ms": 100}
+    with libsess.App(redis=down) as app:
+        calls = []
+
+        def start_response(status, headers, exc_info=None):
+            calls.append(status)
+
+        middleware = SessionMiddleware(pages, app)
+        environ = {"PATH_INFO": "/count", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        body = b"".join(middleware(environ, start_response))
+        assert calls == ["503 Service Unavailable"]
+        assert b"try again" in body
+
+
+def test_concurrent_requests_lose_no_update():
+    """N threads x M requests on one session: the session lock serialises
+    them (waiters are woken, never refused within the lock timeout)."""
+    threads, increments = 8, 10
+    with libsess.App(lock_timeout_ms=60000) as app, serve(app) as base:
+        opener, jar = browser()
+        get(opener, base + "/count")
+        cookie = "ASPSESSIONID=" + next(iter(jar)).value
+        statuses = []
+
+        def work():
+            for _ in range(increments):
+                request = urllib.request.Request(base + "/count", headers={"Cookie": cookie})
+                with urllib.request.urlopen(request, timeout=60) as r:
+                    r.read()
+                    statuses.append(r.status)
+
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        assert statuses == [200] * (threads * increments)
+        assert get(opener, base + "/read")[1] == f"readonly=True count={1 + threads * increments}\n"
+
+
+def test_cookieless_ids_travel_in_urls():
+    with libsess.App() as app, serve(app, cookieless=True) as base:
+        opener, jar = browser()
+        _, body, headers = get(opener, base + "/link")
+        count, link = body.split()
+        assert count == "1" and link.startswith("/(S(") and link.endswith("))/link")
+        assert headers.get("Set-Cookie") is None and len(jar) == 0
+        _, body, _ = get(opener, base + link)  # the page sees PATH_INFO "/link"
+        assert body.split() == ["2", link]
+        _, body, _ = get(opener, base + "/link")  # no ID in the URL: a new session
+        assert body.split()[0] == "1"
