@@ -369,7 +369,7 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
         s.close().expect("close");
     }
     let c_lib = c.stop();
-    assert_eq!(libsess.session_count(), n);
+    assert_eq!(libsess.session_count().unwrap(), n);
 
     let c = counting();
     let moka: Cache<String, Slot> = Cache::builder()

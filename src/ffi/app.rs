@@ -329,7 +329,8 @@ pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
 
 /// Ends every expired session now, running Session_OnEnd for each (for
 /// hosts that run no library thread). `*out_ended` (may be NULL) receives
-/// how many ended.
+/// how many ended. A store failure (e.g. `SESS_E_STORE_UNAVAILABLE`) is
+/// returned after the sessions it could claim are ended.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_expire(
     app: *const sess_app,
@@ -337,14 +338,15 @@ pub unsafe extern "C" fn sess_app_expire(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.expire();
+        let n = unsafe { handle::get(app, "app") }?.expire()?;
         // SAFETY: NULL or writable.
         unsafe { put(out_ended, n) };
         Ok(err::S_OK)
     })
 }
 
-/// The number of stored sessions, in `*out_count`.
+/// The number of stored sessions, in `*out_count`; the store's failure
+/// (e.g. `SESS_E_STORE_UNAVAILABLE`) if it cannot say.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_session_count(
     app: *const sess_app,
@@ -352,10 +354,25 @@ pub unsafe extern "C" fn sess_app_session_count(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.session_count();
+        let n = unsafe { handle::get(app, "app") }?.session_count()?;
         // SAFETY: NULL or writable.
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)
+    })
+}
+
+/// How the expiry thread's last sweep went: `SESS_S_OK` if it succeeded (or
+/// none has run, or the application runs no thread), else its failure code
+/// (e.g. `SESS_E_STORE_UNAVAILABLE`) with the detail as this thread's last
+/// error.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        match unsafe { handle::get(app, "app") }?.expiry_error() {
+            Some(e) => Err(e),
+            None => Ok(err::S_OK),
+        }
     })
 }
 

@@ -655,7 +655,9 @@ mod tests {
         assert_eq!(text(false, both), Ok(bstr("False")));
         // Unknown bits are refused; NOUSEROVERRIDE changes nothing.
         assert_eq!(
-            text(true, 0xFF00 | flags::VARIANT_ALPHABOOL).unwrap_err().code(),
+            text(true, 0xFF00 | flags::VARIANT_ALPHABOOL)
+                .unwrap_err()
+                .code(),
             error::E_INVALIDARG
         );
         assert_eq!(text(true, flags::VARIANT_NOUSEROVERRIDE), Ok(bstr("-1")));
