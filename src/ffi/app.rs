@@ -279,9 +279,7 @@ pub unsafe extern "C" fn sess_app_create(
     out: *mut *mut sess_app,
 ) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         // SAFETY: NULL or a readable options struct per the contract.
         let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: the static object array per the contract.
