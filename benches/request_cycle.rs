@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
-use sess::session::{Contents, SessionData, ID_LEN};
+use sess::state::{Contents, SessionData, ID_LEN};
 use sess::store::LockMode;
 use sess::variant::{Object, Variant};
 

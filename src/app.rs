@@ -14,7 +14,7 @@ pub use session::Session;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 
 /// What sessions share: the application's settings and store.

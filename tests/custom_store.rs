@@ -26,7 +26,7 @@ use sess::error;
 use sess::ffi::app::{sess_app_create, sess_app_options, sess_app_options_init, sess_app_release};
 use sess::ffi::handle::{sess_app, sess_session};
 use sess::ffi::store::{custom_store_from_vtbl, sess_store_vtbl};
-use sess::session::Limits;
+use sess::state::Limits;
 use sess::store::{store_key, LockMode};
 use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
 
@@ -547,7 +547,7 @@ fn with_an_id_secret_swept_sessions_show_their_real_id() {
         v.id_secret_len = secret.len();
     });
     let id = f.session("Masked");
-    let raw = sess::session::SessionId::parse(&id).unwrap();
+    let raw = sess::state::SessionId::parse(&id).unwrap();
     let bytes = std::fs::read(f.dir.join(f.records()[0].clone())).unwrap();
     assert!(!bytes.windows(16).any(|w| w == raw.as_bytes()));
     f.advance(21 * MIN);
@@ -662,7 +662,7 @@ fn regenerate_keeps_the_contents_under_a_new_id() {
         f.records()[0],
         format!(
             "{}.sess",
-            store_key(&sess::session::SessionId::parse(&new).unwrap())
+            store_key(&sess::state::SessionId::parse(&new).unwrap())
         )
     );
 }
@@ -723,7 +723,7 @@ fn a_corrupt_record_is_an_error_and_releases_the_lock() {
     let other = f.session("Other");
     let other_path = f.dir.join(format!(
         "{}.sess",
-        store_key(&sess::session::SessionId::parse(&other).unwrap())
+        store_key(&sess::state::SessionId::parse(&other).unwrap())
     ));
     let mut theirs = std::fs::read(&other_path).unwrap();
     let mine = std::fs::read(&path).unwrap();

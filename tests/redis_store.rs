@@ -25,7 +25,7 @@ use redis_env::{cmd, connect, Prefixes, Server, SHARED_URL};
 use sess::app::{App, AppOptions, StoreConfig};
 use sess::clock::ManualClock;
 use sess::error;
-use sess::session::SessionId;
+use sess::state::SessionId;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
 

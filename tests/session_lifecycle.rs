@@ -92,7 +92,7 @@ fn a_new_session_is_stored_only_when_written() {
 #[test]
 fn unknown_and_malformed_ids_are_never_adopted() {
     let app = App::new(AppOptions::default()).unwrap();
-    let fresh = sess::session::SessionId::generate().unwrap().to_string();
+    let fresh = sess::state::SessionId::generate().unwrap().to_string();
     assert_eq!(
         app.open_session(&fresh, LockMode::Exclusive)
             .err()

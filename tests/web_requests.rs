@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sess::app::{App, AppOptions};
 use sess::error;
-use sess::session::SessionId;
+use sess::state::SessionId;
 use sess::variant::Variant;
 use sess::web::{Outcome, RequestInfo, SessionUse, Site, WebOptions};
 

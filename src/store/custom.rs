@@ -72,7 +72,7 @@ use super::{
     key_hash, store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode,
 };
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 
 /// What a provider's operation found (its failures are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -819,7 +819,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::session::Journal;
+    use crate::state::Journal;
     use crate::variant::Variant;
 
     const LIMITS: Limits = Limits {

@@ -24,7 +24,7 @@ use siphasher::sip::SipHasher13;
 
 use super::{Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
-use crate::session::{SessionData, SessionId};
+use crate::state::{SessionData, SessionId};
 
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
@@ -453,8 +453,8 @@ mod tests {
         let s = MemoryStore::new().unwrap();
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, SessionData::new(20, 1033, 65001), 0);
-        let j = &mut crate::session::Journal::default();
-        let limits = crate::session::Limits {
+        let j = &mut crate::state::Journal::default();
+        let limits = crate::state::Limits {
             max_timeout_minutes: 60,
             max_items: 8,
             max_value_bytes: 64,

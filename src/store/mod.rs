@@ -16,7 +16,7 @@ pub use custom::CustomStore;
 pub use memory::MemoryStore;
 
 use crate::error::Result;
-use crate::session::{SessionData, SessionId};
+use crate::state::{SessionData, SessionId};
 
 /// The 16 bytes a shared store's key for session `id` is made of: the first
 /// half of SHA-256 of the ID's 16 raw bytes (the Redis store's `KeyHash`).

@@ -9,7 +9,7 @@ use super::site::{Site, WebApp};
 use super::{cookie, cookieless};
 use crate::app::{App, Session};
 use crate::error::{self, Error, ErrorKind, Result};
-use crate::session::SessionId;
+use crate::state::SessionId;
 use crate::store::LockMode;
 
 /// How a request uses session state (ASP's `EnableSessionState`).

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use sess::app::{App, AppOptions, Session};
 use sess::clock::ManualClock;
 use sess::error;
-use sess::session::SessionId;
+use sess::state::SessionId;
 use sess::store::LockMode;
 use sess::variant::{SafeArray, Variant};
 

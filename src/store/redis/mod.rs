@@ -72,7 +72,7 @@ use self::scripts::Scripts;
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 
 /// How long a sweeper lease lasts without renewal.
 const SWEEP_LEASE: Duration = Duration::from_secs(5);
