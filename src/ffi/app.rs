@@ -379,6 +379,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_expiry_status_is_ok_until_a_sweep_fails() {
+        let mut app = std::ptr::null_mut();
+        // SAFETY: a handle made and released here.
+        unsafe {
+            assert_eq!(sess_app_create(std::ptr::null(), &mut app), err::S_OK);
+            assert_eq!(sess_app_expiry_status(app), err::S_OK);
+            assert_eq!(sess_app_expiry_status(std::ptr::null()), err::E_POINTER);
+            sess_app_release(app);
+        }
+    }
+
+    #[test]
     fn option_structs_follow_the_versioned_rule() {
         versioned::check_the_rule::<sess_app_options>();
     }
