@@ -60,7 +60,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::{Script, Value};
 use sess::app::{App, AppOptions, StoreConfig};
-use sess::session::ID_LEN;
+use sess::state::ID_LEN;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
 

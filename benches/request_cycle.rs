@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
-use sess::session::{Contents, SessionData, ID_LEN};
+use sess::state::{Contents, SessionData, ID_LEN};
 use sess::store::LockMode;
 use sess::variant::{Object, Variant};
 
@@ -369,7 +369,7 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
         s.close().expect("close");
     }
     let c_lib = c.stop();
-    assert_eq!(libsess.session_count(), n);
+    assert_eq!(libsess.session_count().unwrap(), n);
 
     let c = counting();
     let moka: Cache<String, Slot> = Cache::builder()

@@ -1429,14 +1429,24 @@ void sess_app_release(struct sess_app *app);
 /**
  * Ends every expired session now, running Session_OnEnd for each (for
  * hosts that run no library thread). `*out_ended` (may be NULL) receives
- * how many ended.
+ * how many ended. A store failure (e.g. `SESS_E_STORE_UNAVAILABLE`) is
+ * returned after the sessions it could claim are ended.
  */
 sess_result sess_app_expire(const struct sess_app *app, size_t *out_ended);
 
 /**
- * The number of stored sessions, in `*out_count`.
+ * The number of stored sessions, in `*out_count`; the store's failure
+ * (e.g. `SESS_E_STORE_UNAVAILABLE`) if it cannot say.
  */
 sess_result sess_app_session_count(const struct sess_app *app, size_t *out_count);
+
+/**
+ * How the expiry thread's last sweep went: `SESS_S_OK` if it succeeded (or
+ * none has run, or the application runs no thread), else its failure code
+ * (e.g. `SESS_E_STORE_UNAVAILABLE`) with the detail as this thread's last
+ * error.
+ */
+sess_result sess_app_expiry_status(const struct sess_app *app);
 
 /**
  * Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`. More than

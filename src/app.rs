@@ -14,7 +14,7 @@ pub use session::Session;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 
 /// What sessions share: the application's settings and store.
@@ -49,15 +49,16 @@ impl AppInner {
         }
     }
 
-    /// Ends every expired session that is not in use; returns how many ended.
-    fn expire(self: &Arc<Self>) -> usize {
+    /// Ends every expired session that is not in use; returns how many
+    /// ended, or the store's failure (after ending what it could claim).
+    fn expire(self: &Arc<Self>) -> Result<usize> {
         let mut due = Vec::new();
-        self.store.take_expired(self.now_ms(), &mut due);
+        let claimed = self.store.take_expired(self.now_ms(), &mut due);
         let n = due.len();
         for lease in due {
             self.end(lease);
         }
-        n
+        claimed.map(|()| n)
     }
 }
 
@@ -150,14 +151,21 @@ impl App {
     }
 
     /// Ends every expired session now (for hosts that run no library
-    /// thread); returns how many ended.
-    pub fn expire(&self) -> usize {
+    /// thread); returns how many ended, or the store's failure (the
+    /// sessions it could claim are ended all the same).
+    pub fn expire(&self) -> Result<usize> {
         self.0.inner.expire()
     }
 
-    /// Number of stored sessions.
-    pub fn session_count(&self) -> usize {
+    /// Number of stored sessions, or the store's failure.
+    pub fn session_count(&self) -> Result<usize> {
         self.0.inner.store.count()
+    }
+
+    /// The failure of the expiry thread's last sweep, if it failed (`None`
+    /// once a sweep succeeds, and without a thread).
+    pub fn expiry_error(&self) -> Option<Error> {
+        self.0.sweeper.as_ref()?.last_error.lock().clone()
     }
 
     /// The store mode.
@@ -185,6 +193,8 @@ impl Drop for AppHandle {
 /// The optional library thread that ends expired sessions.
 struct Sweeper {
     stop: Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>,
+    /// The last sweep's failure (none after a sweep succeeds).
+    last_error: Arc<parking_lot::Mutex<Option<Error>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -192,6 +202,8 @@ impl Sweeper {
     fn start(app: Weak<AppInner>, every: Duration) -> Result<Sweeper> {
         let stop = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
         let signal = stop.clone();
+        let last_error = Arc::new(parking_lot::Mutex::new(None));
+        let record = last_error.clone();
         let thread = std::thread::Builder::new()
             .name("sess-expiry".into())
             .spawn(move || loop {
@@ -205,9 +217,7 @@ impl Sweeper {
                     }
                 }
                 match app.upgrade() {
-                    Some(app) => {
-                        app.expire();
-                    }
+                    Some(app) => *record.lock() = app.expire().err(),
                     None => return,
                 }
             })
@@ -219,6 +229,7 @@ impl Sweeper {
             })?;
         Ok(Sweeper {
             stop,
+            last_error,
             thread: Some(thread),
         })
     }

@@ -175,6 +175,123 @@ pub fn message(code: HResult) -> &'static str {
     }
 }
 
+/// What went wrong, for Rust callers to match on; its C form is the HRESULT
+/// ([`ErrorKind::code`]). A code the library does not name (one a host
+/// callback returned, say) is [`ErrorKind::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `E_NOTIMPL`.
+    NotImplemented,
+    /// `E_NOINTERFACE`.
+    NoInterface,
+    /// `E_POINTER`.
+    NullPointer,
+    /// `E_FAIL`.
+    Failed,
+    /// `E_UNEXPECTED`.
+    Unexpected,
+    /// `E_OUTOFMEMORY`.
+    OutOfMemory,
+    /// `E_INVALIDARG`.
+    InvalidArgument,
+    /// `E_INSUFFICIENT_BUFFER`.
+    InsufficientBuffer,
+    /// `DISP_E_TYPEMISMATCH`.
+    TypeMismatch,
+    /// `DISP_E_BADVARTYPE`.
+    BadVarType,
+    /// `DISP_E_OVERFLOW`.
+    Overflow,
+    /// `DISP_E_BADINDEX`.
+    BadIndex,
+    /// `E_SESSION_NOT_FOUND`.
+    SessionNotFound,
+    /// `E_LOCK_TIMEOUT`.
+    LockTimeout,
+    /// `E_READONLY`.
+    ReadOnly,
+    /// `E_TOO_MANY_SESSIONS`.
+    TooManySessions,
+    /// `E_TOO_MANY_ITEMS`.
+    TooManyItems,
+    /// `E_VALUE_TOO_LARGE`.
+    ValueTooLarge,
+    /// `E_BAD_KEY`.
+    BadKey,
+    /// `E_INVALID_TIMEOUT`.
+    InvalidTimeout,
+    /// `E_INVALID_LCID`.
+    InvalidLcid,
+    /// `E_INVALID_CODEPAGE`.
+    InvalidCodepage,
+    /// `E_INVALID_SESSION_ID`.
+    InvalidSessionId,
+    /// `E_STORE_UNAVAILABLE`.
+    StoreUnavailable,
+    /// `E_WRONG_STATE`.
+    WrongState,
+    /// `E_INVALID_OPTION`.
+    InvalidOption,
+    /// `E_NOT_SERIALIZABLE`.
+    NotSerializable,
+    /// A failure code the library does not name.
+    Other(HResult),
+}
+
+/// Each named kind and its code (the one place they are paired).
+const KINDS: &[(ErrorKind, HResult)] = &[
+    (ErrorKind::NotImplemented, E_NOTIMPL),
+    (ErrorKind::NoInterface, E_NOINTERFACE),
+    (ErrorKind::NullPointer, E_POINTER),
+    (ErrorKind::Failed, E_FAIL),
+    (ErrorKind::Unexpected, E_UNEXPECTED),
+    (ErrorKind::OutOfMemory, E_OUTOFMEMORY),
+    (ErrorKind::InvalidArgument, E_INVALIDARG),
+    (ErrorKind::InsufficientBuffer, E_INSUFFICIENT_BUFFER),
+    (ErrorKind::TypeMismatch, DISP_E_TYPEMISMATCH),
+    (ErrorKind::BadVarType, DISP_E_BADVARTYPE),
+    (ErrorKind::Overflow, DISP_E_OVERFLOW),
+    (ErrorKind::BadIndex, DISP_E_BADINDEX),
+    (ErrorKind::SessionNotFound, E_SESSION_NOT_FOUND),
+    (ErrorKind::LockTimeout, E_LOCK_TIMEOUT),
+    (ErrorKind::ReadOnly, E_READONLY),
+    (ErrorKind::TooManySessions, E_TOO_MANY_SESSIONS),
+    (ErrorKind::TooManyItems, E_TOO_MANY_ITEMS),
+    (ErrorKind::ValueTooLarge, E_VALUE_TOO_LARGE),
+    (ErrorKind::BadKey, E_BAD_KEY),
+    (ErrorKind::InvalidTimeout, E_INVALID_TIMEOUT),
+    (ErrorKind::InvalidLcid, E_INVALID_LCID),
+    (ErrorKind::InvalidCodepage, E_INVALID_CODEPAGE),
+    (ErrorKind::InvalidSessionId, E_INVALID_SESSION_ID),
+    (ErrorKind::StoreUnavailable, E_STORE_UNAVAILABLE),
+    (ErrorKind::WrongState, E_WRONG_STATE),
+    (ErrorKind::InvalidOption, E_INVALID_OPTION),
+    (ErrorKind::NotSerializable, E_NOT_SERIALIZABLE),
+];
+
+impl ErrorKind {
+    /// The kind of a failure code.
+    pub fn of(code: HResult) -> ErrorKind {
+        KINDS
+            .iter()
+            .find(|&&(_, c)| c == code)
+            .map_or(ErrorKind::Other(code), |&(k, _)| k)
+    }
+
+    /// The HRESULT that carries this kind across the C surface.
+    pub fn code(self) -> HResult {
+        match self {
+            ErrorKind::Other(code) => code,
+            kind => KINDS
+                .iter()
+                .find(|&&(k, _)| k == kind)
+                .map(|&(_, c)| c)
+                .expect("every named kind is in KINDS"),
+        }
+    }
+}
+
 /// A failure: its result code and a detail for people.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Error {
@@ -200,6 +317,11 @@ impl Error {
     /// The HRESULT.
     pub fn code(&self) -> HResult {
         self.code
+    }
+
+    /// What went wrong, to match on.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::of(self.code)
     }
 
     /// The detail text.
@@ -235,6 +357,19 @@ mod tests {
         assert_eq!(E_INVALIDARG as u32, 0x8007_0057);
         assert_eq!(DISP_E_BADINDEX as u32, 0x8002_000B);
         assert_eq!((E_LOCK_TIMEOUT as u32) >> 8, 0x80_0402);
+    }
+
+    #[test]
+    fn every_failure_code_has_its_kind_and_back() {
+        for &(name, code) in ALL.iter().filter(|&&(_, c)| c < 0) {
+            let kind = Error::code_only(code).kind();
+            assert!(!matches!(kind, ErrorKind::Other(_)), "{name} has no kind");
+            assert_eq!(kind.code(), code, "{name}");
+        }
+        assert_eq!(KINDS.len(), ALL.iter().filter(|&&(_, c)| c < 0).count());
+        let host = hr(0x8004_02FF);
+        assert_eq!(ErrorKind::of(host), ErrorKind::Other(host));
+        assert_eq!(ErrorKind::Other(host).code(), host);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use redis_env::{cmd, connect, Prefixes, Server, SHARED_URL};
 use sess::app::{App, AppOptions, StoreConfig};
 use sess::clock::ManualClock;
 use sess::error;
-use sess::session::SessionId;
+use sess::state::SessionId;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
 
@@ -189,8 +189,8 @@ fn child_process() {
                 }));
             });
             let t = Instant::now();
-            while app.session_count() > 0 && t.elapsed() < Duration::from_secs(30) {
-                app.expire();
+            while app.session_count().unwrap() > 0 && t.elapsed() < Duration::from_secs(30) {
+                app.expire().unwrap();
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
@@ -361,7 +361,7 @@ fn a_slow_request_cannot_resurrect_an_abandoned_session() {
         .filter(|k| k.ends_with(":d"))
         .collect();
     assert!(data_keys.is_empty(), "resurrected: {data_keys:?}");
-    assert_eq!(app.session_count(), 0);
+    assert_eq!(app.session_count().unwrap(), 0);
 }
 
 #[test]
@@ -405,6 +405,34 @@ struct Call {
     start: Instant,
     took: Duration,
     code: i32,
+}
+
+#[test]
+fn count_and_expiry_report_a_redis_that_is_down() {
+    let mut server = Server::start(&[]);
+    let fast = RedisOptions {
+        retry_budget: Duration::from_millis(300),
+        connect_timeout: Duration::from_millis(100),
+        op_timeout: Duration::from_millis(100),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("count-down"))
+    };
+    let app = app_on(fast.clone(), |_| {});
+    let swept = app_on(fast, |o| {
+        o.expiry_interval = Some(Duration::from_millis(50))
+    });
+    assert_eq!(app.session_count().unwrap(), 0);
+    assert_eq!(app.expire().unwrap(), 0);
+    assert!(swept.expiry_error().is_none());
+    server.kill();
+    let down = error::E_STORE_UNAVAILABLE;
+    assert_eq!(app.session_count().unwrap_err().code(), down);
+    assert_eq!(app.expire().unwrap_err().code(), down);
+    // The expiry thread records its failure (generous wait: a loaded machine).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while swept.expiry_error().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(swept.expiry_error().map(|e| e.code()), Some(down));
 }
 
 #[test]
@@ -615,7 +643,7 @@ fn three_processes_racing_to_sweep_end_each_session_once() {
     // The live session keeps the count above zero: stop the sweepers by
     // ending it once the others are gone.
     let t = Instant::now();
-    while app.session_count() > 1 && t.elapsed() < Duration::from_secs(60) {
+    while app.session_count().unwrap() > 1 && t.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut s = app.open(&live_id, LockMode::Exclusive).unwrap();
@@ -648,7 +676,7 @@ fn swept_sessions_show_a_stand_in_id_without_a_secret() {
     });
     let id = stored(&app, &[("x", Variant::I4(1))]);
     clock.advance(21 * 60_000);
-    assert_eq!(app.expire(), 1);
+    assert_eq!(app.expire().unwrap(), 1);
     let shown = seen.lock().unwrap()[0];
     assert!(shown != id, "no secret: the real ID is not kept");
     assert_eq!(

@@ -7,7 +7,7 @@ use super::Session;
 use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
-use crate::session::{check_timeout, Limits, MAX_TIMEOUT_MINUTES};
+use crate::state::{check_timeout, Limits, MAX_TIMEOUT_MINUTES};
 use crate::store::{MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
 

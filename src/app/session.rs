@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::AppInner;
 use crate::error::{self, Error, Result};
-use crate::session::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
+use crate::state::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, StoreMode};
 use crate::variant::{flags, vt, Object, Variant};
 

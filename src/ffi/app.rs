@@ -279,9 +279,7 @@ pub unsafe extern "C" fn sess_app_create(
     out: *mut *mut sess_app,
 ) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         // SAFETY: NULL or a readable options struct per the contract.
         let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: the static object array per the contract.
@@ -329,7 +327,8 @@ pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
 
 /// Ends every expired session now, running Session_OnEnd for each (for
 /// hosts that run no library thread). `*out_ended` (may be NULL) receives
-/// how many ended.
+/// how many ended. A store failure (e.g. `SESS_E_STORE_UNAVAILABLE`) is
+/// returned after the sessions it could claim are ended.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_expire(
     app: *const sess_app,
@@ -337,14 +336,15 @@ pub unsafe extern "C" fn sess_app_expire(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.expire();
+        let n = unsafe { handle::get(app, "app") }?.expire()?;
         // SAFETY: NULL or writable.
         unsafe { put(out_ended, n) };
         Ok(err::S_OK)
     })
 }
 
-/// The number of stored sessions, in `*out_count`.
+/// The number of stored sessions, in `*out_count`; the store's failure
+/// (e.g. `SESS_E_STORE_UNAVAILABLE`) if it cannot say.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_session_count(
     app: *const sess_app,
@@ -352,16 +352,43 @@ pub unsafe extern "C" fn sess_app_session_count(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.session_count();
+        let n = unsafe { handle::get(app, "app") }?.session_count()?;
         // SAFETY: NULL or writable.
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)
     })
 }
 
+/// How the expiry thread's last sweep went: `SESS_S_OK` if it succeeded (or
+/// none has run, or the application runs no thread), else its failure code
+/// (e.g. `SESS_E_STORE_UNAVAILABLE`) with the detail as this thread's last
+/// error.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application per the contract.
+        match unsafe { handle::get(app, "app") }?.expiry_error() {
+            Some(e) => Err(e),
+            None => Ok(err::S_OK),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_expiry_status_is_ok_until_a_sweep_fails() {
+        let mut app = std::ptr::null_mut();
+        // SAFETY: a handle made and released here.
+        unsafe {
+            assert_eq!(sess_app_create(std::ptr::null(), &mut app), err::S_OK);
+            assert_eq!(sess_app_expiry_status(app), err::S_OK);
+            assert_eq!(sess_app_expiry_status(std::ptr::null()), err::E_POINTER);
+            sess_app_release(app);
+        }
+    }
 
     #[test]
     fn option_structs_follow_the_versioned_rule() {

@@ -17,9 +17,7 @@ use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 #[no_mangle]
 pub unsafe extern "C" fn sess_array_create(len: usize, out: *mut *mut sess_array) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { handle::hand_out(out, SafeArray::new(len)?) }?;
         Ok(err::S_OK)
@@ -62,9 +60,7 @@ pub unsafe extern "C" fn sess_array_get(
     boundary(|| {
         // SAFETY: NULL or a live array per the contract.
         let arr = unsafe { handle::get(array, "array") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         let value = arr.get(index)?.clone();
         // SAFETY: out is an initialised variant per the contract.
         unsafe { store(out, value) }?;

@@ -17,7 +17,7 @@ use super::web::{
 };
 use crate::error;
 use crate::locale::{LOCALE_SYSTEM_DEFAULT, LOCALE_USER_DEFAULT};
-use crate::session::ID_LEN;
+use crate::state::ID_LEN;
 use crate::variant::{flags, vt};
 
 /// The library version, NUL-terminated, e.g. "0.1.0" (`SESS_VERSION_STRING`

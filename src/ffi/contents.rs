@@ -51,9 +51,7 @@ pub unsafe extern "C" fn sess_contents_get_at(
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         let value = s.item_at(index)?.1.clone();
         // SAFETY: out is initialised per the contract.
         unsafe { store(out, value) }?;

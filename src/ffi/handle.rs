@@ -1,14 +1,14 @@
 //! The C handle types and who owns what they point to.
 //!
 //! Each opaque C type (`sess_app`, `sess_session`, ...) is a marker declared
-//! here with its C documentation; [`Castable`] ties it to the Rust value
+//! here with its C documentation; `Castable` ties it to the Rust value
 //! behind the pointer. Two kinds of ownership, in the spirit of rustls-ffi:
-//! - *boxed* ([`Boxed`]): the caller owns the handle; the library allocated
-//!   it ([`hand_out`]) and its release/close/end function frees it ([`take`]);
+//! - *boxed* (`Boxed`): the caller owns the handle; the library allocated
+//!   it (`hand_out`) and its release/close/end function frees it (`take`);
 //! - *borrowed*: the library lends a handle for a while (a session given to
 //!   an event handler, or owned by a request): usable, never freed by the
 //!   caller. Only sessions are ever lent, so the distinction lives in
-//!   [`SessionHandle`], which every `sess_session *` points to.
+//!   `SessionHandle`, which every `sess_session *` points to.
 //!
 //! (rustls-ffi's third kind, *shared* through an `Arc`, is not needed: an
 //! application is already shared inside, its clones refer to one state.)

@@ -83,6 +83,15 @@ pub(crate) fn null(what: &str) -> Error {
     Error::new(err::E_POINTER, format!("{what} is NULL"))
 }
 
+/// `E_POINTER` if a required pointer is NULL (checked before any work, so a
+/// refused call changes nothing).
+pub(crate) fn require<T>(p: *const T, what: &str) -> Result<()> {
+    if p.is_null() {
+        return Err(null(what));
+    }
+    Ok(())
+}
+
 /// A shared reference from a pointer that must not be NULL.
 ///
 /// # Safety
@@ -124,6 +133,28 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     // SAFETY: non-NULL and NUL-terminated per the caller.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     utf8(bytes, what)
+}
+
+/// An optional NUL-terminated UTF-8 argument: NULL is `None`.
+///
+/// # Safety
+/// As [`text`].
+pub(crate) unsafe fn optional_text<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { text(p, what) }.map(Some)
+}
+
+/// A `(pointer, length)` UTF-8 argument, not NUL-terminated: NULL only with
+/// length 0 (the empty string).
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn text_n<'a>(p: *const c_char, len: usize, what: &str) -> Result<&'a str> {
+    // SAFETY: forwarded to the caller.
+    utf8(unsafe { bytes(p, len, what) }?, what)
 }
 
 /// Checks `bytes` are UTF-8 (`E_INVALIDARG` otherwise).

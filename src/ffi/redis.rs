@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, optional_bytes, put_required, sess_result, text};
+use super::{boundary, optional_bytes, optional_text, put_required, sess_result};
 use crate::error::{self as err, Result};
 use crate::store::RedisOptions;
 
@@ -107,18 +107,11 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
     let d = RedisOptions::default();
     let millis = |v: u32| Duration::from_millis(v.into());
     Ok(RedisOptions {
-        url: if o.url.is_null() {
-            d.url
-        } else {
-            // SAFETY: NUL-terminated per the caller.
-            unsafe { text(o.url, "redis->url") }?.to_owned()
-        },
-        key_prefix: if o.key_prefix.is_null() {
-            d.key_prefix
-        } else {
-            // SAFETY: NUL-terminated per the caller.
-            unsafe { text(o.key_prefix, "redis->key_prefix") }?.to_owned()
-        },
+        // SAFETY: NULL or NUL-terminated per the caller.
+        url: unsafe { optional_text(o.url, "redis->url") }?.map_or(d.url, str::to_owned),
+        // SAFETY: as above.
+        key_prefix: unsafe { optional_text(o.key_prefix, "redis->key_prefix") }?
+            .map_or(d.key_prefix, str::to_owned),
         // SAFETY: NULL or readable for id_secret_len bytes per the caller.
         id_secret: unsafe {
             optional_bytes(o.id_secret.cast(), o.id_secret_len, "redis->id_secret")

@@ -45,9 +45,7 @@ pub unsafe extern "C" fn sess_session_create(
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
         let app = unsafe { handle::get(app, "app") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { hand_out(out, app.create_session()?) }
     })
@@ -71,9 +69,7 @@ pub unsafe extern "C" fn sess_session_open(
         let app = unsafe { handle::get(app, "app") }?;
         // SAFETY: NUL-terminated per the contract.
         let id = unsafe { text(id, "id") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         if flags & !OPEN_READONLY != 0 {
             return Err(Error::new(
                 err::E_INVALIDARG,
@@ -225,9 +221,7 @@ pub unsafe extern "C" fn sess_value_get(
         let s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        super::require(out, "out")?;
         let (value, rc) = match s.get(name) {
             Some(v) => (v.clone(), err::S_OK),
             None => (Variant::Empty, err::S_FALSE),

@@ -41,9 +41,7 @@ pub unsafe extern "C" fn sess_static_key_at(
 }
 
 fn object_out(s: &mut Session, index: usize, out: *mut sess_variant) -> Result<sess_result> {
-    if out.is_null() {
-        return Err(super::null("out"));
-    }
+    super::require(out, "out")?;
     let obj = s.static_object_at(index)?;
     // SAFETY: out is initialised per the contract.
     unsafe { store(out, Variant::Unknown(obj)) }?;

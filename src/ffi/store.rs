@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::versioned::{self, Versioned};
 use super::{boundary, bytes, deref_mut, optional_bytes, put_required, sess_result};
 use crate::error::{self as err, Error, Result};
-use crate::session::Limits;
+use crate::state::Limits;
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::{CustomStore, LockMode};
 

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use super::handle::{self, sess_array};
-use super::{boundary, deref, deref_mut, null, sess_result};
+use super::{boundary, deref, deref_mut, require, sess_result};
 use crate::error::{self as err, Result};
 use crate::variant::{self, check_vt, vt, Object, Unknown, Variant};
 
@@ -137,16 +137,8 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
 /// # Safety
 /// `b.ptr`, if non-NULL, must be readable for `b.len` bytes.
 unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
-    if b.ptr.is_null() {
-        return if b.len == 0 {
-            Ok("")
-        } else {
-            Err(null("the variant's string pointer"))
-        };
-    }
-    // SAFETY: readable for len bytes per the caller.
-    let bytes = unsafe { std::slice::from_raw_parts(b.ptr.cast::<u8>(), b.len) };
-    super::utf8(bytes, "the variant's string")
+    // SAFETY: forwarded to the caller.
+    unsafe { super::text_n(b.ptr, b.len, "the variant's string") }
 }
 
 /// Turns a Rust value into a C variant, handing ownership to it.
@@ -297,15 +289,9 @@ pub unsafe extern "C" fn sess_variant_set_bstr(
         let text: &str = if len == usize::MAX {
             // SAFETY: NUL-terminated per the contract.
             unsafe { super::text(utf8, "utf8") }?
-        } else if utf8.is_null() {
-            if len != 0 {
-                return Err(null("utf8"));
-            }
-            ""
         } else {
-            // SAFETY: readable for len bytes per the contract.
-            let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len) };
-            super::utf8(bytes, "utf8")?
+            // SAFETY: NULL (with len 0) or readable for len bytes.
+            unsafe { super::text_n(utf8, len, "utf8") }?
         };
         // SAFETY: per the contract, v is NULL or initialised.
         unsafe { store(v, Variant::bstr(text)) }?;
@@ -330,9 +316,7 @@ pub unsafe extern "C" fn sess_variant_change_type(
     vt: sess_vartype,
 ) -> sess_result {
     boundary(|| {
-        if dst.is_null() {
-            return Err(null("dst"));
-        }
+        require(dst, "dst")?;
         // SAFETY: per the contract, src is NULL or initialised.
         let value = unsafe { read(deref(src, "src")?) }?;
         let converted = variant::change_type(&value, lcid, flags, vt)?;

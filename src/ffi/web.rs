@@ -8,7 +8,7 @@ use std::ffi::c_char;
 use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
 use super::variant::{sess_variant, store};
 use super::versioned::{self, Versioned};
-use super::{boundary, optional_bytes, put, sess_result, text, write_text};
+use super::{boundary, optional_bytes, optional_text, put, require, sess_result, text, write_text};
 use crate::error::{self as err, Error, Result};
 use crate::variant::Variant;
 use crate::web::{CookieOptions, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions};
@@ -147,16 +147,6 @@ fn session_use_of(v: u32) -> Result<SessionUse> {
 }
 
 /// # Safety
-/// `p` NULL or NUL-terminated.
-unsafe fn optional_text(p: *const c_char, what: &str) -> Result<Option<String>> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: non-NULL, NUL-terminated per the caller.
-    Ok(Some(unsafe { text(p, what) }?.to_owned()))
-}
-
-/// # Safety
 /// The strings in `o` NULL or NUL-terminated.
 unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
     let secure = match o.secure {
@@ -184,15 +174,15 @@ unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
     };
     Ok(WebOptions {
         // SAFETY: per the caller.
-        cookie_name: unsafe { optional_text(o.cookie_name, "cookie_name") }?,
+        cookie_name: unsafe { optional_text(o.cookie_name, "cookie_name") }?.map(str::to_owned),
         // SAFETY: per the caller.
-        cookie_path: unsafe { optional_text(o.cookie_path, "cookie_path") }?,
+        cookie_path: unsafe { optional_text(o.cookie_path, "cookie_path") }?.map(str::to_owned),
         cookie: CookieOptions {
             secure,
             same_site,
             host_prefix: o.host_prefix,
             // SAFETY: per the caller.
-            domain: unsafe { optional_text(o.cookie_domain, "cookie_domain") }?,
+            domain: unsafe { optional_text(o.cookie_domain, "cookie_domain") }?.map(str::to_owned),
             max_age_seconds: (o.max_age_seconds != 0).then_some(o.max_age_seconds),
             ..CookieOptions::default()
         },
@@ -268,9 +258,7 @@ pub unsafe extern "C" fn sess_request_begin(
         let site = unsafe { handle::get(site, "site") }?;
         // SAFETY: NULL or readable.
         let i = unsafe { versioned::read(info, "info") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        require(out, "out")?;
         // SAFETY: NUL-terminated.
         let path = unsafe { text(i.path, "info->path") }?;
         // SAFETY: NULL or readable for cookie_header_len bytes.
@@ -324,9 +312,7 @@ pub unsafe extern "C" fn sess_request_session(
     boundary(|| {
         // SAFETY: NULL or a live request.
         let r = unsafe { handle::get_mut(req, "request") }?;
-        if out.is_null() {
-            return Err(super::null("out"));
-        }
+        require(out, "out")?;
         if flags & !REQUEST_CREATE != 0 {
             return Err(Error::new(
                 err::E_INVALIDARG,

@@ -72,7 +72,7 @@ use super::{
     key_hash, store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode,
 };
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 
 /// What a provider's operation found (its failures are `Err`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +389,14 @@ fn corrupt(what: &str) -> Error {
     Error::new(
         error::E_STORE_UNAVAILABLE,
         format!("the custom store returned unreadable session data: {what}"),
+    )
+}
+
+/// `E_UNEXPECTED` for a provider that panicked in `op`.
+fn panicked(op: &str) -> Error {
+    Error::new(
+        error::E_UNEXPECTED,
+        format!("the custom store's {op} panicked"),
     )
 }
 
@@ -746,7 +754,8 @@ impl SessionStore for CustomStore {
         }
     }
 
-    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
+        let mut first_error = None;
         for _ in 0..CLAIM_ROUNDS {
             let mut list = BlobList::new(self.max_blob, CLAIM_BATCH);
             let claimed = catch_unwind(AssertUnwindSafe(|| {
@@ -755,7 +764,8 @@ impl SessionStore for CustomStore {
             let full = list.len() >= CLAIM_BATCH;
             for blob in list.blobs {
                 // A blob that does not decode belongs to a session that is
-                // gone all the same; it cannot have Session_OnEnd.
+                // gone all the same; it cannot have Session_OnEnd (its
+                // failure is returned once the others are claimed).
                 let read = decode(
                     &blob,
                     self.max_blob,
@@ -763,34 +773,42 @@ impl SessionStore for CustomStore {
                     None,
                     self.id_secret.as_deref(),
                 );
-                if let Ok((id, data, created_ms)) = read {
-                    let mut hold = self.hold(store_key(&id), 0);
-                    hold.stored = false;
-                    out.push(Lease::copied(OwnedLease {
-                        id,
-                        created_ms,
-                        data,
-                        mode: LockMode::Exclusive,
-                        state: Box::new(hold),
-                    }));
-                }
+                let (id, data, created_ms) = match read {
+                    Ok(read) => read,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                };
+                let mut hold = self.hold(store_key(&id), 0);
+                hold.stored = false;
+                out.push(Lease::copied(OwnedLease {
+                    id,
+                    created_ms,
+                    data,
+                    mode: LockMode::Exclusive,
+                    state: Box::new(hold),
+                }));
             }
-            if !matches!(claimed, Ok(Ok(()))) || !full {
-                return;
+            match claimed {
+                Ok(Ok(())) if full => continue,
+                Ok(Ok(())) => break,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(panicked("list_expired")),
             }
         }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Nothing: the sessions stay in the host's store for the processes
     /// that share it; expired ones are ended by whoever sweeps.
     fn drain(&self, _out: &mut Vec<Lease>) {}
 
-    /// The provider's count; 0 if it fails (the trait's count cannot).
-    fn count(&self) -> usize {
-        match catch_unwind(AssertUnwindSafe(|| self.provider.count())) {
-            Ok(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => 0,
-        }
+    /// The provider's count, or its failure.
+    fn count(&self) -> Result<usize> {
+        let n = catch_unwind(AssertUnwindSafe(|| self.provider.count()))
+            .unwrap_or_else(|_| Err(panicked("count")))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
 
@@ -801,7 +819,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::session::Journal;
+    use crate::state::Journal;
     use crate::variant::Variant;
 
     const LIMITS: Limits = Limits {
@@ -1050,7 +1068,7 @@ mod tests {
         assert!(!blob.windows(16).any(|w| w == id.as_bytes()), "no raw ID");
         let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
         assert_eq!(user(&lease), "Chris");
-        assert_eq!(s.count(), 1);
+        assert_eq!(s.count().unwrap(), 1);
         assert_eq!(s.mode(), StoreMode::Custom);
     }
 
@@ -1140,7 +1158,7 @@ mod tests {
         mock.map.lock().unwrap().clear();
         let e = s.release(late, 90_000).unwrap_err();
         assert_eq!(e.code(), error::E_SESSION_NOT_FOUND);
-        assert_eq!(s.count(), 0);
+        assert_eq!(s.count().unwrap(), 0);
     }
 
     #[test]
@@ -1153,7 +1171,7 @@ mod tests {
         let busy = ids[0];
         let held = found(s.get(&busy, LockMode::Exclusive, WAIT, 59_000).unwrap());
         let mut out = Vec::new();
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert_eq!(out.len(), 149, "all but the busy one, over several batches");
         assert!(out
             .iter()
@@ -1161,12 +1179,12 @@ mod tests {
         // Without an id_secret the sweeper shows stand-in IDs, never the real.
         assert!(out.iter().all(|l| !ids.contains(&l.id())));
         out.clear();
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert!(out.is_empty());
         drop(held);
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
-        assert_eq!(s.count(), 1);
+        assert_eq!(s.count().unwrap(), 1);
         assert!(matches!(
             s.get(&keep, LockMode::Shared, WAIT, 60_000).unwrap(),
             Lookup::Found(_)
@@ -1182,16 +1200,18 @@ mod tests {
             .unwrap();
         let id = stored(&s, "A", 60_000);
         let mut out = Vec::new();
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == id);
-        // Another secret cannot unmask it: the blob is dropped, not misread.
+        // Another secret cannot unmask it: the blob is dropped, not misread,
+        // and the sweep says so.
         let id = stored(&s, "B", 60_000);
         let other = CustomStore::new(mock, LIMITS)
             .with_id_secret(b"another secret of 16+")
             .unwrap();
         out.clear();
-        other.take_expired(60_000, &mut out);
+        let e = other.take_expired(60_000, &mut out).unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_UNAVAILABLE, "{e:?}");
         assert!(out.is_empty());
         assert!(matches!(
             s.get(&id, LockMode::Shared, WAIT, 1).unwrap(),
@@ -1222,7 +1242,7 @@ mod tests {
             }
             _ => panic!("expected Expired"),
         }
-        assert_eq!(s.count(), 0);
+        assert_eq!(s.count().unwrap(), 0);
     }
 
     #[test]
@@ -1272,10 +1292,14 @@ mod tests {
             s.insert(&mut lease, 1, 10).unwrap_err().code(),
             error::E_STORE_UNAVAILABLE
         );
+        // Counting and claiming expired sessions say so too.
         let mut out = Vec::new();
-        s.take_expired(u64::MAX, &mut out);
+        assert_eq!(
+            s.take_expired(u64::MAX, &mut out).unwrap_err().code(),
+            error::E_STORE_UNAVAILABLE
+        );
         assert!(out.is_empty());
-        assert_eq!(s.count(), 0);
+        assert_eq!(s.count().unwrap_err().code(), error::E_STORE_UNAVAILABLE);
         mock.down.store(false, Ordering::SeqCst);
 
         // Damaged blobs: every truncation, noise, another session's data.

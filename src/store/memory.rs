@@ -24,7 +24,7 @@ use siphasher::sip::SipHasher13;
 
 use super::{Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
-use crate::session::{SessionData, SessionId};
+use crate::state::{SessionData, SessionId};
 
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
@@ -365,7 +365,7 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
         // Seconds, saturating like the buckets (see `bucket_of`).
         let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
         let mut later = Vec::new();
@@ -404,6 +404,7 @@ impl SessionStore for MemoryStore {
                 shard.register(key, bucket);
             }
         }
+        Ok(())
     }
 
     fn drain(&self, out: &mut Vec<Lease>) {
@@ -420,8 +421,8 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+    fn count(&self) -> Result<usize> {
+        Ok(self.count.load(Ordering::Relaxed))
     }
 }
 
@@ -452,8 +453,8 @@ mod tests {
         let s = MemoryStore::new().unwrap();
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, SessionData::new(20, 1033, 65001), 0);
-        let j = &mut crate::session::Journal::default();
-        let limits = crate::session::Limits {
+        let j = &mut crate::state::Journal::default();
+        let limits = crate::state::Limits {
             max_timeout_minutes: 60,
             max_items: 8,
             max_value_bytes: 64,
@@ -469,7 +470,7 @@ mod tests {
         s.release(lease, 60_000).unwrap();
         let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
         assert_eq!(lease.data().contents().get("A"), Some(&Variant::I4(1)));
-        assert_eq!(s.count(), 1);
+        assert_eq!(s.count().unwrap(), 1);
     }
 
     #[test]
@@ -509,7 +510,7 @@ mod tests {
             s.insert(&mut l, 1000, 2).unwrap_err().code(),
             error::E_TOO_MANY_SESSIONS
         );
-        assert_eq!(s.count(), 2);
+        assert_eq!(s.count().unwrap(), 2);
     }
 
     #[test]
@@ -518,21 +519,21 @@ mod tests {
         let a = new_session(&s, 0, 60_000);
         let b = new_session(&s, 0, 120_000);
         let mut out = Vec::new();
-        s.take_expired(59_999, &mut out);
+        s.take_expired(59_999, &mut out).unwrap();
         assert!(out.is_empty());
         // Touch `a` before it expires: its deadline moves to 150 s.
         let l = found(s.get(&a, LockMode::Exclusive, WAIT, 30_000).unwrap());
         s.release(l, 150_000).unwrap();
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert!(out.is_empty(), "a was touched");
-        s.take_expired(120_000, &mut out);
+        s.take_expired(120_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == b);
         out.clear();
-        s.take_expired(150_000, &mut out);
+        s.take_expired(150_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == a);
-        assert_eq!(s.count(), 0);
+        assert_eq!(s.count().unwrap(), 0);
         assert!(s.shards.iter().all(|sh| sh.0.lock().wheel.is_empty()));
     }
 
@@ -553,7 +554,7 @@ mod tests {
             Lookup::NotFound
         ));
         let mut out = Vec::new();
-        s.take_expired(61_000, &mut out);
+        s.take_expired(61_000, &mut out).unwrap();
         assert!(out.is_empty());
     }
 
@@ -563,10 +564,10 @@ mod tests {
         let a = new_session(&s, 0, 600_000);
         let held = found(s.get(&a, LockMode::Exclusive, WAIT, 1_000).unwrap());
         let mut out = Vec::new();
-        s.take_expired(700_000, &mut out);
+        s.take_expired(700_000, &mut out).unwrap();
         assert!(out.is_empty(), "in use");
         s.release(held, 60_000).unwrap(); // shortened and already past
-        s.take_expired(700_001, &mut out);
+        s.take_expired(700_001, &mut out).unwrap();
         assert_eq!(out.len(), 1);
     }
 
@@ -590,10 +591,10 @@ mod tests {
             s.get(&fresh, LockMode::Shared, WAIT, 3).unwrap(),
             Lookup::Found(_)
         ));
-        assert_eq!(s.count(), 1);
+        assert_eq!(s.count().unwrap(), 1);
         // Expiry follows the moved session, not the dead one.
         let mut out = Vec::new();
-        s.take_expired(60_000, &mut out);
+        s.take_expired(60_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == fresh);
     }
@@ -604,9 +605,9 @@ mod tests {
         let far = u64::from(u32::MAX) * 1000 + 5_000;
         new_session(&s, far, far + 60_000);
         let mut out = Vec::new();
-        s.take_expired(far + 1, &mut out);
+        s.take_expired(far + 1, &mut out).unwrap();
         assert!(out.is_empty());
-        s.take_expired(far + 60_000, &mut out);
+        s.take_expired(far + 60_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
     }
 
@@ -622,9 +623,9 @@ mod tests {
             s.get(&a, LockMode::Exclusive, WAIT, 2).unwrap(),
             Lookup::NotFound
         ));
-        assert_eq!(s.count(), 0);
+        assert_eq!(s.count().unwrap(), 0);
         let mut out = Vec::new();
-        s.take_expired(100_000, &mut out);
+        s.take_expired(100_000, &mut out).unwrap();
         assert!(out.is_empty());
     }
 }

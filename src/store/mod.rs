@@ -16,7 +16,7 @@ pub use custom::CustomStore;
 pub use memory::MemoryStore;
 
 use crate::error::Result;
-use crate::session::{SessionData, SessionId};
+use crate::state::{SessionData, SessionId};
 
 /// The 16 bytes a shared store's key for session `id` is made of: the first
 /// half of SHA-256 of the ID's 16 raw bytes (the Redis store's `KeyHash`).
@@ -208,8 +208,10 @@ pub trait SessionStore: Send + Sync {
 
     /// Expiry notification: removes every session whose deadline is at or
     /// before `now_ms` and is not in use, appending them (locked) to `out`.
-    /// Costs O(sessions due), never a scan of all sessions.
-    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>);
+    /// Costs O(sessions due), never a scan of all sessions. A failure (the
+    /// store unreachable, a session it cannot read) is returned after what
+    /// could be claimed was appended: those sessions still need ending.
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()>;
 
     /// Removes every session (application end), appending them to `out`.
     /// A store shared by a web farm leaves them to the farm instead (they
@@ -217,6 +219,6 @@ pub trait SessionStore: Send + Sync {
     fn drain(&self, out: &mut Vec<Lease>);
 
     /// Number of stored sessions (for a shared store: the farm's, possibly
-    /// approximate).
-    fn count(&self) -> usize;
+    /// approximate), or why the store cannot say.
+    fn count(&self) -> Result<usize>;
 }

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{self, Error, Result};
-use crate::session::{Journal, Limits, SessionData};
+use crate::state::{Journal, Limits, SessionData};
 use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 
 /// The format version written; readers reject others.

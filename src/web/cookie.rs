@@ -9,7 +9,7 @@
 //! [`SessionId::parse`] accepts them.
 
 use crate::error::{self, Error, Result};
-use crate::session::SessionId;
+use crate::state::SessionId;
 
 /// The prefix [`CookieOptions::host_prefix`] adds to the name.
 pub const HOST_PREFIX: &str = "__Host-";
@@ -19,7 +19,7 @@ pub const MAX_ATTRIBUTE_LEN: usize = 1024;
 
 /// Longest cookie name accepted: name and value together may be at most
 /// 4096 bytes (RFC 6265bis), and the value is a 22-character ID.
-pub const MAX_NAME_LEN: usize = 4096 - crate::session::ID_LEN;
+pub const MAX_NAME_LEN: usize = 4096 - crate::state::ID_LEN;
 
 /// Largest `Max-Age`: 400 days, the cap RFC 6265bis tells browsers to apply.
 pub const MAX_AGE_LIMIT_SECONDS: u32 = 400 * 24 * 60 * 60;

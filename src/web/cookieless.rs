@@ -11,7 +11,7 @@
 //! links and the `Referer` header, and it cannot be `HttpOnly`. The store's
 //! strict mode (IDs it never issued are never adopted) still applies.
 
-use crate::session::SessionId;
+use crate::state::SessionId;
 
 /// What begins the ID's segment.
 pub const MARKER_START: &str = "(S(";

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::site::{Site, WebApp};
 use super::{cookie, cookieless};
 use crate::app::{App, Session};
-use crate::error::{self, Error, Result};
-use crate::session::SessionId;
+use crate::error::{self, Error, ErrorKind, Result};
+use crate::state::SessionId;
 use crate::store::LockMode;
 
 /// How a request uses session state (ASP's `EnableSessionState`).
@@ -125,7 +125,7 @@ impl Request {
         if let Some(id) = self.presented {
             match self.web.app.open(&id, mode) {
                 Ok(s) => self.session = Some(s),
-                Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
+                Err(e) if e.kind() == ErrorKind::SessionNotFound => {}
                 Err(e) => return Err(e),
             }
         }

@@ -15,7 +15,7 @@ use std::io::Cursor;
 use serde::de::DeserializeOwned;
 
 use crate::error::{self, Error, Result};
-use crate::session::{Journal, Limits, SessionData};
+use crate::state::{Journal, Limits, SessionData};
 use crate::store::wire;
 
 /// The fields of one hash, as a script returned them.

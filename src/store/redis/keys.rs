@@ -16,7 +16,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::error::{self, Error, Result};
-use crate::session::SessionId;
+use crate::state::SessionId;
 
 /// Number of expiry buckets (one hash tag each).
 pub(super) const BUCKETS: usize = 256;

@@ -72,7 +72,7 @@ use self::scripts::Scripts;
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::state::{Limits, SessionData, SessionId};
 
 /// How long a sweeper lease lasts without renewal.
 const SWEEP_LEASE: Duration = Duration::from_secs(5);
@@ -597,21 +597,18 @@ impl SessionStore for RedisStore {
         Ok(Lease::copied(o))
     }
 
-    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) {
-        self.sweep(now_ms, out);
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
+        self.sweep(now_ms, out)
     }
 
     /// Does nothing: a Redis application's sessions belong to the farm and
     /// outlive this process (Session_OnEnd runs when they expire).
     fn drain(&self, _out: &mut Vec<Lease>) {}
 
-    /// The farm's sessions, counted now (one pipelined round trip); the last
-    /// count if Redis cannot be reached.
-    fn count(&self) -> usize {
-        match self.refresh_count() {
-            Ok(n) => n,
-            Err(_) => self.counted(Duration::MAX).unwrap_or(0),
-        }
+    /// The farm's sessions, counted now (one pipelined round trip);
+    /// `E_STORE_UNAVAILABLE` if Redis cannot be reached.
+    fn count(&self) -> Result<usize> {
+        self.refresh_count()
     }
 }
 

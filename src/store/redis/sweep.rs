@@ -16,7 +16,9 @@ impl RedisStore {
     /// Ends what is due at `now_ms` if this process holds the sweeper
     /// lease: every claimed session is appended to `out` for Session_OnEnd.
     /// Failures are skipped (the next sweep tries again).
-    pub(super) fn sweep(&self, now_ms: u64, out: &mut Vec<Lease>) {
+    pub(super) fn sweep(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
+        // A refresh of the cached count only: the calls below report an
+        // unreachable Redis.
         let _ = self.counted(COUNT_EVERY);
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| {
             self.scripts
@@ -26,19 +28,23 @@ impl RedisStore {
                 .arg(ms(SWEEP_LEASE))
                 .invoke(c)
         });
-        if !matches!(ours, Ok(1)) {
-            return;
+        if ours? != 1 {
+            return Ok(()); // another process sweeps now
         }
-        let Ok(due) = self.due(now_ms) else {
-            return;
-        };
-        for h in due {
-            // An unreadable or unreachable session is skipped; a claimed but
+        let mut first_error = None;
+        for h in self.due(now_ms)? {
+            // An unreadable or unreachable session is skipped (and its
+            // failure reported once the others are claimed); a claimed but
             // unreadable one is gone without Session_OnEnd.
-            if let Ok(Some(lease)) = self.claim(&h, now_ms) {
-                out.push(lease);
+            match self.claim(&h, now_ms) {
+                Ok(Some(lease)) => out.push(lease),
+                Ok(None) => {}
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Runs `cmd(b)` for every bucket b, one call each (a cluster: a script
