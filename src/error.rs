@@ -235,6 +235,20 @@ pub enum ErrorKind {
     InvalidOption,
     /// `E_NOT_SERIALIZABLE`.
     NotSerializable,
+    /// `DISP_E_MEMBERNOTFOUND`.
+    MemberNotFound,
+    /// `DISP_E_PARAMNOTFOUND`.
+    ParamNotFound,
+    /// `DISP_E_UNKNOWNNAME`.
+    UnknownName,
+    /// `DISP_E_NONAMEDARGS`.
+    NoNamedArgs,
+    /// `DISP_E_BADPARAMCOUNT`.
+    BadParamCount,
+    /// `E_OBJECT_DETACHED`.
+    ObjectDetached,
+    /// `E_COLLECTION_READONLY`.
+    CollectionReadOnly,
     /// A failure code the library does not name.
     Other(HResult),
 }
@@ -268,6 +282,13 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::WrongState, E_WRONG_STATE),
     (ErrorKind::InvalidOption, E_INVALID_OPTION),
     (ErrorKind::NotSerializable, E_NOT_SERIALIZABLE),
+    (ErrorKind::MemberNotFound, DISP_E_MEMBERNOTFOUND),
+    (ErrorKind::ParamNotFound, DISP_E_PARAMNOTFOUND),
+    (ErrorKind::UnknownName, DISP_E_UNKNOWNNAME),
+    (ErrorKind::NoNamedArgs, DISP_E_NONAMEDARGS),
+    (ErrorKind::BadParamCount, DISP_E_BADPARAMCOUNT),
+    (ErrorKind::ObjectDetached, E_OBJECT_DETACHED),
+    (ErrorKind::CollectionReadOnly, E_COLLECTION_READONLY),
 ];
 
 impl ErrorKind {
