@@ -376,3 +376,15 @@ fn regenerating_an_unstored_session_sends_no_cookie() {
     assert_eq!(req.end(false).unwrap(), Outcome::default());
     assert_eq!(app.session_count(), 0);
 }
+
+#[test]
+fn cookie_headers_joined_with_commas_keep_the_session() {
+    let (site, _app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    // Apache httpd joins repeated Cookie headers with ", ".
+    let joined = format!("theme=dark, {cookie}, lang=fr");
+    assert_eq!(counter(&site, Some(&joined)).0, 2);
+    let joined = format!("a=1; b=2, {cookie}");
+    assert_eq!(counter(&site, Some(&joined)), (3, Outcome::default()));
+}

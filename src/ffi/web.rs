@@ -76,7 +76,7 @@ pub struct sess_request_info {
     /// The request path, percent-decoded, UTF-8, NUL-terminated, without
     /// the query string.
     pub path: *const c_char,
-    /// The `Cookie` header's bytes (several headers joined with "; "), or
+    /// The `Cookie` header's bytes (several headers joined with "; " or ", "), or
     /// NULL; need not be UTF-8 or NUL-terminated.
     pub cookie_header: *const c_char,
     /// Length of `cookie_header` in bytes.

@@ -29,7 +29,7 @@ pub enum SessionUse {
 pub struct RequestInfo<'a> {
     /// The request path, percent-decoded, without the query string.
     pub path: &'a str,
-    /// The `Cookie` header's bytes (several headers joined with `"; "`).
+    /// The `Cookie` header's bytes (several headers joined with `"; "` or `", "`).
     pub cookie_header: Option<&'a [u8]>,
     /// Whether the request came over HTTPS.
     pub https: bool,
