@@ -856,7 +856,7 @@ typedef struct sess_request_info {
    */
   const char *path;
   /**
-   * The `Cookie` header's bytes (several headers joined with "; "), or
+   * The `Cookie` header's bytes (several headers joined with "; " or ", "), or
    * NULL; need not be UTF-8 or NUL-terminated.
    */
   const char *cookie_header;
