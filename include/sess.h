@@ -60,6 +60,7 @@
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
 #define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
+#define SESS_E_NO_APPLICATION ((sess_result)0x80040214) /* no application serves this path */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -793,6 +794,38 @@ typedef struct sess_variant {
 } sess_variant;
 
 /**
+ * What a host knows when a request arrives.
+ */
+typedef struct sess_request_info {
+  /**
+   * `sizeof(sess_request_info)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
+   */
+  uint32_t session_use;
+  /**
+   * The request path, percent-decoded, UTF-8, NUL-terminated, without
+   * the query string.
+   */
+  const char *path;
+  /**
+   * The `Cookie` header's bytes (several headers joined with "; " or ", "), or
+   * NULL; need not be UTF-8 or NUL-terminated.
+   */
+  const char *cookie_header;
+  /**
+   * Length of `cookie_header` in bytes.
+   */
+  size_t cookie_header_len;
+  /**
+   * Whether the request came over HTTPS.
+   */
+  bool https;
+} sess_request_info;
+
+/**
  * How an application's session ID travels. Fill with
  * `sess_web_options_init`, then change what you need.
  */
@@ -837,38 +870,6 @@ typedef struct sess_web_options {
    */
   bool cookieless;
 } sess_web_options;
-
-/**
- * What a host knows when a request arrives.
- */
-typedef struct sess_request_info {
-  /**
-   * `sizeof(sess_request_info)` as the caller knows it.
-   */
-  uint32_t struct_size;
-  /**
-   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
-   */
-  uint32_t session_use;
-  /**
-   * The request path, percent-decoded, UTF-8, NUL-terminated, without
-   * the query string.
-   */
-  const char *path;
-  /**
-   * The `Cookie` header's bytes (several headers joined with "; " or ", "), or
-   * NULL; need not be UTF-8 or NUL-terminated.
-   */
-  const char *cookie_header;
-  /**
-   * Length of `cookie_header` in bytes.
-   */
-  size_t cookie_header_len;
-  /**
-   * Whether the request came over HTTPS.
-   */
-  bool https;
-} sess_request_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1060,6 +1061,29 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
  * nothing has failed on this thread yet. Does not change the last error.
  */
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
+ * cookie, not HTTPS) and sets `struct_size`; then set `path` and the
+ * cookie header.
+ */
+sess_result sess_request_info_init(struct sess_request_info *info);
+
+/**
+ * The `Set-Cookie` header value the response needs now, written to `buf`,
+ * for a host that sends its headers before `sess_request_end`: a new (even
+ * not yet stored) or regenerated session's cookie, or the deleting cookie
+ * after Abandon. Nothing to send (no session yet, one the client already
+ * has, a cookieless application): `SESS_S_FALSE`, `*out_len` 0 and `buf`
+ * (if `buf_len` > 0) empty. Once this succeeds the value counts as sent:
+ * `sess_request_end` then reports only a cookie that differs from it
+ * (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
+ * after anything that may change the cookie if headers are still open.
+ */
+sess_result sess_request_set_cookie(struct sess_request *req,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
@@ -1296,6 +1320,19 @@ sess_result sess_variant_change_type(struct sess_variant *dst,
                                      sess_vartype vt);
 
 /**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
+ * 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
+ * 9999-12-31 (or NaN) is `SESS_E_INVALIDARG` with `v` untouched.
+ */
+sess_result sess_variant_set_date(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
+ * empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
+ */
+sess_result sess_variant_set_null(struct sess_variant *v);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
 sess_result sess_web_options_init(struct sess_web_options *opts);
@@ -1330,7 +1367,8 @@ sess_result sess_site_add(struct sess_site *site,
  * lock. An ID the store does not hold is never adopted. With
  * Session_OnStart registered, an exclusive request without a session gets
  * a new one at once. Errors: no application for the path
- * `SESS_E_INVALIDARG`; the session held by another request past the lock
+ * `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
+ * session held by another request past the lock
  * timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
  * ends it with `sess_request_end`.
  */
@@ -1393,7 +1431,8 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
  * `failed` (the page failed: don't save), undoes them; applies Abandon
  * (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
  * may be NULL) receives the `Set-Cookie` header value to send as a
- * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+ * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
+ * already given by `sess_request_set_cookie` is not repeated). The request
  * is freed even when an error is returned.
  */
 sess_result sess_request_end(struct sess_request *req,
