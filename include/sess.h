@@ -1320,6 +1320,53 @@ sess_result sess_variant_change_type(struct sess_variant *dst,
                                      sess_vartype vt);
 
 /**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I2`.
+ */
+sess_result sess_variant_set_i2(struct sess_variant *v, int16_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
+ */
+sess_result sess_variant_set_i4(struct sess_variant *v, int32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
+ */
+sess_result sess_variant_set_i8(struct sess_variant *v, int64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
+ */
+sess_result sess_variant_set_ui1(struct sess_variant *v, uint8_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
+ */
+sess_result sess_variant_set_ui4(struct sess_variant *v, uint32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
+ */
+sess_result sess_variant_set_ui8(struct sess_variant *v, uint64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
+ */
+sess_result sess_variant_set_r8(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
+ * `SESS_VARIANT_FALSE`).
+ */
+sess_result sess_variant_set_bool(struct sess_variant *v, bool value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
+ * times 10,000 (12.5 is 125000).
+ */
+sess_result sess_variant_set_cy(struct sess_variant *v, int64_t value);
+
+/**
  * Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
  * 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
  * 9999-12-31 (or NaN) is `SESS_E_INVALIDARG` with `v` untouched.
@@ -1331,6 +1378,96 @@ sess_result sess_variant_set_date(struct sess_variant *v, double value);
  * empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
  */
 sess_result sess_variant_set_null(struct sess_variant *v);
+
+/**
+ * Writes `v`'s value as an `int16_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i2(const struct sess_variant *v, int16_t *out);
+
+/**
+ * Writes `v`'s value as an `int32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i4(const struct sess_variant *v, int32_t *out);
+
+/**
+ * Writes `v`'s value as an `int64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i8(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a `uint8_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui1(const struct sess_variant *v, uint8_t *out);
+
+/**
+ * Writes `v`'s value as a `uint32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui4(const struct sess_variant *v, uint32_t *out);
+
+/**
+ * Writes `v`'s value as a `uint64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui8(const struct sess_variant *v, uint64_t *out);
+
+/**
+ * Writes `v`'s value as a `double` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_r8(const struct sess_variant *v, double *out);
+
+/**
+ * Writes `v`'s value as a `bool` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_bool(const struct sess_variant *v, bool *out);
+
+/**
+ * Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_cy(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_date(const struct sess_variant *v, double *out);
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.

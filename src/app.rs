@@ -5,6 +5,7 @@ mod options;
 mod session;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub use session::Session;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
+use crate::fork;
 use crate::session::{Limits, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 
@@ -73,7 +75,9 @@ pub struct App(Arc<AppHandle>);
 /// What the last [`App`] clone shuts down.
 struct AppHandle {
     inner: Arc<AppInner>,
-    sweeper: Option<Sweeper>,
+    sweeper: parking_lot::Mutex<Option<Sweeper>>,
+    /// The fork generation the sweeper runs in (see [`crate::fork`]).
+    sweeper_generation: AtomicU32,
 }
 
 impl App {
@@ -87,17 +91,44 @@ impl App {
             clock,
             opts,
         });
+        let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
             Some(every) => Some(Sweeper::start(Arc::downgrade(&inner), every)?),
             None => None,
         };
-        Ok(App(Arc::new(AppHandle { inner, sweeper })))
+        Ok(App(Arc::new(AppHandle {
+            inner,
+            sweeper: parking_lot::Mutex::new(sweeper),
+            sweeper_generation: AtomicU32::new(generation),
+        })))
+    }
+
+    /// In a child made by `fork()` after the application was created, starts
+    /// the expiry thread again (the parent's does not exist here). One
+    /// relaxed load when nothing forked.
+    fn after_fork(&self) -> Result<()> {
+        let h = &self.0;
+        let now = fork::generation();
+        if h.sweeper_generation.load(Ordering::Relaxed) == now {
+            return Ok(());
+        }
+        let mut sweeper = h.sweeper.lock();
+        if h.sweeper_generation.load(Ordering::Relaxed) != now {
+            if let Some(old) = sweeper.take() {
+                let every = old.every;
+                old.abandon_thread();
+                *sweeper = Some(Sweeper::start(Arc::downgrade(&h.inner), every)?);
+            }
+            h.sweeper_generation.store(now, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Starts a new session (exclusively held, IsNewSession true). It is
     /// stored only once something is written to it, a static object is used,
     /// or Session_OnStart exists (which then runs before this returns).
     pub fn create_session(&self) -> Result<Session> {
+        self.after_fork()?;
         let app = &self.0.inner;
         let data = SessionData::new(
             app.opts.default_timeout_minutes,
@@ -136,6 +167,7 @@ impl App {
 
     /// As [`App::open_session`], for an ID already parsed.
     pub fn open(&self, id: &SessionId, mode: LockMode) -> Result<Session> {
+        self.after_fork()?;
         let app = &self.0.inner;
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
         match app
@@ -175,7 +207,12 @@ impl App {
 
 impl Drop for AppHandle {
     fn drop(&mut self) {
-        drop(self.sweeper.take());
+        if let Some(sweeper) = self.sweeper.get_mut().take() {
+            if *self.sweeper_generation.get_mut() != fork::generation() {
+                // Started before a fork: its thread is not in this process.
+                sweeper.abandon_thread();
+            }
+        }
         let mut all = Vec::new();
         self.inner.store.drain(&mut all);
         for lease in all {
@@ -188,6 +225,7 @@ impl Drop for AppHandle {
 struct Sweeper {
     stop: Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>,
     thread: Option<JoinHandle<()>>,
+    every: Duration,
 }
 
 impl Sweeper {
@@ -208,7 +246,7 @@ impl Sweeper {
                 }
                 match app.upgrade() {
                     Some(app) => {
-                        app.expire();
+                        fork::sweep(|| app.expire());
                     }
                     None => return,
                 }
@@ -222,7 +260,15 @@ impl Sweeper {
         Ok(Sweeper {
             stop,
             thread: Some(thread),
+            every,
         })
+    }
+
+    /// Lets go of a sweeper whose thread this process does not have (it
+    /// was started before a `fork()`): joining it would fail, and waking it
+    /// would touch the parent's waiter state. Its few bytes are leaked.
+    fn abandon_thread(self) {
+        std::mem::forget(self);
     }
 }
 

@@ -7,40 +7,82 @@ use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{self, date, vt, Variant};
 
-/// Defines `sess_variant_set_<name>`: clears `v` and stores the value.
-macro_rules! setter {
-    ($fn:ident, $ty:ty, $variant:ident, $doc:literal) => {
-        #[doc = concat!("Sets `v` (initialised; cleared first) to ", $doc, ".")]
-        #[no_mangle]
-        pub unsafe extern "C" fn $fn(v: *mut sess_variant, value: $ty) -> sess_result {
-            boundary(|| {
-                // SAFETY: per the contract, v is NULL or initialised.
-                unsafe { store(v, Variant::$variant(value)) }?;
-                Ok(err::S_OK)
-            })
-        }
-    };
+/// Stores `value` in `*v` (NULL, or initialised: cleared first).
+///
+/// # Safety
+/// `v` NULL or an initialised variant.
+unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the caller.
+        unsafe { store(v, value) }?;
+        Ok(err::S_OK)
+    })
 }
 
-setter!(sess_variant_set_i2, i16, I2, "a `SESS_VT_I2`");
-setter!(sess_variant_set_i4, i32, I4, "a `SESS_VT_I4`");
-setter!(sess_variant_set_i8, i64, I8, "a `SESS_VT_I8`");
-setter!(sess_variant_set_ui1, u8, UI1, "a `SESS_VT_UI1`");
-setter!(sess_variant_set_ui4, u32, UI4, "a `SESS_VT_UI4`");
-setter!(sess_variant_set_ui8, u64, UI8, "a `SESS_VT_UI8`");
-setter!(sess_variant_set_r8, f64, R8, "a `SESS_VT_R8`");
-setter!(
-    sess_variant_set_bool,
-    bool,
-    Bool,
-    "a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or `SESS_VARIANT_FALSE`)"
-);
-setter!(
-    sess_variant_set_cy,
-    i64,
-    Cy,
-    "a `SESS_VT_CY`: `value` is the amount times 10,000 (12.5 is 125000)"
-);
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I2`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i2(v: *mut sess_variant, value: i16) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I2(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i4(v: *mut sess_variant, value: i32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I4(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i8(v: *mut sess_variant, value: i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui1(v: *mut sess_variant, value: u8) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI1(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui4(v: *mut sess_variant, value: u32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI4(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui8(v: *mut sess_variant, value: u64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_r8(v: *mut sess_variant, value: f64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::R8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
+/// `SESS_VARIANT_FALSE`).
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_bool(v: *mut sess_variant, value: bool) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Bool(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
+/// times 10,000 (12.5 is 125000).
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_cy(v: *mut sess_variant, value: i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Cy(value)) }
+}
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
 /// 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
@@ -64,71 +106,204 @@ pub unsafe extern "C" fn sess_variant_set_date(v: *mut sess_variant, value: f64)
 /// empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Null) }
+}
+
+/// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
+/// (en-US text) and no flags, and writes what `pick` takes from the result
+/// to `*out`.
+///
+/// # Safety
+/// `v` NULL or an initialised variant; `out` NULL or writable.
+unsafe fn get<T>(
+    v: *const sess_variant,
+    out: *mut T,
+    target: u16,
+    pick: fn(Variant) -> Option<T>,
+) -> sess_result {
     boundary(|| {
-        // SAFETY: per the contract, v is NULL or initialised.
-        unsafe { store(v, Variant::Null) }?;
+        // SAFETY: per the caller.
+        let value = unsafe { read_arg(v, "v") }?;
+        let converted = variant::change_type(&value, 0, 0, target)?;
+        let x = pick(converted).expect("change_type returns the type asked for");
+        // SAFETY: per the caller.
+        unsafe { put_required(out, x, "out") }?;
         Ok(err::S_OK)
     })
 }
 
-/// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
-/// (en-US text) and no flags.
-///
-/// # Safety
-/// `v` NULL or an initialised variant.
-unsafe fn convert(v: *const sess_variant, target: u16) -> crate::error::Result<Variant> {
-    // SAFETY: per the caller.
-    let value = unsafe { read_arg(v, "v") }?;
-    variant::change_type(&value, 0, 0, target)
+/// Writes `v`'s value as an `int16_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i2(v: *const sess_variant, out: *mut i16) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I2, |x| match x {
+            Variant::I2(x) => Some(x),
+            _ => None,
+        })
+    }
 }
 
-/// Defines `sess_variant_get_<name>`: converts and writes `*out`.
-macro_rules! getter {
-    ($fn:ident, $ty:ty, $tag:expr, $variant:ident, $doc:literal) => {
-        #[doc = concat!(
-                    "Writes `v`'s value as ", $doc, " to `*out`, converted as \
-             `sess_variant_change_type` does (LCID 0: en-US text; no flags): \
-             `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` \
-             if it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a \
-             mismatch). `*out` is written only on success."
-                )]
-        #[no_mangle]
-        pub unsafe extern "C" fn $fn(v: *const sess_variant, out: *mut $ty) -> sess_result {
-            boundary(|| {
-                // SAFETY: per the contract, v is NULL or initialised.
-                let Variant::$variant(x) = (unsafe { convert(v, $tag) }?) else {
-                    unreachable!("change_type returns the type asked for")
-                };
-                // SAFETY: per the contract, out is NULL or writable.
-                unsafe { put_required(out, x, "out") }?;
-                Ok(err::S_OK)
-            })
-        }
-    };
+/// Writes `v`'s value as an `int32_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i4(v: *const sess_variant, out: *mut i32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I4, |x| match x {
+            Variant::I4(x) => Some(x),
+            _ => None,
+        })
+    }
 }
 
-getter!(sess_variant_get_i2, i16, vt::I2, I2, "an `int16_t`");
-getter!(sess_variant_get_i4, i32, vt::I4, I4, "an `int32_t`");
-getter!(sess_variant_get_i8, i64, vt::I8, I8, "an `int64_t`");
-getter!(sess_variant_get_ui1, u8, vt::UI1, UI1, "a `uint8_t`");
-getter!(sess_variant_get_ui4, u32, vt::UI4, UI4, "a `uint32_t`");
-getter!(sess_variant_get_ui8, u64, vt::UI8, UI8, "a `uint64_t`");
-getter!(sess_variant_get_r8, f64, vt::R8, R8, "a `double`");
-getter!(sess_variant_get_bool, bool, vt::BOOL, Bool, "a `bool`");
-getter!(
-    sess_variant_get_cy,
-    i64,
-    vt::CY,
-    Cy,
-    "currency (the amount times 10,000)"
-);
-getter!(
-    sess_variant_get_date,
-    f64,
-    vt::DATE,
-    Date,
-    "a date (days since 1899-12-30)"
-);
+/// Writes `v`'s value as an `int64_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i8(v: *const sess_variant, out: *mut i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I8, |x| match x {
+            Variant::I8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint8_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui1(v: *const sess_variant, out: *mut u8) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI1, |x| match x {
+            Variant::UI1(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint32_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui4(
+    v: *const sess_variant,
+    out: *mut u32,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI4, |x| match x {
+            Variant::UI4(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint64_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui8(
+    v: *const sess_variant,
+    out: *mut u64,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI8, |x| match x {
+            Variant::UI8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `double` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_r8(v: *const sess_variant, out: *mut f64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::R8, |x| match x {
+            Variant::R8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `bool` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_bool(
+    v: *const sess_variant,
+    out: *mut bool,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::BOOL, |x| match x {
+            Variant::Bool(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_cy(v: *const sess_variant, out: *mut i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::CY, |x| match x {
+            Variant::Cy(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_date(
+    v: *const sess_variant,
+    out: *mut f64,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::DATE, |x| match x {
+            Variant::Date(x) => Some(x),
+            _ => None,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
