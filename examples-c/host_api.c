@@ -7,6 +7,7 @@
  * - sess_request_set_cookie: the Set-Cookie before the unit of work ends,
  *   and sess_request_end reporting only what changed after it;
  * - typed variant setters and getters;
+ * - sess_app_stats, also into a caller's older (smaller) struct;
  * - fork(): an application created before fork() works in the child (its
  *   expiry thread is started again there) and releases cleanly.
  */
@@ -97,11 +98,34 @@ static void requests(void)
     CHECK_HR(sess_request_end(req, false, &out), SESS_S_OK);
     CHECK(out.vt == SESS_VT_BSTR && strstr(out.v.bstrVal.ptr, "Max-Age=0") != NULL);
 
+    /* The counters: one session created, then abandoned. */
+    {
+        sess_app_counters st;
+        struct { uint32_t struct_size, reserved; uint64_t current; } old;
+        memset(&st, 0xFF, sizeof st);
+        CHECK_HR(sess_app_stats_init(&st), SESS_S_OK);
+        CHECK(st.struct_size == sizeof st && st.sessions_total == 0);
+        CHECK_HR(sess_app_stats(app, &st), SESS_S_OK);
+        CHECK(st.sessions_current == 0 && st.sessions_total == 1);
+        CHECK(st.sessions_abandoned == 1 && st.sessions_timed_out == 0);
+        CHECK(st.lock_waits == 0 && st.lock_timeouts == 0 && st.store_errors == 0);
+        /* An older caller's struct: only its fields are written. */
+        memset(&old, 0, sizeof old);
+        old.struct_size = sizeof old;
+        old.current = 77;
+        CHECK_HR(sess_app_stats(app, (sess_app_counters *)(void *)&old), SESS_S_OK);
+        CHECK(old.struct_size == sizeof old && old.current == 0);
+        old.struct_size = 4;
+        CHECK_HR(sess_app_stats(app, (sess_app_counters *)(void *)&old), SESS_E_INVALID_OPTION);
+        CHECK_HR(sess_app_stats(NULL, &st), SESS_E_POINTER);
+        CHECK_HR(sess_app_stats(app, NULL), SESS_E_POINTER);
+    }
+
     sess_variant_clear(&v);
     sess_variant_clear(&out);
     sess_site_release(site);
     sess_app_release(app);
-    printf("  requests: no-application code, joined cookies, early Set-Cookie ok\n");
+    printf("  requests: no-application code, joined cookies, early Set-Cookie, stats ok\n");
 }
 
 /* ------------------------------------------------------------------------ */

@@ -826,6 +826,49 @@ typedef struct sess_request_info {
 } sess_request_info;
 
 /**
+ * An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
+ * with `sess_app_stats_init` (later versions only add fields at the end).
+ */
+typedef struct sess_app_counters {
+  /**
+   * `sizeof(sess_app_counters)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Zero.
+   */
+  uint32_t reserved;
+  /**
+   * Sessions stored now (for a shared store: the farm's).
+   */
+  uint64_t sessions_current;
+  /**
+   * Sessions created (stored) by this application.
+   */
+  uint64_t sessions_total;
+  /**
+   * Sessions ended because their Timeout passed.
+   */
+  uint64_t sessions_timed_out;
+  /**
+   * Sessions ended by Abandon.
+   */
+  uint64_t sessions_abandoned;
+  /**
+   * Requests that found their session locked and waited.
+   */
+  uint64_t lock_waits;
+  /**
+   * Requests that gave up waiting (`SESS_E_LOCK_TIMEOUT`).
+   */
+  uint64_t lock_timeouts;
+  /**
+   * Store calls that failed with `SESS_E_STORE_UNAVAILABLE`.
+   */
+  uint64_t store_errors;
+} sess_app_counters;
+
+/**
  * How an application's session ID travels. Fill with
  * `sess_web_options_init`, then change what you need.
  */
@@ -1253,6 +1296,19 @@ sess_result sess_static_get(struct sess_session *s, const char *name, struct ses
  * As `sess_static_get`, by 0-based declaration index.
  */
 sess_result sess_static_get_at(struct sess_session *s, size_t index, struct sess_variant *out);
+
+/**
+ * Zeroes `*stats` and sets `struct_size`.
+ */
+sess_result sess_app_stats_init(struct sess_app_counters *stats);
+
+/**
+ * Writes `app`'s counters to `*stats`, whose `struct_size` (set by
+ * `sess_app_stats_init`) says how many fields the caller has: only those
+ * are written. A `struct_size` smaller than the first counter's end is
+ * `SESS_E_INVALID_OPTION`.
+ */
+sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters *stats);
 
 /**
  * Fills `*vtbl` with NULLs and sets `struct_size`.

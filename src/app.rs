@@ -3,6 +3,7 @@
 
 mod options;
 mod session;
+mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,12 +13,14 @@ use std::time::Duration;
 
 pub use options::{AppOptions, Factory, OnEnd, OnStart, StaticObject, StoreConfig};
 pub use session::Session;
+pub use stats::AppStats;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::fork;
 use crate::session::{Limits, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
+use stats::Counters;
 
 /// What sessions share: the application's settings and store.
 pub(crate) struct AppInner {
@@ -25,6 +28,7 @@ pub(crate) struct AppInner {
     limits: Limits,
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
+    counters: Counters,
 }
 
 impl AppInner {
@@ -56,6 +60,7 @@ impl AppInner {
         let mut due = Vec::new();
         self.store.take_expired(self.now_ms(), &mut due);
         let n = due.len();
+        Counters::add(&self.counters.timed_out, n as u64);
         for lease in due {
             self.end(lease);
         }
@@ -90,6 +95,7 @@ impl App {
             store,
             clock,
             opts,
+            counters: Counters::default(),
         });
         let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
@@ -170,13 +176,12 @@ impl App {
         self.after_fork()?;
         let app = &self.0.inner;
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
-        match app
-            .store
-            .get(id, mode, app.opts.lock_timeout, app.now_ms())?
-        {
+        let found = app.store.get(id, mode, app.opts.lock_timeout, app.now_ms());
+        match app.counters.check(found)? {
             Lookup::Found(lease) => Ok(Session::new(app.clone(), lease, false)),
             Lookup::NotFound => Err(not_found()),
             Lookup::Expired(lease) => {
+                Counters::add(&app.counters.timed_out, 1);
                 app.end(lease);
                 Err(not_found())
             }
@@ -192,6 +197,14 @@ impl App {
     /// Number of stored sessions.
     pub fn session_count(&self) -> usize {
         self.0.inner.store.count()
+    }
+
+    /// The application's counters now.
+    pub fn stats(&self) -> AppStats {
+        let inner = &self.0.inner;
+        inner
+            .counters
+            .snapshot(inner.store.count() as u64, inner.store.lock_waits())
     }
 
     /// The store mode.

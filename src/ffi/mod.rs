@@ -22,6 +22,7 @@ pub mod hosting;
 pub mod redis;
 pub mod session;
 pub mod statics;
+pub mod stats;
 pub mod store;
 pub mod variant;
 pub mod variant_typed;
