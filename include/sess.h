@@ -826,8 +826,9 @@ typedef struct sess_request_info {
 } sess_request_info;
 
 /**
- * An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
- * with `sess_app_stats_init` (later versions only add fields at the end).
+ * An application's counters (`sess_app_stats`), all since it was created.
+ * Fill `struct_size` with `sess_app_stats_init` (later versions only add
+ * fields at the end).
  */
 typedef struct sess_app_counters {
   /**
