@@ -1,7 +1,7 @@
 /*
  * libsess: the IIS/ASP Session object as a C library.
  *
- * Conventions (see DESIGN.md):
+ * Conventions (see docs/ARCHITECTURE.md):
  * - Every function returns a sess_result (HRESULT): >= 0 success, < 0 failure;
  *   sess_error_message() describes any code, sess_error_last() gives this
  *   thread's last failure in detail.
