@@ -1,7 +1,7 @@
 /*
  * libsess: the IIS/ASP Session object as a C library.
  *
- * Conventions (see DESIGN.md):
+ * Conventions (see docs/ARCHITECTURE.md):
  * - Every function returns a sess_result (HRESULT): >= 0 success, < 0 failure;
  *   sess_error_message() describes any code, sess_error_last() gives this
  *   thread's last failure in detail.
@@ -48,42 +48,43 @@
 #define SESS_VERSION_STRING "0.1.0"
 
 /* Result codes (HRESULTs). sess_error_message() describes any code. */
-#define SESS_S_OK ((sess_result)0x00000000) /* success */
-#define SESS_S_FALSE ((sess_result)0x00000001) /* success (false: nothing there) */
-#define SESS_E_NOTIMPL ((sess_result)0x80004001) /* not implemented */
-#define SESS_E_NOINTERFACE ((sess_result)0x80004002) /* no such interface */
-#define SESS_E_POINTER ((sess_result)0x80004003) /* a required pointer is NULL */
-#define SESS_E_FAIL ((sess_result)0x80004005) /* unspecified failure */
-#define SESS_E_UNEXPECTED ((sess_result)0x8000FFFF) /* unexpected failure (internal error) */
-#define SESS_E_OUTOFMEMORY ((sess_result)0x8007000E) /* out of memory */
-#define SESS_E_INVALIDARG ((sess_result)0x80070057) /* invalid argument */
-#define SESS_E_INSUFFICIENT_BUFFER ((sess_result)0x8007007A) /* the buffer is too small */
-#define SESS_DISP_E_TYPEMISMATCH ((sess_result)0x80020005) /* type mismatch */
-#define SESS_DISP_E_BADVARTYPE ((sess_result)0x80020008) /* bad variable type */
-#define SESS_DISP_E_OVERFLOW ((sess_result)0x8002000A) /* overflow */
-#define SESS_DISP_E_BADINDEX ((sess_result)0x8002000B) /* invalid index */
-#define SESS_DISP_E_MEMBERNOTFOUND ((sess_result)0x80020003) /* member not found (or not callable this way) */
-#define SESS_DISP_E_PARAMNOTFOUND ((sess_result)0x80020004) /* parameter not found */
-#define SESS_DISP_E_UNKNOWNNAME ((sess_result)0x80020006) /* unknown name */
-#define SESS_DISP_E_NONAMEDARGS ((sess_result)0x80020007) /* no named arguments */
-#define SESS_DISP_E_BADPARAMCOUNT ((sess_result)0x8002000E) /* invalid number of parameters */
-#define SESS_E_SESSION_NOT_FOUND ((sess_result)0x80040201) /* session not found (unknown, expired or abandoned) */
-#define SESS_E_LOCK_TIMEOUT ((sess_result)0x80040202) /* timed out waiting for the session lock */
-#define SESS_E_READONLY ((sess_result)0x80040203) /* the session is read-only */
-#define SESS_E_TOO_MANY_SESSIONS ((sess_result)0x80040204) /* the application has its maximum number of sessions */
-#define SESS_E_TOO_MANY_ITEMS ((sess_result)0x80040205) /* the session has its maximum number of items */
-#define SESS_E_VALUE_TOO_LARGE ((sess_result)0x80040206) /* the value exceeds the per-value size limit */
-#define SESS_E_BAD_KEY ((sess_result)0x80040207) /* the key is empty or too long */
-#define SESS_E_INVALID_TIMEOUT ((sess_result)0x80040208) /* invalid Timeout (minutes out of range) */
-#define SESS_E_INVALID_LCID ((sess_result)0x80040209) /* invalid LCID */
-#define SESS_E_INVALID_CODEPAGE ((sess_result)0x8004020A) /* invalid or unsupported code page */
-#define SESS_E_INVALID_SESSION_ID ((sess_result)0x8004020B) /* malformed session ID */
-#define SESS_E_STORE_UNAVAILABLE ((sess_result)0x8004020C) /* the session store is unavailable */
-#define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
-#define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
-#define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
-#define SESS_E_OBJECT_DETACHED ((sess_result)0x8004021C) /* the object's unit of work has ended (session closed) */
-#define SESS_E_COLLECTION_READONLY ((sess_result)0x8004021D) /* the collection is read-only */
+#define SESS_S_OK 0 /* 0x00000000: success */
+#define SESS_S_FALSE 1 /* 0x00000001: success (false: nothing there) */
+#define SESS_E_NOTIMPL (-0x7FFFBFFF) /* 0x80004001: not implemented */
+#define SESS_E_NOINTERFACE (-0x7FFFBFFE) /* 0x80004002: no such interface */
+#define SESS_E_POINTER (-0x7FFFBFFD) /* 0x80004003: a required pointer is NULL */
+#define SESS_E_FAIL (-0x7FFFBFFB) /* 0x80004005: unspecified failure */
+#define SESS_E_UNEXPECTED (-0x7FFF0001) /* 0x8000FFFF: unexpected failure (internal error) */
+#define SESS_E_OUTOFMEMORY (-0x7FF8FFF2) /* 0x8007000E: out of memory */
+#define SESS_E_INVALIDARG (-0x7FF8FFA9) /* 0x80070057: invalid argument */
+#define SESS_E_INSUFFICIENT_BUFFER (-0x7FF8FF86) /* 0x8007007A: the buffer is too small */
+#define SESS_DISP_E_TYPEMISMATCH (-0x7FFDFFFB) /* 0x80020005: type mismatch */
+#define SESS_DISP_E_BADVARTYPE (-0x7FFDFFF8) /* 0x80020008: bad variable type */
+#define SESS_DISP_E_OVERFLOW (-0x7FFDFFF6) /* 0x8002000A: overflow */
+#define SESS_DISP_E_BADINDEX (-0x7FFDFFF5) /* 0x8002000B: invalid index */
+#define SESS_DISP_E_MEMBERNOTFOUND (-0x7FFDFFFD) /* 0x80020003: member not found (or not callable this way) */
+#define SESS_DISP_E_PARAMNOTFOUND (-0x7FFDFFFC) /* 0x80020004: parameter not found */
+#define SESS_DISP_E_UNKNOWNNAME (-0x7FFDFFFA) /* 0x80020006: unknown name */
+#define SESS_DISP_E_NONAMEDARGS (-0x7FFDFFF9) /* 0x80020007: no named arguments */
+#define SESS_DISP_E_BADPARAMCOUNT (-0x7FFDFFF2) /* 0x8002000E: invalid number of parameters */
+#define SESS_E_SESSION_NOT_FOUND (-0x7FFBFDFF) /* 0x80040201: session not found (unknown, expired or abandoned) */
+#define SESS_E_LOCK_TIMEOUT (-0x7FFBFDFE) /* 0x80040202: timed out waiting for the session lock */
+#define SESS_E_READONLY (-0x7FFBFDFD) /* 0x80040203: the session is read-only */
+#define SESS_E_TOO_MANY_SESSIONS (-0x7FFBFDFC) /* 0x80040204: the application has its maximum number of sessions */
+#define SESS_E_TOO_MANY_ITEMS (-0x7FFBFDFB) /* 0x80040205: the session has its maximum number of items */
+#define SESS_E_VALUE_TOO_LARGE (-0x7FFBFDFA) /* 0x80040206: the value exceeds the per-value size limit */
+#define SESS_E_BAD_KEY (-0x7FFBFDF9) /* 0x80040207: the key is empty or too long */
+#define SESS_E_INVALID_TIMEOUT (-0x7FFBFDF8) /* 0x80040208: invalid Timeout (minutes out of range) */
+#define SESS_E_INVALID_LCID (-0x7FFBFDF7) /* 0x80040209: invalid LCID */
+#define SESS_E_INVALID_CODEPAGE (-0x7FFBFDF6) /* 0x8004020A: invalid or unsupported code page */
+#define SESS_E_INVALID_SESSION_ID (-0x7FFBFDF5) /* 0x8004020B: malformed session ID */
+#define SESS_E_STORE_UNAVAILABLE (-0x7FFBFDF4) /* 0x8004020C: the session store is unavailable */
+#define SESS_E_WRONG_STATE (-0x7FFBFDF3) /* 0x8004020D: not allowed in the session's current state */
+#define SESS_E_INVALID_OPTION (-0x7FFBFDF2) /* 0x8004020E: invalid application option */
+#define SESS_E_NOT_SERIALIZABLE (-0x7FFBFDF1) /* 0x8004020F: objects cannot be stored in a shared session store */
+#define SESS_E_OBJECT_DETACHED (-0x7FFBFDE4) /* 0x8004021C: the object's unit of work has ended (session closed) */
+#define SESS_E_COLLECTION_READONLY (-0x7FFBFDE3) /* 0x8004021D: the collection is read-only */
+#define SESS_E_NO_APPLICATION (-0x7FFBFDEC) /* 0x80040214: no application serves this path */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -107,8 +108,8 @@
 #define SESS_VT_I8 20
 #define SESS_VT_UI8 21
 #define SESS_VT_ARRAY 0x2000
-#define SESS_VARIANT_TRUE ((int16_t)-1)
-#define SESS_VARIANT_FALSE ((int16_t)0)
+#define SESS_VARIANT_TRUE (-1)
+#define SESS_VARIANT_FALSE 0
 
 /* sess_variant_change_type flags (VariantChangeTypeEx's). */
 #define SESS_VARIANT_NOVALUEPROP 1
@@ -198,6 +199,24 @@ struct sess_dispatch;
 /* Declared below; the object vtable refers to it first. */
 struct sess_unknown;
 
+
+/**
+ * An application: sessions, their settings and their events.
+ *
+ * Clones share the application. Dropping the last clone stops the expiry
+ * thread and runs Session_OnEnd for every session not in use (ASP's
+ * application end); sessions still open keep the shared state alive until
+ * they close.
+ */
+typedef struct App App;
+
+/**
+ * One request in progress: holds its session (if any) until [`Request::end`].
+ *
+ * Strict mode: an ID the store does not hold is never adopted; a request
+ * presenting one gets a fresh ID, and only if it writes.
+ */
+typedef struct Request Request;
 
 /**
  * An application: its options, its session store and its events.
@@ -849,6 +868,82 @@ typedef struct sess_variant {
 } sess_variant;
 
 /**
+ * What a host knows when a request arrives.
+ */
+typedef struct sess_request_info {
+  /**
+   * `sizeof(sess_request_info)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
+   */
+  uint32_t session_use;
+  /**
+   * The request path, percent-decoded, UTF-8, NUL-terminated, without
+   * the query string.
+   */
+  const char *path;
+  /**
+   * The `Cookie` header's bytes (several headers joined with "; " or ", "), or
+   * NULL; need not be UTF-8 or NUL-terminated.
+   */
+  const char *cookie_header;
+  /**
+   * Length of `cookie_header` in bytes.
+   */
+  size_t cookie_header_len;
+  /**
+   * Whether the request came over HTTPS.
+   */
+  bool https;
+} sess_request_info;
+
+/**
+ * An application's counters (`sess_app_stats`), all since it was created.
+ * Fill `struct_size` with `sess_app_stats_init` (later versions only add
+ * fields at the end).
+ */
+typedef struct sess_app_counters {
+  /**
+   * `sizeof(sess_app_counters)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Zero.
+   */
+  uint32_t reserved;
+  /**
+   * Sessions stored now (for a shared store: the farm's).
+   */
+  uint64_t sessions_current;
+  /**
+   * Sessions created (stored) by this application.
+   */
+  uint64_t sessions_total;
+  /**
+   * Sessions ended because their Timeout passed.
+   */
+  uint64_t sessions_timed_out;
+  /**
+   * Sessions ended by Abandon.
+   */
+  uint64_t sessions_abandoned;
+  /**
+   * Requests that found their session locked and waited.
+   */
+  uint64_t lock_waits;
+  /**
+   * Requests that gave up waiting (`SESS_E_LOCK_TIMEOUT`).
+   */
+  uint64_t lock_timeouts;
+  /**
+   * Store calls that failed with `SESS_E_STORE_UNAVAILABLE`.
+   */
+  uint64_t store_errors;
+} sess_app_counters;
+
+/**
  * How an application's session ID travels. Fill with
  * `sess_web_options_init`, then change what you need.
  */
@@ -893,38 +988,6 @@ typedef struct sess_web_options {
    */
   bool cookieless;
 } sess_web_options;
-
-/**
- * What a host knows when a request arrives.
- */
-typedef struct sess_request_info {
-  /**
-   * `sizeof(sess_request_info)` as the caller knows it.
-   */
-  uint32_t struct_size;
-  /**
-   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
-   */
-  uint32_t session_use;
-  /**
-   * The request path, percent-decoded, UTF-8, NUL-terminated, without
-   * the query string.
-   */
-  const char *path;
-  /**
-   * The `Cookie` header's bytes (several headers joined with "; "), or
-   * NULL; need not be UTF-8 or NUL-terminated.
-   */
-  const char *cookie_header;
-  /**
-   * Length of `cookie_header` in bytes.
-   */
-  size_t cookie_header_len;
-  /**
-   * Whether the request came over HTTPS.
-   */
-  bool https;
-} sess_request_info;
 
 /**
  * The arguments of an `invoke` call: COM's DISPPARAMS, with `sess_variant`s.
@@ -1414,7 +1477,11 @@ sess_result sess_app_options_init(struct sess_app_options *opts);
  * With `opts->store`, the application copies the vtable and takes over its
  * `context` on success (`destroy` runs when the application is gone); on
  * failure the caller keeps it. A vtable missing a required callback →
- * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`.
+ * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
+ * application created before `fork()` works in the child (its expiry
+ * thread starts again there on first use); fork while no other thread is
+ * using it. The in-process store is per process: several worker processes
+ * sharing sessions need Redis.
  */
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 
@@ -1611,6 +1678,29 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
 
 /**
+ * Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
+ * cookie, not HTTPS) and sets `struct_size`; then set `path` and the
+ * cookie header.
+ */
+sess_result sess_request_info_init(struct sess_request_info *info);
+
+/**
+ * The `Set-Cookie` header value the response needs now, written to `buf`,
+ * for a host that sends its headers before `sess_request_end`: a new (even
+ * not yet stored) or regenerated session's cookie, or the deleting cookie
+ * after Abandon. Nothing to send (no session yet, one the client already
+ * has, a cookieless application): `SESS_S_FALSE`, `*out_len` 0 and `buf`
+ * (if `buf_len` > 0) empty. Once this succeeds the value counts as sent:
+ * `sess_request_end` then reports only a cookie that differs from it
+ * (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
+ * after anything that may change the cookie if headers are still open.
+ */
+sess_result sess_request_set_cookie(struct Request *req,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
 sess_result sess_redis_options_init(struct sess_redis_options *opts);
@@ -1780,6 +1870,19 @@ sess_result sess_static_get(struct sess_session *s, const char *name, struct ses
 sess_result sess_static_get_at(struct sess_session *s, size_t index, struct sess_variant *out);
 
 /**
+ * Zeroes `*stats` and sets `struct_size`.
+ */
+sess_result sess_app_stats_init(struct sess_app_counters *stats);
+
+/**
+ * Writes `app`'s counters to `*stats`, whose `struct_size` (set by
+ * `sess_app_stats_init`) says how many fields the caller has: only those
+ * are written. A `struct_size` smaller than the first counter's end is
+ * `SESS_E_INVALID_OPTION`.
+ */
+sess_result sess_app_stats(const struct App *app, struct sess_app_counters *stats);
+
+/**
  * Fills `*vtbl` with NULLs and sets `struct_size`.
  */
 sess_result sess_store_vtbl_init(struct sess_store_vtbl *vtbl);
@@ -1847,6 +1950,156 @@ sess_result sess_variant_change_type(struct sess_variant *dst,
                                      sess_vartype vt);
 
 /**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I2`.
+ */
+sess_result sess_variant_set_i2(struct sess_variant *v, int16_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
+ */
+sess_result sess_variant_set_i4(struct sess_variant *v, int32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
+ */
+sess_result sess_variant_set_i8(struct sess_variant *v, int64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
+ */
+sess_result sess_variant_set_ui1(struct sess_variant *v, uint8_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
+ */
+sess_result sess_variant_set_ui4(struct sess_variant *v, uint32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
+ */
+sess_result sess_variant_set_ui8(struct sess_variant *v, uint64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
+ */
+sess_result sess_variant_set_r8(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
+ * `SESS_VARIANT_FALSE`).
+ */
+sess_result sess_variant_set_bool(struct sess_variant *v, bool value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
+ * times 10,000 (12.5 is 125000).
+ */
+sess_result sess_variant_set_cy(struct sess_variant *v, int64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
+ * 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
+ * 9999-12-31 (or NaN) is `SESS_E_INVALIDARG` with `v` untouched.
+ */
+sess_result sess_variant_set_date(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
+ * empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
+ */
+sess_result sess_variant_set_null(struct sess_variant *v);
+
+/**
+ * Writes `v`'s value as an `int16_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i2(const struct sess_variant *v, int16_t *out);
+
+/**
+ * Writes `v`'s value as an `int32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i4(const struct sess_variant *v, int32_t *out);
+
+/**
+ * Writes `v`'s value as an `int64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i8(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a `uint8_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui1(const struct sess_variant *v, uint8_t *out);
+
+/**
+ * Writes `v`'s value as a `uint32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui4(const struct sess_variant *v, uint32_t *out);
+
+/**
+ * Writes `v`'s value as a `uint64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui8(const struct sess_variant *v, uint64_t *out);
+
+/**
+ * Writes `v`'s value as a `double` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_r8(const struct sess_variant *v, double *out);
+
+/**
+ * Writes `v`'s value as a `bool` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_bool(const struct sess_variant *v, bool *out);
+
+/**
+ * Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_cy(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_date(const struct sess_variant *v, double *out);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
 sess_result sess_web_options_init(struct sess_web_options *opts);
@@ -1881,7 +2134,8 @@ sess_result sess_site_add(struct sess_site *site,
  * lock. An ID the store does not hold is never adopted. With
  * Session_OnStart registered, an exclusive request without a session gets
  * a new one at once. Errors: no application for the path
- * `SESS_E_INVALIDARG`; the session held by another request past the lock
+ * `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
+ * session held by another request past the lock
  * timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
  * ends it with `sess_request_end`.
  */
@@ -1945,7 +2199,8 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
  * `failed` (the page failed: don't save), undoes them; applies Abandon
  * (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
  * may be NULL) receives the `Set-Cookie` header value to send as a
- * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+ * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
+ * already given by `sess_request_set_cookie` is not repeated). The request
  * is freed even when an error is returned.
  */
 sess_result sess_request_end(struct sess_request *req,

@@ -90,6 +90,9 @@ pub const E_OBJECT_DETACHED: HResult = hr(0x8004_021C);
 /// The collection cannot be changed (StaticObjects: the application declares
 /// its objects).
 pub const E_COLLECTION_READONLY: HResult = hr(0x8004_021D);
+/// No application serves the request's path: a host declines the request
+/// (it is not a session page) rather than failing it.
+pub const E_NO_APPLICATION: HResult = hr(0x8004_0214);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -129,6 +132,7 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
     ("E_OBJECT_DETACHED", E_OBJECT_DETACHED),
     ("E_COLLECTION_READONLY", E_COLLECTION_READONLY),
+    ("E_NO_APPLICATION", E_NO_APPLICATION),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -170,6 +174,7 @@ pub fn message(code: HResult) -> &'static str {
         E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
         E_OBJECT_DETACHED => "the object's unit of work has ended (session closed)",
         E_COLLECTION_READONLY => "the collection is read-only",
+        E_NO_APPLICATION => "no application serves this path",
         c if c >= 0 => "success",
         _ => "unknown error",
     }
@@ -249,6 +254,8 @@ pub enum ErrorKind {
     ObjectDetached,
     /// `E_COLLECTION_READONLY`.
     CollectionReadOnly,
+    /// `E_NO_APPLICATION`.
+    NoApplication,
     /// A failure code the library does not name.
     Other(HResult),
 }
@@ -289,6 +296,7 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::BadParamCount, DISP_E_BADPARAMCOUNT),
     (ErrorKind::ObjectDetached, E_OBJECT_DETACHED),
     (ErrorKind::CollectionReadOnly, E_COLLECTION_READONLY),
+    (ErrorKind::NoApplication, E_NO_APPLICATION),
 ];
 
 impl ErrorKind {

@@ -1372,3 +1372,52 @@ fn a_web_farm_of_two_demos_shares_sessions_through_redis() {
     assert!(a.get("/peek", Some(&cookie)).text().contains("no session"));
     delete_keys(&prefix);
 }
+
+/// The value of the Prometheus series `name{app="<app>"}` on a `/metrics`
+/// page.
+fn metric(page: &str, name: &str, app: &str) -> u64 {
+    let series = format!("{name}{{app=\"{app}\"}} ");
+    page.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
+}
+
+#[test]
+fn metrics_page_counts_in_prometheus_text_format() {
+    let demo = Demo::start();
+    let page = |demo: &Demo| {
+        let r = demo.get("/metrics", None);
+        r.assert_status(200);
+        r.assert_no_set_cookie();
+        let ct = r.header("content-type").unwrap_or_default();
+        assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+        r.text()
+    };
+    let text = page(&demo);
+    for (name, kind) in [
+        ("sess_sessions", "gauge"),
+        ("sess_sessions_created_total", "counter"),
+        ("sess_sessions_timed_out_total", "counter"),
+        ("sess_sessions_abandoned_total", "counter"),
+        ("sess_lock_waits_total", "counter"),
+        ("sess_lock_timeouts_total", "counter"),
+        ("sess_store_errors_total", "counter"),
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{text}");
+        for app in ["/", "/search", "/cookieless"] {
+            assert_eq!(metric(&text, name, app), 0, "{name} {app}");
+        }
+    }
+    // Two sessions in "/", one abandoned; one in "/search".
+    let a = new_session(&demo);
+    new_session(&demo);
+    demo.get("/abandon", Some(&a)).assert_status(200);
+    demo.get("/search/counter", None).assert_status(200);
+    let text = page(&demo);
+    assert_eq!(metric(&text, "sess_sessions", "/"), 1);
+    assert_eq!(metric(&text, "sess_sessions_created_total", "/"), 2);
+    assert_eq!(metric(&text, "sess_sessions_abandoned_total", "/"), 1);
+    assert_eq!(metric(&text, "sess_sessions_created_total", "/search"), 1);
+    assert_eq!(metric(&text, "sess_sessions", "/cookieless"), 0);
+}

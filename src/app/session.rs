@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use super::stats::Counters;
 use super::AppInner;
 use crate::error::{self, Error, Result};
 use crate::state::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
@@ -104,7 +105,9 @@ impl Session {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
             let deadline = app.deadline(lease, app.now_ms());
-            if app.store.insert(lease, deadline, app.opts.max_sessions)? {
+            let inserted = app.store.insert(lease, deadline, app.opts.max_sessions);
+            if app.counters.check(inserted)? {
+                Counters::add(&app.counters.created, 1);
                 self.stored = true;
                 return Ok(());
             }
@@ -339,7 +342,10 @@ impl Session {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
             let deadline = app.deadline(lease, app.now_ms());
-            if app.store.regenerate(lease, fresh, deadline)? {
+            if app
+                .counters
+                .check(app.store.regenerate(lease, fresh, deadline))?
+            {
                 self.regenerated = true;
                 return Ok(());
             }
@@ -437,7 +443,7 @@ impl Session {
         let app = &self.app;
         if !self.abandoned && (keep || !self.is_new) {
             let deadline = app.deadline(&lease, app.now_ms());
-            return app.store.release(lease, deadline);
+            return app.counters.check(app.store.release(lease, deadline));
         }
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
@@ -445,14 +451,16 @@ impl Session {
                 // Abandon from a read-only unit: take the session exclusively.
                 let id = lease.id();
                 drop(lease);
-                match app.store.get(
+                let found = app.store.get(
                     &id,
                     LockMode::Exclusive,
                     app.opts.lock_timeout,
                     app.now_ms(),
-                )? {
+                );
+                match app.counters.check(found)? {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {
+                        Counters::add(&app.counters.timed_out, 1);
                         app.end(l);
                         return Ok(());
                     }
@@ -460,7 +468,10 @@ impl Session {
                 }
             }
         };
-        let lease = app.store.remove(lease)?;
+        let lease = app.counters.check(app.store.remove(lease))?;
+        if self.abandoned {
+            Counters::add(&app.counters.abandoned, 1);
+        }
         app.end(lease);
         Ok(())
     }

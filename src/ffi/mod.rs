@@ -20,11 +20,14 @@ pub mod constants;
 pub mod contents;
 pub mod error;
 pub mod handle;
+pub mod hosting;
 pub mod redis;
 pub mod session;
 pub mod statics;
+pub mod stats;
 pub mod store;
 pub mod variant;
+pub mod variant_typed;
 mod versioned;
 pub mod web;
 

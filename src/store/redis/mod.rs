@@ -147,6 +147,7 @@ pub struct RedisStore {
     /// This store instance's name in lock tokens and the sweeper lease.
     owner: String,
     next_token: AtomicU64,
+    lock_waits: super::LockWaits,
     count: Mutex<Count>,
 }
 
@@ -208,14 +209,19 @@ impl RedisStore {
             cluster: opts.is_cluster(),
             owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
             next_token: AtomicU64::new(1),
+            lock_waits: super::LockWaits::default(),
             count: Mutex::new(Count::default()),
         })
     }
 
+    /// A lock token no other holder has: this store's nonce, the process
+    /// (a child made by `fork()` shares the nonce and the counter), and a
+    /// count.
     fn token(&self) -> String {
         format!(
-            "{}:{}",
+            "{}.{}:{}",
             self.owner,
+            std::process::id(),
             self.next_token.fetch_add(1, Ordering::Relaxed)
         )
     }
@@ -377,6 +383,9 @@ impl SessionStore for RedisStore {
                                 wait.as_millis()
                             ),
                         ));
+                    }
+                    if pause == POLL_FIRST {
+                        self.lock_waits.note();
                     }
                     std::thread::sleep(jittered(pause, now).min(wait - waited));
                     pause = (pause * 2).min(POLL_MAX);
@@ -609,6 +618,10 @@ impl SessionStore for RedisStore {
     /// `E_STORE_UNAVAILABLE` if Redis cannot be reached.
     fn count(&self) -> Result<usize> {
         self.refresh_count()
+    }
+
+    fn lock_waits(&self) -> u64 {
+        self.lock_waits.get()
     }
 }
 

@@ -1,0 +1,194 @@
+//! The application's counters (`App::stats`, `sess_app_stats`): each moves
+//! when, and only when, its event happens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sess::app::{App, AppOptions, AppStats};
+use sess::clock::ManualClock;
+use sess::error;
+use sess::store::LockMode;
+use sess::variant::Variant;
+
+/// Stores a new session; its ID.
+fn stored(app: &App) -> String {
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    id
+}
+
+#[test]
+fn counters_follow_what_happens() {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let app = App::new(AppOptions {
+        clock: Some(clock.clone()),
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(1),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    assert_eq!(app.stats().unwrap(), AppStats::default());
+
+    // A session never written is never stored: not counted.
+    app.create_session().unwrap().close().unwrap();
+    let ids: Vec<String> = (0..3).map(|_| stored(&app)).collect();
+    let s = app.stats().unwrap();
+    assert_eq!((s.sessions_current, s.sessions_total), (3, 3));
+
+    // Abandon.
+    let mut s = app.open_session(&ids[0], LockMode::Exclusive).unwrap();
+    s.abandon();
+    s.close().unwrap();
+
+    // A lock held past the other request's patience: one wait, one timeout.
+    let held = app.open_session(&ids[1], LockMode::Exclusive).unwrap();
+    let e = app
+        .open_session(&ids[1], LockMode::Exclusive)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), error::E_LOCK_TIMEOUT);
+    // A wait that ends in time counts as a wait only.
+    std::thread::scope(|sc| {
+        let waiter = sc.spawn(|| app.open_session(&ids[1], LockMode::Shared).map(drop));
+        // Let go once the waiter is counted (it waits up to 1 s).
+        while app.stats().unwrap().lock_waits < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        held.close().unwrap();
+        waiter.join().unwrap().unwrap();
+    });
+    let s = app.stats().unwrap();
+    assert_eq!(s.sessions_abandoned, 1);
+    assert_eq!((s.lock_waits, s.lock_timeouts), (2, 1), "{s:?}");
+
+    // Timeouts: one found expired by a request, the other by a sweep.
+    clock.advance(21 * 60_000);
+    assert_eq!(
+        app.open_session(&ids[1], LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.expire().unwrap(), 1);
+    let s = app.stats().unwrap();
+    assert_eq!(
+        s,
+        AppStats {
+            sessions_current: 0,
+            sessions_total: 3,
+            sessions_timed_out: 2,
+            sessions_abandoned: 1,
+            lock_waits: 2,
+            lock_timeouts: 1,
+            store_errors: 0,
+        }
+    );
+}
+
+/// The in-process store, failing every lookup while `down` is set (a store
+/// whose server went away).
+struct Flaky {
+    inner: sess::store::MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl sess::store::SessionStore for Flaky {
+    fn mode(&self) -> sess::store::StoreMode {
+        self.inner.mode()
+    }
+    fn get(
+        &self,
+        id: &sess::state::SessionId,
+        mode: LockMode,
+        wait: Duration,
+        now_ms: u64,
+    ) -> sess::error::Result<sess::store::Lookup> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(sess::error::Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the store is down",
+            ));
+        }
+        self.inner.get(id, mode, wait, now_ms)
+    }
+    fn prepare(
+        &self,
+        id: sess::state::SessionId,
+        data: sess::state::SessionData,
+        now_ms: u64,
+    ) -> sess::store::Lease {
+        self.inner.prepare(id, data, now_ms)
+    }
+    fn insert(
+        &self,
+        lease: &mut sess::store::Lease,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> sess::error::Result<bool> {
+        self.inner.insert(lease, deadline_ms, max_sessions)
+    }
+    fn regenerate(
+        &self,
+        lease: &mut sess::store::Lease,
+        new_id: sess::state::SessionId,
+        deadline_ms: u64,
+    ) -> sess::error::Result<bool> {
+        self.inner.regenerate(lease, new_id, deadline_ms)
+    }
+    fn release(&self, lease: sess::store::Lease, deadline_ms: u64) -> sess::error::Result<()> {
+        self.inner.release(lease, deadline_ms)
+    }
+    fn remove(&self, lease: sess::store::Lease) -> sess::error::Result<sess::store::Lease> {
+        self.inner.remove(lease)
+    }
+    fn take_expired(
+        &self,
+        now_ms: u64,
+        out: &mut Vec<sess::store::Lease>,
+    ) -> sess::error::Result<()> {
+        self.inner.take_expired(now_ms, out)
+    }
+    fn drain(&self, out: &mut Vec<sess::store::Lease>) {
+        self.inner.drain(out)
+    }
+    fn count(&self) -> sess::error::Result<usize> {
+        self.inner.count()
+    }
+    fn lock_waits(&self) -> u64 {
+        self.inner.lock_waits()
+    }
+}
+
+#[test]
+fn store_errors_are_counted() {
+    let store = Arc::new(Flaky {
+        inner: sess::store::MemoryStore::new().unwrap(),
+        down: Default::default(),
+    });
+    let app = App::new(AppOptions {
+        store: sess::app::StoreConfig::Custom(store.clone()),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let id = stored(&app);
+    store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..3 {
+        let e = app.open_session(&id, LockMode::Shared).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+    }
+    store
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    app.open_session(&id, LockMode::Shared)
+        .unwrap()
+        .close()
+        .unwrap();
+    let s = app.stats().unwrap();
+    assert_eq!(
+        (s.store_errors, s.sessions_total, s.sessions_current),
+        (3, 1, 1)
+    );
+}
