@@ -218,19 +218,19 @@ fn values_to_text_per_locale() {
         assert_eq!(text(Variant::Date(TIME), lcid, 0), c.time, "{lcid:#x}");
         let local = flags::VARIANT_LOCALBOOL;
         assert_eq!(
-            text(Variant::Bool(true), lcid, local),
+            text(Variant::bool(true), lcid, local),
             c.words.0,
             "{lcid:#x}"
         );
         assert_eq!(
-            text(Variant::Bool(false), lcid, local),
+            text(Variant::bool(false), lcid, local),
             c.words.1,
             "{lcid:#x}"
         );
         // Without VARIANT_LOCALBOOL: English words or -1/0, in every locale.
         let alpha = flags::VARIANT_ALPHABOOL;
-        assert_eq!(text(Variant::Bool(true), lcid, alpha), "True", "{lcid:#x}");
-        assert_eq!(text(Variant::Bool(false), lcid, 0), "0", "{lcid:#x}");
+        assert_eq!(text(Variant::bool(true), lcid, alpha), "True", "{lcid:#x}");
+        assert_eq!(text(Variant::bool(false), lcid, 0), "0", "{lcid:#x}");
     }
 }
 
@@ -266,16 +266,16 @@ fn text_to_values_per_locale() {
         }
         let local = flags::VARIANT_LOCALBOOL;
         for (word, value) in [(c.words.0, true), (c.words.1, false)] {
-            assert_eq!(read(word, lcid, local, vt::BOOL), Ok(Variant::Bool(value)));
+            assert_eq!(read(word, lcid, local, vt::BOOL), Ok(Variant::bool(value)));
             let upper = word.to_uppercase();
             assert_eq!(
                 read(&upper, lcid, local, vt::BOOL),
-                Ok(Variant::Bool(value))
+                Ok(Variant::bool(value))
             );
         }
         // English words are read in every locale, with or without the flag.
-        assert_eq!(read("true", lcid, local, vt::BOOL), Ok(Variant::Bool(true)));
-        assert_eq!(read("False", lcid, 0, vt::BOOL), Ok(Variant::Bool(false)));
+        assert_eq!(read("true", lcid, local, vt::BOOL), Ok(Variant::bool(true)));
+        assert_eq!(read("False", lcid, 0, vt::BOOL), Ok(Variant::bool(false)));
         if c.words.0 != "True" {
             // The locale's words only with VARIANT_LOCALBOOL.
             assert_eq!(
@@ -445,11 +445,11 @@ fn round_trips_under_every_row_sort_and_fallback() {
         }
         for b in [true, false] {
             for f in [0, flags::VARIANT_ALPHABOOL, flags::VARIANT_LOCALBOOL] {
-                let s = text(Variant::Bool(b), lcid, f);
+                let s = text(Variant::bool(b), lcid, f);
                 let flags = f & flags::VARIANT_LOCALBOOL;
                 assert_eq!(
                     read(&s, lcid, flags, vt::BOOL),
-                    Ok(Variant::Bool(b)),
+                    Ok(Variant::bool(b)),
                     "{lcid:#x} {s:?}"
                 );
             }
@@ -567,8 +567,7 @@ fn code_pages_are_the_issues_list() {
     // or is one of the single-byte code pages served by `oem_cp`'s tables
     // (the OEM code pages) or the library's own (ISO 8859-1/-9, US-ASCII).
     let single_byte = [
-        437, 720, 737, 775, 850, 852, 855, 857, 858, 860, 861, 862, 863, 864, 865, 866, 869,
-        20127,
+        437, 720, 737, 775, 850, 852, 855, 857, 858, 860, 861, 862, 863, 864, 865, 866, 869, 20127,
     ];
     for &cp in CODE_PAGES {
         assert_eq!(check_codepage(cp), Ok(cp));

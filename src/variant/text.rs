@@ -147,7 +147,7 @@ pub fn format_cy(cy: i64, loc: &LocaleInfo) -> String {
 /// How a `VT_BOOL` becomes text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BoolText {
-    /// `-1` / `0`: `VariantChangeType` without `VARIANT_ALPHABOOL` or
+    /// `-1` / `0` (the stored SHORT): `VariantChangeType` without `VARIANT_ALPHABOOL` or
     /// `VARIANT_LOCALBOOL` converts the boolean as the `VT_I2` it is.
     Numeric,
     /// `True` / `False` in English (`VARIANT_ALPHABOOL`).
@@ -156,11 +156,12 @@ pub enum BoolText {
     Local,
 }
 
-/// A boolean as text.
-pub fn format_bool(value: bool, style: BoolText, loc: &LocaleInfo) -> String {
-    match (style, value) {
-        (BoolText::Numeric, true) => "-1",
-        (BoolText::Numeric, false) => "0",
+/// A boolean as text. `value` is the stored `VARIANT_BOOL`: numerically it is that SHORT
+/// (`-1`, `0`, or a non-canonical `1`); as words any non-zero value is
+/// True (`VarBstrFromBool`).
+pub fn format_bool(value: i16, style: BoolText, loc: &LocaleInfo) -> String {
+    match (style, value != 0) {
+        (BoolText::Numeric, _) => return value.to_string(),
         (BoolText::English, true) => "True",
         (BoolText::English, false) => "False",
         (BoolText::Local, true) => loc.true_word,
@@ -1031,12 +1032,14 @@ mod tests {
 
     #[test]
     fn bool_text() {
-        assert_eq!(format_bool(true, BoolText::Numeric, US), "-1");
-        assert_eq!(format_bool(false, BoolText::Numeric, US), "0");
-        assert_eq!(format_bool(true, BoolText::English, &COMMA), "True");
-        assert_eq!(format_bool(false, BoolText::English, &COMMA), "False");
-        assert_eq!(format_bool(true, BoolText::Local, &COMMA), "Wahr");
-        assert_eq!(format_bool(false, BoolText::Local, US), "False");
+        assert_eq!(format_bool(-1, BoolText::Numeric, US), "-1");
+        assert_eq!(format_bool(0, BoolText::Numeric, US), "0");
+        assert_eq!(format_bool(1, BoolText::Numeric, US), "1");
+        assert_eq!(format_bool(-1, BoolText::English, &COMMA), "True");
+        assert_eq!(format_bool(1, BoolText::English, &COMMA), "True");
+        assert_eq!(format_bool(0, BoolText::English, &COMMA), "False");
+        assert_eq!(format_bool(-1, BoolText::Local, &COMMA), "Wahr");
+        assert_eq!(format_bool(0, BoolText::Local, US), "False");
     }
 
     #[test]
