@@ -125,6 +125,17 @@
 /* sess_codepage_encode flags. */
 #define SESS_ENCODE_QUESTION_MARK 1
 
+/* sess_compare_text flags (CompareStringEx's values). */
+#define SESS_NORM_IGNORECASE 1
+#define SESS_NORM_IGNORENONSPACE 2
+#define SESS_NORM_IGNORESYMBOLS 4
+#define SESS_SORT_DIGITSASNUMBERS 8
+#define SESS_LINGUISTIC_IGNORECASE 16
+#define SESS_LINGUISTIC_IGNOREDIACRITIC 32
+#define SESS_SORT_STRINGSORT 4096
+#define SESS_NORM_IGNOREKANATYPE 65536
+#define SESS_NORM_IGNOREWIDTH 131072
+
 /* sess_store_vtbl get flags. */
 #define SESS_STORE_EXCLUSIVE 1
 
@@ -978,6 +989,26 @@ sess_result sess_codepage_decode(uint32_t codepage,
  * (e.g. `Shift_JIS` for 932, `Big5` for 950, `UTF-8` for 65001).
  */
 sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * Compares the NUL-terminated UTF-8 strings `a` and `b` as
+ * CompareStringEx does under `lcid`: `*out` is -1, 0 or 1 (a before, equal
+ * to, after b). The order is CLDR's for the LCID's locale (Swedish sorts
+ * å, ä, ö after z; German sorts ä with a; 0x10407 is the German phone
+ * book; 0, LOCALE_USER_DEFAULT and LOCALE_SYSTEM_DEFAULT are en-US).
+ * `flags` is 0 or SESS_NORM_* / SESS_LINGUISTIC_* / SESS_SORT_* with
+ * Windows' values: without flags case and accents count, and hyphens and
+ * apostrophes are set aside until a last tie-break (word sort;
+ * SESS_SORT_STRINGSORT sorts them as symbols). An unknown flag is
+ * SESS_E_INVALIDARG; an LCID Windows does not define
+ * SESS_E_INVALID_LCID; NULL a, b or out SESS_E_POINTER; invalid UTF-8
+ * SESS_E_INVALIDARG.
+ */
+sess_result sess_compare_text(uint32_t lcid,
+                              const char *a,
+                              const char *b,
+                              uint32_t flags,
+                              int32_t *out);
 
 /**
  * The library version, NUL-terminated, e.g. "0.1.0" (`SESS_VERSION_STRING`

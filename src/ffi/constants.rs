@@ -7,6 +7,7 @@ use std::ffi::c_char;
 use std::fmt::Write;
 
 use super::codepage::ENCODE_QUESTION_MARK;
+use super::collate::COMPARE_FLAGS;
 use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
 use super::store::{
     STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
@@ -91,7 +92,7 @@ pub fn header_defines() -> String {
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 11] = [
+    let sections: [(&str, &[(&str, u32)]); 12] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -142,6 +143,10 @@ pub fn header_defines() -> String {
         (
             "sess_codepage_encode flags",
             &[("ENCODE_QUESTION_MARK", ENCODE_QUESTION_MARK)],
+        ),
+        (
+            "sess_compare_text flags (CompareStringEx's values)",
+            COMPARE_FLAGS,
         ),
         (
             "sess_store_vtbl get flags",

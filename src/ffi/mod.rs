@@ -15,6 +15,7 @@
 pub mod app;
 pub mod array;
 pub mod codepage;
+pub mod collate;
 pub mod constants;
 pub mod contents;
 pub mod error;

@@ -1,11 +1,13 @@
 //! Locales and code pages: which LCIDs and code pages exist, and the data that
 //! shapes text for a locale.
 
+mod collate;
 mod data;
 pub mod encoding;
 mod info;
 mod single_byte;
 
+pub use collate::{compare_flags, compare_text};
 pub use data::{SortedLcid, EN_US, LOCALES, SORTED_LCIDS};
 pub use info::{lcid_name, locale_info, resolve_lcid, LocaleInfo};
 
