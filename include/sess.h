@@ -136,6 +136,10 @@
 #define SESS_NORM_IGNOREKANATYPE 65536
 #define SESS_NORM_IGNOREWIDTH 131072
 
+/* sess_request_cookie_mode (ASP.NET's HttpCookieMode values). */
+#define SESS_COOKIE_MODE_USE_URI 0
+#define SESS_COOKIE_MODE_USE_COOKIES 1
+
 /* sess_store_vtbl get flags. */
 #define SESS_STORE_EXCLUSIVE 1
 
@@ -1232,6 +1236,30 @@ sess_result sess_codepage(struct sess_session *s, const uint32_t *new_cp, uint32
  * then removes the session and runs Session_OnEnd; the ID is dead after.
  */
 sess_result sess_abandon(struct sess_session *s);
+
+/**
+ * CookieMode: how the request's application carries session IDs, in
+ * `*out_mode`: SESS_COOKIE_MODE_USE_URI (cookieless, the ID in the URL) or
+ * SESS_COOKIE_MODE_USE_COOKIES, with ASP.NET's HttpCookieMode values.
+ */
+sess_result sess_request_cookie_mode(const struct sess_request *req, uint32_t *out_mode);
+
+/**
+ * IsCookieless: whether the request's session ID is carried in the URL
+ * rather than a cookie, in `*out`.
+ */
+sess_result sess_request_is_cookieless(const struct sess_request *req, bool *out);
+
+/**
+ * CopyTo(array, index): deep copies of the Contents values, in order, into
+ * the caller's array `dst` from element `index` on (the elements replaced
+ * are cleared; the caller keeps owning `dst`). As ASP.NET's
+ * ArgumentExceptions: `index` past the end of `dst` is
+ * SESS_DISP_E_BADINDEX; fewer elements from `index` to the end than there
+ * are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER. On error
+ * `dst` is unchanged. (sess_contents_copy returns a new array instead.)
+ */
+sess_result sess_contents_copy_to(struct sess_session *s, struct sess_array *dst, size_t index);
 
 /**
  * The number of declared static objects, in `*out_count` (Count).

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::codepage::ENCODE_QUESTION_MARK;
 use super::collate::COMPARE_FLAGS;
 use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
+use super::session_state::{COOKIE_MODE_USE_COOKIES, COOKIE_MODE_USE_URI};
 use super::store::{
     STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
 };
@@ -92,7 +93,7 @@ pub fn header_defines() -> String {
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 12] = [
+    let sections: [(&str, &[(&str, u32)]); 13] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -147,6 +148,13 @@ pub fn header_defines() -> String {
         (
             "sess_compare_text flags (CompareStringEx's values)",
             COMPARE_FLAGS,
+        ),
+        (
+            "sess_request_cookie_mode (ASP.NET's HttpCookieMode values)",
+            &[
+                ("COOKIE_MODE_USE_URI", COOKIE_MODE_USE_URI),
+                ("COOKIE_MODE_USE_COOKIES", COOKIE_MODE_USE_COOKIES),
+            ],
         ),
         (
             "sess_store_vtbl get flags",

@@ -21,6 +21,7 @@ pub mod contents;
 pub mod error;
 pub mod redis;
 pub mod session;
+pub mod session_state;
 pub mod statics;
 pub mod store;
 pub mod variant;
