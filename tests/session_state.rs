@@ -112,3 +112,38 @@ fn copy_to_a_callers_array_at_an_index() {
     assert_eq!(copy(s, &mut dst, 5), error::S_OK);
     req.end(false).unwrap();
 }
+
+#[test]
+fn the_lcid_in_effect_resolves_the_aliases() {
+    use sess::ffi::session::sess_lcid;
+    use sess::ffi::session_state::sess_lcid_effective;
+    let app = App::new(AppOptions {
+        default_lcid: 0x040C,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    for (set, as_set, effective) in [
+        (0x0407, 0x0407, 0x0407),
+        (0, 0, 0x040C),
+        (0x0400, 0x0400, 0x040C),
+        (0x0800, 0x0800, 0x040C),
+        (0x0411, 0x0411, 0x0411),
+    ] {
+        let (mut got, mut eff) = (1, 1);
+        // SAFETY: a live session and writable outputs.
+        unsafe {
+            assert_eq!(sess_lcid(&mut s, &set, &mut got), error::S_OK);
+            assert_eq!(sess_lcid_effective(&mut s, &mut eff), error::S_OK);
+        }
+        assert_eq!((got, eff), (as_set, effective), "{set:#x}");
+    }
+    // SAFETY: NULL is what is tested.
+    unsafe {
+        assert_eq!(
+            sess_lcid_effective(&mut s, std::ptr::null_mut()),
+            error::E_POINTER
+        );
+    }
+    s.close().unwrap();
+}

@@ -1,8 +1,8 @@
 //! ASP.NET `IHttpSessionState` members that have no ASP counterpart:
-//! CookieMode and IsCookieless of a web request's session, and CopyTo into
-//! a caller's array. (IsSynchronized / SyncRoot have no call: a
-//! `sess_session` is a unit of work that holds the session's lock, so
-//! access through it is always synchronized.)
+//! CookieMode and IsCookieless of a web request's session, CopyTo into a
+//! caller's array, and the LCID in effect. (IsSynchronized / SyncRoot have
+//! no call: a `sess_session` is a unit of work that holds the session's
+//! lock, so access through it is always synchronized.)
 
 use super::{boundary, deref, deref_mut, put_required, sess_result, session};
 use crate::app::Session;
@@ -72,6 +72,25 @@ pub unsafe extern "C" fn sess_contents_copy_to(
         let dst = unsafe { deref_mut(dst, "dst") }?;
         let values: Vec<&Variant> = s.contents().iter().map(|(_, v)| v).collect();
         dst.copy_in(index, values.iter().copied())?;
+        Ok(err::S_OK)
+    })
+}
+
+/// The LCID in effect for the session's text, in `*out_lcid`: the session's
+/// LCID, or, when that is 0, SESS_LOCALE_USER_DEFAULT or
+/// SESS_LOCALE_SYSTEM_DEFAULT, the application's default_lcid (which is
+/// never an alias), so a host can always print the locale in use. sess_lcid reports the LCID as set (an alias stays an alias, as
+/// ASP's Session.LCID does). The code page needs no such call: aliases
+/// such as CP_ACP (0) are not accepted, so sess_codepage always reports a
+/// concrete code page.
+#[no_mangle]
+pub unsafe extern "C" fn sess_lcid_effective(s: *mut Session, out_lcid: *mut u32) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle; out NULL or writable.
+        unsafe {
+            let lcid = session(s)?.effective_lcid();
+            put_required(out_lcid, lcid, "out_lcid")
+        }?;
         Ok(err::S_OK)
     })
 }
