@@ -55,8 +55,9 @@ pub mod flags {
 ///   digit-group and decimal separators (`1.234,5` under de-DE), its
 ///   currency symbol, an exponent or `&H`/`&O`; booleans as `True`/`False`
 ///   (with `VARIANT_LOCALBOOL` also the locale's words) or a number; dates
-///   in the locale's field order and separators with an optional time in
-///   its format, or a time alone;
+///   and times as `VarDateFromStr` reads them (the locale's layout, else
+///   Windows' generic grammar: English month names, times before or after
+///   the date, the first field order that makes a valid date);
 /// - to `VT_DATE`: `DISP_E_OVERFLOW` outside 100-01-01 ..= 9999-12-31;
 /// - `VT_ERROR` converts only to itself; nothing converts to `VT_ERROR` or
 ///   `VT_DISPATCH` (that needs `QueryInterface`, which is not called);
@@ -775,7 +776,7 @@ mod tests {
             ("abc", vt::BOOL),
             ("", vt::I4),
             ("12abc", vt::I4),
-            ("31/12/1999", vt::DATE),
+            ("2/30/2000", vt::DATE),
             ("36525", vt::DATE),
             ("abc", vt::DATE),
         ] {

@@ -7,6 +7,7 @@
 mod array;
 mod change_type;
 mod date;
+mod date_fields;
 mod object;
 mod text;
 
