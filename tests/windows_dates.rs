@@ -299,3 +299,24 @@ fn what_windows_rejects() {
         );
     }
 }
+
+/// The locale's own month names, full or abbreviated (CLDR's), beside the
+/// English ones every locale reads.
+#[test]
+fn the_locales_month_names() {
+    for (lcid, text, value) in [
+        (DE_DE, "2. Januar 1970", 25570.0),
+        (DE_DE, "13. März 1970", serial(1970, 3, 13)),
+        (DE_DE, "13 Mär 1970", serial(1970, 3, 13)),
+        (DE_DE, "13 March 1970", serial(1970, 3, 13)),
+        (0x040C, "2 janvier 1970", 25570.0),
+        (0x040C, "15 août 1970", serial(1970, 8, 15)),
+        (0x040C, "2 janv. 1970", 25570.0),
+        (ES_ES, "2 enero 1970", 25570.0),
+        (ES_ES, "2 ene 1970", 25570.0),
+        (0x0410, "2 gennaio 1970", 25570.0),
+        (0x0419, "2 янв 1970", 25570.0),
+    ] {
+        check(lcid, text, value);
+    }
+}

@@ -1,5 +1,6 @@
 //! `VarDateFromStr`'s generic grammar, for text that is not in the locale's
-//! own date layout: up to six numbers and month names, each marked by the
+//! own date layout: up to six numbers and month names (English and the
+//! locale's own, full or abbreviated), each marked by the
 //! separator that follows it (`:` or `.` time, `-` `/` or the locale's date
 //! separator date, space and `,` nothing), AM/PM designators; which numbers
 //! are the time follows from where the time separators are, and the date
@@ -9,7 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::date::{self, DateTime};
-use crate::locale::LocaleInfo;
+use crate::locale::{month_names, LocaleInfo};
 
 /// The field is followed by a time separator.
 const TIME_SEP: u8 = 0x01;
@@ -25,7 +26,8 @@ const PM: u8 = 0x10;
 /// Most fields a date and time can have.
 const MAX_FIELDS: usize = 6;
 
-/// English month names (full, then abbreviated), accepted in every locale.
+/// English month names (full, then abbreviated), accepted in every locale
+/// before the locale's own ([`month_names`]).
 const MONTHS: [&str; 12] = [
     "january",
     "february",
@@ -180,13 +182,22 @@ fn tokenize(text: &str, loc: &LocaleInfo, date_sep: Option<char>) -> Option<Fiel
 /// Reads a word at the start of `rest` (a month or day name, a designator,
 /// or `a`/`p` after a number); the text after it.
 fn word<'a>(rest: &'a str, loc: &LocaleInfo, f: &mut Fields) -> Option<&'a str> {
-    for (i, name) in MONTHS.iter().enumerate() {
-        for len in [name.len(), 3] {
-            if let Some(after) = strip_prefix_ci(rest, &name[..len]) {
-                f.push(i as u32 + 1, MONTH | DATE_SEP)?;
-                return Some(after);
-            }
-        }
+    // The longest name that matches ("Januar" is not "Jan" + "uar").
+    let local = month_names(loc.name);
+    let local = local.as_deref().map_or(&[][..], |n| &n[..]);
+    let english = MONTHS.iter().flat_map(|n| [*n, &n[..3]]);
+    let own = local
+        .iter()
+        .flat_map(|(name, abbrev)| [name.as_str(), abbrev.as_str()]);
+    let best = english
+        .enumerate()
+        .chain(own.enumerate())
+        .filter_map(|(i, name)| Some((strip_prefix_ci(rest, name)?, i / 2)))
+        .min_by_key(|(after, _)| after.len());
+    if let Some((after, month)) = best {
+        f.push(month as u32 + 1, MONTH | DATE_SEP)?;
+        // An abbreviation may carry its dot ("janv.").
+        return Some(after.strip_prefix('.').unwrap_or(after));
     }
     for name in DAYS {
         for len in [name.len(), 3] {
