@@ -320,3 +320,15 @@ fn the_locales_month_names() {
         check(lcid, text, value);
     }
 }
+
+#[test]
+fn day_names_are_read_and_ignored() {
+    for (lcid, text) in [
+        (EN_US, "Friday, January 2, 1970"),
+        (EN_US, "Fri 1/2/1970"),
+        (DE_DE, "Freitag, 2. Januar 1970"),
+        (0x040C, "vendredi 2 janvier 1970"),
+    ] {
+        check(lcid, text, 25570.0);
+    }
+}

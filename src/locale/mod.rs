@@ -3,15 +3,15 @@
 
 mod collate;
 mod data;
+mod date_names;
 pub mod encoding;
 mod info;
-mod months;
 mod single_byte;
 
 pub use collate::{compare_flags, compare_text};
 pub use data::{SortedLcid, EN_US, LOCALES, SORTED_LCIDS};
+pub use date_names::{date_names, DateNames};
 pub use info::{lcid_name, locale_info, resolve_lcid, LocaleInfo};
-pub use months::{month_names, MonthNames};
 
 use crate::error::{self, Error, Result};
 

@@ -10,7 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::date::{self, DateTime};
-use crate::locale::{month_names, LocaleInfo};
+use crate::locale::{date_names, LocaleInfo};
 
 /// The field is followed by a time separator.
 const TIME_SEP: u8 = 0x01;
@@ -27,7 +27,7 @@ const PM: u8 = 0x10;
 const MAX_FIELDS: usize = 6;
 
 /// English month names (full, then abbreviated), accepted in every locale
-/// before the locale's own ([`month_names`]).
+/// before the locale's own ([`date_names`]).
 const MONTHS: [&str; 12] = [
     "january",
     "february",
@@ -43,7 +43,7 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
-/// English day names, read and ignored.
+/// English day names (and the locale's own), read and ignored.
 const DAYS: [&str; 7] = [
     "monday",
     "tuesday",
@@ -183,28 +183,16 @@ fn tokenize(text: &str, loc: &LocaleInfo, date_sep: Option<char>) -> Option<Fiel
 /// or `a`/`p` after a number); the text after it.
 fn word<'a>(rest: &'a str, loc: &LocaleInfo, f: &mut Fields) -> Option<&'a str> {
     // The longest name that matches ("Januar" is not "Jan" + "uar").
-    let local = month_names(loc.name);
-    let local = local.as_deref().map_or(&[][..], |n| &n[..]);
-    let english = MONTHS.iter().flat_map(|n| [*n, &n[..3]]);
-    let own = local
-        .iter()
-        .flat_map(|(name, abbrev)| [name.as_str(), abbrev.as_str()]);
-    let best = english
-        .enumerate()
-        .chain(own.enumerate())
-        .filter_map(|(i, name)| Some((strip_prefix_ci(rest, name)?, i / 2)))
-        .min_by_key(|(after, _)| after.len());
-    if let Some((after, month)) = best {
+    let local = date_names(loc.name);
+    let (months, days) = local
+        .as_deref()
+        .map_or((&[][..], &[][..]), |n| (&n.months[..], &n.days[..]));
+    if let Some((after, month)) = longest_name(rest, &MONTHS, months) {
         f.push(month as u32 + 1, MONTH | DATE_SEP)?;
-        // An abbreviation may carry its dot ("janv.").
-        return Some(after.strip_prefix('.').unwrap_or(after));
+        return Some(after);
     }
-    for name in DAYS {
-        for len in [name.len(), 3] {
-            if let Some(after) = strip_prefix_ci(rest, &name[..len]) {
-                return Some(after);
-            }
-        }
+    if let Some((after, _)) = longest_name(rest, &DAYS, days) {
+        return Some(after);
     }
     for (designator, flag) in [(loc.am, AM), (loc.pm, PM)] {
         if designator.is_empty() {
@@ -223,6 +211,26 @@ fn word<'a>(rest: &'a str, loc: &LocaleInfo, f: &mut Fields) -> Option<&'a str> 
     };
     mark_designator(f, flag)?;
     Some(&rest[1..])
+}
+
+/// The longest of the English names (full or their first three letters)
+/// and the locale's own (full or abbreviated) that `rest` starts with: the
+/// text after it (and after an abbreviation's `.`, as in `janv.`) and the
+/// name's index. The longest wins: "Januar" is not "Jan" + "uar".
+fn longest_name<'a>(
+    rest: &'a str,
+    english: &[&str],
+    own: &[(String, String)],
+) -> Option<(&'a str, usize)> {
+    let english = english.iter().flat_map(|n| [*n, &n[..3]]);
+    let own = own.iter().flat_map(|(n, a)| [n.as_str(), a.as_str()]);
+    let (after, i) = english
+        .enumerate()
+        .chain(own.enumerate())
+        .filter(|(_, name)| !name.is_empty())
+        .filter_map(|(i, name)| Some((strip_prefix_ci(rest, name)?, i / 2)))
+        .min_by_key(|(after, _)| after.len())?;
+    Some((after.strip_prefix('.').unwrap_or(after), i))
 }
 
 /// AM/PM after the last number; only one, and never before a number.
