@@ -26,8 +26,8 @@ const PM: u8 = 0x10;
 /// Most fields a date and time can have.
 const MAX_FIELDS: usize = 6;
 
-/// English month names (full, then abbreviated), accepted in every locale
-/// before the locale's own ([`date_names`]).
+/// English month names (full or their first three letters), accepted in
+/// every locale beside the locale's own ([`date_names`]).
 const MONTHS: [&str; 12] = [
     "january",
     "february",
