@@ -3,6 +3,8 @@
 //! å/ä/ö after z, Spanish ñ after n, German ä with a).
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use icu_collator::options::{AlternateHandling, CaseLevel, CollatorOptions, MaxVariable, Strength};
 use icu_collator::preferences::CollationNumericOrdering;
@@ -69,7 +71,7 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
             format!("unknown comparison flags {:#x}", flags & !ALL),
         ));
     }
-    let collator = collator(lcid, flags)?;
+    let collator = cached_collator(lcid, flags)?;
     let (a, b) = (fold(a, flags), fold(b, flags));
     if flags & SORT_STRINGSORT == 0 {
         let (wa, wb) = (without_word_marks(&a), without_word_marks(&b));
@@ -81,6 +83,31 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
         }
     }
     Ok(collator.compare(&a, &b))
+}
+
+/// Most collators kept; past that the cache starts over (a host uses a few
+/// locales and flag sets; this bounds one that cycles through them all).
+const CACHED_COLLATORS: usize = 64;
+
+/// The collator for (`lcid`, `flags`), built once and kept: building one
+/// costs several times a comparison.
+fn cached_collator(lcid: u32, flags: u32) -> Result<Arc<CollatorBorrowed<'static>>> {
+    type Cache = Mutex<HashMap<(u32, u32), Arc<CollatorBorrowed<'static>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(lcid, flags))
+    {
+        return Ok(Arc::clone(c));
+    }
+    let built = Arc::new(collator(lcid, flags)?);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= CACHED_COLLATORS {
+        map.clear();
+    }
+    Ok(Arc::clone(map.entry((lcid, flags)).or_insert(built)))
 }
 
 /// The collator for `lcid`'s locale with the options `flags` ask for.
