@@ -121,7 +121,7 @@ static void in_code_pages(void)
         else
             CHECK(strcmp(back, line) == 0);
     }
-    CHECK_HR(sess_codepage_encode(437, line, strlen(line), 0, NULL, 0, NULL),
+    CHECK_HR(sess_codepage_encode(1361, line, strlen(line), 0, NULL, 0, NULL),
              SESS_E_INVALID_CODEPAGE);
 }
 

@@ -150,6 +150,21 @@
 /* sess_codepage_encode flags. */
 #define SESS_ENCODE_QUESTION_MARK 1
 
+/* sess_compare_text flags (CompareStringEx's values). */
+#define SESS_NORM_IGNORECASE 1
+#define SESS_NORM_IGNORENONSPACE 2
+#define SESS_NORM_IGNORESYMBOLS 4
+#define SESS_SORT_DIGITSASNUMBERS 8
+#define SESS_LINGUISTIC_IGNORECASE 16
+#define SESS_LINGUISTIC_IGNOREDIACRITIC 32
+#define SESS_SORT_STRINGSORT 4096
+#define SESS_NORM_IGNOREKANATYPE 65536
+#define SESS_NORM_IGNOREWIDTH 131072
+
+/* sess_request_cookie_mode (ASP.NET's HttpCookieMode values). */
+#define SESS_COOKIE_MODE_USE_URI 0
+#define SESS_COOKIE_MODE_USE_COOKIES 1
+
 /* sess_store_vtbl get flags. */
 #define SESS_STORE_EXCLUSIVE 1
 
@@ -1585,6 +1600,26 @@ sess_result sess_codepage_decode(uint32_t codepage,
 sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, size_t *out_len);
 
 /**
+ * Compares the NUL-terminated UTF-8 strings `a` and `b` as
+ * CompareStringEx does under `lcid`: `*out` is -1, 0 or 1 (a before, equal
+ * to, after b). The order is CLDR's for the LCID's locale (Swedish sorts
+ * å, ä, ö after z; German sorts ä with a; 0x10407 is the German phone
+ * book; 0, LOCALE_USER_DEFAULT and LOCALE_SYSTEM_DEFAULT are en-US).
+ * `flags` is 0 or SESS_NORM_* / SESS_LINGUISTIC_* / SESS_SORT_* with
+ * Windows' values: without flags case and accents count, and hyphens and
+ * apostrophes are set aside until a last tie-break (word sort;
+ * SESS_SORT_STRINGSORT sorts them as symbols). An unknown flag is
+ * SESS_E_INVALIDARG; an LCID Windows does not define
+ * SESS_E_INVALID_LCID; NULL a, b or out SESS_E_POINTER; invalid UTF-8
+ * SESS_E_INVALIDARG.
+ */
+sess_result sess_compare_text(uint32_t lcid,
+                              const char *a,
+                              const char *b,
+                              uint32_t flags,
+                              int32_t *out);
+
+/**
  * X++'s `interface()`: `*out` receives the Session as a COM-style object
  * (a `sess_session_object`; its vtable starts with IUnknown's, so it is
  * also a `sess_unknown`), holding one reference the caller owns and ends
@@ -1840,6 +1875,42 @@ sess_result sess_codepage(struct sess_session *s, const uint32_t *new_cp, uint32
  * then removes the session and runs Session_OnEnd; the ID is dead after.
  */
 sess_result sess_abandon(struct sess_session *s);
+
+/**
+ * CookieMode: how the request's application carries session IDs, in
+ * `*out_mode`: SESS_COOKIE_MODE_USE_URI (cookieless, the ID in the URL) or
+ * SESS_COOKIE_MODE_USE_COOKIES, with ASP.NET's HttpCookieMode values.
+ */
+sess_result sess_request_cookie_mode(const struct sess_request *req, uint32_t *out_mode);
+
+/**
+ * IsCookieless: whether the request's session ID is carried in the URL
+ * rather than a cookie, in `*out`.
+ */
+sess_result sess_request_is_cookieless(const struct sess_request *req, bool *out);
+
+/**
+ * CopyTo(array, index): deep copies of the Contents values, in order, into
+ * the caller's array `dst` from element `index` on (the elements replaced
+ * are cleared; the caller keeps owning `dst`). As ASP.NET's
+ * ArgumentExceptions: `index` past the end of `dst` is
+ * SESS_DISP_E_BADINDEX; fewer elements from `index` to the end than there
+ * are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER. On error
+ * `dst` is unchanged. (sess_contents_copy returns a new array instead.)
+ */
+sess_result sess_contents_copy_to(struct sess_session *s, struct sess_array *dst, size_t index);
+
+/**
+ * The LCID in effect for the session's text, in `*out_lcid`: the session's
+ * LCID, or, when that is 0, SESS_LOCALE_USER_DEFAULT or
+ * SESS_LOCALE_SYSTEM_DEFAULT, the application's default_lcid (which is
+ * never an alias), so a host can always print the locale in use. sess_lcid reports the LCID as set (an alias stays an alias, as
+ * ASP's Session.LCID does). The code page needs no such call: aliases
+ * such as CP_ACP (0) are not accepted, so sess_codepage always reports a
+ * concrete code page.
+ */
+sess_result sess_lcid_effective(struct sess_session *s,
+                                uint32_t *out_lcid);
 
 /**
  * The number of declared static objects, in `*out_count` (Count).

@@ -332,7 +332,7 @@ fn every_value_type_and_property_survives_the_c_store() {
         ("Date", Variant::Date(36525.75)),
         ("Bstr", Variant::bstr("Grüße, 日本")),
         ("Error", Variant::Error(-5)),
-        ("Bool", Variant::Bool(true)),
+        ("Bool", Variant::bool(true)),
         ("I1", Variant::I1(-1)),
         ("UI1", Variant::UI1(255)),
         ("UI2", Variant::UI2(65535)),
@@ -858,7 +858,7 @@ fn session_on_start_stores_the_session_at_once() {
     unsafe extern "C" fn on_start(_: *mut c_void, s: *mut sess_session) -> i32 {
         // SAFETY: the handle lent for this call.
         let s = unsafe { sess_session::session(s) }.unwrap();
-        match s.set("started", Variant::Bool(true)) {
+        match s.set("started", Variant::bool(true)) {
             Ok(()) => 0,
             Err(e) => e.code(),
         }
@@ -868,7 +868,7 @@ fn session_on_start_stores_the_session_at_once() {
     let id = s.id().to_string();
     assert_eq!(f.records().len(), 1, "stored before the host sees it");
     s.close().unwrap();
-    assert_eq!(f.open_ro(&id).get("STARTED"), Some(&Variant::Bool(true)));
+    assert_eq!(f.open_ro(&id).get("STARTED"), Some(&Variant::bool(true)));
     // OnStart's write failing (store down) cancels the session.
     f.set_down(true);
     assert_eq!(

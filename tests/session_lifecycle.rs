@@ -117,7 +117,7 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     let ended: Arc<Mutex<Ended>> = Arc::default();
     let log = ended.clone();
     let app = app_with_clock(&clock, |o| {
-        o.on_start = Some(Arc::new(|s| s.set("started", Variant::Bool(true))));
+        o.on_start = Some(Arc::new(|s| s.set("started", Variant::bool(true))));
         o.on_end = Some(Arc::new(move |s| {
             log.lock()
                 .unwrap()
@@ -126,7 +126,7 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     });
     // OnStart makes the session exist even without a write by the page.
     let s = app.create_session().unwrap();
-    assert_eq!(s.get("started"), Some(&Variant::Bool(true)));
+    assert_eq!(s.get("started"), Some(&Variant::bool(true)));
     let idle = s.id().to_string();
     s.close().unwrap();
     assert_eq!(app.session_count().unwrap(), 1);
@@ -586,7 +586,7 @@ fn value_text_reads_values_as_text_under_the_session_lcid() {
     let app = App::new(AppOptions::default()).unwrap();
     let mut s = app.create_session().unwrap();
     s.set("Pi", Variant::R8(3.5)).unwrap();
-    s.set("flag", Variant::Bool(true)).unwrap();
+    s.set("flag", Variant::bool(true)).unwrap();
     s.set("when", Variant::Date(36525.75)).unwrap();
     s.set("obj", Variant::Null).unwrap();
     assert_eq!(s.value_text("pi").unwrap().as_deref(), Some("3.5"));

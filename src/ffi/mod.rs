@@ -15,6 +15,7 @@
 pub mod app;
 pub mod array;
 pub mod codepage;
+pub mod collate;
 pub mod com;
 pub mod constants;
 pub mod contents;
@@ -23,6 +24,7 @@ pub mod handle;
 pub mod hosting;
 pub mod redis;
 pub mod session;
+pub mod session_state;
 pub mod statics;
 pub mod stats;
 pub mod store;

@@ -73,7 +73,7 @@ pub unsafe extern "C" fn sess_variant_set_r8(v: *mut sess_variant, value: f64) -
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_bool(v: *mut sess_variant, value: bool) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::Bool(value)) }
+    unsafe { set(v, Variant::bool(value)) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
@@ -264,7 +264,7 @@ pub unsafe extern "C" fn sess_variant_get_bool(
     // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
     unsafe {
         get(v, out, vt::BOOL, |x| match x {
-            Variant::Bool(x) => Some(x),
+            Variant::Bool(x) => Some(x != 0),
             _ => None,
         })
     }

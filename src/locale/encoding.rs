@@ -1,9 +1,12 @@
 //! Text in a session's code page: encoding response bodies from UTF-8 and
-//! decoding request bytes to UTF-8, through `encoding_rs`.
+//! decoding request bytes to UTF-8, through `encoding_rs`, or the
+//! single-byte tables of `single_byte` for the code pages `encoding_rs`
+//! does not serve as Windows defines them.
 
 use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
+use super::single_byte::{self, SingleByte};
 use crate::error::Result;
 
 /// UTF-16, little-endian (Windows code page 1200).
@@ -22,22 +25,56 @@ pub enum Unmappable {
     QuestionMark,
 }
 
-/// The encoder behind a code page (`E_INVALID_CODEPAGE` if none). UTF-16
-/// code pages answer `UTF_16LE`/`UTF_16BE`, whose encoders `encoding_rs`
-/// does not provide: [`encode`] handles them itself.
-pub fn encoding_for(cp: u32) -> Result<&'static Encoding> {
+/// What converts a code page's text.
+enum Codec {
+    /// An `encoding_rs` encoding. UTF-16 code pages answer
+    /// `UTF_16LE`/`UTF_16BE`, whose encoders `encoding_rs` does not
+    /// provide: [`encode`] handles them itself.
+    Whatwg(&'static Encoding),
+    /// One of `single_byte`'s tables.
+    SingleByte(SingleByte),
+}
+
+/// The codec behind a code page (`E_INVALID_CODEPAGE` if none).
+fn codec(cp: u32) -> Result<Codec> {
     check_codepage(cp)?;
-    Ok(codepage::to_encoding(cp as u16).unwrap_or(UTF_8))
+    Ok(match single_byte::lookup(cp) {
+        Some(table) => Codec::SingleByte(table),
+        None => Codec::Whatwg(codepage::to_encoding(cp as u16).unwrap_or(UTF_8)),
+    })
 }
 
 /// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`).
 pub fn charset(cp: u32) -> Result<&'static str> {
-    Ok(encoding_for(cp)?.name())
+    Ok(match codec(cp)? {
+        Codec::Whatwg(enc) => enc.name(),
+        Codec::SingleByte(table) => table.charset,
+    })
+}
+
+/// Writes what `unmappable` says for a character the code page cannot hold.
+fn push_unmappable(out: &mut Vec<u8>, c: char, unmappable: Unmappable) {
+    match unmappable {
+        Unmappable::HtmlReference => out.extend(format!("&#{};", c as u32).bytes()),
+        Unmappable::QuestionMark => out.push(b'?'),
+    }
 }
 
 /// `text` in code page `cp`.
 pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
-    let enc = encoding_for(cp)?;
+    let enc = match codec(cp)? {
+        Codec::Whatwg(enc) => enc,
+        Codec::SingleByte(table) => {
+            let mut out = Vec::with_capacity(text.len());
+            for c in text.chars() {
+                match table.encode_char(c) {
+                    Some(b) => out.push(b),
+                    None => push_unmappable(&mut out, c, unmappable),
+                }
+            }
+            return Ok(out);
+        }
+    };
     match cp {
         CP_UTF16LE => return Ok(text.encode_utf16().flat_map(u16::to_le_bytes).collect()),
         CP_UTF16BE => return Ok(text.encode_utf16().flat_map(u16::to_be_bytes).collect()),
@@ -60,18 +97,26 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
         match result {
             encoding_rs::EncoderResult::InputEmpty => return Ok(out),
             encoding_rs::EncoderResult::OutputFull => continue,
-            encoding_rs::EncoderResult::Unmappable(c) => match unmappable {
-                Unmappable::HtmlReference => out.extend(format!("&#{};", c as u32).bytes()),
-                Unmappable::QuestionMark => out.push(b'?'),
-            },
+            encoding_rs::EncoderResult::Unmappable(c) => push_unmappable(&mut out, c, unmappable),
         }
     }
 }
 
 /// `bytes` in code page `cp`, as UTF-8; malformed sequences become U+FFFD.
 pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
-    let enc = encoding_for(cp)?;
-    Ok(enc.decode_without_bom_handling(bytes).0.into_owned())
+    Ok(match codec(cp)? {
+        Codec::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        Codec::SingleByte(table) => table.decode(bytes),
+    })
+}
+
+/// Whether every character of code page `cp` is one byte.
+#[cfg(test)]
+fn is_single_byte(cp: u32) -> bool {
+    match codec(cp).unwrap() {
+        Codec::Whatwg(enc) => enc.is_single_byte(),
+        Codec::SingleByte(_) => true,
+    }
 }
 
 #[cfg(test)]
@@ -122,7 +167,7 @@ mod tests {
         assert_eq!(charset(950).unwrap(), "Big5");
         assert_eq!(charset(65001).unwrap(), "UTF-8");
         assert_eq!(
-            encode(437, "x", Unmappable::default()).unwrap_err().code(),
+            encode(1361, "x", Unmappable::default()).unwrap_err().code(),
             error::E_INVALID_CODEPAGE
         );
         assert_eq!(
@@ -151,8 +196,7 @@ mod round_trips {
     #[test]
     fn every_supported_code_page_round_trips() {
         for &cp in CODE_PAGES {
-            let enc = encoding_for(cp).unwrap();
-            if enc.is_single_byte() {
+            if is_single_byte(cp) {
                 // Every byte the code page defines decodes to one character
                 // that encodes back to that byte.
                 for b in 0x20u8..=0xFF {
@@ -178,7 +222,7 @@ mod round_trips {
     #[test]
     fn unmappable_characters_in_every_single_byte_code_page() {
         for &cp in CODE_PAGES {
-            if encoding_for(cp).unwrap().is_single_byte() {
+            if is_single_byte(cp) {
                 // HIRAGANA LETTER A exists in no single-byte code page.
                 assert_eq!(
                     encode(cp, "a\u{3042}", Unmappable::HtmlReference).unwrap(),

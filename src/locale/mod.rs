@@ -1,11 +1,16 @@
 //! Locales and code pages: which LCIDs and code pages exist, and the data that
 //! shapes text for a locale.
 
+mod collate;
 mod data;
+mod date_names;
 pub mod encoding;
 mod info;
+mod single_byte;
 
+pub use collate::{compare_flags, compare_text};
 pub use data::{SortedLcid, EN_US, LOCALES, SORTED_LCIDS};
+pub use date_names::{date_names, DateNames};
 pub use info::{lcid_name, locale_info, resolve_lcid, LocaleInfo};
 
 use crate::error::{self, Error, Result};
@@ -45,20 +50,23 @@ pub fn is_default_alias(lcid: u32) -> bool {
 }
 
 /// The code pages [`check_codepage`] accepts: Windows code pages that
-/// `codepage` + `encoding_rs` encode. Thai 874; Japanese 932 (Shift_JIS);
+/// `codepage` + `encoding_rs` or `oem_cp` encode. The OEM (DOS) code pages
+/// 437, 720, 737, 775, 850, 852, 855, 857, 858, 860–866 and 869; US-ASCII
+/// 20127; Thai 874; Japanese 932 (Shift_JIS);
 /// Simplified Chinese 936 (GBK) and 54936 (GB18030); Korean 949; Traditional
 /// Chinese 950 (Big5); the Windows ANSI code pages 1250–1258; KOI8-R 20866
 /// and KOI8-U 21866; ISO 8859-1 … -9, -13 and -15 (28591–28599, 28603,
 /// 28605: the numbers in 28591–28605 Windows defines); UTF-8 65001; UTF-16
 /// 1200 (little-endian) and 1201 (big-endian).
 pub const CODE_PAGES: &[u32] = &[
-    874, 932, 936, 949, 950, 1200, 1201, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258,
-    20866, 21866, 28591, 28592, 28593, 28594, 28595, 28596, 28597, 28598, 28599, 28603, 28605,
-    54936, 65001,
+    437, 720, 737, 775, 850, 852, 855, 857, 858, 860, 861, 862, 863, 864, 865, 866, 869, 874, 932,
+    936, 949, 950, 1200, 1201, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258, 20127, 20866,
+    21866, 28591, 28592, 28593, 28594, 28595, 28596, 28597, 28598, 28599, 28603, 28605, 54936,
+    65001,
 ];
 
 /// Accepts a code page of [`CODE_PAGES`]; `E_INVALID_CODEPAGE` for any other
-/// number (code pages without an encoder, such as 437 or 1361, and numbers
+/// number (code pages without an encoder, such as 1361 or 10000, and numbers
 /// the `codepage` crate maps but Windows does not define, such as 28600).
 pub fn check_codepage(cp: u32) -> Result<u32> {
     if CODE_PAGES.contains(&cp) {
@@ -111,11 +119,11 @@ mod tests {
     #[test]
     fn codepages() {
         for ok in [
-            932, 950, 1252, 65001, 1200, 1201, 28591, 20866, 54936, 874, 28605,
+            932, 950, 1252, 65001, 1200, 1201, 28591, 20866, 54936, 874, 28605, 437, 850, 20127,
         ] {
             assert_eq!(check_codepage(ok), Ok(ok), "{ok}");
         }
-        for bad in [0, 1, 437, 866, 10000, 28600, 28604, 50220, 65000, 70000] {
+        for bad in [0, 1, 1361, 10000, 28600, 28604, 50220, 65000, 70000] {
             assert_eq!(
                 check_codepage(bad).unwrap_err().code(),
                 error::E_INVALID_CODEPAGE,

@@ -345,7 +345,7 @@ mod tests {
             .unwrap();
         assert!(d.remove_value("a", &mut j));
         d.set_value("new", Variant::Null, &LIMITS, &mut j).unwrap();
-        d.set_value_at(0, Variant::Bool(true), &LIMITS, &mut j)
+        d.set_value_at(0, Variant::bool(true), &LIMITS, &mut j)
             .unwrap();
         d.remove_value_at(1, &mut j).unwrap();
         d.clear_values(&mut j);

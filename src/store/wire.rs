@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
-use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
+use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH, VARIANT_FALSE, VARIANT_TRUE};
 
 /// The format version written; readers reject others.
 pub const VERSION: u8 = 1;
@@ -36,6 +36,9 @@ enum Wire {
     I8(i64),
     UI8(u64),
     Array(Vec<Wire>),
+    /// A `VT_BOOL` other than `VARIANT_TRUE`/`VARIANT_FALSE` (canonical ones
+    /// are `Bool`, as format version 1 first wrote them).
+    BoolShort(i16),
 }
 
 /// A whole session as it is written.
@@ -74,7 +77,8 @@ fn to_wire(v: &Variant) -> Result<Wire> {
         Variant::Date(x) => Wire::Date(*x),
         Variant::Bstr(s) => Wire::Bstr(s.to_string()),
         Variant::Error(x) => Wire::Error(*x),
-        Variant::Bool(x) => Wire::Bool(*x),
+        Variant::Bool(x @ (VARIANT_TRUE | VARIANT_FALSE)) => Wire::Bool(*x == VARIANT_TRUE),
+        Variant::Bool(x) => Wire::BoolShort(*x),
         Variant::I1(x) => Wire::I1(*x),
         Variant::UI1(x) => Wire::UI1(*x),
         Variant::UI2(x) => Wire::UI2(*x),
@@ -98,7 +102,8 @@ fn from_wire(w: Wire) -> Variant {
         Wire::Date(x) => Variant::Date(x),
         Wire::Bstr(s) => Variant::Bstr(s.into()),
         Wire::Error(x) => Variant::Error(x),
-        Wire::Bool(x) => Variant::Bool(x),
+        Wire::Bool(x) => Variant::bool(x),
+        Wire::BoolShort(x) => Variant::Bool(x),
         Wire::I1(x) => Variant::I1(x),
         Wire::UI1(x) => Variant::UI1(x),
         Wire::UI2(x) => Variant::UI2(x),
@@ -223,7 +228,8 @@ mod tests {
             ("count", Variant::I4(-7)),
             ("when", Variant::Date(36525.75)),
             ("money", Variant::Cy(12345)),
-            ("flag", Variant::Bool(true)),
+            ("flag", Variant::bool(true)),
+            ("short", Variant::Bool(1)),
             ("nothing", Variant::Null),
             ("big", Variant::UI8(u64::MAX)),
             ("names", Variant::Array(Box::new(SafeArray::from(names)))),

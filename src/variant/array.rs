@@ -1,6 +1,6 @@
 //! One-dimensional, zero-based arrays of variants (`VT_ARRAY | VT_VARIANT`).
 
-use super::Variant;
+use super::{Variant, MAX_ARRAY_DEPTH};
 use crate::error::{self, Error, Result};
 
 /// A SAFEARRAY-like array of variants; its length is fixed at creation.
@@ -60,6 +60,43 @@ impl SafeArray {
         Ok(())
     }
 
+    /// Deep copies of `values`, in order, into this array from `index` on
+    /// (`ICollection.CopyTo(array, index)`), with .NET's argument rules:
+    /// `index` past the end is `DISP_E_BADINDEX`
+    /// (`ArgumentOutOfRangeException`); too few elements from `index` to
+    /// the end is `E_INVALIDARG` (`ArgumentException`), as is a value that
+    /// would nest arrays deeper than [`MAX_ARRAY_DEPTH`]. On error nothing
+    /// is written.
+    pub fn copy_in<'a>(
+        &mut self,
+        index: usize,
+        values: impl ExactSizeIterator<Item = &'a Variant> + Clone,
+    ) -> Result<()> {
+        let len = self.len();
+        if index > len {
+            return Err(bad_index(index, len));
+        }
+        if len - index < values.len() {
+            return Err(Error::new(
+                error::E_INVALIDARG,
+                format!(
+                    "{} values do not fit in an array of {len} from index {index}",
+                    values.len()
+                ),
+            ));
+        }
+        if values.clone().any(|v| v.array_depth() >= MAX_ARRAY_DEPTH) {
+            return Err(Error::new(
+                error::E_INVALIDARG,
+                format!("arrays nest at most {MAX_ARRAY_DEPTH} levels"),
+            ));
+        }
+        for (slot, v) in self.items[index..].iter_mut().zip(values) {
+            *slot = v.clone();
+        }
+        Ok(())
+    }
+
     /// The elements in order.
     pub fn iter(&self) -> std::slice::Iter<'_, Variant> {
         self.items.iter()
@@ -77,4 +114,32 @@ fn bad_index(index: usize, len: usize) -> Error {
         error::DISP_E_BADINDEX,
         format!("array index {index} is out of range (length {len})"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_in_follows_copy_to_rules() {
+        let values = [Variant::I4(1), Variant::bstr("two")];
+        let mut a = SafeArray::new(4).unwrap();
+        a.copy_in(1, values.iter()).unwrap();
+        assert_eq!(a.get(0), Ok(&Variant::Empty));
+        assert_eq!(a.get(1), Ok(&Variant::I4(1)));
+        assert_eq!(a.get(2), Ok(&Variant::bstr("two")));
+        assert_eq!(a.get(3), Ok(&Variant::Empty));
+        a.copy_in(2, values.iter()).unwrap();
+        a.copy_in(4, [].iter()).unwrap();
+        let before = a.clone();
+        let code = |r: Result<()>| r.unwrap_err().code();
+        assert_eq!(code(a.copy_in(3, values.iter())), error::E_INVALIDARG);
+        assert_eq!(code(a.copy_in(5, [].iter())), error::DISP_E_BADINDEX);
+        let mut deep = Variant::Empty;
+        for _ in 0..MAX_ARRAY_DEPTH {
+            deep = Variant::Array(Box::new(SafeArray::from(vec![deep])));
+        }
+        assert_eq!(code(a.copy_in(0, [deep].iter())), error::E_INVALIDARG);
+        assert_eq!(a, before, "nothing written on error");
+    }
 }

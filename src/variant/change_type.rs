@@ -39,22 +39,25 @@ pub mod flags {
 ///   itself; as in Windows, every other value but `VT_ERROR` (objects
 ///   included) converts to `VT_EMPTY` and `VT_NULL`;
 /// - to integers: banker's rounding (2.5 → 2, 3.5 → 4), `DISP_E_OVERFLOW` out
-///   of range; as in Windows, True is -1 cast to the target (255 as `VT_UI1`)
-///   and a signed/unsigned integer of the same width is reinterpreted
-///   (`VT_I1` -1 → `VT_UI1` 255);
+///   of range; as in Windows, a `VT_BOOL` is its stored SHORT cast to the
+///   target like a C cast (`VARIANT_TRUE` → `VT_UI1` 255, a non-canonical
+///   128 → `VT_I1` -128, 256 → `VT_UI1` 0; a TRUE stored as 1 is 1 as every
+///   number, date and currency) and a signed/unsigned integer of the same
+///   width is reinterpreted (`VT_I1` -1 → `VT_UI1` 255);
 /// - to text, under the locale's separators and patterns: `VT_R8` with up to
 ///   15 significant digits (`0.333333333333333`, `1E+16`; `0,5` under
 ///   fr-FR), no digit grouping, `VT_R4` up to 7, `VT_CY` up to 4 decimals,
 ///   dates as the locale's short date and time (`12/31/1999 6:00:00 PM`,
 ///   `31.12.1999 18:00:00` under de-DE; date alone at midnight, time alone
-///   on day 0), `VT_BOOL` as `-1`/`0` unless `VARIANT_ALPHABOOL` (English
+///   on day 0), `VT_BOOL` as its SHORT (`-1`, `0`, `1`) unless `VARIANT_ALPHABOOL` (English
 ///   words) or `VARIANT_LOCALBOOL` (the locale's words) ask for words;
 /// - from text: numbers with spaces, signs, parentheses, the locale's
 ///   digit-group and decimal separators (`1.234,5` under de-DE), its
 ///   currency symbol, an exponent or `&H`/`&O`; booleans as `True`/`False`
 ///   (with `VARIANT_LOCALBOOL` also the locale's words) or a number; dates
-///   in the locale's field order and separators with an optional time in
-///   its format, or a time alone;
+///   and times as `VarDateFromStr` reads them (the locale's layout, else
+///   Windows' generic grammar: English month names, times before or after
+///   the date, the first field order that makes a valid date);
 /// - to `VT_DATE`: `DISP_E_OVERFLOW` outside 100-01-01 ..= 9999-12-31;
 /// - `VT_ERROR` converts only to itself; nothing converts to `VT_ERROR` or
 ///   `VT_DISPATCH` (that needs `QueryInterface`, which is not called);
@@ -110,9 +113,11 @@ pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<
             match target {
                 vt::R4 => to_r4(value, loc).map(Variant::R4),
                 vt::R8 => to_r8(value, loc).map(Variant::R8),
-                vt::CY => to_cy(value, loc).map(Variant::Cy),
+                vt::CY => check_i8_for_cy(src)
+                    .and_then(|()| to_cy(value, loc))
+                    .map(Variant::Cy),
                 vt::DATE => to_date(value, loc).map(Variant::Date),
-                vt::BOOL => to_bool(value, loc, flags).map(Variant::Bool),
+                vt::BOOL => to_bool(value, loc, flags).map(Variant::bool),
                 _ => match IntType::of(target) {
                     Some(t) => to_integer(value, t, loc).map(|v| t.make(v)),
                     None => Err(mismatch(from, target)),
@@ -127,7 +132,8 @@ pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<
 enum Scalar<'a> {
     /// An integer and its width in bits (0 for `VT_EMPTY`).
     Int(i128, u32),
-    Bool(bool),
+    /// A `VARIANT_BOOL`'s stored SHORT.
+    Bool(i16),
     /// `VT_R4`, `VT_R8` or `VT_DATE`.
     Float(f64),
     Cy(i64),
@@ -254,7 +260,7 @@ fn to_integer(value: Scalar<'_>, t: IntType, loc: &LocaleInfo) -> Result<i128> {
     match value {
         Scalar::Int(v, bits) if bits == t.bits => Ok(t.wrap(v)),
         Scalar::Int(v, _) => t.check(v),
-        Scalar::Bool(b) => Ok(t.wrap(-i128::from(b))),
+        Scalar::Bool(b) => Ok(t.wrap(i128::from(b))),
         Scalar::Float(x) => t.round_float(x),
         Scalar::Cy(c) => t.check(cy_to_integer(c)),
         Scalar::Text(s) => match text::parse_number(s, loc)? {
@@ -279,7 +285,7 @@ fn cy_to_integer(cy: i64) -> i128 {
 fn to_r8(value: Scalar<'_>, loc: &LocaleInfo) -> Result<f64> {
     Ok(match value {
         Scalar::Int(v, _) => v as f64,
-        Scalar::Bool(b) => -f64::from(u8::from(b)),
+        Scalar::Bool(b) => f64::from(b),
         Scalar::Float(x) => x,
         Scalar::Cy(c) => c as f64 / 10_000.0,
         Scalar::Text(s) => text::parse_number(s, loc)?.to_f64()?,
@@ -319,6 +325,18 @@ fn to_cy(value: Scalar<'_>, loc: &LocaleInfo) -> Result<i64> {
         .ok_or_else(|| overflow(vt::CY))
 }
 
+/// `VarCyFromI8`'s range, which is one narrower than the scaled value
+/// needs: Windows rejects a `VT_I8` whose magnitude is at least
+/// `i64::MAX / 10_000` (±922337203685477 overflow although ×10,000 they
+/// fit; a `VT_UI8` 922337203685477 converts).
+fn check_i8_for_cy(src: &Variant) -> Result<()> {
+    const LIMIT: i64 = i64::MAX / 10_000;
+    match src {
+        Variant::I8(x) if x.unsigned_abs() >= LIMIT.unsigned_abs() => Err(overflow(vt::CY)),
+        _ => Ok(()),
+    }
+}
+
 /// `x` × 10,000 rounded half to even; `None` for NaN.
 fn float_to_cy(x: f64) -> Option<i128> {
     (!x.is_nan()).then(|| (x * 10_000.0).round_ties_even() as i128)
@@ -339,7 +357,7 @@ fn to_date(value: Scalar<'_>, loc: &LocaleInfo) -> Result<f64> {
 fn to_bool(value: Scalar<'_>, loc: &LocaleInfo, flags: u16) -> Result<bool> {
     Ok(match value {
         Scalar::Int(v, _) => v != 0,
-        Scalar::Bool(b) => b,
+        Scalar::Bool(b) => b != 0,
         Scalar::Float(x) => x != 0.0,
         Scalar::Cy(c) => c != 0,
         Scalar::Text(s) => text::parse_bool(s, loc, flags & flags::VARIANT_LOCALBOOL != 0)?,
@@ -554,8 +572,13 @@ mod tests {
                 "{v:?} -> {target:#x}"
             );
         }
+        // Windows' VarCyFromI8 range is one narrower than VarCyFromUI8's.
         assert_eq!(
-            conv(&Variant::I8(922_337_203_685_477), vt::CY),
+            code(&Variant::I8(922_337_203_685_477), vt::CY),
+            error::DISP_E_OVERFLOW
+        );
+        assert_eq!(
+            conv(&Variant::UI8(922_337_203_685_477), vt::CY),
             Ok(Variant::Cy(9_223_372_036_854_770_000))
         );
         assert_eq!(
@@ -612,14 +635,14 @@ mod tests {
         ];
         for expected in &truths {
             assert_eq!(
-                conv(&Variant::Bool(true), expected.vt()).as_ref(),
+                conv(&Variant::bool(true), expected.vt()).as_ref(),
                 Ok(expected)
             );
-            let zero = conv(&Variant::Bool(false), expected.vt()).unwrap();
-            assert_eq!(conv(&zero, vt::BOOL), Ok(Variant::Bool(false)), "{zero:?}");
+            let zero = conv(&Variant::bool(false), expected.vt()).unwrap();
+            assert_eq!(conv(&zero, vt::BOOL), Ok(Variant::bool(false)), "{zero:?}");
             assert_eq!(
                 conv(expected, vt::BOOL),
-                Ok(Variant::Bool(true)),
+                Ok(Variant::bool(true)),
                 "{expected:?}"
             );
         }
@@ -629,7 +652,7 @@ mod tests {
             Variant::UI8(1 << 40),
             Variant::R4(-0.5),
         ] {
-            assert_eq!(conv(&v, vt::BOOL), Ok(Variant::Bool(true)), "{v:?}");
+            assert_eq!(conv(&v, vt::BOOL), Ok(Variant::bool(true)), "{v:?}");
         }
         for v in [
             Variant::R8(-0.0),
@@ -637,7 +660,7 @@ mod tests {
             Variant::Empty,
             Variant::Cy(0),
         ] {
-            assert_eq!(conv(&v, vt::BOOL), Ok(Variant::Bool(false)), "{v:?}");
+            assert_eq!(conv(&v, vt::BOOL), Ok(Variant::bool(false)), "{v:?}");
         }
     }
 
@@ -645,7 +668,7 @@ mod tests {
     fn bool_text_follows_the_flags() {
         // Wine's VARIANT_Coerce: without ALPHABOOL/LOCALBOOL a boolean becomes
         // text as the VT_I2 it is; test_VarBoolChangeTypeEx checks the flags.
-        let text = |b: bool, f: u16| change_type(&Variant::Bool(b), US, f, vt::BSTR);
+        let text = |b: bool, f: u16| change_type(&Variant::bool(b), US, f, vt::BSTR);
         assert_eq!(text(true, 0), Ok(bstr("-1")));
         assert_eq!(text(false, 0), Ok(bstr("0")));
         assert_eq!(text(true, flags::VARIANT_ALPHABOOL), Ok(bstr("True")));
@@ -663,14 +686,14 @@ mod tests {
         assert_eq!(text(true, flags::VARIANT_NOUSEROVERRIDE), Ok(bstr("-1")));
         assert_eq!(text(true, flags::VARIANT_CALENDAR_HIJRI), Ok(bstr("-1")));
         let read = |s: &str, f: u16| change_type(&bstr(s), US, f, vt::BOOL);
-        assert_eq!(read("True", 0), Ok(Variant::Bool(true)));
+        assert_eq!(read("True", 0), Ok(Variant::bool(true)));
         assert_eq!(
             read("false", flags::VARIANT_LOCALBOOL),
-            Ok(Variant::Bool(false))
+            Ok(Variant::bool(false))
         );
-        assert_eq!(read("#TRUE#", 0), Ok(Variant::Bool(true)));
-        assert_eq!(read("0", 0), Ok(Variant::Bool(false)));
-        assert_eq!(read("-1", 0), Ok(Variant::Bool(true)));
+        assert_eq!(read("#TRUE#", 0), Ok(Variant::bool(true)));
+        assert_eq!(read("0", 0), Ok(Variant::bool(false)));
+        assert_eq!(read("-1", 0), Ok(Variant::bool(true)));
         assert_eq!(
             read("yes", 0).unwrap_err().code(),
             error::DISP_E_TYPEMISMATCH
@@ -692,7 +715,7 @@ mod tests {
             Variant::R8(0.0),
             Variant::Cy(0),
             Variant::Date(0.0),
-            Variant::Bool(false),
+            Variant::bool(false),
             bstr(""),
             Variant::Null,
         ];
@@ -734,7 +757,7 @@ mod tests {
             bstr("x"),
             Variant::R8(1.0),
             Variant::Date(1.0),
-            Variant::Bool(true),
+            Variant::bool(true),
         ] {
             assert_eq!(conv(&v, vt::EMPTY), Ok(Variant::Empty), "{v:?}");
             assert_eq!(conv(&v, vt::NULL), Ok(Variant::Null), "{v:?}");
@@ -765,7 +788,7 @@ mod tests {
             ("12/31/1999", Variant::Date(36525.0)),
             ("12/31/1999 6:00 PM", Variant::Date(36525.75)),
             ("3:04:05 PM", Variant::Date(54_245.0 / 86_400.0)),
-            ("True", Variant::Bool(true)),
+            ("True", Variant::bool(true)),
         ];
         for (text, expected) in &table {
             assert_eq!(
@@ -781,7 +804,7 @@ mod tests {
             ("abc", vt::BOOL),
             ("", vt::I4),
             ("12abc", vt::I4),
-            ("31/12/1999", vt::DATE),
+            ("2/30/2000", vt::DATE),
             ("36525", vt::DATE),
             ("abc", vt::DATE),
         ] {
@@ -976,7 +999,7 @@ mod tests {
             Variant::Cy(i64::MIN),
             Variant::I8(i64::MIN),
             Variant::UI8(u64::MAX),
-            Variant::Bool(true),
+            Variant::bool(true),
         ]);
         let targets = (0..=0x17).chain([vt::ARRAY | vt::VARIANT]);
         for v in &values {

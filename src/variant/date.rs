@@ -97,7 +97,7 @@ fn is_leap(year: i32) -> bool {
 }
 
 /// Days in `month` (1 ..= 12) of `year`.
-fn days_in_month(year: i32, month: u32) -> u32 {
+pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,

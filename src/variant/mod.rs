@@ -7,6 +7,7 @@
 mod array;
 mod change_type;
 pub(crate) mod date;
+mod date_fields;
 mod object;
 mod text;
 
@@ -88,8 +89,10 @@ pub enum Variant {
     Dispatch(Object),
     /// `VT_ERROR`: an SCODE.
     Error(i32),
-    /// `VT_BOOL`.
-    Bool(bool),
+    /// `VT_BOOL`: a `VARIANT_BOOL`, the 16-bit value as stored (canonically
+    /// [`VARIANT_TRUE`] or [`VARIANT_FALSE`]; other values are kept, and
+    /// convert as the SHORT they are, as in Windows).
+    Bool(i16),
     /// `VT_UNKNOWN`.
     Unknown(Object),
     /// `VT_I1`.
@@ -107,6 +110,11 @@ pub enum Variant {
     /// `VT_ARRAY | VT_VARIANT`: a one-dimensional, zero-based array.
     Array(Box<SafeArray>),
 }
+
+/// `VARIANT_TRUE`: the canonical true `VARIANT_BOOL`.
+pub const VARIANT_TRUE: i16 = -1;
+/// `VARIANT_FALSE`.
+pub const VARIANT_FALSE: i16 = 0;
 
 /// Deepest nesting of arrays accepted (deeper input is rejected, which also
 /// stops a self-referencing array handed in from C).
@@ -137,6 +145,11 @@ impl Variant {
             Variant::UI8(_) => vt::UI8,
             Variant::Array(_) => vt::ARRAY | vt::VARIANT,
         }
+    }
+
+    /// A canonical boolean: `VARIANT_TRUE` (-1) or `VARIANT_FALSE` (0).
+    pub fn bool(value: bool) -> Variant {
+        Variant::Bool(if value { VARIANT_TRUE } else { VARIANT_FALSE })
     }
 
     /// A string value.
@@ -215,7 +228,7 @@ mod tests {
             Variant::Date(1.0),
             Variant::bstr("x"),
             Variant::Error(1),
-            Variant::Bool(true),
+            Variant::bool(true),
             Variant::I1(1),
             Variant::UI1(1),
             Variant::UI2(1),

@@ -174,7 +174,7 @@ fn sample_values() -> Vec<(&'static str, Variant)> {
     let outer = SafeArray::from(vec![
         Variant::Array(Box::new(inner)),
         Variant::Null,
-        Variant::Bool(false),
+        Variant::bool(false),
     ]);
     vec![
         ("empty", Variant::Empty),
@@ -188,7 +188,7 @@ fn sample_values() -> Vec<(&'static str, Variant)> {
         ("bstr", Variant::bstr("naïve 日本語 \u{1F600} \"quoted\"")),
         ("emptystr", Variant::bstr("")),
         ("error", Variant::Error(-2_147_352_572)),
-        ("bool", Variant::Bool(true)),
+        ("bool", Variant::bool(true)),
         ("i1", Variant::I1(-8)),
         ("ui1", Variant::UI1(255)),
         ("ui2", Variant::UI2(65_535)),

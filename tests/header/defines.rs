@@ -10,7 +10,9 @@ use std::fmt::Write;
 
 use sess::error;
 use sess::ffi::codepage::ENCODE_QUESTION_MARK;
+use sess::ffi::collate::COMPARE_FLAGS;
 use sess::ffi::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
+use sess::ffi::session_state::{COOKIE_MODE_USE_COOKIES, COOKIE_MODE_USE_URI};
 use sess::ffi::store::{
     STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
 };
@@ -98,7 +100,7 @@ pub fn render() -> String {
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 11] = [
+    let sections: [(&str, &[(&str, u32)]); 13] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -149,6 +151,17 @@ pub fn render() -> String {
         (
             "sess_codepage_encode flags",
             &[("ENCODE_QUESTION_MARK", ENCODE_QUESTION_MARK)],
+        ),
+        (
+            "sess_compare_text flags (CompareStringEx's values)",
+            COMPARE_FLAGS,
+        ),
+        (
+            "sess_request_cookie_mode (ASP.NET's HttpCookieMode values)",
+            &[
+                ("COOKIE_MODE_USE_URI", COOKIE_MODE_USE_URI),
+                ("COOKIE_MODE_USE_COOKIES", COOKIE_MODE_USE_COOKIES),
+            ],
         ),
         (
             "sess_store_vtbl get flags",

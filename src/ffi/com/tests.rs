@@ -677,7 +677,7 @@ fn an_object_from_a_lent_handle_detaches_when_the_lender_takes_it_back() {
                         DISPID_VALUE,
                         PUT,
                         &[s_("started")],
-                        Some(Variant::Bool(true))
+                        Some(Variant::bool(true))
                     )
                     .0,
                     e::S_OK
@@ -703,7 +703,7 @@ fn an_object_from_a_lent_handle_detaches_when_the_lender_takes_it_back() {
     let o2 = interface(sess);
     assert_eq!(
         s_call(o2, DISPID_VALUE, GET, &[s("started")], None).1,
-        Variant::Bool(true)
+        Variant::bool(true)
     );
     // SAFETY: live objects and handles, each released once.
     unsafe {

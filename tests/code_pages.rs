@@ -1,0 +1,85 @@
+//! Code pages as Windows defines them (`MultiByteToWideChar` /
+//! `WideCharToMultiByte` tables, the names of `Encoding.WebName`): bytes to
+//! text and text to bytes per code page, and the `&#N;` / `?` rule for what
+//! a code page cannot hold.
+
+use sess::error;
+use sess::locale::encoding::{charset, decode, encode, Unmappable};
+
+/// (code page, bytes, text): each direction gives the other.
+const TABLE: &[(u32, &[u8], &str)] = &[
+    // ISO 8859-1 is byte N = U+00N, C1 controls included (not windows-1252).
+    (28591, b"caf\xE9 \xA9\xFF", "café ©ÿ"),
+    (28591, b"\x80\x9F", "\u{80}\u{9F}"),
+    (1252, b"\x80\x9F", "€Ÿ"),
+    // ISO 8859-9 (Latin-5): Latin-1 with the Turkish letters.
+    (28599, b"\xDDstanbul \xFE\xF0", "İstanbul şğ"),
+    (28599, b"\x80", "\u{80}"),
+    (1254, b"\x80", "€"),
+    (20127, b"ASCII ~", "ASCII ~"),
+    // OEM code pages.
+    (437, b"\x82\xE3\xB3\xDB\x9C", "éπ│█£"),
+    (850, b"\x82\x9D\xD5\xB5", "éØıÁ"),
+    (858, b"\xD5", "€"),
+    (852, b"\xA5\x9F", "ąč"),
+    (866, b"\x8F\xE0\xA8\xA2\xA5\xE2", "Привет"),
+    (737, b"\x80\x97", "ΑΩ"),
+    (862, b"\x80\x9A", "את"),
+    (855, b"\xA0", "а"),
+];
+
+#[test]
+fn bytes_and_text_both_ways() {
+    for &(cp, bytes, text) in TABLE {
+        assert_eq!(decode(cp, bytes).unwrap(), text, "decode cp {cp}");
+        assert_eq!(
+            encode(cp, text, Unmappable::HtmlReference).unwrap(),
+            bytes,
+            "encode cp {cp}"
+        );
+    }
+}
+
+#[test]
+fn unmappable_characters_follow_the_same_rule() {
+    for (cp, text, html, question) in [
+        (28591, "1 €", "1 &#8364;", "1 ?"),
+        (28599, "Ð€", "&#208;&#8364;", "??"),
+        (20127, "café", "caf&#233;", "caf?"),
+        (437, "¾ €", "&#190; &#8364;", "? ?"),
+        (850, "€", "&#8364;", "?"),
+        (866, "é", "&#233;", "?"),
+    ] {
+        assert_eq!(
+            encode(cp, text, Unmappable::HtmlReference).unwrap(),
+            html.as_bytes(),
+            "cp {cp}"
+        );
+        assert_eq!(
+            encode(cp, text, Unmappable::QuestionMark).unwrap(),
+            question.as_bytes(),
+            "cp {cp}"
+        );
+    }
+    // Bytes a code page leaves undefined decode to U+FFFD.
+    assert_eq!(decode(20127, b"a\xE9").unwrap(), "a\u{FFFD}");
+}
+
+#[test]
+fn charsets_are_windows_web_names() {
+    for (cp, name) in [
+        (28591, "iso-8859-1"),
+        (28599, "iso-8859-9"),
+        (20127, "us-ascii"),
+        (437, "IBM437"),
+        (850, "ibm850"),
+        (866, "cp866"),
+        (1252, "windows-1252"),
+        (28592, "ISO-8859-2"),
+    ] {
+        assert_eq!(charset(cp).unwrap(), name, "cp {cp}");
+    }
+    for cp in [1361, 10000, 0] {
+        assert_eq!(charset(cp).unwrap_err().code(), error::E_INVALID_CODEPAGE);
+    }
+}

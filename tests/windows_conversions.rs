@@ -1,0 +1,155 @@
+//! Conversions as Windows' oleaut32 records them (Wine's conformance tests,
+//! `dlls/oleaut32/tests/vartype.c`): a `VARIANT_BOOL` converts as the SHORT
+//! it stores, and currency's limits.
+
+use sess::error;
+use sess::variant::{change_type, flags, vt, Variant};
+
+fn conv(v: &Variant, target: u16) -> Result<Variant, i32> {
+    change_type(v, 0x0409, 0, target).map_err(|e| e.code())
+}
+
+/// `VarXxFromBool(value)` for every numeric target: (stored SHORT,
+/// expected), from `test_VarI1FromBool` … `test_VarUI8FromBool`,
+/// `COMMON_TYPETEST` (a TRUE stored as 1 is 1 everywhere) and the wrap of
+/// a C cast.
+#[test]
+fn bool_to_numbers_uses_the_stored_short() {
+    let table: &[(i16, Variant)] = &[
+        // VarI1FromBool wraps: 128 → -128, -129 → 127.
+        (128, Variant::I1(-128)),
+        (-129, Variant::I1(127)),
+        (127, Variant::I1(127)),
+        (1, Variant::I1(1)),
+        (-1, Variant::I1(-1)),
+        // VarUI1FromBool: -1 → 255, 256 → 0.
+        (-1, Variant::UI1(255)),
+        (256, Variant::UI1(0)),
+        (255, Variant::UI1(255)),
+        (1, Variant::UI1(1)),
+        (1, Variant::I2(1)),
+        (-32768, Variant::I2(-32768)),
+        (-1, Variant::UI2(65535)),
+        (32767, Variant::UI2(32767)),
+        (1, Variant::I4(1)),
+        (-32768, Variant::I4(-32768)),
+        (-1, Variant::UI4(u32::MAX)),
+        (1, Variant::UI4(1)),
+        (1, Variant::I8(1)),
+        (-32768, Variant::I8(-32768)),
+        // VarUI8FromBool: EXPECTI8(i) for every SHORT, i.e. sign-extended.
+        (-1, Variant::UI8(u64::MAX)),
+        (-32768, Variant::UI8((-32768i64) as u64)),
+        (1, Variant::UI8(1)),
+        (1, Variant::R4(1.0)),
+        (-1, Variant::R4(-1.0)),
+        (1, Variant::R8(1.0)),
+        (300, Variant::R8(300.0)),
+        (1, Variant::Date(1.0)),
+        (-1, Variant::Date(-1.0)),
+        (1, Variant::Cy(10_000)),
+        (-1, Variant::Cy(-10_000)),
+        (0, Variant::UI8(0)),
+        (0, Variant::Cy(0)),
+    ];
+    for (short, expected) in table {
+        assert_eq!(
+            conv(&Variant::Bool(*short), expected.vt()).as_ref(),
+            Ok(expected),
+            "Bool({short})"
+        );
+    }
+}
+
+#[test]
+fn bool_to_text_and_back() {
+    let text = |short: i16, f: u16| {
+        change_type(&Variant::Bool(short), 0x0409, f, vt::BSTR)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Without ALPHABOOL/LOCALBOOL a boolean is text as the VT_I2 it is.
+    assert_eq!(text(1, 0), "1");
+    assert_eq!(text(-1, 0), "-1");
+    assert_eq!(text(0, 0), "0");
+    assert_eq!(text(256, 0), "256");
+    // VarBstrFromBool: anything but VARIANT_FALSE is True.
+    assert_eq!(text(-1, flags::VARIANT_ALPHABOOL), "True");
+    assert_eq!(text(1, flags::VARIANT_ALPHABOOL), "True");
+    assert_eq!(text(0, flags::VARIANT_ALPHABOOL), "False");
+    // The other direction: any non-zero value is VARIANT_TRUE.
+    for (from, to) in [
+        (Variant::I2(1), -1),
+        (Variant::UI1(2), -1),
+        (Variant::R8(0.5), -1),
+        (Variant::I4(0), 0),
+        (Variant::bstr("1"), -1),
+        (Variant::bstr("True"), -1),
+        (Variant::bstr("0"), 0),
+    ] {
+        assert_eq!(conv(&from, vt::BOOL), Ok(Variant::Bool(to)), "{from:?}");
+    }
+    // BOOL → BOOL is a copy: the stored SHORT stays (COMMON_TYPETEST).
+    assert_eq!(conv(&Variant::Bool(1), vt::BOOL), Ok(Variant::Bool(1)));
+}
+
+/// `test_VarCyFromI8` / `test_VarCyFromUI8` / `test_VarCyFromR8` and the
+/// currency to integer limits.
+#[test]
+fn currency_limits() {
+    const OVERFLOW: i32 = error::DISP_E_OVERFLOW;
+    let table: &[(Variant, Result<i64, i32>)] = &[
+        (Variant::I8(-922_337_203_685_477), Err(OVERFLOW)),
+        (
+            Variant::I8(-922_337_203_685_476),
+            Ok(-9_223_372_036_854_760_000),
+        ),
+        (Variant::I8(-1), Ok(-10_000)),
+        (Variant::I8(0), Ok(0)),
+        (Variant::I8(1), Ok(10_000)),
+        (
+            Variant::I8(922_337_203_685_476),
+            Ok(9_223_372_036_854_760_000),
+        ),
+        (Variant::I8(922_337_203_685_477), Err(OVERFLOW)),
+        (Variant::I8(i64::MAX), Err(OVERFLOW)),
+        (Variant::I8(i64::MIN), Err(OVERFLOW)),
+        (Variant::UI8(0), Ok(0)),
+        (
+            Variant::UI8(922_337_203_685_476),
+            Ok(9_223_372_036_854_760_000),
+        ),
+        (
+            Variant::UI8(922_337_203_685_477),
+            Ok(9_223_372_036_854_770_000),
+        ),
+        (Variant::UI8(922_337_203_685_478), Err(OVERFLOW)),
+        (Variant::I4(i32::MIN), Ok(i64::from(i32::MIN) * 10_000)),
+        (Variant::UI4(u32::MAX), Ok(i64::from(u32::MAX) * 10_000)),
+        (Variant::R8(-4_611_686_018_427_388_416.1), Err(OVERFLOW)),
+        (Variant::R8(4_611_686_018_427_387_648.0), Err(OVERFLOW)),
+        (Variant::R8(-1.0), Ok(-10_000)),
+        (Variant::R8(1.00009), Ok(10_001)),
+        (Variant::R8(-0.00005), Ok(0)),
+    ];
+    for (from, expected) in table {
+        assert_eq!(
+            conv(from, vt::CY),
+            expected.map(Variant::Cy),
+            "{from:?} → CY"
+        );
+    }
+    // And back: the largest amounts convert to I8 and R8.
+    assert_eq!(
+        conv(&Variant::Cy(9_223_372_036_854_760_000), vt::I8),
+        Ok(Variant::I8(922_337_203_685_476))
+    );
+    assert_eq!(
+        conv(&Variant::Cy(i64::MAX), vt::I4),
+        Err(OVERFLOW),
+        "CY → I4 out of range"
+    );
+    assert_eq!(conv(&Variant::Cy(-15_000), vt::I2), Ok(Variant::I2(-2)));
+}
