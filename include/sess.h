@@ -60,6 +60,8 @@
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
 #define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
+#define SESS_E_SESSION_TOO_LARGE ((sess_result)0x80040210) /* the session would exceed the per-session size limit */
+#define SESS_E_MEMORY_BUDGET ((sess_result)0x80040211) /* the application's sessions would exceed its memory budget */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -666,6 +668,19 @@ typedef struct sess_app_options {
    * Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
    */
   const struct sess_redis_options *redis;
+  /**
+   * Largest session in bytes: its keys' UTF-8 bytes plus its values'
+   * bytes as `max_value_bytes` counts them (default 4194304, 4 MiB). A
+   * write past it fails with `SESS_E_SESSION_TOO_LARGE`, changing nothing.
+   */
+  uint64_t max_session_bytes;
+  /**
+   * Most bytes (counted as for `max_session_bytes`) all in-process
+   * sessions may hold together, or 0 for no limit (default 1073741824,
+   * 1 GiB). A write past it fails with `SESS_E_MEMORY_BUDGET`, changing
+   * nothing. Sessions kept in Redis or a host store are not counted.
+   */
+  uint64_t memory_budget_bytes;
 } sess_app_options;
 
 /**

@@ -14,13 +14,15 @@ pub use session::Session;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
-use crate::session::{Limits, SessionData, SessionId};
+use crate::session::{Limits, MemoryBudget, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 
 /// What sessions share: the application's settings and store.
 pub(crate) struct AppInner {
     opts: AppOptions,
     limits: Limits,
+    /// What in-process sessions' Contents hold, against the budget.
+    budget: Arc<MemoryBudget>,
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
 }
@@ -83,6 +85,7 @@ impl App {
         let (store, clock) = opts.open_store()?;
         let inner = Arc::new(AppInner {
             limits: opts.limits(),
+            budget: Arc::new(MemoryBudget::new(opts.memory_budget_bytes)),
             store,
             clock,
             opts,
@@ -99,11 +102,14 @@ impl App {
     /// or Session_OnStart exists (which then runs before this returns).
     pub fn create_session(&self) -> Result<Session> {
         let app = &self.0.inner;
-        let data = SessionData::new(
+        let mut data = SessionData::new(
             app.opts.default_timeout_minutes,
             app.opts.default_lcid,
             app.opts.default_codepage,
         );
+        if app.store.mode() == StoreMode::InProc {
+            data.charge_to(app.budget.clone());
+        }
         let lease = app
             .store
             .prepare(SessionId::generate()?, data, app.now_ms());
@@ -160,6 +166,12 @@ impl App {
     /// Number of stored sessions.
     pub fn session_count(&self) -> usize {
         self.0.inner.store.count()
+    }
+
+    /// Bytes the in-process sessions' Contents hold, as the memory budget
+    /// counts them (0 with a shared store).
+    pub fn memory_used(&self) -> usize {
+        self.0.inner.budget.used()
     }
 
     /// The store mode.

@@ -74,6 +74,11 @@ pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
 /// The value holds an object, which a shared (serialising) store cannot keep.
 pub const E_NOT_SERIALIZABLE: HResult = hr(0x8004_020F);
+/// A write would make the session larger than the application's
+/// per-session byte limit.
+pub const E_SESSION_TOO_LARGE: HResult = hr(0x8004_0210);
+/// A write would take the application's sessions past its memory budget.
+pub const E_MEMORY_BUDGET: HResult = hr(0x8004_0211);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -106,6 +111,8 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_WRONG_STATE", E_WRONG_STATE),
     ("E_INVALID_OPTION", E_INVALID_OPTION),
     ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
+    ("E_SESSION_TOO_LARGE", E_SESSION_TOO_LARGE),
+    ("E_MEMORY_BUDGET", E_MEMORY_BUDGET),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -140,6 +147,8 @@ pub fn message(code: HResult) -> &'static str {
         E_WRONG_STATE => "not allowed in the session's current state",
         E_INVALID_OPTION => "invalid application option",
         E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
+        E_SESSION_TOO_LARGE => "the session would exceed the per-session size limit",
+        E_MEMORY_BUDGET => "the application's sessions would exceed its memory budget",
         c if c >= 0 => "success",
         _ => "unknown error",
     }
