@@ -296,15 +296,9 @@ pub unsafe extern "C" fn sess_variant_set_bstr(
         let text: &str = if len == usize::MAX {
             // SAFETY: NUL-terminated per the contract.
             unsafe { super::text(utf8, "utf8") }?
-        } else if utf8.is_null() {
-            if len != 0 {
-                return Err(null("utf8"));
-            }
-            ""
         } else {
-            // SAFETY: readable for len bytes per the contract.
-            let bytes = unsafe { std::slice::from_raw_parts(utf8.cast::<u8>(), len) };
-            super::utf8(bytes, "utf8")?
+            // SAFETY: NULL with 0, or readable for len bytes per the contract.
+            super::utf8(unsafe { super::bytes(utf8, len, "utf8") }?, "utf8")?
         };
         // SAFETY: per the contract, v is NULL or initialised.
         unsafe { store(v, Variant::bstr(text)) }?;
