@@ -416,6 +416,62 @@ static void limits(void)
 
 /* ------------------------------------------------------------------------ */
 
+static int check_create_fails(sess_app_options *o, sess_result expected);
+
+static void session_bytes(void)
+{
+    sess_app_options o;
+    sess_app *app = NULL;
+    sess_session *s1 = NULL, *s2 = NULL;
+    sess_variant v, got;
+    size_t sessions = 0;
+    /* 100 bytes of text: with a 1-byte key, 101 bytes of session. */
+    const char *hundred = "0123456789012345678901234567890123456789012345678901234567890123456789"
+                          "012345678901234567890123456789";
+
+    section("Limits: bytes per session and the application's memory budget");
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    CHECK(o.max_session_bytes == 4194304 && o.memory_budget_bytes == 1073741824);
+    o.max_session_bytes = 0;
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    o.max_session_bytes = 300;
+    o.memory_budget_bytes = 299; /* below one session's limit */
+    check_create_fails(&o, SESS_E_INVALID_OPTION);
+    o.memory_budget_bytes = 400;
+    CHECK_HR(sess_app_create(&o, &app), SESS_S_OK);
+    CHECK_HR(sess_session_create(app, &s1), SESS_S_OK);
+    sess_variant_init(&v);
+    sess_variant_init(&got);
+    CHECK_HR(sess_variant_set_bstr(&v, hundred, SIZE_MAX), SESS_S_OK);
+    CHECK_HR(sess_value_set(s1, "a", &v), SESS_S_OK);
+    CHECK_HR(sess_value_set(s1, "b", &v), SESS_S_OK);
+    /* 202 + 101 > 300: refused, nothing changed. */
+    CHECK_HR(sess_value_set(s1, "c", &v), SESS_E_SESSION_TOO_LARGE);
+    CHECK(count_of(s1) == 2);
+    CHECK_HR(sess_value_get(s1, "c", &got), SESS_S_FALSE);
+    /* Replacing a value counts only the difference. */
+    CHECK_HR(sess_value_set(s1, "B", &v), SESS_S_OK);
+
+    /* A second session: 202 + 202 > 400 passes the budget. Its first write
+     * fits, so it is stored; the refused one leaves it as it was. */
+    CHECK_HR(sess_session_create(app, &s2), SESS_S_OK);
+    CHECK_HR(sess_value_set(s2, "x", &v), SESS_S_OK);
+    CHECK_HR(sess_value_set(s2, "y", &v), SESS_E_MEMORY_BUDGET);
+    CHECK(count_of(s2) == 1);
+    CHECK_HR(sess_app_session_count(app, &sessions), SESS_S_OK);
+    CHECK(sessions == 2);
+    /* Abandoning the first session gives its bytes back. */
+    CHECK_HR(sess_abandon(s1), SESS_S_OK);
+    CHECK_HR(sess_session_close(s1), SESS_S_OK);
+    CHECK_HR(sess_value_set(s2, "y", &v), SESS_S_OK);
+    CHECK(count_of(s2) == 2);
+    CHECK_HR(sess_session_close(s2), SESS_S_OK);
+    CHECK_HR(sess_variant_clear(&v), SESS_S_OK);
+    sess_app_release(app);
+}
+
+/* ------------------------------------------------------------------------ */
+
 typedef struct opener {
     sess_app *app;
     const char *id;
@@ -1142,6 +1198,7 @@ int main(void)
 
     nesting_limit();
     limits();
+    session_bytes();
     lock_timeouts();
     readonly_writes();
     bad_options();

@@ -20,8 +20,11 @@
  *   sess_request_end     commit (or undo, if the page failed), Abandon and
  *                        Session_OnEnd, unlock; the Set-Cookie to send
  *
- * The server: a thread per connection (detached, at most MAX_CONNECTIONS),
- * keep-alive, GET and HEAD only, a header section of at most 8 KiB (431),
+ * The server: a thread per connection (detached, at most MAX_CONNECTIONS,
+ * at most MAX_PER_CLIENT from one address: 429), keep-alive, GET and HEAD
+ * only, a header section of at most 8 KiB (431) arriving within
+ * HEAD_TIMEOUT_MS of its first byte (408: a client dribbling a line every
+ * few seconds cannot hold its connection open indefinitely),
  * malformed requests 400; after an error response the connection closes and
  * the server carries on. SIGINT/SIGTERM stop accepting, end the open
  * connections and release the site and the applications.
@@ -63,7 +66,11 @@
 #ifndef MAX_CONNECTIONS
 #define MAX_CONNECTIONS 128      /* connections served at once (else 503) */
 #endif
+#ifndef MAX_PER_CLIENT
+#define MAX_PER_CLIENT 16        /* connections from one address (else 429) */
+#endif
 #define IDLE_TIMEOUT_S 15        /* a keep-alive connection's idle limit */
+#define HEAD_TIMEOUT_MS 10000    /* a header section's whole arrival (else 408) */
 #define HOLD_CAP_MS 2000         /* /peek?hold= cap */
 #define LOCK_TIMEOUT_MS 5000     /* the applications' lock_timeout_ms */
 #define SHUTDOWN_WAIT_S 8        /* how long SIGTERM waits for connections */
@@ -174,9 +181,10 @@ static struct {
     pthread_cond_t idle;  /* signalled when `active` drops */
     int active;           /* connection threads running */
     int fds[MAX_CONNECTIONS];
+    struct in_addr peers[MAX_CONNECTIONS]; /* each slot's client address */
     int readers_now;      /* read-only requests in progress */
 } srv = {NULL, {{"/", false, NULL}, {"/search", false, NULL}, {"/cookieless", true, NULL}},
-         -1, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, 0};
+         -1, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, {{0}}, 0};
 
 static volatile sig_atomic_t stopping;
 
@@ -582,7 +590,9 @@ static const char *reason(int status)
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -1580,11 +1590,24 @@ static size_t head_end(const char *buf, size_t len)
     return 0;
 }
 
+/* Milliseconds since `start` (CLOCK_MONOTONIC). */
+static long elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 /* Reads until a whole header section is buffered. Returns its length; 0 at
  * a clean end (EOF or idle timeout between requests); -1 when the
- * connection broke mid-request; -431 when the section exceeds MAX_HEAD. */
+ * connection broke mid-request; -431 when the section exceeds MAX_HEAD;
+ * -408 when it is not all there HEAD_TIMEOUT_MS after its first byte (the
+ * receive timeout restarts with every byte: this deadline does not). */
 static long read_head(conn *c)
 {
+    struct timespec first_byte;
+    bool started = false;
+
     for (;;) {
         size_t skip = 0, end;
         ssize_t n;
@@ -1599,6 +1622,26 @@ static long read_head(conn *c)
             return (long)end;
         if (c->len >= MAX_HEAD)
             return -431;
+        if (c->len > 0) {
+            struct pollfd pfd;
+            long left;
+            int ready;
+            if (!started) {
+                clock_gettime(CLOCK_MONOTONIC, &first_byte);
+                started = true;
+            }
+            left = HEAD_TIMEOUT_MS - elapsed_ms(&first_byte);
+            if (left <= 0)
+                return -408;
+            pfd.fd = c->fd;
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            ready = poll(&pfd, 1, (int)left);
+            if (ready < 0 && errno == EINTR)
+                continue;
+            if (ready == 0)
+                return -408;
+        }
         n = recv(c->fd, c->buf + c->len, MAX_HEAD - c->len, 0);
         if (n < 0 && errno == EINTR)
             continue;
@@ -1662,8 +1705,8 @@ static void *connection_main(void *arg)
             break;
         memset(&hr, 0, sizeof hr);
         memset(&res, 0, sizeof res);
-        if (head == -431) {
-            status = 431;
+        if (head == -431 || head == -408) {
+            status = (int)-head;
         } else {
             status = parse_head(c->buf, (size_t)head, &hr);
             memmove(c->buf, c->buf + head, c->len - (size_t)head);
@@ -1675,6 +1718,8 @@ static void *connection_main(void *arg)
         }
         if (status == 431)
             error_page(&res, 431, "The request's header section is over 8 KiB.");
+        else if (status == 408)
+            error_page(&res, 408, "The request's header section took too long to arrive.");
         else if (status == 405)
             error_page(&res, 405, "Only GET and HEAD are served here.");
         else if (status == 505)
@@ -1714,17 +1759,24 @@ static void *connection_main(void *arg)
     return NULL;
 }
 
-/* Registers a connection: its slot, or -1 when MAX_CONNECTIONS are open. */
-static int register_connection(int fd)
+/* Registers a connection from `peer`: its slot, or -503 when
+ * MAX_CONNECTIONS are open, -429 when MAX_PER_CLIENT are open from `peer`. */
+static int register_connection(int fd, struct in_addr peer)
 {
-    int i, slot = -1;
+    int i, slot = -503, same = 0;
     pthread_mutex_lock(&srv.lock);
-    for (i = 0; i < MAX_CONNECTIONS && slot < 0; i++) {
-        if (srv.fds[i] < 0) {
-            srv.fds[i] = fd;
-            srv.active++;
-            slot = i;
-        }
+    for (i = 0; i < MAX_CONNECTIONS; i++) {
+        if (srv.fds[i] < 0)
+            slot = slot < 0 ? i : slot;
+        else if (srv.peers[i].s_addr == peer.s_addr)
+            same++;
+    }
+    if (same >= MAX_PER_CLIENT)
+        slot = -429;
+    if (slot >= 0) {
+        srv.fds[slot] = fd;
+        srv.peers[slot] = peer;
+        srv.active++;
     }
     pthread_mutex_unlock(&srv.lock);
     return slot;
@@ -1739,16 +1791,24 @@ static void unregister_connection(int slot)
     pthread_mutex_unlock(&srv.lock);
 }
 
-static void accept_connection(int fd, const pthread_attr_t *attr, const sigset_t *stop_signals)
+static void accept_connection(int fd, struct in_addr peer, const pthread_attr_t *attr,
+                              const sigset_t *stop_signals)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                "Connection: close\r\nRetry-After: 1\r\n\r\n";
+    static const char too_many[] = "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\nRetry-After: 1\r\n\r\n";
     struct timeval tv = {IDLE_TIMEOUT_S, 0};
     sigset_t old;
     pthread_t thread;
     conn *c;
-    int slot = register_connection(fd);
+    int slot = register_connection(fd, peer);
 
+    if (slot == -429) {
+        send(fd, too_many, sizeof too_many - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+        return;
+    }
     if (slot < 0) {
         send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         close(fd);
@@ -1917,19 +1977,21 @@ int main(void)
 
     while (!stopping) {
         struct pollfd pfd;
+        struct sockaddr_in peer;
+        socklen_t peer_len = sizeof peer;
         int fd;
         pfd.fd = srv.listen_fd;
         pfd.events = POLLIN;
         pfd.revents = 0;
         if (poll(&pfd, 1, 500) <= 0)
             continue;
-        fd = accept(srv.listen_fd, NULL, NULL);
+        fd = accept(srv.listen_fd, (struct sockaddr *)&peer, &peer_len);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 sleep_ms(50); /* out of descriptors: let connections finish */
             continue;
         }
-        accept_connection(fd, &attr, &stop_signals);
+        accept_connection(fd, peer.sin_addr, &attr, &stop_signals);
     }
 
     /* Stop: no new connections; wake the idle ones (their reads see EOF);

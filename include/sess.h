@@ -85,6 +85,8 @@
 #define SESS_E_OBJECT_DETACHED (-0x7FFBFDE4) /* 0x8004021C: the object's unit of work has ended (session closed) */
 #define SESS_E_COLLECTION_READONLY (-0x7FFBFDE3) /* 0x8004021D: the collection is read-only */
 #define SESS_E_NO_APPLICATION (-0x7FFBFDEC) /* 0x80040214: no application serves this path */
+#define SESS_E_SESSION_TOO_LARGE (-0x7FFBFDF0) /* 0x80040210: the session would exceed the per-session size limit */
+#define SESS_E_MEMORY_BUDGET (-0x7FFBFDEF) /* 0x80040211: the application's sessions would exceed its memory budget */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -214,24 +216,6 @@ struct sess_dispatch;
 /* Declared below; the object vtable refers to it first. */
 struct sess_unknown;
 
-
-/**
- * An application: sessions, their settings and their events.
- *
- * Clones share the application. Dropping the last clone stops the expiry
- * thread and runs Session_OnEnd for every session not in use (ASP's
- * application end); sessions still open keep the shared state alive until
- * they close.
- */
-typedef struct App App;
-
-/**
- * One request in progress: holds its session (if any) until [`Request::end`].
- *
- * Strict mode: an ID the store does not hold is never adopted; a request
- * presenting one gets a fresh ID, and only if it writes.
- */
-typedef struct Request Request;
 
 /**
  * An application: its options, its session store and its events.
@@ -756,6 +740,19 @@ typedef struct sess_app_options {
    * Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
    */
   const struct sess_redis_options *redis;
+  /**
+   * Largest session in bytes: its keys' UTF-8 bytes plus its values'
+   * bytes as `max_value_bytes` counts them (default 4194304, 4 MiB). A
+   * write past it fails with `SESS_E_SESSION_TOO_LARGE`, changing nothing.
+   */
+  uint64_t max_session_bytes;
+  /**
+   * Most bytes (counted as for `max_session_bytes`) all in-process
+   * sessions may hold together, or 0 for no limit (default 1073741824,
+   * 1 GiB). A write past it fails with `SESS_E_MEMORY_BUDGET`, changing
+   * nothing. Sessions kept in Redis or a host store are not counted.
+   */
+  uint64_t memory_budget_bytes;
 } sess_app_options;
 
 /**
@@ -1730,7 +1727,7 @@ sess_result sess_request_info_init(struct sess_request_info *info);
  * (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
  * after anything that may change the cookie if headers are still open.
  */
-sess_result sess_request_set_cookie(struct Request *req,
+sess_result sess_request_set_cookie(struct sess_request *req,
                                     char *buf,
                                     size_t buf_len,
                                     size_t *out_len);
@@ -1951,7 +1948,7 @@ sess_result sess_app_stats_init(struct sess_app_counters *stats);
  * are written. A `struct_size` smaller than the first counter's end is
  * `SESS_E_INVALID_OPTION`.
  */
-sess_result sess_app_stats(const struct App *app, struct sess_app_counters *stats);
+sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters *stats);
 
 /**
  * Fills `*vtbl` with NULLs and sets `struct_size`.

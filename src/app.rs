@@ -18,7 +18,7 @@ pub use stats::AppStats;
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::fork;
-use crate::state::{Limits, SessionData, SessionId};
+use crate::state::{Limits, MemoryBudget, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 use stats::Counters;
 
@@ -26,6 +26,8 @@ use stats::Counters;
 pub(crate) struct AppInner {
     opts: AppOptions,
     limits: Limits,
+    /// What in-process sessions' Contents hold, against the budget.
+    budget: Arc<MemoryBudget>,
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     counters: Counters,
@@ -93,6 +95,7 @@ impl App {
         let (store, clock) = opts.open_store()?;
         let inner = Arc::new(AppInner {
             limits: opts.limits(),
+            budget: Arc::new(MemoryBudget::new(opts.memory_budget_bytes)),
             store,
             clock,
             opts,
@@ -137,11 +140,14 @@ impl App {
     pub fn create_session(&self) -> Result<Session> {
         self.after_fork()?;
         let app = &self.0.inner;
-        let data = SessionData::new(
+        let mut data = SessionData::new(
             app.opts.default_timeout_minutes,
             app.opts.default_lcid,
             app.opts.default_codepage,
         );
+        if app.store.mode() == StoreMode::InProc {
+            data.charge_to(app.budget.clone());
+        }
         let lease = app
             .store
             .prepare(SessionId::generate()?, data, app.now_ms());
@@ -212,6 +218,12 @@ impl App {
         Ok(inner
             .counters
             .snapshot(inner.store.count()? as u64, inner.store.lock_waits()))
+    }
+
+    /// Bytes the in-process sessions' Contents hold, as the memory budget
+    /// counts them (0 with a shared store).
+    pub fn memory_used(&self) -> usize {
+        self.0.inner.budget.used()
     }
 
     /// The store mode.

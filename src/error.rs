@@ -93,6 +93,11 @@ pub const E_COLLECTION_READONLY: HResult = hr(0x8004_021D);
 /// No application serves the request's path: a host declines the request
 /// (it is not a session page) rather than failing it.
 pub const E_NO_APPLICATION: HResult = hr(0x8004_0214);
+/// A write would make the session larger than the application's
+/// per-session byte limit.
+pub const E_SESSION_TOO_LARGE: HResult = hr(0x8004_0210);
+/// A write would take the application's sessions past its memory budget.
+pub const E_MEMORY_BUDGET: HResult = hr(0x8004_0211);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -133,6 +138,8 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_OBJECT_DETACHED", E_OBJECT_DETACHED),
     ("E_COLLECTION_READONLY", E_COLLECTION_READONLY),
     ("E_NO_APPLICATION", E_NO_APPLICATION),
+    ("E_SESSION_TOO_LARGE", E_SESSION_TOO_LARGE),
+    ("E_MEMORY_BUDGET", E_MEMORY_BUDGET),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -175,6 +182,8 @@ pub fn message(code: HResult) -> &'static str {
         E_OBJECT_DETACHED => "the object's unit of work has ended (session closed)",
         E_COLLECTION_READONLY => "the collection is read-only",
         E_NO_APPLICATION => "no application serves this path",
+        E_SESSION_TOO_LARGE => "the session would exceed the per-session size limit",
+        E_MEMORY_BUDGET => "the application's sessions would exceed its memory budget",
         c if c >= 0 => "success",
         _ => "unknown error",
     }
@@ -256,6 +265,10 @@ pub enum ErrorKind {
     CollectionReadOnly,
     /// `E_NO_APPLICATION`.
     NoApplication,
+    /// `E_SESSION_TOO_LARGE`.
+    SessionTooLarge,
+    /// `E_MEMORY_BUDGET`.
+    MemoryBudget,
     /// A failure code the library does not name.
     Other(HResult),
 }
@@ -297,6 +310,8 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::ObjectDetached, E_OBJECT_DETACHED),
     (ErrorKind::CollectionReadOnly, E_COLLECTION_READONLY),
     (ErrorKind::NoApplication, E_NO_APPLICATION),
+    (ErrorKind::SessionTooLarge, E_SESSION_TOO_LARGE),
+    (ErrorKind::MemoryBudget, E_MEMORY_BUDGET),
 ];
 
 impl ErrorKind {

@@ -306,6 +306,7 @@ fn the_shared_session_suite_passes_on_the_c_store() {
             max_items: o.max_items,
             max_value_bytes: o.max_value_bytes,
             max_key_bytes: o.max_key_bytes,
+            max_session_bytes: o.max_session_bytes,
         };
         // SAFETY: the C store's vtable, filled just now.
         let store = unsafe { custom_store_from_vtbl(&vtbl, limits) }.unwrap();

@@ -1421,3 +1421,108 @@ fn metrics_page_counts_in_prometheus_text_format() {
     assert_eq!(metric(&text, "sess_sessions_created_total", "/search"), 1);
     assert_eq!(metric(&text, "sess_sessions", "/cookieless"), 0);
 }
+
+/// The demo's per-client connection cap (`MAX_PER_CLIENT`).
+const MAX_PER_CLIENT: usize = 16;
+
+/// A connection to the demo from loopback address `source` (e.g.
+/// 127.0.0.2: Linux routes all of 127/8 to the loopback interface).
+fn connect_from(demo: &Demo, source: [u8; 4]) -> TcpStream {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let from = std::net::SocketAddr::from((source, 0));
+    s.bind(&SockAddr::from(from))
+        .expect("bind the source address");
+    let to = std::net::SocketAddr::from(([127, 0, 0, 1], demo.port));
+    s.connect(&SockAddr::from(to)).expect("connect");
+    let s: TcpStream = s.into();
+    s.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+    s
+}
+
+/// Sends a complete GET / and returns the status line.
+fn status_line(s: &mut TcpStream) -> String {
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).expect("read");
+    line.trim_end().to_owned()
+}
+
+#[test]
+fn a_client_dribbling_its_header_lines_is_cut_off_at_the_head_deadline() {
+    let demo = Demo::start();
+    let mut s = TcpStream::connect(("127.0.0.1", demo.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let start = Instant::now();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // A header line every 500 ms: each restarts a per-read timeout, never
+    // the deadline for the whole head (10 s from its first byte).
+    let mut answer = Vec::new();
+    let mut line = 0;
+    while start.elapsed() < Duration::from_secs(60) {
+        if s.write_all(format!("X-Slow-{line}: y\r\n").as_bytes())
+            .is_err()
+        {
+            break;
+        }
+        line += 1;
+        let mut buf = [0u8; 4096];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+        thread::sleep(Duration::from_millis(400));
+    }
+    let took = start.elapsed();
+    // Never before the deadline; well before a minute even on a loaded
+    // machine (the margin is 50 s).
+    assert!(
+        took >= Duration::from_millis(9_900) && took < Duration::from_secs(60),
+        "cut off after {took:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408 "),
+        "answer: {answer}"
+    );
+    demo.assert_alive("a dribbling client");
+}
+
+#[test]
+fn slow_clients_from_one_address_cannot_lock_others_out() {
+    let demo = Demo::start();
+    // A hundred connections from one address, each sending half a request
+    // and then nothing: the first MAX_PER_CLIENT hold a slot, the rest are
+    // told 429 at once.
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..100 {
+        let mut s = connect_from(&demo, [127, 0, 0, 1]);
+        s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        held.push(s);
+    }
+    // Another client is served at once. The server accepts in order, so by
+    // now it has answered every one of the hundred it had to refuse.
+    let mut other = connect_from(&demo, [127, 0, 0, 2]);
+    assert_eq!(status_line(&mut other), "HTTP/1.1 200 OK");
+    for s in &mut held {
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let mut buf = [0u8; 64];
+        if let Ok(n) = s.read(&mut buf) {
+            if n > 0 {
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                assert!(head.starts_with("HTTP/1.1 429 "), "{head}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 100 - MAX_PER_CLIENT, "connections told 429");
+    // The slow clients' address is not served.
+    let mut same = connect_from(&demo, [127, 0, 0, 1]);
+    assert_eq!(status_line(&mut same), "HTTP/1.1 429 Too Many Requests");
+    drop(held);
+}

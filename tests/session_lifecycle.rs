@@ -604,3 +604,55 @@ fn value_text_reads_values_as_text_under_the_session_lcid() {
     s.set_lcid(0).unwrap();
     assert_eq!(s.effective_lcid(), 0x0409);
 }
+
+#[test]
+fn session_bytes_and_the_memory_budget_are_bounded() {
+    let clock = Arc::new(ManualClock::new(0));
+    let app = app_with_clock(&clock, |o| {
+        o.max_session_bytes = 100;
+        o.memory_budget_bytes = 150;
+    });
+    let forty = Variant::bstr(&"x".repeat(39)); // + a 1-byte key: 40 bytes
+    let mut s = app.create_session().unwrap();
+    s.set("a", forty.clone()).unwrap();
+    s.set("b", forty.clone()).unwrap();
+    assert_eq!(
+        s.set("c", forty.clone()).unwrap_err().code(),
+        error::E_SESSION_TOO_LARGE
+    );
+    assert_eq!((s.count(), app.memory_used()), (2, 80));
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    // A new session whose first write passes the budget is never stored.
+    let mut t = app.create_session().unwrap();
+    t.set("a", forty.clone()).unwrap();
+    let too_much = Variant::bstr(&"y".repeat(39));
+    assert_eq!(
+        t.set("b", too_much).unwrap_err().code(),
+        error::E_MEMORY_BUDGET
+    );
+    t.close().unwrap();
+    let mut u = app.create_session().unwrap();
+    assert_eq!(
+        u.set("big", Variant::bstr(&"z".repeat(40)))
+            .unwrap_err()
+            .code(),
+        error::E_MEMORY_BUDGET
+    );
+    drop(u);
+    assert_eq!((app.session_count().unwrap(), app.memory_used()), (2, 120));
+
+    // A failed request's writes give their bytes back on rollback.
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    s.remove("a").unwrap();
+    s.set("b", Variant::I4(1)).unwrap();
+    assert_eq!(app.memory_used(), 40 + 9);
+    s.discard().unwrap();
+    assert_eq!(app.memory_used(), 120);
+
+    // Expiry ends both sessions and frees every byte.
+    clock.advance(21 * MIN);
+    assert_eq!(app.expire().unwrap(), 2);
+    assert_eq!(app.memory_used(), 0);
+}

@@ -65,6 +65,16 @@ pub struct AppOptions {
     pub max_value_bytes: usize,
     /// Longest Contents key in UTF-8 bytes (default 255).
     pub max_key_bytes: usize,
+    /// Largest session: its keys' UTF-8 bytes plus its values' bytes as
+    /// [`max_value_bytes`](Self::max_value_bytes) counts them (default
+    /// 4 MiB).
+    pub max_session_bytes: usize,
+    /// Most bytes (counted as for `max_session_bytes`) all in-process
+    /// sessions may hold together; 0: unlimited. Default 1 GiB: thousands
+    /// of full-size sessions, hundreds of thousands of typical ones, yet a
+    /// flood of large sessions meets a clear error instead of exhausting
+    /// the process. Shared stores keep sessions elsewhere: not counted.
+    pub memory_budget_bytes: usize,
     /// Longest wait for a session another request holds (default 10 s).
     pub lock_timeout: Duration,
     /// LCID of a new session, also what LCID 0 and the default-locale
@@ -100,6 +110,8 @@ impl Default for AppOptions {
             max_items: 1024,
             max_value_bytes: 1 << 20,
             max_key_bytes: 255,
+            max_session_bytes: 4 << 20,
+            memory_budget_bytes: 1 << 30,
             lock_timeout: Duration::from_secs(10),
             default_lcid: locale::LCID_EN_US,
             default_codepage: locale::CP_UTF8,
@@ -138,6 +150,12 @@ impl AppOptions {
         })?;
         if self.max_sessions == 0 || self.max_items == 0 || self.max_key_bytes == 0 {
             return bad("max_sessions, max_items and max_key_bytes must be at least 1");
+        }
+        if self.max_session_bytes == 0 {
+            return bad("max_session_bytes must be at least 1");
+        }
+        if self.memory_budget_bytes != 0 && self.memory_budget_bytes < self.max_session_bytes {
+            return bad("memory_budget_bytes must be 0 (unlimited) or at least max_session_bytes");
         }
         if self.expiry_interval.is_some_and(|d| d.is_zero()) {
             return bad("expiry_interval must be positive (or None for no thread)");
@@ -200,6 +218,7 @@ impl AppOptions {
             max_items: self.max_items,
             max_value_bytes: self.max_value_bytes,
             max_key_bytes: self.max_key_bytes,
+            max_session_bytes: self.max_session_bytes,
         }
     }
 }
@@ -228,6 +247,8 @@ mod tests {
                 error::E_INVALID_OPTION,
             ),
             (|o| o.max_sessions = 0, error::E_INVALID_OPTION),
+            (|o| o.max_session_bytes = 0, error::E_INVALID_OPTION),
+            (|o| o.memory_budget_bytes = 1 << 20, error::E_INVALID_OPTION),
             (
                 |o| o.expiry_interval = Some(Duration::ZERO),
                 error::E_INVALID_OPTION,

@@ -116,6 +116,15 @@ pub struct sess_app_options {
     /// `sess_app_create`), or NULL. At most one of `store` and `redis`.
     /// Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
     pub redis: *const super::redis::sess_redis_options,
+    /// Largest session in bytes: its keys' UTF-8 bytes plus its values'
+    /// bytes as `max_value_bytes` counts them (default 4194304, 4 MiB). A
+    /// write past it fails with `SESS_E_SESSION_TOO_LARGE`, changing nothing.
+    pub max_session_bytes: u64,
+    /// Most bytes (counted as for `max_session_bytes`) all in-process
+    /// sessions may hold together, or 0 for no limit (default 1073741824,
+    /// 1 GiB). A write past it fails with `SESS_E_MEMORY_BUDGET`, changing
+    /// nothing. Sessions kept in Redis or a host store are not counted.
+    pub memory_budget_bytes: u64,
 }
 
 /// A host pointer handed back to host callbacks, possibly on other threads;
@@ -166,6 +175,8 @@ fn defaults() -> sess_app_options {
         clock_context: std::ptr::null_mut(),
         store: std::ptr::null(),
         redis: std::ptr::null(),
+        max_session_bytes: d.max_session_bytes as u64,
+        memory_budget_bytes: d.memory_budget_bytes as u64,
     }
 }
 
@@ -182,10 +193,12 @@ pub unsafe extern "C" fn sess_app_options_init(opts: *mut sess_app_options) -> s
 // SAFETY: repr(C), struct_size first; callbacks are Options.
 unsafe impl Versioned for sess_app_options {
     const NAME: &'static str = "sess_app_options";
-    // First without `store` and `redis`, then without `redis`.
+    // First without `store` and `redis`, then without `redis`, then
+    // without the size limits.
     const VERSIONS: &'static [usize] = &[
         std::mem::offset_of!(sess_app_options, store),
         std::mem::offset_of!(sess_app_options, redis),
+        std::mem::offset_of!(sess_app_options, max_session_bytes),
         std::mem::size_of::<sess_app_options>(),
     ];
     fn defaults() -> Self {
@@ -206,6 +219,8 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
         max_items: o.max_items as usize,
         max_value_bytes: usize::try_from(o.max_value_bytes).unwrap_or(usize::MAX),
         max_key_bytes: o.max_key_bytes as usize,
+        max_session_bytes: usize::try_from(o.max_session_bytes).unwrap_or(usize::MAX),
+        memory_budget_bytes: usize::try_from(o.memory_budget_bytes).unwrap_or(usize::MAX),
         lock_timeout: Duration::from_millis(o.lock_timeout_ms.into()),
         default_lcid: o.default_lcid,
         default_codepage: o.default_codepage,
@@ -409,6 +424,19 @@ mod tests {
         let o = unsafe { versioned::read(&old, "opts") }.unwrap();
         assert_eq!(o.default_timeout_minutes, 7);
         assert!(o.redis.is_null(), "past struct_size: the default");
+
+        // A caller from before the size limits: they keep their defaults.
+        let mut before_limits = defaults();
+        before_limits.max_session_bytes = 1;
+        before_limits.memory_budget_bytes = 1;
+        before_limits.struct_size =
+            std::mem::offset_of!(sess_app_options, max_session_bytes) as u32;
+        // SAFETY: readable for its full size, more than struct_size.
+        let o2 = unsafe { versioned::read(&before_limits, "opts") }.unwrap();
+        assert_eq!(
+            (o2.max_session_bytes, o2.memory_budget_bytes),
+            (4 << 20, 1 << 30)
+        );
         assert_eq!(
             o.struct_size as usize,
             std::mem::size_of::<sess_app_options>()

@@ -4,10 +4,10 @@
 
 use std::ffi::c_char;
 
+use super::handle::{self, sess_request};
 use super::web::{sess_request_info, USE_EXCLUSIVE};
-use super::{boundary, deref_mut, put, put_required, sess_result, write_text};
+use super::{boundary, put, put_required, sess_result, write_text};
 use crate::error as err;
-use crate::web::Request;
 
 /// Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
 /// cookie, not HTTPS) and sets `struct_size`; then set `path` and the
@@ -40,14 +40,14 @@ pub unsafe extern "C" fn sess_request_info_init(info: *mut sess_request_info) ->
 /// after anything that may change the cookie if headers are still open.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_set_cookie(
-    req: *mut Request,
+    req: *mut sess_request,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = unsafe { deref_mut(req, "request") }?;
+        let req = &mut unsafe { handle::get_mut(req, "request") }?.request;
         let Some(value) = req.set_cookie_now() else {
             if buf.is_null() && buf_len != 0 {
                 return Err(super::null("buf"));

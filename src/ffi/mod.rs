@@ -226,6 +226,14 @@ pub(crate) unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str) -> Resu
     if p.is_null() {
         return if len == 0 { Ok(&[]) } else { Err(null(what)) };
     }
+    if len > isize::MAX as usize {
+        // No object is this large: a garbage length, refused before
+        // forming a slice (which it would make undefined behaviour).
+        return Err(Error::new(
+            err::E_INVALIDARG,
+            format!("{what}: length {len} is larger than any object"),
+        ));
+    }
     // SAFETY: readable for len bytes per the caller.
     Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
@@ -294,6 +302,17 @@ mod tests {
         let rc = boundary(|| Err(Error::new(err::E_BAD_KEY, "key too long")));
         assert_eq!(rc, err::E_BAD_KEY);
         assert_eq!(last(), Some((err::E_BAD_KEY, "key too long".into())));
+    }
+
+    #[test]
+    fn a_length_larger_than_any_object_is_refused_unread() {
+        let one = b"x";
+        // SAFETY: refused before the pointer is read past its one byte.
+        let e = unsafe { bytes(one.as_ptr().cast(), usize::MAX - 1, "data") }.unwrap_err();
+        assert_eq!(e.code(), err::E_INVALIDARG);
+        // SAFETY: as above.
+        let ok = unsafe { bytes(one.as_ptr().cast(), isize::MAX as usize + 1, "data") };
+        assert!(ok.is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `sess_app_stats`: an application's counters for operators (what ASP's
 //! and ASP.NET's performance counters give), in a versioned struct.
 
-use super::{boundary, deref, deref_mut, sess_result};
-use crate::app::App;
+use super::handle::{self, sess_app};
+use super::{boundary, deref_mut, sess_result};
 use crate::error::{self as err, Error};
 
 /// An application's counters (`sess_app_stats`), all since it was created.
@@ -51,12 +51,12 @@ pub unsafe extern "C" fn sess_app_stats_init(stats: *mut sess_app_counters) -> s
 /// `SESS_E_INVALID_OPTION`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_stats(
-    app: *const App,
+    app: *const sess_app,
     stats: *mut sess_app_counters,
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application.
-        let app = unsafe { deref(app, "app") }?;
+        let app = unsafe { handle::get(app, "app") }?;
         let out = stats.cast::<u32>();
         // SAFETY: NULL or writable for at least struct_size bytes, which
         // comes first.

@@ -2,7 +2,6 @@
 //! decoding request bytes to UTF-8, through `encoding_rs`, or the
 //! single-byte tables of `single_byte` for the code pages `encoding_rs`
 //! does not serve as Windows defines them.
-
 use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
@@ -13,6 +12,9 @@ use crate::error::Result;
 const CP_UTF16LE: u32 = 1200;
 /// UTF-16, big-endian (Windows code page 1201).
 const CP_UTF16BE: u32 = 1201;
+/// Bytes [`encode`] writes per encoder call (any encoder's longest output
+/// for one character fits many times over).
+const ENCODE_CHUNK: usize = 4096;
 
 /// What to write for a character the code page cannot hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,16 +85,18 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
     if enc == UTF_8 {
         return Ok(text.as_bytes().to_vec());
     }
+    // Encode through a fixed buffer: each call's work is bounded by what it
+    // reads and writes, so text full of unmappable characters (one call
+    // each) stays linear. (`encode_from_utf8_to_vec_*` initialises the
+    // Vec's whole spare capacity on every call: quadratic here.)
     let mut encoder = enc.new_encoder();
     let mut out = Vec::with_capacity(text.len() + 16);
+    let mut chunk = [0u8; ENCODE_CHUNK];
     let mut rest = text;
     loop {
-        let need = encoder
-            .max_buffer_length_from_utf8_without_replacement(rest.len())
-            .unwrap_or(rest.len() * 4 + 16);
-        out.reserve(need);
-        let (result, read) =
-            encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+        let (result, read, written) =
+            encoder.encode_from_utf8_without_replacement(rest, &mut chunk, true);
+        out.extend_from_slice(&chunk[..written]);
         rest = &rest[read..];
         match result {
             encoding_rs::EncoderResult::InputEmpty => return Ok(out),
@@ -158,6 +162,27 @@ mod tests {
         assert_eq!(
             encode(1252, "café", Unmappable::HtmlReference).unwrap(),
             b"caf\xE9"
+        );
+    }
+
+    #[test]
+    fn a_mebibyte_of_unmappable_text() {
+        // 1 MiB of HIRAGANA LETTER A into 1252: one encoder stop per
+        // character (this was quadratic), and runs of mappable text longer
+        // than the encoder's chunk between them.
+        let cjk = "\u{3042}".repeat((1 << 20) / 3);
+        let html = encode(1252, &cjk, Unmappable::HtmlReference).unwrap();
+        assert_eq!(html, "&#12354;".repeat((1 << 20) / 3).as_bytes());
+        let marks = encode(1252, &cjk, Unmappable::QuestionMark).unwrap();
+        assert_eq!(marks, "?".repeat((1 << 20) / 3).as_bytes());
+        let long = "é".repeat(3 * ENCODE_CHUNK);
+        let mixed = format!("{long}\u{3042}{long}");
+        let mut want = vec![0xE9; 3 * ENCODE_CHUNK];
+        want.extend_from_slice(b"?");
+        want.extend(vec![0xE9; 3 * ENCODE_CHUNK]);
+        assert_eq!(
+            encode(1252, &mixed, Unmappable::QuestionMark).unwrap(),
+            want
         );
     }
 

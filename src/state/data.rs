@@ -1,6 +1,9 @@
 //! What a store keeps for one session: Contents, instantiated static objects
 //! and the per-session properties, with the rules that validate them.
 
+use std::sync::Arc;
+
+use super::budget::MemoryBudget;
 use super::contents::Contents;
 use super::journal::{Journal, Undo};
 use crate::error::{self, Error, Result};
@@ -18,6 +21,9 @@ pub struct Limits {
     pub max_value_bytes: usize,
     /// Longest Contents key, in UTF-8 bytes.
     pub max_key_bytes: usize,
+    /// Largest session: its keys' UTF-8 bytes plus its values'
+    /// [`Variant::payload_bytes`].
+    pub max_session_bytes: usize,
 }
 
 /// One session's state. Every change goes through a method that records
@@ -31,6 +37,10 @@ pub struct SessionData {
     timeout_minutes: u32,
     lcid: u32,
     codepage: u32,
+    /// Size of the Contents, as [`item_bytes`] counts it.
+    bytes: usize,
+    /// The memory budget `bytes` is charged to (in-process sessions).
+    budget: Option<Arc<MemoryBudget>>,
 }
 
 impl SessionData {
@@ -42,7 +52,23 @@ impl SessionData {
             timeout_minutes,
             lcid,
             codepage,
+            bytes: 0,
+            budget: None,
         }
+    }
+
+    /// Charges this session's bytes, now and as it changes, to `budget`
+    /// (until it is dropped).
+    pub fn charge_to(&mut self, budget: Arc<MemoryBudget>) {
+        self.resize(0);
+        self.budget = Some(budget);
+        self.resize(self.contents.iter().map(|(k, v)| item_bytes(k, v)).sum());
+    }
+
+    /// The session's size: its keys' UTF-8 bytes plus its values'
+    /// [`Variant::payload_bytes`].
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The Contents collection.
@@ -105,6 +131,7 @@ impl SessionData {
         journal: &mut Journal,
     ) -> Result<()> {
         self.check_set(name, &value, limits)?;
+        self.grow_to(self.bytes_after_set(name, &value), limits)?;
         journal.push(match self.contents.set(name, value) {
             Some((index, old)) => Undo::Replaced(index, old),
             None => Undo::Appended,
@@ -122,7 +149,61 @@ impl SessionData {
                 format!("the session already holds {} items", limits.max_items),
             ));
         }
+        let after = self.bytes_after_set(name, value);
+        self.check_growth(after, limits)?;
+        match &self.budget {
+            Some(budget) if after > self.bytes => budget.check(after - self.bytes),
+            _ => Ok(()),
+        }
+    }
+
+    /// The session's size once `name` holds `value` (a replaced key keeps
+    /// its original spelling).
+    fn bytes_after_set(&self, name: &str, value: &Variant) -> usize {
+        match self.contents.get(name) {
+            Some(old) => self.bytes - old.payload_bytes() + value.payload_bytes(),
+            None => self.bytes + item_bytes(name, value),
+        }
+    }
+
+    /// `E_SESSION_TOO_LARGE` if growing to `after` bytes passes the limit.
+    fn check_growth(&self, after: usize, limits: &Limits) -> Result<()> {
+        if after > self.bytes && after > limits.max_session_bytes {
+            return Err(Error::new(
+                error::E_SESSION_TOO_LARGE,
+                format!(
+                    "the session would hold {after} bytes; the limit is {}",
+                    limits.max_session_bytes
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// Checks growing to `after` bytes against the session limit and takes
+    /// the growth from the budget; shrinking gives bytes back. On error
+    /// nothing changed.
+    fn grow_to(&mut self, after: usize, limits: &Limits) -> Result<()> {
+        self.check_growth(after, limits)?;
+        if let Some(budget) = self.budget.as_ref().filter(|_| after > self.bytes) {
+            budget.take(after - self.bytes)?;
+            self.bytes = after;
+        }
+        self.resize(after);
+        Ok(())
+    }
+
+    /// Sets the size to `after`, charging or returning the difference
+    /// whatever the limits (undo restores what was there).
+    fn resize(&mut self, after: usize) {
+        if let Some(budget) = &self.budget {
+            if after > self.bytes {
+                budget.force(after - self.bytes);
+            } else {
+                budget.give_back(self.bytes - after);
+            }
+        }
+        self.bytes = after;
     }
 
     /// Replaces the value at `index` after checking its size.
@@ -134,10 +215,18 @@ impl SessionData {
         journal: &mut Journal,
     ) -> Result<()> {
         check_value(&value, limits)?;
+        let (_, old) = self
+            .contents
+            .get_index(index)
+            .ok_or_else(|| bad_index(index, self.contents.len()))?;
+        self.grow_to(
+            self.bytes - old.payload_bytes() + value.payload_bytes(),
+            limits,
+        )?;
         let old = self
             .contents
             .set_index(index, value)
-            .ok_or_else(|| bad_index(index, self.contents.len()))?;
+            .expect("the index was just found");
         journal.push(Undo::Replaced(index, old));
         Ok(())
     }
@@ -146,6 +235,7 @@ impl SessionData {
     pub fn remove_value(&mut self, name: &str, journal: &mut Journal) -> bool {
         match self.contents.remove(name) {
             Some((index, key, old)) => {
+                self.resize(self.bytes - item_bytes(&key, &old));
                 journal.push(Undo::Removed(index, key, old));
                 true
             }
@@ -159,6 +249,7 @@ impl SessionData {
             .contents
             .remove_index(index)
             .ok_or_else(|| bad_index(index, self.contents.len()))?;
+        self.resize(self.bytes - item_bytes(&key, &old));
         journal.push(Undo::Removed(index, key, old));
         Ok(())
     }
@@ -166,19 +257,35 @@ impl SessionData {
     /// Removes every Contents item.
     pub fn clear_values(&mut self, journal: &mut Journal) {
         if !self.contents.is_empty() {
+            self.resize(0);
             journal.push(Undo::Cleared(std::mem::take(&mut self.contents)));
         }
     }
 
     /// Applies one undo record.
     pub(super) fn undo(&mut self, undo: Undo) {
+        let sized = |(k, v): (&str, &Variant)| item_bytes(k, v);
         match undo {
-            Undo::Appended => self.contents.pop(),
-            Undo::Replaced(index, old) => {
-                self.contents.set_index(index, old);
+            Undo::Appended => {
+                let last = self.contents.len().saturating_sub(1);
+                let gone = self.contents.get_index(last).map_or(0, sized);
+                self.resize(self.bytes - gone);
+                self.contents.pop();
             }
-            Undo::Removed(index, key, old) => self.contents.restore(index, key, old),
-            Undo::Cleared(all) => self.contents = all,
+            Undo::Replaced(index, old) => {
+                let after = old.payload_bytes();
+                if let Some(new) = self.contents.set_index(index, old) {
+                    self.resize(self.bytes - new.payload_bytes() + after);
+                }
+            }
+            Undo::Removed(index, key, old) => {
+                self.resize(self.bytes + item_bytes(&key, &old));
+                self.contents.restore(index, key, old);
+            }
+            Undo::Cleared(all) => {
+                self.resize(all.iter().map(sized).sum());
+                self.contents = all;
+            }
             Undo::Timeout(t) => self.timeout_minutes = t,
             Undo::Lcid(l) => self.lcid = l,
             Undo::Codepage(c) => self.codepage = c,
@@ -204,6 +311,17 @@ impl SessionData {
 /// The largest Timeout any application allows: Timeout is a 32-bit signed
 /// value (and deadlines in milliseconds stay far inside 64 bits).
 pub const MAX_TIMEOUT_MINUTES: u32 = i32::MAX as u32;
+
+impl Drop for SessionData {
+    fn drop(&mut self) {
+        self.resize(0);
+    }
+}
+
+/// What one Contents item counts towards its session's size.
+fn item_bytes(key: &str, value: &Variant) -> usize {
+    key.len() + value.payload_bytes()
+}
 
 /// Checks a Timeout in minutes against 1 ..= `max`.
 pub fn check_timeout(minutes: i64, max: u32) -> Result<u32> {
@@ -262,6 +380,7 @@ mod tests {
         max_items: 3,
         max_value_bytes: 10,
         max_key_bytes: 8,
+        max_session_bytes: 64,
     };
 
     #[test]
@@ -325,6 +444,92 @@ mod tests {
             e(d.set_value_at(0, big, &LIMITS, j)),
             error::E_VALUE_TOO_LARGE
         );
+    }
+
+    #[test]
+    fn session_size_limit_and_budget() {
+        let limits = Limits {
+            max_session_bytes: 30,
+            ..LIMITS
+        };
+        let budget = Arc::new(MemoryBudget::new(40));
+        let mut d = SessionData::new(20, 1033, 65001);
+        d.charge_to(budget.clone());
+        let j = &mut Journal::default();
+        let e = |r: Result<()>| r.unwrap_err().code();
+        d.set_value("a", Variant::bstr("0123456789"), &limits, j)
+            .unwrap();
+        d.set_value("b", Variant::bstr("0123456789"), &limits, j)
+            .unwrap();
+        assert_eq!((d.bytes(), budget.used()), (22, 22));
+        // 22 + 1 + 8 = 31 > 30: refused, nothing changed.
+        assert_eq!(
+            e(d.set_value("c", Variant::I4(1), &limits, j)),
+            error::E_SESSION_TOO_LARGE
+        );
+        assert_eq!(
+            e(d.check_set("c", &Variant::I4(1), &limits)),
+            error::E_SESSION_TOO_LARGE
+        );
+        assert_eq!(
+            e(d.set_value_at(0, Variant::bstr("0123456789x"), &limits, j)),
+            error::E_VALUE_TOO_LARGE
+        );
+        assert!(d.contents().get("c").is_none());
+        assert_eq!((d.bytes(), budget.used()), (22, 22));
+        // Replacing with something smaller fits (a key's bytes count once).
+        d.set_value("A", Variant::I4(1), &limits, j).unwrap();
+        assert_eq!((d.bytes(), budget.used()), (20, 20));
+        // A second session: 20 + 21 > 40 is past the budget.
+        let mut other = SessionData::new(20, 1033, 65001);
+        other.charge_to(budget.clone());
+        other
+            .set_value("x", Variant::bstr("0123456789"), &limits, j)
+            .unwrap();
+        assert_eq!(
+            e(other.set_value("y", Variant::bstr("012345678"), &limits, j)),
+            error::E_MEMORY_BUDGET
+        );
+        assert_eq!(
+            e(other.check_set("y", &Variant::bstr("012345678"), &limits)),
+            error::E_MEMORY_BUDGET
+        );
+        assert_eq!((other.bytes(), budget.used()), (11, 31));
+        // Removing gives bytes back; dropping a session gives back the rest.
+        assert!(d.remove_value("b", j));
+        assert_eq!(budget.used(), 20);
+        other
+            .set_value("y", Variant::bstr("012345678"), &limits, j)
+            .unwrap();
+        drop(other);
+        assert_eq!(budget.used(), 9);
+        d.clear_values(j);
+        assert_eq!((d.bytes(), budget.used()), (0, 0));
+    }
+
+    #[test]
+    fn rollback_restores_the_size() {
+        let budget = Arc::new(MemoryBudget::new(0));
+        let mut d = SessionData::new(20, 1033, 65001);
+        d.charge_to(budget.clone());
+        let setup = &mut Journal::default();
+        d.set_value("a", Variant::bstr("xyz"), &LIMITS, setup)
+            .unwrap();
+        d.set_value("b", Variant::I4(2), &LIMITS, setup).unwrap();
+        assert_eq!(d.bytes(), 4 + 9);
+        let mut j = Journal::default();
+        d.set_value("A", Variant::bstr("longer"), &LIMITS, &mut j)
+            .unwrap();
+        d.set_value("c", Variant::Null, &LIMITS, &mut j).unwrap();
+        d.set_value_at(1, Variant::bstr(""), &LIMITS, &mut j)
+            .unwrap();
+        assert!(d.remove_value("a", &mut j));
+        d.clear_values(&mut j);
+        d.set_value("z", Variant::I2(9), &LIMITS, &mut j).unwrap();
+        j.rollback(&mut d);
+        assert_eq!((d.bytes(), budget.used()), (13, 13));
+        drop(d);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

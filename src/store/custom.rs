@@ -838,6 +838,7 @@ mod tests {
         max_items: 64,
         max_value_bytes: 1 << 16,
         max_key_bytes: 64,
+        max_session_bytes: 1 << 20,
     };
     const WAIT: Duration = Duration::from_millis(60);
     const TTL: u64 = 30_000;

@@ -473,6 +473,7 @@ mod tests {
             max_items: 8,
             max_value_bytes: 64,
             max_key_bytes: 8,
+            max_session_bytes: 1 << 20,
         };
         let data = lease.data_mut().unwrap();
         data.set_value("a", Variant::I4(1), &limits, j).unwrap();

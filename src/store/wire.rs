@@ -214,6 +214,7 @@ mod tests {
         max_items: 100,
         max_value_bytes: 1 << 20,
         max_key_bytes: 255,
+        max_session_bytes: 1 << 20,
     };
 
     fn sample() -> SessionData {

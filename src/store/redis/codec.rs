@@ -245,6 +245,7 @@ mod tests {
         max_items: 16,
         max_value_bytes: 1024,
         max_key_bytes: 32,
+        max_session_bytes: 1 << 20,
     };
 
     fn sample() -> SessionData {

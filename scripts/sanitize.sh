@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Sanitizers (nightly Rust; CI runs this from .ci/run):
+#  1. AddressSanitizer: libsess.a built with -Zsanitizer=address, the C
+#     examples (examples-c/*.c, as tests/c_examples.rs picks them) compiled
+#     with -fsanitize=address against it and run; then the Rust library's
+#     unit tests and the concurrency tests (tests/session_lifecycle.rs).
+#  2. ThreadSanitizer on the concurrency tests (std rebuilt instrumented:
+#     -Zbuild-std, needs the nightly rust-src component).
+#  3. Miri over the modules whose unsafe code Miri can run (no FFI into C,
+#     no sockets): Contents' key wrapper, variants and arrays.
+# Each step uses its own target directory under target/, so the normal
+# build is untouched. SANITIZE_STEPS=asan,tsan,miri picks steps (default all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+steps=",${SANITIZE_STEPS:-asan,tsan,miri},"
+triple=x86_64-unknown-linux-gnu
+
+for c in rust-src miri; do
+  rustup +nightly component list --installed 2>/dev/null | grep -q "^$c" \
+    || rustup +nightly component add "$c"
+done
+
+if [[ $steps == *,asan,* ]]; then
+  echo "== ASan: libsess.a and the C examples"
+  asan_flags="-Zsanitizer=address -Cforce-frame-pointers=yes"
+  RUSTFLAGS="$asan_flags" cargo +nightly build --lib --target "$triple" \
+    --target-dir target/asan
+  lib=target/asan/$triple/debug/libsess.a
+  out=target/asan/c-examples
+  mkdir -p "$out"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+  for src in examples-c/*.c; do
+    name=$(basename "$src" .c)
+    case $name in bench* | server*) continue ;; esac
+    clang -std=c99 -Wall -Wextra -Werror -pedantic -g -fsanitize=address \
+      -fno-omit-frame-pointer -Iinclude -o "$out/$name" "$src" "$lib" \
+      -lpthread -ldl -lm
+    echo "-- $name"
+    "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
+  done
+
+  echo "== ASan: Rust unit tests and concurrency tests"
+  RUSTFLAGS="$asan_flags" RUSTDOCFLAGS="$asan_flags" \
+    cargo +nightly test --target "$triple" --target-dir target/asan \
+    --lib --test session_lifecycle
+fi
+
+if [[ $steps == *,tsan,* ]]; then
+  echo "== TSan: concurrency tests (std rebuilt with -Zbuild-std)"
+  TSAN_OPTIONS=halt_on_error=1 RUSTFLAGS="-Zsanitizer=thread" \
+    cargo +nightly test -Zbuild-std --target "$triple" --target-dir target/tsan \
+    --test session_lifecycle -- no_lost_updates the_expiry_thread read_only_units
+fi
+
+if [[ $steps == *,miri,* ]]; then
+  echo "== Miri: Contents, variants, arrays"
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test \
+    --target-dir target/miri --lib -- session::contents variant::
+fi
+echo "sanitizers: all passed"
