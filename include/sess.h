@@ -60,6 +60,9 @@
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
 #define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
+#define SESS_E_STORE_FULL ((sess_result)0x80040218) /* the session store's file is full */
+#define SESS_E_STORE_CORRUPT ((sess_result)0x80040219) /* the session store's file is damaged or incompatible */
+#define SESS_E_STORE_ACCESS ((sess_result)0x8004021A) /* the session store's directory is missing or not writable */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -104,6 +107,7 @@
 #define SESS_MODE_INPROC 1
 #define SESS_MODE_REDIS 2
 #define SESS_MODE_CUSTOM 4
+#define SESS_MODE_LMDB 8
 
 /* sess_web_options.secure and .same_site. */
 #define SESS_SECURE_AUTO 0
@@ -1136,7 +1140,7 @@ sess_result sess_session_is_abandoned(struct sess_session *s, bool *out);
 
 /**
  * `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
- * `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
+ * `SESS_MODE_REDIS`, `SESS_MODE_CUSTOM` or `SESS_MODE_LMDB`.
  */
 sess_result sess_session_mode(struct sess_session *s, uint32_t *out);
 

@@ -74,6 +74,15 @@ pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
 /// The value holds an object, which a shared (serialising) store cannot keep.
 pub const E_NOT_SERIALIZABLE: HResult = hr(0x8004_020F);
+/// The machine-local store's file is full (its map size is reached);
+/// nothing was written.
+pub const E_STORE_FULL: HResult = hr(0x8004_0218);
+/// The machine-local store's file is damaged or not one this libsess can
+/// read (another format or version).
+pub const E_STORE_CORRUPT: HResult = hr(0x8004_0219);
+/// The machine-local store's directory is missing, not a directory, or
+/// not writable.
+pub const E_STORE_ACCESS: HResult = hr(0x8004_021A);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -106,6 +115,9 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_WRONG_STATE", E_WRONG_STATE),
     ("E_INVALID_OPTION", E_INVALID_OPTION),
     ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
+    ("E_STORE_FULL", E_STORE_FULL),
+    ("E_STORE_CORRUPT", E_STORE_CORRUPT),
+    ("E_STORE_ACCESS", E_STORE_ACCESS),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -140,6 +152,9 @@ pub fn message(code: HResult) -> &'static str {
         E_WRONG_STATE => "not allowed in the session's current state",
         E_INVALID_OPTION => "invalid application option",
         E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
+        E_STORE_FULL => "the session store's file is full",
+        E_STORE_CORRUPT => "the session store's file is damaged or incompatible",
+        E_STORE_ACCESS => "the session store's directory is missing or not writable",
         c if c >= 0 => "success",
         _ => "unknown error",
     }

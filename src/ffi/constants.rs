@@ -7,7 +7,7 @@ use std::ffi::c_char;
 use std::fmt::Write;
 
 use super::codepage::ENCODE_QUESTION_MARK;
-use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
+use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_LMDB, MODE_REDIS, OPEN_READONLY};
 use super::store::{
     STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
 };
@@ -113,6 +113,7 @@ pub fn header_defines() -> String {
                 ("MODE_INPROC", MODE_INPROC),
                 ("MODE_REDIS", MODE_REDIS),
                 ("MODE_CUSTOM", MODE_CUSTOM),
+                ("MODE_LMDB", MODE_LMDB),
             ],
         ),
         (

@@ -244,6 +244,7 @@ const CLAIM_ROUNDS: usize = 1024;
 /// A [`SessionStore`] over a host's [`Provider`].
 pub struct CustomStore {
     provider: Arc<dyn Provider>,
+    mode: StoreMode,
     limits: Limits,
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
@@ -255,6 +256,7 @@ impl CustomStore {
     pub fn new(provider: Arc<dyn Provider>, limits: Limits) -> CustomStore {
         CustomStore {
             provider,
+            mode: StoreMode::Custom,
             max_blob: max_blob(&limits),
             limits,
             id_secret: None,
@@ -277,6 +279,12 @@ impl CustomStore {
         }
         self.id_secret = Some(secret.to_vec());
         Ok(self)
+    }
+
+    /// The same store reporting `mode` (a provider built into libsess).
+    pub(crate) fn with_mode(mut self, mode: StoreMode) -> CustomStore {
+        self.mode = mode;
+        self
     }
 
     fn encode(&self, id: &SessionId, data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
@@ -513,7 +521,7 @@ fn new_token() -> Result<u64> {
 
 impl SessionStore for CustomStore {
     fn mode(&self) -> StoreMode {
-        StoreMode::Custom
+        self.mode
     }
 
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {

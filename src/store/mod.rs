@@ -4,6 +4,7 @@
 //! expiry notification path that hands expired sessions back for OnEnd.
 
 pub mod custom;
+pub mod lmdb;
 mod memory;
 mod redis;
 pub mod remote;
@@ -48,6 +49,9 @@ pub enum StoreMode {
     Redis,
     /// In a store the host supplies: values are serialised.
     Custom,
+    /// In an LMDB directory shared by the processes of one machine: values
+    /// are serialised.
+    Lmdb,
 }
 
 impl StoreMode {
