@@ -569,6 +569,59 @@ typedef struct sess_redis_options {
 } sess_redis_options;
 
 /**
+ * Where and how an application keeps its sessions in an LMDB directory
+ * that every worker process of the machine opens (kept across restarts).
+ * Fill with `sess_lmdb_options_init` (every default), set `path`, and
+ * point `sess_app_options.lmdb` at it; strings are copied by
+ * `sess_app_create`. `struct_size` versions the struct as for
+ * `sess_app_options`: fields past it keep their defaults.
+ */
+typedef struct sess_lmdb_options {
+  /**
+   * `sizeof(sess_lmdb_options)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * How long a session lock lives if its holder never releases it (a
+   * crashed process), ms (default 120000; at least 100).
+   */
+  uint32_t lock_ttl_ms;
+  /**
+   * The directory holding the store's files: absolute, existing and
+   * writable, on a local file system (required). Missing or not
+   * writable: `SESS_E_STORE_ACCESS` from `sess_app_create`; a damaged or
+   * foreign file there: `SESS_E_STORE_CORRUPT`.
+   */
+  const char *path;
+  /**
+   * The application's name in the directory (NULL: empty): applications
+   * sharing a directory need different names (at most 64 bytes).
+   */
+  const char *name;
+  /**
+   * Largest size of the data file in bytes (default 1 GiB; at least
+   * 65536). Past it, saves fail with `SESS_E_STORE_FULL` and nothing is
+   * written.
+   */
+  uint64_t map_size;
+  /**
+   * A secret shared by the processes (16 bytes or more; `id_secret_len`
+   * of them), or NULL: with it, Session_OnEnd run by any process's
+   * sweeper sees the real SessionID (stored masked); without, a stand-in.
+   */
+  const uint8_t *id_secret;
+  /**
+   * Length of `id_secret`.
+   */
+  size_t id_secret_len;
+  /**
+   * Flush every write to disk before returning (default false: writes
+   * survive process crashes and are flushed at each expiry sweep).
+   */
+  bool durable;
+} sess_lmdb_options;
+
+/**
  * Application options. Fill with `sess_app_options_init` (which sets
  * `struct_size` and every default), then change what you need.
  *
@@ -670,6 +723,14 @@ typedef struct sess_app_options {
    * Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
    */
   const struct sess_redis_options *redis;
+  /**
+   * Keep sessions in an LMDB directory shared by the processes of this
+   * machine and kept across restarts (`sess_lmdb_options`, copied by
+   * `sess_app_create`), or NULL. At most one of `store`, `redis` and
+   * `lmdb`. Objects cannot be stored in such sessions
+   * (`SESS_E_NOT_SERIALIZABLE`).
+   */
+  const struct sess_lmdb_options *lmdb;
 } sess_app_options;
 
 /**
@@ -1064,6 +1125,11 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
  * nothing has failed on this thread yet. Does not change the last error.
  */
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * Fills `*opts` with the defaults and sets `struct_size`.
+ */
+sess_result sess_lmdb_options_init(struct sess_lmdb_options *opts);
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.

@@ -570,4 +570,20 @@ fn no_record_holds_a_cookie_and_processes_share_one_environment() {
         twin.open(&ids[3], LockMode::Shared).unwrap().get("i"),
         Some(&Variant::I4(3))
     );
+    // Another application in the same directory has sessions of its own.
+    let other = app_on(
+        LmdbOptions {
+            name: "/other".into(),
+            ..lmdb_opts(dir.path())
+        },
+        |_| {},
+    );
+    assert_eq!(other.session_count(), 0);
+    assert_eq!(
+        code(other.open(&ids[3], LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    stored(&other, &[]);
+    stored(&other, &[("x", Variant::I4(1))]);
+    assert_eq!((other.session_count(), twin.session_count()), (1, 20));
 }

@@ -115,6 +115,12 @@ pub struct sess_app_options {
     /// `sess_app_create`), or NULL. At most one of `store` and `redis`.
     /// Objects cannot be stored in such sessions (`SESS_E_NOT_SERIALIZABLE`).
     pub redis: *const super::redis::sess_redis_options,
+    /// Keep sessions in an LMDB directory shared by the processes of this
+    /// machine and kept across restarts (`sess_lmdb_options`, copied by
+    /// `sess_app_create`), or NULL. At most one of `store`, `redis` and
+    /// `lmdb`. Objects cannot be stored in such sessions
+    /// (`SESS_E_NOT_SERIALIZABLE`).
+    pub lmdb: *const super::lmdb::sess_lmdb_options,
 }
 
 /// A host pointer handed back to host callbacks, possibly on other threads;
@@ -165,6 +171,7 @@ fn defaults() -> sess_app_options {
         clock_context: std::ptr::null_mut(),
         store: std::ptr::null(),
         redis: std::ptr::null(),
+        lmdb: std::ptr::null(),
     }
 }
 
@@ -317,11 +324,16 @@ pub unsafe extern "C" fn sess_app_create(
         // SAFETY: the static object array per the contract.
         let mut r = unsafe { to_rust(&o) }?;
         let mut destroy_armed = None;
-        if !o.store.is_null() && !o.redis.is_null() {
+        let stores = [!o.store.is_null(), !o.redis.is_null(), !o.lmdb.is_null()];
+        if stores.iter().filter(|&&set| set).count() > 1 {
             return Err(Error::new(
                 err::E_INVALID_OPTION,
-                "set at most one of opts->store and opts->redis",
+                "set at most one of opts->store, opts->redis and opts->lmdb",
             ));
+        }
+        if !o.lmdb.is_null() {
+            // SAFETY: a readable sess_lmdb_options per the contract.
+            r.store = StoreConfig::Lmdb(unsafe { super::lmdb::to_rust(o.lmdb) }?);
         }
         if !o.redis.is_null() {
             // SAFETY: a readable sess_redis_options per the contract.

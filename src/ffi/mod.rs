@@ -18,6 +18,7 @@ pub mod codepage;
 pub mod constants;
 pub mod contents;
 pub mod error;
+pub mod lmdb;
 pub mod redis;
 pub mod session;
 pub mod statics;

@@ -1,6 +1,7 @@
 //! Opening an LMDB directory: one environment per directory per process
-//! (shared by the applications naming it), the format check, and the
-//! mapping of LMDB's failures to result codes.
+//! (shared by the applications naming it), each application's databases
+//! in it, the format check, and the mapping of LMDB's failures to result
+//! codes.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -20,26 +21,82 @@ pub(super) type Db = Database<Bytes, Bytes>;
 /// version. Another value is another format: refused.
 const FORMAT: &[u8] = b"libsess-lmdb 1";
 
-/// An open LMDB environment and the store's databases in it.
+/// An LMDB environment, open once per directory per process.
+struct Environment {
+    env: Env<WithoutTls>,
+    /// The process that opened it (a forked child must not use it).
+    pid: u32,
+}
+
+/// One application's databases in an open environment.
 pub(super) struct Shared {
-    pub(super) env: Env<WithoutTls>,
+    environment: Arc<Environment>,
     /// Key hash (16 bytes) → the session's blob.
     pub(super) sessions: Db,
     /// Key hash → deadline, lock owner and lock time (see `provider.rs`).
     pub(super) state: Db,
     /// Deadline (8 bytes, big-endian) ‖ key hash → nothing.
     pub(super) expiry: Db,
-    /// The process that opened it (a forked child must not use it).
-    pid: u32,
 }
 
+/// Most applications (sets of databases) one directory holds.
+const MAX_APPS: u32 = 40;
+
 /// The environments this process has open, by canonical directory.
-static OPEN: Mutex<Option<HashMap<PathBuf, Weak<Shared>>>> = Mutex::new(None);
+static OPEN: Mutex<Option<HashMap<PathBuf, Weak<Environment>>>> = Mutex::new(None);
 
 impl Shared {
-    /// The environment for `opts.dir`: the one this process has open, or a
-    /// new one (created on first use, format-checked).
-    pub(super) fn open(opts: &LmdbOptions) -> Result<Arc<Shared>> {
+    /// The databases of application `opts.name` in `opts.dir`, in the
+    /// environment this process has open there or a new one (created on
+    /// first use, format-checked).
+    pub(super) fn open(opts: &LmdbOptions) -> Result<Shared> {
+        let environment = Environment::get(opts)?;
+        let env = &environment.env;
+        let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+        let mut db = |what: &str| {
+            let name = format!("{what}:{}", opts.name);
+            env.create_database::<Bytes, Bytes>(&mut wtxn, Some(&name))
+                .map_err(|e| match e {
+                    heed::Error::Mdb(MdbError::DbsFull) => Error::new(
+                        error::E_STORE_FULL,
+                        format!("one LMDB directory holds at most {MAX_APPS} applications"),
+                    ),
+                    e => fail(e, "open"),
+                })
+        };
+        let (sessions, state, expiry) = (db("sessions")?, db("state")?, db("expiry")?);
+        wtxn.commit().map_err(|e| fail(e, "open"))?;
+        Ok(Shared {
+            environment,
+            sessions,
+            state,
+            expiry,
+        })
+    }
+
+    /// The environment.
+    pub(super) fn env(&self) -> &Env<WithoutTls> {
+        &self.environment.env
+    }
+
+    /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
+    /// the environment (LMDB forbids using it there).
+    pub(super) fn check_process(&self) -> Result<()> {
+        if std::process::id() == self.environment.pid {
+            Ok(())
+        } else {
+            Err(Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the LMDB store was opened before this process forked; create \
+                 the application in the child",
+            ))
+        }
+    }
+}
+
+impl Environment {
+    /// The environment of `opts.dir` this process has open, or a new one.
+    fn get(opts: &LmdbOptions) -> Result<Arc<Environment>> {
         let access = |e: std::io::Error| {
             Error::new(
                 error::E_STORE_ACCESS,
@@ -55,22 +112,24 @@ impl Shared {
         }
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
         let open = open.get_or_insert_with(HashMap::new);
-        if let Some(shared) = open.get(&dir).and_then(Weak::upgrade) {
-            return Ok(shared);
+        if let Some(e) = open.get(&dir).and_then(Weak::upgrade) {
+            return Ok(e);
         }
-        let shared = Arc::new(Shared::open_new(&dir, opts)?);
+        let e = Arc::new(Environment::open(&dir, opts)?);
         open.retain(|_, w| w.strong_count() > 0);
-        open.insert(dir, Arc::downgrade(&shared));
-        Ok(shared)
+        open.insert(dir, Arc::downgrade(&e));
+        Ok(e)
     }
 
-    fn open_new(dir: &std::path::Path, opts: &LmdbOptions) -> Result<Shared> {
+    fn open(dir: &std::path::Path, opts: &LmdbOptions) -> Result<Environment> {
         let mut flags = EnvFlags::NO_READ_AHEAD;
         if !opts.durable {
             flags |= EnvFlags::NO_SYNC;
         }
         let mut o = EnvOpenOptions::new().read_txn_without_tls();
-        o.map_size(opts.map_size).max_dbs(8).max_readers(1024);
+        o.map_size(opts.map_size)
+            .max_dbs(3 * MAX_APPS + 1)
+            .max_readers(1024);
         // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
         // durability against power loss only (not process crashes).
         unsafe { o.flags(flags) };
@@ -80,12 +139,9 @@ impl Shared {
         // A process killed inside a read transaction leaves its reader slot.
         let _ = env.clear_stale_readers();
         let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
-        let mut db = |name| {
-            env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name))
-                .map_err(|e| fail(e, "open"))
-        };
-        let (sessions, state) = (db("sessions")?, db("state")?);
-        let (expiry, meta) = (db("expiry")?, db("meta")?);
+        let meta = env
+            .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
+            .map_err(|e| fail(e, "open"))?;
         match meta.get(&wtxn, b"format").map_err(|e| fail(e, "open"))? {
             Some(f) if f == FORMAT => {}
             Some(f) => {
@@ -104,27 +160,10 @@ impl Shared {
                 .map_err(|e| fail(e, "open"))?,
         }
         wtxn.commit().map_err(|e| fail(e, "open"))?;
-        Ok(Shared {
+        Ok(Environment {
             env,
-            sessions,
-            state,
-            expiry,
             pid: std::process::id(),
         })
-    }
-
-    /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
-    /// the environment (LMDB forbids using it there).
-    pub(super) fn check_process(&self) -> Result<()> {
-        if std::process::id() == self.pid {
-            Ok(())
-        } else {
-            Err(Error::new(
-                error::E_STORE_UNAVAILABLE,
-                "the LMDB store was opened before this process forked; create \
-                 the application in the child",
-            ))
-        }
     }
 }
 

@@ -26,7 +26,8 @@
 //!   missing or unwritable directory `E_STORE_ACCESS` at application
 //!   creation.
 //! - One LMDB environment per directory per process (LMDB's rule): the
-//!   applications of one process that name the same directory share it.
+//!   applications of one process that name the same directory share it,
+//!   each with its own databases (by `name`).
 //!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
 //!   create applications after forking.
 
@@ -45,14 +46,19 @@ use crate::session::Limits;
 /// Where and how an application keeps its sessions in an LMDB directory
 /// shared by the processes of one machine.
 ///
-/// Every process serving one application must use the same `dir` and
-/// `id_secret`; applications that share a directory share their sessions.
+/// Every process serving one application must use the same `dir`, `name`
+/// and `id_secret`; applications sharing a directory need different
+/// `name`s.
 #[derive(Clone)]
 pub struct LmdbOptions {
     /// The directory holding the store's two files (`data.mdb`,
     /// `lock.mdb`): absolute, existing and writable (no default). It must
     /// be on a local file system.
     pub dir: PathBuf,
+    /// The application's name in the directory (default empty): the
+    /// applications sharing a directory must have different names (at most
+    /// 64 bytes; at most 40 applications per directory).
+    pub name: String,
     /// Largest size of the data file in bytes (default 1 GiB; the file
     /// grows as needed up to it). Past it, saves fail with `E_STORE_FULL`.
     /// The first process to open the directory sets it for this process.
@@ -76,6 +82,7 @@ impl LmdbOptions {
     pub fn new(dir: impl Into<PathBuf>) -> LmdbOptions {
         LmdbOptions {
             dir: dir.into(),
+            name: String::new(),
             map_size: 1 << 30,
             lock_ttl: Duration::from_secs(120),
             id_secret: None,
@@ -88,6 +95,9 @@ impl LmdbOptions {
         let bad = |what: &str| Err(Error::new(error::E_INVALID_OPTION, what.to_owned()));
         if !self.dir.is_absolute() {
             return bad("lmdb dir must be an absolute path");
+        }
+        if self.name.len() > 64 || self.name.contains('\0') {
+            return bad("lmdb name must be at most 64 bytes, without NUL");
         }
         if self.map_size < MIN_MAP_SIZE {
             return bad("lmdb map_size must be at least 64 KiB");

@@ -11,7 +11,6 @@
 //! changes anything (serialised across processes), a read transaction for
 //! a read-only lookup.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use heed::{RoTxn, RwTxn, WithoutTls};
@@ -78,12 +77,12 @@ fn hash(key: &str) -> Result<[u8; 16]> {
 
 /// The provider contract over one LMDB environment.
 pub(super) struct LmdbProvider {
-    shared: Arc<Shared>,
+    shared: Shared,
     lock_ttl_ms: u64,
 }
 
 impl LmdbProvider {
-    pub(super) fn new(shared: Arc<Shared>, lock_ttl: Duration) -> LmdbProvider {
+    pub(super) fn new(shared: Shared, lock_ttl: Duration) -> LmdbProvider {
         LmdbProvider {
             shared,
             lock_ttl_ms: u64::try_from(lock_ttl.as_millis()).unwrap_or(u64::MAX),
@@ -98,7 +97,7 @@ impl LmdbProvider {
     /// Runs `body` in a write transaction, committed if it succeeds.
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
         self.shared.check_process()?;
-        let mut txn = self.shared.env.write_txn().map_err(|e| fail(e, op))?;
+        let mut txn = self.shared.env().write_txn().map_err(|e| fail(e, op))?;
         let out = body(&mut txn)?;
         txn.commit().map_err(|e| fail(e, op))?;
         Ok(out)
@@ -191,7 +190,7 @@ impl Provider for LmdbProvider {
         let h = hash(key)?;
         if mode == LockMode::Shared {
             self.shared.check_process()?;
-            let txn = self.shared.env.read_txn().map_err(|e| fail(e, "read"))?;
+            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
             let Some(st) = self.state(&txn, &h, "read")? else {
                 return Ok(Status::NotFound);
             };
@@ -370,13 +369,13 @@ impl Provider for LmdbProvider {
             Ok(())
         })?;
         // Sweeps are where a non-durable store reaches the disk.
-        self.shared.env.force_sync().map_err(|e| fail(e, "sync"))
+        self.shared.env().force_sync().map_err(|e| fail(e, "sync"))
     }
 
     fn count(&self) -> Result<u64> {
         self.shared.check_process()?;
         let s = &self.shared;
-        let txn = s.env.read_txn().map_err(|e| fail(e, "count"))?;
+        let txn = s.env().read_txn().map_err(|e| fail(e, "count"))?;
         s.state.len(&txn).map_err(|e| fail(e, "count"))
     }
 }
