@@ -189,8 +189,12 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
         },
         _ => error::E_STORE_UNAVAILABLE,
     };
-    let hint = match code {
-        error::E_STORE_FULL => " (raise map_size; nothing was written)",
+    let hint = match (&e, code) {
+        (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
+        (H::Mdb(MdbError::MapResized), _) => {
+            " (another process opened the directory with a larger map_size: \
+             give every process the same)"
+        }
         _ => "",
     };
     Error::new(code, format!("LMDB store, {op}: {e}{hint}"))

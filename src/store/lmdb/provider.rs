@@ -327,41 +327,57 @@ impl Provider for LmdbProvider {
     }
 
     fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
-        self.write("sweep", |txn| {
-            let s = &self.shared;
+        let s = &self.shared;
+        // Only the due prefix of the index: deadlines at or before now.
+        let end = due_key(now_ms, &[0xFF; 16]);
+        let due = |txn: &RoTxn<'_, WithoutTls>, limit: usize| -> Result<Vec<Vec<u8>>> {
             let mut due = Vec::new();
-            // Only the due prefix of the index: deadlines at or before now.
-            let end = due_key(now_ms, &[0xFF; 16]);
             for entry in s.expiry.iter(txn).map_err(|e| fail(e, "sweep"))? {
                 let (k, _) = entry.map_err(|e| fail(e, "sweep"))?;
-                if k > &end[..] {
+                if k > &end[..] || due.len() >= limit {
                     break;
                 }
-                due.push(<[u8; 24]>::try_from(k).map_err(|_| {
-                    Error::new(
-                        error::E_STORE_CORRUPT,
-                        "LMDB store: a malformed expiry entry",
-                    )
-                })?);
-                if due.len() >= max.saturating_mul(4).max(64) {
-                    break;
-                }
+                due.push(k.to_vec());
             }
-            for k in due {
+            Ok(due)
+        };
+        s.check_process()?;
+        // Readers killed mid-transaction would pin old pages forever.
+        let _ = s.env().clear_stale_readers();
+        {
+            // Nothing due (the usual case): no write transaction at all.
+            let txn = s.env().read_txn().map_err(|e| fail(e, "sweep"))?;
+            if due(&txn, 1)?.is_empty() {
+                return Ok(());
+            }
+        }
+        self.write("sweep", |txn| {
+            for k in due(txn, max.saturating_mul(4).max(64))? {
                 if out.len() >= max {
                     break;
                 }
-                let h: [u8; 16] = k[8..].try_into().expect("16 bytes");
-                let Some(st) = self.state(txn, &h, "sweep")? else {
-                    // An index entry without its session: drop it.
+                let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
+                    // A malformed entry is no session's.
                     s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
                     continue;
+                };
+                let st = match self.state(txn, &h, "sweep") {
+                    Ok(Some(st)) => st,
+                    // An index entry without its session, or a damaged
+                    // state record: the session is unreadable, so it ends
+                    // without Session_OnEnd; dropped so sweeps go on.
+                    Ok(None) | Err(_) => {
+                        s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                        s.state.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                        s.sessions.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                        continue;
+                    }
                 };
                 if self.live(&st, now_ms) {
                     continue; // in use: its holder saves or ends it
                 }
                 let blob = s.sessions.get(txn, &h).map_err(|e| fail(e, "sweep"))?;
-                if out.add(blob.ok_or_else(missing_blob)?).is_err() {
+                if out.add(blob.unwrap_or_default()).is_err() {
                     break; // the list refuses it: it stays
                 }
                 self.delete(txn, &h, st.deadline, "sweep")?;
@@ -369,7 +385,7 @@ impl Provider for LmdbProvider {
             Ok(())
         })?;
         // Sweeps are where a non-durable store reaches the disk.
-        self.shared.env().force_sync().map_err(|e| fail(e, "sync"))
+        s.env().force_sync().map_err(|e| fail(e, "sync"))
     }
 
     fn count(&self) -> Result<u64> {
@@ -377,5 +393,111 @@ impl Provider for LmdbProvider {
         let s = &self.shared;
         let txn = s.env().read_txn().map_err(|e| fail(e, "count"))?;
         s.state.len(&txn).map_err(|e| fail(e, "count"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::lmdb::LmdbOptions;
+
+    fn provider(what: &str) -> (LmdbProvider, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = Shared::open(&LmdbOptions::new(&dir)).unwrap();
+        (LmdbProvider::new(shared, Duration::from_secs(1)), dir)
+    }
+
+    fn key(i: u8) -> String {
+        KeyHash::from_bytes([i; 16]).hex()
+    }
+
+    #[test]
+    fn locks_leases_and_owner_checks() {
+        let (p, dir) = provider("locks");
+        let mut out = BlobBuf::new(1024);
+        assert_eq!(
+            p.create(&key(1), 7, 1000, 60_000, 10, b"blob").unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.create(&key(1), 8, 1000, 60_000, 10, b"x").unwrap(),
+            Status::Exists
+        );
+        // Held by 7: others wait, readers too, until the lease (1 s) ends.
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 8, 1500, &mut out)
+                .unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.get(&key(1), LockMode::Shared, 0, 1500, &mut out).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.set_and_release(&key(1), 8, 9, Some(b"lost")).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 8, 2000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(out.as_bytes(), b"blob");
+        // 7's lease was broken: its save is refused, 8's goes through.
+        assert_eq!(
+            p.set_and_release(&key(1), 7, 9, Some(b"late")).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.set_and_release(&key(1), 8, 90_000, Some(b"new")).unwrap(),
+            Status::Done
+        );
+        let mut out = BlobBuf::new(1024);
+        assert_eq!(
+            p.get(&key(1), LockMode::Shared, 0, 2000, &mut out).unwrap(),
+            Status::Done
+        );
+        assert_eq!(out.as_bytes(), b"new");
+        assert_eq!(p.remove(&key(1), 8).unwrap(), Status::Locked);
+        assert_eq!(p.count().unwrap(), 1);
+        let e = p.create(&key(2), 1, 0, 1, 1, b"x").unwrap_err();
+        assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn sweeps_take_only_what_is_due_and_skip_damage() {
+        let (p, dir) = provider("sweep");
+        for i in 1..=5u8 {
+            let deadline = 1000 * u64::from(i);
+            assert_eq!(
+                p.create(&key(i), 0, 0, deadline, 10, &[i]).unwrap(),
+                Status::Done
+            );
+        }
+        // Damage session 2's state record.
+        let s = &p.shared;
+        let mut txn = s.env().write_txn().unwrap();
+        s.state.put(&mut txn, &[2; 16], b"short").unwrap();
+        txn.commit().unwrap();
+        let mut out = BlobBuf::new(64);
+        let e = p
+            .get(&key(2), LockMode::Shared, 0, 0, &mut out)
+            .unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(3000, 10, &mut list).unwrap();
+        // 1 and 3 are due and ended; 2 was dropped unreadable; 4, 5 wait.
+        assert_eq!(list.len(), 2);
+        assert_eq!(p.count().unwrap(), 2);
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(3000, 10, &mut list).unwrap();
+        assert!(list.is_empty());
+        p.claim_expired(10_000, 10, &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (2, 0));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
