@@ -11,7 +11,8 @@
 //!   when it was taken. A lock older than `lock_ttl` is stale (its holder
 //!   crashed or hung): another request may take the session, and the old
 //!   holder's save is then refused. Read-only requests hold no lock (LMDB
-//!   reads are consistent snapshots); they wait only for a writer.
+//!   reads are consistent snapshots); they wait only for a writer, and
+//!   slide the expiry only when that moves it by 10 s or more (a write).
 //! - **Saves** happen only while the saver's token holds the lock and the
 //!   session exists: no lost update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep

@@ -54,6 +54,10 @@ impl State {
     }
 }
 
+/// A read-only request slides the expiry only if that moves it by this
+/// much (a session's Timeout is a minute or more).
+const REFRESH_MS: u64 = 10_000;
+
 fn missing_blob() -> Error {
     Error::new(
         error::E_STORE_CORRUPT,
@@ -309,13 +313,27 @@ impl Provider for LmdbProvider {
         })
     }
 
+    /// Slides the expiry only if that moves it by `REFRESH_MS` or more
+    /// (checked in a read transaction first), so read-mostly sessions are
+    /// not rewritten on every request.
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let h = hash(key)?;
+        self.shared.check_process()?;
+        {
+            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
+            match self.state(&txn, &h, "read")? {
+                None => return Ok(Status::NotFound),
+                Some(st) if deadline_ms < st.deadline.saturating_add(REFRESH_MS) => {
+                    return Ok(Status::Done)
+                }
+                Some(_) => {}
+            }
+        }
         self.write("reset_timeout", |txn| {
             let Some(st) = self.state(txn, &h, "reset_timeout")? else {
                 return Ok(Status::NotFound);
             };
-            if st.deadline != deadline_ms {
+            if st.deadline < deadline_ms {
                 let slid = State {
                     deadline: deadline_ms,
                     ..st
