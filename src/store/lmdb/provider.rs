@@ -93,7 +93,7 @@ impl LmdbProvider {
         }
     }
 
-    /// Whether a lock taken by `token` at `since` still holds at `now`.
+    /// Whether the lock `st` records still holds at `now` (not past its lease).
     fn live(&self, st: &State, now: u64) -> bool {
         st.token != 0 && now < st.since.saturating_add(self.lock_ttl_ms)
     }
