@@ -1,7 +1,7 @@
 //! The LMDB store: the shared session suite, and the machine-local
 //! properties — several OS processes sharing sessions, a crashed lock
 //! holder, Abandon racing a slow request, restarts, racing sweepers, a
-//! full map, damaged files and bad directories.
+//! full map, damaged files and bad directories, objects refused.
 //!
 //! Every test uses its own directory under the system's temporary
 //! directory (removed at the end). Child processes are this test binary
@@ -23,7 +23,7 @@ use sess::error;
 use sess::session::SessionId;
 use sess::store::lmdb::LmdbOptions;
 use sess::store::{LockMode, StoreMode};
-use sess::variant::Variant;
+use sess::variant::{Object, Unknown, UnknownVtbl, Variant};
 
 const SECRET: &[u8] = b"a machine-wide test secret, 32 b";
 
@@ -586,4 +586,34 @@ fn no_record_holds_a_cookie_and_processes_share_one_environment() {
     stored(&other, &[]);
     stored(&other, &[("x", Variant::I4(1))]);
     assert_eq!((other.session_count(), twin.session_count()), (1, 20));
+}
+
+/// A minimal COM object: refused by a serialising store.
+unsafe extern "C" fn add_ref(_: *mut Unknown) -> u32 {
+    2
+}
+unsafe extern "C" fn release(_: *mut Unknown) -> u32 {
+    1
+}
+static VTBL: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(add_ref),
+    release: Some(release),
+};
+
+#[test]
+fn objects_stay_in_their_process() {
+    let dir = TempDir::new("objects");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    let mut unknown = Unknown { vtbl: &VTBL };
+    // SAFETY: a static object whose AddRef/Release do nothing.
+    let obj = unsafe { Object::from_owned(&mut unknown) }.unwrap();
+    let mut s = app.create_session().unwrap();
+    let e = s.set("obj", Variant::Unknown(obj)).unwrap_err();
+    assert_eq!(e.code(), error::E_NOT_SERIALIZABLE);
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.contents().len(), 1);
 }
