@@ -199,3 +199,32 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     };
     Error::new(code, format!("LMDB store, {op}: {e}{hint}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_format_is_refused() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-format-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        drop(Shared::open(&opts).unwrap());
+        {
+            // A later version's file: its format key says so.
+            let mut o = EnvOpenOptions::new().read_txn_without_tls();
+            o.max_dbs(8);
+            // SAFETY: no other environment is open on `dir` now.
+            let env = unsafe { o.open(&dir) }.unwrap();
+            let mut txn = env.write_txn().unwrap();
+            let meta: Db = env.open_database(&txn, Some("meta")).unwrap().unwrap();
+            meta.put(&mut txn, b"format", b"libsess-lmdb 2").unwrap();
+            txn.commit().unwrap();
+        }
+        let e = Shared::open(&opts).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains("libsess-lmdb 2"), "{}", e.detail());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
