@@ -45,12 +45,13 @@
 //! libsess's scripts (same arguments, replies and data; fewer commands), to
 //! show what trimming the scripts would buy.
 
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,6 +64,8 @@ use sess::app::{App, AppOptions, StoreConfig};
 use sess::state::ID_LEN;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
+
+use redis_server::RedisServer;
 
 /// The 16-character string stored under "user" (as in request_cycle.rs).
 const USER: &str = "user@example.com";
@@ -91,89 +94,6 @@ fn now_ms() -> u64 {
 
 fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
-
-// ---------------------------------------------------------------------------
-// The private server.
-
-struct RedisServer {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    /// Starts `redis-server` on a free loopback port (never 6379), without
-    /// persistence; `None` if it is not installed.
-    fn start() -> Option<RedisServer> {
-        let dir = std::env::temp_dir().join(format!("sess-redis-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        for _ in 0..10 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            if port == 6379 {
-                continue;
-            }
-            let spawned = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .arg("--dir")
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let child = match spawned {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let _ = std::fs::remove_dir_all(&dir);
-                    return None;
-                }
-                Err(e) => panic!("redis-server: {e}"),
-            };
-            let mut server = RedisServer {
-                child,
-                port,
-                dir: dir.clone(),
-            };
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break; // exited: the port was taken meanwhile
-                }
-                if server.ping() {
-                    return Some(server);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // Dropping it kills it; the next attempt takes another port.
-        }
-        panic!("redis-server would not start");
-    }
-
-    fn ping(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.url()) else {
-            return false;
-        };
-        let Ok(mut con) = client.get_connection_with_timeout(Duration::from_millis(200)) else {
-            return false;
-        };
-        redis::cmd("PING").query::<String>(&mut con).is_ok()
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn connect(url: &str) -> redis::Connection {

@@ -1852,11 +1852,15 @@ static int fail_setup(const char *what, sess_result hr)
 /* The site: three applications, each with its own sess_app. With
  * SESS_STORE set to a redis:// URL, sessions live in Redis, so several demo
  * processes (on several ports) form a web farm; SESS_KEY_PREFIX (default
- * "sess:demo:") starts every application's key prefix. */
+ * "sess:demo:") starts every application's key prefix. With SESS_STORE set
+ * to lmdb:///absolute/dir, sessions live in that directory, shared by every
+ * demo process of the machine and kept across restarts; each application
+ * is named by its path there. */
 static int setup_site(void)
 {
     sess_app_options opts;
     sess_redis_options redis;
+    sess_lmdb_options lmdb;
     sess_web_options web;
     sess_result hr;
     const char *store = getenv("SESS_STORE");
@@ -1871,7 +1875,12 @@ static int setup_site(void)
     for (i = 0; i < sizeof srv.apps / sizeof srv.apps[0]; i++) {
         sess_app_options_init(&opts);
         opts.lock_timeout_ms = LOCK_TIMEOUT_MS;
-        if (store && *store) {
+        if (store && strncmp(store, "lmdb://", 7) == 0) {
+            sess_lmdb_options_init(&lmdb);
+            lmdb.path = store + 7; /* "lmdb:///dir" -> "/dir" */
+            lmdb.name = srv.apps[i].path;
+            opts.lmdb = &lmdb;
+        } else if (store && *store) {
             /* One key prefix per application: "<base><path>:", with the
              * path's '/' spelled '_' ("sess:demo:_search:"). */
             snprintf(prefix, sizeof prefix, "%s%s:", base, srv.apps[i].path);

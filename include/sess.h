@@ -87,6 +87,9 @@
 #define SESS_E_NO_APPLICATION (-0x7FFBFDEC) /* 0x80040214: no application serves this path */
 #define SESS_E_SESSION_TOO_LARGE (-0x7FFBFDF0) /* 0x80040210: the session would exceed the per-session size limit */
 #define SESS_E_MEMORY_BUDGET (-0x7FFBFDEF) /* 0x80040211: the application's sessions would exceed its memory budget */
+#define SESS_E_STORE_FULL (-0x7FFBFDE8) /* 0x80040218: the session store's file is full */
+#define SESS_E_STORE_CORRUPT (-0x7FFBFDE7) /* 0x80040219: the session store's file is damaged or incompatible */
+#define SESS_E_STORE_ACCESS (-0x7FFBFDE6) /* 0x8004021A: the session store's directory is missing or not writable */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -131,6 +134,7 @@
 #define SESS_MODE_INPROC 1
 #define SESS_MODE_REDIS 2
 #define SESS_MODE_CUSTOM 4
+#define SESS_MODE_LMDB 8
 
 /* sess_web_options.secure and .same_site. */
 #define SESS_SECURE_AUTO 0
@@ -641,6 +645,59 @@ typedef struct sess_redis_options {
 } sess_redis_options;
 
 /**
+ * Where and how an application keeps its sessions in an LMDB directory
+ * that every worker process of the machine opens (kept across restarts).
+ * Fill with `sess_lmdb_options_init` (every default), set `path`, and
+ * point `sess_app_options.lmdb` at it; strings are copied by
+ * `sess_app_create`. `struct_size` versions the struct as for
+ * `sess_app_options`: fields past it keep their defaults.
+ */
+typedef struct sess_lmdb_options {
+  /**
+   * `sizeof(sess_lmdb_options)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * How long a session lock lives if its holder never releases it (a
+   * crashed process), ms (default 120000; at least 100).
+   */
+  uint32_t lock_ttl_ms;
+  /**
+   * The directory holding the store's files: absolute, existing and
+   * writable, on a local file system (required). Missing or not
+   * writable: `SESS_E_STORE_ACCESS` from `sess_app_create`; a damaged or
+   * foreign file there: `SESS_E_STORE_CORRUPT`.
+   */
+  const char *path;
+  /**
+   * The application's name in the directory (NULL: empty): applications
+   * sharing a directory need different names (at most 64 bytes).
+   */
+  const char *name;
+  /**
+   * Largest size of the data file in bytes (default 1 GiB; at least
+   * 65536). Past it, saves fail with `SESS_E_STORE_FULL` and nothing is
+   * written.
+   */
+  uint64_t map_size;
+  /**
+   * A secret shared by the processes (16 bytes or more; `id_secret_len`
+   * of them), or NULL: with it, Session_OnEnd run by any process's
+   * sweeper sees the real SessionID (stored masked); without, a stand-in.
+   */
+  const uint8_t *id_secret;
+  /**
+   * Length of `id_secret`.
+   */
+  size_t id_secret_len;
+  /**
+   * Flush every write to disk before returning (default false: writes
+   * survive process crashes and are flushed at each expiry sweep).
+   */
+  bool durable;
+} sess_lmdb_options;
+
+/**
  * Application options. Fill with `sess_app_options_init` (which sets
  * `struct_size` and every default), then change what you need.
  *
@@ -753,6 +810,14 @@ typedef struct sess_app_options {
    * nothing. Sessions kept in Redis or a host store are not counted.
    */
   uint64_t memory_budget_bytes;
+  /**
+   * Keep sessions in an LMDB directory shared by the processes of this
+   * machine and kept across restarts (`sess_lmdb_options`, copied by
+   * `sess_app_create`), or NULL. At most one of `store`, `redis` and
+   * `lmdb`. Objects cannot be stored in such sessions
+   * (`SESS_E_NOT_SERIALIZABLE`).
+   */
+  const struct sess_lmdb_options *lmdb;
 } sess_app_options;
 
 /**
@@ -1735,6 +1800,11 @@ sess_result sess_request_set_cookie(struct sess_request *req,
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
+sess_result sess_lmdb_options_init(struct sess_lmdb_options *opts);
+
+/**
+ * Fills `*opts` with the defaults and sets `struct_size`.
+ */
 sess_result sess_redis_options_init(struct sess_redis_options *opts);
 
 /**
@@ -1807,7 +1877,7 @@ sess_result sess_session_is_abandoned(struct sess_session *s, bool *out);
 
 /**
  * `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
- * `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
+ * `SESS_MODE_REDIS`, `SESS_MODE_CUSTOM` or `SESS_MODE_LMDB`.
  */
 sess_result sess_session_mode(struct sess_session *s, uint32_t *out);
 

@@ -98,6 +98,15 @@ pub const E_NO_APPLICATION: HResult = hr(0x8004_0214);
 pub const E_SESSION_TOO_LARGE: HResult = hr(0x8004_0210);
 /// A write would take the application's sessions past its memory budget.
 pub const E_MEMORY_BUDGET: HResult = hr(0x8004_0211);
+/// The machine-local store's file is full (its map size is reached);
+/// nothing was written.
+pub const E_STORE_FULL: HResult = hr(0x8004_0218);
+/// The machine-local store's file is damaged or not one this libsess can
+/// read (another format or version).
+pub const E_STORE_CORRUPT: HResult = hr(0x8004_0219);
+/// The machine-local store's directory is missing, not a directory, or
+/// not writable.
+pub const E_STORE_ACCESS: HResult = hr(0x8004_021A);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -140,6 +149,9 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_NO_APPLICATION", E_NO_APPLICATION),
     ("E_SESSION_TOO_LARGE", E_SESSION_TOO_LARGE),
     ("E_MEMORY_BUDGET", E_MEMORY_BUDGET),
+    ("E_STORE_FULL", E_STORE_FULL),
+    ("E_STORE_CORRUPT", E_STORE_CORRUPT),
+    ("E_STORE_ACCESS", E_STORE_ACCESS),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -184,6 +196,9 @@ pub fn message(code: HResult) -> &'static str {
         E_NO_APPLICATION => "no application serves this path",
         E_SESSION_TOO_LARGE => "the session would exceed the per-session size limit",
         E_MEMORY_BUDGET => "the application's sessions would exceed its memory budget",
+        E_STORE_FULL => "the session store's file is full",
+        E_STORE_CORRUPT => "the session store's file is damaged or incompatible",
+        E_STORE_ACCESS => "the session store's directory is missing or not writable",
         c if c >= 0 => "success",
         _ => "unknown error",
     }
@@ -269,6 +284,12 @@ pub enum ErrorKind {
     SessionTooLarge,
     /// `E_MEMORY_BUDGET`.
     MemoryBudget,
+    /// `E_STORE_FULL`.
+    StoreFull,
+    /// `E_STORE_CORRUPT`.
+    StoreCorrupt,
+    /// `E_STORE_ACCESS`.
+    StoreAccess,
     /// A failure code the library does not name.
     Other(HResult),
 }
@@ -312,6 +333,9 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::NoApplication, E_NO_APPLICATION),
     (ErrorKind::SessionTooLarge, E_SESSION_TOO_LARGE),
     (ErrorKind::MemoryBudget, E_MEMORY_BUDGET),
+    (ErrorKind::StoreFull, E_STORE_FULL),
+    (ErrorKind::StoreCorrupt, E_STORE_CORRUPT),
+    (ErrorKind::StoreAccess, E_STORE_ACCESS),
 ];
 
 impl ErrorKind {

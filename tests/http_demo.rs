@@ -1526,3 +1526,43 @@ fn slow_clients_from_one_address_cannot_lock_others_out() {
     assert_eq!(status_line(&mut same), "HTTP/1.1 429 Too Many Requests");
     drop(held);
 }
+
+// ---------------------------------------------------------------------------
+// Two demo processes on one machine sharing an LMDB directory
+
+#[test]
+fn two_demos_on_one_lmdb_directory_share_sessions_and_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!(
+        "libsess-demo-lmdb-{}-{}",
+        std::process::id(),
+        made_up_id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("lmdb://{}", dir.display());
+    let env = [("SESS_STORE", store.as_str())];
+    let cookie = {
+        let (a, b) = (Demo::start_with(&env), Demo::start_with(&env));
+        let cookie = new_session(&a);
+        for n in 2..=11 {
+            let demo = if n % 2 == 0 { &b } else { &a };
+            let r = demo.get("/counter", Some(&cookie));
+            r.assert_status(200);
+            assert_eq!(
+                r.count(),
+                n,
+                "request {n} alternating between the instances"
+            );
+            assert!(r.set_cookies().is_empty(), "no new cookie on request {n}");
+        }
+        cookie
+    };
+    // Both processes gone: a new one on the directory goes on counting.
+    let c = Demo::start_with(&env);
+    assert_eq!(c.get("/counter", Some(&cookie)).count(), 12);
+    // Abandon on it ends the session for every process.
+    let d = Demo::start_with(&env);
+    d.get("/abandon", Some(&cookie)).assert_status(200);
+    assert!(c.get("/peek", Some(&cookie)).text().contains("no session"));
+    drop((c, d));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,7 +8,8 @@ use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
 use crate::state::{check_timeout, Limits, MAX_TIMEOUT_MINUTES};
-use crate::store::{MemoryStore, RedisOptions, RedisStore, SessionStore};
+use crate::store::lmdb::LmdbOptions;
+use crate::store::{self, MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
 
 /// Session_OnStart: runs when a session is created, before the host sees it;
@@ -45,6 +46,9 @@ pub enum StoreConfig {
     Redis(RedisOptions),
     /// A store the host supplies (ASP.NET's custom session-state provider).
     Custom(Arc<dyn SessionStore>),
+    /// An LMDB directory shared by the processes of one machine, kept
+    /// across restarts (see [`LmdbOptions`]).
+    Lmdb(LmdbOptions),
 }
 
 /// Application settings. `AppOptions::default()` gives ASP's defaults.
@@ -165,8 +169,10 @@ impl AppOptions {
         }
         locale::check_lcid(self.default_lcid)?;
         locale::check_codepage(self.default_codepage)?;
-        if let StoreConfig::Redis(redis) = &self.store {
-            redis.validate()?;
+        match &self.store {
+            StoreConfig::Redis(redis) => redis.validate()?,
+            StoreConfig::Lmdb(lmdb) => lmdb.validate()?,
+            _ => {}
         }
         for (i, decl) in self.static_objects.iter().enumerate() {
             if decl.name.is_empty() || decl.name.len() > self.max_key_bytes {
@@ -202,6 +208,7 @@ impl AppOptions {
                 shared_clock(),
             )?),
             StoreConfig::Custom(store) => store.clone(),
+            StoreConfig::Lmdb(lmdb) => Arc::new(store::lmdb::open(lmdb, self.limits())?),
         };
         let clock: Arc<dyn Clock> = match (&self.clock, store.mode().serialises()) {
             (Some(clock), _) => clock.clone(),

@@ -125,6 +125,12 @@ pub struct sess_app_options {
     /// 1 GiB). A write past it fails with `SESS_E_MEMORY_BUDGET`, changing
     /// nothing. Sessions kept in Redis or a host store are not counted.
     pub memory_budget_bytes: u64,
+    /// Keep sessions in an LMDB directory shared by the processes of this
+    /// machine and kept across restarts (`sess_lmdb_options`, copied by
+    /// `sess_app_create`), or NULL. At most one of `store`, `redis` and
+    /// `lmdb`. Objects cannot be stored in such sessions
+    /// (`SESS_E_NOT_SERIALIZABLE`).
+    pub lmdb: *const super::lmdb::sess_lmdb_options,
 }
 
 /// A host pointer handed back to host callbacks, possibly on other threads;
@@ -177,6 +183,7 @@ fn defaults() -> sess_app_options {
         redis: std::ptr::null(),
         max_session_bytes: d.max_session_bytes as u64,
         memory_budget_bytes: d.memory_budget_bytes as u64,
+        lmdb: std::ptr::null(),
     }
 }
 
@@ -194,11 +201,12 @@ pub unsafe extern "C" fn sess_app_options_init(opts: *mut sess_app_options) -> s
 unsafe impl Versioned for sess_app_options {
     const NAME: &'static str = "sess_app_options";
     // First without `store` and `redis`, then without `redis`, then
-    // without the size limits.
+    // without the size limits, then without `lmdb`.
     const VERSIONS: &'static [usize] = &[
         std::mem::offset_of!(sess_app_options, store),
         std::mem::offset_of!(sess_app_options, redis),
         std::mem::offset_of!(sess_app_options, max_session_bytes),
+        std::mem::offset_of!(sess_app_options, lmdb),
         std::mem::size_of::<sess_app_options>(),
     ];
     fn defaults() -> Self {
@@ -304,11 +312,16 @@ pub unsafe extern "C" fn sess_app_create(
         // SAFETY: the static object array per the contract.
         let mut r = unsafe { to_rust(&o) }?;
         let mut destroy_armed = None;
-        if !o.store.is_null() && !o.redis.is_null() {
+        let stores = [!o.store.is_null(), !o.redis.is_null(), !o.lmdb.is_null()];
+        if stores.iter().filter(|&&set| set).count() > 1 {
             return Err(Error::new(
                 err::E_INVALID_OPTION,
-                "set at most one of opts->store and opts->redis",
+                "set at most one of opts->store, opts->redis and opts->lmdb",
             ));
+        }
+        if !o.lmdb.is_null() {
+            // SAFETY: a readable sess_lmdb_options per the contract.
+            r.store = StoreConfig::Lmdb(unsafe { super::lmdb::to_rust(o.lmdb) }?);
         }
         if !o.redis.is_null() {
             // SAFETY: a readable sess_redis_options per the contract.

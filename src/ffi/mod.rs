@@ -22,6 +22,7 @@ pub mod contents;
 pub mod error;
 pub mod handle;
 pub mod hosting;
+pub mod lmdb;
 pub mod redis;
 pub mod session;
 pub mod session_state;

@@ -21,6 +21,9 @@ pub const MODE_REDIS: u32 = 2;
 /// `Mode` of an application whose sessions are in a host-supplied store
 /// (ASP.NET's `SessionStateMode.Custom`).
 pub const MODE_CUSTOM: u32 = 4;
+/// `Mode` of an application whose sessions are in an LMDB directory shared
+/// by the processes of one machine (`sess_lmdb_options`).
+pub const MODE_LMDB: u32 = 8;
 
 /// Hands a session the caller will own out in `*out`.
 ///
@@ -191,7 +194,7 @@ pub unsafe extern "C" fn sess_session_is_abandoned(
 }
 
 /// `*out` receives the store mode (Mode): `SESS_MODE_INPROC`,
-/// `SESS_MODE_REDIS` or `SESS_MODE_CUSTOM`.
+/// `SESS_MODE_REDIS`, `SESS_MODE_CUSTOM` or `SESS_MODE_LMDB`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_mode(s: *mut sess_session, out: *mut u32) -> sess_result {
     boundary(|| {
@@ -200,6 +203,7 @@ pub unsafe extern "C" fn sess_session_mode(s: *mut sess_session, out: *mut u32) 
             StoreMode::InProc => MODE_INPROC,
             StoreMode::Redis => MODE_REDIS,
             StoreMode::Custom => MODE_CUSTOM,
+            StoreMode::Lmdb => MODE_LMDB,
         };
         // SAFETY: NULL or writable.
         unsafe { put_required(out, mode, "out") }?;

@@ -61,16 +61,10 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use super::{
-    key_hash, store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode,
-};
+use super::remote::{self, Attempt, KeyHash};
+use super::{store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
 use crate::state::{Limits, SessionData, SessionId};
 
@@ -246,14 +240,11 @@ const CLAIM_BATCH: usize = 64;
 /// Most provider calls per sweep (so a provider that never runs dry cannot
 /// hold the sweeper forever).
 const CLAIM_ROUNDS: usize = 1024;
-/// First pause before another try at a locked session (it doubles).
-const FIRST_PAUSE: Duration = Duration::from_millis(1);
-/// Longest pause between two tries at a locked session.
-const MAX_PAUSE: Duration = Duration::from_millis(20);
 
 /// A [`SessionStore`] over a host's [`Provider`].
 pub struct CustomStore {
     provider: Arc<dyn Provider>,
+    mode: StoreMode,
     limits: Limits,
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
@@ -266,6 +257,7 @@ impl CustomStore {
     pub fn new(provider: Arc<dyn Provider>, limits: Limits) -> CustomStore {
         CustomStore {
             provider,
+            mode: StoreMode::Custom,
             max_blob: max_blob(&limits),
             limits,
             id_secret: None,
@@ -289,6 +281,12 @@ impl CustomStore {
         }
         self.id_secret = Some(secret.to_vec());
         Ok(self)
+    }
+
+    /// The same store reporting `mode` (a provider built into libsess).
+    pub(crate) fn with_mode(mut self, mode: StoreMode) -> CustomStore {
+        self.mode = mode;
+        self
     }
 
     fn encode(&self, id: &SessionId, data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
@@ -412,16 +410,6 @@ fn odd(op: &str, status: Status) -> Error {
     )
 }
 
-fn lock_timeout(wait: Duration) -> Error {
-    Error::new(
-        error::E_LOCK_TIMEOUT,
-        format!(
-            "the session stayed locked by another request for {} ms",
-            wait.as_millis()
-        ),
-    )
-}
-
 /// The error for a save or remove refused because the lock is not ours.
 fn lost(op: &str, status: Status) -> Error {
     match status {
@@ -449,25 +437,6 @@ const BIN16: [u8; 2] = [0xC4, 16];
 /// MessagePack `nil`: no ID stored.
 const NIL: u8 = 0xC0;
 
-/// XORs `bytes` with the keystream HMAC-SHA-256(secret, "sess-id-mask" ‖ h)
-/// (masks and unmasks; the Redis store's scheme).
-fn mask(secret: &[u8], h: &[u8; 16], bytes: &[u8; 16]) -> Result<[u8; 16]> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-        .map_err(|_| Error::new(error::E_INVALID_OPTION, "id_secret is unusable"))?;
-    mac.update(b"sess-id-mask");
-    mac.update(h);
-    let stream = mac.finalize().into_bytes();
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = bytes[i] ^ stream[i];
-    }
-    Ok(out)
-}
-
-fn id_from_bytes(bytes: [u8; 16]) -> Result<SessionId> {
-    SessionId::parse(&URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// A session's blob: the key hash (`bin 16`), the ID masked under
 /// `id_secret` (`bin 16`; without a secret `nil`: no form of the ID is
 /// kept), then [`wire::encode_session`].
@@ -478,14 +447,14 @@ pub fn encode(
     id_secret: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
     let session = wire::encode_session(data, created_ms)?;
-    let h = key_hash(id);
+    let h = KeyHash::of(id);
     let mut blob = Vec::with_capacity(2 * (BIN16.len() + 16) + session.len());
     blob.extend_from_slice(&BIN16);
-    blob.extend_from_slice(&h);
+    blob.extend_from_slice(h.as_bytes());
     match id_secret {
         Some(secret) => {
             blob.extend_from_slice(&BIN16);
-            blob.extend_from_slice(&mask(secret, &h, id.as_bytes())?);
+            blob.extend_from_slice(&remote::mask_id(secret, &h, id.as_bytes())?);
         }
         None => blob.push(NIL),
     }
@@ -534,18 +503,17 @@ pub fn decode(
     }
     let mut at = 0;
     let h = bin16_or_nil(blob, &mut at)?.ok_or_else(|| corrupt("it has no key hash"))?;
+    let h = KeyHash::from_bytes(h);
     let masked = bin16_or_nil(blob, &mut at)?;
     let id = match want {
-        Some(want) if key_hash(want) != h => {
+        Some(want) if KeyHash::of(want) != h => {
             return Err(corrupt("it returned another session's data for this key"))
         }
         Some(want) => *want,
         None => match (masked, id_secret) {
-            (Some(m), Some(secret)) => id_from_bytes(mask(secret, &h, &m)?)
-                .ok()
-                .filter(|id| key_hash(id) == h)
+            (Some(m), Some(secret)) => remote::unmask_id(secret, &h, &m)
                 .ok_or_else(|| corrupt("the stored ID does not unmask (another id_secret?)"))?,
-            _ => id_from_bytes(h)?,
+            _ => h.stand_in_id()?,
         },
     };
     let (data, created) = wire::decode_session(&blob[at..], max_len, limits)
@@ -563,7 +531,7 @@ fn new_token() -> Result<u64> {
 
 impl SessionStore for CustomStore {
     fn mode(&self) -> StoreMode {
-        StoreMode::Custom
+        self.mode
     }
 
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
@@ -572,44 +540,28 @@ impl SessionStore for CustomStore {
             LockMode::Exclusive => new_token()?,
             LockMode::Shared => 0,
         };
-        let start = Instant::now();
-        let mut pause = FIRST_PAUSE;
-        loop {
+        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
             let mut buf = BlobBuf::new(self.max_blob);
-            // The provider judges stale locks by this time: let it move on
-            // while we wait, even under a clock that stands still.
-            let now = now_ms.saturating_add(start.elapsed().as_millis() as u64);
             let status = self.provider.get(&key, mode, token, now, &mut buf)?;
-            match status {
-                Status::NotFound => return Ok(Lookup::NotFound),
-                Status::Locked => {
-                    let left = wait.saturating_sub(start.elapsed());
-                    if left.is_zero() {
-                        return Err(lock_timeout(wait));
-                    }
-                    if pause == FIRST_PAUSE {
-                        self.lock_waits.note();
-                    }
-                    std::thread::sleep(pause.min(left));
-                    pause = (pause * 2).min(MAX_PAUSE);
-                }
+            Ok(Attempt::Done(match status {
+                Status::NotFound => Lookup::NotFound,
+                Status::Locked => return Ok(Attempt::Locked),
                 Status::Done => {
-                    let mut hold = self.hold(key, token);
+                    let mut hold = self.hold(key.clone(), token);
                     if mode == LockMode::Exclusive {
                         hold.locked = true;
                         hold.locked_at = now;
                     }
-                    return Ok(Lookup::Found(self.lease(id, buf, hold, mode)?));
+                    Lookup::Found(self.lease(id, buf, hold, mode)?)
                 }
                 Status::Expired => {
-                    let mut hold = self.hold(key, token);
+                    let mut hold = self.hold(key.clone(), token);
                     hold.stored = false;
-                    let lease = self.lease(id, buf, hold, LockMode::Exclusive)?;
-                    return Ok(Lookup::Expired(lease));
+                    Lookup::Expired(self.lease(id, buf, hold, LockMode::Exclusive)?)
                 }
                 Status::Exists => return Err(odd("get", status)),
-            }
-        }
+            }))
+        })
     }
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
@@ -828,6 +780,7 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Mutex;
+    use std::time::Instant;
 
     use super::*;
     use crate::state::Journal;

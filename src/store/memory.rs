@@ -22,7 +22,7 @@ use lock_api::{ArcRwLockReadGuard, ArcRwLockWriteGuard};
 use parking_lot::{Mutex, RawRwLock, RwLock};
 use siphasher::sip::SipHasher13;
 
-use super::{Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
+use super::{lock_timeout, Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
 use crate::state::{SessionData, SessionId};
 
@@ -211,16 +211,6 @@ fn write_guard(lease: &mut Lease) -> Result<&mut ArcRwLockWriteGuard<RawRwLock, 
         )),
         Held::Copied(_) => Err(foreign()),
     }
-}
-
-fn lock_timeout(wait: Duration) -> Error {
-    Error::new(
-        error::E_LOCK_TIMEOUT,
-        format!(
-            "the session stayed locked by another request for {} ms",
-            wait.as_millis()
-        ),
-    )
 }
 
 impl SessionStore for MemoryStore {

@@ -4,8 +4,10 @@
 //! expiry notification path that hands expired sessions back for OnEnd.
 
 pub mod custom;
+pub mod lmdb;
 mod memory;
 mod redis;
+pub mod remote;
 pub mod wire;
 
 use std::any::Any;
@@ -18,26 +20,24 @@ pub use memory::MemoryStore;
 use crate::error::Result;
 use crate::state::{SessionData, SessionId};
 
-/// The 16 bytes a shared store's key for session `id` is made of: the first
-/// half of SHA-256 of the ID's 16 raw bytes (the Redis store's `KeyHash`).
-pub fn key_hash(id: &SessionId) -> [u8; 16] {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(id.as_bytes());
-    let mut h = [0u8; 16];
-    h.copy_from_slice(&digest[..16]);
-    h
+/// The key a shared store keeps session `id` under: its
+/// [`KeyHash`](remote::KeyHash) as 32 lowercase hex digits. Never the ID
+/// (the cookie value) itself, so a listing of the store's keys reveals no
+/// usable cookie.
+pub fn store_key(id: &SessionId) -> String {
+    remote::KeyHash::of(id).hex()
 }
 
-/// The key a shared store keeps session `id` under: [`key_hash`] as 32
-/// lowercase hex digits. Never the ID (the cookie value) itself, so a
-/// listing of the store's keys reveals no usable cookie.
-pub fn store_key(id: &SessionId) -> String {
-    use std::fmt::Write;
-    let mut key = String::with_capacity(32);
-    for b in key_hash(id) {
-        let _ = write!(key, "{b:02x}");
-    }
-    key
+/// `E_LOCK_TIMEOUT`: the session stayed locked by another unit of work for
+/// all of `wait` (every store's wording).
+fn lock_timeout(wait: Duration) -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::E_LOCK_TIMEOUT,
+        format!(
+            "the session stayed locked by another request for {} ms",
+            wait.as_millis()
+        ),
+    )
 }
 
 /// Where an application keeps its sessions (ASP.NET's `SessionStateMode`).
@@ -49,6 +49,9 @@ pub enum StoreMode {
     Redis,
     /// In a store the host supplies: values are serialised.
     Custom,
+    /// In an LMDB directory shared by the processes of one machine: values
+    /// are serialised.
+    Lmdb,
 }
 
 impl StoreMode {

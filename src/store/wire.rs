@@ -116,7 +116,8 @@ fn from_wire(w: Wire) -> Variant {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+/// MessagePack of `value` (what every serialising store writes).
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     rmp_serde::to_vec(value)
         .map_err(|e| Error::new(error::E_FAIL, format!("cannot serialise the session: {e}")))
 }
@@ -129,8 +130,9 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 }
 
 /// Decodes exactly `bytes` (no trailing bytes), at most `max_len` of them,
-/// nesting at most a few levels past [`MAX_ARRAY_DEPTH`].
-fn decode<'de, T: Deserialize<'de>>(bytes: &[u8], max_len: usize) -> Result<T> {
+/// nesting at most a few levels past [`MAX_ARRAY_DEPTH`]: the one bounded
+/// decoder of every serialising store (`E_STORE_UNAVAILABLE` if bad).
+pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &[u8], max_len: usize) -> Result<T> {
     if bytes.len() > max_len {
         return Err(corrupt(format!(
             "{} bytes is over the {max_len}-byte limit",

@@ -1,5 +1,5 @@
 //! The session test suite every store must pass (in-process, Redis, Redis
-//! Cluster, custom): the Session object's semantics through the Rust API,
+//! Cluster, custom, LMDB): the Session object's semantics through the Rust API,
 //! with time moved by an injected clock.
 //!
 //! `suite(make_app)` runs every case; `make_app` turns options the case

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use sess::error;
 use sess::ffi::codepage::ENCODE_QUESTION_MARK;
 use sess::ffi::collate::COMPARE_FLAGS;
-use sess::ffi::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
+use sess::ffi::session::{MODE_CUSTOM, MODE_INPROC, MODE_LMDB, MODE_REDIS, OPEN_READONLY};
 use sess::ffi::session_state::{COOKIE_MODE_USE_COOKIES, COOKIE_MODE_USE_URI};
 use sess::ffi::store::{
     STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
@@ -122,6 +122,7 @@ pub fn render() -> String {
                 ("MODE_INPROC", MODE_INPROC),
                 ("MODE_REDIS", MODE_REDIS),
                 ("MODE_CUSTOM", MODE_CUSTOM),
+                ("MODE_LMDB", MODE_LMDB),
             ],
         ),
         (

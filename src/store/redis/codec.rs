@@ -9,14 +9,12 @@
 //! (sizes, types, the application's limits): bad data is an error, never a
 //! panic.
 
-use std::collections::HashMap;
-use std::io::Cursor;
-
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
-use crate::store::wire;
+use crate::store::wire::{self, encode};
 
 /// The fields of one hash, as a script returned them.
 pub(super) type Fields = Vec<(Vec<u8>, Vec<u8>)>;
@@ -62,22 +60,9 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
-fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
-    rmp_serde::to_vec(v)
-        .map_err(|e| Error::new(error::E_FAIL, format!("cannot serialise the session: {e}")))
-}
-
-/// Decodes exactly `bytes`, at most `max_len` of them.
+/// Decodes field `what`: exactly its bytes, at most `max_len` of them.
 fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize, what: &str) -> Result<T> {
-    if bytes.len() > max_len {
-        return Err(corrupt(format!("field {what} is too large")));
-    }
-    let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
-    let v = T::deserialize(&mut de).map_err(|e| corrupt(format!("field {what}: {e}")))?;
-    if de.position() != bytes.len() as u64 {
-        return Err(corrupt(format!("field {what} has trailing bytes")));
-    }
-    Ok(v)
+    wire::decode(bytes, max_len).map_err(|e| corrupt(format!("field {what}: {}", e.detail())))
 }
 
 fn number(bytes: &[u8], what: &str) -> Result<u64> {

@@ -18,7 +18,7 @@
 //!   regenerate, and the sweeper's claim. A read-only request costs one
 //!   round trip, a writing request two.
 //! - **Waiting for a lock polls**: a request that finds the session locked
-//!   tries again after 1 ms, doubling up to 50 ms with jitter, until the
+//!   tries again after 1 ms, doubling up to 20 ms with jitter, until the
 //!   application's lock timeout (`E_LOCK_TIMEOUT`). A read-only request
 //!   waits only for a writer; a writer does not wait for readers (they hold
 //!   nothing and never save). A crashed holder's lock frees after `lock_ttl`;
@@ -67,8 +67,9 @@ pub use options::RedisOptions;
 
 use self::codec::{Fields, Snapshot};
 use self::conn::Pool;
-use self::keys::{KeyHash, Keys, SessionKeys};
+use self::keys::{Keys, SessionKeys};
 use self::scripts::Scripts;
+use super::remote::{self, Attempt, KeyHash};
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
@@ -82,9 +83,6 @@ const SWEEP_BATCH: usize = 500;
 const COUNT_STALE: Duration = Duration::from_secs(30);
 /// How often the sweeper refreshes the session count.
 const COUNT_EVERY: Duration = Duration::from_secs(5);
-/// Lock polling: first pause and longest pause.
-const POLL_FIRST: Duration = Duration::from_millis(1);
-const POLL_MAX: Duration = Duration::from_millis(50);
 
 /// What a Redis lease carries besides its data.
 struct Held {
@@ -117,7 +115,7 @@ struct Count {
 ///   round trip, a writing request two. Saves write only what changed, and
 ///   only while the request still owns the lock and the session still
 ///   exists (no lost update, no resurrection after Abandon).
-/// - Lock waits poll (1 ms doubling to 50 ms, jittered) until the
+/// - Lock waits poll (1 ms doubling to 20 ms, jittered) until the
 ///   application's lock timeout; a crashed holder's lock frees after
 ///   `lock_ttl`.
 /// - Session_OnEnd runs exactly once per expired session, in whichever
@@ -316,23 +314,10 @@ impl RedisStore {
 
     fn masked_id(&self, h: &KeyHash, id: &SessionId) -> Result<Vec<u8>> {
         match &self.id_secret {
-            Some(secret) => Ok(keys::mask_id(secret, h, id.as_bytes())?.to_vec()),
+            Some(secret) => Ok(remote::mask_id(secret, h, id.as_bytes())?.to_vec()),
             None => Ok(Vec::new()),
         }
     }
-}
-
-/// A pause of about `d` with ±50% jitter, so pollers spread out.
-fn jittered(d: Duration, salt: u64) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos() as u64);
-    let mut x = nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    x ^= x >> 33;
-    let base = d.as_micros() as u64;
-    Duration::from_micros(base / 2 + x % (base.max(1)))
 }
 
 impl SessionStore for RedisStore {
@@ -344,60 +329,40 @@ impl SessionStore for RedisStore {
         let h = KeyHash::of(id);
         let k = self.keys.session(&h);
         let token = self.token();
-        let start = Instant::now();
-        let mut pause = POLL_FIRST;
-        loop {
-            let now = now_ms.saturating_add(ms(start.elapsed()));
+        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
             let (status, fields) = self.try_get(&k, &token, mode, now)?;
-            match (status, fields, mode) {
+            let found = match (status, fields, mode) {
                 (1, Some(fields), LockMode::Exclusive) => {
-                    return match self.lease(*id, h, token.clone(), fields, mode, true) {
-                        Ok(lease) => Ok(Lookup::Found(lease)),
+                    match self.lease(*id, h, token.clone(), fields, mode, true) {
+                        Ok(lease) => Lookup::Found(lease),
                         Err(e) => {
                             let _ = self.unlock(&k, &token);
-                            Err(e)
+                            return Err(e);
                         }
-                    };
+                    }
                 }
                 (1, Some(fields), LockMode::Shared) => {
-                    return Ok(Lookup::Found(
-                        self.lease(*id, h, token, fields, mode, true)?,
-                    ));
+                    Lookup::Found(self.lease(*id, h, token.clone(), fields, mode, true)?)
                 }
                 (3, Some(fields), LockMode::Exclusive) => {
                     self.count_delta(-1);
-                    return Ok(match self.lease(*id, h, token, fields, mode, false) {
+                    match self.lease(*id, h, token.clone(), fields, mode, false) {
                         Ok(lease) => Lookup::Expired(lease),
                         // Removed, but unreadable: no Session_OnEnd.
                         Err(_) => Lookup::NotFound,
-                    });
-                }
-                (0 | 3, _, _) => return Ok(Lookup::NotFound),
-                (2, _, _) => {
-                    let waited = start.elapsed();
-                    if waited >= wait {
-                        return Err(Error::new(
-                            error::E_LOCK_TIMEOUT,
-                            format!(
-                                "the session stayed locked by another request for {} ms",
-                                wait.as_millis()
-                            ),
-                        ));
                     }
-                    if pause == POLL_FIRST {
-                        self.lock_waits.note();
-                    }
-                    std::thread::sleep(jittered(pause, now).min(wait - waited));
-                    pause = (pause * 2).min(POLL_MAX);
                 }
+                (0 | 3, _, _) => Lookup::NotFound,
+                (2, _, _) => return Ok(Attempt::Locked),
                 (s, _, _) => {
                     return Err(Error::new(
                         error::E_STORE_UNAVAILABLE,
                         format!("Redis gave an unexpected lock status {s}"),
                     ))
                 }
-            }
-        }
+            };
+            Ok(Attempt::Done(found))
+        })
     }
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
@@ -622,19 +587,5 @@ impl SessionStore for RedisStore {
 
     fn lock_waits(&self) -> u64 {
         self.lock_waits.get()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_near_the_pause() {
-        for salt in 0..100 {
-            let j = jittered(Duration::from_millis(10), salt);
-            assert!(j >= Duration::from_millis(5) && j < Duration::from_millis(15));
-        }
-        assert!(jittered(Duration::ZERO, 1) <= Duration::from_micros(1));
     }
 }

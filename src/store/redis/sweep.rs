@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use ::redis::{Cmd, Value};
 
-use super::keys::{self, KeyHash, BUCKETS};
+use super::keys::BUCKETS;
 use super::ms;
 use super::{codec, scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
 use crate::error::Result;
+use crate::store::remote::{self, KeyHash};
 use crate::store::{Lease, LockMode, OwnedLease};
 
 impl RedisStore {
@@ -159,7 +160,7 @@ impl RedisStore {
         self.count_delta(-1);
         let d = codec::decode_session(fields, &self.limits)?;
         let id = match (&self.id_secret, &d.masked_id) {
-            (Some(secret), Some(masked)) => keys::unmask_id(secret, h, masked),
+            (Some(secret), Some(masked)) => remote::unmask_id(secret, h, masked),
             _ => None,
         };
         let id = match id {

@@ -5,6 +5,25 @@ local function is_held(v)
   return v and string.sub(v, 1, 2) ~= 'd:'
 end
 
+-- Whether the lock key `lock` is still held for `token`: 'ours'; 'done'
+-- if it holds that token's tombstone (a retried call whose effect is
+-- already there); nil if another holds it or it is free (the lock is lost).
+local function lock_state(lock, token)
+  local v = redis.call('GET', lock)
+  if v == token then
+    return 'ours'
+  end
+  if v == 'd:' .. token then
+    return 'done'
+  end
+  return nil
+end
+
+-- Ends `token`'s hold on `lock`, leaving its tombstone for `ttl` ms.
+local function finish(lock, token, ttl)
+  redis.call('SET', lock, 'd:' .. token, 'PX', ttl)
+end
+
 local function int(x)
   return string.format('%d', x)
 end

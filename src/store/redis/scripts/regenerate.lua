@@ -4,11 +4,11 @@
 -- ms, masked new ID ('' for none).
 -- 1: moved; 0: the new ID is taken; -1: the lock is no longer ours;
 -- -2: the session is gone.
-local v = redis.call('GET', KEYS[2])
-if v == 'd:' .. ARGV[3] and redis.call('GET', KEYS[5]) == ARGV[3] then
+local held = lock_state(KEYS[2], ARGV[3])
+if held == 'done' and redis.call('GET', KEYS[5]) == ARGV[3] then
   return 1
 end
-if v ~= ARGV[3] then
+if held ~= 'ours' then
   return -1
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -22,7 +22,7 @@ redis.call('RENAME', KEYS[1], KEYS[4])
 if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[4], 'k', ARGV[8])
 end
-redis.call('SET', KEYS[2], 'd:' .. ARGV[3], 'PX', ARGV[7])
+finish(KEYS[2], ARGV[3], ARGV[7])
 redis.call('SET', KEYS[5], ARGV[3], 'PX', ARGV[4])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])

@@ -1,11 +1,11 @@
 -- RELEASE without saving: unlocks if the lock is ours.
 -- KEYS: lock. ARGV: token, tombstone ttl ms. 1: released; 0: not ours.
-local v = redis.call('GET', KEYS[1])
-if v == 'd:' .. ARGV[1] then
+local held = lock_state(KEYS[1], ARGV[1])
+if held == 'done' then
   return 1
 end
-if v ~= ARGV[1] then
+if not held then
   return 0
 end
-redis.call('SET', KEYS[1], 'd:' .. ARGV[1], 'PX', ARGV[2])
+finish(KEYS[1], ARGV[1], ARGV[2])
 return 1

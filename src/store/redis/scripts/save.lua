@@ -4,11 +4,11 @@
 -- KEYS: data, lock, exp. ARGV: member, token, deadline ms, data ttl ms,
 -- tombstone ttl ms, number of pairs n, n field/value pairs, fields to delete.
 -- 1: saved; -1: the lock is no longer ours; -2: the session is gone.
-local v = redis.call('GET', KEYS[2])
-if v == 'd:' .. ARGV[2] then
+local held = lock_state(KEYS[2], ARGV[2])
+if held == 'done' then
   return 1
 end
-if v ~= ARGV[2] then
+if not held then
   return -1
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -20,5 +20,5 @@ hset_range(KEYS[1], ARGV, 7, last)
 hdel_range(KEYS[1], ARGV, last + 1, #ARGV)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('SET', KEYS[2], 'd:' .. ARGV[2], 'PX', ARGV[5])
+finish(KEYS[2], ARGV[2], ARGV[5])
 return 1

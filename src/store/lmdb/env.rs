@@ -1,0 +1,230 @@
+//! Opening an LMDB directory: one environment per directory per process
+//! (shared by the applications naming it), each application's databases
+//! in it, the format check, and the mapping of LMDB's failures to result
+//! codes.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+
+use heed::types::Bytes;
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
+
+use super::LmdbOptions;
+use crate::error::{self, Error, Result};
+
+/// The store's databases.
+pub(super) type Db = Database<Bytes, Bytes>;
+
+/// What the `meta` database's `format` key holds: this layout's name and
+/// version. Another value is another format: refused.
+const FORMAT: &[u8] = b"libsess-lmdb 1";
+
+/// An LMDB environment, open once per directory per process.
+struct Environment {
+    env: Env<WithoutTls>,
+    /// The process that opened it (a forked child must not use it).
+    pid: u32,
+}
+
+/// One application's databases in an open environment.
+pub(super) struct Shared {
+    environment: Arc<Environment>,
+    /// Key hash (16 bytes) → the session's blob.
+    pub(super) sessions: Db,
+    /// Key hash → deadline, lock owner and lock time (see `provider.rs`).
+    pub(super) state: Db,
+    /// Deadline (8 bytes, big-endian) ‖ key hash → nothing.
+    pub(super) expiry: Db,
+}
+
+/// Most applications (sets of databases) one directory holds.
+const MAX_APPS: u32 = 40;
+
+/// The environments this process has open, by canonical directory.
+static OPEN: Mutex<Option<HashMap<PathBuf, Weak<Environment>>>> = Mutex::new(None);
+
+impl Shared {
+    /// The databases of application `opts.name` in `opts.dir`, in the
+    /// environment this process has open there or a new one (created on
+    /// first use, format-checked).
+    pub(super) fn open(opts: &LmdbOptions) -> Result<Shared> {
+        let environment = Environment::get(opts)?;
+        let env = &environment.env;
+        let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+        let mut db = |what: &str| {
+            let name = format!("{what}:{}", opts.name);
+            env.create_database::<Bytes, Bytes>(&mut wtxn, Some(&name))
+                .map_err(|e| match e {
+                    heed::Error::Mdb(MdbError::DbsFull) => Error::new(
+                        error::E_STORE_FULL,
+                        format!("one LMDB directory holds at most {MAX_APPS} applications"),
+                    ),
+                    e => fail(e, "open"),
+                })
+        };
+        let (sessions, state, expiry) = (db("sessions")?, db("state")?, db("expiry")?);
+        wtxn.commit().map_err(|e| fail(e, "open"))?;
+        Ok(Shared {
+            environment,
+            sessions,
+            state,
+            expiry,
+        })
+    }
+
+    /// The environment.
+    pub(super) fn env(&self) -> &Env<WithoutTls> {
+        &self.environment.env
+    }
+
+    /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
+    /// the environment (LMDB forbids using it there).
+    pub(super) fn check_process(&self) -> Result<()> {
+        if std::process::id() == self.environment.pid {
+            Ok(())
+        } else {
+            Err(Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the LMDB store was opened before this process forked; create \
+                 the application in the child",
+            ))
+        }
+    }
+}
+
+impl Environment {
+    /// The environment of `opts.dir` this process has open, or a new one.
+    fn get(opts: &LmdbOptions) -> Result<Arc<Environment>> {
+        let access = |e: std::io::Error| {
+            Error::new(
+                error::E_STORE_ACCESS,
+                format!("lmdb directory {}: {e}", opts.dir.display()),
+            )
+        };
+        let dir = std::fs::canonicalize(&opts.dir).map_err(access)?;
+        if !std::fs::metadata(&dir).map_err(access)?.is_dir() {
+            return Err(access(std::io::Error::new(
+                ErrorKind::NotADirectory,
+                "not a directory",
+            )));
+        }
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        let open = open.get_or_insert_with(HashMap::new);
+        if let Some(e) = open.get(&dir).and_then(Weak::upgrade) {
+            return Ok(e);
+        }
+        let e = Arc::new(Environment::open(&dir, opts)?);
+        open.retain(|_, w| w.strong_count() > 0);
+        open.insert(dir, Arc::downgrade(&e));
+        Ok(e)
+    }
+
+    fn open(dir: &std::path::Path, opts: &LmdbOptions) -> Result<Environment> {
+        let mut flags = EnvFlags::NO_READ_AHEAD;
+        if !opts.durable {
+            flags |= EnvFlags::NO_SYNC;
+        }
+        let mut o = EnvOpenOptions::new().read_txn_without_tls();
+        o.map_size(opts.map_size)
+            .max_dbs(3 * MAX_APPS + 1)
+            .max_readers(1024);
+        // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
+        // durability against power loss only (not process crashes).
+        unsafe { o.flags(flags) };
+        // SAFETY: this process opens `dir` once (the registry above); the
+        // files are LMDB's, changed only through LMDB by every process.
+        let env = unsafe { o.open(dir) }.map_err(|e| fail(e, "open"))?;
+        // A process killed inside a read transaction leaves its reader slot.
+        let _ = env.clear_stale_readers();
+        let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+        let meta = env
+            .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
+            .map_err(|e| fail(e, "open"))?;
+        match meta.get(&wtxn, b"format").map_err(|e| fail(e, "open"))? {
+            Some(f) if f == FORMAT => {}
+            Some(f) => {
+                return Err(Error::new(
+                    error::E_STORE_CORRUPT,
+                    format!(
+                        "{} holds sessions in format {:?}, not {:?}",
+                        dir.display(),
+                        String::from_utf8_lossy(f),
+                        String::from_utf8_lossy(FORMAT)
+                    ),
+                ))
+            }
+            None => meta
+                .put(&mut wtxn, b"format", FORMAT)
+                .map_err(|e| fail(e, "open"))?,
+        }
+        wtxn.commit().map_err(|e| fail(e, "open"))?;
+        Ok(Environment {
+            env,
+            pid: std::process::id(),
+        })
+    }
+}
+
+/// The result code and detail for an LMDB failure during `op`.
+pub(super) fn fail(e: heed::Error, op: &str) -> Error {
+    use heed::Error as H;
+    let code = match &e {
+        H::Mdb(MdbError::MapFull | MdbError::TxnFull) => error::E_STORE_FULL,
+        H::Mdb(
+            MdbError::Invalid
+            | MdbError::VersionMismatch
+            | MdbError::Corrupted
+            | MdbError::PageNotFound
+            | MdbError::Incompatible
+            | MdbError::Panic,
+        ) => error::E_STORE_CORRUPT,
+        H::Io(io) if op == "open" => match io.kind() {
+            ErrorKind::NotFound
+            | ErrorKind::PermissionDenied
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::NotADirectory => error::E_STORE_ACCESS,
+            _ => error::E_STORE_UNAVAILABLE,
+        },
+        _ => error::E_STORE_UNAVAILABLE,
+    };
+    let hint = match (&e, code) {
+        (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
+        (H::Mdb(MdbError::MapResized), _) => {
+            " (another process opened the directory with a larger map_size: \
+             give every process the same)"
+        }
+        _ => "",
+    };
+    Error::new(code, format!("LMDB store, {op}: {e}{hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_format_is_refused() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-format-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        drop(Shared::open(&opts).unwrap());
+        {
+            // A later version's file: its format key says so.
+            let mut o = EnvOpenOptions::new().read_txn_without_tls();
+            o.max_dbs(8);
+            // SAFETY: no other environment is open on `dir` now.
+            let env = unsafe { o.open(&dir) }.unwrap();
+            let mut txn = env.write_txn().unwrap();
+            let meta: Db = env.open_database(&txn, Some("meta")).unwrap().unwrap();
+            meta.put(&mut txn, b"format", b"libsess-lmdb 2").unwrap();
+            txn.commit().unwrap();
+        }
+        let e = Shared::open(&opts).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains("libsess-lmdb 2"), "{}", e.detail());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,130 @@
+//! The LMDB store: sessions shared by every worker process of one machine
+//! and kept across restarts, in a memory-mapped LMDB file, with no server.
+//!
+//! It is a [`Provider`](super::custom::Provider) (`provider.rs`) under the
+//! same core as host-supplied stores ([`CustomStore`]): keys are the
+//! session's [`KeyHash`](super::remote::KeyHash), never its ID; values are
+//! one blob in the [`wire`](super::wire) format (objects refused); locks
+//! are waited for with bounded, jittered backoff.
+//!
+//! - **Locks** are recorded in the session's record: an owner token and
+//!   when it was taken. A lock older than `lock_ttl` is stale (its holder
+//!   crashed or hung): another request may take the session, and the old
+//!   holder's save is then refused. Read-only requests hold no lock (LMDB
+//!   reads are consistent snapshots); they wait only for a writer, and
+//!   slide the expiry only when that moves it by 10 s or more (a write).
+//! - **Saves** happen only while the saver's token holds the lock and the
+//!   session exists: no lost update, no resurrection after Abandon.
+//! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
+//!   reads only its due prefix. Each expired session is claimed (read and
+//!   deleted) in one write transaction, so exactly one process runs its
+//!   Session_OnEnd, with its final contents.
+//! - **Processes**: LMDB serialises writers across processes with a robust
+//!   mutex (a writer killed mid-transaction loses only that transaction);
+//!   every process opening the directory sees every live session.
+//! - **Faults**: a full map is `E_STORE_FULL` (the transaction is aborted:
+//!   nothing written); a damaged or foreign file `E_STORE_CORRUPT`; a
+//!   missing or unwritable directory `E_STORE_ACCESS` at application
+//!   creation.
+//! - One LMDB environment per directory per process (LMDB's rule): the
+//!   applications of one process that name the same directory share it,
+//!   each with its own databases (by `name`).
+//!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
+//!   create applications after forking.
+
+mod env;
+mod provider;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::custom::CustomStore;
+use super::StoreMode;
+use crate::error::{self, Error, Result};
+use crate::state::Limits;
+
+/// Where and how an application keeps its sessions in an LMDB directory
+/// shared by the processes of one machine.
+///
+/// Every process serving one application must use the same `dir`, `name`
+/// and `id_secret`; applications sharing a directory need different
+/// `name`s.
+#[derive(Clone)]
+pub struct LmdbOptions {
+    /// The directory holding the store's two files (`data.mdb`,
+    /// `lock.mdb`): absolute, existing and writable (no default). It must
+    /// be on a local file system.
+    pub dir: PathBuf,
+    /// The application's name in the directory (default empty): the
+    /// applications sharing a directory must have different names (at most
+    /// 64 bytes; at most 40 applications per directory).
+    pub name: String,
+    /// Largest size of the data file in bytes (default 1 GiB; the file
+    /// grows as needed up to it). Past it, saves fail with `E_STORE_FULL`.
+    /// The first process to open the directory sets it for this process.
+    pub map_size: usize,
+    /// How long a session lock lives if its holder never releases it (a
+    /// crashed process): after this another request may take the session
+    /// (default 120 s).
+    pub lock_ttl: Duration,
+    /// A secret (16 bytes or more, the same in every process) under which
+    /// the session ID is stored masked, so Session_OnEnd of a session the
+    /// sweeper ended sees the real SessionID (default none: a stand-in ID).
+    pub id_secret: Option<Vec<u8>>,
+    /// Flush every write to disk before it returns (default false: writes
+    /// survive any process crash, and are flushed at each expiry sweep; a
+    /// power loss may lose the last ones).
+    pub durable: bool,
+}
+
+impl LmdbOptions {
+    /// Options for `dir` with every default.
+    pub fn new(dir: impl Into<PathBuf>) -> LmdbOptions {
+        LmdbOptions {
+            dir: dir.into(),
+            name: String::new(),
+            map_size: 1 << 30,
+            lock_ttl: Duration::from_secs(120),
+            id_secret: None,
+            durable: false,
+        }
+    }
+
+    /// Checks the options (`E_INVALID_OPTION` naming the field).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::new(error::E_INVALID_OPTION, what.to_owned()));
+        if !self.dir.is_absolute() {
+            return bad("lmdb dir must be an absolute path");
+        }
+        if self.name.len() > 64 || self.name.contains('\0') {
+            return bad("lmdb name must be at most 64 bytes, without NUL");
+        }
+        if self.map_size < MIN_MAP_SIZE {
+            return bad("lmdb map_size must be at least 64 KiB");
+        }
+        if self.lock_ttl < Duration::from_millis(100) {
+            return bad("lmdb lock_ttl must be at least 100 ms");
+        }
+        if self.id_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return bad("lmdb id_secret must be at least 16 bytes");
+        }
+        Ok(())
+    }
+}
+
+/// Smallest accepted map size.
+const MIN_MAP_SIZE: usize = 64 << 10;
+
+/// Opens the LMDB store `opts` names for an application with `limits`: a
+/// [`CustomStore`] over the LMDB provider, reporting [`StoreMode::Lmdb`].
+pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
+    opts.validate()?;
+    let env = env::Shared::open(opts)?;
+    let provider = provider::LmdbProvider::new(env, opts.lock_ttl);
+    let store = CustomStore::new(Arc::new(provider), limits).with_mode(StoreMode::Lmdb);
+    match &opts.id_secret {
+        Some(secret) => store.with_id_secret(secret),
+        None => Ok(store),
+    }
+}

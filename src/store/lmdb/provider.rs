@@ -1,0 +1,521 @@
+//! The LMDB store's records and the provider contract over them.
+//!
+//! Per session, under its key hash (16 bytes): in `state`, its deadline,
+//! lock owner token (0: unlocked) and when the lock was taken (three u64,
+//! little-endian, clock milliseconds); in `sessions`, its blob. Taking or
+//! freeing a lock and sliding the expiry write only the small `state`
+//! record. `expiry`: deadline (u64 big-endian, so keys sort by deadline) ‖
+//! key hash → empty: the sweep reads only its due prefix.
+//!
+//! Every operation is one LMDB transaction: a write transaction for what
+//! changes anything (serialised across processes), a read transaction for
+//! a read-only lookup.
+
+use std::time::Duration;
+
+use heed::{RoTxn, RwTxn, WithoutTls};
+
+use super::env::{fail, Shared};
+use crate::error::{self, Error, Result};
+use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
+use crate::store::remote::KeyHash;
+use crate::store::LockMode;
+
+/// A session's `state` record.
+#[derive(Clone, Copy)]
+struct State {
+    deadline: u64,
+    token: u64,
+    since: u64,
+}
+
+impl State {
+    fn parse(bytes: &[u8]) -> Result<State> {
+        let bytes: &[u8; 24] = bytes.try_into().map_err(|_| {
+            Error::new(
+                error::E_STORE_CORRUPT,
+                "LMDB store: a session's state record is damaged",
+            )
+        })?;
+        let u = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        Ok(State {
+            deadline: u(0),
+            token: u(8),
+            since: u(16),
+        })
+    }
+
+    fn bytes(&self) -> [u8; 24] {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&self.deadline.to_le_bytes());
+        b[8..16].copy_from_slice(&self.token.to_le_bytes());
+        b[16..].copy_from_slice(&self.since.to_le_bytes());
+        b
+    }
+}
+
+/// A read-only request slides the expiry only if that moves it by this
+/// much (a session's Timeout is a minute or more).
+const REFRESH_MS: u64 = 10_000;
+
+fn missing_blob() -> Error {
+    Error::new(
+        error::E_STORE_CORRUPT,
+        "LMDB store: a session's data is missing",
+    )
+}
+
+/// The expiry index key of a session.
+fn due_key(deadline: u64, h: &[u8; 16]) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&deadline.to_be_bytes());
+    k[8..].copy_from_slice(h);
+    k
+}
+
+fn hash(key: &str) -> Result<[u8; 16]> {
+    KeyHash::parse(key.as_bytes())
+        .map(|h| *h.as_bytes())
+        .ok_or_else(|| Error::new(error::E_UNEXPECTED, "LMDB store: a malformed key"))
+}
+
+/// The provider contract over one LMDB environment.
+pub(super) struct LmdbProvider {
+    shared: Shared,
+    lock_ttl_ms: u64,
+}
+
+impl LmdbProvider {
+    pub(super) fn new(shared: Shared, lock_ttl: Duration) -> LmdbProvider {
+        LmdbProvider {
+            shared,
+            lock_ttl_ms: u64::try_from(lock_ttl.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Whether the lock `st` records still holds at `now` (not past its lease).
+    fn live(&self, st: &State, now: u64) -> bool {
+        st.token != 0 && now < st.since.saturating_add(self.lock_ttl_ms)
+    }
+
+    /// Runs `body` in a write transaction, committed if it succeeds.
+    fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
+        self.shared.check_process()?;
+        let mut txn = self.shared.env().write_txn().map_err(|e| fail(e, op))?;
+        let out = body(&mut txn)?;
+        txn.commit().map_err(|e| fail(e, op))?;
+        Ok(out)
+    }
+
+    /// The state of `h`, if stored.
+    fn state(&self, txn: &RoTxn<'_, WithoutTls>, h: &[u8; 16], op: &str) -> Result<Option<State>> {
+        match self.shared.state.get(txn, h).map_err(|e| fail(e, op))? {
+            Some(b) => State::parse(b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Copies the blob of `h` into `out`.
+    fn blob(
+        &self,
+        txn: &RoTxn<'_, WithoutTls>,
+        h: &[u8; 16],
+        out: &mut BlobBuf,
+        op: &str,
+    ) -> Result<()> {
+        let blob = self.shared.sessions.get(txn, h).map_err(|e| fail(e, op))?;
+        out.write(blob.ok_or_else(missing_blob)?)
+    }
+
+    /// Writes the state of `h` (deadline `old` in the index).
+    fn set_state(
+        &self,
+        txn: &mut RwTxn,
+        h: &[u8; 16],
+        old: u64,
+        st: State,
+        op: &str,
+    ) -> Result<()> {
+        let s = &self.shared;
+        if old != st.deadline {
+            s.expiry
+                .delete(txn, &due_key(old, h))
+                .map_err(|e| fail(e, op))?;
+            s.expiry
+                .put(txn, &due_key(st.deadline, h), &[])
+                .map_err(|e| fail(e, op))?;
+        }
+        s.state.put(txn, h, &st.bytes()).map_err(|e| fail(e, op))
+    }
+
+    /// Deletes the session `h` (deadline `deadline`).
+    fn delete(&self, txn: &mut RwTxn, h: &[u8; 16], deadline: u64, op: &str) -> Result<()> {
+        let s = &self.shared;
+        s.expiry
+            .delete(txn, &due_key(deadline, h))
+            .map_err(|e| fail(e, op))?;
+        s.state.delete(txn, h).map_err(|e| fail(e, op))?;
+        s.sessions.delete(txn, h).map_err(|e| fail(e, op))?;
+        Ok(())
+    }
+
+    /// Runs `body` on the session of `key` if it exists and `token` holds
+    /// its lock: `NotFound` if absent, `Locked` if another token holds it.
+    fn owned(
+        &self,
+        op: &str,
+        key: &str,
+        token: u64,
+        body: impl FnOnce(&mut RwTxn, &[u8; 16], State) -> Result<()>,
+    ) -> Result<Status> {
+        let h = hash(key)?;
+        self.write(op, |txn| {
+            let Some(st) = self.state(txn, &h, op)? else {
+                return Ok(Status::NotFound);
+            };
+            if token == 0 || st.token != token {
+                return Ok(Status::Locked);
+            }
+            body(txn, &h, st)?;
+            Ok(Status::Done)
+        })
+    }
+}
+
+impl Provider for LmdbProvider {
+    fn get(
+        &self,
+        key: &str,
+        mode: LockMode,
+        token: u64,
+        now_ms: u64,
+        out: &mut BlobBuf,
+    ) -> Result<Status> {
+        let h = hash(key)?;
+        if mode == LockMode::Shared {
+            self.shared.check_process()?;
+            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
+            let Some(st) = self.state(&txn, &h, "read")? else {
+                return Ok(Status::NotFound);
+            };
+            if st.deadline <= now_ms {
+                return Ok(Status::NotFound);
+            }
+            if self.live(&st, now_ms) {
+                return Ok(Status::Locked);
+            }
+            self.blob(&txn, &h, out, "read")?;
+            return Ok(Status::Done);
+        }
+        self.write("acquire", |txn| {
+            let Some(st) = self.state(txn, &h, "acquire")? else {
+                return Ok(Status::NotFound);
+            };
+            let held = st.token != token && self.live(&st, now_ms);
+            if st.deadline <= now_ms {
+                if held {
+                    return Ok(Status::NotFound);
+                }
+                self.blob(txn, &h, out, "acquire")?;
+                self.delete(txn, &h, st.deadline, "acquire")?;
+                return Ok(Status::Expired);
+            }
+            if held {
+                return Ok(Status::Locked);
+            }
+            self.blob(txn, &h, out, "acquire")?;
+            let locked = State {
+                token,
+                since: now_ms,
+                ..st
+            };
+            self.set_state(txn, &h, st.deadline, locked, "acquire")?;
+            Ok(Status::Done)
+        })
+    }
+
+    fn create(
+        &self,
+        key: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        let h = hash(key)?;
+        self.write("create", |txn| {
+            let s = &self.shared;
+            if self.state(txn, &h, "create")?.is_some() {
+                return Ok(Status::Exists);
+            }
+            if s.state.len(txn).map_err(|e| fail(e, "create"))? >= max_sessions {
+                return Err(Error::new(
+                    error::E_TOO_MANY_SESSIONS,
+                    format!("the LMDB store already holds {max_sessions} sessions"),
+                ));
+            }
+            s.expiry
+                .put(txn, &due_key(deadline_ms, &h), &[])
+                .map_err(|e| fail(e, "create"))?;
+            let st = State {
+                deadline: deadline_ms,
+                token,
+                since: now_ms,
+            };
+            s.state
+                .put(txn, &h, &st.bytes())
+                .map_err(|e| fail(e, "create"))?;
+            s.sessions
+                .put(txn, &h, blob)
+                .map_err(|e| fail(e, "create"))?;
+            Ok(Status::Done)
+        })
+    }
+
+    fn set_and_release(
+        &self,
+        key: &str,
+        token: u64,
+        deadline_ms: u64,
+        blob: Option<&[u8]>,
+    ) -> Result<Status> {
+        self.owned("save", key, token, |txn, h, st| {
+            if let Some(blob) = blob {
+                self.shared
+                    .sessions
+                    .put(txn, h, blob)
+                    .map_err(|e| fail(e, "save"))?;
+            }
+            let free = State {
+                deadline: deadline_ms,
+                token: 0,
+                since: 0,
+            };
+            self.set_state(txn, h, st.deadline, free, "save")
+        })
+    }
+
+    fn release(&self, key: &str, token: u64) -> Result<Status> {
+        self.owned("release", key, token, |txn, h, st| {
+            let free = State {
+                token: 0,
+                since: 0,
+                ..st
+            };
+            self.set_state(txn, h, st.deadline, free, "release")
+        })
+    }
+
+    fn remove(&self, key: &str, token: u64) -> Result<Status> {
+        self.owned("remove", key, token, |txn, h, st| {
+            self.delete(txn, h, st.deadline, "remove")
+        })
+    }
+
+    /// Slides the expiry only if that moves it by `REFRESH_MS` or more
+    /// (checked in a read transaction first), so read-mostly sessions are
+    /// not rewritten on every request.
+    fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
+        let h = hash(key)?;
+        self.shared.check_process()?;
+        {
+            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
+            match self.state(&txn, &h, "read")? {
+                None => return Ok(Status::NotFound),
+                Some(st) if deadline_ms < st.deadline.saturating_add(REFRESH_MS) => {
+                    return Ok(Status::Done)
+                }
+                Some(_) => {}
+            }
+        }
+        self.write("reset_timeout", |txn| {
+            let Some(st) = self.state(txn, &h, "reset_timeout")? else {
+                return Ok(Status::NotFound);
+            };
+            if st.deadline < deadline_ms {
+                let slid = State {
+                    deadline: deadline_ms,
+                    ..st
+                };
+                self.set_state(txn, &h, st.deadline, slid, "reset_timeout")?;
+            }
+            Ok(Status::Done)
+        })
+    }
+
+    fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
+        let s = &self.shared;
+        // Only the due prefix of the index: deadlines at or before now.
+        let end = due_key(now_ms, &[0xFF; 16]);
+        let due = |txn: &RoTxn<'_, WithoutTls>, limit: usize| -> Result<Vec<Vec<u8>>> {
+            let mut due = Vec::new();
+            for entry in s.expiry.iter(txn).map_err(|e| fail(e, "sweep"))? {
+                let (k, _) = entry.map_err(|e| fail(e, "sweep"))?;
+                if k > &end[..] || due.len() >= limit {
+                    break;
+                }
+                due.push(k.to_vec());
+            }
+            Ok(due)
+        };
+        s.check_process()?;
+        // Readers killed mid-transaction would pin old pages forever.
+        let _ = s.env().clear_stale_readers();
+        {
+            // Nothing due (the usual case): no write transaction at all.
+            let txn = s.env().read_txn().map_err(|e| fail(e, "sweep"))?;
+            if due(&txn, 1)?.is_empty() {
+                return Ok(());
+            }
+        }
+        self.write("sweep", |txn| {
+            for k in due(txn, max.saturating_mul(4).max(64))? {
+                if out.len() >= max {
+                    break;
+                }
+                let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
+                    // A malformed entry is no session's.
+                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                    continue;
+                };
+                let st = match self.state(txn, &h, "sweep") {
+                    Ok(Some(st)) => st,
+                    // An index entry without its session, or a damaged
+                    // state record: the session is unreadable, so it ends
+                    // without Session_OnEnd; dropped so sweeps go on.
+                    Ok(None) | Err(_) => {
+                        s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                        s.state.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                        s.sessions.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                        continue;
+                    }
+                };
+                if self.live(&st, now_ms) {
+                    continue; // in use: its holder saves or ends it
+                }
+                let blob = s.sessions.get(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                if out.add(blob.unwrap_or_default()).is_err() {
+                    break; // the list refuses it: it stays
+                }
+                self.delete(txn, &h, st.deadline, "sweep")?;
+            }
+            Ok(())
+        })?;
+        // Sweeps are where a non-durable store reaches the disk.
+        s.env().force_sync().map_err(|e| fail(e, "sync"))
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.shared.check_process()?;
+        let s = &self.shared;
+        let txn = s.env().read_txn().map_err(|e| fail(e, "count"))?;
+        s.state.len(&txn).map_err(|e| fail(e, "count"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::lmdb::LmdbOptions;
+
+    fn provider(what: &str) -> (LmdbProvider, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = Shared::open(&LmdbOptions::new(&dir)).unwrap();
+        (LmdbProvider::new(shared, Duration::from_secs(1)), dir)
+    }
+
+    fn key(i: u8) -> String {
+        KeyHash::from_bytes([i; 16]).hex()
+    }
+
+    #[test]
+    fn locks_leases_and_owner_checks() {
+        let (p, dir) = provider("locks");
+        let mut out = BlobBuf::new(1024);
+        assert_eq!(
+            p.create(&key(1), 7, 1000, 60_000, 10, b"blob").unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.create(&key(1), 8, 1000, 60_000, 10, b"x").unwrap(),
+            Status::Exists
+        );
+        // Held by 7: others wait, readers too, until the lease (1 s) ends.
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 8, 1500, &mut out)
+                .unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.get(&key(1), LockMode::Shared, 0, 1500, &mut out).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.set_and_release(&key(1), 8, 9, Some(b"lost")).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 8, 2000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(out.as_bytes(), b"blob");
+        // 7's lease was broken: its save is refused, 8's goes through.
+        assert_eq!(
+            p.set_and_release(&key(1), 7, 9, Some(b"late")).unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            p.set_and_release(&key(1), 8, 90_000, Some(b"new")).unwrap(),
+            Status::Done
+        );
+        let mut out = BlobBuf::new(1024);
+        assert_eq!(
+            p.get(&key(1), LockMode::Shared, 0, 2000, &mut out).unwrap(),
+            Status::Done
+        );
+        assert_eq!(out.as_bytes(), b"new");
+        assert_eq!(p.remove(&key(1), 8).unwrap(), Status::Locked);
+        assert_eq!(p.count().unwrap(), 1);
+        let e = p.create(&key(2), 1, 0, 1, 1, b"x").unwrap_err();
+        assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn sweeps_take_only_what_is_due_and_skip_damage() {
+        let (p, dir) = provider("sweep");
+        for i in 1..=5u8 {
+            let deadline = 1000 * u64::from(i);
+            assert_eq!(
+                p.create(&key(i), 0, 0, deadline, 10, &[i]).unwrap(),
+                Status::Done
+            );
+        }
+        // Damage session 2's state record.
+        let s = &p.shared;
+        let mut txn = s.env().write_txn().unwrap();
+        s.state.put(&mut txn, &[2; 16], b"short").unwrap();
+        txn.commit().unwrap();
+        let mut out = BlobBuf::new(64);
+        let e = p
+            .get(&key(2), LockMode::Shared, 0, 0, &mut out)
+            .unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(3000, 10, &mut list).unwrap();
+        // 1 and 3 are due and ended; 2 was dropped unreadable; 4, 5 wait.
+        assert_eq!(list.len(), 2);
+        assert_eq!(p.count().unwrap(), 2);
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(3000, 10, &mut list).unwrap();
+        assert!(list.is_empty());
+        p.claim_expired(10_000, 10, &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (2, 0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,625 @@
+//! The LMDB store: the shared session suite, and the machine-local
+//! properties — several OS processes sharing sessions, a crashed lock
+//! holder, Abandon racing a slow request, restarts, racing sweepers, a
+//! full map, damaged files and bad directories, objects refused.
+//!
+//! Every test uses its own directory under the system's temporary
+//! directory (removed at the end). Child processes are this test binary
+//! run again with `SESS_CHILD_ROLE` set.
+
+#[path = "common/suite.rs"]
+mod suite;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sess::app::{App, AppOptions, StoreConfig};
+use sess::clock::ManualClock;
+use sess::error;
+use sess::state::SessionId;
+use sess::store::lmdb::LmdbOptions;
+use sess::store::{LockMode, StoreMode};
+use sess::variant::{Object, Unknown, UnknownVtbl, Variant};
+
+const SECRET: &[u8] = b"a machine-wide test secret, 32 b";
+
+/// A fresh directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "libsess-lmdb-{what}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn lmdb_opts(dir: &Path) -> LmdbOptions {
+    LmdbOptions {
+        lock_ttl: Duration::from_secs(30),
+        id_secret: Some(SECRET.to_vec()),
+        ..LmdbOptions::new(dir)
+    }
+}
+
+/// An application on the LMDB store in `dir` with no expiry thread.
+fn app_on(lmdb: LmdbOptions, f: impl FnOnce(&mut AppOptions)) -> App {
+    let mut o = AppOptions {
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(10),
+        store: StoreConfig::Lmdb(lmdb),
+        ..AppOptions::default()
+    };
+    f(&mut o);
+    App::new(o).unwrap()
+}
+
+fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
+    let mut s = app.create_session().unwrap();
+    for (k, v) in values {
+        s.set(k, v.clone()).unwrap();
+    }
+    let id = s.id();
+    s.close().unwrap();
+    id
+}
+
+fn code<T>(r: sess::error::Result<T>) -> i32 {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.code(),
+    }
+}
+
+// ---- child processes -------------------------------------------------------
+
+/// This test binary, run again to play `role` (see [`child_process`]).
+fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SESS_CHILD_ROLE", role)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the test binary")
+}
+
+/// Waits at most `limit` for `c`; kills it past that.
+fn wait_bounded(c: &mut Child, limit: Duration) -> ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status;
+        }
+        if t.elapsed() > limit {
+            let _ = c.kill();
+            let _ = c.wait();
+            panic!("a child process ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads `c`'s stdout lines until one ends with `want` (at most `limit`);
+/// the lines before it.
+fn await_line(c: &mut Child, want: &str, limit: Duration) -> Vec<String> {
+    let out = c.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let want = want.to_owned();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(out).lines() {
+            match line {
+                Ok(l) if l.trim_end().ends_with(&want) => {
+                    let _ = tx.send(std::mem::take(&mut seen));
+                }
+                Ok(l) => seen.push(l),
+                Err(_) => return,
+            }
+        }
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the child never printed {:?}", "the expected line"))
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
+}
+
+fn child_env(dir: &Path, lock_ttl_ms: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("SESS_CHILD_DIR", dir.display().to_string()),
+        ("SESS_CHILD_LOCK_TTL", lock_ttl_ms.to_string()),
+    ]
+}
+
+/// The roles a child process plays; a no-op when run as an ordinary test.
+#[test]
+fn child_process() {
+    let Ok(role) = std::env::var("SESS_CHILD_ROLE") else {
+        return;
+    };
+    let mut lmdb = lmdb_opts(Path::new(&env("SESS_CHILD_DIR")));
+    lmdb.lock_ttl = Duration::from_millis(env("SESS_CHILD_LOCK_TTL").parse().unwrap());
+    match role.as_str() {
+        "incr" => {
+            let app = app_on(lmdb, |o| o.lock_timeout = Duration::from_secs(60));
+            let id = SessionId::parse(&env("SESS_CHILD_ID")).unwrap();
+            let n: usize = env("SESS_CHILD_N").parse().unwrap();
+            let threads: usize = env("SESS_CHILD_THREADS").parse().unwrap();
+            std::thread::scope(|sc| {
+                for _ in 0..threads {
+                    sc.spawn(|| {
+                        for _ in 0..n {
+                            let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+                            let Some(Variant::I4(v)) = s.get("n").cloned() else {
+                                panic!("no counter")
+                            };
+                            s.set("n", Variant::I4(v + 1)).unwrap();
+                            s.close().unwrap();
+                        }
+                    });
+                }
+            });
+        }
+        "hold" => {
+            let app = app_on(lmdb, |_| {});
+            let id = SessionId::parse(&env("SESS_CHILD_ID")).unwrap();
+            let _held = app.open(&id, LockMode::Exclusive).unwrap();
+            println!("HELD");
+            std::thread::sleep(Duration::from_secs(60)); // killed long before
+        }
+        "create" => {
+            // Stores sessions and exits: a restart for whoever opens next.
+            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+            let app = app_on(lmdb, |o| o.clock = Some(clock));
+            for (i, timeout) in [(1, 20), (2, 20), (3, 1)] {
+                let mut s = app.create_session().unwrap();
+                s.set_timeout(timeout).unwrap();
+                s.set("n", Variant::I4(i)).unwrap();
+                println!("{i} {}", s.id());
+                s.close().unwrap();
+            }
+            println!("DONE");
+        }
+        "sweep" => {
+            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+            let ends = Arc::new(Mutex::new(Vec::new()));
+            let e = ends.clone();
+            let app = app_on(lmdb, |o| {
+                o.clock = Some(clock);
+                o.on_end = Some(Arc::new(move |s| {
+                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                        panic!("OnEnd without contents")
+                    };
+                    e.lock().unwrap().push(format!("{n} {}", s.id()));
+                }));
+            });
+            println!("READY");
+            // Start together: wait for the go file.
+            let go = PathBuf::from(env("SESS_CHILD_GO"));
+            let t = Instant::now();
+            while !go.exists() && t.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            while app.session_count().unwrap() > 0 && t.elapsed() < Duration::from_secs(30) {
+                app.expire().unwrap();
+            }
+            for line in ends.lock().unwrap().iter() {
+                println!("END {line}");
+            }
+            println!("DONE");
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+// ---- the shared suite ------------------------------------------------------
+
+#[test]
+fn suite_lmdb() {
+    let dirs = Mutex::new(Vec::new());
+    suite::suite(&|mut o| {
+        let dir = TempDir::new("suite");
+        o.store = StoreConfig::Lmdb(lmdb_opts(dir.path()));
+        dirs.lock().unwrap().push(dir);
+        App::new(o).unwrap()
+    });
+}
+
+// ---- machine-local properties ----------------------------------------------
+
+#[test]
+fn four_processes_two_threads_40000_increments() {
+    let dir = TempDir::new("incr");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    let id = stored(&app, &[("n", Variant::I4(0))]);
+    let t = Instant::now();
+    let mut children: Vec<Child> = (0..4)
+        .map(|_| {
+            let mut e = child_env(dir.path(), 30_000);
+            e.push(("SESS_CHILD_ID", id.to_string()));
+            e.push(("SESS_CHILD_N", "5000".into()));
+            e.push(("SESS_CHILD_THREADS", "2".into()));
+            spawn_child("incr", &e)
+        })
+        .collect();
+    for c in &mut children {
+        assert!(wait_bounded(c, Duration::from_secs(120)).success());
+    }
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.mode(), StoreMode::Lmdb);
+    assert_eq!(s.get("n"), Some(&Variant::I4(40_000)));
+    eprintln!(
+        "40,000 increments by 4 processes x 2 threads: {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_killed_holders_lock_frees_after_its_lease() {
+    let dir = TempDir::new("kill");
+    let ttl = Duration::from_millis(1500);
+    let mut lmdb = lmdb_opts(dir.path());
+    lmdb.lock_ttl = ttl;
+    let app = app_on(lmdb.clone(), |_| {});
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut e = child_env(dir.path(), ttl.as_millis() as u64);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    child.kill().unwrap(); // SIGKILL: the lock is never released
+    let killed = Instant::now();
+    let _ = child.wait();
+    // A waiter whose lock timeout is shorter than what is left of the
+    // lease gets the documented code...
+    let impatient = app_on(lmdb.clone(), |o| {
+        o.lock_timeout = Duration::from_millis(200)
+    });
+    assert_eq!(
+        code(impatient.open(&id, LockMode::Exclusive)),
+        error::E_LOCK_TIMEOUT
+    );
+    assert_eq!(
+        code(impatient.open(&id, LockMode::Shared)),
+        error::E_LOCK_TIMEOUT
+    );
+    // ...a patient one proceeds once the lease has passed.
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    let waited = killed.elapsed();
+    assert!(
+        waited <= ttl + Duration::from_millis(1000),
+        "waited {waited:?}"
+    );
+    s.set("x", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(2))
+    );
+}
+
+#[test]
+fn a_slow_request_cannot_resurrect_an_abandoned_session() {
+    let dir = TempDir::new("slow");
+    let mut lmdb = lmdb_opts(dir.path());
+    lmdb.lock_ttl = Duration::from_millis(400);
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = app_on(lmdb, |o| {
+        o.on_end = Some(Arc::new(move |s| {
+            e.lock().unwrap().push(s.get("x").cloned());
+        }))
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
+    slow.set("x", Variant::I4(2)).unwrap();
+    // Another request gets in once the slow one's lease runs out, and
+    // abandons the session.
+    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
+    quick.abandon();
+    quick.close().unwrap();
+    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
+    // The slow request saves after the Abandon: refused, nothing written.
+    assert_eq!(code(slow.close()), error::E_SESSION_NOT_FOUND);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
+#[test]
+fn a_restart_keeps_sessions_and_the_first_sweep_ends_the_expired() {
+    let dir = TempDir::new("restart");
+    let t0 = 1_900_000_000_000u64;
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_NOW", t0.to_string()));
+    let mut child = spawn_child("create", &e);
+    let lines = await_line(&mut child, "DONE", Duration::from_secs(30));
+    assert!(wait_bounded(&mut child, Duration::from_secs(30)).success());
+    let ids: Vec<(i32, SessionId)> = lines
+        .iter()
+        .filter_map(|l| {
+            // The last two words: the harness may print before them.
+            let mut w = l.split_whitespace().rev();
+            let (id, n) = (w.next()?, w.next()?);
+            Some((n.parse().ok()?, SessionId::parse(id).ok()?))
+        })
+        .collect();
+    assert_eq!(ids.len(), 3, "{lines:?}");
+    // This process opens the directory anew, 5 minutes later: the two
+    // live sessions are there; the third (Timeout 1) has expired.
+    let clock = Arc::new(ManualClock::new(t0 + 5 * 60_000));
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let en = ends.clone();
+    let app = app_on(lmdb_opts(dir.path()), |o| {
+        o.clock = Some(clock.clone());
+        o.on_end = Some(Arc::new(move |s| {
+            en.lock()
+                .unwrap()
+                .push((s.id().to_string(), s.get("n").cloned()));
+        }));
+    });
+    assert_eq!(app.session_count().unwrap(), 3);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(
+        *ends.lock().unwrap(),
+        vec![(ids[2].1.to_string(), Some(Variant::I4(3)))],
+        "OnEnd with the real ID (id_secret) and the final contents"
+    );
+    for (n, id) in &ids[..2] {
+        let s = app.open(id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(*n)));
+    }
+    assert_eq!(
+        code(app.open(&ids[2].1, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 2);
+}
+
+#[test]
+fn three_processes_racing_to_sweep_end_each_session_once() {
+    let dir = TempDir::new("sweep");
+    let t0 = 1_900_000_000_000u64;
+    let clock = Arc::new(ManualClock::new(t0));
+    let app = app_on(lmdb_opts(dir.path()), |o| o.clock = Some(clock.clone()));
+    const N: i32 = 300;
+    let mut ids = std::collections::HashMap::new();
+    for n in 0..N {
+        let mut s = app.create_session().unwrap();
+        s.set_timeout(1).unwrap();
+        s.set("n", Variant::I4(n)).unwrap();
+        ids.insert(n, s.id().to_string());
+        s.close().unwrap();
+    }
+    let go = dir.path().join("go");
+    let mut children: Vec<Child> = (0..3)
+        .map(|_| {
+            let mut e = child_env(dir.path(), 30_000);
+            e.push(("SESS_CHILD_NOW", (t0 + 2 * 60_000).to_string()));
+            e.push(("SESS_CHILD_GO", go.display().to_string()));
+            spawn_child("sweep", &e)
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .iter_mut()
+        .map(|c| {
+            let out = c.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                BufReader::new(out)
+                    .lines()
+                    .map_while(Result::ok)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    // Let the children open the store, then start them together.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, b"go").unwrap();
+    for c in &mut children {
+        assert!(wait_bounded(c, Duration::from_secs(60)).success());
+    }
+    let mut ended = std::collections::HashMap::<i32, usize>::new();
+    let mut busy = 0;
+    for out in outs {
+        let lines = out.join().unwrap();
+        let ends: Vec<&String> = lines.iter().filter(|l| l.starts_with("END ")).collect();
+        busy += usize::from(!ends.is_empty());
+        for l in ends {
+            let mut parts = l[4..].split(' ');
+            let n: i32 = parts.next().unwrap().parse().unwrap();
+            assert_eq!(parts.next(), Some(ids[&n].as_str()), "the real ID");
+            *ended.entry(n).or_default() += 1;
+        }
+    }
+    assert_eq!(ended.len(), N as usize, "every session ended");
+    assert!(ended.values().all(|&c| c == 1), "each exactly once");
+    eprintln!("{busy} of 3 sweepers ended sessions");
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
+#[test]
+fn a_full_map_is_a_clear_error_and_keeps_what_was_stored() {
+    let dir = TempDir::new("full");
+    let lmdb = LmdbOptions {
+        map_size: 256 << 10,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb, |_| {});
+    let big = Variant::bstr(&"x".repeat(8 << 10));
+    let mut kept = Vec::new();
+    let full = loop {
+        let mut s = app.create_session().unwrap();
+        s.set("v", big.clone()).unwrap();
+        s.set("n", Variant::I4(kept.len() as i32)).unwrap();
+        let id = s.id();
+        match s.close() {
+            Ok(()) => kept.push(id),
+            Err(e) => break e,
+        }
+        assert!(kept.len() < 1000, "the map never filled");
+    };
+    assert_eq!(full.code(), error::E_STORE_FULL, "{full:?}");
+    assert!(kept.len() > 5);
+    for (n, id) in kept.iter().enumerate() {
+        let s = app.open(id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(n as i32)));
+    }
+    // Growing a stored session past the map fails the same way and keeps
+    // the session as it was.
+    let mut s = app.open(&kept[0], LockMode::Exclusive).unwrap();
+    for i in 0..64 {
+        s.set(&format!("more{i}"), big.clone()).unwrap();
+    }
+    assert_eq!(code(s.close()), error::E_STORE_FULL);
+    let s = app.open(&kept[0], LockMode::Exclusive).unwrap();
+    assert_eq!(s.contents().len(), 2);
+    // Freeing space lets saves through again.
+    for id in &kept[1..] {
+        let mut s = app.open(id, LockMode::Exclusive).unwrap();
+        s.abandon();
+        s.close().unwrap();
+    }
+    stored(&app, &[("v", big)]);
+}
+
+#[test]
+fn damaged_files_and_bad_directories_are_refused_at_creation() {
+    let make = |lmdb: LmdbOptions| {
+        App::new(AppOptions {
+            expiry_interval: None,
+            store: StoreConfig::Lmdb(lmdb),
+            ..AppOptions::default()
+        })
+    };
+    let dir = TempDir::new("bad");
+    let garbage: Vec<u8> = (0..64 * 1024u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(dir.path().join("data.mdb"), &garbage).unwrap();
+    assert_eq!(code(make(lmdb_opts(dir.path()))), error::E_STORE_CORRUPT);
+    let missing = dir.path().join("missing");
+    assert_eq!(code(make(lmdb_opts(&missing))), error::E_STORE_ACCESS);
+    let file = dir.path().join("data.mdb");
+    assert_eq!(code(make(lmdb_opts(&file))), error::E_STORE_ACCESS);
+    // A directory no one may write, not even root.
+    assert_eq!(
+        code(make(lmdb_opts(Path::new("/proc/self")))),
+        error::E_STORE_ACCESS
+    );
+    assert_eq!(
+        code(make(lmdb_opts(Path::new("relative/dir")))),
+        error::E_INVALID_OPTION
+    );
+    let tiny = LmdbOptions {
+        map_size: 4096,
+        ..lmdb_opts(dir.path())
+    };
+    assert_eq!(code(make(tiny)), error::E_INVALID_OPTION);
+}
+
+#[test]
+fn no_record_holds_a_cookie_and_processes_share_one_environment() {
+    let dir = TempDir::new("keys");
+    let lmdb = LmdbOptions {
+        id_secret: None,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb, |_| {});
+    let ids: Vec<SessionId> = (0..20)
+        .map(|i| stored(&app, &[("i", Variant::I4(i))]))
+        .collect();
+    let data = std::fs::read(dir.path().join("data.mdb")).unwrap();
+    let contains = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
+    for id in &ids {
+        assert!(!contains(id.to_string().as_bytes()), "the ID's text");
+        assert!(!contains(id.as_bytes()), "the ID's bytes");
+    }
+    // Two applications on one directory in one process share it.
+    let twin = app_on(lmdb_opts(dir.path()), |_| {});
+    assert_eq!(twin.session_count().unwrap(), 20);
+    assert_eq!(
+        twin.open(&ids[3], LockMode::Shared).unwrap().get("i"),
+        Some(&Variant::I4(3))
+    );
+    // Another application in the same directory has sessions of its own.
+    let other = app_on(
+        LmdbOptions {
+            name: "/other".into(),
+            ..lmdb_opts(dir.path())
+        },
+        |_| {},
+    );
+    assert_eq!(other.session_count().unwrap(), 0);
+    assert_eq!(
+        code(other.open(&ids[3], LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND
+    );
+    stored(&other, &[]);
+    stored(&other, &[("x", Variant::I4(1))]);
+    assert_eq!(
+        (
+            other.session_count().unwrap(),
+            twin.session_count().unwrap()
+        ),
+        (1, 20)
+    );
+}
+
+/// A minimal COM object: refused by a serialising store.
+unsafe extern "C" fn add_ref(_: *mut Unknown) -> u32 {
+    2
+}
+unsafe extern "C" fn release(_: *mut Unknown) -> u32 {
+    1
+}
+static VTBL: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(add_ref),
+    release: Some(release),
+};
+
+#[test]
+fn objects_stay_in_their_process() {
+    let dir = TempDir::new("objects");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    let mut unknown = Unknown { vtbl: &VTBL };
+    // SAFETY: a static object whose AddRef/Release do nothing.
+    let obj = unsafe { Object::from_owned(&mut unknown) }.unwrap();
+    let mut s = app.create_session().unwrap();
+    let e = s.set("obj", Variant::Unknown(obj)).unwrap_err();
+    assert_eq!(e.code(), error::E_NOT_SERIALIZABLE);
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.contents().len(), 1);
+}
