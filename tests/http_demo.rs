@@ -121,6 +121,7 @@ struct Demo {
     /// Everything it printed (stdout and stderr), for failure messages.
     output: Arc<Mutex<String>>,
     agent: ureq::Agent,
+    host: Host,
     apache: Option<ApacheRun>,
 }
 
@@ -204,6 +205,7 @@ impl Demo {
             port,
             output,
             agent,
+            host,
             apache,
         };
         let ready = if demo.apache.is_some() {
@@ -1082,7 +1084,8 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo)
             }
         }
 
-        // A writer now must wait for the shared holders, then go through.
+        // A writer now must wait for the shared holders, then go through
+        // (in-process; on Redis readers hold no lock: a writer goes first).
         let w = demo.get("/counter", Some(&cookie));
         let writer_done = t0.elapsed();
         w.assert_status(200);
@@ -1098,7 +1101,7 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo)
             "4 concurrent /peek?hold={HOLD_MS} never ran together: {results:?}, \
              a quick /peek saw readers_at_once={seen_together}"
         );
-        if seen_together >= 2 {
+        if seen_together >= 2 && demo.host != Host::ApacheRedis {
             // A holder was in progress when the writer began, so the writer
             // cannot have finished before that holder's hold ended.
             assert!(
