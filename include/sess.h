@@ -60,6 +60,7 @@
 #define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
 #define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
 #define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
+#define SESS_E_NO_APPLICATION ((sess_result)0x80040214) /* no application serves this path */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -793,6 +794,81 @@ typedef struct sess_variant {
 } sess_variant;
 
 /**
+ * What a host knows when a request arrives.
+ */
+typedef struct sess_request_info {
+  /**
+   * `sizeof(sess_request_info)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
+   */
+  uint32_t session_use;
+  /**
+   * The request path, percent-decoded, UTF-8, NUL-terminated, without
+   * the query string.
+   */
+  const char *path;
+  /**
+   * The `Cookie` header's bytes (several headers joined with "; " or ", "), or
+   * NULL; need not be UTF-8 or NUL-terminated.
+   */
+  const char *cookie_header;
+  /**
+   * Length of `cookie_header` in bytes.
+   */
+  size_t cookie_header_len;
+  /**
+   * Whether the request came over HTTPS.
+   */
+  bool https;
+} sess_request_info;
+
+/**
+ * An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
+ * with `sess_app_stats_init` (later versions only add fields at the end).
+ */
+typedef struct sess_app_counters {
+  /**
+   * `sizeof(sess_app_counters)` as the caller knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Zero.
+   */
+  uint32_t reserved;
+  /**
+   * Sessions stored now (for a shared store: the farm's).
+   */
+  uint64_t sessions_current;
+  /**
+   * Sessions created (stored) by this application.
+   */
+  uint64_t sessions_total;
+  /**
+   * Sessions ended because their Timeout passed.
+   */
+  uint64_t sessions_timed_out;
+  /**
+   * Sessions ended by Abandon.
+   */
+  uint64_t sessions_abandoned;
+  /**
+   * Requests that found their session locked and waited.
+   */
+  uint64_t lock_waits;
+  /**
+   * Requests that gave up waiting (`SESS_E_LOCK_TIMEOUT`).
+   */
+  uint64_t lock_timeouts;
+  /**
+   * Store calls that failed with `SESS_E_STORE_UNAVAILABLE`.
+   */
+  uint64_t store_errors;
+} sess_app_counters;
+
+/**
  * How an application's session ID travels. Fill with
  * `sess_web_options_init`, then change what you need.
  */
@@ -837,38 +913,6 @@ typedef struct sess_web_options {
    */
   bool cookieless;
 } sess_web_options;
-
-/**
- * What a host knows when a request arrives.
- */
-typedef struct sess_request_info {
-  /**
-   * `sizeof(sess_request_info)` as the caller knows it.
-   */
-  uint32_t struct_size;
-  /**
-   * `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
-   */
-  uint32_t session_use;
-  /**
-   * The request path, percent-decoded, UTF-8, NUL-terminated, without
-   * the query string.
-   */
-  const char *path;
-  /**
-   * The `Cookie` header's bytes (several headers joined with "; "), or
-   * NULL; need not be UTF-8 or NUL-terminated.
-   */
-  const char *cookie_header;
-  /**
-   * Length of `cookie_header` in bytes.
-   */
-  size_t cookie_header_len;
-  /**
-   * Whether the request came over HTTPS.
-   */
-  bool https;
-} sess_request_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1062,6 +1106,29 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
 
 /**
+ * Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
+ * cookie, not HTTPS) and sets `struct_size`; then set `path` and the
+ * cookie header.
+ */
+sess_result sess_request_info_init(struct sess_request_info *info);
+
+/**
+ * The `Set-Cookie` header value the response needs now, written to `buf`,
+ * for a host that sends its headers before `sess_request_end`: a new (even
+ * not yet stored) or regenerated session's cookie, or the deleting cookie
+ * after Abandon. Nothing to send (no session yet, one the client already
+ * has, a cookieless application): `SESS_S_FALSE`, `*out_len` 0 and `buf`
+ * (if `buf_len` > 0) empty. Once this succeeds the value counts as sent:
+ * `sess_request_end` then reports only a cookie that differs from it
+ * (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
+ * after anything that may change the cookie if headers are still open.
+ */
+sess_result sess_request_set_cookie(struct sess_request *req,
+                                    char *buf,
+                                    size_t buf_len,
+                                    size_t *out_len);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
 sess_result sess_redis_options_init(struct sess_redis_options *opts);
@@ -1231,6 +1298,19 @@ sess_result sess_static_get(struct sess_session *s, const char *name, struct ses
 sess_result sess_static_get_at(struct sess_session *s, size_t index, struct sess_variant *out);
 
 /**
+ * Zeroes `*stats` and sets `struct_size`.
+ */
+sess_result sess_app_stats_init(struct sess_app_counters *stats);
+
+/**
+ * Writes `app`'s counters to `*stats`, whose `struct_size` (set by
+ * `sess_app_stats_init`) says how many fields the caller has: only those
+ * are written. A `struct_size` smaller than the first counter's end is
+ * `SESS_E_INVALID_OPTION`.
+ */
+sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters *stats);
+
+/**
  * Fills `*vtbl` with NULLs and sets `struct_size`.
  */
 sess_result sess_store_vtbl_init(struct sess_store_vtbl *vtbl);
@@ -1296,6 +1376,156 @@ sess_result sess_variant_change_type(struct sess_variant *dst,
                                      sess_vartype vt);
 
 /**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I2`.
+ */
+sess_result sess_variant_set_i2(struct sess_variant *v, int16_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
+ */
+sess_result sess_variant_set_i4(struct sess_variant *v, int32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
+ */
+sess_result sess_variant_set_i8(struct sess_variant *v, int64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
+ */
+sess_result sess_variant_set_ui1(struct sess_variant *v, uint8_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
+ */
+sess_result sess_variant_set_ui4(struct sess_variant *v, uint32_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
+ */
+sess_result sess_variant_set_ui8(struct sess_variant *v, uint64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
+ */
+sess_result sess_variant_set_r8(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
+ * `SESS_VARIANT_FALSE`).
+ */
+sess_result sess_variant_set_bool(struct sess_variant *v, bool value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
+ * times 10,000 (12.5 is 125000).
+ */
+sess_result sess_variant_set_cy(struct sess_variant *v, int64_t value);
+
+/**
+ * Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
+ * 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
+ * 9999-12-31 (or NaN) is `SESS_E_INVALIDARG` with `v` untouched.
+ */
+sess_result sess_variant_set_date(struct sess_variant *v, double value);
+
+/**
+ * Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
+ * empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
+ */
+sess_result sess_variant_set_null(struct sess_variant *v);
+
+/**
+ * Writes `v`'s value as an `int16_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i2(const struct sess_variant *v, int16_t *out);
+
+/**
+ * Writes `v`'s value as an `int32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i4(const struct sess_variant *v, int32_t *out);
+
+/**
+ * Writes `v`'s value as an `int64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_i8(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a `uint8_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui1(const struct sess_variant *v, uint8_t *out);
+
+/**
+ * Writes `v`'s value as a `uint32_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui4(const struct sess_variant *v, uint32_t *out);
+
+/**
+ * Writes `v`'s value as a `uint64_t` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_ui8(const struct sess_variant *v, uint64_t *out);
+
+/**
+ * Writes `v`'s value as a `double` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_r8(const struct sess_variant *v, double *out);
+
+/**
+ * Writes `v`'s value as a `bool` to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_bool(const struct sess_variant *v, bool *out);
+
+/**
+ * Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_cy(const struct sess_variant *v, int64_t *out);
+
+/**
+ * Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
+ * `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+ * `*out` is written only on success.
+ */
+sess_result sess_variant_get_date(const struct sess_variant *v, double *out);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
  */
 sess_result sess_web_options_init(struct sess_web_options *opts);
@@ -1330,7 +1560,8 @@ sess_result sess_site_add(struct sess_site *site,
  * lock. An ID the store does not hold is never adopted. With
  * Session_OnStart registered, an exclusive request without a session gets
  * a new one at once. Errors: no application for the path
- * `SESS_E_INVALIDARG`; the session held by another request past the lock
+ * `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
+ * session held by another request past the lock
  * timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
  * ends it with `sess_request_end`.
  */
@@ -1393,7 +1624,8 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
  * `failed` (the page failed: don't save), undoes them; applies Abandon
  * (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
  * may be NULL) receives the `Set-Cookie` header value to send as a
- * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+ * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
+ * already given by `sess_request_set_cookie` is not repeated). The request
  * is freed even when an error is returned.
  */
 sess_result sess_request_end(struct sess_request *req,

@@ -3,19 +3,24 @@
 
 mod options;
 mod session;
+mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use options::{AppOptions, Factory, OnEnd, OnStart, StaticObject, StoreConfig};
 pub use session::Session;
+pub use stats::AppStats;
 
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
+use crate::fork;
 use crate::session::{Limits, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
+use stats::Counters;
 
 /// What sessions share: the application's settings and store.
 pub(crate) struct AppInner {
@@ -23,6 +28,7 @@ pub(crate) struct AppInner {
     limits: Limits,
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
+    counters: Counters,
 }
 
 impl AppInner {
@@ -54,6 +60,7 @@ impl AppInner {
         let mut due = Vec::new();
         self.store.take_expired(self.now_ms(), &mut due);
         let n = due.len();
+        Counters::add(&self.counters.timed_out, n as u64);
         for lease in due {
             self.end(lease);
         }
@@ -73,7 +80,9 @@ pub struct App(Arc<AppHandle>);
 /// What the last [`App`] clone shuts down.
 struct AppHandle {
     inner: Arc<AppInner>,
-    sweeper: Option<Sweeper>,
+    sweeper: parking_lot::Mutex<Option<Sweeper>>,
+    /// The fork generation the sweeper runs in (see [`crate::fork`]).
+    sweeper_generation: AtomicU32,
 }
 
 impl App {
@@ -86,18 +95,46 @@ impl App {
             store,
             clock,
             opts,
+            counters: Counters::default(),
         });
+        let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
             Some(every) => Some(Sweeper::start(Arc::downgrade(&inner), every)?),
             None => None,
         };
-        Ok(App(Arc::new(AppHandle { inner, sweeper })))
+        Ok(App(Arc::new(AppHandle {
+            inner,
+            sweeper: parking_lot::Mutex::new(sweeper),
+            sweeper_generation: AtomicU32::new(generation),
+        })))
+    }
+
+    /// In a child made by `fork()` after the application was created, starts
+    /// the expiry thread again (the parent's does not exist here). One
+    /// relaxed load when nothing forked.
+    fn after_fork(&self) -> Result<()> {
+        let h = &self.0;
+        let now = fork::generation();
+        if h.sweeper_generation.load(Ordering::Relaxed) == now {
+            return Ok(());
+        }
+        let mut sweeper = h.sweeper.lock();
+        if h.sweeper_generation.load(Ordering::Relaxed) != now {
+            if let Some(old) = sweeper.take() {
+                let every = old.every;
+                old.abandon_thread();
+                *sweeper = Some(Sweeper::start(Arc::downgrade(&h.inner), every)?);
+            }
+            h.sweeper_generation.store(now, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Starts a new session (exclusively held, IsNewSession true). It is
     /// stored only once something is written to it, a static object is used,
     /// or Session_OnStart exists (which then runs before this returns).
     pub fn create_session(&self) -> Result<Session> {
+        self.after_fork()?;
         let app = &self.0.inner;
         let data = SessionData::new(
             app.opts.default_timeout_minutes,
@@ -136,15 +173,15 @@ impl App {
 
     /// As [`App::open_session`], for an ID already parsed.
     pub fn open(&self, id: &SessionId, mode: LockMode) -> Result<Session> {
+        self.after_fork()?;
         let app = &self.0.inner;
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
-        match app
-            .store
-            .get(id, mode, app.opts.lock_timeout, app.now_ms())?
-        {
+        let found = app.store.get(id, mode, app.opts.lock_timeout, app.now_ms());
+        match app.counters.check(found)? {
             Lookup::Found(lease) => Ok(Session::new(app.clone(), lease, false)),
             Lookup::NotFound => Err(not_found()),
             Lookup::Expired(lease) => {
+                Counters::add(&app.counters.timed_out, 1);
                 app.end(lease);
                 Err(not_found())
             }
@@ -162,6 +199,14 @@ impl App {
         self.0.inner.store.count()
     }
 
+    /// The application's counters now.
+    pub fn stats(&self) -> AppStats {
+        let inner = &self.0.inner;
+        inner
+            .counters
+            .snapshot(inner.store.count() as u64, inner.store.lock_waits())
+    }
+
     /// The store mode.
     pub fn mode(&self) -> StoreMode {
         self.0.inner.store.mode()
@@ -175,7 +220,12 @@ impl App {
 
 impl Drop for AppHandle {
     fn drop(&mut self) {
-        drop(self.sweeper.take());
+        if let Some(sweeper) = self.sweeper.get_mut().take() {
+            if *self.sweeper_generation.get_mut() != fork::generation() {
+                // Started before a fork: its thread is not in this process.
+                sweeper.abandon_thread();
+            }
+        }
         let mut all = Vec::new();
         self.inner.store.drain(&mut all);
         for lease in all {
@@ -188,6 +238,7 @@ impl Drop for AppHandle {
 struct Sweeper {
     stop: Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>,
     thread: Option<JoinHandle<()>>,
+    every: Duration,
 }
 
 impl Sweeper {
@@ -208,7 +259,7 @@ impl Sweeper {
                 }
                 match app.upgrade() {
                     Some(app) => {
-                        app.expire();
+                        fork::sweep(|| app.expire());
                     }
                     None => return,
                 }
@@ -222,7 +273,15 @@ impl Sweeper {
         Ok(Sweeper {
             stop,
             thread: Some(thread),
+            every,
         })
+    }
+
+    /// Lets go of a sweeper whose thread this process does not have (it
+    /// was started before a `fork()`): joining it would fail, and waking it
+    /// would touch the parent's waiter state. Its few bytes are leaked.
+    fn abandon_thread(self) {
+        std::mem::forget(self);
     }
 }
 

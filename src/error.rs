@@ -74,6 +74,9 @@ pub const E_WRONG_STATE: HResult = hr(0x8004_020D);
 pub const E_INVALID_OPTION: HResult = hr(0x8004_020E);
 /// The value holds an object, which a shared (serialising) store cannot keep.
 pub const E_NOT_SERIALIZABLE: HResult = hr(0x8004_020F);
+/// No application serves the request's path: a host declines the request
+/// (it is not a session page) rather than failing it.
+pub const E_NO_APPLICATION: HResult = hr(0x8004_0214);
 
 /// Every named code, for the C header (`SESS_` + name) and for tests.
 pub const ALL: &[(&str, HResult)] = &[
@@ -106,6 +109,7 @@ pub const ALL: &[(&str, HResult)] = &[
     ("E_WRONG_STATE", E_WRONG_STATE),
     ("E_INVALID_OPTION", E_INVALID_OPTION),
     ("E_NOT_SERIALIZABLE", E_NOT_SERIALIZABLE),
+    ("E_NO_APPLICATION", E_NO_APPLICATION),
 ];
 
 /// Short description of a result code, as `sess_error_message` prints it.
@@ -140,6 +144,7 @@ pub fn message(code: HResult) -> &'static str {
         E_WRONG_STATE => "not allowed in the session's current state",
         E_INVALID_OPTION => "invalid application option",
         E_NOT_SERIALIZABLE => "objects cannot be stored in a shared session store",
+        E_NO_APPLICATION => "no application serves this path",
         c if c >= 0 => "success",
         _ => "unknown error",
     }

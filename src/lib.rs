@@ -13,6 +13,7 @@ pub mod app;
 pub mod clock;
 pub mod error;
 pub mod ffi;
+pub mod fork;
 pub mod locale;
 pub mod session;
 pub mod store;

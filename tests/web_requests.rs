@@ -343,7 +343,7 @@ fn session_state_off_and_unknown_paths() {
             .err()
             .unwrap()
             .code(),
-        error::E_INVALIDARG
+        error::E_NO_APPLICATION
     );
 }
 
@@ -375,4 +375,81 @@ fn regenerating_an_unstored_session_sends_no_cookie() {
     req.session_or_new().unwrap().regenerate_id().unwrap();
     assert_eq!(req.end(false).unwrap(), Outcome::default());
     assert_eq!(app.session_count(), 0);
+}
+
+#[test]
+fn cookie_headers_joined_with_commas_keep_the_session() {
+    let (site, _app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let cookie = cookie_of(&out);
+    // Apache httpd joins repeated Cookie headers with ", ".
+    let joined = format!("theme=dark, {cookie}, lang=fr");
+    assert_eq!(counter(&site, Some(&joined)).0, 2);
+    let joined = format!("a=1; b=2, {cookie}");
+    assert_eq!(counter(&site, Some(&joined)), (3, Outcome::default()));
+}
+
+/// A handler that sends its headers first: the early Set-Cookie, then the
+/// end reports only what changed after it.
+#[test]
+fn set_cookie_before_the_end() {
+    let (site, _app) = site_with(AppOptions::default());
+    let begin = |cookie: Option<&str>| {
+        site.begin(&info("/p", cookie, SessionUse::Exclusive))
+            .unwrap()
+    };
+    // No session yet: nothing to send.
+    let mut req = begin(None);
+    assert_eq!(req.set_cookie_now(), None);
+    // A new session's cookie is known before anything is stored...
+    req.session_or_new().unwrap();
+    let early = req.set_cookie_now().unwrap();
+    assert!(early.starts_with("ASPSESSIONID="), "{early}");
+    req.set_cookie_sent(early.clone());
+    req.session().unwrap().set("n", Variant::I4(1)).unwrap();
+    // ...and once sent, the end does not repeat it.
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+    let cookie = early.split(';').next().unwrap().to_owned();
+
+    // The client's own session: nothing to send, early or late.
+    let req = begin(Some(&cookie));
+    assert_eq!(req.set_cookie_now(), None);
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+
+    // Regenerated after the headers went: the end carries the new cookie.
+    let mut req = begin(Some(&cookie));
+    req.session().unwrap().regenerate_id().unwrap();
+    let regenerated = req.set_cookie_now().unwrap();
+    assert_ne!(regenerated.split(';').next().unwrap(), cookie);
+    let mut req2 = begin(None);
+    req2.session_or_new().unwrap();
+    let sent = req2.set_cookie_now().unwrap();
+    req2.set_cookie_sent(sent.clone());
+    req2.session().unwrap().regenerate_id().unwrap();
+    req2.session().unwrap().set("n", Variant::I4(1)).unwrap();
+    let out = req2.end(false).unwrap();
+    let late = out.set_cookie.expect("the regenerated ID's cookie");
+    assert_ne!(late, sent);
+    assert_eq!(
+        req.end(false).unwrap().set_cookie,
+        Some(regenerated.clone())
+    );
+
+    // Abandoned after the early cookie: the end deletes it.
+    let cookie = regenerated.split(';').next().unwrap().to_owned();
+    let mut req = begin(None);
+    req.session_or_new().unwrap();
+    let sent = req.set_cookie_now().unwrap();
+    req.set_cookie_sent(sent);
+    req.session().unwrap().abandon();
+    let out = req.end(false).unwrap().set_cookie.unwrap();
+    assert!(out.contains("Max-Age=0"), "{out}");
+    // Abandon before the headers: the early value is the deleting cookie,
+    // and the end does not repeat it.
+    let mut req = begin(Some(&cookie));
+    req.session().unwrap().abandon();
+    let early = req.set_cookie_now().unwrap();
+    assert!(early.contains("Max-Age=0"), "{early}");
+    req.set_cookie_sent(early);
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
 }

@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use super::stats::Counters;
 use super::AppInner;
 use crate::error::{self, Error, Result};
 use crate::session::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
@@ -109,7 +110,9 @@ impl Session {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
             let deadline = app.deadline(lease, app.now_ms());
-            if app.store.insert(lease, deadline, app.opts.max_sessions)? {
+            let inserted = app.store.insert(lease, deadline, app.opts.max_sessions);
+            if app.counters.check(inserted)? {
+                Counters::add(&app.counters.created, 1);
                 self.stored = true;
                 return Ok(());
             }
@@ -354,7 +357,10 @@ impl Session {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
             let deadline = app.deadline(lease, app.now_ms());
-            if app.store.regenerate(lease, fresh, deadline)? {
+            if app
+                .counters
+                .check(app.store.regenerate(lease, fresh, deadline))?
+            {
                 self.regenerated = true;
                 return Ok(());
             }
@@ -465,7 +471,7 @@ impl Session {
         let app = &self.app;
         if !self.abandoned && (keep || !self.is_new) {
             let deadline = app.deadline(&lease, app.now_ms());
-            return app.store.release(lease, deadline);
+            return app.counters.check(app.store.release(lease, deadline));
         }
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
@@ -473,14 +479,16 @@ impl Session {
                 // Abandon from a read-only unit: take the session exclusively.
                 let id = lease.id();
                 drop(lease);
-                match app.store.get(
+                let found = app.store.get(
                     &id,
                     LockMode::Exclusive,
                     app.opts.lock_timeout,
                     app.now_ms(),
-                )? {
+                );
+                match app.counters.check(found)? {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {
+                        Counters::add(&app.counters.timed_out, 1);
                         app.end(l);
                         return Ok(());
                     }
@@ -488,7 +496,10 @@ impl Session {
                 }
             }
         };
-        let lease = app.store.remove(lease)?;
+        let lease = app.counters.check(app.store.remove(lease))?;
+        if self.abandoned {
+            Counters::add(&app.counters.abandoned, 1);
+        }
         app.end(lease);
         Ok(())
     }

@@ -18,11 +18,14 @@ pub mod codepage;
 pub mod constants;
 pub mod contents;
 pub mod error;
+pub mod hosting;
 pub mod redis;
 pub mod session;
 pub mod statics;
+pub mod stats;
 pub mod store;
 pub mod variant;
+pub mod variant_typed;
 pub mod web;
 
 use std::cell::RefCell;

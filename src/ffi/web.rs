@@ -76,7 +76,7 @@ pub struct sess_request_info {
     /// The request path, percent-decoded, UTF-8, NUL-terminated, without
     /// the query string.
     pub path: *const c_char,
-    /// The `Cookie` header's bytes (several headers joined with "; "), or
+    /// The `Cookie` header's bytes (several headers joined with "; " or ", "), or
     /// NULL; need not be UTF-8 or NUL-terminated.
     pub cookie_header: *const c_char,
     /// Length of `cookie_header` in bytes.
@@ -250,7 +250,8 @@ pub unsafe extern "C" fn sess_site_add(
 /// lock. An ID the store does not hold is never adopted. With
 /// Session_OnStart registered, an exclusive request without a session gets
 /// a new one at once. Errors: no application for the path
-/// `SESS_E_INVALIDARG`; the session held by another request past the lock
+/// `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
+/// session held by another request past the lock
 /// timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
 /// ends it with `sess_request_end`.
 #[no_mangle]
@@ -403,7 +404,8 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 /// `failed` (the page failed: don't save), undoes them; applies Abandon
 /// (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
 /// may be NULL) receives the `Set-Cookie` header value to send as a
-/// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none. The request
+/// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
+/// already given by `sess_request_set_cookie` is not repeated). The request
 /// is freed even when an error is returned.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_end(

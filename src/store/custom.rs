@@ -246,6 +246,8 @@ const CLAIM_BATCH: usize = 64;
 /// Most provider calls per sweep (so a provider that never runs dry cannot
 /// hold the sweeper forever).
 const CLAIM_ROUNDS: usize = 1024;
+/// First pause before another try at a locked session (it doubles).
+const FIRST_PAUSE: Duration = Duration::from_millis(1);
 /// Longest pause between two tries at a locked session.
 const MAX_PAUSE: Duration = Duration::from_millis(20);
 
@@ -255,6 +257,7 @@ pub struct CustomStore {
     limits: Limits,
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
+    lock_waits: super::LockWaits,
 }
 
 impl CustomStore {
@@ -266,6 +269,7 @@ impl CustomStore {
             max_blob: max_blob(&limits),
             limits,
             id_secret: None,
+            lock_waits: super::LockWaits::default(),
         }
     }
 
@@ -561,7 +565,7 @@ impl SessionStore for CustomStore {
             LockMode::Shared => 0,
         };
         let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
+        let mut pause = FIRST_PAUSE;
         loop {
             let mut buf = BlobBuf::new(self.max_blob);
             // The provider judges stale locks by this time: let it move on
@@ -574,6 +578,9 @@ impl SessionStore for CustomStore {
                     let left = wait.saturating_sub(start.elapsed());
                     if left.is_zero() {
                         return Err(lock_timeout(wait));
+                    }
+                    if pause == FIRST_PAUSE {
+                        self.lock_waits.note();
                     }
                     std::thread::sleep(pause.min(left));
                     pause = (pause * 2).min(MAX_PAUSE);
@@ -791,6 +798,10 @@ impl SessionStore for CustomStore {
             Ok(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
             _ => 0,
         }
+    }
+
+    fn lock_waits(&self) -> u64 {
+        self.lock_waits.get()
     }
 }
 

@@ -134,6 +134,7 @@ pub struct MemoryStore {
     shards: Box<[PaddedShard]>,
     secret: (u64, u64),
     count: AtomicUsize,
+    lock_waits: super::LockWaits,
 }
 
 /// The expiry second a deadline is registered under: the first whole second
@@ -156,6 +157,7 @@ impl MemoryStore {
                 u64::from_le_bytes(b.try_into().expect("8 bytes")),
             ),
             count: AtomicUsize::new(0),
+            lock_waits: super::LockWaits::default(),
         })
     }
 
@@ -232,14 +234,22 @@ impl SessionStore for MemoryStore {
             return Ok(Lookup::NotFound);
         };
         let guard = match mode {
-            LockMode::Exclusive => Guard::Write(
-                slot.try_write_arc_for(wait)
-                    .ok_or_else(|| lock_timeout(wait))?,
-            ),
-            LockMode::Shared => Guard::Read(
-                slot.try_read_arc_for(wait)
-                    .ok_or_else(|| lock_timeout(wait))?,
-            ),
+            LockMode::Exclusive => Guard::Write(match slot.try_write_arc() {
+                Some(g) => g,
+                None => {
+                    self.lock_waits.note();
+                    slot.try_write_arc_for(wait)
+                        .ok_or_else(|| lock_timeout(wait))?
+                }
+            }),
+            LockMode::Shared => Guard::Read(match slot.try_read_arc() {
+                Some(g) => g,
+                None => {
+                    self.lock_waits.note();
+                    slot.try_read_arc_for(wait)
+                        .ok_or_else(|| lock_timeout(wait))?
+                }
+            }),
         };
         let e = guard.entry();
         if e.state != State::Live || e.id != *id {
@@ -422,6 +432,10 @@ impl SessionStore for MemoryStore {
 
     fn count(&self) -> usize {
         self.count.load(Ordering::Relaxed)
+    }
+
+    fn lock_waits(&self) -> u64 {
+        self.lock_waits.get()
     }
 }
 

@@ -219,4 +219,25 @@ pub trait SessionStore: Send + Sync {
     /// Number of stored sessions (for a shared store: the farm's, possibly
     /// approximate).
     fn count(&self) -> usize;
+
+    /// Lookups so far that found their session locked and had to wait
+    /// (whether or not they got it in time).
+    fn lock_waits(&self) -> u64;
+}
+
+/// A store's count of lookups that waited for a lock: one relaxed add on
+/// the waiting path only.
+#[derive(Debug, Default)]
+pub(crate) struct LockWaits(std::sync::atomic::AtomicU64);
+
+impl LockWaits {
+    /// Counts one lookup that waits.
+    pub(crate) fn note(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }

@@ -6,7 +6,7 @@
 
 mod array;
 mod change_type;
-mod date;
+pub(crate) mod date;
 mod object;
 mod text;
 

@@ -208,8 +208,11 @@ impl CookieOptions {
 ///
 /// Tolerates what real headers hold: spaces or tabs around pairs, names and
 /// values; double-quoted values; empty values; pairs without `=`; repeated
-/// names; text that is not ASCII. Never panics. An HTTP/2 request may carry
-/// several `Cookie` fields: pass them joined with `"; "` (RFC 9113 §8.2.3).
+/// names; text that is not ASCII. Never panics. A request may carry several
+/// `Cookie` fields: pass them joined with `"; "` (RFC 9113 §8.2.3) or with
+/// `", "` (as Apache httpd and other servers join repeated headers): pairs
+/// are split at `;` and at `,`, which no session ID (and no RFC 6265
+/// cookie value) contains.
 pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<SessionId> {
     find_session_id_bytes(cookie_header.as_bytes(), opts)
 }
@@ -217,18 +220,20 @@ pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<Sess
 /// [`find_session_id`] for a header as raw bytes: bytes that are not UTF-8
 /// (another cookie's Latin-1 value, say) make only their own pair unusable.
 pub fn find_session_id_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Option<SessionId> {
-    cookie_header.split(|&b| b == b';').find_map(|pair| {
-        let eq = pair.iter().position(|&b| b == b'=')?;
-        let (name, value) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
-        if !opts.name_matches(name) {
-            return None;
-        }
-        let value = match value {
-            [b'"', inner @ .., b'"'] => inner,
-            v => v,
-        };
-        SessionId::parse(std::str::from_utf8(value).ok()?).ok()
-    })
+    cookie_header
+        .split(|&b| b == b';' || b == b',')
+        .find_map(|pair| {
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            let (name, value) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
+            if !opts.name_matches(name) {
+                return None;
+            }
+            let value = match value {
+                [b'"', inner @ .., b'"'] => inner,
+                v => v,
+            };
+            SessionId::parse(std::str::from_utf8(value).ok()?).ok()
+        })
 }
 
 /// The `Set-Cookie` header value that gives the client `id`, e.g.
@@ -675,6 +680,28 @@ mod tests {
     }
 
     #[test]
+    fn headers_joined_with_commas() {
+        let id = id();
+        let o = opts();
+        for header in [
+            format!("a=1, ASPSESSIONID={id}"),
+            format!("a=1; b=2, ASPSESSIONID={id}; c=3"),
+            format!("a=1,ASPSESSIONID={id},b=2"),
+            format!("ASPSESSIONID=garbage, ASPSESSIONID={id}"),
+            format!("a=\"x,y\", ASPSESSIONID={id}"),
+            format!("ASPSESSIONID={id}, ASPSESSIONID_search=AAAAAAAAAAAAAAAAAAAAAA"),
+        ] {
+            assert_eq!(find_session_id(&header, &o), Some(id), "{header:?}");
+        }
+        // A comma inside what would be the ID ends it: never a longer ID.
+        assert_eq!(
+            find_session_id(&format!("ASPSESSIONID={id},x"), &o),
+            Some(id)
+        );
+        assert_eq!(find_session_id(&format!("ASPSESSIONID=x,{id}"), &o), None);
+    }
+
+    #[test]
     fn long_headers() {
         let id = id();
         let o = opts();
@@ -728,7 +755,7 @@ mod tests {
                 "byte {b:#04x}"
             );
             let header = [b"ASPSESSIONID=", id.to_string().as_bytes(), &c[..]].concat();
-            let expected = matches!(b, b' ' | b'\t' | b';').then_some(id);
+            let expected = matches!(b, b' ' | b'\t' | b';' | b',').then_some(id);
             assert_eq!(
                 find_session_id_bytes(&header, &o),
                 expected,

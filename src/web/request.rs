@@ -29,7 +29,7 @@ pub enum SessionUse {
 pub struct RequestInfo<'a> {
     /// The request path, percent-decoded, without the query string.
     pub path: &'a str,
-    /// The `Cookie` header's bytes (several headers joined with `"; "`).
+    /// The `Cookie` header's bytes (several headers joined with `"; "` or `", "`).
     pub cookie_header: Option<&'a [u8]>,
     /// Whether the request came over HTTPS.
     pub https: bool,
@@ -41,7 +41,9 @@ pub struct RequestInfo<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The `Set-Cookie` header value to send, if any: a new or regenerated
-    /// session's cookie, or one that deletes the cookie after Abandon.
+    /// session's cookie, or one that deletes the cookie after Abandon. A
+    /// value the host already sent early ([`Request::set_cookie_now`]) is
+    /// not repeated.
     pub set_cookie: Option<String>,
 }
 
@@ -57,6 +59,8 @@ pub struct Request {
     session: Option<Session>,
     /// The well-formed ID the client presented (cookie or URL), if any.
     presented: Option<SessionId>,
+    /// The `Set-Cookie` value the host sent before the end, if any.
+    sent_cookie: Option<String>,
 }
 
 impl Request {
@@ -65,7 +69,7 @@ impl Request {
             .resolve_web(info.path)
             .ok_or_else(|| {
                 Error::new(
-                    error::E_INVALIDARG,
+                    error::E_NO_APPLICATION,
                     format!("no application serves {:?}", info.path),
                 )
             })?
@@ -93,6 +97,7 @@ impl Request {
             path,
             session: None,
             presented: id,
+            sent_cookie: None,
         };
         req.acquire(info.session_use)?;
         Ok(req)
@@ -209,6 +214,36 @@ impl Request {
         }
     }
 
+    /// The `Set-Cookie` value the response needs as things stand, for a host
+    /// that sends its headers before the unit of work ends: a new (even not
+    /// yet stored) or regenerated session's cookie, or the deleting cookie
+    /// after Abandon; `None` when there is nothing to send (no session yet, a
+    /// session the client already has, a cookieless application). Call
+    /// [`Request::set_cookie_sent`] once it is on its way, so that
+    /// [`Request::end`] reports only what changes after it.
+    pub fn set_cookie_now(&self) -> Option<String> {
+        let s = self.session.as_ref()?;
+        let opts = &self.web.cookie;
+        if self.web.cookieless {
+            None
+        } else if s.is_abandoned() {
+            let client_has_one = self.presented.is_some()
+                || self.sent_cookie.is_some()
+                || (s.is_new_session() && s.is_stored());
+            client_has_one.then(|| cookie::clear_cookie(opts, self.https))
+        } else if s.is_new_session() || s.is_regenerated() {
+            Some(cookie::set_cookie(opts, &s.id(), self.https))
+        } else {
+            None
+        }
+    }
+
+    /// Records that the host has sent `set_cookie` (from
+    /// [`Request::set_cookie_now`]) with its response headers.
+    pub fn set_cookie_sent(&mut self, set_cookie: String) {
+        self.sent_cookie = Some(set_cookie);
+    }
+
     /// Ends the request: keeps the session's changes (or, if `failed`,
     /// undoes them), applies Abandon (Session_OnEnd runs), releases the
     /// lock, and says which `Set-Cookie` to send.
@@ -232,13 +267,15 @@ impl Request {
         let set_cookie = if self.web.cookieless {
             None
         } else if abandoned {
-            (self.presented.is_some() || new_and_stored)
+            (self.presented.is_some() || new_and_stored || self.sent_cookie.is_some())
                 .then(|| cookie::clear_cookie(opts, self.https))
         } else if (new_and_stored && !failed) || regenerated {
             Some(cookie::set_cookie(opts, &id, self.https))
         } else {
             None
         };
+        // What the host already sent is not sent twice.
+        let set_cookie = set_cookie.filter(|c| self.sent_cookie.as_ref() != Some(c));
         Ok(Outcome { set_cookie })
     }
 }

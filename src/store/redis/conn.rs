@@ -62,6 +62,9 @@ struct Slots {
     idle: Vec<Conn>,
     /// Connections open, idle or lent.
     open: usize,
+    /// The fork generation the connections were opened in: a child made by
+    /// `fork()` must not talk on its parent's sockets.
+    generation: u32,
 }
 
 /// A bounded pool of connections with the call policy described above.
@@ -174,6 +177,14 @@ impl Pool {
     /// or the next one freed before `deadline`.
     fn checkout(&self, deadline: Instant) -> ::redis::RedisResult<Conn> {
         let mut slots = self.slots.lock();
+        let generation = crate::fork::generation();
+        if slots.generation != generation {
+            // Closing the child's copies leaves the parent's connections be.
+            *slots = Slots {
+                generation,
+                ..Slots::default()
+            };
+        }
         loop {
             if let Some(c) = slots.idle.pop() {
                 return Ok(c);

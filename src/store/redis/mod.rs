@@ -147,6 +147,7 @@ pub struct RedisStore {
     /// This store instance's name in lock tokens and the sweeper lease.
     owner: String,
     next_token: AtomicU64,
+    lock_waits: super::LockWaits,
     count: Mutex<Count>,
 }
 
@@ -208,6 +209,7 @@ impl RedisStore {
             cluster: opts.is_cluster(),
             owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
             next_token: AtomicU64::new(1),
+            lock_waits: super::LockWaits::default(),
             count: Mutex::new(Count::default()),
         })
     }
@@ -377,6 +379,9 @@ impl SessionStore for RedisStore {
                                 wait.as_millis()
                             ),
                         ));
+                    }
+                    if pause == POLL_FIRST {
+                        self.lock_waits.note();
                     }
                     std::thread::sleep(jittered(pause, now).min(wait - waited));
                     pause = (pause * 2).min(POLL_MAX);
@@ -612,6 +617,10 @@ impl SessionStore for RedisStore {
             Ok(n) => n,
             Err(_) => self.counted(Duration::MAX).unwrap_or(0),
         }
+    }
+
+    fn lock_waits(&self) -> u64 {
+        self.lock_waits.get()
     }
 }
 

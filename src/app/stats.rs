@@ -1,0 +1,77 @@
+//! Counters for operators, as ASP's and ASP.NET's performance counters give
+//! them: sessions current and created, timed out, abandoned, lock waits and
+//! timeouts, store errors. Each is a relaxed atomic add on a path that is
+//! already slow (a session stored, ended, or a call failing), never on a
+//! plain read or write of a session.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{self, Error};
+
+/// A snapshot of an application's counters, all since it was created
+/// (`sessions_current` and `lock_waits` come from the store: for a shared
+/// store, `sessions_current` is the farm's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppStats {
+    /// Sessions stored now.
+    pub sessions_current: u64,
+    /// Sessions created (stored) by this application.
+    pub sessions_total: u64,
+    /// Sessions ended because their Timeout passed.
+    pub sessions_timed_out: u64,
+    /// Sessions ended by Abandon.
+    pub sessions_abandoned: u64,
+    /// Requests that found their session locked and waited.
+    pub lock_waits: u64,
+    /// Requests that gave up waiting (`E_LOCK_TIMEOUT`).
+    pub lock_timeouts: u64,
+    /// Store calls that failed with `E_STORE_UNAVAILABLE`.
+    pub store_errors: u64,
+}
+
+/// The application's own counters (the store keeps the rest).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) created: AtomicU64,
+    pub(crate) timed_out: AtomicU64,
+    pub(crate) abandoned: AtomicU64,
+    lock_timeouts: AtomicU64,
+    store_errors: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to `counter`.
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a failed store call by its code; passes the result through.
+    pub(crate) fn check<T>(&self, r: crate::error::Result<T>) -> crate::error::Result<T> {
+        if let Err(e) = &r {
+            self.failed(e);
+        }
+        r
+    }
+
+    fn failed(&self, e: &Error) {
+        match e.code() {
+            error::E_LOCK_TIMEOUT => Self::add(&self.lock_timeouts, 1),
+            error::E_STORE_UNAVAILABLE => Self::add(&self.store_errors, 1),
+            _ => {}
+        }
+    }
+
+    /// The snapshot, with the store's figures.
+    pub(crate) fn snapshot(&self, sessions_current: u64, lock_waits: u64) -> AppStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        AppStats {
+            sessions_current,
+            sessions_total: get(&self.created),
+            sessions_timed_out: get(&self.timed_out),
+            sessions_abandoned: get(&self.abandoned),
+            lock_waits,
+            lock_timeouts: get(&self.lock_timeouts),
+            store_errors: get(&self.store_errors),
+        }
+    }
+}

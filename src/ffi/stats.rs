@@ -1,0 +1,90 @@
+//! `sess_app_stats`: an application's counters for operators (what ASP's
+//! and ASP.NET's performance counters give), in a versioned struct.
+
+use super::{boundary, deref, deref_mut, sess_result};
+use crate::app::App;
+use crate::error::{self as err, Error};
+
+/// An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
+/// with `sess_app_stats_init` (later versions only add fields at the end).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct sess_app_counters {
+    /// `sizeof(sess_app_counters)` as the caller knows it.
+    pub struct_size: u32,
+    /// Zero.
+    pub reserved: u32,
+    /// Sessions stored now (for a shared store: the farm's).
+    pub sessions_current: u64,
+    /// Sessions created (stored) by this application.
+    pub sessions_total: u64,
+    /// Sessions ended because their Timeout passed.
+    pub sessions_timed_out: u64,
+    /// Sessions ended by Abandon.
+    pub sessions_abandoned: u64,
+    /// Requests that found their session locked and waited.
+    pub lock_waits: u64,
+    /// Requests that gave up waiting (`SESS_E_LOCK_TIMEOUT`).
+    pub lock_timeouts: u64,
+    /// Store calls that failed with `SESS_E_STORE_UNAVAILABLE`.
+    pub store_errors: u64,
+}
+
+/// Zeroes `*stats` and sets `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_stats_init(stats: *mut sess_app_counters) -> sess_result {
+    boundary(|| {
+        let value = sess_app_counters {
+            struct_size: std::mem::size_of::<sess_app_counters>() as u32,
+            ..Default::default()
+        };
+        // SAFETY: NULL or writable.
+        unsafe { super::put_required(stats, value, "stats") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Writes `app`'s counters to `*stats`, whose `struct_size` (set by
+/// `sess_app_stats_init`) says how many fields the caller has: only those
+/// are written. A `struct_size` smaller than the first counter's end is
+/// `SESS_E_INVALID_OPTION`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_stats(
+    app: *const App,
+    stats: *mut sess_app_counters,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live application.
+        let app = unsafe { deref(app, "app") }?;
+        let out = stats.cast::<u32>();
+        // SAFETY: NULL or writable for at least struct_size bytes, which
+        // comes first.
+        let size = *unsafe { deref_mut(out, "stats") }? as usize;
+        let first = std::mem::offset_of!(sess_app_counters, sessions_total);
+        if size < first {
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                format!("stats->struct_size is {size}; it must be at least {first}"),
+            ));
+        }
+        let s = app.stats();
+        let full = sess_app_counters {
+            struct_size: size as u32,
+            reserved: 0,
+            sessions_current: s.sessions_current,
+            sessions_total: s.sessions_total,
+            sessions_timed_out: s.sessions_timed_out,
+            sessions_abandoned: s.sessions_abandoned,
+            lock_waits: s.lock_waits,
+            lock_timeouts: s.lock_timeouts,
+            store_errors: s.store_errors,
+        };
+        // Whole counters only, as many as the caller's struct holds.
+        let n = size.min(std::mem::size_of::<sess_app_counters>()) / 8 * 8;
+        // SAFETY: the caller's struct is writable for `size` >= n bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping((&raw const full).cast::<u8>(), stats.cast::<u8>(), n)
+        };
+        Ok(err::S_OK)
+    })
+}

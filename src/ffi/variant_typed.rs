@@ -1,0 +1,385 @@
+//! Typed variant setters and getters: `sess_variant_set_i4(&v, 42)` instead
+//! of writing `vt` and the union by hand, and `sess_variant_get_i4(&v, &n)`,
+//! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
+
+use super::variant::{read_arg, sess_variant, store};
+use super::{boundary, put_required, sess_result};
+use crate::error::{self as err, Error};
+use crate::variant::{self, date, vt, Variant};
+
+/// Stores `value` in `*v` (NULL, or initialised: cleared first).
+///
+/// # Safety
+/// `v` NULL or an initialised variant.
+unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the caller.
+        unsafe { store(v, value) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I2`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i2(v: *mut sess_variant, value: i16) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I2(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i4(v: *mut sess_variant, value: i32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I4(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_i8(v: *mut sess_variant, value: i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::I8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui1(v: *mut sess_variant, value: u8) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI1(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui4(v: *mut sess_variant, value: u32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI4(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_ui8(v: *mut sess_variant, value: u64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::UI8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_r8(v: *mut sess_variant, value: f64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::R8(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
+/// `SESS_VARIANT_FALSE`).
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_bool(v: *mut sess_variant, value: bool) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Bool(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
+/// times 10,000 (12.5 is 125000).
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_cy(v: *mut sess_variant, value: i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Cy(value)) }
+}
+
+/// Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
+/// 1899-12-30, the fraction the time of day. A date outside 100-01-01 ...
+/// 9999-12-31 (or NaN) is `SESS_E_INVALIDARG` with `v` untouched.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_date(v: *mut sess_variant, value: f64) -> sess_result {
+    boundary(|| {
+        if !date::in_range(value) {
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!("date {value} is outside 100-01-01 ... 9999-12-31"),
+            ));
+        }
+        // SAFETY: per the contract, v is NULL or initialised.
+        unsafe { store(v, Variant::Date(value)) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
+/// empty: `sess_variant_clear` makes it `SESS_VT_EMPTY`).
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised.
+    unsafe { set(v, Variant::Null) }
+}
+
+/// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
+/// (en-US text) and no flags, and writes what `pick` takes from the result
+/// to `*out`.
+///
+/// # Safety
+/// `v` NULL or an initialised variant; `out` NULL or writable.
+unsafe fn get<T>(
+    v: *const sess_variant,
+    out: *mut T,
+    target: u16,
+    pick: fn(Variant) -> Option<T>,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the caller.
+        let value = unsafe { read_arg(v, "v") }?;
+        let converted = variant::change_type(&value, 0, 0, target)?;
+        let x = pick(converted).expect("change_type returns the type asked for");
+        // SAFETY: per the caller.
+        unsafe { put_required(out, x, "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Writes `v`'s value as an `int16_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i2(v: *const sess_variant, out: *mut i16) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I2, |x| match x {
+            Variant::I2(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as an `int32_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i4(v: *const sess_variant, out: *mut i32) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I4, |x| match x {
+            Variant::I4(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as an `int64_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_i8(v: *const sess_variant, out: *mut i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::I8, |x| match x {
+            Variant::I8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint8_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui1(v: *const sess_variant, out: *mut u8) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI1, |x| match x {
+            Variant::UI1(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint32_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui4(
+    v: *const sess_variant,
+    out: *mut u32,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI4, |x| match x {
+            Variant::UI4(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `uint64_t` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_ui8(
+    v: *const sess_variant,
+    out: *mut u64,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::UI8, |x| match x {
+            Variant::UI8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `double` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_r8(v: *const sess_variant, out: *mut f64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::R8, |x| match x {
+            Variant::R8(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a `bool` to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_bool(
+    v: *const sess_variant,
+    out: *mut bool,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::BOOL, |x| match x {
+            Variant::Bool(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_cy(v: *const sess_variant, out: *mut i64) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::CY, |x| match x {
+            Variant::Cy(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
+/// `sess_variant_change_type` does (LCID 0: en-US text; no flags):
+/// `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+/// it cannot convert (`SESS_VT_EMPTY` is 0; `SESS_VT_NULL` is a mismatch).
+/// `*out` is written only on success.
+#[no_mangle]
+pub unsafe extern "C" fn sess_variant_get_date(
+    v: *const sess_variant,
+    out: *mut f64,
+) -> sess_result {
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
+    unsafe {
+        get(v, out, vt::DATE, |x| match x {
+            Variant::Date(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::variant::{sess_variant_clear, sess_variant_init, sess_variant_set_bstr};
+    use super::*;
+
+    fn empty() -> sess_variant {
+        let mut v = std::mem::MaybeUninit::uninit();
+        // SAFETY: init writes the whole variant.
+        unsafe {
+            sess_variant_init(v.as_mut_ptr());
+            v.assume_init()
+        }
+    }
+
+    #[test]
+    fn setters_write_the_tag_and_the_value() {
+        let mut v = empty();
+        // SAFETY: v is initialised; each union read matches the tag just set.
+        unsafe {
+            assert_eq!(sess_variant_set_i4(&mut v, -7), err::S_OK);
+            assert_eq!((v.vt, v.v.lVal), (vt::I4, -7));
+            assert_eq!(sess_variant_set_i8(&mut v, i64::MIN), err::S_OK);
+            assert_eq!((v.vt, v.v.llVal), (vt::I8, i64::MIN));
+            assert_eq!(sess_variant_set_bool(&mut v, true), err::S_OK);
+            assert_eq!((v.vt, v.v.boolVal), (vt::BOOL, -1));
+            assert_eq!(sess_variant_set_cy(&mut v, 125_000), err::S_OK);
+            assert_eq!((v.vt, v.v.cyVal), (vt::CY, 125_000));
+            assert_eq!(sess_variant_set_null(&mut v), err::S_OK);
+            assert_eq!(v.vt, vt::NULL);
+            assert_eq!(sess_variant_set_date(&mut v, 45_000.5), err::S_OK);
+            assert_eq!((v.vt, v.v.date), (vt::DATE, 45_000.5));
+            assert_eq!(sess_variant_set_date(&mut v, f64::NAN), err::E_INVALIDARG);
+            assert_eq!((v.vt, v.v.date), (vt::DATE, 45_000.5));
+            // A string is freed when a typed value replaces it.
+            assert_eq!(sess_variant_set_bstr(&mut v, c"x".as_ptr(), 1), err::S_OK);
+            assert_eq!(sess_variant_set_r8(&mut v, 2.5), err::S_OK);
+            assert_eq!((v.vt, v.v.dblVal), (vt::R8, 2.5));
+            assert_eq!(sess_variant_set_i4(std::ptr::null_mut(), 1), err::E_POINTER);
+        }
+    }
+
+    #[test]
+    fn getters_convert_by_change_type_rules() {
+        let mut v = empty();
+        let (mut i, mut i2, mut b, mut d) = (0i32, 9i16, false, 0f64);
+        // SAFETY: v is initialised; outputs are writable locals.
+        unsafe {
+            sess_variant_set_bstr(&mut v, c" 42 ".as_ptr(), usize::MAX);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::S_OK);
+            assert_eq!(i, 42);
+            assert_eq!(sess_variant_get_r8(&v, &mut d), err::S_OK);
+            assert_eq!(d, 42.0);
+            assert_eq!(sess_variant_get_bool(&v, &mut b), err::S_OK);
+            assert!(b);
+            sess_variant_set_r8(&mut v, 2.5);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::S_OK);
+            assert_eq!(i, 2, "banker's rounding, as VariantChangeType");
+            sess_variant_set_i4(&mut v, 40_000);
+            assert_eq!(sess_variant_get_i2(&v, &mut i2), err::DISP_E_OVERFLOW);
+            assert_eq!(i2, 9, "written only on success");
+            sess_variant_set_bstr(&mut v, c"abc".as_ptr(), usize::MAX);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::DISP_E_TYPEMISMATCH);
+            sess_variant_set_null(&mut v);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::DISP_E_TYPEMISMATCH);
+            sess_variant_clear(&mut v);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::S_OK);
+            assert_eq!(i, 0);
+            assert_eq!(
+                sess_variant_get_i4(std::ptr::null(), &mut i),
+                err::E_POINTER
+            );
+            assert_eq!(
+                sess_variant_get_i4(&v, std::ptr::null_mut()),
+                err::E_POINTER
+            );
+        }
+    }
+}

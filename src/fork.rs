@@ -1,0 +1,76 @@
+//! `fork()` awareness. A child process has only the thread that forked:
+//! library threads (the expiry sweeper) and pooled connections shared with
+//! the parent must not be used there. A `pthread_atfork` child handler bumps
+//! a generation number; what a process owns records the generation it was
+//! made in and is remade lazily when the number differs (one relaxed load
+//! on the paths that check).
+//!
+//! The prepare handler also waits for any sweep in progress to finish (and
+//! holds off new ones until the fork is done), so a child never inherits a
+//! store lock the sweeper held. Locks held by the host's own threads at the
+//! moment of `fork()` are the host's concern, as with any library: fork
+//! while the application is idle (as servers do, before they serve).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Once;
+
+/// Forks seen by this process's lineage (the child's count is one higher).
+static GENERATION: AtomicU32 = AtomicU32::new(0);
+/// Sweeps in progress, plus [`FORKING`] while a fork is under way.
+static SWEEPS: AtomicU32 = AtomicU32::new(0);
+const FORKING: u32 = 1 << 31;
+static REGISTER: Once = Once::new();
+
+/// The current fork generation: it differs from one read before a `fork()`
+/// in the child.
+pub fn generation() -> u32 {
+    REGISTER.call_once(register);
+    GENERATION.load(Ordering::Relaxed)
+}
+
+#[cfg(unix)]
+fn register() {
+    extern "C" fn prepare() {
+        SWEEPS.fetch_or(FORKING, Ordering::Acquire);
+        while SWEEPS.load(Ordering::Acquire) & !FORKING != 0 {
+            std::thread::yield_now();
+        }
+    }
+    extern "C" fn parent() {
+        SWEEPS.fetch_and(!FORKING, Ordering::Release);
+    }
+    extern "C" fn child() {
+        GENERATION.fetch_add(1, Ordering::Relaxed);
+        SWEEPS.store(0, Ordering::Release);
+    }
+    // SAFETY: the handlers touch only atomics (async-signal-safe). Failure
+    // (ENOMEM) leaves fork detection off, as on systems without fork.
+    unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+}
+
+#[cfg(not(unix))]
+fn register() {}
+
+/// Runs a sweep unless a fork is under way (then `None`): the fork waits
+/// for it to finish.
+pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let mut n = SWEEPS.load(Ordering::Relaxed);
+    loop {
+        if n & FORKING != 0 {
+            return None;
+        }
+        match SWEEPS.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(now) => n = now,
+        }
+    }
+    /// Ends the sweep even if `f` unwinds.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            SWEEPS.fetch_sub(1, Ordering::Release);
+        }
+    }
+    let _done = Done;
+    Some(f())
+}
