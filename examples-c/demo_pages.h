@@ -341,14 +341,10 @@ static int page_counter(page *pg)
         count = 0;
     count++;
     sess_variant_init(&v);
-    if (count <= INT32_MAX && count >= INT32_MIN) {
-        v.vt = SESS_VT_I4;
-        v.v.lVal = (int32_t)count;
-    } else {
-        v.vt = SESS_VT_I8;
-        v.v.llVal = count;
-    }
-    hr = sess_value_set(pg->s, "count", &v);
+    hr = count <= INT32_MAX ? sess_variant_set_i4(&v, (int32_t)count)
+                            : sess_variant_set_i8(&v, count);
+    if (hr >= 0)
+        hr = sess_value_set(pg->s, "count", &v);
     if (hr < 0)
         return page_fail(pg, hr);
     sb_printf(&pg->out, "<p>count=%lld</p>\n", (long long)count);

@@ -804,6 +804,21 @@ fn strict_mode_never_adopts_1000_unknown_ids(demo: &Demo) {
     );
 }
 
+fn repeated_cookie_headers_find_the_session(demo: &Demo) {
+    // Servers join repeated headers (Apache with ", "): the session's cookie
+    // may come in any of them.
+    let cookie = new_session(demo);
+    let answer = demo.raw(
+        format!(
+            "GET /peek HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: other=1\r\n\
+             Cookie: {cookie}\r\nCookie: last=2\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("count=1"), "{answer}");
+}
+
 /// What a malformed `Cookie` header should lead to on `/counter`.
 enum Expect {
     /// The good session goes on (count + 1, no new cookie).
@@ -1598,6 +1613,45 @@ fn apache_kill_9_of_a_child_mid_load_loses_no_committed_update() {
     );
 }
 
+/// The value of the Prometheus sample whose line starts with `series`.
+#[track_caller]
+fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} sample in /metrics:\n{metrics}"))
+}
+
+#[test]
+fn apache_metrics_show_the_applications_counters() {
+    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
+    let cookie = new_session(&demo);
+    assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
+    demo.get("/abandon", Some(&cookie)).assert_status(200);
+    new_session(&demo);
+    let r = demo.get("/metrics", None);
+    r.assert_status(200);
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let m = r.text();
+    assert_eq!(sample(&m, "sess_sessions_total{app=\"/\""), 2, "{m}");
+    assert_eq!(
+        sample(&m, "sess_sessions_abandoned_total{app=\"/\""),
+        1,
+        "{m}"
+    );
+    assert_eq!(sample(&m, "sess_sessions_current{app=\"/\""), 1, "{m}");
+    assert_eq!(sample(&m, "sess_sessions_total{app=\"/search\""), 0, "{m}");
+    assert_eq!(sample(&m, "sess_lock_timeouts_total{app=\"/\""), 0, "{m}");
+    assert!(sample(&m, "sess_apache_requests_total") >= 4, "{m}");
+    assert_eq!(
+        sample(&m, "sess_apache_unavailable_total{cause=\"store\"}"),
+        0,
+        "{m}"
+    );
+}
+
 /// The HTTP scenarios, each a `#[test]` against the demo and against Apache
 /// (the in-process store with one child; Redis with several children).
 macro_rules! scenarios {
@@ -1621,6 +1675,7 @@ scenarios! {
     home_page_shows_the_session_only_when_there_is_one,
     strict_mode_never_adopts_1000_unknown_ids,
     malformed_cookies_are_ignored_and_the_server_keeps_serving,
+    repeated_cookie_headers_find_the_session,
     peek_without_a_session_creates_none_and_sends_no_cookie,
     abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id,
     abandon_without_a_session_answers_count_0,

@@ -11,6 +11,7 @@
 #   SESS_LOCK_TTL    ms a killed child's Redis lock lives (default 120000)
 #   CHILDREN         children with a shared store (default 3)
 #   ERROR_LOG        default DIR/error.log
+#   EXTRA_CONF       a file of more directives to Include (the benchmark's)
 # Used by `make run`, the tests (tests/http_demo.rs) and the benchmark.
 set -eu
 dir=$1 port=$2 so=$3
@@ -99,4 +100,7 @@ CONF
     SetHandler sess-metrics
 </Location>
 CONF
+    if [ -n "${EXTRA_CONF:-}" ]; then
+        echo "Include \"$EXTRA_CONF\""
+    fi
 } > "$dir/httpd.conf"

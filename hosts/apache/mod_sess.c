@@ -38,6 +38,10 @@
  *                cookie reaches it. The cost: a response with session
  *                state is buffered (file buckets are set aside, not read).
  *                A commit that fails turns the response into a 503.
+ *                A handler that streams (a FLUSH) or a response past 1 MiB
+ *                in memory lets the headers go then, with the Set-Cookie
+ *                known then (sess_request_set_cookie); a cookie only known
+ *                at the end (Abandon after that) is logged, not sent.
  *   cleanup      a response that never reached the filter (an error page
  *                Apache made itself: those drop content filters) ends with
  *                its changes undone when the request's pool goes.
@@ -50,6 +54,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "httpd.h" /* first: the others need its types */
 #include "apr_optional.h"
@@ -109,7 +114,11 @@ static shared_counters *counters;
 typedef struct req_state {
     sess_request *req;
     apr_bucket_brigade *held; /* the response, until its EOS */
+    bool streaming;           /* the headers have left (a FLUSH, or too much held) */
 } req_state;
+
+/* The most response bytes held in memory; past it the response streams. */
+#define HOLD_MAX (1024 * 1024)
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -439,7 +448,7 @@ static req_state *state_of(const request_rec *r)
 
 /* Ends the unit of work: commit, or undo if the page failed. The Set-Cookie
  * joins err_headers_out (sent with any status). */
-static sess_result end_request(request_rec *r, req_state *st)
+static sess_result end_request(request_rec *r, req_state *st, bool *cookie_added)
 {
     sess_variant cookie;
     sess_result hr;
@@ -450,7 +459,8 @@ static sess_result end_request(request_rec *r, req_state *st)
     if (hr < 0)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: ending the request: %s",
                       last_error(r->pool, hr));
-    else if (cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr)
+    *cookie_added = hr >= 0 && cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr;
+    if (*cookie_added)
         apr_table_add(r->err_headers_out, "Set-Cookie", cookie.v.bstrVal.ptr);
     sess_variant_clear(&cookie);
     return hr;
@@ -461,9 +471,10 @@ static apr_status_t request_cleanup(void *rv)
 {
     request_rec *r = rv;
     req_state *st = state_of(r);
+    bool cookie_added;
     if (st && st->req) {
         apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
-        end_request(r, st);
+        end_request(r, st, &cookie_added);
     }
     return APR_SUCCESS;
 }
@@ -491,9 +502,8 @@ static int fixups(request_rec *r)
     if (d->state == UNSET || !sc->site)
         return sc->apps->nelts && !sc->site && d->state != UNSET ? HTTP_INTERNAL_SERVER_ERROR
                                                                   : DECLINED;
-    cookie = apr_table_get(r->headers_in, "Cookie");
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
+    cookie = apr_table_get(r->headers_in, "Cookie"); /* several: joined with ", " */
+    sess_request_info_init(&info);
     info.session_use = (uint32_t)d->state;
     info.path = r->uri;
     info.cookie_header = cookie;
@@ -501,8 +511,8 @@ static int fixups(request_rec *r)
     info.https = strcmp(ap_run_http_scheme(r), "https") == 0;
     st = apr_pcalloc(r->pool, sizeof *st);
     hr = sess_request_begin(sc->site, &info, &st->req);
-    if (hr == SESS_E_INVALIDARG)
-        return DECLINED; /* no application serves this path */
+    if (hr == SESS_E_NO_APPLICATION)
+        return DECLINED; /* not ours */
     if (hr < 0) {
         if (hr == SESS_E_LOCK_TIMEOUT)
             count(&counters->lock_timeouts);
@@ -525,31 +535,72 @@ static int fixups(request_rec *r)
     return DECLINED;
 }
 
+/* Adds the Set-Cookie the response needs now (sess_request_set_cookie:
+ * before the unit of work ends) to the headers that are about to leave. */
+static void set_cookie_early(request_rec *r, req_state *st)
+{
+    char small[512], *buf = small;
+    size_t need = 0;
+    sess_result hr = sess_request_set_cookie(st->req, small, sizeof small, &need);
+    if (hr == SESS_E_INSUFFICIENT_BUFFER) {
+        buf = apr_palloc(r->pool, need + 1);
+        hr = sess_request_set_cookie(st->req, buf, need + 1, NULL);
+    }
+    if (hr == SESS_S_OK)
+        apr_table_add(r->err_headers_out, "Set-Cookie", buf);
+    else if (hr < 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: the early Set-Cookie: %s",
+                      last_error(r->pool, hr));
+}
+
 /* Holds the response until its EOS, then ends the unit of work and lets the
- * response go with its Set-Cookie. */
+ * response go with its Set-Cookie. A handler that streams (a FLUSH bucket)
+ * or a response past HOLD_MAX in memory lets the headers go at that point
+ * with the Set-Cookie known then (sess_request_set_cookie); the unit of
+ * work still ends at EOS, and a cookie only known then (Abandon's deleting
+ * one, after the headers left) cannot reach the client: the error log says
+ * so (the ID is dead in the store anyway: it is never adopted again). */
 static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     req_state *st = f->ctx;
     apr_bucket *e;
-    apr_status_t rv;
+    apr_off_t held = 0;
+    bool eos = false, flush = false, cookie_added;
     sess_result hr;
 
     if (!st->req) {
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
-    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e))
-        if (APR_BUCKET_IS_EOS(e))
-            break;
-    if (e == APR_BRIGADE_SENTINEL(bb))
-        return ap_save_brigade(f, &st->held, &bb, r->pool);
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e)) {
+        eos |= APR_BUCKET_IS_EOS(e);
+        flush |= APR_BUCKET_IS_FLUSH(e);
+    }
     if (st->held) {
         APR_BRIGADE_PREPEND(bb, st->held);
         st->held = NULL;
     }
+    if (!eos) {
+        if (!st->streaming && !flush && apr_brigade_length(bb, 0, &held) == APR_SUCCESS
+            && held >= 0 && held <= HOLD_MAX)
+            return ap_save_brigade(f, &st->held, &bb, r->pool);
+        if (!st->streaming) {
+            st->streaming = true;
+            set_cookie_early(r, st);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
     ap_remove_output_filter(f);
-    hr = end_request(r, st);
+    if (st->streaming) {
+        /* The headers are gone: a cookie end reports now cannot be sent. */
+        end_request(r, st, &cookie_added);
+        if (cookie_added)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "mod_sess: a Set-Cookie after the streamed headers was not sent");
+        return ap_pass_brigade(f->next, bb);
+    }
+    hr = end_request(r, st, &cookie_added);
     if (hr < 0 && r->status < 400) {
         /* Not committed: the client must not believe it was. */
         apr_brigade_cleanup(bb);
@@ -560,8 +611,7 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         APR_BRIGADE_INSERT_TAIL(bb, e);
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
     }
-    rv = ap_pass_brigade(f->next, bb);
-    return rv;
+    return ap_pass_brigade(f->next, bb);
 }
 
 static sess_request *sess_ap_request(request_rec *r)
@@ -706,6 +756,31 @@ static const char *label_value(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* One application's counters (sess_app_stats), in Prometheus text. */
+static void put_app_counters(request_rec *r, const char *app, const sess_app_counters *c)
+{
+    const struct {
+        const char *name;
+        uint64_t value;
+    } rows[] = {
+        {"sess_sessions_current", c->sessions_current},
+        {"sess_sessions_total", c->sessions_total},
+        {"sess_sessions_timed_out_total", c->sessions_timed_out},
+        {"sess_sessions_abandoned_total", c->sessions_abandoned},
+        {"sess_lock_waits_total", c->lock_waits},
+        {"sess_lock_timeouts_total", c->lock_timeouts},
+        {"sess_store_errors_total", c->store_errors},
+    };
+    size_t i;
+    for (i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ap_rprintf(r, "%s{app=\"%s\",pid=\"%ld\"} %" APR_UINT64_T_FMT "\n", rows[i].name, app,
+                   (long)getpid(), (apr_uint64_t)rows[i].value);
+}
+
+/* sess-metrics: every application's counters (sess_app_stats) as this child
+ * sees them (label pid: each child has its own; with one child, the
+ * server's; sessions_current on Redis is the farm's), then what the module
+ * counted over all children of this server. */
 static int metrics_handler(request_rec *r)
 {
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
@@ -719,26 +794,42 @@ static int metrics_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
-    ap_rputs("# HELP sess_sessions_current Sessions stored now (this child's, in-process).\n"
-             "# TYPE sess_sessions_current gauge\n",
+    ap_rputs("# HELP sess_sessions_current Sessions stored now (Redis: the farm's).\n"
+             "# TYPE sess_sessions_current gauge\n"
+             "# HELP sess_sessions_total Sessions created.\n"
+             "# TYPE sess_sessions_total counter\n"
+             "# HELP sess_sessions_timed_out_total Sessions ended by their Timeout.\n"
+             "# TYPE sess_sessions_timed_out_total counter\n"
+             "# HELP sess_sessions_abandoned_total Sessions ended by Abandon.\n"
+             "# TYPE sess_sessions_abandoned_total counter\n"
+             "# HELP sess_lock_waits_total Requests that waited for a session's lock.\n"
+             "# TYPE sess_lock_waits_total counter\n"
+             "# HELP sess_lock_timeouts_total Requests that gave up waiting (503).\n"
+             "# TYPE sess_lock_timeouts_total counter\n"
+             "# HELP sess_store_errors_total Store calls that failed: store unavailable.\n"
+             "# TYPE sess_store_errors_total counter\n",
              r);
     for (i = 0; sc->site && i < sc->apps->nelts; i++) {
-        size_t n = 0;
-        if (sess_app_session_count(sc->handles[i], &n) >= 0)
-            ap_rprintf(r, "sess_sessions_current{app=\"%s\"} %lu\n",
-                       label_value(r->pool, APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path),
-                       (unsigned long)n);
+        sess_app_counters c;
+        sess_app_stats_init(&c);
+        if (sess_app_stats(sc->handles[i], &c) >= 0)
+            put_app_counters(r,
+                             label_value(r->pool, APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path),
+                             &c);
     }
     if (counters)
         ap_rprintf(r,
-                   "# HELP sess_requests_total Requests that began a unit of work.\n"
-                   "# TYPE sess_requests_total counter\nsess_requests_total %ld\n"
-                   "# HELP sess_lock_timeouts_total Requests answered 503: session lock timeout.\n"
-                   "# TYPE sess_lock_timeouts_total counter\nsess_lock_timeouts_total %ld\n"
-                   "# HELP sess_store_errors_total Requests answered 503: store unavailable.\n"
-                   "# TYPE sess_store_errors_total counter\nsess_store_errors_total %ld\n"
-                   "# HELP sess_failures_total Requests answered 500: other library failures.\n"
-                   "# TYPE sess_failures_total counter\nsess_failures_total %ld\n",
+                   "# HELP sess_apache_requests_total Requests that began a unit of work "
+                   "(all children).\n"
+                   "# TYPE sess_apache_requests_total counter\nsess_apache_requests_total %ld\n"
+                   "# HELP sess_apache_unavailable_total Requests answered 503 at their start: "
+                   "lock timeout or store down (all children).\n"
+                   "# TYPE sess_apache_unavailable_total counter\n"
+                   "sess_apache_unavailable_total{cause=\"lock_timeout\"} %ld\n"
+                   "sess_apache_unavailable_total{cause=\"store\"} %ld\n"
+                   "# HELP sess_apache_failures_total Requests answered 500 at their start: other "
+                   "library failures (all children).\n"
+                   "# TYPE sess_apache_failures_total counter\nsess_apache_failures_total %ld\n",
                    __atomic_load_n(&counters->requests, __ATOMIC_RELAXED),
                    __atomic_load_n(&counters->lock_timeouts, __ATOMIC_RELAXED),
                    __atomic_load_n(&counters->store_errors, __ATOMIC_RELAXED),

@@ -15,6 +15,9 @@
  *   sess_session *s = NULL;
  *   sess_request_session(req, SESS_REQUEST_CREATE, &s);
  *
+ * mod_sess.so exports libsess's C API (sess.h): load it (LoadModule) before
+ * the modules that call sess_* and link them without libsess.
+ *
  * The handles are lent: valid until the response ends; never call
  * sess_request_end on them. A handler whose page failed sets the request
  * note "sess-failed" (any value): its session changes are then undone, as
