@@ -11,13 +11,17 @@
  *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
  *       SessionKeyPrefix sess:apache:  Redis keys: <prefix><path with / as _>:
  *       SessionStoreLockTTL 120000     Redis: ms a killed child's lock lives
- *       SessionCookieName ASPSESSIONID SessionCookiePath, SessionCookieDomain
- *       SessionCookieSecure Auto       Auto | Always | Never
- *       SessionCookieSameSite Lax      Lax | Strict | None | Omit
- *       SessionCookieMaxAge 0          SessionCookieHostPrefix Off
+ *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
+ *       SessionStateCookiePath /app    SessionStateCookieDomain example.org
+ *       SessionStateCookieSecure Auto  Auto | Always | Never
+ *       SessionStateCookieSameSite Lax Lax | Strict | None | Omit
+ *       SessionStateCookieMaxAge 0     SessionStateCookieHostPrefix Off
  *       SessionCookieless Off          IDs in URLs: /app/(S(<id>))/...
  *   </Location>
  *   <LocationMatch "/peek$"> SessionState ReadOnly </LocationMatch>
+ *
+ * (The cookie's directives are SessionStateCookie*, not SessionCookie*:
+ * mod_session_cookie owns SessionCookieName, and both modules may be loaded.)
  *
  * Applications are created in child_init (after the fork) and released
  * with the child. SessionState is inherited by nested scopes; where it is
@@ -236,7 +240,7 @@ static const char *set_secure(cmd_parms *cmd, void *dv, const char *arg)
     else if (!strcasecmp(arg, "Never"))
         d->secure = SESS_SECURE_NEVER;
     else
-        return "SessionCookieSecure is Auto, Always or Never";
+        return "SessionStateCookieSecure is Auto, Always or Never";
     return NULL;
 }
 
@@ -253,7 +257,7 @@ static const char *set_same_site(cmd_parms *cmd, void *dv, const char *arg)
     else if (!strcasecmp(arg, "Omit"))
         d->same_site = SESS_SAMESITE_OMIT;
     else
-        return "SessionCookieSameSite is Lax, Strict, None or Omit";
+        return "SessionStateCookieSameSite is Lax, Strict, None or Omit";
     return NULL;
 }
 
@@ -274,19 +278,19 @@ static const command_rec sess_cmds[] = {
                   "Redis: how long a lock outlives a crashed child, ms (default 120000)"),
     AP_INIT_TAKE1("SessionKeyPrefix", set_string, FIELD(key_prefix), RSRC_CONF | ACCESS_CONF,
                   "the start of the application's Redis keys (default sess:apache:)"),
-    AP_INIT_TAKE1("SessionCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
                   "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
-    AP_INIT_TAKE1("SessionCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
                   "the cookie's Path (default: the application's path)"),
-    AP_INIT_TAKE1("SessionCookieDomain", set_string, FIELD(cookie_domain),
+    AP_INIT_TAKE1("SessionStateCookieDomain", set_string, FIELD(cookie_domain),
                   RSRC_CONF | ACCESS_CONF, "the cookie's Domain (default: none)"),
-    AP_INIT_TAKE1("SessionCookieSecure", set_secure, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("SessionStateCookieSecure", set_secure, NULL, RSRC_CONF | ACCESS_CONF,
                   "Auto (over HTTPS), Always or Never"),
-    AP_INIT_TAKE1("SessionCookieSameSite", set_same_site, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("SessionStateCookieSameSite", set_same_site, NULL, RSRC_CONF | ACCESS_CONF,
                   "Lax, Strict, None or Omit"),
-    AP_INIT_TAKE1("SessionCookieMaxAge", set_int, FIELD(max_age), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("SessionStateCookieMaxAge", set_int, FIELD(max_age), RSRC_CONF | ACCESS_CONF,
                   "the cookie's Max-Age, s (default 0: a browser-session cookie)"),
-    AP_INIT_FLAG("SessionCookieHostPrefix", set_flag, FIELD(host_prefix),
+    AP_INIT_FLAG("SessionStateCookieHostPrefix", set_flag, FIELD(host_prefix),
                  RSRC_CONF | ACCESS_CONF, "On: the cookie's name starts __Host-"),
     AP_INIT_FLAG("SessionCookieless", set_flag, FIELD(cookieless), RSRC_CONF | ACCESS_CONF,
                  "On: IDs travel in URLs (/app/(S(<id>))/...), not cookies"),
