@@ -107,6 +107,14 @@ measure() {
         curl -fs -D - -o /dev/null "$base$route" | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1 >> "$jar"
     done
     [ "$(grep -c . "$jar")" = "$SESSIONS" ] || { echo "$route: no cookies" >&2; exit 1; }
+    # The route does the job: with a server-side store, the count goes on.
+    local first second
+    first=$(curl -fs -H "Cookie: $(head -1 "$jar")" "$base$route" | grep -o 'count=[0-9]*')
+    second=$(curl -fs -H "Cookie: $(head -1 "$jar")" "$base$route" | grep -o 'count=[0-9]*')
+    if [ "$route" != /bench/cookie ] && [ "${first#count=}" -ge "${second#count=}" ]; then
+        echo "$route: $first then $second: not counting" >&2
+        exit 1
+    fi
     out=$(COOKIES="$jar" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/cookies.lua" "$base$route")
     rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
     non2xx=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p')

@@ -40,6 +40,7 @@ const MAX_LIFETIME_S = 900;
 
 let server; // the child process
 const serverDirs = []; // Apache's generated configurations, removed at the end
+let apacheLog; // Apache's error log, shown when it fails
 let serverOutput = '';
 let base; // http://127.0.0.1:<port>
 let browser;
@@ -75,8 +76,9 @@ function serverCommand(port) {
   assert.equal(SERVER, 'apache', `SERVER=${SERVER}: demo or apache`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'libsess-apache-'));
   serverDirs.push(dir);
+  apacheLog = path.join(dir, 'error.log');
   execFileSync(path.join(ROOT, 'hosts', 'apache', 'conf.sh'), [dir, String(port), apacheModule()], {
-    env: { ...process.env, SESS_STORE: '', ERROR_LOG: '/dev/stderr' },
+    env: { ...process.env, SESS_STORE: '' }, // its error log: <dir>/error.log
     stdio: ['ignore', 2, 2],
   });
   return ['apache2', ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND']];
@@ -170,6 +172,7 @@ before(async () => {
       base = `http://127.0.0.1:${port}`;
       break;
     } catch (e) {
+      if (apacheLog && fs.existsSync(apacheLog)) e.message += `\nerror log:\n${fs.readFileSync(apacheLog, 'utf8')}`;
       stopServer();
       if (attempt === 3) throw e;
       serverOutput = '';
