@@ -7,8 +7,7 @@
  *                                   which mod_sess.so exports)
  *   SetHandler counter-mod-session  through Apache's own mod_session
  *                                   (ap_session_load/get/set), with
- *                                   mod_session_cookie or mod_session_dbd
- *                                   keeping the session
+ *                                   mod_session_cookie keeping the session
  *
  * Load it after mod_sess and mod_session.
  */
@@ -38,7 +37,7 @@ static void retrieve(void)
 static int answer(request_rec *r, long long count)
 {
     ap_set_content_type(r, "text/plain");
-    ap_rprintf(r, "count=%lld\n", count);
+    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\n", (apr_int64_t)count);
     return OK;
 }
 
@@ -82,7 +81,8 @@ static int counter_mod_session(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     session_get(r, z, "count", &value);
     count = value ? apr_atoi64(value) + 1 : 1;
-    if (session_set(r, z, "count", apr_psprintf(r->pool, "%lld", count)) != APR_SUCCESS)
+    if (session_set(r, z, "count", apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)count))
+        != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     return answer(r, count);
 }
