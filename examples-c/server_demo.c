@@ -39,6 +39,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,7 @@ typedef struct response {
     char charset[64];
     char *set_cookie;  /* owned; NULL for none */
     char *location;    /* owned; NULL for none */
+    const char *content_type; /* static; NULL for text/html */
     bool close;        /* close the connection after this response */
 } response;
 
@@ -545,8 +547,12 @@ static bool send_response(int fd, const response *res, bool head, bool http10)
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     sb_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: libsess-demo/%s\r\n", res->status,
               reason(res->status), date, sess_version());
-    sb_printf(&out, "Content-Type: text/html; charset=%s\r\nContent-Length: %zu\r\n",
-              res->charset[0] ? res->charset : "UTF-8", res->body.len);
+    if (res->content_type)
+        sb_printf(&out, "Content-Type: %s\r\nContent-Length: %zu\r\n", res->content_type,
+                  res->body.len);
+    else
+        sb_printf(&out, "Content-Type: text/html; charset=%s\r\nContent-Length: %zu\r\n",
+                  res->charset[0] ? res->charset : "UTF-8", res->body.len);
     sb_puts(&out, "Cache-Control: no-store\r\n");
     if (res->location)
         sb_printf(&out, "Location: %s\r\n", res->location);
@@ -614,6 +620,61 @@ static const struct route *find_route(sess_request *req, response *res, char *pr
     return found;
 }
 
+/* GET /metrics: every application's counters (sess_app_stats) in the
+ * Prometheus text format, one series per application path. Served by the
+ * server itself, outside the applications: no session, no cookie. */
+static void metrics(response *res)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } series[] = {
+        {"sess_sessions", "gauge", "Sessions stored now.",
+         offsetof(sess_app_counters, sessions_current)},
+        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
+         offsetof(sess_app_counters, sessions_total)},
+        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
+         offsetof(sess_app_counters, sessions_timed_out)},
+        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
+         offsetof(sess_app_counters, sessions_abandoned)},
+        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
+         offsetof(sess_app_counters, lock_waits)},
+        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
+         offsetof(sess_app_counters, lock_timeouts)},
+        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
+         offsetof(sess_app_counters, store_errors)},
+    };
+    enum { APPS = sizeof srv.apps / sizeof srv.apps[0] };
+    sess_app_counters stats[APPS];
+    size_t i, a;
+    sess_result rc;
+
+    for (a = 0; a < APPS; a++) {
+        sess_app_stats_init(&stats[a]);
+        rc = sess_app_stats(srv.apps[a].app, &stats[a]);
+        if (rc < 0) {
+            error_from_library(res, rc);
+            return;
+        }
+    }
+    res->status = 200;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
+        sb_printf(&res->body, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
+                  series[i].name, series[i].type);
+        for (a = 0; a < APPS; a++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
+            sb_printf(&res->body, "%s{app=\"%s\"} %llu\n", series[i].name, srv.apps[a].path,
+                      (unsigned long long)v);
+        }
+    }
+    if (res->body.oom) {
+        res->content_type = NULL;
+        error_page(res, 500, "out of memory");
+    }
+}
+
 /* Runs one request: the application, the route, the session, the page. */
 static void serve(const http_req *hr, response *res)
 {
@@ -627,6 +688,10 @@ static void serve(const http_req *hr, response *res)
     bool reader;
     int failed;
 
+    if (strcmp(hr->path, "/metrics") == 0) {
+        metrics(res);
+        return;
+    }
     memset(&pg, 0, sizeof pg);
     pg.param = request_param;
     pg.param_ctx = hr;

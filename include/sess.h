@@ -1,7 +1,7 @@
 /*
  * libsess: the IIS/ASP Session object as a C library.
  *
- * Conventions (see DESIGN.md):
+ * Conventions (see docs/ARCHITECTURE.md):
  * - Every function returns a sess_result (HRESULT): >= 0 success, < 0 failure;
  *   sess_error_message() describes any code, sess_error_last() gives this
  *   thread's last failure in detail.
@@ -31,36 +31,36 @@
 #define SESS_VERSION_STRING "0.1.0"
 
 /* Result codes (HRESULTs). sess_error_message() describes any code. */
-#define SESS_S_OK ((sess_result)0x00000000) /* success */
-#define SESS_S_FALSE ((sess_result)0x00000001) /* success (false: nothing there) */
-#define SESS_E_NOTIMPL ((sess_result)0x80004001) /* not implemented */
-#define SESS_E_NOINTERFACE ((sess_result)0x80004002) /* no such interface */
-#define SESS_E_POINTER ((sess_result)0x80004003) /* a required pointer is NULL */
-#define SESS_E_FAIL ((sess_result)0x80004005) /* unspecified failure */
-#define SESS_E_UNEXPECTED ((sess_result)0x8000FFFF) /* unexpected failure (internal error) */
-#define SESS_E_OUTOFMEMORY ((sess_result)0x8007000E) /* out of memory */
-#define SESS_E_INVALIDARG ((sess_result)0x80070057) /* invalid argument */
-#define SESS_E_INSUFFICIENT_BUFFER ((sess_result)0x8007007A) /* the buffer is too small */
-#define SESS_DISP_E_TYPEMISMATCH ((sess_result)0x80020005) /* type mismatch */
-#define SESS_DISP_E_BADVARTYPE ((sess_result)0x80020008) /* bad variable type */
-#define SESS_DISP_E_OVERFLOW ((sess_result)0x8002000A) /* overflow */
-#define SESS_DISP_E_BADINDEX ((sess_result)0x8002000B) /* invalid index */
-#define SESS_E_SESSION_NOT_FOUND ((sess_result)0x80040201) /* session not found (unknown, expired or abandoned) */
-#define SESS_E_LOCK_TIMEOUT ((sess_result)0x80040202) /* timed out waiting for the session lock */
-#define SESS_E_READONLY ((sess_result)0x80040203) /* the session is read-only */
-#define SESS_E_TOO_MANY_SESSIONS ((sess_result)0x80040204) /* the application has its maximum number of sessions */
-#define SESS_E_TOO_MANY_ITEMS ((sess_result)0x80040205) /* the session has its maximum number of items */
-#define SESS_E_VALUE_TOO_LARGE ((sess_result)0x80040206) /* the value exceeds the per-value size limit */
-#define SESS_E_BAD_KEY ((sess_result)0x80040207) /* the key is empty or too long */
-#define SESS_E_INVALID_TIMEOUT ((sess_result)0x80040208) /* invalid Timeout (minutes out of range) */
-#define SESS_E_INVALID_LCID ((sess_result)0x80040209) /* invalid LCID */
-#define SESS_E_INVALID_CODEPAGE ((sess_result)0x8004020A) /* invalid or unsupported code page */
-#define SESS_E_INVALID_SESSION_ID ((sess_result)0x8004020B) /* malformed session ID */
-#define SESS_E_STORE_UNAVAILABLE ((sess_result)0x8004020C) /* the session store is unavailable */
-#define SESS_E_WRONG_STATE ((sess_result)0x8004020D) /* not allowed in the session's current state */
-#define SESS_E_INVALID_OPTION ((sess_result)0x8004020E) /* invalid application option */
-#define SESS_E_NOT_SERIALIZABLE ((sess_result)0x8004020F) /* objects cannot be stored in a shared session store */
-#define SESS_E_NO_APPLICATION ((sess_result)0x80040214) /* no application serves this path */
+#define SESS_S_OK 0 /* 0x00000000: success */
+#define SESS_S_FALSE 1 /* 0x00000001: success (false: nothing there) */
+#define SESS_E_NOTIMPL (-0x7FFFBFFF) /* 0x80004001: not implemented */
+#define SESS_E_NOINTERFACE (-0x7FFFBFFE) /* 0x80004002: no such interface */
+#define SESS_E_POINTER (-0x7FFFBFFD) /* 0x80004003: a required pointer is NULL */
+#define SESS_E_FAIL (-0x7FFFBFFB) /* 0x80004005: unspecified failure */
+#define SESS_E_UNEXPECTED (-0x7FFF0001) /* 0x8000FFFF: unexpected failure (internal error) */
+#define SESS_E_OUTOFMEMORY (-0x7FF8FFF2) /* 0x8007000E: out of memory */
+#define SESS_E_INVALIDARG (-0x7FF8FFA9) /* 0x80070057: invalid argument */
+#define SESS_E_INSUFFICIENT_BUFFER (-0x7FF8FF86) /* 0x8007007A: the buffer is too small */
+#define SESS_DISP_E_TYPEMISMATCH (-0x7FFDFFFB) /* 0x80020005: type mismatch */
+#define SESS_DISP_E_BADVARTYPE (-0x7FFDFFF8) /* 0x80020008: bad variable type */
+#define SESS_DISP_E_OVERFLOW (-0x7FFDFFF6) /* 0x8002000A: overflow */
+#define SESS_DISP_E_BADINDEX (-0x7FFDFFF5) /* 0x8002000B: invalid index */
+#define SESS_E_SESSION_NOT_FOUND (-0x7FFBFDFF) /* 0x80040201: session not found (unknown, expired or abandoned) */
+#define SESS_E_LOCK_TIMEOUT (-0x7FFBFDFE) /* 0x80040202: timed out waiting for the session lock */
+#define SESS_E_READONLY (-0x7FFBFDFD) /* 0x80040203: the session is read-only */
+#define SESS_E_TOO_MANY_SESSIONS (-0x7FFBFDFC) /* 0x80040204: the application has its maximum number of sessions */
+#define SESS_E_TOO_MANY_ITEMS (-0x7FFBFDFB) /* 0x80040205: the session has its maximum number of items */
+#define SESS_E_VALUE_TOO_LARGE (-0x7FFBFDFA) /* 0x80040206: the value exceeds the per-value size limit */
+#define SESS_E_BAD_KEY (-0x7FFBFDF9) /* 0x80040207: the key is empty or too long */
+#define SESS_E_INVALID_TIMEOUT (-0x7FFBFDF8) /* 0x80040208: invalid Timeout (minutes out of range) */
+#define SESS_E_INVALID_LCID (-0x7FFBFDF7) /* 0x80040209: invalid LCID */
+#define SESS_E_INVALID_CODEPAGE (-0x7FFBFDF6) /* 0x8004020A: invalid or unsupported code page */
+#define SESS_E_INVALID_SESSION_ID (-0x7FFBFDF5) /* 0x8004020B: malformed session ID */
+#define SESS_E_STORE_UNAVAILABLE (-0x7FFBFDF4) /* 0x8004020C: the session store is unavailable */
+#define SESS_E_WRONG_STATE (-0x7FFBFDF3) /* 0x8004020D: not allowed in the session's current state */
+#define SESS_E_INVALID_OPTION (-0x7FFBFDF2) /* 0x8004020E: invalid application option */
+#define SESS_E_NOT_SERIALIZABLE (-0x7FFBFDF1) /* 0x8004020F: objects cannot be stored in a shared session store */
+#define SESS_E_NO_APPLICATION (-0x7FFBFDEC) /* 0x80040214: no application serves this path */
 
 /* Variant type tags (COM's numbers). */
 #define SESS_VT_EMPTY 0
@@ -84,8 +84,8 @@
 #define SESS_VT_I8 20
 #define SESS_VT_UI8 21
 #define SESS_VT_ARRAY 0x2000
-#define SESS_VARIANT_TRUE ((int16_t)-1)
-#define SESS_VARIANT_FALSE ((int16_t)0)
+#define SESS_VARIANT_TRUE (-1)
+#define SESS_VARIANT_FALSE 0
 
 /* sess_variant_change_type flags (VariantChangeTypeEx's). */
 #define SESS_VARIANT_NOVALUEPROP 1
@@ -826,8 +826,9 @@ typedef struct sess_request_info {
 } sess_request_info;
 
 /**
- * An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
- * with `sess_app_stats_init` (later versions only add fields at the end).
+ * An application's counters (`sess_app_stats`), all since it was created.
+ * Fill `struct_size` with `sess_app_stats_init` (later versions only add
+ * fields at the end).
  */
 typedef struct sess_app_counters {
   /**

@@ -87,3 +87,104 @@ fn counters_follow_what_happens() {
         }
     );
 }
+
+/// The in-process store, failing every lookup while `down` is set (a store
+/// whose server went away).
+struct Flaky {
+    inner: sess::store::MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl sess::store::SessionStore for Flaky {
+    fn mode(&self) -> sess::store::StoreMode {
+        self.inner.mode()
+    }
+    fn get(
+        &self,
+        id: &sess::session::SessionId,
+        mode: LockMode,
+        wait: Duration,
+        now_ms: u64,
+    ) -> sess::error::Result<sess::store::Lookup> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(sess::error::Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the store is down",
+            ));
+        }
+        self.inner.get(id, mode, wait, now_ms)
+    }
+    fn prepare(
+        &self,
+        id: sess::session::SessionId,
+        data: sess::session::SessionData,
+        now_ms: u64,
+    ) -> sess::store::Lease {
+        self.inner.prepare(id, data, now_ms)
+    }
+    fn insert(
+        &self,
+        lease: &mut sess::store::Lease,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> sess::error::Result<bool> {
+        self.inner.insert(lease, deadline_ms, max_sessions)
+    }
+    fn regenerate(
+        &self,
+        lease: &mut sess::store::Lease,
+        new_id: sess::session::SessionId,
+        deadline_ms: u64,
+    ) -> sess::error::Result<bool> {
+        self.inner.regenerate(lease, new_id, deadline_ms)
+    }
+    fn release(&self, lease: sess::store::Lease, deadline_ms: u64) -> sess::error::Result<()> {
+        self.inner.release(lease, deadline_ms)
+    }
+    fn remove(&self, lease: sess::store::Lease) -> sess::error::Result<sess::store::Lease> {
+        self.inner.remove(lease)
+    }
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<sess::store::Lease>) {
+        self.inner.take_expired(now_ms, out)
+    }
+    fn drain(&self, out: &mut Vec<sess::store::Lease>) {
+        self.inner.drain(out)
+    }
+    fn count(&self) -> usize {
+        self.inner.count()
+    }
+    fn lock_waits(&self) -> u64 {
+        self.inner.lock_waits()
+    }
+}
+
+#[test]
+fn store_errors_are_counted() {
+    let store = Arc::new(Flaky {
+        inner: sess::store::MemoryStore::new().unwrap(),
+        down: Default::default(),
+    });
+    let app = App::new(AppOptions {
+        store: sess::app::StoreConfig::Custom(store.clone()),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let id = stored(&app);
+    store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..3 {
+        let e = app.open_session(&id, LockMode::Shared).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+    }
+    store
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    app.open_session(&id, LockMode::Shared)
+        .unwrap()
+        .close()
+        .unwrap();
+    let s = app.stats();
+    assert_eq!(
+        (s.store_errors, s.sessions_total, s.sessions_current),
+        (3, 1, 1)
+    );
+}

@@ -1,7 +1,13 @@
 //! The committed header (`include/sess.h`) must be what cbindgen makes from
 //! the source now. `SESS_UPDATE_HEADER=1 cargo test --test header` rewrites it.
+//! The header compiles as C++17 without old-style casts.
+
+mod common;
+#[path = "header/defines.rs"]
+mod defines;
 
 use std::path::Path;
+use std::process::Command;
 
 fn generate() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -9,7 +15,7 @@ fn generate() -> String {
         .expect("cbindgen.toml parses");
     config.after_includes = Some(format!(
         "\n{}\n/* Declared below; the object vtable refers to it first. */\nstruct sess_unknown;\n",
-        sess::ffi::constants::header_defines()
+        defines::render()
     ));
     let bindings = cbindgen::Builder::new()
         .with_crate(root)
@@ -54,4 +60,58 @@ fn header_declares_the_contract() {
     ] {
         assert!(h.contains(decl), "missing: {decl}");
     }
+}
+
+#[test]
+fn codes_render_as_int_literals_with_their_hex_in_a_comment() {
+    let h = defines::render();
+    assert!(h.contains("#define SESS_E_POINTER (-0x7FFFBFFD) /* 0x80004003: "));
+    assert!(h.contains("#define SESS_DISP_E_BADINDEX (-0x7FFDFFF5) /* 0x8002000B: "));
+    assert!(h.contains("#define SESS_S_FALSE 1 /* 0x00000001: "));
+    assert!(h.contains("#define SESS_VT_ARRAY 0x2000"));
+    assert!(h.contains(&format!(
+        "#define SESS_VERSION_STRING \"{}\"",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert_eq!(defines::code_literal(i32::MIN), "(-0x7FFFFFFF - 1)");
+    assert!(
+        !h.contains(")0x") && !h.contains("(int16_t)"),
+        "a cast:\n{h}"
+    );
+}
+
+/// Every result-code macro, compiled by a C++17 compiler with old-style
+/// casts as errors, has the library's value.
+#[test]
+fn header_is_cpp17_clean_and_the_codes_have_their_values() {
+    let mut src = String::from("#include \"sess.h\"\n");
+    for (name, code) in sess::error::ALL {
+        src.push_str(&format!(
+            "static_assert(SESS_{name} == {code}, \"SESS_{name}\");\n\
+             static_assert(sizeof(SESS_{name}) == sizeof(sess_result), \"int-sized\");\n"
+        ));
+    }
+    src.push_str(
+        "static_assert(SESS_VARIANT_TRUE == -1 && SESS_VARIANT_FALSE == 0, \"bools\");\n\
+         int main() { sess_result r = SESS_E_POINTER; return r == SESS_S_OK; }\n",
+    );
+    let file = common::out_dir().join("header_cpp17.cpp");
+    std::fs::write(&file, src).unwrap();
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    common::run(
+        Command::new(cxx)
+            .args([
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-Wold-style-cast",
+                "-pedantic",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(common::root().join("include"))
+            .arg(&file),
+    )
+    .unwrap();
 }

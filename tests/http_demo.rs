@@ -1613,45 +1613,6 @@ fn apache_kill_9_of_a_child_mid_load_loses_no_committed_update() {
     );
 }
 
-/// The value of the Prometheus sample whose line starts with `series`.
-#[track_caller]
-fn sample(metrics: &str, series: &str) -> u64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series} sample in /metrics:\n{metrics}"))
-}
-
-#[test]
-fn apache_metrics_show_the_applications_counters() {
-    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
-    let cookie = new_session(&demo);
-    assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
-    demo.get("/abandon", Some(&cookie)).assert_status(200);
-    new_session(&demo);
-    let r = demo.get("/metrics", None);
-    r.assert_status(200);
-    let ct = r.header("content-type").unwrap_or_default();
-    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
-    let m = r.text();
-    assert_eq!(sample(&m, "sess_sessions_total{app=\"/\""), 2, "{m}");
-    assert_eq!(
-        sample(&m, "sess_sessions_abandoned_total{app=\"/\""),
-        1,
-        "{m}"
-    );
-    assert_eq!(sample(&m, "sess_sessions_current{app=\"/\""), 1, "{m}");
-    assert_eq!(sample(&m, "sess_sessions_total{app=\"/search\""), 0, "{m}");
-    assert_eq!(sample(&m, "sess_lock_timeouts_total{app=\"/\""), 0, "{m}");
-    assert!(sample(&m, "sess_apache_requests_total") >= 4, "{m}");
-    assert_eq!(
-        sample(&m, "sess_apache_unavailable_total{cause=\"store\"}"),
-        0,
-        "{m}"
-    );
-}
-
 /// The HTTP scenarios, each a `#[test]` against the demo and against Apache
 /// (the in-process store with one child; Redis with several children).
 macro_rules! scenarios {
@@ -1692,4 +1653,74 @@ scenarios! {
     prefs_sends_the_page_in_the_sessions_code_page,
     prefs_default_page_is_utf8_and_formats_in_en_us,
     prefs_rejects_an_invalid_lcid_or_code_page_and_keeps_the_old_one,
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+
+/// The value of the Prometheus series `name{app="<app>"}` on a `/metrics`
+/// page.
+fn metric(page: &str, name: &str, app: &str) -> u64 {
+    let series = format!("{name}{{app=\"{app}\"}} ");
+    page.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
+}
+
+fn metrics_page_counts_in_prometheus_text_format(demo: &Demo) {
+    let page = |demo: &Demo| {
+        let r = demo.get("/metrics", None);
+        r.assert_status(200);
+        r.assert_no_set_cookie();
+        let ct = r.header("content-type").unwrap_or_default();
+        assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+        r.text()
+    };
+    let text = page(demo);
+    for (name, kind) in [
+        ("sess_sessions", "gauge"),
+        ("sess_sessions_created_total", "counter"),
+        ("sess_sessions_timed_out_total", "counter"),
+        ("sess_sessions_abandoned_total", "counter"),
+        ("sess_lock_waits_total", "counter"),
+        ("sess_lock_timeouts_total", "counter"),
+        ("sess_store_errors_total", "counter"),
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{text}");
+        for app in ["/", "/search", "/cookieless"] {
+            assert_eq!(metric(&text, name, app), 0, "{name} {app}");
+        }
+    }
+    // Two sessions in "/", one abandoned; one in "/search".
+    let a = new_session(demo);
+    new_session(demo);
+    demo.get("/abandon", Some(&a)).assert_status(200);
+    demo.get("/search/counter", None).assert_status(200);
+    let text = page(demo);
+    assert_eq!(metric(&text, "sess_sessions", "/"), 1);
+    assert_eq!(metric(&text, "sess_sessions_created_total", "/"), 2);
+    assert_eq!(metric(&text, "sess_sessions_abandoned_total", "/"), 1);
+    assert_eq!(metric(&text, "sess_sessions_created_total", "/search"), 1);
+    assert_eq!(metric(&text, "sess_sessions", "/cookieless"), 0);
+}
+
+#[test]
+fn metrics_page_counts_in_prometheus_text_format_in_the_demo() {
+    metrics_page_counts_in_prometheus_text_format(&Demo::start());
+}
+
+/// One child: its counters are the server's. (With several, each child
+/// counts its own requests: `/metrics` shows the answering child's.)
+#[test]
+fn metrics_page_counts_in_prometheus_text_format_in_apache() {
+    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
+    metrics_page_counts_in_prometheus_text_format(&demo);
+    // And what the module counted over all children.
+    let text = demo.get("/metrics", None).text();
+    let requests = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sess_apache_requests_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(requests.is_some_and(|n| n >= 4), "{text}");
 }

@@ -760,66 +760,60 @@ static const char *label_value(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* One application's counters (sess_app_stats), in Prometheus text. */
-static void put_app_counters(request_rec *r, const char *app, const sess_app_counters *c)
-{
-    const struct {
-        const char *name;
-        uint64_t value;
-    } rows[] = {
-        {"sess_sessions_current", c->sessions_current},
-        {"sess_sessions_total", c->sessions_total},
-        {"sess_sessions_timed_out_total", c->sessions_timed_out},
-        {"sess_sessions_abandoned_total", c->sessions_abandoned},
-        {"sess_lock_waits_total", c->lock_waits},
-        {"sess_lock_timeouts_total", c->lock_timeouts},
-        {"sess_store_errors_total", c->store_errors},
-    };
-    size_t i;
-    for (i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        ap_rprintf(r, "%s{app=\"%s\",pid=\"%ld\"} %" APR_UINT64_T_FMT "\n", rows[i].name, app,
-                   (long)getpid(), (apr_uint64_t)rows[i].value);
-}
-
-/* sess-metrics: every application's counters (sess_app_stats) as this child
- * sees them (label pid: each child has its own; with one child, the
- * server's; sessions_current on Redis is the farm's), then what the module
- * counted over all children of this server. */
+/* sess-metrics: every application's counters (sess_app_stats) in the
+ * Prometheus text format, as the demo's /metrics (examples-c/DEMO.md), then
+ * what the module counted over all children of this server. Each child has
+ * its own applications: their counters are the answering child's (with one
+ * child, the server's; sess_sessions on Redis is the farm's). */
 static int metrics_handler(request_rec *r)
 {
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } series[] = {
+        {"sess_sessions", "gauge", "Sessions stored now.",
+         APR_OFFSETOF(sess_app_counters, sessions_current)},
+        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
+         APR_OFFSETOF(sess_app_counters, sessions_total)},
+        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
+         APR_OFFSETOF(sess_app_counters, sessions_timed_out)},
+        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
+         APR_OFFSETOF(sess_app_counters, sessions_abandoned)},
+        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
+         APR_OFFSETOF(sess_app_counters, lock_waits)},
+        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
+         APR_OFFSETOF(sess_app_counters, lock_timeouts)},
+        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
+         APR_OFFSETOF(sess_app_counters, store_errors)},
+    };
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
-    int i;
+    int napps = sc->site ? sc->apps->nelts : 0, a;
+    sess_app_counters *stats = apr_pcalloc(r->pool, sizeof *stats * (size_t)(napps + 1));
+    size_t i;
 
     if (strcmp(r->handler, "sess-metrics") != 0)
         return DECLINED;
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
+    for (a = 0; a < napps; a++) {
+        sess_result hr;
+        sess_app_stats_init(&stats[a]);
+        if ((hr = sess_app_stats(sc->handles[a], &stats[a])) < 0)
+            return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, hr));
+    }
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
-    ap_rputs("# HELP sess_sessions_current Sessions stored now (Redis: the farm's).\n"
-             "# TYPE sess_sessions_current gauge\n"
-             "# HELP sess_sessions_total Sessions created.\n"
-             "# TYPE sess_sessions_total counter\n"
-             "# HELP sess_sessions_timed_out_total Sessions ended by their Timeout.\n"
-             "# TYPE sess_sessions_timed_out_total counter\n"
-             "# HELP sess_sessions_abandoned_total Sessions ended by Abandon.\n"
-             "# TYPE sess_sessions_abandoned_total counter\n"
-             "# HELP sess_lock_waits_total Requests that waited for a session's lock.\n"
-             "# TYPE sess_lock_waits_total counter\n"
-             "# HELP sess_lock_timeouts_total Requests that gave up waiting (503).\n"
-             "# TYPE sess_lock_timeouts_total counter\n"
-             "# HELP sess_store_errors_total Store calls that failed: store unavailable.\n"
-             "# TYPE sess_store_errors_total counter\n",
-             r);
-    for (i = 0; sc->site && i < sc->apps->nelts; i++) {
-        sess_app_counters c;
-        sess_app_stats_init(&c);
-        if (sess_app_stats(sc->handles[i], &c) >= 0)
-            put_app_counters(r,
-                             label_value(r->pool, APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path),
-                             &c);
+    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
+        ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
+                   series[i].name, series[i].type);
+        for (a = 0; a < napps; a++) {
+            apr_uint64_t v;
+            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
+            ap_rprintf(r, "%s{app=\"%s\"} %" APR_UINT64_T_FMT "\n", series[i].name,
+                       label_value(r->pool, APR_ARRAY_IDX(sc->apps, a, dir_conf *)->path), v);
+        }
     }
     if (counters)
         ap_rprintf(r,

@@ -1,174 +1,14 @@
-//! The header's constants (`SESS_*` macros) and the library version.
-//!
-//! Constants are rendered from the Rust tables they mirror, so the header
-//! cannot disagree with the library; the header test regenerates them.
+//! The library version. (The header's `SESS_*` macros are rendered from
+//! the Rust constants they mirror by the header generator, tests/header.rs:
+//! no header-making code ships in the library.)
 
 use std::ffi::c_char;
-use std::fmt::Write;
-
-use super::codepage::ENCODE_QUESTION_MARK;
-use super::session::{MODE_CUSTOM, MODE_INPROC, MODE_REDIS, OPEN_READONLY};
-use super::store::{
-    STORE_EXCLUSIVE, STORE_EXISTS, STORE_EXPIRED, STORE_LOCKED, STORE_NOT_FOUND, STORE_OK,
-};
-use super::web::{
-    REQUEST_CREATE, SAMESITE_LAX, SAMESITE_NONE, SAMESITE_OMIT, SAMESITE_STRICT, SECURE_ALWAYS,
-    SECURE_AUTO, SECURE_NEVER, USE_EXCLUSIVE, USE_OFF, USE_READONLY,
-};
-use crate::error;
-use crate::locale::{LOCALE_SYSTEM_DEFAULT, LOCALE_USER_DEFAULT};
-use crate::session::ID_LEN;
-use crate::variant::{flags, vt};
 
 /// The library version, NUL-terminated, e.g. "0.1.0" (`SESS_VERSION_STRING`
 /// is what the header was generated from). The string is static.
 #[no_mangle]
 pub extern "C" fn sess_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// The `#define`s of `include/sess.h`.
-pub fn header_defines() -> String {
-    let mut h = String::new();
-    let major = env!("CARGO_PKG_VERSION_MAJOR");
-    let minor = env!("CARGO_PKG_VERSION_MINOR");
-    let patch = env!("CARGO_PKG_VERSION_PATCH");
-    let version = env!("CARGO_PKG_VERSION");
-    let _ = writeln!(h, "/* Version of the library this header describes. */");
-    let _ = writeln!(h, "#define SESS_VERSION_MAJOR {major}");
-    let _ = writeln!(h, "#define SESS_VERSION_MINOR {minor}");
-    let _ = writeln!(h, "#define SESS_VERSION_PATCH {patch}");
-    let _ = writeln!(h, "#define SESS_VERSION_STRING \"{version}\"\n");
-
-    let _ = writeln!(
-        h,
-        "/* Result codes (HRESULTs). sess_error_message() describes any code. */"
-    );
-    for (name, code) in error::ALL {
-        let _ = writeln!(
-            h,
-            "#define SESS_{name} ((sess_result)0x{:08X}) /* {} */",
-            *code as u32,
-            error::message(*code)
-        );
-    }
-
-    let _ = writeln!(h, "\n/* Variant type tags (COM's numbers). */");
-    let tags: &[(&str, u16)] = &[
-        ("EMPTY", vt::EMPTY),
-        ("NULL", vt::NULL),
-        ("I2", vt::I2),
-        ("I4", vt::I4),
-        ("R4", vt::R4),
-        ("R8", vt::R8),
-        ("CY", vt::CY),
-        ("DATE", vt::DATE),
-        ("BSTR", vt::BSTR),
-        ("DISPATCH", vt::DISPATCH),
-        ("ERROR", vt::ERROR),
-        ("BOOL", vt::BOOL),
-        ("VARIANT", vt::VARIANT),
-        ("UNKNOWN", vt::UNKNOWN),
-        ("I1", vt::I1),
-        ("UI1", vt::UI1),
-        ("UI2", vt::UI2),
-        ("UI4", vt::UI4),
-        ("I8", vt::I8),
-        ("UI8", vt::UI8),
-    ];
-    for (name, tag) in tags {
-        let _ = writeln!(h, "#define SESS_VT_{name} {tag}");
-    }
-    let _ = writeln!(h, "#define SESS_VT_ARRAY 0x{:04X}", vt::ARRAY);
-    let _ = writeln!(h, "#define SESS_VARIANT_TRUE ((int16_t)-1)");
-    let _ = writeln!(h, "#define SESS_VARIANT_FALSE ((int16_t)0)");
-
-    let flag_defs = [
-        ("VARIANT_NOVALUEPROP", flags::VARIANT_NOVALUEPROP),
-        ("VARIANT_ALPHABOOL", flags::VARIANT_ALPHABOOL),
-        ("VARIANT_NOUSEROVERRIDE", flags::VARIANT_NOUSEROVERRIDE),
-        ("VARIANT_CALENDAR_HIJRI", flags::VARIANT_CALENDAR_HIJRI),
-        ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
-    ]
-    .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 11] = [
-        (
-            "sess_variant_change_type flags (VariantChangeTypeEx's)",
-            &flag_defs,
-        ),
-        (
-            "Locales meaning \"the application's default\"",
-            &[
-                ("LOCALE_USER_DEFAULT", LOCALE_USER_DEFAULT),
-                ("LOCALE_SYSTEM_DEFAULT", LOCALE_SYSTEM_DEFAULT),
-            ],
-        ),
-        (
-            "sess_session_open flags",
-            &[("OPEN_READONLY", OPEN_READONLY)],
-        ),
-        (
-            "Session state modes (sess_session_mode)",
-            &[
-                ("MODE_INPROC", MODE_INPROC),
-                ("MODE_REDIS", MODE_REDIS),
-                ("MODE_CUSTOM", MODE_CUSTOM),
-            ],
-        ),
-        (
-            "sess_web_options.secure and .same_site",
-            &[
-                ("SECURE_AUTO", SECURE_AUTO),
-                ("SECURE_ALWAYS", SECURE_ALWAYS),
-                ("SECURE_NEVER", SECURE_NEVER),
-                ("SAMESITE_LAX", SAMESITE_LAX),
-                ("SAMESITE_STRICT", SAMESITE_STRICT),
-                ("SAMESITE_NONE", SAMESITE_NONE),
-                ("SAMESITE_OMIT", SAMESITE_OMIT),
-            ],
-        ),
-        (
-            "sess_request_info.session_use (ASP's EnableSessionState)",
-            &[
-                ("USE_EXCLUSIVE", USE_EXCLUSIVE),
-                ("USE_READONLY", USE_READONLY),
-                ("USE_OFF", USE_OFF),
-            ],
-        ),
-        (
-            "sess_request_session flags",
-            &[("REQUEST_CREATE", REQUEST_CREATE)],
-        ),
-        (
-            "sess_codepage_encode flags",
-            &[("ENCODE_QUESTION_MARK", ENCODE_QUESTION_MARK)],
-        ),
-        (
-            "sess_store_vtbl get flags",
-            &[("STORE_EXCLUSIVE", STORE_EXCLUSIVE)],
-        ),
-        (
-            "sess_store_vtbl callback outcomes (>= 0; failures are < 0 codes)",
-            &[
-                ("STORE_OK", STORE_OK as u32),
-                ("STORE_NOT_FOUND", STORE_NOT_FOUND as u32),
-                ("STORE_LOCKED", STORE_LOCKED as u32),
-                ("STORE_EXISTS", STORE_EXISTS as u32),
-                ("STORE_EXPIRED", STORE_EXPIRED as u32),
-            ],
-        ),
-        (
-            "Length of a session ID's text (without the NUL)",
-            &[("ID_LEN", ID_LEN as u32)],
-        ),
-    ];
-    for (comment, defs) in sections {
-        let _ = writeln!(h, "\n/* {comment}. */");
-        for (name, value) in defs {
-            let _ = writeln!(h, "#define SESS_{name} {value}");
-        }
-    }
-    h
 }
 
 #[cfg(test)]
@@ -180,17 +20,5 @@ mod tests {
         // SAFETY: sess_version returns a static NUL-terminated string.
         let v = unsafe { std::ffi::CStr::from_ptr(sess_version()) };
         assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
-        assert!(header_defines().contains(&format!(
-            "#define SESS_VERSION_STRING \"{}\"",
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-
-    #[test]
-    fn codes_render_as_hex() {
-        let h = header_defines();
-        assert!(h.contains("#define SESS_E_POINTER ((sess_result)0x80004003)"));
-        assert!(h.contains("#define SESS_DISP_E_BADINDEX ((sess_result)0x8002000B)"));
-        assert!(h.contains("#define SESS_VT_ARRAY 0x2000"));
     }
 }

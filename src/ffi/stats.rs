@@ -5,8 +5,9 @@ use super::{boundary, deref, deref_mut, sess_result};
 use crate::app::App;
 use crate::error::{self as err, Error};
 
-/// An application's counters (`sess_app_stats`), all since it was created. Fill `struct_size`
-/// with `sess_app_stats_init` (later versions only add fields at the end).
+/// An application's counters (`sess_app_stats`), all since it was created.
+/// Fill `struct_size` with `sess_app_stats_init` (later versions only add
+/// fields at the end).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct sess_app_counters {
