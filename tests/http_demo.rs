@@ -249,7 +249,9 @@ impl Demo {
             .envs(env.iter().copied());
         let mut own_prefix = None;
         if host == Host::ApacheRedis {
-            conf.env("SESS_STORE", REDIS_URL);
+            if !env.iter().any(|(k, _)| *k == "SESS_STORE") {
+                conf.env("SESS_STORE", REDIS_URL);
+            }
             if !env.iter().any(|(k, _)| *k == "SESS_KEY_PREFIX") {
                 let prefix = format!("sess:apachetest:{}:{}:", std::process::id(), made_up_id());
                 conf.env("SESS_KEY_PREFIX", &prefix);
@@ -265,7 +267,8 @@ impl Demo {
         Ok((cmd, ApacheRun { dir, own_prefix }))
     }
 
-    /// Waits until Apache answers (it prints nothing when ready).
+    /// Waits until Apache answers (it prints nothing when ready): any
+    /// status will do (a test may have made its store unreachable).
     fn wait_for_apache(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         while Instant::now() < deadline {
@@ -273,10 +276,8 @@ impl Demo {
                 return Err(format!("apache exited ({status})"));
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                let r = self.agent.get(self.url("/stats")).call();
-                return match r {
-                    Ok(r) if r.status() == 200 => Ok(()),
-                    Ok(r) => Err(format!("GET /stats answered {}", r.status())),
+                return match self.agent.get(self.url("/stats")).call() {
+                    Ok(_) => Ok(()),
                     Err(e) => Err(format!("GET /stats: {e}")),
                 };
             }
@@ -1723,4 +1724,61 @@ fn metrics_page_counts_in_prometheus_text_format_in_apache() {
         .find_map(|l| l.strip_prefix("sess_apache_requests_total "))
         .and_then(|v| v.parse::<u64>().ok());
     assert!(requests.is_some_and(|n| n >= 4), "{text}");
+}
+
+/// The value of an unlabelled (or fully spelled) series on a `/metrics` page.
+fn sample(page: &str, series: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
+}
+
+#[test]
+fn apache_answers_503_past_the_lock_timeout_and_counts_it() {
+    const HOLD_MS: u64 = 2000;
+    let demo = Demo::start_on(Host::ApacheInProcess, &[("SESS_LOCK_TIMEOUT", "300")]);
+    let cookie = new_session(&demo);
+    thread::scope(|s| {
+        let holder = s.spawn(|| demo.get(&format!("/peek?hold={HOLD_MS}"), Some(&cookie)));
+        // Until the holder is seen in progress (it holds the shared lock).
+        let deadline = Instant::now() + Duration::from_millis(HOLD_MS / 2);
+        while demo.get("/peek", Some(&cookie)).number("readers_at_once=") < 2 {
+            assert!(Instant::now() < deadline, "the holder never ran");
+        }
+        // A writer waits 300 ms for the reader's 2 s hold, then gives up.
+        let r = demo.get("/counter", Some(&cookie));
+        r.assert_status(503);
+        r.assert_no_set_cookie();
+        holder.join().expect("the holder").assert_status(200);
+    });
+    assert_eq!(
+        demo.get("/counter", Some(&cookie)).count(),
+        2,
+        "the next writer"
+    );
+    let page = demo.get("/metrics", None).text();
+    assert_eq!(metric(&page, "sess_lock_timeouts_total", "/"), 1, "{page}");
+    assert_eq!(
+        sample(
+            &page,
+            "sess_apache_unavailable_total{cause=\"lock_timeout\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn apache_answers_503_when_the_store_is_down() {
+    // A port nobody listens on: Redis is "down" from the start.
+    let store = format!("redis://127.0.0.1:{}/0", free_port());
+    let demo = Demo::start_on(Host::ApacheRedis, &[("SESS_STORE", &store)]);
+    let r = demo.get("/counter", None);
+    r.assert_status(503);
+    r.assert_no_set_cookie();
+    assert!(
+        demo.output().contains("the session store is unavailable"),
+        "the error log says why:\n{}",
+        demo.output()
+    );
 }

@@ -8,6 +8,7 @@
 #   SESS_STORE       unset: the in-process store, one child with many threads;
 #                    redis://host:port/db: sessions in Redis, CHILDREN children
 #   SESS_KEY_PREFIX  the start of the Redis keys (default sess:apache:)
+#   SESS_LOCK_TIMEOUT  ms a request waits for a session's lock (default 5000)
 #   SESS_LOCK_TTL    ms a killed child's Redis lock lives (default 120000)
 #   CHILDREN         children with a shared store (default 3)
 #   ERROR_LOG        default DIR/error.log
@@ -69,19 +70,19 @@ CONF
 <Location />
     SessionApplication On
     SessionState On
-    SessionLockTimeout 5000
+    SessionLockTimeout ${SESS_LOCK_TIMEOUT:-5000}
     $store_line
     SetHandler sess-demo
 </Location>
 <Location /search>
     SessionApplication On
-    SessionLockTimeout 5000
+    SessionLockTimeout ${SESS_LOCK_TIMEOUT:-5000}
     $store_line
 </Location>
 <Location /cookieless>
     SessionApplication On
     SessionCookieless On
-    SessionLockTimeout 5000
+    SessionLockTimeout ${SESS_LOCK_TIMEOUT:-5000}
     $store_line
 </Location>
 # Read-only pages (ASP's EnableSessionState="ReadOnly"): each application's
