@@ -72,23 +72,31 @@ fn apache_exe() -> PathBuf {
 /// this build's `libsess.a` (its Makefile, which asks apxs for Apache's flags).
 fn apache_module() -> &'static PathBuf {
     static SO: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = SO.get_or_init(|| {
-        let build = common::out_dir().join("apache");
-        common::run(
-            Command::new("make")
-                .arg("-s")
-                .arg("-C")
-                .arg(common::root().join("hosts/apache"))
-                .arg(format!("LIB={}", common::static_lib().display()))
-                .arg(format!("BUILD={}", build.display()))
-                .arg(format!("CC={}", common::cc())),
-        )
-        .map(|_| build.join("mod_sess.so"))
-    });
+    let built = SO.get_or_init(|| apache_make("mod_sess.so"));
     match built {
         Ok(so) => so,
         Err(e) => panic!("building hosts/apache/mod_sess.so failed:\n{e}"),
     }
+}
+
+/// `make -C hosts/apache <BUILD>/<target>` against this build's `libsess.a`;
+/// the built file.
+fn apache_make(target: &str) -> Result<PathBuf, String> {
+    let out = common::out_dir().join("apache").join(target);
+    common::run(
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(common::root().join("hosts/apache"))
+            .arg(format!("LIB={}", common::static_lib().display()))
+            .arg(format!(
+                "BUILD={}",
+                common::out_dir().join("apache").display()
+            ))
+            .arg(format!("CC={}", common::cc()))
+            .arg(&out),
+    )
+    .map(|_| out)
 }
 
 /// Which server a test runs against.
@@ -1781,4 +1789,50 @@ fn apache_answers_503_when_the_store_is_down() {
         "the error log says why:\n{}",
         demo.output()
     );
+}
+
+#[test]
+fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
+    // tests/apache/mod_stream_test.c at /stream: it flushes a first part
+    // (the headers leave), then counts.
+    let so = apache_make("ext/mod_stream_test.so").unwrap_or_else(|e| panic!("{e}"));
+    let extra = common::out_dir().join(format!("stream-test-{}.conf", std::process::id()));
+    std::fs::write(
+        &extra,
+        format!(
+            "LoadModule stream_test_module \"{}\"\n<Location /stream>\n    \
+             SetHandler sess-stream-test\n</Location>\n",
+            so.display()
+        ),
+    )
+    .expect("write the extra configuration");
+    let demo = Demo::start_on(
+        Host::ApacheInProcess,
+        &[("EXTRA_CONF", extra.to_str().expect("UTF-8 path"))],
+    );
+    let r = demo.get("/stream", None);
+    r.assert_status(200);
+    r.assert_contains("first part");
+    r.assert_contains("count=1");
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID", "{}", c.raw);
+    assert!(is_id(&c.value), "{}", c.raw);
+    // Committed when the response ended.
+    let r = demo.get("/stream", Some(&c.pair()));
+    assert_eq!(r.count(), 2);
+    r.assert_no_set_cookie();
+    // Abandon after the headers left: the deleting cookie cannot go (the
+    // log says so); the ID is dead anyway.
+    let r = demo.get("/stream?abandon=1", Some(&c.pair()));
+    assert_eq!(r.count(), 3);
+    r.assert_no_set_cookie();
+    demo.get("/peek", Some(&c.pair()))
+        .assert_contains("no session");
+    assert!(
+        demo.output()
+            .contains("a Set-Cookie after the streamed headers was not sent"),
+        "{}",
+        demo.output()
+    );
+    let _ = std::fs::remove_file(&extra);
 }

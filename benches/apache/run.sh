@@ -32,14 +32,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cc -shared -fPIC -std=gnu99 -Wall -Wextra -Werror $(apxs -q CFLAGS) $(apxs -q EXTRA_CPPFLAGS) \
-    -I"$(apxs -q INCLUDEDIR)" $($(apxs -q APR_CONFIG) --includes --cppflags) \
-    -Iinclude -Ihosts/apache -o "$work/mod_counter_bench.so" benches/apache/mod_counter_bench.c
+make -s -C hosts/apache build/ext/mod_counter_bench.so >&2
 
 cat > "$work/bench.conf" <<CONF
 LoadModule session_module "$mods/mod_session.so"
 LoadModule session_cookie_module "$mods/mod_session_cookie.so"
-LoadModule counter_bench_module "$work/mod_counter_bench.so"
+LoadModule counter_bench_module "$root/hosts/apache/build/ext/mod_counter_bench.so"
 <Location /bench/libsess>
     SetHandler counter-libsess
 </Location>
