@@ -931,7 +931,11 @@ sess_result sess_app_options_init(struct sess_app_options *opts);
  * With `opts->store`, the application copies the vtable and takes over its
  * `context` on success (`destroy` runs when the application is gone); on
  * failure the caller keeps it. A vtable missing a required callback →
- * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`.
+ * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
+ * application created before `fork()` works in the child (its expiry
+ * thread starts again there on first use); fork while no other thread is
+ * using it. The in-process store is per process: several worker processes
+ * sharing sessions need Redis.
  */
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 

@@ -302,7 +302,11 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
 /// With `opts->store`, the application copies the vtable and takes over its
 /// `context` on success (`destroy` runs when the application is gone); on
 /// failure the caller keeps it. A vtable missing a required callback →
-/// `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`.
+/// `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
+/// application created before `fork()` works in the child (its expiry
+/// thread starts again there on first use); fork while no other thread is
+/// using it. The in-process store is per process: several worker processes
+/// sharing sessions need Redis.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_create(
     opts: *const sess_app_options,

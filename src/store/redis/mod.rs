@@ -214,10 +214,14 @@ impl RedisStore {
         })
     }
 
+    /// A lock token no other holder has: this store's nonce, the process
+    /// (a child made by `fork()` shares the nonce and the counter), and a
+    /// count.
     fn token(&self) -> String {
         format!(
-            "{}:{}",
+            "{}.{}:{}",
             self.owner,
+            std::process::id(),
             self.next_token.fetch_add(1, Ordering::Relaxed)
         )
     }
