@@ -2,9 +2,10 @@
 # Installs what the build and the tests need on a fresh Debian machine:
 # a C toolchain, make, valgrind, Redis (server and CLI: the Redis store's
 # tests, the web farm, a private Cluster), openssl (the TLS test's
-# certificates), Chromium and Node for the browser test, and the browser
-# test's npm packages (playwright-core, which downloads nothing); then starts
-# Redis on 127.0.0.1:6379 if nothing answers there. Idempotent.
+# certificates), Apache httpd and apxs (hosts/apache), Chromium and Node for
+# the browser test, and the browser test's npm packages (playwright-core,
+# which downloads nothing); then starts Redis on 127.0.0.1:6379 if nothing
+# answers there. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,9 @@ have npm || missing+=(npm)
 [ -f /usr/include/doctest/doctest.h ] || missing+=(doctest-dev)
 have python3 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# Apache httpd and apxs: hosts/apache/mod_sess and its tests.
+have apache2 || have httpd || [ -x /usr/sbin/apache2 ] || missing+=(apache2)
+have apxs || missing+=(apache2-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing: ${missing[*]} (install them, or run this as root)" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: the Rust unit and integration tests (these also
 # build and run the C examples and the demo web app over HTTP), then the
-# browser test (Playwright driving headless Chromium against the demo).
+# browser test (Playwright driving headless Chromium against the demo, then
+# against Apache httpd with mod_sess). The HTTP scenarios against Apache are
+# cargo tests (tests/http_demo.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -15,3 +17,5 @@ python3 -m venv target/venv-bindings
 target/venv-bindings/bin/pip install -q ./bindings/python pytest
 target/venv-bindings/bin/pytest -q -p no:cacheprovider bindings/python/tests
 (cd tests/browser && node --test)
+# The browser test again, against Apache httpd with hosts/apache/mod_sess.
+(cd tests/browser && SERVER=apache node --test)

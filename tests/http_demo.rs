@@ -58,49 +58,126 @@ fn free_port() -> u16 {
     l.local_addr().expect("local address").port()
 }
 
-/// A running demo server on 127.0.0.1; killed when dropped.
+/// Apache httpd's executable (`apache2` on Debian, `httpd` elsewhere).
+fn apache_exe() -> PathBuf {
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&dirs)
+        .chain([PathBuf::from("/usr/sbin")])
+        .flat_map(|d| [d.join("apache2"), d.join("httpd")])
+        .find(|p| p.is_file())
+        .expect("Apache httpd (apache2 or httpd) is installed (scripts/install-deps.sh)")
+}
+
+/// `hosts/apache/mod_sess.so`, built once for this test binary against
+/// this build's `libsess.a` (its Makefile, which asks apxs for Apache's flags).
+fn apache_module() -> &'static PathBuf {
+    static SO: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = SO.get_or_init(|| apache_make("mod_sess.so"));
+    match built {
+        Ok(so) => so,
+        Err(e) => panic!("building hosts/apache/mod_sess.so failed:\n{e}"),
+    }
+}
+
+/// `make -C hosts/apache <BUILD>/<target>` against this build's `libsess.a`;
+/// the built file.
+fn apache_make(target: &str) -> Result<PathBuf, String> {
+    let out = common::out_dir().join("apache").join(target);
+    common::run(
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(common::root().join("hosts/apache"))
+            .arg(format!("LIB={}", common::static_lib().display()))
+            .arg(format!(
+                "BUILD={}",
+                common::out_dir().join("apache").display()
+            ))
+            .arg(format!("CC={}", common::cc()))
+            .arg(&out),
+    )
+    .map(|_| out)
+}
+
+/// Which server a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Host {
+    /// `examples-c/server_demo.c`.
+    Demo,
+    /// Apache httpd (mpm_event) serving the same pages through
+    /// `hosts/apache/mod_sess`: the in-process store, one child.
+    ApacheInProcess,
+    /// The same, with sessions in the local Redis and several children.
+    ApacheRedis,
+}
+
+/// The local Redis the tests share (never flushed: tests use their own key
+/// prefixes, deleted afterwards).
+const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+
+/// An Apache server's own files: its configuration and run directory.
+struct ApacheRun {
+    dir: PathBuf,
+    /// The Redis key prefix to delete when it stops (one it made up).
+    own_prefix: Option<String>,
+}
+
+/// A running server on 127.0.0.1; stopped when dropped.
 struct Demo {
     child: Child,
     port: u16,
     /// Everything it printed (stdout and stderr), for failure messages.
     output: Arc<Mutex<String>>,
     agent: ureq::Agent,
+    host: Host,
+    apache: Option<ApacheRun>,
 }
 
 impl Demo {
-    /// Starts a server; a few tries, in case another process took the port
-    /// between our finding it free and the server binding it.
+    /// Starts a demo server; a few tries, in case another process took the
+    /// port between our finding it free and the server binding it.
     fn start() -> Demo {
         Demo::start_with(&[])
     }
 
     /// As [`Demo::start`], with extra environment variables.
     fn start_with(env: &[(&str, &str)]) -> Demo {
+        Demo::start_on(Host::Demo, env)
+    }
+
+    /// Starts a server of `host`, `env` passed to it (the demo) or to the
+    /// configuration generator `hosts/apache/conf.sh` (Apache).
+    fn start_on(host: Host, env: &[(&str, &str)]) -> Demo {
         let mut errors = String::new();
         for attempt in 1..=3 {
-            match Demo::try_start(env) {
+            match Demo::try_start(host, env) {
                 Ok(demo) => return demo,
                 Err(e) => {
                     let _ = writeln!(errors, "attempt {attempt}: {e}");
                 }
             }
         }
-        panic!("the demo server did not start:\n{errors}");
+        panic!("the {host:?} server did not start:\n{errors}");
     }
 
-    fn try_start(env: &[(&str, &str)]) -> Result<Demo, String> {
-        let exe = server_exe();
+    fn try_start(host: Host, env: &[(&str, &str)]) -> Result<Demo, String> {
         let port = free_port();
-        let mut cmd = Command::new(exe);
-        cmd.envs(env.iter().copied())
-            .env("PORT", port.to_string())
-            .stdin(Stdio::null())
+        let (mut cmd, apache) = match host {
+            Host::Demo => {
+                let mut cmd = Command::new(server_exe());
+                cmd.envs(env.iter().copied()).env("PORT", port.to_string());
+                (cmd, None)
+            }
+            Host::ApacheInProcess | Host::ApacheRedis => {
+                let (cmd, run) = Demo::apache_command(host, env, port)?;
+                (cmd, Some(run))
+            }
+        };
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         die_with_this_thread(&mut cmd);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", exe.display()))?;
+        let mut child = cmd.spawn().map_err(|e| format!("spawn {cmd:?}: {e}"))?;
         let output = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = mpsc::channel::<()>();
         // Both pipes are drained until the server exits, so a chatty server
@@ -131,25 +208,106 @@ impl Demo {
             .timeout_global(Some(REQUEST_TIMEOUT))
             .build()
             .into();
-        let demo = Demo {
+        let mut demo = Demo {
             child,
             port,
             output,
             agent,
+            host,
+            apache,
         };
-        // Disconnected (stdout closed: the server exited) ends the wait early.
-        match ready_rx.recv_timeout(STARTUP_TIMEOUT) {
+        let ready = if demo.apache.is_some() {
+            demo.wait_for_apache()
+        } else {
+            // Disconnected (stdout closed: the server exited) ends the wait early.
+            ready_rx
+                .recv_timeout(STARTUP_TIMEOUT)
+                .map_err(|e| format!("no `listening on` line on stdout ({e})"))
+        };
+        match ready {
             Ok(()) => Ok(demo),
             Err(e) => {
-                let mut demo = demo;
                 let status = demo.child.try_wait();
                 Err(format!(
-                    "no `listening on` line on stdout ({e}) with PORT={port}; \
-                     exit status: {status:?}; output:\n{}",
+                    "{e} with PORT={port}; exit status: {status:?}; output:\n{}",
                     demo.output()
                 ))
             }
         }
+    }
+
+    /// Apache in the foreground with a configuration `hosts/apache/conf.sh`
+    /// writes for `port` (the one `make -C hosts/apache run` uses), in its
+    /// own process group so that stopping it reaches its children.
+    fn apache_command(
+        host: Host,
+        env: &[(&str, &str)],
+        port: u16,
+    ) -> Result<(Command, ApacheRun), String> {
+        use std::os::unix::process::CommandExt;
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = common::out_dir().join(format!("apache-run-{}-{n}", std::process::id()));
+        let mut conf = Command::new(common::root().join("hosts/apache/conf.sh"));
+        conf.arg(&dir)
+            .arg(port.to_string())
+            .arg(apache_module())
+            .env_remove("SESS_STORE")
+            .env("ERROR_LOG", "/dev/stderr")
+            .envs(env.iter().copied());
+        let mut own_prefix = None;
+        if host == Host::ApacheRedis {
+            if !env.iter().any(|(k, _)| *k == "SESS_STORE") {
+                conf.env("SESS_STORE", REDIS_URL);
+            }
+            if !env.iter().any(|(k, _)| *k == "SESS_KEY_PREFIX") {
+                let prefix = format!("sess:apachetest:{}:{}:", std::process::id(), made_up_id());
+                conf.env("SESS_KEY_PREFIX", &prefix);
+                own_prefix = Some(prefix);
+            }
+        }
+        common::run(&mut conf)?;
+        let mut cmd = Command::new(apache_exe());
+        cmd.arg("-f")
+            .arg(dir.join("httpd.conf"))
+            .arg("-DFOREGROUND")
+            .process_group(0);
+        Ok((cmd, ApacheRun { dir, own_prefix }))
+    }
+
+    /// Waits until Apache answers (it prints nothing when ready): any
+    /// status will do (a test may have made its store unreachable).
+    fn wait_for_apache(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("apache exited ({status})"));
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return match self.agent.get(self.url("/stats")).call() {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(format!("GET /stats: {e}")),
+                };
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Err("apache did not listen in time".into())
+    }
+
+    /// The PIDs of Apache's children (its worker processes).
+    fn apache_children(&self) -> Vec<i32> {
+        let parent = self.child.id().to_string();
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| {
+                let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                // pid (comm) state ppid ...: comm may hold spaces, not ')'.
+                let after = &stat[stat.rfind(')')? + 2..];
+                let ppid = after.split(' ').nth(1)?;
+                (ppid == parent).then_some(pid)
+            })
+            .collect()
     }
 
     fn url(&self, path: &str) -> String {
@@ -247,8 +405,26 @@ impl Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let Some(run) = &self.apache else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            return;
+        };
+        // SIGTERM: Apache stops its children and exits; whatever is left
+        // after a while (the whole process group) gets SIGKILL.
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: plain syscalls on the process (group) this test started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            thread::sleep(Duration::from_millis(50));
+        }
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&run.dir);
+        if let Some(prefix) = &run.own_prefix {
+            delete_keys(prefix);
+        }
     }
 }
 
@@ -542,9 +718,7 @@ fn cookie_for(id: &str) -> String {
 // ---------------------------------------------------------------------------
 // Cookies and strict IDs
 
-#[test]
-fn new_session_cookie_is_httponly_lax_path_root_and_not_persistent_or_secure() {
-    let demo = Demo::start();
+fn new_session_cookie_is_httponly_lax_path_root_and_not_persistent_or_secure(demo: &Demo) {
     let r = demo.get("/counter", None);
     r.assert_status(200);
     r.assert_contains("count=1");
@@ -571,9 +745,7 @@ fn new_session_cookie_is_httponly_lax_path_root_and_not_persistent_or_secure() {
     r.assert_no_set_cookie();
 }
 
-#[test]
-fn home_page_shows_the_session_only_when_there_is_one() {
-    let demo = Demo::start();
+fn home_page_shows_the_session_only_when_there_is_one(demo: &Demo) {
     let r = demo.get("/", None);
     r.assert_status(200);
     r.assert_contains("SessionID: (none)");
@@ -584,7 +756,7 @@ fn home_page_shows_the_session_only_when_there_is_one() {
         "Content-Type: {content_type:?}"
     );
 
-    let cookie = new_session(&demo);
+    let cookie = new_session(demo);
     let id = cookie.split_once('=').unwrap().1;
     let r = demo.get("/", Some(&cookie));
     r.assert_status(200);
@@ -594,9 +766,7 @@ fn home_page_shows_the_session_only_when_there_is_one() {
     r.assert_no_set_cookie();
 }
 
-#[test]
-fn strict_mode_never_adopts_1000_unknown_ids() {
-    let demo = Demo::start();
+fn strict_mode_never_adopts_1000_unknown_ids(demo: &Demo) {
     let before = demo.sessions("/");
     let mut presented = Vec::with_capacity(1000);
     let mut issued = HashSet::with_capacity(1000);
@@ -643,6 +813,21 @@ fn strict_mode_never_adopts_1000_unknown_ids() {
     );
 }
 
+fn repeated_cookie_headers_find_the_session(demo: &Demo) {
+    // Servers join repeated headers (Apache with ", "): the session's cookie
+    // may come in any of them.
+    let cookie = new_session(demo);
+    let answer = demo.raw(
+        format!(
+            "GET /peek HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: other=1\r\n\
+             Cookie: {cookie}\r\nCookie: last=2\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("count=1"), "{answer}");
+}
+
 /// What a malformed `Cookie` header should lead to on `/counter`.
 enum Expect {
     /// The good session goes on (count + 1, no new cookie).
@@ -651,10 +836,8 @@ enum Expect {
     Fresh,
 }
 
-#[test]
-fn malformed_cookies_are_ignored_and_the_server_keeps_serving() {
-    let demo = Demo::start();
-    let good = new_session(&demo);
+fn malformed_cookies_are_ignored_and_the_server_keeps_serving(demo: &Demo) {
+    let good = new_session(demo);
     let good_id = good.split_once('=').unwrap().1.to_owned();
     let big = "A".repeat(4096);
     let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
@@ -772,9 +955,7 @@ fn malformed_cookies_are_ignored_and_the_server_keeps_serving() {
     );
 }
 
-#[test]
-fn peek_without_a_session_creates_none_and_sends_no_cookie() {
-    let demo = Demo::start();
+fn peek_without_a_session_creates_none_and_sends_no_cookie(demo: &Demo) {
     let before = demo.sessions("/");
     for cookie in [None, Some(cookie_for(&made_up_id()))] {
         let r = demo.get("/peek", cookie.as_deref());
@@ -792,10 +973,8 @@ fn peek_without_a_session_creates_none_and_sends_no_cookie() {
 // ---------------------------------------------------------------------------
 // Abandon and regenerate
 
-#[test]
-fn abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id() {
-    let demo = Demo::start();
-    let cookie = new_session(&demo);
+fn abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id(demo: &Demo) {
+    let cookie = new_session(demo);
     for n in 2..=3 {
         assert_eq!(demo.get("/counter", Some(&cookie)).count(), n);
     }
@@ -823,9 +1002,7 @@ fn abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id() {
     assert_ne!(c.pair(), cookie, "the abandoned ID was reused");
 }
 
-#[test]
-fn abandon_without_a_session_answers_count_0() {
-    let demo = Demo::start();
+fn abandon_without_a_session_answers_count_0(demo: &Demo) {
     let r = demo.get("/abandon", None);
     r.assert_status(200);
     r.assert_contains("count=0");
@@ -833,10 +1010,8 @@ fn abandon_without_a_session_answers_count_0() {
     assert_eq!(demo.sessions("/"), 0);
 }
 
-#[test]
-fn regenerate_moves_the_contents_to_a_new_id_and_kills_the_old() {
-    let demo = Demo::start();
-    let old = new_session(&demo);
+fn regenerate_moves_the_contents_to_a_new_id_and_kills_the_old(demo: &Demo) {
+    let old = new_session(demo);
     assert_eq!(demo.get("/counter", Some(&old)).count(), 2);
     let sessions = demo.sessions("/");
 
@@ -864,12 +1039,10 @@ fn regenerate_moves_the_contents_to_a_new_id_and_kills_the_old() {
 // ---------------------------------------------------------------------------
 // Locking
 
-#[test]
-fn concurrent_counter_requests_on_one_session_lose_no_update() {
+fn concurrent_counter_requests_on_one_session_lose_no_update(demo: &Demo) {
     const THREADS: usize = 8;
-    const EACH: usize = 50;
-    let demo = Demo::start();
-    let cookie = new_session(&demo);
+    const EACH: usize = 100;
+    let cookie = new_session(demo);
     let start = Arc::new(Barrier::new(THREADS));
     let results: Vec<Vec<u64>> = thread::scope(|s| {
         let handles: Vec<_> = (0..THREADS)
@@ -898,7 +1071,7 @@ fn concurrent_counter_requests_on_one_session_lose_no_update() {
     let expected: Vec<u64> = (2..=(1 + THREADS * EACH) as u64).collect();
     assert_eq!(
         seen, expected,
-        "each of the 400 increments must see a distinct count"
+        "each of the 800 increments must see a distinct count"
     );
     assert_eq!(
         demo.get("/peek", Some(&cookie)).count(),
@@ -906,11 +1079,9 @@ fn concurrent_counter_requests_on_one_session_lose_no_update() {
     );
 }
 
-#[test]
-fn read_only_requests_share_the_session_and_a_writer_waits_for_them() {
+fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo) {
     const HOLD_MS: u64 = 500;
-    let demo = Demo::start();
-    let cookie = new_session(&demo);
+    let cookie = new_session(demo);
     let t0 = Instant::now();
     thread::scope(|s| {
         let holders: Vec<_> = (0..4)
@@ -937,7 +1108,8 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them() {
             }
         }
 
-        // A writer now must wait for the shared holders, then go through.
+        // A writer now must wait for the shared holders, then go through
+        // (in-process; on Redis readers hold no lock: a writer goes first).
         let w = demo.get("/counter", Some(&cookie));
         let writer_done = t0.elapsed();
         w.assert_status(200);
@@ -953,7 +1125,7 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them() {
             "4 concurrent /peek?hold={HOLD_MS} never ran together: {results:?}, \
              a quick /peek saw readers_at_once={seen_together}"
         );
-        if seen_together >= 2 {
+        if seen_together >= 2 && demo.host != Host::ApacheRedis {
             // A holder was in progress when the writer began, so the writer
             // cannot have finished before that holder's hold ended.
             assert!(
@@ -976,10 +1148,8 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them() {
 // ---------------------------------------------------------------------------
 // Applications: nested and cookieless
 
-#[test]
-fn nested_application_has_its_own_cookie_path_and_contents() {
-    let demo = Demo::start();
-    let mut b = Browser::new(&demo);
+fn nested_application_has_its_own_cookie_path_and_contents(demo: &Demo) {
+    let mut b = Browser::new(demo);
 
     let r = b.get("/search/counter");
     r.assert_status(200);
@@ -1024,10 +1194,8 @@ fn nested_application_has_its_own_cookie_path_and_contents() {
     assert_eq!(r.count(), 1, "/ used the ASPSESSIONID_search cookie");
 }
 
-#[test]
-fn nested_application_keeps_its_subdirectories() {
-    let demo = Demo::start();
-    let mut b = Browser::new(&demo);
+fn nested_application_keeps_its_subdirectories(demo: &Demo) {
+    let mut b = Browser::new(demo);
     assert_eq!(b.get("/search/counter").count(), 1);
     assert_eq!(b.get("/counter").count(), 1);
     // Seed 004: /search/contrib/x belongs to /search, not to /.
@@ -1072,9 +1240,7 @@ fn link_id(r: &Resp) -> String {
     ids[0].clone()
 }
 
-#[test]
-fn cookieless_application_carries_the_id_in_links_not_cookies() {
-    let demo = Demo::start();
+fn cookieless_application_carries_the_id_in_links_not_cookies(demo: &Demo) {
     let r = demo.get("/cookieless/counter", None);
     r.assert_status(200);
     assert_eq!(r.count(), 1);
@@ -1095,9 +1261,7 @@ fn cookieless_application_carries_the_id_in_links_not_cookies() {
     assert_eq!(r.count(), 1, "a cookie carried a cookieless session");
 }
 
-#[test]
-fn cookieless_application_does_not_adopt_a_made_up_url_id() {
-    let demo = Demo::start();
+fn cookieless_application_does_not_adopt_a_made_up_url_id(demo: &Demo) {
     let made_up = made_up_id();
     let r = demo.get(&format!("/cookieless/(S({made_up}))/counter"), None);
     r.assert_status(200);
@@ -1123,10 +1287,8 @@ fn content_items(page: &str) -> Vec<&str> {
         .collect()
 }
 
-#[test]
-fn page1_redirects_to_page2_which_lists_the_three_values() {
-    let demo = Demo::start();
-    let mut b = Browser::new(&demo);
+fn page1_redirects_to_page2_which_lists_the_three_values(demo: &Demo) {
+    let mut b = Browser::new(demo);
     let r = b.get("/page1");
     r.assert_status(302);
     assert_eq!(r.header("location").as_deref(), Some("/page2"));
@@ -1155,9 +1317,7 @@ fn page1_redirects_to_page2_which_lists_the_three_values() {
     r.assert_contains("AppStatus = Page2...InProcess...");
 }
 
-#[test]
-fn page1_redirect_in_a_cookieless_application_carries_the_id() {
-    let demo = Demo::start();
+fn page1_redirect_in_a_cookieless_application_carries_the_id(demo: &Demo) {
     let r = demo.get("/cookieless/page1", None);
     r.assert_status(302);
     r.assert_no_set_cookie();
@@ -1172,9 +1332,7 @@ fn page1_redirect_in_a_cookieless_application_carries_the_id() {
     r.assert_contains("There are 3 items in the Session's Contents collection.");
 }
 
-#[test]
-fn array_page_stores_arrays_by_value() {
-    let demo = Demo::start();
+fn array_page_stores_arrays_by_value(demo: &Demo) {
     let r = demo.get("/array", None);
     r.assert_status(200);
     r.assert_contains("second before: Julie");
@@ -1190,10 +1348,8 @@ fn has_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-#[test]
-fn prefs_sends_the_page_in_the_sessions_code_page() {
-    let demo = Demo::start();
-    let mut b = Browser::new(&demo);
+fn prefs_sends_the_page_in_the_sessions_code_page(demo: &Demo) {
+    let mut b = Browser::new(demo);
     let r = b.get("/prefs?lcid=1036&codepage=932");
     r.assert_status(200);
     assert_eq!(
@@ -1235,9 +1391,7 @@ fn prefs_sends_the_page_in_the_sessions_code_page() {
     assert!(text.contains("CodePage: 932"), "{text}");
 }
 
-#[test]
-fn prefs_default_page_is_utf8_and_formats_in_en_us() {
-    let demo = Demo::start();
+fn prefs_default_page_is_utf8_and_formats_in_en_us(demo: &Demo) {
     let r = demo.get("/prefs?lcid=1033", None);
     r.assert_status(200);
     assert_eq!(
@@ -1251,10 +1405,8 @@ fn prefs_default_page_is_utf8_and_formats_in_en_us() {
     r.assert_contains("date: 12/31/1999 6:30:00 PM");
 }
 
-#[test]
-fn prefs_rejects_an_invalid_lcid_or_code_page_and_keeps_the_old_one() {
-    let demo = Demo::start();
-    let mut b = Browser::new(&demo);
+fn prefs_rejects_an_invalid_lcid_or_code_page_and_keeps_the_old_one(demo: &Demo) {
+    let mut b = Browser::new(demo);
     b.get("/prefs?lcid=1036&codepage=1252").assert_status(200);
     for (bad, says) in [
         ("/prefs?lcid=12345678", "LCID"),
@@ -1345,14 +1497,14 @@ fn delete_keys(prefix: &str) {
     }
 }
 
-#[test]
-fn a_web_farm_of_two_demos_shares_sessions_through_redis() {
+/// Two servers of `host` on one Redis: a web farm.
+fn a_web_farm_of_two_servers_shares_sessions_through_redis(host: Host) {
     let prefix = format!("sess:farmtest:{}:{}:", std::process::id(), made_up_id());
     let env = [
-        ("SESS_STORE", "redis://127.0.0.1:6379/0"),
+        ("SESS_STORE", REDIS_URL),
         ("SESS_KEY_PREFIX", prefix.as_str()),
     ];
-    let (a, b) = (Demo::start_with(&env), Demo::start_with(&env));
+    let (a, b) = (Demo::start_on(host, &env), Demo::start_on(host, &env));
     let cookie = new_session(&a);
     // The cookie one instance issued works on the other; the counter counts
     // across both, and neither sends a new cookie.
@@ -1373,6 +1525,148 @@ fn a_web_farm_of_two_demos_shares_sessions_through_redis() {
     delete_keys(&prefix);
 }
 
+#[test]
+fn a_web_farm_of_two_demos_shares_sessions_through_redis() {
+    a_web_farm_of_two_servers_shares_sessions_through_redis(Host::Demo);
+}
+
+// ---------------------------------------------------------------------------
+// Apache httpd with mod_sess
+
+#[test]
+fn two_apache_servers_share_sessions_through_redis() {
+    a_web_farm_of_two_servers_shares_sessions_through_redis(Host::ApacheRedis);
+}
+
+#[test]
+fn apache_kill_9_of_a_child_mid_load_loses_no_committed_update() {
+    const THREADS: usize = 6;
+    const EACH: usize = 60;
+    // A killed child's lock lives 2 s (not the default 2 minutes): waiting
+    // requests (lock timeout 5 s) then go on.
+    let demo = Demo::start_on(Host::ApacheRedis, &[("SESS_LOCK_TTL", "2000")]);
+    let cookie = new_session(&demo);
+    let children = demo.apache_children();
+    assert!(children.len() >= 2, "several children: {children:?}");
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (seen, failed): (Vec<u64>, usize) = thread::scope(|s| {
+        let clients: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (demo, cookie, done) = (&demo, &cookie, &done);
+                s.spawn(move || {
+                    let (mut seen, mut failed) = (Vec::new(), 0);
+                    for _ in 0..EACH {
+                        // A fresh connection each time, so every child serves some.
+                        match ureq::get(demo.url("/counter"))
+                            .header("Cookie", cookie)
+                            .header("Connection", "close")
+                            .call()
+                        {
+                            Ok(mut r) if r.status() == 200 => {
+                                let body = r.body_mut().read_to_string().unwrap_or_default();
+                                seen.push(number_after(&body, "count=").expect("count="));
+                            }
+                            _ => failed += 1,
+                        }
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    (seen, failed)
+                })
+            })
+            .collect();
+        // Mid-load: kill -9 one child.
+        while done.load(std::sync::atomic::Ordering::Relaxed) < THREADS * EACH / 3 {
+            thread::sleep(Duration::from_millis(5));
+        }
+        // SAFETY: a plain syscall on a process of the server this test started.
+        assert_eq!(
+            unsafe { libc::kill(children[0], libc::SIGKILL) },
+            0,
+            "kill -9"
+        );
+        clients
+            .into_iter()
+            .map(|h| h.join().expect("a client thread failed"))
+            .fold((Vec::new(), 0), |(mut all, f), (seen, failed)| {
+                all.extend(seen);
+                (all, f + failed)
+            })
+    });
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        seen.len(),
+        "two responses showed the same count: an update was lost"
+    );
+    let last = demo.get("/peek", Some(&cookie));
+    last.assert_status(200);
+    let final_count = last.count();
+    // Every count a client saw was committed; requests that died with the
+    // child may or may not have been.
+    assert!(
+        final_count >= sorted.last().copied().unwrap_or(1),
+        "final count {final_count} < a count a client saw ({sorted:?})"
+    );
+    assert!(
+        final_count > seen.len() as u64 && final_count - 1 <= (seen.len() + failed) as u64,
+        "final count {final_count}: {} answered, {failed} failed",
+        seen.len()
+    );
+    assert!(
+        seen.len() >= THREADS * EACH / 2,
+        "only {} of {} requests answered ({failed} failed)",
+        seen.len(),
+        THREADS * EACH
+    );
+}
+
+/// The HTTP scenarios, each a `#[test]` against the demo and against Apache
+/// (the in-process store with one child; Redis with several children).
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod demo {
+            $(#[test] fn $name() { super::$name(&super::Demo::start()); })*
+        }
+        mod apache_in_process {
+            use super::{Demo, Host};
+            $(#[test] fn $name() { super::$name(&Demo::start_on(Host::ApacheInProcess, &[])); })*
+        }
+        mod apache_redis {
+            use super::{Demo, Host};
+            $(#[test] fn $name() { super::$name(&Demo::start_on(Host::ApacheRedis, &[])); })*
+        }
+    };
+}
+
+scenarios! {
+    new_session_cookie_is_httponly_lax_path_root_and_not_persistent_or_secure,
+    home_page_shows_the_session_only_when_there_is_one,
+    strict_mode_never_adopts_1000_unknown_ids,
+    malformed_cookies_are_ignored_and_the_server_keeps_serving,
+    repeated_cookie_headers_find_the_session,
+    peek_without_a_session_creates_none_and_sends_no_cookie,
+    abandon_shows_the_old_value_deletes_the_cookie_and_kills_the_id,
+    abandon_without_a_session_answers_count_0,
+    regenerate_moves_the_contents_to_a_new_id_and_kills_the_old,
+    concurrent_counter_requests_on_one_session_lose_no_update,
+    read_only_requests_share_the_session_and_a_writer_waits_for_them,
+    nested_application_has_its_own_cookie_path_and_contents,
+    nested_application_keeps_its_subdirectories,
+    cookieless_application_carries_the_id_in_links_not_cookies,
+    cookieless_application_does_not_adopt_a_made_up_url_id,
+    page1_redirects_to_page2_which_lists_the_three_values,
+    page1_redirect_in_a_cookieless_application_carries_the_id,
+    array_page_stores_arrays_by_value,
+    prefs_sends_the_page_in_the_sessions_code_page,
+    prefs_default_page_is_utf8_and_formats_in_en_us,
+    prefs_rejects_an_invalid_lcid_or_code_page_and_keeps_the_old_one,
+}
+
+// ---------------------------------------------------------------------------
+// Counters
+
 /// The value of the Prometheus series `name{app="<app>"}` on a `/metrics`
 /// page.
 fn metric(page: &str, name: &str, app: &str) -> u64 {
@@ -1383,9 +1677,7 @@ fn metric(page: &str, name: &str, app: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
 }
 
-#[test]
-fn metrics_page_counts_in_prometheus_text_format() {
-    let demo = Demo::start();
+fn metrics_page_counts_in_prometheus_text_format(demo: &Demo) {
     let page = |demo: &Demo| {
         let r = demo.get("/metrics", None);
         r.assert_status(200);
@@ -1394,7 +1686,7 @@ fn metrics_page_counts_in_prometheus_text_format() {
         assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
         r.text()
     };
-    let text = page(&demo);
+    let text = page(demo);
     for (name, kind) in [
         ("sess_sessions", "gauge"),
         ("sess_sessions_created_total", "counter"),
@@ -1410,11 +1702,11 @@ fn metrics_page_counts_in_prometheus_text_format() {
         }
     }
     // Two sessions in "/", one abandoned; one in "/search".
-    let a = new_session(&demo);
-    new_session(&demo);
+    let a = new_session(demo);
+    new_session(demo);
     demo.get("/abandon", Some(&a)).assert_status(200);
     demo.get("/search/counter", None).assert_status(200);
-    let text = page(&demo);
+    let text = page(demo);
     assert_eq!(metric(&text, "sess_sessions", "/"), 1);
     assert_eq!(metric(&text, "sess_sessions_created_total", "/"), 2);
     assert_eq!(metric(&text, "sess_sessions_abandoned_total", "/"), 1);
@@ -1565,4 +1857,127 @@ fn two_demos_on_one_lmdb_directory_share_sessions_and_survive_a_restart() {
     assert!(c.get("/peek", Some(&cookie)).text().contains("no session"));
     drop((c, d));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn metrics_page_counts_in_prometheus_text_format_in_the_demo() {
+    metrics_page_counts_in_prometheus_text_format(&Demo::start());
+}
+
+/// One child: its counters are the server's. (With several, each child
+/// counts its own requests: `/metrics` shows the answering child's.)
+#[test]
+fn metrics_page_counts_in_prometheus_text_format_in_apache() {
+    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
+    metrics_page_counts_in_prometheus_text_format(&demo);
+    // And what the module counted over all children.
+    let text = demo.get("/metrics", None).text();
+    let requests = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sess_apache_requests_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(requests.is_some_and(|n| n >= 4), "{text}");
+}
+
+/// The value of an unlabelled (or fully spelled) series on a `/metrics` page.
+fn sample(page: &str, series: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
+}
+
+#[test]
+fn apache_answers_503_past_the_lock_timeout_and_counts_it() {
+    const HOLD_MS: u64 = 2000;
+    let demo = Demo::start_on(Host::ApacheInProcess, &[("SESS_LOCK_TIMEOUT", "300")]);
+    let cookie = new_session(&demo);
+    thread::scope(|s| {
+        let holder = s.spawn(|| demo.get(&format!("/peek?hold={HOLD_MS}"), Some(&cookie)));
+        // Until the holder is seen in progress (it holds the shared lock).
+        let deadline = Instant::now() + Duration::from_millis(HOLD_MS / 2);
+        while demo.get("/peek", Some(&cookie)).number("readers_at_once=") < 2 {
+            assert!(Instant::now() < deadline, "the holder never ran");
+        }
+        // A writer waits 300 ms for the reader's 2 s hold, then gives up.
+        let r = demo.get("/counter", Some(&cookie));
+        r.assert_status(503);
+        r.assert_no_set_cookie();
+        holder.join().expect("the holder").assert_status(200);
+    });
+    assert_eq!(
+        demo.get("/counter", Some(&cookie)).count(),
+        2,
+        "the next writer"
+    );
+    let page = demo.get("/metrics", None).text();
+    assert_eq!(metric(&page, "sess_lock_timeouts_total", "/"), 1, "{page}");
+    assert_eq!(
+        sample(
+            &page,
+            "sess_apache_unavailable_total{cause=\"lock_timeout\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn apache_answers_503_when_the_store_is_down() {
+    // A port nobody listens on: Redis is "down" from the start.
+    let store = format!("redis://127.0.0.1:{}/0", free_port());
+    let demo = Demo::start_on(Host::ApacheRedis, &[("SESS_STORE", &store)]);
+    let r = demo.get("/counter", None);
+    r.assert_status(503);
+    r.assert_no_set_cookie();
+    assert!(
+        demo.output().contains("the session store is unavailable"),
+        "the error log says why:\n{}",
+        demo.output()
+    );
+}
+
+#[test]
+fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
+    // tests/apache/mod_stream_test.c at /stream: it flushes a first part
+    // (the headers leave), then counts.
+    let so = apache_make("ext/mod_stream_test.so").unwrap_or_else(|e| panic!("{e}"));
+    let extra = common::out_dir().join(format!("stream-test-{}.conf", std::process::id()));
+    std::fs::write(
+        &extra,
+        format!(
+            "LoadModule stream_test_module \"{}\"\n<Location /stream>\n    \
+             SetHandler sess-stream-test\n</Location>\n",
+            so.display()
+        ),
+    )
+    .expect("write the extra configuration");
+    let demo = Demo::start_on(
+        Host::ApacheInProcess,
+        &[("EXTRA_CONF", extra.to_str().expect("UTF-8 path"))],
+    );
+    let r = demo.get("/stream", None);
+    r.assert_status(200);
+    r.assert_contains("first part");
+    r.assert_contains("count=1");
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID", "{}", c.raw);
+    assert!(is_id(&c.value), "{}", c.raw);
+    // Committed when the response ended.
+    let r = demo.get("/stream", Some(&c.pair()));
+    assert_eq!(r.count(), 2);
+    r.assert_no_set_cookie();
+    // Abandon after the headers left: the deleting cookie cannot go (the
+    // log says so); the ID is dead anyway.
+    let r = demo.get("/stream?abandon=1", Some(&c.pair()));
+    assert_eq!(r.count(), 3);
+    r.assert_no_set_cookie();
+    demo.get("/peek", Some(&c.pair()))
+        .assert_contains("no session");
+    assert!(
+        demo.output()
+            .contains("a Set-Cookie after the streamed headers was not sent"),
+        "{}",
+        demo.output()
+    );
+    let _ = std::fs::remove_file(&extra);
 }

@@ -6,12 +6,16 @@
 //   node --test tests/browser/)
 //
 // Environment:
+//   SERVER        demo (default): the C demo; apache: Apache httpd serving the
+//                 same pages through hosts/apache/mod_sess (`make -C
+//                 hosts/apache`, the configuration hosts/apache/conf.sh writes)
 //   DEMO_BIN      a built server_demo; unset: `make -C examples-c build/server_demo`
 //   CHROMIUM_PATH the browser (default /usr/bin/chromium)
 //
 // The server runs on a free 127.0.0.1 port and is killed when the tests end,
 // pass or fail. A full-page screenshot of /page2 goes to
-// test-artifacts/browser-page2.png at the repository root.
+// test-artifacts/browser-page2.png (browser-page2-apache.png) at the
+// repository root.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +31,7 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SERVER = process.env.SERVER || 'demo';
 const STARTUP_MS = 10_000;
 const STEP_MS = 10_000;
 const TEST_MS = 60_000;
@@ -34,6 +39,8 @@ const TEST_MS = 60_000;
 const MAX_LIFETIME_S = 900;
 
 let server; // the child process
+const serverDirs = []; // Apache's generated configurations, removed at the end
+let apacheLog; // Apache's error log, shown when it fails
 let serverOutput = '';
 let base; // http://127.0.0.1:<port>
 let browser;
@@ -53,6 +60,30 @@ function demoBinary() {
   return path.join(ROOT, 'examples-c', 'build', 'server_demo');
 }
 
+/** hosts/apache/mod_sess.so, built against the release libsess.a. */
+function apacheModule() {
+  execFileSync('make', ['-C', 'hosts/apache'], {
+    cwd: ROOT,
+    stdio: ['ignore', 2, 2],
+    timeout: 15 * 60_000,
+  });
+  return path.join(ROOT, 'hosts', 'apache', 'build', 'mod_sess.so');
+}
+
+/** The command running the server on `port`: [program, args]. */
+function serverCommand(port) {
+  if (SERVER === 'demo') return [demoBinary(), []];
+  assert.equal(SERVER, 'apache', `SERVER=${SERVER}: demo or apache`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'libsess-apache-'));
+  serverDirs.push(dir);
+  apacheLog = path.join(dir, 'error.log');
+  execFileSync(path.join(ROOT, 'hosts', 'apache', 'conf.sh'), [dir, String(port), apacheModule()], {
+    env: { ...process.env, SESS_STORE: '' }, // its error log: <dir>/error.log
+    stdio: ['ignore', 2, 2],
+  });
+  return ['apache2', ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND']];
+}
+
 async function freePort() {
   const probe = net.createServer();
   probe.listen(0, '127.0.0.1');
@@ -63,14 +94,28 @@ async function freePort() {
   return port;
 }
 
+/** Resolves once `port` answers GET /stats with 200 (Apache prints nothing when ready). */
+async function answering(port) {
+  for (const end = Date.now() + STARTUP_MS; Date.now() < end;) {
+    try {
+      const resp = await fetch(`http://127.0.0.1:${port}/stats`);
+      if (resp.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
- * Starts the server; resolves once it prints `listening on`. It runs in its
- * own process group under coreutils' `timeout`, so stopServer() ends both at
- * once, and a server whose test process was killed outright still dies
- * within MAX_LIFETIME_S.
+ * Starts the server; resolves once it prints `listening on` (the demo) or
+ * answers (Apache). It runs in its own process group under coreutils'
+ * `timeout`, so stopServer() ends them all at once (Apache's children too),
+ * and a server whose test process was killed outright still dies within
+ * MAX_LIFETIME_S.
  */
-async function startServer(bin, port) {
-  const child = spawn('timeout', ['--signal=KILL', String(MAX_LIFETIME_S), bin], {
+async function startServer([bin, args], port) {
+  const child = spawn('timeout', ['--signal=KILL', String(MAX_LIFETIME_S), bin, ...args], {
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -79,9 +124,10 @@ async function startServer(bin, port) {
   child.stderr.on('data', (d) => { serverOutput += d; });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no "listening on" within ${STARTUP_MS} ms; output:\n${serverOutput}`)),
+      () => reject(new Error(`not ready within ${STARTUP_MS} ms; output:\n${serverOutput}`)),
       STARTUP_MS,
     );
+    if (SERVER !== 'demo') answering(port).then(() => { clearTimeout(timer); resolve(); });
     child.stdout.on('data', (d) => {
       serverOutput += d;
       if (serverOutput.includes('listening on')) {
@@ -105,6 +151,7 @@ function stopServer() {
       // already gone
     }
   }
+  for (const dir of serverDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // Never leave the server behind, whatever ends this process.
@@ -117,15 +164,15 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 before(async () => {
-  const bin = demoBinary();
   // A few tries, in case another process takes the free port first.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      await startServer(bin, port);
+      await startServer(serverCommand(port), port);
       base = `http://127.0.0.1:${port}`;
       break;
     } catch (e) {
+      if (apacheLog && fs.existsSync(apacheLog)) e.message += `\nerror log:\n${fs.readFileSync(apacheLog, 'utf8')}`;
       stopServer();
       if (attempt === 3) throw e;
       serverOutput = '';
@@ -200,7 +247,8 @@ test('page1 redirects to page2, which shows the three values', { timeout: TEST_M
 
     // The screenshot first: it shows what went wrong if a check fails.
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'browser-page2.png'), fullPage: true });
+    const shot = SERVER === 'demo' ? 'browser-page2.png' : `browser-page2-${SERVER}.png`;
+    await page.screenshot({ path: path.join(ARTIFACTS, shot), fullPage: true });
 
     const text = await bodyText(page);
     assert.match(text, /There are 3 items in the Session's Contents collection\./);

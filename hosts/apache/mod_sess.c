@@ -1,0 +1,863 @@
+/*
+ * mod_sess.c: libsess in Apache httpd 2.4 — the IIS/ASP Session object for
+ * every handler, configured the way ASP.NET's <sessionState> is.
+ *
+ *   <Location /app>
+ *       SessionApplication On          the scope is an application (its
+ *                                      virtual path); nested ones are others
+ *       SessionState On                ASP's EnableSessionState: On | ReadOnly | Off
+ *       SessionTimeout 20              minutes
+ *       SessionLockTimeout 5000        ms (answer 503 past it)
+ *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
+ *       SessionKeyPrefix sess:apache:  Redis keys: <prefix><path with / as _>:
+ *       SessionStoreLockTTL 120000     Redis: ms a killed child's lock lives
+ *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
+ *       SessionStateCookiePath /app    SessionStateCookieDomain example.org
+ *       SessionStateCookieSecure Auto  Auto | Always | Never
+ *       SessionStateCookieSameSite Lax Lax | Strict | None | Omit
+ *       SessionStateCookieMaxAge 0     SessionStateCookieHostPrefix Off
+ *       SessionCookieless Off          IDs in URLs: /app/(S(<id>))/...
+ *   </Location>
+ *   <LocationMatch "/peek$"> SessionState ReadOnly </LocationMatch>
+ *
+ * (The cookie's directives are SessionStateCookie*, not SessionCookie*:
+ * mod_session_cookie owns SessionCookieName, and both modules may be loaded.)
+ *
+ * Applications are created in child_init (after the fork) and released
+ * with the child. SessionState is inherited by nested scopes; where it is
+ * unset no session state is touched (static files, say).
+ *
+ * A request's unit of work (mod_sess.h):
+ *   fixups       sess_request_begin: the application by path, the session by
+ *                cookie or URL, its lock (shared for ReadOnly); a lock
+ *                timeout or a store that is down answers 503 here, before
+ *                any handler ran.
+ *   handler      any module: sess_ap_request(r) (optional function).
+ *   SESS_COMMIT  an output filter just before the protocol filters holds
+ *                the response until its EOS, then sess_request_end
+ *                commits (or undoes, if the page failed) and the Set-Cookie
+ *                — Abandon's deleting one included — joins the response
+ *                headers, which have not left yet. So a client never sees
+ *                a response whose changes are not committed, and every
+ *                cookie reaches it. The cost: a response with session
+ *                state is buffered (file buckets are set aside, not read).
+ *                A commit that fails turns the response into a 503.
+ *                A handler that streams (a FLUSH) or a response past 1 MiB
+ *                in memory lets the headers go then, with the Set-Cookie
+ *                known then (sess_request_set_cookie); a cookie only known
+ *                at the end (Abandon after that) is logged, not sent.
+ *   cleanup      a response that never reached the filter (an error page
+ *                Apache made itself: those drop content filters) ends with
+ *                its changes undone when the request's pool goes.
+ *
+ * Handlers: "sess-demo" serves the demo web app's pages (examples-c/DEMO.md,
+ * the same code as examples-c/server_demo.c: demo_pages.h); "sess-metrics"
+ * serves counters in Prometheus text format.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "httpd.h" /* first: the others need its types */
+#include "apr_optional.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "util_script.h"
+
+#include "demo_pages.h"
+#include "mod_sess.h"
+#include "sess.h"
+
+module AP_MODULE_DECLARE_DATA sess_module;
+APLOG_USE_MODULE(sess);
+
+#define UNSET (-1)
+#define FILTER_NAME "SESS_COMMIT"
+
+/* Settings of one scope (<Location>, <Directory>, the server). */
+typedef struct dir_conf {
+    int state;            /* SESS_USE_* or UNSET (inherited) */
+    /* The application's settings (read where SessionApplication is On) */
+    const char *path;     /* the scope's virtual path */
+    int timeout;          /* minutes, or UNSET */
+    int lock_timeout;     /* ms, or UNSET */
+    const char *store;    /* a redis:// URL, or NULL: in-process */
+    int lock_ttl;         /* Redis: ms a crashed holder's lock lives, or UNSET */
+    const char *key_prefix;
+    const char *cookie_name, *cookie_path, *cookie_domain;
+    int secure, same_site, max_age, host_prefix, cookieless;
+} dir_conf;
+
+/* A server's (virtual host's) applications and, in a child, its site. */
+typedef struct server_conf {
+    apr_array_header_t *apps; /* dir_conf *, in declaration order */
+    sess_site *site;          /* built in child_init */
+    sess_app **handles;       /* one per apps entry */
+} server_conf;
+
+/* Counters every child adds to (a shared anonymous mapping made before the
+ * children fork). */
+typedef struct shared_counters {
+    long requests;      /* units of work begun */
+    long lock_timeouts; /* 503s for a session held past the lock timeout */
+    long store_errors;  /* 503s for a store that is down */
+    long failures;      /* other library failures */
+    long readers_now;   /* the demo's read-only pages in progress */
+} shared_counters;
+
+static shared_counters *counters;
+
+/* One request's unit of work (shared with internal redirects). */
+typedef struct req_state {
+    sess_request *req;
+    apr_bucket_brigade *held; /* the response, until its EOS */
+    bool streaming;           /* the headers have left (a FLUSH, or too much held) */
+} req_state;
+
+/* The most response bytes held in memory; past it the response streams. */
+#define HOLD_MAX (1024 * 1024)
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    dir_conf *c = apr_pcalloc(p, sizeof *c);
+    c->state = UNSET;
+    c->path = dir ? dir : "/";
+    c->timeout = c->lock_timeout = c->lock_ttl = c->secure = c->same_site = c->max_age = UNSET;
+    c->host_prefix = c->cookieless = UNSET;
+    return c;
+}
+
+/* Only SessionState is inherited: application settings belong to the scope
+ * that declares the application. */
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    dir_conf *base = basev, *add = addv, *c = apr_pmemdup(p, add, sizeof *add);
+    if (add->state == UNSET)
+        c->state = base->state;
+    return c;
+}
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    server_conf *c = apr_pcalloc(p, sizeof *c);
+    (void)s;
+    c->apps = apr_array_make(p, 4, sizeof(dir_conf *));
+    return c;
+}
+
+static const char *set_application(cmd_parms *cmd, void *dv, int on)
+{
+    dir_conf *d = dv;
+    server_conf *sc = ap_get_module_config(cmd->server->module_config, &sess_module);
+    const ap_directive_t *parent = cmd->directive->parent;
+    if (!on)
+        return NULL;
+    if (parent && (strcasecmp(parent->directive, "<Location") != 0 || !cmd->path
+                   || parent->args[0] == '~'))
+        return "SessionApplication belongs in a <Location> with a plain path (the "
+               "application's virtual path) or at server level (\"/\")";
+    if (!parent)
+        d->path = "/";
+    *(dir_conf **)apr_array_push(sc->apps) = d;
+    return NULL;
+}
+
+static const char *set_state(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *d = dv;
+    (void)cmd;
+    if (!strcasecmp(arg, "On"))
+        d->state = SESS_USE_EXCLUSIVE;
+    else if (!strcasecmp(arg, "ReadOnly"))
+        d->state = SESS_USE_READONLY;
+    else if (!strcasecmp(arg, "Off"))
+        d->state = SESS_USE_OFF;
+    else
+        return "SessionState is On, ReadOnly or Off";
+    return NULL;
+}
+
+/* A whole decimal number from 0 to INT32_MAX. */
+static const char *parse_int(const char *arg, const char *what, int *out)
+{
+    uint32_t v;
+    if (!parse_u32(arg, &v) || v > INT32_MAX)
+        return what;
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int *field = (int *)((char *)dv + (size_t)cmd->info);
+    return parse_int(arg, apr_psprintf(cmd->pool, "%s takes a whole number", cmd->cmd->name),
+                     field);
+}
+
+static const char *set_string(cmd_parms *cmd, void *dv, const char *arg)
+{
+    *(const char **)((char *)dv + (size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dv, int on)
+{
+    *(int *)((char *)dv + (size_t)cmd->info) = on;
+    return NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *d = dv;
+    (void)cmd;
+    if (!strcasecmp(arg, "inproc") || !strcasecmp(arg, "in-process"))
+        d->store = NULL;
+    else if (!strncasecmp(arg, "redis://", 8) || !strncasecmp(arg, "rediss://", 9))
+        d->store = arg;
+    else
+        return "SessionStore is inproc or a redis:// URL";
+    return NULL;
+}
+
+static const char *set_secure(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *d = dv;
+    (void)cmd;
+    if (!strcasecmp(arg, "Auto"))
+        d->secure = SESS_SECURE_AUTO;
+    else if (!strcasecmp(arg, "Always"))
+        d->secure = SESS_SECURE_ALWAYS;
+    else if (!strcasecmp(arg, "Never"))
+        d->secure = SESS_SECURE_NEVER;
+    else
+        return "SessionStateCookieSecure is Auto, Always or Never";
+    return NULL;
+}
+
+static const char *set_same_site(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *d = dv;
+    (void)cmd;
+    if (!strcasecmp(arg, "Lax"))
+        d->same_site = SESS_SAMESITE_LAX;
+    else if (!strcasecmp(arg, "Strict"))
+        d->same_site = SESS_SAMESITE_STRICT;
+    else if (!strcasecmp(arg, "None"))
+        d->same_site = SESS_SAMESITE_NONE;
+    else if (!strcasecmp(arg, "Omit"))
+        d->same_site = SESS_SAMESITE_OMIT;
+    else
+        return "SessionStateCookieSameSite is Lax, Strict, None or Omit";
+    return NULL;
+}
+
+#define FIELD(f) ((void *)APR_OFFSETOF(dir_conf, f))
+
+static const command_rec sess_cmds[] = {
+    AP_INIT_FLAG("SessionApplication", set_application, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On: this <Location> is an application (its path is the virtual path)"),
+    AP_INIT_TAKE1("SessionState", set_state, NULL, RSRC_CONF | ACCESS_CONF | OR_OPTIONS,
+                  "On, ReadOnly or Off (ASP's EnableSessionState)"),
+    AP_INIT_TAKE1("SessionTimeout", set_int, FIELD(timeout), RSRC_CONF | ACCESS_CONF,
+                  "the Timeout of new sessions, minutes"),
+    AP_INIT_TAKE1("SessionLockTimeout", set_int, FIELD(lock_timeout), RSRC_CONF | ACCESS_CONF,
+                  "the longest wait for a session another request holds, ms"),
+    AP_INIT_TAKE1("SessionStore", set_store, NULL, RSRC_CONF | ACCESS_CONF,
+                  "inproc (default) or redis://host:port/db"),
+    AP_INIT_TAKE1("SessionStoreLockTTL", set_int, FIELD(lock_ttl), RSRC_CONF | ACCESS_CONF,
+                  "Redis: how long a lock outlives a crashed child, ms (default 120000)"),
+    AP_INIT_TAKE1("SessionKeyPrefix", set_string, FIELD(key_prefix), RSRC_CONF | ACCESS_CONF,
+                  "the start of the application's Redis keys (default sess:apache:)"),
+    AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
+                  "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
+    AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
+                  "the cookie's Path (default: the application's path)"),
+    AP_INIT_TAKE1("SessionStateCookieDomain", set_string, FIELD(cookie_domain),
+                  RSRC_CONF | ACCESS_CONF, "the cookie's Domain (default: none)"),
+    AP_INIT_TAKE1("SessionStateCookieSecure", set_secure, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Auto (over HTTPS), Always or Never"),
+    AP_INIT_TAKE1("SessionStateCookieSameSite", set_same_site, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Lax, Strict, None or Omit"),
+    AP_INIT_TAKE1("SessionStateCookieMaxAge", set_int, FIELD(max_age), RSRC_CONF | ACCESS_CONF,
+                  "the cookie's Max-Age, s (default 0: a browser-session cookie)"),
+    AP_INIT_FLAG("SessionStateCookieHostPrefix", set_flag, FIELD(host_prefix),
+                 RSRC_CONF | ACCESS_CONF, "On: the cookie's name starts __Host-"),
+    AP_INIT_FLAG("SessionCookieless", set_flag, FIELD(cookieless), RSRC_CONF | ACCESS_CONF,
+                 "On: IDs travel in URLs (/app/(S(<id>))/...), not cookies"),
+    {NULL},
+};
+
+/* ------------------------------------------------------------------------ */
+/* Startup                                                                  */
+
+/* The counters, shared by the children made after this. */
+static apr_status_t unmap_counters(void *p)
+{
+    munmap(p, sizeof *counters);
+    if (counters == p)
+        counters = NULL;
+    return APR_SUCCESS;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    void *p = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    (void)plog;
+    (void)ptemp;
+    if (p == MAP_FAILED) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_sess: mmap of the counters failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    counters = p;
+    apr_pool_cleanup_register(pconf, p, unmap_counters, apr_pool_cleanup_null);
+    return OK;
+}
+
+static void count(long *field)
+{
+    if (counters)
+        __atomic_add_fetch(field, 1, __ATOMIC_RELAXED);
+}
+
+/* The detail of this thread's last library failure. */
+static const char *last_error(apr_pool_t *p, sess_result hr)
+{
+    char msg[160], detail[512];
+    sess_result last = 0;
+    if (sess_error_message(hr, msg, sizeof msg, NULL) < 0)
+        msg[0] = '\0';
+    if (sess_error_last(&last, detail, sizeof detail, NULL) != SESS_S_OK || last != hr)
+        detail[0] = '\0';
+    return apr_psprintf(p, "0x%08lX %s%s%s", (unsigned long)(uint32_t)hr, msg,
+                        detail[0] ? ": " : "", detail);
+}
+
+static apr_status_t release_site(void *scv)
+{
+    server_conf *sc = scv;
+    int i;
+    sess_site_release(sc->site);
+    sc->site = NULL;
+    for (i = 0; i < sc->apps->nelts; i++) {
+        sess_app_release(sc->handles[i]); /* Session_OnEnd for what is left */
+        sc->handles[i] = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* One application, as its scope configures it. */
+static sess_result create_app(apr_pool_t *p, const dir_conf *d, sess_app **out)
+{
+    sess_app_options opts;
+    sess_redis_options redis;
+    const char *prefix;
+    char *c;
+
+    sess_app_options_init(&opts);
+    if (d->timeout != UNSET)
+        opts.default_timeout_minutes = (uint32_t)d->timeout;
+    if (d->lock_timeout != UNSET)
+        opts.lock_timeout_ms = (uint32_t)d->lock_timeout;
+    if (d->store) {
+        /* One key prefix per application: "<base><path>:", the path's '/'
+         * spelled '_' ("sess:apache:_search:"), as the demo does. */
+        prefix = apr_pstrcat(p, d->key_prefix ? d->key_prefix : "sess:apache:", d->path, ":",
+                             NULL);
+        for (c = (char *)prefix + strlen(d->key_prefix ? d->key_prefix : "sess:apache:"); *c;
+             c++)
+            if (*c == '/')
+                *c = '_';
+        sess_redis_options_init(&redis);
+        redis.url = d->store;
+        redis.key_prefix = prefix;
+        if (d->lock_ttl != UNSET)
+            redis.lock_ttl_ms = (uint32_t)d->lock_ttl;
+        opts.redis = &redis;
+    }
+    return sess_app_create(&opts, out);
+}
+
+static sess_result add_app(sess_site *site, const dir_conf *d, const sess_app *app)
+{
+    sess_web_options web;
+    sess_web_options_init(&web);
+    if (d->secure != UNSET)
+        web.secure = (uint32_t)d->secure;
+    if (d->same_site != UNSET)
+        web.same_site = (uint32_t)d->same_site;
+    if (d->max_age != UNSET)
+        web.max_age_seconds = (uint32_t)d->max_age;
+    web.cookie_name = d->cookie_name;
+    web.cookie_path = d->cookie_path;
+    web.cookie_domain = d->cookie_domain;
+    web.host_prefix = d->host_prefix == 1;
+    web.cookieless = d->cookieless == 1;
+    return sess_site_add(site, d->path, app, &web);
+}
+
+/* After the fork: each server's site and applications (an application's
+ * expiry thread and store connections belong to the process that made
+ * them). A failure leaves the server without session state (requests in
+ * its applications answer 500) and says why in the error log. */
+static void child_init(apr_pool_t *pchild, server_rec *main_server)
+{
+    server_rec *s;
+    for (s = main_server; s; s = s->next) {
+        server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        sess_result hr;
+        int i;
+        if (sc->site || sc->apps->nelts == 0)
+            continue; /* a virtual host sharing the main server's conf */
+        sc->handles = apr_pcalloc(pchild, sizeof(sess_app *) * (size_t)sc->apps->nelts);
+        if ((hr = sess_site_create(&sc->site)) < 0) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_sess: sess_site_create: %s",
+                         last_error(pchild, hr));
+            continue;
+        }
+        apr_pool_cleanup_register(pchild, sc, release_site, apr_pool_cleanup_null);
+        for (i = 0; i < sc->apps->nelts; i++) {
+            const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            hr = create_app(pchild, d, &sc->handles[i]);
+            if (hr >= 0)
+                hr = add_app(sc->site, d, sc->handles[i]);
+            if (hr < 0) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                             "mod_sess: application %s: %s; no session state in this server",
+                             d->path, last_error(pchild, hr));
+                release_site(sc);
+                break;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The unit of work                                                         */
+
+static req_state *state_of(const request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &sess_module);
+}
+
+/* Ends the unit of work: commit, or undo if the page failed. The Set-Cookie
+ * joins err_headers_out (sent with any status). */
+static sess_result end_request(request_rec *r, req_state *st, bool *cookie_added)
+{
+    sess_variant cookie;
+    sess_result hr;
+    bool failed = r->status >= 500 || apr_table_get(r->notes, SESS_AP_NOTE_FAILED) != NULL;
+    sess_variant_init(&cookie);
+    hr = sess_request_end(st->req, failed, &cookie);
+    st->req = NULL;
+    if (hr < 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: ending the request: %s",
+                      last_error(r->pool, hr));
+    *cookie_added = hr >= 0 && cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr;
+    if (*cookie_added)
+        apr_table_add(r->err_headers_out, "Set-Cookie", cookie.v.bstrVal.ptr);
+    sess_variant_clear(&cookie);
+    return hr;
+}
+
+/* A response that never passed the filter: undo and unlock. */
+static apr_status_t request_cleanup(void *rv)
+{
+    request_rec *r = rv;
+    req_state *st = state_of(r);
+    bool cookie_added;
+    if (st && st->req) {
+        apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
+        end_request(r, st, &cookie_added);
+    }
+    return APR_SUCCESS;
+}
+
+/* Begins the unit of work before any handler runs. */
+static int fixups(request_rec *r)
+{
+    const dir_conf *d = ap_get_module_config(r->per_dir_config, &sess_module);
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    sess_request_info info;
+    req_state *st;
+    const char *cookie;
+    char app_path[512];
+    sess_result hr;
+
+    if (r->main)
+        return DECLINED; /* subrequests use the main request's */
+    if (r->prev && (st = state_of(r->prev)) != NULL) {
+        /* An internal redirect carries the unit of work on. */
+        ap_set_module_config(r->request_config, &sess_module, st);
+        if (st->req)
+            ap_add_output_filter(FILTER_NAME, st, r, r->connection);
+        return DECLINED;
+    }
+    if (d->state == UNSET || !sc->site)
+        return sc->apps->nelts && !sc->site && d->state != UNSET ? HTTP_INTERNAL_SERVER_ERROR
+                                                                  : DECLINED;
+    cookie = apr_table_get(r->headers_in, "Cookie"); /* several: joined with ", " */
+    sess_request_info_init(&info);
+    info.session_use = (uint32_t)d->state;
+    info.path = r->uri;
+    info.cookie_header = cookie;
+    info.cookie_header_len = cookie ? strlen(cookie) : 0;
+    info.https = strcmp(ap_run_http_scheme(r), "https") == 0;
+    st = apr_pcalloc(r->pool, sizeof *st);
+    hr = sess_request_begin(sc->site, &info, &st->req);
+    if (hr == SESS_E_NO_APPLICATION)
+        return DECLINED; /* not ours */
+    if (hr < 0) {
+        if (hr == SESS_E_LOCK_TIMEOUT)
+            count(&counters->lock_timeouts);
+        else if (hr == SESS_E_STORE_UNAVAILABLE)
+            count(&counters->store_errors);
+        else
+            count(&counters->failures);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: beginning the request: %s",
+                      last_error(r->pool, hr));
+        return hr == SESS_E_LOCK_TIMEOUT || hr == SESS_E_STORE_UNAVAILABLE
+                   ? HTTP_SERVICE_UNAVAILABLE
+                   : HTTP_INTERNAL_SERVER_ERROR;
+    }
+    count(&counters->requests);
+    ap_set_module_config(r->request_config, &sess_module, st);
+    apr_pool_cleanup_register(r->pool, r, request_cleanup, apr_pool_cleanup_null);
+    if (sess_request_app_path(st->req, app_path, sizeof app_path, NULL) >= 0)
+        apr_table_set(r->notes, SESS_AP_NOTE_APP, app_path);
+    ap_add_output_filter(FILTER_NAME, st, r, r->connection);
+    return DECLINED;
+}
+
+/* Adds the Set-Cookie the response needs now (sess_request_set_cookie:
+ * before the unit of work ends) to the headers that are about to leave. */
+static void set_cookie_early(request_rec *r, req_state *st)
+{
+    char small[512], *buf = small;
+    size_t need = 0;
+    sess_result hr = sess_request_set_cookie(st->req, small, sizeof small, &need);
+    if (hr == SESS_E_INSUFFICIENT_BUFFER) {
+        buf = apr_palloc(r->pool, need + 1);
+        hr = sess_request_set_cookie(st->req, buf, need + 1, NULL);
+    }
+    if (hr == SESS_S_OK)
+        apr_table_add(r->err_headers_out, "Set-Cookie", buf);
+    else if (hr < 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: the early Set-Cookie: %s",
+                      last_error(r->pool, hr));
+}
+
+/* Holds the response until its EOS, then ends the unit of work and lets the
+ * response go with its Set-Cookie. A handler that streams (a FLUSH bucket)
+ * or a response past HOLD_MAX in memory lets the headers go at that point
+ * with the Set-Cookie known then (sess_request_set_cookie); the unit of
+ * work still ends at EOS, and a cookie only known then (Abandon's deleting
+ * one, after the headers left) cannot reach the client: the error log says
+ * so (the ID is dead in the store anyway: it is never adopted again). */
+static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    req_state *st = f->ctx;
+    apr_bucket *e;
+    apr_off_t held = 0;
+    bool eos = false, flush = false, cookie_added;
+    sess_result hr;
+
+    if (!st->req) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e)) {
+        eos |= APR_BUCKET_IS_EOS(e);
+        flush |= APR_BUCKET_IS_FLUSH(e);
+    }
+    if (st->held) {
+        APR_BRIGADE_PREPEND(bb, st->held);
+        st->held = NULL;
+    }
+    if (!eos) {
+        if (!st->streaming && !flush && apr_brigade_length(bb, 0, &held) == APR_SUCCESS
+            && held >= 0 && held <= HOLD_MAX)
+            return ap_save_brigade(f, &st->held, &bb, r->pool);
+        if (!st->streaming) {
+            st->streaming = true;
+            set_cookie_early(r, st);
+        }
+        return ap_pass_brigade(f->next, bb);
+    }
+    ap_remove_output_filter(f);
+    if (st->streaming) {
+        /* The headers are gone: a cookie end reports now cannot be sent. */
+        end_request(r, st, &cookie_added);
+        if (cookie_added)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "mod_sess: a Set-Cookie after the streamed headers was not sent");
+        return ap_pass_brigade(f->next, bb);
+    }
+    hr = end_request(r, st, &cookie_added);
+    if (hr < 0 && r->status < 400) {
+        /* Not committed: the client must not believe it was. */
+        apr_brigade_cleanup(bb);
+        e = ap_bucket_error_create(hr == SESS_E_LOCK_TIMEOUT || hr == SESS_E_STORE_UNAVAILABLE
+                                       ? HTTP_SERVICE_UNAVAILABLE
+                                       : HTTP_INTERNAL_SERVER_ERROR,
+                                   NULL, r->pool, f->c->bucket_alloc);
+        APR_BRIGADE_INSERT_TAIL(bb, e);
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+static sess_request *sess_ap_request(request_rec *r)
+{
+    req_state *st;
+    while (r->main)
+        r = r->main;
+    st = state_of(r);
+    return st ? st->req : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The demo's pages                                                         */
+
+static const char *request_param(const void *ctx, const char *name)
+{
+    return apr_table_get((const apr_table_t *)ctx, name);
+}
+
+static int readers_now(void)
+{
+    return counters ? (int)__atomic_load_n(&counters->readers_now, __ATOMIC_RELAXED) : 0;
+}
+
+/* Every application path of the request's server, for the pages' links. */
+static const char *const *app_paths(request_rec *r, size_t *n)
+{
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    const char **paths = apr_palloc(r->pool, sizeof(char *) * (size_t)sc->apps->nelts);
+    int i;
+    for (i = 0; i < sc->apps->nelts; i++)
+        paths[i] = APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path;
+    *n = (size_t)sc->apps->nelts;
+    return paths;
+}
+
+/* The request's sess_app (for /stats), by the application's path. */
+static sess_app *app_of(request_rec *r, const char *app_path)
+{
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    int i;
+    for (i = 0; i < sc->apps->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path, app_path) == 0)
+            return sc->handles[i];
+    return NULL;
+}
+
+/* An error page in UTF-8, as the demo's. */
+static int error_page(request_rec *r, int status, const char *detail)
+{
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=UTF-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
+    ap_rprintf(r,
+               "<!DOCTYPE html>\n<html><head><meta charset=\"UTF-8\"><title>%d</title></head>\n"
+               "<body>\n<h1>%d</h1>\n<p>%s</p>\n</body></html>\n",
+               status, status, ap_escape_html(r->pool, detail ? detail : ""));
+    return OK;
+}
+
+static int demo_handler(request_rec *r)
+{
+    sess_request *req;
+    const struct route *route;
+    char *app_path = NULL, charset[64] = "UTF-8";
+    sess_result rc;
+    apr_table_t *args = NULL;
+    sbuf body = {NULL, 0, 0, false};
+    uint32_t cp = CP_UTF8;
+    page pg;
+    bool reader;
+    int failed;
+
+    if (strcmp(r->handler, "sess-demo") != 0)
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (!(req = sess_ap_request(r)))
+        return error_page(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "No session state here: SessionState is unset or no "
+                          "SessionApplication serves this path.");
+    memset(&pg, 0, sizeof pg);
+    route = demo_route_find(req, pg.prefix, sizeof pg.prefix, &app_path, &rc);
+    if (!app_path)
+        return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, rc));
+    pg.app = app_of(r, app_path);
+    free(app_path);
+    if (!route || !pg.app)
+        return error_page(r, HTTP_NOT_FOUND, "No such page in this application.");
+    ap_args_to_table(r, &args);
+    pg.req = req;
+    pg.param = request_param;
+    pg.param_ctx = args;
+    pg.readers_now = readers_now;
+    pg.app_paths = app_paths(r, &pg.app_count);
+    pg.status = 200;
+    reader = route->use == SESS_USE_READONLY;
+    if (reader && counters)
+        pg.readers_seen = (int)__atomic_add_fetch(&counters->readers_now, 1, __ATOMIC_RELAXED);
+    failed = route->fn(&pg) < 0;
+    if (reader && counters)
+        __atomic_sub_fetch(&counters->readers_now, 1, __ATOMIC_RELAXED);
+    if (!failed && pg.s && sess_codepage(pg.s, NULL, &cp) < 0)
+        cp = CP_UTF8;
+    if (!failed && (rc = demo_document(&pg, route, cp, &body, charset, sizeof charset)) < 0)
+        failed = page_fail(&pg, rc);
+    if (failed) {
+        if (pg.status >= 500)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: %s", sb_str(&pg.error));
+        error_page(r, pg.status, sb_str(&pg.error));
+    } else {
+        r->status = pg.status;
+        if (pg.location)
+            apr_table_set(r->headers_out, "Location", pg.location);
+        ap_set_content_type(r, apr_pstrcat(r->pool, "text/html; charset=", charset, NULL));
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        ap_set_content_length(r, (apr_off_t)body.len);
+        if (!r->header_only)
+            ap_rwrite(body.p, (int)body.len, r);
+    }
+    sb_free(&body);
+    sb_free(&pg.out);
+    sb_free(&pg.error);
+    free(pg.location);
+    return OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counters                                                                 */
+
+/* `s` as a Prometheus label value: backslash, quote and newline escaped. */
+static const char *label_value(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, 2 * strlen(s) + 1), *o = out;
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n')
+            *o++ = '\\';
+        *o++ = *s == '\n' ? 'n' : *s;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* sess-metrics: every application's counters (sess_app_stats) in the
+ * Prometheus text format, as the demo's /metrics (examples-c/DEMO.md), then
+ * what the module counted over all children of this server. Each child has
+ * its own applications: their counters are the answering child's (with one
+ * child, the server's; sess_sessions on Redis is the farm's). */
+static int metrics_handler(request_rec *r)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } series[] = {
+        {"sess_sessions", "gauge", "Sessions stored now.",
+         APR_OFFSETOF(sess_app_counters, sessions_current)},
+        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
+         APR_OFFSETOF(sess_app_counters, sessions_total)},
+        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
+         APR_OFFSETOF(sess_app_counters, sessions_timed_out)},
+        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
+         APR_OFFSETOF(sess_app_counters, sessions_abandoned)},
+        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
+         APR_OFFSETOF(sess_app_counters, lock_waits)},
+        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
+         APR_OFFSETOF(sess_app_counters, lock_timeouts)},
+        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
+         APR_OFFSETOF(sess_app_counters, store_errors)},
+    };
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    int napps = sc->site ? sc->apps->nelts : 0, a;
+    sess_app_counters *stats = apr_pcalloc(r->pool, sizeof *stats * (size_t)(napps + 1));
+    size_t i;
+
+    if (strcmp(r->handler, "sess-metrics") != 0)
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    for (a = 0; a < napps; a++) {
+        sess_result hr;
+        sess_app_stats_init(&stats[a]);
+        if ((hr = sess_app_stats(sc->handles[a], &stats[a])) < 0)
+            return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, hr));
+    }
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only)
+        return OK;
+    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
+        ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
+                   series[i].name, series[i].type);
+        for (a = 0; a < napps; a++) {
+            apr_uint64_t v;
+            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
+            ap_rprintf(r, "%s{app=\"%s\"} %" APR_UINT64_T_FMT "\n", series[i].name,
+                       label_value(r->pool, APR_ARRAY_IDX(sc->apps, a, dir_conf *)->path), v);
+        }
+    }
+    if (counters)
+        ap_rprintf(r,
+                   "# HELP sess_apache_requests_total Requests that began a unit of work "
+                   "(all children).\n"
+                   "# TYPE sess_apache_requests_total counter\nsess_apache_requests_total %ld\n"
+                   "# HELP sess_apache_unavailable_total Requests answered 503 at their start: "
+                   "lock timeout or store down (all children).\n"
+                   "# TYPE sess_apache_unavailable_total counter\n"
+                   "sess_apache_unavailable_total{cause=\"lock_timeout\"} %ld\n"
+                   "sess_apache_unavailable_total{cause=\"store\"} %ld\n"
+                   "# HELP sess_apache_failures_total Requests answered 500 at their start: other "
+                   "library failures (all children).\n"
+                   "# TYPE sess_apache_failures_total counter\nsess_apache_failures_total %ld\n",
+                   __atomic_load_n(&counters->requests, __ATOMIC_RELAXED),
+                   __atomic_load_n(&counters->lock_timeouts, __ATOMIC_RELAXED),
+                   __atomic_load_n(&counters->store_errors, __ATOMIC_RELAXED),
+                   __atomic_load_n(&counters->failures, __ATOMIC_RELAXED));
+    return OK;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_handler(demo_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After content filters (mod_deflate's CONTENT_SET + 1), before the
+     * protocol filters that send the headers. */
+    ap_register_output_filter(FILTER_NAME, commit_filter, NULL, AP_FTYPE_PROTOCOL - 1);
+    APR_REGISTER_OPTIONAL_FN(sess_ap_request);
+}
+
+module AP_MODULE_DECLARE_DATA sess_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    NULL,
+    sess_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
+};

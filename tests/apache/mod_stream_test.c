@@ -1,0 +1,67 @@
+/*
+ * mod_stream_test.c: a handler that streams through mod_sess, for
+ * tests/http_demo.rs (SetHandler sess-stream-test): it takes the session,
+ * sends a first part and flushes (the headers leave: mod_sess sends the
+ * Set-Cookie known then), then counts (count = count + 1) and sends
+ * "count=<N>"; with ?abandon=1 it abandons the session after the flush.
+ * Built by `make -C hosts/apache ext/mod_stream_test.so`.
+ */
+#include "httpd.h" /* first: the others need its types */
+#include "apr_optional.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_protocol.h"
+
+#include "mod_sess.h"
+#include "sess.h"
+
+static APR_OPTIONAL_FN_TYPE(sess_ap_request) *get_request;
+
+static void retrieve(void)
+{
+    get_request = APR_RETRIEVE_OPTIONAL_FN(sess_ap_request);
+}
+
+static int stream_handler(request_rec *r)
+{
+    sess_request *req;
+    sess_session *s = NULL;
+    sess_variant v;
+    apr_int64_t count = 0;
+    sess_result hr;
+
+    if (strcmp(r->handler, "sess-stream-test") != 0)
+        return DECLINED;
+    if (!get_request || !(req = get_request(r))
+        || sess_request_session(req, SESS_REQUEST_CREATE, &s) < 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_set_content_type(r, "text/plain");
+    ap_rputs("first part\n", r);
+    ap_rflush(r); /* the headers leave now */
+    sess_variant_init(&v);
+    hr = sess_value_get(s, "count", &v);
+    if (hr >= 0 && v.vt != SESS_VT_EMPTY)
+        hr = sess_variant_change_type(&v, &v, 0x0409, 0, SESS_VT_I8);
+    if (hr >= 0 && v.vt == SESS_VT_I8)
+        count = v.v.llVal;
+    if (hr >= 0)
+        hr = sess_variant_set_i8(&v, ++count);
+    if (hr >= 0)
+        hr = sess_value_set(s, "count", &v);
+    sess_variant_clear(&v);
+    if (hr >= 0 && r->args && strstr(r->args, "abandon=1"))
+        hr = sess_abandon(s);
+    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\n", count);
+    return hr < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_optional_fn_retrieve(retrieve, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(stream_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA stream_test_module = {
+    STANDARD20_MODULE_STUFF, NULL, NULL, NULL, NULL, NULL, register_hooks, AP_MODULE_FLAG_NONE,
+};
