@@ -709,6 +709,48 @@ static int page_stats(page *pg)
     return 0;
 }
 
+/* /metrics: every application's counters (sess_app_stats) in the Prometheus
+ * text format, one series per application; labels[a] is application a's
+ * path, escaped for a label value. A count the store could not give now
+ * (UINT64_MAX: sess_app_stats returned SESS_S_FALSE) is NaN. */
+static void metrics_text(sbuf *b, const sess_app_counters *stats, const char *const *labels,
+                         size_t napps)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+    } series[] = {
+        {"sess_sessions", "gauge", "Sessions stored now.",
+         offsetof(sess_app_counters, sessions_current)},
+        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
+         offsetof(sess_app_counters, sessions_total)},
+        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
+         offsetof(sess_app_counters, sessions_timed_out)},
+        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
+         offsetof(sess_app_counters, sessions_abandoned)},
+        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
+         offsetof(sess_app_counters, lock_waits)},
+        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
+         offsetof(sess_app_counters, lock_timeouts)},
+        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
+         offsetof(sess_app_counters, store_errors)},
+    };
+    size_t i, a;
+    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
+        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
+                  series[i].name, series[i].type);
+        for (a = 0; a < napps; a++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
+            if (v == UINT64_MAX)
+                sb_printf(b, "%s{app=\"%s\"} NaN\n", series[i].name, labels[a]);
+            else
+                sb_printf(b, "%s{app=\"%s\"} %llu\n", series[i].name, labels[a],
+                          (unsigned long long)v);
+        }
+    }
+}
+
 typedef int (*page_fn)(page *pg);
 
 static const struct route {

@@ -635,28 +635,10 @@ static const struct route *find_route(sess_request *req, response *res, char *pr
  * server itself, outside the applications: no session, no cookie. */
 static void metrics(response *res)
 {
-    static const struct {
-        const char *name, *type, *help;
-        size_t offset;
-    } series[] = {
-        {"sess_sessions", "gauge", "Sessions stored now.",
-         offsetof(sess_app_counters, sessions_current)},
-        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
-         offsetof(sess_app_counters, sessions_total)},
-        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
-         offsetof(sess_app_counters, sessions_timed_out)},
-        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
-         offsetof(sess_app_counters, sessions_abandoned)},
-        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
-         offsetof(sess_app_counters, lock_waits)},
-        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
-         offsetof(sess_app_counters, lock_timeouts)},
-        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
-         offsetof(sess_app_counters, store_errors)},
-    };
     enum { APPS = sizeof srv.apps / sizeof srv.apps[0] };
     sess_app_counters stats[APPS];
-    size_t i, a;
+    const char *labels[APPS];
+    size_t a;
     sess_result rc;
 
     for (a = 0; a < APPS; a++) {
@@ -666,19 +648,11 @@ static void metrics(response *res)
             error_from_library(res, rc);
             return;
         }
+        labels[a] = srv.apps[a].path;
     }
     res->status = 200;
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
-        sb_printf(&res->body, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
-                  series[i].name, series[i].type);
-        for (a = 0; a < APPS; a++) {
-            uint64_t v;
-            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
-            sb_printf(&res->body, "%s{app=\"%s\"} %llu\n", series[i].name, srv.apps[a].path,
-                      (unsigned long long)v);
-        }
-    }
+    metrics_text(&res->body, stats, labels, APPS);
     if (res->body.oom) {
         res->content_type = NULL;
         error_page(res, 500, "out of memory");

@@ -991,7 +991,9 @@ typedef struct sess_app_counters {
    */
   uint32_t reserved;
   /**
-   * Sessions stored now (for a shared store: the farm's).
+   * Sessions stored now (for a shared store: the farm's); UINT64_MAX
+   * when the store cannot count them now (`sess_app_stats` then returns
+   * `SESS_S_FALSE`, and the failure counts in `store_errors`).
    */
   uint64_t sessions_current;
   /**
@@ -2016,7 +2018,9 @@ sess_result sess_app_stats_init(struct sess_app_counters *stats);
  * Writes `app`'s counters to `*stats`, whose `struct_size` (set by
  * `sess_app_stats_init`) says how many fields the caller has: only those
  * are written. A `struct_size` smaller than the first counter's end is
- * `SESS_E_INVALID_OPTION`.
+ * `SESS_E_INVALID_OPTION`. With the store down the counters are still
+ * written: `sessions_current` is then UINT64_MAX and the result
+ * `SESS_S_FALSE`.
  */
 sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters *stats);
 

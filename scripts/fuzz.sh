@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# Nightly Rust is needed; a machine without it (rustup cannot fetch a
+# toolchain here) says so and skips, rather than failing the whole run.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  echo "SKIPPED fuzzing: no nightly Rust toolchain on this machine"
+  exit 0
+fi
 seconds=${FUZZ_SECONDS:-8}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^libsess-fuzz$')

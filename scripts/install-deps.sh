@@ -17,6 +17,8 @@ have make || missing+=(make)
 have pkg-config || missing+=(pkg-config)  # tests/install.rs
 have readelf || missing+=(binutils)       # tests/install.rs (the SONAME)
 have valgrind || missing+=(valgrind)
+# clang: the C examples under AddressSanitizer (scripts/sanitize.sh).
+have clang || missing+=(clang)
 have redis-server || missing+=(redis-server)
 have redis-cli || missing+=(redis-tools)
 have openssl || missing+=(openssl)

@@ -211,13 +211,15 @@ impl App {
         self.0.sweeper.lock().as_ref()?.last_error.lock().clone()
     }
 
-    /// The application's counters now (the store's failure if it cannot
-    /// count its sessions).
-    pub fn stats(&self) -> Result<AppStats> {
+    /// The application's counters now. They are the application's own, so
+    /// they are there even when the store is down; only `sessions_current`
+    /// needs the store (`None` if it cannot count: see `session_count`).
+    pub fn stats(&self) -> AppStats {
         let inner = &self.0.inner;
-        Ok(inner
+        let current = inner.counters.check(inner.store.count()).ok();
+        inner
             .counters
-            .snapshot(inner.store.count()? as u64, inner.store.lock_waits()))
+            .snapshot(current.map(|n| n as u64), inner.store.lock_waits())
     }
 
     /// Bytes the in-process sessions' Contents hold, as the memory budget

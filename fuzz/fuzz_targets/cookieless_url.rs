@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = rewrite(
         app,
-        &sess::session::SessionId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap(),
+        &sess::state::SessionId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap(),
         path,
     );
 });

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sess::session::Limits;
+use sess::state::Limits;
 use sess::store::wire::{decode_session, decode_value, encode_session, encode_value};
 
 const MAX: usize = 1 << 20;

@@ -767,29 +767,11 @@ static const char *label_value(apr_pool_t *p, const char *s)
  * child, the server's; sess_sessions on Redis is the farm's). */
 static int metrics_handler(request_rec *r)
 {
-    static const struct {
-        const char *name, *type, *help;
-        size_t offset;
-    } series[] = {
-        {"sess_sessions", "gauge", "Sessions stored now.",
-         APR_OFFSETOF(sess_app_counters, sessions_current)},
-        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
-         APR_OFFSETOF(sess_app_counters, sessions_total)},
-        {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
-         APR_OFFSETOF(sess_app_counters, sessions_timed_out)},
-        {"sess_sessions_abandoned_total", "counter", "Sessions ended by Abandon.",
-         APR_OFFSETOF(sess_app_counters, sessions_abandoned)},
-        {"sess_lock_waits_total", "counter", "Requests that waited for their session's lock.",
-         APR_OFFSETOF(sess_app_counters, lock_waits)},
-        {"sess_lock_timeouts_total", "counter", "Requests that gave up waiting (503).",
-         APR_OFFSETOF(sess_app_counters, lock_timeouts)},
-        {"sess_store_errors_total", "counter", "Store calls that failed (store unavailable).",
-         APR_OFFSETOF(sess_app_counters, store_errors)},
-    };
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     int napps = sc->site ? sc->apps->nelts : 0, a;
     sess_app_counters *stats = apr_pcalloc(r->pool, sizeof *stats * (size_t)(napps + 1));
-    size_t i;
+    const char **labels = apr_pcalloc(r->pool, sizeof *labels * (size_t)(napps + 1));
+    sbuf text = {0};
 
     if (strcmp(r->handler, "sess-metrics") != 0)
         return DECLINED;
@@ -800,21 +782,19 @@ static int metrics_handler(request_rec *r)
         sess_app_stats_init(&stats[a]);
         if ((hr = sess_app_stats(sc->handles[a], &stats[a])) < 0)
             return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, hr));
+        labels[a] = label_value(r->pool, APR_ARRAY_IDX(sc->apps, a, dir_conf *)->path);
     }
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
-    for (i = 0; i < sizeof series / sizeof series[0]; i++) {
-        ap_rprintf(r, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
-                   series[i].name, series[i].type);
-        for (a = 0; a < napps; a++) {
-            apr_uint64_t v;
-            memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);
-            ap_rprintf(r, "%s{app=\"%s\"} %" APR_UINT64_T_FMT "\n", series[i].name,
-                       label_value(r->pool, APR_ARRAY_IDX(sc->apps, a, dir_conf *)->path), v);
-        }
+    metrics_text(&text, stats, labels, (size_t)napps);
+    if (text.oom) {
+        sb_free(&text);
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
+    ap_rwrite(sb_str(&text), (int)text.len, r);
+    sb_free(&text);
     if (counters)
         ap_rprintf(r,
                    "# HELP sess_apache_requests_total Requests that began a unit of work "

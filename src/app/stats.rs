@@ -13,8 +13,9 @@ use crate::error::{self, Error};
 /// store, `sessions_current` is the farm's).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AppStats {
-    /// Sessions stored now.
-    pub sessions_current: u64,
+    /// Sessions stored now, or `None` when the store cannot count them
+    /// now (that failure counts in `store_errors`).
+    pub sessions_current: Option<u64>,
     /// Sessions created (stored) by this application.
     pub sessions_total: u64,
     /// Sessions ended because their Timeout passed.
@@ -62,7 +63,7 @@ impl Counters {
     }
 
     /// The snapshot, with the store's figures.
-    pub(crate) fn snapshot(&self, sessions_current: u64, lock_waits: u64) -> AppStats {
+    pub(crate) fn snapshot(&self, sessions_current: Option<u64>, lock_waits: u64) -> AppStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         AppStats {
             sessions_current,

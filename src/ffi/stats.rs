@@ -15,7 +15,9 @@ pub struct sess_app_counters {
     pub struct_size: u32,
     /// Zero.
     pub reserved: u32,
-    /// Sessions stored now (for a shared store: the farm's).
+    /// Sessions stored now (for a shared store: the farm's); UINT64_MAX
+    /// when the store cannot count them now (`sess_app_stats` then returns
+    /// `SESS_S_FALSE`, and the failure counts in `store_errors`).
     pub sessions_current: u64,
     /// Sessions created (stored) by this application.
     pub sessions_total: u64,
@@ -48,7 +50,9 @@ pub unsafe extern "C" fn sess_app_stats_init(stats: *mut sess_app_counters) -> s
 /// Writes `app`'s counters to `*stats`, whose `struct_size` (set by
 /// `sess_app_stats_init`) says how many fields the caller has: only those
 /// are written. A `struct_size` smaller than the first counter's end is
-/// `SESS_E_INVALID_OPTION`.
+/// `SESS_E_INVALID_OPTION`. With the store down the counters are still
+/// written: `sessions_current` is then UINT64_MAX and the result
+/// `SESS_S_FALSE`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_stats(
     app: *const sess_app,
@@ -68,11 +72,11 @@ pub unsafe extern "C" fn sess_app_stats(
                 format!("stats->struct_size is {size}; it must be at least {first}"),
             ));
         }
-        let s = app.stats()?;
+        let s = app.stats();
         let full = sess_app_counters {
             struct_size: size as u32,
             reserved: 0,
-            sessions_current: s.sessions_current,
+            sessions_current: s.sessions_current.unwrap_or(u64::MAX),
             sessions_total: s.sessions_total,
             sessions_timed_out: s.sessions_timed_out,
             sessions_abandoned: s.sessions_abandoned,
@@ -86,6 +90,10 @@ pub unsafe extern "C" fn sess_app_stats(
         unsafe {
             std::ptr::copy_nonoverlapping((&raw const full).cast::<u8>(), stats.cast::<u8>(), n)
         };
-        Ok(err::S_OK)
+        Ok(if s.sessions_current.is_some() {
+            err::S_OK
+        } else {
+            err::S_FALSE
+        })
     })
 }
