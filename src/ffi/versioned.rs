@@ -122,8 +122,10 @@ pub(crate) fn check_the_rule<T: Versioned>() {
         }
         // SAFETY: struct_size is the first field, a u32.
         unsafe { (&mut p.v as *mut T).cast::<u32>().write(size as u32) };
-        // SAFETY: `p` is readable for every size tried here.
-        unsafe { read(&p.v, "opts") }
+        // SAFETY: `p` is readable for every size tried here; the pointer is
+        // to all of it, as a C caller's is (a reference to `p.v` alone
+        // may not read past it).
+        unsafe { read((&raw const p).cast::<T>(), "opts") }
             .map(|_| ())
             .map_err(|e| e.code())
     };
