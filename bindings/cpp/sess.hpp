@@ -655,7 +655,7 @@ public:
     bool is_readonly() const { return flag(sess_session_is_readonly); }
     /// Whether Abandon was called.
     bool is_abandoned() const { return flag(sess_session_is_abandoned); }
-    /// Mode: SESS_MODE_INPROC, SESS_MODE_REDIS or SESS_MODE_CUSTOM.
+    /// Mode: SESS_MODE_INPROC, SESS_MODE_REDIS, SESS_MODE_CUSTOM or SESS_MODE_LMDB.
     std::uint32_t mode() const
     {
         std::uint32_t m = 0;

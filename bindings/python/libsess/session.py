@@ -220,7 +220,7 @@ class Session(MutableMapping[str, Any]):
 
     @property
     def mode(self) -> int:
-        """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2) or SESS_MODE_CUSTOM (4)."""
+        """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2), SESS_MODE_CUSTOM (4) or SESS_MODE_LMDB (8)."""
         out = ffi.new("uint32_t *")
         check(lib.sess_session_mode(self._h, out))
         return out[0]
