@@ -351,6 +351,15 @@ fn session_state_off_and_unknown_paths() {
             .code(),
         error::E_NO_APPLICATION
     );
+    // A path that is no absolute path is a bad argument, not a path nobody serves.
+    assert_eq!(
+        only_search
+            .begin(&info("relative", None, SessionUse::Exclusive))
+            .err()
+            .unwrap()
+            .code(),
+        error::E_INVALIDARG
+    );
 }
 
 #[test]

@@ -65,6 +65,12 @@ pub struct Request {
 
 impl Request {
     pub(super) fn begin(site: &Site, info: &RequestInfo<'_>) -> Result<Request> {
+        if !info.path.starts_with('/') {
+            return Err(Error::new(
+                error::E_INVALIDARG,
+                format!("the request path {:?} does not start with '/'", info.path),
+            ));
+        }
         let web = site
             .resolve_web(info.path)
             .ok_or_else(|| {
