@@ -45,6 +45,10 @@ fn c_examples_build_and_pass() {
                         "--errors-for-leak-kinds=definite",
                         "--show-leak-kinds=definite",
                     ])
+                    .arg(format!(
+                        "--suppressions={}",
+                        root().join("examples-c/valgrind.supp").display()
+                    ))
                     .arg(&exe))
             } else {
                 run(&mut Command::new(&exe))
