@@ -109,6 +109,17 @@ enum Host {
     ApacheInProcess,
     /// The same, with sessions in the local Redis and several children.
     ApacheRedis,
+    /// The same, with sessions in an LMDB directory (a fresh one per
+    /// server, removed after it) and several children.
+    ApacheLmdb,
+}
+
+impl Host {
+    /// Whether the host's store is shared by several processes, whose
+    /// read-only requests hold no lock (Redis, LMDB): a writer goes first.
+    fn readers_hold_no_lock(self) -> bool {
+        matches!(self, Host::ApacheRedis | Host::ApacheLmdb)
+    }
 }
 
 /// The local Redis the tests share (never flushed: tests use their own key
@@ -120,6 +131,8 @@ struct ApacheRun {
     dir: PathBuf,
     /// The Redis key prefix to delete when it stops (one it made up).
     own_prefix: Option<String>,
+    /// The LMDB directory to remove when it stops (one it made up).
+    own_lmdb: Option<PathBuf>,
 }
 
 /// A running server on 127.0.0.1; stopped when dropped.
@@ -168,7 +181,7 @@ impl Demo {
                 cmd.envs(env.iter().copied()).env("PORT", port.to_string());
                 (cmd, None)
             }
-            Host::ApacheInProcess | Host::ApacheRedis => {
+            Host::ApacheInProcess | Host::ApacheRedis | Host::ApacheLmdb => {
                 let (cmd, run) = Demo::apache_command(host, env, port)?;
                 (cmd, Some(run))
             }
@@ -266,13 +279,34 @@ impl Demo {
                 own_prefix = Some(prefix);
             }
         }
-        common::run(&mut conf)?;
+        let mut own_lmdb = None;
+        if host == Host::ApacheLmdb && !env.iter().any(|(k, _)| *k == "SESS_STORE") {
+            // conf.sh makes it (and gives it to the children's user).
+            let lmdb = std::env::temp_dir().join(format!(
+                "libsess-apache-lmdb-{}-{n}-{}",
+                std::process::id(),
+                made_up_id()
+            ));
+            conf.env("SESS_STORE", format!("lmdb://{}", lmdb.display()));
+            own_lmdb = Some(lmdb);
+        }
+        let run = ApacheRun {
+            dir,
+            own_prefix,
+            own_lmdb,
+        };
+        if let Err(e) = common::run(&mut conf) {
+            if let Some(lmdb) = &run.own_lmdb {
+                let _ = std::fs::remove_dir_all(lmdb);
+            }
+            return Err(e);
+        }
         let mut cmd = Command::new(apache_exe());
         cmd.arg("-f")
-            .arg(dir.join("httpd.conf"))
+            .arg(run.dir.join("httpd.conf"))
             .arg("-DFOREGROUND")
             .process_group(0);
-        Ok((cmd, ApacheRun { dir, own_prefix }))
+        Ok((cmd, run))
     }
 
     /// Waits until Apache answers (it prints nothing when ready): any
@@ -424,6 +458,9 @@ impl Drop for Demo {
         let _ = std::fs::remove_dir_all(&run.dir);
         if let Some(prefix) = &run.own_prefix {
             delete_keys(prefix);
+        }
+        if let Some(lmdb) = &run.own_lmdb {
+            let _ = std::fs::remove_dir_all(lmdb);
         }
     }
 }
@@ -1109,7 +1146,8 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo)
         }
 
         // A writer now must wait for the shared holders, then go through
-        // (in-process; on Redis readers hold no lock: a writer goes first).
+        // (in-process; on Redis and LMDB readers hold no lock: a writer
+        // goes first).
         let w = demo.get("/counter", Some(&cookie));
         let writer_done = t0.elapsed();
         w.assert_status(200);
@@ -1125,7 +1163,7 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo)
             "4 concurrent /peek?hold={HOLD_MS} never ran together: {results:?}, \
              a quick /peek saw readers_at_once={seen_together}"
         );
-        if seen_together >= 2 && demo.host != Host::ApacheRedis {
+        if seen_together >= 2 && !demo.host.readers_hold_no_lock() {
             // A holder was in progress when the writer began, so the writer
             // cannot have finished before that holder's hold ended.
             assert!(
@@ -1540,11 +1578,22 @@ fn two_apache_servers_share_sessions_through_redis() {
 
 #[test]
 fn apache_kill_9_of_a_child_mid_load_loses_no_committed_update() {
+    kill_9_of_a_child_mid_load_loses_no_committed_update(Host::ApacheRedis);
+}
+
+#[test]
+fn apache_lmdb_kill_9_of_a_child_mid_load_loses_no_committed_update() {
+    kill_9_of_a_child_mid_load_loses_no_committed_update(Host::ApacheLmdb);
+}
+
+/// Apache with several children on a shared store (`host`): one child
+/// killed mid-load.
+fn kill_9_of_a_child_mid_load_loses_no_committed_update(host: Host) {
     const THREADS: usize = 6;
     const EACH: usize = 60;
     // A killed child's lock lives 2 s (not the default 2 minutes): waiting
     // requests (lock timeout 5 s) then go on.
-    let demo = Demo::start_on(Host::ApacheRedis, &[("SESS_LOCK_TTL", "2000")]);
+    let demo = Demo::start_on(host, &[("SESS_LOCK_TTL", "2000")]);
     let cookie = new_session(&demo);
     let children = demo.apache_children();
     assert!(children.len() >= 2, "several children: {children:?}");
@@ -1623,7 +1672,8 @@ fn apache_kill_9_of_a_child_mid_load_loses_no_committed_update() {
 }
 
 /// The HTTP scenarios, each a `#[test]` against the demo and against Apache
-/// (the in-process store with one child; Redis with several children).
+/// (the in-process store with one child; Redis and LMDB with several
+/// children).
 macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         mod demo {
@@ -1636,6 +1686,10 @@ macro_rules! scenarios {
         mod apache_redis {
             use super::{Demo, Host};
             $(#[test] fn $name() { super::$name(&Demo::start_on(Host::ApacheRedis, &[])); })*
+        }
+        mod apache_lmdb {
+            use super::{Demo, Host};
+            $(#[test] fn $name() { super::$name(&Demo::start_on(Host::ApacheLmdb, &[])); })*
         }
     };
 }

@@ -7,9 +7,12 @@
 # Listen 127.0.0.1:PORT, mpm_event. Environment:
 #   SESS_STORE       unset: the in-process store, one child with many threads;
 #                    redis://host:port/db: sessions in Redis, CHILDREN children
+#                    lmdb:///absolute/dir: sessions in that LMDB directory
+#                    (made if missing; running as root, given to the
+#                    children's user), CHILDREN children
 #   SESS_KEY_PREFIX  the start of the Redis keys (default sess:apache:)
 #   SESS_LOCK_TIMEOUT  ms a request waits for a session's lock (default 5000)
-#   SESS_LOCK_TTL    ms a killed child's Redis lock lives (default 120000)
+#   SESS_LOCK_TTL    ms a killed child's Redis or LMDB lock lives (default 120000)
 #   CHILDREN         children with a shared store (default 3)
 #   ERROR_LOG        default DIR/error.log
 #   EXTRA_CONF       a file of more directives to Include (the benchmark's)
@@ -23,8 +26,19 @@ if [ -n "$store" ]; then
     children=${CHILDREN:-3}
     threads=16
     store_line="SessionStore $store
-    SessionKeyPrefix ${SESS_KEY_PREFIX:-sess:apache:}
     SessionStoreLockTTL ${SESS_LOCK_TTL:-120000}"
+    case $store in
+    lmdb://*)
+        mkdir -p "${store#lmdb://}"
+        if [ "$(id -u)" = 0 ]; then
+            chown nobody "${store#lmdb://}"
+        fi
+        ;;
+    *)
+        store_line="$store_line
+    SessionKeyPrefix ${SESS_KEY_PREFIX:-sess:apache:}"
+        ;;
+    esac
 else
     children=1
     threads=64

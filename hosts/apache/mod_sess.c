@@ -9,8 +9,11 @@
  *       SessionTimeout 20              minutes
  *       SessionLockTimeout 5000        ms (answer 503 past it)
  *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
+ *       SessionStore lmdb:///var/lib/sess       a machine-local LMDB directory
+ *                                      (existing, writable by the children;
+ *                                      each application named by its path)
  *       SessionKeyPrefix sess:apache:  Redis keys: <prefix><path with / as _>:
- *       SessionStoreLockTTL 120000     Redis: ms a killed child's lock lives
+ *       SessionStoreLockTTL 120000     Redis, LMDB: ms a killed child's lock lives
  *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
  *       SessionStateCookiePath /app    SessionStateCookieDomain example.org
  *       SessionStateCookieSecure Auto  Auto | Always | Never
@@ -23,8 +26,8 @@
  * (The cookie's directives are SessionStateCookie*, not SessionCookie*:
  * mod_session_cookie owns SessionCookieName, and both modules may be loaded.)
  *
- * Applications are created in child_init (after the fork) and released
- * with the child. SessionState is inherited by nested scopes; where it is
+ * Applications are created in child_init (after the fork: an LMDB store
+ * must not be opened before it) and released with the child. SessionState is inherited by nested scopes; where it is
  * unset no session state is touched (static files, say).
  *
  * A request's unit of work (mod_sess.h):
@@ -88,8 +91,8 @@ typedef struct dir_conf {
     const char *path;     /* the scope's virtual path */
     int timeout;          /* minutes, or UNSET */
     int lock_timeout;     /* ms, or UNSET */
-    const char *store;    /* a redis:// URL, or NULL: in-process */
-    int lock_ttl;         /* Redis: ms a crashed holder's lock lives, or UNSET */
+    const char *store;    /* a redis:// or lmdb:// URL, or NULL: in-process */
+    int lock_ttl;         /* Redis, LMDB: ms a crashed holder's lock lives, or UNSET */
     const char *key_prefix;
     const char *cookie_name, *cookie_path, *cookie_domain;
     int secure, same_site, max_age, host_prefix, cookieless;
@@ -224,8 +227,10 @@ static const char *set_store(cmd_parms *cmd, void *dv, const char *arg)
         d->store = NULL;
     else if (!strncasecmp(arg, "redis://", 8) || !strncasecmp(arg, "rediss://", 9))
         d->store = arg;
+    else if (!strncasecmp(arg, "lmdb://", 7) && arg[7] == '/')
+        d->store = arg;
     else
-        return "SessionStore is inproc or a redis:// URL";
+        return "SessionStore is inproc, a redis:// URL or lmdb:///absolute/dir";
     return NULL;
 }
 
@@ -273,9 +278,9 @@ static const command_rec sess_cmds[] = {
     AP_INIT_TAKE1("SessionLockTimeout", set_int, FIELD(lock_timeout), RSRC_CONF | ACCESS_CONF,
                   "the longest wait for a session another request holds, ms"),
     AP_INIT_TAKE1("SessionStore", set_store, NULL, RSRC_CONF | ACCESS_CONF,
-                  "inproc (default) or redis://host:port/db"),
+                  "inproc (default), redis://host:port/db or lmdb:///absolute/dir"),
     AP_INIT_TAKE1("SessionStoreLockTTL", set_int, FIELD(lock_ttl), RSRC_CONF | ACCESS_CONF,
-                  "Redis: how long a lock outlives a crashed child, ms (default 120000)"),
+                  "Redis, LMDB: how long a lock outlives a crashed child, ms (default 120000)"),
     AP_INIT_TAKE1("SessionKeyPrefix", set_string, FIELD(key_prefix), RSRC_CONF | ACCESS_CONF,
                   "the start of the application's Redis keys (default sess:apache:)"),
     AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
@@ -361,6 +366,7 @@ static sess_result create_app(apr_pool_t *p, const dir_conf *d, sess_app **out)
 {
     sess_app_options opts;
     sess_redis_options redis;
+    sess_lmdb_options lmdb;
     const char *prefix;
     char *c;
 
@@ -369,7 +375,15 @@ static sess_result create_app(apr_pool_t *p, const dir_conf *d, sess_app **out)
         opts.default_timeout_minutes = (uint32_t)d->timeout;
     if (d->lock_timeout != UNSET)
         opts.lock_timeout_ms = (uint32_t)d->lock_timeout;
-    if (d->store) {
+    if (d->store && !strncasecmp(d->store, "lmdb://", 7)) {
+        /* One directory for every application, each named by its path. */
+        sess_lmdb_options_init(&lmdb);
+        lmdb.path = d->store + 7; /* "lmdb:///dir" -> "/dir" */
+        lmdb.name = d->path;
+        if (d->lock_ttl != UNSET)
+            lmdb.lock_ttl_ms = (uint32_t)d->lock_ttl;
+        opts.lmdb = &lmdb;
+    } else if (d->store) {
         /* One key prefix per application: "<base><path>:", the path's '/'
          * spelled '_' ("sess:apache:_search:"), as the demo does. */
         prefix = apr_pstrcat(p, d->key_prefix ? d->key_prefix : "sess:apache:", d->path, ":",
