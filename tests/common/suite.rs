@@ -118,6 +118,40 @@ pub static INERT_VTBL: UnknownVtbl = UnknownVtbl {
     release: Some(release),
 };
 
+/// A shared store's lock that ran out: a slow request (its lock lasting
+/// 400 ms on the store `make` sets) is overtaken by another request that
+/// abandons the session; the slow request's save afterwards is refused
+/// with `close_code` and writes nothing back.
+pub fn slow_request_cannot_resurrect(make: MakeApp<'_>, close_code: i32) {
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = make(AppOptions {
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(10),
+        on_end: Some(Arc::new(move |s: &mut Session| {
+            e.lock().unwrap().push(s.get("x").cloned());
+        })),
+        ..AppOptions::default()
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
+    slow.set("x", Variant::I4(2)).unwrap();
+    // Another request gets in once the slow one's lock runs out, and
+    // abandons the session.
+    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
+    quick.abandon();
+    quick.close().unwrap();
+    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
+    // The slow request saves after the Abandon: refused, nothing written.
+    assert_eq!(code(slow.close()), close_code);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
 /// A named case of the suite.
 type Case = (&'static str, fn(MakeApp<'_>));
 
