@@ -28,9 +28,10 @@ use sess::ffi::handle::{sess_app, sess_session};
 use sess::ffi::store::{custom_store_from_vtbl, sess_store_vtbl};
 use sess::state::Limits;
 use sess::store::{store_key, LockMode};
-use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
+use sess::variant::{Object, SafeArray, Unknown, Variant};
 
 use common::{cc, out_dir, root, run, CFLAGS};
+use suite::INERT_VTBL;
 
 const MIN: u64 = 60_000;
 /// The store's lock TTL in these tests.
@@ -737,23 +738,10 @@ fn a_corrupt_record_is_an_error_and_releases_the_lock() {
     assert!(e.detail().contains("another session"), "{}", e.detail());
 }
 
-/// A minimal COM object: refused by a serialising store.
-unsafe extern "C" fn add_ref(_: *mut Unknown) -> u32 {
-    2
-}
-unsafe extern "C" fn release(_: *mut Unknown) -> u32 {
-    1
-}
-static VTBL: UnknownVtbl = UnknownVtbl {
-    query_interface: None,
-    add_ref: Some(add_ref),
-    release: Some(release),
-};
-
 #[test]
 fn objects_stay_in_their_process() {
     let f = Fixture::new();
-    let mut unknown = Unknown { vtbl: &VTBL };
+    let mut unknown = Unknown { vtbl: &INERT_VTBL };
     // SAFETY: a static object whose AddRef/Release do nothing.
     let obj = unsafe { Object::from_owned(&mut unknown) }.unwrap();
     let mut s = f.app().create_session().unwrap();

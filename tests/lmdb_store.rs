@@ -7,13 +7,16 @@
 //! directory (removed at the end). Child processes are this test binary
 //! run again with `SESS_CHILD_ROLE` set.
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/suite.rs"]
 mod suite;
+#[path = "common/temp_dir.rs"]
+mod temp_dir;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,36 +26,13 @@ use sess::error;
 use sess::state::SessionId;
 use sess::store::lmdb::LmdbOptions;
 use sess::store::{LockMode, StoreMode};
-use sess::variant::{Object, Unknown, UnknownVtbl, Variant};
+use sess::variant::{Object, Unknown, Variant};
+
+use child::{await_line, env, spawn_child, wait_bounded};
+use suite::{app_with, code, stored, INERT_VTBL};
+use temp_dir::TempDir;
 
 const SECRET: &[u8] = b"a machine-wide test secret, 32 b";
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "libsess-lmdb-{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn lmdb_opts(dir: &Path) -> LmdbOptions {
     LmdbOptions {
@@ -64,94 +44,10 @@ fn lmdb_opts(dir: &Path) -> LmdbOptions {
 
 /// An application on the LMDB store in `dir` with no expiry thread.
 fn app_on(lmdb: LmdbOptions, f: impl FnOnce(&mut AppOptions)) -> App {
-    let mut o = AppOptions {
-        expiry_interval: None,
-        lock_timeout: Duration::from_secs(10),
-        store: StoreConfig::Lmdb(lmdb),
-        ..AppOptions::default()
-    };
-    f(&mut o);
-    App::new(o).unwrap()
-}
-
-fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
-    let mut s = app.create_session().unwrap();
-    for (k, v) in values {
-        s.set(k, v.clone()).unwrap();
-    }
-    let id = s.id();
-    s.close().unwrap();
-    id
-}
-
-fn code<T>(r: sess::error::Result<T>) -> i32 {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.code(),
-    }
+    app_with(StoreConfig::Lmdb(lmdb), f)
 }
 
 // ---- child processes -------------------------------------------------------
-
-/// This test binary, run again to play `role` (see [`child_process`]).
-fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_process",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SESS_CHILD_ROLE", role)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the test binary")
-}
-
-/// Waits at most `limit` for `c`; kills it past that.
-fn wait_bounded(c: &mut Child, limit: Duration) -> ExitStatus {
-    let t = Instant::now();
-    loop {
-        if let Some(status) = c.try_wait().unwrap() {
-            return status;
-        }
-        if t.elapsed() > limit {
-            let _ = c.kill();
-            let _ = c.wait();
-            panic!("a child process ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Reads `c`'s stdout lines until one ends with `want` (at most `limit`);
-/// the lines before it.
-fn await_line(c: &mut Child, want: &str, limit: Duration) -> Vec<String> {
-    let out = c.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let want = want.to_owned();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(out).lines() {
-            match line {
-                Ok(l) if l.trim_end().ends_with(&want) => {
-                    let _ = tx.send(std::mem::take(&mut seen));
-                }
-                Ok(l) => seen.push(l),
-                Err(_) => return,
-            }
-        }
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("the child never printed {:?}", "the expected line"))
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
-}
 
 fn child_env(dir: &Path, lock_ttl_ms: u64) -> Vec<(&'static str, String)> {
     vec![
@@ -331,30 +227,14 @@ fn a_slow_request_cannot_resurrect_an_abandoned_session() {
     let dir = TempDir::new("slow");
     let mut lmdb = lmdb_opts(dir.path());
     lmdb.lock_ttl = Duration::from_millis(400);
-    let ends = Arc::new(Mutex::new(Vec::new()));
-    let e = ends.clone();
-    let app = app_on(lmdb, |o| {
-        o.on_end = Some(Arc::new(move |s| {
-            e.lock().unwrap().push(s.get("x").cloned());
-        }))
-    });
-    let id = stored(&app, &[("x", Variant::I4(1))]);
-    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
-    slow.set("x", Variant::I4(2)).unwrap();
-    // Another request gets in once the slow one's lease runs out, and
-    // abandons the session.
-    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
-    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
-    quick.abandon();
-    quick.close().unwrap();
-    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
-    // The slow request saves after the Abandon: refused, nothing written.
-    assert_eq!(code(slow.close()), error::E_SESSION_NOT_FOUND);
-    assert_eq!(
-        code(app.open(&id, LockMode::Exclusive)),
-        error::E_SESSION_NOT_FOUND
+    // The slow request's lease has run out: its save finds no session.
+    suite::slow_request_cannot_resurrect(
+        &|mut o| {
+            o.store = StoreConfig::Lmdb(lmdb.clone());
+            App::new(o).unwrap()
+        },
+        error::E_SESSION_NOT_FOUND,
     );
-    assert_eq!(app.session_count().unwrap(), 0);
 }
 
 #[test]
@@ -594,24 +474,11 @@ fn no_record_holds_a_cookie_and_processes_share_one_environment() {
     );
 }
 
-/// A minimal COM object: refused by a serialising store.
-unsafe extern "C" fn add_ref(_: *mut Unknown) -> u32 {
-    2
-}
-unsafe extern "C" fn release(_: *mut Unknown) -> u32 {
-    1
-}
-static VTBL: UnknownVtbl = UnknownVtbl {
-    query_interface: None,
-    add_ref: Some(add_ref),
-    release: Some(release),
-};
-
 #[test]
 fn objects_stay_in_their_process() {
     let dir = TempDir::new("objects");
     let app = app_on(lmdb_opts(dir.path()), |_| {});
-    let mut unknown = Unknown { vtbl: &VTBL };
+    let mut unknown = Unknown { vtbl: &INERT_VTBL };
     // SAFETY: a static object whose AddRef/Release do nothing.
     let obj = unsafe { Object::from_owned(&mut unknown) }.unwrap();
     let mut s = app.create_session().unwrap();

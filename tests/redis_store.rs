@@ -10,13 +10,16 @@
 //! its own key prefix and deletes its keys; every wait is bounded. Child
 //! processes are this test binary run again with `SESS_CHILD_ROLE` set.
 
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/redis.rs"]
 mod redis_env;
 #[path = "common/suite.rs"]
 mod suite;
+#[path = "common/temp_dir.rs"]
+mod temp_dir;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +31,10 @@ use sess::error;
 use sess::state::SessionId;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
+
+use child::{await_line, env, spawn_child, wait_bounded};
+use suite::{app_with, code, stored};
+use temp_dir::TempDir;
 
 const SECRET: &[u8] = b"a farm-wide test secret, 32 byte";
 
@@ -51,92 +58,10 @@ fn redis_opts(url: &str, prefix: String) -> RedisOptions {
 
 /// An application on Redis with no expiry thread.
 fn app_on(redis: RedisOptions, f: impl FnOnce(&mut AppOptions)) -> App {
-    let mut o = AppOptions {
-        expiry_interval: None,
-        lock_timeout: Duration::from_secs(10),
-        store: StoreConfig::Redis(redis),
-        ..AppOptions::default()
-    };
-    f(&mut o);
-    App::new(o).unwrap()
-}
-
-fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
-    let mut s = app.create_session().unwrap();
-    for (k, v) in values {
-        s.set(k, v.clone()).unwrap();
-    }
-    let id = s.id();
-    s.close().unwrap();
-    id
-}
-
-fn code<T>(r: sess::error::Result<T>) -> i32 {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.code(),
-    }
+    app_with(StoreConfig::Redis(redis), f)
 }
 
 // ---- child processes -------------------------------------------------------
-
-/// This test binary, run again to play `role` (see [`child_process`]).
-fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_process",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SESS_CHILD_ROLE", role)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the test binary")
-}
-
-/// Waits at most `limit` for `c`; kills it past that.
-fn wait_bounded(c: &mut Child, limit: Duration) -> ExitStatus {
-    let t = Instant::now();
-    loop {
-        if let Some(status) = c.try_wait().unwrap() {
-            return status;
-        }
-        if t.elapsed() > limit {
-            let _ = c.kill();
-            let _ = c.wait();
-            panic!("a child process ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Reads `c`'s stdout until a line equal to `want` (at most `limit`).
-fn await_line(c: &mut Child, want: &str, limit: Duration) {
-    let out = c.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let want = want.to_owned();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            match line {
-                Ok(l) if l.trim_end().ends_with(&want) => {
-                    let _ = tx.send(());
-                }
-                Ok(_) => {}
-                Err(_) => return,
-            }
-        }
-    });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("the child never printed the expected line"));
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"))
-}
 
 /// The roles a child process plays; a no-op when run as an ordinary test.
 #[test]
@@ -333,35 +258,20 @@ fn a_slow_request_cannot_resurrect_an_abandoned_session() {
     let prefix = prefixes.fresh();
     let mut redis = redis_opts(SHARED_URL, prefix.clone());
     redis.lock_ttl = Duration::from_millis(400);
-    let ends = Arc::new(Mutex::new(Vec::new()));
-    let e = ends.clone();
-    let app = app_on(redis, |o| {
-        o.on_end = Some(Arc::new(move |s| {
-            e.lock().unwrap().push(s.get("x").cloned());
-        }))
-    });
-    let id = stored(&app, &[("x", Variant::I4(1))]);
-    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
-    slow.set("x", Variant::I4(2)).unwrap();
-    // Another request gets in once the slow one's lock TTL runs out, and
-    // abandons the session.
-    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
-    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
-    quick.abandon();
-    quick.close().unwrap();
-    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
-    // The slow request saves after the Abandon: refused, nothing written.
-    assert_eq!(code(slow.close()), error::E_LOCK_TIMEOUT);
-    assert_eq!(
-        code(app.open(&id, LockMode::Exclusive)),
-        error::E_SESSION_NOT_FOUND
+    // The slow request's lock TTL has run out: its save is refused as a
+    // lost lock.
+    suite::slow_request_cannot_resurrect(
+        &|mut o| {
+            o.store = StoreConfig::Redis(redis.clone());
+            App::new(o).unwrap()
+        },
+        error::E_LOCK_TIMEOUT,
     );
     let data_keys: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
         .into_iter()
         .filter(|k| k.ends_with(":d"))
         .collect();
     assert!(data_keys.is_empty(), "resurrected: {data_keys:?}");
-    assert_eq!(app.session_count().unwrap(), 0);
 }
 
 #[test]
@@ -774,8 +684,8 @@ fn corrupt_data_is_an_error_and_frees_the_lock() {
 
 #[test]
 fn unix_sockets_bad_options_and_unreachable_servers() {
-    let tmp = redis_env::TempDir::new("unix");
-    let sock = tmp.0.join("r.sock");
+    let tmp = TempDir::new("unix");
+    let sock = tmp.path().join("r.sock");
     let server = Server::start(&["--unixsocket", sock.to_str().unwrap()]);
     for url in [
         format!("redis+unix://{}", sock.display()),
@@ -823,8 +733,8 @@ fn unix_sockets_bad_options_and_unreachable_servers() {
 
 #[test]
 fn tls_connections() {
-    let tmp = redis_env::TempDir::new("tls");
-    let dir = &tmp.0;
+    let tmp = TempDir::new("tls");
+    let dir = tmp.path();
     let (ca, cert, key) = (dir.join("ca.pem"), dir.join("c.pem"), dir.join("k.pem"));
     let ext = dir.join("ext.cnf");
     std::fs::write(

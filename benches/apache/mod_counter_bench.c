@@ -18,6 +18,7 @@
 #include "http_protocol.h"
 #include "mod_session.h"
 
+#include "../../tests/apache/count_visit.h"
 #include "mod_sess.h"
 #include "sess.h"
 
@@ -45,7 +46,6 @@ static int counter_libsess(request_rec *r)
 {
     sess_request *req;
     sess_session *s = NULL;
-    sess_variant v;
     long long count = 0;
     sess_result hr;
 
@@ -53,19 +53,9 @@ static int counter_libsess(request_rec *r)
         return DECLINED;
     if (!get_request || !(req = get_request(r)))
         return HTTP_INTERNAL_SERVER_ERROR;
-    sess_variant_init(&v);
     hr = sess_request_session(req, SESS_REQUEST_CREATE, &s);
     if (hr >= 0)
-        hr = sess_value_get(s, "count", &v);
-    if (hr >= 0 && v.vt != SESS_VT_EMPTY)
-        hr = sess_variant_change_type(&v, &v, 0x0409, 0, SESS_VT_I8);
-    if (hr >= 0 && v.vt == SESS_VT_I8)
-        count = v.v.llVal;
-    if (hr >= 0)
-        hr = sess_variant_set_i8(&v, ++count);
-    if (hr >= 0)
-        hr = sess_value_set(s, "count", &v);
-    sess_variant_clear(&v);
+        hr = count_visit(s, &count);
     return hr < 0 ? HTTP_INTERNAL_SERVER_ERROR : answer(r, count);
 }
 

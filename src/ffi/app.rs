@@ -190,11 +190,8 @@ fn defaults() -> sess_app_options {
 /// Fills `*opts` with the defaults and sets `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_options_init(opts: *mut sess_app_options) -> sess_result {
-    boundary(|| {
-        // SAFETY: NULL or writable per the contract.
-        unsafe { put_required(opts, defaults(), "opts") }?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: NULL or writable per the contract.
+    unsafe { versioned::init(opts, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first; callbacks are Options.

@@ -5,8 +5,9 @@
 use std::ffi::c_char;
 
 use super::handle::{self, sess_request};
-use super::web::{sess_request_info, USE_EXCLUSIVE};
-use super::{boundary, put, put_required, sess_result, write_text};
+use super::versioned;
+use super::web::sess_request_info;
+use super::{boundary, put, sess_result, write_text};
 use crate::error as err;
 
 /// Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
@@ -14,19 +15,8 @@ use crate::error as err;
 /// cookie header.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_info_init(info: *mut sess_request_info) -> sess_result {
-    boundary(|| {
-        let defaults = sess_request_info {
-            struct_size: std::mem::size_of::<sess_request_info>() as u32,
-            session_use: USE_EXCLUSIVE,
-            path: std::ptr::null(),
-            cookie_header: std::ptr::null(),
-            cookie_header_len: 0,
-            https: false,
-        };
-        // SAFETY: NULL or writable.
-        unsafe { put_required(info, defaults, "info") }?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: NULL or writable per the contract.
+    unsafe { versioned::init(info, "info") }
 }
 
 /// The `Set-Cookie` header value the response needs now, written to `buf`,

@@ -6,8 +6,8 @@ use std::mem::size_of;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, bytes, put_required, sess_result, text};
-use crate::error::{self as err, Result};
+use super::{bytes, sess_result, text};
+use crate::error::Result;
 use crate::store::lmdb::LmdbOptions;
 
 /// Where and how an application keeps its sessions in an LMDB directory
@@ -64,11 +64,8 @@ fn lmdb_defaults() -> sess_lmdb_options {
 /// Fills `*opts` with the defaults and sets `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_lmdb_options_init(opts: *mut sess_lmdb_options) -> sess_result {
-    boundary(|| {
-        // SAFETY: NULL or writable.
-        unsafe { put_required(opts, lmdb_defaults(), "opts") }?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: NULL or writable per the contract.
+    unsafe { versioned::init(opts, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first; the pointers accept any value and
@@ -124,6 +121,7 @@ mod tests {
     use super::super::app::{sess_app_create, sess_app_options, sess_app_options_init};
     use super::super::session::{sess_session_close, sess_session_create, sess_session_mode};
     use super::*;
+    use crate::error as err;
     use std::mem::offset_of;
 
     #[test]

@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, optional_bytes, optional_text, put_required, sess_result};
-use crate::error::{self as err, Result};
+use super::{optional_bytes, optional_text, sess_result};
+use crate::error::Result;
 use crate::store::RedisOptions;
 
 /// Where and how an application keeps its sessions in Redis. Fill with
@@ -79,11 +79,8 @@ fn redis_defaults() -> sess_redis_options {
 /// Fills `*opts` with the defaults and sets `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_redis_options_init(opts: *mut sess_redis_options) -> sess_result {
-    boundary(|| {
-        // SAFETY: NULL or writable.
-        unsafe { put_required(opts, redis_defaults(), "opts") }?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: NULL or writable per the contract.
+    unsafe { versioned::init(opts, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first.
@@ -132,6 +129,7 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error as err;
 
     #[test]
     fn a_secret_length_without_the_secret_is_refused() {

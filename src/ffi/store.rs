@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::versioned::{self, Versioned};
-use super::{boundary, bytes, deref_mut, optional_bytes, put_required, sess_result};
+use super::{boundary, bytes, deref_mut, optional_bytes, sess_result};
 use crate::error::{self as err, Error, Result};
 use crate::state::Limits;
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
@@ -256,11 +256,8 @@ fn empty_vtbl() -> sess_store_vtbl {
 /// Fills `*vtbl` with NULLs and sets `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_store_vtbl_init(vtbl: *mut sess_store_vtbl) -> sess_result {
-    boundary(|| {
-        // SAFETY: NULL or writable per the contract.
-        unsafe { put_required(vtbl, empty_vtbl(), "vtbl") }?;
-        Ok(err::S_OK)
-    })
+    // SAFETY: NULL or writable per the contract.
+    unsafe { versioned::init(vtbl, "vtbl") }
 }
 
 /// Appends `len` bytes at `data` to the blob a store callback is copying

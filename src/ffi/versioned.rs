@@ -103,6 +103,19 @@ pub(crate) unsafe fn read_or_default<T: Versioned>(p: *const T, what: &str) -> R
     unsafe { read(p, what) }
 }
 
+/// A `*_init` export's body: fills the caller's `*p` with every default
+/// and this library's `struct_size` (NULL: `E_POINTER` naming `what`).
+///
+/// # Safety
+/// `p` NULL or writable.
+pub(crate) unsafe fn init<T: Versioned>(p: *mut T, what: &str) -> super::sess_result {
+    super::boundary(|| {
+        // SAFETY: NULL or writable per the caller.
+        unsafe { super::put_required(p, T::defaults(), what) }?;
+        Ok(err::S_OK)
+    })
+}
+
 /// Tests every versioned type the same way: too small, each older version,
 /// larger with a zero or a non-zero tail, and garbage sizes.
 #[cfg(test)]

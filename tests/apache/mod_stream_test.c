@@ -12,6 +12,7 @@
 #include "http_config.h"
 #include "http_protocol.h"
 
+#include "count_visit.h"
 #include "mod_sess.h"
 #include "sess.h"
 
@@ -26,8 +27,7 @@ static int stream_handler(request_rec *r)
 {
     sess_request *req;
     sess_session *s = NULL;
-    sess_variant v;
-    apr_int64_t count = 0;
+    long long count;
     sess_result hr;
 
     if (strcmp(r->handler, "sess-stream-test") != 0)
@@ -38,20 +38,10 @@ static int stream_handler(request_rec *r)
     ap_set_content_type(r, "text/plain");
     ap_rputs("first part\n", r);
     ap_rflush(r); /* the headers leave now */
-    sess_variant_init(&v);
-    hr = sess_value_get(s, "count", &v);
-    if (hr >= 0 && v.vt != SESS_VT_EMPTY)
-        hr = sess_variant_change_type(&v, &v, 0x0409, 0, SESS_VT_I8);
-    if (hr >= 0 && v.vt == SESS_VT_I8)
-        count = v.v.llVal;
-    if (hr >= 0)
-        hr = sess_variant_set_i8(&v, ++count);
-    if (hr >= 0)
-        hr = sess_value_set(s, "count", &v);
-    sess_variant_clear(&v);
+    hr = count_visit(s, &count);
     if (hr >= 0 && r->args && strstr(r->args, "abandon=1"))
         hr = sess_abandon(s);
-    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\n", count);
+    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\n", (apr_int64_t)count);
     return hr < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 

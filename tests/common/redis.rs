@@ -129,24 +129,6 @@ impl Drop for Prefixes {
     }
 }
 
-/// A fresh temporary directory, removed (with its contents) when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// Creates `<tmp>/<unique name with tag>`.
-    pub fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(unique_prefix(tag).replace(':', "_"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A free loopback port (for a second listener of a server).
 pub fn free_port() -> u16 {
     free_port_pair()

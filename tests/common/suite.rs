@@ -12,12 +12,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sess::app::{App, AppOptions, Session};
+use sess::app::{App, AppOptions, Session, StoreConfig};
 use sess::clock::ManualClock;
 use sess::error;
 use sess::state::SessionId;
 use sess::store::LockMode;
-use sess::variant::{SafeArray, Variant};
+use sess::variant::{SafeArray, Unknown, UnknownVtbl, Variant};
 
 /// Makes an application on the store under test.
 pub type MakeApp<'a> = &'a dyn Fn(AppOptions) -> App;
@@ -41,6 +41,19 @@ fn base(clock: &Arc<ManualClock>) -> AppOptions {
         lock_timeout: Duration::from_secs(5),
         ..AppOptions::default()
     }
+}
+
+/// An application on `store` with no expiry thread and a 10 s lock
+/// timeout, then `f`'s changes.
+pub fn app_with(store: StoreConfig, f: impl FnOnce(&mut AppOptions)) -> App {
+    let mut o = AppOptions {
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(10),
+        store,
+        ..AppOptions::default()
+    };
+    f(&mut o);
+    App::new(o).unwrap()
 }
 
 /// Session_OnEnd recorder: (SessionID, contents) of each end.
@@ -67,7 +80,8 @@ fn items(s: &Session) -> Vec<(String, Variant)> {
         .collect()
 }
 
-fn code<T>(r: sess::error::Result<T>) -> i32 {
+/// The error code of `r`, which must be an error.
+pub fn code<T>(r: sess::error::Result<T>) -> i32 {
     match r {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.code(),
@@ -79,7 +93,7 @@ fn open(app: &App, id: &SessionId, mode: LockMode) -> Session {
 }
 
 /// Stores a new session holding `values`; its ID.
-fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
+pub fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
     let mut s = app.create_session().unwrap();
     for (k, v) in values {
         s.set(k, v.clone()).unwrap();
@@ -87,6 +101,55 @@ fn stored(app: &App, values: &[(&str, Variant)]) -> SessionId {
     let id = s.id();
     s.close().unwrap();
     id
+}
+
+unsafe extern "C" fn add_ref(_: *mut Unknown) -> u32 {
+    2
+}
+unsafe extern "C" fn release(_: *mut Unknown) -> u32 {
+    1
+}
+
+/// A minimal COM object's table (AddRef/Release do nothing): refused by a
+/// serialising store.
+pub static INERT_VTBL: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(add_ref),
+    release: Some(release),
+};
+
+/// A shared store's lock that ran out: a slow request (its lock lasting
+/// 400 ms on the store `make` sets) is overtaken by another request that
+/// abandons the session; the slow request's save afterwards is refused
+/// with `close_code` and writes nothing back.
+pub fn slow_request_cannot_resurrect(make: MakeApp<'_>, close_code: i32) {
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = make(AppOptions {
+        expiry_interval: None,
+        lock_timeout: Duration::from_secs(10),
+        on_end: Some(Arc::new(move |s: &mut Session| {
+            e.lock().unwrap().push(s.get("x").cloned());
+        })),
+        ..AppOptions::default()
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
+    slow.set("x", Variant::I4(2)).unwrap();
+    // Another request gets in once the slow one's lock runs out, and
+    // abandons the session.
+    let mut quick = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(quick.get("x"), Some(&Variant::I4(1)));
+    quick.abandon();
+    quick.close().unwrap();
+    assert_eq!(*ends.lock().unwrap(), vec![Some(Variant::I4(1))]);
+    // The slow request saves after the Abandon: refused, nothing written.
+    assert_eq!(code(slow.close()), close_code);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 0);
 }
 
 /// A named case of the suite.

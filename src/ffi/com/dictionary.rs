@@ -4,13 +4,13 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::super::variant::{read_arg, sess_variant, store};
+use super::super::variant::{read_arg, sess_variant};
 use super::super::{boundary, put_required, sess_result};
 use super::dispatch::{
-    get_ids_of_names, get_type_info, get_type_info_count, invoke as run, sess_dispparams, Call,
-    Dispatch, Key, Member, DISPID_NEWENUM, DISPID_VALUE,
+    get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
+    putref_object, sess_dispparams, Call, Dispatch, Key, Member, DISPID_NEWENUM, DISPID_VALUE,
 };
-use super::{add_ref, adopt, enumerator, release, Com, Target};
+use super::{add_ref, adopt, enumerator, get_into, new_into, release, Com, Target};
 use crate::app::Session;
 use crate::error::{self as err, Error, Result};
 use crate::variant::{Guid, Unknown, Variant};
@@ -422,10 +422,7 @@ unsafe extern "C" fn invoke(
                 which.remove_all(s)?;
                 Ok((Variant::Empty, err::S_OK))
             }
-            _ => Err(Error::new(
-                err::DISP_E_MEMBERNOTFOUND,
-                format!("no member with DISPID {dispid}"),
-            )),
+            _ => Err(member_not_found(dispid)),
         })
     };
     // SAFETY: the caller's contract.
@@ -440,14 +437,8 @@ unsafe extern "C" fn get_item(
     boundary(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_arg(key) }?;
-        if out.is_null() {
-            return Err(super::super::null("out"));
-        }
-        // SAFETY: the caller's contract.
-        let (value, rc) = unsafe { with(object, |which, s| which.item(s, &key)) }?;
-        // SAFETY: initialised per the contract.
-        unsafe { store(out, value) }?;
-        Ok(rc)
+        // SAFETY: the caller's contract (`out` and `object`).
+        unsafe { get_into(out, || with(object, |which, s| which.item(s, &key))) }
     })
 }
 
@@ -466,11 +457,8 @@ unsafe fn put(
         let key = unsafe { key_arg(key) }?;
         // SAFETY: the caller's contract.
         let value = unsafe { read_arg(value, "value") }?;
-        if by_ref && !value.holds_object() {
-            return Err(Error::new(
-                err::DISP_E_TYPEMISMATCH,
-                "putref (Set) takes an object (VT_UNKNOWN or VT_DISPATCH)",
-            ));
+        if by_ref {
+            putref_object("Item", &value)?;
         }
         // SAFETY: the caller's contract.
         unsafe { with(object, |which, s| which.set_item(s, &key, value)) }?;
@@ -504,14 +492,8 @@ unsafe extern "C" fn get_key(
     boundary(|| {
         // SAFETY: the caller's contract.
         let key = unsafe { key_arg(key) }?;
-        if out.is_null() {
-            return Err(super::super::null("out"));
-        }
-        // SAFETY: the caller's contract.
-        let (value, rc) = unsafe { with(object, |which, s| which.key(s, &key)) }?;
-        // SAFETY: initialised per the contract.
-        unsafe { store(out, value) }?;
-        Ok(rc)
+        // SAFETY: the caller's contract (`out` and `object`).
+        unsafe { get_into(out, || with(object, |which, s| which.key(s, &key))) }
     })
 }
 
@@ -530,16 +512,14 @@ unsafe extern "C" fn get_new_enum(
     out: *mut *mut Unknown,
 ) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(super::super::null("out"));
+        // SAFETY: the caller's contract (`out` and `object`).
+        unsafe {
+            new_into(out, || {
+                let d = Obj::inner(object)?;
+                let keys = d.target.with(|s| d.which.keys(s))?;
+                Ok(enumerator::create(d.target.clone(), keys).cast())
+            })
         }
-        // SAFETY: the caller's contract.
-        let d = unsafe { Obj::inner(object) }?;
-        let keys = d.target.with(|s| d.which.keys(s))?;
-        let e = enumerator::create(d.target.clone(), keys);
-        // SAFETY: checked writable; the new reference is the caller's.
-        unsafe { out.write(e.cast()) };
-        Ok(err::S_OK)
     })
 }
 

@@ -407,12 +407,11 @@ impl Call {
         }
         self.count(name, n)?;
         let value = self.value.take().expect("a put carries its value");
-        if only_ref && !value.holds_object() {
-            self.bad_arg = Some(0);
-            return Err(Error::new(
-                err::DISP_E_TYPEMISMATCH,
-                format!("{name}: a putref (Set) takes an object"),
-            ));
+        if only_ref {
+            if let Err(e) = putref_object(name, &value) {
+                self.bad_arg = Some(0);
+                return Err(e);
+            }
         }
         Ok(Some(value))
     }
@@ -432,6 +431,26 @@ impl Call {
         }
         r
     }
+}
+
+/// The value of a putref (VBScript's `Set`) of `name`: an object
+/// (`VT_UNKNOWN` / `VT_DISPATCH`), else `DISP_E_TYPEMISMATCH`.
+pub(crate) fn putref_object(name: &str, value: &Variant) -> Result<()> {
+    if value.holds_object() {
+        return Ok(());
+    }
+    Err(Error::new(
+        err::DISP_E_TYPEMISMATCH,
+        format!("{name}: a putref (Set) takes an object (VT_UNKNOWN or VT_DISPATCH)"),
+    ))
+}
+
+/// `DISP_E_MEMBERNOTFOUND` for a DISPID the object does not have.
+pub(crate) fn member_not_found(dispid: i32) -> Error {
+    Error::new(
+        err::DISP_E_MEMBERNOTFOUND,
+        format!("no member with DISPID {dispid}"),
+    )
 }
 
 /// Runs one `invoke`: reads the arguments, calls `body`, stores its value

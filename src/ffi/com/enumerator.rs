@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::super::variant::{sess_variant, store};
 use super::super::{boundary, null, put, sess_result};
-use super::{add_ref, release, Com, Target};
+use super::{add_ref, new_into, release, Com, Target};
 use crate::error::{self as err, Result};
 use crate::variant::{Guid, Variant};
 
@@ -185,18 +185,16 @@ unsafe extern "C" fn clone(
     out: *mut *mut sess_enum_variant,
 ) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(null("out"));
+        // SAFETY: the caller's contract (`out` and `object`).
+        unsafe {
+            new_into(out, || {
+                let e = live(object)?;
+                Ok(make(
+                    e.target.clone(),
+                    Arc::clone(&e.keys),
+                    e.pos.load(Ordering::Relaxed),
+                ))
+            })
         }
-        // SAFETY: the caller's contract.
-        let e = unsafe { live(object) }?;
-        let copy = make(
-            e.target.clone(),
-            Arc::clone(&e.keys),
-            e.pos.load(Ordering::Relaxed),
-        );
-        // SAFETY: checked writable; the new reference is the caller's.
-        unsafe { out.write(copy) };
-        Ok(err::S_OK)
     })
 }

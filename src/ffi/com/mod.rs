@@ -23,10 +23,11 @@ use std::ffi::c_void;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
 use super::handle::{self, sess_session, Liveness, SessionHandle};
+use super::variant::{sess_variant, store};
 use super::{boundary, deref, null, sess_result};
 use crate::app::Session;
 use crate::error::{self as err, Error, Result};
-use crate::variant::{Guid, Unknown, IID_IUNKNOWN};
+use crate::variant::{Guid, Unknown, Variant, IID_IUNKNOWN};
 
 /// A GUID from its `uuid` form (the registry spelling).
 const fn guid(u: uuid::Uuid) -> Guid {
@@ -176,6 +177,43 @@ pub(crate) unsafe fn query_interface<H, T>(
 
 /// Where an object's calls go: the session handle it came from, while that
 /// handle lives.
+/// A getter's tail: `f`'s value into `*out` (initialised; cleared first)
+/// and its code; a NULL `out` is refused before `f` runs.
+///
+/// # Safety
+/// `out` NULL or an initialised variant.
+pub(crate) unsafe fn get_into(
+    out: *mut sess_variant,
+    f: impl FnOnce() -> Result<(Variant, sess_result)>,
+) -> Result<sess_result> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let (value, rc) = f()?;
+    // SAFETY: initialised per the caller.
+    unsafe { store(out, value) }?;
+    Ok(rc)
+}
+
+/// Hands a new object to the caller: `*out` receives what `make` creates
+/// (its one reference, now the caller's); a NULL `out` is refused before
+/// `make` runs.
+///
+/// # Safety
+/// `out` NULL or writable.
+pub(crate) unsafe fn new_into<T>(
+    out: *mut *mut T,
+    make: impl FnOnce() -> Result<*mut T>,
+) -> Result<sess_result> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let obj = make()?;
+    // SAFETY: checked writable per the caller.
+    unsafe { out.write(obj) };
+    Ok(err::S_OK)
+}
+
 #[derive(Clone)]
 pub(crate) struct Target {
     session: *mut sess_session,

@@ -3,16 +3,16 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::super::variant::{read_arg, sess_variant, store};
+use super::super::variant::{read_arg, sess_variant};
 use super::super::{boundary, null, put_required, sess_result, text, write_text};
 use super::dictionary::{self, item_call, sess_variant_dictionary, Collection};
 use super::dispatch::{
-    get_ids_of_names, get_type_info, get_type_info_count, invoke as run, sess_dispparams, Call,
-    Dispatch, Key, Member, DISPID_VALUE,
+    get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
+    putref_object, sess_dispparams, Call, Dispatch, Key, Member, DISPID_VALUE,
 };
-use super::{add_ref, adopt, query_interface as qi, release, Com, Target};
+use super::{add_ref, adopt, get_into, new_into, query_interface as qi, release, Com, Target};
 use crate::app::Session;
-use crate::error::{self as err, Error, Result};
+use crate::error::{self as err, Result};
 use crate::ffi::handle::sess_session;
 use crate::variant::{vt, Guid, Unknown, Variant};
 
@@ -251,18 +251,18 @@ pub unsafe extern "C" fn sess_session_interface(
     out: *mut *mut Unknown,
 ) -> sess_result {
     boundary(|| {
-        if out.is_null() {
-            return Err(null("out"));
+        // SAFETY: `out` NULL or writable, `s` NULL or a live handle, per the
+        // contract.
+        unsafe {
+            new_into(out, || {
+                let target = Target::new(s)?;
+                let obj = Obj::create(
+                    sess_session_object { vtbl: &VTBL },
+                    SessionObject { target },
+                );
+                Ok(obj.cast())
+            })
         }
-        // SAFETY: NULL or a live handle per the contract.
-        let target = unsafe { Target::new(s) }?;
-        let obj = Obj::create(
-            sess_session_object { vtbl: &VTBL },
-            SessionObject { target },
-        );
-        // SAFETY: checked writable; the reference is the caller's.
-        unsafe { out.write(obj.cast()) };
-        Ok(err::S_OK)
     })
 }
 
@@ -418,10 +418,7 @@ unsafe extern "C" fn invoke(
                 // SAFETY: a new object; its reference moves into the value.
                 Ok((Variant::Dispatch(unsafe { adopt(d) }?), err::S_OK))
             }
-            _ => Err(Error::new(
-                err::DISP_E_MEMBERNOTFOUND,
-                format!("no member with DISPID {dispid}"),
-            )),
+            _ => Err(member_not_found(dispid)),
         })
     };
     // SAFETY: the caller's contract.
@@ -449,16 +446,9 @@ unsafe extern "C" fn get_value(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NUL-terminated per the contract.
-        let name = unsafe { text(name, "name") }?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        // SAFETY: the caller's contract.
-        let key = Key::Name(name.to_owned());
-        let (value, rc) = unsafe { with(object, |s| Collection::Contents.item(s, &key)) }?;
-        // SAFETY: initialised per the contract.
-        unsafe { store(out, value) }?;
-        Ok(rc)
+        let key = Key::Name(unsafe { text(name, "name") }?.to_owned());
+        // SAFETY: the caller's contract (`out` and `object`).
+        unsafe { get_into(out, || with(object, |s| Collection::Contents.item(s, &key))) }
     })
 }
 
@@ -477,11 +467,8 @@ unsafe fn put_value_as(
         let name = unsafe { text(name, "name") }?;
         // SAFETY: NULL or initialised per the contract.
         let value = unsafe { read_arg(value, "value") }?;
-        if by_ref && !value.holds_object() {
-            return Err(Error::new(
-                err::DISP_E_TYPEMISMATCH,
-                "putref (Set) takes an object (VT_UNKNOWN or VT_DISPATCH)",
-            ));
+        if by_ref {
+            putref_object("Value", &value)?;
         }
         // SAFETY: the caller's contract.
         unsafe { with(object, |s| s.set(name, value)) }?;
@@ -555,40 +542,39 @@ unsafe extern "C" fn get_static_objects(
     object: *mut sess_session_object,
     out: *mut *mut sess_variant_dictionary,
 ) -> sess_result {
-    boundary(|| {
-        // SAFETY: the caller's contract.
-        let d = unsafe { collection(object, Collection::StaticObjects) }?;
-        // SAFETY: NULL or writable; on NULL the new object is released.
-        unsafe { hand_out(out, d) }
-    })
+    // SAFETY: the caller's contract.
+    unsafe { get_collection(object, out, Collection::StaticObjects) }
 }
 
 unsafe extern "C" fn get_contents(
     object: *mut sess_session_object,
     out: *mut *mut sess_variant_dictionary,
 ) -> sess_result {
-    boundary(|| {
-        // SAFETY: the caller's contract.
-        let d = unsafe { collection(object, Collection::Contents) }?;
-        // SAFETY: NULL or writable.
-        unsafe { hand_out(out, d) }
-    })
+    // SAFETY: the caller's contract.
+    unsafe { get_collection(object, out, Collection::Contents) }
 }
 
-/// Gives the caller the new object `d`, or releases it if `out` is NULL.
+/// get_static_objects / get_contents: `*out` receives a new dictionary
+/// object over `which` (the caller's reference). The object's state is
+/// checked before `out`: a NULL `out` releases the new object.
 ///
 /// # Safety
-/// `out` NULL or writable; `d` a new dictionary object.
-unsafe fn hand_out(
+/// `object` NULL or a live Session object; `out` NULL or writable.
+unsafe fn get_collection(
+    object: *mut sess_session_object,
     out: *mut *mut sess_variant_dictionary,
-    d: *mut sess_variant_dictionary,
-) -> Result<sess_result> {
-    if out.is_null() {
-        // SAFETY: the one reference of a new object.
-        unsafe { release::<sess_variant_dictionary, dictionary::Dictionary>(d) };
-        return Err(null("out"));
-    }
-    // SAFETY: writable per the caller.
-    unsafe { out.write(d) };
-    Ok(err::S_OK)
+    which: Collection,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: per the caller.
+        let d = unsafe { collection(object, which) }?;
+        if out.is_null() {
+            // SAFETY: the one reference of a new object.
+            unsafe { release::<sess_variant_dictionary, dictionary::Dictionary>(d) };
+            return Err(null("out"));
+        }
+        // SAFETY: writable per the caller.
+        unsafe { out.write(d) };
+        Ok(err::S_OK)
+    })
 }
