@@ -44,8 +44,8 @@ int main(void)
     const char *sv_sorted[] = {"Apfel", "Olive", "Zebra", "\xC3\x84pfel", "\xC3\x96l"};
     const char *de[] = {"\xC3\x96l", "\xC3\x84pfel", "Zebra", "Apfel", "Olive"};
     const char *de_sorted[] = {"Apfel", "\xC3\x84pfel", "\xC3\x96l", "Olive", "Zebra"};
-    const char *es[] = {"ola", "\xC3\xB1" "and\xC3\xBA", "nube", "nz"};
-    const char *es_sorted[] = {"nube", "nz", "\xC3\xB1" "and\xC3\xBA", "ola"};
+    const char *es[] = {"ola", "\303\261and\303\272", "nube", "nz"};
+    const char *es_sorted[] = {"nube", "nz", "\303\261and\303\272", "ola"};
     int32_t order = 99;
 
     printf("Sorted under an LCID\n");
