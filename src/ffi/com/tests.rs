@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::super::app::sess_app_release;
 use super::super::session::{sess_session_close, sess_session_create, sess_value_get};
-use super::super::variant::{read, sess_variant, write};
+use super::super::variant::{read, sess_variant, sess_variant_clear, write};
 use super::dictionary::*;
 use super::dispatch::*;
 use super::enumerator::{sess_enum_variant, sess_enum_variant_vtbl};
@@ -451,6 +451,10 @@ fn properties_and_values_by_invoke() {
     let rc =
         unsafe { ((*(*o).vtbl).invoke)(o, DISPID_VALUE, 0, GET, &params, null_mut(), null_mut()) };
     assert_eq!(rc, e::DISP_E_NONAMEDARGS);
+    for mut v in raw {
+        // SAFETY: variants made by `write`, cleared once.
+        assert_eq!(unsafe { sess_variant_clear(&mut v) }, e::S_OK);
+    }
 
     // Abandon, then the handle ends: the object is detached.
     assert_eq!(
@@ -647,7 +651,7 @@ fn static_objects_are_read_only() {
         d_call(d, DISPID_DICTIONARY_REMOVEALL, DISPATCH_METHOD, &[]).0,
         e::E_COLLECTION_READONLY
     );
-    let key = write(s("Cart"));
+    let mut key = write(s("Cart"));
     let val = write(Variant::I4(1));
     // SAFETY: live objects and handles, each released once.
     unsafe {
@@ -655,6 +659,7 @@ fn static_objects_are_read_only() {
             ((*(*d).vtbl).put_item)(d, &key, &val),
             e::E_COLLECTION_READONLY
         );
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
         assert_eq!(release_dict(d), 0);
         assert_eq!(((*(*o).vtbl).release)(o), 0);
         drop(first);
