@@ -1,11 +1,24 @@
 //! Opening an LMDB directory: one environment per directory per process
 //! (shared by the applications naming it), each application's databases
-//! in it, the format check, and the mapping of LMDB's failures to result
-//! codes.
+//! in it, the format check, the disk reservation ahead of the map's use,
+//! and the mapping of LMDB's failures to result codes.
+//!
+//! The environment is opened with `MDB_WRITEMAP`: a commit writes into the
+//! shared map instead of `pwrite`-ing each dirty page (several times
+//! faster). The data file is then sparse up to the map size, and a write
+//! into a hole the disk cannot fill would kill the process with SIGBUS.
+//! So the file's blocks are reserved (`posix_fallocate`) ahead of what
+//! LMDB has used: before every write transaction, [`Shared::reserve`]
+//! keeps at least [`Shared`]'s margin (more than one transaction can grow
+//! the file by) reserved beyond the last used page. A full disk is then
+//! `E_STORE_FULL` before anything is written.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use heed::types::Bytes;
@@ -19,14 +32,21 @@ pub(super) type Db = Database<Bytes, Bytes>;
 
 /// What the `meta` database's `format` key holds: this layout's name and
 /// version. Another value is another format: refused.
-const FORMAT: &[u8] = b"libsess-lmdb 1";
+const FORMAT: &[u8] = b"libsess-lmdb 2";
 
 /// An LMDB environment, open once per directory per process.
 struct Environment {
     env: Env<WithoutTls>,
     /// The process that opened it (a forked child must not use it).
     pid: u32,
+    /// The data file, whose blocks [`Shared::reserve`] allocates.
+    data: File,
+    /// Bytes from the data file's start known to have their blocks.
+    reserved: AtomicU64,
 }
+
+/// What one reservation adds beyond the margin (fewer, larger calls).
+const RESERVE_CHUNK: u64 = 32 << 20;
 
 /// One application's databases in an open environment.
 pub(super) struct Shared {
@@ -37,6 +57,9 @@ pub(super) struct Shared {
     pub(super) state: Db,
     /// Deadline (8 bytes, big-endian) ‖ key hash → nothing.
     pub(super) expiry: Db,
+    /// Bytes kept reserved on disk beyond the last used page: more than
+    /// one transaction can add (two largest sessions, plus B-tree pages).
+    margin: u64,
 }
 
 /// Most applications (sets of databases) one directory holds.
@@ -49,8 +72,17 @@ impl Shared {
     /// The databases of application `opts.name` in `opts.dir`, in the
     /// environment this process has open there or a new one (created on
     /// first use, format-checked).
-    pub(super) fn open(opts: &LmdbOptions) -> Result<Shared> {
+    pub(super) fn open(opts: &LmdbOptions, max_session_bytes: usize) -> Result<Shared> {
         let environment = Environment::get(opts)?;
+        let margin = (max_session_bytes as u64).saturating_mul(4) + (4 << 20);
+        let shared = |sessions, state, expiry| Shared {
+            environment: environment.clone(),
+            sessions,
+            state,
+            expiry,
+            margin,
+        };
+        shared_reserve(&environment, margin)?;
         let env = &environment.env;
         let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
         let mut db = |what: &str| {
@@ -66,12 +98,13 @@ impl Shared {
         };
         let (sessions, state, expiry) = (db("sessions")?, db("state")?, db("expiry")?);
         wtxn.commit().map_err(|e| fail(e, "open"))?;
-        Ok(Shared {
-            environment,
-            sessions,
-            state,
-            expiry,
-        })
+        Ok(shared(sessions, state, expiry))
+    }
+
+    /// Reserves the data file's blocks ahead of LMDB's use (see the module
+    /// documentation): call before every write transaction.
+    pub(super) fn reserve(&self) -> Result<()> {
+        shared_reserve(&self.environment, self.margin)
     }
 
     /// The environment.
@@ -91,6 +124,44 @@ impl Shared {
                  the application in the child",
             ))
         }
+    }
+}
+
+/// Keeps `margin` bytes beyond the last used page of `e`'s data file
+/// reserved on disk (up to the map size): `E_STORE_FULL` if the disk has
+/// no room.
+fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
+    let info = e.env.info();
+    let used = (info.last_page_number as u64 + 1) * u64::from(e.env.stat().page_size);
+    let map = info.map_size as u64;
+    let want = used.saturating_add(margin).min(map);
+    if want <= e.reserved.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let target = want.saturating_add(RESERVE_CHUNK).min(map);
+    let len = libc::off_t::try_from(target).unwrap_or(libc::off_t::MAX);
+    // SAFETY: `data` is an open file of this process; the call only
+    // allocates blocks (the file's bytes are unchanged).
+    let rc = unsafe { libc::posix_fallocate(e.data.as_raw_fd(), 0, len) };
+    match rc {
+        0 => {
+            e.reserved.fetch_max(target, Ordering::Relaxed);
+            Ok(())
+        }
+        libc::ENOSPC | libc::EFBIG => Err(Error::new(
+            error::E_STORE_FULL,
+            format!(
+                "LMDB store: the disk has no room for the data file to grow to \
+                 {target} bytes (nothing was written)"
+            ),
+        )),
+        rc => Err(Error::new(
+            error::E_STORE_UNAVAILABLE,
+            format!(
+                "LMDB store: reserving the data file's disk space: {}",
+                std::io::Error::from_raw_os_error(rc)
+            ),
+        )),
     }
 }
 
@@ -122,7 +193,7 @@ impl Environment {
     }
 
     fn open(dir: &std::path::Path, opts: &LmdbOptions) -> Result<Environment> {
-        let mut flags = EnvFlags::NO_READ_AHEAD;
+        let mut flags = EnvFlags::NO_READ_AHEAD | EnvFlags::WRITE_MAP;
         if !opts.durable {
             flags |= EnvFlags::NO_SYNC;
         }
@@ -131,13 +202,28 @@ impl Environment {
             .max_dbs(3 * MAX_APPS + 1)
             .max_readers(1024);
         // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
-        // durability against power loss only (not process crashes).
+        // durability against power loss only (not process crashes);
+        // WRITE_MAP's sparse file is reserved ahead of use (`reserve`).
         unsafe { o.flags(flags) };
         // SAFETY: this process opens `dir` once (the registry above); the
         // files are LMDB's, changed only through LMDB by every process.
         let env = unsafe { o.open(dir) }.map_err(|e| fail(e, "open"))?;
         // A process killed inside a read transaction leaves its reader slot.
         let _ = env.clear_stale_readers();
+        let data = File::options()
+            .read(true)
+            .write(true)
+            .open(dir.join("data.mdb"))
+            .map_err(|e| fail(heed::Error::Io(e), "open"))?;
+        let environment = Environment {
+            env,
+            pid: std::process::id(),
+            data,
+            reserved: AtomicU64::new(0),
+        };
+        // Room for the format record before it is written.
+        shared_reserve(&environment, RESERVE_CHUNK)?;
+        let env = &environment.env;
         let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
         let meta = env
             .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
@@ -160,10 +246,7 @@ impl Environment {
                 .map_err(|e| fail(e, "open"))?,
         }
         wtxn.commit().map_err(|e| fail(e, "open"))?;
-        Ok(Environment {
-            env,
-            pid: std::process::id(),
-        })
+        Ok(environment)
     }
 }
 
@@ -210,7 +293,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let opts = LmdbOptions::new(&dir);
-        drop(Shared::open(&opts).unwrap());
+        drop(Shared::open(&opts, 1 << 20).unwrap());
         {
             // A later version's file: its format key says so.
             let mut o = EnvOpenOptions::new().read_txn_without_tls();
@@ -219,12 +302,12 @@ mod tests {
             let env = unsafe { o.open(&dir) }.unwrap();
             let mut txn = env.write_txn().unwrap();
             let meta: Db = env.open_database(&txn, Some("meta")).unwrap().unwrap();
-            meta.put(&mut txn, b"format", b"libsess-lmdb 2").unwrap();
+            meta.put(&mut txn, b"format", b"libsess-lmdb 3").unwrap();
             txn.commit().unwrap();
         }
-        let e = Shared::open(&opts).err().unwrap();
+        let e = Shared::open(&opts, 1 << 20).err().unwrap();
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
-        assert!(e.detail().contains("libsess-lmdb 2"), "{}", e.detail());
+        assert!(e.detail().contains("libsess-lmdb 3"), "{}", e.detail());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

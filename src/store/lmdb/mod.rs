@@ -120,7 +120,7 @@ const MIN_MAP_SIZE: usize = 64 << 10;
 /// [`CustomStore`] over the LMDB provider, reporting [`StoreMode::Lmdb`].
 pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
     opts.validate()?;
-    let env = env::Shared::open(opts)?;
+    let env = env::Shared::open(opts, limits.max_session_bytes)?;
     let provider = provider::LmdbProvider::new(env, opts.lock_ttl);
     let store = CustomStore::new(Arc::new(provider), limits).with_mode(StoreMode::Lmdb);
     match &opts.id_secret {

@@ -1,11 +1,17 @@
 //! The LMDB store's records and the provider contract over them.
 //!
 //! Per session, under its key hash (16 bytes): in `state`, its deadline,
-//! lock owner token (0: unlocked) and when the lock was taken (three u64,
-//! little-endian, clock milliseconds); in `sessions`, its blob. Taking or
-//! freeing a lock and sliding the expiry write only the small `state`
-//! record. `expiry`: deadline (u64 big-endian, so keys sort by deadline) ‖
-//! key hash → empty: the sweep reads only its due prefix.
+//! the deadline its expiry index entry is under, lock owner token (0:
+//! unlocked) and when the lock was taken (four u64, little-endian, clock
+//! milliseconds); in `sessions`, its blob. Taking or freeing a lock and
+//! sliding the expiry write only the small `state` record.
+//!
+//! `expiry`: deadline (u64 big-endian, so keys sort by deadline) ‖ key
+//! hash → empty; the sweep reads only its due prefix. Each session has one
+//! entry, at or before its deadline: sliding the deadline later leaves the
+//! entry where it is (no index write per request), and a sweep that finds
+//! an entry due whose session's deadline moved on re-files it there — as
+//! the in-process store's expiry wheel does.
 //!
 //! Every operation is one LMDB transaction: a write transaction for what
 //! changes anything (serialised across processes), a read transaction for
@@ -25,31 +31,39 @@ use crate::store::LockMode;
 #[derive(Clone, Copy)]
 struct State {
     deadline: u64,
+    /// The deadline of its expiry index entry (at most `deadline`).
+    indexed: u64,
     token: u64,
     since: u64,
 }
 
 impl State {
+    const LEN: usize = 32;
+
     fn parse(bytes: &[u8]) -> Result<State> {
-        let bytes: &[u8; 24] = bytes.try_into().map_err(|_| {
+        let bytes: &[u8; State::LEN] = bytes.try_into().map_err(|_| {
             Error::new(
                 error::E_STORE_CORRUPT,
                 "LMDB store: a session's state record is damaged",
             )
         })?;
-        let u = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let u = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
         Ok(State {
             deadline: u(0),
-            token: u(8),
-            since: u(16),
+            indexed: u(1),
+            token: u(2),
+            since: u(3),
         })
     }
 
-    fn bytes(&self) -> [u8; 24] {
-        let mut b = [0u8; 24];
-        b[..8].copy_from_slice(&self.deadline.to_le_bytes());
-        b[8..16].copy_from_slice(&self.token.to_le_bytes());
-        b[16..].copy_from_slice(&self.since.to_le_bytes());
+    fn bytes(&self) -> [u8; State::LEN] {
+        let mut b = [0u8; State::LEN];
+        for (i, v) in [self.deadline, self.indexed, self.token, self.since]
+            .into_iter()
+            .enumerate()
+        {
+            b[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
+        }
         b
     }
 }
@@ -71,6 +85,13 @@ fn due_key(deadline: u64, h: &[u8; 16]) -> [u8; 24] {
     k[..8].copy_from_slice(&deadline.to_be_bytes());
     k[8..].copy_from_slice(h);
     k
+}
+
+/// The deadline an expiry index key files its session under.
+fn deadline_of(k: &[u8]) -> u64 {
+    k.get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 fn hash(key: &str) -> Result<[u8; 16]> {
@@ -101,6 +122,7 @@ impl LmdbProvider {
     /// Runs `body` in a write transaction, committed if it succeeds.
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
         self.shared.check_process()?;
+        self.shared.reserve()?;
         let mut txn = self.shared.env().write_txn().map_err(|e| fail(e, op))?;
         let out = body(&mut txn)?;
         txn.commit().map_err(|e| fail(e, op))?;
@@ -127,32 +149,27 @@ impl LmdbProvider {
         out.write(blob.ok_or_else(missing_blob)?)
     }
 
-    /// Writes the state of `h` (deadline `old` in the index).
-    fn set_state(
-        &self,
-        txn: &mut RwTxn,
-        h: &[u8; 16],
-        old: u64,
-        st: State,
-        op: &str,
-    ) -> Result<()> {
+    /// Writes the state of `h`, moving its index entry first if the
+    /// deadline moved before it (a later deadline is the sweep's business).
+    fn set_state(&self, txn: &mut RwTxn, h: &[u8; 16], mut st: State, op: &str) -> Result<()> {
         let s = &self.shared;
-        if old != st.deadline {
+        if st.deadline < st.indexed {
             s.expiry
-                .delete(txn, &due_key(old, h))
+                .delete(txn, &due_key(st.indexed, h))
                 .map_err(|e| fail(e, op))?;
             s.expiry
                 .put(txn, &due_key(st.deadline, h), &[])
                 .map_err(|e| fail(e, op))?;
+            st.indexed = st.deadline;
         }
         s.state.put(txn, h, &st.bytes()).map_err(|e| fail(e, op))
     }
 
-    /// Deletes the session `h` (deadline `deadline`).
-    fn delete(&self, txn: &mut RwTxn, h: &[u8; 16], deadline: u64, op: &str) -> Result<()> {
+    /// Deletes the session `h` (state `st`).
+    fn delete(&self, txn: &mut RwTxn, h: &[u8; 16], st: &State, op: &str) -> Result<()> {
         let s = &self.shared;
         s.expiry
-            .delete(txn, &due_key(deadline, h))
+            .delete(txn, &due_key(st.indexed, h))
             .map_err(|e| fail(e, op))?;
         s.state.delete(txn, h).map_err(|e| fail(e, op))?;
         s.sessions.delete(txn, h).map_err(|e| fail(e, op))?;
@@ -217,7 +234,7 @@ impl Provider for LmdbProvider {
                     return Ok(Status::NotFound);
                 }
                 self.blob(txn, &h, out, "acquire")?;
-                self.delete(txn, &h, st.deadline, "acquire")?;
+                self.delete(txn, &h, &st, "acquire")?;
                 return Ok(Status::Expired);
             }
             if held {
@@ -229,7 +246,7 @@ impl Provider for LmdbProvider {
                 since: now_ms,
                 ..st
             };
-            self.set_state(txn, &h, st.deadline, locked, "acquire")?;
+            self.set_state(txn, &h, locked, "acquire")?;
             Ok(Status::Done)
         })
     }
@@ -260,6 +277,7 @@ impl Provider for LmdbProvider {
                 .map_err(|e| fail(e, "create"))?;
             let st = State {
                 deadline: deadline_ms,
+                indexed: deadline_ms,
                 token,
                 since: now_ms,
             };
@@ -291,8 +309,9 @@ impl Provider for LmdbProvider {
                 deadline: deadline_ms,
                 token: 0,
                 since: 0,
+                ..st
             };
-            self.set_state(txn, h, st.deadline, free, "save")
+            self.set_state(txn, h, free, "save")
         })
     }
 
@@ -303,13 +322,13 @@ impl Provider for LmdbProvider {
                 since: 0,
                 ..st
             };
-            self.set_state(txn, h, st.deadline, free, "release")
+            self.set_state(txn, h, free, "release")
         })
     }
 
     fn remove(&self, key: &str, token: u64) -> Result<Status> {
         self.owned("remove", key, token, |txn, h, st| {
-            self.delete(txn, h, st.deadline, "remove")
+            self.delete(txn, h, &st, "remove")
         })
     }
 
@@ -338,7 +357,7 @@ impl Provider for LmdbProvider {
                     deadline: deadline_ms,
                     ..st
                 };
-                self.set_state(txn, &h, st.deadline, slid, "reset_timeout")?;
+                self.set_state(txn, &h, slid, "reset_timeout")?;
             }
             Ok(Status::Done)
         })
@@ -391,6 +410,26 @@ impl Provider for LmdbProvider {
                         continue;
                     }
                 };
+                if st.indexed != deadline_of(&k) {
+                    // Not the session's entry (a stray): dropped.
+                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                    continue;
+                }
+                if st.deadline > now_ms {
+                    // Slid on since it was filed: filed at its deadline.
+                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                    let filed = State {
+                        indexed: st.deadline,
+                        ..st
+                    };
+                    s.expiry
+                        .put(txn, &due_key(st.deadline, &h), &[])
+                        .map_err(|e| fail(e, "sweep"))?;
+                    s.state
+                        .put(txn, &h, &filed.bytes())
+                        .map_err(|e| fail(e, "sweep"))?;
+                    continue;
+                }
                 if self.live(&st, now_ms) {
                     continue; // in use: its holder saves or ends it
                 }
@@ -398,7 +437,7 @@ impl Provider for LmdbProvider {
                 if out.add(blob.unwrap_or_default()).is_err() {
                     break; // the list refuses it: it stays
                 }
-                self.delete(txn, &h, st.deadline, "sweep")?;
+                self.delete(txn, &h, &st, "sweep")?;
             }
             Ok(())
         })?;
@@ -424,7 +463,7 @@ mod tests {
             std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let shared = Shared::open(&LmdbOptions::new(&dir)).unwrap();
+        let shared = Shared::open(&LmdbOptions::new(&dir), 1 << 20).unwrap();
         (LmdbProvider::new(shared, Duration::from_secs(1)), dir)
     }
 
@@ -483,6 +522,45 @@ mod tests {
         assert_eq!(p.count().unwrap(), 1);
         let e = p.create(&key(2), 1, 0, 1, 1, b"x").unwrap_err();
         assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn slid_sessions_are_refiled_and_shortened_ones_moved() {
+        let (p, dir) = provider("slide");
+        for i in 1..=3u8 {
+            assert_eq!(
+                p.create(&key(i), 9, 0, 10_000, 10, &[i]).unwrap(),
+                Status::Done
+            );
+        }
+        // 1 slides later (no index write), 2 is shortened (moved now), 3 stays.
+        assert_eq!(
+            p.set_and_release(&key(1), 9, 50_000, None).unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.set_and_release(&key(2), 9, 5_000, None).unwrap(),
+            Status::Done
+        );
+        assert_eq!(p.release(&key(3), 9).unwrap(), Status::Done);
+        let index_len = |p: &LmdbProvider| {
+            let txn = p.shared.env().read_txn().unwrap();
+            p.shared.expiry.len(&txn).unwrap()
+        };
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(6_000, 10, &mut list).unwrap();
+        assert_eq!(list.len(), 1, "2, at its shortened deadline");
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(20_000, 10, &mut list).unwrap();
+        assert_eq!(list.len(), 1, "3; 1 has slid on and is re-filed");
+        assert_eq!((p.count().unwrap(), index_len(&p)), (1, 1));
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(49_999, 10, &mut list).unwrap();
+        assert!(list.is_empty());
+        p.claim_expired(50_000, 10, &mut list).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!((p.count().unwrap(), index_len(&p)), (0, 0));
         let _ = std::fs::remove_dir_all(dir);
     }
 
