@@ -7,12 +7,14 @@
 //! one blob in the [`wire`](super::wire) format (objects refused); locks
 //! are waited for with bounded, jittered backoff.
 //!
-//! - **Locks** are recorded in the session's record: an owner token and
-//!   when it was taken. A lock older than `lock_ttl` is stale (its holder
-//!   crashed or hung): another request may take the session, and the old
-//!   holder's save is then refused. Read-only requests hold no lock (LMDB
-//!   reads are consistent snapshots); they wait only for a writer, and
-//!   slide the expiry only when that moves it by 10 s or more (a write).
+//! - **Locks** are words of a table shared by the processes (`locks.rs`):
+//!   taken and freed with a compare-and-swap, no LMDB transaction. A lock
+//!   records when it was taken; one older than `lock_ttl` is stale (its
+//!   holder crashed or hung): another request may take the session, and
+//!   the old holder's save is then refused. Read-only requests hold no
+//!   lock (LMDB reads are consistent snapshots); they wait only for a
+//!   writer, and slide the expiry only when that moves it by 10 s or more
+//!   (a write).
 //! - **Saves** happen only while the saver's token holds the lock and the
 //!   session exists: no lost update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
@@ -33,6 +35,7 @@
 //!   create applications after forking.
 
 mod env;
+mod locks;
 mod provider;
 
 use std::path::PathBuf;
@@ -121,7 +124,9 @@ const MIN_MAP_SIZE: usize = 64 << 10;
 pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
     opts.validate()?;
     let env = env::Shared::open(opts, limits.max_session_bytes)?;
-    let provider = provider::LmdbProvider::new(env, opts.lock_ttl);
+    let lease_ms = u64::try_from(opts.lock_ttl.as_millis()).unwrap_or(u64::MAX);
+    let locks = locks::LockTable::open(&opts.dir, lease_ms)?;
+    let provider = provider::LmdbProvider::new(env, locks);
     let store = CustomStore::new(Arc::new(provider), limits).with_mode(StoreMode::Lmdb);
     match &opts.id_secret {
         Some(secret) => store.with_id_secret(secret),

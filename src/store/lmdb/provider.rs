@@ -1,10 +1,10 @@
 //! The LMDB store's records and the provider contract over them.
 //!
-//! Per session, under its key hash (16 bytes): in `state`, its deadline,
-//! the deadline its expiry index entry is under, lock owner token (0:
-//! unlocked) and when the lock was taken (four u64, little-endian, clock
-//! milliseconds); in `sessions`, its blob. Taking or freeing a lock and
-//! sliding the expiry write only the small `state` record.
+//! Per session, under its key hash (16 bytes): in `state`, its deadline
+//! and the deadline its expiry index entry is under (two u64,
+//! little-endian, clock milliseconds); in `sessions`, its blob. Locks are
+//! not records: they are words of the shared [`LockTable`], taken and
+//! freed without a transaction.
 //!
 //! `expiry`: deadline (u64 big-endian, so keys sort by deadline) ‖ key
 //! hash → empty; the sweep reads only its due prefix. Each session has one
@@ -13,15 +13,16 @@
 //! an entry due whose session's deadline moved on re-files it there — as
 //! the in-process store's expiry wheel does.
 //!
-//! Every operation is one LMDB transaction: a write transaction for what
-//! changes anything (serialised across processes), a read transaction for
-//! a read-only lookup.
-
-use std::time::Duration;
+//! A request cycle is therefore: take the lock (one compare-and-swap), read
+//! the session (a read transaction), save it and slide its deadline (one
+//! write transaction, serialised across processes; none if nothing
+//! changed and the deadline moved by less than [`REFRESH_MS`]), free the
+//! lock.
 
 use heed::{RoTxn, RwTxn, WithoutTls};
 
 use super::env::{fail, Shared};
+use super::locks::{LockTable, Take};
 use crate::error::{self, Error, Result};
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::remote::KeyHash;
@@ -33,12 +34,10 @@ struct State {
     deadline: u64,
     /// The deadline of its expiry index entry (at most `deadline`).
     indexed: u64,
-    token: u64,
-    since: u64,
 }
 
 impl State {
-    const LEN: usize = 32;
+    const LEN: usize = 16;
 
     fn parse(bytes: &[u8]) -> Result<State> {
         let bytes: &[u8; State::LEN] = bytes.try_into().map_err(|_| {
@@ -51,25 +50,19 @@ impl State {
         Ok(State {
             deadline: u(0),
             indexed: u(1),
-            token: u(2),
-            since: u(3),
         })
     }
 
     fn bytes(&self) -> [u8; State::LEN] {
         let mut b = [0u8; State::LEN];
-        for (i, v) in [self.deadline, self.indexed, self.token, self.since]
-            .into_iter()
-            .enumerate()
-        {
-            b[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
-        }
+        b[..8].copy_from_slice(&self.deadline.to_le_bytes());
+        b[8..].copy_from_slice(&self.indexed.to_le_bytes());
         b
     }
 }
 
-/// A read-only request slides the expiry only if that moves it by this
-/// much (a session's Timeout is a minute or more).
+/// A request that changed nothing slides the expiry only if that moves it
+/// by this much (a session's Timeout is a minute or more).
 const REFRESH_MS: u64 = 10_000;
 
 fn missing_blob() -> Error {
@@ -100,23 +93,15 @@ fn hash(key: &str) -> Result<[u8; 16]> {
         .ok_or_else(|| Error::new(error::E_UNEXPECTED, "LMDB store: a malformed key"))
 }
 
-/// The provider contract over one LMDB environment.
+/// The provider contract over one LMDB environment and its lock table.
 pub(super) struct LmdbProvider {
     shared: Shared,
-    lock_ttl_ms: u64,
+    locks: LockTable,
 }
 
 impl LmdbProvider {
-    pub(super) fn new(shared: Shared, lock_ttl: Duration) -> LmdbProvider {
-        LmdbProvider {
-            shared,
-            lock_ttl_ms: u64::try_from(lock_ttl.as_millis()).unwrap_or(u64::MAX),
-        }
-    }
-
-    /// Whether the lock `st` records still holds at `now` (not past its lease).
-    fn live(&self, st: &State, now: u64) -> bool {
-        st.token != 0 && now < st.since.saturating_add(self.lock_ttl_ms)
+    pub(super) fn new(shared: Shared, locks: LockTable) -> LmdbProvider {
+        LmdbProvider { shared, locks }
     }
 
     /// Runs `body` in a write transaction, committed if it succeeds.
@@ -127,6 +112,17 @@ impl LmdbProvider {
         let out = body(&mut txn)?;
         txn.commit().map_err(|e| fail(e, op))?;
         Ok(out)
+    }
+
+    /// Runs `body` in a read transaction.
+    fn read<T>(
+        &self,
+        op: &str,
+        body: impl FnOnce(&RoTxn<'_, WithoutTls>) -> Result<T>,
+    ) -> Result<T> {
+        self.shared.check_process()?;
+        let txn = self.shared.env().read_txn().map_err(|e| fail(e, op))?;
+        body(&txn)
     }
 
     /// The state of `h`, if stored.
@@ -176,26 +172,67 @@ impl LmdbProvider {
         Ok(())
     }
 
-    /// Runs `body` on the session of `key` if it exists and `token` holds
-    /// its lock: `NotFound` if absent, `Locked` if another token holds it.
+    /// Takes the lock of `h` for `token` (breaking a stale one inside a
+    /// write transaction): whether it was taken.
+    fn lock(&self, h: &[u8; 16], token: u64, now_ms: u64, op: &str) -> Result<bool> {
+        match self.locks.take(h, token, now_ms) {
+            Take::Taken => Ok(true),
+            Take::Busy => Ok(false),
+            Take::Stale(word) => {
+                self.write(op, |_| Ok(self.locks.break_stale(h, word, token, now_ms)))
+            }
+        }
+    }
+
+    /// The session `h`, whose lock `token` has just taken: `Done` (blob in
+    /// `out`), `NotFound`, or `Expired` (claimed: deleted, blob in `out`).
+    fn read_locked(&self, h: &[u8; 16], now_ms: u64, out: &mut BlobBuf) -> Result<Status> {
+        let live = self.read("acquire", |txn| {
+            let Some(st) = self.state(txn, h, "acquire")? else {
+                return Ok(Some(Status::NotFound));
+            };
+            if st.deadline <= now_ms {
+                return Ok(None);
+            }
+            self.blob(txn, h, out, "acquire")?;
+            Ok(Some(Status::Done))
+        })?;
+        if let Some(status) = live {
+            return Ok(status);
+        }
+        // Past its deadline: claimed here (its Session_OnEnd is the
+        // caller's), unless a sweep claimed it first.
+        self.write("acquire", |txn| {
+            let Some(st) = self.state(txn, h, "acquire")? else {
+                return Ok(Status::NotFound);
+            };
+            self.blob(txn, h, out, "acquire")?;
+            self.delete(txn, h, &st, "acquire")?;
+            Ok(Status::Expired)
+        })
+    }
+
+    /// Runs `body` on the session `h` in a write transaction if it exists
+    /// (else `NotFound`) and `token` still holds its lock (else `Locked`). The lock is freed after, unless the transaction failed.
     fn owned(
         &self,
         op: &str,
-        key: &str,
+        h: &[u8; 16],
         token: u64,
-        body: impl FnOnce(&mut RwTxn, &[u8; 16], State) -> Result<()>,
+        body: impl FnOnce(&mut RwTxn, State) -> Result<()>,
     ) -> Result<Status> {
-        let h = hash(key)?;
-        self.write(op, |txn| {
-            let Some(st) = self.state(txn, &h, op)? else {
+        let status = self.write(op, |txn| {
+            let Some(st) = self.state(txn, h, op)? else {
                 return Ok(Status::NotFound);
             };
-            if token == 0 || st.token != token {
+            if !self.locks.holds(h, token) {
                 return Ok(Status::Locked);
             }
-            body(txn, &h, st)?;
+            body(txn, st)?;
             Ok(Status::Done)
-        })
+        })?;
+        self.locks.free(h, token);
+        Ok(status)
     }
 }
 
@@ -210,47 +247,32 @@ impl Provider for LmdbProvider {
     ) -> Result<Status> {
         let h = hash(key)?;
         if mode == LockMode::Shared {
-            self.shared.check_process()?;
-            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
-            let Some(st) = self.state(&txn, &h, "read")? else {
-                return Ok(Status::NotFound);
-            };
-            if st.deadline <= now_ms {
-                return Ok(Status::NotFound);
-            }
-            if self.live(&st, now_ms) {
-                return Ok(Status::Locked);
-            }
-            self.blob(&txn, &h, out, "read")?;
-            return Ok(Status::Done);
-        }
-        self.write("acquire", |txn| {
-            let Some(st) = self.state(txn, &h, "acquire")? else {
-                return Ok(Status::NotFound);
-            };
-            let held = st.token != token && self.live(&st, now_ms);
-            if st.deadline <= now_ms {
-                if held {
+            return self.read("read", |txn| {
+                let Some(st) = self.state(txn, &h, "read")? else {
+                    return Ok(Status::NotFound);
+                };
+                if st.deadline <= now_ms {
                     return Ok(Status::NotFound);
                 }
-                self.blob(txn, &h, out, "acquire")?;
-                self.delete(txn, &h, &st, "acquire")?;
-                return Ok(Status::Expired);
-            }
-            if held {
-                return Ok(Status::Locked);
-            }
-            self.blob(txn, &h, out, "acquire")?;
-            let locked = State {
-                token,
-                since: now_ms,
-                ..st
-            };
-            self.set_state(txn, &h, locked, "acquire")?;
-            Ok(Status::Done)
-        })
+                if self.locks.is_held(&h, now_ms) {
+                    return Ok(Status::Locked);
+                }
+                self.blob(txn, &h, out, "read")?;
+                Ok(Status::Done)
+            });
+        }
+        if !self.lock(&h, token, now_ms, "acquire")? {
+            return Ok(Status::Locked);
+        }
+        let status = self.read_locked(&h, now_ms, out);
+        if !matches!(status, Ok(Status::Done)) {
+            self.locks.free(&h, token);
+        }
+        status
     }
 
+    /// `Exists` also when the new key's lock is held (by a session sharing
+    /// its slot): the caller then tries another ID, as for a taken one.
     fn create(
         &self,
         key: &str,
@@ -261,7 +283,7 @@ impl Provider for LmdbProvider {
         blob: &[u8],
     ) -> Result<Status> {
         let h = hash(key)?;
-        self.write("create", |txn| {
+        let created = self.write("create", |txn| {
             let s = &self.shared;
             if self.state(txn, &h, "create")?.is_some() {
                 return Ok(Status::Exists);
@@ -272,15 +294,22 @@ impl Provider for LmdbProvider {
                     format!("the LMDB store already holds {max_sessions} sessions"),
                 ));
             }
-            s.expiry
-                .put(txn, &due_key(deadline_ms, &h), &[])
-                .map_err(|e| fail(e, "create"))?;
+            let taken = match self.locks.take(&h, token, now_ms) {
+                Take::Taken => true,
+                Take::Busy => false,
+                // Inside this write transaction: breaking is safe here.
+                Take::Stale(word) => self.locks.break_stale(&h, word, token, now_ms),
+            };
+            if !taken {
+                return Ok(Status::Exists);
+            }
             let st = State {
                 deadline: deadline_ms,
                 indexed: deadline_ms,
-                token,
-                since: now_ms,
             };
+            s.expiry
+                .put(txn, &due_key(deadline_ms, &h), &[])
+                .map_err(|e| fail(e, "create"))?;
             s.state
                 .put(txn, &h, &st.bytes())
                 .map_err(|e| fail(e, "create"))?;
@@ -288,7 +317,11 @@ impl Provider for LmdbProvider {
                 .put(txn, &h, blob)
                 .map_err(|e| fail(e, "create"))?;
             Ok(Status::Done)
-        })
+        });
+        if created.is_err() {
+            self.locks.free(&h, token); // nothing was stored
+        }
+        created
     }
 
     fn set_and_release(
@@ -298,37 +331,51 @@ impl Provider for LmdbProvider {
         deadline_ms: u64,
         blob: Option<&[u8]>,
     ) -> Result<Status> {
-        self.owned("save", key, token, |txn, h, st| {
+        let h = hash(key)?;
+        if blob.is_none() {
+            // Unchanged: no write unless the deadline moves far enough.
+            let small = self.read("save", |txn| {
+                Ok(self
+                    .state(txn, &h, "save")?
+                    .map(|st| deadline_ms >= st.deadline && deadline_ms - st.deadline < REFRESH_MS))
+            })?;
+            let done = match small {
+                None => Some(Status::NotFound),
+                Some(true) if self.locks.holds(&h, token) => Some(Status::Done),
+                Some(true) => Some(Status::Locked),
+                Some(false) => None, // slid far: written below
+            };
+            if let Some(status) = done {
+                self.locks.free(&h, token);
+                return Ok(status);
+            }
+        }
+        self.owned("save", &h, token, |txn, st| {
             if let Some(blob) = blob {
                 self.shared
                     .sessions
-                    .put(txn, h, blob)
+                    .put(txn, &h, blob)
                     .map_err(|e| fail(e, "save"))?;
             }
-            let free = State {
+            let slid = State {
                 deadline: deadline_ms,
-                token: 0,
-                since: 0,
                 ..st
             };
-            self.set_state(txn, h, free, "save")
+            self.set_state(txn, &h, slid, "save")
         })
     }
 
     fn release(&self, key: &str, token: u64) -> Result<Status> {
-        self.owned("release", key, token, |txn, h, st| {
-            let free = State {
-                token: 0,
-                since: 0,
-                ..st
-            };
-            self.set_state(txn, h, free, "release")
-        })
+        let h = hash(key)?;
+        let held = self.locks.holds(&h, token);
+        self.locks.free(&h, token);
+        Ok(if held { Status::Done } else { Status::Locked })
     }
 
     fn remove(&self, key: &str, token: u64) -> Result<Status> {
-        self.owned("remove", key, token, |txn, h, st| {
-            self.delete(txn, h, &st, "remove")
+        let h = hash(key)?;
+        self.owned("remove", &h, token, |txn, st| {
+            self.delete(txn, &h, &st, "remove")
         })
     }
 
@@ -337,16 +384,17 @@ impl Provider for LmdbProvider {
     /// not rewritten on every request.
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let h = hash(key)?;
-        self.shared.check_process()?;
-        {
-            let txn = self.shared.env().read_txn().map_err(|e| fail(e, "read"))?;
-            match self.state(&txn, &h, "read")? {
-                None => return Ok(Status::NotFound),
+        let slide = self.read("read", |txn| {
+            Ok(match self.state(txn, &h, "read")? {
+                None => Some(Status::NotFound),
                 Some(st) if deadline_ms < st.deadline.saturating_add(REFRESH_MS) => {
-                    return Ok(Status::Done)
+                    Some(Status::Done)
                 }
-                Some(_) => {}
-            }
+                Some(_) => None,
+            })
+        })?;
+        if let Some(status) = slide {
+            return Ok(status);
         }
         self.write("reset_timeout", |txn| {
             let Some(st) = self.state(txn, &h, "reset_timeout")? else {
@@ -381,12 +429,9 @@ impl Provider for LmdbProvider {
         s.check_process()?;
         // Readers killed mid-transaction would pin old pages forever.
         let _ = s.env().clear_stale_readers();
-        {
-            // Nothing due (the usual case): no write transaction at all.
-            let txn = s.env().read_txn().map_err(|e| fail(e, "sweep"))?;
-            if due(&txn, 1)?.is_empty() {
-                return Ok(());
-            }
+        // Nothing due (the usual case): no write transaction at all.
+        if self.read("sweep", |txn| due(txn, 1))?.is_empty() {
+            return Ok(());
         }
         self.write("sweep", |txn| {
             for k in due(txn, max.saturating_mul(4).max(64))? {
@@ -430,7 +475,7 @@ impl Provider for LmdbProvider {
                         .map_err(|e| fail(e, "sweep"))?;
                     continue;
                 }
-                if self.live(&st, now_ms) {
+                if self.locks.is_held(&h, now_ms) {
                     continue; // in use: its holder saves or ends it
                 }
                 let blob = s.sessions.get(txn, &h).map_err(|e| fail(e, "sweep"))?;
@@ -446,10 +491,9 @@ impl Provider for LmdbProvider {
     }
 
     fn count(&self) -> Result<u64> {
-        self.shared.check_process()?;
-        let s = &self.shared;
-        let txn = s.env().read_txn().map_err(|e| fail(e, "count"))?;
-        s.state.len(&txn).map_err(|e| fail(e, "count"))
+        self.read("count", |txn| {
+            self.shared.state.len(txn).map_err(|e| fail(e, "count"))
+        })
     }
 }
 
@@ -464,7 +508,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let shared = Shared::open(&LmdbOptions::new(&dir), 1 << 20).unwrap();
-        (LmdbProvider::new(shared, Duration::from_secs(1)), dir)
+        let locks = LockTable::open(&dir, 1000).unwrap();
+        (LmdbProvider::new(shared, locks), dir)
     }
 
     fn key(i: u8) -> String {
@@ -570,7 +615,8 @@ mod tests {
         for i in 1..=5u8 {
             let deadline = 1000 * u64::from(i);
             assert_eq!(
-                p.create(&key(i), 0, 0, deadline, 10, &[i]).unwrap(),
+                p.create(&key(i), u64::from(i), 0, deadline, 10, &[i])
+                    .unwrap(),
                 Status::Done
             );
         }
