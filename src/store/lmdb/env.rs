@@ -51,10 +51,8 @@ const RESERVE_CHUNK: u64 = 32 << 20;
 /// One application's databases in an open environment.
 pub(super) struct Shared {
     environment: Arc<Environment>,
-    /// Key hash (16 bytes) → the session's blob.
+    /// Key hash (16 bytes) → the session's record (see `provider.rs`).
     pub(super) sessions: Db,
-    /// Key hash → deadline, lock owner and lock time (see `provider.rs`).
-    pub(super) state: Db,
     /// Deadline (8 bytes, big-endian) ‖ key hash → nothing.
     pub(super) expiry: Db,
     /// Bytes kept reserved on disk beyond the last used page: more than
@@ -75,10 +73,9 @@ impl Shared {
     pub(super) fn open(opts: &LmdbOptions, max_session_bytes: usize) -> Result<Shared> {
         let environment = Environment::get(opts)?;
         let margin = (max_session_bytes as u64).saturating_mul(4) + (4 << 20);
-        let shared = |sessions, state, expiry| Shared {
+        let shared = |sessions, expiry| Shared {
             environment: environment.clone(),
             sessions,
-            state,
             expiry,
             margin,
         };
@@ -96,9 +93,9 @@ impl Shared {
                     e => fail(e, "open"),
                 })
         };
-        let (sessions, state, expiry) = (db("sessions")?, db("state")?, db("expiry")?);
+        let (sessions, expiry) = (db("sessions")?, db("expiry")?);
         wtxn.commit().map_err(|e| fail(e, "open"))?;
-        Ok(shared(sessions, state, expiry))
+        Ok(shared(sessions, expiry))
     }
 
     /// Reserves the data file's blocks ahead of LMDB's use (see the module
@@ -199,7 +196,7 @@ impl Environment {
         }
         let mut o = EnvOpenOptions::new().read_txn_without_tls();
         o.map_size(opts.map_size)
-            .max_dbs(3 * MAX_APPS + 1)
+            .max_dbs(2 * MAX_APPS + 1)
             .max_readers(1024);
         // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
         // durability against power loss only (not process crashes);

@@ -1,10 +1,10 @@
 //! The LMDB store's records and the provider contract over them.
 //!
-//! Per session, under its key hash (16 bytes): in `state`, its deadline
-//! and the deadline its expiry index entry is under (two u64,
-//! little-endian, clock milliseconds); in `sessions`, its blob. Locks are
-//! not records: they are words of the shared [`LockTable`], taken and
-//! freed without a transaction.
+//! Per session, under its key hash (16 bytes), in `sessions`: one record,
+//! its [`State`] (deadline and the deadline its expiry index entry is
+//! under: two u64, little-endian, clock milliseconds) followed by its blob,
+//! so a lookup is one B-tree search. Locks are not records: they are words
+//! of the shared [`LockTable`], taken and freed without a transaction.
 //!
 //! `expiry`: deadline (u64 big-endian, so keys sort by deadline) ‖ key
 //! hash → empty; the sweep reads only its due prefix. Each session has one
@@ -19,6 +19,8 @@
 //! changed and the deadline moved by less than [`REFRESH_MS`]), free the
 //! lock.
 
+use std::io::Write;
+
 use heed::{RoTxn, RwTxn, WithoutTls};
 
 use super::env::{fail, Shared};
@@ -28,7 +30,7 @@ use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::remote::KeyHash;
 use crate::store::LockMode;
 
-/// A session's `state` record.
+/// The head of a session's record.
 #[derive(Clone, Copy)]
 struct State {
     deadline: u64,
@@ -40,12 +42,15 @@ impl State {
     const LEN: usize = 16;
 
     fn parse(bytes: &[u8]) -> Result<State> {
-        let bytes: &[u8; State::LEN] = bytes.try_into().map_err(|_| {
-            Error::new(
-                error::E_STORE_CORRUPT,
-                "LMDB store: a session's state record is damaged",
-            )
-        })?;
+        let bytes: &[u8; State::LEN] = bytes
+            .get(..State::LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                Error::new(
+                    error::E_STORE_CORRUPT,
+                    "LMDB store: a session's record is damaged",
+                )
+            })?;
         let u = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
         Ok(State {
             deadline: u(0),
@@ -64,13 +69,6 @@ impl State {
 /// A request that changed nothing slides the expiry only if that moves it
 /// by this much (a session's Timeout is a minute or more).
 const REFRESH_MS: u64 = 10_000;
-
-fn missing_blob() -> Error {
-    Error::new(
-        error::E_STORE_CORRUPT,
-        "LMDB store: a session's data is missing",
-    )
-}
 
 /// The expiry index key of a session.
 fn due_key(deadline: u64, h: &[u8; 16]) -> [u8; 24] {
@@ -125,29 +123,34 @@ impl LmdbProvider {
         body(&txn)
     }
 
-    /// The state of `h`, if stored.
-    fn state(&self, txn: &RoTxn<'_, WithoutTls>, h: &[u8; 16], op: &str) -> Result<Option<State>> {
-        match self.shared.state.get(txn, h).map_err(|e| fail(e, op))? {
-            Some(b) => State::parse(b).map(Some),
+    /// The record of `h`, if stored: its state and blob.
+    fn record<'t>(
+        &self,
+        txn: &'t RoTxn<'_, WithoutTls>,
+        h: &[u8; 16],
+        op: &str,
+    ) -> Result<Option<(State, &'t [u8])>> {
+        match self.shared.sessions.get(txn, h).map_err(|e| fail(e, op))? {
+            Some(b) => Ok(Some((State::parse(b)?, &b[State::LEN..]))),
             None => Ok(None),
         }
     }
 
-    /// Copies the blob of `h` into `out`.
-    fn blob(
-        &self,
-        txn: &RoTxn<'_, WithoutTls>,
-        h: &[u8; 16],
-        out: &mut BlobBuf,
-        op: &str,
-    ) -> Result<()> {
-        let blob = self.shared.sessions.get(txn, h).map_err(|e| fail(e, op))?;
-        out.write(blob.ok_or_else(missing_blob)?)
+    /// The state of `h`, if stored.
+    fn state(&self, txn: &RoTxn<'_, WithoutTls>, h: &[u8; 16], op: &str) -> Result<Option<State>> {
+        Ok(self.record(txn, h, op)?.map(|(st, _)| st))
     }
 
-    /// Writes the state of `h`, moving its index entry first if the
+    /// Writes the record of `h`, moving its index entry first if the
     /// deadline moved before it (a later deadline is the sweep's business).
-    fn set_state(&self, txn: &mut RwTxn, h: &[u8; 16], mut st: State, op: &str) -> Result<()> {
+    fn put(
+        &self,
+        txn: &mut RwTxn,
+        h: &[u8; 16],
+        mut st: State,
+        blob: &[u8],
+        op: &str,
+    ) -> Result<()> {
         let s = &self.shared;
         if st.deadline < st.indexed {
             s.expiry
@@ -158,7 +161,21 @@ impl LmdbProvider {
                 .map_err(|e| fail(e, op))?;
             st.indexed = st.deadline;
         }
-        s.state.put(txn, h, &st.bytes()).map_err(|e| fail(e, op))
+        s.sessions
+            .put_reserved(txn, h, State::LEN + blob.len(), |w| {
+                w.write_all(&st.bytes())?;
+                w.write_all(blob)
+            })
+            .map_err(|e| fail(e, op))
+    }
+
+    /// Writes a new state for `h`, its blob kept.
+    fn set_state(&self, txn: &mut RwTxn, h: &[u8; 16], st: State, op: &str) -> Result<()> {
+        let blob = match self.record(txn, h, op)? {
+            Some((_, blob)) => blob.to_vec(),
+            None => return Ok(()),
+        };
+        self.put(txn, h, st, &blob, op)
     }
 
     /// Deletes the session `h` (state `st`).
@@ -167,7 +184,6 @@ impl LmdbProvider {
         s.expiry
             .delete(txn, &due_key(st.indexed, h))
             .map_err(|e| fail(e, op))?;
-        s.state.delete(txn, h).map_err(|e| fail(e, op))?;
         s.sessions.delete(txn, h).map_err(|e| fail(e, op))?;
         Ok(())
     }
@@ -188,13 +204,13 @@ impl LmdbProvider {
     /// `out`), `NotFound`, or `Expired` (claimed: deleted, blob in `out`).
     fn read_locked(&self, h: &[u8; 16], now_ms: u64, out: &mut BlobBuf) -> Result<Status> {
         let live = self.read("acquire", |txn| {
-            let Some(st) = self.state(txn, h, "acquire")? else {
+            let Some((st, blob)) = self.record(txn, h, "acquire")? else {
                 return Ok(Some(Status::NotFound));
             };
             if st.deadline <= now_ms {
                 return Ok(None);
             }
-            self.blob(txn, h, out, "acquire")?;
+            out.write(blob)?;
             Ok(Some(Status::Done))
         })?;
         if let Some(status) = live {
@@ -203,10 +219,10 @@ impl LmdbProvider {
         // Past its deadline: claimed here (its Session_OnEnd is the
         // caller's), unless a sweep claimed it first.
         self.write("acquire", |txn| {
-            let Some(st) = self.state(txn, h, "acquire")? else {
+            let Some((st, blob)) = self.record(txn, h, "acquire")? else {
                 return Ok(Status::NotFound);
             };
-            self.blob(txn, h, out, "acquire")?;
+            out.write(blob)?;
             self.delete(txn, h, &st, "acquire")?;
             Ok(Status::Expired)
         })
@@ -248,7 +264,7 @@ impl Provider for LmdbProvider {
         let h = hash(key)?;
         if mode == LockMode::Shared {
             return self.read("read", |txn| {
-                let Some(st) = self.state(txn, &h, "read")? else {
+                let Some((st, blob)) = self.record(txn, &h, "read")? else {
                     return Ok(Status::NotFound);
                 };
                 if st.deadline <= now_ms {
@@ -257,7 +273,7 @@ impl Provider for LmdbProvider {
                 if self.locks.is_held(&h, now_ms) {
                     return Ok(Status::Locked);
                 }
-                self.blob(txn, &h, out, "read")?;
+                out.write(blob)?;
                 Ok(Status::Done)
             });
         }
@@ -288,7 +304,7 @@ impl Provider for LmdbProvider {
             if self.state(txn, &h, "create")?.is_some() {
                 return Ok(Status::Exists);
             }
-            if s.state.len(txn).map_err(|e| fail(e, "create"))? >= max_sessions {
+            if s.sessions.len(txn).map_err(|e| fail(e, "create"))? >= max_sessions {
                 return Err(Error::new(
                     error::E_TOO_MANY_SESSIONS,
                     format!("the LMDB store already holds {max_sessions} sessions"),
@@ -310,12 +326,7 @@ impl Provider for LmdbProvider {
             s.expiry
                 .put(txn, &due_key(deadline_ms, &h), &[])
                 .map_err(|e| fail(e, "create"))?;
-            s.state
-                .put(txn, &h, &st.bytes())
-                .map_err(|e| fail(e, "create"))?;
-            s.sessions
-                .put(txn, &h, blob)
-                .map_err(|e| fail(e, "create"))?;
+            self.put(txn, &h, st, blob, "create")?;
             Ok(Status::Done)
         });
         if created.is_err() {
@@ -351,17 +362,14 @@ impl Provider for LmdbProvider {
             }
         }
         self.owned("save", &h, token, |txn, st| {
-            if let Some(blob) = blob {
-                self.shared
-                    .sessions
-                    .put(txn, &h, blob)
-                    .map_err(|e| fail(e, "save"))?;
-            }
             let slid = State {
                 deadline: deadline_ms,
                 ..st
             };
-            self.set_state(txn, &h, slid, "save")
+            match blob {
+                Some(blob) => self.put(txn, &h, slid, blob, "save"),
+                None => self.set_state(txn, &h, slid, "save"),
+            }
         })
     }
 
@@ -450,7 +458,6 @@ impl Provider for LmdbProvider {
                     // without Session_OnEnd; dropped so sweeps go on.
                     Ok(None) | Err(_) => {
                         s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
-                        s.state.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
                         s.sessions.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
                         continue;
                     }
@@ -470,16 +477,14 @@ impl Provider for LmdbProvider {
                     s.expiry
                         .put(txn, &due_key(st.deadline, &h), &[])
                         .map_err(|e| fail(e, "sweep"))?;
-                    s.state
-                        .put(txn, &h, &filed.bytes())
-                        .map_err(|e| fail(e, "sweep"))?;
+                    self.set_state(txn, &h, filed, "sweep")?;
                     continue;
                 }
                 if self.locks.is_held(&h, now_ms) {
                     continue; // in use: its holder saves or ends it
                 }
-                let blob = s.sessions.get(txn, &h).map_err(|e| fail(e, "sweep"))?;
-                if out.add(blob.unwrap_or_default()).is_err() {
+                let blob = self.record(txn, &h, "sweep")?.map_or(&[][..], |(_, b)| b);
+                if out.add(blob).is_err() {
                     break; // the list refuses it: it stays
                 }
                 self.delete(txn, &h, &st, "sweep")?;
@@ -492,7 +497,7 @@ impl Provider for LmdbProvider {
 
     fn count(&self) -> Result<u64> {
         self.read("count", |txn| {
-            self.shared.state.len(txn).map_err(|e| fail(e, "count"))
+            self.shared.sessions.len(txn).map_err(|e| fail(e, "count"))
         })
     }
 }
@@ -620,10 +625,10 @@ mod tests {
                 Status::Done
             );
         }
-        // Damage session 2's state record.
+        // Damage session 2's record.
         let s = &p.shared;
         let mut txn = s.env().write_txn().unwrap();
-        s.state.put(&mut txn, &[2; 16], b"short").unwrap();
+        s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
         txn.commit().unwrap();
         let mut out = BlobBuf::new(64);
         let e = p
