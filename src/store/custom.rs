@@ -59,7 +59,9 @@
 //!
 //! [`App`]: crate::app::App
 
+use std::hash::BuildHasher;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -249,6 +251,7 @@ pub struct CustomStore {
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
     lock_waits: super::LockWaits,
+    tokens: Tokens,
 }
 
 impl CustomStore {
@@ -262,6 +265,7 @@ impl CustomStore {
             limits,
             id_secret: None,
             lock_waits: super::LockWaits::default(),
+            tokens: Tokens::new(),
         }
     }
 
@@ -521,12 +525,39 @@ pub fn decode(
     Ok((id, data, created))
 }
 
-/// A fresh lock token: random, never 0.
-fn new_token() -> Result<u64> {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b)
-        .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
-    Ok(u64::from_le_bytes(b).max(1))
+/// Where a store's lock tokens come from: no two live holders on one
+/// machine share a token, and taking one makes no system call.
+struct Tokens {
+    /// Random per store (so stores of other machines differ too).
+    nonce: u64,
+    next: AtomicU64,
+    /// The fork generation (high half) and process ID (low half) `next`
+    /// counts for.
+    process: AtomicU64,
+}
+
+impl Tokens {
+    fn new() -> Tokens {
+        Tokens {
+            nonce: std::collections::hash_map::RandomState::new().hash_one(0u64),
+            next: AtomicU64::new(0),
+            process: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh token, never 0: a bijective mix of the nonce, the process ID
+    /// (bits 40 and up) and a per-process counter (the low 40 bits), so
+    /// tokens of one process, and of two processes, never repeat.
+    fn next(&self) -> u64 {
+        let generation = u64::from(crate::fork::generation());
+        let mut process = self.process.load(Ordering::Relaxed);
+        if process == 0 || process >> 32 != generation {
+            process = generation << 32 | u64::from(std::process::id());
+            self.process.store(process, Ordering::Relaxed);
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed) & ((1 << 40) - 1);
+        remote::mix64(self.nonce ^ (process & 0xFFFF_FFFF) << 40 ^ n).max(1)
+    }
 }
 
 impl SessionStore for CustomStore {
@@ -537,7 +568,7 @@ impl SessionStore for CustomStore {
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
         let key = store_key(id);
         let token = match mode {
-            LockMode::Exclusive => new_token()?,
+            LockMode::Exclusive => self.tokens.next(),
             LockMode::Shared => 0,
         };
         remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
@@ -586,7 +617,7 @@ impl SessionStore for CustomStore {
             ));
         }
         let blob = self.encode(id, data, created_ms)?;
-        let token = new_token()?;
+        let token = self.tokens.next();
         let status = self.provider.create(
             &hold.key,
             token,
@@ -783,6 +814,17 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn lock_tokens_never_repeat_and_are_never_0() {
+        let (a, b) = (Tokens::new(), Tokens::new());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50_000 {
+            for t in [a.next(), b.next()] {
+                assert!(t != 0 && seen.insert(t), "token {t:#x} repeated");
+            }
+        }
+    }
     use crate::state::Journal;
     use crate::variant::Variant;
 

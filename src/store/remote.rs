@@ -153,15 +153,22 @@ pub(crate) fn wait_for_lock<T>(
     }
 }
 
+/// MurmurHash3's 64-bit finaliser: a bijection that spreads every input
+/// bit over the output (distinct inputs, distinct outputs).
+pub(super) fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    x ^ (x >> 33)
+}
+
 /// A pause of about `d` with ±50% jitter, so pollers spread out.
 fn jittered(d: Duration, salt: u64) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |t| t.subsec_nanos() as u64);
-    let mut x = nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    x ^= x >> 33;
+    let x = mix64(nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let base = d.as_micros() as u64;
     Duration::from_micros(base / 2 + x % (base.max(1)))
 }

@@ -37,8 +37,8 @@ const FORMAT: &[u8] = b"libsess-lmdb 2";
 /// An LMDB environment, open once per directory per process.
 struct Environment {
     env: Env<WithoutTls>,
-    /// The process that opened it (a forked child must not use it).
-    pid: u32,
+    /// The fork generation that opened it (a forked child must not use it).
+    generation: u32,
     /// The data file, whose blocks [`Shared::reserve`] allocates.
     data: File,
     /// Bytes from the data file's start known to have their blocks.
@@ -112,7 +112,7 @@ impl Shared {
     /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
     /// the environment (LMDB forbids using it there).
     pub(super) fn check_process(&self) -> Result<()> {
-        if std::process::id() == self.environment.pid {
+        if crate::fork::generation() == self.environment.generation {
             Ok(())
         } else {
             Err(Error::new(
@@ -214,7 +214,7 @@ impl Environment {
             .map_err(|e| fail(heed::Error::Io(e), "open"))?;
         let environment = Environment {
             env,
-            pid: std::process::id(),
+            generation: crate::fork::generation(),
             data,
             reserved: AtomicU64::new(0),
         };
