@@ -6,6 +6,9 @@
 //! library's own constants, which a build script cannot see before the
 //! crate is compiled; `SESS_UPDATE_HEADER=1 cargo test --test header`
 //! regenerates it, and that test fails on any drift.)
+//!
+//! The benchmark executables export their `sess_*` symbols: `abi_cycle`
+//! loads a C object whose calls resolve to the bench's own library.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -16,5 +19,6 @@ fn main() {
     ) {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsess.so.{major}");
+        println!("cargo:rustc-link-arg-benches=-Wl,--export-dynamic-symbol=sess_*");
     }
 }

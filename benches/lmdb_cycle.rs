@@ -19,10 +19,11 @@
 //! 10,000 sessions. Overrides: `SESS_BENCH_SESSIONS`, `SESS_BENCH_SECS`,
 //! `SESS_BENCH_REDIS_MAX`.
 
+#[path = "common/cycle.rs"]
+mod cycle;
 #[path = "common/redis_server.rs"]
 mod redis_server;
 
-use std::hint::black_box;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,12 +34,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions, StoreConfig};
 use sess::store::lmdb::LmdbOptions;
-use sess::store::{LockMode, RedisOptions};
-use sess::variant::Variant;
+use sess::store::RedisOptions;
 
+use cycle::{cycle, fill};
 use redis_server::RedisServer;
-
-const USER: &str = "user@example.com";
 
 fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
@@ -58,42 +57,6 @@ fn lmdb_options(dir: &Path, n: usize) -> LmdbOptions {
         map_size: (n * 4096).max(1 << 30),
         ..LmdbOptions::new(dir)
     }
-}
-
-/// Stores `n` sessions; their IDs.
-fn fill(app: &App, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| {
-            let mut s = app.create_session().expect("create");
-            s.set("user", Variant::bstr(USER)).expect("set");
-            s.set("count", Variant::I4(0)).expect("set");
-            s.set("cart", Variant::R8(19.99)).expect("set");
-            let id = s.id().to_string();
-            s.close().expect("close");
-            id
-        })
-        .collect()
-}
-
-/// One request cycle on `id`: the count read (before the write).
-fn cycle(app: &App, id: &str, write: bool) -> i32 {
-    let mode = if write {
-        LockMode::Exclusive
-    } else {
-        LockMode::Shared
-    };
-    let mut s = app.open_session(id, mode).expect("a resident session");
-    black_box(s.get("user"));
-    let count = match s.get("count") {
-        Some(Variant::I4(c)) => *c,
-        other => panic!("count is {other:?}"),
-    };
-    black_box(s.get("cart"));
-    if write {
-        s.set("count", Variant::I4(count + 1)).expect("set");
-    }
-    s.close().expect("close");
-    count
 }
 
 /// Runs cycles on `threads` threads for `secs`: (cycles, wall seconds).

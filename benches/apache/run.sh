@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# Requests/s of one counter page (count = count + 1) in Apache httpd 2.4
-# (mpm_event), measured with wrk in one run (a benchmark, not a test):
+# Requests/s and p99 latency of one counter page (count = count + 1) in Apache
+# httpd 2.4 (mpm_event) and in the demo web server, measured with wrk in one
+# run (a benchmark, not a test):
 #
-#   bash benches/apache/run.sh        (DURATION=8s THREADS=2 CONNECTIONS=32 SESSIONS=64)
+#   bash benches/apache/run.sh   (DURATION=8s THREADS=2 CONNECTIONS=64 SESSIONS=64 ROUNDS=3)
 #
 # - libsess, demo page   /counter: the demo's whole HTML page (mod_sess's sess-demo)
 # - libsess              /bench/libsess: mod_counter_bench.c through mod_sess's API
 # - mod_session_cookie   /bench/cookie: the same handler through Apache's mod_session,
 #                        the session in a cookie (no server-side state)
+# - demo server          /counter: the same page from examples-c/server_demo.c (a
+#                        thread per keep-alive connection, the in-process store),
+#                        built -O2 with its connection caps raised to fit
+#                        CONNECTIONS (wrk's connections all come from 127.0.0.1)
 # (mod_session_dbd is not measured: it gives a session a new key, so a new cookie,
 # on every change, which wrk's fixed cookies cannot follow; see BENCHMARKS.md.)
-# first on one server with the in-process store (one child, 64 threads), then the
-# libsess routes on one with sessions in Redis (127.0.0.1:6379; 3 children).
-# Each route's requests spread over SESSIONS sessions made beforehand (wrk's Lua
-# script sends their cookies in turn), so sessions are not one lock's queue.
+# Three servers run side by side on free ports: Apache with the in-process store
+# (one child, 64 threads), Apache with sessions in Redis (127.0.0.1:6379;
+# 3 children; the libsess routes) and the demo server (in-process store).
+# Each contender's requests spread over SESSIONS sessions made beforehand (wrk's
+# Lua script sends their cookies in turn), so sessions are not one lock's queue.
+# ROUNDS rounds run every contender once (wrk --latency, keep-alive), in an order
+# rotated from round to round; the table gives medians over the rounds, the
+# ratios are medians of the per-round ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-DURATION=${DURATION:-8s} THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-32} SESSIONS=${SESSIONS:-64}
+DURATION=${DURATION:-8s} THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-64}
+SESSIONS=${SESSIONS:-64} ROUNDS=${ROUNDS:-3}
 mods=$(apxs -q LIBEXECDIR)
 
 make -s -C hosts/apache >&2
@@ -33,6 +43,10 @@ cleanup() {
 trap cleanup EXIT
 
 make -s -C hosts/apache build/ext/mod_counter_bench.so >&2
+# The demo server against the same release libsess.a (the make above built it).
+cap=$((CONNECTIONS + 8 > 128 ? CONNECTIONS + 8 : 128))
+${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -pedantic -DMAX_CONNECTIONS=$cap -DMAX_PER_CLIENT=$cap \
+    -Iinclude -o "$work/server_demo" examples-c/server_demo.c target/release/libsess.a -lpthread -ldl -lm
 
 cat > "$work/bench.conf" <<CONF
 LoadModule session_module "$mods/mod_session.so"
@@ -60,6 +74,12 @@ LUA
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# up NAME BASE: waits until the server at BASE answers.
+up() {
+    for _ in $(seq 100); do curl -fs "$2/stats" >/dev/null && return; sleep 0.1; done
+    echo "$1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
 # start NAME [env...]: Apache on a free port, its base URL in $base.
 start() {
     local name=$1 port
@@ -70,13 +90,25 @@ start() {
     apache2 -f "$work/$name/httpd.conf" -DFOREGROUND &
     pids+=($!)
     base=http://127.0.0.1:$port
-    for _ in $(seq 100); do curl -fs "$base/stats" >/dev/null && return; sleep 0.1; done
-    echo "$name did not start:" >&2; cat "$work/$name.log" >&2; exit 1
+    up "$name" "$base"
 }
 
-# measure LABEL ROUTE: SESSIONS sessions first, then wrk; prints a table row.
-measure() {
-    local label=$1 route=$2 jar="$work/cookies.txt" out rps non2xx
+# start_demo: the demo server on a free port, its base URL in $base.
+start_demo() {
+    local port
+    port=$(free_port)
+    PORT=$port "$work/server_demo" > "$work/demo.log" 2>&1 &
+    pids+=($!)
+    base=http://127.0.0.1:$port
+    up demo "$base"
+}
+
+labels=() urls=()
+# contender LABEL ROUTE: SESSIONS sessions on $base ROUTE, in a cookie jar of
+# its own; checks that the route counts.
+contender() {
+    local label=$1 route=$2 jar
+    jar="$work/cookies.${#labels[@]}"
     : > "$jar"
     for _ in $(seq "$SESSIONS"); do
         curl -fs -D - -o /dev/null "$base$route" | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -1 >> "$jar"
@@ -87,30 +119,74 @@ measure() {
     first=$(curl -fs -H "Cookie: $(head -1 "$jar")" "$base$route" | grep -o 'count=[0-9]*')
     second=$(curl -fs -H "Cookie: $(head -1 "$jar")" "$base$route" | grep -o 'count=[0-9]*')
     if [ "$route" != /bench/cookie ] && [ "${first#count=}" -ge "${second#count=}" ]; then
-        echo "$route: $first then $second: not counting; the error log:" >&2
+        echo "$route: $first then $second: not counting; the logs:" >&2
         tail -20 "$work"/*.log >&2
         exit 1
     fi
-    out=$(COOKIES="$jar" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/cookies.lua" "$base$route")
-    rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
-    non2xx=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p')
-    printf '| %-34s | %-16s | %10s | %s |\n' "$label" "$route" "$rps" "${non2xx:-0}"
-    echo "$label $rps" >> "$work/results"
+    labels+=("$label") urls+=("$base$route")
 }
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $SESSIONS sessions per route, $(nproc) cores"
-echo
-echo "| server | route | requests/s | non-2xx |"
-echo "|---|---|---:|---:|"
+# measure I ROUND: one wrk run of contender I; appends "ROUND I rps p99 non2xx".
+measure() {
+    local i=$1 out rps p99 non2xx
+    out=$(COOKIES="$work/cookies.$i" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+        -s "$work/cookies.lua" "${urls[$i]}")
+    rps=$(echo "$out" | sed -n 's/^Requests\/sec: *//p')
+    p99=$(echo "$out" | sed -n 's/^ *99% *//p')
+    non2xx=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p')
+    echo "$2 $i $rps $p99 ${non2xx:-0}" >> "$work/results"
+}
+
 start inproc
-measure "libsess in-process, 1 child" /bench/libsess
-measure "libsess in-process, demo page" /counter
-measure "mod_session_cookie, 1 child" /bench/cookie
-kill "${pids[-1]}"; sleep 1
+contender "libsess in-process, 1 child" /bench/libsess
+contender "libsess in-process, demo page" /counter
+contender "mod_session_cookie, 1 child" /bench/cookie
 start redis SESS_STORE=redis://127.0.0.1:6379/0 SESS_KEY_PREFIX="sess:apachebench:$$:" CHILDREN=3
-measure "libsess Redis, 3 children" /bench/libsess
-measure "libsess Redis, demo page" /counter
+contender "libsess Redis, 3 children" /bench/libsess
+contender "libsess Redis, demo page" /counter
+start_demo
+contender "demo server, in-process" /counter
+
+n=${#labels[@]}
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $SESSIONS sessions per route, $ROUNDS rounds, $(nproc) cores"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 0 $((ROUNDS - 1))); do
+    for k in $(seq 0 $((n - 1))); do
+        measure $(((k + r) % n)) "$r"
+    done
+done
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-ratio() { awk -v a="$(grep "^$1" "$work/results" | awk '{print $NF}')" -v b="$(grep "^$2" "$work/results" | awk '{print $NF}')" 'BEGIN { printf "%.2f", a / b }'; }
-echo "libsess in-process / mod_session_cookie: $(ratio 'libsess in-process, 1 child' 'mod_session_cookie')"
-echo "libsess Redis / mod_session_cookie:      $(ratio 'libsess Redis, 3 children' 'mod_session_cookie')"
+printf '%s\n' "${labels[@]}" > "$work/labels"
+printf '%s\n' "${urls[@]}" > "$work/urls"
+python3 - "$work" <<'PY'
+import statistics, sys
+work = sys.argv[1]
+labels = open(f"{work}/labels").read().splitlines()
+routes = ["/" + u.split("/", 3)[3] for u in open(f"{work}/urls").read().splitlines()]
+def ms(t):  # wrk's latency text (e.g. 850.00us, 2.31ms, 1.02s) in ms
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if t.endswith(unit):
+            return float(t[: -len(unit)]) * f
+    raise ValueError(t)
+rps, p99, bad = {}, {}, {}
+for line in open(f"{work}/results"):
+    r, i, q, p, b = line.split()
+    rps.setdefault(int(i), {})[int(r)] = float(q)
+    p99.setdefault(int(i), []).append(ms(p))
+    bad[int(i)] = bad.get(int(i), 0) + int(b)
+print("| server | route | requests/s (median) | rounds | p99 ms (median) | non-2xx |")
+print("|---|---|---:|---|---:|---:|")
+for i, label in enumerate(labels):
+    runs = [rps[i][r] for r in sorted(rps[i])]
+    print(f"| {label} | {routes[i]} | {statistics.median(runs):.0f} | "
+          f"{', '.join(f'{x:.0f}' for x in runs)} | {statistics.median(p99[i]):.2f} | {bad[i]} |")
+print()
+def ratio(a, b):
+    ia, ib = labels.index(a), labels.index(b)
+    return statistics.median(rps[ia][r] / rps[ib][r] for r in rps[ia])
+for a, b in (("libsess in-process, 1 child", "mod_session_cookie, 1 child"),
+             ("libsess Redis, 3 children", "mod_session_cookie, 1 child"),
+             ("demo server, in-process", "libsess in-process, demo page")):
+    print(f"{a} / {b}: {ratio(a, b):.2f}")
+PY
