@@ -676,8 +676,10 @@ typedef struct sess_lmdb_options {
   const char *name;
   /**
    * Largest size of the data file in bytes (default 1 GiB; at least
-   * 65536). Past it, saves fail with `SESS_E_STORE_FULL` and nothing is
-   * written.
+   * 65536). The file's length is this size at once, but its disk space
+   * is allocated as sessions need it (tens of MiB ahead). Past it, or
+   * with no disk space left, saves fail with `SESS_E_STORE_FULL` and
+   * nothing is written.
    */
   uint64_t map_size;
   /**

@@ -33,8 +33,10 @@ pub struct sess_lmdb_options {
     /// sharing a directory need different names (at most 64 bytes).
     pub name: *const c_char,
     /// Largest size of the data file in bytes (default 1 GiB; at least
-    /// 65536). Past it, saves fail with `SESS_E_STORE_FULL` and nothing is
-    /// written.
+    /// 65536). The file's length is this size at once, but its disk space
+    /// is allocated as sessions need it (tens of MiB ahead). Past it, or
+    /// with no disk space left, saves fail with `SESS_E_STORE_FULL` and
+    /// nothing is written.
     pub map_size: u64,
     /// A secret shared by the processes (16 bytes or more; `id_secret_len`
     /// of them), or NULL: with it, Session_OnEnd run by any process's

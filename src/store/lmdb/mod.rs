@@ -24,8 +24,10 @@
 //! - **Processes**: LMDB serialises writers across processes with a robust
 //!   mutex (a writer killed mid-transaction loses only that transaction);
 //!   every process opening the directory sees every live session.
-//! - **Faults**: a full map is `E_STORE_FULL` (the transaction is aborted:
-//!   nothing written); a damaged or foreign file `E_STORE_CORRUPT`; a
+//! - **Faults**: a full map or disk is `E_STORE_FULL` (the transaction is
+//!   aborted, or never begun: nothing written; the data file is written
+//!   through its memory map, with its disk space allocated ahead, see
+//!   `env.rs`); a damaged or foreign file `E_STORE_CORRUPT`; a
 //!   missing or unwritable directory `E_STORE_ACCESS` at application
 //!   creation.
 //! - One LMDB environment per directory per process (LMDB's rule): the
@@ -63,8 +65,10 @@ pub struct LmdbOptions {
     /// applications sharing a directory must have different names (at most
     /// 64 bytes; at most 40 applications per directory).
     pub name: String,
-    /// Largest size of the data file in bytes (default 1 GiB; the file
-    /// grows as needed up to it). Past it, saves fail with `E_STORE_FULL`.
+    /// Largest size of the data file in bytes (default 1 GiB). The file's
+    /// length is this size at once, but its disk space is allocated as
+    /// sessions need it (tens of MiB ahead). Past it, or with no disk space
+    /// left, saves fail with `E_STORE_FULL` and nothing is written.
     /// The first process to open the directory sets it for this process.
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
