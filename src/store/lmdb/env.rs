@@ -43,6 +43,11 @@ struct Environment {
     data: File,
     /// Bytes from the data file's start known to have their blocks.
     reserved: AtomicU64,
+    /// Taken around this process's write transactions, so its threads
+    /// queue on a lock that spins briefly before sleeping, instead of all
+    /// contending for LMDB's cross-process writer mutex (a futex hand-off
+    /// each time).
+    writer: parking_lot::Mutex<()>,
 }
 
 /// What one reservation adds beyond the margin (fewer, larger calls).
@@ -107,6 +112,12 @@ impl Shared {
     /// The environment.
     pub(super) fn env(&self) -> &Env<WithoutTls> {
         &self.environment.env
+    }
+
+    /// This process's turn to write: hold it while a write transaction
+    /// is open.
+    pub(super) fn writer(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.environment.writer.lock()
     }
 
     /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
@@ -217,6 +228,7 @@ impl Environment {
             generation: crate::fork::generation(),
             data,
             reserved: AtomicU64::new(0),
+            writer: parking_lot::Mutex::new(()),
         };
         // Room for the format record before it is written.
         shared_reserve(&environment, RESERVE_CHUNK)?;

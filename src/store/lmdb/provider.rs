@@ -105,6 +105,7 @@ impl LmdbProvider {
     /// Runs `body` in a write transaction, committed if it succeeds.
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
         self.shared.check_process()?;
+        let _turn = self.shared.writer();
         self.shared.reserve()?;
         let mut txn = self.shared.env().write_txn().map_err(|e| fail(e, op))?;
         let out = body(&mut txn)?;
