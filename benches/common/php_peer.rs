@@ -8,7 +8,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The worker script, next to this file.
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/common/php_session_worker.php");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/benches/common/php_session_worker.php"
+);
 
 /// How a worker's sessions lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +41,11 @@ impl Locking {
 pub fn unavailable() -> Option<String> {
     match Command::new("php").arg("-m").output() {
         Err(e) => Some(format!("php is not installed ({e})")),
-        Ok(out) if !String::from_utf8_lossy(&out.stdout).lines().any(|l| l == "redis") => {
+        Ok(out)
+            if !String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l == "redis") =>
+        {
             Some("php has no redis extension (apt-get install php-redis)".into())
         }
         Ok(_) => None,
@@ -99,7 +106,10 @@ impl Worker {
         writeln!(self.stdin, "{request}").expect("write to php");
         self.stdin.flush().expect("flush to php");
         self.line.clear();
-        let n = self.stdout.read_line(&mut self.line).expect("read from php");
+        let n = self
+            .stdout
+            .read_line(&mut self.line)
+            .expect("read from php");
         assert!(n > 0, "the php worker exited");
         self.line.trim_end()
     }
@@ -129,8 +139,8 @@ impl Worker {
     pub fn cpu_seconds(&self) -> f64 {
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which ends with ')'): utime, stime
         // are the 12th and 13th.
         let after = stat.rsplit_once(')').map_or("", |p| p.1);
