@@ -180,37 +180,39 @@ pub(super) fn encode_session(
     created_ms: u64,
     masked_id: Option<&[u8]>,
 ) -> Result<(Fields, Snapshot)> {
-    let (changes, snapshot) = changes(&Snapshot::default(), data, created_ms)?;
-    let mut fields = changes.set;
+    let mut fields = changes(&Snapshot::default(), data, created_ms)?.set;
+    let mut snapshot = Snapshot::default();
+    for (name, value) in &fields {
+        if name == META {
+            snapshot.meta.clone_from(value);
+        } else {
+            snapshot.items.insert(name.clone(), value.clone());
+        }
+    }
     if let Some(k) = masked_id {
         fields.push((MASKED_ID.to_vec(), k.to_vec()));
     }
     Ok((fields, snapshot))
 }
 
-/// What turns `before` into `data` (created at `created_ms`), and the
-/// snapshot after those changes are saved.
-pub(super) fn changes(
-    before: &Snapshot,
-    data: &SessionData,
-    created_ms: u64,
-) -> Result<(Changes, Snapshot)> {
+/// What turns `before` into `data` (created at `created_ms`).
+pub(super) fn changes(before: &Snapshot, data: &SessionData, created_ms: u64) -> Result<Changes> {
+    let contents = data.contents();
     let mut out = Changes::default();
-    let mut items = HashMap::with_capacity(data.contents().len());
-    let mut order = Vec::with_capacity(data.contents().len());
-    for (key, value) in data.contents().iter() {
+    let mut order = Vec::with_capacity(contents.len());
+    for (key, value) in contents.iter() {
         let field = item_field(key);
         let bytes = wire::encode_value(value)?;
         if before.items.get(&field) != Some(&bytes) {
-            out.set.push((field.clone(), bytes.clone()));
+            out.set.push((field, bytes));
         }
-        items.insert(field, bytes);
         order.push(key);
     }
+    // A field is a key lowercased: Contents finds its key by it.
     out.del = before
         .items
         .keys()
-        .filter(|f| !items.contains_key(*f))
+        .filter(|f| std::str::from_utf8(f).map_or(true, |k| !contents.contains(k)))
         .cloned()
         .collect();
     let meta = encode(&(
@@ -221,9 +223,9 @@ pub(super) fn changes(
         order,
     ))?;
     if meta != before.meta {
-        out.set.push((META.to_vec(), meta.clone()));
+        out.set.push((META.to_vec(), meta));
     }
-    Ok((out, Snapshot { items, meta }))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -282,9 +284,9 @@ mod tests {
             ),
             (20, 1036, 932)
         );
-        let (c, _) = changes(&back.snapshot, &back.data, 42).unwrap();
+        let c = changes(&back.snapshot, &back.data, 42).unwrap();
         assert!(c.set.is_empty() && c.del.is_empty(), "{c:?}");
-        let (c, _) = changes(&snap, &d, 42).unwrap();
+        let c = changes(&snap, &d, 42).unwrap();
         assert!(c.set.is_empty() && c.del.is_empty());
     }
 
@@ -295,17 +297,22 @@ mod tests {
         d.data
             .set_value("COUNT", Variant::I4(4), &LIMITS, j)
             .unwrap();
-        let (c, after) = changes(&d.snapshot, &d.data, 42).unwrap();
+        let c = changes(&d.snapshot, &d.data, 42).unwrap();
         assert_eq!(c.set.len(), 1);
         assert_eq!(c.set[0].0, b"count");
         assert!(c.del.is_empty());
         // Removing shifts the order: the item goes, the meta is rewritten.
         d.data.remove_value("name", j);
         d.data.set_timeout_minutes(5, &LIMITS, j).unwrap();
-        let (c, _) = changes(&after, &d.data, 42).unwrap();
+        let c = changes(&d.snapshot, &d.data, 42).unwrap();
         assert_eq!(c.del, vec![b"name".to_vec()]);
         let names: Vec<_> = c.set.iter().map(|f| f.0.clone()).collect();
-        assert_eq!(names, vec![META.to_vec()]);
+        assert_eq!(names, vec![b"count".to_vec(), META.to_vec()]);
+        // Only a key no spelling of which is left goes.
+        d.data
+            .set_value("NAME", Variant::I4(1), &LIMITS, j)
+            .unwrap();
+        assert!(changes(&d.snapshot, &d.data, 42).unwrap().del.is_empty());
         assert_eq!(item_field("ΣLIST"), item_field("σlist"));
         assert!(!is_own(&item_field("Mixed Case")));
     }

@@ -164,6 +164,9 @@ pub struct RedisStore {
     /// This store instance's random part of every lock token.
     nonce: u64,
     next_token: AtomicU64,
+    /// The process ID, and the fork generation it was read in (getpid is a
+    /// system call; a child made by `fork()` reads its own).
+    pid: AtomicU64,
     lock_waits: super::LockWaits,
     count: Mutex<Count>,
 }
@@ -234,6 +237,7 @@ impl RedisStore {
             owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
             nonce: u64::from_le_bytes(nonce),
             next_token: AtomicU64::new(1),
+            pid: AtomicU64::new(0),
             lock_waits: super::LockWaits::default(),
             count: Mutex::new(Count::default()),
         })
@@ -245,8 +249,20 @@ impl RedisStore {
     /// and the counter) and a count.
     fn token(&self) -> String {
         let n = self.next_token.fetch_add(1, Ordering::Relaxed) & ((1 << 40) - 1);
-        let who = u64::from(std::process::id()) << 40 | n;
+        let who = self.pid() << 40 | n;
         (mix(self.nonce ^ who) >> 1).max(1).to_string()
+    }
+
+    /// This process's ID, read once per fork generation.
+    fn pid(&self) -> u64 {
+        let generation = u64::from(crate::fork::generation()) + 1;
+        let cached = self.pid.load(Ordering::Relaxed);
+        if cached >> 32 == generation {
+            return cached & 0xFFFF_FFFF;
+        }
+        let pid = u64::from(std::process::id());
+        self.pid.store(generation << 32 | pid, Ordering::Relaxed);
+        pid
     }
 
     /// The data TTL for a deadline: deadline − now + grace.
@@ -593,7 +609,7 @@ impl SessionStore for RedisStore {
             return Ok(());
         }
         let k = &st.keys;
-        let (mut changes, _) = match codec::changes(&st.snapshot, &data, created_ms) {
+        let mut changes = match codec::changes(&st.snapshot, &data, created_ms) {
             Ok(c) => c,
             Err(e) => {
                 let _ = self.unlock(k, &st.token);
