@@ -8,7 +8,9 @@
 //!    same N in database 0 (its default): `used_memory` before and after,
 //!    ÷ N, each database with its own key table, the clients' connections
 //!    opened first. libsess's figure is taken at once and again after the
-//!    lock tombstone TTL (what a request leaves behind has gone by then).
+//!    lock tombstone TTL (what a request leaves behind has gone by then),
+//!    PHP's too; and the floor for one key per session: N keys named like
+//!    libsess's, each with a TTL and a 1-byte value (database 2).
 //! 2. **Round trips per request, counted.** With `MONITOR` open (it tells
 //!    the commands a client sent from those a Lua script ran, `[0 lua]`)
 //!    and `INFO commandstats` read before and after (which counts both
@@ -720,6 +722,19 @@ fn in_parallel<T: Send>(n: usize, threads: usize, make: impl Fn(usize) -> T + Sy
     })
 }
 
+/// `n` key names shaped as libsess's (`<prefix>{bb}:<32 hex>`).
+fn data_keys_like(prefix: &str, n: usize) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(7);
+    (0..n)
+        .map(|_| {
+            let hex: String = (0..16)
+                .map(|_| format!("{:02x}", rng.random::<u8>()))
+                .collect();
+            format!("{prefix}{{{}}}:{hex}", &hex[..2])
+        })
+        .collect()
+}
+
 /// A new libsess session holding the three items; its ID.
 fn lib_session(app: &App) -> IdText {
     let mut s = app.create_session().expect("create");
@@ -810,6 +825,30 @@ fn build(port: u16, n: usize, threads: usize, quick: bool, with_php: bool) -> Be
     } else {
         (Vec::new(), Vec::new())
     };
+
+    // The floor for one key per session: a key named as libsess names a
+    // session's, with a TTL and a 1-byte value (database 2, then dropped).
+    let mut floor_con = connect(&format!("redis://127.0.0.1:{port}/2"));
+    let before = memory_and_keys(&mut floor_con);
+    for chunk in data_keys_like(&prefix, n).chunks(1000) {
+        let mut p = redis::pipe();
+        for k in chunk {
+            p.cmd("SET")
+                .arg(k)
+                .arg("x")
+                .arg("PX")
+                .arg(1_800_000)
+                .ignore();
+        }
+        p.query::<()>(&mut floor_con).expect("SET");
+    }
+    println!(
+        "  the floor, a key with a TTL and a 1-byte value per session: {}",
+        per_session(before, memory_and_keys(&mut floor_con), n)
+    );
+    redis::cmd("FLUSHDB")
+        .query::<()>(&mut floor_con)
+        .expect("FLUSHDB");
 
     // The ceiling's copy: the same hashes, field for field, under its keys.
     let data_keys: Vec<String> = {
