@@ -1,50 +1,69 @@
-//! The Redis-mode request cycle: libsess against a raw ceiling, in one run,
-//! on a private `redis-server` this bench starts (and kills) on a free
-//! loopback port. It never touches 127.0.0.1:6379.
+//! The Redis-mode request cycle: libsess against a raw ceiling and against
+//! PHP's native sessions on phpredis, in one run, on a private
+//! `redis-server` this bench starts (and kills) on a free loopback port. It
+//! never touches 127.0.0.1:6379.
 //!
-//! 1. **Round trips per request, counted.** With `MONITOR` open (it tells
+//! 1. **Redis memory per session.** libsess builds N sessions (10,000; each
+//!    "user" 16-char BSTR, "count" I4, "cart" R8) in database 1, PHP the
+//!    same N in database 0 (its default): `used_memory` before and after,
+//!    ÷ N, each database with its own key table, the clients' connections
+//!    opened first. libsess's figure is taken at once and again after the
+//!    lock tombstone TTL (what a request leaves behind has gone by then),
+//!    PHP's too; and the floor for one key per session: N keys named like
+//!    libsess's, each with a TTL and a 1-byte value (database 2).
+//! 2. **Round trips per request, counted.** With `MONITOR` open (it tells
 //!    the commands a client sent from those a Lua script ran, `[0 lua]`)
 //!    and `INFO commandstats` read before and after (which counts both
 //!    alike), each request kind runs a number of times on one thread; the
 //!    bench prints the commands sent per request and those run inside
 //!    scripts, checks that the two sources agree, and asserts libsess's
 //!    1 (read-only) and 2 (writing) round trips.
-//! 2. **Throughput at 8 client threads** over N resident sessions (10,000;
-//!    each "user" 16-char BSTR, "count" I4, "cart" R8), uniformly random
-//!    IDs, for:
+//! 3. **Throughput at 8 client threads**, uniformly random sessions, for:
 //!    - `libsess-write`: `App` on `StoreConfig::Redis` (pool of 8, no
 //!      expiry thread): open exclusive → 3 gets → set count + 1 → close;
 //!    - `ceiling-write`: the `redis` crate directly, one connection per
 //!      thread, on a copy of the same hashes: EVALSHA (SET NX PX lock +
 //!      HGETALL), then EVALSHA (owner check, HSET one field, DEL the lock);
-//!    - `libsess-read`: open shared → 3 gets → close;
-//!    - `ceiling-read`: EVALSHA HGETALL;
-//!    - diagnostics `raw+lib-write` / `raw+lib-read`: the raw client of the
-//!      ceiling running libsess's own scripts (acquire.lua + save.lua,
-//!      shared.lua) with the arguments libsess passes, which splits the gap
-//!      into server-side script work and client-side library work.
+//!    - `php-write`: one long-running `php` CLI worker per thread
+//!      (`common/php_session_worker.php`, driven over a pipe):
+//!      session_id / session_start / read 3 items / count + 1 /
+//!      session_write_close, phpredis locking on, strict mode, lazy write;
+//!    - `libsess-read`: open shared → 3 gets → close; `ceiling-read`:
+//!      EVALSHA HGETALL; `php-read`: session_start(read_and_close);
+//!    - diagnostics `raw+lib-write` / `raw+lib-read`: the raw client running
+//!      libsess's own scripts (acquire.lua + save.lua) and read (HGETALL +
+//!      the lock check) with the arguments libsess passes, which splits
+//!      the gap into server-side work and client-side library work.
 //!
 //!    Each round runs every contender for a fixed time, in a rotated order;
 //!    the summary gives medians over rounds and the median of the per-round
-//!    libsess ÷ ceiling ratios, plus CPU per cycle: this process (getrusage)
-//!    and the server (`INFO cpu`), and the CPU others used meanwhile
-//!    (/proc/stat), since the server and the clients share the machine;
-//!    and the server's time per cycle by command (`INFO commandstats`
-//!    usec: EVALSHA = the commands the scripts ran + Lua and call overhead).
-//! 3. **Check**: the sum of every session's "count" equals the libsess
-//!    writing cycles run (no lost update).
+//!    ratios, plus CPU per cycle: the clients (this process: getrusage; the
+//!    PHP workers: /proc) and the server (`INFO cpu`), and the CPU others
+//!    used meanwhile (/proc/stat), since the server and the clients share
+//!    the machine; and the server's time per cycle by command (`INFO
+//!    commandstats` usec), and the keys and memory the traffic left behind.
+//! 4. **Checks**: the sum of every session's "count" equals the writing
+//!    cycles run, for libsess (asserted: no lost update) and for PHP
+//!    (reported); then a hot session: 8 clients × 250 increments of one
+//!    session's count at once, through libsess (asserted: nothing lost) and
+//!    through PHP with its lock waiting up to 2 s, with phpredis's default
+//!    10 retries, and without locking (reported).
 //!
-//! `cargo bench --bench redis_cycle` runs it (about 2 minutes);
+//! `cargo bench --bench redis_cycle` runs it (about 3 minutes);
 //! `cargo bench --bench redis_cycle -- --test`, `SESS_BENCH_QUICK=1` or a
 //! run without `--bench` (`cargo test --all-targets`) is a quick sanity run
 //! (1,000 sessions, one short round). Overrides: `SESS_BENCH_SESSIONS`,
 //! `SESS_BENCH_ROUNDS`, `SESS_BENCH_SECS` (per contender per round),
-//! `SESS_BENCH_THREADS`, `SESS_BENCH_ONLY` (comma-separated contender names,
-//! e.g. `libsess-write`, for profiling). `SESS_BENCH_WHATIF=1` adds
-//! `lean-write` / `lean-read`: the raw client running leaner versions of
-//! libsess's scripts (same arguments, replies and data; fewer commands), to
-//! show what trimming the scripts would buy.
+//! `SESS_BENCH_THREADS`, `SESS_BENCH_HOT` (increments per client on the hot
+//! session), `SESS_BENCH_ONLY` (comma-separated contender names, e.g.
+//! `libsess-write`, for profiling). `SESS_BENCH_WHATIF=1` adds
+//! `noslide-write`: the raw client running save.lua without the expiry
+//! slide (no `E`, no PEXPIRE), to show what an exactly sliding expiry
+//! costs. Without `php` and its redis extension the PHP contenders are
+//! skipped with a message.
 
+#[path = "common/php_peer.rs"]
+mod php_peer;
 #[path = "common/redis_server.rs"]
 mod redis_server;
 
@@ -65,6 +84,7 @@ use sess::state::ID_LEN;
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
 
+use php_peer::{Locking, Worker};
 use redis_server::RedisServer;
 
 /// The 16-character string stored under "user" (as in request_cycle.rs).
@@ -75,8 +95,6 @@ const LOCK_TTL_MS: u64 = 120_000;
 const GRACE_MS: u64 = 600_000;
 /// libsess's default tombstone: retry_budget (3 s) + op_timeout (1 s).
 const TOMBSTONE_MS: u64 = 4_000;
-/// libsess's default expiry_refresh_interval.
-const REFRESH_MS: u64 = 60_000;
 /// A session's Timeout (the default, 20 minutes).
 const TIMEOUT_MS: u64 = 20 * 60_000;
 
@@ -133,6 +151,17 @@ fn command_stats(con: &mut redis::Connection) -> BTreeMap<String, (u64, u64)> {
             *e = (e.0 + calls, e.1 + usec);
             m
         })
+}
+
+/// The server's `used_memory` (bytes) and the keys in the current database.
+fn memory_and_keys(con: &mut redis::Connection) -> (i64, i64) {
+    let used = info(con, "memory")
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory");
+    let keys: i64 = redis::cmd("DBSIZE").query(con).expect("DBSIZE");
+    (used, keys)
 }
 
 /// The server's CPU seconds (user + system, all threads).
@@ -212,84 +241,24 @@ return 1";
 /// The ceiling's read-only request. KEYS: data.
 const CEIL_READ: &str = "return redis.call('HGETALL', KEYS[1])";
 
-/// What-if (`SESS_BENCH_WHATIF=1`): acquire.lua with fewer commands, same
-/// arguments and replies, same data. Not-found comes from an empty HGETALL
-/// (no EXISTS); no HMGET; no slide at acquire (the save slides anyway, and
-/// the data outlives a held lock: grace > lock_ttl). 4 commands, not 8.
-const LEAN_ACQUIRE: &str = "\
-local v = redis.call('GET', KEYS[2])
-if v and v ~= ARGV[2] and string.sub(v, 1, 2) ~= 'd:' then
-  return {2}
-end
-local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return {0}
-end
-local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if score and tonumber(score) <= tonumber(ARGV[4]) then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return {3, fields}
-end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-return {1, fields}";
-
-/// What-if: save.lua with PEXPIRE's reply as the existence test (no
-/// EXISTS). 5 commands, not 6.
-const LEAN_SAVE: &str = "\
-local v = redis.call('GET', KEYS[2])
-if v == 'd:' .. ARGV[2] then
+/// What-if (`SESS_BENCH_WHATIF=1`): save.lua without the expiry slide (no
+/// PEXPIRE; the client sends no `E`), same arguments otherwise: what an
+/// exact sliding expiry costs a writing request.
+const NOSLIDE_SAVE: &str = "\
+local l = redis.call('HGET', KEYS[1], 'L')
+if l == ARGV[1] then
   return 1
 end
-if v ~= ARGV[2] then
-  return -1
-end
-if redis.call('PEXPIRE', KEYS[1], ARGV[4]) == 0 then
-  redis.call('DEL', KEYS[2])
+if not l then
   return -2
 end
+local c = string.find(l, ':', 1, true)
+if string.sub(l, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' or tonumber(string.sub(l, c + 1)) <= tonumber(ARGV[2]) then
+  return -1
+end
 local last = 6 + 2 * tonumber(ARGV[6])
-if last >= 7 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 7, last))
-end
-if #ARGV > last then
-  redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1, #ARGV))
-end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('SET', KEYS[2], 'd:' .. ARGV[2], 'PX', ARGV[5])
+redis.call('HSET', KEYS[1], unpack(ARGV, 7, last))
 return 1";
-
-/// What-if: shared.lua reading `t` and `a` from the HGETALL reply (no
-/// EXISTS, no HMGET). 3 commands, not 5 (plus the throttled slide).
-const LEAN_SHARED: &str = "\
-local v = redis.call('GET', KEYS[2])
-if v and string.sub(v, 1, 2) ~= 'd:' then
-  return {2}
-end
-local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then
-  return {0}
-end
-local now = tonumber(ARGV[2])
-local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
-if score and tonumber(score) <= now then
-  return {3}
-end
-local t, a
-for i = 1, #fields, 2 do
-  if fields[i] == 't' then t = tonumber(fields[i + 1]) end
-  if fields[i] == 'a' then a = tonumber(fields[i + 1]) end
-end
-if t and t >= 1 then
-  local d = now + t * 60000
-  if a and a > 0 and a < d then d = a end
-  if not score or d - tonumber(score) >= tonumber(ARGV[4]) then
-    redis.call('ZADD', KEYS[3], string.format('%d', d), ARGV[1])
-    redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(1, d - now + tonumber(ARGV[3]))))
-  end
-end
-return {1, fields}";
 
 struct Scripts {
     ceil_load: Script,
@@ -297,10 +266,7 @@ struct Scripts {
     ceil_read: Script,
     lib_acquire: Script,
     lib_save: Script,
-    lib_shared: Script,
-    lean_acquire: Script,
-    lean_save: Script,
-    lean_shared: Script,
+    noslide_save: Script,
     /// SHA-1 → name, libsess's other scripts included.
     names: Vec<(String, &'static str)>,
 }
@@ -313,10 +279,7 @@ impl Scripts {
             ceil_read: Script::new(CEIL_READ),
             lib_acquire: lib_script!("acquire.lua"),
             lib_save: lib_script!("save.lua"),
-            lib_shared: lib_script!("shared.lua"),
-            lean_acquire: Script::new(LEAN_ACQUIRE),
-            lean_save: Script::new(LEAN_SAVE),
-            lean_shared: Script::new(LEAN_SHARED),
+            noslide_save: Script::new(NOSLIDE_SAVE),
             names: Vec::new(),
         };
         let mut names: Vec<(String, &'static str)> = vec![
@@ -325,14 +288,12 @@ impl Scripts {
             (s.ceil_read.get_hash().into(), "ceiling read"),
             (s.lib_acquire.get_hash().into(), "acquire.lua"),
             (s.lib_save.get_hash().into(), "save.lua"),
-            (s.lib_shared.get_hash().into(), "shared.lua"),
-            (s.lean_acquire.get_hash().into(), "lean acquire"),
-            (s.lean_save.get_hash().into(), "lean save"),
-            (s.lean_shared.get_hash().into(), "lean shared"),
+            (s.noslide_save.get_hash().into(), "no-slide save"),
         ];
         for (script, name) in [
             (lib_script!("create.lua"), "create.lua"),
             (lib_script!("release.lua"), "release.lua"),
+            (lib_script!("slide.lua"), "slide.lua"),
             (lib_script!("count.lua"), "count.lua"),
         ] {
             names.push((script.get_hash().into(), name));
@@ -344,7 +305,7 @@ impl Scripts {
         self.names
             .iter()
             .find(|(h, _)| h == sha)
-            .map_or("?", |(_, n)| n)
+            .map_or("(phpredis's unlock)", |(_, n)| n)
     }
 }
 
@@ -355,9 +316,8 @@ impl Scripts {
 /// ceiling's copy.
 struct Keys {
     data: String,
-    lock: String,
     exp: String,
-    member: String,
+    member: Vec<u8>,
     ceil_data: String,
     ceil_lock: String,
 }
@@ -367,22 +327,24 @@ enum Kind {
     LibWrite,
     CeilWrite,
     RawWrite,
+    PhpWrite,
     LibRead,
     CeilRead,
     RawRead,
-    LeanWrite,
-    LeanRead,
+    PhpRead,
+    NoSlideWrite,
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 9] = [
     Kind::LibWrite,
     Kind::CeilWrite,
     Kind::RawWrite,
+    Kind::PhpWrite,
     Kind::LibRead,
     Kind::CeilRead,
     Kind::RawRead,
-    Kind::LeanWrite,
-    Kind::LeanRead,
+    Kind::PhpRead,
+    Kind::NoSlideWrite,
 ];
 
 impl Kind {
@@ -391,11 +353,44 @@ impl Kind {
             Kind::LibWrite => "libsess-write",
             Kind::CeilWrite => "ceiling-write",
             Kind::RawWrite => "raw+lib-write",
+            Kind::PhpWrite => "php-write",
             Kind::LibRead => "libsess-read",
             Kind::CeilRead => "ceiling-read",
             Kind::RawRead => "raw+lib-read",
-            Kind::LeanWrite => "lean-write",
-            Kind::LeanRead => "lean-read",
+            Kind::PhpRead => "php-read",
+            Kind::NoSlideWrite => "noslide-write",
+        }
+    }
+
+    /// Whether it runs on the raw client.
+    fn is_raw(self) -> bool {
+        matches!(
+            self,
+            Kind::CeilWrite | Kind::RawWrite | Kind::CeilRead | Kind::RawRead | Kind::NoSlideWrite
+        )
+    }
+
+    /// Whether it runs on the PHP workers.
+    fn is_php(self) -> bool {
+        matches!(self, Kind::PhpWrite | Kind::PhpRead)
+    }
+}
+
+/// What one request runs on: libsess's own pool, a raw connection, or a
+/// PHP worker.
+enum Via<'a> {
+    Lib,
+    Raw(&'a mut redis::Connection),
+    Php(&'a mut Worker),
+}
+
+impl Via<'_> {
+    /// The same client, lent again.
+    fn again(&mut self) -> Via<'_> {
+        match self {
+            Via::Lib => Via::Lib,
+            Via::Raw(c) => Via::Raw(c),
+            Via::Php(w) => Via::Php(w),
         }
     }
 }
@@ -406,21 +401,45 @@ struct Bench {
     keys: Vec<Keys>,
     /// One connection per worker thread for the raw contenders.
     conns: Vec<Mutex<redis::Connection>>,
+    /// One PHP worker per thread (none if PHP cannot run here), and the
+    /// IDs of PHP's sessions.
+    php: Vec<Mutex<Worker>>,
+    php_ids: Vec<String>,
     scripts: Scripts,
-    /// libsess writing cycles completed (to check the counts at the end).
+    /// libsess and PHP writing cycles completed (to check the counts at the
+    /// end).
     lib_writes: AtomicU64,
+    php_writes: AtomicU64,
+    /// PHP requests that failed (a lock not taken in time, say).
+    php_failures: AtomicU64,
     /// Raw contenders' retries after finding a session locked.
     conflicts: AtomicU64,
+    /// `used_memory` and keys once the data is built (for what traffic
+    /// leaves behind).
+    built: (i64, i64),
 }
 
-/// The `i:count` field's bytes in a flat HGETALL reply.
+/// The `count` field's bytes in a flat HGETALL reply.
 fn count_field(flat: &[Value]) -> Vec<u8> {
     flat.chunks_exact(2)
         .find_map(|p| match (&p[0], &p[1]) {
-            (Value::BulkString(n), Value::BulkString(v)) if n == b"i:count" => Some(v.clone()),
+            (Value::BulkString(n), Value::BulkString(v)) if n == b"count" => Some(v.clone()),
             _ => None,
         })
-        .expect("an i:count field")
+        .expect("a count field")
+}
+
+/// Whether a flat HGETALL reply shows a lock held at `now` (field `L` =
+/// `<token>:<expiry ms>`).
+fn locked(flat: &[Value], now: u64) -> bool {
+    flat.chunks_exact(2).any(|p| match (&p[0], &p[1]) {
+        (Value::BulkString(n), Value::BulkString(v)) if n == b"L" => std::str::from_utf8(v)
+            .ok()
+            .and_then(|v| v.split_once(':'))
+            .and_then(|(_, e)| e.parse::<u64>().ok())
+            .is_some_and(|e| e > now),
+        _ => false,
+    })
 }
 
 /// `{status, fields?}` → (status, fields).
@@ -441,20 +460,22 @@ fn status(v: Value) -> (i64, Vec<Value>) {
     }
 }
 
+/// One increment by libsess (open exclusive → 3 gets → count + 1 → close).
+fn lib_increment(app: &App, id: &str) -> sess::error::Result<()> {
+    let mut s = app.open_session(id, LockMode::Exclusive)?;
+    black_box(s.get("user"));
+    let count = match s.get("count") {
+        Some(Variant::I4(c)) => *c,
+        other => panic!("count is {other:?}"),
+    };
+    black_box(s.get("cart"));
+    s.set("count", Variant::I4(count + 1))?;
+    s.close()
+}
+
 impl Bench {
     fn lib_write(&self, i: usize) {
-        let mut s = self
-            .app
-            .open_session(id_str(&self.ids[i]), LockMode::Exclusive)
-            .expect("a resident session");
-        black_box(s.get("user"));
-        let count = match s.get("count") {
-            Some(Variant::I4(c)) => *c,
-            other => panic!("count is {other:?}"),
-        };
-        black_box(s.get("cart"));
-        s.set("count", Variant::I4(count + 1)).expect("set");
-        s.close().expect("close");
+        lib_increment(&self.app, id_str(&self.ids[i])).expect("a writing request");
         self.lib_writes.fetch_add(1, Relaxed);
     }
 
@@ -467,6 +488,19 @@ impl Bench {
         black_box(s.get("count"));
         black_box(s.get("cart"));
         s.close().expect("close");
+    }
+
+    fn php_write(&self, w: &mut Worker, i: usize) {
+        match w.write(&self.php_ids[i]) {
+            Ok(_) => self.php_writes.fetch_add(1, Relaxed),
+            Err(_) => self.php_failures.fetch_add(1, Relaxed),
+        };
+    }
+
+    fn php_read(&self, w: &mut Worker, i: usize) {
+        if w.read(&self.php_ids[i]).is_err() {
+            self.php_failures.fetch_add(1, Relaxed);
+        }
     }
 
     fn ceil_write(&self, con: &mut redis::Connection, token: &str, i: usize) {
@@ -494,7 +528,7 @@ impl Bench {
             .key(&k.ceil_data)
             .key(&k.ceil_lock)
             .arg(token)
-            .arg("i:count")
+            .arg("count")
             .arg(count)
             .invoke(con)
             .expect("ceiling save");
@@ -512,25 +546,22 @@ impl Bench {
     }
 
     /// libsess's own scripts and arguments, from the raw client; writes
-    /// back the count it read (so the counts stay libsess's).
-    fn raw_write(&self, con: &mut redis::Connection, token: &str, i: usize, lean: bool) {
-        let (acquire, save) = if lean {
-            (&self.scripts.lean_acquire, &self.scripts.lean_save)
-        } else {
-            (&self.scripts.lib_acquire, &self.scripts.lib_save)
-        };
+    /// back the count it read (so the counts stay libsess's). `slide`:
+    /// save.lua (the deadline E and the TTL slide), else the no-slide
+    /// what-if.
+    fn raw_write(&self, con: &mut redis::Connection, token: &str, i: usize, slide: bool) {
         let k = &self.keys[i];
         let now = now_ms();
         let fields = loop {
-            let v: Value = acquire
+            let v: Value = self
+                .scripts
+                .lib_acquire
                 .key(&k.data)
-                .key(&k.lock)
                 .key(&k.exp)
                 .arg(&k.member)
                 .arg(token)
-                .arg(LOCK_TTL_MS)
                 .arg(now)
-                .arg(GRACE_MS)
+                .arg(now + LOCK_TTL_MS)
                 .invoke(con)
                 .expect("acquire.lua");
             match status(v) {
@@ -541,49 +572,40 @@ impl Bench {
         };
         let count = count_field(&fields);
         let deadline = now + TIMEOUT_MS;
-        let saved: i64 = save
-            .key(&k.data)
-            .key(&k.lock)
-            .key(&k.exp)
-            .arg(&k.member)
+        let save = if slide {
+            &self.scripts.lib_save
+        } else {
+            &self.scripts.noslide_save
+        };
+        let mut inv = save.key(&k.data);
+        inv.key(&k.exp)
             .arg(token)
-            .arg(deadline)
+            .arg(now)
             .arg(deadline - now + GRACE_MS)
-            .arg(TOMBSTONE_MS)
-            .arg(1)
-            .arg("i:count")
-            .arg(count)
-            .invoke(con)
-            .expect("save.lua");
+            .arg("")
+            .arg("")
+            .arg(if slide { 3 } else { 2 })
+            .arg("count")
+            .arg(count);
+        if slide {
+            inv.arg("E").arg(deadline);
+        }
+        let saved: i64 = inv.arg("L").arg(token).invoke(con).expect("save.lua");
         assert_eq!(saved, 1, "save.lua refused");
     }
 
-    fn raw_read(&self, con: &mut redis::Connection, i: usize, lean: bool) {
-        let shared = if lean {
-            &self.scripts.lean_shared
-        } else {
-            &self.scripts.lib_shared
-        };
-        let k = &self.keys[i];
+    /// libsess's read, from the raw client: HGETALL, and the lock check.
+    fn raw_read(&self, con: &mut redis::Connection, i: usize) {
         loop {
-            let v: Value = shared
-                .key(&k.data)
-                .key(&k.lock)
-                .key(&k.exp)
-                .arg(&k.member)
-                .arg(now_ms())
-                .arg(GRACE_MS)
-                .arg(REFRESH_MS)
-                .invoke(con)
-                .expect("shared.lua");
-            match status(v) {
-                (1, f) => {
-                    black_box(f);
-                    return;
-                }
-                (2, _) => self.locked(),
-                (s, _) => panic!("shared.lua status {s}"),
+            let flat: Vec<Value> = redis::cmd("HGETALL")
+                .arg(&self.keys[i].data)
+                .query(con)
+                .expect("HGETALL");
+            if !locked(&flat, now_ms()) {
+                black_box(flat);
+                return;
             }
+            self.locked();
         }
     }
 
@@ -594,29 +616,42 @@ impl Bench {
         std::thread::sleep(Duration::from_millis(1));
     }
 
-    /// One request of `kind` on session `i` (`con`: the raw contenders'
-    /// connection; `token`: their lock token).
-    fn cycle(&self, kind: Kind, con: Option<&mut redis::Connection>, token: &str, i: usize) {
-        match (kind, con) {
+    /// One request of `kind` on session `i` (`token`: the raw contenders'
+    /// lock token).
+    fn cycle(&self, kind: Kind, via: Via<'_>, token: &str, i: usize) {
+        match (kind, via) {
             (Kind::LibWrite, _) => self.lib_write(i),
             (Kind::LibRead, _) => self.lib_read(i),
-            (Kind::CeilWrite, Some(c)) => self.ceil_write(c, token, i),
-            (Kind::CeilRead, Some(c)) => self.ceil_read(c, i),
-            (Kind::RawWrite, Some(c)) => self.raw_write(c, token, i, false),
-            (Kind::RawRead, Some(c)) => self.raw_read(c, i, false),
-            (Kind::LeanWrite, Some(c)) => self.raw_write(c, token, i, true),
-            (Kind::LeanRead, Some(c)) => self.raw_read(c, i, true),
-            (k, None) => panic!("{k:?} needs a connection"),
+            (Kind::CeilWrite, Via::Raw(c)) => self.ceil_write(c, token, i),
+            (Kind::CeilRead, Via::Raw(c)) => self.ceil_read(c, i),
+            (Kind::RawWrite, Via::Raw(c)) => self.raw_write(c, token, i, true),
+            (Kind::NoSlideWrite, Via::Raw(c)) => self.raw_write(c, token, i, false),
+            (Kind::RawRead, Via::Raw(c)) => self.raw_read(c, i),
+            (Kind::PhpWrite, Via::Php(w)) => self.php_write(w, i),
+            (Kind::PhpRead, Via::Php(w)) => self.php_read(w, i),
+            (k, _) => panic!("{k:?} got the wrong client"),
         }
     }
 
-    fn is_raw(kind: Kind) -> bool {
-        !matches!(kind, Kind::LibWrite | Kind::LibRead)
+    /// Runs `f` with thread `t`'s client for `kind`.
+    fn with_client<R>(&self, kind: Kind, t: usize, f: impl FnOnce(Via<'_>) -> R) -> R {
+        if kind.is_raw() {
+            f(Via::Raw(&mut self.conns[t].lock()))
+        } else if kind.is_php() {
+            f(Via::Php(&mut self.php[t].lock()))
+        } else {
+            f(Via::Lib)
+        }
+    }
+
+    /// The CPU seconds the PHP workers have used.
+    fn php_cpu(&self) -> f64 {
+        self.php.iter().map(|w| w.lock().cpu_seconds()).sum()
     }
 
     /// Runs `kind` on `threads` workers for `secs`; cycles and wall seconds.
     fn timed(&self, kind: Kind, threads: usize, secs: f64, seed: u64) -> (u64, f64) {
-        let n = self.ids.len().min(self.keys.len());
+        let n = self.ids.len();
         let stop = AtomicBool::new(false);
         let barrier = Barrier::new(threads + 1);
         std::thread::scope(|s| {
@@ -625,16 +660,17 @@ impl Bench {
                     let (stop, barrier) = (&stop, &barrier);
                     s.spawn(move || {
                         let mut rng = StdRng::seed_from_u64(seed ^ ((t as u64) << 32));
-                        let mut guard = Bench::is_raw(kind).then(|| self.conns[t].lock());
                         let token = format!("bench-worker-{t}-{seed}");
-                        let mut cycles = 0u64;
-                        barrier.wait();
-                        while !stop.load(Relaxed) {
-                            let i = rng.random_range(0..n);
-                            self.cycle(kind, guard.as_deref_mut(), &token, i);
-                            cycles += 1;
-                        }
-                        (cycles, Instant::now())
+                        self.with_client(kind, t, |mut via| {
+                            let mut cycles = 0u64;
+                            barrier.wait();
+                            while !stop.load(Relaxed) {
+                                let i = rng.random_range(0..n);
+                                self.cycle(kind, via.again(), &token, i);
+                                cycles += 1;
+                            }
+                            (cycles, Instant::now())
+                        })
                     })
                 })
                 .collect();
@@ -655,39 +691,26 @@ impl Bench {
 // ---------------------------------------------------------------------------
 // Building the data.
 
-fn build(url: &str, n: usize, threads: usize) -> Bench {
-    let prefix = format!("bench:{}:{}:", std::process::id(), now_ms() % 1_000_000_000);
-    let ceil_prefix = format!("ceil:{}:", std::process::id());
-    let app = App::new(AppOptions {
-        expiry_interval: None,
-        store: StoreConfig::Redis(RedisOptions {
-            url: url.into(),
-            key_prefix: prefix.clone(),
-            pool_size: threads.max(8),
-            ..RedisOptions::default()
-        }),
-        ..AppOptions::default()
-    })
-    .expect("app");
-    let t0 = Instant::now();
-    let ids: Vec<IdText> = std::thread::scope(|s| {
-        let per = n.div_ceil(threads);
+/// What `after` holds beyond `before`, per session of `n`.
+fn per_session(before: (i64, i64), after: (i64, i64), n: usize) -> String {
+    format!(
+        "{:.0} B per session (used_memory delta ÷ {n}), {} keys",
+        (after.0 - before.0) as f64 / n as f64,
+        after.1 - before.1
+    )
+}
+
+/// Runs `make(t)` `n` times over `threads` threads (thread t makes its
+/// share); the results in order.
+fn in_parallel<T: Send>(n: usize, threads: usize, make: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
         let parts: Vec<_> = (0..threads)
             .map(|t| {
-                let app = &app;
+                let make = &make;
                 s.spawn(move || {
-                    let count = per.min(n.saturating_sub(t * per));
-                    (0..count)
-                        .map(|_| {
-                            let mut s = app.create_session().expect("create");
-                            s.set("user", Variant::bstr(USER)).expect("set");
-                            s.set("count", Variant::I4(0)).expect("set");
-                            s.set("cart", Variant::R8(19.99)).expect("set");
-                            let mut text = [0u8; ID_LEN];
-                            text.copy_from_slice(s.id().encode().as_str().as_bytes());
-                            s.close().expect("close");
-                            text
-                        })
+                    (0..per.min(n.saturating_sub(t * per)))
+                        .map(|_| make(t))
                         .collect::<Vec<_>>()
                 })
             })
@@ -696,30 +719,157 @@ fn build(url: &str, n: usize, threads: usize) -> Bench {
             .into_iter()
             .flat_map(|p| p.join().expect("builder"))
             .collect()
-    });
-    assert_eq!(ids.len(), n);
+    })
+}
+
+/// `n` key names shaped as libsess's (`<prefix>{bb}:<32 hex>`).
+fn data_keys_like(prefix: &str, n: usize) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(7);
+    (0..n)
+        .map(|_| {
+            let hex: String = (0..16)
+                .map(|_| format!("{:02x}", rng.random::<u8>()))
+                .collect();
+            format!("{prefix}{{{}}}:{hex}", &hex[..2])
+        })
+        .collect()
+}
+
+/// A new libsess session holding the three items; its ID.
+fn lib_session(app: &App) -> IdText {
+    let mut s = app.create_session().expect("create");
+    s.set("user", Variant::bstr(USER)).expect("set");
+    s.set("count", Variant::I4(0)).expect("set");
+    s.set("cart", Variant::R8(19.99)).expect("set");
+    let mut text = [0u8; ID_LEN];
+    text.copy_from_slice(s.id().encode().as_str().as_bytes());
+    s.close().expect("close");
+    text
+}
+
+/// Builds `n` sessions through libsess (database 1) and, if `with_php`,
+/// `n` through PHP (database 0), each reporting the Redis memory it took,
+/// and the ceiling's copy of libsess's.
+fn build(port: u16, n: usize, threads: usize, quick: bool, with_php: bool) -> Bench {
+    let url = format!("redis://127.0.0.1:{port}/1");
+    let mut con = connect(&url);
+    // The default prefix: the server is private and empty.
+    let prefix = "sess:".to_owned();
+    let ceil_prefix = "ceil:";
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        store: StoreConfig::Redis(RedisOptions {
+            url: url.clone(),
+            key_prefix: prefix.clone(),
+            pool_size: threads.max(8),
+            ..RedisOptions::default()
+        }),
+        ..AppOptions::default()
+    })
+    .expect("app");
+    // Open the clients' connections first: their buffers are not sessions.
+    let before_clients = memory_and_keys(&mut con);
+    in_parallel(threads, threads, |_| lib_session(&app));
+    let before = memory_and_keys(&mut con);
+    println!(
+        "libsess's {threads} pooled connections (and {threads} warm-up sessions): {:.0} kB of used_memory",
+        (before.0 - before_clients.0) as f64 / 1e3
+    );
+    let t0 = Instant::now();
+    let ids = in_parallel(n, threads, |_| lib_session(&app));
     println!(
         "built {n} sessions through libsess in {:.1} s ({threads} threads)",
         t0.elapsed().as_secs_f64()
     );
+    println!(
+        "  redis memory, libsess, at once: {}",
+        per_session(before, memory_and_keys(&mut con), n)
+    );
+    if !quick {
+        std::thread::sleep(Duration::from_millis(TOMBSTONE_MS + 1000));
+        println!(
+            "  redis memory, libsess, {} s later: {}",
+            TOMBSTONE_MS / 1000 + 1,
+            per_session(before, memory_and_keys(&mut con), n)
+        );
+    }
+
+    // PHP's sessions, in database 0 (phpredis's default).
+    let (php, php_ids) = if with_php {
+        let workers: Vec<Mutex<Worker>> = (0..threads)
+            .map(|_| Mutex::new(Worker::start(port, Locking::Patient)))
+            .collect();
+        let mut php_con = connect(&format!("redis://127.0.0.1:{port}/0"));
+        in_parallel(threads, threads, |t| workers[t].lock().create());
+        let before = memory_and_keys(&mut php_con);
+        let t0 = Instant::now();
+        let ids = in_parallel(n, threads, |t| workers[t].lock().create());
+        println!(
+            "built {n} sessions through PHP (phpredis) in {:.1} s ({threads} workers)",
+            t0.elapsed().as_secs_f64()
+        );
+        println!(
+            "  redis memory, PHP, at once: {}",
+            per_session(before, memory_and_keys(&mut php_con), n)
+        );
+        if !quick {
+            // As for libsess: the clients' idle buffers are trimmed by then.
+            std::thread::sleep(Duration::from_millis(TOMBSTONE_MS + 1000));
+            println!(
+                "  redis memory, PHP, {} s later: {}",
+                TOMBSTONE_MS / 1000 + 1,
+                per_session(before, memory_and_keys(&mut php_con), n)
+            );
+        }
+        (workers, ids)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+
+    // The floor for one key per session: a key named as libsess names a
+    // session's, with a TTL and a 1-byte value (database 2, then dropped).
+    let mut floor_con = connect(&format!("redis://127.0.0.1:{port}/2"));
+    let before = memory_and_keys(&mut floor_con);
+    for chunk in data_keys_like(&prefix, n).chunks(1000) {
+        let mut p = redis::pipe();
+        for k in chunk {
+            p.cmd("SET")
+                .arg(k)
+                .arg("x")
+                .arg("PX")
+                .arg(1_800_000)
+                .ignore();
+        }
+        p.query::<()>(&mut floor_con).expect("SET");
+    }
+    println!(
+        "  the floor, a key with a TTL and a 1-byte value per session: {}",
+        per_session(before, memory_and_keys(&mut floor_con), n)
+    );
+    redis::cmd("FLUSHDB")
+        .query::<()>(&mut floor_con)
+        .expect("FLUSHDB");
 
     // The ceiling's copy: the same hashes, field for field, under its keys.
-    let mut con = connect(url);
     let data_keys: Vec<String> = {
         let iter: redis::Iter<String> = redis::cmd("SCAN")
             .cursor_arg(0)
             .arg("MATCH")
-            .arg(format!("{prefix}*:d"))
+            .arg(format!("{prefix}*"))
             .arg("COUNT")
             .arg(1000)
             .clone()
             .iter(&mut con)
             .expect("SCAN");
-        let mut v: Vec<String> = iter.map(|k| k.expect("a key")).collect();
+        // `<prefix>{bb}:<32 hex>`, not the expiry indexes.
+        let mut v: Vec<String> = iter
+            .map(|k| k.expect("a key"))
+            .filter(|k| k.len() == prefix.len() + 37)
+            .collect();
         v.sort();
         v
     };
-    assert_eq!(data_keys.len(), n, "one data hash per session");
+    assert_eq!(data_keys.len(), n + threads, "one key per session");
     let mut keys = Vec::with_capacity(n);
     let mut field_bytes = 0usize;
     let mut field_count = 0usize;
@@ -731,40 +881,47 @@ fn build(url: &str, n: usize, threads: usize) -> Bench {
         let hashes: Vec<Vec<Vec<u8>>> = read.query(&mut con).expect("HGETALL");
         let mut write = redis::pipe();
         for (k, flat) in chunk.iter().zip(&hashes) {
-            // `<prefix>{bb}:<32 hex>:d`
+            // `<prefix>{bb}:<32 hex>`
             let rest = &k[prefix.len()..];
-            let member = rest[5..37].to_owned();
+            let hex = &rest[5..];
+            let member = (0..16)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect();
             let ceil_data = format!("{ceil_prefix}{rest}");
-            let ceil_lock = format!("{}:l", &ceil_data[..ceil_data.len() - 2]);
             write.cmd("HSET").arg(&ceil_data).arg(flat).ignore();
             field_bytes += flat.iter().map(Vec::len).sum::<usize>();
             field_count += flat.len() / 2;
             keys.push(Keys {
                 data: k.clone(),
-                lock: format!("{}:l", &k[..k.len() - 2]),
                 exp: format!("{prefix}{}exp", &rest[..5]),
                 member,
+                ceil_lock: format!("{ceil_data}:l"),
                 ceil_data,
-                ceil_lock,
             });
         }
         write.query::<()>(&mut con).expect("HSET");
     }
     println!(
-        "  each session: a hash of {:.0} fields, {:.0} bytes of names + values \
+        "  each libsess session: a hash of {:.0} fields, {:.0} bytes of names + values \
          (the ceiling reads a copy under its own keys)",
-        field_count as f64 / n as f64,
-        field_bytes as f64 / n as f64
+        field_count as f64 / keys.len() as f64,
+        field_bytes as f64 / keys.len() as f64
     );
-    let conns = (0..threads).map(|_| Mutex::new(connect(url))).collect();
+    let conns = (0..threads).map(|_| Mutex::new(connect(&url))).collect();
+    let built = memory_and_keys(&mut con);
     Bench {
         app,
         ids,
         keys,
         conns,
+        php,
+        php_ids,
         scripts: Scripts::new(),
         lib_writes: AtomicU64::new(0),
+        php_writes: AtomicU64::new(0),
+        php_failures: AtomicU64::new(0),
         conflicts: AtomicU64::new(0),
+        built,
     }
 }
 
@@ -865,11 +1022,13 @@ fn count_round_trips(
     for (_, cmd, _) in &lines {
         *by_cmd.entry(cmd.clone()).or_default() += 1;
     }
+    // Less the two ECHO markers (other clients' ECHOs count: phpredis
+    // checks a persistent connection with one).
     let delta: BTreeMap<String, u64> = after
         .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "info" | "echo" | "monitor"))
+        .filter(|(name, _)| !matches!(name.as_str(), "info" | "monitor"))
         .filter_map(|(name, (calls, _))| {
-            let was = before.get(name).map_or(0, |b| b.0);
+            let was = before.get(name).map_or(0, |b| b.0) + if name == "echo" { 2 } else { 0 };
             (*calls > was).then(|| (name.clone(), calls - was))
         })
         .collect();
@@ -934,6 +1093,9 @@ struct Sample {
     script_us: f64,
     others_cores: f64,
     stolen_cores: f64,
+    /// Keys and `used_memory` beyond what was built, at the sample's end.
+    extra_keys: i64,
+    extra_memory: i64,
 }
 
 fn measure(
@@ -944,19 +1106,22 @@ fn measure(
     secs: f64,
     seed: u64,
 ) -> Sample {
+    // The clients' CPU: this process's, and the PHP workers'.
+    let client_cpu = || process_cpu() + bench.php_cpu();
     let (c0, s0, st0, (m0, steal0)) = (
-        process_cpu(),
+        client_cpu(),
         server_cpu(stats),
         command_stats(stats),
         machine_cpu(),
     );
     let (cycles, wall) = bench.timed(kind, threads, secs, seed);
     let (c1, s1, st1, (m1, steal1)) = (
-        process_cpu(),
+        client_cpu(),
         server_cpu(stats),
         command_stats(stats),
         machine_cpu(),
     );
+    let (mem, keys) = memory_and_keys(stats);
     let usec = |m: &BTreeMap<String, (u64, u64)>| m.get("evalsha").map_or(0, |x| x.1);
     let per = |x: f64| x * 1e6 / cycles.max(1) as f64;
     let usec_by_cmd = st1
@@ -975,6 +1140,8 @@ fn measure(
         script_us: (usec(&st1) - usec(&st0)) as f64 / cycles.max(1) as f64,
         others_cores: ((m1 - m0) - (c1 - c0) - (s1 - s0)).max(0.0) / wall,
         stolen_cores: (steal1 - steal0) / wall,
+        extra_keys: keys - bench.built.1,
+        extra_memory: mem - bench.built.0,
     }
 }
 
@@ -984,6 +1151,90 @@ fn median(mut v: Vec<f64>) -> f64 {
         0 => f64::NAN,
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Lost updates on one hot session.
+
+/// `threads` clients each run `per` increments of one session's count at
+/// once: prints, and returns, the increments acknowledged, those refused,
+/// and the updates lost (acknowledged but not in the final count).
+fn hot_run(
+    name: &str,
+    threads: usize,
+    per: usize,
+    increment: impl Fn(usize) -> bool + Sync,
+    final_count: impl FnOnce() -> i64,
+) -> (u64, u64, i64) {
+    let ok = AtomicU64::new(0);
+    let refused = AtomicU64::new(0);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (ok, refused, increment) = (&ok, &refused, &increment);
+            s.spawn(move || {
+                for _ in 0..per {
+                    let counter = if increment(t) { ok } else { refused };
+                    counter.fetch_add(1, Relaxed);
+                }
+            });
+        }
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    let (ok, refused) = (ok.into_inner(), refused.into_inner());
+    let count = final_count();
+    let lost = ok as i64 - count;
+    println!(
+        "  {name:<46} {ok:>6} acknowledged {refused:>6} refused  final count {count:>6}  \
+         lost {lost:>6}  ({secs:.1} s)"
+    );
+    (ok, refused, lost)
+}
+
+/// Many clients incrementing one session: libsess, and PHP with and
+/// without its lock. libsess must lose nothing.
+fn hot_session(bench: &Bench, port: u16, threads: usize, per: usize, with_php: bool) {
+    println!();
+    println!(
+        "lost updates: {threads} clients × {per} increments of one session's count, at once \
+         (lost = acknowledged − final count)"
+    );
+    let id = lib_session(&bench.app);
+    let id = id_str(&id);
+    let (_, _, lost) = hot_run(
+        "libsess",
+        threads,
+        per,
+        |_| lib_increment(&bench.app, id).is_ok(),
+        || {
+            let s = bench
+                .app
+                .open_session(id, LockMode::Shared)
+                .expect("the hot session");
+            match s.get("count") {
+                Some(Variant::I4(c)) => i64::from(*c),
+                other => panic!("count is {other:?}"),
+            }
+        },
+    );
+    assert_eq!(lost, 0, "libsess lost an update");
+    if !with_php {
+        return;
+    }
+    let mut con = connect(&format!("redis://127.0.0.1:{port}/0"));
+    for locking in [Locking::Patient, Locking::Defaults, Locking::Off] {
+        let workers: Vec<Mutex<Worker>> = (0..threads)
+            .map(|_| Mutex::new(Worker::start(port, locking)))
+            .collect();
+        let id = workers[0].lock().create();
+        hot_run(
+            locking.name(),
+            threads,
+            per,
+            |t| workers[t].lock().write(&id).is_ok(),
+            || php_peer::stored_count(&mut con, &id),
+        );
     }
 }
 
@@ -1000,22 +1251,27 @@ fn main() {
     let rounds: usize = env_num("SESS_BENCH_ROUNDS").unwrap_or(if quick { 1 } else { 7 });
     let secs: f64 = env_num("SESS_BENCH_SECS").unwrap_or(if quick { 0.2 } else { 2.5 });
     let threads: usize = env_num("SESS_BENCH_THREADS").unwrap_or(DEFAULT_THREADS);
+    let hot: usize = env_num("SESS_BENCH_HOT").unwrap_or(if quick { 20 } else { 250 });
     assert!(n >= 1 && rounds >= 1 && secs > 0.0 && threads >= 1);
     let only: Option<Vec<String>> = std::env::var("SESS_BENCH_ONLY")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect());
     let whatif = std::env::var("SESS_BENCH_WHATIF").is_ok_and(|v| v != "0" && !v.is_empty());
-    let is_lean = |k: &Kind| matches!(k, Kind::LeanWrite | Kind::LeanRead);
+    let no_php = php_peer::unavailable();
+    if let Some(why) = &no_php {
+        println!("redis_cycle: PHP contenders skipped: {why}");
+    }
+    let runs = |k: &Kind| (no_php.is_none() || !k.is_php()) && (whatif || *k != Kind::NoSlideWrite);
     let kinds: Vec<Kind> = KINDS
         .into_iter()
         .filter(|k| match &only {
             Some(o) => o.iter().any(|x| x == k.name()),
-            None => whatif || !is_lean(k),
+            None => runs(k),
         })
         .collect();
     let counted: Vec<Kind> = KINDS
         .into_iter()
-        .filter(|k| whatif || !is_lean(k) || kinds.contains(k))
+        .filter(|k| runs(k) || kinds.contains(k))
         .collect();
 
     let Some(server) = RedisServer::start() else {
@@ -1037,16 +1293,17 @@ fn main() {
         if quick { "; quick mode" } else { "" }
     );
 
-    let bench = build(&server.url(), n, threads);
-    let mut stats = connect(&server.url());
+    let bench = build(server.port, n, threads, quick, no_php.is_none());
+    let mut stats = connect(&format!("redis://127.0.0.1:{}/1", server.port));
 
     // Warm up: connections opened, scripts loaded, count known.
-    for (t, con) in bench.conns.iter().enumerate() {
-        for kind in KINDS {
-            let mut con = Bench::is_raw(kind).then(|| con.lock());
-            for i in 0..3 {
-                bench.cycle(kind, con.as_deref_mut(), "bench-warm-up", t + i);
-            }
+    for t in 0..threads {
+        for &kind in &counted {
+            bench.with_client(kind, t, |mut via| {
+                for i in 0..3 {
+                    bench.cycle(kind, via.again(), "bench-warm-up", t + i);
+                }
+            });
         }
     }
     for &kind in &kinds {
@@ -1057,23 +1314,12 @@ fn main() {
     println!("round trips (MONITOR: commands sent by clients vs run by scripts [lua]):");
     let reqs = if quick { 20 } else { 100 };
     let mut rt = BTreeMap::new();
-    {
-        let con = bench.conns[0].lock();
-        let con = std::cell::RefCell::new(con);
-        let token = "bench-count";
-        for &kind in &counted {
-            let sent =
-                count_round_trips(&bench, server.port, &mut stats, kind.name(), reqs, &|i| {
-                    let i = i * 7919 % bench.ids.len();
-                    if Bench::is_raw(kind) {
-                        let mut g = con.borrow_mut();
-                        bench.cycle(kind, Some(&mut **g), token, i);
-                    } else {
-                        bench.cycle(kind, None, token, i);
-                    }
-                });
-            rt.insert(kind.name(), sent.values().sum::<f64>());
-        }
+    for &kind in &counted {
+        let sent = count_round_trips(&bench, server.port, &mut stats, kind.name(), reqs, &|i| {
+            let i = i * 7919 % bench.ids.len();
+            bench.with_client(kind, 0, |via| bench.cycle(kind, via, "bench-count", i));
+        });
+        rt.insert(kind.name(), sent.values().sum::<f64>());
     }
     assert_eq!(rt["libsess-read"], 1.0, "a read-only request: 1 round trip");
     assert_eq!(rt["libsess-write"], 2.0, "a writing request: 2 round trips");
@@ -1084,7 +1330,7 @@ fn main() {
          order rotated each round"
     );
     println!(
-        "  {:<14} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "  {:<16} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
         "round/kind", "cycles/s", "client µs", "server µs", "script µs", "others", "stolen"
     );
     let mut samples: BTreeMap<&'static str, Vec<Sample>> = BTreeMap::new();
@@ -1094,7 +1340,7 @@ fn main() {
         for kind in order {
             let s = measure(&bench, &mut stats, kind, threads, secs, 1000 + r as u64);
             println!(
-                "  {:<14} {:>10.0} {:>10.1} {:>10.1} {:>10.1} {:>8.2} {:>8.2}",
+                "  {:<16} {:>10.0} {:>10.1} {:>10.1} {:>10.1} {:>8.2} {:>8.2}",
                 format!("{} {}", r + 1, kind.name()),
                 s.per_sec,
                 s.client_us,
@@ -1106,7 +1352,7 @@ fn main() {
             samples.entry(kind.name()).or_default().push(s.clone());
         }
     }
-    println!("  client/server µs: CPU per cycle (this process: getrusage; redis-server:");
+    println!("  client/server µs: CPU per cycle (this process and the PHP workers; redis-server:");
     println!("  INFO cpu); script µs: EVALSHA time inside redis per cycle; others/stolen:");
     println!("  cores used by other processes / stolen by the hypervisor meanwhile.");
 
@@ -1140,12 +1386,14 @@ fn main() {
             c,
             s,
             med(k, |s| s.script_us),
-            med(k, |s| s.client_us + s.server_us),
+            c + s,
         );
     }
-    for (lib, ceil, label) in [
+    for (lib, other, label) in [
         ("libsess-write", "ceiling-write", "writing"),
         ("libsess-read", "ceiling-read", "read-only"),
+        ("libsess-write", "php-write", "writing, vs PHP"),
+        ("libsess-read", "php-read", "read-only, vs PHP"),
         (
             "libsess-write",
             "raw+lib-write",
@@ -1154,20 +1402,15 @@ fn main() {
         (
             "libsess-read",
             "raw+lib-read",
-            "read-only, vs libsess's scripts run raw",
+            "read-only, vs libsess's read run raw",
         ),
         (
-            "lean-write",
-            "ceiling-write",
-            "what-if: leaner scripts, raw client",
-        ),
-        (
-            "lean-read",
-            "ceiling-read",
-            "what-if: leaner scripts, raw client",
+            "raw+lib-write",
+            "noslide-write",
+            "what-if: the save without the expiry slide",
         ),
     ] {
-        let (Some(a), Some(b)) = (samples.get(lib), samples.get(ceil)) else {
+        let (Some(a), Some(b)) = (samples.get(lib), samples.get(other)) else {
             continue;
         };
         let ratios: Vec<f64> = a
@@ -1179,17 +1422,28 @@ fn main() {
             .iter()
             .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
         let cpu = |v: &Vec<Sample>| median(v.iter().map(|s| s.client_us + s.server_us).collect());
+        let server = |v: &Vec<Sample>| median(v.iter().map(|s| s.server_us).collect());
         println!(
-            "  {lib} ÷ {ceil} ({label}): throughput {:.2}× (median of per-round ratios; \
-             range {lo:.2}–{hi:.2}); CPU-per-cycle ratio {:.2}×",
+            "  {lib} ÷ {other} ({label}): throughput {:.2}× (median of per-round ratios; \
+             range {lo:.2}–{hi:.2}); CPU-per-cycle ratio {:.2}×, server-CPU ratio {:.2}×",
             median(ratios),
-            cpu(b) / cpu(a)
+            cpu(b) / cpu(a),
+            server(b) / server(a)
         );
     }
     println!(
         "  raw contenders' lock conflicts (retried after 1 ms): {}",
         bench.conflicts.load(Relaxed)
     );
+    if let Some(v) = samples.get(Kind::LibWrite.name()) {
+        let worst = v.iter().max_by_key(|s| s.extra_keys).expect("a sample");
+        println!(
+            "  left behind by libsess-write traffic (at a sample's end, most): {} keys, \
+             {:.0} kB of used_memory beyond the built data",
+            worst.extra_keys,
+            worst.extra_memory as f64 / 1e3
+        );
+    }
 
     println!();
     println!("server time per cycle by command (INFO commandstats usec, all rounds; µs):");
@@ -1205,20 +1459,26 @@ fn main() {
             }
         }
         let eval = total.remove("evalsha").unwrap_or(0) as f64 / cycles;
-        let inside: f64 = total.values().sum::<u64>() as f64 / cycles;
+        let all: f64 = total.values().sum::<u64>() as f64 / cycles;
         let mut parts: Vec<(&str, u64)> = total.into_iter().collect();
         parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        // Where the client sends only EVALSHA, the rest of its time is Lua.
+        let lua = if eval > 0.0 && !kind.is_php() {
+            format!(" = commands + Lua and script calls {:.1}", eval - all)
+        } else {
+            String::new()
+        };
         println!(
-            "  {:<14} EVALSHA {eval:.1} = commands {inside:.1} ({}) + Lua and script calls {:.1}",
+            "  {:<14} EVALSHA {eval:.1}{lua}; commands {all:.1} ({})",
             kind.name(),
             parts
                 .iter()
                 .map(|(n, us)| format!("{n} {:.1}", *us as f64 / cycles))
                 .collect::<Vec<_>>()
                 .join(", "),
-            eval - inside
         );
     }
+    println!("  (commands: each command's own time, those scripts ran included)");
 
     // No lost update: every libsess write is in the counts.
     let total: i64 = bench
@@ -1241,6 +1501,22 @@ fn main() {
     println!();
     println!("check: sum of the sessions' counts {total} = libsess writing cycles {writes}");
     assert_eq!(total, writes as i64, "an update was lost");
+    if !bench.php.is_empty() {
+        let mut con = connect(&server.url());
+        let total: i64 = bench
+            .php_ids
+            .iter()
+            .map(|id| php_peer::stored_count(&mut con, id))
+            .sum();
+        println!(
+            "       PHP: sum of the sessions' counts {total}, PHP writing cycles acknowledged {} \
+             (lost {}), PHP requests refused {}",
+            bench.php_writes.load(Relaxed),
+            bench.php_writes.load(Relaxed) as i64 - total,
+            bench.php_failures.load(Relaxed)
+        );
+    }
+    hot_session(&bench, server.port, threads, hot, !bench.php.is_empty());
     drop(bench);
     drop(server);
 }

@@ -173,12 +173,7 @@ fn suite_redis_cluster() {
     }
     let per_node: Vec<usize> = urls
         .iter()
-        .map(|u| {
-            redis_env::keys_under(u, &prefix)
-                .iter()
-                .filter(|k| k.ends_with(":d"))
-                .count()
-        })
+        .map(|u| redis_env::session_keys(u, &prefix).len())
         .collect();
     assert_eq!(per_node.iter().sum::<usize>(), 40, "{per_node:?}");
     assert!(
@@ -210,6 +205,54 @@ fn two_processes_10000_increments() {
     let s = app.open(&id, LockMode::Shared).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(10_000)));
     eprintln!("10,000 increments by 2 processes: {:?}", t.elapsed());
+}
+
+#[test]
+fn traffic_leaves_no_keys_behind() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "leftover");
+    let prefix = prefixes.fresh();
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |_| {});
+    let ids: Vec<SessionId> = (0..10)
+        .map(|_| stored(&app, &[("n", Variant::I4(0))]))
+        .collect();
+    assert_eq!(
+        redis_env::session_keys(SHARED_URL, &prefix).len(),
+        10,
+        "one key per session"
+    );
+    let mut before = redis_env::keys_under(SHARED_URL, &prefix);
+    before.sort();
+    std::thread::scope(|sc| {
+        for t in 0..4 {
+            let (app, ids) = (&app, &ids);
+            sc.spawn(move || {
+                for i in 0..250 {
+                    let id = &ids[(t + i) % ids.len()];
+                    let mut s = app.open(id, LockMode::Exclusive).unwrap();
+                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                        panic!("no counter")
+                    };
+                    s.set("n", Variant::I4(n + 1)).unwrap();
+                    s.close().unwrap();
+                    app.open(id, LockMode::Shared).unwrap().close().unwrap();
+                }
+            });
+        }
+    });
+    // Straight away: no lock key or mark per request, waiting to expire.
+    let mut after = redis_env::keys_under(SHARED_URL, &prefix);
+    after.sort();
+    assert_eq!(after, before, "1,000 writing requests left keys behind");
+    let total: i32 = ids
+        .iter()
+        .map(
+            |id| match app.open(id, LockMode::Shared).unwrap().get("n") {
+                Some(Variant::I4(n)) => *n,
+                other => panic!("{other:?}"),
+            },
+        )
+        .sum();
+    assert_eq!(total, 1000);
 }
 
 #[test]
@@ -253,6 +296,23 @@ fn a_killed_holders_lock_frees_after_its_ttl() {
 }
 
 #[test]
+fn a_save_after_the_lock_ttl_is_refused() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "late");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let id = stored(&app, &[("x", Variant::I4(1))]);
+    let mut late = app.open(&id, LockMode::Exclusive).unwrap();
+    late.set("x", Variant::I4(2)).unwrap();
+    // The lock (30 s) runs out by the application clock, nobody takes it.
+    clock.advance(31_000);
+    assert_eq!(code(late.close()), error::E_LOCK_TIMEOUT);
+    let s = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("x"), Some(&Variant::I4(1)), "nothing was saved");
+}
+
+#[test]
 fn a_slow_request_cannot_resurrect_an_abandoned_session() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slow");
     let prefix = prefixes.fresh();
@@ -267,10 +327,7 @@ fn a_slow_request_cannot_resurrect_an_abandoned_session() {
         },
         error::E_LOCK_TIMEOUT,
     );
-    let data_keys: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
-        .into_iter()
-        .filter(|k| k.ends_with(":d"))
-        .collect();
+    let data_keys = redis_env::stored_sessions(SHARED_URL, &prefix);
     assert!(data_keys.is_empty(), "resurrected: {data_keys:?}");
 }
 
@@ -303,11 +360,7 @@ fn concurrent_regenerate_leaves_exactly_one_new_id() {
     );
     let s = app.open(new[0], LockMode::Shared).unwrap();
     assert_eq!(s.get("v"), Some(&Variant::I4(7)));
-    let data_keys = redis_env::keys_under(SHARED_URL, &prefix)
-        .into_iter()
-        .filter(|k| k.ends_with(":d"))
-        .count();
-    assert_eq!(data_keys, 1);
+    assert_eq!(redis_env::session_keys(SHARED_URL, &prefix).len(), 1);
 }
 
 /// One timed call of the load in [`redis_down_then_back`].
@@ -604,9 +657,7 @@ fn saves_write_only_what_changed_and_reads_refresh_sparingly() {
         o.clock = Some(clock.clone())
     });
     let id = stored(&app, &[("a", Variant::I4(1)), ("b", Variant::I4(2))]);
-    let keys = redis_env::keys_under(SHARED_URL, &prefix);
-    let data = keys.iter().find(|k| k.ends_with(":d")).unwrap().clone();
-    let exp = keys.iter().find(|k| k.ends_with(":exp")).unwrap().clone();
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
     let mut con = connect(SHARED_URL);
     // A request changes only `a`; an outside write to `b` meanwhile
     // survives its save, because `b` is not rewritten.
@@ -615,7 +666,7 @@ fn saves_write_only_what_changed_and_reads_refresh_sparingly() {
     let marker = sess::store::wire::encode_value(&Variant::I4(99)).unwrap();
     let _: i64 = redis::cmd("HSET")
         .arg(&data)
-        .arg("i:b")
+        .arg("b")
         .arg(&marker)
         .query(&mut con)
         .unwrap();
@@ -624,18 +675,26 @@ fn saves_write_only_what_changed_and_reads_refresh_sparingly() {
     assert_eq!(s.get("a"), Some(&Variant::I4(10)));
     assert_eq!(s.get("b"), Some(&Variant::I4(99)));
     drop(s);
-    // Read-only requests slide the expiry only by a minute or more.
-    let score = |con: &mut redis::Connection| -> u64 {
-        let members: Vec<(String, u64)> = cmd(con, &["ZRANGE", &exp, "0", "-1", "WITHSCORES"]);
-        members[0].1
+    // Read-only requests slide the expiry (the deadline E and the TTL)
+    // only by a minute or more.
+    let deadline = |con: &mut redis::Connection| -> (u64, i64) {
+        (cmd(con, &["HGET", &data, "E"]), cmd(con, &["PTTL", &data]))
     };
-    let before = score(&mut con);
+    let (before, _) = deadline(&mut con);
+    let _: i64 = cmd(&mut con, &["PEXPIRE", &data, "100000"]);
     clock.advance(30_000);
     app.open(&id, LockMode::Shared).unwrap().close().unwrap();
-    assert_eq!(score(&mut con), before, "30 s: not refreshed");
+    let (e, ttl) = deadline(&mut con);
+    assert_eq!(e, before, "30 s: not refreshed");
+    assert!(ttl <= 100_000, "30 s: TTL left alone");
     clock.advance(40_000);
     app.open(&id, LockMode::Shared).unwrap().close().unwrap();
-    assert_eq!(score(&mut con), before + 70_000, "70 s: refreshed");
+    let (e, ttl) = deadline(&mut con);
+    assert_eq!(e, before + 70_000, "70 s: refreshed");
+    assert!(
+        ttl > 29 * 60_000,
+        "the TTL slid too (deadline + grace): {ttl}"
+    );
 }
 
 #[test]
@@ -646,12 +705,9 @@ fn corrupt_data_is_an_error_and_frees_the_lock() {
         o.lock_timeout = Duration::from_millis(300)
     });
     let id = stored(&app, &[("a", Variant::I4(1))]);
-    let data = redis_env::keys_under(SHARED_URL, &prefix)
-        .into_iter()
-        .find(|k| k.ends_with(":d"))
-        .unwrap();
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
     let mut con = connect(SHARED_URL);
-    for (field, junk) in [("i:a", &b"\xc1\xc1"[..]), ("o", b"\x93"), ("t", b"-5")] {
+    for (field, junk) in [("a", &b"\xc1\xc1"[..]), ("M", b"\x93"), ("E", b"later")] {
         let good: Vec<u8> = redis::cmd("HGET")
             .arg(&data)
             .arg(field)
@@ -805,69 +861,71 @@ fn round_trips_per_request() {
     stored(&app, &[("x", Variant::I4(1))]);
     let mut con = connect(&server.url());
     // Redis counts the commands a script runs too; those are not round trips.
-    // The client sends only EVALSHA (SCRIPT LOAD after NOSCRIPT; ZCARD and
-    // ZRANGEBYSCORE only from the sweeper), so everything else counted here
-    // ran inside a script.
+    // Writing phases send only EVALSHA (SCRIPT LOAD after NOSCRIPT; ZCARD and
+    // ZRANGEBYSCORE only from the sweeper), so everything else counted
+    // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
-        "get", "set", "exists", "hgetall", "hmget", "hset", "hdel", "zscore", "zadd", "zrem",
-        "pexpire", "del", "rename",
+        "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
+        "rename",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);
         f();
         let after = redis_env::command_calls(&mut con);
-        let delta = |keep: &dyn Fn(&str) -> bool| -> Vec<(String, u64)> {
-            let mut d: Vec<(String, u64)> = after
-                .iter()
-                .filter(|(name, _)| name != "info" && keep(name))
-                .filter_map(|(name, n)| {
-                    let was = before.iter().find(|(b, _)| b == name).map_or(0, |b| b.1);
-                    (*n > was).then(|| (name.clone(), n - was))
-                })
-                .collect();
-            d.sort();
-            d
-        };
-        let sent = delta(&|n| !IN_SCRIPTS.contains(&n));
-        let inside = delta(&|n| IN_SCRIPTS.contains(&n));
-        eprintln!("round trips: {what}: sent {sent:?}; run inside scripts {inside:?}");
-        sent
+        let mut delta: Vec<(String, u64)> = after
+            .iter()
+            .filter(|(name, _)| name != "info")
+            .filter_map(|(name, n)| {
+                let was = before.iter().find(|(b, _)| b == name).map_or(0, |b| b.1);
+                (*n > was).then(|| (name.clone(), n - was))
+            })
+            .collect();
+        delta.sort();
+        eprintln!("round trips: {what}: commands {delta:?}");
+        delta
+    };
+    let sent = |delta: Vec<(String, u64)>| -> Vec<(String, u64)> {
+        delta
+            .into_iter()
+            .filter(|(name, _)| !IN_SCRIPTS.contains(&name.as_str()))
+            .collect()
     };
     let evalsha = |n: u64| vec![("evalsha".to_owned(), n)];
+    // A read-only request is one plain command, no script.
     assert_eq!(
         measure("read-only request", &|| {
             let s = app.open(&id, LockMode::Shared).unwrap();
             assert_eq!(s.get("x"), Some(&Variant::I4(1)));
             s.close().unwrap();
         }),
-        evalsha(1)
+        vec![("hgetall".to_owned(), 1)]
     );
     assert_eq!(
-        measure("writing request", &|| {
+        sent(measure("writing request", &|| {
             let mut s = app.open(&id, LockMode::Exclusive).unwrap();
             s.set("x", Variant::I4(2)).unwrap();
             s.close().unwrap();
-        }),
+        })),
         evalsha(2)
     );
     assert_eq!(
-        measure("request that writes nothing", &|| {
+        sent(measure("request that writes nothing", &|| {
             app.open(&id, LockMode::Exclusive).unwrap().close().unwrap();
-        }),
+        })),
         evalsha(2)
     );
     assert_eq!(
-        measure("new session", &|| {
+        sent(measure("new session", &|| {
             stored(&app, &[("y", Variant::I4(1))]);
-        }),
+        })),
         evalsha(2)
     );
     assert_eq!(
-        measure("Abandon", &|| {
+        sent(measure("Abandon", &|| {
             let mut s = app.open(&id, LockMode::Exclusive).unwrap();
             s.abandon();
             s.close().unwrap();
-        }),
+        })),
         evalsha(2)
     );
     // NOSCRIPT (a restarted or flushed server) reloads the script.

@@ -70,6 +70,32 @@ pub fn keys_under(url: &str, prefix: &str) -> Vec<String> {
     iter.map(|k| k.expect("a key")).collect()
 }
 
+/// The keys under `prefix` that hold one session each (the store's
+/// `<prefix>{<b>}:<32 hex>`; not the expiry indexes, the sweeper lease or a
+/// test's own keys).
+pub fn session_keys(url: &str, prefix: &str) -> Vec<String> {
+    keys_under(url, prefix)
+        .into_iter()
+        .filter(|k| {
+            let rest = &k.as_bytes()[prefix.len()..];
+            rest.len() == 37
+                && rest[0] == b'{'
+                && rest[3..5] == *b"}:"
+                && rest[5..].iter().all(u8::is_ascii_hexdigit)
+        })
+        .collect()
+}
+
+/// The session keys under `prefix` that hold a session's data (not the
+/// few-second mark an Abandon leaves).
+pub fn stored_sessions(url: &str, prefix: &str) -> Vec<String> {
+    let mut con = connect(url);
+    session_keys(url, prefix)
+        .into_iter()
+        .filter(|k| cmd::<bool>(&mut con, &["HEXISTS", k, "M"]))
+        .collect()
+}
+
 fn glob_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| match c {

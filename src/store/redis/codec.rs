@@ -1,15 +1,17 @@
 //! A session as the fields of its Redis hash, what a unit of work loaded,
 //! and what it changed.
 //!
-//! Fields: `c` created ms, `t` Timeout minutes, `a` absolute-lifetime cap ms
-//! (0: none), `p` MessagePack `[lcid, codepage]`, `o` MessagePack array of
-//! the Contents keys in order (original spelling), `k` the masked session ID
-//! (only with an `id_secret`), and `i:<key lowercased>` one value each in
-//! the [`wire`](crate::store::wire) form. Everything read back is checked
+//! Fields: one per Contents item, named by its key lowercased the way
+//! Contents compares keys, its value in the [`wire`](crate::store::wire)
+//! form; and the session's own fields, named by ASCII capitals (which no
+//! lowercased key holds): `M` MessagePack `[created ms, Timeout minutes,
+//! lcid, codepage, [the Contents keys in order, as spelled]]`, `E` the
+//! deadline (clock ms), `L` the lock (see `scripts/common.lua`), `K` the
+//! masked session ID (only with an `id_secret`). Capitalised fields this
+//! version does not know are left alone. Everything read back is checked
 //! (sizes, types, the application's limits): bad data is an error, never a
 //! panic.
 
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 use crate::error::{self, Error, Result};
@@ -19,18 +21,31 @@ use crate::store::wire::{self, encode};
 /// The fields of one hash, as a script returned them.
 pub(super) type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// The key of a Contents item's field: `i:` and the key lowercased the way
-/// Contents compares keys (per character, so `same_key` ⇔ same field).
+/// The meta field.
+pub(super) const META: &[u8] = b"M";
+/// The deadline field.
+pub(super) const DEADLINE: &[u8] = b"E";
+/// The lock field.
+pub(super) const LOCK: &[u8] = b"L";
+/// The masked ID field.
+pub(super) const MASKED_ID: &[u8] = b"K";
+
+/// The field of a Contents item: its key lowercased the way Contents
+/// compares keys (per character, so `same_key` ⇔ same field).
 pub(super) fn item_field(key: &str) -> Vec<u8> {
-    let mut f = Vec::with_capacity(key.len() + 2);
-    f.extend_from_slice(b"i:");
     if key.is_ascii() {
-        f.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
+        key.bytes().map(|b| b.to_ascii_lowercase()).collect()
     } else {
-        let folded: String = key.chars().flat_map(char::to_lowercase).collect();
-        f.extend_from_slice(folded.as_bytes());
+        key.chars()
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .into_bytes()
     }
-    f
+}
+
+/// Whether `name` is one of the session's own fields (not an item).
+fn is_own(name: &[u8]) -> bool {
+    name.first().is_some_and(u8::is_ascii_uppercase)
 }
 
 /// What a unit of work loaded (or last saved), to tell what it changed.
@@ -38,10 +53,8 @@ pub(super) fn item_field(key: &str) -> Vec<u8> {
 pub(super) struct Snapshot {
     /// Item field → its value's bytes.
     items: HashMap<Vec<u8>, Vec<u8>>,
-    /// The keys in order, as spelled.
-    order: Vec<String>,
-    timeout: u32,
-    props: (u32, u32),
+    /// The `M` field's bytes.
+    meta: Vec<u8>,
 }
 
 /// Field writes and deletions that turn one snapshot into another.
@@ -60,12 +73,8 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Decodes field `what`: exactly its bytes, at most `max_len` of them.
-fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize, what: &str) -> Result<T> {
-    wire::decode(bytes, max_len).map_err(|e| corrupt(format!("field {what}: {}", e.detail())))
-}
-
-fn number(bytes: &[u8], what: &str) -> Result<u64> {
+/// A decimal number field.
+pub(super) fn number(bytes: &[u8], what: &str) -> Result<u64> {
     std::str::from_utf8(bytes)
         .ok()
         .filter(|s| s.len() <= 20)
@@ -82,56 +91,64 @@ fn max_encoded(limits: &Limits) -> usize {
         .saturating_add(1 << 16)
 }
 
+/// The `M` field: created ms, Timeout, lcid, codepage, keys in order.
+type Meta = (u64, u32, u32, u32, Vec<String>);
+
 /// A session decoded from its fields.
 pub(super) struct Decoded {
     pub(super) data: SessionData,
     pub(super) created_ms: u64,
+    /// The deadline (`E`).
+    pub(super) deadline_ms: u64,
     /// The masked ID field, if present.
     pub(super) masked_id: Option<Vec<u8>>,
     pub(super) snapshot: Snapshot,
 }
 
-/// Decodes a session's fields, checking them against `limits`.
-pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Decoded> {
+/// The lock a session's `L` field holds: `(token, expiry ms)` while held,
+/// `None` when free (or absent).
+pub(super) fn lock_of(fields: &Fields) -> Option<(&[u8], u64)> {
+    let (_, l) = fields.iter().find(|(n, _)| n == LOCK)?;
+    let colon = l.iter().position(|&b| b == b':')?;
+    let expiry = number(&l[colon + 1..], "L").ok()?;
+    Some((&l[..colon], expiry))
+}
+
+/// Decodes a session's fields, checking them against `limits`; `None` if
+/// they hold no session (nothing, or the mark a removal leaves).
+pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<Decoded>> {
     if fields.len() > limits.max_items.saturating_add(8) {
         return Err(corrupt("too many fields"));
     }
-    let (mut created, mut timeout, mut props, mut order, mut masked_id) =
-        (None, None, None, None, None);
+    let (mut meta, mut deadline, mut masked_id) = (None, None, None);
     let mut items: HashMap<Vec<u8>, Vec<u8>> = HashMap::with_capacity(fields.len());
     for (name, value) in fields {
         match name.as_slice() {
-            b"c" => created = Some(number(&value, "c")?),
-            b"t" => timeout = Some(number(&value, "t")?),
-            b"a" => {
-                number(&value, "a")?;
-            }
-            b"p" => props = Some(decode::<(u32, u32)>(&value, 32, "p")?),
-            b"o" => {
-                let max = limits
-                    .max_items
-                    .saturating_mul(limits.max_key_bytes.saturating_add(5))
-                    .saturating_add(16);
-                order = Some(decode::<Vec<String>>(&value, max, "o")?);
-            }
-            b"k" => masked_id = Some(value),
-            n if n.starts_with(b"i:") => {
+            META => meta = Some(value),
+            DEADLINE => deadline = Some(number(&value, "E")?),
+            MASKED_ID => masked_id = Some(value),
+            n if is_own(n) => {} // L, or a field a later version added
+            _ => {
                 items.insert(name, value);
             }
-            _ => {} // a field a later version added
         }
     }
-    let missing = |f: &str| corrupt(format!("field {f} is missing"));
-    let created_ms = created.ok_or_else(|| missing("c"))?;
-    let timeout = timeout.ok_or_else(|| missing("t"))?;
-    let (lcid, codepage) = props.ok_or_else(|| missing("p"))?;
-    let order = order.ok_or_else(|| missing("o"))?;
+    let Some(meta) = meta else {
+        return Ok(None);
+    };
+    let max_meta = limits
+        .max_items
+        .saturating_mul(limits.max_key_bytes.saturating_add(5))
+        .saturating_add(64);
+    let (created_ms, timeout, lcid, codepage, order): Meta =
+        wire::decode(&meta, max_meta).map_err(|e| corrupt(format!("field M: {}", e.detail())))?;
+    let deadline_ms = deadline.ok_or_else(|| corrupt("field E is missing"))?;
     if order.len() != items.len() {
         return Err(corrupt("the key order does not match the items"));
     }
     let mut data = SessionData::new(1, 0, 0);
     let journal = &mut Journal::default();
-    data.set_timeout_minutes(timeout.min(u32::MAX.into()) as i64, limits, journal)
+    data.set_timeout_minutes(i64::from(timeout), limits, journal)
         .and_then(|()| data.set_lcid(lcid, journal))
         .and_then(|()| data.set_codepage(codepage, journal))
         .map_err(|e| corrupt(e.detail().to_owned()))?;
@@ -147,77 +164,68 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Decoded>
     if data.contents().len() != order.len() {
         return Err(corrupt("the key order repeats a key"));
     }
-    Ok(Decoded {
+    Ok(Some(Decoded {
         data,
         created_ms,
+        deadline_ms,
         masked_id,
-        snapshot: Snapshot {
-            items,
-            order,
-            timeout: timeout as u32,
-            props: (lcid, codepage),
-        },
-    })
+        snapshot: Snapshot { items, meta },
+    }))
 }
 
-/// Every field of a new session (all of it is "changed"), and the snapshot
-/// it leaves. `absolute_ms` is the lifetime cap (0: none).
+/// Every field of a new session but `E` and `L` (all of it is "changed"),
+/// and the snapshot it leaves.
 pub(super) fn encode_session(
     data: &SessionData,
     created_ms: u64,
-    absolute_ms: u64,
     masked_id: Option<&[u8]>,
 ) -> Result<(Fields, Snapshot)> {
-    let (changes, snapshot) = changes(&Snapshot::default(), data, true)?;
-    let mut fields = changes.set;
-    fields.push((b"c".to_vec(), created_ms.to_string().into_bytes()));
-    fields.push((b"a".to_vec(), absolute_ms.to_string().into_bytes()));
+    let mut fields = changes(&Snapshot::default(), data, created_ms)?.set;
+    let mut snapshot = Snapshot::default();
+    for (name, value) in &fields {
+        if name == META {
+            snapshot.meta.clone_from(value);
+        } else {
+            snapshot.items.insert(name.clone(), value.clone());
+        }
+    }
     if let Some(k) = masked_id {
-        fields.push((b"k".to_vec(), k.to_vec()));
+        fields.push((MASKED_ID.to_vec(), k.to_vec()));
     }
     Ok((fields, snapshot))
 }
 
-/// What turns `before` into `data` (`all`: every property field, as for a
-/// new session), and the snapshot after those changes are saved.
-pub(super) fn changes(
-    before: &Snapshot,
-    data: &SessionData,
-    all: bool,
-) -> Result<(Changes, Snapshot)> {
+/// What turns `before` into `data` (created at `created_ms`).
+pub(super) fn changes(before: &Snapshot, data: &SessionData, created_ms: u64) -> Result<Changes> {
+    let contents = data.contents();
     let mut out = Changes::default();
-    let mut after = Snapshot {
-        items: HashMap::with_capacity(data.contents().len()),
-        order: Vec::with_capacity(data.contents().len()),
-        timeout: data.timeout_minutes(),
-        props: (data.lcid(), data.codepage()),
-    };
-    for (key, value) in data.contents().iter() {
+    let mut order = Vec::with_capacity(contents.len());
+    for (key, value) in contents.iter() {
         let field = item_field(key);
         let bytes = wire::encode_value(value)?;
         if before.items.get(&field) != Some(&bytes) {
-            out.set.push((field.clone(), bytes.clone()));
+            out.set.push((field, bytes));
         }
-        after.items.insert(field, bytes);
-        after.order.push(key.to_owned());
+        order.push(key);
     }
+    // A field is a key lowercased: Contents finds its key by it.
     out.del = before
         .items
         .keys()
-        .filter(|f| !after.items.contains_key(*f))
+        .filter(|f| std::str::from_utf8(f).map_or(true, |k| !contents.contains(k)))
         .cloned()
         .collect();
-    if all || after.order != before.order {
-        out.set.push((b"o".to_vec(), encode(&after.order)?));
+    let meta = encode(&(
+        created_ms,
+        data.timeout_minutes(),
+        data.lcid(),
+        data.codepage(),
+        order,
+    ))?;
+    if meta != before.meta {
+        out.set.push((META.to_vec(), meta));
     }
-    if all || after.timeout != before.timeout {
-        out.set
-            .push((b"t".to_vec(), after.timeout.to_string().into_bytes()));
-    }
-    if all || after.props != before.props {
-        out.set.push((b"p".to_vec(), encode(&after.props)?));
-    }
-    Ok((out, after))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -245,50 +253,82 @@ mod tests {
         d
     }
 
+    /// A stored session's fields: `encode_session`'s, plus E and L.
+    fn stored(d: &SessionData, masked: Option<&[u8]>) -> (Fields, Snapshot) {
+        let (mut f, snap) = encode_session(d, 42, masked).unwrap();
+        f.push((DEADLINE.to_vec(), b"1000".to_vec()));
+        f.push((LOCK.to_vec(), b"77".to_vec()));
+        (f, snap)
+    }
+
     fn round_trip(fields: Fields) -> Decoded {
-        decode_session(fields, &LIMITS).unwrap()
+        decode_session(fields, &LIMITS).unwrap().expect("a session")
     }
 
     #[test]
     fn sessions_round_trip_and_unchanged_sessions_write_nothing() {
         let d = sample();
-        let (fields, snap) = encode_session(&d, 42, 0, Some(&[7; 16])).unwrap();
+        let (fields, snap) = stored(&d, Some(&[7; 16]));
+        assert!(fields.iter().all(|(n, _)| !n.starts_with(b"i:")));
         let back = round_trip(fields);
-        assert_eq!(back.created_ms, 42);
+        assert_eq!((back.created_ms, back.deadline_ms), (42, 1000));
         assert_eq!(back.masked_id.as_deref(), Some(&[7u8; 16][..]));
         let a: Vec<_> = d.contents().iter().collect();
         let b: Vec<_> = back.data.contents().iter().collect();
         assert_eq!(a, b);
-        let (c, _) = changes(&back.snapshot, &back.data, false).unwrap();
+        assert_eq!(
+            (
+                back.data.timeout_minutes(),
+                back.data.lcid(),
+                back.data.codepage()
+            ),
+            (20, 1036, 932)
+        );
+        let c = changes(&back.snapshot, &back.data, 42).unwrap();
         assert!(c.set.is_empty() && c.del.is_empty(), "{c:?}");
-        let (c, _) = changes(&snap, &d, false).unwrap();
+        let c = changes(&snap, &d, 42).unwrap();
         assert!(c.set.is_empty() && c.del.is_empty());
     }
 
     #[test]
     fn only_what_changed_is_written() {
-        let mut d = round_trip(encode_session(&sample(), 1, 0, None).unwrap().0);
+        let mut d = round_trip(stored(&sample(), None).0);
         let j = &mut Journal::default();
         d.data
             .set_value("COUNT", Variant::I4(4), &LIMITS, j)
             .unwrap();
-        let (c, after) = changes(&d.snapshot, &d.data, false).unwrap();
+        let c = changes(&d.snapshot, &d.data, 42).unwrap();
         assert_eq!(c.set.len(), 1);
-        assert_eq!(c.set[0].0, b"i:count");
+        assert_eq!(c.set[0].0, b"count");
         assert!(c.del.is_empty());
-        // Removing shifts the order: the item goes, the order is rewritten.
+        // Removing shifts the order: the item goes, the meta is rewritten.
         d.data.remove_value("name", j);
         d.data.set_timeout_minutes(5, &LIMITS, j).unwrap();
-        let (c, _) = changes(&after, &d.data, false).unwrap();
-        assert_eq!(c.del, vec![b"i:name".to_vec()]);
+        let c = changes(&d.snapshot, &d.data, 42).unwrap();
+        assert_eq!(c.del, vec![b"name".to_vec()]);
         let names: Vec<_> = c.set.iter().map(|f| f.0.clone()).collect();
-        assert_eq!(names, vec![b"o".to_vec(), b"t".to_vec()]);
+        assert_eq!(names, vec![b"count".to_vec(), META.to_vec()]);
+        // Only a key no spelling of which is left goes.
+        d.data
+            .set_value("NAME", Variant::I4(1), &LIMITS, j)
+            .unwrap();
+        assert!(changes(&d.snapshot, &d.data, 42).unwrap().del.is_empty());
         assert_eq!(item_field("ΣLIST"), item_field("σlist"));
+        assert!(!is_own(&item_field("Mixed Case")));
     }
 
     #[test]
-    fn bad_fields_are_errors() {
-        let (good, _) = encode_session(&sample(), 1, 0, None).unwrap();
+    fn locks_read_from_l() {
+        let with = |l: &[u8]| vec![(LOCK.to_vec(), l.to_vec())];
+        assert_eq!(lock_of(&with(b"12:345")), Some((&b"12"[..], 345)));
+        assert_eq!(lock_of(&with(b"12")), None);
+        assert_eq!(lock_of(&with(b"12:x")), None);
+        assert_eq!(lock_of(&Vec::new()), None);
+    }
+
+    #[test]
+    fn bad_fields_are_errors_and_marks_are_no_session() {
+        let (good, _) = stored(&sample(), None);
         let without =
             |name: &[u8]| -> Fields { good.iter().filter(|f| f.0 != name).cloned().collect() };
         let with = |name: &[u8], value: &[u8]| -> Fields {
@@ -296,27 +336,32 @@ mod tests {
             f.push((name.to_vec(), value.to_vec()));
             f
         };
+        let meta =
+            |t: u32, keys: &[&str]| rmp_serde::to_vec(&(1u64, t, 1036u32, 932u32, keys)).unwrap();
         let cases: Vec<Fields> = vec![
-            without(b"c"),
-            without(b"o"),
-            without(b"i:count"),
-            with(b"c", b"x"),
-            with(b"t", b"0"),
-            with(b"t", b"99999999999999999999999"),
-            with(b"p", b"\x92\xcd\x12\x34"),
-            with(b"p", &rmp_serde::to_vec(&(0xABCDu32, 65001u32)).unwrap()),
-            with(b"o", b"\xc1"),
-            with(b"o", &rmp_serde::to_vec(&["Name", "name", "x"]).unwrap()),
-            with(b"i:count", b"\xc0\xc0"),
-            with(b"i:count", &vec![0x91; 5000]),
+            without(b"E"),
+            without(b"count"),
+            with(b"E", b"x"),
+            with(b"M", b"\xc1"),
+            with(b"M", &meta(0, &["Name", "count", "ΣList"])),
+            with(b"M", &meta(20, &["Name", "name", "count"])),
+            with(b"M", &meta(20, &["Name", "count"])),
+            with(b"count", b"\xc0\xc0"),
+            with(b"count", &vec![0x91; 5000]),
         ];
         for (i, f) in cases.into_iter().enumerate() {
             let e = decode_session(f, &LIMITS).err().expect("an error");
             assert_eq!(e.code(), error::E_STORE_UNAVAILABLE, "case {i}");
         }
         let many: Fields = (0..100)
-            .map(|i| (format!("i:{i}").into_bytes(), vec![0xc0]))
+            .map(|i| (format!("{i}").into_bytes(), vec![0xc0]))
             .collect();
         assert!(decode_session(many, &LIMITS).is_err());
+        // A later version's own field is left alone; no M is no session.
+        assert!(decode_session(with(b"Zfuture", b"1"), &LIMITS)
+            .unwrap()
+            .is_some());
+        assert!(decode_session(without(b"M"), &LIMITS).unwrap().is_none());
+        assert!(decode_session(Vec::new(), &LIMITS).unwrap().is_none());
     }
 }

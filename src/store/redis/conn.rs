@@ -37,23 +37,37 @@ enum Target {
 }
 
 /// One open connection.
-enum Conn {
+enum Link {
     Single(::redis::Connection),
     Cluster(Box<ClusterConnection>),
 }
 
+/// A connection and the socket timeout last set on it.
+struct Conn {
+    link: Link,
+    timeout: Option<Duration>,
+}
+
 impl Conn {
-    fn set_timeouts(&self, d: Duration) -> ::redis::RedisResult<()> {
-        match self {
-            Conn::Single(c) => {
+    /// Sets the read and write timeouts, unless they are `d` already (two
+    /// system calls saved on almost every call).
+    fn set_timeouts(&mut self, d: Duration) -> ::redis::RedisResult<()> {
+        if self.timeout == Some(d) {
+            return Ok(());
+        }
+        self.timeout = None;
+        match &self.link {
+            Link::Single(c) => {
                 c.set_read_timeout(Some(d))?;
-                c.set_write_timeout(Some(d))
+                c.set_write_timeout(Some(d))?;
             }
-            Conn::Cluster(c) => {
+            Link::Cluster(c) => {
                 c.set_read_timeout(Some(d))?;
-                c.set_write_timeout(Some(d))
+                c.set_write_timeout(Some(d))?;
             }
         }
+        self.timeout = Some(d);
+        Ok(())
     }
 }
 
@@ -208,10 +222,14 @@ impl Pool {
             .min(deadline.saturating_duration_since(Instant::now()))
             / self.handshake_replies)
             .max(MIN_WAIT);
-        let conn = match &self.target {
-            Target::Single(client) => client.get_connection_with_timeout(wait).map(Conn::Single),
-            Target::Cluster(client) => client.get_connection().map(|c| Conn::Cluster(Box::new(c))),
+        let link = match &self.target {
+            Target::Single(client) => client.get_connection_with_timeout(wait).map(Link::Single),
+            Target::Cluster(client) => client.get_connection().map(|c| Link::Cluster(Box::new(c))),
         };
+        let conn = link.map(|link| Conn {
+            link,
+            timeout: None,
+        });
         if conn.is_err() {
             self.forget();
         }
@@ -248,9 +266,9 @@ impl Pool {
                     let left = deadline.saturating_duration_since(Instant::now());
                     let outcome = conn
                         .set_timeouts(self.op_timeout.min(left).max(MIN_WAIT))
-                        .and_then(|()| match &mut conn {
-                            Conn::Single(c) => op(c),
-                            Conn::Cluster(c) => op(&mut **c),
+                        .and_then(|()| match &mut conn.link {
+                            Link::Single(c) => op(c),
+                            Link::Cluster(c) => op(&mut **c),
                         });
                     match outcome {
                         Ok(v) => {

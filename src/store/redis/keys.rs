@@ -1,10 +1,12 @@
-//! Redis key names. A session's keys hold a hash of its ID, never the ID
-//! (the cookie value), and share a Redis Cluster hash tag with the expiry
-//! index of their bucket, so one script can update both:
+//! Redis key names. A session's key holds a hash of its ID, never the ID
+//! (the cookie value), and shares a Redis Cluster hash tag with the expiry
+//! index of its bucket, so one script can update both:
 //!
-//! - `<prefix>{<b>}:<H>:d` — the session's data (a hash);
-//! - `<prefix>{<b>}:<H>:l` — its lock (a string: the owner's token);
-//! - `<prefix>{<b>}:exp` — the bucket's expiry index (a sorted set, H → deadline ms);
+//! - `<prefix>{<b>}:<H>` — the session (a hash: its items and the fields
+//!   `M`, `E`, `L`, `K`, see `codec.rs`); its lock is the field `L`, so a
+//!   session costs one key whatever the traffic;
+//! - `<prefix>{<b>}:exp` — the bucket's expiry index (a sorted set: the 16
+//!   bytes of each session's key hash → a deadline no later than its `E`);
 //! - `<prefix>sweeper` — the farm-wide sweeper lease.
 //!
 //! H is the hex of the first 16 bytes of SHA-256(ID bytes); the bucket b is
@@ -20,12 +22,10 @@ pub(super) const BUCKETS: usize = 256;
 /// The names of one session's keys.
 #[derive(Clone, Debug)]
 pub(super) struct SessionKeys {
-    /// The key hash, hex (an expiry index member).
-    pub(super) member: String,
-    /// `…:d`, the data hash.
+    /// The key hash's 16 bytes (its expiry index member).
+    pub(super) member: [u8; 16],
+    /// The session's hash.
     pub(super) data: String,
-    /// `…:l`, the lock.
-    pub(super) lock: String,
     /// The bucket's expiry index.
     pub(super) exp: String,
 }
@@ -45,13 +45,11 @@ impl Keys {
 
     /// The keys of the session whose hash is `h`.
     pub(super) fn session(&self, h: &KeyHash) -> SessionKeys {
-        let member = h.hex();
-        let tagged = format!("{}{{{}}}:", self.prefix, &member[..2]);
+        let hex = h.hex();
         SessionKeys {
-            data: format!("{tagged}{member}:d"),
-            lock: format!("{tagged}{member}:l"),
-            exp: format!("{tagged}exp"),
-            member,
+            data: format!("{}{{{}}}:{hex}", self.prefix, &hex[..2]),
+            exp: self.exp(h.bucket()),
+            member: *h.as_bytes(),
         }
     }
 
@@ -63,6 +61,15 @@ impl Keys {
     /// The sweeper lease.
     pub(super) fn sweeper(&self) -> String {
         format!("{}sweeper", self.prefix)
+    }
+}
+
+/// The key hash an expiry index member names: its 16 bytes (or, from an
+/// index an earlier version wrote, their 32 hex digits).
+pub(super) fn member_hash(m: &[u8]) -> Option<KeyHash> {
+    match <[u8; 16]>::try_from(m) {
+        Ok(bytes) => Some(KeyHash::from_bytes(bytes)),
+        Err(_) => KeyHash::parse(m),
     }
 }
 
@@ -91,12 +98,15 @@ mod tests {
         let h = KeyHash::of(&id);
         let k = Keys::new("sess:app:").session(&h);
         let tag = format!("{{{}}}", &h.hex()[..2]);
-        for key in [&k.data, &k.lock, &k.exp] {
+        for key in [&k.data, &k.exp] {
             assert!(key.starts_with("sess:app:"));
             assert!(key.contains(&tag));
             assert!(!key.contains(&id.to_string()));
         }
         assert_eq!(k.exp, Keys::new("sess:app:").exp(h.bucket()));
+        assert_eq!(member_hash(&k.member), Some(h));
+        assert_eq!(member_hash(h.hex().as_bytes()), Some(h));
+        assert_eq!(member_hash(b"short"), None);
     }
 
     #[test]

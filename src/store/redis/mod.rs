@@ -1,35 +1,43 @@
 //! The Redis store: sessions shared by a web farm, Redis Cluster compatible.
 //!
-//! - **Keys** hold a hash of the session ID, never the ID (see `keys.rs`):
-//!   `<prefix>{<b>}:<H>:d` (data hash), `…:l` (lock), `<prefix>{<b>}:exp`
-//!   (the bucket's expiry index), all of a session's keys and its bucket's
-//!   index in one Redis Cluster slot.
+//! - **One key per session** (see `keys.rs`): a hash under a hash of the
+//!   session ID, never the ID, holding its items and its own fields (see
+//!   `codec.rs`), the lock among them. What a session costs in Redis is
+//!   bounded by the sessions, never by the traffic: a request leaves no key
+//!   behind (an Abandon leaves the removed session's lock mark for the
+//!   tombstone TTL, a few seconds).
 //! - **The SessionID in Session_OnEnd.** No form of the ID is stored unless
 //!   `RedisOptions::id_secret` is set (the same in every process), and then
 //!   only masked under it; the sweeper of any process unmasks it. Without a
 //!   secret, a session ended by the sweeper shows a stand-in ID derived
 //!   from its key hash (never a working cookie); a session ended by Abandon,
 //!   or found expired by a request, always shows its real ID.
-//! - **One round trip per phase.** Each phase is one Lua script run with
-//!   EVALSHA (see `scripts/`): acquire-exclusive (lock with an owner token
-//!   and a TTL, read, slide the expiry), get-shared (read without locking),
-//!   create-if-absent, save-and-release (only the changed fields, only
-//!   while the lock is still ours and the data still exists), remove,
-//!   regenerate, and the sweeper's claim. A read-only request costs one
-//!   round trip, a writing request two.
+//! - **One round trip per phase.** A read-only request is one `HGETALL`
+//!   (no script: the client checks the lock and the deadline); the other
+//!   phases are each one Lua script run with EVALSHA (see `scripts/`):
+//!   acquire-exclusive (read and lock with an owner token and an expiry),
+//!   create-if-absent, save-and-release (only the changed fields, only while
+//!   the lock is still ours), remove, regenerate, and the sweeper's claim.
+//!   A read-only request costs one round trip, a writing request two; a
+//!   read-only request whose session's deadline is due to slide (at most
+//!   once per `expiry_refresh_interval`) one more.
 //! - **Waiting for a lock polls**: a request that finds the session locked
 //!   tries again after 1 ms, doubling up to 20 ms with jitter, until the
 //!   application's lock timeout (`E_LOCK_TIMEOUT`). A read-only request
 //!   waits only for a writer; a writer does not wait for readers (they hold
-//!   nothing and never save). A crashed holder's lock frees after `lock_ttl`;
-//!   its late save is then refused.
-//! - **Expiry and Session_OnEnd** in every process: each bucket's sorted set
-//!   indexes deadlines. [`SessionStore::take_expired`] sweeps only while this
+//!   nothing and never save). A lock expires `lock_ttl` after it was taken,
+//!   by the application clock (so a crashed holder's lock frees); its
+//!   holder's late save is then refused.
+//! - **Expiry and Session_OnEnd** in every process: each session's deadline
+//!   is its field `E`, set exactly by every save; each bucket's sorted set
+//!   indexes the sessions by a deadline no later than that (a save does not
+//!   touch it). [`SessionStore::take_expired`] sweeps only while this
 //!   process holds the farm-wide sweeper lease (a key with a TTL); each
-//!   expired session is claimed (read and deleted) atomically, so exactly
-//!   one process runs its Session_OnEnd, with its final contents. A request
-//!   that finds its session expired claims it the same way. A session's data
-//!   outlives its deadline by `grace` (a Redis TTL) for the sweeper to find.
+//!   session the index shows due is claimed (read and deleted) atomically
+//!   if `E` says so, so exactly one process runs its Session_OnEnd, with its
+//!   final contents, and re-indexed at `E` otherwise. A request that finds
+//!   its session expired claims it the same way. A session's data outlives
+//!   its deadline by `grace` (a Redis TTL) for the sweeper to find.
 //! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
 //!   script on one server; one call per bucket in a cluster) by the sweeper
 //!   thread every 5 s and by an insert that finds the figure older than
@@ -39,15 +47,16 @@
 //! - **Application end** leaves the sessions in Redis: the farm's other
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
-//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns. A
-//!   finished lock is left as a short-lived tombstone (`d:` + token, for
-//!   `retry_budget + op_timeout`) so that a script retried after a lost reply
-//!   recognises its own effect instead of reporting a lost lock.
+//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns. The
+//!   lock field keeps its last holder's token once released, so a script
+//!   retried after a lost reply recognises its own effect instead of
+//!   reporting a lost lock.
 //! - **Regenerate** moves the session to an ID whose key hash falls in the
 //!   same bucket (one slot, one atomic script): about 256 ID draws.
-//! - **Clocks**: deadlines are the application clock's milliseconds (wall
-//!   clock by default, shared by the farm); Redis TTLs are set relative
-//!   (deadline − now + grace), so Redis' own clock need not agree.
+//! - **Clocks**: deadlines and lock expiries are the application clock's
+//!   milliseconds (wall clock by default, shared by the farm); Redis TTLs
+//!   are set relative (deadline − now + grace), so Redis' own clock need
+//!   not agree.
 
 mod codec;
 mod conn;
@@ -65,7 +74,7 @@ use parking_lot::Mutex;
 
 pub use options::RedisOptions;
 
-use self::codec::{Fields, Snapshot};
+use self::codec::{Decoded, Fields, Snapshot};
 use self::conn::Pool;
 use self::keys::{Keys, SessionKeys};
 use self::scripts::Scripts;
@@ -87,8 +96,14 @@ const COUNT_EVERY: Duration = Duration::from_secs(5);
 /// What a Redis lease carries besides its data.
 struct Held {
     h: KeyHash,
+    keys: SessionKeys,
     /// The lock's owner token (this lease's, even for a shared lease).
     token: String,
+    /// The clock time the lock was taken.
+    locked_ms: u64,
+    /// The deadline `E` as this lease read or last wrote it (the expiry
+    /// index is no later).
+    deadline_ms: u64,
     /// What was loaded or last written, to save only what changed.
     snapshot: Snapshot,
     /// Whether the session is in Redis (false until a prepared one is
@@ -109,12 +124,14 @@ struct Count {
 /// compatible, made with [`RedisOptions`] (usually through
 /// `StoreConfig::Redis`).
 ///
-/// - Keys hold SHA-256 of the session ID, never the cookie value; the ID
-///   itself is stored only masked, and only with an `id_secret`.
-/// - Each phase is one Lua script (EVALSHA): a read-only request costs one
-///   round trip, a writing request two. Saves write only what changed, and
-///   only while the request still owns the lock and the session still
-///   exists (no lost update, no resurrection after Abandon).
+/// - One key per session (a hash, the lock inside it): Redis memory grows
+///   with the sessions, not with the traffic. Keys hold SHA-256 of the
+///   session ID, never the cookie value; the ID itself is stored only
+///   masked, and only with an `id_secret`.
+/// - A read-only request costs one round trip (a plain `HGETALL`), a
+///   writing request two (Lua scripts, EVALSHA). Saves write only what
+///   changed, and only while the request still owns the lock (no lost
+///   update, no resurrection after Abandon).
 /// - Lock waits poll (1 ms doubling to 20 ms, jittered) until the
 ///   application's lock timeout; a crashed holder's lock frees after
 ///   `lock_ttl`.
@@ -135,16 +152,21 @@ pub struct RedisStore {
     lock_ttl_ms: u64,
     grace_ms: u64,
     refresh_ms: u64,
-    /// How long a lock tombstone ('d:' + token) lives: long enough for a
-    /// call retried within its budget to recognise its own effect.
+    /// How long an Abandon's lock mark lives: long enough for a call
+    /// retried within its budget to recognise its own effect.
     tombstone_ms: u64,
     id_secret: Option<Vec<u8>>,
     clock: Arc<dyn Clock>,
     /// Whether the servers form a Redis Cluster.
     cluster: bool,
-    /// This store instance's name in lock tokens and the sweeper lease.
+    /// This store instance's name in the sweeper lease.
     owner: String,
+    /// This store instance's random part of every lock token.
+    nonce: u64,
     next_token: AtomicU64,
+    /// The process ID, and the fork generation it was read in (getpid is a
+    /// system call; a child made by `fork()` reads its own).
+    pid: AtomicU64,
     lock_waits: super::LockWaits,
     count: Mutex<Count>,
 }
@@ -161,8 +183,8 @@ fn foreign() -> Error {
 fn lock_lost() -> Error {
     Error::new(
         error::E_LOCK_TIMEOUT,
-        "the session's lock expired (lock_ttl) and was taken or freed meanwhile; \
-         nothing was saved",
+        "the session's lock expired (lock_ttl), and may have been taken \
+         meanwhile; nothing was saved",
     )
 }
 
@@ -175,6 +197,13 @@ fn gone() -> Error {
 
 fn held(o: &mut OwnedLease) -> Result<&mut Held> {
     o.state.downcast_mut::<Held>().ok_or_else(foreign)
+}
+
+/// SplitMix64's finaliser: a bijection that spreads its input's bits.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 impl RedisStore {
@@ -206,22 +235,34 @@ impl RedisStore {
             clock,
             cluster: opts.is_cluster(),
             owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+            nonce: u64::from_le_bytes(nonce),
             next_token: AtomicU64::new(1),
+            pid: AtomicU64::new(0),
             lock_waits: super::LockWaits::default(),
             count: Mutex::new(Count::default()),
         })
     }
 
-    /// A lock token no other holder has: this store's nonce, the process
-    /// (a child made by `fork()` shares the nonce and the counter), and a
-    /// count.
+    /// A lock token (decimal, below 2⁶³, so Redis keeps it as an integer)
+    /// that no other holder has but by a 2⁻⁶³ chance: a mix of this store's
+    /// random nonce, the process (a child made by `fork()` shares the nonce
+    /// and the counter) and a count.
     fn token(&self) -> String {
-        format!(
-            "{}.{}:{}",
-            self.owner,
-            std::process::id(),
-            self.next_token.fetch_add(1, Ordering::Relaxed)
-        )
+        let n = self.next_token.fetch_add(1, Ordering::Relaxed) & ((1 << 40) - 1);
+        let who = self.pid() << 40 | n;
+        (mix(self.nonce ^ who) >> 1).max(1).to_string()
+    }
+
+    /// This process's ID, read once per fork generation.
+    fn pid(&self) -> u64 {
+        let generation = u64::from(crate::fork::generation()) + 1;
+        let cached = self.pid.load(Ordering::Relaxed);
+        if cached >> 32 == generation {
+            return cached & 0xFFFF_FFFF;
+        }
+        let pid = u64::from(std::process::id());
+        self.pid.store(generation << 32 | pid, Ordering::Relaxed);
+        pid
     }
 
     /// The data TTL for a deadline: deadline − now + grace.
@@ -236,67 +277,118 @@ impl RedisStore {
         self.count.lock().delta += d;
     }
 
-    /// A lease on loaded fields.
+    /// The error for a save or move that found no session: its lock may
+    /// have run out and the session been ended by whoever took it, or the
+    /// session ended while the lock was still this lease's.
+    fn lost_or_gone(&self, st: &Held) -> Error {
+        if self.clock.now_ms().saturating_sub(st.locked_ms) >= self.lock_ttl_ms {
+            lock_lost()
+        } else {
+            gone()
+        }
+    }
+
+    /// A lease on a decoded session; `lock`: its token and when it was
+    /// taken.
     fn lease(
         &self,
         id: SessionId,
-        h: KeyHash,
-        token: String,
-        fields: Fields,
+        keys: SessionKeys,
+        (token, locked_ms): (String, u64),
+        d: Decoded,
         mode: LockMode,
         stored: bool,
-    ) -> Result<Lease> {
-        let d = codec::decode_session(fields, &self.limits)?;
-        Ok(Lease::copied(OwnedLease {
+    ) -> Lease {
+        Lease::copied(OwnedLease {
             id,
             created_ms: d.created_ms,
             data: d.data,
             mode,
             state: Box::new(Held {
-                h,
+                h: KeyHash::from_bytes(keys.member),
+                keys,
                 token,
+                locked_ms,
+                deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored,
             }),
-        }))
+        })
     }
 
-    /// One lock attempt: the script's status and the fields.
-    fn try_get(
+    /// Decodes fields a script found: a session must be there.
+    fn decode(&self, fields: Fields) -> Result<Decoded> {
+        codec::decode_session(fields, &self.limits)?.ok_or_else(|| {
+            Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "Redis returned a session without its fields",
+            )
+        })
+    }
+
+    /// Takes the session exclusively: the acquire script's status, fields
+    /// and the time it ran at.
+    fn acquire(
         &self,
         k: &SessionKeys,
         token: &str,
-        mode: LockMode,
+        wait: Duration,
         now_ms: u64,
-    ) -> Result<(i64, Option<Fields>)> {
-        let reply: Value = match mode {
-            LockMode::Exclusive => self.pool.run("acquire", |c| {
+    ) -> Result<(i64, Option<Fields>, u64)> {
+        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
+            let reply: Value = self.pool.run("acquire", |c| {
                 self.scripts
                     .acquire
                     .key(&k.data)
-                    .key(&k.lock)
                     .key(&k.exp)
-                    .arg(&k.member)
+                    .arg(&k.member[..])
                     .arg(token)
-                    .arg(self.lock_ttl_ms)
-                    .arg(now_ms)
-                    .arg(self.grace_ms)
+                    .arg(now)
+                    .arg(now.saturating_add(self.lock_ttl_ms))
                     .invoke(c)
-            })?,
-            LockMode::Shared => self.pool.run("read", |c| {
-                self.scripts
-                    .shared
-                    .key(&k.data)
-                    .key(&k.lock)
-                    .key(&k.exp)
-                    .arg(&k.member)
-                    .arg(now_ms)
-                    .arg(self.grace_ms)
-                    .arg(self.refresh_ms)
-                    .invoke(c)
-            })?,
-        };
-        scripts::status_and_fields(reply)
+            })?;
+            Ok(match scripts::status_and_fields(reply)? {
+                (2, _) => Attempt::Locked,
+                (status, fields) => Attempt::Done((status, fields, now)),
+            })
+        })
+    }
+
+    /// Reads the session without a script, waiting while a writer holds it:
+    /// its fields and the time they were read at.
+    fn read(&self, k: &SessionKeys, wait: Duration, now_ms: u64) -> Result<(Fields, u64)> {
+        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
+            let reply: Value = self
+                .pool
+                .run("read", |c| ::redis::cmd("HGETALL").arg(&k.data).query(c))?;
+            let fields = scripts::fields(reply)?;
+            Ok(match codec::lock_of(&fields) {
+                Some((_, expiry)) if expiry > now => Attempt::Locked,
+                _ => Attempt::Done((fields, now)),
+            })
+        })
+    }
+
+    /// Moves a read session's deadline on if that moves it by at least the
+    /// refresh interval (one more round trip, at most once per interval).
+    fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
+        let mut deadline = now_ms + u64::from(d.data.timeout_minutes()) * 60_000;
+        if self.absolute_ms > 0 {
+            deadline = deadline.min(d.created_ms.saturating_add(self.absolute_ms));
+        }
+        if deadline < d.deadline_ms.saturating_add(self.refresh_ms) {
+            return Ok(());
+        }
+        let ttl = self.data_ttl(deadline);
+        self.pool.run("slide", |c| {
+            self.scripts
+                .slide
+                .key(&k.data)
+                .arg(deadline)
+                .arg(ttl)
+                .invoke::<i64>(c)
+        })?;
+        Ok(())
     }
 
     /// Unlocks without saving (best effort: used on error paths).
@@ -304,9 +396,8 @@ impl RedisStore {
         self.pool.run("release", |c| {
             self.scripts
                 .release
-                .key(&k.lock)
+                .key(&k.data)
                 .arg(token)
-                .arg(self.tombstone_ms)
                 .invoke::<i64>(c)
         })?;
         Ok(())
@@ -326,54 +417,66 @@ impl SessionStore for RedisStore {
     }
 
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
-        let h = KeyHash::of(id);
-        let k = self.keys.session(&h);
-        let token = self.token();
-        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
-            let (status, fields) = self.try_get(&k, &token, mode, now)?;
-            let found = match (status, fields, mode) {
-                (1, Some(fields), LockMode::Exclusive) => {
-                    match self.lease(*id, h, token.clone(), fields, mode, true) {
-                        Ok(lease) => Lookup::Found(lease),
-                        Err(e) => {
-                            let _ = self.unlock(&k, &token);
-                            return Err(e);
-                        }
-                    }
-                }
-                (1, Some(fields), LockMode::Shared) => {
-                    Lookup::Found(self.lease(*id, h, token.clone(), fields, mode, true)?)
-                }
-                (3, Some(fields), LockMode::Exclusive) => {
-                    self.count_delta(-1);
-                    match self.lease(*id, h, token.clone(), fields, mode, false) {
-                        Ok(lease) => Lookup::Expired(lease),
-                        // Removed, but unreadable: no Session_OnEnd.
-                        Err(_) => Lookup::NotFound,
-                    }
-                }
-                (0 | 3, _, _) => Lookup::NotFound,
-                (2, _, _) => return Ok(Attempt::Locked),
-                (s, _, _) => {
-                    return Err(Error::new(
-                        error::E_STORE_UNAVAILABLE,
-                        format!("Redis gave an unexpected lock status {s}"),
-                    ))
-                }
+        let k = self.keys.session(&KeyHash::of(id));
+        if mode == LockMode::Shared {
+            let (fields, now) = self.read(&k, wait, now_ms)?;
+            let Some(d) = codec::decode_session(fields, &self.limits)? else {
+                return Ok(Lookup::NotFound);
             };
-            Ok(Attempt::Done(found))
-        })
+            if d.deadline_ms <= now {
+                // Expired: ended by the sweeper or the next writer.
+                return Ok(Lookup::NotFound);
+            }
+            self.slide(&k, &d, now)?;
+            let lease = self.lease(*id, k, (String::new(), now), d, mode, true);
+            return Ok(Lookup::Found(lease));
+        }
+        let token = self.token();
+        let (status, fields, now) = self.acquire(&k, &token, wait, now_ms)?;
+        match (status, fields) {
+            (1, Some(fields)) => match self.decode(fields) {
+                Ok(d) => Ok(Lookup::Found(self.lease(
+                    *id,
+                    k,
+                    (token, now),
+                    d,
+                    mode,
+                    true,
+                ))),
+                Err(e) => {
+                    let _ = self.unlock(&k, &token);
+                    Err(e)
+                }
+            },
+            (3, Some(fields)) => {
+                self.count_delta(-1);
+                Ok(match self.decode(fields) {
+                    Ok(d) => Lookup::Expired(self.lease(*id, k, (token, now), d, mode, false)),
+                    // Removed, but unreadable: no Session_OnEnd.
+                    Err(_) => Lookup::NotFound,
+                })
+            }
+            (0, _) => Ok(Lookup::NotFound),
+            (s, _) => Err(Error::new(
+                error::E_STORE_UNAVAILABLE,
+                format!("Redis gave an unexpected lock status {s}"),
+            )),
+        }
     }
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
+        let h = KeyHash::of(&id);
         Lease::copied(OwnedLease {
             id,
             created_ms: now_ms,
             data,
             mode: LockMode::Exclusive,
             state: Box::new(Held {
-                h: KeyHash::of(&id),
+                keys: self.keys.session(&h),
+                h,
                 token: self.token(),
+                locked_ms: now_ms,
+                deadline_ms: 0,
                 snapshot: Snapshot::default(),
                 stored: false,
             }),
@@ -396,29 +499,28 @@ impl SessionStore for RedisStore {
                 format!("the application already holds {max_sessions} sessions"),
             ));
         }
-        let h = st.h;
-        let masked = self.masked_id(&h, &id)?;
-        let absolute = match self.absolute_ms {
-            0 => 0,
-            a => created_ms.saturating_add(a),
-        };
+        let masked = self.masked_id(&st.h, &id)?;
         let o = lease.as_copied_mut().ok_or_else(foreign)?;
-        let (fields, snapshot) = codec::encode_session(
+        let (mut fields, snapshot) = codec::encode_session(
             &o.data,
             created_ms,
-            absolute,
             (!masked.is_empty()).then_some(masked.as_slice()),
         )?;
         let st = held(o)?;
-        let k = self.keys.session(&h);
+        let now = self.clock.now_ms();
+        let lock = format!("{}:{}", st.token, now.saturating_add(self.lock_ttl_ms));
+        fields.push((
+            codec::DEADLINE.to_vec(),
+            deadline_ms.to_string().into_bytes(),
+        ));
+        fields.push((codec::LOCK.to_vec(), lock.clone().into_bytes()));
         let ttl = self.data_ttl(deadline_ms);
+        let k = &st.keys;
         let created: i64 = self.pool.run("create", |c| {
             let mut inv = self.scripts.create.key(&k.data);
-            inv.key(&k.lock)
-                .key(&k.exp)
-                .arg(&k.member)
-                .arg(&st.token)
-                .arg(self.lock_ttl_ms)
+            inv.key(&k.exp)
+                .arg(&k.member[..])
+                .arg(&lock)
                 .arg(deadline_ms)
                 .arg(ttl);
             for (f, v) in &fields {
@@ -430,6 +532,8 @@ impl SessionStore for RedisStore {
             return Ok(false);
         }
         st.stored = true;
+        st.locked_ms = now;
+        st.deadline_ms = deadline_ms;
         st.snapshot = snapshot;
         self.count_delta(1);
         Ok(true)
@@ -453,7 +557,6 @@ impl SessionStore for RedisStore {
                 "only a stored session changes its ID",
             ));
         }
-        let old = self.keys.session(&st.h);
         let new_id = if KeyHash::of(&new_id).bucket() == st.h.bucket() {
             new_id
         } else {
@@ -463,36 +566,35 @@ impl SessionStore for RedisStore {
         let new = self.keys.session(&nh);
         let masked = self.masked_id(&nh, &new_id)?;
         let ttl = self.data_ttl(deadline_ms);
-        let token = st.token.clone();
+        let old = &st.keys;
         let moved: i64 = self.pool.run("regenerate", |c| {
             self.scripts
                 .regenerate
                 .key(&old.data)
-                .key(&old.lock)
                 .key(&old.exp)
                 .key(&new.data)
-                .key(&new.lock)
-                .arg(&old.member)
-                .arg(&new.member)
-                .arg(&token)
-                .arg(self.lock_ttl_ms)
+                .arg(&old.member[..])
+                .arg(&new.member[..])
+                .arg(&st.token)
                 .arg(deadline_ms)
                 .arg(ttl)
-                .arg(self.tombstone_ms)
                 .arg(&masked)
+                .arg(self.clock.now_ms())
                 .invoke(c)
         })?;
         match moved {
             1 => {
+                st.h = nh;
+                st.keys = new;
+                st.deadline_ms = deadline_ms;
                 o.id = new_id;
-                held(o)?.h = nh;
                 Ok(true)
             }
             0 => Ok(false),
             -1 => Err(lock_lost()),
             _ => {
-                held(o)?.stored = false;
-                Err(gone())
+                st.stored = false;
+                Err(self.lost_or_gone(st))
             }
         }
     }
@@ -500,31 +602,41 @@ impl SessionStore for RedisStore {
     fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
         let mut o = lease.into_copied().ok_or_else(foreign)?;
         let data = std::mem::replace(&mut o.data, SessionData::new(1, 0, 0));
-        let mode = o.mode;
+        let (mode, created_ms) = (o.mode, o.created_ms);
         let st = held(&mut o)?;
         if mode == LockMode::Shared || !st.stored {
             // A read-only unit slid the expiry when it read (throttled).
             return Ok(());
         }
-        let k = self.keys.session(&st.h);
-        let (changes, _) = match codec::changes(&st.snapshot, &data, false) {
+        let k = &st.keys;
+        let mut changes = match codec::changes(&st.snapshot, &data, created_ms) {
             Ok(c) => c,
             Err(e) => {
-                let _ = self.unlock(&k, &st.token);
+                let _ = self.unlock(k, &st.token);
                 return Err(e);
             }
         };
+        let set = &mut changes.set;
+        set.push((
+            codec::DEADLINE.to_vec(),
+            deadline_ms.to_string().into_bytes(),
+        ));
+        set.push((codec::LOCK.to_vec(), st.token.clone().into_bytes()));
         let ttl = self.data_ttl(deadline_ms);
+        // A deadline moved earlier (a shorter Timeout) moves the index too.
+        let earlier = deadline_ms < st.deadline_ms;
         let saved: i64 = self.pool.run("save", |c| {
             let mut inv = self.scripts.save.key(&k.data);
-            inv.key(&k.lock)
-                .key(&k.exp)
-                .arg(&k.member)
+            inv.key(&k.exp)
                 .arg(&st.token)
-                .arg(deadline_ms)
-                .arg(ttl)
-                .arg(self.tombstone_ms)
-                .arg(changes.set.len());
+                .arg(self.clock.now_ms())
+                .arg(ttl);
+            if earlier {
+                inv.arg(deadline_ms).arg(&k.member[..]);
+            } else {
+                inv.arg("").arg("");
+            }
+            inv.arg(changes.set.len());
             for (f, v) in &changes.set {
                 inv.arg(f).arg(v);
             }
@@ -536,7 +648,7 @@ impl SessionStore for RedisStore {
         match saved {
             1 => Ok(()),
             -1 => Err(lock_lost()),
-            _ => Err(gone()),
+            _ => Err(self.lost_or_gone(st)),
         }
     }
 
@@ -550,16 +662,16 @@ impl SessionStore for RedisStore {
         }
         let st = held(&mut o)?;
         if st.stored {
-            let k = self.keys.session(&st.h);
+            let k = &st.keys;
             let removed: i64 = self.pool.run("remove", |c| {
                 self.scripts
                     .remove
                     .key(&k.data)
-                    .key(&k.lock)
                     .key(&k.exp)
-                    .arg(&k.member)
+                    .arg(&k.member[..])
                     .arg(&st.token)
                     .arg(self.tombstone_ms)
+                    .arg(self.clock.now_ms())
                     .invoke(c)
             })?;
             if removed != 1 {

@@ -22,7 +22,7 @@ macro_rules! script {
 /// The scripts, hashed once.
 pub(super) struct Scripts {
     pub(super) acquire: Script,
-    pub(super) shared: Script,
+    pub(super) slide: Script,
     pub(super) create: Script,
     pub(super) save: Script,
     pub(super) release: Script,
@@ -38,7 +38,7 @@ impl Scripts {
     pub(super) fn new() -> Scripts {
         Scripts {
             acquire: script!("acquire.lua"),
-            shared: script!("shared.lua"),
+            slide: script!("slide.lua"),
             create: script!("create.lua"),
             save: script!("save.lua"),
             release: script!("release.lua"),
@@ -79,7 +79,8 @@ pub(super) fn status_and_fields(v: Value) -> Result<(i64, Option<Fields>)> {
     }
 }
 
-fn fields(v: Value) -> Result<Fields> {
+/// A hash's fields, from a flat name/value list (HGETALL's reply).
+pub(super) fn fields(v: Value) -> Result<Fields> {
     let Value::Array(flat) = v else {
         return Err(bad_reply("fields are not an array"));
     };

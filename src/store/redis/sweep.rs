@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use ::redis::{Cmd, Value};
 
-use super::keys::BUCKETS;
+use super::keys::{self, BUCKETS};
 use super::ms;
-use super::{codec, scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
+use super::{scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
 use crate::error::Result;
 use crate::store::remote::{self, KeyHash};
 use crate::store::{Lease, LockMode, OwnedLease};
@@ -136,20 +136,22 @@ impl RedisStore {
                 inv.arg(now_ms).arg(SWEEP_BATCH).invoke(c)
             })?
         };
-        Ok(members.iter().filter_map(|m| KeyHash::parse(m)).collect())
+        Ok(members
+            .iter()
+            .filter_map(|m| keys::member_hash(m))
+            .collect())
     }
 
-    /// Claims the expired session `h` for Session_OnEnd, if it is still
-    /// expired and not in use.
+    /// Claims the expired session `h` for Session_OnEnd, if it is expired
+    /// and not in use (one not due yet is re-indexed at its deadline).
     fn claim(&self, h: &KeyHash, now_ms: u64) -> Result<Option<Lease>> {
         let k = self.keys.session(h);
         let reply: Value = self.pool.run("claim", |c| {
             self.scripts
                 .claim
                 .key(&k.data)
-                .key(&k.lock)
                 .key(&k.exp)
-                .arg(&k.member)
+                .arg(&k.member[..])
                 .arg(now_ms)
                 .invoke(c)
         })?;
@@ -158,7 +160,7 @@ impl RedisStore {
             return Ok(None);
         };
         self.count_delta(-1);
-        let d = codec::decode_session(fields, &self.limits)?;
+        let d = self.decode(fields)?;
         let id = match (&self.id_secret, &d.masked_id) {
             (Some(secret), Some(masked)) => remote::unmask_id(secret, h, masked),
             _ => None,
@@ -174,7 +176,10 @@ impl RedisStore {
             mode: LockMode::Exclusive,
             state: Box::new(Held {
                 h: *h,
+                keys: k,
                 token: String::new(),
+                locked_ms: now_ms,
+                deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored: false,
             }),

@@ -1,30 +1,28 @@
 -- REGENERATE: moves a locked session to a new ID in the same slot, at once.
--- KEYS: old data, old lock, exp, new data, new lock. ARGV: old member,
--- new member, token, lock_ttl ms, deadline ms, data ttl ms, tombstone ttl
--- ms, masked new ID ('' for none).
--- 1: moved; 0: the new ID is taken; -1: the lock is no longer ours;
+-- KEYS: old data, exp, new data. ARGV: old member, new member, token,
+-- deadline ms, data ttl ms, masked new ID ('' for none), now ms.
+-- 1: moved; 0: the new ID is taken; -1: the lock expired or is another's;
 -- -2: the session is gone.
-local held = lock_state(KEYS[2], ARGV[3])
-if held == 'done' and redis.call('GET', KEYS[5]) == ARGV[3] then
-  return 1
-end
-if held ~= 'ours' then
-  return -1
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
+local l = redis.call('HGET', KEYS[1], 'L')
+if not l then
+  if ours(redis.call('HGET', KEYS[3], 'L'), ARGV[3]) then
+    return 1
+  end
   return -2
 end
-if redis.call('EXISTS', KEYS[4]) == 1 or is_held(redis.call('GET', KEYS[5])) then
+if not ours(l, ARGV[3]) or not held(l, tonumber(ARGV[7])) then
+  return -1
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
-redis.call('RENAME', KEYS[1], KEYS[4])
-if ARGV[8] ~= '' then
-  redis.call('HSET', KEYS[4], 'k', ARGV[8])
+redis.call('RENAME', KEYS[1], KEYS[3])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[3], 'E', ARGV[4], 'K', ARGV[6])
+else
+  redis.call('HSET', KEYS[3], 'E', ARGV[4])
 end
-finish(KEYS[2], ARGV[3], ARGV[7])
-redis.call('SET', KEYS[5], ARGV[3], 'PX', ARGV[4])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
-redis.call('PEXPIRE', KEYS[4], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 return 1

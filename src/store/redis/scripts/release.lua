@@ -1,11 +1,11 @@
 -- RELEASE without saving: unlocks if the lock is ours.
--- KEYS: lock. ARGV: token, tombstone ttl ms. 1: released; 0: not ours.
-local held = lock_state(KEYS[1], ARGV[1])
-if held == 'done' then
+-- KEYS: data. ARGV: token. 1: released; 0: not ours.
+local l = redis.call('HGET', KEYS[1], 'L')
+if l == ARGV[1] then
   return 1
 end
-if not held then
+if not ours(l, ARGV[1]) then
   return 0
 end
-finish(KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], 'L', ARGV[1])
 return 1

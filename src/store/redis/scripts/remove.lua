@@ -1,14 +1,17 @@
--- REMOVE (Abandon): deletes the session, only while the lock is ours.
--- KEYS: data, lock, exp. ARGV: member, token, tombstone ttl ms.
--- 1: removed; -1: the lock is no longer ours.
-local held = lock_state(KEYS[2], ARGV[2])
-if held == 'done' then
+-- REMOVE (Abandon): deletes the session, only while the lock is ours (and
+-- unexpired),
+-- leaving only its L mark for the tombstone ttl (a retried call sees it).
+-- KEYS: data, exp. ARGV: member, token, tombstone ttl ms, now ms.
+-- 1: removed; -1: the lock expired or is another's.
+local l = redis.call('HGET', KEYS[1], 'L')
+if l == ARGV[2] then
   return 1
 end
-if not held then
+if not ours(l, ARGV[2]) or not held(l, tonumber(ARGV[4])) then
   return -1
 end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-finish(KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'L', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return 1

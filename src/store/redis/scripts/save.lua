@@ -1,24 +1,31 @@
--- SAVE-AND-RELEASE, one round trip: writes only the changed fields, slides
--- the expiry and unlocks -- only while the lock is still ours and the data
--- still exists; otherwise writes nothing.
--- KEYS: data, lock, exp. ARGV: member, token, deadline ms, data ttl ms,
--- tombstone ttl ms, number of pairs n, n field/value pairs, fields to delete.
--- 1: saved; -1: the lock is no longer ours; -2: the session is gone.
-local held = lock_state(KEYS[2], ARGV[2])
-if held == 'done' then
+-- SAVE-AND-RELEASE, one round trip: writes the changed fields (E and L,
+-- the release, among them) and slides the data's TTL -- only while the
+-- lock is still ours and unexpired; otherwise writes nothing. The index stays a lower
+-- bound of E: it is touched only when E moves earlier (a shorter Timeout).
+-- KEYS: data, exp. ARGV: token, now ms, data ttl ms, the new E if earlier
+-- than before (else ''), member, number of pairs n, n field/value pairs,
+-- fields to delete.
+-- 1: saved; -1: the lock expired or is another's; -2: no session there.
+local l = redis.call('HGET', KEYS[1], 'L')
+if l == ARGV[1] then
   return 1
 end
-if not held then
-  return -1
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
+if not l then
   return -2
+end
+if not ours(l, ARGV[1]) or not held(l, tonumber(ARGV[2])) then
+  return -1
 end
 local last = 6 + 2 * tonumber(ARGV[6])
 hset_range(KEYS[1], ARGV, 7, last)
-hdel_range(KEYS[1], ARGV, last + 1, #ARGV)
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-finish(KEYS[2], ARGV[2], ARGV[5])
+if #ARGV > last then
+  redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1, #ARGV))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[2], ARGV[5])
+  if not s or tonumber(s) > tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  end
+end
 return 1
