@@ -14,6 +14,18 @@
 //! `cargo bench --bench request_cycle -- --test` (and `cargo test
 //! --all-targets`) run every benchmark once on 10,000 sessions.
 //! `SESS_BENCH_SESSIONS=N` overrides the number of sessions.
+//!
+//! `SESS_BENCH_SCALING=1` runs the scaling mode instead: the same contenders
+//! and cycle at 10,000, 100,000, 1,000,000 and 10,000,000 sessions (the
+//! peers up to 1,000,000), timed without criterion in interleaved rounds
+//! (the median reported), with the resident bytes per session at each size.
+//! A size that does not fit in the memory available is skipped with a
+//! message.
+
+#[path = "common/args.rs"]
+mod args;
+#[path = "common/workload.rs"]
+mod workload;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -30,8 +42,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
 use sess::state::{Contents, SessionData, ID_LEN};
-use sess::store::LockMode;
 use sess::variant::{Object, Variant};
+use workload::USER;
 
 // ---------------------------------------------------------------------------
 // Counting allocator: live bytes and blocks, only while counting is on (so
@@ -157,21 +169,21 @@ impl Counted {
 
 /// Resident set size in KiB (0 where /proc is unavailable).
 fn rss_kib() -> i64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    proc_kib("/proc/self/status", "VmRSS:").unwrap_or(0)
+}
+
+/// The field `name` (e.g. `VmRSS:`) of a /proc file giving kB.
+fn proc_kib(file: &str, name: &str) -> Option<i64> {
+    std::fs::read_to_string(file).ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    })
 }
 
 // ---------------------------------------------------------------------------
 // The workload.
 
-/// The 16-character string stored under "user".
-const USER: &str = "user@example.com";
 /// The greatest number of worker threads; the ID stream has one region each.
 const MAX_THREADS: usize = 2;
 
@@ -239,19 +251,7 @@ struct Contenders {
 
 impl Contenders {
     fn libsess(&self, id: &str) -> i32 {
-        let mut s = self
-            .libsess
-            .open_session(id, LockMode::Exclusive)
-            .expect("a resident session");
-        black_box(s.get("user"));
-        let count = match s.get("count") {
-            Some(Variant::I4(c)) => *c,
-            other => panic!("count is {other:?}"),
-        };
-        black_box(s.get("cart"));
-        s.set("count", Variant::I4(count + 1)).expect("set");
-        s.close().expect("close");
-        count
+        workload::cycle(&self.libsess, id, true)
     }
 
     fn moka(&self, id: &str) -> i32 {
@@ -326,7 +326,17 @@ fn run<F: Fn(&str) -> i32 + Sync>(
     (end - begin) / threads as u32
 }
 
-fn build(n: usize) -> (Contenders, Vec<IdText>) {
+/// The contenders built, their sessions' IDs, and what each took while
+/// being built.
+struct Built {
+    contenders: Contenders,
+    ids: Vec<IdText>,
+    resident: Vec<(&'static str, Counted)>,
+}
+
+/// Builds `n` sessions in libsess and, if `with_peers`, the same in moka
+/// and DashMap (else those stay empty); prints what each takes.
+fn build(n: usize, with_peers: bool) -> Built {
     let mut ids: Vec<IdText> = Vec::with_capacity(n);
     let payload_len = payload_bytes(&payload().contents);
     println!("request_cycle: {n} resident sessions per contender; payload {payload_len} bytes");
@@ -360,9 +370,7 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
     .expect("app");
     for _ in 0..n {
         let mut s = libsess.create_session().expect("create");
-        s.set("user", Variant::bstr(USER)).expect("set");
-        s.set("count", Variant::I4(0)).expect("set");
-        s.set("cart", Variant::R8(19.99)).expect("set");
+        workload::fill(&mut s);
         let mut text = [0u8; ID_LEN];
         text.copy_from_slice(s.id().encode().as_str().as_bytes());
         ids.push(text);
@@ -371,25 +379,31 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
     let c_lib = c.stop();
     assert_eq!(libsess.session_count().unwrap(), n);
 
+    let peer_ids = if with_peers { &ids[..] } else { &[] };
     let c = counting();
     let moka: Cache<String, Slot> = Cache::builder()
         .max_capacity(n as u64)
         .time_to_idle(Duration::from_secs(20 * 60))
         .build();
-    for id in &ids {
+    for id in peer_ids {
         moka.insert(id_str(id).to_owned(), Arc::new(Mutex::new(payload())));
     }
     moka.run_pending_tasks();
     let c_moka = c.stop();
-    assert_eq!(moka.entry_count(), n as u64);
+    assert_eq!(moka.entry_count(), peer_ids.len() as u64);
 
     let c = counting();
     let dashmap: DashMap<String, Slot> = DashMap::new();
-    for id in &ids {
+    for id in peer_ids {
         dashmap.insert(id_str(id).to_owned(), Arc::new(Mutex::new(payload())));
     }
     let c_dash = c.stop();
-    assert_eq!(dashmap.len(), n);
+    assert_eq!(dashmap.len(), peer_ids.len());
+
+    let mut resident = vec![("libsess", c_lib)];
+    if with_peers {
+        resident.extend([("moka", c_moka), ("dashmap", c_dash)]);
+    }
 
     println!("resident memory per session (net allocations while building {n} sessions / {n}):");
     println!(
@@ -397,7 +411,7 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
         "", "bytes", "-payload", "-data", "blocks", "malloc≈", "-payload", "RSS", "build s"
     );
     let per = |x: i64| x as f64 / n as f64;
-    for (name, c) in [("libsess", &c_lib), ("moka", &c_moka), ("dashmap", &c_dash)] {
+    for (name, c) in &resident {
         println!(
             "  {:<8} {:>8.1} {:>9.1} {:>9.1} {:>7.2} {:>8.1} {:>9.1} {:>8.1} {:>8.2}",
             name,
@@ -419,14 +433,15 @@ fn build(n: usize) -> (Contenders, Vec<IdText>) {
     println!("  overhead beyond the payload; RSS: resident set growth.");
     println!();
 
-    (
-        Contenders {
+    Built {
+        contenders: Contenders {
             libsess,
             moka,
             dashmap,
         },
         ids,
-    )
+        resident,
+    }
 }
 
 /// Counts the allocator calls of `cycles` cycles on one thread.
@@ -456,28 +471,30 @@ fn bench<F: Fn(&str) -> i32 + Sync>(
     });
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    // Criterion's rule: without --bench (cargo test) or with --test, each
-    // benchmark runs once; then a small set is enough.
-    let quick = has("--test") || has("--list") || !has("--bench");
-    let n: usize = std::env::var("SESS_BENCH_SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 10_000 } else { 1_000_000 });
-    assert!(n > 0 && n <= u32::MAX as usize, "SESS_BENCH_SESSIONS");
-
-    let (contenders, ids) = build(n);
-
-    // The random sequence: a fixed-seed stream of uniformly random session
-    // indexes, turned into the ID texts a cookie would carry (contiguous, so
-    // fetching the next ID is a streaming read, not a cache miss).
+/// The random sequence: a fixed-seed stream of uniformly random session
+/// indexes, turned into the ID texts a cookie would carry (contiguous, so
+/// fetching the next ID is a streaming read, not a cache miss).
+fn stream(ids: &[IdText], quick: bool) -> Vec<IdText> {
     let stream_len: usize = if quick { 1 << 16 } else { 1 << 22 };
     let mut rng = StdRng::seed_from_u64(0x5E55_1D5E_ED00_0001);
-    let stream: Vec<IdText> = (0..stream_len)
-        .map(|_| ids[rng.random_range(0..n as u32) as usize])
-        .collect();
+    (0..stream_len)
+        .map(|_| ids[rng.random_range(0..ids.len() as u32) as usize])
+        .collect()
+}
+
+fn main() {
+    let quick = args::quick();
+    if std::env::var_os("SESS_BENCH_SCALING").is_some_and(|v| v != "0") {
+        return scaling(quick);
+    }
+    let n: usize =
+        args::env_num("SESS_BENCH_SESSIONS").unwrap_or(if quick { 10_000 } else { 1_000_000 });
+    assert!(n > 0 && n <= u32::MAX as usize, "SESS_BENCH_SESSIONS");
+
+    let Built {
+        contenders, ids, ..
+    } = build(n, true);
+    let stream = stream(&ids, quick);
     drop(ids);
 
     // Allocation calls per cycle (and a first pass over the data).
@@ -510,4 +527,121 @@ fn main() {
         g.finish();
     }
     crit.final_summary();
+}
+
+// ---------------------------------------------------------------------------
+// The scaling mode.
+
+/// The scaling mode's sizes.
+const SCALING_SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 10_000_000];
+/// The largest size the peers run at.
+const PEERS_MAX: usize = 1_000_000;
+/// Memory a size needs available, bytes per session, for libsess alone:
+/// about 1.5 times what it takes (the IDs, the stream and the tables'
+/// growth come on top of the sessions).
+const NEED_ALONE: usize = 1_000;
+/// The same with the peers.
+const NEED_WITH_PEERS: usize = 3_000;
+
+/// ns per cycle of `cycles` cycles per thread of contender `i` (0 libsess,
+/// 1 moka, 2 DashMap) at `threads` threads, from `cursor` on.
+fn time(
+    c: &Contenders,
+    i: usize,
+    stream: &[IdText],
+    cursor: &mut usize,
+    threads: usize,
+    cycles: u64,
+) -> f64 {
+    let wall = match i {
+        0 => run(stream, cursor, threads, cycles, &|id| c.libsess(id)),
+        1 => run(stream, cursor, threads, cycles, &|id| c.moka(id)),
+        _ => run(stream, cursor, threads, cycles, &|id| c.dashmap(id)),
+    };
+    wall.as_nanos() as f64 / cycles as f64
+}
+
+/// The request cycle at each of `SCALING_SIZES`: ns per cycle (median of
+/// interleaved rounds) and resident bytes per session.
+fn scaling(quick: bool) {
+    let sizes: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &SCALING_SIZES
+    };
+    let rounds = if quick { 1 } else { 5 };
+    let cycles: u64 = if quick { 1 << 10 } else { 1 << 20 };
+    println!(
+        "request_cycle scaling: at each size, {rounds} rounds of {cycles} cycles per thread for \
+         each contender and thread count, interleaved; the median of rounds\n"
+    );
+    let mut table = Vec::new();
+    for &n in sizes {
+        let with_peers = n <= PEERS_MAX;
+        let need = n * if with_peers {
+            NEED_WITH_PEERS
+        } else {
+            NEED_ALONE
+        };
+        let available = proc_kib("/proc/meminfo", "MemAvailable:").map(|k| k as usize * 1024);
+        if let Some(available) = available.filter(|&a| a < need) {
+            println!(
+                "skipped {n} sessions: they need about {} MiB, {} MiB are available\n",
+                need >> 20,
+                available >> 20
+            );
+            continue;
+        }
+        let Built {
+            contenders,
+            ids,
+            resident,
+        } = build(n, with_peers);
+        let stream = stream(&ids, quick);
+        drop(ids);
+        let c = &contenders;
+        // A first pass over the data, as the default mode's probe makes.
+        for i in 0..resident.len() {
+            time(c, i, &stream, &mut 0, 1, cycles);
+        }
+        let mut ns = vec![[Vec::new(), Vec::new()]; resident.len()];
+        let mut cursors = vec![0; resident.len()];
+        for _ in 0..rounds {
+            for threads in 1..=MAX_THREADS {
+                for (i, cursor) in cursors.iter_mut().enumerate() {
+                    let t = time(c, i, &stream, cursor, threads, cycles);
+                    ns[i][threads - 1].push(t);
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[(v.len() - 1) / 2]
+        };
+        println!("| sessions | contender | ns 1 thread | ns 2 threads | bytes | RSS |");
+        println!("|---:|---|---:|---:|---:|---:|");
+        for ((name, counted), ns) in resident.iter().zip(&mut ns) {
+            let row = format!(
+                "| {n} | {name} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                median(&mut ns[0]),
+                median(&mut ns[1]),
+                counted.bytes as f64 / n as f64,
+                (counted.rss_kib * 1024) as f64 / n as f64
+            );
+            println!("{row}");
+            table.push(row);
+        }
+        println!();
+        drop((stream, contenders));
+        // Give the freed heap back to the OS, so the next size's resident
+        // set growth is its own.
+        // SAFETY: malloc_trim only releases free memory of glibc's arenas.
+        unsafe { libc::malloc_trim(0) };
+    }
+    println!("summary: ns per cycle (median of rounds), bytes and RSS growth per session:\n");
+    println!("| sessions | contender | ns 1 thread | ns 2 threads | bytes | RSS |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for row in table {
+        println!("{row}");
+    }
 }
