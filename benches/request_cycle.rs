@@ -24,6 +24,8 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/peer.rs"]
+mod peer;
 #[path = "common/workload.rs"]
 mod workload;
 
@@ -38,12 +40,12 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use dashmap::DashMap;
 use moka::sync::Cache;
 use parking_lot::Mutex;
+use peer::{payload, PeerData, Slot};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
 use sess::state::{Contents, SessionData, ID_LEN};
-use sess::variant::{Object, Variant};
-use workload::USER;
+use sess::variant::Variant;
 
 // ---------------------------------------------------------------------------
 // Counting allocator: live bytes and blocks, only while counting is on (so
@@ -193,33 +195,6 @@ fn id_str(id: &IdText) -> &str {
     std::str::from_utf8(id).expect("session IDs are ASCII")
 }
 
-/// What a moka / DashMap session holds: the fields of libsess's
-/// [`SessionData`] (its Contents type and the same scalars), so the payload
-/// structure and size are the same. `SessionData` itself is not used because
-/// its only write path records an undo journal (libsess's "don't save"),
-/// which neither peer offers; the floor should not pay for it.
-struct PeerData {
-    contents: Contents,
-    _statics: Option<Box<[Option<Object>]>>,
-    _timeout_minutes: u32,
-    _lcid: u32,
-    _codepage: u32,
-}
-
-fn payload() -> PeerData {
-    let mut contents = Contents::default();
-    contents.set("user", Variant::bstr(USER));
-    contents.set("count", Variant::I4(0));
-    contents.set("cart", Variant::R8(19.99));
-    PeerData {
-        contents,
-        _statics: None,
-        _timeout_minutes: 20,
-        _lcid: 0x0409,
-        _codepage: 65001,
-    }
-}
-
 /// The payload's own bytes, counted the same way for every contender: the
 /// UTF-8 bytes of the keys plus the heap bytes of the values (the string's).
 fn payload_bytes(c: &Contents) -> usize {
@@ -240,8 +215,6 @@ fn touch(d: &mut PeerData) -> i32 {
     c.set("count", Variant::I4(count + 1));
     count
 }
-
-type Slot = Arc<Mutex<PeerData>>;
 
 struct Contenders {
     libsess: App,

@@ -53,7 +53,7 @@ impl Percentiles {
 }
 
 /// Nanoseconds as µs with two decimals.
-fn us(ns: u64) -> String {
+pub fn us(ns: u64) -> String {
     format!("{:.2}", ns as f64 / 1000.0)
 }
 
