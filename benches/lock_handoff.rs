@@ -14,9 +14,13 @@
 //! Contenders, interleaved round by round: libsess's in-process store,
 //! libsess's LMDB store (`StoreConfig::Lmdb`, default options; its waiters
 //! poll), and a bare `parking_lot::Mutex` (the floor: what waking a parked
-//! thread costs on this machine). Reported per round and as the median of
-//! rounds: p50, p99, p99.9 and max of the hand-offs. Each run ends by
-//! checking that the count equals the turns taken (no lost update).
+//! thread costs on this machine). Each runs with the two players pinned to
+//! two CPUs (the waiter is woken on another CPU) and to one (it runs when
+//! the releasing thread gives the CPU up): left to the scheduler, a run
+//! lands in either case, and the two differ by an order of magnitude.
+//! Reported per round and as the median of rounds: p50, p99, p99.9 and max
+//! of the hand-offs. Each run ends by checking that the count equals the
+//! turns taken (no lost update).
 //!
 //! `cargo bench --bench lock_handoff` runs it; `-- --test` (or a run
 //! without `--bench`, as `cargo test --all-targets` does) is a quick sanity
@@ -57,11 +61,11 @@ impl Turns {
 }
 
 /// Busy-waits until `done`, yielding the CPU after a short spin (so a
-/// waiting player does not delay the other one on a busy machine).
+/// waiting player does not delay the other one sharing its CPU).
 fn spin_until(done: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !done() {
-        if spins < 1_000 {
+        if spins < 100 {
             spins += 1;
             std::hint::spin_loop();
         } else {
@@ -109,9 +113,38 @@ fn play<H>(
     samples
 }
 
-/// `n` hand-offs between two threads (turns 0..=n).
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: sched_getaffinity fills the zeroed set it is given; CPU_ISSET
+    // reads it within its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Keeps the calling thread on `cpu`.
+fn pin(cpu: usize) {
+    // SAFETY: the set is zeroed then given one CPU below CPU_SETSIZE;
+    // sched_setaffinity(0, ...) applies to the calling thread.
+    let pinned = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    assert!(pinned, "cannot run on CPU {cpu}");
+}
+
+/// `n` hand-offs between two threads (turns 0..=n), the first pinned to
+/// `cpus[0]`, the second to `cpus[1]`.
 fn handoffs<H>(
     n: u64,
+    cpus: [usize; 2],
     hold: Duration,
     take: impl Fn() -> H + Sync,
     work: impl Fn(&mut H) + Sync,
@@ -128,7 +161,10 @@ fn handoffs<H>(
         let players: Vec<_> = (0..2)
             .map(|first| {
                 let turns = &turns;
-                sc.spawn(move || play(turns, first, n, hold, take, work, give))
+                sc.spawn(move || {
+                    pin(cpus[first as usize]);
+                    play(turns, first, n, hold, take, work, give)
+                })
             })
             .collect();
         players
@@ -149,11 +185,12 @@ fn hot(app: &App) -> String {
 
 /// `n` hand-offs on a fresh session of `app`: the samples, checked (the
 /// count is the number of turns), and the lock waits the app counted.
-fn on_session(app: &App, n: u64, hold: Duration) -> (Vec<u64>, u64) {
+fn on_session(app: &App, n: u64, cpus: [usize; 2], hold: Duration) -> (Vec<u64>, u64) {
     let id = hot(app);
     let waits = app.stats().lock_waits;
     let samples = handoffs(
         n,
+        cpus,
         hold,
         || {
             app.open_session(&id, LockMode::Exclusive)
@@ -196,40 +233,57 @@ fn main() {
     let inproc = App::new(options(StoreConfig::InProc)).expect("in-process app");
     let lmdb = App::new(options(StoreConfig::Lmdb(LmdbOptions::new(&dir)))).expect("LMDB app");
 
+    // The players on two CPUs (a cross-CPU wake-up), then both on one.
+    let cpus = allowed_cpus();
+    let mut placements = Vec::new();
+    if let [a, b, ..] = cpus[..] {
+        placements.push(("2", [a, b]));
+    }
+    placements.push(("1", [cpus.first().copied().unwrap_or(0); 2]));
+
     println!(
         "lock_handoff: {rounds} rounds of {n} hand-offs (LMDB {n_lmdb}), held {} µs after the \
-         waiter queues{}",
+         waiter queues; the players on CPUs {:?}{}",
         hold.as_micros(),
+        placements.iter().map(|p| p.1).collect::<Vec<_>>(),
         if quick { "; quick mode" } else { "" }
     );
-    println!("\n| round | contender | hand-offs | p50 µs | p99 µs | p99.9 µs | max µs | lock waits counted |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "\n| round | CPUs | contender | hand-offs | p50 µs | p99 µs | p99.9 µs | max µs \
+         | lock waits counted |"
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
     let names = ["libsess in-process", "libsess LMDB", "parking_lot::Mutex"];
-    let mut runs: [Vec<Percentiles>; 3] = Default::default();
+    let mut runs: Vec<[Vec<Percentiles>; 3]> =
+        placements.iter().map(|_| Default::default()).collect();
     for round in 1..=rounds {
-        for (c, name) in names.iter().enumerate() {
-            let (mut samples, waits) = match c {
-                0 => on_session(&inproc, n, hold),
-                1 => on_session(&lmdb, n_lmdb, hold),
-                _ => {
-                    let m = parking_lot::Mutex::new(0u64);
-                    let s = handoffs(n, hold, || m.lock(), |g| **g += 1, drop);
-                    assert_eq!(*m.lock(), n + 1, "count");
-                    (s, 0)
-                }
-            };
-            let p = Percentiles::of(&mut samples).expect("hand-offs");
-            let waits = if c < 2 { waits.to_string() } else { "".into() };
-            println!("| {round} | {name} | {p} | {waits} |");
-            runs[c].push(p);
+        for ((placement, cpus), runs) in placements.iter().zip(&mut runs) {
+            for (c, name) in names.iter().enumerate() {
+                let (mut samples, waits) = match c {
+                    0 => on_session(&inproc, n, *cpus, hold),
+                    1 => on_session(&lmdb, n_lmdb, *cpus, hold),
+                    _ => {
+                        let m = parking_lot::Mutex::new(0u64);
+                        let s = handoffs(n, *cpus, hold, || m.lock(), |g| **g += 1, drop);
+                        assert_eq!(*m.lock(), n + 1, "count");
+                        (s, 0)
+                    }
+                };
+                let p = Percentiles::of(&mut samples).expect("hand-offs");
+                let waits = if c < 2 { waits.to_string() } else { "".into() };
+                println!("| {round} | {placement} | {name} | {p} | {waits} |");
+                runs[c].push(p);
+            }
         }
     }
     println!("\nmedian of {rounds} rounds:\n");
-    println!("| contender | hand-offs | p50 µs | p99 µs | p99.9 µs | max µs |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (name, runs) in names.iter().zip(&runs) {
-        let p = Percentiles::median(runs).expect("rounds");
-        println!("| {name} | {p} |");
+    println!("| CPUs | contender | hand-offs | p50 µs | p99 µs | p99.9 µs | max µs |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for ((placement, _), runs) in placements.iter().zip(&runs) {
+        for (name, runs) in names.iter().zip(runs) {
+            let p = Percentiles::median(runs).expect("rounds");
+            println!("| {placement} | {name} | {p} |");
+        }
     }
     drop(lmdb);
     let _ = std::fs::remove_dir_all(&dir);
