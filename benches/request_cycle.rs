@@ -20,7 +20,7 @@
 //! peers up to 1,000,000), timed without criterion in interleaved rounds
 //! (the median reported), with the resident bytes per session at each size.
 //! A size that does not fit in the memory available is skipped with a
-//! message.
+//! message; `SESS_BENCH_SIZES=10000,100000` picks the sizes.
 
 #[path = "common/args.rs"]
 mod args;
@@ -537,10 +537,13 @@ fn time(
 /// The request cycle at each of `SCALING_SIZES`: ns per cycle (median of
 /// interleaved rounds) and resident bytes per session.
 fn scaling(quick: bool) {
-    let sizes: &[usize] = if quick {
-        &[1_000, 10_000]
-    } else {
-        &SCALING_SIZES
+    let sizes: Vec<usize> = match std::env::var("SESS_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| n.trim().parse().expect("SESS_BENCH_SIZES: numbers"))
+            .collect(),
+        Err(_) if quick => vec![1_000, 10_000],
+        Err(_) => SCALING_SIZES.to_vec(),
     };
     let rounds = if quick { 1 } else { 5 };
     let cycles: u64 = if quick { 1 << 10 } else { 1 << 20 };
@@ -549,7 +552,7 @@ fn scaling(quick: bool) {
          each contender and thread count, interleaved; the median of rounds\n"
     );
     let mut table = Vec::new();
-    for &n in sizes {
+    for n in sizes {
         let with_peers = n <= PEERS_MAX;
         let need = n * if with_peers {
             NEED_WITH_PEERS
