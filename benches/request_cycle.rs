@@ -515,6 +515,10 @@ const PEERS_MAX: usize = 1_000_000;
 const NEED_ALONE: usize = 1_000;
 /// The same with the peers.
 const NEED_WITH_PEERS: usize = 3_000;
+/// The head of the scaling tables.
+const SCALING_HEADER: &str =
+    "| sessions | contender | ns 1 thread | ns 2 threads | bytes | RSS | load |\n\
+                              |---:|---|---:|---:|---:|---:|---:|";
 
 /// ns per cycle of `cycles` cycles per thread of contender `i` (0 libsess,
 /// 1 moka, 2 DashMap) at `threads` threads, from `cursor` on.
@@ -594,11 +598,14 @@ fn scaling(quick: bool) {
             v.sort_by(f64::total_cmp);
             v[(v.len() - 1) / 2]
         };
-        println!("| sessions | contender | ns 1 thread | ns 2 threads | bytes | RSS |");
-        println!("|---:|---|---:|---:|---:|---:|");
+        // Other work on the machine shows here: the 1-minute load average
+        // as the timing ends.
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load.split_whitespace().next().unwrap_or("?");
+        println!("{SCALING_HEADER}");
         for ((name, counted), ns) in resident.iter().zip(&mut ns) {
             let row = format!(
-                "| {n} | {name} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                "| {n} | {name} | {:.0} | {:.0} | {:.0} | {:.0} | {load} |",
                 median(&mut ns[0]),
                 median(&mut ns[1]),
                 counted.bytes as f64 / n as f64,
@@ -614,9 +621,11 @@ fn scaling(quick: bool) {
         // SAFETY: malloc_trim only releases free memory of glibc's arenas.
         unsafe { libc::malloc_trim(0) };
     }
-    println!("summary: ns per cycle (median of rounds), bytes and RSS growth per session:\n");
-    println!("| sessions | contender | ns 1 thread | ns 2 threads | bytes | RSS |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!(
+        "summary: ns per cycle (median of rounds), bytes and RSS growth per session, load \
+         average:\n"
+    );
+    println!("{SCALING_HEADER}");
     for row in table {
         println!("{row}");
     }
