@@ -27,12 +27,12 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/cycle.rs"]
+mod cycle;
 #[path = "common/latency.rs"]
 mod latency;
 #[path = "common/peer.rs"]
 mod peer;
-#[path = "common/workload.rs"]
-mod workload;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -45,7 +45,9 @@ use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
 use sess::clock::{Clock, ManualClock};
 use sess::state::SessionId;
+use sess::store::LockMode;
 
+use cycle::USER; // what peer.rs stores
 use latency::{us, Percentiles};
 use peer::Slot;
 
@@ -81,19 +83,23 @@ fn build(n: usize) -> Resident {
     let per_ms = n.div_ceil(1_000_000);
     let mut staying = Vec::with_capacity(n);
     let mut due = 0;
-    for i in 0..n {
-        let mut s = app.create_session().expect("create");
-        workload::fill(&mut s);
-        if i % DUE_EVERY == 0 {
-            s.set_timeout(1).expect("timeout");
-            due += 1;
-        } else {
-            staying.push(s.id().to_string());
+    let mut made = 0;
+    while made < n {
+        let ids = cycle::fill(&app, per_ms.min(n - made));
+        for id in ids {
+            if made % DUE_EVERY == 0 {
+                let mut s = app
+                    .open_session(&id, LockMode::Exclusive)
+                    .expect("just made");
+                s.set_timeout(1).expect("timeout");
+                s.close().expect("close");
+                due += 1;
+            } else {
+                staying.push(id);
+            }
+            made += 1;
         }
-        s.close().expect("close");
-        if (i + 1) % per_ms == 0 {
-            clock.advance(1);
-        }
+        clock.advance(1);
     }
     // Every 1-minute deadline is now at most a minute away; the 20-minute
     // ones are all more than that.
@@ -230,7 +236,7 @@ fn with_requests(r: &Resident, warm_up: Duration) -> (f64, Window, Window) {
             while !stop.load(Relaxed) && samples.len() < MAX_SAMPLES {
                 let id = &r.staying[rng.random_range(0..r.staying.len())];
                 let t0 = Instant::now();
-                workload::cycle(&r.app, id, true);
+                cycle::cycle(&r.app, id, true);
                 let t1 = Instant::now();
                 let now = switches();
                 samples.push(Sample {

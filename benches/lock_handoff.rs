@@ -29,10 +29,10 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/cycle.rs"]
+mod cycle;
 #[path = "common/latency.rs"]
 mod latency;
-#[path = "common/workload.rs"]
-mod workload;
 
 use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Release};
 use std::time::{Duration, Instant};
@@ -174,19 +174,10 @@ fn handoffs<H>(
     })
 }
 
-/// An application with one session of the payload; its ID.
-fn hot(app: &App) -> String {
-    let mut s = app.create_session().expect("create");
-    workload::fill(&mut s);
-    let id = s.id().to_string();
-    s.close().expect("close");
-    id
-}
-
 /// `n` hand-offs on a fresh session of `app`: the samples, checked (the
 /// count is the number of turns), and the lock waits the app counted.
 fn on_session(app: &App, n: u64, cpus: [usize; 2], hold: Duration) -> (Vec<u64>, u64) {
-    let id = hot(app);
+    let id = cycle::fill(app, 1).pop().expect("the hot session");
     let waits = app.stats().lock_waits;
     let samples = handoffs(
         n,
@@ -197,11 +188,11 @@ fn on_session(app: &App, n: u64, cpus: [usize; 2], hold: Duration) -> (Vec<u64>,
                 .expect("the hot session")
         },
         |s: &mut Session| {
-            workload::touch(s, true);
+            cycle::touch(s, true);
         },
         |s: Session| s.close().expect("close"),
     );
-    assert_eq!(workload::cycle(app, &id, false) as u64, n + 1, "count");
+    assert_eq!(cycle::cycle(app, &id, false) as u64, n + 1, "count");
     (samples, app.stats().lock_waits - waits)
 }
 

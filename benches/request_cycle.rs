@@ -26,8 +26,6 @@
 mod args;
 #[path = "common/peer.rs"]
 mod peer;
-#[path = "common/workload.rs"]
-mod workload;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -45,6 +43,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
 use sess::state::{Contents, SessionData, ID_LEN};
+use sess::store::LockMode;
 use sess::variant::Variant;
 
 // ---------------------------------------------------------------------------
@@ -186,6 +185,8 @@ fn proc_kib(file: &str, name: &str) -> Option<i64> {
 // ---------------------------------------------------------------------------
 // The workload.
 
+/// The 16-character string stored under "user".
+const USER: &str = "user@example.com";
 /// The greatest number of worker threads; the ID stream has one region each.
 const MAX_THREADS: usize = 2;
 
@@ -224,7 +225,19 @@ struct Contenders {
 
 impl Contenders {
     fn libsess(&self, id: &str) -> i32 {
-        workload::cycle(&self.libsess, id, true)
+        let mut s = self
+            .libsess
+            .open_session(id, LockMode::Exclusive)
+            .expect("a resident session");
+        black_box(s.get("user"));
+        let count = match s.get("count") {
+            Some(Variant::I4(c)) => *c,
+            other => panic!("count is {other:?}"),
+        };
+        black_box(s.get("cart"));
+        s.set("count", Variant::I4(count + 1)).expect("set");
+        s.close().expect("close");
+        count
     }
 
     fn moka(&self, id: &str) -> i32 {
@@ -343,7 +356,9 @@ fn build(n: usize, with_peers: bool) -> Built {
     .expect("app");
     for _ in 0..n {
         let mut s = libsess.create_session().expect("create");
-        workload::fill(&mut s);
+        s.set("user", Variant::bstr(USER)).expect("set");
+        s.set("count", Variant::I4(0)).expect("set");
+        s.set("cart", Variant::R8(19.99)).expect("set");
         let mut text = [0u8; ID_LEN];
         text.copy_from_slice(s.id().encode().as_str().as_bytes());
         ids.push(text);

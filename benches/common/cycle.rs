@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use sess::app::App;
+use sess::app::{App, Session};
 use sess::store::LockMode;
 use sess::variant::Variant;
 
@@ -36,6 +36,14 @@ pub fn cycle(app: &App, id: &str, write: bool) -> i32 {
         LockMode::Shared
     };
     let mut s = app.open_session(id, mode).expect("a resident session");
+    let count = touch(&mut s, write);
+    s.close().expect("close");
+    count
+}
+
+/// What a request does to a session it holds: reads "user", "count" and
+/// "cart", and writes `count + 1` when `write`; the count read.
+pub fn touch(s: &mut Session, write: bool) -> i32 {
     black_box(s.get("user"));
     let count = match s.get("count") {
         Some(Variant::I4(c)) => *c,
@@ -45,6 +53,5 @@ pub fn cycle(app: &App, id: &str, write: bool) -> i32 {
     if write {
         s.set("count", Variant::I4(count + 1)).expect("set");
     }
-    s.close().expect("close");
     count
 }

@@ -1,6 +1,6 @@
 //! What the peers (moka, DashMap) hold per session: the same data as
-//! libsess, so the payload structure and size are the same. Needs the
-//! bench's `workload` module.
+//! libsess, so the payload structure and size are the same. Needs `USER`
+//! (the string stored under "user") at the bench's root.
 
 use std::sync::Arc;
 
@@ -25,10 +25,10 @@ pub struct PeerData {
 /// A peer's session: shared, locked for a request.
 pub type Slot = Arc<Mutex<PeerData>>;
 
-/// The payload of `workload::fill`, as a peer holds it.
+/// The payload libsess's sessions hold, as a peer holds it.
 pub fn payload() -> PeerData {
     let mut contents = Contents::default();
-    contents.set("user", Variant::bstr(crate::workload::USER));
+    contents.set("user", Variant::bstr(crate::USER));
     contents.set("count", Variant::I4(0));
     contents.set("cart", Variant::R8(19.99));
     PeerData {
