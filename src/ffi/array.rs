@@ -2,7 +2,7 @@
 //! of a `SESS_VT_ARRAY | SESS_VT_VARIANT` variant).
 
 use super::handle::{self, sess_array};
-use super::variant::{read_arg, sess_variant, store};
+use super::variant::{read_arg, sess_variant, store_copy};
 use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
@@ -61,9 +61,9 @@ pub unsafe extern "C" fn sess_array_get(
         // SAFETY: NULL or a live array per the contract.
         let arr = unsafe { handle::get(array, "array") }?;
         super::require(out, "out")?;
-        let value = arr.get(index)?.clone();
+        let value = arr.get(index)?;
         // SAFETY: out is an initialised variant per the contract.
-        unsafe { store(out, value) }?;
+        unsafe { store_copy(out, value) }?;
         Ok(err::S_OK)
     })
 }

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use super::handle::sess_session;
-use super::variant::{read_arg, sess_variant, store};
+use super::variant::{read_arg, sess_variant, store, store_copy};
 use super::{boundary, put_required, sess_result, session, text, write_text};
 use crate::error as err;
 use crate::variant::{SafeArray, Variant};
@@ -52,9 +52,9 @@ pub unsafe extern "C" fn sess_contents_get_at(
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;
         super::require(out, "out")?;
-        let value = s.item_at(index)?.1.clone();
+        let value = s.item_at(index)?.1;
         // SAFETY: out is initialised per the contract.
-        unsafe { store(out, value) }?;
+        unsafe { store_copy(out, value) }?;
         Ok(err::S_OK)
     })
 }

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::handle::{self, sess_app, sess_session, SessionHandle};
-use super::variant::{read_arg, sess_variant, store};
+use super::variant::{read_arg, sess_variant, store_copy};
 use super::{boundary, put, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
 use crate::error::{self as err, Error, Result};
@@ -227,11 +227,11 @@ pub unsafe extern "C" fn sess_value_get(
         let name = unsafe { text(name, "name") }?;
         super::require(out, "out")?;
         let (value, rc) = match s.get(name) {
-            Some(v) => (v.clone(), err::S_OK),
-            None => (Variant::Empty, err::S_FALSE),
+            Some(v) => (v, err::S_OK),
+            None => (&Variant::Empty, err::S_FALSE),
         };
         // SAFETY: out is initialised per the contract.
-        unsafe { store(out, value) }?;
+        unsafe { store_copy(out, value) }?;
         Ok(rc)
     })
 }

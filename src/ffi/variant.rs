@@ -185,6 +185,21 @@ fn alloc_bstr(s: &str) -> sess_bstr {
     }
 }
 
+/// A C copy of `value` (the caller owns it): as `write(value.clone())`,
+/// but a string is copied once, straight into its C form.
+fn write_copy(value: &Variant) -> sess_variant {
+    match value {
+        Variant::Bstr(s) => sess_variant {
+            vt: vt::BSTR,
+            v: sess_variant_value {
+                bstrVal: alloc_bstr(s),
+            },
+            ..EMPTY
+        },
+        other => write(other.clone()),
+    }
+}
+
 /// Frees what `v` owns and sets it to `VT_EMPTY`; a bad tag is
 /// `DISP_E_BADVARTYPE` and leaves `v` untouched.
 ///
@@ -230,6 +245,20 @@ pub(crate) unsafe fn store(out: *mut sess_variant, value: Variant) -> Result<()>
     // SAFETY: initialised per the caller.
     unsafe { clear(out)? };
     *out = write(value);
+    Ok(())
+}
+
+/// Replaces the initialised variant at `out` with a copy of `value`
+/// (clearing it first; nothing is written if it cannot be cleared).
+///
+/// # Safety
+/// `out` must be NULL or point to an initialised variant.
+pub(crate) unsafe fn store_copy(out: *mut sess_variant, value: &Variant) -> Result<()> {
+    // SAFETY: per the caller.
+    let out = unsafe { deref_mut(out, "out")? };
+    // SAFETY: initialised per the caller.
+    unsafe { clear(out)? };
+    *out = write_copy(value);
     Ok(())
 }
 
