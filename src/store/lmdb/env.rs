@@ -43,6 +43,8 @@ struct Environment {
     data: File,
     /// Bytes from the data file's start known to have their blocks.
     reserved: AtomicU64,
+    /// LMDB's page size (fixed for the environment).
+    page_size: u64,
     /// Taken around this process's write transactions, so its threads
     /// queue on a lock that spins briefly before sleeping, instead of all
     /// contending for LMDB's cross-process writer mutex (a futex hand-off
@@ -140,7 +142,7 @@ impl Shared {
 /// no room.
 fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
     let info = e.env.info();
-    let used = (info.last_page_number as u64 + 1) * u64::from(e.env.stat().page_size);
+    let used = (info.last_page_number as u64 + 1) * e.page_size;
     let map = info.map_size as u64;
     let want = used.saturating_add(margin).min(map);
     if want <= e.reserved.load(Ordering::Relaxed) {
@@ -223,8 +225,10 @@ impl Environment {
             .write(true)
             .open(dir.join("data.mdb"))
             .map_err(|e| fail(heed::Error::Io(e), "open"))?;
+        let page_size = u64::from(env.stat().page_size);
         let environment = Environment {
             env,
+            page_size,
             generation: crate::fork::generation(),
             data,
             reserved: AtomicU64::new(0),
