@@ -24,6 +24,8 @@
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/frozen_contents.rs"]
+mod frozen_contents;
 #[path = "common/peer.rs"]
 mod peer;
 
@@ -42,7 +44,9 @@ use peer::{payload, PeerData, Slot};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sess::app::{App, AppOptions};
-use sess::state::{Contents, SessionData, ID_LEN};
+use sess::state::{SessionData, ID_LEN};
+
+use frozen_contents::Contents;
 use sess::store::LockMode;
 use sess::variant::Variant;
 
@@ -331,18 +335,15 @@ fn build(n: usize, with_peers: bool) -> Built {
     );
     let (peer, lib) = (size_of::<PeerData>(), size_of::<SessionData>());
     println!("  moka/DashMap hold PeerData ({peer} bytes); libsess SessionData ({lib} bytes)");
-    if peer != lib {
-        println!("  WARNING: SessionData changed shape; update PeerData to match");
-    }
-    // The session data structure itself: its inline size plus the heap its
-    // Contents take (the same for every contender).
+    // The peers' session data structure: its inline size plus the heap its
+    // Contents take.
     let c = counting();
     let sample = payload();
     let c = c.stop();
     drop(sample);
     let data_bytes = peer as f64 + c.bytes as f64;
     println!(
-        "  session data structure: {peer} inline + {} heap in {} blocks = {data_bytes} bytes",
+        "  peers' session data structure: {peer} inline + {} heap in {} blocks = {data_bytes} bytes",
         c.bytes, c.blocks
     );
     println!();
@@ -414,9 +415,7 @@ fn build(n: usize, with_peers: bool) -> Built {
         );
     }
     println!("  bytes: requested from the allocator; -payload: overhead beyond the payload");
-    println!(
-        "  ({payload_len}); -data: the store's own overhead beyond the session data structure"
-    );
+    println!("  ({payload_len}); -data: beyond the peers' session data structure");
     println!("  ({data_bytes}); malloc≈: with glibc's per-block header and rounding, and its");
     println!("  overhead beyond the payload; RSS: resident set growth.");
     println!();

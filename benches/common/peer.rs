@@ -1,18 +1,20 @@
 //! What the peers (moka, DashMap) hold per session: the same data as
-//! libsess, so the payload structure and size are the same. Needs `USER`
-//! (the string stored under "user") at the bench's root.
+//! libsess and libsess's Contents as it was before its compact layout.
+//! Needs `USER` (the string stored under "user") and the `frozen_contents`
+//! module at the bench's root.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use sess::state::Contents;
 use sess::variant::{Object, Variant};
 
+use crate::frozen_contents::Contents;
+
 /// What a moka / DashMap session holds: the fields of libsess's
-/// `SessionData` (its Contents type and the same scalars), so the payload
-/// structure and size are the same. `SessionData` itself is not used because
-/// its only write path records an undo journal (libsess's "don't save"),
-/// which neither peer offers; the floor should not pay for it.
+/// `SessionData` (with the frozen IndexMap-based Contents and the same
+/// scalars), what a typical cache user would store. `SessionData` itself is
+/// not used because its only write path records an undo journal (libsess's
+/// "don't save"), which neither peer offers; the floor should not pay for it.
 pub struct PeerData {
     /// The session's Contents.
     pub contents: Contents,

@@ -1,25 +1,32 @@
 //! The Contents collection: ordered items, keys compared case-insensitively
 //! with their original spelling kept, index access in insertion order.
+//!
+//! Laid out for the common session, a handful of short keys: the first
+//! [`INLINE`] items sit inside the collection itself (so inside the
+//! session's block in the in-process store), keys of up to 24 bytes are
+//! stored inline in their item, and a lookup is a linear scan that compares
+//! lengths before bytes. Only a collection of more than [`LINEAR_MAX`] items
+//! builds a hash index (case-folded keys), kept in step from then on.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 
-use indexmap::{Equivalent, IndexMap};
+use compact_str::CompactString;
+use hashbrown::HashTable;
+use smallvec::SmallVec;
 
 use crate::variant::Variant;
 
-/// A key as stored: original spelling; hashed and compared case-insensitively.
+/// Items kept inside the collection before it moves them to the heap.
+const INLINE: usize = 3;
+
+/// Largest collection searched by a linear scan; a larger one has an index.
+const LINEAR_MAX: usize = 8;
+
+/// One item: its key as first spelled, and its value.
 #[derive(Debug, Clone)]
-struct Key(Box<str>);
-
-/// A key as looked up (borrowed).
-#[repr(transparent)]
-struct KeyRef(str);
-
-impl KeyRef {
-    fn new(s: &str) -> &KeyRef {
-        // SAFETY: KeyRef is a repr(transparent) wrapper around str.
-        unsafe { &*(s as *const str as *const KeyRef) }
-    }
+struct Item {
+    key: CompactString,
+    value: Variant,
 }
 
 /// Feeds the UTF-8 bytes of `s` lowercased into `h`, in fixed 64-byte
@@ -52,7 +59,8 @@ fn hash_folded<H: Hasher>(s: &str, h: &mut H) {
     h.write_u8(0xFF);
 }
 
-/// Whether `a` and `b` are the same key (case-insensitive).
+/// Whether `a` and `b` are the same key (case-insensitive: each character
+/// lowercased, as ASP compares Contents keys).
 fn same_key(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
@@ -63,132 +71,198 @@ fn same_key(a: &str, b: &str) -> bool {
     }
 }
 
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        hash_folded(&self.0, h);
-    }
+/// Whether two ASCII keys of the same length are the same key, compared
+/// eight bytes at a time.
+fn same_ascii_key(a: &[u8], b: &[u8]) -> bool {
+    let (mut a, mut b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |c: &[u8]| lower_ascii(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    a.by_ref().zip(b.by_ref()).all(|(x, y)| word(x) == word(y))
+        && a.remainder().eq_ignore_ascii_case(b.remainder())
 }
-impl Hash for KeyRef {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        hash_folded(&self.0, h);
-    }
+
+/// Eight ASCII bytes lowercased at once: each byte in 'A'..='Z' gains
+/// 0x20. (No byte carries into the next: every byte is below 0x80 and
+/// gains at most 0x3F before its top bit is read.)
+fn lower_ascii(x: u64) -> u64 {
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    let at_least_a = x + 0x3F * EACH; // top bit set where byte >= 'A'
+    let above_z = x + 0x25 * EACH; // top bit set where byte > 'Z'
+    let upper = at_least_a & !above_z & (0x80 * EACH);
+    x | (upper >> 2)
 }
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        same_key(&self.0, &other.0)
-    }
-}
-impl Eq for Key {}
-impl Equivalent<Key> for KeyRef {
-    fn equivalent(&self, key: &Key) -> bool {
-        same_key(&self.0, &key.0)
-    }
+
+/// The hash of a key's case-folded form: foldhash with a per-process
+/// random seed.
+fn folded_hash(key: &str) -> u64 {
+    static SEED: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+    let mut h = SEED
+        .get_or_init(foldhash::fast::RandomState::default)
+        .build_hasher();
+    hash_folded(key, &mut h);
+    h.finish()
 }
 
 /// Ordered, case-insensitive name → value collection (ASP's Contents).
 #[derive(Debug, Clone, Default)]
 pub struct Contents {
-    map: IndexMap<Key, Variant, FoldState>,
-}
-
-/// The hasher for Contents: foldhash with a per-process random seed.
-#[derive(Debug, Clone, Copy, Default)]
-struct FoldState;
-
-impl BuildHasher for FoldState {
-    type Hasher = foldhash::fast::FoldHasher<'static>;
-    fn build_hasher(&self) -> Self::Hasher {
-        static SEED: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
-        SEED.get_or_init(foldhash::fast::RandomState::default)
-            .build_hasher()
-    }
+    items: SmallVec<[Item; INLINE]>,
+    /// Whether every key is ASCII, so that an ASCII name can be compared
+    /// byte-wise (it may stay false after the last non-ASCII key leaves).
+    non_ascii: bool,
+    /// Folded-key hash → item index, once there are more than
+    /// [`LINEAR_MAX`] items.
+    index: Option<Box<HashTable<usize>>>,
 }
 
 impl Contents {
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.items.len()
     }
 
     /// Whether there are no items.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.items.is_empty()
+    }
+
+    /// The position of `name` (any case).
+    fn position(&self, name: &str) -> Option<usize> {
+        if let Some(index) = &self.index {
+            let items = &self.items;
+            return index
+                .find(folded_hash(name), |&i| same_key(&items[i].key, name))
+                .copied();
+        }
+        if !self.non_ascii && name.is_ascii() {
+            let name = name.as_bytes();
+            self.items.iter().position(|it| {
+                let key = it.key.as_bytes();
+                key.len() == name.len() && same_ascii_key(key, name)
+            })
+        } else {
+            self.items.iter().position(|it| same_key(&it.key, name))
+        }
     }
 
     /// The value stored under `name` (any case).
     pub fn get(&self, name: &str) -> Option<&Variant> {
-        self.map.get(KeyRef::new(name))
+        self.position(name).map(|i| &self.items[i].value)
     }
 
     /// Whether `name` (any case) is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.map.contains_key(KeyRef::new(name))
+        self.position(name).is_some()
     }
 
     /// The index and key (original spelling) of `name` (any case).
     pub fn find(&self, name: &str) -> Option<(usize, &str)> {
-        self.map
-            .get_full(KeyRef::new(name))
-            .map(|(i, k, _)| (i, &*k.0))
+        self.position(name).map(|i| (i, &*self.items[i].key))
     }
 
     /// The key (original spelling) and value at `index` (0-based).
     pub fn get_index(&self, index: usize) -> Option<(&str, &Variant)> {
-        self.map.get_index(index).map(|(k, v)| (&*k.0, v))
+        self.items.get(index).map(|it| (&*it.key, &it.value))
     }
 
     /// Stores `value` under `name`: an existing key (any case) keeps its
     /// position and original spelling; a new key goes last. Returns the
     /// replaced item's index and old value, or `None` if the key is new.
     pub fn set(&mut self, name: &str, value: Variant) -> Option<(usize, Variant)> {
-        if let Some((index, _, slot)) = self.map.get_full_mut(KeyRef::new(name)) {
-            Some((index, std::mem::replace(slot, value)))
+        if let Some(i) = self.position(name) {
+            Some((i, std::mem::replace(&mut self.items[i].value, value)))
         } else {
-            self.map.insert(Key(name.into()), value);
+            self.insert(self.items.len(), name.into(), value);
             None
         }
+    }
+
+    /// Appends `name`, which the caller has just looked up and not found.
+    pub(crate) fn append_new(&mut self, name: &str, value: Variant) {
+        debug_assert!(!self.contains(name));
+        self.insert(self.items.len(), name.into(), value);
     }
 
     /// Replaces the value at `index`, returning the old one; `None` if there
     /// is no such index.
     pub fn set_index(&mut self, index: usize, value: Variant) -> Option<Variant> {
-        self.map
-            .get_index_mut(index)
-            .map(|(_, slot)| std::mem::replace(slot, value))
+        self.items
+            .get_mut(index)
+            .map(|it| std::mem::replace(&mut it.value, value))
     }
 
     /// Removes `name`; later items move down one index. Returns the item's
     /// index, key and value.
     pub fn remove(&mut self, name: &str) -> Option<(usize, Box<str>, Variant)> {
-        self.map
-            .shift_remove_full(KeyRef::new(name))
-            .map(|(i, k, v)| (i, k.0, v))
+        let i = self.position(name)?;
+        self.remove_index(i).map(|(k, v)| (i, k, v))
     }
 
     /// Removes the item at `index`; later items move down one index.
     pub fn remove_index(&mut self, index: usize) -> Option<(Box<str>, Variant)> {
-        self.map.shift_remove_index(index).map(|(k, v)| (k.0, v))
+        if index >= self.items.len() {
+            return None;
+        }
+        if let Some(table) = &mut self.index {
+            let hash = folded_hash(&self.items[index].key);
+            if let Ok(slot) = table.find_entry(hash, |&i| i == index) {
+                slot.remove();
+            }
+            for i in table.iter_mut().filter(|i| **i > index) {
+                *i -= 1;
+            }
+        }
+        let item = self.items.remove(index);
+        Some((item.key.into_string().into_boxed_str(), item.value))
     }
 
     /// Puts an item back at `index` (undoing a removal); later items move up.
     pub fn restore(&mut self, index: usize, key: Box<str>, value: Variant) {
-        let index = index.min(self.map.len());
-        self.map.shift_insert(index, Key(key), value);
+        self.insert(index.min(self.items.len()), key.as_ref().into(), value);
+    }
+
+    /// Inserts a key not present at `index` (at most the length).
+    fn insert(&mut self, index: usize, key: CompactString, value: Variant) {
+        self.non_ascii |= !key.is_ascii();
+        let hash = self.index.as_ref().map(|_| folded_hash(&key));
+        self.items.insert(index, Item { key, value });
+        match (&mut self.index, hash) {
+            (Some(table), Some(hash)) => {
+                for i in table.iter_mut().filter(|i| **i >= index) {
+                    *i += 1;
+                }
+                let items = &self.items;
+                table.insert_unique(hash, index, |&i| folded_hash(&items[i].key));
+            }
+            _ if self.items.len() > LINEAR_MAX => self.build_index(),
+            _ => {}
+        }
+    }
+
+    /// Builds the hash index over every item.
+    fn build_index(&mut self) {
+        let items = &self.items;
+        let mut table = HashTable::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            table.insert_unique(folded_hash(&it.key), i, |&j| folded_hash(&items[j].key));
+        }
+        self.index = Some(Box::new(table));
     }
 
     /// Removes the last item (undoing an append).
     pub fn pop(&mut self) {
-        self.map.pop();
+        if let Some(last) = self.items.len().checked_sub(1) {
+            self.remove_index(last);
+        }
     }
 
     /// Removes every item.
     pub fn clear(&mut self) {
-        self.map.clear();
+        *self = Contents::default();
     }
 
     /// Items in order: (key, value).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Variant)> {
-        self.map.iter().map(|(k, v)| (&*k.0, v))
+        self.items.iter().map(|it| (&*it.key, &it.value))
     }
 }
 
@@ -264,5 +338,81 @@ mod tests {
         }
         let keys: Vec<_> = c.iter().take(3).map(|(k, _)| k.to_owned()).collect();
         assert_eq!(keys, ["Key0", "Key1", "Key2"]);
+    }
+
+    /// Every operation gives the same answers with and without the hash
+    /// index (more than `LINEAR_MAX` items), checked against a plain model.
+    #[test]
+    fn indexed_and_linear_agree_with_a_model() {
+        let mut c = Contents::default();
+        let mut model: Vec<(String, i32)> = Vec::new();
+        let check = |c: &Contents, model: &[(String, i32)]| {
+            assert_eq!(c.len(), model.len());
+            for (i, (k, v)) in model.iter().enumerate() {
+                assert_eq!(c.get_index(i), Some((k.as_str(), &Variant::I4(*v))));
+                assert_eq!(c.find(&k.to_uppercase()), Some((i, k.as_str())));
+            }
+            assert!(!c.contains("absent"));
+        };
+        for round in 0..3 {
+            for i in 0..20 {
+                let k = format!("Item{i}");
+                c.set(&k, Variant::I4(i + round));
+                match model.iter_mut().find(|(m, _)| *m == k) {
+                    Some(slot) => slot.1 = i + round,
+                    None => model.push((k, i + round)),
+                }
+                check(&c, &model);
+            }
+            // Remove from the middle, the front and the end; put one back.
+            let (i, k, v) = c.remove("ITEM7").unwrap();
+            assert_eq!(
+                (i, &*k),
+                (model.iter().position(|m| m.0 == "Item7").unwrap(), "Item7")
+            );
+            let removed = model.remove(i);
+            check(&c, &model);
+            c.remove_index(0);
+            model.remove(0);
+            c.pop();
+            model.pop();
+            check(&c, &model);
+            c.restore(i, k, v);
+            model.insert(i, removed);
+            check(&c, &model);
+            if round == 1 {
+                c.clear();
+                model.clear();
+                check(&c, &model);
+            }
+        }
+        // A non-ASCII key in an indexed collection: KELVIN SIGN finds "k".
+        c.set("k", s("kelvin"));
+        assert_eq!(c.get("\u{212A}"), Some(&s("kelvin")));
+        c.set("Été", s("summer"));
+        assert_eq!(c.get("éTÉ"), Some(&s("summer")));
+    }
+
+    #[test]
+    fn words_lowercase_like_bytes() {
+        let all: Vec<u8> = (0..0x80).collect();
+        for chunk in all.chunks(8) {
+            let x = u64::from_le_bytes(chunk.try_into().unwrap());
+            let want: Vec<u8> = chunk.iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(lower_ascii(x).to_le_bytes(), want[..]);
+        }
+        assert!(same_ascii_key(b"SessionVariable1", b"sessionvariABLE1"));
+        assert!(!same_ascii_key(b"SessionVariable1", b"sessionvariABLE2"));
+        assert!(!same_ascii_key(b"Session[ariable", b"Session{ariable"));
+    }
+
+    /// A stored non-ASCII key is found by an ASCII name in a small
+    /// collection too (the byte-wise fast path must not skip it).
+    #[test]
+    fn ascii_name_finds_a_non_ascii_key() {
+        let mut c = Contents::default();
+        c.set("\u{212A}ey", s("v"));
+        assert_eq!(c.get("KEY"), Some(&s("v")));
+        assert_eq!(c.find("key").map(|f| f.1), Some("\u{212A}ey"));
     }
 }

@@ -130,40 +130,56 @@ impl SessionData {
         limits: &Limits,
         journal: &mut Journal,
     ) -> Result<()> {
-        self.check_set(name, &value, limits)?;
-        self.grow_to(self.bytes_after_set(name, &value), limits)?;
-        journal.push(match self.contents.set(name, value) {
-            Some((index, old)) => Undo::Replaced(index, old),
-            None => Undo::Appended,
+        let found = self.contents.find(name).map(|(i, _)| i);
+        let after = self.checked_size_after(found, name, &value, limits)?;
+        self.grow_to(after, limits)?;
+        journal.push(match found {
+            Some(index) => {
+                let old = self.contents.set_index(index, value);
+                Undo::Replaced(index, old.expect("the index was just found"))
+            }
+            None => {
+                self.contents.append_new(name, value);
+                Undo::Appended
+            }
         });
         Ok(())
     }
 
     /// Checks what [`SessionData::set_value`] checks, changing nothing.
     pub fn check_set(&self, name: &str, value: &Variant, limits: &Limits) -> Result<()> {
-        check_key(name, limits)?;
-        check_value(value, limits)?;
-        if !self.contents.contains(name) && self.contents.len() >= limits.max_items {
-            return Err(Error::new(
-                error::E_TOO_MANY_ITEMS,
-                format!("the session already holds {} items", limits.max_items),
-            ));
-        }
-        let after = self.bytes_after_set(name, value);
-        self.check_growth(after, limits)?;
+        let found = self.contents.find(name).map(|(i, _)| i);
+        let after = self.checked_size_after(found, name, value, limits)?;
         match &self.budget {
             Some(budget) if after > self.bytes => budget.check(after - self.bytes),
             _ => Ok(()),
         }
     }
 
-    /// The session's size once `name` holds `value` (a replaced key keeps
-    /// its original spelling).
-    fn bytes_after_set(&self, name: &str, value: &Variant) -> usize {
-        match self.contents.get(name) {
-            Some(old) => self.bytes - old.payload_bytes() + value.payload_bytes(),
+    /// The session's size once `name` (at index `found` if present) holds
+    /// `value`, after checking the key, the value and the limits a set is
+    /// held to (a replaced key keeps its original spelling).
+    fn checked_size_after(
+        &self,
+        found: Option<usize>,
+        name: &str,
+        value: &Variant,
+        limits: &Limits,
+    ) -> Result<usize> {
+        check_key(name, limits)?;
+        check_value(value, limits)?;
+        let after = match found.and_then(|i| self.contents.get_index(i)) {
+            Some((_, old)) => self.bytes - old.payload_bytes() + value.payload_bytes(),
+            None if self.contents.len() >= limits.max_items => {
+                return Err(Error::new(
+                    error::E_TOO_MANY_ITEMS,
+                    format!("the session already holds {} items", limits.max_items),
+                ))
+            }
             None => self.bytes + item_bytes(name, value),
-        }
+        };
+        self.check_growth(after, limits)?;
+        Ok(after)
     }
 
     /// `E_SESSION_TOO_LARGE` if growing to `after` bytes passes the limit.
@@ -258,7 +274,7 @@ impl SessionData {
     pub fn clear_values(&mut self, journal: &mut Journal) {
         if !self.contents.is_empty() {
             self.resize(0);
-            journal.push(Undo::Cleared(std::mem::take(&mut self.contents)));
+            journal.push(Undo::Cleared(Box::new(std::mem::take(&mut self.contents))));
         }
     }
 
@@ -284,7 +300,7 @@ impl SessionData {
             }
             Undo::Cleared(all) => {
                 self.resize(all.iter().map(sized).sum());
-                self.contents = all;
+                self.contents = *all;
             }
             Undo::Timeout(t) => self.timeout_minutes = t,
             Undo::Lcid(l) => self.lcid = l,

@@ -17,8 +17,9 @@ pub(crate) enum Undo {
     Replaced(usize, Variant),
     /// An item was removed from an index.
     Removed(usize, Box<str>, Variant),
-    /// Every item was removed; these were they.
-    Cleared(Contents),
+    /// Every item was removed; these were they (boxed: a Contents keeps
+    /// its first items inline, and the other records are small).
+    Cleared(Box<Contents>),
     /// Timeout had this value.
     Timeout(u32),
     /// LCID had this value.

@@ -1,8 +1,9 @@
 //! The in-process store: a sharded hash table of per-session reader/writer
 //! locks, with expiry kept in per-shard buckets of deadlines.
 //!
-//! - Lookup: hash the ID with a per-store secret key (SipHash-1-3), pick a
-//!   shard, clone the session's `Arc` under the shard mutex, then lock the
+//! - Lookup: hash the ID with a per-store random seed (foldhash's quality
+//!   hash: a few ns; the entry found is checked against the full ID, and
+//!   only the server's own random IDs are ever inserted), pick a shard, clone the session's `Arc` under the shard mutex, then lock the
 //!   session itself. Waiters on a session lock are parked and woken, never
 //!   polled; the wait is bounded.
 //! - Expiry: each session is registered in the bucket of the second its
@@ -13,6 +14,9 @@
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
+
+use foldhash::quality::SeedableRandomState;
+use foldhash::SharedSeed;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +24,6 @@ use std::time::Duration;
 use hashbrown::HashMap;
 use lock_api::{ArcRwLockReadGuard, ArcRwLockWriteGuard};
 use parking_lot::{Mutex, RawRwLock, RwLock};
-use siphasher::sip::SipHasher13;
 
 use super::{lock_timeout, Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
@@ -132,7 +135,7 @@ struct PaddedShard(Mutex<Shard>);
 /// The in-process session store (the default).
 pub struct MemoryStore {
     shards: Box<[PaddedShard]>,
-    secret: (u64, u64),
+    hasher: SeedableRandomState,
     count: AtomicUsize,
     lock_waits: super::LockWaits,
 }
@@ -144,28 +147,21 @@ fn bucket_of(deadline_ms: u64) -> u32 {
 }
 
 impl MemoryStore {
-    /// An empty store with a fresh random hashing secret.
+    /// An empty store with a fresh random hashing seed.
     pub fn new() -> Result<MemoryStore> {
-        let mut k = [0u8; 16];
-        getrandom::fill(&mut k)
+        let seed = getrandom::u64()
             .map_err(|e| Error::new(error::E_FAIL, format!("the OS random source failed: {e}")))?;
-        let (a, b) = k.split_at(8);
         Ok(MemoryStore {
             shards: (0..SHARDS).map(|_| PaddedShard::default()).collect(),
-            secret: (
-                u64::from_le_bytes(a.try_into().expect("8 bytes")),
-                u64::from_le_bytes(b.try_into().expect("8 bytes")),
-            ),
+            hasher: SeedableRandomState::with_seed(seed, SharedSeed::global_random()),
             count: AtomicUsize::new(0),
             lock_waits: super::LockWaits::default(),
         })
     }
 
-    /// The store key of `id`: a keyed hash, never the ID itself.
+    /// The store key of `id`: a seeded hash, never the ID itself.
     fn key(&self, id: &SessionId) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.secret.0, self.secret.1);
-        h.write(id.as_bytes());
-        h.finish()
+        self.hasher.hash_one(u128::from_le_bytes(*id.as_bytes()))
     }
 
     fn shard(&self, key: u64) -> &Mutex<Shard> {

@@ -77,7 +77,10 @@ pub struct Lease(Held);
 
 enum Held {
     InPlace(memory::Guard),
-    Copied(OwnedLease),
+    /// Boxed: it carries a whole `SessionData`, and an in-place lease (the
+    /// default store's) should not move that many bytes with every
+    /// `Session`.
+    Copied(Box<OwnedLease>),
 }
 
 /// A session's data copied out of a store that keeps it elsewhere.
@@ -98,7 +101,7 @@ pub struct OwnedLease {
 impl Lease {
     /// A lease on data copied out of a store.
     pub fn copied(lease: OwnedLease) -> Lease {
-        Lease(Held::Copied(lease))
+        Lease(Held::Copied(Box::new(lease)))
     }
 
     fn in_place(guard: memory::Guard) -> Lease {
@@ -108,7 +111,7 @@ impl Lease {
     /// The copied lease, if this is one (for the store that made it).
     pub fn into_copied(self) -> Option<OwnedLease> {
         match self.0 {
-            Held::Copied(o) => Some(o),
+            Held::Copied(o) => Some(*o),
             Held::InPlace(_) => None,
         }
     }
