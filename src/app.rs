@@ -60,14 +60,22 @@ impl AppInner {
     /// Ends every expired session that is not in use; returns how many
     /// ended, or the store's failure (after ending what it could claim).
     fn expire(self: &Arc<Self>) -> Result<usize> {
-        let mut due = Vec::new();
-        let claimed = self.store.take_expired(self.now_ms(), &mut due);
-        let n = due.len();
-        Counters::add(&self.counters.timed_out, n as u64);
-        for lease in due {
-            self.end(lease);
+        /// Sessions claimed, then ended, at a time.
+        const BATCH: usize = 64;
+        let now_ms = self.now_ms();
+        let mut due = Vec::with_capacity(BATCH);
+        let mut n = 0;
+        loop {
+            let claimed = self.store.take_expired_batch(now_ms, BATCH, &mut due);
+            n += due.len();
+            Counters::add(&self.counters.timed_out, due.len() as u64);
+            for lease in due.drain(..) {
+                self.end(lease);
+            }
+            if !claimed? {
+                return Ok(n);
+            }
         }
-        claimed.map(|()| n)
     }
 }
 

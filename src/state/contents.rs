@@ -3,14 +3,15 @@
 //!
 //! Laid out for the common session, a handful of short keys: the first
 //! [`INLINE`] items sit inside the collection itself (so inside the
-//! session's block in the in-process store), keys of up to 24 bytes are
-//! stored inline in their item, and a lookup is a linear scan that compares
-//! lengths before bytes. Only a collection of more than [`LINEAR_MAX`] items
-//! builds a hash index (case-folded keys), kept in step from then on.
+//! session's block in the in-process store), keys of up to 15 bytes are
+//! stored inline in their item, and a lookup is a linear scan over the
+//! items' [`Tag`]s, one word compare per item. Only a collection of more
+//! than [`LINEAR_MAX`] items builds a hash index (case-folded keys), kept
+//! in step from then on.
 
 use std::hash::{BuildHasher, Hasher};
 
-use compact_str::CompactString;
+use ecow::EcoString;
 use hashbrown::HashTable;
 use smallvec::SmallVec;
 
@@ -22,11 +23,35 @@ const INLINE: usize = 3;
 /// Largest collection searched by a linear scan; a larger one has an index.
 const LINEAR_MAX: usize = 8;
 
-/// One item: its key as first spelled, and its value.
+/// One item: its key as first spelled, its key's tag, and its value.
 #[derive(Debug, Clone)]
 struct Item {
-    key: CompactString,
+    tag: Tag,
+    key: EcoString,
     value: Variant,
+}
+
+/// A word that two equal keys share: an ASCII key's first 7 bytes
+/// lowercased, and its length (saturated) in the top byte. Equal tags mean
+/// equal keys for ASCII keys of up to 7 bytes; longer ones are compared in
+/// full after their tags match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tag(u64);
+
+impl Tag {
+    /// Longest key whose tag is the whole key.
+    const EXACT: usize = 7;
+
+    /// The tag of an ASCII key.
+    fn of(key: &[u8]) -> Tag {
+        let head = match key.first_chunk::<8>() {
+            Some(eight) => u64::from_le_bytes(*eight) & (u64::MAX >> 8),
+            // Byte by byte: a variable-length copy would call memcpy.
+            None => key.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+        };
+        let len = u64::from(u8::try_from(key.len()).unwrap_or(u8::MAX));
+        Tag(lower_ascii(head) | len << 56)
+    }
 }
 
 /// Feeds the UTF-8 bytes of `s` lowercased into `h`, in fixed 64-byte
@@ -135,10 +160,11 @@ impl Contents {
         }
         if !self.non_ascii && name.is_ascii() {
             let name = name.as_bytes();
-            self.items.iter().position(|it| {
-                let key = it.key.as_bytes();
-                key.len() == name.len() && same_ascii_key(key, name)
-            })
+            let tag = Tag::of(name);
+            let exact = name.len() <= Tag::EXACT;
+            self.items
+                .iter()
+                .position(|it| it.tag == tag && (exact || same_ascii_key(it.key.as_bytes(), name)))
         } else {
             self.items.iter().position(|it| same_key(&it.key, name))
         }
@@ -212,7 +238,7 @@ impl Contents {
             }
         }
         let item = self.items.remove(index);
-        Some((item.key.into_string().into_boxed_str(), item.value))
+        Some((item.key.as_str().into(), item.value))
     }
 
     /// Puts an item back at `index` (undoing a removal); later items move up.
@@ -221,10 +247,13 @@ impl Contents {
     }
 
     /// Inserts a key not present at `index` (at most the length).
-    fn insert(&mut self, index: usize, key: CompactString, value: Variant) {
+    fn insert(&mut self, index: usize, key: EcoString, value: Variant) {
+        // A non-ASCII key's tag is never compared (the scan then compares
+        // keys in full).
         self.non_ascii |= !key.is_ascii();
+        let tag = Tag::of(key.as_bytes());
         let hash = self.index.as_ref().map(|_| folded_hash(&key));
-        self.items.insert(index, Item { key, value });
+        self.items.insert(index, Item { tag, key, value });
         match (&mut self.index, hash) {
             (Some(table), Some(hash)) => {
                 for i in table.iter_mut().filter(|i| **i >= index) {
@@ -404,6 +433,14 @@ mod tests {
         assert!(same_ascii_key(b"SessionVariable1", b"sessionvariABLE1"));
         assert!(!same_ascii_key(b"SessionVariable1", b"sessionvariABLE2"));
         assert!(!same_ascii_key(b"Session[ariable", b"Session{ariable"));
+        assert_eq!(Tag::of(b"CoUnT"), Tag::of(b"count"));
+        assert_ne!(Tag::of(b"count"), Tag::of(b"count\0"), "the length counts");
+        assert_ne!(Tag::of(b"counter"), Tag::of(b"countes"));
+        assert_eq!(
+            Tag::of(b"LongerKey1"),
+            Tag::of(b"longerkey2"),
+            "only a filter"
+        );
     }
 
     /// A stored non-ASCII key is found by an ASCII name in a small

@@ -31,6 +31,8 @@ use crate::state::{SessionData, SessionId};
 
 const SHARD_BITS: u32 = 6;
 const SHARDS: usize = 1 << SHARD_BITS;
+/// Most expired sessions claimed under one hold of a shard's mutex.
+const CLAIMS_PER_LOCK: usize = 64;
 
 /// Whether an entry is visible in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +169,66 @@ impl MemoryStore {
     fn shard(&self, key: u64) -> &Mutex<Shard> {
         // Middle bits: the table itself uses the low bits and the top 7.
         &self.shards[(key >> 32) as usize & (SHARDS - 1)].0
+    }
+
+    /// Claims up to `quota` due sessions of one shard into `out`; returns
+    /// how many, and whether the shard may hold more due ones. Entries in
+    /// use or touched since are re-registered (through `later`, after the
+    /// loop, so a claim always ends, even on a clock past the buckets'
+    /// range, where they saturate).
+    fn claim_due(
+        &self,
+        shard: &mut Shard,
+        now_ms: u64,
+        now_s: u32,
+        quota: usize,
+        out: &mut Vec<Lease>,
+        later: &mut Vec<(u64, u32)>,
+    ) -> (usize, bool) {
+        let mut claimed = 0;
+        let mut more = false;
+        while let Some(mut due) = shard.wheel.first_entry() {
+            if *due.key() > now_s {
+                break;
+            }
+            if claimed == quota {
+                more = true;
+                break;
+            }
+            let keys = due.get_mut();
+            let rest = keys.len().saturating_sub(quota - claimed);
+            let batch: Vec<u64> = keys.drain(rest..).collect();
+            if keys.is_empty() {
+                due.remove();
+            }
+            for key in batch {
+                let Some(slot) = shard.map.get(&key) else {
+                    continue; // removed meanwhile: a stale registration
+                };
+                let Some(mut g) = slot.try_write_arc() else {
+                    // In use: a request holds it. Look again next second.
+                    later.push((key, now_s.saturating_add(1)));
+                    continue;
+                };
+                let deadline = g.deadline_ms.load(Ordering::Relaxed);
+                if deadline <= now_ms {
+                    shard.map.remove(&key);
+                    self.count.fetch_sub(1, Ordering::Relaxed);
+                    g.state = State::Dead;
+                    out.push(Lease::in_place(Guard::Write(g)));
+                    claimed += 1;
+                } else if g.bucket <= now_s {
+                    // Its registration came due but it was touched since.
+                    g.bucket = bucket_of(deadline);
+                    later.push((key, g.bucket));
+                }
+                // else: a later registration is current; this one is stale.
+            }
+        }
+        for (key, bucket) in later.drain(..) {
+            shard.register(key, bucket);
+        }
+        (claimed, more)
     }
 
     /// Takes `g`'s entry out of the table (if it is still the one there).
@@ -362,47 +424,36 @@ impl SessionStore for MemoryStore {
     }
 
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
-        // Seconds, saturating like the buckets (see `bucket_of`).
-        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
-        let mut later = Vec::new();
-        for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
-            while let Some(due) = shard.wheel.first_entry() {
-                if *due.key() > now_s {
-                    break;
-                }
-                for key in due.remove() {
-                    let Some(slot) = shard.map.get(&key) else {
-                        continue; // removed meanwhile: a stale registration
-                    };
-                    let Some(mut g) = slot.try_write_arc() else {
-                        // In use: a request holds it. Look again next second.
-                        later.push((key, now_s.saturating_add(1)));
-                        continue;
-                    };
-                    let deadline = g.deadline_ms.load(Ordering::Relaxed);
-                    if deadline <= now_ms {
-                        shard.map.remove(&key);
-                        self.count.fetch_sub(1, Ordering::Relaxed);
-                        g.state = State::Dead;
-                        out.push(Lease::in_place(Guard::Write(g)));
-                    } else if g.bucket <= now_s {
-                        // Its registration came due but it was touched since.
-                        g.bucket = bucket_of(deadline);
-                        later.push((key, g.bucket));
-                    }
-                    // else: a later registration is current; this one is stale.
-                }
-            }
-            // Registered after the loop, so a sweep always ends (even on a
-            // clock past the buckets' range, where they saturate).
-            for (key, bucket) in later.drain(..) {
-                shard.register(key, bucket);
-            }
-        }
+        while self.take_expired_batch(now_ms, CLAIMS_PER_LOCK, out)? {}
         Ok(())
     }
 
+    /// Claims at most `max` due sessions, holding each shard's mutex for
+    /// at most [`CLAIMS_PER_LOCK`] of them, so requests on other sessions
+    /// of the shard wait for a few microseconds at most, whatever the
+    /// backlog.
+    fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+        // Seconds, saturating like the buckets (see `bucket_of`).
+        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+        let max = max.max(1);
+        let mut claimed = 0;
+        let mut later = Vec::new();
+        for shard in self.shards.iter() {
+            loop {
+                let quota = (max - claimed).min(CLAIMS_PER_LOCK);
+                let (n, more) =
+                    self.claim_due(&mut shard.0.lock(), now_ms, now_s, quota, out, &mut later);
+                claimed += n;
+                if claimed == max {
+                    return Ok(true);
+                }
+                if !more {
+                    break;
+                }
+            }
+        }
+        Ok(false)
+    }
     fn drain(&self, out: &mut Vec<Lease>) {
         for shard in self.shards.iter() {
             let mut shard = shard.0.lock();
@@ -536,6 +587,37 @@ mod tests {
         assert!(out[0].id() == a);
         assert_eq!(s.count().unwrap(), 0);
         assert!(s.shards.iter().all(|sh| sh.0.lock().wheel.is_empty()));
+    }
+
+    /// A backlog is claimed in batches of at most `max`, each session once,
+    /// with a session in use left for a later sweep.
+    #[test]
+    fn a_backlog_is_claimed_in_bounded_batches() {
+        let s = MemoryStore::new().unwrap();
+        // 3,000 sessions over 64 shards: about 47 a shard, in two buckets.
+        let ids: Vec<_> = (0..3000)
+            .map(|i| new_session(&s, 0, 60_000 + (i % 2) * 1000))
+            .collect();
+        let busy = found(s.get(&ids[7], LockMode::Shared, WAIT, 1).unwrap());
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut calls = 0;
+        while s.take_expired_batch(61_000, 100, &mut out).unwrap() {
+            assert_eq!(out.len(), 100, "a full batch");
+            calls += 1;
+            for l in out.drain(..) {
+                assert!(seen.insert(l.id().as_bytes().to_vec()), "claimed twice");
+            }
+        }
+        assert!(out.len() < 100);
+        for l in out.drain(..) {
+            assert!(seen.insert(l.id().as_bytes().to_vec()), "claimed twice");
+        }
+        assert_eq!((calls, seen.len()), (29, 2999), "all but the busy one");
+        assert_eq!(s.count().unwrap(), 1);
+        drop(busy);
+        s.take_expired(62_000, &mut out).unwrap();
+        assert!(out.len() == 1 && out[0].id() == ids[7]);
     }
 
     #[test]

@@ -219,6 +219,16 @@ pub trait SessionStore: Send + Sync {
     /// could be claimed was appended: those sessions still need ending.
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()>;
 
+    /// [`SessionStore::take_expired`] for at most `max` sessions, so the
+    /// caller can end each batch while its entries are still warm in cache
+    /// and a store can let requests in between batches. `Ok(true)`: it
+    /// stopped at `max` and more may be due. The default claims every due
+    /// session in one call (for stores that batch on their own).
+    fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+        let _ = max;
+        self.take_expired(now_ms, out).map(|()| false)
+    }
+
     /// Removes every session (application end), appending them to `out`.
     /// A store shared by a web farm leaves them to the farm instead (they
     /// end when they expire) and appends nothing.
