@@ -177,7 +177,7 @@ impl Shared {
         }
     }
 
-    /// Whether this process has slides queued.
+    /// Whether this process has slides queued (or being written).
     pub(super) fn slides_queued(&self) -> bool {
         !self.environment.slides.is_empty()
     }
@@ -339,7 +339,7 @@ impl Environment {
             return Ok(());
         }
         let _turn = self.writer.lock();
-        let batch = self.slides.take();
+        let (_writing, batch) = self.slides.take();
         if batch.is_empty() {
             return Ok(());
         }

@@ -33,8 +33,10 @@ use parking_lot::{Condvar, Mutex};
 
 use super::env::Db;
 
-/// A queue this long wakes the flusher.
-pub(super) const BATCH: usize = 1024;
+/// A queue this long wakes the flusher. A batch holds LMDB's writer for
+/// about 1 µs to 4 µs per slide (each copies its session's B-tree leaf), so
+/// writers wait behind it at most about a millisecond.
+pub(super) const BATCH: usize = 256;
 /// A queue this long is flushed by the request that finds it so (the
 /// flusher is behind).
 const BACKLOG: usize = 8 * BATCH;
@@ -77,9 +79,21 @@ struct Queue {
     /// requests flush at [`BACKLOG`] and sweeps flush).
     started: bool,
     stop: bool,
+    /// Whether slides taken from the queue are being written.
+    writing: bool,
 }
 
 /// One environment's queue of slides (shared with its flusher thread).
+/// Slides taken from the queue are being written while this lives (one
+/// writer at a time: the caller holds LMDB's write turn).
+pub(super) struct Writing<'a>(&'a Slides);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.queue.lock().writing = false;
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Slides {
     queue: Mutex<Queue>,
@@ -108,20 +122,23 @@ impl Slides {
         }
     }
 
-    /// Whether any slide is queued.
+    /// Whether no slide is queued or being written.
     pub(super) fn is_empty(&self) -> bool {
-        self.queue.lock().pending.is_empty()
+        let q = self.queue.lock();
+        q.pending.is_empty() && !q.writing
     }
 
     /// Takes every queued slide, one per session, in key order
-    /// (neighbours in the B-tree are written together). Of a session's
-    /// slides that saw the same stored deadline the latest deadline is
-    /// kept; one that saw another stored deadline replaces those before
-    /// it (the session was written in between).
-    pub(super) fn take(&self) -> Vec<(Key, Slide)> {
+    /// (neighbours in the B-tree are written together), to be written
+    /// while the returned guard lives. Of a session's slides that saw the
+    /// same stored deadline the latest deadline is kept; one that saw
+    /// another stored deadline replaces those before it (the session was
+    /// written in between).
+    pub(super) fn take(&self) -> (Writing<'_>, Vec<(Key, Slide)>) {
         let mut pending = {
             let mut q = self.queue.lock();
             q.since = None;
+            q.writing = true;
             std::mem::take(&mut q.pending)
         };
         pending.sort_by_key(|(k, _)| *k); // stable: queue order per key
@@ -136,7 +153,7 @@ impl Slides {
             }
             true
         });
-        pending
+        (Writing(self), pending)
     }
 
     /// Ends the flusher (at the environment's close).
@@ -223,11 +240,14 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         // a: the later deadline of the two that saw 10; b sorts first.
-        assert_eq!(got(s.take()), [(b, 1, 2), (a, 10, 50)]);
+        let (writing, batch) = s.take();
+        assert_eq!(got(batch), [(b, 1, 2), (a, 10, 50)]);
+        assert!(!s.is_empty(), "being written");
+        drop(writing);
         assert!(s.is_empty());
         s.push(a, slide(10, 50));
         s.push(a, slide(20, 30));
-        assert_eq!(got(s.take()), [(a, 20, 30)], "written since: replaced");
+        assert_eq!(got(s.take().1), [(a, 20, 30)], "written since: replaced");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
