@@ -14,7 +14,8 @@
 //!   the old holder's save is then refused. Read-only requests hold no
 //!   lock (LMDB reads are consistent snapshots); they wait only for a
 //!   writer, and slide the expiry only when that moves it by 10 s or more.
-//!   Such a slide is queued in the process and written with others in one
+//!   Such a slide (or an exclusive request's that changed nothing) is
+//!   queued in the process and written with others in one
 //!   write transaction, within a second (`slides.rs`); it is queued only
 //!   while the session's stored deadline is at least 5 s away, so no
 //!   process ends a session whose slide is still queued. A process killed

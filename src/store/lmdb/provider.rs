@@ -261,6 +261,7 @@ impl LmdbProvider {
                     return Ok(None);
                 }
                 out.write(blob)?;
+                Seen::remember(self.shared.app(), h, st.deadline, now_ms);
                 Ok(Some(Status::Done))
             })
         };
@@ -420,17 +421,27 @@ impl Provider for LmdbProvider {
     ) -> Result<Status> {
         let h = hash(key)?;
         if blob.is_none() {
-            // Unchanged: no write unless the deadline moves far enough.
-            let small = self.read("save", |txn| {
-                Ok(self
-                    .state(txn, &h, "save")?
-                    .map(|st| deadline_ms >= st.deadline && deadline_ms - st.deadline < REFRESH_MS))
-            })?;
-            let done = match small {
+            // Unchanged: no write unless the deadline moves far enough; a
+            // far slide right after this thread read the session (its
+            // stored deadline is still the one read: the lock was held
+            // since) is queued like a read-only request's.
+            let seen = Seen::take(self.shared.app(), &h);
+            let stored = match seen {
+                Some(seen) => Some(seen.deadline),
+                None => self.read("save", |txn| {
+                    Ok(self.state(txn, &h, "save")?.map(|st| st.deadline))
+                })?,
+            };
+            let done = match stored {
                 None => Some(Status::NotFound),
-                Some(true) if self.locks.holds(&h, token) => Some(Status::Done),
-                Some(true) => Some(Status::Locked),
-                Some(false) => None, // slid far: written below
+                Some(_) if !self.locks.holds(&h, token) => Some(Status::Locked),
+                Some(d) if deadline_ms < d => None, // shortened: written below
+                Some(d) if deadline_ms - d < REFRESH_MS => Some(Status::Done),
+                Some(d) if seen.is_some_and(|s| d >= s.now_ms().saturating_add(HORIZON_MS)) => self
+                    .shared
+                    .queue_slide(&h, d, deadline_ms)?
+                    .then_some(Status::Done),
+                Some(_) => None, // slid far: written below
             };
             if let Some(status) = done {
                 self.locks.free(&h, token);
@@ -772,14 +783,36 @@ mod tests {
             (stored(&p, 3), stored(&p, 4), stored(&p, 5), stored(&p, 6)),
             (Some(70_000), None, Some(90_000), None)
         );
+        // An exclusive request that changed nothing queues its slide too,
+        // and frees the lock at once.
+        let mut out = BlobBuf::new(64);
+        assert_eq!(
+            p.get(&key(5), LockMode::Exclusive, 6, 66_000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.set_and_release(&key(5), 6, 126_000, None).unwrap(),
+            Status::Done
+        );
+        assert_eq!(stored(&p, 5), Some(90_000));
+        assert_eq!(
+            p.get(&key(5), LockMode::Exclusive, 7, 66_000, &mut out)
+                .unwrap(),
+            Status::Done,
+            "the lock is free"
+        );
+        assert_eq!(p.release(&key(5), 7).unwrap(), Status::Done);
+        p.claim_expired(66_000, 10, &mut list).unwrap();
+        assert_eq!(stored(&p, 5), Some(126_000));
         // Nothing else calling: the flusher writes a slide (within
         // FLUSH_AFTER; this only waits for it to happen).
-        read_only(&p, 5, 70_000, 130_000);
+        read_only(&p, 5, 70_000, 140_000);
         let t = Instant::now();
-        while stored(&p, 5) != Some(130_000) && t.elapsed() < std::time::Duration::from_secs(30) {
+        while stored(&p, 5) != Some(140_000) && t.elapsed() < std::time::Duration::from_secs(30) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert_eq!(stored(&p, 5), Some(130_000));
+        assert_eq!(stored(&p, 5), Some(140_000));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -1,7 +1,8 @@
 //! Read-only requests' deadline slides, queued per process and written in
 //! batches.
 //!
-//! A read-only request that moves its session's deadline by
+//! A read-only request (or an exclusive one that changed nothing) that
+//! moves its session's deadline by
 //! [`REFRESH_MS`](super::provider::REFRESH_MS) or more would otherwise pay a
 //! write transaction of its own (LMDB admits one writer at a time, across
 //! processes). Instead the slide is queued here (key hash → new deadline)
