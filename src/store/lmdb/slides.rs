@@ -20,7 +20,10 @@
 //! process killed (or stopped for longer than the horizon) with slides
 //! queued loses them: those sessions keep their earlier deadline, as if
 //! the read-only requests had not slid them — never ended twice, never
-//! resurrected (a flush only updates a session that still exists).
+//! resurrected (a flush only updates a session that still exists). The
+//! flush bound is real time and the horizon store-clock time: the
+//! guarantee assumes the two advance together (the system clock; not a
+//! manual test clock set ahead in another process).
 //!
 //! A flush writes a slide only if the session's deadline is still the one
 //! the request read (`seen`): a save, a remove or another slide written
