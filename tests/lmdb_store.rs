@@ -133,6 +133,28 @@ fn child_process() {
             }
             println!("DONE");
         }
+        "sweep-once" => {
+            // One sweep at SESS_CHILD_NOW: the sessions it ended, and how
+            // many are left.
+            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+            let ends = Arc::new(Mutex::new(Vec::new()));
+            let e = ends.clone();
+            let app = app_on(lmdb, |o| {
+                o.clock = Some(clock);
+                o.on_end = Some(Arc::new(move |s| {
+                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                        panic!("OnEnd without contents")
+                    };
+                    e.lock().unwrap().push(n.to_string());
+                }));
+            });
+            app.expire().unwrap();
+            for line in ends.lock().unwrap().iter() {
+                println!("END {line}");
+            }
+            println!("LEFT {}", app.session_count().unwrap());
+            println!("DONE");
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -346,6 +368,61 @@ fn three_processes_racing_to_sweep_end_each_session_once() {
     assert!(ended.values().all(|&c| c == 1), "each exactly once");
     eprintln!("{busy} of 3 sweepers ended sessions");
     assert_eq!(app.session_count().unwrap(), 0);
+}
+
+/// What one sweep by another process at `now` does: (its ENDs, LEFT).
+fn sweep_elsewhere(dir: &Path, now: u64) -> (Vec<String>, u64) {
+    let mut e = child_env(dir, 30_000);
+    e.push(("SESS_CHILD_NOW", now.to_string()));
+    let mut child = spawn_child("sweep-once", &e);
+    let lines = await_line(&mut child, "DONE", Duration::from_secs(30));
+    assert!(wait_bounded(&mut child, Duration::from_secs(30)).success());
+    let ends = lines
+        .iter()
+        .filter_map(|l| Some(l.split_once("END ")?.1.to_owned()))
+        .collect();
+    let left = lines
+        .iter()
+        .find_map(|l| l.split_once("LEFT ")?.1.trim().parse().ok())
+        .expect("LEFT");
+    (ends, left)
+}
+
+#[test]
+fn read_only_slides_are_batched_and_hold_across_processes() {
+    let dir = TempDir::new("slides");
+    let t0 = 1_900_000_000_000u64;
+    let clock = Arc::new(ManualClock::new(t0));
+    let app = app_on(lmdb_opts(dir.path()), |o| o.clock = Some(clock.clone()));
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(1).unwrap(); // deadline t0 + 60 s
+    s.set("n", Variant::I4(7)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    // A read-only request 30 s on slides the deadline to t0 + 90 s: a
+    // slide this process queues for its next batch.
+    clock.advance(30_000);
+    let read = |app: &App| {
+        let s = app.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(7)));
+        s.close().unwrap();
+    };
+    read(&app);
+    // Another process sweeping before the stored deadline ends nothing.
+    assert_eq!(sweep_elsewhere(dir.path(), t0 + 58_000), (vec![], 1));
+    // Past the stored deadline, this process still sees its own slide
+    // (and slides on, to t0 + 125 s).
+    clock.advance(35_000);
+    read(&app);
+    // Closing writes what is queued; another process sweeping past the
+    // first deadlines, then the last, ends the session once, with its
+    // contents.
+    drop(app);
+    assert_eq!(sweep_elsewhere(dir.path(), t0 + 100_000), (vec![], 1));
+    assert_eq!(
+        sweep_elsewhere(dir.path(), t0 + 125_000),
+        (vec!["7".to_owned()], 0)
+    );
 }
 
 #[test]

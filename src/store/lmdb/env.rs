@@ -18,12 +18,14 @@ use std::fs::File;
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
 
+use super::provider::State;
+use super::slides::{Push, Slide, Slides};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
 
@@ -50,14 +52,25 @@ struct Environment {
     /// contending for LMDB's cross-process writer mutex (a futex hand-off
     /// each time).
     writer: parking_lot::Mutex<()>,
+    /// Read-only requests' deadline slides, queued (see `slides.rs`).
+    slides: Arc<Slides>,
 }
 
 /// What one reservation adds beyond the margin (fewer, larger calls).
 const RESERVE_CHUNK: u64 = 32 << 20;
 
+/// Bytes kept reserved on disk before a flush of queued slides: the
+/// B-tree pages a batch of slides can copy, with room to spare.
+const FLUSH_MARGIN: u64 = 16 << 20;
+
+/// The numbers of this process's applications (keys of queued slides).
+static APPS: AtomicU32 = AtomicU32::new(0);
+
 /// One application's databases in an open environment.
 pub(super) struct Shared {
     environment: Arc<Environment>,
+    /// This application's number in the process.
+    app: u32,
     /// Key hash (16 bytes) → the session's record (see `provider.rs`).
     pub(super) sessions: Db,
     /// Deadline (8 bytes, big-endian) ‖ key hash → nothing.
@@ -82,6 +95,7 @@ impl Shared {
         let margin = (max_session_bytes as u64).saturating_mul(4) + (4 << 20);
         let shared = |sessions, expiry| Shared {
             environment: environment.clone(),
+            app: APPS.fetch_add(1, Ordering::Relaxed),
             sessions,
             expiry,
             margin,
@@ -111,6 +125,11 @@ impl Shared {
         shared_reserve(&self.environment, self.margin)
     }
 
+    /// This application's number in the process.
+    pub(super) fn app(&self) -> u32 {
+        self.app
+    }
+
     /// The environment.
     pub(super) fn env(&self) -> &Env<WithoutTls> {
         &self.environment.env
@@ -120,6 +139,53 @@ impl Shared {
     /// is open.
     pub(super) fn writer(&self) -> parking_lot::MutexGuard<'_, ()> {
         self.environment.writer.lock()
+    }
+
+    /// Queues the slide of session `h` (stored deadline `seen`) to
+    /// `deadline`, for the next flush: whether it was queued (else the
+    /// caller writes it; no flusher could be started).
+    pub(super) fn queue_slide(&self, h: &[u8; 16], seen: u64, deadline: u64) -> Result<bool> {
+        let e = &self.environment;
+        if !e.slides.open() {
+            return Ok(false);
+        }
+        let slide = Slide {
+            sessions: self.sessions,
+            seen,
+            deadline,
+        };
+        match e.slides.push((self.app, *h), slide) {
+            Push::Queued => Ok(true),
+            Push::Flush => e.flush_slides().map(|()| true),
+            Push::Start => {
+                let weak = Arc::downgrade(e);
+                e.slides.flusher(move || match weak.upgrade() {
+                    Some(e) => {
+                        // Nowhere to report a failure: those sessions keep
+                        // their earlier deadline (see `slides.rs`).
+                        let _ = e.flush_slides();
+                        true
+                    }
+                    None => false,
+                });
+                if e.slides.open() {
+                    Ok(true)
+                } else {
+                    e.flush_slides().map(|()| true)
+                }
+            }
+        }
+    }
+
+    /// Whether this process has slides queued (or being written).
+    pub(super) fn slides_queued(&self) -> bool {
+        !self.environment.slides.is_empty()
+    }
+
+    /// Writes every slide this process has queued (waiting for a flush
+    /// under way to end, so what was queued before the call is written).
+    pub(super) fn flush_slides(&self) -> Result<()> {
+        self.environment.flush_slides()
     }
 
     /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
@@ -233,6 +299,7 @@ impl Environment {
             data,
             reserved: AtomicU64::new(0),
             writer: parking_lot::Mutex::new(()),
+            slides: Arc::default(),
         };
         // Room for the format record before it is written.
         shared_reserve(&environment, RESERVE_CHUNK)?;
@@ -260,6 +327,59 @@ impl Environment {
         }
         wtxn.commit().map_err(|e| fail(e, "open"))?;
         Ok(environment)
+    }
+}
+
+impl Environment {
+    /// Writes the queued slides in one write transaction (none in a
+    /// forked child: the queue is its parent's). A failed transaction
+    /// loses them: those sessions keep their earlier deadlines.
+    fn flush_slides(&self) -> Result<()> {
+        if crate::fork::generation() != self.generation {
+            return Ok(());
+        }
+        let _turn = self.writer.lock();
+        let (_writing, batch) = self.slides.take();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        shared_reserve(self, FLUSH_MARGIN)?;
+        let mut txn = self.env.write_txn().map_err(|e| fail(e, "slide"))?;
+        let mut record = Vec::new();
+        for ((_, h), slide) in &batch {
+            let Some(bytes) = slide.sessions.get(&txn, h).map_err(|e| fail(e, "slide"))? else {
+                continue; // ended or removed since: not resurrected
+            };
+            let Ok(st) = State::parse(bytes) else {
+                continue; // damaged: the sweep drops it
+            };
+            if st.deadline != slide.seen || slide.deadline <= st.deadline {
+                continue; // written since (a later request's deadline)
+            }
+            record.clear();
+            record.extend_from_slice(bytes);
+            let slid = State {
+                deadline: slide.deadline,
+                ..st
+            };
+            record[..State::LEN].copy_from_slice(&slid.bytes());
+            slide
+                .sessions
+                .put(&mut txn, h, &record)
+                .map_err(|e| fail(e, "slide"))?;
+        }
+        txn.commit().map_err(|e| fail(e, "slide"))
+    }
+}
+
+impl Drop for Environment {
+    /// Writes the queued slides and ends the flusher (not in a forked
+    /// child, which neither owns the queue nor has the thread).
+    fn drop(&mut self) {
+        if crate::fork::generation() == self.generation {
+            self.slides.stop();
+            let _ = self.flush_slides();
+        }
     }
 }
 

@@ -13,8 +13,14 @@
 //!   holder crashed or hung): another request may take the session, and
 //!   the old holder's save is then refused. Read-only requests hold no
 //!   lock (LMDB reads are consistent snapshots); they wait only for a
-//!   writer, and slide the expiry only when that moves it by 10 s or more
-//!   (a write).
+//!   writer, and slide the expiry only when that moves it by 10 s or more.
+//!   Such a slide (or an exclusive request's that changed nothing) is
+//!   queued in the process and written with others in one
+//!   write transaction, within a second (`slides.rs`); it is queued only
+//!   while the session's stored deadline is at least 5 s away, so no
+//!   process ends a session whose slide is still queued. A process killed
+//!   with slides queued loses them (those sessions keep their earlier
+//!   deadline).
 //! - **Saves** happen only while the saver's token holds the lock and the
 //!   session exists: no lost update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
@@ -39,6 +45,7 @@
 mod env;
 mod locks;
 mod provider;
+mod slides;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -17,14 +17,18 @@
 //! the session (a read transaction), save it and slide its deadline (one
 //! write transaction, serialised across processes; none if nothing
 //! changed and the deadline moved by less than [`REFRESH_MS`]), free the
-//! lock.
+//! lock. A read-only cycle is one read transaction; its slide is queued
+//! and written in a batch with others (`slides.rs`).
 
+use std::cell::Cell;
 use std::io::Write;
+use std::time::Instant;
 
 use heed::{RoTxn, RwTxn, WithoutTls};
 
 use super::env::{fail, Shared};
 use super::locks::{LockTable, Take};
+use super::slides::HORIZON_MS;
 use crate::error::{self, Error, Result};
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::remote::KeyHash;
@@ -32,16 +36,18 @@ use crate::store::LockMode;
 
 /// The head of a session's record.
 #[derive(Clone, Copy)]
-struct State {
-    deadline: u64,
+pub(super) struct State {
+    pub(super) deadline: u64,
     /// The deadline of its expiry index entry (at most `deadline`).
-    indexed: u64,
+    pub(super) indexed: u64,
 }
 
 impl State {
-    const LEN: usize = 16;
+    /// Its length in bytes.
+    pub(super) const LEN: usize = 16;
 
-    fn parse(bytes: &[u8]) -> Result<State> {
+    /// The state at the head of a record (`E_STORE_CORRUPT` if too short).
+    pub(super) fn parse(bytes: &[u8]) -> Result<State> {
         let bytes: &[u8; State::LEN] = bytes
             .get(..State::LEN)
             .and_then(|b| b.try_into().ok())
@@ -58,7 +64,8 @@ impl State {
         })
     }
 
-    fn bytes(&self) -> [u8; State::LEN] {
+    /// Its bytes, as at the head of a record.
+    pub(super) fn bytes(&self) -> [u8; State::LEN] {
         let mut b = [0u8; State::LEN];
         b[..8].copy_from_slice(&self.deadline.to_le_bytes());
         b[8..].copy_from_slice(&self.indexed.to_le_bytes());
@@ -68,7 +75,7 @@ impl State {
 
 /// A request that changed nothing slides the expiry only if that moves it
 /// by this much (a session's Timeout is a minute or more).
-const REFRESH_MS: u64 = 10_000;
+pub(super) const REFRESH_MS: u64 = 10_000;
 
 /// The expiry index key of a session.
 fn due_key(deadline: u64, h: &[u8; 16]) -> [u8; 24] {
@@ -83,6 +90,47 @@ fn deadline_of(k: &[u8]) -> u64 {
     k.get(..8)
         .and_then(|b| b.try_into().ok())
         .map_or(0, u64::from_be_bytes)
+}
+
+/// What a thread's last read-only lookup saw: the session's stored
+/// deadline at the store clock's `now_ms` (and when, on this machine's
+/// monotonic clock), for the slide at the end of the request.
+#[derive(Clone, Copy)]
+struct Seen {
+    app: u32,
+    h: [u8; 16],
+    deadline: u64,
+    now_ms: u64,
+    at: Instant,
+}
+
+thread_local! {
+    static SEEN: Cell<Option<Seen>> = const { Cell::new(None) };
+}
+
+impl Seen {
+    /// Remembers a read-only lookup of `h` by application `app`.
+    fn remember(app: u32, h: &[u8; 16], deadline: u64, now_ms: u64) {
+        let seen = Seen {
+            app,
+            h: *h,
+            deadline,
+            now_ms,
+            at: Instant::now(),
+        };
+        SEEN.with(|s| s.set(Some(seen)));
+    }
+
+    /// What this thread's last lookup saw, if it was of `h` by `app`.
+    fn take(app: u32, h: &[u8; 16]) -> Option<Seen> {
+        SEEN.with(Cell::take).filter(|s| s.app == app && s.h == *h)
+    }
+
+    /// The store clock now, as of the lookup plus the time since.
+    fn now_ms(&self) -> u64 {
+        let since = u64::try_from(self.at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.now_ms.saturating_add(since)
+    }
 }
 
 fn hash(key: &str) -> Result<[u8; 16]> {
@@ -204,16 +252,23 @@ impl LmdbProvider {
     /// The session `h`, whose lock `token` has just taken: `Done` (blob in
     /// `out`), `NotFound`, or `Expired` (claimed: deleted, blob in `out`).
     fn read_locked(&self, h: &[u8; 16], now_ms: u64, out: &mut BlobBuf) -> Result<Status> {
-        let live = self.read("acquire", |txn| {
-            let Some((st, blob)) = self.record(txn, h, "acquire")? else {
-                return Ok(Some(Status::NotFound));
-            };
-            if st.deadline <= now_ms {
-                return Ok(None);
-            }
-            out.write(blob)?;
-            Ok(Some(Status::Done))
-        })?;
+        let mut read = || {
+            self.read("acquire", |txn| {
+                let Some((st, blob)) = self.record(txn, h, "acquire")? else {
+                    return Ok(Some(Status::NotFound));
+                };
+                if st.deadline <= now_ms {
+                    return Ok(None);
+                }
+                out.write(blob)?;
+                Seen::remember(self.shared.app(), h, st.deadline, now_ms);
+                Ok(Some(Status::Done))
+            })
+        };
+        let mut live = read()?;
+        if live.is_none() && self.flush_own()? {
+            live = read()?; // its own queued slide, written
+        }
         if let Some(status) = live {
             return Ok(status);
         }
@@ -227,6 +282,17 @@ impl LmdbProvider {
             self.delete(txn, h, &st, "acquire")?;
             Ok(Status::Expired)
         })
+    }
+
+    /// Writes this process's queued slides, if any: whether there were
+    /// (a session that looks expired may have slid: it must see its own
+    /// queued slide).
+    fn flush_own(&self) -> Result<bool> {
+        if !self.shared.slides_queued() {
+            return Ok(false);
+        }
+        self.shared.flush_slides()?;
+        Ok(true)
     }
 
     /// Runs `body` on the session `h` in a write transaction if it exists
@@ -264,19 +330,29 @@ impl Provider for LmdbProvider {
     ) -> Result<Status> {
         let h = hash(key)?;
         if mode == LockMode::Shared {
-            return self.read("read", |txn| {
-                let Some((st, blob)) = self.record(txn, &h, "read")? else {
-                    return Ok(Status::NotFound);
-                };
-                if st.deadline <= now_ms {
-                    return Ok(Status::NotFound);
+            let mut flushed = false;
+            loop {
+                let found = self.read("read", |txn| {
+                    let Some((st, blob)) = self.record(txn, &h, "read")? else {
+                        return Ok(Some(Status::NotFound));
+                    };
+                    if st.deadline <= now_ms {
+                        return Ok(None);
+                    }
+                    if self.locks.is_held(&h, now_ms) {
+                        return Ok(Some(Status::Locked));
+                    }
+                    out.write(blob)?;
+                    Seen::remember(self.shared.app(), &h, st.deadline, now_ms);
+                    Ok(Some(Status::Done))
+                })?;
+                match found {
+                    Some(status) => return Ok(status),
+                    // Past its stored deadline: its own slide may be queued.
+                    None if !flushed && self.flush_own()? => flushed = true,
+                    None => return Ok(Status::NotFound),
                 }
-                if self.locks.is_held(&h, now_ms) {
-                    return Ok(Status::Locked);
-                }
-                out.write(blob)?;
-                Ok(Status::Done)
-            });
+            }
         }
         if !self.lock(&h, token, now_ms, "acquire")? {
             return Ok(Status::Locked);
@@ -345,17 +421,27 @@ impl Provider for LmdbProvider {
     ) -> Result<Status> {
         let h = hash(key)?;
         if blob.is_none() {
-            // Unchanged: no write unless the deadline moves far enough.
-            let small = self.read("save", |txn| {
-                Ok(self
-                    .state(txn, &h, "save")?
-                    .map(|st| deadline_ms >= st.deadline && deadline_ms - st.deadline < REFRESH_MS))
-            })?;
-            let done = match small {
+            // Unchanged: no write unless the deadline moves far enough; a
+            // far slide right after this thread read the session (its
+            // stored deadline is still the one read: the lock was held
+            // since) is queued like a read-only request's.
+            let seen = Seen::take(self.shared.app(), &h);
+            let stored = match seen {
+                Some(seen) => Some(seen.deadline),
+                None => self.read("save", |txn| {
+                    Ok(self.state(txn, &h, "save")?.map(|st| st.deadline))
+                })?,
+            };
+            let done = match stored {
                 None => Some(Status::NotFound),
-                Some(true) if self.locks.holds(&h, token) => Some(Status::Done),
-                Some(true) => Some(Status::Locked),
-                Some(false) => None, // slid far: written below
+                Some(_) if !self.locks.holds(&h, token) => Some(Status::Locked),
+                Some(d) if deadline_ms < d => None, // shortened: written below
+                Some(d) if deadline_ms - d < REFRESH_MS => Some(Status::Done),
+                Some(d) if seen.is_some_and(|s| d >= s.now_ms().saturating_add(HORIZON_MS)) => self
+                    .shared
+                    .queue_slide(&h, d, deadline_ms)?
+                    .then_some(Status::Done),
+                Some(_) => None, // slid far: written below
             };
             if let Some(status) = done {
                 self.locks.free(&h, token);
@@ -388,11 +474,25 @@ impl Provider for LmdbProvider {
         })
     }
 
-    /// Slides the expiry only if that moves it by `REFRESH_MS` or more
-    /// (checked in a read transaction first), so read-mostly sessions are
-    /// not rewritten on every request.
+    /// Slides the expiry only if that moves it by `REFRESH_MS` or more, so
+    /// read-mostly sessions are not rewritten on every request. Right after
+    /// this thread read the session, the slide is queued for the next batch
+    /// (see `slides.rs`) if the stored deadline is far enough; otherwise
+    /// it is checked in a read transaction and written in a transaction of
+    /// its own.
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let h = hash(key)?;
+        self.shared.check_process()?;
+        if let Some(seen) = Seen::take(self.shared.app(), &h) {
+            if deadline_ms < seen.deadline.saturating_add(REFRESH_MS) {
+                return Ok(Status::Done);
+            }
+            if seen.deadline >= seen.now_ms().saturating_add(HORIZON_MS)
+                && self.shared.queue_slide(&h, seen.deadline, deadline_ms)?
+            {
+                return Ok(Status::Done);
+            }
+        }
         let slide = self.read("read", |txn| {
             Ok(match self.state(txn, &h, "read")? {
                 None => Some(Status::NotFound),
@@ -436,6 +536,8 @@ impl Provider for LmdbProvider {
             Ok(due)
         };
         s.check_process()?;
+        // This process's queued slides first: none of them is due.
+        s.flush_slides()?;
         // Readers killed mid-transaction would pin old pages forever.
         let _ = s.env().clear_stale_readers();
         // Nothing due (the usual case): no write transaction at all.
@@ -612,6 +714,105 @@ mod tests {
         p.claim_expired(50_000, 10, &mut list).unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!((p.count().unwrap(), index_len(&p)), (0, 0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The deadline stored for `key(i)` (not counting queued slides).
+    fn stored(p: &LmdbProvider, i: u8) -> Option<u64> {
+        let txn = p.shared.env().read_txn().unwrap();
+        p.state(&txn, &[i; 16], "test")
+            .unwrap()
+            .map(|st| st.deadline)
+    }
+
+    /// A read-only request at `now` that slides `key(i)` to `deadline`.
+    fn read_only(p: &LmdbProvider, i: u8, now: u64, deadline: u64) -> Status {
+        let mut out = BlobBuf::new(1024);
+        let found = p.get(&key(i), LockMode::Shared, 0, now, &mut out).unwrap();
+        if found == Status::Done {
+            assert_eq!(p.reset_timeout(&key(i), deadline).unwrap(), Status::Done);
+        }
+        found
+    }
+
+    #[test]
+    fn read_only_slides_are_queued_and_written_in_batches() {
+        let (p, dir) = provider("queue");
+        for i in 1..=6u8 {
+            assert_eq!(
+                p.create(&key(i), 9, 0, 60_000, 10, &[i]).unwrap(),
+                Status::Done
+            );
+            assert_eq!(p.release(&key(i), 9).unwrap(), Status::Done);
+        }
+        // Far from its stored deadline: queued, not written yet.
+        assert_eq!(read_only(&p, 1, 30_000, 90_000), Status::Done);
+        assert_eq!(stored(&p, 1), Some(60_000));
+        // A request of this process past the stored deadline sees it.
+        assert_eq!(read_only(&p, 1, 70_000, 70_000), Status::Done);
+        assert_eq!(stored(&p, 1), Some(90_000));
+        // Within the horizon of its stored deadline: written at once.
+        assert_eq!(
+            read_only(&p, 2, 60_000 - HORIZON_MS + 1, 120_000),
+            Status::Done
+        );
+        assert_eq!(stored(&p, 2), Some(120_000));
+        // Queued, then saved by a later request: the save stands; queued,
+        // then removed: not resurrected.
+        read_only(&p, 3, 30_000, 90_000);
+        read_only(&p, 4, 30_000, 90_000);
+        let mut out = BlobBuf::new(64);
+        assert_eq!(
+            p.get(&key(3), LockMode::Exclusive, 5, 31_000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.set_and_release(&key(3), 5, 70_000, Some(b"new")).unwrap(),
+            Status::Done
+        );
+        p.get(&key(4), LockMode::Exclusive, 5, 31_000, &mut out)
+            .unwrap();
+        assert_eq!(p.remove(&key(4), 5).unwrap(), Status::Done);
+        // A sweep writes the queue first: 5's slide keeps it.
+        read_only(&p, 5, 30_000, 90_000);
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(65_000, 10, &mut list).unwrap();
+        assert_eq!(list.len(), 1, "6, whose deadline passed; not 5");
+        assert_eq!(
+            (stored(&p, 3), stored(&p, 4), stored(&p, 5), stored(&p, 6)),
+            (Some(70_000), None, Some(90_000), None)
+        );
+        // An exclusive request that changed nothing queues its slide too,
+        // and frees the lock at once.
+        let mut out = BlobBuf::new(64);
+        assert_eq!(
+            p.get(&key(5), LockMode::Exclusive, 6, 66_000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.set_and_release(&key(5), 6, 126_000, None).unwrap(),
+            Status::Done
+        );
+        assert_eq!(stored(&p, 5), Some(90_000));
+        assert_eq!(
+            p.get(&key(5), LockMode::Exclusive, 7, 66_000, &mut out)
+                .unwrap(),
+            Status::Done,
+            "the lock is free"
+        );
+        assert_eq!(p.release(&key(5), 7).unwrap(), Status::Done);
+        p.claim_expired(66_000, 10, &mut list).unwrap();
+        assert_eq!(stored(&p, 5), Some(126_000));
+        // Nothing else calling: the flusher writes a slide (within
+        // FLUSH_AFTER; this only waits for it to happen).
+        read_only(&p, 5, 70_000, 140_000);
+        let t = Instant::now();
+        while stored(&p, 5) != Some(140_000) && t.elapsed() < std::time::Duration::from_secs(30) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(stored(&p, 5), Some(140_000));
         let _ = std::fs::remove_dir_all(dir);
     }
 
