@@ -1,6 +1,7 @@
 //! An application: its options, its store, Session_OnStart / Session_OnEnd and
 //! the expiry that ends timed-out sessions.
 
+mod anchors;
 mod options;
 mod session;
 mod stats;
@@ -20,6 +21,7 @@ use crate::error::{self, Error, Result};
 use crate::fork;
 use crate::state::{Limits, MemoryBudget, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
+use anchors::Anchors;
 use stats::Counters;
 
 /// What sessions share: the application's settings and store.
@@ -51,7 +53,7 @@ impl AppInner {
     /// (which releases its objects).
     fn end(self: &Arc<Self>, lease: Lease) {
         if let Some(on_end) = self.opts.on_end.clone() {
-            let mut s = Session::ending(self.clone(), lease);
+            let mut s = Session::ending(Arc::new(self.clone()), lease);
             // A panicking handler must not take the sweeper or a request down.
             let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
         }
@@ -91,6 +93,8 @@ pub struct App(Arc<AppHandle>);
 /// What the last [`App`] clone shuts down.
 struct AppHandle {
     inner: Arc<AppInner>,
+    /// What sessions opened here hold on to (see `anchors`).
+    anchors: Anchors<AppInner>,
     sweeper: parking_lot::Mutex<Option<Sweeper>>,
     /// The fork generation the sweeper runs in (see [`crate::fork`]).
     sweeper_generation: AtomicU32,
@@ -115,6 +119,7 @@ impl App {
             None => None,
         };
         Ok(App(Arc::new(AppHandle {
+            anchors: Anchors::new(&inner),
             inner,
             sweeper: parking_lot::Mutex::new(sweeper),
             sweeper_generation: AtomicU32::new(generation),
@@ -159,7 +164,7 @@ impl App {
         let lease = app
             .store
             .prepare(SessionId::generate()?, data, app.now_ms());
-        let mut s = Session::new(app.clone(), lease, true);
+        let mut s = Session::new(self.0.anchors.get(), lease, true);
         if let Some(on_start) = app.opts.on_start.clone() {
             s.materialize()?;
             let started =
@@ -191,7 +196,7 @@ impl App {
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
         let found = app.store.get(id, mode, app.opts.lock_timeout, app.now_ms());
         match app.counters.check(found)? {
-            Lookup::Found(lease) => Ok(Session::new(app.clone(), lease, false)),
+            Lookup::Found(lease) => Ok(Session::new(self.0.anchors.get(), lease, false)),
             Lookup::NotFound => Err(not_found()),
             Lookup::Expired(lease) => {
                 Counters::add(&app.counters.timed_out, 1);

@@ -2,8 +2,8 @@
 //! session, from open (or create) to close.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
+use super::anchors::Anchor;
 use super::stats::Counters;
 use super::AppInner;
 use crate::error::{self, Error, Result};
@@ -21,7 +21,8 @@ const ID_ATTEMPTS: usize = 4;
 /// undoes them ("the request failed: don't save"). Abandon takes effect
 /// then. A handle is used by one thread at a time.
 pub struct Session {
-    app: Arc<AppInner>,
+    /// The application, through the opening thread's handle on it.
+    app: Anchor<AppInner>,
     lease: Option<Lease>,
     /// How to undo this unit's changes.
     journal: Journal,
@@ -36,7 +37,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub(super) fn new(app: Arc<AppInner>, lease: Lease, is_new: bool) -> Session {
+    pub(super) fn new(app: Anchor<AppInner>, lease: Lease, is_new: bool) -> Session {
         Session {
             app,
             lease: Some(lease),
@@ -49,7 +50,7 @@ impl Session {
         }
     }
 
-    pub(super) fn ending(app: Arc<AppInner>, lease: Lease) -> Session {
+    pub(super) fn ending(app: Anchor<AppInner>, lease: Lease) -> Session {
         let mut s = Session::new(app, lease, false);
         s.abandoned = true;
         s.ending = true;
