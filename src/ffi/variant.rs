@@ -141,11 +141,10 @@ unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
     unsafe { super::text_n(b.ptr, b.len, "the variant's string") }
 }
 
-/// Turns a Rust value into a C variant, handing ownership to it.
-pub(crate) fn write(value: Variant) -> sess_variant {
-    let mut out = EMPTY;
-    out.vt = value.vt();
-    out.v = match value {
+/// The C form of a value that owns nothing (no string, object or array):
+/// read straight from `value`, nothing cloned. `None` for those that own.
+fn scalar(value: &Variant) -> Option<sess_variant_value> {
+    Some(match *value {
         Variant::Empty | Variant::Null => sess_variant_value { ullVal: 0 },
         Variant::I2(x) => sess_variant_value { iVal: x },
         Variant::I4(x) => sess_variant_value { lVal: x },
@@ -153,12 +152,6 @@ pub(crate) fn write(value: Variant) -> sess_variant {
         Variant::R8(x) => sess_variant_value { dblVal: x },
         Variant::Cy(x) => sess_variant_value { cyVal: x },
         Variant::Date(x) => sess_variant_value { date: x },
-        Variant::Bstr(s) => sess_variant_value {
-            bstrVal: alloc_bstr(&s),
-        },
-        Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
-            punkVal: o.into_raw(),
-        },
         Variant::Error(x) => sess_variant_value { scode: x },
         Variant::Bool(b) => sess_variant_value { boolVal: b },
         Variant::I1(x) => sess_variant_value { cVal: x },
@@ -167,11 +160,28 @@ pub(crate) fn write(value: Variant) -> sess_variant {
         Variant::UI4(x) => sess_variant_value { ulVal: x },
         Variant::I8(x) => sess_variant_value { llVal: x },
         Variant::UI8(x) => sess_variant_value { ullVal: x },
+        Variant::Bstr(_) | Variant::Dispatch(_) | Variant::Unknown(_) | Variant::Array(_) => {
+            return None
+        }
+    })
+}
+
+/// Turns a Rust value into a C variant, handing ownership to it.
+pub(crate) fn write(value: Variant) -> sess_variant {
+    let vt = value.vt();
+    let v = scalar(&value).unwrap_or_else(|| match value {
+        Variant::Bstr(s) => sess_variant_value {
+            bstrVal: alloc_bstr(&s),
+        },
+        Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
+            punkVal: o.into_raw(),
+        },
         Variant::Array(a) => sess_variant_value {
             parray: Box::into_raw(a).cast(),
         },
-    };
-    out
+        _ => unreachable!("scalars are written above"),
+    });
+    sess_variant { vt, v, ..EMPTY }
 }
 
 fn alloc_bstr(s: &str) -> sess_bstr {
@@ -186,17 +196,20 @@ fn alloc_bstr(s: &str) -> sess_bstr {
 }
 
 /// A C copy of `value` (the caller owns it): as `write(value.clone())`,
-/// but a string is copied once, straight into its C form.
+/// but a scalar is read in place and a string copied once, straight into
+/// its C form; only objects (AddRef'd) and arrays go through a clone.
 fn write_copy(value: &Variant) -> sess_variant {
-    match value {
-        Variant::Bstr(s) => sess_variant {
-            vt: vt::BSTR,
-            v: sess_variant_value {
-                bstrVal: alloc_bstr(s),
-            },
-            ..EMPTY
+    let v = match (scalar(value), value) {
+        (Some(v), _) => v,
+        (None, Variant::Bstr(s)) => sess_variant_value {
+            bstrVal: alloc_bstr(s),
         },
-        other => write(other.clone()),
+        (None, other) => return write(other.clone()),
+    };
+    sess_variant {
+        vt: value.vt(),
+        v,
+        ..EMPTY
     }
 }
 
@@ -207,11 +220,10 @@ fn write_copy(value: &Variant) -> sess_variant {
 /// `v` must be a valid variant whose string/array/object (if any) the
 /// library allocated or the caller owns a reference to.
 pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
-    let tag = check_vt(v.vt)?;
     // SAFETY: each arm frees the union field `vt` says is live, which the
     // variant owns.
     unsafe {
-        match tag {
+        match v.vt {
             vt::BSTR => {
                 let b = v.v.bstrVal;
                 if !b.ptr.is_null() {
@@ -227,7 +239,10 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
             t if t == vt::ARRAY | vt::VARIANT && !v.v.parray.is_null() => {
                 drop(handle::take(v.v.parray));
             }
-            _ => {}
+            // Owns nothing, or a bad tag (refused, `v` untouched).
+            t => {
+                check_vt(t)?;
+            }
         }
     }
     *v = EMPTY;

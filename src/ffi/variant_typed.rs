@@ -112,7 +112,8 @@ pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_res
 
 /// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
 /// (en-US text) and no flags, and writes what `pick` takes from the result
-/// to `*out`.
+/// to `*out`. A value already of type `target` is taken as it is (what
+/// `change_type` would return), without the general conversion.
 ///
 /// # Safety
 /// `v` NULL or an initialised variant; `out` NULL or writable.
@@ -125,7 +126,11 @@ unsafe fn get<T>(
     boundary(|| {
         // SAFETY: per the caller.
         let value = unsafe { read_arg(v, "v") }?;
-        let converted = variant::change_type(&value, 0, 0, target)?;
+        let converted = if value.vt() == target {
+            value
+        } else {
+            variant::change_type(&value, 0, 0, target)?
+        };
         let x = pick(converted).expect("change_type returns the type asked for");
         // SAFETY: per the caller.
         unsafe { put_required(out, x, "out") }?;
