@@ -141,10 +141,10 @@ unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
     unsafe { super::text_n(b.ptr, b.len, "the variant's string") }
 }
 
-/// The C form of a value that owns nothing (no string, object or array):
-/// read straight from `value`, nothing cloned. `None` for those that own.
-fn scalar(value: &Variant) -> Option<sess_variant_value> {
-    Some(match *value {
+/// The C form of a value that owns nothing (no string, object or array),
+/// read straight from `value`, nothing cloned; `None` for one that owns.
+pub(crate) fn scalar(value: &Variant) -> Option<sess_variant> {
+    let v = match *value {
         Variant::Empty | Variant::Null => sess_variant_value { ullVal: 0 },
         Variant::I2(x) => sess_variant_value { iVal: x },
         Variant::I4(x) => sess_variant_value { lVal: x },
@@ -163,25 +163,32 @@ fn scalar(value: &Variant) -> Option<sess_variant_value> {
         Variant::Bstr(_) | Variant::Dispatch(_) | Variant::Unknown(_) | Variant::Array(_) => {
             return None
         }
+    };
+    Some(sess_variant {
+        vt: value.vt(),
+        v,
+        ..EMPTY
     })
 }
 
 /// Turns a Rust value into a C variant, handing ownership to it.
 pub(crate) fn write(value: Variant) -> sess_variant {
-    let vt = value.vt();
-    let v = scalar(&value).unwrap_or_else(|| match value {
-        Variant::Bstr(s) => sess_variant_value {
-            bstrVal: alloc_bstr(&s),
-        },
-        Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
-            punkVal: o.into_raw(),
-        },
-        Variant::Array(a) => sess_variant_value {
-            parray: Box::into_raw(a).cast(),
-        },
-        _ => unreachable!("scalars are written above"),
-    });
-    sess_variant { vt, v, ..EMPTY }
+    scalar(&value).unwrap_or_else(|| {
+        let vt = value.vt();
+        let v = match value {
+            Variant::Bstr(s) => sess_variant_value {
+                bstrVal: alloc_bstr(&s),
+            },
+            Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
+                punkVal: o.into_raw(),
+            },
+            Variant::Array(a) => sess_variant_value {
+                parray: Box::into_raw(a).cast(),
+            },
+            _ => unreachable!("scalars are written above"),
+        };
+        sess_variant { vt, v, ..EMPTY }
+    })
 }
 
 fn alloc_bstr(s: &str) -> sess_bstr {
@@ -199,17 +206,44 @@ fn alloc_bstr(s: &str) -> sess_bstr {
 /// but a scalar is read in place and a string copied once, straight into
 /// its C form; only objects (AddRef'd) and arrays go through a clone.
 fn write_copy(value: &Variant) -> sess_variant {
-    let v = match (scalar(value), value) {
-        (Some(v), _) => v,
-        (None, Variant::Bstr(s)) => sess_variant_value {
-            bstrVal: alloc_bstr(s),
+    scalar(value).unwrap_or_else(|| match value {
+        Variant::Bstr(s) => sess_variant {
+            vt: vt::BSTR,
+            v: sess_variant_value {
+                bstrVal: alloc_bstr(s),
+            },
+            ..EMPTY
         },
-        (None, other) => return write(other.clone()),
-    };
-    sess_variant {
-        vt: value.vt(),
-        v,
-        ..EMPTY
+        other => write(other.clone()),
+    })
+}
+
+/// Whether a variant tagged `tag` owns nothing: a valid tag whose value is
+/// in the variant itself (not a string, object or array).
+fn owns_nothing(tag: sess_vartype) -> bool {
+    matches!(
+        tag,
+        vt::EMPTY..=vt::DATE | vt::ERROR | vt::BOOL | vt::I1..=vt::UI8
+    )
+}
+
+/// Writes `new` over the initialised variant at `v` when that owns nothing
+/// (so there is nothing to free, and nothing here can fail or panic): the
+/// fast path of the setters and of `sess_variant_clear`, taken outside the
+/// panic boundary. False, with `v` untouched, when `v` is NULL or owns
+/// something (or has a bad tag): the general path then handles it.
+///
+/// # Safety
+/// `v` must be NULL or point to an initialised variant.
+#[inline]
+pub(crate) unsafe fn overwrite_scalar(v: *mut sess_variant, new: sess_variant) -> bool {
+    // SAFETY: per the caller.
+    match unsafe { v.as_mut() } {
+        Some(v) if owns_nothing(v.vt) => {
+            *v = new;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -219,7 +253,22 @@ fn write_copy(value: &Variant) -> sess_variant {
 /// # Safety
 /// `v` must be a valid variant whose string/array/object (if any) the
 /// library allocated or the caller owns a reference to.
+#[inline]
 pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
+    if !owns_nothing(v.vt) {
+        // SAFETY: per the caller.
+        unsafe { free_owned(v) }?;
+    }
+    *v = EMPTY;
+    Ok(())
+}
+
+/// Frees the string, array or object reference `v` owns; a bad tag is
+/// `DISP_E_BADVARTYPE`.
+///
+/// # Safety
+/// As [`clear`].
+unsafe fn free_owned(v: &sess_variant) -> Result<()> {
     // SAFETY: each arm frees the union field `vt` says is live, which the
     // variant owns.
     unsafe {
@@ -233,19 +282,21 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
                     )));
                 }
             }
-            vt::DISPATCH | vt::UNKNOWN if !v.v.punkVal.is_null() => {
-                drop(Object::from_owned(v.v.punkVal)?);
+            vt::DISPATCH | vt::UNKNOWN => {
+                if !v.v.punkVal.is_null() {
+                    drop(Object::from_owned(v.v.punkVal)?);
+                }
             }
-            t if t == vt::ARRAY | vt::VARIANT && !v.v.parray.is_null() => {
-                drop(handle::take(v.v.parray));
+            t if t == vt::ARRAY | vt::VARIANT => {
+                if !v.v.parray.is_null() {
+                    drop(handle::take(v.v.parray));
+                }
             }
-            // Owns nothing, or a bad tag (refused, `v` untouched).
             t => {
                 check_vt(t)?;
             }
         }
     }
-    *v = EMPTY;
     Ok(())
 }
 
@@ -291,6 +342,10 @@ pub unsafe extern "C" fn sess_variant_init(v: *mut sess_variant) {
 /// `SESS_DISP_E_BADVARTYPE` with `v` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_clear(v: *mut sess_variant) -> sess_result {
+    // SAFETY: per the contract, v is NULL or an initialised variant.
+    if unsafe { overwrite_scalar(v, EMPTY) } {
+        return err::S_OK;
+    }
     boundary(|| {
         // SAFETY: per the contract, v is NULL or an initialised variant.
         unsafe { clear(deref_mut(v, "v")?) }?;

@@ -2,7 +2,7 @@
 //! of writing `vt` and the union by hand, and `sess_variant_get_i4(&v, &n)`,
 //! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
 
-use super::variant::{read_arg, sess_variant, store};
+use super::variant::{overwrite_scalar, read, read_arg, scalar, sess_variant, store};
 use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{self, date, vt, Variant};
@@ -12,6 +12,12 @@ use crate::variant::{self, date, vt, Variant};
 /// # Safety
 /// `v` NULL or an initialised variant.
 unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
+    if let Some(new) = scalar(&value) {
+        // SAFETY: per the caller.
+        if unsafe { overwrite_scalar(v, new) } {
+            return err::S_OK;
+        }
+    }
     boundary(|| {
         // SAFETY: per the caller.
         unsafe { store(v, value) }?;
@@ -113,7 +119,7 @@ pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_res
 /// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
 /// (en-US text) and no flags, and writes what `pick` takes from the result
 /// to `*out`. A value already of type `target` is taken as it is (what
-/// `change_type` would return), without the general conversion.
+/// `change_type` would return).
 ///
 /// # Safety
 /// `v` NULL or an initialised variant; `out` NULL or writable.
@@ -123,14 +129,24 @@ unsafe fn get<T>(
     target: u16,
     pick: fn(Variant) -> Option<T>,
 ) -> sess_result {
+    // The fast path: a scalar already of the type, to a non-NULL `out`, is
+    // read in place, outside the panic boundary (nothing here can fail or
+    // panic); anything else takes the general path below.
+    // SAFETY: per the caller.
+    if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
+        if src.vt == target {
+            // SAFETY: initialised per the caller.
+            if let Some(x) = unsafe { read(src) }.ok().and_then(pick) {
+                // SAFETY: non-NULL and writable per the caller.
+                unsafe { out.write(x) };
+                return err::S_OK;
+            }
+        }
+    }
     boundary(|| {
         // SAFETY: per the caller.
         let value = unsafe { read_arg(v, "v") }?;
-        let converted = if value.vt() == target {
-            value
-        } else {
-            variant::change_type(&value, 0, 0, target)?
-        };
+        let converted = variant::change_type(&value, 0, 0, target)?;
         let x = pick(converted).expect("change_type returns the type asked for");
         // SAFETY: per the caller.
         unsafe { put_required(out, x, "out") }?;
