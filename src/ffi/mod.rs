@@ -4,6 +4,11 @@
 //!
 //! Nothing outside this module knows C.
 //!
+//! Every export runs inside the panic boundary ([`boundary`]), but for a
+//! few small ones (the variant setters, `sess_variant_clear`, the typed
+//! getters) whose common case is a plain store that can neither fail nor
+//! panic: that fast path runs before it, and anything else goes through it.
+//!
 //! # Safety
 //! Every export is `unsafe extern "C"` with one safety contract, stated once
 //! in the header's preamble and on each function: pointers are NULL or valid

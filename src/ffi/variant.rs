@@ -103,10 +103,35 @@ const EMPTY: sess_variant = sess_variant {
 /// # Safety
 /// `v` must be a valid, initialised variant.
 pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
+    // SAFETY: per the caller.
+    if let Some(value) = unsafe { read_scalar(v) } {
+        return Ok(value);
+    }
     let tag = check_vt(v.vt)?;
     // SAFETY: each arm reads the union field `vt` says is live.
     unsafe {
         Ok(match tag {
+            vt::BSTR => Variant::Bstr(read_bstr(v.v.bstrVal)?.into()),
+            vt::DISPATCH => Variant::Dispatch(Object::from_borrowed(v.v.punkVal)?),
+            vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
+            _ => {
+                let arr = handle::get(v.v.parray, "the variant's array")?;
+                Variant::Array(Box::new(arr.clone()))
+            }
+        })
+    }
+}
+
+/// The value of a C variant that owns nothing (the inverse of [`scalar`]);
+/// `None` for a string, object, array or bad tag.
+///
+/// # Safety
+/// `v` must be a valid, initialised variant.
+#[inline]
+pub(crate) unsafe fn read_scalar(v: &sess_variant) -> Option<Variant> {
+    // SAFETY: each arm reads the union field `vt` says is live.
+    unsafe {
+        Some(match v.vt {
             vt::EMPTY => Variant::Empty,
             vt::NULL => Variant::Null,
             vt::I2 => Variant::I2(v.v.iVal),
@@ -115,21 +140,15 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
             vt::R8 => Variant::R8(v.v.dblVal),
             vt::CY => Variant::Cy(v.v.cyVal),
             vt::DATE => Variant::Date(v.v.date),
-            vt::BSTR => Variant::Bstr(read_bstr(v.v.bstrVal)?.into()),
-            vt::DISPATCH => Variant::Dispatch(Object::from_borrowed(v.v.punkVal)?),
             vt::ERROR => Variant::Error(v.v.scode),
             vt::BOOL => Variant::Bool(v.v.boolVal),
-            vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
             vt::I1 => Variant::I1(v.v.cVal),
             vt::UI1 => Variant::UI1(v.v.bVal),
             vt::UI2 => Variant::UI2(v.v.uiVal),
             vt::UI4 => Variant::UI4(v.v.ulVal),
             vt::I8 => Variant::I8(v.v.llVal),
             vt::UI8 => Variant::UI8(v.v.ullVal),
-            _ => {
-                let arr = handle::get(v.v.parray, "the variant's array")?;
-                Variant::Array(Box::new(arr.clone()))
-            }
+            _ => return None,
         })
     }
 }
@@ -143,6 +162,7 @@ unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
 
 /// The C form of a value that owns nothing (no string, object or array),
 /// read straight from `value`, nothing cloned; `None` for one that owns.
+#[inline]
 pub(crate) fn scalar(value: &Variant) -> Option<sess_variant> {
     let v = match *value {
         Variant::Empty | Variant::Null => sess_variant_value { ullVal: 0 },

@@ -2,7 +2,7 @@
 //! of writing `vt` and the union by hand, and `sess_variant_get_i4(&v, &n)`,
 //! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
 
-use super::variant::{overwrite_scalar, read, read_arg, scalar, sess_variant, store};
+use super::variant::{overwrite_scalar, read_arg, read_scalar, scalar, sess_variant, store};
 use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{self, date, vt, Variant};
@@ -11,6 +11,9 @@ use crate::variant::{self, date, vt, Variant};
 ///
 /// # Safety
 /// `v` NULL or an initialised variant.
+// Inlined into each setter, so its fast path folds to a tag check and a
+// store of the known value.
+#[inline(always)]
 unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
     if let Some(new) = scalar(&value) {
         // SAFETY: per the caller.
@@ -136,7 +139,7 @@ unsafe fn get<T>(
     if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
         if src.vt == target {
             // SAFETY: initialised per the caller.
-            if let Some(x) = unsafe { read(src) }.ok().and_then(pick) {
+            if let Some(x) = unsafe { read_scalar(src) }.and_then(pick) {
                 // SAFETY: non-NULL and writable per the caller.
                 unsafe { out.write(x) };
                 return err::S_OK;
