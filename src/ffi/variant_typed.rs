@@ -371,6 +371,35 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_paths_leave_every_edge_to_the_general_path() {
+        let mut v = empty();
+        let (mut i, mut d) = (5i32, 0f64);
+        // SAFETY: v is initialised; the union writes match the tags set.
+        unsafe {
+            // Of the asked type, but no out: E_POINTER, as before.
+            assert_eq!(sess_variant_set_i4(&mut v, 7), err::S_OK);
+            assert_eq!(
+                sess_variant_get_i4(&v, std::ptr::null_mut()),
+                err::E_POINTER
+            );
+            // Of the asked type: the value as it is, as change_type gives
+            // it (even a date sess_variant_set_date would refuse).
+            v.vt = vt::DATE;
+            v.v.date = 1e9;
+            assert_eq!(sess_variant_get_date(&v, &mut d), err::S_OK);
+            assert_eq!(d, 1e9);
+            // A bad tag is neither overwritten, read nor cleared.
+            v.vt = 14;
+            v.v.ullVal = 0xDEAD_BEEF;
+            assert_eq!(sess_variant_set_i4(&mut v, 1), err::DISP_E_BADVARTYPE);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::DISP_E_BADVARTYPE);
+            assert_eq!(i, 5);
+            assert_eq!(sess_variant_clear(&mut v), err::DISP_E_BADVARTYPE);
+            assert_eq!((v.vt, v.v.ullVal), (14, 0xDEAD_BEEF));
+        }
+    }
+
+    #[test]
     fn getters_convert_by_change_type_rules() {
         let mut v = empty();
         let (mut i, mut i2, mut b, mut d) = (0i32, 9i16, false, 0f64);
