@@ -60,10 +60,22 @@ pub(crate) unsafe fn get_mut<'a, C: Castable>(
 /// # Safety
 /// `out` must be NULL or writable.
 pub(crate) unsafe fn hand_out<C: Boxed>(out: *mut *mut C, value: C::RustType) -> Result<()> {
+    // SAFETY: forwarded to the caller.
+    unsafe { hand_out_box(out, Box::new(value)) }
+}
+
+/// As [`hand_out`], for a value already boxed.
+///
+/// # Safety
+/// As [`hand_out`].
+pub(crate) unsafe fn hand_out_box<C: Boxed>(
+    out: *mut *mut C,
+    value: Box<C::RustType>,
+) -> Result<()> {
     if out.is_null() {
         return Err(null("out"));
     }
-    let p = Box::into_raw(Box::new(value)).cast::<C>();
+    let p = Box::into_raw(value).cast::<C>();
     // SAFETY: non-NULL and writable per the caller.
     unsafe { out.write(p) };
     Ok(())
@@ -269,8 +281,10 @@ impl SessionHandle {
     }
 
     /// The caller's session, to end it (a lent one as [`Self::check_owned`]);
-    /// the handle's objects are detached.
-    pub(crate) fn into_owned(self) -> Result<Session> {
+    /// the handle's objects are detached and its box freed. The session is
+    /// moved out of the box once (inlined: each copy of it costs).
+    #[inline(always)]
+    pub(crate) fn into_owned(self: Box<Self>) -> Result<Session> {
         self.check_owned()?;
         match self.of {
             Holder::Owned(s) => Ok(s),

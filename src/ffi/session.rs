@@ -25,13 +25,23 @@ pub const MODE_CUSTOM: u32 = 4;
 /// by the processes of one machine (`sess_lmdb_options`).
 pub const MODE_LMDB: u32 = 8;
 
-/// Hands a session the caller will own out in `*out`.
+/// Hands the session `made` (if it was) out in `*out`, for the caller to
+/// own. The session goes from `made` into its handle's box in one move:
+/// it is a few hundred bytes, and each intermediate copy costs.
 ///
 /// # Safety
 /// `out` NULL or writable.
-unsafe fn hand_out(out: *mut *mut sess_session, s: Session) -> Result<sess_result> {
+#[inline(always)]
+unsafe fn hand_out(out: *mut *mut sess_session, made: Result<Session>) -> Result<sess_result> {
+    let mut slot = Box::<SessionHandle>::new_uninit();
+    match made {
+        Ok(s) => slot.write(SessionHandle::owned(s)),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: written just above.
+    let handle = unsafe { slot.assume_init() };
     // SAFETY: forwarded to the caller.
-    unsafe { handle::hand_out(out, SessionHandle::owned(s)) }?;
+    unsafe { handle::hand_out_box(out, handle) }?;
     Ok(err::S_OK)
 }
 
@@ -50,7 +60,7 @@ pub unsafe extern "C" fn sess_session_create(
         let app = unsafe { handle::get(app, "app") }?;
         super::require(out, "out")?;
         // SAFETY: checked non-NULL; writable per the contract.
-        unsafe { hand_out(out, app.create_session()?) }
+        unsafe { hand_out(out, app.create_session()) }
     })
 }
 
@@ -85,7 +95,7 @@ pub unsafe extern "C" fn sess_session_open(
             LockMode::Exclusive
         };
         // SAFETY: checked non-NULL; writable per the contract.
-        unsafe { hand_out(out, app.open_session(id, mode)?) }
+        unsafe { hand_out(out, app.open_session(id, mode)) }
     })
 }
 

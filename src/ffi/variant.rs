@@ -103,10 +103,35 @@ const EMPTY: sess_variant = sess_variant {
 /// # Safety
 /// `v` must be a valid, initialised variant.
 pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
+    // SAFETY: per the caller.
+    if let Some(value) = unsafe { read_scalar(v) } {
+        return Ok(value);
+    }
     let tag = check_vt(v.vt)?;
     // SAFETY: each arm reads the union field `vt` says is live.
     unsafe {
         Ok(match tag {
+            vt::BSTR => Variant::Bstr(read_bstr(v.v.bstrVal)?.into()),
+            vt::DISPATCH => Variant::Dispatch(Object::from_borrowed(v.v.punkVal)?),
+            vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
+            _ => {
+                let arr = handle::get(v.v.parray, "the variant's array")?;
+                Variant::Array(Box::new(arr.clone()))
+            }
+        })
+    }
+}
+
+/// The value of a C variant that owns nothing (the inverse of [`scalar`]);
+/// `None` for a string, object, array or bad tag.
+///
+/// # Safety
+/// `v` must be a valid, initialised variant.
+#[inline]
+pub(crate) unsafe fn read_scalar(v: &sess_variant) -> Option<Variant> {
+    // SAFETY: each arm reads the union field `vt` says is live.
+    unsafe {
+        Some(match v.vt {
             vt::EMPTY => Variant::Empty,
             vt::NULL => Variant::Null,
             vt::I2 => Variant::I2(v.v.iVal),
@@ -115,21 +140,15 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
             vt::R8 => Variant::R8(v.v.dblVal),
             vt::CY => Variant::Cy(v.v.cyVal),
             vt::DATE => Variant::Date(v.v.date),
-            vt::BSTR => Variant::Bstr(read_bstr(v.v.bstrVal)?.into()),
-            vt::DISPATCH => Variant::Dispatch(Object::from_borrowed(v.v.punkVal)?),
             vt::ERROR => Variant::Error(v.v.scode),
             vt::BOOL => Variant::Bool(v.v.boolVal),
-            vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
             vt::I1 => Variant::I1(v.v.cVal),
             vt::UI1 => Variant::UI1(v.v.bVal),
             vt::UI2 => Variant::UI2(v.v.uiVal),
             vt::UI4 => Variant::UI4(v.v.ulVal),
             vt::I8 => Variant::I8(v.v.llVal),
             vt::UI8 => Variant::UI8(v.v.ullVal),
-            _ => {
-                let arr = handle::get(v.v.parray, "the variant's array")?;
-                Variant::Array(Box::new(arr.clone()))
-            }
+            _ => return None,
         })
     }
 }
@@ -141,11 +160,11 @@ unsafe fn read_bstr<'a>(b: sess_bstr) -> Result<&'a str> {
     unsafe { super::text_n(b.ptr, b.len, "the variant's string") }
 }
 
-/// Turns a Rust value into a C variant, handing ownership to it.
-pub(crate) fn write(value: Variant) -> sess_variant {
-    let mut out = EMPTY;
-    out.vt = value.vt();
-    out.v = match value {
+/// The C form of a value that owns nothing (no string, object or array),
+/// read straight from `value`, nothing cloned; `None` for one that owns.
+#[inline]
+pub(crate) fn scalar(value: &Variant) -> Option<sess_variant> {
+    let v = match *value {
         Variant::Empty | Variant::Null => sess_variant_value { ullVal: 0 },
         Variant::I2(x) => sess_variant_value { iVal: x },
         Variant::I4(x) => sess_variant_value { lVal: x },
@@ -153,12 +172,6 @@ pub(crate) fn write(value: Variant) -> sess_variant {
         Variant::R8(x) => sess_variant_value { dblVal: x },
         Variant::Cy(x) => sess_variant_value { cyVal: x },
         Variant::Date(x) => sess_variant_value { date: x },
-        Variant::Bstr(s) => sess_variant_value {
-            bstrVal: alloc_bstr(&s),
-        },
-        Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
-            punkVal: o.into_raw(),
-        },
         Variant::Error(x) => sess_variant_value { scode: x },
         Variant::Bool(b) => sess_variant_value { boolVal: b },
         Variant::I1(x) => sess_variant_value { cVal: x },
@@ -167,11 +180,35 @@ pub(crate) fn write(value: Variant) -> sess_variant {
         Variant::UI4(x) => sess_variant_value { ulVal: x },
         Variant::I8(x) => sess_variant_value { llVal: x },
         Variant::UI8(x) => sess_variant_value { ullVal: x },
-        Variant::Array(a) => sess_variant_value {
-            parray: Box::into_raw(a).cast(),
-        },
+        Variant::Bstr(_) | Variant::Dispatch(_) | Variant::Unknown(_) | Variant::Array(_) => {
+            return None
+        }
     };
-    out
+    Some(sess_variant {
+        vt: value.vt(),
+        v,
+        ..EMPTY
+    })
+}
+
+/// Turns a Rust value into a C variant, handing ownership to it.
+pub(crate) fn write(value: Variant) -> sess_variant {
+    scalar(&value).unwrap_or_else(|| {
+        let vt = value.vt();
+        let v = match value {
+            Variant::Bstr(s) => sess_variant_value {
+                bstrVal: alloc_bstr(&s),
+            },
+            Variant::Dispatch(o) | Variant::Unknown(o) => sess_variant_value {
+                punkVal: o.into_raw(),
+            },
+            Variant::Array(a) => sess_variant_value {
+                parray: Box::into_raw(a).cast(),
+            },
+            _ => unreachable!("scalars are written above"),
+        };
+        sess_variant { vt, v, ..EMPTY }
+    })
 }
 
 fn alloc_bstr(s: &str) -> sess_bstr {
@@ -186,9 +223,10 @@ fn alloc_bstr(s: &str) -> sess_bstr {
 }
 
 /// A C copy of `value` (the caller owns it): as `write(value.clone())`,
-/// but a string is copied once, straight into its C form.
+/// but a scalar is read in place and a string copied once, straight into
+/// its C form; only objects (AddRef'd) and arrays go through a clone.
 fn write_copy(value: &Variant) -> sess_variant {
-    match value {
+    scalar(value).unwrap_or_else(|| match value {
         Variant::Bstr(s) => sess_variant {
             vt: vt::BSTR,
             v: sess_variant_value {
@@ -197,6 +235,35 @@ fn write_copy(value: &Variant) -> sess_variant {
             ..EMPTY
         },
         other => write(other.clone()),
+    })
+}
+
+/// Whether a variant tagged `tag` owns nothing: a valid tag whose value is
+/// in the variant itself (not a string, object or array).
+fn owns_nothing(tag: sess_vartype) -> bool {
+    matches!(
+        tag,
+        vt::EMPTY..=vt::DATE | vt::ERROR | vt::BOOL | vt::I1..=vt::UI8
+    )
+}
+
+/// Writes `new` over the initialised variant at `v` when that owns nothing
+/// (so there is nothing to free, and nothing here can fail or panic): the
+/// fast path of the setters and of `sess_variant_clear`, taken outside the
+/// panic boundary. False, with `v` untouched, when `v` is NULL or owns
+/// something (or has a bad tag): the general path then handles it.
+///
+/// # Safety
+/// `v` must be NULL or point to an initialised variant.
+#[inline]
+pub(crate) unsafe fn overwrite_scalar(v: *mut sess_variant, new: sess_variant) -> bool {
+    // SAFETY: per the caller.
+    match unsafe { v.as_mut() } {
+        Some(v) if owns_nothing(v.vt) => {
+            *v = new;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -206,12 +273,26 @@ fn write_copy(value: &Variant) -> sess_variant {
 /// # Safety
 /// `v` must be a valid variant whose string/array/object (if any) the
 /// library allocated or the caller owns a reference to.
+#[inline]
 pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
-    let tag = check_vt(v.vt)?;
+    if !owns_nothing(v.vt) {
+        // SAFETY: per the caller.
+        unsafe { free_owned(v) }?;
+    }
+    *v = EMPTY;
+    Ok(())
+}
+
+/// Frees the string, array or object reference `v` owns; a bad tag is
+/// `DISP_E_BADVARTYPE`.
+///
+/// # Safety
+/// As [`clear`].
+unsafe fn free_owned(v: &sess_variant) -> Result<()> {
     // SAFETY: each arm frees the union field `vt` says is live, which the
     // variant owns.
     unsafe {
-        match tag {
+        match v.vt {
             vt::BSTR => {
                 let b = v.v.bstrVal;
                 if !b.ptr.is_null() {
@@ -221,16 +302,21 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
                     )));
                 }
             }
-            vt::DISPATCH | vt::UNKNOWN if !v.v.punkVal.is_null() => {
-                drop(Object::from_owned(v.v.punkVal)?);
+            vt::DISPATCH | vt::UNKNOWN => {
+                if !v.v.punkVal.is_null() {
+                    drop(Object::from_owned(v.v.punkVal)?);
+                }
             }
-            t if t == vt::ARRAY | vt::VARIANT && !v.v.parray.is_null() => {
-                drop(handle::take(v.v.parray));
+            t if t == vt::ARRAY | vt::VARIANT => {
+                if !v.v.parray.is_null() {
+                    drop(handle::take(v.v.parray));
+                }
             }
-            _ => {}
+            t => {
+                check_vt(t)?;
+            }
         }
     }
-    *v = EMPTY;
     Ok(())
 }
 
@@ -276,6 +362,10 @@ pub unsafe extern "C" fn sess_variant_init(v: *mut sess_variant) {
 /// `SESS_DISP_E_BADVARTYPE` with `v` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_clear(v: *mut sess_variant) -> sess_result {
+    // SAFETY: per the contract, v is NULL or an initialised variant.
+    if unsafe { overwrite_scalar(v, EMPTY) } {
+        return err::S_OK;
+    }
     boundary(|| {
         // SAFETY: per the contract, v is NULL or an initialised variant.
         unsafe { clear(deref_mut(v, "v")?) }?;

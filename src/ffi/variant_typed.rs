@@ -2,7 +2,7 @@
 //! of writing `vt` and the union by hand, and `sess_variant_get_i4(&v, &n)`,
 //! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
 
-use super::variant::{read_arg, sess_variant, store};
+use super::variant::{overwrite_scalar, read_arg, read_scalar, scalar, sess_variant, store};
 use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Error};
 use crate::variant::{self, date, vt, Variant};
@@ -11,7 +11,16 @@ use crate::variant::{self, date, vt, Variant};
 ///
 /// # Safety
 /// `v` NULL or an initialised variant.
+// Inlined into each setter, so its fast path folds to a tag check and a
+// store of the known value.
+#[inline(always)]
 unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
+    if let Some(new) = scalar(&value) {
+        // SAFETY: per the caller.
+        if unsafe { overwrite_scalar(v, new) } {
+            return err::S_OK;
+        }
+    }
     boundary(|| {
         // SAFETY: per the caller.
         unsafe { store(v, value) }?;
@@ -112,7 +121,8 @@ pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_res
 
 /// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
 /// (en-US text) and no flags, and writes what `pick` takes from the result
-/// to `*out`.
+/// to `*out`. A value already of type `target` is taken as it is (what
+/// `change_type` would return).
 ///
 /// # Safety
 /// `v` NULL or an initialised variant; `out` NULL or writable.
@@ -122,6 +132,20 @@ unsafe fn get<T>(
     target: u16,
     pick: fn(Variant) -> Option<T>,
 ) -> sess_result {
+    // The fast path: a scalar already of the type, to a non-NULL `out`, is
+    // read in place, outside the panic boundary (nothing here can fail or
+    // panic); anything else takes the general path below.
+    // SAFETY: per the caller.
+    if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
+        if src.vt == target {
+            // SAFETY: initialised per the caller.
+            if let Some(x) = unsafe { read_scalar(src) }.and_then(pick) {
+                // SAFETY: non-NULL and writable per the caller.
+                unsafe { out.write(x) };
+                return err::S_OK;
+            }
+        }
+    }
     boundary(|| {
         // SAFETY: per the caller.
         let value = unsafe { read_arg(v, "v") }?;
@@ -343,6 +367,35 @@ mod tests {
             assert_eq!(sess_variant_set_r8(&mut v, 2.5), err::S_OK);
             assert_eq!((v.vt, v.v.dblVal), (vt::R8, 2.5));
             assert_eq!(sess_variant_set_i4(std::ptr::null_mut(), 1), err::E_POINTER);
+        }
+    }
+
+    #[test]
+    fn the_fast_paths_leave_every_edge_to_the_general_path() {
+        let mut v = empty();
+        let (mut i, mut d) = (5i32, 0f64);
+        // SAFETY: v is initialised; the union writes match the tags set.
+        unsafe {
+            // Of the asked type, but no out: E_POINTER, as before.
+            assert_eq!(sess_variant_set_i4(&mut v, 7), err::S_OK);
+            assert_eq!(
+                sess_variant_get_i4(&v, std::ptr::null_mut()),
+                err::E_POINTER
+            );
+            // Of the asked type: the value as it is, as change_type gives
+            // it (even a date sess_variant_set_date would refuse).
+            v.vt = vt::DATE;
+            v.v.date = 1e9;
+            assert_eq!(sess_variant_get_date(&v, &mut d), err::S_OK);
+            assert_eq!(d, 1e9);
+            // A bad tag is neither overwritten, read nor cleared.
+            v.vt = 14;
+            v.v.ullVal = 0xDEAD_BEEF;
+            assert_eq!(sess_variant_set_i4(&mut v, 1), err::DISP_E_BADVARTYPE);
+            assert_eq!(sess_variant_get_i4(&v, &mut i), err::DISP_E_BADVARTYPE);
+            assert_eq!(i, 5);
+            assert_eq!(sess_variant_clear(&mut v), err::DISP_E_BADVARTYPE);
+            assert_eq!((v.vt, v.v.ullVal), (14, 0xDEAD_BEEF));
         }
     }
 
