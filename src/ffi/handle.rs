@@ -281,10 +281,10 @@ impl SessionHandle {
     }
 
     /// The caller's session, to end it (a lent one as [`Self::check_owned`]);
-    /// the handle's objects are detached and its box freed. The session is
-    /// moved out of the box once (inlined: each copy of it costs).
+    /// the handle's objects are detached. Inlined, so that the session is
+    /// moved out of the caller's box once.
     #[inline(always)]
-    pub(crate) fn into_owned(self: Box<Self>) -> Result<Session> {
+    pub(crate) fn into_owned(self) -> Result<Session> {
         self.check_owned()?;
         match self.of {
             Holder::Owned(s) => Ok(s),

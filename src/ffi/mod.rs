@@ -4,10 +4,10 @@
 //!
 //! Nothing outside this module knows C.
 //!
-//! Every export runs inside the panic boundary ([`boundary`]), but for a
-//! few small ones (the variant setters, `sess_variant_clear`, the typed
-//! getters) whose common case is a plain store that can neither fail nor
-//! panic: that fast path runs before it, and anything else goes through it.
+//! Every export runs inside the panic boundary ([`boundary`]); a few small
+//! ones (the variant setters, `sess_variant_clear`, the typed getters)
+//! first try, inside it, a fast path for their common case: a plain store
+//! of a scalar.
 //!
 //! # Safety
 //! Every export is `unsafe extern "C"` with one safety contract, stated once

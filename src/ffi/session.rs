@@ -122,7 +122,7 @@ unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
         unsafe { handle::get(s, "session") }?.check_owned()?;
         // SAFETY: a handle the caller owns (checked above), ended once.
         let s = unsafe { handle::take(s) }.ok_or_else(|| super::null("session"))?;
-        let s = s.into_owned()?;
+        let s = (*s).into_owned()?;
         if keep { s.close() } else { s.discard() }?;
         Ok(err::S_OK)
     })

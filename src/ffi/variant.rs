@@ -249,8 +249,7 @@ fn owns_nothing(tag: sess_vartype) -> bool {
 
 /// Writes `new` over the initialised variant at `v` when that owns nothing
 /// (so there is nothing to free, and nothing here can fail or panic): the
-/// fast path of the setters and of `sess_variant_clear`, taken outside the
-/// panic boundary. False, with `v` untouched, when `v` is NULL or owns
+/// fast path of the setters and of `sess_variant_clear`. False, with `v` untouched, when `v` is NULL or owns
 /// something (or has a bad tag): the general path then handles it.
 ///
 /// # Safety
@@ -362,12 +361,12 @@ pub unsafe extern "C" fn sess_variant_init(v: *mut sess_variant) {
 /// `SESS_DISP_E_BADVARTYPE` with `v` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_clear(v: *mut sess_variant) -> sess_result {
-    // SAFETY: per the contract, v is NULL or an initialised variant.
-    if unsafe { overwrite_scalar(v, EMPTY) } {
-        return err::S_OK;
-    }
     boundary(|| {
         // SAFETY: per the contract, v is NULL or an initialised variant.
+        if unsafe { overwrite_scalar(v, EMPTY) } {
+            return Ok(err::S_OK);
+        }
+        // SAFETY: as above.
         unsafe { clear(deref_mut(v, "v")?) }?;
         Ok(err::S_OK)
     })

@@ -15,13 +15,13 @@ use crate::variant::{self, date, vt, Variant};
 // store of the known value.
 #[inline(always)]
 unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
-    if let Some(new) = scalar(&value) {
-        // SAFETY: per the caller.
-        if unsafe { overwrite_scalar(v, new) } {
-            return err::S_OK;
-        }
-    }
     boundary(|| {
+        if let Some(new) = scalar(&value) {
+            // SAFETY: per the caller.
+            if unsafe { overwrite_scalar(v, new) } {
+                return Ok(err::S_OK);
+            }
+        }
         // SAFETY: per the caller.
         unsafe { store(v, value) }?;
         Ok(err::S_OK)
@@ -132,21 +132,20 @@ unsafe fn get<T>(
     target: u16,
     pick: fn(Variant) -> Option<T>,
 ) -> sess_result {
-    // The fast path: a scalar already of the type, to a non-NULL `out`, is
-    // read in place, outside the panic boundary (nothing here can fail or
-    // panic); anything else takes the general path below.
-    // SAFETY: per the caller.
-    if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
-        if src.vt == target {
-            // SAFETY: initialised per the caller.
-            if let Some(x) = unsafe { read_scalar(src) }.and_then(pick) {
-                // SAFETY: non-NULL and writable per the caller.
-                unsafe { out.write(x) };
-                return err::S_OK;
+    boundary(|| {
+        // The fast path: a scalar already of the type, to a non-NULL
+        // `out`, is read in place; anything else takes the general path.
+        // SAFETY: per the caller.
+        if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
+            if src.vt == target {
+                // SAFETY: initialised per the caller.
+                if let Some(x) = unsafe { read_scalar(src) }.and_then(pick) {
+                    // SAFETY: non-NULL and writable per the caller.
+                    unsafe { out.write(x) };
+                    return Ok(err::S_OK);
+                }
             }
         }
-    }
-    boundary(|| {
         // SAFETY: per the caller.
         let value = unsafe { read_arg(v, "v") }?;
         let converted = variant::change_type(&value, 0, 0, target)?;
