@@ -412,6 +412,23 @@ pub fn encode_session(data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Empty session data with properties read back, each checked as a unit of
+/// work's change is (the error of the first that fails). A read session's
+/// changes are never undone, so each goes to a journal of its own (one
+/// record, kept inline: no allocation), as its items do.
+pub(crate) fn session_data(
+    timeout_minutes: u32,
+    lcid: u32,
+    codepage: u32,
+    limits: &Limits,
+) -> Result<SessionData> {
+    let mut data = SessionData::new(1, 0, 0);
+    data.set_timeout_minutes(timeout_minutes.into(), limits, &mut Journal::default())?;
+    data.set_lcid(lcid, &mut Journal::default())?;
+    data.set_codepage(codepage, &mut Journal::default())?;
+    Ok(data)
+}
+
 /// A whole session from its bytes (at most `max_len` of them, no trailing
 /// bytes), checked against `limits` like a session a unit of work builds:
 /// (data, creation time). Bad bytes are `E_STORE_UNAVAILABLE`.
@@ -428,21 +445,15 @@ pub fn decode_session(bytes: &[u8], max_len: usize, limits: &Limits) -> Result<(
     }
     let created_ms = r.int()?;
     let (timeout, lcid, codepage): (u32, u32, u32) = (r.int()?, r.int()?, r.int()?);
-    let mut data = SessionData::new(1, 0, 0);
-    // A journal per change: one record each, kept inline (no allocation).
-    let fresh = Journal::default;
     let bad = |e: Error| corrupt(e.detail());
-    data.set_timeout_minutes(timeout.into(), limits, &mut fresh())
-        .and_then(|()| data.set_lcid(lcid, &mut fresh()))
-        .and_then(|()| data.set_codepage(codepage, &mut fresh()))
-        .map_err(bad)?;
+    let mut data = session_data(timeout, lcid, codepage, limits).map_err(bad)?;
     for _ in 0..r.array()? {
         if r.array()? != 2 {
             return Err(corrupt("an item is not a (key, value) pair"));
         }
         let key = r.str()?;
         let value = r.value(0)?;
-        data.set_value(key, value, limits, &mut fresh())
+        data.set_value(key, value, limits, &mut Journal::default())
             .map_err(bad)?;
     }
     r.end()?;

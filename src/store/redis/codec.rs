@@ -124,6 +124,15 @@ pub(super) fn lock_of(fields: &Fields) -> Option<(&[u8], u64)> {
     Some((&l[..colon], expiry))
 }
 
+/// The head of `M` (`[created ms, Timeout, lcid, codepage, [keys in
+/// order]]`): the four numbers and how many keys follow.
+fn meta_head(r: &mut Reader) -> Result<(u64, u32, u32, u32, usize)> {
+    if r.array()? != 5 {
+        return Err(corrupt("not an array of 5"));
+    }
+    Ok((r.int()?, r.int()?, r.int()?, r.int()?, r.array()?))
+}
+
 /// Decodes a session's fields, checking them against `limits`; `None` if
 /// they hold no session (nothing, or the mark a removal leaves).
 pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<Decoded>> {
@@ -150,29 +159,16 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         .max_items
         .saturating_mul(limits.max_key_bytes.saturating_add(5))
         .saturating_add(64);
-    // M: [created ms, Timeout, lcid, codepage, [keys in order]], read
-    // straight into the session.
+    // Read straight into the session: M's head, then its keys one by one.
     let in_m = |e: Error| corrupt(format!("field M: {}", e.detail()));
     let r = &mut Reader::new(&meta, max_meta).map_err(in_m)?;
-    if r.array().map_err(in_m)? != 5 {
-        return Err(corrupt("field M is not an array of 5"));
-    }
-    let created_ms: u64 = r.int().map_err(in_m)?;
-    let (timeout, lcid, codepage): (u32, u32, u32) =
-        (|| Ok((r.int()?, r.int()?, r.int()?)))().map_err(in_m)?;
+    let (created_ms, timeout, lcid, codepage, n) = meta_head(r).map_err(in_m)?;
     let deadline_ms = deadline.ok_or_else(|| corrupt("field E is missing"))?;
-    let n = r.array().map_err(in_m)?;
     if n != items.len() {
         return Err(corrupt("the key order does not match the items"));
     }
-    let mut data = SessionData::new(1, 0, 0);
-    // A journal per change: one record each, kept inline (no allocation).
-    let fresh = Journal::default;
     let bad = |e: Error| corrupt(e.detail());
-    data.set_timeout_minutes(i64::from(timeout), limits, &mut fresh())
-        .and_then(|()| data.set_lcid(lcid, &mut fresh()))
-        .and_then(|()| data.set_codepage(codepage, &mut fresh()))
-        .map_err(bad)?;
+    let mut data = wire::session_data(timeout, lcid, codepage, limits).map_err(bad)?;
     let max_len = max_encoded(limits);
     let mut field = Vec::new();
     for _ in 0..n {
@@ -182,7 +178,7 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
             .get(field.as_slice())
             .ok_or_else(|| corrupt(format!("no value for key {key:?}")))?;
         let value = wire::decode_value(bytes, max_len)?;
-        data.set_value(key, value, limits, &mut fresh())
+        data.set_value(key, value, limits, &mut Journal::default())
             .map_err(bad)?;
     }
     r.end().map_err(in_m)?;
