@@ -49,7 +49,7 @@
 //! A session is kept as one blob of MessagePack: its key hash (`bin 16`),
 //! its ID masked under the store's optional `id_secret` (`bin 16`, or `nil`
 //! without a secret: then no form of the ID is stored), then
-//! [`wire::encode_session`]. Keys are [`store_key`]: a hash, never the ID.
+//! [`wire::encode_session`]. Keys are [`store_key`](super::store_key): a hash, never the ID.
 //! Blobs that do not decode, or that belong to another key, are an error
 //! (`E_STORE_UNAVAILABLE` with a detail), never a panic.
 //!
@@ -66,7 +66,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::remote::{self, Attempt, KeyHash};
-use super::{store_key, wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
+use super::{wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
 use crate::state::{Limits, SessionData, SessionId};
 
@@ -293,8 +293,15 @@ impl CustomStore {
         self
     }
 
-    fn encode(&self, id: &SessionId, data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
-        encode(id, data, created_ms, self.id_secret.as_deref())
+    /// The blob of `id` (whose key hash is `h`).
+    fn encode(
+        &self,
+        h: &KeyHash,
+        id: &SessionId,
+        data: &SessionData,
+        created_ms: u64,
+    ) -> Result<Vec<u8>> {
+        encode_as(h, id, data, created_ms, self.id_secret.as_deref())
     }
 
     /// The largest blob a session of this application can need.
@@ -312,11 +319,11 @@ impl CustomStore {
         mode: LockMode,
     ) -> Result<Lease> {
         let bytes = buf.into_bytes();
-        let (id, data, created_ms) = decode(
+        let (id, data, created_ms) = decode_as(
             &bytes,
             self.max_blob,
             &self.limits,
-            Some(want),
+            Some((want, &hold.h)),
             self.id_secret.as_deref(),
         )?;
         hold.saved = bytes;
@@ -329,10 +336,12 @@ impl CustomStore {
         }))
     }
 
-    fn hold(&self, key: String, token: u64) -> Hold {
+    /// A hold on the key of hash `h`.
+    fn hold(&self, h: KeyHash, token: u64) -> Hold {
         Hold {
             provider: self.provider.clone(),
-            key,
+            key: h.hex(),
+            h,
             token,
             stored: true,
             locked: false,
@@ -355,7 +364,9 @@ fn max_blob(l: &Limits) -> usize {
 /// What a copied lease of this store carries: the host's key and lock.
 struct Hold {
     provider: Arc<dyn Provider>,
+    /// The host's key: [`store_key`](super::store_key) of the session's ID, whose hash is `h`.
     key: String,
+    h: KeyHash,
     token: u64,
     /// The session is in the host's store (false while new, and once
     /// removed).
@@ -450,19 +461,28 @@ pub fn encode(
     created_ms: u64,
     id_secret: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    let session = wire::encode_session(data, created_ms)?;
-    let h = KeyHash::of(id);
-    let mut blob = Vec::with_capacity(2 * (BIN16.len() + 16) + session.len());
+    encode_as(&KeyHash::of(id), id, data, created_ms, id_secret)
+}
+
+/// [`encode`] given `id`'s key hash `h`.
+fn encode_as(
+    h: &KeyHash,
+    id: &SessionId,
+    data: &SessionData,
+    created_ms: u64,
+    id_secret: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+    let mut blob = Vec::with_capacity(2 * (BIN16.len() + 16) + wire::size_hint(data));
     blob.extend_from_slice(&BIN16);
     blob.extend_from_slice(h.as_bytes());
     match id_secret {
         Some(secret) => {
             blob.extend_from_slice(&BIN16);
-            blob.extend_from_slice(&remote::mask_id(secret, &h, id.as_bytes())?);
+            blob.extend_from_slice(&remote::mask_id(secret, h, id.as_bytes())?);
         }
         None => blob.push(NIL),
     }
-    blob.extend_from_slice(&session);
+    wire::put_session(&mut blob, data, created_ms)?;
     Ok(blob)
 }
 
@@ -499,6 +519,19 @@ pub fn decode(
     want: Option<&SessionId>,
     id_secret: Option<&[u8]>,
 ) -> Result<(SessionId, SessionData, u64)> {
+    let want = want.map(|id| (id, KeyHash::of(id)));
+    let want = want.as_ref().map(|(id, h)| (*id, h));
+    decode_as(blob, max_len, limits, want, id_secret)
+}
+
+/// [`decode`] given the wanted ID's key hash.
+fn decode_as(
+    blob: &[u8],
+    max_len: usize,
+    limits: &Limits,
+    want: Option<(&SessionId, &KeyHash)>,
+    id_secret: Option<&[u8]>,
+) -> Result<(SessionId, SessionData, u64)> {
     if blob.len() > max_len {
         return Err(corrupt(&format!(
             "{} bytes is over the {max_len}-byte limit",
@@ -510,10 +543,10 @@ pub fn decode(
     let h = KeyHash::from_bytes(h);
     let masked = bin16_or_nil(blob, &mut at)?;
     let id = match want {
-        Some(want) if KeyHash::of(want) != h => {
+        Some((_, want)) if *want != h => {
             return Err(corrupt("it returned another session's data for this key"))
         }
-        Some(want) => *want,
+        Some((want, _)) => *want,
         None => match (masked, id_secret) {
             (Some(m), Some(secret)) => remote::unmask_id(secret, &h, &m)
                 .ok_or_else(|| corrupt("the stored ID does not unmask (another id_secret?)"))?,
@@ -566,7 +599,8 @@ impl SessionStore for CustomStore {
     }
 
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
-        let key = store_key(id);
+        let h = KeyHash::of(id);
+        let key = h.hex();
         let token = match mode {
             LockMode::Exclusive => self.tokens.next(),
             LockMode::Shared => 0,
@@ -578,7 +612,7 @@ impl SessionStore for CustomStore {
                 Status::NotFound => Lookup::NotFound,
                 Status::Locked => return Ok(Attempt::Locked),
                 Status::Done => {
-                    let mut hold = self.hold(key.clone(), token);
+                    let mut hold = self.hold(h, token);
                     if mode == LockMode::Exclusive {
                         hold.locked = true;
                         hold.locked_at = now;
@@ -586,7 +620,7 @@ impl SessionStore for CustomStore {
                     Lookup::Found(self.lease(id, buf, hold, mode)?)
                 }
                 Status::Expired => {
-                    let mut hold = self.hold(key.clone(), token);
+                    let mut hold = self.hold(h, token);
                     hold.stored = false;
                     Lookup::Expired(self.lease(id, buf, hold, LockMode::Exclusive)?)
                 }
@@ -596,7 +630,7 @@ impl SessionStore for CustomStore {
     }
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
-        let mut hold = self.hold(store_key(&id), 0);
+        let mut hold = self.hold(KeyHash::of(&id), 0);
         hold.stored = false;
         hold.locked_at = now_ms;
         Lease::copied(OwnedLease {
@@ -616,7 +650,7 @@ impl SessionStore for CustomStore {
                 "the session is already stored",
             ));
         }
-        let blob = self.encode(id, data, created_ms)?;
+        let blob = self.encode(&hold.h, id, data, created_ms)?;
         let token = self.tokens.next();
         let status = self.provider.create(
             &hold.key,
@@ -647,8 +681,9 @@ impl SessionStore for CustomStore {
                 "only a stored session held exclusively changes its ID",
             ));
         }
-        let new_key = store_key(&new_id);
-        let blob = self.encode(&new_id, data, created_ms)?;
+        let new_h = KeyHash::of(&new_id);
+        let new_key = new_h.hex();
+        let blob = self.encode(&new_h, &new_id, data, created_ms)?;
         // Create the new key locked by this unit of work, then delete the
         // old one: no one can use either meanwhile. (The session is counted
         // already: it moves, it does not add one.)
@@ -682,6 +717,7 @@ impl SessionStore for CustomStore {
         }
         *id = new_id;
         hold.key = new_key;
+        hold.h = new_h;
         hold.saved = blob;
         Ok(true)
     }
@@ -697,7 +733,7 @@ impl SessionStore for CustomStore {
                 s => Err(odd("reset_timeout", s)),
             };
         }
-        let blob = self.encode(id, data, created_ms)?;
+        let blob = self.encode(&hold.h, id, data, created_ms)?;
         let changed = blob != hold.saved;
         let status = self.provider.set_and_release(
             &hold.key,
@@ -770,7 +806,7 @@ impl SessionStore for CustomStore {
                         continue;
                     }
                 };
-                let mut hold = self.hold(store_key(&id), 0);
+                let mut hold = self.hold(KeyHash::of(&id), 0);
                 hold.stored = false;
                 out.push(Lease::copied(OwnedLease {
                     id,
@@ -814,6 +850,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::store::store_key;
 
     #[test]
     fn lock_tokens_never_repeat_and_are_never_0() {

@@ -2,10 +2,25 @@
 //! MessagePack (self-describing, standard), versioned, restricted to the
 //! VARIANT types. Objects are not serialisable and say so. The decoder
 //! rejects truncated, oversized, too deeply nested or type-confused input.
-
-use std::io::Cursor;
-
-use serde::{Deserialize, Serialize};
+//!
+//! # Format version 1
+//! - A value is tagged with its type's name: `"Empty"` and `"Null"` are
+//!   that string; any other is a one-entry map from the name to the
+//!   payload: `{"I2": int}`, `{"I4": int}`, `{"R4": float 32}`,
+//!   `{"R8": float 64}`, `{"Cy": int}` (the 64-bit scaled integer),
+//!   `{"Date": float 64}`, `{"Bstr": str}`, `{"Error": int}`,
+//!   `{"Bool": bool}` (`VARIANT_TRUE`/`VARIANT_FALSE`), `{"BoolShort": int}`
+//!   (any other `VT_BOOL`), `{"I1" | "UI1" | "UI2" | "UI4" | "I8" | "UI8":
+//!   int}`, `{"Array": [values]}`.
+//! - A session is the array `[1, created ms, Timeout minutes, LCID,
+//!   CodePage, [[key, value], ...]]` (Contents in order).
+//!
+//! Written as rmp-serde wrote the serde-derived form of earlier releases,
+//! byte for byte (integers, lengths and strings in their shortest form;
+//! the tests compare the two), so a session saved unchanged stays unchanged
+//! across the upgrade. Read without serde: straight from the bytes into a
+//! [`SessionData`], borrowing keys from the input; an integer or float of
+//! any width whose value fits is accepted.
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
@@ -14,50 +29,6 @@ use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH, VARIANT_FALSE, VARIANT
 /// The format version written; readers reject others.
 pub const VERSION: u8 = 1;
 
-/// A value as it is written: externally tagged (`{"I4": 5}`), so the bytes
-/// say what they hold.
-#[derive(Serialize, Deserialize)]
-enum Wire {
-    Empty,
-    Null,
-    I2(i16),
-    I4(i32),
-    R4(f32),
-    R8(f64),
-    Cy(i64),
-    Date(f64),
-    Bstr(String),
-    Error(i32),
-    Bool(bool),
-    I1(i8),
-    UI1(u8),
-    UI2(u16),
-    UI4(u32),
-    I8(i64),
-    UI8(u64),
-    Array(Vec<Wire>),
-    /// A `VT_BOOL` other than `VARIANT_TRUE`/`VARIANT_FALSE` (canonical ones
-    /// are `Bool`, as format version 1 first wrote them).
-    BoolShort(i16),
-}
-
-/// A whole session as it is written.
-#[derive(Serialize, Deserialize)]
-struct WireSession {
-    /// Format version.
-    v: u8,
-    /// Created, clock milliseconds.
-    c: u64,
-    /// Timeout, minutes.
-    t: u32,
-    /// LCID.
-    l: u32,
-    /// CodePage.
-    p: u32,
-    /// Contents, in order: (key, value).
-    i: Vec<(String, Wire)>,
-}
-
 fn not_serializable() -> Error {
     Error::new(
         error::E_NOT_SERIALIZABLE,
@@ -65,61 +36,160 @@ fn not_serializable() -> Error {
     )
 }
 
-fn to_wire(v: &Variant) -> Result<Wire> {
-    Ok(match v {
-        Variant::Empty => Wire::Empty,
-        Variant::Null => Wire::Null,
-        Variant::I2(x) => Wire::I2(*x),
-        Variant::I4(x) => Wire::I4(*x),
-        Variant::R4(x) => Wire::R4(*x),
-        Variant::R8(x) => Wire::R8(*x),
-        Variant::Cy(x) => Wire::Cy(*x),
-        Variant::Date(x) => Wire::Date(*x),
-        Variant::Bstr(s) => Wire::Bstr(s.to_string()),
-        Variant::Error(x) => Wire::Error(*x),
-        Variant::Bool(x @ (VARIANT_TRUE | VARIANT_FALSE)) => Wire::Bool(*x == VARIANT_TRUE),
-        Variant::Bool(x) => Wire::BoolShort(*x),
-        Variant::I1(x) => Wire::I1(*x),
-        Variant::UI1(x) => Wire::UI1(*x),
-        Variant::UI2(x) => Wire::UI2(*x),
-        Variant::UI4(x) => Wire::UI4(*x),
-        Variant::I8(x) => Wire::I8(*x),
-        Variant::UI8(x) => Wire::UI8(*x),
-        Variant::Array(a) => Wire::Array(a.iter().map(to_wire).collect::<Result<_>>()?),
-        Variant::Dispatch(_) | Variant::Unknown(_) => return Err(not_serializable()),
-    })
+fn too_long(n: usize) -> Error {
+    Error::new(
+        error::E_FAIL,
+        format!("cannot serialise the session: a length of {n} does not fit MessagePack"),
+    )
 }
 
-fn from_wire(w: Wire) -> Variant {
-    match w {
-        Wire::Empty => Variant::Empty,
-        Wire::Null => Variant::Null,
-        Wire::I2(x) => Variant::I2(x),
-        Wire::I4(x) => Variant::I4(x),
-        Wire::R4(x) => Variant::R4(x),
-        Wire::R8(x) => Variant::R8(x),
-        Wire::Cy(x) => Variant::Cy(x),
-        Wire::Date(x) => Variant::Date(x),
-        Wire::Bstr(s) => Variant::Bstr(s.into()),
-        Wire::Error(x) => Variant::Error(x),
-        Wire::Bool(x) => Variant::bool(x),
-        Wire::BoolShort(x) => Variant::Bool(x),
-        Wire::I1(x) => Variant::I1(x),
-        Wire::UI1(x) => Variant::UI1(x),
-        Wire::UI2(x) => Variant::UI2(x),
-        Wire::UI4(x) => Variant::UI4(x),
-        Wire::I8(x) => Variant::I8(x),
-        Wire::UI8(x) => Variant::UI8(x),
-        Wire::Array(items) => Variant::Array(Box::new(SafeArray::from(
-            items.into_iter().map(from_wire).collect::<Vec<_>>(),
-        ))),
+/// Appends an unsigned integer in its shortest MessagePack form.
+pub(crate) fn put_uint(out: &mut Vec<u8>, v: u64) {
+    match v {
+        0..=0x7F => out.push(v as u8),
+        0x80..=0xFF => out.extend_from_slice(&[0xCC, v as u8]),
+        0x100..=0xFFFF => {
+            out.push(0xCD);
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+        }
+        0x1_0000..=0xFFFF_FFFF => {
+            out.push(0xCE);
+            out.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(0xCF);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
     }
 }
 
-/// MessagePack of `value` (what every serialising store writes).
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    rmp_serde::to_vec(value)
-        .map_err(|e| Error::new(error::E_FAIL, format!("cannot serialise the session: {e}")))
+/// Appends a signed integer in its shortest MessagePack form (a
+/// non-negative one as unsigned, as rmp writes it).
+fn put_sint(out: &mut Vec<u8>, v: i64) {
+    match v {
+        0.. => put_uint(out, v as u64),
+        -32..=-1 => out.push(v as u8),
+        -128..=-33 => out.extend_from_slice(&[0xD0, v as u8]),
+        -32_768..=-129 => {
+            out.push(0xD1);
+            out.extend_from_slice(&(v as i16).to_be_bytes());
+        }
+        -2_147_483_648..=-32_769 => {
+            out.push(0xD2);
+            out.extend_from_slice(&(v as i32).to_be_bytes());
+        }
+        _ => {
+            out.push(0xD3);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+}
+
+/// Appends a length header: `fix` (the fixed form's marker, for lengths
+/// below `fix_max`), else the 8-bit (`m8`, if any), 16- or 32-bit form.
+fn put_len(
+    out: &mut Vec<u8>,
+    n: usize,
+    fix: u8,
+    fix_max: usize,
+    m8: Option<u8>,
+    m16: u8,
+) -> Result<()> {
+    let n32 = u32::try_from(n).map_err(|_| too_long(n))?;
+    match (n, m8) {
+        (n, _) if n < fix_max => out.push(fix | n as u8),
+        (0..=0xFF, Some(m8)) => out.extend_from_slice(&[m8, n as u8]),
+        (0..=0xFFFF, _) => {
+            out.push(m16);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(m16 + 1);
+            out.extend_from_slice(&n32.to_be_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// Appends an array header for `n` elements.
+pub(crate) fn put_array_len(out: &mut Vec<u8>, n: usize) -> Result<()> {
+    put_len(out, n, 0x90, 16, None, 0xDC)
+}
+
+/// Appends a string.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    put_len(out, s.len(), 0xA0, 32, Some(0xD9), 0xDA)?;
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// Opens a tagged value: a one-entry map and the type's name (under 32
+/// bytes: a fixstr).
+fn put_tag(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(&[0x81, 0xA0 | name.len() as u8]);
+    out.extend_from_slice(name.as_bytes());
+}
+
+/// Appends one value's format-version-1 form (objects:
+/// `E_NOT_SERIALIZABLE`, with part of the value possibly written).
+pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
+    let int = |out: &mut Vec<u8>, name, x: i64| {
+        put_tag(out, name);
+        put_sint(out, x);
+    };
+    let uint = |out: &mut Vec<u8>, name, x: u64| {
+        put_tag(out, name);
+        put_uint(out, x);
+    };
+    match v {
+        Variant::Empty => put_str(out, "Empty")?,
+        Variant::Null => put_str(out, "Null")?,
+        Variant::I2(x) => int(out, "I2", (*x).into()),
+        Variant::I4(x) => int(out, "I4", (*x).into()),
+        Variant::R4(x) => {
+            put_tag(out, "R4");
+            out.push(0xCA);
+            out.extend_from_slice(&x.to_be_bytes());
+        }
+        Variant::R8(x) | Variant::Date(x) => {
+            put_tag(
+                out,
+                if matches!(v, Variant::R8(_)) {
+                    "R8"
+                } else {
+                    "Date"
+                },
+            );
+            out.push(0xCB);
+            out.extend_from_slice(&x.to_be_bytes());
+        }
+        Variant::Cy(x) => int(out, "Cy", *x),
+        Variant::Bstr(s) => {
+            put_tag(out, "Bstr");
+            put_str(out, s)?;
+        }
+        Variant::Error(x) => int(out, "Error", (*x).into()),
+        Variant::Bool(x @ (VARIANT_TRUE | VARIANT_FALSE)) => {
+            put_tag(out, "Bool");
+            out.push(if *x == VARIANT_TRUE { 0xC3 } else { 0xC2 });
+        }
+        Variant::Bool(x) => int(out, "BoolShort", (*x).into()),
+        Variant::I1(x) => int(out, "I1", (*x).into()),
+        Variant::UI1(x) => uint(out, "UI1", (*x).into()),
+        Variant::UI2(x) => uint(out, "UI2", (*x).into()),
+        Variant::UI4(x) => uint(out, "UI4", (*x).into()),
+        Variant::I8(x) => int(out, "I8", *x),
+        Variant::UI8(x) => uint(out, "UI8", *x),
+        Variant::Array(a) => {
+            put_tag(out, "Array");
+            put_array_len(out, a.len())?;
+            for item in a.iter() {
+                put_value(out, item)?;
+            }
+        }
+        Variant::Dispatch(_) | Variant::Unknown(_) => return Err(not_serializable()),
+    }
+    Ok(())
 }
 
 fn corrupt(what: impl std::fmt::Display) -> Error {
@@ -129,87 +199,337 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Decodes exactly `bytes` (no trailing bytes), at most `max_len` of them,
-/// nesting at most a few levels past [`MAX_ARRAY_DEPTH`]: the one bounded
-/// decoder of every serialising store (`E_STORE_UNAVAILABLE` if bad).
-pub(crate) fn decode<'de, T: Deserialize<'de>>(bytes: &[u8], max_len: usize) -> Result<T> {
-    if bytes.len() > max_len {
-        return Err(corrupt(format!(
-            "{} bytes is over the {max_len}-byte limit",
-            bytes.len()
-        )));
+/// A bounded MessagePack reader over bytes a store returned: every read is
+/// checked (`E_STORE_UNAVAILABLE` if the bytes end early or hold another
+/// type), nothing is allocated but the values it returns.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `bytes`, at most `max_len` of them.
+    pub(crate) fn new(bytes: &'a [u8], max_len: usize) -> Result<Reader<'a>> {
+        if bytes.len() > max_len {
+            return Err(corrupt(format!(
+                "{} bytes is over the {max_len}-byte limit",
+                bytes.len()
+            )));
+        }
+        Ok(Reader { bytes, at: 0 })
     }
-    let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
-    de.set_max_depth(MAX_ARRAY_DEPTH + 8);
-    let value = T::deserialize(&mut de).map_err(corrupt)?;
-    if de.position() != bytes.len() as u64 {
-        return Err(corrupt("trailing bytes"));
+
+    /// Checks that everything was read.
+    pub(crate) fn end(&self) -> Result<()> {
+        if self.at != self.bytes.len() {
+            return Err(corrupt("trailing bytes"));
+        }
+        Ok(())
     }
-    Ok(value)
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let part = self
+            .at
+            .checked_add(n)
+            .and_then(|end| self.bytes.get(self.at..end))
+            .ok_or_else(|| corrupt("it ends early"))?;
+        self.at += n;
+        Ok(part)
+    }
+
+    fn be<const N: usize>(&mut self) -> Result<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.be::<1>()?[0])
+    }
+
+    fn peek(&self) -> Result<u8> {
+        self.bytes
+            .get(self.at)
+            .copied()
+            .ok_or_else(|| corrupt("it ends early"))
+    }
+
+    /// An integer of any MessagePack width, converted to `T` if it fits.
+    pub(crate) fn int<T: TryFrom<i128>>(&mut self) -> Result<T> {
+        let m = self.byte()?;
+        let v: i128 = match m {
+            0x00..=0x7F => m.into(),
+            0xE0..=0xFF => (m as i8).into(),
+            0xCC => self.byte()?.into(),
+            0xCD => u16::from_be_bytes(self.be()?).into(),
+            0xCE => u32::from_be_bytes(self.be()?).into(),
+            0xCF => u64::from_be_bytes(self.be()?).into(),
+            0xD0 => (self.byte()? as i8).into(),
+            0xD1 => i16::from_be_bytes(self.be()?).into(),
+            0xD2 => i32::from_be_bytes(self.be()?).into(),
+            0xD3 => i64::from_be_bytes(self.be()?).into(),
+            _ => return Err(corrupt("an integer was expected")),
+        };
+        T::try_from(v).map_err(|_| corrupt(format!("the integer {v} is out of range")))
+    }
+
+    /// A float of either width.
+    fn float(&mut self) -> Result<f64> {
+        match self.byte()? {
+            0xCA => Ok(f32::from_be_bytes(self.be()?).into()),
+            0xCB => Ok(f64::from_be_bytes(self.be()?)),
+            _ => Err(corrupt("a float was expected")),
+        }
+    }
+
+    fn bool(&mut self) -> Result<bool> {
+        match self.byte()? {
+            0xC2 => Ok(false),
+            0xC3 => Ok(true),
+            _ => Err(corrupt("a boolean was expected")),
+        }
+    }
+
+    /// A length: `fix` (marker bits above `fix_mask`) or the 8-bit (`m8`,
+    /// if any), 16- or 32-bit form; `what` names the type in errors.
+    fn len(&mut self, fix: u8, fix_mask: u8, m8: Option<u8>, m16: u8, what: &str) -> Result<usize> {
+        let m = self.byte()?;
+        let n = match m {
+            m if m & !fix_mask == fix => u32::from(m & fix_mask),
+            m if Some(m) == m8 => self.byte()?.into(),
+            m if m == m16 => u16::from_be_bytes(self.be()?).into(),
+            m if m == m16 + 1 => u32::from_be_bytes(self.be()?),
+            _ => return Err(corrupt(format!("{what} was expected"))),
+        };
+        Ok(n as usize)
+    }
+
+    /// A UTF-8 string, borrowed from the input.
+    pub(crate) fn str(&mut self) -> Result<&'a str> {
+        let n = self.len(0xA0, 0x1F, Some(0xD9), 0xDA, "a string")?;
+        std::str::from_utf8(self.take(n)?).map_err(|_| corrupt("a string is not UTF-8"))
+    }
+
+    /// An array's length.
+    pub(crate) fn array(&mut self) -> Result<usize> {
+        self.len(0x90, 0x0F, None, 0xDC, "an array")
+    }
+
+    /// A capacity for `n` elements of at least one byte each: no more than
+    /// the bytes left can hold.
+    pub(crate) fn capacity(&self, n: usize) -> usize {
+        n.min(self.bytes.len() - self.at)
+    }
+
+    /// One value in the format-version-1 form; `depth`: the arrays it is
+    /// inside (arrays nest at most [`MAX_ARRAY_DEPTH`] levels).
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Variant> {
+        if self.peek()? & 0xE0 == 0xA0 || matches!(self.peek()?, 0xD9..=0xDB) {
+            return match self.str()? {
+                "Empty" => Ok(Variant::Empty),
+                "Null" => Ok(Variant::Null),
+                other => Err(corrupt(format!("unknown value type {other:?}"))),
+            };
+        }
+        if self.len(0x80, 0x0F, None, 0xDE, "a value")? != 1 {
+            return Err(corrupt("a value is not a one-entry map"));
+        }
+        Ok(match self.str()? {
+            "I2" => Variant::I2(self.int()?),
+            "I4" => Variant::I4(self.int()?),
+            "R4" => Variant::R4(self.float()? as f32),
+            "R8" => Variant::R8(self.float()?),
+            "Cy" => Variant::Cy(self.int()?),
+            "Date" => Variant::Date(self.float()?),
+            "Bstr" => Variant::Bstr(self.str()?.into()),
+            "Error" => Variant::Error(self.int()?),
+            "Bool" => Variant::bool(self.bool()?),
+            "BoolShort" => Variant::Bool(self.int()?),
+            "I1" => Variant::I1(self.int()?),
+            "UI1" => Variant::UI1(self.int()?),
+            "UI2" => Variant::UI2(self.int()?),
+            "UI4" => Variant::UI4(self.int()?),
+            "I8" => Variant::I8(self.int()?),
+            "UI8" => Variant::UI8(self.int()?),
+            "Array" => {
+                if depth >= MAX_ARRAY_DEPTH {
+                    return Err(corrupt("arrays nested too deeply"));
+                }
+                let n = self.array()?;
+                let mut items = Vec::with_capacity(self.capacity(n));
+                for _ in 0..n {
+                    items.push(self.value(depth + 1)?);
+                }
+                Variant::Array(Box::new(SafeArray::from(items)))
+            }
+            other => return Err(corrupt(format!("unknown value type {other:?}"))),
+        })
+    }
 }
 
 /// One value's bytes (objects: `E_NOT_SERIALIZABLE`).
 pub fn encode_value(v: &Variant) -> Result<Vec<u8>> {
-    encode(&to_wire(v)?)
+    let mut out = Vec::with_capacity(16 + v.payload_bytes());
+    put_value(&mut out, v)?;
+    Ok(out)
 }
 
-/// A value from its bytes.
+/// A value from its bytes (at most `max_len` of them, no trailing bytes).
 pub fn decode_value(bytes: &[u8], max_len: usize) -> Result<Variant> {
-    let v = from_wire(decode(bytes, max_len)?);
-    if v.array_depth() > MAX_ARRAY_DEPTH {
-        return Err(corrupt("arrays nested too deeply"));
-    }
+    let mut r = Reader::new(bytes, max_len)?;
+    let v = r.value(0)?;
+    r.end()?;
     Ok(v)
+}
+
+/// About how many bytes `data` takes written (room to reserve).
+pub(crate) fn size_hint(data: &SessionData) -> usize {
+    32 + data.bytes() + 16 * data.contents().len()
+}
+
+/// Appends a whole session's bytes to `out`: format version, creation
+/// time, properties and Contents in order.
+pub(crate) fn put_session(out: &mut Vec<u8>, data: &SessionData, created_ms: u64) -> Result<()> {
+    let contents = data.contents();
+    put_array_len(out, 6)?;
+    put_uint(out, VERSION.into());
+    put_uint(out, created_ms);
+    put_uint(out, data.timeout_minutes().into());
+    put_uint(out, data.lcid().into());
+    put_uint(out, data.codepage().into());
+    put_array_len(out, contents.len())?;
+    for (key, value) in contents.iter() {
+        put_array_len(out, 2)?;
+        put_str(out, key)?;
+        put_value(out, value)?;
+    }
+    Ok(())
 }
 
 /// A whole session's bytes: format version, creation time, properties and
 /// Contents in order.
 pub fn encode_session(data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
-    let items = data
-        .contents()
-        .iter()
-        .map(|(k, v)| Ok((k.to_owned(), to_wire(v)?)))
-        .collect::<Result<_>>()?;
-    encode(&WireSession {
-        v: VERSION,
-        c: created_ms,
-        t: data.timeout_minutes(),
-        l: data.lcid(),
-        p: data.codepage(),
-        i: items,
-    })
+    let mut out = Vec::with_capacity(size_hint(data));
+    put_session(&mut out, data, created_ms)?;
+    Ok(out)
 }
 
-/// A whole session from its bytes, checked against `limits` like a
-/// session a unit of work builds: (data, creation time).
+/// Empty session data with properties read back, each checked as a unit of
+/// work's change is (the error of the first that fails). A read session's
+/// changes are never undone, so each goes to a journal of its own (one
+/// record, kept inline: no allocation), as its items do.
+pub(crate) fn session_data(
+    timeout_minutes: u32,
+    lcid: u32,
+    codepage: u32,
+    limits: &Limits,
+) -> Result<SessionData> {
+    let mut data = SessionData::new(1, 0, 0);
+    data.set_timeout_minutes(timeout_minutes.into(), limits, &mut Journal::default())?;
+    data.set_lcid(lcid, &mut Journal::default())?;
+    data.set_codepage(codepage, &mut Journal::default())?;
+    Ok(data)
+}
+
+/// A whole session from its bytes (at most `max_len` of them, no trailing
+/// bytes), checked against `limits` like a session a unit of work builds:
+/// (data, creation time). Bad bytes are `E_STORE_UNAVAILABLE`.
 pub fn decode_session(bytes: &[u8], max_len: usize, limits: &Limits) -> Result<(SessionData, u64)> {
-    let w: WireSession = decode(bytes, max_len)?;
-    if w.v != VERSION {
+    let r = &mut Reader::new(bytes, max_len)?;
+    if r.array()? != 6 {
+        return Err(corrupt("a session is not an array of 6"));
+    }
+    let version: u8 = r.int()?;
+    if version != VERSION {
         return Err(corrupt(format!(
-            "format version {} (this library reads {VERSION})",
-            w.v
+            "format version {version} (this library reads {VERSION})"
         )));
     }
-    let mut data = SessionData::new(1, 0, 0);
-    let journal = &mut Journal::default();
-    data.set_timeout_minutes(w.t.into(), limits, journal)
-        .and_then(|()| data.set_lcid(w.l, journal))
-        .and_then(|()| data.set_codepage(w.p, journal))
-        .map_err(|e| corrupt(e.detail().to_owned()))?;
-    for (key, value) in w.i {
-        let value = from_wire(value);
-        if value.array_depth() > MAX_ARRAY_DEPTH {
-            return Err(corrupt("arrays nested too deeply"));
+    let created_ms = r.int()?;
+    let (timeout, lcid, codepage): (u32, u32, u32) = (r.int()?, r.int()?, r.int()?);
+    let bad = |e: Error| corrupt(e.detail());
+    let mut data = session_data(timeout, lcid, codepage, limits).map_err(bad)?;
+    for _ in 0..r.array()? {
+        if r.array()? != 2 {
+            return Err(corrupt("an item is not a (key, value) pair"));
         }
-        data.set_value(&key, value, limits, journal)
-            .map_err(|e| corrupt(e.detail().to_owned()))?;
+        let key = r.str()?;
+        let value = r.value(0)?;
+        data.set_value(key, value, limits, &mut Journal::default())
+            .map_err(bad)?;
     }
-    Ok((data, w.c))
+    r.end()?;
+    Ok((data, created_ms))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Earlier releases' serde-derived form, written with rmp-serde: the
+    /// reference the hand-written writer must match byte for byte.
+    mod reference {
+        use serde::{Deserialize, Serialize};
+
+        use crate::variant::{Variant, VARIANT_FALSE, VARIANT_TRUE};
+
+        #[derive(Serialize, Deserialize)]
+        pub(super) enum Wire {
+            Empty,
+            Null,
+            I2(i16),
+            I4(i32),
+            R4(f32),
+            R8(f64),
+            Cy(i64),
+            Date(f64),
+            Bstr(String),
+            Error(i32),
+            Bool(bool),
+            I1(i8),
+            UI1(u8),
+            UI2(u16),
+            UI4(u32),
+            I8(i64),
+            UI8(u64),
+            Array(Vec<Wire>),
+            BoolShort(i16),
+        }
+
+        #[derive(Serialize, Deserialize)]
+        pub(super) struct WireSession {
+            pub(super) v: u8,
+            pub(super) c: u64,
+            pub(super) t: u32,
+            pub(super) l: u32,
+            pub(super) p: u32,
+            pub(super) i: Vec<(String, Wire)>,
+        }
+
+        pub(super) fn to_wire(v: &Variant) -> Wire {
+            match v {
+                Variant::Empty => Wire::Empty,
+                Variant::Null => Wire::Null,
+                Variant::I2(x) => Wire::I2(*x),
+                Variant::I4(x) => Wire::I4(*x),
+                Variant::R4(x) => Wire::R4(*x),
+                Variant::R8(x) => Wire::R8(*x),
+                Variant::Cy(x) => Wire::Cy(*x),
+                Variant::Date(x) => Wire::Date(*x),
+                Variant::Bstr(s) => Wire::Bstr(s.to_string()),
+                Variant::Error(x) => Wire::Error(*x),
+                Variant::Bool(x @ (VARIANT_TRUE | VARIANT_FALSE)) => Wire::Bool(*x == VARIANT_TRUE),
+                Variant::Bool(x) => Wire::BoolShort(*x),
+                Variant::I1(x) => Wire::I1(*x),
+                Variant::UI1(x) => Wire::UI1(*x),
+                Variant::UI2(x) => Wire::UI2(*x),
+                Variant::UI4(x) => Wire::UI4(*x),
+                Variant::I8(x) => Wire::I8(*x),
+                Variant::UI8(x) => Wire::UI8(*x),
+                Variant::Array(a) => Wire::Array(a.iter().map(to_wire).collect()),
+                Variant::Dispatch(_) | Variant::Unknown(_) => unreachable!("no objects here"),
+            }
+        }
+    }
+    use reference::{to_wire, Wire, WireSession};
 
     const LIMITS: Limits = Limits {
         max_timeout_minutes: 525_600,
@@ -243,6 +563,65 @@ mod tests {
         d
     }
 
+    fn array(items: Vec<Variant>) -> Variant {
+        Variant::Array(Box::new(SafeArray::from(items)))
+    }
+
+    /// Values at every boundary of MessagePack's integer, string and array
+    /// forms.
+    fn edge_values() -> Vec<Variant> {
+        let mut vs = vec![Variant::Empty, Variant::Null, Variant::bool(false)];
+        for x in [
+            i64::MIN,
+            -2_147_483_649,
+            -2_147_483_648,
+            -32_769,
+            -32_768,
+            -129,
+            -128,
+            -33,
+            -32,
+            -1,
+            0,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            4_294_967_295,
+            4_294_967_296,
+            i64::MAX,
+        ] {
+            vs.push(Variant::I8(x));
+            vs.push(Variant::Cy(x));
+            vs.extend(i32::try_from(x).ok().map(Variant::I4));
+            vs.extend(i32::try_from(x).ok().map(Variant::Error));
+            vs.extend(i16::try_from(x).ok().map(Variant::I2));
+            vs.extend(i16::try_from(x).ok().map(Variant::Bool));
+            vs.extend(i8::try_from(x).ok().map(Variant::I1));
+            vs.extend(u8::try_from(x).ok().map(Variant::UI1));
+            vs.extend(u16::try_from(x).ok().map(Variant::UI2));
+            vs.extend(u32::try_from(x).ok().map(Variant::UI4));
+            vs.extend(u64::try_from(x).ok().map(Variant::UI8));
+        }
+        vs.push(Variant::UI8(u64::MAX));
+        for f in [0.0, -1.5, f64::MAX, f64::NEG_INFINITY] {
+            vs.push(Variant::R8(f));
+            vs.push(Variant::Date(f));
+            vs.push(Variant::R4(f as f32));
+        }
+        for n in [0, 31, 32, 255, 256, 65_535, 65_536] {
+            vs.push(Variant::Bstr("é".repeat(n / 2).into()));
+            vs.push(Variant::Bstr("x".repeat(n).into()));
+        }
+        for n in [0, 15, 16, 65_535, 65_536] {
+            vs.push(array(vec![Variant::I2(-1); n]));
+        }
+        vs.push(array(vec![array(vec![Variant::bstr("a"), Variant::Null])]));
+        vs
+    }
+
     #[test]
     fn sessions_round_trip_in_order() {
         let d = sample();
@@ -259,23 +638,44 @@ mod tests {
     }
 
     #[test]
-    fn values_round_trip_and_objects_are_refused() {
-        for v in [
-            Variant::Empty,
-            Variant::I2(-3),
-            Variant::R4(1.5),
-            Variant::Error(-5),
-            Variant::I1(-1),
-        ] {
-            assert_eq!(decode_value(&encode_value(&v).unwrap(), 64).unwrap(), v);
+    fn the_bytes_are_those_earlier_releases_wrote_and_read() {
+        for v in edge_values() {
+            let reference = rmp_serde::to_vec(&to_wire(&v)).unwrap();
+            assert_eq!(encode_value(&v).unwrap(), reference, "{v:?}");
+            assert_eq!(decode_value(&reference, usize::MAX).unwrap(), v);
         }
-        assert_eq!(
-            encode_value(&Variant::Array(Box::new(SafeArray::from(vec![
-                Variant::I4(1)
-            ]))))
-            .map(|b| b.len() > 2),
-            Ok(true)
-        );
+        let d = sample();
+        let reference = rmp_serde::to_vec(&WireSession {
+            v: 1,
+            c: 1_733_000_000_000,
+            t: 20,
+            l: 1036,
+            p: 932,
+            i: d.contents()
+                .iter()
+                .map(|(k, v)| (k.to_owned(), to_wire(v)))
+                .collect(),
+        })
+        .unwrap();
+        assert_eq!(encode_session(&d, 1_733_000_000_000).unwrap(), reference);
+    }
+
+    #[test]
+    fn any_integer_or_float_width_that_fits_is_read() {
+        // {"I4": 5} as int32, {"UI1": 200} as int16, {"R8": 1.5} as float 32.
+        let i4 = b"\x81\xa2I4\xd2\x00\x00\x00\x05";
+        assert_eq!(decode_value(i4, 64), Ok(Variant::I4(5)));
+        let ui1 = b"\x81\xa3UI1\xd1\x00\xc8";
+        assert_eq!(decode_value(ui1, 64), Ok(Variant::UI1(200)));
+        let r8 = b"\x81\xa2R8\xca\x3f\xc0\x00\x00";
+        assert_eq!(decode_value(r8, 64), Ok(Variant::R8(1.5)));
+        // Out of range, or the wrong kind, is refused.
+        let i2 = b"\x81\xa2I2\xce\x00\x01\x00\x00";
+        assert!(decode_value(i2, 64).is_err());
+        let ui8 = b"\x81\xa3UI8\xff";
+        assert!(decode_value(ui8, 64).is_err());
+        let r4 = b"\x81\xa2R4\x01";
+        assert!(decode_value(r4, 64).is_err());
     }
 
     #[test]
@@ -293,40 +693,47 @@ mod tests {
         trailing.push(0xC0);
         assert!(decode_session(&trailing, 1 << 20, &LIMITS).is_err());
         assert!(decode_session(&good, good.len() - 1, &LIMITS).is_err());
-        let v2 = rmp_serde::to_vec(&WireSession {
-            v: 2,
+        let session = |v, t| WireSession {
+            v,
             c: 0,
-            t: 20,
+            t,
             l: 1033,
             p: 65001,
             i: vec![],
-        })
-        .unwrap();
+        };
+        let v2 = rmp_serde::to_vec(&session(2, 20)).unwrap();
         assert!(decode_session(&v2, 1 << 20, &LIMITS).is_err());
         let confused = rmp_serde::to_vec(&("I4", "not a number")).unwrap();
         assert!(decode_value(&confused, 64).is_err());
-        let bad_props = rmp_serde::to_vec(&WireSession {
-            v: 1,
-            c: 0,
-            t: 0,
-            l: 1033,
-            p: 65001,
-            i: vec![],
-        })
-        .unwrap();
+        for unknown in [
+            &b"\xa5Empt_"[..],
+            b"\x81\xa2I9\x01",
+            b"\x82\xa2I4\x01\xa2I4\x01",
+        ] {
+            assert!(decode_value(unknown, 64).is_err());
+        }
+        let bad_props = rmp_serde::to_vec(&session(1, 0)).unwrap();
         assert_eq!(
             decode_session(&bad_props, 1 << 20, &LIMITS)
                 .unwrap_err()
                 .code(),
             error::E_STORE_UNAVAILABLE
         );
-        // Deep nesting is refused before it can exhaust the stack.
-        let mut deep = Wire::I4(1);
-        for _ in 0..200 {
-            deep = Wire::Array(vec![deep]);
-        }
-        let bytes = rmp_serde::to_vec(&deep).unwrap();
-        assert!(decode_value(&bytes, 1 << 20).is_err());
+        // Arrays nest at most MAX_ARRAY_DEPTH levels; deeper input is
+        // refused before it can exhaust the stack.
+        let nested = |levels: usize| {
+            let mut deep = Wire::I4(1);
+            for _ in 0..levels {
+                deep = Wire::Array(vec![deep]);
+            }
+            rmp_serde::to_vec(&deep).unwrap()
+        };
+        let v = decode_value(&nested(MAX_ARRAY_DEPTH), 1 << 20).unwrap();
+        assert_eq!(v.array_depth(), MAX_ARRAY_DEPTH);
+        assert!(decode_value(&nested(MAX_ARRAY_DEPTH + 1), 1 << 20).is_err());
+        assert!(decode_value(&nested(200), 1 << 20).is_err());
+        // A huge length in few bytes is an error, not an allocation.
+        assert!(decode_value(b"\x81\xa5Array\xdd\xff\xff\xff\xff", 64).is_err());
         // Noise never panics.
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         for _ in 0..2000 {

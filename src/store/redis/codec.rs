@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
-use crate::store::wire::{self, encode};
+use crate::store::wire::{self, put_array_len, put_str, put_uint, Reader};
 
 /// The fields of one hash, as a script returned them.
 pub(super) type Fields = Vec<(Vec<u8>, Vec<u8>)>;
@@ -30,17 +30,27 @@ pub(super) const LOCK: &[u8] = b"L";
 /// The masked ID field.
 pub(super) const MASKED_ID: &[u8] = b"K";
 
-/// The field of a Contents item: its key lowercased the way Contents
-/// compares keys (per character, so `same_key` ⇔ same field).
-pub(super) fn item_field(key: &str) -> Vec<u8> {
+/// Writes the field of a Contents item into `out` (cleared first): its key
+/// lowercased the way Contents compares keys (per character, so `same_key`
+/// ⇔ same field).
+fn put_item_field(out: &mut Vec<u8>, key: &str) {
+    out.clear();
     if key.is_ascii() {
-        key.bytes().map(|b| b.to_ascii_lowercase()).collect()
+        out.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
     } else {
-        key.chars()
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-            .into_bytes()
+        let mut utf8 = [0u8; 4];
+        for c in key.chars().flat_map(char::to_lowercase) {
+            out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        }
     }
+}
+
+/// The field of a Contents item (see [`put_item_field`]).
+#[cfg(test)]
+fn item_field(key: &str) -> Vec<u8> {
+    let mut field = Vec::new();
+    put_item_field(&mut field, key);
+    field
 }
 
 /// Whether `name` is one of the session's own fields (not an item).
@@ -52,10 +62,13 @@ fn is_own(name: &[u8]) -> bool {
 #[derive(Debug, Default, Clone)]
 pub(super) struct Snapshot {
     /// Item field → its value's bytes.
-    items: HashMap<Vec<u8>, Vec<u8>>,
+    items: Items,
     /// The `M` field's bytes.
     meta: Vec<u8>,
 }
+
+/// Item field → value bytes, under a seeded fast hash (fields are short).
+type Items = HashMap<Vec<u8>, Vec<u8>, foldhash::fast::RandomState>;
 
 /// Field writes and deletions that turn one snapshot into another.
 #[derive(Debug, Default)]
@@ -91,9 +104,6 @@ fn max_encoded(limits: &Limits) -> usize {
         .saturating_add(1 << 16)
 }
 
-/// The `M` field: created ms, Timeout, lcid, codepage, keys in order.
-type Meta = (u64, u32, u32, u32, Vec<String>);
-
 /// A session decoded from its fields.
 pub(super) struct Decoded {
     pub(super) data: SessionData,
@@ -114,6 +124,15 @@ pub(super) fn lock_of(fields: &Fields) -> Option<(&[u8], u64)> {
     Some((&l[..colon], expiry))
 }
 
+/// The head of `M` (`[created ms, Timeout, lcid, codepage, [keys in
+/// order]]`): the four numbers and how many keys follow.
+fn meta_head(r: &mut Reader) -> Result<(u64, u32, u32, u32, usize)> {
+    if r.array()? != 5 {
+        return Err(corrupt("not an array of 5"));
+    }
+    Ok((r.int()?, r.int()?, r.int()?, r.int()?, r.array()?))
+}
+
 /// Decodes a session's fields, checking them against `limits`; `None` if
 /// they hold no session (nothing, or the mark a removal leaves).
 pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<Decoded>> {
@@ -121,7 +140,7 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         return Err(corrupt("too many fields"));
     }
     let (mut meta, mut deadline, mut masked_id) = (None, None, None);
-    let mut items: HashMap<Vec<u8>, Vec<u8>> = HashMap::with_capacity(fields.len());
+    let mut items = Items::with_capacity_and_hasher(fields.len(), Default::default());
     for (name, value) in fields {
         match name.as_slice() {
             META => meta = Some(value),
@@ -140,28 +159,30 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         .max_items
         .saturating_mul(limits.max_key_bytes.saturating_add(5))
         .saturating_add(64);
-    let (created_ms, timeout, lcid, codepage, order): Meta =
-        wire::decode(&meta, max_meta).map_err(|e| corrupt(format!("field M: {}", e.detail())))?;
+    // Read straight into the session: M's head, then its keys one by one.
+    let in_m = |e: Error| corrupt(format!("field M: {}", e.detail()));
+    let r = &mut Reader::new(&meta, max_meta).map_err(in_m)?;
+    let (created_ms, timeout, lcid, codepage, n) = meta_head(r).map_err(in_m)?;
     let deadline_ms = deadline.ok_or_else(|| corrupt("field E is missing"))?;
-    if order.len() != items.len() {
+    if n != items.len() {
         return Err(corrupt("the key order does not match the items"));
     }
-    let mut data = SessionData::new(1, 0, 0);
-    let journal = &mut Journal::default();
-    data.set_timeout_minutes(i64::from(timeout), limits, journal)
-        .and_then(|()| data.set_lcid(lcid, journal))
-        .and_then(|()| data.set_codepage(codepage, journal))
-        .map_err(|e| corrupt(e.detail().to_owned()))?;
+    let bad = |e: Error| corrupt(e.detail());
+    let mut data = wire::session_data(timeout, lcid, codepage, limits).map_err(bad)?;
     let max_len = max_encoded(limits);
-    for key in &order {
+    let mut field = Vec::new();
+    for _ in 0..n {
+        let key = r.str().map_err(in_m)?;
+        put_item_field(&mut field, key);
         let bytes = items
-            .get(&item_field(key))
+            .get(field.as_slice())
             .ok_or_else(|| corrupt(format!("no value for key {key:?}")))?;
         let value = wire::decode_value(bytes, max_len)?;
-        data.set_value(key, value, limits, journal)
-            .map_err(|e| corrupt(e.detail().to_owned()))?;
+        data.set_value(key, value, limits, &mut Journal::default())
+            .map_err(bad)?;
     }
-    if data.contents().len() != order.len() {
+    r.end().map_err(in_m)?;
+    if data.contents().len() != n {
         return Err(corrupt("the key order repeats a key"));
     }
     Ok(Some(Decoded {
@@ -199,14 +220,28 @@ pub(super) fn encode_session(
 pub(super) fn changes(before: &Snapshot, data: &SessionData, created_ms: u64) -> Result<Changes> {
     let contents = data.contents();
     let mut out = Changes::default();
-    let mut order = Vec::with_capacity(contents.len());
+    // M: [created ms, Timeout, lcid, codepage, [keys in order]].
+    let mut meta =
+        Vec::with_capacity(24 + contents.iter().map(|(k, _)| k.len() + 1).sum::<usize>());
+    put_array_len(&mut meta, 5)?;
+    for n in [
+        created_ms,
+        data.timeout_minutes().into(),
+        data.lcid().into(),
+        data.codepage().into(),
+    ] {
+        put_uint(&mut meta, n);
+    }
+    put_array_len(&mut meta, contents.len())?;
+    let (mut field, mut bytes) = (Vec::new(), Vec::new());
     for (key, value) in contents.iter() {
-        let field = item_field(key);
-        let bytes = wire::encode_value(value)?;
-        if before.items.get(&field) != Some(&bytes) {
-            out.set.push((field, bytes));
+        put_str(&mut meta, key)?;
+        put_item_field(&mut field, key);
+        bytes.clear();
+        wire::put_value(&mut bytes, value)?;
+        if before.items.get(field.as_slice()) != Some(&bytes) {
+            out.set.push((field.clone(), bytes.clone()));
         }
-        order.push(key);
     }
     // A field is a key lowercased: Contents finds its key by it.
     out.del = before
@@ -215,13 +250,6 @@ pub(super) fn changes(before: &Snapshot, data: &SessionData, created_ms: u64) ->
         .filter(|f| std::str::from_utf8(f).map_or(true, |k| !contents.contains(k)))
         .cloned()
         .collect();
-    let meta = encode(&(
-        created_ms,
-        data.timeout_minutes(),
-        data.lcid(),
-        data.codepage(),
-        order,
-    ))?;
     if meta != before.meta {
         out.set.push((META.to_vec(), meta));
     }
@@ -288,6 +316,11 @@ mod tests {
         assert!(c.set.is_empty() && c.del.is_empty(), "{c:?}");
         let c = changes(&snap, &d, 42).unwrap();
         assert!(c.set.is_empty() && c.del.is_empty());
+        // M is what earlier releases wrote with rmp-serde, byte for byte.
+        let c = changes(&Snapshot::default(), &d, 42).unwrap();
+        let keys: Vec<&str> = d.contents().iter().map(|(k, _)| k).collect();
+        let earlier = rmp_serde::to_vec(&(42u64, 20u32, 1036u32, 932u32, keys)).unwrap();
+        assert_eq!(c.set.last(), Some(&(META.to_vec(), earlier)));
     }
 
     #[test]

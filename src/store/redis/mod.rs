@@ -77,7 +77,7 @@ pub use options::RedisOptions;
 use self::codec::{Decoded, Fields, Snapshot};
 use self::conn::Pool;
 use self::keys::{Keys, SessionKeys};
-use self::scripts::Scripts;
+use self::scripts::{Call, Scripts};
 use super::remote::{self, Attempt, KeyHash};
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
@@ -336,17 +336,12 @@ impl RedisStore {
         now_ms: u64,
     ) -> Result<(i64, Option<Fields>, u64)> {
         remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
-            let reply: Value = self.pool.run("acquire", |c| {
-                self.scripts
-                    .acquire
-                    .key(&k.data)
-                    .key(&k.exp)
-                    .arg(&k.member[..])
-                    .arg(token)
-                    .arg(now)
-                    .arg(now.saturating_add(self.lock_ttl_ms))
-                    .invoke(c)
-            })?;
+            let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp]);
+            call.arg(&k.member[..])
+                .arg(token)
+                .arg(now)
+                .arg(now.saturating_add(self.lock_ttl_ms));
+            let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
             Ok(match scripts::status_and_fields(reply)? {
                 (2, _) => Attempt::Locked,
                 (status, fields) => Attempt::Done((status, fields, now)),
@@ -380,26 +375,17 @@ impl RedisStore {
             return Ok(());
         }
         let ttl = self.data_ttl(deadline);
-        self.pool.run("slide", |c| {
-            self.scripts
-                .slide
-                .key(&k.data)
-                .arg(deadline)
-                .arg(ttl)
-                .invoke::<i64>(c)
-        })?;
+        let mut call = Call::new(&self.scripts.slide, &[&k.data]);
+        call.arg(deadline).arg(ttl);
+        self.pool.run("slide", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
 
     /// Unlocks without saving (best effort: used on error paths).
     fn unlock(&self, k: &SessionKeys, token: &str) -> Result<()> {
-        self.pool.run("release", |c| {
-            self.scripts
-                .release
-                .key(&k.data)
-                .arg(token)
-                .invoke::<i64>(c)
-        })?;
+        let mut call = Call::new(&self.scripts.release, &[&k.data]);
+        call.arg(token);
+        self.pool.run("release", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
 
@@ -516,18 +502,12 @@ impl SessionStore for RedisStore {
         fields.push((codec::LOCK.to_vec(), lock.clone().into_bytes()));
         let ttl = self.data_ttl(deadline_ms);
         let k = &st.keys;
-        let created: i64 = self.pool.run("create", |c| {
-            let mut inv = self.scripts.create.key(&k.data);
-            inv.key(&k.exp)
-                .arg(&k.member[..])
-                .arg(&lock)
-                .arg(deadline_ms)
-                .arg(ttl);
-            for (f, v) in &fields {
-                inv.arg(f).arg(v);
-            }
-            inv.invoke(c)
-        })?;
+        let mut call = Call::new(&self.scripts.create, &[&k.data, &k.exp]);
+        call.arg(&k.member[..]).arg(&lock).arg(deadline_ms).arg(ttl);
+        for (f, v) in &fields {
+            call.arg(f).arg(v);
+        }
+        let created: i64 = self.pool.run("create", |c| call.invoke(c))?;
         if created != 1 {
             return Ok(false);
         }
@@ -568,11 +548,7 @@ impl SessionStore for RedisStore {
         let ttl = self.data_ttl(deadline_ms);
         let old = &st.keys;
         let moved: i64 = self.pool.run("regenerate", |c| {
-            self.scripts
-                .regenerate
-                .key(&old.data)
-                .key(&old.exp)
-                .key(&new.data)
+            Call::new(&self.scripts.regenerate, &[&old.data, &old.exp, &new.data])
                 .arg(&old.member[..])
                 .arg(&new.member[..])
                 .arg(&st.token)
@@ -626,24 +602,21 @@ impl SessionStore for RedisStore {
         // A deadline moved earlier (a shorter Timeout) moves the index too.
         let earlier = deadline_ms < st.deadline_ms;
         let saved: i64 = self.pool.run("save", |c| {
-            let mut inv = self.scripts.save.key(&k.data);
-            inv.key(&k.exp)
-                .arg(&st.token)
-                .arg(self.clock.now_ms())
-                .arg(ttl);
+            let mut call = Call::new(&self.scripts.save, &[&k.data, &k.exp]);
+            call.arg(&st.token).arg(self.clock.now_ms()).arg(ttl);
             if earlier {
-                inv.arg(deadline_ms).arg(&k.member[..]);
+                call.arg(deadline_ms).arg(&k.member[..]);
             } else {
-                inv.arg("").arg("");
+                call.arg("").arg("");
             }
-            inv.arg(changes.set.len());
+            call.arg(changes.set.len());
             for (f, v) in &changes.set {
-                inv.arg(f).arg(v);
+                call.arg(f).arg(v);
             }
             for f in &changes.del {
-                inv.arg(f);
+                call.arg(f);
             }
-            inv.invoke(c)
+            call.invoke(c)
         })?;
         match saved {
             1 => Ok(()),
@@ -664,10 +637,7 @@ impl SessionStore for RedisStore {
         if st.stored {
             let k = &st.keys;
             let removed: i64 = self.pool.run("remove", |c| {
-                self.scripts
-                    .remove
-                    .key(&k.data)
-                    .key(&k.exp)
+                Call::new(&self.scripts.remove, &[&k.data, &k.exp])
                     .arg(&k.member[..])
                     .arg(&st.token)
                     .arg(self.tombstone_ms)

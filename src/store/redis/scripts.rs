@@ -1,11 +1,14 @@
-//! The store's Lua scripts (run with EVALSHA; the `redis` crate loads a
-//! script and retries once when the server answers NOSCRIPT), and the
-//! checked reading of their replies.
+//! The store's Lua scripts (run with EVALSHA; a server that answers
+//! NOSCRIPT gets the script loaded and the call once more), and the checked
+//! reading of their replies.
 //!
 //! Every script touches only the keys it is given, all in one hash slot,
 //! so each runs atomically on one Redis Cluster node.
 
-use ::redis::{Script, Value};
+use ::redis::{
+    Cmd, ConnectionLike, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind,
+    ToRedisArgs, Value,
+};
 
 use super::codec::Fields;
 use crate::error::{self, Error, Result};
@@ -48,6 +51,44 @@ impl Scripts {
             lease: script!("lease.lua"),
             count: script!("count.lua"),
             due: script!("due.lua"),
+        }
+    }
+}
+
+/// One EVALSHA of a script, its keys and arguments written once, straight
+/// into the command (the `redis` crate's `ScriptInvocation` first copies
+/// each into a vector of its own, then into the command).
+pub(super) struct Call<'a> {
+    script: &'a Script,
+    cmd: Cmd,
+}
+
+impl<'a> Call<'a> {
+    /// A call of `script` on `keys` (all in one hash slot).
+    pub(super) fn new<K: ToRedisArgs>(script: &'a Script, keys: &[K]) -> Call<'a> {
+        let mut cmd = ::redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash()).arg(keys.len());
+        for k in keys {
+            cmd.arg(k);
+        }
+        Call { script, cmd }
+    }
+
+    /// Appends an argument (`ARGV[i]` in the script).
+    pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call<'a> {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// Runs the call; a server without the script (NOSCRIPT: restarted,
+    /// flushed, or another node) gets it loaded and the call once more.
+    pub(super) fn invoke<T: FromRedisValue>(&self, con: &mut dyn ConnectionLike) -> RedisResult<T> {
+        match self.cmd.query(con) {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                self.script.load(con)?;
+                self.cmd.query(con)
+            }
+            reply => reply,
         }
     }
 }

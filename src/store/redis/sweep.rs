@@ -8,6 +8,7 @@ use ::redis::{Cmd, Value};
 
 use super::keys::{self, BUCKETS};
 use super::ms;
+use super::scripts::Call;
 use super::{scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
 use crate::error::Result;
 use crate::store::remote::{self, KeyHash};
@@ -21,14 +22,9 @@ impl RedisStore {
         // A refresh of the cached count only: the calls below report an
         // unreachable Redis.
         let _ = self.counted(COUNT_EVERY);
-        let ours: Result<i64> = self.pool.run("sweeper lease", |c| {
-            self.scripts
-                .lease
-                .key(self.keys.sweeper())
-                .arg(&self.owner)
-                .arg(ms(SWEEP_LEASE))
-                .invoke(c)
-        });
+        let mut call = Call::new(&self.scripts.lease, &[self.keys.sweeper()]);
+        call.arg(&self.owner).arg(ms(SWEEP_LEASE));
+        let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
         if ours? != 1 {
             return Ok(()); // another process sweeps now
         }
@@ -84,13 +80,8 @@ impl RedisStore {
             sizes.iter().sum()
         } else {
             let keys = self.all_exp_keys();
-            self.pool.run("count", |c| {
-                let mut inv = self.scripts.count.prepare_invoke();
-                for k in &keys {
-                    inv.key(k);
-                }
-                inv.invoke(c)
-            })?
+            let call = Call::new(&self.scripts.count, &keys);
+            self.pool.run("count", |c| call.invoke(c))?
         };
         let total = usize::try_from(total).unwrap_or(usize::MAX);
         *self.count.lock() = Count {
@@ -128,13 +119,9 @@ impl RedisStore {
             lists.into_iter().flatten().collect()
         } else {
             let keys = self.all_exp_keys();
-            self.pool.run("sweep", |c| {
-                let mut inv = self.scripts.due.prepare_invoke();
-                for k in &keys {
-                    inv.key(k);
-                }
-                inv.arg(now_ms).arg(SWEEP_BATCH).invoke(c)
-            })?
+            let mut call = Call::new(&self.scripts.due, &keys);
+            call.arg(now_ms).arg(SWEEP_BATCH);
+            self.pool.run("sweep", |c| call.invoke(c))?
         };
         Ok(members
             .iter()
@@ -146,15 +133,9 @@ impl RedisStore {
     /// and not in use (one not due yet is re-indexed at its deadline).
     fn claim(&self, h: &KeyHash, now_ms: u64) -> Result<Option<Lease>> {
         let k = self.keys.session(h);
-        let reply: Value = self.pool.run("claim", |c| {
-            self.scripts
-                .claim
-                .key(&k.data)
-                .key(&k.exp)
-                .arg(&k.member[..])
-                .arg(now_ms)
-                .invoke(c)
-        })?;
+        let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp]);
+        call.arg(&k.member[..]).arg(now_ms);
+        let reply: Value = self.pool.run("claim", |c| call.invoke(c))?;
         let (status, fields) = scripts::status_and_fields(reply)?;
         let (1, Some(fields)) = (status, fields) else {
             return Ok(None);
