@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use hashbrown::HashMap;
 use lock_api::{ArcRwLockReadGuard, ArcRwLockWriteGuard};
-use parking_lot::{Mutex, RawRwLock, RwLock};
+use parking_lot::{Mutex, MutexGuard, RawRwLock, RwLock};
 
 use super::{lock_timeout, Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
@@ -441,8 +441,13 @@ impl SessionStore for MemoryStore {
         for shard in self.shards.iter() {
             loop {
                 let quota = (max - claimed).min(CLAIMS_PER_LOCK);
-                let (n, more) =
-                    self.claim_due(&mut shard.0.lock(), now_ms, now_s, quota, out, &mut later);
+                let mut guard = shard.0.lock();
+                let (n, more) = self.claim_due(&mut guard, now_ms, now_s, quota, out, &mut later);
+                // A request parked on this shard gets it now: with a plain
+                // unlock the sweep, back a few microseconds later, would
+                // take it again first, for up to parking_lot's 0.5 ms
+                // fairness interval.
+                MutexGuard::unlock_fair(guard);
                 claimed += n;
                 if claimed == max {
                     return Ok(true);
