@@ -15,12 +15,17 @@
 //! - A session is the array `[1, created ms, Timeout minutes, LCID,
 //!   CodePage, [[key, value], ...]]` (Contents in order).
 //!
-//! Written as rmp-serde wrote the serde-derived form of earlier releases,
-//! byte for byte (integers, lengths and strings in their shortest form;
+//! Written and read with `rmp`'s MessagePack primitives, without serde:
+//! byte for byte what rmp-serde wrote from the serde-derived form of
+//! earlier releases (integers, lengths and strings in their shortest form;
 //! the tests compare the two), so a session saved unchanged stays unchanged
-//! across the upgrade. Read without serde: straight from the bytes into a
-//! [`SessionData`], borrowing keys from the input; an integer or float of
-//! any width whose value fits is accepted.
+//! across the upgrade; read straight from the bytes into a [`SessionData`],
+//! borrowing keys from the input; an integer or float of any width whose
+//! value fits is accepted.
+
+use num_traits::FromPrimitive;
+use rmp::decode::{self, Bytes};
+use rmp::{encode, Marker};
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
@@ -43,91 +48,45 @@ fn too_long(n: usize) -> Error {
     )
 }
 
+/// Writing to a `Vec` cannot fail: `rmp`'s writers return `io::Result`s
+/// only for writers that can.
+fn infallible<T, E: std::fmt::Debug>(r: std::result::Result<T, E>) -> T {
+    r.expect("writing to a Vec cannot fail")
+}
+
 /// Appends an unsigned integer in its shortest MessagePack form.
 pub(crate) fn put_uint(out: &mut Vec<u8>, v: u64) {
-    match v {
-        0..=0x7F => out.push(v as u8),
-        0x80..=0xFF => out.extend_from_slice(&[0xCC, v as u8]),
-        0x100..=0xFFFF => {
-            out.push(0xCD);
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-        }
-        0x1_0000..=0xFFFF_FFFF => {
-            out.push(0xCE);
-            out.extend_from_slice(&(v as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(0xCF);
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-    }
+    infallible(encode::write_uint(out, v));
 }
 
 /// Appends a signed integer in its shortest MessagePack form (a
 /// non-negative one as unsigned, as rmp writes it).
 fn put_sint(out: &mut Vec<u8>, v: i64) {
-    match v {
-        0.. => put_uint(out, v as u64),
-        -32..=-1 => out.push(v as u8),
-        -128..=-33 => out.extend_from_slice(&[0xD0, v as u8]),
-        -32_768..=-129 => {
-            out.push(0xD1);
-            out.extend_from_slice(&(v as i16).to_be_bytes());
-        }
-        -2_147_483_648..=-32_769 => {
-            out.push(0xD2);
-            out.extend_from_slice(&(v as i32).to_be_bytes());
-        }
-        _ => {
-            out.push(0xD3);
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-    }
+    infallible(encode::write_sint(out, v));
 }
 
-/// Appends a length header: `fix` (the fixed form's marker, for lengths
-/// below `fix_max`), else the 8-bit (`m8`, if any), 16- or 32-bit form.
-fn put_len(
-    out: &mut Vec<u8>,
-    n: usize,
-    fix: u8,
-    fix_max: usize,
-    m8: Option<u8>,
-    m16: u8,
-) -> Result<()> {
-    let n32 = u32::try_from(n).map_err(|_| too_long(n))?;
-    match (n, m8) {
-        (n, _) if n < fix_max => out.push(fix | n as u8),
-        (0..=0xFF, Some(m8)) => out.extend_from_slice(&[m8, n as u8]),
-        (0..=0xFFFF, _) => {
-            out.push(m16);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(m16 + 1);
-            out.extend_from_slice(&n32.to_be_bytes());
-        }
-    }
-    Ok(())
+/// A length as MessagePack's 32-bit lengths take it.
+fn len32(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| too_long(n))
 }
 
 /// Appends an array header for `n` elements.
 pub(crate) fn put_array_len(out: &mut Vec<u8>, n: usize) -> Result<()> {
-    put_len(out, n, 0x90, 16, None, 0xDC)
+    infallible(encode::write_array_len(out, len32(n)?));
+    Ok(())
 }
 
 /// Appends a string.
 pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
-    put_len(out, s.len(), 0xA0, 32, Some(0xD9), 0xDA)?;
-    out.extend_from_slice(s.as_bytes());
+    len32(s.len())?;
+    infallible(encode::write_str(out, s));
     Ok(())
 }
 
-/// Opens a tagged value: a one-entry map and the type's name (under 32
-/// bytes: a fixstr).
+/// Opens a tagged value: a one-entry map and the type's name.
 fn put_tag(out: &mut Vec<u8>, name: &str) {
-    out.extend_from_slice(&[0x81, 0xA0 | name.len() as u8]);
-    out.extend_from_slice(name.as_bytes());
+    infallible(encode::write_map_len(out, 1));
+    infallible(encode::write_str(out, name));
 }
 
 /// Appends one value's format-version-1 form (objects:
@@ -148,8 +107,7 @@ pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
         Variant::I4(x) => int(out, "I4", (*x).into()),
         Variant::R4(x) => {
             put_tag(out, "R4");
-            out.push(0xCA);
-            out.extend_from_slice(&x.to_be_bytes());
+            infallible(encode::write_f32(out, *x));
         }
         Variant::R8(x) | Variant::Date(x) => {
             put_tag(
@@ -160,8 +118,7 @@ pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
                     "Date"
                 },
             );
-            out.push(0xCB);
-            out.extend_from_slice(&x.to_be_bytes());
+            infallible(encode::write_f64(out, *x));
         }
         Variant::Cy(x) => int(out, "Cy", *x),
         Variant::Bstr(s) => {
@@ -171,7 +128,7 @@ pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
         Variant::Error(x) => int(out, "Error", (*x).into()),
         Variant::Bool(x @ (VARIANT_TRUE | VARIANT_FALSE)) => {
             put_tag(out, "Bool");
-            out.push(if *x == VARIANT_TRUE { 0xC3 } else { 0xC2 });
+            infallible(encode::write_bool(out, *x == VARIANT_TRUE));
         }
         Variant::Bool(x) => int(out, "BoolShort", (*x).into()),
         Variant::I1(x) => int(out, "I1", (*x).into()),
@@ -199,12 +156,12 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// A bounded MessagePack reader over bytes a store returned: every read is
-/// checked (`E_STORE_UNAVAILABLE` if the bytes end early or hold another
-/// type), nothing is allocated but the values it returns.
+/// A bounded MessagePack reader over bytes a store returned (`rmp`'s
+/// readers over the bytes left): every read is checked
+/// (`E_STORE_UNAVAILABLE` if the bytes end early or hold another type),
+/// nothing is allocated but the values it returns.
 pub(crate) struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    rest: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
@@ -216,120 +173,92 @@ impl<'a> Reader<'a> {
                 bytes.len()
             )));
         }
-        Ok(Reader { bytes, at: 0 })
+        Ok(Reader { rest: bytes })
     }
 
     /// Checks that everything was read.
     pub(crate) fn end(&self) -> Result<()> {
-        if self.at != self.bytes.len() {
+        if !self.rest.is_empty() {
             return Err(corrupt("trailing bytes"));
         }
         Ok(())
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let part = self
-            .at
-            .checked_add(n)
-            .and_then(|end| self.bytes.get(self.at..end))
-            .ok_or_else(|| corrupt("it ends early"))?;
-        self.at += n;
-        Ok(part)
+    /// Runs one of `rmp`'s readers on the bytes left.
+    fn read<T, E: std::fmt::Debug>(
+        &mut self,
+        f: impl FnOnce(&mut Bytes<'a>) -> std::result::Result<T, E>,
+    ) -> Result<T> {
+        let mut rd = Bytes::new(self.rest);
+        let v = f(&mut rd).map_err(|e| corrupt(format!("{e:?}")))?;
+        self.rest = rd.remaining_slice();
+        Ok(v)
     }
 
-    fn be<const N: usize>(&mut self) -> Result<[u8; N]> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
-    }
-
-    fn byte(&mut self) -> Result<u8> {
-        Ok(self.be::<1>()?[0])
-    }
-
-    fn peek(&self) -> Result<u8> {
-        self.bytes
-            .get(self.at)
-            .copied()
+    /// The next value's marker, not consumed.
+    fn peek(&self) -> Result<Marker> {
+        self.rest
+            .first()
+            .map(|&b| Marker::from_u8(b))
             .ok_or_else(|| corrupt("it ends early"))
     }
 
     /// An integer of any MessagePack width, converted to `T` if it fits.
-    pub(crate) fn int<T: TryFrom<i128>>(&mut self) -> Result<T> {
-        let m = self.byte()?;
-        let v: i128 = match m {
-            0x00..=0x7F => m.into(),
-            0xE0..=0xFF => (m as i8).into(),
-            0xCC => self.byte()?.into(),
-            0xCD => u16::from_be_bytes(self.be()?).into(),
-            0xCE => u32::from_be_bytes(self.be()?).into(),
-            0xCF => u64::from_be_bytes(self.be()?).into(),
-            0xD0 => (self.byte()? as i8).into(),
-            0xD1 => i16::from_be_bytes(self.be()?).into(),
-            0xD2 => i32::from_be_bytes(self.be()?).into(),
-            0xD3 => i64::from_be_bytes(self.be()?).into(),
-            _ => return Err(corrupt("an integer was expected")),
-        };
-        T::try_from(v).map_err(|_| corrupt(format!("the integer {v} is out of range")))
+    pub(crate) fn int<T: FromPrimitive>(&mut self) -> Result<T> {
+        self.read(|rd| decode::read_int(rd))
     }
 
     /// A float of either width.
     fn float(&mut self) -> Result<f64> {
-        match self.byte()? {
-            0xCA => Ok(f32::from_be_bytes(self.be()?).into()),
-            0xCB => Ok(f64::from_be_bytes(self.be()?)),
-            _ => Err(corrupt("a float was expected")),
+        match self.peek()? {
+            Marker::F32 => self.read(|rd| decode::read_f32(rd)).map(f64::from),
+            _ => self.read(|rd| decode::read_f64(rd)),
         }
     }
 
     fn bool(&mut self) -> Result<bool> {
-        match self.byte()? {
-            0xC2 => Ok(false),
-            0xC3 => Ok(true),
-            _ => Err(corrupt("a boolean was expected")),
-        }
-    }
-
-    /// A length: `fix` (marker bits above `fix_mask`) or the 8-bit (`m8`,
-    /// if any), 16- or 32-bit form; `what` names the type in errors.
-    fn len(&mut self, fix: u8, fix_mask: u8, m8: Option<u8>, m16: u8, what: &str) -> Result<usize> {
-        let m = self.byte()?;
-        let n = match m {
-            m if m & !fix_mask == fix => u32::from(m & fix_mask),
-            m if Some(m) == m8 => self.byte()?.into(),
-            m if m == m16 => u16::from_be_bytes(self.be()?).into(),
-            m if m == m16 + 1 => u32::from_be_bytes(self.be()?),
-            _ => return Err(corrupt(format!("{what} was expected"))),
-        };
-        Ok(n as usize)
+        self.read(|rd| decode::read_bool(rd))
     }
 
     /// A UTF-8 string, borrowed from the input.
     pub(crate) fn str(&mut self) -> Result<&'a str> {
-        let n = self.len(0xA0, 0x1F, Some(0xD9), 0xDA, "a string")?;
-        std::str::from_utf8(self.take(n)?).map_err(|_| corrupt("a string is not UTF-8"))
+        let (s, rest) =
+            decode::read_str_from_slice(self.rest).map_err(|e| corrupt(format!("{e:?}")))?;
+        self.rest = rest;
+        Ok(s)
     }
 
     /// An array's length.
     pub(crate) fn array(&mut self) -> Result<usize> {
-        self.len(0x90, 0x0F, None, 0xDC, "an array")
+        self.read(|rd| decode::read_array_len(rd))
+            .map(|n| n as usize)
+    }
+
+    /// A map's length.
+    fn map(&mut self) -> Result<usize> {
+        self.read(|rd| decode::read_map_len(rd)).map(|n| n as usize)
     }
 
     /// A capacity for `n` elements of at least one byte each: no more than
     /// the bytes left can hold.
     pub(crate) fn capacity(&self, n: usize) -> usize {
-        n.min(self.bytes.len() - self.at)
+        n.min(self.rest.len())
     }
 
     /// One value in the format-version-1 form; `depth`: the arrays it is
     /// inside (arrays nest at most [`MAX_ARRAY_DEPTH`] levels).
     pub(crate) fn value(&mut self, depth: usize) -> Result<Variant> {
-        if self.peek()? & 0xE0 == 0xA0 || matches!(self.peek()?, 0xD9..=0xDB) {
+        if matches!(
+            self.peek()?,
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32
+        ) {
             return match self.str()? {
                 "Empty" => Ok(Variant::Empty),
                 "Null" => Ok(Variant::Null),
                 other => Err(corrupt(format!("unknown value type {other:?}"))),
             };
         }
-        if self.len(0x80, 0x0F, None, 0xDE, "a value")? != 1 {
+        if self.map()? != 1 {
             return Err(corrupt("a value is not a one-entry map"));
         }
         Ok(match self.str()? {
