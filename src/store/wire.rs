@@ -205,19 +205,19 @@ impl<'a> Reader<'a> {
 
     /// An integer of any MessagePack width, converted to `T` if it fits.
     pub(crate) fn int<T: FromPrimitive>(&mut self) -> Result<T> {
-        self.read(|rd| decode::read_int(rd))
+        self.read(decode::read_int)
     }
 
     /// A float of either width.
     fn float(&mut self) -> Result<f64> {
         match self.peek()? {
-            Marker::F32 => self.read(|rd| decode::read_f32(rd)).map(f64::from),
-            _ => self.read(|rd| decode::read_f64(rd)),
+            Marker::F32 => self.read(decode::read_f32).map(f64::from),
+            _ => self.read(decode::read_f64),
         }
     }
 
     fn bool(&mut self) -> Result<bool> {
-        self.read(|rd| decode::read_bool(rd))
+        self.read(decode::read_bool)
     }
 
     /// A UTF-8 string, borrowed from the input.
@@ -230,13 +230,12 @@ impl<'a> Reader<'a> {
 
     /// An array's length.
     pub(crate) fn array(&mut self) -> Result<usize> {
-        self.read(|rd| decode::read_array_len(rd))
-            .map(|n| n as usize)
+        self.read(decode::read_array_len).map(|n| n as usize)
     }
 
     /// A map's length.
     fn map(&mut self) -> Result<usize> {
-        self.read(|rd| decode::read_map_len(rd)).map(|n| n as usize)
+        self.read(decode::read_map_len).map(|n| n as usize)
     }
 
     /// A capacity for `n` elements of at least one byte each: no more than
