@@ -393,7 +393,7 @@ mod tests {
     use super::*;
 
     /// Earlier releases' serde-derived form, written with rmp-serde: the
-    /// reference the hand-written writer must match byte for byte.
+    /// reference the writer must match byte for byte.
     mod reference {
         use serde::{Deserialize, Serialize};
 
