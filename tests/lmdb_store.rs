@@ -49,6 +49,29 @@ fn app_on(lmdb: LmdbOptions, f: impl FnOnce(&mut AppOptions)) -> App {
 
 // ---- child processes -------------------------------------------------------
 
+/// A sweeping child's application at `SESS_CHILD_NOW`, and what its
+/// Session_OnEnd saw: each ended session's "n" (and its ID, if `with_id`).
+fn ending_app(lmdb: LmdbOptions, with_id: bool) -> (App, Arc<Mutex<Vec<String>>>) {
+    let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = app_on(lmdb, |o| {
+        o.clock = Some(clock);
+        o.on_end = Some(Arc::new(move |s| {
+            let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                panic!("OnEnd without contents")
+            };
+            let line = if with_id {
+                format!("{n} {}", s.id())
+            } else {
+                n.to_string()
+            };
+            e.lock().unwrap().push(line);
+        }));
+    });
+    (app, ends)
+}
+
 fn child_env(dir: &Path, lock_ttl_ms: u64) -> Vec<(&'static str, String)> {
     vec![
         ("SESS_CHILD_DIR", dir.display().to_string()),
@@ -106,18 +129,7 @@ fn child_process() {
             println!("DONE");
         }
         "sweep" => {
-            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
-            let ends = Arc::new(Mutex::new(Vec::new()));
-            let e = ends.clone();
-            let app = app_on(lmdb, |o| {
-                o.clock = Some(clock);
-                o.on_end = Some(Arc::new(move |s| {
-                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
-                        panic!("OnEnd without contents")
-                    };
-                    e.lock().unwrap().push(format!("{n} {}", s.id()));
-                }));
-            });
+            let (app, ends) = ending_app(lmdb, true);
             println!("READY");
             // Start together: wait for the go file.
             let go = PathBuf::from(env("SESS_CHILD_GO"));
@@ -136,18 +148,7 @@ fn child_process() {
         "sweep-once" => {
             // One sweep at SESS_CHILD_NOW: the sessions it ended, and how
             // many are left.
-            let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
-            let ends = Arc::new(Mutex::new(Vec::new()));
-            let e = ends.clone();
-            let app = app_on(lmdb, |o| {
-                o.clock = Some(clock);
-                o.on_end = Some(Arc::new(move |s| {
-                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
-                        panic!("OnEnd without contents")
-                    };
-                    e.lock().unwrap().push(n.to_string());
-                }));
-            });
+            let (app, ends) = ending_app(lmdb, false);
             app.expire().unwrap();
             for line in ends.lock().unwrap().iter() {
                 println!("END {line}");
