@@ -96,9 +96,11 @@ fn same_key(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether two ASCII keys of the same length are the same key, compared
-/// eight bytes at a time.
+/// Whether two ASCII keys are the same key, compared eight bytes at a time.
 fn same_ascii_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
     let (mut a, mut b) = (a.chunks_exact(8), b.chunks_exact(8));
     let word = |c: &[u8]| lower_ascii(u64::from_le_bytes(c.try_into().expect("8 bytes")));
     a.by_ref().zip(b.by_ref()).all(|(x, y)| word(x) == word(y))
@@ -433,6 +435,14 @@ mod tests {
         assert!(same_ascii_key(b"SessionVariable1", b"sessionvariABLE1"));
         assert!(!same_ascii_key(b"SessionVariable1", b"sessionvariABLE2"));
         assert!(!same_ascii_key(b"Session[ariable", b"Session{ariable"));
+        // Tags saturate at 255 bytes: lengths 256 and 264 share one.
+        let (long, longer) = ("k".repeat(256), "K".repeat(264));
+        assert_eq!(Tag::of(long.as_bytes()), Tag::of(longer.as_bytes()));
+        assert!(!same_ascii_key(long.as_bytes(), longer.as_bytes()));
+        let mut c = Contents::default();
+        c.set(&long, Variant::I4(1));
+        assert_eq!(c.get(&longer), None);
+        assert_eq!(c.get(&long.to_uppercase()), Some(&Variant::I4(1)));
         assert_eq!(Tag::of(b"CoUnT"), Tag::of(b"count"));
         assert_ne!(Tag::of(b"count"), Tag::of(b"count\0"), "the length counts");
         assert_ne!(Tag::of(b"counter"), Tag::of(b"countes"));
