@@ -692,6 +692,24 @@ impl Bench {
 // Building the data.
 
 /// What `after` holds beyond `before`, per session of `n`.
+/// Prints what `who`'s `n` sessions take in Redis since `before`: at once
+/// and, unless `quick`, once the lock tombstones have expired and the
+/// clients' idle buffers are trimmed.
+fn print_memory(who: &str, con: &mut redis::Connection, before: (i64, i64), n: usize, quick: bool) {
+    println!(
+        "  redis memory, {who}, at once: {}",
+        per_session(before, memory_and_keys(con), n)
+    );
+    if !quick {
+        std::thread::sleep(Duration::from_millis(TOMBSTONE_MS + 1000));
+        println!(
+            "  redis memory, {who}, {} s later: {}",
+            TOMBSTONE_MS / 1000 + 1,
+            per_session(before, memory_and_keys(con), n)
+        );
+    }
+}
+
 fn per_session(before: (i64, i64), after: (i64, i64), n: usize) -> String {
     format!(
         "{:.0} B per session (used_memory delta ÷ {n}), {} keys",
@@ -781,18 +799,7 @@ fn build(port: u16, n: usize, threads: usize, quick: bool, with_php: bool) -> Be
         "built {n} sessions through libsess in {:.1} s ({threads} threads)",
         t0.elapsed().as_secs_f64()
     );
-    println!(
-        "  redis memory, libsess, at once: {}",
-        per_session(before, memory_and_keys(&mut con), n)
-    );
-    if !quick {
-        std::thread::sleep(Duration::from_millis(TOMBSTONE_MS + 1000));
-        println!(
-            "  redis memory, libsess, {} s later: {}",
-            TOMBSTONE_MS / 1000 + 1,
-            per_session(before, memory_and_keys(&mut con), n)
-        );
-    }
+    print_memory("libsess", &mut con, before, n, quick);
 
     // PHP's sessions, in database 0 (phpredis's default).
     let (php, php_ids) = if with_php {
@@ -808,19 +815,7 @@ fn build(port: u16, n: usize, threads: usize, quick: bool, with_php: bool) -> Be
             "built {n} sessions through PHP (phpredis) in {:.1} s ({threads} workers)",
             t0.elapsed().as_secs_f64()
         );
-        println!(
-            "  redis memory, PHP, at once: {}",
-            per_session(before, memory_and_keys(&mut php_con), n)
-        );
-        if !quick {
-            // As for libsess: the clients' idle buffers are trimmed by then.
-            std::thread::sleep(Duration::from_millis(TOMBSTONE_MS + 1000));
-            println!(
-                "  redis memory, PHP, {} s later: {}",
-                TOMBSTONE_MS / 1000 + 1,
-                per_session(before, memory_and_keys(&mut php_con), n)
-            );
-        }
+        print_memory("PHP", &mut php_con, before, n, quick);
         (workers, ids)
     } else {
         (Vec::new(), Vec::new())

@@ -150,6 +150,7 @@ impl SessionData {
     pub fn check_set(&self, name: &str, value: &Variant, limits: &Limits) -> Result<()> {
         let found = self.contents.find(name).map(|(i, _)| i);
         let after = self.checked_size_after(found, name, value, limits)?;
+        self.check_growth(after, limits)?;
         match &self.budget {
             Some(budget) if after > self.bytes => budget.check(after - self.bytes),
             _ => Ok(()),
@@ -157,8 +158,9 @@ impl SessionData {
     }
 
     /// The session's size once `name` (at index `found` if present) holds
-    /// `value`, after checking the key, the value and the limits a set is
-    /// held to (a replaced key keeps its original spelling).
+    /// `value`, after checking the key, the value and the item count (the
+    /// size limit is the caller's: [`SessionData::grow_to`] checks it when
+    /// growing). A replaced key keeps its original spelling.
     fn checked_size_after(
         &self,
         found: Option<usize>,
@@ -178,7 +180,6 @@ impl SessionData {
             }
             None => self.bytes + item_bytes(name, value),
         };
-        self.check_growth(after, limits)?;
         Ok(after)
     }
 
