@@ -11,6 +11,7 @@
 //! session's data — Contents, IDs, the undo journal).
 
 pub mod app;
+mod ascii;
 pub mod clock;
 pub mod error;
 pub mod ffi;

@@ -143,33 +143,11 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     }
     // SAFETY: non-NULL and NUL-terminated per the caller.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
-    if is_ascii(bytes) {
+    if crate::ascii::is_ascii(bytes) {
         // SAFETY: ASCII is UTF-8.
         return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     utf8(bytes, what)
-}
-
-/// Whether `b` is ASCII, for the short texts C callers pass (names, IDs):
-/// a few overlapping word reads instead of `from_utf8`'s general loop.
-fn is_ascii(b: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |i: usize| u64::from_ne_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    match b.len() {
-        0..4 => b.iter().all(|&c| c < 0x80),
-        4..8 => {
-            let half = |i: usize| u32::from_ne_bytes(b[i..i + 4].try_into().expect("4 bytes"));
-            (half(0) | half(b.len() - 4)) & HIGH as u32 == 0
-        }
-        n => {
-            // Words at 0, 8, ... and the last 8 bytes (overlapping).
-            let mut any = word(n - 8);
-            for i in (0..n - 8).step_by(8) {
-                any |= word(i);
-            }
-            any & HIGH == 0
-        }
-    }
 }
 
 /// An optional NUL-terminated UTF-8 argument: NULL is `None`.
@@ -367,19 +345,6 @@ mod tests {
                 err::E_INVALIDARG
             );
             assert_eq!(text(c"".as_ptr(), "name").unwrap(), "");
-        }
-    }
-
-    #[test]
-    fn the_ascii_check_sees_a_high_byte_anywhere() {
-        for len in 0..40 {
-            let ascii = vec![b'a'; len];
-            assert!(is_ascii(&ascii), "{len}");
-            for at in 0..len {
-                let mut b = ascii.clone();
-                b[at] = 0x80;
-                assert!(!is_ascii(&b), "{len} {at}");
-            }
         }
     }
 

@@ -15,6 +15,7 @@ use ecow::EcoString;
 use hashbrown::HashTable;
 use smallvec::SmallVec;
 
+use crate::ascii;
 use crate::variant::Variant;
 
 /// Items kept inside the collection before it moves them to the heap.
@@ -42,15 +43,14 @@ impl Tag {
     /// Longest key whose tag is the whole key.
     const EXACT: usize = 7;
 
-    /// The tag of an ASCII key.
-    fn of(key: &[u8]) -> Tag {
-        let head = match key.first_chunk::<8>() {
-            Some(eight) => u64::from_le_bytes(*eight) & (u64::MAX >> 8),
-            // Byte by byte: a variable-length copy would call memcpy.
-            None => key.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
-        };
+    /// The tag of `key`, or `None` if it is not ASCII.
+    fn of(key: &[u8]) -> Option<Tag> {
+        if !ascii::is_ascii(key) {
+            return None;
+        }
+        let head = ascii::head_word(key) & (u64::MAX >> 8);
         let len = u64::from(u8::try_from(key.len()).unwrap_or(u8::MAX));
-        Tag(lower_ascii(head) | len << 56)
+        Some(Tag(lower_ascii(head) | len << 56))
     }
 }
 
@@ -153,22 +153,30 @@ impl Contents {
     }
 
     /// The position of `name` (any case).
+    #[inline]
     fn position(&self, name: &str) -> Option<usize> {
-        if let Some(index) = &self.index {
-            let items = &self.items;
-            return index
-                .find(folded_hash(name), |&i| same_key(&items[i].key, name))
-                .copied();
-        }
-        if !self.non_ascii && name.is_ascii() {
+        if self.index.is_none() && !self.non_ascii {
             let name = name.as_bytes();
-            let tag = Tag::of(name);
-            let exact = name.len() <= Tag::EXACT;
-            self.items
-                .iter()
-                .position(|it| it.tag == tag && (exact || same_ascii_key(it.key.as_bytes(), name)))
-        } else {
-            self.items.iter().position(|it| same_key(&it.key, name))
+            if let Some(tag) = Tag::of(name) {
+                let exact = name.len() <= Tag::EXACT;
+                return self.items.iter().position(|it| {
+                    it.tag == tag && (exact || same_ascii_key(it.key.as_bytes(), name))
+                });
+            }
+        }
+        self.position_by_key(name)
+    }
+
+    /// [`Self::position`] through the index, or by comparing whole keys
+    /// (a non-ASCII key on either side).
+    #[inline(never)]
+    fn position_by_key(&self, name: &str) -> Option<usize> {
+        let items = &self.items;
+        match &self.index {
+            Some(index) => index
+                .find(folded_hash(name), |&i| same_key(&items[i].key, name))
+                .copied(),
+            None => items.iter().position(|it| same_key(&it.key, name)),
         }
     }
 
@@ -252,8 +260,10 @@ impl Contents {
     fn insert(&mut self, index: usize, key: EcoString, value: Variant) {
         // A non-ASCII key's tag is never compared (the scan then compares
         // keys in full).
-        self.non_ascii |= !key.is_ascii();
-        let tag = Tag::of(key.as_bytes());
+        let tag = Tag::of(key.as_bytes()).unwrap_or_else(|| {
+            self.non_ascii = true;
+            Tag(0)
+        });
         let hash = self.index.as_ref().map(|_| folded_hash(&key));
         self.items.insert(index, Item { tag, key, value });
         match (&mut self.index, hash) {
@@ -444,6 +454,11 @@ mod tests {
         assert_eq!(c.get(&longer), None);
         assert_eq!(c.get(&long.to_uppercase()), Some(&Variant::I4(1)));
         assert_eq!(Tag::of(b"CoUnT"), Tag::of(b"count"));
+        assert_eq!(
+            Tag::of("Straße".as_bytes()),
+            None,
+            "only ASCII keys have tags"
+        );
         assert_ne!(Tag::of(b"count"), Tag::of(b"count\0"), "the length counts");
         assert_ne!(Tag::of(b"counter"), Tag::of(b"countes"));
         assert_eq!(
