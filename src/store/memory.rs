@@ -180,6 +180,16 @@ impl MemoryStore {
             if keys.is_empty() {
                 due.remove();
             }
+            // Three passes, so the batch's cache misses overlap instead of
+            // coming one after another: the table slots, then the entries.
+            for &key in &batch {
+                shard.map.prefetch(key);
+            }
+            for &key in &batch {
+                if let Some(slot) = shard.map.get(key) {
+                    prefetch(slot);
+                }
+            }
             for key in batch {
                 let Some(slot) = shard.map.get(key) else {
                     continue; // removed meanwhile: a stale registration
@@ -231,23 +241,34 @@ impl MemoryStore {
 /// one dependent miss after another.
 #[inline(always)]
 fn prefetch(slot: &Slot) {
+    // The Arc's two counts sit just before the value.
+    let start = Arc::as_ptr(slot).cast::<u8>().wrapping_sub(16);
+    prefetch_lines(start, 16 + std::mem::size_of::<RwLock<Entry>>());
+}
+
+/// Starts loading the cache lines of the `len > 0` bytes at `start`. Only a
+/// hint: nothing is read into the program, and no address faults.
+#[inline(always)]
+fn prefetch_lines(start: *const u8, len: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // The Arc's counts sit just before the value.
-        let start = Arc::as_ptr(slot).cast::<u8>().wrapping_sub(16);
-        let len = 16 + std::mem::size_of::<RwLock<Entry>>();
+        let line = |p: *const u8| {
+            // SAFETY: SSE is in every x86_64 target's baseline, and a
+            // prefetch reads nothing into the program and never faults,
+            // whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        };
         let mut off = 0;
         while off < len {
-            // SAFETY: SSE is in every x86_64 target's baseline, and a
-            // prefetch is a hint: it reads nothing into the program and
-            // never faults, whatever the address.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(off).cast()) };
+            line(start.wrapping_add(off));
             off += 64;
         }
+        // The last line, when the bytes do not start on a line.
+        line(start.wrapping_add(len - 1));
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = slot;
+    let _ = (start, len);
 }
 
 /// `E_UNEXPECTED`: a lease another store made was handed to this one.

@@ -59,6 +59,14 @@ impl<V> KeyTable<V> {
             .and_then(|i| self.slots[i].as_ref().map(|(_, v)| v))
     }
 
+    /// Starts loading the slot where `key`'s probe starts (a hint).
+    pub(super) fn prefetch(&self, key: u64) {
+        if !self.slots.is_empty() {
+            let slot = &self.slots[self.home(key)];
+            super::prefetch_lines(std::ptr::from_ref(slot).cast(), size_of_val(slot));
+        }
+    }
+
     /// Stores `value` under `key` unless the key is present already; then
     /// hands `value` back.
     pub(super) fn insert_new(&mut self, key: u64, value: V) -> Result<(), V> {
