@@ -28,7 +28,7 @@ use parking_lot::{Mutex, MutexGuard, RawRwLock, RwLock};
 
 mod table;
 
-use table::KeyTable;
+use table::{KeyTable, SlotHint};
 
 use super::{lock_timeout, Held, Lease, LockMode, Lookup, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
@@ -111,7 +111,11 @@ impl Shard {
 /// shards do not bounce one line between them.
 #[repr(align(128))]
 #[derive(Default)]
-struct PaddedShard(Mutex<Shard>);
+struct PaddedShard {
+    lock: Mutex<Shard>,
+    /// Where the shard's table slots are, on the next line.
+    hint: SlotHint<Slot>,
+}
 
 /// The in-process session store (the default).
 pub struct MemoryStore {
@@ -146,8 +150,12 @@ impl MemoryStore {
     }
 
     fn shard(&self, key: u64) -> &Mutex<Shard> {
+        &self.padded(key).lock
+    }
+
+    fn padded(&self, key: u64) -> &PaddedShard {
         // Middle bits: the shard's table uses the low ones.
-        &self.shards[(key >> 32) as usize & (SHARDS - 1)].0
+        &self.shards[(key >> 32) as usize & (SHARDS - 1)]
     }
 
     /// Claims up to `quota` due sessions of one shard into `out`; returns
@@ -303,7 +311,11 @@ impl SessionStore for MemoryStore {
 
     fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now_ms: u64) -> Result<Lookup> {
         let key = self.key(id);
-        let Some(slot) = self.shard(key).lock().map.get(key).map(|s| {
+        let shard = self.padded(key);
+        // The slot's line loads while the mutex's line comes from the core
+        // that used it last.
+        shard.hint.prefetch(key);
+        let Some(slot) = shard.lock.lock().map.get(key).map(|s| {
             prefetch(s);
             s.clone()
         }) else {
@@ -375,12 +387,13 @@ impl SessionStore for MemoryStore {
                 )
             })?;
         let key = self.key(&g.id);
-        let mut shard = self.shard(key).lock();
-        if shard
+        let padded = self.padded(key);
+        let mut shard = padded.lock.lock();
+        let added = shard
             .map
-            .insert_new(key, ArcRwLockWriteGuard::rwlock(g).clone())
-            .is_err()
-        {
+            .insert_new(key, ArcRwLockWriteGuard::rwlock(g).clone());
+        padded.hint.update(&shard.map);
+        if added.is_err() {
             drop(shard);
             self.count.fetch_sub(1, Ordering::Relaxed);
             return Ok(false);
@@ -470,7 +483,7 @@ impl SessionStore for MemoryStore {
         for shard in self.shards.iter() {
             loop {
                 let quota = (max - claimed).min(CLAIMS_PER_LOCK);
-                let mut guard = shard.0.lock();
+                let mut guard = shard.lock.lock();
                 let (n, more) = self.claim_due(&mut guard, now_ms, now_s, quota, out, &mut later);
                 // A request parked on this shard gets it now: with a plain
                 // unlock the sweep, back a few microseconds later, would
@@ -490,15 +503,16 @@ impl SessionStore for MemoryStore {
     }
     fn drain(&self, out: &mut Vec<Lease>) {
         for shard in self.shards.iter() {
-            let mut shard = shard.0.lock();
-            shard.wheel.clear();
-            for (_, slot) in shard.map.drain() {
+            let mut guard = shard.lock.lock();
+            guard.wheel.clear();
+            for (_, slot) in guard.map.drain() {
                 self.count.fetch_sub(1, Ordering::Relaxed);
                 if let Some(mut g) = slot.try_write_arc() {
                     g.state = State::Dead;
                     out.push(Lease::in_place(Guard::Write(g)));
                 }
             }
+            shard.hint.update(&guard.map);
         }
     }
 
@@ -620,7 +634,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(out[0].id() == a);
         assert_eq!(s.count().unwrap(), 0);
-        assert!(s.shards.iter().all(|sh| sh.0.lock().wheel.is_empty()));
+        assert!(s.shards.iter().all(|sh| sh.lock.lock().wheel.is_empty()));
     }
 
     /// A backlog is claimed in batches of at most `max`, each session once,

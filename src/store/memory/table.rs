@@ -9,6 +9,9 @@
 //! random hashes, which is the case linear probing handles best; the table
 //! is kept at most three quarters full.
 
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// A map from store keys to values.
 pub(super) struct KeyTable<V> {
     /// A power-of-two number of slots, or none before the first insert.
@@ -134,6 +137,59 @@ impl<V> KeyTable<V> {
     }
 }
 
+/// Where a table's slots are, readable without the table's lock, so a
+/// lookup can start loading its slot while it waits for the lock. Only a
+/// hint: read while the table grows, it may name the old slots, and
+/// prefetching those is harmless. On a cache line of its own, written only
+/// when the table grows or empties, so the cores keep it shared.
+#[repr(align(64))]
+pub(super) struct SlotHint<V> {
+    base: AtomicUsize,
+    mask: AtomicUsize,
+    slot: PhantomData<fn() -> V>,
+}
+
+impl<V> Default for SlotHint<V> {
+    fn default() -> Self {
+        SlotHint {
+            base: AtomicUsize::new(0),
+            // No slots yet (see `update`).
+            mask: AtomicUsize::new(usize::MAX),
+            slot: PhantomData,
+        }
+    }
+}
+
+impl<V> SlotHint<V> {
+    /// Records where `table`'s slots are now (after it may have grown).
+    pub(super) fn update(&self, table: &KeyTable<V>) {
+        let base = table.slots.as_ptr() as usize;
+        if self.base.load(Ordering::Relaxed) != base {
+            self.mask
+                .store(table.slots.len().wrapping_sub(1), Ordering::Relaxed);
+            self.base.store(base, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts loading the slot where `key`'s probe starts, if the table
+    /// has slots (as last recorded).
+    pub(super) fn prefetch(&self, key: u64) {
+        if let Some(at) = self.address(key) {
+            super::prefetch_lines(at as *const u8, size_of::<Option<(u64, V)>>());
+        }
+    }
+
+    /// The address of `key`'s home slot, as last recorded.
+    fn address(&self, key: u64) -> Option<usize> {
+        let (base, mask) = (
+            self.base.load(Ordering::Relaxed),
+            self.mask.load(Ordering::Relaxed),
+        );
+        let size = size_of::<Option<(u64, V)>>();
+        (mask != usize::MAX).then(|| base.wrapping_add((key as usize & mask).wrapping_mul(size)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +244,26 @@ mod tests {
         assert_eq!(table.get(pool[0]), None);
         assert!(table.insert_new(pool[0], 1).is_ok());
         assert_eq!(table.get(pool[0]), Some(&1));
+    }
+
+    #[test]
+    fn the_hint_names_the_home_slot_as_the_table_grows_and_empties() {
+        let mut table: KeyTable<u32> = KeyTable::default();
+        let hint = SlotHint::default();
+        let home = |t: &KeyTable<u32>, key: u64| std::ptr::from_ref(&t.slots[t.home(key)]) as usize;
+        assert_eq!(hint.address(5), None);
+        for k in 0..100u64 {
+            table
+                .insert_new(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 0)
+                .unwrap();
+            hint.update(&table);
+            for probe in [0, 7, k, u64::MAX] {
+                assert_eq!(hint.address(probe), Some(home(&table, probe)));
+            }
+        }
+        table.drain().for_each(drop);
+        hint.update(&table);
+        assert_eq!(hint.address(5), None);
     }
 
     #[test]
