@@ -167,19 +167,21 @@ impl Variant {
 
     /// Bytes the value occupies for the per-value limit: a string's UTF-8
     /// length, an array's elements summed, 8 for anything else.
+    #[inline]
     pub fn payload_bytes(&self) -> usize {
         match self {
             Variant::Bstr(s) => s.len(),
-            Variant::Array(a) => a.iter().map(Variant::payload_bytes).sum(),
+            Variant::Array(a) => array_payload_bytes(a),
             _ => 8,
         }
     }
 
     /// Whether the value holds an object, directly or in an array.
+    #[inline]
     pub fn holds_object(&self) -> bool {
         match self {
             Variant::Dispatch(_) | Variant::Unknown(_) => true,
-            Variant::Array(a) => a.iter().any(Variant::holds_object),
+            Variant::Array(a) => array_holds_object(a),
             _ => false,
         }
     }
@@ -191,6 +193,21 @@ impl Variant {
             _ => 0,
         }
     }
+}
+
+// The array cases of two checks every set makes, out of line (they
+// recurse), so the scalar cases inline.
+
+/// [`Variant::payload_bytes`] of an array.
+#[inline(never)]
+fn array_payload_bytes(a: &SafeArray) -> usize {
+    a.iter().map(Variant::payload_bytes).sum()
+}
+
+/// [`Variant::holds_object`] of an array.
+#[inline(never)]
+fn array_holds_object(a: &SafeArray) -> bool {
+    a.iter().any(Variant::holds_object)
 }
 
 /// Checks a type tag from outside: `Ok` for every tag a [`Variant`] can have,
