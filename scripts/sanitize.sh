@@ -62,9 +62,9 @@ if [[ $steps == *,tsan,* ]]; then
 fi
 
 if [[ $steps == *,miri,* ]]; then
-  echo "== Miri: Contents' key cast, objects' reference counts, the FFI's struct and byte readers"
+  echo "== Miri: the word reads of short texts, Contents' key cast, objects' reference counts, the FFI's struct and byte readers"
   MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test \
-    --target-dir target/miri --lib -- state::contents variant::change_type::tests::objects \
+    --target-dir target/miri --lib -- ascii state::contents variant::change_type::tests::objects \
     variant::tests ffi::tests ffi::app::tests::option_structs ffi::app::tests::an_older_struct
 fi
 echo "sanitizers: all passed"
