@@ -153,8 +153,8 @@ pub(crate) unsafe fn session<'a>(
 /// # Safety
 /// `p`, if non-NULL, must point to a NUL-terminated string.
 // Inlined: every name and ID goes through it, and its ASCII case is a
-// `strlen` and a few loads.
-#[inline]
+// `strlen` and a few loads (the general UTF-8 check is a call).
+#[inline(always)]
 pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(what));
@@ -213,6 +213,7 @@ pub(crate) unsafe fn text_n<'a>(p: *const c_char, len: usize, what: &str) -> Res
 }
 
 /// Checks `bytes` are UTF-8 (`E_INVALIDARG` otherwise).
+#[inline(never)]
 pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
     std::str::from_utf8(bytes)
         .map_err(|e| Error::new(err::E_INVALIDARG, format!("{what} is not valid UTF-8: {e}")))
