@@ -361,52 +361,63 @@ impl ErrorKind {
 }
 
 /// A failure: its result code and a detail for people.
+///
+/// One pointer wide (the code and detail are boxed), so a [`Result`] is at
+/// most two words for the small `T`s the library returns and travels in
+/// registers: the success path of every `?` pays for that size, the
+/// failure path for one allocation more.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds.
+#[derive(Clone, PartialEq, Eq)]
+struct Inner {
     code: HResult,
     detail: String,
 }
 
 impl Error {
     /// An error with `code` and a specific `detail`.
+    #[cold]
     pub fn new(code: HResult, detail: impl Into<String>) -> Self {
         debug_assert!(code < 0, "an Error must carry a failure code");
-        Error {
+        Error(Box::new(Inner {
             code,
             detail: detail.into(),
-        }
+        }))
     }
 
     /// An error whose detail is the code's generic message.
+    #[cold]
     pub fn code_only(code: HResult) -> Self {
         Error::new(code, message(code))
     }
 
     /// The HRESULT.
     pub fn code(&self) -> HResult {
-        self.code
+        self.0.code
     }
 
     /// What went wrong, to match on.
     pub fn kind(&self) -> ErrorKind {
-        ErrorKind::of(self.code)
+        ErrorKind::of(self.0.code)
     }
 
     /// The detail text.
     pub fn detail(&self) -> &str {
-        &self.detail
+        &self.0.detail
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({:#010X}: {})", self.code as u32, self.detail)
+        write!(f, "Error({:#010X}: {})", self.code() as u32, self.detail())
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({:#010X})", self.detail, self.code as u32)
+        write!(f, "{} ({:#010X})", self.detail(), self.code() as u32)
     }
 }
 
@@ -418,6 +429,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_stay_two_words() {
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<HResult>>(), 2 * size_of::<usize>());
+    }
 
     #[test]
     fn codes_have_com_values() {

@@ -280,14 +280,21 @@ impl SessionHandle {
         }
     }
 
-    /// The caller's session, to end it (a lent one as [`Self::check_owned`]);
-    /// the handle's objects are detached. Inlined, so that the session is
-    /// moved out of the caller's box once.
+    /// Ends the caller's session, keeping its changes (`keep`) or not (a
+    /// lent one as [`Self::check_owned`]), and frees the handle; the
+    /// handle's objects are detached first.
+    // Takes the box, and is inlined, so that the session is moved out of
+    // it once, straight into the call that ends it (taking `self` by value
+    // costs a copy of the session more per close).
+    #[allow(clippy::boxed_local)]
     #[inline(always)]
-    pub(crate) fn into_owned(self) -> Result<Session> {
+    pub(crate) fn end(self: Box<Self>, keep: bool) -> Result<()> {
         self.check_owned()?;
-        match self.of {
-            Holder::Owned(s) => Ok(s),
+        let SessionHandle { of, live } = *self;
+        drop(live);
+        match of {
+            Holder::Owned(s) if keep => s.close(),
+            Holder::Owned(s) => s.discard(),
             _ => unreachable!("checked above"),
         }
     }

@@ -69,18 +69,32 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs one export's body inside the panic boundary: errors become their code
 /// (and this thread's last-error detail), a panic becomes `E_UNEXPECTED`.
+// Inlined into each export, so that the body reads the export's arguments
+// where they are, and the success path is the body and a return.
+#[inline(always)]
 pub(crate) fn boundary(body: impl FnOnce() -> Result<HResult>) -> HResult {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(code)) => code,
-        Ok(Err(e)) => {
-            record(e.code(), e.detail());
-            e.code()
-        }
-        Err(p) => {
-            record(err::E_UNEXPECTED, &panic_text(&*p));
-            err::E_UNEXPECTED
-        }
+        Ok(Err(e)) => failed(e),
+        Err(p) => caught(p),
     }
+}
+
+/// A failure's code, recorded with its detail as this thread's last error.
+/// Out of line, so that each export's success path stays short.
+#[cold]
+#[inline(never)]
+fn failed(e: Error) -> HResult {
+    record(e.code(), e.detail());
+    e.code()
+}
+
+/// `E_UNEXPECTED` for a caught panic, recorded with the panic's text.
+#[cold]
+#[inline(never)]
+fn caught(p: Box<dyn std::any::Any + Send>) -> HResult {
+    record(err::E_UNEXPECTED, &panic_text(&*p));
+    err::E_UNEXPECTED
 }
 
 /// The boundary for functions returning nothing: errors are swallowed (and
@@ -90,6 +104,7 @@ pub(crate) fn boundary_void(body: impl FnOnce() -> Result<()>) {
 }
 
 /// `E_POINTER` naming the NULL argument.
+#[cold]
 pub(crate) fn null(what: &str) -> Error {
     Error::new(err::E_POINTER, format!("{what} is NULL"))
 }
@@ -137,6 +152,9 @@ pub(crate) unsafe fn session<'a>(
 ///
 /// # Safety
 /// `p`, if non-NULL, must point to a NUL-terminated string.
+// Inlined: every name and ID goes through it, and its ASCII case is a
+// `strlen` and a few loads (the general UTF-8 check is a call).
+#[inline(always)]
 pub(crate) unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(null(what));
@@ -173,6 +191,7 @@ pub(crate) unsafe fn text_n<'a>(p: *const c_char, len: usize, what: &str) -> Res
 }
 
 /// Checks `bytes` are UTF-8 (`E_INVALIDARG` otherwise).
+#[inline(never)]
 pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {
     std::str::from_utf8(bytes)
         .map_err(|e| Error::new(err::E_INVALIDARG, format!("{what} is not valid UTF-8: {e}")))

@@ -115,6 +115,8 @@ pub unsafe extern "C" fn sess_session_close(s: *mut sess_session) -> sess_result
 ///
 /// # Safety
 /// `s` NULL or a live handle from `sess_session_create`/`_open`, ended once.
+// Inlined into close and discard, each with its own `keep`.
+#[inline(always)]
 unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle per the contract. A lent handle
@@ -122,8 +124,7 @@ unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
         unsafe { handle::get(s, "session") }?.check_owned()?;
         // SAFETY: a handle the caller owns (checked above), ended once.
         let s = unsafe { handle::take(s) }.ok_or_else(|| super::null("session"))?;
-        let s = (*s).into_owned()?;
-        if keep { s.close() } else { s.discard() }?;
+        s.end(keep)?;
         Ok(err::S_OK)
     })
 }

@@ -184,11 +184,15 @@ pub(crate) fn scalar(value: &Variant) -> Option<sess_variant> {
             return None
         }
     };
-    Some(sess_variant {
-        vt: value.vt(),
-        v,
-        ..EMPTY
-    })
+    Some(sess_variant::of_scalar(value.vt(), v))
+}
+
+impl sess_variant {
+    /// A variant of type `vt` whose value `v` owns nothing (a number, date,
+    /// boolean, error code, Empty or Null): no string, object or array.
+    pub(crate) const fn of_scalar(vt: sess_vartype, v: sess_variant_value) -> sess_variant {
+        sess_variant { vt, v, ..EMPTY }
+    }
 }
 
 /// Turns a Rust value into a C variant, handing ownership to it.
@@ -325,12 +329,8 @@ unsafe fn free_owned(v: &sess_variant) -> Result<()> {
 /// # Safety
 /// `out` must be NULL or point to an initialised variant.
 pub(crate) unsafe fn store(out: *mut sess_variant, value: Variant) -> Result<()> {
-    // SAFETY: per the caller.
-    let out = unsafe { deref_mut(out, "out")? };
-    // SAFETY: initialised per the caller.
-    unsafe { clear(out)? };
-    *out = write(value);
-    Ok(())
+    // SAFETY: forwarded to the caller.
+    unsafe { replace(out, || write(value)) }
 }
 
 /// Replaces the initialised variant at `out` with a copy of `value`
@@ -339,11 +339,26 @@ pub(crate) unsafe fn store(out: *mut sess_variant, value: Variant) -> Result<()>
 /// # Safety
 /// `out` must be NULL or point to an initialised variant.
 pub(crate) unsafe fn store_copy(out: *mut sess_variant, value: &Variant) -> Result<()> {
+    // SAFETY: forwarded to the caller.
+    unsafe { replace(out, || write_copy(value)) }
+}
+
+/// Clears the initialised variant at `out`, then writes what `new` makes
+/// (made only once `out` is cleared: nothing is made, so nothing leaks, if
+/// it cannot be).
+///
+/// # Safety
+/// `out` must be NULL or point to an initialised variant.
+#[inline]
+pub(crate) unsafe fn replace(
+    out: *mut sess_variant,
+    new: impl FnOnce() -> sess_variant,
+) -> Result<()> {
     // SAFETY: per the caller.
     let out = unsafe { deref_mut(out, "out")? };
     // SAFETY: initialised per the caller.
     unsafe { clear(out)? };
-    *out = write_copy(value);
+    *out = new();
     Ok(())
 }
 

@@ -2,28 +2,32 @@
 //! of writing `vt` and the union by hand, and `sess_variant_get_i4(&v, &n)`,
 //! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
 
-use super::variant::{overwrite_scalar, read_arg, read_scalar, scalar, sess_variant, store};
+use super::variant::{
+    overwrite_scalar, read_arg, replace, scalar, sess_variant, sess_variant_value, sess_vartype,
+    store,
+};
 use super::{boundary, put_required, sess_result};
-use crate::error::{self as err, Error};
-use crate::variant::{self, date, vt, Variant};
+use crate::error::{self as err, Error, Result};
+use crate::variant::{self, date, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
-/// Stores `value` in `*v` (NULL, or initialised: cleared first).
+/// Stores `value`, of type `tag` and owning nothing, in `*v` (NULL, or
+/// initialised: cleared first).
 ///
 /// # Safety
-/// `v` NULL or an initialised variant.
-// Inlined into each setter, so its fast path folds to a tag check and a
-// store of the known value.
+/// `v` NULL or an initialised variant; `value`'s live field the one `tag`
+/// names.
+// The value comes in its C form: a Rust `Variant` here would be dropped
+// by a call even on the fast path, which is a tag check and a store.
 #[inline(always)]
-unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
+unsafe fn set(v: *mut sess_variant, tag: sess_vartype, value: sess_variant_value) -> sess_result {
     boundary(|| {
-        if let Some(new) = scalar(&value) {
-            // SAFETY: per the caller.
-            if unsafe { overwrite_scalar(v, new) } {
-                return Ok(err::S_OK);
-            }
+        let new = || sess_variant::of_scalar(tag, value);
+        // SAFETY: per the caller.
+        if unsafe { overwrite_scalar(v, new()) } {
+            return Ok(err::S_OK);
         }
         // SAFETY: per the caller.
-        unsafe { store(v, value) }?;
+        unsafe { replace(v, new) }?;
         Ok(err::S_OK)
     })
 }
@@ -32,49 +36,49 @@ unsafe fn set(v: *mut sess_variant, value: Variant) -> sess_result {
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_i2(v: *mut sess_variant, value: i16) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::I2(value)) }
+    unsafe { set(v, vt::I2, sess_variant_value { iVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_I4`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_i4(v: *mut sess_variant, value: i32) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::I4(value)) }
+    unsafe { set(v, vt::I4, sess_variant_value { lVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_I8`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_i8(v: *mut sess_variant, value: i64) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::I8(value)) }
+    unsafe { set(v, vt::I8, sess_variant_value { llVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_UI1`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_ui1(v: *mut sess_variant, value: u8) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::UI1(value)) }
+    unsafe { set(v, vt::UI1, sess_variant_value { bVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_UI4`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_ui4(v: *mut sess_variant, value: u32) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::UI4(value)) }
+    unsafe { set(v, vt::UI4, sess_variant_value { ulVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_UI8`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_ui8(v: *mut sess_variant, value: u64) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::UI8(value)) }
+    unsafe { set(v, vt::UI8, sess_variant_value { ullVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_R8`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_r8(v: *mut sess_variant, value: f64) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::R8(value)) }
+    unsafe { set(v, vt::R8, sess_variant_value { dblVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_BOOL` (stored as `SESS_VARIANT_TRUE` or
@@ -82,7 +86,15 @@ pub unsafe extern "C" fn sess_variant_set_r8(v: *mut sess_variant, value: f64) -
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_bool(v: *mut sess_variant, value: bool) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::bool(value)) }
+    unsafe {
+        set(
+            v,
+            vt::BOOL,
+            sess_variant_value {
+                boolVal: if value { VARIANT_TRUE } else { VARIANT_FALSE },
+            },
+        )
+    }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_CY`: `value` is the amount
@@ -90,7 +102,7 @@ pub unsafe extern "C" fn sess_variant_set_bool(v: *mut sess_variant, value: bool
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_cy(v: *mut sess_variant, value: i64) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::Cy(value)) }
+    unsafe { set(v, vt::CY, sess_variant_value { cyVal: value }) }
 }
 
 /// Sets `v` (initialised; cleared first) to a `SESS_VT_DATE`: days since
@@ -116,44 +128,62 @@ pub unsafe extern "C" fn sess_variant_set_date(v: *mut sess_variant, value: f64)
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_null(v: *mut sess_variant) -> sess_result {
     // SAFETY: per the contract, v is NULL or initialised.
-    unsafe { set(v, Variant::Null) }
+    unsafe { set(v, vt::NULL, sess_variant_value { ullVal: 0 }) }
 }
 
-/// Converts `*v` to `target` as `sess_variant_change_type` does with LCID 0
-/// (en-US text) and no flags, and writes what `pick` takes from the result
-/// to `*out`. A value already of type `target` is taken as it is (what
-/// `change_type` would return).
+/// Converts `*v` to `TARGET` (a type whose values own nothing) as
+/// `sess_variant_change_type` does with LCID 0 (en-US text) and no flags,
+/// and writes the result's union field that `field` reads to `*out`. A
+/// value already of type `TARGET` is taken as it is (what `change_type`
+/// would return).
 ///
 /// # Safety
-/// `v` NULL or an initialised variant; `out` NULL or writable.
-unsafe fn get<T>(
+/// `v` NULL or an initialised variant; `out` NULL or writable; `field`
+/// reads the union field that `TARGET` makes live.
+// The type a constant and `field` a type parameter, so that each getter's
+// fast path folds to a tag check and a load (no Rust `Variant`, whose drop
+// would be a call); the general path is a call.
+#[inline(always)]
+unsafe fn get<T, const TARGET: u16>(
     v: *const sess_variant,
     out: *mut T,
-    target: u16,
-    pick: fn(Variant) -> Option<T>,
+    field: impl Fn(&sess_variant_value) -> T,
 ) -> sess_result {
     boundary(|| {
-        // The fast path: a scalar already of the type, to a non-NULL
+        // The fast path: a value already of the type, to a non-NULL
         // `out`, is read in place; anything else takes the general path.
         // SAFETY: per the caller.
         if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
-            if src.vt == target {
-                // SAFETY: initialised per the caller.
-                if let Some(x) = unsafe { read_scalar(src) }.and_then(pick) {
-                    // SAFETY: non-NULL and writable per the caller.
-                    unsafe { out.write(x) };
-                    return Ok(err::S_OK);
-                }
+            if src.vt == TARGET {
+                // SAFETY: non-NULL and writable per the caller.
+                unsafe { out.write(field(&src.v)) };
+                return Ok(err::S_OK);
             }
         }
         // SAFETY: per the caller.
-        let value = unsafe { read_arg(v, "v") }?;
-        let converted = variant::change_type(&value, 0, 0, target)?;
-        let x = pick(converted).expect("change_type returns the type asked for");
-        // SAFETY: per the caller.
-        unsafe { put_required(out, x, "out") }?;
-        Ok(err::S_OK)
+        unsafe { convert(v, out, TARGET, field) }
     })
+}
+
+/// [`get`]'s general path: `v` converted by `change_type`'s rules.
+///
+/// # Safety
+/// As [`get`], with `target` for `TARGET`.
+#[inline(never)]
+unsafe fn convert<T>(
+    v: *const sess_variant,
+    out: *mut T,
+    target: u16,
+    field: impl Fn(&sess_variant_value) -> T,
+) -> Result<sess_result> {
+    // SAFETY: per the caller.
+    let value = unsafe { read_arg(v, "v") }?;
+    let converted = variant::change_type(&value, 0, 0, target)?;
+    let c = scalar(&converted).expect("change_type returns a value of the type asked for");
+    debug_assert_eq!(c.vt, target);
+    // SAFETY: per the caller.
+    unsafe { put_required(out, field(&c.v), "out") }?;
+    Ok(err::S_OK)
 }
 
 /// Writes `v`'s value as an `int16_t` to `*out`, converted as
@@ -163,13 +193,9 @@ unsafe fn get<T>(
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_i2(v: *const sess_variant, out: *mut i16) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::I2, |x| match x {
-            Variant::I2(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::I2 }>(v, out, |u| u.iVal) }
 }
 
 /// Writes `v`'s value as an `int32_t` to `*out`, converted as
@@ -179,13 +205,9 @@ pub unsafe extern "C" fn sess_variant_get_i2(v: *const sess_variant, out: *mut i
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_i4(v: *const sess_variant, out: *mut i32) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::I4, |x| match x {
-            Variant::I4(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::I4 }>(v, out, |u| u.lVal) }
 }
 
 /// Writes `v`'s value as an `int64_t` to `*out`, converted as
@@ -195,13 +217,9 @@ pub unsafe extern "C" fn sess_variant_get_i4(v: *const sess_variant, out: *mut i
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_i8(v: *const sess_variant, out: *mut i64) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::I8, |x| match x {
-            Variant::I8(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::I8 }>(v, out, |u| u.llVal) }
 }
 
 /// Writes `v`'s value as a `uint8_t` to `*out`, converted as
@@ -211,13 +229,9 @@ pub unsafe extern "C" fn sess_variant_get_i8(v: *const sess_variant, out: *mut i
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_ui1(v: *const sess_variant, out: *mut u8) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::UI1, |x| match x {
-            Variant::UI1(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::UI1 }>(v, out, |u| u.bVal) }
 }
 
 /// Writes `v`'s value as a `uint32_t` to `*out`, converted as
@@ -230,13 +244,9 @@ pub unsafe extern "C" fn sess_variant_get_ui4(
     v: *const sess_variant,
     out: *mut u32,
 ) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::UI4, |x| match x {
-            Variant::UI4(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::UI4 }>(v, out, |u| u.ulVal) }
 }
 
 /// Writes `v`'s value as a `uint64_t` to `*out`, converted as
@@ -249,13 +259,9 @@ pub unsafe extern "C" fn sess_variant_get_ui8(
     v: *const sess_variant,
     out: *mut u64,
 ) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::UI8, |x| match x {
-            Variant::UI8(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::UI8 }>(v, out, |u| u.ullVal) }
 }
 
 /// Writes `v`'s value as a `double` to `*out`, converted as
@@ -265,13 +271,9 @@ pub unsafe extern "C" fn sess_variant_get_ui8(
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_r8(v: *const sess_variant, out: *mut f64) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::R8, |x| match x {
-            Variant::R8(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::R8 }>(v, out, |u| u.dblVal) }
 }
 
 /// Writes `v`'s value as a `bool` to `*out`, converted as
@@ -284,13 +286,9 @@ pub unsafe extern "C" fn sess_variant_get_bool(
     v: *const sess_variant,
     out: *mut bool,
 ) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::BOOL, |x| match x {
-            Variant::Bool(x) => Some(x != 0),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::BOOL }>(v, out, |u| u.boolVal != 0) }
 }
 
 /// Writes `v`'s value as currency (the amount times 10,000) to `*out`, converted as
@@ -300,13 +298,9 @@ pub unsafe extern "C" fn sess_variant_get_bool(
 /// `*out` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_get_cy(v: *const sess_variant, out: *mut i64) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::CY, |x| match x {
-            Variant::Cy(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::CY }>(v, out, |u| u.cyVal) }
 }
 
 /// Writes `v`'s value as a date (days since 1899-12-30) to `*out`, converted as
@@ -319,13 +313,9 @@ pub unsafe extern "C" fn sess_variant_get_date(
     v: *const sess_variant,
     out: *mut f64,
 ) -> sess_result {
-    // SAFETY: per the contract, v is NULL or initialised, out NULL or writable.
-    unsafe {
-        get(v, out, vt::DATE, |x| match x {
-            Variant::Date(x) => Some(x),
-            _ => None,
-        })
-    }
+    // SAFETY: per the contract, v is NULL or initialised, out NULL or
+    // writable; the field read is the one the type makes live.
+    unsafe { get::<_, { vt::DATE }>(v, out, |u| u.date) }
 }
 
 #[cfg(test)]
