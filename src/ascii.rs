@@ -8,6 +8,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The first `min(8, len)` bytes of `b` as a little-endian word, zero above
 /// them. Short texts take two overlapping reads (no byte loop, no memcpy
 /// call); the bytes read twice are the same bytes, so OR-ing is exact.
+#[inline]
 pub(crate) fn head_word(b: &[u8]) -> u64 {
     if let Some(eight) = b.first_chunk::<8>() {
         return u64::from_le_bytes(*eight);
@@ -27,6 +28,7 @@ pub(crate) fn head_word(b: &[u8]) -> u64 {
 
 /// Whether `b` is ASCII: its head word, then (for longer texts) words at 8,
 /// 16, … and the last eight bytes, overlapping.
+#[inline]
 pub(crate) fn is_ascii(b: &[u8]) -> bool {
     let n = b.len();
     let mut any = head_word(b);
