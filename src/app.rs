@@ -53,7 +53,7 @@ impl AppInner {
     /// (which releases its objects).
     fn end(self: &Arc<Self>, lease: Lease) {
         if let Some(on_end) = self.opts.on_end.clone() {
-            let mut s = Session::ending(Arc::new(self.clone()), lease);
+            let mut s = Session::ending(anchors::anchor(self.clone()), lease);
             // A panicking handler must not take the sweeper or a request down.
             let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
         }

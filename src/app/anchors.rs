@@ -5,10 +5,12 @@
 //! it lives. If every session cloned the same `Arc`, each request would make
 //! two atomic read-modify-writes on one cache line that every thread
 //! writes, and with two cores busy that line moves between them twice per
-//! request. Instead an application keeps a few handles, each an `Arc` of
-//! its own on a line of its own, and a thread always takes the same one.
+//! request. Instead an application keeps a few handles, each an `Arc`
+//! whose reference count is on a line of its own, and a thread always takes
+//! the same one.
 
 use std::cell::Cell;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,28 +18,39 @@ use std::sync::Arc;
 const STRIPES: usize = 16;
 
 /// What a session holds: a handle that owns an `Arc` of the application.
-pub(crate) type Anchor<T> = Arc<Arc<T>>;
+pub(crate) type Anchor<T> = Arc<Lined<Arc<T>>>;
 
-/// A handle on a line of its own.
+/// A value aligned to a 128-byte block (a cache line and the one the
+/// hardware prefetcher pairs with it): inside an `Arc`, the reference
+/// counts before it get the block to themselves, so two handles allocated
+/// side by side do not share a line.
 #[repr(align(128))]
-struct Padded<T>(Anchor<T>);
+pub(crate) struct Lined<T>(T);
+
+impl<T> Deref for Lined<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A handle of its own on `inner`.
+pub(crate) fn anchor<T>(inner: Arc<T>) -> Anchor<T> {
+    Arc::new(Lined(inner))
+}
 
 /// An application's handles, one per stripe of threads.
-pub(crate) struct Anchors<T>(Box<[Padded<T>]>);
+pub(crate) struct Anchors<T>(Box<[Anchor<T>]>);
 
 impl<T> Anchors<T> {
     /// [`STRIPES`] handles on `inner`.
     pub(crate) fn new(inner: &Arc<T>) -> Anchors<T> {
-        Anchors(
-            (0..STRIPES)
-                .map(|_| Padded(Arc::new(inner.clone())))
-                .collect(),
-        )
+        Anchors((0..STRIPES).map(|_| anchor(inner.clone())).collect())
     }
 
     /// The calling thread's handle.
     pub(crate) fn get(&self) -> Anchor<T> {
-        self.0[thread_stripe() % self.0.len()].0.clone()
+        self.0[thread_stripe() % self.0.len()].clone()
     }
 }
 
@@ -75,8 +88,13 @@ mod tests {
             others.iter().any(|o| !Arc::ptr_eq(o, &others[0])),
             "threads spread over the handles"
         );
+        // Each handle's block is aligned, so its counts (just before the
+        // value) share no line with another handle's.
+        for a in anchors.0.iter() {
+            assert_eq!(Arc::as_ptr(a) as usize % 128, 0);
+        }
         drop(anchors);
         drop(others);
-        assert_eq!((**here, Arc::strong_count(&inner)), (7, 2));
+        assert_eq!((***here, Arc::strong_count(&inner)), (7, 2));
     }
 }
