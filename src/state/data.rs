@@ -213,10 +213,12 @@ impl SessionData {
     /// Sets the size to `after`, charging or returning the difference
     /// whatever the limits (undo restores what was there).
     fn resize(&mut self, after: usize) {
+        // An unchanged size leaves the budget alone: its counter is shared
+        // by every thread, and even adding 0 would take its cache line.
         if let Some(budget) = &self.budget {
             if after > self.bytes {
                 budget.force(after - self.bytes);
-            } else {
+            } else if after < self.bytes {
                 budget.give_back(self.bytes - after);
             }
         }
