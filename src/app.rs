@@ -129,12 +129,20 @@ impl App {
     /// In a child made by `fork()` after the application was created, starts
     /// the expiry thread again (the parent's does not exist here). One
     /// relaxed load when nothing forked.
+    #[inline]
     fn after_fork(&self) -> Result<()> {
-        let h = &self.0;
-        let now = fork::generation();
-        if h.sweeper_generation.load(Ordering::Relaxed) == now {
+        if self.0.sweeper_generation.load(Ordering::Relaxed) == fork::generation() {
             return Ok(());
         }
+        self.restart_sweeper()
+    }
+
+    /// [`App::after_fork`] in a child that has not restarted it yet.
+    #[cold]
+    #[inline(never)]
+    fn restart_sweeper(&self) -> Result<()> {
+        let h = &self.0;
+        let now = fork::generation();
         let mut sweeper = h.sweeper.lock();
         if h.sweeper_generation.load(Ordering::Relaxed) != now {
             if let Some(old) = sweeper.take() {

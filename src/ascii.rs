@@ -30,8 +30,14 @@ pub(crate) fn head_word(b: &[u8]) -> u64 {
 /// 16, … and the last eight bytes, overlapping.
 #[inline]
 pub(crate) fn is_ascii(b: &[u8]) -> bool {
+    is_ascii_from(b, head_word(b))
+}
+
+/// [`is_ascii`] for a text whose [`head_word`] the caller already read.
+#[inline]
+pub(crate) fn is_ascii_from(b: &[u8], head: u64) -> bool {
     let n = b.len();
-    let mut any = head_word(b);
+    let mut any = head;
     if n > 8 {
         let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8"));
         any |= word(n - 8);

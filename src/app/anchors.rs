@@ -40,17 +40,17 @@ pub(crate) fn anchor<T>(inner: Arc<T>) -> Anchor<T> {
 }
 
 /// An application's handles, one per stripe of threads.
-pub(crate) struct Anchors<T>(Box<[Anchor<T>]>);
+pub(crate) struct Anchors<T>(Box<[Anchor<T>; STRIPES]>);
 
 impl<T> Anchors<T> {
     /// [`STRIPES`] handles on `inner`.
     pub(crate) fn new(inner: &Arc<T>) -> Anchors<T> {
-        Anchors((0..STRIPES).map(|_| anchor(inner.clone())).collect())
+        Anchors(Box::new(std::array::from_fn(|_| anchor(inner.clone()))))
     }
 
     /// The calling thread's handle.
     pub(crate) fn get(&self) -> Anchor<T> {
-        self.0[thread_stripe() % self.0.len()].clone()
+        self.0[thread_stripe() % STRIPES].clone()
     }
 }
 

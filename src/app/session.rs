@@ -71,19 +71,16 @@ impl Session {
     /// read-only sessions, and stores a new session first (a write is what
     /// creates it).
     fn write(&mut self) -> Result<(&mut SessionData, &mut Journal)> {
-        if self.is_readonly() {
-            return Err(Error::new(
+        // A session not yet stored is new, so held exclusively: storing it
+        // first cannot get past the read-only check below.
+        self.materialize()?;
+        match self.lease.as_mut().and_then(Lease::data_mut) {
+            Some(data) => Ok((data, &mut self.journal)),
+            None => Err(Error::new(
                 error::E_READONLY,
                 "the session was opened read-only",
-            ));
+            )),
         }
-        self.materialize()?;
-        let data = self
-            .lease
-            .as_mut()
-            .and_then(Lease::data_mut)
-            .expect("an exclusive lease gives its data");
-        Ok((data, &mut self.journal))
     }
 
     /// Moves a not-yet-stored session's data under a new ID.
@@ -98,10 +95,16 @@ impl Session {
 
     /// Makes a new session visible in the store (create-if-absent; a taken ID
     /// gets a fresh one).
+    #[inline]
     pub(super) fn materialize(&mut self) -> Result<()> {
         if self.stored {
             return Ok(());
         }
+        self.store_new()
+    }
+
+    /// [`Session::materialize`] for a session not stored yet.
+    fn store_new(&mut self) -> Result<()> {
         for _ in 0..ID_ATTEMPTS {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
@@ -197,7 +200,7 @@ impl Session {
 
     /// `E_NOT_SERIALIZABLE` for an object bound for a store that serialises.
     fn check_storable(&self, value: &Variant) -> Result<()> {
-        if self.mode().serialises() && value.holds_object() {
+        if value.holds_object() && self.mode().serialises() {
             return Err(Error::new(
                 error::E_NOT_SERIALIZABLE,
                 "objects (VT_UNKNOWN / VT_DISPATCH) stay in their process; \
@@ -441,11 +444,20 @@ impl Session {
                 std::mem::take(&mut self.journal).rollback(data);
             }
         }
-        let app = &self.app;
-        if !self.abandoned && (keep || !self.is_new) {
-            let deadline = app.deadline(&lease, app.now_ms());
-            return app.counters.check(app.store.release(lease, deadline));
+        if self.abandoned || (!keep && self.is_new) {
+            return self.remove_at_end(lease);
         }
+        let app = &self.app;
+        let deadline = app.deadline(&lease, app.now_ms());
+        app.counters.check(app.store.release(lease, deadline))
+    }
+
+    /// Removes the session at the end of its unit of work (abandoned, or new
+    /// and discarded) and runs Session_OnEnd for an abandoned one.
+    #[cold]
+    #[inline(never)]
+    fn remove_at_end(&mut self, lease: Lease) -> Result<()> {
+        let app = &self.app;
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
             LockMode::Shared => {

@@ -44,13 +44,17 @@ impl Tag {
     const EXACT: usize = 7;
 
     /// The tag of `key`, or `None` if it is not ASCII.
+    #[inline]
     fn of(key: &[u8]) -> Option<Tag> {
-        if !ascii::is_ascii(key) {
-            return None;
-        }
-        let head = ascii::head_word(key) & (u64::MAX >> 8);
-        let len = u64::from(u8::try_from(key.len()).unwrap_or(u8::MAX));
-        Some(Tag(lower_ascii(head) | len << 56))
+        let head = ascii::head_word(key);
+        ascii::is_ascii_from(key, head).then(|| Tag::from_head(head, key.len()))
+    }
+
+    /// The tag of an ASCII key of `len` bytes whose head word is `head`.
+    #[inline]
+    fn from_head(head: u64, len: usize) -> Tag {
+        let len = u64::from(u8::try_from(len).unwrap_or(u8::MAX));
+        Tag(lower_ascii(head & (u64::MAX >> 8)) | len << 56)
     }
 }
 
@@ -152,15 +156,32 @@ impl Contents {
         self.items.is_empty()
     }
 
-    /// The position of `name` (any case).
+    /// The position of `name` (any case). A short ASCII name among ASCII
+    /// keys (the usual case) is one word compared per item, inline; the
+    /// rest is out of line.
     #[inline]
-    fn position(&self, name: &str) -> Option<usize> {
+    pub(super) fn position(&self, name: &str) -> Option<usize> {
+        let b = name.as_bytes();
+        if b.len() <= Tag::EXACT && self.index.is_none() && !self.non_ascii {
+            let head = ascii::head_word(b);
+            if ascii::is_ascii_from(b, head) {
+                let tag = Tag::from_head(head, b.len());
+                return self.items.iter().position(|it| it.tag == tag);
+            }
+        }
+        self.position_slow(name)
+    }
+
+    /// [`Self::position`] for a longer or non-ASCII name, or once the
+    /// collection has an index or a non-ASCII key.
+    #[inline(never)]
+    fn position_slow(&self, name: &str) -> Option<usize> {
         if self.index.is_none() && !self.non_ascii {
             let name = name.as_bytes();
             if let Some(tag) = Tag::of(name) {
-                let exact = name.len() <= Tag::EXACT;
                 return self.items.iter().position(|it| {
-                    it.tag == tag && (exact || same_ascii_key(it.key.as_bytes(), name))
+                    it.tag == tag
+                        && (name.len() <= Tag::EXACT || same_ascii_key(it.key.as_bytes(), name))
                 });
             }
         }
@@ -169,7 +190,6 @@ impl Contents {
 
     /// [`Self::position`] through the index, or by comparing whole keys
     /// (a non-ASCII key on either side).
-    #[inline(never)]
     fn position_by_key(&self, name: &str) -> Option<usize> {
         let items = &self.items;
         match &self.index {

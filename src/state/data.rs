@@ -130,7 +130,7 @@ impl SessionData {
         limits: &Limits,
         journal: &mut Journal,
     ) -> Result<()> {
-        let found = self.contents.find(name).map(|(i, _)| i);
+        let found = self.contents.position(name);
         let after = self.checked_size_after(found, name, &value, limits)?;
         self.grow_to(after, limits)?;
         journal.push(match found {
@@ -148,7 +148,7 @@ impl SessionData {
 
     /// Checks what [`SessionData::set_value`] checks, changing nothing.
     pub fn check_set(&self, name: &str, value: &Variant, limits: &Limits) -> Result<()> {
-        let found = self.contents.find(name).map(|(i, _)| i);
+        let found = self.contents.position(name);
         let after = self.checked_size_after(found, name, value, limits)?;
         self.check_growth(after, limits)?;
         match &self.budget {
@@ -161,6 +161,7 @@ impl SessionData {
     /// `value`, after checking the key, the value and the item count (the
     /// size limit is the caller's: [`SessionData::grow_to`] checks it when
     /// growing). A replaced key keeps its original spelling.
+    #[inline]
     fn checked_size_after(
         &self,
         found: Option<usize>,
@@ -169,9 +170,9 @@ impl SessionData {
         limits: &Limits,
     ) -> Result<usize> {
         check_key(name, limits)?;
-        check_value(value, limits)?;
+        let bytes = value_bytes(value, limits)?;
         let after = match found.and_then(|i| self.contents.get_index(i)) {
-            Some((_, old)) => self.bytes - old.payload_bytes() + value.payload_bytes(),
+            Some((_, old)) => self.bytes - old.payload_bytes() + bytes,
             None if self.contents.len() >= limits.max_items => {
                 return Err(Error::new(
                     error::E_TOO_MANY_ITEMS,
@@ -233,15 +234,12 @@ impl SessionData {
         limits: &Limits,
         journal: &mut Journal,
     ) -> Result<()> {
-        check_value(&value, limits)?;
+        let bytes = value_bytes(&value, limits)?;
         let (_, old) = self
             .contents
             .get_index(index)
             .ok_or_else(|| bad_index(index, self.contents.len()))?;
-        self.grow_to(
-            self.bytes - old.payload_bytes() + value.payload_bytes(),
-            limits,
-        )?;
+        self.grow_to(self.bytes - old.payload_bytes() + bytes, limits)?;
         let old = self
             .contents
             .set_index(index, value)
@@ -362,32 +360,46 @@ pub fn bad_index(index: usize, len: usize) -> Error {
     )
 }
 
+/// `E_BAD_KEY` unless `name` is 1 ..= `max_key_bytes` bytes.
+#[inline]
 fn check_key(name: &str, limits: &Limits) -> Result<()> {
     if name.is_empty() || name.len() > limits.max_key_bytes {
-        return Err(Error::new(
-            error::E_BAD_KEY,
-            format!(
-                "a key must be 1..={} bytes (got {})",
-                limits.max_key_bytes,
-                name.len()
-            ),
-        ));
+        return Err(bad_key(name, limits));
     }
     Ok(())
 }
 
-fn check_value(value: &Variant, limits: &Limits) -> Result<()> {
+#[cold]
+fn bad_key(name: &str, limits: &Limits) -> Error {
+    Error::new(
+        error::E_BAD_KEY,
+        format!(
+            "a key must be 1..={} bytes (got {})",
+            limits.max_key_bytes,
+            name.len()
+        ),
+    )
+}
+
+/// The payload bytes of `value`, or `E_VALUE_TOO_LARGE` past the limit.
+#[inline]
+fn value_bytes(value: &Variant, limits: &Limits) -> Result<usize> {
     let bytes = value.payload_bytes();
     if bytes > limits.max_value_bytes {
-        return Err(Error::new(
-            error::E_VALUE_TOO_LARGE,
-            format!(
-                "the value is {bytes} bytes; the limit is {}",
-                limits.max_value_bytes
-            ),
-        ));
+        return Err(too_large(bytes, limits));
     }
-    Ok(())
+    Ok(bytes)
+}
+
+#[cold]
+fn too_large(bytes: usize, limits: &Limits) -> Error {
+    Error::new(
+        error::E_VALUE_TOO_LARGE,
+        format!(
+            "the value is {bytes} bytes; the limit is {}",
+            limits.max_value_bytes
+        ),
+    )
 }
 
 #[cfg(test)]

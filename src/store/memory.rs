@@ -158,6 +158,18 @@ impl MemoryStore {
         &self.shards[(key >> 32) as usize & (SHARDS - 1)]
     }
 
+    /// Waits up to `wait` for the lock on `slot` that another holder has.
+    #[cold]
+    #[inline(never)]
+    fn wait_for(&self, slot: &Slot, mode: LockMode, wait: Duration) -> Result<Guard> {
+        self.lock_waits.note();
+        match mode {
+            LockMode::Exclusive => slot.try_write_arc_for(wait).map(Guard::Write),
+            LockMode::Shared => slot.try_read_arc_for(wait).map(Guard::Read),
+        }
+        .ok_or_else(|| lock_timeout(wait))
+    }
+
     /// Claims up to `quota` due sessions of one shard into `out`; returns
     /// how many, and whether the shard may hold more due ones. Entries in
     /// use or touched since are re-registered (through `later`, after the
@@ -316,29 +328,25 @@ impl SessionStore for MemoryStore {
         // The slot's line loads while the mutex's line comes from the core
         // that used it last.
         shard.hint.prefetch(key);
-        let Some(slot) = shard.lock.lock().map.get(key).map(|s| {
-            prefetch(s);
-            s.clone()
-        }) else {
-            return Ok(Lookup::NotFound);
+        // The session's lock is tried under the shard's mutex (a try cannot
+        // deadlock), so an uncontended lookup clones the entry's `Arc` once,
+        // into the guard; only a lock held elsewhere is waited for, with
+        // the mutex released.
+        let tried = {
+            let shard = shard.lock.lock();
+            let Some(slot) = shard.map.get(key) else {
+                return Ok(Lookup::NotFound);
+            };
+            prefetch(slot);
+            match mode {
+                LockMode::Exclusive => slot.try_write_arc().map(Guard::Write),
+                LockMode::Shared => slot.try_read_arc().map(Guard::Read),
+            }
+            .ok_or_else(|| slot.clone())
         };
-        let guard = match mode {
-            LockMode::Exclusive => Guard::Write(match slot.try_write_arc() {
-                Some(g) => g,
-                None => {
-                    self.lock_waits.note();
-                    slot.try_write_arc_for(wait)
-                        .ok_or_else(|| lock_timeout(wait))?
-                }
-            }),
-            LockMode::Shared => Guard::Read(match slot.try_read_arc() {
-                Some(g) => g,
-                None => {
-                    self.lock_waits.note();
-                    slot.try_read_arc_for(wait)
-                        .ok_or_else(|| lock_timeout(wait))?
-                }
-            }),
+        let guard = match tried {
+            Ok(guard) => guard,
+            Err(slot) => self.wait_for(&slot, mode, wait)?,
         };
         let e = guard.entry();
         if e.state != State::Live || e.id != *id {
