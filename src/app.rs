@@ -8,7 +8,7 @@ mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -278,7 +278,12 @@ impl Drop for AppHandle {
 
 /// The optional library thread that ends expired sessions.
 struct Sweeper {
-    stop: Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>,
+    /// Set (and signalled) to stop the thread. `std`'s futex-based pair,
+    /// not parking_lot's: parking_lot queues waiters in one process-wide
+    /// table, and a `fork()` while this thread was entering or leaving a
+    /// wait there would leave the child that table half-updated. A child
+    /// never touches this pair (see [`Sweeper::abandon_thread`]).
+    stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     /// The last sweep's failure (none after a sweep succeeds).
     last_error: Arc<parking_lot::Mutex<Option<Error>>>,
     thread: Option<JoinHandle<()>>,
@@ -287,7 +292,7 @@ struct Sweeper {
 
 impl Sweeper {
     fn start(app: Weak<AppInner>, every: Duration) -> Result<Sweeper> {
-        let stop = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
+        let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         let signal = stop.clone();
         let last_error = Arc::new(parking_lot::Mutex::new(None));
         let record = last_error.clone();
@@ -295,22 +300,19 @@ impl Sweeper {
             .name("sess-expiry".into())
             .spawn(move || loop {
                 {
-                    let mut stopped = signal.0.lock();
-                    if !*stopped {
-                        signal.1.wait_for(&mut stopped, every);
-                    }
+                    let stopped = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (stopped, _) = signal
+                        .1
+                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                        .unwrap_or_else(PoisonError::into_inner);
                     if *stopped {
                         return;
                     }
                 }
-                match app.upgrade() {
-                    Some(app) => {
-                        if let Some(result) = fork::sweep(|| app.expire()) {
-                            *record.lock() = result.err();
-                        }
-                    }
-                    None => return,
-                }
+                let Some(app) = app.upgrade() else {
+                    return;
+                };
+                fork::sweep(|| *record.lock() = app.expire().err());
             })
             .map_err(|e| {
                 Error::new(
@@ -336,7 +338,7 @@ impl Sweeper {
 
 impl Drop for Sweeper {
     fn drop(&mut self) {
-        *self.stop.0.lock() = true;
+        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.stop.1.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

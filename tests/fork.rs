@@ -86,3 +86,83 @@ fn redis_application_made_before_fork_works_in_parent_and_child_at_once() {
     assert_eq!(count(&app, &mine), Some(Variant::I4(ROUNDS)));
     assert_eq!(count(&app, &childs), Some(Variant::I4(ROUNDS)));
 }
+
+/// A clock the test moves by hand.
+struct HandClock(std::sync::atomic::AtomicU64);
+
+impl sess::clock::Clock for HandClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Sessions the child has seen end.
+static ENDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// In a child: stores a session, moves the clock past its Timeout and
+/// waits (at most 10 s) for the child's own expiry thread to end it.
+fn child_sweeps(app: &App, clock: &HandClock) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut s = app.create_session().unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
+    while ENDS.load(SeqCst) == 0 {
+        if std::time::Instant::now() > give_up {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// Forks while the parent's expiry thread is waiting, waking and sweeping
+/// every millisecond, many times over: every child gets an expiry thread
+/// of its own that works. (The crash that made the expiry thread wait on
+/// `std`'s primitives — a fork while it was inside parking_lot's
+/// process-wide waiter table, seen once in examples-c/host_api.c — is too
+/// rare to provoke on purpose; this run did not provoke it before the fix.)
+#[test]
+fn children_forked_at_any_moment_of_the_expiry_thread_get_a_working_one() {
+    let clock = std::sync::Arc::new(HandClock(std::sync::atomic::AtomicU64::new(1 << 40)));
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(1)),
+        clock: Some(clock.clone()),
+        on_end: Some(std::sync::Arc::new(|_| {
+            ENDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for round in 0..100 {
+        std::thread::sleep(Duration::from_micros(137 * (round % 11)));
+        // SAFETY: the child runs only this library's calls and leaves with
+        // _exit (no test harness, no destructors of the parent's state).
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                child_sweeps(&app, &clock)
+            }));
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        // SAFETY: polls the child forked above.
+        while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+            if std::time::Instant::now() > deadline {
+                // SAFETY: kills the child forked above, which hangs.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                panic!("round {round}: the child hung");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "round {round}: the child failed (status {status:#x})"
+        );
+    }
+    assert_eq!(ENDS.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
