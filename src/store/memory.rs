@@ -599,6 +599,50 @@ mod tests {
         drop(w);
     }
 
+    /// A request waiting for a held session does not hold its shard: a
+    /// session of the same shard opens meanwhile.
+    #[test]
+    fn a_waiter_leaves_its_shard_free() {
+        let s = std::sync::Arc::new(MemoryStore::new().unwrap());
+        let shard = |id: &SessionId| (s.key(id) >> 32) as usize & (SHARDS - 1);
+        let held = new_session(&s, 0, 60_000);
+        let other = std::iter::repeat_with(|| new_session(&s, 0, 60_000))
+            .find(|id| shard(id) == shard(&held))
+            .unwrap();
+        let lease = found(s.get(&held, LockMode::Exclusive, WAIT, 1).unwrap());
+        let waiter = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                s.get(&held, LockMode::Exclusive, Duration::from_secs(60), 1)
+                    .map(|l| matches!(l, Lookup::Found(_)))
+            })
+        };
+        while s.lock_waits() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(20)); // let it park
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opener = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let opened = s.get(&other, LockMode::Exclusive, WAIT, 1);
+                tx.send(opened.map(|l| matches!(l, Lookup::Found(_))))
+            })
+        };
+        // Generous for a loaded machine; the waiter would hold the shard
+        // for 60 s.
+        let opened = rx.recv_timeout(Duration::from_secs(20));
+        drop(lease);
+        assert!(
+            waiter.join().unwrap().unwrap(),
+            "the waiter gets the session"
+        );
+        opener.join().unwrap().unwrap();
+        assert!(opened
+            .expect("the other session opened while one waited")
+            .unwrap());
+    }
+
     #[test]
     fn max_sessions_is_enforced() {
         let s = MemoryStore::new().unwrap();
