@@ -223,6 +223,14 @@ pub trait Provider: Send + Sync {
     /// Unlock without saving, if `token` holds the lock.
     fn release(&self, key: &str, token: u64) -> Result<Status>;
 
+    /// Waits before `get` tries a session it found locked again: until the
+    /// lock of `key` is freed, for `pause` at most. The default sleeps
+    /// `pause` (the caller's backoff polls).
+    fn pause(&self, key: &str, pause: Duration) {
+        let _ = key;
+        std::thread::sleep(pause);
+    }
+
     /// Delete, if `token` holds the lock.
     fn remove(&self, key: &str, token: u64) -> Result<Status>;
 
@@ -605,28 +613,34 @@ impl SessionStore for CustomStore {
             LockMode::Exclusive => self.tokens.next(),
             LockMode::Shared => 0,
         };
-        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
-            let mut buf = BlobBuf::new(self.max_blob);
-            let status = self.provider.get(&key, mode, token, now, &mut buf)?;
-            Ok(Attempt::Done(match status {
-                Status::NotFound => Lookup::NotFound,
-                Status::Locked => return Ok(Attempt::Locked),
-                Status::Done => {
-                    let mut hold = self.hold(h, token);
-                    if mode == LockMode::Exclusive {
-                        hold.locked = true;
-                        hold.locked_at = now;
+        remote::wait_for_lock(
+            wait,
+            now_ms,
+            &self.lock_waits,
+            |now| {
+                let mut buf = BlobBuf::new(self.max_blob);
+                let status = self.provider.get(&key, mode, token, now, &mut buf)?;
+                Ok(Attempt::Done(match status {
+                    Status::NotFound => Lookup::NotFound,
+                    Status::Locked => return Ok(Attempt::Locked),
+                    Status::Done => {
+                        let mut hold = self.hold(h, token);
+                        if mode == LockMode::Exclusive {
+                            hold.locked = true;
+                            hold.locked_at = now;
+                        }
+                        Lookup::Found(self.lease(id, buf, hold, mode)?)
                     }
-                    Lookup::Found(self.lease(id, buf, hold, mode)?)
-                }
-                Status::Expired => {
-                    let mut hold = self.hold(h, token);
-                    hold.stored = false;
-                    Lookup::Expired(self.lease(id, buf, hold, LockMode::Exclusive)?)
-                }
-                Status::Exists => return Err(odd("get", status)),
-            }))
-        })
+                    Status::Expired => {
+                        let mut hold = self.hold(h, token);
+                        hold.stored = false;
+                        Lookup::Expired(self.lease(id, buf, hold, LockMode::Exclusive)?)
+                    }
+                    Status::Exists => return Err(odd("get", status)),
+                }))
+            },
+            |pause| self.provider.pause(&key, pause),
+        )
     }
 
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {

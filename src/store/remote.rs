@@ -119,7 +119,8 @@ pub enum Attempt<T> {
 }
 
 /// Tries `attempt` until it is done, for a lock held by another process:
-/// pauses 1 ms doubling to 20 ms, each jittered ±50 % so waiters spread
+/// `pause`s (sleeps, or waits for a wake-up, for at most the time given)
+/// 1 ms doubling to 20 ms, each jittered ±50 % so waiters spread
 /// out (no spinning), and gives up with `E_LOCK_TIMEOUT` once `wait` has
 /// passed; a lookup that has to wait counts once in `waits`. `attempt`
 /// gets the clock time `now_ms` moved on by the time
@@ -130,9 +131,10 @@ pub(crate) fn wait_for_lock<T>(
     now_ms: u64,
     waits: &LockWaits,
     mut attempt: impl FnMut(u64) -> Result<Attempt<T>>,
+    mut pause: impl FnMut(Duration),
 ) -> Result<T> {
     let start = Instant::now();
-    let mut pause = PAUSE_FIRST;
+    let mut backoff = PAUSE_FIRST;
     let mut tries = 0u64;
     loop {
         let waited = start.elapsed();
@@ -148,8 +150,8 @@ pub(crate) fn wait_for_lock<T>(
             waits.note();
         }
         tries += 1;
-        std::thread::sleep(jittered(pause, now ^ tries).min(wait - waited));
-        pause = (pause * 2).min(PAUSE_MAX);
+        pause(jittered(backoff, now ^ tries).min(wait - waited));
+        backoff = (backoff * 2).min(PAUSE_MAX);
     }
 }
 
@@ -215,24 +217,36 @@ mod tests {
     fn waits_back_off_and_time_out() {
         let waits = LockWaits::default();
         let mut tries = 0;
-        let got = wait_for_lock(Duration::from_secs(5), 100, &waits, |now| {
-            tries += 1;
-            assert!(now >= 100);
-            Ok(if tries < 4 {
-                Attempt::Locked
-            } else {
-                Attempt::Done(now)
-            })
-        })
+        let got = wait_for_lock(
+            Duration::from_secs(5),
+            100,
+            &waits,
+            |now| {
+                tries += 1;
+                assert!(now >= 100);
+                Ok(if tries < 4 {
+                    Attempt::Locked
+                } else {
+                    Attempt::Done(now)
+                })
+            },
+            std::thread::sleep,
+        )
         .unwrap();
         assert!(got >= 100 && tries == 4);
         assert_eq!(waits.get(), 1, "one lookup that waited");
         let start = Instant::now();
         let mut tries = 0;
-        let e = wait_for_lock(Duration::from_millis(60), 0, &waits, |_| {
-            tries += 1;
-            Ok(Attempt::<()>::Locked)
-        })
+        let e = wait_for_lock(
+            Duration::from_millis(60),
+            0,
+            &waits,
+            |_| {
+                tries += 1;
+                Ok(Attempt::<()>::Locked)
+            },
+            std::thread::sleep,
+        )
         .err()
         .unwrap();
         assert_eq!(e.code(), error::E_LOCK_TIMEOUT);

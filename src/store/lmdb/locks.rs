@@ -13,16 +13,19 @@
 //! that its lock still holds, so a holder whose lock was broken can never
 //! save after the new holder read the session. This process remembers the
 //! exact word of each lock it holds, by token and slot (a token changing
-//! its session's ID holds two).
+//! its session's ID holds two). Waiters sleep until a free wakes them
+//! (`wakes.rs`), their pause at most.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use memmap2::MmapMut;
 use parking_lot::Mutex;
 
+use super::wakes::Wakes;
 use crate::error::{self, Error, Result};
 
 /// Slots in the table (a power of two).
@@ -52,6 +55,8 @@ pub(super) struct LockTable {
     lease_ms: u64,
     /// (token, slot) → the word this process holds that lock with.
     held: Mutex<HashMap<(u64, usize), u64>>,
+    /// Where waiters sleep and frees wake them.
+    wakes: Wakes,
 }
 
 impl LockTable {
@@ -88,6 +93,7 @@ impl LockTable {
             map,
             lease_ms,
             held: Mutex::new(HashMap::new()),
+            wakes: Wakes::open(dir)?,
         };
         let magic = u64::from_le_bytes(*MAGIC);
         match table
@@ -180,10 +186,21 @@ impl LockTable {
     pub(super) fn free(&self, h: &[u8; 16], token: u64) {
         let slot = Self::slot_of(h);
         if let Some(mine) = self.held.lock().remove(&(token, slot)) {
-            let _ = self
-                .word(slot)
-                .compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Acquire);
+            let freed =
+                self.word(slot)
+                    .compare_exchange(mine, 0, Ordering::AcqRel, Ordering::Acquire);
+            if freed.is_ok() {
+                self.wakes.wake(slot);
+            }
         }
+    }
+
+    /// Sleeps until the lock of `h` is freed (by any process), for
+    /// `pause` at most; at once if it is free.
+    pub(super) fn wait_free(&self, h: &[u8; 16], pause: Duration) {
+        let slot = Self::slot_of(h);
+        self.wakes
+            .wait(slot, pause, || self.word(slot).load(Ordering::SeqCst) != 0);
     }
 }
 
@@ -233,6 +250,74 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// Times `f`.
+    fn timed(f: impl FnOnce()) -> Duration {
+        let start = std::time::Instant::now();
+        f();
+        start.elapsed()
+    }
+
+    #[test]
+    fn a_free_wakes_a_waiter_in_another_process() {
+        let (t, dir) = table("wake");
+        // Another mapping of the files: what another process has. (A
+        // process-private futex would not wake across two mappings.)
+        let other = LockTable::open(&dir, 1000).unwrap();
+        let h = [9u8; 16];
+        let long = Duration::from_secs(30);
+        // Free: no wait at all.
+        assert!(timed(|| other.wait_free(&h, long)) < long / 3);
+        assert!(matches!(t.take(&h, 1, 5_000), Take::Taken));
+        // Never freed: the pause bounds the wait.
+        let pause = Duration::from_millis(50);
+        assert!((pause..long / 3).contains(&timed(|| other.wait_free(&h, pause))));
+        // Freed after 100 ms: the waiter wakes then, not at its pause.
+        let waited = std::thread::scope(|s| {
+            let waiter = s.spawn(|| timed(|| other.wait_free(&h, long)));
+            std::thread::sleep(Duration::from_millis(100));
+            t.free(&h, 1);
+            waiter.join().unwrap()
+        });
+        assert!(waited < long / 3, "woken after {waited:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn no_wake_up_is_lost() {
+        // Threads on two mappings hand one lock around; each wait's pause
+        // is long, so a lost wake-up shows as a wait that lasted it.
+        let (t, dir) = table("handoff");
+        let other = LockTable::open(&dir, 60_000).unwrap();
+        let h = [3u8; 16];
+        let pause = Duration::from_secs(20);
+        let longest = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4u64)
+                .map(|w| {
+                    let table = if w % 2 == 0 { &t } else { &other };
+                    s.spawn(move || {
+                        let mut longest = Duration::ZERO;
+                        for i in 0..300 {
+                            let token = (w << 32) | i | 1;
+                            while !matches!(table.take(&h, token, 1_000), Take::Taken) {
+                                longest = longest.max(timed(|| table.wait_free(&h, pause)));
+                            }
+                            std::hint::spin_loop();
+                            table.free(&h, token);
+                        }
+                        longest
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap())
+                .max()
+                .unwrap()
+        });
+        assert!(longest < pause / 4, "a wait lasted {longest:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn a_foreign_file_is_refused() {
         let (t, dir) = table("foreign");
@@ -246,6 +331,12 @@ mod tests {
         std::fs::write(&path, b"short").unwrap();
         let e = LockTable::open(&dir, 1000).err().unwrap();
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        // The wake-up file is checked as well.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(dir.join("sess-wakes"), b"short").unwrap();
+        let e = LockTable::open(&dir, 1000).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.to_string().contains("wake-up"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

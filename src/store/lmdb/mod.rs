@@ -4,8 +4,10 @@
 //! It is a [`Provider`](super::custom::Provider) (`provider.rs`) under the
 //! same core as host-supplied stores ([`CustomStore`]): keys are the
 //! session's [`KeyHash`](super::remote::KeyHash), never its ID; values are
-//! one blob in the [`wire`](super::wire) format (objects refused); locks
-//! are waited for with bounded, jittered backoff.
+//! one blob in the [`wire`](super::wire) format (objects refused); a
+//! waiter for a lock sleeps until the holder frees it, in any process
+//! (a futex in a shared file, `wakes.rs`), for its bounded, jittered
+//! backoff pause at most.
 //!
 //! - **Locks** are words of a table shared by the processes (`locks.rs`):
 //!   taken and freed with a compare-and-swap, no LMDB transaction. A lock
@@ -46,6 +48,7 @@ mod env;
 mod locks;
 mod provider;
 mod slides;
+mod wakes;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -22,7 +22,7 @@
 
 use std::cell::Cell;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use heed::{RoTxn, RwTxn, WithoutTls};
 
@@ -458,6 +458,13 @@ impl Provider for LmdbProvider {
                 None => self.set_state(txn, &h, slid, "save"),
             }
         })
+    }
+
+    fn pause(&self, key: &str, pause: Duration) {
+        match hash(key) {
+            Ok(h) => self.locks.wait_free(&h, pause),
+            Err(_) => std::thread::sleep(pause),
+        }
     }
 
     fn release(&self, key: &str, token: u64) -> Result<Status> {

@@ -335,33 +335,45 @@ impl RedisStore {
         wait: Duration,
         now_ms: u64,
     ) -> Result<(i64, Option<Fields>, u64)> {
-        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
-            let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp]);
-            call.arg(&k.member[..])
-                .arg(token)
-                .arg(now)
-                .arg(now.saturating_add(self.lock_ttl_ms));
-            let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
-            Ok(match scripts::status_and_fields(reply)? {
-                (2, _) => Attempt::Locked,
-                (status, fields) => Attempt::Done((status, fields, now)),
-            })
-        })
+        remote::wait_for_lock(
+            wait,
+            now_ms,
+            &self.lock_waits,
+            |now| {
+                let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp]);
+                call.arg(&k.member[..])
+                    .arg(token)
+                    .arg(now)
+                    .arg(now.saturating_add(self.lock_ttl_ms));
+                let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
+                Ok(match scripts::status_and_fields(reply)? {
+                    (2, _) => Attempt::Locked,
+                    (status, fields) => Attempt::Done((status, fields, now)),
+                })
+            },
+            std::thread::sleep,
+        )
     }
 
     /// Reads the session without a script, waiting while a writer holds it:
     /// its fields and the time they were read at.
     fn read(&self, k: &SessionKeys, wait: Duration, now_ms: u64) -> Result<(Fields, u64)> {
-        remote::wait_for_lock(wait, now_ms, &self.lock_waits, |now| {
-            let reply: Value = self
-                .pool
-                .run("read", |c| ::redis::cmd("HGETALL").arg(&k.data).query(c))?;
-            let fields = scripts::fields(reply)?;
-            Ok(match codec::lock_of(&fields) {
-                Some((_, expiry)) if expiry > now => Attempt::Locked,
-                _ => Attempt::Done((fields, now)),
-            })
-        })
+        remote::wait_for_lock(
+            wait,
+            now_ms,
+            &self.lock_waits,
+            |now| {
+                let reply: Value = self
+                    .pool
+                    .run("read", |c| ::redis::cmd("HGETALL").arg(&k.data).query(c))?;
+                let fields = scripts::fields(reply)?;
+                Ok(match codec::lock_of(&fields) {
+                    Some((_, expiry)) if expiry > now => Attempt::Locked,
+                    _ => Attempt::Done((fields, now)),
+                })
+            },
+            std::thread::sleep,
+        )
     }
 
     /// Moves a read session's deadline on if that moves it by at least the

@@ -1,0 +1,149 @@
+//! Wake-ups for lock waiters in every process that opens the directory: a
+//! file of channels (`sess-wakes`, memory-mapped shared), each a futex word
+//! and a count of the waiters sleeping on it.
+//!
+//! A waiter counts itself in its lock's channel, reads the channel's
+//! sequence word, checks the lock once more and sleeps on the word (up to
+//! its pause); a holder that frees a lock whose channel counts waiters
+//! bumps the word and wakes them all. Both sides put a full fence between
+//! their write and their read (the waiter: its count, then the lock; the
+//! holder: the lock, then the count), so a waiter that saw the lock held is
+//! always seen by the holder that frees it: no wake-up is lost. Locks that
+//! share a channel (1 in [`CHANNELS`]) only cost a spurious wake-up.
+//!
+//! The pause stays the bound: a lock whose holder crashed is never freed,
+//! and its waiters wake at their pause to find it stale, as when polling. A
+//! process killed while it sleeps leaves its count behind, so that
+//! channel's frees always wake (a system call each), harmless otherwise.
+//! Futexes are Linux's; elsewhere a waiter just sleeps its pause.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use memmap2::MmapMut;
+
+use crate::error::{self, Error, Result};
+
+/// Channels in the file (a power of two).
+const CHANNELS: usize = 1 << 12;
+/// The file's first 8 bytes: its format (all zeros: being created).
+const MAGIC: &[u8; 8] = b"sesswak1";
+/// The file: the magic word, then a channel (two 32-bit words) per 8 bytes.
+const FILE_LEN: u64 = 8 * (CHANNELS as u64 + 1);
+
+/// The wake-up channels of one directory.
+pub(super) struct Wakes {
+    map: MmapMut,
+}
+
+impl Wakes {
+    /// Opens (creating if needed) the channels of the directory `dir`.
+    pub(super) fn open(dir: &Path) -> Result<Wakes> {
+        let path = dir.join("sess-wakes");
+        let fail = |what: &str, e: std::io::Error| {
+            Error::new(
+                error::E_STORE_ACCESS,
+                format!("lmdb wake-up file {}: {what}: {e}", path.display()),
+            )
+        };
+        let corrupt = || {
+            Error::new(
+                error::E_STORE_CORRUPT,
+                format!("{} is not a libsess wake-up file", path.display()),
+            )
+        };
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| fail("open", e))?;
+        match file.metadata().map_err(|e| fail("stat", e))?.len() {
+            FILE_LEN => {}
+            0 => file.set_len(FILE_LEN).map_err(|e| fail("size", e))?,
+            _ => return Err(corrupt()),
+        }
+        // SAFETY: the file is only ever changed through this mapping's
+        // atomic words, by every process (the protocol above).
+        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| fail("map", e))?;
+        // SAFETY: the mapping is FILE_LEN bytes from a page-aligned start,
+        // lives as long as `map`, and is only accessed atomically.
+        let magic_word = unsafe { &*map.as_ptr().cast::<AtomicU64>() };
+        let magic = u64::from_le_bytes(*MAGIC);
+        match magic_word.compare_exchange(0, magic, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(Wakes { map }),
+            Err(m) if m == magic => Ok(Wakes { map }),
+            Err(_) => Err(corrupt()),
+        }
+    }
+
+    /// The sequence word and the waiter count of the channel of lock
+    /// `slot`.
+    fn channel(&self, slot: usize) -> (&AtomicU32, &AtomicU32) {
+        let i = 1 + (slot & (CHANNELS - 1));
+        // SAFETY: channel i's 8 bytes lie inside the FILE_LEN-byte mapping
+        // (i ≤ CHANNELS), 8-aligned; the mapping lives as long as `self`
+        // and is only accessed atomically.
+        let words = unsafe { &*self.map.as_ptr().cast::<[AtomicU32; 2]>().add(i) };
+        (&words[0], &words[1])
+    }
+
+    /// Sleeps until a free of a lock of `slot`'s channel, or for `pause`,
+    /// unless `held` (checked after this waiter is counted) says the lock
+    /// is free already.
+    pub(super) fn wait(&self, slot: usize, pause: Duration, held: impl FnOnce() -> bool) {
+        let (seq, waiters) = self.channel(slot);
+        waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let seen = seq.load(Ordering::SeqCst);
+        if held() {
+            sleep_on(seq, seen, pause);
+        }
+        waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes the waiters of `slot`'s channel, if it counts any. Call after
+    /// freeing a lock of that slot.
+    pub(super) fn wake(&self, slot: usize) {
+        fence(Ordering::SeqCst);
+        let (seq, waiters) = self.channel(slot);
+        if waiters.load(Ordering::SeqCst) != 0 {
+            seq.fetch_add(1, Ordering::SeqCst);
+            wake_all(seq);
+        }
+    }
+}
+
+/// Sleeps on `word` (shared between processes) while it holds `seen`, for
+/// at most `pause`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sleep_on(word: &AtomicU32, seen: u32, pause: Duration) {
+    use rustix::thread::futex;
+    let timeout = futex::Timespec {
+        tv_sec: i64::try_from(pause.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: pause.subsec_nanos().into(),
+    };
+    // Woken, timed out, interrupted or the word moved on: the caller
+    // tries the lock again in every case.
+    let _ = futex::wait(word, futex::Flags::empty(), seen, Some(&timeout));
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn sleep_on(_: &AtomicU32, _: u32, pause: Duration) {
+    std::thread::sleep(pause);
+}
+
+/// Wakes every sleeper on `word`, in any process.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn wake_all(word: &AtomicU32) {
+    use rustix::thread::futex;
+    // Nothing to do if it fails: the sleepers wake at their pause.
+    // (The count is the kernel's int: i32::MAX means all.)
+    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn wake_all(_: &AtomicU32) {}
