@@ -20,12 +20,14 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
 
 use super::provider::State;
 use super::slides::{Push, Slide, Slides};
+use super::wakes::{Wakes, WRITER_SPIN};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
 
@@ -48,10 +50,11 @@ struct Environment {
     /// LMDB's page size (fixed for the environment).
     page_size: u64,
     /// Taken around this process's write transactions, so its threads
-    /// queue on a lock that spins briefly before sleeping, instead of all
-    /// contending for LMDB's cross-process writer mutex (a futex hand-off
-    /// each time).
+    /// queue on a lock of their own (see [`Environment::turn`]) instead of
+    /// all contending for LMDB's cross-process writer mutex.
     writer: parking_lot::Mutex<()>,
+    /// The directory's shared words: other processes' writes.
+    wakes: Wakes,
     /// Read-only requests' deadline slides, queued (see `slides.rs`).
     slides: Arc<Slides>,
 }
@@ -137,8 +140,8 @@ impl Shared {
 
     /// This process's turn to write: hold it while a write transaction
     /// is open.
-    pub(super) fn writer(&self) -> parking_lot::MutexGuard<'_, ()> {
-        self.environment.writer.lock()
+    pub(super) fn writer(&self) -> Turn<'_> {
+        self.environment.turn()
     }
 
     /// Queues the slide of session `h` (stored deadline `seen`) to
@@ -299,6 +302,7 @@ impl Environment {
             data,
             reserved: AtomicU64::new(0),
             writer: parking_lot::Mutex::new(()),
+            wakes: Wakes::open(dir)?,
             slides: Arc::default(),
         };
         // Room for the format record before it is written.
@@ -330,7 +334,45 @@ impl Environment {
     }
 }
 
+/// A turn to write (see [`Environment::turn`]).
+pub(super) struct Turn<'a> {
+    _thread: parking_lot::MutexGuard<'a, ()>,
+    wakes: &'a Wakes,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.wakes.done_writing();
+    }
+}
+
 impl Environment {
+    /// This process's turn to write, marked for the other processes (see
+    /// `wakes.rs`): hold it while a write transaction is open. A thread
+    /// that finds another of this process's threads writing waits on its
+    /// CPU first: a write transaction takes a few µs, less than being put
+    /// to sleep and woken (the holder's system call, then the scheduler:
+    /// tens of µs on a VM).
+    fn turn(&self) -> Turn<'_> {
+        let thread = self.writer.try_lock().unwrap_or_else(|| {
+            let start = Instant::now();
+            while start.elapsed() < WRITER_SPIN {
+                for _ in 0..32 {
+                    std::hint::spin_loop();
+                }
+                if let Some(g) = self.writer.try_lock() {
+                    return g;
+                }
+            }
+            self.writer.lock()
+        });
+        self.wakes.start_writing();
+        Turn {
+            _thread: thread,
+            wakes: &self.wakes,
+        }
+    }
+
     /// Writes the queued slides in one write transaction (none in a
     /// forked child: the queue is its parent's). A failed transaction
     /// loses them: those sessions keep their earlier deadlines.
@@ -338,7 +380,7 @@ impl Environment {
         if crate::fork::generation() != self.generation {
             return Ok(());
         }
-        let _turn = self.writer.lock();
+        let _turn = self.turn();
         let (_writing, batch) = self.slides.take();
         if batch.is_empty() {
             return Ok(());

@@ -1,26 +1,33 @@
-//! Wake-ups for lock waiters in every process that opens the directory: a
-//! file of channels (`sess-wakes`, memory-mapped shared), each a futex word
-//! and a count of the waiters sleeping on it.
+//! Sleeping less across the processes that open one directory: a file of
+//! shared words (`sess-wakes`, memory-mapped): a writer-busy word and 4,096
+//! wake-up channels, each a futex word and a count of its sleepers.
 //!
-//! A waiter counts itself in its lock's channel, reads the channel's
-//! sequence word, checks the lock once more and sleeps on the word (up to
-//! its pause); a holder that frees a lock whose channel counts waiters
-//! bumps the word and wakes them all. Both sides put a full fence between
-//! their write and their read (the waiter: its count, then the lock; the
-//! holder: the lock, then the count), so a waiter that saw the lock held is
-//! always seen by the holder that frees it: no wake-up is lost. Locks that
-//! share a channel (1 in [`CHANNELS`]) only cost a spurious wake-up.
+//! **Lock waiters.** A waiter counts itself in its lock's channel, reads
+//! the channel's sequence word, checks the lock once more and sleeps on the
+//! word (up to its pause); a holder that frees a lock whose channel counts
+//! waiters bumps the word and wakes them all. Both sides put a full fence
+//! between their write and their read (the waiter: its count, then the
+//! lock; the holder: the lock, then the count), so a waiter that saw the
+//! lock held is always seen by the holder that frees it: no wake-up is
+//! lost. Locks that share a channel (1 in [`CHANNELS`]) only cost a
+//! spurious wake-up. The pause stays the bound: a lock whose holder crashed
+//! is never freed, and its waiters wake at their pause to find it stale, as
+//! when polling. A process killed while it sleeps leaves its count behind,
+//! so that channel's frees always wake (a system call each), harmless
+//! otherwise. Futexes are Linux's; elsewhere a waiter just sleeps its pause.
 //!
-//! The pause stays the bound: a lock whose holder crashed is never freed,
-//! and its waiters wake at their pause to find it stale, as when polling. A
-//! process killed while it sleeps leaves its count behind, so that
-//! channel's frees always wake (a system call each), harmless otherwise.
-//! Futexes are Linux's; elsewhere a waiter just sleeps its pause.
+//! **Writers.** LMDB admits one write transaction at a time, behind a
+//! robust mutex whose waiters sleep at once (a wake-up costs tens of µs on
+//! a VM, longer than a transaction). A process about to write marks the
+//! busy word and clears it after; another first waits on its CPU while the
+//! word is marked, a few transactions' worth at most, then goes to LMDB's
+//! mutex. The word is only a hint: a process killed while writing leaves
+//! it marked until the next write clears it, costing one bounded wait.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
 
@@ -30,16 +37,20 @@ use crate::error::{self, Error, Result};
 const CHANNELS: usize = 1 << 12;
 /// The file's first 8 bytes: its format (all zeros: being created).
 const MAGIC: &[u8; 8] = b"sesswak1";
-/// The file: the magic word, then a channel (two 32-bit words) per 8 bytes.
-const FILE_LEN: u64 = 8 * (CHANNELS as u64 + 1);
+/// The file: the magic word, the writer-busy word, then a channel (two
+/// 32-bit words) per 8 bytes.
+const FILE_LEN: u64 = 8 * (CHANNELS as u64 + 2);
+/// How long a writer waits on its CPU for another's write (a few
+/// transactions' worth) before it sleeps.
+pub(super) const WRITER_SPIN: Duration = Duration::from_micros(50);
 
-/// The wake-up channels of one directory.
+/// The shared words of one directory.
 pub(super) struct Wakes {
     map: MmapMut,
 }
 
 impl Wakes {
-    /// Opens (creating if needed) the channels of the directory `dir`.
+    /// Opens (creating if needed) the shared words of the directory `dir`.
     pub(super) fn open(dir: &Path) -> Result<Wakes> {
         let path = dir.join("sess-wakes");
         let fail = |what: &str, e: std::io::Error| {
@@ -83,9 +94,9 @@ impl Wakes {
     /// The sequence word and the waiter count of the channel of lock
     /// `slot`.
     fn channel(&self, slot: usize) -> (&AtomicU32, &AtomicU32) {
-        let i = 1 + (slot & (CHANNELS - 1));
+        let i = 2 + (slot & (CHANNELS - 1));
         // SAFETY: channel i's 8 bytes lie inside the FILE_LEN-byte mapping
-        // (i ≤ CHANNELS), 8-aligned; the mapping lives as long as `self`
+        // (i ≤ CHANNELS + 1), 8-aligned; the mapping lives as long as `self`
         // and is only accessed atomically.
         let words = unsafe { &*self.map.as_ptr().cast::<[AtomicU32; 2]>().add(i) };
         (&words[0], &words[1])
@@ -103,6 +114,35 @@ impl Wakes {
             sleep_on(seq, seen, pause);
         }
         waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The writer-busy word.
+    fn busy(&self) -> &AtomicU64 {
+        // SAFETY: word 1 lies inside the FILE_LEN-byte mapping, 8-aligned;
+        // the mapping lives as long as `self` and is only accessed
+        // atomically.
+        unsafe { &*self.map.as_ptr().cast::<AtomicU64>().add(1) }
+    }
+
+    /// Waits on this CPU while another process marks itself writing (for
+    /// [`WRITER_SPIN`] at most), then marks this one: call just before
+    /// beginning a write transaction, and [`Self::done_writing`] after it.
+    pub(super) fn start_writing(&self) {
+        let busy = self.busy();
+        if busy.load(Ordering::Relaxed) != 0 {
+            let start = Instant::now();
+            while busy.load(Ordering::Relaxed) != 0 && start.elapsed() < WRITER_SPIN {
+                for _ in 0..32 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        busy.store(1, Ordering::Relaxed);
+    }
+
+    /// Clears the writer-busy mark after a write transaction ended.
+    pub(super) fn done_writing(&self) {
+        self.busy().store(0, Ordering::Relaxed);
     }
 
     /// Wakes the waiters of `slot`'s channel, if it counts any. Call after
