@@ -67,8 +67,9 @@ use crate::state::Limits;
 /// `name`s.
 #[derive(Clone)]
 pub struct LmdbOptions {
-    /// The directory holding the store's two files (`data.mdb`,
-    /// `lock.mdb`): absolute, existing and writable (no default). It must
+    /// The directory holding the store's files (LMDB's `data.mdb` and
+    /// `lock.mdb`; the lock table `sess-locks` and the wake-up words
+    /// `sess-wakes`): absolute, existing and writable (no default). It must
     /// be on a local file system.
     pub dir: PathBuf,
     /// The application's name in the directory (default empty): the
