@@ -17,23 +17,20 @@
 //! (`wakes.rs`), their pause at most.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use memmap2::MmapMut;
 use parking_lot::Mutex;
 
 use super::wakes::Wakes;
-use crate::error::{self, Error, Result};
+use super::words::SharedWords;
+use crate::error::Result;
 
 /// Slots in the table (a power of two).
 const SLOTS: usize = 1 << 20;
 /// The file's first 8 bytes: its format (all zeros: being created).
 const MAGIC: &[u8; 8] = b"sesslck1";
-/// The file: the magic word's slot, then the slots.
-const FILE_LEN: u64 = 8 * (SLOTS as u64 + 1);
 const SINCE_BITS: u32 = 40;
 const SINCE_MASK: u64 = (1 << SINCE_BITS) - 1;
 const TAG_BITS: u32 = 24;
@@ -51,7 +48,8 @@ pub(super) enum Take {
 
 /// The shared lock table and this process's held locks.
 pub(super) struct LockTable {
-    map: MmapMut,
+    /// Word 0 the magic, then one per slot.
+    words: SharedWords,
     lease_ms: u64,
     /// (token, slot) → the word this process holds that lock with.
     held: Mutex<HashMap<(u64, usize), u64>>,
@@ -62,59 +60,17 @@ pub(super) struct LockTable {
 impl LockTable {
     /// Opens (creating if needed) the table of the directory `dir`.
     pub(super) fn open(dir: &Path, lease_ms: u64) -> Result<LockTable> {
-        let path = dir.join("sess-locks");
-        let fail = |what: &str, e: std::io::Error| {
-            Error::new(
-                error::E_STORE_ACCESS,
-                format!("lmdb lock table {}: {what}: {e}", path.display()),
-            )
-        };
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| fail("open", e))?;
-        let len = file.metadata().map_err(|e| fail("stat", e))?.len();
-        if len != FILE_LEN {
-            if len != 0 {
-                return Err(Error::new(
-                    error::E_STORE_CORRUPT,
-                    format!("{} is not a libsess lock table", path.display()),
-                ));
-            }
-            file.set_len(FILE_LEN).map_err(|e| fail("size", e))?;
-        }
-        // SAFETY: the file is only ever changed through this mapping's
-        // atomic words, by every process (the table's protocol).
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| fail("map", e))?;
-        let table = LockTable {
-            map,
+        Ok(LockTable {
+            words: SharedWords::open(&dir.join("sess-locks"), "lock table", MAGIC, SLOTS)?,
             lease_ms,
             held: Mutex::new(HashMap::new()),
             wakes: Wakes::open(dir)?,
-        };
-        let magic = u64::from_le_bytes(*MAGIC);
-        match table
-            .word(0)
-            .compare_exchange(0, magic, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => Ok(table),
-            Err(m) if m == magic => Ok(table),
-            Err(_) => Err(Error::new(
-                error::E_STORE_CORRUPT,
-                format!("{} is not a libsess lock table", path.display()),
-            )),
-        }
+        })
     }
 
-    /// Word `i` of the file.
+    /// Slot `i`'s word.
     fn word(&self, i: usize) -> &AtomicU64 {
-        assert!(i <= SLOTS);
-        // SAFETY: the mapping is FILE_LEN bytes (8 per word, page-aligned
-        // start), lives as long as `self`, and is only accessed atomically.
-        unsafe { &*self.map.as_ptr().cast::<AtomicU64>().add(i) }
+        self.words.word(i)
     }
 
     /// The slot of key hash `h`.
@@ -213,6 +169,7 @@ fn word_for(token: u64, now_ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error;
 
     fn table(what: &str) -> (LockTable, std::path::PathBuf) {
         let dir =

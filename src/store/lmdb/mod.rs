@@ -49,6 +49,7 @@ mod locks;
 mod provider;
 mod slides;
 mod wakes;
+mod words;
 
 use std::path::PathBuf;
 use std::sync::Arc;

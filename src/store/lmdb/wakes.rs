@@ -24,82 +24,41 @@
 //! mutex. The word is only a hint: a process killed while writing leaves
 //! it marked until the next write clears it, costing one bounded wait.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use memmap2::MmapMut;
-
-use crate::error::{self, Error, Result};
+use super::words::SharedWords;
+use crate::error::Result;
 
 /// Channels in the file (a power of two).
 const CHANNELS: usize = 1 << 12;
 /// The file's first 8 bytes: its format (all zeros: being created).
 const MAGIC: &[u8; 8] = b"sesswak1";
-/// The file: the magic word, the writer-busy word, then a channel (two
-/// 32-bit words) per 8 bytes.
-const FILE_LEN: u64 = 8 * (CHANNELS as u64 + 2);
+/// Words after the magic one: the writer-busy word, then a channel (two
+/// 32-bit words) per word.
+const WORDS: usize = 1 + CHANNELS;
 /// How long a writer waits on its CPU for another's write (a few
 /// transactions' worth) before it sleeps.
 pub(super) const WRITER_SPIN: Duration = Duration::from_micros(50);
 
 /// The shared words of one directory.
 pub(super) struct Wakes {
-    map: MmapMut,
+    words: SharedWords,
 }
 
 impl Wakes {
     /// Opens (creating if needed) the shared words of the directory `dir`.
     pub(super) fn open(dir: &Path) -> Result<Wakes> {
-        let path = dir.join("sess-wakes");
-        let fail = |what: &str, e: std::io::Error| {
-            Error::new(
-                error::E_STORE_ACCESS,
-                format!("lmdb wake-up file {}: {what}: {e}", path.display()),
-            )
-        };
-        let corrupt = || {
-            Error::new(
-                error::E_STORE_CORRUPT,
-                format!("{} is not a libsess wake-up file", path.display()),
-            )
-        };
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| fail("open", e))?;
-        match file.metadata().map_err(|e| fail("stat", e))?.len() {
-            FILE_LEN => {}
-            0 => file.set_len(FILE_LEN).map_err(|e| fail("size", e))?,
-            _ => return Err(corrupt()),
-        }
-        // SAFETY: the file is only ever changed through this mapping's
-        // atomic words, by every process (the protocol above).
-        let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| fail("map", e))?;
-        // SAFETY: the mapping is FILE_LEN bytes from a page-aligned start,
-        // lives as long as `map`, and is only accessed atomically.
-        let magic_word = unsafe { &*map.as_ptr().cast::<AtomicU64>() };
-        let magic = u64::from_le_bytes(*MAGIC);
-        match magic_word.compare_exchange(0, magic, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => Ok(Wakes { map }),
-            Err(m) if m == magic => Ok(Wakes { map }),
-            Err(_) => Err(corrupt()),
-        }
+        let words = SharedWords::open(&dir.join("sess-wakes"), "wake-up file", MAGIC, WORDS)?;
+        Ok(Wakes { words })
     }
 
     /// The sequence word and the waiter count of the channel of lock
     /// `slot`.
     fn channel(&self, slot: usize) -> (&AtomicU32, &AtomicU32) {
-        let i = 2 + (slot & (CHANNELS - 1));
-        // SAFETY: channel i's 8 bytes lie inside the FILE_LEN-byte mapping
-        // (i ≤ CHANNELS + 1), 8-aligned; the mapping lives as long as `self`
-        // and is only accessed atomically.
-        let words = unsafe { &*self.map.as_ptr().cast::<[AtomicU32; 2]>().add(i) };
-        (&words[0], &words[1])
+        let [seq, waiters] = self.words.halves(2 + (slot & (CHANNELS - 1)));
+        (seq, waiters)
     }
 
     /// Sleeps until a free of a lock of `slot`'s channel, or for `pause`,
@@ -118,10 +77,7 @@ impl Wakes {
 
     /// The writer-busy word.
     fn busy(&self) -> &AtomicU64 {
-        // SAFETY: word 1 lies inside the FILE_LEN-byte mapping, 8-aligned;
-        // the mapping lives as long as `self` and is only accessed
-        // atomically.
-        unsafe { &*self.map.as_ptr().cast::<AtomicU64>().add(1) }
+        self.words.word(1)
     }
 
     /// Waits on this CPU while another process marks itself writing (for
