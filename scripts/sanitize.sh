@@ -55,10 +55,11 @@ if [[ $steps == *,asan,* ]]; then
 fi
 
 if [[ $steps == *,tsan,* ]]; then
-  echo "== TSan: concurrency tests (std rebuilt with -Zbuild-std)"
+  echo "== TSan: concurrency tests and the LMDB lock table's wake-ups (std rebuilt with -Zbuild-std)"
   TSAN_OPTIONS=halt_on_error=1 RUSTFLAGS="-Zsanitizer=thread" \
     cargo +nightly test -Zbuild-std --target "$triple" --target-dir target/tsan \
-    --test session_lifecycle -- no_lost_updates the_expiry_thread read_only_units
+    --lib --test session_lifecycle -- no_lost_updates the_expiry_thread read_only_units \
+    store::lmdb::locks
 fi
 
 if [[ $steps == *,miri,* ]]; then
