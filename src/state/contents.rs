@@ -172,17 +172,18 @@ impl Contents {
         self.position_slow(name)
     }
 
-    /// [`Self::position`] for a longer or non-ASCII name, or once the
-    /// collection has an index or a non-ASCII key.
+    /// [`Self::position`] for a name longer than a tag holds or not ASCII,
+    /// or once the collection has an index or a non-ASCII key.
     #[inline(never)]
     fn position_slow(&self, name: &str) -> Option<usize> {
         if self.index.is_none() && !self.non_ascii {
             let name = name.as_bytes();
             if let Some(tag) = Tag::of(name) {
-                return self.items.iter().position(|it| {
-                    it.tag == tag
-                        && (name.len() <= Tag::EXACT || same_ascii_key(it.key.as_bytes(), name))
-                });
+                // A long ASCII name: equal tags, then the whole keys.
+                return self
+                    .items
+                    .iter()
+                    .position(|it| it.tag == tag && same_ascii_key(it.key.as_bytes(), name));
             }
         }
         self.position_by_key(name)
@@ -486,6 +487,13 @@ mod tests {
             Tag::of(b"longerkey2"),
             "only a filter"
         );
+        // Keys whose tags match are told apart by the whole key.
+        let mut c = Contents::default();
+        c.set("LongerKey1", Variant::I4(1));
+        c.set("LongerKey2", Variant::I4(2));
+        assert_eq!(c.get("longerkey2"), Some(&Variant::I4(2)));
+        assert_eq!(c.get("LONGERKEY1"), Some(&Variant::I4(1)));
+        assert_eq!(c.get("longerkey3"), None);
     }
 
     /// A stored non-ASCII key is found by an ASCII name in a small
