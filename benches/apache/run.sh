@@ -7,6 +7,7 @@
 #
 # - libsess, demo page   /counter: the demo's whole HTML page (mod_sess's sess-demo)
 # - libsess              /bench/libsess: mod_counter_bench.c through mod_sess's API
+#                        (in-process, Redis and LMDB stores)
 # - mod_session_cookie   /bench/cookie: the same handler through Apache's mod_session,
 #                        the session in a cookie (no server-side state)
 # - demo server          /counter: the same page from examples-c/server_demo.c (a
@@ -15,9 +16,10 @@
 #                        CONNECTIONS (wrk's connections all come from 127.0.0.1)
 # (mod_session_dbd is not measured: it gives a session a new key, so a new cookie,
 # on every change, which wrk's fixed cookies cannot follow; see BENCHMARKS.md.)
-# Three servers run side by side on free ports: Apache with the in-process store
+# Four servers run side by side on free ports: Apache with the in-process store
 # (one child, 64 threads), Apache with sessions in Redis (127.0.0.1:6379;
-# 3 children; the libsess routes) and the demo server (in-process store).
+# 3 children; the libsess routes), Apache with sessions in an LMDB directory
+# (3 children; the libsess routes) and the demo server (in-process store).
 # Each contender's requests spread over SESSIONS sessions made beforehand (wrk's
 # Lua script sends their cookies in turn), so sessions are not one lock's queue.
 # ROUNDS rounds run every contender once (wrk --latency, keep-alive), in an order
@@ -144,6 +146,9 @@ contender "mod_session_cookie, 1 child" /bench/cookie
 start redis SESS_STORE=redis://127.0.0.1:6379/0 SESS_KEY_PREFIX="sess:apachebench:$$:" CHILDREN=3
 contender "libsess Redis, 3 children" /bench/libsess
 contender "libsess Redis, demo page" /counter
+start lmdb SESS_STORE="lmdb://$work/lmdb" CHILDREN=3
+contender "libsess LMDB, 3 children" /bench/libsess
+contender "libsess LMDB, demo page" /counter
 start_demo
 contender "demo server, in-process" /counter
 
@@ -187,6 +192,8 @@ def ratio(a, b):
     return statistics.median(rps[ia][r] / rps[ib][r] for r in rps[ia])
 for a, b in (("libsess in-process, 1 child", "mod_session_cookie, 1 child"),
              ("libsess Redis, 3 children", "mod_session_cookie, 1 child"),
+             ("libsess LMDB, 3 children", "libsess in-process, 1 child"),
+             ("libsess LMDB, 3 children", "libsess Redis, 3 children"),
              ("demo server, in-process", "libsess in-process, demo page")):
     print(f"{a} / {b}: {ratio(a, b):.2f}")
 PY
