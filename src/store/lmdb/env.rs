@@ -20,14 +20,13 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
 
 use super::provider::State;
 use super::slides::{Push, Slide, Slides};
-use super::wakes::{Wakes, WRITER_SPIN};
+use super::wakes::{spin_for, Wakes};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
 
@@ -354,18 +353,7 @@ impl Environment {
     /// to sleep and woken (the holder's system call, then the scheduler:
     /// tens of µs on a VM).
     fn turn(&self) -> Turn<'_> {
-        let thread = self.writer.try_lock().unwrap_or_else(|| {
-            let start = Instant::now();
-            while start.elapsed() < WRITER_SPIN {
-                for _ in 0..32 {
-                    std::hint::spin_loop();
-                }
-                if let Some(g) = self.writer.try_lock() {
-                    return g;
-                }
-            }
-            self.writer.lock()
-        });
+        let thread = spin_for(|| self.writer.try_lock()).unwrap_or_else(|| self.writer.lock());
         self.wakes.start_writing();
         Turn {
             _thread: thread,

@@ -40,7 +40,7 @@ const MAGIC: &[u8; 8] = b"sesswak1";
 const WORDS: usize = 1 + CHANNELS;
 /// How long a writer waits on its CPU for another's write (a few
 /// transactions' worth) before it sleeps.
-pub(super) const WRITER_SPIN: Duration = Duration::from_micros(50);
+const WRITER_SPIN: Duration = Duration::from_micros(50);
 
 /// The shared words of one directory.
 pub(super) struct Wakes {
@@ -85,14 +85,7 @@ impl Wakes {
     /// beginning a write transaction, and [`Self::done_writing`] after it.
     pub(super) fn start_writing(&self) {
         let busy = self.busy();
-        if busy.load(Ordering::Relaxed) != 0 {
-            let start = Instant::now();
-            while busy.load(Ordering::Relaxed) != 0 && start.elapsed() < WRITER_SPIN {
-                for _ in 0..32 {
-                    std::hint::spin_loop();
-                }
-            }
-        }
+        let _ = spin_for(|| (busy.load(Ordering::Relaxed) == 0).then_some(()));
         busy.store(1, Ordering::Relaxed);
     }
 
@@ -111,6 +104,25 @@ impl Wakes {
             wake_all(seq);
         }
     }
+}
+
+/// Tries `attempt` until it gives a value, waiting on this CPU between
+/// tries, for [`WRITER_SPIN`] at most (then `None`): for waits of a write
+/// transaction's length, shorter than a sleep and a wake-up.
+pub(super) fn spin_for<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(v) = attempt() {
+        return Some(v);
+    }
+    let start = Instant::now();
+    while start.elapsed() < WRITER_SPIN {
+        for _ in 0..32 {
+            std::hint::spin_loop();
+        }
+        if let Some(v) = attempt() {
+            return Some(v);
+        }
+    }
+    None
 }
 
 /// Sleeps on `word` (shared between processes) while it holds `seen`, for
