@@ -23,6 +23,11 @@
 //! `--bench`, as `cargo test --all-targets` does) is a quick sanity run of
 //! 10,000 sessions. Overrides: `SESS_BENCH_SESSIONS`, `SESS_BENCH_SECS`,
 //! `SESS_BENCH_REDIS_MAX`.
+//!
+//! To profile one LMDB figure alone, run it as the 2-process figure's
+//! worker on a kept directory (a copy of a run's, `ids.txt` included):
+//! `SESS_BENCH_ROLE=lmdb-worker SESS_BENCH_DIR=dir SESS_BENCH_SECS=5`, with
+//! `SESS_BENCH_CYCLE=read` for the read cycle and `SESS_BENCH_THREADS=2`.
 
 #[path = "common/cycle.rs"]
 mod cycle;
@@ -108,7 +113,10 @@ fn worker() {
         .collect();
     let store = StoreConfig::Lmdb(lmdb_options(&dir, ids.len()));
     let app = App::new(options(ids.len(), store)).expect("app");
-    let (cycles, wall) = timed(&app, &ids, true, 1, secs);
+    // For profiling one figure alone: the read cycle, or more threads.
+    let write = std::env::var("SESS_BENCH_CYCLE").map_or(true, |c| c != "read");
+    let threads = env_num("SESS_BENCH_THREADS").unwrap_or(1);
+    let (cycles, wall) = timed(&app, &ids, write, threads, secs);
     println!("{cycles} {wall}");
 }
 

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, Weak};
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
 
-use super::provider::State;
+use super::provider::{rewrite, State};
 use super::slides::{Push, Slide, Slides};
 use super::wakes::{spin_for, Wakes};
 use super::LmdbOptions;
@@ -375,28 +375,23 @@ impl Environment {
         }
         shared_reserve(self, FLUSH_MARGIN)?;
         let mut txn = self.env.write_txn().map_err(|e| fail(e, "slide"))?;
-        let mut record = Vec::new();
         for ((_, h), slide) in &batch {
-            let Some(bytes) = slide.sessions.get(&txn, h).map_err(|e| fail(e, "slide"))? else {
-                continue; // ended or removed since: not resurrected
+            // Only over the deadline the request read: a later write stands.
+            let slid = |st: State| {
+                let slid = State {
+                    deadline: slide.deadline,
+                    ..st
+                };
+                (st.deadline == slide.seen && st.deadline < slide.deadline).then_some((slid, None))
             };
-            let Ok(st) = State::parse(bytes) else {
-                continue; // damaged: the sweep drops it
-            };
-            if st.deadline != slide.seen || slide.deadline <= st.deadline {
-                continue; // written since (a later request's deadline)
+            match rewrite(&slide.sessions, &mut txn, h, "slide", slid) {
+                // Ended or removed since (not resurrected), or written.
+                Ok(_) => {}
+                // A damaged record (the sweep drops it) or page: this
+                // slide is lost, as a killed process's are; the rest stand.
+                Err(e) if e.code() == error::E_STORE_CORRUPT => {}
+                Err(e) => return Err(e),
             }
-            record.clear();
-            record.extend_from_slice(bytes);
-            let slid = State {
-                deadline: slide.deadline,
-                ..st
-            };
-            record[..State::LEN].copy_from_slice(&slid.bytes());
-            slide
-                .sessions
-                .put(&mut txn, h, &record)
-                .map_err(|e| fail(e, "slide"))?;
         }
         txn.commit().map_err(|e| fail(e, "slide"))
     }

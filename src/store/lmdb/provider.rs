@@ -24,9 +24,9 @@ use std::cell::Cell;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use heed::{RoTxn, RwTxn, WithoutTls};
+use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
-use super::env::{fail, Shared};
+use super::env::{fail, Db, Shared};
 use super::locks::{LockTable, Take};
 use super::slides::HORIZON_MS;
 use crate::error::{self, Error, Result};
@@ -133,6 +133,54 @@ impl Seen {
     }
 }
 
+/// Rewrites the record of `h` in `db` through the cursor that finds it:
+/// one B-tree search, where a lookup and then a put take two. `edit` gets
+/// the stored state and returns the new state and blob (`None`: the stored
+/// blob, kept), or nothing to leave the record as it is. Returns the
+/// stored state, if there is a record (`E_STORE_CORRUPT` if damaged).
+pub(super) fn rewrite<'b>(
+    db: &Db,
+    txn: &mut RwTxn,
+    h: &[u8; 16],
+    op: &str,
+    edit: impl FnOnce(State) -> Option<(State, Option<&'b [u8]>)>,
+) -> Result<Option<State>> {
+    let mut at = db.prefix_iter_mut(txn, &h[..]).map_err(|e| fail(e, op))?;
+    let Some(found) = at.next() else {
+        return Ok(None);
+    };
+    let (_, bytes) = found.map_err(|e| fail(e, op))?;
+    let st = State::parse(bytes)?;
+    let Some((new, blob)) = edit(st) else {
+        return Ok(Some(st));
+    };
+    let kept;
+    let blob = match blob {
+        Some(blob) => blob,
+        None => {
+            kept = bytes[State::LEN..].to_vec();
+            &kept[..]
+        }
+    };
+    // SAFETY: `bytes` points into the page this put rewrites and is not
+    // read after it (a kept blob was copied out first); the key is the
+    // cursor's own. The cursor stands on the record, so LMDB finds it
+    // there without searching the tree again.
+    unsafe {
+        at.put_current_reserved_with_flags(
+            PutFlags::empty(),
+            &h[..],
+            State::LEN + blob.len(),
+            |w| {
+                w.write_all(&new.bytes())?;
+                w.write_all(blob)
+            },
+        )
+    }
+    .map_err(|e| fail(e, op))?;
+    Ok(Some(st))
+}
+
 fn hash(key: &str) -> Result<[u8; 16]> {
     KeyHash::parse(key.as_bytes())
         .map(|h| *h.as_bytes())
@@ -190,41 +238,26 @@ impl LmdbProvider {
         Ok(self.record(txn, h, op)?.map(|(st, _)| st))
     }
 
-    /// Writes the record of `h`, moving its index entry first if the
-    /// deadline moved before it (a later deadline is the sweep's business).
-    fn put(
+    /// Moves the expiry index entry of `h` from `indexed` to `deadline` if
+    /// that is earlier (a later deadline is the sweep's business).
+    fn refile(
         &self,
         txn: &mut RwTxn,
         h: &[u8; 16],
-        mut st: State,
-        blob: &[u8],
+        indexed: u64,
+        deadline: u64,
         op: &str,
     ) -> Result<()> {
-        let s = &self.shared;
-        if st.deadline < st.indexed {
-            s.expiry
-                .delete(txn, &due_key(st.indexed, h))
+        if deadline < indexed {
+            let expiry = &self.shared.expiry;
+            expiry
+                .delete(txn, &due_key(indexed, h))
                 .map_err(|e| fail(e, op))?;
-            s.expiry
-                .put(txn, &due_key(st.deadline, h), &[])
+            expiry
+                .put(txn, &due_key(deadline, h), &[])
                 .map_err(|e| fail(e, op))?;
-            st.indexed = st.deadline;
         }
-        s.sessions
-            .put_reserved(txn, h, State::LEN + blob.len(), |w| {
-                w.write_all(&st.bytes())?;
-                w.write_all(blob)
-            })
-            .map_err(|e| fail(e, op))
-    }
-
-    /// Writes a new state for `h`, its blob kept.
-    fn set_state(&self, txn: &mut RwTxn, h: &[u8; 16], st: State, op: &str) -> Result<()> {
-        let blob = match self.record(txn, h, op)? {
-            Some((_, blob)) => blob.to_vec(),
-            None => return Ok(()),
-        };
-        self.put(txn, h, st, &blob, op)
+        Ok(())
     }
 
     /// Deletes the session `h` (state `st`).
@@ -317,6 +350,37 @@ impl LmdbProvider {
         self.locks.free(h, token);
         Ok(status)
     }
+
+    /// Saves the session `h` if it exists (else `NotFound`) and `token`
+    /// still holds its lock (else `Locked`): its deadline becomes
+    /// `deadline_ms` and its blob `blob` (`None`: kept), in one search
+    /// ([`rewrite`]). The lock is freed after, unless the transaction failed.
+    fn save(
+        &self,
+        h: &[u8; 16],
+        token: u64,
+        deadline_ms: u64,
+        blob: Option<&[u8]>,
+    ) -> Result<Status> {
+        let status = self.write("save", |txn| {
+            let holds = self.locks.holds(h, token);
+            let slid = |st: State| State {
+                deadline: deadline_ms,
+                indexed: st.indexed.min(deadline_ms),
+            };
+            let edit = |st| holds.then(|| (slid(st), blob));
+            match rewrite(&self.shared.sessions, txn, h, "save", edit)? {
+                None => Ok(Status::NotFound),
+                Some(_) if !holds => Ok(Status::Locked),
+                Some(st) => {
+                    self.refile(txn, h, st.indexed, deadline_ms, "save")?;
+                    Ok(Status::Done)
+                }
+            }
+        })?;
+        self.locks.free(h, token);
+        Ok(status)
+    }
 }
 
 impl Provider for LmdbProvider {
@@ -403,7 +467,12 @@ impl Provider for LmdbProvider {
             s.expiry
                 .put(txn, &due_key(deadline_ms, &h), &[])
                 .map_err(|e| fail(e, "create"))?;
-            self.put(txn, &h, st, blob, "create")?;
+            s.sessions
+                .put_reserved(txn, &h, State::LEN + blob.len(), |w| {
+                    w.write_all(&st.bytes())?;
+                    w.write_all(blob)
+                })
+                .map_err(|e| fail(e, "create"))?;
             Ok(Status::Done)
         });
         if created.is_err() {
@@ -448,16 +517,7 @@ impl Provider for LmdbProvider {
                 return Ok(status);
             }
         }
-        self.owned("save", &h, token, |txn, st| {
-            let slid = State {
-                deadline: deadline_ms,
-                ..st
-            };
-            match blob {
-                Some(blob) => self.put(txn, &h, slid, blob, "save"),
-                None => self.set_state(txn, &h, slid, "save"),
-            }
-        })
+        self.save(&h, token, deadline_ms, blob)
     }
 
     fn pause(&self, key: &str, pause: Duration) {
@@ -513,17 +573,19 @@ impl Provider for LmdbProvider {
             return Ok(status);
         }
         self.write("reset_timeout", |txn| {
-            let Some(st) = self.state(txn, &h, "reset_timeout")? else {
-                return Ok(Status::NotFound);
-            };
-            if st.deadline < deadline_ms {
+            let slid = |st: State| {
                 let slid = State {
                     deadline: deadline_ms,
                     ..st
                 };
-                self.set_state(txn, &h, slid, "reset_timeout")?;
-            }
-            Ok(Status::Done)
+                (st.deadline < deadline_ms).then_some((slid, None))
+            };
+            Ok(
+                match rewrite(&self.shared.sessions, txn, &h, "reset_timeout", slid)? {
+                    Some(_) => Status::Done,
+                    None => Status::NotFound,
+                },
+            )
         })
     }
 
@@ -587,7 +649,7 @@ impl Provider for LmdbProvider {
                     s.expiry
                         .put(txn, &due_key(st.deadline, &h), &[])
                         .map_err(|e| fail(e, "sweep"))?;
-                    self.set_state(txn, &h, filed, "sweep")?;
+                    rewrite(&s.sessions, txn, &h, "sweep", |_| Some((filed, None)))?;
                     continue;
                 }
                 if self.locks.is_held(&h, now_ms) {
