@@ -885,6 +885,66 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// The blob stored for `key(i)`.
+    fn blob(p: &LmdbProvider, i: u8) -> Option<Vec<u8>> {
+        let txn = p.shared.env().read_txn().unwrap();
+        p.record(&txn, &[i; 16], "test")
+            .unwrap()
+            .map(|(_, b)| b.to_vec())
+    }
+
+    #[test]
+    fn rewrites_keep_or_resize_blobs_and_a_flush_skips_damage() {
+        let (p, dir) = provider("rewrite");
+        for i in 1..=3u8 {
+            let blob = vec![i; 40];
+            assert_eq!(
+                p.create(&key(i), 9, 0, 60_000, 10, &blob).unwrap(),
+                Status::Done
+            );
+            assert_eq!(p.release(&key(i), 9).unwrap(), Status::Done);
+            assert_eq!(read_only(&p, i, 30_000, 90_000), Status::Done);
+        }
+        // Three slides queued; then 2's record is damaged.
+        let s = &p.shared;
+        let mut txn = s.env().write_txn().unwrap();
+        s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
+        txn.commit().unwrap();
+        s.flush_slides().unwrap();
+        assert_eq!((stored(&p, 1), stored(&p, 3)), (Some(90_000), Some(90_000)));
+        assert_eq!(
+            (blob(&p, 1), blob(&p, 3)),
+            (Some(vec![1; 40]), Some(vec![3; 40]))
+        );
+        let txn = s.env().read_txn().unwrap();
+        assert_eq!(s.sessions.get(&txn, &[2; 16]).unwrap(), Some(&b"short"[..]));
+        drop(txn);
+        // A slide written at once keeps the blob.
+        assert_eq!(p.reset_timeout(&key(3), 200_000).unwrap(), Status::Done);
+        assert_eq!(
+            (stored(&p, 3), blob(&p, 3)),
+            (Some(200_000), Some(vec![3; 40]))
+        );
+        // Saves that grow and shrink the record.
+        let mut out = BlobBuf::new(4096);
+        for (token, len) in [(5u64, 3000usize), (6, 7)] {
+            assert_eq!(
+                p.get(&key(1), LockMode::Exclusive, token, 31_000, &mut out)
+                    .unwrap(),
+                Status::Done
+            );
+            let new = vec![token as u8; len];
+            assert_eq!(
+                p.set_and_release(&key(1), token, 95_000, Some(&new))
+                    .unwrap(),
+                Status::Done
+            );
+            assert_eq!((stored(&p, 1), blob(&p, 1)), (Some(95_000), Some(new)));
+        }
+        assert_eq!(stored(&p, 3), Some(200_000), "its neighbour untouched");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn sweeps_take_only_what_is_due_and_skip_damage() {
         let (p, dir) = provider("sweep");
