@@ -51,8 +51,11 @@ pub(super) struct LockTable {
     /// Word 0 the magic, then one per slot.
     words: SharedWords,
     lease_ms: u64,
-    /// (token, slot) → the word this process holds that lock with.
-    held: Mutex<HashMap<(u64, usize), u64>>,
+    /// (token, slot) → the word this process holds that lock with. Looked
+    /// up three times per writing request, so hashed with foldhash (seeded
+    /// per map) rather than SipHash: it holds only the requests in flight,
+    /// so no input can flood it.
+    held: Mutex<HashMap<(u64, usize), u64, foldhash::fast::RandomState>>,
     /// Where waiters sleep and frees wake them.
     wakes: Wakes,
 }
@@ -63,7 +66,7 @@ impl LockTable {
         Ok(LockTable {
             words: SharedWords::open(&dir.join("sess-locks"), "lock table", MAGIC, SLOTS)?,
             lease_ms,
-            held: Mutex::new(HashMap::new()),
+            held: Mutex::new(HashMap::default()),
             wakes: Wakes::open(dir)?,
         })
     }
