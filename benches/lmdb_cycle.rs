@@ -27,7 +27,9 @@
 //! To profile one LMDB figure alone, run it as the 2-process figure's
 //! worker on a kept directory (a copy of a run's, `ids.txt` included):
 //! `SESS_BENCH_ROLE=lmdb-worker SESS_BENCH_DIR=dir SESS_BENCH_SECS=5`, with
-//! `SESS_BENCH_CYCLE=read` for the read cycle and `SESS_BENCH_THREADS=2`.
+//! `SESS_BENCH_CYCLE=read` for the read cycle, `SESS_BENCH_THREADS=2`, or
+//! `SESS_BENCH_CYCLE=mixed` (with 2 threads or more: the first writes, the
+//! others read; each kind's cycles on stderr).
 
 #[path = "common/cycle.rs"]
 mod cycle;
@@ -73,14 +75,32 @@ fn lmdb_options(dir: &Path, n: usize) -> LmdbOptions {
     }
 }
 
-/// Runs cycles on `threads` threads for `secs`: (cycles, wall seconds).
-fn timed(app: &App, ids: &[String], write: bool, threads: usize, secs: f64) -> (u64, f64) {
+/// The cycles [`timed`] ran, by its writing and its reading threads, and
+/// its wall time in seconds.
+struct Run {
+    writes: u64,
+    reads: u64,
+    wall: f64,
+}
+
+impl Run {
+    /// Wall time ÷ cycles (all threads), ns.
+    fn ns(&self) -> f64 {
+        ns(self.writes + self.reads, self.wall)
+    }
+}
+
+/// Runs cycles on `threads` threads for `secs`: the first `writers` of
+/// them write, the others read.
+fn timed(app: &App, ids: &[String], writers: usize, threads: usize, secs: f64) -> Run {
     let stop = AtomicBool::new(false);
-    let total = AtomicU64::new(0);
+    let (writes, reads) = (AtomicU64::new(0), AtomicU64::new(0));
     let start = Instant::now();
     std::thread::scope(|sc| {
         for t in 0..threads {
-            let (stop, total) = (&stop, &total);
+            let stop = &stop;
+            let write = t < writers;
+            let total = if write { &writes } else { &reads };
             sc.spawn(move || {
                 let mut rng = StdRng::seed_from_u64(t as u64 + 1);
                 let mut n = 0u64;
@@ -94,7 +114,11 @@ fn timed(app: &App, ids: &[String], write: bool, threads: usize, secs: f64) -> (
         std::thread::sleep(Duration::from_secs_f64(secs));
         stop.store(true, Relaxed);
     });
-    (total.load(Relaxed), start.elapsed().as_secs_f64())
+    Run {
+        writes: writes.load(Relaxed),
+        reads: reads.load(Relaxed),
+        wall: start.elapsed().as_secs_f64(),
+    }
 }
 
 fn ns(cycles: u64, wall: f64) -> f64 {
@@ -113,11 +137,22 @@ fn worker() {
         .collect();
     let store = StoreConfig::Lmdb(lmdb_options(&dir, ids.len()));
     let app = App::new(options(ids.len(), store)).expect("app");
-    // For profiling one figure alone: the read cycle, or more threads.
-    let write = std::env::var("SESS_BENCH_CYCLE").map_or(true, |c| c != "read");
+    // For profiling one figure alone: the read cycle, more threads, or
+    // one writing thread beside reading ones.
     let threads = env_num("SESS_BENCH_THREADS").unwrap_or(1);
-    let (cycles, wall) = timed(&app, &ids, write, threads, secs);
-    println!("{cycles} {wall}");
+    let writers = match std::env::var("SESS_BENCH_CYCLE").as_deref() {
+        Ok("read") => 0,
+        Ok("mixed") => 1,
+        _ => threads,
+    };
+    let run = timed(&app, &ids, writers, threads, secs);
+    if (1..threads).contains(&writers) {
+        eprintln!(
+            "writing: {} cycles; reading: {} cycles",
+            run.writes, run.reads
+        );
+    }
+    println!("{} {}", run.writes + run.reads, run.wall);
 }
 
 fn main() {
@@ -174,19 +209,14 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for write in [true, false] {
         for threads in [1, 2] {
-            let (c, w) = timed(&inproc, &inproc_ids, write, threads, secs);
-            let a = ns(c, w);
-            let (c, w) = timed(&lmdb, &lmdb_ids, write, threads, secs);
-            if write {
-                lmdb_writes += c;
-            }
-            let b = ns(c, w);
+            let writers = if write { threads } else { 0 };
+            let a = timed(&inproc, &inproc_ids, writers, threads, secs).ns();
+            let run = timed(&lmdb, &lmdb_ids, writers, threads, secs);
+            lmdb_writes += run.writes;
+            let b = run.ns();
             let r = redis
                 .as_ref()
-                .map(|(app, ids)| {
-                    let (c, w) = timed(app, ids, write, threads, secs);
-                    ns(c, w)
-                })
+                .map(|(app, ids)| timed(app, ids, writers, threads, secs).ns())
                 .unwrap_or(f64::NAN);
             println!(
                 "| {} | {threads} | {a:.0} | {b:.0} | {r:.0} | {:.1}× | {:.1}× |",
