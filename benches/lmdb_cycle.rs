@@ -235,6 +235,10 @@ fn main() {
                 .env("SESS_BENCH_ROLE", "lmdb-worker")
                 .env("SESS_BENCH_DIR", &dir)
                 .env("SESS_BENCH_SECS", secs.to_string())
+                // The writing cycle on one thread, whatever the caller's
+                // profiling settings: the counts check adds its cycles.
+                .env_remove("SESS_BENCH_CYCLE")
+                .env_remove("SESS_BENCH_THREADS")
                 .stdout(Stdio::piped())
                 .spawn()
                 .expect("spawn a worker")
