@@ -249,14 +249,20 @@ impl LmdbProvider {
         op: &str,
     ) -> Result<()> {
         if deadline < indexed {
-            let expiry = &self.shared.expiry;
-            expiry
-                .delete(txn, &due_key(indexed, h))
-                .map_err(|e| fail(e, op))?;
-            expiry
-                .put(txn, &due_key(deadline, h), &[])
-                .map_err(|e| fail(e, op))?;
+            self.move_due(txn, h, indexed, deadline, op)?;
         }
+        Ok(())
+    }
+
+    /// Moves the expiry index entry of `h` from deadline `from` to `to`.
+    fn move_due(&self, txn: &mut RwTxn, h: &[u8; 16], from: u64, to: u64, op: &str) -> Result<()> {
+        let expiry = &self.shared.expiry;
+        expiry
+            .delete(txn, &due_key(from, h))
+            .map_err(|e| fail(e, op))?;
+        expiry
+            .put(txn, &due_key(to, h), &[])
+            .map_err(|e| fail(e, op))?;
         Ok(())
     }
 
@@ -640,15 +646,13 @@ impl Provider for LmdbProvider {
                     continue;
                 }
                 if st.deadline > now_ms {
-                    // Slid on since it was filed: filed at its deadline.
-                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                    // Slid on since it was filed: filed at its deadline
+                    // (its entry is `k`).
+                    self.move_due(txn, &h, st.indexed, st.deadline, "sweep")?;
                     let filed = State {
                         indexed: st.deadline,
                         ..st
                     };
-                    s.expiry
-                        .put(txn, &due_key(st.deadline, &h), &[])
-                        .map_err(|e| fail(e, "sweep"))?;
                     rewrite(&s.sessions, txn, &h, "sweep", |_| Some((filed, None)))?;
                     continue;
                 }
