@@ -11,7 +11,7 @@
 //! is timed at 1 and 2 threads for `SESS_BENCH_SECS` (default 3), and the
 //! LMDB write cycle also in 2 processes (this bench run again, one thread
 //! each). Reported: ns per cycle (wall time ÷ cycles, all threads), the
-//! ratios, and the LMDB data file's bytes per session. The run ends by
+//! ratios, and the LMDB data files' bytes per session. The run ends by
 //! checking that the LMDB sessions' counts sum to the write cycles run.
 //!
 //! Like for like: a read-only request slides its session's deadline only
@@ -190,8 +190,17 @@ fn main() {
         let ids = fill(&app, redis_n);
         (app, ids)
     });
-    // Blocks allocated, not the length: the file may be sparse.
-    let disk = std::fs::metadata(dir.join("data.mdb")).map_or(0, |m| m.blocks() * 512);
+    // Blocks allocated, not the length: the files are sparse. The data
+    // files are the directory's and its parts' (`part-1` …).
+    let disk: u64 = std::iter::once(dir.clone())
+        .chain(
+            (1..)
+                .map(|i| dir.join(format!("part-{i}")))
+                .take_while(|d| d.is_dir()),
+        )
+        .filter_map(|d| std::fs::metadata(d.join("data.mdb")).ok())
+        .map(|m| m.blocks() * 512)
+        .sum();
     println!(
         "lmdb_cycle: {n} sessions in-process and on LMDB, {} on Redis; {secs} s per figure; \
          filled in {:.1} s{}",
@@ -200,7 +209,7 @@ fn main() {
         if quick { "; quick mode" } else { "" }
     );
     println!(
-        "LMDB data file: {disk} bytes, {:.0} bytes per session",
+        "LMDB data files: {disk} bytes on disk, {:.0} bytes per session",
         disk as f64 / n as f64
     );
 

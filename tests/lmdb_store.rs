@@ -504,6 +504,91 @@ fn damaged_files_and_bad_directories_are_refused_at_creation() {
     assert_eq!(code(make(tiny)), error::E_INVALID_OPTION);
 }
 
+/// The data files under `dir` (the directory's and its parts').
+fn data_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![dir.join("data.mdb")];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let part = entry.unwrap().path().join("data.mdb");
+        if part.exists() {
+            files.push(part);
+        }
+    }
+    files
+}
+
+#[test]
+fn new_directories_spread_sessions_over_parts_and_single_ones_stay_single() {
+    // A new directory with room to split: four environments.
+    let dir = TempDir::new("parts");
+    let app = app_on(lmdb_opts(dir.path()), |o| o.max_sessions = 40);
+    let ids: Vec<SessionId> = (0..40)
+        .map(|i| stored(&app, &[("i", Variant::I4(i))]))
+        .collect();
+    let sizes: Vec<u64> = data_files(dir.path())
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .collect();
+    assert_eq!(sizes, vec![(1 << 30) / 4; 4], "a quarter of the map each");
+    // The limit counts every part's sessions.
+    assert_eq!(app.session_count().unwrap(), 40);
+    let mut one_more = app.create_session().unwrap();
+    assert_eq!(
+        code(one_more.set("i", Variant::I4(40))),
+        error::E_TOO_MANY_SESSIONS
+    );
+    one_more.discard().unwrap();
+    // Every session is found again, in whichever part it went to, by
+    // another process too.
+    for (i, id) in ids.iter().enumerate() {
+        let s = app.open(id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("i"), Some(&Variant::I4(i as i32)));
+    }
+    drop(app);
+    let again = app_on(lmdb_opts(dir.path()), |_| {});
+    assert_eq!(again.session_count().unwrap(), 40);
+    // A part opened as a directory of its own is refused, not taken for an
+    // empty store (here while this process has it open as a part).
+    let alone = App::new(AppOptions {
+        expiry_interval: None,
+        store: StoreConfig::Lmdb(lmdb_opts(&dir.path().join("part-2"))),
+        ..AppOptions::default()
+    });
+    assert_eq!(code(alone), error::E_STORE_CORRUPT);
+    drop(again);
+    // Each part holds some of the sessions (40 uniform keys miss one of
+    // four parts with probability 4 × 0.75^40 ≈ 4e-5).
+    let per_part: Vec<usize> = data_files(dir.path())
+        .iter()
+        .map(|f| {
+            let mut o = heed::EnvOpenOptions::new();
+            o.max_dbs(8);
+            // SAFETY: no environment is open on this directory now.
+            let env = unsafe { o.open(f.parent().unwrap()) }.unwrap();
+            let txn = env.read_txn().unwrap();
+            let db: heed::Database<heed::types::Bytes, heed::types::Bytes> =
+                env.open_database(&txn, Some("sessions:")).unwrap().unwrap();
+            db.len(&txn).unwrap() as usize
+        })
+        .collect();
+    assert_eq!(per_part.iter().sum::<usize>(), 40, "{per_part:?}");
+    assert!(per_part.iter().all(|&n| n > 0), "{per_part:?}");
+
+    // A directory first written with a map too small to split is one
+    // environment, and stays one when opened with a larger map.
+    let small = TempDir::new("single");
+    let lmdb = LmdbOptions {
+        map_size: 8 << 20,
+        ..lmdb_opts(small.path())
+    };
+    let id = stored(&app_on(lmdb, |_| {}), &[("i", Variant::I4(7))]);
+    let grown = app_on(lmdb_opts(small.path()), |_| {});
+    assert_eq!(
+        grown.open(&id, LockMode::Shared).unwrap().get("i"),
+        Some(&Variant::I4(7))
+    );
+    assert_eq!(data_files(small.path()).len(), 1);
+}
+
 #[test]
 fn no_record_holds_a_cookie_and_processes_share_one_environment() {
     let dir = TempDir::new("keys");
@@ -515,14 +600,20 @@ fn no_record_holds_a_cookie_and_processes_share_one_environment() {
     let ids: Vec<SessionId> = (0..20)
         .map(|i| stored(&app, &[("i", Variant::I4(i))]))
         .collect();
-    // The records are in the file's first pages; the rest (up to the map
-    // size) is space reserved for growth, all zeros.
+    // The records are in the data files' first pages (one file per part);
+    // the rest (up to the map size) is space reserved for growth, all zeros.
+    let files = data_files(dir.path());
+    assert_eq!(files.len(), 4, "{files:?}");
     let mut data = Vec::new();
-    std::fs::File::open(dir.path().join("data.mdb"))
-        .unwrap()
-        .take(4 << 20)
-        .read_to_end(&mut data)
-        .unwrap();
+    for file in files {
+        let mut head = Vec::new();
+        std::fs::File::open(file)
+            .unwrap()
+            .take(4 << 20)
+            .read_to_end(&mut head)
+            .unwrap();
+        data.extend(head);
+    }
     let contains = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
     for id in &ids {
         assert!(!contains(id.to_string().as_bytes()), "the ID's text");

@@ -33,10 +33,6 @@ use crate::error::{self, Error, Result};
 /// The store's databases.
 pub(super) type Db = Database<Bytes, Bytes>;
 
-/// What the `meta` database's `format` key holds: this layout's name and
-/// version. Another value is another format: refused.
-const FORMAT: &[u8] = b"libsess-lmdb 2";
-
 /// An LMDB environment, open once per directory per process.
 struct Environment {
     env: Env<WithoutTls>,
@@ -46,6 +42,8 @@ struct Environment {
     data: File,
     /// Bytes from the data file's start known to have their blocks.
     reserved: AtomicU64,
+    /// The format it is marked with (see `parts.rs`).
+    format: &'static [u8],
     /// LMDB's page size (fixed for the environment).
     page_size: u64,
     /// Taken around this process's write transactions, so its threads
@@ -58,8 +56,9 @@ struct Environment {
     slides: Arc<Slides>,
 }
 
-/// What one reservation adds beyond the margin (fewer, larger calls).
-const RESERVE_CHUNK: u64 = 32 << 20;
+/// What one reservation adds beyond the margin (fewer, larger calls; a
+/// parted directory reserves this in each part).
+const RESERVE_CHUNK: u64 = 8 << 20;
 
 /// Bytes kept reserved on disk before a flush of queued slides: the
 /// B-tree pages a batch of slides can copy, with room to spare.
@@ -91,9 +90,14 @@ static OPEN: Mutex<Option<HashMap<PathBuf, Weak<Environment>>>> = Mutex::new(Non
 impl Shared {
     /// The databases of application `opts.name` in `opts.dir`, in the
     /// environment this process has open there or a new one (created on
-    /// first use, format-checked).
-    pub(super) fn open(opts: &LmdbOptions, max_session_bytes: usize) -> Result<Shared> {
-        let environment = Environment::get(opts)?;
+    /// first use, checked to be marked with `format`: what the `meta`
+    /// database's `format` key holds, see `parts.rs`).
+    pub(super) fn open(
+        opts: &LmdbOptions,
+        format: &'static [u8],
+        max_session_bytes: usize,
+    ) -> Result<Shared> {
+        let environment = Environment::get(opts, format)?;
         let margin = (max_session_bytes as u64).saturating_mul(4) + (4 << 20);
         let shared = |sessions, expiry| Shared {
             environment: environment.clone(),
@@ -245,7 +249,7 @@ fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
 
 impl Environment {
     /// The environment of `opts.dir` this process has open, or a new one.
-    fn get(opts: &LmdbOptions) -> Result<Arc<Environment>> {
+    fn get(opts: &LmdbOptions, format: &'static [u8]) -> Result<Arc<Environment>> {
         let access = |e: std::io::Error| {
             Error::new(
                 error::E_STORE_ACCESS,
@@ -262,15 +266,23 @@ impl Environment {
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
         let open = open.get_or_insert_with(HashMap::new);
         if let Some(e) = open.get(&dir).and_then(Weak::upgrade) {
-            return Ok(e);
+            return if e.format == format {
+                Ok(e)
+            } else {
+                Err(other_format(&dir, e.format, format))
+            };
         }
-        let e = Arc::new(Environment::open(&dir, opts)?);
+        let e = Arc::new(Environment::open(&dir, opts, format)?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(dir, Arc::downgrade(&e));
         Ok(e)
     }
 
-    fn open(dir: &std::path::Path, opts: &LmdbOptions) -> Result<Environment> {
+    fn open(
+        dir: &std::path::Path,
+        opts: &LmdbOptions,
+        format: &'static [u8],
+    ) -> Result<Environment> {
         let mut flags = EnvFlags::NO_READ_AHEAD | EnvFlags::WRITE_MAP;
         if !opts.durable {
             flags |= EnvFlags::NO_SYNC;
@@ -296,6 +308,7 @@ impl Environment {
         let page_size = u64::from(env.stat().page_size);
         let environment = Environment {
             env,
+            format,
             page_size,
             generation: crate::fork::generation(),
             data,
@@ -312,20 +325,10 @@ impl Environment {
             .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
             .map_err(|e| fail(e, "open"))?;
         match meta.get(&wtxn, b"format").map_err(|e| fail(e, "open"))? {
-            Some(f) if f == FORMAT => {}
-            Some(f) => {
-                return Err(Error::new(
-                    error::E_STORE_CORRUPT,
-                    format!(
-                        "{} holds sessions in format {:?}, not {:?}",
-                        dir.display(),
-                        String::from_utf8_lossy(f),
-                        String::from_utf8_lossy(FORMAT)
-                    ),
-                ))
-            }
+            Some(f) if f == format => {}
+            Some(f) => return Err(other_format(dir, f, format)),
             None => meta
-                .put(&mut wtxn, b"format", FORMAT)
+                .put(&mut wtxn, b"format", format)
                 .map_err(|e| fail(e, "open"))?,
         }
         wtxn.commit().map_err(|e| fail(e, "open"))?;
@@ -408,6 +411,19 @@ impl Drop for Environment {
     }
 }
 
+/// `E_STORE_CORRUPT`: `dir` holds sessions in format `found`, not `format`.
+fn other_format(dir: &std::path::Path, found: &[u8], format: &[u8]) -> Error {
+    Error::new(
+        error::E_STORE_CORRUPT,
+        format!(
+            "{} holds sessions in format {:?}, not {:?}",
+            dir.display(),
+            String::from_utf8_lossy(found),
+            String::from_utf8_lossy(format)
+        ),
+    )
+}
+
 /// The result code and detail for an LMDB failure during `op`.
 pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     use heed::Error as H;
@@ -444,6 +460,7 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::lmdb::parts::SINGLE;
 
     #[test]
     fn another_format_is_refused() {
@@ -451,7 +468,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let opts = LmdbOptions::new(&dir);
-        drop(Shared::open(&opts, 1 << 20).unwrap());
+        drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
         {
             // A later version's file: its format key says so.
             let mut o = EnvOpenOptions::new().read_txn_without_tls();
@@ -460,12 +477,12 @@ mod tests {
             let env = unsafe { o.open(&dir) }.unwrap();
             let mut txn = env.write_txn().unwrap();
             let meta: Db = env.open_database(&txn, Some("meta")).unwrap().unwrap();
-            meta.put(&mut txn, b"format", b"libsess-lmdb 3").unwrap();
+            meta.put(&mut txn, b"format", b"libsess-lmdb 9").unwrap();
             txn.commit().unwrap();
         }
-        let e = Shared::open(&opts, 1 << 20).err().unwrap();
+        let e = Shared::open(&opts, SINGLE, 1 << 20).err().unwrap();
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
-        assert!(e.detail().contains("libsess-lmdb 3"), "{}", e.detail());
+        assert!(e.detail().contains("libsess-lmdb 9"), "{}", e.detail());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -46,6 +46,7 @@
 
 mod env;
 mod locks;
+mod parts;
 mod provider;
 mod slides;
 mod wakes;
@@ -139,10 +140,17 @@ const MIN_MAP_SIZE: usize = 64 << 10;
 /// [`CustomStore`] over the LMDB provider, reporting [`StoreMode::Lmdb`].
 pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
     opts.validate()?;
-    let env = env::Shared::open(opts, limits.max_session_bytes)?;
     let lease_ms = u64::try_from(opts.lock_ttl.as_millis()).unwrap_or(u64::MAX);
-    let locks = locks::LockTable::open(&opts.dir, lease_ms)?;
-    let provider = provider::LmdbProvider::new(env, locks);
+    let (parts, format) = parts::layout(opts)?;
+    let parts = parts
+        .iter()
+        .map(|part| {
+            let env = env::Shared::open(part, format, limits.max_session_bytes)?;
+            let locks = locks::LockTable::open(&part.dir, lease_ms)?;
+            Ok(provider::LmdbProvider::new(env, locks))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let provider = parts::Parts::new(parts);
     let store = CustomStore::new(Arc::new(provider), limits).with_mode(StoreMode::Lmdb);
     match &opts.id_secret {
         Some(secret) => store.with_id_secret(secret),

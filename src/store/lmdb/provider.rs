@@ -436,6 +436,8 @@ impl Provider for LmdbProvider {
 
     /// `Exists` also when the new key's lock is held (by a session sharing
     /// its slot): the caller then tries another ID, as for a taken one.
+    /// `max_sessions` is what this environment may hold (`parts.rs` gives
+    /// it what the other parts leave).
     fn create(
         &self,
         key: &str,
@@ -454,7 +456,7 @@ impl Provider for LmdbProvider {
             if s.sessions.len(txn).map_err(|e| fail(e, "create"))? >= max_sessions {
                 return Err(Error::new(
                     error::E_TOO_MANY_SESSIONS,
-                    format!("the LMDB store already holds {max_sessions} sessions"),
+                    "the LMDB store holds max_sessions sessions already",
                 ));
             }
             let taken = match self.locks.take(&h, token, now_ms) {
@@ -681,6 +683,7 @@ impl Provider for LmdbProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::lmdb::parts::SINGLE;
     use crate::store::lmdb::LmdbOptions;
 
     fn provider(what: &str) -> (LmdbProvider, std::path::PathBuf) {
@@ -688,7 +691,7 @@ mod tests {
             std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let shared = Shared::open(&LmdbOptions::new(&dir), 1 << 20).unwrap();
+        let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
         let locks = LockTable::open(&dir, 1000).unwrap();
         (LmdbProvider::new(shared, locks), dir)
     }

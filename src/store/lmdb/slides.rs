@@ -226,9 +226,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("libsess-slides-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let shared =
-            super::super::env::Shared::open(&super::super::LmdbOptions::new(&dir), 1 << 20)
-                .unwrap();
+        let shared = super::super::env::Shared::open(
+            &super::super::LmdbOptions::new(&dir),
+            super::super::parts::SINGLE,
+            1 << 20,
+        )
+        .unwrap();
         let slide = |seen, deadline| Slide {
             sessions: shared.sessions,
             seen,

@@ -1,0 +1,199 @@
+//! A store's sessions spread over several LMDB environments ("parts") by
+//! their key hash, so that writers to different parts commit at once: LMDB
+//! admits one write transaction per environment, and every save is one.
+//!
+//! Layout of a directory (fixed when it is first opened):
+//! - **Parted** (`libsess-lmdb 3`): [`PARTS`] environments, the first in
+//!   the directory itself, the others in `part-1` … `part-3`, each with
+//!   its own lock table and wake-up words, each mapping a quarter of
+//!   `map_size`. A session lives in the part its key hash's last byte
+//!   picks; a part is today's whole store for its sessions, so every
+//!   guarantee that holds per session (locks, owner checks, the claim that
+//!   gives Session_OnEnd once) holds as before.
+//! - **Single** (`libsess-lmdb 2`, the layout before parts): one
+//!   environment in the directory. A directory written in it stays so; a
+//!   new one is single too when its map is too small to split.
+//!
+//! The part directories are made before the first environment, so a
+//! directory that has a `data.mdb` and no `part-1` is a single one, whichever
+//! process looks.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::provider::LmdbProvider;
+use super::LmdbOptions;
+use crate::error::{self, Error, Result};
+use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
+use crate::store::LockMode;
+
+/// Environments of a parted directory.
+pub(super) const PARTS: usize = 4;
+
+/// The smallest map a part of a new directory gets: a smaller `map_size`
+/// makes a single directory.
+const MIN_PART_MAP: usize = 16 << 20;
+
+/// The format a single directory's environment is marked with.
+pub(super) const SINGLE: &[u8] = b"libsess-lmdb 2";
+/// The format every environment of a parted directory is marked with.
+pub(super) const PARTED: &[u8] = b"libsess-lmdb 3";
+
+/// The environments `opts.dir` holds (making a new directory's parts):
+/// each one's options, and the format they are marked with.
+pub(super) fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
+    let dir = &opts.dir;
+    let part_dir = |i: usize| dir.join(format!("part-{i}"));
+    let parted = if part_dir(1).is_dir() {
+        true
+    } else if dir.join("data.mdb").exists() || opts.map_size / PARTS < MIN_PART_MAP {
+        false
+    } else {
+        for i in 1..PARTS {
+            make_dir(&part_dir(i), dir)?;
+        }
+        true
+    };
+    if !parted {
+        return Ok((vec![opts.clone()], SINGLE));
+    }
+    // Whole 64 KiB units: a multiple of any page size LMDB uses.
+    let map_size = (opts.map_size / PARTS) & !0xFFFF;
+    let parts = (0..PARTS)
+        .map(|i| LmdbOptions {
+            dir: if i == 0 { dir.clone() } else { part_dir(i) },
+            map_size,
+            ..opts.clone()
+        })
+        .collect();
+    Ok((parts, PARTED))
+}
+
+/// Makes the part directory `part` of `dir` (one made already is fine).
+fn make_dir(part: &Path, dir: &Path) -> Result<()> {
+    match std::fs::create_dir(part) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && part.is_dir() => Ok(()),
+        Err(e) => Err(Error::new(
+            error::E_STORE_ACCESS,
+            format!("lmdb directory {}: {e}", dir.display()),
+        )),
+    }
+}
+
+/// The provider contract over the parts of one directory: each request
+/// goes to its session's part; sweeps and counts visit every part.
+pub(super) struct Parts {
+    parts: Vec<LmdbProvider>,
+    /// The part the next sweep starts with (each gets its turn first).
+    next_sweep: AtomicUsize,
+}
+
+impl Parts {
+    /// The provider over `parts` (at least one), in their order on disk.
+    pub(super) fn new(parts: Vec<LmdbProvider>) -> Parts {
+        assert!(!parts.is_empty(), "a store has at least one part");
+        Parts {
+            parts,
+            next_sweep: AtomicUsize::new(0),
+        }
+    }
+
+    /// The part of `key` (a key hash in hex): its last byte picks it. A
+    /// malformed key goes to the first part, which refuses it.
+    fn part(&self, key: &str) -> &LmdbProvider {
+        let last = key
+            .get(30..)
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .unwrap_or(0);
+        &self.parts[usize::from(last) % self.parts.len()]
+    }
+}
+
+impl Provider for Parts {
+    fn get(
+        &self,
+        key: &str,
+        mode: LockMode,
+        token: u64,
+        now_ms: u64,
+        out: &mut BlobBuf,
+    ) -> Result<Status> {
+        self.part(key).get(key, mode, token, now_ms, out)
+    }
+
+    /// The session limit counts every part's sessions; two creations in
+    /// different parts at once may each find room for the last one (the
+    /// store then holds at most `PARTS - 1` more than `max_sessions`).
+    fn create(
+        &self,
+        key: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        let part = self.part(key);
+        let mut room = max_sessions;
+        if max_sessions != u64::MAX {
+            for other in self.parts.iter().filter(|p| !std::ptr::eq(*p, part)) {
+                room = room.saturating_sub(other.count()?);
+            }
+        }
+        part.create(key, token, now_ms, deadline_ms, room, blob)
+    }
+
+    fn set_and_release(
+        &self,
+        key: &str,
+        token: u64,
+        deadline_ms: u64,
+        blob: Option<&[u8]>,
+    ) -> Result<Status> {
+        self.part(key)
+            .set_and_release(key, token, deadline_ms, blob)
+    }
+
+    fn release(&self, key: &str, token: u64) -> Result<Status> {
+        self.part(key).release(key, token)
+    }
+
+    fn pause(&self, key: &str, pause: Duration) {
+        self.part(key).pause(key, pause);
+    }
+
+    fn remove(&self, key: &str, token: u64) -> Result<Status> {
+        self.part(key).remove(key, token)
+    }
+
+    fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
+        self.part(key).reset_timeout(key, deadline_ms)
+    }
+
+    /// Every part in turn (from a different one each sweep) until `out`
+    /// holds `max`; a part that fails does not stop the others' sweeps (the
+    /// first failure is returned after them).
+    fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
+        let n = self.parts.len();
+        let first = self.next_sweep.fetch_add(1, Ordering::Relaxed);
+        let mut failed = None;
+        for i in 0..n {
+            if out.len() >= max {
+                break;
+            }
+            let part = &self.parts[(first + i) % n];
+            if let Err(e) = part.claim_expired(now_ms, max, out) {
+                failed.get_or_insert(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.parts
+            .iter()
+            .try_fold(0u64, |n, p| Ok(n.saturating_add(p.count()?)))
+    }
+}
