@@ -32,11 +32,14 @@ pub struct sess_lmdb_options {
     /// The application's name in the directory (NULL: empty): applications
     /// sharing a directory need different names (at most 64 bytes).
     pub name: *const c_char,
-    /// Largest size of the data file in bytes (default 1 GiB; at least
-    /// 65536). The file's length is this size at once, but its disk space
-    /// is allocated as sessions need it (tens of MiB ahead). Past it, or
-    /// with no disk space left, saves fail with `SESS_E_STORE_FULL` and
-    /// nothing is written.
+    /// Largest size of the data files together in bytes (default 1 GiB;
+    /// at least 65536). A directory created with 64 MiB or more keeps its
+    /// sessions in four files of a quarter each (so that writes to
+    /// different ones run at once), a session in the one its ID picks.
+    /// Each file's length is its share at once, but its disk space is
+    /// allocated as sessions need it (tens of MiB ahead). Past it, or with
+    /// no disk space left, saves fail with `SESS_E_STORE_FULL` and nothing
+    /// is written.
     pub map_size: u64,
     /// A secret shared by the processes (16 bytes or more; `id_secret_len`
     /// of them), or NULL: with it, Session_OnEnd run by any process's

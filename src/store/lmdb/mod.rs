@@ -38,6 +38,12 @@
 //!   `env.rs`); a damaged or foreign file `E_STORE_CORRUPT`; a
 //!   missing or unwritable directory `E_STORE_ACCESS` at application
 //!   creation.
+//! - **Parts**: a new directory's sessions are spread over four LMDB
+//!   environments (the directory's and three in subdirectories) by key
+//!   hash (`parts.rs`): LMDB admits one write transaction per environment,
+//!   so saves of sessions in different parts commit at once. Each part is
+//!   all of the above for its sessions; sweeps and counts visit every
+//!   part. A directory written before parts stays one environment.
 //! - One LMDB environment per directory per process (LMDB's rule): the
 //!   applications of one process that name the same directory share it,
 //!   each with its own databases (by `name`).
@@ -71,17 +77,21 @@ use crate::state::Limits;
 pub struct LmdbOptions {
     /// The directory holding the store's files (LMDB's `data.mdb` and
     /// `lock.mdb`; the lock table `sess-locks` and the wake-up words
-    /// `sess-wakes`): absolute, existing and writable (no default). It must
+    /// `sess-wakes`; the same in `part-1` … `part-3`, made there when the
+    /// map is split): absolute, existing and writable (no default). It must
     /// be on a local file system.
     pub dir: PathBuf,
     /// The application's name in the directory (default empty): the
     /// applications sharing a directory must have different names (at most
     /// 64 bytes; at most 40 applications per directory).
     pub name: String,
-    /// Largest size of the data file in bytes (default 1 GiB). The file's
-    /// length is this size at once, but its disk space is allocated as
-    /// sessions need it (tens of MiB ahead). Past it, or with no disk space
-    /// left, saves fail with `E_STORE_FULL` and nothing is written.
+    /// Largest size of the data files together in bytes (default 1 GiB).
+    /// A directory created with 64 MiB or more keeps its sessions in four
+    /// files of a quarter each (so that writes to different ones run at
+    /// once; see `parts.rs`), a session in the one its key picks. Each
+    /// file's length is its share at once, but its disk space is allocated
+    /// as sessions need it (tens of MiB ahead). Past it, or with no disk
+    /// space left, saves fail with `E_STORE_FULL` and nothing is written.
     /// The first process to open the directory sets it for this process.
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
