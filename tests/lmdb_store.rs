@@ -573,6 +573,19 @@ fn new_directories_spread_sessions_over_parts_and_single_ones_stay_single() {
     assert_eq!(per_part.iter().sum::<usize>(), 40, "{per_part:?}");
     assert!(per_part.iter().all(|&n| n > 0), "{per_part:?}");
 
+    // A directory whose parts were being made when their maker stopped
+    // (`part-1` only) gets the rest.
+    let half = TempDir::new("half");
+    std::fs::create_dir(half.path().join("part-1")).unwrap();
+    let id = stored(
+        &app_on(lmdb_opts(half.path()), |_| {}),
+        &[("i", Variant::I4(1))],
+    );
+    assert_eq!(data_files(half.path()).len(), 4);
+    assert!(app_on(lmdb_opts(half.path()), |_| {})
+        .open(&id, LockMode::Shared)
+        .is_ok());
+
     // A directory first written with a map too small to split is one
     // environment, and stays one when opened with a larger map.
     let small = TempDir::new("single");

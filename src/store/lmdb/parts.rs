@@ -45,18 +45,15 @@ pub(super) const PARTED: &[u8] = b"libsess-lmdb 3";
 pub(super) fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
     let dir = &opts.dir;
     let part_dir = |i: usize| dir.join(format!("part-{i}"));
-    let parted = if part_dir(1).is_dir() {
-        true
-    } else if dir.join("data.mdb").exists() || opts.map_size / PARTS < MIN_PART_MAP {
-        false
-    } else {
-        for i in 1..PARTS {
-            make_dir(&part_dir(i), dir)?;
-        }
-        true
-    };
-    if !parted {
+    let single = !part_dir(1).is_dir()
+        && (dir.join("data.mdb").exists() || opts.map_size / PARTS < MIN_PART_MAP);
+    if single {
         return Ok((vec![opts.clone()], SINGLE));
+    }
+    // All of them, also when `part-1` is there: a process that stopped
+    // while making them left the rest to make.
+    for i in 1..PARTS {
+        make_dir(&part_dir(i), dir)?;
     }
     // Whole 64 KiB units: a multiple of any page size LMDB uses.
     let map_size = (opts.map_size / PARTS) & !0xFFFF;
