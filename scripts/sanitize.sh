@@ -45,7 +45,8 @@ if [[ $steps == *,asan,* ]]; then
       -fno-omit-frame-pointer -Iinclude -o "$out/$name" "$src" "$lib" \
       -lpthread -ldl -lm
     echo "-- $name"
-    "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
+    # A hang fails the step (10 minutes: each takes seconds) rather than CI.
+    timeout 600 "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
   done
 
   echo "== ASan: Rust unit tests and concurrency tests"

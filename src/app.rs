@@ -278,41 +278,64 @@ impl Drop for AppHandle {
 
 /// The optional library thread that ends expired sessions.
 struct Sweeper {
-    /// Set (and signalled) to stop the thread. `std`'s futex-based pair,
-    /// not parking_lot's: parking_lot queues waiters in one process-wide
-    /// table, and a `fork()` while this thread was entering or leaving a
-    /// wait there would leave the child that table half-updated. A child
-    /// never touches this pair (see [`Sweeper::abandon_thread`]).
-    stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    /// The thread's phase, set and signalled: running once it started,
+    /// stopped to end it. `std`'s futex-based pair, not parking_lot's:
+    /// parking_lot queues waiters in one process-wide table, and a `fork()`
+    /// while this thread was entering or leaving a wait there would leave
+    /// the child that table half-updated. A child never touches this pair
+    /// (see [`Sweeper::abandon_thread`]).
+    stop: Arc<(std::sync::Mutex<Phase>, std::sync::Condvar)>,
     /// The last sweep's failure (none after a sweep succeeds).
     last_error: Arc<parking_lot::Mutex<Option<Error>>>,
     thread: Option<JoinHandle<()>>,
     every: Duration,
 }
 
+/// Where a sweeper's thread is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Starting,
+    Running,
+    Stopped,
+}
+
 impl Sweeper {
+    /// Starts the thread and waits until it runs: its start-up (the C
+    /// library's, a sanitizer runtime's, which allocate) is then over, so a
+    /// `fork()` right after the application is made does not copy it half
+    /// done. Sweeps themselves hold a fork off (`fork::sweep`).
     fn start(app: Weak<AppInner>, every: Duration) -> Result<Sweeper> {
-        let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let stop = Arc::new((
+            std::sync::Mutex::new(Phase::Starting),
+            std::sync::Condvar::new(),
+        ));
         let signal = stop.clone();
         let last_error = Arc::new(parking_lot::Mutex::new(None));
         let record = last_error.clone();
         let thread = std::thread::Builder::new()
             .name("sess-expiry".into())
-            .spawn(move || loop {
-                {
-                    let stopped = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
+            .spawn(move || {
+                let mut phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
+                if *phase == Phase::Starting {
+                    *phase = Phase::Running;
+                    signal.1.notify_all();
+                }
+                loop {
                     let (stopped, _) = signal
                         .1
-                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                        .wait_timeout_while(phase, every, |p| *p != Phase::Stopped)
                         .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped {
+                    if *stopped == Phase::Stopped {
                         return;
                     }
+                    drop(stopped);
+                    let Some(app) = app.upgrade() else {
+                        return;
+                    };
+                    fork::sweep(|| *record.lock() = app.expire().err());
+                    drop(app);
+                    phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
                 }
-                let Some(app) = app.upgrade() else {
-                    return;
-                };
-                fork::sweep(|| *record.lock() = app.expire().err());
             })
             .map_err(|e| {
                 Error::new(
@@ -320,6 +343,12 @@ impl Sweeper {
                     format!("cannot start the expiry thread: {e}"),
                 )
             })?;
+        let phase = stop.0.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(
+            stop.1
+                .wait_while(phase, |p| *p == Phase::Starting)
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         Ok(Sweeper {
             stop,
             last_error,
@@ -338,7 +367,7 @@ impl Sweeper {
 
 impl Drop for Sweeper {
     fn drop(&mut self) {
-        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Stopped;
         self.stop.1.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
