@@ -333,6 +333,8 @@ impl Sweeper {
                         return;
                     };
                     fork::sweep(|| *record.lock() = app.expire().err());
+                    // Before the phase's lock: the last reference ends
+                    // the application, whose sweeper takes that lock.
                     drop(app);
                     phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
                 }

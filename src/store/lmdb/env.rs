@@ -250,12 +250,7 @@ fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
 impl Environment {
     /// The environment of `opts.dir` this process has open, or a new one.
     fn get(opts: &LmdbOptions, format: &'static [u8]) -> Result<Arc<Environment>> {
-        let access = |e: std::io::Error| {
-            Error::new(
-                error::E_STORE_ACCESS,
-                format!("lmdb directory {}: {e}", opts.dir.display()),
-            )
-        };
+        let access = |e| no_access(&opts.dir, e);
         let dir = std::fs::canonicalize(&opts.dir).map_err(access)?;
         if !std::fs::metadata(&dir).map_err(access)?.is_dir() {
             return Err(access(std::io::Error::new(
@@ -409,6 +404,14 @@ impl Drop for Environment {
             let _ = self.flush_slides();
         }
     }
+}
+
+/// `E_STORE_ACCESS`: the directory `dir` cannot be used (`e` says why).
+pub(super) fn no_access(dir: &std::path::Path, e: std::io::Error) -> Error {
+    Error::new(
+        error::E_STORE_ACCESS,
+        format!("lmdb directory {}: {e}", dir.display()),
+    )
 }
 
 /// `E_STORE_CORRUPT`: `dir` holds sessions in format `found`, not `format`.

@@ -22,9 +22,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::env::no_access;
 use super::provider::LmdbProvider;
 use super::LmdbOptions;
-use crate::error::{self, Error, Result};
+use crate::error::Result;
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::LockMode;
 
@@ -72,10 +73,7 @@ fn make_dir(part: &Path, dir: &Path) -> Result<()> {
     match std::fs::create_dir(part) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && part.is_dir() => Ok(()),
-        Err(e) => Err(Error::new(
-            error::E_STORE_ACCESS,
-            format!("lmdb directory {}: {e}", dir.display()),
-        )),
+        Err(e) => Err(no_access(dir, e)),
     }
 }
 
