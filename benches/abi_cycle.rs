@@ -4,7 +4,11 @@
 //! (`benches/common/cycle.rs`), on the same application and sessions in
 //! one run.
 //!
-//! The C side is `benches/c_abi/cycle.c`, compiled by this bench with
+//! The C side is `benches/c_abi/cycle.c`, in two forms: the cycle as
+//! `sess_value_get` gives values (each a copy into a variant the caller
+//! owns), and the cycle with the reads that copy nothing
+//! (`sess_value_borrow_bstr`, `sess_value_get_i4`, `sess_value_get_r8`), as
+//! the Rust cycle borrows each value. It is compiled by this bench with
 //! `$CC -O2` (default `cc`) into a shared object and loaded with `dlopen`.
 //! Its `sess_*` calls resolve to this executable's own copy of the library
 //! (`build.rs` exports the benchmarks' `sess_*` symbols), so both
@@ -16,11 +20,11 @@
 //! For each size (1,000 sessions: cache-resident; 1,000,000) the C
 //! application is made by `sess_app_create`, filled through the Rust API
 //! on the `App` behind it, and both contenders take IDs from one stream of
-//! uniformly random sessions (fixed seed). Each round times both, in an
-//! order that alternates from round to round, for `SESS_BENCH_SECS` each.
-//! Reported: the median ns per cycle of each, the median of the per-round
-//! differences (C − Rust) and that difference per call. A size ends by
-//! checking that its sessions' counts sum to the cycles run.
+//! uniformly random sessions (fixed seed). Each round times all three, in
+//! an order that rotates from round to round, for `SESS_BENCH_SECS` each.
+//! Reported per C form: the median ns per cycle, the median of the
+//! per-round differences (C − Rust) and that difference per call. A size
+//! ends by checking that its sessions' counts sum to the cycles run.
 //!
 //! `cargo bench --bench abi_cycle` runs it; `-- --test` (or a run without
 //! `--bench`, as `cargo test --all-targets` does) is a quick sanity run.
@@ -50,9 +54,13 @@ use cycle::{cycle, fill};
 /// Library calls in the Rust cycle, each with a C counterpart: open, 3 ×
 /// get, set, close.
 const CALLS: f64 = 6.0;
-/// Calls in the C cycle: those 6, and the variant's init, get_i4, set_i4
-/// and clear.
-const C_CALLS: f64 = 10.0;
+/// The C cycles: each form's name, its run function in `cycle.c`, and its
+/// calls: the 6, and the variant helpers (the copying form's init, get_i4,
+/// set_i4 and clear; the other's init, set_i4 and clear).
+const C_FORMS: [(&str, &[u8], f64); 2] = [
+    ("variants", b"c_abi_run\0", 10.0),
+    ("no copies", b"c_abi_run_typed\0", 9.0),
+];
 /// Bytes per ID in the stream: 22 characters, a NUL, padding.
 const STRIDE: usize = 24;
 
@@ -106,22 +114,23 @@ fn rust_run(app: &App, stream: &[&str], start: usize, iters: u64) -> i64 {
     sum
 }
 
-/// One size's contenders on one application.
+/// One size's contenders on one application: 0 Rust, then the C forms.
 struct Contenders<'a> {
     app: &'a App,
     app_ptr: *mut sess_app,
-    c_run: &'a Symbol<Run>,
+    c_runs: &'a [Symbol<Run>],
     /// NUL-terminated IDs, `STRIDE` bytes apart (the C stream).
     bytes: &'a [u8],
     /// The same IDs as `&str` into `bytes` (the Rust stream).
     ids: &'a [&'a str],
     /// Each contender's place in the stream, and its cycles run.
-    cursor: [usize; 2],
+    cursor: Vec<usize>,
     cycles: u64,
 }
 
 impl Contenders<'_> {
-    /// Runs contender `k` (0 Rust, 1 C) for `iters` cycles: ns per cycle.
+    /// Runs contender `k` (0 Rust, 1 + i `C_FORMS[i]`) for `iters` cycles:
+    /// ns per cycle.
     fn time(&mut self, k: usize, iters: u64) -> f64 {
         let mask = self.ids.len() - 1;
         let start = self.cursor[k];
@@ -132,7 +141,7 @@ impl Contenders<'_> {
             // SAFETY: a live application; `bytes` holds mask + 1 entries
             // of STRIDE bytes, each NUL-terminated.
             let sum = unsafe {
-                (self.c_run)(
+                (self.c_runs[k - 1])(
                     self.app_ptr,
                     self.bytes.as_ptr().cast(),
                     STRIDE,
@@ -175,11 +184,14 @@ fn loadavg() -> String {
 /// Measures one size; prints its table row.
 fn measure(lib: &Library, n: usize, rounds: usize, secs: f64, fixed: Option<u64>) {
     // SAFETY: the signatures of cycle.c's definitions.
-    let (create, c_run) = unsafe {
+    let (create, c_runs) = unsafe {
         (
             lib.get::<AppCreate>(b"c_abi_app_create\0")
                 .expect("c_abi_app_create"),
-            lib.get::<Run>(b"c_abi_run\0").expect("c_abi_run"),
+            C_FORMS
+                .iter()
+                .map(|(_, f, _)| lib.get::<Run>(f).expect("a C cycle"))
+                .collect::<Vec<_>>(),
         )
     };
     // SAFETY: cycle.c's function; the handle is released below.
@@ -207,31 +219,35 @@ fn measure(lib: &Library, n: usize, rounds: usize, secs: f64, fixed: Option<u64>
     let mut c = Contenders {
         app,
         app_ptr,
-        c_run: &c_run,
+        c_runs: &c_runs,
         bytes: &bytes,
         ids: &stream,
-        cursor: [0, len / 2],
+        cursor: (0..=C_FORMS.len())
+            .map(|k| k * len / (C_FORMS.len() + 1))
+            .collect(),
         cycles: 0,
     };
 
     // Warm-up and calibration: cycles per round for `secs` each.
     let iters = fixed.unwrap_or_else(|| {
         let probe = 20_000;
-        let ns = c.time(0, probe).max(c.time(1, probe));
+        let ns = (0..=C_FORMS.len())
+            .map(|k| c.time(k, probe))
+            .fold(0.0, f64::max);
         ((secs * 1e9 / ns) as u64).max(1)
     });
-    let (mut rust, mut cc, mut diff) = (Vec::new(), Vec::new(), Vec::new());
+    // ns per cycle, per contender and round.
+    let k_all = C_FORMS.len() + 1;
+    let mut ns = vec![Vec::new(); k_all];
     for r in 0..rounds {
-        let (a, b) = if r % 2 == 0 {
-            let a = c.time(0, iters);
-            (a, c.time(1, iters))
-        } else {
-            let b = c.time(1, iters);
-            (c.time(0, iters), b)
-        };
-        rust.push(a);
-        cc.push(b);
-        diff.push(b - a);
+        let mut round = vec![0.0; k_all];
+        for j in 0..k_all {
+            let k = (r + j) % k_all;
+            round[k] = c.time(k, iters);
+        }
+        for (k, t) in round.into_iter().enumerate() {
+            ns[k].push(t);
+        }
     }
 
     // Both contenders counted: the counts sum to the cycles run.
@@ -242,14 +258,18 @@ fn measure(lib: &Library, n: usize, rounds: usize, secs: f64, fixed: Option<u64>
     // SAFETY: from sess_app_create; `app` is not used after this.
     unsafe { sess_app_release(app_ptr) };
 
-    let (r, cm, d) = (median(&mut rust), median(&mut cc), median(&mut diff));
-    let (q1, q3) = quartiles(&diff);
-    println!(
-        "| {n:>9} | {r:>7.1} | {cm:>7.1} | {d:>6.1} ({q1:.1} … {q3:.1}) | {:>5.1} | {:>5.1} | {:.3}× | {iters} × {rounds} | {filled:.1} s |",
-        d / CALLS,
-        d / C_CALLS,
-        cm / r,
-    );
+    let r = median(&mut ns[0].clone());
+    for (i, (form, _, c_calls)) in C_FORMS.iter().enumerate() {
+        let mut diff: Vec<f64> = ns[i + 1].iter().zip(&ns[0]).map(|(c, r)| c - r).collect();
+        let (cm, d) = (median(&mut ns[i + 1].clone()), median(&mut diff));
+        let (q1, q3) = quartiles(&diff);
+        println!(
+            "| {n:>9} | {form} | {r:>7.1} | {cm:>7.1} | {d:>6.1} ({q1:.1} … {q3:.1}) | {:>5.1} | {:>5.1} ({c_calls}) | {:.3}× | {iters} × {rounds} | {filled:.1} s |",
+            d / CALLS,
+            d / c_calls,
+            cm / r,
+        );
+    }
     println!("|           | counts checked: {sum} = the cycles run |");
 }
 
@@ -301,9 +321,9 @@ fn main() {
     println!("ns per cycle, medians of the rounds; C − Rust: the median of the per-round differences (quartiles)");
     println!();
     println!(
-        "| sessions | Rust ns | C ns | C − Rust ns | ÷ {CALLS} calls | ÷ {C_CALLS} C calls | C ÷ Rust | cycles × rounds | fill |"
+        "| sessions | C reads | Rust ns | C ns | C − Rust ns | ÷ {CALLS} calls | ÷ C calls | C ÷ Rust | cycles × rounds | fill |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         measure(&lib, n, rounds, secs, fixed);
     }

@@ -6,7 +6,8 @@
  * - Cookie headers joined with ", " (Apache's way) find the session;
  * - sess_request_set_cookie: the Set-Cookie before the unit of work ends,
  *   and sess_request_end reporting only what changed after it;
- * - typed variant setters and getters;
+ * - typed variant setters and getters, and session values read without a
+ *   variant: typed (sess_value_get_i4...) and lent (sess_value_borrow_bstr);
  * - sess_app_stats, also into a caller's older (smaller) struct;
  * - fork(): an application created before fork() works in the child (its
  *   expiry thread is started again there) and releases cleanly.
@@ -174,6 +175,58 @@ static void typed_variants(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Session values read without a variant                                    */
+
+static void typed_values(void)
+{
+    sess_app *app = NULL;
+    sess_session *s = NULL;
+    sess_variant v;
+    const char *text = NULL;
+    size_t len = 0;
+    int32_t count = 0;
+    double price = 0;
+    uint32_t de = 0x0407;
+
+    sess_variant_init(&v);
+    CHECK_HR(sess_app_create(NULL, &app), SESS_S_OK);
+    CHECK_HR(sess_session_create(app, &s), SESS_S_OK);
+    CHECK_HR(sess_variant_set_i4(&v, 41), SESS_S_OK);
+    CHECK_HR(sess_value_set(s, "count", &v), SESS_S_OK);
+    CHECK_HR(sess_value_txt(s, "user", "Zoë <zoe@example.com>", NULL, 0, NULL), SESS_S_OK);
+    CHECK_HR(sess_value_txt(s, "price", "2,5", NULL, 0, NULL), SESS_S_OK);
+
+    /* Typed: the stored value, or converted under the session's LCID. */
+    CHECK_HR(sess_value_get_i4(s, "Count", &count), SESS_S_OK);
+    CHECK(count == 41);
+    CHECK_HR(sess_lcid(s, &de, NULL), SESS_S_OK);
+    CHECK_HR(sess_value_get_r8(s, "price", &price), SESS_S_OK);
+    CHECK(price == 2.5);
+    CHECK_HR(sess_value_get_i4(s, "user", &count), SESS_DISP_E_TYPEMISMATCH);
+    CHECK(count == 41);
+    CHECK_HR(sess_value_get_i4(s, "missing", &count), SESS_S_FALSE);
+    CHECK(count == 0);
+
+    /* Lent: the session's own bytes (no NUL), read before Contents change. */
+    CHECK_HR(sess_value_borrow_bstr(s, "USER", &text, &len), SESS_S_OK);
+    CHECK(len == strlen("Zoë <zoe@example.com>"));
+    CHECK(memcmp(text, "Zoë <zoe@example.com>", len) == 0);
+    CHECK_HR(sess_value_borrow_bstr(s, "count", &text, &len), SESS_DISP_E_TYPEMISMATCH);
+    /* Replaced: lend it again (the old bytes are gone; valgrind and ASan
+     * would report a read of them). */
+    CHECK_HR(sess_value_txt(s, "user", "x", NULL, 0, NULL), SESS_S_OK);
+    CHECK_HR(sess_value_borrow_bstr(s, "user", &text, &len), SESS_S_OK);
+    CHECK(len == 1 && text[0] == 'x');
+    CHECK_HR(sess_value_borrow_bstr(s, "missing", &text, &len), SESS_S_FALSE);
+    CHECK(len == 0);
+
+    CHECK_HR(sess_session_close(s), SESS_S_OK);
+    sess_variant_clear(&v);
+    sess_app_release(app);
+    printf("  typed and lent session values ok\n");
+}
+
+/* ------------------------------------------------------------------------ */
 /* fork()                                                                   */
 
 /* The simulated clock: the child moves it; its expiry thread reads it. */
@@ -262,6 +315,7 @@ int main(void)
 {
     requests();
     typed_variants();
+    typed_values();
     fork_child_works();
     return check_summary();
 }

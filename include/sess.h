@@ -2055,6 +2055,132 @@ sess_result sess_buffer_write(struct sess_buffer *buffer, const void *data, size
 sess_result sess_buffer_list_add(struct sess_buffer_list *list, const void *data, size_t len);
 
 /**
+ * Writes the value of `name` (case-insensitive) as an `int16_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_i2(struct sess_session *s, const char *name, int16_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as an `int32_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_i4(struct sess_session *s, const char *name, int32_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as an `int64_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_i8(struct sess_session *s, const char *name, int64_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a `uint8_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_ui1(struct sess_session *s, const char *name, uint8_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a `uint32_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_ui4(struct sess_session *s, const char *name, uint32_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a `uint64_t` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_ui8(struct sess_session *s, const char *name, uint64_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a `double` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 and gives `SESS_S_FALSE`.
+ * `*out` is written only on success. Nothing is copied out: a value of the
+ * asked type costs no allocation.
+ */
+sess_result sess_value_get_r8(struct sess_session *s, const char *name, double *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a `bool` to `*out`,
+ * converted as `sess_variant_change_type` does under the session's
+ * effective LCID with `SESS_VARIANT_LOCALBOOL` (as `sess_value_txt`; a
+ * number is true unless 0): `SESS_DISP_E_TYPEMISMATCH` if it cannot
+ * convert. A missing key reads as false and gives `SESS_S_FALSE`. `*out`
+ * is written only on success. Nothing is copied out: a value of the asked
+ * type costs no allocation.
+ */
+sess_result sess_value_get_bool(struct sess_session *s, const char *name, bool *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as currency (the amount
+ * times 10,000) to `*out`, converted as `sess_variant_change_type` does
+ * under the session's effective LCID with `SESS_VARIANT_LOCALBOOL` (as
+ * `sess_value_txt`): `SESS_DISP_E_OVERFLOW` if it does not fit,
+ * `SESS_DISP_E_TYPEMISMATCH` if it cannot convert. A missing key reads as
+ * 0 and gives `SESS_S_FALSE`. `*out` is written only on success.
+ */
+sess_result sess_value_get_cy(struct sess_session *s, const char *name, int64_t *out);
+
+/**
+ * Writes the value of `name` (case-insensitive) as a date (days since
+ * 1899-12-30) to `*out`, converted as `sess_variant_change_type` does
+ * under the session's effective LCID with `SESS_VARIANT_LOCALBOOL` (as
+ * `sess_value_txt`; text is parsed as that locale writes dates):
+ * `SESS_DISP_E_OVERFLOW` if it does not fit, `SESS_DISP_E_TYPEMISMATCH` if
+ * it cannot convert. A missing key reads as 0 (1899-12-30) and gives
+ * `SESS_S_FALSE`. `*out` is written only on success.
+ */
+sess_result sess_value_get_date(struct sess_session *s, const char *name, double *out);
+
+/**
+ * Lends the string stored under `name` (case-insensitive), copying
+ * nothing: `*out` points at its UTF-8 bytes, which are **not**
+ * NUL-terminated, and `*out_len` receives their count. The bytes are the
+ * session's: they stay valid until the next call that changes this
+ * session's Contents (any item, by any function) or ends the session
+ * (`sess_session_close`, `sess_session_discard`); copy them to keep them.
+ * A missing key lends empty text and gives `SESS_S_FALSE`. A value that is
+ * not a `SESS_VT_BSTR` is `SESS_DISP_E_TYPEMISMATCH` (`sess_value_txt`
+ * converts any value to text). `*out` and `*out_len` are written only on
+ * success; neither may be NULL.
+ */
+sess_result sess_value_borrow_bstr(struct sess_session *s,
+                                   const char *name,
+                                   const char **out,
+                                   size_t *out_len);
+
+/**
  * Sets `*v` to `VT_EMPTY` without reading it (VariantInit). NULL is a no-op.
  */
 void sess_variant_init(struct sess_variant *v);

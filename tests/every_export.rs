@@ -175,6 +175,10 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             return Ok(Kind::OutHandle(format!("{t} *")));
         }
     }
+    // A lent string: `const char **out` receives a pointer into the library.
+    if ty == "char **" && is_const && name.starts_with("out") {
+        return Ok(Kind::OutScalar("const char *".into()));
+    }
     if ty == "char *" && next_is_len {
         return Ok(Kind::Buf);
     }

@@ -34,6 +34,7 @@ pub mod session_state;
 pub mod statics;
 pub mod stats;
 pub mod store;
+pub mod value_typed;
 pub mod variant;
 pub mod variant_typed;
 mod versioned;
