@@ -582,6 +582,58 @@ public:
     }
     /// Session(name): a copy; VT_EMPTY when missing.
     variant get(std::string_view name) const { return sess::contents(s_)[name]; }
+    /// Session(name) as T, with no variant in between: bool, double, or an
+    /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
+    /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
+    /// _OVERFLOW); 0 or false when missing.
+    template <class T> T get_as(std::string_view name) const
+    {
+        const std::string n(name);
+        T out{};
+        if constexpr (std::is_same_v<T, bool>) {
+            detail::check(sess_value_get_bool(s_, n.c_str(), &out));
+        } else if constexpr (std::is_same_v<T, double>) {
+            detail::check(sess_value_get_r8(s_, n.c_str(), &out));
+        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
+            std::int16_t v = 0;
+            detail::check(sess_value_get_i2(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
+            std::int32_t v = 0;
+            detail::check(sess_value_get_i4(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
+            std::int64_t v = 0;
+            detail::check(sess_value_get_i8(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
+            std::uint8_t v = 0;
+            detail::check(sess_value_get_ui1(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
+            std::uint32_t v = 0;
+            detail::check(sess_value_get_ui4(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
+            std::uint64_t v = 0;
+            detail::check(sess_value_get_ui8(s_, n.c_str(), &v));
+            out = static_cast<T>(v);
+        } else {
+            static_assert(sizeof(T) == 0, "sess::session_ref::get_as<T>: T is not a supported type");
+        }
+        return out;
+    }
+    /// Session(name)'s text, lent by the session, not copied: valid until
+    /// this session's Contents next change or it ends. Empty when missing;
+    /// a value that is not a string throws DISP_E_TYPEMISMATCH (value_txt
+    /// converts any value).
+    std::string_view borrow_str(std::string_view name) const
+    {
+        const char *p = nullptr;
+        std::size_t len = 0;
+        detail::check(sess_value_borrow_bstr(s_, detail::c_str(name).c_str(), &p, &len));
+        return std::string_view(p, len);
+    }
     /// Session(name) = value (copied in).
     void set(std::string_view name, const variant &value)
     {

@@ -331,6 +331,30 @@ TEST_CASE("seed 004: Timeout, LCID, CodePage")
     s.close();
 }
 
+TEST_CASE("typed and lent reads: no variant in between")
+{
+    sess::app app;
+    sess::session s = app.create();
+    s.set("count", 41);
+    s.set("user", "Zoë");
+    s.set("price", "2,5");
+    CHECK(s.get_as<int>("COUNT") == 41);
+    CHECK(s.get_as<long long>("count") == 41);
+    CHECK(s.get_as<unsigned char>("count") == 41);
+    CHECK(s.get_as<double>("count") == 41.0);
+    CHECK(s.get_as<bool>("count"));
+    CHECK(s.get_as<int>("missing") == 0);
+    CHECK(thrown([&] { (void)s.get_as<int>("user"); }) == SESS_DISP_E_TYPEMISMATCH);
+    s.set("big", 300);
+    CHECK(thrown([&] { (void)s.get_as<std::uint8_t>("big"); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(s.lcid(0x0407) == 0x0407);
+    CHECK(s.get_as<double>("price") == 2.5);
+    CHECK(s.borrow_str("user") == "Zoë");
+    CHECK(s.borrow_str("missing").empty());
+    CHECK(thrown([&] { (void)s.borrow_str("count"); }) == SESS_DISP_E_TYPEMISMATCH);
+    s.close();
+}
+
 // Seed 004: a session is stored only when something is written (or a static
 // object is used, or Session_OnStart exists).
 TEST_CASE("seed 004: lazy creation")
