@@ -2168,7 +2168,8 @@ sess_result sess_value_get_date(struct sess_session *s, const char *name, double
  * nothing: `*out` points at its UTF-8 bytes, which are **not**
  * NUL-terminated, and `*out_len` receives their count. The bytes are the
  * session's: they stay valid until the next call that changes this
- * session's Contents (any item, by any function) or ends the session
+ * session's Contents (any item, by any function) or its ID
+ * (`sess_session_regenerate_id`), or ends the session
  * (`sess_session_close`, `sess_session_discard`); copy them to keep them.
  * A missing key lends empty text and gives `SESS_S_FALSE`. A value that is
  * not a `SESS_VT_BSTR` is `SESS_DISP_E_TYPEMISMATCH` (`sess_value_txt`

@@ -624,7 +624,7 @@ public:
         return out;
     }
     /// Session(name)'s text, lent by the session, not copied: valid until
-    /// this session's Contents next change or it ends. Empty when missing;
+    /// this session's Contents or ID next change or it ends. Empty when missing;
     /// a value that is not a string throws DISP_E_TYPEMISMATCH (value_txt
     /// converts any value).
     std::string_view borrow_str(std::string_view name) const
