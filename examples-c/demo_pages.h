@@ -258,17 +258,13 @@ static void put_value(page *pg, const sess_variant *v)
     sess_variant_clear(&text);
 }
 
-/* Session("count") as a number: 0 when missing. -1 on failure. */
+/* Session("count") as a number (converted under the session's LCID; no
+ * variant needed): 0 when missing. -1 on failure. */
 static int get_count(page *pg, int64_t *out)
 {
-    sess_variant v;
-    sess_result hr;
-    sess_variant_init(&v);
-    hr = sess_value_get(pg->s, "count", &v);
-    if (hr >= 0 && v.vt != SESS_VT_EMPTY)
-        hr = sess_variant_change_type(&v, &v, page_lcid(pg), 0, SESS_VT_I8);
-    *out = hr >= 0 && v.vt == SESS_VT_I8 ? v.v.llVal : 0;
-    sess_variant_clear(&v);
+    sess_result hr = sess_value_get_i8(pg->s, "count", out);
+    if (hr < 0)
+        *out = 0;
     return hr < 0 ? page_fail(pg, hr) : 0;
 }
 
