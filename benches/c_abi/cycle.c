@@ -32,6 +32,21 @@ sess_app *c_abi_app_create(uint64_t max_sessions)
     return app;
 }
 
+/* A cycle's end: if the reads succeeded (`hr`), writes count + 1 through
+ * the initialised variant `v`, which it clears; closes `s`. The count
+ * read, or -1 on any failure. */
+static int32_t write_and_close(sess_session *s, sess_variant *v, sess_result hr, int32_t count)
+{
+    if (hr >= 0)
+        hr = sess_variant_set_i4(v, count + 1);
+    if (hr >= 0)
+        hr = sess_value_set(s, "count", v);
+    sess_variant_clear(v);
+    if (sess_session_close(s) < 0 || hr < 0)
+        return -1;
+    return count;
+}
+
 /* One cycle on the session `id`: open it exclusively, read "user", "count"
  * and "cart" (each a copy the caller owns, as sess_value_get gives), write
  * count + 1, close. The count read, or -1 on any failure. */
@@ -52,14 +67,7 @@ static int32_t cycle(sess_app *app, const char *id)
         hr = sess_variant_get_i4(&v, &count);
     if (hr >= 0)
         hr = sess_value_get(s, "cart", &v);
-    if (hr >= 0)
-        hr = sess_variant_set_i4(&v, count + 1);
-    if (hr >= 0)
-        hr = sess_value_set(s, "count", &v);
-    sess_variant_clear(&v);
-    if (sess_session_close(s) < 0 || hr < 0)
-        return -1;
-    return count;
+    return write_and_close(s, &v, hr, count);
 }
 
 /* The same cycle with the reads that copy nothing: "user" lent by
@@ -83,14 +91,7 @@ static int32_t cycle_typed(sess_app *app, const char *id)
         hr = sess_value_get_i4(s, "count", &count);
     if (hr >= 0)
         hr = sess_value_get_r8(s, "cart", &cart);
-    if (hr >= 0)
-        hr = sess_variant_set_i4(&v, count + 1);
-    if (hr >= 0)
-        hr = sess_value_set(s, "count", &v);
-    sess_variant_clear(&v);
-    if (sess_session_close(s) < 0 || hr < 0)
-        return -1;
-    return count;
+    return write_and_close(s, &v, hr, count);
 }
 
 /* Runs `iters` cycles of `one` on the IDs in `stream` (NUL-terminated

@@ -588,40 +588,25 @@ public:
     /// _OVERFLOW); 0 or false when missing.
     template <class T> T get_as(std::string_view name) const
     {
-        const std::string n(name);
-        T out{};
         if constexpr (std::is_same_v<T, bool>) {
-            detail::check(sess_value_get_bool(s_, n.c_str(), &out));
+            return read_as<bool, T>(sess_value_get_bool, name);
         } else if constexpr (std::is_same_v<T, double>) {
-            detail::check(sess_value_get_r8(s_, n.c_str(), &out));
+            return read_as<double, T>(sess_value_get_r8, name);
         } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
-            std::int16_t v = 0;
-            detail::check(sess_value_get_i2(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::int16_t, T>(sess_value_get_i2, name);
         } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
-            std::int32_t v = 0;
-            detail::check(sess_value_get_i4(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::int32_t, T>(sess_value_get_i4, name);
         } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
-            std::int64_t v = 0;
-            detail::check(sess_value_get_i8(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::int64_t, T>(sess_value_get_i8, name);
         } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
-            std::uint8_t v = 0;
-            detail::check(sess_value_get_ui1(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::uint8_t, T>(sess_value_get_ui1, name);
         } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
-            std::uint32_t v = 0;
-            detail::check(sess_value_get_ui4(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::uint32_t, T>(sess_value_get_ui4, name);
         } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
-            std::uint64_t v = 0;
-            detail::check(sess_value_get_ui8(s_, n.c_str(), &v));
-            out = static_cast<T>(v);
+            return read_as<std::uint64_t, T>(sess_value_get_ui8, name);
         } else {
             static_assert(sizeof(T) == 0, "sess::session_ref::get_as<T>: T is not a supported type");
         }
-        return out;
     }
     /// Session(name)'s text, lent by the session, not copied: valid until
     /// this session's Contents or ID next change or it ends. Empty when missing;
@@ -728,6 +713,14 @@ private:
         bool b = false;
         detail::check(f(s_, &b));
         return b;
+    }
+    /// Session(name) read by the typed C getter `f` (of C type C), as T.
+    template <class C, class T>
+    T read_as(sess_result (*f)(sess_session *, const char *, C *), std::string_view name) const
+    {
+        C v{};
+        detail::check(f(s_, detail::c_str(name).c_str(), &v));
+        return static_cast<T>(v);
     }
 };
 
