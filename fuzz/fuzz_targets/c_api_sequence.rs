@@ -53,6 +53,16 @@ extern "C" {
         len: usize,
         out: *mut usize,
     ) -> i32;
+    fn sess_value_get_i4(s: Handle, name: *const c_char, out: *mut i32) -> i32;
+    fn sess_value_get_r8(s: Handle, name: *const c_char, out: *mut f64) -> i32;
+    fn sess_value_get_bool(s: Handle, name: *const c_char, out: *mut bool) -> i32;
+    fn sess_value_get_date(s: Handle, name: *const c_char, out: *mut f64) -> i32;
+    fn sess_value_borrow_bstr(
+        s: Handle,
+        name: *const c_char,
+        out: *mut *const c_char,
+        out_len: *mut usize,
+    ) -> i32;
     fn sess_contents_count(s: Handle, out: *mut usize) -> i32;
     fn sess_contents_key_at(
         s: Handle,
@@ -223,6 +233,27 @@ fuzz_target!(|data: &[u8]| {
                     rc
                 }
                 21 => sess_app_expire(app, &mut n),
+                22 => {
+                    let name = script.text();
+                    let (mut i, mut d, mut b) = (0i32, 0f64, false);
+                    match script.byte().unwrap_or(0) % 4 {
+                        0 => sess_value_get_i4(s, name.as_ptr().cast(), &mut i),
+                        1 => sess_value_get_r8(s, name.as_ptr().cast(), &mut d),
+                        2 => sess_value_get_bool(s, name.as_ptr().cast(), &mut b),
+                        _ => sess_value_get_date(s, name.as_ptr().cast(), &mut d),
+                    }
+                }
+                23 => {
+                    let (mut p, mut len) = (std::ptr::null(), 0usize);
+                    let rc =
+                        sess_value_borrow_bstr(s, script.text().as_ptr().cast(), &mut p, &mut len);
+                    if rc >= 0 {
+                        // Every lent byte is readable (ASan) and the text UTF-8.
+                        let lent = std::slice::from_raw_parts(p.cast::<u8>(), len);
+                        assert!(std::str::from_utf8(lent).is_ok(), "lent text not UTF-8");
+                    }
+                    rc
+                }
                 _ => sess_app_session_count(app, &mut n),
             };
             check(rc);
