@@ -329,18 +329,14 @@ static int page_index(page *pg)
 static int page_counter(page *pg)
 {
     int64_t count = 0;
-    sess_variant v;
     sess_result hr;
     if (page_session(pg, true) < 0 || get_count(pg, &count) < 0)
         return -1;
     if (count == INT64_MAX)
         count = 0;
     count++;
-    sess_variant_init(&v);
-    hr = count <= INT32_MAX ? sess_variant_set_i4(&v, (int32_t)count)
-                            : sess_variant_set_i8(&v, count);
-    if (hr >= 0)
-        hr = sess_value_set(pg->s, "count", &v);
+    hr = count <= INT32_MAX ? sess_value_set_i4(pg->s, "count", (int32_t)count)
+                            : sess_value_set_i8(pg->s, "count", count);
     if (hr < 0)
         return page_fail(pg, hr);
     sb_printf(&pg->out, "<p>count=%lld</p>\n", (long long)count);

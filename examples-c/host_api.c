@@ -6,8 +6,9 @@
  * - Cookie headers joined with ", " (Apache's way) find the session;
  * - sess_request_set_cookie: the Set-Cookie before the unit of work ends,
  *   and sess_request_end reporting only what changed after it;
- * - typed variant setters and getters, and session values read without a
- *   variant: typed (sess_value_get_i4...) and lent (sess_value_borrow_bstr);
+ * - typed variant setters and getters, and session values without a
+ *   variant: written and read typed (sess_value_set_i4, sess_value_get_i4...)
+ *   and lent (sess_value_borrow_bstr);
  * - sess_app_stats, also into a caller's older (smaller) struct;
  * - fork(): an application created before fork() works in the child (its
  *   expiry thread is started again there) and releases cleanly.
@@ -191,10 +192,14 @@ static void typed_values(void)
     sess_variant_init(&v);
     CHECK_HR(sess_app_create(NULL, &app), SESS_S_OK);
     CHECK_HR(sess_session_create(app, &s), SESS_S_OK);
-    CHECK_HR(sess_variant_set_i4(&v, 41), SESS_S_OK);
-    CHECK_HR(sess_value_set(s, "count", &v), SESS_S_OK);
-    CHECK_HR(sess_value_txt(s, "user", "Zoë <zoe@example.com>", NULL, 0, NULL), SESS_S_OK);
-    CHECK_HR(sess_value_txt(s, "price", "2,5", NULL, 0, NULL), SESS_S_OK);
+    /* Typed writes: the value in its C form, stored as its variant type. */
+    CHECK_HR(sess_value_set_i4(s, "count", 41), SESS_S_OK);
+    CHECK_HR(sess_value_get(s, "count", &v), SESS_S_OK);
+    CHECK(v.vt == SESS_VT_I4 && v.v.lVal == 41);
+    CHECK_HR(sess_value_set_bstr(s, "user", "Zoë <zoe@example.com>", SIZE_MAX), SESS_S_OK);
+    CHECK_HR(sess_value_set_bstr(s, "price", "2,5 EUR", 3), SESS_S_OK);
+    CHECK_HR(sess_value_set_date(s, "when", 1e9), SESS_E_INVALIDARG);
+    CHECK_HR(sess_value_get(s, "when", &v), SESS_S_FALSE);
 
     /* Typed: the stored value, or converted under the session's LCID. */
     CHECK_HR(sess_value_get_i4(s, "Count", &count), SESS_S_OK);
@@ -214,7 +219,7 @@ static void typed_values(void)
     CHECK_HR(sess_value_borrow_bstr(s, "count", &text, &len), SESS_DISP_E_TYPEMISMATCH);
     /* Replaced: lend it again (the old bytes are gone; valgrind and ASan
      * would report a read of them). */
-    CHECK_HR(sess_value_txt(s, "user", "x", NULL, 0, NULL), SESS_S_OK);
+    CHECK_HR(sess_value_set_bstr(s, "user", "x", 1), SESS_S_OK);
     CHECK_HR(sess_value_borrow_bstr(s, "user", &text, &len), SESS_S_OK);
     CHECK(len == 1 && text[0] == 'x');
     CHECK_HR(sess_value_borrow_bstr(s, "missing", &text, &len), SESS_S_FALSE);

@@ -2182,6 +2182,81 @@ sess_result sess_value_borrow_bstr(struct sess_session *s,
                                    size_t *out_len);
 
 /**
+ * Stores `value` under `name` as a `SESS_VT_I2`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_i2(struct sess_session *s, const char *name, int16_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_I4`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_i4(struct sess_session *s, const char *name, int32_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_I8`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_i8(struct sess_session *s, const char *name, int64_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_UI1`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_ui1(struct sess_session *s, const char *name, uint8_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_UI4`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_ui4(struct sess_session *s, const char *name, uint32_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_UI8`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_ui8(struct sess_session *s, const char *name, uint64_t value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_R8`, as `sess_value_set` stores
+ * a variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_r8(struct sess_session *s, const char *name, double value);
+
+/**
+ * Stores `value` under `name` as a `SESS_VT_BOOL` (`SESS_VARIANT_TRUE` or
+ * `SESS_VARIANT_FALSE`), as `sess_value_set` stores a variant (its errors;
+ * nothing changes on error).
+ */
+sess_result sess_value_set_bool(struct sess_session *s, const char *name, bool value);
+
+/**
+ * Stores `value` (the amount times 10,000) under `name` as a `SESS_VT_CY`,
+ * as `sess_value_set` stores a variant (its errors; nothing changes on
+ * error).
+ */
+sess_result sess_value_set_cy(struct sess_session *s, const char *name, int64_t value);
+
+/**
+ * Stores `value` (days since 1899-12-30) under `name` as a `SESS_VT_DATE`,
+ * as `sess_value_set` stores a variant (its errors; nothing changes on
+ * error). A date outside 100-01-01 ... 9999-12-31 (or NaN) is
+ * `SESS_E_INVALIDARG`.
+ */
+sess_result sess_value_set_date(struct sess_session *s, const char *name, double value);
+
+/**
+ * Stores a `SESS_VT_BSTR` copy of `utf8` under `name`: `len` bytes, or up
+ * to the NUL when `len` is `SIZE_MAX` (as `sess_variant_set_bstr`). Invalid
+ * UTF-8 is `SESS_E_INVALIDARG`; otherwise as `sess_value_set` stores a
+ * variant (its errors; nothing changes on error).
+ */
+sess_result sess_value_set_bstr(struct sess_session *s,
+                                const char *name,
+                                const char *utf8,
+                                size_t len);
+
+/**
  * Sets `*v` to `VT_EMPTY` without reading it (VariantInit). NULL is a no-op.
  */
 void sess_variant_init(struct sess_variant *v);

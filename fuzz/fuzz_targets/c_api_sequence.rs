@@ -63,6 +63,9 @@ extern "C" {
         out: *mut *const c_char,
         out_len: *mut usize,
     ) -> i32;
+    fn sess_value_set_i4(s: Handle, name: *const c_char, value: i32) -> i32;
+    fn sess_value_set_date(s: Handle, name: *const c_char, value: f64) -> i32;
+    fn sess_value_set_bstr(s: Handle, name: *const c_char, utf8: *const c_char, len: usize) -> i32;
     fn sess_contents_count(s: Handle, out: *mut usize) -> i32;
     fn sess_contents_key_at(
         s: Handle,
@@ -253,6 +256,24 @@ fuzz_target!(|data: &[u8]| {
                         assert!(std::str::from_utf8(lent).is_ok(), "lent text not UTF-8");
                     }
                     rc
+                }
+                24 => {
+                    let name = script.text();
+                    let b = script.byte().unwrap_or(0);
+                    match b % 3 {
+                        0 => sess_value_set_i4(s, name.as_ptr().cast(), i32::from(b)),
+                        // Whole days from far before to far past OLE's range.
+                        1 => sess_value_set_date(s, name.as_ptr().cast(), f64::from(b) * 1e4 - 7e5),
+                        _ => {
+                            // A length inside the text, or SIZE_MAX (up to the NUL).
+                            let text = script.text();
+                            let len = match usize::from(b) % (text.len() + 1) {
+                                n if n == text.len() => usize::MAX,
+                                n => n,
+                            };
+                            sess_value_set_bstr(s, name.as_ptr().cast(), text.as_ptr().cast(), len)
+                        }
+                    }
                 }
                 _ => sess_app_session_count(app, &mut n),
             };

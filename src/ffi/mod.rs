@@ -191,6 +191,21 @@ pub(crate) unsafe fn text_n<'a>(p: *const c_char, len: usize, what: &str) -> Res
     utf8(unsafe { bytes(p, len, what) }?, what)
 }
 
+/// A UTF-8 argument given as `len` bytes, or NUL-terminated when `len` is
+/// `SIZE_MAX` (the convention of `sess_variant_set_bstr`).
+///
+/// # Safety
+/// As [`text`] when `len` is `usize::MAX`, else as [`text_n`].
+pub(crate) unsafe fn text_or_n<'a>(p: *const c_char, len: usize, what: &str) -> Result<&'a str> {
+    if len == usize::MAX {
+        // SAFETY: forwarded to the caller.
+        unsafe { text(p, what) }
+    } else {
+        // SAFETY: forwarded to the caller.
+        unsafe { text_n(p, len, what) }
+    }
+}
+
 /// Checks `bytes` are UTF-8 (`E_INVALIDARG` otherwise).
 #[inline(never)]
 pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str> {

@@ -1,15 +1,18 @@
-//! Session values read without a variant: `sess_value_get_i4(s, "count",
-//! &n)` converts the stored value to the asked type, and
-//! `sess_value_borrow_bstr` lends a stored string's bytes. Neither copies
-//! the value out, as `sess_value_get` must (its variant is the caller's).
+//! Session values read and written without a variant: `sess_value_get_i4(s,
+//! "count", &n)` converts the stored value to the asked type,
+//! `sess_value_borrow_bstr` lends a stored string's bytes (neither copies
+//! the value out, as `sess_value_get` must: its variant is the caller's),
+//! and `sess_value_set_i4(s, "count", n)` stores a value given in its C
+//! form.
 
 use std::ffi::c_char;
 
 use super::handle::sess_session;
 use super::variant::{scalar, sess_variant, sess_variant_value};
-use super::{boundary, require, sess_result, session, text};
+use super::variant_typed::checked_date;
+use super::{boundary, require, sess_result, session, text, text_or_n};
 use crate::error::{self as err, Error, Result};
-use crate::variant::{self, flags, vt, Variant};
+use crate::variant::{self, flags, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
 /// Reads the value of `name` in session `s` as type `TARGET` (a type whose
 /// values own nothing) into `*out`, through the union field `field` reads:
@@ -277,6 +280,167 @@ fn not_a_string(name: &str, value: &Variant) -> Error {
     )
 }
 
+/// Stores the value `make` returns under `name` in session `s`, as
+/// `sess_value_set` stores a variant of its type.
+///
+/// # Safety
+/// `s` NULL or a live handle; `name` NULL or NUL-terminated.
+#[inline(always)]
+unsafe fn set(
+    s: *mut sess_session,
+    name: *const c_char,
+    make: impl FnOnce() -> Result<Variant>,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { session(s) }?;
+        // SAFETY: NUL-terminated per the contract.
+        let name = unsafe { text(name, "name") }?;
+        s.set(name, make()?)?;
+        Ok(err::S_OK)
+    })
+}
+
+/// Stores `value` under `name` as a `SESS_VT_I2`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_i2(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: i16,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::I2(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_I4`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_i4(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: i32,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::I4(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_I8`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_i8(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: i64,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::I8(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_UI1`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_ui1(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: u8,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::UI1(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_UI4`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_ui4(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: u32,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::UI4(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_UI8`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_ui8(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: u64,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::UI8(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_R8`, as `sess_value_set` stores
+/// a variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_r8(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: f64,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::R8(value))) }
+}
+
+/// Stores `value` under `name` as a `SESS_VT_BOOL` (`SESS_VARIANT_TRUE` or
+/// `SESS_VARIANT_FALSE`), as `sess_value_set` stores a variant (its errors;
+/// nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_bool(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: bool,
+) -> sess_result {
+    let b = if value { VARIANT_TRUE } else { VARIANT_FALSE };
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::Bool(b))) }
+}
+
+/// Stores `value` (the amount times 10,000) under `name` as a `SESS_VT_CY`,
+/// as `sess_value_set` stores a variant (its errors; nothing changes on
+/// error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_cy(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: i64,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || Ok(Variant::Cy(value))) }
+}
+
+/// Stores `value` (days since 1899-12-30) under `name` as a `SESS_VT_DATE`,
+/// as `sess_value_set` stores a variant (its errors; nothing changes on
+/// error). A date outside 100-01-01 ... 9999-12-31 (or NaN) is
+/// `SESS_E_INVALIDARG`.
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_date(
+    s: *mut sess_session,
+    name: *const c_char,
+    value: f64,
+) -> sess_result {
+    // SAFETY: per the contract.
+    unsafe { set(s, name, || checked_date(value)) }
+}
+
+/// Stores a `SESS_VT_BSTR` copy of `utf8` under `name`: `len` bytes, or up
+/// to the NUL when `len` is `SIZE_MAX` (as `sess_variant_set_bstr`). Invalid
+/// UTF-8 is `SESS_E_INVALIDARG`; otherwise as `sess_value_set` stores a
+/// variant (its errors; nothing changes on error).
+#[no_mangle]
+pub unsafe extern "C" fn sess_value_set_bstr(
+    s: *mut sess_session,
+    name: *const c_char,
+    utf8: *const c_char,
+    len: usize,
+) -> sess_result {
+    // SAFETY: per the contract: NUL-terminated, or readable for len bytes.
+    unsafe { set(s, name, || Ok(Variant::bstr(text_or_n(utf8, len, "utf8")?))) }
+}
+
 #[cfg(test)]
 mod tests {
     use std::ptr::{null, null_mut};
@@ -287,7 +451,7 @@ mod tests {
     use crate::ffi::handle::sess_app;
     use crate::ffi::session::{
         sess_lcid, sess_session_close, sess_session_create, sess_session_id, sess_session_open,
-        sess_value_set, sess_value_txt, OPEN_READONLY,
+        sess_value_get, sess_value_set, sess_value_txt, OPEN_READONLY,
     };
     use crate::ffi::variant::{sess_variant_clear, sess_variant_init};
     use crate::ffi::variant_typed::sess_variant_set_i4;
@@ -416,6 +580,85 @@ mod tests {
                 err::S_OK
             );
             assert_eq!(lent(p, len), "1,5");
+            assert_eq!(sess_session_close(ro), err::S_OK);
+            sess_app_release(app);
+        }
+    }
+
+    #[test]
+    fn typed_writes_store_the_variant_of_their_type() {
+        // SAFETY: live handles and writable locals throughout.
+        unsafe {
+            let (app, s) = session_with_values(c"u");
+            let mut v = std::mem::zeroed();
+            sess_variant_init(&mut v);
+            let stored = |name: &std::ffi::CStr, v: &mut sess_variant| {
+                assert_eq!(sess_value_get(s, name.as_ptr(), v), err::S_OK);
+                v.vt
+            };
+            assert_eq!(sess_value_set_i2(s, c"a".as_ptr(), -2), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.iVal), (vt::I2, -2));
+            assert_eq!(sess_value_set_i4(s, c"count".as_ptr(), 42), err::S_OK);
+            assert_eq!((stored(c"COUNT", &mut v), v.v.lVal), (vt::I4, 42));
+            assert_eq!(sess_value_set_i8(s, c"a".as_ptr(), i64::MIN), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.llVal), (vt::I8, i64::MIN));
+            assert_eq!(sess_value_set_ui1(s, c"a".as_ptr(), 255), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.bVal), (vt::UI1, 255));
+            assert_eq!(sess_value_set_ui4(s, c"a".as_ptr(), u32::MAX), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.ulVal), (vt::UI4, u32::MAX));
+            assert_eq!(sess_value_set_ui8(s, c"a".as_ptr(), u64::MAX), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.ullVal), (vt::UI8, u64::MAX));
+            assert_eq!(sess_value_set_r8(s, c"a".as_ptr(), 2.5), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.dblVal), (vt::R8, 2.5));
+            assert_eq!(sess_value_set_bool(s, c"a".as_ptr(), true), err::S_OK);
+            assert_eq!(
+                (stored(c"a", &mut v), v.v.boolVal),
+                (vt::BOOL, VARIANT_TRUE)
+            );
+            assert_eq!(sess_value_set_cy(s, c"a".as_ptr(), 125_000), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.cyVal), (vt::CY, 125_000));
+            assert_eq!(sess_value_set_date(s, c"a".as_ptr(), 45_292.5), err::S_OK);
+            assert_eq!((stored(c"a", &mut v), v.v.date), (vt::DATE, 45_292.5));
+            // Refused: nothing changes.
+            let hr = sess_value_set_date(s, c"a".as_ptr(), f64::NAN);
+            assert_eq!(hr, err::E_INVALIDARG);
+            assert_eq!((stored(c"a", &mut v), v.v.date), (vt::DATE, 45_292.5));
+            let hr = sess_value_set_bstr(s, c"a".as_ptr(), c"\xff".as_ptr(), usize::MAX);
+            assert_eq!(hr, err::E_INVALIDARG);
+            let hr = sess_value_set_bstr(s, c"a".as_ptr(), null(), 1);
+            assert_eq!(hr, err::E_POINTER);
+            assert_eq!(stored(c"a", &mut v), vt::DATE);
+            assert_eq!(sess_value_set_i4(s, null(), 1), err::E_POINTER);
+            assert_eq!(
+                sess_value_set_i4(null_mut(), c"a".as_ptr(), 1),
+                err::E_POINTER
+            );
+            // Text: `len` bytes, or up to the NUL.
+            let (mut p, mut len) = (null(), 0usize);
+            let lent =
+                |p: *const c_char, len: usize| std::slice::from_raw_parts(p.cast::<u8>(), len);
+            let hr = sess_value_set_bstr(s, c"user".as_ptr(), c"abcdef".as_ptr(), 3);
+            assert_eq!(hr, err::S_OK);
+            sess_value_borrow_bstr(s, c"user".as_ptr(), &mut p, &mut len);
+            assert_eq!(lent(p, len), b"abc");
+            let hr = sess_value_set_bstr(s, c"user".as_ptr(), c"Grüße".as_ptr(), usize::MAX);
+            assert_eq!(hr, err::S_OK);
+            sess_value_borrow_bstr(s, c"user".as_ptr(), &mut p, &mut len);
+            assert_eq!(lent(p, len), "Grüße".as_bytes());
+            sess_variant_clear(&mut v);
+
+            // A read-only unit of work refuses writes.
+            let mut id = [0u8; 64];
+            let mut id_len = 0;
+            sess_session_id(s, id.as_mut_ptr().cast(), id.len(), &mut id_len);
+            assert_eq!(sess_session_close(s), err::S_OK);
+            let mut ro = null_mut();
+            let hr = sess_session_open(app, id.as_ptr().cast(), OPEN_READONLY, &mut ro);
+            assert_eq!(hr, err::S_OK);
+            assert_eq!(sess_value_set_i4(ro, c"count".as_ptr(), 1), err::E_READONLY);
+            let mut n = 0;
+            assert_eq!(sess_value_get_i4(ro, c"count".as_ptr(), &mut n), err::S_OK);
+            assert_eq!(n, 42);
             assert_eq!(sess_session_close(ro), err::S_OK);
             sess_app_release(app);
         }

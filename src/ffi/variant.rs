@@ -417,13 +417,8 @@ pub unsafe extern "C" fn sess_variant_set_bstr(
     len: usize,
 ) -> sess_result {
     boundary(|| {
-        let text: &str = if len == usize::MAX {
-            // SAFETY: NUL-terminated per the contract.
-            unsafe { super::text(utf8, "utf8") }?
-        } else {
-            // SAFETY: NULL (with len 0) or readable for len bytes.
-            unsafe { super::text_n(utf8, len, "utf8") }?
-        };
+        // SAFETY: NUL-terminated, or readable for len bytes, per the contract.
+        let text = unsafe { super::text_or_n(utf8, len, "utf8") }?;
         // SAFETY: per the contract, v is NULL or initialised.
         unsafe { store(v, Variant::bstr(text)) }?;
         Ok(err::S_OK)

@@ -111,16 +111,23 @@ pub unsafe extern "C" fn sess_variant_set_cy(v: *mut sess_variant, value: i64) -
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_set_date(v: *mut sess_variant, value: f64) -> sess_result {
     boundary(|| {
-        if !date::in_range(value) {
-            return Err(Error::new(
-                err::E_INVALIDARG,
-                format!("date {value} is outside 100-01-01 ... 9999-12-31"),
-            ));
-        }
+        let date = checked_date(value)?;
         // SAFETY: per the contract, v is NULL or initialised.
-        unsafe { store(v, Variant::Date(value)) }?;
+        unsafe { store(v, date) }?;
         Ok(err::S_OK)
     })
+}
+
+/// `value` as a `Variant::Date` if it is in OLE's range (100-01-01 ...
+/// 9999-12-31), else `E_INVALIDARG`.
+pub(super) fn checked_date(value: f64) -> Result<Variant> {
+    if !date::in_range(value) {
+        return Err(Error::new(
+            err::E_INVALIDARG,
+            format!("date {value} is outside 100-01-01 ... 9999-12-31"),
+        ));
+    }
+    Ok(Variant::Date(value))
 }
 
 /// Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
