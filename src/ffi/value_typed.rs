@@ -9,10 +9,10 @@ use std::ffi::c_char;
 
 use super::handle::sess_session;
 use super::variant::{scalar, sess_variant, sess_variant_value};
-use super::variant_typed::checked_date;
+use super::variant_typed::{checked_date, scalar_as};
 use super::{boundary, require, sess_result, session, text, text_or_n};
 use crate::error::{self as err, Error, Result};
-use crate::variant::{self, flags, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
+use crate::variant::{flags, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
 /// Reads the value of `name` in session `s` as type `TARGET` (a type whose
 /// values own nothing) into `*out`, through the union field `field` reads:
@@ -56,8 +56,7 @@ unsafe fn get<T, const TARGET: u16>(
 /// [`get`]'s general path: `value` converted to `target` under `lcid`.
 #[inline(never)]
 fn convert(value: &Variant, lcid: u32, target: u16) -> Result<sess_variant> {
-    let converted = variant::change_type(value, lcid, flags::VARIANT_LOCALBOOL, target)?;
-    Ok(scalar(&converted).expect("change_type returns a value of the type asked for"))
+    scalar_as(value, lcid, flags::VARIANT_LOCALBOOL, target)
 }
 
 /// Writes the value of `name` (case-insensitive) as an `int16_t` to `*out`,

@@ -185,12 +185,24 @@ unsafe fn convert<T>(
 ) -> Result<sess_result> {
     // SAFETY: per the caller.
     let value = unsafe { read_arg(v, "v") }?;
-    let converted = variant::change_type(&value, 0, 0, target)?;
-    let c = scalar(&converted).expect("change_type returns a value of the type asked for");
-    debug_assert_eq!(c.vt, target);
+    let c = scalar_as(&value, 0, 0, target)?;
     // SAFETY: per the caller.
     unsafe { put_required(out, field(&c.v), "out") }?;
     Ok(err::S_OK)
+}
+
+/// `value` converted by `change_type`'s rules (`lcid`, `flags`) to
+/// `target`, a type whose values own nothing, in its C form.
+pub(super) fn scalar_as(
+    value: &Variant,
+    lcid: u32,
+    flags: u16,
+    target: u16,
+) -> Result<sess_variant> {
+    let converted = variant::change_type(value, lcid, flags, target)?;
+    let c = scalar(&converted).expect("change_type returns a value of the type asked for");
+    debug_assert_eq!(c.vt, target);
+    Ok(c)
 }
 
 /// Writes `v`'s value as an `int16_t` to `*out`, converted as
