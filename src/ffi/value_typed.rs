@@ -480,6 +480,28 @@ mod tests {
         }
     }
 
+    /// Closes `s` and opens its session again read-only.
+    unsafe fn reopen_read_only(app: *mut sess_app, s: *mut sess_session) -> *mut sess_session {
+        let mut id = [0u8; 64];
+        let mut id_len = 0;
+        // SAFETY: live handles; the buffer's true length (the ID is shorter,
+        // so it is NUL-terminated).
+        unsafe {
+            sess_session_id(s, id.as_mut_ptr().cast(), id.len(), &mut id_len);
+            assert_eq!(sess_session_close(s), err::S_OK);
+            let mut ro = null_mut();
+            let hr = sess_session_open(app, id.as_ptr().cast(), OPEN_READONLY, &mut ro);
+            assert_eq!(hr, err::S_OK);
+            ro
+        }
+    }
+
+    /// The `len` bytes lent at `p`, as text.
+    unsafe fn lent<'a>(p: *const c_char, len: usize) -> &'a str {
+        // SAFETY: per the caller, `p` is readable for `len` bytes.
+        std::str::from_utf8(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }).unwrap()
+    }
+
     /// This thread's last error detail.
     fn last_error() -> String {
         let mut buf = [0u8; 256];
@@ -539,9 +561,6 @@ mod tests {
         unsafe {
             let (app, s) = session_with_values(c"Grüße, user@example.com");
             let (mut p, mut len) = (null(), 0usize);
-            let lent = |p: *const c_char, len: usize| {
-                std::str::from_utf8(std::slice::from_raw_parts(p.cast::<u8>(), len)).unwrap()
-            };
             assert_eq!(
                 sess_value_borrow_bstr(s, c"USER".as_ptr(), &mut p, &mut len),
                 err::S_OK
@@ -567,13 +586,7 @@ mod tests {
             assert_eq!(hr, err::E_POINTER);
 
             // A read-only unit of work lends the stored session's text too.
-            let mut id = [0u8; 64];
-            let mut id_len = 0;
-            sess_session_id(s, id.as_mut_ptr().cast(), id.len(), &mut id_len);
-            assert_eq!(sess_session_close(s), err::S_OK);
-            let mut ro = null_mut();
-            let hr = sess_session_open(app, id.as_ptr().cast(), OPEN_READONLY, &mut ro);
-            assert_eq!(hr, err::S_OK);
+            let ro = reopen_read_only(app, s);
             assert_eq!(
                 sess_value_borrow_bstr(ro, c"price".as_ptr(), &mut p, &mut len),
                 err::S_OK
@@ -634,26 +647,18 @@ mod tests {
             );
             // Text: `len` bytes, or up to the NUL.
             let (mut p, mut len) = (null(), 0usize);
-            let lent =
-                |p: *const c_char, len: usize| std::slice::from_raw_parts(p.cast::<u8>(), len);
             let hr = sess_value_set_bstr(s, c"user".as_ptr(), c"abcdef".as_ptr(), 3);
             assert_eq!(hr, err::S_OK);
             sess_value_borrow_bstr(s, c"user".as_ptr(), &mut p, &mut len);
-            assert_eq!(lent(p, len), b"abc");
+            assert_eq!(lent(p, len), "abc");
             let hr = sess_value_set_bstr(s, c"user".as_ptr(), c"Grüße".as_ptr(), usize::MAX);
             assert_eq!(hr, err::S_OK);
             sess_value_borrow_bstr(s, c"user".as_ptr(), &mut p, &mut len);
-            assert_eq!(lent(p, len), "Grüße".as_bytes());
+            assert_eq!(lent(p, len), "Grüße");
             sess_variant_clear(&mut v);
 
             // A read-only unit of work refuses writes.
-            let mut id = [0u8; 64];
-            let mut id_len = 0;
-            sess_session_id(s, id.as_mut_ptr().cast(), id.len(), &mut id_len);
-            assert_eq!(sess_session_close(s), err::S_OK);
-            let mut ro = null_mut();
-            let hr = sess_session_open(app, id.as_ptr().cast(), OPEN_READONLY, &mut ro);
-            assert_eq!(hr, err::S_OK);
+            let ro = reopen_read_only(app, s);
             assert_eq!(sess_value_set_i4(ro, c"count".as_ptr(), 1), err::E_READONLY);
             let mut n = 0;
             assert_eq!(sess_value_get_i4(ro, c"count".as_ptr(), &mut n), err::S_OK);
