@@ -32,8 +32,12 @@ impl Variant {
 
 type Handle = *mut c_void;
 
+/// `sess_app_options`, as the header declares it.
+type AppOptions = sess::ffi::app::sess_app_options;
+
 extern "C" {
-    fn sess_app_create(opts: *const c_void, out: *mut Handle) -> i32;
+    fn sess_app_options_init(opts: *mut AppOptions) -> i32;
+    fn sess_app_create(opts: *const AppOptions, out: *mut Handle) -> i32;
     fn sess_app_release(app: Handle);
     fn sess_app_expire(app: Handle, out: *mut usize) -> i32;
     fn sess_app_session_count(app: Handle, out: *mut usize) -> i32;
@@ -128,7 +132,12 @@ fuzz_target!(|data: &[u8]| {
     // SAFETY: the C contract, kept by this driver: live handles only, every
     // variant initialised and cleared.
     unsafe {
-        assert_eq!(sess_app_create(std::ptr::null(), &mut app), 0);
+        // A short lock timeout: two slots on one session wait it out.
+        let mut opts = std::mem::MaybeUninit::<AppOptions>::uninit();
+        assert_eq!(sess_app_options_init(opts.as_mut_ptr()), 0);
+        let mut opts = opts.assume_init();
+        opts.lock_timeout_ms = 10;
+        assert_eq!(sess_app_create(&opts, &mut app), 0);
         let mut slots: [Handle; 3] = [null_mut(); 3];
         let mut ids: Vec<Vec<u8>> = Vec::new();
         let mut steps = 0;
