@@ -368,6 +368,17 @@ static void page_two(sess_app *app, const char *id)
         char t[64];
         while (e->vtbl->next(e, 1, &items[0], &got) == SESS_S_OK && got == 1)
             printf("  For Each: %s\n", show(&items[0], t, sizeof t));
+        /* Next into a bad out[1] (a tag no variant has): an error, and
+         * nothing written, out[0] included. */
+        CHECK_HR(e->vtbl->reset(e), SESS_S_OK);
+        sess_variant_clear(&items[0]);
+        items[0] = i4(5);
+        memset(&items[1], 0, sizeof items[1]);
+        items[1].vt = 0x7FFF;
+        got = 99;
+        CHECK_HR(e->vtbl->next(e, 2, items, &got), SESS_DISP_E_BADVARTYPE);
+        CHECK(items[0].vt == SESS_VT_I4 && items[0].v.lVal == 5 && got == 99);
+        sess_variant_init(&items[1]);
         CHECK_HR(e->vtbl->reset(e), SESS_S_OK);
         CHECK_HR(e->vtbl->next(e, 4, items, &got), SESS_S_FALSE);
         CHECK(got == 2 && bstr_is(&items[0], "strFirstName") && bstr_is(&items[1], "strLastName"));

@@ -721,6 +721,13 @@ static void small_buffers(sess_session *s)
     CHECK(n == 11 && strcmp(tiny, "abc") == 0);
     CHECK_HR(sess_static_key_at(s, 0, tiny, sizeof tiny, &n), SESS_E_INSUFFICIENT_BUFFER);
     CHECK(n == strlen("AppInfo1") && strcmp(tiny, "abc") == 0);
+    /* valueTxt setting and reading back: a buffer too small for the new
+     * text fails before anything is stored. */
+    n = 0;
+    CHECK_HR(sess_value_txt(s, "Note", "hello", tiny, sizeof tiny, &n), SESS_E_INSUFFICIENT_BUFFER);
+    CHECK(n == 5 && strcmp(tiny, "abc") == 0);
+    CHECK_HR(sess_value_get(s, "Note", &v), SESS_S_FALSE); /* not stored */
+    CHECK(v.vt == SESS_VT_EMPTY);
     CHECK_HR(sess_contents_remove_all(s), SESS_S_OK);
 
     /* The error functions follow the same rule (and keep the last error). */
@@ -1157,6 +1164,192 @@ static void validation_gaps(void)
     sess_app_release(app);
 }
 
+/* A caller built against an older header (or a newer one): the _init
+ * macros pass the size the caller's header declares, so nothing is written
+ * past the caller's struct, and the library reads no more than it. */
+static void older_and_newer_structs(void)
+{
+    struct {
+        sess_app_options o;
+        unsigned char after[64];
+    } buf;
+    struct {
+        sess_app_counters c;
+        unsigned char after[64];
+    } stats;
+    const size_t first = offsetof(sess_app_options, store); /* the first version */
+    const unsigned char *bytes = (const unsigned char *)&buf;
+    sess_app *app = NULL;
+    sess_session *s = NULL;
+    int32_t minutes = 0;
+    size_t i, clean;
+
+    section("Versioned structs: an older or newer header's size, written and read no further");
+    memset(&buf, 0xA5, sizeof buf);
+    CHECK_HR(sess_app_options_init_sized(&buf.o, first), SESS_S_OK);
+    CHECK(buf.o.struct_size == first);
+    for (i = first, clean = 1; i < sizeof buf; i++)
+        clean &= bytes[i] == 0xA5;
+    CHECK(clean);
+    /* The bytes past the first version are garbage (0xA5): they must not be
+     * read, and the fields missing take their defaults. */
+    CHECK_HR(sess_app_create(&buf.o, &app), SESS_S_OK);
+    CHECK_HR(sess_session_create(app, &s), SESS_S_OK);
+    CHECK_HR(sess_timeout(s, NULL, &minutes), SESS_S_OK);
+    CHECK(minutes == 20);
+    CHECK_HR(sess_value_set_i4(s, "x", 1), SESS_S_OK); /* so it is stored */
+    CHECK_HR(sess_session_close(s), SESS_S_OK);
+
+    /* Stats: only the counters the caller's struct has are written. */
+    memset(&stats, 0xA5, sizeof stats);
+    CHECK_HR(sess_app_stats_init_sized(&stats.c, offsetof(sess_app_counters, sessions_timed_out)),
+             SESS_S_OK);
+    CHECK_HR(sess_app_stats(app, &stats.c), SESS_S_OK);
+    CHECK(stats.c.sessions_total == 1);
+    bytes = (const unsigned char *)&stats;
+    for (i = offsetof(sess_app_counters, sessions_timed_out), clean = 1; i < sizeof stats; i++)
+        clean &= bytes[i] == 0xA5;
+    CHECK(clean);
+    sess_app_release(app);
+
+    /* A newer header's larger struct: zeros past this library's fields. */
+    memset(&buf, 0xA5, sizeof buf);
+    CHECK_HR(sess_app_options_init_sized(&buf.o, sizeof buf.o + 8), SESS_S_OK);
+    bytes = (const unsigned char *)&buf;
+    CHECK(buf.o.struct_size == sizeof buf.o + 8 && bytes[sizeof buf.o] == 0
+          && bytes[sizeof buf.o + 7] == 0 && bytes[sizeof buf.o + 8] == 0xA5);
+    CHECK_HR(sess_app_create(&buf.o, &app), SESS_S_OK);
+    sess_app_release(app);
+
+    /* A size no version has: refused, nothing written. */
+    memset(&buf, 0xA5, sizeof buf);
+    CHECK_HR(sess_app_options_init_sized(&buf.o, first + 1), SESS_E_INVALID_OPTION);
+    CHECK(bytes[0] == 0xA5 && bytes[4] == 0xA5);
+    CHECK_HR(sess_app_stats_init_sized(&stats.c, 3), SESS_E_INVALID_OPTION);
+}
+
+/* Unwrapping an array in place, `sess_array_get(v.parray, i, &v)`: the
+ * element is copied before v (and the array it owns) is cleared. Storing
+ * an array into its own element stores a copy. (valgrind checks both.) */
+static void arrays_in_place(void)
+{
+    sess_array *a = NULL;
+    sess_variant v, e;
+
+    section("Arrays: an element read into the variant that owns the array");
+    CHECK_HR(sess_array_create(2, &a), SESS_S_OK);
+    sess_variant_init(&e);
+    CHECK_HR(sess_variant_set_bstr(&e, "a string long enough to need the heap", SIZE_MAX), SESS_S_OK);
+    CHECK_HR(sess_array_set(a, 0, &e), SESS_S_OK);
+    sess_variant_clear(&e);
+    sess_variant_init(&v);
+    v.vt = SESS_VT_ARRAY | SESS_VT_VARIANT;
+    v.v.parray = a; /* v owns a */
+    CHECK_HR(sess_array_set(a, 1, &v), SESS_S_OK); /* a[1] = a copy of a as it was */
+    CHECK_HR(sess_array_get(v.v.parray, 1, &v), SESS_S_OK); /* v = that copy; a freed */
+    CHECK(v.vt == (SESS_VT_ARRAY | SESS_VT_VARIANT));
+    if (v.vt == (SESS_VT_ARRAY | SESS_VT_VARIANT))
+        CHECK_HR(sess_array_get(v.v.parray, 0, &v), SESS_S_OK); /* v = its string */
+    CHECK(bstr_is(&v, "a string long enough to need the heap"));
+    sess_variant_clear(&v);
+}
+
+/* A request ending (Abandon: Session_OnEnd runs) detaches the objects made
+ * from the session handle the request lent before the session ends: in
+ * OnEnd they answer SESS_E_OBJECT_DETACHED, never reach the ending request. */
+typedef struct stale_object_log {
+    sess_session_object *obj;
+    sess_result id_in_end, put_in_end;
+    int ends;
+} stale_object_log;
+
+static void end_uses_stale_object(void *context, sess_session *s)
+{
+    stale_object_log *log = (stale_object_log *)context;
+    char id[SESS_ID_LEN + 1];
+    sess_variant v = i4(7);
+    (void)s;
+    log->ends++;
+    log->id_in_end = log->obj->vtbl->get_session_id(log->obj, id, sizeof id, NULL);
+    log->put_in_end = log->obj->vtbl->put_value(log->obj, "written-during-end", &v);
+}
+
+static void request_end_detaches_objects(void)
+{
+    stale_object_log log;
+    sess_app_options o;
+    sess_request_info info;
+    sess_app *app = NULL;
+    sess_site *site = NULL;
+    sess_request *req = NULL;
+    sess_session *s = NULL;
+    sess_unknown *u = NULL;
+    sess_variant cookie;
+
+    section("Ending a request detaches the objects made from its session first");
+    memset(&log, 0, sizeof log);
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    o.on_end = end_uses_stale_object;
+    o.event_context = &log;
+    o.expiry_interval_ms = 0;
+    CHECK_HR(sess_app_create(&o, &app), SESS_S_OK);
+    CHECK_HR(sess_site_create(&site), SESS_S_OK);
+    CHECK_HR(sess_site_add(site, "/", app, NULL), SESS_S_OK);
+    CHECK_HR(sess_request_info_init(&info), SESS_S_OK);
+    info.path = "/";
+    CHECK_HR(sess_request_begin(site, &info, &req), SESS_S_OK);
+    CHECK_HR(sess_request_session(req, SESS_REQUEST_CREATE, &s), SESS_S_OK);
+    CHECK_HR(sess_value_set_i4(s, "x", 1), SESS_S_OK); /* so it is stored, and ends */
+    CHECK_HR(sess_session_interface(s, &u), SESS_S_OK);
+    log.obj = (sess_session_object *)u;
+    CHECK_HR(sess_abandon(s), SESS_S_OK);
+    sess_variant_init(&cookie);
+    CHECK_HR(sess_request_end(req, false, &cookie), SESS_S_OK);
+    CHECK(log.ends == 1);
+    CHECK(log.id_in_end == SESS_E_OBJECT_DETACHED && log.put_in_end == SESS_E_OBJECT_DETACHED);
+    CHECK(log.obj->vtbl->get_session_id(log.obj, NULL, 0, NULL) == SESS_E_OBJECT_DETACHED);
+    CHECK(log.obj->vtbl->release(log.obj) == 0);
+    sess_variant_clear(&cookie);
+    sess_site_release(site);
+    sess_app_release(app);
+}
+
+/* A host's per-thread cleanup (a pthread key's destructor) runs after the
+ * library's thread-locals are gone: a failing call there returns its code
+ * rather than aborting the process. */
+static pthread_key_t cleanup_key;
+static sess_result close_in_cleanup = 0, last_in_cleanup = 0;
+
+static void thread_cleanup(void *unused)
+{
+    sess_result code = 0;
+    (void)unused;
+    close_in_cleanup = sess_session_close(NULL);
+    last_in_cleanup = sess_error_last(&code, NULL, 0, NULL);
+}
+
+static void *thread_with_cleanup(void *unused)
+{
+    (void)unused;
+    pthread_setspecific(cleanup_key, SENTINEL);
+    /* A failure here: the thread's last error is in use when it exits. */
+    sess_session_close(NULL);
+    return NULL;
+}
+
+static void calls_at_thread_exit(void)
+{
+    pthread_t t;
+
+    section("A failing call from a thread's exit cleanup returns its code");
+    CHECK(pthread_key_create(&cleanup_key, thread_cleanup) == 0);
+    CHECK(pthread_create(&t, NULL, thread_with_cleanup, NULL) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(close_in_cleanup == SESS_E_POINTER);
+    CHECK(last_in_cleanup >= 0); /* nothing, or what the thread had: no abort */
+    pthread_key_delete(cleanup_key);
+}
+
 static void no_ops(void)
 {
     section("NULL is a no-op for sess_app_release, sess_array_destroy, sess_variant_init");
@@ -1207,6 +1400,10 @@ int main(void)
     codepages();
     huge_array();
     validation_gaps();
+    older_and_newer_structs();
+    arrays_in_place();
+    calls_at_thread_exit();
+    request_end_detaches_objects();
     no_ops();
     CHECK(demo_alive() == 0);
     return check_summary();

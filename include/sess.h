@@ -14,13 +14,21 @@
  * - Indexes are 0-based. Handles: sess_app is thread-safe; a sess_session is
  *   one unit of work, used by one thread at a time.
  * - Versioned structs (struct_size first: sess_app_options,
- *   sess_redis_options, sess_web_options, sess_request_info,
- *   sess_store_vtbl): set struct_size to sizeof (the _init functions do).
- *   The library accepts this header's size or an older header's (the
- *   fields an older struct lacks take their defaults), and a newer header's
- *   larger struct only if every byte it does not know is zero and the
- *   struct is at most 256 bytes larger; any other size is
- *   SESS_E_INVALID_OPTION.
+ *   sess_redis_options, sess_lmdb_options, sess_web_options,
+ *   sess_request_info, sess_store_vtbl; and sess_app_counters, which the
+ *   library writes): fill them with their _init macro (at the end of this
+ *   header), which passes the sizeof this header declares to the
+ *   _init_sized function, so a newer libsess never writes past the
+ *   caller's struct. The library accepts this header's size or an older
+ *   header's (the fields an older struct lacks take their defaults), and
+ *   a newer header's larger struct only if every byte it does not know is
+ *   zero and the struct is at most 256 bytes larger; any other size is
+ *   SESS_E_INVALID_OPTION. (The exported _init functions the macros hide
+ *   write this library's whole struct: for bindings that declare the
+ *   struct from this very header.)
+ * - Callbacks (event handlers, factories, store and clock functions,
+ *   objects' methods) are called from C: they must return, not throw a
+ *   C++ exception or longjmp out (that would unwind through the library).
  * - Ending things (the verbs): sess_app_release / sess_site_release drop
  *   the caller's reference (the object lives on while others hold it: a
  *   site its applications, an open session its application);
@@ -650,7 +658,8 @@ typedef struct sess_redis_options {
  * Fill with `sess_lmdb_options_init` (every default), set `path`, and
  * point `sess_app_options.lmdb` at it; strings are copied by
  * `sess_app_create`. `struct_size` versions the struct as for
- * `sess_app_options`: fields past it keep their defaults.
+ * `sess_app_options` (this is its first version: a newer header's larger
+ * struct is taken as the header's preamble says).
  */
 typedef struct sess_lmdb_options {
   /**
@@ -1418,7 +1427,9 @@ typedef struct sess_enum_variant_vtbl {
    * Next: the next `count` keys (`SESS_VT_BSTR`) into `out[0..count]`
    * (each initialised; cleared first; the caller owns them);
    * `*fetched` (may be NULL) receives how many. `SESS_S_OK` if all
-   * `count` came, `SESS_S_FALSE` if the end came first.
+   * `count` came, `SESS_S_FALSE` if the end came first. A bad
+   * `out[i]` (its tag, or an object it holds) is an error with nothing
+   * written.
    */
   sess_result (*next)(struct sess_enum_variant *object,
                       uint32_t count,
@@ -1551,8 +1562,18 @@ extern const struct sess_guid SESS_IID_IVARIANTDICTIONARY;
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_app_options_init_sized` through the header's `sess_app_options_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_app_options_init(struct sess_app_options *opts);
+
+/**
+ * As `sess_app_options_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_app_options_init_sized(struct sess_app_options *opts, size_t size);
 
 /**
  * Creates an application in `*out` (`opts` NULL: defaults). Bad options →
@@ -1785,8 +1806,18 @@ sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, si
  * Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
  * cookie, not HTTPS) and sets `struct_size`; then set `path` and the
  * cookie header.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_request_info_init_sized` through the header's `sess_request_info_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_request_info_init(struct sess_request_info *info);
+
+/**
+ * As `sess_request_info_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_request_info_init_sized(struct sess_request_info *info, size_t size);
 
 /**
  * The `Set-Cookie` header value the response needs now, written to `buf`,
@@ -1806,13 +1837,33 @@ sess_result sess_request_set_cookie(struct sess_request *req,
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_lmdb_options_init_sized` through the header's `sess_lmdb_options_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_lmdb_options_init(struct sess_lmdb_options *opts);
 
 /**
+ * As `sess_lmdb_options_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_lmdb_options_init_sized(struct sess_lmdb_options *opts, size_t size);
+
+/**
  * Fills `*opts` with the defaults and sets `struct_size`.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_redis_options_init_sized` through the header's `sess_redis_options_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_redis_options_init(struct sess_redis_options *opts);
+
+/**
+ * As `sess_redis_options_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_redis_options_init_sized(struct sess_redis_options *opts, size_t size);
 
 /**
  * Starts a new session, held exclusively, in `*out` (IsNewSession true).
@@ -1913,7 +1964,9 @@ sess_result sess_value_set(struct sess_session *s,
  * BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
  * text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
  * NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
- * once stored, and `*out_len` (may be NULL) still receives the length.
+ * once stored, and `*out_len` (may be NULL) still receives the length. A
+ * `buf` too small for `new_text` is `SESS_E_INSUFFICIENT_BUFFER` before
+ * anything is stored.
  */
 sess_result sess_value_txt(struct sess_session *s,
                            const char *name,
@@ -2015,9 +2068,20 @@ sess_result sess_static_get(struct sess_session *s, const char *name, struct ses
 sess_result sess_static_get_at(struct sess_session *s, size_t index, struct sess_variant *out);
 
 /**
- * Zeroes `*stats` and sets `struct_size`.
+ * Zeroes `*stats` and sets `struct_size`. It writes this library's whole
+ * struct: C and C++ callers reach `sess_app_stats_init_sized` through the
+ * header's `sess_app_stats_init` macro instead (see "Versioned structs"
+ * at the top).
  */
 sess_result sess_app_stats_init(struct sess_app_counters *stats);
+
+/**
+ * As `sess_app_stats_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): zeroes those bytes only and sets `struct_size` to `size`. A
+ * size smaller than the first counter's end, or more than 256 bytes past
+ * this library's struct, is `SESS_E_INVALID_OPTION`, nothing written.
+ */
+sess_result sess_app_stats_init_sized(struct sess_app_counters *stats, size_t size);
 
 /**
  * Writes `app`'s counters to `*stats`, whose `struct_size` (set by
@@ -2031,8 +2095,18 @@ sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters 
 
 /**
  * Fills `*vtbl` with NULLs and sets `struct_size`.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_store_vtbl_init_sized` through the header's `sess_store_vtbl_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_store_vtbl_init(struct sess_store_vtbl *vtbl);
+
+/**
+ * As `sess_store_vtbl_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_store_vtbl_init_sized(struct sess_store_vtbl *vtbl, size_t size);
 
 /**
  * Appends `len` bytes at `data` to the blob a store callback is copying
@@ -2450,8 +2524,18 @@ sess_result sess_variant_get_date(const struct sess_variant *v, double *out);
 
 /**
  * Fills `*opts` with the defaults and sets `struct_size`.
+ * It writes this library's whole struct: C and C++ callers reach
+ * `sess_web_options_init_sized` through the header's `sess_web_options_init`
+ * macro instead (see "Versioned structs" at the top).
  */
 sess_result sess_web_options_init(struct sess_web_options *opts);
+
+/**
+ * As `sess_web_options_init`, for the caller's struct of `size` bytes (its
+ * `sizeof`): nothing is written past it (see "Versioned structs" at the
+ * top).
+ */
+sess_result sess_web_options_init_sized(struct sess_web_options *opts, size_t size);
 
 /**
  * Creates an empty site in `*out`. Release it with `sess_site_release`.
@@ -2567,4 +2651,17 @@ sess_result sess_request_end(struct sess_request *req,
 #ifndef SESS_H_LAYOUT_CHECKED
 #define SESS_H_LAYOUT_CHECKED
 typedef char sess_assert_variant_size[(sizeof(void *) != 8 || sizeof(sess_variant) == 24) ? 1 : -1];
+#endif
+
+/* The _init functions as this header's callers use them: each passes the
+   size of the struct this header declares (see "Versioned structs"). */
+#ifndef SESS_H_INIT_MACROS
+#define SESS_H_INIT_MACROS
+#define sess_app_options_init(opts) sess_app_options_init_sized((opts), sizeof(struct sess_app_options))
+#define sess_redis_options_init(opts) sess_redis_options_init_sized((opts), sizeof(struct sess_redis_options))
+#define sess_lmdb_options_init(opts) sess_lmdb_options_init_sized((opts), sizeof(struct sess_lmdb_options))
+#define sess_web_options_init(opts) sess_web_options_init_sized((opts), sizeof(struct sess_web_options))
+#define sess_request_info_init(info) sess_request_info_init_sized((info), sizeof(struct sess_request_info))
+#define sess_store_vtbl_init(vtbl) sess_store_vtbl_init_sized((vtbl), sizeof(struct sess_store_vtbl))
+#define sess_app_stats_init(stats) sess_app_stats_init_sized((stats), sizeof(struct sess_app_counters))
 #endif

@@ -262,6 +262,10 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             }
             ("size_t", "index") => return Ok(Kind::Scalar("0", Some(("SIZE_MAX", fail)))),
             ("size_t", "len") => return Ok(Kind::Scalar("2", Some(("SIZE_MAX", fail)))),
+            // `*_init_sized(p, size)`: the struct is the first argument, `a0`.
+            ("size_t", "size") if e.name.ends_with("_init_sized") => {
+                return Ok(Kind::Scalar("sizeof a0", Some(("3", fail))));
+            }
             ("uint32_t", "session_use") => return Ok(Kind::Scalar("0", Some(("99", fail)))),
             ("sess_result", "code") => {
                 return Ok(Kind::Scalar(

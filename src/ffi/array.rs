@@ -78,10 +78,12 @@ pub unsafe extern "C" fn sess_array_set(
     value: *const sess_variant,
 ) -> sess_result {
     boundary(|| {
-        // SAFETY: NULL or a live array per the contract.
-        let arr = unsafe { handle::get_mut(array, "array") }?;
+        // Read (copied) before the array is borrowed mutably: `value` may
+        // hold this very array.
         // SAFETY: NULL or initialised per the contract.
         let v: Variant = unsafe { read_arg(value, "value") }?;
+        // SAFETY: NULL or a live array per the contract.
+        let arr = unsafe { handle::get_mut(array, "array") }?;
         if v.array_depth() >= MAX_ARRAY_DEPTH {
             return Err(Error::new(
                 err::E_INVALIDARG,

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::{boundary, put, sess_result, write_text, LAST_ERROR};
+use super::{boundary, last_error, put, sess_result, set_last_error, write_text};
 use crate::error::{self as err, Error};
 
 /// Writes the message for `code` (any code, known or not) to `buf`.
@@ -36,7 +36,7 @@ pub unsafe extern "C" fn sess_error_last(
     out_len: *mut usize,
 ) -> sess_result {
     quiet(|| {
-        let last = LAST_ERROR.with(|l| l.borrow().clone());
+        let last = last_error();
         let (code, detail, rc) = match last {
             Some((c, d)) => (c, d, err::S_OK),
             None => (0, String::new(), err::S_FALSE),
@@ -56,8 +56,8 @@ pub unsafe extern "C" fn sess_error_last(
 
 /// The boundary without recording: reading errors must not replace them.
 fn quiet(body: impl FnOnce() -> Result<sess_result, Error>) -> sess_result {
-    let saved = LAST_ERROR.with(|l| l.borrow().clone());
+    let saved = last_error();
     let rc = boundary(body);
-    LAST_ERROR.with(|l| *l.borrow_mut() = saved);
+    set_last_error(saved);
     rc
 }

@@ -21,7 +21,7 @@ use super::null;
 use crate::app::{App, Session};
 use crate::error::{self as err, Error, Result};
 use crate::variant::SafeArray;
-use crate::web::{Request, Site};
+use crate::web::{Outcome, Request, Site};
 
 /// A C handle type and the Rust value its pointers point to.
 pub(crate) trait Castable {
@@ -321,6 +321,15 @@ impl RequestHandle {
             request,
             lent: None,
         }
+    }
+
+    /// Ends the request (`Request::end`). The session handle it lent, and
+    /// every object made from that handle, are detached first: they must
+    /// not reach the request while it ends (Session_OnEnd runs in it).
+    pub(crate) fn end(self, failed: bool) -> Result<Outcome> {
+        let RequestHandle { request, lent } = self;
+        drop(lent);
+        request.end(failed)
     }
 
     /// The handle lending the request's session (which must exist).

@@ -13,10 +13,25 @@ use crate::error as err;
 /// Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no
 /// cookie, not HTTPS) and sets `struct_size`; then set `path` and the
 /// cookie header.
+/// It writes this library's whole struct: C and C++ callers reach
+/// `sess_request_info_init_sized` through the header's `sess_request_info_init`
+/// macro instead (see "Versioned structs" at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_info_init(info: *mut sess_request_info) -> sess_result {
     // SAFETY: NULL or writable per the contract.
     unsafe { versioned::init(info, "info") }
+}
+
+/// As `sess_request_info_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): nothing is written past it (see "Versioned structs" at the
+/// top).
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_info_init_sized(
+    info: *mut sess_request_info,
+    size: usize,
+) -> sess_result {
+    // SAFETY: NULL or writable for `size` bytes per the contract.
+    unsafe { versioned::init_sized(info, size, "info") }
 }
 
 /// The `Set-Cookie` header value the response needs now, written to `buf`,

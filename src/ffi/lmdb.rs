@@ -15,7 +15,8 @@ use crate::store::lmdb::LmdbOptions;
 /// Fill with `sess_lmdb_options_init` (every default), set `path`, and
 /// point `sess_app_options.lmdb` at it; strings are copied by
 /// `sess_app_create`. `struct_size` versions the struct as for
-/// `sess_app_options`: fields past it keep their defaults.
+/// `sess_app_options` (this is its first version: a newer header's larger
+/// struct is taken as the header's preamble says).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_lmdb_options {
@@ -67,10 +68,25 @@ fn lmdb_defaults() -> sess_lmdb_options {
 }
 
 /// Fills `*opts` with the defaults and sets `struct_size`.
+/// It writes this library's whole struct: C and C++ callers reach
+/// `sess_lmdb_options_init_sized` through the header's `sess_lmdb_options_init`
+/// macro instead (see "Versioned structs" at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_lmdb_options_init(opts: *mut sess_lmdb_options) -> sess_result {
     // SAFETY: NULL or writable per the contract.
     unsafe { versioned::init(opts, "opts") }
+}
+
+/// As `sess_lmdb_options_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): nothing is written past it (see "Versioned structs" at the
+/// top).
+#[no_mangle]
+pub unsafe extern "C" fn sess_lmdb_options_init_sized(
+    opts: *mut sess_lmdb_options,
+    size: usize,
+) -> sess_result {
+    // SAFETY: NULL or writable for `size` bytes per the contract.
+    unsafe { versioned::init_sized(opts, size, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first; the pointers accept any value and

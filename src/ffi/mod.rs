@@ -56,7 +56,20 @@ thread_local! {
 }
 
 fn record(code: HResult, detail: &str) {
-    LAST_ERROR.with(|l| *l.borrow_mut() = Some((code, detail.to_owned())));
+    set_last_error(Some((code, detail.to_owned())));
+}
+
+/// This thread's last failure; `None` also once the thread's locals are
+/// gone (a host's thread-exit cleanup may still call the library).
+fn last_error() -> Option<(HResult, String)> {
+    LAST_ERROR.try_with(|l| l.borrow().clone()).ok().flatten()
+}
+
+/// Replaces this thread's last failure; a no-op once the thread's locals
+/// are gone (panicking there would abort the process, outside any
+/// boundary).
+fn set_last_error(last: Option<(HResult, String)>) {
+    let _ = LAST_ERROR.try_with(|l| *l.borrow_mut() = last);
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -239,28 +252,40 @@ pub(crate) unsafe fn write_bytes(
     buf_len: usize,
     out_len: *mut usize,
 ) -> Result<HResult> {
-    if buf.is_null() && buf_len != 0 {
-        return Err(null("buf"));
-    }
-    if !out_len.is_null() {
-        // SAFETY: non-NULL and writable per the caller.
-        unsafe { *out_len = bytes.len() };
-    }
-    if buf_len <= bytes.len() {
-        return Err(Error::new(
-            err::E_INSUFFICIENT_BUFFER,
-            format!(
-                "the result needs {} bytes plus a NUL; the buffer has {buf_len}",
-                bytes.len()
-            ),
-        ));
-    }
+    // SAFETY: forwarded to the caller.
+    unsafe { check_room(bytes.len(), buf, buf_len, out_len) }?;
     // SAFETY: buf is writable for buf_len > bytes.len() bytes.
     unsafe {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
         *buf.add(bytes.len()) = 0;
     }
     Ok(err::S_OK)
+}
+
+/// Checks that `buf` can take `len` bytes and a NUL, as [`write_bytes`]
+/// needs; sets `*out_len` (may be NULL) to `len` either way. A call that
+/// must fail on a short buffer before it changes anything checks first.
+///
+/// # Safety
+/// `out_len` NULL or writable.
+pub(crate) unsafe fn check_room(
+    len: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> Result<()> {
+    if buf.is_null() && buf_len != 0 {
+        return Err(null("buf"));
+    }
+    // SAFETY: NULL or writable per the caller.
+    unsafe { put(out_len, len) };
+    if buf_len <= len {
+        return Err(Error::new(
+            err::E_INSUFFICIENT_BUFFER,
+            format!("the result needs {len} bytes plus a NUL; the buffer has {buf_len}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A `(pointer, length)` byte argument; NULL is allowed only with length 0.
@@ -329,7 +354,7 @@ mod tests {
     use super::*;
 
     fn last() -> Option<(HResult, String)> {
-        LAST_ERROR.with(|l| l.borrow().clone())
+        last_error()
     }
 
     #[test]

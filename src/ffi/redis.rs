@@ -77,10 +77,25 @@ fn redis_defaults() -> sess_redis_options {
 }
 
 /// Fills `*opts` with the defaults and sets `struct_size`.
+/// It writes this library's whole struct: C and C++ callers reach
+/// `sess_redis_options_init_sized` through the header's `sess_redis_options_init`
+/// macro instead (see "Versioned structs" at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_redis_options_init(opts: *mut sess_redis_options) -> sess_result {
     // SAFETY: NULL or writable per the contract.
     unsafe { versioned::init(opts, "opts") }
+}
+
+/// As `sess_redis_options_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): nothing is written past it (see "Versioned structs" at the
+/// top).
+#[no_mangle]
+pub unsafe extern "C" fn sess_redis_options_init_sized(
+    opts: *mut sess_redis_options,
+    size: usize,
+) -> sess_result {
+    // SAFETY: NULL or writable for `size` bytes per the contract.
+    unsafe { versioned::init_sized(opts, size, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first.

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::handle::{self, sess_app, sess_session, SessionHandle};
 use super::variant::{read_arg, sess_variant, store_copy};
-use super::{boundary, put, put_required, sess_result, session, text, write_text};
+use super::{boundary, check_room, put, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
 use crate::error::{self as err, Error, Result};
 use crate::store::{LockMode, StoreMode};
@@ -276,7 +276,9 @@ pub unsafe extern "C" fn sess_value_set(
 /// BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
 /// text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
 /// NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
-/// once stored, and `*out_len` (may be NULL) still receives the length.
+/// once stored, and `*out_len` (may be NULL) still receives the length. A
+/// `buf` too small for `new_text` is `SESS_E_INSUFFICIENT_BUFFER` before
+/// anything is stored.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_txt(
     s: *mut sess_session,
@@ -294,6 +296,11 @@ pub unsafe extern "C" fn sess_value_txt(
         if !new_text.is_null() {
             // SAFETY: NUL-terminated per the contract.
             let t = unsafe { text(new_text, "new_text") }?;
+            if !(buf.is_null() && buf_len == 0) {
+                // The text read back is `t` itself.
+                // SAFETY: NULL or writable per the contract.
+                unsafe { check_room(t.len(), buf, buf_len, out_len) }?;
+            }
             s.set(name, Variant::bstr(t))?;
         }
         let (value, rc) = match s.value_text(name)? {

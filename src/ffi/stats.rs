@@ -33,7 +33,10 @@ pub struct sess_app_counters {
     pub store_errors: u64,
 }
 
-/// Zeroes `*stats` and sets `struct_size`.
+/// Zeroes `*stats` and sets `struct_size`. It writes this library's whole
+/// struct: C and C++ callers reach `sess_app_stats_init_sized` through the
+/// header's `sess_app_stats_init` macro instead (see "Versioned structs"
+/// at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_stats_init(stats: *mut sess_app_counters) -> sess_result {
     boundary(|| {
@@ -45,6 +48,41 @@ pub unsafe extern "C" fn sess_app_stats_init(stats: *mut sess_app_counters) -> s
         unsafe { super::put_required(stats, value, "stats") }?;
         Ok(err::S_OK)
     })
+}
+
+/// As `sess_app_stats_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): zeroes those bytes only and sets `struct_size` to `size`. A
+/// size smaller than the first counter's end, or more than 256 bytes past
+/// this library's struct, is `SESS_E_INVALID_OPTION`, nothing written.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_stats_init_sized(
+    stats: *mut sess_app_counters,
+    size: usize,
+) -> sess_result {
+    boundary(|| {
+        super::require(stats, "stats")?;
+        let smallest = first_counter_end();
+        let largest = std::mem::size_of::<sess_app_counters>() + super::versioned::MAX_GROWTH;
+        if !(smallest..=largest).contains(&size) {
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                format!("size is {size}; it must be {smallest} to {largest}"),
+            ));
+        }
+        let out = stats.cast::<u8>();
+        // SAFETY: writable for `size` bytes per the contract; size >= 8.
+        unsafe {
+            std::ptr::write_bytes(out, 0, size);
+            out.cast::<u32>().write_unaligned(size as u32);
+        }
+        Ok(err::S_OK)
+    })
+}
+
+/// The smallest `struct_size` of `sess_app_counters`: up to its first
+/// counter.
+fn first_counter_end() -> usize {
+    std::mem::offset_of!(sess_app_counters, sessions_total)
 }
 
 /// Writes `app`'s counters to `*stats`, whose `struct_size` (set by
@@ -65,7 +103,7 @@ pub unsafe extern "C" fn sess_app_stats(
         // SAFETY: NULL or writable for at least struct_size bytes, which
         // comes first.
         let size = *unsafe { deref_mut(out, "stats") }? as usize;
-        let first = std::mem::offset_of!(sess_app_counters, sessions_total);
+        let first = first_counter_end();
         if size < first {
             return Err(Error::new(
                 err::E_INVALID_OPTION,

@@ -254,10 +254,25 @@ fn empty_vtbl() -> sess_store_vtbl {
 }
 
 /// Fills `*vtbl` with NULLs and sets `struct_size`.
+/// It writes this library's whole struct: C and C++ callers reach
+/// `sess_store_vtbl_init_sized` through the header's `sess_store_vtbl_init`
+/// macro instead (see "Versioned structs" at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_store_vtbl_init(vtbl: *mut sess_store_vtbl) -> sess_result {
     // SAFETY: NULL or writable per the contract.
     unsafe { versioned::init(vtbl, "vtbl") }
+}
+
+/// As `sess_store_vtbl_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): nothing is written past it (see "Versioned structs" at the
+/// top).
+#[no_mangle]
+pub unsafe extern "C" fn sess_store_vtbl_init_sized(
+    vtbl: *mut sess_store_vtbl,
+    size: usize,
+) -> sess_result {
+    // SAFETY: NULL or writable for `size` bytes per the contract.
+    unsafe { versioned::init_sized(vtbl, size, "vtbl") }
 }
 
 /// Appends `len` bytes at `data` to the blob a store callback is copying

@@ -286,6 +286,26 @@ pub(crate) unsafe fn clear(v: &mut sess_variant) -> Result<()> {
     Ok(())
 }
 
+/// Checks that [`clear`] can clear `v` (its tag is good, an object it
+/// holds has a usable vtable), without changing it: a call that writes
+/// several outputs checks them all first, so that it writes none when one
+/// cannot be written.
+///
+/// # Safety
+/// As [`clear`].
+pub(crate) unsafe fn check_clearable(v: &sess_variant) -> Result<()> {
+    match v.vt {
+        // SAFETY: the tag says the object field is live; adopting and
+        // giving back the reference leaves its count as it was.
+        vt::DISPATCH | vt::UNKNOWN if !unsafe { v.v.punkVal }.is_null() => {
+            unsafe { Object::from_owned(v.v.punkVal) }.map(|o| {
+                o.into_raw();
+            })
+        }
+        t => check_vt(t).map(drop),
+    }
+}
+
 /// Frees the string, array or object reference `v` owns; a bad tag is
 /// `DISP_E_BADVARTYPE`.
 ///
@@ -343,9 +363,11 @@ pub(crate) unsafe fn store_copy(out: *mut sess_variant, value: &Variant) -> Resu
     unsafe { replace(out, || write_copy(value)) }
 }
 
-/// Clears the initialised variant at `out`, then writes what `new` makes
-/// (made only once `out` is cleared: nothing is made, so nothing leaks, if
-/// it cannot be).
+/// Replaces the initialised variant at `out` with what `new` makes. The new
+/// value is made before `out` is cleared, since what it copies may belong
+/// to `out` (`sess_array_get(v.parray, i, &v)` unwraps an element of the
+/// array `v` holds); if `out` cannot be cleared, the new value is freed and
+/// `out` is left as it was.
 ///
 /// # Safety
 /// `out` must be NULL or point to an initialised variant.
@@ -356,9 +378,14 @@ pub(crate) unsafe fn replace(
 ) -> Result<()> {
     // SAFETY: per the caller.
     let out = unsafe { deref_mut(out, "out")? };
+    let mut made = new();
     // SAFETY: initialised per the caller.
-    unsafe { clear(out)? };
-    *out = new();
+    if let Err(e) = unsafe { clear(out) } {
+        // SAFETY: `made` is a variant this library just built.
+        let _ = unsafe { clear(&mut made) };
+        return Err(e);
+    }
+    *out = made;
     Ok(())
 }
 

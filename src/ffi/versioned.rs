@@ -46,34 +46,19 @@ pub(crate) unsafe fn read<T: Versioned>(p: *const T, what: &str) -> Result<T> {
     // SAFETY: the first field is readable per the caller.
     let size = unsafe { p.cast::<u32>().read_unaligned() } as usize;
     let known = std::mem::size_of::<T>();
-    debug_assert_eq!(T::VERSIONS.last(), Some(&known));
-    let bad = |why: String| {
-        Error::new(
-            err::E_INVALID_OPTION,
-            format!("{what}->struct_size is {size}: {why}"),
-        )
-    };
-    if size > known + MAX_GROWTH {
-        return Err(bad(format!(
-            "more than {MAX_GROWTH} bytes past this libsess's {known}-byte {}",
-            T::NAME
-        )));
-    }
+    check_size::<T>(size, &format!("{what}->struct_size"))?;
     if size > known {
         // SAFETY: readable for `size` bytes per the caller; size is capped.
         let tail = unsafe { std::slice::from_raw_parts(p.cast::<u8>().add(known), size - known) };
         if tail.iter().any(|&b| b != 0) {
-            return Err(bad(format!(
-                "it sets fields this libsess's {} does not know",
-                T::NAME
-            )));
+            return Err(Error::new(
+                err::E_INVALID_OPTION,
+                format!(
+                    "{what}->struct_size is {size}: it sets fields this libsess's {} does not know",
+                    T::NAME
+                ),
+            ));
         }
-    } else if !T::VERSIONS.contains(&size) {
-        return Err(bad(format!(
-            "no version of {} has that size (this libsess knows {:?})",
-            T::NAME,
-            T::VERSIONS
-        )));
     }
     let mut v = T::defaults();
     // SAFETY: the caller's struct is readable for min(size, known) bytes,
@@ -89,6 +74,31 @@ pub(crate) unsafe fn read<T: Versioned>(p: *const T, what: &str) -> Result<T> {
     // SAFETY: struct_size is the first field, a u32.
     unsafe { (&mut v as *mut T).cast::<u32>().write(known as u32) };
     Ok(v)
+}
+
+/// Checks a caller's size of `T` (`what` names it): one version's size,
+/// or larger by at most [`MAX_GROWTH`] bytes (a newer header's).
+fn check_size<T: Versioned>(size: usize, what: &str) -> Result<()> {
+    let known = std::mem::size_of::<T>();
+    debug_assert_eq!(T::VERSIONS.last(), Some(&known));
+    let why = if size > known + MAX_GROWTH {
+        format!(
+            "more than {MAX_GROWTH} bytes past this libsess's {known}-byte {}",
+            T::NAME
+        )
+    } else if size < known && !T::VERSIONS.contains(&size) {
+        format!(
+            "no version of {} has that size (this libsess knows {:?})",
+            T::NAME,
+            T::VERSIONS
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        err::E_INVALID_OPTION,
+        format!("{what} is {size}: {why}"),
+    ))
 }
 
 /// As [`read`], with NULL meaning every default.
@@ -112,6 +122,45 @@ pub(crate) unsafe fn init<T: Versioned>(p: *mut T, what: &str) -> super::sess_re
     super::boundary(|| {
         // SAFETY: NULL or writable per the caller.
         unsafe { super::put_required(p, T::defaults(), what) }?;
+        Ok(err::S_OK)
+    })
+}
+
+/// A `*_init_sized` export's body: fills the caller's `size`-byte struct
+/// (the size its header declares) with every default and `struct_size =
+/// size`, writing no byte past it: an older header's struct gets the
+/// fields it has, a newer header's the fields this library knows and zeros
+/// after them. A size no version has is `E_INVALID_OPTION`, nothing
+/// written; NULL is `E_POINTER`.
+///
+/// # Safety
+/// `p` NULL or writable for `size` bytes.
+pub(crate) unsafe fn init_sized<T: Versioned>(
+    p: *mut T,
+    size: usize,
+    what: &str,
+) -> super::sess_result {
+    super::boundary(|| {
+        super::require(p, what)?;
+        check_size::<T>(size, "size")?;
+        let known = std::mem::size_of::<T>();
+        let defaults = T::defaults();
+        let out = p.cast::<u8>();
+        // SAFETY: `out` is writable for `size` bytes per the caller; the
+        // defaults are readable for `known`; a version's size ends on a
+        // field boundary.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&defaults as *const T).cast::<u8>(),
+                out,
+                size.min(known),
+            );
+            if size > known {
+                std::ptr::write_bytes(out.add(known), 0, size - known);
+            }
+            // `size` is checked: at most `known + MAX_GROWTH`.
+            out.cast::<u32>().write_unaligned(size as u32);
+        }
         Ok(err::S_OK)
     })
 }
@@ -189,5 +238,80 @@ pub(crate) fn check_the_rule<T: Versioned>() {
             .err()
             .map(|e| e.code()),
         Some(err::E_POINTER)
+    );
+    check_init_sized::<T>();
+}
+
+/// `init_sized` writes exactly the caller's bytes (its struct_size, then
+/// the defaults, zeros past what this library knows), which read back; a
+/// size no version has writes nothing.
+#[cfg(test)]
+fn check_init_sized<T: Versioned>() {
+    const CANARY: u8 = 0xA5;
+    // Aligned for T, with room for the largest size tried.
+    #[repr(C)]
+    struct Buf<T> {
+        v: std::mem::MaybeUninit<T>,
+        tail: [u8; MAX_GROWTH + 64],
+    }
+    let known = std::mem::size_of::<T>();
+    let total = std::mem::size_of::<Buf<T>>();
+    let name = T::NAME;
+    // Runs init_sized(size) over canaries. Only bytes known to be
+    // initialised are read (padding copied from the defaults is not).
+    let init = |size: usize, check: &dyn Fn(*const u8)| {
+        let mut buf = Buf::<T> {
+            v: std::mem::MaybeUninit::uninit(),
+            tail: [CANARY; MAX_GROWTH + 64],
+        };
+        let p = (&raw mut buf).cast::<u8>();
+        // SAFETY: the buffer is writable for all of it.
+        unsafe { std::ptr::write_bytes(p, CANARY, known) };
+        // SAFETY: writable for every size tried (at most known + MAX_GROWTH).
+        let rc = unsafe { init_sized(p.cast::<T>(), size, "opts") };
+        check(p);
+        rc
+    };
+    // SAFETY (for the closures below): `p` is the buffer, `total` bytes.
+    let bytes = |p: *const u8, from: usize, to: usize| unsafe {
+        std::slice::from_raw_parts(p.add(from), to - from).to_vec()
+    };
+    let mut sizes = T::VERSIONS.to_vec();
+    sizes.push(known + 8);
+    for size in sizes {
+        let rc = init(size, &|p| {
+            let head = bytes(p, 0, 4);
+            assert_eq!(
+                u32::from_ne_bytes(head.try_into().unwrap()) as usize,
+                size,
+                "{name}: struct_size after init_sized({size})"
+            );
+            assert!(
+                bytes(p, known.min(size), size).iter().all(|&b| b == 0),
+                "{name}: init_sized({size}) zeroes what this library does not know"
+            );
+            assert!(
+                bytes(p, size, total).iter().all(|&b| b == CANARY),
+                "{name}: init_sized({size}) wrote past the caller's struct"
+            );
+            // SAFETY: the struct holds struct_size bytes.
+            let back = unsafe { read(p.cast::<T>(), "opts") };
+            assert!(back.is_ok(), "{name}: read after init_sized({size})");
+        });
+        assert_eq!(rc, err::S_OK, "{name}: init_sized({size})");
+    }
+    for bad in [0, 3, T::VERSIONS[0] - 1, known + MAX_GROWTH + 1] {
+        let rc = init(bad, &|p| {
+            assert!(
+                bytes(p, 0, total).iter().all(|&b| b == CANARY),
+                "{name}: a refused init_sized({bad}) wrote nothing"
+            );
+        });
+        assert_eq!(rc, err::E_INVALID_OPTION, "{name}: init_sized({bad})");
+    }
+    // SAFETY: NULL is refused before anything is written.
+    assert_eq!(
+        unsafe { init_sized::<T>(std::ptr::null_mut(), known, "opts") },
+        err::E_POINTER
     );
 }

@@ -99,6 +99,9 @@ fn web_defaults() -> sess_web_options {
 }
 
 /// Fills `*opts` with the defaults and sets `struct_size`.
+/// It writes this library's whole struct: C and C++ callers reach
+/// `sess_web_options_init_sized` through the header's `sess_web_options_init`
+/// macro instead (see "Versioned structs" at the top).
 #[no_mangle]
 pub unsafe extern "C" fn sess_web_options_init(opts: *mut sess_web_options) -> sess_result {
     boundary(|| {
@@ -106,6 +109,18 @@ pub unsafe extern "C" fn sess_web_options_init(opts: *mut sess_web_options) -> s
         unsafe { super::put_required(opts, web_defaults(), "opts") }?;
         Ok(err::S_OK)
     })
+}
+
+/// As `sess_web_options_init`, for the caller's struct of `size` bytes (its
+/// `sizeof`): nothing is written past it (see "Versioned structs" at the
+/// top).
+#[no_mangle]
+pub unsafe extern "C" fn sess_web_options_init_sized(
+    opts: *mut sess_web_options,
+    size: usize,
+) -> sess_result {
+    // SAFETY: NULL or writable for `size` bytes per the contract.
+    unsafe { versioned::init_sized(opts, size, "opts") }
 }
 
 // SAFETY: repr(C), struct_size first.
@@ -417,7 +432,7 @@ pub unsafe extern "C" fn sess_request_end(
     boundary(|| {
         // SAFETY: NULL or a request from sess_request_begin, ended once.
         let req = unsafe { handle::take(req) }.ok_or_else(|| super::null("request"))?;
-        let outcome = req.request.end(failed)?;
+        let outcome = (*req).end(failed)?;
         if !out_set_cookie.is_null() {
             let value = outcome
                 .set_cookie

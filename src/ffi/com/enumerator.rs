@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::super::variant::{sess_variant, store};
+use super::super::variant::{check_clearable, sess_variant, store};
 use super::super::{boundary, null, put, sess_result};
 use super::{add_ref, new_into, release, Com, Target};
 use crate::error::{self as err, Result};
@@ -47,7 +47,9 @@ pub struct sess_enum_variant_vtbl {
     /// Next: the next `count` keys (`SESS_VT_BSTR`) into `out[0..count]`
     /// (each initialised; cleared first; the caller owns them);
     /// `*fetched` (may be NULL) receives how many. `SESS_S_OK` if all
-    /// `count` came, `SESS_S_FALSE` if the end came first.
+    /// `count` came, `SESS_S_FALSE` if the end came first. A bad
+    /// `out[i]` (its tag, or an object it holds) is an error with nothing
+    /// written.
     pub next: unsafe extern "C" fn(
         object: *mut sess_enum_variant,
         count: u32,
@@ -142,6 +144,10 @@ unsafe extern "C" fn next(
         let start = e.pos.load(Ordering::Relaxed);
         let batch = e.keys.get(start..).unwrap_or_default();
         let n = batch.len().min(count as usize);
+        for i in 0..n {
+            // SAFETY: out holds count >= n initialised variants per the contract.
+            unsafe { check_clearable(&*out.add(i)) }?;
+        }
         for (i, key) in batch[..n].iter().enumerate() {
             // SAFETY: out holds count >= n initialised variants per the contract.
             unsafe { store(out.add(i), Variant::bstr(key)) }?;
