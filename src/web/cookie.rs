@@ -210,9 +210,12 @@ impl CookieOptions {
 /// values; double-quoted values; empty values; pairs without `=`; repeated
 /// names; text that is not ASCII. Never panics. A request may carry several
 /// `Cookie` fields: pass them joined with `"; "` (RFC 9113 §8.2.3) or with
-/// `", "` (as Apache httpd and other servers join repeated headers): pairs
-/// are split at `;` and at `,`, which no session ID (and no RFC 6265
-/// cookie value) contains.
+/// `", "` (as Apache httpd and other servers join repeated headers). Pairs
+/// split at `;` are searched first; only if none holds an ID are they also
+/// split at `,` (which no session ID, and no RFC 6265 cookie value,
+/// contains). So an ID smuggled after a comma inside another cookie's value
+/// (`pref=x,ASPSESSIONID=…`, where a site echoes input into a cookie) never
+/// wins over the client's own session cookie.
 pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<SessionId> {
     find_session_id_bytes(cookie_header.as_bytes(), opts)
 }
@@ -220,20 +223,28 @@ pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<Sess
 /// [`find_session_id`] for a header as raw bytes: bytes that are not UTF-8
 /// (another cookie's Latin-1 value, say) make only their own pair unusable.
 pub fn find_session_id_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Option<SessionId> {
-    cookie_header
-        .split(|&b| b == b';' || b == b',')
-        .find_map(|pair| {
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            let (name, value) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
-            if !opts.name_matches(name) {
-                return None;
-            }
-            let value = match value {
-                [b'"', inner @ .., b'"'] => inner,
-                v => v,
-            };
-            SessionId::parse(std::str::from_utf8(value).ok()?).ok()
-        })
+    find_in_pairs(cookie_header, |b| b == b';', opts)
+        .or_else(|| find_in_pairs(cookie_header, |b| b == b';' || b == b',', opts))
+}
+
+/// The first well-formed ID under our name in the pairs `at` delimits.
+fn find_in_pairs(
+    cookie_header: &[u8],
+    at: impl Fn(u8) -> bool,
+    opts: &CookieOptions,
+) -> Option<SessionId> {
+    cookie_header.split(|&b| at(b)).find_map(|pair| {
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        let (name, value) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
+        if !opts.name_matches(name) {
+            return None;
+        }
+        let value = match value {
+            [b'"', inner @ .., b'"'] => inner,
+            v => v,
+        };
+        SessionId::parse(std::str::from_utf8(value).ok()?).ok()
+    })
 }
 
 /// The `Set-Cookie` header value that gives the client `id`, e.g.
@@ -699,6 +710,28 @@ mod tests {
             Some(id)
         );
         assert_eq!(find_session_id(&format!("ASPSESSIONID=x,{id}"), &o), None);
+    }
+
+    #[test]
+    fn an_id_smuggled_after_a_comma_loses_to_the_clients_own() {
+        let own = id();
+        let smuggled = SessionId::generate().unwrap();
+        let o = opts();
+        // Another cookie's value (a site echoing input into it) carries an
+        // ID after a comma, before the client's own session cookie.
+        for header in [
+            format!("pref=x,ASPSESSIONID={smuggled}; ASPSESSIONID={own}"),
+            format!("pref=\"x,ASPSESSIONID={smuggled}\"; ASPSESSIONID={own}"),
+            format!("a=1; pref=x, ASPSESSIONID={smuggled}; b=2; ASPSESSIONID={own}"),
+        ] {
+            assert_eq!(find_session_id(&header, &o), Some(own), "{header:?}");
+        }
+        // With no cookie of its own, a comma-joined one is still found
+        // (repeated headers joined with ", ").
+        assert_eq!(
+            find_session_id(&format!("pref=x, ASPSESSIONID={smuggled}"), &o),
+            Some(smuggled)
+        );
     }
 
     #[test]
