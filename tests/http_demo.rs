@@ -1990,25 +1990,47 @@ fn apache_answers_503_when_the_store_is_down() {
     );
 }
 
+/// A file of directives for conf.sh to Include (EXTRA_CONF), removed when
+/// dropped.
+struct ExtraConf(PathBuf);
+
+impl ExtraConf {
+    fn new(text: &str) -> ExtraConf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = common::out_dir().join(format!("extra-{}-{n}.conf", std::process::id()));
+        std::fs::write(&path, text).expect("write the extra configuration");
+        ExtraConf(path)
+    }
+
+    /// tests/apache/mod_stream_test.c loaded and serving /stream, then `more`.
+    fn stream_test(more: &str) -> ExtraConf {
+        let so = apache_make("ext/mod_stream_test.so").unwrap_or_else(|e| panic!("{e}"));
+        ExtraConf::new(&format!(
+            "LoadModule stream_test_module \"{}\"\n<Location /stream>\n    \
+             SetHandler sess-stream-test\n</Location>\n{more}",
+            so.display()
+        ))
+    }
+
+    /// `("EXTRA_CONF", <its path>)`, for [`Demo::start_on`].
+    fn env(&self) -> (&'static str, &str) {
+        ("EXTRA_CONF", self.0.to_str().expect("UTF-8 path"))
+    }
+}
+
+impl Drop for ExtraConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[test]
 fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
     // tests/apache/mod_stream_test.c at /stream: it flushes a first part
     // (the headers leave), then counts.
-    let so = apache_make("ext/mod_stream_test.so").unwrap_or_else(|e| panic!("{e}"));
-    let extra = common::out_dir().join(format!("stream-test-{}.conf", std::process::id()));
-    std::fs::write(
-        &extra,
-        format!(
-            "LoadModule stream_test_module \"{}\"\n<Location /stream>\n    \
-             SetHandler sess-stream-test\n</Location>\n",
-            so.display()
-        ),
-    )
-    .expect("write the extra configuration");
-    let demo = Demo::start_on(
-        Host::ApacheInProcess,
-        &[("EXTRA_CONF", extra.to_str().expect("UTF-8 path"))],
-    );
+    let extra = ExtraConf::stream_test("");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     let r = demo.get("/stream", None);
     r.assert_status(200);
     r.assert_contains("first part");
@@ -2033,5 +2055,199 @@ fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
         "{}",
         demo.output()
     );
-    let _ = std::fs::remove_file(&extra);
+}
+
+/// What mod_sess logs at startup for an application with the in-process
+/// store under an MPM that may run several children.
+const SPLIT_WARNING: &str = "keeps its sessions in one child process";
+
+/// A handler that returns a status (Apache then makes the response itself,
+/// with the protocol filters only: ap_die) still commits and sends its
+/// cookie: the redirect after a login, a 404, a 204. Only 5xx undoes.
+#[test]
+fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
+    // /stream/doc has a local ErrorDocument: the counters page.
+    let extra = ExtraConf::stream_test(
+        "<Location /stream/doc>\n    ErrorDocument 404 /busy\n</Location>\n\
+         <Location /busy>\n    SetHandler sess-metrics\n</Location>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    // count = 1, Location, `return HTTP_MOVED_TEMPORARILY`.
+    let r = demo.get("/stream?status=302", None);
+    r.assert_status(302);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/stream?after-redirect"),
+        "{:?}",
+        r.headers
+    );
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID", "{}", c.raw);
+    let cookie = c.pair();
+    let r = demo.get("/stream?after-redirect", Some(&cookie));
+    assert_eq!(r.count(), 2, "the redirect's count was committed");
+    r.assert_no_set_cookie();
+    // A 404 after the handler passed a part of its own (held by mod_sess):
+    // committed, and Apache's error page replaces that part.
+    let r = demo.get("/stream?status=404&write=1", Some(&cookie));
+    r.assert_status(404);
+    r.assert_no_set_cookie();
+    assert!(!r.text().contains("the handler's own body"), "{}", r.text());
+    demo.get("/stream?status=204", Some(&cookie))
+        .assert_status(204);
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 5);
+    // A 500 undoes (mod_sess.h: status >= 500).
+    demo.get("/stream?status=500", Some(&cookie))
+        .assert_status(500);
+    demo.get("/stream?status=503&write=1", Some(&cookie))
+        .assert_status(503);
+    // So does the handler's note "sess-failed", whatever the status.
+    demo.get("/stream?status=404&failed=1", Some(&cookie))
+        .assert_status(404);
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 6);
+    // A new session's cookie reaches a 404 too, and that count holds.
+    let r = demo.get("/stream?status=404", None);
+    r.assert_status(404);
+    let c = r.the_set_cookie();
+    assert_eq!(demo.get("/stream", Some(&c.pair())).count(), 2);
+    // Under a local ErrorDocument (an internal redirect): the same, the
+    // error document replacing what the handler passed, and the note (set
+    // in the request the redirect came from) still undoing.
+    let r = demo.get("/stream/doc?status=404&write=1", None);
+    r.assert_status(404);
+    r.assert_contains("sess_apache_requests_total");
+    assert!(!r.text().contains("the handler's own body"), "{}", r.text());
+    let doc = r.the_set_cookie().pair();
+    demo.get("/stream/doc?status=404&failed=1", Some(&doc))
+        .assert_status(404);
+    assert_eq!(demo.get("/stream", Some(&doc)).count(), 2);
+    // One child: no warning about sessions split between children.
+    assert!(!demo.output().contains(SPLIT_WARNING), "{}", demo.output());
+}
+
+/// A lock timeout under a local ErrorDocument: the error page's internal
+/// redirect carries the failed start on, and does not wait for the lock a
+/// second time.
+#[test]
+fn apache_error_document_after_a_lock_timeout_does_not_wait_again() {
+    const HOLD_MS: u64 = 2000;
+    // The error page is the counters page (it needs no session).
+    let extra = ExtraConf::new(
+        "ErrorDocument 503 /busy\n<Location /busy>\n    SetHandler sess-metrics\n</Location>\n",
+    );
+    let demo = Demo::start_on(
+        Host::ApacheInProcess,
+        &[("SESS_LOCK_TIMEOUT", "300"), extra.env()],
+    );
+    let cookie = new_session(&demo);
+    thread::scope(|s| {
+        let holder = s.spawn(|| demo.get(&format!("/peek?hold={HOLD_MS}"), Some(&cookie)));
+        // Until the holder is seen in progress (it holds the shared lock).
+        let deadline = Instant::now() + Duration::from_millis(HOLD_MS / 2);
+        while demo.get("/peek", Some(&cookie)).number("readers_at_once=") < 2 {
+            assert!(Instant::now() < deadline, "the holder never ran");
+        }
+        let r = demo.get("/counter", Some(&cookie));
+        r.assert_status(503);
+        r.assert_no_set_cookie();
+        // The ErrorDocument answered (not Apache's "Additionally, a 503
+        // error was encountered while trying to use an ErrorDocument").
+        assert_eq!(
+            sample(
+                &r.text(),
+                "sess_apache_unavailable_total{cause=\"lock_timeout\"}"
+            ),
+            1
+        );
+        holder.join().expect("the holder").assert_status(200);
+    });
+    let page = demo.get("/metrics", None).text();
+    assert_eq!(metric(&page, "sess_lock_timeouts_total", "/"), 1, "{page}");
+    assert_eq!(
+        sample(
+            &page,
+            "sess_apache_unavailable_total{cause=\"lock_timeout\"}"
+        ),
+        1
+    );
+    assert_eq!(
+        demo.get("/counter", Some(&cookie)).count(),
+        2,
+        "the next writer"
+    );
+}
+
+/// `GET <path>` to the virtual host `host` on a new connection: the status
+/// and the whole response (headers and body).
+fn raw_get(demo: &Demo, host: &str, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let text = demo.raw(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{cookie}Connection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("GET {path} (Host: {host}): no status line:\n{text}"));
+    (status, text)
+}
+
+/// A virtual host with a mod_sess directive of its own (so a server
+/// configuration of its own) but no application uses the main server's
+/// applications, the same ones (one site per child): a session begun in
+/// one host is found in the other.
+#[test]
+fn apache_virtual_host_uses_the_main_servers_applications() {
+    // The first is the default for every name; vhost.test has a directive.
+    let extra = ExtraConf::new(
+        "<VirtualHost *>\n    ServerName 127.0.0.1\n</VirtualHost>\n\
+         <VirtualHost *>\n    ServerName vhost.test\n    \
+         <Location /peek>\n        SessionState ReadOnly\n    </Location>\n</VirtualHost>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let cookie = new_session(&demo);
+    let (status, text) = raw_get(&demo, "vhost.test", "/counter", Some(&cookie));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(2), "{text}");
+    let (status, text) = raw_get(&demo, "vhost.test", "/peek", Some(&cookie));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(2), "{text}");
+    // A new session there, found in the default host.
+    let (status, text) = raw_get(&demo, "vhost.test", "/counter", None);
+    assert_eq!(status, 200, "{text}");
+    let c = SetCookie::parse(
+        text.lines()
+            .find_map(|l| l.trim_end().strip_prefix("Set-Cookie: "))
+            .unwrap_or_else(|| panic!("no Set-Cookie:\n{text}")),
+    );
+    assert_eq!(demo.get("/counter", Some(&c.pair())).count(), 2);
+}
+
+/// The in-process store under an MPM that may run several children: a
+/// warning at startup for each application (there are three).
+#[test]
+fn apache_in_process_store_with_several_children_warns_at_startup() {
+    // Two children of 64 threads at most (conf.sh says one).
+    let extra = ExtraConf::new("ServerLimit 2\nMaxRequestWorkers 128\n");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while demo.output().matches(SPLIT_WARNING).count() < 3 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    let out = demo.output();
+    assert_eq!(out.matches(SPLIT_WARNING).count(), 3, "{out}");
+    for app in [
+        "application /",
+        "application /search",
+        "application /cookieless",
+    ] {
+        assert!(
+            out.contains(&format!("{app} {SPLIT_WARNING}")),
+            "{app}: {out}"
+        );
+    }
+    demo.assert_alive("the warning");
 }

@@ -27,14 +27,21 @@
  * mod_session_cookie owns SessionCookieName, and both modules may be loaded.)
  *
  * Applications are created in child_init (after the fork: an LMDB store
- * must not be opened before it) and released with the child. SessionState is inherited by nested scopes; where it is
- * unset no session state is touched (static files, say).
+ * must not be opened before it) and released with the child. A
+ * <VirtualHost> that declares no SessionApplication serves the main
+ * server's applications, the same ones (sessions shared); one that declares
+ * any has only its own. With the in-process store each child has its own
+ * sessions: under an MPM that may run several children the error log says
+ * so at startup, once per such application (use lmdb:// or redis://
+ * there). SessionState is inherited by nested scopes; where it is unset no
+ * session state is touched (static files, say).
  *
  * A request's unit of work (mod_sess.h):
  *   fixups       sess_request_begin: the application by path, the session by
  *                cookie or URL, its lock (shared for ReadOnly); a lock
  *                timeout or a store that is down answers 503 here, before
- *                any handler ran.
+ *                any handler ran (an ErrorDocument for it runs without
+ *                session state: the start is not tried again).
  *   handler      any module: sess_ap_request(r) (optional function).
  *   SESS_COMMIT  an output filter just before the protocol filters holds
  *                the response until its EOS, then sess_request_end
@@ -49,9 +56,19 @@
  *                in memory lets the headers go then, with the Set-Cookie
  *                known then (sess_request_set_cookie); a cookie only known
  *                at the end (Abandon after that) is logged, not sent.
- *   cleanup      a response that never reached the filter (an error page
- *                Apache made itself: those drop content filters) ends with
- *                its changes undone when the request's pool goes.
+ *                A response Apache makes itself (ap_die: a handler that
+ *                returns a status, as a redirect after a login returns
+ *                302 with a Location; a 404, a 204) starts over with the
+ *                protocol filters only: the insert_error_filter hook puts
+ *                the filter back, which drops what it held (the error
+ *                response replaces it); a local ErrorDocument (an internal
+ *                redirect) carries the unit of work on the same way. Those
+ *                commit and send their Set-Cookie like any response: the
+ *                changes are undone only at a status of 500 or more, or
+ *                with the note "sess-failed" (mod_sess.h).
+ *   cleanup      a response whose EOS never reached the filter (a module
+ *                that dropped it) ends with its changes undone, and no
+ *                cookie sent, when the request's pool goes.
  *
  * Handlers: "sess-demo" serves the demo web app's pages (examples-c/DEMO.md,
  * the same code as examples-c/server_demo.c: demo_pages.h); "sess-metrics"
@@ -64,8 +81,10 @@
 #include <unistd.h>
 
 #include "httpd.h" /* first: the others need its types */
+#include "apr_hash.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
+#include "ap_mpm.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -155,6 +174,18 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     server_conf *c = apr_pcalloc(p, sizeof *c);
     (void)s;
     c->apps = apr_array_make(p, 4, sizeof(dir_conf *));
+    return c;
+}
+
+/* A virtual host that declares no application of its own serves the main
+ * server's (the same array: child_init gives both one site). Without this,
+ * any mod_sess directive in a <VirtualHost> (which makes it a server
+ * configuration of its own) would leave it without applications. */
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const server_conf *base = basev, *add = addv;
+    server_conf *c = apr_pcalloc(p, sizeof *c);
+    c->apps = add->apps->nelts ? add->apps : base->apps;
     return c;
 }
 
@@ -314,18 +345,49 @@ static apr_status_t unmap_counters(void *p)
     return APR_SUCCESS;
 }
 
+/* The in-process store keeps a child's sessions in that child: with several
+ * children a client whose requests reach another one gets another session.
+ * Said once per application at startup (not in the first, trial reading
+ * of the configuration). */
+static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+    int daemons = 0, i;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS || daemons <= 1)
+        return;
+    for (s = main_server; s; s = s->next) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        if (apr_hash_get(seen, &sc->apps, sizeof sc->apps))
+            continue; /* a virtual host with the main server's applications */
+        apr_hash_set(seen, apr_pmemdup(ptemp, &sc->apps, sizeof sc->apps), sizeof sc->apps, "");
+        for (i = 0; i < sc->apps->nelts; i++) {
+            const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            if (!d->store)
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             "mod_sess: application %s keeps its sessions in one child process "
+                             "(the in-process store), but the MPM may run %d children: a "
+                             "client whose requests reach another child gets another session "
+                             "there; use SessionStore lmdb:///dir or redis://host:port/db with "
+                             "several children",
+                             d->path, daemons);
+        }
+    }
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     void *p = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                    -1, 0);
     (void)plog;
-    (void)ptemp;
     if (p == MAP_FAILED) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_sess: mmap of the counters failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     counters = p;
     apr_pool_cleanup_register(pconf, p, unmap_counters, apr_pool_cleanup_null);
+    warn_split_sessions(ptemp, s);
     return OK;
 }
 
@@ -420,19 +482,47 @@ static sess_result add_app(sess_site *site, const dir_conf *d, const sess_app *a
     return sess_site_add(site, d->path, app, &web);
 }
 
+/* A server_conf that only borrows another's site (release_site is the
+ * owner's): forgets it when the child goes. */
+static apr_status_t forget_site(void *scv)
+{
+    server_conf *sc = scv;
+    sc->site = NULL;
+    sc->handles = NULL;
+    return APR_SUCCESS;
+}
+
 /* After the fork: each server's site and applications (an application's
  * expiry thread and store connections belong to the process that made
- * them). A failure leaves the server without session state (requests in
- * its applications answer 500) and says why in the error log. */
+ * them). Servers with the same applications (a virtual host without any of
+ * its own: the same server_conf, or a merged one with the same array) share
+ * one site: one set of applications, one store, the same sessions. A
+ * failure leaves those servers without session state (requests in their
+ * applications answer 500) and says why in the error log. */
 static void child_init(apr_pool_t *pchild, server_rec *main_server)
 {
-    server_rec *s;
+    server_rec *s, *earlier;
     for (s = main_server; s; s = s->next) {
         server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
         sess_result hr;
         int i;
         if (sc->site || sc->apps->nelts == 0)
-            continue; /* a virtual host sharing the main server's conf */
+            continue;
+        for (earlier = main_server; earlier != s; earlier = earlier->next) {
+            server_conf *ec = ap_get_module_config(earlier->module_config, &sess_module);
+            if (ec->apps == sc->apps)
+                break;
+        }
+        if (earlier != s) {
+            /* Built (or failed) already: the same site, or none. */
+            const server_conf *ec = ap_get_module_config(earlier->module_config, &sess_module);
+            if (ec != sc) {
+                sc->site = ec->site;
+                sc->handles = ec->handles;
+                apr_pool_cleanup_register(pchild, sc, forget_site, apr_pool_cleanup_null);
+            }
+            continue;
+        }
         sc->handles = apr_pcalloc(pchild, sizeof(sess_app *) * (size_t)sc->apps->nelts);
         if ((hr = sess_site_create(&sc->site)) < 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_sess: sess_site_create: %s",
@@ -464,13 +554,23 @@ static req_state *state_of(const request_rec *r)
     return ap_get_module_config(r->request_config, &sess_module);
 }
 
+/* Whether a handler of the request, or of one it was redirected from (an
+ * ErrorDocument's internal redirect has notes of its own), set the note. */
+static bool failed_note(const request_rec *r)
+{
+    for (; r; r = r->prev)
+        if (apr_table_get(r->notes, SESS_AP_NOTE_FAILED))
+            return true;
+    return false;
+}
+
 /* Ends the unit of work: commit, or undo if the page failed. The Set-Cookie
  * joins err_headers_out (sent with any status). */
 static sess_result end_request(request_rec *r, req_state *st, bool *cookie_added)
 {
     sess_variant cookie;
     sess_result hr;
-    bool failed = r->status >= 500 || apr_table_get(r->notes, SESS_AP_NOTE_FAILED) != NULL;
+    bool failed = r->status >= 500 || failed_note(r);
     sess_variant_init(&cookie);
     hr = sess_request_end(st->req, failed, &cookie);
     st->req = NULL;
@@ -511,10 +611,16 @@ static int fixups(request_rec *r)
     if (r->main)
         return DECLINED; /* subrequests use the main request's */
     if (r->prev && (st = state_of(r->prev)) != NULL) {
-        /* An internal redirect carries the unit of work on. */
+        /* An internal redirect carries the unit of work on; its response
+         * (an ErrorDocument's, say) replaces what the filter held. */
         ap_set_module_config(r->request_config, &sess_module, st);
-        if (st->req)
+        if (st->req) {
+            if (st->held) {
+                apr_brigade_cleanup(st->held);
+                st->held = NULL;
+            }
             ap_add_output_filter(FILTER_NAME, st, r, r->connection);
+        }
         return DECLINED;
     }
     if (d->state == UNSET || !sc->site)
@@ -540,6 +646,11 @@ static int fixups(request_rec *r)
             count(&counters->failures);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: beginning the request: %s",
                       last_error(r->pool, hr));
+        /* Kept without a unit of work: an ErrorDocument's internal redirect
+         * carries this on (no session) instead of beginning again (and
+         * waiting for the lock a second time). */
+        st->req = NULL;
+        ap_set_module_config(r->request_config, &sess_module, st);
         return hr == SESS_E_LOCK_TIMEOUT || hr == SESS_E_STORE_UNAVAILABLE
                    ? HTTP_SERVICE_UNAVAILABLE
                    : HTTP_INTERNAL_SERVER_ERROR;
@@ -630,6 +741,25 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
     }
     return ap_pass_brigade(f->next, bb);
+}
+
+/* Apache's own error response (ap_die: a handler that returned a status
+ * such as a redirect's 302, a 404 or a 204; an error bucket) starts the
+ * response over with the protocol filters only, which would drop
+ * SESS_COMMIT: it comes back, so that the unit of work ends at the error
+ * response's EOS (committed below 500, its Set-Cookie sent) rather than at
+ * the pool's cleanup. What it held of the response before is dropped: the
+ * error response replaces it. */
+static void insert_error_filter(request_rec *r)
+{
+    req_state *st = state_of(r);
+    if (r->main || !st || !st->req)
+        return;
+    if (st->held) {
+        apr_brigade_cleanup(st->held);
+        st->held = NULL;
+    }
+    ap_add_output_filter(FILTER_NAME, st, r, r->connection);
 }
 
 static sess_request *sess_ap_request(request_rec *r)
@@ -837,6 +967,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(demo_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* After content filters (mod_deflate's CONTENT_SET + 1), before the
@@ -850,7 +981,7 @@ module AP_MODULE_DECLARE_DATA sess_module = {
     create_dir_conf,
     merge_dir_conf,
     create_server_conf,
-    NULL,
+    merge_server_conf,
     sess_cmds,
     register_hooks,
     AP_MODULE_FLAG_NONE,

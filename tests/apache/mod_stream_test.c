@@ -4,13 +4,22 @@
  * sends a first part and flushes (the headers leave: mod_sess sends the
  * Set-Cookie known then), then counts (count = count + 1) and sends
  * "count=<N>"; with ?abandon=1 it abandons the session after the flush.
+ *
+ * With ?status=<N> it counts, then returns N as a handler's status
+ * (Apache's own error response, ap_die): a 3xx gets a Location (the
+ * redirect after a login), no body is written unless &write=1, which first
+ * passes a line down the filters (mod_sess holds it; the error response
+ * replaces it); &failed=1 sets the note "sess-failed" first.
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
+#include <stdlib.h>
+
 #include "httpd.h" /* first: the others need its types */
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_protocol.h"
+#include "util_filter.h"
 
 #include "count_visit.h"
 #include "mod_sess.h"
@@ -23,18 +32,57 @@ static void retrieve(void)
     get_request = APR_RETRIEVE_OPTIONAL_FN(sess_ap_request);
 }
 
+/* The number after "<name>=" in the query (0: none). */
+static int query_int(const request_rec *r, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = r->args;
+    while (p && *p) {
+        if (strncmp(p, name, n) == 0 && p[n] == '=')
+            return atoi(p + n + 1);
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+/* ?status=N: count, then return N (a redirect's Location set). */
+static int status_handler(request_rec *r, sess_session *s, int status)
+{
+    long long count;
+    if (count_visit(s, &count) < 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (query_int(r, "failed"))
+        apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
+    if (query_int(r, "write")) {
+        /* Reaches mod_sess's filter (no FLUSH: it holds it). */
+        apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        ap_set_content_type(r, "text/plain");
+        apr_brigade_puts(bb, NULL, NULL, "the handler's own body\n");
+        if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS)
+            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ap_is_HTTP_REDIRECT(status))
+        apr_table_setn(r->headers_out, "Location", "/stream?after-redirect");
+    return status;
+}
+
 static int stream_handler(request_rec *r)
 {
     sess_request *req;
     sess_session *s = NULL;
     long long count;
     sess_result hr;
+    int status;
 
     if (strcmp(r->handler, "sess-stream-test") != 0)
         return DECLINED;
     if (!get_request || !(req = get_request(r))
         || sess_request_session(req, SESS_REQUEST_CREATE, &s) < 0)
         return HTTP_INTERNAL_SERVER_ERROR;
+    if ((status = query_int(r, "status")) != 0)
+        return status_handler(r, s, status);
     ap_set_content_type(r, "text/plain");
     ap_rputs("first part\n", r);
     ap_rflush(r); /* the headers leave now */
