@@ -1,7 +1,10 @@
 //! The LMDB store: the shared session suite, and the machine-local
 //! properties — several OS processes sharing sessions, a crashed lock
-//! holder, Abandon racing a slow request, restarts, racing sweepers, a
-//! full map, damaged files and bad directories, objects refused.
+//! holder, applications with different lock TTLs sharing lock slots,
+//! Abandon racing a slow request, restarts, racing sweepers, sessions too
+//! large for the sweeper's limits, a full map, damaged files, foreign
+//! environments and bad directories, lock tables of the earlier format,
+//! applications created in a forked child, objects refused.
 //!
 //! Every test uses its own directory under the system's temporary
 //! directory (removed at the end). Child processes are this test binary
@@ -14,7 +17,9 @@ mod suite;
 #[path = "common/temp_dir.rs"]
 mod temp_dir;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex};
@@ -25,6 +30,7 @@ use sess::clock::ManualClock;
 use sess::error;
 use sess::state::SessionId;
 use sess::store::lmdb::LmdbOptions;
+use sess::store::remote::KeyHash;
 use sess::store::{LockMode, StoreMode};
 use sess::variant::{Object, Unknown, Variant};
 
@@ -156,7 +162,84 @@ fn child_process() {
             println!("LEFT {}", app.session_count().unwrap());
             println!("DONE");
         }
+        "fork" => {
+            // An application made before fork(): the child makes its own.
+            let app = app_on(lmdb.clone(), |_| {});
+            let id = SessionId::parse(&env("SESS_CHILD_ID")).unwrap();
+            let n = |app: &App| app.open(&id, LockMode::Shared).unwrap().get("n").cloned();
+            assert_eq!(n(&app), Some(Variant::I4(1)));
+            // SAFETY: this process runs no other thread of the library;
+            // the child runs only this library's calls and leaves with
+            // _exit (no test harness, no destructors of the parent's state).
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    forked_child(app, &id, lmdb)
+                }));
+                if let Ok(Err(e)) = &ok {
+                    eprintln!("the forked child: {e}");
+                }
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(if matches!(ok, Ok(Ok(()))) { 0 } else { 1 }) };
+            }
+            let mut status = 0;
+            let t = Instant::now();
+            // SAFETY: polls the child forked above.
+            while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+                if t.elapsed() > Duration::from_secs(60) {
+                    // SAFETY: kills the child forked above, which hangs.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    panic!("the forked child hung");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "the forked child failed (status {status:#x})"
+            );
+            // The parent's application works on, and sees the child's save.
+            assert_eq!(n(&app), Some(Variant::I4(2)));
+            let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+            s.set("n", Variant::I4(3)).unwrap();
+            s.close().unwrap();
+            assert_eq!(app.session_count().unwrap(), 2);
+            println!("DONE");
+        }
         other => panic!("unknown child role {other}"),
+    }
+}
+
+/// In a child forked from a process whose application `inherited` has the
+/// directory open: that one is refused; one the child creates works (also
+/// once `inherited` is gone), saving `n` = 2 in `id` and storing one more
+/// session.
+fn forked_child(inherited: App, id: &SessionId, lmdb: LmdbOptions) -> Result<(), String> {
+    let c = code(inherited.open(id, LockMode::Shared));
+    if c != error::E_STORE_UNAVAILABLE {
+        return Err(format!("the inherited application gave {c:#x}"));
+    }
+    let mine = App::new(AppOptions {
+        expiry_interval: None,
+        store: StoreConfig::Lmdb(lmdb),
+        ..AppOptions::default()
+    })
+    .map_err(|e| format!("create: {e}"))?;
+    let mut s = mine
+        .open(id, LockMode::Exclusive)
+        .map_err(|e| format!("open: {e}"))?;
+    if s.get("n") != Some(&Variant::I4(1)) {
+        return Err(format!("n is {:?}", s.get("n")));
+    }
+    s.set("n", Variant::I4(2)).map_err(|e| e.to_string())?;
+    s.close().map_err(|e| format!("save: {e}"))?;
+    drop(inherited);
+    let mut s = mine.create_session().map_err(|e| e.to_string())?;
+    s.set("m", Variant::I4(1)).map_err(|e| e.to_string())?;
+    s.close().map_err(|e| format!("create a session: {e}"))?;
+    match mine.session_count() {
+        Ok(2) => Ok(()),
+        other => Err(format!("count: {other:?}")),
     }
 }
 
@@ -242,6 +325,166 @@ fn a_killed_holders_lock_frees_after_its_lease() {
     assert_eq!(
         app.open(&id, LockMode::Shared).unwrap().get("x"),
         Some(&Variant::I4(2))
+    );
+}
+
+/// The lock slot of `id` in an LMDB lock table (as `locks.rs` picks it:
+/// the key hash's first 8 bytes, 2^20 slots).
+fn lock_slot(id: &SessionId) -> u64 {
+    let h = KeyHash::of(id);
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap()) & ((1 << 20) - 1)
+}
+
+#[test]
+fn a_short_lock_ttl_does_not_break_a_longer_ones_lock() {
+    // Two applications in one directory, one environment (a small map), so
+    // one lock table: a 60 s and a 100 ms lock_ttl (as the Apache module
+    // sets them per <Location>).
+    let dir = TempDir::new("ttls");
+    let long_opts = LmdbOptions {
+        name: "/long".into(),
+        map_size: 8 << 20,
+        lock_ttl: Duration::from_secs(60),
+        ..lmdb_opts(dir.path())
+    };
+    let short_opts = LmdbOptions {
+        name: "/short".into(),
+        lock_ttl: Duration::from_millis(100),
+        ..long_opts.clone()
+    };
+    let long = app_on(long_opts, |_| {});
+    let short = app_on(short_opts, |o| o.lock_timeout = Duration::from_millis(1500));
+    // Sessions of the long one, and an ID whose lock slot one of them has.
+    let by_slot: HashMap<u64, SessionId> = (0..2048)
+        .map(|i| {
+            let id = stored(&long, &[("n", Variant::I4(i))]);
+            (lock_slot(&id), id)
+        })
+        .collect();
+    let (held, probe) = loop {
+        let probe = SessionId::generate().unwrap();
+        if let Some(held) = by_slot.get(&lock_slot(&probe)) {
+            break (*held, probe);
+        }
+    };
+    let mut s = long.open(&held, LockMode::Exclusive).unwrap();
+    // The short one waits for the lock its whole lock_timeout (they share
+    // it): it does not take it for stale after its own 100 ms.
+    let t = Instant::now();
+    assert_eq!(
+        code(short.open(&probe, LockMode::Exclusive)),
+        error::E_LOCK_TIMEOUT
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        t.elapsed()
+    );
+    // The holder still holds it: its save goes through.
+    s.set("n", Variant::I4(-1)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        long.open(&held, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(-1))
+    );
+    assert_eq!(
+        code(short.open(&probe, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+}
+
+/// The lock tables under `dir` (the directory's and its parts').
+fn lock_tables(dir: &Path) -> Vec<PathBuf> {
+    data_files(dir)
+        .iter()
+        .map(|f| f.with_file_name("sess-locks"))
+        .collect()
+}
+
+/// Marks the lock tables `tables` with the format before (locks recorded
+/// when they were taken, judged by each reader's lock_ttl).
+fn mark_old(tables: &[PathBuf]) {
+    for t in tables {
+        let f = std::fs::File::options().write(true).open(t).unwrap();
+        f.write_all_at(b"sesslck1", 0).unwrap();
+    }
+}
+
+/// Whether every table of `tables` is in this version's format.
+fn all_converted(tables: &[PathBuf]) -> bool {
+    tables.iter().all(|t| {
+        let mut magic = [0u8; 8];
+        std::fs::File::open(t)
+            .unwrap()
+            .read_exact_at(&mut magic, 0)
+            .unwrap();
+        &magic == b"sesslck2"
+    })
+}
+
+#[test]
+fn lock_tables_of_the_earlier_format_are_converted_once_no_process_uses_them() {
+    let dir = TempDir::new("old-locks");
+    let lmdb = lmdb_opts(dir.path());
+    let id = stored(&app_on(lmdb.clone(), |_| {}), &[("n", Variant::I4(0))]);
+    // Another process has the directory open and holds the session's lock
+    // (as a process of the earlier version would) ...
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    // ... in tables of the format before.
+    let tables = lock_tables(dir.path());
+    assert_eq!(tables.len(), 4, "{tables:?}");
+    mark_old(&tables);
+    let make = || {
+        App::new(AppOptions {
+            expiry_interval: None,
+            lock_timeout: Duration::from_secs(2),
+            store: StoreConfig::Lmdb(lmdb.clone()),
+            ..AppOptions::default()
+        })
+    };
+    // In use by another process: refused, saying which file and what to do.
+    let e = make().err().expect("an old table in use is refused");
+    assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("sesslck1") && text.contains("sess-locks"),
+        "{text}"
+    );
+    assert!(text.contains("stop every process"), "{text}");
+    child.kill().unwrap();
+    let _ = child.wait();
+    // No process uses them now: converted, the dead holder's lock freed
+    // (not left to its 30 s lease: this waits 2 s at most).
+    let app = make().unwrap();
+    assert!(all_converted(&tables));
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("n", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    drop(app);
+    // Processes starting at once on tables of the format before: one
+    // converts each, the others wait for it (none holds the directory
+    // meanwhile), and all work.
+    mark_old(&tables);
+    let mut children: Vec<Child> = (0..3)
+        .map(|_| {
+            let mut e = child_env(dir.path(), 30_000);
+            e.push(("SESS_CHILD_ID", id.to_string()));
+            e.push(("SESS_CHILD_N", "20".into()));
+            e.push(("SESS_CHILD_THREADS", "2".into()));
+            spawn_child("incr", &e)
+        })
+        .collect();
+    for c in &mut children {
+        assert!(wait_bounded(c, Duration::from_secs(120)).success());
+    }
+    assert!(all_converted(&tables));
+    let app = make().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(121))
     );
 }
 
@@ -369,6 +612,60 @@ fn three_processes_racing_to_sweep_end_each_session_once() {
     assert!(ended.values().all(|&c| c == 1), "each exactly once");
     eprintln!("{busy} of 3 sweepers ended sessions");
     assert_eq!(app.session_count().unwrap(), 0);
+}
+
+#[test]
+fn a_session_stored_under_larger_limits_does_not_stop_expiry() {
+    // One environment (a small map): every session in one expiry index.
+    let dir = TempDir::new("too-large");
+    let lmdb = LmdbOptions {
+        map_size: 8 << 20,
+        ..lmdb_opts(dir.path())
+    };
+    let t0 = 1_900_000_000_000u64;
+    let clock = Arc::new(ManualClock::new(t0));
+    let roomy = app_on(lmdb.clone(), |o| o.clock = Some(clock.clone()));
+    // Due first: a session larger than the limits set later allow.
+    let mut s = roomy.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("n", Variant::I4(0)).unwrap();
+    s.set("big", Variant::bstr(&"x".repeat(64 << 10))).unwrap();
+    s.close().unwrap();
+    clock.advance(1000);
+    for n in 1..=3 {
+        let mut s = roomy.create_session().unwrap();
+        s.set_timeout(1).unwrap();
+        s.set("n", Variant::I4(n)).unwrap();
+        s.close().unwrap();
+    }
+    drop(roomy);
+    // The application with lower limits (a configuration change) ends
+    // the others, and reports the one it cannot hand to Session_OnEnd.
+    clock.advance(2 * 60_000);
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let strict = app_on(lmdb, |o| {
+        o.clock = Some(clock.clone());
+        o.max_items = 8;
+        o.max_value_bytes = 1024;
+        o.on_end = Some(Arc::new(move |s| {
+            e.lock().unwrap().push(s.get("n").cloned());
+        }));
+    });
+    let failed = strict.expire().unwrap_err();
+    assert_eq!(failed.code(), error::E_SESSION_TOO_LARGE, "{failed}");
+    let mut ended = ends.lock().unwrap().clone();
+    ended.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(
+        ended,
+        vec![
+            Some(Variant::I4(1)),
+            Some(Variant::I4(2)),
+            Some(Variant::I4(3))
+        ]
+    );
+    assert_eq!(strict.session_count().unwrap(), 0);
+    assert_eq!(strict.expire().unwrap(), 0);
 }
 
 /// What one sweep by another process at `now` does: (its ENDs, LEFT).
@@ -502,6 +799,70 @@ fn damaged_files_and_bad_directories_are_refused_at_creation() {
         ..lmdb_opts(dir.path())
     };
     assert_eq!(code(make(tiny)), error::E_INVALID_OPTION);
+}
+
+#[test]
+fn a_foreign_lmdb_environment_is_refused_not_adopted() {
+    let dir = TempDir::new("foreign");
+    {
+        // Another program's environment, with a database of its own.
+        let mut o = heed::EnvOpenOptions::new();
+        o.max_dbs(4);
+        // SAFETY: no other environment is open on this directory.
+        let env = unsafe { o.open(dir.path()) }.unwrap();
+        let mut txn = env.write_txn().unwrap();
+        let db: heed::Database<heed::types::Bytes, heed::types::Bytes> =
+            env.create_database(&mut txn, Some("accounts")).unwrap();
+        db.put(&mut txn, b"alice", b"42").unwrap();
+        txn.commit().unwrap();
+    }
+    let made = App::new(AppOptions {
+        expiry_interval: None,
+        store: StoreConfig::Lmdb(lmdb_opts(dir.path())),
+        ..AppOptions::default()
+    });
+    let e = made.err().expect("refused");
+    assert_eq!(e.code(), error::E_STORE_CORRUPT);
+    assert!(
+        e.to_string().contains(&*dir.path().to_string_lossy()),
+        "{e}"
+    );
+    // Not marked as a libsess store, its data as it was.
+    let mut o = heed::EnvOpenOptions::new();
+    o.max_dbs(4);
+    // SAFETY: no other environment is open on this directory now.
+    let env = unsafe { o.open(dir.path()) }.unwrap();
+    let txn = env.read_txn().unwrap();
+    let db = |name| -> Option<heed::Database<heed::types::Bytes, heed::types::Bytes>> {
+        env.open_database(&txn, Some(name)).unwrap()
+    };
+    assert!(db("meta").is_none());
+    assert_eq!(
+        db("accounts").unwrap().get(&txn, b"alice").unwrap(),
+        Some(&b"42"[..])
+    );
+}
+
+#[test]
+fn an_application_created_in_a_forked_child_opens_the_directory_anew() {
+    let dir = TempDir::new("fork");
+    let id = stored(
+        &app_on(lmdb_opts(dir.path()), |_| {}),
+        &[("n", Variant::I4(1))],
+    );
+    // A process with an application on the directory forks; its child
+    // creates one of its own (see the "fork" role).
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("fork", &e);
+    await_line(&mut child, "DONE", Duration::from_secs(120));
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)).success());
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(3))
+    );
+    assert_eq!(app.session_count().unwrap(), 2);
 }
 
 /// The data files under `dir` (the directory's and its parts').

@@ -39,7 +39,10 @@
 //!   before `now_ms` and that are not locked (or whose lock is stale), adding
 //!   each one's final blob to the list, each exactly once even with several
 //!   processes sweeping: claim and remove atomically. A session whose blob
-//!   the list refuses must be left in place.
+//!   the full list refuses must be left in place (the next sweep claims
+//!   it); one whose blob is too large for the list ever to take (stored
+//!   under larger limits) may be removed without Session_OnEnd, and
+//!   reported as an error once the others are claimed.
 //! - `count`: how many sessions are stored.
 //!
 //! Failures are `Err` with a code; `E_STORE_UNAVAILABLE` says the store is

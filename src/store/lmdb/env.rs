@@ -12,18 +12,26 @@
 //! keeps at least [`Shared`]'s margin (more than one transaction can grow
 //! the file by) reserved beyond the last used page. A full disk is then
 //! `E_STORE_FULL` before anything is written.
+//!
+//! A forked child must not use an environment its parent opened (LMDB's
+//! rule): its inherited applications are refused (`E_STORE_UNAVAILABLE`),
+//! and one it creates opens the directory anew, after closing its copy of
+//! the inherited environment (see [`Environment::close_inherited`]).
 
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::ErrorKind;
+use std::mem::ManuallyDrop;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use heed::types::Bytes;
-use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, WithoutTls};
 
+use super::locks;
 use super::provider::{rewrite, State};
 use super::slides::{Push, Slide, Slides};
 use super::wakes::{spin_for, Wakes};
@@ -35,7 +43,10 @@ pub(super) type Db = Database<Bytes, Bytes>;
 
 /// An LMDB environment, open once per directory per process.
 struct Environment {
-    env: Env<WithoutTls>,
+    /// LMDB's handle: used only in the process that opened it (see
+    /// [`Environment::env`]); closed early only in a forked child (see
+    /// [`Environment::close_inherited`]), where it is never used.
+    env: Handle,
     /// The fork generation that opened it (a forked child must not use it).
     generation: u32,
     /// The data file, whose blocks [`Shared::reserve`] allocates.
@@ -63,6 +74,36 @@ const RESERVE_CHUNK: u64 = 8 << 20;
 /// Bytes kept reserved on disk before a flush of queued slides: the
 /// B-tree pages a batch of slides can copy, with room to spare.
 const FLUSH_MARGIN: u64 = 16 << 20;
+
+/// An [`Environment`]'s LMDB handle, which a forked child may close early.
+struct Handle {
+    env: UnsafeCell<ManuallyDrop<Env<WithoutTls>>>,
+    /// The descriptor of `lock.mdb` a lock table's conversion opened
+    /// (`locks::convert_old`): kept while `env` is open, since closing it
+    /// would drop LMDB's `fcntl` locks on the file, and closed after it (a
+    /// field: dropped after [`Handle::drop`] closed `env`).
+    lock_file: Mutex<Option<File>>,
+    /// Whether `env` was closed early (only ever in a forked child).
+    closed: AtomicBool,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if !*self.closed.get_mut() {
+            // SAFETY: dropped once (`closed` says it was not), and `self`
+            // is going: nothing reads `env` after.
+            unsafe { ManuallyDrop::drop(self.env.get_mut()) }
+        }
+    }
+}
+
+// SAFETY: `env` is read only through `Environment::env`, which refuses in
+// any process but the one that opened it, and dropped early only by
+// `Environment::close_inherited`, which acts only in another one (a forked
+// child: a process's fork generation does not change once it runs, and a
+// child's differs from every ancestor's), once (`closed`): never both in
+// one process. `Env` itself is `Send + Sync`.
+unsafe impl Sync for Handle {}
 
 /// The numbers of this process's applications (keys of queued slides).
 static APPS: AtomicU32 = AtomicU32::new(0);
@@ -107,7 +148,7 @@ impl Shared {
             margin,
         };
         shared_reserve(&environment, margin)?;
-        let env = &environment.env;
+        let env = environment.env()?;
         let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
         let mut db = |what: &str| {
             let name = format!("{what}:{}", opts.name);
@@ -136,9 +177,10 @@ impl Shared {
         self.app
     }
 
-    /// The environment.
-    pub(super) fn env(&self) -> &Env<WithoutTls> {
-        &self.environment.env
+    /// The environment: `E_STORE_UNAVAILABLE` in a child forked from the
+    /// process that opened it (LMDB forbids using it there).
+    pub(super) fn env(&self) -> Result<&Env<WithoutTls>> {
+        self.environment.env()
     }
 
     /// This process's turn to write: hold it while a write transaction
@@ -197,15 +239,7 @@ impl Shared {
     /// `E_STORE_UNAVAILABLE` in a child forked from the process that opened
     /// the environment (LMDB forbids using it there).
     pub(super) fn check_process(&self) -> Result<()> {
-        if crate::fork::generation() == self.environment.generation {
-            Ok(())
-        } else {
-            Err(Error::new(
-                error::E_STORE_UNAVAILABLE,
-                "the LMDB store was opened before this process forked; create \
-                 the application in the child",
-            ))
-        }
+        self.environment.env().map(|_| ())
     }
 }
 
@@ -213,7 +247,7 @@ impl Shared {
 /// reserved on disk (up to the map size): `E_STORE_FULL` if the disk has
 /// no room.
 fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
-    let info = e.env.info();
+    let info = e.env()?.info();
     let used = (info.last_page_number as u64 + 1) * e.page_size;
     let map = info.map_size as u64;
     let want = used.saturating_add(margin).min(map);
@@ -261,22 +295,33 @@ impl Environment {
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
         let open = open.get_or_insert_with(HashMap::new);
         if let Some(e) = open.get(&dir).and_then(Weak::upgrade) {
-            return if e.format == format {
-                Ok(e)
+            if e.generation != crate::fork::generation() {
+                // Opened before this process forked: not to be used here.
+                e.close_inherited();
+            } else if e.format == format {
+                return Ok(e);
             } else {
-                Err(other_format(&dir, e.format, format))
-            };
+                return Err(other_format(&dir, e.format, format));
+            }
         }
-        let e = Arc::new(Environment::open(&dir, opts, format)?);
+        // No environment of this process is open on `dir` (see
+        // `locks::convert_old`): a lock table of the format before may be
+        // converted.
+        let lock_file = locks::convert_old(&dir)?;
+        let e = Arc::new(Environment::open(&dir, opts, format, lock_file)?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(dir, Arc::downgrade(&e));
         Ok(e)
     }
 
+    /// Opens the environment of `dir` (`lock_file`: the descriptor of its
+    /// `lock.mdb` a lock table's conversion left locked, kept open as long
+    /// as the environment, see `locks::convert_old`).
     fn open(
         dir: &std::path::Path,
         opts: &LmdbOptions,
         format: &'static [u8],
+        lock_file: Option<File>,
     ) -> Result<Environment> {
         let mut flags = EnvFlags::NO_READ_AHEAD | EnvFlags::WRITE_MAP;
         if !opts.durable {
@@ -302,7 +347,11 @@ impl Environment {
             .map_err(|e| fail(heed::Error::Io(e), "open"))?;
         let page_size = u64::from(env.stat().page_size);
         let environment = Environment {
-            env,
+            env: Handle {
+                env: UnsafeCell::new(ManuallyDrop::new(env)),
+                lock_file: Mutex::new(lock_file),
+                closed: AtomicBool::new(false),
+            },
             format,
             page_size,
             generation: crate::fork::generation(),
@@ -312,22 +361,115 @@ impl Environment {
             wakes: Wakes::open(dir)?,
             slides: Arc::default(),
         };
-        // Room for the format record before it is written.
-        shared_reserve(&environment, RESERVE_CHUNK)?;
-        let env = &environment.env;
-        let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
-        let meta = env
-            .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
-            .map_err(|e| fail(e, "open"))?;
-        match meta.get(&wtxn, b"format").map_err(|e| fail(e, "open"))? {
-            Some(f) if f == format => {}
-            Some(f) => return Err(other_format(dir, f, format)),
-            None => meta
-                .put(&mut wtxn, b"format", format)
-                .map_err(|e| fail(e, "open"))?,
+        let env = environment.env()?;
+        // Checked first in a read transaction: usually marked already, and
+        // a foreign environment is refused before anything is written.
+        let rtxn = env.read_txn().map_err(|e| fail(e, "open"))?;
+        let stamped = marked(env, &rtxn, dir, format)?;
+        drop(rtxn);
+        if !stamped {
+            // Room for the format record before it is written.
+            shared_reserve(&environment, RESERVE_CHUNK)?;
+            let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+            // Again: another process may have marked it meanwhile.
+            if !marked(env, &wtxn, dir, format)? {
+                let meta = env
+                    .create_database::<Bytes, Bytes>(&mut wtxn, Some("meta"))
+                    .map_err(|e| fail(e, "open"))?;
+                meta.put(&mut wtxn, b"format", format)
+                    .map_err(|e| fail(e, "open"))?;
+            }
+            wtxn.commit().map_err(|e| fail(e, "open"))?;
         }
-        wtxn.commit().map_err(|e| fail(e, "open"))?;
         Ok(environment)
+    }
+
+    /// The LMDB handle: `E_STORE_UNAVAILABLE` in a child forked from the
+    /// process that opened it (LMDB forbids using it there).
+    fn env(&self) -> Result<&Env<WithoutTls>> {
+        if crate::fork::generation() != self.generation {
+            return Err(Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the LMDB store was opened before this process forked; create \
+                 the application in the child",
+            ));
+        }
+        // SAFETY: in the process that opened it, `env` is never dropped
+        // before `self` (see `close_inherited` and the `Sync` impl).
+        Ok(unsafe { &**self.env.env.get() })
+    }
+
+    /// In a forked child, closes this process's copy of the environment its
+    /// parent opened, so that the child can open the directory anew: heed
+    /// opens a directory once per process (it refuses a second open while
+    /// the first handle lives), and closing the copy after the new one
+    /// opened would close a descriptor of `lock.mdb`, dropping the new
+    /// one's `fcntl` locks (LMDB's: the sign that a process uses the
+    /// environment, and its reader slots'). Closing touches only this
+    /// process's memory and descriptors: reader slots are cleared only for
+    /// this process's ID (the parent's stay), and `fcntl` locks are not
+    /// inherited. The child's inherited applications keep failing
+    /// (`E_STORE_UNAVAILABLE`), as before.
+    fn close_inherited(&self) {
+        if crate::fork::generation() == self.generation
+            || self.env.closed.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        // SAFETY: this process is not the one that opened it, so
+        // `Environment::env` refuses and nothing reads `env` here (no
+        // transaction of it is open: the threads that had one are not in
+        // this process); `closed` makes this the one drop.
+        unsafe { ManuallyDrop::drop(&mut *self.env.env.get()) }
+        // Its descriptor of `lock.mdb` too, if any (none of this process's
+        // locks is on it yet: `fcntl` locks are not inherited).
+        drop(
+            self.env
+                .lock_file
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
+}
+
+/// Whether the environment `env` is marked with `format` (read in `txn`):
+/// `E_STORE_CORRUPT` if it is marked with another, or is not marked but
+/// holds something (a named database, a record: another program's), so
+/// only an empty environment is ever marked.
+fn marked(
+    env: &Env<WithoutTls>,
+    txn: &RoTxn,
+    dir: &std::path::Path,
+    format: &[u8],
+) -> Result<bool> {
+    let meta: Option<Db> = env
+        .open_database(txn, Some("meta"))
+        .map_err(|e| fail(e, "open"))?;
+    if let Some(meta) = meta {
+        match meta.get(txn, b"format").map_err(|e| fail(e, "open"))? {
+            Some(f) if f == format => return Ok(true),
+            Some(f) => return Err(other_format(dir, f, format)),
+            None => {}
+        }
+    }
+    let main: Option<Db> = env.open_database(txn, None).map_err(|e| fail(e, "open"))?;
+    let empty = match main {
+        Some(main) => main.is_empty(txn).map_err(|e| fail(e, "open"))?,
+        None => true,
+    };
+    if empty {
+        Ok(false)
+    } else {
+        Err(Error::new(
+            error::E_STORE_CORRUPT,
+            format!(
+                "{} holds an LMDB environment that is not a libsess store (it \
+                 has databases or records of its own and no libsess format \
+                 mark): give the LMDB store a directory of its own",
+                dir.display()
+            ),
+        ))
     }
 }
 
@@ -363,16 +505,16 @@ impl Environment {
     /// forked child: the queue is its parent's). A failed transaction
     /// loses them: those sessions keep their earlier deadlines.
     fn flush_slides(&self) -> Result<()> {
-        if crate::fork::generation() != self.generation {
+        let Ok(env) = self.env() else {
             return Ok(());
-        }
+        };
         let _turn = self.turn();
         let (_writing, batch) = self.slides.take();
         if batch.is_empty() {
             return Ok(());
         }
         shared_reserve(self, FLUSH_MARGIN)?;
-        let mut txn = self.env.write_txn().map_err(|e| fail(e, "slide"))?;
+        let mut txn = env.write_txn().map_err(|e| fail(e, "slide"))?;
         for ((_, h), slide) in &batch {
             // Only over the deadline the request read: a later write stands.
             let slid = |st: State| {
@@ -397,12 +539,14 @@ impl Environment {
 
 impl Drop for Environment {
     /// Writes the queued slides and ends the flusher (not in a forked
-    /// child, which neither owns the queue nor has the thread).
+    /// child, which neither owns the queue nor has the thread); the
+    /// environment closes after (unless a forked child closed it already).
     fn drop(&mut self) {
         if crate::fork::generation() == self.generation {
             self.slides.stop();
             let _ = self.flush_slides();
         }
+        // Then its fields: `env` first ([`Handle::drop`]).
     }
 }
 
@@ -487,5 +631,68 @@ mod tests {
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
         assert!(e.detail().contains("libsess-lmdb 9"), "{}", e.detail());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An LMDB environment in a fresh directory `dir`, made by another
+    /// program: `fill` writes into it.
+    fn foreign(dir: &std::path::Path, fill: impl FnOnce(&Env<WithoutTls>, &mut heed::RwTxn)) {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let mut o = EnvOpenOptions::new().read_txn_without_tls();
+        o.max_dbs(8);
+        // SAFETY: no other environment is open on `dir`.
+        let env = unsafe { o.open(dir) }.unwrap();
+        let mut txn = env.write_txn().unwrap();
+        fill(&env, &mut txn);
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_foreign_environment_is_refused_not_adopted() {
+        let base =
+            std::env::temp_dir().join(format!("libsess-lmdb-foreign-{}", std::process::id()));
+        // Another program's named database.
+        let dir = base.join("named");
+        foreign(&dir, |env, txn| {
+            let db: Db = env.create_database(txn, Some("other")).unwrap();
+            db.put(txn, b"k", b"v").unwrap();
+        });
+        let e = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20)
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(
+            e.detail().contains(&*dir.to_string_lossy()),
+            "{}",
+            e.detail()
+        );
+        {
+            // Left as it was: not marked, its record there.
+            let mut o = EnvOpenOptions::new().read_txn_without_tls();
+            o.max_dbs(8);
+            // SAFETY: no other environment is open on `dir` now.
+            let env = unsafe { o.open(&dir) }.unwrap();
+            let txn = env.read_txn().unwrap();
+            let meta: Option<Db> = env.open_database(&txn, Some("meta")).unwrap();
+            assert!(meta.is_none());
+            let db: Db = env.open_database(&txn, Some("other")).unwrap().unwrap();
+            assert_eq!(db.get(&txn, b"k").unwrap(), Some(&b"v"[..]));
+        }
+        // Records in the main database only.
+        let dir = base.join("main");
+        foreign(&dir, |env, txn| {
+            let db: Db = env.create_database(txn, None).unwrap();
+            db.put(txn, b"k", b"v").unwrap();
+        });
+        let e = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20)
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        // An empty environment is taken for a new store, and marked.
+        let dir = base.join("empty");
+        foreign(&dir, |_, _| {});
+        drop(Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap());
+        drop(Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap());
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

@@ -4,36 +4,55 @@
 //! transaction.
 //!
 //! A session's lock is the slot its key hash picks (2^20 slots: sessions
-//! that share a slot share a lock, a brief wait at worst). A slot is 0 when
-//! free, else its holder's word: when the lock was taken (the low 40 bits
-//! of the store clock in milliseconds, so 17 years before the comparison
-//! wraps) and a 24-bit tag of the holder's token. A lock older than the
-//! lease is stale: its holder crashed or hung. Breaking a stale lock
-//! happens only inside an LMDB write transaction, where every save checks
-//! that its lock still holds, so a holder whose lock was broken can never
-//! save after the new holder read the session. This process remembers the
-//! exact word of each lock it holds, by token and slot (a token changing
-//! its session's ID holds two). Waiters sleep until a free wakes them
-//! (`wakes.rs`), their pause at most.
+//! that share a slot share a lock, a brief wait at worst; the applications
+//! sharing a directory share its table). A slot is 0 when free, else its
+//! holder's word: when the lock's lease ends (the low 40 bits of the store
+//! clock in milliseconds: when it was taken plus its holder's lease, so
+//! 17 years before the comparison wraps) and a 24-bit tag of the holder's
+//! token. Every process judges a lock by the lease its holder took it
+//! with, whatever its own (`lock_ttl` differs per application, even per
+//! process). A lock past its lease is stale: its holder crashed or hung.
+//! Breaking a stale lock happens only inside an LMDB write transaction,
+//! where every save checks that its lock still holds, so a holder whose
+//! lock was broken can never save after the new holder read the session.
+//! This process remembers the exact word of each lock it holds, by token
+//! and slot (a token changing its session's ID holds two). Waiters sleep
+//! until a free wakes them (`wakes.rs`), their pause at most.
+//!
+//! The table's format is its magic word, `sesslck2`. The format before
+//! (`sesslck1`) held when each lock was taken, judged by each reader's own
+//! lease: a process of either must never use a table of the other. Older
+//! processes refuse a `sesslck2` table; this one converts a `sesslck1`
+//! table (every slot freed) when it opens the directory's LMDB environment
+//! while no other process has it open ([`convert_old`]), and otherwise
+//! refuses it, saying what to do.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::wakes::Wakes;
 use super::words::SharedWords;
-use crate::error::Result;
+use crate::error::{self, Error, Result};
 
 /// Slots in the table (a power of two).
 const SLOTS: usize = 1 << 20;
-/// The file's first 8 bytes: its format (all zeros: being created).
-const MAGIC: &[u8; 8] = b"sesslck1";
-const SINCE_BITS: u32 = 40;
-const SINCE_MASK: u64 = (1 << SINCE_BITS) - 1;
+/// The file's first 8 bytes: its format (all zeros: being created). Its
+/// words hold when their lock's lease ends.
+const MAGIC: &[u8; 8] = b"sesslck2";
+/// The format before: words held when their lock was taken.
+const OLD_MAGIC: &[u8; 8] = b"sesslck1";
+const UNTIL_BITS: u32 = 40;
+const UNTIL_MASK: u64 = (1 << UNTIL_BITS) - 1;
 const TAG_BITS: u32 = 24;
+/// The longest lease a word records (8.7 years): less than half the
+/// clock field's range, so a lock just taken never looks past its lease.
+const MAX_LEASE_MS: u64 = 1 << (UNTIL_BITS - 2);
 
 /// What trying to take a lock found.
 pub(super) enum Take {
@@ -50,6 +69,8 @@ pub(super) enum Take {
 pub(super) struct LockTable {
     /// Word 0 the magic, then one per slot.
     words: SharedWords,
+    /// The lease of the locks this process takes (its `lock_ttl`, at most
+    /// [`MAX_LEASE_MS`]); others' locks are judged by their own.
     lease_ms: u64,
     /// (token, slot) → the word this process holds that lock with. Looked
     /// up three times per writing request, so hashed with foldhash (seeded
@@ -63,9 +84,18 @@ pub(super) struct LockTable {
 impl LockTable {
     /// Opens (creating if needed) the table of the directory `dir`.
     pub(super) fn open(dir: &Path, lease_ms: u64) -> Result<LockTable> {
+        let path = dir.join("sess-locks");
+        let words = SharedWords::open(&path, "lock table", MAGIC, SLOTS).map_err(|e| {
+            // Not converted (see `convert_old`): in use by another process.
+            if magic_of(&path) == Some(*OLD_MAGIC) {
+                old_table(&path)
+            } else {
+                e
+            }
+        })?;
         Ok(LockTable {
-            words: SharedWords::open(&dir.join("sess-locks"), "lock table", MAGIC, SLOTS)?,
-            lease_ms,
+            words,
+            lease_ms: lease_ms.min(MAX_LEASE_MS),
             held: Mutex::new(HashMap::default()),
             wakes: Wakes::open(dir)?,
         })
@@ -82,25 +112,33 @@ impl LockTable {
         1 + (x as usize & (SLOTS - 1))
     }
 
-    /// Whether `word` is a lock that holds at `now_ms`.
-    fn live(&self, word: u64, now_ms: u64) -> bool {
+    /// Whether `word` is a lock that holds at `now_ms`: before the end of
+    /// the lease it records (its holder's, not this process's).
+    fn live(word: u64, now_ms: u64) -> bool {
         if word == 0 {
             return false;
         }
-        let age = now_ms.wrapping_sub(word >> TAG_BITS) & SINCE_MASK;
-        // A clock that went back shows as a huge age: still held.
-        age < self.lease_ms || age >= 1 << (SINCE_BITS - 1)
+        let left = (word >> TAG_BITS).wrapping_sub(now_ms) & UNTIL_MASK;
+        // Past the end shows as 0 or a huge number (wrapped); a clock that
+        // went back as more than a lease left: still held.
+        left != 0 && left < 1 << (UNTIL_BITS - 1)
+    }
+
+    /// The word of a lock `token` takes at `now_ms`, for this process's
+    /// lease.
+    fn word_for(&self, token: u64, now_ms: u64) -> u64 {
+        word_for(token, now_ms.wrapping_add(self.lease_ms))
     }
 
     /// Whether the lock of `h` is held (by anyone) at `now_ms`.
     pub(super) fn is_held(&self, h: &[u8; 16], now_ms: u64) -> bool {
-        self.live(self.word(Self::slot_of(h)).load(Ordering::Acquire), now_ms)
+        Self::live(self.word(Self::slot_of(h)).load(Ordering::Acquire), now_ms)
     }
 
     /// Tries to take the lock of `h` for `token` at `now_ms`.
     pub(super) fn take(&self, h: &[u8; 16], token: u64, now_ms: u64) -> Take {
         let slot = Self::slot_of(h);
-        let mine = word_for(token, now_ms);
+        let mine = self.word_for(token, now_ms);
         match self
             .word(slot)
             .compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire)
@@ -109,7 +147,7 @@ impl LockTable {
                 self.held.lock().insert((token, slot), mine);
                 Take::Taken
             }
-            Err(w) if self.live(w, now_ms) => Take::Busy,
+            Err(w) if Self::live(w, now_ms) => Take::Busy,
             Err(w) => Take::Stale(w),
         }
     }
@@ -119,7 +157,7 @@ impl LockTable {
     /// transaction (see the module documentation).
     pub(super) fn break_stale(&self, h: &[u8; 16], stale: u64, token: u64, now_ms: u64) -> bool {
         let slot = Self::slot_of(h);
-        let mine = word_for(token, now_ms);
+        let mine = self.word_for(token, now_ms);
         let taken = self
             .word(slot)
             .compare_exchange(stale, mine, Ordering::AcqRel, Ordering::Acquire)
@@ -163,10 +201,146 @@ impl LockTable {
     }
 }
 
-/// The slot word of a lock taken by `token` at `now_ms` (never 0).
-fn word_for(token: u64, now_ms: u64) -> u64 {
+/// The slot word of a lock held by `token` until `until_ms` (never 0).
+fn word_for(token: u64, until_ms: u64) -> u64 {
     let tag = (token ^ (token >> TAG_BITS) ^ (token >> (2 * TAG_BITS))) & ((1 << TAG_BITS) - 1);
-    ((now_ms & SINCE_MASK) << TAG_BITS) | tag.max(1)
+    ((until_ms & UNTIL_MASK) << TAG_BITS) | tag.max(1)
+}
+
+/// The first 8 bytes of the file `path`, if it has them.
+fn magic_of(path: &Path) -> Option<[u8; 8]> {
+    let mut magic = [0u8; 8];
+    File::open(path).ok()?.read_exact_at(&mut magic, 0).ok()?;
+    Some(magic)
+}
+
+/// `E_STORE_CORRUPT`: the table `path` is in the format before, and in use.
+fn old_table(path: &Path) -> Error {
+    let dir = path.parent().unwrap_or(path);
+    Error::new(
+        error::E_STORE_CORRUPT,
+        format!(
+            "{} is the lock table of an earlier libsess (format sesslck1, whose \
+             locks this version reads differently), and another process has \
+             {} open (one of that version): stop every process using the \
+             directory, then start again (the first to open it converts the \
+             table; no session is lost)",
+            path.display(),
+            dir.display()
+        ),
+    )
+}
+
+/// How long [`convert_old`] waits for the directory to itself (another
+/// process may be converting the table, or opening the environment).
+const CONVERT_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Converts the lock table of the directory `dir` from the format before
+/// (`sesslck1`) to this one, every slot freed, if no other process has the
+/// directory's LMDB environment open; refuses it (`E_STORE_CORRUPT`, see
+/// [`old_table`]) if one has. Nothing to do (`None`) for a table in this
+/// format or none.
+///
+/// Call just before this process opens the environment, while it has it
+/// open nowhere (this opens and may close a descriptor of `lock.mdb`, and
+/// closing one drops every `fcntl` lock the process holds on that file).
+/// A conversion returns that descriptor holding an exclusive lock on byte
+/// 0: open the environment then, and keep the descriptor open as long as
+/// the environment (closing it would drop LMDB's locks).
+///
+/// Why this is safe: every process that has the environment open holds a
+/// shared `fcntl` lock on byte 0 of `lock.mdb` (LMDB's, taken when it
+/// opens the environment and kept until it closes it), and a process uses
+/// the lock table only while it has the environment open. So the
+/// exclusive lock is had only while no other process uses the table, and
+/// none can open the environment until LMDB, opening it in this process
+/// (to which its own lock is no obstacle), turns the lock into its usual
+/// shared one: as the only opener, after initialising `lock.mdb` as a
+/// first opener does, so the processes that waited find it ready. A
+/// process of the earlier version that opens the directory after refuses
+/// the converted table (its magic). The earlier version's locks were held
+/// by processes that are gone: they are freed.
+pub(super) fn convert_old(dir: &Path) -> Result<Option<File>> {
+    let path = dir.join("sess-locks");
+    let access = |op: &str, e: std::io::Error| {
+        Error::new(
+            error::E_STORE_ACCESS,
+            format!("lmdb lock table {}: {op}: {e}", path.display()),
+        )
+    };
+    let start = Instant::now();
+    loop {
+        if magic_of(&path) != Some(*OLD_MAGIC) {
+            return Ok(None); // this format (converted meanwhile?), or none
+        }
+        // Created if missing as LMDB creates it (0600): no process has the
+        // environment open then.
+        let lock_file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(dir.join("lock.mdb"))
+                .map_err(|e| access("open lock.mdb", e))?
+        };
+        if lock_byte_0(&lock_file).map_err(|e| access("lock lock.mdb", e))? {
+            if magic_of(&path) == Some(*OLD_MAGIC) {
+                rewrite_old(&path).map_err(|e| access("convert", e))?;
+            }
+            return Ok(Some(lock_file));
+        }
+        drop(lock_file); // held no lock of this process
+        if start.elapsed() > CONVERT_PATIENCE {
+            return Err(old_table(&path));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Takes an exclusive `fcntl` lock on byte 0 of `file` (LMDB's lock file)
+/// without waiting: whether no other process's lock stood in the way.
+fn lock_byte_0(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain `flock` record, all fields set or zero.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = 0;
+    lock.l_len = 1;
+    loop {
+        // SAFETY: `file` is open; `lock` lives across the call.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) } == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EACCES | libc::EAGAIN) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Frees every slot of the old-format table `path` and marks it with this
+/// format (the mark last). No other process uses it.
+fn rewrite_old(path: &Path) -> std::io::Result<()> {
+    let file = File::options().read(true).write(true).open(path)?;
+    let len = 8 * (SLOTS as u64 + 1);
+    // Written over rather than truncated: a mapping of it (a process of
+    // the earlier version on its way out) must not fault.
+    let end = file.metadata()?.len().min(len);
+    let zeros = vec![0u8; 1 << 16];
+    let mut at = 8;
+    while at < end {
+        let n = (end - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    file.set_len(len)?;
+    file.write_all_at(MAGIC, 0)
 }
 
 #[cfg(test)]
@@ -207,6 +381,74 @@ mod tests {
         let other = LockTable::open(&dir, 1000).unwrap();
         assert!(matches!(t.take(&h, 4, 7_000), Take::Taken));
         assert!(matches!(other.take(&h, 5, 7_000), Take::Busy));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_lock_is_judged_by_its_holders_lease() {
+        // Two applications sharing the table (as all of a directory's do),
+        // one with a 120 s lease, one with 1 s.
+        let (long, dir) = table("holders-lease");
+        drop(long);
+        let long = LockTable::open(&dir, 120_000).unwrap();
+        let short = LockTable::open(&dir, 1000).unwrap();
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        // The long holder's lock stands its 120 s, whoever looks.
+        assert!(matches!(long.take(&a, 1, 10_000), Take::Taken));
+        for now in [11_000, 60_000, 129_999] {
+            assert!(short.is_held(&a, now), "at {now}");
+            assert!(matches!(short.take(&a, 2, now), Take::Busy), "at {now}");
+        }
+        assert!(long.holds(&a, 1));
+        let Take::Stale(word) = short.take(&a, 2, 130_000) else {
+            panic!("past the holder's lease")
+        };
+        assert!(short.break_stale(&a, word, 2, 130_000) && !long.holds(&a, 1));
+        // The short holder's lock ends after its 1 s, also for the long one.
+        assert!(matches!(short.take(&b, 3, 200_000), Take::Taken));
+        assert!(matches!(long.take(&b, 4, 200_999), Take::Busy));
+        assert!(!long.is_held(&b, 201_000));
+        assert!(matches!(long.take(&b, 4, 201_000), Take::Stale(_)));
+        // A clock that went back keeps it held; a lease past the field's
+        // range is capped (still held for years, never taken for ended).
+        assert!(long.is_held(&b, 150_000));
+        let forever = LockTable::open(&dir, u64::MAX).unwrap();
+        let c = [3u8; 16];
+        assert!(matches!(forever.take(&c, 5, 1 << 39), Take::Taken));
+        assert!(short.is_held(&c, (1 << 39) + (1 << 37)));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_old_format_table_is_converted_when_the_directory_is_free() {
+        let (t, dir) = table("old");
+        let h = [5u8; 16];
+        assert!(matches!(t.take(&h, 1, 5_000), Take::Taken));
+        drop(t);
+        // The earlier version's table, with a lock of a process now gone.
+        let path = dir.join("sess-locks");
+        let file = File::options().write(true).open(&path).unwrap();
+        file.write_all_at(OLD_MAGIC, 0).unwrap();
+        drop(file);
+        let e = LockTable::open(&dir, 1000).err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains("sesslck1"), "{}", e.detail());
+        assert!(
+            e.detail().contains(&*path.to_string_lossy()),
+            "{}",
+            e.detail()
+        );
+        // No process has the directory open: converted, every slot free;
+        // `lock.mdb` locked until the caller has opened the environment.
+        let lock_file = convert_old(&dir).unwrap().expect("converted");
+        assert_eq!(magic_of(&path), Some(*MAGIC));
+        drop(lock_file);
+        let t = LockTable::open(&dir, 1000).unwrap();
+        assert!(!t.is_held(&h, 5_001));
+        assert!(matches!(t.take(&h, 2, 5_001), Take::Taken));
+        // A table in this format is left as it is.
+        assert!(convert_old(&dir).unwrap().is_none());
+        assert!(t.is_held(&h, 5_001) && t.holds(&h, 2));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -11,11 +11,14 @@
 //!
 //! - **Locks** are words of a table shared by the processes (`locks.rs`):
 //!   taken and freed with a compare-and-swap, no LMDB transaction. A lock
-//!   records when it was taken; one older than `lock_ttl` is stale (its
-//!   holder crashed or hung): another request may take the session, and
-//!   the old holder's save is then refused. Read-only requests hold no
-//!   lock (LMDB reads are consistent snapshots); they wait only for a
-//!   writer, and slide the expiry only when that moves it by 10 s or more.
+//!   records when its lease ends: when it was taken plus its holder's
+//!   `lock_ttl`, so every process judges it by its holder's (applications
+//!   sharing a directory, even processes, may set different ones). Past
+//!   that it is stale (its holder crashed or hung): another request may
+//!   take the session, and the old holder's save is then refused.
+//!   Read-only requests hold no lock (LMDB reads are consistent
+//!   snapshots); they wait only for a writer, and slide the expiry only
+//!   when that moves it by 10 s or more.
 //!   Such a slide (or an exclusive request's that changed nothing) is
 //!   queued in the process and written with others in one
 //!   write transaction, within a second (`slides.rs`); it is queued only
@@ -28,16 +31,23 @@
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
 //!   reads only its due prefix. Each expired session is claimed (read and
 //!   deleted) in one write transaction, so exactly one process runs its
-//!   Session_OnEnd, with its final contents.
+//!   Session_OnEnd, with its final contents. A session too large for the
+//!   sweeping application's limits (stored under larger ones) is removed
+//!   without Session_OnEnd and reported (`E_SESSION_TOO_LARGE`, once the
+//!   rest are claimed) rather than left to stop every sweep at it.
 //! - **Processes**: LMDB serialises writers across processes with a robust
 //!   mutex (a writer killed mid-transaction loses only that transaction);
 //!   every process opening the directory sees every live session.
 //! - **Faults**: a full map or disk is `E_STORE_FULL` (the transaction is
 //!   aborted, or never begun: nothing written; the data file is written
 //!   through its memory map, with its disk space allocated ahead, see
-//!   `env.rs`); a damaged or foreign file `E_STORE_CORRUPT`; a
-//!   missing or unwritable directory `E_STORE_ACCESS` at application
-//!   creation.
+//!   `env.rs`); a damaged or foreign file, or an LMDB environment that is
+//!   not empty and not marked as libsess's (another program's),
+//!   `E_STORE_CORRUPT`; a missing or unwritable directory `E_STORE_ACCESS`
+//!   at application creation. A lock table an earlier version wrote
+//!   (`sesslck1`) is converted by the first process to open the directory
+//!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
+//!   what to do) while one has (`locks.rs`).
 //! - **Parts**: a new directory's sessions are spread over four LMDB
 //!   environments (the directory's and three in subdirectories) by key
 //!   hash (`parts.rs`): LMDB admits one write transaction per environment,
@@ -48,7 +58,8 @@
 //!   applications of one process that name the same directory share it,
 //!   each with its own databases (by `name`).
 //!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
-//!   create applications after forking.
+//!   an application it creates opens the directory anew (after closing the
+//!   child's copy of the inherited environment, see `env.rs`).
 
 mod env;
 mod locks;
@@ -96,7 +107,9 @@ pub struct LmdbOptions {
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
     /// crashed process): after this another request may take the session
-    /// (default 120 s).
+    /// (default 120 s). Each lock keeps the lease it was taken with, so the
+    /// applications sharing a directory (and its processes) may set
+    /// different ones; past about 8 years counts as 8 years.
     pub lock_ttl: Duration,
     /// A secret (16 bytes or more, the same in every process) under which
     /// the session ID is stored masked, so Session_OnEnd of a session the

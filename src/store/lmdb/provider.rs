@@ -200,10 +200,10 @@ impl LmdbProvider {
 
     /// Runs `body` in a write transaction, committed if it succeeds.
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
-        self.shared.check_process()?;
+        let env = self.shared.env()?;
         let _turn = self.shared.writer();
         self.shared.reserve()?;
-        let mut txn = self.shared.env().write_txn().map_err(|e| fail(e, op))?;
+        let mut txn = env.write_txn().map_err(|e| fail(e, op))?;
         let out = body(&mut txn)?;
         txn.commit().map_err(|e| fail(e, op))?;
         Ok(out)
@@ -215,8 +215,7 @@ impl LmdbProvider {
         op: &str,
         body: impl FnOnce(&RoTxn<'_, WithoutTls>) -> Result<T>,
     ) -> Result<T> {
-        self.shared.check_process()?;
-        let txn = self.shared.env().read_txn().map_err(|e| fail(e, op))?;
+        let txn = self.shared.env()?.read_txn().map_err(|e| fail(e, op))?;
         body(&txn)
     }
 
@@ -279,6 +278,9 @@ impl LmdbProvider {
     /// Takes the lock of `h` for `token` (breaking a stale one inside a
     /// write transaction): whether it was taken.
     fn lock(&self, h: &[u8; 16], token: u64, now_ms: u64, op: &str) -> Result<bool> {
+        // Not in a forked child's inherited application: a process uses the
+        // lock table only while it has the environment open (`locks.rs`).
+        self.shared.check_process()?;
         match self.locks.take(h, token, now_ms) {
             Take::Taken => Ok(true),
             Take::Busy => Ok(false),
@@ -597,6 +599,12 @@ impl Provider for LmdbProvider {
         })
     }
 
+    /// Claims what is due and not locked, in deadline order, until `out`
+    /// is full. A session `out` refuses as too large (stored under larger
+    /// limits: no sweep of this application could ever hand it out) is
+    /// removed without Session_OnEnd, as damaged records are, rather than
+    /// left to stop every sweep at it; the sweep then claims the rest and
+    /// reports them (`E_SESSION_TOO_LARGE`).
     fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
         let s = &self.shared;
         // Only the due prefix of the index: deadlines at or before now.
@@ -616,11 +624,14 @@ impl Provider for LmdbProvider {
         // This process's queued slides first: none of them is due.
         s.flush_slides()?;
         // Readers killed mid-transaction would pin old pages forever.
-        let _ = s.env().clear_stale_readers();
+        let _ = s.env()?.clear_stale_readers();
         // Nothing due (the usual case): no write transaction at all.
         if self.read("sweep", |txn| due(txn, 1))?.is_empty() {
             return Ok(());
         }
+        // Sessions too large for `out` (stored under larger limits): ended
+        // without Session_OnEnd, reported once the rest are claimed.
+        let mut too_large = 0u64;
         self.write("sweep", |txn| {
             for k in due(txn, max.saturating_mul(4).max(64))? {
                 if out.len() >= max {
@@ -662,15 +673,35 @@ impl Provider for LmdbProvider {
                     continue; // in use: its holder saves or ends it
                 }
                 let blob = self.record(txn, &h, "sweep")?.map_or(&[][..], |(_, b)| b);
-                if out.add(blob).is_err() {
-                    break; // the list refuses it: it stays
+                match out.add(blob) {
+                    Ok(()) => {}
+                    // Larger than this application's sessions can be: no
+                    // sweep could ever hand it out, and as the first due it
+                    // would stop every later one here. Dropped, as a damaged
+                    // record is: ended without Session_OnEnd.
+                    Err(e) if e.code() == error::E_VALUE_TOO_LARGE => too_large += 1,
+                    // The list is full (or no memory): it stays, for the
+                    // next call.
+                    Err(_) => break,
                 }
                 self.delete(txn, &h, &st, "sweep")?;
             }
             Ok(())
         })?;
         // Sweeps are where a non-durable store reaches the disk.
-        s.env().force_sync().map_err(|e| fail(e, "sync"))
+        s.env()?.force_sync().map_err(|e| fail(e, "sync"))?;
+        if too_large > 0 {
+            return Err(Error::new(
+                error::E_SESSION_TOO_LARGE,
+                format!(
+                    "LMDB store: {too_large} expired session(s) larger than this \
+                     application's limits allow (stored under larger max_items, \
+                     max_value_bytes or max_key_bytes) were removed without \
+                     Session_OnEnd"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn count(&self) -> Result<u64> {
@@ -754,6 +785,115 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// The provider of application `name` on `dir`, whose locks have
+    /// `lease_ms` (its `lock_ttl`).
+    fn application(dir: &std::path::Path, name: &str, lease_ms: u64) -> LmdbProvider {
+        let opts = LmdbOptions {
+            name: name.into(),
+            ..LmdbOptions::new(dir)
+        };
+        let shared = Shared::open(&opts, SINGLE, 1 << 20).unwrap();
+        LmdbProvider::new(shared, LockTable::open(dir, lease_ms).unwrap())
+    }
+
+    #[test]
+    fn applications_with_other_lock_ttls_respect_each_others_locks() {
+        let (p, dir) = provider("ttls");
+        drop(p);
+        // Two applications in one directory (one lock table), with a 120 s
+        // and a 1 s lock_ttl, and a session each whose key hashes share a
+        // lock slot (it is picked by their first 8 bytes).
+        let long = application(&dir, "/long", 120_000);
+        let short = application(&dir, "/short", 1_000);
+        let mut other = [7u8; 16];
+        other[15] = 8;
+        let (a, b) = (key(7), KeyHash::from_bytes(other).hex());
+        assert_eq!(
+            short.create(&b, 1, 0, 900_000, 10, b"b").unwrap(),
+            Status::Done
+        );
+        assert_eq!(short.release(&b, 1).unwrap(), Status::Done);
+        assert_eq!(
+            long.create(&a, 2, 10_000, 900_000, 10, b"a").unwrap(),
+            Status::Done
+        );
+        // The long lock holds its 120 s for the short application too.
+        let mut out = BlobBuf::new(64);
+        for now in [12_000, 60_000, 129_999] {
+            assert_eq!(
+                short
+                    .get(&b, LockMode::Exclusive, 3, now, &mut out)
+                    .unwrap(),
+                Status::Locked,
+                "at {now}"
+            );
+        }
+        assert_eq!(
+            long.set_and_release(&a, 2, 900_000, Some(b"a2")).unwrap(),
+            Status::Done
+        );
+        // The short lock ends after its 1 s for the long application too.
+        assert_eq!(
+            short
+                .get(&b, LockMode::Exclusive, 4, 200_000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            long.get(&a, LockMode::Exclusive, 5, 200_999, &mut out)
+                .unwrap(),
+            Status::Locked
+        );
+        assert_eq!(
+            long.get(&a, LockMode::Exclusive, 5, 201_000, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            short
+                .set_and_release(&b, 4, 900_000, Some(b"late"))
+                .unwrap(),
+            Status::Locked
+        );
+        assert_eq!(long.release(&a, 5).unwrap(), Status::Done);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_session_too_large_to_hand_out_does_not_stop_expiry() {
+        let (p, dir) = provider("too-large");
+        // Session 1, due first, was stored under larger limits: the list
+        // (at most 64 bytes a blob) cannot take it.
+        for i in 1..=4u8 {
+            let blob = vec![i; if i == 1 { 100 } else { 10 }];
+            assert_eq!(
+                p.create(&key(i), 9, 0, 1000 * u64::from(i), 10, &blob)
+                    .unwrap(),
+                Status::Done
+            );
+        }
+        let mut list = BlobList::new(64, 10);
+        let e = p.claim_expired(10_000, 10, &mut list).unwrap_err();
+        assert_eq!(e.code(), error::E_SESSION_TOO_LARGE);
+        assert!(e.detail().contains("1 expired session"), "{}", e.detail());
+        assert_eq!(list.len(), 3, "the others are claimed");
+        assert_eq!(p.count().unwrap(), 0, "the large one is removed");
+        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        assert_eq!(p.shared.expiry.len(&txn).unwrap(), 0);
+        drop(txn);
+        // A full list still stops a sweep, leaving the rest in place.
+        for i in 5..=6u8 {
+            assert_eq!(
+                p.create(&key(i), 9, 0, 20_000, 10, &[i]).unwrap(),
+                Status::Done
+            );
+        }
+        let mut list = BlobList::new(64, 1);
+        p.claim_expired(30_000, 10, &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (1, 1));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn slid_sessions_are_refiled_and_shortened_ones_moved() {
         let (p, dir) = provider("slide");
@@ -774,7 +914,7 @@ mod tests {
         );
         assert_eq!(p.release(&key(3), 9).unwrap(), Status::Done);
         let index_len = |p: &LmdbProvider| {
-            let txn = p.shared.env().read_txn().unwrap();
+            let txn = p.shared.env().unwrap().read_txn().unwrap();
             p.shared.expiry.len(&txn).unwrap()
         };
         let mut list = BlobList::new(64, 10);
@@ -795,7 +935,7 @@ mod tests {
 
     /// The deadline stored for `key(i)` (not counting queued slides).
     fn stored(p: &LmdbProvider, i: u8) -> Option<u64> {
-        let txn = p.shared.env().read_txn().unwrap();
+        let txn = p.shared.env().unwrap().read_txn().unwrap();
         p.state(&txn, &[i; 16], "test")
             .unwrap()
             .map(|st| st.deadline)
@@ -894,7 +1034,7 @@ mod tests {
 
     /// The blob stored for `key(i)`.
     fn blob(p: &LmdbProvider, i: u8) -> Option<Vec<u8>> {
-        let txn = p.shared.env().read_txn().unwrap();
+        let txn = p.shared.env().unwrap().read_txn().unwrap();
         p.record(&txn, &[i; 16], "test")
             .unwrap()
             .map(|(_, b)| b.to_vec())
@@ -914,7 +1054,7 @@ mod tests {
         }
         // Three slides queued; then 2's record is damaged.
         let s = &p.shared;
-        let mut txn = s.env().write_txn().unwrap();
+        let mut txn = s.env().unwrap().write_txn().unwrap();
         s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
         txn.commit().unwrap();
         s.flush_slides().unwrap();
@@ -923,7 +1063,7 @@ mod tests {
             (blob(&p, 1), blob(&p, 3)),
             (Some(vec![1; 40]), Some(vec![3; 40]))
         );
-        let txn = s.env().read_txn().unwrap();
+        let txn = s.env().unwrap().read_txn().unwrap();
         assert_eq!(s.sessions.get(&txn, &[2; 16]).unwrap(), Some(&b"short"[..]));
         drop(txn);
         // A slide written at once keeps the blob.
@@ -965,7 +1105,7 @@ mod tests {
         }
         // Damage session 2's record.
         let s = &p.shared;
-        let mut txn = s.env().write_txn().unwrap();
+        let mut txn = s.env().unwrap().write_txn().unwrap();
         s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
         txn.commit().unwrap();
         let mut out = BlobBuf::new(64);
