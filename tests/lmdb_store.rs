@@ -2,7 +2,8 @@
 //! properties — several OS processes sharing sessions, a crashed lock
 //! holder, applications with different lock TTLs sharing lock slots,
 //! Abandon racing a slow request, restarts, racing sweepers, sessions too
-//! large for the sweeper's limits, a full map, damaged files, foreign
+//! large for the sweeper's limits, a full map, the disk space of the files
+//! mapped shared, damaged files, foreign
 //! environments and bad directories, lock tables of the earlier format,
 //! applications created in a forked child, objects refused.
 //!
@@ -863,6 +864,36 @@ fn an_application_created_in_a_forked_child_opens_the_directory_anew() {
         Some(&Variant::I4(3))
     );
     assert_eq!(app.session_count().unwrap(), 2);
+}
+
+#[test]
+fn the_files_mapped_shared_have_their_disk_blocks() {
+    use std::os::unix::fs::MetadataExt;
+    // A write through a shared map into a hole the disk cannot fill is
+    // SIGBUS: the lock tables and wake-up words are allocated when made.
+    let dir = TempDir::new("blocks");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    let files: Vec<PathBuf> = data_files(dir.path())
+        .iter()
+        .flat_map(|f| {
+            [
+                f.with_file_name("sess-locks"),
+                f.with_file_name("sess-wakes"),
+            ]
+        })
+        .collect();
+    assert_eq!(files.len(), 8, "four parts");
+    for file in &files {
+        let meta = std::fs::metadata(file).unwrap();
+        assert!(
+            meta.blocks() * 512 >= meta.len(),
+            "{}: {} of {} bytes allocated",
+            file.display(),
+            meta.blocks() * 512,
+            meta.len()
+        );
+    }
+    drop(app);
 }
 
 /// The data files under `dir` (the directory's and its parts').

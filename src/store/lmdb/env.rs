@@ -7,11 +7,15 @@
 //! shared map instead of `pwrite`-ing each dirty page (several times
 //! faster). The data file is then sparse up to the map size, and a write
 //! into a hole the disk cannot fill would kill the process with SIGBUS.
-//! So the file's blocks are reserved (`posix_fallocate`) ahead of what
-//! LMDB has used: before every write transaction, [`Shared::reserve`]
-//! keeps at least [`Shared`]'s margin (more than one transaction can grow
-//! the file by) reserved beyond the last used page. A full disk is then
-//! `E_STORE_FULL` before anything is written.
+//! So the file's blocks are reserved (`fallocate`, see `space.rs`) ahead
+//! of what LMDB has used: before every write transaction,
+//! [`Shared::reserve`] keeps at least [`Shared`]'s margin (more than one
+//! save can grow the file by) reserved beyond the last used page, each
+//! call allocating only what this process has not yet; a transaction that
+//! rewrites many records (a flush of slides, a sweep's re-filing) reserves
+//! more as it goes, by their sizes ([`Room`]). A full disk is then
+//! `E_STORE_FULL` before anything is written; a file system that cannot
+//! allocate ahead is refused at application creation (`E_STORE_ACCESS`).
 //!
 //! A forked child must not use an environment its parent opened (LMDB's
 //! rule): its inherited applications are refused (`E_STORE_UNAVAILABLE`),
@@ -23,7 +27,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::mem::ManuallyDrop;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -34,6 +37,7 @@ use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, WithoutTls}
 use super::locks;
 use super::provider::{rewrite, State};
 use super::slides::{Push, Slide, Slides};
+use super::space;
 use super::wakes::{spin_for, Wakes};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
@@ -51,6 +55,8 @@ struct Environment {
     generation: u32,
     /// The data file, whose blocks [`Shared::reserve`] allocates.
     data: File,
+    /// Its path (for messages).
+    data_path: PathBuf,
     /// Bytes from the data file's start known to have their blocks.
     reserved: AtomicU64,
     /// The format it is marked with (see `parts.rs`).
@@ -71,9 +77,50 @@ struct Environment {
 /// parted directory reserves this in each part).
 const RESERVE_CHUNK: u64 = 8 << 20;
 
-/// Bytes kept reserved on disk before a flush of queued slides: the
-/// B-tree pages a batch of slides can copy, with room to spare.
+/// Bytes kept reserved on disk before a flush of queued slides, besides
+/// what its records take ([`Room`]): B-tree pages above the leaves, the
+/// free list, with room to spare.
 const FLUSH_MARGIN: u64 = 16 << 20;
+
+/// The disk room a write transaction that rewrites records, or deletes
+/// many, keeps reserved as it goes ([`shared_reserve`]): its margin, plus
+/// what each change it has made or is about to make may add to the file.
+/// LMDB rewrites a record in overflow pages (one of about half a page or
+/// more) into new pages, so a batch of them can grow the file by the sum
+/// of their sizes, however large: no fixed margin holds it.
+///
+/// During the transaction LMDB still reports the last used page as of the
+/// last commit (no other writer can commit meanwhile), so every step
+/// reserves from that same base.
+pub(super) struct Room<'e> {
+    environment: &'e Environment,
+    margin: u64,
+    /// What the changes so far may add.
+    added: u64,
+}
+
+impl Room<'_> {
+    /// Keeps room reserved for one more rewrite, of a record of `len`
+    /// bytes (its new length): call before it. Counted: the overflow pages
+    /// it may take (its bytes and the 16-byte page header, in whole pages),
+    /// its leaf's copy and a page above.
+    pub(super) fn record(&mut self, len: usize) -> Result<()> {
+        let page = self.environment.page_size;
+        let pages = (len as u64).saturating_add(16).div_ceil(page) + 2;
+        self.grow(pages.saturating_mul(page))
+    }
+
+    /// Keeps room reserved for `n` more B-tree pages the transaction may
+    /// copy (deletes, index moves): call before the change.
+    pub(super) fn pages(&mut self, n: u64) -> Result<()> {
+        self.grow(n.saturating_mul(self.environment.page_size))
+    }
+
+    fn grow(&mut self, bytes: u64) -> Result<()> {
+        self.added = self.added.saturating_add(bytes);
+        shared_reserve(self.environment, self.margin.saturating_add(self.added))
+    }
+}
 
 /// An [`Environment`]'s LMDB handle, which a forked child may close early.
 struct Handle {
@@ -172,6 +219,16 @@ impl Shared {
         shared_reserve(&self.environment, self.margin)
     }
 
+    /// The disk room of a write transaction that rewrites records (see
+    /// [`Room`]), beyond what [`Shared::reserve`] keeps.
+    pub(super) fn room(&self) -> Room<'_> {
+        Room {
+            environment: &self.environment,
+            margin: self.margin,
+            added: 0,
+        }
+    }
+
     /// This application's number in the process.
     pub(super) fn app(&self) -> u32 {
         self.app
@@ -241,6 +298,27 @@ impl Shared {
     pub(super) fn check_process(&self) -> Result<()> {
         self.environment.env().map(|_| ())
     }
+
+    /// The bytes of the data file LMDB has used and those reserved on disk.
+    #[cfg(test)]
+    pub(super) fn space(&self) -> (u64, u64) {
+        let e = &self.environment;
+        let info = e.env().unwrap().info();
+        let used = (info.last_page_number as u64 + 1) * e.page_size;
+        (used, e.reserved.load(Ordering::Relaxed))
+    }
+
+    /// Queues a slide as [`Shared::queue_slide`] does, but starts no
+    /// flusher: it waits for [`Shared::flush_slides`].
+    #[cfg(test)]
+    pub(super) fn queue_unflushed(&self, h: &[u8; 16], seen: u64, deadline: u64) {
+        let slide = Slide {
+            sessions: self.sessions,
+            seen,
+            deadline,
+        };
+        let _ = self.environment.slides.push((self.app, *h), slide);
+    }
 }
 
 /// Keeps `margin` bytes beyond the last used page of `e`'s data file
@@ -255,30 +333,15 @@ fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
         return Ok(());
     }
     let target = want.saturating_add(RESERVE_CHUNK).min(map);
-    let len = libc::off_t::try_from(target).unwrap_or(libc::off_t::MAX);
-    // SAFETY: `data` is an open file of this process; the call only
-    // allocates blocks (the file's bytes are unchanged).
-    let rc = unsafe { libc::posix_fallocate(e.data.as_raw_fd(), 0, len) };
-    match rc {
-        0 => {
-            e.reserved.fetch_max(target, Ordering::Relaxed);
-            Ok(())
-        }
-        libc::ENOSPC | libc::EFBIG => Err(Error::new(
-            error::E_STORE_FULL,
-            format!(
-                "LMDB store: the disk has no room for the data file to grow to \
-                 {target} bytes (nothing was written)"
-            ),
-        )),
-        rc => Err(Error::new(
-            error::E_STORE_UNAVAILABLE,
-            format!(
-                "LMDB store: reserving the data file's disk space: {}",
-                std::io::Error::from_raw_os_error(rc)
-            ),
-        )),
-    }
+    // From what this process allocated already: the pages below are in
+    // use, written by every process through its map (`fallocate` leaves
+    // them as they are, but there is nothing to do there; see `space.rs`
+    // for why never `posix_fallocate`).
+    let from = e.reserved.load(Ordering::Relaxed);
+    space::allocate(&e.data, &e.data_path, from, target)
+        .map_err(|err| space::refused(&e.data_path, target, err, error::E_STORE_UNAVAILABLE))?;
+    e.reserved.fetch_max(target, Ordering::Relaxed);
+    Ok(())
 }
 
 impl Environment {
@@ -340,10 +403,11 @@ impl Environment {
         let env = unsafe { o.open(dir) }.map_err(|e| fail(e, "open"))?;
         // A process killed inside a read transaction leaves its reader slot.
         let _ = env.clear_stale_readers();
+        let data_path = dir.join("data.mdb");
         let data = File::options()
             .read(true)
             .write(true)
-            .open(dir.join("data.mdb"))
+            .open(&data_path)
             .map_err(|e| fail(heed::Error::Io(e), "open"))?;
         let page_size = u64::from(env.stat().page_size);
         let environment = Environment {
@@ -356,6 +420,7 @@ impl Environment {
             page_size,
             generation: crate::fork::generation(),
             data,
+            data_path,
             reserved: AtomicU64::new(0),
             writer: parking_lot::Mutex::new(()),
             wakes: Wakes::open(dir)?,
@@ -514,6 +579,11 @@ impl Environment {
             return Ok(());
         }
         shared_reserve(self, FLUSH_MARGIN)?;
+        let mut room = Room {
+            environment: self,
+            margin: FLUSH_MARGIN,
+            added: 0,
+        };
         let mut txn = env.write_txn().map_err(|e| fail(e, "slide"))?;
         for ((_, h), slide) in &batch {
             // Only over the deadline the request read: a later write stands.
@@ -524,7 +594,7 @@ impl Environment {
                 };
                 (st.deadline == slide.seen && st.deadline < slide.deadline).then_some((slid, None))
             };
-            match rewrite(&slide.sessions, &mut txn, h, "slide", slid) {
+            match rewrite(&slide.sessions, &mut txn, h, "slide", &mut room, slid) {
                 // Ended or removed since (not resurrected), or written.
                 Ok(_) => {}
                 // A damaged record (the sweep drops it) or page: this
@@ -608,6 +678,76 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
 mod tests {
     use super::*;
     use crate::store::lmdb::parts::SINGLE;
+
+    #[test]
+    fn a_reservation_allocates_only_what_was_not_reserved() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-reserve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // The data file's allocations: (from, to).
+        let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let seen = calls.clone();
+        let hook = move |path: &std::path::Path, from, to| {
+            if path.ends_with("data.mdb") {
+                seen.borrow_mut().push((from, to));
+            }
+            None // made as usual
+        };
+        space::tests::with_hook(hook, || {
+            let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
+            let env = shared.env().unwrap();
+            let record = vec![7u8; 256 << 10];
+            for i in 0..1000u32 {
+                if calls.borrow().len() >= 3 {
+                    break;
+                }
+                shared.reserve().unwrap();
+                let mut txn = env.write_txn().unwrap();
+                let mut k = [0u8; 16];
+                k[..4].copy_from_slice(&i.to_le_bytes());
+                shared.sessions.put(&mut txn, &k, &record).unwrap();
+                txn.commit().unwrap();
+            }
+        });
+        // Each from where the one before ended: a reservation never goes
+        // over what earlier ones allocated (the pages LMDB uses).
+        let calls = calls.borrow();
+        assert!(calls.len() >= 3, "{calls:?}");
+        assert_eq!(calls[0].0, 0);
+        for pair in calls.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1, "{calls:?}");
+            assert!(pair[1].1 > pair[1].0, "{calls:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_data_file_that_cannot_be_allocated_ahead_is_refused() {
+        for (errno, code) in [
+            (libc::EOPNOTSUPP, error::E_STORE_ACCESS),
+            (libc::ENOSYS, error::E_STORE_ACCESS),
+            (libc::ENOSPC, error::E_STORE_FULL),
+        ] {
+            let dir = std::env::temp_dir()
+                .join(format!("libsess-lmdb-unfit-{errno}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let hook =
+                move |path: &std::path::Path, _, _| path.ends_with("data.mdb").then_some(errno);
+            let e = space::tests::with_hook(hook, || {
+                Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).err()
+            })
+            .expect("refused at creation");
+            assert_eq!(e.code(), code, "{errno}: {}", e.detail());
+            let what = if code == error::E_STORE_FULL {
+                "no room".to_owned()
+            } else {
+                format!("{}: its file system cannot allocate", dir.display())
+            };
+            assert!(e.detail().contains(&what), "{}", e.detail());
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 
     #[test]
     fn another_format_is_refused() {

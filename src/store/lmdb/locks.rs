@@ -15,6 +15,8 @@
 //! Breaking a stale lock happens only inside an LMDB write transaction,
 //! where every save checks that its lock still holds, so a holder whose
 //! lock was broken can never save after the new holder read the session.
+//! An expiry sweep takes the lock of each session it claims too, inside
+//! its write transaction, and frees it after the commit ([`SweepLocks`]).
 //! This process remembers the exact word of each lock it holds, by token
 //! and slot (a token changing its session's ID holds two). Waiters sleep
 //! until a free wakes them (`wakes.rs`), their pause at most.
@@ -198,6 +200,76 @@ impl LockTable {
         let slot = Self::slot_of(h);
         self.wakes
             .wait(slot, pause, || self.word(slot).load(Ordering::SeqCst) != 0);
+    }
+}
+
+/// The locks one expiry sweep takes to claim sessions, as a request takes
+/// a session's lock before it reads it: a session whose lock is live is
+/// left to its holder, and a request that comes after the sweep decided
+/// finds the lock taken (it waits, then finds the session gone) instead of
+/// reading a snapshot from before the claim. They are no request's: not in
+/// this process's held map, so no token of a request can free or use
+/// them. Freed when this is dropped: drop it once the sweep's transaction
+/// has committed (or aborted), never before.
+pub(super) struct SweepLocks<'a> {
+    table: &'a LockTable,
+    now_ms: u64,
+    /// The slot and word of each lock taken.
+    taken: Vec<(usize, u64)>,
+}
+
+impl LockTable {
+    /// The locks a sweep at `now_ms` takes (none yet).
+    pub(super) fn sweep(&self, now_ms: u64) -> SweepLocks<'_> {
+        SweepLocks {
+            table: self,
+            now_ms,
+            taken: Vec::new(),
+        }
+    }
+}
+
+impl SweepLocks<'_> {
+    /// Takes the lock of `h` for the sweep, breaking a stale one (call
+    /// only inside the sweep's write transaction): whether the sweep holds
+    /// it now (also when it took it already, for a session sharing the
+    /// slot); `false` if a live lock holds it.
+    pub(super) fn take(&mut self, h: &[u8; 16]) -> bool {
+        let slot = LockTable::slot_of(h);
+        if self.taken.iter().any(|&(s, _)| s == slot) {
+            return true;
+        }
+        let t = self.table;
+        // No request's token (those are never 0); the word is what counts.
+        let mine = word_for(0, self.now_ms.wrapping_add(t.lease_ms));
+        let word = t.word(slot);
+        let taken = match word.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(w) if LockTable::live(w, self.now_ms) => false,
+            Err(stale) => word
+                .compare_exchange(stale, mine, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+        };
+        if taken {
+            self.taken.push((slot, mine));
+        }
+        taken
+    }
+}
+
+impl Drop for SweepLocks<'_> {
+    fn drop(&mut self) {
+        for &(slot, mine) in &self.taken {
+            let freed = self.table.word(slot).compare_exchange(
+                mine,
+                0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            if freed.is_ok() {
+                self.table.wakes.wake(slot);
+            }
+        }
     }
 }
 

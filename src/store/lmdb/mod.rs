@@ -31,7 +31,10 @@
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
 //!   reads only its due prefix. Each expired session is claimed (read and
 //!   deleted) in one write transaction, so exactly one process runs its
-//!   Session_OnEnd, with its final contents. A session too large for the
+//!   Session_OnEnd, with its final contents; the sweep takes the session's
+//!   lock in that transaction (freed after it commits), so it never claims
+//!   a session a live request holds, even one that took the lock after
+//!   the sweep looked (its clock behind the sweep's). A session too large for the
 //!   sweeping application's limits (stored under larger ones) is removed
 //!   without Session_OnEnd and reported (`E_SESSION_TOO_LARGE`, once the
 //!   rest are claimed) rather than left to stop every sweep at it.
@@ -39,12 +42,13 @@
 //!   mutex (a writer killed mid-transaction loses only that transaction);
 //!   every process opening the directory sees every live session.
 //! - **Faults**: a full map or disk is `E_STORE_FULL` (the transaction is
-//!   aborted, or never begun: nothing written; the data file is written
-//!   through its memory map, with its disk space allocated ahead, see
-//!   `env.rs`); a damaged or foreign file, or an LMDB environment that is
-//!   not empty and not marked as libsess's (another program's),
-//!   `E_STORE_CORRUPT`; a missing or unwritable directory `E_STORE_ACCESS`
-//!   at application creation. A lock table an earlier version wrote
+//!   aborted, or never begun: nothing written; the files are written
+//!   through memory maps, with their disk space allocated ahead, see
+//!   `space.rs` and `env.rs`, so a full disk is never SIGBUS); a damaged or
+//!   foreign file, or an LMDB environment that is not empty and not marked
+//!   as libsess's (another program's), `E_STORE_CORRUPT`; a missing or
+//!   unwritable directory, or one whose file system cannot allocate space
+//!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation. A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
 //!   what to do) while one has (`locks.rs`).
@@ -66,6 +70,7 @@ mod locks;
 mod parts;
 mod provider;
 mod slides;
+mod space;
 mod wakes;
 mod words;
 
@@ -90,7 +95,12 @@ pub struct LmdbOptions {
     /// `lock.mdb`; the lock table `sess-locks` and the wake-up words
     /// `sess-wakes`; the same in `part-1` … `part-3`, made there when the
     /// map is split): absolute, existing and writable (no default). It must
-    /// be on a local file system.
+    /// be on a local file system that allocates disk space ahead of use
+    /// (`fallocate`), such as ext4, xfs, btrfs or tmpfs: one that cannot
+    /// (ext4 without extents, most network and FUSE file systems) is
+    /// refused (`E_STORE_ACCESS`), since a full disk could not be reported
+    /// there. The lock table and wake-up words (8 MiB per part) have their
+    /// space allocated when made.
     pub dir: PathBuf,
     /// The application's name in the directory (default empty): the
     /// applications sharing a directory must have different names (at most

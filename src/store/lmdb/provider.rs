@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 
-use super::env::{fail, Db, Shared};
+use super::env::{fail, Db, Room, Shared};
 use super::locks::{LockTable, Take};
 use super::slides::HORIZON_MS;
 use crate::error::{self, Error, Result};
@@ -137,12 +137,14 @@ impl Seen {
 /// one B-tree search, where a lookup and then a put take two. `edit` gets
 /// the stored state and returns the new state and blob (`None`: the stored
 /// blob, kept), or nothing to leave the record as it is. Returns the
-/// stored state, if there is a record (`E_STORE_CORRUPT` if damaged).
+/// stored state, if there is a record (`E_STORE_CORRUPT` if damaged). The
+/// transaction's `room` grows by the record first (`env.rs`).
 pub(super) fn rewrite<'b>(
     db: &Db,
     txn: &mut RwTxn,
     h: &[u8; 16],
     op: &str,
+    room: &mut Room,
     edit: impl FnOnce(State) -> Option<(State, Option<&'b [u8]>)>,
 ) -> Result<Option<State>> {
     let mut at = db.prefix_iter_mut(txn, &h[..]).map_err(|e| fail(e, op))?;
@@ -162,6 +164,7 @@ pub(super) fn rewrite<'b>(
             &kept[..]
         }
     };
+    room.record(State::LEN + blob.len())?;
     // SAFETY: `bytes` points into the page this put rewrites and is not
     // read after it (a kept blob was copied out first); the key is the
     // cursor's own. The cursor stands on the record, so LMDB finds it
@@ -377,7 +380,8 @@ impl LmdbProvider {
                 indexed: st.indexed.min(deadline_ms),
             };
             let edit = |st| holds.then(|| (slid(st), blob));
-            match rewrite(&self.shared.sessions, txn, h, "save", edit)? {
+            let room = &mut self.shared.room();
+            match rewrite(&self.shared.sessions, txn, h, "save", room, edit)? {
                 None => Ok(Status::NotFound),
                 Some(_) if !holds => Ok(Status::Locked),
                 Some(st) => {
@@ -590,8 +594,9 @@ impl Provider for LmdbProvider {
                 };
                 (st.deadline < deadline_ms).then_some((slid, None))
             };
+            let room = &mut self.shared.room();
             Ok(
-                match rewrite(&self.shared.sessions, txn, &h, "reset_timeout", slid)? {
+                match rewrite(&self.shared.sessions, txn, &h, "reset_timeout", room, slid)? {
                     Some(_) => Status::Done,
                     None => Status::NotFound,
                 },
@@ -600,11 +605,13 @@ impl Provider for LmdbProvider {
     }
 
     /// Claims what is due and not locked, in deadline order, until `out`
-    /// is full. A session `out` refuses as too large (stored under larger
-    /// limits: no sweep of this application could ever hand it out) is
-    /// removed without Session_OnEnd, as damaged records are, rather than
-    /// left to stop every sweep at it; the sweep then claims the rest and
-    /// reports them (`E_SESSION_TOO_LARGE`).
+    /// is full: each one's lock taken inside the transaction (skipped if a
+    /// live lock holds it) and freed after the commit. A session `out`
+    /// refuses as too large (stored under larger limits: no sweep of this
+    /// application could ever hand it out) is removed without
+    /// Session_OnEnd, as damaged records are, rather than left to stop
+    /// every sweep at it; the sweep then claims the rest and reports them
+    /// (`E_SESSION_TOO_LARGE`).
     fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
         let s = &self.shared;
         // Only the due prefix of the index: deadlines at or before now.
@@ -632,11 +639,18 @@ impl Provider for LmdbProvider {
         // Sessions too large for `out` (stored under larger limits): ended
         // without Session_OnEnd, reported once the rest are claimed.
         let mut too_large = 0u64;
-        self.write("sweep", |txn| {
+        // The locks of the sessions claimed: freed once the transaction
+        // has committed (or aborted), when this is dropped.
+        let mut locks = self.locks.sweep(now_ms);
+        let swept = self.write("sweep", |txn| {
+            let mut room = s.room();
             for k in due(txn, max.saturating_mul(4).max(64))? {
                 if out.len() >= max {
                     break;
                 }
+                // What a claim (two deletes) or a re-filing's index move
+                // may copy: both B-tree leaves, and a sibling of each.
+                room.pages(4)?;
                 let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
                     // A malformed entry is no session's.
                     s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
@@ -666,12 +680,23 @@ impl Provider for LmdbProvider {
                         indexed: st.deadline,
                         ..st
                     };
-                    rewrite(&s.sessions, txn, &h, "sweep", |_| Some((filed, None)))?;
+                    rewrite(&s.sessions, txn, &h, "sweep", &mut room, |_| {
+                        Some((filed, None))
+                    })?;
                     continue;
                 }
-                if self.locks.is_held(&h, now_ms) {
+                // Its lock, taken as a request takes it, inside this
+                // transaction: a request that took it first (its clock may
+                // be behind this sweep's, the session alive for it) holds
+                // the session, and one that comes after waits for the
+                // commit, then finds it gone; never a claim under a live
+                // lock (a check of the lock alone would let a request take
+                // it after, and read the session from before the claim).
+                if !locks.take(&h) {
                     continue; // in use: its holder saves or ends it
                 }
+                #[cfg(test)]
+                tests::claiming(&h);
                 let blob = self.record(txn, &h, "sweep")?.map_or(&[][..], |(_, b)| b);
                 match out.add(blob) {
                     Ok(()) => {}
@@ -687,7 +712,9 @@ impl Provider for LmdbProvider {
                 self.delete(txn, &h, &st, "sweep")?;
             }
             Ok(())
-        })?;
+        });
+        drop(locks); // committed, or aborted (`swept` is an error)
+        swept?;
         // Sweeps are where a non-durable store reaches the disk.
         s.env()?.force_sync().map_err(|e| fail(e, "sync"))?;
         if too_large > 0 {
@@ -729,6 +756,188 @@ mod tests {
 
     fn key(i: u8) -> String {
         KeyHash::from_bytes([i; 16]).hex()
+    }
+
+    /// What a sweep's test hook does with a session it is about to claim.
+    type Claiming = Box<dyn FnMut(&[u8; 16])>;
+
+    thread_local! {
+        static CLAIMING: std::cell::RefCell<Option<Claiming>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Called by this thread's sweep with each session it is about to
+    /// claim (its lock decided, the session not yet read or deleted).
+    pub(super) fn claiming(h: &[u8; 16]) {
+        CLAIMING.with(|c| {
+            if let Some(hook) = c.borrow_mut().as_mut() {
+                hook(h);
+            }
+        });
+    }
+
+    /// Runs `f` with `hook` called by this thread's sweeps at each claim.
+    fn with_claiming<T>(hook: impl FnMut(&[u8; 16]) + 'static, f: impl FnOnce() -> T) -> T {
+        CLAIMING.with(|c| *c.borrow_mut() = Some(Box::new(hook)));
+        let out = f();
+        CLAIMING.with(|c| *c.borrow_mut() = None);
+        out
+    }
+
+    #[test]
+    fn an_expired_session_whose_lock_is_held_is_not_claimed() {
+        let (p, dir) = provider("held-expired");
+        assert_eq!(
+            p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
+            Status::Done
+        );
+        assert_eq!(p.release(&key(1), 1).unwrap(), Status::Done);
+        // A request whose clock read just before the deadline holds it.
+        let mut out = BlobBuf::new(64);
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 2, 9_999, &mut out)
+                .unwrap(),
+            Status::Done
+        );
+        // A sweep whose clock is past the deadline leaves it to its holder.
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(10_000, 10, &mut list).unwrap();
+        assert!(list.is_empty());
+        assert_eq!(
+            p.set_and_release(&key(1), 2, 70_000, Some(b"saved"))
+                .unwrap(),
+            Status::Done
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_sweep_never_claims_a_session_locked_while_it_decides() {
+        let (p, dir) = provider("sweep-race");
+        let p = std::sync::Arc::new(p);
+        assert_eq!(
+            p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
+            Status::Done
+        );
+        assert_eq!(p.release(&key(1), 1).unwrap(), Status::Done);
+        // A request whose clock read 9_999 (the session is alive for it)
+        // takes the lock and reads the session while the sweep (its clock
+        // at 10_000) is inside its write transaction, between deciding to
+        // claim the session and claiming it.
+        let got = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (hp, hgot) = (p.clone(), got.clone());
+        let hook = move |h: &[u8; 16]| {
+            if *h != [1; 16] {
+                return;
+            }
+            let hp = hp.clone();
+            let status = std::thread::spawn(move || {
+                let mut out = BlobBuf::new(64);
+                hp.get(&key(1), LockMode::Exclusive, 2, 9_999, &mut out)
+                    .unwrap()
+            })
+            .join()
+            .unwrap();
+            *hgot.lock().unwrap() = Some(status);
+        };
+        let mut list = BlobList::new(64, 10);
+        with_claiming(hook, || p.claim_expired(10_000, 10, &mut list)).unwrap();
+        let request = got.lock().unwrap().take();
+        match request {
+            // The request holds the session: the sweep must leave it (the
+            // provider contract: only sessions not locked are claimed), and
+            // the request's save goes through.
+            Some(Status::Done) => {
+                assert_eq!(list.len(), 0, "claimed under a live lock");
+                assert_eq!(
+                    p.set_and_release(&key(1), 2, 70_000, Some(b"saved"))
+                        .unwrap(),
+                    Status::Done
+                );
+            }
+            // The sweep held the lock: the request waited, and then finds
+            // the session ended (it was past its deadline: acceptable).
+            Some(Status::Locked) => {
+                assert_eq!(list.len(), 1);
+                let mut out = BlobBuf::new(64);
+                assert_eq!(
+                    p.get(&key(1), LockMode::Exclusive, 2, 9_999, &mut out)
+                        .unwrap(),
+                    Status::NotFound
+                );
+            }
+            other => panic!("the request got {other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Stores `n` sessions of `len`-byte blobs directly, in one
+    /// transaction: deadline `deadline`, filed in the index under
+    /// `indexed`. Their key hashes.
+    fn store_raw(
+        p: &LmdbProvider,
+        n: u16,
+        len: usize,
+        deadline: u64,
+        indexed: u64,
+    ) -> Vec<[u8; 16]> {
+        let s = &p.shared;
+        let hs: Vec<[u8; 16]> = (0..n)
+            .map(|i| {
+                let mut h = [0xA5u8; 16];
+                h[..2].copy_from_slice(&i.to_le_bytes());
+                h
+            })
+            .collect();
+        let mut record = State { deadline, indexed }.bytes().to_vec();
+        record.resize(State::LEN + len, 7);
+        let mut txn = s.env().unwrap().write_txn().unwrap();
+        for h in &hs {
+            s.sessions.put(&mut txn, h, &record).unwrap();
+            s.expiry.put(&mut txn, &due_key(indexed, h), &[]).unwrap();
+        }
+        txn.commit().unwrap();
+        hs
+    }
+
+    /// The state stored for `h`.
+    fn state_of(p: &LmdbProvider, h: &[u8; 16]) -> Option<(u64, u64)> {
+        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        p.state(&txn, h, "test")
+            .unwrap()
+            .map(|st| (st.deadline, st.indexed))
+    }
+
+    #[test]
+    fn a_batch_of_large_slides_stays_within_the_disk_reserved() {
+        let (p, dir) = provider("slide-room");
+        // 600 sessions of 64 KiB, in overflow pages (which a rewrite
+        // allocates anew): a flush of their slides rewrites 40 MiB in one
+        // transaction, more than any fixed margin reserved ahead.
+        let hs = store_raw(&p, 600, 64 << 10, 60_000, 60_000);
+        for h in &hs {
+            p.shared.queue_unflushed(h, 60_000, 90_000);
+        }
+        p.shared.flush_slides().unwrap();
+        assert_eq!(state_of(&p, &hs[599]), Some((90_000, 60_000)));
+        let (used, reserved) = p.shared.space();
+        assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_sweep_refiling_large_sessions_stays_within_the_disk_reserved() {
+        let (p, dir) = provider("refile-room");
+        // 600 sessions of 64 KiB that slid on since they were filed: one
+        // sweep re-files (rewrites) them all in one transaction.
+        let hs = store_raw(&p, 600, 64 << 10, 90_000, 10_000);
+        let mut list = BlobList::new(64, 150);
+        p.claim_expired(20_000, 150, &mut list).unwrap();
+        assert!(list.is_empty());
+        assert_eq!(state_of(&p, &hs[599]), Some((90_000, 90_000)));
+        let (used, reserved) = p.shared.space();
+        assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

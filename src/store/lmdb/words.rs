@@ -1,6 +1,8 @@
 //! A file of atomic words that every process opening the directory maps
 //! shared (the lock table, the wake-up words): created at its size when
-//! missing, stamped with its format's magic word, refused when it has
+//! missing, its disk blocks allocated (so a full disk is `E_STORE_FULL`
+//! at application creation, not SIGBUS at the first write to a page, see
+//! `space.rs`), stamped with its format's magic word, refused when it has
 //! another size or format. Its words are only ever accessed atomically.
 
 use std::fs::File;
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::MmapMut;
 
+use super::space;
 use crate::error::{self, Error, Result};
 
 /// A mapped file of 64-bit words: word 0 its magic, then `len` more.
@@ -51,6 +54,11 @@ impl SharedWords {
             n if n == bytes => {}
             _ => return Err(foreign()),
         }
+        // Every block, before anything writes through the map (see
+        // `space.rs`): also in a file found made (one an earlier version
+        // left sparse; nothing to do in one allocated already).
+        space::allocate(&file, path, 0, bytes)
+            .map_err(|e| space::refused(path, bytes, e, error::E_STORE_ACCESS))?;
         // SAFETY: the file is only ever changed through this mapping's
         // atomic words, by every process (the protocols of its users).
         let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| fail("map", e))?;
@@ -79,5 +87,70 @@ impl SharedWords {
         assert!(i <= self.len);
         // SAFETY: as in `word`: 8 bytes inside the mapping, 8-aligned.
         unsafe { &*self.map.as_ptr().cast::<[AtomicU32; 2]>().add(i) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::store::lmdb::space;
+
+    const WORDS: usize = 1 << 16;
+    const MAGIC: &[u8; 8] = b"testwrd1";
+
+    fn dir(what: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("libsess-lmdb-words-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Whether every byte of the file `path` has its disk block.
+    fn allocated(path: &Path) -> bool {
+        let meta = std::fs::metadata(path).unwrap();
+        meta.blocks() * 512 >= meta.len()
+    }
+
+    #[test]
+    fn a_words_file_has_its_blocks_even_one_left_sparse() {
+        let dir = dir("blocks");
+        let path = dir.join("new");
+        drop(SharedWords::open(&path, "test file", MAGIC, WORDS).unwrap());
+        assert!(allocated(&path));
+        // An earlier version's file: made at its size, sparse.
+        let path = dir.join("sparse");
+        let file = File::create(&path).unwrap();
+        file.set_len(8 * (WORDS as u64 + 1)).unwrap();
+        file.write_all_at(MAGIC, 0).unwrap();
+        drop(file);
+        let words = SharedWords::open(&path, "test file", MAGIC, WORDS).unwrap();
+        assert!(allocated(&path));
+        assert_eq!(
+            words.word(0).load(Ordering::Relaxed),
+            u64::from_le_bytes(*MAGIC)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_full_or_unfit_file_system_is_an_error_at_open() {
+        let dir = dir("unfit");
+        for (errno, code) in [
+            (libc::ENOSPC, error::E_STORE_FULL),
+            (libc::EOPNOTSUPP, error::E_STORE_ACCESS),
+        ] {
+            let path = dir.join(format!("w{errno}"));
+            let e = space::tests::with_hook(
+                move |_, _, _| Some(errno),
+                || SharedWords::open(&path, "test file", MAGIC, WORDS).err(),
+            )
+            .expect("refused");
+            assert_eq!(e.code(), code, "{errno}: {}", e.detail());
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
