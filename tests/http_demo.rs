@@ -1941,23 +1941,31 @@ fn sample(page: &str, series: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {series:?} in /metrics:\n{page}"))
 }
 
+/// Runs `f` while a read-only request (`/peek?hold=`) holds `cookie`'s
+/// session for `hold_ms` (from when it is seen in progress: it holds the
+/// shared lock), then checks that request's answer.
+fn while_a_reader_holds(demo: &Demo, cookie: &str, hold_ms: u64, f: impl FnOnce()) {
+    thread::scope(|s| {
+        let holder = s.spawn(|| demo.get(&format!("/peek?hold={hold_ms}"), Some(cookie)));
+        let deadline = Instant::now() + Duration::from_millis(hold_ms / 2);
+        while demo.get("/peek", Some(cookie)).number("readers_at_once=") < 2 {
+            assert!(Instant::now() < deadline, "the holder never ran");
+        }
+        f();
+        holder.join().expect("the holder").assert_status(200);
+    });
+}
+
 #[test]
 fn apache_answers_503_past_the_lock_timeout_and_counts_it() {
     const HOLD_MS: u64 = 2000;
     let demo = Demo::start_on(Host::ApacheInProcess, &[("SESS_LOCK_TIMEOUT", "300")]);
     let cookie = new_session(&demo);
-    thread::scope(|s| {
-        let holder = s.spawn(|| demo.get(&format!("/peek?hold={HOLD_MS}"), Some(&cookie)));
-        // Until the holder is seen in progress (it holds the shared lock).
-        let deadline = Instant::now() + Duration::from_millis(HOLD_MS / 2);
-        while demo.get("/peek", Some(&cookie)).number("readers_at_once=") < 2 {
-            assert!(Instant::now() < deadline, "the holder never ran");
-        }
+    while_a_reader_holds(&demo, &cookie, HOLD_MS, || {
         // A writer waits 300 ms for the reader's 2 s hold, then gives up.
         let r = demo.get("/counter", Some(&cookie));
         r.assert_status(503);
         r.assert_no_set_cookie();
-        holder.join().expect("the holder").assert_status(200);
     });
     assert_eq!(
         demo.get("/counter", Some(&cookie)).count(),
@@ -2140,13 +2148,7 @@ fn apache_error_document_after_a_lock_timeout_does_not_wait_again() {
         &[("SESS_LOCK_TIMEOUT", "300"), extra.env()],
     );
     let cookie = new_session(&demo);
-    thread::scope(|s| {
-        let holder = s.spawn(|| demo.get(&format!("/peek?hold={HOLD_MS}"), Some(&cookie)));
-        // Until the holder is seen in progress (it holds the shared lock).
-        let deadline = Instant::now() + Duration::from_millis(HOLD_MS / 2);
-        while demo.get("/peek", Some(&cookie)).number("readers_at_once=") < 2 {
-            assert!(Instant::now() < deadline, "the holder never ran");
-        }
+    while_a_reader_holds(&demo, &cookie, HOLD_MS, || {
         let r = demo.get("/counter", Some(&cookie));
         r.assert_status(503);
         r.assert_no_set_cookie();
@@ -2159,7 +2161,6 @@ fn apache_error_document_after_a_lock_timeout_does_not_wait_again() {
             ),
             1
         );
-        holder.join().expect("the holder").assert_status(200);
     });
     let page = demo.get("/metrics", None).text();
     assert_eq!(metric(&page, "sess_lock_timeouts_total", "/"), 1, "{page}");
@@ -2250,4 +2251,325 @@ fn apache_in_process_store_with_several_children_warns_at_startup() {
         );
     }
     demo.assert_alive("the warning");
+}
+
+/// The `Set-Cookie` of a raw response (`raw_get`'s text), if any.
+fn raw_set_cookie(text: &str) -> Option<SetCookie> {
+    text.lines()
+        .find_map(|l| l.trim_end().strip_prefix("Set-Cookie: "))
+        .map(SetCookie::parse)
+}
+
+/// Apache as `host` with `env` (conf.sh's) whose configuration mod_sess
+/// must refuse: `apache2 -t` (apachectl configtest) fails, and so does a
+/// start, before it listens. What the start printed (the error log).
+fn apache_refuses_to_start(host: Host, env: &[(&str, &str)]) -> String {
+    let port = free_port();
+    let (mut cmd, run) = Demo::apache_command(host, env, port).unwrap_or_else(|e| panic!("{e}"));
+    let conf = run.dir.join("httpd.conf");
+    let log = run.dir.join("start.log");
+    let file = std::fs::File::create(&log).expect("create the start's log");
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone().expect("the start's log"))
+        .stderr(file);
+    die_with_this_thread(&mut cmd);
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    // The guard stops the server and removes its files, whatever happens.
+    let mut demo = Demo {
+        child,
+        port,
+        output: Arc::default(),
+        agent: ureq::Agent::config_builder().build().into(),
+        host,
+        apache: Some(run),
+    };
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // A loaded machine may be slow to get there; a server that listens has
+    // accepted the configuration.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = demo.child.try_wait().expect("wait for apache") {
+            break status;
+        }
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "apache started with this configuration; its log:\n{}",
+            read_log()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "apache neither started nor exited:\n{}",
+            read_log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let out = read_log();
+    assert!(!status.success(), "apache exited with {status}:\n{out}");
+    let test = Command::new(apache_exe())
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run apache2 -t");
+    let test_out =
+        String::from_utf8_lossy(&test.stderr).into_owned() + &String::from_utf8_lossy(&test.stdout);
+    assert!(
+        !test.status.success(),
+        "apache2 -t accepted the configuration ({}):\n{test_out}\nthe start's log:\n{out}",
+        test.status
+    );
+    for line in out.lines().filter(|l| l.contains("mod_sess:")) {
+        assert!(
+            test_out.contains(line.split("mod_sess:").nth(1).unwrap_or(line).trim()),
+            "apache2 -t does not say what the start said ({line}):\n{test_out}"
+        );
+    }
+    out
+}
+
+/// A cookieless application's `(S(<id>))` segment leaves the URI before
+/// Apache's per-location configuration is computed: a `<Location>` under
+/// the application denies with and without the segment, and the ID is
+/// still found on the other pages.
+#[test]
+fn apache_cookieless_url_id_does_not_bypass_a_location_under_it() {
+    let extra = ExtraConf::new(
+        "<Location /cookieless/admin>\n    Require all denied\n</Location>\n\
+         <Location /cookieless/off>\n    SessionState Off\n</Location>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get("/cookieless/counter", None);
+    r.assert_status(200);
+    let id = link_id(&r);
+    for path in [
+        "/cookieless/admin/counter".to_owned(),
+        format!("/cookieless/(S({}))/admin/counter", made_up_id()),
+        format!("/cookieless/(S({id}))/admin/counter"),
+        format!("/cookieless/(S({id}))/admin/"),
+    ] {
+        demo.get(&path, None).assert_status(403);
+    }
+    // The per-location SessionState sees the same path: Off there (the
+    // demo's page then has no session state).
+    let r = demo.get(&format!("/cookieless/(S({id}))/off/counter"), None);
+    r.assert_status(500);
+    r.assert_contains("session state is off");
+    // The ID in the URL still finds the session, and the denied requests
+    // counted nothing.
+    let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 2);
+    assert_eq!(link_id(&r), id);
+}
+
+/// Two virtual hosts, each with an application at /shop (the demo's pages)
+/// on `store`, with `a_more` and `b_more` in their `<Location>`s; the
+/// default host is the main server's.
+fn two_shops(store: &str, a_more: &str, b_more: &str) -> ExtraConf {
+    let shop = |name: &str, more: &str| {
+        format!(
+            "<VirtualHost *>\n    ServerName {name}\n    <Location /shop>\n        \
+             SessionApplication On\n        SessionState On\n        \
+             SessionStore {store}\n        {more}\n    </Location>\n</VirtualHost>\n"
+        )
+    };
+    ExtraConf::new(&format!(
+        "<VirtualHost *>\n    ServerName 127.0.0.1\n</VirtualHost>\n{}{}",
+        shop("a.test", a_more),
+        shop("b.test", b_more)
+    ))
+}
+
+/// On a server whose virtual hosts `a.test` and `b.test` have their own
+/// /shop: a session of a.test is not adopted by b.test.
+fn shops_keep_their_sessions_apart(demo: &Demo) {
+    let (status, text) = raw_get(demo, "a.test", "/shop/counter", None);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(1), "{text}");
+    let c = raw_set_cookie(&text).unwrap_or_else(|| panic!("no Set-Cookie:\n{text}"));
+    assert_eq!(c.name, "ASPSESSIONID_shop", "{}", c.raw);
+    let (status, text) = raw_get(demo, "a.test", "/shop/counter", Some(&c.pair()));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(2), "{text}");
+    // The same ID at b.test: unknown there, so a new session.
+    let (status, text) = raw_get(demo, "b.test", "/shop/counter", Some(&c.pair()));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        number_after(&text, "count="),
+        Some(1),
+        "b.test adopted a.test's session:\n{text}"
+    );
+    let other = raw_set_cookie(&text).unwrap_or_else(|| panic!("no Set-Cookie:\n{text}"));
+    assert_ne!(other.value, c.value, "{text}");
+    let (_, text) = raw_get(demo, "a.test", "/shop/counter", Some(&c.pair()));
+    assert_eq!(number_after(&text, "count="), Some(3), "{text}");
+}
+
+/// Two virtual hosts' applications at one path on one Redis with one key
+/// prefix would share sessions: Apache refuses to start, naming both and
+/// SessionKeyPrefix. With a prefix each, their sessions stay apart.
+#[test]
+fn apache_virtual_hosts_on_one_redis_need_a_key_prefix_each() {
+    let prefix = format!("sess:apachetest:{}:{}:", std::process::id(), made_up_id());
+    let same = format!("SessionKeyPrefix {prefix}");
+    let extra = two_shops(REDIS_URL, &same, &same);
+    let env = [("SESS_KEY_PREFIX", prefix.as_str()), extra.env()];
+    let out = apache_refuses_to_start(Host::ApacheRedis, &env);
+    for needle in [
+        "/shop (virtual host a.test",
+        "/shop (virtual host b.test",
+        &format!("\"{prefix}_shop:\""),
+        "SessionKeyPrefix",
+    ] {
+        assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
+    }
+    let extra = two_shops(
+        REDIS_URL,
+        &format!("SessionKeyPrefix {prefix}a:"),
+        &format!("SessionKeyPrefix {prefix}b:"),
+    );
+    let demo = Demo::start_on(
+        Host::ApacheRedis,
+        &[("SESS_KEY_PREFIX", prefix.as_str()), extra.env()],
+    );
+    shops_keep_their_sessions_apart(&demo);
+    drop(demo);
+    delete_keys(&prefix);
+}
+
+/// An LMDB directory this test makes up (conf.sh makes it); removed when
+/// dropped.
+struct LmdbDir(PathBuf);
+
+impl LmdbDir {
+    fn new() -> LmdbDir {
+        LmdbDir(std::env::temp_dir().join(format!(
+            "libsess-apache-lmdb-{}-{}",
+            std::process::id(),
+            made_up_id()
+        )))
+    }
+
+    fn url(&self) -> String {
+        format!("lmdb://{}", self.0.display())
+    }
+}
+
+impl Drop for LmdbDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The same on one LMDB directory, where an application's name is its path
+/// unless SessionStoreName says otherwise.
+#[test]
+fn apache_virtual_hosts_on_one_lmdb_directory_need_a_store_name_each() {
+    let dir = LmdbDir::new();
+    let url = dir.url();
+    let extra = two_shops(&url, "", "");
+    let out = apache_refuses_to_start(
+        Host::ApacheLmdb,
+        &[("SESS_STORE", url.as_str()), extra.env()],
+    );
+    for needle in [
+        "/shop (virtual host a.test",
+        "/shop (virtual host b.test",
+        "\"/shop\"",
+        "SessionStoreName",
+    ] {
+        assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
+    }
+    let extra = two_shops(&url, "SessionStoreName shop-a", "SessionStoreName shop-b");
+    let demo = Demo::start_on(
+        Host::ApacheLmdb,
+        &[("SESS_STORE", url.as_str()), extra.env()],
+    );
+    shops_keep_their_sessions_apart(&demo);
+}
+
+/// An application's Redis key prefix spells its path one way only: /a/b
+/// and /a_b (the path's `/` is `_`, so `_` is `%5F`) keep their sessions
+/// apart on one Redis with one SessionKeyPrefix.
+#[test]
+fn apache_redis_key_prefixes_of_a_b_and_a_underscore_b_differ() {
+    let prefix = format!("sess:apachetest:{}:{}:", std::process::id(), made_up_id());
+    let app = |path: &str, cookie: &str| {
+        format!(
+            "<Location {path}>\n    SessionApplication On\n    SessionStore {REDIS_URL}\n    \
+             SessionKeyPrefix {prefix}\n    SessionStateCookieName {cookie}\n</Location>\n"
+        )
+    };
+    let extra = ExtraConf::new(&(app("/a/b", "AB") + &app("/a_b", "A_B")));
+    let demo = Demo::start_on(
+        Host::ApacheRedis,
+        &[("SESS_KEY_PREFIX", prefix.as_str()), extra.env()],
+    );
+    let r = demo.get("/a/b/counter", None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "AB", "{}", c.raw);
+    assert_eq!(demo.get("/a/b/counter", Some(&c.pair())).count(), 2);
+    // /a/b's ID as /a_b's cookie: not adopted.
+    let r = demo.get("/a_b/counter", Some(&format!("A_B={}", c.value)));
+    r.assert_status(200);
+    assert_eq!(r.count(), 1, "/a_b adopted /a/b's session");
+    assert_eq!(r.the_set_cookie().name, "A_B");
+    let under = |p: &str| {
+        let client = redis::Client::open(REDIS_URL).expect("redis URL");
+        let mut con = client.get_connection().expect("Redis on 127.0.0.1:6379");
+        redis::cmd("KEYS")
+            .arg(format!("{p}*"))
+            .query::<Vec<String>>(&mut con)
+            .expect("KEYS")
+    };
+    assert!(!under(&format!("{prefix}_a_b:")).is_empty(), "no /a/b keys");
+    assert!(
+        !under(&format!("{prefix}_a%5Fb:")).is_empty(),
+        "no /a_b keys"
+    );
+    drop(demo);
+    delete_keys(&prefix);
+}
+
+/// What the library refuses in an application's settings stops Apache at
+/// startup (and `apache2 -t`), the log naming the application and the
+/// problem, instead of every request of the server answering 500.
+#[test]
+fn apache_refuses_to_start_with_an_application_the_library_refuses() {
+    for (conf, needles) in [
+        (
+            "<Location /shop>\n    SessionApplication On\n    \
+             SessionStateCookieDomain .example.com\n</Location>\n",
+            &["application /shop", "cookie domain \".example.com\""][..],
+        ),
+        (
+            "<Location /search>\n    SessionApplication On\n</Location>\n",
+            &[
+                "application /search",
+                "declared twice",
+                "/search (main server",
+            ][..],
+        ),
+        (
+            "<Location /shop>\n    SessionApplication On\n    SessionTimeout 0\n</Location>\n",
+            &["application /shop", "default_timeout_minutes"][..],
+        ),
+        (
+            "<Location /shop>\n    SessionApplication On\n    \
+             SessionStateCookieName ASPSESSIONID_search\n</Location>\n",
+            &["application /shop", "used by another application"][..],
+        ),
+    ] {
+        let extra = ExtraConf::new(conf);
+        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+        for needle in needles {
+            assert!(
+                out.contains(needle),
+                "{conf}: {needle:?} is not in the log:\n{out}"
+            );
+        }
+    }
 }

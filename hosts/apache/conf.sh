@@ -100,8 +100,9 @@ CONF
     $store_line
 </Location>
 # Read-only pages (ASP's EnableSessionState="ReadOnly"): each application's
-# home page and /peek; /stats uses no session state.
-<LocationMatch "^(/search|/cookieless(/\(S\([^/]*\)\))?)?/?$">
+# home page and /peek; /stats uses no session state. (mod_sess takes the
+# cookieless ID's segment out of the path before these are matched.)
+<LocationMatch "^(/search|/cookieless)?/?$">
     SessionState ReadOnly
 </LocationMatch>
 <LocationMatch "/peek$">

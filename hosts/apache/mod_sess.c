@@ -10,9 +10,11 @@
  *       SessionLockTimeout 5000        ms (answer 503 past it)
  *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
  *       SessionStore lmdb:///var/lib/sess       a machine-local LMDB directory
- *                                      (existing, writable by the children;
- *                                      each application named by its path)
- *       SessionKeyPrefix sess:apache:  Redis keys: <prefix><path with / as _>:
+ *                                      (existing, writable by the children)
+ *       SessionKeyPrefix sess:apache:  Redis keys: <prefix><path>: (below)
+ *       SessionStoreName shop          LMDB: the application's name in the
+ *                                      directory, 1 to 64 bytes (default:
+ *                                      its path)
  *       SessionStoreLockTTL 120000     Redis, LMDB: ms a killed child's lock lives
  *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
  *       SessionStateCookiePath /app    SessionStateCookieDomain example.org
@@ -26,8 +28,34 @@
  * (The cookie's directives are SessionStateCookie*, not SessionCookie*:
  * mod_session_cookie owns SessionCookieName, and both modules may be loaded.)
  *
- * Applications are created in child_init (after the fork: an LMDB store
- * must not be opened before it) and released with the child. A
+ * A store's namespace: on Redis an application's keys begin with
+ * "<SessionKeyPrefix><path>:", the path spelled one way only: its bytes
+ * other than ASCII letters, digits, '-', '.' and '/' as %XX ('_' too),
+ * then each '/' as '_' ("sess:apache:_search:"; /a/b gives "_a_b", /a_b
+ * "_a%5Fb"). Before this spelling '_' and those bytes were kept as they
+ * were: an application whose path holds any of them (/my_app, /café) has
+ * other keys now, and the sessions stored under the old ones are no
+ * longer found (they expire there). On LMDB an application is named by
+ * SessionStoreName, else by its path. Neither includes the virtual host:
+ * two applications (of two <VirtualHost>s, say, each with its
+ * <Location /shop>) on the same store (the same SessionStore URL as
+ * written; for LMDB, the same directory) under the same prefix or name
+ * would share sessions, each adopting the other's IDs, so Apache refuses
+ * to start with them, naming both: give one a SessionKeyPrefix (Redis) or
+ * a SessionStoreName (LMDB) of its own.
+ *
+ * Startup (check_config, so `apachectl configtest` too, and before Apache
+ * detaches): every application is tried as the library takes it, an
+ * in-process application with its settings (no store opened, no thread
+ * started) on a throwaway site with its cookie options, then released. What
+ * the library refuses (a bad cookie option, a path declared twice, a
+ * SessionTimeout out of range, two applications with one cookie name),
+ * an LMDB name past 64 bytes, and a shared namespace (above) stop Apache
+ * there, the error log naming the application and where it is declared.
+ * Applications are created for real in child_init (after the fork: an
+ * LMDB store must not be opened before it) and released with the child;
+ * what fails only there (an LMDB directory that cannot be opened) leaves
+ * that server's applications answering 500, the error log saying why. A
  * <VirtualHost> that declares no SessionApplication serves the main
  * server's applications, the same ones (sessions shared); one that declares
  * any has only its own. With the in-process store each child has its own
@@ -35,6 +63,19 @@
  * so at startup, once per such application (use lmdb:// or redis://
  * there). SessionState is inherited by nested scopes; where it is unset no
  * session state is touched (static files, say).
+ *
+ * Cookieless applications: the translate_name hook (first of all, after
+ * Apache decoded and normalised the path) takes a well-formed "(S(<id>))"
+ * segment after a cookieless application's path out of r->uri, the same
+ * segment the library takes out (sess_request_path), so the <Location>
+ * sections (Require, SessionState), Alias, RewriteRule and every handler
+ * see /app/admin for /app/(S(<id>))/admin: a <Location /app/admin> applies
+ * to both. The path as it came is in the note "sess-uri" (mod_sess.h); the
+ * unit of work puts the segment back into r->uri (where it was, while
+ * r->uri still begins with the application's path) to find the ID. The
+ * request line (%r in logs, r->unparsed_uri) keeps it; %U does not.
+ * Redirects Apache makes itself (mod_dir's trailing '/') do not carry it:
+ * a page's links and redirects do (sess_request_rewrite_url).
  *
  * A request's unit of work (mod_sess.h):
  *   fixups       sess_request_begin: the application by path, the session by
@@ -74,8 +115,10 @@
  * the same code as examples-c/server_demo.c: demo_pages.h); "sess-metrics"
  * serves counters in Prometheus text format.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -102,6 +145,14 @@ APLOG_USE_MODULE(sess);
 
 #define UNSET (-1)
 #define FILTER_NAME "SESS_COMMIT"
+#define DEFAULT_KEY_PREFIX "sess:apache:"
+/* LMDB's longest application name (sess_lmdb_options.name), bytes. */
+#define LMDB_NAME_MAX 64
+/* LMDB's shortest lock TTL (sess_lmdb_options.lock_ttl_ms), ms. */
+#define LMDB_LOCK_TTL_MIN 100
+/* Where strip_cookieless_id took the ID's segment out of r->uri:
+ * "<offset>:<segment>" ("12:(S(<id>))"). */
+#define NOTE_ID_SEGMENT "sess-id-segment"
 
 /* Settings of one scope (<Location>, <Directory>, the server). */
 typedef struct dir_conf {
@@ -112,9 +163,12 @@ typedef struct dir_conf {
     int lock_timeout;     /* ms, or UNSET */
     const char *store;    /* a redis:// or lmdb:// URL, or NULL: in-process */
     int lock_ttl;         /* Redis, LMDB: ms a crashed holder's lock lives, or UNSET */
-    const char *key_prefix;
+    const char *key_prefix; /* Redis: the keys' start before the path */
+    const char *store_name; /* LMDB: the application's name, or NULL: its path */
     const char *cookie_name, *cookie_path, *cookie_domain;
     int secure, same_site, max_age, host_prefix, cookieless;
+    const char *file;     /* where SessionApplication is, for messages */
+    int line;
 } dir_conf;
 
 /* A server's (virtual host's) applications and, in a child, its site. */
@@ -194,6 +248,7 @@ static const char *set_application(cmd_parms *cmd, void *dv, int on)
     dir_conf *d = dv;
     server_conf *sc = ap_get_module_config(cmd->server->module_config, &sess_module);
     const ap_directive_t *parent = cmd->directive->parent;
+    int i;
     if (!on)
         return NULL;
     if (parent && (strcasecmp(parent->directive, "<Location") != 0 || !cmd->path
@@ -202,6 +257,11 @@ static const char *set_application(cmd_parms *cmd, void *dv, int on)
                "application's virtual path) or at server level (\"/\")";
     if (!parent)
         d->path = "/";
+    for (i = 0; i < sc->apps->nelts; i++)
+        if (APR_ARRAY_IDX(sc->apps, i, dir_conf *) == d)
+            return NULL; /* said twice in one scope: one application */
+    d->file = apr_pstrdup(cmd->pool, cmd->directive->filename ? cmd->directive->filename : "?");
+    d->line = cmd->directive->line_num;
     *(dir_conf **)apr_array_push(sc->apps) = d;
     return NULL;
 }
@@ -265,6 +325,27 @@ static const char *set_store(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* What the library refuses in a Redis key prefix (sess_redis_options). */
+static const char *set_key_prefix(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const unsigned char *c;
+    (void)cmd;
+    for (c = (const unsigned char *)arg; *c; c++)
+        if (*c == '{' || *c == '}' || *c < 0x20 || *c == 0x7f)
+            return "SessionKeyPrefix may not hold '{', '}' or control characters";
+    ((dir_conf *)dv)->key_prefix = arg;
+    return NULL;
+}
+
+static const char *set_store_name(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)cmd;
+    if (!*arg || strlen(arg) > LMDB_NAME_MAX)
+        return "SessionStoreName is 1 to 64 bytes";
+    ((dir_conf *)dv)->store_name = arg;
+    return NULL;
+}
+
 static const char *set_secure(cmd_parms *cmd, void *dv, const char *arg)
 {
     dir_conf *d = dv;
@@ -312,8 +393,11 @@ static const command_rec sess_cmds[] = {
                   "inproc (default), redis://host:port/db or lmdb:///absolute/dir"),
     AP_INIT_TAKE1("SessionStoreLockTTL", set_int, FIELD(lock_ttl), RSRC_CONF | ACCESS_CONF,
                   "Redis, LMDB: how long a lock outlives a crashed child, ms (default 120000)"),
-    AP_INIT_TAKE1("SessionKeyPrefix", set_string, FIELD(key_prefix), RSRC_CONF | ACCESS_CONF,
-                  "the start of the application's Redis keys (default sess:apache:)"),
+    AP_INIT_TAKE1("SessionKeyPrefix", set_key_prefix, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the start of the application's Redis keys, before its path (default "
+                  "sess:apache:)"),
+    AP_INIT_TAKE1("SessionStoreName", set_store_name, NULL, RSRC_CONF | ACCESS_CONF,
+                  "LMDB: the application's name in the directory (default: its path)"),
     AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
                   "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
     AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
@@ -345,6 +429,22 @@ static apr_status_t unmap_counters(void *p)
     return APR_SUCCESS;
 }
 
+/* The next server from `s` on whose applications were not visited yet
+ * (`seen`: their arrays): each set of applications once, skipping the
+ * virtual hosts that share the main server's. */
+static server_rec *next_own_apps(apr_hash_t *seen, server_rec *s)
+{
+    for (; s; s = s->next) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        if (apr_hash_get(seen, &sc->apps, sizeof sc->apps))
+            continue;
+        apr_hash_set(seen, apr_pmemdup(apr_hash_pool_get(seen), &sc->apps, sizeof sc->apps),
+                     sizeof sc->apps, "");
+        return s;
+    }
+    return NULL;
+}
+
 /* The in-process store keeps a child's sessions in that child: with several
  * children a client whose requests reach another one gets another session.
  * Said once per application at startup (not in the first, trial reading
@@ -357,11 +457,8 @@ static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
         || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS || daemons <= 1)
         return;
-    for (s = main_server; s; s = s->next) {
+    for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
         const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
-        if (apr_hash_get(seen, &sc->apps, sizeof sc->apps))
-            continue; /* a virtual host with the main server's applications */
-        apr_hash_set(seen, apr_pmemdup(ptemp, &sc->apps, sizeof sc->apps), sizeof sc->apps, "");
         for (i = 0; i < sc->apps->nelts; i++) {
             const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
             if (!d->store)
@@ -423,40 +520,77 @@ static apr_status_t release_site(void *scv)
     return APR_SUCCESS;
 }
 
+/* The application's settings that are not its store's. */
+static void app_options(const dir_conf *d, sess_app_options *opts)
+{
+    sess_app_options_init(opts);
+    if (d->timeout != UNSET)
+        opts->default_timeout_minutes = (uint32_t)d->timeout;
+    if (d->lock_timeout != UNSET)
+        opts->lock_timeout_ms = (uint32_t)d->lock_timeout;
+}
+
+static bool is_lmdb(const dir_conf *d)
+{
+    return d->store && !strncasecmp(d->store, "lmdb://", 7);
+}
+
+/* LMDB: the application's name in the directory. */
+static const char *lmdb_name(const dir_conf *d)
+{
+    return d->store_name ? d->store_name : d->path;
+}
+
+/* Redis: the application's key prefix, "<SessionKeyPrefix><path>:" with
+ * the path spelled one way only: its bytes other than ASCII letters,
+ * digits, '-', '.' and '/' as %XX ('_' and '%' too), then each '/' as '_'.
+ * So "sess:apache:_search:" for /search, "_a_b" for /a/b and "_a%5Fb" for
+ * /a_b: two paths never share a prefix (nor hold ':', '{' or '}'). */
+static const char *redis_prefix(apr_pool_t *p, const dir_conf *d)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *base = d->key_prefix ? d->key_prefix : DEFAULT_KEY_PREFIX;
+    size_t n = strlen(base);
+    char *out = apr_palloc(p, n + 3 * strlen(d->path) + 2), *o = out + n;
+    const unsigned char *c;
+    memcpy(out, base, n);
+    for (c = (const unsigned char *)d->path; *c; c++) {
+        if (*c == '/') {
+            *o++ = '_';
+        } else if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')
+                   || *c == '-' || *c == '.') {
+            *o++ = (char)*c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*c >> 4];
+            *o++ = hex[*c & 15];
+        }
+    }
+    *o++ = ':';
+    *o = '\0';
+    return out;
+}
+
 /* One application, as its scope configures it. */
 static sess_result create_app(apr_pool_t *p, const dir_conf *d, sess_app **out)
 {
     sess_app_options opts;
     sess_redis_options redis;
     sess_lmdb_options lmdb;
-    const char *prefix;
-    char *c;
 
-    sess_app_options_init(&opts);
-    if (d->timeout != UNSET)
-        opts.default_timeout_minutes = (uint32_t)d->timeout;
-    if (d->lock_timeout != UNSET)
-        opts.lock_timeout_ms = (uint32_t)d->lock_timeout;
-    if (d->store && !strncasecmp(d->store, "lmdb://", 7)) {
-        /* One directory for every application, each named by its path. */
+    app_options(d, &opts);
+    if (is_lmdb(d)) {
+        /* One directory for every application, each under its name. */
         sess_lmdb_options_init(&lmdb);
         lmdb.path = d->store + 7; /* "lmdb:///dir" -> "/dir" */
-        lmdb.name = d->path;
+        lmdb.name = lmdb_name(d);
         if (d->lock_ttl != UNSET)
             lmdb.lock_ttl_ms = (uint32_t)d->lock_ttl;
         opts.lmdb = &lmdb;
     } else if (d->store) {
-        /* One key prefix per application: "<base><path>:", the path's '/'
-         * spelled '_' ("sess:apache:_search:"), as the demo does. */
-        prefix = apr_pstrcat(p, d->key_prefix ? d->key_prefix : "sess:apache:", d->path, ":",
-                             NULL);
-        for (c = (char *)prefix + strlen(d->key_prefix ? d->key_prefix : "sess:apache:"); *c;
-             c++)
-            if (*c == '/')
-                *c = '_';
         sess_redis_options_init(&redis);
         redis.url = d->store;
-        redis.key_prefix = prefix;
+        redis.key_prefix = redis_prefix(p, d);
         if (d->lock_ttl != UNSET)
             redis.lock_ttl_ms = (uint32_t)d->lock_ttl;
         opts.redis = &redis;
@@ -482,6 +616,181 @@ static sess_result add_app(sess_site *site, const dir_conf *d, const sess_app *a
     return sess_site_add(site, d->path, app, &web);
 }
 
+/* An application and where it is declared, for messages: "/shop (virtual
+ * host shop.example, /etc/apache2/sites-enabled/shop.conf line 12)". */
+static const char *app_where(apr_pool_t *p, const server_rec *s, const dir_conf *d)
+{
+    return apr_psprintf(p, "%s (%s %s, %s line %d)", d->path,
+                        s->is_virtual ? "virtual host" : "main server",
+                        s->server_hostname ? s->server_hostname : "without a name",
+                        d->file ? d->file : "?", d->line);
+}
+
+/* What sess.h says of the store's options that an in-process trial does not
+ * see; NULL if nothing. */
+static const char *store_problem(apr_pool_t *p, const dir_conf *d)
+{
+    if (!is_lmdb(d))
+        return NULL;
+    if (strlen(lmdb_name(d)) > LMDB_NAME_MAX)
+        return apr_psprintf(p,
+                            "its name in the LMDB directory, \"%s\", is longer than %d bytes: "
+                            "set a shorter SessionStoreName",
+                            lmdb_name(d), LMDB_NAME_MAX);
+    if (d->lock_ttl != UNSET && d->lock_ttl < LMDB_LOCK_TTL_MIN)
+        return apr_psprintf(p, "SessionStoreLockTTL %d is below LMDB's least, %d ms",
+                            d->lock_ttl, LMDB_LOCK_TTL_MIN);
+    return NULL;
+}
+
+/* Whether two applications' paths are one (as the library compares them:
+ * ASCII letters in any case, one trailing '/' aside). */
+static bool same_path(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 1 && a[na - 1] == '/')
+        na--;
+    if (nb > 1 && b[nb - 1] == '/')
+        nb--;
+    return na == nb && strncasecmp(a, b, na) == 0;
+}
+
+/* One server's applications as the library takes them, before any child:
+ * each an in-process application with the scope's settings (no store
+ * opened; expiry_interval_ms 0: no thread started before the fork) on a
+ * throwaway site with its cookie options, all released here. Logs every
+ * application the library refuses; false if any. */
+static bool try_server_apps(apr_pool_t *ptemp, const server_rec *s, const server_conf *sc)
+{
+    sess_site *site = NULL;
+    sess_result hr;
+    bool ok = true;
+    int i;
+
+    if ((hr = sess_site_create(&site)) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_sess: sess_site_create: %s",
+                     last_error(ptemp, hr));
+        return false;
+    }
+    for (i = 0; i < sc->apps->nelts; i++) {
+        const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+        const char *problem = store_problem(ptemp, d);
+        sess_app_options opts;
+        sess_app *app = NULL;
+        int j;
+        for (j = 0; j < i && !problem; j++) {
+            const dir_conf *e = APR_ARRAY_IDX(sc->apps, j, dir_conf *);
+            if (same_path(d->path, e->path))
+                problem = apr_psprintf(ptemp, "declared twice in this server: it is also %s",
+                                       app_where(ptemp, s, e));
+        }
+        if (!problem) {
+            app_options(d, &opts);
+            opts.expiry_interval_ms = 0;
+            hr = sess_app_create(&opts, &app);
+            if (hr >= 0)
+                hr = add_app(site, d, app);
+            if (hr < 0)
+                problem = last_error(ptemp, hr);
+            sess_app_release(app); /* the site holds what it added */
+        }
+        if (problem) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_sess: application %s: %s",
+                         app_where(ptemp, s, d), problem);
+            ok = false;
+        }
+    }
+    sess_site_release(site);
+    return ok;
+}
+
+/* The store an application's namespace is in: the SessionStore URL as
+ * written, or for LMDB the directory (resolved, when it exists). */
+static const char *store_of(apr_pool_t *p, const dir_conf *d)
+{
+    char real[PATH_MAX];
+    char *dir;
+    size_t n;
+    if (!is_lmdb(d))
+        return d->store;
+    if (realpath(d->store + 7, real))
+        return apr_pstrcat(p, "lmdb://", real, NULL);
+    dir = apr_pstrdup(p, d->store + 7);
+    for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';
+    return apr_pstrcat(p, "lmdb://", dir, NULL);
+}
+
+typedef struct app_at {
+    const server_rec *s;
+    const dir_conf *d;
+} app_at;
+
+/* Two applications under one namespace of one store (the same Redis key
+ * prefix, the same LMDB name) would share their sessions: each would
+ * adopt the other's IDs (a session of one virtual host taken up by
+ * another's application). Logs each such pair; false if any. */
+static bool check_namespaces(apr_pool_t *ptemp, server_rec *main_server)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp), *spaces = apr_hash_make(ptemp);
+    server_rec *s;
+    bool ok = true;
+    int i;
+
+    for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        for (i = 0; i < sc->apps->nelts; i++) {
+            const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            const char *space, *key;
+            app_at *first, *here;
+            if (!d->store)
+                continue; /* in-process: the application's own */
+            space = is_lmdb(d) ? lmdb_name(d) : redis_prefix(ptemp, d);
+            key = apr_pstrcat(ptemp, store_of(ptemp, d), "\n", space, NULL);
+            first = apr_hash_get(spaces, key, APR_HASH_KEY_STRING);
+            if (!first) {
+                here = apr_palloc(ptemp, sizeof *here);
+                here->s = s;
+                here->d = d;
+                apr_hash_set(spaces, key, APR_HASH_KEY_STRING, here);
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "mod_sess: applications %s and %s would share their sessions, each "
+                         "adopting the other's session IDs: both keep them in %s under the %s "
+                         "\"%s\"; give one of them a %s of its own",
+                         app_where(ptemp, first->s, first->d), app_where(ptemp, s, d),
+                         d->store, is_lmdb(d) ? "name" : "key prefix", space,
+                         is_lmdb(d) ? "SessionStoreName" : "SessionKeyPrefix");
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* Every server's applications, checked before any child exists: in
+ * check_config, which runs on every reading of the configuration (the
+ * trial one before Apache detaches, a restart's, and `apachectl
+ * configtest`'s, which stops after it), so a configuration the library
+ * refuses never starts. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                        server_rec *main_server)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+    bool ok = true;
+    (void)pconf;
+    (void)plog;
+    for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        if (sc->apps->nelts)
+            ok &= try_server_apps(ptemp, s, sc);
+    }
+    if (ok)
+        ok = check_namespaces(ptemp, main_server);
+    return ok ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* A server_conf that only borrows another's site (release_site is the
  * owner's): forgets it when the child goes. */
 static apr_status_t forget_site(void *scv)
@@ -497,7 +806,8 @@ static apr_status_t forget_site(void *scv)
  * them). Servers with the same applications (a virtual host without any of
  * its own: the same server_conf, or a merged one with the same array) share
  * one site: one set of applications, one store, the same sessions. A
- * failure leaves those servers without session state (requests in their
+ * failure (check_config tried the settings: a store that cannot be opened)
+ * leaves those servers without session state (requests in their
  * applications answer 500) and says why in the error log. */
 static void child_init(apr_pool_t *pchild, server_rec *main_server)
 {
@@ -597,6 +907,77 @@ static apr_status_t request_cleanup(void *rv)
     return APR_SUCCESS;
 }
 
+/* translate_name, first of all (Apache has decoded and normalised r->uri):
+ * takes a cookieless application's "(S(<id>))" segment out of r->uri, so
+ * that the <Location> walk (Require, SessionState), the other translate_name
+ * hooks (Alias, RewriteRule) and every handler see the path
+ * sess_request_path gives (/app/admin for /app/(S(<id>))/admin), not a path
+ * no <Location> of the application matches. The library says what goes:
+ * a request begun without session state (no store call) and its path. The
+ * path as it came goes in the note SESS_AP_NOTE_URI, and where the segment
+ * was in NOTE_ID_SEGMENT, for the unit of work (unit_path). */
+static int strip_cookieless_id(request_rec *r)
+{
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    sess_request_info info;
+    sess_request *req;
+    sess_result hr;
+    size_t n, at, seg;
+    char *path, *app;
+
+    if (!sc->site || r->proxyreq || !r->uri || r->uri[0] != '/' || !strstr(r->uri, "(S("))
+        return DECLINED;
+    sess_request_info_init(&info);
+    info.session_use = SESS_USE_OFF;
+    info.path = r->uri;
+    if (sess_request_begin(sc->site, &info, &req) < 0)
+        return DECLINED; /* in no application */
+    /* Neither is longer than r->uri. */
+    n = strlen(r->uri) + 1;
+    path = apr_palloc(r->pool, n);
+    app = apr_palloc(r->pool, n);
+    hr = sess_request_path(req, path, n, NULL);
+    if (hr >= 0)
+        hr = sess_request_app_path(req, app, n, NULL);
+    sess_request_end(req, false, NULL);
+    if (hr < 0 || strcmp(path, r->uri) == 0)
+        return DECLINED;
+    apr_table_set(r->notes, SESS_AP_NOTE_URI, r->uri);
+    /* The segment right after the application's path and its '/'. */
+    at = strcmp(app, "/") == 0 ? 1 : strlen(app) + 1;
+    if (at < n) {
+        seg = strcspn(r->uri + at, "/");
+        if (strncmp(r->uri, path, at) == 0
+            && strcmp(r->uri + at + seg + (r->uri[at + seg] == '/'), path + at) == 0)
+            apr_table_set(r->notes, NOTE_ID_SEGMENT,
+                          apr_psprintf(r->pool, "%" APR_SIZE_T_FMT ":%.*s", at, (int)seg,
+                                       r->uri + at));
+    }
+    r->uri = path;
+    return DECLINED;
+}
+
+/* The path the unit of work begins with: r->uri, with the segment
+ * strip_cookieless_id took out put back where it was, so that the library
+ * finds the ID there (and takes the same segment out again:
+ * sess_request_path is r->uri). Also after a module rewrote r->uri
+ * (mod_rewrite's [PT]), while it still begins with the application's
+ * path; otherwise r->uri as it is (no ID). */
+static const char *unit_path(request_rec *r)
+{
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
+    const char *note = apr_table_get(r->notes, NOTE_ID_SEGMENT);
+    char *seg;
+    unsigned long at;
+    if (!in || !note)
+        return r->uri;
+    at = strtoul(note, &seg, 10);
+    if (*seg != ':' || at > strlen(r->uri) || strncmp(r->uri, in, at) != 0)
+        return r->uri;
+    return apr_pstrcat(r->pool, apr_pstrndup(r->pool, r->uri, at), seg + 1,
+                       r->uri[at] ? "/" : "", r->uri + at, NULL);
+}
+
 /* Begins the unit of work before any handler runs. */
 static int fixups(request_rec *r)
 {
@@ -629,7 +1010,7 @@ static int fixups(request_rec *r)
     cookie = apr_table_get(r->headers_in, "Cookie"); /* several: joined with ", " */
     sess_request_info_init(&info);
     info.session_use = (uint32_t)d->state;
-    info.path = r->uri;
+    info.path = unit_path(r);
     info.cookie_header = cookie;
     info.cookie_header_len = cookie ? strlen(cookie) : 0;
     info.https = strcmp(ap_run_http_scheme(r), "https") == 0;
@@ -964,8 +1345,11 @@ static int metrics_handler(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_rewrite's, mod_alias's, mod_proxy's and core's. */
+    ap_hook_translate_name(strip_cookieless_id, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_insert_error_filter(insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(demo_handler, NULL, NULL, APR_HOOK_MIDDLE);

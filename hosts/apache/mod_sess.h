@@ -39,5 +39,10 @@ APR_DECLARE_OPTIONAL_FN(sess_request *, sess_ap_request, (request_rec *r));
 #define SESS_AP_NOTE_APP "sess-app"
 /* The note a handler sets to undo its session changes. */
 #define SESS_AP_NOTE_FAILED "sess-failed"
+/* The note holding the request's path as it came (decoded), set when
+ * mod_sess took a cookieless application's "(S(<id>))" segment out of
+ * r->uri (before the <Location> walk: r->uri is the path
+ * sess_request_path gives). */
+#define SESS_AP_NOTE_URI "sess-uri"
 
 #endif /* MOD_SESS_H */
