@@ -76,6 +76,10 @@
  * request line (%r in logs, r->unparsed_uri) keeps it; %U does not.
  * Redirects Apache makes itself (mod_dir's trailing '/') do not carry it:
  * a page's links and redirects do (sess_request_rewrite_url).
+ * Application paths match without regard to case, as in IIS (/APP is
+ * /app's application), while <Location> is case-sensitive: access rules
+ * under an application whose pages route without regard to case (the
+ * demo's do) belong in <LocationMatch "(?i)^/app/admin">.
  *
  * A request's unit of work (mod_sess.h):
  *   fixups       sess_request_begin: the application by path, the session by
