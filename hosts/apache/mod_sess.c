@@ -96,7 +96,9 @@
  *                a response whose changes are not committed, and every
  *                cookie reaches it. The cost: a response with session
  *                state is buffered (file buckets are set aside, not read).
- *                A commit that fails turns the response into a 503.
+ *                A commit that fails turns a response below 400 into a
+ *                503 (a lock timeout, the store down) or a 500 (any other
+ *                failure).
  *                A handler that streams (a FLUSH) or a response past 1 MiB
  *                in memory lets the headers go then, with the Set-Cookie
  *                known then (sess_request_set_cookie); a cookie only known
