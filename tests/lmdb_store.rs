@@ -490,6 +490,30 @@ fn lock_tables_of_the_earlier_format_are_converted_once_no_process_uses_them() {
 }
 
 #[test]
+fn a_regenerated_session_stays_in_its_part_and_moves_in_one_step() {
+    let dir = TempDir::new("regenerate");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    assert!(dir.path().join("part-3").is_dir(), "a parted directory");
+    // The part a session lives in: its key hash's last byte (`parts.rs`).
+    let part = |id: &SessionId| KeyHash::of(id).as_bytes()[15] % 4;
+    let mut id = stored(&app, &[("v", Variant::I4(1))]);
+    for _ in 0..16 {
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        s.regenerate_id().unwrap();
+        let new = s.id();
+        assert_eq!(part(&new), part(&id));
+        s.close().unwrap();
+        assert_eq!(app.session_count().unwrap(), 1);
+        assert_eq!(
+            code(app.open(&id, LockMode::Shared)),
+            error::E_SESSION_NOT_FOUND
+        );
+        id = new;
+    }
+    assert_eq!(app.open(&id, LockMode::Shared).unwrap().count(), 1);
+}
+
+#[test]
 fn a_slow_request_cannot_resurrect_an_abandoned_session() {
     let dir = TempDir::new("slow");
     let mut lmdb = lmdb_opts(dir.path());

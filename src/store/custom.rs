@@ -33,6 +33,10 @@
 //!   [`Status::Locked`]. Nothing is written unless `token` holds the lock.
 //! - `release`: unlock if `token` holds the lock, writing nothing.
 //! - `remove`: delete the key if `token` holds the lock (Abandon).
+//! - `rename` (regenerate; optional): move a session held by `token` to a
+//!   free key in one transaction where the provider can, for the keys
+//!   `same_place` accepts; the default creates the new key, then removes
+//!   the old.
 //! - `reset_timeout`: set the deadline of a stored key, no lock needed (a
 //!   read-only request slides the expiry).
 //! - `claim_expired`: remove up to `max` sessions whose deadline is at or
@@ -237,6 +241,35 @@ pub trait Provider: Send + Sync {
     /// Delete, if `token` holds the lock.
     fn remove(&self, key: &str, token: u64) -> Result<Status>;
 
+    /// Moves the session `old` (locked for `token`) to the free key `new`,
+    /// locked for `token` since `now_ms`, with `blob` and `deadline_ms`:
+    /// [`Status::Done`] (the old key is gone and its lock freed),
+    /// [`Status::Exists`] if `new` is taken, or [`Status::NotFound`] /
+    /// [`Status::Locked`] if `old` is gone or `token` lost its lock; nothing
+    /// changes unless `Done`. The default is [`rename_in_two_steps`]: a
+    /// failure or a crash between its steps can leave both keys. A
+    /// provider that can move a session in one transaction should, for
+    /// the pairs [`Provider::same_place`] accepts.
+    fn rename(
+        &self,
+        old: &str,
+        new: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        rename_in_two_steps(self, old, new, token, now_ms, deadline_ms, blob)
+    }
+
+    /// Whether `a` and `b` are kept in the same place (one transaction can
+    /// change both): a regenerated session's new key is drawn so that it
+    /// is with the old one. The default: every pair is.
+    fn same_place(&self, a: &str, b: &str) -> bool {
+        let _ = (a, b);
+        true
+    }
+
     /// Set the deadline of a stored session (no lock).
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status>;
 
@@ -246,6 +279,30 @@ pub trait Provider: Send + Sync {
 
     /// Number of stored sessions.
     fn count(&self) -> Result<u64>;
+}
+
+/// [`Provider::rename`] as `create` of `new` then `remove` of `old` (and
+/// `remove` of `new` again if that fails): two steps, for a provider that
+/// has no transaction over both keys.
+pub fn rename_in_two_steps<P: Provider + ?Sized>(
+    provider: &P,
+    old: &str,
+    new: &str,
+    token: u64,
+    now_ms: u64,
+    deadline_ms: u64,
+    blob: &[u8],
+) -> Result<Status> {
+    // The session is counted already: it moves, it does not add one.
+    let created = provider.create(new, token, now_ms, deadline_ms, u64::MAX, blob)?;
+    if created != Status::Done {
+        return Ok(created);
+    }
+    let removed = provider.remove(old, token);
+    if !matches!(removed, Ok(Status::Done)) {
+        let _ = provider.remove(new, token);
+    }
+    removed
 }
 
 /// Expired sessions claimed per provider call.
@@ -698,39 +755,27 @@ impl SessionStore for CustomStore {
                 "only a stored session held exclusively changes its ID",
             ));
         }
+        let place = |h: &KeyHash| self.provider.same_place(&hold.key, &h.hex());
+        let new_id = remote::id_that_fits(new_id, place, "the same place in the store")?;
         let new_h = KeyHash::of(&new_id);
         let new_key = new_h.hex();
         let blob = self.encode(&new_h, &new_id, data, created_ms)?;
-        // Create the new key locked by this unit of work, then delete the
-        // old one: no one can use either meanwhile. (The session is counted
-        // already: it moves, it does not add one.)
-        let status = self.provider.create(
+        let status = self.provider.rename(
+            &hold.key,
             &new_key,
             hold.token,
             hold.locked_at,
             deadline_ms,
-            u64::MAX,
             &blob,
         )?;
         match status {
             Status::Done => {}
             Status::Exists => return Ok(false),
-            _ => return Err(odd("create", status)),
-        }
-        let removed = self.provider.remove(&hold.key, hold.token);
-        match removed {
-            Ok(Status::Done) => {}
-            other => {
-                let _ = self.provider.remove(&new_key, hold.token);
-                return Err(match other {
-                    Err(e) => e,
-                    Ok(s @ (Status::NotFound | Status::Locked)) => {
-                        hold.locked = false;
-                        lost("regenerate", s)
-                    }
-                    Ok(s) => odd("remove", s),
-                });
+            s @ (Status::NotFound | Status::Locked) => {
+                hold.locked = false;
+                return Err(lost("regenerate", s));
             }
+            s => return Err(odd("rename", s)),
         }
         *id = new_id;
         hold.key = new_key;
@@ -907,6 +952,8 @@ mod tests {
         writes: AtomicUsize,
         unchanged: AtomicUsize,
         releases: AtomicUsize,
+        /// Keys are in the same place only if their first hex digit is.
+        split: AtomicBool,
     }
 
     impl Mock {
@@ -1067,6 +1114,10 @@ mod tests {
                 }
             }
             Ok(())
+        }
+
+        fn same_place(&self, a: &str, b: &str) -> bool {
+            !self.split.load(Ordering::SeqCst) || a[..1] == b[..1]
         }
 
         fn count(&self) -> Result<u64> {
@@ -1335,6 +1386,26 @@ mod tests {
         assert!(!s.regenerate(&mut lease, other, 60_000).unwrap());
         assert!(lease.id() == fresh);
         assert_eq!(mock.map.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_regenerated_session_stays_where_its_provider_can_move_it() {
+        let (mock, s) = store();
+        mock.split.store(true, Ordering::SeqCst);
+        let place = |id: &SessionId| KeyHash::of(id).hex()[..1].to_owned();
+        let old = stored(&s, "A", 60_000);
+        let mut lease = found(s.get(&old, LockMode::Exclusive, WAIT, 1).unwrap());
+        let elsewhere = std::iter::repeat_with(|| SessionId::generate().unwrap())
+            .find(|id| place(id) != place(&old))
+            .unwrap();
+        assert!(s.regenerate(&mut lease, elsewhere, 60_000).unwrap());
+        let new = lease.id();
+        assert!(new != elsewhere && new != old);
+        assert_eq!(place(&new), place(&old));
+        s.release(lease, 60_000).unwrap();
+        let lease = found(s.get(&new, LockMode::Shared, WAIT, 2).unwrap());
+        assert_eq!(user(&lease), "A");
+        assert_eq!(mock.map.lock().unwrap().len(), 1);
     }
 
     #[test]

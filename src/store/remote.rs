@@ -76,6 +76,30 @@ impl KeyHash {
     }
 }
 
+/// `id` if its key hash passes `fits`, else a fresh ID whose hash does
+/// (drawn at random; `fits` should pass one hash in a few hundred at
+/// most): a regenerated session's new ID, kept where its store can move
+/// the session in one step (`place` names that for the error).
+pub fn id_that_fits(
+    id: SessionId,
+    fits: impl Fn(&KeyHash) -> bool,
+    place: &str,
+) -> Result<SessionId> {
+    if fits(&KeyHash::of(&id)) {
+        return Ok(id);
+    }
+    for _ in 0..20_000 {
+        let id = SessionId::generate()?;
+        if fits(&KeyHash::of(&id)) {
+            return Ok(id);
+        }
+    }
+    Err(Error::new(
+        error::E_FAIL,
+        format!("could not draw a session ID for {place}"),
+    ))
+}
+
 /// The session ID whose raw bytes are `bytes`.
 fn id_from_bytes(bytes: [u8; 16]) -> Result<SessionId> {
     SessionId::parse(&URL_SAFE_NO_PAD.encode(bytes))
@@ -178,6 +202,21 @@ fn jittered(d: Duration, salt: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_that_fit_keep_the_given_one_or_draw_one_that_fits() {
+        let id = SessionId::generate().unwrap();
+        let same = id_that_fits(id, |_| true, "anywhere").unwrap();
+        assert!(same == id);
+        for b in [0, 7, 255] {
+            let fits = |h: &KeyHash| h.bucket() == b;
+            let drawn = id_that_fits(id, fits, "a bucket").unwrap();
+            assert_eq!(KeyHash::of(&drawn).bucket(), b);
+        }
+        let none = id_that_fits(id, |_| false, "nowhere").unwrap_err();
+        assert_eq!(none.code(), error::E_FAIL);
+        assert!(none.to_string().contains("nowhere"));
+    }
 
     #[test]
     fn hashes_parse_back_and_hide_the_id() {

@@ -114,6 +114,12 @@ impl LockTable {
         1 + (x as usize & (SLOTS - 1))
     }
 
+    /// Whether the key hashes `a` and `b` share a lock (one word guards
+    /// both: a session cannot hold one while it takes the other).
+    pub(super) fn share_a_lock(a: &[u8; 16], b: &[u8; 16]) -> bool {
+        Self::slot_of(a) == Self::slot_of(b)
+    }
+
     /// Whether `word` is a lock that holds at `now_ms`: before the end of
     /// the lease it records (its holder's, not this process's).
     fn live(word: u64, now_ms: u64) -> bool {

@@ -26,7 +26,7 @@ use super::env::no_access;
 use super::provider::LmdbProvider;
 use super::LmdbOptions;
 use crate::error::Result;
-use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
+use crate::store::custom::{rename_in_two_steps, BlobBuf, BlobList, Provider, Status};
 use crate::store::LockMode;
 
 /// Environments of a parted directory.
@@ -165,6 +165,32 @@ impl Provider for Parts {
 
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         self.part(key).reset_timeout(key, deadline_ms)
+    }
+
+    /// In one transaction when both keys are in one part (`same_place`);
+    /// across parts, in two steps.
+    fn rename(
+        &self,
+        old: &str,
+        new: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        let part = self.part(old);
+        if std::ptr::eq(part, self.part(new)) {
+            part.rename(old, new, token, now_ms, deadline_ms, blob)
+        } else {
+            rename_in_two_steps(self, old, new, token, now_ms, deadline_ms, blob)
+        }
+    }
+
+    /// Keys in one part, where that part moves a session between them in
+    /// one transaction.
+    fn same_place(&self, a: &str, b: &str) -> bool {
+        let part = self.part(a);
+        std::ptr::eq(part, self.part(b)) && part.same_place(a, b)
     }
 
     /// Every part in turn (from a different one each sweep) until `out`

@@ -339,6 +339,41 @@ impl LmdbProvider {
         Ok(true)
     }
 
+    /// Takes the lock of the new key `h` for `token` inside a write
+    /// transaction (where breaking a stale one is safe): whether it did.
+    fn take_inside(&self, h: &[u8; 16], token: u64, now_ms: u64) -> bool {
+        match self.locks.take(h, token, now_ms) {
+            Take::Taken => true,
+            Take::Busy => false,
+            Take::Stale(word) => self.locks.break_stale(h, word, token, now_ms),
+        }
+    }
+
+    /// Stores a new session `h`: its record and its expiry index entry.
+    fn put_new(
+        &self,
+        txn: &mut RwTxn,
+        h: &[u8; 16],
+        deadline_ms: u64,
+        blob: &[u8],
+        op: &str,
+    ) -> Result<()> {
+        let s = &self.shared;
+        let st = State {
+            deadline: deadline_ms,
+            indexed: deadline_ms,
+        };
+        s.expiry
+            .put(txn, &due_key(deadline_ms, h), &[])
+            .map_err(|e| fail(e, op))?;
+        s.sessions
+            .put_reserved(txn, h, State::LEN + blob.len(), |w| {
+                w.write_all(&st.bytes())?;
+                w.write_all(blob)
+            })
+            .map_err(|e| fail(e, op))
+    }
+
     /// Runs `body` on the session `h` in a write transaction if it exists
     /// (else `NotFound`) and `token` still holds its lock (else `Locked`). The lock is freed after, unless the transaction failed.
     fn owned(
@@ -465,28 +500,10 @@ impl Provider for LmdbProvider {
                     "the LMDB store holds max_sessions sessions already",
                 ));
             }
-            let taken = match self.locks.take(&h, token, now_ms) {
-                Take::Taken => true,
-                Take::Busy => false,
-                // Inside this write transaction: breaking is safe here.
-                Take::Stale(word) => self.locks.break_stale(&h, word, token, now_ms),
-            };
-            if !taken {
+            if !self.take_inside(&h, token, now_ms) {
                 return Ok(Status::Exists);
             }
-            let st = State {
-                deadline: deadline_ms,
-                indexed: deadline_ms,
-            };
-            s.expiry
-                .put(txn, &due_key(deadline_ms, &h), &[])
-                .map_err(|e| fail(e, "create"))?;
-            s.sessions
-                .put_reserved(txn, &h, State::LEN + blob.len(), |w| {
-                    w.write_all(&st.bytes())?;
-                    w.write_all(blob)
-                })
-                .map_err(|e| fail(e, "create"))?;
+            self.put_new(txn, &h, deadline_ms, blob, "create")?;
             Ok(Status::Done)
         });
         if created.is_err() {
@@ -553,6 +570,55 @@ impl Provider for LmdbProvider {
         self.owned("remove", &h, token, |txn, st| {
             self.delete(txn, &h, &st, "remove")
         })
+    }
+
+    /// Keys whose sessions do not share a lock: a session moves to such a
+    /// key in one transaction.
+    fn same_place(&self, a: &str, b: &str) -> bool {
+        matches!((hash(a), hash(b)), (Ok(a), Ok(b)) if !LockTable::share_a_lock(&a, &b))
+    }
+
+    /// In one write transaction: readers and every other process see the
+    /// session under one key or the other, never both, and a crash leaves
+    /// it under one of them.
+    fn rename(
+        &self,
+        old: &str,
+        new: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        let (h, nh) = (hash(old)?, hash(new)?);
+        if LockTable::share_a_lock(&h, &nh) {
+            return Ok(Status::Exists); // `same_place` says no to it
+        }
+        let mut took = false;
+        let status = self.write("regenerate", |txn| {
+            let Some(st) = self.state(txn, &h, "regenerate")? else {
+                return Ok(Status::NotFound);
+            };
+            if !self.locks.holds(&h, token) {
+                return Ok(Status::Locked);
+            }
+            if self.state(txn, &nh, "regenerate")?.is_some() {
+                return Ok(Status::Exists);
+            }
+            took = self.take_inside(&nh, token, now_ms);
+            if !took {
+                return Ok(Status::Exists); // its lock slot is in use
+            }
+            self.delete(txn, &h, &st, "regenerate")?;
+            self.put_new(txn, &nh, deadline_ms, blob, "regenerate")?;
+            Ok(Status::Done)
+        });
+        match status {
+            Ok(Status::Done) => self.locks.free(&h, token),
+            Err(_) if took => self.locks.free(&nh, token), // nothing stored
+            _ => {}
+        }
+        status
     }
 
     /// Slides the expiry only if that moves it by `REFRESH_MS` or more, so
@@ -906,6 +972,98 @@ mod tests {
         p.state(&txn, h, "test")
             .unwrap()
             .map(|st| (st.deadline, st.indexed))
+    }
+
+    /// The deadlines the expiry index files `h` under.
+    fn filed(p: &LmdbProvider, h: &[u8; 16]) -> Vec<u64> {
+        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let entries = p.shared.expiry.iter(&txn).unwrap();
+        entries
+            .map(|e| e.unwrap().0.to_vec())
+            .filter(|k| k[8..] == h[..])
+            .map(|k| deadline_of(&k))
+            .collect()
+    }
+
+    #[test]
+    fn a_rename_moves_the_session_or_changes_nothing() {
+        let (p, dir) = provider("rename");
+        let (a, b, c, d) = (key(1), key(2), key(3), key(4));
+        let h = |k: &str| hash(k).unwrap();
+        assert_eq!(
+            p.create(&a, 7, 1000, 60_000, 10, b"one").unwrap(),
+            Status::Done
+        );
+        assert_eq!(
+            p.create(&c, 9, 1000, 60_000, 10, b"three").unwrap(),
+            Status::Done
+        );
+        assert!(matches!(p.locks.take(&h(&d), 99, 1000), Take::Taken));
+        // Refused: another token, a stored key, a key whose lock is held,
+        // a session that is gone.
+        let rename = |old: &str, new: &str, token| {
+            p.rename(old, new, token, 1000, 90_000, b"moved").unwrap()
+        };
+        assert_eq!(rename(&a, &b, 8), Status::Locked);
+        assert_eq!(rename(&a, &c, 7), Status::Exists);
+        assert_eq!(rename(&a, &d, 7), Status::Exists);
+        assert_eq!(rename(&b, &d, 7), Status::NotFound);
+        let shares = KeyHash::from_bytes([[1; 8], [5; 8]].concat().try_into().unwrap()).hex();
+        assert!(!p.same_place(&a, &shares) && p.same_place(&a, &b));
+        assert_eq!(rename(&a, &shares, 7), Status::Exists);
+        assert_eq!(state_of(&p, &h(&shares)), None);
+        assert_eq!(state_of(&p, &h(&b)), None);
+        assert!(!p.locks.is_held(&h(&b), 1000));
+        assert!(p.locks.holds(&h(&a), 7));
+        assert_eq!(state_of(&p, &h(&a)), Some((60_000, 60_000)));
+        // Moved: the old key's record, index entry and lock are gone.
+        assert_eq!(rename(&a, &b, 7), Status::Done);
+        assert_eq!(state_of(&p, &h(&a)), None);
+        assert!(filed(&p, &h(&a)).is_empty());
+        assert!(!p.locks.is_held(&h(&a), 1000));
+        assert_eq!(state_of(&p, &h(&b)), Some((90_000, 90_000)));
+        assert_eq!(filed(&p, &h(&b)), [90_000]);
+        assert!(p.locks.holds(&h(&b), 7));
+        assert_eq!(
+            p.set_and_release(&b, 7, 90_000, None).unwrap(),
+            Status::Done
+        );
+        let mut out = BlobBuf::new(1024);
+        assert_eq!(
+            p.get(&b, LockMode::Shared, 0, 2000, &mut out).unwrap(),
+            Status::Done
+        );
+        assert_eq!(out.as_bytes(), b"moved");
+        assert_eq!(p.count().unwrap(), 2);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn readers_see_a_renamed_session_once_never_twice_or_not_at_all() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+        let (p, dir) = provider("rename-seen");
+        assert_eq!(
+            p.create(&key(1), 7, 1000, 60_000, 10, b"x").unwrap(),
+            Status::Done
+        );
+        let (stop, looks) = (AtomicBool::new(false), AtomicU64::new(0));
+        std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                while !stop.load(Relaxed) {
+                    assert_eq!(p.count().unwrap(), 1);
+                    looks.fetch_add(1, Relaxed);
+                }
+            });
+            // Between keys 1 and 2, while the reader looks on.
+            let (mut at, mut renames) = (1, 0);
+            while (renames < 300 || looks.load(Relaxed) < 1000) && !reader.is_finished() {
+                let moved = p.rename(&key(at), &key(3 - at), 7, 1000, 60_000, b"x");
+                assert_eq!(moved.unwrap(), Status::Done);
+                (at, renames) = (3 - at, renames + 1);
+            }
+            stop.store(true, Relaxed);
+        });
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -12,8 +12,6 @@
 //! H is the hex of the first 16 bytes of SHA-256(ID bytes); the bucket b is
 //! H's first two hex digits, so 256 buckets spread over a cluster's slots.
 
-use crate::error::{self, Error, Result};
-use crate::state::SessionId;
 use crate::store::remote::KeyHash;
 
 /// Number of expiry buckets (one hash tag each).
@@ -73,24 +71,10 @@ pub(super) fn member_hash(m: &[u8]) -> Option<KeyHash> {
     }
 }
 
-/// A fresh session ID whose key hash falls in `bucket` (so a regenerated
-/// session stays in its Redis Cluster slot): about 256 draws.
-pub(super) fn fresh_id_in_bucket(bucket: usize) -> Result<SessionId> {
-    for _ in 0..20_000 {
-        let id = SessionId::generate()?;
-        if KeyHash::of(&id).bucket() == bucket {
-            return Ok(id);
-        }
-    }
-    Err(Error::new(
-        error::E_FAIL,
-        "could not draw a session ID for the same Redis slot",
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::SessionId;
 
     #[test]
     fn keys_share_a_tag_and_hide_the_id() {
@@ -107,12 +91,5 @@ mod tests {
         assert_eq!(member_hash(&k.member), Some(h));
         assert_eq!(member_hash(h.hex().as_bytes()), Some(h));
         assert_eq!(member_hash(b"short"), None);
-    }
-
-    #[test]
-    fn fresh_ids_stay_in_their_bucket() {
-        for b in [0, 7, 255] {
-            assert_eq!(KeyHash::of(&fresh_id_in_bucket(b).unwrap()).bucket(), b);
-        }
     }
 }

@@ -549,11 +549,8 @@ impl SessionStore for RedisStore {
                 "only a stored session changes its ID",
             ));
         }
-        let new_id = if KeyHash::of(&new_id).bucket() == st.h.bucket() {
-            new_id
-        } else {
-            keys::fresh_id_in_bucket(st.h.bucket())?
-        };
+        let bucket = st.h.bucket();
+        let new_id = remote::id_that_fits(new_id, |h| h.bucket() == bucket, "the same Redis slot")?;
         let nh = KeyHash::of(&new_id);
         let new = self.keys.session(&nh);
         let masked = self.masked_id(&nh, &new_id)?;
