@@ -2556,6 +2556,27 @@ fn apache_refuses_to_start_with_an_application_the_library_refuses() {
              SessionStateCookieName ASPSESSIONID_search\n</Location>\n",
             &["application /shop", "used by another application"][..],
         ),
+        // Redis settings: checked without connecting (no Redis needed).
+        (
+            "<Location /shop>\n    SessionApplication On\n    \
+             SessionStore redis://127.0.0.1:notaport/0\n</Location>\n",
+            &["application /shop", "redis url"][..],
+        ),
+        (
+            "<Location /shop>\n    SessionApplication On\n    \
+             SessionStore redis://127.0.0.1:6379/0\n    \
+             SessionStoreLockTTL 90000000\n</Location>\n",
+            &["application /shop", "lock_ttl must be 1 ms ..= 24 h"][..],
+        ),
+        (
+            &format!(
+                "<Location /shop>\n    SessionApplication On\n    \
+                 SessionStore redis://127.0.0.1:6379/0\n    \
+                 SessionKeyPrefix {}\n</Location>\n",
+                "k".repeat(130)
+            ),
+            &["application /shop", "key_prefix must be 1..=128 bytes"][..],
+        ),
     ] {
         let extra = ExtraConf::new(conf);
         let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);

@@ -45,12 +45,14 @@
  * a SessionStoreName (LMDB) of its own.
  *
  * Startup (check_config, so `apachectl configtest` too, and before Apache
- * detaches): every application is tried as the library takes it, an
- * in-process application with its settings (no store opened, no thread
- * started) on a throwaway site with its cookie options, then released. What
- * the library refuses (a bad cookie option, a path declared twice, a
- * SessionTimeout out of range, two applications with one cookie name),
- * an LMDB name past 64 bytes, and a shared namespace (above) stop Apache
+ * detaches): every application is tried as the library takes it, with its
+ * settings (no store opened, no connection made, no thread started; an
+ * LMDB application in-process) on a throwaway site with its cookie
+ * options, then released. What the library refuses (a bad cookie option,
+ * a path declared twice, a SessionTimeout out of range, two applications
+ * with one cookie name, a Redis URL it cannot read, a key prefix too long
+ * or a SessionStoreLockTTL out of range), an LMDB name past 64 bytes or
+ * lock TTL below its least, and a shared namespace (above) stop Apache
  * there, the error log naming the application and where it is declared.
  * Applications are created for real in child_init (after the fork: an
  * LMDB store must not be opened before it) and released with the child;
@@ -577,15 +579,24 @@ static const char *redis_prefix(apr_pool_t *p, const dir_conf *d)
     return out;
 }
 
-/* One application, as its scope configures it. */
-static sess_result create_app(apr_pool_t *p, const dir_conf *d, sess_app **out)
+/* One application, as its scope configures it. A trial (check_config,
+ * before any child) opens no store and starts no thread: no expiry thread;
+ * a Redis application as configured (the library connects only when a
+ * request needs Redis, so its options are checked and nothing more); an
+ * LMDB application in-process (its directory must not be opened before
+ * the fork: store_problem checks what the library would refuse there). */
+static sess_result create_app(apr_pool_t *p, const dir_conf *d, bool trial, sess_app **out)
 {
     sess_app_options opts;
     sess_redis_options redis;
     sess_lmdb_options lmdb;
 
     app_options(d, &opts);
+    if (trial)
+        opts.expiry_interval_ms = 0;
     if (is_lmdb(d)) {
+        if (trial)
+            return sess_app_create(&opts, out);
         /* One directory for every application, each under its name. */
         sess_lmdb_options_init(&lmdb);
         lmdb.path = d->store + 7; /* "lmdb:///dir" -> "/dir" */
@@ -662,10 +673,10 @@ static bool same_path(const char *a, const char *b)
 }
 
 /* One server's applications as the library takes them, before any child:
- * each an in-process application with the scope's settings (no store
- * opened; expiry_interval_ms 0: no thread started before the fork) on a
- * throwaway site with its cookie options, all released here. Logs every
- * application the library refuses; false if any. */
+ * each a trial application (create_app: no store opened, no thread
+ * started before the fork) on a throwaway site with its cookie options,
+ * all released here. Logs every application the library refuses; false if
+ * any. */
 static bool try_server_apps(apr_pool_t *ptemp, const server_rec *s, const server_conf *sc)
 {
     sess_site *site = NULL;
@@ -681,7 +692,6 @@ static bool try_server_apps(apr_pool_t *ptemp, const server_rec *s, const server
     for (i = 0; i < sc->apps->nelts; i++) {
         const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
         const char *problem = store_problem(ptemp, d);
-        sess_app_options opts;
         sess_app *app = NULL;
         int j;
         for (j = 0; j < i && !problem; j++) {
@@ -691,9 +701,7 @@ static bool try_server_apps(apr_pool_t *ptemp, const server_rec *s, const server
                                        app_where(ptemp, s, e));
         }
         if (!problem) {
-            app_options(d, &opts);
-            opts.expiry_interval_ms = 0;
-            hr = sess_app_create(&opts, &app);
+            hr = create_app(ptemp, d, true, &app);
             if (hr >= 0)
                 hr = add_app(site, d, app);
             if (hr < 0)
@@ -848,7 +856,7 @@ static void child_init(apr_pool_t *pchild, server_rec *main_server)
         apr_pool_cleanup_register(pchild, sc, release_site, apr_pool_cleanup_null);
         for (i = 0; i < sc->apps->nelts; i++) {
             const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
-            hr = create_app(pchild, d, &sc->handles[i]);
+            hr = create_app(pchild, d, false, &sc->handles[i]);
             if (hr >= 0)
                 hr = add_app(sc->site, d, sc->handles[i]);
             if (hr < 0) {
