@@ -2081,11 +2081,17 @@ const SPLIT_WARNING: &str = "keeps its sessions in one child process";
 /// cookie: the redirect after a login, a 404, a 204. Only 5xx undoes.
 #[test]
 fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
-    // /stream/doc has a local ErrorDocument: the counters page.
-    let extra = ExtraConf::stream_test(
+    // /stream/doc has a local ErrorDocument: the counters page. The
+    // access log shows each request's application note (mod_sess.h), as
+    // the response's last request (an ErrorDocument's) has it.
+    let log = common::out_dir().join(format!("notes-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let extra = ExtraConf::stream_test(&format!(
         "<Location /stream/doc>\n    ErrorDocument 404 /busy\n</Location>\n\
-         <Location /busy>\n    SetHandler sess-metrics\n</Location>\n",
-    );
+         <Location /busy>\n    SetHandler sess-metrics\n</Location>\n\
+         CustomLog \"{}\" \"%U %{{sess-app}}n\"\n",
+        log.display()
+    ));
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     // count = 1, Location, `return HTTP_MOVED_TEMPORARILY`.
     let r = demo.get("/stream?status=302", None);
@@ -2138,6 +2144,24 @@ fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
     assert_eq!(demo.get("/stream", Some(&doc)).count(), 2);
     // One child: no warning about sessions split between children.
     assert!(!demo.output().contains(SPLIT_WARNING), "{}", demo.output());
+    // The error document's request kept the note of the one it came from.
+    drop(demo);
+    let logged = std::fs::read_to_string(&log).expect("the access log");
+    let _ = std::fs::remove_file(&log);
+    let notes: Vec<&str> = logged
+        .lines()
+        .map(|l| l.split_once(' ').map_or("", |(_, n)| n))
+        .collect();
+    assert!(logged.lines().any(|l| l == "/stream /"), "{logged}");
+    assert!(
+        logged
+            .lines()
+            .filter(|l| l.starts_with("/stream/doc "))
+            .count()
+            == 2,
+        "{logged}"
+    );
+    assert!(notes.iter().all(|n| *n == "/"), "{logged}");
 }
 
 /// A lock timeout under a local ErrorDocument: the error page's internal

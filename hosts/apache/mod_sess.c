@@ -1006,8 +1006,13 @@ static int fixups(request_rec *r)
     if (r->main)
         return DECLINED; /* subrequests use the main request's */
     if (r->prev && (st = state_of(r->prev)) != NULL) {
-        /* An internal redirect carries the unit of work on; its response
-         * (an ErrorDocument's, say) replaces what the filter held. */
+        /* An internal redirect carries the unit of work on, and its
+         * application's note (a new request_rec starts with none); its
+         * response (an ErrorDocument's, say) replaces what the filter
+         * held. */
+        const char *app = apr_table_get(r->prev->notes, SESS_AP_NOTE_APP);
+        if (app)
+            apr_table_set(r->notes, SESS_AP_NOTE_APP, app);
         ap_set_module_config(r->request_config, &sess_module, st);
         if (st->req) {
             if (st->held) {
