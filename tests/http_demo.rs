@@ -2381,6 +2381,59 @@ fn apache_cookieless_url_id_does_not_bypass_a_location_under_it() {
     assert_eq!(link_id(&r), id);
 }
 
+/// A redirect Apache makes itself from the path without the cookieless
+/// ID (mod_alias's `Redirect`, as mod_dir's trailing `/`) keeps the ID in
+/// its Location when it stays in the application on this server.
+#[test]
+fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
+    let libexec = Command::new("apxs")
+        .args(["-q", "LIBEXECDIR"])
+        .output()
+        .expect("apxs -q LIBEXECDIR");
+    let libexec = String::from_utf8_lossy(&libexec.stdout).trim().to_owned();
+    let extra = ExtraConf::new(&format!(
+        "LoadModule alias_module \"{libexec}/mod_alias.so\"\n\
+         Redirect /cookieless/old /cookieless/counter\n\
+         Redirect /cookieless/top /cookieless/\n\
+         Redirect /cookieless/away http://elsewhere.test/cookieless/counter\n\
+         Redirect /cookieless/out /search/counter\n"
+    ));
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get("/cookieless/counter", None);
+    r.assert_status(200);
+    let id = link_id(&r);
+    let here = format!("http://127.0.0.1:{}", demo.port);
+    for (from, to) in [
+        (
+            format!("/cookieless/(S({id}))/old"),
+            format!("{here}/cookieless/(S({id}))/counter"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/top"),
+            format!("{here}/cookieless/(S({id}))/"),
+        ),
+        (
+            "/cookieless/old".into(),
+            format!("{here}/cookieless/counter"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/away"),
+            "http://elsewhere.test/cookieless/counter".into(),
+        ),
+        (
+            format!("/cookieless/(S({id}))/out"),
+            format!("{here}/search/counter"),
+        ),
+    ] {
+        let r = demo.get(&from, None);
+        r.assert_status(302);
+        assert_eq!(r.header("location").as_deref(), Some(&to[..]), "{from}");
+    }
+    // Where the redirect points, the session is found.
+    let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
+    assert_eq!(r.count(), 2);
+}
+
 /// Two virtual hosts, each with an application at /shop (the demo's pages)
 /// on `store`, with `a_more` and `b_more` in their `<Location>`s; the
 /// default host is the main server's.

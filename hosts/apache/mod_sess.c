@@ -75,9 +75,12 @@
  * to both. The path as it came is in the note "sess-uri" (mod_sess.h); the
  * unit of work puts the segment back into r->uri (where it was, while
  * r->uri still begins with the application's path) to find the ID. The
- * request line (%r in logs, r->unparsed_uri) keeps it; %U does not.
- * Redirects Apache makes itself (mod_dir's trailing '/') do not carry it:
- * a page's links and redirects do (sess_request_rewrite_url).
+ * request line (%r in logs, r->unparsed_uri) keeps it; %U does not. A
+ * redirect Apache makes itself (mod_dir's trailing '/', mod_alias's
+ * Redirect, mod_rewrite's [R], a handler that returns 302) to a path of
+ * the same application on this server gets the segment back in its
+ * Location (location_filter); a page's links, and a Location it sends
+ * with its own response, carry it through sess_request_rewrite_url.
  * Application paths match without regard to case, as in IIS (/APP is
  * /app's application), while <Location> is case-sensitive: access rules
  * under an application whose pages route without regard to case (the
@@ -153,6 +156,9 @@ APLOG_USE_MODULE(sess);
 
 #define UNSET (-1)
 #define FILTER_NAME "SESS_COMMIT"
+/* The output filter that keeps a cookieless ID in an error response's
+ * Location (location_filter). */
+#define LOCATION_FILTER_NAME "SESS_LOCATION"
 #define DEFAULT_KEY_PREFIX "sess:apache:"
 /* LMDB's longest application name (sess_lmdb_options.name), bytes. */
 #define LMDB_NAME_MAX 64
@@ -971,6 +977,24 @@ static int strip_cookieless_id(request_rec *r)
     return DECLINED;
 }
 
+/* `path` with the segment strip_cookieless_id took out of this request's
+ * path put back where it was, if `path` begins as the request's path did
+ * up to there (the application's path and its '/'); otherwise NULL. */
+static const char *with_id_segment(request_rec *r, const char *path)
+{
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
+    const char *note = apr_table_get(r->notes, NOTE_ID_SEGMENT);
+    char *seg;
+    unsigned long at;
+    if (!in || !note)
+        return NULL;
+    at = strtoul(note, &seg, 10);
+    if (*seg != ':' || at > strlen(path) || strncmp(path, in, at) != 0)
+        return NULL;
+    return apr_pstrcat(r->pool, apr_pstrndup(r->pool, path, at), seg + 1, path[at] ? "/" : "",
+                       path + at, NULL);
+}
+
 /* The path the unit of work begins with: r->uri, with the segment
  * strip_cookieless_id took out put back where it was, so that the library
  * finds the ID there (and takes the same segment out again:
@@ -979,17 +1003,48 @@ static int strip_cookieless_id(request_rec *r)
  * path; otherwise r->uri as it is (no ID). */
 static const char *unit_path(request_rec *r)
 {
-    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
-    const char *note = apr_table_get(r->notes, NOTE_ID_SEGMENT);
-    char *seg;
-    unsigned long at;
-    if (!in || !note)
-        return r->uri;
-    at = strtoul(note, &seg, 10);
-    if (*seg != ':' || at > strlen(r->uri) || strncmp(r->uri, in, at) != 0)
-        return r->uri;
-    return apr_pstrcat(r->pool, apr_pstrndup(r->pool, r->uri, at), seg + 1,
-                       r->uri[at] ? "/" : "", r->uri + at, NULL);
+    const char *path = with_id_segment(r, r->uri);
+    return path ? path : r->uri;
+}
+
+/* A redirect's Location in `headers`, with the request's cookieless ID
+ * segment put back (with_id_segment) when it points into the same
+ * application on this server without one: a module that made it from
+ * r->uri (mod_dir's trailing '/', mod_alias's Redirect, mod_rewrite's [R])
+ * saw the path without it, and the client would lose its session. */
+static void location_keeps_id(request_rec *r, apr_table_t *headers)
+{
+    const char *loc = apr_table_get(headers, "Location"), *path = loc, *out;
+    size_t n;
+    if (!loc)
+        return;
+    if (loc[0] != '/') {
+        const char *own = ap_construct_url(r->pool, "/", r); /* scheme://host[:port]/ */
+        n = strlen(own) - 1;
+        if (strncasecmp(loc, own, n) != 0 || loc[n] != '/')
+            return; /* another server's, or relative: it keeps the client's segment */
+        path = loc + n;
+    } else if (loc[1] == '/') {
+        return; /* //host/... */
+    }
+    out = with_id_segment(r, path);
+    if (!out || strstr(path, "(S(") != NULL)
+        return; /* not in the application, or it has its ID already */
+    if (out[strlen(out) - 1] == ')')
+        out = apr_pstrcat(r->pool, out, "/", NULL); /* relative links keep it */
+    out = apr_pstrcat(r->pool, apr_pstrndup(r->pool, loc, (size_t)(path - loc)), out, NULL);
+    apr_table_set(headers, "Location", out);
+}
+
+/* Puts the cookieless ID back in the Location of a response Apache makes
+ * itself (location_keeps_id), once the error response's headers are set,
+ * before they leave. */
+static apr_status_t location_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    location_keeps_id(f->r, f->r->headers_out);
+    location_keeps_id(f->r, f->r->err_headers_out);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
 }
 
 /* Begins the unit of work before any handler runs. */
@@ -1153,6 +1208,8 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 static void insert_error_filter(request_rec *r)
 {
     req_state *st = state_of(r);
+    if (!r->main && apr_table_get(r->notes, NOTE_ID_SEGMENT))
+        ap_add_output_filter(LOCATION_FILTER_NAME, NULL, r, r->connection);
     if (r->main || !st || !st->req)
         return;
     if (st->held) {
@@ -1376,6 +1433,7 @@ static void register_hooks(apr_pool_t *p)
     /* After content filters (mod_deflate's CONTENT_SET + 1), before the
      * protocol filters that send the headers. */
     ap_register_output_filter(FILTER_NAME, commit_filter, NULL, AP_FTYPE_PROTOCOL - 1);
+    ap_register_output_filter(LOCATION_FILTER_NAME, location_filter, NULL, AP_FTYPE_CONTENT_SET);
     APR_REGISTER_OPTIONAL_FN(sess_ap_request);
 }
 
