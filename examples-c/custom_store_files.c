@@ -40,7 +40,8 @@
  * expiry on a simulated clock (sliding by read-only requests, OnEnd exactly
  * once), read-only units, lock contention (SESS_E_LOCK_TIMEOUT) and a lock
  * left by a failed request freed by the lock TTL, two applications sharing
- * the directory with exact increments from two threads, regenerate, a store
+ * the directory with exact increments from two threads, regenerate (the
+ * store's rename), a store
  * that is down (SESS_E_STORE_UNAVAILABLE) and recovers, a corrupt record,
  * objects refused, and the vtable's own contract (init, missing callbacks,
  * destroy once).
@@ -393,6 +394,49 @@ static sess_result fs_remove(void *context, const char *key, uint64_t lock_token
     return rc;
 }
 
+/* Moves a session to a new key (regenerate_id) under the store lock, so no
+ * other thread or process sees it under both keys or neither: one
+ * rename(2) of the old record to the new key (from then on the old ID is
+ * dead), then the record rewritten with the new blob and deadline. A crash
+ * between the two leaves the new key holding the old blob, which the
+ * library refuses (it names the old key): that session is lost, but the
+ * old ID, which regenerate_id is there to kill, never works again. */
+static sess_result fs_rename(void *context, const char *old_key, const char *new_key,
+                             uint64_t lock_token, uint64_t now_ms, uint64_t deadline_ms,
+                             const void *blob, size_t blob_len)
+{
+    file_store *fs = (file_store *)context;
+    record_header h;
+    char from[PATH_LEN], to[PATH_LEN];
+    sess_result rc;
+    if (!key_ok(old_key) || !key_ok(new_key))
+        return SESS_E_INVALIDARG;
+    if ((rc = store_lock(fs)) < 0)
+        return rc;
+    rc = read_record(fs, new_key, &h, NULL);
+    if (rc == SESS_STORE_OK) {
+        rc = SESS_STORE_EXISTS;
+    } else if (rc == SESS_STORE_NOT_FOUND) {
+        rc = read_record(fs, old_key, &h, NULL);
+        if (rc == SESS_STORE_OK && h.lock_token != lock_token)
+            rc = SESS_STORE_LOCKED;
+    }
+    record_path(fs, old_key, ".sess", from);
+    record_path(fs, new_key, ".sess", to);
+    if (rc == SESS_STORE_OK && rename(from, to) != 0)
+        rc = SESS_E_STORE_UNAVAILABLE;
+    if (rc == SESS_STORE_OK) {
+        h.deadline_ms = deadline_ms;
+        h.lock_token = lock_token;
+        h.locked_at_ms = now_ms;
+        rc = write_record(fs, new_key, &h, blob, blob_len);
+        if (rc < 0 && rename(to, from) != 0)
+            rc = SESS_E_STORE_UNAVAILABLE; /* as it was, if the disk lets us */
+    }
+    store_unlock(fs);
+    return rc;
+}
+
 static sess_result fs_reset_timeout(void *context, const char *key, uint64_t deadline_ms)
 {
     file_store *fs = (file_store *)context;
@@ -507,6 +551,7 @@ sess_result file_store_open(const char *dir, uint64_t lock_ttl_ms, sess_store_vt
     vtbl->list_expired = fs_list_expired;
     vtbl->count = fs_count;
     vtbl->destroy = fs_destroy;
+    vtbl->rename = fs_rename;
     return SESS_S_OK;
 }
 
@@ -588,6 +633,18 @@ static void counting_destroy(void *context)
     inner_destroy(context);
 }
 
+/* How often the library moved a session with the store's rename. */
+static int renames;
+static sess_store_rename_fn inner_rename;
+static sess_result counting_rename(void *context, const char *old_key, const char *new_key,
+                                   uint64_t lock_token, uint64_t now_ms, uint64_t deadline_ms,
+                                   const void *blob, size_t blob_len)
+{
+    renames++;
+    return inner_rename(context, old_key, new_key, lock_token, now_ms, deadline_ms, blob,
+                        blob_len);
+}
+
 /* An application on the file store in `dir`; *ctx receives the store's
  * context (for the test hook). */
 static sess_app *open_app(const char *dir, uint32_t lock_timeout_ms, void **ctx)
@@ -599,6 +656,8 @@ static sess_app *open_app(const char *dir, uint32_t lock_timeout_ms, void **ctx)
     CHECK_HR(file_store_open(dir, LOCK_TTL_MS, &vtbl), SESS_S_OK);
     inner_destroy = vtbl.destroy;
     vtbl.destroy = counting_destroy;
+    inner_rename = vtbl.rename;
+    vtbl.rename = counting_rename;
     opts.store = &vtbl; /* copied by sess_app_create: a local is fine */
     opts.clock = read_clock;
     opts.clock_context = &clock_ms;
@@ -957,10 +1016,12 @@ static void regenerate(sess_app *app, const char *dir)
     sess_session *s = NULL;
     char old_id[SESS_ID_LEN + 1], new_id[SESS_ID_LEN + 1];
     size_t count = stored(app);
+    int moves = renames;
     printf("regenerate: new ID, same contents, old ID dead\n");
     new_session(app, "Mover", 0, old_id);
     CHECK_HR(sess_session_open(app, old_id, 0, &s), SESS_S_OK);
     CHECK_HR(sess_session_regenerate_id(s), SESS_S_OK);
+    CHECK(renames == moves + 1); /* the store's one step, not create + remove */
     CHECK_HR(sess_session_id(s, new_id, sizeof new_id, NULL), SESS_S_OK);
     CHECK(strcmp(old_id, new_id) != 0);
     CHECK_HR(sess_session_close(s), SESS_S_OK);
@@ -1089,6 +1150,32 @@ static void vtable_contract(const char *dir)
     opts.store = &vtbl;
     CHECK_HR(sess_app_create(&opts, &app), SESS_E_POINTER);
     CHECK(app == NULL && destroyed == before);
+    /* rename's refusals change nothing. */
+    {
+        static const char a[] = "0123456789abcdef0123456789abcdef";
+        static const char b[] = "fedcba9876543210fedcba9876543210";
+        static const char c[] = "00000000000000000000000000000000";
+        static const char d[] = "11111111111111111111111111111111";
+        record_header h;
+        CHECK_HR(vtbl.create(vtbl.context, a, 7, 0, MINUTES(1), UINT64_MAX, "A", 1),
+                 SESS_STORE_OK);
+        CHECK_HR(vtbl.create(vtbl.context, b, 8, 0, MINUTES(1), UINT64_MAX, "B", 1),
+                 SESS_STORE_OK);
+        CHECK_HR(vtbl.rename(vtbl.context, a, b, 7, 0, MINUTES(2), "x", 1), SESS_STORE_EXISTS);
+        CHECK_HR(vtbl.rename(vtbl.context, a, c, 8, 0, MINUTES(2), "x", 1), SESS_STORE_LOCKED);
+        CHECK_HR(vtbl.rename(vtbl.context, d, c, 7, 0, MINUTES(2), "x", 1),
+                 SESS_STORE_NOT_FOUND);
+        CHECK_HR(read_record(vtbl.context, c, &h, NULL), SESS_STORE_NOT_FOUND);
+        CHECK_HR(read_record(vtbl.context, a, &h, NULL), SESS_STORE_OK);
+        CHECK(h.lock_token == 7 && h.deadline_ms == MINUTES(1) && h.blob_len == 1);
+        CHECK_HR(vtbl.rename(vtbl.context, a, c, 7, 5, MINUTES(2), "moved", 5), SESS_STORE_OK);
+        CHECK_HR(read_record(vtbl.context, a, &h, NULL), SESS_STORE_NOT_FOUND);
+        CHECK_HR(read_record(vtbl.context, c, &h, NULL), SESS_STORE_OK);
+        CHECK(h.lock_token == 7 && h.locked_at_ms == 5 && h.deadline_ms == MINUTES(2));
+        CHECK(h.blob_len == 5);
+        CHECK_HR(vtbl.remove(vtbl.context, b, 8), SESS_STORE_OK);
+        CHECK_HR(vtbl.remove(vtbl.context, c, 7), SESS_STORE_OK);
+    }
     vtbl.destroy(vtbl.context);
     CHECK(destroyed == before + 1);
 }

@@ -494,6 +494,25 @@ typedef sess_result (*sess_store_count_fn)(void *context, uint64_t *out_count);
 typedef void (*sess_store_destroy_fn)(void *context);
 
 /**
+ * `rename` (regenerate_id): moves the session `old_key`, whose lock
+ * `lock_token` holds, to `new_key`: stores it there with the blob
+ * (borrowed for the call) and `deadline_ms`, locked for `lock_token` since
+ * `now_ms`, and deletes `old_key` → `SESS_STORE_OK`. `new_key` taken →
+ * `SESS_STORE_EXISTS`; `old_key` absent → `SESS_STORE_NOT_FOUND`; its lock
+ * not held by `lock_token` → `SESS_STORE_LOCKED`; in those cases nothing
+ * changes. Do both in one transaction, so that no process (and no crash)
+ * sees the session under both keys or neither.
+ */
+typedef sess_result (*sess_store_rename_fn)(void *context,
+                                            const char *old_key,
+                                            const char *new_key,
+                                            uint64_t lock_token,
+                                            uint64_t now_ms,
+                                            uint64_t deadline_ms,
+                                            const void *blob,
+                                            size_t blob_len);
+
+/**
  * A session store the host supplies: set `sess_app_options.store` to one.
  * Fill with `sess_store_vtbl_init` (zeroes it and sets `struct_size`), then
  * set `context` and the callbacks. `sess_app_create` copies the struct, so
@@ -511,7 +530,9 @@ typedef void (*sess_store_destroy_fn)(void *context);
  * (< 0), which becomes the result of the library call that needed the
  * store; `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
  * `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
- * `list_expired`; optional: `count` (NULL: counts as 0), `destroy`.
+ * `list_expired`; optional: `count` (NULL: counts as 0), `destroy`,
+ * `rename` (NULL: regenerate_id calls `create` for the new key, then
+ * `remove` for the old one).
  *
  * Sessions stay in the host's store when the application is released
  * (other processes may share them); expired ones are ended, with
@@ -580,6 +601,11 @@ typedef struct sess_store_vtbl {
    * Length of `id_secret` in bytes.
    */
   size_t id_secret_len;
+  /**
+   * Move a session to a new key in one transaction (regenerate_id), or
+   * NULL.
+   */
+  sess_store_rename_fn rename;
 } sess_store_vtbl;
 
 /**

@@ -18,7 +18,7 @@ use super::versioned::{self, Versioned};
 use super::{boundary, bytes, deref_mut, optional_bytes, sess_result};
 use crate::error::{self as err, Error, Result};
 use crate::state::Limits;
-use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
+use crate::store::custom::{rename_in_two_steps, BlobBuf, BlobList, Provider, Status};
 use crate::store::{CustomStore, LockMode};
 
 /// `get` flag: take the lock (get-exclusive); without it, get-shared.
@@ -163,6 +163,28 @@ pub type sess_store_list_expired_fn = Option<
     ) -> sess_result,
 >;
 
+/// `rename` (regenerate_id): moves the session `old_key`, whose lock
+/// `lock_token` holds, to `new_key`: stores it there with the blob
+/// (borrowed for the call) and `deadline_ms`, locked for `lock_token` since
+/// `now_ms`, and deletes `old_key` → `SESS_STORE_OK`. `new_key` taken →
+/// `SESS_STORE_EXISTS`; `old_key` absent → `SESS_STORE_NOT_FOUND`; its lock
+/// not held by `lock_token` → `SESS_STORE_LOCKED`; in those cases nothing
+/// changes. Do both in one transaction, so that no process (and no crash)
+/// sees the session under both keys or neither.
+#[allow(non_camel_case_types)]
+pub type sess_store_rename_fn = Option<
+    unsafe extern "C" fn(
+        context: *mut c_void,
+        old_key: *const c_char,
+        new_key: *const c_char,
+        lock_token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        blob: *const c_void,
+        blob_len: usize,
+    ) -> sess_result,
+>;
+
 /// `count`: the number of stored sessions, in `*out_count`.
 #[allow(non_camel_case_types)]
 pub type sess_store_count_fn =
@@ -189,7 +211,9 @@ pub type sess_store_destroy_fn = Option<unsafe extern "C" fn(context: *mut c_voi
 /// (< 0), which becomes the result of the library call that needed the
 /// store; `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
 /// `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
-/// `list_expired`; optional: `count` (NULL: counts as 0), `destroy`.
+/// `list_expired`; optional: `count` (NULL: counts as 0), `destroy`,
+/// `rename` (NULL: regenerate_id calls `create` for the new key, then
+/// `remove` for the old one).
 ///
 /// Sessions stay in the host's store when the application is released
 /// (other processes may share them); expired ones are ended, with
@@ -233,6 +257,9 @@ pub struct sess_store_vtbl {
     pub id_secret: *const u8,
     /// Length of `id_secret` in bytes.
     pub id_secret_len: usize,
+    /// Move a session to a new key in one transaction (regenerate_id), or
+    /// NULL.
+    pub rename: sess_store_rename_fn,
 }
 
 fn empty_vtbl() -> sess_store_vtbl {
@@ -250,6 +277,7 @@ fn empty_vtbl() -> sess_store_vtbl {
         destroy: None,
         id_secret: std::ptr::null(),
         id_secret_len: 0,
+        rename: None,
     }
 }
 
@@ -380,6 +408,7 @@ struct Callbacks {
     list_expired: unsafe extern "C" fn(*mut c_void, u64, usize, *mut sess_buffer_list) -> i32,
     count: sess_store_count_fn,
     destroy: sess_store_destroy_fn,
+    rename: sess_store_rename_fn,
 }
 
 /// A host's C store as a [`Provider`].
@@ -410,9 +439,11 @@ impl Drop for CStore {
 // SAFETY: repr(C), struct_size first; callbacks are Options.
 unsafe impl Versioned for sess_store_vtbl {
     const NAME: &'static str = "sess_store_vtbl";
-    // The smallest: the required callbacks only.
+    // The smallest: the required callbacks only; then up to `id_secret_len`
+    // (before `rename`).
     const VERSIONS: &'static [usize] = &[
         std::mem::offset_of!(sess_store_vtbl, count),
+        std::mem::offset_of!(sess_store_vtbl, rename),
         std::mem::size_of::<sess_store_vtbl>(),
     ];
     fn defaults() -> Self {
@@ -436,6 +467,7 @@ impl CStore {
                 list_expired: v.list_expired.ok_or_else(|| need("list_expired"))?,
                 count: v.count,
                 destroy: v.destroy,
+                rename: v.rename,
             },
             context: v.context,
             armed: Arc::new(AtomicBool::new(false)),
@@ -565,6 +597,36 @@ impl Provider for CStore {
         // SAFETY: the host's callback; the key lives through it.
         let rc = unsafe { (self.f.remove)(self.context, key.as_ptr(), token) };
         status("remove", rc)
+    }
+
+    fn rename(
+        &self,
+        old: &str,
+        new: &str,
+        token: u64,
+        now_ms: u64,
+        deadline_ms: u64,
+        blob: &[u8],
+    ) -> Result<Status> {
+        let Some(rename) = self.f.rename else {
+            return rename_in_two_steps(self, old, new, token, now_ms, deadline_ms, blob);
+        };
+        let (old, new) = (c_key(old)?, c_key(new)?);
+        let (p, n) = raw(blob);
+        // SAFETY: the host's callback; the keys and blob live through it.
+        let rc = unsafe {
+            rename(
+                self.context,
+                old.as_ptr(),
+                new.as_ptr(),
+                token,
+                now_ms,
+                deadline_ms,
+                p,
+                n,
+            )
+        };
+        status("rename", rc)
     }
 
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
