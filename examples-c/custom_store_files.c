@@ -179,27 +179,41 @@ static sess_result read_record(const file_store *fs, const char *key, record_hea
 }
 
 /* Writes the record of `key` (header with blob_len set here, then the
- * blob): temp file, then rename over the old record. */
-static sess_result write_record(const file_store *fs, const char *key, record_header *h,
-                                const void *blob, size_t len)
+ * blob) to its temp file, for write_record or fs_rename to rename. */
+static sess_result write_temp(const file_store *fs, const char *key, record_header *h,
+                              const void *blob, size_t len)
 {
-    char tmp[PATH_LEN], path[PATH_LEN];
+    char tmp[PATH_LEN];
     FILE *f;
     int ok;
     memcpy(h->magic, record_magic, sizeof record_magic);
     h->blob_len = len;
     record_path(fs, key, ".tmp", tmp);
-    record_path(fs, key, ".sess", path);
     f = fopen(tmp, "wb");
     if (!f)
         return SESS_E_STORE_UNAVAILABLE;
     ok = fwrite(h, sizeof *h, 1, f) == 1 && (len == 0 || fwrite(blob, len, 1, f) == 1);
     ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!ok) {
         remove(tmp);
         return SESS_E_STORE_UNAVAILABLE;
     }
     return SESS_STORE_OK;
+}
+
+/* Writes the record of `key`: temp file, then rename over the old record. */
+static sess_result write_record(const file_store *fs, const char *key, record_header *h,
+                                const void *blob, size_t len)
+{
+    char tmp[PATH_LEN], path[PATH_LEN];
+    sess_result rc = write_temp(fs, key, h, blob, len);
+    record_path(fs, key, ".tmp", tmp);
+    record_path(fs, key, ".sess", path);
+    if (rc == SESS_STORE_OK && rename(tmp, path) != 0) {
+        remove(tmp);
+        rc = SESS_E_STORE_UNAVAILABLE;
+    }
+    return rc;
 }
 
 static sess_result delete_record(const file_store *fs, const char *key)
@@ -395,19 +409,21 @@ static sess_result fs_remove(void *context, const char *key, uint64_t lock_token
 }
 
 /* Moves a session to a new key (regenerate_id) under the store lock, so no
- * other thread or process sees it under both keys or neither: one
- * rename(2) of the old record to the new key (from then on the old ID is
- * dead), then the record rewritten with the new blob and deadline. A crash
- * between the two leaves the new key holding the old blob, which the
- * library refuses (it names the old key): that session is lost, but the
- * old ID, which regenerate_id is there to kill, never works again. */
+ * other thread or process sees it under both keys or neither: the new
+ * record is written to its temp file first (what can fail for want of
+ * space fails before anything moves), then one rename(2) moves the old
+ * record to the new key (from then on the old ID is dead), and one more
+ * puts the new record over it. A crash between the two renames leaves the
+ * new key holding the old blob, which the library refuses (it names the
+ * old key): that session is lost, but the old ID, which regenerate_id is
+ * there to kill, never works again. */
 static sess_result fs_rename(void *context, const char *old_key, const char *new_key,
                              uint64_t lock_token, uint64_t now_ms, uint64_t deadline_ms,
                              const void *blob, size_t blob_len)
 {
     file_store *fs = (file_store *)context;
     record_header h;
-    char from[PATH_LEN], to[PATH_LEN];
+    char from[PATH_LEN], to[PATH_LEN], tmp[PATH_LEN];
     sess_result rc;
     if (!key_ok(old_key) || !key_ok(new_key))
         return SESS_E_INVALIDARG;
@@ -423,16 +439,19 @@ static sess_result fs_rename(void *context, const char *old_key, const char *new
     }
     record_path(fs, old_key, ".sess", from);
     record_path(fs, new_key, ".sess", to);
-    if (rc == SESS_STORE_OK && rename(from, to) != 0)
-        rc = SESS_E_STORE_UNAVAILABLE;
+    record_path(fs, new_key, ".tmp", tmp);
     if (rc == SESS_STORE_OK) {
         h.deadline_ms = deadline_ms;
         h.lock_token = lock_token;
         h.locked_at_ms = now_ms;
-        rc = write_record(fs, new_key, &h, blob, blob_len);
-        if (rc < 0 && rename(to, from) != 0)
-            rc = SESS_E_STORE_UNAVAILABLE; /* as it was, if the disk lets us */
+        rc = write_temp(fs, new_key, &h, blob, blob_len);
     }
+    if (rc == SESS_STORE_OK && rename(from, to) != 0) {
+        remove(tmp);
+        rc = SESS_E_STORE_UNAVAILABLE; /* nothing moved */
+    }
+    if (rc == SESS_STORE_OK && rename(tmp, to) != 0)
+        rc = SESS_E_STORE_UNAVAILABLE; /* lost, as after a crash there */
     store_unlock(fs);
     return rc;
 }

@@ -2393,10 +2393,14 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     let libexec = String::from_utf8_lossy(&libexec.stdout).trim().to_owned();
     let extra = ExtraConf::new(&format!(
         "LoadModule alias_module \"{libexec}/mod_alias.so\"\n\
+         <Location /cookieless/inner>\n    SessionApplication On\n</Location>\n\
          Redirect /cookieless/old /cookieless/counter\n\
          Redirect /cookieless/top /cookieless/\n\
+         Redirect /cookieless/paren /cookieless/wiki/Foo_(bar)\n\
+         Redirect /cookieless/query /cookieless/login?next=/cookieless/(S(x))/y\n\
          Redirect /cookieless/away http://elsewhere.test/cookieless/counter\n\
-         Redirect /cookieless/out /search/counter\n"
+         Redirect /cookieless/out /search/counter\n\
+         Redirect /cookieless/deeper /cookieless/inner/counter\n"
     ));
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     let r = demo.get("/cookieless/counter", None);
@@ -2411,6 +2415,19 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
         (
             format!("/cookieless/(S({id}))/top"),
             format!("{here}/cookieless/(S({id}))/"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/paren"),
+            format!("{here}/cookieless/(S({id}))/wiki/Foo_(bar)"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/query"),
+            format!("{here}/cookieless/(S({id}))/login?next=/cookieless/(S(x))/y"),
+        ),
+        // Another application's pages, even under this one's path: no ID.
+        (
+            format!("/cookieless/(S({id}))/deeper"),
+            format!("{here}/cookieless/inner/counter"),
         ),
         (
             "/cookieless/old".into(),
@@ -2432,6 +2449,48 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     // Where the redirect points, the session is found.
     let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
     assert_eq!(r.count(), 2);
+}
+
+/// A handler's plain redirect in a cookieless application carries the
+/// session's ID as it is when the response leaves: a new session's, the
+/// new one after regenerate_id, none after Abandon.
+#[test]
+fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_now() {
+    let extra = ExtraConf::stream_test(
+        "<Location /stream>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    // The handler counts, then answers 302 to "/stream?after-redirect".
+    let redirect = |path: &str| {
+        let r = demo.get(path, None);
+        r.assert_status(302);
+        r.assert_no_set_cookie();
+        r.header("location").unwrap_or_default()
+    };
+    let id_in = |location: &str| {
+        let id = location
+            .strip_prefix("/stream/(S(")
+            .and_then(|rest| rest.strip_suffix("))/?after-redirect"))
+            .unwrap_or_else(|| panic!("no ID in {location:?}"));
+        id.to_owned()
+    };
+    let first = id_in(&redirect("/stream?status=302"));
+    assert_eq!(demo.get(&format!("/stream/(S({first}))/"), None).count(), 2);
+    let second = id_in(&redirect(&format!(
+        "/stream/(S({first}))/?status=302&regenerate=1"
+    )));
+    assert_ne!(second, first);
+    assert_eq!(
+        demo.get(&format!("/stream/(S({second}))/"), None).count(),
+        4
+    );
+    assert_eq!(
+        demo.get(&format!("/stream/(S({first}))/"), None).count(),
+        1,
+        "old ID dead"
+    );
+    let gone = redirect(&format!("/stream/(S({second}))/?status=302&abandon=1"));
+    assert_eq!(gone, "/stream?after-redirect");
 }
 
 /// Two virtual hosts, each with an application at /shop (the demo's pages)

@@ -884,6 +884,15 @@ static req_state *state_of(const request_rec *r)
     return ap_get_module_config(r->request_config, &sess_module);
 }
 
+static sess_request *sess_ap_request(request_rec *r)
+{
+    req_state *st;
+    while (r->main)
+        r = r->main;
+    st = state_of(r);
+    return st ? st->req : NULL;
+}
+
 /* Whether a handler of the request, or of one it was redirected from (an
  * ErrorDocument's internal redirect has notes of its own), set the note. */
 static bool failed_note(const request_rec *r)
@@ -927,6 +936,21 @@ static apr_status_t request_cleanup(void *rv)
     return APR_SUCCESS;
 }
 
+/* An internal redirect's request (an ErrorDocument's, a per-directory
+ * RewriteRule's) starts with no notes: it takes mod_sess's from the
+ * request it came from (the path as it came, where its ID segment was,
+ * the application), unless its own path sets them again below. */
+static void carry_notes(request_rec *r)
+{
+    static const char *const names[] = {SESS_AP_NOTE_URI, NOTE_ID_SEGMENT, SESS_AP_NOTE_APP};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = apr_table_get(r->prev->notes, names[i]);
+        if (v && !apr_table_get(r->notes, names[i]))
+            apr_table_set(r->notes, names[i], v);
+    }
+}
+
 /* translate_name, first of all (Apache has decoded and normalised r->uri):
  * takes a cookieless application's "(S(<id>))" segment out of r->uri, so
  * that the <Location> walk (Require, SessionState), the other translate_name
@@ -945,6 +969,8 @@ static int strip_cookieless_id(request_rec *r)
     size_t n, at, seg;
     char *path, *app;
 
+    if (r->prev)
+        carry_notes(r);
     if (!sc->site || r->proxyreq || !r->uri || r->uri[0] != '/' || !strstr(r->uri, "(S("))
         return DECLINED;
     sess_request_info_init(&info);
@@ -977,21 +1003,29 @@ static int strip_cookieless_id(request_rec *r)
     return DECLINED;
 }
 
+/* Where strip_cookieless_id took this request's ID segment out: the
+ * segment, and in `*at` the offset just past the application's path and
+ * its '/'; NULL if it took none. */
+static const char *id_segment(request_rec *r, size_t *at)
+{
+    const char *note = apr_table_get(r->notes, NOTE_ID_SEGMENT);
+    char *seg;
+    if (!note)
+        return NULL;
+    *at = strtoul(note, &seg, 10);
+    return *seg == ':' ? seg + 1 : NULL;
+}
+
 /* `path` with the segment strip_cookieless_id took out of this request's
  * path put back where it was, if `path` begins as the request's path did
  * up to there (the application's path and its '/'); otherwise NULL. */
 static const char *with_id_segment(request_rec *r, const char *path)
 {
-    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
-    const char *note = apr_table_get(r->notes, NOTE_ID_SEGMENT);
-    char *seg;
-    unsigned long at;
-    if (!in || !note)
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI), *seg;
+    size_t at;
+    if (!in || !(seg = id_segment(r, &at)) || at > strlen(path) || strncmp(path, in, at) != 0)
         return NULL;
-    at = strtoul(note, &seg, 10);
-    if (*seg != ':' || at > strlen(path) || strncmp(path, in, at) != 0)
-        return NULL;
-    return apr_pstrcat(r->pool, apr_pstrndup(r->pool, path, at), seg + 1, path[at] ? "/" : "",
+    return apr_pstrcat(r->pool, apr_pstrndup(r->pool, path, at), seg, path[at] ? "/" : "",
                        path + at, NULL);
 }
 
@@ -1007,33 +1041,90 @@ static const char *unit_path(request_rec *r)
     return path ? path : r->uri;
 }
 
-/* A redirect's Location in `headers`, with the request's cookieless ID
- * segment put back (with_id_segment) when it points into the same
- * application on this server without one: a module that made it from
- * r->uri (mod_dir's trailing '/', mod_alias's Redirect, mod_rewrite's [R])
- * saw the path without it, and the client would lose its session. */
+/* The virtual path of the application that serves `path` on this server
+ * (as the library resolves paths: the deepest), or NULL. */
+static const char *app_path_of(request_rec *r, const char *path)
+{
+    const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
+    sess_request_info info;
+    sess_request *req;
+    size_t n = strlen(path) + 2; /* an application's path is no longer */
+    char *app = apr_palloc(r->pool, n);
+    sess_result hr;
+    if (!sc->site)
+        return NULL;
+    sess_request_info_init(&info);
+    info.session_use = SESS_USE_OFF;
+    info.path = path;
+    if (sess_request_begin(sc->site, &info, &req) < 0)
+        return NULL;
+    hr = sess_request_app_path(req, app, n, NULL);
+    sess_request_end(req, false, NULL);
+    return hr >= 0 ? app : NULL;
+}
+
+/* `url` as sess_request_rewrite_url writes it for `req`, or NULL. */
+static const char *rewritten_url(request_rec *r, const sess_request *req, const char *url)
+{
+    size_t need = strlen(url) + 64; /* room for "(S(<id>))/" */
+    char *buf = apr_palloc(r->pool, need);
+    sess_result hr = sess_request_rewrite_url(req, url, buf, need, &need);
+    if (hr == SESS_E_INSUFFICIENT_BUFFER) {
+        buf = apr_palloc(r->pool, need + 1);
+        hr = sess_request_rewrite_url(req, url, buf, need + 1, NULL);
+    }
+    return hr >= 0 ? buf : NULL;
+}
+
+/* A redirect's Location in `headers`, carrying the session ID as a link
+ * in a cookieless application does, when it points into the request's own
+ * application on this server (not into a deeper one). With a unit of work
+ * using session state: as sess_request_rewrite_url writes it (the
+ * session's ID now: the new one after regenerate_id; none after Abandon or
+ * without a session). Otherwise (a redirect made before the unit of work
+ * began, or under SessionState Off): with the segment the request came
+ * with put back (with_id_segment), unless the Location has one there. A
+ * module that made it from r->uri (mod_dir's trailing '/', mod_alias's
+ * Redirect, mod_rewrite's [R]) saw the path without the segment, and a
+ * handler's plain redirect has none: the client would lose its session. */
 static void location_keeps_id(request_rec *r, apr_table_t *headers)
 {
-    const char *loc = apr_table_get(headers, "Location"), *path = loc, *out;
-    size_t n;
+    const dir_conf *d = ap_get_module_config(r->per_dir_config, &sess_module);
+    const char *loc = apr_table_get(headers, "Location"), *path = loc, *own, *out, *seg;
+    sess_request *req = sess_ap_request(r);
+    char app[512];
+    size_t n, at;
     if (!loc)
         return;
     if (loc[0] != '/') {
-        const char *own = ap_construct_url(r->pool, "/", r); /* scheme://host[:port]/ */
-        n = strlen(own) - 1;
-        if (strncasecmp(loc, own, n) != 0 || loc[n] != '/')
+        const char *origin = ap_construct_url(r->pool, "/", r); /* scheme://host[:port]/ */
+        n = strlen(origin) - 1;
+        if (strncasecmp(loc, origin, n) != 0 || loc[n] != '/')
             return; /* another server's, or relative: it keeps the client's segment */
         path = loc + n;
     } else if (loc[1] == '/') {
         return; /* //host/... */
     }
-    out = with_id_segment(r, path);
-    if (!out || strstr(path, "(S(") != NULL)
-        return; /* not in the application, or it has its ID already */
-    if (out[strlen(out) - 1] == ')')
-        out = apr_pstrcat(r->pool, out, "/", NULL); /* relative links keep it */
-    out = apr_pstrcat(r->pool, apr_pstrndup(r->pool, loc, (size_t)(path - loc)), out, NULL);
-    apr_table_set(headers, "Location", out);
+    if (req)
+        own = sess_request_app_path(req, app, sizeof app, NULL) >= 0 ? app : NULL;
+    else
+        own = (own = apr_table_get(r->notes, SESS_AP_NOTE_URI)) ? app_path_of(r, own) : NULL;
+    if (!own || !(out = app_path_of(r, path)) || strcmp(own, out) != 0)
+        return;
+    if (req && d->state != SESS_USE_OFF) {
+        out = rewritten_url(r, req, path);
+    } else {
+        seg = id_segment(r, &at);
+        if (!seg || at > strlen(path) || strncmp(path + at, "(S(", 3) == 0)
+            return; /* no segment to put back, or it has one there */
+        out = with_id_segment(r, path);
+        if (out && path[at] == '\0')
+            out = apr_pstrcat(r->pool, out, "/", NULL); /* relative links keep it */
+    }
+    if (!out || strcmp(out, path) == 0)
+        return;
+    apr_table_set(headers, "Location",
+                  apr_pstrcat(r->pool, apr_pstrndup(r->pool, loc, (size_t)(path - loc)), out, NULL));
 }
 
 /* Puts the cookieless ID back in the Location of a response Apache makes
@@ -1061,13 +1152,8 @@ static int fixups(request_rec *r)
     if (r->main)
         return DECLINED; /* subrequests use the main request's */
     if (r->prev && (st = state_of(r->prev)) != NULL) {
-        /* An internal redirect carries the unit of work on, and its
-         * application's note (a new request_rec starts with none); its
-         * response (an ErrorDocument's, say) replaces what the filter
-         * held. */
-        const char *app = apr_table_get(r->prev->notes, SESS_AP_NOTE_APP);
-        if (app)
-            apr_table_set(r->notes, SESS_AP_NOTE_APP, app);
+        /* An internal redirect carries the unit of work on; its response
+         * (an ErrorDocument's, say) replaces what the filter held. */
         ap_set_module_config(r->request_config, &sess_module, st);
         if (st->req) {
             if (st->held) {
@@ -1208,7 +1294,7 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 static void insert_error_filter(request_rec *r)
 {
     req_state *st = state_of(r);
-    if (!r->main && apr_table_get(r->notes, NOTE_ID_SEGMENT))
+    if (!r->main && (apr_table_get(r->notes, NOTE_ID_SEGMENT) || (st && st->req)))
         ap_add_output_filter(LOCATION_FILTER_NAME, NULL, r, r->connection);
     if (r->main || !st || !st->req)
         return;
@@ -1217,15 +1303,6 @@ static void insert_error_filter(request_rec *r)
         st->held = NULL;
     }
     ap_add_output_filter(FILTER_NAME, st, r, r->connection);
-}
-
-static sess_request *sess_ap_request(request_rec *r)
-{
-    req_state *st;
-    while (r->main)
-        r = r->main;
-    st = state_of(r);
-    return st ? st->req : NULL;
 }
 
 /* ------------------------------------------------------------------------ */

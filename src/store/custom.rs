@@ -247,7 +247,8 @@ pub trait Provider: Send + Sync {
     /// [`Status::Exists`] if `new` is taken, or [`Status::NotFound`] /
     /// [`Status::Locked`] if `old` is gone or `token` lost its lock; nothing
     /// changes unless `Done`. The default is [`rename_in_two_steps`]: a
-    /// failure or a crash between its steps can leave both keys. A
+    /// failure or a crash between its steps can leave both keys (or, if
+    /// `remove` fails after it removed, neither). A
     /// provider that can move a session in one transaction should, for
     /// the pairs [`Provider::same_place`] accepts.
     fn rename(
@@ -294,9 +295,10 @@ pub fn rename_in_two_steps<P: Provider + ?Sized>(
     blob: &[u8],
 ) -> Result<Status> {
     // The session is counted already: it moves, it does not add one.
-    let created = provider.create(new, token, now_ms, deadline_ms, u64::MAX, blob)?;
-    if created != Status::Done {
-        return Ok(created);
+    match provider.create(new, token, now_ms, deadline_ms, u64::MAX, blob)? {
+        Status::Done => {}
+        Status::Exists => return Ok(Status::Exists),
+        s => return Err(odd("create", s)),
     }
     let removed = provider.remove(old, token);
     if !matches!(removed, Ok(Status::Done)) {

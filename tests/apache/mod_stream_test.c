@@ -9,7 +9,8 @@
  * (Apache's own error response, ap_die): a 3xx gets a Location (the
  * redirect after a login), no body is written unless &write=1, which first
  * passes a line down the filters (mod_sess holds it; the error response
- * replaces it); &failed=1 sets the note "sess-failed" first.
+ * replaces it); &failed=1 sets the note "sess-failed" first;
+ * &regenerate=1 gives the session a new ID, &abandon=1 abandons it.
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
 #include <stdlib.h>
@@ -55,6 +56,10 @@ static int status_handler(request_rec *r, sess_session *s, int status)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (query_int(r, "failed"))
         apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
+    if (query_int(r, "regenerate") && sess_session_regenerate_id(s) < 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (query_int(r, "abandon") && sess_abandon(s) < 0)
+        return HTTP_INTERNAL_SERVER_ERROR;
     if (query_int(r, "write")) {
         /* Reaches mod_sess's filter (no FLUSH: it holds it). */
         apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);

@@ -614,7 +614,9 @@ impl Provider for LmdbProvider {
             Ok(Status::Done)
         });
         match status {
-            Ok(Status::Done) => self.locks.free(&h, token),
+            // Moved, or the old session lost: its lock is not the caller's
+            // any more (as after `remove`).
+            Ok(Status::Done | Status::NotFound | Status::Locked) => self.locks.free(&h, token),
             Err(_) if took => self.locks.free(&nh, token), // nothing stored
             _ => {}
         }
@@ -1007,7 +1009,12 @@ mod tests {
         assert_eq!(rename(&a, &b, 8), Status::Locked);
         assert_eq!(rename(&a, &c, 7), Status::Exists);
         assert_eq!(rename(&a, &d, 7), Status::Exists);
+        assert!(matches!(p.locks.take(&h(&b), 7, 1000), Take::Taken));
         assert_eq!(rename(&b, &d, 7), Status::NotFound);
+        assert!(
+            !p.locks.is_held(&h(&b), 1000),
+            "a lost session's lock is freed"
+        );
         let shares = KeyHash::from_bytes([[1; 8], [5; 8]].concat().try_into().unwrap()).hex();
         assert!(!p.same_place(&a, &shares) && p.same_place(&a, &b));
         assert_eq!(rename(&a, &shares, 7), Status::Exists);
@@ -1054,6 +1061,14 @@ mod tests {
                     looks.fetch_add(1, Relaxed);
                 }
             });
+            // Stops the reader however this ends (a failed assertion too).
+            struct StopOnDrop<'a>(&'a AtomicBool);
+            impl Drop for StopOnDrop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Relaxed);
+                }
+            }
+            let _stop = StopOnDrop(&stop);
             // Between keys 1 and 2, while the reader looks on.
             let (mut at, mut renames) = (1, 0);
             while (renames < 300 || looks.load(Relaxed) < 1000) && !reader.is_finished() {
@@ -1061,7 +1076,6 @@ mod tests {
                 assert_eq!(moved.unwrap(), Status::Done);
                 (at, renames) = (3 - at, renames + 1);
             }
-            stop.store(true, Relaxed);
         });
         let _ = std::fs::remove_dir_all(dir);
     }
