@@ -2645,7 +2645,8 @@ sess_result sess_request_app_path(const struct sess_request *req,
 /**
  * `url` as a link or redirect should carry it, written to `buf`: in a
  * cookieless application with a live session, with the `(S(<id>))`
- * segment after the application path; otherwise unchanged.
+ * segment after the application path; otherwise unchanged (so is a URL of
+ * another application under this one's path).
  */
 sess_result sess_request_rewrite_url(const struct sess_request *req,
                                      const char *url,

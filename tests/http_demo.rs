@@ -2449,6 +2449,15 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     // Where the redirect points, the session is found.
     let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
     assert_eq!(r.count(), 2);
+    // A page of the application under it, even behind this one's segment,
+    // is that application's: a session of its own, by cookie.
+    let r = demo.get(&format!("/cookieless/(S({id}))/inner/counter"), None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    let c = r.the_set_cookie();
+    assert_eq!(c.name, "ASPSESSIONID_cookieless_inner", "{}", c.raw);
+    let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
+    assert_eq!(r.count(), 3);
 }
 
 /// A handler's plain redirect in a cookieless application carries the

@@ -328,6 +328,71 @@ fn cookieless_applications_carry_the_id_in_urls() {
 }
 
 #[test]
+fn a_cookieless_application_leaves_the_applications_under_it_alone() {
+    let root = App::new(AppOptions::default()).unwrap();
+    let api = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    let cookieless = WebOptions {
+        cookieless: true,
+        ..WebOptions::default()
+    };
+    site.add("/", &root, cookieless).unwrap();
+    // Added after the root: the root learns of it.
+    site.add("/api", &api, WebOptions::default()).unwrap();
+
+    let mut req = site
+        .begin(&info("/counter", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("count", Variant::I4(1))
+        .unwrap();
+    let id = req.session().unwrap().id().to_string();
+    // The root's links carry its ID; links to /api's pages do not.
+    assert_eq!(req.rewrite_url("/page?x=1"), format!("/(S({id}))/page?x=1"));
+    assert_eq!(req.rewrite_url("/API/v1?x=1"), "/API/v1?x=1");
+    assert_eq!(
+        req.rewrite_url(&format!("/(S({id}))/api/v1")),
+        format!("/(S({id}))/api/v1")
+    );
+    assert_eq!(req.rewrite_url("/apis"), format!("/(S({id}))/apis"));
+    req.end(false).unwrap();
+
+    // A URL with the root's segment before /api's path asks for a page of
+    // /api: /api serves it, with its own cookie's session, not the root's.
+    let mut req = site
+        .begin(&info("/api/x", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("api", Variant::I4(7))
+        .unwrap();
+    let api_cookie = cookie_of(&req.end(false).unwrap());
+    let mut req = site
+        .begin(&info(
+            &format!("/(S({id}))/api/x"),
+            Some(&api_cookie),
+            SessionUse::Exclusive,
+        ))
+        .unwrap();
+    assert_eq!((req.app_path(), req.path()), ("/api", "/api/x"));
+    let s = req.session().expect("/api's session, by its cookie");
+    assert_eq!(
+        (s.get("api"), s.get("count")),
+        (Some(&Variant::I4(7)), None)
+    );
+    req.end(false).unwrap();
+    // The root's session was not touched (nor left locked).
+    let link = format!("/(S({id}))/counter");
+    let mut req = site
+        .begin(&info(&link, None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!((req.app_path(), req.path()), ("/", "/counter"));
+    assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    req.end(false).unwrap();
+}
+
+#[test]
 fn session_state_off_and_unknown_paths() {
     let (site, _app) = site_with(AppOptions::default());
     let mut req = site.begin(&info("/x", None, SessionUse::Off)).unwrap();

@@ -119,6 +119,11 @@ impl<T> AppPaths<T> {
         self.apps.iter().map(|e| (e.path.as_str(), &e.app))
     }
 
+    /// The values, to change in place, with their normalised paths.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+        self.apps.iter_mut().map(|e| (e.path.as_str(), &mut e.app))
+    }
+
     /// How many applications there are.
     pub fn len(&self) -> usize {
         self.apps.len()
@@ -175,6 +180,16 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
+/// Whether the normalised application path `inner` lies under `outer` (a
+/// deeper application's: whole segments, ASCII case-insensitive; not
+/// `outer` itself).
+pub fn is_under(inner: &str, outer: &str) -> bool {
+    segments(inner).count() > segments(outer).count()
+        && segments(outer)
+            .zip(segments(inner))
+            .all(|(o, i)| o.eq_ignore_ascii_case(i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +204,16 @@ mod tests {
 
     fn app_of<'a>(a: &'a AppPaths<usize>, request: &str) -> Option<&'a str> {
         a.resolve(request).map(|(p, _)| p)
+    }
+
+    #[test]
+    fn deeper_paths_are_whole_segments_below() {
+        assert!(is_under("/search", "/"));
+        assert!(is_under("/Search/Contrib", "/search"));
+        assert!(!is_under("/search", "/search"));
+        assert!(!is_under("/searchx/a", "/search"));
+        assert!(!is_under("/", "/search"));
+        assert!(!is_under("/other/x", "/search"));
     }
 
     #[test]

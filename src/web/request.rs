@@ -71,7 +71,7 @@ impl Request {
                 format!("the request path {:?} does not start with '/'", info.path),
             ));
         }
-        let web = site
+        let mut web = site
             .resolve_web(info.path)
             .ok_or_else(|| {
                 Error::new(
@@ -84,17 +84,21 @@ impl Request {
         let mut id = None;
         if web.cookieless {
             if let Some((found, stripped)) = cookieless::extract(&web.path, info.path) {
-                // The ID belongs to the application the stripped path is in.
-                if site
-                    .resolve_web(&stripped)
-                    .is_some_and(|w| Arc::ptr_eq(w, &web))
-                {
-                    id = Some(found);
+                // The request belongs to the application the stripped path
+                // is in (`/(S(<id>))/search/x` is `/search`'s), and the ID
+                // only if that is the one whose ID it is.
+                match site.resolve_web(&stripped) {
+                    Some(w) if Arc::ptr_eq(w, &web) => id = Some(found),
+                    Some(w) => web = w.clone(),
+                    None => {}
                 }
                 path = stripped;
             }
-        } else if let Some(header) = info.cookie_header {
-            id = cookie::find_session_id_bytes(header, &web.cookie);
+        }
+        if !web.cookieless {
+            if let Some(header) = info.cookie_header {
+                id = cookie::find_session_id_bytes(header, &web.cookie);
+            }
         }
         let mut req = Request {
             web,
@@ -211,14 +215,23 @@ impl Request {
 
     /// `url` as a link or redirect target should be written: in a cookieless
     /// application with a live session, with the session's ID segment;
-    /// otherwise unchanged.
+    /// otherwise unchanged (also a URL of an application under this one's
+    /// path: its pages are not this application's).
     pub fn rewrite_url(&self, url: &str) -> String {
         match &self.session {
-            Some(s) if self.web.cookieless && !s.is_abandoned() => {
+            Some(s) if self.web.cookieless && !s.is_abandoned() && !self.is_deeper(url) => {
                 cookieless::rewrite(&self.web.path, &s.id(), url)
             }
             _ => url.to_owned(),
         }
+    }
+
+    /// Whether `url` (with this application's ID segment, if any, taken
+    /// out) is a page of an application under this one's path.
+    fn is_deeper(&self, url: &str) -> bool {
+        let path = cookieless::extract(&self.web.path, url).map(|(_, stripped)| stripped);
+        let path = path.as_deref().unwrap_or(url);
+        self.web.deeper.resolve(path).is_some()
     }
 
     /// The `Set-Cookie` value the response needs as things stand, for a host

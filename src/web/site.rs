@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::cookie::CookieOptions;
-use super::paths::{normalize_virtual_path, AppPaths};
+use super::paths::{is_under, normalize_virtual_path, AppPaths};
 use super::request::{Request, RequestInfo};
 use crate::app::App;
 use crate::error::{self, Error, Result};
@@ -27,11 +27,15 @@ pub struct WebOptions {
 }
 
 /// One application as the web sees it.
+#[derive(Clone)]
 pub(crate) struct WebApp {
     pub(crate) app: App,
     pub(crate) path: String,
     pub(crate) cookie: CookieOptions,
     pub(crate) cookieless: bool,
+    /// The site's applications under this one's path: their pages are not
+    /// this application's (a cookieless ID stays out of their URLs).
+    pub(crate) deeper: AppPaths<()>,
 }
 
 /// Applications by virtual path. Thread-safe; requests begin here.
@@ -86,13 +90,31 @@ impl Site {
                 ),
             ));
         }
+        // What can fail comes first: the site changes only if it all holds.
+        let mut deeper = AppPaths::new();
+        for (inner, _) in self.apps.iter().filter(|(p, _)| is_under(p, &path)) {
+            deeper.add(inner, ())?;
+        }
+        let mut outer = Vec::new();
+        for (p, w) in self.apps.iter().filter(|(p, _)| is_under(&path, p)) {
+            let mut w = WebApp::clone(w);
+            w.deeper.add(&path, ())?;
+            outer.push((p.to_owned(), Arc::new(w)));
+        }
         let web = WebApp {
             app: app.clone(),
             path: path.clone(),
             cookie,
             cookieless: opts.cookieless,
+            deeper,
         };
-        self.apps.add(&path, Arc::new(web))
+        self.apps.add(&path, Arc::new(web))?;
+        for (p, w) in self.apps.iter_mut() {
+            if let Some(i) = outer.iter().position(|(o, _)| o == p) {
+                *w = outer.swap_remove(i).1;
+            }
+        }
+        Ok(())
     }
 
     /// The application serving `request_path`, with its virtual path.
