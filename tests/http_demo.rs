@@ -2400,7 +2400,9 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
          Redirect /cookieless/query /cookieless/login?next=/cookieless/(S(x))/y\n\
          Redirect /cookieless/away http://elsewhere.test/cookieless/counter\n\
          Redirect /cookieless/out /search/counter\n\
-         Redirect /cookieless/deeper /cookieless/inner/counter\n"
+         Redirect /cookieless/deeper /cookieless/inner/counter\n\
+         Redirect /cookieless/home /cookieless\n\
+         Redirect /cookieless/upper /Cookieless/counter\n"
     ));
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     let r = demo.get("/cookieless/counter", None);
@@ -2429,6 +2431,22 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
             format!("/cookieless/(S({id}))/deeper"),
             format!("{here}/cookieless/inner/counter"),
         ),
+        // The application's own path, and in other letter case.
+        (
+            format!("/cookieless/(S({id}))/home"),
+            format!("{here}/cookieless/(S({id}))/"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/upper"),
+            format!("{here}/Cookieless/(S({id}))/counter"),
+        ),
+        // A page of the nested application behind this one's segment (a
+        // relative link from this one's pages): its cookie's path does not
+        // cover that URL, so the client is sent to the URL without it.
+        (
+            format!("/cookieless/(S({id}))/inner/counter?x=1"),
+            format!("{here}/cookieless/inner/counter?x=1"),
+        ),
         (
             "/cookieless/old".into(),
             format!("{here}/cookieless/counter"),
@@ -2449,15 +2467,33 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     // Where the redirect points, the session is found.
     let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
     assert_eq!(r.count(), 2);
-    // A page of the application under it, even behind this one's segment,
-    // is that application's: a session of its own, by cookie.
-    let r = demo.get(&format!("/cookieless/(S({id}))/inner/counter"), None);
-    r.assert_status(200);
+    // The nested application's own session, by cookie.
+    let r = demo.get("/cookieless/inner/counter", None);
     assert_eq!(r.count(), 1);
     let c = r.the_set_cookie();
     assert_eq!(c.name, "ASPSESSIONID_cookieless_inner", "{}", c.raw);
+    assert_eq!(
+        demo.get("/cookieless/inner/counter", Some(&c.pair()))
+            .count(),
+        2
+    );
     let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
     assert_eq!(r.count(), 3);
+}
+
+/// A handler that redirects internally to a page Apache denies before any
+/// handler runs (its fixups, where a unit of work begins, never come):
+/// the first request's unit of work still commits with the 403 and sends
+/// its cookie.
+#[test]
+fn apache_an_internal_redirect_denied_before_its_handler_still_commits() {
+    let extra =
+        ExtraConf::stream_test("<Location /stream/denied>\n    Require all denied\n</Location>\n");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get("/stream?redirect=1", None);
+    r.assert_status(403);
+    let cookie = r.the_set_cookie().pair();
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2);
 }
 
 /// A handler's plain redirect in a cookieless application carries the

@@ -351,10 +351,8 @@ fn a_cookieless_application_leaves_the_applications_under_it_alone() {
     // The root's links carry its ID; links to /api's pages do not.
     assert_eq!(req.rewrite_url("/page?x=1"), format!("/(S({id}))/page?x=1"));
     assert_eq!(req.rewrite_url("/API/v1?x=1"), "/API/v1?x=1");
-    assert_eq!(
-        req.rewrite_url(&format!("/(S({id}))/api/v1")),
-        format!("/(S({id}))/api/v1")
-    );
+    assert_eq!(req.rewrite_url(&format!("/(S({id}))/api/v1")), "/api/v1");
+    assert_eq!(req.rewrite_url("/(S(junk))/api/v1"), "/api/v1");
     assert_eq!(req.rewrite_url("/apis"), format!("/(S({id}))/apis"));
     req.end(false).unwrap();
 
@@ -389,6 +387,58 @@ fn a_cookieless_application_leaves_the_applications_under_it_alone() {
         .unwrap();
     assert_eq!((req.app_path(), req.path()), ("/", "/counter"));
     assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(1)));
+    req.end(false).unwrap();
+}
+
+#[test]
+fn nested_cookieless_applications_each_find_their_own_id() {
+    let outer = App::new(AppOptions::default()).unwrap();
+    let inner = App::new(AppOptions::default()).unwrap();
+    let root = App::new(AppOptions::default()).unwrap();
+    let cookieless = || WebOptions {
+        cookieless: true,
+        ..WebOptions::default()
+    };
+    let mut site = Site::new();
+    // The deeper one first: the outer one learns of it when added.
+    site.add("/a/b", &inner, cookieless()).unwrap();
+    site.add("/a", &outer, cookieless()).unwrap();
+    site.add("/", &root, WebOptions::default()).unwrap();
+    let stored = |path: &str, v: i32| {
+        let mut req = site
+            .begin(&info(path, None, SessionUse::Exclusive))
+            .unwrap();
+        req.session_or_new()
+            .unwrap()
+            .set("v", Variant::I4(v))
+            .unwrap();
+        let id = req.session().unwrap().id().to_string();
+        req.end(false).unwrap();
+        id
+    };
+    let (a, b) = (stored("/a/x", 1), stored("/a/b/x", 2));
+    let mut req = site
+        .begin(&info(
+            &format!("/a/(S({a}))/b/(S({b}))/x"),
+            None,
+            SessionUse::ReadOnly,
+        ))
+        .unwrap();
+    assert_eq!((req.app_path(), req.path()), ("/a/b", "/a/b/x"));
+    assert_eq!(req.session().unwrap().get("v"), Some(&Variant::I4(2)));
+    req.end(false).unwrap();
+    // A `..` after the segment that leads out of /a: not /a's request, and
+    // its ID is not used (a server passes the path with dot-segments
+    // resolved; this one did not).
+    let mut req = site
+        .begin(&info(
+            &format!("/a/(S({a}))/../x"),
+            None,
+            SessionUse::ReadOnly,
+        ))
+        .unwrap();
+    assert_eq!(req.app_path(), "/a");
+    assert!(req.session().is_none());
     req.end(false).unwrap();
 }
 

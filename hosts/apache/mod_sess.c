@@ -78,9 +78,13 @@
  * request line (%r in logs, r->unparsed_uri) keeps it; %U does not. A
  * redirect Apache makes itself (mod_dir's trailing '/', mod_alias's
  * Redirect, mod_rewrite's [R], a handler that returns 302) to a path of
- * the same application on this server gets the segment back in its
- * Location (location_filter); a page's links, and a Location it sends
- * with its own response, carry it through sess_request_rewrite_url.
+ * the same application on this server carries the session's ID in its
+ * Location (location_filter: the ID the session has then, or the segment
+ * the URL came with); a page's links, and a Location it sends with its
+ * own response, carry it through sess_request_rewrite_url. A page of an
+ * application nested under a cookieless one, asked for behind the outer
+ * one's segment (a relative link on the outer one's page), is redirected
+ * to its URL without that segment, which its own cookie's Path covers.
  * Application paths match without regard to case, as in IIS (/APP is
  * /app's application), while <Location> is case-sensitive: access rules
  * under an application whose pages route without regard to case (the
@@ -884,12 +888,22 @@ static req_state *state_of(const request_rec *r)
     return ap_get_module_config(r->request_config, &sess_module);
 }
 
+/* The request's state; for an internal redirect that ended before its
+ * fixups (denied, say), the state of the request it came from. */
+static req_state *state_in_chain(const request_rec *r)
+{
+    req_state *st = NULL;
+    for (; r && !(st = state_of(r)); r = r->prev)
+        ;
+    return st;
+}
+
 static sess_request *sess_ap_request(request_rec *r)
 {
     req_state *st;
     while (r->main)
         r = r->main;
-    st = state_of(r);
+    st = state_in_chain(r);
     return st ? st->req : NULL;
 }
 
@@ -989,6 +1003,7 @@ static int strip_cookieless_id(request_rec *r)
     if (hr < 0 || strcmp(path, r->uri) == 0)
         return DECLINED;
     apr_table_set(r->notes, SESS_AP_NOTE_URI, r->uri);
+    apr_table_unset(r->notes, NOTE_ID_SEGMENT); /* one carried from r->prev is not this path's */
     /* The segment right after the application's path and its '/'. */
     at = strcmp(app, "/") == 0 ? 1 : strlen(app) + 1;
     if (at < n) {
@@ -998,6 +1013,18 @@ static int strip_cookieless_id(request_rec *r)
             apr_table_set(r->notes, NOTE_ID_SEGMENT,
                           apr_psprintf(r->pool, "%" APR_SIZE_T_FMT ":%.*s", at, (int)seg,
                                        r->uri + at));
+    }
+    if (!apr_table_get(r->notes, NOTE_ID_SEGMENT)) {
+        /* The segment was an enclosing cookieless application's, and the
+         * page is a nested application's (a relative link from the outer
+         * one's page): its cookie's Path does not cover this URL, so the
+         * client goes to the URL without the segment (method and body
+         * kept for all but GET and HEAD). */
+        const char *to = ap_escape_uri(r->pool, path);
+        if (r->args)
+            to = apr_pstrcat(r->pool, to, "?", r->args, NULL);
+        apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, to, r));
+        return r->method_number == M_GET ? HTTP_MOVED_TEMPORARILY : HTTP_TEMPORARY_REDIRECT;
     }
     r->uri = path;
     return DECLINED;
@@ -1077,21 +1104,22 @@ static const char *rewritten_url(request_rec *r, const sess_request *req, const 
 }
 
 /* A redirect's Location in `headers`, carrying the session ID as a link
- * in a cookieless application does, when it points into the request's own
- * application on this server (not into a deeper one). With a unit of work
- * using session state: as sess_request_rewrite_url writes it (the
- * session's ID now: the new one after regenerate_id; none after Abandon or
- * without a session). Otherwise (a redirect made before the unit of work
- * began, or under SessionState Off): with the segment the request came
- * with put back (with_id_segment), unless the Location has one there. A
- * module that made it from r->uri (mod_dir's trailing '/', mod_alias's
- * Redirect, mod_rewrite's [R]) saw the path without the segment, and a
- * handler's plain redirect has none: the client would lose its session. */
+ * in a cookieless application does, when it points into the application
+ * whose ID it is, on this server (not into one nested under it). With a
+ * unit of work that has a session: as sess_request_rewrite_url writes it
+ * (the session's ID now: the new one after regenerate_id; none after
+ * Abandon). Otherwise (a redirect made before the unit of work began,
+ * under SessionState Off, or with no session): the segment the request's
+ * URL came with, put back after the application's path unless one is
+ * there. A module that made the Location from r->uri (mod_dir's trailing
+ * '/', mod_alias's Redirect, mod_rewrite's [R]) saw the path without the
+ * segment, and a handler's plain redirect has none: the client would lose
+ * its session. */
 static void location_keeps_id(request_rec *r, apr_table_t *headers)
 {
-    const dir_conf *d = ap_get_module_config(r->per_dir_config, &sess_module);
-    const char *loc = apr_table_get(headers, "Location"), *path = loc, *own, *out, *seg;
+    const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out;
     sess_request *req = sess_ap_request(r);
+    sess_session *s = NULL;
     char app[512];
     size_t n, at;
     if (!loc)
@@ -1105,21 +1133,26 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
     } else if (loc[1] == '/') {
         return; /* //host/... */
     }
-    if (req)
-        own = sess_request_app_path(req, app, sizeof app, NULL) >= 0 ? app : NULL;
-    else
-        own = (own = apr_table_get(r->notes, SESS_AP_NOTE_URI)) ? app_path_of(r, own) : NULL;
-    if (!own || !(out = app_path_of(r, path)) || strcmp(own, out) != 0)
-        return;
-    if (req && d->state != SESS_USE_OFF) {
+    if (req && sess_request_session(req, 0, &s) == SESS_S_OK) {
+        if (sess_request_app_path(req, app, sizeof app, NULL) < 0
+            || !(out = app_path_of(r, path)) || strcmp(app, out) != 0)
+            return;
         out = rewritten_url(r, req, path);
     } else {
+        /* The segment belongs to the application of the path it came in. */
+        in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
         seg = id_segment(r, &at);
-        if (!seg || at > strlen(path) || strncmp(path + at, "(S(", 3) == 0)
-            return; /* no segment to put back, or it has one there */
-        out = with_id_segment(r, path);
-        if (out && path[at] == '\0')
-            out = apr_pstrcat(r->pool, out, "/", NULL); /* relative links keep it */
+        if (!in || !seg || !(out = app_path_of(r, in)) || !(in = app_path_of(r, path))
+            || strcmp(in, out) != 0)
+            return;
+        n = strcspn(path, "?#"); /* the path without query or fragment */
+        if (n + 1 == at) /* the application's path itself: "/app", "/app?x" */
+            out = apr_pstrcat(r->pool, apr_pstrndup(r->pool, path, n), "/", seg, "/", path + n,
+                              NULL);
+        else if (n >= at && path[at - 1] == '/' && strncmp(path + at, "(S(", 3) != 0)
+            out = apr_pstrcat(r->pool, apr_pstrndup(r->pool, path, at), seg, "/", path + at, NULL);
+        else
+            return; /* it has a segment there already */
     }
     if (!out || strcmp(out, path) == 0)
         return;
@@ -1293,7 +1326,7 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  * error response replaces it. */
 static void insert_error_filter(request_rec *r)
 {
-    req_state *st = state_of(r);
+    req_state *st = state_in_chain(r);
     if (!r->main && (apr_table_get(r->notes, NOTE_ID_SEGMENT) || (st && st->req)))
         ap_add_output_filter(LOCATION_FILTER_NAME, NULL, r, r->connection);
     if (r->main || !st || !st->req)

@@ -92,6 +92,23 @@ pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
     }
 }
 
+/// `url` without a marker-shaped segment right after `app_path` (valid or
+/// not) and the `/` after it: `/search/(S(<anything>))/page` gives
+/// `/search/page`; otherwise `url` as it is. Never panics.
+pub fn remove(app_path: &str, url: &str) -> String {
+    let at = app_prefix(app_path).and_then(|prefix| after_app(prefix, url));
+    let Some((head, rest)) = at.and_then(|at| Some((url.get(..at)?, url.get(at..)?))) else {
+        return url.to_owned();
+    };
+    let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match (rest.get(..seg_end), rest.get(seg_end..)) {
+        (Some(seg), Some(after)) if is_marker(seg) => {
+            format!("{head}{}", after.strip_prefix('/').unwrap_or(after))
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// `app_path` without its trailing `/` (`""` for the root); `None` unless it
 /// begins with `/`.
 fn app_prefix(app_path: &str) -> Option<&str> {
@@ -123,6 +140,25 @@ mod tests {
 
     fn id() -> SessionId {
         SessionId::generate().unwrap()
+    }
+
+    #[test]
+    fn remove_takes_out_any_marker_after_the_application() {
+        let id = id();
+        for (app, url, bare) in [
+            ("/", format!("/(S({id}))/api/v1?x=1"), "/api/v1?x=1"),
+            ("/", "/(S(junk))/api".to_owned(), "/api"),
+            ("/a", "/A/(S(x))?q".to_owned(), "/A/?q"),
+            ("/a", "/a/page/(S(x))/".to_owned(), "/a/page/(S(x))/"),
+            ("/a", "/b/(S(x))/".to_owned(), "/b/(S(x))/"),
+            (
+                "/a",
+                "https://h/a/(S(x))/".to_owned(),
+                "https://h/a/(S(x))/",
+            ),
+        ] {
+            assert_eq!(remove(app, &url), bare, "{app} {url}");
+        }
     }
 
     #[test]

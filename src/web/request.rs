@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::paths::is_under;
 use super::site::{Site, WebApp};
 use super::{cookie, cookieless};
 use crate::app::{App, Session};
@@ -82,17 +83,22 @@ impl Request {
             .clone();
         let mut path = info.path.to_owned();
         let mut id = None;
-        if web.cookieless {
-            if let Some((found, stripped)) = cookieless::extract(&web.path, info.path) {
-                // The request belongs to the application the stripped path
-                // is in (`/(S(<id>))/search/x` is `/search`'s), and the ID
-                // only if that is the one whose ID it is.
-                match site.resolve_web(&stripped) {
-                    Some(w) if Arc::ptr_eq(w, &web) => id = Some(found),
-                    Some(w) => web = w.clone(),
-                    None => {}
+        // A request whose path, without a cookieless application's ID
+        // segment, is a page of an application nested under it
+        // (`/(S(<id>))/search/x`) is that application's, without that ID;
+        // its own segment, if it is cookieless too, may follow.
+        while web.cookieless {
+            let Some((found, stripped)) = cookieless::extract(&web.path, &path) else {
+                break;
+            };
+            path = stripped;
+            match site.resolve_web(&path) {
+                Some(w) if Arc::ptr_eq(w, &web) => {
+                    id = Some(found);
+                    break;
                 }
-                path = stripped;
+                Some(w) if is_under(&w.path, &web.path) => web = w.clone(),
+                _ => break, // `..` led out of it: no ID
             }
         }
         if !web.cookieless {
@@ -215,23 +221,20 @@ impl Request {
 
     /// `url` as a link or redirect target should be written: in a cookieless
     /// application with a live session, with the session's ID segment;
-    /// otherwise unchanged (also a URL of an application under this one's
-    /// path: its pages are not this application's).
+    /// otherwise unchanged. A URL of an application nested under this one
+    /// gets no ID (one that has a segment of this application's loses it).
     pub fn rewrite_url(&self, url: &str) -> String {
         match &self.session {
-            Some(s) if self.web.cookieless && !s.is_abandoned() && !self.is_deeper(url) => {
-                cookieless::rewrite(&self.web.path, &s.id(), url)
+            Some(s) if self.web.cookieless && !s.is_abandoned() => {
+                let bare = cookieless::remove(&self.web.path, url);
+                if self.web.deeper.resolve(&bare).is_some() {
+                    bare
+                } else {
+                    cookieless::rewrite(&self.web.path, &s.id(), url)
+                }
             }
             _ => url.to_owned(),
         }
-    }
-
-    /// Whether `url` (with this application's ID segment, if any, taken
-    /// out) is a page of an application under this one's path.
-    fn is_deeper(&self, url: &str) -> bool {
-        let path = cookieless::extract(&self.web.path, url).map(|(_, stripped)| stripped);
-        let path = path.as_deref().unwrap_or(url);
-        self.web.deeper.resolve(path).is_some()
     }
 
     /// The `Set-Cookie` value the response needs as things stand, for a host

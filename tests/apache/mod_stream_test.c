@@ -11,6 +11,8 @@
  * passes a line down the filters (mod_sess holds it; the error response
  * replaces it); &failed=1 sets the note "sess-failed" first;
  * &regenerate=1 gives the session a new ID, &abandon=1 abandons it.
+ * With ?redirect=1 it counts, then redirects internally to /stream/denied
+ * (which a test's configuration denies before any handler runs).
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "util_filter.h"
 
 #include "count_visit.h"
@@ -88,6 +91,12 @@ static int stream_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     if ((status = query_int(r, "status")) != 0)
         return status_handler(r, s, status);
+    if (query_int(r, "redirect")) {
+        if (count_visit(s, &count) < 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        ap_internal_redirect("/stream/denied", r);
+        return OK;
+    }
     ap_set_content_type(r, "text/plain");
     ap_rputs("first part\n", r);
     ap_rflush(r); /* the headers leave now */
