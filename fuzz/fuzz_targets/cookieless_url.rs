@@ -1,10 +1,13 @@
 //! The cookieless URL parser and rewriter: an application path and a
 //! request path (split at the first NUL). An extracted ID was in the path,
-//! and rewriting a URL with it puts it back where `extract` finds it.
+//! and rewriting a URL with it puts it back where `extract` finds it;
+//! under a normalised application path, `remove` takes out exactly what
+//! `rewrite` put in.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sess::web::cookieless::{extract, rewrite};
+use sess::web::cookieless::{extract, remove, rewrite};
+use sess::web::paths::normalize_virtual_path;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -17,9 +20,16 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(found, id);
         }
     }
-    let _ = rewrite(
-        app,
-        &sess::state::SessionId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap(),
-        path,
-    );
+    let id = sess::state::SessionId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    let with = rewrite(app, &id, path);
+    // Under an application's path as a site holds it (normalised; one
+    // that looks like a marker itself aside), `remove` takes out exactly
+    // the segment `rewrite` wrote.
+    if let Ok(app) = normalize_virtual_path(app) {
+        let bare = remove(&app, &with);
+        if with != path && !app.to_ascii_lowercase().contains("(s(") {
+            let marker = format!("(S({}))/", id.encode().as_str());
+            assert_eq!(bare, with.replacen(&marker, "", 1));
+        }
+    }
 });
