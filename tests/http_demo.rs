@@ -2394,6 +2394,7 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     let extra = ExtraConf::new(&format!(
         "LoadModule alias_module \"{libexec}/mod_alias.so\"\n\
          <Location /cookieless/inner>\n    SessionApplication On\n</Location>\n\
+         <Location /cookieless/twice>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n\
          Redirect /cookieless/old /cookieless/counter\n\
          Redirect /cookieless/top /cookieless/\n\
          Redirect /cookieless/paren /cookieless/wiki/Foo_(bar)\n\
@@ -2479,21 +2480,48 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
     );
     let r = demo.get(&format!("/cookieless/(S({id}))/counter"), None);
     assert_eq!(r.count(), 3);
+    // A nested cookieless application finds its own ID behind the outer
+    // one's segment: no redirect, its session.
+    let r = demo.get("/cookieless/twice/counter", None);
+    let text = r.text();
+    let twice = text
+        .split("/cookieless/twice/(S(")
+        .nth(1)
+        .and_then(|t| t.split("))/").next())
+        .unwrap_or_else(|| panic!("no link with an ID:\n{text}"))
+        .to_owned();
+    let r = demo.get(
+        &format!("/cookieless/(S({id}))/twice/(S({twice}))/counter"),
+        None,
+    );
+    r.assert_status(200);
+    assert_eq!(r.count(), 2);
 }
 
 /// A handler that redirects internally to a page Apache denies before any
 /// handler runs (its fixups, where a unit of work begins, never come):
 /// the first request's unit of work still commits with the 403 and sends
-/// its cookie.
+/// its cookie, also when a local ErrorDocument (a second internal
+/// redirect) answers the 403.
 #[test]
 fn apache_an_internal_redirect_denied_before_its_handler_still_commits() {
-    let extra =
-        ExtraConf::stream_test("<Location /stream/denied>\n    Require all denied\n</Location>\n");
+    let extra = ExtraConf::stream_test(
+        "<Location /stream/denied>\n    Require all denied\n</Location>\n\
+         <Location /stream/denied/doc>\n    ErrorDocument 403 /metrics\n</Location>\n",
+    );
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     let r = demo.get("/stream?redirect=1", None);
     r.assert_status(403);
     let cookie = r.the_set_cookie().pair();
     assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2);
+    let r = demo.get("/stream?redirect=2", Some(&cookie));
+    r.assert_status(403);
+    r.assert_contains("sess_apache_requests_total");
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 4);
+    let r = demo.get("/stream?redirect=2", None);
+    r.assert_status(403);
+    let fresh = r.the_set_cookie().pair();
+    assert_eq!(demo.get("/stream", Some(&fresh)).count(), 2);
 }
 
 /// A handler's plain redirect in a cookieless application carries the

@@ -171,6 +171,9 @@ APLOG_USE_MODULE(sess);
 /* Where strip_cookieless_id took the ID's segment out of r->uri:
  * "<offset>:<segment>" ("12:(S(<id>))"). */
 #define NOTE_ID_SEGMENT "sess-id-segment"
+/* The path strip_cookieless_id set r->uri to (while r->uri is still it,
+ * the unit of work begins with the path as it came). */
+#define NOTE_STRIPPED "sess-stripped"
 
 /* Settings of one scope (<Location>, <Directory>, the server). */
 typedef struct dir_conf {
@@ -950,6 +953,19 @@ static apr_status_t request_cleanup(void *rv)
     return APR_SUCCESS;
 }
 
+/* Whether the application at `app_path` (as the library names it) carries
+ * its IDs in URLs. */
+static bool cookieless_app(const server_conf *sc, const char *app_path)
+{
+    int i;
+    for (i = 0; i < sc->apps->nelts; i++) {
+        const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+        if (same_path(d->path, app_path))
+            return d->cookieless == 1;
+    }
+    return false;
+}
+
 /* An internal redirect's request (an ErrorDocument's, a per-directory
  * RewriteRule's) starts with no notes: it takes mod_sess's from the
  * request it came from (the path as it came, where its ID segment was,
@@ -1014,18 +1030,20 @@ static int strip_cookieless_id(request_rec *r)
                           apr_psprintf(r->pool, "%" APR_SIZE_T_FMT ":%.*s", at, (int)seg,
                                        r->uri + at));
     }
-    if (!apr_table_get(r->notes, NOTE_ID_SEGMENT)) {
+    if (!apr_table_get(r->notes, NOTE_ID_SEGMENT) && !r->main && !cookieless_app(sc, app)) {
         /* The segment was an enclosing cookieless application's, and the
-         * page is a nested application's (a relative link from the outer
-         * one's page): its cookie's Path does not cover this URL, so the
-         * client goes to the URL without the segment (method and body
-         * kept for all but GET and HEAD). */
+         * page is a nested cookie application's (a relative link from the
+         * outer one's page): its cookie's Path does not cover this URL, so
+         * the client goes to the URL without the segment (method and body
+         * kept for all but GET and HEAD). A nested cookieless application
+         * finds its own segment in the path as it came (unit_path). */
         const char *to = ap_escape_uri(r->pool, path);
         if (r->args)
             to = apr_pstrcat(r->pool, to, "?", r->args, NULL);
         apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, to, r));
         return r->method_number == M_GET ? HTTP_MOVED_TEMPORARILY : HTTP_TEMPORARY_REDIRECT;
     }
+    apr_table_set(r->notes, NOTE_STRIPPED, path);
     r->uri = path;
     return DECLINED;
 }
@@ -1064,7 +1082,11 @@ static const char *with_id_segment(request_rec *r, const char *path)
  * path; otherwise r->uri as it is (no ID). */
 static const char *unit_path(request_rec *r)
 {
-    const char *path = with_id_segment(r, r->uri);
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
+    const char *stripped = apr_table_get(r->notes, NOTE_STRIPPED), *path;
+    if (in && stripped && strcmp(r->uri, stripped) == 0)
+        return in; /* as it came: the library takes out every segment again */
+    path = with_id_segment(r, r->uri);
     return path ? path : r->uri;
 }
 
@@ -1184,7 +1206,7 @@ static int fixups(request_rec *r)
 
     if (r->main)
         return DECLINED; /* subrequests use the main request's */
-    if (r->prev && (st = state_of(r->prev)) != NULL) {
+    if (r->prev && (st = state_in_chain(r->prev)) != NULL) {
         /* An internal redirect carries the unit of work on; its response
          * (an ErrorDocument's, say) replaces what the filter held. */
         ap_set_module_config(r->request_config, &sess_module, st);

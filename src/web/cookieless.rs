@@ -94,7 +94,8 @@ pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
 
 /// `url` without a marker-shaped segment right after `app_path` (valid or
 /// not) and the `/` after it: `/search/(S(<anything>))/page` gives
-/// `/search/page`; otherwise `url` as it is. Never panics.
+/// `/search/page` (at the root, never `//…`: `/(S(x))//h/p` gives `/h/p`);
+/// otherwise `url` as it is. Never panics.
 pub fn remove(app_path: &str, url: &str) -> String {
     let at = app_prefix(app_path).and_then(|prefix| after_app(prefix, url));
     let Some((head, rest)) = at.and_then(|at| Some((url.get(..at)?, url.get(at..)?))) else {
@@ -103,7 +104,14 @@ pub fn remove(app_path: &str, url: &str) -> String {
     let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match (rest.get(..seg_end), rest.get(seg_end..)) {
         (Some(seg), Some(after)) if is_marker(seg) => {
-            format!("{head}{}", after.strip_prefix('/').unwrap_or(after))
+            let after = after.strip_prefix('/').unwrap_or(after);
+            // Never `//host/…` (another server's) from `/(S(..))//host/…`.
+            let after = if head == "/" {
+                after.trim_start_matches('/')
+            } else {
+                after
+            };
+            format!("{head}{after}")
         }
         _ => url.to_owned(),
     }
@@ -156,6 +164,8 @@ mod tests {
                 "https://h/a/(S(x))/".to_owned(),
                 "https://h/a/(S(x))/",
             ),
+            ("/", "/(S(x))//evil.test/p".to_owned(), "/evil.test/p"),
+            ("/a", "/a/(S(x))//p".to_owned(), "/a//p"),
         ] {
             assert_eq!(remove(app, &url), bare, "{app} {url}");
         }

@@ -91,14 +91,13 @@ impl Request {
             let Some((found, stripped)) = cookieless::extract(&web.path, &path) else {
                 break;
             };
-            path = stripped;
-            match site.resolve_web(&path) {
+            match site.resolve_web(&stripped) {
                 Some(w) if Arc::ptr_eq(w, &web) => {
-                    id = Some(found);
+                    (id, path) = (Some(found), stripped);
                     break;
                 }
-                Some(w) if is_under(&w.path, &web.path) => web = w.clone(),
-                _ => break, // `..` led out of it: no ID
+                Some(w) if is_under(&w.path, &web.path) => (web, path) = (w.clone(), stripped),
+                _ => break, // `..` led out of it: no ID, the path as it came
             }
         }
         if !web.cookieless {

@@ -12,7 +12,8 @@
  * replaces it); &failed=1 sets the note "sess-failed" first;
  * &regenerate=1 gives the session a new ID, &abandon=1 abandons it.
  * With ?redirect=1 it counts, then redirects internally to /stream/denied
- * (which a test's configuration denies before any handler runs).
+ * (which a test's configuration denies before any handler runs); with
+ * ?redirect=2, to /stream/denied/doc (denied too, with an ErrorDocument).
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
 #include <stdlib.h>
@@ -91,10 +92,10 @@ static int stream_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     if ((status = query_int(r, "status")) != 0)
         return status_handler(r, s, status);
-    if (query_int(r, "redirect")) {
+    if ((status = query_int(r, "redirect")) != 0) {
         if (count_visit(s, &count) < 0)
             return HTTP_INTERNAL_SERVER_ERROR;
-        ap_internal_redirect("/stream/denied", r);
+        ap_internal_redirect(status == 2 ? "/stream/denied/doc" : "/stream/denied", r);
         return OK;
     }
     ap_set_content_type(r, "text/plain");
