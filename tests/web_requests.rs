@@ -47,6 +47,27 @@ fn cookie_of(out: &Outcome) -> String {
     sc.split(';').next().unwrap().to_owned()
 }
 
+/// Cookieless URLs instead of a cookie.
+fn cookieless() -> WebOptions {
+    WebOptions {
+        cookieless: true,
+        ..WebOptions::default()
+    }
+}
+
+/// A new session at `path` holding `name` = `v`, ended: its ID.
+fn stored(site: &Site, path: &str, name: &str, v: i32) -> (String, Outcome) {
+    let mut req = site
+        .begin(&info(path, None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set(name, Variant::I4(v))
+        .unwrap();
+    let id = req.session().unwrap().id().to_string();
+    (id, req.end(false).unwrap())
+}
+
 #[test]
 fn a_new_session_sends_its_cookie_once() {
     let (site, _app) = site_with(AppOptions::default());
@@ -293,11 +314,7 @@ fn nested_applications_keep_their_own_sessions() {
 fn cookieless_applications_carry_the_id_in_urls() {
     let app = App::new(AppOptions::default()).unwrap();
     let mut site = Site::new();
-    let opts = WebOptions {
-        cookieless: true,
-        ..WebOptions::default()
-    };
-    site.add("/app", &app, opts).unwrap();
+    site.add("/app", &app, cookieless()).unwrap();
 
     let mut req = site
         .begin(&info("/app/counter", None, SessionUse::Exclusive))
@@ -332,11 +349,7 @@ fn a_cookieless_application_leaves_the_applications_under_it_alone() {
     let root = App::new(AppOptions::default()).unwrap();
     let api = App::new(AppOptions::default()).unwrap();
     let mut site = Site::new();
-    let cookieless = WebOptions {
-        cookieless: true,
-        ..WebOptions::default()
-    };
-    site.add("/", &root, cookieless).unwrap();
+    site.add("/", &root, cookieless()).unwrap();
     // Added after the root: the root learns of it.
     site.add("/api", &api, WebOptions::default()).unwrap();
 
@@ -358,14 +371,7 @@ fn a_cookieless_application_leaves_the_applications_under_it_alone() {
 
     // A URL with the root's segment before /api's path asks for a page of
     // /api: /api serves it, with its own cookie's session, not the root's.
-    let mut req = site
-        .begin(&info("/api/x", None, SessionUse::Exclusive))
-        .unwrap();
-    req.session_or_new()
-        .unwrap()
-        .set("api", Variant::I4(7))
-        .unwrap();
-    let api_cookie = cookie_of(&req.end(false).unwrap());
+    let api_cookie = cookie_of(&stored(&site, "/api/x", "api", 7).1);
     let mut req = site
         .begin(&info(
             &format!("/(S({id}))/api/x"),
@@ -395,28 +401,13 @@ fn nested_cookieless_applications_each_find_their_own_id() {
     let outer = App::new(AppOptions::default()).unwrap();
     let inner = App::new(AppOptions::default()).unwrap();
     let root = App::new(AppOptions::default()).unwrap();
-    let cookieless = || WebOptions {
-        cookieless: true,
-        ..WebOptions::default()
-    };
     let mut site = Site::new();
     // The deeper one first: the outer one learns of it when added.
     site.add("/a/b", &inner, cookieless()).unwrap();
     site.add("/a", &outer, cookieless()).unwrap();
     site.add("/", &root, WebOptions::default()).unwrap();
-    let stored = |path: &str, v: i32| {
-        let mut req = site
-            .begin(&info(path, None, SessionUse::Exclusive))
-            .unwrap();
-        req.session_or_new()
-            .unwrap()
-            .set("v", Variant::I4(v))
-            .unwrap();
-        let id = req.session().unwrap().id().to_string();
-        req.end(false).unwrap();
-        id
-    };
-    let (a, b) = (stored("/a/x", 1), stored("/a/b/x", 2));
+    let (a, _) = stored(&site, "/a/x", "v", 1);
+    let (b, _) = stored(&site, "/a/b/x", "v", 2);
     let mut req = site
         .begin(&info(
             &format!("/a/(S({a}))/b/(S({b}))/x"),
