@@ -439,6 +439,10 @@ impl Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
+        if thread::panicking() {
+            // What the server (Apache: its error log) said, for the failure.
+            eprintln!("--- server output ---\n{}", self.output());
+        }
         let Some(run) = &self.apache else {
             let _ = self.child.kill();
             let _ = self.child.wait();

@@ -46,8 +46,14 @@ pub(super) const PARTED: &[u8] = b"libsess-lmdb 3";
 pub(super) fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
     let dir = &opts.dir;
     let part_dir = |i: usize| dir.join(format!("part-{i}"));
-    let single = !part_dir(1).is_dir()
-        && (dir.join("data.mdb").exists() || opts.map_size / PARTS < MIN_PART_MAP);
+    // `data.mdb` looked for first: a parted directory has its `part-1`
+    // before its `data.mdb`, so a `data.mdb` seen then has its `part-1` by
+    // the second look, even if another process made both in between (in
+    // the other order, that process's parts could be taken for single).
+    let made = dir.join("data.mdb").exists();
+    #[cfg(test)]
+    tests::between_looks();
+    let single = !part_dir(1).is_dir() && (made || opts.map_size / PARTS < MIN_PART_MAP);
     if single {
         return Ok((vec![opts.clone()], SINGLE));
     }
@@ -216,5 +222,49 @@ impl Provider for Parts {
         self.parts
             .iter()
             .try_fold(0u64, |n, p| Ok(n.saturating_add(p.count()?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    thread_local! {
+        /// What runs between [`layout`]'s two looks at a directory.
+        static BETWEEN: RefCell<Option<Box<dyn FnOnce()>>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn between_looks() {
+        if let Some(f) = BETWEEN.with(|b| b.borrow_mut().take()) {
+            f();
+        }
+    }
+
+    /// Another process lays out and opens a new directory between this
+    /// one's two looks at it: this one finds the same layout.
+    #[test]
+    fn a_directory_laid_out_between_the_looks_is_seen_as_it_was_made() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-parts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        let other = opts.clone();
+        BETWEEN.with(|b| {
+            *b.borrow_mut() = Some(Box::new(move || {
+                let (parts, format) = layout(&other).unwrap();
+                assert_eq!(format, PARTED);
+                // The first part's environment: its `data.mdb`.
+                let env = super::super::env::Shared::open(&parts[0], format, 1 << 20);
+                drop(env.unwrap());
+            }))
+        });
+        let (parts, format) = layout(&opts).unwrap();
+        assert!(BETWEEN.with(|b| b.borrow().is_none()), "the other ran");
+        assert!(dir.join("data.mdb").exists());
+        assert_eq!(format, PARTED);
+        assert_eq!(parts.len(), PARTS);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
