@@ -2407,7 +2407,8 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
          Redirect /cookieless/out /search/counter\n\
          Redirect /cookieless/deeper /cookieless/inner/counter\n\
          Redirect /cookieless/home /cookieless\n\
-         Redirect /cookieless/upper /Cookieless/counter\n"
+         Redirect /cookieless/upper /Cookieless/counter\n\
+         AllowEncodedSlashes NoDecode\n"
     ));
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     let r = demo.get("/cookieless/counter", None);
@@ -2451,6 +2452,12 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
         (
             format!("/cookieless/(S({id}))/inner/counter?x=1"),
             format!("{here}/cookieless/inner/counter?x=1"),
+        ),
+        // Its path encoded as the client sent it: an encoded '/' (kept
+        // under AllowEncodedSlashes NoDecode) is not encoded again.
+        (
+            format!("/cookieless/(S({id}))/inner/a%2Fb?x=1"),
+            format!("{here}/cookieless/inner/a%2Fb?x=1"),
         ),
         (
             "/cookieless/old".into(),

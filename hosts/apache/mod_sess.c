@@ -981,6 +981,42 @@ static void carry_notes(request_rec *r)
     }
 }
 
+/* Whether `sent` (a URL path as a client sends it) decodes to `path`, with
+ * "%2F" decoded or kept (AllowEncodedSlashes On or NoDecode). */
+static bool decodes_to(request_rec *r, const char *sent, const char *path)
+{
+    int decode_slashes;
+    for (decode_slashes = 0; decode_slashes < 2; decode_slashes++) {
+        char *copy = apr_pstrdup(r->pool, sent);
+        if (ap_unescape_url_keep2f(copy, decode_slashes) == OK && strcmp(copy, path) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The URL path of a redirect to `path`, which is r->uri with one run of
+ * bytes (a cookieless segment) taken out: the path as the client sent it
+ * with the same bytes taken out, so that its %-encoding is kept (a "%2F"
+ * that AllowEncodedSlashes NoDecode leaves in r->uri stays "%2F"); if no
+ * such cut decodes to `path` again, `path` escaped anew. */
+static const char *as_sent_without_segment(request_rec *r, const char *path)
+{
+    const char *sent = r->parsed_uri.path, *at;
+    size_t p = 0, cut = strlen(r->uri) - strlen(path);
+    while (path[p] && path[p] == r->uri[p])
+        p++;
+    if (sent && cut > 0 && strcmp(r->uri + p + cut, path + p) == 0) {
+        const char *seg = apr_pstrndup(r->pool, r->uri + p, cut);
+        for (at = strstr(sent, seg); at; at = strstr(at + 1, seg)) {
+            const char *to = apr_pstrcat(r->pool, apr_pstrndup(r->pool, sent, (size_t)(at - sent)),
+                                         at + cut, NULL);
+            if (decodes_to(r, to, path))
+                return to;
+        }
+    }
+    return ap_escape_uri(r->pool, path);
+}
+
 /* translate_name, first of all (Apache has decoded and normalised r->uri):
  * takes a cookieless application's "(S(<id>))" segment out of r->uri, so
  * that the <Location> walk (Require, SessionState), the other translate_name
@@ -1037,7 +1073,7 @@ static int strip_cookieless_id(request_rec *r)
          * the client goes to the URL without the segment (method and body
          * kept for all but GET and HEAD). A nested cookieless application
          * finds its own segment in the path as it came (unit_path). */
-        const char *to = ap_escape_uri(r->pool, path);
+        const char *to = as_sent_without_segment(r, path);
         if (r->args)
             to = apr_pstrcat(r->pool, to, "?", r->args, NULL);
         apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, to, r));
