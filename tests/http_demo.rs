@@ -2575,6 +2575,20 @@ fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_
     );
     let gone = redirect(&format!("/stream/(S({second}))/?status=302&abandon=1"));
     assert_eq!(gone, "/stream?after-redirect");
+    // A handler that creates no session: its ID if it has one, none for
+    // an ID that names no session (the abandoned one, a made-up one).
+    let third = id_in(&redirect("/stream?status=302"));
+    assert_eq!(
+        id_in(&redirect(&format!("/stream/(S({third}))/?peek=1"))),
+        third
+    );
+    for stale in [second, made_up_id()] {
+        assert_eq!(
+            redirect(&format!("/stream/(S({stale}))/?peek=1")),
+            "/stream?after-redirect",
+            "{stale}"
+        );
+    }
 }
 
 /// Two virtual hosts, each with an application at /shop (the demo's pages)

@@ -1166,10 +1166,10 @@ static const char *rewritten_url(request_rec *r, const sess_request *req, const 
  * whose ID it is, on this server (not into one nested under it). With a
  * unit of work that has a session: as sess_request_rewrite_url writes it
  * (the session's ID now: the new one after regenerate_id; none after
- * Abandon). Otherwise (a redirect made before the unit of work began,
- * under SessionState Off, or with no session): the segment the request's
- * URL came with, put back after the application's path unless one is
- * there. A module that made the Location from r->uri (mod_dir's trailing
+ * Abandon); with one that found no session, none (the URL's ID, if any,
+ * names no session). Otherwise (a redirect made before the unit of work
+ * began, or under SessionState Off): the segment the request's URL came
+ * with, put back after the application's path unless one is there. A module that made the Location from r->uri (mod_dir's trailing
  * '/', mod_alias's Redirect, mod_rewrite's [R]) saw the path without the
  * segment, and a handler's plain redirect has none: the client would lose
  * its session. */
@@ -1178,6 +1178,7 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
     const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out;
     sess_request *req = sess_ap_request(r);
     sess_session *s = NULL;
+    sess_result hr;
     char app[512];
     size_t n, at;
     if (!loc)
@@ -1191,7 +1192,10 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
     } else if (loc[1] == '/') {
         return; /* //host/... */
     }
-    if (req && sess_request_session(req, 0, &s) == SESS_S_OK) {
+    hr = req ? sess_request_session(req, 0, &s) : SESS_E_WRONG_STATE;
+    if (hr == SESS_S_FALSE)
+        return; /* the unit of work found no session for the URL's ID, if any */
+    if (hr == SESS_S_OK) {
         if (sess_request_app_path(req, app, sizeof app, NULL) < 0
             || !(out = app_path_of(r, path)) || strcmp(app, out) != 0)
             return;

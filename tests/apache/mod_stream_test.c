@@ -11,6 +11,8 @@
  * passes a line down the filters (mod_sess holds it; the error response
  * replaces it); &failed=1 sets the note "sess-failed" first;
  * &regenerate=1 gives the session a new ID, &abandon=1 abandons it.
+ * With ?peek=1 it takes the session only if there is one (creating
+ * none) and redirects to "/stream?after-redirect".
  * With ?redirect=1 it counts, then redirects internally to /stream/denied
  * (which a test's configuration denies before any handler runs); with
  * ?redirect=2, to /stream/denied/doc (denied too, with an ErrorDocument).
@@ -87,8 +89,16 @@ static int stream_handler(request_rec *r)
 
     if (strcmp(r->handler, "sess-stream-test") != 0)
         return DECLINED;
-    if (!get_request || !(req = get_request(r))
-        || sess_request_session(req, SESS_REQUEST_CREATE, &s) < 0)
+    if (!get_request || !(req = get_request(r)))
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (query_int(r, "peek")) {
+        /* ?peek=1: the session if there is one, then a redirect. */
+        if (sess_request_session(req, 0, &s) < 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        apr_table_setn(r->headers_out, "Location", "/stream?after-redirect");
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    if (sess_request_session(req, SESS_REQUEST_CREATE, &s) < 0)
         return HTTP_INTERNAL_SERVER_ERROR;
     if ((status = query_int(r, "status")) != 0)
         return status_handler(r, s, status);
