@@ -2454,10 +2454,19 @@ fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
             format!("{here}/cookieless/inner/counter?x=1"),
         ),
         // Its path encoded as the client sent it: an encoded '/' (kept
-        // under AllowEncodedSlashes NoDecode) is not encoded again.
+        // under AllowEncodedSlashes NoDecode) is not encoded again, nor an
+        // encoded '%'; an encoded '?' or ' ' stays encoded.
         (
             format!("/cookieless/(S({id}))/inner/a%2Fb?x=1"),
             format!("{here}/cookieless/inner/a%2Fb?x=1"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/inner/a%252Fb"),
+            format!("{here}/cookieless/inner/a%252Fb"),
+        ),
+        (
+            format!("/cookieless/(S({id}))/inner/a%3Fb%20c?x=1"),
+            format!("{here}/cookieless/inner/a%3Fb%20c?x=1"),
         ),
         (
             "/cookieless/old".into(),
@@ -2541,7 +2550,8 @@ fn apache_an_internal_redirect_denied_before_its_handler_still_commits() {
 #[test]
 fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_now() {
     let extra = ExtraConf::stream_test(
-        "<Location /stream>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n",
+        "<Location /stream>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n\
+         <Location /stream/off>\n    SessionState Off\n</Location>\n",
     );
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     // The handler counts, then answers 302 to "/stream?after-redirect".
@@ -2589,6 +2599,11 @@ fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_
             "{stale}"
         );
     }
+    // Under SessionState Off nothing looked the ID up: it is kept.
+    assert_eq!(
+        id_in(&redirect(&format!("/stream/(S({third}))/off?peek=1"))),
+        third
+    );
 }
 
 /// Two virtual hosts, each with an application at /shop (the demo's pages)

@@ -140,6 +140,7 @@
 
 #include "httpd.h" /* first: the others need its types */
 #include "apr_hash.h"
+#include "apr_lib.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "ap_mpm.h"
@@ -214,6 +215,7 @@ static shared_counters *counters;
 /* One request's unit of work (shared with internal redirects). */
 typedef struct req_state {
     sess_request *req;
+    bool looked_up;           /* it began with session state: it looked for its session */
     apr_bucket_brigade *held; /* the response, until its EOS */
     bool streaming;           /* the headers have left (a FLUSH, or too much held) */
 } req_state;
@@ -901,12 +903,17 @@ static req_state *state_in_chain(const request_rec *r)
     return st;
 }
 
-static sess_request *sess_ap_request(request_rec *r)
+/* The unit of work's state (a subrequest's: its main request's). */
+static req_state *unit_state(const request_rec *r)
 {
-    req_state *st;
     while (r->main)
         r = r->main;
-    st = state_in_chain(r);
+    return state_in_chain(r);
+}
+
+static sess_request *sess_ap_request(request_rec *r)
+{
+    req_state *st = unit_state(r);
     return st ? st->req : NULL;
 }
 
@@ -994,18 +1001,33 @@ static bool decodes_to(request_rec *r, const char *sent, const char *path)
     return false;
 }
 
+/* Whether `path` holds only what a URL path may hold as it is: RFC 3986's
+ * pchar ('%' its escapes) and '/'. */
+static bool is_url_path(const char *path)
+{
+    for (; *path; path++)
+        if (!apr_isalnum(*path) && !strchr("-._~!$&'()*+,;=:@/%", *path))
+            return false;
+    return true;
+}
+
 /* The URL path of a redirect to `path`, which is r->uri with one run of
  * bytes (a cookieless segment) taken out: the path as the client sent it
- * with the same bytes taken out, so that its %-encoding is kept (a "%2F"
- * that AllowEncodedSlashes NoDecode leaves in r->uri stays "%2F"); if no
+ * (r->parsed_uri.path is decoded in place) with the same bytes taken out,
+ * so that its %-encoding is kept (a "%2F" that AllowEncodedSlashes NoDecode
+ * leaves in r->uri stays "%2F", an "a%3Fb" does not become "a?b"); if no
  * such cut decodes to `path` again, `path` escaped anew. */
 static const char *as_sent_without_segment(request_rec *r, const char *path)
 {
-    const char *sent = r->parsed_uri.path, *at;
+    apr_uri_t uri;
+    const char *sent, *at;
     size_t p = 0, cut = strlen(r->uri) - strlen(path);
     while (path[p] && path[p] == r->uri[p])
         p++;
-    if (sent && cut > 0 && strcmp(r->uri + p + cut, path + p) == 0) {
+    sent = r->unparsed_uri && apr_uri_parse(r->pool, r->unparsed_uri, &uri) == APR_SUCCESS
+               ? uri.path
+               : NULL;
+    if (sent && is_url_path(sent) && cut > 0 && strcmp(r->uri + p + cut, path + p) == 0) {
         const char *seg = apr_pstrndup(r->pool, r->uri + p, cut);
         for (at = strstr(sent, seg); at; at = strstr(at + 1, seg)) {
             const char *to = apr_pstrcat(r->pool, apr_pstrndup(r->pool, sent, (size_t)(at - sent)),
@@ -1161,15 +1183,28 @@ static const char *rewritten_url(request_rec *r, const sess_request *req, const 
     return hr >= 0 ? buf : NULL;
 }
 
+/* Whether the unit of work `req`, which has no session, looked for one
+ * under the ID in the request's URL and found none: it began with session
+ * state, in the application the URL came in under. */
+static bool url_id_is_stale(request_rec *r, const sess_request *req)
+{
+    const req_state *st = unit_state(r);
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI), *url_app;
+    char app[512];
+    return st && st->looked_up && in && (url_app = app_path_of(r, in)) != NULL
+           && sess_request_app_path(req, app, sizeof app, NULL) >= 0 && strcmp(app, url_app) == 0;
+}
+
 /* A redirect's Location in `headers`, carrying the session ID as a link
  * in a cookieless application does, when it points into the application
  * whose ID it is, on this server (not into one nested under it). With a
  * unit of work that has a session: as sess_request_rewrite_url writes it
  * (the session's ID now: the new one after regenerate_id; none after
- * Abandon); with one that found no session, none (the URL's ID, if any,
- * names no session). Otherwise (a redirect made before the unit of work
- * began, or under SessionState Off): the segment the request's URL came
- * with, put back after the application's path unless one is there. A module that made the Location from r->uri (mod_dir's trailing
+ * Abandon); with one that looked for the URL's ID and found no session,
+ * none (url_id_is_stale). Otherwise (a redirect made before the unit of
+ * work began, under SessionState Off, or after the unit of work moved to
+ * another application): the segment the request's URL came with, put
+ * back after the application's path unless one is there. A module that made the Location from r->uri (mod_dir's trailing
  * '/', mod_alias's Redirect, mod_rewrite's [R]) saw the path without the
  * segment, and a handler's plain redirect has none: the client would lose
  * its session. */
@@ -1193,8 +1228,8 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
         return; /* //host/... */
     }
     hr = req ? sess_request_session(req, 0, &s) : SESS_E_WRONG_STATE;
-    if (hr == SESS_S_FALSE)
-        return; /* the unit of work found no session for the URL's ID, if any */
+    if (hr == SESS_S_FALSE && url_id_is_stale(r, req))
+        return;
     if (hr == SESS_S_OK) {
         if (sess_request_app_path(req, app, sizeof app, NULL) < 0
             || !(out = app_path_of(r, path)) || strcmp(app, out) != 0)
@@ -1270,6 +1305,7 @@ static int fixups(request_rec *r)
     info.cookie_header_len = cookie ? strlen(cookie) : 0;
     info.https = strcmp(ap_run_http_scheme(r), "https") == 0;
     st = apr_pcalloc(r->pool, sizeof *st);
+    st->looked_up = d->state != SESS_USE_OFF;
     hr = sess_request_begin(sc->site, &info, &st->req);
     if (hr == SESS_E_NO_APPLICATION)
         return DECLINED; /* not ours */
