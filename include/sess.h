@@ -2620,7 +2620,8 @@ sess_result sess_request_acquire(struct sess_request *req,
  * and `*out` NULL. The handle is lent: valid until `sess_request_end`,
  * which ends it (`sess_session_close` on it is `SESS_E_WRONG_STATE`). A
  * read-only request never creates (`SESS_E_READONLY`); one with session
- * state off has none (`SESS_E_WRONG_STATE`).
+ * state off has none (`SESS_S_FALSE`; with `SESS_REQUEST_CREATE`,
+ * `SESS_E_WRONG_STATE`).
  */
 sess_result sess_request_session(struct sess_request *req,
                                  uint32_t flags,

@@ -318,7 +318,8 @@ pub unsafe extern "C" fn sess_request_acquire(
 /// and `*out` NULL. The handle is lent: valid until `sess_request_end`,
 /// which ends it (`sess_session_close` on it is `SESS_E_WRONG_STATE`). A
 /// read-only request never creates (`SESS_E_READONLY`); one with session
-/// state off has none (`SESS_E_WRONG_STATE`).
+/// state off has none (`SESS_S_FALSE`; with `SESS_REQUEST_CREATE`,
+/// `SESS_E_WRONG_STATE`).
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_session(
     req: *mut sess_request,
@@ -475,6 +476,14 @@ mod tests {
             info.session_use = USE_OFF;
             assert_eq!(sess_request_begin(site, &info, &mut req), 0);
             assert_eq!(sess_request_acquire(req, USE_OFF), err::E_INVALIDARG);
+            // Session state off: no session, and none made.
+            let mut s = std::ptr::NonNull::dangling().as_ptr();
+            assert_eq!(sess_request_session(req, 0, &mut s), err::S_FALSE);
+            assert!(s.is_null());
+            assert_eq!(
+                sess_request_session(req, REQUEST_CREATE, &mut s),
+                err::E_WRONG_STATE
+            );
             assert_eq!(sess_request_end(req, false, std::ptr::null_mut()), 0);
             sess_site_release(site);
             super::super::app::sess_app_release(app);
