@@ -2385,16 +2385,21 @@ fn apache_cookieless_url_id_does_not_bypass_a_location_under_it() {
     assert_eq!(link_id(&r), id);
 }
 
+/// Where Apache's own modules are (`apxs -q LIBEXECDIR`).
+fn apache_libexec() -> String {
+    let out = Command::new("apxs")
+        .args(["-q", "LIBEXECDIR"])
+        .output()
+        .expect("apxs -q LIBEXECDIR");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// A redirect Apache makes itself from the path without the cookieless
 /// ID (mod_alias's `Redirect`, as mod_dir's trailing `/`) keeps the ID in
 /// its Location when it stays in the application on this server.
 #[test]
 fn apache_redirects_within_a_cookieless_application_keep_its_url_id() {
-    let libexec = Command::new("apxs")
-        .args(["-q", "LIBEXECDIR"])
-        .output()
-        .expect("apxs -q LIBEXECDIR");
-    let libexec = String::from_utf8_lossy(&libexec.stdout).trim().to_owned();
+    let libexec = apache_libexec();
     let extra = ExtraConf::new(&format!(
         "LoadModule alias_module \"{libexec}/mod_alias.so\"\n\
          <Location /cookieless/inner>\n    SessionApplication On\n</Location>\n\
@@ -2546,13 +2551,19 @@ fn apache_an_internal_redirect_denied_before_its_handler_still_commits() {
 
 /// A handler's plain redirect in a cookieless application carries the
 /// session's ID as it is when the response leaves: a new session's, the
-/// new one after regenerate_id, none after Abandon.
+/// new one after regenerate_id, none after Abandon; none for a URL ID the
+/// unit of work found no session for, and the URL's ID where it did not
+/// look it up.
 #[test]
 fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_now() {
-    let extra = ExtraConf::stream_test(
+    let extra = ExtraConf::stream_test(&format!(
         "<Location /stream>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n\
-         <Location /stream/off>\n    SessionState Off\n</Location>\n",
-    );
+         <Location /stream/off>\n    SessionState Off\n</Location>\n\
+         LoadModule rewrite_module \"{}/mod_rewrite.so\"\n\
+         RewriteEngine On\n\
+         RewriteRule ^/stream/home$ /stream [PT]\n",
+        apache_libexec()
+    ));
     let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
     // The handler counts, then answers 302 to "/stream?after-redirect".
     let redirect = |path: &str| {
@@ -2599,11 +2610,16 @@ fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_
             "{stale}"
         );
     }
-    // Under SessionState Off nothing looked the ID up: it is kept.
-    assert_eq!(
-        id_in(&redirect(&format!("/stream/(S({third}))/off?peek=1"))),
-        third
-    );
+    // Under SessionState Off nothing looked the ID up: it is kept; nor
+    // when a rewrite to the application's own path left it out of the
+    // path the unit of work began with.
+    for path in ["off", "home"] {
+        assert_eq!(
+            id_in(&redirect(&format!("/stream/(S({third}))/{path}?peek=1"))),
+            third,
+            "{path}"
+        );
+    }
 }
 
 /// Two virtual hosts, each with an application at /shop (the demo's pages)

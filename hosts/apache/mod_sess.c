@@ -215,7 +215,7 @@ static shared_counters *counters;
 /* One request's unit of work (shared with internal redirects). */
 typedef struct req_state {
     sess_request *req;
-    bool looked_up;           /* it began with session state: it looked for its session */
+    bool looked_up;           /* it began with session state and the URL's ID segment */
     apr_bucket_brigade *held; /* the response, until its EOS */
     bool streaming;           /* the headers have left (a FLUSH, or too much held) */
 } req_state;
@@ -1137,14 +1137,17 @@ static const char *with_id_segment(request_rec *r, const char *path)
  * finds the ID there (and takes the same segment out again:
  * sess_request_path is r->uri). Also after a module rewrote r->uri
  * (mod_rewrite's [PT]), while it still begins with the application's
- * path; otherwise r->uri as it is (no ID). */
-static const char *unit_path(request_rec *r)
+ * path; otherwise r->uri as it is (no ID). `*with_id`: whether it is one
+ * of the first two (the URL's segment in it). */
+static const char *unit_path(request_rec *r, bool *with_id)
 {
     const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
     const char *stripped = apr_table_get(r->notes, NOTE_STRIPPED), *path;
+    *with_id = true;
     if (in && stripped && strcmp(r->uri, stripped) == 0)
         return in; /* as it came: the library takes out every segment again */
     path = with_id_segment(r, r->uri);
+    *with_id = path != NULL;
     return path ? path : r->uri;
 }
 
@@ -1185,7 +1188,9 @@ static const char *rewritten_url(request_rec *r, const sess_request *req, const 
 
 /* Whether the unit of work `req`, which has no session, looked for one
  * under the ID in the request's URL and found none: it began with session
- * state, in the application the URL came in under. */
+ * state and a path holding that ID (unit_path), in the application the URL
+ * came in under. (A handler's sess_request_acquire on a unit begun with
+ * SessionState Off is not seen: the ID is kept then.) */
 static bool url_id_is_stale(request_rec *r, const sess_request *req)
 {
     const req_state *st = unit_state(r);
@@ -1278,6 +1283,7 @@ static int fixups(request_rec *r)
     const char *cookie;
     char app_path[512];
     sess_result hr;
+    bool with_id;
 
     if (r->main)
         return DECLINED; /* subrequests use the main request's */
@@ -1300,12 +1306,12 @@ static int fixups(request_rec *r)
     cookie = apr_table_get(r->headers_in, "Cookie"); /* several: joined with ", " */
     sess_request_info_init(&info);
     info.session_use = (uint32_t)d->state;
-    info.path = unit_path(r);
+    info.path = unit_path(r, &with_id);
     info.cookie_header = cookie;
     info.cookie_header_len = cookie ? strlen(cookie) : 0;
     info.https = strcmp(ap_run_http_scheme(r), "https") == 0;
     st = apr_pcalloc(r->pool, sizeof *st);
-    st->looked_up = d->state != SESS_USE_OFF;
+    st->looked_up = d->state != SESS_USE_OFF && with_id;
     hr = sess_request_begin(sc->site, &info, &st->req);
     if (hr == SESS_E_NO_APPLICATION)
         return DECLINED; /* not ours */
