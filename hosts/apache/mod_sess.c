@@ -79,7 +79,8 @@
  * redirect Apache makes itself (mod_dir's trailing '/', mod_alias's
  * Redirect, mod_rewrite's [R], a handler that returns 302) to a path of
  * the same application on this server carries the session's ID in its
- * Location (location_filter: the ID the session has then, or the segment
+ * Location (location_filter: the ID the session has then, none if the
+ * unit of work found no session for the URL's ID, or else the segment
  * the URL came with); a page's links, and a Location it sends with its
  * own response, carry it through sess_request_rewrite_url. A page of an
  * application nested under a cookieless one, asked for behind the outer
