@@ -1210,10 +1210,10 @@ static bool url_id_is_stale(request_rec *r, const sess_request *req)
  * none (url_id_is_stale). Otherwise (a redirect made before the unit of
  * work began, under SessionState Off, or after the unit of work moved to
  * another application): the segment the request's URL came with, put
- * back after the application's path unless one is there. A module that made the Location from r->uri (mod_dir's trailing
- * '/', mod_alias's Redirect, mod_rewrite's [R]) saw the path without the
- * segment, and a handler's plain redirect has none: the client would lose
- * its session. */
+ * back after the application's path unless one is there. A module that
+ * made the Location from r->uri (mod_dir's trailing '/', mod_alias's
+ * Redirect, mod_rewrite's [R]) saw the path without the segment, and a
+ * handler's plain redirect has none: the client would lose its session. */
 static void location_keeps_id(request_rec *r, apr_table_t *headers)
 {
     const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out;
