@@ -48,7 +48,9 @@
 //!   foreign file, or an LMDB environment that is not empty and not marked
 //!   as libsess's (another program's), `E_STORE_CORRUPT`; a missing or
 //!   unwritable directory, or one whose file system cannot allocate space
-//!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation. A lock table an earlier version wrote
+//!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation
+//!   (`E_STORE_UNAVAILABLE` if another opener holds the directory's lock,
+//!   `parts.rs`, for 10 s). A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
 //!   what to do) while one has (`locks.rs`).
@@ -174,11 +176,9 @@ const MIN_MAP_SIZE: usize = 64 << 10;
 pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
     opts.validate()?;
     let lease_ms = u64::try_from(opts.lock_ttl.as_millis()).unwrap_or(u64::MAX);
-    let (parts, format) = parts::layout(opts)?;
-    let parts = parts
-        .iter()
-        .map(|part| {
-            let env = env::Shared::open(part, format, limits.max_session_bytes)?;
+    let parts = parts::environments(opts, limits.max_session_bytes)?
+        .into_iter()
+        .map(|(part, env)| {
             let locks = locks::LockTable::open(&part.dir, lease_ms)?;
             Ok(provider::LmdbProvider::new(env, locks))
         })

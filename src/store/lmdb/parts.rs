@@ -14,18 +14,24 @@
 //!   environment in the directory. A directory written in it stays so; a
 //!   new one is single too when its map is too small to split.
 //!
-//! The part directories are made before the first environment, so a
-//! directory that has a `data.mdb` and no `part-1` is a single one, whichever
-//! process looks.
+//! The layout is chosen, and the first environment made and marked, under
+//! an exclusive lock on the directory (`flock`, see [`environments`]): two
+//! processes starting on a new directory with different map sizes would
+//! otherwise each choose their own, and the loser's part directories
+//! would stay behind, empty, making every later open fail. Besides, the
+//! part directories are made before the first environment, so a
+//! directory that has a `data.mdb` and no `part-1` is a single one,
+//! whichever process looks, even one of a version without the lock.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::env::no_access;
+use super::env::{no_access, Shared};
 use super::provider::LmdbProvider;
 use super::LmdbOptions;
-use crate::error::Result;
+use crate::error::{self, Error, Result};
 use crate::store::custom::{rename_in_two_steps, BlobBuf, BlobList, Provider, Status};
 use crate::store::LockMode;
 
@@ -41,9 +47,67 @@ pub(super) const SINGLE: &[u8] = b"libsess-lmdb 2";
 /// The format every environment of a parted directory is marked with.
 pub(super) const PARTED: &[u8] = b"libsess-lmdb 3";
 
+/// How long opening a directory waits for another opener's lock on it
+/// (held for the milliseconds a first open takes; one held longer is a
+/// process stopped or hung, or a forked child that inherited it).
+const LAYOUT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Opens the environments of `opts.dir` (laying a new directory out), each
+/// with its options, for sessions of up to `max_session_bytes`. The
+/// directory is locked meanwhile, so no other process or thread lays it
+/// out differently.
+pub(super) fn environments(
+    opts: &LmdbOptions,
+    max_session_bytes: usize,
+) -> Result<Vec<(LmdbOptions, Shared)>> {
+    let _deciding = lock(&opts.dir)?;
+    let (parts, format) = layout(opts)?;
+    parts
+        .into_iter()
+        .map(|part| {
+            let env = Shared::open(&part, format, max_session_bytes)?;
+            Ok((part, env))
+        })
+        .collect()
+}
+
+/// An exclusive `flock` on the directory `dir` itself (freed when the
+/// file is dropped): waits up to [`LAYOUT_PATIENCE`] for another holder.
+fn lock(dir: &Path) -> Result<File> {
+    use std::os::fd::AsRawFd;
+    let file = File::open(dir).map_err(|e| no_access(dir, e))?;
+    let start = Instant::now();
+    loop {
+        // SAFETY: `file` is open for the call.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(file);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EWOULDBLOCK) if start.elapsed() < LAYOUT_PATIENCE => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Some(libc::EWOULDBLOCK) => {
+                return Err(Error::new(
+                    error::E_STORE_UNAVAILABLE,
+                    format!(
+                        "lmdb directory {}: another process has held it locked for \
+                         {} s while opening it",
+                        dir.display(),
+                        LAYOUT_PATIENCE.as_secs()
+                    ),
+                ))
+            }
+            _ => return Err(no_access(dir, e)),
+        }
+    }
+}
+
 /// The environments `opts.dir` holds (making a new directory's parts):
-/// each one's options, and the format they are marked with.
-pub(super) fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
+/// each one's options, and the format they are marked with. Only under
+/// the directory's [`lock`].
+fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
     let dir = &opts.dir;
     let part_dir = |i: usize| dir.join(format!("part-{i}"));
     // `data.mdb` looked for first: a parted directory has its `part-1`
@@ -265,6 +329,40 @@ mod tests {
         assert!(dir.join("data.mdb").exists());
         assert_eq!(format, PARTED);
         assert_eq!(parts.len(), PARTS);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Another opener (a thread here: two opens' `flock`s exclude each
+    /// other as two processes' do) whose map is too small to split starts
+    /// on a new directory while this one lays it out in parts: it waits,
+    /// then opens the parts. Without the lock it made a single directory
+    /// in the meantime, and this open failed on its format mark.
+    #[test]
+    fn an_opener_with_another_map_size_waits_for_the_layout_and_follows_it() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        let small = LmdbOptions {
+            map_size: 16 << 20,
+            ..opts.clone()
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        BETWEEN.with(|b| {
+            *b.borrow_mut() = Some(Box::new(move || {
+                let other = std::thread::spawn(move || {
+                    environments(&small, 1 << 20).map(|envs| envs.len())
+                });
+                // Time for it to lay the directory out, were it not locked.
+                std::thread::sleep(Duration::from_millis(200));
+                tx.send(other).unwrap();
+            }))
+        });
+        let envs = environments(&opts, 1 << 20).unwrap();
+        assert_eq!(envs.len(), PARTS);
+        drop(envs);
+        let other = rx.recv().unwrap().join().unwrap();
+        assert_eq!(other.unwrap(), PARTS, "the other opener follows the layout");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
