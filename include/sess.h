@@ -23,9 +23,11 @@
  *   header's (the fields an older struct lacks take their defaults), and
  *   a newer header's larger struct only if every byte it does not know is
  *   zero and the struct is at most 256 bytes larger; any other size is
- *   SESS_E_INVALID_OPTION. (The exported _init functions the macros hide
- *   write this library's whole struct: for bindings that declare the
- *   struct from this very header.)
+ *   SESS_E_INVALID_OPTION; sess_app_counters, which only receives, takes
+ *   any size from its first counter's end and gets the whole counters
+ *   that fit. (The exported _init functions the macros hide write this
+ *   library's whole struct: for bindings that declare the struct from
+ *   this very header.)
  * - Callbacks (event handlers, factories, store and clock functions,
  *   objects' methods) are called from C: they must return, not throw a
  *   C++ exception or longjmp out (that would unwind through the library).
@@ -1934,7 +1936,8 @@ sess_result sess_session_discard(struct sess_session *s);
 /**
  * Gives the session a new ID, keeping its contents; the old ID is dead at
  * once (call it at login, against session fixation). A web request sends
- * the new cookie when it ends. Read-only: `SESS_E_READONLY`.
+ * the new cookie when it ends. Read-only: `SESS_E_READONLY`; in
+ * Session_OnEnd: `SESS_E_WRONG_STATE`.
  */
 sess_result sess_session_regenerate_id(struct sess_session *s);
 
@@ -2662,7 +2665,9 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
  * may be NULL) receives the `Set-Cookie` header value to send as a
  * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
  * already given by `sess_request_set_cookie` is not repeated). The request
- * is freed even when an error is returned.
+ * is freed even when an error is returned, except when `*out_set_cookie`
+ * cannot be written (a bad tag): that is refused first, with the request
+ * left as it was.
  */
 sess_result sess_request_end(struct sess_request *req,
                              bool failed,

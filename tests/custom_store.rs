@@ -868,3 +868,18 @@ fn session_on_start_stores_the_session_at_once() {
     assert_eq!(f.records().len(), 1);
     let _ = f.now();
 }
+
+/// A `count` that answers with a request's outcome (here "not found")
+/// instead of `SESS_STORE_OK` is an error, not a count of 0.
+#[test]
+fn a_count_answering_a_request_outcome_is_an_error() {
+    unsafe extern "C" fn not_found(_: *mut c_void, out: *mut u64) -> i32 {
+        // SAFETY: the library's out slot.
+        unsafe { *out = 0 };
+        sess::ffi::store::STORE_NOT_FOUND
+    }
+    let f = Fixture::build(None, |_, v| v.count = Some(not_found));
+    let e = f.app().session_count().unwrap_err();
+    assert_eq!(e.code(), error::E_UNEXPECTED);
+    assert!(e.detail().contains("count"), "{}", e.detail());
+}

@@ -116,12 +116,17 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     type Ended = Vec<(String, Option<Variant>)>;
     let ended: Arc<Mutex<Ended>> = Arc::default();
     let log = ended.clone();
+    // What regenerating the ID in OnEnd gives (an ending session keeps it).
+    let regenerated: Arc<Mutex<Vec<Option<i32>>>> = Arc::default();
+    let regen = regenerated.clone();
     let app = app_with_clock(&clock, |o| {
         o.on_start = Some(Arc::new(|s| s.set("started", Variant::bool(true))));
         o.on_end = Some(Arc::new(move |s| {
             log.lock()
                 .unwrap()
                 .push((s.id().to_string(), s.get("user").cloned()));
+            let rc = s.regenerate_id().err().map(|e| e.code());
+            regen.lock().unwrap().push(rc);
         }));
     });
     // OnStart makes the session exist even without a write by the page.
@@ -164,6 +169,10 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     assert_eq!(
         ended.lock().unwrap()[1],
         (timed, Some(Variant::bstr("David")))
+    );
+    assert_eq!(
+        regenerated.lock().unwrap().as_slice(),
+        &[Some(error::E_WRONG_STATE); 2]
     );
 }
 

@@ -328,12 +328,19 @@ impl Session {
 
     /// Gives the session a new ID, keeping its contents, and kills the old
     /// ID at once (use it at login against session fixation). A failed
-    /// request does not bring the old ID back.
+    /// request does not bring the old ID back. `E_WRONG_STATE` in
+    /// Session_OnEnd.
     pub fn regenerate_id(&mut self) -> Result<()> {
         if self.is_readonly() {
             return Err(Error::new(
                 error::E_READONLY,
                 "a read-only session cannot change its ID",
+            ));
+        }
+        if self.ending {
+            return Err(Error::new(
+                error::E_WRONG_STATE,
+                "a session that is ending (in Session_OnEnd) keeps its ID",
             ));
         }
         for _ in 0..ID_ATTEMPTS {

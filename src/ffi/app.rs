@@ -272,6 +272,18 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
         if o.static_objects.is_null() {
             return Err(super::null("opts->static_objects"));
         }
+        let most = isize::MAX as usize / std::mem::size_of::<sess_static_object_decl>();
+        if o.static_object_count > most {
+            // No array is this large: a garbage count, refused before a
+            // slice is formed over it.
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!(
+                    "opts->static_object_count {} is larger than any array",
+                    o.static_object_count
+                ),
+            ));
+        }
         // SAFETY: readable for the count per the contract.
         let decls = unsafe { std::slice::from_raw_parts(o.static_objects, o.static_object_count) };
         for d in decls {
@@ -432,6 +444,17 @@ mod tests {
             assert_eq!(sess_app_expiry_status(std::ptr::null()), err::E_POINTER);
             sess_app_release(app);
         }
+    }
+
+    #[test]
+    fn a_static_object_count_larger_than_any_array_is_refused_unread() {
+        let mut o = defaults();
+        o.static_objects = std::ptr::dangling();
+        o.static_object_count = usize::MAX / 2;
+        let mut app = std::ptr::null_mut();
+        // SAFETY: refused before the array is read.
+        assert_eq!(unsafe { sess_app_create(&o, &mut app) }, err::E_INVALIDARG);
+        assert!(app.is_null());
     }
 
     #[test]

@@ -141,7 +141,8 @@ pub unsafe extern "C" fn sess_session_discard(s: *mut sess_session) -> sess_resu
 
 /// Gives the session a new ID, keeping its contents; the old ID is dead at
 /// once (call it at login, against session fixation). A web request sends
-/// the new cookie when it ends. Read-only: `SESS_E_READONLY`.
+/// the new cookie when it ends. Read-only: `SESS_E_READONLY`; in
+/// Session_OnEnd: `SESS_E_WRONG_STATE`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut sess_session) -> sess_result {
     boundary(|| {
@@ -297,9 +298,17 @@ pub unsafe extern "C" fn sess_value_txt(
             // SAFETY: NUL-terminated per the contract.
             let t = unsafe { text(new_text, "new_text") }?;
             if !(buf.is_null() && buf_len == 0) {
-                // The text read back is `t` itself.
-                // SAFETY: NULL or writable per the contract.
-                unsafe { check_room(t.len(), buf, buf_len, out_len) }?;
+                // The text read back is `t` itself. `*out_len` is written
+                // only if this fails (else once the call succeeds).
+                // SAFETY: the length is not written.
+                let room = unsafe { check_room(t.len(), buf, buf_len, std::ptr::null_mut()) };
+                if let Err(e) = room {
+                    if e.code() == err::E_INSUFFICIENT_BUFFER {
+                        // SAFETY: NULL or writable per the contract.
+                        unsafe { put(out_len, t.len()) };
+                    }
+                    return Err(e);
+                }
             }
             s.set(name, Variant::bstr(t))?;
         }
@@ -394,4 +403,60 @@ pub unsafe extern "C" fn sess_abandon(s: *mut sess_session) -> sess_result {
         unsafe { session(s) }?.abandon();
         Ok(err::S_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::app::{sess_app_create, sess_app_release};
+    use std::ptr::null_mut;
+
+    /// `*out_len` changes only on success or for a buffer too small: a set
+    /// refused for another reason (read-only here) leaves it alone.
+    #[test]
+    fn value_txt_leaves_the_length_alone_when_the_set_is_refused() {
+        let (mut app, mut s, mut ro) = (null_mut(), null_mut(), null_mut());
+        let mut id = [0 as c_char; 64];
+        let mut buf = [0 as c_char; 32];
+        let mut len = 999usize;
+        // SAFETY: handles made here, released here; buffers writable.
+        unsafe {
+            assert_eq!(sess_app_create(std::ptr::null(), &mut app), 0);
+            assert_eq!(sess_session_create(app, &mut s), 0);
+            let t = c"abc".as_ptr();
+            assert_eq!(
+                sess_value_txt(s, c"k".as_ptr(), t, buf.as_mut_ptr(), 32, &mut len),
+                0
+            );
+            assert_eq!(len, 3);
+            assert_eq!(sess_session_id(s, id.as_mut_ptr(), 64, null_mut()), 0);
+            assert_eq!(sess_session_close(s), 0);
+            assert_eq!(
+                sess_session_open(app, id.as_ptr(), OPEN_READONLY, &mut ro),
+                0
+            );
+            len = 999;
+            let rc = sess_value_txt(
+                ro,
+                c"k".as_ptr(),
+                c"wxyz".as_ptr(),
+                buf.as_mut_ptr(),
+                32,
+                &mut len,
+            );
+            assert_eq!((rc, len), (err::E_READONLY, 999));
+            // Too small a buffer still reports the length it needs.
+            let rc = sess_value_txt(
+                ro,
+                c"k".as_ptr(),
+                c"wxyz".as_ptr(),
+                buf.as_mut_ptr(),
+                2,
+                &mut len,
+            );
+            assert_eq!((rc, len), (err::E_INSUFFICIENT_BUFFER, 4));
+            assert_eq!(sess_session_close(ro), 0);
+            sess_app_release(app);
+        }
+    }
 }

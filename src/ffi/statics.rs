@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use super::handle::sess_session;
-use super::variant::{sess_variant, store};
+use super::variant::{check_clearable, sess_variant, store};
 use super::{boundary, put_required, sess_result, session, text, write_text};
 use crate::app::Session;
 use crate::error::{self as err, Result};
@@ -40,8 +40,12 @@ pub unsafe extern "C" fn sess_static_key_at(
     })
 }
 
+/// Static object `index` of `s` (made on first use) into `*out`, which is
+/// checked first: a call that fails makes and stores nothing.
 fn object_out(s: &mut Session, index: usize, out: *mut sess_variant) -> Result<sess_result> {
     super::require(out, "out")?;
+    // SAFETY: out is initialised per the contract.
+    unsafe { check_clearable(&*out) }?;
     let obj = s.static_object_at(index)?;
     // SAFETY: out is initialised per the contract.
     unsafe { store(out, Variant::Unknown(obj)) }?;

@@ -659,8 +659,13 @@ impl Provider for CStore {
         let mut n = 0u64;
         // SAFETY: the host's callback with a writable out slot.
         let rc = unsafe { count(self.context, &mut n) };
-        status("count", rc)?;
-        Ok(n)
+        match status("count", rc)? {
+            Status::Done => Ok(n),
+            other => Err(Error::new(
+                err::E_UNEXPECTED,
+                format!("the custom store's count returned {other:?}, not SESS_STORE_OK"),
+            )),
+        }
     }
 }
 

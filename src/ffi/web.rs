@@ -6,7 +6,7 @@
 use std::ffi::c_char;
 
 use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
-use super::variant::{sess_variant, store};
+use super::variant::{check_clearable, sess_variant, store};
 use super::versioned::{self, Versioned};
 use super::{boundary, optional_bytes, optional_text, put, require, sess_result, text, write_text};
 use crate::error::{self as err, Error, Result};
@@ -424,7 +424,9 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 /// may be NULL) receives the `Set-Cookie` header value to send as a
 /// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
 /// already given by `sess_request_set_cookie` is not repeated). The request
-/// is freed even when an error is returned.
+/// is freed even when an error is returned, except when `*out_set_cookie`
+/// cannot be written (a bad tag): that is refused first, with the request
+/// left as it was.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_end(
     req: *mut sess_request,
@@ -432,6 +434,11 @@ pub unsafe extern "C" fn sess_request_end(
     out_set_cookie: *mut sess_variant,
 ) -> sess_result {
     boundary(|| {
+        if !out_set_cookie.is_null() {
+            // Before the request ends: its cookie must not be lost.
+            // SAFETY: an initialised variant per the contract.
+            unsafe { check_clearable(&*out_set_cookie) }?;
+        }
         // SAFETY: NULL or a request from sess_request_begin, ended once.
         let req = unsafe { handle::take(req) }.ok_or_else(|| super::null("request"))?;
         let outcome = (*req).end(failed)?;
@@ -485,6 +492,52 @@ mod tests {
                 err::E_WRONG_STATE
             );
             assert_eq!(sess_request_end(req, false, std::ptr::null_mut()), 0);
+            sess_site_release(site);
+            super::super::app::sess_app_release(app);
+        }
+    }
+
+    /// A `Set-Cookie` variant that cannot be written is refused before the
+    /// request ends, so the new session's cookie is not lost: the request
+    /// lives on and a second end hands the cookie over.
+    #[test]
+    fn an_unwritable_cookie_variant_leaves_the_request_to_end_again() {
+        let mut site = std::ptr::null_mut();
+        let mut app = std::ptr::null_mut();
+        let mut info = <sess_request_info as Versioned>::defaults();
+        info.path = c"/".as_ptr();
+        let mut req = std::ptr::null_mut();
+        let mut s = std::ptr::null_mut();
+        let mut cookie = super::super::variant::write(Variant::Empty);
+        cookie.vt = 0x7777;
+        // SAFETY: handles and structs made here, released here.
+        unsafe {
+            assert_eq!(
+                super::super::app::sess_app_create(std::ptr::null(), &mut app),
+                0
+            );
+            assert_eq!(sess_site_create(&mut site), 0);
+            assert_eq!(sess_site_add(site, c"/".as_ptr(), app, std::ptr::null()), 0);
+            assert_eq!(sess_request_begin(site, &info, &mut req), 0);
+            assert_eq!(sess_request_session(req, REQUEST_CREATE, &mut s), 0);
+            let one = super::super::variant::write(Variant::I4(1));
+            assert_eq!(
+                super::super::session::sess_value_set(s, c"k".as_ptr(), &one),
+                0
+            );
+            assert_eq!(
+                sess_request_end(req, false, &mut cookie),
+                err::DISP_E_BADVARTYPE
+            );
+            assert_eq!(cookie.vt, 0x7777, "left as it was");
+            cookie = super::super::variant::write(Variant::Empty);
+            assert_eq!(sess_request_end(req, false, &mut cookie), 0);
+            let value = super::super::variant::read(&cookie).unwrap();
+            assert!(
+                matches!(&value, Variant::Bstr(c) if c.to_string().starts_with("ASPSESSIONID")),
+                "{value:?}"
+            );
+            assert_eq!(super::super::variant::sess_variant_clear(&mut cookie), 0);
             sess_site_release(site);
             super::super::app::sess_app_release(app);
         }

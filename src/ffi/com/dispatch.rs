@@ -4,7 +4,7 @@
 
 use std::ffi::c_char;
 
-use super::super::variant::{read, sess_variant, store};
+use super::super::variant::{check_clearable, read, sess_variant, store};
 use super::super::{boundary, null, put, sess_result, text};
 use crate::error::{self as err, Error, Result};
 use crate::variant::{change_type, vt, Variant};
@@ -469,6 +469,11 @@ pub(crate) unsafe fn invoke(
     body: impl FnOnce(&mut Call) -> Result<(Variant, sess_result)>,
 ) -> sess_result {
     boundary(|| {
+        if !result.is_null() {
+            // Before the member acts: a call that fails changes nothing.
+            // SAFETY: initialised per the caller.
+            unsafe { check_clearable(&*result) }?;
+        }
         let mut bad_arg = None;
         // SAFETY: per the caller.
         let call = unsafe { Call::read(flags, params, &mut bad_arg) };

@@ -23,7 +23,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
 use super::handle::{self, sess_session, Liveness, SessionHandle};
-use super::variant::{sess_variant, store};
+use super::variant::{check_clearable, sess_variant, store};
 use super::{boundary, deref, null, sess_result};
 use crate::app::Session;
 use crate::error::{self as err, Error, Result};
@@ -189,6 +189,9 @@ pub(crate) unsafe fn get_into(
     if out.is_null() {
         return Err(null("out"));
     }
+    // Before `f` acts (a static object is made on first use).
+    // SAFETY: initialised per the caller.
+    unsafe { check_clearable(&*out) }?;
     let (value, rc) = f()?;
     // SAFETY: initialised per the caller.
     unsafe { store(out, value) }?;

@@ -871,3 +871,115 @@ fn an_object_from_session_on_end_detaches_when_the_handler_returns() {
         sess_app_release(a);
     }
 }
+
+/// Whether the session `id` of `a` is stored (a new session is stored by
+/// its first write, or by making a static object).
+fn stored(a: *mut sess_app, id: &CStr) -> bool {
+    let mut s = null_mut();
+    // SAFETY: a live app; s writable, closed here.
+    match unsafe { super::super::session::sess_session_open(a, id.as_ptr(), 0, &mut s) } {
+        e::S_OK => {
+            // SAFETY: opened above.
+            assert_eq!(unsafe { sess_session_close(s) }, e::S_OK);
+            true
+        }
+        rc => {
+            assert_eq!(rc, e::E_SESSION_NOT_FOUND);
+            false
+        }
+    }
+}
+
+/// A new session of `a`, its ID, and its COM object.
+fn new_session(
+    a: *mut sess_app,
+) -> (
+    *mut sess_session,
+    std::ffi::CString,
+    *mut sess_session_object,
+) {
+    let sess = create(a);
+    let mut buf = [0 as c_char; 64];
+    // SAFETY: a live handle; buf writable for its length.
+    let rc =
+        unsafe { super::super::session::sess_session_id(sess, buf.as_mut_ptr(), 64, null_mut()) };
+    assert_eq!(rc, e::S_OK);
+    // SAFETY: NUL-terminated by sess_session_id.
+    let id = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_owned();
+    (sess, id, interface(sess))
+}
+
+/// A call whose output variant cannot be written (a bad tag) fails before
+/// it acts: no Abandon, no static object made (which would store the
+/// session), by invoke, by the dictionary's vtable, or by the C calls.
+#[test]
+fn a_call_whose_output_cannot_be_written_changes_nothing() {
+    use super::super::statics::{sess_static_get, sess_static_get_at};
+    let a = app(with_statics());
+    let bad = || {
+        let mut v = write(Variant::Empty);
+        v.vt = 0x7777;
+        v
+    };
+    let no_args = sess_dispparams {
+        args: std::ptr::null(),
+        named_args: std::ptr::null(),
+        arg_count: 0,
+        named_count: 0,
+    };
+
+    // Abandon by invoke: refused, the session lives on.
+    let (sess, id, o) = new_session(a);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(Variant::I4(1))).0,
+        e::S_OK
+    );
+    let mut out = bad();
+    // SAFETY: a live object; params, out valid.
+    let rc = unsafe {
+        ((*(*o).vtbl).invoke)(
+            o,
+            DISPID_SESSION_ABANDON,
+            0,
+            DISPATCH_METHOD,
+            &no_args,
+            &mut out,
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, e::DISP_E_BADVARTYPE);
+    assert_eq!(out.vt, 0x7777, "the output is left as it was");
+    // SAFETY: live object and handle, released once.
+    unsafe {
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+    }
+    assert!(stored(a, &id), "not abandoned");
+
+    // A static object, by the dictionary's get_item and by the C calls:
+    // none is made, so the new session is not stored.
+    let (sess, id, o) = new_session(a);
+    let d = dictionary(o, DISPID_SESSION_STATICOBJECTS);
+    let mut key = write(s("Cart"));
+    // SAFETY: live objects and handles, each released once; out is a
+    // variant with a bad tag, which each call must leave alone.
+    unsafe {
+        assert_eq!(
+            ((*(*d).vtbl).get_item)(d, &key, &mut out),
+            e::DISP_E_BADVARTYPE
+        );
+        assert_eq!(
+            sess_static_get(sess, c"Cart".as_ptr(), &mut out),
+            e::DISP_E_BADVARTYPE
+        );
+        assert_eq!(sess_static_get_at(sess, 1, &mut out), e::DISP_E_BADVARTYPE);
+        assert_eq!(out.vt, 0x7777);
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+    }
+    assert!(!stored(a, &id), "no static object was made");
+    // SAFETY: made above, released once.
+    unsafe { sess_app_release(a) };
+}
