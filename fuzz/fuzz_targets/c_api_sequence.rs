@@ -1,8 +1,9 @@
 //! Random sequences of C API calls on a few session handles of one
 //! application, through the exported `extern "C"` functions (declared here
-//! from `sess.h`, as a C host sees them). Every call must return a defined
-//! code; handles stay usable; nothing leaks or crashes (run under ASan by
-//! cargo-fuzz).
+//! from `sess.h`, as a C host sees them), with values of several types and
+//! some no call may accept, and late-bound calls (`invoke`) on the
+//! Session's COM object. Every call must return a defined code; handles
+//! stay usable; nothing leaks or crashes (run under ASan by cargo-fuzz).
 #![no_main]
 
 use std::ffi::{c_char, c_void};
@@ -31,6 +32,10 @@ impl Variant {
 }
 
 type Handle = *mut c_void;
+
+/// The Session's COM object (`sess_session_object`) and its call by name.
+type SessionObject = sess::ffi::com::session_object::sess_session_object;
+type DispParams = sess::ffi::com::dispatch::sess_dispparams;
 
 /// `sess_app_options`, as the header declares it.
 type AppOptions = sess::ffi::app::sess_app_options;
@@ -88,6 +93,7 @@ extern "C" {
     fn sess_lcid(s: Handle, new: *const u32, out: *mut u32) -> i32;
     fn sess_codepage(s: Handle, new: *const u32, out: *mut u32) -> i32;
     fn sess_abandon(s: Handle) -> i32;
+    fn sess_session_interface(s: Handle, out: *mut *mut SessionObject) -> i32;
     fn sess_variant_set_bstr(v: *mut Variant, utf8: *const c_char, len: usize) -> i32;
     fn sess_variant_clear(v: *mut Variant) -> i32;
     fn sess_variant_change_type(
@@ -107,6 +113,37 @@ impl Script<'_> {
         let (&b, rest) = self.0.split_first()?;
         self.0 = rest;
         Some(b)
+    }
+
+    /// A value of one of several types, or one no call may accept (a bad
+    /// tag, a NULL by-reference pointer); the caller clears it.
+    ///
+    /// # Safety
+    /// Calls the library's variant functions.
+    unsafe fn value(&mut self) -> Variant {
+        let mut v = Variant::empty();
+        let b = self.byte().unwrap_or(0);
+        let (vt, bits) = match b % 9 {
+            0 => (3, u64::from(b)),                         // VT_I4
+            1 => (5, (f64::from(b) - 100.0).to_bits()),     // VT_R8
+            2 => (7, (f64::from(b) * 1e4 - 7e5).to_bits()), // VT_DATE, some out of range
+            3 => (11, 0xFFFF),                              // VT_BOOL
+            4 => (1, 0),                                    // VT_NULL
+            5 => (0, 0),                                    // VT_EMPTY
+            6 => (0x7FFF, 0),                               // no such type
+            7 => (0x4003, 0),                               // VT_BYREF | VT_I4, NULL
+            _ => {
+                let text = self.text();
+                // SAFETY: per the caller.
+                check(unsafe {
+                    sess_variant_set_bstr(&mut v, text.as_ptr().cast(), text.len() - 1)
+                });
+                return v;
+            }
+        };
+        v.vt = vt;
+        v.value[0] = bits;
+        v
     }
 
     /// Up to 15 bytes of text, NUL-terminated (may be invalid UTF-8).
@@ -163,18 +200,7 @@ fuzz_target!(|data: &[u8]| {
                 1 => sess_session_discard(std::mem::replace(&mut slots[slot], null_mut())),
                 2 | 3 => {
                     let key = script.text();
-                    let mut v = Variant::empty();
-                    if op & 1 == 0 {
-                        let text = script.text();
-                        check(sess_variant_set_bstr(
-                            &mut v,
-                            text.as_ptr().cast(),
-                            text.len() - 1,
-                        ));
-                    } else {
-                        v.vt = 3; // VT_I4
-                        v.value[0] = u64::from(script.byte().unwrap_or(0));
-                    }
+                    let mut v = script.value();
                     let rc = sess_value_set(s, key.as_ptr().cast(), &v);
                     check(sess_variant_clear(&mut v));
                     rc
@@ -282,6 +308,47 @@ fuzz_target!(|data: &[u8]| {
                             };
                             sess_value_set_bstr(s, name.as_ptr().cast(), text.as_ptr().cast(), len)
                         }
+                    }
+                }
+                25 => {
+                    // A late-bound call on the Session's COM object: any
+                    // DISPID near its members', any flags, 0-2 arguments.
+                    let mut obj = null_mut();
+                    let rc = sess_session_interface(s, &mut obj);
+                    if rc < 0 {
+                        rc
+                    } else {
+                        let dispid = i32::from(script.byte().unwrap_or(0) % 13) - 5;
+                        let flags = u16::from(script.byte().unwrap_or(0) & 0x0F);
+                        let nargs = usize::from(script.byte().unwrap_or(0) % 3);
+                        let mut args: Vec<Variant> = (0..nargs).map(|_| script.value()).collect();
+                        let named = [-3i32]; // DISPID_PROPERTYPUT, for puts
+                        let params = DispParams {
+                            args: args.as_ptr().cast(),
+                            named_args: named.as_ptr(),
+                            arg_count: nargs as u32,
+                            named_count: u32::from(flags & 0x0C != 0 && nargs > 0),
+                        };
+                        let mut arg_err = u32::MAX;
+                        let vtbl = &*(*obj).vtbl;
+                        let rc = (vtbl.invoke)(
+                            obj,
+                            dispid,
+                            0,
+                            flags,
+                            &params,
+                            (&raw mut out).cast(),
+                            &mut arg_err,
+                        );
+                        assert!(
+                            arg_err == u32::MAX || (arg_err as usize) < nargs,
+                            "arg_err {arg_err} of {nargs} arguments"
+                        );
+                        for a in &mut args {
+                            check(sess_variant_clear(a));
+                        }
+                        (vtbl.release)(obj);
+                        rc
                     }
                 }
                 _ => sess_app_session_count(app, &mut n),
