@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -102,8 +103,34 @@ template <class F> std::string text_out(F &&call)
     return buf;
 }
 
-/// A NUL-terminated copy of a string_view for the C calls.
-inline std::string c_str(std::string_view text) { return std::string(text); }
+/// A NUL-terminated copy of a string_view for the C calls; text holding a
+/// NUL (where C would cut it short) is E_INVALIDARG.
+inline std::string c_str(std::string_view text)
+{
+    if (text.find('\0') != std::string_view::npos)
+        throw error(SESS_E_INVALIDARG, "a name or text for libsess contains a NUL (C strings end there)");
+    return std::string(text);
+}
+
+/// The integer types a variant holds and converts to (bool and char aside).
+template <class T>
+inline constexpr bool is_integer_v =
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && sizeof(T) <= 8;
+
+/// Whether T is a std::chrono::system_clock time_point (of any duration).
+template <class T> struct is_system_time : std::false_type {};
+template <class D> struct is_system_time<std::chrono::time_point<std::chrono::system_clock, D>> : std::true_type {};
+
+/// False, for a static_assert that fails only when instantiated.
+template <class> inline constexpr bool unsupported = false;
+
+/// Days, as std::chrono::days (C++20) counts them.
+using days = std::chrono::duration<std::int64_t, std::ratio<86400>>;
+/// DATE 0, 1899-12-30, from 1970-01-01.
+inline constexpr days ole_epoch{-25569};
+/// The first day a DATE holds (100-01-01) and the day after its last
+/// (9999-12-31), from 1970-01-01.
+inline constexpr days ole_first = ole_epoch + days{-657434}, ole_end = ole_epoch + days{2958466};
 
 } // namespace detail
 
@@ -143,9 +170,12 @@ public:
     T *operator->() const noexcept { return p_; }
     /// Whether there is an object.
     explicit operator bool() const noexcept { return p_ != nullptr; }
-    /// QueryInterface: the object as interface `U` (identified by `iid`).
+    /// QueryInterface: the object as interface `U` (identified by `iid`);
+    /// on an empty pointer, E_POINTER.
     template <class U> com_ptr<U> query(const sess_guid &iid) const
     {
+        if (p_ == nullptr)
+            throw error(SESS_E_POINTER, "QueryInterface on an empty com_ptr");
         void *out = nullptr;
         detail::check(p_->vtbl->query_interface(p_, &iid, &out));
         return com_ptr<U>::adopt(static_cast<U *>(out));
@@ -163,8 +193,10 @@ struct currency {
     std::int64_t scaled; ///< amount x 10,000
 };
 
-/// The clock DATE values convert to and from.
-using time_point = std::chrono::system_clock::time_point;
+/// The clock DATE values convert to and from: system_clock to the
+/// millisecond, which holds every DATE (100-01-01 ... 9999-12-31), where
+/// system_clock::time_point's nanoseconds (libstdc++) stop at 1677 and 2262.
+using time_point = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 
 /// A VARIANT owned by value: copies are deep (VariantCopy), moves steal.
 class variant {
@@ -174,46 +206,42 @@ public:
     /// VT_BOOL.
     variant(bool b) noexcept : variant() { set_bool(b); }
     /// An integer: I1/I2/I4/I8 or UI1/UI2/UI4/UI8 by its size and sign.
-    template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                                            !std::is_same_v<T, char>,
-                                        int> = 0>
-    variant(T i) noexcept : variant()
+    template <class T, std::enable_if_t<detail::is_integer_v<T>, int> = 0> variant(T i) noexcept : variant()
     {
-        set_integer(i);
+        set_number(i);
     }
     /// VT_R8.
-    variant(double d) noexcept : variant()
-    {
-        v_.vt = SESS_VT_R8;
-        v_.v.dblVal = d;
-    }
+    variant(double d) noexcept : variant() { set_number(d); }
     /// VT_R4.
-    variant(float f) noexcept : variant()
-    {
-        v_.vt = SESS_VT_R4;
-        v_.v.fltVal = f;
-    }
+    variant(float f) noexcept : variant() { set_number(f); }
     /// VT_CY.
     variant(currency c) noexcept : variant()
     {
         v_.vt = SESS_VT_CY;
         v_.v.cyVal = c.scaled;
     }
-    /// VT_BSTR (UTF-8).
+    /// VT_BSTR (UTF-8; embedded NULs are kept).
     variant(std::string_view text) : variant()
     {
         detail::check(sess_variant_set_bstr(&v_, text.data(), text.size()));
     }
-    /// VT_BSTR (UTF-8).
-    variant(const char *text) : variant(std::string_view(text)) {}
+    /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
+    variant(const char *text) : variant(std::string_view(non_null(text))) {}
+    /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
+    variant(char *text) : variant(static_cast<const char *>(text)) {}
     /// VT_BSTR (UTF-8).
     variant(const std::string &text) : variant(std::string_view(text)) {}
-    /// VT_DATE (OLE Automation date, to the millisecond).
-    template <class Duration>
-    variant(std::chrono::time_point<std::chrono::system_clock, Duration> t) noexcept : variant()
+    /// No other pointer converts (u"", L"" or an int * would otherwise be
+    /// VT_BOOL): pass UTF-8 text, or an unknown_ptr for an object.
+    template <class T> variant(T *) = delete;
+    /// No nullptr either: VT_NULL is variant::null(), VT_EMPTY variant().
+    variant(std::nullptr_t) = delete;
+    /// VT_DATE: the OLE Automation date of `t`, to the millisecond (rounded
+    /// down); outside 100-01-01 ... 9999-12-31, DISP_E_OVERFLOW.
+    template <class Duration> variant(std::chrono::time_point<std::chrono::system_clock, Duration> t) : variant()
     {
+        v_.v.date = to_ole_date(t);
         v_.vt = SESS_VT_DATE;
-        v_.v.date = to_ole_date(std::chrono::time_point_cast<std::chrono::milliseconds>(t));
     }
     /// An array of variants (VT_ARRAY | VT_VARIANT), copied in.
     variant(const std::vector<variant> &items) : variant()
@@ -301,14 +329,85 @@ public:
         detail::check(sess_variant_change_type(&out.v_, &v_, lcid, 0, vt));
         return out;
     }
-    /// The value as T: std::string (text under `lcid`), bool, an integer
-    /// type, double, time_point, currency or std::vector<variant>; converted
-    /// with VariantChangeTypeEx's rules (DISP_E_TYPEMISMATCH / _OVERFLOW).
+    /// The value as T, converted by VariantChangeTypeEx's rules under `lcid`
+    /// (DISP_E_TYPEMISMATCH when it cannot, DISP_E_OVERFLOW when it does not
+    /// fit). T is one of:
+    /// - bool; an integer type, as VT_I1/I2/I4/I8 or VT_UI1/UI2/UI4/UI8 by
+    ///   its size and sign; float (VT_R4); double or long double (VT_R8).
+    ///   The library decides what fits: a negative value read as the
+    ///   unsigned type of its own width is reinterpreted, as Windows and Wine
+    ///   do (VT_I4 -1 as std::uint32_t is 4294967295); to a narrower one it
+    ///   is DISP_E_OVERFLOW;
+    /// - std::string (text under `lcid`); currency;
+    /// - a system_clock time_point of any duration, rounded down to it:
+    ///   sess::time_point holds every DATE; one that does not fit T (such
+    ///   as a year past 2262 in nanoseconds) is DISP_E_OVERFLOW;
+    /// - std::vector<variant> (VT_ARRAY | VT_VARIANT only) or unknown_ptr
+    ///   (VT_UNKNOWN / VT_DISPATCH only): not converted.
     template <class T> T as(std::uint32_t lcid = 0x0409) const
     {
-        static_assert(sizeof(T) == 0, "sess::variant::as<T>: T is not a supported type");
-        (void)lcid;
-        return T();
+        if constexpr (std::is_same_v<T, bool>) {
+            return change_type(SESS_VT_BOOL, lcid).v_.v.boolVal != 0;
+        } else if constexpr (detail::is_integer_v<T> || std::is_floating_point_v<T>) {
+            const variant out = change_type(vt_of<T>(), lcid);
+            return static_cast<T>(number_slot<T>(out.v_));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            return std::string(v_.vt == SESS_VT_BSTR ? str() : change_type(SESS_VT_BSTR, lcid).str());
+        } else if constexpr (std::is_same_v<T, currency>) {
+            return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
+        } else if constexpr (detail::is_system_time<T>::value) {
+            return time_cast<typename T::duration>(from_ole_date(change_type(SESS_VT_DATE, lcid).v_.v.date));
+        } else if constexpr (std::is_same_v<T, std::vector<variant>>) {
+            if (v_.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
+                throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array (VT_ARRAY | VT_VARIANT)");
+            std::size_t len = 0;
+            detail::check(sess_array_length(v_.v.parray, &len));
+            std::vector<variant> items(len);
+            for (std::size_t i = 0; i < len; ++i)
+                detail::check(sess_array_get(v_.v.parray, i, items[i].put()));
+            return items;
+        } else if constexpr (std::is_same_v<T, unknown_ptr>) {
+            if (v_.vt != SESS_VT_UNKNOWN && v_.vt != SESS_VT_DISPATCH)
+                throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an object (VT_UNKNOWN / VT_DISPATCH)");
+            if (v_.v.punkVal != nullptr)
+                v_.v.punkVal->vtbl->add_ref(v_.v.punkVal);
+            return unknown_ptr::adopt(v_.v.punkVal);
+        } else {
+            static_assert(detail::unsupported<T>, "sess::variant::as<T>: T is not a supported type");
+        }
+    }
+
+    /// The OLE Automation date of a time (days since 1899-12-30; before it,
+    /// the day counts down while the time of day still counts up), to the
+    /// millisecond (rounded down); outside 100-01-01 ... 9999-12-31 (or NaN),
+    /// DISP_E_OVERFLOW.
+    template <class Duration>
+    static double to_ole_date(std::chrono::time_point<std::chrono::system_clock, Duration> t)
+    {
+        using std::chrono::milliseconds;
+        // Roughly in floating point first (NaN, and a coarse Duration can
+        // hold more than milliseconds can), then exactly.
+        const std::chrono::duration<double, std::milli> rough = t.time_since_epoch();
+        const bool near = rough > detail::ole_first - detail::days{1} && rough < detail::ole_end + detail::days{1};
+        const milliseconds since_1970 = near ? std::chrono::floor<milliseconds>(t).time_since_epoch() : milliseconds{};
+        if (!near || since_1970 < detail::ole_first || since_1970 >= detail::ole_end)
+            throw error(SESS_DISP_E_OVERFLOW, "the time is outside the OLE Automation date range (100 ... 9999)");
+        const milliseconds since = since_1970 - detail::ole_epoch;
+        const detail::days day = std::chrono::floor<detail::days>(since);
+        const double fraction = std::chrono::duration<double, std::milli>(since - day) / detail::days{1};
+        const auto whole = static_cast<double>(day.count());
+        return day.count() < 0 ? whole - fraction : whole + fraction;
+    }
+    /// The time an OLE Automation date stands for, to the millisecond;
+    /// outside 100-01-01 ... 9999-12-31 (or NaN), DISP_E_OVERFLOW.
+    static time_point from_ole_date(double date)
+    {
+        if (!(date > -657435.0 && date < 2958466.0))
+            throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range (100 ... 9999)");
+        constexpr double day_ms = 86400000.0;
+        const double day = std::trunc(date);
+        const std::chrono::milliseconds since(std::llround(day * day_ms + std::fabs(date - day) * day_ms));
+        return time_point(detail::ole_epoch + since);
     }
 
 private:
@@ -317,132 +416,80 @@ private:
         v_.vt = SESS_VT_BOOL;
         v_.v.boolVal = b ? -1 : 0;
     }
-    template <class T> void set_integer(T i) noexcept
+    /// The VARIANT type of number type T: by its size and sign; float VT_R4,
+    /// other floating types VT_R8.
+    template <class T> static constexpr sess_vartype vt_of() noexcept
     {
-        if constexpr (std::is_signed_v<T>) {
-            if constexpr (sizeof(T) == 1) {
-                v_.vt = SESS_VT_I1;
-                v_.v.cVal = static_cast<std::int8_t>(i);
-            } else if constexpr (sizeof(T) == 2) {
-                v_.vt = SESS_VT_I2;
-                v_.v.iVal = static_cast<std::int16_t>(i);
-            } else if constexpr (sizeof(T) == 4) {
-                v_.vt = SESS_VT_I4;
-                v_.v.lVal = static_cast<std::int32_t>(i);
-            } else {
-                v_.vt = SESS_VT_I8;
-                v_.v.llVal = static_cast<std::int64_t>(i);
-            }
+        constexpr bool sign = std::is_signed_v<T>;
+        if constexpr (std::is_floating_point_v<T>)
+            return std::is_same_v<T, float> ? SESS_VT_R4 : SESS_VT_R8;
+        else if constexpr (sizeof(T) == 1)
+            return sign ? SESS_VT_I1 : SESS_VT_UI1;
+        else if constexpr (sizeof(T) == 2)
+            return sign ? SESS_VT_I2 : SESS_VT_UI2;
+        else if constexpr (sizeof(T) == 4)
+            return sign ? SESS_VT_I4 : SESS_VT_UI4;
+        else
+            return sign ? SESS_VT_I8 : SESS_VT_UI8;
+    }
+    /// The member of `v`'s union that holds vt_of<T>().
+    template <class T, class V> static auto &number_slot(V &v) noexcept
+    {
+        if constexpr (std::is_same_v<T, float>) {
+            return v.v.fltVal;
+        } else if constexpr (std::is_floating_point_v<T>) {
+            return v.v.dblVal;
+        } else if constexpr (std::is_signed_v<T>) {
+            if constexpr (sizeof(T) == 1)
+                return v.v.cVal;
+            else if constexpr (sizeof(T) == 2)
+                return v.v.iVal;
+            else if constexpr (sizeof(T) == 4)
+                return v.v.lVal;
+            else
+                return v.v.llVal;
         } else {
-            if constexpr (sizeof(T) == 1) {
-                v_.vt = SESS_VT_UI1;
-                v_.v.bVal = static_cast<std::uint8_t>(i);
-            } else if constexpr (sizeof(T) == 2) {
-                v_.vt = SESS_VT_UI2;
-                v_.v.uiVal = static_cast<std::uint16_t>(i);
-            } else if constexpr (sizeof(T) == 4) {
-                v_.vt = SESS_VT_UI4;
-                v_.v.ulVal = static_cast<std::uint32_t>(i);
-            } else {
-                v_.vt = SESS_VT_UI8;
-                v_.v.ullVal = static_cast<std::uint64_t>(i);
-            }
+            if constexpr (sizeof(T) == 1)
+                return v.v.bVal;
+            else if constexpr (sizeof(T) == 2)
+                return v.v.uiVal;
+            else if constexpr (sizeof(T) == 4)
+                return v.v.ulVal;
+            else
+                return v.v.ullVal;
         }
     }
-
-public:
-    /// OLE Automation date for a time (days since 1899-12-30; before it,
-    /// the day counts down while the time of day still counts up).
-    static double to_ole_date(std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds> t) noexcept
+    /// Sets a number: vt_of<T>() in its union member.
+    template <class T> void set_number(T n) noexcept
     {
-        constexpr std::int64_t day_ms = 86400000;
-        constexpr std::int64_t epoch_days = 25569; // 1899-12-30 -> 1970-01-01
-        const std::int64_t ms = t.time_since_epoch().count() + epoch_days * day_ms;
-        std::int64_t days = ms / day_ms;
-        std::int64_t rest = ms % day_ms;
-        if (rest < 0) {
-            rest += day_ms;
-            --days;
+        auto &slot = number_slot<T>(v_);
+        slot = static_cast<std::remove_reference_t<decltype(slot)>>(n);
+        v_.vt = vt_of<T>();
+    }
+    /// `t` rounded down to a time_point of duration D; DISP_E_OVERFLOW when
+    /// that does not fit D (checked in floating point, erring to refuse).
+    template <class D> static std::chrono::time_point<std::chrono::system_clock, D> time_cast(time_point t)
+    {
+        if constexpr (!std::chrono::treat_as_floating_point_v<typename D::rep>) {
+            const std::chrono::duration<double, typename D::period> exact = t.time_since_epoch();
+            const double units = std::floor(exact.count());
+            // (D::min)(): safe from windows.h's min and max macros.
+            const auto lo = static_cast<double>((D::min)().count()), hi = static_cast<double>((D::max)().count());
+            if (!(units > lo - 1 && units < hi + 1))
+                throw error(SESS_DISP_E_OVERFLOW, "the DATE does not fit the time_point type");
         }
-        const double fraction = static_cast<double>(rest) / static_cast<double>(day_ms);
-        return days < 0 ? static_cast<double>(days) - fraction : static_cast<double>(days) + fraction;
+        return std::chrono::floor<D>(t);
     }
-    /// The time an OLE Automation date stands for, to the millisecond.
-    static time_point from_ole_date(double date)
+    /// `text`, or E_POINTER when it is null.
+    static const char *non_null(const char *text)
     {
-        if (!std::isfinite(date) || std::fabs(date) > 2958466.0)
-            throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range");
-        constexpr double day_ms = 86400000.0;
-        constexpr std::int64_t epoch_days = 25569;
-        const double days = std::trunc(date);
-        const double fraction = std::fabs(date - days);
-        const auto ms = static_cast<std::int64_t>(std::llround(days * day_ms + fraction * day_ms)) -
-                        epoch_days * 86400000LL;
-        return time_point(std::chrono::duration_cast<time_point::duration>(std::chrono::milliseconds(ms)));
+        if (text == nullptr)
+            throw error(SESS_E_POINTER, "a null const char * for a string variant");
+        return text;
     }
 
-private:
     sess_variant v_;
 };
-
-template <> inline std::string variant::as<std::string>(std::uint32_t lcid) const
-{
-    if (v_.vt == SESS_VT_BSTR)
-        return std::string(str());
-    return std::string(change_type(SESS_VT_BSTR, lcid).str());
-}
-template <> inline bool variant::as<bool>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_BOOL, lcid).v_.v.boolVal != 0;
-}
-template <> inline std::int32_t variant::as<std::int32_t>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_I4, lcid).v_.v.lVal;
-}
-template <> inline std::int64_t variant::as<std::int64_t>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_I8, lcid).v_.v.llVal;
-}
-template <> inline std::uint32_t variant::as<std::uint32_t>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_UI4, lcid).v_.v.ulVal;
-}
-template <> inline std::uint64_t variant::as<std::uint64_t>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_UI8, lcid).v_.v.ullVal;
-}
-template <> inline double variant::as<double>(std::uint32_t lcid) const
-{
-    return change_type(SESS_VT_R8, lcid).v_.v.dblVal;
-}
-template <> inline currency variant::as<currency>(std::uint32_t lcid) const
-{
-    return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
-}
-template <> inline time_point variant::as<time_point>(std::uint32_t lcid) const
-{
-    return from_ole_date(change_type(SESS_VT_DATE, lcid).v_.v.date);
-}
-template <> inline std::vector<variant> variant::as<std::vector<variant>>(std::uint32_t) const
-{
-    if (v_.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
-        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array (VT_ARRAY | VT_VARIANT)");
-    std::size_t len = 0;
-    detail::check(sess_array_length(v_.v.parray, &len));
-    std::vector<variant> items(len);
-    for (std::size_t i = 0; i < len; ++i)
-        detail::check(sess_array_get(v_.v.parray, i, items[i].put()));
-    return items;
-}
-
-template <> inline unknown_ptr variant::as<unknown_ptr>(std::uint32_t) const
-{
-    if (v_.vt != SESS_VT_UNKNOWN && v_.vt != SESS_VT_DISPATCH)
-        throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an object (VT_UNKNOWN / VT_DISPATCH)");
-    if (v_.v.punkVal != nullptr)
-        v_.v.punkVal->vtbl->add_ref(v_.v.punkVal);
-    return unknown_ptr::adopt(v_.v.punkVal);
-}
 
 /// One Contents item: its key (original spelling) and a copy of its value.
 struct item {
@@ -499,27 +546,52 @@ public:
     /// RemoveAll.
     void clear() { detail::check(sess_contents_remove_all(s_)); }
 
-    /// Iterates items by index (the contents must not change meanwhile).
+    /// An input iterator over the items by index (the contents must not
+    /// change meanwhile); it holds the session handle, so it outlives the
+    /// contents object it came from. Each dereference reads the item anew.
     class iterator {
     public:
-        iterator(const contents *c, std::size_t i) noexcept : c_(c), i_(i) {}
-        item operator*() const { return item{c_->key(i_), c_->at(i_)}; }
+        using iterator_category = std::input_iterator_tag;
+        using value_type = item;
+        using difference_type = std::ptrdiff_t;
+        using reference = item;
+        /// What operator-> returns: the item, alive for the expression.
+        struct pointer {
+            item value;
+            const item *operator->() const noexcept { return &value; }
+        };
+
+        iterator() noexcept = default;
+        /// Item `i` of the Contents of `s` (borrowed).
+        iterator(sess_session *s, std::size_t i) noexcept : s_(s), i_(i) {}
+        item operator*() const
+        {
+            const contents c(s_);
+            return item{c.key(i_), c.at(i_)};
+        }
+        pointer operator->() const { return pointer{**this}; }
         iterator &operator++() noexcept
         {
             ++i_;
             return *this;
         }
-        bool operator!=(const iterator &o) const noexcept { return i_ != o.i_; }
-        bool operator==(const iterator &o) const noexcept { return i_ == o.i_; }
+        iterator operator++(int) noexcept
+        {
+            iterator old = *this;
+            ++i_;
+            return old;
+        }
+        bool operator==(const iterator &o) const noexcept { return s_ == o.s_ && i_ == o.i_; }
+        bool operator!=(const iterator &o) const noexcept { return !(*this == o); }
 
     private:
-        const contents *c_;
-        std::size_t i_;
+        sess_session *s_ = nullptr;
+        std::size_t i_ = 0;
     };
     /// The first item.
-    iterator begin() const { return iterator(this, 0); }
+    iterator begin() const noexcept { return iterator(s_, 0); }
     /// Past the last item.
-    iterator end() const { return iterator(this, size()); }
+    iterator end() const { return iterator(s_, size()); }
 
 private:
     sess_session *s_;
@@ -627,15 +699,17 @@ public:
     /// X++'s valueTxt(name): the value as text under the session's LCID.
     std::string value_txt(std::string_view name) const
     {
-        const std::string n(name);
+        const std::string n = detail::c_str(name);
         return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
             return sess_value_txt(s_, n.c_str(), nullptr, b, l, o);
         });
     }
-    /// X++'s valueTxt(name, text): stores `text`, returns it as read back.
+    /// X++'s valueTxt(name, text): stores `text`, returns it as read back
+    /// (text holding a NUL is E_INVALIDARG, as in a name: pass a variant
+    /// to set() to keep NULs).
     std::string value_txt(std::string_view name, std::string_view text)
     {
-        const std::string n(name), t(text);
+        const std::string n = detail::c_str(name), t = detail::c_str(text);
         detail::check(sess_value_txt(s_, n.c_str(), t.c_str(), nullptr, 0, nullptr));
         return value_txt(name);
     }
@@ -727,7 +801,9 @@ private:
 /// A unit of work the caller owns: close() commits (throwing on failure),
 /// discard() undoes; leaving scope by an exception discards, leaving it
 /// normally commits (errors then are lost: call close() to see them).
-class session : public session_ref {
+/// It has session_ref's members but is not a session_ref (assigning one
+/// over it would lose or share its handle): ref() lends one.
+class session : private session_ref {
 public:
     /// Takes ownership of `s`.
     explicit session(sess_session *s) noexcept : session_ref(s), exceptions_(std::uncaught_exceptions()) {}
@@ -752,6 +828,27 @@ public:
     void discard() { detail::check(sess_session_discard(std::exchange(s_, nullptr))); }
     /// Whether the handle is still open.
     explicit operator bool() const noexcept { return s_ != nullptr; }
+    /// The session lent as a session_ref (valid until close() or discard()).
+    session_ref ref() const noexcept { return session_ref(s_); }
+
+    using session_ref::abandon;
+    using session_ref::borrow_str;
+    using session_ref::codepage;
+    using session_ref::contents;
+    using session_ref::get;
+    using session_ref::get_as;
+    using session_ref::handle;
+    using session_ref::id;
+    using session_ref::is_abandoned;
+    using session_ref::is_new;
+    using session_ref::is_readonly;
+    using session_ref::lcid;
+    using session_ref::mode;
+    using session_ref::regenerate_id;
+    using session_ref::set;
+    using session_ref::static_objects;
+    using session_ref::timeout;
+    using session_ref::value_txt;
 
 private:
     void end(bool failed) noexcept
@@ -780,9 +877,13 @@ public:
     app(const app &) = delete;
     app &operator=(const app &) = delete;
     app(app &&o) noexcept : a_(std::exchange(o.a_, nullptr)) {}
+    /// Releases this application and takes `o`'s (`o` is left empty).
     app &operator=(app &&o) noexcept
     {
-        std::swap(a_, o.a_);
+        if (this != &o) {
+            sess_app_release(a_);
+            a_ = std::exchange(o.a_, nullptr);
+        }
         return *this;
     }
     ~app() { sess_app_release(a_); }
@@ -838,9 +939,13 @@ public:
     site(const site &) = delete;
     site &operator=(const site &) = delete;
     site(site &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    /// Releases this site and takes `o`'s (`o` is left empty).
     site &operator=(site &&o) noexcept
     {
-        std::swap(s_, o.s_);
+        if (this != &o) {
+            sess_site_release(s_);
+            s_ = std::exchange(o.s_, nullptr);
+        }
         return *this;
     }
     ~site() { sess_site_release(s_); }
@@ -865,7 +970,7 @@ public:
             std::uint32_t session_use = SESS_USE_EXCLUSIVE, bool https = false)
         : exceptions_(std::uncaught_exceptions())
     {
-        const std::string p(path);
+        const std::string p = detail::c_str(path);
         sess_request_info info{};
         info.struct_size = sizeof info;
         info.session_use = session_use;
@@ -901,7 +1006,7 @@ public:
     /// `url` as a link should carry it (with the cookieless ID segment).
     std::string rewrite_url(std::string_view url) const
     {
-        const std::string u(url);
+        const std::string u = detail::c_str(url);
         return detail::text_out(
             [&](char *b, std::size_t l, std::size_t *o) { return sess_request_rewrite_url(r_, u.c_str(), b, l, o); });
     }

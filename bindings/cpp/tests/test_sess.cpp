@@ -6,9 +6,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono;
@@ -79,6 +83,91 @@ TEST_CASE("variant: DATE is the OLE Automation date, both sides of 1899-12-30")
     CHECK(sess::variant(before).as<sess::time_point>() == before);
     CHECK(sess::variant(noon).as<std::string>() == "1/15/2024 12:00:00 PM");
     CHECK(thrown([] { (void)sess::variant::from_ole_date(1e10); }) == SESS_DISP_E_OVERFLOW);
+}
+
+// sess::time_point counts milliseconds, so it holds every DATE; a finer
+// clock that cannot hold one (nanoseconds end in 2262) overflows.
+TEST_CASE("variant: every OLE date reads as a time_point; one that does not fit is DISP_E_OVERFLOW")
+{
+    const sess::time_point first(seconds(-59011459200)); // 100-01-01
+    const sess::time_point last(seconds(253402214400));  // 9999-12-31
+    CHECK(sess::variant::from_ole_date(-657434.0) == first);
+    CHECK(sess::variant::from_ole_date(-657434.5) == first + hours(12)); // the time counts up
+    CHECK(sess::variant(2958465.0).change_type(SESS_VT_DATE).as<sess::time_point>() == last);
+    CHECK(sess::variant(-657434.75).change_type(SESS_VT_DATE).as<sess::time_point>() == first + hours(18));
+    for (double outside : {-657435.0, 2958466.0, std::nan("")})
+        CHECK(thrown([&] { (void)sess::variant::from_ole_date(outside); }) == SESS_DISP_E_OVERFLOW);
+    using nano_time = time_point<system_clock, nanoseconds>;
+    CHECK(thrown([&] { (void)sess::variant(last).as<nano_time>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([&] { (void)sess::variant(first).as<nano_time>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(sess::variant(sess::time_point(seconds(1705320000))).as<nano_time>() ==
+          nano_time(seconds(1705320000)));
+    // A coarser clock rounds down, before 1970 too.
+    CHECK(sess::variant(sess::time_point(milliseconds(-500))).as<time_point<system_clock, seconds>>() ==
+          time_point<system_clock, seconds>(seconds(-1)));
+}
+
+TEST_CASE("variant: a time outside the OLE date range is DISP_E_OVERFLOW, checked before converting")
+{
+    static_assert(!std::is_nothrow_constructible_v<sess::variant, sess::time_point>);
+    const sess::time_point first(seconds(-59011459200)); // 100-01-01
+    const sess::time_point end(seconds(253402300800));   // 10000-01-01
+    CHECK(sess::variant(first).get()->v.date == -657434.0);
+    CHECK(sess::variant(end - milliseconds(1)).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(thrown([&] { (void)sess::variant(first - milliseconds(1)); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([&] { (void)sess::variant(end); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([&] { (void)sess::variant(first - microseconds(1)); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(sess::variant(end - microseconds(1)).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(thrown([] { (void)sess::variant(time_point<system_clock, seconds>(hours(24 * 365 * 10000))); }) ==
+          SESS_DISP_E_OVERFLOW);
+    // These would overflow milliseconds, or are not a time at all.
+    CHECK(thrown([] { (void)sess::variant(time_point<system_clock, hours>(hours::max())); }) == SESS_DISP_E_OVERFLOW);
+    using real_time = time_point<system_clock, duration<double>>;
+    CHECK(thrown([] { (void)sess::variant(real_time(duration<double>(std::nan("")))); }) == SESS_DISP_E_OVERFLOW);
+}
+
+TEST_CASE("variant: as<T> takes every arithmetic type; the library decides what fits")
+{
+    CHECK(sess::variant(short{5}).as<short>() == 5);
+    CHECK(sess::variant("-7").as<signed char>() == -7);
+    CHECK(sess::variant("-7").as<std::int8_t>() == -7);
+    CHECK(sess::variant(300).as<std::uint16_t>() == 300);
+    CHECK(sess::variant(42).as<long>() == 42);
+    CHECK(sess::variant(42).as<long long>() == 42);
+    CHECK(sess::variant(42).as<unsigned long>() == 42);
+    CHECK(sess::variant(42).as<unsigned long long>() == 42);
+    CHECK(sess::variant("2.5").as<float>() == 2.5f);
+    CHECK(sess::variant(2.5f).as<long double>() == 2.5L);
+    CHECK(thrown([] { (void)sess::variant(300).as<unsigned char>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([] { (void)sess::variant(-129).as<std::int8_t>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([] { (void)sess::variant(1e300).as<float>(); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(thrown([] { (void)sess::variant("x").as<short>(); }) == SESS_DISP_E_TYPEMISMATCH);
+    // Negative to the unsigned type of the same width is reinterpreted (as
+    // Windows and Wine do); to a narrower one it overflows.
+    CHECK(sess::variant(-1).as<std::uint32_t>() == 4294967295u);
+    CHECK(thrown([] { (void)sess::variant(-1).as<std::uint16_t>(); }) == SESS_DISP_E_OVERFLOW);
+}
+
+TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POINTER")
+{
+    // u"" or L"" text, an object's raw pointer, any other pointer or
+    // nullptr would have been a VT_BOOL (or strlen(NULL)).
+    static_assert(!std::is_constructible_v<sess::variant, const char16_t *>);
+    static_assert(!std::is_constructible_v<sess::variant, const wchar_t *>);
+#ifdef __cpp_char8_t
+    static_assert(!std::is_constructible_v<sess::variant, const char8_t *>); // C++20's u8""
+#endif
+    static_assert(!std::is_constructible_v<sess::variant, int *>);
+    static_assert(!std::is_constructible_v<sess::variant, sess_unknown *>);
+    static_assert(!std::is_constructible_v<sess::variant, void (*)()>);
+    static_assert(!std::is_constructible_v<sess::variant, std::nullptr_t>);
+    static_assert(!std::is_convertible_v<const char16_t *, sess::variant>);
+    static_assert(std::is_convertible_v<const char *, sess::variant>);
+    static_assert(std::is_convertible_v<char *, sess::variant>);
+    char name[] = "Arthur";
+    CHECK(sess::variant(name).str() == "Arthur");
+    const char *none = nullptr;
+    CHECK(thrown([&] { (void)sess::variant(none); }) == SESS_E_POINTER);
 }
 
 TEST_CASE("variant: arrays are copied by value; copy and move")
@@ -161,6 +250,53 @@ TEST_CASE("lock contention is sess::error LOCK_TIMEOUT")
     holder.close();
 }
 
+// A session_ref over an owning session would let an assignment leak one
+// handle and close another twice.
+TEST_CASE("session: not a session_ref; ref() lends one")
+{
+    static_assert(!std::is_convertible_v<sess::session &, sess::session_ref &>);
+    static_assert(!std::is_convertible_v<sess::session *, sess::session_ref *>);
+    sess::app app;
+    sess::session a = app.create();
+    sess::session b = app.create();
+    a.set("x", 1);
+    b.set("y", 2);
+    sess::session_ref r = a.ref();
+    CHECK(r.handle() == a.handle());
+    r = b.ref(); // rebinds the view; no owner changes
+    CHECK(r.get("y").as<int>() == 2);
+    CHECK(a.get("x").as<int>() == 1);
+    CHECK(a.id() != b.id());
+    a.close();
+    b.close();
+}
+
+TEST_CASE("names and text holding a NUL are E_INVALIDARG, not cut short")
+{
+    using namespace std::string_literals;
+    const std::string key = "user\0admin"s;
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(thrown([&] { s.set(key, "mallory"); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.get(key); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.get_as<int>(key); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.borrow_str(key); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.value_txt(key); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.contents().remove(key); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.static_objects()[key]; }) == SESS_E_INVALIDARG);
+    CHECK(thrown([&] { (void)s.value_txt("t", "ab\0cd"s); }) == SESS_E_INVALIDARG);
+    CHECK(s.contents().size() == 0);
+    s.set("t", "ab\0cd"s); // a variant keeps them (a BSTR has a length)
+    CHECK(s.get("t").str() == "ab\0cd"s);
+    const std::string id = s.id();
+    s.close();
+    CHECK(thrown([&] { (void)app.open(id + "\0"s); }) == SESS_E_INVALIDARG);
+    sess::site site;
+    CHECK(thrown([&] { site.add("/\0shop"s, app); }) == SESS_E_INVALIDARG);
+    site.add("/", app);
+    CHECK(thrown([&] { sess::request r(site, "/page.asp\0.txt"s); }) == SESS_E_INVALIDARG);
+}
+
 // Seed 004, Contents: SessionPage1.asp stores three values; SessionPage2.asp
 // lists Count and every key and value, then reads items by index.
 TEST_CASE("seed 004: the Contents pages")
@@ -210,6 +346,26 @@ TEST_CASE("seed 004: Remove shifts indexes")
     CHECK(s.contents().key(0) == "strLastName");
     s.contents().clear();
     CHECK(s.contents().size() == 0);
+    s.close();
+}
+
+TEST_CASE("contents: the iterator outlives the contents object and is an input iterator")
+{
+    using iterator = sess::contents::iterator;
+    static_assert(std::is_same_v<std::iterator_traits<iterator>::iterator_category, std::input_iterator_tag>);
+    static_assert(std::is_same_v<std::iterator_traits<iterator>::value_type, sess::item>);
+    sess::app app;
+    sess::session s = app.create();
+    s.set("a", 1);
+    s.set("b", 2);
+    auto it = s.contents().begin(); // the contents object is a temporary
+    const auto end = s.contents().end();
+    std::vector<std::string> keys;
+    while (it != end)
+        keys.push_back((it++)->key);
+    CHECK(keys == std::vector<std::string>{"a", "b"});
+    CHECK(std::distance(s.contents().begin(), s.contents().end()) == 2);
+    CHECK((*s.contents().begin()).value.as<int>() == 1);
     s.close();
 }
 
@@ -413,6 +569,17 @@ TEST_CASE("objects stored in Contents are held by reference")
     CHECK(test_object::alive() == 0);
 }
 
+TEST_CASE("com_ptr: query on an empty pointer is E_POINTER")
+{
+    sess::unknown_ptr none;
+    CHECK(thrown([&] { (void)none.query<sess_session_object>(SESS_IID_ISESSIONOBJECT); }) == SESS_E_POINTER);
+    sess::variant null_object; // VT_UNKNOWN holding NULL, as COM allows
+    null_object.put()->vt = SESS_VT_UNKNOWN;
+    sess::unknown_ptr empty = null_object.as<sess::unknown_ptr>();
+    CHECK_FALSE(empty);
+    CHECK(thrown([&] { (void)empty.query<sess_unknown>(SESS_IID_ISESSIONOBJECT); }) == SESS_E_POINTER);
+}
+
 TEST_CASE("cookieless: the ID travels in URLs")
 {
     sess::app app;
@@ -476,4 +643,48 @@ TEST_CASE("site and request: cookie in, Set-Cookie out")
     sess::request r(site, "/page4.asp", cookie, SESS_USE_READONLY);
     CHECK(r.session(false)->get("user").str() == "Arthur");
     CHECK(thrown([&] { (void)sess::request(site, "relative"); }) == SESS_E_INVALIDARG);
+}
+
+TEST_CASE("app and site: move-assignment releases the old one and leaves the source empty")
+{
+    std::atomic<int> ends{0};
+    sess_app_options o = sess::app_options();
+    o.event_context = &ends;
+    o.on_end = [](void *c, sess_session *) { ++*static_cast<std::atomic<int> *>(c); };
+    const auto store_one = [](sess::app &a) {
+        sess::session s = a.create();
+        s.set("x", 1);
+        s.close();
+    };
+    {
+        sess::app target(o);
+        sess::app source;
+        store_one(target);
+        sess_app *const moved = source.handle();
+        target = std::move(source);
+        CHECK(ends == 1); // the old application was released: its session ended
+        CHECK(target.handle() == moved);
+        CHECK(source.handle() == nullptr); // NOLINT: a moved-from app is empty
+        sess::app &same = target;
+        target = std::move(same);
+        CHECK(target.handle() == moved);
+    }
+    {
+        sess::site target;
+        sess::site source;
+        {
+            sess::app a(o);
+            store_one(a);
+            target.add("/", a);
+        } // only the site holds the application now
+        CHECK(ends == 1);
+        sess_site *const moved = source.handle();
+        target = std::move(source);
+        CHECK(ends == 2);
+        CHECK(target.handle() == moved);
+        CHECK(source.handle() == nullptr); // NOLINT: a moved-from site is empty
+        sess::site &same = target;
+        target = std::move(same);
+        CHECK(target.handle() == moved);
+    }
 }
