@@ -2,8 +2,9 @@
 # Sanitizers (nightly Rust; CI runs this from .ci/run):
 #  1. AddressSanitizer: libsess.a built with -Zsanitizer=address, the C
 #     examples (examples-c/*.c, as tests/c_examples.rs picks them) compiled
-#     with -fsanitize=address against it and run; then the Rust library's
-#     unit tests and the concurrency tests (tests/session_lifecycle.rs).
+#     with -fsanitize=address against it and run; the C++ binding's tests
+#     built with ASan and UBSan; then the Rust library's unit tests and the
+#     concurrency tests (tests/session_lifecycle.rs).
 #  2. ThreadSanitizer on the concurrency tests (std rebuilt instrumented:
 #     -Zbuild-std, needs the nightly rust-src component).
 #  3. Miri over the unit tests of unsafe code Miri can run (no C, no
@@ -48,6 +49,9 @@ if [[ $steps == *,asan,* ]]; then
     # A hang fails the step (10 minutes: each takes seconds) rather than CI.
     timeout 600 "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
   done
+
+  echo "== ASan and UBSan: the C++ binding's tests (bindings/cpp)"
+  make -C bindings/cpp sanitize
 
   echo "== ASan: Rust unit tests and concurrency tests"
   RUSTFLAGS="$asan_flags" RUSTDOCFLAGS="$asan_flags" \
