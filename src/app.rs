@@ -372,7 +372,12 @@ impl Drop for Sweeper {
         *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = Phase::Stopped;
         self.stop.1.notify_all();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Dropped on its own thread (a Session_OnEnd the sweep ran let
+            // go of the application's last handle): it ends when the sweep
+            // returns and sees the phase; waiting for itself would fail.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }

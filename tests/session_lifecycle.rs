@@ -500,6 +500,48 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     assert_eq!(app.session_count().unwrap(), 0);
 }
 
+/// A Session_OnEnd on the expiry thread that lets go of the last handle
+/// of its application: the application ends there (Session_OnEnd for the
+/// sessions left), and its expiry thread ends after the handler returns
+/// rather than waiting for itself.
+#[test]
+fn the_last_handle_dropped_in_on_end_on_the_expiry_thread_ends_the_app() {
+    let clock = Arc::new(ManualClock::new(0));
+    let slot: Arc<Mutex<Option<App>>> = Arc::default();
+    let (ends, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (held, e, d) = (slot.clone(), ends.clone(), dropped.clone());
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(10)),
+        clock: Some(clock.clone()),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+            let last = held.lock().unwrap().take();
+            if last.is_some() {
+                drop(last);
+                d.fetch_add(1, Ordering::SeqCst);
+            }
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.set_timeout(1).unwrap();
+    s.close().unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    *slot.lock().unwrap() = Some(app);
+    // The first session expires; the second ends with the application.
+    clock.advance(MIN);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ends.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the drop returned");
+    assert_eq!(ends.load(Ordering::SeqCst), 2);
+}
+
 #[test]
 fn a_failed_request_keeps_nothing() {
     let ends = Arc::new(AtomicUsize::new(0));
