@@ -15,11 +15,15 @@ from ._native import lib as _lib
 from ._native import ffi as _ffi
 from .app import App
 from .errors import (
+    BadArguments,
     BadIndex,
     InvalidArgument,
     LimitExceeded,
     LockTimeout,
+    MemberNotFound,
+    NoApplication,
     NotFound,
+    OutOfMemory,
     ReadOnly,
     SessionError,
     StoreUnavailable,
@@ -33,12 +37,16 @@ __version__: str = _ffi.string(_lib.sess_version()).decode()
 
 __all__ = [
     "App",
+    "BadArguments",
     "BadIndex",
     "ComObject",
     "InvalidArgument",
     "LimitExceeded",
     "LockTimeout",
+    "MemberNotFound",
+    "NoApplication",
     "NotFound",
+    "OutOfMemory",
     "ReadOnly",
     "Session",
     "SessionError",

@@ -1,10 +1,15 @@
-"""The loaded library and the helpers every call shares: result checks
-and text out of buf/buf_len/out_len functions."""
+"""The loaded library and the helpers every call shares: result checks,
+text out of buf/buf_len/out_len functions, and the handles released at
+interpreter exit."""
 
 from __future__ import annotations
 
+import atexit
 import pathlib
-from typing import Any, Callable
+import threading
+import weakref
+from types import TracebackType
+from typing import Any, Callable, Optional, Type
 
 from ._sess_cffi import ffi
 
@@ -41,3 +46,83 @@ def c_text(text: str) -> bytes:
     if b"\0" in data:
         raise ValueError("text must not contain NUL")
     return data
+
+
+class SharedHandle:
+    """A thread-safe C handle (an application, a site) that threads use
+    while another may close it: `with shared as handle:` holds it for a
+    call; `close()` refuses new calls (WrongState, "the <what> was
+    closed") and `release`s the handle once the last call in flight ends.
+    Every open one is closed at interpreter exit."""
+
+    def __init__(self, handle: Any, release: Callable[[Any], None], what: str) -> None:
+        self._handle: Any = handle
+        self._release = release
+        self._what = what
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._closed = False
+        _shared.add(self)
+
+    def __enter__(self) -> Any:
+        with self._lock:
+            if self._closed:
+                from .errors import error_for
+
+                raise error_for(lib.SESS_E_WRONG_STATE, f"the {self._what} was closed")
+            self._calls += 1
+            return self._handle
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        with self._lock:
+            self._calls -= 1
+            handle = self._take()
+        self._release_now(handle)
+
+    def close(self) -> None:
+        """Refuses new calls; releases the handle now, or when the last call
+        in flight ends (idempotent)."""
+        with self._lock:
+            self._closed = True
+            handle = self._take()
+        self._release_now(handle)
+
+    def _take(self) -> Any:
+        """The handle to release now, if it is time (under the lock)."""
+        handle = None
+        if self._closed and self._calls == 0:
+            handle, self._handle = self._handle, None
+        return handle
+
+    def _release_now(self, handle: Any) -> None:
+        if handle is not None:
+            self._release(handle)
+
+
+#: What _at_exit releases, held weakly (each owner releases its handle
+#: when it is collected): owned sessions, and every SharedHandle.
+_sessions: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()  # by id(): mappings are unhashable
+_shared: "weakref.WeakSet[SharedHandle]" = weakref.WeakSet()
+
+
+def discard_at_exit(session: Any) -> None:
+    """Registers an owned session (see _at_exit)."""
+    _sessions[id(session)] = session
+
+
+@atexit.register
+def _at_exit() -> None:
+    """Before the interpreter finalizes (when a thread the library runs
+    could no longer call into Python without aborting the process):
+    discards the sessions still open, then closes every application and
+    site, which stops and joins their expiry threads (Session_OnEnd runs
+    for the stored sessions)."""
+    for session in list(_sessions.values()):
+        session._drop()
+    for shared in list(_shared):
+        shared.close()

@@ -3,11 +3,13 @@ Session_OnEnd handlers."""
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Type, Union
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Type, Union
 
-from ._native import c_text, check, ffi, lib
+from ._native import SharedHandle, c_text, check, ffi, lib
 from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
@@ -15,22 +17,37 @@ from .session import Session
 #: A Session_OnStart / Session_OnEnd handler: gets the (lent) session.
 Handler = Callable[[Session], None]
 
+#: Fields the binding sets itself.
+_DERIVED = {"struct_size", "static_object_count", "id_secret_len"}
+
 
 def _fill(struct: Any, ctype: str, options: Dict[str, Any], keep: List[Any]) -> None:
-    """Sets `struct`'s integer, bool and string fields from `options`
-    (unknown names: TypeError); strings are kept alive in `keep`."""
+    """Sets `struct`'s integer, bool, string (str or path) and byte-string
+    (bytes, with its `_len` field) fields from `options`; other names or
+    types: TypeError. The memory set is kept alive in `keep`."""
     fields = dict(ffi.typeof(ctype).fields)
     for name, value in options.items():
         field = fields.get(name)
-        if field is None or name == "struct_size":
+        if field is None:
             raise TypeError(f"unknown option {name!r}")
+        if name in _DERIVED:
+            raise TypeError(f"option {name!r} is set by the binding")
         kind = field.type.cname
         if kind == "char *":
-            data = ffi.new("char[]", c_text(value))
+            data = ffi.new("char[]", c_text(os.fspath(value) if isinstance(value, os.PathLike) else value))
             keep.append(data)
             setattr(struct, name, data)
+        elif kind == "uint8_t *":
+            if not isinstance(value, bytes):
+                raise TypeError(f"option {name!r} takes bytes, not {type(value).__name__}")
+            data = ffi.new("uint8_t[]", value)
+            keep.append(data)
+            setattr(struct, name, data)
+            setattr(struct, f"{name}_len", len(value))
         elif kind == "_Bool":
-            setattr(struct, name, bool(value))
+            if not isinstance(value, bool):
+                raise TypeError(f"option {name!r} takes a bool, not {type(value).__name__}")
+            setattr(struct, name, value)
         elif field.type.kind == "primitive" and isinstance(value, int) and not isinstance(value, bool):
             try:
                 setattr(struct, name, value)
@@ -40,15 +57,52 @@ def _fill(struct: Any, ctype: str, options: Dict[str, Any], keep: List[Any]) -> 
             raise TypeError(f"option {name!r} cannot be set from Python")
 
 
+def _store_options(ctype: str, init: Callable[[Any], int], options: Dict[str, Any], keep: List[Any]) -> Any:
+    """A filled sess_redis_options / sess_lmdb_options (kept in `keep`)."""
+    struct = ffi.new(f"{ctype} *")
+    check(init(struct))
+    _fill(struct, ctype, options, keep)
+    keep.append(struct)
+    return struct
+
+
+def _clock_callback(clock: Callable[[], int]) -> Any:
+    """A sess_clock_fn calling `clock()`. A clock that raises or gives
+    anything but an int from 0 to 2**64 - 1 is reported (RuntimeWarning)
+    and its last good reading (0 at first) is used instead."""
+    last = [0]
+
+    def tick(_context: Any) -> int:
+        if sys.is_finalizing():
+            return last[0]
+        now = clock()
+        if isinstance(now, bool) or not isinstance(now, int):
+            raise TypeError(f"the clock gave a {type(now).__name__}, not an int of milliseconds")
+        if not 0 <= now < 1 << 64:
+            raise ValueError(f"the clock gave {now}, outside 0 to 2**64 - 1")
+        last[0] = now
+        return now
+
+    def failed(_type: Any, error: BaseException, _tb: Any) -> int:
+        warnings.warn(f"libsess: the clock failed ({error!r}); its last reading is used", RuntimeWarning)
+        return last[0]
+
+    return ffi.callback("sess_clock_fn", tick, onerror=failed)
+
+
 class App:
     """An application (sess_app). Options are sess_app_options' fields as
     keyword arguments, e.g. `App(default_timeout_minutes=5,
     lock_timeout_ms=2000, default_lcid=1036)`; `on_start` / `on_end` take a
     callable receiving the session; `redis` a URL or a dict of
-    sess_redis_options' fields; `static_objects` session-scope static
-    objects as {name: factory(name) -> object}; `clock` a callable giving
-    milliseconds for deadlines (tests move time with it). Use it as a context manager, or `close()`,
-    to release it (Session_OnEnd runs for sessions still alive)."""
+    sess_redis_options' fields (`id_secret` as bytes); `lmdb` a directory
+    (str or path) or a dict of sess_lmdb_options' fields; `static_objects`
+    session-scope static objects as {name: factory(name) -> object};
+    `clock` a callable giving milliseconds for deadlines (tests move time
+    with it; if it raises or gives a non-int, a RuntimeWarning says so and
+    its last reading is used). Thread-safe. Use it as a context manager,
+    or `close()`, to release it. Applications cannot be copied or
+    pickled."""
 
     def __init__(
         self,
@@ -56,6 +110,7 @@ class App:
         on_start: Optional[Handler] = None,
         on_end: Optional[Handler] = None,
         redis: Union[str, Dict[str, Any], None] = None,
+        lmdb: Union[str, "os.PathLike[str]", Dict[str, Any], None] = None,
         static_objects: Optional[Dict[str, Factory]] = None,
         clock: Optional[Callable[[], int]] = None,
         **options: Any,
@@ -69,13 +124,13 @@ class App:
         if on_end is not None:
             opts.on_end = self._callback("sess_on_end_fn", on_end, starts=False)
         if redis is not None:
-            ropts = ffi.new("sess_redis_options *")
-            check(lib.sess_redis_options_init(ropts))
-            _fill(ropts, "sess_redis_options", {"url": redis} if isinstance(redis, str) else redis, self._keep)
-            self._keep.append(ropts)
-            opts.redis = ropts
+            fields = {"url": redis} if isinstance(redis, str) else redis
+            opts.redis = _store_options("sess_redis_options", lib.sess_redis_options_init, fields, self._keep)
+        if lmdb is not None:
+            fields = lmdb if isinstance(lmdb, dict) else {"path": lmdb}
+            opts.lmdb = _store_options("sess_lmdb_options", lib.sess_lmdb_options_init, fields, self._keep)
         if clock is not None:
-            tick = ffi.callback("sess_clock_fn", lambda _context: clock())
+            tick = _clock_callback(clock)
             self._keep.append(tick)
             opts.clock = tick
         if static_objects:
@@ -88,35 +143,43 @@ class App:
             opts.static_objects, opts.static_object_count = decls, len(static_objects)
         out = ffi.new("sess_app **")
         check(lib.sess_app_create(opts, out))
-        self._handle: Any = out[0]
+        self._shared = SharedHandle(out[0], lib.sess_app_release, "application")
 
     def _callback(self, ctype: str, handler: Handler, *, starts: bool) -> Any:
+        ok, failed = (int(lib.SESS_S_OK), int(lib.SESS_E_FAIL)) if starts else (None, None)
+
         def call(_context: Any, handle: Any) -> Optional[int]:
+            if sys.is_finalizing():
+                return failed
             session = Session(handle, owned=False)
             try:
                 handler(session)
             except BaseException:  # a handler's failure must not unwind into C
                 sys.excepthook(*sys.exc_info())
-                return lib.SESS_E_FAIL if starts else None
+                return failed
             finally:
                 session._end()
-            return lib.SESS_S_OK if starts else None
+            return ok
 
         fn = ffi.callback(ctype, call)
         self._keep.append(fn)
         return fn
 
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("an App owns the application's handle: it cannot be copied or pickled")
+
     @property
     def handle(self) -> Any:
-        """The `sess_app *` (for the WSGI middleware and other C calls)."""
-        if self._handle is None:
-            raise error_for(lib.SESS_E_WRONG_STATE, "the application was closed")
-        return self._handle
+        """The `sess_app *`, for C calls of your own: valid until close()
+        (WrongState after), which does not wait for such calls."""
+        with self._shared as handle:
+            return handle
 
     def create(self) -> Session:
         """A new session, held exclusively (stored on first write)."""
         out = ffi.new("sess_session **")
-        check(lib.sess_session_create(self.handle, out))
+        with self._shared as handle:
+            check(lib.sess_session_create(handle, out))
         return Session(out[0], owned=True, owner=self)
 
     def open(self, id: str, readonly: bool = False) -> Session:
@@ -125,27 +188,35 @@ class App:
         lock timeout: LockTimeout."""
         out = ffi.new("sess_session **")
         flags = lib.SESS_OPEN_READONLY if readonly else 0
-        check(lib.sess_session_open(self.handle, c_text(id), flags, out))
+        with self._shared as handle:
+            check(lib.sess_session_open(handle, c_text(id), flags, out))
         return Session(out[0], owned=True, owner=self)
 
     def expire(self) -> int:
         """Ends expired sessions now; returns how many."""
         out = ffi.new("size_t *")
-        check(lib.sess_app_expire(self.handle, out))
+        with self._shared as handle:
+            check(lib.sess_app_expire(handle, out))
         return out[0]
 
     @property
     def session_count(self) -> int:
         """The number of stored sessions."""
         out = ffi.new("size_t *")
-        check(lib.sess_app_session_count(self.handle, out))
+        with self._shared as handle:
+            check(lib.sess_app_session_count(handle, out))
         return out[0]
 
     def close(self) -> None:
-        """Releases the application (idempotent)."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            lib.sess_app_release(handle)
+        """Releases the application (idempotent): later calls raise
+        WrongState; calls other threads are making finish first. The
+        release stops the expiry thread and runs Session_OnEnd for every
+        in-process session stored and not in use (Redis and LMDB keep
+        theirs) — unless a SessionMiddleware still serves the application:
+        then that happens when the middleware is closed too. A session
+        still open keeps working; when it closes, an in-process one is
+        dropped without Session_OnEnd."""
+        self._shared.close()
 
     def __enter__(self) -> "App":
         return self
@@ -159,5 +230,7 @@ class App:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+        # Released here, while the callbacks in _keep are still alive.
+        shared = getattr(self, "_shared", None)
+        if shared is not None:
+            shared.close()

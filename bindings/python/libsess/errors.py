@@ -31,7 +31,9 @@ class ReadOnly(SessionError):
 
 
 class StoreUnavailable(SessionError):
-    """The session store could not be reached."""
+    """The session store cannot be used: it is down, its directory is
+    missing or not writable, or its file is damaged (the WSGI middleware
+    answers 503)."""
 
 
 class InvalidArgument(SessionError, ValueError):
@@ -40,7 +42,8 @@ class InvalidArgument(SessionError, ValueError):
 
 
 class LimitExceeded(SessionError):
-    """An application limit: sessions, items per session, bytes per value."""
+    """An application or store limit: sessions, items per session, bytes
+    per value or per session, the memory budget, a full store file."""
 
 
 class TypeMismatch(SessionError, TypeError):
@@ -53,15 +56,38 @@ class BadIndex(SessionError, IndexError):
 
 class WrongState(SessionError):
     """A call the session's or request's state does not allow (e.g. after
-    the unit of work ended)."""
+    the unit of work ended, or the application was closed)."""
 
 
+class OutOfMemory(SessionError, MemoryError):
+    """The library could not allocate (e.g. an array too long)."""
+
+
+class MemberNotFound(SessionError, AttributeError):
+    """A late-bound call (ComObject.get/put/call) to a member the object
+    does not have, or cannot be called that way."""
+
+
+class BadArguments(SessionError, TypeError):
+    """A late-bound call with arguments the member does not take: the
+    wrong number, a missing one, or named ones."""
+
+
+class NoApplication(SessionError):
+    """No application serves the request's path."""
+
+
+# Left to SessionError itself: E_FAIL (a handler or factory failed),
+# E_UNEXPECTED (an internal error), E_NOTIMPL, E_NOINTERFACE, and codes the
+# binding itself prevents or handles (E_POINTER, E_INSUFFICIENT_BUFFER).
 _FAMILIES = {
     "SESS_E_SESSION_NOT_FOUND": NotFound,
     "SESS_E_LOCK_TIMEOUT": LockTimeout,
     "SESS_E_READONLY": ReadOnly,
     "SESS_E_COLLECTION_READONLY": ReadOnly,
     "SESS_E_STORE_UNAVAILABLE": StoreUnavailable,
+    "SESS_E_STORE_ACCESS": StoreUnavailable,
+    "SESS_E_STORE_CORRUPT": StoreUnavailable,
     "SESS_E_INVALIDARG": InvalidArgument,
     "SESS_E_INVALID_TIMEOUT": InvalidArgument,
     "SESS_E_INVALID_LCID": InvalidArgument,
@@ -72,6 +98,9 @@ _FAMILIES = {
     "SESS_E_TOO_MANY_SESSIONS": LimitExceeded,
     "SESS_E_TOO_MANY_ITEMS": LimitExceeded,
     "SESS_E_VALUE_TOO_LARGE": LimitExceeded,
+    "SESS_E_SESSION_TOO_LARGE": LimitExceeded,
+    "SESS_E_MEMORY_BUDGET": LimitExceeded,
+    "SESS_E_STORE_FULL": LimitExceeded,
     "SESS_DISP_E_TYPEMISMATCH": TypeMismatch,
     "SESS_DISP_E_BADVARTYPE": TypeMismatch,
     "SESS_DISP_E_OVERFLOW": TypeMismatch,
@@ -79,6 +108,13 @@ _FAMILIES = {
     "SESS_DISP_E_BADINDEX": BadIndex,
     "SESS_E_WRONG_STATE": WrongState,
     "SESS_E_OBJECT_DETACHED": WrongState,
+    "SESS_E_OUTOFMEMORY": OutOfMemory,
+    "SESS_DISP_E_UNKNOWNNAME": MemberNotFound,
+    "SESS_DISP_E_MEMBERNOTFOUND": MemberNotFound,
+    "SESS_DISP_E_BADPARAMCOUNT": BadArguments,
+    "SESS_DISP_E_PARAMNOTFOUND": BadArguments,
+    "SESS_DISP_E_NONAMEDARGS": BadArguments,
+    "SESS_E_NO_APPLICATION": NoApplication,
 }
 _BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items()}
 

@@ -2,10 +2,12 @@
 can declare session-scope static objects made by Python factories
 (GLOBAL.ASA's <OBJECT RUNAT=Server SCOPE=Session>). The library holds
 them by reference (AddRef/Release); each is freed when its last
-reference goes."""
+reference goes. Once the interpreter is finalizing, these callbacks
+return at once, touching nothing."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
@@ -24,6 +26,8 @@ def _address(p: Any) -> int:
 
 @ffi.callback("uint32_t(sess_unknown *)")
 def _add_ref(p: Any) -> int:
+    if sys.is_finalizing():
+        return 0
     with _lock:
         entry = _live[_address(p)]
         entry[2] += 1
@@ -32,6 +36,8 @@ def _add_ref(p: Any) -> int:
 
 @ffi.callback("uint32_t(sess_unknown *)")
 def _release(p: Any) -> int:
+    if sys.is_finalizing():
+        return 0
     with _lock:
         key = _address(p)
         entry = _live[key]
@@ -41,9 +47,9 @@ def _release(p: Any) -> int:
         return int(entry[2])
 
 
-@ffi.callback("sess_result(sess_unknown *, const sess_guid *, void **)")
+@ffi.callback("sess_result(sess_unknown *, const sess_guid *, void **)", error=lib.SESS_E_NOINTERFACE)
 def _query_interface(p: Any, iid: Any, out: Any) -> int:
-    if ffi.buffer(iid)[:] != ffi.buffer(ffi.addressof(lib.SESS_IID_IUNKNOWN))[:]:
+    if sys.is_finalizing() or ffi.buffer(iid)[:] != ffi.buffer(ffi.addressof(lib.SESS_IID_IUNKNOWN))[:]:
         out[0] = ffi.NULL
         return int(lib.SESS_E_NOINTERFACE)
     _add_ref(p)
@@ -74,13 +80,13 @@ def factory_callback(factory: Factory) -> Any:
     """A sess_static_factory_fn calling `factory(name)` (a failure is E_FAIL)."""
 
     def make(_context: Any, name: Any, out: Any) -> int:
+        if sys.is_finalizing():
+            return int(lib.SESS_E_FAIL)
         try:
             out[0] = wrap(factory(ffi.string(name).decode("utf-8")))
         except Exception:
-            import sys
-
             sys.excepthook(*sys.exc_info())
             return int(lib.SESS_E_FAIL)
         return int(lib.SESS_S_OK)
 
-    return ffi.callback("sess_static_factory_fn", make)
+    return ffi.callback("sess_static_factory_fn", make, error=lib.SESS_E_FAIL)

@@ -3,10 +3,12 @@ case-insensitive MutableMapping of its Contents."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, MutableMapping, Optional, Type
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type
 
-from ._native import c_text, check, ffi, lib, text_out
+from ._native import c_text, check, discard_at_exit, ffi, lib, text_out
 from .errors import SessionError, error_for
 from .values import ComObject, Value, Variant, load
 
@@ -20,13 +22,21 @@ class Session(MutableMapping[str, Any]):
     properties. As a context manager it
     commits on a normal exit and discards (undoes this unit of work) when
     the block raises. Handles lent by the library (Session_OnEnd, the WSGI
-    middleware) end with their owner and cannot be closed."""
+    middleware) end with their owner and cannot be closed. A session
+    collected (or still open at interpreter exit) without being closed is
+    discarded, with a ResourceWarning. Sessions cannot be copied or
+    pickled: each is one unit of work."""
 
     def __init__(self, handle: Any, *, owned: bool, owner: Optional["App"] = None) -> None:
         self._handle = handle
         self._owned = owned
-        self._owner = owner  # keeps the application alive while the session is
+        self._owner = owner  # keeps the application's callbacks alive while the session is
         self._ended_id: Optional[str] = None  # the ID, once the unit of work ended
+        if owned:
+            discard_at_exit(self)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Session is a unit of work, not a value: it cannot be copied or pickled")
 
     # -- unit of work ---------------------------------------------------
 
@@ -56,6 +66,13 @@ class Session(MutableMapping[str, Any]):
 
     def __del__(self) -> None:
         if getattr(self, "_handle", None) is not None and self._owned:
+            self._drop()
+            if not sys.is_finalizing():
+                warnings.warn("a Session was never closed: its changes were discarded", ResourceWarning, source=self)
+
+    def _drop(self) -> None:
+        """Discards an owned session still open, ignoring failures."""
+        if self._handle is not None:
             lib.sess_session_discard(self._handle)
             self._handle = None
 
@@ -108,7 +125,14 @@ class Session(MutableMapping[str, Any]):
         return count[0]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name, _MISSING) is not _MISSING
+        if not isinstance(name, str):
+            return False
+        try:
+            key = c_text(name)
+        except ValueError:  # a NUL, or not encodable: no such key can be stored
+            return False
+        with Variant() as v:  # the value is copied, not converted
+            return check(lib.sess_value_get(self._h, key, v.ptr)) == lib.SESS_S_OK
 
     def clear(self) -> None:
         """Removes every item (RemoveAll); the session stays."""
@@ -232,7 +256,8 @@ class Session(MutableMapping[str, Any]):
 
 
 class StaticObjects(Mapping[str, ComObject]):
-    """A session's StaticObjects, read-only, in declaration order."""
+    """A session's StaticObjects, read-only, in declaration order; `in`
+    makes no object."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -256,8 +281,9 @@ class StaticObjects(Mapping[str, ComObject]):
         check(lib.sess_static_count(self._session._h, count))
         return count[0]
 
-
-_MISSING = object()
+    def __contains__(self, name: object) -> bool:
+        # Names compare as the library's lookup does: Unicode lowercase.
+        return isinstance(name, str) and any(name.lower() == key.lower() for key in self)
 
 
 def _index(index: int) -> int:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 from typing import Any, Union
 
 from ._native import c_text, check, ffi, lib
+from .errors import error_for
 
 #: What a session value can be.
 Value = Union[None, bool, int, float, str, decimal.Decimal, datetime.datetime, list, "ComObject"]
@@ -17,6 +19,10 @@ _DAY_MS = 86_400_000
 _OLE_EPOCH = datetime.datetime(1899, 12, 30)
 _I4 = (-(1 << 31), (1 << 31) - 1)
 _I8 = (-(1 << 63), (1 << 63) - 1)
+# CY conversions' own context, whatever the caller's: room for CY's 19
+# digits and more, rounding once, half-even, to 4 places.
+_CY = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+_CY_UNIT = decimal.Decimal("0.0001")
 
 
 class ComObject:
@@ -64,8 +70,10 @@ class ComObject:
         names = ffi.new("char *[]", [text])
         dispid = ffi.new("int32_t *")
         check(disp.vtbl.get_ids_of_names(disp, names, 1, lib.SESS_LOCALE_USER_DEFAULT, dispid))
-        held = [Variant.holding(a) for a in reversed(args)]  # DISPPARAMS: last first
+        held: list[Variant] = []
         try:
+            for a in reversed(args):  # DISPPARAMS: last first
+                held.append(Variant.holding(a))
             values = ffi.new("sess_variant[]", len(held))
             for i, v in enumerate(held):
                 ffi.memmove(ffi.addressof(values[i]), v.ptr, ffi.sizeof("sess_variant"))
@@ -100,13 +108,13 @@ def to_ole_date(value: datetime.datetime) -> float:
 
 def from_ole_date(date: float) -> datetime.datetime:
     """The naive datetime an OLE Automation date stands for, to the millisecond."""
+    if not math.isfinite(date):
+        raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is not a date")
     days = int(date)
     ms = days * _DAY_MS + round(abs(date - days) * _DAY_MS)
     try:
         return _OLE_EPOCH + datetime.timedelta(milliseconds=ms)
     except OverflowError as e:
-        from .errors import error_for
-
         raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is outside the dates Python holds") from e
 
 
@@ -130,10 +138,7 @@ def store(value: Any, out: Any) -> None:
         data = value.encode("utf-8")
         check(lib.sess_variant_set_bstr(out, data, len(data)))
     elif isinstance(value, decimal.Decimal):
-        scaled = int(value.scaleb(4).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_EVEN))
-        if not _I8[0] <= scaled <= _I8[1]:
-            raise OverflowError(f"{value} does not fit a currency (VT_CY)")
-        out.vt, out.v.cyVal = lib.SESS_VT_CY, scaled
+        out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)
     elif isinstance(value, datetime.datetime):
         out.vt, out.v.date = lib.SESS_VT_DATE, to_ole_date(value)
     elif isinstance(value, (list, tuple)):
@@ -143,6 +148,21 @@ def store(value: Any, out: Any) -> None:
         out.vt, out.v.punkVal = lib.SESS_VT_UNKNOWN, value.pointer
     else:
         raise TypeError(f"a session cannot hold a {type(value).__name__}")
+
+
+def _to_cy(value: decimal.Decimal) -> int:
+    """A CY's integer (the amount times 10,000): `value` rounded half-even
+    to 4 places; OverflowError if it is not finite or does not fit."""
+    too_large = OverflowError(f"{value} does not fit a currency (VT_CY)")
+    if not value.is_finite():
+        raise too_large
+    try:
+        scaled = int(value.quantize(_CY_UNIT, context=_CY).scaleb(4, _CY))
+    except decimal.InvalidOperation:  # more digits than _CY holds: far past CY
+        raise too_large from None
+    if not _I8[0] <= scaled <= _I8[1]:
+        raise too_large
+    return scaled
 
 
 def _store_array(items: Any, out: Any) -> None:
@@ -175,15 +195,13 @@ def load(v: Any) -> Any:
     if vt == lib.SESS_VT_R4:
         return float(v.v.fltVal)
     if vt == lib.SESS_VT_CY:
-        return decimal.Decimal(v.v.cyVal).scaleb(-4)
+        return decimal.Decimal(v.v.cyVal).scaleb(-4, _CY)
     if vt == lib.SESS_VT_DATE:
         return from_ole_date(v.v.date)
     if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT:
         return _load_array(v.v.parray)
     if vt in (lib.SESS_VT_UNKNOWN, lib.SESS_VT_DISPATCH):
         return ComObject(v.v.punkVal) if v.v.punkVal != ffi.NULL else None
-    from .errors import error_for
-
     raise error_for(lib.SESS_DISP_E_BADVARTYPE, f"no Python value for variant type {vt}")
 
 

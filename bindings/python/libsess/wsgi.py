@@ -1,9 +1,10 @@
 """A WSGI middleware running libsess's request lifecycle: the session
 cookie in, the page's session in `environ["libsess.session"]`, Set-Cookie
 out; 503 when the session stays locked past the lock timeout or the store
-is down. In cookieless applications the ID travels in URLs: PATH_INFO
-comes without it and `environ["libsess.rewrite_url"](url)` puts it in a
-link.
+is down; 400 for a path that is not UTF-8 or holds a NUL. A path outside
+every application is served without a session (`environ["libsess.session"]`
+None). In cookieless applications the ID travels in URLs: PATH_INFO comes
+without it and `environ["libsess.rewrite_url"](url)` puts it in a link.
 
     from libsess import App
     from libsess.wsgi import SessionMiddleware
@@ -13,7 +14,9 @@ Responses are buffered (as ASP's Response.Buffer): the page's body is
 produced while the session is held, the request then ends (saving the
 session and giving the Set-Cookie header), and only then are the headers
 and body sent — so the session lock is never held while a slow client
-reads.
+reads. A page may call start_response again with exc_info (an error
+page) until it returns: nothing has been sent, so that response replaces
+the first.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._native import c_text, check, ffi, lib, text_out
+from ._native import SharedHandle, c_text, check, ffi, lib, text_out
 from .app import App, _fill
-from .errors import LockTimeout, SessionError, StoreUnavailable, error_for
+from .errors import InvalidArgument, LockTimeout, NoApplication, SessionError, StoreUnavailable, error_for
 from .session import Session
 
 StartResponse = Callable[..., Any]
@@ -32,14 +35,26 @@ WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
 #: How each page uses session state (ASP's EnableSessionState).
 USES = {"exclusive": lib.SESS_USE_EXCLUSIVE, "readonly": lib.SESS_USE_READONLY, "off": lib.SESS_USE_OFF}
 
+_SECURE = {None: lib.SESS_SECURE_AUTO, True: lib.SESS_SECURE_ALWAYS, False: lib.SESS_SECURE_NEVER}
+_SAME_SITE = {
+    "lax": lib.SESS_SAMESITE_LAX,
+    "strict": lib.SESS_SAMESITE_STRICT,
+    "none": lib.SESS_SAMESITE_NONE,
+    "omit": lib.SESS_SAMESITE_OMIT,
+}
+
 
 class SessionMiddleware:
     """Wraps `app` with sessions from `applications`: one App (served at
     "/") or a mapping of virtual paths to Apps (nested applications keep
     their own sessions and cookies). `session_use` is "exclusive",
     "readonly" or "off", or a callable choosing one per environ.
-    `web_options` are sess_web_options' fields (cookie_name, secure,
-    same_site, max_age_seconds, cookieless, ...) for every application."""
+    `web_options` are sess_web_options' fields (cookie_name, cookie_path,
+    cookie_domain, max_age_seconds, host_prefix, cookieless) for every
+    application, and `secure` (True, False, or None: when the request came
+    over HTTPS) and `same_site` ("lax", "strict", "none" or "omit", any
+    case). `close()` releases the site (the applications' expiry threads
+    stop once they are closed too)."""
 
     def __init__(
         self,
@@ -55,18 +70,33 @@ class SessionMiddleware:
         keep: List[Any] = []
         opts = ffi.new("sess_web_options *")
         check(lib.sess_web_options_init(opts))
-        _fill(opts, "sess_web_options", web_options, keep)
+        _fill(opts, "sess_web_options", _web_fields(web_options), keep)
+        self._cookieless = opts.cookieless
         out = ffi.new("sess_site **")
         check(lib.sess_site_create(out))
-        self._site = ffi.gc(out[0], lib.sess_site_release)
+        self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware")
         for path, application in self._apps.items():
-            check(lib.sess_site_add(self._site, c_text(path), application.handle, opts))
+            with self._shared as site, application._shared as handle:
+                check(lib.sess_site_add(site, c_text(path), handle, opts))
+
+    def close(self) -> None:
+        """Releases the site (idempotent): later requests raise WrongState;
+        requests in flight finish first."""
+        self._shared.close()
+
+    def __del__(self) -> None:
+        # Released here, while the applications (and their callbacks) live.
+        shared = getattr(self, "_shared", None)
+        if shared is not None:
+            shared.close()
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         use = self.session_use(environ) if callable(self.session_use) else self.session_use
         if use not in USES:
             raise ValueError(f"session_use must be one of {sorted(USES)}, not {use!r}")
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+        if "\0" in path:
+            return _bad_path(start_response)
         path_bytes = path.encode("latin-1")  # WSGI's native strings carry the raw bytes
         cookie = environ.get("HTTP_COOKIE", "").encode("latin-1")
         info = ffi.new("sess_request_info *")
@@ -80,7 +110,14 @@ class SessionMiddleware:
         info.https = environ.get("wsgi.url_scheme") == "https"
         out = ffi.new("sess_request **")
         try:
-            check(lib.sess_request_begin(self._site, info, out))
+            with self._shared as site:
+                check(lib.sess_request_begin(site, info, out))
+        except NoApplication:  # not a session page (as Apache's mod_sess declines it)
+            environ["libsess.session"] = None
+            environ["libsess.rewrite_url"] = _unchanged
+            return self.app(environ, start_response)
+        except InvalidArgument:  # not UTF-8, or not starting with "/"
+            return _bad_path(start_response)
         except (LockTimeout, StoreUnavailable) as e:
             return _unavailable(start_response, e)
         request = out[0]
@@ -95,22 +132,23 @@ class SessionMiddleware:
         captured: List[Any] = []
 
         def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-            if exc_info is not None and captured:
-                raise exc_info[1].with_traceback(exc_info[2])
-            captured[:] = [status, list(headers), exc_info]
+            # Nothing is sent before the page returns: a later call (with
+            # exc_info, PEP 3333) replaces the response.
+            captured[:] = [status, list(headers)]
             return body.append
 
         body: List[bytes] = []
         try:
             session = self._session(request, use)
             environ["libsess.session"] = session
-            # Cookieless applications: the page sees its path without the
-            # ID segment, and rewrites its links to carry it.
-            plain = text_out(lambda b, n, o: lib.sess_request_path(request, b, n, o))
-            plain = plain.encode("utf-8").decode("latin-1")  # back to a WSGI native string
-            script = environ.get("SCRIPT_NAME", "")
-            if plain != path and plain.startswith(script):
-                environ["PATH_INFO"] = plain[len(script) :]
+            if self._cookieless:
+                # The page sees its path without the URL's ID segment, and
+                # rewrites its links to carry it.
+                plain = text_out(lambda b, n, o: lib.sess_request_path(request, b, n, o))
+                plain = plain.encode("utf-8").decode("latin-1")  # back to a WSGI native string
+                script = environ.get("SCRIPT_NAME", "")
+                if plain != path and plain.startswith(script):
+                    environ["PATH_INFO"] = plain[len(script) :]
             environ["libsess.rewrite_url"] = rewrite_url
             result = self.app(environ, capture)
             try:
@@ -131,13 +169,10 @@ class SessionMiddleware:
             return _unavailable(start_response, e)
         if not captured:
             raise RuntimeError("the WSGI application did not call start_response")
-        status, headers, exc_info = captured
+        status, headers = captured
         if with_cookie is not None:
             headers.append(("Set-Cookie", with_cookie))
-        if exc_info is not None:
-            start_response(status, headers, exc_info)
-        else:
-            start_response(status, headers)
+        start_response(status, headers)
         return body
 
     @staticmethod
@@ -167,13 +202,46 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
         lib.sess_variant_clear(cookie)
 
 
+def _web_fields(options: Dict[str, Any]) -> Dict[str, Any]:
+    """sess_web_options' fields from the middleware's keywords: `secure`
+    and `same_site` translated to the library's values."""
+    fields = dict(options)
+    if "secure" in fields:
+        secure = fields["secure"]
+        if secure is not None and not isinstance(secure, bool):
+            raise TypeError(f"secure takes True, False or None, not {type(secure).__name__}")
+        fields["secure"] = _SECURE[secure]
+    if "same_site" in fields:
+        same_site = fields["same_site"]
+        if not isinstance(same_site, str):
+            raise TypeError(f"same_site takes a str, not {type(same_site).__name__}")
+        if same_site.lower() not in _SAME_SITE:
+            message = f"same_site must be one of {sorted(_SAME_SITE)}, not {same_site!r}"
+            raise error_for(lib.SESS_E_INVALID_OPTION, message)
+        fields["same_site"] = _SAME_SITE[same_site.lower()]
+    return fields
+
+
+def _unchanged(url: str) -> str:
+    """libsess.rewrite_url outside every application: URLs carry no ID."""
+    return url
+
+
+def _reply(start_response: StartResponse, status: str, text: str, *headers: Tuple[str, str]) -> List[bytes]:
+    """A short text/plain response."""
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), *headers])
+    return [body]
+
+
+def _bad_path(start_response: StartResponse) -> List[bytes]:
+    """400 Bad Request for a path the library cannot take."""
+    return _reply(start_response, "400 Bad Request", "Bad Request: the path is not valid UTF-8 or holds a NUL.\n")
+
+
 def _unavailable(start_response: StartResponse, error: SessionError) -> List[bytes]:
     """503 Service Unavailable for a session that stays locked or a store
     that is down."""
     print(f"libsess: 503: {error}", file=sys.stderr)
-    body = b"Service Unavailable: the session is busy or its store is down; try again.\n"
-    start_response(
-        "503 Service Unavailable",
-        [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), ("Retry-After", "1")],
-    )
-    return [body]
+    text = "Service Unavailable: the session is busy or its store is down; try again.\n"
+    return _reply(start_response, "503 Service Unavailable", text, ("Retry-After", "1"))

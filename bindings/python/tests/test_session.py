@@ -1,12 +1,15 @@
 """The Session object as a mapping, its properties, its unit of work and
 its errors; seed 004's scenarios and seed 000's methods in Python."""
 
+import gc
+import math
 import threading
 
 import pytest
 
 import libsess
 from libsess import _lib as lib
+from libsess.values import Variant
 
 
 @pytest.fixture
@@ -371,3 +374,290 @@ def test_seed_004_timeout_ends_the_session_and_runs_on_end():
         assert ended == [{"user": "Arthur"}]
         with pytest.raises(libsess.NotFound):
             app.open(sid)
+
+
+def test_sessions_and_apps_cannot_be_copied(python):
+    """A copy would share the handle, freed twice (a crash): copying and
+    pickling refuse."""
+    result = python(
+        """
+        import copy, pickle, libsess
+        app = libsess.App()
+        s = app.create()
+        for obj in (s, app):
+            for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+                try:
+                    attempt(obj)
+                except TypeError:
+                    print("refused", end=" ")
+        s.close()
+        app.close()
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "refused " * 6, "")
+
+
+def test_closing_an_app_in_use_waits_for_its_calls(python):
+    """close() refuses new calls and releases the application when the
+    calls in flight end: here an expire() whose Session_OnEnd closes the
+    application, then threads racing close()."""
+    result = python(
+        """
+        import threading, time, libsess
+        events, now = [], [1_000_000]
+
+        def on_end(s):
+            events.append("end " + s["name"])
+            if s["name"] == "a":
+                app.close()
+                try:
+                    app.session_count
+                except libsess.WrongState as e:
+                    events.append(str(e.message))
+
+        app = libsess.App(clock=lambda: now[0], expiry_interval_ms=0, on_end=on_end)
+        with app.create() as s:
+            s["name"], s.timeout = "a", 1
+        with app.create() as s:
+            s["name"] = "b"
+        now[0] += 120_000
+        events.append(f"expired {app.expire()}")
+        print(events)
+
+        for _ in range(20):
+            app = libsess.App()
+
+            def work():
+                while True:
+                    try:
+                        with app.create() as s:
+                            s["a"] = 1
+                        app.session_count
+                    except libsess.WrongState:
+                        return
+
+            threads = [threading.Thread(target=work) for _ in range(2)]
+            for t in threads:
+                t.start()
+            time.sleep(0.005)
+            app.close()
+            for t in threads:
+                t.join()
+        print("threads done")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "['end a', 'the application was closed', 'end b', 'expired 1']",  # b ends at the release
+        "threads done",
+    ]
+
+
+def test_closing_an_app_from_its_expiry_thread(python):
+    """Released from a handler the expiry thread runs, the application
+    would have that thread join itself (a panic in the library): the
+    release runs on a thread of its own."""
+    result = python(
+        """
+        import threading, libsess
+        now, closed = [1_000_000], threading.Event()
+
+        def on_end(s):
+            print("on_end", s["name"], flush=True)
+            if s["name"] == "a":
+                app.close()
+                closed.set()
+
+        app = libsess.App(clock=lambda: now[0], expiry_interval_ms=10, on_end=on_end)
+        with app.create() as s:
+            s["name"], s.timeout = "a", 1
+        with app.create() as s:
+            s["name"] = "b"
+        now[0] += 120_000
+        assert closed.wait(60)
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
+
+
+def test_an_open_session_outlives_its_app():
+    ended = []
+    app = libsess.App(on_end=lambda s: ended.append(dict(s)))
+    sid = stored(app, kept=1)
+    s = app.create()
+    app.close()
+    assert ended == [{"kept": 1}]  # Session_OnEnd for the stored sessions not in use
+    with pytest.raises(libsess.WrongState):
+        app.open(sid)
+    s["x"] = 1  # an open session keeps working...
+    assert s["x"] == 1
+    s.close()
+    assert ended == [{"kept": 1}]  # ...and is dropped without Session_OnEnd
+
+
+def test_interpreter_exit_stops_the_library_threads(python):
+    """At exit the applications (and the middleware's site, which holds
+    them too) are released, so no library thread calls into a finalizing
+    interpreter (that aborted the process); sessions left open are
+    discarded first, and Session_OnEnd runs for the stored ones."""
+    result = python(
+        """
+        import time, libsess
+        from libsess.wsgi import SessionMiddleware
+
+        app = libsess.App(clock=lambda: 0, expiry_interval_ms=1, static_objects={"o": lambda n: object()},
+                          on_end=lambda s: print("on_end", list(s), flush=True))
+        middleware = SessionMiddleware(lambda environ, start_response: [], app)
+        with app.create() as s:
+            s["a"] = 1
+        left_open = app.create()
+        left_open["x"] = 1
+        left_open.static_objects["o"]
+        time.sleep(0.05)  # the expiry thread calls the clock meanwhile
+        print("exiting", flush=True)
+        """
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[0] == "exiting"
+    assert "on_end ['a']" in result.stdout.splitlines()
+
+
+def test_an_unclosed_session_warns(app):
+    s = app.create()
+    s["a"] = 1
+    with pytest.warns(ResourceWarning):
+        del s
+        gc.collect()
+    assert app.session_count == 0  # discarded
+
+
+def test_error_families():
+    """Every code is a family's, or deliberately plain SessionError."""
+    plain = {
+        "SESS_E_FAIL",
+        "SESS_E_UNEXPECTED",
+        "SESS_E_NOTIMPL",
+        "SESS_E_NOINTERFACE",
+        "SESS_E_POINTER",
+        "SESS_E_INSUFFICIENT_BUFFER",
+    }
+    from libsess.errors import error_for
+
+    for name in dir(lib):
+        if name.startswith(("SESS_E_", "SESS_DISP_E_")):
+            error = error_for(getattr(lib, name))
+            assert (type(error) is libsess.SessionError) == (name in plain), name
+    assert isinstance(error_for(lib.SESS_E_OUTOFMEMORY), MemoryError)
+    assert isinstance(error_for(lib.SESS_E_NO_APPLICATION), libsess.NoApplication)
+    assert isinstance(error_for(lib.SESS_E_STORE_CORRUPT), libsess.StoreUnavailable)
+    assert isinstance(error_for(lib.SESS_E_STORE_FULL), libsess.LimitExceeded)
+    with libsess.App(max_session_bytes=100) as app, app.create() as s:
+        with pytest.raises(libsess.LimitExceeded) as e:
+            s["k"] = "x" * 200
+        assert e.value.hresult == lib.SESS_E_SESSION_TOO_LARGE
+        obj = s.interface()
+        with pytest.raises(AttributeError) as e:
+            obj.get("NoSuchMember")
+        assert isinstance(e.value, libsess.MemberNotFound)
+        with pytest.raises(TypeError) as e:
+            obj.call("Abandon", 1, 2)
+        assert e.value.hresult == lib.SESS_DISP_E_BADPARAMCOUNT
+    with libsess.App(memory_budget_bytes=300, max_session_bytes=300) as app:
+        stored(app, k="x" * 250)
+        with app.create() as s, pytest.raises(libsess.LimitExceeded) as e:
+            s["k"] = "x" * 200
+        assert e.value.hresult == lib.SESS_E_MEMORY_BUDGET
+
+
+def test_membership_does_not_convert_the_value(app):
+    """`in` asks whether the key is there; reading the value is get's job
+    (a DATE Python cannot hold, here NaN, which a C host may store)."""
+    with app.create() as s:
+        with Variant() as v:
+            v.ptr.vt, v.ptr.v.date = lib.SESS_VT_DATE, math.nan
+            assert lib.sess_value_set(s._h, b"when", v.ptr) == lib.SESS_S_OK
+        assert "WHEN" in s
+        assert "nope" not in s and "" not in s and "a\0b" not in s and 1 not in s
+        with pytest.raises(libsess.TypeMismatch):
+            s["when"]
+
+
+def test_static_object_membership_makes_nothing():
+    made = []
+    names = ["objInfo", "Ärger", "ΟΔΟΣ"]
+    with libsess.App(static_objects={n: made.append for n in names}) as app:
+        with app.create() as s:
+            statics = s.static_objects
+            assert "OBJINFO" in statics and "äRGER" in statics and "οδος" in statics
+            assert "objNone" not in statics and "οδοσ" not in statics and 1 not in statics
+            assert made == []
+        assert app.session_count == 0  # nothing made, so nothing stored
+        with app.create() as s:
+            # The library's own lookup agrees (Unicode lowercase; a final sigma stays final).
+            assert s.static_objects.get("οδος") is not None and s.static_objects.get("οδοσ") is None
+
+
+def test_a_failed_argument_releases_the_converted_ones():
+    """Arguments are converted last first: `o` is held when object()
+    fails, and must be let go."""
+    from libsess import objects
+
+    with libsess.App(static_objects={"o": lambda name: object()}) as app, app.create() as s:
+        o = s.static_objects["o"]
+        references = lambda: objects._live[objects._address(o.pointer)][2]  # noqa: E731
+        before = references()
+        with pytest.raises(TypeError):
+            s.interface().call("Abandon", object(), o)
+        assert references() == before
+
+
+def test_store_options(tmp_path):
+    """redis= and lmdb= take their structs' fields, a secret as bytes; two
+    applications on one LMDB directory share its sessions (and with the
+    secret, Session_OnEnd sees the real ID)."""
+    down = "redis://127.0.0.1:1/0"
+    libsess.App(redis={"url": down, "id_secret": b"0123456789abcdef"}).close()
+    with pytest.raises(libsess.InvalidArgument):
+        libsess.App(redis={"url": down, "id_secret": b"short"})
+    with pytest.raises(TypeError):
+        libsess.App(redis={"url": down, "id_secret": "0123456789abcdef"})
+    with pytest.raises(TypeError):
+        libsess.App(redis={"url": down, "id_secret_len": 16})
+    with pytest.raises(TypeError):
+        libsess.App(redis={"url": down, "cluster": 1})
+    with pytest.raises(libsess.StoreUnavailable) as e:
+        libsess.App(lmdb=tmp_path / "missing")
+    assert e.value.hresult == lib.SESS_E_STORE_ACCESS
+    now, ended = [1_000_000], []
+    options = {"path": tmp_path, "map_size": 1 << 20, "id_secret": b"0123456789abcdef", "durable": False}
+    common = dict(lmdb=options, clock=lambda: now[0], expiry_interval_ms=0, on_end=lambda s: ended.append(s.id))
+    with libsess.App(**common) as a, libsess.App(**common) as b:
+        with a.create() as s:
+            s["user"], s.timeout = "Arthur", 1
+            assert s.mode == lib.SESS_MODE_LMDB
+            sid = s.id
+        with b.open(sid) as s:
+            assert s["user"] == "Arthur"
+        now[0] += 120_000
+        assert b.expire() == 1
+        assert ended == [sid]
+
+
+def test_a_failing_clock_is_reported_and_its_last_reading_used():
+    now, broken = [1_000_000], [None]
+
+    def clock():
+        if broken[0] is not None:
+            return broken[0]()
+        return now[0]
+
+    with libsess.App(clock=clock, expiry_interval_ms=0) as app:
+        stored(app, a=1)  # the clock read 1_000_000
+        for failure in (lambda: 1 / 0, lambda: 5.5, lambda: -1):
+            broken[0] = failure
+            with pytest.warns(RuntimeWarning, match="clock failed"):
+                with app.create() as s:
+                    s.timeout, s["b"] = 1, 2  # its deadline: a minute from 1_000_000, not from 0
+        broken[0] = None
+        assert app.expire() == 0
+        assert app.session_count == 4

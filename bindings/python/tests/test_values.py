@@ -2,6 +2,7 @@
 
 import datetime
 import decimal
+import math
 
 import pytest
 
@@ -66,11 +67,23 @@ def test_decimal_rounds_to_four_places(session):
     assert session["cy"] == decimal.Decimal("1.2346")
 
 
-@pytest.mark.parametrize("value", [1 << 63, decimal.Decimal("1e20")])
+@pytest.mark.parametrize(
+    "value", [1 << 63, *map(decimal.Decimal, ["1e20", "1e30", "Infinity", "-Infinity", "NaN", "sNaN"])]
+)
 def test_too_large_numbers(session, value):
     with pytest.raises(OverflowError):
         session["big"] = value
     assert "big" not in session
+
+
+def test_currency_ignores_the_callers_decimal_context(session):
+    with decimal.localcontext(decimal.Context(prec=6, rounding=decimal.ROUND_DOWN, traps=[decimal.Inexact])):
+        session["cy"] = decimal.Decimal("123456.78915")
+        assert session["cy"] == decimal.Decimal("123456.7892")
+        session["cy"] = decimal.Decimal("-922337203685477.5808")
+        assert session["cy"] == decimal.Decimal("-922337203685477.5808")
+        session["cy"] = decimal.Decimal("0E+100")
+        assert session["cy"] == 0
 
 
 @pytest.mark.parametrize("value", [b"bytes", {"a": 1}, object(), 1j])
@@ -118,3 +131,12 @@ def test_dates_python_cannot_hold(session):
             libsess.values.load(v.ptr)
     assert e.value.hresult == libsess._lib.SESS_DISP_E_OVERFLOW
     assert "outside" in e.value.message
+
+
+def test_nan_dates_are_type_mismatches():
+    with libsess.values.Variant() as v:
+        v.ptr.vt = libsess._lib.SESS_VT_DATE
+        v.ptr.v.date = math.nan
+        with pytest.raises(libsess.TypeMismatch) as e:
+            libsess.values.load(v.ptr)
+    assert e.value.hresult == libsess._lib.SESS_DISP_E_OVERFLOW

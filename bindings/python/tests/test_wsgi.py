@@ -5,6 +5,7 @@ failed pages, and concurrent requests on one session."""
 import contextlib
 import http.cookiejar
 import socketserver
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -233,3 +234,78 @@ def test_cookieless_ids_travel_in_urls():
         assert body.split() == ["2", link]
         _, body, _ = get(opener, base + "/link")  # no ID in the URL: a new session
         assert body.split()[0] == "1"
+
+
+def request(middleware, path, script_name=""):
+    """One request straight through the middleware: (status, headers, body)."""
+    response = {}
+
+    def start_response(status, headers, exc_info=None):
+        response.update(status=status, headers=headers)
+
+    environ = {"PATH_INFO": path, "SCRIPT_NAME": script_name, "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+    body = b"".join(middleware(environ, start_response))
+    return response["status"], response["headers"], body
+
+
+def test_paths_the_library_cannot_take_are_400():
+    with libsess.App() as app:
+        middleware = SessionMiddleware(pages, app)
+        assert request(middleware, "/\xff")[0] == "400 Bad Request"  # GET /%FF: not UTF-8
+        assert request(middleware, "/read\x00.png")[0] == "400 Bad Request"  # not the page /read
+        assert request(middleware, "/read")[2] == b"readonly=False count=None\n"
+
+
+def test_a_path_outside_every_application_has_no_session():
+    """As Apache's module declines it: the page runs without a session."""
+    with libsess.App() as app:
+        middleware = SessionMiddleware(pages, {"/app": app})
+        status, _, body = request(middleware, "/read", script_name="/other")
+        assert (status, body) == ("200 OK", b"none\n")
+        assert request(middleware, "/id", script_name="/app")[0] == "200 OK"
+
+
+def test_an_error_page_replaces_the_response():
+    """start_response again with exc_info: nothing was sent yet (the
+    response is buffered), so the error page replaces it (PEP 3333)."""
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise RuntimeError("the page failed")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"error page"]
+
+    with libsess.App() as app:
+        status, headers, body = request(SessionMiddleware(page, app), "/")
+        assert (status, body) == ("500 Internal Server Error", b"error page")
+        assert [name for name, _ in headers] == ["Content-Type", "Set-Cookie"]
+
+
+def test_cookie_options():
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        start_response("200 OK", [])
+        return []
+
+    with libsess.App() as app:
+        _, headers, _ = request(SessionMiddleware(page, app, secure=True, same_site="Strict"), "/")
+        assert dict(headers)["Set-Cookie"].endswith("; Secure; HttpOnly; SameSite=Strict")
+        _, headers, _ = request(SessionMiddleware(page, app, same_site="omit"), "/")
+        assert "Secure" not in dict(headers)["Set-Cookie"] and "SameSite" not in dict(headers)["Set-Cookie"]
+        with pytest.raises(TypeError):
+            SessionMiddleware(page, app, secure=1)
+        with pytest.raises(libsess.InvalidArgument):
+            SessionMiddleware(page, app, same_site="sometimes")
+        with pytest.raises(TypeError):
+            SessionMiddleware(page, app, cookieless=1)
+
+
+def test_a_closed_middleware_refuses_requests():
+    with libsess.App() as app:
+        middleware = SessionMiddleware(pages, app)
+        middleware.close()
+        with pytest.raises(libsess.WrongState):
+            request(middleware, "/read")
