@@ -867,6 +867,22 @@ fn repeated_cookie_headers_find_the_session(demo: &Demo) {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("count=1"), "{answer}");
+    // A well-formed ID the store does not hold, in the first header, does
+    // not hide the live one in the second.
+    let stale = cookie_for(&made_up_id());
+    let answer = demo.raw(
+        format!(
+            "GET /counter HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {stale}\r\n\
+             Cookie: {cookie}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("count=2"), "{answer}");
+    assert!(
+        !answer.to_ascii_lowercase().contains("set-cookie"),
+        "{answer}"
+    );
 }
 
 /// What a malformed `Cookie` header should lead to on `/counter`.

@@ -516,6 +516,77 @@ fn cookie_headers_joined_with_commas_keep_the_session() {
     assert_eq!(counter(&site, Some(&joined)), (3, Outcome::default()));
 }
 
+/// Browsers send cookies with longer paths, and older ones, first: a
+/// well-formed ID the store does not hold must not hide the live one after
+/// it.
+#[test]
+fn an_unknown_id_before_the_live_one_does_not_hide_it() {
+    let (site, app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let live = cookie_of(&out);
+    let stale = || format!("ASPSESSIONID={}", SessionId::generate().unwrap());
+    let (a, b) = (stale(), stale());
+    for (i, header) in [
+        format!("{a}; {live}"),
+        format!("{a}; x=1; {b}; {live}"),
+        // Two Cookie headers joined with ", " (Apache httpd).
+        format!("{a}, {live}"),
+        format!("{a}; {live}; {a}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(
+            counter(&site, Some(header)),
+            (i as i32 + 2, Outcome::default()),
+            "{header}"
+        );
+    }
+    // Read-only requests find it too.
+    let mut req = site
+        .begin(&info(
+            "/peek",
+            Some(&format!("{a}; {live}")),
+            SessionUse::ReadOnly,
+        ))
+        .unwrap();
+    assert_eq!(req.session().unwrap().get("count"), Some(&Variant::I4(5)));
+    req.end(false).unwrap();
+    // An unknown ID is still never adopted: a new session, a new cookie.
+    let (n, out) = counter(&site, Some(&format!("{a}; {b}")));
+    assert_eq!(n, 1);
+    let fresh = cookie_of(&out);
+    assert!(fresh != a && fresh != b && fresh != live, "{fresh}");
+    // Abandon clears the cookie when the live one was not the first.
+    let mut req = site
+        .begin(&info(
+            "/abandon",
+            Some(&format!("{a}; {live}")),
+            SessionUse::Exclusive,
+        ))
+        .unwrap();
+    req.session().unwrap().abandon();
+    assert!(req
+        .end(false)
+        .unwrap()
+        .set_cookie
+        .unwrap()
+        .contains("Max-Age=0"));
+    // At most eight IDs are tried.
+    let (_, out) = counter(&site, None);
+    let live = cookie_of(&out);
+    let many: Vec<String> = (0..8).map(|_| stale()).collect();
+    assert_eq!(
+        counter(&site, Some(&format!("{}; {live}", many[..7].join("; ")))).0,
+        2
+    );
+    assert_eq!(
+        counter(&site, Some(&format!("{}; {live}", many.join("; ")))).0,
+        1
+    );
+    assert_eq!(app.session_count().unwrap(), 3);
+}
+
 /// A handler that sends its headers first: the early Set-Cookie, then the
 /// end reports only what changed after it.
 #[test]

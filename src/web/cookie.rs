@@ -201,6 +201,9 @@ impl CookieOptions {
     }
 }
 
+/// Most IDs [`find_session_ids_bytes`] collects from one header.
+pub const MAX_PRESENTED_IDS: usize = 8;
+
 /// The session ID in a `Cookie` request header: the first value under our
 /// name (compared exactly, case-sensitively) that is a well-formed
 /// [`SessionId`]. Values that are not (another application's cookie of the
@@ -223,28 +226,56 @@ pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<Sess
 /// [`find_session_id`] for a header as raw bytes: bytes that are not UTF-8
 /// (another cookie's Latin-1 value, say) make only their own pair unusable.
 pub fn find_session_id_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Option<SessionId> {
-    find_in_pairs(cookie_header, |b| b == b';', opts)
-        .or_else(|| find_in_pairs(cookie_header, |b| b == b';' || b == b',', opts))
+    find_session_ids_bytes(cookie_header, opts)
+        .into_iter()
+        .next()
 }
 
-/// The first well-formed ID under our name in the pairs `at` delimits.
-fn find_in_pairs(
+/// Every well-formed ID under our name, in the order the header gives them,
+/// each once, at most [`MAX_PRESENTED_IDS`]; the first is
+/// [`find_session_id_bytes`]'s, and the same rules apply (`,` splits only
+/// when no pair split at `;` holds an ID). A client may hold several
+/// cookies of one name (other paths, an older one a browser sends first):
+/// the caller takes the first its store holds.
+pub fn find_session_ids_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Vec<SessionId> {
+    let ids = ids_in_pairs(cookie_header, |b| b == b';', opts);
+    if ids.is_empty() {
+        ids_in_pairs(cookie_header, |b| b == b';' || b == b',', opts)
+    } else {
+        ids
+    }
+}
+
+/// The well-formed IDs under our name in the pairs `at` delimits.
+fn ids_in_pairs(
     cookie_header: &[u8],
     at: impl Fn(u8) -> bool,
     opts: &CookieOptions,
-) -> Option<SessionId> {
-    cookie_header.split(|&b| at(b)).find_map(|pair| {
-        let eq = pair.iter().position(|&b| b == b'=')?;
+) -> Vec<SessionId> {
+    let mut ids = Vec::new();
+    for pair in cookie_header.split(|&b| at(b)) {
+        if ids.len() == MAX_PRESENTED_IDS {
+            break;
+        }
+        let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            continue;
+        };
         let (name, value) = (trim_ows(&pair[..eq]), trim_ows(&pair[eq + 1..]));
         if !opts.name_matches(name) {
-            return None;
+            continue;
         }
         let value = match value {
             [b'"', inner @ .., b'"'] => inner,
             v => v,
         };
-        SessionId::parse(std::str::from_utf8(value).ok()?).ok()
-    })
+        let id = std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| SessionId::parse(v).ok());
+        if let Some(id) = id.filter(|id| !ids.contains(id)) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// The `Set-Cookie` header value that gives the client `id`, e.g.
@@ -732,6 +763,33 @@ mod tests {
             find_session_id(&format!("pref=x, ASPSESSIONID={smuggled}"), &o),
             Some(smuggled)
         );
+    }
+
+    #[test]
+    fn every_id_in_order_each_once_at_most_eight() {
+        let o = opts();
+        let ids: Vec<SessionId> = (0..10).map(|_| id()).collect();
+        let (a, b) = (ids[0], ids[1]);
+        let found = |h: String| find_session_ids_bytes(h.as_bytes(), &o);
+        assert_eq!(
+            found(format!("ASPSESSIONID={a}; x=1; ASPSESSIONID={b}")),
+            [a, b]
+        );
+        assert_eq!(
+            found(format!(
+                "ASPSESSIONID={b}; ASPSESSIONID={a}; ASPSESSIONID={b}"
+            )),
+            [b, a]
+        );
+        assert_eq!(found(format!("ASPSESSIONID={a}, ASPSESSIONID={b}")), [a, b]);
+        // Comma-split pairs count only when no `;` pair holds an ID.
+        assert_eq!(
+            found(format!("pref=x,ASPSESSIONID={b}; ASPSESSIONID={a}")),
+            [a]
+        );
+        let all: Vec<String> = ids.iter().map(|i| format!("ASPSESSIONID={i}")).collect();
+        assert_eq!(found(all.join("; ")), ids[..MAX_PRESENTED_IDS]);
+        assert_eq!(found("junk".into()), []);
     }
 
     #[test]

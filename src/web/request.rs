@@ -58,8 +58,10 @@ pub struct Request {
     session_use: SessionUse,
     path: String,
     session: Option<Session>,
-    /// The well-formed ID the client presented (cookie or URL), if any.
-    presented: Option<SessionId>,
+    /// The well-formed IDs the client presented (cookie or URL), in its
+    /// order: the session is the first the store holds; whether the client
+    /// has a cookie to clear follows from the first.
+    presented: Vec<SessionId>,
     /// The `Set-Cookie` value the host sent before the end, if any.
     sent_cookie: Option<String>,
 }
@@ -82,7 +84,7 @@ impl Request {
             })?
             .clone();
         let mut path = info.path.to_owned();
-        let mut id = None;
+        let mut ids = Vec::new();
         // A request whose path, without a cookieless application's ID
         // segment, is a page of an application nested under it
         // (`/(S(<id>))/search/x`) is that application's, without that ID;
@@ -93,7 +95,7 @@ impl Request {
             };
             match site.resolve_web(&stripped) {
                 Some(w) if Arc::ptr_eq(w, &web) => {
-                    (id, path) = (Some(found), stripped);
+                    (ids, path) = (vec![found], stripped);
                     break;
                 }
                 Some(w) if is_under(&w.path, &web.path) => (web, path) = (w.clone(), stripped),
@@ -102,7 +104,7 @@ impl Request {
         }
         if !web.cookieless {
             if let Some(header) = info.cookie_header {
-                id = cookie::find_session_id_bytes(header, &web.cookie);
+                ids = cookie::find_session_ids_bytes(header, &web.cookie);
             }
         }
         let mut req = Request {
@@ -111,7 +113,7 @@ impl Request {
             session_use: SessionUse::Off,
             path,
             session: None,
-            presented: id,
+            presented: ids,
             sent_cookie: None,
         };
         if info.session_use != SessionUse::Off {
@@ -142,9 +144,12 @@ impl Request {
                 "the request already uses session state",
             ));
         }
-        if let Some(id) = self.presented {
-            match self.web.app.open(&id, mode) {
-                Ok(s) => self.session = Some(s),
+        for id in &self.presented {
+            match self.web.app.open(id, mode) {
+                Ok(s) => {
+                    self.session = Some(s);
+                    break;
+                }
                 Err(e) if e.kind() == ErrorKind::SessionNotFound => {}
                 Err(e) => return Err(e),
             }
@@ -249,7 +254,7 @@ impl Request {
         if self.web.cookieless {
             None
         } else if s.is_abandoned() {
-            let client_has_one = self.presented.is_some()
+            let client_has_one = !self.presented.is_empty()
                 || self.sent_cookie.is_some()
                 || (s.is_new_session() && s.is_stored());
             client_has_one.then(|| cookie::clear_cookie(opts, self.https))
@@ -288,7 +293,7 @@ impl Request {
         let set_cookie = if self.web.cookieless {
             None
         } else if abandoned {
-            (self.presented.is_some() || new_and_stored || self.sent_cookie.is_some())
+            (!self.presented.is_empty() || new_and_stored || self.sent_cookie.is_some())
                 .then(|| cookie::clear_cookie(opts, self.https))
         } else if (new_and_stored && !failed) || regenerated {
             Some(cookie::set_cookie(opts, &id, self.https))
