@@ -5,7 +5,7 @@
  *   PORT=8080 ./build/server_demo      (make -C examples-c run-demo)
  *
  * Three applications share one sess_site: "/" (cookie ASPSESSIONID), the
- * nested "/search" (cookie ASPSESSIONID_search, Path=/search) and
+ * nested "/search" (cookie ASPSESSIONID_search, Path=/ too) and
  * "/cookieless" (the ID travels in the URL as /cookieless/(S(<id>))/...).
  * Every route exists in each of them: the route is the request path minus
  * the application's path, both as the library reports them.

@@ -1092,7 +1092,10 @@ typedef struct sess_web_options {
    */
   const char *cookie_name;
   /**
-   * Cookie `Path`, or NULL (default) for the application's path. Copied.
+   * Cookie `Path`, or NULL (default) for `/`, as ASP sends it (application
+   * paths match case-insensitively, cookie paths do not; the derived
+   * names keep applications apart). One given must cover the application
+   * path, ASCII case-insensitively, else `SESS_E_INVALID_OPTION`. Copied.
    */
   const char *cookie_path;
   /**

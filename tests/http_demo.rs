@@ -1206,7 +1206,7 @@ fn read_only_requests_share_the_session_and_a_writer_waits_for_them(demo: &Demo)
 // ---------------------------------------------------------------------------
 // Applications: nested and cookieless
 
-fn nested_application_has_its_own_cookie_path_and_contents(demo: &Demo) {
+fn nested_application_has_its_own_cookie_and_contents(demo: &Demo) {
     let mut b = Browser::new(demo);
 
     let r = b.get("/search/counter");
@@ -1216,7 +1216,7 @@ fn nested_application_has_its_own_cookie_path_and_contents(demo: &Demo) {
     assert_eq!(
         search.raw,
         format!(
-            "ASPSESSIONID_search={}; Path=/search; HttpOnly; SameSite=Lax",
+            "ASPSESSIONID_search={}; Path=/; HttpOnly; SameSite=Lax",
             search.value
         )
     );
@@ -1726,7 +1726,7 @@ scenarios! {
     regenerate_moves_the_contents_to_a_new_id_and_kills_the_old,
     concurrent_counter_requests_on_one_session_lose_no_update,
     read_only_requests_share_the_session_and_a_writer_waits_for_them,
-    nested_application_has_its_own_cookie_path_and_contents,
+    nested_application_has_its_own_cookie_and_contents,
     nested_application_keeps_its_subdirectories,
     cookieless_application_carries_the_id_in_links_not_cookies,
     cookieless_application_does_not_adopt_a_made_up_url_id,

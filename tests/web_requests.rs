@@ -284,7 +284,7 @@ fn nested_applications_keep_their_own_sessions() {
         .unwrap();
     let sc = req.end(false).unwrap().set_cookie.unwrap();
     assert!(
-        sc.starts_with("ASPSESSIONID_search=") && sc.contains("Path=/search;"),
+        sc.starts_with("ASPSESSIONID_search=") && sc.contains("; Path=/;"),
         "{sc}"
     );
     assert_eq!(
@@ -514,6 +514,57 @@ fn cookie_headers_joined_with_commas_keep_the_session() {
     assert_eq!(counter(&site, Some(&joined)).0, 2);
     let joined = format!("a=1; b=2, {cookie}");
     assert_eq!(counter(&site, Some(&joined)), (3, Outcome::default()));
+}
+
+/// IIS serves `/SEARCH/x` from `/search`, but browsers match cookie paths
+/// case-sensitively: the cookie's path is `/` (its name keeps applications
+/// apart), so the next request from that URL brings it back.
+#[test]
+fn a_case_variant_url_keeps_its_session() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/search", &app, WebOptions::default()).unwrap();
+    let mut req = site
+        .begin(&info("/SEARCH/page", None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.app_path(), "/search");
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(1))
+        .unwrap();
+    let sc = req.end(false).unwrap().set_cookie.unwrap();
+    assert!(
+        sc.starts_with("ASPSESSIONID_search=") && sc.contains("; Path=/;"),
+        "{sc}"
+    );
+    let cookie = sc.split(';').next().unwrap();
+    let mut req = site
+        .begin(&info("/SEARCH/page", Some(cookie), SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(1)));
+    assert_eq!(req.end(false).unwrap(), Outcome::default());
+    // An explicit path still applies; one that misses the application does not.
+    let path = |p: &str| WebOptions {
+        cookie_name: Some(format!("c{}", p.len())),
+        cookie_path: Some(p.into()),
+        ..WebOptions::default()
+    };
+    site.add("/shop/cart", &app, path("/shop")).unwrap();
+    let mut req = site
+        .begin(&info("/shop/cart/x", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(1))
+        .unwrap();
+    let sc = req.end(false).unwrap().set_cookie.unwrap();
+    assert!(sc.contains("; Path=/shop;"), "{sc}");
+    let e = site.add("/z", &app, path("/elsewhere")).unwrap_err();
+    assert_eq!(e.code(), error::E_INVALID_OPTION);
+    assert!(e.detail().contains("does not cover"), "{}", e.detail());
+    // Paths that are no cookie path are applications all the same.
+    site.add("/my app", &app, WebOptions::default()).unwrap();
+    site.add("/café", &app, WebOptions::default()).unwrap();
 }
 
 /// Browsers send cookies with longer paths, and older ones, first: a

@@ -17,7 +17,7 @@
  *                                      its path)
  *       SessionStoreLockTTL 120000     Redis, LMDB: ms a killed child's lock lives
  *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
- *       SessionStateCookiePath /app    SessionStateCookieDomain example.org
+ *       SessionStateCookiePath /       SessionStateCookieDomain example.org
  *       SessionStateCookieSecure Auto  Auto | Always | Never
  *       SessionStateCookieSameSite Lax Lax | Strict | None | Omit
  *       SessionStateCookieMaxAge 0     SessionStateCookieHostPrefix Off
@@ -425,7 +425,7 @@ static const command_rec sess_cmds[] = {
     AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
                   "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
     AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
-                  "the cookie's Path (default: the application's path)"),
+                  "the cookie's Path (default /; must cover the application's path)"),
     AP_INIT_TAKE1("SessionStateCookieDomain", set_string, FIELD(cookie_domain),
                   RSRC_CONF | ACCESS_CONF, "the cookie's Domain (default: none)"),
     AP_INIT_TAKE1("SessionStateCookieSecure", set_secure, NULL, RSRC_CONF | ACCESS_CONF,
@@ -1092,10 +1092,11 @@ static int strip_cookieless_id(request_rec *r)
     if (!apr_table_get(r->notes, NOTE_ID_SEGMENT) && !r->main && !cookieless_app(sc, app)) {
         /* The segment was an enclosing cookieless application's, and the
          * page is a nested cookie application's (a relative link from the
-         * outer one's page): its cookie's Path does not cover this URL, so
-         * the client goes to the URL without the segment (method and body
-         * kept for all but GET and HEAD). A nested cookieless application
-         * finds its own segment in the path as it came (unit_path). */
+         * outer one's page): its cookie's Path, unless it is /, does not
+         * cover this URL, so the client goes to the URL without the
+         * segment (method and body kept for all but GET and HEAD). A
+         * nested cookieless application finds its own segment in the path
+         * as it came (unit_path). */
         const char *to = as_sent_without_segment(r, path);
         if (r->args)
             to = apr_pstrcat(r->pool, to, "?", r->args, NULL);

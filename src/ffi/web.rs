@@ -53,7 +53,10 @@ pub struct sess_web_options {
     /// Cookie name, or NULL (default) for one derived from the path
     /// (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
     pub cookie_name: *const c_char,
-    /// Cookie `Path`, or NULL (default) for the application's path. Copied.
+    /// Cookie `Path`, or NULL (default) for `/`, as ASP sends it (application
+    /// paths match case-insensitively, cookie paths do not; the derived
+    /// names keep applications apart). One given must cover the application
+    /// path, ASCII case-insensitively, else `SESS_E_INVALID_OPTION`. Copied.
     pub cookie_path: *const c_char,
     /// Cookie `Domain`, or NULL (default: none). Copied.
     pub cookie_domain: *const c_char,

@@ -16,7 +16,11 @@ pub struct WebOptions {
     /// (`ASPSESSIONID` for `/`, `ASPSESSIONID_search` for `/search`) so
     /// nested applications never read each other's cookie.
     pub cookie_name: Option<String>,
-    /// The cookie's `Path`; `None` (default) is the application's path.
+    /// The cookie's `Path`; `None` (default) is `/`, as ASP and ASP.NET
+    /// send it (applications match paths case-insensitively, browsers
+    /// cookie paths case-sensitively: `Path=/search` would never come back
+    /// from `/SEARCH/x`). One given must cover the application's path
+    /// (ASCII case-insensitively; `/`, or `/shop` for `/shop/cart`).
     pub cookie_path: Option<String>,
     /// The other cookie attributes (`name` and `path` are set from the two
     /// fields above).
@@ -57,6 +61,34 @@ fn derived_cookie_name(path: &str) -> String {
     name
 }
 
+/// Whether a cookie with `Path=cookie_path` reaches every page of the
+/// application at the normalised `app_path`: its percent-decoded bytes,
+/// without a trailing `/`, are a whole-segment prefix of the path (ASCII
+/// case-insensitively, as application paths match).
+fn cookie_path_covers(cookie_path: &str, app_path: &str) -> bool {
+    let raw = cookie_path.as_bytes();
+    let hex = |i: usize| raw.get(i).and_then(|&b| char::from(b).to_digit(16));
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    let prefix = decoded.strip_suffix(b"/").unwrap_or(&decoded);
+    let app = app_path.as_bytes();
+    app.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        && matches!(app.get(prefix.len()), None | Some(b'/'))
+}
+
 impl Site {
     /// An empty site.
     pub fn new() -> Site {
@@ -73,10 +105,20 @@ impl Site {
             name: opts
                 .cookie_name
                 .unwrap_or_else(|| derived_cookie_name(&path)),
-            path: opts.cookie_path.unwrap_or_else(|| path.clone()),
+            path: opts.cookie_path.unwrap_or_else(|| "/".to_owned()),
             ..opts.cookie
         };
         cookie.validate()?;
+        if !cookie_path_covers(&cookie.path, &path) {
+            return Err(Error::new(
+                error::E_INVALID_OPTION,
+                format!(
+                    "cookie path {:?} does not cover the application path {path:?}: \
+                     browsers would not send the cookie to its pages (use \"/\", the default)",
+                    cookie.path
+                ),
+            ));
+        }
         if self
             .apps
             .iter()
@@ -156,7 +198,7 @@ mod tests {
         let search = site.resolve_web("/search/contrib/x").unwrap();
         assert_eq!(
             (search.cookie.name.as_str(), search.cookie.path.as_str()),
-            ("ASPSESSIONID_search", "/search")
+            ("ASPSESSIONID_search", "/")
         );
         assert_eq!(site.resolve("/other").unwrap().0, "/");
         let clash = WebOptions {
@@ -175,6 +217,10 @@ mod tests {
             site.add("/y", &app, injected).unwrap_err().code(),
             error::E_INVALID_OPTION
         );
+        // An application path no cookie path could hold is fine by default.
+        for p in ["/my app", "/café"] {
+            site.add(p, &app, WebOptions::default()).unwrap();
+        }
         assert_eq!(
             site.add(
                 "/SEARCH",
@@ -188,5 +234,48 @@ mod tests {
             .code(),
             error::E_INVALID_OPTION
         );
+    }
+
+    #[test]
+    fn an_explicit_cookie_path_must_cover_the_application() {
+        for (cookie, app) in [
+            ("/", "/"),
+            ("/", "/search"),
+            ("/search", "/search"),
+            ("/search/", "/search"),
+            ("/SEARCH", "/search"),
+            ("/search", "/search/contrib"),
+            ("/caf%C3%A9", "/café"),
+            ("/caf%c3%a9/", "/café/x"),
+            ("/my%20app", "/my app"),
+        ] {
+            assert!(cookie_path_covers(cookie, app), "{cookie} {app}");
+        }
+        for (cookie, app) in [
+            ("/search", "/"),
+            ("/sea", "/search"),
+            ("/search/contrib", "/search"),
+            ("/elsewhere", "/z"),
+            ("//", "/search"),
+            ("/caf%", "/café"),
+            ("/search%2", "/search"),
+        ] {
+            assert!(!cookie_path_covers(cookie, app), "{cookie} {app}");
+        }
+        let app = App::new(AppOptions::default()).unwrap();
+        let mut site = Site::new();
+        let e = site
+            .add(
+                "/z",
+                &app,
+                WebOptions {
+                    cookie_path: Some("/elsewhere".into()),
+                    ..WebOptions::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), error::E_INVALID_OPTION);
+        assert!(e.detail().contains("does not cover"), "{}", e.detail());
+        assert!(site.resolve("/z").is_none(), "added anyway");
     }
 }
