@@ -516,6 +516,65 @@ fn cookie_headers_joined_with_commas_keep_the_session() {
     assert_eq!(counter(&site, Some(&joined)), (3, Outcome::default()));
 }
 
+/// A URL a browser would resolve to another path (or host) than the one an
+/// ID goes into is returned as it is: never an ID for another application,
+/// never `/\host` (another server) from removing a root ID.
+#[test]
+fn rewrite_url_leaves_urls_with_dot_segments_backslashes_and_controls_alone() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &app, cookieless()).unwrap();
+    site.add("/shop", &app, cookieless()).unwrap();
+    let named = |n: &str| WebOptions {
+        cookie_name: Some(n.into()),
+        ..WebOptions::default()
+    };
+    site.add("/search", &app, named("S")).unwrap();
+    site.add("/admin", &app, named("A")).unwrap();
+    for page in ["/x", "/shop/x"] {
+        let mut req = site
+            .begin(&info(page, None, SessionUse::Exclusive))
+            .unwrap();
+        req.session_or_new()
+            .unwrap()
+            .set("k", Variant::I4(1))
+            .unwrap();
+        for url in [
+            "/(S(x))/\\evil.example/../search/p",
+            "/(S(x))/%2e%2e/\\evil.example/../search/p",
+            "/(S(x))//evil.example/../search/p",
+            "/(S(x))/\t/evil.example/../../search/p",
+            "/(S(x))/\\evil.example/p",
+            "/(S(x))/\t/evil.example/p",
+            "/(S(x))/\n/evil.example/p",
+            "/(S(x))/ /evil.example/p",
+            "/x/%2e%2e/search/p",
+            "/x/%2E./search/p",
+            "/x/./p",
+            "/shop/../admin/x",
+            "/shop/..",
+            "/shop/%2e%2e/admin/x",
+            "/shop/./../admin",
+            "/shop/.%2E?x",
+            "/shop/a\x7f/x",
+        ] {
+            assert_eq!(req.rewrite_url(url), url, "{page}: {url:?}");
+        }
+        // Dots elsewhere are fine.
+        let id = req.session().unwrap().id();
+        let (url, expected) = if page == "/x" {
+            ("/a.b/...?x=/../", format!("/(S({id}))/a.b/...?x=/../"))
+        } else {
+            (
+                "/shop/a.b/...#/../",
+                format!("/shop/(S({id}))/a.b/...#/../"),
+            )
+        };
+        assert_eq!(req.rewrite_url(url), expected);
+        req.end(false).unwrap();
+    }
+}
+
 /// IIS serves `/SEARCH/x` from `/search`, but browsers match cookie paths
 /// case-sensitively: the cookie's path is `/` (its name keeps applications
 /// apart), so the next request from that URL brings it back.

@@ -56,14 +56,15 @@ pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)
 ///
 /// Returned unchanged: URLs with a scheme or host (`https://…`, `//host/…`),
 /// relative URLs (`page.asp`, `../x`, `?q`, `#frag`: they resolve against a
-/// URL that already carries the marker), and paths outside the application.
+/// URL that already carries the marker), paths outside the application, and
+/// paths a browser would not take as they are (see [`is_plain_path`]).
 /// Never panics.
 pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
     let unchanged = || url.to_string();
     let Some(prefix) = app_prefix(app_path) else {
         return unchanged();
     };
-    if !url.starts_with('/') || url.starts_with("//") || url.starts_with("/\\") {
+    if !url.starts_with('/') || url.starts_with("//") || !is_plain_path(url) {
         return unchanged();
     }
     let path_end = url.find(['?', '#']).unwrap_or(url.len());
@@ -95,8 +96,12 @@ pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
 /// `url` without a marker-shaped segment right after `app_path` (valid or
 /// not) and the `/` after it: `/search/(S(<anything>))/page` gives
 /// `/search/page` (at the root, never `//…`: `/(S(x))//h/p` gives `/h/p`);
-/// otherwise `url` as it is. Never panics.
+/// otherwise, and for a path that is not [`is_plain_path`], `url` as it is.
+/// Never panics.
 pub fn remove(app_path: &str, url: &str) -> String {
+    if !is_plain_path(url) {
+        return url.to_owned();
+    }
     let at = app_prefix(app_path).and_then(|prefix| after_app(prefix, url));
     let Some((head, rest)) = at.and_then(|at| Some((url.get(..at)?, url.get(at..)?))) else {
         return url.to_owned();
@@ -115,6 +120,21 @@ pub fn remove(app_path: &str, url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Whether the path of `url` (before any `?` or `#`) is one a browser takes
+/// as it is written: no `\` (a `/` to browsers: `/\host` is another
+/// server), no ASCII control or space (tabs and newlines are dropped), no
+/// `.` or `..` segment, percent-encoded (`%2e`) or not (the target is
+/// another path than the one an ID would be put in).
+pub fn is_plain_path(url: &str) -> bool {
+    let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    path.bytes()
+        .all(|b| b != b'\\' && b != b' ' && !b.is_ascii_control())
+        && path.split('/').all(|seg| {
+            let dots = seg.to_ascii_lowercase().replace("%2e", ".");
+            dots != "." && dots != ".."
+        })
 }
 
 /// `app_path` without its trailing `/` (`""` for the root); `None` unless it
@@ -165,6 +185,17 @@ mod tests {
                 "https://h/a/(S(x))/",
             ),
             ("/", "/(S(x))//evil.test/p".to_owned(), "/evil.test/p"),
+            (
+                "/",
+                "/(S(x))/\\evil.test/p".to_owned(),
+                "/(S(x))/\\evil.test/p",
+            ),
+            (
+                "/",
+                "/(S(x))/\t/evil.test/p".to_owned(),
+                "/(S(x))/\t/evil.test/p",
+            ),
+            ("/", "/(S(x))/%2E%2e/p".to_owned(), "/(S(x))/%2E%2e/p"),
             ("/a", "/a/(S(x))//p".to_owned(), "/a//p"),
         ] {
             assert_eq!(remove(app, &url), bare, "{app} {url}");
@@ -340,6 +371,12 @@ mod tests {
             ("/", "#frag"),
             ("/", "//evil.example/x"),
             ("/", "/\\evil.example/x"),
+            ("/", "/a/../b"),
+            ("/", "/a/%2E%2e/b"),
+            ("/", "/./b?x"),
+            ("/", "/a\tb"),
+            ("/", "/a b"),
+            ("/search", "/search/.%2e/x#y"),
             ("/", "https://example.com/"),
             ("/", "HTTP://example.com/search/x"),
             ("/", "javascript:alert(1)"),

@@ -226,7 +226,9 @@ impl Request {
     /// `url` as a link or redirect target should be written: in a cookieless
     /// application with a live session, with the session's ID segment;
     /// otherwise unchanged. A URL of an application nested under this one
-    /// gets no ID (one that has a segment of this application's loses it).
+    /// gets no ID (one that has a segment of this application's loses it);
+    /// one whose path is not [`cookieless::is_plain_path`] (a `\`, an ASCII
+    /// control or space, a `.` or `..` segment) is returned as it is.
     pub fn rewrite_url(&self, url: &str) -> String {
         match &self.session {
             Some(s) if self.web.cookieless && !s.is_abandoned() => {
