@@ -575,6 +575,26 @@ fn rewrite_url_leaves_urls_with_dot_segments_backslashes_and_controls_alone() {
     }
 }
 
+/// A failed request that created a session and regenerated its ID leaves
+/// nothing stored: no cookie for it.
+#[test]
+fn a_failed_request_sends_no_cookie_for_a_regenerated_new_session() {
+    let (site, app) = site_with(AppOptions::default());
+    let mut req = site.begin(&info("/", None, SessionUse::Exclusive)).unwrap();
+    let s = req.session_or_new().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.regenerate_id().unwrap();
+    let id = s.id().to_string();
+    assert_eq!(req.end(true).unwrap(), Outcome::default());
+    assert_eq!(app.session_count().unwrap(), 0);
+    let cookie = format!("ASPSESSIONID={id}");
+    let mut req = site
+        .begin(&info("/", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    assert!(req.session().is_none());
+    req.end(false).unwrap();
+}
+
 /// IIS serves `/SEARCH/x` from `/search`, but browsers match cookie paths
 /// case-sensitively: the cookie's path is `/` (its name keeps applications
 /// apart), so the next request from that URL brings it back.

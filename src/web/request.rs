@@ -284,8 +284,9 @@ impl Request {
         let new_and_stored = s.is_new_session() && s.is_stored();
         let abandoned = s.is_abandoned();
         // A new session regenerated before anything was written is not
-        // stored: it has no cookie to send yet.
-        let regenerated = s.is_regenerated() && s.is_stored();
+        // stored: it has no cookie to send yet; nor has one a failed
+        // request undoes.
+        let regenerated = s.is_regenerated() && s.is_stored() && !(failed && s.is_new_session());
         if failed {
             s.discard()?;
         } else {
