@@ -2025,6 +2025,24 @@ fn apache_answers_503_when_the_store_is_down() {
     );
 }
 
+#[test]
+fn apache_answers_400_for_a_path_that_is_not_utf8() {
+    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
+    for path in ["/%FF", "/counter%C3", "/search/%FFx"] {
+        let r = demo.get(path, None);
+        r.assert_status(400);
+        r.assert_no_set_cookie();
+    }
+    demo.assert_alive("a path that is not UTF-8");
+    let page = demo.get("/metrics", None).text();
+    assert_eq!(sample(&page, "sess_apache_failures_total"), 0, "{page}");
+    assert!(
+        !demo.output().contains("beginning the request"),
+        "logged as an error:\n{}",
+        demo.output()
+    );
+}
+
 /// A file of directives for conf.sh to Include (EXTRA_CONF), removed when
 /// dropped.
 struct ExtraConf(PathBuf);

@@ -96,7 +96,8 @@
  *                cookie or URL, its lock (shared for ReadOnly); a lock
  *                timeout or a store that is down answers 503 here, before
  *                any handler ran (an ErrorDocument for it runs without
- *                session state: the start is not tried again).
+ *                session state: the start is not tried again); a path
+ *                the library refuses (not UTF-8: /%FF) answers 400.
  *   handler      any module: sess_ap_request(r) (optional function).
  *   SESS_COMMIT  an output filter just before the protocol filters holds
  *                the response until its EOS, then sess_request_end
@@ -1317,6 +1318,12 @@ static int fixups(request_rec *r)
     hr = sess_request_begin(sc->site, &info, &st->req);
     if (hr == SESS_E_NO_APPLICATION)
         return DECLINED; /* not ours */
+    if (hr == SESS_E_INVALIDARG) {
+        /* The client's path is none the library takes (not UTF-8: /%FF). */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "mod_sess: a path the library refuses: %s",
+                      last_error(r->pool, hr));
+        return HTTP_BAD_REQUEST;
+    }
     if (hr < 0) {
         if (hr == SESS_E_LOCK_TIMEOUT)
             count(&counters->lock_timeouts);
