@@ -12,8 +12,8 @@
 //! without a restart.
 //!
 //! A retried script may already have run on the server (the reply was lost);
-//! the scripts are written so that a retry with the same lock token sees its
-//! own effect and reports success (see `scripts/`).
+//! the scripts are written so that a retry with the same lock or claim
+//! token sees its own effect and reports it (see `scripts/`).
 
 use std::time::{Duration, Instant};
 

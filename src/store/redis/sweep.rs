@@ -133,8 +133,11 @@ impl RedisStore {
     /// and not in use (one not due yet is re-indexed at its deadline).
     fn claim(&self, h: &KeyHash, now_ms: u64) -> Result<Option<Lease>> {
         let k = self.keys.session(h);
-        let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp]);
-        call.arg(&k.member[..]).arg(now_ms);
+        // A claim retried after a lost reply finds the session under this
+        // token, where its first run moved it.
+        let claimed = k.claimed(&self.token());
+        let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp, &claimed]);
+        call.arg(&k.member[..]).arg(now_ms).arg(self.tombstone_ms);
         let reply: Value = self.pool.run("claim", |c| call.invoke(c))?;
         let (status, fields) = scripts::status_and_fields(reply)?;
         let (1, Some(fields)) = (status, fields) else {

@@ -15,6 +15,15 @@ local function ours(l, token)
   return l and string.sub(l, 1, #token + 1) == token .. ':'
 end
 
+-- Claims session `data` for Session_OnEnd: renames it to `claimed` (its
+-- name with the claim's token, same slot), kept `ttl` ms for a retried
+-- claim to find, and drops `member` from the index `exp`.
+local function claim(data, exp, claimed, member, ttl)
+  redis.call('RENAME', data, claimed)
+  redis.call('PEXPIRE', claimed, ttl)
+  redis.call('ZREM', exp, member)
+end
+
 -- HSET of the field/value pairs args[from..to], in bounded chunks.
 local function hset_range(key, args, from, to)
   local i = from
