@@ -1132,3 +1132,41 @@ fn three_sweepers_at_once_and_requests_end_each_session_once() {
     assert_eq!(apps[0].session_count().unwrap(), 0);
     assert!(redis_env::stored_sessions(SHARED_URL, &prefix).is_empty());
 }
+
+#[test]
+fn a_garbled_lock_field_is_no_lock_for_scripts_and_reads_alike() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "badlock");
+    let mut con = connect(SHARED_URL);
+    let cases = [
+        "123:abc",
+        "123:",
+        "123: 99999999999999",
+        "123:+99999999999999",
+        "123:1e20",
+        "123:999999999999999999999",
+    ];
+    for (n, junk) in (0..).zip(cases) {
+        let prefix = prefixes.fresh();
+        let clock = Arc::new(ManualClock::new(now_ms()));
+        let mut redis = redis_opts(SHARED_URL, prefix.clone());
+        redis.retry_budget = Duration::from_millis(500);
+        let (app, ended) = recorded(redis, &clock);
+        let id = stored(&app, &[("n", Variant::I4(n))]);
+        let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+        let _: i64 = cmd(&mut con, &["HSET", &data, "L", junk]);
+        // Neither a read-only request nor a writing one waits, nor fails.
+        let s = app.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(n)), "{junk}");
+        drop(s);
+        let mut s = app
+            .open(&id, LockMode::Exclusive)
+            .unwrap_or_else(|e| panic!("L = {junk:?}: {e:?}"));
+        s.set("n", Variant::I4(n + 100)).unwrap();
+        s.close().unwrap();
+        // The sweeper claims it (nobody holds it) and ends it.
+        let _: i64 = cmd(&mut con, &["HSET", &data, "L", junk]);
+        clock.advance(21 * 60_000);
+        assert_eq!(app.expire().unwrap(), 1, "L = {junk:?}");
+        assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(n + 100)))]);
+    }
+}

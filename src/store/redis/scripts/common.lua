@@ -4,10 +4,12 @@
 -- once that request is done: the last holder's mark, which lets a call
 -- retried after a lost reply recognise its own effect.
 
--- Whether L value `l` (false: none) is a lock still held at `now`.
+-- Whether L value `l` (false: none) is a lock still held at `now`. Its
+-- expiry is the 1 to 19 digits after the first ':'; a value without one
+-- is no lock (garbled too: `codec::lock_of` reads L the same way).
 local function held(l, now)
-  local c = l and string.find(l, ':', 1, true)
-  return c and tonumber(string.sub(l, c + 1)) > now
+  local x = l and string.match(l, '^[^:]*:(%d+)$')
+  return x and #x <= 19 and tonumber(x) > now
 end
 
 -- Whether L value `l` (false: none) is `token`'s lock, expired or not.
