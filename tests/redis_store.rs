@@ -1170,3 +1170,43 @@ fn a_garbled_lock_field_is_no_lock_for_scripts_and_reads_alike() {
         assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(n + 100)))]);
     }
 }
+
+#[test]
+fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "junk");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let bucket = &data[prefix.len() + 1..prefix.len() + 3];
+    let exp = format!("{prefix}{{{bucket}}}:exp");
+    let other = if bucket == "00" { "01" } else { "00" };
+    // 600 members due long ago, none of them a session of this bucket:
+    // unreadable ones, another bucket's, and this bucket's in the hex form
+    // an earlier version wrote, naming no session.
+    let mut con = connect(SHARED_URL);
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(&exp);
+    for i in 0..600 {
+        let member = match i % 3 {
+            0 => format!("junk{i}").into_bytes(),
+            1 => {
+                let mut m = [i as u8; 16];
+                m[0] = u8::from_str_radix(other, 16).unwrap();
+                m.to_vec()
+            }
+            _ => format!("{bucket}{i:030x}").into_bytes(),
+        };
+        zadd.arg(0).arg(member);
+    }
+    let _: i64 = zadd.query(&mut con).unwrap();
+    clock.advance(21 * 60_000);
+    for _ in 0..3 {
+        app.expire().unwrap();
+    }
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(1)))]);
+    let left: i64 = cmd(&mut con, &["ZCARD", &exp]);
+    assert_eq!(left, 0, "junk left in the index");
+    assert_eq!(app.session_count().unwrap(), 0);
+}

@@ -40,7 +40,9 @@
 //!   its final contents, and re-indexed at `E` otherwise. A request that
 //!   finds its session expired claims it the same way. A claim retried
 //!   after a lost or late reply finds the session under its token and ends
-//!   it all the same. A session's data outlives
+//!   it all the same. Index members that name no session of their bucket
+//!   (unreadable, or another bucket's) are dropped by the sweep that reads
+//!   them. A session's data outlives
 //!   its deadline by `grace` (a Redis TTL) for the sweeper to find.
 //! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
 //!   script on one server; one call per bucket in a cluster) by the sweeper

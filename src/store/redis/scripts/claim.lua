@@ -3,7 +3,7 @@
 -- The index is a lower bound of each deadline E (saves do not touch it): a
 -- session found not due is re-indexed at E.
 -- KEYS: data, exp, claimed (the data key's name with this claim's token).
--- ARGV: member, now ms, tombstone ttl ms.
+-- ARGV: member (as the index holds it), now ms, tombstone ttl ms.
 -- {0}: not due (re-indexed) or gone; {1, fields}: claimed (by this very
 -- call, retried after a lost reply, too); {2}: in use.
 local c = redis.call('HGETALL', KEYS[3])
