@@ -1210,3 +1210,41 @@ fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
     assert_eq!(left, 0, "junk left in the index");
     assert_eq!(app.session_count().unwrap(), 0);
 }
+
+#[test]
+fn a_server_out_of_memory_is_a_full_store() {
+    let server = Server::start(&["--maxmemory-policy", "noeviction"]);
+    let redis = redis_opts(&server.url(), redis_env::unique_prefix("oom"));
+    let budget = redis.retry_budget;
+    let app = app_on(redis, |_| {});
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut con = connect(&server.url());
+    let mut maxmemory = |v: &str| {
+        let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", v]);
+    };
+    maxmemory("1");
+    // Writes fail at once, saying so; reads go on.
+    let t = Instant::now();
+    let mut s = app.create_session().unwrap();
+    let full = s.set("n", Variant::I4(2)).unwrap_err();
+    assert_eq!(full.code(), error::E_STORE_FULL, "{full:?}");
+    assert!(full.detail().contains("out of memory"), "{full:?}");
+    assert!(t.elapsed() < budget / 2, "retried: {:?}", t.elapsed());
+    drop(s);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_FULL
+    );
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    drop(s);
+    // Memory back: nothing was left locked or half written.
+    maxmemory("0");
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("n", Variant::I4(3)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(3))
+    );
+}

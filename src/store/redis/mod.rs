@@ -53,7 +53,8 @@
 //! - **Application end** leaves the sessions in Redis: the farm's other
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
-//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns. The
+//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
+//!   server out of memory is `E_STORE_FULL` (nothing written). The
 //!   lock field keeps its last holder's token once released, so a script
 //!   retried after a lost reply recognises its own effect instead of
 //!   reporting a lost lock.
@@ -145,7 +146,8 @@ struct Count {
 ///   process's sweeper claims it (one sweeper at a time across the farm).
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
 /// - Redis down: `E_STORE_UNAVAILABLE` once a call's retry budget is spent;
-///   calls succeed again as soon as Redis is back.
+///   calls succeed again as soon as Redis is back. Redis out of memory:
+///   `E_STORE_FULL`, nothing written.
 /// - Application end leaves the sessions to the farm ([`SessionStore::drain`]
 ///   appends nothing); `max_sessions` is checked against an approximate,
 ///   farm-wide count.
