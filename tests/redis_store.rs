@@ -993,8 +993,10 @@ fn a_sweepers_claim_whose_reply_is_lost_still_ends_the_session() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostclaim");
     let prefix = prefixes.fresh();
     let proxy = redis_env::Proxy::start(6379);
+    // A long budget: the claimed copy outlives the checks on a busy machine.
     let redis = RedisOptions {
         op_timeout: Duration::from_millis(500),
+        retry_budget: Duration::from_secs(5),
         ..redis_opts(&proxy.url(), prefix.clone())
     };
     let tombstone = redis.retry_budget + redis.op_timeout;
@@ -1023,6 +1025,7 @@ fn a_request_whose_expired_sessions_claim_times_out_still_ends_it() {
     let op_timeout = Duration::from_millis(300);
     let redis = RedisOptions {
         op_timeout,
+        retry_budget: Duration::from_secs(5),
         ..redis_opts(&proxy.url(), prefix.clone())
     };
     let tombstone = redis.retry_budget + redis.op_timeout;
@@ -1214,7 +1217,10 @@ fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
 #[test]
 fn a_server_out_of_memory_is_a_full_store() {
     let server = Server::start(&["--maxmemory-policy", "noeviction"]);
-    let redis = redis_opts(&server.url(), redis_env::unique_prefix("oom"));
+    let redis = RedisOptions {
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("oom"))
+    };
     let budget = redis.retry_budget;
     let app = app_on(redis, |_| {});
     let id = stored(&app, &[("n", Variant::I4(1))]);
