@@ -97,7 +97,7 @@
 #define SESS_E_NO_APPLICATION (-0x7FFBFDEC) /* 0x80040214: no application serves this path */
 #define SESS_E_SESSION_TOO_LARGE (-0x7FFBFDF0) /* 0x80040210: the session would exceed the per-session size limit */
 #define SESS_E_MEMORY_BUDGET (-0x7FFBFDEF) /* 0x80040211: the application's sessions would exceed its memory budget */
-#define SESS_E_STORE_FULL (-0x7FFBFDE8) /* 0x80040218: the session store's file is full */
+#define SESS_E_STORE_FULL (-0x7FFBFDE8) /* 0x80040218: the session store is full (its file, or Redis's memory) */
 #define SESS_E_STORE_CORRUPT (-0x7FFBFDE7) /* 0x80040219: the session store's file is damaged or incompatible */
 #define SESS_E_STORE_ACCESS (-0x7FFBFDE6) /* 0x8004021A: the session store's directory is missing or not writable */
 
@@ -630,7 +630,8 @@ typedef struct sess_redis_options {
   uint32_t op_timeout_ms;
   /**
    * Total time one call may spend retrying before it fails with
-   * `SESS_E_STORE_UNAVAILABLE`, ms (default 3000).
+   * `SESS_E_STORE_UNAVAILABLE`, ms (default 3000). A server out of
+   * memory fails a write at once with `SESS_E_STORE_FULL`.
    */
   uint32_t retry_budget_ms;
   /**

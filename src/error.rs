@@ -98,8 +98,9 @@ pub const E_NO_APPLICATION: HResult = hr(0x8004_0214);
 pub const E_SESSION_TOO_LARGE: HResult = hr(0x8004_0210);
 /// A write would take the application's sessions past its memory budget.
 pub const E_MEMORY_BUDGET: HResult = hr(0x8004_0211);
-/// The machine-local store's file is full (its map size is reached);
-/// nothing was written.
+/// The session store is full; nothing was written: the machine-local
+/// store's file (its map size is reached), or Redis's memory (`maxmemory`
+/// reached under a policy that evicts nothing).
 pub const E_STORE_FULL: HResult = hr(0x8004_0218);
 /// The machine-local store's file is damaged or not one this libsess can
 /// read (another format or version).
@@ -196,7 +197,7 @@ pub fn message(code: HResult) -> &'static str {
         E_NO_APPLICATION => "no application serves this path",
         E_SESSION_TOO_LARGE => "the session would exceed the per-session size limit",
         E_MEMORY_BUDGET => "the application's sessions would exceed its memory budget",
-        E_STORE_FULL => "the session store's file is full",
+        E_STORE_FULL => "the session store is full (its file, or Redis's memory)",
         E_STORE_CORRUPT => "the session store's file is damaged or incompatible",
         E_STORE_ACCESS => "the session store's directory is missing or not writable",
         c if c >= 0 => "success",

@@ -936,3 +936,321 @@ fn round_trips_per_request() {
         Some(&Variant::I4(3))
     );
 }
+
+// ---- lost replies, hostile data, a full server ------------------------------
+
+/// Session_OnEnd as seen: (SessionID, the item "n").
+type Ended = Arc<Mutex<Vec<(SessionId, Option<Variant>)>>>;
+
+/// An application on `redis` with the clock `clock` and the ID secret,
+/// recording each Session_OnEnd.
+fn recorded(mut redis: RedisOptions, clock: &Arc<ManualClock>) -> (App, Ended) {
+    redis.id_secret = Some(SECRET.to_vec());
+    let ended: Ended = Arc::default();
+    let e = ended.clone();
+    let app = app_on(redis, |o| {
+        o.clock = Some(clock.clone());
+        o.on_end = Some(Arc::new(move |s| {
+            e.lock().unwrap().push((s.id(), s.get("n").cloned()));
+        }));
+    });
+    (app, ended)
+}
+
+/// The claimed sessions' copies under `prefix` (`<session key>:c:<token>`)
+/// and their TTLs: they must be few-second ones, then gone.
+fn claimed_copies(prefix: &str) -> Vec<(String, i64)> {
+    let mut con = connect(SHARED_URL);
+    redis_env::keys_under(SHARED_URL, prefix)
+        .into_iter()
+        .filter(|k| k.contains(":c:"))
+        .map(|k| {
+            let ttl: i64 = cmd(&mut con, &["PTTL", &k]);
+            (k, ttl)
+        })
+        .collect()
+}
+
+/// Asserts the claimed copies under `prefix` are one, expiring within
+/// `tombstone`, and waits (bounded) for it to go.
+fn claimed_copy_expires(prefix: &str, tombstone: Duration) {
+    let copies = claimed_copies(prefix);
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let ttl = copies[0].1;
+    assert!(
+        ttl > 0 && ttl <= tombstone.as_millis() as i64,
+        "the claimed copy's TTL: {ttl} ms"
+    );
+    let t = Instant::now();
+    while !claimed_copies(prefix).is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(30), "the copy stays");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_sweepers_claim_whose_reply_is_lost_still_ends_the_session() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostclaim");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    // A long budget: the claimed copy outlives the checks on a busy machine.
+    let redis = RedisOptions {
+        op_timeout: Duration::from_millis(500),
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&proxy.url(), prefix.clone())
+    };
+    let tombstone = redis.retry_budget + redis.op_timeout;
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    clock.advance(21 * 60_000);
+    // The claim ran (the session moved aside), its reply never came; the
+    // retried claim finds the session where the first one put it.
+    proxy.lose_reply(b"*2\r\n:1\r\n*");
+    assert_eq!(app.expire().unwrap(), 1);
+    assert!(proxy.fired(), "no claim reply was lost");
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+    assert_eq!(app.expire().unwrap(), 0);
+    assert_eq!(app.session_count().unwrap(), 0, "the index entry went");
+    assert!(redis_env::session_keys(SHARED_URL, &prefix).is_empty());
+    claimed_copy_expires(&prefix, tombstone);
+    assert_eq!(ended.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_request_whose_expired_sessions_claim_times_out_still_ends_it() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lateclaim");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let op_timeout = Duration::from_millis(300);
+    let redis = RedisOptions {
+        op_timeout,
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&proxy.url(), prefix.clone())
+    };
+    let tombstone = redis.retry_budget + redis.op_timeout;
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(8))]);
+    clock.advance(21 * 60_000);
+    // The request finds its session expired and claims it; the reply comes
+    // after the op timeout, so the call is retried.
+    proxy.delay_reply(b"*2\r\n:3\r\n*", op_timeout * 3);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert!(proxy.fired(), "no claim reply was delayed");
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(8)))]);
+    assert_eq!(app.expire().unwrap(), 0);
+    assert_eq!(app.session_count().unwrap(), 0, "the index entry went");
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_SESSION_NOT_FOUND,
+        "not resurrected"
+    );
+    claimed_copy_expires(&prefix, tombstone);
+    assert_eq!(ended.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn three_sweepers_at_once_and_requests_end_each_session_once() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "sweep3");
+    let prefix = prefixes.fresh();
+    let start = now_ms();
+    let setup = app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+        o.clock = Some(Arc::new(ManualClock::new(start)))
+    });
+    const N: i32 = 120;
+    let ids: Vec<SessionId> = (0..N)
+        .map(|n| {
+            let mut s = setup.create_session().unwrap();
+            s.set_timeout(1).unwrap();
+            s.set("n", Variant::I4(n)).unwrap();
+            let id = s.id();
+            s.close().unwrap();
+            id
+        })
+        .collect();
+    // Three stores (each with its own sweeper identity) and a shared
+    // record of every Session_OnEnd.
+    let clock = Arc::new(ManualClock::new(start + 2 * 60_000));
+    let ends: Arc<Mutex<Vec<i32>>> = Arc::default();
+    let apps: Vec<App> = (0..3)
+        .map(|_| {
+            let e = ends.clone();
+            app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+                o.clock = Some(clock.clone());
+                o.on_end = Some(Arc::new(move |s| match s.get("n") {
+                    Some(Variant::I4(n)) => e.lock().unwrap().push(*n),
+                    other => panic!("OnEnd saw {other:?}"),
+                }));
+            })
+        })
+        .collect();
+    let done = AtomicBool::new(false);
+    let lease = format!("{prefix}sweeper");
+    std::thread::scope(|sc| {
+        // The sweeper lease is taken away over and over: the three sweep
+        // at once.
+        sc.spawn(|| {
+            let mut con = connect(SHARED_URL);
+            while !done.load(Ordering::Relaxed) {
+                let _: i64 = cmd(&mut con, &["DEL", &lease]);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        for app in &apps {
+            sc.spawn(|| {
+                let t = Instant::now();
+                while !done.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(60) {
+                    app.expire().unwrap();
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+        }
+        // Requests for the same sessions claim some of them first.
+        for (i, app) in apps.iter().enumerate().take(2) {
+            let ids = &ids;
+            sc.spawn(move || {
+                for id in ids.iter().skip(i).step_by(2) {
+                    assert_eq!(
+                        code(app.open(id, LockMode::Exclusive)),
+                        error::E_SESSION_NOT_FOUND
+                    );
+                }
+            });
+        }
+        let t = Instant::now();
+        while ends.lock().unwrap().len() < N as usize && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // A last sweep finds nothing to end twice.
+        std::thread::sleep(Duration::from_millis(200));
+        done.store(true, Ordering::Relaxed);
+    });
+    let mut seen = ends.lock().unwrap().clone();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>(), "each ended exactly once");
+    assert_eq!(apps[0].session_count().unwrap(), 0);
+    assert!(redis_env::stored_sessions(SHARED_URL, &prefix).is_empty());
+}
+
+#[test]
+fn a_garbled_lock_field_is_no_lock_for_scripts_and_reads_alike() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "badlock");
+    let mut con = connect(SHARED_URL);
+    let cases = [
+        "123:abc",
+        "123:",
+        "123: 99999999999999",
+        "123:+99999999999999",
+        "123:1e20",
+        "123:999999999999999999999",
+    ];
+    for (n, junk) in (0..).zip(cases) {
+        let prefix = prefixes.fresh();
+        let clock = Arc::new(ManualClock::new(now_ms()));
+        let mut redis = redis_opts(SHARED_URL, prefix.clone());
+        redis.retry_budget = Duration::from_millis(500);
+        let (app, ended) = recorded(redis, &clock);
+        let id = stored(&app, &[("n", Variant::I4(n))]);
+        let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+        let _: i64 = cmd(&mut con, &["HSET", &data, "L", junk]);
+        // Neither a read-only request nor a writing one waits, nor fails.
+        let s = app.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(n)), "{junk}");
+        drop(s);
+        let mut s = app
+            .open(&id, LockMode::Exclusive)
+            .unwrap_or_else(|e| panic!("L = {junk:?}: {e:?}"));
+        s.set("n", Variant::I4(n + 100)).unwrap();
+        s.close().unwrap();
+        // The sweeper claims it (nobody holds it) and ends it.
+        let _: i64 = cmd(&mut con, &["HSET", &data, "L", junk]);
+        clock.advance(21 * 60_000);
+        assert_eq!(app.expire().unwrap(), 1, "L = {junk:?}");
+        assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(n + 100)))]);
+    }
+}
+
+#[test]
+fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "junk");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let bucket = &data[prefix.len() + 1..prefix.len() + 3];
+    let exp = format!("{prefix}{{{bucket}}}:exp");
+    let other = if bucket == "00" { "01" } else { "00" };
+    // 600 members due long ago, none of them a session of this bucket:
+    // unreadable ones, another bucket's, and this bucket's in the hex form
+    // an earlier version wrote, naming no session.
+    let mut con = connect(SHARED_URL);
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(&exp);
+    for i in 0..600 {
+        let member = match i % 3 {
+            0 => format!("junk{i}").into_bytes(),
+            1 => {
+                let mut m = [i as u8; 16];
+                m[0] = u8::from_str_radix(other, 16).unwrap();
+                m.to_vec()
+            }
+            _ => format!("{bucket}{i:030x}").into_bytes(),
+        };
+        zadd.arg(0).arg(member);
+    }
+    let _: i64 = zadd.query(&mut con).unwrap();
+    clock.advance(21 * 60_000);
+    for _ in 0..3 {
+        app.expire().unwrap();
+    }
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(1)))]);
+    let left: i64 = cmd(&mut con, &["ZCARD", &exp]);
+    assert_eq!(left, 0, "junk left in the index");
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
+#[test]
+fn a_server_out_of_memory_is_a_full_store() {
+    let server = Server::start(&["--maxmemory-policy", "noeviction"]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("oom"))
+    };
+    let budget = redis.retry_budget;
+    let app = app_on(redis, |_| {});
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut con = connect(&server.url());
+    let mut maxmemory = |v: &str| {
+        let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", v]);
+    };
+    maxmemory("1");
+    // Writes fail at once, saying so; reads go on.
+    let t = Instant::now();
+    let mut s = app.create_session().unwrap();
+    let full = s.set("n", Variant::I4(2)).unwrap_err();
+    assert_eq!(full.code(), error::E_STORE_FULL, "{full:?}");
+    assert!(full.detail().contains("out of memory"), "{full:?}");
+    assert!(t.elapsed() < budget / 2, "retried: {:?}", t.elapsed());
+    drop(s);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_FULL
+    );
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    drop(s);
+    // Memory back: nothing was left locked or half written.
+    maxmemory("0");
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("n", Variant::I4(3)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(3))
+    );
+}

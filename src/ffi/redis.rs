@@ -22,7 +22,8 @@ pub struct sess_redis_options {
     /// Longest wait for one reply, ms (default 1000).
     pub op_timeout_ms: u32,
     /// Total time one call may spend retrying before it fails with
-    /// `SESS_E_STORE_UNAVAILABLE`, ms (default 3000).
+    /// `SESS_E_STORE_UNAVAILABLE`, ms (default 3000). A server out of
+    /// memory fails a write at once with `SESS_E_STORE_FULL`.
     pub retry_budget_ms: u32,
     /// How long a lock lives if its holder never releases it (a crashed
     /// process), ms (default 120000).

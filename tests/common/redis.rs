@@ -1,7 +1,8 @@
 //! Redis for the tests: the shared server on 127.0.0.1:6379, private
 //! `redis-server` processes on other loopback ports (killed, paused and
-//! restarted by fault tests), a private three-master Redis Cluster, unique
-//! key prefixes, and cleanup of every key a test wrote.
+//! restarted by fault tests), a private three-master Redis Cluster, a
+//! proxy that loses or delays a chosen reply, unique key prefixes, and
+//! cleanup of every key a test wrote.
 //!
 //! Everything here talks to 127.0.0.1 only, bounds every wait, and stops
 //! the processes it started when dropped.
@@ -9,11 +10,12 @@
 // Each test binary uses only some of these.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The shared server the CI starts.
@@ -390,4 +392,145 @@ pub fn command_calls(con: &mut redis::Connection) -> Vec<(String, u64)> {
             Some((name.to_owned(), calls))
         })
         .collect()
+}
+
+/// What the proxy does to the reply it is armed for.
+struct Armed {
+    /// The start of the reply (a server→client chunk) to catch.
+    prefix: Vec<u8>,
+    /// `None`: drop it and close the connection (a reply lost on the wire);
+    /// `Some(d)`: hold it back `d` first (a reply too late).
+    delay: Option<Duration>,
+}
+
+/// A loopback TCP proxy to a server that loses or delays one chosen reply.
+/// Stops (closing every connection) when dropped.
+pub struct Proxy {
+    pub port: u16,
+    armed: Arc<Mutex<Option<Armed>>>,
+    fired: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    sockets: Arc<Mutex<Vec<TcpStream>>>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy to 127.0.0.1:`upstream`.
+    pub fn start(upstream: u16) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("a loopback port");
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let armed: Arc<Mutex<Option<Armed>>> = Arc::default();
+        let fired = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sockets: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (a, f, s, socks) = (armed.clone(), fired.clone(), stop.clone(), sockets.clone());
+        let accept = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
+                let mut list = socks.lock().unwrap();
+                list.push(client.try_clone().unwrap());
+                list.push(server.try_clone().unwrap());
+                drop(list);
+                let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(up.0, up.1, None));
+                let (a, f) = (a.clone(), f.clone());
+                std::thread::spawn(move || pipe(server, client, Some((a, f))));
+            }
+        });
+        Proxy {
+            port,
+            armed,
+            fired,
+            stop,
+            sockets,
+            accept: Some(accept),
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The next reply that starts with `prefix` is lost: dropped, and its
+    /// connection closed.
+    pub fn lose_reply(&self, prefix: &[u8]) {
+        self.arm(prefix, None);
+    }
+
+    /// The next reply that starts with `prefix` is held back `delay`.
+    pub fn delay_reply(&self, prefix: &[u8], delay: Duration) {
+        self.arm(prefix, Some(delay));
+    }
+
+    fn arm(&self, prefix: &[u8], delay: Option<Duration>) {
+        self.fired.store(false, Ordering::SeqCst);
+        *self.armed.lock().unwrap() = Some(Armed {
+            prefix: prefix.to_vec(),
+            delay,
+        });
+    }
+
+    /// Whether the armed reply was caught.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+type Trap = (Arc<Mutex<Option<Armed>>>, Arc<AtomicBool>);
+
+/// Copies `from` to `to` until either closes; `trap`: the server→client
+/// direction, which catches the armed reply.
+fn pipe(mut from: TcpStream, mut to: TcpStream, trap: Option<Trap>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some((armed, fired)) = &trap {
+            let mut a = armed.lock().unwrap();
+            if a.as_ref().is_some_and(|a| buf[..n].starts_with(&a.prefix)) {
+                let caught = a.take().unwrap();
+                drop(a);
+                fired.store(true, Ordering::SeqCst);
+                match caught.delay {
+                    None => break,
+                    Some(d) => std::thread::sleep(d),
+                }
+            }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+        for s in self
+            .sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
 }

@@ -115,12 +115,17 @@ pub(super) struct Decoded {
     pub(super) snapshot: Snapshot,
 }
 
-/// The lock a session's `L` field holds: `(token, expiry ms)` while held,
-/// `None` when free (or absent).
+/// The lock a session's `L` field holds: `(token, expiry ms)`; `None` when
+/// free, absent or garbled (no expiry of 1 to 19 digits after the first
+/// `:`), as the scripts' `held` reads it.
 pub(super) fn lock_of(fields: &Fields) -> Option<(&[u8], u64)> {
     let (_, l) = fields.iter().find(|(n, _)| n == LOCK)?;
     let colon = l.iter().position(|&b| b == b':')?;
-    let expiry = number(&l[colon + 1..], "L").ok()?;
+    let digits = &l[colon + 1..];
+    if !(1..=19).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let expiry = std::str::from_utf8(digits).ok()?.parse().ok()?;
     Some((&l[..colon], expiry))
 }
 
@@ -356,6 +361,22 @@ mod tests {
         assert_eq!(lock_of(&with(b"12:345")), Some((&b"12"[..], 345)));
         assert_eq!(lock_of(&with(b"12")), None);
         assert_eq!(lock_of(&with(b"12:x")), None);
+        for garbled in [
+            &b"12:"[..],
+            b"12:345x",
+            b"12: 345",
+            b"12:+345",
+            b"12:1e20",
+            b"12:0x10",
+            b"12:34:5",
+            b"12:12345678901234567890",
+        ] {
+            assert_eq!(lock_of(&with(garbled)), None, "{garbled:?}");
+        }
+        assert_eq!(
+            lock_of(&with(b":9999999999999999999")),
+            Some((&b""[..], 9_999_999_999_999_999_999))
+        );
         assert_eq!(lock_of(&Vec::new()), None);
     }
 

@@ -6,14 +6,15 @@
 //! by `op_timeout`, and on a connection failure, timeout or transient server
 //! state (LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY) drops that
 //! connection and tries again with a short backoff until `retry_budget` has
-//! passed; then it fails with `E_STORE_UNAVAILABLE`. No single wait is ever
-//! longer than what is left of the budget, so a call never hangs. Once Redis
-//! answers again, new connections are opened on demand: the process recovers
-//! without a restart.
+//! passed; then it fails with `E_STORE_UNAVAILABLE`. Redis out of memory
+//! (OOM) is `E_STORE_FULL` at once. No single wait is ever longer than what
+//! is left of the budget, so a call never hangs. Once Redis answers again,
+//! new connections are opened on demand: the process recovers without a
+//! restart.
 //!
 //! A retried script may already have run on the server (the reply was lost);
-//! the scripts are written so that a retry with the same lock token sees its
-//! own effect and reports success (see `scripts/`).
+//! the scripts are written so that a retry with the same lock or claim
+//! token sees its own effect and reports it (see `scripts/`).
 
 use std::time::{Duration, Instant};
 
@@ -127,6 +128,23 @@ pub(super) fn unavailable(what: &str, detail: impl std::fmt::Display) -> Error {
     Error::new(
         error::E_STORE_UNAVAILABLE,
         format!("Redis {what}: {detail}"),
+    )
+}
+
+/// The error of a call that failed with `e`, not to be retried: Redis out
+/// of memory (OOM: `maxmemory` reached under a policy that evicts nothing)
+/// is `E_STORE_FULL`, anything else `E_STORE_UNAVAILABLE`.
+fn failed(what: &str, e: RedisError) -> Error {
+    if e.code() != Some("OOM") {
+        return unavailable(what, e);
+    }
+    // Redis refuses a script only at its first write: nothing was written.
+    Error::new(
+        error::E_STORE_FULL,
+        format!(
+            "Redis {what}: the server is out of memory (maxmemory reached, \
+             and its policy evicts nothing); nothing was written: {e}"
+        ),
     )
 }
 
@@ -260,7 +278,7 @@ impl Pool {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let failure = match self.checkout(deadline) {
-                Err(e) if !classify(&e).0 => return Err(unavailable(what, e)),
+                Err(e) if !classify(&e).0 => return Err(failed(what, e)),
                 Err(e) => e,
                 Ok(mut conn) => {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -284,7 +302,7 @@ impl Pool {
                                 self.checkin(conn);
                             }
                             if !retry {
-                                return Err(unavailable(what, e));
+                                return Err(failed(what, e));
                             }
                             e
                         }

@@ -5,6 +5,10 @@
 //! - `<prefix>{<b>}:<H>` — the session (a hash: its items and the fields
 //!   `M`, `E`, `L`, `K`, see `codec.rs`); its lock is the field `L`, so a
 //!   session costs one key whatever the traffic;
+//! - `<prefix>{<b>}:<H>:c:<token>` — a session just claimed for
+//!   Session_OnEnd (renamed there by the claim with this token), kept for
+//!   the tombstone TTL so that a claim retried after a lost reply gets it
+//!   again;
 //! - `<prefix>{<b>}:exp` — the bucket's expiry index (a sorted set: the 16
 //!   bytes of each session's key hash → a deadline no later than its `E`);
 //! - `<prefix>sweeper` — the farm-wide sweeper lease.
@@ -26,6 +30,13 @@ pub(super) struct SessionKeys {
     pub(super) data: String,
     /// The bucket's expiry index.
     pub(super) exp: String,
+}
+
+impl SessionKeys {
+    /// Where the claim with `token` moves the session (same hash slot).
+    pub(super) fn claimed(&self, token: &str) -> String {
+        format!("{}:c:{token}", self.data)
+    }
 }
 
 /// Key naming for one application.
@@ -82,7 +93,7 @@ mod tests {
         let h = KeyHash::of(&id);
         let k = Keys::new("sess:app:").session(&h);
         let tag = format!("{{{}}}", &h.hex()[..2]);
-        for key in [&k.data, &k.exp] {
+        for key in [&k.data, &k.exp, &k.claimed("7")] {
             assert!(key.starts_with("sess:app:"));
             assert!(key.contains(&tag));
             assert!(!key.contains(&id.to_string()));

@@ -4,8 +4,9 @@
 //!   session ID, never the ID, holding its items and its own fields (see
 //!   `codec.rs`), the lock among them. What a session costs in Redis is
 //!   bounded by the sessions, never by the traffic: a request leaves no key
-//!   behind (an Abandon leaves the removed session's lock mark for the
-//!   tombstone TTL, a few seconds).
+//!   behind (an Abandon leaves the removed session's lock mark, and a
+//!   claim for Session_OnEnd the claimed session, for the tombstone TTL:
+//!   the retry budget plus one op timeout).
 //! - **The SessionID in Session_OnEnd.** No form of the ID is stored unless
 //!   `RedisOptions::id_secret` is set (the same in every process), and then
 //!   only masked under it; the sweeper of any process unmasks it. Without a
@@ -33,10 +34,15 @@
 //!   indexes the sessions by a deadline no later than that (a save does not
 //!   touch it). [`SessionStore::take_expired`] sweeps only while this
 //!   process holds the farm-wide sweeper lease (a key with a TTL); each
-//!   session the index shows due is claimed (read and deleted) atomically
-//!   if `E` says so, so exactly one process runs its Session_OnEnd, with its
-//!   final contents, and re-indexed at `E` otherwise. A request that finds
-//!   its session expired claims it the same way. A session's data outlives
+//!   session the index shows due is claimed atomically if `E` says so (read,
+//!   and renamed to a key named with the claim's token, which expires after
+//!   the tombstone TTL), so exactly one process runs its Session_OnEnd, with
+//!   its final contents, and re-indexed at `E` otherwise. A request that
+//!   finds its session expired claims it the same way. A claim retried
+//!   after a lost or late reply finds the session under its token and ends
+//!   it all the same. Index members that name no session of their bucket
+//!   (unreadable, or another bucket's) are dropped by the sweep that reads
+//!   them. A session's data outlives
 //!   its deadline by `grace` (a Redis TTL) for the sweeper to find.
 //! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
 //!   script on one server; one call per bucket in a cluster) by the sweeper
@@ -47,7 +53,8 @@
 //! - **Application end** leaves the sessions in Redis: the farm's other
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
-//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns. The
+//!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
+//!   server out of memory is `E_STORE_FULL` (nothing written). The
 //!   lock field keeps its last holder's token once released, so a script
 //!   retried after a lost reply recognises its own effect instead of
 //!   reporting a lost lock.
@@ -139,7 +146,8 @@ struct Count {
 ///   process's sweeper claims it (one sweeper at a time across the farm).
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
 /// - Redis down: `E_STORE_UNAVAILABLE` once a call's retry budget is spent;
-///   calls succeed again as soon as Redis is back.
+///   calls succeed again as soon as Redis is back. Redis out of memory:
+///   `E_STORE_FULL`, nothing written.
 /// - Application end leaves the sessions to the farm ([`SessionStore::drain`]
 ///   appends nothing); `max_sessions` is checked against an approximate,
 ///   farm-wide count.
@@ -152,8 +160,9 @@ pub struct RedisStore {
     lock_ttl_ms: u64,
     grace_ms: u64,
     refresh_ms: u64,
-    /// How long an Abandon's lock mark lives: long enough for a call
-    /// retried within its budget to recognise its own effect.
+    /// How long an Abandon's lock mark and a claimed session's copy live:
+    /// long enough for a call retried within its budget to find its own
+    /// effect.
     tombstone_ms: u64,
     id_secret: Option<Vec<u8>>,
     clock: Arc<dyn Clock>,
@@ -335,16 +344,20 @@ impl RedisStore {
         wait: Duration,
         now_ms: u64,
     ) -> Result<(i64, Option<Fields>, u64)> {
+        // Where an expired session is moved for Session_OnEnd: the call,
+        // retried after a lost reply, finds it there.
+        let claimed = k.claimed(token);
         remote::wait_for_lock(
             wait,
             now_ms,
             &self.lock_waits,
             |now| {
-                let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp]);
+                let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp, &claimed]);
                 call.arg(&k.member[..])
                     .arg(token)
                     .arg(now)
-                    .arg(now.saturating_add(self.lock_ttl_ms));
+                    .arg(now.saturating_add(self.lock_ttl_ms))
+                    .arg(self.tombstone_ms);
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
                     (2, _) => Attempt::Locked,

@@ -37,7 +37,9 @@ pub struct RedisOptions {
     pub op_timeout: Duration,
     /// Total time one store call may spend retrying after connection
     /// failures and timeouts before it gives up with `E_STORE_UNAVAILABLE`
-    /// (default 3 s). Waiting for a session's lock is not counted here: that
+    /// (default 3 s). A server out of memory (`maxmemory` reached under a
+    /// policy that evicts nothing) fails a write at once with
+    /// `E_STORE_FULL`. Waiting for a session's lock is not counted here: that
     /// is the application's `lock_timeout`.
     pub retry_budget: Duration,
     /// How long a session lock lives if its holder never releases it (a

@@ -93,7 +93,8 @@ impl<'a> Call<'a> {
     }
 }
 
-fn bad_reply(what: &str) -> Error {
+/// `E_STORE_UNAVAILABLE` for a reply of the wrong shape.
+pub(super) fn bad_reply(what: &str) -> Error {
     Error::new(
         error::E_STORE_UNAVAILABLE,
         format!("Redis gave an unexpected reply: {what}"),

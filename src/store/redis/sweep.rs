@@ -29,14 +29,32 @@ impl RedisStore {
             return Ok(()); // another process sweeps now
         }
         let mut first_error = None;
-        for h in self.due(now_ms)? {
-            // An unreadable or unreachable session is skipped (and its
-            // failure reported once the others are claimed); a claimed but
-            // unreadable one is gone without Session_OnEnd.
-            match self.claim(&h, now_ms) {
-                Ok(Some(lease)) => out.push(lease),
-                Ok(None) => {}
-                Err(e) => {
+        for (b, members) in self.due(now_ms)?.into_iter().enumerate() {
+            let mut junk = Vec::new();
+            for m in members {
+                // A member that names no session of this bucket is never
+                // claimed: dropped, lest such members fill every batch.
+                let Some(h) = keys::member_hash(&m).filter(|h| h.bucket() == b) else {
+                    junk.push(m);
+                    continue;
+                };
+                // An unreadable or unreachable session is skipped (and its
+                // failure reported once the others are claimed); a claimed
+                // but unreadable one is gone without Session_OnEnd.
+                match self.claim(&h, &m, now_ms) {
+                    Ok(Some(lease)) => out.push(lease),
+                    Ok(None) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if !junk.is_empty() {
+                let exp = self.keys.exp(b);
+                let dropped = self.pool.run("sweep", |c| {
+                    ::redis::cmd("ZREM").arg(&exp).arg(&junk).query::<i64>(c)
+                });
+                if let Err(e) = dropped {
                     first_error.get_or_insert(e);
                 }
             }
@@ -102,11 +120,11 @@ impl RedisStore {
         Ok(usize::try_from((c.total as i64).saturating_add(c.delta).max(0)).unwrap_or(0))
     }
 
-    /// The session IDs' hashes due at `now_ms`, from every bucket (at most
+    /// The expiry index members due at `now_ms`, bucket by bucket (at most
     /// [`SWEEP_BATCH`] each).
-    fn due(&self, now_ms: u64) -> Result<Vec<KeyHash>> {
-        let members: Vec<Vec<u8>> = if self.cluster {
-            let lists: Vec<Vec<Vec<u8>>> = self.each_bucket("sweep", |b| {
+    fn due(&self, now_ms: u64) -> Result<Vec<Vec<Vec<u8>>>> {
+        let lists: Vec<Vec<Vec<u8>>> = if self.cluster {
+            self.each_bucket("sweep", |b| {
                 let mut c = ::redis::cmd("ZRANGEBYSCORE");
                 c.arg(self.keys.exp(b))
                     .arg("-inf")
@@ -115,26 +133,29 @@ impl RedisStore {
                     .arg(0)
                     .arg(SWEEP_BATCH);
                 c
-            })?;
-            lists.into_iter().flatten().collect()
+            })?
         } else {
             let keys = self.all_exp_keys();
             let mut call = Call::new(&self.scripts.due, &keys);
             call.arg(now_ms).arg(SWEEP_BATCH);
             self.pool.run("sweep", |c| call.invoke(c))?
         };
-        Ok(members
-            .iter()
-            .filter_map(|m| keys::member_hash(m))
-            .collect())
+        if lists.len() != BUCKETS {
+            return Err(scripts::bad_reply("not one list per bucket"));
+        }
+        Ok(lists)
     }
 
-    /// Claims the expired session `h` for Session_OnEnd, if it is expired
-    /// and not in use (one not due yet is re-indexed at its deadline).
-    fn claim(&self, h: &KeyHash, now_ms: u64) -> Result<Option<Lease>> {
+    /// Claims the expired session `h`, indexed as `member`, for
+    /// Session_OnEnd, if it is expired and not in use (one not due yet is
+    /// re-indexed at its deadline).
+    fn claim(&self, h: &KeyHash, member: &[u8], now_ms: u64) -> Result<Option<Lease>> {
         let k = self.keys.session(h);
-        let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp]);
-        call.arg(&k.member[..]).arg(now_ms);
+        // A claim retried after a lost reply finds the session under this
+        // token, where its first run moved it.
+        let claimed = k.claimed(&self.token());
+        let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp, &claimed]);
+        call.arg(member).arg(now_ms).arg(self.tombstone_ms);
         let reply: Value = self.pool.run("claim", |c| call.invoke(c))?;
         let (status, fields) = scripts::status_and_fields(reply)?;
         let (1, Some(fields)) = (status, fields) else {

@@ -1,7 +1,13 @@
 -- ACQUIRE-EXCLUSIVE, one round trip: read and lock.
--- KEYS: data, exp. ARGV: member, token, now ms, lock expiry ms.
+-- KEYS: data, exp, claimed (the data key's name with this call's token).
+-- ARGV: member, token, now ms, lock expiry ms, tombstone ttl ms.
 -- {0}: not found; {1, fields}: locked for us; {2}: locked by another;
--- {3, fields}: expired, claimed here (removed) for Session_OnEnd.
+-- {3, fields}: expired, claimed here (moved aside) for Session_OnEnd -- by
+-- this very call, too, retried after a lost reply.
+local c = redis.call('HGETALL', KEYS[3])
+if #c > 0 then
+  return {3, c}
+end
 local f = redis.call('HGETALL', KEYS[1])
 local l, e, m
 for i = 1, #f, 2 do
@@ -27,8 +33,7 @@ if held(l, now) and not ours(l, ARGV[2]) then
 end
 e = tonumber(e)
 if e and e <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
+  claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[5])
   return {3, f}
 end
 redis.call('HSET', KEYS[1], 'L', ARGV[2] .. ':' .. ARGV[4])

@@ -1,9 +1,15 @@
 -- CLAIM (the sweeper): takes an expired session that no request holds --
--- reads and deletes it in one step, so exactly one process ends it. The
--- index is a lower bound of each deadline E (saves do not touch it): a
+-- reads it and moves it aside in one step, so exactly one process ends it.
+-- The index is a lower bound of each deadline E (saves do not touch it): a
 -- session found not due is re-indexed at E.
--- KEYS: data, exp. ARGV: member, now ms.
--- {0}: not due (re-indexed) or gone; {1, fields}: claimed; {2}: in use.
+-- KEYS: data, exp, claimed (the data key's name with this claim's token).
+-- ARGV: member (as the index holds it), now ms, tombstone ttl ms.
+-- {0}: not due (re-indexed) or gone; {1, fields}: claimed (by this very
+-- call, retried after a lost reply, too); {2}: in use.
+local c = redis.call('HGETALL', KEYS[3])
+if #c > 0 then
+  return {1, c}
+end
 local v = redis.call('HMGET', KEYS[1], 'E', 'L')
 local e = tonumber(v[1])
 if not e then
@@ -19,6 +25,5 @@ if held(v[2], now) then
   return {2}
 end
 local fields = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3])
 return {1, fields}
