@@ -1225,6 +1225,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_creation_time_near_the_end_of_time_does_not_overflow() {
+        use crate::app::{App, AppOptions, StoreConfig};
+        use crate::clock::ManualClock;
+
+        let (_, s) = store();
+        let s = Arc::new(s);
+        let id = SessionId::generate().unwrap();
+        let mut lease = s.prepare(id, data("Ann"), u64::MAX - 5);
+        assert!(s.insert(&mut lease, u64::MAX, usize::MAX).unwrap());
+        s.release(lease, u64::MAX).unwrap();
+        let app = App::new(AppOptions {
+            expiry_interval: None,
+            absolute_timeout_minutes: 60,
+            store: StoreConfig::Custom(s),
+            clock: Some(Arc::new(ManualClock::new(1_000))),
+            ..AppOptions::default()
+        })
+        .unwrap();
+        let session = app.open(&id, LockMode::Exclusive).unwrap();
+        session.close().unwrap();
+        assert!(app.open(&id, LockMode::Shared).is_ok());
+    }
+
+    #[test]
     fn sessions_round_trip_under_hashed_keys() {
         let (mock, s) = store();
         let id = stored(&s, "Chris", 60_000);
