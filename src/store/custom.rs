@@ -58,7 +58,8 @@
 //! without a secret: then no form of the ID is stored), then
 //! [`wire::encode_session`]. Keys are [`store_key`](super::store_key): a hash, never the ID.
 //! Blobs that do not decode, or that belong to another key, are an error
-//! (`E_STORE_UNAVAILABLE` with a detail), never a panic.
+//! (`E_STORE_UNAVAILABLE` with a detail; `E_STORE_CORRUPT` in the LMDB
+//! store, whose file is libsess's own), never a panic.
 //!
 //! Sessions outlive the application object: dropping the last [`App`]
 //! leaves them in the provider's store (other processes of a farm use
@@ -320,6 +321,9 @@ pub struct CustomStore {
     limits: Limits,
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
+    /// The code of a blob that does not decode: `E_STORE_UNAVAILABLE` from
+    /// a host's store, `E_STORE_CORRUPT` from a file of libsess's own.
+    unreadable: error::HResult,
     lock_waits: super::LockWaits,
     tokens: Tokens,
 }
@@ -334,6 +338,7 @@ impl CustomStore {
             max_blob: max_blob(&limits),
             limits,
             id_secret: None,
+            unreadable: error::E_STORE_UNAVAILABLE,
             lock_waits: super::LockWaits::default(),
             tokens: Tokens::new(),
         }
@@ -357,10 +362,33 @@ impl CustomStore {
         Ok(self)
     }
 
-    /// The same store reporting `mode` (a provider built into libsess).
+    /// The same store reporting `mode` (a provider built into libsess,
+    /// whose blobs are in its own file: one that does not decode is
+    /// `E_STORE_CORRUPT`).
     pub(crate) fn with_mode(mut self, mode: StoreMode) -> CustomStore {
         self.mode = mode;
+        self.unreadable = error::E_STORE_CORRUPT;
         self
+    }
+
+    /// [`decode_as`], a blob that does not decode reported with this
+    /// store's code for it.
+    fn decode(
+        &self,
+        blob: &[u8],
+        want: Option<(&SessionId, &KeyHash)>,
+    ) -> Result<(KeyHash, SessionId, SessionData, u64)> {
+        decode_as(
+            blob,
+            self.max_blob,
+            &self.limits,
+            want,
+            self.id_secret.as_deref(),
+        )
+        .map_err(|e| match e.code() {
+            error::E_STORE_UNAVAILABLE => Error::new(self.unreadable, e.detail()),
+            _ => e,
+        })
     }
 
     /// The blob of `id` (whose key hash is `h`).
@@ -389,13 +417,7 @@ impl CustomStore {
         mode: LockMode,
     ) -> Result<Lease> {
         let bytes = buf.into_bytes();
-        let (_, id, data, created_ms) = decode_as(
-            &bytes,
-            self.max_blob,
-            &self.limits,
-            Some((want, &hold.h)),
-            self.id_secret.as_deref(),
-        )?;
+        let (_, id, data, created_ms) = self.decode(&bytes, Some((want, &hold.h)))?;
         hold.saved = bytes;
         Ok(Lease::copied(OwnedLease {
             id,
@@ -864,14 +886,7 @@ impl SessionStore for CustomStore {
                 // A blob that does not decode belongs to a session that is
                 // gone all the same; it cannot have Session_OnEnd (its
                 // failure is returned once the others are claimed).
-                let read = decode_as(
-                    &blob,
-                    self.max_blob,
-                    &self.limits,
-                    None,
-                    self.id_secret.as_deref(),
-                );
-                let (h, id, data, created_ms) = match read {
+                let (h, id, data, created_ms) = match self.decode(&blob, None) {
                     Ok(read) => read,
                     Err(e) => {
                         fresh = true;

@@ -652,7 +652,10 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
             | MdbError::Corrupted
             | MdbError::PageNotFound
             | MdbError::Incompatible
-            | MdbError::Panic,
+            | MdbError::Panic
+            // A transaction an earlier failure spoilt: libsess goes on
+            // after no failure but a damaged page's (see `claim_expired`).
+            | MdbError::BadTxn,
         ) => error::E_STORE_CORRUPT,
         H::Io(io) if op == "open" => match io.kind() {
             ErrorKind::NotFound
@@ -665,6 +668,7 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     };
     let hint = match (&e, code) {
         (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
+        (H::Mdb(MdbError::BadTxn), _) => " (after an earlier read failed: the file is damaged)",
         (H::Mdb(MdbError::MapResized), _) => {
             " (another process opened the directory with a larger map_size: \
              give every process the same)"
@@ -771,6 +775,13 @@ mod tests {
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
         assert!(e.detail().contains("libsess-lmdb 9"), "{}", e.detail());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_transaction_spoilt_by_a_damaged_page_is_store_corrupt() {
+        let e = fail(heed::Error::Mdb(MdbError::BadTxn), "sweep");
+        assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+        assert!(e.detail().contains("damaged"), "{e}");
     }
 
     /// An LMDB environment in a fresh directory `dir`, made by another
