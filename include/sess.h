@@ -696,7 +696,7 @@ typedef struct sess_lmdb_options {
   uint32_t struct_size;
   /**
    * How long a session lock lives if its holder never releases it (a
-   * crashed process), ms (default 120000; at least 100).
+   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h).
    */
   uint32_t lock_ttl_ms;
   /**

@@ -1133,3 +1133,18 @@ fn a_damaged_record_is_store_corrupt_and_its_bytes_stay_out_of_the_message() {
     clock.advance(21 * 60_000);
     short_and_blind(&app.expire().unwrap_err());
 }
+
+#[test]
+fn lock_ttl_is_at_most_24_hours() {
+    let dir = TempDir::new("ttl-bound");
+    let with = |ttl| LmdbOptions {
+        lock_ttl: ttl,
+        ..lmdb_opts(dir.path())
+    };
+    assert!(with(Duration::from_secs(24 * 3600)).validate().is_ok());
+    let e = with(Duration::from_secs(24 * 3600 + 1))
+        .validate()
+        .unwrap_err();
+    assert_eq!(e.code(), error::E_INVALID_OPTION, "{e}");
+    assert!(e.detail().contains("lock_ttl"), "{e}");
+}

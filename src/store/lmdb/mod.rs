@@ -121,7 +121,7 @@ pub struct LmdbOptions {
     /// crashed process): after this another request may take the session
     /// (default 120 s). Each lock keeps the lease it was taken with, so the
     /// applications sharing a directory (and its processes) may set
-    /// different ones; past about 8 years counts as 8 years.
+    /// different ones; at most 24 h (as Redis's `lock_ttl`).
     pub lock_ttl: Duration,
     /// A secret (16 bytes or more, the same in every process) under which
     /// the session ID is stored masked, so Session_OnEnd of a session the
@@ -158,8 +158,10 @@ impl LmdbOptions {
         if self.map_size < MIN_MAP_SIZE {
             return bad("lmdb map_size must be at least 64 KiB");
         }
-        if self.lock_ttl < Duration::from_millis(100) {
-            return bad("lmdb lock_ttl must be at least 100 ms");
+        if self.lock_ttl < Duration::from_millis(100)
+            || self.lock_ttl > Duration::from_millis(locks::MAX_LEASE_MS)
+        {
+            return bad("lmdb lock_ttl must be 100 ms ..= 24 h");
         }
         if self.id_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return bad("lmdb id_secret must be at least 16 bytes");
