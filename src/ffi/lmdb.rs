@@ -28,7 +28,13 @@ pub struct sess_lmdb_options {
     /// The directory holding the store's files: absolute, existing and
     /// writable, on a local file system (required). Missing or not
     /// writable: `SESS_E_STORE_ACCESS` from `sess_app_create`; a damaged or
-    /// foreign file there: `SESS_E_STORE_CORRUPT`.
+    /// foreign file there: `SESS_E_STORE_CORRUPT`, also from later calls
+    /// (and an emptied or removed `data.mdb` while its `sess-locks` shows
+    /// it was in use). LMDB trusts its file: some damage to `data.mdb`
+    /// (a failing disk, another program writing it) crashes the process
+    /// inside LMDB (SIGSEGV/SIGABRT) instead. Then stop the directory's
+    /// processes and restore it from a backup or remove it (its sessions
+    /// are lost).
     pub path: *const c_char,
     /// The application's name in the directory (NULL: empty): applications
     /// sharing a directory need different names (at most 64 bytes).

@@ -289,6 +289,12 @@ fn word_for(token: u64, until_ms: u64) -> u64 {
     ((until_ms & UNTIL_MASK) << TAG_BITS) | tag.max(1)
 }
 
+/// Whether `dir` holds a lock table that was made (its format written):
+/// the directory's LMDB environment was in use.
+pub(super) fn table_made(dir: &Path) -> bool {
+    matches!(magic_of(&dir.join("sess-locks")), Some(m) if m == *MAGIC || m == *OLD_MAGIC)
+}
+
 /// The first 8 bytes of the file `path`, if it has them.
 fn magic_of(path: &Path) -> Option<[u8; 8]> {
     let mut magic = [0u8; 8];

@@ -53,7 +53,21 @@
 //!   `parts.rs`, for 10 s). A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
-//!   what to do) while one has (`locks.rs`).
+//!   what to do) while one has (`locks.rs`). A `data.mdb` that is empty
+//!   or missing while the directory's `sess-locks` shows it was in use
+//!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
+//!   for a new store.
+//!
+//!   LMDB trusts its file: it checks no checksums, so a damaged
+//!   `data.mdb` (bit flips from a failing disk, another program writing
+//!   it) can crash the process inside LMDB (SIGSEGV or SIGABRT) rather
+//!   than fail with `E_STORE_CORRUPT`; a damaged session record
+//!   LMDB hands back is caught (`E_STORE_CORRUPT`; a sweep drops it
+//!   without Session_OnEnd). Keep the directory on a sound local disk,
+//!   written by libsess only. After such a crash or error: stop every
+//!   process using the directory, then restore the directory from a
+//!   backup or remove it (its sessions are lost: their users start new
+//!   ones).
 //! - **Parts**: a new directory's sessions are spread over four LMDB
 //!   environments (the directory's and three in subdirectories) by key
 //!   hash (`parts.rs`): LMDB admits one write transaction per environment,
