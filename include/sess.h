@@ -697,14 +697,20 @@ typedef struct sess_lmdb_options {
   uint32_t struct_size;
   /**
    * How long a session lock lives if its holder never releases it (a
-   * crashed process), ms (default 120000; at least 100).
+   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h).
    */
   uint32_t lock_ttl_ms;
   /**
    * The directory holding the store's files: absolute, existing and
    * writable, on a local file system (required). Missing or not
    * writable: `SESS_E_STORE_ACCESS` from `sess_app_create`; a damaged or
-   * foreign file there: `SESS_E_STORE_CORRUPT`.
+   * foreign file there: `SESS_E_STORE_CORRUPT`, also from later calls
+   * (and an emptied or removed `data.mdb` while its `sess-locks` shows
+   * it was in use). LMDB trusts its file: some damage to `data.mdb`
+   * (a failing disk, another program writing it) crashes the process
+   * inside LMDB (SIGSEGV/SIGABRT) instead. Then stop the directory's
+   * processes and restore it from a backup or remove it (its sessions
+   * are lost).
    */
   const char *path;
   /**

@@ -40,12 +40,14 @@ impl AppInner {
         self.clock.now_ms()
     }
 
-    /// When a session last touched at `now_ms` expires.
+    /// When a session last touched at `now_ms` expires (saturating: the
+    /// creation time comes from the store, which may hold any number).
     fn deadline(&self, lease: &Lease, now_ms: u64) -> u64 {
-        let sliding = now_ms + u64::from(lease.data().timeout_minutes()) * 60_000;
+        let minutes = |m: u32| u64::from(m).saturating_mul(60_000);
+        let sliding = now_ms.saturating_add(minutes(lease.data().timeout_minutes()));
         match self.opts.absolute_timeout_minutes {
             0 => sliding,
-            abs => sliding.min(lease.created_ms() + u64::from(abs) * 60_000),
+            abs => sliding.min(lease.created_ms().saturating_add(minutes(abs))),
         }
     }
 

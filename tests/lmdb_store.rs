@@ -1095,3 +1095,56 @@ fn objects_stay_in_their_process() {
     let s = app.open(&id, LockMode::Shared).unwrap();
     assert_eq!(s.contents().len(), 1);
 }
+
+#[test]
+fn a_damaged_record_is_store_corrupt_and_its_bytes_stay_out_of_the_message() {
+    let dir = TempDir::new("damaged");
+    let lmdb = LmdbOptions {
+        map_size: 1 << 20, // one environment: one data.mdb
+        ..lmdb_opts(dir.path())
+    };
+    let clock = Arc::new(ManualClock::new(1_900_000_000_000));
+    let app = app_on(lmdb, |o| o.clock = Some(clock.clone()));
+    let text = format!("dmg{}", "y".repeat(5000));
+    let id = stored(&app, &[("big", Variant::bstr(&text))]);
+    // A bit flip in the value: its string is no longer UTF-8.
+    let path = dir.path().join("data.mdb");
+    let bytes = std::fs::read(&path).unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mut flips = 0;
+    for at in bytes
+        .windows(8)
+        .enumerate()
+        .filter(|(_, w)| w == b"dmgyyyyy")
+    {
+        file.write_at(&[0xFF], at.0 as u64 + 3).unwrap();
+        flips += 1;
+    }
+    assert!(flips > 0);
+    let short_and_blind = |e: &sess::error::Error| {
+        assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+        assert!(e.detail().len() < 200, "{e}");
+        assert!(
+            !e.detail().contains("yyy") && !e.detail().contains("121"),
+            "{e}"
+        );
+    };
+    short_and_blind(&app.open(&id, LockMode::Exclusive).err().unwrap());
+    clock.advance(21 * 60_000);
+    short_and_blind(&app.expire().unwrap_err());
+}
+
+#[test]
+fn lock_ttl_is_at_most_24_hours() {
+    let dir = TempDir::new("ttl-bound");
+    let with = |ttl| LmdbOptions {
+        lock_ttl: ttl,
+        ..lmdb_opts(dir.path())
+    };
+    assert!(with(Duration::from_secs(24 * 3600)).validate().is_ok());
+    let e = with(Duration::from_secs(24 * 3600 + 1))
+        .validate()
+        .unwrap_err();
+    assert_eq!(e.code(), error::E_INVALID_OPTION, "{e}");
+    assert!(e.detail().contains("lock_ttl"), "{e}");
+}

@@ -58,7 +58,8 @@
 //! without a secret: then no form of the ID is stored), then
 //! [`wire::encode_session`]. Keys are [`store_key`](super::store_key): a hash, never the ID.
 //! Blobs that do not decode, or that belong to another key, are an error
-//! (`E_STORE_UNAVAILABLE` with a detail), never a panic.
+//! (`E_STORE_UNAVAILABLE` with a detail; `E_STORE_CORRUPT` in the LMDB
+//! store, whose file is libsess's own), never a panic.
 //!
 //! Sessions outlive the application object: dropping the last [`App`]
 //! leaves them in the provider's store (other processes of a farm use
@@ -320,6 +321,9 @@ pub struct CustomStore {
     limits: Limits,
     max_blob: usize,
     id_secret: Option<Vec<u8>>,
+    /// The code of a blob that does not decode: `E_STORE_UNAVAILABLE` from
+    /// a host's store, `E_STORE_CORRUPT` from a file of libsess's own.
+    unreadable: error::HResult,
     lock_waits: super::LockWaits,
     tokens: Tokens,
 }
@@ -334,6 +338,7 @@ impl CustomStore {
             max_blob: max_blob(&limits),
             limits,
             id_secret: None,
+            unreadable: error::E_STORE_UNAVAILABLE,
             lock_waits: super::LockWaits::default(),
             tokens: Tokens::new(),
         }
@@ -357,10 +362,33 @@ impl CustomStore {
         Ok(self)
     }
 
-    /// The same store reporting `mode` (a provider built into libsess).
+    /// The same store reporting `mode` (a provider built into libsess,
+    /// whose blobs are in its own file: one that does not decode is
+    /// `E_STORE_CORRUPT`).
     pub(crate) fn with_mode(mut self, mode: StoreMode) -> CustomStore {
         self.mode = mode;
+        self.unreadable = error::E_STORE_CORRUPT;
         self
+    }
+
+    /// [`decode_as`], a blob that does not decode reported with this
+    /// store's code for it.
+    fn decode(
+        &self,
+        blob: &[u8],
+        want: Option<(&SessionId, &KeyHash)>,
+    ) -> Result<(KeyHash, SessionId, SessionData, u64)> {
+        decode_as(
+            blob,
+            self.max_blob,
+            &self.limits,
+            want,
+            self.id_secret.as_deref(),
+        )
+        .map_err(|e| match e.code() {
+            error::E_STORE_UNAVAILABLE => Error::new(self.unreadable, e.detail()),
+            _ => e,
+        })
     }
 
     /// The blob of `id` (whose key hash is `h`).
@@ -389,13 +417,7 @@ impl CustomStore {
         mode: LockMode,
     ) -> Result<Lease> {
         let bytes = buf.into_bytes();
-        let (id, data, created_ms) = decode_as(
-            &bytes,
-            self.max_blob,
-            &self.limits,
-            Some((want, &hold.h)),
-            self.id_secret.as_deref(),
-        )?;
+        let (_, id, data, created_ms) = self.decode(&bytes, Some((want, &hold.h)))?;
         hold.saved = bytes;
         Ok(Lease::copied(OwnedLease {
             id,
@@ -592,16 +614,18 @@ pub fn decode(
     let want = want.map(|id| (id, KeyHash::of(id)));
     let want = want.as_ref().map(|(id, h)| (*id, h));
     decode_as(blob, max_len, limits, want, id_secret)
+        .map(|(_, id, data, created)| (id, data, created))
 }
 
-/// [`decode`] given the wanted ID's key hash.
+/// [`decode`] given the wanted ID's key hash; also returns the blob's key
+/// hash.
 fn decode_as(
     blob: &[u8],
     max_len: usize,
     limits: &Limits,
     want: Option<(&SessionId, &KeyHash)>,
     id_secret: Option<&[u8]>,
-) -> Result<(SessionId, SessionData, u64)> {
+) -> Result<(KeyHash, SessionId, SessionData, u64)> {
     if blob.len() > max_len {
         return Err(corrupt(&format!(
             "{} bytes is over the {max_len}-byte limit",
@@ -625,7 +649,7 @@ fn decode_as(
     };
     let (data, created) = wire::decode_session(&blob[at..], max_len, limits)
         .map_err(|e| Error::new(e.code(), format!("custom store: {}", e.detail())))?;
-    Ok((id, data, created))
+    Ok((h, id, data, created))
 }
 
 /// Where a store's lock tokens come from: no two live holders on one
@@ -844,32 +868,46 @@ impl SessionStore for CustomStore {
         }
     }
 
+    /// Ends each session the provider claims once: a blob it returns again
+    /// (in this sweep) is dropped and reported (`E_UNEXPECTED`, once the
+    /// others are ended), and a full batch of nothing but such repeats ends
+    /// the sweep (a provider that never removes what it claims).
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
         let mut first_error = None;
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..CLAIM_ROUNDS {
             let mut list = BlobList::new(self.max_blob, CLAIM_BATCH);
             let claimed = catch_unwind(AssertUnwindSafe(|| {
                 self.provider.claim_expired(now_ms, CLAIM_BATCH, &mut list)
             }));
             let full = list.len() >= CLAIM_BATCH;
+            let mut fresh = false;
             for blob in list.blobs {
                 // A blob that does not decode belongs to a session that is
                 // gone all the same; it cannot have Session_OnEnd (its
                 // failure is returned once the others are claimed).
-                let read = decode(
-                    &blob,
-                    self.max_blob,
-                    &self.limits,
-                    None,
-                    self.id_secret.as_deref(),
-                );
-                let (id, data, created_ms) = match read {
+                let (h, id, data, created_ms) = match self.decode(&blob, None) {
                     Ok(read) => read,
                     Err(e) => {
+                        fresh = true;
                         first_error.get_or_insert(e);
                         continue;
                     }
                 };
+                if !seen.insert(*h.as_bytes()) {
+                    first_error.get_or_insert_with(|| {
+                        Error::new(
+                            error::E_UNEXPECTED,
+                            format!(
+                                "the custom store's claim_expired returned session {} \
+                                 twice (it must remove what it claims); it ended once",
+                                h.hex()
+                            ),
+                        )
+                    });
+                    continue;
+                }
+                fresh = true;
                 let mut hold = self.hold(KeyHash::of(&id), 0);
                 hold.stored = false;
                 out.push(Lease::copied(OwnedLease {
@@ -881,7 +919,7 @@ impl SessionStore for CustomStore {
                 }));
             }
             match claimed {
-                Ok(Ok(())) if full => continue,
+                Ok(Ok(())) if full && fresh => continue,
                 Ok(Ok(())) => break,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Err(panicked("list_expired")),
@@ -956,6 +994,10 @@ mod tests {
         releases: AtomicUsize,
         /// Keys are in the same place only if their first hex digit is.
         split: AtomicBool,
+        /// `claim_expired` removes nothing and repeats each due blob until
+        /// the list is full.
+        hoard: AtomicBool,
+        claims: AtomicUsize,
     }
 
     impl Mock {
@@ -1110,6 +1152,15 @@ mod tests {
                 .map(|(k, _)| k.clone())
                 .take(max)
                 .collect();
+            self.claims.fetch_add(1, Ordering::Relaxed);
+            if self.hoard.load(Ordering::Relaxed) {
+                for k in due.iter().cycle() {
+                    if out.add(&map[k].blob).is_err() {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
             for k in due {
                 if out.add(&map[&k].blob).is_ok() {
                     map.remove(&k);
@@ -1169,6 +1220,47 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    #[test]
+    fn a_session_claimed_twice_ends_once_and_is_reported() {
+        let (mock, s) = store();
+        let ids = [stored(&s, "Ann", 1_000), stored(&s, "Bob", 1_000)];
+        mock.hoard.store(true, Ordering::Relaxed);
+        let mut out = Vec::new();
+        let e = s.take_expired(5_000, &mut out).unwrap_err();
+        assert_eq!(e.code(), error::E_UNEXPECTED, "{e:?}");
+        assert!(e.detail().contains("twice"), "{e:?}");
+        let mut users: Vec<String> = out.iter().map(user).collect();
+        users.sort();
+        assert_eq!(users, ["Ann", "Bob"]);
+        // A round of nothing but repeats ends the sweep.
+        assert!(mock.claims.load(Ordering::Relaxed) <= 2);
+        assert!(ids.iter().all(|id| !e.detail().contains(&id.to_string())));
+    }
+
+    #[test]
+    fn a_stored_creation_time_near_the_end_of_time_does_not_overflow() {
+        use crate::app::{App, AppOptions, StoreConfig};
+        use crate::clock::ManualClock;
+
+        let (_, s) = store();
+        let s = Arc::new(s);
+        let id = SessionId::generate().unwrap();
+        let mut lease = s.prepare(id, data("Ann"), u64::MAX - 5);
+        assert!(s.insert(&mut lease, u64::MAX, usize::MAX).unwrap());
+        s.release(lease, u64::MAX).unwrap();
+        let app = App::new(AppOptions {
+            expiry_interval: None,
+            absolute_timeout_minutes: 60,
+            store: StoreConfig::Custom(s),
+            clock: Some(Arc::new(ManualClock::new(1_000))),
+            ..AppOptions::default()
+        })
+        .unwrap();
+        let session = app.open(&id, LockMode::Exclusive).unwrap();
+        session.close().unwrap();
+        assert!(app.open(&id, LockMode::Shared).is_ok());
     }
 
     #[test]

@@ -222,8 +222,14 @@ impl<'a> Reader<'a> {
 
     /// A UTF-8 string, borrowed from the input.
     pub(crate) fn str(&mut self) -> Result<&'a str> {
-        let (s, rest) =
-            decode::read_str_from_slice(self.rest).map_err(|e| corrupt(format!("{e:?}")))?;
+        // What went wrong, never the bytes (they are session contents).
+        let (s, rest) = decode::read_str_from_slice(self.rest).map_err(|e| {
+            corrupt(match e {
+                decode::DecodeStringError::InvalidUtf8(..) => "a string is not UTF-8",
+                decode::DecodeStringError::TypeMismatch(_) => "a string was expected",
+                _ => "a string ends early",
+            })
+        })?;
         self.rest = rest;
         Ok(s)
     }
@@ -254,7 +260,7 @@ impl<'a> Reader<'a> {
             return match self.str()? {
                 "Empty" => Ok(Variant::Empty),
                 "Null" => Ok(Variant::Null),
-                other => Err(corrupt(format!("unknown value type {other:?}"))),
+                _ => Err(corrupt("a value's type is unknown")),
             };
         }
         if self.map()? != 1 {
@@ -288,7 +294,7 @@ impl<'a> Reader<'a> {
                 }
                 Variant::Array(Box::new(SafeArray::from(items)))
             }
-            other => return Err(corrupt(format!("unknown value type {other:?}"))),
+            _ => return Err(corrupt("a value's type is unknown")),
         })
     }
 }
@@ -604,6 +610,41 @@ mod tests {
         assert!(decode_value(ui8, 64).is_err());
         let r4 = b"\x81\xa2R4\x01";
         assert!(decode_value(r4, 64).is_err());
+    }
+
+    #[test]
+    fn a_damaged_value_is_reported_without_its_bytes() {
+        let mut d = SessionData::new(20, 1033, 65001);
+        let text = "y".repeat(30_000);
+        d.set_value(
+            "Big",
+            Variant::bstr(&text),
+            &LIMITS,
+            &mut Journal::default(),
+        )
+        .unwrap();
+        d.set_value("Tag", Variant::I4(1), &LIMITS, &mut Journal::default())
+            .unwrap();
+        let good = encode_session(&d, 1).unwrap();
+        let at = good.windows(4).position(|w| w == b"yyyy").unwrap();
+        let mut utf8 = good.clone();
+        utf8[at] = 0xFF;
+        // The tag of the second value, made a long unknown one.
+        let tag = good.windows(3).position(|w| w == b"\xa2I4").unwrap();
+        let mut unknown = good.clone();
+        unknown.splice(
+            tag..tag + 3,
+            [&[0xDA, 0x00, 0x40][..], &[b'y'; 64]].concat(),
+        );
+        for bad in [utf8, unknown] {
+            let e = decode_session(&bad, 1 << 20, &LIMITS).unwrap_err();
+            assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+            assert!(e.detail().len() < 120, "{}", e.detail());
+            assert!(
+                !e.detail().contains("yy") && !e.detail().contains("121"),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

@@ -367,6 +367,7 @@ impl Environment {
                 return Err(other_format(&dir, e.format, format));
             }
         }
+        not_emptied(&dir)?;
         // No environment of this process is open on `dir` (see
         // `locks::convert_old`): a lock table of the format before may be
         // converted.
@@ -628,6 +629,30 @@ pub(super) fn no_access(dir: &std::path::Path, e: std::io::Error) -> Error {
     )
 }
 
+/// `E_STORE_CORRUPT` if `dir`'s data file is missing or empty while its
+/// lock table shows the directory was in use: the file was truncated or
+/// removed, and its sessions are lost (starting afresh is the operator's
+/// call, not a silent one).
+fn not_emptied(dir: &std::path::Path) -> Result<()> {
+    let emptied = match std::fs::metadata(dir.join("data.mdb")) {
+        Ok(m) => m.len() == 0,
+        Err(e) => e.kind() == ErrorKind::NotFound,
+    };
+    if !emptied || !locks::table_made(dir) {
+        return Ok(());
+    }
+    Err(Error::new(
+        error::E_STORE_CORRUPT,
+        format!(
+            "{}: data.mdb is empty or missing, but sess-locks shows the store was \
+             in use (the file was truncated or removed; its sessions are lost): \
+             restore the directory from a backup, or remove its files to start \
+             afresh",
+            dir.display()
+        ),
+    ))
+}
+
 /// `E_STORE_CORRUPT`: `dir` holds sessions in format `found`, not `format`.
 fn other_format(dir: &std::path::Path, found: &[u8], format: &[u8]) -> Error {
     Error::new(
@@ -652,7 +677,10 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
             | MdbError::Corrupted
             | MdbError::PageNotFound
             | MdbError::Incompatible
-            | MdbError::Panic,
+            | MdbError::Panic
+            // A transaction an earlier failure spoilt: libsess goes on
+            // after no failure but a damaged page's (see `claim_expired`).
+            | MdbError::BadTxn,
         ) => error::E_STORE_CORRUPT,
         H::Io(io) if op == "open" => match io.kind() {
             ErrorKind::NotFound
@@ -665,6 +693,7 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     };
     let hint = match (&e, code) {
         (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
+        (H::Mdb(MdbError::BadTxn), _) => " (after an earlier read failed: the file is damaged)",
         (H::Mdb(MdbError::MapResized), _) => {
             " (another process opened the directory with a larger map_size: \
              give every process the same)"
@@ -771,6 +800,37 @@ mod tests {
         assert_eq!(e.code(), error::E_STORE_CORRUPT);
         assert!(e.detail().contains("libsess-lmdb 9"), "{}", e.detail());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_data_file_emptied_under_a_used_lock_table_is_refused() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-emptied-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        // A new directory (no lock table yet) opens.
+        drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
+        drop(locks::LockTable::open(&dir, 1000).unwrap());
+        for damage in [
+            |p: &std::path::Path| std::fs::File::create(p).map(drop),
+            |p: &std::path::Path| std::fs::remove_file(p),
+        ] {
+            damage(&dir.join("data.mdb")).unwrap();
+            let e = Shared::open(&opts, SINGLE, 1 << 20).err().unwrap();
+            assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+            assert!(e.detail().contains("data.mdb"), "{e}");
+        }
+        // Removing the lock table too starts afresh, as the error says.
+        std::fs::remove_file(dir.join("sess-locks")).unwrap();
+        drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_transaction_spoilt_by_a_damaged_page_is_store_corrupt() {
+        let e = fail(heed::Error::Mdb(MdbError::BadTxn), "sweep");
+        assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+        assert!(e.detail().contains("damaged"), "{e}");
     }
 
     /// An LMDB environment in a fresh directory `dir`, made by another

@@ -12,6 +12,8 @@
 //! token. Every process judges a lock by the lease its holder took it
 //! with, whatever its own (`lock_ttl` differs per application, even per
 //! process). A lock past its lease is stale: its holder crashed or hung.
+//! A word whose lease ends more than the longest lease (24 h) ahead is
+//! garbage (a damaged table), stale too, never a lock held for years.
 //! Breaking a stale lock happens only inside an LMDB write transaction,
 //! where every save checks that its lock still holds, so a holder whose
 //! lock was broken can never save after the new holder read the session.
@@ -52,9 +54,9 @@ const OLD_MAGIC: &[u8; 8] = b"sesslck1";
 const UNTIL_BITS: u32 = 40;
 const UNTIL_MASK: u64 = (1 << UNTIL_BITS) - 1;
 const TAG_BITS: u32 = 24;
-/// The longest lease a word records (8.7 years): less than half the
-/// clock field's range, so a lock just taken never looks past its lease.
-const MAX_LEASE_MS: u64 = 1 << (UNTIL_BITS - 2);
+/// The longest lease (24 h, `LmdbOptions::lock_ttl`'s bound, as Redis's):
+/// a word whose lease ends further ahead is garbage.
+pub(super) const MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
 
 /// What trying to take a lock found.
 pub(super) enum Take {
@@ -121,15 +123,17 @@ impl LockTable {
     }
 
     /// Whether `word` is a lock that holds at `now_ms`: before the end of
-    /// the lease it records (its holder's, not this process's).
+    /// the lease it records (its holder's, not this process's), which is at
+    /// most [`MAX_LEASE_MS`] away.
     fn live(word: u64, now_ms: u64) -> bool {
         if word == 0 {
             return false;
         }
         let left = (word >> TAG_BITS).wrapping_sub(now_ms) & UNTIL_MASK;
         // Past the end shows as 0 or a huge number (wrapped); a clock that
-        // went back as more than a lease left: still held.
-        left != 0 && left < 1 << (UNTIL_BITS - 1)
+        // went back as more than a lease left: still held, up to the
+        // longest lease (further is no lock's: garbage).
+        left != 0 && left <= MAX_LEASE_MS
     }
 
     /// The word of a lock `token` takes at `now_ms`, for this process's
@@ -283,6 +287,12 @@ impl Drop for SweepLocks<'_> {
 fn word_for(token: u64, until_ms: u64) -> u64 {
     let tag = (token ^ (token >> TAG_BITS) ^ (token >> (2 * TAG_BITS))) & ((1 << TAG_BITS) - 1);
     ((until_ms & UNTIL_MASK) << TAG_BITS) | tag.max(1)
+}
+
+/// Whether `dir` holds a lock table that was made (its format written):
+/// the directory's LMDB environment was in use.
+pub(super) fn table_made(dir: &Path) -> bool {
+    matches!(magic_of(&dir.join("sess-locks")), Some(m) if m == *MAGIC || m == *OLD_MAGIC)
 }
 
 /// The first 8 bytes of the file `path`, if it has them.
@@ -463,6 +473,28 @@ mod tests {
     }
 
     #[test]
+    fn a_word_whose_lease_ends_past_the_longest_is_garbage_and_breakable() {
+        let (t, dir) = table("garbage-word");
+        let h = [9u8; 16];
+        let slot = LockTable::slot_of(&h);
+        // A damaged table: a "lock" ending 2^37 ms (4 years) from now.
+        let now = 1_000_000;
+        t.word(slot)
+            .store(word_for(77, now + (1 << 37)), Ordering::Release);
+        assert!(!t.is_held(&h, now));
+        let Take::Stale(word) = t.take(&h, 1, now) else {
+            panic!("a garbage word is stale")
+        };
+        assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1));
+        // The longest real lease still holds to its end.
+        t.free(&h, 1);
+        t.word(slot)
+            .store(word_for(78, now + MAX_LEASE_MS), Ordering::Release);
+        assert!(matches!(t.take(&h, 2, now), Take::Busy));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn a_lock_is_judged_by_its_holders_lease() {
         // Two applications sharing the table (as all of a directory's do),
         // one with a 120 s lease, one with 1 s.
@@ -487,13 +519,14 @@ mod tests {
         assert!(matches!(long.take(&b, 4, 200_999), Take::Busy));
         assert!(!long.is_held(&b, 201_000));
         assert!(matches!(long.take(&b, 4, 201_000), Take::Stale(_)));
-        // A clock that went back keeps it held; a lease past the field's
-        // range is capped (still held for years, never taken for ended).
+        // A clock that went back keeps it held; a longer lease is capped
+        // at the longest.
         assert!(long.is_held(&b, 150_000));
         let forever = LockTable::open(&dir, u64::MAX).unwrap();
         let c = [3u8; 16];
         assert!(matches!(forever.take(&c, 5, 1 << 39), Take::Taken));
-        assert!(short.is_held(&c, (1 << 39) + (1 << 37)));
+        assert!(short.is_held(&c, (1 << 39) + MAX_LEASE_MS - 1));
+        assert!(!short.is_held(&c, (1 << 39) + MAX_LEASE_MS));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -53,7 +53,21 @@
 //!   `parts.rs`, for 10 s). A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
-//!   what to do) while one has (`locks.rs`).
+//!   what to do) while one has (`locks.rs`). A `data.mdb` that is empty
+//!   or missing while the directory's `sess-locks` shows it was in use
+//!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
+//!   for a new store.
+//!
+//!   LMDB trusts its file: it checks no checksums, so a damaged
+//!   `data.mdb` (bit flips from a failing disk, another program writing
+//!   it) can crash the process inside LMDB (SIGSEGV or SIGABRT) rather
+//!   than fail with `E_STORE_CORRUPT`; a damaged session record
+//!   LMDB hands back is caught (`E_STORE_CORRUPT`; a sweep drops it
+//!   without Session_OnEnd). Keep the directory on a sound local disk,
+//!   written by libsess only. After such a crash or error: stop every
+//!   process using the directory, then restore the directory from a
+//!   backup or remove it (its sessions are lost: their users start new
+//!   ones).
 //! - **Parts**: a new directory's sessions are spread over four LMDB
 //!   environments (the directory's and three in subdirectories) by key
 //!   hash (`parts.rs`): LMDB admits one write transaction per environment,
@@ -121,7 +135,7 @@ pub struct LmdbOptions {
     /// crashed process): after this another request may take the session
     /// (default 120 s). Each lock keeps the lease it was taken with, so the
     /// applications sharing a directory (and its processes) may set
-    /// different ones; past about 8 years counts as 8 years.
+    /// different ones; at most 24 h (as Redis's `lock_ttl`).
     pub lock_ttl: Duration,
     /// A secret (16 bytes or more, the same in every process) under which
     /// the session ID is stored masked, so Session_OnEnd of a session the
@@ -158,8 +172,10 @@ impl LmdbOptions {
         if self.map_size < MIN_MAP_SIZE {
             return bad("lmdb map_size must be at least 64 KiB");
         }
-        if self.lock_ttl < Duration::from_millis(100) {
-            return bad("lmdb lock_ttl must be at least 100 ms");
+        if self.lock_ttl < Duration::from_millis(100)
+            || self.lock_ttl > Duration::from_millis(locks::MAX_LEASE_MS)
+        {
+            return bad("lmdb lock_ttl must be 100 ms ..= 24 h");
         }
         if self.id_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return bad("lmdb id_secret must be at least 16 bytes");
