@@ -4,11 +4,14 @@
 -- {0}: not found; {1, fields}: locked for us; {2}: locked by another;
 -- {3, fields}: expired, claimed here (moved aside) for Session_OnEnd -- by
 -- this very call, too, retried after a lost reply.
-local c = redis.call('HGETALL', KEYS[3])
-if #c > 0 then
-  return {3, c}
-end
 local f = redis.call('HGETALL', KEYS[1])
+if #f == 0 then
+  -- Gone: perhaps moved aside by this very call (looked for only then).
+  local c = redis.call('HGETALL', KEYS[3])
+  if #c > 0 then
+    return {3, c}
+  end
+end
 local l, e, m
 for i = 1, #f, 2 do
   local n = f[i]

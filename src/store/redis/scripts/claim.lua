@@ -6,13 +6,14 @@
 -- ARGV: member (as the index holds it), now ms, tombstone ttl ms.
 -- {0}: not due (re-indexed) or gone; {1, fields}: claimed (by this very
 -- call, retried after a lost reply, too); {2}: in use.
-local c = redis.call('HGETALL', KEYS[3])
-if #c > 0 then
-  return {1, c}
-end
 local v = redis.call('HMGET', KEYS[1], 'E', 'L')
 local e = tonumber(v[1])
 if not e then
+  -- Gone: perhaps moved aside by this very call (looked for only then).
+  local c = redis.call('HGETALL', KEYS[3])
+  if #c > 0 then
+    return {1, c}
+  end
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {0}
 end
