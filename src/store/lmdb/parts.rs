@@ -360,8 +360,11 @@ mod tests {
         });
         let envs = environments(&opts, 1 << 20).unwrap();
         assert_eq!(envs.len(), PARTS);
-        drop(envs);
+        // Kept open until the other is done: in one process it then shares
+        // them (heed refuses to open an environment being closed with other
+        // options; two processes have no such limit).
         let other = rx.recv().unwrap().join().unwrap();
+        drop(envs);
         assert_eq!(other.unwrap(), PARTS, "the other opener follows the layout");
         let _ = std::fs::remove_dir_all(&dir);
     }
