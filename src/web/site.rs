@@ -66,22 +66,7 @@ fn derived_cookie_name(path: &str) -> String {
 /// without a trailing `/`, are a whole-segment prefix of the path (ASCII
 /// case-insensitively, as application paths match).
 fn cookie_path_covers(cookie_path: &str, app_path: &str) -> bool {
-    let raw = cookie_path.as_bytes();
-    let hex = |i: usize| raw.get(i).and_then(|&b| char::from(b).to_digit(16));
-    let mut decoded = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match (raw[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b, ..) => {
-                decoded.push(b);
-                i += 1;
-            }
-        }
-    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(cookie_path).collect();
     let prefix = decoded.strip_suffix(b"/").unwrap_or(&decoded);
     let app = app_path.as_bytes();
     app.get(..prefix.len())
