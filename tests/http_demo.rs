@@ -2782,6 +2782,63 @@ fn apache_virtual_hosts_on_one_lmdb_directory_need_a_store_name_each() {
     shops_keep_their_sessions_apart(&demo);
 }
 
+/// SessionStoreMapSize sets the LMDB map: under 64 MiB the directory is
+/// one environment whose file is the map's length (the default, 1 GiB, is
+/// four parts of 256 MiB).
+#[test]
+fn apache_lmdb_map_size_is_the_directives() {
+    let dir = LmdbDir::new();
+    let url = dir.url();
+    let demo = Demo::start_on(
+        Host::ApacheLmdb,
+        &[("SESS_STORE", url.as_str()), ("SESS_MAP_SIZE", "8m")],
+    );
+    let pair = new_session(&demo);
+    assert_eq!(demo.get("/counter", Some(&pair)).count(), 2);
+    let data = std::fs::metadata(dir.0.join("data.mdb")).expect("data.mdb");
+    assert_eq!(data.len(), 8 << 20);
+    assert!(!dir.0.join("part-1").exists(), "an 8 MiB map is not split");
+}
+
+/// The LMDB settings the library would refuse only in a child (where the
+/// directory is opened) stop Apache at start-up, saying why.
+#[test]
+fn apache_refuses_lmdb_settings_the_library_refuses() {
+    for (host, env, needle) in [
+        (
+            Host::ApacheLmdb,
+            ("SESS_MAP_SIZE", "1000"),
+            "SessionStoreMapSize is at least 64K",
+        ),
+        (
+            Host::ApacheLmdb,
+            ("SESS_MAP_SIZE", "4X"),
+            "takes a size in bytes",
+        ),
+        (
+            Host::ApacheLmdb,
+            ("SESS_MAP_SIZE", "16777216T"),
+            "too large",
+        ),
+        (
+            Host::ApacheRedis,
+            ("SESS_MAP_SIZE", "1G"),
+            "apply to an LMDB store",
+        ),
+        (
+            Host::ApacheLmdb,
+            ("SESS_LOCK_TTL", "86400001"),
+            "outside LMDB's 100 ..= 86400000 ms",
+        ),
+    ] {
+        let out = apache_refuses_to_start(host, &[env]);
+        assert!(
+            out.contains(needle),
+            "{env:?}: {needle:?} is not in the log:\n{out}"
+        );
+    }
+}
+
 /// An application's Redis key prefix spells its path one way only: /a/b
 /// and /a_b (the path's `/` is `_`, so `_` is `%5F`) keep their sessions
 /// apart on one Redis with one SessionKeyPrefix.

@@ -13,6 +13,7 @@
 #   SESS_KEY_PREFIX  the start of the Redis keys (default sess:apache:)
 #   SESS_LOCK_TIMEOUT  ms a request waits for a session's lock (default 5000)
 #   SESS_LOCK_TTL    ms a killed child's Redis or LMDB lock lives (default 120000)
+#   SESS_MAP_SIZE    SessionStoreMapSize (LMDB; unset: the default)
 #   CHILDREN         children with a shared store (default 3)
 #   ERROR_LOG        default DIR/error.log
 #   EXTRA_CONF       a file of more directives to Include (the benchmark's)
@@ -39,6 +40,10 @@ if [ -n "$store" ]; then
     SessionKeyPrefix ${SESS_KEY_PREFIX:-sess:apache:}"
         ;;
     esac
+    if [ -n "${SESS_MAP_SIZE:-}" ]; then
+        store_line="$store_line
+    SessionStoreMapSize $SESS_MAP_SIZE"
+    fi
 else
     children=1
     threads=64

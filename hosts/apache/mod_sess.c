@@ -16,6 +16,10 @@
  *                                      directory, 1 to 64 bytes (default:
  *                                      its path)
  *       SessionStoreLockTTL 120000     Redis, LMDB: ms a killed child's lock lives
+ *       SessionStoreMapSize 1G         LMDB: the data files' largest size (bytes;
+ *                                      K, M, G, T); the directory's first
+ *                                      opener sets it for its process
+ *       SessionStoreDurable Off        LMDB: On flushes each write to disk
  *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
  *       SessionStateCookiePath /       SessionStateCookieDomain example.org
  *       SessionStateCookieSecure Auto  Auto | Always | Never
@@ -169,8 +173,11 @@ APLOG_USE_MODULE(sess);
 #define DEFAULT_KEY_PREFIX "sess:apache:"
 /* LMDB's longest application name (sess_lmdb_options.name), bytes. */
 #define LMDB_NAME_MAX 64
-/* LMDB's shortest lock TTL (sess_lmdb_options.lock_ttl_ms), ms. */
+/* LMDB's shortest and longest lock TTL (sess_lmdb_options.lock_ttl_ms), ms. */
 #define LMDB_LOCK_TTL_MIN 100
+#define LMDB_LOCK_TTL_MAX 86400000
+/* LMDB's smallest map (sess_lmdb_options.map_size), bytes. */
+#define LMDB_MAP_MIN 65536
 /* Where strip_cookieless_id took the ID's segment out of r->uri:
  * "<offset>:<segment>" ("12:(S(<id>))"). */
 #define NOTE_ID_SEGMENT "sess-id-segment"
@@ -189,6 +196,8 @@ typedef struct dir_conf {
     int lock_ttl;         /* Redis, LMDB: ms a crashed holder's lock lives, or UNSET */
     const char *key_prefix; /* Redis: the keys' start before the path */
     const char *store_name; /* LMDB: the application's name, or NULL: its path */
+    apr_uint64_t map_size; /* LMDB: the data files' largest size, bytes, or 0 (UNSET) */
+    int durable;          /* LMDB: flush every write to disk, or UNSET */
     const char *cookie_name, *cookie_path, *cookie_domain;
     int secure, same_site, max_age, host_prefix, cookieless;
     const char *file;     /* where SessionApplication is, for messages */
@@ -234,7 +243,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     c->state = UNSET;
     c->path = dir ? dir : "/";
     c->timeout = c->lock_timeout = c->lock_ttl = c->secure = c->same_site = c->max_age = UNSET;
-    c->host_prefix = c->cookieless = UNSET;
+    c->host_prefix = c->cookieless = c->durable = UNSET;
     return c;
 }
 
@@ -362,6 +371,36 @@ static const char *set_key_prefix(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* A size in bytes: a whole number, optionally followed by K, M, G or T
+ * (binary multiples, any case), of at least LMDB_MAP_MIN. */
+static const char *set_map_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    static const char units[] = "KMGT";
+    const char *syntax = "SessionStoreMapSize takes a size in bytes, such as 4294967296 or 4G";
+    const char *too_large = "SessionStoreMapSize is too large";
+    apr_uint64_t v = 0, unit = 1;
+    const char *c = arg, *u;
+    (void)cmd;
+    if (*c < '0' || *c > '9')
+        return syntax;
+    for (; *c >= '0' && *c <= '9'; c++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return too_large;
+        v = v * 10 + (apr_uint64_t)(*c - '0');
+    }
+    if (*c) {
+        if (c[1] || !(u = strchr(units, apr_toupper(*c))))
+            return syntax;
+        unit = (apr_uint64_t)1 << (10 * (u - units + 1));
+    }
+    if (v > UINT64_MAX / unit)
+        return too_large;
+    if (v * unit < LMDB_MAP_MIN)
+        return "SessionStoreMapSize is at least 64K";
+    ((dir_conf *)dv)->map_size = v * unit;
+    return NULL;
+}
+
 static const char *set_store_name(cmd_parms *cmd, void *dv, const char *arg)
 {
     (void)cmd;
@@ -423,6 +462,11 @@ static const command_rec sess_cmds[] = {
                   "sess:apache:)"),
     AP_INIT_TAKE1("SessionStoreName", set_store_name, NULL, RSRC_CONF | ACCESS_CONF,
                   "LMDB: the application's name in the directory (default: its path)"),
+    AP_INIT_TAKE1("SessionStoreMapSize", set_map_size, NULL, RSRC_CONF | ACCESS_CONF,
+                  "LMDB: the data files' largest size together, in bytes (K, M, G, T "
+                  "allowed; default 1G)"),
+    AP_INIT_FLAG("SessionStoreDurable", set_flag, FIELD(durable), RSRC_CONF | ACCESS_CONF,
+                 "LMDB: On flushes every write to disk before the response (default Off)"),
     AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
                   "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
     AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
@@ -620,6 +664,10 @@ static sess_result create_app(apr_pool_t *p, const dir_conf *d, bool trial, sess
         lmdb.name = lmdb_name(d);
         if (d->lock_ttl != UNSET)
             lmdb.lock_ttl_ms = (uint32_t)d->lock_ttl;
+        if (d->map_size)
+            lmdb.map_size = d->map_size;
+        if (d->durable != UNSET)
+            lmdb.durable = d->durable == 1;
         opts.lmdb = &lmdb;
     } else if (d->store) {
         sess_redis_options_init(&redis);
@@ -665,15 +713,18 @@ static const char *app_where(apr_pool_t *p, const server_rec *s, const dir_conf 
 static const char *store_problem(apr_pool_t *p, const dir_conf *d)
 {
     if (!is_lmdb(d))
-        return NULL;
+        return d->map_size || d->durable != UNSET
+                   ? "SessionStoreMapSize and SessionStoreDurable apply to an LMDB store "
+                     "(SessionStore lmdb:///dir) only"
+                   : NULL;
     if (strlen(lmdb_name(d)) > LMDB_NAME_MAX)
         return apr_psprintf(p,
                             "its name in the LMDB directory, \"%s\", is longer than %d bytes: "
                             "set a shorter SessionStoreName",
                             lmdb_name(d), LMDB_NAME_MAX);
-    if (d->lock_ttl != UNSET && d->lock_ttl < LMDB_LOCK_TTL_MIN)
-        return apr_psprintf(p, "SessionStoreLockTTL %d is below LMDB's least, %d ms",
-                            d->lock_ttl, LMDB_LOCK_TTL_MIN);
+    if (d->lock_ttl != UNSET && (d->lock_ttl < LMDB_LOCK_TTL_MIN || d->lock_ttl > LMDB_LOCK_TTL_MAX))
+        return apr_psprintf(p, "SessionStoreLockTTL %d is outside LMDB's %d ..= %d ms",
+                            d->lock_ttl, LMDB_LOCK_TTL_MIN, LMDB_LOCK_TTL_MAX);
     return NULL;
 }
 
