@@ -16,7 +16,8 @@ session and giving the Set-Cookie header), and only then are the headers
 and body sent — so the session lock is never held while a slow client
 reads. A page may call start_response again with exc_info (an error
 page) until it returns: nothing has been sent, so that response replaces
-the first.
+the first, with what the page wrote before it; a second call without
+exc_info raises AssertionError (PEP 3333).
 """
 
 from __future__ import annotations
@@ -132,8 +133,14 @@ class SessionMiddleware:
         captured: List[Any] = []
 
         def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-            # Nothing is sent before the page returns: a later call (with
-            # exc_info, PEP 3333) replaces the response.
+            # Nothing is sent before the page returns: a later call with
+            # exc_info (an error page, PEP 3333) replaces the response,
+            # the bytes written so far included; without it, it is the
+            # page's error, as PEP 3333 has servers report it.
+            if captured and exc_info is None:
+                raise AssertionError("start_response was called again without exc_info (PEP 3333)")
+            if captured:
+                body.clear()
             captured[:] = [status, list(headers)]
             return body.append
 

@@ -284,6 +284,41 @@ def test_an_error_page_replaces_the_response():
         assert [name for name, _ in headers] == ["Content-Type", "Set-Cookie"]
 
 
+def test_an_error_page_drops_what_was_written_before_it():
+    """Bytes the page wrote through write() before its error page are not
+    sent with it: the error page replaces the whole response."""
+
+    def page(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"half a page")
+        try:
+            raise RuntimeError("the page failed")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"error page"]
+
+    with libsess.App() as app:
+        status, _, body = request(SessionMiddleware(page, app), "/")
+        assert (status, body) == ("500 Internal Server Error", b"error page")
+
+
+def test_start_response_twice_without_exc_info_is_the_pages_error():
+    """PEP 3333: a second start_response without exc_info is an error (as
+    wsgiref's AssertionError); the request ends as a failed one and keeps
+    nothing."""
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not sent"]
+
+    with libsess.App() as app:
+        with pytest.raises(AssertionError, match="exc_info"):
+            request(SessionMiddleware(page, app), "/")
+        assert app.session_count == 0
+
+
 def test_cookie_options():
     def page(environ, start_response):
         environ["libsess.session"]["a"] = 1
