@@ -4,7 +4,10 @@
 #     examples (examples-c/*.c, as tests/c_examples.rs picks them) compiled
 #     with -fsanitize=address against it and run; the C++ binding's tests
 #     built with ASan and UBSan; then the Rust library's unit tests and the
-#     concurrency tests (tests/session_lifecycle.rs).
+#     concurrency tests (tests/session_lifecycle.rs); then Apache httpd's
+#     HTTP scenarios (tests/http_demo.rs) with mod_sess and the tests'
+#     modules built with gcc's -fsanitize=address (Apache loads the ASan
+#     runtime through LD_PRELOAD; any report fails the step).
 #  2. ThreadSanitizer on the concurrency tests (std rebuilt instrumented:
 #     -Zbuild-std, needs the nightly rust-src component).
 #  3. Miri over the unit tests of unsafe code Miri can run (no C, no
@@ -57,6 +60,16 @@ if [[ $steps == *,asan,* ]]; then
   RUSTFLAGS="$asan_flags" RUSTDOCFLAGS="$asan_flags" \
     cargo +nightly test --target "$triple" --target-dir target/asan \
     --lib --test session_lifecycle
+
+  echo "== ASan: mod_sess in Apache httpd, the HTTP scenarios"
+  reports=$(mktemp -d)
+  chmod 1777 "$reports" # Apache's children write there as its User (nobody under root)
+  SESS_APACHE_ASAN=$reports cargo test --test http_demo apache
+  if compgen -G "$reports/asan.*" >/dev/null; then
+    cat "$reports"/asan.*
+    exit 1
+  fi
+  rm -rf "$reports"
 fi
 
 if [[ $steps == *,tsan,* ]]; then

@@ -58,6 +58,31 @@ fn free_port() -> u16 {
     l.local_addr().expect("local address").port()
 }
 
+/// Where Apache's AddressSanitizer reports go when the tests run it under
+/// ASan (`SESS_APACHE_ASAN=<dir>`, set by `scripts/sanitize.sh`, which
+/// fails if any appear): the modules are then built instrumented, and
+/// Apache (not built so) loads the ASan runtime first through LD_PRELOAD.
+fn asan_dir() -> Option<PathBuf> {
+    std::env::var_os("SESS_APACHE_ASAN").map(PathBuf::from)
+}
+
+/// A command running Apache httpd (under ASan if [`asan_dir`] says so).
+fn apache() -> Command {
+    let mut cmd = Command::new(apache_exe());
+    if let Some(dir) = asan_dir() {
+        let runtime = common::run(Command::new(common::cc()).arg("-print-file-name=libasan.so"))
+            .expect("the C compiler's ASan runtime");
+        cmd.env("LD_PRELOAD", runtime.trim()).env(
+            "ASAN_OPTIONS",
+            format!(
+                "detect_leaks=0:halt_on_error=1:log_path={}",
+                dir.join("asan").display()
+            ),
+        );
+    }
+    cmd
+}
+
 /// Apache httpd's executable (`apache2` on Debian, `httpd` elsewhere).
 fn apache_exe() -> PathBuf {
     let dirs = std::env::var_os("PATH").unwrap_or_default();
@@ -82,18 +107,21 @@ fn apache_module() -> &'static PathBuf {
 /// `make -C hosts/apache <BUILD>/<target>` against this build's `libsess.a`;
 /// the built file.
 fn apache_make(target: &str) -> Result<PathBuf, String> {
-    let out = common::out_dir().join("apache").join(target);
+    let (build, sanitize) = match asan_dir() {
+        Some(_) => ("apache-asan", "-fsanitize=address -fno-omit-frame-pointer"),
+        None => ("apache", ""),
+    };
+    let build = common::out_dir().join(build);
+    let out = build.join(target);
     common::run(
         Command::new("make")
             .arg("-s")
             .arg("-C")
             .arg(common::root().join("hosts/apache"))
             .arg(format!("LIB={}", common::static_lib().display()))
-            .arg(format!(
-                "BUILD={}",
-                common::out_dir().join("apache").display()
-            ))
+            .arg(format!("BUILD={}", build.display()))
             .arg(format!("CC={}", common::cc()))
+            .arg(format!("SANITIZE={sanitize}"))
             .arg(&out),
     )
     .map(|_| out)
@@ -301,7 +329,7 @@ impl Demo {
             }
             return Err(e);
         }
-        let mut cmd = Command::new(apache_exe());
+        let mut cmd = apache();
         cmd.arg("-f")
             .arg(run.dir.join("httpd.conf"))
             .arg("-DFOREGROUND")
@@ -2361,7 +2389,7 @@ fn apache_refuses_to_start(host: Host, env: &[(&str, &str)]) -> String {
     };
     let out = read_log();
     assert!(!status.success(), "apache exited with {status}:\n{out}");
-    let test = Command::new(apache_exe())
+    let test = apache()
         .arg("-t")
         .arg("-f")
         .arg(&conf)
