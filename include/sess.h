@@ -1208,8 +1208,9 @@ typedef struct sess_variant_dictionary_vtbl {
   /**
    * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
    * `params` (may be NULL: no arguments); `*result` (NULL, or
-   * initialised: cleared first) receives a get's value; `*arg_err` (may
-   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * initialised: cleared first) receives a get's value (a put ignores
+   * `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+   * index of an argument that failed. `lcid`
    * is ignored (keys are names or numbers). The failure's detail is
    * this thread's last error. Unknown DISPID or wrong kind of call:
    * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
@@ -1339,8 +1340,9 @@ typedef struct sess_session_object_vtbl {
   /**
    * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
    * `params` (may be NULL: no arguments); `*result` (NULL, or
-   * initialised: cleared first) receives a get's value; `*arg_err` (may
-   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * initialised: cleared first) receives a get's value (a put ignores
+   * `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+   * index of an argument that failed. `lcid`
    * converts argument text, e.g. a Timeout given as "30" (0,
    * `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
    * session's LCID). Value is the default member: `Session("x")` reads

@@ -208,8 +208,9 @@ pub struct sess_variant_dictionary_vtbl {
     ) -> sess_result,
     /// IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
-    /// initialised: cleared first) receives a get's value; `*arg_err` (may
-    /// be NULL) the `params->args` index of an argument that failed. `lcid`
+    /// initialised: cleared first) receives a get's value (a put ignores
+    /// `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+    /// index of an argument that failed. `lcid`
     /// is ignored (keys are names or numbers). The failure's detail is
     /// this thread's last error. Unknown DISPID or wrong kind of call:
     /// `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:

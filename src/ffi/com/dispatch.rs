@@ -455,12 +455,12 @@ pub(crate) fn member_not_found(dispid: i32) -> Error {
 
 /// Runs one `invoke`: reads the arguments, calls `body`, stores its value
 /// in `*result` (may be NULL: the value is dropped) and returns its code.
-/// A failing argument's index (in `params->args`) goes to `*arg_err` (may
-/// be NULL).
+/// A property put ignores `result`, as COM's `pVarResult`. A failing
+/// argument's index (in `params->args`) goes to `*arg_err` (may be NULL).
 ///
 /// # Safety
-/// `params` as `sess_dispparams` documents; `result` NULL or initialised;
-/// `arg_err` NULL or writable.
+/// `params` as `sess_dispparams` documents; `result` NULL or initialised
+/// (or anything, for a put); `arg_err` NULL or writable.
 pub(crate) unsafe fn invoke(
     params: *const sess_dispparams,
     flags: u16,
@@ -468,6 +468,11 @@ pub(crate) unsafe fn invoke(
     arg_err: *mut u32,
     body: impl FnOnce(&mut Call) -> Result<(Variant, sess_result)>,
 ) -> sess_result {
+    let result = if flags & (DISPATCH_PROPERTYPUT | DISPATCH_PROPERTYPUTREF) != 0 {
+        std::ptr::null_mut()
+    } else {
+        result
+    };
     boundary(|| {
         if !result.is_null() {
             // Before the member acts: a call that fails changes nothing.

@@ -87,8 +87,9 @@ pub struct sess_session_object_vtbl {
     ) -> sess_result,
     /// IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
-    /// initialised: cleared first) receives a get's value; `*arg_err` (may
-    /// be NULL) the `params->args` index of an argument that failed. `lcid`
+    /// initialised: cleared first) receives a get's value (a put ignores
+    /// `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+    /// index of an argument that failed. `lcid`
     /// converts argument text, e.g. a Timeout given as "30" (0,
     /// `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
     /// session's LCID). Value is the default member: `Session("x")` reads

@@ -983,3 +983,63 @@ fn a_call_whose_output_cannot_be_written_changes_nothing() {
     // SAFETY: made above, released once.
     unsafe { sess_app_release(a) };
 }
+
+/// COM ignores `pVarResult` for a property put: a put neither checks nor
+/// clears `*result`. A host that copies `Session("b") = Session("a")`
+/// through one variant (the get's result passed as the put's value and
+/// result) keeps its value, and an unusable `*result` does not fail it.
+#[test]
+fn a_put_leaves_the_result_variant_alone() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let named = [DISPID_PROPERTYPUT];
+    let put_params = |raw: &[sess_variant]| sess_dispparams {
+        args: raw.as_ptr(),
+        named_args: named.as_ptr(),
+        arg_count: raw.len() as u32,
+        named_count: 1,
+    };
+    // SAFETY: a live object and handle, released once; params, result and
+    // the variants valid, each cleared once.
+    unsafe {
+        let invoke = (*(*o).vtbl).invoke;
+        let mut kept = write(s("Arthur"));
+        let key = write(s("b"));
+        let raw = [std::ptr::read(&kept), key];
+        let rc = invoke(
+            o,
+            DISPID_VALUE,
+            0,
+            PUT,
+            &put_params(&raw),
+            &mut kept,
+            null_mut(),
+        );
+        assert_eq!(rc, e::S_OK);
+        assert_eq!(read(&kept).unwrap(), s("Arthur"), "the put cleared *result");
+        let [_, mut key] = raw;
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
+        assert_eq!(sess_variant_clear(&mut kept), e::S_OK);
+
+        let mut junk = write(Variant::Empty);
+        junk.vt = 0x7777;
+        let raw = [write(Variant::I4(30))];
+        let rc = invoke(
+            o,
+            DISPID_SESSION_TIMEOUT,
+            0,
+            PUT,
+            &put_params(&raw),
+            &mut junk,
+            null_mut(),
+        );
+        assert_eq!(rc, e::S_OK);
+        assert_eq!(junk.vt, 0x7777);
+        let mut t = 0;
+        assert_eq!(((*(*o).vtbl).get_timeout)(o, &mut t), e::S_OK);
+        assert_eq!(t, 30);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
