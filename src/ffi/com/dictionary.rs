@@ -162,9 +162,10 @@ pub struct sess_variant_dictionary {
 
 /// The methods of a `sess_variant_dictionary`, in `IVariantDictionary`'s
 /// vtable order. Each takes the object itself first. Keys are
-/// `const sess_variant *`: a string names an item (any case), a number is a
-/// 1-based index (below 1 or past the end: `SESS_DISP_E_BADINDEX`); other
-/// types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
+/// `const sess_variant *`: a string names an item (any case; a string
+/// holding a NUL is `SESS_E_INVALIDARG`, as in the C calls' names), a
+/// number is a 1-based index (below 1 or past the end:
+/// `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
 /// its put_item, putref_item, remove and remove_all return
 /// `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
 /// method but the first three returns `SESS_E_OBJECT_DETACHED`.

@@ -183,11 +183,18 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    /// The key a variant names: a string is a name, a number a 1-based
+    /// The key a variant names: a string is a name (one holding a NUL is
+    /// `E_INVALIDARG`, as no C call could name it), a number a 1-based
     /// index (below 1: `DISP_E_BADINDEX`); anything else is
     /// `DISP_E_TYPEMISMATCH`.
     pub(crate) fn of(v: &Variant) -> Result<Key> {
         if let Some(s) = v.as_str() {
+            if s.contains('\0') {
+                return Err(Error::new(
+                    err::E_INVALIDARG,
+                    "a name holds no NUL: the C calls take NUL-terminated names",
+                ));
+            }
             return Ok(Key::Name(s.to_owned()));
         }
         let numeric = matches!(

@@ -1043,3 +1043,33 @@ fn a_put_leaves_the_result_variant_alone() {
         sess_app_release(a);
     }
 }
+
+/// A name holding a NUL is refused (`E_INVALIDARG`, naming the argument):
+/// the C calls take NUL-terminated names, so such an item could not be
+/// named again (`sess_contents_key_at` would hand back a name that reads or
+/// removes a different item, and the bindings treat it as absent).
+#[test]
+fn a_name_with_a_nul_is_refused() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, PUT, &[s("a\0b")], Some(Variant::I4(1)));
+    assert_eq!((rc, arg), (e::E_INVALIDARG, 1));
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, &[s("a\0b")], None);
+    assert_eq!((rc, arg), (e::E_INVALIDARG, 0));
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    let mut key = write(s("a\0b"));
+    let value = write(Variant::I4(1));
+    // SAFETY: live objects and handle, each released once; key and value
+    // initialised, cleared once.
+    unsafe {
+        assert_eq!(((*(*d).vtbl).put_item)(d, &key, &value), e::E_INVALIDARG);
+        let mut n = -1;
+        assert_eq!(((*(*d).vtbl).get_count)(d, &mut n), e::S_OK);
+        assert_eq!(n, 0, "nothing was stored");
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
