@@ -77,6 +77,7 @@
 #define SESS_DISP_E_UNKNOWNNAME (-0x7FFDFFFA) /* 0x80020006: unknown name */
 #define SESS_DISP_E_NONAMEDARGS (-0x7FFDFFF9) /* 0x80020007: no named arguments */
 #define SESS_DISP_E_BADPARAMCOUNT (-0x7FFDFFF2) /* 0x8002000E: invalid number of parameters */
+#define SESS_DISP_E_PARAMNOTOPTIONAL (-0x7FFDFFF1) /* 0x8002000F: a required parameter was omitted */
 #define SESS_E_SESSION_NOT_FOUND (-0x7FFBFDFF) /* 0x80040201: session not found (unknown, expired or abandoned) */
 #define SESS_E_LOCK_TIMEOUT (-0x7FFBFDFE) /* 0x80040202: timed out waiting for the session lock */
 #define SESS_E_READONLY (-0x7FFBFDFD) /* 0x80040203: the session is read-only */
@@ -1215,7 +1216,8 @@ typedef struct sess_variant_dictionary_vtbl {
    * is ignored (keys are names or numbers). The failure's detail is
    * this thread's last error. Unknown DISPID or wrong kind of call:
    * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-   * `SESS_DISP_E_BADPARAMCOUNT`.
+   * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+   * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */
   sess_result (*invoke)(struct sess_variant_dictionary *object,
                         int32_t dispid,
@@ -1351,7 +1353,8 @@ typedef struct sess_session_object_vtbl {
    * `StaticObjects` with a key argument are their Item. The failure's
    * detail is this thread's last error. Unknown DISPID or wrong kind of
    * call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-   * `SESS_DISP_E_BADPARAMCOUNT`.
+   * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+   * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */
   sess_result (*invoke)(struct sess_session_object *object,
                         int32_t dispid,

@@ -215,7 +215,8 @@ pub struct sess_variant_dictionary_vtbl {
     /// is ignored (keys are names or numbers). The failure's detail is
     /// this thread's last error. Unknown DISPID or wrong kind of call:
     /// `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-    /// `SESS_DISP_E_BADPARAMCOUNT`.
+    /// `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+    /// holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
     pub invoke: unsafe extern "C" fn(
         object: *mut sess_variant_dictionary,
         dispid: i32,

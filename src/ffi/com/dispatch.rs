@@ -318,7 +318,16 @@ impl Call {
         };
         let mut args = Vec::with_capacity(raw.len());
         for i in (positional..raw.len()).rev() {
-            args.push(read_at(i)?);
+            let arg = read_at(i)?;
+            // No member has optional parameters.
+            if arg == Variant::Error(err::DISP_E_PARAMNOTFOUND) {
+                *bad_arg = Some(i as u32);
+                return Err(Error::new(
+                    err::DISP_E_PARAMNOTOPTIONAL,
+                    format!("args[{i}] is omitted (VT_ERROR DISP_E_PARAMNOTFOUND): it is required"),
+                ));
+            }
+            args.push(arg);
         }
         let value = if positional == 1 {
             Some(read_at(0)?)

@@ -97,7 +97,8 @@ pub struct sess_session_object_vtbl {
     /// `StaticObjects` with a key argument are their Item. The failure's
     /// detail is this thread's last error. Unknown DISPID or wrong kind of
     /// call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-    /// `SESS_DISP_E_BADPARAMCOUNT`.
+    /// `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+    /// holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
     pub invoke: unsafe extern "C" fn(
         object: *mut sess_session_object,
         dispid: i32,

@@ -1073,3 +1073,56 @@ fn a_name_with_a_nul_is_refused() {
         sess_app_release(a);
     }
 }
+
+/// An omitted argument (COM's marker: `VT_ERROR` holding
+/// `DISP_E_PARAMNOTFOUND`, as `obj.Method(, x)` passes) where the member
+/// requires one is `DISP_E_PARAMNOTOPTIONAL`, naming it in `*arg_err`, as
+/// DispInvoke answers; nothing is done.
+#[test]
+fn an_omitted_required_argument_is_param_not_optional() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let missing = Variant::Error(e::DISP_E_PARAMNOTFOUND);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(Variant::I4(1))).0,
+        e::S_OK
+    );
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, std::slice::from_ref(&missing), None);
+    assert_eq!((rc, arg), (e::DISP_E_PARAMNOTOPTIONAL, 0));
+    let (rc, _, arg) = s_call(
+        o,
+        DISPID_VALUE,
+        PUT,
+        std::slice::from_ref(&missing),
+        Some(s("v")),
+    );
+    assert_eq!((rc, arg), (e::DISP_E_PARAMNOTOPTIONAL, 1));
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_REMOVE, DISPATCH_METHOD, &[missing]).0,
+        e::DISP_E_PARAMNOTOPTIONAL
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+        (e::S_OK, Variant::I4(1))
+    );
+    // An error value is still a value a put can store.
+    assert_eq!(
+        s_call(
+            o,
+            DISPID_VALUE,
+            PUT,
+            &[s("e")],
+            Some(Variant::Error(e::DISP_E_PARAMNOTFOUND))
+        )
+        .0,
+        e::S_OK
+    );
+    // SAFETY: live objects and handle, each released once.
+    unsafe {
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
