@@ -77,6 +77,7 @@
 #define SESS_DISP_E_UNKNOWNNAME (-0x7FFDFFFA) /* 0x80020006: unknown name */
 #define SESS_DISP_E_NONAMEDARGS (-0x7FFDFFF9) /* 0x80020007: no named arguments */
 #define SESS_DISP_E_BADPARAMCOUNT (-0x7FFDFFF2) /* 0x8002000E: invalid number of parameters */
+#define SESS_DISP_E_PARAMNOTOPTIONAL (-0x7FFDFFF1) /* 0x8002000F: a required parameter was omitted */
 #define SESS_E_SESSION_NOT_FOUND (-0x7FFBFDFF) /* 0x80040201: session not found (unknown, expired or abandoned) */
 #define SESS_E_LOCK_TIMEOUT (-0x7FFBFDFE) /* 0x80040202: timed out waiting for the session lock */
 #define SESS_E_READONLY (-0x7FFBFDFD) /* 0x80040203: the session is read-only */
@@ -1157,9 +1158,10 @@ typedef struct sess_dispparams {
 /**
  * The methods of a `sess_variant_dictionary`, in `IVariantDictionary`'s
  * vtable order. Each takes the object itself first. Keys are
- * `const sess_variant *`: a string names an item (any case), a number is a
- * 1-based index (below 1 or past the end: `SESS_DISP_E_BADINDEX`); other
- * types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
+ * `const sess_variant *`: a string names an item (any case; a string
+ * holding a NUL is `SESS_E_INVALIDARG`, as in the C calls' names), a
+ * number is a 1-based index (below 1 or past the end:
+ * `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
  * its put_item, putref_item, remove and remove_all return
  * `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
  * method but the first three returns `SESS_E_OBJECT_DETACHED`.
@@ -1208,12 +1210,14 @@ typedef struct sess_variant_dictionary_vtbl {
   /**
    * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
    * `params` (may be NULL: no arguments); `*result` (NULL, or
-   * initialised: cleared first) receives a get's value; `*arg_err` (may
-   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * initialised: cleared first) receives a get's value (a put ignores
+   * `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+   * index of an argument that failed. `lcid`
    * is ignored (keys are names or numbers). The failure's detail is
    * this thread's last error. Unknown DISPID or wrong kind of call:
    * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-   * `SESS_DISP_E_BADPARAMCOUNT`.
+   * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+   * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */
   sess_result (*invoke)(struct sess_variant_dictionary *object,
                         int32_t dispid,
@@ -1339,8 +1343,9 @@ typedef struct sess_session_object_vtbl {
   /**
    * IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
    * `params` (may be NULL: no arguments); `*result` (NULL, or
-   * initialised: cleared first) receives a get's value; `*arg_err` (may
-   * be NULL) the `params->args` index of an argument that failed. `lcid`
+   * initialised: cleared first) receives a get's value (a put ignores
+   * `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+   * index of an argument that failed. `lcid`
    * converts argument text, e.g. a Timeout given as "30" (0,
    * `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
    * session's LCID). Value is the default member: `Session("x")` reads
@@ -1348,7 +1353,8 @@ typedef struct sess_session_object_vtbl {
    * `StaticObjects` with a key argument are their Item. The failure's
    * detail is this thread's last error. Unknown DISPID or wrong kind of
    * call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-   * `SESS_DISP_E_BADPARAMCOUNT`.
+   * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+   * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */
   sess_result (*invoke)(struct sess_session_object *object,
                         int32_t dispid,

@@ -52,6 +52,9 @@ pub const DISP_E_UNKNOWNNAME: HResult = hr(0x8002_0006);
 pub const DISP_E_NONAMEDARGS: HResult = hr(0x8002_0007);
 /// IDispatch: the number of arguments is wrong for the member.
 pub const DISP_E_BADPARAMCOUNT: HResult = hr(0x8002_000E);
+/// IDispatch: a required argument was omitted (passed as COM's marker for
+/// a missing argument: `VT_ERROR` holding `DISP_E_PARAMNOTFOUND`).
+pub const DISP_E_PARAMNOTOPTIONAL: HResult = hr(0x8002_000F);
 
 /// The session ID is not (or no longer) known to the store.
 pub const E_SESSION_NOT_FOUND: HResult = hr(0x8004_0201);
@@ -130,6 +133,7 @@ pub const ALL: &[(&str, HResult)] = &[
     ("DISP_E_UNKNOWNNAME", DISP_E_UNKNOWNNAME),
     ("DISP_E_NONAMEDARGS", DISP_E_NONAMEDARGS),
     ("DISP_E_BADPARAMCOUNT", DISP_E_BADPARAMCOUNT),
+    ("DISP_E_PARAMNOTOPTIONAL", DISP_E_PARAMNOTOPTIONAL),
     ("E_SESSION_NOT_FOUND", E_SESSION_NOT_FOUND),
     ("E_LOCK_TIMEOUT", E_LOCK_TIMEOUT),
     ("E_READONLY", E_READONLY),
@@ -177,6 +181,7 @@ pub fn message(code: HResult) -> &'static str {
         DISP_E_UNKNOWNNAME => "unknown name",
         DISP_E_NONAMEDARGS => "no named arguments",
         DISP_E_BADPARAMCOUNT => "invalid number of parameters",
+        DISP_E_PARAMNOTOPTIONAL => "a required parameter was omitted",
         E_SESSION_NOT_FOUND => "session not found (unknown, expired or abandoned)",
         E_LOCK_TIMEOUT => "timed out waiting for the session lock",
         E_READONLY => "the session is read-only",
@@ -275,6 +280,8 @@ pub enum ErrorKind {
     NoNamedArgs,
     /// `DISP_E_BADPARAMCOUNT`.
     BadParamCount,
+    /// `DISP_E_PARAMNOTOPTIONAL`.
+    ParamNotOptional,
     /// `E_OBJECT_DETACHED`.
     ObjectDetached,
     /// `E_COLLECTION_READONLY`.
@@ -329,6 +336,7 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::UnknownName, DISP_E_UNKNOWNNAME),
     (ErrorKind::NoNamedArgs, DISP_E_NONAMEDARGS),
     (ErrorKind::BadParamCount, DISP_E_BADPARAMCOUNT),
+    (ErrorKind::ParamNotOptional, DISP_E_PARAMNOTOPTIONAL),
     (ErrorKind::ObjectDetached, E_OBJECT_DETACHED),
     (ErrorKind::CollectionReadOnly, E_COLLECTION_READONLY),
     (ErrorKind::NoApplication, E_NO_APPLICATION),

@@ -22,7 +22,8 @@ namespace sess {
 
 /// X++'s IISVariantDictionary: Session.Contents or Session.StaticObjects,
 /// indexed from 1 (ASP's Item(i) / Key(i)); a bad index throws
-/// DISP_E_BADINDEX.
+/// DISP_E_BADINDEX. As X++'s item(key, [var]), item without a value reads
+/// and with one writes.
 class IISVariantDictionary {
 public:
     /// Which collection of the session it shows.
@@ -46,6 +47,21 @@ public:
         const std::size_t i = zero_based(index);
         return kind_ == kind::contents ? sess::contents(s_).at(i) : sess::static_objects(s_).at(i);
     }
+    /// Item(key) = var (Contents only; StaticObjects: COLLECTION_READONLY):
+    /// added, or replaced keeping the key's spelling; returns the value now
+    /// stored.
+    variant item(std::string_view key, const variant &var)
+    {
+        session_ref(writable_handle()).set(key, var);
+        return item(key);
+    }
+    /// Item(index) = var, 1-based (Contents only): replaces the item's
+    /// value; returns the value now stored.
+    variant item(int index, const variant &var)
+    {
+        sess::contents(writable_handle()).set_at(zero_based(index), var);
+        return item(index);
+    }
     /// Key(index), 1-based.
     std::string key(int index) const
     {
@@ -54,11 +70,11 @@ public:
     }
     /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
     /// whether there was such an item.
-    bool remove(std::string_view key) { return writable().remove(key); }
+    bool remove(std::string_view key) { return sess::contents(writable_handle()).remove(key); }
     /// Remove(index), 1-based (Contents only).
-    void remove(int index) { writable().remove_at(zero_based(index)); }
+    void remove(int index) { sess::contents(writable_handle()).remove_at(zero_based(index)); }
     /// RemoveAll (Contents only).
-    void removeAll() { writable().clear(); }
+    void removeAll() { sess::contents(writable_handle()).clear(); }
 
 private:
     static std::size_t zero_based(int index)
@@ -67,11 +83,12 @@ private:
             throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
         return static_cast<std::size_t>(index) - 1;
     }
-    sess::contents writable() const
+    /// The handle, for a change: Contents only.
+    sess_session *writable_handle() const
     {
         if (kind_ != kind::contents)
-            throw error(SESS_E_COLLECTION_READONLY, "StaticObjects has no Remove or RemoveAll (declared objects stay)");
-        return sess::contents(s_);
+            throw error(SESS_E_COLLECTION_READONLY, "StaticObjects cannot be changed (the application declares them)");
+        return s_;
     }
     sess_session *s_;
     kind kind_;

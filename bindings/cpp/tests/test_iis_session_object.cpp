@@ -180,3 +180,37 @@ TEST_CASE("IISSessionObject: interface() is an owned COM reference that outlives
     s.close();
     CHECK(obj->vtbl->get_session_id(obj.get(), id, sizeof id, &len) == SESS_E_OBJECT_DETACHED);
 }
+
+// X++'s IISVariantDictionary.item(key, var): ASP's Contents.Item(key) = var,
+// by name (added or replaced) or by 1-based index (replaced); it returns the
+// value now stored. StaticObjects cannot be written.
+TEST_CASE("IISVariantDictionary: item(key, var) writes Contents")
+{
+    sess_static_object_decl decls[1] = {{"objInfo", test_object::factory, nullptr}};
+    sess_app_options o = sess::app_options();
+    o.static_objects = decls;
+    o.static_object_count = 1;
+    {
+        sess::app app(o);
+        sess::session s = app.create();
+        sess::IISSessionObject session(s.handle());
+        sess::IISVariantDictionary contents = session.contents();
+
+        CHECK(contents.item("strFirstName", "Arthur").str() == "Arthur");
+        CHECK(contents.item("STRFIRSTNAME", "Art").str() == "Art"); // replaced, spelling kept
+        CHECK(contents.count() == 1);
+        CHECK(contents.key(1) == "strFirstName");
+        CHECK(contents.item(1, 42).as<std::int32_t>() == 42);
+        CHECK(session.value("strFirstName").as<std::int32_t>() == 42);
+        CHECK(thrown([&] { contents.item(2, 1); }) == SESS_DISP_E_BADINDEX);
+        CHECK(thrown([&] { contents.item(0, 1); }) == SESS_DISP_E_BADINDEX);
+        CHECK(contents.count() == 1);
+
+        sess::IISVariantDictionary statics = session.staticObjects();
+        CHECK(thrown([&] { statics.item("objInfo", 1); }) == SESS_E_COLLECTION_READONLY);
+        CHECK(thrown([&] { statics.item(1, 1); }) == SESS_E_COLLECTION_READONLY);
+        CHECK(statics.item(1).vt() == SESS_VT_UNKNOWN);
+        s.close();
+    }
+    CHECK(test_object::alive() == 0);
+}

@@ -114,6 +114,7 @@ _FAMILIES = {
     "SESS_DISP_E_BADPARAMCOUNT": BadArguments,
     "SESS_DISP_E_PARAMNOTFOUND": BadArguments,
     "SESS_DISP_E_NONAMEDARGS": BadArguments,
+    "SESS_DISP_E_PARAMNOTOPTIONAL": BadArguments,
     "SESS_E_NO_APPLICATION": NoApplication,
 }
 _BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items()}

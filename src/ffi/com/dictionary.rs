@@ -162,9 +162,10 @@ pub struct sess_variant_dictionary {
 
 /// The methods of a `sess_variant_dictionary`, in `IVariantDictionary`'s
 /// vtable order. Each takes the object itself first. Keys are
-/// `const sess_variant *`: a string names an item (any case), a number is a
-/// 1-based index (below 1 or past the end: `SESS_DISP_E_BADINDEX`); other
-/// types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
+/// `const sess_variant *`: a string names an item (any case; a string
+/// holding a NUL is `SESS_E_INVALIDARG`, as in the C calls' names), a
+/// number is a 1-based index (below 1 or past the end:
+/// `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
 /// its put_item, putref_item, remove and remove_all return
 /// `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
 /// method but the first three returns `SESS_E_OBJECT_DETACHED`.
@@ -208,12 +209,14 @@ pub struct sess_variant_dictionary_vtbl {
     ) -> sess_result,
     /// IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
-    /// initialised: cleared first) receives a get's value; `*arg_err` (may
-    /// be NULL) the `params->args` index of an argument that failed. `lcid`
+    /// initialised: cleared first) receives a get's value (a put ignores
+    /// `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+    /// index of an argument that failed. `lcid`
     /// is ignored (keys are names or numbers). The failure's detail is
     /// this thread's last error. Unknown DISPID or wrong kind of call:
     /// `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-    /// `SESS_DISP_E_BADPARAMCOUNT`.
+    /// `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+    /// holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
     pub invoke: unsafe extern "C" fn(
         object: *mut sess_variant_dictionary,
         dispid: i32,

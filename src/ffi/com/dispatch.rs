@@ -183,11 +183,18 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    /// The key a variant names: a string is a name, a number a 1-based
+    /// The key a variant names: a string is a name (one holding a NUL is
+    /// `E_INVALIDARG`, as no C call could name it), a number a 1-based
     /// index (below 1: `DISP_E_BADINDEX`); anything else is
     /// `DISP_E_TYPEMISMATCH`.
     pub(crate) fn of(v: &Variant) -> Result<Key> {
         if let Some(s) = v.as_str() {
+            if s.contains('\0') {
+                return Err(Error::new(
+                    err::E_INVALIDARG,
+                    "a name holds no NUL: the C calls take NUL-terminated names",
+                ));
+            }
             return Ok(Key::Name(s.to_owned()));
         }
         let numeric = matches!(
@@ -311,7 +318,16 @@ impl Call {
         };
         let mut args = Vec::with_capacity(raw.len());
         for i in (positional..raw.len()).rev() {
-            args.push(read_at(i)?);
+            let arg = read_at(i)?;
+            // No member has optional parameters.
+            if arg == Variant::Error(err::DISP_E_PARAMNOTFOUND) {
+                *bad_arg = Some(i as u32);
+                return Err(Error::new(
+                    err::DISP_E_PARAMNOTOPTIONAL,
+                    format!("args[{i}] is omitted (VT_ERROR DISP_E_PARAMNOTFOUND): it is required"),
+                ));
+            }
+            args.push(arg);
         }
         let value = if positional == 1 {
             Some(read_at(0)?)
@@ -455,12 +471,12 @@ pub(crate) fn member_not_found(dispid: i32) -> Error {
 
 /// Runs one `invoke`: reads the arguments, calls `body`, stores its value
 /// in `*result` (may be NULL: the value is dropped) and returns its code.
-/// A failing argument's index (in `params->args`) goes to `*arg_err` (may
-/// be NULL).
+/// A property put ignores `result`, as COM's `pVarResult`. A failing
+/// argument's index (in `params->args`) goes to `*arg_err` (may be NULL).
 ///
 /// # Safety
-/// `params` as `sess_dispparams` documents; `result` NULL or initialised;
-/// `arg_err` NULL or writable.
+/// `params` as `sess_dispparams` documents; `result` NULL or initialised
+/// (or anything, for a put); `arg_err` NULL or writable.
 pub(crate) unsafe fn invoke(
     params: *const sess_dispparams,
     flags: u16,
@@ -468,6 +484,11 @@ pub(crate) unsafe fn invoke(
     arg_err: *mut u32,
     body: impl FnOnce(&mut Call) -> Result<(Variant, sess_result)>,
 ) -> sess_result {
+    let result = if flags & (DISPATCH_PROPERTYPUT | DISPATCH_PROPERTYPUTREF) != 0 {
+        std::ptr::null_mut()
+    } else {
+        result
+    };
     boundary(|| {
         if !result.is_null() {
             // Before the member acts: a call that fails changes nothing.

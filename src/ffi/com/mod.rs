@@ -175,8 +175,6 @@ pub(crate) unsafe fn query_interface<H, T>(
     })
 }
 
-/// Where an object's calls go: the session handle it came from, while that
-/// handle lives.
 /// A getter's tail: `f`'s value into `*out` (initialised; cleared first)
 /// and its code; a NULL `out` is refused before `f` runs.
 ///
@@ -217,6 +215,8 @@ pub(crate) unsafe fn new_into<T>(
     Ok(err::S_OK)
 }
 
+/// Where an object's calls go: the session handle it came from, while that
+/// handle lives.
 #[derive(Clone)]
 pub(crate) struct Target {
     session: *mut sess_session,

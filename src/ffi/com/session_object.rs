@@ -87,8 +87,9 @@ pub struct sess_session_object_vtbl {
     ) -> sess_result,
     /// IDispatch: calls member `dispid` with `flags` (`SESS_DISPATCH_*`) and
     /// `params` (may be NULL: no arguments); `*result` (NULL, or
-    /// initialised: cleared first) receives a get's value; `*arg_err` (may
-    /// be NULL) the `params->args` index of an argument that failed. `lcid`
+    /// initialised: cleared first) receives a get's value (a put ignores
+    /// `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
+    /// index of an argument that failed. `lcid`
     /// converts argument text, e.g. a Timeout given as "30" (0,
     /// `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
     /// session's LCID). Value is the default member: `Session("x")` reads
@@ -96,7 +97,8 @@ pub struct sess_session_object_vtbl {
     /// `StaticObjects` with a key argument are their Item. The failure's
     /// detail is this thread's last error. Unknown DISPID or wrong kind of
     /// call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
-    /// `SESS_DISP_E_BADPARAMCOUNT`.
+    /// `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
+    /// holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
     pub invoke: unsafe extern "C" fn(
         object: *mut sess_session_object,
         dispid: i32,

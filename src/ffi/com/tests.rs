@@ -983,3 +983,146 @@ fn a_call_whose_output_cannot_be_written_changes_nothing() {
     // SAFETY: made above, released once.
     unsafe { sess_app_release(a) };
 }
+
+/// COM ignores `pVarResult` for a property put: a put neither checks nor
+/// clears `*result`. A host that copies `Session("b") = Session("a")`
+/// through one variant (the get's result passed as the put's value and
+/// result) keeps its value, and an unusable `*result` does not fail it.
+#[test]
+fn a_put_leaves_the_result_variant_alone() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let named = [DISPID_PROPERTYPUT];
+    let put_params = |raw: &[sess_variant]| sess_dispparams {
+        args: raw.as_ptr(),
+        named_args: named.as_ptr(),
+        arg_count: raw.len() as u32,
+        named_count: 1,
+    };
+    // SAFETY: a live object and handle, released once; params, result and
+    // the variants valid, each cleared once.
+    unsafe {
+        let invoke = (*(*o).vtbl).invoke;
+        let mut kept = write(s("Arthur"));
+        let key = write(s("b"));
+        let raw = [std::ptr::read(&kept), key];
+        let rc = invoke(
+            o,
+            DISPID_VALUE,
+            0,
+            PUT,
+            &put_params(&raw),
+            &mut kept,
+            null_mut(),
+        );
+        assert_eq!(rc, e::S_OK);
+        assert_eq!(read(&kept).unwrap(), s("Arthur"), "the put cleared *result");
+        let [_, mut key] = raw;
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
+        assert_eq!(sess_variant_clear(&mut kept), e::S_OK);
+
+        let mut junk = write(Variant::Empty);
+        junk.vt = 0x7777;
+        let raw = [write(Variant::I4(30))];
+        let rc = invoke(
+            o,
+            DISPID_SESSION_TIMEOUT,
+            0,
+            PUT,
+            &put_params(&raw),
+            &mut junk,
+            null_mut(),
+        );
+        assert_eq!(rc, e::S_OK);
+        assert_eq!(junk.vt, 0x7777);
+        let mut t = 0;
+        assert_eq!(((*(*o).vtbl).get_timeout)(o, &mut t), e::S_OK);
+        assert_eq!(t, 30);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
+/// A name holding a NUL is refused (`E_INVALIDARG`, naming the argument):
+/// the C calls take NUL-terminated names, so such an item could not be
+/// named again (`sess_contents_key_at` would hand back a name that reads or
+/// removes a different item, and the bindings treat it as absent).
+#[test]
+fn a_name_with_a_nul_is_refused() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, PUT, &[s("a\0b")], Some(Variant::I4(1)));
+    assert_eq!((rc, arg), (e::E_INVALIDARG, 1));
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, &[s("a\0b")], None);
+    assert_eq!((rc, arg), (e::E_INVALIDARG, 0));
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    let mut key = write(s("a\0b"));
+    let value = write(Variant::I4(1));
+    // SAFETY: live objects and handle, each released once; key and value
+    // initialised, cleared once.
+    unsafe {
+        assert_eq!(((*(*d).vtbl).put_item)(d, &key, &value), e::E_INVALIDARG);
+        let mut n = -1;
+        assert_eq!(((*(*d).vtbl).get_count)(d, &mut n), e::S_OK);
+        assert_eq!(n, 0, "nothing was stored");
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
+/// An omitted argument (COM's marker: `VT_ERROR` holding
+/// `DISP_E_PARAMNOTFOUND`, as `obj.Method(, x)` passes) where the member
+/// requires one is `DISP_E_PARAMNOTOPTIONAL`, naming it in `*arg_err`, as
+/// DispInvoke answers; nothing is done.
+#[test]
+fn an_omitted_required_argument_is_param_not_optional() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let missing = Variant::Error(e::DISP_E_PARAMNOTFOUND);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(Variant::I4(1))).0,
+        e::S_OK
+    );
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, std::slice::from_ref(&missing), None);
+    assert_eq!((rc, arg), (e::DISP_E_PARAMNOTOPTIONAL, 0));
+    let (rc, _, arg) = s_call(
+        o,
+        DISPID_VALUE,
+        PUT,
+        std::slice::from_ref(&missing),
+        Some(s("v")),
+    );
+    assert_eq!((rc, arg), (e::DISP_E_PARAMNOTOPTIONAL, 1));
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_REMOVE, DISPATCH_METHOD, &[missing]).0,
+        e::DISP_E_PARAMNOTOPTIONAL
+    );
+    assert_eq!(
+        d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+        (e::S_OK, Variant::I4(1))
+    );
+    // An error value is still a value a put can store.
+    assert_eq!(
+        s_call(
+            o,
+            DISPID_VALUE,
+            PUT,
+            &[s("e")],
+            Some(Variant::Error(e::DISP_E_PARAMNOTFOUND))
+        )
+        .0,
+        e::S_OK
+    );
+    // SAFETY: live objects and handle, each released once.
+    unsafe {
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
