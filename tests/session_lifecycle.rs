@@ -598,6 +598,61 @@ fn a_failed_request_keeps_nothing() {
     assert_eq!(ends.load(Ordering::SeqCst), 1, "it was stored, so it ends");
 }
 
+/// A unit of work that rewrites a value many times keeps what undoing it
+/// needs, not every value it replaced: here 2,000 objects, each let go
+/// once replaced (the journal used to hold every one until the unit
+/// ended: a loop of writes grew it without bound, past every limit).
+/// Undoing still restores the session exactly.
+#[test]
+fn a_long_unit_of_work_does_not_keep_every_replaced_value() {
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.set("big", Variant::bstr(&"x".repeat(1000))).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    let freed = Arc::new(AtomicUsize::new(0));
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    const N: usize = 2000;
+    for i in 0..N {
+        s.set("k", Variant::Unknown(counted(&freed))).unwrap();
+        s.set("big", Variant::bstr(&i.to_string().repeat(500)))
+            .unwrap();
+        s.set_timeout(1 + (i % 50) as i64).unwrap();
+    }
+    s.remove("big").unwrap();
+    s.set("new", Variant::I4(7)).unwrap();
+    assert!(
+        freed.load(Ordering::SeqCst) >= N - 100,
+        "replaced objects are let go during the unit ({} of {N})",
+        freed.load(Ordering::SeqCst)
+    );
+    s.discard().unwrap();
+    assert_eq!(freed.load(Ordering::SeqCst), N, "all let go after undo");
+
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    let items: Vec<_> = s
+        .contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("k".to_owned(), Variant::I4(1)),
+            ("big".to_owned(), Variant::bstr(&"x".repeat(1000)))
+        ]
+    );
+    assert_eq!(s.timeout(), 20);
+    drop(s);
+    assert_eq!(app.memory_used(), 1 + 8 + 3 + 1000, "the budget as before");
+}
+
 #[test]
 fn regenerate_keeps_the_contents_under_a_new_id() {
     let app = App::new(AppOptions::default()).unwrap();
