@@ -81,6 +81,13 @@ impl AppInner {
             }
         }
     }
+
+    /// [`AppInner::expire`] for the expiry thread: a panic (in the store,
+    /// the clock) is a failed sweep, not the end of the thread.
+    fn sweep(self: &Arc<Self>) -> Result<usize> {
+        catch_unwind(AssertUnwindSafe(|| self.expire()))
+            .unwrap_or_else(|_| Err(Error::new(error::E_UNEXPECTED, "the sweep panicked")))
+    }
 }
 
 /// An application: sessions, their settings and their events.
@@ -334,7 +341,7 @@ impl Sweeper {
                     let Some(app) = app.upgrade() else {
                         return;
                     };
-                    fork::sweep(|| *record.lock() = app.expire().err());
+                    fork::sweep(|| *record.lock() = app.sweep().err());
                     // Before the phase's lock: the last reference ends
                     // the application, whose sweeper takes that lock.
                     drop(app);

@@ -500,6 +500,61 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     assert_eq!(app.session_count().unwrap(), 0);
 }
 
+/// A clock that panics when told to (a host's clock, or anything a sweep
+/// calls, with a bug).
+struct PanickyClock {
+    now: std::sync::atomic::AtomicU64,
+    panics: AtomicUsize,
+}
+
+impl sess::clock::Clock for PanickyClock {
+    fn now_ms(&self) -> u64 {
+        let left = self.panics.load(Ordering::SeqCst);
+        if left > 0 {
+            self.panics.store(left - 1, Ordering::SeqCst);
+            panic!("the clock failed");
+        }
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// A sweep that panics is a failed sweep, not the end of the expiry
+/// thread: the next one still ends sessions.
+#[test]
+fn the_expiry_thread_survives_a_panicking_sweep() {
+    let clock = Arc::new(PanickyClock {
+        now: std::sync::atomic::AtomicU64::new(0),
+        panics: AtomicUsize::new(0),
+    });
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(clock.clone()),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    // Only the expiry thread reads the clock now: its next sweep panics.
+    clock.panics.store(1, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while clock.panics.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(clock.panics.load(Ordering::SeqCst), 0, "a sweep ran");
+    clock.now.store(21 * MIN, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ends.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "a later sweep ended it");
+}
+
 /// A Session_OnEnd on the expiry thread that lets go of the last handle
 /// of its application: the application ends there (Session_OnEnd for the
 /// sessions left), and its expiry thread ends after the handler returns
