@@ -5,19 +5,17 @@
 //! each change records what it replaced (moved, never copied), and
 //! [`Journal::rollback`] replays the records backwards. A unit of work that
 //! changes a lot (a loop of writes) would keep every value it replaced, so
-//! past [`COMPACT_RECORDS`] records or [`COMPACT_BYTES`] bytes the records
-//! give way to one copy of the session as it was, and later changes record
-//! nothing: the journal never holds much more than the session did.
+//! once the records take [`SLACK_BYTES`] more than the session itself,
+//! they give way to one copy of the session as it was (which costs about
+//! what they held), and later changes record nothing: the journal never
+//! holds much more than the session.
 
 use super::{Contents, SessionData};
 use crate::variant::Variant;
 
-/// Records kept before the journal keeps a copy of the session instead.
-const COMPACT_RECORDS: usize = 64;
-
-/// Bytes of replaced keys and values (as a session's size counts them)
-/// kept before the journal keeps a copy of the session instead.
-const COMPACT_BYTES: usize = 64 << 10;
+/// How much more than the session's own size the records may take before
+/// the journal keeps a copy of the session instead.
+const SLACK_BYTES: usize = 64 << 10;
 
 /// One undoable change.
 #[derive(Debug)]
@@ -40,14 +38,16 @@ pub(crate) enum Undo {
 }
 
 impl Undo {
-    /// The bytes of keys and values the record keeps.
+    /// The bytes the record takes: itself, and the keys and values it
+    /// keeps (as a session's size counts them).
     fn bytes(&self) -> usize {
-        match self {
-            Undo::Replaced(_, old) => old.payload_bytes(),
-            Undo::Removed(_, key, old) => key.len() + old.payload_bytes(),
-            Undo::Cleared(all) => all.iter().map(|(k, v)| k.len() + v.payload_bytes()).sum(),
-            Undo::Appended | Undo::Timeout(_) | Undo::Lcid(_) | Undo::Codepage(_) => 0,
-        }
+        std::mem::size_of::<Undo>()
+            + match self {
+                Undo::Replaced(_, old) => old.payload_bytes(),
+                Undo::Removed(_, key, old) => key.len() + old.payload_bytes(),
+                Undo::Cleared(all) => all.iter().map(|(k, v)| k.len() + v.payload_bytes()).sum(),
+                Undo::Appended | Undo::Timeout(_) | Undo::Lcid(_) | Undo::Codepage(_) => 0,
+            }
     }
 }
 
@@ -57,10 +57,10 @@ impl Undo {
 pub struct Journal {
     first: Option<Undo>,
     rest: Vec<Undo>,
-    /// The bytes the records keep ([`Undo::bytes`]).
+    /// The bytes the records take ([`Undo::bytes`]).
     bytes: usize,
     /// The session as it was before the unit of work, once the records
-    /// grew too many or too large (there are none from then on).
+    /// grew too large (there are none from then on).
     before: Option<Box<SessionData>>,
 }
 
@@ -76,7 +76,7 @@ impl Journal {
         } else {
             self.rest.push(undo);
         }
-        if self.rest.len() >= COMPACT_RECORDS || self.bytes > COMPACT_BYTES {
+        if self.bytes > data.bytes().saturating_add(SLACK_BYTES) {
             self.compact(data);
         }
     }
