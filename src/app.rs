@@ -7,7 +7,7 @@ mod session;
 mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub(crate) struct AppInner {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     counters: Counters,
+    /// The application was released (its last [`App`] dropped): a unit of
+    /// work still open ends its session without Session_OnEnd.
+    released: AtomicBool,
 }
 
 impl AppInner {
@@ -58,6 +61,16 @@ impl AppInner {
             let mut s = Session::ending(anchors::anchor(self.clone()), lease);
             // A panicking handler must not take the sweeper or a request down.
             let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
+        }
+    }
+
+    /// [`AppInner::end`] for a session a unit of work removes (abandoned,
+    /// or new and discarded): after the application's release it is
+    /// dropped without Session_OnEnd (the host may have freed what the
+    /// handler uses).
+    fn end_unit(self: &Arc<Self>, lease: Lease) {
+        if !self.released.load(Ordering::Acquire) {
+            self.end(lease);
         }
     }
 
@@ -95,7 +108,8 @@ impl AppInner {
 /// Clones share the application. Dropping the last clone stops the expiry
 /// thread and runs Session_OnEnd for every session not in use (ASP's
 /// application end); sessions still open keep the shared state alive until
-/// they close.
+/// they close, and are then dropped without Session_OnEnd (also when
+/// abandoned).
 #[derive(Clone)]
 pub struct App(Arc<AppHandle>);
 
@@ -121,6 +135,7 @@ impl App {
             clock,
             opts,
             counters: Counters::default(),
+            released: AtomicBool::new(false),
         });
         let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
@@ -282,6 +297,7 @@ impl Drop for AppHandle {
         for lease in all {
             self.inner.end(lease);
         }
+        self.inner.released.store(true, Ordering::Release);
     }
 }
 

@@ -474,6 +474,39 @@ fn app_end_runs_on_end_for_every_session() {
     assert_eq!(ends.load(Ordering::SeqCst), 3);
 }
 
+/// A session still open when its application is released keeps working
+/// and is dropped without Session_OnEnd when it closes (as
+/// `sess_app_release` says: the host may have freed what its handler
+/// uses), also when it was abandoned or was new and is discarded.
+#[test]
+fn sessions_open_at_app_end_are_dropped_without_on_end() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_start: Some(Arc::new(|_| Ok(()))),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    let mut abandoned = app.open_session(&id, LockMode::Exclusive).unwrap();
+    let mut fresh = app.create_session().unwrap();
+    drop(app);
+    assert_eq!(ends.load(Ordering::SeqCst), 0, "both were in use");
+    abandoned.set("k", Variant::I4(2)).unwrap();
+    abandoned.abandon();
+    abandoned.close().unwrap();
+    fresh.set("k", Variant::I4(3)).unwrap();
+    fresh.discard().unwrap();
+    assert_eq!(ends.load(Ordering::SeqCst), 0);
+}
+
 #[test]
 fn the_expiry_thread_ends_sessions_without_a_host_call() {
     let clock = Arc::new(ManualClock::new(0));
