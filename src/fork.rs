@@ -9,9 +9,10 @@
 //! thread to finish (and holds off new ones until the fork is done), so a
 //! child never inherits a store lock the sweeper held. A fork from inside
 //! a sweep (a Session_OnEnd on the expiry thread that forks) does not wait
-//! for its own: the child goes on with it on the same thread. Locks held by the host's own threads at the
-//! moment of `fork()` are the host's concern, as with any library: fork
-//! while the application is idle (as servers do, before they serve).
+//! for its own: the child goes on with it on the same thread. Locks held
+//! by the host's own threads at the moment of `fork()` are the host's
+//! concern, as with any library: fork while the application is idle (as
+//! servers do, before they serve).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -59,8 +60,8 @@ fn register() {
         SWEEPS.store(mine(), Ordering::Release);
     }
     // SAFETY: the handlers touch only atomics and a const-initialised
-    // thread-local (async-signal-safe). Failure
-    // (ENOMEM) leaves fork detection off, as on systems without fork.
+    // thread-local (async-signal-safe). Failure (ENOMEM) leaves fork
+    // detection off, as on systems without fork.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
 
