@@ -1637,7 +1637,8 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
 /**
  * Releases an application: stops its expiry thread and runs Session_OnEnd
  * for every stored session not in use. Close every session first; a session
- * still open keeps working and is dropped, without OnEnd, when it closes.
+ * still open keeps working and is dropped, without OnEnd (abandoned or not),
+ * when it closes.
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);

@@ -7,7 +7,7 @@ mod session;
 mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub(crate) struct AppInner {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     counters: Counters,
+    /// The application was released (its last [`App`] dropped): a unit of
+    /// work still open ends its session without Session_OnEnd.
+    released: AtomicBool,
 }
 
 impl AppInner {
@@ -61,6 +64,16 @@ impl AppInner {
         }
     }
 
+    /// [`AppInner::end`] for a session a unit of work removes (abandoned,
+    /// or new and discarded): after the application's release it is
+    /// dropped without Session_OnEnd (the host may have freed what the
+    /// handler uses).
+    fn end_unit(self: &Arc<Self>, lease: Lease) {
+        if !self.released.load(Ordering::Acquire) {
+            self.end(lease);
+        }
+    }
+
     /// Ends every expired session that is not in use; returns how many
     /// ended, or the store's failure (after ending what it could claim).
     fn expire(self: &Arc<Self>) -> Result<usize> {
@@ -81,6 +94,13 @@ impl AppInner {
             }
         }
     }
+
+    /// [`AppInner::expire`] for the expiry thread: a panic (in the store,
+    /// the clock) is a failed sweep, not the end of the thread.
+    fn sweep(self: &Arc<Self>) -> Result<usize> {
+        catch_unwind(AssertUnwindSafe(|| self.expire()))
+            .unwrap_or_else(|_| Err(Error::new(error::E_UNEXPECTED, "the sweep panicked")))
+    }
 }
 
 /// An application: sessions, their settings and their events.
@@ -88,7 +108,8 @@ impl AppInner {
 /// Clones share the application. Dropping the last clone stops the expiry
 /// thread and runs Session_OnEnd for every session not in use (ASP's
 /// application end); sessions still open keep the shared state alive until
-/// they close.
+/// they close, and are then dropped without Session_OnEnd (also when
+/// abandoned).
 #[derive(Clone)]
 pub struct App(Arc<AppHandle>);
 
@@ -114,6 +135,7 @@ impl App {
             clock,
             opts,
             counters: Counters::default(),
+            released: AtomicBool::new(false),
         });
         let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
@@ -275,6 +297,7 @@ impl Drop for AppHandle {
         for lease in all {
             self.inner.end(lease);
         }
+        self.inner.released.store(true, Ordering::Release);
     }
 }
 
@@ -334,7 +357,7 @@ impl Sweeper {
                     let Some(app) = app.upgrade() else {
                         return;
                     };
-                    fork::sweep(|| *record.lock() = app.expire().err());
+                    fork::sweep(|| *record.lock() = app.sweep().err());
                     // Before the phase's lock: the last reference ends
                     // the application, whose sweeper takes that lock.
                     drop(app);

@@ -5,12 +5,16 @@
 //! made in and is remade lazily when the number differs (one relaxed load
 //! on the paths that check).
 //!
-//! The prepare handler also waits for any sweep in progress to finish (and
-//! holds off new ones until the fork is done), so a child never inherits a
-//! store lock the sweeper held. Locks held by the host's own threads at the
-//! moment of `fork()` are the host's concern, as with any library: fork
-//! while the application is idle (as servers do, before they serve).
+//! The prepare handler also waits for any sweep in progress on another
+//! thread to finish (and holds off new ones until the fork is done), so a
+//! child never inherits a store lock the sweeper held. A fork from inside
+//! a sweep (a Session_OnEnd on the expiry thread that forks) does not wait
+//! for its own: the child goes on with it on the same thread. Locks held
+//! by the host's own threads at the moment of `fork()` are the host's
+//! concern, as with any library: fork while the application is idle (as
+//! servers do, before they serve).
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Once;
 
@@ -20,6 +24,16 @@ static GENERATION: AtomicU32 = AtomicU32::new(0);
 static SWEEPS: AtomicU32 = AtomicU32::new(0);
 const FORKING: u32 = 1 << 31;
 static REGISTER: Once = Once::new();
+
+thread_local! {
+    /// The sweeps in progress on this thread (counted in [`SWEEPS`] too).
+    static MINE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// This thread's sweeps in progress (0 while its thread-locals are gone).
+fn mine() -> u32 {
+    MINE.try_with(Cell::get).unwrap_or(0)
+}
 
 /// The current fork generation: it differs from one read before a `fork()`
 /// in the child.
@@ -32,7 +46,8 @@ pub fn generation() -> u32 {
 fn register() {
     extern "C" fn prepare() {
         SWEEPS.fetch_or(FORKING, Ordering::Acquire);
-        while SWEEPS.load(Ordering::Acquire) & !FORKING != 0 {
+        let own = mine();
+        while SWEEPS.load(Ordering::Acquire) & !FORKING > own {
             std::thread::yield_now();
         }
     }
@@ -41,18 +56,20 @@ fn register() {
     }
     extern "C" fn child() {
         GENERATION.fetch_add(1, Ordering::Relaxed);
-        SWEEPS.store(0, Ordering::Release);
+        // The forking thread's own sweeps go on in the child.
+        SWEEPS.store(mine(), Ordering::Release);
     }
-    // SAFETY: the handlers touch only atomics (async-signal-safe). Failure
-    // (ENOMEM) leaves fork detection off, as on systems without fork.
+    // SAFETY: the handlers touch only atomics and a const-initialised
+    // thread-local (async-signal-safe). Failure (ENOMEM) leaves fork
+    // detection off, as on systems without fork.
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
 
 #[cfg(not(unix))]
 fn register() {}
 
-/// Runs a sweep unless a fork is under way (then `None`): the fork waits
-/// for it to finish.
+/// Runs a sweep unless a fork is under way (then `None`): a fork from
+/// another thread waits for it to finish.
 pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
     let mut n = SWEEPS.load(Ordering::Relaxed);
     loop {
@@ -64,10 +81,12 @@ pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
             Err(now) => n = now,
         }
     }
+    MINE.with(|m| m.set(m.get() + 1));
     /// Ends the sweep even if `f` unwinds.
     struct Done;
     impl Drop for Done {
         fn drop(&mut self) {
+            MINE.with(|m| m.set(m.get() - 1));
             SWEEPS.fetch_sub(1, Ordering::Release);
         }
     }

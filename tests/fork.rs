@@ -166,3 +166,47 @@ fn children_forked_at_any_moment_of_the_expiry_thread_get_a_working_one() {
     }
     assert_eq!(ENDS.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+/// A Session_OnEnd that forks (a handler starting a program, or a host's
+/// logger, on the expiry thread): the fork must not wait for the sweep it
+/// is part of. It used to spin in the `pthread_atfork` prepare handler
+/// for ever, waiting for its own sweep to end.
+#[test]
+fn a_session_on_end_on_the_expiry_thread_can_fork() {
+    let clock = std::sync::Arc::new(HandClock(std::sync::atomic::AtomicU64::new(0)));
+    let (tx, rx) = std::sync::mpsc::channel::<libc::pid_t>();
+    let tx = std::sync::Mutex::new(tx);
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(clock.clone()),
+        on_end: Some(std::sync::Arc::new(move |_| {
+            // SAFETY: the child only leaves, with _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(0) };
+            }
+            let _ = tx.lock().unwrap().send(pid);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    clock
+        .0
+        .fetch_add(3 * 60 * 60 * 1000, std::sync::atomic::Ordering::SeqCst);
+    // Generous for a busy machine; the fork returns in microseconds.
+    let Ok(pid) = rx.recv_timeout(Duration::from_secs(60)) else {
+        // The expiry thread hangs in fork(): dropping the application
+        // would wait for it for ever.
+        std::mem::forget(app);
+        panic!("fork() in Session_OnEnd on the expiry thread did not return");
+    };
+    assert!(pid > 0, "fork failed");
+    let mut status = 0;
+    // SAFETY: waits for the child forked by the handler.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+}

@@ -474,6 +474,39 @@ fn app_end_runs_on_end_for_every_session() {
     assert_eq!(ends.load(Ordering::SeqCst), 3);
 }
 
+/// A session still open when its application is released keeps working
+/// and is dropped without Session_OnEnd when it closes (as
+/// `sess_app_release` says: the host may have freed what its handler
+/// uses), also when it was abandoned or was new and is discarded.
+#[test]
+fn sessions_open_at_app_end_are_dropped_without_on_end() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_start: Some(Arc::new(|_| Ok(()))),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    let mut abandoned = app.open_session(&id, LockMode::Exclusive).unwrap();
+    let mut fresh = app.create_session().unwrap();
+    drop(app);
+    assert_eq!(ends.load(Ordering::SeqCst), 0, "both were in use");
+    abandoned.set("k", Variant::I4(2)).unwrap();
+    abandoned.abandon();
+    abandoned.close().unwrap();
+    fresh.set("k", Variant::I4(3)).unwrap();
+    fresh.discard().unwrap();
+    assert_eq!(ends.load(Ordering::SeqCst), 0);
+}
+
 #[test]
 fn the_expiry_thread_ends_sessions_without_a_host_call() {
     let clock = Arc::new(ManualClock::new(0));
@@ -498,6 +531,61 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     }
     assert_eq!(ends.load(Ordering::SeqCst), 1);
     assert_eq!(app.session_count().unwrap(), 0);
+}
+
+/// A clock that panics when told to (a host's clock, or anything a sweep
+/// calls, with a bug).
+struct PanickyClock {
+    now: std::sync::atomic::AtomicU64,
+    panics: AtomicUsize,
+}
+
+impl sess::clock::Clock for PanickyClock {
+    fn now_ms(&self) -> u64 {
+        let left = self.panics.load(Ordering::SeqCst);
+        if left > 0 {
+            self.panics.store(left - 1, Ordering::SeqCst);
+            panic!("the clock failed");
+        }
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// A sweep that panics is a failed sweep, not the end of the expiry
+/// thread: the next one still ends sessions.
+#[test]
+fn the_expiry_thread_survives_a_panicking_sweep() {
+    let clock = Arc::new(PanickyClock {
+        now: std::sync::atomic::AtomicU64::new(0),
+        panics: AtomicUsize::new(0),
+    });
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(clock.clone()),
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    // Only the expiry thread reads the clock now: its next sweep panics.
+    clock.panics.store(1, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while clock.panics.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(clock.panics.load(Ordering::SeqCst), 0, "a sweep ran");
+    clock.now.store(21 * MIN, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ends.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "a later sweep ended it");
 }
 
 /// A Session_OnEnd on the expiry thread that lets go of the last handle
@@ -596,6 +684,61 @@ fn a_failed_request_keeps_nothing() {
     );
     assert_eq!(app.session_count().unwrap(), 1);
     assert_eq!(ends.load(Ordering::SeqCst), 1, "it was stored, so it ends");
+}
+
+/// A unit of work that rewrites a value many times keeps what undoing it
+/// needs, not every value it replaced: here 2,000 objects, each let go
+/// once replaced (the journal used to hold every one until the unit
+/// ended: a loop of writes grew it without bound, past every limit).
+/// Undoing still restores the session exactly.
+#[test]
+fn a_long_unit_of_work_does_not_keep_every_replaced_value() {
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.set("big", Variant::bstr(&"x".repeat(1000))).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    let freed = Arc::new(AtomicUsize::new(0));
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    const N: usize = 2000;
+    for i in 0..N {
+        s.set("k", Variant::Unknown(counted(&freed))).unwrap();
+        s.set("big", Variant::bstr(&i.to_string().repeat(500)))
+            .unwrap();
+        s.set_timeout(1 + (i % 50) as i64).unwrap();
+    }
+    s.remove("big").unwrap();
+    s.set("new", Variant::I4(7)).unwrap();
+    assert!(
+        freed.load(Ordering::SeqCst) >= N - 100,
+        "replaced objects are let go during the unit ({} of {N})",
+        freed.load(Ordering::SeqCst)
+    );
+    s.discard().unwrap();
+    assert_eq!(freed.load(Ordering::SeqCst), N, "all let go after undo");
+
+    let s = app.open_session(&id, LockMode::Shared).unwrap();
+    let items: Vec<_> = s
+        .contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("k".to_owned(), Variant::I4(1)),
+            ("big".to_owned(), Variant::bstr(&"x".repeat(1000)))
+        ]
+    );
+    assert_eq!(s.timeout(), 20);
+    drop(s);
+    assert_eq!(app.memory_used(), 1 + 8 + 3 + 1000, "the budget as before");
 }
 
 #[test]

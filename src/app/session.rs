@@ -433,7 +433,7 @@ impl Session {
 
     /// Ends the unit of work without keeping its changes (the request
     /// failed): they are undone; a new session is not kept (Session_OnEnd
-    /// runs if Session_OnStart did). Abandon and a regenerated ID still take
+    /// runs if it was stored). Abandon and a regenerated ID still take
     /// effect.
     pub fn discard(mut self) -> Result<()> {
         self.finish(false)
@@ -460,7 +460,8 @@ impl Session {
     }
 
     /// Removes the session at the end of its unit of work (abandoned, or new
-    /// and discarded) and runs Session_OnEnd for an abandoned one.
+    /// and discarded) and runs Session_OnEnd (unless the application was
+    /// released meanwhile).
     #[cold]
     #[inline(never)]
     fn remove_at_end(&mut self, lease: Lease) -> Result<()> {
@@ -481,7 +482,7 @@ impl Session {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {
                         Counters::add(&app.counters.timed_out, 1);
-                        app.end(l);
+                        app.end_unit(l);
                         return Ok(());
                     }
                     Lookup::NotFound => return Ok(()),
@@ -492,7 +493,7 @@ impl Session {
         if self.abandoned {
             Counters::add(&app.counters.abandoned, 1);
         }
-        app.end(lease);
+        app.end_unit(lease);
         Ok(())
     }
 }

@@ -370,7 +370,8 @@ pub unsafe extern "C" fn sess_app_create(
 
 /// Releases an application: stops its expiry thread and runs Session_OnEnd
 /// for every stored session not in use. Close every session first; a session
-/// still open keeps working and is dropped, without OnEnd, when it closes.
+/// still open keeps working and is dropped, without OnEnd (abandoned or not),
+/// when it closes.
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {

@@ -90,10 +90,8 @@ impl SessionData {
         journal: &mut Journal,
     ) -> Result<()> {
         let minutes = check_timeout(minutes, limits.max_timeout_minutes)?;
-        journal.push(Undo::Timeout(std::mem::replace(
-            &mut self.timeout_minutes,
-            minutes,
-        )));
+        let old = std::mem::replace(&mut self.timeout_minutes, minutes);
+        journal.push(Undo::Timeout(old), self);
         Ok(())
     }
 
@@ -105,7 +103,8 @@ impl SessionData {
     /// Sets the LCID if Windows defines it; on error the value is unchanged.
     pub fn set_lcid(&mut self, lcid: u32, journal: &mut Journal) -> Result<()> {
         let lcid = locale::check_lcid(lcid)?;
-        journal.push(Undo::Lcid(std::mem::replace(&mut self.lcid, lcid)));
+        let old = std::mem::replace(&mut self.lcid, lcid);
+        journal.push(Undo::Lcid(old), self);
         Ok(())
     }
 
@@ -117,7 +116,8 @@ impl SessionData {
     /// Sets the code page if an encoder serves it; on error it is unchanged.
     pub fn set_codepage(&mut self, cp: u32, journal: &mut Journal) -> Result<()> {
         let cp = locale::check_codepage(cp)?;
-        journal.push(Undo::Codepage(std::mem::replace(&mut self.codepage, cp)));
+        let old = std::mem::replace(&mut self.codepage, cp);
+        journal.push(Undo::Codepage(old), self);
         Ok(())
     }
 
@@ -133,7 +133,7 @@ impl SessionData {
         let found = self.contents.position(name);
         let after = self.checked_size_after(found, name, &value, limits)?;
         self.grow_to(after, limits)?;
-        journal.push(match found {
+        let undo = match found {
             Some(index) => {
                 let old = self.contents.set_index(index, value);
                 Undo::Replaced(index, old.expect("the index was just found"))
@@ -142,7 +142,8 @@ impl SessionData {
                 self.contents.append_new(name, value);
                 Undo::Appended
             }
-        });
+        };
+        journal.push(undo, self);
         Ok(())
     }
 
@@ -244,7 +245,7 @@ impl SessionData {
             .contents
             .set_index(index, value)
             .expect("the index was just found");
-        journal.push(Undo::Replaced(index, old));
+        journal.push(Undo::Replaced(index, old), self);
         Ok(())
     }
 
@@ -253,7 +254,7 @@ impl SessionData {
         match self.contents.remove(name) {
             Some((index, key, old)) => {
                 self.resize(self.bytes - item_bytes(&key, &old));
-                journal.push(Undo::Removed(index, key, old));
+                journal.push(Undo::Removed(index, key, old), self);
                 true
             }
             None => false,
@@ -267,7 +268,7 @@ impl SessionData {
             .remove_index(index)
             .ok_or_else(|| bad_index(index, self.contents.len()))?;
         self.resize(self.bytes - item_bytes(&key, &old));
-        journal.push(Undo::Removed(index, key, old));
+        journal.push(Undo::Removed(index, key, old), self);
         Ok(())
     }
 
@@ -275,8 +276,33 @@ impl SessionData {
     pub fn clear_values(&mut self, journal: &mut Journal) {
         if !self.contents.is_empty() {
             self.resize(0);
-            journal.push(Undo::Cleared(Box::new(std::mem::take(&mut self.contents))));
+            let all = Box::new(std::mem::take(&mut self.contents));
+            journal.push(Undo::Cleared(all), self);
         }
+    }
+
+    /// A copy of the Contents and properties, charged to no budget (what
+    /// the journal keeps of the session as it was).
+    pub(super) fn unbudgeted_copy(&self) -> SessionData {
+        SessionData {
+            contents: self.contents.clone(),
+            statics: None,
+            timeout_minutes: self.timeout_minutes,
+            lcid: self.lcid,
+            codepage: self.codepage,
+            bytes: self.bytes,
+            budget: None,
+        }
+    }
+
+    /// Takes back the Contents and properties of `before` (a copy made by
+    /// [`SessionData::unbudgeted_copy`]), whatever the limits.
+    pub(super) fn restore(&mut self, mut before: SessionData) {
+        self.resize(before.bytes);
+        self.contents = std::mem::take(&mut before.contents);
+        self.timeout_minutes = before.timeout_minutes;
+        self.lcid = before.lcid;
+        self.codepage = before.codepage;
     }
 
     /// Applies one undo record.
@@ -601,5 +627,78 @@ mod tests {
             (d.timeout_minutes(), d.lcid(), d.codepage()),
             (20, 1033, 65001)
         );
+    }
+
+    /// Any mix of changes, few or many (past the journal's compaction
+    /// into a copy), undoes to the session exactly as it was, its size
+    /// and budget included.
+    #[test]
+    fn rollback_of_many_changes_restores_everything() {
+        let limits = Limits {
+            max_items: 64,
+            max_value_bytes: 1 << 20,
+            max_key_bytes: 16,
+            max_session_bytes: 1 << 24,
+            ..LIMITS
+        };
+        let snapshot = |d: &SessionData| {
+            let items: Vec<(String, Variant)> = d
+                .contents()
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect();
+            (
+                items,
+                d.timeout_minutes(),
+                d.lcid(),
+                d.codepage(),
+                d.bytes(),
+            )
+        };
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for changes in [1, 2, 63, 64, 65, 66, 200, 3000] {
+            let budget = Arc::new(MemoryBudget::new(0));
+            let mut d = SessionData::new(20, 1033, 65001);
+            d.charge_to(budget.clone());
+            let setup = &mut Journal::default();
+            for k in 0..10 {
+                let v = Variant::bstr(&"v".repeat(k * 300));
+                d.set_value(&format!("Key{k}"), v, &limits, setup).unwrap();
+            }
+            let before = snapshot(&d);
+            let used = budget.used();
+            let mut j = Journal::default();
+            for _ in 0..changes {
+                let key = format!("KEY{}", next(14));
+                let len = d.contents().len();
+                match next(9) {
+                    0..=2 => {
+                        let v = Variant::bstr(&"w".repeat(next(5000)));
+                        d.set_value(&key, v, &limits, &mut j).unwrap();
+                    }
+                    3 if len > 0 => {
+                        let v = Variant::I4(next(100) as i32);
+                        d.set_value_at(next(len), v, &limits, &mut j).unwrap();
+                    }
+                    4 => drop(d.remove_value(&key, &mut j)),
+                    5 if len > 0 => d.remove_value_at(next(len), &mut j).unwrap(),
+                    6 if next(20) == 0 => d.clear_values(&mut j),
+                    7 => {
+                        let t = 1 + next(1000) as i64;
+                        d.set_timeout_minutes(t, &limits, &mut j).unwrap();
+                    }
+                    _ => d.set_lcid([1033, 1036, 1041][next(3)], &mut j).unwrap(),
+                }
+            }
+            j.rollback(&mut d);
+            assert!(snapshot(&d) == before, "after {changes} changes");
+            assert_eq!(budget.used(), used, "after {changes} changes");
+        }
     }
 }

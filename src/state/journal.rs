@@ -3,10 +3,19 @@
 //!
 //! In-process sessions are changed in place, so "don't save" means undoing:
 //! each change records what it replaced (moved, never copied), and
-//! [`Journal::rollback`] replays the records backwards.
+//! [`Journal::rollback`] replays the records backwards. A unit of work that
+//! changes a lot (a loop of writes) would keep every value it replaced, so
+//! once the records take [`SLACK_BYTES`] more than the session itself,
+//! they give way to one copy of the session as it was (which costs about
+//! what they held), and later changes record nothing: the journal never
+//! holds much more than the session.
 
 use super::{Contents, SessionData};
 use crate::variant::Variant;
+
+/// How much more than the session's own size the records may take before
+/// the journal keeps a copy of the session instead.
+const SLACK_BYTES: usize = 64 << 10;
 
 /// One undoable change.
 #[derive(Debug)]
@@ -28,27 +37,72 @@ pub(crate) enum Undo {
     Codepage(u32),
 }
 
+impl Undo {
+    /// The bytes the record takes: itself, and the keys and values it
+    /// keeps (as a session's size counts them).
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Undo>()
+            + match self {
+                Undo::Replaced(_, old) => old.payload_bytes(),
+                Undo::Removed(_, key, old) => key.len() + old.payload_bytes(),
+                Undo::Cleared(all) => all.iter().map(|(k, v)| k.len() + v.payload_bytes()).sum(),
+                Undo::Appended | Undo::Timeout(_) | Undo::Lcid(_) | Undo::Codepage(_) => 0,
+            }
+    }
+}
+
 /// The undo records of one unit of work, oldest first. The first record
 /// is kept inline: the common request (one write) allocates nothing.
 #[derive(Debug, Default)]
 pub struct Journal {
     first: Option<Undo>,
     rest: Vec<Undo>,
+    /// The bytes the records take ([`Undo::bytes`]).
+    bytes: usize,
+    /// The session as it was before the unit of work, once the records
+    /// grew too large (there are none from then on).
+    before: Option<Box<SessionData>>,
 }
 
 impl Journal {
-    pub(crate) fn push(&mut self, undo: Undo) {
+    /// Records `undo`, a change just made to `data`.
+    pub(crate) fn push(&mut self, undo: Undo, data: &SessionData) {
+        if self.before.is_some() {
+            return; // the copy restores it
+        }
+        self.bytes += undo.bytes();
         if self.first.is_none() {
             self.first = Some(undo);
         } else {
             self.rest.push(undo);
         }
+        if self.bytes > data.bytes().saturating_add(SLACK_BYTES) {
+            self.compact(data);
+        }
     }
 
-    /// Undoes every recorded change to `data`, newest first.
-    pub fn rollback(self, data: &mut SessionData) {
-        for undo in self.rest.into_iter().rev().chain(self.first) {
+    /// Replaces the records by a copy of `data` with them undone.
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self, data: &SessionData) {
+        let mut before = Box::new(data.unbudgeted_copy());
+        self.undo_onto(&mut before);
+        self.bytes = 0;
+        self.before = Some(before);
+    }
+
+    /// Undoes the records onto `data`, newest first, leaving none.
+    fn undo_onto(&mut self, data: &mut SessionData) {
+        for undo in self.rest.drain(..).rev().chain(self.first.take()) {
             data.undo(undo);
+        }
+    }
+
+    /// Undoes every recorded change to `data`.
+    pub fn rollback(mut self, data: &mut SessionData) {
+        match self.before.take() {
+            Some(before) => data.restore(*before),
+            None => self.undo_onto(data),
         }
     }
 }

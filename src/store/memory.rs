@@ -240,7 +240,8 @@ impl MemoryStore {
         (claimed, more)
     }
 
-    /// Takes `g`'s entry out of the table (if it is still the one there).
+    /// Takes `g`'s entry out of the table (if it is still the one there:
+    /// a drain takes out the entries in use too, leaving them live).
     fn unlink(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>) {
         let slot = ArcRwLockWriteGuard::rwlock(g).clone();
         let key = self.key(&g.id);
@@ -248,8 +249,8 @@ impl MemoryStore {
             let mut shard = self.shard(key).lock();
             if shard.map.get(key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
                 shard.map.remove(key);
+                self.count.fetch_sub(1, Ordering::Relaxed);
             }
-            self.count.fetch_sub(1, Ordering::Relaxed);
         }
         g.state = State::Dead;
     }
@@ -793,6 +794,22 @@ mod tests {
         assert!(out.is_empty());
         s.take_expired(far + 60_000, &mut out).unwrap();
         assert_eq!(out.len(), 1);
+    }
+
+    /// A session held while the store drains (application end) is no
+    /// longer counted; removing it later (Abandon) does not count it out
+    /// twice.
+    #[test]
+    fn a_session_held_through_a_drain_is_counted_out_once() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 60_000);
+        new_session(&s, 0, 60_000);
+        let held = found(s.get(&a, LockMode::Exclusive, WAIT, 1).unwrap());
+        let mut out = Vec::new();
+        s.drain(&mut out);
+        assert_eq!((out.len(), s.count().unwrap()), (1, 0));
+        drop(s.remove(held).unwrap());
+        assert_eq!(s.count().unwrap(), 0);
     }
 
     #[test]
