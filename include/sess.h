@@ -1736,7 +1736,8 @@ sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, 
  * `flags` is 0 or SESS_NORM_* / SESS_LINGUISTIC_* / SESS_SORT_* with
  * Windows' values: without flags case and accents count, and hyphens and
  * apostrophes are set aside until a last tie-break (word sort;
- * SESS_SORT_STRINGSORT sorts them as symbols). An unknown flag is
+ * SESS_SORT_STRINGSORT sorts them as symbols; SESS_NORM_IGNORESYMBOLS
+ * ignores them with every other symbol). An unknown flag is
  * SESS_E_INVALIDARG; an LCID Windows does not define
  * SESS_E_INVALID_LCID; NULL a, b or out SESS_E_POINTER; invalid UTF-8
  * SESS_E_INVALIDARG.

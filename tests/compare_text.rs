@@ -76,6 +76,21 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
     // Symbols, digits, kana and width.
     (0x0409, "a.b", "ab", NORM_IGNORESYMBOLS, 0),
     (0x0409, "(555) 123", "555123", NORM_IGNORESYMBOLS, 0),
+    // NORM_IGNORESYMBOLS ignores hyphens and apostrophes too, word sort or
+    // not (.NET's CompareOptions.IgnoreSymbols, which is this flag:
+    // "co-op" equals "coop"); word sort's tie-break on them must not bring
+    // them back.
+    (0x0409, "co-op", "coop", NORM_IGNORESYMBOLS, 0),
+    (0x0409, "can't", "cant", NORM_IGNORESYMBOLS, 0),
+    (0x0409, "a-b", "a b", NORM_IGNORESYMBOLS, 0),
+    (
+        0x0409,
+        "Co-op",
+        "coop",
+        NORM_IGNORESYMBOLS | NORM_IGNORECASE,
+        0,
+    ),
+    (0x0409, "co-op", "cop", NORM_IGNORESYMBOLS, -1),
     (0x0409, "a.b", "ab", 0, -1),
     (0x0409, "file10", "file9", 0, -1),
     (0x0409, "file10", "file9", SORT_DIGITSASNUMBERS, 1),

@@ -62,8 +62,9 @@ use compare_flags::*;
 /// Without flags case and accents count (tertiary strength). The default
 /// word sort ignores hyphens and apostrophes except as a last tie-break
 /// (the string with fewer of them first); `SORT_STRINGSORT` sorts them as
-/// symbols. An unknown flag is `E_INVALIDARG`, an LCID Windows does not
-/// define `E_INVALID_LCID`.
+/// symbols, and `NORM_IGNORESYMBOLS` ignores them as it ignores every
+/// symbol ("co-op" equals "coop"). An unknown flag is `E_INVALIDARG`, an
+/// LCID Windows does not define `E_INVALID_LCID`.
 pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering> {
     if flags & !ALL != 0 {
         return Err(Error::new(
@@ -73,7 +74,9 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
     }
     let collator = cached_collator(lcid, flags)?;
     let (a, b) = (fold(a, flags), fold(b, flags));
-    if flags & SORT_STRINGSORT == 0 {
+    // Word sort's last tie-break counts hyphens and apostrophes; where
+    // symbols are ignored they count for nothing (the collator ignores them).
+    if flags & (SORT_STRINGSORT | NORM_IGNORESYMBOLS) == 0 {
         let (wa, wb) = (without_word_marks(&a), without_word_marks(&b));
         let order = collator
             .compare(&wa, &wb)
