@@ -99,6 +99,33 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
     (0x0409, "ＡＢＣ", "ABC", NORM_IGNOREWIDTH, 0),
     (0x0409, "ＡＢＣ", "ABC", 0, 1),
     (0x0411, "ｶﾀｶﾅ", "カタカナ", NORM_IGNOREWIDTH, 0),
+    // Kana type and width count unless NORM_IGNOREKANATYPE /
+    // NORM_IGNOREWIDTH says otherwise, whatever else is ignored: ignoring
+    // accents or symbols does not make hiragana katakana or half-width
+    // full-width (they were equal here), nor are half-width katakana the
+    // full-width ones without a flag. The normal form sorts first, as ABC
+    // before ＡＢＣ.
+    (0x0411, "カタカナ", "ｶﾀｶﾅ", 0, -1),
+    (0x0411, "ひらがな", "ヒラガナ", NORM_IGNORENONSPACE, -1),
+    (0x0411, "ひらがな", "ヒラガナ", NORM_IGNORESYMBOLS, -1),
+    (0x0411, "カタカナ", "ｶﾀｶﾅ", NORM_IGNORESYMBOLS, -1),
+    (0x0409, "ABC", "ＡＢＣ", NORM_IGNORENONSPACE, -1),
+    (0x0411, "カ", "ｶ", NORM_IGNOREKANATYPE, -1),
+    (
+        0x0411,
+        "ひらがな",
+        "ヒラガナ",
+        NORM_IGNORENONSPACE | NORM_IGNORESYMBOLS | NORM_IGNOREKANATYPE,
+        0,
+    ),
+    (
+        0x0409,
+        "ABC",
+        "ＡＢＣ",
+        NORM_IGNORENONSPACE | NORM_IGNOREWIDTH,
+        0,
+    ),
+    (0x0411, "か", "が", NORM_IGNORENONSPACE, 0),
     (0x0409, "same", "same", 0, 0),
     (0x0409, "", "a", 0, -1),
 ];

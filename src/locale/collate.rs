@@ -59,7 +59,7 @@ use compare_flags::*;
 /// The order is CLDR's for the LCID's locale ([`lcid_name`]; sorted LCIDs
 /// such as 0x10407, German phone book, use their CLDR collation; the
 /// default aliases are en-US; the invariant locale is the root order).
-/// Without flags case and accents count (tertiary strength). The default
+/// Without flags case, accents, kana type and width count. The default
 /// word sort ignores hyphens and apostrophes except as a last tie-break
 /// (the string with fewer of them first); `SORT_STRINGSORT` sorts them as
 /// symbols, and `NORM_IGNORESYMBOLS` ignores them as it ignores every
@@ -85,7 +85,9 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
             return Ok(order);
         }
     }
-    Ok(collator.compare(&a, &b))
+    Ok(collator
+        .compare(&a, &b)
+        .then_with(|| kana_and_width(&a).cmp(&kana_and_width(&b))))
 }
 
 /// Most collators kept; past that the cache starts over (a host uses a few
@@ -183,6 +185,28 @@ fn fold(text: &str, flags: u32) -> String {
         out = out.to_lowercase();
     }
     out
+}
+
+/// The kana type and width of each kana and width-variant character
+/// (katakana, width form): the last tie-break. CompareStringEx tells
+/// hiragana from katakana and the half- and full-width forms from the
+/// normal ones unless `NORM_IGNOREKANATYPE` / `NORM_IGNOREWIDTH` ask
+/// otherwise (`fold` has then made them alike), but the collator drops those
+/// differences with its lower levels (ignoring accents or symbols) and
+/// never tells half-width katakana from full-width. Hiragana sort before
+/// katakana and normal forms before width forms (ABC before ＡＢＣ), as the
+/// collator orders them where it tells them apart.
+fn kana_and_width(text: &str) -> Vec<(bool, bool)> {
+    text.chars()
+        .filter_map(|c| {
+            let katakana = matches!(
+                c,
+                '\u{30A1}'..='\u{30FA}' | '\u{30FD}'..='\u{30FE}' | '\u{FF66}'..='\u{FF9D}'
+            );
+            let width_form = matches!(c, '\u{3000}' | '\u{FF01}'..='\u{FFEF}');
+            (katakana || width_form || is_hiragana(c)).then_some((katakana, width_form))
+        })
+        .collect()
 }
 
 /// Hiragana letters and iteration marks that have a katakana twin 0x60 on.
