@@ -126,6 +126,8 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
         0,
     ),
     (0x0411, "か", "が", NORM_IGNORENONSPACE, 0),
+    (0x0411, "ａ！", "ａ", NORM_IGNORESYMBOLS, 0),
+    (0x0411, "ア\u{3000}イ", "ア イ", NORM_IGNORESYMBOLS, 0),
     (0x0409, "same", "same", 0, 0),
     (0x0409, "", "a", 0, -1),
 ];

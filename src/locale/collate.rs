@@ -187,7 +187,7 @@ fn fold(text: &str, flags: u32) -> String {
     out
 }
 
-/// The kana type and width of each kana and width-variant character
+/// The kana type and width of each kana and width-variant letter or digit
 /// (katakana, width form): the last tie-break. CompareStringEx tells
 /// hiragana from katakana and the half- and full-width forms from the
 /// normal ones unless `NORM_IGNOREKANATYPE` / `NORM_IGNOREWIDTH` ask
@@ -195,9 +195,11 @@ fn fold(text: &str, flags: u32) -> String {
 /// differences with its lower levels (ignoring accents or symbols) and
 /// never tells half-width katakana from full-width. Hiragana sort before
 /// katakana and normal forms before width forms (ABC before ＡＢＣ), as the
-/// collator orders them where it tells them apart.
+/// collator orders them where it tells them apart. Spaces and symbols are
+/// left to the collator (`NORM_IGNORESYMBOLS` ignores `！` and U+3000 too).
 fn kana_and_width(text: &str) -> Vec<(bool, bool)> {
     text.chars()
+        .filter(|c| c.is_alphanumeric())
         .filter_map(|c| {
             let katakana = matches!(
                 c,
