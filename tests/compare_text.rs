@@ -10,6 +10,7 @@ const NORM_IGNORECASE: u32 = 0x1;
 const NORM_IGNORENONSPACE: u32 = 0x2;
 const NORM_IGNORESYMBOLS: u32 = 0x4;
 const SORT_DIGITSASNUMBERS: u32 = 0x8;
+const LINGUISTIC_IGNORECASE: u32 = 0x10;
 const SORT_STRINGSORT: u32 = 0x1000;
 const NORM_IGNOREKANATYPE: u32 = 0x10000;
 const NORM_IGNOREWIDTH: u32 = 0x20000;
@@ -68,6 +69,16 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
         0,
     ),
     (0x0409, "Resume", "résumé", NORM_IGNORECASE, -1),
+    // Turkish and Azerbaijani case: I is the capital of dotless ı and İ
+    // that of i, so ignoring case under tr-TR pairs them so ("FILE" is not
+    // "file": .NET's Turkish-I problem, which is Windows' tr-TR order).
+    (0x041F, "I", "ı", NORM_IGNORECASE, 0),
+    (0x041F, "İ", "i", NORM_IGNORECASE, 0),
+    (0x041F, "İSTANBUL", "istanbul", LINGUISTIC_IGNORECASE, 0),
+    (0x041F, "ISPARTA", "ısparta", NORM_IGNORECASE, 0),
+    (0x041F, "FILE", "file", NORM_IGNORECASE, -1),
+    (0x042C, "I", "ı", NORM_IGNORECASE, 0),
+    (0x0409, "FILE", "file", NORM_IGNORECASE, 0),
     // Word sort sets hyphens and apostrophes aside; string sort does not.
     (0x0409, "coop", "co-op", 0, -1),
     (0x0409, "co-op", "cop", 0, -1),
