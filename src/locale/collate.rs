@@ -208,7 +208,8 @@ fn turkic_case(lcid: u32) -> bool {
 /// never tells half-width katakana from full-width. Hiragana sort before
 /// katakana and normal forms before width forms (ABC before ＡＢＣ), as the
 /// collator orders them where it tells them apart. Spaces and symbols are
-/// left to the collator (`NORM_IGNORESYMBOLS` ignores `！` and U+3000 too).
+/// left to the collator (`NORM_IGNORESYMBOLS` ignores `！` and U+3000 too:
+/// they are no letters or digits).
 fn kana_and_width(text: &str) -> Vec<(bool, bool)> {
     text.chars()
         .filter(|c| c.is_alphanumeric())
@@ -217,7 +218,7 @@ fn kana_and_width(text: &str) -> Vec<(bool, bool)> {
                 c,
                 '\u{30A1}'..='\u{30FA}' | '\u{30FD}'..='\u{30FE}' | '\u{FF66}'..='\u{FF9D}'
             );
-            let width_form = matches!(c, '\u{3000}' | '\u{FF01}'..='\u{FFEF}');
+            let width_form = matches!(c, '\u{FF01}'..='\u{FFEF}');
             (katakana || width_form || is_hiragana(c)).then_some((katakana, width_form))
         })
         .collect()
