@@ -1741,10 +1741,12 @@ sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, 
  * å, ä, ö after z; German sorts ä with a; 0x10407 is the German phone
  * book; 0, LOCALE_USER_DEFAULT and LOCALE_SYSTEM_DEFAULT are en-US).
  * `flags` is 0 or SESS_NORM_* / SESS_LINGUISTIC_* / SESS_SORT_* with
- * Windows' values: without flags case and accents count, and hyphens and
- * apostrophes are set aside until a last tie-break (word sort;
- * SESS_SORT_STRINGSORT sorts them as symbols). An unknown flag is
- * SESS_E_INVALIDARG; an LCID Windows does not define
+ * Windows' values: without flags case, accents, kana type and width
+ * count (only SESS_NORM_IGNOREKANATYPE and SESS_NORM_IGNOREWIDTH stop the
+ * last two), and hyphens and apostrophes are set aside until a last
+ * tie-break (word sort; SESS_SORT_STRINGSORT sorts them as symbols;
+ * SESS_NORM_IGNORESYMBOLS ignores them with every other symbol). An
+ * unknown flag is SESS_E_INVALIDARG; an LCID Windows does not define
  * SESS_E_INVALID_LCID; NULL a, b or out SESS_E_POINTER; invalid UTF-8
  * SESS_E_INVALIDARG.
  */

@@ -10,6 +10,7 @@ const NORM_IGNORECASE: u32 = 0x1;
 const NORM_IGNORENONSPACE: u32 = 0x2;
 const NORM_IGNORESYMBOLS: u32 = 0x4;
 const SORT_DIGITSASNUMBERS: u32 = 0x8;
+const LINGUISTIC_IGNORECASE: u32 = 0x10;
 const SORT_STRINGSORT: u32 = 0x1000;
 const NORM_IGNOREKANATYPE: u32 = 0x10000;
 const NORM_IGNOREWIDTH: u32 = 0x20000;
@@ -68,6 +69,16 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
         0,
     ),
     (0x0409, "Resume", "résumé", NORM_IGNORECASE, -1),
+    // Turkish and Azerbaijani case: I is the capital of dotless ı and İ
+    // that of i, so ignoring case under tr-TR pairs them so ("FILE" is not
+    // "file": .NET's Turkish-I problem, which is Windows' tr-TR order).
+    (0x041F, "I", "ı", NORM_IGNORECASE, 0),
+    (0x041F, "İ", "i", NORM_IGNORECASE, 0),
+    (0x041F, "İSTANBUL", "istanbul", LINGUISTIC_IGNORECASE, 0),
+    (0x041F, "ISPARTA", "ısparta", NORM_IGNORECASE, 0),
+    (0x041F, "FILE", "file", NORM_IGNORECASE, -1),
+    (0x042C, "I", "ı", NORM_IGNORECASE, 0),
+    (0x0409, "FILE", "file", NORM_IGNORECASE, 0),
     // Word sort sets hyphens and apostrophes aside; string sort does not.
     (0x0409, "coop", "co-op", 0, -1),
     (0x0409, "co-op", "cop", 0, -1),
@@ -76,6 +87,21 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
     // Symbols, digits, kana and width.
     (0x0409, "a.b", "ab", NORM_IGNORESYMBOLS, 0),
     (0x0409, "(555) 123", "555123", NORM_IGNORESYMBOLS, 0),
+    // NORM_IGNORESYMBOLS ignores hyphens and apostrophes too, word sort or
+    // not (.NET's CompareOptions.IgnoreSymbols, which is this flag:
+    // "co-op" equals "coop"); word sort's tie-break on them must not bring
+    // them back.
+    (0x0409, "co-op", "coop", NORM_IGNORESYMBOLS, 0),
+    (0x0409, "can't", "cant", NORM_IGNORESYMBOLS, 0),
+    (0x0409, "a-b", "a b", NORM_IGNORESYMBOLS, 0),
+    (
+        0x0409,
+        "Co-op",
+        "coop",
+        NORM_IGNORESYMBOLS | NORM_IGNORECASE,
+        0,
+    ),
+    (0x0409, "co-op", "cop", NORM_IGNORESYMBOLS, -1),
     (0x0409, "a.b", "ab", 0, -1),
     (0x0409, "file10", "file9", 0, -1),
     (0x0409, "file10", "file9", SORT_DIGITSASNUMBERS, 1),
@@ -84,6 +110,35 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
     (0x0409, "ＡＢＣ", "ABC", NORM_IGNOREWIDTH, 0),
     (0x0409, "ＡＢＣ", "ABC", 0, 1),
     (0x0411, "ｶﾀｶﾅ", "カタカナ", NORM_IGNOREWIDTH, 0),
+    // Kana type and width count unless NORM_IGNOREKANATYPE /
+    // NORM_IGNOREWIDTH says otherwise, whatever else is ignored: ignoring
+    // accents or symbols does not make hiragana katakana or half-width
+    // full-width (they were equal here), nor are half-width katakana the
+    // full-width ones without a flag. The normal form sorts first, as ABC
+    // before ＡＢＣ.
+    (0x0411, "カタカナ", "ｶﾀｶﾅ", 0, -1),
+    (0x0411, "ひらがな", "ヒラガナ", NORM_IGNORENONSPACE, -1),
+    (0x0411, "ひらがな", "ヒラガナ", NORM_IGNORESYMBOLS, -1),
+    (0x0411, "カタカナ", "ｶﾀｶﾅ", NORM_IGNORESYMBOLS, -1),
+    (0x0409, "ABC", "ＡＢＣ", NORM_IGNORENONSPACE, -1),
+    (0x0411, "カ", "ｶ", NORM_IGNOREKANATYPE, -1),
+    (
+        0x0411,
+        "ひらがな",
+        "ヒラガナ",
+        NORM_IGNORENONSPACE | NORM_IGNORESYMBOLS | NORM_IGNOREKANATYPE,
+        0,
+    ),
+    (
+        0x0409,
+        "ABC",
+        "ＡＢＣ",
+        NORM_IGNORENONSPACE | NORM_IGNOREWIDTH,
+        0,
+    ),
+    (0x0411, "か", "が", NORM_IGNORENONSPACE, 0),
+    (0x0411, "ａ！", "ａ", NORM_IGNORESYMBOLS, 0),
+    (0x0411, "ア\u{3000}イ", "ア イ", NORM_IGNORESYMBOLS, 0),
     (0x0409, "same", "same", 0, 0),
     (0x0409, "", "a", 0, -1),
 ];

@@ -332,3 +332,25 @@ fn day_names_are_read_and_ignored() {
         check(lcid, text, 25570.0);
     }
 }
+
+/// A day name that begins like an English month ("mardi", "martes",
+/// "martedì", "marți" all begin with "mar") is still a day name, read and
+/// ignored: the longest name wins whether it is a month's or a day's, and a
+/// tie goes to the locale's own names ("mar." is mardi in French, not
+/// March). These were refused as March followed by junk.
+#[test]
+fn day_names_that_begin_like_an_english_month() {
+    for (lcid, text) in [
+        (0x040C, "mardi 31 décembre 1999"),
+        (0x040C, "mar. 31 déc. 1999"),
+        (ES_ES, "martes 31 diciembre 1999"),
+        (0x0410, "martedì 31 dicembre 1999"),
+        (0x0418, "marți 31 decembrie 1999"),
+    ] {
+        check(lcid, text, serial(1999, 12, 31));
+    }
+    // A month name still wins where it is the longer or the locale's own.
+    check(ES_ES, "2 mar 1970", serial(1970, 3, 2));
+    check(0x040C, "2 mars 1970", serial(1970, 3, 2));
+    check(EN_US, "Mar 2 1970", serial(1970, 3, 2));
+}

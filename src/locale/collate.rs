@@ -17,7 +17,8 @@ use crate::error::{self, Error, Result};
 
 /// `CompareStringEx` flags, with Windows' values.
 pub mod compare_flags {
-    /// `NORM_IGNORECASE`: a and A are equal.
+    /// `NORM_IGNORECASE`: a and A are equal (under Turkish and Azerbaijani,
+    /// ı and I, i and İ).
     pub const NORM_IGNORECASE: u32 = 0x0000_0001;
     /// `NORM_IGNORENONSPACE`: accents (non-spacing marks) are ignored: a and
     /// á are equal.
@@ -59,11 +60,12 @@ use compare_flags::*;
 /// The order is CLDR's for the LCID's locale ([`lcid_name`]; sorted LCIDs
 /// such as 0x10407, German phone book, use their CLDR collation; the
 /// default aliases are en-US; the invariant locale is the root order).
-/// Without flags case and accents count (tertiary strength). The default
+/// Without flags case, accents, kana type and width count. The default
 /// word sort ignores hyphens and apostrophes except as a last tie-break
 /// (the string with fewer of them first); `SORT_STRINGSORT` sorts them as
-/// symbols. An unknown flag is `E_INVALIDARG`, an LCID Windows does not
-/// define `E_INVALID_LCID`.
+/// symbols, and `NORM_IGNORESYMBOLS` ignores them as it ignores every
+/// symbol ("co-op" equals "coop"). An unknown flag is `E_INVALIDARG`, an
+/// LCID Windows does not define `E_INVALID_LCID`.
 pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering> {
     if flags & !ALL != 0 {
         return Err(Error::new(
@@ -72,8 +74,11 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
         ));
     }
     let collator = cached_collator(lcid, flags)?;
-    let (a, b) = (fold(a, flags), fold(b, flags));
-    if flags & SORT_STRINGSORT == 0 {
+    let turkic = turkic_case(lcid);
+    let (a, b) = (fold(a, flags, turkic), fold(b, flags, turkic));
+    // Word sort's last tie-break counts hyphens and apostrophes; where
+    // symbols are ignored they count for nothing (the collator ignores them).
+    if flags & (SORT_STRINGSORT | NORM_IGNORESYMBOLS) == 0 {
         let (wa, wb) = (without_word_marks(&a), without_word_marks(&b));
         let order = collator
             .compare(&wa, &wb)
@@ -82,7 +87,9 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
             return Ok(order);
         }
     }
-    Ok(collator.compare(&a, &b))
+    Ok(collator
+        .compare(&a, &b)
+        .then_with(|| kana_and_width(&a).cmp(&kana_and_width(&b))))
 }
 
 /// Most collators kept; past that the cache starts over (a host uses a few
@@ -158,10 +165,11 @@ fn collator(lcid: u32, flags: u32) -> Result<CollatorBorrowed<'static>> {
     })
 }
 
-/// `text` with the differences `flags` ignore taken out: case (lower-cased),
-/// kana type (hiragana as katakana), width (the half-width and full-width
-/// forms, U+FF00–U+FFEF and the ideographic space, by their NFKC mapping).
-fn fold(text: &str, flags: u32) -> String {
+/// `text` with the differences `flags` ignore taken out: case (lower-cased;
+/// with `turkic`, I as dotless ı and İ as i), kana type (hiragana as
+/// katakana), width (the half-width and full-width forms, U+FF00–U+FFEF and
+/// the ideographic space, by their NFKC mapping).
+fn fold(text: &str, flags: u32, turkic: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     for c in text.chars() {
@@ -177,9 +185,43 @@ fn fold(text: &str, flags: u32) -> String {
         }
     }
     if flags & (NORM_IGNORECASE | LINGUISTIC_IGNORECASE) != 0 {
+        if turkic {
+            out = out.replace('I', "ı").replace('İ', "i");
+        }
         out = out.to_lowercase();
     }
     out
+}
+
+/// Whether `lcid`'s language pairs the letters i and I as Turkish does
+/// (Turkish, Azerbaijani): I is the capital of dotless ı, İ that of i.
+fn turkic_case(lcid: u32) -> bool {
+    matches!(lcid & 0x03FF, 0x1F | 0x2C)
+}
+
+/// The kana type and width of each kana and width-variant letter or digit
+/// (katakana, width form): the last tie-break. CompareStringEx tells
+/// hiragana from katakana and the half- and full-width forms from the
+/// normal ones unless `NORM_IGNOREKANATYPE` / `NORM_IGNOREWIDTH` ask
+/// otherwise (`fold` has then made them alike), but the collator drops those
+/// differences with its lower levels (ignoring accents or symbols) and
+/// never tells half-width katakana from full-width. Hiragana sort before
+/// katakana and normal forms before width forms (ABC before ＡＢＣ), as the
+/// collator orders them where it tells them apart. Spaces and symbols are
+/// left to the collator (`NORM_IGNORESYMBOLS` ignores `！` and U+3000 too:
+/// they are no letters or digits).
+fn kana_and_width(text: &str) -> Vec<(bool, bool)> {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .filter_map(|c| {
+            let katakana = matches!(
+                c,
+                '\u{30A1}'..='\u{30FA}' | '\u{30FD}'..='\u{30FE}' | '\u{FF66}'..='\u{FF9D}'
+            );
+            let width_form = matches!(c, '\u{FF01}'..='\u{FFEF}');
+            (katakana || width_form || is_hiragana(c)).then_some((katakana, width_form))
+        })
+        .collect()
 }
 
 /// Hiragana letters and iteration marks that have a katakana twin 0x60 on.
@@ -205,9 +247,10 @@ mod tests {
 
     #[test]
     fn flags_fold_what_they_name() {
-        assert_eq!(fold("ABC", NORM_IGNORECASE), "abc");
-        assert_eq!(fold("ひらがな", NORM_IGNOREKANATYPE), "ヒラガナ");
-        assert_eq!(fold("ＡＢ１　ｶ", NORM_IGNOREWIDTH), "AB1 カ");
+        assert_eq!(fold("ABC", NORM_IGNORECASE, false), "abc");
+        assert_eq!(fold("Iİ", NORM_IGNORECASE, true), "ıi");
+        assert_eq!(fold("ひらがな", NORM_IGNOREKANATYPE, false), "ヒラガナ");
+        assert_eq!(fold("ＡＢ１　ｶ", NORM_IGNOREWIDTH, false), "AB1 カ");
         assert_eq!(without_word_marks("co-op's"), "coops");
     }
 

@@ -12,8 +12,10 @@ use super::{check_vt, date, vt, Variant};
 use crate::error::{self, Error, Result};
 use crate::locale::{locale_info, LocaleInfo};
 
-/// `VariantChangeTypeEx` flags, with COM's values. Other bits are ignored, as
-/// Windows ignores them.
+/// `VariantChangeTypeEx` flags, with COM's values. `change_type` refuses
+/// any other bit with `E_INVALIDARG`, Windows' `VARIANT_CALENDAR_THAI`,
+/// `VARIANT_CALENDAR_GREGORIAN` and `VARIANT_USE_NLS` included (this
+/// library does not implement them).
 pub mod flags {
     /// Do not coerce an object through its value property. Objects are never
     /// coerced that way here; as in Windows, the flag also makes `VT_DISPATCH` → `VT_EMPTY`/`VT_NULL` a type mismatch.

@@ -10,7 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::date::{self, DateTime};
-use crate::locale::{date_names, LocaleInfo};
+use crate::locale::{date_names, DateNames, LocaleInfo};
 
 /// The field is followed by a time separator.
 const TIME_SEP: u8 = 0x01;
@@ -182,16 +182,10 @@ fn tokenize(text: &str, loc: &LocaleInfo, date_sep: Option<char>) -> Option<Fiel
 /// Reads a word at the start of `rest` (a month or day name, a designator,
 /// or `a`/`p` after a number); the text after it.
 fn word<'a>(rest: &'a str, loc: &LocaleInfo, f: &mut Fields) -> Option<&'a str> {
-    // The longest name that matches ("Januar" is not "Jan" + "uar").
-    let local = date_names(loc.name);
-    let (months, days) = local
-        .as_deref()
-        .map_or((&[][..], &[][..]), |n| (&n.months[..], &n.days[..]));
-    if let Some((after, month)) = longest_name(rest, &MONTHS, months) {
-        f.push(month as u32 + 1, MONTH | DATE_SEP)?;
-        return Some(after);
-    }
-    if let Some((after, _)) = longest_name(rest, &DAYS, days) {
+    if let Some((after, name)) = longest_name(rest, date_names(loc.name).as_deref()) {
+        if let Name::Month(month) = name {
+            f.push(month as u32 + 1, MONTH | DATE_SEP)?;
+        }
         return Some(after);
     }
     for (designator, flag) in [(loc.am, AM), (loc.pm, PM)] {
@@ -213,24 +207,50 @@ fn word<'a>(rest: &'a str, loc: &LocaleInfo, f: &mut Fields) -> Option<&'a str> 
     Some(&rest[1..])
 }
 
-/// The longest of the English names (full or their first three letters)
-/// and the locale's own (full or abbreviated) that `rest` starts with: the
-/// text after it (and after an abbreviation's `.`, as in `janv.`) and the
-/// name's index. The longest wins: "Januar" is not "Jan" + "uar".
-fn longest_name<'a>(
-    rest: &'a str,
-    english: &[&str],
-    own: &[(String, String)],
-) -> Option<(&'a str, usize)> {
-    let english = english.iter().flat_map(|n| [*n, &n[..3]]);
-    let own = own.iter().flat_map(|(n, a)| [n.as_str(), a.as_str()]);
-    let (after, i) = english
-        .enumerate()
-        .chain(own.enumerate())
-        .filter(|(_, name)| !name.is_empty())
-        .filter_map(|(i, name)| Some((strip_prefix_ci(rest, name)?, i / 2)))
+/// A month or day name read from the text.
+#[derive(Clone, Copy)]
+enum Name {
+    /// A month, 0 for January.
+    Month(usize),
+    /// A day of the week (read and ignored).
+    Day,
+}
+
+/// The longest month or day name that `rest` starts with, of the locale's
+/// own (`own`: full or abbreviated) and the English ones (full or their
+/// first three letters): the text after it (and after an abbreviation's
+/// `.`, as in `janv.`) and which name it is. The longest wins whether it
+/// names a month or a day ("Januar" is not "Jan" + "uar", "mardi" is not
+/// "Mar" + "di"); of names as long, the locale's own before the English
+/// (French "mar." is mardi, not March) and a month before a day (Spanish
+/// "mar" is marzo).
+fn longest_name<'a>(rest: &'a str, own: Option<&DateNames>) -> Option<(&'a str, Name)> {
+    let (own_months, own_days) = own.map_or((&[][..], &[][..]), |n| (&n.months[..], &n.days[..]));
+    let (after, name) = own_names(own_months)
+        .map(|(n, i)| (n, Name::Month(i)))
+        .chain(own_names(own_days).map(|(n, _)| (n, Name::Day)))
+        .chain(english_names(&MONTHS).map(|(n, i)| (n, Name::Month(i))))
+        .chain(english_names(&DAYS).map(|(n, _)| (n, Name::Day)))
+        .filter(|(n, _)| !n.is_empty())
+        .filter_map(|(n, name)| Some((strip_prefix_ci(rest, n)?, name)))
         .min_by_key(|(after, _)| after.len())?;
-    Some((after.strip_prefix('.').unwrap_or(after), i))
+    Some((after.strip_prefix('.').unwrap_or(after), name))
+}
+
+/// The locale's names, full and abbreviated, with their index.
+fn own_names(names: &[(String, String)]) -> impl Iterator<Item = (&str, usize)> {
+    names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (full, short))| [(full.as_str(), i), (short.as_str(), i)])
+}
+
+/// English names, full and their first three letters, with their index.
+fn english_names(names: &'static [&'static str]) -> impl Iterator<Item = (&'static str, usize)> {
+    names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &full)| [(full, i), (&full[..3], i)])
 }
 
 /// AM/PM after the last number; only one, and never before a number.
