@@ -11,8 +11,9 @@
  *   it is cleared before it is written. The caller owns what it receives.
  * - Strings out: buf/buf_len/out_len; too small -> SESS_E_INSUFFICIENT_BUFFER
  *   with *out_len the length needed (without the NUL).
- * - Indexes are 0-based. Handles: sess_app is thread-safe; a sess_session is
- *   one unit of work, used by one thread at a time.
+ * - Indexes are 0-based (but the COM dictionaries', 1-based as in ASP).
+ *   Handles: sess_app is thread-safe; a sess_session is one unit of work,
+ *   used by one thread at a time.
  * - Versioned structs (struct_size first: sess_app_options,
  *   sess_redis_options, sess_lmdb_options, sess_web_options,
  *   sess_request_info, sess_store_vtbl; and sess_app_counters, which the
@@ -372,7 +373,9 @@ typedef struct sess_static_object_decl {
 } sess_static_object_decl;
 
 /**
- * A clock: monotonic milliseconds from any fixed origin.
+ * A clock: milliseconds that never decrease, from a fixed origin (any one
+ * in-process; with a shared store every process must read the same time,
+ * e.g. milliseconds since 1970).
  */
 typedef uint64_t (*sess_clock_fn)(void *context);
 
@@ -826,8 +829,9 @@ typedef struct sess_app_options {
    */
   size_t static_object_count;
   /**
-   * A clock for deadlines, or NULL for the system's monotonic clock
-   * (tests inject one to move time without sleeping).
+   * A clock for deadlines, or NULL: the system's monotonic clock with the
+   * in-process store, wall-clock milliseconds since 1970 with a shared or
+   * host-supplied one (tests inject one to move time without sleeping).
    */
   sess_clock_fn clock;
   /**
@@ -1629,8 +1633,10 @@ sess_result sess_app_options_init_sized(struct sess_app_options *opts, size_t si
  * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
  * application created before `fork()` works in the child (its expiry
  * thread starts again there on first use); fork while no other thread is
- * using it. The in-process store is per process: several worker processes
- * sharing sessions need Redis.
+ * using it. Not on LMDB: there the child's calls are
+ * `SESS_E_STORE_UNAVAILABLE` (create the application after the fork). The
+ * in-process store is per process: several worker processes sharing
+ * sessions need Redis or LMDB.
  */
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 
@@ -1998,8 +2004,11 @@ sess_result sess_value_get(struct sess_session *s, const char *name, struct sess
  * Stores a deep copy of `*value` under `name` (the caller keeps `value`).
  * An existing key (any case) keeps its place and spelling. Errors:
  * `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
+ * `SESS_E_SESSION_TOO_LARGE`, `SESS_E_MEMORY_BUDGET`,
  * `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
- * `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`; nothing changes on error.
+ * `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`, `SESS_E_NOT_SERIALIZABLE`
+ * (an object, in a store other than the in-process one); nothing changes
+ * on error.
  */
 sess_result sess_value_set(struct sess_session *s,
                            const char *name,
@@ -2617,8 +2626,9 @@ sess_result sess_site_add(struct sess_site *site,
  * a new one at once. Errors: no application for the path
  * `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
  * session held by another request past the lock
- * timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
- * ends it with `sess_request_end`.
+ * timeout `SESS_E_LOCK_TIMEOUT`, or a store that is down
+ * `SESS_E_STORE_UNAVAILABLE` (answer 503 to both). The caller owns `*out`
+ * and ends it with `sess_request_end`.
  */
 sess_result sess_request_begin(const struct sess_site *site,
                                const struct sess_request_info *info,

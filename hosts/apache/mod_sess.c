@@ -7,7 +7,7 @@
  *                                      virtual path); nested ones are others
  *       SessionState On                ASP's EnableSessionState: On | ReadOnly | Off
  *       SessionTimeout 20              minutes
- *       SessionLockTimeout 5000        ms (answer 503 past it)
+ *       SessionLockTimeout 5000        ms, default 10000 (answer 503 past it)
  *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
  *       SessionStore lmdb:///var/lib/sess       a machine-local LMDB directory
  *                                      (existing, writable by the children)

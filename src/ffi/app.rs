@@ -40,7 +40,9 @@ pub type sess_static_factory_fn = Option<
     ) -> sess_result,
 >;
 
-/// A clock: monotonic milliseconds from any fixed origin.
+/// A clock: milliseconds that never decrease, from a fixed origin (any one
+/// in-process; with a shared store every process must read the same time,
+/// e.g. milliseconds since 1970).
 #[allow(non_camel_case_types)]
 pub type sess_clock_fn = Option<unsafe extern "C" fn(context: *mut c_void) -> u64>;
 
@@ -102,8 +104,9 @@ pub struct sess_app_options {
     pub static_objects: *const sess_static_object_decl,
     /// Number of entries in `static_objects`.
     pub static_object_count: usize,
-    /// A clock for deadlines, or NULL for the system's monotonic clock
-    /// (tests inject one to move time without sleeping).
+    /// A clock for deadlines, or NULL: the system's monotonic clock with the
+    /// in-process store, wall-clock milliseconds since 1970 with a shared or
+    /// host-supplied one (tests inject one to move time without sleeping).
     pub clock: sess_clock_fn,
     /// Passed to `clock`.
     pub clock_context: *mut c_void,
@@ -322,8 +325,10 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
 /// `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
 /// application created before `fork()` works in the child (its expiry
 /// thread starts again there on first use); fork while no other thread is
-/// using it. The in-process store is per process: several worker processes
-/// sharing sessions need Redis.
+/// using it. Not on LMDB: there the child's calls are
+/// `SESS_E_STORE_UNAVAILABLE` (create the application after the fork). The
+/// in-process store is per process: several worker processes sharing
+/// sessions need Redis or LMDB.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_create(
     opts: *const sess_app_options,

@@ -251,8 +251,11 @@ pub unsafe extern "C" fn sess_value_get(
 /// Stores a deep copy of `*value` under `name` (the caller keeps `value`).
 /// An existing key (any case) keeps its place and spelling. Errors:
 /// `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
+/// `SESS_E_SESSION_TOO_LARGE`, `SESS_E_MEMORY_BUDGET`,
 /// `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
-/// `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`; nothing changes on error.
+/// `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`, `SESS_E_NOT_SERIALIZABLE`
+/// (an object, in a store other than the in-process one); nothing changes
+/// on error.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_set(
     s: *mut sess_session,

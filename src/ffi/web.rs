@@ -264,8 +264,9 @@ pub unsafe extern "C" fn sess_site_add(
 /// a new one at once. Errors: no application for the path
 /// `SESS_E_NO_APPLICATION` (not a session page: a module declines it); the
 /// session held by another request past the lock
-/// timeout `SESS_E_LOCK_TIMEOUT` (answer 503). The caller owns `*out` and
-/// ends it with `sess_request_end`.
+/// timeout `SESS_E_LOCK_TIMEOUT`, or a store that is down
+/// `SESS_E_STORE_UNAVAILABLE` (answer 503 to both). The caller owns `*out`
+/// and ends it with `sess_request_end`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_begin(
     site: *const sess_site,

@@ -156,7 +156,7 @@ impl Site {
     }
 
     /// Begins a request: finds its application and session (see
-    /// [`Request`]). No application for the path is `E_INVALIDARG`; a
+    /// [`Request`]). No application for the path is `E_NO_APPLICATION`; a
     /// session held by another request past the lock timeout is
     /// `E_LOCK_TIMEOUT` (answer 503).
     pub fn begin(&self, info: &RequestInfo<'_>) -> Result<Request> {
