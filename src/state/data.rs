@@ -332,6 +332,7 @@ impl SessionData {
             Undo::Timeout(t) => self.timeout_minutes = t,
             Undo::Lcid(l) => self.lcid = l,
             Undo::Codepage(c) => self.codepage = c,
+            Undo::Before(before) => self.restore(*before),
         }
     }
 

@@ -35,6 +35,9 @@ pub(crate) enum Undo {
     Lcid(u32),
     /// CodePage had this value.
     Codepage(u32),
+    /// The session was this (its Contents and properties) before the unit
+    /// of work: the records it replaces had grown too large.
+    Before(Box<SessionData>),
 }
 
 impl Undo {
@@ -46,7 +49,11 @@ impl Undo {
                 Undo::Replaced(_, old) => old.payload_bytes(),
                 Undo::Removed(_, key, old) => key.len() + old.payload_bytes(),
                 Undo::Cleared(all) => all.iter().map(|(k, v)| k.len() + v.payload_bytes()).sum(),
-                Undo::Appended | Undo::Timeout(_) | Undo::Lcid(_) | Undo::Codepage(_) => 0,
+                Undo::Appended
+                | Undo::Timeout(_)
+                | Undo::Lcid(_)
+                | Undo::Codepage(_)
+                | Undo::Before(_) => 0,
             }
     }
 }
@@ -57,25 +64,36 @@ impl Undo {
 pub struct Journal {
     first: Option<Undo>,
     rest: Vec<Undo>,
-    /// The bytes the records take ([`Undo::bytes`]).
+    /// The bytes the records take ([`Undo::bytes`]), weighed from the
+    /// second record on.
     bytes: usize,
-    /// The session as it was before the unit of work, once the records
-    /// grew too large (there are none from then on).
-    before: Option<Box<SessionData>>,
 }
 
 impl Journal {
     /// Records `undo`, a change just made to `data`.
+    #[inline]
     pub(crate) fn push(&mut self, undo: Undo, data: &SessionData) {
-        if self.before.is_some() {
-            return; // the copy restores it
-        }
-        self.bytes += undo.bytes();
         if self.first.is_none() {
+            // The common request's one write: one record holds at most
+            // what the limits let one change replace; nothing to weigh.
             self.first = Some(undo);
         } else {
-            self.rest.push(undo);
+            self.push_more(undo, data);
         }
+    }
+
+    /// [`Journal::push`] past the first record: weighs the records and
+    /// gives them up for a copy of the session once they outgrow it.
+    #[inline(never)]
+    fn push_more(&mut self, undo: Undo, data: &SessionData) {
+        if matches!(self.first, Some(Undo::Before(_))) {
+            return; // the copy restores it
+        }
+        if self.rest.is_empty() {
+            self.bytes = self.first.as_ref().map_or(0, Undo::bytes);
+        }
+        self.bytes += undo.bytes();
+        self.rest.push(undo);
         if self.bytes > data.bytes().saturating_add(SLACK_BYTES) {
             self.compact(data);
         }
@@ -86,13 +104,13 @@ impl Journal {
     #[inline(never)]
     fn compact(&mut self, data: &SessionData) {
         let mut before = Box::new(data.unbudgeted_copy());
-        self.undo_onto(&mut before);
-        self.bytes = 0;
-        self.before = Some(before);
+        self.rollback_onto(&mut before);
+        self.rest = Vec::new();
+        self.first = Some(Undo::Before(before));
     }
 
     /// Undoes the records onto `data`, newest first, leaving none.
-    fn undo_onto(&mut self, data: &mut SessionData) {
+    fn rollback_onto(&mut self, data: &mut SessionData) {
         for undo in self.rest.drain(..).rev().chain(self.first.take()) {
             data.undo(undo);
         }
@@ -100,9 +118,6 @@ impl Journal {
 
     /// Undoes every recorded change to `data`.
     pub fn rollback(mut self, data: &mut SessionData) {
-        match self.before.take() {
-            Some(before) => data.restore(*before),
-            None => self.undo_onto(data),
-        }
+        self.rollback_onto(data);
     }
 }
