@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::budget::MemoryBudget;
 use super::contents::Contents;
-use super::journal::{Journal, Undo};
+use super::journal::{Before, Journal, Undo};
 use crate::error::{self, Error, Result};
 use crate::locale;
 use crate::variant::{Object, Variant};
@@ -332,7 +332,11 @@ impl SessionData {
             Undo::Timeout(t) => self.timeout_minutes = t,
             Undo::Lcid(l) => self.lcid = l,
             Undo::Codepage(c) => self.codepage = c,
-            Undo::Before(before) => self.restore(*before),
+            Undo::Before(before) => {
+                let Before { data, kept } = *before;
+                self.restore(data);
+                drop(kept); // after the session is whole again
+            }
         }
     }
 

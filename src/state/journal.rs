@@ -7,8 +7,11 @@
 //! changes a lot (a loop of writes) would keep every value it replaced, so
 //! once the records take [`SLACK_BYTES`] more than the session itself,
 //! they give way to one copy of the session as it was (which costs about
-//! what they held), and later changes record nothing: the journal never
-//! holds much more than the session.
+//! what they held), and later changes record nothing but the objects they
+//! replace: the journal never holds much more than the session. Objects
+//! are kept either way, so that their last Release comes when the unit of
+//! work ends, never inside a call on the session (a host object's
+//! destructor may call back into it).
 
 use super::{Contents, SessionData};
 use crate::variant::Variant;
@@ -35,9 +38,19 @@ pub(crate) enum Undo {
     Lcid(u32),
     /// CodePage had this value.
     Codepage(u32),
-    /// The session was this (its Contents and properties) before the unit
-    /// of work: the records it replaces had grown too large.
-    Before(Box<SessionData>),
+    /// The session as it was before the unit of work: the records it
+    /// replaces had grown too large.
+    Before(Box<Before>),
+}
+
+/// What [`Undo::Before`] holds.
+#[derive(Debug)]
+pub(crate) struct Before {
+    /// The session's Contents and properties before the unit of work.
+    pub(super) data: SessionData,
+    /// The objects the records held, and those replaced since: kept (not
+    /// put back) so that none is released before the unit of work ends.
+    pub(super) kept: Vec<Variant>,
 }
 
 impl Undo {
@@ -55,6 +68,18 @@ impl Undo {
                 | Undo::Codepage(_)
                 | Undo::Before(_) => 0,
             }
+    }
+
+    /// Adds a reference to each object the record holds to `kept`.
+    fn keep_objects(&self, kept: &mut Vec<Variant>) {
+        let objects = |v: &&Variant| v.holds_object();
+        match self {
+            Undo::Replaced(_, old) | Undo::Removed(_, _, old) => {
+                kept.extend(Some(old).filter(objects).cloned());
+            }
+            Undo::Cleared(all) => kept.extend(all.iter().map(|(_, v)| v).filter(objects).cloned()),
+            _ => {}
+        }
     }
 }
 
@@ -86,8 +111,10 @@ impl Journal {
     /// gives them up for a copy of the session once they outgrow it.
     #[inline(never)]
     fn push_more(&mut self, undo: Undo, data: &SessionData) {
-        if matches!(self.first, Some(Undo::Before(_))) {
-            return; // the copy restores it
+        if let Some(Undo::Before(before)) = &mut self.first {
+            // The copy restores the session; objects wait for the end.
+            undo.keep_objects(&mut before.kept);
+            return;
         }
         if self.rest.is_empty() {
             self.bytes = self.first.as_ref().map_or(0, Undo::bytes);
@@ -103,8 +130,17 @@ impl Journal {
     #[cold]
     #[inline(never)]
     fn compact(&mut self, data: &SessionData) {
-        let mut before = Box::new(data.unbudgeted_copy());
-        self.rollback_onto(&mut before);
+        let mut kept = Vec::new();
+        for undo in self.first.iter().chain(&self.rest) {
+            undo.keep_objects(&mut kept);
+        }
+        let mut before = Box::new(Before {
+            data: data.unbudgeted_copy(),
+            kept,
+        });
+        // Undoing onto the copy lets go of the values the records replace
+        // there; `kept` holds the objects among them.
+        self.rollback_onto(&mut before.data);
         self.rest = Vec::new();
         self.first = Some(Undo::Before(before));
     }
@@ -119,5 +155,37 @@ impl Journal {
     /// Undoes every recorded change to `data`.
     pub fn rollback(mut self, data: &mut SessionData) {
         self.rollback_onto(data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Limits;
+
+    /// A loop of writes replacing large values leaves one copy of the
+    /// session, not every value; rolling back restores the first.
+    #[test]
+    fn many_replaced_values_give_way_to_one_copy() {
+        let limits = Limits {
+            max_timeout_minutes: 1440,
+            max_items: 8,
+            max_value_bytes: 1 << 12,
+            max_key_bytes: 8,
+            max_session_bytes: 1 << 14,
+        };
+        let first = Variant::bstr(&"a".repeat(1000));
+        let mut d = SessionData::new(20, 1033, 65001);
+        d.set_value("big", first.clone(), &limits, &mut Journal::default())
+            .unwrap();
+        let mut j = Journal::default();
+        for i in 0..2000 {
+            let v = Variant::bstr(&(i % 10).to_string().repeat(1000));
+            d.set_value("big", v, &limits, &mut j).unwrap();
+        }
+        assert!(matches!(&j.first, Some(Undo::Before(b)) if b.kept.is_empty()));
+        assert!(j.rest.is_empty(), "{} records kept", j.rest.len());
+        j.rollback(&mut d);
+        assert_eq!(d.contents().get("big"), Some(&first));
     }
 }
