@@ -2,7 +2,8 @@
 # Sanitizers (nightly Rust; CI runs this from .ci/run):
 #  1. AddressSanitizer: libsess.a built with -Zsanitizer=address, the C
 #     examples (examples-c/*.c, as tests/c_examples.rs picks them) compiled
-#     with -fsanitize=address against it and run; the C++ binding's tests
+#     with -fsanitize=address against it and run; the demo server built so,
+#     under the HTTP scenarios (tests/http_demo.rs); the C++ binding's tests
 #     built with ASan and UBSan; then the Rust library's unit tests and the
 #     concurrency tests (tests/session_lifecycle.rs); then Apache httpd's
 #     HTTP scenarios (tests/http_demo.rs) with mod_sess and the tests'
@@ -33,6 +34,16 @@ for c in rust-src miri; do
     || rustup +nightly component add "$c"
 done
 
+# ASan's reports for processes the tests start go to files in a directory:
+# any there fails the step (the directory is then removed).
+no_reports() {
+  if compgen -G "$1/asan.*" >/dev/null; then
+    cat "$1"/asan.*
+    exit 1
+  fi
+  rm -rf "$1"
+}
+
 if [[ $steps == *,asan,* ]]; then
   echo "== ASan: libsess.a and the C examples"
   asan_flags="-Zsanitizer=address -Cforce-frame-pointers=yes"
@@ -53,6 +64,16 @@ if [[ $steps == *,asan,* ]]; then
     timeout 600 "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
   done
 
+  echo "== ASan: the demo server (examples-c/server_demo.c), the HTTP scenarios"
+  clang -std=c99 -Wall -Wextra -Werror -pedantic -g -fsanitize=address \
+    -fno-omit-frame-pointer -Iinclude -o "$out/server_demo" examples-c/server_demo.c "$lib" \
+    -lpthread -ldl -lm
+  reports=$(mktemp -d)
+  # The tests stop the server with SIGKILL: no leak check, memory errors only.
+  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$reports/asan \
+    DEMO_BIN=$PWD/$out/server_demo cargo test --test http_demo -- --skip apache
+  no_reports "$reports"
+
   echo "== ASan and UBSan: the C++ binding's tests (bindings/cpp)"
   make -C bindings/cpp sanitize
 
@@ -65,11 +86,7 @@ if [[ $steps == *,asan,* ]]; then
   reports=$(mktemp -d)
   chmod 1777 "$reports" # Apache's children write there as its User (nobody under root)
   SESS_APACHE_ASAN=$reports cargo test --test http_demo apache
-  if compgen -G "$reports/asan.*" >/dev/null; then
-    cat "$reports"/asan.*
-    exit 1
-  fi
-  rm -rf "$reports"
+  no_reports "$reports"
 fi
 
 if [[ $steps == *,tsan,* ]]; then
