@@ -112,10 +112,21 @@ inline std::string c_str(std::string_view text)
     return std::string(text);
 }
 
-/// The integer types a variant holds and converts to (bool and char aside).
+/// Whether T is a character type (char, wchar_t, char16_t, char32_t,
+/// char8_t): a character is text, not a number.
+template <class T>
+inline constexpr bool is_char_v = std::is_same_v<T, char> || std::is_same_v<T, wchar_t> ||
+                                  std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>
+#ifdef __cpp_char8_t
+                                  || std::is_same_v<T, char8_t>
+#endif
+    ;
+
+/// The integer types a variant holds and converts to (bool and the
+/// character types aside; signed and unsigned char are numbers).
 template <class T>
 inline constexpr bool is_integer_v =
-    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && sizeof(T) <= 8;
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_char_v<T> && sizeof(T) <= 8;
 
 /// Whether T is a std::chrono::system_clock time_point (of any duration).
 template <class T> struct is_system_time : std::false_type {};
@@ -210,6 +221,9 @@ public:
     {
         set_number(i);
     }
+    /// No character either (a char16_t would otherwise be a VT_UI2 number):
+    /// pass text.
+    template <class T, std::enable_if_t<detail::is_char_v<T>, int> = 0> variant(T) = delete;
     /// VT_R8.
     variant(double d) noexcept : variant() { set_number(d); }
     /// VT_R4.
@@ -664,17 +678,17 @@ public:
             return read_as<bool, T>(sess_value_get_bool, name);
         } else if constexpr (std::is_same_v<T, double>) {
             return read_as<double, T>(sess_value_get_r8, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
             return read_as<std::int16_t, T>(sess_value_get_i2, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
             return read_as<std::int32_t, T>(sess_value_get_i4, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
             return read_as<std::int64_t, T>(sess_value_get_i8, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
             return read_as<std::uint8_t, T>(sess_value_get_ui1, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
             return read_as<std::uint32_t, T>(sess_value_get_ui4, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
             return read_as<std::uint64_t, T>(sess_value_get_ui8, name);
         } else {
             static_assert(sizeof(T) == 0, "sess::session_ref::get_as<T>: T is not a supported type");

@@ -170,6 +170,22 @@ TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POI
     CHECK(thrown([&] { (void)sess::variant(none); }) == SESS_E_POINTER);
 }
 
+// Only signed char and unsigned char (std::int8_t, std::uint8_t) are
+// numbers: s.set("grade", u'A') stored 65 as VT_UI2 (L'A' as VT_I4), where
+// 'A' was refused.
+TEST_CASE("variant: a character of any type is not a number")
+{
+    static_assert(!std::is_constructible_v<sess::variant, char>);
+    static_assert(!std::is_constructible_v<sess::variant, wchar_t>);
+    static_assert(!std::is_constructible_v<sess::variant, char16_t>);
+    static_assert(!std::is_constructible_v<sess::variant, char32_t>);
+#ifdef __cpp_char8_t
+    static_assert(!std::is_constructible_v<sess::variant, char8_t>);
+#endif
+    CHECK(sess::variant(std::int8_t{-7}).vt() == SESS_VT_I1);
+    CHECK(sess::variant(std::uint8_t{7}).vt() == SESS_VT_UI1);
+}
+
 TEST_CASE("variant: arrays are copied by value; copy and move")
 {
     sess::variant names(std::vector<sess::variant>{"Chris", "Julie", "Vikram", "Kelly"});
