@@ -299,13 +299,15 @@ public:
 
     variant(const variant &other) : variant() { detail::check(sess_variant_copy(&v_, &other.v_)); }
     variant(variant &&other) noexcept : variant() { std::swap(v_, other.v_); }
-    variant &operator=(const variant &other)
+    /// Assigns to a variant object only: not to a copy read out, as
+    /// `s.contents()["k"] = v` would (that stores nothing: call set()).
+    variant &operator=(const variant &other) &
     {
         if (this != &other)
             detail::check(sess_variant_copy(&v_, &other.v_));
         return *this;
     }
-    variant &operator=(variant &&other) noexcept
+    variant &operator=(variant &&other) & noexcept
     {
         std::swap(v_, other.v_);
         return *this;

@@ -186,6 +186,20 @@ TEST_CASE("variant: a character of any type is not a number")
     CHECK(sess::variant(std::uint8_t{7}).vt() == SESS_VT_UI1);
 }
 
+// s.contents()["k"] = v (ASP's Session.Contents("k") = v) and
+// s.get("k") = v compiled and assigned a copy: nothing was stored.
+TEST_CASE("variant: a value read out (a temporary) cannot be assigned to")
+{
+    static_assert(!std::is_assignable_v<sess::variant, int>);
+    static_assert(!std::is_assignable_v<sess::variant, const sess::variant &>);
+    static_assert(!std::is_assignable_v<sess::variant, sess::variant>);
+    static_assert(std::is_copy_assignable_v<sess::variant>);
+    static_assert(std::is_nothrow_move_assignable_v<sess::variant>);
+    sess::variant v = 1;
+    v = "x";
+    CHECK(v.str() == "x");
+}
+
 TEST_CASE("variant: arrays are copied by value; copy and move")
 {
     sess::variant names(std::vector<sess::variant>{"Chris", "Julie", "Vikram", "Kelly"});
