@@ -331,13 +331,17 @@ public:
         return &v_;
     }
 
-    /// A BSTR's text without copying; other types: DISP_E_TYPEMISMATCH.
-    std::string_view str() const
+    /// A BSTR's text without copying (valid while this variant holds it);
+    /// other types: DISP_E_TYPEMISMATCH.
+    std::string_view str() const &
     {
         if (v_.vt != SESS_VT_BSTR)
             throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not a string (VT_BSTR)");
         return std::string_view(v_.v.bstrVal.ptr, v_.v.bstrVal.len);
     }
+    /// A temporary's BSTR text, copied (a view would outlive it, as in
+    /// `auto user = s.get("user").str();`).
+    std::string str() const && { return std::string(str()); }
     /// This value converted to `vt` under `lcid` (VariantChangeTypeEx).
     variant change_type(sess_vartype vt, std::uint32_t lcid = 0x0409) const
     {
@@ -368,7 +372,9 @@ public:
             const variant out = change_type(vt_of<T>(), lcid);
             return static_cast<T>(number_slot<T>(out.v_));
         } else if constexpr (std::is_same_v<T, std::string>) {
-            return std::string(v_.vt == SESS_VT_BSTR ? str() : change_type(SESS_VT_BSTR, lcid).str());
+            if (v_.vt == SESS_VT_BSTR)
+                return std::string(str());
+            return change_type(SESS_VT_BSTR, lcid).str();
         } else if constexpr (std::is_same_v<T, currency>) {
             return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
         } else if constexpr (detail::is_system_time<T>::value) {

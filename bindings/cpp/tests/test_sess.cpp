@@ -200,6 +200,22 @@ TEST_CASE("variant: a value read out (a temporary) cannot be assigned to")
     CHECK(v.str() == "x");
 }
 
+// auto user = s.get("user").str() kept a view of the temporary's BSTR,
+// freed at the end of the statement.
+TEST_CASE("variant: str() of a temporary owns its text")
+{
+    sess::app app;
+    sess::session s = app.create();
+    const std::string name = "Arthur Keyton Weissinger, of Ulm";
+    s.set("user", name);
+    const auto user = s.get("user").str();
+    CHECK(user == name);
+    const sess::variant kept = s.get("user");
+    static_assert(std::is_same_v<decltype(kept.str()), std::string_view>);
+    CHECK(kept.str() == name);
+    s.close();
+}
+
 TEST_CASE("variant: arrays are copied by value; copy and move")
 {
     sess::variant names(std::vector<sess::variant>{"Chris", "Julie", "Vikram", "Kelly"});
