@@ -519,12 +519,13 @@ struct item {
     variant value;     ///< a copy of the value
 };
 
-/// A session's Contents (borrowed from the session): ordered, keys
-/// case-insensitive, indexes 0-based; range-for yields sess::item.
-class contents {
+/// A session's Contents, read only (borrowed from the session; what a
+/// const session gives): ordered, keys case-insensitive, indexes 0-based;
+/// range-for yields sess::item.
+class contents_view {
 public:
     /// Contents of `s` (borrowed; valid while the unit of work is).
-    explicit contents(sess_session *s) noexcept : s_(s) {}
+    explicit contents_view(sess_session *s) noexcept : s_(s) {}
     /// Count.
     std::size_t size() const
     {
@@ -553,21 +554,6 @@ public:
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
         return v;
     }
-    /// Replaces item `index`'s value.
-    void set_at(std::size_t index, const variant &value)
-    {
-        detail::check(sess_contents_set_at(s_, index, value.get()));
-    }
-    /// Remove(name): whether there was such an item.
-    bool remove(std::string_view name)
-    {
-        return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
-    }
-    /// RemoveAt(index), 0-based.
-    void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
-    /// RemoveAll.
-    void clear() { detail::check(sess_contents_remove_all(s_)); }
-
     /// An input iterator over the items by index (the contents must not
     /// change meanwhile); it holds the session handle, so it outlives the
     /// contents object it came from. Each dereference reads the item anew.
@@ -588,7 +574,7 @@ public:
         iterator(sess_session *s, std::size_t i) noexcept : s_(s), i_(i) {}
         item operator*() const
         {
-            const contents c(s_);
+            const contents_view c(s_);
             return item{c.key(i_), c.at(i_)};
         }
         pointer operator->() const { return pointer{**this}; }
@@ -615,8 +601,30 @@ public:
     /// Past the last item.
     iterator end() const { return iterator(s_, size()); }
 
-private:
+protected:
     sess_session *s_;
+};
+
+/// A session's Contents (borrowed from the session): contents_view's
+/// reads, and the changes.
+class contents : public contents_view {
+public:
+    /// Contents of `s` (borrowed; valid while the unit of work is).
+    explicit contents(sess_session *s) noexcept : contents_view(s) {}
+    /// Replaces item `index`'s value.
+    void set_at(std::size_t index, const variant &value)
+    {
+        detail::check(sess_contents_set_at(s_, index, value.get()));
+    }
+    /// Remove(name): whether there was such an item.
+    bool remove(std::string_view name)
+    {
+        return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
+    }
+    /// RemoveAt(index), 0-based.
+    void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
+    /// RemoveAll.
+    void clear() { detail::check(sess_contents_remove_all(s_)); }
 };
 
 /// A session's StaticObjects (borrowed): declared objects by name or
@@ -675,7 +683,7 @@ public:
         });
     }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant get(std::string_view name) const { return sess::contents(s_)[name]; }
+    variant get(std::string_view name) const { return contents_view(s_)[name]; }
     /// Session(name) as T, with no variant in between: bool, double, or an
     /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
     /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
@@ -796,7 +804,9 @@ public:
         return m;
     }
     /// Contents.
-    sess::contents contents() const noexcept { return sess::contents(s_); }
+    sess::contents contents() noexcept { return sess::contents(s_); }
+    /// Contents, read only.
+    contents_view contents() const noexcept { return contents_view(s_); }
     /// StaticObjects.
     sess::static_objects static_objects() const noexcept { return sess::static_objects(s_); }
 

@@ -395,6 +395,35 @@ TEST_CASE("seed 004: Remove shifts indexes")
     s.close();
 }
 
+// What contents() gives through an S, as a variable would hold it.
+template <class S> using contents_of = std::decay_t<decltype(std::declval<S>().contents())>;
+// Whether a C can be cleared (RemoveAll).
+template <class C, class = void> struct has_clear : std::false_type {};
+template <class C> struct has_clear<C, std::void_t<decltype(std::declval<C &>().clear())>> : std::true_type {};
+
+// A const session (or session_ref) read only, but its contents() could be
+// changed: cs.contents().clear(), set_at, remove, remove_at all compiled.
+TEST_CASE("contents: a const session's contents are read-only")
+{
+    static_assert(has_clear<contents_of<sess::session &>>::value);
+    static_assert(has_clear<contents_of<sess::session_ref &>>::value);
+    static_assert(!has_clear<contents_of<const sess::session &>>::value);
+    static_assert(!has_clear<contents_of<const sess::session_ref &>>::value);
+    sess::app app;
+    sess::session s = app.create();
+    s.contents().clear();
+    s.set("a", 1);
+    const sess::session &cs = s;
+    auto view = cs.contents();
+    CHECK(view.size() == 1);
+    CHECK(view.key(0) == "a");
+    CHECK(view["A"].as<int>() == 1);
+    CHECK(view.at(0).as<int>() == 1);
+    for (const sess::item &i : cs.contents())
+        CHECK(i.key == "a");
+    s.close();
+}
+
 TEST_CASE("contents: the iterator outlives the contents object and is an input iterator")
 {
     using iterator = sess::contents::iterator;
