@@ -860,8 +860,9 @@ public:
     void discard() { detail::check(sess_session_discard(std::exchange(s_, nullptr))); }
     /// Whether the handle is still open.
     explicit operator bool() const noexcept { return s_ != nullptr; }
-    /// The session lent as a session_ref (valid until close() or discard()).
-    session_ref ref() const noexcept { return session_ref(s_); }
+    /// The session lent as a session_ref (valid until close() or
+    /// discard()); not by a const session (the view can change it).
+    session_ref ref() noexcept { return session_ref(s_); }
 
     using session_ref::abandon;
     using session_ref::borrow_str;

@@ -403,6 +403,18 @@ template <class C> struct has_clear<C, std::void_t<decltype(std::declval<C &>().
 
 // A const session (or session_ref) read only, but its contents() could be
 // changed: cs.contents().clear(), set_at, remove, remove_at all compiled.
+// Whether an S lends a session_ref (a writable view of its session).
+template <class S, class = void> struct lends_ref : std::false_type {};
+template <class S> struct lends_ref<S, std::void_t<decltype(std::declval<S>().ref())>> : std::true_type {};
+
+// A const session lent a writable session_ref: cs.ref().set("k", v) and
+// cs.ref().contents().clear() compiled.
+TEST_CASE("session: a const session lends no writable session_ref")
+{
+    static_assert(lends_ref<sess::session &>::value);
+    static_assert(!lends_ref<const sess::session &>::value);
+}
+
 TEST_CASE("contents: a const session's contents are read-only")
 {
     static_assert(has_clear<contents_of<sess::session &>>::value);
