@@ -352,8 +352,9 @@ public:
     /// The value as T, converted by VariantChangeTypeEx's rules under `lcid`
     /// (DISP_E_TYPEMISMATCH when it cannot, DISP_E_OVERFLOW when it does not
     /// fit). T is one of:
-    /// - bool; an integer type, as VT_I1/I2/I4/I8 or VT_UI1/UI2/UI4/UI8 by
-    ///   its size and sign; float (VT_R4); double or long double (VT_R8).
+    /// - bool; an integer type (not a character type), as VT_I1/I2/I4/I8
+    ///   or VT_UI1/UI2/UI4/UI8 by its size and sign; float (VT_R4); double
+    ///   or long double (VT_R8).
     ///   The library decides what fits: a negative value read as the
     ///   unsigned type of its own width is reinterpreted, as Windows and Wine
     ///   do (VT_I4 -1 as std::uint32_t is 4294967295); to a narrower one it
