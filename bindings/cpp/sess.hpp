@@ -248,6 +248,8 @@ public:
     /// No other pointer converts (u"", L"" or an int * would otherwise be
     /// VT_BOOL): pass UTF-8 text, or an unknown_ptr for an object.
     template <class T> variant(T *) = delete;
+    /// Nor a pointer to member (it too would be VT_BOOL).
+    template <class T, class C> variant(T C::*) = delete;
     /// No nullptr either: VT_NULL is variant::null(), VT_EMPTY variant().
     variant(std::nullptr_t) = delete;
     /// VT_DATE: the OLE Automation date of `t`, to the millisecond (rounded

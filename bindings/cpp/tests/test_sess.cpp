@@ -160,6 +160,10 @@ TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POI
     static_assert(!std::is_constructible_v<sess::variant, int *>);
     static_assert(!std::is_constructible_v<sess::variant, sess_unknown *>);
     static_assert(!std::is_constructible_v<sess::variant, void (*)()>);
+    // A pointer to member was VT_BOOL true (the pointer fix missed it).
+    static_assert(!std::is_constructible_v<sess::variant, int sess::item::*>);
+    static_assert(!std::is_constructible_v<sess::variant, std::string sess::item::*>);
+    static_assert(!std::is_constructible_v<sess::variant, bool (sess::variant::*)() const noexcept>);
     static_assert(!std::is_constructible_v<sess::variant, std::nullptr_t>);
     static_assert(!std::is_convertible_v<const char16_t *, sess::variant>);
     static_assert(std::is_convertible_v<const char *, sess::variant>);
