@@ -112,10 +112,21 @@ inline std::string c_str(std::string_view text)
     return std::string(text);
 }
 
-/// The integer types a variant holds and converts to (bool and char aside).
+/// Whether T is a character type (char, wchar_t, char16_t, char32_t,
+/// char8_t): a character is text, not a number.
+template <class T>
+inline constexpr bool is_char_v = std::is_same_v<T, char> || std::is_same_v<T, wchar_t> ||
+                                  std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>
+#ifdef __cpp_char8_t
+                                  || std::is_same_v<T, char8_t>
+#endif
+    ;
+
+/// The integer types a variant holds and converts to (bool and the
+/// character types aside; signed and unsigned char are numbers).
 template <class T>
 inline constexpr bool is_integer_v =
-    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && sizeof(T) <= 8;
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_char_v<T> && sizeof(T) <= 8;
 
 /// Whether T is a std::chrono::system_clock time_point (of any duration).
 template <class T> struct is_system_time : std::false_type {};
@@ -210,6 +221,9 @@ public:
     {
         set_number(i);
     }
+    /// No character either (a char16_t would otherwise be a VT_UI2 number):
+    /// pass text.
+    template <class T, std::enable_if_t<detail::is_char_v<T>, int> = 0> variant(T) = delete;
     /// VT_R8.
     variant(double d) noexcept : variant() { set_number(d); }
     /// VT_R4.
@@ -234,6 +248,8 @@ public:
     /// No other pointer converts (u"", L"" or an int * would otherwise be
     /// VT_BOOL): pass UTF-8 text, or an unknown_ptr for an object.
     template <class T> variant(T *) = delete;
+    /// Nor a pointer to member (it too would be VT_BOOL).
+    template <class T, class C> variant(T C::*) = delete;
     /// No nullptr either: VT_NULL is variant::null(), VT_EMPTY variant().
     variant(std::nullptr_t) = delete;
     /// VT_DATE: the OLE Automation date of `t`, to the millisecond (rounded
@@ -285,13 +301,15 @@ public:
 
     variant(const variant &other) : variant() { detail::check(sess_variant_copy(&v_, &other.v_)); }
     variant(variant &&other) noexcept : variant() { std::swap(v_, other.v_); }
-    variant &operator=(const variant &other)
+    /// Assigns to a variant object only: not to a copy read out, as
+    /// `s.contents()["k"] = v` would (that stores nothing: call set()).
+    variant &operator=(const variant &other) &
     {
         if (this != &other)
             detail::check(sess_variant_copy(&v_, &other.v_));
         return *this;
     }
-    variant &operator=(variant &&other) noexcept
+    variant &operator=(variant &&other) & noexcept
     {
         std::swap(v_, other.v_);
         return *this;
@@ -315,13 +333,17 @@ public:
         return &v_;
     }
 
-    /// A BSTR's text without copying; other types: DISP_E_TYPEMISMATCH.
-    std::string_view str() const
+    /// A BSTR's text without copying (valid while this variant holds it);
+    /// other types: DISP_E_TYPEMISMATCH.
+    std::string_view str() const &
     {
         if (v_.vt != SESS_VT_BSTR)
             throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not a string (VT_BSTR)");
         return std::string_view(v_.v.bstrVal.ptr, v_.v.bstrVal.len);
     }
+    /// A temporary's BSTR text, copied (a view would outlive it, as in
+    /// `auto user = s.get("user").str();`).
+    std::string str() const && { return std::string(str()); }
     /// This value converted to `vt` under `lcid` (VariantChangeTypeEx).
     variant change_type(sess_vartype vt, std::uint32_t lcid = 0x0409) const
     {
@@ -332,8 +354,9 @@ public:
     /// The value as T, converted by VariantChangeTypeEx's rules under `lcid`
     /// (DISP_E_TYPEMISMATCH when it cannot, DISP_E_OVERFLOW when it does not
     /// fit). T is one of:
-    /// - bool; an integer type, as VT_I1/I2/I4/I8 or VT_UI1/UI2/UI4/UI8 by
-    ///   its size and sign; float (VT_R4); double or long double (VT_R8).
+    /// - bool; an integer type (not a character type), as VT_I1/I2/I4/I8
+    ///   or VT_UI1/UI2/UI4/UI8 by its size and sign; float (VT_R4); double
+    ///   or long double (VT_R8).
     ///   The library decides what fits: a negative value read as the
     ///   unsigned type of its own width is reinterpreted, as Windows and Wine
     ///   do (VT_I4 -1 as std::uint32_t is 4294967295); to a narrower one it
@@ -352,7 +375,9 @@ public:
             const variant out = change_type(vt_of<T>(), lcid);
             return static_cast<T>(number_slot<T>(out.v_));
         } else if constexpr (std::is_same_v<T, std::string>) {
-            return std::string(v_.vt == SESS_VT_BSTR ? str() : change_type(SESS_VT_BSTR, lcid).str());
+            if (v_.vt == SESS_VT_BSTR)
+                return std::string(str());
+            return change_type(SESS_VT_BSTR, lcid).str();
         } else if constexpr (std::is_same_v<T, currency>) {
             return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
         } else if constexpr (detail::is_system_time<T>::value) {
@@ -497,12 +522,13 @@ struct item {
     variant value;     ///< a copy of the value
 };
 
-/// A session's Contents (borrowed from the session): ordered, keys
-/// case-insensitive, indexes 0-based; range-for yields sess::item.
-class contents {
+/// A session's Contents, read only (borrowed from the session; what a
+/// const session gives): ordered, keys case-insensitive, indexes 0-based;
+/// range-for yields sess::item.
+class contents_view {
 public:
     /// Contents of `s` (borrowed; valid while the unit of work is).
-    explicit contents(sess_session *s) noexcept : s_(s) {}
+    explicit contents_view(sess_session *s) noexcept : s_(s) {}
     /// Count.
     std::size_t size() const
     {
@@ -531,21 +557,6 @@ public:
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
         return v;
     }
-    /// Replaces item `index`'s value.
-    void set_at(std::size_t index, const variant &value)
-    {
-        detail::check(sess_contents_set_at(s_, index, value.get()));
-    }
-    /// Remove(name): whether there was such an item.
-    bool remove(std::string_view name)
-    {
-        return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
-    }
-    /// RemoveAt(index), 0-based.
-    void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
-    /// RemoveAll.
-    void clear() { detail::check(sess_contents_remove_all(s_)); }
-
     /// An input iterator over the items by index (the contents must not
     /// change meanwhile); it holds the session handle, so it outlives the
     /// contents object it came from. Each dereference reads the item anew.
@@ -566,7 +577,7 @@ public:
         iterator(sess_session *s, std::size_t i) noexcept : s_(s), i_(i) {}
         item operator*() const
         {
-            const contents c(s_);
+            const contents_view c(s_);
             return item{c.key(i_), c.at(i_)};
         }
         pointer operator->() const { return pointer{**this}; }
@@ -593,8 +604,30 @@ public:
     /// Past the last item.
     iterator end() const { return iterator(s_, size()); }
 
-private:
+protected:
     sess_session *s_;
+};
+
+/// A session's Contents (borrowed from the session): contents_view's
+/// reads, and the changes.
+class contents : public contents_view {
+public:
+    /// Contents of `s` (borrowed; valid while the unit of work is).
+    explicit contents(sess_session *s) noexcept : contents_view(s) {}
+    /// Replaces item `index`'s value.
+    void set_at(std::size_t index, const variant &value)
+    {
+        detail::check(sess_contents_set_at(s_, index, value.get()));
+    }
+    /// Remove(name): whether there was such an item.
+    bool remove(std::string_view name)
+    {
+        return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
+    }
+    /// RemoveAt(index), 0-based.
+    void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
+    /// RemoveAll.
+    void clear() { detail::check(sess_contents_remove_all(s_)); }
 };
 
 /// A session's StaticObjects (borrowed): declared objects by name or
@@ -653,7 +686,7 @@ public:
         });
     }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant get(std::string_view name) const { return sess::contents(s_)[name]; }
+    variant get(std::string_view name) const { return contents_view(s_)[name]; }
     /// Session(name) as T, with no variant in between: bool, double, or an
     /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
     /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
@@ -664,17 +697,17 @@ public:
             return read_as<bool, T>(sess_value_get_bool, name);
         } else if constexpr (std::is_same_v<T, double>) {
             return read_as<double, T>(sess_value_get_r8, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 2) {
             return read_as<std::int16_t, T>(sess_value_get_i2, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
             return read_as<std::int32_t, T>(sess_value_get_i4, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_signed_v<T> && sizeof(T) == 8) {
             return read_as<std::int64_t, T>(sess_value_get_i8, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 1) {
             return read_as<std::uint8_t, T>(sess_value_get_ui1, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 4) {
             return read_as<std::uint32_t, T>(sess_value_get_ui4, name);
-        } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
+        } else if constexpr (detail::is_integer_v<T> && std::is_unsigned_v<T> && sizeof(T) == 8) {
             return read_as<std::uint64_t, T>(sess_value_get_ui8, name);
         } else {
             static_assert(sizeof(T) == 0, "sess::session_ref::get_as<T>: T is not a supported type");
@@ -774,7 +807,9 @@ public:
         return m;
     }
     /// Contents.
-    sess::contents contents() const noexcept { return sess::contents(s_); }
+    sess::contents contents() noexcept { return sess::contents(s_); }
+    /// Contents, read only.
+    contents_view contents() const noexcept { return contents_view(s_); }
     /// StaticObjects.
     sess::static_objects static_objects() const noexcept { return sess::static_objects(s_); }
 
@@ -828,8 +863,9 @@ public:
     void discard() { detail::check(sess_session_discard(std::exchange(s_, nullptr))); }
     /// Whether the handle is still open.
     explicit operator bool() const noexcept { return s_ != nullptr; }
-    /// The session lent as a session_ref (valid until close() or discard()).
-    session_ref ref() const noexcept { return session_ref(s_); }
+    /// The session lent as a session_ref (valid until close() or
+    /// discard()); not by a const session (the view can change it).
+    session_ref ref() noexcept { return session_ref(s_); }
 
     using session_ref::abandon;
     using session_ref::borrow_str;

@@ -160,6 +160,10 @@ TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POI
     static_assert(!std::is_constructible_v<sess::variant, int *>);
     static_assert(!std::is_constructible_v<sess::variant, sess_unknown *>);
     static_assert(!std::is_constructible_v<sess::variant, void (*)()>);
+    // A pointer to member was VT_BOOL true (the pointer fix missed it).
+    static_assert(!std::is_constructible_v<sess::variant, int sess::item::*>);
+    static_assert(!std::is_constructible_v<sess::variant, std::string sess::item::*>);
+    static_assert(!std::is_constructible_v<sess::variant, bool (sess::variant::*)() const noexcept>);
     static_assert(!std::is_constructible_v<sess::variant, std::nullptr_t>);
     static_assert(!std::is_convertible_v<const char16_t *, sess::variant>);
     static_assert(std::is_convertible_v<const char *, sess::variant>);
@@ -168,6 +172,52 @@ TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POI
     CHECK(sess::variant(name).str() == "Arthur");
     const char *none = nullptr;
     CHECK(thrown([&] { (void)sess::variant(none); }) == SESS_E_POINTER);
+}
+
+// Only signed char and unsigned char (std::int8_t, std::uint8_t) are
+// numbers: s.set("grade", u'A') stored 65 as VT_UI2 (L'A' as VT_I4), where
+// 'A' was refused.
+TEST_CASE("variant: a character of any type is not a number")
+{
+    static_assert(!std::is_constructible_v<sess::variant, char>);
+    static_assert(!std::is_constructible_v<sess::variant, wchar_t>);
+    static_assert(!std::is_constructible_v<sess::variant, char16_t>);
+    static_assert(!std::is_constructible_v<sess::variant, char32_t>);
+#ifdef __cpp_char8_t
+    static_assert(!std::is_constructible_v<sess::variant, char8_t>);
+#endif
+    CHECK(sess::variant(std::int8_t{-7}).vt() == SESS_VT_I1);
+    CHECK(sess::variant(std::uint8_t{7}).vt() == SESS_VT_UI1);
+}
+
+// s.contents()["k"] = v (ASP's Session.Contents("k") = v) and
+// s.get("k") = v compiled and assigned a copy: nothing was stored.
+TEST_CASE("variant: a value read out (a temporary) cannot be assigned to")
+{
+    static_assert(!std::is_assignable_v<sess::variant, int>);
+    static_assert(!std::is_assignable_v<sess::variant, const sess::variant &>);
+    static_assert(!std::is_assignable_v<sess::variant, sess::variant>);
+    static_assert(std::is_copy_assignable_v<sess::variant>);
+    static_assert(std::is_nothrow_move_assignable_v<sess::variant>);
+    sess::variant v = 1;
+    v = "x";
+    CHECK(v.str() == "x");
+}
+
+// auto user = s.get("user").str() kept a view of the temporary's BSTR,
+// freed at the end of the statement.
+TEST_CASE("variant: str() of a temporary owns its text")
+{
+    sess::app app;
+    sess::session s = app.create();
+    const std::string name = "Arthur Keyton Weissinger, of Ulm";
+    s.set("user", name);
+    const auto user = s.get("user").str();
+    CHECK(user == name);
+    const sess::variant kept = s.get("user");
+    static_assert(std::is_same_v<decltype(kept.str()), std::string_view>);
+    CHECK(kept.str() == name);
+    s.close();
 }
 
 TEST_CASE("variant: arrays are copied by value; copy and move")
@@ -346,6 +396,47 @@ TEST_CASE("seed 004: Remove shifts indexes")
     CHECK(s.contents().key(0) == "strLastName");
     s.contents().clear();
     CHECK(s.contents().size() == 0);
+    s.close();
+}
+
+// What contents() gives through an S, as a variable would hold it.
+template <class S> using contents_of = std::decay_t<decltype(std::declval<S>().contents())>;
+// Whether a C can be cleared (RemoveAll).
+template <class C, class = void> struct has_clear : std::false_type {};
+template <class C> struct has_clear<C, std::void_t<decltype(std::declval<C &>().clear())>> : std::true_type {};
+
+// A const session (or session_ref) read only, but its contents() could be
+// changed: cs.contents().clear(), set_at, remove, remove_at all compiled.
+// Whether an S lends a session_ref (a writable view of its session).
+template <class S, class = void> struct lends_ref : std::false_type {};
+template <class S> struct lends_ref<S, std::void_t<decltype(std::declval<S>().ref())>> : std::true_type {};
+
+// A const session lent a writable session_ref: cs.ref().set("k", v) and
+// cs.ref().contents().clear() compiled.
+TEST_CASE("session: a const session lends no writable session_ref")
+{
+    static_assert(lends_ref<sess::session &>::value);
+    static_assert(!lends_ref<const sess::session &>::value);
+}
+
+TEST_CASE("contents: a const session's contents are read-only")
+{
+    static_assert(has_clear<contents_of<sess::session &>>::value);
+    static_assert(has_clear<contents_of<sess::session_ref &>>::value);
+    static_assert(!has_clear<contents_of<const sess::session &>>::value);
+    static_assert(!has_clear<contents_of<const sess::session_ref &>>::value);
+    sess::app app;
+    sess::session s = app.create();
+    s.contents().clear();
+    s.set("a", 1);
+    const sess::session &cs = s;
+    auto view = cs.contents();
+    CHECK(view.size() == 1);
+    CHECK(view.key(0) == "a");
+    CHECK(view["A"].as<int>() == 1);
+    CHECK(view.at(0).as<int>() == 1);
+    for (const sess::item &i : cs.contents())
+        CHECK(i.key == "a");
     s.close();
 }
 
