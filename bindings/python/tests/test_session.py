@@ -480,6 +480,43 @@ def test_closing_an_app_from_its_expiry_thread(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
 
 
+def test_a_session_used_by_two_threads_is_serialised(python):
+    """A session handle is the C library's one thread at a time: threads
+    sharing one Session (and its close()) take turns, so a call racing
+    close() gets WrongState, not a freed handle (the process crashed)."""
+    result = python(
+        """
+        import threading, libsess
+
+        app = libsess.App()
+        outcomes = set()
+        for _ in range(100):
+            s = app.create()
+            s["x"] = "y" * 1000
+            go = threading.Event()
+
+            def use():
+                go.wait()
+                try:
+                    for _ in range(1000):
+                        s["x"], len(s), list(s), s.static_objects, s.key_at(0)
+                        s["z"] = [1, 2, "abc"]
+                except libsess.WrongState:
+                    outcomes.add("WrongState")
+
+            threads = [threading.Thread(target=use) for _ in range(2)]
+            for t in threads:
+                t.start()
+            go.set()
+            s.close()
+            for t in threads:
+                t.join()
+        print(sorted(outcomes))
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState']\n", "")
+
+
 def test_an_open_session_outlives_its_app():
     ended = []
     app = libsess.App(on_end=lambda s: ended.append(dict(s)))
@@ -575,7 +612,7 @@ def test_membership_does_not_convert_the_value(app):
     with app.create() as s:
         with Variant() as v:
             v.ptr.vt, v.ptr.v.date = lib.SESS_VT_DATE, math.nan
-            assert lib.sess_value_set(s._h, b"when", v.ptr) == lib.SESS_S_OK
+            assert s._call(lib.sess_value_set, b"when", v.ptr) == lib.SESS_S_OK
         assert "WHEN" in s
         assert "nope" not in s and "" not in s and "a\0b" not in s and 1 not in s
         with pytest.raises(libsess.TypeMismatch):
