@@ -140,7 +140,7 @@ def store(value: Any, out: Any) -> None:
     elif isinstance(value, decimal.Decimal):
         out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)
     elif isinstance(value, datetime.datetime):
-        out.vt, out.v.date = lib.SESS_VT_DATE, to_ole_date(value)
+        check(lib.sess_variant_set_date(out, to_ole_date(value)))  # 100-01-01 to 9999-12-31
     elif isinstance(value, (list, tuple)):
         _store_array(value, out)
     elif isinstance(value, ComObject):

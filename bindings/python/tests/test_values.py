@@ -62,6 +62,17 @@ def test_aware_datetimes_are_stored_in_utc(session):
     assert session["d"] == datetime.datetime(2024, 1, 15, 12, 0)
 
 
+@pytest.mark.parametrize(
+    "value", [datetime.datetime.min, datetime.datetime(99, 12, 31, 23, 59, 59, 999000), datetime.datetime(50, 6, 1)]
+)
+def test_dates_outside_what_a_date_holds(session, value):
+    """A DATE holds 100-01-01 to 9999-12-31 (sess_variant_set_date): an
+    earlier datetime is refused, not stored as a value no conversion takes."""
+    with pytest.raises(libsess.InvalidArgument):
+        session["d"] = value
+    assert "d" not in session
+
+
 def test_decimal_rounds_to_four_places(session):
     session["cy"] = decimal.Decimal("1.23455")
     assert session["cy"] == decimal.Decimal("1.2346")
