@@ -53,12 +53,14 @@ class SharedHandle:
     while another may close it: `with shared as handle:` holds it for a
     call; `close()` refuses new calls (WrongState, "the <what> was
     closed") and `release`s the handle once the last call in flight ends.
+    `keep` is what the handle's callbacks need, kept until it is released.
     Every open one is closed at interpreter exit."""
 
-    def __init__(self, handle: Any, release: Callable[[Any], None], what: str) -> None:
+    def __init__(self, handle: Any, release: Callable[[Any], None], what: str, keep: Any) -> None:
         self._handle: Any = handle
         self._release = release
         self._what = what
+        self._keep = keep
         self._lock = threading.Lock()
         self._calls = 0
         self._closed = False
@@ -100,7 +102,20 @@ class SharedHandle:
         return handle
 
     def _release_now(self, handle: Any) -> None:
-        if handle is not None:
+        if handle is None:
+            return
+        if not isinstance(threading.current_thread(), threading._DummyThread):
+            self._release(handle)
+            return
+        # On a thread the library runs (a handler on the expiry thread): the
+        # release joins that thread, so it runs on a Python thread, not a
+        # daemon (as the library's thread is), which the interpreter waits
+        # for at exit (a library thread still running
+        # a handler then would enter a finalizing interpreter).
+        try:
+            name = f"libsess: {self._what} release"
+            threading.Thread(target=self._release, args=(handle,), name=name, daemon=False).start()
+        except RuntimeError:  # the interpreter is shutting down: no new threads
             self._release(handle)
 
 

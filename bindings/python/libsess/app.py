@@ -143,7 +143,7 @@ class App:
             opts.static_objects, opts.static_object_count = decls, len(static_objects)
         out = ffi.new("sess_app **")
         check(lib.sess_app_create(opts, out))
-        self._shared = SharedHandle(out[0], lib.sess_app_release, "application")
+        self._shared = SharedHandle(out[0], lib.sess_app_release, "application", self._keep)
 
     def _callback(self, ctype: str, handler: Handler, *, starts: bool) -> Any:
         ok, failed = (int(lib.SESS_S_OK), int(lib.SESS_E_FAIL)) if starts else (None, None)

@@ -75,7 +75,7 @@ class SessionMiddleware:
         self._cookieless = opts.cookieless
         out = ffi.new("sess_site **")
         check(lib.sess_site_create(out))
-        self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware")
+        self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware", self._apps)
         for path, application in self._apps.items():
             with self._shared as site, application._shared as handle:
                 check(lib.sess_site_add(site, c_text(path), handle, opts))

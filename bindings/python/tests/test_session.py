@@ -517,6 +517,37 @@ def test_a_session_used_by_two_threads_is_serialised(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState']\n", "")
 
 
+def test_an_app_closed_by_its_expiry_thread_finishes_before_exit(python):
+    """Closed from a handler the expiry thread runs, the application is
+    released on a Python thread the interpreter waits for at exit: the
+    release joins the expiry thread, so the handler still running when the
+    main thread ends finishes (it was cut short, or the process aborted as
+    the library's thread entered a finalizing interpreter)."""
+    result = python(
+        """
+        import threading, time, libsess
+        now, closed = [1_000_000], threading.Event()
+
+        def on_end(s):
+            name = s["name"]
+            if name == "a":
+                app.close()
+                closed.set()
+                time.sleep(0.3)  # still in the handler when the main thread ends
+            print("on_end", name, flush=True)
+
+        app = libsess.App(clock=lambda: now[0], expiry_interval_ms=10, on_end=on_end)
+        with app.create() as s:
+            s["name"], s.timeout = "a", 1
+        with app.create() as s:
+            s["name"] = "b"
+        now[0] += 120_000
+        assert closed.wait(60)
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
+
+
 def test_an_open_session_outlives_its_app():
     ended = []
     app = libsess.App(on_end=lambda s: ended.append(dict(s)))
