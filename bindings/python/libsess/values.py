@@ -7,13 +7,15 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
-from typing import Any, Union
+from typing import Any, List, Tuple, Union
 
 from ._native import c_text, check, ffi, lib
 from .errors import error_for
 
-#: What a session value can be.
-Value = Union[None, bool, int, float, str, decimal.Decimal, datetime.datetime, list, "ComObject"]
+#: What a session value can be (arrays of these, nested: lists or tuples).
+Value = Union[
+    None, bool, int, float, str, decimal.Decimal, datetime.datetime, List[Any], Tuple[Any, ...], "ComObject"
+]
 
 _DAY_MS = 86_400_000
 _OLE_EPOCH = datetime.datetime(1899, 12, 30)

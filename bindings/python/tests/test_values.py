@@ -3,6 +3,7 @@
 import datetime
 import decimal
 import math
+import typing
 
 import pytest
 
@@ -49,6 +50,17 @@ def test_round_trip(session, value):
     back = session["v"]
     assert back == value
     assert type(back) is type(value)
+
+
+def test_value_admits_every_type_a_session_stores(session):
+    """libsess.Value, the annotation of `s[name] = value`, names each type
+    the conversion takes (type checkers refused a tuple)."""
+    hint = typing.get_type_hints(libsess.Session.__setitem__)["value"]
+    types = tuple(typing.get_origin(t) or t for t in typing.get_args(hint))
+    values = [None, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
+    for value in values:
+        session["v"] = value
+        assert isinstance(value, types), type(value)
 
 
 def test_tuples_come_back_as_lists(session):
