@@ -123,7 +123,7 @@ class Session(MutableMapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         with Variant() as v:
-            if self._call(lib.sess_value_get, c_text(name), v.ptr) == lib.SESS_S_FALSE:
+            if self._call(lib.sess_value_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
             return load(v.ptr)
 
@@ -132,7 +132,7 @@ class Session(MutableMapping[str, Any]):
             self._call(lib.sess_value_set, c_text(name), v.ptr)
 
     def __delitem__(self, name: str) -> None:
-        if self._call(lib.sess_contents_remove, c_text(name)) == lib.SESS_S_FALSE:
+        if self._call(lib.sess_contents_remove, _key(name)) == lib.SESS_S_FALSE:
             raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
@@ -150,8 +150,8 @@ class Session(MutableMapping[str, Any]):
         if not isinstance(name, str):
             return False
         try:
-            key = c_text(name)
-        except ValueError:  # a NUL, or not encodable: no such key can be stored
+            key = _key(name)
+        except KeyError:
             return False
         with Variant() as v:  # the value is copied, not converted
             return self._call(lib.sess_value_get, key, v.ptr) == lib.SESS_S_OK
@@ -283,7 +283,7 @@ class StaticObjects(Mapping[str, ComObject]):
 
     def __getitem__(self, name: str) -> ComObject:
         with Variant() as v:
-            if self._session._call(lib.sess_static_get, c_text(name), v.ptr) == lib.SESS_S_FALSE:
+            if self._session._call(lib.sess_static_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
             return load(v.ptr)
 
@@ -298,6 +298,15 @@ class StaticObjects(Mapping[str, ComObject]):
     def __contains__(self, name: object) -> bool:
         # Names compare as the library's lookup does: Unicode lowercase.
         return isinstance(name, str) and any(name.lower() == key.lower() for key in self)
+
+
+def _key(name: str) -> bytes:
+    """`name` for the C calls that look a key up: KeyError if no key can
+    have it (a NUL, or not encodable: a lone surrogate)."""
+    try:
+        return c_text(name)
+    except ValueError:
+        raise KeyError(name) from None
 
 
 def _index(index: int) -> int:

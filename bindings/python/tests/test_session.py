@@ -637,6 +637,23 @@ def test_error_families():
         assert e.value.hresult == lib.SESS_E_MEMORY_BUDGET
 
 
+def test_a_name_no_key_can_have_is_missing(app):
+    """A name with a NUL or a lone surrogate is not in the mapping (as `in`
+    says): get gives the default, del and pop a KeyError; storing under it
+    is a ValueError (get raised it too, so s.get(name) failed)."""
+    with app.create() as s:
+        for name in ["a\0b", "\ud800"]:
+            assert name not in s
+            assert s.get(name, "default") == "default"
+            assert s.pop(name, 0) == 0
+            with pytest.raises(KeyError):
+                del s[name]
+            with pytest.raises(ValueError):
+                s[name] = 1
+            assert len(s) == 0
+            assert s.static_objects.get(name) is None
+
+
 def test_membership_does_not_convert_the_value(app):
     """`in` asks whether the key is there; reading the value is get's job
     (a DATE Python cannot hold, here NaN, which a C host may store)."""
