@@ -163,6 +163,8 @@ class SessionMiddleware:
             finally:
                 if hasattr(result, "close"):
                     result.close()
+            if not captured:  # a failed page: it keeps nothing
+                raise RuntimeError("the WSGI application did not call start_response")
         except BaseException as e:
             live[0] = False
             _end(request, session, failed=True)
@@ -174,8 +176,6 @@ class SessionMiddleware:
             with_cookie = _end(request, session, failed=False)
         except (LockTimeout, StoreUnavailable) as e:
             return _unavailable(start_response, e)
-        if not captured:
-            raise RuntimeError("the WSGI application did not call start_response")
         status, headers = captured
         if with_cookie is not None:
             headers.append(("Set-Cookie", with_cookie))
