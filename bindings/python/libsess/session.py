@@ -195,7 +195,7 @@ class Session(MutableMapping[str, Any]):
 
     @timeout.setter
     def timeout(self, minutes: int) -> None:
-        self._call(lib.sess_timeout, ffi.new("int32_t *", _int(minutes, "int32_t")), ffi.NULL)
+        self._call(lib.sess_timeout, ffi.new("int32_t *", _int(minutes, "int32_t", lib.SESS_E_INVALID_TIMEOUT)), ffi.NULL)
 
     @property
     def lcid(self) -> int:
@@ -206,7 +206,7 @@ class Session(MutableMapping[str, Any]):
 
     @lcid.setter
     def lcid(self, lcid: int) -> None:
-        self._call(lib.sess_lcid, ffi.new("uint32_t *", _int(lcid, "uint32_t")), ffi.NULL)
+        self._call(lib.sess_lcid, ffi.new("uint32_t *", _int(lcid, "uint32_t", lib.SESS_E_INVALID_LCID)), ffi.NULL)
 
     @property
     def codepage(self) -> int:
@@ -217,7 +217,7 @@ class Session(MutableMapping[str, Any]):
 
     @codepage.setter
     def codepage(self, codepage: int) -> None:
-        self._call(lib.sess_codepage, ffi.new("uint32_t *", _int(codepage, "uint32_t")), ffi.NULL)
+        self._call(lib.sess_codepage, ffi.new("uint32_t *", _int(codepage, "uint32_t", lib.SESS_E_INVALID_CODEPAGE)), ffi.NULL)
 
     def value_txt(self, name: str, text: Optional[str] = None) -> str:
         """X++'s valueTxt: the value as text under the session's LCID ("" when
@@ -318,12 +318,13 @@ def _index(index: int) -> int:
     return index
 
 
-def _int(value: int, ctype: str) -> int:
-    """`value` checked to be an int that fits `ctype` (else InvalidArgument)."""
+def _int(value: int, ctype: str, code: int) -> int:
+    """`value` checked to be an int that fits `ctype` (else `code`, the
+    property's InvalidArgument, as the library gives for a value it holds)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected int, not {type(value).__name__}")
     bits = ffi.sizeof(ctype) * 8
     low, high = (0, (1 << bits) - 1) if ctype.startswith("u") else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
     if not low <= value <= high:
-        raise error_for(lib.SESS_E_INVALIDARG, f"{value} is out of range")
+        raise error_for(code, f"{value} is out of range")
     return value

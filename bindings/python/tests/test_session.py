@@ -654,6 +654,26 @@ def test_a_name_no_key_can_have_is_missing(app):
             assert s.static_objects.get(name) is None
 
 
+@pytest.mark.parametrize(
+    "name, code, values",
+    [
+        ("timeout", lib.SESS_E_INVALID_TIMEOUT, [0, 1 << 40, -(1 << 40)]),
+        ("lcid", lib.SESS_E_INVALID_LCID, [0xFFFF, -1, 1 << 33]),
+        ("codepage", lib.SESS_E_INVALID_CODEPAGE, [1, -1, 1 << 33]),
+    ],
+)
+def test_a_property_value_out_of_range_is_that_propertys_error(app, name, code, values):
+    """Past what the C type holds as within it: the property's own code
+    (it was E_INVALIDARG), the value unchanged."""
+    with app.create() as s:
+        before = getattr(s, name)
+        for value in values:
+            with pytest.raises(libsess.InvalidArgument) as e:
+                setattr(s, name, value)
+            assert e.value.hresult == code, value
+        assert getattr(s, name) == before
+
+
 def test_membership_does_not_convert_the_value(app):
     """`in` asks whether the key is there; reading the value is get's job
     (a DATE Python cannot hold, here NaN, which a C host may store)."""
