@@ -49,7 +49,7 @@ class SessionMiddleware:
     """Wraps `app` with sessions from `applications`: one App (served at
     "/") or a mapping of virtual paths to Apps (nested applications keep
     their own sessions and cookies). `session_use` is "exclusive",
-    "readonly" or "off", or a callable choosing one per environ.
+    "readonly" or "off" (any case), or a callable choosing one per environ.
     `web_options` are sess_web_options' fields (cookie_name, cookie_path,
     cookie_domain, max_age_seconds, host_prefix, cookieless) for every
     application, and `secure` (True, False, or None: when the request came
@@ -67,6 +67,8 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         self.session_use = session_use
+        if not callable(session_use):
+            _use(session_use)  # checked now, not at every request
         self._apps = {"/": applications} if isinstance(applications, App) else dict(applications)
         keep: List[Any] = []
         opts = ffi.new("sess_web_options *")
@@ -92,9 +94,7 @@ class SessionMiddleware:
             shared.close()
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        use = self.session_use(environ) if callable(self.session_use) else self.session_use
-        if use not in USES:
-            raise ValueError(f"session_use must be one of {sorted(USES)}, not {use!r}")
+        use = _use(self.session_use(environ) if callable(self.session_use) else self.session_use)
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         if "\0" in path:
             return _bad_path(start_response)
@@ -191,6 +191,13 @@ class SessionMiddleware:
         if check(lib.sess_request_session(request, flags, out)) != lib.SESS_S_OK:
             return None
         return Session(out[0], owned=False)
+
+
+def _use(use: str) -> str:
+    """A session_use value in the USES spelling (any case accepted)."""
+    if not isinstance(use, str) or use.lower() not in USES:
+        raise ValueError(f"session_use must be one of {sorted(USES)} (any case), not {use!r}")
+    return use.lower()
 
 
 def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[str]:

@@ -334,6 +334,17 @@ def test_a_page_that_never_starts_its_response_keeps_nothing():
         assert app.session_count == 0
 
 
+def test_session_use_in_any_case_checked_when_the_middleware_is_made():
+    """As same_site: any case ("ReadOnly" is ASP's EnableSessionState
+    spelling); a use that does not exist fails when the middleware is
+    made (it failed every request instead)."""
+    with libsess.App() as app:
+        with pytest.raises(ValueError):
+            SessionMiddleware(pages, app, session_use="sometimes")
+        for use in ["ReadOnly", lambda environ: "OFF"]:
+            assert request(SessionMiddleware(pages, app, session_use=use), "/read")[:3:2] == ("200 OK", b"none\n")
+
+
 def test_cookie_options():
     def page(environ, start_response):
         environ["libsess.session"]["a"] = 1
