@@ -16,12 +16,28 @@ from ._sess_cffi import ffi
 lib: Any = ffi.dlopen(str(pathlib.Path(__file__).resolve().parent / "libsess.so"))
 
 
+#: The exception a callback (Session_OnStart, a factory) failed with on
+#: this thread, until the check of the C call that ran it.
+_failed = threading.local()
+
+
+def callback_failed(error: BaseException) -> None:
+    """Keeps `error`, raised by a callback that returns a failure code to
+    C, as the cause of the failure its C call returns (see check): the
+    callback's last call (a check in between would take it)."""
+    _failed.error = error
+
+
 def check(hr: int) -> int:
-    """Raises the SessionError for a failure code; returns success codes."""
+    """Raises the SessionError for a failure code (its __cause__ the
+    exception a callback the call ran failed with); returns success codes."""
+    cause, _failed.error = getattr(_failed, "error", None), None
     if hr < 0:
         from .errors import last_error
 
-        raise last_error(hr)
+        error = last_error(hr)
+        error.__cause__ = cause
+        raise error
     return hr
 
 

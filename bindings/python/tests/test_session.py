@@ -152,6 +152,28 @@ def test_on_start_failure_is_reported():
         assert e.value.hresult == lib.SESS_E_FAIL
 
 
+def test_a_failed_handler_or_factory_is_the_errors_cause():
+    """The E_FAIL of a Session_OnStart or a static object's factory that
+    raised carries the Python exception as its __cause__ (it was only
+    printed); the next failure on the thread carries none."""
+
+    def fail(_s):
+        raise RuntimeError("no start")
+
+    with libsess.App(on_start=fail) as app:
+        with pytest.raises(libsess.SessionError) as e:
+            app.create()
+        assert repr(e.value.__cause__) == "RuntimeError('no start')"
+    with libsess.App(static_objects={"objBroken": fail}) as app:
+        with app.create() as s:
+            with pytest.raises(libsess.SessionError) as e:
+                s.static_objects["objBroken"]
+            assert repr(e.value.__cause__) == "RuntimeError('no start')"
+        with pytest.raises(libsess.NotFound) as e:
+            app.open("A" * 22)
+        assert e.value.__cause__ is None
+
+
 def test_exception_in_with_block_discards(app):
     sid = stored(app, kept=1)
     with pytest.raises(ZeroDivisionError):
