@@ -101,7 +101,7 @@ class ComObject:
 def to_ole_date(value: datetime.datetime) -> float:
     """OLE Automation date of `value` to the millisecond (aware datetimes
     are taken in UTC; before 1899-12-30 the day counts down, the time up)."""
-    if value.tzinfo is not None:
+    if value.utcoffset() is not None:  # aware (a tzinfo giving no offset is naive)
         value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     ms = (value - _OLE_EPOCH) // datetime.timedelta(milliseconds=1)
     days, rest = divmod(ms, _DAY_MS)

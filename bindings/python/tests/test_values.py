@@ -3,6 +3,7 @@
 import datetime
 import decimal
 import math
+import time
 import typing
 
 import pytest
@@ -83,6 +84,24 @@ def test_dates_outside_what_a_date_holds(session, value):
     with pytest.raises(libsess.InvalidArgument):
         session["d"] = value
     assert "d" not in session
+
+
+def test_a_tzinfo_without_an_offset_is_naive(session, monkeypatch):
+    """A datetime whose tzinfo gives no UTC offset is naive (Python's own
+    rule): stored as it reads, not moved from the machine's local time."""
+
+    class Floating(datetime.tzinfo):
+        def utcoffset(self, dt):
+            return None
+
+    monkeypatch.setenv("TZ", "Etc/GMT-9")
+    time.tzset()
+    try:
+        session["d"] = datetime.datetime(2024, 1, 15, 12, 0, tzinfo=Floating())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert session["d"] == datetime.datetime(2024, 1, 15, 12, 0)
 
 
 def test_decimal_rounds_to_four_places(session):
