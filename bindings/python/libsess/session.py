@@ -195,7 +195,8 @@ class Session(MutableMapping[str, Any]):
 
     @timeout.setter
     def timeout(self, minutes: int) -> None:
-        self._call(lib.sess_timeout, ffi.new("int32_t *", _int(minutes, "int32_t", lib.SESS_E_INVALID_TIMEOUT)), ffi.NULL)
+        new = _int(minutes, "int32_t", lib.SESS_E_INVALID_TIMEOUT)
+        self._call(lib.sess_timeout, ffi.new("int32_t *", new), ffi.NULL)
 
     @property
     def lcid(self) -> int:
@@ -206,7 +207,8 @@ class Session(MutableMapping[str, Any]):
 
     @lcid.setter
     def lcid(self, lcid: int) -> None:
-        self._call(lib.sess_lcid, ffi.new("uint32_t *", _int(lcid, "uint32_t", lib.SESS_E_INVALID_LCID)), ffi.NULL)
+        new = _int(lcid, "uint32_t", lib.SESS_E_INVALID_LCID)
+        self._call(lib.sess_lcid, ffi.new("uint32_t *", new), ffi.NULL)
 
     @property
     def codepage(self) -> int:
@@ -217,7 +219,8 @@ class Session(MutableMapping[str, Any]):
 
     @codepage.setter
     def codepage(self, codepage: int) -> None:
-        self._call(lib.sess_codepage, ffi.new("uint32_t *", _int(codepage, "uint32_t", lib.SESS_E_INVALID_CODEPAGE)), ffi.NULL)
+        new = _int(codepage, "uint32_t", lib.SESS_E_INVALID_CODEPAGE)
+        self._call(lib.sess_codepage, ffi.new("uint32_t *", new), ffi.NULL)
 
     def value_txt(self, name: str, text: Optional[str] = None) -> str:
         """X++'s valueTxt: the value as text under the session's LCID ("" when
