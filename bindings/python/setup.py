@@ -3,7 +3,7 @@ repository root) and bundles libsess.so and sess.h into the package, so
 `pip install ./bindings/python` from a checkout gives an `import libsess`
 that needs nothing else. The cffi module comes from build_ffi.py."""
 
-import os
+import json
 import pathlib
 import shutil
 import subprocess
@@ -23,7 +23,16 @@ class BuildWithLibrary(build_py):
         if not (ROOT / "Cargo.toml").exists():
             raise SystemExit(f"libsess: no Cargo.toml at {ROOT}: build from a libsess checkout")
         subprocess.run(["cargo", "build", "--release", "--lib"], cwd=ROOT, check=True)
-        target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        # Where that build went, as cargo resolves it (a relative
+        # CARGO_TARGET_DIR is from ROOT, cargo's directory, not this one).
+        metadata = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        target = pathlib.Path(json.loads(metadata.stdout)["target_directory"])
         package = pathlib.Path(self.build_lib) / "libsess"
         shutil.copy2(target / "release" / "libsess.so", package / "libsess.so")
         shutil.copy2(ROOT / "include" / "sess.h", package / "sess.h")

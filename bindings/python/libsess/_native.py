@@ -16,12 +16,28 @@ from ._sess_cffi import ffi
 lib: Any = ffi.dlopen(str(pathlib.Path(__file__).resolve().parent / "libsess.so"))
 
 
+#: The exception a callback (Session_OnStart, a factory) failed with on
+#: this thread, until the check of the C call that ran it.
+_failed = threading.local()
+
+
+def callback_failed(error: BaseException) -> None:
+    """Keeps `error`, raised by a callback that returns a failure code to
+    C, as the cause of the failure its C call returns (see check): the
+    callback's last call (a check in between would take it)."""
+    _failed.error = error
+
+
 def check(hr: int) -> int:
-    """Raises the SessionError for a failure code; returns success codes."""
+    """Raises the SessionError for a failure code (its __cause__ the
+    exception a callback the call ran failed with); returns success codes."""
+    cause, _failed.error = getattr(_failed, "error", None), None
     if hr < 0:
         from .errors import last_error
 
-        raise last_error(hr)
+        error = last_error(hr)
+        error.__cause__ = cause
+        raise error
     return hr
 
 
@@ -53,12 +69,14 @@ class SharedHandle:
     while another may close it: `with shared as handle:` holds it for a
     call; `close()` refuses new calls (WrongState, "the <what> was
     closed") and `release`s the handle once the last call in flight ends.
+    `keep` is what the handle's callbacks need, kept until it is released.
     Every open one is closed at interpreter exit."""
 
-    def __init__(self, handle: Any, release: Callable[[Any], None], what: str) -> None:
+    def __init__(self, handle: Any, release: Callable[[Any], None], what: str, keep: Any) -> None:
         self._handle: Any = handle
         self._release = release
         self._what = what
+        self._keep = keep
         self._lock = threading.Lock()
         self._calls = 0
         self._closed = False
@@ -100,7 +118,20 @@ class SharedHandle:
         return handle
 
     def _release_now(self, handle: Any) -> None:
-        if handle is not None:
+        if handle is None:
+            return
+        if not isinstance(threading.current_thread(), threading._DummyThread):
+            self._release(handle)
+            return
+        # On a thread the library runs (a handler on the expiry thread): the
+        # release joins that thread, so it runs on a Python thread, not a
+        # daemon (as the library's thread is), which the interpreter waits
+        # for at exit (a library thread still running
+        # a handler then would enter a finalizing interpreter).
+        try:
+            name = f"libsess: {self._what} release"
+            threading.Thread(target=self._release, args=(handle,), name=name, daemon=False).start()
+        except RuntimeError:  # the interpreter is shutting down: no new threads
             self._release(handle)
 
 

@@ -9,7 +9,7 @@ import warnings
 from types import TracebackType
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Type, Union
 
-from ._native import SharedHandle, c_text, check, ffi, lib
+from ._native import SharedHandle, c_text, callback_failed, check, ffi, lib
 from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
@@ -143,7 +143,7 @@ class App:
             opts.static_objects, opts.static_object_count = decls, len(static_objects)
         out = ffi.new("sess_app **")
         check(lib.sess_app_create(opts, out))
-        self._shared = SharedHandle(out[0], lib.sess_app_release, "application")
+        self._shared = SharedHandle(out[0], lib.sess_app_release, "application", self._keep)
 
     def _callback(self, ctype: str, handler: Handler, *, starts: bool) -> Any:
         ok, failed = (int(lib.SESS_S_OK), int(lib.SESS_E_FAIL)) if starts else (None, None)
@@ -152,14 +152,19 @@ class App:
             if sys.is_finalizing():
                 return failed
             session = Session(handle, owned=False)
+            error: Optional[BaseException] = None
             try:
                 handler(session)
-            except BaseException:  # a handler's failure must not unwind into C
-                sys.excepthook(*sys.exc_info())
-                return failed
-            finally:
-                session._end()
-            return ok
+            except BaseException as e:  # a handler's failure must not unwind into C
+                error = e
+            session._end()
+            if error is None:
+                return ok
+            if starts:  # the cause of the E_FAIL the caller gets
+                callback_failed(error)
+            else:  # Session_OnEnd's caller gets no failure: reported here
+                sys.excepthook(type(error), error, error.__traceback__)
+            return failed
 
         fn = ffi.callback(ctype, call)
         self._keep.append(fn)

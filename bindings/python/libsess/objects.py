@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional
 
-from ._native import ffi, lib
+from ._native import callback_failed, ffi, lib
 
 #: A static object's factory: gets the declared name, returns the object.
 Factory = Callable[[str], Any]
@@ -77,15 +77,16 @@ def target_of(p: Any) -> Optional[Any]:
 
 
 def factory_callback(factory: Factory) -> Any:
-    """A sess_static_factory_fn calling `factory(name)` (a failure is E_FAIL)."""
+    """A sess_static_factory_fn calling `factory(name)` (a failure is E_FAIL,
+    with the factory's exception as its cause)."""
 
     def make(_context: Any, name: Any, out: Any) -> int:
         if sys.is_finalizing():
             return int(lib.SESS_E_FAIL)
         try:
             out[0] = wrap(factory(ffi.string(name).decode("utf-8")))
-        except Exception:
-            sys.excepthook(*sys.exc_info())
+        except Exception as e:
+            callback_failed(e)  # the cause of the E_FAIL the caller gets
             return int(lib.SESS_E_FAIL)
         return int(lib.SESS_S_OK)
 

@@ -3,10 +3,12 @@ case-insensitive MutableMapping of its Contents."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import warnings
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type
 
 from ._native import c_text, check, discard_at_exit, ffi, lib, text_out
 from .errors import SessionError, error_for
@@ -25,10 +27,14 @@ class Session(MutableMapping[str, Any]):
     middleware) end with their owner and cannot be closed. A session
     collected (or still open at interpreter exit) without being closed is
     discarded, with a ResourceWarning. Sessions cannot be copied or
-    pickled: each is one unit of work."""
+    pickled: each is one unit of work. Threads sharing one take turns
+    (the C handle is one thread's at a time)."""
 
     def __init__(self, handle: Any, *, owned: bool, owner: Optional["App"] = None) -> None:
         self._handle = handle
+        # The C handle is one thread's at a time: threads sharing this
+        # object take turns (reentrant: callbacks may come back to it).
+        self._lock = threading.RLock()
         self._owned = owned
         self._owner = owner  # keeps the application's callbacks alive while the session is
         self._ended_id: Optional[str] = None  # the ID, once the unit of work ended
@@ -72,86 +78,101 @@ class Session(MutableMapping[str, Any]):
 
     def _drop(self) -> None:
         """Discards an owned session still open, ignoring failures."""
-        if self._handle is not None:
-            lib.sess_session_discard(self._handle)
-            self._handle = None
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.sess_session_discard(handle)
 
     def _take(self) -> Any:
+        """The owned handle, forgotten here: the caller ends it."""
         if not self._owned:
             raise error_for(lib.SESS_E_WRONG_STATE, "a lent session ends with its owner")
-        handle = self._h
-        self._end()
-        return handle
+        with self._use() as handle:
+            self._end()
+            return handle
 
     def _end(self) -> None:
-        """Forgets the handle (its unit of work is ending), keeping the ID."""
-        try:
-            self._ended_id = self.id
-        except SessionError:
-            self._ended_id = None
-        self._handle = None
+        """Forgets the handle (its unit of work is ending), keeping the ID;
+        waits for a call another thread is making on it."""
+        with self._lock:
+            try:
+                self._ended_id = self.id
+            except SessionError:
+                self._ended_id = None
+            self._handle = None
 
-    @property
-    def _h(self) -> Any:
-        if self._handle is None:
-            raise error_for(lib.SESS_E_WRONG_STATE, "the session's unit of work has ended")
-        return self._handle
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[Any]:
+        """The handle, held for this thread's call (WrongState once ended)."""
+        with self._lock:
+            if self._handle is None:
+                raise error_for(lib.SESS_E_WRONG_STATE, "the session's unit of work has ended")
+            yield self._handle
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        """`fn(handle, *args)` for this thread (see _use), checked."""
+        with self._use() as handle:
+            return check(fn(handle, *args))
+
+    def _text(self, fn: Callable[..., int], *args: Any) -> str:
+        """The text `fn(handle, *args, buf, buf_len, out_len)` writes."""
+        with self._use() as handle:
+            return text_out(lambda b, n, o: fn(handle, *args, b, n, o))
 
     # -- Contents -------------------------------------------------------
 
     def __getitem__(self, name: str) -> Any:
         with Variant() as v:
-            if check(lib.sess_value_get(self._h, c_text(name), v.ptr)) == lib.SESS_S_FALSE:
+            if self._call(lib.sess_value_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
             return load(v.ptr)
 
     def __setitem__(self, name: str, value: Value) -> None:
         with Variant.holding(value) as v:
-            check(lib.sess_value_set(self._h, c_text(name), v.ptr))
+            self._call(lib.sess_value_set, c_text(name), v.ptr)
 
     def __delitem__(self, name: str) -> None:
-        if check(lib.sess_contents_remove(self._h, c_text(name))) == lib.SESS_S_FALSE:
+        if self._call(lib.sess_contents_remove, _key(name)) == lib.SESS_S_FALSE:
             raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
         with Variant() as v:
-            check(lib.sess_contents_keys(self._h, v.ptr))
+            self._call(lib.sess_contents_keys, v.ptr)
             keys = load(v.ptr)
         return iter(keys)
 
     def __len__(self) -> int:
         count = ffi.new("size_t *")
-        check(lib.sess_contents_count(self._h, count))
+        self._call(lib.sess_contents_count, count)
         return count[0]
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
         try:
-            key = c_text(name)
-        except ValueError:  # a NUL, or not encodable: no such key can be stored
+            key = _key(name)
+        except KeyError:
             return False
         with Variant() as v:  # the value is copied, not converted
-            return check(lib.sess_value_get(self._h, key, v.ptr)) == lib.SESS_S_OK
+            return self._call(lib.sess_value_get, key, v.ptr) == lib.SESS_S_OK
 
     def clear(self) -> None:
         """Removes every item (RemoveAll); the session stays."""
-        check(lib.sess_contents_remove_all(self._h))
+        self._call(lib.sess_contents_remove_all)
 
     def key_at(self, index: int) -> str:
         """Key(index), 0-based (past the end: BadIndex, an IndexError)."""
-        h, i = self._h, _index(index)
-        return text_out(lambda b, n, o: lib.sess_contents_key_at(h, i, b, n, o))
+        return self._text(lib.sess_contents_key_at, _index(index))
 
     def value_at(self, index: int) -> Any:
         """Item(index), 0-based."""
         with Variant() as v:
-            check(lib.sess_contents_get_at(self._h, _index(index), v.ptr))
+            self._call(lib.sess_contents_get_at, _index(index), v.ptr)
             return load(v.ptr)
 
     def remove_at(self, index: int) -> None:
         """RemoveAt(index), 0-based; later items move down one."""
-        check(lib.sess_contents_remove_at(self._h, _index(index)))
+        self._call(lib.sess_contents_remove_at, _index(index))
 
     # -- the Session object's properties and methods --------------------
 
@@ -159,60 +180,61 @@ class Session(MutableMapping[str, Any]):
     def id(self) -> str:
         """SessionID (22 URL-safe characters); still readable after the
         unit of work ended."""
-        if self._handle is None and self._ended_id is not None:
-            return self._ended_id
-        h = self._h
-        return text_out(lambda b, n, o: lib.sess_session_id(h, b, n, o))
+        with self._lock:
+            if self._handle is None and self._ended_id is not None:
+                return self._ended_id
+            return self._text(lib.sess_session_id)
 
     @property
     def timeout(self) -> int:
         """Timeout in minutes; setting it is validated by the library
         (InvalidArgument, value unchanged)."""
         out = ffi.new("int32_t *")
-        check(lib.sess_timeout(self._h, ffi.NULL, out))
+        self._call(lib.sess_timeout, ffi.NULL, out)
         return out[0]
 
     @timeout.setter
     def timeout(self, minutes: int) -> None:
-        check(lib.sess_timeout(self._h, ffi.new("int32_t *", _int(minutes, "int32_t")), ffi.NULL))
+        new = _int(minutes, "int32_t", lib.SESS_E_INVALID_TIMEOUT)
+        self._call(lib.sess_timeout, ffi.new("int32_t *", new), ffi.NULL)
 
     @property
     def lcid(self) -> int:
         """LCID (drives value-to-text conversion); validated when set."""
         out = ffi.new("uint32_t *")
-        check(lib.sess_lcid(self._h, ffi.NULL, out))
+        self._call(lib.sess_lcid, ffi.NULL, out)
         return out[0]
 
     @lcid.setter
     def lcid(self, lcid: int) -> None:
-        check(lib.sess_lcid(self._h, ffi.new("uint32_t *", _int(lcid, "uint32_t")), ffi.NULL))
+        new = _int(lcid, "uint32_t", lib.SESS_E_INVALID_LCID)
+        self._call(lib.sess_lcid, ffi.new("uint32_t *", new), ffi.NULL)
 
     @property
     def codepage(self) -> int:
         """CodePage (drives text encoding); validated when set."""
         out = ffi.new("uint32_t *")
-        check(lib.sess_codepage(self._h, ffi.NULL, out))
+        self._call(lib.sess_codepage, ffi.NULL, out)
         return out[0]
 
     @codepage.setter
     def codepage(self, codepage: int) -> None:
-        check(lib.sess_codepage(self._h, ffi.new("uint32_t *", _int(codepage, "uint32_t")), ffi.NULL))
+        new = _int(codepage, "uint32_t", lib.SESS_E_INVALID_CODEPAGE)
+        self._call(lib.sess_codepage, ffi.new("uint32_t *", new), ffi.NULL)
 
     def value_txt(self, name: str, text: Optional[str] = None) -> str:
         """X++'s valueTxt: the value as text under the session's LCID ("" when
         missing); with `text`, stores it first."""
-        h, key = self._h, c_text(name)
-        new = ffi.NULL if text is None else c_text(text)
-        return text_out(lambda b, n, o: lib.sess_value_txt(h, key, new, b, n, o))
+        return self._text(lib.sess_value_txt, c_text(name), ffi.NULL if text is None else c_text(text))
 
     def abandon(self) -> None:
         """Abandon: contents stay readable until the unit of work ends;
         then Session_OnEnd runs and the ID is dead."""
-        check(lib.sess_abandon(self._h))
+        self._call(lib.sess_abandon)
 
     def regenerate_id(self) -> None:
         """A new ID for the same contents (call at login)."""
-        check(lib.sess_session_regenerate_id(self._h))
+        self._call(lib.sess_session_regenerate_id)
 
     @property
     def is_new(self) -> bool:
@@ -234,7 +256,7 @@ class Session(MutableMapping[str, Any]):
         callable late-bound: `s.interface().get("Timeout")`. Its calls fail
         with WrongState once the unit of work has ended."""
         out = ffi.new("sess_unknown **")
-        check(lib.sess_session_interface(self._h, out))
+        self._call(lib.sess_session_interface, out)
         return ComObject(out[0], adopt=True)
 
     @property
@@ -246,12 +268,12 @@ class Session(MutableMapping[str, Any]):
     def mode(self) -> int:
         """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2), SESS_MODE_CUSTOM (4) or SESS_MODE_LMDB (8)."""
         out = ffi.new("uint32_t *")
-        check(lib.sess_session_mode(self._h, out))
+        self._call(lib.sess_session_mode, out)
         return out[0]
 
     def _flag(self, fn: Any) -> bool:
         out = ffi.new("bool *")
-        check(fn(self._h, out))
+        self._call(fn, out)
         return bool(out[0])
 
 
@@ -264,26 +286,30 @@ class StaticObjects(Mapping[str, ComObject]):
 
     def __getitem__(self, name: str) -> ComObject:
         with Variant() as v:
-            if check(lib.sess_static_get(self._session._h, c_text(name), v.ptr)) == lib.SESS_S_FALSE:
+            if self._session._call(lib.sess_static_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
             return load(v.ptr)
 
     def __iter__(self) -> Iterator[str]:
-        h = self._session._h
-
-        def key(i: int) -> str:
-            return text_out(lambda b, n, o: lib.sess_static_key_at(h, i, b, n, o))
-
-        return iter([key(i) for i in range(len(self))])
+        return iter([self._session._text(lib.sess_static_key_at, i) for i in range(len(self))])
 
     def __len__(self) -> int:
         count = ffi.new("size_t *")
-        check(lib.sess_static_count(self._session._h, count))
+        self._session._call(lib.sess_static_count, count)
         return count[0]
 
     def __contains__(self, name: object) -> bool:
         # Names compare as the library's lookup does: Unicode lowercase.
         return isinstance(name, str) and any(name.lower() == key.lower() for key in self)
+
+
+def _key(name: str) -> bytes:
+    """`name` for the C calls that look a key up: KeyError if no key can
+    have it (a NUL, or not encodable: a lone surrogate)."""
+    try:
+        return c_text(name)
+    except ValueError:
+        raise KeyError(name) from None
 
 
 def _index(index: int) -> int:
@@ -295,12 +321,13 @@ def _index(index: int) -> int:
     return index
 
 
-def _int(value: int, ctype: str) -> int:
-    """`value` checked to be an int that fits `ctype` (else InvalidArgument)."""
+def _int(value: int, ctype: str, code: int) -> int:
+    """`value` checked to be an int that fits `ctype` (else `code`, the
+    property's InvalidArgument, as the library gives for a value it holds)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected int, not {type(value).__name__}")
     bits = ffi.sizeof(ctype) * 8
     low, high = (0, (1 << bits) - 1) if ctype.startswith("u") else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
     if not low <= value <= high:
-        raise error_for(lib.SESS_E_INVALIDARG, f"{value} is out of range")
+        raise error_for(code, f"{value} is out of range")
     return value

@@ -7,13 +7,15 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
-from typing import Any, Union
+from typing import Any, List, Tuple, Union
 
 from ._native import c_text, check, ffi, lib
 from .errors import error_for
 
-#: What a session value can be.
-Value = Union[None, bool, int, float, str, decimal.Decimal, datetime.datetime, list, "ComObject"]
+#: What a session value can be (arrays of these, nested: lists or tuples).
+Value = Union[
+    None, bool, int, float, str, decimal.Decimal, datetime.datetime, List[Any], Tuple[Any, ...], "ComObject"
+]
 
 _DAY_MS = 86_400_000
 _OLE_EPOCH = datetime.datetime(1899, 12, 30)
@@ -99,7 +101,7 @@ class ComObject:
 def to_ole_date(value: datetime.datetime) -> float:
     """OLE Automation date of `value` to the millisecond (aware datetimes
     are taken in UTC; before 1899-12-30 the day counts down, the time up)."""
-    if value.tzinfo is not None:
+    if value.utcoffset() is not None:  # aware (a tzinfo giving no offset is naive)
         value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     ms = (value - _OLE_EPOCH) // datetime.timedelta(milliseconds=1)
     days, rest = divmod(ms, _DAY_MS)
@@ -140,7 +142,7 @@ def store(value: Any, out: Any) -> None:
     elif isinstance(value, decimal.Decimal):
         out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)
     elif isinstance(value, datetime.datetime):
-        out.vt, out.v.date = lib.SESS_VT_DATE, to_ole_date(value)
+        check(lib.sess_variant_set_date(out, to_ole_date(value)))  # 100-01-01 to 9999-12-31
     elif isinstance(value, (list, tuple)):
         _store_array(value, out)
     elif isinstance(value, ComObject):

@@ -49,7 +49,7 @@ class SessionMiddleware:
     """Wraps `app` with sessions from `applications`: one App (served at
     "/") or a mapping of virtual paths to Apps (nested applications keep
     their own sessions and cookies). `session_use` is "exclusive",
-    "readonly" or "off", or a callable choosing one per environ.
+    "readonly" or "off" (any case), or a callable choosing one per environ.
     `web_options` are sess_web_options' fields (cookie_name, cookie_path,
     cookie_domain, max_age_seconds, host_prefix, cookieless) for every
     application, and `secure` (True, False, or None: when the request came
@@ -67,6 +67,8 @@ class SessionMiddleware:
     ) -> None:
         self.app = app
         self.session_use = session_use
+        if not callable(session_use):
+            _use(session_use)  # checked now, not at every request
         self._apps = {"/": applications} if isinstance(applications, App) else dict(applications)
         keep: List[Any] = []
         opts = ffi.new("sess_web_options *")
@@ -75,7 +77,7 @@ class SessionMiddleware:
         self._cookieless = opts.cookieless
         out = ffi.new("sess_site **")
         check(lib.sess_site_create(out))
-        self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware")
+        self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware", self._apps)
         for path, application in self._apps.items():
             with self._shared as site, application._shared as handle:
                 check(lib.sess_site_add(site, c_text(path), handle, opts))
@@ -92,9 +94,7 @@ class SessionMiddleware:
             shared.close()
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        use = self.session_use(environ) if callable(self.session_use) else self.session_use
-        if use not in USES:
-            raise ValueError(f"session_use must be one of {sorted(USES)}, not {use!r}")
+        use = _use(self.session_use(environ) if callable(self.session_use) else self.session_use)
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         if "\0" in path:
             return _bad_path(start_response)
@@ -163,6 +163,8 @@ class SessionMiddleware:
             finally:
                 if hasattr(result, "close"):
                     result.close()
+            if not captured:  # a failed page: it keeps nothing
+                raise RuntimeError("the WSGI application did not call start_response")
         except BaseException as e:
             live[0] = False
             _end(request, session, failed=True)
@@ -174,8 +176,6 @@ class SessionMiddleware:
             with_cookie = _end(request, session, failed=False)
         except (LockTimeout, StoreUnavailable) as e:
             return _unavailable(start_response, e)
-        if not captured:
-            raise RuntimeError("the WSGI application did not call start_response")
         status, headers = captured
         if with_cookie is not None:
             headers.append(("Set-Cookie", with_cookie))
@@ -191,6 +191,13 @@ class SessionMiddleware:
         if check(lib.sess_request_session(request, flags, out)) != lib.SESS_S_OK:
             return None
         return Session(out[0], owned=False)
+
+
+def _use(use: str) -> str:
+    """A session_use value in the USES spelling (any case accepted)."""
+    if not isinstance(use, str) or use.lower() not in USES:
+        raise ValueError(f"session_use must be one of {sorted(USES)} (any case), not {use!r}")
+    return use.lower()
 
 
 def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[str]:

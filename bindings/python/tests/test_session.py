@@ -152,6 +152,28 @@ def test_on_start_failure_is_reported():
         assert e.value.hresult == lib.SESS_E_FAIL
 
 
+def test_a_failed_handler_or_factory_is_the_errors_cause():
+    """The E_FAIL of a Session_OnStart or a static object's factory that
+    raised carries the Python exception as its __cause__ (it was only
+    printed); the next failure on the thread carries none."""
+
+    def fail(_s):
+        raise RuntimeError("no start")
+
+    with libsess.App(on_start=fail) as app:
+        with pytest.raises(libsess.SessionError) as e:
+            app.create()
+        assert repr(e.value.__cause__) == "RuntimeError('no start')"
+    with libsess.App(static_objects={"objBroken": fail}) as app:
+        with app.create() as s:
+            with pytest.raises(libsess.SessionError) as e:
+                s.static_objects["objBroken"]
+            assert repr(e.value.__cause__) == "RuntimeError('no start')"
+        with pytest.raises(libsess.NotFound) as e:
+            app.open("A" * 22)
+        assert e.value.__cause__ is None
+
+
 def test_exception_in_with_block_discards(app):
     sid = stored(app, kept=1)
     with pytest.raises(ZeroDivisionError):
@@ -480,6 +502,74 @@ def test_closing_an_app_from_its_expiry_thread(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
 
 
+def test_a_session_used_by_two_threads_is_serialised(python):
+    """A session handle is the C library's one thread at a time: threads
+    sharing one Session (and its close()) take turns, so a call racing
+    close() gets WrongState, not a freed handle (the process crashed)."""
+    result = python(
+        """
+        import threading, libsess
+
+        app = libsess.App()
+        outcomes = set()
+        for _ in range(100):
+            s = app.create()
+            s["x"] = "y" * 1000
+            go = threading.Event()
+
+            def use():
+                go.wait()
+                try:
+                    for _ in range(1000):
+                        s["x"], len(s), list(s), s.static_objects, s.key_at(0)
+                        s["z"] = [1, 2, "abc"]
+                except libsess.WrongState:
+                    outcomes.add("WrongState")
+
+            threads = [threading.Thread(target=use) for _ in range(2)]
+            for t in threads:
+                t.start()
+            go.set()
+            s.close()
+            for t in threads:
+                t.join()
+        print(sorted(outcomes))
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState']\n", "")
+
+
+def test_an_app_closed_by_its_expiry_thread_finishes_before_exit(python):
+    """Closed from a handler the expiry thread runs, the application is
+    released on a Python thread the interpreter waits for at exit: the
+    release joins the expiry thread, so the handler still running when the
+    main thread ends finishes (it was cut short, or the process aborted as
+    the library's thread entered a finalizing interpreter)."""
+    result = python(
+        """
+        import threading, time, libsess
+        now, closed = [1_000_000], threading.Event()
+
+        def on_end(s):
+            name = s["name"]
+            if name == "a":
+                app.close()
+                closed.set()
+                time.sleep(0.3)  # still in the handler when the main thread ends
+            print("on_end", name, flush=True)
+
+        app = libsess.App(clock=lambda: now[0], expiry_interval_ms=10, on_end=on_end)
+        with app.create() as s:
+            s["name"], s.timeout = "a", 1
+        with app.create() as s:
+            s["name"] = "b"
+        now[0] += 120_000
+        assert closed.wait(60)
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
+
+
 def test_an_open_session_outlives_its_app():
     ended = []
     app = libsess.App(on_end=lambda s: ended.append(dict(s)))
@@ -569,13 +659,50 @@ def test_error_families():
         assert e.value.hresult == lib.SESS_E_MEMORY_BUDGET
 
 
+def test_a_name_no_key_can_have_is_missing(app):
+    """A name with a NUL or a lone surrogate is not in the mapping (as `in`
+    says): get gives the default, del and pop a KeyError; storing under it
+    is a ValueError (get raised it too, so s.get(name) failed)."""
+    with app.create() as s:
+        for name in ["a\0b", "\ud800"]:
+            assert name not in s
+            assert s.get(name, "default") == "default"
+            assert s.pop(name, 0) == 0
+            with pytest.raises(KeyError):
+                del s[name]
+            with pytest.raises(ValueError):
+                s[name] = 1
+            assert len(s) == 0
+            assert s.static_objects.get(name) is None
+
+
+@pytest.mark.parametrize(
+    "name, code, values",
+    [
+        ("timeout", lib.SESS_E_INVALID_TIMEOUT, [0, 1 << 40, -(1 << 40)]),
+        ("lcid", lib.SESS_E_INVALID_LCID, [0xFFFF, -1, 1 << 33]),
+        ("codepage", lib.SESS_E_INVALID_CODEPAGE, [1, -1, 1 << 33]),
+    ],
+)
+def test_a_property_value_out_of_range_is_that_propertys_error(app, name, code, values):
+    """Past what the C type holds as within it: the property's own code
+    (it was E_INVALIDARG), the value unchanged."""
+    with app.create() as s:
+        before = getattr(s, name)
+        for value in values:
+            with pytest.raises(libsess.InvalidArgument) as e:
+                setattr(s, name, value)
+            assert e.value.hresult == code, value
+        assert getattr(s, name) == before
+
+
 def test_membership_does_not_convert_the_value(app):
     """`in` asks whether the key is there; reading the value is get's job
     (a DATE Python cannot hold, here NaN, which a C host may store)."""
     with app.create() as s:
         with Variant() as v:
             v.ptr.vt, v.ptr.v.date = lib.SESS_VT_DATE, math.nan
-            assert lib.sess_value_set(s._h, b"when", v.ptr) == lib.SESS_S_OK
+            assert s._call(lib.sess_value_set, b"when", v.ptr) == lib.SESS_S_OK
         assert "WHEN" in s
         assert "nope" not in s and "" not in s and "a\0b" not in s and 1 not in s
         with pytest.raises(libsess.TypeMismatch):

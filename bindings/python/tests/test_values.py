@@ -3,6 +3,8 @@
 import datetime
 import decimal
 import math
+import time
+import typing
 
 import pytest
 
@@ -51,6 +53,17 @@ def test_round_trip(session, value):
     assert type(back) is type(value)
 
 
+def test_value_admits_every_type_a_session_stores(session):
+    """libsess.Value, the annotation of `s[name] = value`, names each type
+    the conversion takes (type checkers refused a tuple)."""
+    hint = typing.get_type_hints(libsess.Session.__setitem__)["value"]
+    types = tuple(typing.get_origin(t) or t for t in typing.get_args(hint))
+    values = [None, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
+    for value in values:
+        session["v"] = value
+        assert isinstance(value, types), type(value)
+
+
 def test_tuples_come_back_as_lists(session):
     session["t"] = ("a", 1)
     assert session["t"] == ["a", 1]
@@ -59,6 +72,35 @@ def test_tuples_come_back_as_lists(session):
 def test_aware_datetimes_are_stored_in_utc(session):
     paris = datetime.timezone(datetime.timedelta(hours=1))
     session["d"] = datetime.datetime(2024, 1, 15, 13, 0, tzinfo=paris)
+    assert session["d"] == datetime.datetime(2024, 1, 15, 12, 0)
+
+
+@pytest.mark.parametrize(
+    "value", [datetime.datetime.min, datetime.datetime(99, 12, 31, 23, 59, 59, 999000), datetime.datetime(50, 6, 1)]
+)
+def test_dates_outside_what_a_date_holds(session, value):
+    """A DATE holds 100-01-01 to 9999-12-31 (sess_variant_set_date): an
+    earlier datetime is refused, not stored as a value no conversion takes."""
+    with pytest.raises(libsess.InvalidArgument):
+        session["d"] = value
+    assert "d" not in session
+
+
+def test_a_tzinfo_without_an_offset_is_naive(session, monkeypatch):
+    """A datetime whose tzinfo gives no UTC offset is naive (Python's own
+    rule): stored as it reads, not moved from the machine's local time."""
+
+    class Floating(datetime.tzinfo):
+        def utcoffset(self, dt):
+            return None
+
+    monkeypatch.setenv("TZ", "Etc/GMT-9")
+    time.tzset()
+    try:
+        session["d"] = datetime.datetime(2024, 1, 15, 12, 0, tzinfo=Floating())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert session["d"] == datetime.datetime(2024, 1, 15, 12, 0)
 
 

@@ -319,6 +319,32 @@ def test_start_response_twice_without_exc_info_is_the_pages_error():
         assert app.session_count == 0
 
 
+def test_a_page_that_never_starts_its_response_keeps_nothing():
+    """A page that returns without calling start_response failed (the
+    server answers 500): its session changes are undone, as for a page
+    that raises (they were kept)."""
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        return [b"no response"]
+
+    with libsess.App() as app:
+        with pytest.raises(RuntimeError, match="start_response"):
+            request(SessionMiddleware(page, app), "/")
+        assert app.session_count == 0
+
+
+def test_session_use_in_any_case_checked_when_the_middleware_is_made():
+    """As same_site: any case ("ReadOnly" is ASP's EnableSessionState
+    spelling); a use that does not exist fails when the middleware is
+    made (it failed every request instead)."""
+    with libsess.App() as app:
+        with pytest.raises(ValueError):
+            SessionMiddleware(pages, app, session_use="sometimes")
+        for use in ["ReadOnly", lambda environ: "OFF"]:
+            assert request(SessionMiddleware(pages, app, session_use=use), "/read")[:3:2] == ("200 OK", b"none\n")
+
+
 def test_cookie_options():
     def page(environ, start_response):
         environ["libsess.session"]["a"] = 1
