@@ -403,7 +403,8 @@ pub unsafe extern "C" fn sess_request_app_path(
 /// `url` as a link or redirect should carry it, written to `buf`: in a
 /// cookieless application with a live session, with the `(S(<id>))`
 /// segment after the application path; otherwise unchanged (so is a URL of
-/// another application under this one's path, and one whose path holds a
+/// another application under this one's path, percent-encoded or not:
+/// `url` is read as a link spells it, `/caf%C3%A9/x` for `/café/x`, and one whose path holds a
 /// `\`, an ASCII control or space, or a `.` or `..` segment, `%2e` too:
 /// browsers would take it to another path, or host, than the ID's).
 #[no_mangle]
