@@ -554,6 +554,8 @@ fn rewrite_url_leaves_urls_with_dot_segments_backslashes_and_controls_alone() {
             "/shop/../admin/x",
             "/shop/..",
             "/shop/%2e%2e/admin/x",
+            "/shop/..%2Fadmin/x",
+            "/shop/%2e%2e%5cadmin/x",
             "/shop/./../admin",
             "/shop/.%2E?x",
             "/shop/a\x7f/x",

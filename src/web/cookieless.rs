@@ -126,17 +126,27 @@ pub fn remove(app_path: &str, url: &str) -> String {
 
 /// Whether the path of `url` (before any `?` or `#`) is one a browser takes
 /// as it is written: no `\` (a `/` to browsers: `/\host` is another
-/// server), no ASCII control or space (tabs and newlines are dropped), no
-/// `.` or `..` segment, percent-encoded (`%2e`) or not (the target is
-/// another path than the one an ID would be put in).
+/// server), no ASCII control or space (tabs and newlines are dropped), and,
+/// as the server reads it ([`served_path`]), no `.` or `..` segment (the
+/// target is another path than the one an ID would be put in: `%2e`,
+/// `..%2F` and `..%5C` too).
 pub fn is_plain_path(url: &str) -> bool {
     let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
     path.bytes()
         .all(|b| b != b'\\' && b != b' ' && !b.is_ascii_control())
-        && path.split('/').all(|seg| {
-            let dots = seg.to_ascii_lowercase().replace("%2e", ".");
-            dots != "." && dots != ".."
-        })
+        && served_path(path)
+            .split('/')
+            .all(|seg| seg != "." && seg != "..")
+}
+
+/// The path of `url` (before any `?` or `#`) as a server resolves it:
+/// percent-decoded (`%2F` included; bytes that are not UTF-8 become
+/// U+FFFD) and with `\` as `/` (as IIS takes it).
+pub fn served_path(url: &str) -> String {
+    let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .replace('\\', "/")
 }
 
 /// `app_path` without its trailing `/` (`""` for the root); `None` unless it
@@ -399,6 +409,19 @@ mod tests {
     }
 
     #[test]
+    fn encoded_slashes_without_dot_segments_are_plain() {
+        for url in [
+            "/a%2Fb",
+            "/a%5cb/c",
+            "/a..%2Fb",
+            "/a/b..c%2F?x=/../",
+            "/%2F",
+        ] {
+            assert!(is_plain_path(url), "{url}");
+        }
+    }
+
+    #[test]
     fn rewrite_replaces_an_existing_marker() {
         let old = id();
         let new = id();
@@ -442,6 +465,13 @@ mod tests {
             ("/", "/a\tb"),
             ("/", "/a b"),
             ("/search", "/search/.%2e/x#y"),
+            // A server decodes `%2F` and `%5C` (IIS: a `\` is a `/`) before
+            // it resolves `..`: `/shop/..%2Fadmin` is `/admin`, which the
+            // marker's segment would turn into `/shop/admin`.
+            ("/shop", "/shop/..%2Fadmin/x"),
+            ("/shop", "/shop/%2e%2e%2fadmin/x"),
+            ("/shop", "/shop/x/..%5C..%5Cadmin"),
+            ("/shop", "/shop/.%2f"),
             ("/", "https://example.com/"),
             ("/", "HTTP://example.com/search/x"),
             ("/", "javascript:alert(1)"),
