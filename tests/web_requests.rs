@@ -554,6 +554,8 @@ fn rewrite_url_leaves_urls_with_dot_segments_backslashes_and_controls_alone() {
             "/shop/../admin/x",
             "/shop/..",
             "/shop/%2e%2e/admin/x",
+            "/shop/..%2Fadmin/x",
+            "/shop/%2e%2e%5cadmin/x",
             "/shop/./../admin",
             "/shop/.%2E?x",
             "/shop/a\x7f/x",
@@ -780,4 +782,73 @@ fn set_cookie_before_the_end() {
     assert!(early.contains("Max-Age=0"), "{early}");
     req.set_cookie_sent(early);
     assert_eq!(req.end(false).unwrap(), Outcome::default());
+}
+
+/// Links are written percent-encoded (a browser sends `/caf%C3%A9/…` for
+/// `/café/…`, and the server decodes it before it finds the application):
+/// a cookieless application's ID goes into its own encoded links, and never
+/// into an encoded link to an application nested under it.
+#[test]
+fn rewrite_url_reads_percent_encoded_links() {
+    let root = App::new(AppOptions::default()).unwrap();
+    let other = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &root, cookieless()).unwrap();
+    site.add("/café", &other, WebOptions::default()).unwrap();
+    site.add("/api", &other, WebOptions::default()).unwrap();
+    site.add("/my app", &other, cookieless()).unwrap();
+
+    let mut req = site
+        .begin(&info("/x", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(1))
+        .unwrap();
+    let id = req.session().unwrap().id();
+    for url in [
+        "/caf%C3%A9/menu",
+        "/CAF%c3%a9/menu?x=1",
+        "/%61pi/v1",
+        "/api%2Fv1",
+        "/my%20app/page",
+    ] {
+        assert_eq!(req.rewrite_url(url), url, "{url}");
+    }
+    // Its own pages, encoded or not, get the ID.
+    for url in ["/caf%C3%A9s/menu", "/%7Euser/x", "/a%2Fb"] {
+        assert_eq!(req.rewrite_url(url), format!("/(S({id}))/{}", &url[1..]));
+    }
+    req.end(false).unwrap();
+
+    let mut req = site
+        .begin(&info("/my app/x", None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.app_path(), "/my app");
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(2))
+        .unwrap();
+    let id = req.session().unwrap().id();
+    for (url, expected) in [
+        (
+            "/my%20app/page?q=1",
+            format!("/my%20app/(S({id}))/page?q=1"),
+        ),
+        ("/MY%20App", format!("/MY%20App/(S({id}))/")),
+        ("/my%20app/(S(old))/p", format!("/my%20app/(S({id}))/p")),
+        ("/my app/page", "/my app/page".to_owned()),
+    ] {
+        assert_eq!(req.rewrite_url(url), expected, "{url}");
+    }
+    // An encoded `/` is no separator: `/my%2Fapp` is not under `/my`.
+    assert_eq!(req.rewrite_url("/my%20app%2Fpage"), "/my%20app%2Fpage");
+    req.end(false).unwrap();
+    // The server decodes the link it gets back: the session is found.
+    let back = format!("/my app/(S({id}))/page");
+    let mut req = site
+        .begin(&info(&back, None, SessionUse::Exclusive))
+        .unwrap();
+    assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(2)));
+    req.end(false).unwrap();
 }

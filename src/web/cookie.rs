@@ -17,8 +17,9 @@ pub const HOST_PREFIX: &str = "__Host-";
 /// Longest attribute value (Path, Domain) browsers accept (RFC 6265bis: 1024).
 pub const MAX_ATTRIBUTE_LEN: usize = 1024;
 
-/// Longest cookie name accepted: name and value together may be at most
-/// 4096 bytes (RFC 6265bis), and the value is a 22-character ID.
+/// Longest cookie name accepted, counting the `__Host-` prefix
+/// [`CookieOptions::host_prefix`] adds: name and value together may be at
+/// most 4096 bytes (RFC 6265bis), and the value is a 22-character ID.
 pub const MAX_NAME_LEN: usize = 4096 - crate::state::ID_LEN;
 
 /// Largest `Max-Age`: 400 days, the cap RFC 6265bis tells browsers to apply.
@@ -122,8 +123,11 @@ impl CookieOptions {
                 self.name
             ));
         }
-        if self.name.len() > MAX_NAME_LEN {
-            return bad(format!("cookie name must be at most {MAX_NAME_LEN} bytes"));
+        if self.cookie_name().len() > MAX_NAME_LEN {
+            return bad(format!(
+                "cookie name must be at most {MAX_NAME_LEN} bytes \
+                 (with the __Host- prefix, when host_prefix adds it)"
+            ));
         }
         if has_reserved_prefix(&self.name) {
             return bad(format!(
@@ -508,6 +512,34 @@ mod tests {
             assert_eq!(e.code(), error::E_INVALID_OPTION, "case {i}");
             assert!(e.detail().contains(field), "case {i}: {}", e.detail());
         }
+    }
+
+    /// Name and value together must fit browsers' 4096 bytes, and the
+    /// `__Host-` prefix is part of the name they count.
+    #[test]
+    fn the_host_prefix_counts_towards_the_name_limit() {
+        let longest = CookieOptions {
+            name: "x".repeat(MAX_NAME_LEN - HOST_PREFIX.len()),
+            host_prefix: true,
+            ..opts()
+        };
+        longest.validate().unwrap();
+        let id = id();
+        assert_eq!(
+            set_cookie(&longest, &id, true)
+                .split(';')
+                .next()
+                .unwrap()
+                .len(),
+            4096 + 1
+        );
+        let over = CookieOptions {
+            name: "x".repeat(MAX_NAME_LEN),
+            ..longest
+        };
+        let e = over.validate().unwrap_err();
+        assert_eq!(e.code(), error::E_INVALID_OPTION);
+        assert!(e.detail().contains("name"), "{}", e.detail());
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub const MARKER_END: &str = "))";
 /// path: `/(S(<id>))/search/x` carries an ID of the root application but
 /// asks for a page of `/search`; a host should not use the ID there.
 pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)> {
-    let start = after_app(app_prefix(app_path)?, request_path)?;
+    let start = after_app(app_prefix(app_path)?, request_path, Spelling::Decoded)?;
     let rest = request_path.get(start..)?;
     let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let inner = rest
@@ -52,7 +52,9 @@ pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)
 /// `/search/page?x=1` becomes `/search/(S(<id>))/page?x=1`, `/search` becomes
 /// `/search/(S(<id>))/`; a marker already there (valid or not) is replaced.
 /// The result always has a `/` after the marker, so relative links in the
-/// page keep it.
+/// page keep it. `app_path` (decoded, as configured) is found in `url` as a
+/// link spells it: ASCII case-insensitively, with `%XX` read as the byte it
+/// encodes (`/caf%C3%A9/x` is in `/café`), but `%2F` never as a separator.
 ///
 /// Returned unchanged: URLs with a scheme or host (`https://…`, `//host/…`),
 /// relative URLs (`page.asp`, `../x`, `?q`, `#frag`: they resolve against a
@@ -73,11 +75,11 @@ pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
     };
     let id = id.encode();
     let marker = format!("{MARKER_START}{}{MARKER_END}", id.as_str());
-    if path.eq_ignore_ascii_case(prefix) {
+    if prefix_end(prefix, path, Spelling::Encoded) == Some(path.len()) {
         // `/search` → `/search/(S(id))/`.
         return format!("{path}/{marker}/{tail}");
     }
-    let Some(start) = after_app(prefix, path) else {
+    let Some(start) = after_app(prefix, path, Spelling::Encoded) else {
         return unchanged();
     };
     let (Some(head), Some(rest)) = (url.get(..start), url.get(start..)) else {
@@ -94,7 +96,7 @@ pub fn rewrite(app_path: &str, id: &SessionId, url: &str) -> String {
 }
 
 /// `url` without a marker-shaped segment right after `app_path` (valid or
-/// not) and the `/` after it: `/search/(S(<anything>))/page` gives
+/// not; `app_path` found as [`rewrite`] finds it) and the `/` after it: `/search/(S(<anything>))/page` gives
 /// `/search/page` (at the root, never `//…`: `/(S(x))//h/p` gives `/h/p`);
 /// otherwise, and for a path that is not [`is_plain_path`], `url` as it is.
 /// Never panics.
@@ -102,7 +104,7 @@ pub fn remove(app_path: &str, url: &str) -> String {
     if !is_plain_path(url) {
         return url.to_owned();
     }
-    let at = app_prefix(app_path).and_then(|prefix| after_app(prefix, url));
+    let at = app_prefix(app_path).and_then(|prefix| after_app(prefix, url, Spelling::Encoded));
     let Some((head, rest)) = at.and_then(|at| Some((url.get(..at)?, url.get(at..)?))) else {
         return url.to_owned();
     };
@@ -124,17 +126,27 @@ pub fn remove(app_path: &str, url: &str) -> String {
 
 /// Whether the path of `url` (before any `?` or `#`) is one a browser takes
 /// as it is written: no `\` (a `/` to browsers: `/\host` is another
-/// server), no ASCII control or space (tabs and newlines are dropped), no
-/// `.` or `..` segment, percent-encoded (`%2e`) or not (the target is
-/// another path than the one an ID would be put in).
+/// server), no ASCII control or space (tabs and newlines are dropped), and,
+/// as the server reads it ([`served_path`]), no `.` or `..` segment (the
+/// target is another path than the one an ID would be put in: `%2e`,
+/// `..%2F` and `..%5C` too).
 pub fn is_plain_path(url: &str) -> bool {
     let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
     path.bytes()
         .all(|b| b != b'\\' && b != b' ' && !b.is_ascii_control())
-        && path.split('/').all(|seg| {
-            let dots = seg.to_ascii_lowercase().replace("%2e", ".");
-            dots != "." && dots != ".."
-        })
+        && served_path(path)
+            .split('/')
+            .all(|seg| seg != "." && seg != "..")
+}
+
+/// The path of `url` (before any `?` or `#`) as a server resolves it:
+/// percent-decoded (`%2F` included; bytes that are not UTF-8 become
+/// U+FFFD) and with `\` as `/` (as IIS takes it).
+pub fn served_path(url: &str) -> String {
+    let path = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .replace('\\', "/")
 }
 
 /// `app_path` without its trailing `/` (`""` for the root); `None` unless it
@@ -146,13 +158,54 @@ fn app_prefix(app_path: &str) -> Option<&str> {
     Some(app_path.strip_suffix('/').unwrap_or(app_path))
 }
 
-/// Where the segment after the application's path begins in `path`: just
-/// past `prefix` (ASCII case-insensitively) and the `/` that must follow it.
-fn after_app(prefix: &str, path: &str) -> Option<usize> {
-    let n = prefix.len();
+/// How a path to match an application's path against is written.
+#[derive(Clone, Copy)]
+enum Spelling {
+    /// Percent-decoded, as a server passes a request's path.
+    Decoded,
+    /// As in a link: `%XX` may stand for any byte (`/caf%C3%A9` is
+    /// `/café`), except that `%2F` is no `/` between segments.
+    Encoded,
+}
+
+/// Where `prefix` (an application's path without its trailing `/`) ends
+/// in `path`, if `path` begins with it: matched byte by byte, ASCII
+/// case-insensitively, reading `path` as `spelling` says.
+fn prefix_end(prefix: &str, path: &str, spelling: Spelling) -> Option<usize> {
     let bytes = path.as_bytes();
-    (bytes.get(..n)?.eq_ignore_ascii_case(prefix.as_bytes()) && bytes.get(n) == Some(&b'/'))
-        .then_some(n + 1)
+    let mut at = 0;
+    for &want in prefix.as_bytes() {
+        let escaped = match spelling {
+            Spelling::Encoded => bytes.get(at..at + 3).and_then(percent_escape),
+            Spelling::Decoded => None,
+        };
+        let (got, len) = match escaped {
+            Some(b'/') => return None,
+            Some(b) => (b, 3),
+            None => (*bytes.get(at)?, 1),
+        };
+        if !got.eq_ignore_ascii_case(&want) {
+            return None;
+        }
+        at += len;
+    }
+    Some(at)
+}
+
+/// The byte `%XX` stands for, if `escape` is one.
+fn percent_escape(escape: &[u8]) -> Option<u8> {
+    let [b'%', hi, lo] = *escape else {
+        return None;
+    };
+    let hex = |c: u8| char::from(c).to_digit(16);
+    Some((hex(hi)? * 16 + hex(lo)?) as u8)
+}
+
+/// Where the segment after the application's path begins in `path`: just
+/// past `prefix` (see [`prefix_end`]) and the `/` that must follow it.
+fn after_app(prefix: &str, path: &str, spelling: Spelling) -> Option<usize> {
+    let n = prefix_end(prefix, path, spelling)?;
+    (path.as_bytes().get(n) == Some(&b'/')).then_some(n + 1)
 }
 
 /// Whether a segment looks like a marker, whatever it holds.
@@ -334,6 +387,41 @@ mod tests {
     }
 
     #[test]
+    fn rewrite_and_remove_read_percent_encoded_links() {
+        let id = id();
+        let m = format!("(S({id}))");
+        for (app, url, expected) in [
+            ("/café", "/caf%C3%A9/x", format!("/caf%C3%A9/{m}/x")),
+            ("/café", "/CAF%c3%a9", format!("/CAF%c3%a9/{m}/")),
+            ("/a b", "/a%20b/(S(old))/x", format!("/a%20b/{m}/x")),
+            ("/search", "/%73earch/p", format!("/%73earch/{m}/p")),
+            ("/a/b", "/a%2Fb/x", "/a%2Fb/x".to_owned()),
+            ("/search", "/search%2Fp", "/search%2Fp".to_owned()),
+            ("/search", "/search%2", "/search%2".to_owned()),
+            ("/search", "/%", "/%".to_owned()),
+        ] {
+            assert_eq!(rewrite(app, &id, url), expected, "{app:?} {url:?}");
+        }
+        assert_eq!(remove("/café", "/caf%C3%A9/(S(x))/p"), "/caf%C3%A9/p");
+        // A request path is decoded already: not decoded twice.
+        assert_eq!(extract("/a%41", &format!("/a%41/{m}/x")).unwrap().0, id);
+        assert_eq!(extract("/aA", &format!("/a%41/{m}/x")), None);
+    }
+
+    #[test]
+    fn encoded_slashes_without_dot_segments_are_plain() {
+        for url in [
+            "/a%2Fb",
+            "/a%5cb/c",
+            "/a..%2Fb",
+            "/a/b..c%2F?x=/../",
+            "/%2F",
+        ] {
+            assert!(is_plain_path(url), "{url}");
+        }
+    }
+
+    #[test]
     fn rewrite_replaces_an_existing_marker() {
         let old = id();
         let new = id();
@@ -377,6 +465,13 @@ mod tests {
             ("/", "/a\tb"),
             ("/", "/a b"),
             ("/search", "/search/.%2e/x#y"),
+            // A server decodes `%2F` and `%5C` (IIS: a `\` is a `/`) before
+            // it resolves `..`: `/shop/..%2Fadmin` is `/admin`, which the
+            // marker's segment would turn into `/shop/admin`.
+            ("/shop", "/shop/..%2Fadmin/x"),
+            ("/shop", "/shop/%2e%2e%2fadmin/x"),
+            ("/shop", "/shop/x/..%5C..%5Cadmin"),
+            ("/shop", "/shop/.%2f"),
             ("/", "https://example.com/"),
             ("/", "HTTP://example.com/search/x"),
             ("/", "javascript:alert(1)"),

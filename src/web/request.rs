@@ -225,15 +225,25 @@ impl Request {
 
     /// `url` as a link or redirect target should be written: in a cookieless
     /// application with a live session, with the session's ID segment;
-    /// otherwise unchanged. A URL of an application nested under this one
-    /// gets no ID (one that has a segment of this application's loses it);
-    /// one whose path is not [`cookieless::is_plain_path`] (a `\`, an ASCII
-    /// control or space, a `.` or `..` segment) is returned as it is.
+    /// otherwise unchanged. `url` is read as a link spells it,
+    /// percent-encoded, and as the server will decode it
+    /// ([`cookieless::served_path`]: `/caf%C3%A9/x` is a page of `/café`).
+    /// A URL of an application nested under this one gets no ID (one that
+    /// has a segment of this application's loses it); one whose path is
+    /// not [`cookieless::is_plain_path`] (a `\`, an ASCII control or space,
+    /// a `.` or `..` segment, `..%2F` too) is returned as it is.
     pub fn rewrite_url(&self, url: &str) -> String {
         match &self.session {
             Some(s) if self.web.cookieless && !s.is_abandoned() => {
                 let bare = cookieless::remove(&self.web.path, url);
-                if self.web.deeper.resolve(&bare).is_some() {
+                // The application a browser's request for it reaches: the
+                // server decodes the path (`/caf%C3%A9` is `/café`).
+                if self
+                    .web
+                    .deeper
+                    .resolve(&cookieless::served_path(&bare))
+                    .is_some()
+                {
                     bare
                 } else {
                     cookieless::rewrite(&self.web.path, &s.id(), url)
