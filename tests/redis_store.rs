@@ -1254,3 +1254,27 @@ fn a_server_out_of_memory_is_a_full_store() {
         Some(&Variant::I4(3))
     );
 }
+
+#[test]
+fn reads_keep_a_one_minute_session_alive() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "oneminute");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    // The default refresh interval (60 s) is as long as the Timeout.
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    // A read-only request every 40 s keeps the session (as IIS does): each
+    // is within a minute of the one before.
+    for i in 1..=4 {
+        clock.advance(40_000);
+        let s = app
+            .open(&id, LockMode::Shared)
+            .unwrap_or_else(|e| panic!("read {i}, 40 s after the last: {e:?}"));
+        assert_eq!(s.get("x"), Some(&Variant::I4(1)));
+    }
+}

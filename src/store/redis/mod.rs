@@ -21,7 +21,8 @@
 //!   the lock is still ours), remove, regenerate, and the sweeper's claim.
 //!   A read-only request costs one round trip, a writing request two; a
 //!   read-only request whose session's deadline is due to slide (at most
-//!   once per `expiry_refresh_interval`) one more.
+//!   once per `expiry_refresh_interval`, or per half its Timeout if that is
+//!   less) one more.
 //! - **Waiting for a lock polls**: a request that finds the session locked
 //!   tries again after 1 ms, doubling up to 20 ms with jitter, until the
 //!   application's lock timeout (`E_LOCK_TIMEOUT`). A read-only request
@@ -390,13 +391,17 @@ impl RedisStore {
     }
 
     /// Moves a read session's deadline on if that moves it by at least the
-    /// refresh interval (one more round trip, at most once per interval).
+    /// refresh interval, or half the session's Timeout if that is less, so
+    /// a read always leaves the session at least half its Timeout (one more
+    /// round trip, at most once per interval).
     fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
-        let mut deadline = now_ms + u64::from(d.data.timeout_minutes()) * 60_000;
+        let timeout_ms = u64::from(d.data.timeout_minutes()) * 60_000;
+        let mut deadline = now_ms + timeout_ms;
         if self.absolute_ms > 0 {
             deadline = deadline.min(d.created_ms.saturating_add(self.absolute_ms));
         }
-        if deadline < d.deadline_ms.saturating_add(self.refresh_ms) {
+        let step = self.refresh_ms.min(timeout_ms / 2);
+        if deadline < d.deadline_ms.saturating_add(step) {
             return Ok(());
         }
         let ttl = self.data_ttl(deadline);
