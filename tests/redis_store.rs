@@ -1278,3 +1278,57 @@ fn reads_keep_a_one_minute_session_alive() {
         assert_eq!(s.get("x"), Some(&Variant::I4(1)));
     }
 }
+
+#[test]
+fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slidewriter");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let start = now_ms();
+    let clock = Arc::new(ManualClock::new(start));
+    let with_clock = |o: &mut AppOptions| o.clock = Some(clock.clone());
+    // The reader waits for its held-back reply (no timeout, no retry).
+    let slow = RedisOptions {
+        op_timeout: Duration::from_secs(20),
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(&proxy.url(), prefix.clone())
+    };
+    let reader = app_on(slow, with_clock);
+    let writer = app_on(redis_opts(SHARED_URL, prefix.clone()), with_clock);
+    let id = stored(&writer, &[("x", Variant::I4(1))]);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let mut con = connect(SHARED_URL);
+    let fields: usize = cmd(&mut con, &["HLEN", &data]);
+    // Five minutes on, a read-only request is due to slide the deadline.
+    clock.advance(5 * 60_000);
+    // Its read (the only array reply of that many fields) is held back
+    // while a writer shortens the Timeout to one minute.
+    proxy.delay_reply(
+        format!("*{}\r\n", 2 * fields).as_bytes(),
+        Duration::from_secs(5),
+    );
+    std::thread::scope(|sc| {
+        let read = sc.spawn(|| reader.open(&id, LockMode::Shared).map(|s| s.close()));
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the read was not caught");
+        let mut w = writer.open(&id, LockMode::Exclusive).unwrap();
+        w.set_timeout(1).unwrap();
+        w.close().unwrap();
+        read.join().unwrap().unwrap().unwrap();
+    });
+    let e: u64 = cmd(&mut con, &["HGET", &data, "E"]);
+    assert!(
+        e <= start + 6 * 60_000,
+        "the stale read slid the deadline {} s past the writer's",
+        (e - (start + 6 * 60_000)) / 1000
+    );
+    clock.advance(2 * 60_000);
+    assert_eq!(
+        code(writer.open(&id, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND,
+        "a one-minute session outlived its Timeout"
+    );
+}

@@ -406,7 +406,7 @@ impl RedisStore {
         }
         let ttl = self.data_ttl(deadline);
         let mut call = Call::new(&self.scripts.slide, &[&k.data]);
-        call.arg(deadline).arg(ttl);
+        call.arg(deadline).arg(ttl).arg(d.deadline_ms);
         self.pool.run("slide", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
