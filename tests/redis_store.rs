@@ -866,7 +866,7 @@ fn round_trips_per_request() {
     // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
         "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
-        "rename",
+        "rename", "pttl",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);
@@ -1331,4 +1331,68 @@ fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
         error::E_SESSION_NOT_FOUND,
         "a one-minute session outlived its Timeout"
     );
+}
+
+/// An application with a short `grace` (shorter than its `lock_ttl`) and
+/// sessions that end a minute after they start; and its Session_OnEnd
+/// record.
+fn short_grace(prefix: String, clock: &Arc<ManualClock>) -> (App, Ended) {
+    let redis = RedisOptions {
+        grace: Duration::from_millis(300),
+        id_secret: Some(SECRET.to_vec()),
+        ..redis_opts(SHARED_URL, prefix)
+    };
+    let ended: Ended = Arc::default();
+    let seen = ended.clone();
+    let app = app_on(redis, |o| {
+        o.clock = Some(clock.clone());
+        o.absolute_timeout_minutes = 1;
+        o.on_end = Some(Arc::new(move |s| {
+            seen.lock().unwrap().push((s.id(), s.get("n").cloned()));
+        }));
+    });
+    (app, ended)
+}
+
+#[test]
+fn a_session_held_near_its_end_outlives_the_grace_while_locked() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "heldgrace");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = short_grace(prefixes.fresh(), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    // 100 ms before its deadline a request takes the session and moves it
+    // to a new ID (which rewrites its data TTL: deadline - now + grace).
+    clock.advance(59_900);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.regenerate_id().unwrap();
+    // The request takes longer than that, well within its lock (30 s).
+    std::thread::sleep(Duration::from_millis(1500));
+    s.set("n", Variant::I4(2)).unwrap();
+    let new_id = s.id();
+    s.close().expect("the lock was held: the save counts");
+    clock.advance(1_100);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(new_id, Some(Variant::I4(2)))]);
+}
+
+#[test]
+fn a_session_locked_in_its_last_moments_is_kept_for_its_holder() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lockgrace");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = short_grace(prefix.clone(), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    // 100 ms before its deadline, the data TTL the store gives it:
+    // deadline - now + grace.
+    clock.advance(59_900);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let _: i64 = cmd(&mut connect(SHARED_URL), &["PEXPIRE", &data, "2000"]);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    // The request takes longer than that, well within its lock (30 s).
+    std::thread::sleep(Duration::from_millis(3000));
+    s.set("n", Variant::I4(2)).unwrap();
+    s.close().expect("the lock was held: the save counts");
+    clock.advance(1_100);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(2)))]);
 }

@@ -44,7 +44,8 @@
 //!   it all the same. Index members that name no session of their bucket
 //!   (unreadable, or another bucket's) are dropped by the sweep that reads
 //!   them. A session's data outlives
-//!   its deadline by `grace` (a Redis TTL) for the sweeper to find.
+//!   its deadline, and any lock held on it, by `grace` (a Redis TTL) for
+//!   the sweeper to find.
 //! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
 //!   script on one server; one call per bucket in a cluster) by the sweeper
 //!   thread every 5 s and by an insert that finds the figure older than
@@ -283,6 +284,14 @@ impl RedisStore {
             .max(1)
     }
 
+    /// The data TTL for a deadline while a lock taken at `locked_ms` is
+    /// held: the data outlives both the deadline and the lock by the grace,
+    /// so a holder never finds its session dropped from under it (and, if
+    /// the holder dies, the sweeper still finds it when the lock frees).
+    fn held_ttl(&self, deadline_ms: u64, locked_ms: u64) -> u64 {
+        self.data_ttl(deadline_ms.max(locked_ms.saturating_add(self.lock_ttl_ms)))
+    }
+
     fn count_delta(&self, d: i64) {
         self.count.lock().delta += d;
     }
@@ -358,7 +367,8 @@ impl RedisStore {
                     .arg(token)
                     .arg(now)
                     .arg(now.saturating_add(self.lock_ttl_ms))
-                    .arg(self.tombstone_ms);
+                    .arg(self.tombstone_ms)
+                    .arg(self.lock_ttl_ms.saturating_add(self.grace_ms));
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
                     (2, _) => Attempt::Locked,
@@ -530,7 +540,7 @@ impl SessionStore for RedisStore {
             deadline_ms.to_string().into_bytes(),
         ));
         fields.push((codec::LOCK.to_vec(), lock.clone().into_bytes()));
-        let ttl = self.data_ttl(deadline_ms);
+        let ttl = self.held_ttl(deadline_ms, now);
         let k = &st.keys;
         let mut call = Call::new(&self.scripts.create, &[&k.data, &k.exp]);
         call.arg(&k.member[..]).arg(&lock).arg(deadline_ms).arg(ttl);
@@ -572,7 +582,7 @@ impl SessionStore for RedisStore {
         let nh = KeyHash::of(&new_id);
         let new = self.keys.session(&nh);
         let masked = self.masked_id(&nh, &new_id)?;
-        let ttl = self.data_ttl(deadline_ms);
+        let ttl = self.held_ttl(deadline_ms, st.locked_ms);
         let old = &st.keys;
         let moved: i64 = self.pool.run("regenerate", |c| {
             Call::new(&self.scripts.regenerate, &[&old.data, &old.exp, &new.data])

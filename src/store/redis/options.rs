@@ -53,7 +53,8 @@ pub struct RedisOptions {
     /// read-mostly sessions are not rewritten on every request (default
     /// 60 s).
     pub expiry_refresh_interval: Duration,
-    /// How long a session's data outlives its deadline in Redis (a Redis TTL),
+    /// How long a session's data outlives its deadline (and a lock held on
+    /// it) in Redis (a Redis TTL),
     /// so the sweeper can still read it for Session_OnEnd; data no sweeper
     /// claimed in that time is dropped by Redis without OnEnd
     /// (default 10 min).
