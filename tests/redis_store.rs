@@ -1386,10 +1386,11 @@ fn a_session_locked_in_its_last_moments_is_kept_for_its_holder() {
     // deadline - now + grace.
     clock.advance(59_900);
     let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
-    let _: i64 = cmd(&mut connect(SHARED_URL), &["PEXPIRE", &data, "2000"]);
+    // (5 s here, of real time, for the open below to come first.)
+    let _: i64 = cmd(&mut connect(SHARED_URL), &["PEXPIRE", &data, "5000"]);
     let mut s = app.open(&id, LockMode::Exclusive).unwrap();
     // The request takes longer than that, well within its lock (30 s).
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(6000));
     s.set("n", Variant::I4(2)).unwrap();
     s.close().expect("the lock was held: the save counts");
     clock.advance(1_100);
