@@ -644,8 +644,8 @@ typedef struct sess_redis_options {
    */
   uint32_t lock_ttl_ms;
   /**
-   * Read-only requests slide the expiry only if it moves by this much,
-   * ms (default 60000).
+   * Read-only requests slide the expiry only if it moves by this much
+   * (or by half the session's Timeout, if less), ms (default 60000).
    */
   uint32_t expiry_refresh_ms;
   /**

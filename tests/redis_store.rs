@@ -866,7 +866,7 @@ fn round_trips_per_request() {
     // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
         "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
-        "rename",
+        "rename", "pttl",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);
@@ -1253,4 +1253,147 @@ fn a_server_out_of_memory_is_a_full_store() {
         app.open(&id, LockMode::Shared).unwrap().get("n"),
         Some(&Variant::I4(3))
     );
+}
+
+#[test]
+fn reads_keep_a_one_minute_session_alive() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "oneminute");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    // The default refresh interval (60 s) is as long as the Timeout.
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    // A read-only request every 40 s keeps the session (as IIS does): each
+    // is within a minute of the one before.
+    for i in 1..=4 {
+        clock.advance(40_000);
+        let s = app
+            .open(&id, LockMode::Shared)
+            .unwrap_or_else(|e| panic!("read {i}, 40 s after the last: {e:?}"));
+        assert_eq!(s.get("x"), Some(&Variant::I4(1)));
+    }
+}
+
+#[test]
+fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slidewriter");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let start = now_ms();
+    let clock = Arc::new(ManualClock::new(start));
+    let with_clock = |o: &mut AppOptions| o.clock = Some(clock.clone());
+    // The reader waits for its held-back reply (no timeout, no retry).
+    let slow = RedisOptions {
+        op_timeout: Duration::from_secs(20),
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(&proxy.url(), prefix.clone())
+    };
+    let reader = app_on(slow, with_clock);
+    let writer = app_on(redis_opts(SHARED_URL, prefix.clone()), with_clock);
+    let id = stored(&writer, &[("x", Variant::I4(1))]);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let mut con = connect(SHARED_URL);
+    let fields: usize = cmd(&mut con, &["HLEN", &data]);
+    // Five minutes on, a read-only request is due to slide the deadline.
+    clock.advance(5 * 60_000);
+    // Its read (the only array reply of that many fields) is held back
+    // while a writer shortens the Timeout to one minute.
+    proxy.delay_reply(
+        format!("*{}\r\n", 2 * fields).as_bytes(),
+        Duration::from_secs(5),
+    );
+    std::thread::scope(|sc| {
+        let read = sc.spawn(|| reader.open(&id, LockMode::Shared).map(|s| s.close()));
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the read was not caught");
+        let mut w = writer.open(&id, LockMode::Exclusive).unwrap();
+        w.set_timeout(1).unwrap();
+        w.close().unwrap();
+        read.join().unwrap().unwrap().unwrap();
+    });
+    let e: u64 = cmd(&mut con, &["HGET", &data, "E"]);
+    assert!(
+        e <= start + 6 * 60_000,
+        "the stale read slid the deadline {} s past the writer's",
+        (e - (start + 6 * 60_000)) / 1000
+    );
+    clock.advance(2 * 60_000);
+    assert_eq!(
+        code(writer.open(&id, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND,
+        "a one-minute session outlived its Timeout"
+    );
+}
+
+/// An application with a short `grace` (shorter than its `lock_ttl`) and
+/// sessions that end a minute after they start; and its Session_OnEnd
+/// record.
+fn short_grace(prefix: String, clock: &Arc<ManualClock>) -> (App, Ended) {
+    let redis = RedisOptions {
+        grace: Duration::from_millis(300),
+        id_secret: Some(SECRET.to_vec()),
+        ..redis_opts(SHARED_URL, prefix)
+    };
+    let ended: Ended = Arc::default();
+    let seen = ended.clone();
+    let app = app_on(redis, |o| {
+        o.clock = Some(clock.clone());
+        o.absolute_timeout_minutes = 1;
+        o.on_end = Some(Arc::new(move |s| {
+            seen.lock().unwrap().push((s.id(), s.get("n").cloned()));
+        }));
+    });
+    (app, ended)
+}
+
+#[test]
+fn a_session_held_near_its_end_outlives_the_grace_while_locked() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "heldgrace");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = short_grace(prefixes.fresh(), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    // 100 ms before its deadline a request takes the session and moves it
+    // to a new ID (which rewrites its data TTL: deadline - now + grace).
+    clock.advance(59_900);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.regenerate_id().unwrap();
+    // The request takes longer than that, well within its lock (30 s).
+    std::thread::sleep(Duration::from_millis(1500));
+    s.set("n", Variant::I4(2)).unwrap();
+    let new_id = s.id();
+    s.close().expect("the lock was held: the save counts");
+    clock.advance(1_100);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(new_id, Some(Variant::I4(2)))]);
+}
+
+#[test]
+fn a_session_locked_in_its_last_moments_is_kept_for_its_holder() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lockgrace");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = short_grace(prefix.clone(), &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    // 100 ms before its deadline, the data TTL the store gives it:
+    // deadline - now + grace.
+    clock.advance(59_900);
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    // (5 s here, of real time, for the open below to come first.)
+    let _: i64 = cmd(&mut connect(SHARED_URL), &["PEXPIRE", &data, "5000"]);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    // The request takes longer than that, well within its lock (30 s).
+    std::thread::sleep(Duration::from_millis(6000));
+    s.set("n", Variant::I4(2)).unwrap();
+    s.close().expect("the lock was held: the save counts");
+    clock.advance(1_100);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(2)))]);
 }

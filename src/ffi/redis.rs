@@ -28,8 +28,8 @@ pub struct sess_redis_options {
     /// How long a lock lives if its holder never releases it (a crashed
     /// process), ms (default 120000).
     pub lock_ttl_ms: u32,
-    /// Read-only requests slide the expiry only if it moves by this much,
-    /// ms (default 60000).
+    /// Read-only requests slide the expiry only if it moves by this much
+    /// (or by half the session's Timeout, if less), ms (default 60000).
     pub expiry_refresh_ms: u32,
     /// How long data outlives its deadline so the sweeper can run
     /// Session_OnEnd with it, ms (default 600000).

@@ -21,7 +21,8 @@
 //!   the lock is still ours), remove, regenerate, and the sweeper's claim.
 //!   A read-only request costs one round trip, a writing request two; a
 //!   read-only request whose session's deadline is due to slide (at most
-//!   once per `expiry_refresh_interval`) one more.
+//!   once per `expiry_refresh_interval`, or per half its Timeout if that is
+//!   less) one more.
 //! - **Waiting for a lock polls**: a request that finds the session locked
 //!   tries again after 1 ms, doubling up to 20 ms with jitter, until the
 //!   application's lock timeout (`E_LOCK_TIMEOUT`). A read-only request
@@ -43,7 +44,8 @@
 //!   it all the same. Index members that name no session of their bucket
 //!   (unreadable, or another bucket's) are dropped by the sweep that reads
 //!   them. A session's data outlives
-//!   its deadline by `grace` (a Redis TTL) for the sweeper to find.
+//!   its deadline, and any lock held on it, by `grace` (a Redis TTL) for
+//!   the sweeper to find.
 //! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
 //!   script on one server; one call per bucket in a cluster) by the sweeper
 //!   thread every 5 s and by an insert that finds the figure older than
@@ -282,6 +284,14 @@ impl RedisStore {
             .max(1)
     }
 
+    /// The data TTL for a deadline while a lock taken at `locked_ms` is
+    /// held: the data outlives both the deadline and the lock by the grace,
+    /// so a holder never finds its session dropped from under it (and, if
+    /// the holder dies, the sweeper still finds it when the lock frees).
+    fn held_ttl(&self, deadline_ms: u64, locked_ms: u64) -> u64 {
+        self.data_ttl(deadline_ms.max(locked_ms.saturating_add(self.lock_ttl_ms)))
+    }
+
     fn count_delta(&self, d: i64) {
         self.count.lock().delta += d;
     }
@@ -357,7 +367,8 @@ impl RedisStore {
                     .arg(token)
                     .arg(now)
                     .arg(now.saturating_add(self.lock_ttl_ms))
-                    .arg(self.tombstone_ms);
+                    .arg(self.tombstone_ms)
+                    .arg(self.lock_ttl_ms.saturating_add(self.grace_ms));
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
                     (2, _) => Attempt::Locked,
@@ -390,18 +401,22 @@ impl RedisStore {
     }
 
     /// Moves a read session's deadline on if that moves it by at least the
-    /// refresh interval (one more round trip, at most once per interval).
+    /// refresh interval, or half the session's Timeout if that is less, so
+    /// a read always leaves the session at least half its Timeout (one more
+    /// round trip, at most once per interval).
     fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
-        let mut deadline = now_ms + u64::from(d.data.timeout_minutes()) * 60_000;
+        let timeout_ms = u64::from(d.data.timeout_minutes()) * 60_000;
+        let mut deadline = now_ms + timeout_ms;
         if self.absolute_ms > 0 {
             deadline = deadline.min(d.created_ms.saturating_add(self.absolute_ms));
         }
-        if deadline < d.deadline_ms.saturating_add(self.refresh_ms) {
+        let step = self.refresh_ms.min(timeout_ms / 2);
+        if deadline < d.deadline_ms.saturating_add(step) {
             return Ok(());
         }
         let ttl = self.data_ttl(deadline);
         let mut call = Call::new(&self.scripts.slide, &[&k.data]);
-        call.arg(deadline).arg(ttl);
+        call.arg(deadline).arg(ttl).arg(d.deadline_ms);
         self.pool.run("slide", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
@@ -525,7 +540,7 @@ impl SessionStore for RedisStore {
             deadline_ms.to_string().into_bytes(),
         ));
         fields.push((codec::LOCK.to_vec(), lock.clone().into_bytes()));
-        let ttl = self.data_ttl(deadline_ms);
+        let ttl = self.held_ttl(deadline_ms, now);
         let k = &st.keys;
         let mut call = Call::new(&self.scripts.create, &[&k.data, &k.exp]);
         call.arg(&k.member[..]).arg(&lock).arg(deadline_ms).arg(ttl);
@@ -567,7 +582,7 @@ impl SessionStore for RedisStore {
         let nh = KeyHash::of(&new_id);
         let new = self.keys.session(&nh);
         let masked = self.masked_id(&nh, &new_id)?;
-        let ttl = self.data_ttl(deadline_ms);
+        let ttl = self.held_ttl(deadline_ms, st.locked_ms);
         let old = &st.keys;
         let moved: i64 = self.pool.run("regenerate", |c| {
             Call::new(&self.scripts.regenerate, &[&old.data, &old.exp, &new.data])

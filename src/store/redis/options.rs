@@ -48,10 +48,13 @@ pub struct RedisOptions {
     /// (default 120 s).
     pub lock_ttl: Duration,
     /// A read-only request slides the session's expiry only if that moves it
-    /// by at least this much, so read-mostly sessions are not rewritten on
-    /// every request (default 60 s).
+    /// by at least this much (or by half the session's Timeout, if that is
+    /// less: a read always leaves the session at least half its Timeout), so
+    /// read-mostly sessions are not rewritten on every request (default
+    /// 60 s).
     pub expiry_refresh_interval: Duration,
-    /// How long a session's data outlives its deadline in Redis (a Redis TTL),
+    /// How long a session's data outlives its deadline (and a lock held on
+    /// it) in Redis (a Redis TTL),
     /// so the sweeper can still read it for Session_OnEnd; data no sweeper
     /// claimed in that time is dropped by Redis without OnEnd
     /// (default 10 min).

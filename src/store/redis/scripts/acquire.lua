@@ -1,6 +1,9 @@
 -- ACQUIRE-EXCLUSIVE, one round trip: read and lock.
 -- KEYS: data, exp, claimed (the data key's name with this call's token).
--- ARGV: member, token, now ms, lock expiry ms, tombstone ttl ms.
+-- ARGV: member, token, now ms, lock expiry ms, tombstone ttl ms, the
+-- least data ttl ms while locked (lock ttl + grace: the data outlives the
+-- lock, so its holder never loses it and the sweeper finds it once the
+-- lock frees).
 -- {0}: not found; {1, fields}: locked for us; {2}: locked by another;
 -- {3, fields}: expired, claimed here (moved aside) for Session_OnEnd -- by
 -- this very call, too, retried after a lost reply.
@@ -40,4 +43,7 @@ if e and e <= now then
   return {3, f}
 end
 redis.call('HSET', KEYS[1], 'L', ARGV[2] .. ':' .. ARGV[4])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
 return {1, f}

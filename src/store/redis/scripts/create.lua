@@ -1,5 +1,6 @@
 -- CREATE-IF-ABSENT: stores a new session, locked for its creator.
--- KEYS: data, exp. ARGV: member, L (held), deadline ms, data ttl ms, then
+-- KEYS: data, exp. ARGV: member, L (held), deadline ms, data ttl ms (past
+-- the deadline and the lock's expiry by the grace), then
 -- field/value pairs (L and E among them).
 -- 1: created (or already created by this very call, retried); 0: ID taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then

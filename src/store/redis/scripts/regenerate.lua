@@ -1,6 +1,7 @@
 -- REGENERATE: moves a locked session to a new ID in the same slot, at once.
 -- KEYS: old data, exp, new data. ARGV: old member, new member, token,
--- deadline ms, data ttl ms, masked new ID ('' for none), now ms.
+-- deadline ms, data ttl ms (past the deadline and the lock's expiry by the
+-- grace), masked new ID ('' for none), now ms.
 -- 1: moved; 0: the new ID is taken; -1: the lock expired or is another's;
 -- -2: the session is gone.
 local l = redis.call('HGET', KEYS[1], 'L')

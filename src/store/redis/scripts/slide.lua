@@ -1,8 +1,12 @@
 -- SLIDE (a read-only request, at most once per refresh interval): moves
--- the deadline E later and the data's TTL with it. Never creates a key.
--- KEYS: data. ARGV: deadline ms, data ttl ms. 1: slid; 0: gone or later.
+-- the deadline E later and the data's TTL with it -- only if E is still
+-- the one the request read: a writer that saved meanwhile (a shorter
+-- Timeout, say) set E itself, and a stale read must not undo that. Never
+-- creates a key.
+-- KEYS: data. ARGV: deadline ms, data ttl ms, E as read.
+-- 1: slid; 0: gone, or E changed since it was read.
 local e = tonumber(redis.call('HGET', KEYS[1], 'E'))
-if not e or e >= tonumber(ARGV[1]) then
+if not e or e ~= tonumber(ARGV[3]) then
   return 0
 end
 redis.call('HSET', KEYS[1], 'E', ARGV[1])
