@@ -866,7 +866,7 @@ fn round_trips_per_request() {
     // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
         "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
-        "rename", "pttl",
+        "rename",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);

@@ -43,7 +43,9 @@ if e and e <= now then
   return {3, f}
 end
 redis.call('HSET', KEYS[1], 'L', ARGV[2] .. ':' .. ARGV[4])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[6]) then
+-- The data's TTL runs the grace past E (every write sets it so): only a
+-- deadline before the lock's expiry needs it longer.
+if not e or e < tonumber(ARGV[4]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
 return {1, f}
