@@ -4,7 +4,7 @@
 //!
 //! Nothing outside this module knows C.
 //!
-//! Every export runs inside the panic boundary ([`boundary`]); a few small
+//! Every export runs inside the panic boundary (`boundary`); a few small
 //! ones (the variant setters, `sess_variant_clear`, the typed getters)
 //! first try, inside it, a fast path for their common case: a plain store
 //! of a scalar.

@@ -481,7 +481,7 @@ impl SessionStore for MemoryStore {
     }
 
     /// Claims at most `max` due sessions, holding each shard's mutex for
-    /// at most [`CLAIMS_PER_LOCK`] of them, so requests on other sessions
+    /// at most `CLAIMS_PER_LOCK` of them, so requests on other sessions
     /// of the shard wait for a few microseconds at most, whatever the
     /// backlog.
     fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {

@@ -9,7 +9,7 @@
 //! atomically; the object frees itself when the count reaches zero.
 //!
 //! An object reaches its session through the handle it came from and that
-//! handle's [`Liveness`]: once the unit of work has ended (session closed or
+//! handle's `Liveness`: once the unit of work has ended (session closed or
 //! discarded, request ended, event handler returned), every call but
 //! QueryInterface/AddRef/Release answers `SESS_E_OBJECT_DETACHED`. Objects
 //! follow the handle's threading rule: one thread at a time.
