@@ -76,6 +76,9 @@ fn charsets_are_windows_web_names() {
         (866, "cp866"),
         (1252, "windows-1252"),
         (28592, "ISO-8859-2"),
+        // Where Windows' name differs from the WHATWG one (GBK, EUC-KR).
+        (936, "gb2312"),
+        (949, "ks_c_5601-1987"),
     ] {
         assert_eq!(charset(cp).unwrap(), name, "cp {cp}");
     }

@@ -16,6 +16,10 @@ const CP_UTF16BE: u32 = 1201;
 /// for one character fits many times over).
 const ENCODE_CHUNK: usize = 4096;
 
+/// Code pages whose `charset` name in Windows (`Encoding.WebName`, what
+/// IIS sends) differs from the WHATWG name `encoding_rs` gives them.
+const WINDOWS_CHARSETS: &[(u32, &str)] = &[(936, "gb2312"), (949, "ks_c_5601-1987")];
+
 /// What to write for a character the code page cannot hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Unmappable {
@@ -46,10 +50,14 @@ fn codec(cp: u32) -> Result<Codec> {
     })
 }
 
-/// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`).
+/// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`,
+/// `gb2312` for 936, `ks_c_5601-1987` for 949, as IIS names them).
 pub fn charset(cp: u32) -> Result<&'static str> {
     Ok(match codec(cp)? {
-        Codec::Whatwg(enc) => enc.name(),
+        Codec::Whatwg(enc) => WINDOWS_CHARSETS
+            .iter()
+            .find(|&&(n, _)| n == cp)
+            .map_or(enc.name(), |&(_, name)| name),
         Codec::SingleByte(table) => table.charset,
     })
 }
