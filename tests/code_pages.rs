@@ -26,6 +26,13 @@ const TABLE: &[(u32, &[u8], &str)] = &[
     (737, b"\x80\x97", "ΑΩ"),
     (862, b"\x80\x9A", "את"),
     (855, b"\xA0", "а"),
+    // Shift_JIS's user-defined characters (lead bytes 0xF0–0xF9) are
+    // Windows 932's private use U+E000–U+E757, both ways.
+    (
+        932,
+        b"\xF0\x40\xF0\x7E\xF0\x80\xF9\xFC",
+        "\u{E000}\u{E03E}\u{E03F}\u{E757}",
+    ),
 ];
 
 #[test]
@@ -49,6 +56,8 @@ fn unmappable_characters_follow_the_same_rule() {
         (437, "¾ €", "&#190; &#8364;", "? ?"),
         (850, "€", "&#8364;", "?"),
         (866, "é", "&#233;", "?"),
+        // Past 932's user-defined characters.
+        (932, "\u{E758}", "&#59224;", "?"),
     ] {
         assert_eq!(
             encode(cp, text, Unmappable::HtmlReference).unwrap(),

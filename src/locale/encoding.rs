@@ -62,6 +62,22 @@ pub fn charset(cp: u32) -> Result<&'static str> {
     })
 }
 
+/// Shift_JIS (Windows 932).
+const CP_SHIFT_JIS: u32 = 932;
+
+/// Windows 932's bytes for a user-defined character, U+E000–U+E757 at
+/// lead bytes 0xF0–0xF9. `encoding_rs` decodes them (as the WHATWG
+/// decoder's pointers 8836–10715) but its encoder refuses them; this is
+/// that decoder's arithmetic inverted.
+fn shift_jis_user_defined(c: char) -> Option<[u8; 2]> {
+    let offset = u32::from(c).checked_sub(0xE000).filter(|&n| n <= 0x757)?;
+    let pointer = 8836 + offset;
+    let (lead, trail) = (pointer / 188, pointer % 188);
+    let trail_offset = if trail < 0x3F { 0x40 } else { 0x41 };
+    // Both fit a byte: lead is 47..=56 (0xF0..=0xF9), trail below 188.
+    Some([(lead + 0xC1) as u8, (trail + trail_offset) as u8])
+}
+
 /// Writes what `unmappable` says for a character the code page cannot hold.
 fn push_unmappable(out: &mut Vec<u8>, c: char, unmappable: Unmappable) {
     match unmappable {
@@ -109,7 +125,12 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
         match result {
             encoding_rs::EncoderResult::InputEmpty => return Ok(out),
             encoding_rs::EncoderResult::OutputFull => continue,
-            encoding_rs::EncoderResult::Unmappable(c) => push_unmappable(&mut out, c, unmappable),
+            encoding_rs::EncoderResult::Unmappable(c) => {
+                match shift_jis_user_defined(c).filter(|_| cp == CP_SHIFT_JIS) {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None => push_unmappable(&mut out, c, unmappable),
+                }
+            }
         }
     }
 }
