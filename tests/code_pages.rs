@@ -33,6 +33,12 @@ const TABLE: &[(u32, &[u8], &str)] = &[
         b"\xF0\x40\xF0\x7E\xF0\x80\xF9\xFC",
         "\u{E000}\u{E03E}\u{E03F}\u{E757}",
     ),
+    // Windows 949's: 0xC9A1–C9FE and 0xFEA1–FEFE are U+E000–U+E0BB.
+    (
+        949,
+        b"\xC9\xA1\xC9\xFE\xFE\xA1\xFE\xFE",
+        "\u{E000}\u{E05D}\u{E05E}\u{E0BB}",
+    ),
 ];
 
 #[test]
@@ -58,6 +64,7 @@ fn unmappable_characters_follow_the_same_rule() {
         (866, "é", "&#233;", "?"),
         // Past 932's user-defined characters.
         (932, "\u{E758}", "&#59224;", "?"),
+        (949, "\u{E0BC}", "&#57532;", "?"),
     ] {
         assert_eq!(
             encode(cp, text, Unmappable::HtmlReference).unwrap(),
@@ -72,6 +79,11 @@ fn unmappable_characters_follow_the_same_rule() {
     }
     // Bytes a code page leaves undefined decode to U+FFFD.
     assert_eq!(decode(20127, b"a\xE9").unwrap(), "a\u{FFFD}");
+    // Next to 949's user-defined characters, malformed bytes stay U+FFFD.
+    assert_eq!(
+        decode(949, b"\xC9\x41\xC9\xA1\xFE").unwrap(),
+        "\u{FFFD}A\u{E000}\u{FFFD}"
+    );
 }
 
 #[test]

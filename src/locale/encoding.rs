@@ -6,6 +6,7 @@ use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
 use super::single_byte::{self, SingleByte};
+use super::user_defined::{self, UserDefined};
 use crate::error::Result;
 
 /// UTF-16, little-endian (Windows code page 1200).
@@ -62,22 +63,6 @@ pub fn charset(cp: u32) -> Result<&'static str> {
     })
 }
 
-/// Shift_JIS (Windows 932).
-const CP_SHIFT_JIS: u32 = 932;
-
-/// Windows 932's bytes for a user-defined character, U+E000–U+E757 at
-/// lead bytes 0xF0–0xF9. `encoding_rs` decodes them (as the WHATWG
-/// decoder's pointers 8836–10715) but its encoder refuses them; this is
-/// that decoder's arithmetic inverted.
-fn shift_jis_user_defined(c: char) -> Option<[u8; 2]> {
-    let offset = u32::from(c).checked_sub(0xE000).filter(|&n| n <= 0x757)?;
-    let pointer = 8836 + offset;
-    let (lead, trail) = (pointer / 188, pointer % 188);
-    let trail_offset = if trail < 0x3F { 0x40 } else { 0x41 };
-    // Both fit a byte: lead is 47..=56 (0xF0..=0xF9), trail below 188.
-    Some([(lead + 0xC1) as u8, (trail + trail_offset) as u8])
-}
-
 /// Writes what `unmappable` says for a character the code page cannot hold.
 fn push_unmappable(out: &mut Vec<u8>, c: char, unmappable: Unmappable) {
     match unmappable {
@@ -126,7 +111,7 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
             encoding_rs::EncoderResult::InputEmpty => return Ok(out),
             encoding_rs::EncoderResult::OutputFull => continue,
             encoding_rs::EncoderResult::Unmappable(c) => {
-                match shift_jis_user_defined(c).filter(|_| cp == CP_SHIFT_JIS) {
+                match user_defined::lookup(cp).and_then(|area| area.encode(c)) {
                     Some(bytes) => out.extend_from_slice(&bytes),
                     None => push_unmappable(&mut out, c, unmappable),
                 }
@@ -138,9 +123,47 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
 /// `bytes` in code page `cp`, as UTF-8; malformed sequences become U+FFFD.
 pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
     Ok(match codec(cp)? {
-        Codec::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        Codec::Whatwg(enc) => match user_defined::lookup(cp) {
+            Some(area) => decode_with_user_defined(enc, area, bytes),
+            None => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        },
         Codec::SingleByte(table) => table.decode(bytes),
     })
+}
+
+/// `bytes` decoded by `enc`, where a malformed two-byte sequence that is
+/// one of `area`'s user-defined characters becomes that character (others
+/// become U+FFFD).
+fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &[u8]) -> String {
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let room = |decoder: &encoding_rs::Decoder, n: usize| {
+        decoder
+            .max_utf8_buffer_length_without_replacement(n)
+            .unwrap_or(n)
+    };
+    let mut out = String::with_capacity(room(&decoder, bytes.len()));
+    let mut done = 0;
+    loop {
+        let (result, read) =
+            decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, true);
+        done += read;
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => return out,
+            encoding_rs::DecoderResult::OutputFull => {
+                out.reserve(room(&decoder, bytes.len() - done).max(4));
+            }
+            encoding_rs::DecoderResult::Malformed(bad, after) => {
+                // The malformed bytes end `after` bytes before what was read.
+                let end = done.saturating_sub(usize::from(after));
+                let malformed = bytes.get(end.saturating_sub(usize::from(bad))..end);
+                let c = match malformed {
+                    Some(&[lead, trail]) => area.decode(lead, trail),
+                    _ => None,
+                };
+                out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+        }
+    }
 }
 
 /// Whether every character of code page `cp` is one byte.
@@ -213,6 +236,16 @@ mod tests {
             encode(1252, &mixed, Unmappable::QuestionMark).unwrap(),
             want
         );
+    }
+
+    #[test]
+    fn many_user_defined_characters() {
+        // One decoder stop per character (each is malformed to
+        // `encoding_rs`): linear, and every one found at its place.
+        let bytes = b"\xC9\xA1".repeat(1 << 17);
+        let text = decode(949, &bytes).unwrap();
+        assert_eq!(text, "\u{E000}".repeat(1 << 17));
+        assert_eq!(encode(949, &text, Unmappable::QuestionMark).unwrap(), bytes);
     }
 
     #[test]
