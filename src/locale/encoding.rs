@@ -249,6 +249,36 @@ mod tests {
     }
 
     #[test]
+    fn user_defined_characters_change_nothing_else() {
+        // Byte soup without a user-defined lead byte decodes as
+        // `encoding_rs` alone decodes it, U+FFFD where it does.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        };
+        let cases: [(u32, _, &[_]); 2] = [
+            (932, encoding_rs::SHIFT_JIS, &[0xF0..=0xF9]),
+            (949, encoding_rs::EUC_KR, &[0xC9..=0xC9, 0xFE..=0xFE]),
+        ];
+        for (cp, enc, leads) in cases {
+            let mut seen = 0;
+            for _ in 0..2000 {
+                let bytes: Vec<u8> = (0..next() % 12)
+                    .map(|_| next())
+                    .filter(|b| !leads.iter().any(|r| r.contains(b)))
+                    .collect();
+                let want = enc.decode_without_bom_handling(&bytes).0;
+                assert_eq!(decode(cp, &bytes).unwrap(), want, "cp {cp} {bytes:02X?}");
+                seen += want.matches('\u{FFFD}').count();
+            }
+            assert!(seen > 100, "cp {cp}: only {seen} malformed sequences");
+        }
+    }
+
+    #[test]
     fn charsets_and_bad_code_pages() {
         assert_eq!(charset(932).unwrap(), "Shift_JIS");
         assert_eq!(charset(950).unwrap(), "Big5");
