@@ -1736,7 +1736,8 @@ sess_result sess_codepage_decode(uint32_t codepage,
 
 /**
  * The `charset` name for a `Content-Type` header in code page `codepage`
- * (e.g. `Shift_JIS` for 932, `Big5` for 950, `UTF-8` for 65001).
+ * (e.g. `Shift_JIS` for 932, `Big5` for 950, `gb2312` for 936,
+ * `ks_c_5601-1987` for 949, `UTF-8` for 65001: the names IIS sends).
  */
 sess_result sess_codepage_charset(uint32_t codepage, char *buf, size_t buf_len, size_t *out_len);
 

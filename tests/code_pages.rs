@@ -26,6 +26,19 @@ const TABLE: &[(u32, &[u8], &str)] = &[
     (737, b"\x80\x97", "ΑΩ"),
     (862, b"\x80\x9A", "את"),
     (855, b"\xA0", "а"),
+    // Shift_JIS's user-defined characters (lead bytes 0xF0–0xF9) are
+    // Windows 932's private use U+E000–U+E757, both ways.
+    (
+        932,
+        b"\xF0\x40\xF0\x7E\xF0\x80\xF9\xFC",
+        "\u{E000}\u{E03E}\u{E03F}\u{E757}",
+    ),
+    // Windows 949's: 0xC9A1–C9FE and 0xFEA1–FEFE are U+E000–U+E0BB.
+    (
+        949,
+        b"\xC9\xA1\xC9\xFE\xFE\xA1\xFE\xFE",
+        "\u{E000}\u{E05D}\u{E05E}\u{E0BB}",
+    ),
 ];
 
 #[test]
@@ -49,6 +62,9 @@ fn unmappable_characters_follow_the_same_rule() {
         (437, "¾ €", "&#190; &#8364;", "? ?"),
         (850, "€", "&#8364;", "?"),
         (866, "é", "&#233;", "?"),
+        // Past 932's user-defined characters.
+        (932, "\u{E758}", "&#59224;", "?"),
+        (949, "\u{E0BC}", "&#57532;", "?"),
     ] {
         assert_eq!(
             encode(cp, text, Unmappable::HtmlReference).unwrap(),
@@ -63,6 +79,11 @@ fn unmappable_characters_follow_the_same_rule() {
     }
     // Bytes a code page leaves undefined decode to U+FFFD.
     assert_eq!(decode(20127, b"a\xE9").unwrap(), "a\u{FFFD}");
+    // Next to 949's user-defined characters, malformed bytes stay U+FFFD.
+    assert_eq!(
+        decode(949, b"\xC9\x41\xC9\xA1\xFE").unwrap(),
+        "\u{FFFD}A\u{E000}\u{FFFD}"
+    );
 }
 
 #[test]
@@ -76,6 +97,9 @@ fn charsets_are_windows_web_names() {
         (866, "cp866"),
         (1252, "windows-1252"),
         (28592, "ISO-8859-2"),
+        // Where Windows' name differs from the WHATWG one (GBK, EUC-KR).
+        (936, "gb2312"),
+        (949, "ks_c_5601-1987"),
     ] {
         assert_eq!(charset(cp).unwrap(), name, "cp {cp}");
     }

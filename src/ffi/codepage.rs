@@ -69,7 +69,8 @@ pub unsafe extern "C" fn sess_codepage_decode(
 }
 
 /// The `charset` name for a `Content-Type` header in code page `codepage`
-/// (e.g. `Shift_JIS` for 932, `Big5` for 950, `UTF-8` for 65001).
+/// (e.g. `Shift_JIS` for 932, `Big5` for 950, `gb2312` for 936,
+/// `ks_c_5601-1987` for 949, `UTF-8` for 65001: the names IIS sends).
 #[no_mangle]
 pub unsafe extern "C" fn sess_codepage_charset(
     codepage: u32,

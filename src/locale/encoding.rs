@@ -6,6 +6,7 @@ use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
 use super::single_byte::{self, SingleByte};
+use super::user_defined::{self, UserDefined};
 use crate::error::Result;
 
 /// UTF-16, little-endian (Windows code page 1200).
@@ -15,6 +16,10 @@ const CP_UTF16BE: u32 = 1201;
 /// Bytes [`encode`] writes per encoder call (any encoder's longest output
 /// for one character fits many times over).
 const ENCODE_CHUNK: usize = 4096;
+
+/// Code pages whose `charset` name in Windows (`Encoding.WebName`, what
+/// IIS sends) differs from the WHATWG name `encoding_rs` gives them.
+const WINDOWS_CHARSETS: &[(u32, &str)] = &[(936, "gb2312"), (949, "ks_c_5601-1987")];
 
 /// What to write for a character the code page cannot hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,10 +51,14 @@ fn codec(cp: u32) -> Result<Codec> {
     })
 }
 
-/// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`).
+/// The `charset` name for a `Content-Type` header (e.g. `Shift_JIS`,
+/// `gb2312` for 936, `ks_c_5601-1987` for 949, as IIS names them).
 pub fn charset(cp: u32) -> Result<&'static str> {
     Ok(match codec(cp)? {
-        Codec::Whatwg(enc) => enc.name(),
+        Codec::Whatwg(enc) => WINDOWS_CHARSETS
+            .iter()
+            .find(|&&(n, _)| n == cp)
+            .map_or(enc.name(), |&(_, name)| name),
         Codec::SingleByte(table) => table.charset,
     })
 }
@@ -101,7 +110,12 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
         match result {
             encoding_rs::EncoderResult::InputEmpty => return Ok(out),
             encoding_rs::EncoderResult::OutputFull => continue,
-            encoding_rs::EncoderResult::Unmappable(c) => push_unmappable(&mut out, c, unmappable),
+            encoding_rs::EncoderResult::Unmappable(c) => {
+                match user_defined::lookup(cp).and_then(|area| area.encode(c)) {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None => push_unmappable(&mut out, c, unmappable),
+                }
+            }
         }
     }
 }
@@ -109,9 +123,47 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
 /// `bytes` in code page `cp`, as UTF-8; malformed sequences become U+FFFD.
 pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
     Ok(match codec(cp)? {
-        Codec::Whatwg(enc) => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        Codec::Whatwg(enc) => match user_defined::lookup(cp) {
+            Some(area) => decode_with_user_defined(enc, area, bytes),
+            None => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        },
         Codec::SingleByte(table) => table.decode(bytes),
     })
+}
+
+/// `bytes` decoded by `enc`, where a malformed two-byte sequence that is
+/// one of `area`'s user-defined characters becomes that character (others
+/// become U+FFFD).
+fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &[u8]) -> String {
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let room = |decoder: &encoding_rs::Decoder, n: usize| {
+        decoder
+            .max_utf8_buffer_length_without_replacement(n)
+            .unwrap_or(n)
+    };
+    let mut out = String::with_capacity(room(&decoder, bytes.len()));
+    let mut done = 0;
+    loop {
+        let (result, read) =
+            decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, true);
+        done += read;
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => return out,
+            encoding_rs::DecoderResult::OutputFull => {
+                out.reserve(room(&decoder, bytes.len() - done).max(4));
+            }
+            encoding_rs::DecoderResult::Malformed(bad, after) => {
+                // The malformed bytes end `after` bytes before what was read.
+                let end = done.saturating_sub(usize::from(after));
+                let malformed = bytes.get(end.saturating_sub(usize::from(bad))..end);
+                let c = match malformed {
+                    Some(&[lead, trail]) => area.decode(lead, trail),
+                    _ => None,
+                };
+                out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+        }
+    }
 }
 
 /// Whether every character of code page `cp` is one byte.
@@ -184,6 +236,46 @@ mod tests {
             encode(1252, &mixed, Unmappable::QuestionMark).unwrap(),
             want
         );
+    }
+
+    #[test]
+    fn many_user_defined_characters() {
+        // One decoder stop per character (each is malformed to
+        // `encoding_rs`): linear, and every one found at its place.
+        let bytes = b"\xC9\xA1".repeat(1 << 17);
+        let text = decode(949, &bytes).unwrap();
+        assert_eq!(text, "\u{E000}".repeat(1 << 17));
+        assert_eq!(encode(949, &text, Unmappable::QuestionMark).unwrap(), bytes);
+    }
+
+    #[test]
+    fn user_defined_characters_change_nothing_else() {
+        // Byte soup without a user-defined lead byte decodes as
+        // `encoding_rs` alone decodes it, U+FFFD where it does.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        };
+        let cases: [(u32, _, &[_]); 2] = [
+            (932, encoding_rs::SHIFT_JIS, &[0xF0..=0xF9]),
+            (949, encoding_rs::EUC_KR, &[0xC9..=0xC9, 0xFE..=0xFE]),
+        ];
+        for (cp, enc, leads) in cases {
+            let mut seen = 0;
+            for _ in 0..2000 {
+                let bytes: Vec<u8> = (0..next() % 12)
+                    .map(|_| next())
+                    .filter(|b| !leads.iter().any(|r| r.contains(b)))
+                    .collect();
+                let want = enc.decode_without_bom_handling(&bytes).0;
+                assert_eq!(decode(cp, &bytes).unwrap(), want, "cp {cp} {bytes:02X?}");
+                seen += want.matches('\u{FFFD}').count();
+            }
+            assert!(seen > 100, "cp {cp}: only {seen} malformed sequences");
+        }
     }
 
     #[test]

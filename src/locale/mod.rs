@@ -7,6 +7,7 @@ mod date_names;
 pub mod encoding;
 mod info;
 mod single_byte;
+mod user_defined;
 
 pub use collate::{compare_flags, compare_text};
 pub use data::{SortedLcid, EN_US, LOCALES, SORTED_LCIDS};

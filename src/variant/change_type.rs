@@ -53,7 +53,8 @@ pub mod flags {
 ///   `31.12.1999 18:00:00` under de-DE; date alone at midnight, time alone
 ///   on day 0), `VT_BOOL` as its SHORT (`-1`, `0`, `1`) unless `VARIANT_ALPHABOOL` (English
 ///   words) or `VARIANT_LOCALBOOL` (the locale's words) ask for words;
-/// - from text: numbers with spaces, signs, parentheses, the locale's
+/// - from text (read, as `VarXxxFromStr` reads it, up to the string's first
+///   NUL: `"12\0x"` → 12): numbers with spaces, signs, parentheses, the locale's
 ///   digit-group and decimal separators (`1.234,5` under de-DE), its
 ///   currency symbol, an exponent or `&H`/`&O`; booleans as `True`/`False`
 ///   (with `VARIANT_LOCALBOOL` also the locale's words) or a number; dates
@@ -139,6 +140,7 @@ enum Scalar<'a> {
     /// `VT_R4`, `VT_R8` or `VT_DATE`.
     Float(f64),
     Cy(i64),
+    /// A `VT_BSTR`'s text before its first NUL.
     Text(&'a str),
 }
 
@@ -158,7 +160,8 @@ impl<'a> Scalar<'a> {
             Variant::R4(x) => Scalar::Float(f64::from(*x)),
             Variant::R8(x) | Variant::Date(x) => Scalar::Float(*x),
             Variant::Cy(c) => Scalar::Cy(*c),
-            Variant::Bstr(s) => Scalar::Text(s),
+            // VarXxxFromStr read an OLECHAR string: up to the first NUL.
+            Variant::Bstr(s) => Scalar::Text(s.split('\0').next().unwrap_or_default()),
             Variant::Null
             | Variant::Error(_)
             | Variant::Dispatch(_)
@@ -463,6 +466,25 @@ mod tests {
 
     fn bstr(s: &str) -> Variant {
         Variant::bstr(s)
+    }
+
+    #[test]
+    fn strings_are_read_to_their_first_nul() {
+        // VarI4FromStr and the other VarXxxFromStr take an OLECHAR string:
+        // what VariantChangeType gives them ends at the BSTR's first NUL.
+        assert_eq!(conv(&bstr("12\0x"), vt::I4), Ok(Variant::I4(12)));
+        assert_eq!(conv(&bstr("1.5\0"), vt::R8), Ok(Variant::R8(1.5)));
+        assert_eq!(
+            conv(&bstr("True\0False"), vt::BOOL),
+            Ok(Variant::bool(true))
+        );
+        assert_eq!(
+            conv(&bstr("1/2/2000\0junk"), vt::DATE),
+            conv(&bstr("1/2/2000"), vt::DATE)
+        );
+        assert_eq!(code(&bstr("\u{0}12"), vt::I4), error::DISP_E_TYPEMISMATCH);
+        // To text, the string stays whole.
+        assert_eq!(conv(&bstr("a\0b"), vt::BSTR), Ok(bstr("a\0b")));
     }
 
     #[test]
