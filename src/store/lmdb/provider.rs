@@ -627,32 +627,28 @@ impl Provider for LmdbProvider {
     /// read-mostly sessions are not rewritten on every request. Right after
     /// this thread read the session, the slide is queued for the next batch
     /// (see `slides.rs`) if the stored deadline is far enough; otherwise
-    /// it is checked in a read transaction and written in a transaction of
-    /// its own.
+    /// it is written in a transaction of its own. Either way only over the
+    /// deadline the request read (otherwise read now): a writer that saved
+    /// since (a shorter Timeout, say) set the deadline itself, and a slide
+    /// computed from the stale read must not undo it.
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let h = hash(key)?;
         self.shared.check_process()?;
-        if let Some(seen) = Seen::take(self.shared.app(), &h) {
-            if deadline_ms < seen.deadline.saturating_add(REFRESH_MS) {
-                return Ok(Status::Done);
-            }
-            if seen.deadline >= seen.now_ms().saturating_add(HORIZON_MS)
-                && self.shared.queue_slide(&h, seen.deadline, deadline_ms)?
-            {
-                return Ok(Status::Done);
-            }
+        let seen = Seen::take(self.shared.app(), &h);
+        let read = match seen {
+            Some(seen) => seen.deadline,
+            None => match self.read("read", |txn| self.state(txn, &h, "read"))? {
+                Some(st) => st.deadline,
+                None => return Ok(Status::NotFound),
+            },
+        };
+        if deadline_ms < read.saturating_add(REFRESH_MS) {
+            return Ok(Status::Done);
         }
-        let slide = self.read("read", |txn| {
-            Ok(match self.state(txn, &h, "read")? {
-                None => Some(Status::NotFound),
-                Some(st) if deadline_ms < st.deadline.saturating_add(REFRESH_MS) => {
-                    Some(Status::Done)
-                }
-                Some(_) => None,
-            })
-        })?;
-        if let Some(status) = slide {
-            return Ok(status);
+        if seen.is_some_and(|s| read >= s.now_ms().saturating_add(HORIZON_MS))
+            && self.shared.queue_slide(&h, read, deadline_ms)?
+        {
+            return Ok(Status::Done);
         }
         self.write("reset_timeout", |txn| {
             let slid = |st: State| {
@@ -660,7 +656,7 @@ impl Provider for LmdbProvider {
                     deadline: deadline_ms,
                     ..st
                 };
-                (st.deadline < deadline_ms).then_some((slid, None))
+                (st.deadline == read).then_some((slid, None))
             };
             let room = &mut self.shared.room();
             Ok(
