@@ -316,13 +316,21 @@ impl LmdbProvider {
         if let Some(status) = live {
             return Ok(status);
         }
+        #[cfg(test)]
+        tests::claiming(h);
         // Past its deadline: claimed here (its Session_OnEnd is the
-        // caller's), unless a sweep claimed it first.
+        // caller's), unless a sweep claimed it first, or a read-only
+        // request that read it alive slid it since (the lock does not stop
+        // that): then it lives on, as a sweep would leave it.
         self.write("acquire", |txn| {
             let Some((st, blob)) = self.record(txn, h, "acquire")? else {
                 return Ok(Status::NotFound);
             };
             out.write(blob)?;
+            if st.deadline > now_ms {
+                Seen::remember(self.shared.app(), h, st.deadline, now_ms);
+                return Ok(Status::Done);
+            }
             self.delete(txn, h, &st, "acquire")?;
             Ok(Status::Expired)
         })
@@ -831,7 +839,9 @@ mod tests {
     }
 
     /// Called by this thread's sweep with each session it is about to
-    /// claim (its lock decided, the session not yet read or deleted).
+    /// claim (its lock decided, the session not yet read or deleted), and
+    /// by its request that found the session it locked expired, before it
+    /// claims it.
     pub(super) fn claiming(h: &[u8; 16]) {
         CLAIMING.with(|c| {
             if let Some(hook) = c.borrow_mut().as_mut() {
@@ -932,6 +942,40 @@ mod tests {
             }
             other => panic!("the request got {other:?}"),
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_expired_session_slid_before_its_claim_lives_on() {
+        let (p, dir) = provider("slid-claim");
+        let p = std::sync::Arc::new(p);
+        assert_eq!(
+            p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
+            Status::Done
+        );
+        assert_eq!(p.release(&key(1), 1).unwrap(), Status::Done);
+        // A request at 10_000 locks the session and finds it expired; a
+        // read-only request that read it alive (before 10_000, its slide
+        // then written at once) slides it to 70_000 before the claim.
+        let hp = p.clone();
+        let hook = move |h: &[u8; 16]| {
+            if *h == [1; 16] {
+                let hp = hp.clone();
+                let slid = std::thread::spawn(move || hp.reset_timeout(&key(1), 70_000));
+                assert_eq!(slid.join().unwrap().unwrap(), Status::Done);
+            }
+        };
+        let mut out = BlobBuf::new(64);
+        let got = with_claiming(hook, || {
+            p.get(&key(1), LockMode::Exclusive, 2, 10_000, &mut out)
+        });
+        assert_eq!(got.unwrap(), Status::Done, "ended after it slid");
+        assert_eq!(out.as_bytes(), b"a");
+        assert_eq!(
+            p.set_and_release(&key(1), 2, 70_000, Some(b"saved"))
+                .unwrap(),
+            Status::Done
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
