@@ -1178,3 +1178,29 @@ fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
     );
     assert_eq!(app.expire().unwrap(), 1);
 }
+
+#[test]
+fn a_new_sessions_lock_lasts_its_lease_from_when_it_is_stored() {
+    let dir = TempDir::new("newlock");
+    let clock = Arc::new(ManualClock::new(1_900_000_000_000));
+    let app = app_on(lmdb_opts(dir.path()), |o| {
+        o.clock = Some(clock.clone());
+        o.lock_timeout = Duration::from_millis(300);
+    });
+    // A request makes a session, works for 40 s (past the 30 s lock_ttl),
+    // then writes to it first: stored, and locked, from now.
+    let mut s = app.create_session().unwrap();
+    clock.advance(40_000);
+    s.set("n", Variant::I4(1)).unwrap();
+    let id = s.id();
+    // Another request for it (its cookie is out) waits for that lock.
+    clock.advance(1_000);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_LOCK_TIMEOUT,
+        "the lock was taken already stale"
+    );
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+}

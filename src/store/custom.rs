@@ -732,7 +732,6 @@ impl SessionStore for CustomStore {
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
         let mut hold = self.hold(KeyHash::of(&id), 0);
         hold.stored = false;
-        hold.locked_at = now_ms;
         Lease::copied(OwnedLease {
             id,
             created_ms: now_ms,
@@ -742,7 +741,13 @@ impl SessionStore for CustomStore {
         })
     }
 
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
+    fn insert(
+        &self,
+        lease: &mut Lease,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> Result<bool> {
         let (id, data, created_ms, _, hold) = parts(lease)?;
         if hold.stored {
             return Err(Error::new(
@@ -755,7 +760,7 @@ impl SessionStore for CustomStore {
         let status = self.provider.create(
             &hold.key,
             token,
-            hold.locked_at,
+            now_ms,
             deadline_ms,
             max_sessions as u64,
             &blob,
@@ -765,6 +770,7 @@ impl SessionStore for CustomStore {
                 hold.token = token;
                 hold.stored = true;
                 hold.locked = true;
+                hold.locked_at = now_ms;
                 hold.saved = blob;
                 Ok(true)
             }
@@ -1200,7 +1206,7 @@ mod tests {
     fn stored(s: &CustomStore, user: &str, deadline: u64) -> SessionId {
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, data(user), 0);
-        assert!(s.insert(&mut lease, deadline, usize::MAX).unwrap());
+        assert!(s.insert(&mut lease, 0, deadline, usize::MAX).unwrap());
         s.release(lease, deadline).unwrap();
         id
     }
@@ -1248,7 +1254,7 @@ mod tests {
         let s = Arc::new(s);
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, data("Ann"), u64::MAX - 5);
-        assert!(s.insert(&mut lease, u64::MAX, usize::MAX).unwrap());
+        assert!(s.insert(&mut lease, 0, u64::MAX, usize::MAX).unwrap());
         s.release(lease, u64::MAX).unwrap();
         let app = App::new(AppOptions {
             expiry_interval: None,
@@ -1515,7 +1521,7 @@ mod tests {
         }
         let mut lease = s.prepare(SessionId::generate().unwrap(), data("x"), 0);
         assert_eq!(
-            s.insert(&mut lease, 1, 10).unwrap_err().code(),
+            s.insert(&mut lease, 0, 1, 10).unwrap_err().code(),
             error::E_STORE_UNAVAILABLE
         );
         // Counting and claiming expired sessions say so too.
@@ -1555,7 +1561,7 @@ mod tests {
         stored(&s, "A", 60_000);
         let mut lease = s.prepare(SessionId::generate().unwrap(), data("B"), 0);
         assert_eq!(
-            s.insert(&mut lease, 60_000, 1).unwrap_err().code(),
+            s.insert(&mut lease, 0, 60_000, 1).unwrap_err().code(),
             error::E_TOO_MANY_SESSIONS
         );
     }
