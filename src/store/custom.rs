@@ -47,6 +47,9 @@
 //!   it); one whose blob is too large for the list ever to take (stored
 //!   under larger limits) may be removed without Session_OnEnd, and
 //!   reported as an error once the others are claimed.
+//!   Every blob in the list when it returns gets Session_OnEnd, even if
+//!   it fails: a claim that failed (its transaction aborted) must take its
+//!   blobs back out ([`BlobList::truncate`]).
 //! - `count`: how many sessions are stored.
 //!
 //! Failures are `Err` with a code; `E_STORE_UNAVAILABLE` says the store is
@@ -180,6 +183,13 @@ impl BlobList {
             .map_err(|_| Error::code_only(error::E_OUTOFMEMORY))?;
         self.blobs.push(b.into_bytes());
         Ok(())
+    }
+
+    /// Drops every blob added after the first `len`: a provider whose
+    /// claim of their sessions failed (they stay stored, for a later
+    /// sweep) must not hand them out.
+    pub fn truncate(&mut self, len: usize) {
+        self.blobs.truncate(len);
     }
 
     /// Number of blobs added.

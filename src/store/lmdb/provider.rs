@@ -714,6 +714,7 @@ impl Provider for LmdbProvider {
         // The locks of the sessions claimed: freed once the transaction
         // has committed (or aborted), when this is dropped.
         let mut locks = self.locks.sweep(now_ms);
+        let before = out.len();
         let swept = self.write("sweep", |txn| {
             let mut room = s.room();
             for k in due(txn, max.saturating_mul(4).max(64))? {
@@ -786,6 +787,10 @@ impl Provider for LmdbProvider {
             Ok(())
         });
         drop(locks); // committed, or aborted (`swept` is an error)
+        if swept.is_err() {
+            // Aborted: those sessions stay, and get no Session_OnEnd.
+            out.truncate(before);
+        }
         swept?;
         // Sweeps are where a non-durable store reaches the disk.
         s.env()?.force_sync().map_err(|e| fail(e, "sync"))?;
@@ -976,6 +981,30 @@ mod tests {
                 .unwrap(),
             Status::Done
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_sweep_whose_transaction_fails_hands_out_nothing() {
+        let (p, dir) = provider("sweep-full");
+        // More due sessions than the disk room reserved ahead covers: the
+        // sweep reserves more as it goes, and the disk is full.
+        let n = 700;
+        store_raw(&p, n, 8, 1000, 1000);
+        let mut list = BlobList::new(64, usize::from(n));
+        let full = |_: &std::path::Path, _, _| Some(libc::ENOSPC);
+        let e = crate::store::lmdb::space::tests::with_hook(full, || {
+            p.claim_expired(2000, usize::from(n), &mut list)
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_FULL, "{e}");
+        // Nothing was claimed: no Session_OnEnd for sessions still stored
+        // (the next sweep would end them again).
+        assert_eq!(p.count().unwrap(), u64::from(n));
+        assert_eq!(list.len(), 0, "handed out, yet not claimed");
+        let mut list = BlobList::new(64, usize::from(n));
+        p.claim_expired(2000, usize::from(n), &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (usize::from(n), 0));
         let _ = std::fs::remove_dir_all(dir);
     }
 
