@@ -131,10 +131,11 @@ impl sess::store::SessionStore for Flaky {
     fn insert(
         &self,
         lease: &mut sess::store::Lease,
+        now_ms: u64,
         deadline_ms: u64,
         max_sessions: usize,
     ) -> sess::error::Result<bool> {
-        self.inner.insert(lease, deadline_ms, max_sessions)
+        self.inner.insert(lease, now_ms, deadline_ms, max_sessions)
     }
     fn regenerate(
         &self,

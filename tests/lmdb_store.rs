@@ -1148,3 +1148,59 @@ fn lock_ttl_is_at_most_24_hours() {
     assert_eq!(e.code(), error::E_INVALID_OPTION, "{e}");
     assert!(e.detail().contains("lock_ttl"), "{e}");
 }
+
+#[test]
+fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
+    let dir = TempDir::new("slidewriter");
+    let t0 = 1_900_000_000_000u64;
+    let clock = Arc::new(ManualClock::new(t0));
+    let app = app_on(lmdb_opts(dir.path()), |o| o.clock = Some(clock.clone()));
+    let mut s = app.create_session().unwrap();
+    s.set_timeout(20).unwrap();
+    s.set("n", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    // 3 s before the deadline (a read-only slide that near it is written
+    // at once, not queued), a read-only request reads the session; a
+    // writer then sets Timeout = 1 minute and saves before the reader ends.
+    clock.advance(20 * 60_000 - 3_000);
+    let reader = app.open(&id, LockMode::Shared).unwrap();
+    let mut w = app.open(&id, LockMode::Exclusive).unwrap();
+    w.set_timeout(1).unwrap();
+    w.close().unwrap();
+    reader.close().unwrap();
+    // The writer's deadline stands: the session ends a minute after it.
+    clock.advance(2 * 60_000);
+    assert_eq!(
+        code(app.open(&id, LockMode::Shared)),
+        error::E_SESSION_NOT_FOUND,
+        "the stale read's 20-minute slide undid the writer's Timeout"
+    );
+    assert_eq!(app.expire().unwrap(), 1);
+}
+
+#[test]
+fn a_new_sessions_lock_lasts_its_lease_from_when_it_is_stored() {
+    let dir = TempDir::new("newlock");
+    let clock = Arc::new(ManualClock::new(1_900_000_000_000));
+    let app = app_on(lmdb_opts(dir.path()), |o| {
+        o.clock = Some(clock.clone());
+        o.lock_timeout = Duration::from_millis(300);
+    });
+    // A request makes a session, works for 40 s (past the 30 s lock_ttl),
+    // then writes to it first: stored, and locked, from now.
+    let mut s = app.create_session().unwrap();
+    clock.advance(40_000);
+    s.set("n", Variant::I4(1)).unwrap();
+    let id = s.id();
+    // Another request for it (its cookie is out) waits for that lock.
+    clock.advance(1_000);
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_LOCK_TIMEOUT,
+        "the lock was taken already stale"
+    );
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+}

@@ -108,8 +108,11 @@ impl Session {
         for _ in 0..ID_ATTEMPTS {
             let app = &self.app;
             let lease = self.lease.as_mut().expect("lease");
-            let deadline = app.deadline(lease, app.now_ms());
-            let inserted = app.store.insert(lease, deadline, app.opts.max_sessions);
+            let now = app.now_ms();
+            let deadline = app.deadline(lease, now);
+            let inserted = app
+                .store
+                .insert(lease, now, deadline, app.opts.max_sessions);
             if app.counters.check(inserted)? {
                 Counters::add(&app.counters.created, 1);
                 self.stored = true;

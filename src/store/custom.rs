@@ -47,6 +47,9 @@
 //!   it); one whose blob is too large for the list ever to take (stored
 //!   under larger limits) may be removed without Session_OnEnd, and
 //!   reported as an error once the others are claimed.
+//!   Every blob in the list when it returns gets Session_OnEnd, even if
+//!   it fails: a claim that failed (its transaction aborted) must take its
+//!   blobs back out ([`BlobList::truncate`]).
 //! - `count`: how many sessions are stored.
 //!
 //! Failures are `Err` with a code; `E_STORE_UNAVAILABLE` says the store is
@@ -180,6 +183,13 @@ impl BlobList {
             .map_err(|_| Error::code_only(error::E_OUTOFMEMORY))?;
         self.blobs.push(b.into_bytes());
         Ok(())
+    }
+
+    /// Drops every blob added after the first `len`: a provider whose
+    /// claim of their sessions failed (they stay stored, for a later
+    /// sweep) must not hand them out.
+    pub fn truncate(&mut self, len: usize) {
+        self.blobs.truncate(len);
     }
 
     /// Number of blobs added.
@@ -732,7 +742,6 @@ impl SessionStore for CustomStore {
     fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
         let mut hold = self.hold(KeyHash::of(&id), 0);
         hold.stored = false;
-        hold.locked_at = now_ms;
         Lease::copied(OwnedLease {
             id,
             created_ms: now_ms,
@@ -742,7 +751,13 @@ impl SessionStore for CustomStore {
         })
     }
 
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
+    fn insert(
+        &self,
+        lease: &mut Lease,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> Result<bool> {
         let (id, data, created_ms, _, hold) = parts(lease)?;
         if hold.stored {
             return Err(Error::new(
@@ -755,7 +770,7 @@ impl SessionStore for CustomStore {
         let status = self.provider.create(
             &hold.key,
             token,
-            hold.locked_at,
+            now_ms,
             deadline_ms,
             max_sessions as u64,
             &blob,
@@ -765,6 +780,7 @@ impl SessionStore for CustomStore {
                 hold.token = token;
                 hold.stored = true;
                 hold.locked = true;
+                hold.locked_at = now_ms;
                 hold.saved = blob;
                 Ok(true)
             }
@@ -1200,7 +1216,7 @@ mod tests {
     fn stored(s: &CustomStore, user: &str, deadline: u64) -> SessionId {
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, data(user), 0);
-        assert!(s.insert(&mut lease, deadline, usize::MAX).unwrap());
+        assert!(s.insert(&mut lease, 0, deadline, usize::MAX).unwrap());
         s.release(lease, deadline).unwrap();
         id
     }
@@ -1248,7 +1264,7 @@ mod tests {
         let s = Arc::new(s);
         let id = SessionId::generate().unwrap();
         let mut lease = s.prepare(id, data("Ann"), u64::MAX - 5);
-        assert!(s.insert(&mut lease, u64::MAX, usize::MAX).unwrap());
+        assert!(s.insert(&mut lease, 0, u64::MAX, usize::MAX).unwrap());
         s.release(lease, u64::MAX).unwrap();
         let app = App::new(AppOptions {
             expiry_interval: None,
@@ -1515,7 +1531,7 @@ mod tests {
         }
         let mut lease = s.prepare(SessionId::generate().unwrap(), data("x"), 0);
         assert_eq!(
-            s.insert(&mut lease, 1, 10).unwrap_err().code(),
+            s.insert(&mut lease, 0, 1, 10).unwrap_err().code(),
             error::E_STORE_UNAVAILABLE
         );
         // Counting and claiming expired sessions say so too.
@@ -1555,7 +1571,7 @@ mod tests {
         stored(&s, "A", 60_000);
         let mut lease = s.prepare(SessionId::generate().unwrap(), data("B"), 0);
         assert_eq!(
-            s.insert(&mut lease, 60_000, 1).unwrap_err().code(),
+            s.insert(&mut lease, 0, 60_000, 1).unwrap_err().code(),
             error::E_TOO_MANY_SESSIONS
         );
     }

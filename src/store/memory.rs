@@ -378,7 +378,14 @@ impl SessionStore for MemoryStore {
         Lease::in_place(Guard::Write(Arc::new(RwLock::new(entry)).write_arc()))
     }
 
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
+    /// `_now_ms`: this store's locks have no lease.
+    fn insert(
+        &self,
+        lease: &mut Lease,
+        _now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> Result<bool> {
         let g = write_guard(lease)?;
         if g.state != State::Pending {
             return Err(Error::new(
@@ -429,7 +436,7 @@ impl SessionStore for MemoryStore {
         let created = old.created_ms;
         let mut moved = self.prepare(new_id, data, created);
         // The session is counted already: it moves, it does not add one.
-        if !self.insert(&mut moved, deadline_ms, usize::MAX)? {
+        if !self.insert(&mut moved, created, deadline_ms, usize::MAX)? {
             let m = write_guard(&mut moved)?;
             let data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
             write_guard(lease)?.data = data;
@@ -545,7 +552,7 @@ mod tests {
     fn new_session(store: &MemoryStore, now: u64, deadline: u64) -> SessionId {
         let id = SessionId::generate().unwrap();
         let mut lease = store.prepare(id, SessionData::new(20, 1033, 65001), now);
-        assert!(store.insert(&mut lease, deadline, usize::MAX).unwrap());
+        assert!(store.insert(&mut lease, 0, deadline, usize::MAX).unwrap());
         store.release(lease, deadline).unwrap();
         id
     }
@@ -576,7 +583,7 @@ mod tests {
             s.get(&id, LockMode::Shared, WAIT, 0).unwrap(),
             Lookup::NotFound
         ));
-        assert!(s.insert(&mut lease, 60_000, 10).unwrap());
+        assert!(s.insert(&mut lease, 0, 60_000, 10).unwrap());
         s.release(lease, 60_000).unwrap();
         let lease = found(s.get(&id, LockMode::Shared, WAIT, 1).unwrap());
         assert_eq!(lease.data().contents().get("A"), Some(&Variant::I4(1)));
@@ -653,7 +660,7 @@ mod tests {
                 SessionData::new(20, 1033, 65001),
                 0,
             );
-            assert!(s.insert(&mut l, 1000, 2).unwrap());
+            assert!(s.insert(&mut l, 0, 1000, 2).unwrap());
         }
         let mut l = s.prepare(
             SessionId::generate().unwrap(),
@@ -661,7 +668,7 @@ mod tests {
             0,
         );
         assert_eq!(
-            s.insert(&mut l, 1000, 2).unwrap_err().code(),
+            s.insert(&mut l, 0, 1000, 2).unwrap_err().code(),
             error::E_TOO_MANY_SESSIONS
         );
         assert_eq!(s.count().unwrap(), 2);

@@ -192,9 +192,17 @@ pub trait SessionStore: Send + Sync {
     /// create-uninitialised, step two: makes a prepared session visible with
     /// expiry `deadline_ms` if its ID is free (create-if-absent, so a
     /// collision can never attach two users to one session) and the store
-    /// holds fewer than `max_sessions` (else `E_TOO_MANY_SESSIONS`).
-    /// `Ok(false)`: the ID is taken; the caller picks another.
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool>;
+    /// holds fewer than `max_sessions` (else `E_TOO_MANY_SESSIONS`), locked
+    /// for the lease since `now_ms` (a lock with a lease, as shared stores'
+    /// are, lasts it from now, not from `prepare`: the first write may come
+    /// long after). `Ok(false)`: the ID is taken; the caller picks another.
+    fn insert(
+        &self,
+        lease: &mut Lease,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> Result<bool>;
 
     /// Moves a stored session held exclusively to `new_id` in one step: the
     /// old ID is dead when this returns and `lease` holds the new one.

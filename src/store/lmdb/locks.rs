@@ -12,8 +12,9 @@
 //! token. Every process judges a lock by the lease its holder took it
 //! with, whatever its own (`lock_ttl` differs per application, even per
 //! process). A lock past its lease is stale: its holder crashed or hung.
-//! A word whose lease ends more than the longest lease (24 h) ahead is
-//! garbage (a damaged table), stale too, never a lock held for years.
+//! A word whose lease ends more than [`GARBAGE_MS`] (48 h: the longest
+//! lease, plus as much for a clock behind its taker's) ahead is garbage (a
+//! damaged table), stale too, never a lock held for years.
 //! Breaking a stale lock happens only inside an LMDB write transaction,
 //! where every save checks that its lock still holds, so a holder whose
 //! lock was broken can never save after the new holder read the session.
@@ -54,9 +55,13 @@ const OLD_MAGIC: &[u8; 8] = b"sesslck1";
 const UNTIL_BITS: u32 = 40;
 const UNTIL_MASK: u64 = (1 << UNTIL_BITS) - 1;
 const TAG_BITS: u32 = 24;
-/// The longest lease (24 h, `LmdbOptions::lock_ttl`'s bound, as Redis's):
-/// a word whose lease ends further ahead is garbage.
+/// The longest lease (24 h, `LmdbOptions::lock_ttl`'s bound, as Redis's).
 pub(super) const MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
+/// A word whose lease ends further ahead than this is garbage: the longest
+/// lease, plus as much again for a clock behind the taker's (another
+/// process's, or a request's that read the clock just before another took
+/// the lock), which sees a lock's whole lease and more left.
+const GARBAGE_MS: u64 = 2 * MAX_LEASE_MS;
 
 /// What trying to take a lock found.
 pub(super) enum Take {
@@ -124,16 +129,16 @@ impl LockTable {
 
     /// Whether `word` is a lock that holds at `now_ms`: before the end of
     /// the lease it records (its holder's, not this process's), which is at
-    /// most [`MAX_LEASE_MS`] away.
+    /// most [`GARBAGE_MS`] away.
     fn live(word: u64, now_ms: u64) -> bool {
         if word == 0 {
             return false;
         }
         let left = (word >> TAG_BITS).wrapping_sub(now_ms) & UNTIL_MASK;
         // Past the end shows as 0 or a huge number (wrapped); a clock that
-        // went back as more than a lease left: still held, up to the
-        // longest lease (further is no lock's: garbage).
-        left != 0 && left <= MAX_LEASE_MS
+        // went back as more than a lease left: still held, up to
+        // GARBAGE_MS (further is no lock's).
+        left != 0 && left <= GARBAGE_MS
     }
 
     /// The word of a lock `token` takes at `now_ms`, for this process's
@@ -486,11 +491,40 @@ mod tests {
             panic!("a garbage word is stale")
         };
         assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1));
-        // The longest real lease still holds to its end.
+        // The longest real lease still holds to its end, also for a
+        // clock a longest lease behind; a word ending past that is garbage.
         t.free(&h, 1);
         t.word(slot)
-            .store(word_for(78, now + MAX_LEASE_MS), Ordering::Release);
+            .store(word_for(78, now + GARBAGE_MS), Ordering::Release);
         assert!(matches!(t.take(&h, 2, now), Take::Busy));
+        t.word(slot)
+            .store(word_for(79, now + GARBAGE_MS + 1), Ordering::Release);
+        assert!(matches!(t.take(&h, 2, now), Take::Stale(_)));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_lock_of_the_longest_lease_holds_for_a_clock_behind_its_takers() {
+        let (t, dir) = table("longest-behind");
+        drop(t);
+        let longest = LockTable::open(&dir, MAX_LEASE_MS).unwrap();
+        let other = LockTable::open(&dir, 1000).unwrap();
+        let h = [4u8; 16];
+        // Taken at 10_000_000 with a 24 h lease; judged by a clock 1 ms
+        // behind (a request that read the clock just before), then an hour
+        // behind (another process's clock).
+        let now = 10_000_000;
+        assert!(matches!(longest.take(&h, 1, now), Take::Taken));
+        for behind in [1, 3_600_000] {
+            assert!(other.is_held(&h, now - behind), "{behind} ms behind");
+            assert!(
+                matches!(other.take(&h, 2, now - behind), Take::Busy),
+                "{behind} ms behind"
+            );
+            let mut sweep = other.sweep(now - behind);
+            assert!(!sweep.take(&h), "{behind} ms behind");
+        }
+        assert!(longest.holds(&h, 1));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -25,7 +25,8 @@
 //!   while the session's stored deadline is at least 5 s away, so no
 //!   process ends a session whose slide is still queued. A process killed
 //!   with slides queued loses them (those sessions keep their earlier
-//!   deadline).
+//!   deadline). A slide, queued or written at once, moves only the
+//!   deadline the request read: a save since (a shorter Timeout) stands.
 //! - **Saves** happen only while the saver's token holds the lock and the
 //!   session exists: no lost update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep

@@ -316,13 +316,21 @@ impl LmdbProvider {
         if let Some(status) = live {
             return Ok(status);
         }
+        #[cfg(test)]
+        tests::claiming(h);
         // Past its deadline: claimed here (its Session_OnEnd is the
-        // caller's), unless a sweep claimed it first.
+        // caller's), unless a sweep claimed it first, or a read-only
+        // request that read it alive slid it since (the lock does not stop
+        // that): then it lives on, as a sweep would leave it.
         self.write("acquire", |txn| {
             let Some((st, blob)) = self.record(txn, h, "acquire")? else {
                 return Ok(Status::NotFound);
             };
             out.write(blob)?;
+            if st.deadline > now_ms {
+                Seen::remember(self.shared.app(), h, st.deadline, now_ms);
+                return Ok(Status::Done);
+            }
             self.delete(txn, h, &st, "acquire")?;
             Ok(Status::Expired)
         })
@@ -627,32 +635,28 @@ impl Provider for LmdbProvider {
     /// read-mostly sessions are not rewritten on every request. Right after
     /// this thread read the session, the slide is queued for the next batch
     /// (see `slides.rs`) if the stored deadline is far enough; otherwise
-    /// it is checked in a read transaction and written in a transaction of
-    /// its own.
+    /// it is written in a transaction of its own. Either way only over the
+    /// deadline the request read (otherwise read now): a writer that saved
+    /// since (a shorter Timeout, say) set the deadline itself, and a slide
+    /// computed from the stale read must not undo it.
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let h = hash(key)?;
         self.shared.check_process()?;
-        if let Some(seen) = Seen::take(self.shared.app(), &h) {
-            if deadline_ms < seen.deadline.saturating_add(REFRESH_MS) {
-                return Ok(Status::Done);
-            }
-            if seen.deadline >= seen.now_ms().saturating_add(HORIZON_MS)
-                && self.shared.queue_slide(&h, seen.deadline, deadline_ms)?
-            {
-                return Ok(Status::Done);
-            }
+        let seen = Seen::take(self.shared.app(), &h);
+        let read = match seen {
+            Some(seen) => seen.deadline,
+            None => match self.read("read", |txn| self.state(txn, &h, "read"))? {
+                Some(st) => st.deadline,
+                None => return Ok(Status::NotFound),
+            },
+        };
+        if deadline_ms < read.saturating_add(REFRESH_MS) {
+            return Ok(Status::Done);
         }
-        let slide = self.read("read", |txn| {
-            Ok(match self.state(txn, &h, "read")? {
-                None => Some(Status::NotFound),
-                Some(st) if deadline_ms < st.deadline.saturating_add(REFRESH_MS) => {
-                    Some(Status::Done)
-                }
-                Some(_) => None,
-            })
-        })?;
-        if let Some(status) = slide {
-            return Ok(status);
+        if seen.is_some_and(|s| read >= s.now_ms().saturating_add(HORIZON_MS))
+            && self.shared.queue_slide(&h, read, deadline_ms)?
+        {
+            return Ok(Status::Done);
         }
         self.write("reset_timeout", |txn| {
             let slid = |st: State| {
@@ -660,7 +664,7 @@ impl Provider for LmdbProvider {
                     deadline: deadline_ms,
                     ..st
                 };
-                (st.deadline < deadline_ms).then_some((slid, None))
+                (st.deadline == read).then_some((slid, None))
             };
             let room = &mut self.shared.room();
             Ok(
@@ -710,6 +714,7 @@ impl Provider for LmdbProvider {
         // The locks of the sessions claimed: freed once the transaction
         // has committed (or aborted), when this is dropped.
         let mut locks = self.locks.sweep(now_ms);
+        let before = out.len();
         let swept = self.write("sweep", |txn| {
             let mut room = s.room();
             for k in due(txn, max.saturating_mul(4).max(64))? {
@@ -782,6 +787,10 @@ impl Provider for LmdbProvider {
             Ok(())
         });
         drop(locks); // committed, or aborted (`swept` is an error)
+        if swept.is_err() {
+            // Aborted: those sessions stay, and get no Session_OnEnd.
+            out.truncate(before);
+        }
         swept?;
         // Sweeps are where a non-durable store reaches the disk.
         s.env()?.force_sync().map_err(|e| fail(e, "sync"))?;
@@ -835,7 +844,9 @@ mod tests {
     }
 
     /// Called by this thread's sweep with each session it is about to
-    /// claim (its lock decided, the session not yet read or deleted).
+    /// claim (its lock decided, the session not yet read or deleted), and
+    /// by its request that found the session it locked expired, before it
+    /// claims it.
     pub(super) fn claiming(h: &[u8; 16]) {
         CLAIMING.with(|c| {
             if let Some(hook) = c.borrow_mut().as_mut() {
@@ -936,6 +947,64 @@ mod tests {
             }
             other => panic!("the request got {other:?}"),
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_expired_session_slid_before_its_claim_lives_on() {
+        let (p, dir) = provider("slid-claim");
+        let p = std::sync::Arc::new(p);
+        assert_eq!(
+            p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
+            Status::Done
+        );
+        assert_eq!(p.release(&key(1), 1).unwrap(), Status::Done);
+        // A request at 10_000 locks the session and finds it expired; a
+        // read-only request that read it alive (before 10_000, its slide
+        // then written at once) slides it to 70_000 before the claim.
+        let hp = p.clone();
+        let hook = move |h: &[u8; 16]| {
+            if *h == [1; 16] {
+                let hp = hp.clone();
+                let slid = std::thread::spawn(move || hp.reset_timeout(&key(1), 70_000));
+                assert_eq!(slid.join().unwrap().unwrap(), Status::Done);
+            }
+        };
+        let mut out = BlobBuf::new(64);
+        let got = with_claiming(hook, || {
+            p.get(&key(1), LockMode::Exclusive, 2, 10_000, &mut out)
+        });
+        assert_eq!(got.unwrap(), Status::Done, "ended after it slid");
+        assert_eq!(out.as_bytes(), b"a");
+        assert_eq!(
+            p.set_and_release(&key(1), 2, 70_000, Some(b"saved"))
+                .unwrap(),
+            Status::Done
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_sweep_whose_transaction_fails_hands_out_nothing() {
+        let (p, dir) = provider("sweep-full");
+        // More due sessions than the disk room reserved ahead covers: the
+        // sweep reserves more as it goes, and the disk is full.
+        let n = 700;
+        store_raw(&p, n, 8, 1000, 1000);
+        let mut list = BlobList::new(64, usize::from(n));
+        let full = |_: &std::path::Path, _, _| Some(libc::ENOSPC);
+        let e = crate::store::lmdb::space::tests::with_hook(full, || {
+            p.claim_expired(2000, usize::from(n), &mut list)
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_FULL, "{e}");
+        // Nothing was claimed: no Session_OnEnd for sessions still stored
+        // (the next sweep would end them again).
+        assert_eq!(p.count().unwrap(), u64::from(n));
+        assert_eq!(list.len(), 0, "handed out, yet not claimed");
+        let mut list = BlobList::new(64, usize::from(n));
+        p.claim_expired(2000, usize::from(n), &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (usize::from(n), 0));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -509,7 +509,14 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn insert(&self, lease: &mut Lease, deadline_ms: u64, max_sessions: usize) -> Result<bool> {
+    /// `_now_ms`: the lock's lease starts at this store's clock, read here.
+    fn insert(
+        &self,
+        lease: &mut Lease,
+        _now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> Result<bool> {
         let o = lease.as_copied_mut().ok_or_else(foreign)?;
         let (id, created_ms) = (o.id, o.created_ms);
         let st = held(o)?;
