@@ -507,14 +507,14 @@ fn sessions_open_at_app_end_are_dropped_without_on_end() {
     assert_eq!(ends.load(Ordering::SeqCst), 0);
 }
 
-#[test]
-fn the_expiry_thread_ends_sessions_without_a_host_call() {
-    let clock = Arc::new(ManualClock::new(0));
+/// An application on `clock` whose expiry thread sweeps every `interval`,
+/// holding one stored session, and the count of its Session_OnEnd calls.
+fn swept_app(clock: Arc<dyn sess::clock::Clock>, interval: Duration) -> (App, Arc<AtomicUsize>) {
     let ends = Arc::new(AtomicUsize::new(0));
     let e = ends.clone();
     let app = App::new(AppOptions {
-        expiry_interval: Some(Duration::from_millis(10)),
-        clock: Some(clock.clone()),
+        expiry_interval: Some(interval),
+        clock: Some(clock),
         on_end: Some(Arc::new(move |_| {
             e.fetch_add(1, Ordering::SeqCst);
         })),
@@ -524,11 +524,23 @@ fn the_expiry_thread_ends_sessions_without_a_host_call() {
     let mut s = app.create_session().unwrap();
     s.set("k", Variant::I4(1)).unwrap();
     s.close().unwrap();
-    clock.advance(20 * MIN);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while ends.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+    (app, ends)
+}
+
+/// Waits until `done()` (polling; 30 s at most, for a busy machine).
+fn wait_until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+#[test]
+fn the_expiry_thread_ends_sessions_without_a_host_call() {
+    let clock = Arc::new(ManualClock::new(0));
+    let (app, ends) = swept_app(clock.clone(), Duration::from_millis(10));
+    clock.advance(20 * MIN);
+    wait_until(|| ends.load(Ordering::SeqCst) > 0);
     assert_eq!(ends.load(Ordering::SeqCst), 1);
     assert_eq!(app.session_count().unwrap(), 0);
 }
@@ -559,32 +571,13 @@ fn the_expiry_thread_survives_a_panicking_sweep() {
         now: std::sync::atomic::AtomicU64::new(0),
         panics: AtomicUsize::new(0),
     });
-    let ends = Arc::new(AtomicUsize::new(0));
-    let e = ends.clone();
-    let app = App::new(AppOptions {
-        expiry_interval: Some(Duration::from_millis(5)),
-        clock: Some(clock.clone()),
-        on_end: Some(Arc::new(move |_| {
-            e.fetch_add(1, Ordering::SeqCst);
-        })),
-        ..AppOptions::default()
-    })
-    .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    s.close().unwrap();
+    let (_app, ends) = swept_app(clock.clone(), Duration::from_millis(5));
     // Only the expiry thread reads the clock now: its next sweep panics.
     clock.panics.store(1, Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while clock.panics.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| clock.panics.load(Ordering::SeqCst) == 0);
     assert_eq!(clock.panics.load(Ordering::SeqCst), 0, "a sweep ran");
     clock.now.store(21 * MIN, Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while ends.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| ends.load(Ordering::SeqCst) > 0);
     assert_eq!(ends.load(Ordering::SeqCst), 1, "a later sweep ended it");
 }
 
@@ -622,10 +615,7 @@ fn the_last_handle_dropped_in_on_end_on_the_expiry_thread_ends_the_app() {
     *slot.lock().unwrap() = Some(app);
     // The first session expires; the second ends with the application.
     clock.advance(MIN);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while ends.load(Ordering::SeqCst) < 2 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| ends.load(Ordering::SeqCst) >= 2);
     assert_eq!(dropped.load(Ordering::SeqCst), 1, "the drop returned");
     assert_eq!(ends.load(Ordering::SeqCst), 2);
 }
