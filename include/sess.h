@@ -134,6 +134,7 @@
 #define SESS_VARIANT_NOUSEROVERRIDE 4
 #define SESS_VARIANT_CALENDAR_HIJRI 8
 #define SESS_VARIANT_LOCALBOOL 16
+#define SESS_VARIANT_CALENDAR_GREGORIAN 64
 
 /* Locales meaning "the application's default". */
 #define SESS_LOCALE_USER_DEFAULT 1024
@@ -2418,7 +2419,8 @@ sess_result sess_variant_set_bstr(struct sess_variant *v, const char *utf8, size
  * Converts `src` to type `vt` under locale `lcid` into `dst`
  * (VariantChangeTypeEx). `flags`: `SESS_VARIANT_ALPHABOOL`,
  * `SESS_VARIANT_LOCALBOOL`, `SESS_VARIANT_NOUSEROVERRIDE`,
- * `SESS_VARIANT_NOVALUEPROP`, `SESS_VARIANT_CALENDAR_HIJRI`; any other bit
+ * `SESS_VARIANT_NOVALUEPROP`, `SESS_VARIANT_CALENDAR_HIJRI` (ignored: dates
+ * are Gregorian), `SESS_VARIANT_CALENDAR_GREGORIAN`; any other bit
  * → `SESS_E_INVALIDARG`. Overflow →
  * `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
  * `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be

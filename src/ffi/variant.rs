@@ -455,7 +455,8 @@ pub unsafe extern "C" fn sess_variant_set_bstr(
 /// Converts `src` to type `vt` under locale `lcid` into `dst`
 /// (VariantChangeTypeEx). `flags`: `SESS_VARIANT_ALPHABOOL`,
 /// `SESS_VARIANT_LOCALBOOL`, `SESS_VARIANT_NOUSEROVERRIDE`,
-/// `SESS_VARIANT_NOVALUEPROP`, `SESS_VARIANT_CALENDAR_HIJRI`; any other bit
+/// `SESS_VARIANT_NOVALUEPROP`, `SESS_VARIANT_CALENDAR_HIJRI` (ignored: dates
+/// are Gregorian), `SESS_VARIANT_CALENDAR_GREGORIAN`; any other bit
 /// → `SESS_E_INVALIDARG`. Overflow →
 /// `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
 /// `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be

@@ -13,9 +13,8 @@ use crate::error::{self, Error, Result};
 use crate::locale::{locale_info, LocaleInfo};
 
 /// `VariantChangeTypeEx` flags, with COM's values. `change_type` refuses
-/// any other bit with `E_INVALIDARG`, Windows' `VARIANT_CALENDAR_THAI`,
-/// `VARIANT_CALENDAR_GREGORIAN` and `VARIANT_USE_NLS` included (this
-/// library does not implement them).
+/// any other bit with `E_INVALIDARG`, Windows' `VARIANT_CALENDAR_THAI` and
+/// `VARIANT_USE_NLS` included (this library does not implement them).
 pub mod flags {
     /// Do not coerce an object through its value property. Objects are never
     /// coerced that way here; as in Windows, the flag also makes `VT_DISPATCH` → `VT_EMPTY`/`VT_NULL` a type mismatch.
@@ -31,6 +30,10 @@ pub mod flags {
     pub const VARIANT_CALENDAR_HIJRI: u16 = 0x08;
     /// Booleans as the locale's words, to and from text.
     pub const VARIANT_LOCALBOOL: u16 = 0x10;
+    /// Dates in the Gregorian calendar whatever the locale's default
+    /// calendar (th-TH's Thai Buddhist, ar-SA's Hijri). Dates here are always
+    /// Gregorian, so with this flag they are also Windows' exactly.
+    pub const VARIANT_CALENDAR_GREGORIAN: u16 = 0x40;
 }
 
 /// Converts `src` to the type `target` under the locale `lcid`, with
@@ -81,7 +84,8 @@ pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<
         | flags::VARIANT_ALPHABOOL
         | flags::VARIANT_NOUSEROVERRIDE
         | flags::VARIANT_CALENDAR_HIJRI
-        | flags::VARIANT_LOCALBOOL;
+        | flags::VARIANT_LOCALBOOL
+        | flags::VARIANT_CALENDAR_GREGORIAN;
     if flags & !KNOWN != 0 {
         return Err(Error::new(
             error::E_INVALIDARG,
@@ -497,8 +501,29 @@ mod tests {
             | flags::VARIANT_ALPHABOOL
             | flags::VARIANT_NOUSEROVERRIDE
             | flags::VARIANT_CALENDAR_HIJRI
-            | flags::VARIANT_LOCALBOOL;
+            | flags::VARIANT_LOCALBOOL
+            | flags::VARIANT_CALENDAR_GREGORIAN;
         assert!(change_type(&Variant::I4(1), US, all, vt::BSTR).is_ok());
+    }
+
+    #[test]
+    fn gregorian_calendar_flag_gives_the_gregorian_dates_every_locale_has() {
+        // 1999-12-31 (36525): th-TH's short date, the Gregorian year as
+        // Windows gives it with the flag (without it, Windows counts 2542).
+        let thai = change_type(
+            &Variant::Date(36_525.0),
+            0x041E,
+            flags::VARIANT_CALENDAR_GREGORIAN,
+            vt::BSTR,
+        );
+        assert_eq!(thai, Ok(bstr("31/12/1999")));
+        let back = change_type(
+            &bstr("31/12/1999"),
+            0x041E,
+            flags::VARIANT_CALENDAR_GREGORIAN,
+            vt::DATE,
+        );
+        assert_eq!(back, Ok(Variant::Date(36_525.0)));
     }
 
     #[test]

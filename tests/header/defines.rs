@@ -98,6 +98,10 @@ pub fn render() -> String {
         ("VARIANT_NOUSEROVERRIDE", flags::VARIANT_NOUSEROVERRIDE),
         ("VARIANT_CALENDAR_HIJRI", flags::VARIANT_CALENDAR_HIJRI),
         ("VARIANT_LOCALBOOL", flags::VARIANT_LOCALBOOL),
+        (
+            "VARIANT_CALENDAR_GREGORIAN",
+            flags::VARIANT_CALENDAR_GREGORIAN,
+        ),
     ]
     .map(|(n, v)| (n, u32::from(v)));
     let sections: [(&str, &[(&str, u32)]); 13] = [
