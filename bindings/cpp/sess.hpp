@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <exception>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -228,6 +229,9 @@ public:
     variant(double d) noexcept : variant() { set_number(d); }
     /// VT_R4.
     variant(float f) noexcept : variant() { set_number(f); }
+    /// VT_R8: `d` rounded to a double; beyond double's range (a finite
+    /// long double no double holds), DISP_E_OVERFLOW.
+    variant(long double d) : variant(to_double(d)) {}
     /// VT_CY.
     variant(currency c) noexcept : variant()
     {
@@ -504,6 +508,15 @@ private:
                 throw error(SESS_DISP_E_OVERFLOW, "the DATE does not fit the time_point type");
         }
         return std::chrono::floor<D>(t);
+    }
+    /// `d` rounded to a double; DISP_E_OVERFLOW when it is finite and
+    /// beyond double's range (converting it would be undefined).
+    static double to_double(long double d)
+    {
+        constexpr long double most = std::numeric_limits<double>::max();
+        if (std::isfinite(d) && std::fabs(d) > most)
+            throw error(SESS_DISP_E_OVERFLOW, "the long double is beyond the range of a double (VT_R8)");
+        return static_cast<double>(d);
     }
     /// `text`, or E_POINTER when it is null.
     static const char *non_null(const char *text)

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -146,6 +147,48 @@ TEST_CASE("variant: as<T> takes every arithmetic type; the library decides what 
     // Windows and Wine do); to a narrower one it overflows.
     CHECK(sess::variant(-1).as<std::uint32_t>() == 4294967295u);
     CHECK(thrown([] { (void)sess::variant(-1).as<std::uint16_t>(); }) == SESS_DISP_E_OVERFLOW);
+}
+
+// Every arithmetic type but the characters makes a variant, of the type its
+// size and sign say; sess::variant(1.0L) did not compile (long double
+// converted as well to double, float and bool).
+TEST_CASE("variant: every arithmetic type converts, long double as R8")
+{
+    static_assert(std::is_constructible_v<sess::variant, long double>);
+    static_assert(std::is_convertible_v<long double, sess::variant>);
+    CHECK(sess::variant(true).vt() == SESS_VT_BOOL);
+    CHECK(sess::variant(static_cast<signed char>(-1)).vt() == SESS_VT_I1);
+    CHECK(sess::variant(static_cast<unsigned char>(1)).vt() == SESS_VT_UI1);
+    CHECK(sess::variant(short{-1}).vt() == SESS_VT_I2);
+    CHECK(sess::variant(static_cast<unsigned short>(1)).vt() == SESS_VT_UI2);
+    CHECK(sess::variant(-1).vt() == SESS_VT_I4);
+    CHECK(sess::variant(1u).vt() == SESS_VT_UI4);
+    CHECK(sess::variant(-1L).vt() == (sizeof(long) == 8 ? SESS_VT_I8 : SESS_VT_I4));
+    CHECK(sess::variant(1UL).vt() == (sizeof(long) == 8 ? SESS_VT_UI8 : SESS_VT_UI4));
+    CHECK(sess::variant(-1LL).vt() == SESS_VT_I8);
+    CHECK(sess::variant(1ULL).vt() == SESS_VT_UI8);
+    CHECK(sess::variant(2.5f).vt() == SESS_VT_R4);
+    CHECK(sess::variant(2.5).vt() == SESS_VT_R8);
+    const sess::variant ld(2.5L);
+    CHECK(ld.vt() == SESS_VT_R8);
+    CHECK(ld.get()->v.dblVal == 2.5);
+    CHECK(ld.as<long double>() == 2.5L);
+    sess::variant assigned;
+    assigned = 0.1L; // rounded to the nearest double
+    CHECK(assigned.get()->v.dblVal == 0.1);
+    // Beyond double's range it cannot be rounded (that would be undefined):
+    // DISP_E_OVERFLOW, as an R8 too large for an R4 is.
+    if constexpr (std::numeric_limits<long double>::max_exponent > std::numeric_limits<double>::max_exponent) {
+        CHECK(thrown([] { (void)sess::variant(std::numeric_limits<long double>::max()); }) == SESS_DISP_E_OVERFLOW);
+        CHECK(thrown([] { (void)sess::variant(-std::numeric_limits<long double>::max()); }) == SESS_DISP_E_OVERFLOW);
+    }
+    CHECK(std::isinf(sess::variant(std::numeric_limits<long double>::infinity()).get()->v.dblVal));
+    CHECK(std::isnan(sess::variant(std::numeric_limits<long double>::quiet_NaN()).get()->v.dblVal));
+    // The others did not change: no overload became ambiguous, none throws.
+    static_assert(std::is_nothrow_constructible_v<sess::variant, double>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, float>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, int>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, bool>);
 }
 
 TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POINTER")
