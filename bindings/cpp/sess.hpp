@@ -2,9 +2,11 @@
 //
 // RAII owners for the application, site, request and session handles; a
 // value type (sess::variant) that copies, moves and converts; failures as
-// sess::error exceptions carrying the HRESULT and the library's message.
-// Nothing here adds behaviour: every call is one C call (see sess.h for
-// the semantics).
+// sess::error exceptions carrying the HRESULT and the library's message;
+// Session_OnStart / Session_OnEnd as C++ callables (sess::app_events) and
+// sess::guard for the C callbacks a host writes, so that no exception
+// unwinds into the library. Nothing else adds behaviour: every call is one
+// C call (see sess.h for the semantics).
 //
 //   sess::app app;                                   // defaults
 //   std::string id;
@@ -26,8 +28,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <iostream>
 #include <iterator>
 #include <limits>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -906,6 +911,99 @@ private:
             (failed ? sess_session_discard : sess_session_close)(std::exchange(s_, nullptr));
     }
     int exceptions_;
+};
+
+/// Runs `f` where a C callback returns a sess_result, so that no exception
+/// unwinds into the library (which would abort the process): `f`'s result
+/// (S_OK when it returns void), or, when it throws, a sess::error's code
+/// (E_FAIL if that is no failure code), E_OUTOFMEMORY for std::bad_alloc,
+/// E_FAIL for anything else. For the callbacks a host writes itself: static
+/// object factories, custom stores.
+template <class F> sess_result guard(F &&f) noexcept
+{
+    try {
+        if constexpr (std::is_void_v<std::invoke_result_t<F &>>) {
+            f();
+            return SESS_S_OK;
+        } else {
+            return f();
+        }
+    } catch (const error &e) {
+        return e.code() < 0 ? e.code() : SESS_E_FAIL;
+    } catch (const std::bad_alloc &) {
+        return SESS_E_OUTOFMEMORY;
+    } catch (...) {
+        return SESS_E_FAIL;
+    }
+}
+
+/// Session_OnStart and Session_OnEnd as C++ callables. install() points an
+/// application's options at them through functions that stop every
+/// exception at the C boundary. Like `event_context`, this object must
+/// outlive the application (and every site sharing it) and not change
+/// while it lives; the handlers may be called from any thread.
+struct app_events {
+    /// A handler: gets the session, lent for the call (do not close it).
+    using handler = std::function<void(session_ref)>;
+    /// Session_OnStart, or empty (none): may read and write the new
+    /// session. An exception cancels the session: the call creating it
+    /// (app::create, request::session) fails with the code guard() gives.
+    handler on_start;
+    /// Session_OnEnd, or empty: reads the ending session. Session_OnEnd
+    /// has no failure to return (the session ends whatever it does), so an
+    /// exception stops here and goes to on_end_error.
+    handler on_end;
+    /// Told of an exception from on_end (std::current_exception()), on the
+    /// thread that ran it; empty: "libsess: Session_OnEnd threw: " and its
+    /// what() go to std::cerr. Whatever it throws is dropped.
+    std::function<void(std::exception_ptr)> on_end_error;
+
+    /// Sets `o.event_context` to this object, and `o.on_start` / `o.on_end`
+    /// to call the handlers (NULL for an empty one).
+    void install(sess_app_options &o) noexcept
+    {
+        o.event_context = this;
+        o.on_start = on_start ? start : nullptr;
+        o.on_end = on_end ? end : nullptr;
+    }
+
+private:
+    static sess_result start(void *context, sess_session *s) noexcept
+    {
+        return guard([&] { static_cast<app_events *>(context)->on_start(session_ref(s)); });
+    }
+    static void end(void *context, sess_session *s) noexcept
+    {
+        const auto *events = static_cast<app_events *>(context);
+        try {
+            events->on_end(session_ref(s));
+        } catch (...) {
+            report(*events, std::current_exception());
+        }
+    }
+    /// Passes `e` to on_end_error, or writes it to std::cerr.
+    static void report(const app_events &events, std::exception_ptr e) noexcept
+    {
+        try {
+            if (events.on_end_error) {
+                events.on_end_error(e);
+                return;
+            }
+            std::cerr << "libsess: Session_OnEnd threw: " << what(e) << '\n';
+        } catch (...) {
+        }
+    }
+    /// The what() of `e`.
+    static std::string what(std::exception_ptr e)
+    {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception &x) {
+            return x.what();
+        } catch (...) {
+            return "an exception that is not a std::exception";
+        }
+    }
 };
 
 /// Application options with the library's defaults (sess_app_options_init).

@@ -8,9 +8,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <iostream>
 #include <iterator>
 #include <limits>
 #include <mutex>
+#include <new>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -531,15 +534,14 @@ struct end_log {
 TEST_CASE("seed 004: Abandon and Session_OnEnd")
 {
     end_log log;
-    sess_app_options o = sess::app_options();
-    o.event_context = &log;
-    o.on_end = [](void *context, sess_session *handle) {
-        auto *l = static_cast<end_log *>(context);
-        sess::session_ref s(handle);
-        std::lock_guard<std::mutex> guard(l->lock);
-        ++l->ends;
-        l->line = s.get("SessionVar1").as<std::string>() + "/" + s.get("intUserAge").as<std::string>();
+    sess::app_events events;
+    events.on_end = [&log](sess::session_ref s) {
+        std::lock_guard<std::mutex> guard(log.lock);
+        ++log.ends;
+        log.line = s.get("SessionVar1").as<std::string>() + "/" + s.get("intUserAge").as<std::string>();
     };
+    sess_app_options o = sess::app_options();
+    events.install(o);
     sess::app app(o);
     std::string id;
     {
@@ -560,6 +562,161 @@ TEST_CASE("seed 004: Abandon and Session_OnEnd")
         CHECK(log.line == "preferences/23");
     }
     CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// An exception thrown by a Session_OnEnd handler unwound into the library
+// (a raw on_end lambda was all the binding had): the process aborted.
+// app_events stops it at the boundary. Session_OnEnd returns nothing in the
+// C contract (the session ends whatever it does), so the exception goes to
+// on_end_error, on the thread that ran the handler.
+TEST_CASE("app_events: an exception from on_end is reported, the session ends all the same")
+{
+    struct world {
+        std::mutex lock;
+        int ends = 0;
+        std::vector<std::string> reported;
+    } w;
+    sess::app_events events;
+    events.on_end = [&](sess::session_ref s) {
+        {
+            std::lock_guard<std::mutex> guard(w.lock);
+            ++w.ends;
+        }
+        if (s.get("fail").as<bool>())
+            throw std::runtime_error("OnEnd failed for " + s.get("user").as<std::string>());
+        throw sess::error(SESS_E_STORE_UNAVAILABLE, "the audit log is down");
+    };
+    events.on_end_error = [&](std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const sess::error &x) {
+            std::lock_guard<std::mutex> guard(w.lock);
+            w.reported.push_back("sess::error " + std::to_string(x.code()) + ": " + x.what());
+        } catch (const std::exception &x) {
+            std::lock_guard<std::mutex> guard(w.lock);
+            w.reported.push_back(x.what());
+        }
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    CHECK(o.event_context == &events);
+    CHECK((o.on_start == nullptr)); // no handler: no Session_OnStart (it would store every session)
+    CHECK((o.on_end != nullptr));
+    std::string id;
+    {
+        sess::app app(o);
+        {
+            sess::session s = app.create();
+            s.set("user", "Arthur");
+            s.set("fail", true);
+            id = s.id();
+            s.abandon();
+            s.close(); // Session_OnEnd runs here, and throws
+        }
+        {
+            std::lock_guard<std::mutex> guard(w.lock);
+            CHECK(w.ends == 1);
+            CHECK(w.reported == std::vector<std::string>{"OnEnd failed for Arthur"});
+        }
+        CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+        CHECK(app.session_count() == 0);
+        sess::session kept = app.create();
+        kept.set("fail", false);
+        kept.close();
+    } // released: Session_OnEnd for the stored session, in ~app (noexcept)
+    std::lock_guard<std::mutex> guard(w.lock);
+    CHECK(w.ends == 2);
+    REQUIRE(w.reported.size() == 2);
+    CHECK(w.reported[1] == "sess::error " + std::to_string(SESS_E_STORE_UNAVAILABLE) + ": the audit log is down");
+}
+
+// Without on_end_error the exception's what() goes to std::cerr; one that
+// is no std::exception is named as such.
+TEST_CASE("app_events: without on_end_error, an exception from on_end is written to std::cerr")
+{
+    sess::app_events events;
+    events.on_end = [](sess::session_ref s) {
+        if (s.get("plain").as<bool>())
+            throw 42;
+        throw std::runtime_error("OnEnd failed");
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    std::ostringstream err;
+    std::streambuf *const was = std::cerr.rdbuf(err.rdbuf());
+    {
+        sess::app app(o);
+        for (bool plain : {false, true}) {
+            sess::session s = app.create();
+            s.set("plain", plain);
+            s.abandon();
+            s.close();
+        }
+    }
+    std::cerr.rdbuf(was);
+    CHECK(err.str() == "libsess: Session_OnEnd threw: OnEnd failed\n"
+                       "libsess: Session_OnEnd threw: an exception that is not a std::exception\n");
+}
+
+// Session_OnStart has a failure code to return: an exception cancels the
+// session, and the call creating it fails with the exception's code.
+TEST_CASE("app_events: an exception from on_start cancels the session with its code")
+{
+    sess::app_events events;
+    int starts = 0;
+    events.on_start = [&](sess::session_ref s) {
+        ++starts;
+        switch (starts) {
+        case 1:
+            throw sess::error(SESS_E_TOO_MANY_SESSIONS, "no more today");
+        case 2:
+            throw std::bad_alloc();
+        case 3:
+            throw std::runtime_error("OnStart failed");
+        default:
+            s.set("started", starts);
+        }
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    CHECK((o.on_start != nullptr));
+    CHECK((o.on_end == nullptr));
+    sess::app app(o);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_TOO_MANY_SESSIONS);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_OUTOFMEMORY);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_FAIL);
+    CHECK(app.session_count() == 0);
+    sess::session s = app.create();
+    CHECK(s.get("started").as<int>() == 4);
+    s.close();
+    CHECK(app.session_count() == 1);
+}
+
+// sess::guard: the boundary for the callbacks a host writes itself (here a
+// static object's factory); what it throws becomes the callback's code.
+TEST_CASE("guard: a C callback's exception becomes its result code")
+{
+    CHECK(sess::guard([] {}) == SESS_S_OK);
+    CHECK(sess::guard([] { return SESS_S_FALSE; }) == SESS_S_FALSE);
+    CHECK(sess::guard([] { throw sess::error(SESS_E_INVALIDARG); }) == SESS_E_INVALIDARG);
+    CHECK(sess::guard([] { throw sess::error(SESS_S_FALSE, "a success code is no failure"); }) == SESS_E_FAIL);
+    CHECK(sess::guard([]() -> sess_result { throw std::bad_alloc(); }) == SESS_E_OUTOFMEMORY);
+    CHECK(sess::guard([] { throw "text"; }) == SESS_E_FAIL);
+    const auto throws = [] { throw 1; };
+    static_assert(noexcept(sess::guard(throws)));
+
+    sess_static_object_decl decl{"objBroken",
+                                 [](void *, const char *, sess_unknown **) noexcept {
+                                     return sess::guard([] { throw sess::error(SESS_E_NOINTERFACE, "no such class"); });
+                                 },
+                                 nullptr};
+    sess_app_options o = sess::app_options();
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    sess::app app(o);
+    sess::session s = app.create();
+    CHECK(thrown([&] { (void)s.static_objects()["objBroken"]; }) == SESS_E_NOINTERFACE);
+    s.close();
 }
 
 // Seed 004: Timeout slides with each unit of work; past it the session ends
