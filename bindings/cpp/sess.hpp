@@ -23,6 +23,7 @@
 
 #include "sess.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -432,16 +433,22 @@ public:
         const auto whole = static_cast<double>(day.count());
         return day.count() < 0 ? whole - fraction : whole + fraction;
     }
-    /// The time an OLE Automation date stands for, to the millisecond;
-    /// outside 100-01-01 ... 9999-12-31 (or NaN), DISP_E_OVERFLOW.
+    /// The time an OLE Automation date stands for: its day, and its time of
+    /// day to the nearest millisecond within that day (the last half
+    /// millisecond of a day reads as its 23:59:59.999, so 9999-12-31's stays
+    /// in the range); outside 100-01-01 ... 9999-12-31 (or NaN),
+    /// DISP_E_OVERFLOW.
     static time_point from_ole_date(double date)
     {
         if (!(date > -657435.0 && date < 2958466.0))
             throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range (100 ... 9999)");
-        constexpr double day_ms = 86400000.0;
+        constexpr long long day_ms = 86400000;
         const double day = std::trunc(date);
-        const std::chrono::milliseconds since(std::llround(day * day_ms + std::fabs(date - day) * day_ms));
-        return time_point(detail::ole_epoch + since);
+        // (std::min): safe from windows.h's min macro.
+        const long long rounded = std::llround(std::fabs(date - day) * static_cast<double>(day_ms));
+        const long long time_ms = (std::min)(rounded, day_ms - 1);
+        return time_point(detail::ole_epoch + detail::days(static_cast<std::int64_t>(day)) +
+                          std::chrono::milliseconds(time_ms));
     }
 
 private:

@@ -130,6 +130,43 @@ TEST_CASE("variant: a time outside the OLE date range is DISP_E_OVERFLOW, checke
     CHECK(thrown([] { (void)sess::variant(real_time(duration<double>(std::nan("")))); }) == SESS_DISP_E_OVERFLOW);
 }
 
+// A DATE in the last half millisecond of 9999-12-31 rounded up to
+// 10000-01-01, a time no DATE holds (variant(t) then refused it); in the last
+// half millisecond of 100-01-01 it rounded to 100-01-02 (DATE -657433, not
+// the -657434.99... read). The time of day now rounds to the millisecond
+// within its day, at both ends of the range as everywhere else.
+TEST_CASE("variant: the last fraction of a millisecond at either end of the DATE range stays in it")
+{
+    const sess::time_point first(seconds(-59011459200)); // 100-01-01
+    const sess::time_point end(seconds(253402300800));   // 10000-01-01
+    const sess::time_point first_day_last = first + hours(24) - milliseconds(1);
+    const double last_date = std::nextafter(2958466.0, 0.0);         // the last DATE
+    const double first_day_end = std::nextafter(-657435.0, 0.0);     // 100-01-01's last DATE
+    CHECK(sess::variant::from_ole_date(last_date) == end - milliseconds(1));
+    CHECK(sess::variant(last_date).change_type(SESS_VT_DATE).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(sess::variant(sess::variant::from_ole_date(last_date)).get()->v.date ==
+          sess::variant(end - milliseconds(1)).get()->v.date);
+    CHECK(sess::variant::from_ole_date(first_day_end) == first_day_last);
+    CHECK(sess::variant(sess::variant::from_ole_date(first_day_end)).get()->v.date ==
+          sess::variant(first_day_last).get()->v.date);
+    CHECK(sess::variant(first_day_end).change_type(SESS_VT_DATE).as<sess::time_point>() == first_day_last);
+    // A time_point's last fraction of a millisecond rounds down, to the last
+    // DATE of the range (or of 100-01-01).
+    using real_time = time_point<system_clock, duration<double>>;
+    using long_real_time = time_point<system_clock, duration<long double>>;
+    CHECK(sess::variant(end - microseconds(1)).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(sess::variant(real_time(end) - duration<double>(3e-5)).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(sess::variant(long_real_time(end) - duration<long double>(std::ldexp(1.0L, -20))).as<sess::time_point>() ==
+          end - milliseconds(1));
+    CHECK(sess::variant(first_day_last + microseconds(999)).as<sess::time_point>() == first_day_last);
+    CHECK(sess::variant(first + microseconds(1)).get()->v.date == -657434.0);
+    // Mid-range too: the day's last DATE is its 23:59:59.999.
+    const sess::time_point day(seconds(1705276800)); // 2024-01-15, OLE 45306
+    CHECK(sess::variant::from_ole_date(std::nextafter(45307.0, 0.0)) == day + hours(24) - milliseconds(1));
+    const sess::time_point day_before(seconds(-2209248000)); // 1899-12-29, OLE -1
+    CHECK(sess::variant::from_ole_date(std::nextafter(-2.0, 0.0)) == day_before + hours(24) - milliseconds(1));
+}
+
 TEST_CASE("variant: as<T> takes every arithmetic type; the library decides what fits")
 {
     CHECK(sess::variant(short{5}).as<short>() == 5);
