@@ -37,7 +37,7 @@ public:
         return static_cast<int>(kind_ == kind::contents ? contents_view(s_).size() : static_objects(s_).size());
     }
     /// Item(key): VT_EMPTY when missing.
-    variant item(std::string_view key) const
+    variant item(text_arg key) const
     {
         return kind_ == kind::contents ? contents_view(s_)[key] : static_objects(s_)[key];
     }
@@ -77,7 +77,7 @@ public:
     /// Item(key) = var (Contents only; StaticObjects: COLLECTION_READONLY):
     /// added, or replaced keeping the key's spelling; returns the value now
     /// stored.
-    variant item(std::string_view key, const variant &var)
+    variant item(text_arg key, const variant &var)
     {
         session_ref(writable_handle()).set(key, var);
         return item(key);
@@ -91,7 +91,7 @@ public:
     }
     /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
     /// whether there was such an item.
-    bool remove(std::string_view key) { return contents(writable_handle()).remove(key); }
+    bool remove(text_arg key) { return contents(writable_handle()).remove(key); }
     /// Remove(index), 1-based (Contents only).
     void remove(int index) { contents(writable_handle()).remove_at(zero_based(index)); }
     /// RemoveAll (Contents only).
@@ -160,17 +160,17 @@ public:
     /// Sets Timeout; returns the value in force.
     int timeout(int timeout) { return s_.timeout(timeout); }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant value(std::string_view name) const { return s_.get(name); }
+    variant value(text_arg name) const { return s_.get(name); }
     /// Session(name) = var; returns the value now stored.
-    variant value(std::string_view name, const variant &var)
+    variant value(text_arg name, const variant &var)
     {
         s_.set(name, var);
         return s_.get(name);
     }
     /// The value as text under the session's LCID ("" when missing).
-    std::string valueTxt(std::string_view name) const { return s_.value_txt(name); }
+    std::string valueTxt(text_arg name) const { return s_.value_txt(name); }
     /// Stores `var` as text; returns it as read back.
-    std::string valueTxt(std::string_view name, std::string_view var) { return s_.value_txt(name, var); }
+    std::string valueTxt(text_arg name, text_arg var) { return s_.value_txt(name, var); }
     /// Abandon: takes effect when the unit of work ends.
     void abandon() { s_.abandon(); }
 

@@ -119,6 +119,14 @@ inline std::string c_str(std::string_view text)
     return std::string(text);
 }
 
+/// `text`, or E_POINTER (saying it was for `what`) when it is null.
+inline const char *non_null(const char *text, const char *what)
+{
+    if (text == nullptr)
+        throw error(SESS_E_POINTER, std::string("a null const char * for ") + what);
+    return text;
+}
+
 /// Whether T is a character type (char, wchar_t, char16_t, char32_t,
 /// char8_t): a character is text, not a number.
 template <class T>
@@ -151,6 +159,32 @@ inline constexpr days ole_epoch{-25569};
 inline constexpr days ole_first = ole_epoch + days{-657434}, ole_end = ole_epoch + days{2958466};
 
 } // namespace detail
+
+/// A name or text argument: a string literal, a NUL-terminated const char *,
+/// a std::string or std::string_view, or anything else that converts to a
+/// std::string_view. A null const char * is E_POINTER (std::string_view
+/// would run strlen over it), and nullptr does not compile.
+class text_arg {
+public:
+    /// No text ("").
+    text_arg() noexcept = default;
+    /// `text` (not a pointer: those take the const char * constructor).
+    template <class T, std::enable_if_t<std::is_convertible_v<const T &, std::string_view> &&
+                                            !std::is_pointer_v<std::decay_t<T>>,
+                                        int> = 0>
+    text_arg(const T &text) : text_(text)
+    {
+    }
+    /// NUL-terminated `text`; a null pointer is E_POINTER.
+    text_arg(const char *text) : text_(detail::non_null(text, "a name or text")) {}
+    /// No nullptr: pass "" (or text_arg()) for no text.
+    text_arg(std::nullptr_t) = delete;
+    /// The text.
+    operator std::string_view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
 
 /// An owned reference to a COM-style object `T` (a struct whose first
 /// member is its vtable pointer, IUnknown's three entries first): copies
@@ -250,7 +284,7 @@ public:
         detail::check(sess_variant_set_bstr(&v_, text.data(), text.size()));
     }
     /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
-    variant(const char *text) : variant(std::string_view(non_null(text))) {}
+    variant(const char *text) : variant(std::string_view(detail::non_null(text, "a string variant"))) {}
     /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
     variant(char *text) : variant(static_cast<const char *>(text)) {}
     /// VT_BSTR (UTF-8).
@@ -533,14 +567,6 @@ private:
             throw error(SESS_DISP_E_OVERFLOW, "the long double is beyond the range of a double (VT_R8)");
         return static_cast<double>(d);
     }
-    /// `text`, or E_POINTER when it is null.
-    static const char *non_null(const char *text)
-    {
-        if (text == nullptr)
-            throw error(SESS_E_POINTER, "a null const char * for a string variant");
-        return text;
-    }
-
     sess_variant v_;
 };
 
@@ -579,7 +605,7 @@ public:
         return v;
     }
     /// Item(name): VT_EMPTY when missing.
-    variant operator[](std::string_view name) const
+    variant operator[](text_arg name) const
     {
         variant v;
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
@@ -648,7 +674,7 @@ public:
         detail::check(sess_contents_set_at(s_, index, value.get()));
     }
     /// Remove(name): whether there was such an item.
-    bool remove(std::string_view name)
+    bool remove(text_arg name)
     {
         return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
     }
@@ -686,7 +712,7 @@ public:
         return v;
     }
     /// Item(name): VT_EMPTY when undeclared.
-    variant operator[](std::string_view name) const
+    variant operator[](text_arg name) const
     {
         variant v;
         detail::check(sess_static_get(s_, detail::c_str(name).c_str(), v.put()));
@@ -714,12 +740,12 @@ public:
         });
     }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant get(std::string_view name) const { return contents_view(s_)[name]; }
+    variant get(text_arg name) const { return contents_view(s_)[name]; }
     /// Session(name) as T, with no variant in between: bool, double, or an
     /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
     /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
     /// _OVERFLOW); 0 or false when missing.
-    template <class T> T get_as(std::string_view name) const
+    template <class T> T get_as(text_arg name) const
     {
         if constexpr (std::is_same_v<T, bool>) {
             return read_as<bool, T>(sess_value_get_bool, name);
@@ -745,7 +771,7 @@ public:
     /// this session's Contents or ID next change or it ends. Empty when missing;
     /// a value that is not a string throws DISP_E_TYPEMISMATCH (value_txt
     /// converts any value).
-    std::string_view borrow_str(std::string_view name) const
+    std::string_view borrow_str(text_arg name) const
     {
         const char *p = nullptr;
         std::size_t len = 0;
@@ -753,12 +779,12 @@ public:
         return std::string_view(p, len);
     }
     /// Session(name) = value (copied in).
-    void set(std::string_view name, const variant &value)
+    void set(text_arg name, const variant &value)
     {
         detail::check(sess_value_set(s_, detail::c_str(name).c_str(), value.get()));
     }
     /// X++'s valueTxt(name): the value as text under the session's LCID.
-    std::string value_txt(std::string_view name) const
+    std::string value_txt(text_arg name) const
     {
         const std::string n = detail::c_str(name);
         return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
@@ -768,7 +794,7 @@ public:
     /// X++'s valueTxt(name, text): stores `text`, returns it as read back
     /// (text holding a NUL is E_INVALIDARG, as in a name: pass a variant
     /// to set() to keep NULs).
-    std::string value_txt(std::string_view name, std::string_view text)
+    std::string value_txt(text_arg name, text_arg text)
     {
         const std::string n = detail::c_str(name), t = detail::c_str(text);
         detail::check(sess_value_txt(s_, n.c_str(), t.c_str(), nullptr, 0, nullptr));
@@ -853,7 +879,7 @@ private:
     }
     /// Session(name) read by the typed C getter `f` (of C type C), as T.
     template <class C, class T>
-    T read_as(sess_result (*f)(sess_session *, const char *, C *), std::string_view name) const
+    T read_as(sess_result (*f)(sess_session *, const char *, C *), text_arg name) const
     {
         C v{};
         detail::check(f(s_, detail::c_str(name).c_str(), &v));
@@ -1055,7 +1081,7 @@ public:
         return session(s);
     }
     /// Opens stored session `id` (exclusive, or shared when `readonly`).
-    session open(std::string_view id, bool readonly = false)
+    session open(text_arg id, bool readonly = false)
     {
         sess_session *s = nullptr;
         detail::check(sess_session_open(a_, detail::c_str(id).c_str(), readonly ? SESS_OPEN_READONLY : 0u, &s));
@@ -1109,7 +1135,7 @@ public:
     /// The C handle.
     sess_site *handle() const noexcept { return s_; }
     /// Serves `application` at `virtual_path` (the site shares it).
-    void add(std::string_view virtual_path, const app &application, const sess_web_options *options = nullptr)
+    void add(text_arg virtual_path, const app &application, const sess_web_options *options = nullptr)
     {
         detail::check(sess_site_add(s_, detail::c_str(virtual_path).c_str(), application.handle(), options));
     }
@@ -1123,7 +1149,7 @@ private:
 class request {
 public:
     /// Begins a request for `path` with the `Cookie` header's bytes.
-    request(const site &s, std::string_view path, std::string_view cookie_header = {},
+    request(const site &s, text_arg path, text_arg cookie_header = {},
             std::uint32_t session_use = SESS_USE_EXCLUSIVE, bool https = false)
         : exceptions_(std::uncaught_exceptions())
     {
@@ -1132,8 +1158,9 @@ public:
         info.struct_size = sizeof info;
         info.session_use = session_use;
         info.path = p.c_str();
-        info.cookie_header = cookie_header.empty() ? nullptr : cookie_header.data();
-        info.cookie_header_len = cookie_header.size();
+        const std::string_view cookie = cookie_header;
+        info.cookie_header = cookie.empty() ? nullptr : cookie.data();
+        info.cookie_header_len = cookie.size();
         info.https = https;
         detail::check(sess_request_begin(s.handle(), &info, &r_));
     }
@@ -1161,7 +1188,7 @@ public:
             [&](char *b, std::size_t l, std::size_t *o) { return sess_request_app_path(r_, b, l, o); });
     }
     /// `url` as a link should carry it (with the cookieless ID segment).
-    std::string rewrite_url(std::string_view url) const
+    std::string rewrite_url(text_arg url) const
     {
         const std::string u = detail::c_str(url);
         return detail::text_out(

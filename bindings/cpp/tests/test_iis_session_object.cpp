@@ -44,6 +44,12 @@ template <class S, class = void> struct lends_interface : std::false_type {};
 template <class S>
 struct lends_interface<S, std::void_t<decltype(std::declval<S>().interface())>> : std::true_type {};
 
+// Whether IISSessionObject::value takes a name of type N.
+template <class N, class = void> struct values_by : std::false_type {};
+template <class N>
+struct values_by<N, std::void_t<decltype(std::declval<sess::IISSessionObject &>().value(std::declval<N>()))>>
+    : std::true_type {};
+
 } // namespace
 
 TEST_CASE("IISSessionObject: the property methods read, or set and return the new value")
@@ -276,4 +282,25 @@ TEST_CASE("IISSessionObject: a const one lends no interface()")
 {
     static_assert(lends_interface<sess::IISSessionObject &>::value);
     static_assert(!lends_interface<const sess::IISSessionObject &>::value);
+}
+
+// Names were std::string_view: a null const char * crashed (strlen) before
+// libsess saw it; it is E_POINTER, and nullptr does not compile.
+TEST_CASE("IISSessionObject: a null name is E_POINTER")
+{
+    static_assert(!values_by<std::nullptr_t>::value);
+    static_assert(values_by<const char *>::value && values_by<std::string>::value);
+    const char *none = nullptr;
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    sess::IISVariantDictionary contents = session.contents();
+    CHECK(thrown([&] { (void)session.value(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.value(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.valueTxt(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.valueTxt("k", none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.item(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.item(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.remove(none); }) == SESS_E_POINTER);
+    s.close();
 }

@@ -409,6 +409,58 @@ TEST_CASE("session: not a session_ref; ref() lends one")
     b.close();
 }
 
+// Whether a name of type N can be passed to get / set / open.
+template <class N, class = void> struct gets_by : std::false_type {};
+template <class N>
+struct gets_by<N, std::void_t<decltype(std::declval<sess::session_ref &>().get(std::declval<N>()))>>
+    : std::true_type {};
+template <class N, class = void> struct sets_by : std::false_type {};
+template <class N>
+struct sets_by<N, std::void_t<decltype(std::declval<sess::session_ref &>().set(std::declval<N>(), 1))>>
+    : std::true_type {};
+template <class N, class = void> struct opens_by : std::false_type {};
+template <class N>
+struct opens_by<N, std::void_t<decltype(std::declval<sess::app &>().open(std::declval<N>()))>> : std::true_type {};
+
+// A name or text parameter was a std::string_view, which a const char *
+// converts to by strlen: s.get(nullptr), or a null const char *, crashed
+// (undefined behaviour) before libsess saw it. nullptr no longer compiles;
+// a null const char * is E_POINTER, as it is for a variant.
+TEST_CASE("names and text: a null const char * is E_POINTER, nullptr does not compile")
+{
+    static_assert(!gets_by<std::nullptr_t>::value);
+    static_assert(!sets_by<std::nullptr_t>::value);
+    static_assert(!opens_by<std::nullptr_t>::value);
+    static_assert(gets_by<const char *>::value && gets_by<char *>::value && gets_by<std::string>::value &&
+                  gets_by<std::string_view>::value && gets_by<const char (&)[5]>::value);
+    static_assert(sets_by<const char *>::value && sets_by<std::string>::value && sets_by<std::string_view>::value);
+    const char *none = nullptr;
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(thrown([&] { (void)s.get(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { s.set(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.get_as<int>(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.borrow_str(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.value_txt(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.value_txt("t", none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.contents()[none]; }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.contents().remove(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.static_objects()[none]; }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)app.open(none); }) == SESS_E_POINTER);
+    CHECK(s.contents().size() == 0);
+    char name[] = "user";
+    s.set(name, "Arthur");
+    CHECK(s.get(std::string_view("USER")).str() == "Arthur");
+    s.close();
+    sess::site site;
+    CHECK(thrown([&] { site.add(none, app); }) == SESS_E_POINTER);
+    site.add("/", app);
+    CHECK(thrown([&] { sess::request r(site, none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { sess::request r(site, "/page.asp", none); }) == SESS_E_POINTER); // none is ""
+    sess::request r(site, "/page.asp", "");
+    CHECK(thrown([&] { (void)r.rewrite_url(none); }) == SESS_E_POINTER);
+}
+
 TEST_CASE("names and text holding a NUL are E_INVALIDARG, not cut short")
 {
     using namespace std::string_literals;
