@@ -954,7 +954,8 @@ private:
 /// (S_OK when it returns void), or, when it throws, a sess::error's code
 /// (E_FAIL if that is no failure code), E_OUTOFMEMORY for std::bad_alloc,
 /// E_FAIL for anything else. For the callbacks a host writes itself: static
-/// object factories, custom stores.
+/// object factories, custom stores, its COM objects' methods. (A
+/// sess_clock_fn has no failure to return: it must not throw.)
 template <class F> sess_result guard(F &&f) noexcept
 {
     try {
