@@ -567,6 +567,7 @@ private:
             throw error(SESS_DISP_E_OVERFLOW, "the long double is beyond the range of a double (VT_R8)");
         return static_cast<double>(d);
     }
+
     sess_variant v_;
 };
 
@@ -1005,10 +1006,12 @@ struct app_events {
     }
 
 private:
+    /// The sess_on_start_fn: on_start, its exception a result code.
     static sess_result start(void *context, sess_session *s) noexcept
     {
         return guard([&] { static_cast<app_events *>(context)->on_start(session_ref(s)); });
     }
+    /// The sess_on_end_fn: on_end, its exception reported.
     static void end(void *context, sess_session *s) noexcept
     {
         const auto *events = static_cast<app_events *>(context);
