@@ -4,7 +4,8 @@
 // property method without its argument reads; with it, sets (validated by
 // the library) and returns the value now in force. contents() and
 // staticObjects() return IISVariantDictionary objects indexed from 1, as
-// ASP and X++ index them. Errors throw sess::error.
+// ASP and X++ index them (a const IISSessionObject's are read-only
+// IISVariantDictionaryView objects). Errors throw sess::error.
 //
 //   sess::IISSessionObject session(handle);   // a borrowed sess_session *
 //   session.timeout(5);                       // Session.Timeout = 5
@@ -20,37 +21,63 @@
 
 namespace sess {
 
-/// X++'s IISVariantDictionary: Session.Contents or Session.StaticObjects,
-/// indexed from 1 (ASP's Item(i) / Key(i)); a bad index throws
-/// DISP_E_BADINDEX. As X++'s item(key, [var]), item without a value reads
-/// and with one writes.
-class IISVariantDictionary {
+/// X++'s IISVariantDictionary read only: Session.Contents (what a const
+/// IISSessionObject gives) or Session.StaticObjects, indexed from 1 (ASP's
+/// Item(i) / Key(i)); a bad index throws DISP_E_BADINDEX.
+class IISVariantDictionaryView {
 public:
     /// Which collection of the session it shows.
     enum class kind { contents, static_objects };
     /// The collection `which` of `s` (borrowed).
-    IISVariantDictionary(sess_session *s, kind which) noexcept : s_(s), kind_(which) {}
+    IISVariantDictionaryView(sess_session *s, kind which) noexcept : s_(s), kind_(which) {}
 
     /// Count.
     int count() const
     {
-        return static_cast<int>(kind_ == kind::contents ? sess::contents(s_).size() : sess::static_objects(s_).size());
+        return static_cast<int>(kind_ == kind::contents ? contents_view(s_).size() : static_objects(s_).size());
     }
     /// Item(key): VT_EMPTY when missing.
-    variant item(std::string_view key) const
+    variant item(text_arg key) const
     {
-        return kind_ == kind::contents ? sess::contents(s_)[key] : sess::static_objects(s_)[key];
+        return kind_ == kind::contents ? contents_view(s_)[key] : static_objects(s_)[key];
     }
     /// Item(index), 1-based.
     variant item(int index) const
     {
         const std::size_t i = zero_based(index);
-        return kind_ == kind::contents ? sess::contents(s_).at(i) : sess::static_objects(s_).at(i);
+        return kind_ == kind::contents ? contents_view(s_).at(i) : static_objects(s_).at(i);
     }
+    /// Key(index), 1-based.
+    std::string key(int index) const
+    {
+        const std::size_t i = zero_based(index);
+        return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
+    }
+
+protected:
+    /// `index` (1-based) as a 0-based index; below 1, DISP_E_BADINDEX.
+    static std::size_t zero_based(int index)
+    {
+        if (index < 1)
+            throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
+        return static_cast<std::size_t>(index) - 1;
+    }
+    sess_session *s_;
+    kind kind_;
+};
+
+/// X++'s IISVariantDictionary: IISVariantDictionaryView's reads, and, as
+/// X++'s item(key, [var]), item with a value writes. Only Contents can be
+/// changed: StaticObjects' changes throw SESS_E_COLLECTION_READONLY.
+class IISVariantDictionary : public IISVariantDictionaryView {
+public:
+    using IISVariantDictionaryView::IISVariantDictionaryView;
+    using IISVariantDictionaryView::item;
+
     /// Item(key) = var (Contents only; StaticObjects: COLLECTION_READONLY):
     /// added, or replaced keeping the key's spelling; returns the value now
     /// stored.
-    variant item(std::string_view key, const variant &var)
+    variant item(text_arg key, const variant &var)
     {
         session_ref(writable_handle()).set(key, var);
         return item(key);
@@ -59,30 +86,18 @@ public:
     /// value; returns the value now stored.
     variant item(int index, const variant &var)
     {
-        sess::contents(writable_handle()).set_at(zero_based(index), var);
+        contents(writable_handle()).set_at(zero_based(index), var);
         return item(index);
-    }
-    /// Key(index), 1-based.
-    std::string key(int index) const
-    {
-        const std::size_t i = zero_based(index);
-        return kind_ == kind::contents ? sess::contents(s_).key(i) : sess::static_objects(s_).key(i);
     }
     /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
     /// whether there was such an item.
-    bool remove(std::string_view key) { return sess::contents(writable_handle()).remove(key); }
+    bool remove(text_arg key) { return contents(writable_handle()).remove(key); }
     /// Remove(index), 1-based (Contents only).
-    void remove(int index) { sess::contents(writable_handle()).remove_at(zero_based(index)); }
+    void remove(int index) { contents(writable_handle()).remove_at(zero_based(index)); }
     /// RemoveAll (Contents only).
-    void removeAll() { sess::contents(writable_handle()).clear(); }
+    void removeAll() { contents(writable_handle()).clear(); }
 
 private:
-    static std::size_t zero_based(int index)
-    {
-        if (index < 1)
-            throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
-        return static_cast<std::size_t>(index) - 1;
-    }
     /// The handle, for a change: Contents only.
     sess_session *writable_handle() const
     {
@@ -90,8 +105,6 @@ private:
             throw error(SESS_E_COLLECTION_READONLY, "StaticObjects cannot be changed (the application declares them)");
         return s_;
     }
-    sess_session *s_;
-    kind kind_;
 };
 
 /// X++'s IISSessionObject: the Session object of a unit of work the
@@ -106,16 +119,22 @@ public:
     /// Sets CodePage; returns the value in force.
     int codePage(int codePage) { return static_cast<int>(s_.codepage(static_cast<std::uint32_t>(codePage))); }
     /// Contents (1-based).
-    IISVariantDictionary contents() const noexcept
+    IISVariantDictionary contents() noexcept
     {
         return IISVariantDictionary(s_.handle(), IISVariantDictionary::kind::contents);
+    }
+    /// Contents (1-based), read only.
+    IISVariantDictionaryView contents() const noexcept
+    {
+        return IISVariantDictionaryView(s_.handle(), IISVariantDictionaryView::kind::contents);
     }
     /// SessionID.
     std::string getSessionID() const { return s_.id(); }
     /// The Session as a COM-style object (an owned, AddRef'd reference;
     /// `.query<sess_session_object>(SESS_IID_ISESSIONOBJECT)` gives its
-    /// ISessionObject vtable, `invoke` calls it by name).
-    unknown_ptr interface() const
+    /// ISessionObject vtable, `invoke` calls it by name). Not from a const
+    /// IISSessionObject: the object can change the session.
+    unknown_ptr interface()
     {
         sess_unknown *out = nullptr;
         detail::check(sess_session_interface(s_.handle(), &out));
@@ -125,27 +144,33 @@ public:
     int lcid() const { return static_cast<int>(s_.lcid()); }
     /// Sets LCID; returns the value in force.
     int lcid(int lcid) { return static_cast<int>(s_.lcid(static_cast<std::uint32_t>(lcid))); }
-    /// StaticObjects (1-based).
-    IISVariantDictionary staticObjects() const noexcept
+    /// StaticObjects (1-based); its changes throw COLLECTION_READONLY, as
+    /// X++'s do.
+    IISVariantDictionary staticObjects() noexcept
     {
         return IISVariantDictionary(s_.handle(), IISVariantDictionary::kind::static_objects);
+    }
+    /// StaticObjects (1-based), read only.
+    IISVariantDictionaryView staticObjects() const noexcept
+    {
+        return IISVariantDictionaryView(s_.handle(), IISVariantDictionaryView::kind::static_objects);
     }
     /// Timeout in minutes.
     int timeout() const { return s_.timeout(); }
     /// Sets Timeout; returns the value in force.
     int timeout(int timeout) { return s_.timeout(timeout); }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant value(std::string_view name) const { return s_.get(name); }
+    variant value(text_arg name) const { return s_.get(name); }
     /// Session(name) = var; returns the value now stored.
-    variant value(std::string_view name, const variant &var)
+    variant value(text_arg name, const variant &var)
     {
         s_.set(name, var);
         return s_.get(name);
     }
     /// The value as text under the session's LCID ("" when missing).
-    std::string valueTxt(std::string_view name) const { return s_.value_txt(name); }
+    std::string valueTxt(text_arg name) const { return s_.value_txt(name); }
     /// Stores `var` as text; returns it as read back.
-    std::string valueTxt(std::string_view name, std::string_view var) { return s_.value_txt(name, var); }
+    std::string valueTxt(text_arg name, text_arg var) { return s_.value_txt(name, var); }
     /// Abandon: takes effect when the unit of work ends.
     void abandon() { s_.abandon(); }
 

@@ -2,9 +2,11 @@
 //
 // RAII owners for the application, site, request and session handles; a
 // value type (sess::variant) that copies, moves and converts; failures as
-// sess::error exceptions carrying the HRESULT and the library's message.
-// Nothing here adds behaviour: every call is one C call (see sess.h for
-// the semantics).
+// sess::error exceptions carrying the HRESULT and the library's message;
+// Session_OnStart / Session_OnEnd as C++ callables (sess::app_events) and
+// sess::guard for the C callbacks a host writes, so that no exception
+// unwinds into the library. Nothing else adds behaviour: every call is one
+// C call (see sess.h for the semantics).
 //
 //   sess::app app;                                   // defaults
 //   std::string id;
@@ -21,12 +23,17 @@
 
 #include "sess.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <iostream>
 #include <iterator>
+#include <limits>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -112,6 +119,14 @@ inline std::string c_str(std::string_view text)
     return std::string(text);
 }
 
+/// `text`, or E_POINTER (saying it was for `what`) when it is null.
+inline const char *non_null(const char *text, const char *what)
+{
+    if (text == nullptr)
+        throw error(SESS_E_POINTER, std::string("a null const char * for ") + what);
+    return text;
+}
+
 /// Whether T is a character type (char, wchar_t, char16_t, char32_t,
 /// char8_t): a character is text, not a number.
 template <class T>
@@ -144,6 +159,32 @@ inline constexpr days ole_epoch{-25569};
 inline constexpr days ole_first = ole_epoch + days{-657434}, ole_end = ole_epoch + days{2958466};
 
 } // namespace detail
+
+/// A name or text argument: a string literal, a NUL-terminated const char *,
+/// a std::string or std::string_view, or anything else that converts to a
+/// std::string_view. A null const char * is E_POINTER (std::string_view
+/// would run strlen over it), and nullptr does not compile.
+class text_arg {
+public:
+    /// No text ("").
+    text_arg() noexcept = default;
+    /// `text` (not a pointer: those take the const char * constructor).
+    template <class T, std::enable_if_t<std::is_convertible_v<const T &, std::string_view> &&
+                                            !std::is_pointer_v<std::decay_t<T>>,
+                                        int> = 0>
+    text_arg(const T &text) : text_(text)
+    {
+    }
+    /// NUL-terminated `text`; a null pointer is E_POINTER.
+    text_arg(const char *text) : text_(detail::non_null(text, "a name or text")) {}
+    /// No nullptr: pass "" (or text_arg()) for no text.
+    text_arg(std::nullptr_t) = delete;
+    /// The text.
+    operator std::string_view() const noexcept { return text_; }
+
+private:
+    std::string_view text_;
+};
 
 /// An owned reference to a COM-style object `T` (a struct whose first
 /// member is its vtable pointer, IUnknown's three entries first): copies
@@ -228,6 +269,9 @@ public:
     variant(double d) noexcept : variant() { set_number(d); }
     /// VT_R4.
     variant(float f) noexcept : variant() { set_number(f); }
+    /// VT_R8: `d` rounded to a double; beyond double's range (a finite
+    /// long double no double holds), DISP_E_OVERFLOW.
+    variant(long double d) : variant(to_double(d)) {}
     /// VT_CY.
     variant(currency c) noexcept : variant()
     {
@@ -240,7 +284,7 @@ public:
         detail::check(sess_variant_set_bstr(&v_, text.data(), text.size()));
     }
     /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
-    variant(const char *text) : variant(std::string_view(non_null(text))) {}
+    variant(const char *text) : variant(std::string_view(detail::non_null(text, "a string variant"))) {}
     /// VT_BSTR (UTF-8, NUL-terminated); a null pointer is E_POINTER.
     variant(char *text) : variant(static_cast<const char *>(text)) {}
     /// VT_BSTR (UTF-8).
@@ -423,16 +467,22 @@ public:
         const auto whole = static_cast<double>(day.count());
         return day.count() < 0 ? whole - fraction : whole + fraction;
     }
-    /// The time an OLE Automation date stands for, to the millisecond;
-    /// outside 100-01-01 ... 9999-12-31 (or NaN), DISP_E_OVERFLOW.
+    /// The time an OLE Automation date stands for: its day, and its time of
+    /// day to the nearest millisecond within that day (the last half
+    /// millisecond of a day reads as its 23:59:59.999, so 9999-12-31's stays
+    /// in the range); outside 100-01-01 ... 9999-12-31 (or NaN),
+    /// DISP_E_OVERFLOW.
     static time_point from_ole_date(double date)
     {
         if (!(date > -657435.0 && date < 2958466.0))
             throw error(SESS_DISP_E_OVERFLOW, "the DATE is outside the OLE Automation date range (100 ... 9999)");
-        constexpr double day_ms = 86400000.0;
+        constexpr long long day_ms = 86400000;
         const double day = std::trunc(date);
-        const std::chrono::milliseconds since(std::llround(day * day_ms + std::fabs(date - day) * day_ms));
-        return time_point(detail::ole_epoch + since);
+        // (std::min): safe from windows.h's min macro.
+        const long long rounded = std::llround(std::fabs(date - day) * static_cast<double>(day_ms));
+        const long long time_ms = (std::min)(rounded, day_ms - 1);
+        return time_point(detail::ole_epoch + detail::days(static_cast<std::int64_t>(day)) +
+                          std::chrono::milliseconds(time_ms));
     }
 
 private:
@@ -505,12 +555,17 @@ private:
         }
         return std::chrono::floor<D>(t);
     }
-    /// `text`, or E_POINTER when it is null.
-    static const char *non_null(const char *text)
+    /// `d` rounded to a double; DISP_E_OVERFLOW when it is finite and
+    /// beyond double's range (converting it would be undefined).
+    static double to_double(long double d)
     {
-        if (text == nullptr)
-            throw error(SESS_E_POINTER, "a null const char * for a string variant");
-        return text;
+        constexpr long double most = std::numeric_limits<double>::max();
+        // Infinity by ==, not std::isfinite: under valgrind (a long double
+        // with a double's range, LDBL_MAX infinite) isfinite(inf) is true.
+        const long double magnitude = std::fabs(d);
+        if (magnitude > most && magnitude != std::numeric_limits<long double>::infinity())
+            throw error(SESS_DISP_E_OVERFLOW, "the long double is beyond the range of a double (VT_R8)");
+        return static_cast<double>(d);
     }
 
     sess_variant v_;
@@ -551,7 +606,7 @@ public:
         return v;
     }
     /// Item(name): VT_EMPTY when missing.
-    variant operator[](std::string_view name) const
+    variant operator[](text_arg name) const
     {
         variant v;
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
@@ -620,7 +675,7 @@ public:
         detail::check(sess_contents_set_at(s_, index, value.get()));
     }
     /// Remove(name): whether there was such an item.
-    bool remove(std::string_view name)
+    bool remove(text_arg name)
     {
         return detail::check(sess_contents_remove(s_, detail::c_str(name).c_str())) == SESS_S_OK;
     }
@@ -658,7 +713,7 @@ public:
         return v;
     }
     /// Item(name): VT_EMPTY when undeclared.
-    variant operator[](std::string_view name) const
+    variant operator[](text_arg name) const
     {
         variant v;
         detail::check(sess_static_get(s_, detail::c_str(name).c_str(), v.put()));
@@ -686,12 +741,12 @@ public:
         });
     }
     /// Session(name): a copy; VT_EMPTY when missing.
-    variant get(std::string_view name) const { return contents_view(s_)[name]; }
+    variant get(text_arg name) const { return contents_view(s_)[name]; }
     /// Session(name) as T, with no variant in between: bool, double, or an
     /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
     /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
     /// _OVERFLOW); 0 or false when missing.
-    template <class T> T get_as(std::string_view name) const
+    template <class T> T get_as(text_arg name) const
     {
         if constexpr (std::is_same_v<T, bool>) {
             return read_as<bool, T>(sess_value_get_bool, name);
@@ -717,7 +772,7 @@ public:
     /// this session's Contents or ID next change or it ends. Empty when missing;
     /// a value that is not a string throws DISP_E_TYPEMISMATCH (value_txt
     /// converts any value).
-    std::string_view borrow_str(std::string_view name) const
+    std::string_view borrow_str(text_arg name) const
     {
         const char *p = nullptr;
         std::size_t len = 0;
@@ -725,12 +780,12 @@ public:
         return std::string_view(p, len);
     }
     /// Session(name) = value (copied in).
-    void set(std::string_view name, const variant &value)
+    void set(text_arg name, const variant &value)
     {
         detail::check(sess_value_set(s_, detail::c_str(name).c_str(), value.get()));
     }
     /// X++'s valueTxt(name): the value as text under the session's LCID.
-    std::string value_txt(std::string_view name) const
+    std::string value_txt(text_arg name) const
     {
         const std::string n = detail::c_str(name);
         return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
@@ -740,7 +795,7 @@ public:
     /// X++'s valueTxt(name, text): stores `text`, returns it as read back
     /// (text holding a NUL is E_INVALIDARG, as in a name: pass a variant
     /// to set() to keep NULs).
-    std::string value_txt(std::string_view name, std::string_view text)
+    std::string value_txt(text_arg name, text_arg text)
     {
         const std::string n = detail::c_str(name), t = detail::c_str(text);
         detail::check(sess_value_txt(s_, n.c_str(), t.c_str(), nullptr, 0, nullptr));
@@ -825,7 +880,7 @@ private:
     }
     /// Session(name) read by the typed C getter `f` (of C type C), as T.
     template <class C, class T>
-    T read_as(sess_result (*f)(sess_session *, const char *, C *), std::string_view name) const
+    T read_as(sess_result (*f)(sess_session *, const char *, C *), text_arg name) const
     {
         C v{};
         detail::check(f(s_, detail::c_str(name).c_str(), &v));
@@ -895,6 +950,102 @@ private:
     int exceptions_;
 };
 
+/// Runs `f` where a C callback returns a sess_result, so that no exception
+/// unwinds into the library (which would abort the process): `f`'s result
+/// (S_OK when it returns void), or, when it throws, a sess::error's code
+/// (E_FAIL if that is no failure code), E_OUTOFMEMORY for std::bad_alloc,
+/// E_FAIL for anything else. For the callbacks a host writes itself: static
+/// object factories, custom stores, its COM objects' methods. (A
+/// sess_clock_fn has no failure to return: it must not throw.)
+template <class F> sess_result guard(F &&f) noexcept
+{
+    try {
+        if constexpr (std::is_void_v<std::invoke_result_t<F &>>) {
+            f();
+            return SESS_S_OK;
+        } else {
+            return f();
+        }
+    } catch (const error &e) {
+        return e.code() < 0 ? e.code() : SESS_E_FAIL;
+    } catch (const std::bad_alloc &) {
+        return SESS_E_OUTOFMEMORY;
+    } catch (...) {
+        return SESS_E_FAIL;
+    }
+}
+
+/// Session_OnStart and Session_OnEnd as C++ callables. install() points an
+/// application's options at them through functions that stop every
+/// exception at the C boundary. Like `event_context`, this object must
+/// outlive the application (and every site sharing it) and not change
+/// while it lives; the handlers may be called from any thread.
+struct app_events {
+    /// A handler: gets the session, lent for the call (do not close it).
+    using handler = std::function<void(session_ref)>;
+    /// Session_OnStart, or empty (none): may read and write the new
+    /// session. An exception cancels the session: the call creating it
+    /// (app::create, request::session) fails with the code guard() gives.
+    handler on_start;
+    /// Session_OnEnd, or empty: reads the ending session. Session_OnEnd
+    /// has no failure to return (the session ends whatever it does), so an
+    /// exception stops here and goes to on_end_error.
+    handler on_end;
+    /// Told of an exception from on_end (std::current_exception()), on the
+    /// thread that ran it; empty: "libsess: Session_OnEnd threw: " and its
+    /// what() go to std::cerr. Whatever it throws is dropped.
+    std::function<void(std::exception_ptr)> on_end_error;
+
+    /// Sets `o.event_context` to this object, and `o.on_start` / `o.on_end`
+    /// to call the handlers (NULL for an empty one).
+    void install(sess_app_options &o) noexcept
+    {
+        o.event_context = this;
+        o.on_start = on_start ? start : nullptr;
+        o.on_end = on_end ? end : nullptr;
+    }
+
+private:
+    /// The sess_on_start_fn: on_start, its exception a result code.
+    static sess_result start(void *context, sess_session *s) noexcept
+    {
+        return guard([&] { static_cast<app_events *>(context)->on_start(session_ref(s)); });
+    }
+    /// The sess_on_end_fn: on_end, its exception reported.
+    static void end(void *context, sess_session *s) noexcept
+    {
+        const auto *events = static_cast<app_events *>(context);
+        try {
+            events->on_end(session_ref(s));
+        } catch (...) {
+            report(*events, std::current_exception());
+        }
+    }
+    /// Passes `e` to on_end_error, or writes it to std::cerr.
+    static void report(const app_events &events, std::exception_ptr e) noexcept
+    {
+        try {
+            if (events.on_end_error) {
+                events.on_end_error(e);
+                return;
+            }
+            std::cerr << "libsess: Session_OnEnd threw: " << what(e) << '\n';
+        } catch (...) {
+        }
+    }
+    /// The what() of `e`.
+    static std::string what(std::exception_ptr e)
+    {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception &x) {
+            return x.what();
+        } catch (...) {
+            return "an exception that is not a std::exception";
+        }
+    }
+};
+
 /// Application options with the library's defaults (sess_app_options_init).
 inline sess_app_options app_options()
 {
@@ -934,7 +1085,7 @@ public:
         return session(s);
     }
     /// Opens stored session `id` (exclusive, or shared when `readonly`).
-    session open(std::string_view id, bool readonly = false)
+    session open(text_arg id, bool readonly = false)
     {
         sess_session *s = nullptr;
         detail::check(sess_session_open(a_, detail::c_str(id).c_str(), readonly ? SESS_OPEN_READONLY : 0u, &s));
@@ -988,7 +1139,7 @@ public:
     /// The C handle.
     sess_site *handle() const noexcept { return s_; }
     /// Serves `application` at `virtual_path` (the site shares it).
-    void add(std::string_view virtual_path, const app &application, const sess_web_options *options = nullptr)
+    void add(text_arg virtual_path, const app &application, const sess_web_options *options = nullptr)
     {
         detail::check(sess_site_add(s_, detail::c_str(virtual_path).c_str(), application.handle(), options));
     }
@@ -1002,7 +1153,7 @@ private:
 class request {
 public:
     /// Begins a request for `path` with the `Cookie` header's bytes.
-    request(const site &s, std::string_view path, std::string_view cookie_header = {},
+    request(const site &s, text_arg path, text_arg cookie_header = {},
             std::uint32_t session_use = SESS_USE_EXCLUSIVE, bool https = false)
         : exceptions_(std::uncaught_exceptions())
     {
@@ -1011,8 +1162,9 @@ public:
         info.struct_size = sizeof info;
         info.session_use = session_use;
         info.path = p.c_str();
-        info.cookie_header = cookie_header.empty() ? nullptr : cookie_header.data();
-        info.cookie_header_len = cookie_header.size();
+        const std::string_view cookie = cookie_header;
+        info.cookie_header = cookie.empty() ? nullptr : cookie.data();
+        info.cookie_header_len = cookie.size();
         info.https = https;
         detail::check(sess_request_begin(s.handle(), &info, &r_));
     }
@@ -1040,7 +1192,7 @@ public:
             [&](char *b, std::size_t l, std::size_t *o) { return sess_request_app_path(r_, b, l, o); });
     }
     /// `url` as a link should carry it (with the cookieless ID segment).
-    std::string rewrite_url(std::string_view url) const
+    std::string rewrite_url(text_arg url) const
     {
         const std::string u = detail::c_str(url);
         return detail::text_out(

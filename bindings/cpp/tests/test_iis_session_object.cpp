@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
+#include <utility>
 
 namespace {
 
@@ -18,6 +20,35 @@ template <class F> sess_result thrown(F &&f)
     }
     return 0;
 }
+
+// What contents() gives through an S, as a variable would hold it.
+template <class S> using contents_of = std::decay_t<decltype(std::declval<S>().contents())>;
+// Whether a D can be changed: item(key, var), item(index, var), remove, removeAll.
+template <class D, class = void> struct can_set_key : std::false_type {};
+template <class D>
+struct can_set_key<D, std::void_t<decltype(std::declval<D &>().item("k", sess::variant()))>> : std::true_type {};
+template <class D, class = void> struct can_set_index : std::false_type {};
+template <class D>
+struct can_set_index<D, std::void_t<decltype(std::declval<D &>().item(1, sess::variant()))>> : std::true_type {};
+template <class D, class = void> struct can_remove : std::false_type {};
+template <class D> struct can_remove<D, std::void_t<decltype(std::declval<D &>().remove("k"))>> : std::true_type {};
+template <class D, class = void> struct can_remove_at : std::false_type {};
+template <class D> struct can_remove_at<D, std::void_t<decltype(std::declval<D &>().remove(1))>> : std::true_type {};
+template <class D, class = void> struct can_remove_all : std::false_type {};
+template <class D> struct can_remove_all<D, std::void_t<decltype(std::declval<D &>().removeAll())>> : std::true_type {};
+template <class D>
+inline constexpr bool writable_v = can_set_key<D>::value || can_set_index<D>::value || can_remove<D>::value ||
+                                   can_remove_at<D>::value || can_remove_all<D>::value;
+// Whether an S hands out its COM object (which can change the session).
+template <class S, class = void> struct lends_interface : std::false_type {};
+template <class S>
+struct lends_interface<S, std::void_t<decltype(std::declval<S>().interface())>> : std::true_type {};
+
+// Whether IISSessionObject::value takes a name of type N.
+template <class N, class = void> struct values_by : std::false_type {};
+template <class N>
+struct values_by<N, std::void_t<decltype(std::declval<sess::IISSessionObject &>().value(std::declval<N>()))>>
+    : std::true_type {};
 
 } // namespace
 
@@ -213,4 +244,63 @@ TEST_CASE("IISVariantDictionary: item(key, var) writes Contents")
         s.close();
     }
     CHECK(test_object::alive() == 0);
+}
+
+// A const IISSessionObject read only, but its contents() was the writable
+// dictionary: item(key, var), item(index, var), remove and removeAll all
+// compiled. As sess.hpp's const session gives a contents_view, a const
+// IISSessionObject gives a read-only IISVariantDictionaryView.
+TEST_CASE("IISSessionObject: a const one's contents() are read-only")
+{
+    static_assert(writable_v<contents_of<sess::IISSessionObject &>>);
+    static_assert(can_set_key<contents_of<sess::IISSessionObject &>>::value);
+    static_assert(can_set_index<contents_of<sess::IISSessionObject &>>::value);
+    static_assert(can_remove<contents_of<sess::IISSessionObject &>>::value);
+    static_assert(can_remove_at<contents_of<sess::IISSessionObject &>>::value);
+    static_assert(can_remove_all<contents_of<sess::IISSessionObject &>>::value);
+    static_assert(!writable_v<contents_of<const sess::IISSessionObject &>>);
+    static_assert(!writable_v<std::decay_t<decltype(std::declval<const sess::IISSessionObject &>().staticObjects())>>);
+    // Nor does the view convert back to the writable dictionary.
+    static_assert(!std::is_convertible_v<contents_of<const sess::IISSessionObject &>, sess::IISVariantDictionary>);
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    session.value("strFirstName", "Arthur");
+    const sess::IISSessionObject &reader = session;
+    const auto view = reader.contents();
+    CHECK(view.count() == 1);
+    CHECK(view.key(1) == "strFirstName");
+    CHECK(view.item(1).str() == "Arthur");
+    CHECK(view.item("STRFIRSTNAME").str() == "Arthur");
+    CHECK(thrown([&] { (void)view.item(2); }) == SESS_DISP_E_BADINDEX);
+    s.close();
+}
+
+// interface() handed a const IISSessionObject's session out as a COM object
+// whose put_value / Contents could change it.
+TEST_CASE("IISSessionObject: a const one lends no interface()")
+{
+    static_assert(lends_interface<sess::IISSessionObject &>::value);
+    static_assert(!lends_interface<const sess::IISSessionObject &>::value);
+}
+
+// Names were std::string_view: a null const char * crashed (strlen) before
+// libsess saw it; it is E_POINTER, and nullptr does not compile.
+TEST_CASE("IISSessionObject: a null name is E_POINTER")
+{
+    static_assert(!values_by<std::nullptr_t>::value);
+    static_assert(values_by<const char *>::value && values_by<std::string>::value);
+    const char *none = nullptr;
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    sess::IISVariantDictionary contents = session.contents();
+    CHECK(thrown([&] { (void)session.value(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.value(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.valueTxt(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)session.valueTxt("k", none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.item(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.item(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)contents.remove(none); }) == SESS_E_POINTER);
+    s.close();
 }

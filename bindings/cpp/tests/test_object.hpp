@@ -18,11 +18,11 @@ struct test_object {
     // A new object as an owned reference.
     static sess::unknown_ptr make() { return sess::unknown_ptr::adopt(&(new test_object)->base); }
 
-    // A session-scope static object's factory.
-    static sess_result factory(void *, const char *, sess_unknown **out)
+    // A session-scope static object's factory (a std::bad_alloc stops at
+    // the C boundary).
+    static sess_result factory(void *, const char *, sess_unknown **out) noexcept
     {
-        *out = &(new test_object)->base;
-        return SESS_S_OK;
+        return sess::guard([out] { *out = &(new test_object)->base; });
     }
 
 private:

@@ -8,8 +8,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <iostream>
 #include <iterator>
+#include <limits>
 #include <mutex>
+#include <new>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -126,6 +130,44 @@ TEST_CASE("variant: a time outside the OLE date range is DISP_E_OVERFLOW, checke
     CHECK(thrown([] { (void)sess::variant(real_time(duration<double>(std::nan("")))); }) == SESS_DISP_E_OVERFLOW);
 }
 
+// A DATE in the last half millisecond of 9999-12-31 rounded up to
+// 10000-01-01, a time no DATE holds (variant(t) then refused it); in the last
+// half millisecond of 100-01-01 it rounded to 100-01-02 (DATE -657433, not
+// the -657434.99... read). The time of day now rounds to the millisecond
+// within its day, at both ends of the range as everywhere else.
+TEST_CASE("variant: the last fraction of a millisecond at either end of the DATE range stays in it")
+{
+    const sess::time_point first(seconds(-59011459200)); // 100-01-01
+    const sess::time_point end(seconds(253402300800));   // 10000-01-01
+    const sess::time_point first_day_last = first + hours(24) - milliseconds(1);
+    const double last_date = std::nextafter(2958466.0, 0.0);         // the last DATE
+    const double first_day_end = std::nextafter(-657435.0, 0.0);     // 100-01-01's last DATE
+    CHECK(sess::variant::from_ole_date(last_date) == end - milliseconds(1));
+    CHECK(sess::variant(last_date).change_type(SESS_VT_DATE).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(sess::variant(sess::variant::from_ole_date(last_date)).get()->v.date ==
+          sess::variant(end - milliseconds(1)).get()->v.date);
+    CHECK(sess::variant::from_ole_date(first_day_end) == first_day_last);
+    CHECK(sess::variant(sess::variant::from_ole_date(first_day_end)).get()->v.date ==
+          sess::variant(first_day_last).get()->v.date);
+    CHECK(sess::variant(first_day_end).change_type(SESS_VT_DATE).as<sess::time_point>() == first_day_last);
+    // A time_point's last fraction of a millisecond rounds down, to the last
+    // DATE of the range (or of 100-01-01).
+    using real_time = time_point<system_clock, duration<double>>;
+    using long_real_time = time_point<system_clock, duration<long double>>;
+    CHECK(sess::variant(end - microseconds(1)).as<sess::time_point>() == end - milliseconds(1));
+    CHECK(sess::variant(real_time(end) - duration<double>(3e-5)).as<sess::time_point>() == end - milliseconds(1));
+    // (2^-15 s: a long double under valgrind has only a double's precision.)
+    CHECK(sess::variant(long_real_time(end) - duration<long double>(std::ldexp(1.0L, -15))).as<sess::time_point>() ==
+          end - milliseconds(1));
+    CHECK(sess::variant(first_day_last + microseconds(999)).as<sess::time_point>() == first_day_last);
+    CHECK(sess::variant(first + microseconds(1)).get()->v.date == -657434.0);
+    // Mid-range too: the day's last DATE is its 23:59:59.999.
+    const sess::time_point day(seconds(1705276800)); // 2024-01-15, OLE 45306
+    CHECK(sess::variant::from_ole_date(std::nextafter(45307.0, 0.0)) == day + hours(24) - milliseconds(1));
+    const sess::time_point day_before(seconds(-2209248000)); // 1899-12-29, OLE -1
+    CHECK(sess::variant::from_ole_date(std::nextafter(-2.0, 0.0)) == day_before + hours(24) - milliseconds(1));
+}
+
 TEST_CASE("variant: as<T> takes every arithmetic type; the library decides what fits")
 {
     CHECK(sess::variant(short{5}).as<short>() == 5);
@@ -146,6 +188,52 @@ TEST_CASE("variant: as<T> takes every arithmetic type; the library decides what 
     // Windows and Wine do); to a narrower one it overflows.
     CHECK(sess::variant(-1).as<std::uint32_t>() == 4294967295u);
     CHECK(thrown([] { (void)sess::variant(-1).as<std::uint16_t>(); }) == SESS_DISP_E_OVERFLOW);
+}
+
+// Every arithmetic type but the characters makes a variant, of the type its
+// size and sign say; sess::variant(1.0L) did not compile (long double
+// converted as well to double, float and bool).
+TEST_CASE("variant: every arithmetic type converts, long double as R8")
+{
+    static_assert(std::is_constructible_v<sess::variant, long double>);
+    static_assert(std::is_convertible_v<long double, sess::variant>);
+    CHECK(sess::variant(true).vt() == SESS_VT_BOOL);
+    CHECK(sess::variant(static_cast<signed char>(-1)).vt() == SESS_VT_I1);
+    CHECK(sess::variant(static_cast<unsigned char>(1)).vt() == SESS_VT_UI1);
+    CHECK(sess::variant(short{-1}).vt() == SESS_VT_I2);
+    CHECK(sess::variant(static_cast<unsigned short>(1)).vt() == SESS_VT_UI2);
+    CHECK(sess::variant(-1).vt() == SESS_VT_I4);
+    CHECK(sess::variant(1u).vt() == SESS_VT_UI4);
+    CHECK(sess::variant(-1L).vt() == (sizeof(long) == 8 ? SESS_VT_I8 : SESS_VT_I4));
+    CHECK(sess::variant(1UL).vt() == (sizeof(long) == 8 ? SESS_VT_UI8 : SESS_VT_UI4));
+    CHECK(sess::variant(-1LL).vt() == SESS_VT_I8);
+    CHECK(sess::variant(1ULL).vt() == SESS_VT_UI8);
+    CHECK(sess::variant(2.5f).vt() == SESS_VT_R4);
+    CHECK(sess::variant(2.5).vt() == SESS_VT_R8);
+    const sess::variant ld(2.5L);
+    CHECK(ld.vt() == SESS_VT_R8);
+    CHECK(ld.get()->v.dblVal == 2.5);
+    CHECK(ld.as<long double>() == 2.5L);
+    sess::variant assigned;
+    assigned = 0.1L; // rounded to the nearest double
+    CHECK(assigned.get()->v.dblVal == 0.1);
+    // Beyond double's range it cannot be rounded (that would be undefined):
+    // DISP_E_OVERFLOW, as an R8 too large for an R4 is. (Where long double
+    // is wider than double, and not under valgrind, whose long double has
+    // only a double's range: its largest long double is infinity.)
+    const volatile long double widest = std::numeric_limits<long double>::max();
+    if (widest != std::numeric_limits<long double>::infinity() &&
+        std::numeric_limits<long double>::max_exponent > std::numeric_limits<double>::max_exponent) {
+        CHECK(thrown([] { (void)sess::variant(std::numeric_limits<long double>::max()); }) == SESS_DISP_E_OVERFLOW);
+        CHECK(thrown([] { (void)sess::variant(-std::numeric_limits<long double>::max()); }) == SESS_DISP_E_OVERFLOW);
+    }
+    CHECK(std::isinf(sess::variant(std::numeric_limits<long double>::infinity()).get()->v.dblVal));
+    CHECK(std::isnan(sess::variant(std::numeric_limits<long double>::quiet_NaN()).get()->v.dblVal));
+    // The others did not change: no overload became ambiguous, none throws.
+    static_assert(std::is_nothrow_constructible_v<sess::variant, double>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, float>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, int>);
+    static_assert(std::is_nothrow_constructible_v<sess::variant, bool>);
 }
 
 TEST_CASE("variant: only UTF-8 text converts from a pointer; a null one is E_POINTER")
@@ -321,6 +409,58 @@ TEST_CASE("session: not a session_ref; ref() lends one")
     b.close();
 }
 
+// Whether a name of type N can be passed to get / set / open.
+template <class N, class = void> struct gets_by : std::false_type {};
+template <class N>
+struct gets_by<N, std::void_t<decltype(std::declval<sess::session_ref &>().get(std::declval<N>()))>>
+    : std::true_type {};
+template <class N, class = void> struct sets_by : std::false_type {};
+template <class N>
+struct sets_by<N, std::void_t<decltype(std::declval<sess::session_ref &>().set(std::declval<N>(), 1))>>
+    : std::true_type {};
+template <class N, class = void> struct opens_by : std::false_type {};
+template <class N>
+struct opens_by<N, std::void_t<decltype(std::declval<sess::app &>().open(std::declval<N>()))>> : std::true_type {};
+
+// A name or text parameter was a std::string_view, which a const char *
+// converts to by strlen: s.get(nullptr), or a null const char *, crashed
+// (undefined behaviour) before libsess saw it. nullptr no longer compiles;
+// a null const char * is E_POINTER, as it is for a variant.
+TEST_CASE("names and text: a null const char * is E_POINTER, nullptr does not compile")
+{
+    static_assert(!gets_by<std::nullptr_t>::value);
+    static_assert(!sets_by<std::nullptr_t>::value);
+    static_assert(!opens_by<std::nullptr_t>::value);
+    static_assert(gets_by<const char *>::value && gets_by<char *>::value && gets_by<std::string>::value &&
+                  gets_by<std::string_view>::value && gets_by<const char (&)[5]>::value);
+    static_assert(sets_by<const char *>::value && sets_by<std::string>::value && sets_by<std::string_view>::value);
+    const char *none = nullptr;
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(thrown([&] { (void)s.get(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { s.set(none, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.get_as<int>(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.borrow_str(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.value_txt(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.value_txt("t", none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.contents()[none]; }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.contents().remove(none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)s.static_objects()[none]; }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)app.open(none); }) == SESS_E_POINTER);
+    CHECK(s.contents().size() == 0);
+    char name[] = "user";
+    s.set(name, "Arthur");
+    CHECK(s.get(std::string_view("USER")).str() == "Arthur");
+    s.close();
+    sess::site site;
+    CHECK(thrown([&] { site.add(none, app); }) == SESS_E_POINTER);
+    site.add("/", app);
+    CHECK(thrown([&] { sess::request r(site, none); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { sess::request r(site, "/page.asp", none); }) == SESS_E_POINTER); // none is ""
+    sess::request r(site, "/page.asp", "");
+    CHECK(thrown([&] { (void)r.rewrite_url(none); }) == SESS_E_POINTER);
+}
+
 TEST_CASE("names and text holding a NUL are E_INVALIDARG, not cut short")
 {
     using namespace std::string_literals;
@@ -488,15 +628,14 @@ struct end_log {
 TEST_CASE("seed 004: Abandon and Session_OnEnd")
 {
     end_log log;
-    sess_app_options o = sess::app_options();
-    o.event_context = &log;
-    o.on_end = [](void *context, sess_session *handle) {
-        auto *l = static_cast<end_log *>(context);
-        sess::session_ref s(handle);
-        std::lock_guard<std::mutex> guard(l->lock);
-        ++l->ends;
-        l->line = s.get("SessionVar1").as<std::string>() + "/" + s.get("intUserAge").as<std::string>();
+    sess::app_events events;
+    events.on_end = [&log](sess::session_ref s) {
+        std::lock_guard<std::mutex> guard(log.lock);
+        ++log.ends;
+        log.line = s.get("SessionVar1").as<std::string>() + "/" + s.get("intUserAge").as<std::string>();
     };
+    sess_app_options o = sess::app_options();
+    events.install(o);
     sess::app app(o);
     std::string id;
     {
@@ -517,6 +656,161 @@ TEST_CASE("seed 004: Abandon and Session_OnEnd")
         CHECK(log.line == "preferences/23");
     }
     CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// An exception thrown by a Session_OnEnd handler unwound into the library
+// (a raw on_end lambda was all the binding had): the process aborted.
+// app_events stops it at the boundary. Session_OnEnd returns nothing in the
+// C contract (the session ends whatever it does), so the exception goes to
+// on_end_error, on the thread that ran the handler.
+TEST_CASE("app_events: an exception from on_end is reported, the session ends all the same")
+{
+    struct world {
+        std::mutex lock;
+        int ends = 0;
+        std::vector<std::string> reported;
+    } w;
+    sess::app_events events;
+    events.on_end = [&](sess::session_ref s) {
+        {
+            std::lock_guard<std::mutex> guard(w.lock);
+            ++w.ends;
+        }
+        if (s.get("fail").as<bool>())
+            throw std::runtime_error("OnEnd failed for " + s.get("user").as<std::string>());
+        throw sess::error(SESS_E_STORE_UNAVAILABLE, "the audit log is down");
+    };
+    events.on_end_error = [&](std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const sess::error &x) {
+            std::lock_guard<std::mutex> guard(w.lock);
+            w.reported.push_back("sess::error " + std::to_string(x.code()) + ": " + x.what());
+        } catch (const std::exception &x) {
+            std::lock_guard<std::mutex> guard(w.lock);
+            w.reported.push_back(x.what());
+        }
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    CHECK(o.event_context == &events);
+    CHECK((o.on_start == nullptr)); // no handler: no Session_OnStart (it would store every session)
+    CHECK((o.on_end != nullptr));
+    std::string id;
+    {
+        sess::app app(o);
+        {
+            sess::session s = app.create();
+            s.set("user", "Arthur");
+            s.set("fail", true);
+            id = s.id();
+            s.abandon();
+            s.close(); // Session_OnEnd runs here, and throws
+        }
+        {
+            std::lock_guard<std::mutex> guard(w.lock);
+            CHECK(w.ends == 1);
+            CHECK(w.reported == std::vector<std::string>{"OnEnd failed for Arthur"});
+        }
+        CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+        CHECK(app.session_count() == 0);
+        sess::session kept = app.create();
+        kept.set("fail", false);
+        kept.close();
+    } // released: Session_OnEnd for the stored session, in ~app (noexcept)
+    std::lock_guard<std::mutex> guard(w.lock);
+    CHECK(w.ends == 2);
+    REQUIRE(w.reported.size() == 2);
+    CHECK(w.reported[1] == "sess::error " + std::to_string(SESS_E_STORE_UNAVAILABLE) + ": the audit log is down");
+}
+
+// Without on_end_error the exception's what() goes to std::cerr; one that
+// is no std::exception is named as such.
+TEST_CASE("app_events: without on_end_error, an exception from on_end is written to std::cerr")
+{
+    sess::app_events events;
+    events.on_end = [](sess::session_ref s) {
+        if (s.get("plain").as<bool>())
+            throw 42;
+        throw std::runtime_error("OnEnd failed");
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    std::ostringstream err;
+    std::streambuf *const was = std::cerr.rdbuf(err.rdbuf());
+    {
+        sess::app app(o);
+        for (bool plain : {false, true}) {
+            sess::session s = app.create();
+            s.set("plain", plain);
+            s.abandon();
+            s.close();
+        }
+    }
+    std::cerr.rdbuf(was);
+    CHECK(err.str() == "libsess: Session_OnEnd threw: OnEnd failed\n"
+                       "libsess: Session_OnEnd threw: an exception that is not a std::exception\n");
+}
+
+// Session_OnStart has a failure code to return: an exception cancels the
+// session, and the call creating it fails with the exception's code.
+TEST_CASE("app_events: an exception from on_start cancels the session with its code")
+{
+    sess::app_events events;
+    int starts = 0;
+    events.on_start = [&](sess::session_ref s) {
+        ++starts;
+        switch (starts) {
+        case 1:
+            throw sess::error(SESS_E_TOO_MANY_SESSIONS, "no more today");
+        case 2:
+            throw std::bad_alloc();
+        case 3:
+            throw std::runtime_error("OnStart failed");
+        default:
+            s.set("started", starts);
+        }
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    CHECK((o.on_start != nullptr));
+    CHECK((o.on_end == nullptr));
+    sess::app app(o);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_TOO_MANY_SESSIONS);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_OUTOFMEMORY);
+    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_FAIL);
+    CHECK(app.session_count() == 0);
+    sess::session s = app.create();
+    CHECK(s.get("started").as<int>() == 4);
+    s.close();
+    CHECK(app.session_count() == 1);
+}
+
+// sess::guard: the boundary for the callbacks a host writes itself (here a
+// static object's factory); what it throws becomes the callback's code.
+TEST_CASE("guard: a C callback's exception becomes its result code")
+{
+    CHECK(sess::guard([] {}) == SESS_S_OK);
+    CHECK(sess::guard([] { return SESS_S_FALSE; }) == SESS_S_FALSE);
+    CHECK(sess::guard([] { throw sess::error(SESS_E_INVALIDARG); }) == SESS_E_INVALIDARG);
+    CHECK(sess::guard([] { throw sess::error(SESS_S_FALSE, "a success code is no failure"); }) == SESS_E_FAIL);
+    CHECK(sess::guard([]() -> sess_result { throw std::bad_alloc(); }) == SESS_E_OUTOFMEMORY);
+    CHECK(sess::guard([] { throw "text"; }) == SESS_E_FAIL);
+    const auto throws = [] { throw 1; };
+    static_assert(noexcept(sess::guard(throws)));
+
+    sess_static_object_decl decl{"objBroken",
+                                 [](void *, const char *, sess_unknown **) noexcept {
+                                     return sess::guard([] { throw sess::error(SESS_E_NOINTERFACE, "no such class"); });
+                                 },
+                                 nullptr};
+    sess_app_options o = sess::app_options();
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    sess::app app(o);
+    sess::session s = app.create();
+    CHECK(thrown([&] { (void)s.static_objects()["objBroken"]; }) == SESS_E_NOINTERFACE);
+    s.close();
 }
 
 // Seed 004: Timeout slides with each unit of work; past it the session ends
