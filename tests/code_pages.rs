@@ -39,6 +39,11 @@ const TABLE: &[(u32, &[u8], &str)] = &[
         b"\xC9\xA1\xC9\xFE\xFE\xA1\xFE\xFE",
         "\u{E000}\u{E05D}\u{E05E}\u{E0BB}",
     ),
+    // Single bytes Windows maps where Shift_JIS, GBK and EUC-KR as browsers
+    // read them have none.
+    (932, b"\xA0\xFD\xFE\xFF", "\u{F8F0}\u{F8F1}\u{F8F2}\u{F8F3}"),
+    (936, b"\xFF", "\u{F8F5}"),
+    (949, b"a\x80\xFF", "a\u{80}\u{F8F7}"),
 ];
 
 #[test]

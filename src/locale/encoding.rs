@@ -1,7 +1,8 @@
 //! Text in a session's code page: encoding response bodies from UTF-8 and
-//! decoding request bytes to UTF-8, through `encoding_rs`, or the
-//! single-byte tables of `single_byte` for the code pages `encoding_rs`
-//! does not serve as Windows defines them.
+//! decoding request bytes to UTF-8, through `encoding_rs` (with
+//! `user_defined`'s characters where Windows' double-byte code pages map
+//! bytes it does not), or the single-byte tables of `single_byte` for the
+//! code pages `encoding_rs` does not serve as Windows defines them.
 use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
@@ -131,9 +132,9 @@ pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
     })
 }
 
-/// `bytes` decoded by `enc`, where a malformed two-byte sequence that is
-/// one of `area`'s user-defined characters becomes that character (others
-/// become U+FFFD).
+/// `bytes` decoded by `enc`, where a malformed sequence that is one of
+/// `area`'s single bytes or user-defined pairs becomes its character
+/// (others become U+FFFD).
 fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &[u8]) -> String {
     let mut decoder = enc.new_decoder_without_bom_handling();
     let room = |decoder: &encoding_rs::Decoder, n: usize| {
@@ -157,7 +158,8 @@ fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &
                 let end = done.saturating_sub(usize::from(after));
                 let malformed = bytes.get(end.saturating_sub(usize::from(bad))..end);
                 let c = match malformed {
-                    Some(&[lead, trail]) => area.decode(lead, trail),
+                    Some(&[b]) => area.decode_single(b),
+                    Some(&[lead, trail]) => area.decode_pair(lead, trail),
                     _ => None,
                 };
                 out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
@@ -250,8 +252,10 @@ mod tests {
 
     #[test]
     fn user_defined_characters_change_nothing_else() {
-        // Byte soup without a user-defined lead byte decodes as
-        // `encoding_rs` alone decodes it, U+FFFD where it does.
+        // Byte soup without the lead bytes of user-defined characters or
+        // the extra single bytes decodes as `encoding_rs` alone decodes it,
+        // U+FFFD where it does, and so it does between user-defined
+        // characters.
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
             x ^= x << 13;
@@ -259,20 +263,42 @@ mod tests {
             x ^= x << 17;
             (x >> 32) as u8
         };
-        let cases: [(u32, _, &[_]); 2] = [
-            (932, encoding_rs::SHIFT_JIS, &[0xF0..=0xF9]),
-            (949, encoding_rs::EUC_KR, &[0xC9..=0xC9, 0xFE..=0xFE]),
+        let cases: [(u32, _, &[_], &[u8], &str); 3] = [
+            (
+                932,
+                encoding_rs::SHIFT_JIS,
+                &[0xF0..=0xF9, 0xA0..=0xA0, 0xFD..=0xFF],
+                b"\xF0\x40",
+                "\u{E000}",
+            ),
+            (936, encoding_rs::GBK, &[0xFF..=0xFF], b"", ""),
+            (
+                949,
+                encoding_rs::EUC_KR,
+                &[0xC9..=0xC9, 0xFE..=0xFF, 0x80..=0x80],
+                b"\xC9\xA1",
+                "\u{E000}",
+            ),
         ];
-        for (cp, enc, leads) in cases {
+        for (cp, enc, excluded, pair, pair_text) in cases {
             let mut seen = 0;
             for _ in 0..2000 {
-                let bytes: Vec<u8> = (0..next() % 12)
+                let mut soup: Vec<u8> = (0..next() % 12)
                     .map(|_| next())
-                    .filter(|b| !leads.iter().any(|r| r.contains(b)))
+                    .filter(|b| !excluded.iter().any(|r| r.contains(b)))
                     .collect();
-                let want = enc.decode_without_bom_handling(&bytes).0;
-                assert_eq!(decode(cp, &bytes).unwrap(), want, "cp {cp} {bytes:02X?}");
+                let want = enc.decode_without_bom_handling(&soup).0;
+                assert_eq!(decode(cp, &soup).unwrap(), want, "cp {cp} {soup:02X?}");
                 seen += want.matches('\u{FFFD}').count();
+                // A space ends the soup's last sequence.
+                soup.push(b' ');
+                let between = [pair, &soup[..], pair].concat();
+                let want = enc.decode_without_bom_handling(&soup).0;
+                assert_eq!(
+                    decode(cp, &between).unwrap(),
+                    format!("{pair_text}{want}{pair_text}"),
+                    "cp {cp} {between:02X?}"
+                );
             }
             assert!(seen > 100, "cp {cp}: only {seen} malformed sequences");
         }
