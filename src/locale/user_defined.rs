@@ -1,15 +1,19 @@
 //! What Windows' double-byte code pages map that `encoding_rs` does not map
 //! the same way, as Microsoft's code page data files have it (Wine's
-//! `libs/port/c_932.c` … `c_949.c` are generated from them):
+//! `libs/port/c_932.c` … `c_950.c` are generated from them):
 //!
 //! - the user-defined characters (EUDC): Windows maps them, in order, to
 //!   the private use characters from U+E000 (the ranges of the registry's
 //!   `EUDCCodeRange`). 932's (0xF040–0xF9FC) decode through `encoding_rs`
-//!   but do not encode; 949's (0xC9A1–C9FE, 0xFEA1–FEFE) do neither.
+//!   but do not encode; 949's (0xC9A1–C9FE, 0xFEA1–FEFE) do neither; 950's
+//!   (0xFA40–FEFE, 0x8E40–A0FE, 0x8140–8DFE, 0xC6A1–C8FE, in that order)
+//!   are HKSCS and ETEN characters to `encoding_rs`'s Big5 (WHATWG's), which
+//!   Windows' 950 does not have.
 //! - a few single bytes `encoding_rs` rejects: 932's 0xA0 and 0xFD–0xFF
 //!   (U+F8F0–U+F8F3), 936's 0xFF (U+F8F5), 949's 0x80 and 0xFF (U+0080,
-//!   U+F8F7).
+//!   U+F8F7), 950's 0x80 and 0xFF (U+0080, U+F8F8).
 
+use std::iter;
 use std::ops::RangeInclusive;
 
 use smallvec::SmallVec;
@@ -20,6 +24,10 @@ pub(super) struct UserDefined {
     singles: &'static [(u8, char)],
     /// The user-defined areas, in the order of their private use characters.
     blocks: &'static [Block],
+    /// Set where `encoding_rs` reads the user-defined pairs as other
+    /// characters: the length of the code page's sequence at the start of
+    /// the bytes given, so that those pairs can be found first.
+    shadowed_by: Option<fn(&[u8]) -> usize>,
 }
 
 /// Lead bytes that share their trail bytes: each lead with each trail,
@@ -34,6 +42,9 @@ struct Block {
 /// The first private use character.
 const FIRST: u32 = 0xE000;
 
+/// Big5's trail bytes.
+const BIG5_TRAILS: &[RangeInclusive<u8>] = &[0x40..=0x7E, 0xA1..=0xFE];
+
 /// Shift_JIS (932): 0xF0–0xF9 with Shift_JIS's 188 trail bytes.
 const CP932: UserDefined = UserDefined {
     singles: &[
@@ -46,6 +57,7 @@ const CP932: UserDefined = UserDefined {
         leads: 0xF0..=0xF9,
         trails: &[0x40..=0x7E, 0x80..=0xFC],
     }],
+    shadowed_by: None,
 };
 
 /// GBK (936): one single byte (its user-defined areas are left to
@@ -53,6 +65,7 @@ const CP932: UserDefined = UserDefined {
 const CP936: UserDefined = UserDefined {
     singles: &[(0xFF, '\u{F8F5}')],
     blocks: &[],
+    shadowed_by: None,
 };
 
 /// Unified Hangul Code (949): rows 0xC9 and 0xFE of KS X 1001.
@@ -68,6 +81,37 @@ const CP949: UserDefined = UserDefined {
             trails: &[0xA1..=0xFE],
         },
     ],
+    shadowed_by: None,
+};
+
+/// Big5 (950): 0xFA40–FEFE (U+E000–U+E310), 0x8E40–A0FE (U+E311–U+EEB7),
+/// 0x8140–8DFE (U+EEB8–U+F6B0), 0xC6A1–C6FE and 0xC740–C8FE
+/// (U+F6B1–U+F848).
+const CP950: UserDefined = UserDefined {
+    singles: &[(0x80, '\u{80}'), (0xFF, '\u{F8F8}')],
+    blocks: &[
+        Block {
+            leads: 0xFA..=0xFE,
+            trails: BIG5_TRAILS,
+        },
+        Block {
+            leads: 0x8E..=0xA0,
+            trails: BIG5_TRAILS,
+        },
+        Block {
+            leads: 0x81..=0x8D,
+            trails: BIG5_TRAILS,
+        },
+        Block {
+            leads: 0xC6..=0xC6,
+            trails: &[0xA1..=0xFE],
+        },
+        Block {
+            leads: 0xC7..=0xC8,
+            trails: BIG5_TRAILS,
+        },
+    ],
+    shadowed_by: Some(big5_sequence_len),
 };
 
 /// The characters code page `cp` has beyond `encoding_rs`'s, if any.
@@ -76,7 +120,18 @@ pub(super) fn lookup(cp: u32) -> Option<&'static UserDefined> {
         932 => Some(&CP932),
         936 => Some(&CP936),
         949 => Some(&CP949),
+        950 => Some(&CP950),
         _ => None,
+    }
+}
+
+/// The length of the Big5 sequence at the start of `bytes` as WHATWG's
+/// decoder delimits it: a lead byte takes the next byte unless that is
+/// ASCII (which is read again on its own).
+fn big5_sequence_len(bytes: &[u8]) -> usize {
+    match bytes {
+        [0x81..=0xFE, 0x40..=0x7E | 0x80..=0xFF, ..] => 2,
+        _ => 1,
     }
 }
 
@@ -162,6 +217,27 @@ impl UserDefined {
         }
         None
     }
+
+    /// The user-defined pairs in `bytes` that `encoding_rs` reads as other
+    /// characters, as (offset, private use character), in order; none for
+    /// a code page where it reads none of them.
+    pub fn shadowed<'a>(&'a self, bytes: &'a [u8]) -> impl Iterator<Item = (usize, char)> + 'a {
+        let mut at = 0;
+        iter::from_fn(move || {
+            let sequence_len = self.shadowed_by?;
+            while at < bytes.len() {
+                let start = at;
+                let len = sequence_len(&bytes[start..]);
+                at += len;
+                if let &[lead, trail] = &bytes[start..at] {
+                    if let Some(c) = self.decode_pair(lead, trail) {
+                        return Some((start, c));
+                    }
+                }
+            }
+            None
+        })
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +246,7 @@ mod tests {
 
     #[test]
     fn every_user_defined_character_round_trips() {
-        for (cp, count) in [(932, 1880), (949, 188)] {
+        for (cp, count) in [(932, 1880), (949, 188), (950, 6217)] {
             let area = lookup(cp).unwrap();
             for n in 0..count {
                 let c = char::from_u32(FIRST + n).unwrap();
@@ -186,6 +262,8 @@ mod tests {
         }
         assert_eq!(lookup(932).unwrap().decode_pair(0xF0, 0x7F), None);
         assert_eq!(lookup(949).unwrap().decode_pair(0xC8, 0xA1), None);
+        assert_eq!(lookup(950).unwrap().decode_pair(0xC6, 0x7E), None);
+        assert_eq!(lookup(950).unwrap().decode_pair(0xF9, 0xFE), None);
         assert!(lookup(1252).is_none());
     }
 
@@ -195,6 +273,7 @@ mod tests {
             (932, &[0xA0, 0xFD, 0xFE, 0xFF][..]),
             (936, &[0xFF]),
             (949, &[0x80, 0xFF]),
+            (950, &[0x80, 0xFF]),
         ] {
             let area = lookup(cp).unwrap();
             for &b in bytes {
@@ -203,5 +282,16 @@ mod tests {
             }
             assert_eq!(area.decode_single(b'a'), None);
         }
+    }
+
+    #[test]
+    fn shadowed_pairs_are_found_at_big5_boundaries() {
+        let area = lookup(950).unwrap();
+        // 中, then 0xFA40; 0xA4 takes 0xFA as its trail, and 0x40 is `@`;
+        // 0x81 before a space stands alone.
+        let bytes = b"\xA4\xA4\xFA\x40\xA4\xFA\x40\x81 \x81\x40";
+        let found: Vec<_> = area.shadowed(bytes).collect();
+        assert_eq!(found, [(2, '\u{E000}'), (9, '\u{EEB8}')]);
+        assert_eq!(lookup(949).unwrap().shadowed(b"\xC9\xA1").count(), 0);
     }
 }
