@@ -39,6 +39,24 @@ const TABLE: &[(u32, &[u8], &str)] = &[
         b"\xC9\xA1\xC9\xFE\xFE\xA1\xFE\xFE",
         "\u{E000}\u{E05D}\u{E05E}\u{E0BB}",
     ),
+    // Windows 950's, where Big5 as browsers read it has HKSCS and ETEN
+    // characters: 0xFA40–FEFE, 0x8E40–A0FE, 0x8140–8DFE, 0xC6A1–C8FE are
+    // U+E000–U+F848 in that order.
+    (
+        950,
+        b"\xFA\x40\xFE\xFE\x8E\x40\xA0\xFE\x81\x40\x8D\xFE\xC6\xA1\xC6\xFE\xC7\x40\xC8\xFE",
+        "\u{E000}\u{E310}\u{E311}\u{EEB7}\u{EEB8}\u{F6B0}\u{F6B1}\u{F70E}\u{F70F}\u{F848}",
+    ),
+    (950, b"\xA4\xA4\xFA\x40\xA4\xA4", "中\u{E000}中"),
+    // Big5 characters next to the user-defined ones stay themselves: 0xC67E
+    // and 0xF9D6 (碁) are not user-defined.
+    (950, b"\xC6\x7E\xF9\xD6\xFA\x41", "\u{7C72}碁\u{E001}"),
+    // Single bytes Windows maps where Shift_JIS, GBK, EUC-KR and Big5 as
+    // browsers read them have none.
+    (932, b"\xA0\xFD\xFE\xFF", "\u{F8F0}\u{F8F1}\u{F8F2}\u{F8F3}"),
+    (936, b"\xFF", "\u{F8F5}"),
+    (949, b"a\x80\xFF", "a\u{80}\u{F8F7}"),
+    (950, b"a\x80\xFF", "a\u{80}\u{F8F8}"),
 ];
 
 #[test]
@@ -65,6 +83,10 @@ fn unmappable_characters_follow_the_same_rule() {
         // Past 932's user-defined characters.
         (932, "\u{E758}", "&#59224;", "?"),
         (949, "\u{E0BC}", "&#57532;", "?"),
+        (950, "\u{F849}", "&#63561;", "?"),
+        // HKSCS and ETEN characters are not in Windows' 950: their bytes
+        // are user-defined there.
+        (950, "①𠕇", "&#9312;&#132423;", "??"),
     ] {
         assert_eq!(
             encode(cp, text, Unmappable::HtmlReference).unwrap(),
@@ -77,6 +99,10 @@ fn unmappable_characters_follow_the_same_rule() {
             "cp {cp}"
         );
     }
+    assert_eq!(
+        encode(950, "中①中", Unmappable::HtmlReference).unwrap(),
+        b"\xA4\xA4&#9312;\xA4\xA4"
+    );
     // Bytes a code page leaves undefined decode to U+FFFD.
     assert_eq!(decode(20127, b"a\xE9").unwrap(), "a\u{FFFD}");
     // Next to 949's user-defined characters, malformed bytes stay U+FFFD.

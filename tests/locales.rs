@@ -8,11 +8,12 @@
 //! time pattern, the decimal separator without grouping. The rows were
 //! cross-checked against CLDR (ICU4X's compiled data, Latin digits,
 //! Gregorian calendar): decimal separators agree for every row but ms-MY
-//! (Windows `,`, CLDR `.`) and fa-IR (Windows keeps `٫` with ASCII digits,
-//! CLDR pairs it with Persian digits); the day/month/year order agrees for
-//! every row but en-CA (Windows d/m/y, CLDR y-m-d), pl-PL and lv-LV
-//! (Windows 7 y-m-d, CLDR d-m-y). That check needs ICU4X as a
-//! dev-dependency and is not part of this file.
+//! (Windows `,`, CLDR `.`), en-ZA and fr-CH (Windows `.`, CLDR `,`) and
+//! fa-IR (Windows keeps `٫` with ASCII digits, CLDR pairs it with Persian
+//! digits); the day/month/year order agrees for every row but en-CA and
+//! zh-SG (Windows d/m/y, CLDR y-m-d), pl-PL and lv-LV (Windows 7 y-m-d,
+//! CLDR d-m-y). That check (`locales_cldr.rs`) needs ICU4X's data and is
+//! not part of this file.
 
 use sess::error;
 use sess::locale::{
@@ -53,19 +54,33 @@ const CASES: &[Case] = &[
     Case { lcid: 0x0809, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 18:00:00", date: "02/01/2000", time: "06:05:09", words: ("True", "False"), grouped: "1,234.5" },
     Case { lcid: 0x0c09, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 6:00:00 PM", date: "2/01/2000", time: "6:05:09 AM", words: ("True", "False"), grouped: "1,234.5" },
     Case { lcid: 0x1009, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 6:00:00 PM", date: "02/01/2000", time: "6:05:09 AM", words: ("True", "False"), grouped: "1,234.5" },
+    Case { lcid: 0x1409, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 6:00:00 p.m.", date: "2/01/2000", time: "6:05:09 a.m.", words: ("True", "False"), grouped: "1,234.5" },
+    Case { lcid: 0x1809, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 18:00:00", date: "02/01/2000", time: "06:05:09", words: ("True", "False"), grouped: "1,234.5" },
+    Case { lcid: 0x1c09, r8: "-1234.5", cy: "12.5", date_time: "1999/12/31 06:00:00 PM", date: "2000/01/02", time: "06:05:09 AM", words: ("True", "False"), grouped: "1,234.5" },
+    Case { lcid: 0x3409, r8: "-1234.5", cy: "12.5", date_time: "12/31/1999 6:00:00 PM", date: "1/2/2000", time: "6:05:09 AM", words: ("True", "False"), grouped: "1,234.5" },
     Case { lcid: 0x040c, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "02/01/2000", time: "06:05:09", words: ("Vrai", "Faux"), grouped: "1\u{a0}234,5" },
     Case { lcid: 0x0c0c, r8: "-1234,5", cy: "12,5", date_time: "1999-12-31 18:00:00", date: "2000-01-02", time: "06:05:09", words: ("Vrai", "Faux"), grouped: "1\u{a0}234,5" },
+    Case { lcid: 0x080c, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "2/01/2000", time: "6:05:09", words: ("Vrai", "Faux"), grouped: "1.234,5" },
+    Case { lcid: 0x100c, r8: "-1234.5", cy: "12.5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Vrai", "Faux"), grouped: "1'234.5" },
     Case { lcid: 0x0407, r8: "-1234,5", cy: "12,5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Wahr", "Falsch"), grouped: "1.234,5" },
     Case { lcid: 0x0c07, r8: "-1234,5", cy: "12,5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Wahr", "Falsch"), grouped: "1.234,5" },
     Case { lcid: 0x0807, r8: "-1234.5", cy: "12.5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Wahr", "Falsch"), grouped: "1'234.5" },
+    Case { lcid: 0x1407, r8: "-1234.5", cy: "12.5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Wahr", "Falsch"), grouped: "1'234.5" },
     Case { lcid: 0x0c0a, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "02/01/2000", time: "6:05:09", words: ("Verdadero", "Falso"), grouped: "1.234,5" },
     Case { lcid: 0x040a, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "02/01/2000", time: "6:05:09", words: ("Verdadero", "Falso"), grouped: "1.234,5" },
     Case { lcid: 0x080a, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 06:00:00 p.m.", date: "02/01/2000", time: "06:05:09 a.m.", words: ("Verdadero", "Falso"), grouped: "1,234.5" },
+    Case { lcid: 0x2c0a, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 06:00:00 p.m.", date: "02/01/2000", time: "06:05:09 a.m.", words: ("Verdadero", "Falso"), grouped: "1.234,5" },
+    Case { lcid: 0x240a, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 06:00:00 p.m.", date: "02/01/2000", time: "06:05:09 a.m.", words: ("Verdadero", "Falso"), grouped: "1.234,5" },
+    Case { lcid: 0x340a, r8: "-1234,5", cy: "12,5", date_time: "31-12-1999 18:00:00", date: "02-01-2000", time: "6:05:09", words: ("Verdadero", "Falso"), grouped: "1.234,5" },
+    Case { lcid: 0x280a, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 06:00:00 p.m.", date: "02/01/2000", time: "06:05:09 a.m.", words: ("Verdadero", "Falso"), grouped: "1,234.5" },
     Case { lcid: 0x0410, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18.00.00", date: "02/01/2000", time: "6.05.09", words: ("Vero", "Falso"), grouped: "1.234,5" },
+    Case { lcid: 0x0810, r8: "-1234.5", cy: "12.5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Vero", "Falso"), grouped: "1'234.5" },
     Case { lcid: 0x0416, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "2/1/2000", time: "06:05:09", words: ("Verdadeiro", "Falso"), grouped: "1.234,5" },
     Case { lcid: 0x0816, r8: "-1234,5", cy: "12,5", date_time: "31-12-1999 18:00:00", date: "02-01-2000", time: "6:05:09", words: ("Verdadeiro", "Falso"), grouped: "1.234,5" },
     Case { lcid: 0x0413, r8: "-1234,5", cy: "12,5", date_time: "31-12-1999 18:00:00", date: "2-1-2000", time: "6:05:09", words: ("Waar", "Onwaar"), grouped: "1.234,5" },
+    Case { lcid: 0x0813, r8: "-1234,5", cy: "12,5", date_time: "31/12/1999 18:00:00", date: "2/01/2000", time: "6:05:09", words: ("Waar", "Onwaar"), grouped: "1.234,5" },
     Case { lcid: 0x041d, r8: "-1234,5", cy: "12,5", date_time: "1999-12-31 18:00:00", date: "2000-01-02", time: "06:05:09", words: ("Sant", "Falskt"), grouped: "1\u{a0}234,5" },
+    Case { lcid: 0x081d, r8: "-1234,5", cy: "12,5", date_time: "31.12.1999 18:00:00", date: "2.1.2000", time: "06:05:09", words: ("Sant", "Falskt"), grouped: "1\u{a0}234,5" },
     Case { lcid: 0x0406, r8: "-1234,5", cy: "12,5", date_time: "31-12-1999 18:00:00", date: "02-01-2000", time: "06:05:09", words: ("Sand", "Falsk"), grouped: "1.234,5" },
     Case { lcid: 0x0414, r8: "-1234,5", cy: "12,5", date_time: "31.12.1999 18:00:00", date: "02.01.2000", time: "06:05:09", words: ("Sann", "Usann"), grouped: "1\u{a0}234,5" },
     Case { lcid: 0x040b, r8: "-1234,5", cy: "12,5", date_time: "31.12.1999 18:00:00", date: "2.1.2000", time: "6:05:09", words: ("True", "False"), grouped: "1\u{a0}234,5" },
@@ -96,6 +111,7 @@ const CASES: &[Case] = &[
     Case { lcid: 0x0411, r8: "-1234.5", cy: "12.5", date_time: "1999/12/31 18:00:00", date: "2000/01/02", time: "6:05:09", words: ("True", "False"), grouped: "1,234.5" },
     Case { lcid: 0x0412, r8: "-1234.5", cy: "12.5", date_time: "1999-12-31 오후 6:00:00", date: "2000-01-02", time: "오전 6:05:09", words: ("진실", "거짓"), grouped: "1,234.5" },
     Case { lcid: 0x0804, r8: "-1234.5", cy: "12.5", date_time: "1999-12-31 18:00:00", date: "2000-1-2", time: "6:05:09", words: ("真", "假"), grouped: "1,234.5" },
+    Case { lcid: 0x1004, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 PM 6:00:00", date: "2/1/2000", time: "AM 6:05:09", words: ("真", "假"), grouped: "1,234.5" },
     Case { lcid: 0x0404, r8: "-1234.5", cy: "12.5", date_time: "1999/12/31 下午 06:00:00", date: "2000/1/2", time: "上午 06:05:09", words: ("真", "假"), grouped: "1,234.5" },
     Case { lcid: 0x0c04, r8: "-1234.5", cy: "12.5", date_time: "31/12/1999 18:00:00", date: "2/1/2000", time: "6:05:09", words: ("真", "假"), grouped: "1,234.5" },
     Case { lcid: 0x007f, r8: "-1234.5", cy: "12.5", date_time: "12/31/1999 18:00:00", date: "01/02/2000", time: "06:05:09", words: ("True", "False"), grouped: "1,234.5" },
@@ -288,6 +304,33 @@ fn text_to_values_per_locale() {
 }
 
 #[test]
+fn sub_locales_write_as_windows_does_not_as_their_language() {
+    // CStr(1234.5) and a date under sub-locales whose formats differ from
+    // their language's SUBLANG_DEFAULT locale, which they used to borrow
+    // (every row's texts are in CASES).
+    for (lcid, number, date) in [
+        (0x100C, "1234.5", "31.12.1999 18:00:00"), // fr-CH, not fr-FR's 1234,5
+        (0x0810, "1234.5", "31.12.1999 18:00:00"), // it-CH, not it-IT's 1234,5
+        (0x1409, "1234.5", "31/12/1999 6:00:00 p.m."), // en-NZ, not en-US's 12/31/1999
+        (0x0813, "1234,5", "31/12/1999 18:00:00"), // nl-BE, not nl-NL's 31-12-1999
+        (0x2C0A, "1234,5", "31/12/1999 06:00:00 p.m."), // es-AR, not es-ES's 18:00:00
+        (0x081D, "1234,5", "31.12.1999 18:00:00"), // sv-FI, not sv-SE's 1999-12-31
+        (0x1004, "1234.5", "31/12/1999 PM 6:00:00"), // zh-SG, not zh-CN's 1999-12-31
+    ] {
+        assert_eq!(text(Variant::R8(1234.5), lcid, 0), number, "{lcid:#x}");
+        assert_eq!(text(Variant::Date(DATE_TIME), lcid, 0), date, "{lcid:#x}");
+    }
+    // Swiss French and Italian group with `'` and read `.` as the decimal
+    // separator.
+    assert_eq!(r8_of("1'234.5", 0x100C), Ok(1234.5));
+    assert_eq!(r8_of("2.5", 0x0810), Ok(2.5));
+    assert_eq!(
+        read("SFr.12.5", 0x100C, 0, vt::CY),
+        Ok(Variant::Cy(125_000))
+    );
+}
+
+#[test]
 fn the_issues_examples() {
     assert_eq!(r8_of("3,14", 1036), Ok(314.0 / 100.0));
     assert_eq!(r8_of("1.234,5", 0x0407), Ok(1234.5));
@@ -408,7 +451,7 @@ fn round_trips_under_every_row_sort_and_fallback() {
     let mut lcids: Vec<u32> = LOCALES.iter().map(|l| u32::from(l.langid)).collect();
     lcids.extend(SORTED_LCIDS.iter().map(|s| s.lcid));
     lcids.extend([
-        0, 0x0400, 0x0800, 0x1007, 0x2C0A, 0x1409, 0x0C01, 0x241A, 0x1004, 0x0445,
+        0, 0x0400, 0x0800, 0x1007, 0x380A, 0x2009, 0x4009, 0x0C01, 0x241A, 0x1404, 0x0445,
     ]);
     let numbers = [0.0, -0.5, 1.0 / 3.0, 1e16, -5.6789e-12, 123_456_789.25];
     let dates = [

@@ -12,11 +12,13 @@ use icu_locale_core::Locale;
 use sess::locale::LOCALES;
 
 /// Windows' decimal separator differs from CLDR's (with Latin digits, as
-/// OLE writes): ms-MY is `,` in Windows, `.` in CLDR; fa-IR keeps the
-/// Persian `٫` with ASCII digits, where CLDR pairs `٫` with Persian digits.
-const DECIMAL_EXCEPTIONS: &[&str] = &["ms-MY", "fa-IR"];
-/// Windows' short date order differs from CLDR's.
-const ORDER_EXCEPTIONS: &[&str] = &["en-CA", "pl-PL", "lv-LV"];
+/// OLE writes): ms-MY is `,` in Windows, `.` in CLDR; en-ZA and fr-CH are
+/// `.` in Windows, `,` in CLDR; fa-IR keeps the Persian `٫` with ASCII
+/// digits, where CLDR pairs `٫` with Persian digits.
+const DECIMAL_EXCEPTIONS: &[&str] = &["ms-MY", "en-ZA", "fr-CH", "fa-IR"];
+/// Windows' short date order differs from CLDR's: en-CA and zh-SG are
+/// d/m/y in Windows, y-m-d in CLDR; pl-PL and lv-LV the other way round.
+const ORDER_EXCEPTIONS: &[&str] = &["en-CA", "zh-SG", "pl-PL", "lv-LV"];
 
 fn cldr_decimal(locale: &Locale) -> String {
     let latin = Locale::try_from_str(&format!("{locale}-u-nu-latn")).unwrap();

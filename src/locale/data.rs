@@ -111,8 +111,12 @@ pub const EN_US: LocaleInfo = nls(
     "enu.nls",
 );
 
-/// Every locale with data of its own, one row each (49 locales and the
-/// invariant locale). LCIDs without a row fall back as
+/// Every locale with data of its own, one row each (64 locales and the
+/// invariant locale). Besides each language's main locale, the sub-locales
+/// a web application commonly meets have rows of their own where their
+/// formats differ from their language's `SUBLANG_DEFAULT` row (en-NZ,
+/// fr-CH, es-AR, zh-SG, ...); Wine's files have none for en-IN, en-SG or
+/// es-US, which have no row. LCIDs without a row fall back as
 /// [`locale_info`](super::locale_info) describes.
 #[rustfmt::skip]
 pub static LOCALES: &[LocaleInfo] = &[
@@ -120,19 +124,33 @@ pub static LOCALES: &[LocaleInfo] = &[
     nls(0x0809, "en-GB", (".", ",", "3;0"), 1, "£", ",", "dd/MM/yyyy", "HH:mm:ss", ("AM", "PM"), EN, "eng.nls"),
     nls(0x0C09, "en-AU", (".", ",", "3;0"), 1, "$", ",", "d/MM/yyyy", "h:mm:ss tt", ("AM", "PM"), EN, "ena.nls"),
     nls(0x1009, "en-CA", (".", ",", "3;0"), 1, "$", ",", "dd/MM/yyyy", "h:mm:ss tt", ("AM", "PM"), EN, "enc.nls"),
+    nls(0x1409, "en-NZ", (".", ",", "3;0"), 1, "$", ",", "d/MM/yyyy", "h:mm:ss tt", ("a.m.", "p.m."), EN, "enz.nls"),
+    nls(0x1809, "en-IE", (".", ",", "3;0"), 1, "€", ",", "dd/MM/yyyy", "HH:mm:ss", ("", ""), EN, "eni.nls"),
+    nls(0x1C09, "en-ZA", (".", ",", "3;0"), 1, "R", ",", "yyyy/MM/dd", "hh:mm:ss tt", ("AM", "PM"), EN, "ens.nls"),
+    nls(0x3409, "en-PH", (".", ",", "3;0"), 1, "Php", ",", "M/d/yyyy", "h:mm:ss tt", ("AM", "PM"), EN, "enp.nls"),
     nls(0x040C, "fr-FR", (",", NBSP, "3;0"), 1, "€", ";", "dd/MM/yyyy", "HH:mm:ss", ("", ""), FR, "fra.nls"),
     nls(0x0C0C, "fr-CA", (",", NBSP, "3;0"), 1, "$", ";", "yyyy-MM-dd", "HH:mm:ss", ("", ""), FR, "frc.nls"),
+    nls(0x080C, "fr-BE", (",", ".", "3;0"), 1, "€", ";", "d/MM/yyyy", "H:mm:ss", ("", ""), FR, "frb.nls"),
+    nls(0x100C, "fr-CH", (".", "'", "3;0"), 1, "SFr.", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), FR, "frs.nls"),
     nls(0x0407, "de-DE", (",", ".", "3;0"), 1, "€", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), DE, "deu.nls"),
     nls(0x0C07, "de-AT", (",", ".", "3;0"), 1, "€", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), DE, "dea.nls"),
     nls(0x0807, "de-CH", (".", "'", "3;0"), 1, "SFr.", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), DE, "des.nls"),
+    nls(0x1407, "de-LI", (".", "'", "3;0"), 1, "CHF", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), DE, "dec.nls"),
     nls(0x0C0A, "es-ES", (",", ".", "3;0"), 1, "€", ";", "dd/MM/yyyy", "H:mm:ss", ("", ""), ES, "esn.nls"),
     nls(0x040A, "es-ES_tradnl", (",", ".", "3;0"), 1, "€", ";", "dd/MM/yyyy", "H:mm:ss", ("", ""), ES, "esp.nls"),
     nls(0x080A, "es-MX", (".", ",", "3;0"), 1, "$", ",", "dd/MM/yyyy", "hh:mm:ss tt", ("a.m.", "p.m."), ES, "esm.nls"),
+    nls(0x2C0A, "es-AR", (",", ".", "3;0"), 1, "$", ",", "dd/MM/yyyy", "hh:mm:ss tt", ("a.m.", "p.m."), ES, "ess.nls"),
+    nls(0x240A, "es-CO", (",", ".", "3;0"), 1, "$", ",", "dd/MM/yyyy", "hh:mm:ss tt", ("a.m.", "p.m."), ES, "eso.nls"),
+    nls(0x340A, "es-CL", (",", ".", "3;0"), 1, "$", ",", "dd-MM-yyyy", "H:mm:ss", ("", ""), ES, "esl.nls"),
+    nls(0x280A, "es-PE", (".", ",", "3;0"), 1, "S/.", ",", "dd/MM/yyyy", "hh:mm:ss tt", ("a.m.", "p.m."), ES, "esr.nls"),
     nls(0x0410, "it-IT", (",", ".", "3;0"), 1, "€", ";", "dd/MM/yyyy", "H.mm.ss", ("", ""), IT, "ita.nls"),
+    nls(0x0810, "it-CH", (".", "'", "3;0"), 1, "SFr.", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), IT, "its.nls"),
     nls(0x0416, "pt-BR", (",", ".", "3;0"), 1, "R$ ", ";", "d/M/yyyy", "HH:mm:ss", ("", ""), PT, "ptb.nls"),
     nls(0x0816, "pt-PT", (",", ".", "3;0"), 1, "€", ";", "dd-MM-yyyy", "H:mm:ss", ("", ""), PT, "ptg.nls"),
     nls(0x0413, "nl-NL", (",", ".", "3;0"), 1, "€", ";", "d-M-yyyy", "H:mm:ss", ("", ""), NL, "nld.nls"),
+    nls(0x0813, "nl-BE", (",", ".", "3;0"), 1, "€", ";", "d/MM/yyyy", "H:mm:ss", ("", ""), NL, "nlb.nls"),
     nls(0x041D, "sv-SE", (",", NBSP, "3;0"), 1, "kr", ";", "yyyy-MM-dd", "HH:mm:ss", ("", ""), SV, "sve.nls"),
+    nls(0x081D, "sv-FI", (",", NBSP, "3;0"), 1, "€", ";", "d.M.yyyy", "HH:mm:ss", ("", ""), SV, "svf.nls"),
     nls(0x0406, "da-DK", (",", ".", "3;0"), 1, "kr", ";", "dd-MM-yyyy", "HH:mm:ss", ("", ""), DA, "dan.nls"),
     nls(0x0414, "nb-NO", (",", NBSP, "3;0"), 1, "kr", ";", "dd.MM.yyyy", "HH:mm:ss", ("", ""), NB, "nor.nls"),
     nls(0x040B, "fi-FI", (",", NBSP, "3;0"), 1, "€", ";", "d.M.yyyy", "H:mm:ss", ("", ""), EN, "fin.nls"),
@@ -163,6 +181,7 @@ pub static LOCALES: &[LocaleInfo] = &[
     nls(0x0411, "ja-JP", (".", ",", "3;0"), 1, "¥", ",", "yyyy/MM/dd", "H:mm:ss", ("午前", "午後"), EN, "jpn.nls"),
     nls(0x0412, "ko-KR", (".", ",", "3;0"), 1, "₩", ",", "yyyy-MM-dd", "tt h:mm:ss", ("오전", "오후"), KO, "kor.nls"),
     nls(0x0804, "zh-CN", (".", ",", "3;0"), 1, "￥", ",", "yyyy-M-d", "H:mm:ss", ("上午", "下午"), ZH, "chs.nls"),
+    nls(0x1004, "zh-SG", (".", ",", "3;0"), 1, "$", ",", "d/M/yyyy", "tt h:mm:ss", ("AM", "PM"), ZH, "zhi.nls"),
     nls(0x0404, "zh-TW", (".", ",", "3;0"), 1, "NT$", ",", "yyyy/M/d", "tt hh:mm:ss", ("上午", "下午"), ZH, "cht.nls"),
     nls(0x0C04, "zh-HK", (".", ",", "3;0"), 1, "HK$", ",", "d/M/yyyy", "H:mm:ss", ("", ""), ZH, "zhh.nls"),
     nls(0x007F, "", (".", ",", "3;0"), 1, "¤", ",", "MM/dd/yyyy", "HH:mm:ss", ("AM", "PM"), EN, "ivl.nls"),
@@ -208,7 +227,6 @@ pub static SORTED_LCIDS: &[SortedLcid] = &[
 pub static SCRIPT_FALLBACKS: &[(u16, u16)] = &[
     (0x0004, 0x0804), // zh-Hans → zh-CN
     (0x7804, 0x0804), // zh → zh-CN
-    (0x1004, 0x0804), // zh-SG → zh-CN
     (0x1404, 0x0C04), // zh-MO → zh-HK
     (0x7C04, 0x0404), // zh-Hant → zh-TW
 ];

@@ -1,7 +1,9 @@
 //! Text in a session's code page: encoding response bodies from UTF-8 and
-//! decoding request bytes to UTF-8, through `encoding_rs`, or the
-//! single-byte tables of `single_byte` for the code pages `encoding_rs`
-//! does not serve as Windows defines them.
+//! decoding request bytes to UTF-8, through `encoding_rs` (with
+//! `user_defined`'s characters where Windows' double-byte code pages map
+//! bytes it does not, or maps otherwise), or the single-byte tables of
+//! `single_byte` for the code pages `encoding_rs` does not serve as Windows
+//! defines them.
 use encoding_rs::{Encoding, UTF_8};
 
 use super::check_codepage;
@@ -94,30 +96,74 @@ pub fn encode(cp: u32, text: &str, unmappable: Unmappable) -> Result<Vec<u8>> {
     if enc == UTF_8 {
         return Ok(text.as_bytes().to_vec());
     }
+    let mut out = Vec::with_capacity(text.len() + 16);
+    let Some(area) = user_defined::lookup(cp) else {
+        encode_run(enc, None, text, &mut out, unmappable);
+        return Ok(out);
+    };
+    // The code page's characters `encoding_rs` lacks are written here (it
+    // would take long to find them missing: Big5 searches its whole table);
+    // the text between them goes through `encoding_rs`.
+    let mut done = 0;
+    for (at, c) in text.char_indices() {
+        if let Some(bytes) = area.encode(c) {
+            encode_run(enc, Some(area), &text[done..at], &mut out, unmappable);
+            out.extend_from_slice(&bytes);
+            done = at + c.len_utf8();
+        }
+    }
+    encode_run(enc, Some(area), &text[done..], &mut out, unmappable);
+    Ok(out)
+}
+
+/// Appends `text` encoded by `enc` (see [`push_encoded`] for `area`).
+fn encode_run(
+    enc: &'static Encoding,
+    area: Option<&UserDefined>,
+    text: &str,
+    out: &mut Vec<u8>,
+    unmappable: Unmappable,
+) {
     // Encode through a fixed buffer: each call's work is bounded by what it
     // reads and writes, so text full of unmappable characters (one call
     // each) stays linear. (`encode_from_utf8_to_vec_*` initialises the
     // Vec's whole spare capacity on every call: quadratic here.)
     let mut encoder = enc.new_encoder();
-    let mut out = Vec::with_capacity(text.len() + 16);
     let mut chunk = [0u8; ENCODE_CHUNK];
     let mut rest = text;
     loop {
         let (result, read, written) =
             encoder.encode_from_utf8_without_replacement(rest, &mut chunk, true);
-        out.extend_from_slice(&chunk[..written]);
+        push_encoded(enc, area, &chunk[..written], out, unmappable);
         rest = &rest[read..];
         match result {
-            encoding_rs::EncoderResult::InputEmpty => return Ok(out),
+            encoding_rs::EncoderResult::InputEmpty => return,
             encoding_rs::EncoderResult::OutputFull => continue,
-            encoding_rs::EncoderResult::Unmappable(c) => {
-                match user_defined::lookup(cp).and_then(|area| area.encode(c)) {
-                    Some(bytes) => out.extend_from_slice(&bytes),
-                    None => push_unmappable(&mut out, c, unmappable),
-                }
-            }
+            encoding_rs::EncoderResult::Unmappable(c) => push_unmappable(out, c, unmappable),
         }
     }
+}
+
+/// Appends the whole characters `enc` wrote as `bytes`, except those it
+/// wrote into `area`'s user-defined pairs (Big5's HKSCS): the code page does
+/// not have them, so they are written as `unmappable` says.
+fn push_encoded(
+    enc: &'static Encoding,
+    area: Option<&UserDefined>,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    unmappable: Unmappable,
+) {
+    let mut done = 0;
+    for (at, _) in area.into_iter().flat_map(|area| area.shadowed(bytes)) {
+        out.extend_from_slice(&bytes[done..at]);
+        let theirs = enc.decode_without_bom_handling(&bytes[at..at + 2]).0;
+        for c in theirs.chars() {
+            push_unmappable(out, c, unmappable);
+        }
+        done = at + 2;
+    }
+    out.extend_from_slice(&bytes[done..]);
 }
 
 /// `bytes` in code page `cp`, as UTF-8; malformed sequences become U+FFFD.
@@ -131,24 +177,39 @@ pub fn decode(cp: u32, bytes: &[u8]) -> Result<String> {
     })
 }
 
-/// `bytes` decoded by `enc`, where a malformed two-byte sequence that is
-/// one of `area`'s user-defined characters becomes that character (others
-/// become U+FFFD).
+/// `bytes` decoded by `enc` with `area`'s characters: the user-defined
+/// pairs `enc` would read as other characters are found first, and the
+/// bytes between them go through [`decode_run`].
 fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut done = 0;
+    for (at, c) in area.shadowed(bytes) {
+        decode_run(enc, area, &bytes[done..at], &mut out);
+        out.push(c);
+        done = at + 2;
+    }
+    decode_run(enc, area, &bytes[done..], &mut out);
+    out
+}
+
+/// Appends `bytes` decoded by `enc`, where a malformed sequence that is one
+/// of `area`'s single bytes or user-defined pairs becomes its character
+/// (others become U+FFFD).
+fn decode_run(enc: &'static Encoding, area: &UserDefined, bytes: &[u8], out: &mut String) {
     let mut decoder = enc.new_decoder_without_bom_handling();
     let room = |decoder: &encoding_rs::Decoder, n: usize| {
         decoder
             .max_utf8_buffer_length_without_replacement(n)
             .unwrap_or(n)
     };
-    let mut out = String::with_capacity(room(&decoder, bytes.len()));
+    out.reserve(room(&decoder, bytes.len()));
     let mut done = 0;
     loop {
         let (result, read) =
-            decoder.decode_to_string_without_replacement(&bytes[done..], &mut out, true);
+            decoder.decode_to_string_without_replacement(&bytes[done..], out, true);
         done += read;
         match result {
-            encoding_rs::DecoderResult::InputEmpty => return out,
+            encoding_rs::DecoderResult::InputEmpty => return,
             encoding_rs::DecoderResult::OutputFull => {
                 out.reserve(room(&decoder, bytes.len() - done).max(4));
             }
@@ -157,7 +218,8 @@ fn decode_with_user_defined(enc: &'static Encoding, area: &UserDefined, bytes: &
                 let end = done.saturating_sub(usize::from(after));
                 let malformed = bytes.get(end.saturating_sub(usize::from(bad))..end);
                 let c = match malformed {
-                    Some(&[lead, trail]) => area.decode(lead, trail),
+                    Some(&[b]) => area.decode_single(b),
+                    Some(&[lead, trail]) => area.decode_pair(lead, trail),
                     _ => None,
                 };
                 out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
@@ -240,18 +302,27 @@ mod tests {
 
     #[test]
     fn many_user_defined_characters() {
-        // One decoder stop per character (each is malformed to
-        // `encoding_rs`): linear, and every one found at its place.
-        let bytes = b"\xC9\xA1".repeat(1 << 17);
-        let text = decode(949, &bytes).unwrap();
-        assert_eq!(text, "\u{E000}".repeat(1 << 17));
-        assert_eq!(encode(949, &text, Unmappable::QuestionMark).unwrap(), bytes);
+        // One decoder stop per character (malformed to `encoding_rs` in
+        // 949, HKSCS to it in 950): linear, and every one found at its
+        // place.
+        for (cp, pair) in [(949, b"\xC9\xA1"), (950, b"\xFA\x40")] {
+            let bytes = pair.repeat(1 << 17);
+            let text = decode(cp, &bytes).unwrap();
+            assert_eq!(text, "\u{E000}".repeat(1 << 17), "cp {cp}");
+            assert_eq!(
+                encode(cp, &text, Unmappable::QuestionMark).unwrap(),
+                bytes,
+                "cp {cp}"
+            );
+        }
     }
 
     #[test]
     fn user_defined_characters_change_nothing_else() {
-        // Byte soup without a user-defined lead byte decodes as
-        // `encoding_rs` alone decodes it, U+FFFD where it does.
+        // Byte soup without the lead bytes of user-defined characters or
+        // the extra single bytes decodes as `encoding_rs` alone decodes it,
+        // U+FFFD where it does, and so it does between user-defined
+        // characters.
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move || {
             x ^= x << 13;
@@ -259,20 +330,49 @@ mod tests {
             x ^= x << 17;
             (x >> 32) as u8
         };
-        let cases: [(u32, _, &[_]); 2] = [
-            (932, encoding_rs::SHIFT_JIS, &[0xF0..=0xF9]),
-            (949, encoding_rs::EUC_KR, &[0xC9..=0xC9, 0xFE..=0xFE]),
+        let cases: [(u32, _, &[_], &[u8], &str); 4] = [
+            (
+                932,
+                encoding_rs::SHIFT_JIS,
+                &[0xF0..=0xF9, 0xA0..=0xA0, 0xFD..=0xFF],
+                b"\xF0\x40",
+                "\u{E000}",
+            ),
+            (936, encoding_rs::GBK, &[0xFF..=0xFF], b"", ""),
+            (
+                949,
+                encoding_rs::EUC_KR,
+                &[0xC9..=0xC9, 0xFE..=0xFF, 0x80..=0x80],
+                b"\xC9\xA1",
+                "\u{E000}",
+            ),
+            (
+                950,
+                encoding_rs::BIG5,
+                &[0x80..=0xA0, 0xC6..=0xC8, 0xFA..=0xFF],
+                b"\xFA\x40",
+                "\u{E000}",
+            ),
         ];
-        for (cp, enc, leads) in cases {
+        for (cp, enc, excluded, pair, pair_text) in cases {
             let mut seen = 0;
             for _ in 0..2000 {
-                let bytes: Vec<u8> = (0..next() % 12)
+                let mut soup: Vec<u8> = (0..next() % 12)
                     .map(|_| next())
-                    .filter(|b| !leads.iter().any(|r| r.contains(b)))
+                    .filter(|b| !excluded.iter().any(|r| r.contains(b)))
                     .collect();
-                let want = enc.decode_without_bom_handling(&bytes).0;
-                assert_eq!(decode(cp, &bytes).unwrap(), want, "cp {cp} {bytes:02X?}");
+                let want = enc.decode_without_bom_handling(&soup).0;
+                assert_eq!(decode(cp, &soup).unwrap(), want, "cp {cp} {soup:02X?}");
                 seen += want.matches('\u{FFFD}').count();
+                // A space ends the soup's last sequence.
+                soup.push(b' ');
+                let between = [pair, &soup[..], pair].concat();
+                let want = enc.decode_without_bom_handling(&soup).0;
+                assert_eq!(
+                    decode(cp, &between).unwrap(),
+                    format!("{pair_text}{want}{pair_text}"),
+                    "cp {cp} {between:02X?}"
+                );
             }
             assert!(seen > 100, "cp {cp}: only {seen} malformed sequences");
         }

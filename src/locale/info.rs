@@ -70,10 +70,10 @@ pub fn resolve_lcid(lcid: u32, app_default: u32) -> u32 {
 /// [`resolve_lcid`] to use an application default). The sort ID does not
 /// matter (0x10407, German phone book, reads as de-DE). An LCID without a
 /// row of its own falls back, in this order, to:
-/// 1. for Chinese, the row of the same script: zh-Hans, zh and zh-SG read as
+/// 1. for Chinese, the row of the same script: zh-Hans and zh read as
 ///    zh-CN; zh-Hant as zh-TW; zh-MO as zh-HK;
 /// 2. the language's `SUBLANG_DEFAULT` locale (primary language ID with
-///    sublanguage 1: de-LU → de-DE, es-AR → es-ES traditional sort, en-NZ →
+///    sublanguage 1: de-LU → de-DE, es-UY → es-ES traditional sort, en-JM →
 ///    en-US, ar-EG → ar-SA, sr-Latn-RS → hr-HR, which Windows numbers as the
 ///    same primary language);
 /// 3. the language's first row in the table;
@@ -158,6 +158,10 @@ mod tests {
             (0x040C, "fr-FR"),
             (0x0411, "ja-JP"),
             (0x0809, "en-GB"),
+            (0x1409, "en-NZ"),
+            (0x100C, "fr-CH"),
+            (0x2C0A, "es-AR"),
+            (0x1004, "zh-SG"),
             (0x040A, "es-ES_tradnl"),
             (0x0C0A, "es-ES"),
             (0x007F, ""),
@@ -174,13 +178,13 @@ mod tests {
             (0x0004_0411, "ja-JP"),   // radical/stroke sort
             (0x1007, "de-DE"),        // de-LU: SUBLANG_DEFAULT
             (0x0007, "de-DE"),        // neutral "de"
-            (0x2C0A, "es-ES_tradnl"), // es-AR: SUBLANG_DEFAULT is 0x040A
-            (0x1409, "en-US"),        // en-NZ
-            (0x080C, "fr-FR"),        // fr-BE
+            (0x380A, "es-ES_tradnl"), // es-UY: SUBLANG_DEFAULT is 0x040A
+            (0x2009, "en-US"),        // en-JM
+            (0x4009, "en-US"),        // en-IN: no row (no Wine file)
+            (0x140C, "fr-FR"),        // fr-LU
             (0x0C01, "ar-SA"),        // ar-EG
             (0x0814, "nb-NO"),        // nn-NO
             (0x241A, "hr-HR"),        // sr-Latn-RS: same primary language
-            (0x1004, "zh-CN"),        // zh-SG: same script
             (0x0004, "zh-CN"),        // zh-Hans
             (0x7C04, "zh-TW"),        // zh-Hant
             (0x1404, "zh-HK"),        // zh-MO
