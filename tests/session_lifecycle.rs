@@ -676,6 +676,58 @@ fn a_failed_request_keeps_nothing() {
     assert_eq!(ends.load(Ordering::SeqCst), 1, "it was stored, so it ends");
 }
 
+/// A unit of work dropped while its thread panics (a page that failed
+/// half-way) keeps none of its changes, as `discard` does: the session it
+/// opened is as it was, and unlocked; the new session it stored is not
+/// kept (Session_OnEnd runs for it, since it was stored).
+#[test]
+fn a_unit_dropped_by_a_panic_keeps_nothing() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    let mut fresh_id = String::new();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+        s.set("a", Variant::bstr("half-way")).unwrap();
+        s.set("b", Variant::I4(2)).unwrap();
+        let mut fresh = app.create_session().unwrap();
+        fresh.set("x", Variant::I4(1)).unwrap();
+        fresh_id = fresh.id().to_string();
+        panic!("the page failed");
+    }));
+    assert!(failed.is_err(), "the panic went on");
+
+    let s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    let items: Vec<_> = s
+        .contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(items, [("a".to_owned(), Variant::I4(1))]);
+    drop(s);
+    assert_eq!(
+        app.open_session(&fresh_id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 1);
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "the new one ended");
+}
+
 /// A unit of work that rewrites values many times (its undo records give
 /// way to a copy of the session: see `state::journal`) still keeps the
 /// objects it replaced until it ends, as `sess_contents_remove` promises

@@ -18,8 +18,9 @@ const ID_ATTEMPTS: usize = 4;
 /// One unit of work on a session. Values go in and come out by value.
 ///
 /// [`Session::close`] (or drop) keeps the changes; [`Session::discard`]
-/// undoes them ("the request failed: don't save"). Abandon takes effect
-/// then. A handle is used by one thread at a time.
+/// undoes them ("the request failed: don't save"), and so does a drop
+/// while the thread panics (a request that failed half-way). Abandon takes
+/// effect then. A handle is used by one thread at a time.
 pub struct Session {
     /// The application, through the opening thread's handle on it.
     app: Anchor<AppInner>,
@@ -508,8 +509,17 @@ const _: () = {
 };
 
 impl Drop for Session {
-    /// Ends the unit of work as [`Session::close`] does, ignoring errors.
+    /// Ends the unit of work as [`Session::close`] does, ignoring errors;
+    /// while the thread panics, as [`Session::discard`] does (ASP.NET's
+    /// unhandled error: none of a request's changes are kept when it fails
+    /// half-way).
     fn drop(&mut self) {
-        let _ = self.finish(true);
+        if std::thread::panicking() {
+            // A second panic leaving a destructor during unwinding would
+            // abort the process (a web server's worker).
+            let _ = catch_unwind(AssertUnwindSafe(|| self.finish(false)));
+        } else {
+            let _ = self.finish(true);
+        }
     }
 }
