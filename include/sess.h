@@ -1033,7 +1033,9 @@ typedef struct sess_request_info {
 /**
  * An application's counters (`sess_app_stats`), all since it was created.
  * Fill `struct_size` with `sess_app_stats_init` (later versions only add
- * fields at the end).
+ * fields at the end). With the in-process store and no session open, they
+ * balance: `sessions_current` = `sessions_total` - `sessions_timed_out` -
+ * `sessions_abandoned`.
  */
 typedef struct sess_app_counters {
   /**
@@ -1051,7 +1053,10 @@ typedef struct sess_app_counters {
    */
   uint64_t sessions_current;
   /**
-   * Sessions created (stored) by this application.
+   * Sessions created by this application: new sessions stored by a
+   * unit of work that ended keeping them (closed, abandoned or not). A
+   * new session discarded (`sess_session_discard`, a failed request: the
+   * client gets no cookie), or whose `on_start` failed, is not counted.
    */
   uint64_t sessions_total;
   /**

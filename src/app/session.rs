@@ -115,7 +115,6 @@ impl Session {
                 .store
                 .insert(lease, now, deadline, app.opts.max_sessions);
             if app.counters.check(inserted)? {
-                Counters::add(&app.counters.created, 1);
                 self.stored = true;
                 return Ok(());
             }
@@ -454,9 +453,15 @@ impl Session {
             if let Some(data) = lease.data_mut() {
                 std::mem::take(&mut self.journal).rollback(data);
             }
+            if self.is_new {
+                // Never a session the client gets: no counter moves.
+                return self.remove_at_end(lease, false);
+            }
+        } else if self.is_new {
+            Counters::add(&self.app.counters.created, 1);
         }
-        if self.abandoned || (!keep && self.is_new) {
-            return self.remove_at_end(lease);
+        if self.abandoned {
+            return self.remove_at_end(lease, true);
         }
         let app = &self.app;
         let deadline = app.deadline(&lease, app.now_ms());
@@ -465,10 +470,10 @@ impl Session {
 
     /// Removes the session at the end of its unit of work (abandoned, or new
     /// and discarded) and runs Session_OnEnd (unless the application was
-    /// released meanwhile).
+    /// released meanwhile); `abandoned`: it counts as ended by Abandon.
     #[cold]
     #[inline(never)]
-    fn remove_at_end(&mut self, lease: Lease) -> Result<()> {
+    fn remove_at_end(&mut self, lease: Lease, abandoned: bool) -> Result<()> {
         let app = &self.app;
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
@@ -494,7 +499,7 @@ impl Session {
             }
         };
         let lease = app.counters.check(app.store.remove(lease))?;
-        if self.abandoned {
+        if abandoned {
             Counters::add(&app.counters.abandoned, 1);
         }
         app.end_unit(lease);
