@@ -775,7 +775,10 @@ typedef struct sess_app_options {
    */
   uint32_t absolute_timeout_minutes;
   /**
-   * Most sessions stored at once (default 1000000).
+   * Most sessions stored at once (default 1000000). A new session past
+   * it is `SESS_E_TOO_MANY_SESSIONS`, once its first write has ended a
+   * batch of the sessions already past their deadline (as a sweep
+   * would: `on_end`, on that thread) and still finds no room.
    */
   uint64_t max_sessions;
   /**
@@ -2011,7 +2014,8 @@ sess_result sess_value_get(struct sess_session *s, const char *name, struct sess
  * An existing key (any case) keeps its place and spelling. Errors:
  * `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
  * `SESS_E_SESSION_TOO_LARGE`, `SESS_E_MEMORY_BUDGET`,
- * `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
+ * `SESS_E_TOO_MANY_SESSIONS` (first write of a new session into a full
+ * store: see `max_sessions`),
  * `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`, `SESS_E_NOT_SERIALIZABLE`
  * (an object, in a store other than the in-process one); nothing changes
  * on error.

@@ -95,7 +95,7 @@ impl Session {
     }
 
     /// Makes a new session visible in the store (create-if-absent; a taken ID
-    /// gets a fresh one).
+    /// gets a fresh one; a full store first ends what is due).
     #[inline]
     pub(super) fn materialize(&mut self) -> Result<()> {
         if self.stored {
@@ -107,14 +107,11 @@ impl Session {
     /// [`Session::materialize`] for a session not stored yet.
     fn store_new(&mut self) -> Result<()> {
         for _ in 0..ID_ATTEMPTS {
-            let app = &self.app;
-            let lease = self.lease.as_mut().expect("lease");
-            let now = app.now_ms();
-            let deadline = app.deadline(lease, now);
-            let inserted = app
-                .store
-                .insert(lease, now, deadline, app.opts.max_sessions);
-            if app.counters.check(inserted)? {
+            let inserted = match self.insert() {
+                Err(e) if e.code() == error::E_TOO_MANY_SESSIONS => self.insert_in_room(e),
+                r => r,
+            };
+            if self.app.counters.check(inserted)? {
                 self.stored = true;
                 return Ok(());
             }
@@ -124,6 +121,29 @@ impl Session {
             error::E_FAIL,
             "could not find a free session ID",
         ))
+    }
+
+    /// The store's insert of this new session: `Ok(false)` if its ID is
+    /// taken.
+    fn insert(&mut self) -> Result<bool> {
+        let app = &self.app;
+        let lease = self.lease.as_mut().expect("lease");
+        let now = app.now_ms();
+        let deadline = app.deadline(lease, now);
+        app.store
+            .insert(lease, now, deadline, app.opts.max_sessions)
+    }
+
+    /// [`Session::insert`] again once sessions past their deadline (not
+    /// swept yet: no expiry thread, or not since) have ended, if any did;
+    /// else the store's refusal, `full`.
+    #[cold]
+    #[inline(never)]
+    fn insert_in_room(&mut self, full: Error) -> Result<bool> {
+        if self.app.make_room() == 0 {
+            return Err(full);
+        }
+        self.insert()
     }
 
     /// Drops a new session whose Session_OnStart failed (no Session_OnEnd:
