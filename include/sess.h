@@ -1650,9 +1650,10 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
 
 /**
  * Releases an application: stops its expiry thread and runs Session_OnEnd
- * for every stored session not in use. Close every session first; a session
+ * for every stored session not in use. Close every session first (ASP's
+ * order: every session's OnEnd, then the application's end); a session
  * still open keeps working and is dropped, without OnEnd (abandoned or not),
- * when it closes.
+ * when it closes: by then the host may have freed `event_context`.
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);

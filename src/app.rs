@@ -137,7 +137,9 @@ impl AppInner {
 /// thread and runs Session_OnEnd for every session not in use (ASP's
 /// application end); sessions still open keep the shared state alive until
 /// they close, and are then dropped without Session_OnEnd (also when
-/// abandoned).
+/// abandoned): what the handler uses may be gone by then (a C host's
+/// `event_context`). Close them first for ASP's order, where every session
+/// ends before the application does.
 #[derive(Clone)]
 pub struct App(Arc<AppHandle>);
 

@@ -377,9 +377,10 @@ pub unsafe extern "C" fn sess_app_create(
 }
 
 /// Releases an application: stops its expiry thread and runs Session_OnEnd
-/// for every stored session not in use. Close every session first; a session
+/// for every stored session not in use. Close every session first (ASP's
+/// order: every session's OnEnd, then the application's end); a session
 /// still open keeps working and is dropped, without OnEnd (abandoned or not),
-/// when it closes.
+/// when it closes: by then the host may have freed `event_context`.
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
