@@ -714,7 +714,7 @@ static void metrics_text(sbuf *b, const sess_app_counters *stats, const char *co
     } series[] = {
         {"sess_sessions", "gauge", "Sessions stored now.",
          offsetof(sess_app_counters, sessions_current)},
-        {"sess_sessions_created_total", "counter", "Sessions created (stored).",
+        {"sess_sessions_created_total", "counter", "Sessions created (stored and kept).",
          offsetof(sess_app_counters, sessions_total)},
         {"sess_sessions_timed_out_total", "counter", "Sessions ended by their Timeout.",
          offsetof(sess_app_counters, sessions_timed_out)},

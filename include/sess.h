@@ -776,7 +776,10 @@ typedef struct sess_app_options {
    */
   uint32_t absolute_timeout_minutes;
   /**
-   * Most sessions stored at once (default 1000000).
+   * Most sessions stored at once (default 1000000). A new session past
+   * it is `SESS_E_TOO_MANY_SESSIONS`, once its first write has ended a
+   * batch of the sessions already past their deadline (as a sweep
+   * would: `on_end`, on that thread) and still finds no room.
    */
   uint64_t max_sessions;
   /**
@@ -1034,7 +1037,9 @@ typedef struct sess_request_info {
 /**
  * An application's counters (`sess_app_stats`), all since it was created.
  * Fill `struct_size` with `sess_app_stats_init` (later versions only add
- * fields at the end).
+ * fields at the end). With the in-process store and no session open, they
+ * balance: `sessions_current` = `sessions_total` - `sessions_timed_out` -
+ * `sessions_abandoned`.
  */
 typedef struct sess_app_counters {
   /**
@@ -1052,7 +1057,10 @@ typedef struct sess_app_counters {
    */
   uint64_t sessions_current;
   /**
-   * Sessions created (stored) by this application.
+   * Sessions created by this application: new sessions stored by a
+   * unit of work that ended keeping them (closed, abandoned or not). A
+   * new session discarded (`sess_session_discard`, a failed request: the
+   * client gets no cookie), or whose `on_start` failed, is not counted.
    */
   uint64_t sessions_total;
   /**
@@ -1643,9 +1651,10 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
 
 /**
  * Releases an application: stops its expiry thread and runs Session_OnEnd
- * for every stored session not in use. Close every session first; a session
+ * for every stored session not in use. Close every session first (ASP's
+ * order: every session's OnEnd, then the application's end); a session
  * still open keeps working and is dropped, without OnEnd (abandoned or not),
- * when it closes.
+ * when it closes: by then the host may have freed `event_context`.
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);
@@ -2007,7 +2016,8 @@ sess_result sess_value_get(struct sess_session *s, const char *name, struct sess
  * An existing key (any case) keeps its place and spelling. Errors:
  * `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
  * `SESS_E_SESSION_TOO_LARGE`, `SESS_E_MEMORY_BUDGET`,
- * `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
+ * `SESS_E_TOO_MANY_SESSIONS` (first write of a new session into a full
+ * store: see `max_sessions`),
  * `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`, `SESS_E_NOT_SERIALIZABLE`
  * (an object, in a store other than the in-process one); nothing changes
  * on error.

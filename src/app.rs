@@ -24,6 +24,10 @@ use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 use anchors::Anchors;
 use stats::Counters;
 
+/// Sessions an expiry sweep claims, then ends, at a time (and the most a
+/// new session's first write ends to make room in a full store).
+const EXPIRY_BATCH: usize = 64;
+
 /// What sessions share: the application's settings and store.
 pub(crate) struct AppInner {
     opts: AppOptions,
@@ -77,22 +81,46 @@ impl AppInner {
     /// Ends every expired session that is not in use; returns how many
     /// ended, or the store's failure (after ending what it could claim).
     fn expire(self: &Arc<Self>) -> Result<usize> {
-        /// Sessions claimed, then ended, at a time.
-        const BATCH: usize = 64;
         let now_ms = self.now_ms();
-        let mut due = Vec::with_capacity(BATCH);
+        let mut due = Vec::with_capacity(EXPIRY_BATCH);
         let mut n = 0;
         loop {
-            let claimed = self.store.take_expired_batch(now_ms, BATCH, &mut due);
-            n += due.len();
-            Counters::add(&self.counters.timed_out, due.len() as u64);
-            for lease in due.drain(..) {
-                self.end(lease);
-            }
-            if !claimed? {
+            let (ended, more) = self.expire_batch(now_ms, &mut due);
+            n += ended;
+            if !more? {
                 return Ok(n);
             }
         }
+    }
+
+    /// Claims up to [`EXPIRY_BATCH`] sessions expired at `now_ms` and not
+    /// in use into `due`, and ends them: how many ended, and whether more
+    /// may be due (or the store's failure, after ending what it claimed).
+    fn expire_batch(self: &Arc<Self>, now_ms: u64, due: &mut Vec<Lease>) -> (usize, Result<bool>) {
+        let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
+        let n = due.len();
+        Counters::add(&self.counters.timed_out, n as u64);
+        for lease in due.drain(..) {
+            self.end(lease);
+        }
+        (n, claimed)
+    }
+
+    /// For a store that refused a new session as full: ends one batch of
+    /// expired sessions on the calling thread (sessions it holds are in
+    /// use, so skipped, not waited for), as the expiry thread would; how
+    /// many ended. None after the application's release (Session_OnEnd
+    /// would run after the host let go of it).
+    #[cold]
+    #[inline(never)]
+    fn make_room(self: &Arc<Self>) -> usize {
+        if self.released.load(Ordering::Acquire) {
+            return 0;
+        }
+        let (n, claimed) = self.expire_batch(self.now_ms(), &mut Vec::new());
+        // Its failure counts; the caller reports the refusal.
+        let _ = self.counters.check(claimed);
+        n
     }
 
     /// [`AppInner::expire`] for the expiry thread: a panic (in the store,
@@ -109,7 +137,9 @@ impl AppInner {
 /// thread and runs Session_OnEnd for every session not in use (ASP's
 /// application end); sessions still open keep the shared state alive until
 /// they close, and are then dropped without Session_OnEnd (also when
-/// abandoned).
+/// abandoned): what the handler uses may be gone by then (a C host's
+/// `event_context`). Close them first for ASP's order, where every session
+/// ends before the application does.
 #[derive(Clone)]
 pub struct App(Arc<AppHandle>);
 

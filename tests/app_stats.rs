@@ -212,3 +212,100 @@ fn store_errors_are_counted() {
         (4, 1, Some(1))
     );
 }
+
+/// With the in-process store and no unit of work open, the counters
+/// balance: current = created - timed out - abandoned. Checked after each
+/// way a session comes and goes, new or not: kept, discarded, abandoned
+/// (kept or discarded), dropped by a panic, refused by Session_OnStart,
+/// regenerated, found expired by a request, swept.
+#[test]
+fn the_counters_balance() {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let refuse_start = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refuse = refuse_start.clone();
+    let app = App::new(AppOptions {
+        clock: Some(clock.clone()),
+        expiry_interval: None,
+        // Stores every new session at once, as a write would.
+        on_start: Some(Arc::new(move |_| {
+            if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(sess::error::Error::new(error::E_FAIL, "refused"))
+            } else {
+                Ok(())
+            }
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let balanced = |step: &str| {
+        let s = app.stats();
+        let current = s.sessions_current.unwrap();
+        assert_eq!(
+            current + s.sessions_timed_out + s.sessions_abandoned,
+            s.sessions_total,
+            "after {step}: {s:?}"
+        );
+    };
+    let new = || {
+        let mut s = app.create_session().unwrap();
+        s.set("k", Variant::I4(1)).unwrap();
+        s
+    };
+
+    let kept = stored(&app);
+    balanced("a new session kept");
+    new().discard().unwrap();
+    balanced("a new session discarded");
+    let mut s = new();
+    s.abandon();
+    s.close().unwrap();
+    balanced("a new session abandoned");
+    let mut s = new();
+    s.abandon();
+    s.discard().unwrap();
+    balanced("a new session abandoned and discarded");
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _s = new();
+        panic!("the page failed");
+    }));
+    assert!(failed.is_err());
+    balanced("a new session dropped by a panic");
+    refuse_start.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(app.create_session().err().unwrap().code(), error::E_FAIL);
+    refuse_start.store(false, std::sync::atomic::Ordering::SeqCst);
+    balanced("Session_OnStart refused a new session");
+
+    let mut s = app.open_session(&kept, LockMode::Exclusive).unwrap();
+    s.regenerate_id().unwrap();
+    let kept = s.id().to_string();
+    s.close().unwrap();
+    balanced("a session regenerated");
+    let mut s = app.open_session(&kept, LockMode::Exclusive).unwrap();
+    s.abandon();
+    s.discard().unwrap();
+    balanced("a session abandoned by a failed request");
+    let (a, b) = (stored(&app), stored(&app));
+    let mut s = app.open_session(&a, LockMode::Shared).unwrap();
+    s.abandon();
+    s.close().unwrap();
+    balanced("a session abandoned read-only");
+
+    clock.advance(21 * 60_000);
+    assert!(app.open_session(&b, LockMode::Exclusive).is_err());
+    balanced("a session found expired");
+    stored(&app);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 1);
+    balanced("a sweep");
+    let s = app.stats();
+    assert_eq!(
+        (
+            s.sessions_current,
+            s.sessions_total,
+            s.sessions_timed_out,
+            s.sessions_abandoned
+        ),
+        (Some(0), 5, 2, 3),
+        "created: kept, abandoned, a, b and the swept one"
+    );
+}

@@ -507,6 +507,86 @@ fn sessions_open_at_app_end_are_dropped_without_on_end() {
     assert_eq!(ends.load(Ordering::SeqCst), 0);
 }
 
+/// An application on `clock` without an expiry thread, holding at most
+/// `max_sessions`, and the IDs Session_OnEnd was given.
+fn full_app(clock: &Arc<ManualClock>, max_sessions: usize) -> (App, Arc<Mutex<Vec<String>>>) {
+    let ended: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = ended.clone();
+    let app = app_with_clock(clock, |o| {
+        o.max_sessions = max_sessions;
+        o.on_end = Some(Arc::new(move |s| {
+            log.lock().unwrap().push(s.id().to_string())
+        }));
+    });
+    (app, ended)
+}
+
+/// Stores a new session; its ID.
+fn stored(app: &App) -> String {
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+    id
+}
+
+/// A store at `max_sessions` whose sessions are past their deadline but
+/// not swept (no expiry thread) does not refuse a new session: its first
+/// write ends those due first, on the calling thread, as a sweep would
+/// (Session_OnEnd once each, counted as timed out), skipping the one that
+/// thread holds rather than waiting for it. With nothing due, it refuses.
+#[test]
+fn a_full_store_ends_what_is_due_before_refusing() {
+    let clock = Arc::new(ManualClock::new(0));
+    let (app, ended) = full_app(&clock, 3);
+    let ids: Vec<String> = (0..3).map(|_| stored(&app)).collect();
+    let held = app.open_session(&ids[0], LockMode::Exclusive).unwrap();
+    clock.advance(21 * MIN);
+
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.close().unwrap();
+    let mut ends = ended.lock().unwrap().clone();
+    let mut due = ids[1..].to_vec();
+    ends.sort();
+    due.sort();
+    assert_eq!(ends, due);
+    assert_eq!(app.stats().sessions_timed_out, 2);
+    held.close().unwrap();
+
+    stored(&app);
+    let mut s = app.create_session().unwrap();
+    assert_eq!(
+        s.set("k", Variant::I4(1)).unwrap_err().code(),
+        error::E_TOO_MANY_SESSIONS
+    );
+    assert!(!s.is_stored());
+    assert_eq!(
+        (app.session_count().unwrap(), ended.lock().unwrap().len()),
+        (3, 2)
+    );
+}
+
+/// Making room is bounded: one sweep's batch, not every session due; the
+/// rest are left for the next sweep, and each ends once.
+#[test]
+fn making_room_ends_one_batch_at_most() {
+    let clock = Arc::new(ManualClock::new(0));
+    let (app, ended) = full_app(&clock, 200);
+    for _ in 0..200 {
+        stored(&app);
+    }
+    clock.advance(21 * MIN);
+    stored(&app);
+    let made_room = ended.lock().unwrap().len();
+    assert!((1..200).contains(&made_room), "{made_room} ended");
+    assert_eq!(app.expire().unwrap(), 200 - made_room);
+    let mut ends = ended.lock().unwrap().clone();
+    ends.sort();
+    ends.dedup();
+    assert_eq!(ends.len(), 200);
+}
+
 /// An application on `clock` whose expiry thread sweeps every `interval`,
 /// holding one stored session, and the count of its Session_OnEnd calls.
 fn swept_app(clock: Arc<dyn sess::clock::Clock>, interval: Duration) -> (App, Arc<AtomicUsize>) {
@@ -674,6 +754,58 @@ fn a_failed_request_keeps_nothing() {
     );
     assert_eq!(app.session_count().unwrap(), 1);
     assert_eq!(ends.load(Ordering::SeqCst), 1, "it was stored, so it ends");
+}
+
+/// A unit of work dropped while its thread panics (a page that failed
+/// half-way) keeps none of its changes, as `discard` does: the session it
+/// opened is as it was, and unlocked; the new session it stored is not
+/// kept (Session_OnEnd runs for it, since it was stored).
+#[test]
+fn a_unit_dropped_by_a_panic_keeps_nothing() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_end: Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    let id = s.id().to_string();
+    s.close().unwrap();
+
+    let mut fresh_id = String::new();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+        s.set("a", Variant::bstr("half-way")).unwrap();
+        s.set("b", Variant::I4(2)).unwrap();
+        let mut fresh = app.create_session().unwrap();
+        fresh.set("x", Variant::I4(1)).unwrap();
+        fresh_id = fresh.id().to_string();
+        panic!("the page failed");
+    }));
+    assert!(failed.is_err(), "the panic went on");
+
+    let s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    let items: Vec<_> = s
+        .contents()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect();
+    assert_eq!(items, [("a".to_owned(), Variant::I4(1))]);
+    drop(s);
+    assert_eq!(
+        app.open_session(&fresh_id, LockMode::Exclusive)
+            .err()
+            .unwrap()
+            .code(),
+        error::E_SESSION_NOT_FOUND
+    );
+    assert_eq!(app.session_count().unwrap(), 1);
+    assert_eq!(ends.load(Ordering::SeqCst), 1, "the new one ended");
 }
 
 /// A unit of work that rewrites values many times (its undo records give

@@ -61,7 +61,10 @@ pub struct AppOptions {
     /// If non-zero, a session ends this many minutes after it began however
     /// active it is (default 0: no absolute lifetime).
     pub absolute_timeout_minutes: u32,
-    /// Most sessions stored at once (default 1,000,000).
+    /// Most sessions stored at once (default 1,000,000). A new session
+    /// past it is `E_TOO_MANY_SESSIONS`, once its first write has ended a
+    /// batch of the sessions already past their deadline (as a sweep
+    /// would: Session_OnEnd, on that thread) and still finds no room.
     pub max_sessions: usize,
     /// Most Contents items in one session (default 1,024).
     pub max_items: usize,

@@ -18,8 +18,9 @@ const ID_ATTEMPTS: usize = 4;
 /// One unit of work on a session. Values go in and come out by value.
 ///
 /// [`Session::close`] (or drop) keeps the changes; [`Session::discard`]
-/// undoes them ("the request failed: don't save"). Abandon takes effect
-/// then. A handle is used by one thread at a time.
+/// undoes them ("the request failed: don't save"), and so does a drop
+/// while the thread panics (a request that failed half-way). Abandon takes
+/// effect then. A handle is used by one thread at a time.
 pub struct Session {
     /// The application, through the opening thread's handle on it.
     app: Anchor<AppInner>,
@@ -94,7 +95,7 @@ impl Session {
     }
 
     /// Makes a new session visible in the store (create-if-absent; a taken ID
-    /// gets a fresh one).
+    /// gets a fresh one; a full store first ends what is due).
     #[inline]
     pub(super) fn materialize(&mut self) -> Result<()> {
         if self.stored {
@@ -106,15 +107,11 @@ impl Session {
     /// [`Session::materialize`] for a session not stored yet.
     fn store_new(&mut self) -> Result<()> {
         for _ in 0..ID_ATTEMPTS {
-            let app = &self.app;
-            let lease = self.lease.as_mut().expect("lease");
-            let now = app.now_ms();
-            let deadline = app.deadline(lease, now);
-            let inserted = app
-                .store
-                .insert(lease, now, deadline, app.opts.max_sessions);
-            if app.counters.check(inserted)? {
-                Counters::add(&app.counters.created, 1);
+            let inserted = match self.insert() {
+                Err(e) if e.code() == error::E_TOO_MANY_SESSIONS => self.insert_in_room(e),
+                r => r,
+            };
+            if self.app.counters.check(inserted)? {
                 self.stored = true;
                 return Ok(());
             }
@@ -124,6 +121,29 @@ impl Session {
             error::E_FAIL,
             "could not find a free session ID",
         ))
+    }
+
+    /// The store's insert of this new session: `Ok(false)` if its ID is
+    /// taken.
+    fn insert(&mut self) -> Result<bool> {
+        let app = &self.app;
+        let lease = self.lease.as_mut().expect("lease");
+        let now = app.now_ms();
+        let deadline = app.deadline(lease, now);
+        app.store
+            .insert(lease, now, deadline, app.opts.max_sessions)
+    }
+
+    /// [`Session::insert`] again once sessions past their deadline (not
+    /// swept yet: no expiry thread, or not since) have ended, if any did;
+    /// else the store's refusal, `full`.
+    #[cold]
+    #[inline(never)]
+    fn insert_in_room(&mut self, full: Error) -> Result<bool> {
+        if self.app.make_room() == 0 {
+            return Err(full);
+        }
+        self.insert()
     }
 
     /// Drops a new session whose Session_OnStart failed (no Session_OnEnd:
@@ -453,9 +473,15 @@ impl Session {
             if let Some(data) = lease.data_mut() {
                 std::mem::take(&mut self.journal).rollback(data);
             }
+            if self.is_new {
+                // Never a session the client gets: no counter moves.
+                return self.remove_at_end(lease, false);
+            }
+        } else if self.is_new {
+            Counters::add(&self.app.counters.created, 1);
         }
-        if self.abandoned || (!keep && self.is_new) {
-            return self.remove_at_end(lease);
+        if self.abandoned {
+            return self.remove_at_end(lease, true);
         }
         let app = &self.app;
         let deadline = app.deadline(&lease, app.now_ms());
@@ -464,10 +490,10 @@ impl Session {
 
     /// Removes the session at the end of its unit of work (abandoned, or new
     /// and discarded) and runs Session_OnEnd (unless the application was
-    /// released meanwhile).
+    /// released meanwhile); `abandoned`: it counts as ended by Abandon.
     #[cold]
     #[inline(never)]
-    fn remove_at_end(&mut self, lease: Lease) -> Result<()> {
+    fn remove_at_end(&mut self, lease: Lease, abandoned: bool) -> Result<()> {
         let app = &self.app;
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
@@ -493,7 +519,7 @@ impl Session {
             }
         };
         let lease = app.counters.check(app.store.remove(lease))?;
-        if self.abandoned {
+        if abandoned {
             Counters::add(&app.counters.abandoned, 1);
         }
         app.end_unit(lease);
@@ -508,8 +534,17 @@ const _: () = {
 };
 
 impl Drop for Session {
-    /// Ends the unit of work as [`Session::close`] does, ignoring errors.
+    /// Ends the unit of work as [`Session::close`] does, ignoring errors;
+    /// while the thread panics, as [`Session::discard`] does (ASP.NET's
+    /// unhandled error: none of a request's changes are kept when it fails
+    /// half-way).
     fn drop(&mut self) {
-        let _ = self.finish(true);
+        if std::thread::panicking() {
+            // A second panic leaving a destructor during unwinding would
+            // abort the process (a web server's worker).
+            let _ = catch_unwind(AssertUnwindSafe(|| self.finish(false)));
+        } else {
+            let _ = self.finish(true);
+        }
     }
 }

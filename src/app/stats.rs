@@ -10,13 +10,18 @@ use crate::error::{self, Error};
 
 /// A snapshot of an application's counters, all since it was created
 /// (`sessions_current` and `lock_waits` come from the store: for a shared
-/// store, `sessions_current` is the farm's).
+/// store, `sessions_current` is the farm's). With the in-process store and
+/// no unit of work open, they balance: `sessions_current` =
+/// `sessions_total` - `sessions_timed_out` - `sessions_abandoned`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AppStats {
     /// Sessions stored now, or `None` when the store cannot count them
     /// now (that failure counts in `store_errors`).
     pub sessions_current: Option<u64>,
-    /// Sessions created (stored) by this application.
+    /// Sessions created by this application: new sessions stored by a
+    /// unit of work that ended keeping them (closed, abandoned or not). A
+    /// new session its unit discards (the request failed: the client gets
+    /// no cookie), or whose Session_OnStart failed, is not counted.
     pub sessions_total: u64,
     /// Sessions ended because their Timeout passed.
     pub sessions_timed_out: u64,

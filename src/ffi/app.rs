@@ -76,7 +76,10 @@ pub struct sess_app_options {
     /// If non-zero, sessions end this many minutes after they began, however
     /// active (default 0: none).
     pub absolute_timeout_minutes: u32,
-    /// Most sessions stored at once (default 1000000).
+    /// Most sessions stored at once (default 1000000). A new session past
+    /// it is `SESS_E_TOO_MANY_SESSIONS`, once its first write has ended a
+    /// batch of the sessions already past their deadline (as a sweep
+    /// would: `on_end`, on that thread) and still finds no room.
     pub max_sessions: u64,
     /// Largest value in bytes (default 1048576).
     pub max_value_bytes: u64,
@@ -374,9 +377,10 @@ pub unsafe extern "C" fn sess_app_create(
 }
 
 /// Releases an application: stops its expiry thread and runs Session_OnEnd
-/// for every stored session not in use. Close every session first; a session
+/// for every stored session not in use. Close every session first (ASP's
+/// order: every session's OnEnd, then the application's end); a session
 /// still open keeps working and is dropped, without OnEnd (abandoned or not),
-/// when it closes.
+/// when it closes: by then the host may have freed `event_context`.
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {

@@ -252,7 +252,8 @@ pub unsafe extern "C" fn sess_value_get(
 /// An existing key (any case) keeps its place and spelling. Errors:
 /// `SESS_E_BAD_KEY`, `SESS_E_VALUE_TOO_LARGE`, `SESS_E_TOO_MANY_ITEMS`,
 /// `SESS_E_SESSION_TOO_LARGE`, `SESS_E_MEMORY_BUDGET`,
-/// `SESS_E_TOO_MANY_SESSIONS` (first write of a new session),
+/// `SESS_E_TOO_MANY_SESSIONS` (first write of a new session into a full
+/// store: see `max_sessions`),
 /// `SESS_E_READONLY`, `SESS_DISP_E_BADVARTYPE`, `SESS_E_NOT_SERIALIZABLE`
 /// (an object, in a store other than the in-process one); nothing changes
 /// on error.

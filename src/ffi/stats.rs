@@ -7,7 +7,9 @@ use crate::error::{self as err, Error};
 
 /// An application's counters (`sess_app_stats`), all since it was created.
 /// Fill `struct_size` with `sess_app_stats_init` (later versions only add
-/// fields at the end).
+/// fields at the end). With the in-process store and no session open, they
+/// balance: `sessions_current` = `sessions_total` - `sessions_timed_out` -
+/// `sessions_abandoned`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct sess_app_counters {
@@ -19,7 +21,10 @@ pub struct sess_app_counters {
     /// when the store cannot count them now (`sess_app_stats` then returns
     /// `SESS_S_FALSE`, and the failure counts in `store_errors`).
     pub sessions_current: u64,
-    /// Sessions created (stored) by this application.
+    /// Sessions created by this application: new sessions stored by a
+    /// unit of work that ended keeping them (closed, abandoned or not). A
+    /// new session discarded (`sess_session_discard`, a failed request: the
+    /// client gets no cookie), or whose `on_start` failed, is not counted.
     pub sessions_total: u64,
     /// Sessions ended because their Timeout passed.
     pub sessions_timed_out: u64,

@@ -180,6 +180,10 @@ pub fn suite(make_app: MakeApp<'_>) {
         ),
         ("discard_keeps_nothing", discard_keeps_nothing),
         ("limits_and_properties", limits_and_properties),
+        (
+            "a_full_store_ends_what_is_due_first",
+            a_full_store_ends_what_is_due_first,
+        ),
     ];
     for (name, case) in cases {
         let t = Instant::now();
@@ -578,4 +582,32 @@ fn limits_and_properties(make: MakeApp<'_>) {
     assert!(!third.is_stored());
     third.close().unwrap();
     assert_eq!(app.session_count().unwrap(), 2);
+}
+
+/// A store at `max_sessions` whose sessions are past their deadline but
+/// not swept yet (no expiry thread) ends them, once each, before it would
+/// refuse a new session; with nothing due it refuses.
+fn a_full_store_ends_what_is_due_first(make: MakeApp<'_>) {
+    let clock = clock();
+    let mut o = base(&clock);
+    o.max_sessions = 2;
+    let ends = recording(&mut o);
+    let app = make(o);
+    for n in 1..=2 {
+        stored(&app, &[("n", Variant::I4(n))]);
+    }
+    clock.advance(21 * MIN);
+    stored(&app, &[("n", Variant::I4(3))]);
+    let mut ended: Vec<_> = ends.lock().unwrap().iter().map(|e| e.1.clone()).collect();
+    ended.sort_by_key(|items| format!("{items:?}"));
+    assert_eq!(
+        ended,
+        [1, 2].map(|n| vec![("n".to_owned(), Variant::I4(n))])
+    );
+    stored(&app, &[("n", Variant::I4(4))]);
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("n", Variant::I4(5))), error::E_TOO_MANY_SESSIONS);
+    s.close().unwrap();
+    assert_eq!(app.expire().unwrap(), 0, "each ended once");
+    assert_eq!(ends.lock().unwrap().len(), 2);
 }
