@@ -640,7 +640,7 @@ typedef struct sess_redis_options {
   uint32_t retry_budget_ms;
   /**
    * How long a lock lives if its holder never releases it (a crashed
-   * process), ms (default 120000).
+   * process), ms, by the Redis server's clock (default 120000).
    */
   uint32_t lock_ttl_ms;
   /**

@@ -298,18 +298,62 @@ fn a_killed_holders_lock_frees_after_its_ttl() {
 #[test]
 fn a_save_after_the_lock_ttl_is_refused() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "late");
-    let clock = Arc::new(ManualClock::new(now_ms()));
-    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
-        o.clock = Some(clock.clone())
-    });
+    let mut redis = redis_opts(SHARED_URL, prefixes.fresh());
+    redis.lock_ttl = Duration::from_millis(500);
+    let app = app_on(redis, |o| o.lock_timeout = Duration::from_secs(30));
     let id = stored(&app, &[("x", Variant::I4(1))]);
     let mut late = app.open(&id, LockMode::Exclusive).unwrap();
     late.set("x", Variant::I4(2)).unwrap();
-    // The lock (30 s) runs out by the application clock, nobody takes it.
-    clock.advance(31_000);
+    // A reader waits for the writer until its lock runs out; nobody takes
+    // the lock.
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
     assert_eq!(code(late.close()), error::E_LOCK_TIMEOUT);
     let s = app.open(&id, LockMode::Exclusive).unwrap();
     assert_eq!(s.get("x"), Some(&Variant::I4(1)), "nothing was saved");
+}
+
+#[test]
+fn lock_leases_are_judged_by_the_servers_clock_not_the_apps() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "skew");
+    let prefix = prefixes.fresh();
+    let now = now_ms();
+    // Three servers of a farm whose clocks disagree by a minute or an hour
+    // (session deadlines, 20 minutes away, are not in question).
+    let app_at = |clock_ms: u64, lock_timeout: Duration| {
+        app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+            o.clock = Some(Arc::new(ManualClock::new(clock_ms)));
+            o.lock_timeout = lock_timeout;
+        })
+    };
+    let holder = app_at(now, Duration::from_secs(10));
+    let ahead = app_at(now + 60_000, Duration::from_millis(300));
+    let behind = app_at(now - 3_600_000, Duration::from_secs(30));
+    let id = stored(&holder, &[("x", Variant::I4(1))]);
+    // A clock a minute ahead does not break a live 30 s lock...
+    let mut held = holder.open(&id, LockMode::Exclusive).unwrap();
+    held.set("x", Variant::I4(2)).unwrap();
+    for mode in [LockMode::Exclusive, LockMode::Shared] {
+        assert_eq!(
+            code(ahead.open(&id, mode)),
+            error::E_LOCK_TIMEOUT,
+            "a clock 60 s ahead ignored a live lock ({mode:?})"
+        );
+    }
+    held.close().expect("the lock was not broken");
+    // ...and a clock an hour behind does not keep a dead one: a holder
+    // killed with a 500 ms lock frees the session within the lock timeout.
+    let mut e = child_env(SHARED_URL, &prefix, 500);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let mut s = behind
+        .open(&id, LockMode::Exclusive)
+        .expect("a clock an hour behind kept a dead lock");
+    assert_eq!(s.get("x"), Some(&Variant::I4(2)));
+    s.set("x", Variant::I4(3)).unwrap();
+    s.close().unwrap();
 }
 
 #[test]
@@ -866,7 +910,7 @@ fn round_trips_per_request() {
     // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
         "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
-        "rename",
+        "rename", "time",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);

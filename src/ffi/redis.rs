@@ -26,7 +26,7 @@ pub struct sess_redis_options {
     /// memory fails a write at once with `SESS_E_STORE_FULL`.
     pub retry_budget_ms: u32,
     /// How long a lock lives if its holder never releases it (a crashed
-    /// process), ms (default 120000).
+    /// process), ms, by the Redis server's clock (default 120000).
     pub lock_ttl_ms: u32,
     /// Read-only requests slide the expiry only if it moves by this much
     /// (or by half the session's Timeout, if less), ms (default 60000).

@@ -43,9 +43,10 @@ pub struct RedisOptions {
     /// is the application's `lock_timeout`.
     pub retry_budget: Duration,
     /// How long a session lock lives if its holder never releases it (a
-    /// crashed process), by the application clock: after this another
-    /// request may take the session, and the old holder's save is refused
-    /// (default 120 s).
+    /// crashed process), by the Redis server's clock (the farm's machines
+    /// need not agree on the time; an injected application clock does not
+    /// move it): after this another request may take the session, and the
+    /// old holder's save is refused (default 120 s).
     pub lock_ttl: Duration,
     /// A read-only request slides the session's expiry only if that moves it
     /// by at least this much (or by half the session's Timeout, if that is

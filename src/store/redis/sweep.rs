@@ -180,7 +180,7 @@ impl RedisStore {
                 h: *h,
                 keys: k,
                 token: String::new(),
-                locked_ms: now_ms,
+                locked_at: Instant::now(),
                 deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored: false,
