@@ -1377,6 +1377,66 @@ fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
     );
 }
 
+#[test]
+fn a_read_only_slide_keeps_a_held_sessions_data_for_its_lock() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slidelock");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let with_clock = |o: &mut AppOptions| o.clock = Some(clock.clone());
+    // A lock that may last 10 minutes, on sessions of a one-minute Timeout,
+    // and a short grace: the data's TTL while locked is the lock's.
+    let lock_ttl = Duration::from_secs(600);
+    let opts = |url: &str, op_timeout: Duration| RedisOptions {
+        lock_ttl,
+        grace: Duration::from_millis(300),
+        op_timeout,
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(url, prefix.clone())
+    };
+    // The reader waits for its held-back reply (no timeout, no retry).
+    let reader = app_on(opts(&proxy.url(), Duration::from_secs(20)), with_clock);
+    let writer = app_on(opts(SHARED_URL, Duration::from_secs(1)), with_clock);
+    let mut s = writer.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let mut con = connect(SHARED_URL);
+    let fields: usize = cmd(&mut con, &["HLEN", &data]);
+    // 40 s on, a read-only request is due to slide the deadline; its read
+    // is held back while a writer takes the session.
+    clock.advance(40_000);
+    proxy.delay_reply(
+        format!("*{}\r\n", 2 * fields).as_bytes(),
+        Duration::from_secs(3),
+    );
+    let mut w = std::thread::scope(|sc| {
+        let read = sc.spawn(|| reader.open(&id, LockMode::Shared).map(|s| s.close()));
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the read was not caught");
+        let w = writer.open(&id, LockMode::Exclusive).unwrap();
+        read.join().unwrap().unwrap().unwrap();
+        w
+    });
+    // The slide moved the deadline, but left the data for the lock.
+    let ttl: i64 = cmd(&mut con, &["PTTL", &data]);
+    assert!(
+        ttl > (lock_ttl / 2).as_millis() as i64,
+        "the slide cut a held session's data TTL to {ttl} ms, under its {lock_ttl:?} lock"
+    );
+    w.set("x", Variant::I4(2)).unwrap();
+    w.close().unwrap();
+    assert_eq!(
+        writer.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(2))
+    );
+}
+
 /// An application with a short `grace` (shorter than its `lock_ttl`) and
 /// sessions that end a minute after they start; and its Session_OnEnd
 /// record.

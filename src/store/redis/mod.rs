@@ -421,7 +421,9 @@ impl RedisStore {
     /// Moves a read session's deadline on if that moves it by at least the
     /// refresh interval, or half the session's Timeout if that is less, so
     /// a read always leaves the session at least half its Timeout (one more
-    /// round trip, at most once per interval).
+    /// round trip, at most once per interval). The data's TTL slides with
+    /// it, but never below what the lock of a writer that took the session
+    /// since the read needs (its lease may be longer than the Timeout).
     fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
         let timeout_ms = u64::from(d.data.timeout_minutes()) * 60_000;
         let mut deadline = now_ms + timeout_ms;
@@ -434,7 +436,10 @@ impl RedisStore {
         }
         let ttl = self.data_ttl(deadline);
         let mut call = Call::new(&self.scripts.slide, &[&k.data]);
-        call.arg(deadline).arg(ttl).arg(d.deadline_ms);
+        call.arg(deadline)
+            .arg(ttl)
+            .arg(d.deadline_ms)
+            .arg(self.grace_ms);
         self.pool.run("slide", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
