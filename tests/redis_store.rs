@@ -1259,6 +1259,43 @@ fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
 }
 
 #[test]
+fn sessions_stored_while_a_count_is_under_way_still_count() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "countrace");
+    let proxy = redis_env::Proxy::start(6379);
+    // The count's reply is held back, not retried.
+    let redis = RedisOptions {
+        op_timeout: Duration::from_secs(20),
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(&proxy.url(), prefixes.fresh())
+    };
+    let app = app_on(redis, |o| o.max_sessions = 2);
+    assert_eq!(app.session_count().unwrap(), 0);
+    // A count runs on the server (none stored yet); its reply comes late,
+    // after two sessions are stored.
+    proxy.delay_reply(b":0\r\n", Duration::from_secs(3));
+    std::thread::scope(|sc| {
+        let count = sc.spawn(|| app.session_count());
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the count was not caught");
+        stored(&app, &[("n", Variant::I4(1))]);
+        stored(&app, &[("n", Variant::I4(2))]);
+        count.join().unwrap().unwrap();
+    });
+    // The late count does not make the application forget them.
+    let mut third = app.create_session().unwrap();
+    assert_eq!(
+        code(third.set("n", Variant::I4(3))),
+        error::E_TOO_MANY_SESSIONS,
+        "a third session passed the limit of 2"
+    );
+    third.close().unwrap();
+    assert_eq!(app.session_count().unwrap(), 2);
+}
+
+#[test]
 fn a_server_out_of_memory_is_a_full_store() {
     let server = Server::start(&["--maxmemory-policy", "noeviction"]);
     let redis = RedisOptions {

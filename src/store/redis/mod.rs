@@ -48,12 +48,18 @@
 //!   them. A session's data outlives
 //!   its deadline, and any lock held on it, by `grace` (a Redis TTL) for
 //!   the sweeper to find.
-//! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
-//!   script on one server; one call per bucket in a cluster) by the sweeper
-//!   thread every 5 s and by an insert that finds the figure older than
-//!   30 s, plus this process's own inserts and removals since. The limit is
-//!   farm-wide and approximate: other processes' inserts are seen within
-//!   5 s (with the sweeper thread running).
+//! - **Counting** (`max_sessions`, see `count.rs`): the expiry indexes'
+//!   sizes, summed (one script on one server; one call per bucket in a
+//!   cluster) by the sweeper thread every 5 s and by an insert that finds
+//!   the figure older than 30 s, plus this process's own inserts and
+//!   removals since, and its inserts under way, each holding a place (so
+//!   this process's concurrent inserts cannot pass the limit together). A
+//!   count's reply, however late, forgets none of this process's inserts:
+//!   the figure errs only upwards, by what this process did while one
+//!   count was under way, until the next count. The limit is farm-wide and
+//!   approximate: other processes' inserts since the last count are not
+//!   seen (5 s with the sweeper thread running), so a farm may pass it by
+//!   what they stored meanwhile.
 //! - **Application end** leaves the sessions in Redis: the farm's other
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
@@ -78,6 +84,7 @@
 
 mod codec;
 mod conn;
+mod count;
 mod keys;
 mod options;
 mod scripts;
@@ -88,7 +95,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::Value;
-use parking_lot::Mutex;
 
 pub use options::RedisOptions;
 
@@ -128,15 +134,6 @@ struct Held {
     /// Whether the session is in Redis (false until a prepared one is
     /// inserted, and after it is removed).
     stored: bool,
-}
-
-#[derive(Default)]
-struct Count {
-    /// The farm's sessions when last counted.
-    total: usize,
-    /// This process's inserts minus removals since.
-    delta: i64,
-    at: Option<Instant>,
 }
 
 /// The Redis session store: sessions shared by a web farm, Redis Cluster
@@ -190,7 +187,7 @@ pub struct RedisStore {
     /// system call; a child made by `fork()` reads its own).
     pid: AtomicU64,
     lock_waits: super::LockWaits,
-    count: Mutex<Count>,
+    tally: count::Tally,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -261,7 +258,7 @@ impl RedisStore {
             next_token: AtomicU64::new(1),
             pid: AtomicU64::new(0),
             lock_waits: super::LockWaits::default(),
-            count: Mutex::new(Count::default()),
+            tally: count::Tally::default(),
         })
     }
 
@@ -301,10 +298,6 @@ impl RedisStore {
     /// frees).
     fn locked_ttl(&self) -> u64 {
         self.lock_ttl_ms.saturating_add(self.grace_ms)
-    }
-
-    fn count_delta(&self, d: i64) {
-        self.count.lock().delta += d;
     }
 
     /// The error for a save or move that found no session: its lock may
@@ -499,7 +492,7 @@ impl SessionStore for RedisStore {
                 }
             },
             (3, Some(fields)) => {
-                self.count_delta(-1);
+                self.tally.removed();
                 Ok(match self.decode(fields) {
                     Ok(d) => {
                         Lookup::Expired(self.lease(*id, k, (token, locked_at), d, mode, false))
@@ -553,12 +546,15 @@ impl SessionStore for RedisStore {
                 "the session is already stored",
             ));
         }
-        if self.counted(COUNT_STALE)? >= max_sessions {
+        let Some(place) = self
+            .tally
+            .reserve(max_sessions, COUNT_STALE, || self.count_now())?
+        else {
             return Err(Error::new(
                 error::E_TOO_MANY_SESSIONS,
                 format!("the application already holds {max_sessions} sessions"),
             ));
-        }
+        };
         let masked = self.masked_id(&st.h, &id)?;
         let o = lease.as_copied_mut().ok_or_else(foreign)?;
         let (mut fields, snapshot) = codec::encode_session(
@@ -590,7 +586,7 @@ impl SessionStore for RedisStore {
         st.locked_at = Instant::now();
         st.deadline_ms = deadline_ms;
         st.snapshot = snapshot;
-        self.count_delta(1);
+        place.stored();
         Ok(true)
     }
 
@@ -719,7 +715,7 @@ impl SessionStore for RedisStore {
                 return Err(lock_lost());
             }
             st.stored = false;
-            self.count_delta(-1);
+            self.tally.removed();
         }
         Ok(Lease::copied(o))
     }
@@ -735,7 +731,7 @@ impl SessionStore for RedisStore {
     /// The farm's sessions, counted now (one pipelined round trip);
     /// `E_STORE_UNAVAILABLE` if Redis cannot be reached.
     fn count(&self) -> Result<usize> {
-        self.refresh_count()
+        self.tally.count(|| self.count_now())
     }
 
     fn lock_waits(&self) -> u64 {
