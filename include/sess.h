@@ -618,6 +618,10 @@ typedef struct sess_store_vtbl {
  * Where and how an application keeps its sessions in Redis. Fill with
  * `sess_redis_options_init` (every default), set `url`, and point
  * `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+ * The server must be Redis 5 or later, best with `maxmemory-policy
+ * noeviction` (full: `SESS_E_STORE_FULL`); one whose policy may evict any
+ * key (`allkeys-*`) is refused: every call fails with
+ * `SESS_E_STORE_UNAVAILABLE` saying why.
  */
 typedef struct sess_redis_options {
   /**

@@ -1337,6 +1337,48 @@ fn a_server_out_of_memory_is_a_full_store() {
 }
 
 #[test]
+fn a_server_that_may_evict_any_key_is_refused_saying_why() {
+    let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let app = app_on(
+        redis_opts(&server.url(), redis_env::unique_prefix("evict")),
+        |_| {},
+    );
+    // Every call that reaches the server says what is wrong, at once.
+    let mut s = app.create_session().unwrap();
+    let refused = s.set("n", Variant::I4(1)).unwrap_err();
+    assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
+    for what in ["maxmemory-policy", "allkeys-lru", "Session_OnEnd"] {
+        assert!(refused.detail().contains(what), "{refused:?}");
+    }
+    drop(s);
+    assert_eq!(app.session_count().unwrap_err().code(), refused.code());
+    // The operator changes the policy: the same application works on.
+    let _: () = cmd(
+        &mut connect(&server.url()),
+        &["CONFIG", "SET", "maxmemory-policy", "volatile-lru"],
+    );
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(1))
+    );
+    // A server that will not say (CONFIG refused, as managed ones do) is
+    // used as it is.
+    let hidden = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--rename-command",
+        "CONFIG",
+        "",
+    ]);
+    let app = app_on(
+        redis_opts(&hidden.url(), redis_env::unique_prefix("evict")),
+        |_| {},
+    );
+    stored(&app, &[("n", Variant::I4(1))]);
+}
+
+#[test]
 fn reads_keep_a_one_minute_session_alive() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "oneminute");
     let clock = Arc::new(ManualClock::new(now_ms()));

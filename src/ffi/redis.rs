@@ -12,6 +12,10 @@ use crate::store::RedisOptions;
 /// Where and how an application keeps its sessions in Redis. Fill with
 /// `sess_redis_options_init` (every default), set `url`, and point
 /// `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+/// The server must be Redis 5 or later, best with `maxmemory-policy
+/// noeviction` (full: `SESS_E_STORE_FULL`); one whose policy may evict any
+/// key (`allkeys-*`) is refused: every call fails with
+/// `SESS_E_STORE_UNAVAILABLE` saying why.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_redis_options {

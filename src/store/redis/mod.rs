@@ -64,7 +64,11 @@
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
 //!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
-//!   server out of memory is `E_STORE_FULL` (nothing written). The
+//!   server out of memory is `E_STORE_FULL` (nothing written); a server
+//!   whose `maxmemory-policy` may evict any key (`allkeys-*`: an expiry
+//!   index evicted, its sessions would end without Session_OnEnd) is
+//!   refused, every call failing with `E_STORE_UNAVAILABLE` saying why,
+//!   until the policy is changed. The
 //!   lock field keeps its last holder's token once released, so a script
 //!   retried after a lost reply recognises its own effect instead of
 //!   reporting a lost lock.

@@ -13,6 +13,13 @@ use crate::error::{self, Error, Result};
 /// application (a web farm) must use the same `url`, `key_prefix` and
 /// `id_secret`; applications that share one Redis database must use
 /// different `key_prefix`es.
+///
+/// The server must be Redis 5 or later, and should run with
+/// `maxmemory-policy noeviction` (full: `E_STORE_FULL`). One that may evict
+/// any key (`allkeys-*`) is refused: every call fails with
+/// `E_STORE_UNAVAILABLE` saying why (a server that hides its configuration
+/// is not checked). Under `volatile-*`, a full server evicts whole
+/// sessions, which end without Session_OnEnd.
 #[derive(Clone)]
 pub struct RedisOptions {
     /// The server: `redis://[user:password@]host[:port][/db]`,
