@@ -16,7 +16,8 @@
 //! - **One round trip per phase.** A read-only request is one `HGETALL`
 //!   (no script: the client checks the deadline, and finds no lock held;
 //!   a lock lease it finds is judged by the server, one more round trip
-//!   while a writer holds the session); the other
+//!   while a writer holds the session or a crashed one's lease is left);
+//!   the other
 //!   phases are each one Lua script run with EVALSHA (see `scripts/`):
 //!   acquire-exclusive (read and lock with an owner token and an expiry),
 //!   create-if-absent, save-and-release (only the changed fields, only while
