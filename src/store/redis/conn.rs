@@ -62,12 +62,6 @@ struct Conn {
     vetted: bool,
 }
 
-/// Whether `e` is the server's final no (an error reply that would not
-/// pass if tried again: an unknown or forbidden command).
-fn refused(e: &RedisError) -> bool {
-    matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension) && !classify(e).0
-}
-
 /// `E_STORE_UNAVAILABLE` for a server whose `maxmemory-policy` is `policy`,
 /// one that may evict any key.
 fn evicting(what: &str, policy: &str) -> Error {
@@ -92,8 +86,9 @@ impl Conn {
     }
 
     /// The server's `maxmemory-policy` if it is one that may evict any key
-    /// (`allkeys-*`); `None` if it is fit or the server will not say (an
-    /// error reply), and from then on without asking.
+    /// (`allkeys-*`); `None` if it is fit or the server will not say, and
+    /// from then on without asking. A failure that may pass if tried again
+    /// (the connection's) is the call's.
     fn evicting_policy(&mut self) -> ::redis::RedisResult<Option<String>> {
         if self.vetted {
             return Ok(None);
@@ -104,8 +99,10 @@ impl Conn {
             .query(self.link());
         let policy = match reply {
             Ok(pair) => pair.into_iter().nth(1).unwrap_or_default(),
-            Err(e) if refused(&e) => String::new(),
-            Err(e) => return Err(e),
+            Err(e) if classify(&e).0 => return Err(e),
+            // Refused (an unknown or forbidden command), or an answer of
+            // another shape: the server will not say.
+            Err(_) => String::new(),
         };
         if policy.starts_with("allkeys-") {
             return Ok(Some(policy));
