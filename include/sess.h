@@ -619,6 +619,10 @@ typedef struct sess_store_vtbl {
  * Where and how an application keeps its sessions in Redis. Fill with
  * `sess_redis_options_init` (every default), set `url`, and point
  * `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+ * The server must be Redis 5 or later, best with `maxmemory-policy
+ * noeviction` (full: `SESS_E_STORE_FULL`); one whose policy may evict any
+ * key (`allkeys-*`) is refused: every call fails with
+ * `SESS_E_STORE_UNAVAILABLE` saying why.
  */
 typedef struct sess_redis_options {
   /**
@@ -641,7 +645,7 @@ typedef struct sess_redis_options {
   uint32_t retry_budget_ms;
   /**
    * How long a lock lives if its holder never releases it (a crashed
-   * process), ms (default 120000).
+   * process), ms, by the Redis server's clock (default 120000).
    */
   uint32_t lock_ttl_ms;
   /**

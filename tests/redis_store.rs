@@ -298,18 +298,62 @@ fn a_killed_holders_lock_frees_after_its_ttl() {
 #[test]
 fn a_save_after_the_lock_ttl_is_refused() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "late");
-    let clock = Arc::new(ManualClock::new(now_ms()));
-    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
-        o.clock = Some(clock.clone())
-    });
+    let mut redis = redis_opts(SHARED_URL, prefixes.fresh());
+    redis.lock_ttl = Duration::from_millis(500);
+    let app = app_on(redis, |o| o.lock_timeout = Duration::from_secs(30));
     let id = stored(&app, &[("x", Variant::I4(1))]);
     let mut late = app.open(&id, LockMode::Exclusive).unwrap();
     late.set("x", Variant::I4(2)).unwrap();
-    // The lock (30 s) runs out by the application clock, nobody takes it.
-    clock.advance(31_000);
+    // A reader waits for the writer until its lock runs out; nobody takes
+    // the lock.
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
     assert_eq!(code(late.close()), error::E_LOCK_TIMEOUT);
     let s = app.open(&id, LockMode::Exclusive).unwrap();
     assert_eq!(s.get("x"), Some(&Variant::I4(1)), "nothing was saved");
+}
+
+#[test]
+fn lock_leases_are_judged_by_the_servers_clock_not_the_apps() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "skew");
+    let prefix = prefixes.fresh();
+    let now = now_ms();
+    // Three servers of a farm whose clocks disagree by a minute or an hour
+    // (session deadlines, 20 minutes away, are not in question).
+    let app_at = |clock_ms: u64, lock_timeout: Duration| {
+        app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+            o.clock = Some(Arc::new(ManualClock::new(clock_ms)));
+            o.lock_timeout = lock_timeout;
+        })
+    };
+    let holder = app_at(now, Duration::from_secs(10));
+    let ahead = app_at(now + 60_000, Duration::from_millis(300));
+    let behind = app_at(now - 3_600_000, Duration::from_secs(30));
+    let id = stored(&holder, &[("x", Variant::I4(1))]);
+    // A clock a minute ahead does not break a live 30 s lock...
+    let mut held = holder.open(&id, LockMode::Exclusive).unwrap();
+    held.set("x", Variant::I4(2)).unwrap();
+    for mode in [LockMode::Exclusive, LockMode::Shared] {
+        assert_eq!(
+            code(ahead.open(&id, mode)),
+            error::E_LOCK_TIMEOUT,
+            "a clock 60 s ahead ignored a live lock ({mode:?})"
+        );
+    }
+    held.close().expect("the lock was not broken");
+    // ...and a clock an hour behind does not keep a dead one: a holder
+    // killed with a 500 ms lock frees the session within the lock timeout.
+    let mut e = child_env(SHARED_URL, &prefix, 500);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let mut s = behind
+        .open(&id, LockMode::Exclusive)
+        .expect("a clock an hour behind kept a dead lock");
+    assert_eq!(s.get("x"), Some(&Variant::I4(2)));
+    s.set("x", Variant::I4(3)).unwrap();
+    s.close().unwrap();
 }
 
 #[test]
@@ -866,7 +910,7 @@ fn round_trips_per_request() {
     // there ran inside a script.
     const IN_SCRIPTS: &[&str] = &[
         "exists", "hget", "hgetall", "hmget", "hset", "hdel", "zadd", "zrem", "pexpire", "del",
-        "rename",
+        "rename", "time",
     ];
     let mut measure = |what: &str, f: &dyn Fn()| -> Vec<(String, u64)> {
         let before = redis_env::command_calls(&mut con);
@@ -1215,6 +1259,43 @@ fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
 }
 
 #[test]
+fn sessions_stored_while_a_count_is_under_way_still_count() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "countrace");
+    let proxy = redis_env::Proxy::start(6379);
+    // The count's reply is held back, not retried.
+    let redis = RedisOptions {
+        op_timeout: Duration::from_secs(20),
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(&proxy.url(), prefixes.fresh())
+    };
+    let app = app_on(redis, |o| o.max_sessions = 2);
+    assert_eq!(app.session_count().unwrap(), 0);
+    // A count runs on the server (none stored yet); its reply comes late,
+    // after two sessions are stored.
+    proxy.delay_reply(b":0\r\n", Duration::from_secs(3));
+    std::thread::scope(|sc| {
+        let count = sc.spawn(|| app.session_count());
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the count was not caught");
+        stored(&app, &[("n", Variant::I4(1))]);
+        stored(&app, &[("n", Variant::I4(2))]);
+        count.join().unwrap().unwrap();
+    });
+    // The late count does not make the application forget them.
+    let mut third = app.create_session().unwrap();
+    assert_eq!(
+        code(third.set("n", Variant::I4(3))),
+        error::E_TOO_MANY_SESSIONS,
+        "a third session passed the limit of 2"
+    );
+    third.close().unwrap();
+    assert_eq!(app.session_count().unwrap(), 2);
+}
+
+#[test]
 fn a_server_out_of_memory_is_a_full_store() {
     let server = Server::start(&["--maxmemory-policy", "noeviction"]);
     let redis = RedisOptions {
@@ -1253,6 +1334,48 @@ fn a_server_out_of_memory_is_a_full_store() {
         app.open(&id, LockMode::Shared).unwrap().get("n"),
         Some(&Variant::I4(3))
     );
+}
+
+#[test]
+fn a_server_that_may_evict_any_key_is_refused_saying_why() {
+    let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let app = app_on(
+        redis_opts(&server.url(), redis_env::unique_prefix("evict")),
+        |_| {},
+    );
+    // Every call that reaches the server says what is wrong, at once.
+    let mut s = app.create_session().unwrap();
+    let refused = s.set("n", Variant::I4(1)).unwrap_err();
+    assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
+    for what in ["maxmemory-policy", "allkeys-lru", "Session_OnEnd"] {
+        assert!(refused.detail().contains(what), "{refused:?}");
+    }
+    drop(s);
+    assert_eq!(app.session_count().unwrap_err().code(), refused.code());
+    // The operator changes the policy: the same application works on.
+    let _: () = cmd(
+        &mut connect(&server.url()),
+        &["CONFIG", "SET", "maxmemory-policy", "volatile-lru"],
+    );
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(1))
+    );
+    // A server that will not say (CONFIG refused, as managed ones do) is
+    // used as it is.
+    let hidden = Server::start(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--rename-command",
+        "CONFIG",
+        "",
+    ]);
+    let app = app_on(
+        redis_opts(&hidden.url(), redis_env::unique_prefix("evict")),
+        |_| {},
+    );
+    stored(&app, &[("n", Variant::I4(1))]);
 }
 
 #[test]
@@ -1330,6 +1453,66 @@ fn a_read_only_slide_keeps_a_concurrent_writers_shorter_timeout() {
         code(writer.open(&id, LockMode::Shared)),
         error::E_SESSION_NOT_FOUND,
         "a one-minute session outlived its Timeout"
+    );
+}
+
+#[test]
+fn a_read_only_slide_keeps_a_held_sessions_data_for_its_lock() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "slidelock");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let with_clock = |o: &mut AppOptions| o.clock = Some(clock.clone());
+    // A lock that may last 10 minutes, on sessions of a one-minute Timeout,
+    // and a short grace: the data's TTL while locked is the lock's.
+    let lock_ttl = Duration::from_secs(600);
+    let opts = |url: &str, op_timeout: Duration| RedisOptions {
+        lock_ttl,
+        grace: Duration::from_millis(300),
+        op_timeout,
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(url, prefix.clone())
+    };
+    // The reader waits for its held-back reply (no timeout, no retry).
+    let reader = app_on(opts(&proxy.url(), Duration::from_secs(20)), with_clock);
+    let writer = app_on(opts(SHARED_URL, Duration::from_secs(1)), with_clock);
+    let mut s = writer.create_session().unwrap();
+    s.set_timeout(1).unwrap();
+    s.set("x", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+    let mut con = connect(SHARED_URL);
+    let fields: usize = cmd(&mut con, &["HLEN", &data]);
+    // 40 s on, a read-only request is due to slide the deadline; its read
+    // is held back while a writer takes the session.
+    clock.advance(40_000);
+    proxy.delay_reply(
+        format!("*{}\r\n", 2 * fields).as_bytes(),
+        Duration::from_secs(3),
+    );
+    let mut w = std::thread::scope(|sc| {
+        let read = sc.spawn(|| reader.open(&id, LockMode::Shared).map(|s| s.close()));
+        let t = Instant::now();
+        while !proxy.fired() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(proxy.fired(), "the read was not caught");
+        let w = writer.open(&id, LockMode::Exclusive).unwrap();
+        read.join().unwrap().unwrap().unwrap();
+        w
+    });
+    // The slide moved the deadline, but left the data for the lock.
+    let ttl: i64 = cmd(&mut con, &["PTTL", &data]);
+    assert!(
+        ttl > (lock_ttl / 2).as_millis() as i64,
+        "the slide cut a held session's data TTL to {ttl} ms, under its {lock_ttl:?} lock"
+    );
+    w.set("x", Variant::I4(2)).unwrap();
+    w.close().unwrap();
+    assert_eq!(
+        writer.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(2))
     );
 }
 

@@ -12,6 +12,10 @@ use crate::store::RedisOptions;
 /// Where and how an application keeps its sessions in Redis. Fill with
 /// `sess_redis_options_init` (every default), set `url`, and point
 /// `sess_app_options.redis` at it; strings are copied by `sess_app_create`.
+/// The server must be Redis 5 or later, best with `maxmemory-policy
+/// noeviction` (full: `SESS_E_STORE_FULL`); one whose policy may evict any
+/// key (`allkeys-*`) is refused: every call fails with
+/// `SESS_E_STORE_UNAVAILABLE` saying why.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_redis_options {
@@ -26,7 +30,7 @@ pub struct sess_redis_options {
     /// memory fails a write at once with `SESS_E_STORE_FULL`.
     pub retry_budget_ms: u32,
     /// How long a lock lives if its holder never releases it (a crashed
-    /// process), ms (default 120000).
+    /// process), ms, by the Redis server's clock (default 120000).
     pub lock_ttl_ms: u32,
     /// Read-only requests slide the expiry only if it moves by this much
     /// (or by half the session's Timeout, if less), ms (default 60000).

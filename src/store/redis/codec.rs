@@ -115,18 +115,19 @@ pub(super) struct Decoded {
     pub(super) snapshot: Snapshot,
 }
 
-/// The lock a session's `L` field holds: `(token, expiry ms)`; `None` when
-/// free, absent or garbled (no expiry of 1 to 19 digits after the first
-/// `:`), as the scripts' `held` reads it.
-pub(super) fn lock_of(fields: &Fields) -> Option<(&[u8], u64)> {
-    let (_, l) = fields.iter().find(|(n, _)| n == LOCK)?;
-    let colon = l.iter().position(|&b| b == b':')?;
+/// Whether a session's `L` field holds a lease (`token:expiry`, the expiry
+/// 1 to 19 digits after the first `:`, as the scripts' `lock_expiry` reads
+/// it), which may be a lock still held: only the server's clock, which
+/// every lease is judged by, can tell. Free, absent and garbled are not.
+pub(super) fn has_lease(fields: &Fields) -> bool {
+    let Some((_, l)) = fields.iter().find(|(n, _)| n == LOCK) else {
+        return false;
+    };
+    let Some(colon) = l.iter().position(|&b| b == b':') else {
+        return false;
+    };
     let digits = &l[colon + 1..];
-    if !(1..=19).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let expiry = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some((&l[..colon], expiry))
+    (1..=19).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// The head of `M` (`[created ms, Timeout, lcid, codepage, [keys in
@@ -358,9 +359,9 @@ mod tests {
     #[test]
     fn locks_read_from_l() {
         let with = |l: &[u8]| vec![(LOCK.to_vec(), l.to_vec())];
-        assert_eq!(lock_of(&with(b"12:345")), Some((&b"12"[..], 345)));
-        assert_eq!(lock_of(&with(b"12")), None);
-        assert_eq!(lock_of(&with(b"12:x")), None);
+        assert!(has_lease(&with(b"12:345")));
+        assert!(!has_lease(&with(b"12")));
+        assert!(!has_lease(&with(b"12:x")));
         for garbled in [
             &b"12:"[..],
             b"12:345x",
@@ -371,13 +372,10 @@ mod tests {
             b"12:34:5",
             b"12:12345678901234567890",
         ] {
-            assert_eq!(lock_of(&with(garbled)), None, "{garbled:?}");
+            assert!(!has_lease(&with(garbled)), "{garbled:?}");
         }
-        assert_eq!(
-            lock_of(&with(b":9999999999999999999")),
-            Some((&b""[..], 9_999_999_999_999_999_999))
-        );
-        assert_eq!(lock_of(&Vec::new()), None);
+        assert!(has_lease(&with(b":9999999999999999999")));
+        assert!(!has_lease(&Vec::new()));
     }
 
     #[test]

@@ -15,6 +15,17 @@
 //! A retried script may already have run on the server (the reply was lost);
 //! the scripts are written so that a retry with the same lock or claim
 //! token sees its own effect and reports it (see `scripts/`).
+//!
+//! A new connection first asks the server's `maxmemory-policy` (`CONFIG
+//! GET`; a random node of a cluster). An `allkeys-*` policy may evict any
+//! key under memory pressure, the expiry indexes (keys without a TTL)
+//! among them, and every session such an index held would end without
+//! Session_OnEnd: each call on that server then fails at once with
+//! `E_STORE_UNAVAILABLE` saying so (the library has no channel for a
+//! warning, and these sessions would break its promise silently). A server
+//! that refuses to say (managed services often disable `CONFIG`) is used
+//! as it is. The policy is asked again on every call until it is fit, so
+//! fixing it on the server is enough.
 
 use std::time::{Duration, Instant};
 
@@ -43,13 +54,63 @@ enum Link {
     Cluster(Box<ClusterConnection>),
 }
 
-/// A connection and the socket timeout last set on it.
+/// A connection, the socket timeout last set on it, and whether its
+/// server's eviction policy was found fit (or would not be told).
 struct Conn {
     link: Link,
     timeout: Option<Duration>,
+    vetted: bool,
+}
+
+/// `E_STORE_UNAVAILABLE` for a server whose `maxmemory-policy` is `policy`,
+/// one that may evict any key.
+fn evicting(what: &str, policy: &str) -> Error {
+    unavailable(
+        what,
+        format_args!(
+            "the server's maxmemory-policy is {policy}: under memory pressure it \
+             may evict any key, the sessions' expiry indexes among them, and the \
+             sessions they index would end without Session_OnEnd; set it to \
+             noeviction (a full server is then E_STORE_FULL) or a volatile-* policy"
+        ),
+    )
 }
 
 impl Conn {
+    /// The connection as the `redis` crate's.
+    fn link(&mut self) -> &mut dyn ConnectionLike {
+        match &mut self.link {
+            Link::Single(c) => c,
+            Link::Cluster(c) => &mut **c,
+        }
+    }
+
+    /// The server's `maxmemory-policy` if it is one that may evict any key
+    /// (`allkeys-*`); `None` if it is fit or the server will not say, and
+    /// from then on without asking. A failure that may pass if tried again
+    /// (the connection's) is the call's.
+    fn evicting_policy(&mut self) -> ::redis::RedisResult<Option<String>> {
+        if self.vetted {
+            return Ok(None);
+        }
+        let reply: ::redis::RedisResult<Vec<String>> = ::redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query(self.link());
+        let policy = match reply {
+            Ok(pair) => pair.into_iter().nth(1).unwrap_or_default(),
+            Err(e) if classify(&e).0 => return Err(e),
+            // Refused (an unknown or forbidden command), or an answer of
+            // another shape: the server will not say.
+            Err(_) => String::new(),
+        };
+        if policy.starts_with("allkeys-") {
+            return Ok(Some(policy));
+        }
+        self.vetted = true;
+        Ok(None)
+    }
+
     /// Sets the read and write timeouts, unless they are `d` already (two
     /// system calls saved on almost every call).
     fn set_timeouts(&mut self, d: Duration) -> ::redis::RedisResult<()> {
@@ -247,6 +308,7 @@ impl Pool {
         let conn = link.map(|link| Conn {
             link,
             timeout: None,
+            vetted: false,
         });
         if conn.is_err() {
             self.forget();
@@ -284,14 +346,15 @@ impl Pool {
                     let left = deadline.saturating_duration_since(Instant::now());
                     let outcome = conn
                         .set_timeouts(self.op_timeout.min(left).max(MIN_WAIT))
-                        .and_then(|()| match &mut conn.link {
-                            Link::Single(c) => op(c),
-                            Link::Cluster(c) => op(&mut **c),
+                        .and_then(|()| conn.evicting_policy())
+                        .and_then(|policy| match policy {
+                            None => op(conn.link()).map(Ok),
+                            Some(policy) => Ok(Err(evicting(what, &policy))),
                         });
                     match outcome {
-                        Ok(v) => {
+                        Ok(done) => {
                             self.checkin(conn);
-                            return Ok(v);
+                            return done;
                         }
                         Err(e) => {
                             let (retry, broken) = classify(&e);

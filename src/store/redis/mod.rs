@@ -14,7 +14,10 @@
 //!   from its key hash (never a working cookie); a session ended by Abandon,
 //!   or found expired by a request, always shows its real ID.
 //! - **One round trip per phase.** A read-only request is one `HGETALL`
-//!   (no script: the client checks the lock and the deadline); the other
+//!   (no script: the client checks the deadline, and finds no lock held;
+//!   a lock lease it finds is judged by the server, one more round trip
+//!   while a writer holds the session or a crashed one's lease is left);
+//!   the other
 //!   phases are each one Lua script run with EVALSHA (see `scripts/`):
 //!   acquire-exclusive (read and lock with an owner token and an expiry),
 //!   create-if-absent, save-and-release (only the changed fields, only while
@@ -28,7 +31,7 @@
 //!   application's lock timeout (`E_LOCK_TIMEOUT`). A read-only request
 //!   waits only for a writer; a writer does not wait for readers (they hold
 //!   nothing and never save). A lock expires `lock_ttl` after it was taken,
-//!   by the application clock (so a crashed holder's lock frees); its
+//!   by the Redis server's clock (so a crashed holder's lock frees); its
 //!   holder's late save is then refused.
 //! - **Expiry and Session_OnEnd** in every process: each session's deadline
 //!   is its field `E`, set exactly by every save; each bucket's sorted set
@@ -46,29 +49,47 @@
 //!   them. A session's data outlives
 //!   its deadline, and any lock held on it, by `grace` (a Redis TTL) for
 //!   the sweeper to find.
-//! - **Counting** (`max_sessions`): the expiry indexes' sizes, summed (one
-//!   script on one server; one call per bucket in a cluster) by the sweeper
-//!   thread every 5 s and by an insert that finds the figure older than
-//!   30 s, plus this process's own inserts and removals since. The limit is
-//!   farm-wide and approximate: other processes' inserts are seen within
-//!   5 s (with the sweeper thread running).
+//! - **Counting** (`max_sessions`, see `count.rs`): the expiry indexes'
+//!   sizes, summed (one script on one server; one call per bucket in a
+//!   cluster) by the sweeper thread every 5 s and by an insert that finds
+//!   the figure older than 30 s, plus this process's own inserts and
+//!   removals since, and its inserts under way, each holding a place (so
+//!   this process's concurrent inserts cannot pass the limit together). A
+//!   count's reply, however late, forgets none of this process's inserts:
+//!   the figure errs only upwards, by what this process did while one
+//!   count was under way, until the next count. The limit is farm-wide and
+//!   approximate: other processes' inserts since the last count are not
+//!   seen (5 s with the sweeper thread running), so a farm may pass it by
+//!   what they stored meanwhile.
 //! - **Application end** leaves the sessions in Redis: the farm's other
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
 //!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
-//!   server out of memory is `E_STORE_FULL` (nothing written). The
+//!   server out of memory is `E_STORE_FULL` (nothing written); a server
+//!   whose `maxmemory-policy` may evict any key (`allkeys-*`: an expiry
+//!   index evicted, its sessions would end without Session_OnEnd) is
+//!   refused, every call failing with `E_STORE_UNAVAILABLE` saying why,
+//!   until the policy is changed. The
 //!   lock field keeps its last holder's token once released, so a script
 //!   retried after a lost reply recognises its own effect instead of
 //!   reporting a lost lock.
 //! - **Regenerate** moves the session to an ID whose key hash falls in the
 //!   same bucket (one slot, one atomic script): about 256 ID draws.
-//! - **Clocks**: deadlines and lock expiries are the application clock's
-//!   milliseconds (wall clock by default, shared by the farm); Redis TTLs
-//!   are set relative (deadline − now + grace), so Redis' own clock need
-//!   not agree.
+//! - **Clocks**: each judges what it is fit for. Session deadlines (`E`,
+//!   the expiry index, the absolute lifetime) are the application clock's
+//!   milliseconds (`AppOptions::clock`: the wall clock by default, which
+//!   the farm's machines must agree on; tests and hosts move it to end
+//!   sessions), as in every store. Lock leases are the Redis server's
+//!   (`TIME`, read inside the scripts, which Redis 5 and later allow before
+//!   writes): written and judged by the one server that holds the session,
+//!   so a process whose clock runs ahead cannot break a live lock, nor one
+//!   behind keep a dead one; an injected clock does not move them. Redis
+//!   TTLs are relative (deadline − now + grace; while locked, at least the
+//!   lease + grace), so they need no agreement of clocks either.
 
 mod codec;
 mod conn;
+mod count;
 mod keys;
 mod options;
 mod scripts;
@@ -79,7 +100,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::Value;
-use parking_lot::Mutex;
 
 pub use options::RedisOptions;
 
@@ -108,8 +128,9 @@ struct Held {
     keys: SessionKeys,
     /// The lock's owner token (this lease's, even for a shared lease).
     token: String,
-    /// The clock time the lock was taken.
-    locked_ms: u64,
+    /// When the lock was taken (its lease is the server's: this only tells
+    /// a lock that ran out from a session that ended while it was held).
+    locked_at: Instant,
     /// The deadline `E` as this lease read or last wrote it (the expiry
     /// index is no later).
     deadline_ms: u64,
@@ -118,15 +139,6 @@ struct Held {
     /// Whether the session is in Redis (false until a prepared one is
     /// inserted, and after it is removed).
     stored: bool,
-}
-
-#[derive(Default)]
-struct Count {
-    /// The farm's sessions when last counted.
-    total: usize,
-    /// This process's inserts minus removals since.
-    delta: i64,
-    at: Option<Instant>,
 }
 
 /// The Redis session store: sessions shared by a web farm, Redis Cluster
@@ -143,7 +155,8 @@ struct Count {
 ///   update, no resurrection after Abandon).
 /// - Lock waits poll (1 ms doubling to 20 ms, jittered) until the
 ///   application's lock timeout; a crashed holder's lock frees after
-///   `lock_ttl`.
+///   `lock_ttl`, by the Redis server's clock (session deadlines are the
+///   application clock's).
 /// - Session_OnEnd runs exactly once per expired session, in whichever
 ///   process's sweeper claims it (one sweeper at a time across the farm).
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
@@ -179,7 +192,7 @@ pub struct RedisStore {
     /// system call; a child made by `fork()` reads its own).
     pid: AtomicU64,
     lock_waits: super::LockWaits,
-    count: Mutex<Count>,
+    tally: count::Tally,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -250,7 +263,7 @@ impl RedisStore {
             next_token: AtomicU64::new(1),
             pid: AtomicU64::new(0),
             lock_waits: super::LockWaits::default(),
-            count: Mutex::new(Count::default()),
+            tally: count::Tally::default(),
         })
     }
 
@@ -284,23 +297,19 @@ impl RedisStore {
             .max(1)
     }
 
-    /// The data TTL for a deadline while a lock taken at `locked_ms` is
-    /// held: the data outlives both the deadline and the lock by the grace,
-    /// so a holder never finds its session dropped from under it (and, if
-    /// the holder dies, the sweeper still finds it when the lock frees).
-    fn held_ttl(&self, deadline_ms: u64, locked_ms: u64) -> u64 {
-        self.data_ttl(deadline_ms.max(locked_ms.saturating_add(self.lock_ttl_ms)))
-    }
-
-    fn count_delta(&self, d: i64) {
-        self.count.lock().delta += d;
+    /// The least data TTL while a lock is held: the lock's whole lease plus
+    /// the grace, so a holder never finds its session dropped from under it
+    /// (and, if the holder dies, the sweeper still finds it when the lock
+    /// frees).
+    fn locked_ttl(&self) -> u64 {
+        self.lock_ttl_ms.saturating_add(self.grace_ms)
     }
 
     /// The error for a save or move that found no session: its lock may
     /// have run out and the session been ended by whoever took it, or the
     /// session ended while the lock was still this lease's.
     fn lost_or_gone(&self, st: &Held) -> Error {
-        if self.clock.now_ms().saturating_sub(st.locked_ms) >= self.lock_ttl_ms {
+        if ms(st.locked_at.elapsed()) >= self.lock_ttl_ms {
             lock_lost()
         } else {
             gone()
@@ -313,7 +322,7 @@ impl RedisStore {
         &self,
         id: SessionId,
         keys: SessionKeys,
-        (token, locked_ms): (String, u64),
+        (token, locked_at): (String, Instant),
         d: Decoded,
         mode: LockMode,
         stored: bool,
@@ -327,7 +336,7 @@ impl RedisStore {
                 h: KeyHash::from_bytes(keys.member),
                 keys,
                 token,
-                locked_ms,
+                locked_at,
                 deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored,
@@ -345,15 +354,15 @@ impl RedisStore {
         })
     }
 
-    /// Takes the session exclusively: the acquire script's status, fields
-    /// and the time it ran at.
+    /// Takes the session exclusively: the acquire script's status and
+    /// fields.
     fn acquire(
         &self,
         k: &SessionKeys,
         token: &str,
         wait: Duration,
         now_ms: u64,
-    ) -> Result<(i64, Option<Fields>, u64)> {
+    ) -> Result<(i64, Option<Fields>)> {
         // Where an expired session is moved for Session_OnEnd: the call,
         // retried after a lost reply, finds it there.
         let claimed = k.claimed(token);
@@ -366,21 +375,23 @@ impl RedisStore {
                 call.arg(&k.member[..])
                     .arg(token)
                     .arg(now)
-                    .arg(now.saturating_add(self.lock_ttl_ms))
+                    .arg(self.lock_ttl_ms)
                     .arg(self.tombstone_ms)
-                    .arg(self.lock_ttl_ms.saturating_add(self.grace_ms));
+                    .arg(self.locked_ttl());
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
                     (2, _) => Attempt::Locked,
-                    (status, fields) => Attempt::Done((status, fields, now)),
+                    done => Attempt::Done(done),
                 })
             },
             std::thread::sleep,
         )
     }
 
-    /// Reads the session without a script, waiting while a writer holds it:
-    /// its fields and the time they were read at.
+    /// Reads the session, waiting while a writer holds it: its fields and
+    /// the time they were read at. A plain `HGETALL`; only if `L` holds a
+    /// lease does the server judge it (the read script, one more round
+    /// trip: its clock is the one every lock is judged by).
     fn read(&self, k: &SessionKeys, wait: Duration, now_ms: u64) -> Result<(Fields, u64)> {
         remote::wait_for_lock(
             wait,
@@ -390,11 +401,16 @@ impl RedisStore {
                 let reply: Value = self
                     .pool
                     .run("read", |c| ::redis::cmd("HGETALL").arg(&k.data).query(c))?;
-                let fields = scripts::fields(reply)?;
-                Ok(match codec::lock_of(&fields) {
-                    Some((_, expiry)) if expiry > now => Attempt::Locked,
-                    _ => Attempt::Done((fields, now)),
-                })
+                let mut fields = scripts::fields(reply)?;
+                if codec::has_lease(&fields) {
+                    let call = Call::new(&self.scripts.read, &[&k.data]);
+                    let reply: Value = self.pool.run("read", |c| call.invoke(c))?;
+                    match scripts::status_and_fields(reply)? {
+                        (1, f) => fields = f.unwrap_or_default(),
+                        _ => return Ok(Attempt::Locked),
+                    }
+                }
+                Ok(Attempt::Done((fields, now)))
             },
             std::thread::sleep,
         )
@@ -403,7 +419,9 @@ impl RedisStore {
     /// Moves a read session's deadline on if that moves it by at least the
     /// refresh interval, or half the session's Timeout if that is less, so
     /// a read always leaves the session at least half its Timeout (one more
-    /// round trip, at most once per interval).
+    /// round trip, at most once per interval). The data's TTL slides with
+    /// it, but never below what the lock of a writer that took the session
+    /// since the read needs (its lease may be longer than the Timeout).
     fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
         let timeout_ms = u64::from(d.data.timeout_minutes()) * 60_000;
         let mut deadline = now_ms + timeout_ms;
@@ -416,7 +434,10 @@ impl RedisStore {
         }
         let ttl = self.data_ttl(deadline);
         let mut call = Call::new(&self.scripts.slide, &[&k.data]);
-        call.arg(deadline).arg(ttl).arg(d.deadline_ms);
+        call.arg(deadline)
+            .arg(ttl)
+            .arg(d.deadline_ms)
+            .arg(self.grace_ms);
         self.pool.run("slide", |c| call.invoke::<i64>(c))?;
         Ok(())
     }
@@ -454,17 +475,18 @@ impl SessionStore for RedisStore {
                 return Ok(Lookup::NotFound);
             }
             self.slide(&k, &d, now)?;
-            let lease = self.lease(*id, k, (String::new(), now), d, mode, true);
+            let lease = self.lease(*id, k, (String::new(), Instant::now()), d, mode, true);
             return Ok(Lookup::Found(lease));
         }
         let token = self.token();
-        let (status, fields, now) = self.acquire(&k, &token, wait, now_ms)?;
+        let (status, fields) = self.acquire(&k, &token, wait, now_ms)?;
+        let locked_at = Instant::now();
         match (status, fields) {
             (1, Some(fields)) => match self.decode(fields) {
                 Ok(d) => Ok(Lookup::Found(self.lease(
                     *id,
                     k,
-                    (token, now),
+                    (token, locked_at),
                     d,
                     mode,
                     true,
@@ -475,9 +497,11 @@ impl SessionStore for RedisStore {
                 }
             },
             (3, Some(fields)) => {
-                self.count_delta(-1);
+                self.tally.removed();
                 Ok(match self.decode(fields) {
-                    Ok(d) => Lookup::Expired(self.lease(*id, k, (token, now), d, mode, false)),
+                    Ok(d) => {
+                        Lookup::Expired(self.lease(*id, k, (token, locked_at), d, mode, false))
+                    }
                     // Removed, but unreadable: no Session_OnEnd.
                     Err(_) => Lookup::NotFound,
                 })
@@ -501,7 +525,7 @@ impl SessionStore for RedisStore {
                 keys: self.keys.session(&h),
                 h,
                 token: self.token(),
-                locked_ms: now_ms,
+                locked_at: Instant::now(),
                 deadline_ms: 0,
                 snapshot: Snapshot::default(),
                 stored: false,
@@ -509,7 +533,8 @@ impl SessionStore for RedisStore {
         })
     }
 
-    /// `_now_ms`: the lock's lease starts at this store's clock, read here.
+    /// `_now_ms`: unused; the lock's lease starts when the server stores
+    /// the session, by its clock.
     fn insert(
         &self,
         lease: &mut Lease,
@@ -526,12 +551,15 @@ impl SessionStore for RedisStore {
                 "the session is already stored",
             ));
         }
-        if self.counted(COUNT_STALE)? >= max_sessions {
+        let Some(place) = self
+            .tally
+            .reserve(max_sessions, COUNT_STALE, || self.count_now())?
+        else {
             return Err(Error::new(
                 error::E_TOO_MANY_SESSIONS,
                 format!("the application already holds {max_sessions} sessions"),
             ));
-        }
+        };
         let masked = self.masked_id(&st.h, &id)?;
         let o = lease.as_copied_mut().ok_or_else(foreign)?;
         let (mut fields, snapshot) = codec::encode_session(
@@ -540,17 +568,18 @@ impl SessionStore for RedisStore {
             (!masked.is_empty()).then_some(masked.as_slice()),
         )?;
         let st = held(o)?;
-        let now = self.clock.now_ms();
-        let lock = format!("{}:{}", st.token, now.saturating_add(self.lock_ttl_ms));
         fields.push((
             codec::DEADLINE.to_vec(),
             deadline_ms.to_string().into_bytes(),
         ));
-        fields.push((codec::LOCK.to_vec(), lock.clone().into_bytes()));
-        let ttl = self.held_ttl(deadline_ms, now);
+        let ttl = self.data_ttl(deadline_ms).max(self.locked_ttl());
         let k = &st.keys;
         let mut call = Call::new(&self.scripts.create, &[&k.data, &k.exp]);
-        call.arg(&k.member[..]).arg(&lock).arg(deadline_ms).arg(ttl);
+        call.arg(&k.member[..])
+            .arg(&st.token)
+            .arg(self.lock_ttl_ms)
+            .arg(deadline_ms)
+            .arg(ttl);
         for (f, v) in &fields {
             call.arg(f).arg(v);
         }
@@ -559,10 +588,10 @@ impl SessionStore for RedisStore {
             return Ok(false);
         }
         st.stored = true;
-        st.locked_ms = now;
+        st.locked_at = Instant::now();
         st.deadline_ms = deadline_ms;
         st.snapshot = snapshot;
-        self.count_delta(1);
+        place.stored();
         Ok(true)
     }
 
@@ -589,7 +618,7 @@ impl SessionStore for RedisStore {
         let nh = KeyHash::of(&new_id);
         let new = self.keys.session(&nh);
         let masked = self.masked_id(&nh, &new_id)?;
-        let ttl = self.held_ttl(deadline_ms, st.locked_ms);
+        let ttl = self.data_ttl(deadline_ms);
         let old = &st.keys;
         let moved: i64 = self.pool.run("regenerate", |c| {
             Call::new(&self.scripts.regenerate, &[&old.data, &old.exp, &new.data])
@@ -599,7 +628,7 @@ impl SessionStore for RedisStore {
                 .arg(deadline_ms)
                 .arg(ttl)
                 .arg(&masked)
-                .arg(self.clock.now_ms())
+                .arg(self.grace_ms)
                 .invoke(c)
         })?;
         match moved {
@@ -647,7 +676,7 @@ impl SessionStore for RedisStore {
         let earlier = deadline_ms < st.deadline_ms;
         let saved: i64 = self.pool.run("save", |c| {
             let mut call = Call::new(&self.scripts.save, &[&k.data, &k.exp]);
-            call.arg(&st.token).arg(self.clock.now_ms()).arg(ttl);
+            call.arg(&st.token).arg(ttl);
             if earlier {
                 call.arg(deadline_ms).arg(&k.member[..]);
             } else {
@@ -685,14 +714,13 @@ impl SessionStore for RedisStore {
                     .arg(&k.member[..])
                     .arg(&st.token)
                     .arg(self.tombstone_ms)
-                    .arg(self.clock.now_ms())
                     .invoke(c)
             })?;
             if removed != 1 {
                 return Err(lock_lost());
             }
             st.stored = false;
-            self.count_delta(-1);
+            self.tally.removed();
         }
         Ok(Lease::copied(o))
     }
@@ -708,7 +736,7 @@ impl SessionStore for RedisStore {
     /// The farm's sessions, counted now (one pipelined round trip);
     /// `E_STORE_UNAVAILABLE` if Redis cannot be reached.
     fn count(&self) -> Result<usize> {
-        self.refresh_count()
+        self.tally.count(|| self.count_now())
     }
 
     fn lock_waits(&self) -> u64 {

@@ -13,6 +13,13 @@ use crate::error::{self, Error, Result};
 /// application (a web farm) must use the same `url`, `key_prefix` and
 /// `id_secret`; applications that share one Redis database must use
 /// different `key_prefix`es.
+///
+/// The server must be Redis 5 or later, and should run with
+/// `maxmemory-policy noeviction` (full: `E_STORE_FULL`). One that may evict
+/// any key (`allkeys-*`) is refused: every call fails with
+/// `E_STORE_UNAVAILABLE` saying why (a server that hides its configuration
+/// is not checked). Under `volatile-*`, a full server evicts whole
+/// sessions, which end without Session_OnEnd.
 #[derive(Clone)]
 pub struct RedisOptions {
     /// The server: `redis://[user:password@]host[:port][/db]`,
@@ -43,9 +50,10 @@ pub struct RedisOptions {
     /// is the application's `lock_timeout`.
     pub retry_budget: Duration,
     /// How long a session lock lives if its holder never releases it (a
-    /// crashed process), by the application clock: after this another
-    /// request may take the session, and the old holder's save is refused
-    /// (default 120 s).
+    /// crashed process), by the Redis server's clock (the farm's machines
+    /// need not agree on the time; an injected application clock does not
+    /// move it): after this another request may take the session, and the
+    /// old holder's save is refused (default 120 s).
     pub lock_ttl: Duration,
     /// A read-only request slides the session's expiry only if that moves it
     /// by at least this much (or by half the session's Timeout, if that is

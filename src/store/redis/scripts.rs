@@ -25,6 +25,7 @@ macro_rules! script {
 /// The scripts, hashed once.
 pub(super) struct Scripts {
     pub(super) acquire: Script,
+    pub(super) read: Script,
     pub(super) slide: Script,
     pub(super) create: Script,
     pub(super) save: Script,
@@ -41,6 +42,7 @@ impl Scripts {
     pub(super) fn new() -> Scripts {
         Scripts {
             acquire: script!("acquire.lua"),
+            read: script!("read.lua"),
             slide: script!("slide.lua"),
             create: script!("create.lua"),
             save: script!("save.lua"),

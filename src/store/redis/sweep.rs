@@ -2,14 +2,14 @@
 //! sweeper lease, the due sessions of every bucket, the atomic claim of
 //! each, and the session count behind `max_sessions`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ::redis::{Cmd, Value};
 
 use super::keys::{self, BUCKETS};
 use super::ms;
 use super::scripts::Call;
-use super::{scripts, Count, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
+use super::{scripts, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
 use crate::error::Result;
 use crate::store::remote::{self, KeyHash};
 use crate::store::{Lease, LockMode, OwnedLease};
@@ -19,9 +19,9 @@ impl RedisStore {
     /// lease: every claimed session is appended to `out` for Session_OnEnd.
     /// Failures are skipped (the next sweep tries again).
     pub(super) fn sweep(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
-        // A refresh of the cached count only: the calls below report an
-        // unreachable Redis.
-        let _ = self.counted(COUNT_EVERY);
+        // A refresh of the count behind `max_sessions` only: the calls
+        // below report an unreachable Redis.
+        let _ = self.tally.figure(COUNT_EVERY, || self.count_now());
         let mut call = Call::new(&self.scripts.lease, &[self.keys.sweeper()]);
         call.arg(&self.owner).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
@@ -88,7 +88,7 @@ impl RedisStore {
 
     /// Counts the farm's sessions now: one script on one server, one call
     /// per bucket in a cluster.
-    pub(super) fn refresh_count(&self) -> Result<usize> {
+    pub(super) fn count_now(&self) -> Result<usize> {
         let total: u64 = if self.cluster {
             let sizes: Vec<u64> = self.each_bucket("count", |b| {
                 let mut c = ::redis::cmd("ZCARD");
@@ -101,23 +101,7 @@ impl RedisStore {
             let call = Call::new(&self.scripts.count, &keys);
             self.pool.run("count", |c| call.invoke(c))?
         };
-        let total = usize::try_from(total).unwrap_or(usize::MAX);
-        *self.count.lock() = Count {
-            total,
-            delta: 0,
-            at: Some(Instant::now()),
-        };
-        Ok(total)
-    }
-
-    /// The counted sessions, refreshed if older than `max_age`.
-    pub(super) fn counted(&self, max_age: Duration) -> Result<usize> {
-        let fresh = self.count.lock().at.is_some_and(|t| t.elapsed() <= max_age);
-        if !fresh {
-            self.refresh_count()?;
-        }
-        let c = self.count.lock();
-        Ok(usize::try_from((c.total as i64).saturating_add(c.delta).max(0)).unwrap_or(0))
+        Ok(usize::try_from(total).unwrap_or(usize::MAX))
     }
 
     /// The expiry index members due at `now_ms`, bucket by bucket (at most
@@ -161,7 +145,7 @@ impl RedisStore {
         let (1, Some(fields)) = (status, fields) else {
             return Ok(None);
         };
-        self.count_delta(-1);
+        self.tally.removed();
         let d = self.decode(fields)?;
         let id = match (&self.id_secret, &d.masked_id) {
             (Some(secret), Some(masked)) => remote::unmask_id(secret, h, masked),
@@ -180,7 +164,7 @@ impl RedisStore {
                 h: *h,
                 keys: k,
                 token: String::new(),
-                locked_ms: now_ms,
+                locked_at: Instant::now(),
                 deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored: false,

@@ -1,9 +1,9 @@
 -- ACQUIRE-EXCLUSIVE, one round trip: read and lock.
 -- KEYS: data, exp, claimed (the data key's name with this call's token).
--- ARGV: member, token, now ms, lock expiry ms, tombstone ttl ms, the
--- least data ttl ms while locked (lock ttl + grace: the data outlives the
--- lock, so its holder never loses it and the sweeper finds it once the
--- lock frees).
+-- ARGV: member, token, now ms (the application's, for E), lock ttl ms,
+-- tombstone ttl ms, the least data ttl ms while locked (lock ttl + grace:
+-- the data outlives the lock, so its holder never loses it and the sweeper
+-- finds it once the lock frees).
 -- {0}: not found; {1, fields}: locked for us; {2}: locked by another;
 -- {3, fields}: expired, claimed here (moved aside) for Session_OnEnd -- by
 -- this very call, too, retried after a lost reply.
@@ -33,19 +33,20 @@ if not m then
   end
   return {0}
 end
-local now = tonumber(ARGV[3])
-if held(l, now) and not ours(l, ARGV[2]) then
+local server_now = server_ms()
+if held(l, server_now) and not ours(l, ARGV[2]) then
   return {2}
 end
+local now = tonumber(ARGV[3])
 e = tonumber(e)
 if e and e <= now then
   claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[5])
   return {3, f}
 end
-redis.call('HSET', KEYS[1], 'L', ARGV[2] .. ':' .. ARGV[4])
+redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], server_now, ARGV[4]))
 -- The data's TTL runs the grace past E (every write sets it so): only a
--- deadline before the lock's expiry needs it longer.
-if not e or e < tonumber(ARGV[4]) then
+-- deadline that comes before the lock's end needs it longer.
+if not e or e - now < tonumber(ARGV[4]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
 return {1, f}

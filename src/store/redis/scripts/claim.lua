@@ -3,7 +3,8 @@
 -- The index is a lower bound of each deadline E (saves do not touch it): a
 -- session found not due is re-indexed at E.
 -- KEYS: data, exp, claimed (the data key's name with this claim's token).
--- ARGV: member (as the index holds it), now ms, tombstone ttl ms.
+-- ARGV: member (as the index holds it), now ms (the application's, for
+-- E), tombstone ttl ms.
 -- {0}: not due (re-indexed) or gone; {1, fields}: claimed (by this very
 -- call, retried after a lost reply, too); {2}: in use.
 local v = redis.call('HMGET', KEYS[1], 'E', 'L')
@@ -17,12 +18,11 @@ if not e then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {0}
 end
-local now = tonumber(ARGV[2])
-if e > now then
+if e > tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[2], v[1], ARGV[1])
   return {0}
 end
-if held(v[2], now) then
+if held(v[2], server_ms()) then
   return {2}
 end
 local fields = redis.call('HGETALL', KEYS[1])

@@ -3,13 +3,50 @@
 -- '<token>:<expiry ms>' while a request holds the session, and '<token>'
 -- once that request is done: the last holder's mark, which lets a call
 -- retried after a lost reply recognise its own effect.
+--
+-- Two clocks: E is the application clock's (the caller passes its `now`
+-- where E is judged); a lock's expiry is the server's, read here, so the
+-- processes of a farm agree on every lock however their clocks disagree.
+-- (A script may write after reading TIME since Redis 5, which replicates
+-- a script's effects rather than the script.)
 
--- Whether L value `l` (false: none) is a lock still held at `now`. Its
--- expiry is the 1 to 19 digits after the first ':'; a value without one
--- is no lock (garbled too: `codec::lock_of` reads L the same way).
-local function held(l, now)
+-- The server's clock, in ms.
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The expiry (server ms) of L value `l` (false: none): the 1 to 19 digits
+-- after the first ':'. nil for a value without one: no lock (garbled too;
+-- `codec::has_lease` reads L the same way).
+local function lock_expiry(l)
   local x = l and string.match(l, '^[^:]*:(%d+)$')
-  return x and #x <= 19 and tonumber(x) > now
+  if x and #x <= 19 then
+    return tonumber(x)
+  end
+end
+
+-- Whether L value `l` is a lock still held at server time `now`.
+local function held(l, now)
+  local x = lock_expiry(l)
+  return x ~= nil and x > now
+end
+
+-- L's value for `token`'s lock, lasting `ttl` ms from server time `now`.
+local function lock_for(token, now, ttl)
+  return token .. ':' .. string.format('%d', now + tonumber(ttl))
+end
+
+-- Sets the TTL of `key` to `ttl` ms, or longer while L value `l` is a lock
+-- still held: the data outlives the lock by `grace` ms, so its holder never
+-- loses the session, and the sweeper still finds it once the lock frees.
+local function expire_past_lock(key, ttl, l, grace)
+  ttl = tonumber(ttl)
+  local x = lock_expiry(l)
+  if x then
+    ttl = math.max(ttl, x - server_ms() + tonumber(grace))
+  end
+  redis.call('PEXPIRE', key, string.format('%d', ttl))
 end
 
 -- Whether L value `l` (false: none) is `token`'s lock, expired or not.

@@ -1,7 +1,7 @@
 -- REGENERATE: moves a locked session to a new ID in the same slot, at once.
 -- KEYS: old data, exp, new data. ARGV: old member, new member, token,
--- deadline ms, data ttl ms (past the deadline and the lock's expiry by the
--- grace), masked new ID ('' for none), now ms.
+-- deadline ms, data ttl ms (past the deadline by the grace; longer while
+-- the lock needs it), masked new ID ('' for none), grace ms.
 -- 1: moved; 0: the new ID is taken; -1: the lock expired or is another's;
 -- -2: the session is gone.
 local l = redis.call('HGET', KEYS[1], 'L')
@@ -11,7 +11,7 @@ if not l then
   end
   return -2
 end
-if not ours(l, ARGV[3]) or not held(l, tonumber(ARGV[7])) then
+if not ours(l, ARGV[3]) or not held(l, server_ms()) then
   return -1
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -23,7 +23,7 @@ if ARGV[6] ~= '' then
 else
   redis.call('HSET', KEYS[3], 'E', ARGV[4])
 end
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
+expire_past_lock(KEYS[3], ARGV[5], l, ARGV[7])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 return 1

@@ -1,13 +1,13 @@
 -- REMOVE (Abandon): deletes the session, only while the lock is ours (and
--- unexpired),
--- leaving only its L mark for the tombstone ttl (a retried call sees it).
--- KEYS: data, exp. ARGV: member, token, tombstone ttl ms, now ms.
+-- unexpired), leaving only its L mark for the tombstone ttl (a retried
+-- call sees it).
+-- KEYS: data, exp. ARGV: member, token, tombstone ttl ms.
 -- 1: removed; -1: the lock expired or is another's.
 local l = redis.call('HGET', KEYS[1], 'L')
 if l == ARGV[2] then
   return 1
 end
-if not ours(l, ARGV[2]) or not held(l, tonumber(ARGV[4])) then
+if not ours(l, ARGV[2]) or not held(l, server_ms()) then
   return -1
 end
 redis.call('DEL', KEYS[1])
