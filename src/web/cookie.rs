@@ -94,7 +94,9 @@ pub struct CookieOptions {
     /// `github.io`): browsers refuse such cookies.
     pub domain: Option<String>,
     /// The `Max-Age` attribute, seconds (default `None`: a browser-session
-    /// cookie, gone when the browser closes). 1 ..= 400 days.
+    /// cookie, gone when the browser closes). 1 ..= 400 days. The value
+    /// stays the ID; every response to a request that renews a session
+    /// gives its cookie again ([`Request::end`](super::Request::end)).
     pub max_age_seconds: Option<u32>,
 }
 
