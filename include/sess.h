@@ -1094,13 +1094,21 @@ typedef struct sess_web_options {
    */
   uint32_t same_site;
   /**
-   * Non-zero: the cookie's `Max-Age` in seconds (default 0: a
-   * browser-session cookie).
+   * Non-zero: the cookie's `Max-Age` in seconds, at most 400 days
+   * (default 0: a browser-session cookie). Every response to a request
+   * that renews a session (one it found, read-only or failed too) then
+   * sends the cookie again, its value still the ID, with a fresh
+   * `Max-Age`: a few dozen bytes each, since the server cannot know when
+   * a client's cookie expires without putting that in the value. Make it
+   * at least the Timeout, so an active client's cookie lasts as long as
+   * its session.
    */
   uint32_t max_age_seconds;
   /**
    * Cookie name, or NULL (default) for one derived from the path
-   * (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
+   * (`ASPSESSIONID`, `ASPSESSIONID_search`, ...; bytes other than ASCII
+   * letters, digits, `-` and `.` as `%XX`, `/` as `_`: distinct paths,
+   * distinct names). Copied.
    */
   const char *cookie_name;
   /**
@@ -1111,11 +1119,16 @@ typedef struct sess_web_options {
    */
   const char *cookie_path;
   /**
-   * Cookie `Domain`, or NULL (default: none). Copied.
+   * Cookie `Domain`, or NULL (default: none). A public suffix (`com`,
+   * `co.uk`, `github.io`, any single label) or an IP address, which
+   * browsers refuse, is `SESS_E_INVALID_OPTION`. Copied.
    */
   const char *cookie_domain;
   /**
-   * Prefix the cookie name with `__Host-` (needs Secure, Path=/).
+   * Prefix the cookie name with `__Host-` (needs Secure, Path=/). The
+   * one defence against a cookie of the same name planted by a sibling
+   * subdomain or an HTTP page of the host, which browsers may send first
+   * (recommended wherever the site is HTTPS-only).
    */
   bool host_prefix;
   /**

@@ -88,6 +88,10 @@ pub struct CookieOptions {
     /// host or path can set or shadow it. Requires `path == "/"`, no
     /// `domain` and `secure != Never` (with `Auto`, browsers refuse the
     /// cookie on plain HTTP: no session there, rather than a weak one).
+    /// Without it, a cookie of the same name that a sibling subdomain or a
+    /// plain-HTTP page planted may come first in the request and name a
+    /// session of the planter's: recommended wherever the site is
+    /// HTTPS-only.
     pub host_prefix: bool,
     /// The `Domain` attribute (default `None`: only the host that set it).
     /// Not an IP address nor a public suffix (`com`, `co.uk`,
