@@ -1107,13 +1107,21 @@ typedef struct sess_web_options {
    */
   uint32_t same_site;
   /**
-   * Non-zero: the cookie's `Max-Age` in seconds (default 0: a
-   * browser-session cookie).
+   * Non-zero: the cookie's `Max-Age` in seconds, at most 400 days
+   * (default 0: a browser-session cookie). Every response to a request
+   * that renews a session (one it found, read-only or failed too) then
+   * sends the cookie again, its value still the ID, with a fresh
+   * `Max-Age`: a few dozen bytes each, since the server cannot know when
+   * a client's cookie expires without putting that in the value. Make it
+   * at least the Timeout, so an active client's cookie lasts as long as
+   * its session.
    */
   uint32_t max_age_seconds;
   /**
    * Cookie name, or NULL (default) for one derived from the path
-   * (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
+   * (`ASPSESSIONID`, `ASPSESSIONID_search`, ...; bytes other than ASCII
+   * letters, digits, `-` and `.` as `%XX`, `/` as `_`: distinct paths,
+   * distinct names). Copied.
    */
   const char *cookie_name;
   /**
@@ -1124,11 +1132,16 @@ typedef struct sess_web_options {
    */
   const char *cookie_path;
   /**
-   * Cookie `Domain`, or NULL (default: none). Copied.
+   * Cookie `Domain`, or NULL (default: none). A public suffix (`com`,
+   * `co.uk`, `github.io`, any single label) or an IP address, which
+   * browsers refuse, is `SESS_E_INVALID_OPTION`. Copied.
    */
   const char *cookie_domain;
   /**
-   * Prefix the cookie name with `__Host-` (needs Secure, Path=/).
+   * Prefix the cookie name with `__Host-` (needs Secure, Path=/). The
+   * one defence against a cookie of the same name planted by a sibling
+   * subdomain or an HTTP page of the host, which browsers may send first
+   * (recommended wherever the site is HTTPS-only).
    */
   bool host_prefix;
   /**
@@ -1890,10 +1903,12 @@ sess_result sess_request_info_init_sized(struct sess_request_info *info, size_t 
 /**
  * The `Set-Cookie` header value the response needs now, written to `buf`,
  * for a host that sends its headers before `sess_request_end`: a new (even
- * not yet stored) or regenerated session's cookie, or the deleting cookie
- * after Abandon. Nothing to send (no session yet, one the client already
- * has, a cookieless application): `SESS_S_FALSE`, `*out_len` 0 and `buf`
- * (if `buf_len` > 0) empty. Once this succeeds the value counts as sent:
+ * not yet stored) or regenerated session's cookie, a persistent cookie
+ * (`max_age_seconds`) again for a session the request found, or the
+ * deleting cookie after Abandon. Nothing to send (no session yet, one the
+ * client already has a browser-session cookie for, a cookieless
+ * application): `SESS_S_FALSE`, `*out_len` 0 and `buf` (if `buf_len` > 0)
+ * empty. Once this succeeds the value counts as sent:
  * `sess_request_end` then reports only a cookie that differs from it
  * (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
  * after anything that may change the cookie if headers are still open.

@@ -2924,6 +2924,14 @@ fn apache_refuses_to_start_with_an_application_the_library_refuses() {
             &["application /shop", "cookie domain \".example.com\""][..],
         ),
         (
+            "<Location /shop>\n    SessionApplication On\n    \
+             SessionStateCookieDomain co.uk\n</Location>\n",
+            &[
+                "application /shop",
+                "cookie domain \"co.uk\" is a public suffix",
+            ][..],
+        ),
+        (
             "<Location /search>\n    SessionApplication On\n</Location>\n",
             &[
                 "application /search",

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sess::app::{App, AppOptions};
+use sess::clock::ManualClock;
 use sess::error;
 use sess::state::SessionId;
+use sess::store::LockMode;
 use sess::variant::Variant;
-use sess::web::{Outcome, RequestInfo, SessionUse, Site, WebOptions};
+use sess::web::{CookieOptions, Outcome, RequestInfo, SessionUse, Site, WebOptions};
 
 fn site_with(opts: AppOptions) -> (Site, App) {
     let app = App::new(opts).unwrap();
@@ -851,4 +853,125 @@ fn rewrite_url_reads_percent_encoded_links() {
         .unwrap();
     assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(2)));
     req.end(false).unwrap();
+}
+
+/// A site whose root application sends persistent cookies of `max_age`
+/// seconds, on a clock the test moves (no expiry thread); sessions last 60
+/// minutes.
+fn persistent_site(max_age: u32) -> (Site, App, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let app = App::new(AppOptions {
+        clock: Some(clock.clone()),
+        expiry_interval: None,
+        default_timeout_minutes: 60,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut site = Site::new();
+    let cookie = CookieOptions {
+        max_age_seconds: Some(max_age),
+        ..CookieOptions::default()
+    };
+    let web = WebOptions {
+        cookie,
+        ..WebOptions::default()
+    };
+    site.add("/", &app, web).unwrap();
+    (site, app, clock)
+}
+
+/// A persistent cookie was sent only when its session began, so its expiry
+/// stayed where it was then: a client active for longer than its Max-Age
+/// lost it while its session lived on. Every response to a request that
+/// renews the session now gives the cookie again, with the same value (the
+/// ID and nothing else) and a fresh Max-Age.
+#[test]
+fn a_persistent_cookie_is_sent_again_by_every_request_that_renews_its_session() {
+    let (site, app, clock) = persistent_site(600);
+    let (_, out) = counter(&site, None);
+    let given = out.set_cookie.clone().unwrap();
+    assert!(given.contains("; Max-Age=600;"), "{given}");
+    let cookie = cookie_of(&out);
+    // The value is the ID, which a host may hand to sess_session_open.
+    let (_, id) = cookie.split_once('=').unwrap();
+    let s = app.open_session(id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("count"), Some(&Variant::I4(1)));
+    s.close().unwrap();
+    // A request every five minutes for 100 minutes, ten times the Max-Age:
+    // each response gives the very same cookie again.
+    for n in 2..=21 {
+        clock.advance(300_000);
+        let (count, out) = counter(&site, Some(&cookie));
+        assert_eq!(count, n);
+        assert_eq!(out.set_cookie.as_ref(), Some(&given), "request {n}");
+    }
+}
+
+/// Only a request that renews a session gives its persistent cookie again:
+/// read-only and failed ones do (the session's deadline slides for them
+/// too), as does one that takes the session after routing; one with
+/// session state off, without a session, or whose ID names no live session
+/// (unknown, expired) does not, and an abandoned session's cookie is
+/// deleted. Browser-session cookies are sent only for a new ID, as before.
+#[test]
+fn only_requests_that_renew_a_session_send_its_persistent_cookie_again() {
+    let (site, _app, clock) = persistent_site(600);
+    let (_, out) = counter(&site, None);
+    let given = out.set_cookie.clone().unwrap();
+    let cookie = cookie_of(&out);
+    let end = |path: &str, cookie: Option<&str>, session_use, failed| {
+        let req = site.begin(&info(path, cookie, session_use)).unwrap();
+        req.end(failed).unwrap()
+    };
+    let again = Outcome {
+        set_cookie: Some(given.clone()),
+    };
+    let read_only = SessionUse::ReadOnly;
+    assert_eq!(end("/peek", Some(&cookie), read_only, false), again);
+    assert_eq!(
+        end("/fail", Some(&cookie), SessionUse::Exclusive, true),
+        again
+    );
+    let mut req = site
+        .begin(&info("/routed", Some(&cookie), SessionUse::Off))
+        .unwrap();
+    req.acquire(read_only).unwrap();
+    assert_eq!(req.end(false).unwrap(), again);
+
+    let nothing = Outcome::default();
+    assert_eq!(end("/off", Some(&cookie), SessionUse::Off, false), nothing);
+    assert_eq!(end("/peek", None, read_only, false), nothing);
+    let unknown = format!("ASPSESSIONID={}", SessionId::generate().unwrap());
+    assert_eq!(end("/peek", Some(&unknown), read_only, false), nothing);
+
+    // A host that sends its headers early gets it then, and not again.
+    let mut req = site
+        .begin(&info("/early", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    let early = req.set_cookie_now();
+    assert_eq!(early.as_ref(), Some(&given));
+    req.set_cookie_sent(early.unwrap());
+    assert_eq!(req.end(false).unwrap(), nothing);
+
+    // Abandoned: the cookie is deleted, not given again.
+    let (_, out) = counter(&site, None);
+    let other = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/abandon", Some(&other), SessionUse::Exclusive))
+        .unwrap();
+    req.session().unwrap().abandon();
+    let clear = req.end(false).unwrap().set_cookie.unwrap();
+    assert!(clear.contains("; Max-Age=0;"), "{clear}");
+
+    // Expired (60 minutes without a request): nothing to renew.
+    clock.advance(61 * 60_000);
+    assert_eq!(end("/peek", Some(&cookie), read_only, false), nothing);
+
+    // Browser-session cookies are not sent again.
+    let (plain, _app) = site_with(AppOptions::default());
+    let (_, out) = counter(&plain, None);
+    let c = cookie_of(&out);
+    assert_eq!(counter(&plain, Some(&c)), (2, nothing.clone()));
+    let req = plain.begin(&info("/peek", Some(&c), read_only)).unwrap();
+    assert_eq!(req.end(false).unwrap(), nothing);
 }

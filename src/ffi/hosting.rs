@@ -36,10 +36,12 @@ pub unsafe extern "C" fn sess_request_info_init_sized(
 
 /// The `Set-Cookie` header value the response needs now, written to `buf`,
 /// for a host that sends its headers before `sess_request_end`: a new (even
-/// not yet stored) or regenerated session's cookie, or the deleting cookie
-/// after Abandon. Nothing to send (no session yet, one the client already
-/// has, a cookieless application): `SESS_S_FALSE`, `*out_len` 0 and `buf`
-/// (if `buf_len` > 0) empty. Once this succeeds the value counts as sent:
+/// not yet stored) or regenerated session's cookie, a persistent cookie
+/// (`max_age_seconds`) again for a session the request found, or the
+/// deleting cookie after Abandon. Nothing to send (no session yet, one the
+/// client already has a browser-session cookie for, a cookieless
+/// application): `SESS_S_FALSE`, `*out_len` 0 and `buf` (if `buf_len` > 0)
+/// empty. Once this succeeds the value counts as sent:
 /// `sess_request_end` then reports only a cookie that differs from it
 /// (Abandon's deleting cookie, a regenerated ID's cookie). Call it again
 /// after anything that may change the cookie if headers are still open.

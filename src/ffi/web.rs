@@ -47,20 +47,33 @@ pub struct sess_web_options {
     pub secure: u32,
     /// `SESS_SAMESITE_LAX` (default), `_STRICT`, `_NONE` or `_OMIT`.
     pub same_site: u32,
-    /// Non-zero: the cookie's `Max-Age` in seconds (default 0: a
-    /// browser-session cookie).
+    /// Non-zero: the cookie's `Max-Age` in seconds, at most 400 days
+    /// (default 0: a browser-session cookie). Every response to a request
+    /// that renews a session (one it found, read-only or failed too) then
+    /// sends the cookie again, its value still the ID, with a fresh
+    /// `Max-Age`: a few dozen bytes each, since the server cannot know when
+    /// a client's cookie expires without putting that in the value. Make it
+    /// at least the Timeout, so an active client's cookie lasts as long as
+    /// its session.
     pub max_age_seconds: u32,
     /// Cookie name, or NULL (default) for one derived from the path
-    /// (`ASPSESSIONID`, `ASPSESSIONID_search`, ...). Copied.
+    /// (`ASPSESSIONID`, `ASPSESSIONID_search`, ...; bytes other than ASCII
+    /// letters, digits, `-` and `.` as `%XX`, `/` as `_`: distinct paths,
+    /// distinct names). Copied.
     pub cookie_name: *const c_char,
     /// Cookie `Path`, or NULL (default) for `/`, as ASP sends it (application
     /// paths match case-insensitively, cookie paths do not; the derived
     /// names keep applications apart). One given must cover the application
     /// path, ASCII case-insensitively, else `SESS_E_INVALID_OPTION`. Copied.
     pub cookie_path: *const c_char,
-    /// Cookie `Domain`, or NULL (default: none). Copied.
+    /// Cookie `Domain`, or NULL (default: none). A public suffix (`com`,
+    /// `co.uk`, `github.io`, any single label) or an IP address, which
+    /// browsers refuse, is `SESS_E_INVALID_OPTION`. Copied.
     pub cookie_domain: *const c_char,
-    /// Prefix the cookie name with `__Host-` (needs Secure, Path=/).
+    /// Prefix the cookie name with `__Host-` (needs Secure, Path=/). The
+    /// one defence against a cookie of the same name planted by a sibling
+    /// subdomain or an HTTP page of the host, which browsers may send first
+    /// (recommended wherever the site is HTTPS-only).
     pub host_prefix: bool,
     /// Carry IDs in URLs (`/(S(<id>))/...`) instead of a cookie. Weaker: IDs
     /// in URLs leak through logs and `Referer`. Default false.

@@ -88,11 +88,19 @@ pub struct CookieOptions {
     /// host or path can set or shadow it. Requires `path == "/"`, no
     /// `domain` and `secure != Never` (with `Auto`, browsers refuse the
     /// cookie on plain HTTP: no session there, rather than a weak one).
+    /// Without it, a cookie of the same name that a sibling subdomain or a
+    /// plain-HTTP page planted may come first in the request and name a
+    /// session of the planter's: recommended wherever the site is
+    /// HTTPS-only.
     pub host_prefix: bool,
     /// The `Domain` attribute (default `None`: only the host that set it).
+    /// Not an IP address nor a public suffix (`com`, `co.uk`,
+    /// `github.io`): browsers refuse such cookies.
     pub domain: Option<String>,
     /// The `Max-Age` attribute, seconds (default `None`: a browser-session
-    /// cookie, gone when the browser closes). 1 ..= 400 days.
+    /// cookie, gone when the browser closes). 1 ..= 400 days. The value
+    /// stays the ID; every response to a request that renews a session
+    /// gives its cookie again ([`Request::end`](super::Request::end)).
     pub max_age_seconds: Option<u32>,
 }
 
@@ -149,6 +157,9 @@ impl CookieOptions {
                     "cookie domain {domain:?} must be a host name: dot-separated labels \
                      of letters, digits and inner '-' (no leading or trailing dot)"
                 ));
+            }
+            if let Some(why) = unusable_domain(domain) {
+                return bad(format!("cookie domain {domain:?} {why}"));
             }
         }
         if self.host_prefix {
@@ -404,6 +415,35 @@ fn is_valid_domain(domain: &str) -> bool {
         })
 }
 
+/// Why browsers would drop a cookie with `Domain=domain` (a host name
+/// [`is_valid_domain`] accepts) on every host but `domain` itself, where
+/// leaving the domain out does the same; `None` if they keep it.
+///
+/// An IP address (a name ending in a number, which browsers parse as
+/// IPv4: `127.0.0.1`, `10.1`, `0x7f.1`) has no subdomains. A public
+/// suffix (`com`, `co.uk`, `github.io`; any single label, by the list's
+/// default rule) is refused by browsers (RFC 6265 §5.3 step 5), or a cookie
+/// for it would reach every site under it.
+fn unusable_domain(domain: &str) -> Option<&'static str> {
+    let domain = domain.to_ascii_lowercase();
+    let last = domain.rsplit('.').next().unwrap_or_default();
+    let hex = |h: &str| h.bytes().all(|b| b.is_ascii_hexdigit());
+    if last.bytes().all(|b| b.is_ascii_digit()) || last.strip_prefix("0x").is_some_and(hex) {
+        Some(
+            "is an IP address: browsers set such a cookie only for that address, \
+             as they do a cookie without a domain (leave domain unset)",
+        )
+    } else if psl::suffix(domain.as_bytes()).is_some_and(|s| s.as_bytes() == domain.as_bytes()) {
+        Some(
+            "is a public suffix (on the Public Suffix List, as com, co.uk and \
+             github.io are): browsers refuse cookies for it, so no session would \
+             stick; use the site's own domain (example.co.uk) or leave domain unset",
+        )
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,6 +554,48 @@ mod tests {
         }
     }
 
+    /// A public suffix or an IP address as the domain would set a cookie
+    /// browsers refuse: a configuration error, naming the reason.
+    #[test]
+    fn public_suffixes_and_ip_addresses_are_no_cookie_domain() {
+        let domain = |d: &str| {
+            CookieOptions {
+                domain: Some(d.into()),
+                ..opts()
+            }
+            .validate()
+        };
+        for (d, why) in [
+            ("com", "public suffix"),
+            ("COM", "public suffix"),
+            ("co.uk", "public suffix"),
+            ("Co.Uk", "public suffix"),
+            ("github.io", "public suffix"),
+            ("xn--55qx5d.cn", "public suffix"),
+            ("localhost", "public suffix"),
+            ("127.0.0.1", "IP address"),
+            ("10.1", "IP address"),
+            ("192.168.0.0x1", "IP address"),
+            ("0X7F.1", "IP address"),
+        ] {
+            let e = domain(d).expect_err(d);
+            assert_eq!(e.code(), error::E_INVALID_OPTION, "{d}");
+            assert!(e.detail().contains(why), "{d}: {}", e.detail());
+            assert!(e.detail().contains("domain"), "{d}: {}", e.detail());
+        }
+        for d in [
+            "example.co.uk",
+            "www.example.co.uk",
+            "example.com",
+            "user.github.io",
+            "intranet.corp",
+            "host1.example",
+            "1x.example.com",
+        ] {
+            domain(d).unwrap_or_else(|e| panic!("{d}: {e}"));
+        }
+    }
+
     /// Name and value together must fit browsers' 4096 bytes, and the
     /// `__Host-` prefix is part of the name they count.
     #[test]
@@ -552,7 +634,7 @@ mod tests {
             |o| o.path = "/search/(S)/~user%20x".into(),
             |o| o.domain = Some("example.com".into()),
             |o| o.domain = Some("a-b.c0.example".into()),
-            |o| o.domain = Some("127.0.0.1".into()),
+            |o| o.domain = Some("example.co.uk".into()),
             |o| o.domain = Some(format!("{}.com", "a".repeat(63))),
             |o| {
                 o.host_prefix = true;

@@ -42,9 +42,10 @@ pub struct RequestInfo<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The `Set-Cookie` header value to send, if any: a new or regenerated
-    /// session's cookie, or one that deletes the cookie after Abandon. A
-    /// value the host already sent early ([`Request::set_cookie_now`]) is
-    /// not repeated.
+    /// session's cookie, a persistent cookie given again because the
+    /// request renewed its session ([`Request::end`]), or one that deletes
+    /// the cookie after Abandon. A value the host already sent early
+    /// ([`Request::set_cookie_now`]) is not repeated.
     pub set_cookie: Option<String>,
 }
 
@@ -255,9 +256,11 @@ impl Request {
 
     /// The `Set-Cookie` value the response needs as things stand, for a host
     /// that sends its headers before the unit of work ends: a new (even not
-    /// yet stored) or regenerated session's cookie, or the deleting cookie
-    /// after Abandon; `None` when there is nothing to send (no session yet, a
-    /// session the client already has, a cookieless application). Call
+    /// yet stored) or regenerated session's cookie, a persistent cookie
+    /// for a session the request found ([`Request::end`] renews it), or the
+    /// deleting cookie after Abandon; `None` when there is nothing to send
+    /// (no session yet, a session the client already has a browser-session
+    /// cookie for, a cookieless application). Call
     /// [`Request::set_cookie_sent`] once it is on its way, so that
     /// [`Request::end`] reports only what changes after it.
     pub fn set_cookie_now(&self) -> Option<String> {
@@ -270,11 +273,23 @@ impl Request {
                 || self.sent_cookie.is_some()
                 || (s.is_new_session() && s.is_stored());
             client_has_one.then(|| cookie::clear_cookie(opts, self.https))
-        } else if s.is_new_session() || s.is_regenerated() {
+        } else if s.is_new_session() || s.is_regenerated() || self.rolls() {
             Some(cookie::set_cookie(opts, &s.id(), self.https))
         } else {
             None
         }
+    }
+
+    /// Whether a response gives the client again the cookie it has for a
+    /// session the request renews (its deadline slides when the request
+    /// ends, read-only or failed too): yes for a persistent cookie, whose
+    /// `Max-Age` then counts from the client's latest request as the
+    /// session's Timeout does (express-session's `rolling`). Every such
+    /// response carries it, not only one past some share of its life: the
+    /// server cannot know when a client's cookie expires without writing
+    /// that into its value, which is the ID and nothing else.
+    fn rolls(&self) -> bool {
+        self.web.cookie.max_age_seconds.is_some()
     }
 
     /// Records that the host has sent `set_cookie` (from
@@ -285,7 +300,11 @@ impl Request {
 
     /// Ends the request: keeps the session's changes (or, if `failed`,
     /// undoes them), applies Abandon (Session_OnEnd runs), releases the
-    /// lock, and says which `Set-Cookie` to send.
+    /// lock, and says which `Set-Cookie` to send. A session the request
+    /// found gets a new deadline (failed or read-only too), and with a
+    /// persistent cookie (`max_age_seconds`) the client gets its cookie
+    /// again, the same ID with a fresh `Max-Age` ("rolling"): an active
+    /// client's cookie lasts as long as its session.
     pub fn end(mut self, failed: bool) -> Result<Outcome> {
         let Some(s) = self.session.take() else {
             return Ok(Outcome::default());
@@ -293,6 +312,9 @@ impl Request {
         let id = s.id();
         let new_and_stored = s.is_new_session() && s.is_stored();
         let abandoned = s.is_abandoned();
+        // A session the request found (not one it created) lives on with a
+        // new deadline unless abandoned, failed or not.
+        let renewed = !s.is_new_session() && !abandoned;
         // A new session regenerated before anything was written is not
         // stored: it has no cookie to send yet; nor has one a failed
         // request undoes.
@@ -308,7 +330,7 @@ impl Request {
         } else if abandoned {
             (!self.presented.is_empty() || new_and_stored || self.sent_cookie.is_some())
                 .then(|| cookie::clear_cookie(opts, self.https))
-        } else if (new_and_stored && !failed) || regenerated {
+        } else if (new_and_stored && !failed) || regenerated || (renewed && self.rolls()) {
             Some(cookie::set_cookie(opts, &id, self.https))
         } else {
             None

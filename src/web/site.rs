@@ -1,6 +1,7 @@
 //! A site: applications by virtual path, each with its session cookie or
 //! cookieless URLs (what IIS's configuration gives ASP per application).
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use super::cookie::CookieOptions;
@@ -13,8 +14,10 @@ use crate::error::{self, Error, Result};
 #[derive(Clone, Debug, Default)]
 pub struct WebOptions {
     /// The cookie's name; `None` (default) derives one from the virtual path
-    /// (`ASPSESSIONID` for `/`, `ASPSESSIONID_search` for `/search`) so
-    /// nested applications never read each other's cookie.
+    /// (`ASPSESSIONID` for `/`, `ASPSESSIONID_search` for `/search`, other
+    /// characters than letters, digits, `-` and `.` escaped:
+    /// `ASPSESSIONID_caf%C3%A9` for `/café`), distinct for distinct paths,
+    /// so nested applications never read each other's cookie.
     pub cookie_name: Option<String>,
     /// The cookie's `Path`; `None` (default) is `/`, as ASP and ASP.NET
     /// send it (applications match paths case-insensitively, browsers
@@ -48,15 +51,31 @@ pub struct Site {
     apps: AppPaths<Arc<WebApp>>,
 }
 
-/// `ASPSESSIONID` plus the path's characters that are safe in a cookie
-/// name (others become `_`).
+/// The cookie name of the application at the normalised `path`:
+/// `ASPSESSIONID`, then (but for `/`) the path spelled as `mod_sess` spells
+/// it in Redis key prefixes: each byte of its UTF-8 other than an ASCII
+/// letter, digit, `-`, `.` or `/` as `%XX` (`_` too), then each `/` as `_`
+/// (`ASPSESSIONID_search_contrib` for `/search/contrib`,
+/// `ASPSESSIONID_a%5Fb` for `/a_b`, `ASPSESSIONID_caf%C3%A9` for `/café`).
+///
+/// Distinct paths get distinct names (`_` stands only for `/`, `%` only
+/// starts an escape), so applications of one site never clash by default,
+/// nor do those of several sites whose cookies reach the same requests (a
+/// shared `Domain`). Paths of letters, digits and `/` keep the names
+/// earlier releases gave them.
 fn derived_cookie_name(path: &str) -> String {
     let mut name = String::from("ASPSESSIONID");
     if path != "/" {
-        name.extend(
-            path.chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
-        );
+        for b in path.bytes() {
+            match b {
+                b'/' => name.push('_'),
+                b'-' | b'.' => name.push(char::from(b)),
+                b if b.is_ascii_alphanumeric() => name.push(char::from(b)),
+                b => {
+                    let _ = write!(name, "%{b:02X}"); // a String takes it all
+                }
+            }
+        }
     }
     name
 }
@@ -219,6 +238,41 @@ mod tests {
             .code(),
             error::E_INVALID_OPTION
         );
+    }
+
+    /// Distinct application paths get distinct cookie names (once `/ü`
+    /// and `/é` were both `ASPSESSIONID__`, and `/a-b`, `/a_b` and `/a/b`
+    /// all `ASPSESSIONID_a_b`, so one site refused the second of them);
+    /// paths of ASCII letters, digits and `/` keep their names.
+    #[test]
+    fn derived_cookie_names_are_distinct_and_plain_paths_keep_theirs() {
+        for (path, name) in [
+            ("/", "ASPSESSIONID"),
+            ("/search", "ASPSESSIONID_search"),
+            ("/Search/contrib2", "ASPSESSIONID_Search_contrib2"),
+            ("/a/b", "ASPSESSIONID_a_b"),
+            ("/a-b", "ASPSESSIONID_a-b"),
+            ("/a.b", "ASPSESSIONID_a.b"),
+            ("/a_b", "ASPSESSIONID_a%5Fb"),
+            ("/a b", "ASPSESSIONID_a%20b"),
+            ("/ü", "ASPSESSIONID_%C3%BC"),
+            ("/é", "ASPSESSIONID_%C3%A9"),
+        ] {
+            assert_eq!(derived_cookie_name(path), name, "{path}");
+        }
+        let paths = [
+            "/", "/a", "/a/b", "/a_b", "/a-b", "/a%5Fb", "/a%2Fb", "/a b", "/a.b", "/a%20b",
+            "/ab/c", "/a/bc", "/abc", "/ü", "/é", "/É", "/%C3%BC", "/_C3_BC", "/C3/BC",
+        ];
+        let names: std::collections::HashSet<String> =
+            paths.iter().map(|p| derived_cookie_name(p)).collect();
+        assert_eq!(names.len(), paths.len(), "{names:?}");
+        let app = App::new(AppOptions::default()).unwrap();
+        let mut site = Site::new();
+        for p in paths {
+            site.add(p, &app, WebOptions::default())
+                .unwrap_or_else(|e| panic!("{p}: {e}"));
+        }
     }
 
     #[test]
