@@ -20,7 +20,7 @@
  *                                      K, M, G, T); the directory's first
  *                                      opener sets it for its process
  *       SessionStoreDurable Off        LMDB: On flushes each write to disk
- *       SessionStateCookieName ASPSESSIONID    (default; _<path> in nested ones)
+ *       SessionStateCookieName ASPSESSIONID    (default; plus the path in nested ones)
  *       SessionStateCookiePath /       SessionStateCookieDomain example.org
  *       SessionStateCookieSecure Auto  Auto | Always | Never
  *       SessionStateCookieSameSite Lax Lax | Strict | None | Omit
@@ -468,7 +468,7 @@ static const command_rec sess_cmds[] = {
     AP_INIT_FLAG("SessionStoreDurable", set_flag, FIELD(durable), RSRC_CONF | ACCESS_CONF,
                  "LMDB: On flushes every write to disk before the response (default Off)"),
     AP_INIT_TAKE1("SessionStateCookieName", set_string, FIELD(cookie_name), RSRC_CONF | ACCESS_CONF,
-                  "the cookie's name (default ASPSESSIONID, _<path> in nested applications)"),
+                  "the cookie's name (default ASPSESSIONID, plus the escaped path in nested applications)"),
     AP_INIT_TAKE1("SessionStateCookiePath", set_string, FIELD(cookie_path), RSRC_CONF | ACCESS_CONF,
                   "the cookie's Path (default /; must cover the application's path)"),
     AP_INIT_TAKE1("SessionStateCookieDomain", set_string, FIELD(cookie_domain),
