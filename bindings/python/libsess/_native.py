@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import atexit
 import pathlib
+import sys
 import threading
+import warnings
 import weakref
 from types import TracebackType
 from typing import Any, Callable, Optional, Type
@@ -102,13 +104,22 @@ class SharedHandle:
             handle = self._take()
         self._release_now(handle)
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Refuses new calls; releases the handle now, or when the last call
-        in flight ends (idempotent)."""
+        in flight ends (idempotent). Whether it was open until this call."""
         with self._lock:
-            self._closed = True
+            was_open, self._closed = not self._closed, True
             handle = self._take()
         self._release_now(handle)
+        return was_open
+
+    def collected(self, owner: object) -> None:
+        """Closes the handle of `owner`, being collected, with a
+        ResourceWarning if it was still open (as an unclosed file warns),
+        unless the interpreter is exiting."""
+        if self.close() and not sys.is_finalizing():
+            message = f"unclosed libsess {self._what} {owner!r}: released when collected"
+            warnings.warn(message, ResourceWarning, source=owner)
 
     def _take(self) -> Any:
         """The handle to release now, if it is time (under the lock)."""
