@@ -1,20 +1,49 @@
 """Python values <-> VARIANTs: str BSTR, int I4/I8, float R8, bool BOOL,
-Decimal CY, datetime DATE, None NULL, list/tuple array (by value), ComObject
-UNKNOWN."""
+Decimal CY, datetime DATE, None NULL, Empty EMPTY, list/tuple array (by
+value), ComObject UNKNOWN."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import math
 from typing import Any, List, Tuple, Union
 
 from ._native import c_text, check, ffi, lib
 from .errors import error_for
 
+class EmptyType(enum.Enum):
+    """The type of `Empty`, its only value."""
+
+    Empty = "Empty"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "libsess.Empty"
+
+
+#: VT_EMPTY, VBScript's Empty: the value of a variable never assigned (a
+#: VARIANT holding nothing), as distinct from Null (None, SQL's unknown).
+#: A stored Empty reads back as Empty, so `s[k] = s[k]` keeps its type.
+#: False, as in VBScript; compare with `is`.
+Empty = EmptyType.Empty
+
 #: What a session value can be (arrays of these, nested: lists or tuples).
 Value = Union[
-    None, bool, int, float, str, decimal.Decimal, datetime.datetime, List[Any], Tuple[Any, ...], "ComObject"
+    None,
+    EmptyType,
+    bool,
+    int,
+    float,
+    str,
+    decimal.Decimal,
+    datetime.datetime,
+    List[Any],
+    Tuple[Any, ...],
+    "ComObject",
 ]
 
 _DAY_MS = 86_400_000
@@ -124,6 +153,8 @@ def store(value: Any, out: Any) -> None:
     """Writes `value` into the initialised, empty `sess_variant *out`."""
     if value is None:
         out.vt = lib.SESS_VT_NULL
+    elif value is Empty:
+        out.vt = lib.SESS_VT_EMPTY
     elif isinstance(value, bool):
         out.vt = lib.SESS_VT_BOOL
         out.v.boolVal = lib.SESS_VARIANT_TRUE if value else lib.SESS_VARIANT_FALSE
@@ -184,7 +215,9 @@ def _store_array(items: Any, out: Any) -> None:
 def load(v: Any) -> Any:
     """The Python value of `sess_variant *v` (copied out)."""
     vt = v.vt
-    if vt in (lib.SESS_VT_EMPTY, lib.SESS_VT_NULL):
+    if vt == lib.SESS_VT_EMPTY:
+        return Empty
+    if vt == lib.SESS_VT_NULL:
         return None
     if vt == lib.SESS_VT_BSTR:
         return ffi.unpack(v.v.bstrVal.ptr, v.v.bstrVal.len).decode("utf-8")

@@ -37,13 +37,14 @@ def session():
         True,
         False,
         None,
+        libsess.Empty,
         decimal.Decimal("12.3456"),
         decimal.Decimal("-922337203685477.5808"),
         datetime.datetime(2024, 1, 15, 12, 0),
         datetime.datetime(2026, 12, 4, 19, 0, 0, 123000),
         datetime.datetime(1899, 12, 29, 6, 0),
         datetime.datetime(100, 1, 1),
-        ["Chris", 1, 2.5, None, [True, "nested"]],
+        ["Chris", 1, 2.5, None, libsess.Empty, [True, "nested"]],
     ],
 )
 def test_round_trip(session, value):
@@ -58,10 +59,38 @@ def test_value_admits_every_type_a_session_stores(session):
     the conversion takes (type checkers refused a tuple)."""
     hint = typing.get_type_hints(libsess.Session.__setitem__)["value"]
     types = tuple(typing.get_origin(t) or t for t in typing.get_args(hint))
-    values = [None, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
+    values = [None, libsess.Empty, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
     for value in values:
         session["v"] = value
         assert isinstance(value, types), type(value)
+
+
+def stored_type(session, name):
+    """The variant type stored under `name`."""
+    with libsess.values.Variant() as v:
+        session._call(libsess._lib.sess_value_get, name.encode(), v.ptr)
+        return v.ptr.vt
+
+
+def test_empty_and_null_keep_their_types(session):
+    """A value read and written back keeps its type: Empty (the value a C
+    host or ASP page may store, and of array elements never set) read as
+    None and was written back as Null."""
+    lib = libsess._lib
+    with libsess.values.Variant() as empty:
+        session._call(lib.sess_value_set, b"e", empty.ptr)
+    session["n"] = None
+    assert session["e"] is libsess.Empty and session["n"] is None
+    session["e"], session["n"] = session["e"], session["n"]
+    assert (stored_type(session, "e"), stored_type(session, "n")) == (lib.SESS_VT_EMPTY, lib.SESS_VT_NULL)
+    array = libsess._ffi.new("sess_array **")
+    libsess._native.check(lib.sess_array_create(2, array))  # two Empty elements
+    with libsess.values.Variant() as v:
+        v.ptr.vt, v.ptr.v.parray = lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT, array[0]
+        session._call(lib.sess_value_set, b"a", v.ptr)
+    assert session["a"] == [libsess.Empty, libsess.Empty]
+    assert session.interface().get("Value", "missing") is libsess.Empty  # as ASP's Session("missing")
+    assert not libsess.Empty and repr(libsess.Empty) == "libsess.Empty"
 
 
 def test_tuples_come_back_as_lists(session):
