@@ -13,7 +13,7 @@ import weakref
 from types import TracebackType
 from typing import Any, Callable, Optional, Type
 
-from ._sess_cffi import ffi
+from ._sess_cffi import ffi as ffi  # re-exported: every module calls through it
 
 lib: Any = ffi.dlopen(str(pathlib.Path(__file__).resolve().parent / "libsess.so"))
 
@@ -53,7 +53,13 @@ def text_out(call: Callable[[Any, int, Any], int]) -> str:
         buf = ffi.new("char[]", size[0] + 1)
         hr = call(buf, size[0] + 1, size)
     check(hr)
-    return ffi.unpack(buf, size[0]).decode("utf-8")
+    return unpack_text(buf, size[0])
+
+
+def unpack_text(ptr: Any, length: int, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """The `length` bytes at `ptr` (a `char *`), decoded."""
+    data: bytes = ffi.unpack(ptr, length)
+    return data.decode(encoding, errors)
 
 
 def c_text(text: str) -> bytes:

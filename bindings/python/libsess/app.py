@@ -202,7 +202,7 @@ class App:
         out = ffi.new("size_t *")
         with self._shared as handle:
             check(lib.sess_app_expire(handle, out))
-        return out[0]
+        return int(out[0])
 
     @property
     def session_count(self) -> int:
@@ -210,7 +210,7 @@ class App:
         out = ffi.new("size_t *")
         with self._shared as handle:
             check(lib.sess_app_session_count(handle, out))
-        return out[0]
+        return int(out[0])
 
     def close(self) -> None:
         """Releases the application (idempotent): later calls raise

@@ -10,7 +10,7 @@ import enum
 import math
 from typing import Any, List, Tuple, Union
 
-from ._native import c_text, check, ffi, lib
+from ._native import c_text, check, ffi, lib, unpack_text
 from .errors import error_for
 
 class EmptyType(enum.Enum):
@@ -220,7 +220,7 @@ def load(v: Any) -> Any:
     if vt == lib.SESS_VT_NULL:
         return None
     if vt == lib.SESS_VT_BSTR:
-        return ffi.unpack(v.v.bstrVal.ptr, v.v.bstrVal.len).decode("utf-8")
+        return unpack_text(v.v.bstrVal.ptr, v.v.bstrVal.len)
     if vt == lib.SESS_VT_BOOL:
         return v.v.boolVal != 0
     if vt in _INTEGERS:
@@ -253,7 +253,7 @@ _INTEGERS = {
 }
 
 
-def _load_array(array: Any) -> list:
+def _load_array(array: Any) -> List[Any]:
     size = ffi.new("size_t *")
     check(lib.sess_array_length(array, size))
     items = []

@@ -26,7 +26,7 @@ import sys
 from types import TracebackType
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
 
-from ._native import SharedHandle, c_text, check, ffi, lib, text_out
+from ._native import SharedHandle, c_text, check, ffi, lib, text_out, unpack_text
 from .app import App, _fill
 from .errors import InvalidArgument, LockTimeout, NoApplication, SessionError, StoreUnavailable, error_for
 from .session import Session
@@ -228,7 +228,7 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
         check(lib.sess_request_end(request, failed, cookie))
         if cookie.vt != lib.SESS_VT_BSTR:
             return None
-        return ffi.unpack(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len).decode("latin-1")
+        return unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
     finally:
         lib.sess_variant_clear(cookie)
 
