@@ -1,6 +1,7 @@
 """Python values <-> VARIANTs: str BSTR, int I4/I8, float R8, bool BOOL,
-Decimal CY, datetime DATE, None NULL, Empty EMPTY, list/tuple array (by
-value), ComObject UNKNOWN."""
+Decimal CY, datetime DATE, None NULL, Empty EMPTY, bytes (bytearray,
+memoryview) array of UI1, list/tuple array of VARIANT (by value),
+ComObject UNKNOWN."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ Value = Union[
     str,
     decimal.Decimal,
     datetime.datetime,
+    bytes,
+    bytearray,
+    memoryview,
     List[Any],
     Tuple[Any, ...],
     "ComObject",
@@ -174,6 +178,8 @@ def store(value: Any, out: Any) -> None:
         out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)
     elif isinstance(value, datetime.datetime):
         check(lib.sess_variant_set_date(out, to_ole_date(value)))  # 100-01-01 to 9999-12-31
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        _store_bytes(value, out)
     elif isinstance(value, (list, tuple)):
         _store_array(value, out)
     elif isinstance(value, ComObject):
@@ -196,6 +202,18 @@ def _to_cy(value: decimal.Decimal) -> int:
     if not _I8[0] <= scaled <= _I8[1]:
         raise too_large
     return scaled
+
+
+def _store_bytes(data: Union[bytes, bytearray, memoryview], out: Any) -> None:
+    """`data` as a VT_ARRAY | VT_UI1 (a copy): a memoryview must be of
+    unsigned bytes (format "B") and C-contiguous, else TypeError."""
+    view = memoryview(data)
+    if view.format != "B" or not view.c_contiguous:
+        raise TypeError("a session holds only C-contiguous memoryviews of unsigned bytes (format 'B')")
+    array = ffi.new("sess_array **")
+    check(lib.sess_array_create_bytes(ffi.from_buffer(view), view.nbytes, array))
+    out.vt = lib.SESS_VT_ARRAY | lib.SESS_VT_UI1
+    out.v.parray = array[0]
 
 
 def _store_array(items: Any, out: Any) -> None:
@@ -235,6 +253,8 @@ def load(v: Any) -> Any:
         return from_ole_date(v.v.date)
     if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT:
         return _load_array(v.v.parray)
+    if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_UI1:
+        return _load_bytes(v.v.parray)
     if vt in (lib.SESS_VT_UNKNOWN, lib.SESS_VT_DISPATCH):
         return ComObject(v.v.punkVal) if v.v.punkVal != ffi.NULL else None
     raise error_for(lib.SESS_DISP_E_BADVARTYPE, f"no Python value for variant type {vt}")
@@ -262,6 +282,12 @@ def _load_array(array: Any) -> List[Any]:
             check(lib.sess_array_get(array, i, element.ptr))
             items.append(load(element.ptr))
     return items
+
+
+def _load_bytes(array: Any) -> bytes:
+    data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+    check(lib.sess_array_bytes(array, data, size))
+    return bytes(ffi.buffer(data[0], size[0])) if size[0] else b""
 
 
 class Variant:
