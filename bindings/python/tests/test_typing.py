@@ -1,6 +1,7 @@
 """The package's annotations, as its users' type checkers read them (the
 package ships py.typed)."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -15,6 +16,8 @@ def test_the_installed_package_type_checks_strictly(tmp_path):
     re-exported; callbacks made by an untyped decorator; a bare `list`)
     and one in the generated cffi module (an untyped import). mypy comes
     with the test extra, which the test command installs."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.fail("mypy is not installed: install the test extra (pip install './bindings/python[test]')")
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "-p", "libsess"],
         cwd=tmp_path,  # not a checkout: the package is found where it is installed
