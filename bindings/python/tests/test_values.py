@@ -62,7 +62,8 @@ def test_value_admits_every_type_a_session_stores(session):
     the conversion takes (type checkers refused a tuple)."""
     hint = typing.get_type_hints(libsess.Session.__setitem__)["value"]
     types = tuple(typing.get_origin(t) or t for t in typing.get_args(hint))
-    values = [None, libsess.Empty, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
+    values = [None, libsess.Empty, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1)]
+    values += [b"a", bytearray(b"a"), memoryview(b"a"), ["a", [1]], ("a", 1)]
     for value in values:
         session["v"] = value
         assert isinstance(value, types), type(value)
