@@ -968,7 +968,8 @@ typedef union sess_variant_value {
    */
   struct sess_bstr bstrVal;
   /**
-   * `SESS_VT_ARRAY | SESS_VT_VARIANT`: an owned array.
+   * `SESS_VT_ARRAY | SESS_VT_VARIANT`, or `SESS_VT_ARRAY | SESS_VT_UI1`
+   * (bytes): an owned array of that element type.
    */
   struct sess_array *parray;
   /**
@@ -1710,6 +1711,33 @@ sess_result sess_app_expiry_status(const struct sess_app *app);
 sess_result sess_array_create(size_t len, struct sess_array **out);
 
 /**
+ * Creates an array of bytes in `*out`, a copy of the `len` bytes at `data`
+ * (NULL only with `len` 0): binary data, as ASP holds it. More than
+ * 16,777,216 bytes, or more than memory allows, is `SESS_E_OUTOFMEMORY`.
+ *
+ * The caller owns it, as one from `sess_array_create`; a variant holding
+ * it is tagged `SESS_VT_ARRAY | SESS_VT_UI1`.
+ */
+sess_result sess_array_create_bytes(const void *data, size_t len, struct sess_array **out);
+
+/**
+ * The element type, in `*out_vt`: `SESS_VT_VARIANT` for an array from
+ * `sess_array_create`, `SESS_VT_UI1` for one of bytes. A variant holding
+ * the array is tagged `SESS_VT_ARRAY` with it.
+ */
+sess_result sess_array_vartype(const struct sess_array *array, sess_vartype *out_vt);
+
+/**
+ * The bytes of an array of bytes: `*out_data` points to its `*out_len`
+ * bytes (NULL when it has none), borrowed from the array: valid until the
+ * array is changed or freed. An array of variants is
+ * `SESS_DISP_E_TYPEMISMATCH`.
+ */
+sess_result sess_array_bytes(const struct sess_array *array,
+                             const uint8_t **out_data,
+                             size_t *out_len);
+
+/**
  * Frees an array the caller owns (not one a variant owns). NULL is a no-op.
  */
 void sess_array_destroy(struct sess_array *array);
@@ -1720,15 +1748,17 @@ void sess_array_destroy(struct sess_array *array);
 sess_result sess_array_length(const struct sess_array *array, size_t *out_len);
 
 /**
- * Copies element `index` into `*out` (initialised; cleared first). A bad
- * index is `SESS_DISP_E_BADINDEX`. The caller owns the copy.
+ * Copies element `index` into `*out` (initialised; cleared first): a byte
+ * of an array of bytes as a `SESS_VT_UI1`. A bad index is
+ * `SESS_DISP_E_BADINDEX`. The caller owns the copy.
  */
 sess_result sess_array_get(const struct sess_array *array, size_t index, struct sess_variant *out);
 
 /**
  * Copies `value` into element `index` (a deep copy; the caller keeps
  * `value`). A bad index is `SESS_DISP_E_BADINDEX`; arrays nested deeper than
- * 32 levels are `SESS_E_INVALIDARG`.
+ * 32 levels are `SESS_E_INVALIDARG`; an element of an array of bytes takes
+ * only a `SESS_VT_UI1` (else `SESS_DISP_E_TYPEMISMATCH`).
  */
 sess_result sess_array_set(struct sess_array *array,
                            size_t index,
@@ -2110,8 +2140,10 @@ sess_result sess_request_is_cookieless(const struct sess_request *req, bool *out
  * are cleared; the caller keeps owning `dst`). As ASP.NET's
  * ArgumentExceptions: `index` past the end of `dst` is
  * SESS_DISP_E_BADINDEX; fewer elements from `index` to the end than there
- * are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER. On error
- * `dst` is unchanged. (sess_contents_copy returns a new array instead.)
+ * are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER; an array
+ * of bytes takes only SESS_VT_UI1 values (else SESS_DISP_E_TYPEMISMATCH).
+ * On error `dst` is unchanged. (sess_contents_copy returns a new array
+ * instead.)
  */
 sess_result sess_contents_copy_to(struct sess_session *s, struct sess_array *dst, size_t index);
 

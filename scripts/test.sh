@@ -11,10 +11,11 @@ cargo test
 # The C++ binding (bindings/cpp): its doctest suite, under valgrind.
 make -C bindings/cpp valgrind
 # The Python binding (bindings/python): pip-installed into a venv under
-# target/, then its pytest suite (run from here, so the installed package
-# is the one imported).
+# target/ with its test extra (pytest, and mypy, which its typing test
+# runs), then its pytest suite (run from here, so the installed package is
+# the one imported).
 python3 -m venv target/venv-bindings
-target/venv-bindings/bin/pip install -q ./bindings/python pytest
+target/venv-bindings/bin/pip install -q "./bindings/python[test]"
 target/venv-bindings/bin/pytest -q -p no:cacheprovider bindings/python/tests
 (cd tests/browser && node --test)
 # The browser test again, against Apache httpd with hosts/apache/mod_sess.

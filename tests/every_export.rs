@@ -175,9 +175,12 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             return Ok(Kind::OutHandle(format!("{t} *")));
         }
     }
-    // A lent string: `const char **out` receives a pointer into the library.
-    if ty == "char **" && is_const && name.starts_with("out") {
-        return Ok(Kind::OutScalar("const char *".into()));
+    // A lent string or run of bytes: `const char **out` / `const uint8_t
+    // **out_data` receives a pointer into the library.
+    if let Some(t @ ("char *" | "uint8_t *")) = ty.strip_suffix('*') {
+        if is_const && name.starts_with("out") {
+            return Ok(Kind::OutScalar(format!("const {t}")));
+        }
     }
     if ty == "char *" && next_is_len {
         return Ok(Kind::Buf);
@@ -220,6 +223,7 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
                 | "int64_t"
                 | "double"
                 | "sess_result"
+                | "sess_vartype"
         ) {
             if is_const && name.starts_with("new_") {
                 let valid = match name {

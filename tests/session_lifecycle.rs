@@ -303,7 +303,7 @@ fn arrays_are_stored_by_value() {
         a.set(1, Variant::bstr("Mark")).unwrap();
     }
     let second = |s: &sess::app::Session| match s.get("arystrUserNames") {
-        Some(Variant::Array(a)) => a.get(1).unwrap().clone(),
+        Some(Variant::Array(a)) => a.get(1).unwrap(),
         _ => panic!("array expected"),
     };
     assert_eq!(

@@ -65,8 +65,10 @@ pub unsafe extern "C" fn sess_request_is_cookieless(
 /// are cleared; the caller keeps owning `dst`). As ASP.NET's
 /// ArgumentExceptions: `index` past the end of `dst` is
 /// SESS_DISP_E_BADINDEX; fewer elements from `index` to the end than there
-/// are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER. On error
-/// `dst` is unchanged. (sess_contents_copy returns a new array instead.)
+/// are values is SESS_E_INVALIDARG; NULL `dst` is SESS_E_POINTER; an array
+/// of bytes takes only SESS_VT_UI1 values (else SESS_DISP_E_TYPEMISMATCH).
+/// On error `dst` is unchanged. (sess_contents_copy returns a new array
+/// instead.)
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_copy_to(
     s: *mut sess_session,

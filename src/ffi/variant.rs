@@ -60,7 +60,8 @@ pub union sess_variant_value {
     pub date: f64,
     /// `SESS_VT_BSTR`: owned UTF-8 text.
     pub bstrVal: sess_bstr,
-    /// `SESS_VT_ARRAY | SESS_VT_VARIANT`: an owned array.
+    /// `SESS_VT_ARRAY | SESS_VT_VARIANT`, or `SESS_VT_ARRAY | SESS_VT_UI1`
+    /// (bytes): an owned array of that element type.
     pub parray: *mut sess_array,
     /// `SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`: an object, AddRef'd while held.
     pub punkVal: *mut Unknown,
@@ -116,6 +117,15 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
             vt::UNKNOWN => Variant::Unknown(Object::from_borrowed(v.v.punkVal)?),
             _ => {
                 let arr = handle::get(v.v.parray, "the variant's array")?;
+                if vt::ARRAY | arr.element_vt() != tag {
+                    return Err(err::Error::new(
+                        err::E_INVALIDARG,
+                        format!(
+                            "the variant's type {tag:#06x} is not its array's {:#06x}",
+                            vt::ARRAY | arr.element_vt()
+                        ),
+                    ));
+                }
                 Variant::Array(Box::new(arr.clone()))
             }
         })
@@ -330,7 +340,7 @@ unsafe fn free_owned(v: &sess_variant) -> Result<()> {
                     drop(Object::from_owned(v.v.punkVal)?);
                 }
             }
-            t if t == vt::ARRAY | vt::VARIANT => {
+            t if t == vt::ARRAY | vt::VARIANT || t == vt::ARRAY | vt::UI1 => {
                 if !v.v.parray.is_null() {
                     drop(handle::take(v.v.parray));
                 }

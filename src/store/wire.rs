@@ -11,7 +11,9 @@
 //!   `{"Date": float 64}`, `{"Bstr": str}`, `{"Error": int}`,
 //!   `{"Bool": bool}` (`VARIANT_TRUE`/`VARIANT_FALSE`), `{"BoolShort": int}`
 //!   (any other `VT_BOOL`), `{"I1" | "UI1" | "UI2" | "UI4" | "I8" | "UI8":
-//!   int}`, `{"Array": [values]}`.
+//!   int}`, `{"Array": [values]}` (`VT_ARRAY | VT_VARIANT`), `{"Bytes":
+//!   bin}` (`VT_ARRAY | VT_UI1`; added without a new version, as nothing
+//!   else changed: releases before it refuse such a value as unknown).
 //! - A session is the array `[1, created ms, Timeout minutes, LCID,
 //!   CodePage, [[key, value], ...]]` (Contents in order).
 //!
@@ -29,7 +31,7 @@ use rmp::{encode, Marker};
 
 use crate::error::{self, Error, Result};
 use crate::state::{Journal, Limits, SessionData};
-use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH, VARIANT_FALSE, VARIANT_TRUE};
+use crate::variant::{Items, SafeArray, Variant, MAX_ARRAY_DEPTH, VARIANT_FALSE, VARIANT_TRUE};
 
 /// The format version written; readers reject others.
 pub const VERSION: u8 = 1;
@@ -137,13 +139,20 @@ pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
         Variant::UI4(x) => uint(out, "UI4", (*x).into()),
         Variant::I8(x) => int(out, "I8", *x),
         Variant::UI8(x) => uint(out, "UI8", *x),
-        Variant::Array(a) => {
-            put_tag(out, "Array");
-            put_array_len(out, a.len())?;
-            for item in a.iter() {
-                put_value(out, item)?;
+        Variant::Array(a) => match a.items() {
+            Items::Variants(items) => {
+                put_tag(out, "Array");
+                put_array_len(out, items.len())?;
+                for item in items {
+                    put_value(out, item)?;
+                }
             }
-        }
+            Items::Bytes(bytes) => {
+                put_tag(out, "Bytes");
+                len32(bytes.len())?;
+                infallible(encode::write_bin(out, bytes));
+            }
+        },
         Variant::Dispatch(_) | Variant::Unknown(_) => return Err(not_serializable()),
     }
     Ok(())
@@ -234,6 +243,17 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// A byte string (MessagePack's bin), borrowed from the input.
+    fn bin(&mut self) -> Result<&'a [u8]> {
+        let n = self.read(decode::read_bin_len)? as usize;
+        if n > self.rest.len() {
+            return Err(corrupt("bytes end early"));
+        }
+        let (bytes, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Ok(bytes)
+    }
+
     /// An array's length.
     pub(crate) fn array(&mut self) -> Result<usize> {
         self.read(decode::read_array_len).map(|n| n as usize)
@@ -293,6 +313,10 @@ impl<'a> Reader<'a> {
                     items.push(self.value(depth + 1)?);
                 }
                 Variant::Array(Box::new(SafeArray::from(items)))
+            }
+            "Bytes" => {
+                let bytes = SafeArray::from_bytes(self.bin()?).map_err(|e| corrupt(e.detail()))?;
+                Variant::Array(Box::new(bytes))
             }
             _ => return Err(corrupt("a value's type is unknown")),
         })
@@ -403,7 +427,7 @@ mod tests {
     mod reference {
         use serde::{Deserialize, Serialize};
 
-        use crate::variant::{Variant, VARIANT_FALSE, VARIANT_TRUE};
+        use crate::variant::{Items, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
         #[derive(Serialize, Deserialize)]
         pub(super) enum Wire {
@@ -458,7 +482,10 @@ mod tests {
                 Variant::UI4(x) => Wire::UI4(*x),
                 Variant::I8(x) => Wire::I8(*x),
                 Variant::UI8(x) => Wire::UI8(*x),
-                Variant::Array(a) => Wire::Array(a.iter().map(to_wire).collect()),
+                Variant::Array(a) => match a.items() {
+                    Items::Variants(items) => Wire::Array(items.iter().map(to_wire).collect()),
+                    Items::Bytes(_) => unreachable!("earlier releases had no byte arrays"),
+                },
                 Variant::Dispatch(_) | Variant::Unknown(_) => unreachable!("no objects here"),
             }
         }
@@ -592,6 +619,34 @@ mod tests {
         })
         .unwrap();
         assert_eq!(encode_session(&d, 1_733_000_000_000).unwrap(), reference);
+    }
+
+    #[test]
+    fn byte_arrays_are_messagepack_bin() {
+        for (n, header) in [
+            (0, &b"\xc4\x00"[..]),
+            (255, b"\xc4\xff"),
+            (256, b"\xc5\x01\x00"),
+            (65_536, b"\xc6\x00\x01\x00\x00"),
+        ] {
+            let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let v = Variant::Array(Box::new(SafeArray::from_bytes(&data).unwrap()));
+            let bytes = encode_value(&v).unwrap();
+            assert_eq!(
+                bytes,
+                [&b"\x81\xa5Bytes"[..], header, &data].concat(),
+                "{n}"
+            );
+            assert_eq!(decode_value(&bytes, usize::MAX), Ok(v));
+            assert!(decode_value(&bytes[..bytes.len() - 1], usize::MAX).is_err());
+        }
+        // In a session, beside the other types.
+        let mut d = sample();
+        let blob = Variant::Array(Box::new(SafeArray::from_bytes(b"\x00\xff").unwrap()));
+        d.set_value("blob", blob.clone(), &LIMITS, &mut Journal::default())
+            .unwrap();
+        let (back, _) = decode_session(&encode_session(&d, 1).unwrap(), 1 << 20, &LIMITS).unwrap();
+        assert_eq!(back.contents().get("BLOB"), Some(&blob));
     }
 
     #[test]

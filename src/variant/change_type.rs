@@ -431,6 +431,7 @@ fn vt_name(tag: u16) -> &'static str {
         vt::I8 => "VT_I8",
         vt::UI8 => "VT_UI8",
         t if t == vt::ARRAY | vt::VARIANT => "VT_ARRAY|VT_VARIANT",
+        t if t == vt::ARRAY | vt::UI1 => "VT_ARRAY|VT_UI1",
         _ => "an unsupported type",
     }
 }
@@ -955,16 +956,20 @@ mod tests {
     #[test]
     fn arrays_convert_only_to_themselves() {
         let array = Variant::Array(Box::new(SafeArray::from(vec![bstr("a"), Variant::I4(1)])));
-        assert_eq!(conv(&array, vt::ARRAY | vt::VARIANT).as_ref(), Ok(&array));
-        for target in [vt::BSTR, vt::EMPTY, vt::NULL, vt::I4, vt::BOOL] {
-            assert_eq!(code(&array, target), error::DISP_E_TYPEMISMATCH, "{target}");
+        let bytes = Variant::Array(Box::new(SafeArray::from_bytes(b"a").unwrap()));
+        let arrays = [vt::ARRAY | vt::VARIANT, vt::ARRAY | vt::UI1];
+        for (v, own) in [(&array, arrays[0]), (&bytes, arrays[1])] {
+            assert_eq!(conv(v, own).as_ref(), Ok(v));
+            for target in [vt::BSTR, vt::EMPTY, vt::NULL, vt::I4, vt::UI1, vt::BOOL] {
+                assert_eq!(code(v, target), error::DISP_E_TYPEMISMATCH, "{target}");
+            }
         }
-        for v in [Variant::Empty, Variant::I4(1), bstr("a")] {
-            assert_eq!(
-                code(&v, vt::ARRAY | vt::VARIANT),
-                error::DISP_E_TYPEMISMATCH,
-                "{v:?}"
-            );
+        assert_eq!(code(&array, arrays[1]), error::DISP_E_TYPEMISMATCH);
+        assert_eq!(code(&bytes, arrays[0]), error::DISP_E_TYPEMISMATCH);
+        for v in [Variant::Empty, Variant::I4(1), Variant::UI1(1), bstr("a")] {
+            for target in arrays {
+                assert_eq!(code(&v, target), error::DISP_E_TYPEMISMATCH, "{v:?}");
+            }
         }
     }
 

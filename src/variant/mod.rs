@@ -11,7 +11,7 @@ mod date_fields;
 mod object;
 mod text;
 
-pub use array::{SafeArray, MAX_ARRAY_LEN};
+pub use array::{Items, SafeArray, MAX_ARRAY_LEN};
 pub use change_type::{change_type, flags};
 pub use object::{Guid, Object, Unknown, UnknownVtbl, IID_IUNKNOWN};
 
@@ -59,7 +59,8 @@ pub mod vt {
     pub const I8: u16 = 20;
     /// 64-bit unsigned integer.
     pub const UI8: u16 = 21;
-    /// Array flag; the library's arrays are `ARRAY | VARIANT`.
+    /// Array flag; the library's arrays are `ARRAY | VARIANT`, and
+    /// `ARRAY | UI1` for bytes.
     pub const ARRAY: u16 = 0x2000;
 }
 
@@ -107,7 +108,8 @@ pub enum Variant {
     I8(i64),
     /// `VT_UI8`.
     UI8(u64),
-    /// `VT_ARRAY | VT_VARIANT`: a one-dimensional, zero-based array.
+    /// `VT_ARRAY | VT_VARIANT` or `VT_ARRAY | VT_UI1` (bytes): a
+    /// one-dimensional, zero-based array.
     Array(Box<SafeArray>),
 }
 
@@ -143,7 +145,7 @@ impl Variant {
             Variant::UI4(_) => vt::UI4,
             Variant::I8(_) => vt::I8,
             Variant::UI8(_) => vt::UI8,
-            Variant::Array(_) => vt::ARRAY | vt::VARIANT,
+            Variant::Array(a) => vt::ARRAY | a.element_vt(),
         }
     }
 
@@ -166,7 +168,8 @@ impl Variant {
     }
 
     /// Bytes the value occupies for the per-value limit: a string's UTF-8
-    /// length, an array's elements summed, 8 for anything else.
+    /// length, an array's elements summed (a byte array's length), 8 for
+    /// anything else.
     #[inline]
     pub fn payload_bytes(&self) -> usize {
         match self {
@@ -189,7 +192,12 @@ impl Variant {
     /// How many arrays deep the value nests (0 for a scalar).
     pub fn array_depth(&self) -> usize {
         match self {
-            Variant::Array(a) => 1 + a.iter().map(Variant::array_depth).max().unwrap_or(0),
+            Variant::Array(a) => match a.items() {
+                Items::Variants(items) => {
+                    1 + items.iter().map(Variant::array_depth).max().unwrap_or(0)
+                }
+                Items::Bytes(_) => 1,
+            },
             _ => 0,
         }
     }
@@ -201,13 +209,19 @@ impl Variant {
 /// [`Variant::payload_bytes`] of an array.
 #[inline(never)]
 fn array_payload_bytes(a: &SafeArray) -> usize {
-    a.iter().map(Variant::payload_bytes).sum()
+    match a.items() {
+        Items::Variants(items) => items.iter().map(Variant::payload_bytes).sum(),
+        Items::Bytes(bytes) => bytes.len(),
+    }
 }
 
 /// [`Variant::holds_object`] of an array.
 #[inline(never)]
 fn array_holds_object(a: &SafeArray) -> bool {
-    a.iter().any(Variant::holds_object)
+    match a.items() {
+        Items::Variants(items) => items.iter().any(Variant::holds_object),
+        Items::Bytes(_) => false,
+    }
 }
 
 /// Checks a type tag from outside: `Ok` for every tag a [`Variant`] can have,
@@ -215,7 +229,7 @@ fn array_holds_object(a: &SafeArray) -> bool {
 pub fn check_vt(tag: u16) -> Result<u16> {
     match tag {
         vt::EMPTY..=vt::BOOL | vt::UNKNOWN | vt::I1..=vt::UI8 => Ok(tag),
-        t if t == vt::ARRAY | vt::VARIANT => Ok(tag),
+        t if t == vt::ARRAY | vt::VARIANT || t == vt::ARRAY | vt::UI1 => Ok(tag),
         t => Err(Error::new(
             error::DISP_E_BADVARTYPE,
             format!("unsupported variant type {t:#06x}"),
@@ -253,11 +267,12 @@ mod tests {
             Variant::I8(1),
             Variant::UI8(1),
             Variant::Array(Box::new(SafeArray::new(2).unwrap())),
+            Variant::Array(Box::new(SafeArray::from_bytes(b"ab").unwrap())),
         ];
         for v in &samples {
             assert_eq!(check_vt(v.vt()), Ok(v.vt()));
         }
-        for bad in [vt::VARIANT, 14, 15, 22, 0x2003, 0x4003, 0xFFFF] {
+        for bad in [vt::VARIANT, 14, 15, 22, 0x2003, 0x2010, 0x4003, 0xFFFF] {
             assert_eq!(
                 check_vt(bad).unwrap_err().code(),
                 error::DISP_E_BADVARTYPE,
@@ -280,5 +295,11 @@ mod tests {
             _ => unreachable!(),
         }
         assert_eq!(v.payload_bytes(), 5 + 8);
+        let bytes = Variant::Array(Box::new(SafeArray::from_bytes(&[0; 300]).unwrap()));
+        assert_eq!(
+            (bytes.vt(), bytes.payload_bytes()),
+            (vt::ARRAY | vt::UI1, 300)
+        );
+        assert_eq!((bytes.array_depth(), bytes.holds_object()), (1, false));
     }
 }

@@ -31,7 +31,7 @@ from .errors import (
     WrongState,
 )
 from .session import Session, StaticObjects
-from .values import ComObject, Value
+from .values import ComObject, Empty, EmptyType, Value
 
 __version__: str = _ffi.string(_lib.sess_version()).decode()
 
@@ -40,6 +40,8 @@ __all__ = [
     "BadArguments",
     "BadIndex",
     "ComObject",
+    "Empty",
+    "EmptyType",
     "InvalidArgument",
     "LimitExceeded",
     "LockTimeout",

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import atexit
 import pathlib
+import sys
 import threading
+import warnings
 import weakref
 from types import TracebackType
 from typing import Any, Callable, Optional, Type
 
-from ._sess_cffi import ffi
+from ._sess_cffi import ffi as ffi  # re-exported: every module calls through it
 
 lib: Any = ffi.dlopen(str(pathlib.Path(__file__).resolve().parent / "libsess.so"))
 
@@ -51,7 +53,13 @@ def text_out(call: Callable[[Any, int, Any], int]) -> str:
         buf = ffi.new("char[]", size[0] + 1)
         hr = call(buf, size[0] + 1, size)
     check(hr)
-    return ffi.unpack(buf, size[0]).decode("utf-8")
+    return unpack_text(buf, size[0])
+
+
+def unpack_text(ptr: Any, length: int, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """The `length` bytes at `ptr` (a `char *`), decoded."""
+    data: bytes = ffi.unpack(ptr, length)
+    return data.decode(encoding, errors)
 
 
 def c_text(text: str) -> bytes:
@@ -102,13 +110,22 @@ class SharedHandle:
             handle = self._take()
         self._release_now(handle)
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Refuses new calls; releases the handle now, or when the last call
-        in flight ends (idempotent)."""
+        in flight ends (idempotent). Whether it was open until this call."""
         with self._lock:
-            self._closed = True
+            was_open, self._closed = not self._closed, True
             handle = self._take()
         self._release_now(handle)
+        return was_open
+
+    def collected(self, owner: object) -> None:
+        """Closes the handle of `owner`, being collected, with a
+        ResourceWarning if it was still open (as an unclosed file warns),
+        unless the interpreter is exiting."""
+        if self.close() and not sys.is_finalizing():
+            message = f"unclosed libsess {self._what} {owner!r}: released when collected"
+            warnings.warn(message, ResourceWarning, source=owner)
 
     def _take(self) -> Any:
         """The handle to release now, if it is time (under the lock)."""

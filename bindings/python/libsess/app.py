@@ -101,8 +101,8 @@ class App:
     `clock` a callable giving milliseconds for deadlines (tests move time
     with it; if it raises or gives a non-int, a RuntimeWarning says so and
     its last reading is used). Thread-safe. Use it as a context manager,
-    or `close()`, to release it. Applications cannot be copied or
-    pickled."""
+    or `close()`, to release it (one collected unclosed is released then,
+    with a ResourceWarning). Applications cannot be copied or pickled."""
 
     def __init__(
         self,
@@ -202,7 +202,7 @@ class App:
         out = ffi.new("size_t *")
         with self._shared as handle:
             check(lib.sess_app_expire(handle, out))
-        return out[0]
+        return int(out[0])
 
     @property
     def session_count(self) -> int:
@@ -210,7 +210,7 @@ class App:
         out = ffi.new("size_t *")
         with self._shared as handle:
             check(lib.sess_app_session_count(handle, out))
-        return out[0]
+        return int(out[0])
 
     def close(self) -> None:
         """Releases the application (idempotent): later calls raise
@@ -238,4 +238,4 @@ class App:
         # Released here, while the callbacks in _keep are still alive.
         shared = getattr(self, "_shared", None)
         if shared is not None:
-            shared.close()
+            shared.collected(self)

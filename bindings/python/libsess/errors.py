@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ._native import ffi, lib
+from ._native import ffi, lib, unpack_text
 
 
 class SessionError(Exception):
@@ -128,7 +128,7 @@ def _text(fn: Any, *args: Any) -> str:
     buf = ffi.new("char[]", size[0] + 1)
     if fn(*args, buf, size[0] + 1, size) < 0:
         return "libsess error"
-    return ffi.unpack(buf, size[0]).decode("utf-8", "replace")
+    return unpack_text(buf, size[0], errors="replace")
 
 
 def last_error(hresult: int) -> SessionError:

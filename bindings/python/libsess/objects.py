@@ -24,7 +24,6 @@ def _address(p: Any) -> int:
     return int(ffi.cast("uintptr_t", p))
 
 
-@ffi.callback("uint32_t(sess_unknown *)")
 def _add_ref(p: Any) -> int:
     if sys.is_finalizing():
         return 0
@@ -34,7 +33,6 @@ def _add_ref(p: Any) -> int:
         return int(entry[2])
 
 
-@ffi.callback("uint32_t(sess_unknown *)")
 def _release(p: Any) -> int:
     if sys.is_finalizing():
         return 0
@@ -47,7 +45,6 @@ def _release(p: Any) -> int:
         return int(entry[2])
 
 
-@ffi.callback("sess_result(sess_unknown *, const sess_guid *, void **)", error=lib.SESS_E_NOINTERFACE)
 def _query_interface(p: Any, iid: Any, out: Any) -> int:
     if sys.is_finalizing() or ffi.buffer(iid)[:] != ffi.buffer(ffi.addressof(lib.SESS_IID_IUNKNOWN))[:]:
         out[0] = ffi.NULL
@@ -57,7 +54,14 @@ def _query_interface(p: Any, iid: Any, out: Any) -> int:
     return int(lib.SESS_S_OK)
 
 
-_vtbl = ffi.new("sess_unknown_vtbl *", {"query_interface": _query_interface, "add_ref": _add_ref, "release": _release})
+_callbacks = {
+    "query_interface": ffi.callback(
+        "sess_result(sess_unknown *, const sess_guid *, void **)", _query_interface, error=lib.SESS_E_NOINTERFACE
+    ),
+    "add_ref": ffi.callback("uint32_t(sess_unknown *)", _add_ref),
+    "release": ffi.callback("uint32_t(sess_unknown *)", _release),
+}
+_vtbl = ffi.new("sess_unknown_vtbl *", _callbacks)
 
 
 def wrap(target: Any) -> Any:

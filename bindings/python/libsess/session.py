@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type, cast
 
 from ._native import c_text, check, discard_at_exit, ffi, lib, text_out
 from .errors import SessionError, error_for
@@ -144,7 +144,7 @@ class Session(MutableMapping[str, Any]):
     def __len__(self) -> int:
         count = ffi.new("size_t *")
         self._call(lib.sess_contents_count, count)
-        return count[0]
+        return int(count[0])
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -154,7 +154,7 @@ class Session(MutableMapping[str, Any]):
         except KeyError:
             return False
         with Variant() as v:  # the value is copied, not converted
-            return self._call(lib.sess_value_get, key, v.ptr) == lib.SESS_S_OK
+            return bool(self._call(lib.sess_value_get, key, v.ptr) == lib.SESS_S_OK)
 
     def clear(self) -> None:
         """Removes every item (RemoveAll); the session stays."""
@@ -191,7 +191,7 @@ class Session(MutableMapping[str, Any]):
         (InvalidArgument, value unchanged)."""
         out = ffi.new("int32_t *")
         self._call(lib.sess_timeout, ffi.NULL, out)
-        return out[0]
+        return int(out[0])
 
     @timeout.setter
     def timeout(self, minutes: int) -> None:
@@ -203,7 +203,7 @@ class Session(MutableMapping[str, Any]):
         """LCID (drives value-to-text conversion); validated when set."""
         out = ffi.new("uint32_t *")
         self._call(lib.sess_lcid, ffi.NULL, out)
-        return out[0]
+        return int(out[0])
 
     @lcid.setter
     def lcid(self, lcid: int) -> None:
@@ -215,7 +215,7 @@ class Session(MutableMapping[str, Any]):
         """CodePage (drives text encoding); validated when set."""
         out = ffi.new("uint32_t *")
         self._call(lib.sess_codepage, ffi.NULL, out)
-        return out[0]
+        return int(out[0])
 
     @codepage.setter
     def codepage(self, codepage: int) -> None:
@@ -269,7 +269,7 @@ class Session(MutableMapping[str, Any]):
         """Mode: SESS_MODE_INPROC (1), SESS_MODE_REDIS (2), SESS_MODE_CUSTOM (4) or SESS_MODE_LMDB (8)."""
         out = ffi.new("uint32_t *")
         self._call(lib.sess_session_mode, out)
-        return out[0]
+        return int(out[0])
 
     def _flag(self, fn: Any) -> bool:
         out = ffi.new("bool *")
@@ -288,7 +288,7 @@ class StaticObjects(Mapping[str, ComObject]):
         with Variant() as v:
             if self._session._call(lib.sess_static_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
-            return load(v.ptr)
+            return cast(ComObject, load(v.ptr))  # a static object is an object
 
     def __iter__(self) -> Iterator[str]:
         return iter([self._session._text(lib.sess_static_key_at, i) for i in range(len(self))])
@@ -296,7 +296,7 @@ class StaticObjects(Mapping[str, ComObject]):
     def __len__(self) -> int:
         count = ffi.new("size_t *")
         self._session._call(lib.sess_static_count, count)
-        return count[0]
+        return int(count[0])
 
     def __contains__(self, name: object) -> bool:
         # Names compare as the library's lookup does: Unicode lowercase.

@@ -1,20 +1,53 @@
 """Python values <-> VARIANTs: str BSTR, int I4/I8, float R8, bool BOOL,
-Decimal CY, datetime DATE, None NULL, list/tuple array (by value), ComObject
-UNKNOWN."""
+Decimal CY, datetime DATE, None NULL, Empty EMPTY, bytes (bytearray,
+memoryview) array of UI1, list/tuple array of VARIANT (by value),
+ComObject UNKNOWN."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 import math
 from typing import Any, List, Tuple, Union
 
-from ._native import c_text, check, ffi, lib
+from ._native import c_text, check, ffi, lib, unpack_text
 from .errors import error_for
+
+class EmptyType(enum.Enum):
+    """The type of `Empty`, its only value."""
+
+    Empty = "Empty"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "libsess.Empty"
+
+
+#: VT_EMPTY, VBScript's Empty: the value of a variable never assigned (a
+#: VARIANT holding nothing), as distinct from Null (None, SQL's unknown).
+#: A stored Empty reads back as Empty, so `s[k] = s[k]` keeps its type.
+#: False, as in VBScript; compare with `is`.
+Empty = EmptyType.Empty
 
 #: What a session value can be (arrays of these, nested: lists or tuples).
 Value = Union[
-    None, bool, int, float, str, decimal.Decimal, datetime.datetime, List[Any], Tuple[Any, ...], "ComObject"
+    None,
+    EmptyType,
+    bool,
+    int,
+    float,
+    str,
+    decimal.Decimal,
+    datetime.datetime,
+    bytes,
+    bytearray,
+    memoryview,
+    List[Any],
+    Tuple[Any, ...],
+    "ComObject",
 ]
 
 _DAY_MS = 86_400_000
@@ -124,6 +157,8 @@ def store(value: Any, out: Any) -> None:
     """Writes `value` into the initialised, empty `sess_variant *out`."""
     if value is None:
         out.vt = lib.SESS_VT_NULL
+    elif value is Empty:
+        out.vt = lib.SESS_VT_EMPTY
     elif isinstance(value, bool):
         out.vt = lib.SESS_VT_BOOL
         out.v.boolVal = lib.SESS_VARIANT_TRUE if value else lib.SESS_VARIANT_FALSE
@@ -143,6 +178,8 @@ def store(value: Any, out: Any) -> None:
         out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)
     elif isinstance(value, datetime.datetime):
         check(lib.sess_variant_set_date(out, to_ole_date(value)))  # 100-01-01 to 9999-12-31
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        _store_bytes(value, out)
     elif isinstance(value, (list, tuple)):
         _store_array(value, out)
     elif isinstance(value, ComObject):
@@ -167,6 +204,18 @@ def _to_cy(value: decimal.Decimal) -> int:
     return scaled
 
 
+def _store_bytes(data: Union[bytes, bytearray, memoryview], out: Any) -> None:
+    """`data` as a VT_ARRAY | VT_UI1 (a copy): a memoryview must be of
+    unsigned bytes (format "B") and C-contiguous, else TypeError."""
+    view = memoryview(data)
+    if view.format != "B" or not view.c_contiguous:
+        raise TypeError("a session holds only C-contiguous memoryviews of unsigned bytes (format 'B')")
+    array = ffi.new("sess_array **")
+    check(lib.sess_array_create_bytes(ffi.from_buffer(view), view.nbytes, array))
+    out.vt = lib.SESS_VT_ARRAY | lib.SESS_VT_UI1
+    out.v.parray = array[0]
+
+
 def _store_array(items: Any, out: Any) -> None:
     array = ffi.new("sess_array **")
     check(lib.sess_array_create(len(items), array))
@@ -184,10 +233,12 @@ def _store_array(items: Any, out: Any) -> None:
 def load(v: Any) -> Any:
     """The Python value of `sess_variant *v` (copied out)."""
     vt = v.vt
-    if vt in (lib.SESS_VT_EMPTY, lib.SESS_VT_NULL):
+    if vt == lib.SESS_VT_EMPTY:
+        return Empty
+    if vt == lib.SESS_VT_NULL:
         return None
     if vt == lib.SESS_VT_BSTR:
-        return ffi.unpack(v.v.bstrVal.ptr, v.v.bstrVal.len).decode("utf-8")
+        return unpack_text(v.v.bstrVal.ptr, v.v.bstrVal.len)
     if vt == lib.SESS_VT_BOOL:
         return v.v.boolVal != 0
     if vt in _INTEGERS:
@@ -202,6 +253,8 @@ def load(v: Any) -> Any:
         return from_ole_date(v.v.date)
     if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT:
         return _load_array(v.v.parray)
+    if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_UI1:
+        return _load_bytes(v.v.parray)
     if vt in (lib.SESS_VT_UNKNOWN, lib.SESS_VT_DISPATCH):
         return ComObject(v.v.punkVal) if v.v.punkVal != ffi.NULL else None
     raise error_for(lib.SESS_DISP_E_BADVARTYPE, f"no Python value for variant type {vt}")
@@ -220,7 +273,7 @@ _INTEGERS = {
 }
 
 
-def _load_array(array: Any) -> list:
+def _load_array(array: Any) -> List[Any]:
     size = ffi.new("size_t *")
     check(lib.sess_array_length(array, size))
     items = []
@@ -229,6 +282,12 @@ def _load_array(array: Any) -> list:
             check(lib.sess_array_get(array, i, element.ptr))
             items.append(load(element.ptr))
     return items
+
+
+def _load_bytes(array: Any) -> bytes:
+    data, size = ffi.new("uint8_t **"), ffi.new("size_t *")
+    check(lib.sess_array_bytes(array, data, size))
+    return bytes(ffi.buffer(data[0], size[0])) if size[0] else b""
 
 
 class Variant:

@@ -23,9 +23,10 @@ exc_info raises AssertionError (PEP 3333).
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from types import TracebackType
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
 
-from ._native import SharedHandle, c_text, check, ffi, lib, text_out
+from ._native import SharedHandle, c_text, check, ffi, lib, text_out, unpack_text
 from .app import App, _fill
 from .errors import InvalidArgument, LockTimeout, NoApplication, SessionError, StoreUnavailable, error_for
 from .session import Session
@@ -54,8 +55,9 @@ class SessionMiddleware:
     cookie_domain, max_age_seconds, host_prefix, cookieless) for every
     application, and `secure` (True, False, or None: when the request came
     over HTTPS) and `same_site` ("lax", "strict", "none" or "omit", any
-    case). `close()` releases the site (the applications' expiry threads
-    stop once they are closed too)."""
+    case). `close()`, or leaving its `with` block, releases the site (the
+    applications' expiry threads stop once they are closed too); one
+    collected unclosed is released then, with a ResourceWarning."""
 
     def __init__(
         self,
@@ -78,20 +80,35 @@ class SessionMiddleware:
         out = ffi.new("sess_site **")
         check(lib.sess_site_create(out))
         self._shared = SharedHandle(out[0], lib.sess_site_release, "middleware", self._apps)
-        for path, application in self._apps.items():
-            with self._shared as site, application._shared as handle:
-                check(lib.sess_site_add(site, c_text(path), handle, opts))
+        try:
+            for path, application in self._apps.items():
+                with self._shared as site, application._shared as handle:
+                    check(lib.sess_site_add(site, c_text(path), handle, opts))
+        except BaseException:
+            self.close()  # the caller never gets it to close
+            raise
 
     def close(self) -> None:
         """Releases the site (idempotent): later requests raise WrongState;
         requests in flight finish first."""
         self._shared.close()
 
+    def __enter__(self) -> "SessionMiddleware":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
     def __del__(self) -> None:
         # Released here, while the applications (and their callbacks) live.
         shared = getattr(self, "_shared", None)
         if shared is not None:
-            shared.close()
+            shared.collected(self)
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         use = _use(self.session_use(environ) if callable(self.session_use) else self.session_use)
@@ -211,7 +228,7 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
         check(lib.sess_request_end(request, failed, cookie))
         if cookie.vt != lib.SESS_VT_BSTR:
             return None
-        return ffi.unpack(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len).decode("latin-1")
+        return unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
     finally:
         lib.sess_variant_clear(cookie)
 

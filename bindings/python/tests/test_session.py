@@ -4,6 +4,7 @@ its errors; seed 004's scenarios and seed 000's methods in Python."""
 import gc
 import math
 import threading
+import warnings
 
 import pytest
 
@@ -619,6 +620,26 @@ def test_an_unclosed_session_warns(app):
         del s
         gc.collect()
     assert app.session_count == 0  # discarded
+
+
+def test_an_unclosed_app_warns_and_is_released():
+    """As an unclosed file: an App collected without close() says so
+    (ResourceWarning) and is still released (Session_OnEnd runs for its
+    stored sessions); a closed one is collected silently."""
+    ended = []
+    app = libsess.App(on_end=lambda s: ended.append(dict(s)))
+    stored(app, kept=1)
+    with pytest.warns(ResourceWarning, match="unclosed libsess application"):
+        del app
+        gc.collect()
+    assert ended == [{"kept": 1}]
+    app = libsess.App()
+    app.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del app
+        gc.collect()
+    assert caught == []
 
 
 def test_error_families():

@@ -1,5 +1,6 @@
 """Python values <-> VARIANTs, through a session (copied in and out)."""
 
+import array
 import datetime
 import decimal
 import math
@@ -37,13 +38,16 @@ def session():
         True,
         False,
         None,
+        libsess.Empty,
         decimal.Decimal("12.3456"),
         decimal.Decimal("-922337203685477.5808"),
         datetime.datetime(2024, 1, 15, 12, 0),
         datetime.datetime(2026, 12, 4, 19, 0, 0, 123000),
         datetime.datetime(1899, 12, 29, 6, 0),
         datetime.datetime(100, 1, 1),
-        ["Chris", 1, 2.5, None, [True, "nested"]],
+        b"",
+        b"\x00\xffbinary\x00",
+        ["Chris", 1, 2.5, None, libsess.Empty, [True, "nested"], b"bytes"],
     ],
 )
 def test_round_trip(session, value):
@@ -58,10 +62,75 @@ def test_value_admits_every_type_a_session_stores(session):
     the conversion takes (type checkers refused a tuple)."""
     hint = typing.get_type_hints(libsess.Session.__setitem__)["value"]
     types = tuple(typing.get_origin(t) or t for t in typing.get_args(hint))
-    values = [None, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1), ["a", [1]], ("a", 1)]
+    values = [None, libsess.Empty, True, 1, 1.5, "a", decimal.Decimal(1), datetime.datetime(2024, 1, 1)]
+    values += [b"a", bytearray(b"a"), memoryview(b"a"), ["a", [1]], ("a", 1)]
     for value in values:
         session["v"] = value
         assert isinstance(value, types), type(value)
+
+
+def stored_type(session, name):
+    """The variant type stored under `name`."""
+    with libsess.values.Variant() as v:
+        session._call(libsess._lib.sess_value_get, name.encode(), v.ptr)
+        return v.ptr.vt
+
+
+def test_empty_and_null_keep_their_types(session):
+    """A value read and written back keeps its type: Empty (the value a C
+    host or ASP page may store, and of array elements never set) read as
+    None and was written back as Null."""
+    lib = libsess._lib
+    with libsess.values.Variant() as empty:
+        session._call(lib.sess_value_set, b"e", empty.ptr)
+    session["n"] = None
+    assert session["e"] is libsess.Empty and session["n"] is None
+    session["e"], session["n"] = session["e"], session["n"]
+    assert (stored_type(session, "e"), stored_type(session, "n")) == (lib.SESS_VT_EMPTY, lib.SESS_VT_NULL)
+    array = libsess._ffi.new("sess_array **")
+    libsess._native.check(lib.sess_array_create(2, array))  # two Empty elements
+    with libsess.values.Variant() as v:
+        v.ptr.vt, v.ptr.v.parray = lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT, array[0]
+        session._call(lib.sess_value_set, b"a", v.ptr)
+    assert session["a"] == [libsess.Empty, libsess.Empty]
+    assert session.interface().get("Value", "missing") is libsess.Empty  # as ASP's Session("missing")
+    assert not libsess.Empty and repr(libsess.Empty) == "libsess.Empty"
+
+
+@pytest.mark.parametrize("store", ["in-process", "lmdb", "redis"])
+def test_bytes_are_arrays_of_ui1_in_every_store(store, tmp_path, request):
+    """bytes (and bytearray, and a memoryview of bytes) are stored as ASP
+    stores binary data, VT_ARRAY | VT_UI1, and read back as bytes, from
+    every store (it was a TypeError): empty, large, and inside arrays."""
+    options = {}
+    if store == "lmdb":
+        options["lmdb"] = {"path": tmp_path, "map_size": 64 << 20}
+    elif store == "redis":
+        options["redis"] = request.getfixturevalue("redis_url")
+    large = bytes(range(256)) * 12_288  # 3 MiB
+    values = [b"", b"\x00\xff\x00", bytearray(b"ab"), memoryview(b"xyz"), large]
+    limits = {"max_value_bytes": 4 << 20, "max_session_bytes": 8 << 20}
+    with libsess.App(**limits, **options) as app:
+        with app.create() as s:
+            for i, value in enumerate(values):
+                s[f"v{i}"] = value
+            s["nested"] = [b"", [b"\x01"]]
+            sid = s.id
+        with app.open(sid) as s:  # read back from the store
+            for i, value in enumerate(values):
+                back = s[f"v{i}"]
+                assert type(back) is bytes and back == bytes(value), i
+                assert stored_type(s, f"v{i}") == libsess._lib.SESS_VT_ARRAY | libsess._lib.SESS_VT_UI1
+            assert s["nested"] == [b"", [b"\x01"]]
+            s["v1"] = s["v1"]  # read and written back: still bytes
+            assert stored_type(s, "v1") == libsess._lib.SESS_VT_ARRAY | libsess._lib.SESS_VT_UI1
+
+
+def test_a_bytearray_is_copied_in(session):
+    data = bytearray(b"abc")
+    session["b"] = data
+    data[0] = ord("x")
+    assert session["b"] == b"abc"
 
 
 def test_tuples_come_back_as_lists(session):
@@ -128,7 +197,9 @@ def test_currency_ignores_the_callers_decimal_context(session):
         assert session["cy"] == 0
 
 
-@pytest.mark.parametrize("value", [b"bytes", {"a": 1}, object(), 1j])
+@pytest.mark.parametrize(
+    "value", [{"a": 1}, object(), 1j, memoryview(b"abcd")[::2], memoryview(array.array("I", [1]))]
+)
 def test_unstorable_types(session, value):
     with pytest.raises(TypeError):
         session["x"] = value

@@ -3,12 +3,14 @@ with a real HTTP client (urllib with a cookie jar): seed 004's pages, 503s,
 failed pages, and concurrent requests on one session."""
 
 import contextlib
+import gc
 import http.cookiejar
 import socketserver
 import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -76,10 +78,8 @@ class QuietHandler(WSGIRequestHandler):
 def serve(app, **web_options):
     """The pages behind the middleware for `app` on a threading server; its base URL."""
     use = lambda environ: "readonly" if environ["PATH_INFO"] == "/read" else "exclusive"  # noqa: E731
-    server = make_server(
-        "127.0.0.1", 0, SessionMiddleware(pages, app, session_use=use, **web_options),
-        server_class=ThreadingServer, handler_class=QuietHandler,
-    )
+    middleware = SessionMiddleware(pages, app, session_use=use, **web_options)
+    server = make_server("127.0.0.1", 0, middleware, server_class=ThreadingServer, handler_class=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -87,6 +87,7 @@ def serve(app, **web_options):
     finally:
         server.shutdown()
         server.server_close()
+        middleware.close()
 
 
 @pytest.fixture
@@ -190,9 +191,9 @@ def test_store_down_is_503():
         def start_response(status, headers, exc_info=None):
             calls.append(status)
 
-        middleware = SessionMiddleware(pages, app)
-        environ = {"PATH_INFO": "/count", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
-        body = b"".join(middleware(environ, start_response))
+        with SessionMiddleware(pages, app) as middleware:
+            environ = {"PATH_INFO": "/count", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+            body = b"".join(middleware(environ, start_response))
         assert calls == ["503 Service Unavailable"]
         assert b"try again" in body
 
@@ -249,8 +250,7 @@ def request(middleware, path, script_name=""):
 
 
 def test_paths_the_library_cannot_take_are_400():
-    with libsess.App() as app:
-        middleware = SessionMiddleware(pages, app)
+    with libsess.App() as app, SessionMiddleware(pages, app) as middleware:
         assert request(middleware, "/\xff")[0] == "400 Bad Request"  # GET /%FF: not UTF-8
         assert request(middleware, "/read\x00.png")[0] == "400 Bad Request"  # not the page /read
         assert request(middleware, "/read")[2] == b"readonly=False count=None\n"
@@ -258,8 +258,7 @@ def test_paths_the_library_cannot_take_are_400():
 
 def test_a_path_outside_every_application_has_no_session():
     """As Apache's module declines it: the page runs without a session."""
-    with libsess.App() as app:
-        middleware = SessionMiddleware(pages, {"/app": app})
+    with libsess.App() as app, SessionMiddleware(pages, {"/app": app}) as middleware:
         status, _, body = request(middleware, "/read", script_name="/other")
         assert (status, body) == ("200 OK", b"none\n")
         assert request(middleware, "/id", script_name="/app")[0] == "200 OK"
@@ -278,8 +277,8 @@ def test_an_error_page_replaces_the_response():
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
         return [b"error page"]
 
-    with libsess.App() as app:
-        status, headers, body = request(SessionMiddleware(page, app), "/")
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        status, headers, body = request(middleware, "/")
         assert (status, body) == ("500 Internal Server Error", b"error page")
         assert [name for name, _ in headers] == ["Content-Type", "Set-Cookie"]
 
@@ -297,8 +296,8 @@ def test_an_error_page_drops_what_was_written_before_it():
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
         return [b"error page"]
 
-    with libsess.App() as app:
-        status, _, body = request(SessionMiddleware(page, app), "/")
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        status, _, body = request(middleware, "/")
         assert (status, body) == ("500 Internal Server Error", b"error page")
 
 
@@ -313,9 +312,9 @@ def test_start_response_twice_without_exc_info_is_the_pages_error():
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not sent"]
 
-    with libsess.App() as app:
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
         with pytest.raises(AssertionError, match="exc_info"):
-            request(SessionMiddleware(page, app), "/")
+            request(middleware, "/")
         assert app.session_count == 0
 
 
@@ -328,9 +327,9 @@ def test_a_page_that_never_starts_its_response_keeps_nothing():
         environ["libsess.session"]["a"] = 1
         return [b"no response"]
 
-    with libsess.App() as app:
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
         with pytest.raises(RuntimeError, match="start_response"):
-            request(SessionMiddleware(page, app), "/")
+            request(middleware, "/")
         assert app.session_count == 0
 
 
@@ -342,7 +341,8 @@ def test_session_use_in_any_case_checked_when_the_middleware_is_made():
         with pytest.raises(ValueError):
             SessionMiddleware(pages, app, session_use="sometimes")
         for use in ["ReadOnly", lambda environ: "OFF"]:
-            assert request(SessionMiddleware(pages, app, session_use=use), "/read")[:3:2] == ("200 OK", b"none\n")
+            with SessionMiddleware(pages, app, session_use=use) as middleware:
+                assert request(middleware, "/read")[:3:2] == ("200 OK", b"none\n")
 
 
 def test_cookie_options():
@@ -352,9 +352,11 @@ def test_cookie_options():
         return []
 
     with libsess.App() as app:
-        _, headers, _ = request(SessionMiddleware(page, app, secure=True, same_site="Strict"), "/")
+        with SessionMiddleware(page, app, secure=True, same_site="Strict") as middleware:
+            _, headers, _ = request(middleware, "/")
         assert dict(headers)["Set-Cookie"].endswith("; Secure; HttpOnly; SameSite=Strict")
-        _, headers, _ = request(SessionMiddleware(page, app, same_site="omit"), "/")
+        with SessionMiddleware(page, app, same_site="omit") as middleware:
+            _, headers, _ = request(middleware, "/")
         assert "Secure" not in dict(headers)["Set-Cookie"] and "SameSite" not in dict(headers)["Set-Cookie"]
         with pytest.raises(TypeError):
             SessionMiddleware(page, app, secure=1)
@@ -370,3 +372,28 @@ def test_a_closed_middleware_refuses_requests():
         middleware.close()
         with pytest.raises(libsess.WrongState):
             request(middleware, "/read")
+
+
+def test_an_unclosed_middleware_warns_and_is_released():
+    """As an unclosed App: a middleware collected without close() says so
+    (ResourceWarning) and is still released, letting go of the
+    application it serves (here closed already, so its Session_OnEnd runs
+    then); one that could not be made is closed, not left to warn."""
+    ended = []
+    app = libsess.App(on_end=lambda s: ended.append(dict(s)))
+    middleware = SessionMiddleware(pages, app)
+    assert request(middleware, "/count")[2] == b"1\n"
+    app.close()
+    assert ended == []  # the middleware still holds the application
+    with pytest.warns(ResourceWarning, match="unclosed libsess middleware"):
+        del middleware
+        gc.collect()
+    assert ended == [{"count": 1}]
+    closed = libsess.App()
+    closed.close()
+    with libsess.App() as app, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(libsess.WrongState):
+            SessionMiddleware(pages, {"/": app, "/closed": closed})
+        gc.collect()
+    assert caught == []
