@@ -318,6 +318,20 @@ public:
         v_.vt = SESS_VT_ARRAY | SESS_VT_VARIANT;
         v_.v.parray = array;
     }
+    /// A byte array (VT_ARRAY | VT_UI1, how ASP holds binary data): a copy
+    /// of the `len` bytes at `data` (null only with `len` 0); more than
+    /// 16 MiB is E_OUTOFMEMORY.
+    static variant bytes(const void *data, std::size_t len)
+    {
+        variant out;
+        sess_array *array = nullptr;
+        detail::check(sess_array_create_bytes(data, len, &array));
+        out.v_.vt = SESS_VT_ARRAY | SESS_VT_UI1;
+        out.v_.v.parray = array;
+        return out;
+    }
+    /// A byte array (VT_ARRAY | VT_UI1) holding a copy of `data`.
+    static variant bytes(const std::vector<std::uint8_t> &data) { return bytes(data.data(), data.size()); }
     /// VT_UNKNOWN holding another reference to `object`.
     variant(const unknown_ptr &object) noexcept : variant()
     {
@@ -409,8 +423,10 @@ public:
     /// - a system_clock time_point of any duration, rounded down to it:
     ///   sess::time_point holds every DATE; one that does not fit T (such
     ///   as a year past 2262 in nanoseconds) is DISP_E_OVERFLOW;
-    /// - std::vector<variant> (VT_ARRAY | VT_VARIANT only) or unknown_ptr
-    ///   (VT_UNKNOWN / VT_DISPATCH only): not converted.
+    /// - std::vector<variant> (VT_ARRAY | VT_VARIANT only),
+    ///   std::vector<std::uint8_t> (VT_ARRAY | VT_UI1 only: a copy of the
+    ///   bytes) or unknown_ptr (VT_UNKNOWN / VT_DISPATCH only): not
+    ///   converted.
     template <class T> T as(std::uint32_t lcid = 0x0409) const
     {
         if constexpr (std::is_same_v<T, bool>) {
@@ -435,6 +451,13 @@ public:
             for (std::size_t i = 0; i < len; ++i)
                 detail::check(sess_array_get(v_.v.parray, i, items[i].put()));
             return items;
+        } else if constexpr (std::is_same_v<T, std::vector<std::uint8_t>>) {
+            if (v_.vt != (SESS_VT_ARRAY | SESS_VT_UI1))
+                throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array of bytes (VT_ARRAY | VT_UI1)");
+            const std::uint8_t *data = nullptr;
+            std::size_t len = 0;
+            detail::check(sess_array_bytes(v_.v.parray, &data, &len));
+            return std::vector<std::uint8_t>(data, data + len);
         } else if constexpr (std::is_same_v<T, unknown_ptr>) {
             if (v_.vt != SESS_VT_UNKNOWN && v_.vt != SESS_VT_DISPATCH)
                 throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an object (VT_UNKNOWN / VT_DISPATCH)");

@@ -326,6 +326,27 @@ TEST_CASE("variant: arrays are copied by value; copy and move")
     CHECK(thrown([] { (void)sess::variant(1).as<std::vector<sess::variant>>(); }) == SESS_DISP_E_TYPEMISMATCH);
 }
 
+TEST_CASE("variant: byte arrays (VT_ARRAY | VT_UI1) go in and come out as bytes")
+{
+    const std::vector<std::uint8_t> data{0x00, 0xFF, 'a', 0x80};
+    sess::variant blob = sess::variant::bytes(data);
+    CHECK(blob.vt() == (SESS_VT_ARRAY | SESS_VT_UI1));
+    CHECK(blob.as<std::vector<std::uint8_t>>() == data);
+    sess::variant copy = blob;
+    CHECK(copy.as<std::vector<std::uint8_t>>() == data);
+    CHECK(sess::variant::bytes(nullptr, 0).as<std::vector<std::uint8_t>>().empty());
+    CHECK(thrown([] { (void)sess::variant::bytes(nullptr, 1); }) == SESS_E_POINTER);
+    CHECK(thrown([&] { (void)blob.as<std::vector<sess::variant>>(); }) == SESS_DISP_E_TYPEMISMATCH);
+    CHECK(thrown([] { (void)sess::variant(std::vector<sess::variant>{1}).as<std::vector<std::uint8_t>>(); }) ==
+          SESS_DISP_E_TYPEMISMATCH);
+
+    sess::app app;
+    sess::session s = app.create();
+    s.set("blob", blob);
+    CHECK(s.get("blob").as<std::vector<std::uint8_t>>() == data);
+    s.close();
+}
+
 TEST_CASE("errors carry the HRESULT and the library's message")
 {
     sess::app app;
