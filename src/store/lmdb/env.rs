@@ -38,6 +38,7 @@ use super::locks;
 use super::provider::{rewrite, State};
 use super::slides::{Push, Slide, Slides};
 use super::space;
+use super::verify;
 use super::wakes::{spin_for, Wakes};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
@@ -125,10 +126,11 @@ impl Room<'_> {
 /// An [`Environment`]'s LMDB handle, which a forked child may close early.
 struct Handle {
     env: UnsafeCell<ManuallyDrop<Env<WithoutTls>>>,
-    /// The descriptor of `lock.mdb` a lock table's conversion opened
-    /// (`locks::convert_old`): kept while `env` is open, since closing it
-    /// would drop LMDB's `fcntl` locks on the file, and closed after it (a
-    /// field: dropped after [`Handle::drop`] closed `env`).
+    /// The descriptor of `lock.mdb` that [`locks::opening`] locked: kept
+    /// while `env` is open, since closing it would drop LMDB's `fcntl`
+    /// locks on the file, and closed after it (a field: dropped after
+    /// [`Handle::drop`] closed `env`; taken early only by
+    /// [`Environment::close_inherited`]).
     lock_file: Mutex<Option<File>>,
     /// Whether `env` was closed early (only ever in a forked child).
     closed: AtomicBool,
@@ -369,23 +371,29 @@ impl Environment {
         }
         not_emptied(&dir)?;
         // No environment of this process is open on `dir` (see
-        // `locks::convert_old`): a lock table of the format before may be
-        // converted.
-        let lock_file = locks::convert_old(&dir)?;
-        let e = Arc::new(Environment::open(&dir, opts, format, lock_file)?);
+        // `locks::opening`): whether another process has one.
+        let opening = locks::opening(&dir)?;
+        if opening.first {
+            // LMDB trusts its file, and damage appears while no process
+            // has it open (a crash, a copy, a failing disk): checked
+            // before LMDB reads it, while no other process can.
+            verify::data_file(&dir)?;
+        }
+        locks::convert_old(&dir, opening.first)?;
+        let e = Arc::new(Environment::open(&dir, opts, format, opening.lock_file)?);
         open.retain(|_, w| w.strong_count() > 0);
         open.insert(dir, Arc::downgrade(&e));
         Ok(e)
     }
 
     /// Opens the environment of `dir` (`lock_file`: the descriptor of its
-    /// `lock.mdb` a lock table's conversion left locked, kept open as long
-    /// as the environment, see `locks::convert_old`).
+    /// `lock.mdb` that [`locks::opening`] locked, kept open as long as the
+    /// environment).
     fn open(
         dir: &std::path::Path,
         opts: &LmdbOptions,
         format: &'static [u8],
-        lock_file: Option<File>,
+        lock_file: File,
     ) -> Result<Environment> {
         let mut flags = EnvFlags::NO_READ_AHEAD | EnvFlags::WRITE_MAP;
         if !opts.durable {
@@ -414,7 +422,7 @@ impl Environment {
         let environment = Environment {
             env: Handle {
                 env: UnsafeCell::new(ManuallyDrop::new(env)),
-                lock_file: Mutex::new(lock_file),
+                lock_file: Mutex::new(Some(lock_file)),
                 closed: AtomicBool::new(false),
             },
             format,
@@ -487,8 +495,8 @@ impl Environment {
         // transaction of it is open: the threads that had one are not in
         // this process); `closed` makes this the one drop.
         unsafe { ManuallyDrop::drop(&mut *self.env.env.get()) }
-        // Its descriptor of `lock.mdb` too, if any (none of this process's
-        // locks is on it yet: `fcntl` locks are not inherited).
+        // Its descriptor of `lock.mdb` too (none of this process's locks
+        // is on it yet: `fcntl` locks are not inherited).
         drop(
             self.env
                 .lock_file

@@ -88,6 +88,7 @@ mod parts;
 mod provider;
 mod slides;
 mod space;
+mod verify;
 mod wakes;
 mod words;
 
