@@ -51,7 +51,7 @@
 //!   unwritable directory, or one whose file system cannot allocate space
 //!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation
 //!   (`E_STORE_UNAVAILABLE` if another opener holds the directory's lock,
-//!   `parts.rs`, for 10 s). A lock table an earlier version wrote
+//!   `parts.rs`, for 60 s). A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
 //!   what to do) while one has (`locks.rs`). A `data.mdb` that is empty
@@ -59,16 +59,22 @@
 //!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
 //!   for a new store.
 //!
-//!   LMDB trusts its file: it checks no checksums, so a damaged
-//!   `data.mdb` (bit flips from a failing disk, another program writing
-//!   it) can crash the process inside LMDB (SIGSEGV or SIGABRT) rather
-//!   than fail with `E_STORE_CORRUPT`; a damaged session record
-//!   LMDB hands back is caught (`E_STORE_CORRUPT`; a sweep drops it
-//!   without Session_OnEnd). Keep the directory on a sound local disk,
-//!   written by libsess only. After such a crash or error: stop every
-//!   process using the directory, then restore the directory from a
-//!   backup or remove it (its sessions are lost: their users start new
-//!   ones).
+//!   LMDB trusts its file: it checks no checksums and follows the
+//!   offsets and page numbers it reads, so a damaged `data.mdb` (bit
+//!   flips from a failing disk, a copy taken mid-write) would crash the
+//!   process inside LMDB (SIGSEGV or SIGABRT). The first process to open
+//!   an environment since every process closed it (it takes LMDB's lock
+//!   on `lock.mdb` exclusively) checks every page in use first
+//!   (`verify.rs`): damage is `E_STORE_CORRUPT` naming the file and page,
+//!   at application creation. Later openers trust that check: the file
+//!   has been written only by LMDB since. Damage done while processes
+//!   have the directory open (another program writing the file) is not
+//!   detected and can still crash them. A damaged session record LMDB
+//!   hands back is caught (`E_STORE_CORRUPT`; a sweep drops it without
+//!   Session_OnEnd). Keep the directory on a sound local disk, written by
+//!   libsess only. After such an error or crash: stop every process using
+//!   the directory, then restore the directory from a backup or remove it
+//!   (its sessions are lost: their users start new ones).
 //! - **Parts**: a new directory's sessions are spread over four LMDB
 //!   environments (the directory's and three in subdirectories) by key
 //!   hash (`parts.rs`): LMDB admits one write transaction per environment,
