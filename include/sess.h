@@ -701,7 +701,9 @@ typedef struct sess_lmdb_options {
   uint32_t struct_size;
   /**
    * How long a session lock lives if its holder never releases it (a
-   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h).
+   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h):
+   * after this another request may take the session, and the holder's
+   * save is refused (`SESS_E_LOCK_TIMEOUT`).
    */
   uint32_t lock_ttl_ms;
   /**

@@ -1514,3 +1514,27 @@ fn random_damage_to_a_data_file_never_crashes() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn a_save_after_the_locks_lease_ended_is_refused_even_if_no_one_took_it() {
+    let dir = TempDir::new("late-save");
+    let clock = Arc::new(ManualClock::new(DAMAGE_NOW));
+    let app = app_on(lmdb_opts(dir.path()), |o| o.clock = Some(clock.clone()));
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let late = |what: &str, end: &dyn Fn(sess::app::Session) -> sess::error::Result<()>| {
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        s.set("n", Variant::I4(2)).unwrap();
+        // Past the 30 s lock_ttl: another request could have taken it.
+        clock.advance(30_001);
+        let e = end(s).expect_err(what);
+        assert_eq!(e.code(), error::E_LOCK_TIMEOUT, "{what}: {e}");
+    };
+    late("save", &|s| s.close());
+    late("abandon", &|mut s| {
+        s.abandon();
+        s.close()
+    });
+    // As in the Redis store: nothing written, the lock freed.
+    let s = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+}

@@ -23,7 +23,9 @@ pub struct sess_lmdb_options {
     /// `sizeof(sess_lmdb_options)` as the caller knows it.
     pub struct_size: u32,
     /// How long a session lock lives if its holder never releases it (a
-    /// crashed process), ms (default 120000; 100 ..= 86400000, 24 h).
+    /// crashed process), ms (default 120000; 100 ..= 86400000, 24 h):
+    /// after this another request may take the session, and the holder's
+    /// save is refused (`SESS_E_LOCK_TIMEOUT`).
     pub lock_ttl_ms: u32,
     /// The directory holding the store's files: absolute, existing and
     /// writable, on a local file system (required). Missing or not

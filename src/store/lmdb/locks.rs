@@ -185,14 +185,15 @@ impl LockTable {
         taken
     }
 
-    /// Whether `token` still holds the lock of `h` (not broken as stale).
-    /// Saves call this inside their write transaction.
-    pub(super) fn holds(&self, h: &[u8; 16], token: u64) -> bool {
+    /// Whether `token` still holds the lock of `h` at `now_ms`: not broken
+    /// as stale, and its lease not ended (past it another request may take
+    /// the lock at any moment, so its holder may no longer write, as in
+    /// the Redis store). Saves call this inside their write transaction.
+    pub(super) fn holds(&self, h: &[u8; 16], token: u64, now_ms: u64) -> bool {
         let slot = Self::slot_of(h);
-        self.held
-            .lock()
-            .get(&(token, slot))
-            .is_some_and(|&mine| self.word(slot).load(Ordering::Acquire) == mine)
+        self.held.lock().get(&(token, slot)).is_some_and(|&mine| {
+            self.word(slot).load(Ordering::Acquire) == mine && Self::live(mine, now_ms)
+        })
     }
 
     /// Frees the lock of `h` that `token` holds (nothing if it holds none,
@@ -492,7 +493,9 @@ mod tests {
         let (t, dir) = table("lease");
         let h = [7u8; 16];
         assert!(matches!(t.take(&h, 1, 5_000), Take::Taken));
-        assert!(t.is_held(&h, 5_999) && t.holds(&h, 1));
+        assert!(t.is_held(&h, 5_999) && t.holds(&h, 1, 5_999));
+        // Past its lease, its holder may not write (nobody took it yet).
+        assert!(!t.holds(&h, 1, 6_000));
         assert!(matches!(t.take(&h, 2, 5_999), Take::Busy));
         // A clock that went back keeps the lock held.
         assert!(matches!(t.take(&h, 2, 4_000), Take::Busy));
@@ -501,13 +504,13 @@ mod tests {
         };
         assert!(t.break_stale(&h, word, 2, 6_000));
         // The first holder lost it: not its to check or free.
-        assert!(!t.holds(&h, 1) && t.holds(&h, 2));
+        assert!(!t.holds(&h, 1, 6_000) && t.holds(&h, 2, 6_000));
         t.free(&h, 1);
         assert!(t.is_held(&h, 6_000));
         // A break races with another: only one wins.
         assert!(!t.break_stale(&h, word, 3, 6_000));
         t.free(&h, 2);
-        assert!(!t.is_held(&h, 6_000) && !t.holds(&h, 2));
+        assert!(!t.is_held(&h, 6_000) && !t.holds(&h, 2, 6_000));
         // A second table on the file (another process) sees the same words.
         let other = LockTable::open(&dir, 1000).unwrap();
         assert!(matches!(t.take(&h, 4, 7_000), Take::Taken));
@@ -528,7 +531,7 @@ mod tests {
         let Take::Stale(word) = t.take(&h, 1, now) else {
             panic!("a garbage word is stale")
         };
-        assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1));
+        assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1, now));
         // The longest real lease still holds to its end, also for a
         // clock a longest lease behind; a word ending past that is garbage.
         t.free(&h, 1);
@@ -562,7 +565,7 @@ mod tests {
             let mut sweep = other.sweep(now - behind);
             assert!(!sweep.take(&h), "{behind} ms behind");
         }
-        assert!(longest.holds(&h, 1));
+        assert!(longest.holds(&h, 1, now));
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -581,11 +584,11 @@ mod tests {
             assert!(short.is_held(&a, now), "at {now}");
             assert!(matches!(short.take(&a, 2, now), Take::Busy), "at {now}");
         }
-        assert!(long.holds(&a, 1));
+        assert!(long.holds(&a, 1, 129_999));
         let Take::Stale(word) = short.take(&a, 2, 130_000) else {
             panic!("past the holder's lease")
         };
-        assert!(short.break_stale(&a, word, 2, 130_000) && !long.holds(&a, 1));
+        assert!(short.break_stale(&a, word, 2, 130_000) && !long.holds(&a, 1, 130_000));
         // The short holder's lock ends after its 1 s, also for the long one.
         assert!(matches!(short.take(&b, 3, 200_000), Take::Taken));
         assert!(matches!(long.take(&b, 4, 200_999), Take::Busy));
@@ -632,7 +635,7 @@ mod tests {
         assert!(matches!(t.take(&h, 2, 5_001), Take::Taken));
         // A table in this format is left as it is.
         convert_old(&dir, true).unwrap();
-        assert!(t.is_held(&h, 5_001) && t.holds(&h, 2));
+        assert!(t.is_held(&h, 5_001) && t.holds(&h, 2, 5_001));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -27,8 +27,11 @@
 //!   with slides queued loses them (those sessions keep their earlier
 //!   deadline). A slide, queued or written at once, moves only the
 //!   deadline the request read: a save since (a shorter Timeout) stands.
-//! - **Saves** happen only while the saver's token holds the lock and the
-//!   session exists: no lost update, no resurrection after Abandon.
+//! - **Saves** happen only while the saver's token holds the lock, its
+//!   lease has not ended (by the application's clock; past it another
+//!   request may take the lock at any moment: `E_LOCK_TIMEOUT`, nothing
+//!   written, as in the Redis store) and the session exists: no lost
+//!   update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
 //!   reads only its due prefix. Each expired session is claimed (read and
 //!   deleted) in one write transaction, so exactly one process runs its
@@ -104,6 +107,7 @@ use std::time::Duration;
 
 use super::custom::CustomStore;
 use super::StoreMode;
+use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::state::Limits;
 
@@ -140,8 +144,9 @@ pub struct LmdbOptions {
     /// The first process to open the directory sets it for this process.
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
-    /// crashed process): after this another request may take the session
-    /// (default 120 s). Each lock keeps the lease it was taken with, so the
+    /// crashed process): after this another request may take the session,
+    /// and the holder's save is refused (`E_LOCK_TIMEOUT`; default 120 s).
+    /// Each lock keeps the lease it was taken with, so the
     /// applications sharing a directory (and its processes) may set
     /// different ones; at most 24 h (as Redis's `lock_ttl`).
     pub lock_ttl: Duration,
@@ -195,16 +200,17 @@ impl LmdbOptions {
 /// Smallest accepted map size.
 const MIN_MAP_SIZE: usize = 64 << 10;
 
-/// Opens the LMDB store `opts` names for an application with `limits`: a
+/// Opens the LMDB store `opts` names for an application with `limits`
+/// and `clock` (the application's: lock leases end by it): a
 /// [`CustomStore`] over the LMDB provider, reporting [`StoreMode::Lmdb`].
-pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
+pub fn open(opts: &LmdbOptions, limits: Limits, clock: Arc<dyn Clock>) -> Result<CustomStore> {
     opts.validate()?;
     let lease_ms = u64::try_from(opts.lock_ttl.as_millis()).unwrap_or(u64::MAX);
     let parts = parts::environments(opts, limits.max_session_bytes)?
         .into_iter()
         .map(|(part, env)| {
             let locks = locks::LockTable::open(&part.dir, lease_ms)?;
-            Ok(provider::LmdbProvider::new(env, locks))
+            Ok(provider::LmdbProvider::new(env, locks, clock.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
     let provider = parts::Parts::new(parts);
