@@ -86,7 +86,11 @@
 //!   part. A directory written before parts stays one environment.
 //! - One LMDB environment per directory per process (LMDB's rule): the
 //!   applications of one process that name the same directory share it,
-//!   each with its own databases (by `name`).
+//!   each with its own databases (by `name`). It closes in whichever
+//!   thread lets go of its last reference (the slides flusher's, right
+//!   after a flush, if the last application went meanwhile); an
+//!   application created on the directory during that close waits for it
+//!   (30 s at most) and opens the directory anew.
 //!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
 //!   an application it creates opens the directory anew (after closing the
 //!   child's copy of the inherited environment, see `env.rs`).
