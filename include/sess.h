@@ -706,7 +706,9 @@ typedef struct sess_lmdb_options {
   uint32_t struct_size;
   /**
    * How long a session lock lives if its holder never releases it (a
-   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h).
+   * crashed process), ms (default 120000; 100 ..= 86400000, 24 h):
+   * after this another request may take the session, and the holder's
+   * save is refused (`SESS_E_LOCK_TIMEOUT`).
    */
   uint32_t lock_ttl_ms;
   /**
@@ -715,9 +717,13 @@ typedef struct sess_lmdb_options {
    * writable: `SESS_E_STORE_ACCESS` from `sess_app_create`; a damaged or
    * foreign file there: `SESS_E_STORE_CORRUPT`, also from later calls
    * (and an emptied or removed `data.mdb` while its `sess-locks` shows
-   * it was in use). LMDB trusts its file: some damage to `data.mdb`
-   * (a failing disk, another program writing it) crashes the process
-   * inside LMDB (SIGSEGV/SIGABRT) instead. Then stop the directory's
+   * it was in use). The first process to open the directory after
+   * every process closed it checks each `data.mdb`'s pages before LMDB
+   * reads them (LMDB trusts them: damaged ones would crash it), so a
+   * file damaged meanwhile (a crash, a copy, a failing disk) is
+   * `SESS_E_STORE_CORRUPT` naming the file and page; damage done while
+   * processes have it open (another program writing the file) is not
+   * detected and may still crash them. Then stop the directory's
    * processes and restore it from a backup or remove it (its sessions
    * are lost).
    */

@@ -207,8 +207,58 @@ fn child_process() {
             assert_eq!(app.session_count().unwrap(), 2);
             println!("DONE");
         }
+        "damaged" => {
+            // Everything a server does with a store: its RESULT line says
+            // how it went (a crash prints none).
+            match use_a_damaged_store(lmdb) {
+                Ok(()) => println!("RESULT OK"),
+                Err(e) => println!("RESULT ERROR {:#x} {}", e.code(), e.detail()),
+            }
+        }
         other => panic!("unknown child role {other}"),
     }
+}
+
+/// Opens the store at `SESS_CHILD_NOW`, reads each session listed in the
+/// file `SESS_CHILD_IDS` (writing every eighth), stores new sessions, then
+/// sweeps five minutes later and counts: the first failure, if any (a
+/// session not found is none: a damaged key may hide it).
+fn use_a_damaged_store(lmdb: LmdbOptions) -> sess::error::Result<()> {
+    let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        clock: Some(clock.clone()),
+        store: StoreConfig::Lmdb(lmdb),
+        ..AppOptions::default()
+    })?;
+    let ids = std::fs::read_to_string(env("SESS_CHILD_IDS")).unwrap();
+    for (i, id) in ids.lines().enumerate() {
+        let exclusive = i % 8 == 0;
+        let mode = if exclusive {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
+        match app.open(&SessionId::parse(id).unwrap(), mode) {
+            Ok(mut s) => {
+                let _ = s.get("n").cloned();
+                if exclusive {
+                    s.set("n", Variant::I4(-1))?;
+                }
+                s.close()?;
+            }
+            Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for i in 0..50 {
+        let mut s = app.create_session()?;
+        s.set("n", Variant::I4(i))?;
+        s.close()?;
+    }
+    clock.advance(5 * 60_000);
+    app.expire()?;
+    app.session_count().map(drop)
 }
 
 /// In a child forked from a process whose application `inherited` has the
@@ -1202,5 +1252,289 @@ fn a_new_sessions_lock_lasts_its_lease_from_when_it_is_stored() {
     );
     s.close().unwrap();
     let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+}
+
+// ---- damaged data files ------------------------------------------------------
+
+/// When the damaged stores' sessions were made (their children's now).
+const DAMAGE_NOW: u64 = 1_900_000_000_000;
+
+/// A closed store of a few thousand sessions in `dir` (one environment:
+/// one `data.mdb`): a third with a 1-minute timeout, some large enough for
+/// overflow pages, some abandoned (freed pages); their IDs, one a line, in
+/// `ids`.
+fn store_to_damage(dir: &Path, ids: &Path) {
+    let clock = Arc::new(ManualClock::new(DAMAGE_NOW));
+    let lmdb = LmdbOptions {
+        map_size: 4 << 20,
+        ..lmdb_opts(dir)
+    };
+    let app = app_on(lmdb, |o| o.clock = Some(clock));
+    let mut lines = String::new();
+    for i in 0..2000 {
+        let mut s = app.create_session().unwrap();
+        s.set("n", Variant::I4(i)).unwrap();
+        if i % 3 == 0 {
+            s.set_timeout(1).unwrap();
+        }
+        if i % 100 == 0 {
+            s.set("big", Variant::bstr(&"b".repeat(5000))).unwrap();
+        }
+        if i % 7 == 0 {
+            s.abandon();
+        }
+        lines += &format!("{}\n", s.id());
+        s.close().unwrap();
+    }
+    std::fs::write(ids, lines).unwrap();
+}
+
+/// Runs a child that uses the store in `dir` (see `use_a_damaged_store`):
+/// its RESULT line (without the word), or how it died (a signal, a panic).
+fn use_in_a_child(dir: &Path, ids: &Path) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let mut envs = child_env(dir, 30_000);
+    envs.push(("SESS_CHILD_NOW", DAMAGE_NOW.to_string()));
+    envs.push(("SESS_CHILD_IDS", ids.display().to_string()));
+    let mut c = spawn_child("damaged", &envs);
+    let status = wait_bounded(&mut c, Duration::from_secs(120));
+    let mut out = String::new();
+    c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let result = out
+        .lines()
+        .find_map(|l| l.split_once("RESULT ").map(|r| r.1));
+    match (status.signal(), result) {
+        (Some(signal), _) => format!("DIED of signal {signal}"),
+        (None, Some(result)) if status.success() => result.to_owned(),
+        _ => format!("DIED: exit {:?}, printed {out:?}", status.code()),
+    }
+}
+
+/// The few fields of an LMDB data file the damage aims at (LMDB 0.9's
+/// 64-bit format: a 16-byte page header, 8-byte node headers).
+struct DataFile {
+    bytes: Vec<u8>,
+    page: usize,
+}
+
+impl DataFile {
+    fn read(path: &Path) -> DataFile {
+        let bytes = std::fs::read(path).unwrap();
+        let page = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
+        DataFile { bytes, page }
+    }
+
+    fn u16(&self, at: usize) -> usize {
+        u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]).into()
+    }
+
+    fn u64(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.bytes[at..at + 8].try_into().unwrap())
+    }
+
+    /// The offset of the meta page LMDB picks (the larger transaction ID).
+    fn meta(&self) -> usize {
+        let txnid = |m: usize| self.u64(m + 16 + 128);
+        if txnid(self.page) > txnid(0) {
+            self.page
+        } else {
+            0
+        }
+    }
+
+    /// The used size: up to the picked meta's last page.
+    fn used(&self) -> usize {
+        (self.u64(self.meta() + 16 + 120) as usize + 1) * self.page
+    }
+
+    /// The offsets of page `pgno`'s nodes.
+    fn nodes(&self, pgno: u64) -> Vec<usize> {
+        let p = pgno as usize * self.page;
+        let n = (self.u16(p + 12) - 16) / 2;
+        (0..n).map(|i| p + self.u16(p + 16 + 2 * i)).collect()
+    }
+
+    /// A node's key.
+    fn key(&self, node: usize) -> &[u8] {
+        &self.bytes[node + 8..node + 8 + self.u16(node + 6)]
+    }
+
+    /// The root page of the named database `name`.
+    fn root_of(&self, name: &[u8]) -> u64 {
+        let main_root = self.u64(self.meta() + 16 + 72 + 40);
+        let node = self
+            .nodes(main_root)
+            .into_iter()
+            .find(|&n| self.key(n) == name);
+        let node = node.expect("the named database");
+        self.u64(node + 8 + name.len() + 40)
+    }
+
+    /// The branch and leaf pages of the tree under `root`.
+    fn tree(&self, root: u64) -> (Vec<u64>, Vec<u64>) {
+        let (mut branches, mut leaves) = (Vec::new(), Vec::new());
+        let mut todo = vec![root];
+        while let Some(pgno) = todo.pop() {
+            let p = pgno as usize * self.page;
+            if self.u16(p + 10) & 1 == 0 {
+                leaves.push(pgno);
+                continue;
+            }
+            branches.push(pgno);
+            for node in self.nodes(pgno) {
+                let child = self.u16(node) | self.u16(node + 2) << 16 | self.u16(node + 4) << 32;
+                todo.push(child as u64);
+            }
+        }
+        (branches, leaves)
+    }
+}
+
+/// The targeted damages: what each breaks, and the file's bytes after it.
+fn targeted_damages(f: &DataFile) -> Vec<(&'static str, Vec<u8>)> {
+    let (branches, leaves) = f.tree(f.root_of(b"sessions:"));
+    assert!(!branches.is_empty(), "a tree of one page");
+    let branch = branches[0] as usize * f.page;
+    let leaf = leaves[leaves.len() / 2] as usize * f.page;
+    let nodes = f.nodes(leaves[leaves.len() / 2]);
+    let node = nodes[nodes.len() / 2];
+    let big = leaves
+        .iter()
+        .flat_map(|&l| f.nodes(l))
+        .find(|&n| f.u16(n + 4) == 1)
+        .expect("a record in overflow pages");
+    let at = |what, offset: usize, bytes: &[u8]| {
+        let mut b = f.bytes.clone();
+        b[offset..offset + bytes.len()].copy_from_slice(bytes);
+        (what, b)
+    };
+    vec![
+        at("a leaf's record size", node, &[0xFF; 4]),
+        at("an overflow record's size", big, &[0xFF; 4]),
+        at("a leaf node's offset", leaf + 16 + 2, &[0xFC, 0x0F]),
+        at("a leaf's key size", node + 6, &[0xFF, 0xFF]),
+        at("a leaf's mp_lower", leaf + 12, &[0xFE, 0x0F]),
+        at("a leaf's mp_upper", leaf + 14, &[0xFF, 0xFF]),
+        at("a branch with one child", branch + 12, &[18, 0]),
+        at(
+            "a branch's child page past the last",
+            f.nodes(branches[0])[1],
+            &[0xFF; 6],
+        ),
+        at(
+            "a branch's child page: itself",
+            f.nodes(branches[0])[1],
+            &branches[0].to_le_bytes()[..6],
+        ),
+        at(
+            "the main database's root: a meta page",
+            f.meta() + 16 + 72 + 40,
+            &1u64.to_le_bytes(),
+        ),
+        at(
+            "the main database's root: a leaf of another",
+            f.meta() + 16 + 72 + 40,
+            &leaves[0].to_le_bytes(),
+        ),
+    ]
+}
+
+/// Copies the damaged data file `bytes` into a fresh directory and uses
+/// it in a child: its result.
+fn use_damaged(bytes: &[u8], ids: &Path) -> String {
+    let dir = TempDir::new("damage-trial");
+    std::fs::write(dir.path().join("data.mdb"), bytes).unwrap();
+    use_in_a_child(dir.path(), ids)
+}
+
+#[test]
+fn a_data_file_with_damaged_pages_is_refused_not_a_crash() {
+    let made = TempDir::new("damage");
+    let ids = made.path().join("ids");
+    let store = made.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    store_to_damage(&store, &ids);
+    let file = DataFile::read(&store.join("data.mdb"));
+    // Undamaged, it serves.
+    assert_eq!(use_damaged(&file.bytes, &ids), "OK");
+    // Each damage refused when the store is opened, naming the page.
+    let refused = format!("ERROR {:#x} ", error::E_STORE_CORRUPT);
+    let wrong: Vec<String> = targeted_damages(&file)
+        .into_iter()
+        .map(|(what, bytes)| format!("{what}: {}", use_damaged(&bytes, &ids)))
+        .filter(|r| !(r.contains(&refused) && r.contains("data.mdb: page ")))
+        .collect();
+    assert!(wrong.is_empty(), "not refused:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn random_damage_to_a_data_file_never_crashes() {
+    let made = TempDir::new("damage-random");
+    let ids = made.path().join("ids");
+    let store = made.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    store_to_damage(&store, &ids);
+    let file = DataFile::read(&store.join("data.mdb"));
+    // splitmix64, seeded: the same damages every run.
+    let mut seed = 0x5EED_1E55_u64;
+    let mut next = move || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let refused = format!("ERROR {:#x}", error::E_STORE_CORRUPT);
+    let mut outcomes: HashMap<String, usize> = HashMap::new();
+    let mut wrong = Vec::new();
+    for trial in 0..200 {
+        let mut bytes = file.bytes.clone();
+        let r = next();
+        // A byte's bits flipped, or a 2- or 8-byte word overwritten.
+        let width = [1, 2, 8][(r % 3) as usize];
+        let at = (next() as usize % (file.used() - 8)) / width * width;
+        let value = next().to_le_bytes();
+        if width == 1 {
+            bytes[at] ^= value[0] | 1;
+        } else {
+            bytes[at..at + width].copy_from_slice(&value[..width]);
+        }
+        let result = use_damaged(&bytes, &ids);
+        let outcome = result.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        if outcome != "OK" && outcome != refused {
+            wrong.push(format!("trial {trial}, {width} byte(s) at {at}: {result}"));
+        }
+        *outcomes.entry(outcome).or_default() += 1;
+    }
+    println!("outcomes of 200 random damages: {outcomes:?}");
+    assert!(
+        wrong.is_empty(),
+        "neither served nor refused:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_save_after_the_locks_lease_ended_is_refused_even_if_no_one_took_it() {
+    let dir = TempDir::new("late-save");
+    let clock = Arc::new(ManualClock::new(DAMAGE_NOW));
+    let app = app_on(lmdb_opts(dir.path()), |o| o.clock = Some(clock.clone()));
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let late = |what: &str, end: &dyn Fn(sess::app::Session) -> sess::error::Result<()>| {
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        s.set("n", Variant::I4(2)).unwrap();
+        // Past the 30 s lock_ttl: another request could have taken it.
+        clock.advance(30_001);
+        let e = end(s).expect_err(what);
+        assert_eq!(e.code(), error::E_LOCK_TIMEOUT, "{what}: {e}");
+    };
+    late("save", &|s| s.close());
+    late("abandon", &|mut s| {
+        s.abandon();
+        s.close()
+    });
+    // As in the Redis store: nothing written, the lock freed.
+    let s = app.open(&id, LockMode::Exclusive).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(1)));
 }

@@ -211,7 +211,9 @@ impl AppOptions {
                 shared_clock(),
             )?),
             StoreConfig::Custom(store) => store.clone(),
-            StoreConfig::Lmdb(lmdb) => Arc::new(store::lmdb::open(lmdb, self.limits())?),
+            StoreConfig::Lmdb(lmdb) => {
+                Arc::new(store::lmdb::open(lmdb, self.limits(), shared_clock())?)
+            }
         };
         let clock: Arc<dyn Clock> = match (&self.clock, store.mode().serialises()) {
             (Some(clock), _) => clock.clone(),

@@ -540,9 +540,9 @@ fn lost(op: &str, status: Status) -> Error {
         _ => Error::new(
             error::E_LOCK_TIMEOUT,
             format!(
-                "{op}: this request's lock on the session was broken (held past \
-                 the store's lock TTL) and another request took it; nothing was \
-                 written"
+                "{op}: this request's lock on the session expired (held past \
+                 the store's lock TTL) and may have been taken by another \
+                 request; nothing was written"
             ),
         ),
     }

@@ -29,7 +29,8 @@ use std::io::ErrorKind;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, WithoutTls};
@@ -38,6 +39,7 @@ use super::locks;
 use super::provider::{rewrite, State};
 use super::slides::{Push, Slide, Slides};
 use super::space;
+use super::verify;
 use super::wakes::{spin_for, Wakes};
 use super::LmdbOptions;
 use crate::error::{self, Error, Result};
@@ -71,6 +73,9 @@ struct Environment {
     wakes: Wakes,
     /// Read-only requests' deadline slides, queued (see `slides.rs`).
     slides: Arc<Slides>,
+    /// Whether it is in [`OPEN`] (one that failed to open never is, and
+    /// is dropped while [`OPEN`] is locked).
+    registered: AtomicBool,
 }
 
 /// What one reservation adds beyond the margin (fewer, larger calls; a
@@ -125,22 +130,37 @@ impl Room<'_> {
 /// An [`Environment`]'s LMDB handle, which a forked child may close early.
 struct Handle {
     env: UnsafeCell<ManuallyDrop<Env<WithoutTls>>>,
-    /// The descriptor of `lock.mdb` a lock table's conversion opened
-    /// (`locks::convert_old`): kept while `env` is open, since closing it
-    /// would drop LMDB's `fcntl` locks on the file, and closed after it (a
-    /// field: dropped after [`Handle::drop`] closed `env`).
+    /// The descriptor of `lock.mdb` that [`locks::opening`] locked: kept
+    /// while `env` is open, since closing it would drop LMDB's `fcntl`
+    /// locks on the file, and closed after it ([`Handle::close`], or
+    /// early by [`Environment::close_inherited`]).
     lock_file: Mutex<Option<File>>,
-    /// Whether `env` was closed early (only ever in a forked child).
+    /// Whether `env` was closed (early only in a forked child).
     closed: AtomicBool,
+}
+
+impl Handle {
+    /// Closes the environment, then the descriptor of `lock.mdb` (nothing
+    /// if closed already): called only by its holder's last reference.
+    fn close(&mut self) {
+        if !std::mem::replace(self.closed.get_mut(), true) {
+            // SAFETY: dropped once (`closed` says it was not), and `self`
+            // is held exclusively by its owner, which is going: nothing
+            // reads `env` after.
+            unsafe { ManuallyDrop::drop(self.env.get_mut()) }
+        }
+        drop(
+            self.lock_file
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if !*self.closed.get_mut() {
-            // SAFETY: dropped once (`closed` says it was not), and `self`
-            // is going: nothing reads `env` after.
-            unsafe { ManuallyDrop::drop(self.env.get_mut()) }
-        }
+        self.close();
     }
 }
 
@@ -172,8 +192,25 @@ pub(super) struct Shared {
 /// Most applications (sets of databases) one directory holds.
 const MAX_APPS: u32 = 40;
 
-/// The environments this process has open, by canonical directory.
-static OPEN: Mutex<Option<HashMap<PathBuf, Weak<Environment>>>> = Mutex::new(None);
+/// An environment this process opened, and the fork generation that
+/// opened it (an entry of [`OPEN`]).
+type Opened = (Weak<Environment>, u32);
+
+/// The environments this process has open, by canonical directory. An
+/// entry stays until its environment is closed ([`forget`]), after its
+/// last reference went.
+static OPEN: Mutex<Option<HashMap<PathBuf, Opened>>> = Mutex::new(None);
+
+/// Notified when an environment was closed and left [`OPEN`].
+static CLOSED: Condvar = Condvar::new();
+
+/// How long opening a directory waits for this process's environment of
+/// it to close (its slides written, LMDB's handle closed: milliseconds).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How many times an opener waited for an environment to close.
+#[cfg(test)]
+static WAITS: AtomicU32 = AtomicU32::new(0);
 
 impl Shared {
     /// The databases of application `opts.name` in `opts.dir`, in the
@@ -355,37 +392,83 @@ impl Environment {
                 "not a directory",
             )));
         }
+        // Dropped after the registry's lock (declared before it): if this
+        // is an environment's last reference, closing it takes the lock.
+        let _found: Option<Arc<Environment>>;
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-        let open = open.get_or_insert_with(HashMap::new);
-        if let Some(e) = open.get(&dir).and_then(Weak::upgrade) {
-            if e.generation != crate::fork::generation() {
-                // Opened before this process forked: not to be used here.
-                e.close_inherited();
-            } else if e.format == format {
-                return Ok(e);
-            } else {
-                return Err(other_format(&dir, e.format, format));
+        let start = Instant::now();
+        loop {
+            let entry = open.get_or_insert_with(HashMap::new).get(&dir);
+            let generation = crate::fork::generation();
+            match entry.map(|(e, g)| (e.upgrade(), *g)) {
+                None => break,
+                Some((Some(e), _)) if e.generation != generation => {
+                    // Opened before this process forked: not to be used here.
+                    e.close_inherited();
+                    _found = Some(e);
+                    break;
+                }
+                Some((Some(e), _)) if e.format == format => return Ok(e),
+                Some((Some(e), _)) => {
+                    let other = other_format(&dir, e.format, format);
+                    _found = Some(e);
+                    return Err(other);
+                }
+                // Being closed by a thread of the parent this process was
+                // forked from: not here, never done.
+                Some((None, g)) if g != generation => break,
+                Some((None, _)) => {
+                    // Being closed by the thread that let go of its last
+                    // reference (the slides flusher's, after a flush, say):
+                    // a second handle on the directory would be refused,
+                    // and closing the first would drop this process's
+                    // `fcntl` locks on `lock.mdb`, the new one's too.
+                    #[cfg(test)]
+                    WAITS.fetch_add(1, Ordering::SeqCst);
+                    let Some(left) = CLOSE_PATIENCE.checked_sub(start.elapsed()) else {
+                        return Err(Error::new(
+                            error::E_STORE_UNAVAILABLE,
+                            format!(
+                                "lmdb directory {}: this process's environment of it \
+                                 did not close within {} s",
+                                dir.display(),
+                                CLOSE_PATIENCE.as_secs()
+                            ),
+                        ));
+                    };
+                    open = CLOSED
+                        .wait_timeout(open, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
             }
         }
         not_emptied(&dir)?;
         // No environment of this process is open on `dir` (see
-        // `locks::convert_old`): a lock table of the format before may be
-        // converted.
-        let lock_file = locks::convert_old(&dir)?;
-        let e = Arc::new(Environment::open(&dir, opts, format, lock_file)?);
-        open.retain(|_, w| w.strong_count() > 0);
-        open.insert(dir, Arc::downgrade(&e));
+        // `locks::opening`): whether another process has one.
+        let opening = locks::opening(&dir)?;
+        if opening.first {
+            // LMDB trusts its file, and damage appears while no process
+            // has it open (a crash, a copy, a failing disk): checked
+            // before LMDB reads it, while no other process can.
+            verify::data_file(&dir)?;
+        }
+        locks::convert_old(&dir, opening.first)?;
+        let e = Arc::new(Environment::open(&dir, opts, format, opening.lock_file)?);
+        let entry = (Arc::downgrade(&e), e.generation);
+        open.get_or_insert_with(HashMap::new).insert(dir, entry);
+        e.registered.store(true, Ordering::Relaxed);
         Ok(e)
     }
 
     /// Opens the environment of `dir` (`lock_file`: the descriptor of its
-    /// `lock.mdb` a lock table's conversion left locked, kept open as long
-    /// as the environment, see `locks::convert_old`).
+    /// `lock.mdb` that [`locks::opening`] locked, kept open as long as the
+    /// environment).
     fn open(
         dir: &std::path::Path,
         opts: &LmdbOptions,
         format: &'static [u8],
-        lock_file: Option<File>,
+        lock_file: File,
     ) -> Result<Environment> {
         let mut flags = EnvFlags::NO_READ_AHEAD | EnvFlags::WRITE_MAP;
         if !opts.durable {
@@ -414,7 +497,7 @@ impl Environment {
         let environment = Environment {
             env: Handle {
                 env: UnsafeCell::new(ManuallyDrop::new(env)),
-                lock_file: Mutex::new(lock_file),
+                lock_file: Mutex::new(Some(lock_file)),
                 closed: AtomicBool::new(false),
             },
             format,
@@ -426,6 +509,7 @@ impl Environment {
             writer: parking_lot::Mutex::new(()),
             wakes: Wakes::open(dir)?,
             slides: Arc::default(),
+            registered: AtomicBool::new(false),
         };
         let env = environment.env()?;
         // Checked first in a read transaction: usually marked already, and
@@ -487,8 +571,8 @@ impl Environment {
         // transaction of it is open: the threads that had one are not in
         // this process); `closed` makes this the one drop.
         unsafe { ManuallyDrop::drop(&mut *self.env.env.get()) }
-        // Its descriptor of `lock.mdb` too, if any (none of this process's
-        // locks is on it yet: `fcntl` locks are not inherited).
+        // Its descriptor of `lock.mdb` too (none of this process's locks
+        // is on it yet: `fcntl` locks are not inherited).
         drop(
             self.env
                 .lock_file
@@ -610,15 +694,39 @@ impl Environment {
 
 impl Drop for Environment {
     /// Writes the queued slides and ends the flusher (not in a forked
-    /// child, which neither owns the queue nor has the thread); the
-    /// environment closes after (unless a forked child closed it already).
+    /// child, which neither owns the queue nor has the thread), closes the
+    /// environment (unless a forked child closed it already), then lets
+    /// the openers waiting for the close open the directory anew (see
+    /// [`Environment::get`]: this runs in whichever thread let go of the
+    /// last reference, the slides flusher's too).
     fn drop(&mut self) {
+        #[cfg(test)]
+        tests::closing(&self.data_path);
         if crate::fork::generation() == self.generation {
             self.slides.stop();
             let _ = self.flush_slides();
         }
-        // Then its fields: `env` first ([`Handle::drop`]).
+        self.env.close();
+        if *self.registered.get_mut() {
+            forget(self);
+        }
     }
+}
+
+/// Takes the closed environment `e` out of [`OPEN`] (if its directory's
+/// entry is still `e`'s: a forked child may have opened the directory
+/// anew) and wakes the openers waiting for it.
+fn forget(e: &Environment) {
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let (Some(open), Some(dir)) = (open.as_mut(), e.data_path.parent()) {
+        if open
+            .get(dir)
+            .is_some_and(|(w, _)| std::ptr::eq(w.as_ptr(), e))
+        {
+            open.remove(dir);
+        }
+    }
+    CLOSED.notify_all();
 }
 
 /// `E_STORE_ACCESS`: the directory `dir` cannot be used (`e` says why).
@@ -823,6 +931,60 @@ mod tests {
         // Removing the lock table too starts afresh, as the error says.
         std::fs::remove_file(dir.join("sess-locks")).unwrap();
         drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The directory whose environment pauses as it closes, in
+    /// [`closing`], until another thread waits to open it again or
+    /// [`REOPENED`] says it tried.
+    static PAUSE: Mutex<Option<PathBuf>> = Mutex::new(None);
+    /// Whether the environment of [`PAUSE`] is pausing as it closes.
+    static PAUSED: AtomicBool = AtomicBool::new(false);
+    /// Whether the test tried to open [`PAUSE`] again.
+    static REOPENED: AtomicBool = AtomicBool::new(false);
+
+    /// Polls `done` for 30 s at most.
+    fn wait_until(done: impl Fn() -> bool) -> bool {
+        let start = std::time::Instant::now();
+        while !done() {
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Called as the environment of `data_path` starts closing.
+    pub(super) fn closing(data_path: &std::path::Path) {
+        let pause = PAUSE.lock().unwrap().clone();
+        if pause.is_some_and(|dir| data_path.parent() == Some(&*dir)) {
+            PAUSED.store(true, Ordering::SeqCst);
+            wait_until(|| WAITS.load(Ordering::SeqCst) > 0 || REOPENED.load(Ordering::SeqCst));
+        }
+    }
+
+    #[test]
+    fn an_environment_opened_while_another_thread_closes_it_waits_for_the_close() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-reopen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        let shared = Shared::open(&opts, SINGLE, 1 << 20).unwrap();
+        // The slides flusher's reference, taken while it writes: the last
+        // one once the application is released.
+        let flusher = shared.environment.clone();
+        drop(shared);
+        *PAUSE.lock().unwrap() = Some(std::fs::canonicalize(&dir).unwrap());
+        let closer = std::thread::spawn(move || drop(flusher));
+        assert!(wait_until(|| PAUSED.load(Ordering::SeqCst)));
+        // The application created again while the flusher closes it.
+        let reopened = Shared::open(&opts, SINGLE, 1 << 20);
+        REOPENED.store(true, Ordering::SeqCst);
+        closer.join().unwrap();
+        if let Err(e) = reopened {
+            panic!("opened while closing: {e}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

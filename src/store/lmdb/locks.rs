@@ -29,7 +29,7 @@
 //! lease: a process of either must never use a table of the other. Older
 //! processes refuse a `sesslck2` table; this one converts a `sesslck1`
 //! table (every slot freed) when it opens the directory's LMDB environment
-//! while no other process has it open ([`convert_old`]), and otherwise
+//! while no other process has it open ([`opening`], [`convert_old`]), and otherwise
 //! refuses it, saying what to do.
 
 use std::collections::HashMap;
@@ -185,14 +185,15 @@ impl LockTable {
         taken
     }
 
-    /// Whether `token` still holds the lock of `h` (not broken as stale).
-    /// Saves call this inside their write transaction.
-    pub(super) fn holds(&self, h: &[u8; 16], token: u64) -> bool {
+    /// Whether `token` still holds the lock of `h` at `now_ms`: not broken
+    /// as stale, and its lease not ended (past it another request may take
+    /// the lock at any moment, so its holder may no longer write, as in
+    /// the Redis store). Saves call this inside their write transaction.
+    pub(super) fn holds(&self, h: &[u8; 16], token: u64, now_ms: u64) -> bool {
         let slot = Self::slot_of(h);
-        self.held
-            .lock()
-            .get(&(token, slot))
-            .is_some_and(|&mine| self.word(slot).load(Ordering::Acquire) == mine)
+        self.held.lock().get(&(token, slot)).is_some_and(|&mine| {
+            self.word(slot).load(Ordering::Acquire) == mine && Self::live(mine, now_ms)
+        })
     }
 
     /// Frees the lock of `h` that `token` holds (nothing if it holds none,
@@ -324,82 +325,120 @@ fn old_table(path: &Path) -> Error {
     )
 }
 
-/// How long [`convert_old`] waits for the directory to itself (another
-/// process may be converting the table, or opening the environment).
-const CONVERT_PATIENCE: Duration = Duration::from_secs(3);
+/// How long [`opening`] waits for another process's exclusive lock on
+/// `lock.mdb` (held while LMDB initialises the file for a first opener;
+/// libsess's first openers, which check the data file meanwhile, queue on
+/// the directory's lock instead, see `parts.rs`).
+const OPENING_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Converts the lock table of the directory `dir` from the format before
-/// (`sesslck1`) to this one, every slot freed, if no other process has the
-/// directory's LMDB environment open; refuses it (`E_STORE_CORRUPT`, see
-/// [`old_table`]) if one has. Nothing to do (`None`) for a table in this
-/// format or none.
+/// This process's part in opening a directory's LMDB environment (see
+/// [`opening`]).
+pub(super) struct Opening {
+    /// A descriptor of `lock.mdb` holding a lock on its byte 0: keep it
+    /// open as long as the environment (closing any descriptor of the file
+    /// drops every `fcntl` lock this process holds on it, LMDB's too).
+    pub(super) lock_file: File,
+    /// Whether no other process has the environment open: this one is the
+    /// first since every process closed it, and none can open it until
+    /// this one has (the lock is exclusive until LMDB shares it).
+    pub(super) first: bool,
+}
+
+/// Locks byte 0 of the directory `dir`'s `lock.mdb` (creating the file as
+/// LMDB does, 0600) the way LMDB does when it opens an environment:
+/// exclusively if no other process has the environment open (this one is
+/// the first), else shared. Waits up to [`OPENING_PATIENCE`] while another
+/// process holds it exclusively (`E_STORE_UNAVAILABLE` past that).
 ///
 /// Call just before this process opens the environment, while it has it
-/// open nowhere (this opens and may close a descriptor of `lock.mdb`, and
-/// closing one drops every `fcntl` lock the process holds on that file).
-/// A conversion returns that descriptor holding an exclusive lock on byte
-/// 0: open the environment then, and keep the descriptor open as long as
-/// the environment (closing it would drop LMDB's locks).
+/// open nowhere (closing a descriptor of `lock.mdb` drops every `fcntl`
+/// lock the process holds on the file), then open it and keep
+/// [`Opening::lock_file`] as long as the environment.
 ///
-/// Why this is safe: every process that has the environment open holds a
-/// shared `fcntl` lock on byte 0 of `lock.mdb` (LMDB's, taken when it
-/// opens the environment and kept until it closes it), and a process uses
-/// the lock table only while it has the environment open. So the
-/// exclusive lock is had only while no other process uses the table, and
-/// none can open the environment until LMDB, opening it in this process
-/// (to which its own lock is no obstacle), turns the lock into its usual
-/// shared one: as the only opener, after initialising `lock.mdb` as a
-/// first opener does, so the processes that waited find it ready. A
-/// process of the earlier version that opens the directory after refuses
-/// the converted table (its magic). The earlier version's locks were held
-/// by processes that are gone: they are freed.
-pub(super) fn convert_old(dir: &Path) -> Result<Option<File>> {
-    let path = dir.join("sess-locks");
+/// Why the answer holds: every process that has the environment open
+/// holds a shared `fcntl` lock on byte 0 of `lock.mdb` (LMDB's, taken when
+/// it opens the environment and kept until it closes it), and a process
+/// uses the directory's files only while it has it open. So the exclusive
+/// lock is had only while no other process uses them, and none can open
+/// the environment until LMDB, opening it in this process (to which its
+/// own lock is no obstacle), turns the lock into its usual shared one: as
+/// the only opener, after initialising `lock.mdb` as a first opener does,
+/// so the processes that waited find it ready. A shared lock keeps the
+/// environment from being had exclusively by another process until this
+/// one has opened it.
+pub(super) fn opening(dir: &Path) -> Result<Opening> {
+    let path = dir.join("lock.mdb");
     let access = |op: &str, e: std::io::Error| {
         Error::new(
             error::E_STORE_ACCESS,
-            format!("lmdb lock table {}: {op}: {e}", path.display()),
+            format!("lmdb lock file {}: {op}: {e}", path.display()),
         )
+    };
+    let lock_file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| access("open", e))?
     };
     let start = Instant::now();
     loop {
-        if magic_of(&path) != Some(*OLD_MAGIC) {
-            return Ok(None); // this format (converted meanwhile?), or none
-        }
-        // Created if missing as LMDB creates it (0600): no process has the
-        // environment open then.
-        let lock_file = {
-            use std::os::unix::fs::OpenOptionsExt;
-            File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(dir.join("lock.mdb"))
-                .map_err(|e| access("open lock.mdb", e))?
-        };
-        if lock_byte_0(&lock_file).map_err(|e| access("lock lock.mdb", e))? {
-            if magic_of(&path) == Some(*OLD_MAGIC) {
-                rewrite_old(&path).map_err(|e| access("convert", e))?;
+        for (kind, first) in [(libc::F_WRLCK, true), (libc::F_RDLCK, false)] {
+            if lock_byte_0(&lock_file, kind).map_err(|e| access("lock", e))? {
+                return Ok(Opening { lock_file, first });
             }
-            return Ok(Some(lock_file));
         }
-        drop(lock_file); // held no lock of this process
-        if start.elapsed() > CONVERT_PATIENCE {
-            return Err(old_table(&path));
+        if start.elapsed() > OPENING_PATIENCE {
+            return Err(Error::new(
+                error::E_STORE_UNAVAILABLE,
+                format!(
+                    "lmdb lock file {}: another process has held it exclusively \
+                     for {} s (opening the environment)",
+                    path.display(),
+                    OPENING_PATIENCE.as_secs()
+                ),
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// Takes an exclusive `fcntl` lock on byte 0 of `file` (LMDB's lock file)
-/// without waiting: whether no other process's lock stood in the way.
-fn lock_byte_0(file: &File) -> std::io::Result<bool> {
+/// Converts the lock table of the directory `dir` from the format before
+/// (`sesslck1`) to this one, every slot freed, if this process is the
+/// `first` to open the directory's environment (see [`opening`]: no other
+/// uses the table); refuses it (`E_STORE_CORRUPT`, see [`old_table`]) if
+/// another has it open. Nothing to do for a table in this format or none.
+/// A process of the earlier version that opens the directory after
+/// refuses the converted table (its magic). The earlier version's locks
+/// were held by processes that are gone: they are freed.
+pub(super) fn convert_old(dir: &Path, first: bool) -> Result<()> {
+    let path = dir.join("sess-locks");
+    if magic_of(&path) != Some(*OLD_MAGIC) {
+        return Ok(());
+    }
+    if !first {
+        return Err(old_table(&path));
+    }
+    rewrite_old(&path).map_err(|e| {
+        Error::new(
+            error::E_STORE_ACCESS,
+            format!("lmdb lock table {}: convert: {e}", path.display()),
+        )
+    })
+}
+
+/// Takes a `kind` (`F_WRLCK`, `F_RDLCK`) `fcntl` lock on byte 0 of `file`
+/// (LMDB's lock file) without waiting: whether no other process's lock
+/// stood in the way.
+fn lock_byte_0(file: &File, kind: libc::c_int) -> std::io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: a plain `flock` record, all fields set or zero.
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = libc::F_WRLCK as _;
+    lock.l_type = kind as _;
     lock.l_whence = libc::SEEK_SET as _;
     lock.l_start = 0;
     lock.l_len = 1;
@@ -454,7 +493,9 @@ mod tests {
         let (t, dir) = table("lease");
         let h = [7u8; 16];
         assert!(matches!(t.take(&h, 1, 5_000), Take::Taken));
-        assert!(t.is_held(&h, 5_999) && t.holds(&h, 1));
+        assert!(t.is_held(&h, 5_999) && t.holds(&h, 1, 5_999));
+        // Past its lease, its holder may not write (nobody took it yet).
+        assert!(!t.holds(&h, 1, 6_000));
         assert!(matches!(t.take(&h, 2, 5_999), Take::Busy));
         // A clock that went back keeps the lock held.
         assert!(matches!(t.take(&h, 2, 4_000), Take::Busy));
@@ -463,13 +504,13 @@ mod tests {
         };
         assert!(t.break_stale(&h, word, 2, 6_000));
         // The first holder lost it: not its to check or free.
-        assert!(!t.holds(&h, 1) && t.holds(&h, 2));
+        assert!(!t.holds(&h, 1, 6_000) && t.holds(&h, 2, 6_000));
         t.free(&h, 1);
         assert!(t.is_held(&h, 6_000));
         // A break races with another: only one wins.
         assert!(!t.break_stale(&h, word, 3, 6_000));
         t.free(&h, 2);
-        assert!(!t.is_held(&h, 6_000) && !t.holds(&h, 2));
+        assert!(!t.is_held(&h, 6_000) && !t.holds(&h, 2, 6_000));
         // A second table on the file (another process) sees the same words.
         let other = LockTable::open(&dir, 1000).unwrap();
         assert!(matches!(t.take(&h, 4, 7_000), Take::Taken));
@@ -490,7 +531,7 @@ mod tests {
         let Take::Stale(word) = t.take(&h, 1, now) else {
             panic!("a garbage word is stale")
         };
-        assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1));
+        assert!(t.break_stale(&h, word, 1, now) && t.holds(&h, 1, now));
         // The longest real lease still holds to its end, also for a
         // clock a longest lease behind; a word ending past that is garbage.
         t.free(&h, 1);
@@ -524,7 +565,7 @@ mod tests {
             let mut sweep = other.sweep(now - behind);
             assert!(!sweep.take(&h), "{behind} ms behind");
         }
-        assert!(longest.holds(&h, 1));
+        assert!(longest.holds(&h, 1, now));
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -543,11 +584,11 @@ mod tests {
             assert!(short.is_held(&a, now), "at {now}");
             assert!(matches!(short.take(&a, 2, now), Take::Busy), "at {now}");
         }
-        assert!(long.holds(&a, 1));
+        assert!(long.holds(&a, 1, 129_999));
         let Take::Stale(word) = short.take(&a, 2, 130_000) else {
             panic!("past the holder's lease")
         };
-        assert!(short.break_stale(&a, word, 2, 130_000) && !long.holds(&a, 1));
+        assert!(short.break_stale(&a, word, 2, 130_000) && !long.holds(&a, 1, 130_000));
         // The short holder's lock ends after its 1 s, also for the long one.
         assert!(matches!(short.take(&b, 3, 200_000), Take::Taken));
         assert!(matches!(long.take(&b, 4, 200_999), Take::Busy));
@@ -583,17 +624,18 @@ mod tests {
             "{}",
             e.detail()
         );
-        // No process has the directory open: converted, every slot free;
-        // `lock.mdb` locked until the caller has opened the environment.
-        let lock_file = convert_old(&dir).unwrap().expect("converted");
+        // No process has the directory open: converted, every slot free.
+        let opening = opening(&dir).unwrap();
+        assert!(opening.first);
+        convert_old(&dir, opening.first).unwrap();
         assert_eq!(magic_of(&path), Some(*MAGIC));
-        drop(lock_file);
+        drop(opening);
         let t = LockTable::open(&dir, 1000).unwrap();
         assert!(!t.is_held(&h, 5_001));
         assert!(matches!(t.take(&h, 2, 5_001), Take::Taken));
         // A table in this format is left as it is.
-        assert!(convert_old(&dir).unwrap().is_none());
-        assert!(t.is_held(&h, 5_001) && t.holds(&h, 2));
+        convert_old(&dir, true).unwrap();
+        assert!(t.is_held(&h, 5_001) && t.holds(&h, 2, 5_001));
         let _ = std::fs::remove_dir_all(dir);
     }
 

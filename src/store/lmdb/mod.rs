@@ -27,8 +27,11 @@
 //!   with slides queued loses them (those sessions keep their earlier
 //!   deadline). A slide, queued or written at once, moves only the
 //!   deadline the request read: a save since (a shorter Timeout) stands.
-//! - **Saves** happen only while the saver's token holds the lock and the
-//!   session exists: no lost update, no resurrection after Abandon.
+//! - **Saves** happen only while the saver's token holds the lock, its
+//!   lease has not ended (by the application's clock; past it another
+//!   request may take the lock at any moment: `E_LOCK_TIMEOUT`, nothing
+//!   written, as in the Redis store) and the session exists: no lost
+//!   update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
 //!   reads only its due prefix. Each expired session is claimed (read and
 //!   deleted) in one write transaction, so exactly one process runs its
@@ -51,7 +54,7 @@
 //!   unwritable directory, or one whose file system cannot allocate space
 //!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation
 //!   (`E_STORE_UNAVAILABLE` if another opener holds the directory's lock,
-//!   `parts.rs`, for 10 s). A lock table an earlier version wrote
+//!   `parts.rs`, for 60 s). A lock table an earlier version wrote
 //!   (`sesslck1`) is converted by the first process to open the directory
 //!   while no other has it open, and refused (`E_STORE_CORRUPT`, saying
 //!   what to do) while one has (`locks.rs`). A `data.mdb` that is empty
@@ -59,16 +62,22 @@
 //!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
 //!   for a new store.
 //!
-//!   LMDB trusts its file: it checks no checksums, so a damaged
-//!   `data.mdb` (bit flips from a failing disk, another program writing
-//!   it) can crash the process inside LMDB (SIGSEGV or SIGABRT) rather
-//!   than fail with `E_STORE_CORRUPT`; a damaged session record
-//!   LMDB hands back is caught (`E_STORE_CORRUPT`; a sweep drops it
-//!   without Session_OnEnd). Keep the directory on a sound local disk,
-//!   written by libsess only. After such a crash or error: stop every
-//!   process using the directory, then restore the directory from a
-//!   backup or remove it (its sessions are lost: their users start new
-//!   ones).
+//!   LMDB trusts its file: it checks no checksums and follows the
+//!   offsets and page numbers it reads, so a damaged `data.mdb` (bit
+//!   flips from a failing disk, a copy taken mid-write) would crash the
+//!   process inside LMDB (SIGSEGV or SIGABRT). The first process to open
+//!   an environment since every process closed it (it takes LMDB's lock
+//!   on `lock.mdb` exclusively) checks every page in use first
+//!   (`verify.rs`): damage is `E_STORE_CORRUPT` naming the file and page,
+//!   at application creation. Later openers trust that check: the file
+//!   has been written only by LMDB since. Damage done while processes
+//!   have the directory open (another program writing the file) is not
+//!   detected and can still crash them. A damaged session record LMDB
+//!   hands back is caught (`E_STORE_CORRUPT`; a sweep drops it without
+//!   Session_OnEnd). Keep the directory on a sound local disk, written by
+//!   libsess only. After such an error or crash: stop every process using
+//!   the directory, then restore the directory from a backup or remove it
+//!   (its sessions are lost: their users start new ones).
 //! - **Parts**: a new directory's sessions are spread over four LMDB
 //!   environments (the directory's and three in subdirectories) by key
 //!   hash (`parts.rs`): LMDB admits one write transaction per environment,
@@ -77,7 +86,11 @@
 //!   part. A directory written before parts stays one environment.
 //! - One LMDB environment per directory per process (LMDB's rule): the
 //!   applications of one process that name the same directory share it,
-//!   each with its own databases (by `name`).
+//!   each with its own databases (by `name`). It closes in whichever
+//!   thread lets go of its last reference (the slides flusher's, right
+//!   after a flush, if the last application went meanwhile); an
+//!   application created on the directory during that close waits for it
+//!   (30 s at most) and opens the directory anew.
 //!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
 //!   an application it creates opens the directory anew (after closing the
 //!   child's copy of the inherited environment, see `env.rs`).
@@ -88,6 +101,7 @@ mod parts;
 mod provider;
 mod slides;
 mod space;
+mod verify;
 mod wakes;
 mod words;
 
@@ -97,6 +111,7 @@ use std::time::Duration;
 
 use super::custom::CustomStore;
 use super::StoreMode;
+use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::state::Limits;
 
@@ -133,8 +148,9 @@ pub struct LmdbOptions {
     /// The first process to open the directory sets it for this process.
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
-    /// crashed process): after this another request may take the session
-    /// (default 120 s). Each lock keeps the lease it was taken with, so the
+    /// crashed process): after this another request may take the session,
+    /// and the holder's save is refused (`E_LOCK_TIMEOUT`; default 120 s).
+    /// Each lock keeps the lease it was taken with, so the
     /// applications sharing a directory (and its processes) may set
     /// different ones; at most 24 h (as Redis's `lock_ttl`).
     pub lock_ttl: Duration,
@@ -188,16 +204,17 @@ impl LmdbOptions {
 /// Smallest accepted map size.
 const MIN_MAP_SIZE: usize = 64 << 10;
 
-/// Opens the LMDB store `opts` names for an application with `limits`: a
+/// Opens the LMDB store `opts` names for an application with `limits`
+/// and `clock` (the application's: lock leases end by it): a
 /// [`CustomStore`] over the LMDB provider, reporting [`StoreMode::Lmdb`].
-pub fn open(opts: &LmdbOptions, limits: Limits) -> Result<CustomStore> {
+pub fn open(opts: &LmdbOptions, limits: Limits, clock: Arc<dyn Clock>) -> Result<CustomStore> {
     opts.validate()?;
     let lease_ms = u64::try_from(opts.lock_ttl.as_millis()).unwrap_or(u64::MAX);
     let parts = parts::environments(opts, limits.max_session_bytes)?
         .into_iter()
         .map(|(part, env)| {
             let locks = locks::LockTable::open(&part.dir, lease_ms)?;
-            Ok(provider::LmdbProvider::new(env, locks))
+            Ok(provider::LmdbProvider::new(env, locks, clock.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
     let provider = parts::Parts::new(parts);

@@ -48,9 +48,12 @@ pub(super) const SINGLE: &[u8] = b"libsess-lmdb 2";
 pub(super) const PARTED: &[u8] = b"libsess-lmdb 3";
 
 /// How long opening a directory waits for another opener's lock on it
-/// (held for the milliseconds a first open takes; one held longer is a
-/// process stopped or hung, or a forked child that inherited it).
-const LAYOUT_PATIENCE: Duration = Duration::from_secs(10);
+/// (held for the milliseconds an open takes, or, by the first process
+/// to open it since all closed it, for the check of its data files:
+/// seconds for a million sessions read from disk, see `verify.rs`; one
+/// held longer is a process stopped or hung, or a forked child that
+/// inherited it).
+const LAYOUT_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Opens the environments of `opts.dir` (laying a new directory out), each
 /// with its options, for sessions of up to `max_session_bytes`. The

@@ -22,6 +22,7 @@
 
 use std::cell::Cell;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
@@ -29,6 +30,7 @@ use heed::{PutFlags, RoTxn, RwTxn, WithoutTls};
 use super::env::{fail, Db, Room, Shared};
 use super::locks::{LockTable, Take};
 use super::slides::HORIZON_MS;
+use crate::clock::Clock;
 use crate::error::{self, Error, Result};
 use crate::store::custom::{BlobBuf, BlobList, Provider, Status};
 use crate::store::remote::KeyHash;
@@ -194,11 +196,23 @@ fn hash(key: &str) -> Result<[u8; 16]> {
 pub(super) struct LmdbProvider {
     shared: Shared,
     locks: LockTable,
+    /// The store's clock (the application's): when a lock's lease ends.
+    clock: Arc<dyn Clock>,
 }
 
 impl LmdbProvider {
-    pub(super) fn new(shared: Shared, locks: LockTable) -> LmdbProvider {
-        LmdbProvider { shared, locks }
+    pub(super) fn new(shared: Shared, locks: LockTable, clock: Arc<dyn Clock>) -> LmdbProvider {
+        LmdbProvider {
+            shared,
+            locks,
+            clock,
+        }
+    }
+
+    /// Whether `token` still holds the lock of `h` and may write: its lease
+    /// has not ended (see [`LockTable::holds`]).
+    fn holds(&self, h: &[u8; 16], token: u64) -> bool {
+        self.locks.holds(h, token, self.clock.now_ms())
     }
 
     /// Runs `body` in a write transaction, committed if it succeeds.
@@ -395,7 +409,7 @@ impl LmdbProvider {
             let Some(st) = self.state(txn, h, op)? else {
                 return Ok(Status::NotFound);
             };
-            if !self.locks.holds(h, token) {
+            if !self.holds(h, token) {
                 return Ok(Status::Locked);
             }
             body(txn, st)?;
@@ -417,7 +431,7 @@ impl LmdbProvider {
         blob: Option<&[u8]>,
     ) -> Result<Status> {
         let status = self.write("save", |txn| {
-            let holds = self.locks.holds(h, token);
+            let holds = self.holds(h, token);
             let slid = |st: State| State {
                 deadline: deadline_ms,
                 indexed: st.indexed.min(deadline_ms),
@@ -542,7 +556,7 @@ impl Provider for LmdbProvider {
             };
             let done = match stored {
                 None => Some(Status::NotFound),
-                Some(_) if !self.locks.holds(&h, token) => Some(Status::Locked),
+                Some(_) if !self.holds(&h, token) => Some(Status::Locked),
                 Some(d) if deadline_ms < d => None, // shortened: written below
                 Some(d) if deadline_ms - d < REFRESH_MS => Some(Status::Done),
                 Some(d) if seen.is_some_and(|s| d >= s.now_ms().saturating_add(HORIZON_MS)) => self
@@ -568,7 +582,7 @@ impl Provider for LmdbProvider {
 
     fn release(&self, key: &str, token: u64) -> Result<Status> {
         let h = hash(key)?;
-        let held = self.locks.holds(&h, token);
+        let held = self.holds(&h, token);
         self.locks.free(&h, token);
         Ok(if held { Status::Done } else { Status::Locked })
     }
@@ -607,7 +621,7 @@ impl Provider for LmdbProvider {
             let Some(st) = self.state(txn, &h, "regenerate")? else {
                 return Ok(Status::NotFound);
             };
-            if !self.locks.holds(&h, token) {
+            if !self.holds(&h, token) {
                 return Ok(Status::Locked);
             }
             if self.state(txn, &nh, "regenerate")?.is_some() {
@@ -821,6 +835,12 @@ mod tests {
     use crate::store::lmdb::parts::SINGLE;
     use crate::store::lmdb::LmdbOptions;
 
+    /// The clock of the providers under test: at 0, before every lease
+    /// the tests' locks take ends (their times are passed explicitly).
+    fn test_clock() -> Arc<dyn Clock> {
+        Arc::new(crate::clock::ManualClock::new(0))
+    }
+
     fn provider(what: &str) -> (LmdbProvider, std::path::PathBuf) {
         let dir =
             std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
@@ -828,7 +848,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
         let locks = LockTable::open(&dir, 1000).unwrap();
-        (LmdbProvider::new(shared, locks), dir)
+        (LmdbProvider::new(shared, locks, test_clock()), dir)
     }
 
     fn key(i: u8) -> String {
@@ -1090,7 +1110,7 @@ mod tests {
         assert_eq!(state_of(&p, &h(&shares)), None);
         assert_eq!(state_of(&p, &h(&b)), None);
         assert!(!p.locks.is_held(&h(&b), 1000));
-        assert!(p.locks.holds(&h(&a), 7));
+        assert!(p.holds(&h(&a), 7));
         assert_eq!(state_of(&p, &h(&a)), Some((60_000, 60_000)));
         // Moved: the old key's record, index entry and lock are gone.
         assert_eq!(rename(&a, &b, 7), Status::Done);
@@ -1099,7 +1119,7 @@ mod tests {
         assert!(!p.locks.is_held(&h(&a), 1000));
         assert_eq!(state_of(&p, &h(&b)), Some((90_000, 90_000)));
         assert_eq!(filed(&p, &h(&b)), [90_000]);
-        assert!(p.locks.holds(&h(&b), 7));
+        assert!(p.holds(&h(&b), 7));
         assert_eq!(
             p.set_and_release(&b, 7, 90_000, None).unwrap(),
             Status::Done
@@ -1243,7 +1263,11 @@ mod tests {
             ..LmdbOptions::new(dir)
         };
         let shared = Shared::open(&opts, SINGLE, 1 << 20).unwrap();
-        LmdbProvider::new(shared, LockTable::open(dir, lease_ms).unwrap())
+        LmdbProvider::new(
+            shared,
+            LockTable::open(dir, lease_ms).unwrap(),
+            test_clock(),
+        )
     }
 
     #[test]
