@@ -253,11 +253,13 @@ if not l then
   return -2
 end
 local c = string.find(l, ':', 1, true)
-if string.sub(l, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' or tonumber(string.sub(l, c + 1)) <= tonumber(ARGV[2]) then
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if string.sub(l, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' or tonumber(string.sub(l, c + 1)) <= now then
   return -1
 end
-local last = 6 + 2 * tonumber(ARGV[6])
-redis.call('HSET', KEYS[1], unpack(ARGV, 7, last))
+local last = 5 + 2 * tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6, last))
 return 1";
 
 struct Scripts {
@@ -558,10 +560,13 @@ impl Bench {
                 .lib_acquire
                 .key(&k.data)
                 .key(&k.exp)
+                .key(format!("{}:c:{token}", k.data))
                 .arg(&k.member)
                 .arg(token)
                 .arg(now)
-                .arg(now + LOCK_TTL_MS)
+                .arg(LOCK_TTL_MS)
+                .arg(TOMBSTONE_MS)
+                .arg(LOCK_TTL_MS + GRACE_MS)
                 .invoke(con)
                 .expect("acquire.lua");
             match status(v) {
@@ -580,7 +585,6 @@ impl Bench {
         let mut inv = save.key(&k.data);
         inv.key(&k.exp)
             .arg(token)
-            .arg(now)
             .arg(deadline - now + GRACE_MS)
             .arg("")
             .arg("")
