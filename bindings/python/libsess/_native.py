@@ -11,7 +11,7 @@ import threading
 import warnings
 import weakref
 from types import TracebackType
-from typing import Any, Callable, Optional, Type
+from typing import Any, Callable, Optional, Type, TypeVar
 
 from ._sess_cffi import ffi as ffi  # re-exported: every module calls through it
 
@@ -150,6 +150,38 @@ class SharedHandle:
             threading.Thread(target=self._release, args=(handle,), name=name, daemon=False).start()
         except RuntimeError:  # the interpreter is shutting down: no new threads
             self._release(handle)
+
+
+_O = TypeVar("_O", bound="Owner")
+
+
+class Owner:
+    """Base of the public objects that own a SharedHandle (``_shared``):
+    released by close(), at the end of a with block, or, with a
+    ResourceWarning, when collected (then, while the callbacks the handle
+    keeps alive still live)."""
+
+    _shared: SharedHandle
+
+    def close(self) -> None:
+        """Releases the handle (idempotent)."""
+        self._shared.close()
+
+    def __enter__(self: _O) -> _O:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        shared = getattr(self, "_shared", None)
+        if shared is not None:
+            shared.collected(self)
 
 
 #: What _at_exit releases, held weakly (each owner releases its handle

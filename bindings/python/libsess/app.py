@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from types import TracebackType
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Type, Union
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Union
 
-from ._native import SharedHandle, c_text, callback_failed, check, ffi, lib
+from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, lib
 from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
@@ -90,7 +89,7 @@ def _clock_callback(clock: Callable[[], int]) -> Any:
     return ffi.callback("sess_clock_fn", tick, onerror=failed)
 
 
-class App:
+class App(Owner):
     """An application (sess_app). Options are sess_app_options' fields as
     keyword arguments, e.g. `App(default_timeout_minutes=5,
     lock_timeout_ms=2000, default_lcid=1036)`; `on_start` / `on_end` take a
@@ -223,19 +222,3 @@ class App:
         dropped without Session_OnEnd."""
         self._shared.close()
 
-    def __enter__(self) -> "App":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Released here, while the callbacks in _keep are still alive.
-        shared = getattr(self, "_shared", None)
-        if shared is not None:
-            shared.collected(self)

@@ -23,10 +23,9 @@ exc_info raises AssertionError (PEP 3333).
 from __future__ import annotations
 
 import sys
-from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._native import SharedHandle, c_text, check, ffi, lib, text_out, unpack_text
+from ._native import Owner, SharedHandle, c_text, check, ffi, lib, text_out, unpack_text
 from .app import App, _fill
 from .errors import InvalidArgument, LockTimeout, NoApplication, SessionError, StoreUnavailable, error_for
 from .session import Session
@@ -46,7 +45,7 @@ _SAME_SITE = {
 }
 
 
-class SessionMiddleware:
+class SessionMiddleware(Owner):
     """Wraps `app` with sessions from `applications`: one App (served at
     "/") or a mapping of virtual paths to Apps (nested applications keep
     their own sessions and cookies). `session_use` is "exclusive",
@@ -93,22 +92,6 @@ class SessionMiddleware:
         requests in flight finish first."""
         self._shared.close()
 
-    def __enter__(self) -> "SessionMiddleware":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Released here, while the applications (and their callbacks) live.
-        shared = getattr(self, "_shared", None)
-        if shared is not None:
-            shared.collected(self)
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         use = _use(self.session_use(environ) if callable(self.session_use) else self.session_use)
