@@ -889,6 +889,39 @@ fn tls_connections() {
     drop(server);
 }
 
+/// A writing request places its lock's lease by the process's estimate of
+/// the server's clock (refreshed with one `TIME` every 10 s), and has the
+/// server read its clock only to judge a lease it finds, or one that may
+/// be near its end.
+#[test]
+fn writing_requests_do_not_read_the_servers_clock() {
+    let server = Server::start(&[]);
+    let app = app_on(redis_opts(&server.url(), "clock:".into()), |_| {});
+    let id = stored(&app, &[("x", Variant::I4(0))]);
+    let mut con = connect(&server.url());
+    let time_calls = |con: &mut redis::Connection| {
+        redis_env::command_calls(con)
+            .into_iter()
+            .find(|(name, _)| name == "time")
+            .map_or(0, |(_, n)| n)
+    };
+    let before = time_calls(&mut con);
+    for i in 1..=20 {
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        s.set("x", Variant::I4(i)).unwrap();
+        s.close().unwrap();
+    }
+    stored(&app, &[("y", Variant::I4(1))]);
+    // At most one refresh of the estimate, had 10 s passed (a busy machine).
+    let read = time_calls(&mut con) - before;
+    assert!(
+        read <= 1,
+        "21 writing requests read the server's clock {read} times"
+    );
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("x"), Some(&Variant::I4(20)));
+}
+
 #[test]
 fn round_trips_per_request() {
     let server = Server::start(&[]);

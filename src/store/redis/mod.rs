@@ -79,11 +79,15 @@
 //!   the expiry index, the absolute lifetime) are the application clock's
 //!   milliseconds (`AppOptions::clock`: the wall clock by default, which
 //!   the farm's machines must agree on; tests and hosts move it to end
-//!   sessions), as in every store. Lock leases are the Redis server's
-//!   (`TIME`, read inside the scripts, which Redis 5 and later allow before
-//!   writes): written and judged by the one server that holds the session,
-//!   so a process whose clock runs ahead cannot break a live lock, nor one
-//!   behind keep a dead one; an injected clock does not move them. Redis
+//!   sessions), as in every store. Lock leases are the Redis server's:
+//!   judged by the one server that holds the session (`TIME`, read inside
+//!   the scripts, which Redis 5 and later allow before writes), so a
+//!   process whose clock runs ahead cannot break a live lock, nor one
+//!   behind keep a dead one; an injected clock does not move them. A new
+//!   lease's end is placed by this process's estimate of that server's
+//!   clock (`server_clock.rs`: one `TIME` every 10 s, not one per request;
+//!   in a cluster each script reads its node's clock), and a save asks the
+//!   server to judge its own lease only once it may be near its end. Redis
 //!   TTLs are relative (deadline − now + grace; while locked, at least the
 //!   lease + grace), so they need no agreement of clocks either.
 
@@ -93,6 +97,8 @@ mod count;
 mod keys;
 mod options;
 mod scripts;
+mod server_clock;
+mod sources;
 mod sweep;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,6 +113,7 @@ use self::codec::{Decoded, Fields, Snapshot};
 use self::conn::Pool;
 use self::keys::{Keys, SessionKeys};
 use self::scripts::{Call, Scripts};
+use self::server_clock::ServerClock;
 use super::remote::{self, Attempt, KeyHash};
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
@@ -128,8 +135,10 @@ struct Held {
     keys: SessionKeys,
     /// The lock's owner token (this lease's, even for a shared lease).
     token: String,
-    /// When the lock was taken (its lease is the server's: this only tells
-    /// a lock that ran out from a session that ended while it was held).
+    /// When the request that took the lock was sent (and the estimate of
+    /// the server's clock it placed the lease by was read): the lease ends
+    /// no sooner than `lock_ttl` after this, give or take the estimate's
+    /// error, by the server's clock.
     locked_at: Instant,
     /// The deadline `E` as this lease read or last wrote it (the expiry
     /// index is no later).
@@ -181,6 +190,8 @@ pub struct RedisStore {
     tombstone_ms: u64,
     id_secret: Option<Vec<u8>>,
     clock: Arc<dyn Clock>,
+    /// The server's clock as this process estimates it (one server only).
+    server_clock: ServerClock,
     /// Whether the servers form a Redis Cluster.
     cluster: bool,
     /// This store instance's name in the sweeper lease.
@@ -257,6 +268,7 @@ impl RedisStore {
             tombstone_ms: ms(opts.retry_budget + opts.op_timeout),
             id_secret: opts.id_secret.clone(),
             clock,
+            server_clock: ServerClock::new(),
             cluster: opts.is_cluster(),
             owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
             nonce: u64::from_le_bytes(nonce),
@@ -303,6 +315,41 @@ impl RedisStore {
     /// frees).
     fn locked_ttl(&self) -> u64 {
         self.lock_ttl_ms.saturating_add(self.grace_ms)
+    }
+
+    /// The server's clock now in ms by this process's estimate (see
+    /// `server_clock.rs`; a `TIME` call when it is due for a refresh);
+    /// `None` if there is no usable estimate, or the servers form a
+    /// cluster (each node has its own clock).
+    fn server_now(&self) -> Result<Option<u64>> {
+        if self.cluster {
+            return Ok(None);
+        }
+        self.server_clock.now_ms(|| {
+            self.pool.run("time", |c| {
+                let sent = Instant::now();
+                let (secs, micros): (u64, u64) = ::redis::cmd("TIME").query(c)?;
+                Ok((sent, Instant::now(), secs * 1000 + micros / 1000))
+            })
+        })
+    }
+
+    /// The end of a lease taken now, in the server's ms by this process's
+    /// estimate of its clock; `None`: the script reads the clock.
+    fn lease_end(&self) -> Result<Option<u64>> {
+        Ok(self
+            .server_now()?
+            .map(|now| now.saturating_add(self.lock_ttl_ms)))
+    }
+
+    /// Whether a lock taken at `locked_at` may have reached its lease's
+    /// end by now, by the server's clock: then a save has the server judge
+    /// the lease (one `TIME`); before, it checks only that the lock is
+    /// still this lease's. The margin covers the estimate of the server's
+    /// clock the lease was placed by and the clocks' drift (1 %).
+    fn lease_may_have_ended(&self, locked_at: Instant) -> bool {
+        let margin = ms(server_clock::ERROR) + self.lock_ttl_ms / 100;
+        ms(locked_at.elapsed()).saturating_add(margin) >= self.lock_ttl_ms
     }
 
     /// The error for a save or move that found no session: its lock may
@@ -355,14 +402,14 @@ impl RedisStore {
     }
 
     /// Takes the session exclusively: the acquire script's status and
-    /// fields.
+    /// fields, and when the attempt that gave them was sent.
     fn acquire(
         &self,
         k: &SessionKeys,
         token: &str,
         wait: Duration,
         now_ms: u64,
-    ) -> Result<(i64, Option<Fields>)> {
+    ) -> Result<(i64, Option<Fields>, Instant)> {
         // Where an expired session is moved for Session_OnEnd: the call,
         // retried after a lost reply, finds it there.
         let claimed = k.claimed(token);
@@ -371,17 +418,19 @@ impl RedisStore {
             now_ms,
             &self.lock_waits,
             |now| {
+                let sent = Instant::now();
                 let mut call = Call::new(&self.scripts.acquire, &[&k.data, &k.exp, &claimed]);
                 call.arg(&k.member[..])
                     .arg(token)
                     .arg(now)
                     .arg(self.lock_ttl_ms)
                     .arg(self.tombstone_ms)
-                    .arg(self.locked_ttl());
+                    .arg(self.locked_ttl())
+                    .arg_or_empty(self.lease_end()?);
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
                     (2, _) => Attempt::Locked,
-                    done => Attempt::Done(done),
+                    (status, fields) => Attempt::Done((status, fields, sent)),
                 })
             },
             std::thread::sleep,
@@ -479,8 +528,7 @@ impl SessionStore for RedisStore {
             return Ok(Lookup::Found(lease));
         }
         let token = self.token();
-        let (status, fields) = self.acquire(&k, &token, wait, now_ms)?;
-        let locked_at = Instant::now();
+        let (status, fields, locked_at) = self.acquire(&k, &token, wait, now_ms)?;
         match (status, fields) {
             (1, Some(fields)) => match self.decode(fields) {
                 Ok(d) => Ok(Lookup::Found(self.lease(
@@ -574,12 +622,14 @@ impl SessionStore for RedisStore {
         ));
         let ttl = self.data_ttl(deadline_ms).max(self.locked_ttl());
         let k = &st.keys;
+        let sent = Instant::now();
         let mut call = Call::new(&self.scripts.create, &[&k.data, &k.exp]);
         call.arg(&k.member[..])
             .arg(&st.token)
             .arg(self.lock_ttl_ms)
             .arg(deadline_ms)
-            .arg(ttl);
+            .arg(ttl)
+            .arg_or_empty(self.lease_end()?);
         for (f, v) in &fields {
             call.arg(f).arg(v);
         }
@@ -588,7 +638,7 @@ impl SessionStore for RedisStore {
             return Ok(false);
         }
         st.stored = true;
-        st.locked_at = Instant::now();
+        st.locked_at = sent;
         st.deadline_ms = deadline_ms;
         st.snapshot = snapshot;
         place.stored();
@@ -674,9 +724,14 @@ impl SessionStore for RedisStore {
         let ttl = self.data_ttl(deadline_ms);
         // A deadline moved earlier (a shorter Timeout) moves the index too.
         let earlier = deadline_ms < st.deadline_ms;
+        let judge_lease = if self.lease_may_have_ended(st.locked_at) {
+            "1"
+        } else {
+            ""
+        };
         let saved: i64 = self.pool.run("save", |c| {
             let mut call = Call::new(&self.scripts.save, &[&k.data, &k.exp]);
-            call.arg(&st.token).arg(ttl);
+            call.arg(&st.token).arg(judge_lease).arg(ttl);
             if earlier {
                 call.arg(deadline_ms).arg(&k.member[..]);
             } else {

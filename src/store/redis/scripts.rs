@@ -11,16 +11,8 @@ use ::redis::{
 };
 
 use super::codec::Fields;
+use super::sources;
 use crate::error::{self, Error, Result};
-
-macro_rules! script {
-    ($file:literal) => {
-        Script::new(concat!(
-            include_str!("scripts/common.lua"),
-            include_str!(concat!("scripts/", $file))
-        ))
-    };
-}
 
 /// The scripts, hashed once.
 pub(super) struct Scripts {
@@ -41,18 +33,18 @@ pub(super) struct Scripts {
 impl Scripts {
     pub(super) fn new() -> Scripts {
         Scripts {
-            acquire: script!("acquire.lua"),
-            read: script!("read.lua"),
-            slide: script!("slide.lua"),
-            create: script!("create.lua"),
-            save: script!("save.lua"),
-            release: script!("release.lua"),
-            remove: script!("remove.lua"),
-            regenerate: script!("regenerate.lua"),
-            claim: script!("claim.lua"),
-            lease: script!("lease.lua"),
-            count: script!("count.lua"),
-            due: script!("due.lua"),
+            acquire: Script::new(sources::ACQUIRE),
+            read: Script::new(sources::READ),
+            slide: Script::new(sources::SLIDE),
+            create: Script::new(sources::CREATE),
+            save: Script::new(sources::SAVE),
+            release: Script::new(sources::RELEASE),
+            remove: Script::new(sources::REMOVE),
+            regenerate: Script::new(sources::REGENERATE),
+            claim: Script::new(sources::CLAIM),
+            lease: Script::new(sources::LEASE),
+            count: Script::new(sources::COUNT),
+            due: Script::new(sources::DUE),
         }
     }
 }
@@ -80,6 +72,14 @@ impl<'a> Call<'a> {
     pub(super) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call<'a> {
         self.cmd.arg(arg);
         self
+    }
+
+    /// Appends `v`, or '' for none.
+    pub(super) fn arg_or_empty(&mut self, v: Option<u64>) -> &mut Call<'a> {
+        match v {
+            Some(v) => self.arg(v),
+            None => self.arg(""),
+        }
     }
 
     /// Runs the call; a server without the script (NOSCRIPT: restarted,

@@ -3,7 +3,8 @@
 -- ARGV: member, token, now ms (the application's, for E), lock ttl ms,
 -- tombstone ttl ms, the least data ttl ms while locked (lock ttl + grace:
 -- the data outlives the lock, so its holder never loses it and the sweeper
--- finds it once the lock frees).
+-- finds it once the lock frees), the new lease's end in server ms by the
+-- caller's estimate of that clock ('': none, read the clock).
 -- {0}: not found; {1, fields}: locked for us; {2}: locked by another;
 -- {3, fields}: expired, claimed here (moved aside) for Session_OnEnd -- by
 -- this very call, too, retried after a lost reply.
@@ -33,9 +34,14 @@ if not m then
   end
   return {0}
 end
-local server_now = server_ms()
-if held(l, server_now) and not ours(l, ARGV[2]) then
-  return {2}
+-- A lease in L (held, or a crashed holder's) is judged by the server's
+-- own clock, read only then.
+local server_now
+if lock_expiry(l) then
+  server_now = server_ms()
+  if held(l, server_now) and not ours(l, ARGV[2]) then
+    return {2}
+  end
 end
 local now = tonumber(ARGV[3])
 e = tonumber(e)
@@ -43,7 +49,7 @@ if e and e <= now then
   claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[5])
   return {3, f}
 end
-redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], server_now, ARGV[4]))
+redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], server_now, ARGV[7], ARGV[4]))
 -- The data's TTL runs the grace past E (every write sets it so): only a
 -- deadline that comes before the lock's end needs it longer.
 if not e or e - now < tonumber(ARGV[4]) then

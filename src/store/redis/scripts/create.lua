@@ -1,7 +1,8 @@
 -- CREATE-IF-ABSENT: stores a new session, locked for its creator.
 -- KEYS: data, exp. ARGV: member, token, lock ttl ms, deadline ms, data ttl
--- ms (past the deadline and the lock's end by the grace), then
--- field/value pairs (E among them; L is set here, by the server's clock).
+-- ms (past the deadline and the lock's end by the grace), the lease's end
+-- in server ms by the caller's estimate of that clock ('': none, read the
+-- clock), then field/value pairs (E among them; L is set here).
 -- 1: created (or already created by this very call, retried); 0: ID taken.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if ours(redis.call('HGET', KEYS[1], 'L'), ARGV[2]) then
@@ -9,8 +10,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
   return 0
 end
-hset_range(KEYS[1], ARGV, 6, #ARGV)
-redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], server_ms(), ARGV[3]))
+hset_range(KEYS[1], ARGV, 7, #ARGV)
+redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], nil, ARGV[6], ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return 1

@@ -3,9 +3,11 @@
 -- lock is still ours and unexpired; otherwise writes nothing. The index
 -- stays a lower bound of E: it is touched only when E moves earlier (a
 -- shorter Timeout).
--- KEYS: data, exp. ARGV: token, data ttl ms, the new E if earlier than
--- before (else ''), member, number of pairs n, n field/value pairs, fields
--- to delete.
+-- KEYS: data, exp. ARGV: token, '1' to have the lease judged by the
+-- server's clock ('': the caller knows it is far from its end, and only
+-- the owner is checked), data ttl ms, the new E if earlier than before
+-- (else ''), member, number of pairs n, n field/value pairs, fields to
+-- delete.
 -- 1: saved; -1: the lock expired or is another's; -2: no session there.
 local l = redis.call('HGET', KEYS[1], 'L')
 if l == ARGV[1] then
@@ -14,19 +16,19 @@ end
 if not l then
   return -2
 end
-if not ours(l, ARGV[1]) or not held(l, server_ms()) then
+if not ours(l, ARGV[1]) or (ARGV[2] ~= '' and not held(l, server_ms())) then
   return -1
 end
-local last = 5 + 2 * tonumber(ARGV[5])
-hset_range(KEYS[1], ARGV, 6, last)
+local last = 6 + 2 * tonumber(ARGV[6])
+hset_range(KEYS[1], ARGV, 7, last)
 if #ARGV > last then
   redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1, #ARGV))
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if ARGV[3] ~= '' then
-  local s = redis.call('ZSCORE', KEYS[2], ARGV[4])
-  if not s or tonumber(s) > tonumber(ARGV[3]) then
-    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then
+  local s = redis.call('ZSCORE', KEYS[2], ARGV[5])
+  if not s or tonumber(s) > tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
   end
 end
 return 1
