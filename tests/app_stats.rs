@@ -1,6 +1,9 @@
 //! The application's counters (`App::stats`, `sess_app_stats`): each moves
 //! when, and only when, its event happens.
 
+#[path = "common/stored.rs"]
+mod stored;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,15 +12,7 @@ use sess::clock::ManualClock;
 use sess::error;
 use sess::store::LockMode;
 use sess::variant::Variant;
-
-/// Stores a new session; its ID.
-fn stored(app: &App) -> String {
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
-    id
-}
+use stored::stored;
 
 #[test]
 fn counters_follow_what_happens() {

@@ -11,6 +11,8 @@
 //! `custom_store_from_vtbl`.
 
 mod common;
+#[path = "common/stored.rs"]
+mod stored;
 #[path = "common/suite.rs"]
 mod suite;
 
@@ -31,6 +33,7 @@ use sess::store::{store_key, LockMode};
 use sess::variant::{Object, SafeArray, Unknown, Variant};
 
 use common::{cc, out_dir, root, run, CFLAGS};
+use stored::stored_with;
 use suite::INERT_VTBL;
 
 const MIN: u64 = 60_000;
@@ -256,11 +259,7 @@ impl Fixture {
 
     /// A stored session with UserName = `user`; its ID.
     fn session(&self, user: &str) -> String {
-        let mut s = self.app().create_session().unwrap();
-        s.set("UserName", Variant::bstr(user)).unwrap();
-        let id = s.id().to_string();
-        s.close().unwrap();
-        id
+        stored_with(self.app(), &[("UserName", Variant::bstr(user))])
     }
 }
 
@@ -614,10 +613,7 @@ fn two_applications_sharing_the_store_count_exactly() {
     a.app(); // the directory and clock are a's
     let b = a.twin(10_000);
     let a2 = a.twin(10_000);
-    let mut s = a.app().create_session().unwrap();
-    s.set("counter", Variant::I4(0)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(a.app(), &[("counter", Variant::I4(0))]);
     // A cookie from one instance works on the other.
     assert_eq!(i4(&b.open_ro(&id), "counter"), 0);
     const ROUNDS: i32 = 100;

@@ -7,12 +7,15 @@
 
 #[path = "common/redis.rs"]
 mod redis_env;
+#[path = "common/stored.rs"]
+mod stored;
 
 use std::time::Duration;
 
 use sess::app::{App, AppOptions, StoreConfig};
 use sess::store::{LockMode, RedisOptions};
 use sess::variant::Variant;
+use stored::stored_with;
 
 const ROUNDS: i32 = 200;
 
@@ -35,11 +38,7 @@ fn increment(app: &App, id: &str) -> Result<(), String> {
 
 /// A stored session with count 0; its ID.
 fn new_counter(app: &App) -> String {
-    let mut s = app.create_session().unwrap();
-    s.set("count", Variant::I4(0)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
-    id
+    stored_with(app, &[("count", Variant::I4(0))])
 }
 
 fn count(app: &App, id: &str) -> Option<Variant> {

@@ -2,6 +2,9 @@
 //! Abandon, expiry on an injected clock, read-only units, static objects,
 //! limits, and no lost updates under contention.
 
+#[path = "common/stored.rs"]
+mod stored;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +14,7 @@ use sess::clock::ManualClock;
 use sess::error;
 use sess::store::LockMode;
 use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
+use stored::{stored, stored_with};
 
 const MIN: u64 = 60_000;
 
@@ -79,10 +83,7 @@ fn a_new_session_is_stored_only_when_written() {
         error::E_SESSION_NOT_FOUND
     );
 
-    let mut s = app.create_session().unwrap();
-    s.set("Pi", Variant::R8(3.25)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(&app, &[("Pi", Variant::R8(3.25))]);
     assert_eq!(app.session_count().unwrap(), 1);
     let s = app.open_session(&id, LockMode::Shared).unwrap();
     assert!(!s.is_new_session());
@@ -156,10 +157,7 @@ fn on_start_runs_first_and_on_end_sees_the_contents() {
     );
 
     // Timeout: OnEnd runs once when the host sweeps after 20 minutes.
-    let mut s = app.create_session().unwrap();
-    s.set("user", Variant::bstr("David")).unwrap();
-    let timed = s.id().to_string();
-    s.close().unwrap();
+    let timed = stored_with(&app, &[("user", Variant::bstr("David"))]);
     clock.advance(20 * MIN - 1);
     assert_eq!(app.expire().unwrap(), 0);
     clock.advance(1);
@@ -260,10 +258,7 @@ fn read_only_units_share_and_refuse_writes() {
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("a", Variant::I4(1)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(&app, &[("a", Variant::I4(1))]);
     let mut r1 = app.open_session(&id, LockMode::Shared).unwrap();
     let r2 = app.open_session(&id, LockMode::Shared).unwrap();
     assert!(r1.is_readonly());
@@ -428,10 +423,7 @@ fn no_lost_updates_16_threads_by_10000_increments() {
         })
         .unwrap(),
     );
-    let mut s = app.create_session().unwrap();
-    s.set("count", Variant::I4(0)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(&app, &[("count", Variant::I4(0))]);
     let threads: Vec<_> = (0..16)
         .map(|_| {
             let (app, id) = (app.clone(), id.clone());
@@ -491,10 +483,7 @@ fn sessions_open_at_app_end_are_dropped_without_on_end() {
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored(&app);
     let mut abandoned = app.open_session(&id, LockMode::Exclusive).unwrap();
     let mut fresh = app.create_session().unwrap();
     drop(app);
@@ -521,15 +510,6 @@ fn full_app(clock: &Arc<ManualClock>, max_sessions: usize) -> (App, Arc<Mutex<Ve
     (app, ended)
 }
 
-/// Stores a new session; its ID.
-fn stored(app: &App) -> String {
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
-    id
-}
-
 /// A store at `max_sessions` whose sessions are past their deadline but
 /// not swept (no expiry thread) does not refuse a new session: its first
 /// write ends those due first, on the calling thread, as a sweep would
@@ -543,9 +523,7 @@ fn a_full_store_ends_what_is_due_before_refusing() {
     let held = app.open_session(&ids[0], LockMode::Exclusive).unwrap();
     clock.advance(21 * MIN);
 
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    s.close().unwrap();
+    stored(&app);
     let mut ends = ended.lock().unwrap().clone();
     let mut due = ids[1..].to_vec();
     ends.sort();
@@ -601,9 +579,7 @@ fn swept_app(clock: Arc<dyn sess::clock::Clock>, interval: Duration) -> (App, Ar
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    s.close().unwrap();
+    stored(&app);
     (app, ends)
 }
 
@@ -689,9 +665,7 @@ fn the_last_handle_dropped_in_on_end_on_the_expiry_thread_ends_the_app() {
     s.set("k", Variant::I4(1)).unwrap();
     s.set_timeout(1).unwrap();
     s.close().unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(2)).unwrap();
-    s.close().unwrap();
+    stored_with(&app, &[("k", Variant::I4(2))]);
     *slot.lock().unwrap() = Some(app);
     // The first session expires; the second ends with the application.
     clock.advance(MIN);
@@ -711,11 +685,7 @@ fn a_failed_request_keeps_nothing() {
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("a", Variant::I4(1)).unwrap();
-    s.set("b", Variant::I4(2)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(&app, &[("a", Variant::I4(1)), ("b", Variant::I4(2))]);
 
     let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
     s.set("a", Variant::bstr("changed")).unwrap();
@@ -772,10 +742,7 @@ fn a_unit_dropped_by_a_panic_keeps_nothing() {
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("a", Variant::I4(1)).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(&app, &[("a", Variant::I4(1))]);
 
     let mut fresh_id = String::new();
     let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -820,11 +787,13 @@ fn a_long_unit_of_work_keeps_replaced_objects_to_its_end_and_undoes_exactly() {
         ..AppOptions::default()
     })
     .unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("k", Variant::I4(1)).unwrap();
-    s.set("big", Variant::bstr(&"x".repeat(1000))).unwrap();
-    let id = s.id().to_string();
-    s.close().unwrap();
+    let id = stored_with(
+        &app,
+        &[
+            ("k", Variant::I4(1)),
+            ("big", Variant::bstr(&"x".repeat(1000))),
+        ],
+    );
 
     let freed = Arc::new(AtomicUsize::new(0));
     let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
@@ -866,10 +835,7 @@ fn a_long_unit_of_work_keeps_replaced_objects_to_its_end_and_undoes_exactly() {
 #[test]
 fn regenerate_keeps_the_contents_under_a_new_id() {
     let app = App::new(AppOptions::default()).unwrap();
-    let mut s = app.create_session().unwrap();
-    s.set("user", Variant::bstr("Arthur")).unwrap();
-    let old = s.id().to_string();
-    s.close().unwrap();
+    let old = stored_with(&app, &[("user", Variant::bstr("Arthur"))]);
 
     let mut s = app.open_session(&old, LockMode::Exclusive).unwrap();
     s.regenerate_id().unwrap();

@@ -17,7 +17,8 @@ const SECONDS_PER_DAY: f64 = 86_400.0;
 /// A calendar date and a time of day to the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DateTime {
-    /// Year, 100 ..= 9999.
+    /// Year, 100 ..= 9999; 10000 only from [`to_parts`], for the last half
+    /// second of 9999-12-31 rounded up to 10000-01-01 00:00:00.
     pub year: i32,
     /// Month, 1 ..= 12.
     pub month: u32,
@@ -37,9 +38,13 @@ pub fn in_range(date: f64) -> bool {
     date > MIN_DAY - 1.0 && date < MAX_DAY + 1.0
 }
 
-/// The calendar date and time of `date`, rounded to the nearest second as OLE
-/// does when formatting (a half second rounds up, carrying into the next day).
-/// `None` when out of range, including when rounding passes 9999-12-31.
+/// The calendar date and time of `date`, rounded to the nearest second as
+/// `VarUdateFromDate` does (a half second rounds up, carrying into the next
+/// day). Like it (Wine's dlls/oleaut32/variant.c, which rolls the day
+/// forward without checking the range again), the last half second of
+/// 9999-12-31 rounds to 10000-01-01 00:00:00; rounding never goes below
+/// 100-01-01, as a time runs forward from its day's midnight. `None` when
+/// `date` is out of range.
 pub fn to_parts(date: f64) -> Option<DateTime> {
     if !in_range(date) {
         return None;
@@ -52,9 +57,6 @@ pub fn to_parts(date: f64) -> Option<DateTime> {
         unix_days += 1;
     }
     let (year, month, day) = civil_from_days(unix_days);
-    if year > 9999 {
-        return None;
-    }
     Some(DateTime {
         year,
         month,
@@ -203,12 +205,61 @@ mod tests {
         assert!(!in_range(f64::INFINITY));
         assert_eq!(to_parts(MIN_DAY - 1.0), None);
         assert_eq!(to_parts(f64::NAN), None);
-        // 9999-12-31 23:59:59 is the last second; rounding past it is out of range.
         assert_eq!(
             to_parts(MAX_DAY + 86_399.0 / 86_400.0),
             Some(dt(9999, 12, 31, 23, 59, 59))
         );
-        assert_eq!(to_parts(MAX_DAY + 86_399.9 / 86_400.0), None);
+    }
+
+    /// Wine's `VarUdateFromDate` (dlls/oleaut32/variant.c) and its
+    /// conformance test `test_VarUdateFromDate` (dlls/oleaut32/tests/vartest.c,
+    /// run against Windows): the ends of the range and times rounded to the
+    /// nearest second.
+    #[test]
+    fn wine_var_udate_from_date() {
+        let table: &[(f64, Calendar)] = &[
+            (29221.0, (1980, 1, 1, 0, 0, 0)),
+            (33238.0, (1990, 12, 31, 0, 0, 0)),
+            (-657_434.0, (100, 1, 1, 0, 0, 0)),
+            (2_958_465.0, (9999, 12, 31, 0, 0, 0)),
+            (29221.25, (1980, 1, 1, 6, 0, 0)),
+            (29221.33333333, (1980, 1, 1, 8, 0, 0)),
+            (29221.5, (1980, 1, 1, 12, 0, 0)),
+            (29221.9888884444, (1980, 1, 1, 23, 44, 0)),
+            (29221.7508765432, (1980, 1, 1, 18, 1, 16)),
+        ];
+        for &(date, (y, mo, d, h, mi, s)) in table {
+            assert_eq!(to_parts(date), Some(dt(y, mo, d, h, mi, s)), "{date}");
+        }
+        for outside in [-657_435.0, 2_958_466.0] {
+            assert_eq!(to_parts(outside), None, "{outside}");
+        }
+    }
+
+    /// Past 23:59:59.5 the time rounds up into the next day: `VarUdateFromDate`
+    /// truncates to the second, rounds up a remainder over half a second and
+    /// then rolls the day forward (`VARIANT_RollUdate`) without checking the
+    /// range again, so the last half second of 9999-12-31 is 10000-01-01
+    /// 00:00:00. At the bottom, the time of a negative DATE counts forward
+    /// from its day's midnight, so 100-01-01's last half second rolls forward
+    /// to 100-01-02, never below the range.
+    #[test]
+    fn the_last_half_second_of_a_day_rolls_into_the_next() {
+        let at = |day: f64, seconds: f64| {
+            let time = seconds / 86_400.0;
+            to_parts(if day < 0.0 { day - time } else { day + time })
+        };
+        assert_eq!(at(36525.0, 86_399.6), Some(dt(2000, 1, 1, 0, 0, 0)));
+        assert_eq!(at(36525.0, 86_399.4), Some(dt(1999, 12, 31, 23, 59, 59)));
+        assert_eq!(at(MAX_DAY, 86_399.6), Some(dt(10_000, 1, 1, 0, 0, 0)));
+        assert_eq!(
+            to_parts(2_958_465.999_999_99),
+            Some(dt(10_000, 1, 1, 0, 0, 0))
+        );
+        assert_eq!(at(MIN_DAY, 86_399.6), Some(dt(100, 1, 2, 0, 0, 0)));
+        assert_eq!(at(MIN_DAY, 86_399.4), Some(dt(100, 1, 1, 23, 59, 59)));
+        assert_eq!(to_parts(-657_434.999_999_99), Some(dt(100, 1, 2, 0, 0, 0)));
+        assert_eq!(at(-1.0, 86_399.6), Some(dt(1899, 12, 30, 0, 0, 0)));
     }
 
     #[test]

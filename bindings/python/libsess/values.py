@@ -142,11 +142,14 @@ def to_ole_date(value: datetime.datetime) -> float:
 
 
 def from_ole_date(date: float) -> datetime.datetime:
-    """The naive datetime an OLE Automation date stands for, to the millisecond."""
+    """The naive datetime an OLE Automation date stands for: its day, and its
+    time of day to the nearest millisecond within that day (the last half
+    millisecond of a day reads as its 23:59:59.999, so 9999-12-31's stays in
+    the range), as C++'s sess::variant::from_ole_date reads it."""
     if not math.isfinite(date):
         raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is not a date")
     days = int(date)
-    ms = days * _DAY_MS + round(abs(date - days) * _DAY_MS)
+    ms = days * _DAY_MS + min(round(abs(date - days) * _DAY_MS), _DAY_MS - 1)
     try:
         return _OLE_EPOCH + datetime.timedelta(milliseconds=ms)
     except OverflowError as e:

@@ -246,6 +246,28 @@ def test_dates_python_cannot_hold(session):
     assert "outside" in e.value.message
 
 
+@pytest.mark.parametrize(
+    "date, expected",
+    [
+        # The last DATE (9999-12-31's last half millisecond) stays in range.
+        (math.nextafter(2958466.0, 0.0), datetime.datetime(9999, 12, 31, 23, 59, 59, 999000)),
+        # 100-01-01's last DATE stays on its day (the time counts up).
+        (math.nextafter(-657435.0, 0.0), datetime.datetime(100, 1, 1, 23, 59, 59, 999000)),
+        (math.nextafter(45307.0, 0.0), datetime.datetime(2024, 1, 15, 23, 59, 59, 999000)),
+        (math.nextafter(-2.0, 0.0), datetime.datetime(1899, 12, 29, 23, 59, 59, 999000)),
+        (45306.0 + 0.4 / 86_400_000, datetime.datetime(2024, 1, 15)),
+        (45306.0 + 0.6 / 86_400_000, datetime.datetime(2024, 1, 15, 0, 0, 0, 1000)),
+    ],
+)
+def test_a_dates_time_reads_to_the_millisecond_within_its_day(date, expected):
+    """As sess::variant::from_ole_date in C++: the time of day to the
+    nearest millisecond, its last half millisecond as 23:59:59.999."""
+    with libsess.values.Variant() as v:
+        v.ptr.vt = libsess._lib.SESS_VT_DATE
+        v.ptr.v.date = date
+        assert libsess.values.load(v.ptr) == expected
+
+
 def test_nan_dates_are_type_mismatches():
     with libsess.values.Variant() as v:
         v.ptr.vt = libsess._lib.SESS_VT_DATE
