@@ -1,6 +1,6 @@
 //! What a host's callback says about the failure it returns
 //! (`sess_error_set`, COM's SetErrorInfo), and the library's side: the
-//! calls of host callbacks that take it ([`call_host`]).
+//! calls of host callbacks that take it (`call_host`).
 
 use std::cell::RefCell;
 use std::ffi::c_char;
