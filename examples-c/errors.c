@@ -970,6 +970,83 @@ static void event_handlers(void)
 
 /* ------------------------------------------------------------------------ */
 
+/* Session_OnStart as *context says: 0 records a message, then succeeds; 1
+ * fails with a message; 2 records a message for another code than its own. */
+static sess_result start_says_why(void *context, sess_session *s)
+{
+    (void)s;
+    switch (*(const int *)context) {
+    case 0:
+        sess_error_set(SESS_E_FAIL, "changed its mind");
+        return SESS_S_OK;
+    case 1:
+        return sess_error_set(SESS_E_FAIL, "no account for this user");
+    default:
+        sess_error_set(SESS_E_FAIL, "for SESS_E_FAIL only");
+        return SESS_E_NOTIMPL;
+    }
+}
+
+static sess_result factory_says_why(void *context, const char *name, sess_unknown **out)
+{
+    char why[64];
+    (void)context;
+    (void)out;
+    snprintf(why, sizeof why, "no class for %s", name);
+    return sess_error_set(SESS_E_NOINTERFACE, why);
+}
+
+/* The detail of this thread's last error is `code` and `text`. */
+static int last_error_is(sess_result code, const char *text)
+{
+    char detail[256];
+    sess_result last = 0;
+    return sess_error_last(&last, detail, sizeof detail, NULL) == SESS_S_OK && last == code &&
+           strcmp(detail, text) == 0;
+}
+
+static void callback_messages(void)
+{
+    sess_app_options o;
+    sess_static_object_decl decl;
+    sess_app *app = NULL;
+    sess_session *s = NULL;
+    sess_variant v;
+    int mode = 1;
+
+    section("A callback's message for its failure (sess_error_set) reaches the caller");
+    CHECK_HR(sess_app_options_init(&o), SESS_S_OK);
+    decl.name = "objBroken";
+    decl.factory = factory_says_why;
+    decl.context = NULL;
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    o.on_start = start_says_why;
+    o.event_context = &mode;
+    CHECK_HR(sess_app_create(&o, &app), SESS_S_OK);
+    CHECK_HR(sess_session_create(app, &s), SESS_E_FAIL);
+    CHECK(last_error_is(SESS_E_FAIL, "Session_OnStart failed: no account for this user"));
+
+    /* A message for another code, or before a success, is discarded. */
+    mode = 2;
+    CHECK_HR(sess_session_create(app, &s), SESS_E_NOTIMPL);
+    CHECK(last_error_is(SESS_E_NOTIMPL, "Session_OnStart failed"));
+    mode = 0;
+    CHECK_HR(sess_session_create(app, &s), SESS_S_OK);
+
+    sess_variant_init(&v);
+    CHECK_HR(sess_static_get(s, "objBroken", &v), SESS_E_NOINTERFACE);
+    CHECK(last_error_is(SESS_E_NOINTERFACE, "a static object factory failed: no class for objBroken"));
+    CHECK_HR(sess_session_close(s), SESS_S_OK);
+    sess_app_release(app);
+
+    /* Its own arguments: NULL, and a code that is no failure. */
+    CHECK_HR(sess_error_set(SESS_E_FAIL, NULL), SESS_E_POINTER);
+    CHECK_HR(sess_error_set(SESS_S_OK, "fine"), SESS_E_INVALIDARG);
+}
+
+/* ------------------------------------------------------------------------ */
+
 static void conversions(void)
 {
     sess_variant src = i4(300), dst = i4(-5), obj;
@@ -1396,6 +1473,7 @@ int main(void)
     readonly_writes();
     bad_options();
     event_handlers();
+    callback_messages();
     conversions();
     codepages();
     huge_array();

@@ -32,6 +32,8 @@
  * - Callbacks (event handlers, factories, store and clock functions,
  *   objects' methods) are called from C: they must return, not throw a
  *   C++ exception or longjmp out (that would unwind through the library).
+ *   One returning a failure may first give it a message with
+ *   sess_error_set(), reported with the error of the call that ran it.
  * - Ending things (the verbs): sess_app_release / sess_site_release drop
  *   the caller's reference (the object lives on while others hold it: a
  *   site its applications, an open session its application);
@@ -197,6 +199,9 @@
 /* Length of a session ID's text (without the NUL). */
 #define SESS_ID_LEN 22
 
+/* Longest message sess_error_set keeps, in bytes. */
+#define SESS_ERROR_MESSAGE_MAX 1024
+
 /* The COM objects, declared below; their vtables refer to them first. */
 struct sess_session_object;
 struct sess_variant_dictionary;
@@ -279,7 +284,8 @@ typedef int32_t sess_result;
 /**
  * Session_OnStart: runs when a session is created, before the host sees it.
  * The handler may read and write the session but must not close it. A
- * failure code cancels the session and is returned by `sess_session_create`.
+ * failure code cancels the session and is returned by `sess_session_create`
+ * (with the message `sess_error_set` gave it, if any).
  */
 typedef sess_result (*sess_on_start_fn)(void *context, struct sess_session *session);
 
@@ -347,7 +353,8 @@ typedef struct sess_unknown {
 
 /**
  * Makes one instance of a session-scope static object: stores an owned
- * (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
+ * (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code
+ * (which `sess_error_set` may give a message).
  */
 typedef sess_result (*sess_static_factory_fn)(void *context,
                                               const char *name,
@@ -535,7 +542,8 @@ typedef sess_result (*sess_store_rename_fn)(void *context,
  *
  * Each callback returns a `SESS_STORE_*` outcome (>= 0) or a failure code
  * (< 0), which becomes the result of the library call that needed the
- * store; `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
+ * store (with the message `sess_error_set` gave it, if any);
+ * `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
  * `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
  * `list_expired`; optional: `count` (NULL: counts as 0), `destroy`,
  * `rename` (NULL: regenerate_id calls `create` for the new key, then
@@ -1918,6 +1926,35 @@ sess_result sess_error_message(sess_result code, char *buf, size_t buf_len, size
  * nothing has failed on this thread yet. Does not change the last error.
  */
 sess_result sess_error_last(sess_result *out_code, char *buf, size_t buf_len, size_t *out_len);
+
+/**
+ * Records `message` for the failure `code` a host callback is about to
+ * return (COM's SetErrorInfo): when the callback then returns `code`, the
+ * error the library reports for it (the code, and `sess_error_last`'s
+ * detail, to the caller of the call that ran the callback) carries the
+ * message: the library's own detail, ": ", then `message`. E.g.
+ * "Session_OnStart failed: no account for this user".
+ *
+ * Returns `code`, so a callback can end with
+ * `return sess_error_set(SESS_E_FAIL, "why");`.
+ *
+ * For the callbacks whose failure the library reports: `on_start`, a
+ * static object's factory, the `sess_store_vtbl` callbacks. Call it on the
+ * thread running the callback, last, just before it returns. The message
+ * is taken only if that callback then returns this very `code`;
+ * otherwise (it succeeds, or fails with another code, or no callback was
+ * running) the message is discarded, never reported with a later,
+ * unrelated error. A second call replaces the first; a callback the
+ * library runs within this one (a static object's factory `on_start`
+ * uses) keeps its message to itself. The last error is not changed.
+ *
+ * `message` is copied; invalid UTF-8 in it is replaced (U+FFFD, it is
+ * diagnostic text); past `SESS_ERROR_MESSAGE_MAX` bytes it is cut at a
+ * character boundary and ends with "...". `message` NULL →
+ * `SESS_E_POINTER`; `code` not a failure (>= 0) → `SESS_E_INVALIDARG`;
+ * either way nothing is recorded.
+ */
+sess_result sess_error_set(sess_result code, const char *message);
 
 /**
  * Fills `*info` with the defaults (`SESS_USE_EXCLUSIVE`, no path, no

@@ -58,8 +58,13 @@ enum Kind {
     OutScalar(String),
     /// `const T *new_x`: an optional new value.
     InScalar(String, &'static str),
-    /// A NUL-terminated string.
-    Str { valid: &'static str, optional: bool },
+    /// A NUL-terminated string; `lossy`: invalid UTF-8 is replaced, not
+    /// refused (`sess_error_set`'s diagnostic text).
+    Str {
+        valid: &'static str,
+        optional: bool,
+        lossy: bool,
+    },
     /// A pointer and a length (consumes the next parameter).
     Bytes { text: bool, void: bool },
     /// `char *buf, size_t buf_len` (consumes the next parameter).
@@ -192,16 +197,21 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
         });
     }
     if ty == "char *" && is_const {
-        let (valid, optional) = match name {
-            "name" => ("\"k\"", false),
-            "id" => ("f.id", false),
-            "virtual_path" => ("\"/x\"", false),
-            "url" => ("\"/a\"", false),
-            "new_text" => ("\"t\"", true),
-            "a" | "b" => ("\"a\"", false),
+        let (valid, optional, lossy) = match name {
+            "message" => ("\"m\"", false, true),
+            "name" => ("\"k\"", false, false),
+            "id" => ("f.id", false, false),
+            "virtual_path" => ("\"/x\"", false, false),
+            "url" => ("\"/a\"", false, false),
+            "new_text" => ("\"t\"", true, false),
+            "a" | "b" => ("\"a\"", false, false),
             _ => return Err(format!("string parameter {name}")),
         };
-        return Ok(Kind::Str { valid, optional });
+        return Ok(Kind::Str {
+            valid,
+            optional,
+            lossy,
+        });
     }
     if ty == "struct sess_variant *" {
         return Ok(if is_const {
@@ -386,16 +396,25 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize) -> Option<Ca
                 let _ = writeln!(c.decls, "    const {t} {v} = {valid};\n    (void){v};");
                 arg(&mut c, format!("&{v}"), &[("NULL", Expect::Defined)]);
             }
-            Kind::Str { valid, optional } => {
+            Kind::Str {
+                valid,
+                optional,
+                lossy,
+            } => {
                 let null = if *optional {
                     Expect::Defined
                 } else {
                     Expect::Code("SESS_E_POINTER")
                 };
+                let utf8 = if *lossy {
+                    Expect::Defined
+                } else {
+                    Expect::Failure
+                };
                 arg(
                     &mut c,
                     valid.to_string(),
-                    &[("NULL", null), ("\"\\xff\\xfek\"", Expect::Failure)],
+                    &[("NULL", null), ("\"\\xff\\xfek\"", utf8)],
                 );
             }
             Kind::Bytes { text, void } => {

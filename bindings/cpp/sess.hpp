@@ -94,6 +94,14 @@ inline sess_result check(sess_result hr)
     return hr;
 }
 
+/// `code` (a failure) for a C callback to return, with `message` recorded
+/// for it (sess_error_set) so that the error the library reports says why.
+inline sess_result failure(sess_result code, const char *message) noexcept
+{
+    sess_error_set(code, message);
+    return code;
+}
+
 /// Runs a buf/buf_len/out_len function and returns its text, growing the
 /// buffer once when it is too small.
 template <class F> std::string text_out(F &&call)
@@ -977,9 +985,14 @@ private:
 /// unwinds into the library (which would abort the process): `f`'s result
 /// (S_OK when it returns void), or, when it throws, a sess::error's code
 /// (E_FAIL if that is no failure code), E_OUTOFMEMORY for std::bad_alloc,
-/// E_FAIL for anything else. For the callbacks a host writes itself: static
-/// object factories, custom stores, its COM objects' methods. (A
-/// sess_clock_fn has no failure to return: it must not throw.)
+/// E_FAIL for anything else. The exception's what() (a sess::error's or
+/// another std::exception's) goes with the code (sess_error_set): the
+/// caller of the libsess call that ran the callback gets it in its error,
+/// e.g. "Session_OnStart failed: <what()>". For the callbacks a host
+/// writes itself: static object factories, custom stores, its COM
+/// objects' methods (which the library does not call: there the message
+/// is dropped). (A sess_clock_fn has no failure to return: it must not
+/// throw.)
 template <class F> sess_result guard(F &&f) noexcept
 {
     try {
@@ -990,9 +1003,11 @@ template <class F> sess_result guard(F &&f) noexcept
             return f();
         }
     } catch (const error &e) {
-        return e.code() < 0 ? e.code() : SESS_E_FAIL;
+        return detail::failure(e.code() < 0 ? e.code() : SESS_E_FAIL, e.what());
     } catch (const std::bad_alloc &) {
         return SESS_E_OUTOFMEMORY;
+    } catch (const std::exception &e) {
+        return detail::failure(SESS_E_FAIL, e.what());
     } catch (...) {
         return SESS_E_FAIL;
     }
@@ -1008,7 +1023,9 @@ struct app_events {
     using handler = std::function<void(session_ref)>;
     /// Session_OnStart, or empty (none): may read and write the new
     /// session. An exception cancels the session: the call creating it
-    /// (app::create, request::session) fails with the code guard() gives.
+    /// (app::create, request::session) throws a sess::error with the code
+    /// guard() gives and, in its what(), the exception's
+    /// ("Session_OnStart failed: <what()>").
     handler on_start;
     /// Session_OnEnd, or empty: reads the ending session. Session_OnEnd
     /// has no failure to return (the session ends whatever it does), so an

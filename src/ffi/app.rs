@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::handle::{self, lend, sess_app, sess_session};
+use super::host_error::call_host;
 use super::store::sess_store_vtbl;
 use super::versioned::{self, Versioned};
 use super::{boundary, put, put_required, sess_result, text};
@@ -15,7 +16,8 @@ use crate::variant::{Object, Unknown};
 
 /// Session_OnStart: runs when a session is created, before the host sees it.
 /// The handler may read and write the session but must not close it. A
-/// failure code cancels the session and is returned by `sess_session_create`.
+/// failure code cancels the session and is returned by `sess_session_create`
+/// (with the message `sess_error_set` gave it, if any).
 #[allow(non_camel_case_types)]
 pub type sess_on_start_fn =
     Option<unsafe extern "C" fn(context: *mut c_void, session: *mut sess_session) -> sess_result>;
@@ -30,7 +32,8 @@ pub type sess_on_end_fn =
     Option<unsafe extern "C" fn(context: *mut c_void, session: *mut sess_session)>;
 
 /// Makes one instance of a session-scope static object: stores an owned
-/// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code.
+/// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code
+/// (which `sess_error_set` may give a message).
 #[allow(non_camel_case_types)]
 pub type sess_static_factory_fn = Option<
     unsafe extern "C" fn(
@@ -258,9 +261,9 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
     if let Some(f) = o.on_start {
         let on_start: OnStart = Arc::new(move |s: &mut Session| {
             // SAFETY: the host's callback, given a handle valid for the call.
-            let rc = lend(s, |h| unsafe { f(ctx.get(), h) });
-            if rc < 0 {
-                Err(Error::new(rc, "Session_OnStart failed"))
+            let started = lend(s, |h| call_host(|| unsafe { f(ctx.get(), h) }));
+            if started.rc < 0 {
+                Err(started.error("Session_OnStart failed"))
             } else {
                 Ok(())
             }
@@ -303,9 +306,9 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
             let factory: Factory = Arc::new(move || {
                 let mut p: *mut Unknown = std::ptr::null_mut();
                 // SAFETY: the host's factory with its context and our out slot.
-                let rc = unsafe { f(dctx.get(), c_name.as_ptr(), &mut p) };
-                if rc < 0 {
-                    return Err(Error::new(rc, "a static object factory failed"));
+                let made = call_host(|| unsafe { f(dctx.get(), c_name.as_ptr(), &mut p) });
+                if made.rc < 0 {
+                    return Err(made.error("a static object factory failed"));
                 }
                 // SAFETY: the factory hands over one reference in `p`.
                 unsafe { Object::from_owned(p) }

@@ -26,6 +26,7 @@ pub mod constants;
 pub mod contents;
 pub mod error;
 pub mod handle;
+pub mod host_error;
 pub mod hosting;
 pub mod lmdb;
 pub mod redis;

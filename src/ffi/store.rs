@@ -14,6 +14,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::host_error::{call_host, HostResult};
 use super::versioned::{self, Versioned};
 use super::{boundary, bytes, deref_mut, optional_bytes, sess_result};
 use crate::error::{self as err, Error, Result};
@@ -209,7 +210,8 @@ pub type sess_store_destroy_fn = Option<unsafe extern "C" fn(context: *mut c_voi
 ///
 /// Each callback returns a `SESS_STORE_*` outcome (>= 0) or a failure code
 /// (< 0), which becomes the result of the library call that needed the
-/// store; `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
+/// store (with the message `sess_error_set` gave it, if any);
+/// `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
 /// `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
 /// `list_expired`; optional: `count` (NULL: counts as 0), `destroy`,
 /// `rename` (NULL: regenerate_id calls `create` for the new key, then
@@ -475,29 +477,26 @@ impl CStore {
     }
 }
 
-/// The host's result as a status (`odd` positive codes are `E_UNEXPECTED`).
-fn status(op: &str, rc: sess_result) -> Result<Status> {
-    Ok(match rc {
+/// The host's result as a status (`odd` positive codes are `E_UNEXPECTED`);
+/// a failure carries the message the callback gave it (`sess_error_set`).
+fn status(op: &str, host: HostResult) -> Result<Status> {
+    Ok(match host.rc {
         STORE_OK => Status::Done,
         STORE_NOT_FOUND => Status::NotFound,
         STORE_LOCKED => Status::Locked,
         STORE_EXISTS => Status::Exists,
         STORE_EXPIRED => Status::Expired,
         err::E_STORE_UNAVAILABLE => {
-            return Err(Error::new(
-                rc,
-                format!("the custom store's {op} reports the store unavailable"),
-            ))
+            return Err(host.error(format!(
+                "the custom store's {op} reports the store unavailable"
+            )))
         }
         rc if rc < 0 => {
-            return Err(Error::new(
-                rc,
-                format!(
-                    "the custom store's {op} failed: {} (0x{:08X})",
-                    err::message(rc),
-                    rc as u32
-                ),
-            ))
+            return Err(host.error(format!(
+                "the custom store's {op} failed: {} (0x{:08X})",
+                err::message(rc),
+                rc as u32
+            )))
         }
         rc => {
             return Err(Error::new(
@@ -537,8 +536,9 @@ impl Provider for CStore {
             internal: (out as *mut BlobBuf).cast(),
         };
         // SAFETY: the host's callback; the key and buffer live through it.
-        let rc =
-            unsafe { (self.f.get)(self.context, key.as_ptr(), flags, token, now_ms, &mut buf) };
+        let rc = call_host(|| unsafe {
+            (self.f.get)(self.context, key.as_ptr(), flags, token, now_ms, &mut buf)
+        });
         status("get", rc)
     }
 
@@ -554,7 +554,7 @@ impl Provider for CStore {
         let key = c_key(key)?;
         let (p, n) = raw(blob);
         // SAFETY: the host's callback; the key and blob live through it.
-        let rc = unsafe {
+        let rc = call_host(|| unsafe {
             (self.f.create)(
                 self.context,
                 key.as_ptr(),
@@ -565,7 +565,7 @@ impl Provider for CStore {
                 p,
                 n,
             )
-        };
+        });
         status("create", rc)
     }
 
@@ -579,23 +579,23 @@ impl Provider for CStore {
         let key = c_key(key)?;
         let (p, n) = blob.map_or((std::ptr::null(), 0), raw);
         // SAFETY: the host's callback; the key and blob live through it.
-        let rc = unsafe {
+        let rc = call_host(|| unsafe {
             (self.f.set_and_release)(self.context, key.as_ptr(), token, deadline_ms, p, n)
-        };
+        });
         status("set_and_release", rc)
     }
 
     fn release(&self, key: &str, token: u64) -> Result<Status> {
         let key = c_key(key)?;
         // SAFETY: the host's callback; the key lives through it.
-        let rc = unsafe { (self.f.release)(self.context, key.as_ptr(), token) };
+        let rc = call_host(|| unsafe { (self.f.release)(self.context, key.as_ptr(), token) });
         status("release", rc)
     }
 
     fn remove(&self, key: &str, token: u64) -> Result<Status> {
         let key = c_key(key)?;
         // SAFETY: the host's callback; the key lives through it.
-        let rc = unsafe { (self.f.remove)(self.context, key.as_ptr(), token) };
+        let rc = call_host(|| unsafe { (self.f.remove)(self.context, key.as_ptr(), token) });
         status("remove", rc)
     }
 
@@ -614,7 +614,7 @@ impl Provider for CStore {
         let (old, new) = (c_key(old)?, c_key(new)?);
         let (p, n) = raw(blob);
         // SAFETY: the host's callback; the keys and blob live through it.
-        let rc = unsafe {
+        let rc = call_host(|| unsafe {
             rename(
                 self.context,
                 old.as_ptr(),
@@ -625,14 +625,16 @@ impl Provider for CStore {
                 p,
                 n,
             )
-        };
+        });
         status("rename", rc)
     }
 
     fn reset_timeout(&self, key: &str, deadline_ms: u64) -> Result<Status> {
         let key = c_key(key)?;
         // SAFETY: the host's callback; the key lives through it.
-        let rc = unsafe { (self.f.reset_timeout)(self.context, key.as_ptr(), deadline_ms) };
+        let rc = call_host(|| unsafe {
+            (self.f.reset_timeout)(self.context, key.as_ptr(), deadline_ms)
+        });
         status("reset_timeout", rc)
     }
 
@@ -642,7 +644,8 @@ impl Provider for CStore {
             internal: (out as *mut BlobList).cast(),
         };
         // SAFETY: the host's callback; the list lives through it.
-        let rc = unsafe { (self.f.list_expired)(self.context, now_ms, max, &mut list) };
+        let rc =
+            call_host(|| unsafe { (self.f.list_expired)(self.context, now_ms, max, &mut list) });
         match status("list_expired", rc)? {
             Status::Done => Ok(()),
             s => Err(Error::new(
@@ -658,7 +661,7 @@ impl Provider for CStore {
         };
         let mut n = 0u64;
         // SAFETY: the host's callback with a writable out slot.
-        let rc = unsafe { count(self.context, &mut n) };
+        let rc = call_host(|| unsafe { count(self.context, &mut n) });
         match status("count", rc)? {
             Status::Done => Ok(n),
             other => Err(Error::new(
@@ -754,6 +757,7 @@ mod tests {
 
     #[test]
     fn host_codes_become_statuses_or_errors() {
+        let status = |op, rc| status(op, call_host(|| rc));
         assert_eq!(status("get", STORE_OK), Ok(Status::Done));
         assert_eq!(status("get", STORE_EXPIRED), Ok(Status::Expired));
         assert_eq!(

@@ -11,6 +11,7 @@ use std::fmt::Write;
 use sess::error;
 use sess::ffi::codepage::ENCODE_QUESTION_MARK;
 use sess::ffi::collate::COMPARE_FLAGS;
+use sess::ffi::host_error::ERROR_MESSAGE_MAX;
 use sess::ffi::session::{MODE_CUSTOM, MODE_INPROC, MODE_LMDB, MODE_REDIS, OPEN_READONLY};
 use sess::ffi::session_state::{COOKIE_MODE_USE_COOKIES, COOKIE_MODE_USE_URI};
 use sess::ffi::store::{
@@ -104,7 +105,7 @@ pub fn render() -> String {
         ),
     ]
     .map(|(n, v)| (n, u32::from(v)));
-    let sections: [(&str, &[(&str, u32)]); 13] = [
+    let sections: [(&str, &[(&str, u32)]); 14] = [
         (
             "sess_variant_change_type flags (VariantChangeTypeEx's)",
             &flag_defs,
@@ -185,6 +186,10 @@ pub fn render() -> String {
         (
             "Length of a session ID's text (without the NUL)",
             &[("ID_LEN", ID_LEN as u32)],
+        ),
+        (
+            "Longest message sess_error_set keeps, in bytes",
+            &[("ERROR_MESSAGE_MAX", ERROR_MESSAGE_MAX as u32)],
         ),
     ];
     for (comment, defs) in sections {

@@ -17,9 +17,21 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono;
+
+// A sess::error's code and what(), as error_of gives them.
+using failure = std::pair<sess_result, std::string>;
+
+// A failure as a failed check shows it.
+template <> struct doctest::StringMaker<failure> {
+    static doctest::String convert(const failure &f)
+    {
+        return ("{" + std::to_string(f.first) + ", \"" + f.second + "\"}").c_str();
+    }
+};
 
 namespace {
 
@@ -34,6 +46,18 @@ template <class F> sess_result thrown(F &&f)
     }
     return 0;
 }
+
+// The code and what() of the sess::error `f` throws ({0, ""} if none).
+template <class F> failure error_of(F &&f)
+{
+    try {
+        f();
+    } catch (const sess::error &e) {
+        return {e.code(), e.what()};
+    }
+    return {0, ""};
+}
+
 
 // A short lock timeout, so contention tests end quickly.
 sess::app quick_app()
@@ -774,8 +798,9 @@ TEST_CASE("app_events: without on_end_error, an exception from on_end is written
 }
 
 // Session_OnStart has a failure code to return: an exception cancels the
-// session, and the call creating it fails with the exception's code.
-TEST_CASE("app_events: an exception from on_start cancels the session with its code")
+// session, and the call creating it fails with the exception's code and,
+// in its what(), the exception's.
+TEST_CASE("app_events: an exception from on_start cancels the session with its code and message")
 {
     sess::app_events events;
     int starts = 0;
@@ -787,7 +812,10 @@ TEST_CASE("app_events: an exception from on_start cancels the session with its c
         case 2:
             throw std::bad_alloc();
         case 3:
-            throw std::runtime_error("OnStart failed");
+            throw std::runtime_error("the accounts database is down");
+        case 4:
+            s.timeout(0); // a libsess call failing inside: its own detail
+            break;
         default:
             s.set("started", starts);
         }
@@ -797,19 +825,22 @@ TEST_CASE("app_events: an exception from on_start cancels the session with its c
     CHECK((o.on_start != nullptr));
     CHECK((o.on_end == nullptr));
     sess::app app(o);
-    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_TOO_MANY_SESSIONS);
-    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_OUTOFMEMORY);
-    CHECK(thrown([&] { (void)app.create(); }) == SESS_E_FAIL);
+    const auto create = [&] { (void)app.create(); };
+    CHECK(error_of(create) == failure{SESS_E_TOO_MANY_SESSIONS, "Session_OnStart failed: no more today"});
+    CHECK(error_of(create) == failure{SESS_E_OUTOFMEMORY, "Session_OnStart failed"});
+    CHECK(error_of(create) == failure{SESS_E_FAIL, "Session_OnStart failed: the accounts database is down"});
+    CHECK(error_of(create) ==
+          failure{SESS_E_INVALID_TIMEOUT, "Session_OnStart failed: Timeout 0 is outside 1..=525600 minutes"});
     CHECK(app.session_count() == 0);
     sess::session s = app.create();
-    CHECK(s.get("started").as<int>() == 4);
+    CHECK(s.get("started").as<int>() == 5);
     s.close();
     CHECK(app.session_count() == 1);
 }
 
 // sess::guard: the boundary for the callbacks a host writes itself (here a
 // static object's factory); what it throws becomes the callback's code.
-TEST_CASE("guard: a C callback's exception becomes its result code")
+TEST_CASE("guard: a C callback's exception becomes its result code and message")
 {
     CHECK(sess::guard([] {}) == SESS_S_OK);
     CHECK(sess::guard([] { return SESS_S_FALSE; }) == SESS_S_FALSE);
@@ -830,7 +861,8 @@ TEST_CASE("guard: a C callback's exception becomes its result code")
     o.static_object_count = 1;
     sess::app app(o);
     sess::session s = app.create();
-    CHECK(thrown([&] { (void)s.static_objects()["objBroken"]; }) == SESS_E_NOINTERFACE);
+    CHECK(error_of([&] { (void)s.static_objects()["objBroken"]; }) ==
+          failure{SESS_E_NOINTERFACE, "a static object factory failed: no such class"});
     s.close();
 }
 

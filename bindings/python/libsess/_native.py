@@ -8,6 +8,7 @@ import atexit
 import pathlib
 import sys
 import threading
+import traceback
 import warnings
 import weakref
 from types import TracebackType
@@ -24,10 +25,14 @@ _failed = threading.local()
 
 
 def callback_failed(error: BaseException) -> None:
-    """Keeps `error`, raised by a callback that returns a failure code to
-    C, as the cause of the failure its C call returns (see check): the
-    callback's last call (a check in between would take it)."""
+    """Keeps `error`, raised by a callback that returns E_FAIL to C, as the
+    cause of the failure its C call returns (see check), and gives that
+    E_FAIL the exception's text ("RuntimeError: why", sess_error_set) for
+    the error's message: the callback's last call (a check in between
+    would take it)."""
     _failed.error = error
+    text = traceback.format_exception_only(type(error), error)[-1].strip()
+    lib.sess_error_set(lib.SESS_E_FAIL, text.encode("utf-8", "backslashreplace"))
 
 
 def check(hr: int) -> int:

@@ -156,7 +156,8 @@ def test_on_start_failure_is_reported():
 def test_a_failed_handler_or_factory_is_the_errors_cause():
     """The E_FAIL of a Session_OnStart or a static object's factory that
     raised carries the Python exception as its __cause__ (it was only
-    printed); the next failure on the thread carries none."""
+    printed) and its text at the end of its message; the next failure on
+    the thread carries neither."""
 
     def fail(_s):
         raise RuntimeError("no start")
@@ -165,14 +166,17 @@ def test_a_failed_handler_or_factory_is_the_errors_cause():
         with pytest.raises(libsess.SessionError) as e:
             app.create()
         assert repr(e.value.__cause__) == "RuntimeError('no start')"
+        assert e.value.message == "Session_OnStart failed: RuntimeError: no start"
     with libsess.App(static_objects={"objBroken": fail}) as app:
         with app.create() as s:
             with pytest.raises(libsess.SessionError) as e:
                 s.static_objects["objBroken"]
             assert repr(e.value.__cause__) == "RuntimeError('no start')"
+            assert e.value.message == "a static object factory failed: RuntimeError: no start"
         with pytest.raises(libsess.NotFound) as e:
             app.open("A" * 22)
         assert e.value.__cause__ is None
+        assert "no start" not in e.value.message
 
 
 def test_exception_in_with_block_discards(app):
