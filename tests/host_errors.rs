@@ -111,6 +111,16 @@ fn create(app: *mut sess_app) -> i32 {
     rc
 }
 
+/// Creating a session of an application whose OnStart does `start` fails
+/// with its code, and the last error's detail is `detail`.
+fn creating_fails_with(start: &'static Start, detail: &str) {
+    let app = app_starting(start);
+    assert_eq!(create(app), start.returns);
+    assert_eq!(last(), (start.returns, detail.into()));
+    // SAFETY: made above, released once.
+    unsafe { sess_app_release(app) };
+}
+
 #[test]
 fn session_on_start_gives_the_creating_call_its_message() {
     static START: Start = Start {
@@ -119,17 +129,7 @@ fn session_on_start_gives_the_creating_call_its_message() {
         nested: false,
         returns: error::E_FAIL,
     };
-    let app = app_starting(&START);
-    assert_eq!(create(app), error::E_FAIL);
-    assert_eq!(
-        last(),
-        (
-            error::E_FAIL,
-            "Session_OnStart failed: no account for this user".into()
-        )
-    );
-    // SAFETY: made above, released once.
-    unsafe { sess_app_release(app) };
+    creating_fails_with(&START, "Session_OnStart failed: no account for this user");
 }
 
 #[test]
@@ -182,14 +182,7 @@ fn a_callback_run_inside_another_keeps_its_message_to_itself() {
         nested: true,
         returns: error::E_FAIL,
     };
-    let app = app_starting(&START);
-    assert_eq!(create(app), error::E_FAIL);
-    assert_eq!(
-        last(),
-        (error::E_FAIL, "Session_OnStart failed: outer".into())
-    );
-    // SAFETY: made above, released once.
-    unsafe { sess_app_release(app) };
+    creating_fails_with(&START, "Session_OnStart failed: outer");
 }
 
 #[test]
