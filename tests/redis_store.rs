@@ -967,7 +967,15 @@ fn round_trips_per_request() {
             .filter(|(name, _)| !IN_SCRIPTS.contains(&name.as_str()))
             .collect()
     };
-    let evalsha = |n: u64| vec![("evalsha".to_owned(), n)];
+    // The scripts: EVALSHA; a writing request's acquire and save: FCALL
+    // (a function library; the warm-up loaded it).
+    let calls = |evalsha: u64, fcall: u64| -> Vec<(String, u64)> {
+        [("evalsha", evalsha), ("fcall", fcall)]
+            .into_iter()
+            .filter(|&(_, n)| n > 0)
+            .map(|(name, n)| (name.to_owned(), n))
+            .collect()
+    };
     // A read-only request is one plain command, no script.
     assert_eq!(
         measure("read-only request", &|| {
@@ -983,19 +991,19 @@ fn round_trips_per_request() {
             s.set("x", Variant::I4(2)).unwrap();
             s.close().unwrap();
         })),
-        evalsha(2)
+        calls(0, 2)
     );
     assert_eq!(
         sent(measure("request that writes nothing", &|| {
             app.open(&id, LockMode::Exclusive).unwrap().close().unwrap();
         })),
-        evalsha(2)
+        calls(0, 2)
     );
     assert_eq!(
         sent(measure("new session", &|| {
             stored(&app, &[("y", Variant::I4(1))]);
         })),
-        evalsha(2)
+        calls(1, 1)
     );
     assert_eq!(
         sent(measure("Abandon", &|| {
@@ -1003,7 +1011,7 @@ fn round_trips_per_request() {
             s.abandon();
             s.close().unwrap();
         })),
-        evalsha(2)
+        calls(1, 1)
     );
     // NOSCRIPT (a restarted or flushed server) reloads the script.
     let _: String = cmd(&mut connect(&server.url()), &["SCRIPT", "FLUSH"]);
@@ -1012,6 +1020,87 @@ fn round_trips_per_request() {
         app.open(&id, LockMode::Shared).unwrap().get("z"),
         Some(&Variant::I4(3))
     );
+}
+
+/// The libraries `FUNCTION LIST` shows on the server behind `con` (each
+/// library's entry: `library_name`, its name, ...).
+fn libraries(con: &mut redis::Connection) -> Vec<String> {
+    let redis::Value::Array(list) = cmd(con, &["FUNCTION", "LIST"]) else {
+        panic!("FUNCTION LIST: not an array")
+    };
+    list.into_iter()
+        .filter_map(|library| match library {
+            redis::Value::Array(fields) => match &fields[..] {
+                [redis::Value::BulkString(k), redis::Value::BulkString(name), ..]
+                    if k == b"library_name" =>
+                {
+                    Some(String::from_utf8(name.clone()).unwrap())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Increments `x` in session `id` of `app`, `n` times.
+fn increment(app: &App, id: &SessionId, n: i32) {
+    for _ in 0..n {
+        let mut s = app.open(id, LockMode::Exclusive).unwrap();
+        let Some(&Variant::I4(x)) = s.get("x") else {
+            panic!("no x")
+        };
+        s.set("x", Variant::I4(x + 1)).unwrap();
+        s.close().unwrap();
+    }
+}
+
+/// How many times each of `names` ran on the server behind `con` (INFO
+/// commandstats).
+fn calls_of(con: &mut redis::Connection, names: &[&str]) -> Vec<u64> {
+    let all = redis_env::command_calls(con);
+    names
+        .iter()
+        .map(|n| all.iter().find(|(c, _)| c == n).map_or(0, |c| c.1))
+        .collect()
+}
+
+#[test]
+fn writing_requests_run_as_functions_loaded_again_after_a_flush() {
+    let server = Server::start(&[]);
+    let app = app_on(redis_opts(&server.url(), "fn:".into()), |_| {});
+    let id = stored(&app, &[("x", Variant::I4(0))]);
+    let mut con = connect(&server.url());
+    let libs = libraries(&mut con);
+    assert_eq!(libs.len(), 1, "{libs:?}");
+    let before = calls_of(&mut con, &["fcall", "evalsha"]);
+    increment(&app, &id, 5);
+    let after = calls_of(&mut con, &["fcall", "evalsha"]);
+    assert_eq!((after[0] - before[0], after[1] - before[1]), (10, 0));
+    // A flushed (or restarted) server gets the library again.
+    let _: String = cmd(&mut con, &["FUNCTION", "FLUSH"]);
+    assert!(libraries(&mut con).is_empty());
+    increment(&app, &id, 5);
+    assert_eq!(libraries(&mut con), libs);
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("x"), Some(&Variant::I4(10)));
+}
+
+#[test]
+fn a_server_without_functions_or_refusing_them_runs_the_scripts() {
+    for disabled in ["FCALL", "FUNCTION"] {
+        let server = Server::start(&["--rename-command", disabled, ""]);
+        let app = app_on(redis_opts(&server.url(), "nofn:".into()), |_| {});
+        let id = stored(&app, &[("x", Variant::I4(0))]);
+        increment(&app, &id, 5);
+        let mut con = connect(&server.url());
+        let before = calls_of(&mut con, &["evalsha"]);
+        increment(&app, &id, 5);
+        let after = calls_of(&mut con, &["evalsha"]);
+        assert_eq!(after[0] - before[0], 10, "{disabled} disabled");
+        let s = app.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("x"), Some(&Variant::I4(10)), "{disabled} disabled");
+    }
 }
 
 // ---- lost replies, hostile data, a full server ------------------------------

@@ -259,7 +259,7 @@ impl RedisStore {
         Ok(RedisStore {
             pool: Pool::new(opts)?,
             keys: Keys::new(&opts.key_prefix),
-            scripts: Scripts::new(),
+            scripts: Scripts::new(opts.is_cluster()),
             limits,
             absolute_ms: u64::from(absolute_timeout_minutes) * 60_000,
             lock_ttl_ms: ms(opts.lock_ttl),
