@@ -18,7 +18,9 @@
 //!   a lock lease it finds is judged by the server, one more round trip
 //!   while a writer holds the session or a crashed one's lease is left);
 //!   the other
-//!   phases are each one Lua script run with EVALSHA (see `scripts/`):
+//!   phases are each one Lua script run with EVALSHA (see `scripts/`;
+//!   a writing request's two as functions of a library, FCALL, where the
+//!   server has functions: `scripts.rs`):
 //!   acquire-exclusive (read and lock with an owner token and an expiry),
 //!   create-if-absent, save-and-release (only the changed fields, only while
 //!   the lock is still ours), remove, regenerate, and the sweeper's claim.
@@ -159,7 +161,8 @@ struct Held {
 ///   session ID, never the cookie value; the ID itself is stored only
 ///   masked, and only with an `id_secret`.
 /// - A read-only request costs one round trip (a plain `HGETALL`), a
-///   writing request two (Lua scripts, EVALSHA). Saves write only what
+///   writing request two (Lua functions, FCALL, on Redis 7; else scripts,
+///   EVALSHA). Saves write only what
 ///   changed, and only while the request still owns the lock (no lost
 ///   update, no resurrection after Abandon).
 /// - Lock waits poll (1 ms doubling to 20 ms, jittered) until the
