@@ -14,7 +14,9 @@
 //! have no flags, Redis refuses them whole when it is out of memory, where
 //! the scripts fail at their first write: `acquire` then does not claim
 //! an expired session for Session_OnEnd (the sweeper does, with `claim`,
-//! still a script); nothing is written either way.
+//! still a script); nothing is written either way. Each version of the
+//! library stays on the server (it persists and replicates like data; a
+//! few kB) until an operator removes an old one (`FUNCTION DELETE`).
 //!
 //! Every script touches only the keys it is given, all in one hash slot,
 //! so each runs atomically on one Redis Cluster node.
@@ -121,6 +123,7 @@ pub(super) struct Lua {
 }
 
 impl Lua {
+    /// A script only (EVALSHA).
     fn script(source: &str) -> Lua {
         Lua {
             script: Script::new(source),
@@ -128,6 +131,7 @@ impl Lua {
         }
     }
 
+    /// The script `source`, which `library` also holds as function `name`.
     fn function(source: &str, name: &str, library: &Arc<Library>) -> Lua {
         Lua {
             script: Script::new(source),
