@@ -1365,7 +1365,9 @@ fn main() {
         }
     }
     println!("  client/server µs: CPU per cycle (this process and the PHP workers; redis-server:");
-    println!("  INFO cpu); script µs: EVALSHA and FCALL time inside redis per cycle; others/stolen:");
+    println!(
+        "  INFO cpu); script µs: EVALSHA and FCALL time inside redis per cycle; others/stolen:"
+    );
     println!("  cores used by other processes / stolen by the hypervisor meanwhile.");
 
     println!();
