@@ -24,6 +24,8 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::ms;
+
 /// How old an estimate may grow before a caller measures again.
 const REFRESH: Duration = Duration::from_secs(10);
 /// How old an estimate may grow before it is not used at all (a refresh
@@ -113,10 +115,6 @@ impl ServerClock {
         self.offset_ms.store(offset, Ordering::Relaxed);
         self.measured_ms.store(mid, Ordering::Release);
     }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
