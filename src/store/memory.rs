@@ -98,8 +98,10 @@ impl Guard {
 #[derive(Default)]
 struct Shard {
     map: KeyTable<Slot>,
-    /// Expiry registrations: second → keys registered for it.
-    wheel: BTreeMap<u32, Vec<u64>>,
+    /// Expiry registrations: second → keys registered for it (up to two
+    /// in the tree's own node, as a site that starts under two sessions a
+    /// second per shard has them: no heap block for a bucket then).
+    wheel: BTreeMap<u32, SmallVec<[u64; 2]>>,
 }
 
 impl Shard {
@@ -123,7 +125,9 @@ impl Shard {
                 break;
             }
             ahead += keys.len();
-            prefetch_lines(keys.as_ptr().cast(), size_of_val(keys.as_slice()).max(1));
+            if keys.spilled() {
+                prefetch_lines(keys.as_ptr().cast(), size_of_val(keys.as_slice()));
+            }
         }
         let mut room = room;
         while room > 0 {
