@@ -21,7 +21,7 @@
 //! this request's save is refused (the lock is no longer its), so no update
 //! is lost.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::ms;
@@ -48,8 +48,17 @@ pub(super) struct ServerClock {
     /// The client's ms (since `base`) at the last measurement; `u64::MAX`:
     /// none yet.
     measured_ms: AtomicU64,
-    /// Whether a caller is measuring now.
-    measuring: AtomicBool,
+    /// Who is measuring now: the [`tag`] of the measurer's fork
+    /// generation, or 0 for nobody.
+    measuring: AtomicU64,
+}
+
+/// What [`ServerClock::measuring`] holds while a thread of fork
+/// `generation` measures. A child forked while its parent measured finds
+/// the parent's tag there, which no thread of its own will clear, and
+/// measures as if nobody were.
+fn tag(generation: u32) -> u64 {
+    u64::from(generation) + 1
 }
 
 impl ServerClock {
@@ -58,7 +67,7 @@ impl ServerClock {
             base: Instant::now(),
             offset_ms: AtomicI64::new(0),
             measured_ms: AtomicU64::new(u64::MAX),
-            measuring: AtomicBool::new(false),
+            measuring: AtomicU64::new(0),
         }
     }
 
@@ -77,17 +86,27 @@ impl ServerClock {
         let now = self.local_ms(Instant::now());
         let measured = self.measured_ms.load(Ordering::Acquire);
         let age = now.saturating_sub(measured);
-        if (measured == u64::MAX || age >= ms(REFRESH))
-            && !self.measuring.swap(true, Ordering::Acquire)
-        {
+        if (measured == u64::MAX || age >= ms(REFRESH)) && self.start_measuring() {
             let outcome = measure();
             if let Ok((sent, received, server_ms)) = &outcome {
                 self.record(*sent, *received, *server_ms);
             }
-            self.measuring.store(false, Ordering::Release);
+            self.measuring.store(0, Ordering::Release);
             outcome?;
         }
         Ok(self.estimate(self.local_ms(Instant::now())))
+    }
+
+    /// Whether this caller is the one to measure: nobody of this process
+    /// is measuring already.
+    fn start_measuring(&self) -> bool {
+        let mine = tag(crate::fork::generation());
+        let held = self.measuring.load(Ordering::Relaxed);
+        held != mine
+            && self
+                .measuring
+                .compare_exchange(held, mine, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// The estimate at the client's `local` ms, if one is fresh enough.
@@ -155,6 +174,22 @@ mod tests {
         // Measured again next time (nothing usable yet).
         let ok = c.now_ms(|| Ok::<_, ()>((sent, sent, 1_000_000)));
         assert!(ok.unwrap().is_some());
+    }
+
+    #[test]
+    fn a_measurement_under_way_holds_off_others_but_not_a_forked_child() {
+        let c = ServerClock::new();
+        let generation = crate::fork::generation();
+        let now = Instant::now();
+        c.measuring.store(tag(generation), Ordering::Relaxed);
+        let held_off = c.now_ms(|| -> Result<_, ()> { panic!("measured twice at once") });
+        assert_eq!(held_off, Ok(None));
+        // As in a child forked while its parent measured.
+        c.measuring
+            .store(tag(generation.wrapping_sub(1)), Ordering::Relaxed);
+        let got = c.now_ms(|| Ok::<_, ()>((now, now, 1_000_000)));
+        assert!(got.unwrap().is_some());
+        assert_eq!(c.measuring.load(Ordering::Relaxed), 0);
     }
 
     #[test]
