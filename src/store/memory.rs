@@ -230,8 +230,8 @@ impl MemoryStore {
         later: &mut Vec<(u64, u32)>,
     ) -> (usize, bool) {
         let mut claimed = 0;
-        // The batch on the stack: a malloc per batch was where glibc
-        // sorted the blocks the sweep had just freed (a fifth of its time).
+        // The batch on the stack: a malloc per batch took a fifth of the
+        // sweep's time (glibc's malloc sorts the blocks freed before it).
         let mut batch = SmallVec::<[u64; CLAIMS_PER_LOCK]>::new();
         loop {
             shard.gather_due(now_s, quota - claimed, &mut batch);
