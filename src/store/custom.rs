@@ -324,6 +324,21 @@ const CLAIM_BATCH: usize = 64;
 /// hold the sweeper forever).
 const CLAIM_ROUNDS: usize = 1024;
 
+/// The sweep in progress: the batches the application claims with one
+/// reading of its clock (`now_ms`) are one sweep.
+#[derive(Default)]
+struct Sweep {
+    now_ms: u64,
+    /// The key hashes claimed so far: a session the provider returns again
+    /// (it must remove what it claims) is not ended twice.
+    seen: std::collections::HashSet<[u8; 16]>,
+    /// Provider calls so far ([`CLAIM_ROUNDS`] at most).
+    rounds: usize,
+    /// The first blob that did not decode or came back, reported when the
+    /// sweep ends (after the others are claimed).
+    error: Option<Error>,
+}
+
 /// A [`SessionStore`] over a host's [`Provider`].
 pub struct CustomStore {
     provider: Arc<dyn Provider>,
@@ -336,6 +351,7 @@ pub struct CustomStore {
     unreadable: error::HResult,
     lock_waits: super::LockWaits,
     tokens: Tokens,
+    sweep: parking_lot::Mutex<Sweep>,
 }
 
 impl CustomStore {
@@ -351,6 +367,7 @@ impl CustomStore {
             unreadable: error::E_STORE_UNAVAILABLE,
             lock_waits: super::LockWaits::default(),
             tokens: Tokens::new(),
+            sweep: parking_lot::Mutex::default(),
         }
     }
 
@@ -370,6 +387,68 @@ impl CustomStore {
         }
         self.id_secret = Some(secret.to_vec());
         Ok(self)
+    }
+
+    /// [`SessionStore::take_expired_batch`] within `sweep`: `Ok(true)`
+    /// if it stopped at `max` with more perhaps due.
+    fn claim_batch(&self, sweep: &mut Sweep, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+        let now_ms = sweep.now_ms;
+        let mut room = max.max(1);
+        while sweep.rounds < CLAIM_ROUNDS {
+            sweep.rounds += 1;
+            let want = room.min(CLAIM_BATCH);
+            let mut list = BlobList::new(self.max_blob, want);
+            let claimed = catch_unwind(AssertUnwindSafe(|| {
+                self.provider.claim_expired(now_ms, want, &mut list)
+            }));
+            let full = list.len() >= want;
+            let mut fresh = false;
+            for blob in list.blobs {
+                // A blob that does not decode belongs to a session that is
+                // gone all the same; it cannot have Session_OnEnd (its
+                // failure is returned once the others are claimed).
+                let (h, id, data, created_ms) = match self.decode(&blob, None) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        fresh = true;
+                        sweep.error.get_or_insert(e);
+                        continue;
+                    }
+                };
+                if !sweep.seen.insert(*h.as_bytes()) {
+                    sweep.error.get_or_insert_with(|| {
+                        Error::new(
+                            error::E_UNEXPECTED,
+                            format!(
+                                "the custom store's claim_expired returned session {} \
+                                 twice (it must remove what it claims); it ended once",
+                                h.hex()
+                            ),
+                        )
+                    });
+                    continue;
+                }
+                fresh = true;
+                room = room.saturating_sub(1);
+                let mut hold = self.hold(KeyHash::of(&id), 0);
+                hold.stored = false;
+                out.push(Lease::copied(OwnedLease {
+                    id,
+                    created_ms,
+                    data,
+                    mode: LockMode::Exclusive,
+                    state: Box::new(hold),
+                }));
+            }
+            match claimed {
+                Ok(Ok(())) if full && fresh && room == 0 => return Ok(true),
+                Ok(Ok(())) if full && fresh => continue,
+                Ok(Ok(())) => break,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(panicked("list_expired")),
+            }
+        }
+        sweep.error.take().map_or(Ok(false), Err)
     }
 
     /// The same store reporting `mode` (a provider built into libsess,
@@ -884,64 +963,32 @@ impl SessionStore for CustomStore {
         }
     }
 
-    /// Ends each session the provider claims once: a blob it returns again
-    /// (in this sweep) is dropped and reported (`E_UNEXPECTED`, once the
-    /// others are ended), and a full batch of nothing but such repeats ends
-    /// the sweep (a provider that never removes what it claims).
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
-        let mut first_error = None;
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..CLAIM_ROUNDS {
-            let mut list = BlobList::new(self.max_blob, CLAIM_BATCH);
-            let claimed = catch_unwind(AssertUnwindSafe(|| {
-                self.provider.claim_expired(now_ms, CLAIM_BATCH, &mut list)
-            }));
-            let full = list.len() >= CLAIM_BATCH;
-            let mut fresh = false;
-            for blob in list.blobs {
-                // A blob that does not decode belongs to a session that is
-                // gone all the same; it cannot have Session_OnEnd (its
-                // failure is returned once the others are claimed).
-                let (h, id, data, created_ms) = match self.decode(&blob, None) {
-                    Ok(read) => read,
-                    Err(e) => {
-                        fresh = true;
-                        first_error.get_or_insert(e);
-                        continue;
-                    }
-                };
-                if !seen.insert(*h.as_bytes()) {
-                    first_error.get_or_insert_with(|| {
-                        Error::new(
-                            error::E_UNEXPECTED,
-                            format!(
-                                "the custom store's claim_expired returned session {} \
-                                 twice (it must remove what it claims); it ended once",
-                                h.hex()
-                            ),
-                        )
-                    });
-                    continue;
-                }
-                fresh = true;
-                let mut hold = self.hold(KeyHash::of(&id), 0);
-                hold.stored = false;
-                out.push(Lease::copied(OwnedLease {
-                    id,
-                    created_ms,
-                    data,
-                    mode: LockMode::Exclusive,
-                    state: Box::new(hold),
-                }));
-            }
-            match claimed {
-                Ok(Ok(())) if full && fresh => continue,
-                Ok(Ok(())) => break,
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(panicked("list_expired")),
-            }
+        while self.take_expired_batch(now_ms, usize::MAX, out)? {}
+        Ok(())
+    }
+
+    /// Claims up to `max` expired sessions, [`CLAIM_BATCH`] per provider
+    /// call. Each session is ended once per sweep (the calls with one
+    /// `now_ms`): a blob the provider returns again is dropped and
+    /// reported (`E_UNEXPECTED`, when the sweep ends), and a full batch of
+    /// nothing but such repeats ends the sweep (a provider that never
+    /// removes what it claims), as do [`CLAIM_ROUNDS`] calls.
+    fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+        // Out of its mutex while the provider runs (no lock is held across
+        // a host's callback); back for the sweep's next batch.
+        let mut sweep = std::mem::take(&mut *self.sweep.lock());
+        if sweep.now_ms != now_ms {
+            sweep = Sweep {
+                now_ms,
+                ..Sweep::default()
+            };
         }
-        first_error.map_or(Ok(()), Err)
+        let more = self.claim_batch(&mut sweep, max, out);
+        if matches!(more, Ok(true)) {
+            *self.sweep.lock() = sweep;
+        }
+        more
     }
 
     /// Nothing: the sessions stay in the host's store for the processes
@@ -1236,6 +1283,28 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// The batches of one sweep (one `now_ms`) share what it claimed: a
+    /// session handed back in a later batch is not ended again, and the
+    /// sweep ends reporting it.
+    #[test]
+    fn a_sweeps_batches_end_a_session_once() {
+        let (mock, s) = store();
+        stored(&s, "Ann", 1_000);
+        stored(&s, "Bob", 1_000);
+        mock.hoard.store(true, Ordering::Relaxed);
+        let mut out = Vec::new();
+        assert!(s.take_expired_batch(5_000, 1, &mut out).unwrap());
+        let e = s.take_expired_batch(5_000, 1, &mut out).unwrap_err();
+        assert!(e.detail().contains("twice"), "{e:?}");
+        assert_eq!(out.len(), 1);
+        // Without the hoarding, a sweep at the same clock reading claims
+        // the rest: the last sweep's record is gone with it.
+        mock.hoard.store(false, Ordering::Relaxed);
+        out.clear();
+        assert!(!s.take_expired_batch(5_000, 64, &mut out).unwrap());
+        assert_eq!(out.len(), 2, "the hoarding provider removed nothing");
     }
 
     #[test]
