@@ -968,12 +968,12 @@ impl SessionStore for CustomStore {
         Ok(())
     }
 
-    /// Claims up to `max` expired sessions, [`CLAIM_BATCH`] per provider
-    /// call. Each session is ended once per sweep (the calls with one
-    /// `now_ms`): a blob the provider returns again is dropped and
-    /// reported (`E_UNEXPECTED`, when the sweep ends), and a full batch of
-    /// nothing but such repeats ends the sweep (a provider that never
-    /// removes what it claims), as do [`CLAIM_ROUNDS`] calls.
+    /// Claims up to `max` expired sessions, 64 per provider call. Each
+    /// session is ended once per sweep (the calls with one `now_ms`): a
+    /// blob the provider returns again is dropped and reported
+    /// (`E_UNEXPECTED`, when the sweep ends), and a full batch of nothing
+    /// but such repeats ends the sweep (a provider that never removes what
+    /// it claims), as do 1,024 provider calls.
     fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
         // Out of its mutex while the provider runs (no lock is held across
         // a host's callback); back for the sweep's next batch.
