@@ -381,6 +381,20 @@ impl Demo {
         self.output.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Whether the server prints `text` within 10 s: its output arrives
+    /// through a pipe, and a line logged as a response ends may come after
+    /// the response itself.
+    fn prints(&self, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.output().contains(text) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// GET `path` with an optional `Cookie` header.
     fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
         let headers: Vec<(&str, &[u8])> = cookie
@@ -2047,7 +2061,7 @@ fn apache_answers_503_when_the_store_is_down() {
     r.assert_status(503);
     r.assert_no_set_cookie();
     assert!(
-        demo.output().contains("the session store is unavailable"),
+        demo.prints("the session store is unavailable"),
         "the error log says why:\n{}",
         demo.output()
     );
@@ -2131,8 +2145,7 @@ fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
     demo.get("/peek", Some(&c.pair()))
         .assert_contains("no session");
     assert!(
-        demo.output()
-            .contains("a Set-Cookie after the streamed headers was not sent"),
+        demo.prints("a Set-Cookie after the streamed headers was not sent"),
         "{}",
         demo.output()
     );
