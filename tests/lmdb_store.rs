@@ -1538,34 +1538,3 @@ fn a_save_after_the_locks_lease_ended_is_refused_even_if_no_one_took_it() {
     let s = app.open(&id, LockMode::Exclusive).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(1)));
 }
-
-/// A full store makes room by ending one sweep's batch of what is due (on
-/// the request's thread), not the whole backlog; the next sweep ends the
-/// rest, each session once.
-#[test]
-fn making_room_in_a_full_store_ends_one_batch() {
-    let dir = TempDir::new("room");
-    let clock = Arc::new(ManualClock::new(1_900_000_000_000));
-    let ends = Arc::new(Mutex::new(Vec::new()));
-    let en = ends.clone();
-    let app = app_on(lmdb_opts(dir.path()), |o| {
-        o.clock = Some(clock.clone());
-        o.max_sessions = 200;
-        o.on_end = Some(Arc::new(move |s| {
-            en.lock().unwrap().push(s.get("n").cloned());
-        }));
-    });
-    for n in 0..200 {
-        stored(&app, &[("n", Variant::I4(n))]);
-    }
-    clock.advance(21 * 60_000);
-    stored(&app, &[("n", Variant::I4(200))]);
-    let made_room = ends.lock().unwrap().len();
-    assert_eq!(made_room, 64, "one batch");
-    assert_eq!(app.expire().unwrap(), 200 - 64);
-    let mut ended: Vec<_> = ends.lock().unwrap().clone();
-    ended.sort_by_key(|v| format!("{v:?}"));
-    ended.dedup();
-    assert_eq!(ended.len(), 200, "each ended once");
-    assert_eq!(app.session_count().unwrap(), 1);
-}

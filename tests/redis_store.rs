@@ -671,6 +671,35 @@ fn three_processes_racing_to_sweep_end_each_session_once() {
     }
 }
 
+/// A sweep's batches look at a session in use once: more due sessions in
+/// use than one batch holds neither stop the sweep nor keep it going.
+#[test]
+fn a_sweep_passes_over_sessions_in_use_once() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "busysweep");
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.clock = Some(clock.clone());
+    });
+    let ids: Vec<SessionId> = (0..100)
+        .map(|n| stored(&app, &[("n", Variant::I4(n))]))
+        .collect();
+    // 70 held (the locks' lease runs by the server's clock), 30 not.
+    let held: Vec<_> = ids[..70]
+        .iter()
+        .map(|id| app.open(id, LockMode::Exclusive).unwrap())
+        .collect();
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 30);
+    assert_eq!(app.session_count().unwrap(), 70);
+    // Their requests end (sliding their deadlines), and the sessions
+    // expire in turn.
+    drop(held);
+    assert_eq!(app.expire().unwrap(), 0);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 70);
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
 #[test]
 fn swept_sessions_show_a_stand_in_id_without_a_secret() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "standin");

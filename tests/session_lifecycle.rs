@@ -545,26 +545,6 @@ fn a_full_store_ends_what_is_due_before_refusing() {
     );
 }
 
-/// Making room is bounded: one sweep's batch, not every session due; the
-/// rest are left for the next sweep, and each ends once.
-#[test]
-fn making_room_ends_one_batch_at_most() {
-    let clock = Arc::new(ManualClock::new(0));
-    let (app, ended) = full_app(&clock, 200);
-    for _ in 0..200 {
-        stored(&app);
-    }
-    clock.advance(21 * MIN);
-    stored(&app);
-    let made_room = ended.lock().unwrap().len();
-    assert!((1..200).contains(&made_room), "{made_room} ended");
-    assert_eq!(app.expire().unwrap(), 200 - made_room);
-    let mut ends = ended.lock().unwrap().clone();
-    ends.sort();
-    ends.dedup();
-    assert_eq!(ends.len(), 200);
-}
-
 /// An application on `clock` whose expiry thread sweeps every `interval`,
 /// holding one stored session, and the count of its Session_OnEnd calls.
 fn swept_app(clock: Arc<dyn sess::clock::Clock>, interval: Duration) -> (App, Arc<AtomicUsize>) {

@@ -184,6 +184,10 @@ pub fn suite(make_app: MakeApp<'_>) {
             "a_full_store_ends_what_is_due_first",
             a_full_store_ends_what_is_due_first,
         ),
+        (
+            "making_room_ends_one_batch_at_most",
+            making_room_ends_one_batch_at_most,
+        ),
     ];
     for (name, case) in cases {
         let t = Instant::now();
@@ -610,4 +614,28 @@ fn a_full_store_ends_what_is_due_first(make: MakeApp<'_>) {
     s.close().unwrap();
     assert_eq!(app.expire().unwrap(), 0, "each ended once");
     assert_eq!(ends.lock().unwrap().len(), 2);
+}
+
+/// Making room is bounded: a full store ends one sweep's batch (the
+/// application's, 64 sessions) on the request's thread, not the whole
+/// backlog; the next sweep ends the rest, each session once.
+fn making_room_ends_one_batch_at_most(make: MakeApp<'_>) {
+    let clock = clock();
+    let mut o = base(&clock);
+    o.max_sessions = 200;
+    let ends = recording(&mut o);
+    let app = make(o);
+    for n in 0..200 {
+        stored(&app, &[("n", Variant::I4(n))]);
+    }
+    clock.advance(21 * MIN);
+    stored(&app, &[("n", Variant::I4(200))]);
+    let made_room = ends.lock().unwrap().len();
+    assert!((1..=64).contains(&made_room), "{made_room} ended");
+    assert_eq!(app.expire().unwrap(), 200 - made_room);
+    let mut ended: Vec<_> = ends.lock().unwrap().iter().map(|e| e.1.clone()).collect();
+    ended.sort_by_key(|items| format!("{items:?}"));
+    ended.dedup();
+    assert_eq!(ended.len(), 200, "each ended once");
+    assert_eq!(app.session_count().unwrap(), 1);
 }

@@ -207,6 +207,8 @@ pub struct RedisStore {
     pid: AtomicU64,
     lock_waits: super::LockWaits,
     tally: count::Tally,
+    /// The sweep under way, between its batches.
+    due: parking_lot::Mutex<Option<sweep::Due>>,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -279,6 +281,7 @@ impl RedisStore {
             pid: AtomicU64::new(0),
             lock_waits: super::LockWaits::default(),
             tally: count::Tally::default(),
+            due: parking_lot::Mutex::default(),
         })
     }
 
@@ -784,7 +787,11 @@ impl SessionStore for RedisStore {
     }
 
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
-        self.sweep(now_ms, out)
+        self.sweep(now_ms, usize::MAX, out).map(|_| ())
+    }
+
+    fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+        self.sweep(now_ms, max, out)
     }
 
     /// Does nothing: a Redis application's sessions belong to the farm and

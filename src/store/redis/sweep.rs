@@ -10,56 +10,98 @@ use super::keys::{self, BUCKETS};
 use super::ms;
 use super::scripts::Call;
 use super::{scripts, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::remote::{self, KeyHash};
 use crate::store::{Lease, LockMode, OwnedLease};
 
+/// What one sweep (the batches at one clock reading) has yet to look at:
+/// the members its fetch of the expiry indexes found due.
+pub(super) struct Due {
+    now_ms: u64,
+    /// (bucket, member), the next one last.
+    members: Vec<(usize, Vec<u8>)>,
+    /// The first failure, reported once the members run out.
+    error: Option<Error>,
+}
+
 impl RedisStore {
-    /// Ends what is due at `now_ms` if this process holds the sweeper
-    /// lease: every claimed session is appended to `out` for Session_OnEnd.
-    /// Failures are skipped (the next sweep tries again).
-    pub(super) fn sweep(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
+    /// Claims up to `max` sessions due at `now_ms` if this process holds
+    /// the sweeper lease, appending them to `out` for Session_OnEnd;
+    /// `Ok(true)` if it stopped at `max`. Batches at one `now_ms` share
+    /// one fetch of the due members, so a session in use is looked at
+    /// once per sweep. A session that fails is skipped, and the sweep's
+    /// first failure returned with its last batch (the next sweep tries
+    /// again).
+    pub(super) fn sweep(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
         // A refresh of the count behind `max_sessions` only: the calls
         // below report an unreachable Redis.
         let _ = self.tally.figure(COUNT_EVERY, || self.count_now());
         let mut call = Call::new(&self.scripts.lease, &[self.keys.sweeper()]);
         call.arg(&self.owner).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
+        let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
         if ours? != 1 {
-            return Ok(()); // another process sweeps now
+            return Ok(false); // another process sweeps now
         }
-        let mut first_error = None;
-        for (b, members) in self.due(now_ms)?.into_iter().enumerate() {
-            let mut junk = Vec::new();
-            for m in members {
-                // A member that names no session of this bucket is never
-                // claimed: dropped, lest such members fill every batch.
-                let Some(h) = keys::member_hash(&m).filter(|h| h.bucket() == b) else {
-                    junk.push(m);
-                    continue;
-                };
-                // An unreadable or unreachable session is skipped (and its
-                // failure reported once the others are claimed); a claimed
-                // but unreadable one is gone without Session_OnEnd.
-                match self.claim(&h, &m, now_ms) {
-                    Ok(Some(lease)) => out.push(lease),
-                    Ok(None) => {}
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
+        let mut due = match resumed {
+            Some(due) => due,
+            None => self.due(now_ms)?,
+        };
+        let mut claimed = 0;
+        // Members that name no session of their bucket are never claimed:
+        // dropped, lest such members fill every sweep.
+        let mut junk: Vec<Vec<u8>> = Vec::new();
+        let mut junk_bucket = 0;
+        while claimed < max {
+            let Some((b, m)) = due.members.pop() else {
+                break;
+            };
+            let Some(h) = keys::member_hash(&m).filter(|h| h.bucket() == b) else {
+                if b != junk_bucket {
+                    self.drop_junk(junk_bucket, &mut junk, &mut due.error);
+                    junk_bucket = b;
+                }
+                junk.push(m);
+                continue;
+            };
+            // An unreadable or unreachable session is skipped; a claimed
+            // but unreadable one is gone without Session_OnEnd.
+            match self.claim(&h, &m, now_ms) {
+                Ok(Some(lease)) => {
+                    out.push(lease);
+                    claimed += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    due.error.get_or_insert(e);
                 }
             }
-            if !junk.is_empty() {
-                let exp = self.keys.exp(b);
-                let dropped = self.pool.run("sweep", |c| {
-                    ::redis::cmd("ZREM").arg(&exp).arg(&junk).query::<i64>(c)
-                });
-                if let Err(e) = dropped {
-                    first_error.get_or_insert(e);
-                }
-            }
         }
-        first_error.map_or(Ok(()), Err)
+        self.drop_junk(junk_bucket, &mut junk, &mut due.error);
+        if due.members.is_empty() {
+            return due.error.map_or(Ok(false), Err);
+        }
+        *self.due.lock() = Some(due);
+        Ok(true)
+    }
+
+    /// Removes `junk`, members of bucket `b`'s expiry index, from it; a
+    /// failure is kept in `error` if it is the first.
+    fn drop_junk(&self, b: usize, junk: &mut Vec<Vec<u8>>, error: &mut Option<Error>) {
+        if junk.is_empty() {
+            return;
+        }
+        let exp = self.keys.exp(b);
+        let dropped = self.pool.run("sweep", |c| {
+            ::redis::cmd("ZREM")
+                .arg(&exp)
+                .arg(&junk[..])
+                .query::<i64>(c)
+        });
+        if let Err(e) = dropped {
+            error.get_or_insert(e);
+        }
+        junk.clear();
     }
 
     /// Runs `cmd(b)` for every bucket b, one call each (a cluster: a script
@@ -104,9 +146,9 @@ impl RedisStore {
         Ok(usize::try_from(total).unwrap_or(usize::MAX))
     }
 
-    /// The expiry index members due at `now_ms`, bucket by bucket (at most
-    /// [`SWEEP_BATCH`] each).
-    fn due(&self, now_ms: u64) -> Result<Vec<Vec<Vec<u8>>>> {
+    /// A sweep of the expiry index members due at `now_ms` (at most
+    /// [`SWEEP_BATCH`] per bucket), to be claimed bucket by bucket.
+    fn due(&self, now_ms: u64) -> Result<Due> {
         let lists: Vec<Vec<Vec<u8>>> = if self.cluster {
             self.each_bucket("sweep", |b| {
                 let mut c = ::redis::cmd("ZRANGEBYSCORE");
@@ -127,7 +169,17 @@ impl RedisStore {
         if lists.len() != BUCKETS {
             return Err(scripts::bad_reply("not one list per bucket"));
         }
-        Ok(lists)
+        let mut members: Vec<(usize, Vec<u8>)> = lists
+            .into_iter()
+            .enumerate()
+            .flat_map(|(b, list)| list.into_iter().map(move |m| (b, m)))
+            .collect();
+        members.reverse();
+        Ok(Due {
+            now_ms,
+            members,
+            error: None,
+        })
     }
 
     /// Claims the expired session `h`, indexed as `member`, for
