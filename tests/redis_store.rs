@@ -1487,6 +1487,38 @@ fn a_server_out_of_memory_is_a_full_store() {
     );
 }
 
+/// Out of memory, the sweeper cannot take its lease (a new key), yet
+/// ending sessions is what frees memory: it sweeps without it (the claim
+/// alone makes each end once), ending every session due.
+#[test]
+fn a_server_out_of_memory_still_sweeps() {
+    let server = Server::start(&["--maxmemory-policy", "noeviction"]);
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let e = ends.clone();
+    let app = app_on(
+        redis_opts(&server.url(), redis_env::unique_prefix("oomsweep")),
+        |o| {
+            o.clock = Some(clock.clone());
+            o.on_end = Some(Arc::new(move |s| {
+                e.lock().unwrap().push(s.get("n").cloned())
+            }));
+        },
+    );
+    for n in 0..100 {
+        stored(&app, &[("n", Variant::I4(n))]);
+    }
+    let mut con = connect(&server.url());
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", "1"]);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 100);
+    let mut ended = ends.lock().unwrap().clone();
+    ended.sort_by_key(|v| format!("{v:?}"));
+    ended.dedup();
+    assert_eq!(ended.len(), 100, "each ended once, with its contents");
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
 #[test]
 fn a_server_that_may_evict_any_key_is_refused_saying_why() {
     let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);

@@ -67,7 +67,9 @@
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
 //!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
-//!   server out of memory is `E_STORE_FULL` (nothing written); a server
+//!   server out of memory is `E_STORE_FULL` (nothing written), and still
+//!   swept (the sweeper lease, a new key, is then refused and gone
+//!   without: the atomic claim alone makes each session end once); a server
 //!   whose `maxmemory-policy` may evict any key (`allkeys-*`: an expiry
 //!   index evicted, its sessions would end without Session_OnEnd) is
 //!   refused, every call failing with `E_STORE_UNAVAILABLE` saying why,
@@ -174,7 +176,8 @@ struct Held {
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
 /// - Redis down: `E_STORE_UNAVAILABLE` once a call's retry budget is spent;
 ///   calls succeed again as soon as Redis is back. Redis out of memory:
-///   `E_STORE_FULL`, nothing written.
+///   `E_STORE_FULL`, nothing written; sweeps go on (without the lease),
+///   freeing memory as sessions expire.
 /// - Application end leaves the sessions to the farm ([`SessionStore::drain`]
 ///   appends nothing); `max_sessions` is checked against an approximate,
 ///   farm-wide count.

@@ -10,7 +10,7 @@ use super::keys::{self, BUCKETS};
 use super::ms;
 use super::scripts::Call;
 use super::{scripts, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::store::remote::{self, KeyHash};
 use crate::store::{Lease, LockMode, OwnedLease};
 
@@ -26,7 +26,8 @@ pub(super) struct Due {
 
 impl RedisStore {
     /// Claims up to `max` sessions due at `now_ms` if this process holds
-    /// the sweeper lease, appending them to `out` for Session_OnEnd;
+    /// the sweeper lease (or Redis is out of memory, and refuses to store
+    /// it), appending them to `out` for Session_OnEnd;
     /// `Ok(true)` if it stopped at `max`. Batches at one `now_ms` share
     /// one fetch of the due members, so a session in use is looked at
     /// once per sweep. A session that fails is skipped, and the sweep's
@@ -40,8 +41,14 @@ impl RedisStore {
         call.arg(&self.owner).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
         let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
-        if ours? != 1 {
-            return Ok(false); // another process sweeps now
+        match ours {
+            Ok(1) => {}
+            Ok(_) => return Ok(false), // another process sweeps now
+            // The lease is a new key, refused out of memory; ending
+            // sessions frees memory, and the claim alone makes each end
+            // once: the lease only spares the farm sweeping twice.
+            Err(e) if e.code() == error::E_STORE_FULL => {}
+            Err(e) => return Err(e),
         }
         let mut due = match resumed {
             Some(due) => due,
