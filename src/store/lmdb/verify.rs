@@ -472,6 +472,25 @@ impl Walk<'_> {
             }
             nodes.push(Node { at, key });
         }
+        // LMDB keeps a page's nodes packed from `mp_upper` to its end, and
+        // moves them by the sizes their headers give on every insert and
+        // delete: sizes that do not tile that space would have it move the
+        // wrong bytes, or find a page full that is not.
+        let mut spans: Vec<(usize, usize)> = nodes
+            .iter()
+            .map(|n| (n.at, n.at + node_size(b, n, leaf)))
+            .collect();
+        spans.sort_unstable();
+        let mut end = upper;
+        for (i, &(at, stop)) in spans.iter().enumerate() {
+            if at != end {
+                return bad(pgno, format!("nodes not packed: {i} of {n} sizes tile"));
+            }
+            end = stop;
+        }
+        if end != self.psize {
+            return bad(pgno, format!("nodes end at offset {end}"));
+        }
         Ok(nodes)
     }
 
@@ -488,7 +507,7 @@ impl Walk<'_> {
         named: &mut Vec<(u64, Db)>,
     ) -> Checked {
         let flags = u16_at(b, node.at + 4);
-        let size = usize::from(u16_at(b, node.at)) | (usize::from(u16_at(b, node.at + 2)) << 16);
+        let size = node.data_size(b);
         let inline = |len: usize| {
             let data = node.key.end..node.key.end + len;
             if data.end > self.psize {
@@ -582,7 +601,24 @@ struct Node {
     key: std::ops::Range<usize>,
 }
 
+/// The bytes `node` of page `b` takes as LMDB counts them (`mdb_node_add`,
+/// `mdb_node_del`): its header and key, a leaf's data (inline, or the page
+/// number of its overflow run), rounded up to even.
+fn node_size(b: &[u8], node: &Node, leaf: bool) -> usize {
+    let data = match (leaf, u16_at(b, node.at + 4) & F_BIGDATA != 0) {
+        (false, _) => 0,
+        (true, true) => 8,
+        (true, false) => node.data_size(b),
+    };
+    (NODE_HEADER + node.key.len() + data + 1) & !1
+}
+
 impl Node {
+    /// A leaf node's data size (`NODEDSZ`: low and high words).
+    fn data_size(&self, b: &[u8]) -> usize {
+        usize::from(u16_at(b, self.at)) | (usize::from(u16_at(b, self.at + 2)) << 16)
+    }
+
     /// A branch node's child page number (`NODEPGNO`: low, high and flags
     /// words).
     fn child(&self, b: &[u8]) -> u64 {
@@ -743,6 +779,36 @@ mod tests {
             // Some runs are free pages (not reached): those pass.
             assert!(refused.count() > 0, "{pages} pages");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A node's data size made 2 bytes smaller: still inside its page, but
+    /// the page's nodes no longer tile it (LMDB would move the wrong bytes
+    /// when it next inserts or deletes there).
+    #[test]
+    fn node_sizes_that_do_not_tile_their_page_are_refused() {
+        let dir = dir("tiles");
+        churn(&dir, 20);
+        let (bytes, psize) = pages(&dir);
+        let mut refused = 0;
+        for p in (2 * psize..bytes.len()).step_by(psize) {
+            if u16_at(&bytes, p + 10) != P_LEAF {
+                continue;
+            }
+            let mut b = bytes.clone();
+            let node = p + usize::from(u16_at(&b, p + PAGE_HEADER));
+            let size = u16_at(&b, node);
+            if u16_at(&b, node + 4) != 0 || u16_at(&b, node + 2) != 0 || size < 2 {
+                continue;
+            }
+            b[node..node + 2].copy_from_slice(&(size - 2).to_le_bytes());
+            // A free page (not reached) passes.
+            if let Err(e) = checked(&dir, &b) {
+                assert!(e.detail().contains("nodes"), "{e}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
