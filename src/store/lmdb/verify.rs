@@ -17,7 +17,8 @@
 //!   page reached once, its number matching its place, its type matching
 //!   its depth (branches above, leaves at the tree's depth), its
 //!   `mp_lower`/`mp_upper` in order, each node inside the page past
-//!   `mp_upper`, its key and data inside the page, keys in order and
+//!   `mp_upper`, its key and data inside the page, the nodes packed from
+//!   `mp_upper` to the page's end, keys in order and
 //!   within the bounds their branch gives, child pages and overflow runs
 //!   within the last page, the tree's page and record counts as its
 //!   record says; the free lists' page numbers in range, listed once and
