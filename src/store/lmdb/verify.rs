@@ -483,14 +483,17 @@ impl Walk<'_> {
             .collect();
         spans.sort_unstable();
         let mut end = upper;
-        for (i, &(at, stop)) in spans.iter().enumerate() {
+        for (at, stop) in spans {
             if at != end {
-                return bad(pgno, format!("nodes not packed: {i} of {n} sizes tile"));
+                return bad(
+                    pgno,
+                    format!("nodes not packed: one at offset {at}, not {end}"),
+                );
             }
             end = stop;
         }
         if end != self.psize {
-            return bad(pgno, format!("nodes end at offset {end}"));
+            return bad(pgno, format!("nodes not packed: they end at offset {end}"));
         }
         Ok(nodes)
     }
