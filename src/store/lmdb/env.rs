@@ -786,6 +786,10 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
             | MdbError::PageNotFound
             | MdbError::Incompatible
             | MdbError::Panic
+            // LMDB's "internal errors": a page or a tree it finds in a
+            // shape it never writes.
+            | MdbError::PageFull
+            | MdbError::CursorFull
             // A transaction an earlier failure spoilt: libsess goes on
             // after no failure but a damaged page's (see `claim_expired`).
             | MdbError::BadTxn,
@@ -802,6 +806,7 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     let hint = match (&e, code) {
         (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
         (H::Mdb(MdbError::BadTxn), _) => " (after an earlier read failed: the file is damaged)",
+        (H::Mdb(MdbError::PageFull | MdbError::CursorFull), _) => " (the file is damaged)",
         (H::Mdb(MdbError::MapResized), _) => {
             " (another process opened the directory with a larger map_size: \
              give every process the same)"
@@ -993,6 +998,12 @@ mod tests {
         let e = fail(heed::Error::Mdb(MdbError::BadTxn), "sweep");
         assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
         assert!(e.detail().contains("damaged"), "{e}");
+        // What a damaged page the verifier let through made LMDB report.
+        for internal in [MdbError::PageFull, MdbError::CursorFull] {
+            let e = fail(heed::Error::Mdb(internal), "sweep");
+            assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+            assert!(e.detail().contains("damaged"), "{e}");
+        }
     }
 
     /// An LMDB environment in a fresh directory `dir`, made by another
