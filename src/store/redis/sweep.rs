@@ -54,7 +54,7 @@ impl RedisStore {
             Some(due) => due,
             None => self.due(now_ms)?,
         };
-        let mut claimed = 0;
+        let (mut claimed, max) = (0, max.max(1));
         // Members that name no session of their bucket are never claimed:
         // dropped, lest such members fill every sweep.
         let mut junk: Vec<Vec<u8>> = Vec::new();
