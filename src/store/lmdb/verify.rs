@@ -237,6 +237,7 @@ fn check(file: &File, len: u64) -> Checked {
         psize: m.page_size as usize,
         last_page: m.last_page,
         seen: vec![0; (m.last_page / 64 + 1) as usize],
+        spans: Vec::new(),
     };
     walk.mark(0, 0)?;
     walk.mark(1, 1)?;
@@ -287,6 +288,9 @@ struct Walk<'f> {
     last_page: u64,
     /// One bit per page up to the last: reached already.
     seen: Vec<u64>,
+    /// The page being checked's nodes, as offset and end (kept for the
+    /// next page's).
+    spans: Vec<u32>,
 }
 
 /// The bounds a branch gives a subtree's keys: at least `low`, below
@@ -440,7 +444,7 @@ impl Walk<'_> {
 
     /// The nodes of branch or leaf page `b` (number `pgno`), checked to lie
     /// inside it, their keys in order.
-    fn nodes(&self, pgno: u64, b: &[u8], leaf: bool, tree: Tree) -> Checked<Vec<Node>> {
+    fn nodes(&mut self, pgno: u64, b: &[u8], leaf: bool, tree: Tree) -> Checked<Vec<Node>> {
         let (lower, upper) = (usize::from(u16_at(b, 12)), usize::from(u16_at(b, 14)));
         if lower < PAGE_HEADER || !lower.is_multiple_of(2) || lower > upper || upper > self.psize {
             return bad(pgno, format!("mp_lower {lower}, mp_upper {upper}"));
@@ -477,20 +481,27 @@ impl Walk<'_> {
         // moves them by the sizes their headers give on every insert and
         // delete: sizes that do not tile that space would have it move the
         // wrong bytes, or find a page full that is not.
-        let mut spans: Vec<(usize, usize)> = nodes
-            .iter()
-            .map(|n| (n.at, n.at + node_size(b, n, leaf)))
-            .collect();
+        let spans = &mut self.spans;
+        spans.clear();
+        for node in &nodes {
+            let stop = node.at + node_size(b, node, leaf);
+            if stop > self.psize {
+                return bad(pgno, format!("nodes not packed: one ends at offset {stop}"));
+            }
+            // Offset and end, each below 2^16: sorted by offset.
+            spans.push((node.at as u32) << 16 | stop as u32);
+        }
         spans.sort_unstable();
         let mut end = upper;
-        for (at, stop) in spans {
+        for &span in spans.iter() {
+            let at = (span >> 16) as usize;
             if at != end {
                 return bad(
                     pgno,
                     format!("nodes not packed: one at offset {at}, not {end}"),
                 );
             }
-            end = stop;
+            end = (span & 0xFFFF) as usize;
         }
         if end != self.psize {
             return bad(pgno, format!("nodes not packed: they end at offset {end}"));
