@@ -518,7 +518,9 @@ fn redis_down_then_back() {
     });
     let [killed, restarting, back, stopping, resuming, resumed] = marks;
     let calls = calls.into_inner().unwrap();
-    let (lo, hi) = (budget.mul_f64(0.9), budget.mul_f64(1.1));
+    // Up to 300 ms late: a thread's wake-up on a machine whose two cores
+    // are busy (the budget is checked before each retry's pause).
+    let (lo, hi) = (budget.mul_f64(0.9), budget + Duration::from_millis(300));
     for (down, up, what) in [
         (killed, restarting, "killed"),
         (stopping, resuming, "paused"),
@@ -532,7 +534,7 @@ fn redis_down_then_back() {
             assert_eq!(c.code, error::E_STORE_UNAVAILABLE, "{what}");
             assert!(
                 c.took >= lo && c.took <= hi,
-                "{what}: a call took {:?} (budget {budget:?} ±10%)",
+                "{what}: a call took {:?} (budget {budget:?})",
                 c.took
             );
         }
@@ -851,13 +853,15 @@ fn unix_sockets_bad_options_and_unreachable_servers() {
     let t = Instant::now();
     let mut s = app.create_session().unwrap();
     assert_eq!(code(s.set("x", Variant::I4(1))), error::E_STORE_UNAVAILABLE);
-    assert!(t.elapsed() <= budget.mul_f64(1.1), "{:?}", t.elapsed());
+    // Within the budget, plus 300 ms for wake-ups on a busy machine.
+    let late = budget + Duration::from_millis(300);
+    assert!(t.elapsed() <= late, "{:?}", t.elapsed());
     let t = Instant::now();
     assert_eq!(
         code(app.open(&SessionId::generate().unwrap(), LockMode::Shared)),
         error::E_STORE_UNAVAILABLE
     );
-    assert!(t.elapsed() >= budget.mul_f64(0.9) && t.elapsed() <= budget.mul_f64(1.1));
+    assert!(t.elapsed() >= budget.mul_f64(0.9) && t.elapsed() <= late);
 }
 
 #[test]
