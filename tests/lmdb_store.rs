@@ -13,6 +13,8 @@
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/damaged_store.rs"]
+mod damaged_store;
 #[path = "common/suite.rs"]
 mod suite;
 #[path = "common/temp_dir.rs"]
@@ -36,10 +38,9 @@ use sess::store::{LockMode, StoreMode};
 use sess::variant::{Object, Unknown, Variant};
 
 use child::{await_line, env, spawn_child, wait_bounded};
+use damaged_store::{fuzz_input, split_fuzz_input, use_a_damaged_store, DAMAGE_NOW, SECRET};
 use suite::{app_with, code, stored, INERT_VTBL};
 use temp_dir::TempDir;
-
-const SECRET: &[u8] = b"a machine-wide test secret, 32 b";
 
 fn lmdb_opts(dir: &Path) -> LmdbOptions {
     LmdbOptions {
@@ -210,55 +211,15 @@ fn child_process() {
         "damaged" => {
             // Everything a server does with a store: its RESULT line says
             // how it went (a crash prints none).
-            match use_a_damaged_store(lmdb) {
-                Ok(()) => println!("RESULT OK"),
+            let ids = std::fs::read_to_string(env("SESS_CHILD_IDS")).unwrap();
+            let ids: Vec<SessionId> = ids.lines().map(|l| SessionId::parse(l).unwrap()).collect();
+            match use_a_damaged_store(lmdb, &ids) {
+                Ok(found) => println!("RESULT OK {found}/{} found", ids.len()),
                 Err(e) => println!("RESULT ERROR {:#x} {}", e.code(), e.detail()),
             }
         }
         other => panic!("unknown child role {other}"),
     }
-}
-
-/// Opens the store at `SESS_CHILD_NOW`, reads each session listed in the
-/// file `SESS_CHILD_IDS` (writing every eighth), stores new sessions, then
-/// sweeps five minutes later and counts: the first failure, if any (a
-/// session not found is none: a damaged key may hide it).
-fn use_a_damaged_store(lmdb: LmdbOptions) -> sess::error::Result<()> {
-    let clock = Arc::new(ManualClock::new(env("SESS_CHILD_NOW").parse().unwrap()));
-    let app = App::new(AppOptions {
-        expiry_interval: None,
-        clock: Some(clock.clone()),
-        store: StoreConfig::Lmdb(lmdb),
-        ..AppOptions::default()
-    })?;
-    let ids = std::fs::read_to_string(env("SESS_CHILD_IDS")).unwrap();
-    for (i, id) in ids.lines().enumerate() {
-        let exclusive = i % 8 == 0;
-        let mode = if exclusive {
-            LockMode::Exclusive
-        } else {
-            LockMode::Shared
-        };
-        match app.open(&SessionId::parse(id).unwrap(), mode) {
-            Ok(mut s) => {
-                let _ = s.get("n").cloned();
-                if exclusive {
-                    s.set("n", Variant::I4(-1))?;
-                }
-                s.close()?;
-            }
-            Err(e) if e.code() == error::E_SESSION_NOT_FOUND => {}
-            Err(e) => return Err(e),
-        }
-    }
-    for i in 0..50 {
-        let mut s = app.create_session()?;
-        s.set("n", Variant::I4(i))?;
-        s.close()?;
-    }
-    clock.advance(5 * 60_000);
-    app.expire()?;
-    app.session_count().map(drop)
 }
 
 /// In a child forked from a process whose application `inherited` has the
@@ -1257,22 +1218,15 @@ fn a_new_sessions_lock_lasts_its_lease_from_when_it_is_stored() {
 
 // ---- damaged data files ------------------------------------------------------
 
-/// When the damaged stores' sessions were made (their children's now).
-const DAMAGE_NOW: u64 = 1_900_000_000_000;
-
-/// A closed store of a few thousand sessions in `dir` (one environment:
-/// one `data.mdb`): a third with a 1-minute timeout, some large enough for
-/// overflow pages, some abandoned (freed pages); their IDs, one a line, in
-/// `ids`.
-fn store_to_damage(dir: &Path, ids: &Path) {
+/// A closed store of `n` sessions in `dir` (one environment: one
+/// `data.mdb`): a third with a 1-minute timeout, some large enough for
+/// overflow pages, some abandoned (freed pages); their IDs. Returns the
+/// IDs and how many of the sessions are stored (not abandoned).
+fn store_to_damage(dir: &Path, n: i32) -> (Vec<SessionId>, usize) {
     let clock = Arc::new(ManualClock::new(DAMAGE_NOW));
-    let lmdb = LmdbOptions {
-        map_size: 4 << 20,
-        ..lmdb_opts(dir)
-    };
-    let app = app_on(lmdb, |o| o.clock = Some(clock));
-    let mut lines = String::new();
-    for i in 0..2000 {
+    let app = app_on(damaged_store::options(dir), |o| o.clock = Some(clock));
+    let (mut ids, mut stored) = (Vec::new(), 0);
+    for i in 0..n {
         let mut s = app.create_session().unwrap();
         s.set("n", Variant::I4(i)).unwrap();
         if i % 3 == 0 {
@@ -1283,11 +1237,19 @@ fn store_to_damage(dir: &Path, ids: &Path) {
         }
         if i % 7 == 0 {
             s.abandon();
+        } else {
+            stored += 1;
         }
-        lines += &format!("{}\n", s.id());
+        ids.push(s.id());
         s.close().unwrap();
     }
-    std::fs::write(ids, lines).unwrap();
+    (ids, stored)
+}
+
+/// Writes `ids` one a line to `path` (for a child's `SESS_CHILD_IDS`).
+fn write_ids(path: &Path, ids: &[SessionId]) {
+    let lines: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    std::fs::write(path, lines).unwrap();
 }
 
 /// Runs a child that uses the store in `dir` (see `use_a_damaged_store`):
@@ -1454,10 +1416,14 @@ fn a_data_file_with_damaged_pages_is_refused_not_a_crash() {
     let ids = made.path().join("ids");
     let store = made.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    store_to_damage(&store, &ids);
+    let (made_ids, stored) = store_to_damage(&store, 2000);
+    write_ids(&ids, &made_ids);
     let file = DataFile::read(&store.join("data.mdb"));
-    // Undamaged, it serves.
-    assert_eq!(use_damaged(&file.bytes, &ids), "OK");
+    // Undamaged, it serves, every stored session found.
+    assert_eq!(
+        use_damaged(&file.bytes, &ids),
+        format!("OK {stored}/2000 found")
+    );
     // Each damage refused when the store is opened, naming the page.
     let refused = format!("ERROR {:#x} ", error::E_STORE_CORRUPT);
     let wrong: Vec<String> = targeted_damages(&file)
@@ -1474,7 +1440,7 @@ fn random_damage_to_a_data_file_never_crashes() {
     let ids = made.path().join("ids");
     let store = made.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    store_to_damage(&store, &ids);
+    write_ids(&ids, &store_to_damage(&store, 2000).0);
     let file = DataFile::read(&store.join("data.mdb"));
     // splitmix64, seeded: the same damages every run.
     let mut seed = 0x5EED_1E55_u64;
@@ -1501,7 +1467,8 @@ fn random_damage_to_a_data_file_never_crashes() {
             bytes[at..at + width].copy_from_slice(&value[..width]);
         }
         let result = use_damaged(&bytes, &ids);
-        let outcome = result.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        let words = if result.starts_with("OK ") { 1 } else { 2 };
+        let outcome = result.split(' ').take(words).collect::<Vec<_>>().join(" ");
         if outcome != "OK" && outcome != refused {
             wrong.push(format!("trial {trial}, {width} byte(s) at {at}: {result}"));
         }
@@ -1513,6 +1480,40 @@ fn random_damage_to_a_data_file_never_crashes() {
         "neither served nor refused:\n{}",
         wrong.join("\n")
     );
+}
+
+/// The `lmdb_file` fuzz target's seed (`fuzz/corpus/lmdb_file/store`): a
+/// store of 120 sessions as the damage tests make them (a tree with a
+/// branch page, an overflow record, freed pages), in the fuzz input's
+/// layout, that this version still serves with every stored session
+/// found. `SESS_UPDATE_FUZZ_SEED=1` writes it anew (after a change of the
+/// file's format).
+#[test]
+fn the_lmdb_fuzz_seed_is_a_store_this_version_serves() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/lmdb_file/store");
+    if std::env::var_os("SESS_UPDATE_FUZZ_SEED").is_some() {
+        let made = TempDir::new("fuzz-seed");
+        let (ids, _) = store_to_damage(made.path(), 120);
+        let file = DataFile::read(&made.path().join("data.mdb"));
+        std::fs::create_dir_all(seed.parent().unwrap()).unwrap();
+        std::fs::write(&seed, fuzz_input(&ids, &file.bytes[..file.used()])).unwrap();
+    }
+    let input = std::fs::read(&seed).expect("the seed (SESS_UPDATE_FUZZ_SEED=1 writes it)");
+    let (ids, file) = split_fuzz_input(&input);
+    assert_eq!(ids.len(), 120);
+    let f = DataFile {
+        bytes: file.to_vec(),
+        page: 4096,
+    };
+    assert_eq!(f.used(), file.len(), "the seed holds the used pages");
+    assert!(
+        !f.tree(f.root_of(b"sessions:")).0.is_empty(),
+        "a branch page"
+    );
+    let dir = TempDir::new("fuzz-seed-use");
+    std::fs::write(dir.path().join("data.mdb"), file).unwrap();
+    let found = use_a_damaged_store(damaged_store::options(dir.path()), &ids).unwrap();
+    assert_eq!(found, 120 - 18, "every session not abandoned found");
 }
 
 #[test]
