@@ -1136,6 +1136,11 @@ fn a_damaged_record_is_store_corrupt_and_its_bytes_stay_out_of_the_message() {
         assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
         assert!(e.detail().len() < 200, "{e}");
         assert!(
+            e.detail()
+                .starts_with("the LMDB store returned unreadable session data: "),
+            "{e}"
+        );
+        assert!(
             !e.detail().contains("yyy") && !e.detail().contains("121"),
             "{e}"
         );

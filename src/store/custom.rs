@@ -460,6 +460,14 @@ impl CustomStore {
         self
     }
 
+    /// The store, as its errors name it.
+    fn name(&self) -> &'static str {
+        match self.mode {
+            StoreMode::Lmdb => "the LMDB store",
+            _ => "the custom store",
+        }
+    }
+
     /// [`decode_as`], a blob that does not decode reported with this
     /// store's code for it.
     fn decode(
@@ -475,7 +483,10 @@ impl CustomStore {
             self.id_secret.as_deref(),
         )
         .map_err(|e| match e.code() {
-            error::E_STORE_UNAVAILABLE => Error::new(self.unreadable, e.detail()),
+            error::E_STORE_UNAVAILABLE => {
+                let e = wire::from_store(e, self.name());
+                Error::new(self.unreadable, e.detail())
+            }
             _ => e,
         })
     }
@@ -583,13 +594,6 @@ fn parts(lease: &mut Lease) -> Result<(&mut SessionId, &SessionData, u64, LockMo
     Ok((&mut o.id, &o.data, o.created_ms, o.mode, hold))
 }
 
-fn corrupt(what: &str) -> Error {
-    Error::new(
-        error::E_STORE_UNAVAILABLE,
-        format!("the custom store returned unreadable session data: {what}"),
-    )
-}
-
 /// `E_UNEXPECTED` for a provider that panicked in `op`.
 fn panicked(op: &str) -> Error {
     Error::new(
@@ -676,7 +680,7 @@ fn take<'a>(blob: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
 
 /// Reads a `bin 16` (`Some`) or a `nil` (`None`) at `*at`.
 fn bin16_or_nil(blob: &[u8], at: &mut usize) -> Result<Option<[u8; 16]>> {
-    let bad = || corrupt("its header is damaged");
+    let bad = || wire::corrupt("its header is damaged");
     if blob.get(*at) == Some(&NIL) {
         *at += 1;
         return Ok(None);
@@ -704,6 +708,7 @@ pub fn decode(
     let want = want.as_ref().map(|(id, h)| (*id, h));
     decode_as(blob, max_len, limits, want, id_secret)
         .map(|(_, id, data, created)| (id, data, created))
+        .map_err(|e| wire::from_store(e, "the custom store"))
 }
 
 /// [`decode`] given the wanted ID's key hash; also returns the blob's key
@@ -716,28 +721,30 @@ fn decode_as(
     id_secret: Option<&[u8]>,
 ) -> Result<(KeyHash, SessionId, SessionData, u64)> {
     if blob.len() > max_len {
-        return Err(corrupt(&format!(
+        return Err(wire::corrupt(format!(
             "{} bytes is over the {max_len}-byte limit",
             blob.len()
         )));
     }
     let mut at = 0;
-    let h = bin16_or_nil(blob, &mut at)?.ok_or_else(|| corrupt("it has no key hash"))?;
+    let h = bin16_or_nil(blob, &mut at)?.ok_or_else(|| wire::corrupt("it has no key hash"))?;
     let h = KeyHash::from_bytes(h);
     let masked = bin16_or_nil(blob, &mut at)?;
     let id = match want {
         Some((_, want)) if *want != h => {
-            return Err(corrupt("it returned another session's data for this key"))
+            return Err(wire::corrupt(
+                "it returned another session's data for this key",
+            ))
         }
         Some((want, _)) => *want,
         None => match (masked, id_secret) {
-            (Some(m), Some(secret)) => remote::unmask_id(secret, &h, &m)
-                .ok_or_else(|| corrupt("the stored ID does not unmask (another id_secret?)"))?,
+            (Some(m), Some(secret)) => remote::unmask_id(secret, &h, &m).ok_or_else(|| {
+                wire::corrupt("the stored ID does not unmask (another id_secret?)")
+            })?,
             _ => h.stand_in_id()?,
         },
     };
-    let (data, created) = wire::decode_session(&blob[at..], max_len, limits)
-        .map_err(|e| Error::new(e.code(), format!("custom store: {}", e.detail())))?;
+    let (data, created) = wire::decode_session(&blob[at..], max_len, limits)?;
     Ok((h, id, data, created))
 }
 

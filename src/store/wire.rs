@@ -158,11 +158,50 @@ pub(crate) fn put_value(out: &mut Vec<u8>, v: &Variant) -> Result<()> {
     Ok(())
 }
 
-fn corrupt(what: impl std::fmt::Display) -> Error {
+/// Unreadable session data (`E_STORE_UNAVAILABLE`): what is wrong, in
+/// words, never the bytes (they are session contents). [`from_store`]
+/// names the store that returned it.
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::new(
         error::E_STORE_UNAVAILABLE,
-        format!("the store returned unreadable session data: {what}"),
+        format!("unreadable session data: {what}"),
     )
+}
+
+/// `e` as the error of `store` (say "Redis"): unreadable data says the
+/// store returned it; other errors are kept.
+pub(crate) fn from_store(e: Error, store: &str) -> Error {
+    match e.code() {
+        error::E_STORE_UNAVAILABLE => {
+            Error::new(e.code(), format!("{store} returned {}", e.detail()))
+        }
+        _ => e,
+    }
+}
+
+/// What an `rmp` read that failed met, in words.
+trait Failure {
+    /// `expected`: what the read was for ("an integer").
+    fn why(&self, expected: &str) -> String;
+}
+
+impl<E: decode::RmpReadErr> Failure for decode::ValueReadError<E> {
+    fn why(&self, expected: &str) -> String {
+        match self {
+            decode::ValueReadError::TypeMismatch(_) => format!("{expected} was expected"),
+            _ => "it ends early".to_owned(),
+        }
+    }
+}
+
+impl<E: decode::RmpReadErr> Failure for decode::NumValueReadError<E> {
+    fn why(&self, expected: &str) -> String {
+        match self {
+            decode::NumValueReadError::TypeMismatch(_) => format!("{expected} was expected"),
+            decode::NumValueReadError::OutOfRange => format!("{expected} is out of range"),
+            _ => "it ends early".to_owned(),
+        }
+    }
 }
 
 /// A bounded MessagePack reader over bytes a store returned (`rmp`'s
@@ -193,13 +232,15 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Runs one of `rmp`'s readers on the bytes left.
-    fn read<T, E: std::fmt::Debug>(
+    /// Runs one of `rmp`'s readers, for `expected` ("an integer"), on the
+    /// bytes left.
+    fn read<T, E: Failure>(
         &mut self,
+        expected: &str,
         f: impl FnOnce(&mut Bytes<'a>) -> std::result::Result<T, E>,
     ) -> Result<T> {
         let mut rd = Bytes::new(self.rest);
-        let v = f(&mut rd).map_err(|e| corrupt(format!("{e:?}")))?;
+        let v = f(&mut rd).map_err(|e| corrupt(e.why(expected)))?;
         self.rest = rd.remaining_slice();
         Ok(v)
     }
@@ -214,19 +255,19 @@ impl<'a> Reader<'a> {
 
     /// An integer of any MessagePack width, converted to `T` if it fits.
     pub(crate) fn int<T: FromPrimitive>(&mut self) -> Result<T> {
-        self.read(decode::read_int)
+        self.read("an integer", decode::read_int)
     }
 
     /// A float of either width.
     fn float(&mut self) -> Result<f64> {
         match self.peek()? {
-            Marker::F32 => self.read(decode::read_f32).map(f64::from),
-            _ => self.read(decode::read_f64),
+            Marker::F32 => self.read("a number", decode::read_f32).map(f64::from),
+            _ => self.read("a number", decode::read_f64),
         }
     }
 
     fn bool(&mut self) -> Result<bool> {
-        self.read(decode::read_bool)
+        self.read("a boolean", decode::read_bool)
     }
 
     /// A UTF-8 string, borrowed from the input.
@@ -245,7 +286,7 @@ impl<'a> Reader<'a> {
 
     /// A byte string (MessagePack's bin), borrowed from the input.
     fn bin(&mut self) -> Result<&'a [u8]> {
-        let n = self.read(decode::read_bin_len)? as usize;
+        let n = self.read("a byte string", decode::read_bin_len)? as usize;
         if n > self.rest.len() {
             return Err(corrupt("bytes end early"));
         }
@@ -256,12 +297,13 @@ impl<'a> Reader<'a> {
 
     /// An array's length.
     pub(crate) fn array(&mut self) -> Result<usize> {
-        self.read(decode::read_array_len).map(|n| n as usize)
+        self.read("an array", decode::read_array_len)
+            .map(|n| n as usize)
     }
 
     /// A map's length.
     fn map(&mut self) -> Result<usize> {
-        self.read(decode::read_map_len).map(|n| n as usize)
+        self.read("a map", decode::read_map_len).map(|n| n as usize)
     }
 
     /// A capacity for `n` elements of at least one byte each: no more than
@@ -700,6 +742,34 @@ mod tests {
                 "{e:?}"
             );
         }
+    }
+
+    #[test]
+    fn what_a_read_met_is_said_in_words() {
+        let said = |bytes: &[u8]| decode_value(bytes, 64).unwrap_err().detail().to_owned();
+        assert_eq!(
+            said(b"\x81\xa2I4\xa1x"),
+            "unreadable session data: an integer was expected"
+        );
+        assert_eq!(
+            said(b"\x81\xa2I1\xcd\x01\x00"),
+            "unreadable session data: an integer is out of range"
+        );
+        assert_eq!(
+            said(b"\x81\xa4Bool\x01"),
+            "unreadable session data: a boolean was expected"
+        );
+        assert_eq!(
+            said(b"\x81\xa2R8"),
+            "unreadable session data: it ends early"
+        );
+        let e = from_store(corrupt("it ends early"), "Redis");
+        assert_eq!(
+            e.detail(),
+            "Redis returned unreadable session data: it ends early"
+        );
+        let other = from_store(not_serializable(), "Redis");
+        assert_eq!(other.detail(), not_serializable().detail());
     }
 
     #[test]

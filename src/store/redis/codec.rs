@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{self, Error, Result};
+use crate::error::{Error, Result};
 use crate::state::{Journal, Limits, SessionData};
 use crate::store::wire::{self, put_array_len, put_str, put_uint, Reader};
 
@@ -80,10 +80,7 @@ pub(super) struct Changes {
 }
 
 fn corrupt(what: impl std::fmt::Display) -> Error {
-    Error::new(
-        error::E_STORE_UNAVAILABLE,
-        format!("Redis returned unreadable session data: {what}"),
-    )
+    wire::from_store(wire::corrupt(what), "Redis")
 }
 
 /// A decimal number field.
@@ -183,7 +180,7 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         let bytes = items
             .get(field.as_slice())
             .ok_or_else(|| corrupt(format!("no value for key {key:?}")))?;
-        let value = wire::decode_value(bytes, max_len)?;
+        let value = wire::decode_value(bytes, max_len).map_err(|e| wire::from_store(e, "Redis"))?;
         data.set_value(key, value, limits, &mut Journal::default())
             .map_err(bad)?;
     }
@@ -403,7 +400,7 @@ mod tests {
         ];
         for (i, f) in cases.into_iter().enumerate() {
             let e = decode_session(f, &LIMITS).err().expect("an error");
-            assert_eq!(e.code(), error::E_STORE_UNAVAILABLE, "case {i}");
+            assert_eq!(e.code(), crate::error::E_STORE_UNAVAILABLE, "case {i}");
         }
         let many: Fields = (0..100)
             .map(|i| (format!("{i}").into_bytes(), vec![0xc0]))
