@@ -2040,11 +2040,13 @@ fn one_lock_timeout_counted(demo: &Demo, cookie: &str) {
 
 #[test]
 fn apache_answers_503_past_the_lock_timeout_and_counts_it() {
-    const HOLD_MS: u64 = 2000;
+    // Seconds of margin for the writer's 300 ms wait under ASan on a busy
+    // machine.
+    const HOLD_MS: u64 = 5000;
     let demo = Demo::start_on(Host::ApacheInProcess, &[("SESS_LOCK_TIMEOUT", "300")]);
     let cookie = new_session(&demo);
     while_a_reader_holds(&demo, &cookie, HOLD_MS, || {
-        // A writer waits 300 ms for the reader's 2 s hold, then gives up.
+        // A writer waits 300 ms for the reader's 5 s hold, then gives up.
         let r = demo.get("/counter", Some(&cookie));
         r.assert_status(503);
         r.assert_no_set_cookie();
@@ -2248,7 +2250,9 @@ fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
 /// second time.
 #[test]
 fn apache_error_document_after_a_lock_timeout_does_not_wait_again() {
-    const HOLD_MS: u64 = 2000;
+    // Seconds of margin for the writer's 300 ms wait under ASan on a busy
+    // machine.
+    const HOLD_MS: u64 = 5000;
     // The error page is the counters page (it needs no session).
     let extra = ExtraConf::new(
         "ErrorDocument 503 /busy\n<Location /busy>\n    SetHandler sess-metrics\n</Location>\n",
