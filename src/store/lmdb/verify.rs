@@ -72,6 +72,9 @@ const P_META: u16 = 0x08;
 const F_BIGDATA: u16 = 0x01;
 const F_SUBDATA: u16 = 0x02;
 
+/// `MDB_INTEGERKEY`: the free database's only flag in libsess's files.
+const MDB_INTEGERKEY: u16 = 0x08;
+
 /// `P_INVALID`: the root of an empty tree.
 const NO_PAGE: u64 = u64::MAX;
 /// `CURSOR_STACK`: the deepest tree LMDB walks.
@@ -345,13 +348,20 @@ impl Walk<'_> {
     /// Checks the tree `db` (its record read on page `from`) of kind `tree`,
     /// adding the named databases a main tree holds to `named`.
     fn tree(&mut self, from: u64, db: &Db, tree: Tree, named: &mut Vec<(u64, Db)>) -> Checked {
-        // libsess opens every database with no flags; the free database's
-        // are the environment's (not read by LMDB).
-        if tree != Tree::Free && db.flags != 0 {
+        // libsess opens every database with no flags. The free database's
+        // are `MDB_INTEGERKEY` and the environment's flags below 0x10000
+        // (none of libsess's); LMDB reads them for every cursor on it (a
+        // `MDB_DUPSORT` there and it follows a sub-cursor it never made).
+        let libsess = if tree == Tree::Free {
+            MDB_INTEGERKEY
+        } else {
+            0
+        };
+        if db.flags != libsess {
             return bad(
                 from,
                 format!(
-                    "a database with flags {:#x} (not libsess's: none)",
+                    "a database with flags {:#x} (not libsess's: {libsess:#x})",
                     db.flags
                 ),
             );
@@ -851,6 +861,23 @@ mod tests {
         }
         assert!(refused > 0);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Found by the `lmdb_file` fuzz target: `MDB_DUPSORT` among the free
+    /// database's flags crashed LMDB's first write (SIGSEGV).
+    #[test]
+    fn free_database_flags_other_than_lmdbs_are_refused() {
+        for flag in [0x04u16, 0x01, 0x4000] {
+            let e = refused("free-flags", |b, psize| {
+                for m in [0, psize] {
+                    let flags = m + PAGE_HEADER + 24 + 4;
+                    let was = u16_at(b, flags);
+                    b[flags..flags + 2].copy_from_slice(&(was | flag).to_le_bytes());
+                }
+            });
+            assert_eq!(e.code(), error::E_STORE_CORRUPT);
+            assert!(e.detail().contains("a database with flags"), "{e}");
+        }
     }
 
     #[test]
