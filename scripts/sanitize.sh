@@ -45,7 +45,7 @@ no_reports() {
 }
 
 if [[ $steps == *,asan,* ]]; then
-  echo "== ASan: libsess.a and the C examples"
+  echo "== ASan: libsess.a and the C examples (at ${SECONDS} s)"
   asan_flags="-Zsanitizer=address -Cforce-frame-pointers=yes"
   RUSTFLAGS="$asan_flags" cargo +nightly build --lib --target "$triple" \
     --target-dir target/asan
@@ -64,7 +64,7 @@ if [[ $steps == *,asan,* ]]; then
     timeout 600 "$out/$name" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; exit 1; }
   done
 
-  echo "== ASan: the demo server (examples-c/server_demo.c), the HTTP scenarios"
+  echo "== ASan: the demo server (examples-c/server_demo.c), the HTTP scenarios (at ${SECONDS} s)"
   clang -std=c99 -Wall -Wextra -Werror -pedantic -g -fsanitize=address \
     -fno-omit-frame-pointer -Iinclude -o "$out/server_demo" examples-c/server_demo.c "$lib" \
     -lpthread -ldl -lm
@@ -74,15 +74,15 @@ if [[ $steps == *,asan,* ]]; then
     DEMO_BIN=$PWD/$out/server_demo cargo test --test http_demo -- --skip apache
   no_reports "$reports"
 
-  echo "== ASan and UBSan: the C++ binding's tests (bindings/cpp)"
+  echo "== ASan and UBSan: the C++ binding's tests (bindings/cpp) (at ${SECONDS} s)"
   make -C bindings/cpp sanitize
 
-  echo "== ASan: Rust unit tests and concurrency tests"
+  echo "== ASan: Rust unit tests and concurrency tests (at ${SECONDS} s)"
   RUSTFLAGS="$asan_flags" RUSTDOCFLAGS="$asan_flags" \
     cargo +nightly test --target "$triple" --target-dir target/asan \
     --lib --test session_lifecycle
 
-  echo "== ASan: mod_sess in Apache httpd, the HTTP scenarios"
+  echo "== ASan: mod_sess in Apache httpd, the HTTP scenarios (at ${SECONDS} s)"
   reports=$(mktemp -d)
   chmod 1777 "$reports" # Apache's children write there as its User (nobody under root)
   SESS_APACHE_ASAN=$reports cargo test --test http_demo apache
@@ -90,7 +90,7 @@ if [[ $steps == *,asan,* ]]; then
 fi
 
 if [[ $steps == *,tsan,* ]]; then
-  echo "== TSan: concurrency tests and the LMDB lock table's wake-ups (std rebuilt with -Zbuild-std)"
+  echo "== TSan: concurrency tests and the LMDB lock table's wake-ups (std rebuilt with -Zbuild-std) (at ${SECONDS} s)"
   TSAN_OPTIONS=halt_on_error=1 RUSTFLAGS="-Zsanitizer=thread" \
     cargo +nightly test -Zbuild-std --target "$triple" --target-dir target/tsan \
     --lib --test session_lifecycle -- no_lost_updates the_expiry_thread read_only_units \
@@ -98,7 +98,7 @@ if [[ $steps == *,tsan,* ]]; then
 fi
 
 if [[ $steps == *,miri,* ]]; then
-  echo "== Miri: the word reads of short texts, Contents' key cast, objects' reference counts, the FFI's struct and byte readers"
+  echo "== Miri: the word reads of short texts, Contents' key cast, objects' reference counts, the FFI's struct and byte readers (at ${SECONDS} s)"
   MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test \
     --target-dir target/miri --lib -- ascii state::contents variant::change_type::tests::objects \
     variant::tests ffi::tests ffi::app::tests::option_structs ffi::app::tests::an_older_struct
