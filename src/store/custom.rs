@@ -732,9 +732,7 @@ fn decode_as(
     let masked = bin16_or_nil(blob, &mut at)?;
     let id = match want {
         Some((_, want)) if *want != h => {
-            return Err(wire::corrupt(
-                "it returned another session's data for this key",
-            ))
+            return Err(wire::corrupt("another session's, under this session's key"))
         }
         Some((want, _)) => *want,
         None => match (masked, id_secret) {

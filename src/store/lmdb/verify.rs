@@ -276,12 +276,27 @@ impl Tree {
 }
 
 /// What a tree's record counts, as found.
-#[derive(Default, PartialEq, Debug)]
+#[derive(Default, PartialEq)]
 struct Counts {
     branch: u64,
     leaf: u64,
     overflow: u64,
     entries: u64,
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Counts {
+            branch,
+            leaf,
+            overflow,
+            entries,
+        } = self;
+        write!(
+            f,
+            "{branch} branch, {leaf} leaf and {overflow} overflow pages, {entries} entries"
+        )
+    }
 }
 
 /// A walk over one snapshot's pages.
@@ -390,7 +405,7 @@ impl Walk<'_> {
         if counts != recorded {
             return bad(
                 from,
-                format!("a tree's record says {recorded:?}, its pages {counts:?}"),
+                format!("a tree's record says {recorded}; its pages hold {counts}"),
             );
         }
         Ok(())
@@ -768,6 +783,18 @@ mod tests {
             }
         });
         assert!(e.detail().contains("truncated"), "{e}");
+        // The main database's entry count one more than it holds.
+        let e = refused("count", |b, psize| {
+            for m in [0, psize] {
+                let entries = m + PAGE_HEADER + 24 + DB_SIZE + 32;
+                let n = u64_at(b, entries) + 1;
+                b[entries..entries + 8].copy_from_slice(&n.to_le_bytes());
+            }
+        });
+        assert!(
+            e.detail().contains("a tree's record says 0 branch, 1 leaf and 0 overflow pages, 3 entries; its pages hold 0 branch, 1 leaf and 0 overflow pages, 2 entries"),
+            "{e}"
+        );
         // Every page after the metas zeroed: the first tree page reached
         // says it is another (page 0).
         let e = refused("zeroed", |b, psize| b[2 * psize..].fill(0));
