@@ -1264,7 +1264,6 @@ fn write_ids(path: &Path, ids: &[SessionId]) {
 fn use_in_a_child(dir: &Path, ids: &Path) -> String {
     use std::os::unix::process::ExitStatusExt;
     let mut envs = child_env(dir, 30_000);
-    envs.push(("SESS_CHILD_NOW", DAMAGE_NOW.to_string()));
     envs.push(("SESS_CHILD_IDS", ids.display().to_string()));
     let mut c = spawn_child("damaged", &envs);
     let status = wait_bounded(&mut c, Duration::from_secs(120));
