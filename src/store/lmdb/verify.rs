@@ -11,18 +11,19 @@
 //! `MDB_meta`, `MDB_db`):
 //!
 //! - both meta pages as LMDB reads them (magic, version, page size), the
-//!   one LMDB picks (the larger transaction ID), its last page within the
-//!   file;
+//!   one LMDB picks (the larger transaction ID) on the page of its
+//!   transaction ID's parity, its last page within the file;
 //! - the free-page database, the main one and every named one in it: each
 //!   page reached once, its number matching its place, its type matching
 //!   its depth (branches above, leaves at the tree's depth), its
 //!   `mp_lower`/`mp_upper` in order, each node inside the page past
 //!   `mp_upper`, its key and data inside the page, the nodes packed from
 //!   `mp_upper` to the page's end, keys in order and
-//!   within the bounds their branch gives, child pages and overflow runs
-//!   within the last page, the tree's page and record counts as its
-//!   record says; the free lists' page numbers in range, listed once and
-//!   used by no tree.
+//!   within the bounds their branch gives, two children or more per
+//!   branch, child pages and overflow runs within the last page, the
+//!   tree's page and record counts as its record says; the free lists'
+//!   keys committed transaction IDs (1 to the meta's), their page numbers
+//!   in range, listed once and used by no tree.
 //!
 //! Only what libsess writes is accepted: no duplicate-sorted or
 //! integer-keyed databases (their pages, `P_LEAF2` and sub-pages, are
@@ -224,6 +225,19 @@ fn check(file: &File, len: u64) -> Checked {
     } else {
         (0, first)
     };
+    // LMDB writes transaction t's meta into page t % 2, and every
+    // transaction reads its snapshot from there (`mdb_txn_renew0`): on the
+    // other page, LMDB would use the other meta's trees, unchecked.
+    if m.txnid % 2 != n {
+        return bad(
+            n,
+            format!(
+                "transaction {}'s meta, which LMDB writes on page {}",
+                m.txnid,
+                m.txnid % 2
+            ),
+        );
+    }
     let psize = u64::from(m.page_size);
     let pages = len / psize;
     if m.last_page < 1 || m.last_page >= pages {
@@ -239,6 +253,7 @@ fn check(file: &File, len: u64) -> Checked {
         file,
         psize: m.page_size as usize,
         last_page: m.last_page,
+        txnid: m.txnid,
         seen: vec![0; (m.last_page / 64 + 1) as usize],
         spans: Vec::new(),
     };
@@ -304,6 +319,8 @@ struct Walk<'f> {
     file: &'f File,
     psize: usize,
     last_page: u64,
+    /// The snapshot's transaction ID (the meta's).
+    txnid: u64,
     /// One bit per page up to the last: reached already.
     seen: Vec<u64>,
     /// The page being checked's nodes, as offset and end (kept for the
@@ -475,9 +492,11 @@ impl Walk<'_> {
             return bad(pgno, format!("mp_lower {lower}, mp_upper {upper}"));
         }
         let n = (lower - PAGE_HEADER) / 2;
-        // LMDB asserts a branch has two children or more (one only while
-        // rebalancing the free database); a page with no node is freed.
-        let least = if leaf || tree == Tree::Free { 1 } else { 2 };
+        // A branch has two children or more: LMDB merges or collapses one
+        // left with one child in the same delete (the free database's only
+        // meanwhile), and its rebalancing reads a second child of a leaf's
+        // parent (`mdb_rebalance`). A page with no node is freed.
+        let least = if leaf { 1 } else { 2 };
         if n < least {
             return bad(pgno, format!("{n} nodes"));
         }
@@ -546,6 +565,21 @@ impl Walk<'_> {
         counts: &mut Counts,
         named: &mut Vec<(u64, Db)>,
     ) -> Checked {
+        // A free list's key is the transaction that freed its pages. LMDB
+        // takes a key 0 for "no list taken yet" (`me_pglast`): it would
+        // take that list again, handing its pages out twice, and keep it.
+        if tree == Tree::Free {
+            let txnid = u64_at(b, node.key.start);
+            if txnid == 0 || txnid > self.txnid {
+                return bad(
+                    pgno,
+                    format!(
+                        "a free list of transaction {txnid} in the snapshot of transaction {}",
+                        self.txnid
+                    ),
+                );
+            }
+        }
         let flags = u16_at(b, node.at + 4);
         let size = node.data_size(b);
         let inline = |len: usize| {
@@ -618,12 +652,19 @@ impl Walk<'_> {
     /// Checks a free list (`MDB_IDL`: its length, then page numbers in
     /// descending order), read from page `pgno`, and marks its pages.
     fn free_list(&mut self, pgno: u64, data: &[u8]) -> Checked {
-        let listed = (data.len() / 8).saturating_sub(1) as u64;
-        if data.len() < 8 || !data.len().is_multiple_of(8) || u64_at(data, 0) != listed {
+        // LMDB reads the count's entries only; a record it reserved may
+        // hold more room than it filled (`mdb_freelist_save`).
+        let room = (data.len() / 8).saturating_sub(1);
+        let listed = if data.len() < 8 {
+            u64::MAX
+        } else {
+            u64_at(data, 0)
+        };
+        if !data.len().is_multiple_of(8) || listed > room as u64 {
             return bad(pgno, format!("a free list of {} bytes", data.len()));
         }
         let mut prev = u64::MAX;
-        for at in (8..data.len()).step_by(8) {
+        for at in (8..8 + 8 * listed as usize).step_by(8) {
             let free = u64_at(data, at);
             if free >= prev || free < 2 {
                 return bad(pgno, format!("free page {free} out of order"));
@@ -749,17 +790,22 @@ mod tests {
         (bytes, psize)
     }
 
-    /// `data_file`'s error after `damage` changed the data file of an
-    /// environment churned in `dir`.
+    /// [`verified`]'s error.
     fn refused(what: &str, damage: impl FnOnce(&mut Vec<u8>, usize)) -> Error {
+        verified(what, damage).expect_err(what)
+    }
+
+    /// `data_file`'s verdict after `damage` changed the data file of an
+    /// environment churned in `dir`.
+    fn verified(what: &str, damage: impl FnOnce(&mut Vec<u8>, usize)) -> Result<()> {
         let dir = dir(what);
         churn(&dir, 20);
         let (mut bytes, psize) = pages(&dir);
         damage(&mut bytes, psize);
         std::fs::write(dir.join("data.mdb"), &bytes).unwrap();
-        let e = data_file(&dir).expect_err(what);
+        let verdict = data_file(&dir);
         let _ = std::fs::remove_dir_all(&dir);
-        e
+        verdict
     }
 
     #[test]
@@ -905,6 +951,136 @@ mod tests {
             assert_eq!(e.code(), error::E_STORE_CORRUPT);
             assert!(e.detail().contains("a database with flags"), "{e}");
         }
+    }
+
+    /// The offset in `b` (pages of `psize` bytes) of the meta page LMDB
+    /// picks.
+    fn newer(b: &[u8], psize: usize) -> usize {
+        let txnid = |m: usize| u64_at(b, m + PAGE_HEADER + 128);
+        if txnid(psize) > txnid(0) {
+            psize
+        } else {
+            0
+        }
+    }
+
+    /// The offsets in `b` of the keys of the free database's first and last
+    /// records.
+    fn free_keys(b: &[u8], psize: usize) -> (usize, usize) {
+        let free = Db::parse(&b[newer(b, psize) + PAGE_HEADER + 24..]);
+        assert_ne!(free.root, NO_PAGE, "no free list");
+        let key = |last: bool| {
+            let mut page = free.root as usize * psize;
+            loop {
+                let p = &b[page..page + psize];
+                let n = (usize::from(u16_at(p, 12)) - PAGE_HEADER) / 2;
+                let at = usize::from(u16_at(p, PAGE_HEADER + 2 * if last { n - 1 } else { 0 }));
+                if u16_at(p, 10) == P_LEAF {
+                    return page + at + NODE_HEADER;
+                }
+                page = Node { at, key: 0..0 }.child(p) as usize * psize;
+            }
+        };
+        (key(false), key(true))
+    }
+
+    /// One more than the newer meta's transaction ID: LMDB would read every
+    /// snapshot from the other meta page (`txnid & 1`), never walked.
+    #[test]
+    fn a_meta_on_the_page_of_the_other_parity_is_refused() {
+        let e = refused("parity", |b, psize| {
+            let txnid = newer(b, psize) + PAGE_HEADER + 128;
+            let one_more = u64_at(b, txnid) + 1;
+            b[txnid..txnid + 8].copy_from_slice(&one_more.to_le_bytes());
+        });
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(
+            e.detail().contains("meta, which LMDB writes on page"),
+            "{e}"
+        );
+    }
+
+    /// A free list keyed 0 (key 1, one bit flipped) LMDB would hand out
+    /// twice; one keyed after the snapshot's transaction, LMDB never writes.
+    #[test]
+    fn free_lists_of_transaction_0_or_a_later_one_are_refused() {
+        let e = refused("free-0", |b, psize| {
+            let first = free_keys(b, psize).0;
+            b[first..first + 8].fill(0);
+        });
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains("a free list of transaction 0 "), "{e}");
+        let e = refused("free-later", |b, psize| {
+            let last = free_keys(b, psize).1;
+            let later = u64_at(b, newer(b, psize) + PAGE_HEADER + 128) + 1;
+            b[last..last + 8].copy_from_slice(&later.to_le_bytes());
+        });
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains("in the snapshot of transaction"), "{e}");
+    }
+
+    /// The count of the free database's first record, and the room its
+    /// record holds for page numbers.
+    fn first_free_count(b: &[u8], psize: usize) -> (usize, u64) {
+        let key = free_keys(b, psize).0;
+        let node = key - NODE_HEADER;
+        let mut at = key + usize::from(u16_at(b, node + 6));
+        let mut size = usize::from(u16_at(b, node)) | (usize::from(u16_at(b, node + 2)) << 16);
+        if u16_at(b, node + 4) & F_BIGDATA != 0 {
+            at = u64_at(b, at) as usize * psize + PAGE_HEADER;
+        } else {
+            size = size.min(b.len() - at);
+        }
+        (at, (size / 8 - 1) as u64)
+    }
+
+    /// LMDB reads as many page numbers as the count says; a record with
+    /// room to spare passes, one counting past its room does not.
+    #[test]
+    fn a_free_list_is_read_up_to_its_count() {
+        verified("free-short", |b, psize| {
+            let (count, room) = first_free_count(b, psize);
+            assert_eq!(u64_at(b, count), room, "LMDB fills its records");
+            b[count..count + 8].copy_from_slice(&(room - 1).to_le_bytes());
+        })
+        .unwrap();
+        let e = refused("free-long", |b, psize| {
+            let (count, room) = first_free_count(b, psize);
+            b[count..count + 8].copy_from_slice(&(room + 1).to_le_bytes());
+        });
+        assert!(e.detail().contains("a free list of"), "{e}");
+    }
+
+    /// The free database's root put under a new branch of one child: LMDB
+    /// never commits one, and rebalancing the leaf below would read the
+    /// branch's second child.
+    #[test]
+    fn free_database_branches_of_one_child_are_refused() {
+        let e = refused("free-branch", |b, psize| {
+            let m = newer(b, psize) + PAGE_HEADER;
+            let free = m + 24;
+            let root = u64_at(b, free + 40);
+            let branch = (b.len() / psize) as u64;
+            let mut page = vec![0u8; psize];
+            page[..8].copy_from_slice(&branch.to_le_bytes());
+            page[10..12].copy_from_slice(&P_BRANCH.to_le_bytes());
+            page[12..14].copy_from_slice(&(PAGE_HEADER as u16 + 2).to_le_bytes());
+            let node = psize - NODE_HEADER;
+            page[14..16].copy_from_slice(&(node as u16).to_le_bytes());
+            page[16..18].copy_from_slice(&(node as u16).to_le_bytes());
+            // The child's page number in the node's low, high and flags
+            // words; no key.
+            page[node..node + 6].copy_from_slice(&root.to_le_bytes()[..6]);
+            b.extend_from_slice(&page);
+            let depth = u16_at(b, free + 6) + 1;
+            b[free + 6..free + 8].copy_from_slice(&depth.to_le_bytes());
+            let branches = u64_at(b, free + 8) + 1;
+            b[free + 8..free + 16].copy_from_slice(&branches.to_le_bytes());
+            b[free + 40..free + 48].copy_from_slice(&branch.to_le_bytes());
+            b[m + 120..m + 128].copy_from_slice(&branch.to_le_bytes());
+        });
+        assert_eq!(e.code(), error::E_STORE_CORRUPT);
+        assert!(e.detail().contains(": 1 nodes"), "{e}");
     }
 
     #[test]
