@@ -464,7 +464,7 @@ impl CustomStore {
     fn name(&self) -> &'static str {
         match self.mode {
             StoreMode::Lmdb => "the LMDB store",
-            _ => "the custom store",
+            _ => CUSTOM_STORE,
         }
     }
 
@@ -692,6 +692,9 @@ fn bin16_or_nil(blob: &[u8], at: &mut usize) -> Result<Option<[u8; 16]>> {
     Ok(Some(bytes.try_into().expect("16 bytes")))
 }
 
+/// How errors name a store the host provides.
+const CUSTOM_STORE: &str = "the custom store";
+
 /// A session from its blob (at most `max_len` bytes), checked against
 /// `limits`: (ID, data, creation time). `want`: the session a request
 /// asked for (its key hash must match); `None` (a swept session): the ID is
@@ -708,7 +711,7 @@ pub fn decode(
     let want = want.as_ref().map(|(id, h)| (*id, h));
     decode_as(blob, max_len, limits, want, id_secret)
         .map(|(_, id, data, created)| (id, data, created))
-        .map_err(|e| wire::from_store(e, "the custom store"))
+        .map_err(|e| wire::from_store(e, CUSTOM_STORE))
 }
 
 /// [`decode`] given the wanted ID's key hash; also returns the blob's key
