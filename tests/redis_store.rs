@@ -1769,3 +1769,28 @@ fn a_session_locked_in_its_last_moments_is_kept_for_its_holder() {
     assert_eq!(app.expire().unwrap(), 1);
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(2)))]);
 }
+
+/// A save that deletes thousands of items (more than Lua's `unpack` can
+/// spread at once) deletes them all, and leaves a session that reads back.
+#[test]
+fn a_save_that_removes_thousands_of_items_removes_them_all() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "manydel");
+    let app = app_on(redis_opts(SHARED_URL, prefixes.fresh()), |o| {
+        o.max_items = 20_000;
+    });
+    let mut s = app.create_session().unwrap();
+    for i in 0..9_000 {
+        s.set(&format!("k{i}"), Variant::I4(i)).unwrap();
+    }
+    let id = s.id();
+    s.close().unwrap();
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.remove_all().unwrap();
+    s.set("kept", Variant::I4(1)).unwrap();
+    s.close().expect("the save");
+    let s = app
+        .open(&id, LockMode::Shared)
+        .expect("the session reads back");
+    assert_eq!(s.count(), 1);
+    assert_eq!(s.get("kept"), Some(&Variant::I4(1)));
+}

@@ -41,6 +41,7 @@ const FUNCTIONS: &str = concat!(
     include_str!("scripts/lib/lock.lua"),
     include_str!("scripts/lib/claim.lua"),
     include_str!("scripts/lib/hset.lua"),
+    include_str!("scripts/lib/hdel.lua"),
     "local function acquire(KEYS, ARGV)\n",
     include_str!("scripts/acquire.lua"),
     "end\n",

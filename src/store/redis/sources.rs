@@ -23,7 +23,7 @@ pub const SLIDE: &str = source!("slide.lua", "lock", "expire");
 /// Store a new session, locked.
 pub const CREATE: &str = source!("create.lua", "lock", "hset");
 /// Save the changes and unlock.
-pub const SAVE: &str = source!("save.lua", "lock", "hset");
+pub const SAVE: &str = source!("save.lua", "lock", "hset", "hdel");
 /// Unlock without saving.
 pub const RELEASE: &str = source!("release.lua", "lock");
 /// Remove a session (Abandon).

@@ -21,9 +21,7 @@ if not ours(l, ARGV[1]) or (ARGV[2] ~= '' and not held(l, server_ms())) then
 end
 local last = 6 + 2 * tonumber(ARGV[6])
 hset_range(KEYS[1], ARGV, 7, last)
-if #ARGV > last then
-  redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1, #ARGV))
-end
+hdel_range(KEYS[1], ARGV, last + 1, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if ARGV[4] ~= '' then
   local s = redis.call('ZSCORE', KEYS[2], ARGV[5])
