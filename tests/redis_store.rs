@@ -1794,3 +1794,51 @@ fn a_save_that_removes_thousands_of_items_removes_them_all() {
     assert_eq!(s.count(), 1);
     assert_eq!(s.get("kept"), Some(&Variant::I4(1)));
 }
+
+/// A save whose reply comes too late is retried; meanwhile a waiting
+/// request took the lock the save freed. The retry recognises its own
+/// save: the request succeeds, its changes kept.
+#[test]
+fn a_save_retried_after_another_took_the_lock_reports_success() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "latesave");
+    let prefix = prefixes.fresh();
+    let proxy = redis_env::Proxy::start(6379);
+    let op_timeout = Duration::from_millis(300);
+    let slow = RedisOptions {
+        op_timeout,
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&proxy.url(), prefix.clone())
+    };
+    let first = app_on(slow, |_| {});
+    let next = app_on(redis_opts(SHARED_URL, prefix.clone()), |_| {});
+    let id = stored(&first, &[("n", Variant::I4(1))]);
+    for waiter_saves in [false, true] {
+        let mut s = first.open(&id, LockMode::Exclusive).unwrap();
+        let n = match s.get("n") {
+            Some(Variant::I4(n)) => *n,
+            other => panic!("n: {other:?}"),
+        };
+        s.set("n", Variant::I4(n + 1)).unwrap();
+        std::thread::scope(|sc| {
+            // Waits for the lock; takes it as soon as the save frees it.
+            let waiter = sc.spawn(|| {
+                // It holds the lock past the retry, or saves before it.
+                let mut w = next.open(&id, LockMode::Exclusive).unwrap();
+                if waiter_saves {
+                    w.set("w", Variant::I4(n)).unwrap();
+                } else {
+                    std::thread::sleep(op_timeout * 2);
+                }
+                w.close().unwrap();
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            proxy.delay_reply(b":1\r\n", op_timeout * 3);
+            let saved = s.close();
+            assert!(proxy.fired(), "no save reply was delayed");
+            saved.unwrap_or_else(|e| panic!("the save ran, yet: {e:?}"));
+            waiter.join().unwrap();
+        });
+        let s = next.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(n + 1)));
+    }
+}

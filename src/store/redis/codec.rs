@@ -6,8 +6,9 @@
 //! form; and the session's own fields, named by ASCII capitals (which no
 //! lowercased key holds): `M` MessagePack `[created ms, Timeout minutes,
 //! lcid, codepage, [the Contents keys in order, as spelled]]`, `E` the
-//! deadline (clock ms), `L` the lock (see `scripts/lib/lock.lua`), `K` the
-//! masked session ID (only with an `id_secret`). Capitalised fields this
+//! deadline (clock ms), `L` the lock and `P` its previous holder's mark
+//! (see `scripts/lib/lock.lua`), `K` the masked session ID (only with an
+//! `id_secret`). Capitalised fields this
 //! version does not know are left alone. Everything read back is checked
 //! (sizes, types, the application's limits): bad data is an error, never a
 //! panic.

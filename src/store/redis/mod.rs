@@ -74,9 +74,9 @@
 //!   index evicted, its sessions would end without Session_OnEnd) is
 //!   refused, every call failing with `E_STORE_UNAVAILABLE` saying why,
 //!   until the policy is changed. The
-//!   lock field keeps its last holder's token once released, so a script
-//!   retried after a lost reply recognises its own effect instead of
-//!   reporting a lost lock.
+//!   lock field keeps its last holder's token once released (and the
+//!   next holder keeps it in `P`), so a script retried after a lost reply
+//!   recognises its own effect instead of reporting a lost lock.
 //! - **Regenerate** moves the session to an ID whose key hash falls in the
 //!   same bucket (one slot, one atomic script): about 256 ID draws.
 //! - **Clocks**: each judges what it is fit for. Session deadlines (`E`,

@@ -49,7 +49,14 @@ if e and e <= now then
   claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[5])
   return {3, f}
 end
-redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], server_now, ARGV[7], ARGV[4]))
+local lease = lock_for(ARGV[2], server_now, ARGV[7], ARGV[4])
+if l and not string.find(l, ':', 1, true) then
+  -- A released lock: its holder's token goes to P, so that holder's save,
+  -- retried after a lost reply, still finds it ran.
+  redis.call('HSET', KEYS[1], 'L', lease, 'P', l)
+else
+  redis.call('HSET', KEYS[1], 'L', lease)
+end
 -- The data's TTL runs the grace past E (every write sets it so): only a
 -- deadline that comes before the lock's end needs it longer.
 if not e or e - now < tonumber(ARGV[4]) then

@@ -17,6 +17,11 @@ if not l then
   return -2
 end
 if not ours(l, ARGV[1]) or (ARGV[2] ~= '' and not held(l, server_ms())) then
+  -- Saved by this very call, retried after a lost reply, and the lock
+  -- taken since: the next holder kept this token in P.
+  if redis.call('HGET', KEYS[1], 'P') == ARGV[1] then
+    return 1
+  end
   return -1
 end
 local last = 6 + 2 * tonumber(ARGV[6])

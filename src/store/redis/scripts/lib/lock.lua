@@ -5,7 +5,8 @@
 -- (masked ID). L holds '<token>:<expiry ms>' while a request holds the
 -- session, and '<token>' once that request is done: the last holder's
 -- mark, which lets a call retried after a lost reply recognise its own
--- effect.
+-- effect. P keeps the mark a lock was taken over (by acquire), so a save
+-- retried after the next request took the lock still finds it ran.
 --
 -- Two clocks: E is the application clock's (the caller passes its `now`
 -- where E is judged); a lock's expiry is the server's, so the processes of
