@@ -59,22 +59,18 @@ impl AppInner {
     }
 
     /// Runs Session_OnEnd for a session the store has removed, then lets it go
-    /// (which releases its objects).
+    /// (which releases its objects). After the application's release it is
+    /// let go without Session_OnEnd (the host may have freed what the
+    /// handler uses): a unit of work that ends later, or the rest of a
+    /// sweep's batch when a Session_OnEnd released the application.
     fn end(self: &Arc<Self>, lease: Lease) {
+        if self.released.load(Ordering::Acquire) {
+            return;
+        }
         if let Some(on_end) = self.opts.on_end.clone() {
             let mut s = Session::ending(anchors::anchor(self.clone()), lease);
             // A panicking handler must not take the sweeper or a request down.
             let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
-        }
-    }
-
-    /// [`AppInner::end`] for a session a unit of work removes (abandoned,
-    /// or new and discarded): after the application's release it is
-    /// dropped without Session_OnEnd (the host may have freed what the
-    /// handler uses).
-    fn end_unit(self: &Arc<Self>, lease: Lease) {
-        if !self.released.load(Ordering::Acquire) {
-            self.end(lease);
         }
     }
 
@@ -96,7 +92,12 @@ impl AppInner {
     /// Claims up to [`EXPIRY_BATCH`] sessions expired at `now_ms` and not
     /// in use into `due`, and ends them: how many ended, and whether more
     /// may be due (or the store's failure, after ending what it claimed).
+    /// None after the application's release (a Session_OnEnd of this
+    /// sweep released it): what it claimed would go without Session_OnEnd.
     fn expire_batch(self: &Arc<Self>, now_ms: u64, due: &mut Vec<Lease>) -> (usize, Result<bool>) {
+        if self.released.load(Ordering::Acquire) {
+            return (0, Ok(false));
+        }
         let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
         let n = due.len();
         Counters::add(&self.counters.timed_out, n as u64);
@@ -114,9 +115,6 @@ impl AppInner {
     #[cold]
     #[inline(never)]
     fn make_room(self: &Arc<Self>) -> usize {
-        if self.released.load(Ordering::Acquire) {
-            return 0;
-        }
         let (n, claimed) = self.expire_batch(self.now_ms(), &mut Vec::new());
         // Its failure counts; the caller reports the refusal.
         let _ = self.counters.check(claimed);

@@ -655,6 +655,49 @@ fn the_last_handle_dropped_in_on_end_on_the_expiry_thread_ends_the_app() {
     assert_eq!(ends.load(Ordering::SeqCst), 2);
 }
 
+/// A Session_OnEnd on the expiry thread that lets go of the last handle
+/// while the same sweep holds more expired sessions: once the drop has
+/// returned (the application is released), no Session_OnEnd runs, not
+/// even for the rest of that sweep's batch.
+#[test]
+fn no_on_end_runs_after_a_release_inside_a_sweeps_on_end() {
+    let clock = Arc::new(ManualClock::new(0));
+    let slot: Arc<Mutex<Option<App>>> = Arc::default();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ends, late) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (held, r, e, l) = (slot.clone(), released.clone(), ends.clone(), late.clone());
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(10)),
+        clock: Some(clock.clone()),
+        on_end: Some(Arc::new(move |_| {
+            if r.load(Ordering::SeqCst) {
+                l.fetch_add(1, Ordering::SeqCst);
+            }
+            e.fetch_add(1, Ordering::SeqCst);
+            if let Some(last) = held.lock().unwrap().take() {
+                drop(last);
+                r.store(true, Ordering::SeqCst);
+            }
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..5 {
+        stored(&app);
+    }
+    *slot.lock().unwrap() = Some(app);
+    clock.advance(21 * MIN);
+    wait_until(|| released.load(Ordering::SeqCst));
+    // Give the sweep time to go on with its batch, as it used to.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(released.load(Ordering::SeqCst));
+    assert_eq!(
+        (ends.load(Ordering::SeqCst), late.load(Ordering::SeqCst)),
+        (1, 0),
+        "Session_OnEnd ran after the application's release"
+    );
+}
+
 #[test]
 fn a_failed_request_keeps_nothing() {
     let ends = Arc::new(AtomicUsize::new(0));

@@ -511,7 +511,7 @@ impl Session {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {
                         Counters::add(&app.counters.timed_out, 1);
-                        app.end_unit(l);
+                        app.end(l);
                         return Ok(());
                     }
                     Lookup::NotFound => return Ok(()),
@@ -522,7 +522,7 @@ impl Session {
         if abandoned {
             Counters::add(&app.counters.abandoned, 1);
         }
-        app.end_unit(lease);
+        app.end(lease);
         Ok(())
     }
 }
