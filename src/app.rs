@@ -40,6 +40,69 @@ pub(crate) struct AppInner {
     /// The application was released (its last [`App`] dropped): a unit of
     /// work still open ends its session without Session_OnEnd.
     released: AtomicBool,
+    /// The Session_OnEnd calls running now, which the release waits for.
+    ending: Ending,
+}
+
+/// The Session_OnEnd calls running now: the threads running them (with
+/// the fork generation each started in), and whether the application was
+/// released (then none starts). `std`'s pair, as the sweeper's (see
+/// [`Sweeper`]).
+#[derive(Default)]
+struct Ending {
+    running: std::sync::Mutex<(bool, Vec<(std::thread::ThreadId, u32)>)>,
+    done: std::sync::Condvar,
+}
+
+impl Ending {
+    /// Notes a Session_OnEnd starting on this thread; `None` once the
+    /// application is released.
+    fn enter(&self) -> Option<Running<'_>> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if running.0 {
+            return None;
+        }
+        running
+            .1
+            .push((std::thread::current().id(), fork::generation()));
+        Some(Running(self))
+    }
+
+    /// Marks the application released (sets `released` too) and waits
+    /// until the Session_OnEnd calls of other threads have returned (this
+    /// thread's own, when a handler releases the application, cannot; nor
+    /// can those of threads a `fork()` left in the parent).
+    fn release(&self, released: &AtomicBool) {
+        let (me, generation) = (std::thread::current().id(), fork::generation());
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running.0 = true;
+        released.store(true, Ordering::Release);
+        while running.1.iter().any(|&(t, g)| t != me && g == generation) {
+            running = self
+                .done
+                .wait(running)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A Session_OnEnd running on this thread (see [`Ending::enter`]).
+struct Running<'a>(&'a Ending);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let me = std::thread::current().id();
+        let mut running = self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = running.1.iter().position(|&(t, _)| t == me) {
+            running.1.swap_remove(i);
+        }
+        drop(running);
+        self.0.done.notify_all();
+    }
 }
 
 impl AppInner {
@@ -62,16 +125,20 @@ impl AppInner {
     /// (which releases its objects). After the application's release it is
     /// let go without Session_OnEnd (the host may have freed what the
     /// handler uses): a unit of work that ends later, or the rest of a
-    /// sweep's batch when a Session_OnEnd released the application.
+    /// sweep's batch when a Session_OnEnd released the application. The
+    /// release waits for a Session_OnEnd running on another thread.
     fn end(self: &Arc<Self>, lease: Lease) {
-        if self.released.load(Ordering::Acquire) {
+        let Some(on_end) = self.opts.on_end.clone() else {
             return;
-        }
-        if let Some(on_end) = self.opts.on_end.clone() {
-            let mut s = Session::ending(anchors::anchor(self.clone()), lease);
-            // A panicking handler must not take the sweeper or a request down.
-            let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
-        }
+        };
+        let Some(_running) = self.ending.enter() else {
+            return;
+        };
+        // Dropped before `_running`: the session's objects are let go
+        // before the release can return.
+        let mut s = Session::ending(anchors::anchor(self.clone()), lease);
+        // A panicking handler must not take the sweeper or a request down.
+        let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
     }
 
     /// Ends every expired session that is not in use; returns how many
@@ -133,7 +200,8 @@ impl AppInner {
 ///
 /// Clones share the application. Dropping the last clone stops the expiry
 /// thread and runs Session_OnEnd for every session not in use (ASP's
-/// application end); sessions still open keep the shared state alive until
+/// application end), after waiting for any Session_OnEnd running on
+/// another thread; sessions still open keep the shared state alive until
 /// they close, and are then dropped without Session_OnEnd (also when
 /// abandoned): what the handler uses may be gone by then (a C host's
 /// `event_context`). Close them first for ASP's order, where every session
@@ -164,6 +232,7 @@ impl App {
             opts,
             counters: Counters::default(),
             released: AtomicBool::new(false),
+            ending: Ending::default(),
         });
         let generation = fork::generation();
         let sweeper = match inner.opts.expiry_interval {
@@ -325,7 +394,7 @@ impl Drop for AppHandle {
         for lease in all {
             self.inner.end(lease);
         }
-        self.inner.released.store(true, Ordering::Release);
+        self.inner.ending.release(&self.inner.released);
     }
 }
 

@@ -209,3 +209,54 @@ fn a_session_on_end_on_the_expiry_thread_can_fork() {
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
 }
+
+/// A fork while another thread runs a Session_OnEnd (a unit of work that
+/// abandoned its session): the child's release does not wait for that
+/// handler, whose thread is not in the child.
+#[test]
+fn a_child_releases_while_its_parent_runs_a_session_on_end() {
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, finish_rx) = (
+        std::sync::Mutex::new(started_tx),
+        std::sync::Mutex::new(finish_rx),
+    );
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_end: Some(std::sync::Arc::new(move |_| {
+            started_tx.lock().unwrap().send(()).unwrap();
+            let _ = finish_rx.lock().unwrap().recv();
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let id = new_counter(&app);
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    s.abandon();
+    let closer = std::thread::spawn(move || s.close().unwrap());
+    started_rx.recv().unwrap();
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        drop(app);
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // SAFETY: polls the child forked above.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kills the child forked above, which hangs.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            finish_tx.send(()).unwrap();
+            panic!("the child's release waited for its parent's Session_OnEnd");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    finish_tx.send(()).unwrap();
+    closer.join().unwrap();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+}

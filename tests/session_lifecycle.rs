@@ -698,6 +698,43 @@ fn no_on_end_runs_after_a_release_inside_a_sweeps_on_end() {
     );
 }
 
+/// A Session_OnEnd running on another thread (a unit of work that
+/// abandoned its session) when the application is released: the release
+/// returns only once that handler has, so none runs after it.
+#[test]
+fn the_release_waits_for_a_session_on_end_running_elsewhere() {
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let late = Arc::new(AtomicUsize::new(0));
+    let (r, l) = (released.clone(), late.clone());
+    let started_tx = Mutex::new(started_tx);
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        on_end: Some(Arc::new(move |_| {
+            started_tx.lock().unwrap().send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            if r.load(Ordering::SeqCst) {
+                l.fetch_add(1, Ordering::SeqCst);
+            }
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let id = stored(&app);
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    s.abandon();
+    let closer = std::thread::spawn(move || s.close().unwrap());
+    started_rx.recv().unwrap();
+    drop(app);
+    released.store(true, Ordering::SeqCst);
+    closer.join().unwrap();
+    assert_eq!(
+        late.load(Ordering::SeqCst),
+        0,
+        "Session_OnEnd was still running when the release returned"
+    );
+}
+
 #[test]
 fn a_failed_request_keeps_nothing() {
     let ends = Arc::new(AtomicUsize::new(0));
