@@ -1686,7 +1686,10 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
  * for every stored session not in use. Close every session first (ASP's
  * order: every session's OnEnd, then the application's end); a session
  * still open keeps working and is dropped, without OnEnd (abandoned or not),
- * when it closes: by then the host may have freed `event_context`.
+ * when it closes: by then the host may have freed `event_context`. A
+ * Session_OnEnd running on another thread (a request's abandoned
+ * session) is waited for, so none runs once this returns: a handler must
+ * not wait for the thread that releases.
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);
