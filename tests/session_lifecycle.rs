@@ -310,6 +310,32 @@ fn arrays_are_stored_by_value() {
     assert_eq!(second(&s), Variant::bstr("Mark"));
 }
 
+/// StaticObjects' names compare as Contents keys do, a character at a
+/// time (a whole-string lowercasing makes a final sigma of "ΟΔΟΣ").
+#[test]
+fn static_object_names_compare_as_contents_keys() {
+    let clock = Arc::new(ManualClock::new(0));
+    let freed = Arc::new(AtomicUsize::new(0));
+    let f = freed.clone();
+    let app = app_with_clock(&clock, |o| {
+        o.static_objects = vec![StaticObject {
+            name: "ΟΔΟΣ".into(),
+            factory: Arc::new(move || Ok(counted(&f))),
+        }];
+    });
+    let mut s = app.create_session().unwrap();
+    s.set("ΟΔΟΣ", Variant::I4(1)).unwrap();
+    for name in ["ΟΔΟΣ", "οδοσ", "Οδοσ", "οδος", "ΟΔΟ"] {
+        assert_eq!(
+            s.static_index(name).is_some(),
+            s.get(name).is_some(),
+            "{name}"
+        );
+    }
+    assert_eq!(s.static_index("οδοσ"), Some(0));
+    s.discard().unwrap();
+}
+
 #[test]
 fn static_objects_are_made_once_per_session_and_released_at_its_end() {
     let clock = Arc::new(ManualClock::new(0));

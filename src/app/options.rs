@@ -7,7 +7,7 @@ use super::Session;
 use crate::clock::{Clock, SystemClock, WallClock};
 use crate::error::{self, Error, Result};
 use crate::locale;
-use crate::state::{check_timeout, Limits, MAX_TIMEOUT_MINUTES};
+use crate::state::{check_timeout, same_key, Limits, MAX_TIMEOUT_MINUTES};
 use crate::store::lmdb::LmdbOptions;
 use crate::store::{self, MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
@@ -183,7 +183,7 @@ impl AppOptions {
             }
             let dup = self.static_objects[..i]
                 .iter()
-                .any(|d| d.name.to_lowercase() == decl.name.to_lowercase());
+                .any(|d| same_key(&d.name, &decl.name));
             if dup {
                 return Err(Error::new(
                     error::E_INVALID_OPTION,

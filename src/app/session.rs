@@ -7,7 +7,7 @@ use super::anchors::Anchor;
 use super::stats::Counters;
 use super::AppInner;
 use crate::error::{self, Error, Result};
-use crate::state::{bad_index, check_timeout, Contents, Journal, SessionData, SessionId};
+use crate::state::{bad_index, check_timeout, same_key, Contents, Journal, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, StoreMode};
 use crate::variant::{flags, vt, Object, Variant};
 
@@ -404,14 +404,14 @@ impl Session {
             .ok_or_else(|| bad_index(index, decls.len()))
     }
 
-    /// The index of the static object `name` (any case), if declared.
+    /// The index of the static object `name` (any case, compared as
+    /// Contents keys are), if declared.
     pub fn static_index(&self, name: &str) -> Option<usize> {
-        let folded = name.to_lowercase();
         self.app
             .opts
             .static_objects
             .iter()
-            .position(|d| d.name.to_lowercase() == folded)
+            .position(|d| same_key(&d.name, name))
     }
 
     /// The session's instance of the static object at `index`, made by its

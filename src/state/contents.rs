@@ -89,8 +89,8 @@ fn hash_folded<H: Hasher>(s: &str, h: &mut H) {
 }
 
 /// Whether `a` and `b` are the same key (case-insensitive: each character
-/// lowercased, as ASP compares Contents keys).
-fn same_key(a: &str, b: &str) -> bool {
+/// lowercased, as ASP compares Contents keys; StaticObjects' names too).
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
     } else {

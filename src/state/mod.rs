@@ -8,6 +8,7 @@ mod id;
 mod journal;
 
 pub use budget::MemoryBudget;
+pub(crate) use contents::same_key;
 pub use contents::Contents;
 pub use data::{bad_index, check_timeout, Limits, SessionData, MAX_TIMEOUT_MINUTES};
 pub use id::{IdText, SessionId, ID_LEN};
