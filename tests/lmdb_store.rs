@@ -185,27 +185,61 @@ fn child_process() {
                 // SAFETY: ends the child at once.
                 unsafe { libc::_exit(if matches!(ok, Ok(Ok(()))) { 0 } else { 1 }) };
             }
-            let mut status = 0;
-            let t = Instant::now();
-            // SAFETY: polls the child forked above.
-            while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
-                if t.elapsed() > Duration::from_secs(60) {
-                    // SAFETY: kills the child forked above, which hangs.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    panic!("the forked child hung");
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            assert!(
-                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-                "the forked child failed (status {status:#x})"
-            );
+            assert_eq!(await_forked(pid), Some(0), "the forked child failed");
             // The parent's application works on, and sees the child's save.
             assert_eq!(n(&app), Some(Variant::I4(2)));
             let mut s = app.open(&id, LockMode::Exclusive).unwrap();
             s.set("n", Variant::I4(3)).unwrap();
             s.close().unwrap();
             assert_eq!(app.session_count().unwrap(), 2);
+            println!("DONE");
+        }
+        "fork-held" => {
+            // A request holds a session (changed) and another (unchanged,
+            // just read) when the process forks: the child lets go of its
+            // copies of both, as a host's cleanup after fork() would.
+            let app = app_on(lmdb.clone(), |_| {});
+            let ids: Vec<SessionId> = ["SESS_CHILD_ID", "SESS_CHILD_ID2"]
+                .iter()
+                .map(|k| SessionId::parse(&env(k)).unwrap())
+                .collect();
+            let mut changed = app.open(&ids[0], LockMode::Exclusive).unwrap();
+            changed.set("n", Variant::I4(5)).unwrap();
+            let read = app.open(&ids[1], LockMode::Exclusive).unwrap();
+            assert_eq!(read.get("n"), Some(&Variant::I4(1)));
+            // SAFETY: as in the "fork" role: no other library thread; the
+            // child leaves with _exit.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let refused = |r: sess::error::Result<()>| matches!(r, Err(e) if e.code() == error::E_STORE_UNAVAILABLE);
+                    refused(changed.close()) && refused(read.close())
+                }));
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+            }
+            let exit = await_forked(pid);
+            // The parent's locks still hold: another request waits them out.
+            let other = app_on(lmdb.clone(), |o| {
+                o.lock_timeout = Duration::from_millis(200)
+            });
+            for id in &ids {
+                match other.open(id, LockMode::Exclusive) {
+                    Ok(_) => panic!("the forked child freed its parent's lock"),
+                    Err(e) => assert_eq!(e.code(), error::E_LOCK_TIMEOUT, "{e}"),
+                }
+            }
+            // The child's closes were refused (its application is its
+            // parent's).
+            assert_eq!(exit, Some(0), "the forked child's closes were not refused");
+            // And the parent's requests end as they would have.
+            changed.close().unwrap();
+            read.close().unwrap();
+            assert_eq!(
+                other.open(&ids[0], LockMode::Shared).unwrap().get("n"),
+                Some(&Variant::I4(5))
+            );
             println!("DONE");
         }
         "damaged" => {
@@ -220,6 +254,23 @@ fn child_process() {
         }
         other => panic!("unknown child role {other}"),
     }
+}
+
+/// Waits for the child `pid` this process forked (60 s at most: then
+/// kills it): its exit code (`None`: it did not exit).
+fn await_forked(pid: libc::pid_t) -> Option<i32> {
+    let mut status = 0;
+    let t = Instant::now();
+    // SAFETY: polls the child forked by the caller.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if t.elapsed() > Duration::from_secs(60) {
+            // SAFETY: kills the child forked by the caller, which hangs.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the forked child hung");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status))
 }
 
 /// In a child forked from a process whose application `inherited` has the
@@ -901,6 +952,21 @@ fn an_application_created_in_a_forked_child_opens_the_directory_anew() {
         Some(&Variant::I4(3))
     );
     assert_eq!(app.session_count().unwrap(), 2);
+}
+
+#[test]
+fn a_forked_child_letting_go_of_its_parents_sessions_frees_no_lock() {
+    let dir = TempDir::new("fork-held");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    let ids = [0, 1].map(|_| stored(&app, &[("n", Variant::I4(1))]));
+    drop(app);
+    // See the "fork-held" role.
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_ID", ids[0].to_string()));
+    e.push(("SESS_CHILD_ID2", ids[1].to_string()));
+    let mut child = spawn_child("fork-held", &e);
+    await_line(&mut child, "DONE", Duration::from_secs(120));
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)).success());
 }
 
 #[test]

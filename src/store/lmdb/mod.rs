@@ -91,7 +91,8 @@
 //!   after a flush, if the last application went meanwhile); an
 //!   application created on the directory during that close waits for it
 //!   (30 s at most) and opens the directory anew.
-//!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`):
+//!   A forked child must not use its parent's store (`E_STORE_UNAVAILABLE`;
+//!   letting go of a request it inherited frees none of the parent's locks):
 //!   an application it creates opens the directory anew (after closing the
 //!   child's copy of the inherited environment, see `env.rs`).
 

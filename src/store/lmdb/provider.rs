@@ -542,6 +542,8 @@ impl Provider for LmdbProvider {
         blob: Option<&[u8]>,
     ) -> Result<Status> {
         let h = hash(key)?;
+        // Not in a forked child: the lock is its parent's (see `release`).
+        self.shared.check_process()?;
         if blob.is_none() {
             // Unchanged: no write unless the deadline moves far enough; a
             // far slide right after this thread read the session (its
@@ -580,8 +582,11 @@ impl Provider for LmdbProvider {
         }
     }
 
+    /// `E_STORE_UNAVAILABLE` in a forked child, freeing nothing: the
+    /// locks its inherited requests hold are its parent's, still in use.
     fn release(&self, key: &str, token: u64) -> Result<Status> {
         let h = hash(key)?;
+        self.shared.check_process()?;
         let held = self.holds(&h, token);
         self.locks.free(&h, token);
         Ok(if held { Status::Done } else { Status::Locked })
