@@ -393,6 +393,32 @@ fn a_killed_holders_lock_frees_after_its_lease() {
     );
 }
 
+#[test]
+fn the_first_process_to_open_the_directory_frees_the_locks_of_processes_gone() {
+    // A holder with the longest lease is killed while no other process has
+    // the directory open (a restart: every worker killed, or the machine
+    // crashed; a clock set back at the reboot would stretch the lease too).
+    let dir = TempDir::new("restart-locks");
+    let lmdb = lmdb_opts(dir.path());
+    let id = stored(&app_on(lmdb.clone(), |_| {}), &[("x", Variant::I4(1))]);
+    let mut e = child_env(dir.path(), 24 * 3600 * 1000);
+    e.push(("SESS_CHILD_ID", id.to_string()));
+    let mut child = spawn_child("hold", &e);
+    await_line(&mut child, "HELD", Duration::from_secs(20));
+    child.kill().unwrap(); // SIGKILL: the lock is never released
+    let _ = child.wait();
+    // The first process to open it again knows no process holds a lock:
+    // the session is free at once, not after 24 h.
+    let app = app_on(lmdb, |o| o.lock_timeout = Duration::from_secs(2));
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("x", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(2))
+    );
+}
+
 /// The lock slot of `id` in an LMDB lock table (as `locks.rs` picks it:
 /// the key hash's first 8 bytes, 2^20 slots).
 fn lock_slot(id: &SessionId) -> u64 {

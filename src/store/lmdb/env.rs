@@ -454,6 +454,7 @@ impl Environment {
             verify::data_file(&dir)?;
         }
         locks::convert_old(&dir, opening.first)?;
+        locks::free_gone(&dir, opening.first)?;
         let e = Arc::new(Environment::open(&dir, opts, format, opening.lock_file)?);
         let entry = (Arc::downgrade(&e), e.generation);
         open.get_or_insert_with(HashMap::new).insert(dir, entry);

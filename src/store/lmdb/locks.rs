@@ -31,6 +31,12 @@
 //! table (every slot freed) when it opens the directory's LMDB environment
 //! while no other process has it open ([`opening`], [`convert_old`]), and otherwise
 //! refuses it, saying what to do.
+//!
+//! That first process also frees every slot of a table in this format
+//! ([`free_gone`]): with no other process having the environment open, a
+//! lock still set is a gone process's (every worker killed, the machine
+//! restarted), not to be left to its lease (up to 24 h, longer for a
+//! clock set back at the restart).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -431,6 +437,52 @@ pub(super) fn convert_old(dir: &Path, first: bool) -> Result<()> {
     })
 }
 
+/// Frees every slot of the lock table of the directory `dir` (this
+/// format) if this process is the `first` to open the directory's
+/// environment (see [`opening`]): no other process has it open, so every
+/// lock still in the table is a gone process's (killed, or the machine
+/// restarted), which would otherwise stand for the rest of its lease (up
+/// to 24 h, longer for a clock set back since). Nothing to do for a table
+/// of another format or size (refused when opened), or none.
+pub(super) fn free_gone(dir: &Path, first: bool) -> Result<()> {
+    let path = dir.join("sess-locks");
+    if !first || magic_of(&path) != Some(*MAGIC) {
+        return Ok(());
+    }
+    zero_slots(&path).map_err(|e| {
+        Error::new(
+            error::E_STORE_ACCESS,
+            format!(
+                "lmdb lock table {}: free the locks of processes gone: {e}",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// Writes zeros over the slots of the table `path` that are not zero
+/// (written over, not truncated: its blocks stay allocated). No other
+/// process uses it.
+fn zero_slots(path: &Path) -> std::io::Result<()> {
+    let file = File::options().read(true).write(true).open(path)?;
+    let len = 8 * (SLOTS as u64 + 1);
+    if file.metadata()?.len() != len {
+        return Ok(());
+    }
+    let mut chunk = vec![0u8; 1 << 16];
+    let zeros = vec![0u8; 1 << 16];
+    let mut at = 8;
+    while at < len {
+        let n = (len - at).min(chunk.len() as u64) as usize;
+        file.read_exact_at(&mut chunk[..n], at)?;
+        if chunk[..n].iter().any(|&b| b != 0) {
+            file.write_all_at(&zeros[..n], at)?;
+        }
+        at += n as u64;
+    }
+    Ok(())
+}
+
 /// Takes a `kind` (`F_WRLCK`, `F_RDLCK`) `fcntl` lock on byte 0 of `file`
 /// (LMDB's lock file) without waiting: whether no other process's lock
 /// stood in the way.
@@ -636,6 +688,21 @@ mod tests {
         // A table in this format is left as it is.
         convert_old(&dir, true).unwrap();
         assert!(t.is_held(&h, 5_001) && t.holds(&h, 2, 5_001));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn only_the_first_opener_frees_every_lock() {
+        let (t, dir) = table("gone");
+        let h = [6u8; 16];
+        assert!(matches!(t.take(&h, 1, 5_000), Take::Taken));
+        // Another process has the directory open: its locks stand.
+        free_gone(&dir, false).unwrap();
+        assert!(t.is_held(&h, 5_001));
+        // None has: every lock is a gone process's.
+        free_gone(&dir, true).unwrap();
+        assert!(!t.is_held(&h, 5_001));
+        assert!(matches!(t.take(&h, 2, 5_001), Take::Taken));
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -15,7 +15,9 @@
 //!   `lock_ttl`, so every process judges it by its holder's (applications
 //!   sharing a directory, even processes, may set different ones). Past
 //!   that it is stale (its holder crashed or hung): another request may
-//!   take the session, and the old holder's save is then refused.
+//!   take the session, and the old holder's save is then refused. The
+//!   first process to open the directory while no other has it open frees
+//!   every lock (their holders are gone: a restart waits out no lease).
 //!   Read-only requests hold no lock (LMDB reads are consistent
 //!   snapshots); they wait only for a writer, and slide the expiry only
 //!   when that moves it by 10 s or more.
