@@ -1025,6 +1025,30 @@ fn the_files_mapped_shared_have_their_disk_blocks() {
     drop(app);
 }
 
+#[test]
+fn a_removed_part_directory_is_refused_not_made_anew() {
+    let dir = TempDir::new("part-removed");
+    let app = app_on(lmdb_opts(dir.path()), |_| {});
+    for i in 0..40 {
+        stored(&app, &[("i", Variant::I4(i))]);
+    }
+    drop(app);
+    // A part's directory removed (or left out of a copy), with its
+    // sessions and its lock table: the directory was laid out in parts,
+    // so it is missing, not to be made anew (its sessions silently lost).
+    std::fs::remove_dir_all(dir.path().join("part-2")).unwrap();
+    let e = App::new(AppOptions {
+        expiry_interval: None,
+        store: StoreConfig::Lmdb(lmdb_opts(dir.path())),
+        ..AppOptions::default()
+    })
+    .err()
+    .expect("a directory missing a part is refused");
+    assert_eq!(e.code(), error::E_STORE_CORRUPT, "{e}");
+    assert!(e.to_string().contains("part-2"), "{e}");
+    assert!(!dir.path().join("part-2").exists(), "not made anew");
+}
+
 /// The data files under `dir` (the directory's and its parts').
 fn data_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = vec![dir.join("data.mdb")];

@@ -62,7 +62,7 @@
 //!   what to do) while one has (`locks.rs`). A `data.mdb` that is empty
 //!   or missing while the directory's `sess-locks` shows it was in use
 //!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
-//!   for a new store.
+//!   for a new store, as is a parted directory missing a part's directory.
 //!
 //!   LMDB trusts its file: it checks no checksums and follows the
 //!   offsets and page numbers it reads, so a damaged `data.mdb` (bit

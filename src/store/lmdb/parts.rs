@@ -21,7 +21,10 @@
 //! would stay behind, empty, making every later open fail. Besides, the
 //! part directories are made before the first environment, so a
 //! directory that has a `data.mdb` and no `part-1` is a single one,
-//! whichever process looks, even one of a version without the lock.
+//! whichever process looks, even one of a version without the lock; and
+//! a parted directory with a `data.mdb` and a part directory missing lost
+//! that part (removed, or left out of a copy): refused (`E_STORE_CORRUPT`),
+//! not given an empty one.
 
 use std::fs::File;
 use std::path::Path;
@@ -125,8 +128,13 @@ fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
         return Ok((vec![opts.clone()], SINGLE));
     }
     // All of them, also when `part-1` is there: a process that stopped
-    // while making them left the rest to make.
+    // while making them left the rest to make. Not once `data.mdb` is
+    // made (they all were before it): one missing then was removed, with
+    // its sessions.
     for i in 1..PARTS {
+        if made && !part_dir(i).is_dir() {
+            return Err(part_missing(dir, i));
+        }
         make_dir(&part_dir(i), dir)?;
     }
     // Whole 64 KiB units: a multiple of any page size LMDB uses.
@@ -139,6 +147,19 @@ fn layout(opts: &LmdbOptions) -> Result<(Vec<LmdbOptions>, &'static [u8])> {
         })
         .collect();
     Ok((parts, PARTED))
+}
+
+/// `E_STORE_CORRUPT`: the parted directory `dir` has no part `i`.
+fn part_missing(dir: &Path, i: usize) -> Error {
+    Error::new(
+        error::E_STORE_CORRUPT,
+        format!(
+            "{}: part-{i} is missing, but the directory's sessions are kept in \
+             {PARTS} parts (it was removed; its sessions are lost): restore the \
+             directory from a backup, or remove its files to start afresh",
+            dir.display()
+        ),
+    )
 }
 
 /// Makes the part directory `part` of `dir` (one made already is fine).
