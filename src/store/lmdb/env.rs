@@ -8,7 +8,8 @@
 //! faster). The data file is then sparse up to the map size, and a write
 //! into a hole the disk cannot fill would kill the process with SIGBUS.
 //! So the file's blocks are reserved (`fallocate`, see `space.rs`) ahead
-//! of what LMDB has used: before every write transaction,
+//! of what LMDB has used: at the start of every write transaction (once
+//! it holds LMDB's writer lock, so the file's end cannot move meanwhile),
 //! [`Shared::reserve`] keeps at least [`Shared`]'s margin (more than one
 //! save can grow the file by) reserved beyond the last used page, each
 //! call allocating only what this process has not yet; a transaction that
@@ -231,9 +232,9 @@ impl Shared {
             expiry,
             margin,
         };
-        shared_reserve(&environment, margin)?;
         let env = environment.env()?;
         let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+        shared_reserve(&environment, margin)?;
         let mut db = |what: &str| {
             let name = format!("{what}:{}", opts.name);
             env.create_database::<Bytes, Bytes>(&mut wtxn, Some(&name))
@@ -251,7 +252,9 @@ impl Shared {
     }
 
     /// Reserves the data file's blocks ahead of LMDB's use (see the module
-    /// documentation): call before every write transaction.
+    /// documentation): call in every write transaction, before it writes
+    /// (not before it begins: other processes may commit while it waits
+    /// for LMDB's writer lock, growing the file past what it saw).
     pub(super) fn reserve(&self) -> Result<()> {
         shared_reserve(&self.environment, self.margin)
     }
@@ -519,9 +522,9 @@ impl Environment {
         let stamped = marked(env, &rtxn, dir, format)?;
         drop(rtxn);
         if !stamped {
+            let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
             // Room for the format record before it is written.
             shared_reserve(&environment, RESERVE_CHUNK)?;
-            let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
             // Again: another process may have marked it meanwhile.
             if !marked(env, &wtxn, dir, format)? {
                 let meta = env
@@ -664,13 +667,14 @@ impl Environment {
         if batch.is_empty() {
             return Ok(());
         }
+        let mut txn = env.write_txn().map_err(|e| fail(e, "slide"))?;
+        // Holding LMDB's writer lock, as `LmdbProvider::write` does.
         shared_reserve(self, FLUSH_MARGIN)?;
         let mut room = Room {
             environment: self,
             margin: FLUSH_MARGIN,
             added: 0,
         };
-        let mut txn = env.write_txn().map_err(|e| fail(e, "slide"))?;
         for ((_, h), slide) in &batch {
             // Only over the deadline the request read: a later write stands.
             let slid = |st: State| {

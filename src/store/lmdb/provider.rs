@@ -219,8 +219,13 @@ impl LmdbProvider {
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
         let env = self.shared.env()?;
         let _turn = self.shared.writer();
-        self.shared.reserve()?;
+        #[cfg(test)]
+        tests::before_write_txn(&self.shared);
         let mut txn = env.write_txn().map_err(|e| fail(e, op))?;
+        // Only now, holding LMDB's writer lock: other processes' commits
+        // while this one waited for it grew the file past what it saw
+        // before (aborted if the disk has no room: nothing written).
+        self.shared.reserve()?;
         let out = body(&mut txn)?;
         txn.commit().map_err(|e| fail(e, op))?;
         Ok(out)
@@ -878,6 +883,61 @@ mod tests {
                 hook(h);
             }
         });
+    }
+
+    /// What runs just before a write transaction of this thread begins.
+    type BeforeWrite = Box<dyn FnOnce(&Shared)>;
+
+    thread_local! {
+        static BEFORE_WRITE: std::cell::RefCell<Option<BeforeWrite>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Called by [`LmdbProvider::write`] just before it begins its write
+    /// transaction (where it may wait for other processes' writers).
+    pub(super) fn before_write_txn(shared: &Shared) {
+        if let Some(f) = BEFORE_WRITE.with(|b| b.borrow_mut().take()) {
+            f(shared);
+        }
+    }
+
+    #[test]
+    fn a_write_reserves_for_the_file_as_it_is_when_its_transaction_begins() {
+        let (p, dir) = provider("reserve-late");
+        // Other processes, which reserved the same room ahead (their view
+        // of the file as old as this one's), commit while this process
+        // waits for LMDB's writer lock: the file grows to just short of
+        // what was reserved.
+        BEFORE_WRITE.with(|b| {
+            *b.borrow_mut() = Some(Box::new(|s: &Shared| {
+                let record = vec![7u8; 256 << 10];
+                for i in 0u32.. {
+                    let (used, reserved) = s.space();
+                    if used + (768 << 10) >= reserved {
+                        break;
+                    }
+                    let mut txn = s.env().unwrap().write_txn().unwrap();
+                    let mut k = [0x5Au8; 16];
+                    k[..4].copy_from_slice(&i.to_le_bytes());
+                    s.sessions.put(&mut txn, &k, &record).unwrap();
+                    txn.commit().unwrap();
+                }
+            }))
+        });
+        // This one's session (1 MiB: the most `provider` allows) goes past
+        // it: its pages must have their disk blocks too.
+        let blob = vec![9u8; 1 << 20];
+        assert_eq!(
+            p.create(&key(1), 1, 0, 60_000, u64::MAX, &blob).unwrap(),
+            Status::Done
+        );
+        assert!(
+            BEFORE_WRITE.with(|b| b.borrow().is_none()),
+            "the others ran"
+        );
+        let (used, reserved) = p.shared.space();
+        assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// Runs `f` with `hook` called by this thread's sweeps at each claim.
