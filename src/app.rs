@@ -137,8 +137,11 @@ impl AppInner {
         // Dropped before `_running`: the session's objects are let go
         // before the release can return.
         let mut s = Session::ending(anchors::anchor(self.clone()), lease);
-        // A panicking handler must not take the sweeper or a request down.
-        let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
+        // The host's code: a fork need not wait for it (`fork::host`).
+        crate::fork::host(|| {
+            // A panicking handler must not take the sweeper or a request down.
+            let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
+        });
     }
 
     /// Ends every expired session that is not in use; returns how many

@@ -7,12 +7,15 @@
 //!
 //! The prepare handler also waits for any sweep in progress on another
 //! thread to finish (and holds off new ones until the fork is done), so a
-//! child never inherits a store lock the sweeper held. A fork from inside
-//! a sweep (a Session_OnEnd on the expiry thread that forks) does not wait
-//! for its own: the child goes on with it on the same thread. Locks held
-//! by the host's own threads at the moment of `fork()` are the host's
-//! concern, as with any library: fork while the application is idle (as
-//! servers do, before they serve).
+//! child never inherits a store lock the sweeper held. It does not wait
+//! for a Session_OnEnd handler a sweep runs ([`host`]): the host's code,
+//! which may itself wait for the forking thread (for a lock it holds
+//! across `fork()`, as CPython holds its GIL), and the fork would never
+//! return. A fork from inside a sweep (a Session_OnEnd on the expiry
+//! thread that forks) does not wait for its own: the child goes on with
+//! it on the same thread. Locks held by the host's own threads at the
+//! moment of `fork()` are the host's concern, as with any library: fork
+//! while the application is idle (as servers do, before they serve).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -92,4 +95,44 @@ pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
     }
     let _done = Done;
     Some(f())
+}
+
+/// Runs the host's code `f` (a Session_OnEnd handler) from inside this
+/// thread's sweeps, if any, without holding a fork off meanwhile: it may
+/// wait for a lock the forking thread holds. Call only where the sweep
+/// holds no store lock (the ended session is no store's any more). Back
+/// from it, the sweep waits for a fork under way to finish.
+pub(crate) fn host<T>(f: impl FnOnce() -> T) -> T {
+    let own = mine();
+    if own == 0 {
+        return f();
+    }
+    MINE.with(|m| m.set(0));
+    SWEEPS.fetch_sub(own, Ordering::Release);
+    /// Back in the sweeps even if `f` unwinds.
+    struct Back(u32);
+    impl Drop for Back {
+        fn drop(&mut self) {
+            let mut n = SWEEPS.load(Ordering::Relaxed);
+            loop {
+                if n & FORKING != 0 {
+                    std::thread::yield_now();
+                    n = SWEEPS.load(Ordering::Relaxed);
+                    continue;
+                }
+                match SWEEPS.compare_exchange_weak(
+                    n,
+                    n + self.0,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(now) => n = now,
+                }
+            }
+            MINE.with(|m| m.set(self.0));
+        }
+    }
+    let _back = Back(own);
+    f()
 }

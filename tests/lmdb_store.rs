@@ -5,7 +5,9 @@
 //! large for the sweeper's limits, a full map, the disk space of the files
 //! mapped shared, damaged files, foreign
 //! environments and bad directories, lock tables of the earlier format,
-//! applications created in a forked child, objects refused.
+//! applications created in a forked child, a child's hands off its
+//! parent's locks, a fork while Session_OnEnd waits for the forking
+//! thread, objects refused.
 //!
 //! Every test uses its own directory under the system's temporary
 //! directory (removed at the end). Child processes are this test binary
@@ -240,6 +242,38 @@ fn child_process() {
                 other.open(&ids[0], LockMode::Shared).unwrap().get("n"),
                 Some(&Variant::I4(5))
             );
+            println!("DONE");
+        }
+        "fork-during-on-end" => {
+            // The expiry thread runs a Session_OnEnd that needs a lock the
+            // host's thread holds while it forks (as Python's GIL is held
+            // across os.fork()).
+            let host = Arc::new(Mutex::new(()));
+            let (entered, in_on_end) = std::sync::mpsc::channel();
+            let entered = Mutex::new(entered);
+            let clock = Arc::new(ManualClock::new(1_000_000));
+            let needs = host.clone();
+            let app = app_on(lmdb, |o| {
+                o.clock = Some(clock.clone());
+                o.expiry_interval = Some(Duration::from_millis(10));
+                o.on_end = Some(Arc::new(move |_| {
+                    let _ = entered.lock().unwrap().send(());
+                    drop(needs.lock().unwrap());
+                }));
+            });
+            stored(&app, &[("n", Variant::I4(1))]);
+            let held = host.lock().unwrap();
+            clock.advance(3_600_000);
+            in_on_end.recv_timeout(Duration::from_secs(30)).unwrap();
+            // SAFETY: the child only leaves, with _exit.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(0) };
+            }
+            drop(held);
+            assert_eq!(await_forked(pid), Some(0), "the forked child failed");
             println!("DONE");
         }
         "damaged" => {
@@ -993,6 +1027,14 @@ fn a_forked_child_letting_go_of_its_parents_sessions_frees_no_lock() {
     let mut child = spawn_child("fork-held", &e);
     await_line(&mut child, "DONE", Duration::from_secs(120));
     assert!(wait_bounded(&mut child, Duration::from_secs(60)).success());
+}
+
+#[test]
+fn a_fork_while_session_on_end_waits_for_the_forking_thread_does_not_hang() {
+    let dir = TempDir::new("fork-on-end");
+    // See the "fork-during-on-end" role: its fork() must return.
+    let mut child = spawn_child("fork-during-on-end", &child_env(dir.path(), 30_000));
+    assert!(wait_bounded(&mut child, Duration::from_secs(30)).success());
 }
 
 #[test]
