@@ -724,8 +724,11 @@ impl Provider for LmdbProvider {
             Ok(due)
         };
         s.check_process()?;
-        // This process's queued slides first: none of them is due.
-        s.flush_slides()?;
+        // This process's queued slides first: none of them is due. A flush
+        // that fails (no room on the disk or in the map) loses its slides,
+        // whose sessions keep deadlines still ahead (`slides.rs`); it must
+        // not stop the sweep, which is what frees room.
+        let _ = s.flush_slides();
         // Readers killed mid-transaction would pin old pages forever.
         let _ = s.env()?.clear_stale_readers();
         // Nothing due (the usual case): no write transaction at all.
@@ -1231,6 +1234,33 @@ mod tests {
                 (at, renames) = (3 - at, renames + 1);
             }
         });
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_flush_of_slides_the_disk_has_no_room_for_does_not_stop_expiry() {
+        let (p, dir) = provider("flush-full");
+        for (i, deadline) in [(1, 10_000), (2, 100_000)] {
+            let created = p.create(&key(i), 1, 0, deadline, 10, b"blob");
+            assert_eq!(created.unwrap(), Status::Done);
+            assert_eq!(p.release(&key(i), 1).unwrap(), Status::Done);
+        }
+        // A read-only request slid session 2; then the disk filled up: the
+        // flush of that slide before the sweep wants more room than the
+        // sweep's claims, which fit in what is reserved already.
+        p.shared.queue_unflushed(&[2; 16], 100_000, 200_000);
+        let full =
+            |path: &std::path::Path, _, _| path.ends_with("data.mdb").then_some(libc::ENOSPC);
+        let mut list = BlobList::new(64, 10);
+        let swept = crate::store::lmdb::space::tests::with_hook(full, || {
+            p.claim_expired(20_000, 10, &mut list)
+        });
+        // The sweep is what frees room: it goes on, and ends session 1.
+        swept.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(state_of(&p, &[1; 16]), None);
+        // The slide is lost, as a killed process's: the deadline stays.
+        assert_eq!(state_of(&p, &[2; 16]), Some((100_000, 100_000)));
         let _ = std::fs::remove_dir_all(dir);
     }
 
