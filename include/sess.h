@@ -1909,7 +1909,8 @@ sess_result sess_contents_keys(struct sess_session *s, struct sess_variant *out)
 /**
  * Copies the values (CopyTo): `*out` (initialised; cleared first) receives
  * a `SESS_VT_ARRAY | SESS_VT_VARIANT` of deep copies in order. The caller
- * owns it.
+ * owns it. A value already nesting arrays 32 levels deep is
+ * `SESS_E_INVALIDARG` (the copy would nest deeper), `*out` unchanged.
  */
 sess_result sess_contents_copy(struct sess_session *s, struct sess_variant *out);
 

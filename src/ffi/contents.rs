@@ -7,8 +7,8 @@ use std::ffi::c_char;
 use super::handle::sess_session;
 use super::variant::{read_arg, sess_variant, store, store_copy};
 use super::{boundary, put_required, sess_result, session, text, write_text};
-use crate::error as err;
-use crate::variant::{SafeArray, Variant};
+use crate::error::{self as err, Error};
+use crate::variant::{SafeArray, Variant, MAX_ARRAY_DEPTH};
 
 /// The number of Contents items, in `*out_count` (Count).
 #[no_mangle]
@@ -141,7 +141,8 @@ pub unsafe extern "C" fn sess_contents_keys(
 
 /// Copies the values (CopyTo): `*out` (initialised; cleared first) receives
 /// a `SESS_VT_ARRAY | SESS_VT_VARIANT` of deep copies in order. The caller
-/// owns it.
+/// owns it. A value already nesting arrays 32 levels deep is
+/// `SESS_E_INVALIDARG` (the copy would nest deeper), `*out` unchanged.
 #[no_mangle]
 pub unsafe extern "C" fn sess_contents_copy(
     s: *mut sess_session,
@@ -150,9 +151,62 @@ pub unsafe extern "C" fn sess_contents_copy(
     boundary(|| {
         // SAFETY: NULL or a live handle.
         let s = unsafe { session(s) }?;
+        if s.contents()
+            .iter()
+            .any(|(_, v)| v.array_depth() >= MAX_ARRAY_DEPTH)
+        {
+            return Err(Error::new(
+                err::E_INVALIDARG,
+                format!("arrays nest at most {MAX_ARRAY_DEPTH} levels: a value is that deep"),
+            ));
+        }
         let values: Vec<Variant> = s.contents().iter().map(|(_, v)| v.clone()).collect();
         // SAFETY: NULL or initialised.
         unsafe { store(out, Variant::Array(Box::new(SafeArray::from(values)))) }?;
         Ok(err::S_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ptr::{null, null_mut};
+
+    use super::*;
+    use crate::ffi::app::{sess_app_create, sess_app_release};
+    use crate::ffi::array::{sess_array_create, sess_array_set};
+    use crate::ffi::session::{sess_session_close, sess_session_create, sess_value_set};
+    use crate::ffi::variant::{sess_variant_clear, sess_variant_init};
+    use crate::variant::vt;
+
+    /// A value nested as deep as arrays may be cannot be copied into one
+    /// more array: that array would be deeper than the limit (which a
+    /// serialising store then cannot read back).
+    #[test]
+    fn copying_values_never_nests_arrays_past_the_limit() {
+        // SAFETY: handles and variants made here, each freed once.
+        unsafe {
+            let (mut app, mut s) = (null_mut(), null_mut());
+            assert_eq!(sess_app_create(null(), &mut app), err::S_OK);
+            assert_eq!(sess_session_create(app, &mut s), err::S_OK);
+            // `v` nests MAX_ARRAY_DEPTH arrays.
+            let mut v = std::mem::zeroed();
+            sess_variant_init(&mut v);
+            for _ in 0..MAX_ARRAY_DEPTH {
+                let mut arr = null_mut();
+                assert_eq!(sess_array_create(1, &mut arr), err::S_OK);
+                assert_eq!(sess_array_set(arr, 0, &v), err::S_OK);
+                assert_eq!(sess_variant_clear(&mut v), err::S_OK);
+                v.vt = vt::ARRAY | vt::VARIANT;
+                v.v.parray = arr;
+            }
+            assert_eq!(sess_value_set(s, c"deep".as_ptr(), &v), err::S_OK);
+            assert_eq!(sess_variant_clear(&mut v), err::S_OK);
+            let mut out = std::mem::zeroed();
+            sess_variant_init(&mut out);
+            assert_eq!(sess_contents_copy(s, &mut out), err::E_INVALIDARG);
+            assert_eq!(out.vt, vt::EMPTY, "nothing written on failure");
+            assert_eq!(sess_session_close(s), err::S_OK);
+            sess_app_release(app);
+        }
+    }
 }
