@@ -8,7 +8,7 @@ use super::contents::Contents;
 use super::journal::{Before, Journal, Undo};
 use crate::error::{self, Error, Result};
 use crate::locale;
-use crate::variant::{Object, Variant};
+use crate::variant::{Object, Variant, MAX_ARRAY_DEPTH};
 
 /// The application-wide rules a session's data is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -412,14 +412,28 @@ fn bad_key(name: &str, limits: &Limits) -> Error {
     )
 }
 
-/// The payload bytes of `value`, or `E_VALUE_TOO_LARGE` past the limit.
+/// The payload bytes of `value`, or `E_VALUE_TOO_LARGE` past the limit
+/// (`E_INVALIDARG` for arrays nested past [`MAX_ARRAY_DEPTH`]).
 #[inline]
 fn value_bytes(value: &Variant, limits: &Limits) -> Result<usize> {
+    if matches!(value, Variant::Array(_)) && value.array_depth() > MAX_ARRAY_DEPTH {
+        return Err(too_deep());
+    }
     let bytes = value.payload_bytes();
     if bytes > limits.max_value_bytes {
         return Err(too_large(bytes, limits));
     }
     Ok(bytes)
+}
+
+/// `E_INVALIDARG` for arrays nested deeper than a store reads back (the
+/// Rust API can build them; C's array functions refuse to).
+#[cold]
+fn too_deep() -> Error {
+    Error::new(
+        error::E_INVALIDARG,
+        format!("arrays nest at most {MAX_ARRAY_DEPTH} levels"),
+    )
 }
 
 #[cold]
@@ -469,6 +483,32 @@ mod tests {
         assert_eq!(d.codepage(), 65001);
         d.set_codepage(932, j).unwrap();
         assert_eq!(d.codepage(), 932);
+    }
+
+    /// Arrays nested deeper than a store's reader accepts are refused
+    /// where they come in (a shared store would save them and then fail
+    /// to read the whole session back).
+    #[test]
+    fn arrays_nested_past_the_limit_are_refused() {
+        let nested = |depth: usize| {
+            (0..depth).fold(Variant::Empty, |v, _| {
+                Variant::Array(Box::new(crate::variant::SafeArray::from(vec![v])))
+            })
+        };
+        let mut d = SessionData::new(20, 1033, 65001);
+        let j = &mut Journal::default();
+        d.set_value("deep", nested(MAX_ARRAY_DEPTH), &LIMITS, j)
+            .unwrap();
+        let e = d
+            .set_value("deeper", nested(MAX_ARRAY_DEPTH + 1), &LIMITS, j)
+            .unwrap_err();
+        assert_eq!(e.code(), error::E_INVALIDARG, "{e}");
+        let e = d
+            .set_value_at(0, nested(MAX_ARRAY_DEPTH + 1), &LIMITS, j)
+            .unwrap_err();
+        assert_eq!(e.code(), error::E_INVALIDARG, "{e}");
+        assert_eq!(d.contents().len(), 1);
+        assert_eq!(d.contents().get("deep"), Some(&nested(MAX_ARRAY_DEPTH)));
     }
 
     #[test]
