@@ -975,3 +975,48 @@ fn only_requests_that_renew_a_session_send_its_persistent_cookie_again() {
     let req = plain.begin(&info("/peek", Some(&c), read_only)).unwrap();
     assert_eq!(req.end(false).unwrap(), nothing);
 }
+
+/// A request path is percent-decoded and has no query string: a `?` or `#`
+/// in it (`%3F`, `%23` in the URL) is part of its segment. The server
+/// serves `/search%3F/x` from the root's directory `search?`: the root's
+/// page, with the root's session, not `/search`'s; and a cookieless root's
+/// link to it carries the root's ID.
+#[test]
+fn a_question_mark_or_hash_in_a_decoded_path_is_part_of_its_segment() {
+    let root = App::new(AppOptions::default()).unwrap();
+    let search = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &root, WebOptions::default()).unwrap();
+    site.add("/search", &search, WebOptions::default()).unwrap();
+    let (_, root_out) = stored(&site, "/x", "app", 1);
+    let (_, search_out) = stored(&site, "/search/x", "app", 2);
+    let both = format!("{}; {}", cookie_of(&search_out), cookie_of(&root_out));
+    for path in ["/search?/x", "/search#/x", "/Search?", "/search#"] {
+        let mut req = site
+            .begin(&info(path, Some(&both), SessionUse::ReadOnly))
+            .unwrap();
+        assert_eq!((req.app_path(), req.path()), ("/", path));
+        assert_eq!(
+            req.session().unwrap().get("app"),
+            Some(&Variant::I4(1)),
+            "{path}"
+        );
+        req.end(false).unwrap();
+    }
+    assert_eq!(site.resolve("/search?/x").unwrap().0, "/search", "a URL");
+
+    let mut site = Site::new();
+    site.add("/", &root, cookieless()).unwrap();
+    site.add("/api", &search, WebOptions::default()).unwrap();
+    let mut req = site
+        .begin(&info("/page", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(1))
+        .unwrap();
+    let id = req.session().unwrap().id();
+    assert_eq!(req.rewrite_url("/api%3F/x"), format!("/(S({id}))/api%3F/x"));
+    assert_eq!(req.rewrite_url("/api?/x"), "/api?/x");
+    req.end(false).unwrap();
+}

@@ -242,7 +242,7 @@ impl Request {
                 if self
                     .web
                     .deeper
-                    .resolve(&cookieless::served_path(&bare))
+                    .resolve_decoded(&cookieless::served_path(&bare))
                     .is_some()
                 {
                     bare
