@@ -1020,3 +1020,34 @@ fn a_question_mark_or_hash_in_a_decoded_path_is_part_of_its_segment() {
     assert_eq!(req.rewrite_url("/api?/x"), "/api?/x");
     req.end(false).unwrap();
 }
+
+/// In a decoded request path the ID's segment is a whole segment: one that
+/// goes on with a `?` or `#` (`%3F`, `%23` in the URL) is another name,
+/// which the server serves as it is. Its ID is not used, and the path is
+/// not changed into one the client did not ask for.
+#[test]
+fn a_cookieless_segment_that_goes_on_after_the_marker_is_no_id() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/app", &app, cookieless()).unwrap();
+    let (id, _) = stored(&site, "/app/x", "k", 1);
+    for path in [
+        format!("/app/(S({id}))?x/page"),
+        format!("/app/(S({id}))#/page"),
+        format!("/app/(S({id}))?"),
+    ] {
+        let mut req = site
+            .begin(&info(&path, None, SessionUse::ReadOnly))
+            .unwrap();
+        assert_eq!((req.app_path(), req.path()), ("/app", path.as_str()));
+        assert!(req.session().is_none(), "{path}");
+        req.end(false).unwrap();
+    }
+    let path = format!("/app/(S({id}))/page?x");
+    let mut req = site
+        .begin(&info(&path, None, SessionUse::ReadOnly))
+        .unwrap();
+    assert_eq!(req.path(), "/app/page?x");
+    assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(1)));
+    req.end(false).unwrap();
+}
