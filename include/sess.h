@@ -2789,12 +2789,15 @@ sess_result sess_request_app_path(const struct sess_request *req,
 /**
  * `url` as a link or redirect should carry it, written to `buf`: in a
  * cookieless application with a live session, with the `(S(<id>))`
- * segment after the application path; otherwise unchanged (so is a URL of
- * another application under this one's path, and one whose path holds a
- * `\`, an ASCII control or space, or a `.` or `..` segment, `%2e` or
- * `..%2F` too: browsers would take it to another path, or host, than the
- * ID's). `url` is read as a link spells it, percent-encoded, and as the
- * server will decode it: `/caf%C3%A9/x` is a page of `/café`.
+ * segment after the application path; with session state off
+ * (`SESS_USE_OFF`: the ID not looked up), with the ID the URL came with,
+ * so the client keeps its session past the page; otherwise (no session,
+ * or one abandoned) unchanged. So is a URL of another application under
+ * this one's path, and one whose path holds a `\`, an ASCII control or
+ * space, or a `.` or `..` segment, `%2e` or `..%2F` too: browsers would
+ * take it to another path, or host, than the ID's. `url` is read as a
+ * link spells it, percent-encoded, and as the server will decode it:
+ * `/caf%C3%A9/x` is a page of `/café`.
  */
 sess_result sess_request_rewrite_url(const struct sess_request *req,
                                      const char *url,

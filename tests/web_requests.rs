@@ -1051,3 +1051,54 @@ fn a_cookieless_segment_that_goes_on_after_the_marker_is_no_id() {
     assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(1)));
     req.end(false).unwrap();
 }
+
+/// A page with session state off in a cookieless application does not look
+/// the URL's ID up, but its links keep it (as ASP.NET's
+/// `ApplyAppPathModifier` does): once lost from them, the client's next
+/// click began a new session. An ID looked up and not found is still
+/// never written (strict mode).
+#[test]
+fn a_page_with_session_state_off_keeps_the_urls_id_in_its_links() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/app", &app, cookieless()).unwrap();
+    site.add("/", &app, WebOptions::default()).unwrap();
+    let (id, _) = stored(&site, "/app/x", "k", 1);
+    let req = site
+        .begin(&info(
+            &format!("/app/(S({id}))/stats"),
+            None,
+            SessionUse::Off,
+        ))
+        .unwrap();
+    assert_eq!(
+        req.rewrite_url("/app/counter"),
+        format!("/app/(S({id}))/counter")
+    );
+    assert_eq!(req.rewrite_url("/other"), "/other");
+    req.end(false).unwrap();
+    // Taken after routing: the session's own ID.
+    let mut req = site
+        .begin(&info(&format!("/app/(S({id}))/x"), None, SessionUse::Off))
+        .unwrap();
+    req.acquire(SessionUse::Exclusive).unwrap();
+    req.session().unwrap().regenerate_id().unwrap();
+    let new = req.session().unwrap().id();
+    assert_eq!(req.rewrite_url("/app/p"), format!("/app/(S({new}))/p"));
+    req.end(false).unwrap();
+    // Looked up and not found: no ID.
+    let mut req = site
+        .begin(&info(&format!("/app/(S({id}))/x"), None, SessionUse::Off))
+        .unwrap();
+    req.acquire(SessionUse::ReadOnly).unwrap();
+    assert!(req.session().is_none());
+    assert_eq!(req.rewrite_url("/app/p"), "/app/p");
+    req.end(false).unwrap();
+    // A cookie application's links never get one.
+    let cookie = format!("ASPSESSIONID={new}");
+    let req = site
+        .begin(&info("/x", Some(&cookie), SessionUse::Off))
+        .unwrap();
+    assert_eq!(req.rewrite_url("/x"), "/x");
+    req.end(false).unwrap();
+}

@@ -225,8 +225,11 @@ impl Request {
     }
 
     /// `url` as a link or redirect target should be written: in a cookieless
-    /// application with a live session, with the session's ID segment;
-    /// otherwise unchanged. `url` is read as a link spells it,
+    /// application with a live session, with the session's ID segment; with
+    /// session state off (not looked up), with the ID the URL came with, so
+    /// the client keeps its session past the page (as ASP.NET's
+    /// `ApplyAppPathModifier` does); otherwise unchanged (no session, or one
+    /// abandoned). `url` is read as a link spells it,
     /// percent-encoded, and as the server will decode it
     /// ([`cookieless::served_path`]: `/caf%C3%A9/x` is a page of `/café`).
     /// A URL of an application nested under this one gets no ID (one that
@@ -234,23 +237,29 @@ impl Request {
     /// not [`cookieless::is_plain_path`] (a `\`, an ASCII control or space,
     /// a `.` or `..` segment, `..%2F` too) is returned as it is.
     pub fn rewrite_url(&self, url: &str) -> String {
-        match &self.session {
-            Some(s) if self.web.cookieless && !s.is_abandoned() => {
-                let bare = cookieless::remove(&self.web.path, url);
-                // The application a browser's request for it reaches: the
-                // server decodes the path (`/caf%C3%A9` is `/café`).
-                if self
-                    .web
-                    .deeper
-                    .resolve_decoded(&cookieless::served_path(&bare))
-                    .is_some()
-                {
-                    bare
-                } else {
-                    cookieless::rewrite(&self.web.path, &s.id(), url)
-                }
-            }
-            _ => url.to_owned(),
+        let id = match &self.session {
+            Some(s) if !s.is_abandoned() => s.id(),
+            None if self.session_use == SessionUse::Off => match self.presented.first() {
+                Some(id) => *id,
+                None => return url.to_owned(),
+            },
+            _ => return url.to_owned(),
+        };
+        if !self.web.cookieless {
+            return url.to_owned();
+        }
+        let bare = cookieless::remove(&self.web.path, url);
+        // The application a browser's request for it reaches: the server
+        // decodes the path (`/caf%C3%A9` is `/café`).
+        if self
+            .web
+            .deeper
+            .resolve_decoded(&cookieless::served_path(&bare))
+            .is_some()
+        {
+            bare
+        } else {
+            cookieless::rewrite(&self.web.path, &id, url)
         }
     }
 
