@@ -2245,6 +2245,24 @@ fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
     assert!(notes.iter().all(|n| *n == "/"), "{logged}");
 }
 
+/// A module that fails mid-response passes an error bucket (mod_proxy when
+/// its backend breaks): the response is that error, and at 500 or more the
+/// session changes are undone, as for a handler that returns the status.
+#[test]
+fn apache_error_bucket_of_a_5xx_undoes_the_session_changes() {
+    let extra = ExtraConf::stream_test("");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let cookie = demo.get("/stream", None).the_set_cookie().pair();
+    let r = demo.get("/stream?error=502", Some(&cookie));
+    r.assert_status(502);
+    assert!(!r.text().contains("the handler's own body"), "{}", r.text());
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2, "502 undone");
+    // Below 500 it commits.
+    demo.get("/stream?error=404", Some(&cookie))
+        .assert_status(404);
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 4);
+}
+
 /// A lock timeout under a local ErrorDocument: the error page's internal
 /// redirect carries the failed start on, and does not wait for the lock a
 /// second time.

@@ -1443,6 +1443,11 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e)) {
         eos |= APR_BUCKET_IS_EOS(e);
         flush |= APR_BUCKET_IS_FLUSH(e);
+        /* A module failing mid-response (mod_proxy's broken backend): the
+         * protocol filter answers with its status, which undoes as a
+         * handler's would (r->status is set only then, after the end). */
+        if (AP_BUCKET_IS_ERROR(e) && ((ap_bucket_error *)e->data)->status >= 500)
+            apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
     }
     if (st->held) {
         APR_BRIGADE_PREPEND(bb, st->held);

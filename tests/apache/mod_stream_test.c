@@ -16,6 +16,9 @@
  * With ?redirect=1 it counts, then redirects internally to /stream/denied
  * (which a test's configuration denies before any handler runs); with
  * ?redirect=2, to /stream/denied/doc (denied too, with an ErrorDocument).
+ * With ?error=<N> it counts, then passes a line, an error bucket of status
+ * N and the EOS, and returns OK (a module that fails mid-response, as
+ * mod_proxy does when its backend breaks).
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
 #include <stdlib.h>
@@ -102,6 +105,18 @@ static int stream_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     if ((status = query_int(r, "status")) != 0)
         return status_handler(r, s, status);
+    if ((status = query_int(r, "error")) != 0) {
+        apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+        if (count_visit(s, &count) < 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        ap_set_content_type(r, "text/plain");
+        apr_brigade_puts(bb, NULL, NULL, "the handler's own body\n");
+        APR_BRIGADE_INSERT_TAIL(
+            bb, ap_bucket_error_create(status, NULL, r->pool, r->connection->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
+        ap_pass_brigade(r->output_filters, bb);
+        return OK;
+    }
     if ((status = query_int(r, "redirect")) != 0) {
         if (count_visit(s, &count) < 0)
             return HTTP_INTERNAL_SERVER_ERROR;
