@@ -2245,6 +2245,22 @@ fn apache_handler_returning_a_status_commits_and_sends_its_cookie() {
     assert!(notes.iter().all(|n| *n == "/"), "{logged}");
 }
 
+/// An application declared with a trailing `/` (`<Location /shop/>`), a
+/// path the library takes without it: its pages are served.
+#[test]
+fn apache_application_declared_with_a_trailing_slash_serves_its_pages() {
+    let extra = ExtraConf::new(
+        "<Location /shop/>\n    SessionApplication On\n    SessionState On\n</Location>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get("/shop/counter", None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 1);
+    let cookie = r.the_set_cookie().pair();
+    assert_eq!(demo.get("/shop/counter", Some(&cookie)).count(), 2);
+    assert_eq!(demo.sessions("/shop/"), 1);
+}
+
 /// A module that fails mid-response passes an error bucket (mod_proxy when
 /// its backend breaks): the response is that error, and at 500 or more the
 /// session changes are undone, as for a handler that returns the status.

@@ -1532,13 +1532,14 @@ static const char *const *app_paths(request_rec *r, size_t *n)
     return paths;
 }
 
-/* The request's sess_app (for /stats), by the application's path. */
+/* The request's sess_app (for /stats), by the application's path (as the
+ * library spells it: "/shop" for <Location /shop/>). */
 static sess_app *app_of(request_rec *r, const char *app_path)
 {
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     int i;
     for (i = 0; i < sc->apps->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path, app_path) == 0)
+        if (same_path(APR_ARRAY_IDX(sc->apps, i, dir_conf *)->path, app_path))
             return sc->handles[i];
     return NULL;
 }
