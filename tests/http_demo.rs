@@ -127,6 +127,35 @@ fn apache_make(target: &str) -> Result<PathBuf, String> {
     .map(|_| out)
 }
 
+/// mod_sess and the tests' module build with clang too (`cc` on FreeBSD
+/// and macOS), warnings as errors (APR's own macros subtract from NULL,
+/// which clang warns about).
+#[test]
+fn apache_modules_build_with_clang() {
+    if Command::new("clang").arg("--version").output().is_err() {
+        eprintln!("skipped: no clang");
+        return;
+    }
+    let build = common::out_dir().join(format!("apache-clang-{}", std::process::id()));
+    for target in ["mod_sess.so", "ext/mod_stream_test.so"] {
+        let built = common::run(
+            Command::new("make")
+                .arg("-s")
+                .arg("-C")
+                .arg(common::root().join("hosts/apache"))
+                .arg(format!("LIB={}", common::static_lib().display()))
+                .arg(format!("BUILD={}", build.display()))
+                .arg("CC=clang")
+                .arg(build.join(target)),
+        );
+        if let Err(e) = built {
+            let _ = std::fs::remove_dir_all(&build);
+            panic!("{e}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&build);
+}
+
 /// Which server a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Host {

@@ -137,6 +137,7 @@
  * serves counters in Prometheus text format.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -442,7 +443,7 @@ static const char *set_same_site(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
-#define FIELD(f) ((void *)APR_OFFSETOF(dir_conf, f))
+#define FIELD(f) ((void *)offsetof(dir_conf, f))
 
 static const command_rec sess_cmds[] = {
     AP_INIT_FLAG("SessionApplication", set_application, NULL, RSRC_CONF | ACCESS_CONF,
@@ -483,7 +484,7 @@ static const command_rec sess_cmds[] = {
                  RSRC_CONF | ACCESS_CONF, "On: the cookie's name starts __Host-"),
     AP_INIT_FLAG("SessionCookieless", set_flag, FIELD(cookieless), RSRC_CONF | ACCESS_CONF,
                  "On: IDs travel in URLs (/app/(S(<id>))/...), not cookies"),
-    {NULL},
+    {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL},
 };
 
 /* ------------------------------------------------------------------------ */
