@@ -2391,6 +2391,27 @@ fn apache_virtual_host_uses_the_main_servers_applications() {
     assert_eq!(demo.get("/counter", Some(&c.pair())).count(), 2);
 }
 
+/// `SessionApplication On` at a virtual host's server level (as at the main
+/// server's) declares that host's root application, its own.
+#[test]
+fn apache_virtual_host_declares_its_root_application_at_server_level() {
+    let extra = ExtraConf::new(
+        "<VirtualHost *>\n    ServerName 127.0.0.1\n</VirtualHost>\n\
+         <VirtualHost *>\n    ServerName vhost.test\n    SessionApplication On\n    \
+         SessionState On\n</VirtualHost>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let (status, text) = raw_get(&demo, "vhost.test", "/counter", None);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(1), "{text}");
+    let c = raw_set_cookie(&text).unwrap_or_else(|| panic!("no Set-Cookie:\n{text}"));
+    let (status, text) = raw_get(&demo, "vhost.test", "/counter", Some(&c.pair()));
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(number_after(&text, "count="), Some(2), "{text}");
+    // Its own application: the main server's does not know the session.
+    assert_eq!(demo.get("/counter", Some(&c.pair())).count(), 1);
+}
+
 /// The in-process store under an MPM that may run several children: a
 /// warning at startup for each application (there are three).
 #[test]

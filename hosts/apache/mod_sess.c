@@ -286,6 +286,9 @@ static const char *set_application(cmd_parms *cmd, void *dv, int on)
     int i;
     if (!on)
         return NULL;
+    /* A <VirtualHost>'s own level is a server level too. */
+    if (parent && !strcasecmp(parent->directive, "<VirtualHost"))
+        parent = NULL;
     if (parent && (strcasecmp(parent->directive, "<Location") != 0 || !cmd->path
                    || parent->args[0] == '~'))
         return "SessionApplication belongs in a <Location> with a plain path (the "
