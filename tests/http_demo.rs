@@ -2290,6 +2290,34 @@ fn apache_application_declared_with_a_trailing_slash_serves_its_pages() {
     assert_eq!(demo.sessions("/shop/"), 1);
 }
 
+/// A handler run in a subrequest (mod_include's `#include virtual`) works in
+/// the main request's unit of work: its note "sess-failed" (mod_sess.h),
+/// set on the subrequest, undoes that unit's changes too.
+#[test]
+fn apache_failed_note_of_a_subrequests_handler_undoes() {
+    let docs = common::out_dir().join(format!("apache-docs-{}", std::process::id()));
+    std::fs::create_dir_all(docs.join("inc")).expect("the document root");
+    std::fs::write(
+        docs.join("inc/page.shtml"),
+        "<!--#include virtual=\"/stream?status=404&failed=1\" -->page\n",
+    )
+    .expect("the page");
+    let libexec = apache_libexec();
+    let extra = ExtraConf::stream_test(&format!(
+        "LoadModule include_module \"{libexec}/mod_include.so\"\n\
+         DocumentRoot \"{}\"\n<Location /inc>\n    SetHandler None\n    \
+         SetOutputFilter INCLUDES\n    Options +Includes\n</Location>\n",
+        docs.display()
+    ));
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let cookie = demo.get("/stream", None).the_set_cookie().pair();
+    let r = demo.get("/inc/page.shtml", Some(&cookie));
+    let _ = std::fs::remove_dir_all(&docs);
+    r.assert_status(200);
+    r.assert_contains("page");
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2, "undone");
+}
+
 /// A module that fails mid-response passes an error bucket (mod_proxy when
 /// its backend breaks): the response is that error, and at 500 or more the
 /// session changes are undone, as for a handler that returns the status.

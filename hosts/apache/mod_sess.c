@@ -171,6 +171,9 @@ APLOG_USE_MODULE(sess);
 /* The output filter that keeps a cookieless ID in an error response's
  * Location (location_filter). */
 #define LOCATION_FILTER_NAME "SESS_LOCATION"
+/* The output filter that carries a subrequest's note "sess-failed" to its
+ * main request (subreq_filter). */
+#define SUBREQ_FILTER_NAME "SESS_SUBREQ"
 #define DEFAULT_KEY_PREFIX "sess:apache:"
 /* LMDB's longest application name (sess_lmdb_options.name), bytes. */
 #define LMDB_NAME_MAX 64
@@ -1331,6 +1334,27 @@ static apr_status_t location_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* A subrequest's note SESS_AP_NOTE_FAILED, onto its main request (whose
+ * unit of work it used), at the subrequest's EOS (its handler is done;
+ * mod_include keeps its pool until the main request's ends). */
+static apr_status_t subreq_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *main = f->r->main;
+    apr_bucket *e;
+    if (!main) {
+        /* A main request now (ap_internal_fast_redirect: mod_dir's index). */
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e))
+        if (APR_BUCKET_IS_EOS(e) && apr_table_get(f->r->notes, SESS_AP_NOTE_FAILED)) {
+            while (main->main)
+                main = main->main;
+            apr_table_setn(main->notes, SESS_AP_NOTE_FAILED, "1");
+        }
+    return ap_pass_brigade(f->next, bb);
+}
+
 /* Begins the unit of work before any handler runs. */
 static int fixups(request_rec *r)
 {
@@ -1343,8 +1367,13 @@ static int fixups(request_rec *r)
     sess_result hr;
     bool with_id;
 
-    if (r->main)
-        return DECLINED; /* subrequests use the main request's */
+    if (r->main) {
+        /* Subrequests use the main request's; a failure a subrequest's
+         * handler notes reaches it at the subrequest's EOS. */
+        if (unit_state(r))
+            ap_add_output_filter(SUBREQ_FILTER_NAME, NULL, r, r->connection);
+        return DECLINED;
+    }
     if (r->prev && (st = state_in_chain(r->prev)) != NULL) {
         /* An internal redirect carries the unit of work on; its response
          * (an ErrorDocument's, say) replaces what the filter held. */
@@ -1718,6 +1747,8 @@ static void register_hooks(apr_pool_t *p)
      * protocol filters that send the headers. */
     ap_register_output_filter(FILTER_NAME, commit_filter, NULL, AP_FTYPE_PROTOCOL - 1);
     ap_register_output_filter(LOCATION_FILTER_NAME, location_filter, NULL, AP_FTYPE_CONTENT_SET);
+    /* Before SUBREQ_CORE (AP_FTYPE_CONTENT_SET), which drops the EOS. */
+    ap_register_output_filter(SUBREQ_FILTER_NAME, subreq_filter, NULL, AP_FTYPE_RESOURCE);
     APR_REGISTER_OPTIONAL_FN(sess_ap_request);
 }
 
