@@ -20,8 +20,9 @@
  *
  * The handles are lent: valid until the response ends; never call
  * sess_request_end on them. A handler whose page failed sets the request
- * note "sess-failed" (any value): its session changes are then undone, as
- * they are when the status is 500 or more.
+ * note "sess-failed" (any value; in a subrequest too): its session changes
+ * are then undone, as they are when the status is 500 or more (a handler's,
+ * or an error bucket's that a module passes).
  */
 #ifndef MOD_SESS_H
 #define MOD_SESS_H
