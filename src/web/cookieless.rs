@@ -35,21 +35,9 @@ pub const MARKER_END: &str = "))";
 /// path: `/(S(<id>))/search/x` carries an ID of the root application but
 /// asks for a page of `/search`; a host should not use the ID there.
 pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)> {
-    extract_at(app_path, request_path, &['/', '?', '#'])
-}
-
-/// As [`extract`], for a path as a server passes it, percent-decoded and
-/// without a query string: the marker is a whole segment, whose `?` or `#`
-/// (`%3F`, `%23` in the URL) is part of it (`/(S(<id>))?x/p` has no ID).
-pub(crate) fn extract_from_path(app_path: &str, path: &str) -> Option<(SessionId, String)> {
-    extract_at(app_path, path, &['/'])
-}
-
-/// [`extract`], with the marker's segment ending at the first of `ends`.
-fn extract_at(app_path: &str, request_path: &str, ends: &[char]) -> Option<(SessionId, String)> {
     let start = after_app(app_prefix(app_path)?, request_path, Spelling::Decoded)?;
     let rest = request_path.get(start..)?;
-    let seg_end = rest.find(ends).unwrap_or(rest.len());
+    let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let inner = rest
         .get(..seg_end)?
         .strip_prefix(MARKER_START)?

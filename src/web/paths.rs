@@ -76,18 +76,10 @@ impl<T> AppPaths<T> {
     ///
     /// Percent-decoding is the caller's job: pass the decoded path (as the
     /// server maps it to a resource), or `%2E%2E` and `/%73earch` will not be
-    /// seen as `..` and `/search`; a decoded path, whose `?` and `#` are no
-    /// query or fragment, goes to [`AppPaths::resolve_decoded`].
+    /// seen as `..` and `/search`.
     pub fn resolve(&self, request_path: &str) -> Option<(&str, &T)> {
         let end = request_path.find(['?', '#']).unwrap_or(request_path.len());
-        self.resolve_decoded(request_path.get(..end)?)
-    }
-
-    /// As [`AppPaths::resolve`], for a path as a server passes it,
-    /// percent-decoded and without a query string: a `?` or `#` in it
-    /// (`%3F`, `%23` in the URL) is part of its segment (`/search?/x` is
-    /// not in `/search`).
-    pub fn resolve_decoded(&self, path: &str) -> Option<(&str, &T)> {
+        let path = request_path.get(..end)?;
         if !path.starts_with('/') {
             return None;
         }

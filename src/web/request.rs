@@ -91,7 +91,7 @@ impl Request {
         // (`/(S(<id>))/search/x`) is that application's, without that ID;
         // its own segment, if it is cookieless too, may follow.
         while web.cookieless {
-            let Some((found, stripped)) = cookieless::extract_from_path(&web.path, &path) else {
+            let Some((found, stripped)) = cookieless::extract(&web.path, &path) else {
                 break;
             };
             match site.resolve_web(&stripped) {
@@ -254,7 +254,7 @@ impl Request {
         if self
             .web
             .deeper
-            .resolve_decoded(&cookieless::served_path(&bare))
+            .resolve(&cookieless::served_path(&bare))
             .is_some()
         {
             bare

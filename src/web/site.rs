@@ -170,10 +170,8 @@ impl Site {
             .map(|(path, web)| (path, &web.app))
     }
 
-    /// The application serving a request for `path`, percent-decoded and
-    /// without a query string ([`AppPaths::resolve_decoded`]).
-    pub(crate) fn resolve_web(&self, path: &str) -> Option<&Arc<WebApp>> {
-        self.apps.resolve_decoded(path).map(|(_, web)| web)
+    pub(crate) fn resolve_web(&self, request_path: &str) -> Option<&Arc<WebApp>> {
+        self.apps.resolve(request_path).map(|(_, web)| web)
     }
 
     /// Begins a request: finds its application and session (see
