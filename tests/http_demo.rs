@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Barrier, Mutex, OnceLock};
 use std::thread;
@@ -112,6 +112,12 @@ fn apache_make(target: &str) -> Result<PathBuf, String> {
         None => ("apache", ""),
     };
     let build = common::out_dir().join(build);
+    make_in(&build, &common::cc(), sanitize, target)
+}
+
+/// `make -C hosts/apache <build>/<target>` with `CC=cc` and
+/// `SANITIZE=sanitize`, against this build's `libsess.a`; the built file.
+fn make_in(build: &Path, cc: &str, sanitize: &str, target: &str) -> Result<PathBuf, String> {
     let out = build.join(target);
     common::run(
         Command::new("make")
@@ -120,7 +126,7 @@ fn apache_make(target: &str) -> Result<PathBuf, String> {
             .arg(common::root().join("hosts/apache"))
             .arg(format!("LIB={}", common::static_lib().display()))
             .arg(format!("BUILD={}", build.display()))
-            .arg(format!("CC={}", common::cc()))
+            .arg(format!("CC={cc}"))
             .arg(format!("SANITIZE={sanitize}"))
             .arg(&out),
     )
@@ -138,17 +144,7 @@ fn apache_modules_build_with_clang() {
     }
     let build = common::out_dir().join(format!("apache-clang-{}", std::process::id()));
     for target in ["mod_sess.so", "ext/mod_stream_test.so"] {
-        let built = common::run(
-            Command::new("make")
-                .arg("-s")
-                .arg("-C")
-                .arg(common::root().join("hosts/apache"))
-                .arg(format!("LIB={}", common::static_lib().display()))
-                .arg(format!("BUILD={}", build.display()))
-                .arg("CC=clang")
-                .arg(build.join(target)),
-        );
-        if let Err(e) = built {
+        if let Err(e) = make_in(&build, "clang", "", target) {
             let _ = std::fs::remove_dir_all(&build);
             panic!("{e}");
         }

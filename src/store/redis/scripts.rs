@@ -40,8 +40,7 @@ use crate::error::{self, Error, Result};
 const FUNCTIONS: &str = concat!(
     include_str!("scripts/lib/lock.lua"),
     include_str!("scripts/lib/claim.lua"),
-    include_str!("scripts/lib/hset.lua"),
-    include_str!("scripts/lib/hdel.lua"),
+    include_str!("scripts/lib/range.lua"),
     "local function acquire(KEYS, ARGV)\n",
     include_str!("scripts/acquire.lua"),
     "end\n",

@@ -21,9 +21,9 @@ pub const READ: &str = source!("read.lua", "lock");
 /// Move a read session's deadline on.
 pub const SLIDE: &str = source!("slide.lua", "lock", "expire");
 /// Store a new session, locked.
-pub const CREATE: &str = source!("create.lua", "lock", "hset");
+pub const CREATE: &str = source!("create.lua", "lock", "range");
 /// Save the changes and unlock.
-pub const SAVE: &str = source!("save.lua", "lock", "hset", "hdel");
+pub const SAVE: &str = source!("save.lua", "lock", "range");
 /// Unlock without saving.
 pub const RELEASE: &str = source!("release.lua", "lock");
 /// Remove a session (Abandon).

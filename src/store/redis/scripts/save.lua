@@ -25,8 +25,8 @@ if not ours(l, ARGV[1]) or (ARGV[2] ~= '' and not held(l, server_ms())) then
   return -1
 end
 local last = 6 + 2 * tonumber(ARGV[6])
-hset_range(KEYS[1], ARGV, 7, last)
-hdel_range(KEYS[1], ARGV, last + 1, #ARGV)
+call_range('HSET', KEYS[1], ARGV, 7, last)
+call_range('HDEL', KEYS[1], ARGV, last + 1, #ARGV)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if ARGV[4] ~= '' then
   local s = redis.call('ZSCORE', KEYS[2], ARGV[5])
