@@ -299,8 +299,15 @@ class StaticObjects(Mapping[str, ComObject]):
         return int(count[0])
 
     def __contains__(self, name: object) -> bool:
-        # Names compare as the library's lookup does: Unicode lowercase.
-        return isinstance(name, str) and any(name.lower() == key.lower() for key in self)
+        # Names compare as the library's lookup does: each character
+        # lowercased (as Contents keys; no final sigma).
+        return isinstance(name, str) and any(_fold(name) == _fold(key) for key in self)
+
+
+def _fold(name: str) -> str:
+    """`name` with each character lowercased on its own, as the library
+    compares Contents keys and StaticObjects' names ("ΟΔΟΣ" is "οδοσ")."""
+    return "".join(c.lower() for c in name)
 
 
 def _key(name: str) -> bytes:
