@@ -8,7 +8,7 @@
 //! The prepare handler also waits for any sweep in progress on another
 //! thread to finish (and holds off new ones until the fork is done), so a
 //! child never inherits a store lock the sweeper held. It does not wait
-//! for a Session_OnEnd handler a sweep runs ([`host`]): the host's code,
+//! for a Session_OnEnd handler a sweep runs (`host`): the host's code,
 //! which may itself wait for the forking thread (for a lock it holds
 //! across `fork()`, as CPython holds its GIL), and the fork would never
 //! return. A fork from inside a sweep (a Session_OnEnd on the expiry
