@@ -41,7 +41,7 @@ impl Page {
             assert_eq!(sess_site_create(&mut site), error::S_OK);
             let mut web: sess_web_options = std::mem::zeroed();
             assert_eq!(sess_web_options_init(&mut web), error::S_OK);
-            web.cookieless = cookieless;
+            web.cookieless = cookieless.into();
             assert_eq!(sess_site_add(site, c"/".as_ptr(), app, &web), error::S_OK);
             let mut info: sess_request_info = std::mem::zeroed();
             assert_eq!(sess_request_info_init(&mut info), error::S_OK);

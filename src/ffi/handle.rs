@@ -377,7 +377,7 @@ mod tests {
                 path: c"/".as_ptr(),
                 cookie_header: null(),
                 cookie_header_len: 0,
-                https: false,
+                https: false.into(),
             };
             let mut req = null_mut();
             assert_eq!(sess_request_begin(site, &info, &mut req), err::S_OK);

@@ -6,7 +6,7 @@ use std::mem::size_of;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{bytes, sess_result, text};
+use super::{bytes, sess_result, text, CBool};
 use crate::error::Result;
 use crate::store::lmdb::LmdbOptions;
 
@@ -62,7 +62,7 @@ pub struct sess_lmdb_options {
     pub id_secret_len: usize,
     /// Flush every write to disk before returning (default false: writes
     /// survive process crashes and are flushed at each expiry sweep).
-    pub durable: bool,
+    pub durable: CBool,
 }
 
 fn lmdb_defaults() -> sess_lmdb_options {
@@ -75,7 +75,7 @@ fn lmdb_defaults() -> sess_lmdb_options {
         map_size: d.map_size as u64,
         id_secret: std::ptr::null(),
         id_secret_len: 0,
-        durable: d.durable,
+        durable: d.durable.into(),
     }
 }
 
@@ -102,7 +102,7 @@ pub unsafe extern "C" fn sess_lmdb_options_init_sized(
 }
 
 // SAFETY: repr(C), struct_size first; the pointers accept any value and
-// `durable` is a C bool (0 or 1).
+// `durable` any byte (a `CBool`).
 unsafe impl Versioned for sess_lmdb_options {
     const NAME: &'static str = "sess_lmdb_options";
     const VERSIONS: &'static [usize] = &[size_of::<sess_lmdb_options>()];
@@ -144,7 +144,7 @@ pub(crate) unsafe fn to_rust(o: *const sess_lmdb_options) -> Result<LmdbOptions>
         map_size: usize::try_from(o.map_size).unwrap_or(usize::MAX),
         lock_ttl: Duration::from_millis(o.lock_ttl_ms.into()),
         id_secret,
-        durable: o.durable,
+        durable: o.durable.get(),
         ..LmdbOptions::new(path)
     })
 }
@@ -156,6 +156,23 @@ mod tests {
     use super::*;
     use crate::error as err;
     use std::mem::offset_of;
+
+    #[test]
+    fn c_bool_fields_take_any_nonzero_byte() {
+        let o = versioned::with_byte(
+            offset_of!(sess_lmdb_options, durable),
+            2,
+            |p: *const sess_lmdb_options| {
+                // SAFETY: a whole struct; its name and secret NULL.
+                let mut o = unsafe { versioned::read(p, "lmdb") }?;
+                o.path = c"/tmp".as_ptr();
+                // SAFETY: a whole struct, its path NUL-terminated.
+                unsafe { to_rust(&o) }
+            },
+        )
+        .unwrap();
+        assert!(o.durable, "durable holding 2 reads as true");
+    }
 
     #[test]
     fn applications_on_lmdb_from_c() {

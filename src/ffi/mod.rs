@@ -41,6 +41,8 @@ pub mod variant_typed;
 mod versioned;
 pub mod web;
 
+pub use versioned::CBool;
+
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

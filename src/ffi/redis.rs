@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::versioned::{self, Versioned};
-use super::{optional_bytes, optional_text, sess_result};
+use super::{optional_bytes, optional_text, sess_result, CBool};
 use crate::error::Result;
 use crate::store::RedisOptions;
 
@@ -55,7 +55,7 @@ pub struct sess_redis_options {
     /// Length of `id_secret`.
     pub id_secret_len: usize,
     /// `url` names a node of a Redis Cluster.
-    pub cluster: bool,
+    pub cluster: CBool,
 }
 
 fn ms(d: Duration) -> u32 {
@@ -77,7 +77,7 @@ fn redis_defaults() -> sess_redis_options {
         key_prefix: std::ptr::null(),
         id_secret: std::ptr::null(),
         id_secret_len: 0,
-        cluster: false,
+        cluster: false.into(),
     }
 }
 
@@ -134,7 +134,7 @@ pub(crate) unsafe fn to_rust(o: *const sess_redis_options) -> Result<RedisOption
             optional_bytes(o.id_secret.cast(), o.id_secret_len, "redis->id_secret")
         }?
         .map(<[u8]>::to_vec),
-        cluster: o.cluster,
+        cluster: o.cluster.get(),
         connect_timeout: millis(o.connect_timeout_ms),
         op_timeout: millis(o.op_timeout_ms),
         retry_budget: millis(o.retry_budget_ms),
@@ -161,6 +161,14 @@ mod tests {
         o.id_secret_len = 0;
         // SAFETY: as above.
         assert_eq!(unsafe { to_rust(&o) }.unwrap().id_secret, None);
+    }
+
+    #[test]
+    fn c_bool_fields_take_any_nonzero_byte() {
+        let offset = std::mem::offset_of!(sess_redis_options, cluster);
+        // SAFETY: a whole struct, its strings and secret NULL.
+        let o = versioned::with_byte(offset, 2, |p| unsafe { to_rust(p) }).unwrap();
+        assert!(o.cluster, "cluster holding 2 reads as true");
     }
 
     #[test]

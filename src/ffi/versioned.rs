@@ -13,6 +13,28 @@
 
 use crate::error::{self as err, Error, Result};
 
+/// A C `bool` field of a struct the caller fills (`bool` in the header):
+/// a byte, any value of which is valid, non-zero meaning true. A Rust
+/// `bool` would make any byte but 0 and 1 undefined behaviour, and a C
+/// caller's struct may hold one (filled by `memset`, by another language's
+/// binding, or left as garbage).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CBool(u8);
+
+impl CBool {
+    /// Whether the byte is non-zero.
+    pub const fn get(self) -> bool {
+        self.0 != 0
+    }
+}
+
+impl From<bool> for CBool {
+    fn from(b: bool) -> CBool {
+        CBool(b.into())
+    }
+}
+
 /// How many bytes a newer header's struct may add to this library's.
 pub(crate) const MAX_GROWTH: usize = 256;
 
@@ -21,7 +43,7 @@ pub(crate) const MAX_GROWTH: usize = 256;
 /// # Safety
 /// `Self` is `#[repr(C)]`, begins with `struct_size: u32`, and every field
 /// accepts any bytes a C caller can store in it (callbacks are `Option`s,
-/// so NULL is valid).
+/// so NULL is valid; `bool`s are [`CBool`]s).
 pub(crate) unsafe trait Versioned: Copy {
     /// The C name, for messages.
     const NAME: &'static str;
@@ -163,6 +185,23 @@ pub(crate) unsafe fn init_sized<T: Versioned>(
         }
         Ok(err::S_OK)
     })
+}
+
+/// Runs `f` on a C caller's `T` (at its defaults) whose byte at `offset`
+/// is `byte`, as C may store it: a `bool` field holding 2, say (memset,
+/// another language's binding). `f` gets the struct's address, as an
+/// export does.
+#[cfg(test)]
+pub(crate) fn with_byte<T: Versioned, R>(
+    offset: usize,
+    byte: u8,
+    f: impl FnOnce(*const T) -> R,
+) -> R {
+    assert!(offset < std::mem::size_of::<T>());
+    let mut c = std::mem::MaybeUninit::new(T::defaults());
+    // SAFETY: `offset` is inside the struct; only bytes are written.
+    unsafe { c.as_mut_ptr().cast::<u8>().add(offset).write(byte) };
+    f(c.as_ptr())
 }
 
 /// Tests every versioned type the same way: too small, each older version,

@@ -8,7 +8,9 @@ use std::ffi::c_char;
 use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
 use super::variant::{check_clearable, sess_variant, store};
 use super::versioned::{self, Versioned};
-use super::{boundary, optional_bytes, optional_text, put, require, sess_result, text, write_text};
+use super::{
+    boundary, optional_bytes, optional_text, put, require, sess_result, text, write_text, CBool,
+};
 use crate::error::{self as err, Error, Result};
 use crate::variant::Variant;
 use crate::web::{CookieOptions, RequestInfo, SameSite, Secure, SessionUse, Site, WebOptions};
@@ -74,10 +76,10 @@ pub struct sess_web_options {
     /// one defence against a cookie of the same name planted by a sibling
     /// subdomain or an HTTP page of the host, which browsers may send first
     /// (recommended wherever the site is HTTPS-only).
-    pub host_prefix: bool,
+    pub host_prefix: CBool,
     /// Carry IDs in URLs (`/(S(<id>))/...`) instead of a cookie. Weaker: IDs
     /// in URLs leak through logs and `Referer`. Default false.
-    pub cookieless: bool,
+    pub cookieless: CBool,
 }
 
 /// What a host knows when a request arrives.
@@ -97,7 +99,7 @@ pub struct sess_request_info {
     /// Length of `cookie_header` in bytes.
     pub cookie_header_len: usize,
     /// Whether the request came over HTTPS.
-    pub https: bool,
+    pub https: CBool,
 }
 
 fn web_defaults() -> sess_web_options {
@@ -109,8 +111,8 @@ fn web_defaults() -> sess_web_options {
         cookie_name: std::ptr::null(),
         cookie_path: std::ptr::null(),
         cookie_domain: std::ptr::null(),
-        host_prefix: false,
-        cookieless: false,
+        host_prefix: false.into(),
+        cookieless: false.into(),
     }
 }
 
@@ -159,7 +161,7 @@ unsafe impl Versioned for sess_request_info {
             path: std::ptr::null(),
             cookie_header: std::ptr::null(),
             cookie_header_len: 0,
-            https: false,
+            https: false.into(),
         }
     }
 }
@@ -211,13 +213,13 @@ unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
         cookie: CookieOptions {
             secure,
             same_site,
-            host_prefix: o.host_prefix,
+            host_prefix: o.host_prefix.get(),
             // SAFETY: per the caller.
             domain: unsafe { optional_text(o.cookie_domain, "cookie_domain") }?.map(str::to_owned),
             max_age_seconds: (o.max_age_seconds != 0).then_some(o.max_age_seconds),
             ..CookieOptions::default()
         },
-        cookieless: o.cookieless,
+        cookieless: o.cookieless.get(),
     })
 }
 
@@ -270,6 +272,24 @@ pub unsafe extern "C" fn sess_site_add(
     })
 }
 
+/// The Rust form of a caller's request info.
+///
+/// # Safety
+/// `i.path` NUL-terminated, `i.cookie_header` NULL or readable for
+/// `i.cookie_header_len` bytes.
+unsafe fn request_info(i: &sess_request_info) -> Result<RequestInfo<'_>> {
+    Ok(RequestInfo {
+        // SAFETY: NUL-terminated per the caller.
+        path: unsafe { text(i.path, "info->path") }?,
+        // SAFETY: NULL or readable for cookie_header_len bytes per the caller.
+        cookie_header: unsafe {
+            optional_bytes(i.cookie_header, i.cookie_header_len, "info->cookie_header")
+        }?,
+        https: i.https.get(),
+        session_use: session_use_of(i.session_use)?,
+    })
+}
+
 /// Begins a request: finds its application by path and its session by the
 /// cookie (or the URL, in cookieless applications), taking the session's
 /// lock. An ID the store does not hold is never adopted. With
@@ -292,18 +312,8 @@ pub unsafe extern "C" fn sess_request_begin(
         // SAFETY: NULL or readable.
         let i = unsafe { versioned::read(info, "info") }?;
         require(out, "out")?;
-        // SAFETY: NUL-terminated.
-        let path = unsafe { text(i.path, "info->path") }?;
-        // SAFETY: NULL or readable for cookie_header_len bytes.
-        let cookie_header =
-            unsafe { optional_bytes(i.cookie_header, i.cookie_header_len, "info->cookie_header") }?;
-        let session_use = session_use_of(i.session_use)?;
-        let req = site.begin(&RequestInfo {
-            path,
-            cookie_header,
-            https: i.https,
-            session_use,
-        })?;
+        // SAFETY: its path and cookie header as the contract says.
+        let req = site.begin(&unsafe { request_info(&i) }?)?;
         // SAFETY: checked non-NULL.
         unsafe { handle::hand_out(out, RequestHandle::new(req)) }?;
         Ok(err::S_OK)
@@ -480,6 +490,39 @@ pub unsafe extern "C" fn sess_request_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn c_bool_fields_take_any_nonzero_byte() {
+        for (field, offset) in [
+            ("host_prefix", offset_of!(sess_web_options, host_prefix)),
+            ("cookieless", offset_of!(sess_web_options, cookieless)),
+        ] {
+            let o = versioned::with_byte(offset, 2, |p: *const sess_web_options| {
+                // SAFETY: a whole struct, its strings NULL.
+                unsafe { to_web_options(&versioned::read(p, "opts")?) }
+            })
+            .unwrap();
+            let set = if field == "host_prefix" {
+                o.cookie.host_prefix
+            } else {
+                o.cookieless
+            };
+            assert!(set, "{field} holding 2 reads as true");
+        }
+        let https = versioned::with_byte(
+            offset_of!(sess_request_info, https),
+            2,
+            |p: *const sess_request_info| {
+                // SAFETY: a whole struct; its cookie header NULL.
+                let mut i = unsafe { versioned::read(p, "info") }?;
+                i.path = c"/".as_ptr();
+                // SAFETY: the path is NUL-terminated.
+                unsafe { request_info(&i) }.map(|r| r.https)
+            },
+        );
+        assert_eq!(https.map_err(|e| e.code()), Ok(true), "https holding 2");
+    }
 
     #[test]
     fn a_cookie_length_without_the_header_is_refused() {

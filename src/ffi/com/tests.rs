@@ -738,7 +738,7 @@ fn an_object_from_a_request_detaches_when_the_request_ends() {
             path: c"/page.asp".as_ptr(),
             cookie_header: null(),
             cookie_header_len: 0,
-            https: false,
+            https: false.into(),
         };
         let mut req = null_mut();
         assert_eq!(sess_request_begin(site, &info, &mut req), e::S_OK);
