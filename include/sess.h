@@ -974,7 +974,9 @@ typedef union sess_variant_value {
    */
   int64_t cyVal;
   /**
-   * `SESS_VT_DATE`: OLE Automation date (days since 1899-12-30).
+   * `SESS_VT_DATE`: OLE Automation date (days since 1899-12-30), a day
+   * from 100-01-01 to 9999-12-31; a variant holding any other (or NaN, an
+   * infinity) is `SESS_E_INVALIDARG` wherever the library reads it.
    */
   double date;
   /**

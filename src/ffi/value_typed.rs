@@ -8,8 +8,8 @@
 use std::ffi::c_char;
 
 use super::handle::sess_session;
-use super::variant::{scalar, sess_variant, sess_variant_value};
-use super::variant_typed::{checked_date, scalar_as};
+use super::variant::{checked_date, scalar, sess_variant, sess_variant_value};
+use super::variant_typed::scalar_as;
 use super::{boundary, require, sess_result, session, text, text_or_n};
 use crate::error::{self as err, Error, Result};
 use crate::variant::{flags, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};

@@ -56,7 +56,9 @@ pub union sess_variant_value {
     pub scode: i32,
     /// `SESS_VT_CY`: the amount times 10,000.
     pub cyVal: i64,
-    /// `SESS_VT_DATE`: OLE Automation date (days since 1899-12-30).
+    /// `SESS_VT_DATE`: OLE Automation date (days since 1899-12-30), a day
+    /// from 100-01-01 to 9999-12-31; a variant holding any other (or NaN, an
+    /// infinity) is `SESS_E_INVALIDARG` wherever the library reads it.
     pub date: f64,
     /// `SESS_VT_BSTR`: owned UTF-8 text.
     pub bstrVal: sess_bstr,
@@ -99,14 +101,19 @@ const EMPTY: sess_variant = sess_variant {
 };
 
 /// Reads a C variant into a Rust value: a deep copy (strings copied and
-/// checked for UTF-8, arrays copied, objects AddRef'd).
+/// checked for UTF-8, arrays copied, objects AddRef'd). A `VT_DATE` outside
+/// OLE's range (or NaN), which only a variant built by hand can hold, is
+/// `E_INVALIDARG`, as `sess_variant_set_date` refuses it.
 ///
 /// # Safety
 /// `v` must be a valid, initialised variant.
 pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
     // SAFETY: per the caller.
     if let Some(value) = unsafe { read_scalar(v) } {
-        return Ok(value);
+        return match value {
+            Variant::Date(d) => checked_date(d),
+            value => Ok(value),
+        };
     }
     let tag = check_vt(v.vt)?;
     // SAFETY: each arm reads the union field `vt` says is live.
@@ -130,6 +137,18 @@ pub(crate) unsafe fn read(v: &sess_variant) -> Result<Variant> {
             }
         })
     }
+}
+
+/// `value` as a `Variant::Date` if it is in OLE's range (100-01-01 ...
+/// 9999-12-31), else `E_INVALIDARG`.
+pub(crate) fn checked_date(value: f64) -> Result<Variant> {
+    if !variant::date::in_range(value) {
+        return Err(err::Error::new(
+            err::E_INVALIDARG,
+            format!("date {value:?} is outside 100-01-01 ... 9999-12-31"),
+        ));
+    }
+    Ok(Variant::Date(value))
 }
 
 /// The value of a C variant that owns nothing (the inverse of [`scalar`]);

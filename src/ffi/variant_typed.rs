@@ -3,12 +3,12 @@
 //! which converts whatever `v` holds by `sess_variant_change_type`'s rules.
 
 use super::variant::{
-    overwrite_scalar, read_arg, replace, scalar, sess_variant, sess_variant_value, sess_vartype,
-    store,
+    checked_date, overwrite_scalar, read_arg, replace, scalar, sess_variant, sess_variant_value,
+    sess_vartype, store,
 };
 use super::{boundary, put_required, sess_result};
-use crate::error::{self as err, Error, Result};
-use crate::variant::{self, date, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
+use crate::error::{self as err, Result};
+use crate::variant::{self, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
 /// Stores `value`, of type `tag` and owning nothing, in `*v` (NULL, or
 /// initialised: cleared first).
@@ -116,18 +116,6 @@ pub unsafe extern "C" fn sess_variant_set_date(v: *mut sess_variant, value: f64)
         unsafe { store(v, date) }?;
         Ok(err::S_OK)
     })
-}
-
-/// `value` as a `Variant::Date` if it is in OLE's range (100-01-01 ...
-/// 9999-12-31), else `E_INVALIDARG`.
-pub(super) fn checked_date(value: f64) -> Result<Variant> {
-    if !date::in_range(value) {
-        return Err(Error::new(
-            err::E_INVALIDARG,
-            format!("date {value} is outside 100-01-01 ... 9999-12-31"),
-        ));
-    }
-    Ok(Variant::Date(value))
 }
 
 /// Sets `v` (initialised; cleared first) to `SESS_VT_NULL` (SQL's NULL, not
