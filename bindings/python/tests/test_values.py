@@ -236,7 +236,8 @@ def test_value_txt_uses_the_session_lcid(session):
 
 
 def test_dates_python_cannot_hold(session):
-    """A DATE before year 1 (the library allows it; datetime does not)."""
+    """A hand-built DATE before year 1 (datetime cannot hold it; the library
+    refuses to store it) is refused by the binding's reader too."""
     with libsess.values.Variant() as v:
         v.ptr.vt = libsess._lib.SESS_VT_DATE
         v.ptr.v.date = -693960.0  # year 0
