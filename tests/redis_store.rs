@@ -1493,6 +1493,43 @@ fn a_server_out_of_memory_is_a_full_store() {
     );
 }
 
+/// Out of memory, a read-only request whose session is due for its slide
+/// still reads it: the slide (a write) is best effort, as in ASP.NET, and
+/// the session keeps its old deadline. Other failures still surface.
+#[test]
+fn a_server_out_of_memory_still_serves_reads_due_to_slide() {
+    let server = Server::start(&["--maxmemory-policy", "noeviction"]);
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let prefix = redis_env::unique_prefix("oomslide");
+    let app = app_on(redis_opts(&server.url(), prefix.clone()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let data = redis_env::session_keys(&server.url(), &prefix).remove(0);
+    let mut con = connect(&server.url());
+    let deadline = |con: &mut redis::Connection| -> u64 { cmd(con, &["HGET", &data, "E"]) };
+    let before = deadline(&mut con);
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", "1"]);
+    // Five minutes on, the read is due to slide the deadline.
+    clock.advance(5 * 60_000);
+    let s = app
+        .open(&id, LockMode::Shared)
+        .unwrap_or_else(|e| panic!("a read failed for want of memory: {e:?}"));
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    s.close().unwrap();
+    assert_eq!(deadline(&mut con), before, "nothing was written");
+    // Memory back: the next read slides it.
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", "0"]);
+    app.open(&id, LockMode::Shared).unwrap().close().unwrap();
+    assert_eq!(deadline(&mut con), before + 5 * 60_000);
+    // A slide failing otherwise (the script refused) still fails the read.
+    let _: () = cmd(&mut con, &["ACL", "SETUSER", "default", "-evalsha"]);
+    clock.advance(5 * 60_000);
+    let refused = app.open(&id, LockMode::Shared);
+    let _: () = cmd(&mut con, &["ACL", "SETUSER", "default", "+evalsha"]);
+    assert_eq!(code(refused), error::E_STORE_UNAVAILABLE);
+}
+
 /// Out of memory, the sweeper cannot take its lease (a new key), yet
 /// ending sessions is what frees memory: it sweeps without it (the claim
 /// alone makes each end once), ending every session due.

@@ -67,7 +67,8 @@
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
 //!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
-//!   server out of memory is `E_STORE_FULL` (nothing written), and still
+//!   server out of memory is `E_STORE_FULL` (nothing written), still read
+//!   (a read-only request's slide is then skipped), and still
 //!   swept (the sweeper lease, a new key, is then refused and gone
 //!   without: the atomic claim alone makes each session end once); a server
 //!   whose `maxmemory-policy` may evict any key (`allkeys-*`: an expiry
@@ -176,8 +177,9 @@ struct Held {
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
 /// - Redis down: `E_STORE_UNAVAILABLE` once a call's retry budget is spent;
 ///   calls succeed again as soon as Redis is back. Redis out of memory:
-///   `E_STORE_FULL`, nothing written; sweeps go on (without the lease),
-///   freeing memory as sessions expire.
+///   `E_STORE_FULL`, nothing written; read-only requests go on (a deadline
+///   due to slide keeps its old value), and so do sweeps (without the
+///   lease), freeing memory as sessions expire.
 /// - Application end leaves the sessions to the farm ([`SessionStore::drain`]
 ///   appends nothing); `max_sessions` is checked against an approximate,
 ///   farm-wide count.
@@ -480,6 +482,9 @@ impl RedisStore {
     /// round trip, at most once per interval). The data's TTL slides with
     /// it, but never below what the lock of a writer that took the session
     /// since the read needs (its lease may be longer than the Timeout).
+    /// Best effort against a server out of memory (`E_STORE_FULL`, nothing
+    /// written): the read stands, and the session keeps its deadline, as an
+    /// ASP.NET read-only request whose slide cannot be written.
     fn slide(&self, k: &SessionKeys, d: &Decoded, now_ms: u64) -> Result<()> {
         let timeout_ms = u64::from(d.data.timeout_minutes()) * 60_000;
         let mut deadline = now_ms + timeout_ms;
@@ -496,8 +501,10 @@ impl RedisStore {
             .arg(ttl)
             .arg(d.deadline_ms)
             .arg(self.grace_ms);
-        self.pool.run("slide", |c| call.invoke::<i64>(c))?;
-        Ok(())
+        match self.pool.run("slide", |c| call.invoke::<i64>(c)) {
+            Err(e) if e.code() != error::E_STORE_FULL => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Unlocks without saving (best effort: used on error paths).
