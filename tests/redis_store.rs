@@ -1348,6 +1348,9 @@ fn a_garbled_lock_field_is_no_lock_for_scripts_and_reads_alike() {
         "123:+99999999999999",
         "123:1e20",
         "123:999999999999999999999",
+        // Digits, but past any lease (lock_ttl is at most a day): damage.
+        "123:9999999999999999999",
+        "123:100000000000000000",
     ];
     for (n, junk) in (0..).zip(cases) {
         let prefix = prefixes.fresh();
@@ -1372,6 +1375,36 @@ fn a_garbled_lock_field_is_no_lock_for_scripts_and_reads_alike() {
         clock.advance(21 * 60_000);
         assert_eq!(app.expire().unwrap(), 1, "L = {junk:?}");
         assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(n + 100)))]);
+    }
+}
+
+/// A holder's own lease damaged to an expiry past any lease (digits that
+/// overflow Lua's integer format, or ones ending in millennia) is no lock:
+/// moving the session refuses as for an expired lock, and neither drops
+/// the session (a negative TTL) nor keeps it for ever.
+#[test]
+fn a_lease_damaged_past_any_lock_ttl_sets_no_wild_ttl() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "wildlease");
+    let mut con = connect(SHARED_URL);
+    for junk in ["9999999999999999999", "100000000000000000"] {
+        let prefix = prefixes.fresh();
+        let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |_| {});
+        let id = stored(&app, &[("n", Variant::I4(1))]);
+        let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        let l: String = cmd(&mut con, &["HGET", &data, "L"]);
+        let token = l.split(':').next().unwrap().to_owned();
+        let _: i64 = cmd(&mut con, &["HSET", &data, "L", &format!("{token}:{junk}")]);
+        let moved = s.regenerate_id();
+        assert_eq!(code(moved), error::E_LOCK_TIMEOUT, "L = {token}:{junk}");
+        let ttl: i64 = cmd(&mut con, &["PTTL", &data]);
+        assert!(
+            0 < ttl && ttl <= 31 * 60_000,
+            "L = {token}:{junk}: TTL {ttl}"
+        );
+        drop(s);
+        let s = app.open(&id, LockMode::Exclusive).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(1)), "{junk}");
     }
 }
 

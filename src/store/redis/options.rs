@@ -143,6 +143,8 @@ fn redact(url: &str) -> String {
 const MAX_PREFIX: usize = 128;
 /// Bounds every duration option must lie within.
 const MIN_MS: Duration = Duration::from_millis(1);
+/// (`scripts/lib/lock.lua` takes a lease ending over twice this past the
+/// server's clock for damage: keep its `MAX_LEASE` in step.)
 const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 impl RedisOptions {

@@ -34,10 +34,25 @@ local function lock_expiry(l)
   end
 end
 
+-- The furthest past the server's clock a lease can end: lock_ttl is at
+-- most a day (`options.rs`), and this allows the same again for the
+-- caller's estimate of the clock. A lease found ending later is damage:
+-- no lock (held for ever, it would also make a TTL past what PEXPIRE
+-- takes, or one `string.format` wraps negative, dropping the key).
+local MAX_LEASE = 172800000
+
+-- The ms left of L value `l`'s lease at server time `now`: nil for no
+-- lock, an expired one, or one past MAX_LEASE.
+local function lease_left(l, now)
+  local x = lock_expiry(l)
+  if x and x > now and x - now <= MAX_LEASE then
+    return x - now
+  end
+end
+
 -- Whether L value `l` is a lock still held at server time `now`.
 local function held(l, now)
-  local x = lock_expiry(l)
-  return x ~= nil and x > now
+  return lease_left(l, now) ~= nil
 end
 
 -- L's value for `token`'s lock, lasting `ttl` ms: from server time `now`
