@@ -1408,6 +1408,73 @@ fn a_lease_damaged_past_any_lock_ttl_sets_no_wild_ttl() {
     }
 }
 
+/// An expiry index of the wrong Redis type (damage, or a key someone else
+/// wrote) fails each call that would touch it before the call writes
+/// anything: Lua does not roll back, and a failure after the first writes
+/// would leave a session stored, saved, removed or moved while its caller
+/// is told it was not (or an expired one moved aside and lost).
+#[test]
+fn an_expiry_index_of_the_wrong_type_fails_calls_before_they_write() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "wrongidx");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let app = app_on(redis_opts(SHARED_URL, prefix.clone()), |o| {
+        o.clock = Some(clock.clone())
+    });
+    let [saved, abandoned, moved, expired] =
+        [1, 2, 3, 4].map(|n| stored(&app, &[("n", Variant::I4(n))]));
+    let mut con = connect(SHARED_URL);
+    for b in 0..256 {
+        let exp = format!("{prefix}{{{b:02x}}}:exp");
+        let _: () = cmd(&mut con, &["SET", &exp, "not a sorted set"]);
+    }
+    // Every key but the indexes, with its fields.
+    type Hashes = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+    let all = |con: &mut redis::Connection| -> Hashes {
+        let mut keys = redis_env::keys_under(SHARED_URL, &prefix);
+        keys.sort();
+        keys.into_iter()
+            .filter(|k| !k.ends_with(":exp"))
+            .map(|k| {
+                let mut f: Vec<(Vec<u8>, Vec<u8>)> = cmd(con, &["HGETALL", &k]);
+                f.sort();
+                (k, f)
+            })
+            .collect()
+    };
+    let unavailable = error::E_STORE_UNAVAILABLE;
+    // A new session.
+    let before = all(&mut con);
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("n", Variant::I4(0))), unavailable);
+    drop(s);
+    assert!(all(&mut con) == before, "a new session was stored");
+    // A save that moves the deadline earlier (the index too).
+    let mut s = app.open(&saved, LockMode::Exclusive).unwrap();
+    let before = all(&mut con);
+    s.set("n", Variant::I4(10)).unwrap();
+    s.set_timeout(1).unwrap();
+    assert_eq!(code(s.close()), unavailable);
+    assert!(all(&mut con) == before, "the save was written");
+    // Abandon.
+    let mut s = app.open(&abandoned, LockMode::Exclusive).unwrap();
+    let before = all(&mut con);
+    s.abandon();
+    assert_eq!(code(s.close()), unavailable);
+    assert!(all(&mut con) == before, "the session was removed");
+    // A new ID.
+    let mut s = app.open(&moved, LockMode::Exclusive).unwrap();
+    let before = all(&mut con);
+    assert_eq!(code(s.regenerate_id()), unavailable);
+    assert!(all(&mut con) == before, "the session was moved");
+    drop(s);
+    // An expired session, found by a request.
+    clock.advance(21 * 60_000);
+    let before = all(&mut con);
+    assert_eq!(code(app.open(&expired, LockMode::Exclusive)), unavailable);
+    assert!(all(&mut con) == before, "the session was moved aside");
+}
+
 #[test]
 fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "junk");

@@ -10,8 +10,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
   return 0
 end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 call_range('HSET', KEYS[1], ARGV, 7, #ARGV)
 redis.call('HSET', KEYS[1], 'L', lock_for(ARGV[2], nil, ARGV[6], ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return 1

@@ -17,6 +17,8 @@ end
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 redis.call('RENAME', KEYS[1], KEYS[3])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[3], 'E', ARGV[4], 'K', ARGV[6])
@@ -24,6 +26,4 @@ else
   redis.call('HSET', KEYS[3], 'E', ARGV[4])
 end
 expire_past_lock(KEYS[3], ARGV[5], l, ARGV[7])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 return 1

@@ -10,8 +10,8 @@ end
 if not ours(l, ARGV[2]) or not held(l, server_ms()) then
   return -1
 end
+redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'L', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZREM', KEYS[2], ARGV[1])
 return 1

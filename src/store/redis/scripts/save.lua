@@ -24,14 +24,14 @@ if not ours(l, ARGV[1]) or (ARGV[2] ~= '' and not held(l, server_ms())) then
   end
   return -1
 end
-local last = 6 + 2 * tonumber(ARGV[6])
-call_range('HSET', KEYS[1], ARGV, 7, last)
-call_range('HDEL', KEYS[1], ARGV, last + 1, #ARGV)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
 if ARGV[4] ~= '' then
   local s = redis.call('ZSCORE', KEYS[2], ARGV[5])
   if not s or tonumber(s) > tonumber(ARGV[4]) then
     redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
   end
 end
+local last = 6 + 2 * tonumber(ARGV[6])
+call_range('HSET', KEYS[1], ARGV, 7, last)
+call_range('HDEL', KEYS[1], ARGV, last + 1, #ARGV)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1

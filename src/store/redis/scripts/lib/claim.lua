@@ -1,8 +1,10 @@
 -- Claims session `data` for Session_OnEnd: renames it to `claimed` (its
 -- name with the claim's token, same slot), kept `ttl` ms for a retried
--- claim to find, and drops `member` from the index `exp`.
+-- claim to find, and drops `member` from the index `exp` (first: an
+-- index of the wrong type fails the call before it writes, as Lua does
+-- not roll back; every script touches the index before the data so).
 local function claim(data, exp, claimed, member, ttl)
+  redis.call('ZREM', exp, member)
   redis.call('RENAME', data, claimed)
   redis.call('PEXPIRE', claimed, ttl)
-  redis.call('ZREM', exp, member)
 end
