@@ -1475,6 +1475,46 @@ fn an_expiry_index_of_the_wrong_type_fails_calls_before_they_write() {
     assert!(all(&mut con) == before, "the session was moved aside");
 }
 
+/// A deadline field E that is not a plain decimal number (which Lua's
+/// `tonumber` would still take: '-5', '1e3', 'inf', ...) is damage alike
+/// for every request and the sweeper: no request ends the session for it
+/// (it is unreadable: E_STORE_UNAVAILABLE), and the sweeper keeps it
+/// indexed, out of its way until its data expires, so a session repaired
+/// meanwhile still ends with Session_OnEnd.
+#[test]
+fn a_damaged_deadline_is_damage_for_requests_and_sweeper_alike() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "baddeadline");
+    let mut con = connect(SHARED_URL);
+    for junk in [
+        "-5", "1e3", "0x10", " 5", "+5", "nan", "inf", "1e400", "later", "",
+    ] {
+        let prefix = prefixes.fresh();
+        let clock = Arc::new(ManualClock::new(now_ms()));
+        let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+        let id = stored(&app, &[("n", Variant::I4(1))]);
+        let data = redis_env::session_keys(SHARED_URL, &prefix).remove(0);
+        let good: String = cmd(&mut con, &["HGET", &data, "E"]);
+        let _: i64 = cmd(&mut con, &["HSET", &data, "E", junk]);
+        for mode in [LockMode::Shared, LockMode::Exclusive] {
+            assert_eq!(
+                code(app.open(&id, mode)),
+                error::E_STORE_UNAVAILABLE,
+                "E = {junk:?}, {mode:?}"
+            );
+        }
+        clock.advance(21 * 60_000);
+        for _ in 0..2 {
+            let swept = app.expire();
+            assert_eq!(swept.as_ref().ok(), Some(&0), "E = {junk:?}: {swept:?}");
+        }
+        // Repaired, it ends when its data would have expired.
+        let _: i64 = cmd(&mut con, &["HSET", &data, "E", &good]);
+        clock.advance(40 * 60_000);
+        assert_eq!(app.expire().unwrap(), 1, "E = {junk:?}");
+        assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(1)))]);
+    }
+}
+
 #[test]
 fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "junk");

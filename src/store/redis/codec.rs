@@ -84,11 +84,12 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     wire::from_store(wire::corrupt(what), "Redis")
 }
 
-/// A decimal number field.
+/// A decimal number field: 1 to 19 digits, nothing else (as the scripts
+/// read `E`: see `deadline` in `scripts/lib/claim.lua`).
 pub(super) fn number(bytes: &[u8], what: &str) -> Result<u64> {
     std::str::from_utf8(bytes)
         .ok()
-        .filter(|s| s.len() <= 20)
+        .filter(|s| s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| corrupt(format!("field {what} is not a number")))
 }
@@ -392,6 +393,10 @@ mod tests {
             without(b"E"),
             without(b"count"),
             with(b"E", b"x"),
+            with(b"E", b"+5"),
+            with(b"E", b"-5"),
+            with(b"E", b""),
+            with(b"E", b"10000000000000000000"),
             with(b"M", b"\xc1"),
             with(b"M", &meta(0, &["Name", "count", "ΣList"])),
             with(b"M", &meta(20, &["Name", "name", "count"])),

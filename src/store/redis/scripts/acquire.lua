@@ -44,7 +44,9 @@ if lock_expiry(l) then
   end
 end
 local now = tonumber(ARGV[3])
-e = tonumber(e)
+-- A damaged E is no deadline: the session is locked and returned, and
+-- its reader reports the damage.
+e = deadline(e)
 if e and e <= now then
   claim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[5])
   return {3, f}

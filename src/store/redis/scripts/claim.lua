@@ -5,10 +5,18 @@
 -- KEYS: data, exp, claimed (the data key's name with this claim's token).
 -- ARGV: member (as the index holds it), now ms (the application's, for
 -- E), tombstone ttl ms.
--- {0}: not due (re-indexed) or gone; {1, fields}: claimed (by this very
--- call, retried after a lost reply, too); {2}: in use.
+-- {0}: not due or damaged (re-indexed), or gone; {1, fields}: claimed (by
+-- this very call, retried after a lost reply, too); {2}: in use.
 local v = redis.call('HMGET', KEYS[1], 'E', 'L')
-local e = tonumber(v[1])
+local e = deadline(v[1])
+if not e and (v[1] or redis.call('HEXISTS', KEYS[1], 'M') == 1) then
+  -- A session with a damaged or missing E: kept indexed where its data
+  -- expires (the tombstone ttl on, if it has no TTL), out of the sweeps'
+  -- way meanwhile; repaired by then, it still ends with Session_OnEnd.
+  local ttl = math.max(redis.call('PTTL', KEYS[1]), tonumber(ARGV[3]))
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) + ttl, ARGV[1])
+  return {0}
+end
 if not e then
   -- Gone: perhaps moved aside by this very call (looked for only then).
   local c = redis.call('HGETALL', KEYS[3])

@@ -8,3 +8,12 @@ local function claim(data, exp, claimed, member, ttl)
   redis.call('RENAME', data, claimed)
   redis.call('PEXPIRE', claimed, ttl)
 end
+
+-- Deadline E's value `e` (false: none) as a number: 1 to 19 decimal
+-- digits, as `codec::number` reads it; nil for none, or for damage that
+-- `tonumber` would take ('-5', '1e3', ' 5', 'inf', 'nan', ...).
+local function deadline(e)
+  if e and #e <= 19 and not string.find(e, '%D') then
+    return tonumber(e)
+  end
+end
