@@ -1515,6 +1515,69 @@ fn a_damaged_deadline_is_damage_for_requests_and_sweeper_alike() {
     }
 }
 
+/// One expiry index of the wrong Redis type, or a sweeper lease key of the
+/// wrong type, stops neither the sweeping of every other bucket nor the
+/// count: one damaged key must not end the farm's sessions without
+/// Session_OnEnd. On one server, and on a cluster (a call per bucket).
+#[test]
+fn keys_of_the_wrong_type_stop_no_sweep_nor_count() {
+    let check = |redis: RedisOptions, urls: &[String], set: &dyn Fn(&[&str])| {
+        let prefix = redis.key_prefix.clone();
+        let clock = Arc::new(ManualClock::new(now_ms()));
+        let (app, ended) = recorded(redis, &clock);
+        for n in 0..3 {
+            stored(&app, &[("n", Variant::I4(n))]);
+        }
+        // A bucket none of them is in (`<prefix>{<b>}:<hash>`).
+        let buckets: Vec<String> = urls
+            .iter()
+            .flat_map(|u| redis_env::session_keys(u, &prefix))
+            .map(|k| k[prefix.len() + 1..prefix.len() + 3].to_owned())
+            .collect();
+        let b = (0..256)
+            .map(|b| format!("{b:02x}"))
+            .find(|b| !buckets.contains(b))
+            .unwrap();
+        set(&["SET", &format!("{prefix}{{{b}}}:exp"), "not a sorted set"]);
+        set(&["HSET", &format!("{prefix}sweeper"), "not", "a string"]);
+        assert_eq!(app.session_count().unwrap(), 3);
+        clock.advance(21 * 60_000);
+        assert_eq!(app.expire().unwrap(), 3);
+        assert_eq!(ended.lock().unwrap().len(), 3);
+        set(&["DEL", &format!("{prefix}{{{b}}}:exp")]);
+        set(&["DEL", &format!("{prefix}sweeper")]);
+    };
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "wrongtype");
+    check(
+        redis_opts(SHARED_URL, prefixes.fresh()),
+        &[SHARED_URL.to_owned()],
+        &|args| {
+            let _: redis::Value = cmd(&mut connect(SHARED_URL), args);
+        },
+    );
+    if let Err(why) = redis_env::cluster_supported() {
+        eprintln!("SKIPPED: the Redis Cluster half: {why}");
+        return;
+    }
+    let cluster = redis_env::Cluster::start().expect("a local three-master cluster");
+    let urls = cluster.urls();
+    let prefixes = Prefixes::new(&urls, "wrongtype");
+    let opts = RedisOptions {
+        cluster: true,
+        cluster_nodes: urls[1..].to_vec(),
+        ..redis_opts(&urls[0], prefixes.fresh())
+    };
+    let client = redis::cluster::ClusterClient::new(urls.clone()).unwrap();
+    let con = Mutex::new(client.get_connection().unwrap());
+    check(opts, &urls, &|args| {
+        let mut c = redis::cmd(args[0]);
+        for a in &args[1..] {
+            c.arg(*a);
+        }
+        let _: redis::Value = c.query(&mut *con.lock().unwrap()).unwrap();
+    });
+}
+
 #[test]
 fn junk_in_an_expiry_index_is_dropped_and_starves_no_session() {
     let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "junk");

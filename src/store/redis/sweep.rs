@@ -112,8 +112,10 @@ impl RedisStore {
     }
 
     /// Runs `cmd(b)` for every bucket b, one call each (a cluster: a script
-    /// may touch one slot only), within one retry budget overall.
-    fn each_bucket<T: ::redis::FromRedisValue>(
+    /// may touch one slot only), within one retry budget overall. A
+    /// bucket whose index is of the wrong type (damage) gives
+    /// `T::default()`: it stops no sweep or count of the others.
+    fn each_bucket<T: ::redis::FromRedisValue + Default>(
         &self,
         what: &str,
         cmd: impl Fn(usize) -> Cmd,
@@ -122,7 +124,10 @@ impl RedisStore {
         let mut next = 0;
         self.pool.run(what, |c| {
             while next < BUCKETS {
-                out.push(cmd(next).query(c)?);
+                out.push(match cmd(next).query(c) {
+                    Err(e) if e.code() == Some("WRONGTYPE") => T::default(),
+                    reply => reply?,
+                });
                 next += 1;
             }
             Ok(())
