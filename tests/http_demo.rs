@@ -2314,6 +2314,34 @@ fn apache_failed_note_of_a_subrequests_handler_undoes() {
     assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2, "undone");
 }
 
+/// A large response written in tiny pieces (100 000 brigades of 10 bytes,
+/// then through ap_rputs) is held whole (below 1 MiB) and arrives byte for
+/// byte, with its Set-Cookie, the session committed.
+#[test]
+fn apache_large_response_in_tiny_pieces_arrives_intact_and_commits() {
+    const PIECES: usize = 100_000;
+    let expected: String = (0..PIECES).map(|i| format!("{i:09}\n")).collect();
+    let extra = ExtraConf::stream_test("");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get(&format!("/stream?pieces={PIECES}"), None);
+    r.assert_status(200);
+    assert!(
+        r.body == expected.as_bytes(),
+        "{} bytes, not the pieces",
+        r.body.len()
+    );
+    let cookie = r.the_set_cookie().pair();
+    let r = demo.get(&format!("/stream?pieces={PIECES}&rputs=1"), Some(&cookie));
+    r.assert_status(200);
+    assert!(
+        r.body == expected.as_bytes(),
+        "{} bytes, not the pieces",
+        r.body.len()
+    );
+    r.assert_no_set_cookie();
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 3, "committed");
+}
+
 /// A module that fails mid-response passes an error bucket (mod_proxy when
 /// its backend breaks): the response is that error, and at 500 or more the
 /// session changes are undone, as for a handler that returns the status.

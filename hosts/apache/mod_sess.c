@@ -231,7 +231,8 @@ static shared_counters *counters;
 typedef struct req_state {
     sess_request *req;
     bool looked_up;           /* it began with session state and the URL's ID segment */
-    apr_bucket_brigade *held; /* the response, until its EOS */
+    apr_bucket_brigade *held; /* the response so far, set aside until its EOS */
+    apr_off_t held_len;       /* its length, bytes */
     bool streaming;           /* the headers have left (a FLUSH, or too much held) */
 } req_state;
 
@@ -1355,6 +1356,15 @@ static apr_status_t subreq_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Drops what the filter held of the response (an error response, or an
+ * internal redirect's, replaces it). */
+static void drop_held(req_state *st)
+{
+    if (st->held)
+        apr_brigade_cleanup(st->held);
+    st->held_len = 0;
+}
+
 /* Begins the unit of work before any handler runs. */
 static int fixups(request_rec *r)
 {
@@ -1379,10 +1389,7 @@ static int fixups(request_rec *r)
          * (an ErrorDocument's, say) replaces what the filter held. */
         ap_set_module_config(r->request_config, &sess_module, st);
         if (st->req) {
-            if (st->held) {
-                apr_brigade_cleanup(st->held);
-                st->held = NULL;
-            }
+            drop_held(st);
             ap_add_output_filter(FILTER_NAME, st, r, r->connection);
         }
         return DECLINED;
@@ -1454,18 +1461,21 @@ static void set_cookie_early(request_rec *r, req_state *st)
 }
 
 /* Holds the response until its EOS, then ends the unit of work and lets the
- * response go with its Set-Cookie. A handler that streams (a FLUSH bucket)
- * or a response past HOLD_MAX in memory lets the headers go at that point
- * with the Set-Cookie known then (sess_request_set_cookie); the unit of
- * work still ends at EOS, and a cookie only known then (Abandon's deleting
- * one, after the headers left) cannot reach the client: the error log says
- * so (the ID is dead in the store anyway: it is never adopted again). */
+ * response go with its Set-Cookie. Each brigade's buckets are set aside
+ * once, onto the end of what is held (a response written in many tiny
+ * brigades costs their number, not its square). A handler that streams (a
+ * FLUSH bucket) or a response past HOLD_MAX in memory lets the headers go
+ * at that point with the Set-Cookie known then (sess_request_set_cookie);
+ * the unit of work still ends at EOS, and a cookie only known then
+ * (Abandon's deleting one, after the headers left) cannot reach the
+ * client: the error log says so (the ID is dead in the store anyway: it
+ * is never adopted again). */
 static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     req_state *st = f->ctx;
     apr_bucket *e;
-    apr_off_t held = 0;
+    apr_off_t len = 0;
     bool eos = false, flush = false, cookie_added;
     sess_result hr;
 
@@ -1482,14 +1492,16 @@ static apr_status_t commit_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (AP_BUCKET_IS_ERROR(e) && ((ap_bucket_error *)e->data)->status >= 500)
             apr_table_setn(r->notes, SESS_AP_NOTE_FAILED, "1");
     }
+    if (!eos && !st->streaming && !flush && apr_brigade_length(bb, 0, &len) == APR_SUCCESS
+        && len >= 0 && len <= HOLD_MAX - st->held_len) {
+        st->held_len += len;
+        return ap_save_brigade(f, &st->held, &bb, r->pool);
+    }
     if (st->held) {
         APR_BRIGADE_PREPEND(bb, st->held);
-        st->held = NULL;
+        st->held_len = 0;
     }
     if (!eos) {
-        if (!st->streaming && !flush && apr_brigade_length(bb, 0, &held) == APR_SUCCESS
-            && held >= 0 && held <= HOLD_MAX)
-            return ap_save_brigade(f, &st->held, &bb, r->pool);
         if (!st->streaming) {
             st->streaming = true;
             set_cookie_early(r, st);
@@ -1533,10 +1545,7 @@ static void insert_error_filter(request_rec *r)
         ap_add_output_filter(LOCATION_FILTER_NAME, NULL, r, r->connection);
     if (r->main || !st || !st->req)
         return;
-    if (st->held) {
-        apr_brigade_cleanup(st->held);
-        st->held = NULL;
-    }
+    drop_held(st);
     ap_add_output_filter(FILTER_NAME, st, r, r->connection);
 }
 

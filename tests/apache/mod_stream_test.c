@@ -19,8 +19,12 @@
  * With ?error=<N> it counts, then passes a line, an error bucket of status
  * N and the EOS, and returns OK (a module that fails mid-response, as
  * mod_proxy does when its backend breaks).
+ * With ?pieces=<N> it counts, then writes N pieces of 10 bytes, each its
+ * own brigade ("%09d\n" of 0 .. N-1), as a handler writing a large
+ * response in tiny pieces does (with &rputs=1 through ap_rputs instead).
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "httpd.h" /* first: the others need its types */
@@ -82,6 +86,28 @@ static int status_handler(request_rec *r, sess_session *s, int status)
     return status;
 }
 
+/* ?pieces=N: N pieces of 10 bytes ("%09d\n"), each passed down on its
+ * own (or through ap_rputs, which buffers them). */
+static int write_pieces(request_rec *r, int n, bool rputs)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    char piece[11];
+    int i;
+    for (i = 0; i < n; i++) {
+        apr_snprintf(piece, sizeof piece, "%09d\n", i);
+        if (rputs) {
+            if (ap_rputs(piece, r) < 0)
+                return OK; /* the client went away */
+            continue;
+        }
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_transient_create(piece, 10, bb->bucket_alloc));
+        if (ap_pass_brigade(r->output_filters, bb) != APR_SUCCESS)
+            return OK;
+        apr_brigade_cleanup(bb);
+    }
+    return OK;
+}
+
 static int stream_handler(request_rec *r)
 {
     sess_request *req;
@@ -116,6 +142,12 @@ static int stream_handler(request_rec *r)
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
         ap_pass_brigade(r->output_filters, bb);
         return OK;
+    }
+    if ((status = query_int(r, "pieces")) != 0) {
+        if (count_visit(s, &count) < 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        ap_set_content_type(r, "text/plain");
+        return write_pieces(r, status, query_int(r, "rputs") != 0);
     }
     if ((status = query_int(r, "redirect")) != 0) {
         if (count_visit(s, &count) < 0)
