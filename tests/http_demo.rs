@@ -2286,32 +2286,79 @@ fn apache_application_declared_with_a_trailing_slash_serves_its_pages() {
     assert_eq!(demo.sessions("/shop/"), 1);
 }
 
+/// A document root whose page /inc/page.shtml includes `virtual` (a
+/// subrequest, in the main request's unit of work) and then says "page";
+/// removed when dropped.
+struct IncludePage(PathBuf);
+
+impl IncludePage {
+    fn new(virtual_path: &str) -> IncludePage {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let docs = common::out_dir().join(format!("apache-docs-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(docs.join("inc")).expect("the document root");
+        std::fs::write(
+            docs.join("inc/page.shtml"),
+            format!("<!--#include virtual=\"{virtual_path}\" -->page\n"),
+        )
+        .expect("the page");
+        IncludePage(docs)
+    }
+
+    /// Apache serving /stream (tests/apache/mod_stream_test.c) and this
+    /// page through mod_include.
+    fn start(&self) -> Demo {
+        let libexec = apache_libexec();
+        let extra = ExtraConf::stream_test(&format!(
+            "LoadModule include_module \"{libexec}/mod_include.so\"\n\
+             DocumentRoot \"{}\"\n<Location /inc>\n    SetHandler None\n    \
+             SetOutputFilter INCLUDES\n    Options +Includes\n</Location>\n",
+            self.0.display()
+        ));
+        Demo::start_on(Host::ApacheInProcess, &[extra.env()])
+    }
+}
+
+impl Drop for IncludePage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A handler run in a subrequest (mod_include's `#include virtual`) works in
 /// the main request's unit of work: its note "sess-failed" (mod_sess.h),
 /// set on the subrequest, undoes that unit's changes too.
 #[test]
 fn apache_failed_note_of_a_subrequests_handler_undoes() {
-    let docs = common::out_dir().join(format!("apache-docs-{}", std::process::id()));
-    std::fs::create_dir_all(docs.join("inc")).expect("the document root");
-    std::fs::write(
-        docs.join("inc/page.shtml"),
-        "<!--#include virtual=\"/stream?status=404&failed=1\" -->page\n",
-    )
-    .expect("the page");
-    let libexec = apache_libexec();
-    let extra = ExtraConf::stream_test(&format!(
-        "LoadModule include_module \"{libexec}/mod_include.so\"\n\
-         DocumentRoot \"{}\"\n<Location /inc>\n    SetHandler None\n    \
-         SetOutputFilter INCLUDES\n    Options +Includes\n</Location>\n",
-        docs.display()
-    ));
-    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let page = IncludePage::new("/stream?status=404&failed=1");
+    let demo = page.start();
     let cookie = demo.get("/stream", None).the_set_cookie().pair();
     let r = demo.get("/inc/page.shtml", Some(&cookie));
-    let _ = std::fs::remove_dir_all(&docs);
     r.assert_status(200);
     r.assert_contains("page");
     assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2, "undone");
+}
+
+/// A subrequest whose handler answers 500 or more (its status: a script
+/// whose Status is 500) failed part of the page after it may have changed
+/// the session: the unit of work is undone, as for the main request's own
+/// status. mod_include still answers 200 with its error message in place.
+#[test]
+fn apache_5xx_status_of_a_subrequests_handler_undoes() {
+    let page = IncludePage::new("/stream?fail=500");
+    let demo = page.start();
+    let cookie = demo.get("/stream", None).the_set_cookie().pair();
+    let r = demo.get("/inc/page.shtml", Some(&cookie));
+    r.assert_status(200);
+    r.assert_contains("page");
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 2, "undone");
+    // Below 500 the subrequest's changes are committed.
+    let page = IncludePage::new("/stream?fail=404");
+    let demo = page.start();
+    let cookie = demo.get("/stream", None).the_set_cookie().pair();
+    demo.get("/inc/page.shtml", Some(&cookie))
+        .assert_status(200);
+    assert_eq!(demo.get("/stream", Some(&cookie)).count(), 3, "committed");
 }
 
 /// A large response written in tiny pieces (100 000 brigades of 10 bytes,

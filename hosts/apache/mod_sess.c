@@ -127,7 +127,10 @@
  *                redirect) carries the unit of work on the same way. Those
  *                commit and send their Set-Cookie like any response: the
  *                changes are undone only at a status of 500 or more, or
- *                with the note "sess-failed" (mod_sess.h).
+ *                with the note "sess-failed" (mod_sess.h); a subrequest's
+ *                (mod_include's `#include virtual`) too: its note or its
+ *                status of 500 or more undoes the unit of work it shares,
+ *                whatever the page around it answers (mod_include: 200).
  *   cleanup      a response whose EOS never reached the filter (a module
  *                that dropped it) ends with its changes undone, and no
  *                cookie sent, when the request's pool goes.
@@ -1335,9 +1338,14 @@ static apr_status_t location_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-/* A subrequest's note SESS_AP_NOTE_FAILED, onto its main request (whose
- * unit of work it used), at the subrequest's EOS (its handler is done;
- * mod_include keeps its pool until the main request's ends). */
+/* A subrequest's failure onto its main request (whose unit of work it
+ * used) as the note SESS_AP_NOTE_FAILED, at the subrequest's EOS (its
+ * handler is done; mod_include keeps its pool until the main request's
+ * ends): its own note, or its status of 500 or more, which undoes as the
+ * main request's would (the part of the page it made failed, after it may
+ * have changed the session; the page around it, mod_include's, answers
+ * 200). A status the handler only returns (ap_run_sub_req's result)
+ * reaches the module that ran the subrequest, not this filter. */
 static apr_status_t subreq_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *main = f->r->main;
@@ -1348,7 +1356,8 @@ static apr_status_t subreq_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return ap_pass_brigade(f->next, bb);
     }
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e))
-        if (APR_BUCKET_IS_EOS(e) && apr_table_get(f->r->notes, SESS_AP_NOTE_FAILED)) {
+        if (APR_BUCKET_IS_EOS(e)
+            && (f->r->status >= 500 || apr_table_get(f->r->notes, SESS_AP_NOTE_FAILED))) {
             while (main->main)
                 main = main->main;
             apr_table_setn(main->notes, SESS_AP_NOTE_FAILED, "1");

@@ -21,8 +21,11 @@
  * The handles are lent: valid until the response ends; never call
  * sess_request_end on them. A handler whose page failed sets the request
  * note "sess-failed" (any value; in a subrequest too): its session changes
- * are then undone, as they are when the status is 500 or more (a handler's,
- * or an error bucket's that a module passes).
+ * are then undone, as they are when the status is 500 or more (a handler's
+ * r->status, a subrequest's too, or an error bucket's that a module
+ * passes). A subrequest's handler that fails says so with the note or
+ * r->status: the status it only returns reaches the module that ran the
+ * subrequest (ap_run_sub_req), not mod_sess.
  */
 #ifndef MOD_SESS_H
 #define MOD_SESS_H

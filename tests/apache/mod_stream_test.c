@@ -19,6 +19,8 @@
  * With ?error=<N> it counts, then passes a line, an error bucket of status
  * N and the EOS, and returns OK (a module that fails mid-response, as
  * mod_proxy does when its backend breaks).
+ * With ?fail=<N> it counts, then answers N itself (r->status, a line of
+ * body, OK returned: a script whose Status is 500, say).
  * With ?pieces=<N> it counts, then writes N pieces of 10 bytes, each its
  * own brigade ("%09d\n" of 0 .. N-1), as a handler writing a large
  * response in tiny pieces does (with &rputs=1 through ap_rputs instead).
@@ -141,6 +143,14 @@ static int stream_handler(request_rec *r)
             bb, ap_bucket_error_create(status, NULL, r->pool, r->connection->bucket_alloc));
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
         ap_pass_brigade(r->output_filters, bb);
+        return OK;
+    }
+    if ((status = query_int(r, "fail")) != 0) {
+        if (count_visit(s, &count) < 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        r->status = status;
+        ap_set_content_type(r, "text/plain");
+        ap_rputs("the handler's own body\n", r);
         return OK;
     }
     if ((status = query_int(r, "pieces")) != 0) {
