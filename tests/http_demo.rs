@@ -3067,6 +3067,34 @@ fn apache_refuses_lmdb_settings_the_library_refuses() {
     }
 }
 
+/// An LMDB directory the children cannot open (missing; read-only to
+/// the children's user) stops Apache at startup and `apache2 -t`, the log
+/// naming the application, the directory and the library's code, instead
+/// of children whose applications all answer 500.
+#[test]
+fn apache_refuses_to_start_with_an_lmdb_directory_the_children_cannot_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let missing = LmdbDir::new();
+    let read_only = LmdbDir::new();
+    std::fs::create_dir_all(&read_only.0).expect("the read-only directory");
+    std::fs::set_permissions(&read_only.0, std::fs::Permissions::from_mode(0o555))
+        .expect("chmod 555");
+    for dir in [&missing, &read_only] {
+        let extra = ExtraConf::new(&format!(
+            "<Location /shop>\n    SessionApplication On\n    SessionStore {}\n</Location>\n",
+            dir.url()
+        ));
+        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+        for needle in [
+            "application /shop (main server",
+            &format!("LMDB directory {}", dir.0.display()),
+            "0x8004021A",
+        ] {
+            assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
+        }
+    }
+}
+
 /// An application's Redis key prefix spells its path one way only: /a/b
 /// and /a_b (the path's `/` is `_`, so `_` is `%5F`) keep their sessions
 /// apart on one Redis with one SessionKeyPrefix.

@@ -58,10 +58,15 @@
  * or a SessionStoreLockTTL out of range), an LMDB name past 64 bytes or
  * lock TTL below its least, and a shared namespace (above) stop Apache
  * there, the error log naming the application and where it is declared.
- * Applications are created for real in child_init (after the fork: an
- * LMDB store must not be opened before it) and released with the child;
- * what fails only there (an LMDB directory that cannot be opened) leaves
- * that server's applications answering 500, the error log saying why. A
+ * Then each LMDB application's directory is opened as a child will open
+ * it, in a process forked for it that takes the children's user (User,
+ * when Apache starts as root), and released: a missing directory, or one
+ * that user may not write, stops Apache too, the log naming the directory
+ * and the library's code. Applications are created for real in
+ * child_init (after the fork: an LMDB store must not be opened before it)
+ * and released with the child; what fails only there (a directory removed
+ * since startup) leaves that server's applications answering 500, the
+ * error log saying why. A
  * <VirtualHost> that declares no SessionApplication serves the main
  * server's applications, the same ones (sessions shared); one that declares
  * any has only its own. With the in-process store each child has its own
@@ -145,7 +150,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "httpd.h" /* first: the others need its types */
@@ -161,6 +168,7 @@
 #include "http_request.h"
 #include "util_filter.h"
 #include "util_script.h"
+#include "unixd.h"
 
 #include "demo_pages.h"
 #include "mod_sess.h"
@@ -651,23 +659,33 @@ static const char *redis_prefix(apr_pool_t *p, const dir_conf *d)
     return out;
 }
 
-/* One application, as its scope configures it. A trial (check_config,
- * before any child) opens no store and starts no thread: no expiry thread;
- * a Redis application as configured (the library connects only when a
- * request needs Redis, so its options are checked and nothing more); an
- * LMDB application in-process (its directory must not be opened before
- * the fork: store_problem checks what the library would refuse there). */
-static sess_result create_app(apr_pool_t *p, const dir_conf *d, bool trial, sess_app **out)
+/* What create_app makes an application for. */
+typedef enum app_use {
+    /* check_config's trial: no store opened, no thread started (no expiry
+     * thread; a Redis application as configured, since the library
+     * connects only when a request needs Redis; an LMDB application
+     * in-process: its directory must not be opened before the fork, and
+     * store_problem checks what the library would refuse there). */
+    APP_TRIAL,
+    /* check_config's forked process trying an LMDB directory
+     * (try_lmdb_dirs): the store opened, no expiry thread. */
+    APP_PROBE,
+    /* A child's, serving requests. */
+    APP_SERVE,
+} app_use;
+
+/* One application, as its scope configures it, for `use`. */
+static sess_result create_app(apr_pool_t *p, const dir_conf *d, app_use use, sess_app **out)
 {
     sess_app_options opts;
     sess_redis_options redis;
     sess_lmdb_options lmdb;
 
     app_options(d, &opts);
-    if (trial)
+    if (use != APP_SERVE)
         opts.expiry_interval_ms = 0;
     if (is_lmdb(d)) {
-        if (trial)
+        if (use == APP_TRIAL)
             return sess_app_create(&opts, out);
         /* One directory for every application, each under its name. */
         sess_lmdb_options_init(&lmdb);
@@ -780,7 +798,7 @@ static bool try_server_apps(apr_pool_t *ptemp, const server_rec *s, const server
                                        app_where(ptemp, s, e));
         }
         if (!problem) {
-            hr = create_app(ptemp, d, true, &app);
+            hr = create_app(ptemp, d, APP_TRIAL, &app);
             if (hr >= 0)
                 hr = add_app(site, d, app);
             if (hr < 0)
@@ -861,6 +879,92 @@ static bool check_namespaces(apr_pool_t *ptemp, server_rec *main_server)
     return ok;
 }
 
+/* In a process forked for it, as the children's user (ap_unixd_config,
+ * when Apache runs as root): the LMDB application `d` created for real,
+ * its directory opened as a child will, then released; writes the
+ * failure to `fd`. Never returns. */
+static void open_lmdb_as_child(apr_pool_t *p, const dir_conf *d, int fd)
+{
+    sess_app *app = NULL;
+    const char *msg = NULL;
+    sess_result hr;
+    size_t n, off;
+
+    if (geteuid() == 0
+        && (setgid(ap_unixd_config.group_id) != 0
+            || initgroups(ap_unixd_config.user_name, ap_unixd_config.group_id) != 0
+            || setuid(ap_unixd_config.user_id) != 0))
+        msg = apr_psprintf(p, "taking the children's user %s: %s", ap_unixd_config.user_name,
+                           strerror(errno));
+    if (!msg && (hr = create_app(p, d, APP_PROBE, &app)) < 0)
+        msg = last_error(p, hr);
+    sess_app_release(app);
+    for (off = 0, n = msg ? strlen(msg) : 0; off < n;) {
+        ssize_t w = write(fd, msg + off, n - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    _exit(msg ? 1 : 0);
+}
+
+/* Whether every LMDB application's directory opens as the children will
+ * open it, tried in a process forked for each (the server's own process
+ * must not open one before its children fork: create_app); logs each one
+ * that does not, naming the directory and the library's code. So a
+ * missing directory, or one the children's user may not write, stops
+ * Apache at startup instead of leaving its children answering 500. */
+static bool try_lmdb_dirs(apr_pool_t *ptemp, server_rec *main_server)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+    bool ok = true;
+    int i;
+
+    for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        for (i = 0; i < sc->apps->nelts; i++) {
+            const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            char msg[1024];
+            size_t len = 0;
+            ssize_t got;
+            int fds[2], status = 0;
+            pid_t pid;
+            if (!is_lmdb(d))
+                continue;
+            if (pipe(fds) != 0 || (pid = fork()) < 0) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
+                             "mod_sess: application %s: no process to try its LMDB directory "
+                             "%s in",
+                             app_where(ptemp, s, d), d->store + 7);
+                return false;
+            }
+            if (pid == 0) {
+                close(fds[0]);
+                open_lmdb_as_child(ptemp, d, fds[1]);
+            }
+            close(fds[1]);
+            while (len < sizeof msg - 1
+                   && ((got = read(fds[0], msg + len, sizeof msg - 1 - len)) > 0
+                       || (got < 0 && errno == EINTR)))
+                len += got > 0 ? (size_t)got : 0;
+            msg[len] = '\0';
+            close(fds[0]);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                continue;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "mod_sess: application %s: its LMDB directory %s cannot be opened by "
+                         "the children (user %s): %s",
+                         app_where(ptemp, s, d), d->store + 7, ap_unixd_config.user_name,
+                         len ? msg : "the trying process failed");
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 /* Every server's applications, checked before any child exists: in
  * check_config, which runs on every reading of the configuration (the
  * trial one before Apache detaches, a restart's, and `apachectl
@@ -881,6 +985,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     }
     if (ok)
         ok = check_namespaces(ptemp, main_server);
+    if (ok)
+        ok = try_lmdb_dirs(ptemp, main_server);
     return ok ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -899,9 +1005,10 @@ static apr_status_t forget_site(void *scv)
  * them). Servers with the same applications (a virtual host without any of
  * its own: the same server_conf, or a merged one with the same array) share
  * one site: one set of applications, one store, the same sessions. A
- * failure (check_config tried the settings: a store that cannot be opened)
- * leaves those servers without session state (requests in their
- * applications answer 500) and says why in the error log. */
+ * failure (check_config tried the settings and the LMDB directories: a
+ * store that cannot be opened now) leaves those servers without session
+ * state (requests in their applications answer 500) and says why in the
+ * error log. */
 static void child_init(apr_pool_t *pchild, server_rec *main_server)
 {
     server_rec *s, *earlier;
@@ -935,7 +1042,7 @@ static void child_init(apr_pool_t *pchild, server_rec *main_server)
         apr_pool_cleanup_register(pchild, sc, release_site, apr_pool_cleanup_null);
         for (i = 0; i < sc->apps->nelts; i++) {
             const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
-            hr = create_app(pchild, d, false, &sc->handles[i]);
+            hr = create_app(pchild, d, APP_SERVE, &sc->handles[i]);
             if (hr >= 0)
                 hr = add_app(sc->site, d, sc->handles[i]);
             if (hr < 0) {
