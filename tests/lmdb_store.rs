@@ -276,6 +276,35 @@ fn child_process() {
             assert_eq!(await_forked(pid), Some(0), "the forked child failed");
             println!("DONE");
         }
+        "grow" => {
+            // Stores MAP_SESSIONS large sessions with `SESS_CHILD_MAP` as
+            // its map size, printing each one's ID.
+            lmdb.map_size = env("SESS_CHILD_MAP").parse().unwrap();
+            for id in store_large(&app_on(lmdb, |_| {})) {
+                println!("ID {id}");
+            }
+            println!("DONE");
+        }
+        "adopt" => {
+            // Opens the directory with `SESS_CHILD_MAP` as its map size,
+            // then, once told, reads the sessions another process stored
+            // meanwhile: its RESULT line says how it went.
+            lmdb.map_size = env("SESS_CHILD_MAP").parse().unwrap();
+            let app = app_on(lmdb, |_| {});
+            let before = stored(&app, &[("n", Variant::I4(-1))]);
+            println!("READY");
+            let go = PathBuf::from(env("SESS_CHILD_GO"));
+            let t = Instant::now();
+            while !go.exists() && t.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let ids = std::fs::read_to_string(env("SESS_CHILD_IDS")).unwrap();
+            let ids: Vec<SessionId> = ids.lines().map(|l| SessionId::parse(l).unwrap()).collect();
+            match read_large(&app, &ids, &before) {
+                Ok(()) => println!("RESULT OK"),
+                Err(e) => println!("RESULT ERROR {:#x} {}", e.code(), e.detail()),
+            }
+        }
         "damaged" => {
             // Everything a server does with a store: its RESULT line says
             // how it went (a crash prints none).
@@ -1187,6 +1216,104 @@ fn new_directories_spread_sessions_over_parts_and_single_ones_stay_single() {
         Some(&Variant::I4(7))
     );
     assert_eq!(data_files(small.path()).len(), 1);
+}
+
+/// How many sessions [`store_large`] stores: 100 MiB, spread over the
+/// parts, past a quarter of a 64 MiB map in each.
+const MAP_SESSIONS: i32 = 400;
+
+/// Stores [`MAP_SESSIONS`] sessions of 256 KiB each in `app` (`n` = their
+/// number): their IDs.
+fn store_large(app: &App) -> Vec<SessionId> {
+    let big = Variant::bstr(&"m".repeat(256 << 10));
+    (0..MAP_SESSIONS)
+        .map(|i| stored(app, &[("n", Variant::I4(i)), ("v", big.clone())]))
+        .collect()
+}
+
+/// Reads the sessions [`store_large`] stored (`ids`), from four threads
+/// at once, then `mine` (stored by `app`'s process before them), counts
+/// them, and stores one more.
+fn read_large(app: &App, ids: &[SessionId], mine: &SessionId) -> sess::error::Result<()> {
+    std::thread::scope(|sc| {
+        let readers: Vec<_> = (0..4)
+            .map(|t| {
+                sc.spawn(move || -> sess::error::Result<()> {
+                    for (i, id) in ids.iter().enumerate().skip(t).step_by(4) {
+                        let s = app.open(id, LockMode::Shared)?;
+                        assert_eq!(s.get("n"), Some(&Variant::I4(i as i32)));
+                        s.close()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        readers.into_iter().try_for_each(|r| r.join().unwrap())
+    })?;
+    let s = app.open(mine, LockMode::Exclusive)?;
+    assert_eq!(s.get("n"), Some(&Variant::I4(-1)));
+    s.close()?;
+    assert_eq!(app.session_count()?, ids.len() + 1);
+    let mut s = app.create_session()?;
+    s.set("n", Variant::I4(0))?;
+    s.close()
+}
+
+#[test]
+fn processes_with_different_map_sizes_adopt_the_largest() {
+    let small = 64usize << 20;
+    let large = 256usize << 20;
+    // This process has the smaller map; another, with a larger one, stores
+    // more than it can map.
+    let dir = TempDir::new("map-grown");
+    let lmdb = LmdbOptions {
+        map_size: small,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb, |_| {});
+    let mine = stored(&app, &[("n", Variant::I4(-1))]);
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_MAP", large.to_string()));
+    let mut child = spawn_child("grow", &e);
+    let lines = await_line(&mut child, "DONE", Duration::from_secs(120));
+    assert!(wait_bounded(&mut child, Duration::from_secs(30)).success());
+    let ids: Vec<SessionId> = lines
+        .iter()
+        .filter_map(|l| l.split_once("ID ").map(|(_, id)| id))
+        .map(|id| SessionId::parse(id).unwrap())
+        .collect();
+    assert_eq!(ids.len(), MAP_SESSIONS as usize);
+    if let Err(e) = read_large(&app, &ids, &mine) {
+        panic!("the smaller map's process: {e}");
+    }
+    drop(app);
+
+    // The other way round: this process has the larger map, and grows the
+    // store past the map of another that opened the directory first.
+    let dir = TempDir::new("map-grows");
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_MAP", small.to_string()));
+    let go = dir.path().join("go");
+    let ids_file = dir.path().join("ids");
+    e.push(("SESS_CHILD_GO", go.display().to_string()));
+    e.push(("SESS_CHILD_IDS", ids_file.display().to_string()));
+    let mut child = spawn_child("adopt", &e);
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    assert!(lines.any(|l| l.unwrap().ends_with("READY")));
+    let lmdb = LmdbOptions {
+        map_size: large,
+        ..lmdb_opts(dir.path())
+    };
+    let ids = store_large(&app_on(lmdb, |_| {}));
+    write_ids(&ids_file, &ids);
+    std::fs::write(&go, "").unwrap();
+    assert!(wait_bounded(&mut child, Duration::from_secs(120)).success());
+    let result: Vec<String> = lines.map_while(|l| l.ok()).collect();
+    assert!(
+        result.iter().any(|l| l.ends_with("RESULT OK")),
+        "the smaller map's process: {result:?}"
+    );
 }
 
 #[test]

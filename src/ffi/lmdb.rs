@@ -52,7 +52,11 @@ pub struct sess_lmdb_options {
     /// Each file's length is its share at once, but its disk space is
     /// allocated as sessions need it (tens of MiB ahead). Past it, or with
     /// no disk space left, saves fail with `SESS_E_STORE_FULL` and nothing
-    /// is written.
+    /// is written. Processes sharing a directory may give different sizes
+    /// (a server restarted with a larger one while its old workers still
+    /// serve): once another process, with a larger map, has stored past
+    /// this one's map, this one maps the files at the larger size and goes
+    /// on.
     pub map_size: u64,
     /// A secret shared by the processes (16 bytes or more; `id_secret_len`
     /// of them), or NULL: with it, Session_OnEnd run by any process's

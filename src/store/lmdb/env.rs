@@ -18,6 +18,20 @@
 //! `E_STORE_FULL` before anything is written; a file system that cannot
 //! allocate ahead is refused at application creation (`E_STORE_ACCESS`).
 //!
+//! Processes may open a directory with different map sizes (a server
+//! restarted with a larger `map_size` while its old workers still serve, a
+//! tool beside the server). LMDB records the largest map a writer used in
+//! the file, and lets a process whose map is smaller read and write on
+//! until the data grows past its map: then its transactions fail to begin
+//! (`MDB_MAP_RESIZED`). This process then adopts the larger map
+//! ([`Environment::adopt`]) and begins again, once: every transaction (and
+//! every other call that reads the map) holds the environment's gate
+//! shared, and adopting takes it exclusively, since LMDB unmaps and maps
+//! the file anew, and must not while this process has a transaction open
+//! on it. No transaction is held across a request (session locks are
+//! words of the lock table, not transactions), so a request waits for the
+//! adoption at most as long as the longest transaction under way.
+//!
 //! A forked child must not use an environment its parent opened (LMDB's
 //! rule): its inherited applications are refused (`E_STORE_UNAVAILABLE`),
 //! and one it creates opens the directory anew, after closing its copy of
@@ -34,7 +48,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use heed::types::Bytes;
-use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, WithoutTls};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, RoTxn, RwTxn, WithoutTls};
 
 use super::locks;
 use super::provider::{rewrite, State};
@@ -70,6 +84,14 @@ struct Environment {
     /// queue on a lock of their own (see [`Environment::turn`]) instead of
     /// all contending for LMDB's cross-process writer mutex.
     writer: parking_lot::Mutex<()>,
+    /// Held shared by every transaction of this process on `env` (and every
+    /// other call that reads its map), exclusively while it adopts a larger
+    /// map ([`Environment::adopt`]). Taken after `writer`, never the other
+    /// way round, and never while this thread holds it already.
+    gate: parking_lot::RwLock<()>,
+    /// Whether adopting a larger map failed: LMDB unmapped the file and
+    /// could not map it again, so `env` must not be used any more.
+    unmapped: AtomicBool,
     /// The directory's shared words: other processes' writes.
     wakes: Wakes,
     /// Read-only requests' deadline slides, queued (see `slides.rs`).
@@ -125,6 +147,34 @@ impl Room<'_> {
     fn grow(&mut self, bytes: u64) -> Result<()> {
         self.added = self.added.saturating_add(bytes);
         shared_reserve(self.environment, self.margin.saturating_add(self.added))
+    }
+}
+
+/// A transaction (`T`: [`RoTxn`] or [`RwTxn`]) and the shared hold on its
+/// environment's gate that it keeps while open (see [`Environment::begin`]).
+pub(super) struct Gated<'e, T> {
+    /// Dropped first (fields drop in order): aborted, then the gate freed.
+    txn: T,
+    _gate: parking_lot::RwLockReadGuard<'e, ()>,
+}
+
+impl<T> std::ops::Deref for Gated<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.txn
+    }
+}
+
+impl<T> std::ops::DerefMut for Gated<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.txn
+    }
+}
+
+impl Gated<'_, RwTxn<'_>> {
+    /// Commits the write transaction, then frees the gate.
+    pub(super) fn commit(self) -> heed::Result<()> {
+        self.txn.commit()
     }
 }
 
@@ -233,7 +283,7 @@ impl Shared {
             margin,
         };
         let env = environment.env()?;
-        let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+        let mut wtxn = environment.write_txn("open")?;
         shared_reserve(&environment, margin)?;
         let mut db = |what: &str| {
             let name = format!("{what}:{}", opts.name);
@@ -274,10 +324,32 @@ impl Shared {
         self.app
     }
 
-    /// The environment: `E_STORE_UNAVAILABLE` in a child forked from the
-    /// process that opened it (LMDB forbids using it there).
-    pub(super) fn env(&self) -> Result<&Env<WithoutTls>> {
-        self.environment.env()
+    /// A read transaction (see [`Environment::begin`]).
+    pub(super) fn read_txn(&self, op: &str) -> Result<Gated<'_, RoTxn<'_, WithoutTls>>> {
+        self.environment.read_txn(op)
+    }
+
+    /// A write transaction (see [`Environment::begin`]): begin it holding
+    /// [`Shared::writer`].
+    pub(super) fn write_txn(&self, op: &str) -> Result<Gated<'_, RwTxn<'_>>> {
+        self.environment.write_txn(op)
+    }
+
+    /// Flushes what was written to disk.
+    pub(super) fn sync(&self) -> Result<()> {
+        let e = &self.environment;
+        let env = e.env()?;
+        let _gate = e.gate.read();
+        e.check_mapped()?;
+        env.force_sync().map_err(|err| fail(err, "sync"))
+    }
+
+    /// Frees the reader slots of processes killed inside a read
+    /// transaction (they would pin old pages forever).
+    pub(super) fn clear_stale_readers(&self) -> Result<()> {
+        // Reads only `lock.mdb`'s table, not the data file's map: no gate.
+        let _ = self.environment.env()?.clear_stale_readers();
+        Ok(())
     }
 
     /// This process's turn to write: hold it while a write transaction
@@ -343,6 +415,7 @@ impl Shared {
     #[cfg(test)]
     pub(super) fn space(&self) -> (u64, u64) {
         let e = &self.environment;
+        let _gate = e.gate.read();
         let info = e.env().unwrap().info();
         let used = (info.last_page_number as u64 + 1) * e.page_size;
         (used, e.reserved.load(Ordering::Relaxed))
@@ -362,8 +435,9 @@ impl Shared {
 }
 
 /// Keeps `margin` bytes beyond the last used page of `e`'s data file
-/// reserved on disk (up to the map size): `E_STORE_FULL` if the disk has
-/// no room.
+/// reserved on disk (up to the map size: the larger one, once this process
+/// adopted it): `E_STORE_FULL` if the disk has no room. Only inside a
+/// write transaction (it holds the gate, see [`Environment::begin`]).
 fn shared_reserve(e: &Environment, margin: u64) -> Result<()> {
     let info = e.env()?.info();
     let used = (info.last_page_number as u64 + 1) * e.page_size;
@@ -511,6 +585,8 @@ impl Environment {
             data_path,
             reserved: AtomicU64::new(0),
             writer: parking_lot::Mutex::new(()),
+            gate: parking_lot::RwLock::new(()),
+            unmapped: AtomicBool::new(false),
             wakes: Wakes::open(dir)?,
             slides: Arc::default(),
             registered: AtomicBool::new(false),
@@ -518,11 +594,11 @@ impl Environment {
         let env = environment.env()?;
         // Checked first in a read transaction: usually marked already, and
         // a foreign environment is refused before anything is written.
-        let rtxn = env.read_txn().map_err(|e| fail(e, "open"))?;
+        let rtxn = environment.read_txn("open")?;
         let stamped = marked(env, &rtxn, dir, format)?;
         drop(rtxn);
         if !stamped {
-            let mut wtxn = env.write_txn().map_err(|e| fail(e, "open"))?;
+            let mut wtxn = environment.write_txn("open")?;
             // Room for the format record before it is written.
             shared_reserve(&environment, RESERVE_CHUNK)?;
             // Again: another process may have marked it meanwhile.
@@ -655,19 +731,118 @@ impl Environment {
         }
     }
 
+    /// A read transaction (see [`Environment::begin`]).
+    fn read_txn(&self, op: &str) -> Result<Gated<'_, RoTxn<'_, WithoutTls>>> {
+        self.begin(op, Env::read_txn)
+    }
+
+    /// A write transaction (see [`Environment::begin`]): begin it holding
+    /// this process's turn ([`Environment::turn`]), or before the
+    /// environment is shared.
+    fn write_txn(&self, op: &str) -> Result<Gated<'_, RwTxn<'_>>> {
+        self.begin(op, Env::write_txn)
+    }
+
+    /// Begins a transaction with `begin`, holding the gate shared while it
+    /// is open. If another process grew the data past this process's map
+    /// (`MDB_MAP_RESIZED`), adopts the larger map first and begins again,
+    /// once. During `op` (for messages).
+    fn begin<'e, T>(
+        &'e self,
+        op: &str,
+        begin: impl Fn(&'e Env<WithoutTls>) -> heed::Result<T>,
+    ) -> Result<Gated<'e, T>> {
+        let env = self.env()?;
+        let mut adopted = false;
+        loop {
+            let gate = self.gate.read();
+            self.check_mapped()?;
+            #[cfg(test)]
+            let began = match tests::resized_now() {
+                true => Err(heed::Error::Mdb(MdbError::MapResized)),
+                false => begin(env),
+            };
+            #[cfg(not(test))]
+            let began = begin(env);
+            match began {
+                Ok(txn) => return Ok(Gated { txn, _gate: gate }),
+                Err(heed::Error::Mdb(MdbError::MapResized)) if !adopted => {
+                    let seen = env.info().map_size;
+                    drop(gate);
+                    self.adopt(env, seen, op)?;
+                    adopted = true;
+                }
+                Err(e) => return Err(fail(e, op)),
+            }
+        }
+    }
+
+    /// Maps the data file at its length, larger than the `seen` bytes this
+    /// process mapped (another process's map: LMDB sets the file's length
+    /// to its map size as it opens it, so the file holds every page
+    /// written), unless another thread did so since `seen` was read. The
+    /// length, not the map size LMDB records in the file (what
+    /// `mdb_env_set_mapsize(env, 0)` would take): that one is the largest
+    /// map of a process that has committed since it opened, and a process
+    /// with a larger map that has not yet would see its file cut short
+    /// under its map (LMDB sets the length as it maps) and its disk
+    /// reservations (`space.rs`) lost.
+    fn adopt(&self, env: &Env<WithoutTls>, seen: usize, op: &str) -> Result<()> {
+        let _all = self.gate.write();
+        self.check_mapped()?;
+        if env.info().map_size != seen {
+            return Ok(()); // adopted by another thread meanwhile
+        }
+        let len = self
+            .data
+            .metadata()
+            .map_err(|e| fail(heed::Error::Io(e), op))?
+            .len();
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let size = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .max(seen)
+            .next_multiple_of(page.max(1));
+        // SAFETY: no transaction of this process is open on `env`, nor any
+        // other call reading its map: each holds the gate shared, and this
+        // thread holds it exclusively.
+        let resized = unsafe { env.resize(size) };
+        resized.map_err(|e| {
+            // LMDB may have unmapped the file without mapping it again.
+            self.unmapped.store(true, Ordering::Relaxed);
+            fail(e, op)
+        })
+    }
+
+    /// `E_STORE_UNAVAILABLE` once adopting a larger map failed (see
+    /// [`Environment::unmapped`]); call holding the gate.
+    fn check_mapped(&self) -> Result<()> {
+        if !self.unmapped.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(Error::new(
+            error::E_STORE_UNAVAILABLE,
+            format!(
+                "LMDB store {}: this process could not map the file at the larger                  size another process gave it; restart the process",
+                self.data_path.display()
+            ),
+        ))
+    }
+
     /// Writes the queued slides in one write transaction (none in a
     /// forked child: the queue is its parent's). A failed transaction
     /// loses them: those sessions keep their earlier deadlines.
     fn flush_slides(&self) -> Result<()> {
-        let Ok(env) = self.env() else {
+        if self.env().is_err() {
             return Ok(());
-        };
+        }
         let _turn = self.turn();
         let (_writing, batch) = self.slides.take();
         if batch.is_empty() {
             return Ok(());
         }
-        let mut txn = env.write_txn().map_err(|e| fail(e, "slide"))?;
+        let mut txn = self.write_txn("slide")?;
         // Holding LMDB's writer lock, as `LmdbProvider::write` does.
         shared_reserve(self, FLUSH_MARGIN)?;
         let mut room = Room {
@@ -813,8 +988,8 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
         (H::Mdb(MdbError::BadTxn), _) => " (after an earlier read failed: the file is damaged)",
         (H::Mdb(MdbError::PageFull | MdbError::CursorFull), _) => " (the file is damaged)",
         (H::Mdb(MdbError::MapResized), _) => {
-            " (another process opened the directory with a larger map_size: \
-             give every process the same)"
+            " (another process with a larger map_size grew the store again while \
+             this one adopted its map: try again)"
         }
         _ => "",
     };
@@ -842,14 +1017,13 @@ mod tests {
         };
         space::tests::with_hook(hook, || {
             let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
-            let env = shared.env().unwrap();
             let record = vec![7u8; 256 << 10];
             for i in 0..1000u32 {
                 if calls.borrow().len() >= 3 {
                     break;
                 }
+                let mut txn = shared.write_txn("test").unwrap();
                 shared.reserve().unwrap();
-                let mut txn = env.write_txn().unwrap();
                 let mut k = [0u8; 16];
                 k[..4].copy_from_slice(&i.to_le_bytes());
                 shared.sessions.put(&mut txn, &k, &record).unwrap();
@@ -995,6 +1169,72 @@ mod tests {
         if let Err(e) = reopened {
             panic!("opened while closing: {e}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    thread_local! {
+        /// Whether this thread's next transaction fails to begin as if
+        /// another process had grown the data past this one's map.
+        static RESIZED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Whether the transaction this thread begins now fails so (see
+    /// [`RESIZED`]): once.
+    pub(super) fn resized_now() -> bool {
+        RESIZED.with(|r| r.replace(false))
+    }
+
+    #[test]
+    fn adopting_a_larger_map_waits_for_the_transactions_under_way() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-adopt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions::new(&dir);
+        let shared = Shared::open(&opts, SINGLE, 1 << 20).unwrap();
+        let mut txn = shared.write_txn("test").unwrap();
+        shared.reserve().unwrap();
+        shared.sessions.put(&mut txn, &[1; 16], b"kept").unwrap();
+        txn.commit().unwrap();
+        let began = AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            // A request on this thread reads a record (its bytes are in
+            // the map) while one on another thread finds the map resized.
+            let held = shared.read_txn("test").unwrap();
+            let kept = shared.sessions.get(&held, &[1; 16]).unwrap().unwrap();
+            let other = sc.spawn(|| {
+                RESIZED.with(|r| r.set(true));
+                let txn = shared.read_txn("test");
+                began.store(true, Ordering::SeqCst);
+                let txn = txn?;
+                let found = shared.sessions.get(&txn, &[1; 16]).unwrap();
+                Ok::<_, Error>(found.map(<[u8]>::to_vec))
+            });
+            // The other waits for this thread's transaction (the map
+            // stays where it is meanwhile)...
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(!began.load(Ordering::SeqCst));
+            assert_eq!(kept, b"kept");
+            drop(held);
+            // ...then maps the file anew and reads on.
+            let read = other.join().unwrap();
+            assert_eq!(read.unwrap().as_deref(), Some(&b"kept"[..]));
+        });
+        // This thread's transactions go on, as do writes.
+        let mut txn = shared.write_txn("test").unwrap();
+        shared.reserve().unwrap();
+        shared.sessions.put(&mut txn, &[2; 16], b"more").unwrap();
+        txn.commit().unwrap();
+        let txn = shared.read_txn("test").unwrap();
+        assert_eq!(
+            shared.sessions.get(&txn, &[1; 16]).unwrap(),
+            Some(&b"kept"[..])
+        );
+        assert_eq!(
+            shared.sessions.get(&txn, &[2; 16]).unwrap(),
+            Some(&b"more"[..])
+        );
+        drop(txn);
+        drop(shared);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -148,7 +148,12 @@ pub struct LmdbOptions {
     /// file's length is its share at once, but its disk space is allocated
     /// as sessions need it (tens of MiB ahead). Past it, or with no disk
     /// space left, saves fail with `E_STORE_FULL` and nothing is written.
-    /// The first process to open the directory sets it for this process.
+    /// Whether a new directory is split is up to the first process to
+    /// open it. Processes sharing a directory may give different sizes
+    /// (a server restarted with a larger one while its old workers still
+    /// serve): once another process, with a larger map, has stored past
+    /// this one's map, this one maps the files at the larger size and goes
+    /// on (see `env.rs`).
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
     /// crashed process): after this another request may take the session,

@@ -217,11 +217,11 @@ impl LmdbProvider {
 
     /// Runs `body` in a write transaction, committed if it succeeds.
     fn write<T>(&self, op: &str, body: impl FnOnce(&mut RwTxn) -> Result<T>) -> Result<T> {
-        let env = self.shared.env()?;
+        self.shared.check_process()?;
         let _turn = self.shared.writer();
         #[cfg(test)]
         tests::before_write_txn(&self.shared);
-        let mut txn = env.write_txn().map_err(|e| fail(e, op))?;
+        let mut txn = self.shared.write_txn(op)?;
         // Only now, holding LMDB's writer lock: other processes' commits
         // while this one waited for it grew the file past what it saw
         // before (aborted if the disk has no room: nothing written).
@@ -237,7 +237,7 @@ impl LmdbProvider {
         op: &str,
         body: impl FnOnce(&RoTxn<'_, WithoutTls>) -> Result<T>,
     ) -> Result<T> {
-        let txn = self.shared.env()?.read_txn().map_err(|e| fail(e, op))?;
+        let txn = self.shared.read_txn(op)?;
         body(&txn)
     }
 
@@ -729,8 +729,7 @@ impl Provider for LmdbProvider {
         // whose sessions keep deadlines still ahead (`slides.rs`); it must
         // not stop the sweep, which is what frees room.
         let _ = s.flush_slides();
-        // Readers killed mid-transaction would pin old pages forever.
-        let _ = s.env()?.clear_stale_readers();
+        s.clear_stale_readers()?;
         // Nothing due (the usual case): no write transaction at all.
         if self.read("sweep", |txn| due(txn, 1))?.is_empty() {
             return Ok(());
@@ -820,7 +819,7 @@ impl Provider for LmdbProvider {
         }
         swept?;
         // Sweeps are where a non-durable store reaches the disk.
-        s.env()?.force_sync().map_err(|e| fail(e, "sync"))?;
+        s.sync()?;
         if too_large > 0 {
             return Err(Error::new(
                 error::E_SESSION_TOO_LARGE,
@@ -919,7 +918,7 @@ mod tests {
                     if used + (768 << 10) >= reserved {
                         break;
                     }
-                    let mut txn = s.env().unwrap().write_txn().unwrap();
+                    let mut txn = s.write_txn("test").unwrap();
                     let mut k = [0x5Au8; 16];
                     k[..4].copy_from_slice(&i.to_le_bytes());
                     s.sessions.put(&mut txn, &k, &record).unwrap();
@@ -1116,7 +1115,7 @@ mod tests {
             .collect();
         let mut record = State { deadline, indexed }.bytes().to_vec();
         record.resize(State::LEN + len, 7);
-        let mut txn = s.env().unwrap().write_txn().unwrap();
+        let mut txn = s.write_txn("test").unwrap();
         for h in &hs {
             s.sessions.put(&mut txn, h, &record).unwrap();
             s.expiry.put(&mut txn, &due_key(indexed, h), &[]).unwrap();
@@ -1127,7 +1126,7 @@ mod tests {
 
     /// The state stored for `h`.
     fn state_of(p: &LmdbProvider, h: &[u8; 16]) -> Option<(u64, u64)> {
-        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let txn = p.shared.read_txn("test").unwrap();
         p.state(&txn, h, "test")
             .unwrap()
             .map(|st| (st.deadline, st.indexed))
@@ -1135,7 +1134,7 @@ mod tests {
 
     /// The deadlines the expiry index files `h` under.
     fn filed(p: &LmdbProvider, h: &[u8; 16]) -> Vec<u64> {
-        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let txn = p.shared.read_txn("test").unwrap();
         let entries = p.shared.expiry.iter(&txn).unwrap();
         entries
             .map(|e| e.unwrap().0.to_vec())
@@ -1447,7 +1446,7 @@ mod tests {
         assert!(e.detail().contains("1 expired session"), "{}", e.detail());
         assert_eq!(list.len(), 3, "the others are claimed");
         assert_eq!(p.count().unwrap(), 0, "the large one is removed");
-        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let txn = p.shared.read_txn("test").unwrap();
         assert_eq!(p.shared.expiry.len(&txn).unwrap(), 0);
         drop(txn);
         // A full list still stops a sweep, leaving the rest in place.
@@ -1483,7 +1482,7 @@ mod tests {
         );
         assert_eq!(p.release(&key(3), 9).unwrap(), Status::Done);
         let index_len = |p: &LmdbProvider| {
-            let txn = p.shared.env().unwrap().read_txn().unwrap();
+            let txn = p.shared.read_txn("test").unwrap();
             p.shared.expiry.len(&txn).unwrap()
         };
         let mut list = BlobList::new(64, 10);
@@ -1504,7 +1503,7 @@ mod tests {
 
     /// The deadline stored for `key(i)` (not counting queued slides).
     fn stored(p: &LmdbProvider, i: u8) -> Option<u64> {
-        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let txn = p.shared.read_txn("test").unwrap();
         p.state(&txn, &[i; 16], "test")
             .unwrap()
             .map(|st| st.deadline)
@@ -1603,7 +1602,7 @@ mod tests {
 
     /// The blob stored for `key(i)`.
     fn blob(p: &LmdbProvider, i: u8) -> Option<Vec<u8>> {
-        let txn = p.shared.env().unwrap().read_txn().unwrap();
+        let txn = p.shared.read_txn("test").unwrap();
         p.record(&txn, &[i; 16], "test")
             .unwrap()
             .map(|(_, b)| b.to_vec())
@@ -1623,7 +1622,7 @@ mod tests {
         }
         // Three slides queued; then 2's record is damaged.
         let s = &p.shared;
-        let mut txn = s.env().unwrap().write_txn().unwrap();
+        let mut txn = s.write_txn("test").unwrap();
         s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
         txn.commit().unwrap();
         s.flush_slides().unwrap();
@@ -1632,7 +1631,7 @@ mod tests {
             (blob(&p, 1), blob(&p, 3)),
             (Some(vec![1; 40]), Some(vec![3; 40]))
         );
-        let txn = s.env().unwrap().read_txn().unwrap();
+        let txn = s.read_txn("test").unwrap();
         assert_eq!(s.sessions.get(&txn, &[2; 16]).unwrap(), Some(&b"short"[..]));
         drop(txn);
         // A slide written at once keeps the blob.
@@ -1674,7 +1673,7 @@ mod tests {
         }
         // Damage session 2's record.
         let s = &p.shared;
-        let mut txn = s.env().unwrap().write_txn().unwrap();
+        let mut txn = s.write_txn("test").unwrap();
         s.sessions.put(&mut txn, &[2; 16], b"short").unwrap();
         txn.commit().unwrap();
         let mut out = BlobBuf::new(64);
