@@ -751,9 +751,10 @@ typedef struct sess_lmdb_options {
    * no disk space left, saves fail with `SESS_E_STORE_FULL` and nothing
    * is written. Processes sharing a directory may give different sizes
    * (a server restarted with a larger one while its old workers still
-   * serve): once another process, with a larger map, has stored past
-   * this one's map, this one maps the files at the larger size and goes
-   * on.
+   * serve): a process maps each file at least at the length it finds
+   * (the largest map of the processes using it), and once another
+   * process, with a larger map, has stored past this one's map, this one
+   * maps the files at the larger size and goes on.
    */
   uint64_t map_size;
   /**

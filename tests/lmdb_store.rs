@@ -278,9 +278,19 @@ fn child_process() {
         }
         "grow" => {
             // Stores MAP_SESSIONS large sessions with `SESS_CHILD_MAP` as
-            // its map size, printing each one's ID.
+            // its map size, printing each one's ID; with `SESS_CHILD_GO`,
+            // once told (its application open: its disk space allocated
+            // ahead).
             lmdb.map_size = env("SESS_CHILD_MAP").parse().unwrap();
-            for id in store_large(&app_on(lmdb, |_| {})) {
+            let app = app_on(lmdb, |_| {});
+            if let Ok(go) = std::env::var("SESS_CHILD_GO") {
+                println!("READY");
+                let t = Instant::now();
+                while !Path::new(&go).exists() && t.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            for id in store_large(&app) {
                 println!("ID {id}");
             }
             println!("DONE");
@@ -1314,6 +1324,59 @@ fn processes_with_different_map_sizes_adopt_the_largest() {
         result.iter().any(|l| l.ends_with("RESULT OK")),
         "the smaller map's process: {result:?}"
     );
+}
+
+#[test]
+fn a_process_opening_with_a_smaller_map_does_not_cut_the_files_short() {
+    // A process with a larger map has its disk space allocated ahead when
+    // one with a smaller map opens the directory:
+    // the files stay as long as the larger map (LMDB sets a file's length
+    // to its opener's map), so the first goes on storing past the
+    // smaller map, and the second reads what it stored.
+    let dir = TempDir::new("map-kept");
+    let go = dir.path().join("go");
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_MAP", (256usize << 20).to_string()));
+    e.push(("SESS_CHILD_GO", go.display().to_string()));
+    let mut child = spawn_child("grow", &e);
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines().map_while(|l| l.ok());
+    assert!(lines.any(|l| l.ends_with("READY")));
+    // Each data file's length, and the bytes of disk space it has.
+    let lengths = || {
+        use std::os::unix::fs::MetadataExt;
+        data_files(dir.path())
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap())
+            .map(|m| (m.len(), m.blocks() * 512))
+            .collect::<Vec<_>>()
+    };
+    let before = lengths();
+    let lmdb = LmdbOptions {
+        map_size: 64 << 20,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb, |_| {});
+    let mine = stored(&app, &[("n", Variant::I4(-1))]);
+    let after = lengths();
+    let kept = before.iter().zip(&after);
+    assert!(
+        kept.into_iter().all(|(b, a)| a.0 == b.0 && a.1 >= b.1),
+        "the files were cut short: {before:?}, then {after:?}"
+    );
+    std::fs::write(&go, "").unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    assert!(status.success(), "the larger map's process: {status:?}");
+    let ids: Vec<SessionId> = lines
+        .filter_map(|l| {
+            l.split_once("ID ")
+                .map(|(_, id)| SessionId::parse(id).unwrap())
+        })
+        .collect();
+    assert_eq!(ids.len(), MAP_SESSIONS as usize);
+    if let Err(e) = read_large(&app, &ids, &mine) {
+        panic!("the smaller map's process: {e}");
+    }
 }
 
 #[test]

@@ -54,9 +54,10 @@ pub struct sess_lmdb_options {
     /// no disk space left, saves fail with `SESS_E_STORE_FULL` and nothing
     /// is written. Processes sharing a directory may give different sizes
     /// (a server restarted with a larger one while its old workers still
-    /// serve): once another process, with a larger map, has stored past
-    /// this one's map, this one maps the files at the larger size and goes
-    /// on.
+    /// serve): a process maps each file at least at the length it finds
+    /// (the largest map of the processes using it), and once another
+    /// process, with a larger map, has stored past this one's map, this one
+    /// maps the files at the larger size and goes on.
     pub map_size: u64,
     /// A secret shared by the processes (16 bytes or more; `id_secret_len`
     /// of them), or NULL: with it, Session_OnEnd run by any process's

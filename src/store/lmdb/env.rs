@@ -20,10 +20,12 @@
 //!
 //! Processes may open a directory with different map sizes (a server
 //! restarted with a larger `map_size` while its old workers still serve, a
-//! tool beside the server). LMDB records the largest map a writer used in
-//! the file, and lets a process whose map is smaller read and write on
-//! until the data grows past its map: then its transactions fail to begin
-//! (`MDB_MAP_RESIZED`). This process then adopts the larger map
+//! tool beside the server). A process maps the data file at least at the
+//! length it finds ([`covering_map`]: as long as the largest map of the
+//! processes using it), so it never cuts the file short under theirs. A
+//! process with a larger map that opens later can grow the data past this
+//! process's map: then this process's transactions fail to begin
+//! (`MDB_MAP_RESIZED`), and it adopts the larger map
 //! ([`Environment::adopt`]) and begins again, once: every transaction (and
 //! every other call that reads the map) holds the environment's gate
 //! shared, and adopting takes it exclusively, since LMDB unmaps and maps
@@ -552,8 +554,17 @@ impl Environment {
         if !opts.durable {
             flags |= EnvFlags::NO_SYNC;
         }
+        let data_path = dir.join("data.mdb");
+        // Not shorter than another process made the file (see
+        // `covering_map`): opened under the directory's lock (`parts.rs`),
+        // so no other process opens it meanwhile.
+        let len = match std::fs::metadata(&data_path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == ErrorKind::NotFound => 0,
+            Err(e) => return Err(fail(heed::Error::Io(e), "open")),
+        };
         let mut o = EnvOpenOptions::new().read_txn_without_tls();
-        o.map_size(opts.map_size)
+        o.map_size(covering_map(len, opts.map_size))
             .max_dbs(2 * MAX_APPS + 1)
             .max_readers(1024);
         // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
@@ -565,7 +576,6 @@ impl Environment {
         let env = unsafe { o.open(dir) }.map_err(|e| fail(e, "open"))?;
         // A process killed inside a read transaction leaves its reader slot.
         let _ = env.clear_stale_readers();
-        let data_path = dir.join("data.mdb");
         let data = File::options()
             .read(true)
             .write(true)
@@ -661,6 +671,22 @@ impl Environment {
                 .take(),
         );
     }
+}
+
+/// The map size for a data file `len` bytes long, at least `floor`: in
+/// whole OS pages, not shorter than the file. With `MDB_WRITEMAP`, LMDB
+/// sets the file's length to the map's as it maps it, so the file is as
+/// long as the largest map of the processes using it (and holds every
+/// page written); a shorter map would cut it short under theirs, dropping
+/// the disk space they allocated ahead (`space.rs`) and making their
+/// writes past the new end SIGBUS.
+fn covering_map(len: u64, floor: usize) -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .max(floor)
+        .next_multiple_of(page.max(1))
 }
 
 /// Whether the environment `env` is marked with `format` (read in `txn`):
@@ -777,16 +803,13 @@ impl Environment {
         }
     }
 
-    /// Maps the data file at its length, larger than the `seen` bytes this
-    /// process mapped (another process's map: LMDB sets the file's length
-    /// to its map size as it opens it, so the file holds every page
-    /// written), unless another thread did so since `seen` was read. The
-    /// length, not the map size LMDB records in the file (what
-    /// `mdb_env_set_mapsize(env, 0)` would take): that one is the largest
-    /// map of a process that has committed since it opened, and a process
-    /// with a larger map that has not yet would see its file cut short
-    /// under its map (LMDB sets the length as it maps) and its disk
-    /// reservations (`space.rs`) lost.
+    /// Maps the data file at its length ([`covering_map`]), larger than
+    /// the `seen` bytes this process mapped (another process's map), unless
+    /// another thread did so since `seen` was read. The length, not the
+    /// map size LMDB records in the file (what `mdb_env_set_mapsize(env,
+    /// 0)` would take): that one is the largest map of a process that has
+    /// committed since it opened, and a process with a larger map that has
+    /// not yet would see its file cut short under its map.
     fn adopt(&self, env: &Env<WithoutTls>, seen: usize, op: &str) -> Result<()> {
         let _all = self.gate.write();
         self.check_mapped()?;
@@ -798,12 +821,7 @@ impl Environment {
             .metadata()
             .map_err(|e| fail(heed::Error::Io(e), op))?
             .len();
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let size = usize::try_from(len)
-            .unwrap_or(usize::MAX)
-            .max(seen)
-            .next_multiple_of(page.max(1));
+        let size = covering_map(len, seen);
         // SAFETY: no transaction of this process is open on `env`, nor any
         // other call reading its map: each holds the gate shared, and this
         // thread holds it exclusively.

@@ -151,9 +151,10 @@ pub struct LmdbOptions {
     /// Whether a new directory is split is up to the first process to
     /// open it. Processes sharing a directory may give different sizes
     /// (a server restarted with a larger one while its old workers still
-    /// serve): once another process, with a larger map, has stored past
-    /// this one's map, this one maps the files at the larger size and goes
-    /// on (see `env.rs`).
+    /// serve): a process maps each file at least at the length it finds
+    /// (the largest map of the processes using it), and once another
+    /// process, with a larger map, has stored past this one's map, this one
+    /// maps the files at the larger size and goes on (see `env.rs`).
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
     /// crashed process): after this another request may take the session,
