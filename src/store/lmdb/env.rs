@@ -89,7 +89,10 @@ struct Environment {
     /// Held shared by every transaction of this process on `env` (and every
     /// other call that reads its map), exclusively while it adopts a larger
     /// map ([`Environment::adopt`]). Taken after `writer`, never the other
-    /// way round, and never while this thread holds it already.
+    /// way round; no thread begins a transaction while it holds one
+    /// (adopting would wait for itself). Shared holds are taken with
+    /// `read_recursive` all the same: should one ever nest, it does not
+    /// queue behind an adopting thread that waits for its outer hold.
     gate: parking_lot::RwLock<()>,
     /// Whether adopting a larger map failed: LMDB unmapped the file and
     /// could not map it again, so `env` must not be used any more.
@@ -341,7 +344,7 @@ impl Shared {
     pub(super) fn sync(&self) -> Result<()> {
         let e = &self.environment;
         let env = e.env()?;
-        let _gate = e.gate.read();
+        let _gate = e.gate.read_recursive();
         e.check_mapped()?;
         env.force_sync().map_err(|err| fail(err, "sync"))
     }
@@ -417,7 +420,7 @@ impl Shared {
     #[cfg(test)]
     pub(super) fn space(&self) -> (u64, u64) {
         let e = &self.environment;
-        let _gate = e.gate.read();
+        let _gate = e.gate.read_recursive();
         let info = e.env().unwrap().info();
         let used = (info.last_page_number as u64 + 1) * e.page_size;
         (used, e.reserved.load(Ordering::Relaxed))
@@ -781,7 +784,7 @@ impl Environment {
         let env = self.env()?;
         let mut adopted = false;
         loop {
-            let gate = self.gate.read();
+            let gate = self.gate.read_recursive();
             self.check_mapped()?;
             #[cfg(test)]
             let began = match tests::resized_now() {
