@@ -324,19 +324,48 @@ const CLAIM_BATCH: usize = 64;
 /// hold the sweeper forever).
 const CLAIM_ROUNDS: usize = 1024;
 
+/// Most key hashes each of [`Ended`]'s two generations holds.
+const ENDED_KEPT: usize = 4096;
+
 /// The sweep in progress: the batches the application claims with one
 /// reading of its clock (`now_ms`) are one sweep.
 #[derive(Default)]
 struct Sweep {
     now_ms: u64,
-    /// The key hashes claimed so far: a session the provider returns again
-    /// (it must remove what it claims) is not ended twice.
-    seen: std::collections::HashSet<[u8; 16]>,
     /// Provider calls so far ([`CLAIM_ROUNDS`] at most).
     rounds: usize,
     /// The first blob that did not decode or came back, reported when the
     /// sweep ends (after the others are claimed).
     error: Option<Error>,
+}
+
+/// The key hashes of the sessions this store's sweeps handed out for
+/// Session_OnEnd, shared by every sweep of the process (the expiry
+/// thread's, a host's `expire`, a new session making room) and checked
+/// under its mutex: a session a provider returns again (it must remove
+/// what it claims), in this sweep, a later one or one running beside it,
+/// is not ended twice. Two generations of at most [`ENDED_KEPT`] each, the
+/// newer first: once the newer is full the older is forgotten, and a
+/// session returned again moves to the newer, so a provider that keeps a
+/// session keeps it remembered while the memory stays bounded.
+#[derive(Default)]
+struct Ended([std::collections::HashSet<[u8; 16]>; 2]);
+
+impl Ended {
+    /// Notes session `h` as handed out: false if it was already.
+    fn first(&mut self, h: &KeyHash) -> bool {
+        let [newer, older] = &mut self.0;
+        let h = *h.as_bytes();
+        if newer.contains(&h) {
+            return false;
+        }
+        let again = older.remove(&h);
+        if newer.len() >= ENDED_KEPT {
+            *older = std::mem::take(newer);
+        }
+        newer.insert(h);
+        !again
+    }
 }
 
 /// A [`SessionStore`] over a host's [`Provider`].
@@ -352,6 +381,7 @@ pub struct CustomStore {
     lock_waits: super::LockWaits,
     tokens: Tokens,
     sweep: parking_lot::Mutex<Sweep>,
+    ended: parking_lot::Mutex<Ended>,
 }
 
 impl CustomStore {
@@ -368,6 +398,7 @@ impl CustomStore {
             lock_waits: super::LockWaits::default(),
             tokens: Tokens::new(),
             sweep: parking_lot::Mutex::default(),
+            ended: parking_lot::Mutex::default(),
         }
     }
 
@@ -403,19 +434,22 @@ impl CustomStore {
             }));
             let full = list.len() >= want;
             let mut fresh = false;
+            let mut read = Vec::with_capacity(list.len());
             for blob in list.blobs {
                 // A blob that does not decode belongs to a session that is
                 // gone all the same; it cannot have Session_OnEnd (its
                 // failure is returned once the others are claimed).
-                let (h, id, data, created_ms) = match self.decode(&blob, None) {
-                    Ok(read) => read,
+                match self.decode(&blob, None) {
+                    Ok(session) => read.push(session),
                     Err(e) => {
                         fresh = true;
                         sweep.error.get_or_insert(e);
-                        continue;
                     }
-                };
-                if !sweep.seen.insert(*h.as_bytes()) {
+                }
+            }
+            let mut ended = self.ended.lock();
+            for (h, id, data, created_ms) in read {
+                if !ended.first(&h) {
                     sweep.error.get_or_insert_with(|| {
                         Error::new(
                             error::E_UNEXPECTED,
@@ -440,6 +474,7 @@ impl CustomStore {
                     state: Box::new(hold),
                 }));
             }
+            drop(ended);
             match claimed {
                 Ok(Ok(())) if full && fresh && room == 0 => return Ok(true),
                 Ok(Ok(())) if full && fresh => continue,
@@ -976,11 +1011,12 @@ impl SessionStore for CustomStore {
     }
 
     /// Claims up to `max` expired sessions, 64 per provider call. Each
-    /// session is ended once per sweep (the calls with one `now_ms`): a
-    /// blob the provider returns again is dropped and reported
+    /// session is handed out once (see `Ended`), whichever sweep claims
+    /// it: a blob the provider returns again is dropped and reported
     /// (`E_UNEXPECTED`, when the sweep ends), and a full batch of nothing
     /// but such repeats ends the sweep (a provider that never removes what
-    /// it claims), as do 1,024 provider calls.
+    /// it claims), as do 1,024 provider calls in one sweep (the calls with
+    /// one `now_ms`).
     fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
         // Out of its mutex while the provider runs (no lock is held across
         // a host's callback); back for the sweep's next batch.
@@ -1068,6 +1104,10 @@ mod tests {
         /// the list is full.
         hoard: AtomicBool,
         claims: AtomicUsize,
+        /// If set, the first two `claim_expired` calls meet here before
+        /// they read the map (two sweeps inside the provider at once).
+        meet: Option<std::sync::Barrier>,
+        met: AtomicUsize,
     }
 
     impl Mock {
@@ -1215,6 +1255,11 @@ mod tests {
 
         fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
             self.check()?;
+            if let Some(meet) = &self.meet {
+                if self.met.fetch_add(1, Ordering::SeqCst) < 2 {
+                    meet.wait();
+                }
+            }
             let mut map = self.map.lock().unwrap();
             let due: Vec<String> = map
                 .iter()
@@ -1306,12 +1351,17 @@ mod tests {
         let e = s.take_expired_batch(5_000, 1, &mut out).unwrap_err();
         assert!(e.detail().contains("twice"), "{e:?}");
         assert_eq!(out.len(), 1);
-        // Without the hoarding, a sweep at the same clock reading claims
-        // the rest: the last sweep's record is gone with it.
+        let first = user(&out[0]);
+        // Without the hoarding, a later sweep gets both (the hoarding
+        // provider removed nothing) and hands out only the other: the
+        // first ended already, so it is reported, not ended again.
         mock.hoard.store(false, Ordering::Relaxed);
         out.clear();
-        assert!(!s.take_expired_batch(5_000, 64, &mut out).unwrap());
-        assert_eq!(out.len(), 2, "the hoarding provider removed nothing");
+        let e = s.take_expired_batch(6_000, 64, &mut out).unwrap_err();
+        assert!(e.detail().contains("twice"), "{e:?}");
+        assert_eq!(out.len(), 1);
+        assert_ne!(user(&out[0]), first);
+        assert_eq!(mock.map.lock().unwrap().len(), 0);
     }
 
     #[test]
@@ -1329,6 +1379,74 @@ mod tests {
         // A round of nothing but repeats ends the sweep.
         assert!(mock.claims.load(Ordering::Relaxed) <= 2);
         assert!(ids.iter().all(|id| !e.detail().contains(&id.to_string())));
+    }
+
+    /// Two sweeps claiming at once (the expiry thread and a host's
+    /// `expire`, or a new session making room) share what was handed out:
+    /// a session a hoarding provider gives to both ends once.
+    #[test]
+    fn concurrent_sweeps_end_a_session_once() {
+        let mock = Arc::new(Mock {
+            meet: Some(std::sync::Barrier::new(2)),
+            ..Mock::default()
+        });
+        let s = CustomStore::new(mock.clone(), LIMITS);
+        stored(&s, "Ann", 1_000);
+        mock.hoard.store(true, Ordering::Relaxed);
+        let claimed: Vec<Vec<Lease>> = std::thread::scope(|sc| {
+            let sweeps: Vec<_> = (0..2)
+                .map(|_| {
+                    sc.spawn(|| {
+                        let mut out = Vec::new();
+                        let _ = s.take_expired_batch(5_000, 64, &mut out);
+                        out
+                    })
+                })
+                .collect();
+            sweeps.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(claimed.iter().map(Vec::len).sum::<usize>(), 1);
+    }
+
+    /// A provider that never removes what it claims: the session is ended
+    /// once, not once per sweep, whether the next sweep reads the clock
+    /// again or not (a new session making room in a full store, again and
+    /// again). Each later sweep reports the repeat.
+    #[test]
+    fn a_session_a_provider_keeps_ends_once_across_sweeps() {
+        use crate::app::{App, AppOptions, StoreConfig};
+        use crate::clock::ManualClock;
+
+        let (mock, s) = store();
+        let clock = Arc::new(ManualClock::new(0));
+        let ends = Arc::new(AtomicUsize::new(0));
+        let e = ends.clone();
+        let app = App::new(AppOptions {
+            expiry_interval: None,
+            max_sessions: 1,
+            store: StoreConfig::Custom(Arc::new(s)),
+            clock: Some(clock.clone()),
+            on_end: Some(Arc::new(move |_| {
+                e.fetch_add(1, Ordering::SeqCst);
+            })),
+            ..AppOptions::default()
+        })
+        .unwrap();
+        let mut first = app.create_session().unwrap();
+        first.set("k", Variant::I4(1)).unwrap();
+        first.close().unwrap();
+        clock.advance(21 * 60_000);
+        mock.hoard.store(true, Ordering::Relaxed);
+        for step in [0, 0, 1_000, 0] {
+            clock.advance(step);
+            let mut s = app.create_session().unwrap();
+            let e = s.set("k", Variant::I4(2)).unwrap_err();
+            assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS, "{e:?}");
+        }
+        assert_eq!(ends.load(Ordering::SeqCst), 1, "Session_OnEnd ran again");
+        let e = app.expire().unwrap_err();
+        assert!(e.detail().contains("twice"), "{e:?}");
+        assert_eq!(ends.load(Ordering::SeqCst), 1);
     }
 
     #[test]
