@@ -385,6 +385,65 @@ fn static_objects_are_made_once_per_session_and_released_at_its_end() {
     );
 }
 
+/// A static object first used by a unit of work that is discarded (the
+/// request failed) is undone with the unit's other changes: the session
+/// keeps no instance, the discarded one is released once when the unit
+/// ends, and the next unit's first use makes a fresh one.
+#[test]
+fn a_discarded_unit_keeps_no_static_object() {
+    let clock = Arc::new(ManualClock::new(0));
+    let made = Arc::new(AtomicUsize::new(0));
+    let freed = Arc::new(AtomicUsize::new(0));
+    let (m, f) = (made.clone(), freed.clone());
+    let app = app_with_clock(&clock, |o| {
+        o.static_objects = vec![StaticObject {
+            name: "Cart".into(),
+            factory: Arc::new(move || {
+                m.fetch_add(1, Ordering::SeqCst);
+                Ok(counted(&f))
+            }),
+        }];
+    });
+    let id = stored(&app);
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    drop(s.static_object_at(0).unwrap());
+    assert_eq!(freed.load(Ordering::SeqCst), 0, "the session holds it");
+    s.discard().unwrap();
+    assert_eq!(freed.load(Ordering::SeqCst), 1, "released when undone");
+    // The same once the unit's undo records gave way to a copy of the
+    // session (see `a_long_unit_of_work_keeps_replaced_objects...`),
+    // made before the object or after it.
+    for made_first in [false, true] {
+        let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+        let rewrite = |s: &mut sess::app::Session| {
+            for i in 0..200 {
+                s.set("big", Variant::bstr(&i.to_string().repeat(500)))
+                    .unwrap();
+            }
+        };
+        if made_first {
+            drop(s.static_object_at(0).unwrap());
+            rewrite(&mut s);
+        } else {
+            rewrite(&mut s);
+            drop(s.static_object_at(0).unwrap());
+        }
+        s.discard().unwrap();
+    }
+    assert_eq!(
+        (made.load(Ordering::SeqCst), freed.load(Ordering::SeqCst)),
+        (3, 3)
+    );
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    assert!(s.get("big").is_none());
+    drop(s.static_object_at(0).unwrap());
+    assert_eq!(made.load(Ordering::SeqCst), 4, "a fresh instance");
+    s.close().unwrap();
+    clock.advance(20 * MIN);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(freed.load(Ordering::SeqCst), 4, "each released once");
+}
+
 #[test]
 fn limits_give_clear_errors() {
     let app = App::new(AppOptions {

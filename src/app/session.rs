@@ -415,7 +415,9 @@ impl Session {
     }
 
     /// The session's instance of the static object at `index`, made by its
-    /// factory on first use (which also stores a new session).
+    /// factory on first use (which also stores a new session). A unit of
+    /// work that is discarded undoes the making: its instance is let go
+    /// when it ends, and the next use makes another.
     pub fn static_object_at(&mut self, index: usize) -> Result<Object> {
         let decl = self
             .app
@@ -443,7 +445,8 @@ impl Session {
                 "a static object factory panicked",
             ))
         })?;
-        self.write()?.0.set_static_object(index, obj.clone());
+        let (data, journal) = self.write()?;
+        data.set_static_object(index, obj.clone(), journal);
         Ok(obj)
     }
 

@@ -281,12 +281,12 @@ impl SessionData {
         }
     }
 
-    /// A copy of the Contents and properties, charged to no budget (what
-    /// the journal keeps of the session as it was).
+    /// A copy of the Contents, static objects and properties, charged to
+    /// no budget (what the journal keeps of the session as it was).
     pub(super) fn unbudgeted_copy(&self) -> SessionData {
         SessionData {
             contents: self.contents.clone(),
-            statics: None,
+            statics: self.statics.clone(),
             timeout_minutes: self.timeout_minutes,
             lcid: self.lcid,
             codepage: self.codepage,
@@ -295,11 +295,13 @@ impl SessionData {
         }
     }
 
-    /// Takes back the Contents and properties of `before` (a copy made by
-    /// [`SessionData::unbudgeted_copy`]), whatever the limits.
+    /// Takes back the Contents, static objects and properties of `before`
+    /// (a copy made by [`SessionData::unbudgeted_copy`]), whatever the
+    /// limits.
     pub(super) fn restore(&mut self, mut before: SessionData) {
         self.resize(before.bytes);
         self.contents = std::mem::take(&mut before.contents);
+        self.statics = before.statics.take();
         self.timeout_minutes = before.timeout_minutes;
         self.lcid = before.lcid;
         self.codepage = before.codepage;
@@ -332,6 +334,11 @@ impl SessionData {
             Undo::Timeout(t) => self.timeout_minutes = t,
             Undo::Lcid(l) => self.lcid = l,
             Undo::Codepage(c) => self.codepage = c,
+            Undo::StaticMade(index) => {
+                if let Some(slot) = self.statics.as_deref_mut().and_then(|s| s.get_mut(index)) {
+                    *slot = None;
+                }
+            }
             Undo::Before(before) => {
                 let Before { data, kept } = *before;
                 self.restore(data);
@@ -345,14 +352,17 @@ impl SessionData {
         self.statics.as_deref()?.get(index)?.as_ref()
     }
 
-    /// Records the instance of the static object at declaration `index`.
-    pub fn set_static_object(&mut self, index: usize, obj: Object) {
+    /// Records the instance of the static object at declaration `index`,
+    /// made by this unit of work (undone with its other changes: the
+    /// instance is let go and the next use makes another).
+    pub fn set_static_object(&mut self, index: usize, obj: Object, journal: &mut Journal) {
         let mut slots = self.statics.take().map(Vec::from).unwrap_or_default();
         if slots.len() <= index {
             slots.resize_with(index + 1, || None);
         }
         slots[index] = Some(obj);
         self.statics = Some(slots.into_boxed_slice());
+        journal.push(Undo::StaticMade(index), self);
     }
 }
 

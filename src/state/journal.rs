@@ -38,6 +38,8 @@ pub(crate) enum Undo {
     Lcid(u32),
     /// CodePage had this value.
     Codepage(u32),
+    /// The static object at this declaration index was made.
+    StaticMade(usize),
     /// The session as it was before the unit of work: the records it
     /// replaces had grown too large.
     Before(Box<Before>),
@@ -66,6 +68,7 @@ impl Undo {
                 | Undo::Timeout(_)
                 | Undo::Lcid(_)
                 | Undo::Codepage(_)
+                | Undo::StaticMade(_)
                 | Undo::Before(_) => 0,
             }
     }
