@@ -7,7 +7,7 @@ mod session;
 mod stats;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -37,17 +37,16 @@ pub(crate) struct AppInner {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     counters: Counters,
-    /// The application was released (its last [`App`] dropped): a unit of
-    /// work still open ends its session without Session_OnEnd.
-    released: AtomicBool,
-    /// The Session_OnEnd calls running now, which the release waits for.
+    /// The Session_OnEnd calls running now, which the release waits for,
+    /// and whether the application was released.
     ending: Ending,
 }
 
 /// The Session_OnEnd calls running now: the threads running them (with
 /// the fork generation each started in), and whether the application was
-/// released (then none starts). `std`'s pair, as the sweeper's (see
-/// [`Sweeper`]).
+/// released (its last [`App`] dropped: then none starts, and a unit of
+/// work still open ends its session without one). `std`'s pair, as the
+/// sweeper's (see [`Sweeper`]).
 #[derive(Default)]
 struct Ending {
     running: std::sync::Mutex<(bool, Vec<(std::thread::ThreadId, u32)>)>,
@@ -68,15 +67,22 @@ impl Ending {
         Some(Running(self))
     }
 
-    /// Marks the application released (sets `released` too) and waits
-    /// until the Session_OnEnd calls of other threads have returned (this
-    /// thread's own, when a handler releases the application, cannot; nor
-    /// can those of threads a `fork()` left in the parent).
-    fn release(&self, released: &AtomicBool) {
+    /// Whether the application was released.
+    fn released(&self) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
+    /// Marks the application released and waits until the Session_OnEnd
+    /// calls of other threads have returned (this thread's own, when a
+    /// handler releases the application, cannot; nor can those of threads
+    /// a `fork()` left in the parent).
+    fn release(&self) {
         let (me, generation) = (std::thread::current().id(), fork::generation());
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         running.0 = true;
-        released.store(true, Ordering::Release);
         while running.1.iter().any(|&(t, g)| t != me && g == generation) {
             running = self
                 .done
@@ -165,7 +171,7 @@ impl AppInner {
     /// None after the application's release (a Session_OnEnd of this
     /// sweep released it): what it claimed would go without Session_OnEnd.
     fn expire_batch(self: &Arc<Self>, now_ms: u64, due: &mut Vec<Lease>) -> (usize, Result<bool>) {
-        if self.released.load(Ordering::Acquire) {
+        if self.ending.released() {
             return (0, Ok(false));
         }
         let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
@@ -234,7 +240,6 @@ impl App {
             clock,
             opts,
             counters: Counters::default(),
-            released: AtomicBool::new(false),
             ending: Ending::default(),
         });
         let generation = fork::generation();
@@ -397,7 +402,7 @@ impl Drop for AppHandle {
         for lease in all {
             self.inner.end(lease);
         }
-        self.inner.ending.release(&self.inner.released);
+        self.inner.ending.release();
     }
 }
 
