@@ -2,6 +2,7 @@
 //! the expiry that ends timed-out sessions.
 
 mod anchors;
+mod ending;
 mod options;
 mod session;
 mod stats;
@@ -22,6 +23,7 @@ use crate::fork;
 use crate::state::{Limits, MemoryBudget, SessionData, SessionId};
 use crate::store::{Lease, LockMode, Lookup, SessionStore, StoreMode};
 use anchors::Anchors;
+use ending::Ending;
 use stats::Counters;
 
 /// Sessions an expiry sweep claims, then ends, at a time (and the most a
@@ -37,78 +39,9 @@ pub(crate) struct AppInner {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     counters: Counters,
-    /// The Session_OnEnd calls running now, which the release waits for,
-    /// and whether the application was released.
+    /// The threads ending sessions now, which the release waits for, and
+    /// whether the application was released.
     ending: Ending,
-}
-
-/// The Session_OnEnd calls running now: the threads running them (with
-/// the fork generation each started in), and whether the application was
-/// released (its last [`App`] dropped: then none starts, and a unit of
-/// work still open ends its session without one). `std`'s pair, as the
-/// sweeper's (see [`Sweeper`]).
-#[derive(Default)]
-struct Ending {
-    running: std::sync::Mutex<(bool, Vec<(std::thread::ThreadId, u32)>)>,
-    done: std::sync::Condvar,
-}
-
-impl Ending {
-    /// Notes a Session_OnEnd starting on this thread; `None` once the
-    /// application is released.
-    fn enter(&self) -> Option<Running<'_>> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if running.0 {
-            return None;
-        }
-        running
-            .1
-            .push((std::thread::current().id(), fork::generation()));
-        Some(Running(self))
-    }
-
-    /// Whether the application was released.
-    fn released(&self) -> bool {
-        self.running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-    }
-
-    /// Marks the application released and waits until the Session_OnEnd
-    /// calls of other threads have returned (this thread's own, when a
-    /// handler releases the application, cannot; nor can those of threads
-    /// a `fork()` left in the parent).
-    fn release(&self) {
-        let (me, generation) = (std::thread::current().id(), fork::generation());
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        running.0 = true;
-        while running.1.iter().any(|&(t, g)| t != me && g == generation) {
-            running = self
-                .done
-                .wait(running)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-/// A Session_OnEnd running on this thread (see [`Ending::enter`]).
-struct Running<'a>(&'a Ending);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        let me = std::thread::current().id();
-        let mut running = self
-            .0
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(i) = running.1.iter().position(|&(t, _)| t == me) {
-            running.1.swap_remove(i);
-        }
-        drop(running);
-        self.0.done.notify_all();
-    }
 }
 
 impl AppInner {
@@ -130,18 +63,25 @@ impl AppInner {
     /// Runs Session_OnEnd for a session the store has removed, then lets it go
     /// (which releases its objects). After the application's release it is
     /// let go without Session_OnEnd (the host may have freed what the
-    /// handler uses): a unit of work that ends later, or the rest of a
-    /// sweep's batch when a Session_OnEnd released the application. The
-    /// release waits for a Session_OnEnd running on another thread.
+    /// handler uses): a unit of work that ends later. The release waits
+    /// for a Session_OnEnd running on another thread.
     fn end(self: &Arc<Self>, lease: Lease) {
+        if self.opts.on_end.is_none() {
+            return;
+        }
+        let Some(_entered) = self.ending.enter() else {
+            return;
+        };
+        self.on_end(lease);
+    }
+
+    /// Runs Session_OnEnd for `lease` on a thread noted in `ending` (so
+    /// the release waits for it, or runs it), then lets the session go:
+    /// its objects are let go before the release can return.
+    fn on_end(self: &Arc<Self>, lease: Lease) {
         let Some(on_end) = self.opts.on_end.clone() else {
             return;
         };
-        let Some(_running) = self.ending.enter() else {
-            return;
-        };
-        // Dropped before `_running`: the session's objects are let go
-        // before the release can return.
         let mut s = Session::ending(anchors::anchor(self.clone()), lease);
         // The host's code: a fork need not wait for it (`fork::host`).
         crate::fork::host(|| {
@@ -168,17 +108,24 @@ impl AppInner {
     /// Claims up to [`EXPIRY_BATCH`] sessions expired at `now_ms` and not
     /// in use into `due`, and ends them: how many ended, and whether more
     /// may be due (or the store's failure, after ending what it claimed).
-    /// None after the application's release (a Session_OnEnd of this
-    /// sweep released it): what it claimed would go without Session_OnEnd.
+    /// None after the application's release. A release while the batch
+    /// is in hand (a Session_OnEnd of it released the application, or
+    /// another thread did) ends the rest before it returns, or waits for
+    /// this thread to: every session claimed gets Session_OnEnd.
     fn expire_batch(self: &Arc<Self>, now_ms: u64, due: &mut Vec<Lease>) -> (usize, Result<bool>) {
-        if self.ending.released() {
+        let Some(sweep) = self.ending.enter() else {
             return (0, Ok(false));
-        }
+        };
         let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
         let n = due.len();
         Counters::add(&self.counters.timed_out, n as u64);
-        for lease in due.drain(..) {
-            self.end(lease);
+        if self.opts.on_end.is_none() {
+            due.clear();
+        } else {
+            sweep.claim(due);
+            while let Some(lease) = sweep.next() {
+                self.on_end(lease);
+            }
         }
         (n, claimed)
     }
@@ -209,8 +156,9 @@ impl AppInner {
 ///
 /// Clones share the application. Dropping the last clone stops the expiry
 /// thread and runs Session_OnEnd for every session not in use (ASP's
-/// application end), after waiting for any Session_OnEnd running on
-/// another thread; sessions still open keep the shared state alive until
+/// application end), those a sweep has claimed and not ended yet
+/// included, after waiting for any Session_OnEnd (or a sweep's batch)
+/// running on another thread; sessions still open keep the shared state alive until
 /// they close, and are then dropped without Session_OnEnd (also when
 /// abandoned): what the handler uses may be gone by then (a C host's
 /// `event_context`). Close them first for ASP's order, where every session
@@ -402,7 +350,7 @@ impl Drop for AppHandle {
         for lease in all {
             self.inner.end(lease);
         }
-        self.inner.ending.release();
+        self.inner.ending.release(|lease| self.inner.on_end(lease));
     }
 }
 

@@ -741,11 +741,12 @@ fn the_last_handle_dropped_in_on_end_on_the_expiry_thread_ends_the_app() {
 }
 
 /// A Session_OnEnd on the expiry thread that lets go of the last handle
-/// while the same sweep holds more expired sessions: once the drop has
-/// returned (the application is released), no Session_OnEnd runs, not
-/// even for the rest of that sweep's batch.
+/// while the same sweep holds more expired sessions (claimed: out of the
+/// store, so the release's own sweep of the store cannot see them): the
+/// release ends them before it returns, each once, and once the drop has
+/// returned (the application is released) no Session_OnEnd runs.
 #[test]
-fn no_on_end_runs_after_a_release_inside_a_sweeps_on_end() {
+fn a_release_inside_a_sweeps_on_end_ends_the_rest_of_its_batch_first() {
     let clock = Arc::new(ManualClock::new(0));
     let slot: Arc<Mutex<Option<App>>> = Arc::default();
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -759,7 +760,9 @@ fn no_on_end_runs_after_a_release_inside_a_sweeps_on_end() {
                 l.fetch_add(1, Ordering::SeqCst);
             }
             e.fetch_add(1, Ordering::SeqCst);
-            if let Some(last) = held.lock().unwrap().take() {
+            // Not held across the drop, which runs this handler again.
+            let last = held.lock().unwrap().take();
+            if let Some(last) = last {
                 drop(last);
                 r.store(true, Ordering::SeqCst);
             }
@@ -778,8 +781,53 @@ fn no_on_end_runs_after_a_release_inside_a_sweeps_on_end() {
     assert!(released.load(Ordering::SeqCst));
     assert_eq!(
         (ends.load(Ordering::SeqCst), late.load(Ordering::SeqCst)),
-        (1, 0),
-        "Session_OnEnd ran after the application's release"
+        (5, 0),
+        "every session ends once, none after the application's release"
+    );
+}
+
+/// The application released while another thread's new session is
+/// making room (ending a batch of expired sessions it claimed, its first
+/// Session_OnEnd running): the release waits for that thread to end the
+/// whole batch, so every claimed session ends once and none after the
+/// release has returned.
+#[test]
+fn a_release_waits_for_another_threads_batch_to_end() {
+    let clock = Arc::new(ManualClock::new(0));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let started_tx = Mutex::new(started_tx);
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ends, late) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, e, l) = (released.clone(), ends.clone(), late.clone());
+    let app = app_with_clock(&clock, |o| {
+        o.max_sessions = 3;
+        o.on_end = Some(Arc::new(move |_| {
+            if e.fetch_add(1, Ordering::SeqCst) == 0 {
+                started_tx.lock().unwrap().send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            if r.load(Ordering::SeqCst) {
+                l.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    });
+    for _ in 0..3 {
+        stored(&app);
+    }
+    clock.advance(21 * MIN);
+    let mut fresh = app.create_session().unwrap();
+    let maker = std::thread::spawn(move || {
+        fresh.set("k", Variant::I4(1)).unwrap();
+        fresh.close().unwrap();
+    });
+    started_rx.recv().unwrap();
+    drop(app);
+    released.store(true, Ordering::SeqCst);
+    maker.join().unwrap();
+    assert_eq!(
+        (ends.load(Ordering::SeqCst), late.load(Ordering::SeqCst)),
+        (3, 0),
+        "every claimed session ends once, before the release returns"
     );
 }
 
