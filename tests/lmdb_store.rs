@@ -1713,6 +1713,7 @@ fn targeted_damages(f: &DataFile) -> Vec<(&'static str, Vec<u8>)> {
     assert!(!branches.is_empty(), "a tree of one page");
     let branch = branches[0] as usize * f.page;
     let leaf = leaves[leaves.len() / 2] as usize * f.page;
+    let fullest = *leaves.iter().max_by_key(|&&l| f.nodes(l).len()).unwrap();
     let nodes = f.nodes(leaves[leaves.len() / 2]);
     let node = nodes[nodes.len() / 2];
     let big = leaves
@@ -1748,10 +1749,14 @@ fn targeted_damages(f: &DataFile) -> Vec<(&'static str, Vec<u8>)> {
             f.meta() + 16 + 72 + 40,
             &1u64.to_le_bytes(),
         ),
+        // The fullest: a leaf holding as many entries as the main
+        // database's record counts (3), and no overflow record, would be
+        // a main database of plain records, so a foreign environment's
+        // (refused as such, with the same code but naming no page).
         at(
             "the main database's root: a leaf of another",
             f.meta() + 16 + 72 + 40,
-            &leaves[0].to_le_bytes(),
+            &fullest.to_le_bytes(),
         ),
     ]
 }
