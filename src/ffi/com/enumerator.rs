@@ -148,11 +148,14 @@ unsafe extern "C" fn next(
             // SAFETY: out holds count >= n initialised variants per the contract.
             unsafe { check_clearable(&*out.add(i)) }?;
         }
-        for (i, key) in batch[..n].iter().enumerate() {
-            // SAFETY: out holds count >= n initialised variants per the contract.
-            unsafe { store(out.add(i), Variant::bstr(key)) }?;
-        }
+        let keys: Vec<Variant> = batch[..n].iter().map(|k| Variant::bstr(k)).collect();
         e.pos.store(start + n, Ordering::Relaxed);
+        // `e` is not used from here on: clearing an `out[i]` may release
+        // this enumerator's last reference.
+        for (i, key) in keys.into_iter().enumerate() {
+            // SAFETY: out holds count >= n initialised variants per the contract.
+            unsafe { store(out.add(i), key) }?;
+        }
         // SAFETY: NULL or writable.
         unsafe { put(fetched, n as u32) };
         Ok(if n == count as usize {

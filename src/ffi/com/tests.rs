@@ -19,6 +19,8 @@ use crate::error as e;
 use crate::ffi::handle::{lend, sess_app, sess_session};
 use crate::variant::{Object, UnknownVtbl, Variant};
 
+mod hostile;
+
 /// A host object for StaticObjects: counts its references, frees itself at 0.
 #[repr(C)]
 struct Counted {
