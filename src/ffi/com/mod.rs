@@ -12,7 +12,8 @@
 //! handle's `Liveness`: once the unit of work has ended (session closed or
 //! discarded, request ended, event handler returned), every call but
 //! QueryInterface/AddRef/Release answers `SESS_E_OBJECT_DETACHED`. Objects
-//! follow the handle's threading rule: one thread at a time.
+//! follow the handle's threading rule: one thread at a time (AddRef and
+//! Release excepted).
 
 pub mod dictionary;
 pub mod dispatch;
@@ -102,6 +103,15 @@ impl<H, T> Com<H, T> {
     }
 }
 
+/// A reference count this high only comes from references never released
+/// (no host holds 2^31): from there the count sticks at [`STUCK`] and the
+/// object is never freed, rather than wrap to 0 and be freed while held.
+const MAX_REFS: u32 = 1 << 31;
+
+/// Where a count past [`MAX_REFS`] is pinned (halfway to overflow, so racing
+/// calls cannot carry it round).
+const STUCK: u32 = MAX_REFS + (MAX_REFS >> 1);
+
 /// IUnknown::AddRef for every object type; returns the new count (0 for
 /// NULL).
 ///
@@ -109,14 +119,20 @@ impl<H, T> Com<H, T> {
 /// `p` must be NULL or a live object of type `Com<H, T>`.
 pub(crate) unsafe extern "C" fn add_ref<H, T>(p: *mut H) -> u32 {
     // SAFETY: per the caller.
-    match unsafe { p.cast::<Com<H, T>>().as_ref() } {
-        Some(o) => o.refs.fetch_add(1, Ordering::Relaxed) + 1,
-        None => 0,
+    let Some(o) = (unsafe { p.cast::<Com<H, T>>().as_ref() }) else {
+        return 0;
+    };
+    let before = o.refs.fetch_add(1, Ordering::Relaxed);
+    if before >= MAX_REFS {
+        o.refs.store(STUCK, Ordering::Relaxed);
+        return STUCK;
     }
+    before + 1
 }
 
 /// IUnknown::Release for every object type: frees the object when the last
-/// reference goes; returns the new count (0 for NULL).
+/// reference goes; returns the new count (0 for NULL). A count stuck past
+/// [`MAX_REFS`] stays there.
 ///
 /// # Safety
 /// `p` must be NULL or a live object of type `Com<H, T>` on which the
@@ -127,13 +143,17 @@ pub(crate) unsafe extern "C" fn release<H, T>(p: *mut H) -> u32 {
     let Some(o) = (unsafe { p.as_ref() }) else {
         return 0;
     };
-    let left = o.refs.fetch_sub(1, Ordering::Release) - 1;
-    if left == 0 {
+    let before = o.refs.fetch_sub(1, Ordering::Release);
+    if before >= MAX_REFS {
+        o.refs.store(STUCK, Ordering::Relaxed);
+        return STUCK;
+    }
+    if before == 1 {
         fence(Ordering::Acquire);
         // SAFETY: the last reference: made by Box in Com::create, freed once.
         drop(unsafe { Box::from_raw(p) });
     }
-    left
+    before - 1
 }
 
 /// IUnknown::QueryInterface for an object whose interfaces are IUnknown,

@@ -246,7 +246,11 @@ static VTBL: sess_session_object_vtbl = sess_session_object_vtbl {
 /// with its `release`. The object works on the handle `s` while the handle's
 /// unit of work lasts, and may outlive it: afterwards its calls return
 /// `SESS_E_OBJECT_DETACHED` (QueryInterface, AddRef and Release still work).
-/// It follows the handle's threading rule: one thread at a time.
+/// It follows the handle's threading rule: one thread at a time, but for
+/// AddRef and Release, whose count is atomic (any thread). For it and every
+/// object reached from it: releasing a reference not held is the caller's
+/// error, as in COM (the object may be gone); a count past 2^31 (references
+/// never released) sticks, and the object is then never freed.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_interface(
     s: *mut sess_session,

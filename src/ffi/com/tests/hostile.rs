@@ -45,3 +45,32 @@ fn next_into_a_variant_holding_the_enumerators_last_reference() {
         sess_app_release(a);
     }
 }
+
+/// A host that AddRefs without releasing (a leak per request on a
+/// long-lived object) must not wrap the count to 0, which would free an
+/// object still referenced: past 2^31 the count sticks, the object is never
+/// freed and its calls keep working.
+#[test]
+fn a_reference_count_that_would_overflow_sticks() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    type SessionCom = Com<sess_session_object, SessionObject>;
+    // SAFETY: a live Session object; its count is what the test sets.
+    let refs = unsafe { &(*o.cast::<SessionCom>()).refs };
+    refs.store(u32::MAX, Ordering::SeqCst);
+    // SAFETY: a live object (its count pinned), released once at the end.
+    unsafe {
+        let vt = &*(*o).vtbl;
+        assert!((vt.add_ref)(o) >= 1 << 31);
+        for _ in 0..3 {
+            assert!((vt.release)(o) >= 1 << 31, "not freed");
+        }
+        let mut t = 0;
+        assert_eq!((vt.get_timeout)(o, &mut t), e::S_OK);
+        assert_eq!(t, 20);
+        refs.store(1, Ordering::SeqCst);
+        assert_eq!((vt.release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
