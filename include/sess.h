@@ -1855,7 +1855,9 @@ sess_result sess_compare_text(uint32_t lcid,
  * AddRef and Release, whose count is atomic (any thread). For it and every
  * object reached from it: releasing a reference not held is the caller's
  * error, as in COM (the object may be gone); a count past 2^31 (references
- * never released) sticks, and the object is then never freed.
+ * never released) sticks, and the object is then never freed. A call made
+ * while another call on the handle's objects runs (a host callback, such
+ * as a static object's factory, calling back in) is `SESS_E_WRONG_STATE`.
  */
 sess_result sess_session_interface(struct sess_session *s, struct sess_unknown **out);
 

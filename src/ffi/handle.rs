@@ -210,24 +210,47 @@ enum Holder {
 /// Whether a session handle still exists: objects that outlive a call on
 /// the handle (the COM objects) keep one and check it before each use.
 #[derive(Clone)]
-pub(crate) struct Liveness(Arc<AtomicBool>);
+pub(crate) struct Liveness(Arc<LiveState>);
+
+/// What a handle shares with its objects.
+struct LiveState {
+    /// The handle is still there.
+    live: AtomicBool,
+    /// One of the handle's objects is in a call on the session.
+    busy: AtomicBool,
+}
 
 impl Liveness {
     /// Whether the handle is still there (not ended, freed or taken back).
     pub(crate) fn is_live(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.live.load(Ordering::Acquire)
+    }
+
+    /// Marks an object's call on the session as running until the guard
+    /// drops; `None` if one already is (a host callback calling back in).
+    pub(crate) fn enter(&self) -> Option<Busy<'_>> {
+        (!self.0.busy.swap(true, Ordering::Acquire)).then(|| Busy(&self.0))
+    }
+}
+
+/// An object's call on the session, running (see [`Liveness::enter`]).
+pub(crate) struct Busy<'a>(&'a LiveState);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.busy.store(false, Ordering::Release);
     }
 }
 
 /// The handle's side of its [`Liveness`]: cleared when the handle goes away
 /// (closed, discarded, its request ended, its event handler returned).
 #[derive(Default)]
-struct LiveCell(Option<Arc<AtomicBool>>);
+struct LiveCell(Option<Arc<LiveState>>);
 
 impl Drop for LiveCell {
     fn drop(&mut self) {
         if let Some(cell) = self.0.take() {
-            cell.store(false, Ordering::Release);
+            cell.live.store(false, Ordering::Release);
         }
     }
 }
@@ -261,10 +284,12 @@ impl SessionHandle {
 
     /// This handle's liveness (one cell, shared by every object made from it).
     pub(crate) fn liveness(&mut self) -> Liveness {
-        let cell = self
-            .live
-            .0
-            .get_or_insert_with(|| Arc::new(AtomicBool::new(true)));
+        let cell = self.live.0.get_or_insert_with(|| {
+            Arc::new(LiveState {
+                live: AtomicBool::new(true),
+                busy: AtomicBool::new(false),
+            })
+        });
         Liveness(Arc::clone(cell))
     }
 

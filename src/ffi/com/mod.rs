@@ -255,7 +255,9 @@ impl Target {
     }
 
     /// Runs `f` on the session, or `E_OBJECT_DETACHED` once its unit of
-    /// work has ended.
+    /// work has ended, or `E_WRONG_STATE` while another object call on the
+    /// handle runs (a host callback calling back in must not reach the
+    /// session a second time).
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
         if !self.live.is_live() {
             return Err(Error::new(
@@ -264,8 +266,16 @@ impl Target {
                  ended or event handler returned): get a new one from the next handle",
             ));
         }
+        let Some(_busy) = self.live.enter() else {
+            return Err(Error::new(
+                err::E_WRONG_STATE,
+                "a call on this session's objects is already running (a host callback \
+                 such as a static object's factory called back in): call after it returns",
+            ));
+        };
         // SAFETY: live means the handle is unfreed; objects share the
-        // handle's one-thread-at-a-time rule.
+        // handle's one-thread-at-a-time rule, and no other object call on
+        // it is running.
         f(unsafe { &mut *self.session.cast::<SessionHandle>() }.session()?)
     }
 

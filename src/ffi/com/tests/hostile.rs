@@ -462,3 +462,54 @@ fn the_enumerator_at_its_edges() {
         sess_app_release(a);
     }
 }
+
+/// A host callback that calls back into the session's objects while one
+/// of their calls is running (here a static object's factory, run by the
+/// StaticObjects get that first asks for it) would reach the session a
+/// second time in the middle of that call; it gets `SESS_E_WRONG_STATE`
+/// and the outer call completes. (Before, the inner calls ran: Miri
+/// reports the second `&mut Session` as undefined behaviour.)
+#[test]
+fn a_call_back_in_from_a_host_callback_is_wrong_state() {
+    use std::cell::Cell;
+    thread_local! {
+        static OBJECT: Cell<*mut sess_session_object> = const { Cell::new(null_mut()) };
+        static INNER: Cell<(sess_result, sess_result)> = const { Cell::new((0, 0)) };
+    }
+    let opts = AppOptions {
+        static_objects: [StaticObject {
+            name: "Cart".into(),
+            factory: Arc::new(|| {
+                let o = OBJECT.with(Cell::get);
+                let mut lcid = 0;
+                // SAFETY: the test's live object; lcid writable.
+                let read = unsafe { ((*(*o).vtbl).get_lcid)(o, &mut lcid) };
+                let put = Some(Variant::I4(1));
+                let write = s_call(o, DISPID_VALUE, PUT, &[Variant::bstr("x")], put).0;
+                INNER.with(|c| c.set((read, write)));
+                counted()
+            }),
+        }]
+        .into(),
+        ..AppOptions::default()
+    };
+    let a = app(opts);
+    let (sess, _, o) = new_session(a);
+    OBJECT.with(|c| c.set(o));
+    let (rc, cart, _) = s_call(o, DISPID_SESSION_STATICOBJECTS, GET, &[s("Cart")], None);
+    assert_eq!(rc, e::S_OK);
+    assert!(matches!(cart, Variant::Unknown(_)));
+    drop(cart);
+    assert_eq!(INNER.with(Cell::get), (e::E_WRONG_STATE, e::E_WRONG_STATE));
+    // The calls work again once the outer one has returned.
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("x")], Some(Variant::I4(1))).0,
+        e::S_OK
+    );
+    // SAFETY: live object and handles, each released once.
+    unsafe {
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
