@@ -311,9 +311,7 @@ impl Demo {
         port: u16,
     ) -> Result<(Command, ApacheRun), String> {
         use std::os::unix::process::CommandExt;
-        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = common::out_dir().join(format!("apache-run-{}-{n}", std::process::id()));
+        let dir = common::fresh_out_path("apache-run");
         let mut conf = Command::new(common::root().join("hosts/apache/conf.sh"));
         conf.arg(&dir)
             .arg(port.to_string())
@@ -335,11 +333,8 @@ impl Demo {
         let mut own_lmdb = None;
         if host == Host::ApacheLmdb && !env.iter().any(|(k, _)| *k == "SESS_STORE") {
             // conf.sh makes it (and gives it to the children's user).
-            let lmdb = std::env::temp_dir().join(format!(
-                "libsess-apache-lmdb-{}-{n}-{}",
-                std::process::id(),
-                made_up_id()
-            ));
+            let run = dir.file_name().expect("a run's name").to_string_lossy();
+            let lmdb = std::env::temp_dir().join(format!("libsess-{run}-lmdb-{}", made_up_id()));
             conf.env("SESS_STORE", format!("lmdb://{}", lmdb.display()));
             own_lmdb = Some(lmdb);
         }
@@ -2118,9 +2113,7 @@ struct ExtraConf(PathBuf);
 
 impl ExtraConf {
     fn new(text: &str) -> ExtraConf {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = common::out_dir().join(format!("extra-{}-{n}.conf", std::process::id()));
+        let path = common::fresh_out_path("extra").with_extension("conf");
         std::fs::write(&path, text).expect("write the extra configuration");
         ExtraConf(path)
     }
@@ -2293,9 +2286,7 @@ struct IncludePage(PathBuf);
 
 impl IncludePage {
     fn new(virtual_path: &str) -> IncludePage {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let docs = common::out_dir().join(format!("apache-docs-{}-{n}", std::process::id()));
+        let docs = common::fresh_out_path("apache-docs");
         std::fs::create_dir_all(docs.join("inc")).expect("the document root");
         std::fs::write(
             docs.join("inc/page.shtml"),

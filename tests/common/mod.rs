@@ -61,6 +61,14 @@ pub fn out_dir() -> PathBuf {
     d
 }
 
+/// A path in [`out_dir`] named `stem` that no other call of this process
+/// (nor another process) returns: `<stem>-<pid>-<n>`.
+pub fn fresh_out_path(stem: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    out_dir().join(format!("{stem}-{}-{n}", std::process::id()))
+}
+
 /// The C compiler: `$CC`, else `cc`.
 pub fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
