@@ -265,7 +265,12 @@ typedef struct sess_request sess_request;
  * `sess_session_close` or `sess_session_discard` ends and frees it. A
  * handle the library lends (to Session_OnStart / Session_OnEnd for the
  * call, or by `sess_request_session` until `sess_request_end`) is ended by
- * the library: closing it is `SESS_E_WRONG_STATE`.
+ * the library: closing it is `SESS_E_WRONG_STATE`. A call on a handle or
+ * its objects made while another call on them runs (host code the call
+ * runs, such as a static object's factory or an object's AddRef or
+ * Release, calling back in) is `SESS_E_WRONG_STATE` and changes nothing;
+ * the running call completes. (Session_OnStart and Session_OnEnd are
+ * lent a handle of their own: their calls on it are not refused.)
  */
 typedef struct sess_session sess_session;
 
@@ -1856,8 +1861,9 @@ sess_result sess_compare_text(uint32_t lcid,
  * object reached from it: releasing a reference not held is the caller's
  * error, as in COM (the object may be gone); a count past 2^31 (references
  * never released) sticks, and the object is then never freed. A call made
- * while another call on the handle's objects runs (a host callback, such
- * as a static object's factory, calling back in) is `SESS_E_WRONG_STATE`.
+ * while another call on the handle or its objects runs (a host callback,
+ * such as a static object's factory, calling back in) is
+ * `SESS_E_WRONG_STATE`.
  */
 sess_result sess_session_interface(struct sess_session *s, struct sess_unknown **out);
 

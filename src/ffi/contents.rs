@@ -34,7 +34,8 @@ pub unsafe extern "C" fn sess_contents_key_at(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let (key, _) = unsafe { session(s) }?.item_at(index)?;
+        let s = unsafe { session(s) }?;
+        let (key, _) = s.item_at(index)?;
         // SAFETY: the caller's buffer contract.
         unsafe { write_text(key, buf, buf_len, out_len) }
     })
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn sess_contents_set_at(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NULL or initialised.
         let value = unsafe { read_arg(value, "value") }?;
         s.set_at(index, value)?;
@@ -87,7 +88,7 @@ pub unsafe extern "C" fn sess_contents_remove(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         Ok(if s.remove(name)? {

@@ -13,7 +13,10 @@
 //! (rustls-ffi's third kind, *shared* through an `Arc`, is not needed: an
 //! application is already shared inside, its clones refer to one state.)
 
-use std::ptr::NonNull;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -148,7 +151,12 @@ impl Boxed for sess_request {}
 /// `sess_session_close` or `sess_session_discard` ends and frees it. A
 /// handle the library lends (to Session_OnStart / Session_OnEnd for the
 /// call, or by `sess_request_session` until `sess_request_end`) is ended by
-/// the library: closing it is `SESS_E_WRONG_STATE`.
+/// the library: closing it is `SESS_E_WRONG_STATE`. A call on a handle or
+/// its objects made while another call on them runs (host code the call
+/// runs, such as a static object's factory or an object's AddRef or
+/// Release, calling back in) is `SESS_E_WRONG_STATE` and changes nothing;
+/// the running call completes. (Session_OnStart and Session_OnEnd are
+/// lent a handle of their own: their calls on it are not refused.)
 #[allow(non_camel_case_types)]
 pub struct sess_session {
     _private: [u8; 0],
@@ -165,12 +173,16 @@ impl sess_session {
     /// (NULL: `None`).
     ///
     /// # Safety
-    /// `p` must be NULL or a live session handle, used by this thread only.
+    /// `p` must be NULL or a live session handle, used by this thread only,
+    /// and not while a library call on it runs (from a callback the call
+    /// makes).
     pub unsafe fn session<'a>(p: *mut sess_session) -> Option<&'a mut Session> {
+        let p = p.cast::<SessionHandle>();
+        if p.is_null() {
+            return None;
+        }
         // SAFETY: forwarded to the caller.
-        unsafe { p.cast::<SessionHandle>().as_mut() }?
-            .session()
-            .ok()
+        unsafe { &mut *addr_of_mut!((*p).of) }.session().ok()
     }
 }
 
@@ -193,6 +205,8 @@ impl Boxed for sess_array {}
 pub(crate) struct SessionHandle {
     of: Holder,
     live: LiveCell,
+    /// A [`Call`] on the handle is running.
+    busy: Cell<bool>,
 }
 
 /// Who holds the session a handle reaches.
@@ -210,48 +224,130 @@ enum Holder {
 /// Whether a session handle still exists: objects that outlive a call on
 /// the handle (the COM objects) keep one and check it before each use.
 #[derive(Clone)]
-pub(crate) struct Liveness(Arc<LiveState>);
-
-/// What a handle shares with its objects.
-struct LiveState {
-    /// The handle is still there.
-    live: AtomicBool,
-    /// One of the handle's objects is in a call on the session.
-    busy: AtomicBool,
-}
+pub(crate) struct Liveness(Arc<AtomicBool>);
 
 impl Liveness {
     /// Whether the handle is still there (not ended, freed or taken back).
     pub(crate) fn is_live(&self) -> bool {
-        self.0.live.load(Ordering::Acquire)
-    }
-
-    /// Marks an object's call on the session as running until the guard
-    /// drops; `None` if one already is (a host callback calling back in).
-    pub(crate) fn enter(&self) -> Option<Busy<'_>> {
-        (!self.0.busy.swap(true, Ordering::Acquire)).then(|| Busy(&self.0))
-    }
-}
-
-/// An object's call on the session, running (see [`Liveness::enter`]).
-pub(crate) struct Busy<'a>(&'a LiveState);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.busy.store(false, Ordering::Release);
+        self.0.load(Ordering::Acquire)
     }
 }
 
 /// The handle's side of its [`Liveness`]: cleared when the handle goes away
 /// (closed, discarded, its request ended, its event handler returned).
 #[derive(Default)]
-struct LiveCell(Option<Arc<LiveState>>);
+struct LiveCell(Option<Arc<AtomicBool>>);
+
+impl LiveCell {
+    /// The liveness (one cell, shared by every object made from the handle).
+    fn get(&mut self) -> Liveness {
+        let cell = self
+            .0
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(true)));
+        Liveness(Arc::clone(cell))
+    }
+}
 
 impl Drop for LiveCell {
     fn drop(&mut self) {
         if let Some(cell) = self.0.take() {
-            cell.live.store(false, Ordering::Release);
+            cell.store(false, Ordering::Release);
         }
+    }
+}
+
+/// A call on a session handle (a `sess_*` function or one of its objects'
+/// calls), running until this drops. Meanwhile another call on the handle,
+/// made by host code the call runs (a static object's factory, an object's
+/// AddRef or Release), is `E_WRONG_STATE`: the session is never reached
+/// twice at once (the handle is used by one thread at a time, so a plain
+/// `Cell` marks the call).
+/// The handle is reached field by field, never as a whole, so a refused
+/// call does not touch the session the running one holds.
+pub(crate) struct Call<'a> {
+    handle: NonNull<SessionHandle>,
+    _handle: PhantomData<&'a mut SessionHandle>,
+}
+
+impl<'a> Call<'a> {
+    /// Begins a call on the handle `p`: NULL is `E_POINTER`, a handle with
+    /// a call running is `E_WRONG_STATE`.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live session handle, used by this thread only,
+    /// for `'a`.
+    pub(crate) unsafe fn enter(p: *mut sess_session) -> Result<Call<'a>> {
+        let handle = NonNull::new(p.cast::<SessionHandle>()).ok_or_else(|| null("session"))?;
+        // SAFETY: live per the caller.
+        if unsafe { Call::busy(handle) }.replace(true) {
+            return Err(Error::new(
+                err::E_WRONG_STATE,
+                "a call on this session handle or its objects is already running (host \
+                 code it ran, such as a static object's factory or an object's AddRef \
+                 or Release, called back in): call again after it returns",
+            ));
+        }
+        Ok(Call {
+            handle,
+            _handle: PhantomData,
+        })
+    }
+
+    /// The handle's flag, reached alone.
+    ///
+    /// # Safety
+    /// `handle` must be live for `'b`.
+    unsafe fn busy<'b>(handle: NonNull<SessionHandle>) -> &'b Cell<bool> {
+        // SAFETY: per the caller.
+        unsafe { &*addr_of!((*handle.as_ptr()).busy) }
+    }
+
+    /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
+    pub(crate) fn check_owned(&self) -> Result<()> {
+        // SAFETY: a live handle, in this call only.
+        unsafe { &*addr_of!((*self.handle.as_ptr()).of) }.check_owned()
+    }
+
+    /// The handle's liveness (one cell, shared by every object made from it).
+    pub(crate) fn liveness(&mut self) -> Liveness {
+        // SAFETY: a live handle, in this call only.
+        unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).live) }.get()
+    }
+
+    /// The session, held until the call ends.
+    pub(crate) fn session(self) -> Result<InSession<'a>> {
+        // SAFETY: a live handle, in this call only, for `'a`.
+        let of = unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).of) };
+        Ok(InSession {
+            session: of.session()?,
+            _call: self,
+        })
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        // SAFETY: live for the call (see `enter`).
+        unsafe { Call::busy(self.handle) }.set(false);
+    }
+}
+
+/// The session a running [`Call`] holds.
+pub(crate) struct InSession<'a> {
+    session: &'a mut Session,
+    _call: Call<'a>,
+}
+
+impl Deref for InSession<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session
+    }
+}
+
+impl DerefMut for InSession<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session
     }
 }
 
@@ -260,6 +356,7 @@ impl SessionHandle {
         SessionHandle {
             of,
             live: LiveCell::default(),
+            busy: Cell::new(false),
         }
     }
 
@@ -268,9 +365,30 @@ impl SessionHandle {
         SessionHandle::new(Holder::Owned(s))
     }
 
+    /// Ends the caller's session, keeping its changes (`keep`) or not (a
+    /// lent one as [`Call::check_owned`]), and frees the handle; the
+    /// handle's objects are detached first.
+    // Takes the box, and is inlined, so that the session is moved out of
+    // it once, straight into the call that ends it (taking `self` by value
+    // costs a copy of the session more per close).
+    #[allow(clippy::boxed_local)]
+    #[inline(always)]
+    pub(crate) fn end(self: Box<Self>, keep: bool) -> Result<()> {
+        self.of.check_owned()?;
+        let SessionHandle { of, live, .. } = *self;
+        drop(live);
+        match of {
+            Holder::Owned(s) if keep => s.close(),
+            Holder::Owned(s) => s.discard(),
+            _ => unreachable!("checked above"),
+        }
+    }
+}
+
+impl Holder {
     /// The session, for any use but ending it.
-    pub(crate) fn session(&mut self) -> Result<&mut Session> {
-        match &mut self.of {
+    fn session(&mut self) -> Result<&mut Session> {
+        match self {
             Holder::Owned(s) => Ok(s),
             // SAFETY: a lent session outlives the handler call the handle
             // is given to (the handle lives on the library's stack).
@@ -282,45 +400,15 @@ impl SessionHandle {
         }
     }
 
-    /// This handle's liveness (one cell, shared by every object made from it).
-    pub(crate) fn liveness(&mut self) -> Liveness {
-        let cell = self.live.0.get_or_insert_with(|| {
-            Arc::new(LiveState {
-                live: AtomicBool::new(true),
-                busy: AtomicBool::new(false),
-            })
-        });
-        Liveness(Arc::clone(cell))
-    }
-
-    /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
-    pub(crate) fn check_owned(&self) -> Result<()> {
-        match self.of {
+    /// `E_WRONG_STATE` for a session the library lent: its lender ends it.
+    fn check_owned(&self) -> Result<()> {
+        match self {
             Holder::Owned(_) => Ok(()),
             _ => Err(Error::new(
                 err::E_WRONG_STATE,
                 "this session handle is lent (event handler or web request): \
                  whoever lent it ends it",
             )),
-        }
-    }
-
-    /// Ends the caller's session, keeping its changes (`keep`) or not (a
-    /// lent one as [`Self::check_owned`]), and frees the handle; the
-    /// handle's objects are detached first.
-    // Takes the box, and is inlined, so that the session is moved out of
-    // it once, straight into the call that ends it (taking `self` by value
-    // costs a copy of the session more per close).
-    #[allow(clippy::boxed_local)]
-    #[inline(always)]
-    pub(crate) fn end(self: Box<Self>, keep: bool) -> Result<()> {
-        self.check_owned()?;
-        let SessionHandle { of, live } = *self;
-        drop(live);
-        match of {
-            Holder::Owned(s) if keep => s.close(),
-            Holder::Owned(s) => s.discard(),
-            _ => unreachable!("checked above"),
         }
     }
 }

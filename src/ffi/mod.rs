@@ -153,15 +153,14 @@ pub(crate) unsafe fn deref_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T
     unsafe { p.as_mut() }.ok_or_else(|| null(what))
 }
 
-/// A session handle argument (owned or lent).
+/// A session handle argument (owned or lent), held for the call (see
+/// [`handle::Call`]: a call back in meanwhile is `E_WRONG_STATE`).
 ///
 /// # Safety
 /// `s` must be NULL or a live session handle used by this thread only.
-pub(crate) unsafe fn session<'a>(
-    s: *mut handle::sess_session,
-) -> Result<&'a mut crate::app::Session> {
+pub(crate) unsafe fn session<'a>(s: *mut handle::sess_session) -> Result<handle::InSession<'a>> {
     // SAFETY: forwarded to the caller.
-    unsafe { handle::get_mut(s, "session") }?.session()
+    unsafe { handle::Call::enter(s) }?.session()
 }
 
 /// A NUL-terminated UTF-8 argument: NULL → `E_POINTER`, invalid UTF-8 →

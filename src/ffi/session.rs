@@ -119,9 +119,9 @@ pub unsafe extern "C" fn sess_session_close(s: *mut sess_session) -> sess_result
 #[inline(always)]
 unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
     boundary(|| {
-        // SAFETY: NULL or a live handle per the contract. A lent handle
-        // is refused before anything is freed.
-        unsafe { handle::get(s, "session") }?.check_owned()?;
+        // SAFETY: NULL or a live handle per the contract. A lent handle,
+        // or one a call is running on, is refused before anything is freed.
+        unsafe { handle::Call::enter(s) }?.check_owned()?;
         // SAFETY: a handle the caller owns (checked above), ended once.
         let s = unsafe { handle::take(s) }.ok_or_else(|| super::null("session"))?;
         s.end(keep)?;
@@ -265,7 +265,7 @@ pub unsafe extern "C" fn sess_value_set(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         // SAFETY: NULL or initialised per the contract.
@@ -295,7 +295,7 @@ pub unsafe extern "C" fn sess_value_txt(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         if !new_text.is_null() {
@@ -342,7 +342,7 @@ pub unsafe extern "C" fn sess_timeout(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NULL or readable.
         if let Some(&m) = unsafe { new_minutes.as_ref() } {
             s.set_timeout(m.into())?;
@@ -365,7 +365,7 @@ pub unsafe extern "C" fn sess_lcid(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NULL or readable.
         if let Some(&l) = unsafe { new_lcid.as_ref() } {
             s.set_lcid(l)?;
@@ -387,7 +387,7 @@ pub unsafe extern "C" fn sess_codepage(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NULL or readable.
         if let Some(&cp) = unsafe { new_cp.as_ref() } {
             s.set_codepage(cp)?;

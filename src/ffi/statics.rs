@@ -34,7 +34,8 @@ pub unsafe extern "C" fn sess_static_key_at(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let name = unsafe { session(s) }?.static_key_at(index)?;
+        let s = unsafe { session(s) }?;
+        let name = s.static_key_at(index)?;
         // SAFETY: the caller's buffer contract.
         unsafe { write_text(name, buf, buf_len, out_len) }
     })
@@ -65,11 +66,11 @@ pub unsafe extern "C" fn sess_static_get(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         match s.static_index(name) {
-            Some(i) => object_out(s, i, out),
+            Some(i) => object_out(&mut s, i, out),
             None => {
                 // SAFETY: NULL or initialised.
                 unsafe { store(out, Variant::Empty) }?;
@@ -88,7 +89,6 @@ pub unsafe extern "C" fn sess_static_get_at(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
-        object_out(s, index, out)
+        object_out(&mut *unsafe { session(s) }?, index, out)
     })
 }

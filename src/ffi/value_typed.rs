@@ -292,7 +292,7 @@ unsafe fn set(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle.
-        let s = unsafe { session(s) }?;
+        let mut s = unsafe { session(s) }?;
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         s.set(name, make()?)?;

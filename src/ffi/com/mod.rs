@@ -23,7 +23,7 @@ pub mod session_object;
 use std::ffi::c_void;
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
-use super::handle::{self, sess_session, Liveness, SessionHandle};
+use super::handle::{self, sess_session, Liveness};
 use super::variant::{check_clearable, sess_variant, store};
 use super::{boundary, deref, null, sess_result};
 use crate::app::Session;
@@ -250,14 +250,13 @@ impl Target {
     /// `s` must be NULL or a live session handle used by this thread.
     pub(crate) unsafe fn new(s: *mut sess_session) -> Result<Target> {
         // SAFETY: per the caller.
-        let live = unsafe { handle::get_mut(s, "session") }?.liveness();
+        let live = unsafe { handle::Call::enter(s) }?.liveness();
         Ok(Target { session: s, live })
     }
 
     /// Runs `f` on the session, or `E_OBJECT_DETACHED` once its unit of
-    /// work has ended, or `E_WRONG_STATE` while another object call on the
-    /// handle runs (a host callback calling back in must not reach the
-    /// session a second time).
+    /// work has ended, or `E_WRONG_STATE` while another call on the handle
+    /// or its objects runs (see [`handle::Call`]).
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Session) -> Result<R>) -> Result<R> {
         if !self.live.is_live() {
             return Err(Error::new(
@@ -266,17 +265,9 @@ impl Target {
                  ended or event handler returned): get a new one from the next handle",
             ));
         }
-        let Some(_busy) = self.live.enter() else {
-            return Err(Error::new(
-                err::E_WRONG_STATE,
-                "a call on this session's objects is already running (a host callback \
-                 such as a static object's factory called back in): call after it returns",
-            ));
-        };
         // SAFETY: live means the handle is unfreed; objects share the
-        // handle's one-thread-at-a-time rule, and no other object call on
-        // it is running.
-        f(unsafe { &mut *self.session.cast::<SessionHandle>() }.session()?)
+        // handle's one-thread-at-a-time rule.
+        f(&mut *unsafe { handle::Call::enter(self.session) }?.session()?)
     }
 
     /// `E_OBJECT_DETACHED` once the unit of work has ended.

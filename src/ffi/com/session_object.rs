@@ -251,8 +251,9 @@ static VTBL: sess_session_object_vtbl = sess_session_object_vtbl {
 /// object reached from it: releasing a reference not held is the caller's
 /// error, as in COM (the object may be gone); a count past 2^31 (references
 /// never released) sticks, and the object is then never freed. A call made
-/// while another call on the handle's objects runs (a host callback, such
-/// as a static object's factory, calling back in) is `SESS_E_WRONG_STATE`.
+/// while another call on the handle or its objects runs (a host callback,
+/// such as a static object's factory, calling back in) is
+/// `SESS_E_WRONG_STATE`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_interface(
     s: *mut sess_session,

@@ -20,6 +20,7 @@ use crate::ffi::handle::{lend, sess_app, sess_session};
 use crate::variant::{Object, UnknownVtbl, Variant};
 
 mod hostile;
+mod reentry;
 
 /// A host object for StaticObjects: counts its references, frees itself at 0.
 #[repr(C)]
