@@ -255,7 +255,10 @@ typedef struct sess_array sess_array;
 
 /**
  * A request in progress: holds its session (if any) until
- * `sess_request_end`, which frees it. Used by one thread at a time.
+ * `sess_request_end`, which frees it. Used by one thread at a time. A call
+ * on it made while another call on it, or on the session handle it lent,
+ * runs (host code calling back in, such as Session_OnStart or a static
+ * object's factory) is `SESS_E_WRONG_STATE` and changes nothing.
  */
 typedef struct sess_request sess_request;
 

@@ -134,7 +134,10 @@ impl Castable for sess_site {
 impl Boxed for sess_site {}
 
 /// A request in progress: holds its session (if any) until
-/// `sess_request_end`, which frees it. Used by one thread at a time.
+/// `sess_request_end`, which frees it. Used by one thread at a time. A call
+/// on it made while another call on it, or on the session handle it lent,
+/// runs (host code calling back in, such as Session_OnStart or a static
+/// object's factory) is `SESS_E_WRONG_STATE` and changes nothing.
 #[allow(non_camel_case_types)]
 pub struct sess_request {
     _private: [u8; 0],
@@ -279,7 +282,7 @@ impl<'a> Call<'a> {
     pub(crate) unsafe fn enter(p: *mut sess_session) -> Result<Call<'a>> {
         let handle = NonNull::new(p.cast::<SessionHandle>()).ok_or_else(|| null("session"))?;
         // SAFETY: live per the caller.
-        if unsafe { Call::busy(handle) }.replace(true) {
+        if unsafe { Call::busy(handle.as_ptr()) }.replace(true) {
             return Err(Error::new(
                 err::E_WRONG_STATE,
                 "a call on this session handle or its objects is already running (host \
@@ -297,9 +300,9 @@ impl<'a> Call<'a> {
     ///
     /// # Safety
     /// `handle` must be live for `'b`.
-    unsafe fn busy<'b>(handle: NonNull<SessionHandle>) -> &'b Cell<bool> {
+    unsafe fn busy<'b>(handle: *const SessionHandle) -> &'b Cell<bool> {
         // SAFETY: per the caller.
-        unsafe { &*addr_of!((*handle.as_ptr()).busy) }
+        unsafe { &*addr_of!((*handle).busy) }
     }
 
     /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
@@ -328,7 +331,7 @@ impl<'a> Call<'a> {
 impl Drop for Call<'_> {
     fn drop(&mut self) {
         // SAFETY: live for the call (see `enter`).
-        unsafe { Call::busy(self.handle) }.set(false);
+        unsafe { Call::busy(self.handle.as_ptr()) }.set(false);
     }
 }
 
@@ -423,8 +426,10 @@ pub(crate) fn lend<R>(s: &mut Session, call: impl FnOnce(*mut sess_session) -> R
 /// lends once the host asks for it (kept until the request ends, so the
 /// pointer the host holds stays valid).
 pub(crate) struct RequestHandle {
-    pub(crate) request: Request,
+    request: Request,
     lent: Option<Box<SessionHandle>>,
+    /// A [`RequestCall`] is running.
+    busy: Cell<bool>,
 }
 
 impl RequestHandle {
@@ -433,6 +438,7 @@ impl RequestHandle {
         RequestHandle {
             request,
             lent: None,
+            busy: Cell::new(false),
         }
     }
 
@@ -440,26 +446,88 @@ impl RequestHandle {
     /// every object made from that handle, are detached first: they must
     /// not reach the request while it ends (Session_OnEnd runs in it).
     pub(crate) fn end(self, failed: bool) -> Result<Outcome> {
-        let RequestHandle { request, lent } = self;
+        let RequestHandle { request, lent, .. } = self;
         drop(lent);
         request.end(failed)
     }
+}
 
-    /// The handle lending the request's session (which must exist).
+/// A call on a request handle, running until this drops; derefs to the
+/// request. Meanwhile another call on the request, made by host code the
+/// call runs (Session_OnStart), is `E_WRONG_STATE`; so is a request call
+/// made while a [`Call`] on the session handle it lent runs (the session
+/// lives in the request). Reaches the handle field by field, as [`Call`].
+pub(crate) struct RequestCall<'a> {
+    handle: NonNull<RequestHandle>,
+    _handle: PhantomData<&'a mut RequestHandle>,
+}
+
+impl<'a> RequestCall<'a> {
+    /// Begins a call on the request `p`: NULL is `E_POINTER`, a request
+    /// with a call running on it or its session handle is `E_WRONG_STATE`.
     ///
     /// # Safety
-    /// `this` must be the request's own handle pointer (from
-    /// [`hand_out`]), live.
-    pub(crate) unsafe fn lent_session(this: *mut sess_request) -> *mut sess_session {
-        let this = this.cast::<RequestHandle>();
-        // SAFETY: a live request handle per the caller.
-        let lent = unsafe { &mut (*this).lent };
-        let handle = lent.get_or_insert_with(|| {
-            Box::new(SessionHandle::new(Holder::OfRequest(
-                NonNull::new(this).expect("a live handle"),
-            )))
-        });
-        (&mut **handle as *mut SessionHandle).cast()
+    /// `p` must be NULL or a live request handle, used by this thread
+    /// only, for `'a`.
+    pub(crate) unsafe fn enter(p: *const sess_request) -> Result<RequestCall<'a>> {
+        let handle =
+            NonNull::new(p.cast::<RequestHandle>().cast_mut()).ok_or_else(|| null("request"))?;
+        // SAFETY: live per the caller; each field reached alone.
+        let (busy, lent) = unsafe {
+            (
+                &*addr_of!((*handle.as_ptr()).busy),
+                &*addr_of!((*handle.as_ptr()).lent),
+            )
+        };
+        // SAFETY: the lent handle lives while the request does.
+        let lent_busy = lent
+            .as_ref()
+            .is_some_and(|h| unsafe { Call::busy(addr_of!(**h)) }.get());
+        if busy.get() || lent_busy {
+            return Err(Error::new(
+                err::E_WRONG_STATE,
+                "a call on this request or its session handle is already running (host \
+                 code it ran, such as Session_OnStart or a static object's factory, \
+                 called back in): call again after it returns",
+            ));
+        }
+        busy.set(true);
+        Ok(RequestCall {
+            handle,
+            _handle: PhantomData,
+        })
+    }
+
+    /// The handle lending the request's session (which must exist).
+    pub(crate) fn lent_session(&mut self) -> *mut sess_session {
+        let this = self.handle;
+        // SAFETY: live, in this call only; the field alone.
+        let lent = unsafe { &mut *addr_of_mut!((*this.as_ptr()).lent) };
+        let handle =
+            lent.get_or_insert_with(|| Box::new(SessionHandle::new(Holder::OfRequest(this))));
+        addr_of_mut!(**handle).cast()
+    }
+}
+
+impl Deref for RequestCall<'_> {
+    type Target = Request;
+    fn deref(&self) -> &Request {
+        // SAFETY: live, in this call only; the field alone.
+        unsafe { &*addr_of!((*self.handle.as_ptr()).request) }
+    }
+}
+
+impl DerefMut for RequestCall<'_> {
+    fn deref_mut(&mut self) -> &mut Request {
+        // SAFETY: live, in this call only; the field alone.
+        unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).request) }
+    }
+}
+
+impl Drop for RequestCall<'_> {
+    fn drop(&mut self) {
+        // SAFETY: live, in this call only; the field alone.
+        unsafe { &*addr_of!((*self.handle.as_ptr()).busy) }.set(false);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::ffi::c_char;
 
-use super::handle::{self, sess_request};
+use super::handle::{sess_request, RequestCall};
 use super::versioned;
 use super::web::sess_request_info;
 use super::{boundary, put, sess_result, write_text};
@@ -54,7 +54,7 @@ pub unsafe extern "C" fn sess_request_set_cookie(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = &mut unsafe { handle::get_mut(req, "request") }?.request;
+        let mut req = unsafe { RequestCall::enter(req) }?;
         let Some(value) = req.set_cookie_now() else {
             if buf.is_null() && buf_len != 0 {
                 return Err(super::null("buf"));

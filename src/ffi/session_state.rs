@@ -4,7 +4,7 @@
 //! no call: a `sess_session` is a unit of work that holds the session's
 //! lock, so access through it is always synchronized.)
 
-use super::handle::{self, sess_array, sess_request, sess_session};
+use super::handle::{self, sess_array, sess_request, sess_session, RequestCall};
 use super::{boundary, put_required, sess_result, session};
 use crate::error as err;
 use crate::variant::Variant;
@@ -26,10 +26,7 @@ pub unsafe extern "C" fn sess_request_cookie_mode(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let mode = if unsafe { handle::get(req, "request") }?
-            .request
-            .is_cookieless()
-        {
+        let mode = if unsafe { RequestCall::enter(req) }?.is_cookieless() {
             COOKIE_MODE_USE_URI
         } else {
             COOKIE_MODE_USE_COOKIES
@@ -49,13 +46,7 @@ pub unsafe extern "C" fn sess_request_is_cookieless(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request; out NULL or writable.
-        unsafe {
-            put_required(
-                out,
-                handle::get(req, "request")?.request.is_cookieless(),
-                "out",
-            )
-        }?;
+        unsafe { put_required(out, RequestCall::enter(req)?.is_cookieless(), "out") }?;
         Ok(err::S_OK)
     })
 }

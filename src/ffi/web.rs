@@ -5,7 +5,9 @@
 
 use std::ffi::c_char;
 
-use super::handle::{self, sess_app, sess_request, sess_session, sess_site, RequestHandle};
+use super::handle::{
+    self, sess_app, sess_request, sess_session, sess_site, RequestCall, RequestHandle,
+};
 use super::variant::{check_clearable, sess_variant, store};
 use super::versioned::{self, Versioned};
 use super::{
@@ -333,8 +335,7 @@ pub unsafe extern "C" fn sess_request_acquire(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = unsafe { handle::get_mut(req, "request") }?;
-        req.request.acquire(session_use_of(session_use)?)?;
+        unsafe { RequestCall::enter(req) }?.acquire(session_use_of(session_use)?)?;
         Ok(err::S_OK)
     })
 }
@@ -355,7 +356,7 @@ pub unsafe extern "C" fn sess_request_session(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let r = unsafe { handle::get_mut(req, "request") }?;
+        let mut r = unsafe { RequestCall::enter(req) }?;
         require(out, "out")?;
         if flags & !REQUEST_CREATE != 0 {
             return Err(Error::new(
@@ -364,14 +365,13 @@ pub unsafe extern "C" fn sess_request_session(
             ));
         }
         let has = if flags & REQUEST_CREATE != 0 {
-            r.request.session_or_new()?;
+            r.session_or_new()?;
             true
         } else {
-            r.request.session().is_some()
+            r.session().is_some()
         };
         let (s, rc) = if has {
-            // SAFETY: the live request handle the caller passed.
-            (unsafe { RequestHandle::lent_session(req) }, err::S_OK)
+            (r.lent_session(), err::S_OK)
         } else {
             (std::ptr::null_mut(), err::S_FALSE)
         };
@@ -391,14 +391,7 @@ pub unsafe extern "C" fn sess_request_path(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request; the caller's buffer contract.
-        unsafe {
-            write_text(
-                handle::get(req, "request")?.request.path(),
-                buf,
-                buf_len,
-                out_len,
-            )
-        }
+        unsafe { write_text(RequestCall::enter(req)?.path(), buf, buf_len, out_len) }
     })
 }
 
@@ -412,14 +405,7 @@ pub unsafe extern "C" fn sess_request_app_path(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request; the caller's buffer contract.
-        unsafe {
-            write_text(
-                handle::get(req, "request")?.request.app_path(),
-                buf,
-                buf_len,
-                out_len,
-            )
-        }
+        unsafe { write_text(RequestCall::enter(req)?.app_path(), buf, buf_len, out_len) }
     })
 }
 
@@ -444,7 +430,7 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live request.
-        let req = &unsafe { handle::get(req, "request") }?.request;
+        let req = unsafe { RequestCall::enter(req) }?;
         // SAFETY: NUL-terminated.
         let url = unsafe { text(url, "url") }?;
         // SAFETY: the caller's buffer contract.
@@ -473,7 +459,10 @@ pub unsafe extern "C" fn sess_request_end(
             // SAFETY: an initialised variant per the contract.
             unsafe { check_clearable(&*out_set_cookie) }?;
         }
-        // SAFETY: NULL or a request from sess_request_begin, ended once.
+        // SAFETY: NULL or a live request. Refused while a call on it
+        // runs, before anything is freed.
+        drop(unsafe { RequestCall::enter(req) }?);
+        // SAFETY: a request from sess_request_begin, ended once.
         let req = unsafe { handle::take(req) }.ok_or_else(|| super::null("request"))?;
         let outcome = (*req).end(failed)?;
         if !out_set_cookie.is_null() {

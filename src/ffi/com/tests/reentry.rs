@@ -1,6 +1,7 @@
 //! A host callback calling back into the session it was called from: a
-//! static object's factory, or a host object's AddRef, run in the middle
-//! of a call on the session handle or on its objects. The nested call must
+//! static object's factory, a host object's AddRef or Session_OnStart, run
+//! in the middle of a call on the session handle, on its objects or on the
+//! request that lent the handle. The nested call must
 //! not reach the session a second time (an aliased `&mut Session`, which
 //! Miri reports as undefined behaviour): it is `SESS_E_WRONG_STATE`, and the
 //! outer call completes.
@@ -9,8 +10,15 @@ use std::cell::{Cell, RefCell};
 
 use super::*;
 use crate::ffi::app::{sess_app_create, sess_app_options, sess_app_options_init};
+use crate::ffi::handle::{sess_request, sess_site};
 use crate::ffi::session::{sess_abandon, sess_session_discard, sess_value_set};
 use crate::ffi::statics::sess_static_get;
+use crate::ffi::web::{
+    sess_request_acquire, sess_request_begin, sess_request_end, sess_request_info,
+    sess_request_path, sess_request_session, sess_site_add, sess_site_create, sess_site_release,
+    REQUEST_CREATE, USE_EXCLUSIVE, USE_OFF,
+};
+use std::ptr::null;
 
 thread_local! {
     /// The handle the callbacks call back into.
@@ -223,4 +231,117 @@ fn event_handlers_use_the_handle_they_are_lent() {
         assert_eq!(sess_session_discard(s), e::S_OK);
         sess_app_release(a);
     }
+}
+
+thread_local! {
+    /// The request the callbacks call back into.
+    static REQUEST: Cell<*mut sess_request> = const { Cell::new(null_mut()) };
+}
+
+/// Calls back into the request as a careless host would: its path, its
+/// session handle, and its end; records their codes.
+fn call_request_back_in() {
+    let r = REQUEST.with(Cell::get);
+    let mut buf = [0 as c_char; 16];
+    let mut lent = null_mut();
+    // SAFETY: the test's live request; locals valid.
+    let codes = unsafe {
+        [
+            sess_request_path(r, buf.as_mut_ptr(), buf.len(), null_mut()),
+            sess_request_session(r, 0, &mut lent),
+            sess_request_end(r, false, null_mut()),
+        ]
+    };
+    NESTED.with(|n| n.borrow_mut().extend(codes));
+}
+
+/// A request (`session_use`) on a new site for `opts`'s application,
+/// registered for the callbacks.
+fn request(
+    opts: AppOptions,
+    session_use: u32,
+) -> (*mut sess_site, *mut sess_app, *mut sess_request) {
+    let a = app(opts);
+    // SAFETY: locals and handles made here.
+    unsafe {
+        let mut site = null_mut();
+        assert_eq!(sess_site_create(&mut site), e::S_OK);
+        assert_eq!(sess_site_add(site, c"/".as_ptr(), a, null()), e::S_OK);
+        let info = sess_request_info {
+            struct_size: std::mem::size_of::<sess_request_info>() as u32,
+            session_use,
+            path: c"/".as_ptr(),
+            cookie_header: null(),
+            cookie_header_len: 0,
+            https: false.into(),
+        };
+        let mut req = null_mut();
+        assert_eq!(sess_request_begin(site, &info, &mut req), e::S_OK);
+        REQUEST.with(|c| c.set(req));
+        (site, a, req)
+    }
+}
+
+/// The request works on after the refused calls, and ends.
+fn end_request(site: *mut sess_site, a: *mut sess_app, req: *mut sess_request) {
+    let mut buf = [0 as c_char; 16];
+    // SAFETY: live handles, each ended once.
+    unsafe {
+        assert_eq!(
+            sess_request_path(req, buf.as_mut_ptr(), buf.len(), null_mut()),
+            e::S_OK
+        );
+        assert_eq!(sess_request_end(req, false, null_mut()), e::S_OK);
+        sess_site_release(site);
+        sess_app_release(a);
+    }
+}
+
+/// A static object's factory, run by a call on the session handle a
+/// request lent, calling back into the request: its session lives inside
+/// it (before, `sess_request_end` freed it under the running call).
+#[test]
+fn a_factory_calling_the_request_back_is_wrong_state() {
+    let opts = AppOptions {
+        static_objects: [StaticObject {
+            name: "A".into(),
+            factory: Arc::new(|| {
+                call_request_back_in();
+                counted()
+            }),
+        }]
+        .into(),
+        ..AppOptions::default()
+    };
+    let (site, a, req) = request(opts, USE_EXCLUSIVE);
+    let mut s = null_mut();
+    let mut out = write(Variant::Empty);
+    // SAFETY: live handles; out initialised, cleared once.
+    unsafe {
+        assert_eq!(sess_request_session(req, REQUEST_CREATE, &mut s), e::S_OK);
+        assert_eq!(sess_static_get(s, c"A".as_ptr(), &mut out), e::S_OK);
+        assert_eq!(sess_variant_clear(&mut out), e::S_OK);
+        assert_eq!(NESTED.with(|n| n.take()), vec![e::E_WRONG_STATE; 3]);
+        let one = write(Variant::I4(1));
+        assert_eq!(sess_value_set(s, c"k".as_ptr(), &one), e::S_OK);
+    }
+    end_request(site, a, req);
+}
+
+/// Session_OnStart, run by `sess_request_acquire` as it creates the
+/// session, calling back into the request.
+#[test]
+fn a_session_on_start_calling_the_request_back_is_wrong_state() {
+    let opts = AppOptions {
+        on_start: Some(Arc::new(|_: &mut Session| {
+            call_request_back_in();
+            Ok(())
+        })),
+        ..AppOptions::default()
+    };
+    let (site, a, req) = request(opts, USE_OFF);
+    // SAFETY: a live request.
+    assert_eq!(unsafe { sess_request_acquire(req, USE_EXCLUSIVE) }, e::S_OK);
+    assert_eq!(NESTED.with(|n| n.take()), vec![e::E_WRONG_STATE; 3]);
+    end_request(site, a, req);
 }
