@@ -222,6 +222,9 @@ enum Holder {
     Lent(NonNull<Session>),
     /// Lent by a request: its session, until the request ends.
     OfRequest(NonNull<RequestHandle>),
+    /// Taken out to be ended ([`Call::take_owned`]); the handle is freed
+    /// next.
+    Ended,
 }
 
 /// Whether a session handle still exists: objects that outlive a call on
@@ -305,16 +308,30 @@ impl<'a> Call<'a> {
         unsafe { &*addr_of!((*handle).busy) }
     }
 
-    /// `E_WRONG_STATE` for a handle the library lent: its lender ends it.
-    pub(crate) fn check_owned(&self) -> Result<()> {
-        // SAFETY: a live handle, in this call only.
-        unsafe { &*addr_of!((*self.handle.as_ptr()).of) }.check_owned()
-    }
-
     /// The handle's liveness (one cell, shared by every object made from it).
     pub(crate) fn liveness(&mut self) -> Liveness {
         // SAFETY: a live handle, in this call only.
         unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).live) }.get()
+    }
+
+    /// Takes the caller's session out of the handle to end it (a handle
+    /// the library lent is `E_WRONG_STATE`: its lender ends it), and
+    /// detaches the handle's objects. The
+    /// call still runs while the session ends, so host code the ending
+    /// runs (a replaced object's last Release) that calls back into the
+    /// handle is refused; the handle is freed after the call.
+    pub(crate) fn take_owned(&mut self) -> Result<Session> {
+        // SAFETY: a live handle, in this call only.
+        let of = unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).of) };
+        of.check_owned()?;
+        // SAFETY: as above; the old cell's drop clears the liveness.
+        drop(std::mem::take(unsafe {
+            &mut *addr_of_mut!((*self.handle.as_ptr()).live)
+        }));
+        match std::mem::replace(of, Holder::Ended) {
+            Holder::Owned(s) => Ok(s),
+            _ => unreachable!("checked above"),
+        }
     }
 
     /// The session, held until the call ends.
@@ -367,25 +384,6 @@ impl SessionHandle {
     pub(crate) fn owned(s: Session) -> SessionHandle {
         SessionHandle::new(Holder::Owned(s))
     }
-
-    /// Ends the caller's session, keeping its changes (`keep`) or not (a
-    /// lent one as [`Call::check_owned`]), and frees the handle; the
-    /// handle's objects are detached first.
-    // Takes the box, and is inlined, so that the session is moved out of
-    // it once, straight into the call that ends it (taking `self` by value
-    // costs a copy of the session more per close).
-    #[allow(clippy::boxed_local)]
-    #[inline(always)]
-    pub(crate) fn end(self: Box<Self>, keep: bool) -> Result<()> {
-        self.of.check_owned()?;
-        let SessionHandle { of, live, .. } = *self;
-        drop(live);
-        match of {
-            Holder::Owned(s) if keep => s.close(),
-            Holder::Owned(s) => s.discard(),
-            _ => unreachable!("checked above"),
-        }
-    }
 }
 
 impl Holder {
@@ -398,8 +396,12 @@ impl Holder {
             Holder::Lent(s) => Ok(unsafe { s.as_mut() }),
             // SAFETY: the handle lives inside the request it points to and
             // is freed with it.
-            Holder::OfRequest(r) => unsafe { (*r.as_ptr()).request.session() }
+            Holder::OfRequest(r) => unsafe { request_of(&mut (*r.as_ptr()).request).session() }
                 .ok_or_else(|| Error::new(err::E_UNEXPECTED, "the request has no session")),
+            Holder::Ended => Err(Error::new(
+                err::E_WRONG_STATE,
+                "this session handle is being closed",
+            )),
         }
     }
 
@@ -426,7 +428,9 @@ pub(crate) fn lend<R>(s: &mut Session, call: impl FnOnce(*mut sess_session) -> R
 /// lends once the host asks for it (kept until the request ends, so the
 /// pointer the host holds stays valid).
 pub(crate) struct RequestHandle {
-    request: Request,
+    /// `None` once taken out to be ended ([`RequestCall::end`]); the handle
+    /// is freed next.
+    request: Option<Request>,
     lent: Option<Box<SessionHandle>>,
     /// A [`RequestCall`] is running.
     busy: Cell<bool>,
@@ -436,20 +440,17 @@ impl RequestHandle {
     /// A handle for a request just begun.
     pub(crate) fn new(request: Request) -> RequestHandle {
         RequestHandle {
-            request,
+            request: Some(request),
             lent: None,
             busy: Cell::new(false),
         }
     }
+}
 
-    /// Ends the request (`Request::end`). The session handle it lent, and
-    /// every object made from that handle, are detached first: they must
-    /// not reach the request while it ends (Session_OnEnd runs in it).
-    pub(crate) fn end(self, failed: bool) -> Result<Outcome> {
-        let RequestHandle { request, lent, .. } = self;
-        drop(lent);
-        request.end(failed)
-    }
+/// The request of a handle, as taken by a call on it.
+fn request_of(of: &mut Option<Request>) -> &mut Request {
+    of.as_mut()
+        .expect("a request handle's calls are refused while it ends")
 }
 
 /// A call on a request handle, running until this drops; derefs to the
@@ -507,20 +508,51 @@ impl<'a> RequestCall<'a> {
             lent.get_or_insert_with(|| Box::new(SessionHandle::new(Holder::OfRequest(this))));
         addr_of_mut!(**handle).cast()
     }
+
+    /// Ends the request (`Request::end`), the call still running: host code
+    /// the ending runs (Session_OnEnd) that calls back into the request or
+    /// the session handle it lent is refused. That handle, and every object
+    /// made from it, are detached first; the handles are freed after the
+    /// call.
+    pub(crate) fn end(&mut self, failed: bool) -> Result<Outcome> {
+        // SAFETY: live, in this call only; the fields alone.
+        let (of, lent) = unsafe {
+            let p = self.handle.as_ptr();
+            (
+                &mut *addr_of_mut!((*p).request),
+                &mut *addr_of_mut!((*p).lent),
+            )
+        };
+        if let Some(h) = lent {
+            // Calls on it are refused from now on (none runs: `enter`
+            // checked), and its objects detached.
+            let h: *mut SessionHandle = addr_of_mut!(**h);
+            // SAFETY: the lent handle lives in the request; its fields alone.
+            unsafe {
+                Call::busy(h).set(true);
+                drop(std::mem::take(&mut *addr_of_mut!((*h).live)));
+            }
+        }
+        of.take()
+            .expect("a request handle's calls are refused while it ends")
+            .end(failed)
+    }
 }
 
 impl Deref for RequestCall<'_> {
     type Target = Request;
     fn deref(&self) -> &Request {
         // SAFETY: live, in this call only; the field alone.
-        unsafe { &*addr_of!((*self.handle.as_ptr()).request) }
+        let of = unsafe { &*addr_of!((*self.handle.as_ptr()).request) };
+        of.as_ref()
+            .expect("a request handle's calls are refused while it ends")
     }
 }
 
 impl DerefMut for RequestCall<'_> {
     fn deref_mut(&mut self) -> &mut Request {
         // SAFETY: live, in this call only; the field alone.
-        unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).request) }
+        request_of(unsafe { &mut *addr_of_mut!((*self.handle.as_ptr()).request) })
     }
 }
 

@@ -121,11 +121,19 @@ unsafe fn end(s: *mut sess_session, keep: bool) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live handle per the contract. A lent handle,
         // or one a call is running on, is refused before anything is freed.
-        unsafe { handle::Call::enter(s) }?.check_owned()?;
-        // SAFETY: a handle the caller owns (checked above), ended once.
-        let s = unsafe { handle::take(s) }.ok_or_else(|| super::null("session"))?;
-        s.end(keep)?;
-        Ok(err::S_OK)
+        let mut call = unsafe { handle::Call::enter(s) }?;
+        let session = call.take_owned()?;
+        // The call runs on while the session ends: host code the ending
+        // runs that calls back into the handle is refused.
+        let ended = if keep {
+            session.close()
+        } else {
+            session.discard()
+        };
+        drop(call);
+        // SAFETY: a handle the caller owns (taken above), ended once.
+        drop(unsafe { handle::take(s) });
+        ended.map(|()| err::S_OK)
     })
 }
 

@@ -461,10 +461,12 @@ pub unsafe extern "C" fn sess_request_end(
         }
         // SAFETY: NULL or a live request. Refused while a call on it
         // runs, before anything is freed.
-        drop(unsafe { RequestCall::enter(req) }?);
+        let mut call = unsafe { RequestCall::enter(req) }?;
+        let ended = call.end(failed);
+        drop(call);
         // SAFETY: a request from sess_request_begin, ended once.
-        let req = unsafe { handle::take(req) }.ok_or_else(|| super::null("request"))?;
-        let outcome = (*req).end(failed)?;
+        drop(unsafe { handle::take(req) });
+        let outcome = ended?;
         if !out_set_cookie.is_null() {
             let value = outcome
                 .set_cookie

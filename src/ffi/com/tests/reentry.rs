@@ -345,3 +345,86 @@ fn a_session_on_start_calling_the_request_back_is_wrong_state() {
     assert_eq!(NESTED.with(|n| n.take()), vec![e::E_WRONG_STATE; 3]);
     end_request(site, a, req);
 }
+
+/// A host object whose Release calls the session handle back.
+unsafe extern "C" fn reentrant_release_calling(_: *mut Unknown) -> u32 {
+    if ARMED.with(|a| a.replace(false)) {
+        let mut got = write(Variant::Empty);
+        // SAFETY: the handle being closed; got initialised.
+        let rc = unsafe { sess_value_get(HANDLE.with(Cell::get), c"k".as_ptr(), &mut got) };
+        NESTED.with(|n| n.borrow_mut().push(rc));
+    }
+    1
+}
+
+static RELEASE_CALLING: UnknownVtbl = UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(reentrant_add_ref),
+    release: Some(reentrant_release_calling),
+};
+
+/// A replaced object's last Release comes as the unit of work ends, in
+/// `sess_session_close`: a Release calling the handle being closed back
+/// gets `SESS_E_WRONG_STATE` (before, it reached the session through the
+/// handle's moved-out memory while the session was being closed).
+#[test]
+fn a_release_calling_back_in_as_the_handle_closes_is_wrong_state() {
+    let a = app(AppOptions::default());
+    let (sess, o) = registered(a);
+    // SAFETY: a live object.
+    assert_eq!(unsafe { ((*(*o).vtbl).release)(o) }, 0);
+    let mut obj = Reentrant {
+        head: Unknown {
+            vtbl: &RELEASE_CALLING,
+        },
+    };
+    let p: *mut Unknown = (&mut obj as *mut Reentrant).cast();
+    // SAFETY: a live object (it never goes away: its counts are fixed).
+    let held = Variant::Unknown(unsafe { Object::from_owned(p) }.unwrap());
+    // SAFETY: a live handle, closed once; variants initialised.
+    unsafe {
+        let mut v = write(held);
+        assert_eq!(sess_value_set(sess, c"obj".as_ptr(), &v), e::S_OK);
+        sess_variant_clear(&mut v);
+        let empty = write(Variant::Empty);
+        assert_eq!(sess_value_set(sess, c"obj".as_ptr(), &empty), e::S_OK);
+        assert_eq!(NESTED.with(|n| n.take()), vec![], "kept until the end");
+        ARMED.with(|a| a.set(true));
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+    assert_eq!(NESTED.with(|n| n.take()), vec![e::E_WRONG_STATE]);
+}
+
+/// Session_OnEnd, run by `sess_request_end` for the session abandoned in
+/// the request, calling the request being ended back, or the session
+/// handle it lent: `SESS_E_WRONG_STATE` (before, they reached the request's
+/// and the handle's moved-out memory as it ended).
+#[test]
+fn a_session_on_end_calling_the_ending_request_back_is_wrong_state() {
+    let on_end = |_: &mut Session| {
+        call_request_back_in();
+        let mut got = write(Variant::Empty);
+        // SAFETY: the lent handle of the request being ended; got initialised.
+        let rc = unsafe { sess_value_get(HANDLE.with(Cell::get), c"k".as_ptr(), &mut got) };
+        NESTED.with(|n| n.borrow_mut().push(rc));
+    };
+    let opts = AppOptions {
+        on_end: Some(Arc::new(on_end)),
+        ..AppOptions::default()
+    };
+    let (site, a, req) = request(opts, USE_EXCLUSIVE);
+    let mut s = null_mut();
+    // SAFETY: live handles, each ended once.
+    unsafe {
+        assert_eq!(sess_request_session(req, REQUEST_CREATE, &mut s), e::S_OK);
+        HANDLE.with(|c| c.set(s));
+        let one = write(Variant::I4(1));
+        assert_eq!(sess_value_set(s, c"k".as_ptr(), &one), e::S_OK);
+        assert_eq!(sess_abandon(s), e::S_OK);
+        assert_eq!(sess_request_end(req, false, null_mut()), e::S_OK);
+        sess_site_release(site);
+        sess_app_release(a);
+    }
+    assert_eq!(NESTED.with(|n| n.take()), vec![e::E_WRONG_STATE; 4]);
+}
