@@ -98,10 +98,10 @@ if [[ $steps == *,tsan,* ]]; then
 fi
 
 if [[ $steps == *,miri,* ]]; then
-  echo "== Miri: the word reads of short texts, Contents' key cast, objects' reference counts, the FFI's struct and byte readers, C bool fields (at ${SECONDS} s)"
+  echo "== Miri: the word reads of short texts, Contents' key cast, objects' reference counts, the FFI's struct and byte readers, C bool fields, the COM objects under a hostile host and calls back in (at ${SECONDS} s)"
   MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test \
     --target-dir target/miri --lib -- ascii state::contents variant::change_type::tests::objects \
     variant::tests ffi::tests ffi::app::tests::option_structs ffi::app::tests::an_older_struct \
-    c_bool_fields
+    c_bool_fields ffi::com::tests::hostile ffi::com::tests::reentry
 fi
 echo "sanitizers: all passed"
