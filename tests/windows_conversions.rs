@@ -153,3 +153,23 @@ fn currency_limits() {
     );
     assert_eq!(conv(&Variant::Cy(-15_000), vt::I2), Ok(Variant::I2(-2)));
 }
+
+/// `test_VarParseNumFromStrEn/Fr/Misc` (vartest.c): after the number the
+/// locale's currency symbol may repeat (`$11$$`, `€12€€`, `zł2złzł`), even
+/// after a leading one; before it, only once (`$$11`).
+#[test]
+fn trailing_currency_symbols_repeat() {
+    const MISMATCH: i32 = error::DISP_E_TYPEMISMATCH;
+    let table: &[(&str, u32, Result<i64, i32>)] = &[
+        ("$11$$", 0x0409, Ok(110_000)),
+        ("11$$", 0x0409, Ok(110_000)),
+        ("$11$", 0x0409, Ok(110_000)),
+        ("$$11", 0x0409, Err(MISMATCH)),
+        ("\u{20ac}12\u{20ac}\u{20ac}", 0x040C, Ok(120_000)),
+        ("z\u{142}2z\u{142}z\u{142}", 0x0415, Ok(20_000)),
+    ];
+    for &(text, lcid, expected) in table {
+        let got = change_type(&Variant::bstr(text), lcid, 0, vt::CY).map_err(|e| e.code());
+        assert_eq!(got, expected.map(Variant::Cy), "{text:?} under {lcid:#x}");
+    }
+}

@@ -354,7 +354,8 @@ impl Number {
 
 /// Reads a number as `VarParseNumFromStr` does with `NUMPRS_STD`: spaces,
 /// a sign (`-1`, `1-`), parentheses for negative (`(1)`), the currency symbol
-/// (`$1`, `1$`), digit-group separators after the first digit (`1,234.5`),
+/// (`$1`, `1$`; after the number it may repeat, `$11$$`, as Windows accepts),
+/// digit-group separators after the first digit (`1,234.5`),
 /// the decimal separator, an exponent (`1.5E-7`), `&H`/`&O` literals; the
 /// whole text must be used. Separators, sign and currency symbol are the
 /// locale's (`1.234,5` is 1234.5 under de-DE); where the locale groups digits
@@ -423,9 +424,8 @@ pub fn parse_number(text: &str, loc: &LocaleInfo) -> Result<Number> {
             trailing_minus = true;
         } else if parens && !closed && s.eat(")") {
             closed = true;
-        } else if radix == 10 && !currency && eat_currency(&mut s, loc) {
-            currency = true;
-        } else {
+        } else if radix != 10 || !eat_currency(&mut s, loc) {
+            // (Trailing currency symbols may repeat: Windows takes `$11$$`.)
             break;
         }
     }
@@ -1193,7 +1193,7 @@ mod tests {
     fn non_numbers_are_mismatches() {
         for text in [
             "", " ", "abc", "12abc", "1 2", ".", "-", "$", "e5", "1e", "1e+", "1.2.3", ",5", "(5",
-            "5)", "--5", "1$$", "&H", "&HG", "&O8", "-&HFF", "&H1,0", "1e5,3", "١٢",
+            "5)", "--5", "$$1", "&H", "&HG", "&O8", "-&HFF", "&H1,0", "1e5,3", "١٢",
         ] {
             assert_eq!(
                 parse_number(text, US).unwrap_err().code(),
