@@ -69,15 +69,19 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
         0,
     ),
     (0x0409, "Resume", "résumé", NORM_IGNORECASE, -1),
-    // Turkish and Azerbaijani case: I is the capital of dotless ı and İ
-    // that of i, so ignoring case under tr-TR pairs them so ("FILE" is not
-    // "file": .NET's Turkish-I problem, which is Windows' tr-TR order).
-    (0x041F, "I", "ı", NORM_IGNORECASE, 0),
-    (0x041F, "İ", "i", NORM_IGNORECASE, 0),
-    (0x041F, "İSTANBUL", "istanbul", LINGUISTIC_IGNORECASE, 0),
-    (0x041F, "ISPARTA", "ısparta", NORM_IGNORECASE, 0),
-    (0x041F, "FILE", "file", NORM_IGNORECASE, -1),
-    (0x042C, "I", "ı", NORM_IGNORECASE, 0),
+    // Turkish: ignoring case pairs i with I as everywhere, and leaves İ and ı
+    // letters of their own (Wine's comparestringex_tests, which record
+    // CompareStringEx("tr-TR") on Windows; .NET's Turkish-I problem comes
+    // from the NORM_LINGUISTIC_CASING it adds).
+    (0x041F, "i", "I", NORM_IGNORECASE, 0),
+    (0x041F, "i", "İ", NORM_IGNORECASE, -1),
+    (0x041F, "I", "İ", NORM_IGNORECASE, -1),
+    (0x041F, "İ", "ı", NORM_IGNORECASE, 1),
+    (0x041F, "i", "I", LINGUISTIC_IGNORECASE, 0),
+    (0x041F, "i", "İ", LINGUISTIC_IGNORECASE, -1),
+    (0x041F, "İ", "ı", LINGUISTIC_IGNORECASE, 1),
+    (0x041F, "FILE", "file", NORM_IGNORECASE, 0),
+    (0x041F, "İSTANBUL", "istanbul", LINGUISTIC_IGNORECASE, 1),
     (0x0409, "FILE", "file", NORM_IGNORECASE, 0),
     // Word sort sets hyphens and apostrophes aside; string sort does not.
     (0x0409, "coop", "co-op", 0, -1),

@@ -17,8 +17,10 @@ use crate::error::{self, Error, Result};
 
 /// `CompareStringEx` flags, with Windows' values.
 pub mod compare_flags {
-    /// `NORM_IGNORECASE`: a and A are equal (under Turkish and Azerbaijani,
-    /// ı and I, i and İ).
+    /// `NORM_IGNORECASE`: a and A are equal, i and I too under every locale
+    /// (Turkish's İ and ı stay letters of their own: pairing them with i and
+    /// I is `NORM_LINGUISTIC_CASING`, which .NET adds and this library does
+    /// not take).
     pub const NORM_IGNORECASE: u32 = 0x0000_0001;
     /// `NORM_IGNORENONSPACE`: accents (non-spacing marks) are ignored: a and
     /// á are equal.
@@ -74,8 +76,7 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
         ));
     }
     let collator = cached_collator(lcid, flags)?;
-    let turkic = turkic_case(lcid);
-    let (a, b) = (fold(a, flags, turkic), fold(b, flags, turkic));
+    let (a, b) = (fold(a, flags), fold(b, flags));
     // Word sort's last tie-break counts hyphens and apostrophes; where
     // symbols are ignored they count for nothing (the collator ignores them).
     if flags & (SORT_STRINGSORT | NORM_IGNORESYMBOLS) == 0 {
@@ -165,11 +166,10 @@ fn collator(lcid: u32, flags: u32) -> Result<CollatorBorrowed<'static>> {
     })
 }
 
-/// `text` with the differences `flags` ignore taken out: case (lower-cased;
-/// with `turkic`, I as dotless ı and İ as i), kana type (hiragana as
-/// katakana), width (the half-width and full-width forms, U+FF00–U+FFEF and
-/// the ideographic space, by their NFKC mapping).
-fn fold(text: &str, flags: u32, turkic: bool) -> String {
+/// `text` with the differences `flags` ignore taken out: case (lower-cased),
+/// kana type (hiragana as katakana), width (the half-width and full-width
+/// forms, U+FF00–U+FFEF and the ideographic space, by their NFKC mapping).
+fn fold(text: &str, flags: u32) -> String {
     let mut out = String::with_capacity(text.len());
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     for c in text.chars() {
@@ -185,18 +185,9 @@ fn fold(text: &str, flags: u32, turkic: bool) -> String {
         }
     }
     if flags & (NORM_IGNORECASE | LINGUISTIC_IGNORECASE) != 0 {
-        if turkic {
-            out = out.replace('I', "ı").replace('İ', "i");
-        }
         out = out.to_lowercase();
     }
     out
-}
-
-/// Whether `lcid`'s language pairs the letters i and I as Turkish does
-/// (Turkish, Azerbaijani): I is the capital of dotless ı, İ that of i.
-fn turkic_case(lcid: u32) -> bool {
-    matches!(lcid & 0x03FF, 0x1F | 0x2C)
 }
 
 /// The kana type and width of each kana and width-variant letter or digit
@@ -247,10 +238,9 @@ mod tests {
 
     #[test]
     fn flags_fold_what_they_name() {
-        assert_eq!(fold("ABC", NORM_IGNORECASE, false), "abc");
-        assert_eq!(fold("Iİ", NORM_IGNORECASE, true), "ıi");
-        assert_eq!(fold("ひらがな", NORM_IGNOREKANATYPE, false), "ヒラガナ");
-        assert_eq!(fold("ＡＢ１　ｶ", NORM_IGNOREWIDTH, false), "AB1 カ");
+        assert_eq!(fold("ABC", NORM_IGNORECASE), "abc");
+        assert_eq!(fold("ひらがな", NORM_IGNOREKANATYPE), "ヒラガナ");
+        assert_eq!(fold("ＡＢ１　ｶ", NORM_IGNOREWIDTH), "AB1 カ");
         assert_eq!(without_word_marks("co-op's"), "coops");
     }
 
