@@ -327,16 +327,45 @@ const CLAIM_ROUNDS: usize = 1024;
 /// Most key hashes each of [`Ended`]'s two generations holds.
 const ENDED_KEPT: usize = 4096;
 
-/// The sweep in progress: the batches the application claims with one
-/// reading of its clock (`now_ms`) are one sweep.
-#[derive(Default)]
+/// Most sweeps kept open at once (see [`Sweeps`]).
+const OPEN_SWEEPS: usize = 16;
+
+/// A sweep: the batches the application claims with one reading of its
+/// clock (`now_ms`).
 struct Sweep {
     now_ms: u64,
     /// Provider calls so far ([`CLAIM_ROUNDS`] at most).
     rounds: usize,
-    /// The first blob that did not decode or came back, reported when the
-    /// sweep ends (after the others are claimed).
-    error: Option<Error>,
+}
+
+/// The sweeps that stopped at their batch's size with more perhaps due, by
+/// their clock reading (several run at once: the expiry thread's, a host's
+/// `expire`, a new session making room; the oldest of more than
+/// [`OPEN_SWEEPS`] is forgotten, as one nobody went on with), and the first
+/// blob of any sweep that did not decode or came back, not reported yet:
+/// the next sweep to end reports it (after the others are claimed).
+#[derive(Default)]
+struct Sweeps {
+    open: Vec<Sweep>,
+    unreported: Option<Error>,
+}
+
+impl Sweeps {
+    /// The open sweep of `now_ms` (taken out), or a new one.
+    fn take(&mut self, now_ms: u64) -> Sweep {
+        match self.open.iter().position(|s| s.now_ms == now_ms) {
+            Some(i) => self.open.remove(i),
+            None => Sweep { now_ms, rounds: 0 },
+        }
+    }
+
+    /// Keeps `sweep` open for its next batch.
+    fn keep(&mut self, sweep: Sweep) {
+        if self.open.len() == OPEN_SWEEPS {
+            self.open.remove(0);
+        }
+        self.open.push(sweep);
+    }
 }
 
 /// The key hashes of the sessions this store's sweeps handed out for
@@ -380,7 +409,7 @@ pub struct CustomStore {
     unreadable: error::HResult,
     lock_waits: super::LockWaits,
     tokens: Tokens,
-    sweep: parking_lot::Mutex<Sweep>,
+    sweeps: parking_lot::Mutex<Sweeps>,
     ended: parking_lot::Mutex<Ended>,
 }
 
@@ -397,7 +426,7 @@ impl CustomStore {
             unreadable: error::E_STORE_UNAVAILABLE,
             lock_waits: super::LockWaits::default(),
             tokens: Tokens::new(),
-            sweep: parking_lot::Mutex::default(),
+            sweeps: parking_lot::Mutex::default(),
             ended: parking_lot::Mutex::default(),
         }
     }
@@ -421,8 +450,15 @@ impl CustomStore {
     }
 
     /// [`SessionStore::take_expired_batch`] within `sweep`: `Ok(true)`
-    /// if it stopped at `max` with more perhaps due.
-    fn claim_batch(&self, sweep: &mut Sweep, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+    /// if it stopped at `max` with more perhaps due. The first blob that did
+    /// not decode or came back goes to `bad`.
+    fn claim_batch(
+        &self,
+        sweep: &mut Sweep,
+        max: usize,
+        out: &mut Vec<Lease>,
+        bad: &mut Option<Error>,
+    ) -> Result<bool> {
         let now_ms = sweep.now_ms;
         let mut room = max.max(1);
         while sweep.rounds < CLAIM_ROUNDS {
@@ -443,14 +479,14 @@ impl CustomStore {
                     Ok(session) => read.push(session),
                     Err(e) => {
                         fresh = true;
-                        sweep.error.get_or_insert(e);
+                        bad.get_or_insert(e);
                     }
                 }
             }
             let mut ended = self.ended.lock();
             for (h, id, data, created_ms) in read {
                 if !ended.first(&h) {
-                    sweep.error.get_or_insert_with(|| {
+                    bad.get_or_insert_with(|| {
                         Error::new(
                             error::E_UNEXPECTED,
                             format!(
@@ -483,7 +519,7 @@ impl CustomStore {
                 Err(_) => return Err(panicked("list_expired")),
             }
         }
-        sweep.error.take().map_or(Ok(false), Err)
+        Ok(false)
     }
 
     /// The same store reporting `mode` (a provider built into libsess,
@@ -1013,25 +1049,29 @@ impl SessionStore for CustomStore {
     /// Claims up to `max` expired sessions, 64 per provider call. Each
     /// session is handed out once (see `Ended`), whichever sweep claims
     /// it: a blob the provider returns again is dropped and reported
-    /// (`E_UNEXPECTED`, when the sweep ends), and a full batch of nothing
+    /// (`E_UNEXPECTED`, when the sweep ends, or the next one if it fails),
+    /// and a full batch of nothing
     /// but such repeats ends the sweep (a provider that never removes what
     /// it claims), as do 1,024 provider calls in one sweep (the calls with
     /// one `now_ms`).
     fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
-        // Out of its mutex while the provider runs (no lock is held across
+        // Out of the mutex while the provider runs (no lock is held across
         // a host's callback); back for the sweep's next batch.
-        let mut sweep = std::mem::take(&mut *self.sweep.lock());
-        if sweep.now_ms != now_ms {
-            sweep = Sweep {
-                now_ms,
-                ..Sweep::default()
-            };
+        let mut sweep = self.sweeps.lock().take(now_ms);
+        let mut bad = None;
+        let more = self.claim_batch(&mut sweep, max, out, &mut bad);
+        let mut sweeps = self.sweeps.lock();
+        if let Some(e) = bad {
+            sweeps.unreported.get_or_insert(e);
         }
-        let more = self.claim_batch(&mut sweep, max, out);
-        if matches!(more, Ok(true)) {
-            *self.sweep.lock() = sweep;
+        match more {
+            Ok(true) => {
+                sweeps.keep(sweep);
+                Ok(true)
+            }
+            Ok(false) => sweeps.unreported.take().map_or(Ok(false), Err),
+            Err(e) => Err(e),
         }
-        more
     }
 
     /// Nothing: the sessions stay in the host's store for the processes
@@ -1108,6 +1148,11 @@ mod tests {
         /// they read the map (two sweeps inside the provider at once).
         meet: Option<std::sync::Barrier>,
         met: AtomicUsize,
+        /// Blobs `claim_expired` hands out (once) before the due sessions.
+        junk: Mutex<Vec<Vec<u8>>>,
+        /// `claim_expired` fills the list with new sessions every time
+        /// (a provider that never runs dry).
+        endless: AtomicBool,
     }
 
     impl Mock {
@@ -1268,6 +1313,15 @@ mod tests {
                 .take(max)
                 .collect();
             self.claims.fetch_add(1, Ordering::Relaxed);
+            for blob in self.junk.lock().unwrap().drain(..) {
+                out.add(&blob)?;
+            }
+            if self.endless.load(Ordering::Relaxed) {
+                while out.len() < max {
+                    out.add(&encode(&SessionId::generate()?, &data("new"), 0, None)?)?;
+                }
+                return Ok(());
+            }
             if self.hoard.load(Ordering::Relaxed) {
                 for k in due.iter().cycle() {
                     if out.add(&map[k].blob).is_err() {
@@ -1447,6 +1501,65 @@ mod tests {
         let e = app.expire().unwrap_err();
         assert!(e.detail().contains("twice"), "{e:?}");
         assert_eq!(ends.load(Ordering::SeqCst), 1);
+    }
+
+    /// A sweep that stops at its batch's size with a blob that did not
+    /// decode, then another sweep (another clock reading) before its next
+    /// batch: the failure is still reported, by one of them.
+    #[test]
+    fn a_bad_blob_is_reported_though_another_sweep_runs_between_batches() {
+        let (mock, s) = store();
+        stored(&s, "Ann", 1_000);
+        stored(&s, "Bob", 1_000);
+        mock.junk.lock().unwrap().push(vec![0xC1; 40]);
+        let mut out = Vec::new();
+        assert!(s.take_expired_batch(5_000, 1, &mut out).unwrap());
+        let other = s.take_expired_batch(6_000, 64, &mut out);
+        let rest = s.take_expired_batch(5_000, 1, &mut out);
+        assert_eq!(out.len(), 2, "both good sessions claimed");
+        let failures: Vec<Error> = [other, rest].into_iter().filter_map(|r| r.err()).collect();
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].code(), error::E_STORE_UNAVAILABLE);
+    }
+
+    /// A sweep that ends with the provider's failure after a blob did not
+    /// decode reports the provider's; the blob's is reported by the next
+    /// sweep that ends, not lost.
+    #[test]
+    fn a_bad_blob_is_reported_though_its_sweep_then_fails() {
+        let (mock, s) = store();
+        stored(&s, "Ann", 1_000);
+        stored(&s, "Bob", 1_000);
+        mock.junk.lock().unwrap().push(vec![0xC1; 40]);
+        let mut out = Vec::new();
+        assert!(s.take_expired_batch(5_000, 1, &mut out).unwrap());
+        mock.down.store(true, Ordering::SeqCst);
+        let e = s.take_expired_batch(5_000, 1, &mut out).unwrap_err();
+        assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+        assert!(!e.detail().contains("unreadable"), "the provider's: {e:?}");
+        mock.down.store(false, Ordering::SeqCst);
+        let e = s.take_expired_batch(6_000, 64, &mut out).unwrap_err();
+        assert!(e.detail().contains("unreadable"), "{e:?}");
+        assert_eq!(out.len(), 2);
+        assert!(s.take_expired_batch(7_000, 64, &mut out).is_ok());
+    }
+
+    /// Two sweeps (two clock readings) taking turns against a provider that
+    /// never runs dry: each still stops after its 1,024 provider calls.
+    #[test]
+    fn sweeps_taking_turns_each_stop_at_their_call_limit() {
+        let (mock, s) = store();
+        mock.endless.store(true, Ordering::Relaxed);
+        let mut open = [true, true];
+        for _ in 0..2 * CLAIM_ROUNDS {
+            for (now, open) in [5_000, 6_000].into_iter().zip(&mut open) {
+                if *open {
+                    *open = s.take_expired_batch(now, 1, &mut Vec::new()).unwrap();
+                }
+            }
+        }
+        assert_eq!(open, [false, false], "a sweep went on past its limit");
+        assert_eq!(mock.claims.load(Ordering::Relaxed), 2 * CLAIM_ROUNDS);
     }
 
     #[test]
