@@ -260,3 +260,69 @@ fn a_child_releases_while_its_parent_runs_a_session_on_end() {
     closer.join().unwrap();
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
 }
+
+/// A fork while the expiry thread has a batch in hand (its first session
+/// in Session_OnEnd, the rest claimed and waiting): the child's release
+/// neither waits for that batch, whose thread is not in the child, nor ends
+/// its sessions (the parent's sweep does).
+#[test]
+fn a_child_releases_while_its_parent_ends_a_claimed_batch() {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let clock = std::sync::Arc::new(HandClock(AtomicU64::new(0)));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+    let (started_tx, finish_rx) = (
+        std::sync::Mutex::new(started_tx),
+        std::sync::Mutex::new(finish_rx),
+    );
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(clock.clone()),
+        on_end: Some(std::sync::Arc::new(move |_| {
+            CALLS.fetch_add(1, SeqCst);
+            let _ = started_tx.lock().unwrap().send(());
+            let _ = finish_rx.lock().unwrap().recv();
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        new_counter(&app);
+    }
+    clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
+    started_rx.recv().unwrap();
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let before = CALLS.load(SeqCst);
+        drop(app);
+        let ran = CALLS.load(SeqCst) - before;
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if ran == 0 { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // SAFETY: polls the child forked above.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kills the child forked above, which hangs, and reaps
+            // it (its status then says it was killed).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(finish_tx);
+    // The release waits for the expiry thread to end its batch.
+    drop(app);
+    assert_eq!(CALLS.load(SeqCst), 3, "the parent ends its batch");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child hung or ended the parent's batch (status {status:#x})"
+    );
+}
