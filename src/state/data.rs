@@ -521,6 +521,32 @@ mod tests {
         assert_eq!(d.contents().get("deep"), Some(&nested(MAX_ARRAY_DEPTH)));
     }
 
+    /// Each element of an array counts at least what a number does: an
+    /// array of empty strings or empty arrays, however long, is not
+    /// 0 bytes to the value and session limits and the memory budget.
+    #[test]
+    fn tiny_array_elements_still_count() {
+        let many =
+            |v: Variant| Variant::Array(Box::new(crate::variant::SafeArray::from(vec![v; 1000])));
+        let empty_array = Variant::Array(Box::new(crate::variant::SafeArray::from(vec![])));
+        let mut d = SessionData::new(20, 1033, 65001);
+        let j = &mut Journal::default();
+        for tiny in [Variant::bstr(""), Variant::bstr("x"), empty_array] {
+            let e = d.set_value("k", many(tiny), &LIMITS, j).unwrap_err();
+            assert_eq!(e.code(), error::E_VALUE_TOO_LARGE, "{e}");
+        }
+        let budget = Arc::new(MemoryBudget::new(0));
+        d.charge_to(budget.clone());
+        let roomy = Limits {
+            max_value_bytes: 1 << 20,
+            max_session_bytes: 1 << 20,
+            ..LIMITS
+        };
+        d.set_value("k", many(Variant::bstr("")), &roomy, j)
+            .unwrap();
+        assert_eq!((d.bytes(), budget.used()), (1 + 8000, 1 + 8000));
+    }
+
     #[test]
     fn value_limits() {
         let mut d = SessionData::new(20, 1033, 65001);

@@ -168,8 +168,9 @@ impl Variant {
     }
 
     /// Bytes the value occupies for the per-value limit: a string's UTF-8
-    /// length, an array's elements summed (a byte array's length), 8 for
-    /// anything else.
+    /// length, an array's elements summed, each counting at least 8 (a
+    /// byte array's length), 8 for anything else. (An array of empty
+    /// strings or arrays, however long, is never 0 bytes.)
     #[inline]
     pub fn payload_bytes(&self) -> usize {
         match self {
@@ -210,7 +211,7 @@ impl Variant {
 #[inline(never)]
 fn array_payload_bytes(a: &SafeArray) -> usize {
     match a.items() {
-        Items::Variants(items) => items.iter().map(Variant::payload_bytes).sum(),
+        Items::Variants(items) => items.iter().map(|v| v.payload_bytes().max(8)).sum(),
         Items::Bytes(bytes) => bytes.len(),
     }
 }
@@ -294,7 +295,11 @@ mod tests {
             Variant::Array(arr) => assert_eq!(arr.get(0).unwrap().as_str(), Some("Chris")),
             _ => unreachable!(),
         }
-        assert_eq!(v.payload_bytes(), 5 + 8);
+        assert_eq!(
+            v.payload_bytes(),
+            8 + 8,
+            "in an array, a short string counts 8"
+        );
         let bytes = Variant::Array(Box::new(SafeArray::from_bytes(&[0; 300]).unwrap()));
         assert_eq!(
             (bytes.vt(), bytes.payload_bytes()),
