@@ -225,3 +225,52 @@ fn lmdb_counters_follow_random_units_of_work() {
         StoreConfig::Lmdb(LmdbOptions::new(next.next().unwrap().path()))
     });
 }
+
+/// Arrays of elements that are nothing (empty strings, arrays or byte
+/// arrays) are still that many elements to store: a shared store writes
+/// each, so a value the limits let in must read back. (Counted as 0 bytes,
+/// 100,000 empty strings passed a 1 KiB value limit and left a Redis
+/// session no request could read again.)
+#[test]
+fn arrays_of_tiny_elements_meet_the_value_limit_and_read_back() {
+    let prefixes = redis_env::Prefixes::new(&[redis_env::SHARED_URL.to_owned()], "limits");
+    let dir = TempDir::new("limits");
+    let array = |n: usize, v: Variant| Variant::Array(Box::new(SafeArray::from(vec![v; n])));
+    let tiny = [
+        Variant::bstr(""),
+        array(0, Variant::Empty),
+        Variant::Array(Box::new(SafeArray::from_bytes(&[]).unwrap())),
+    ];
+    for store in [
+        StoreConfig::InProc,
+        StoreConfig::Redis(RedisOptions {
+            url: redis_env::SHARED_URL.into(),
+            key_prefix: prefixes.fresh(),
+            ..RedisOptions::default()
+        }),
+        StoreConfig::Lmdb(LmdbOptions::new(dir.path())),
+    ] {
+        let app = App::new(AppOptions {
+            max_value_bytes: 1024,
+            max_session_bytes: 4096,
+            expiry_interval: None,
+            store,
+            ..AppOptions::default()
+        })
+        .unwrap();
+        for t in &tiny {
+            let mode = app.mode();
+            let mut s = app.create_session().unwrap();
+            let e = s.set("many", array(100_000, t.clone())).unwrap_err();
+            assert_eq!(e.code(), sess::error::E_VALUE_TOO_LARGE, "{mode:?}: {e}");
+            // As many as the limit allows: stored, and read back whole.
+            let most = array(1024 / 8, t.clone());
+            s.set("most", most.clone()).unwrap();
+            let id = s.id().to_string();
+            s.close().unwrap();
+            let s = app.open_session(&id, LockMode::Shared).unwrap();
+            assert_eq!(s.get("most"), Some(&most), "{mode:?}");
+            assert_eq!(s.count(), 1, "{mode:?}");
+        }
+    }
+}
