@@ -505,25 +505,32 @@ mod tests {
                 Variant::Array(Box::new(crate::variant::SafeArray::from(vec![v])))
             })
         };
+        // Room for the levels (8 bytes each): only the depth is refused.
+        let limits = Limits {
+            max_value_bytes: 1024,
+            max_session_bytes: 1024,
+            ..LIMITS
+        };
         let mut d = SessionData::new(20, 1033, 65001);
         let j = &mut Journal::default();
-        d.set_value("deep", nested(MAX_ARRAY_DEPTH), &LIMITS, j)
+        d.set_value("deep", nested(MAX_ARRAY_DEPTH), &limits, j)
             .unwrap();
         let e = d
-            .set_value("deeper", nested(MAX_ARRAY_DEPTH + 1), &LIMITS, j)
+            .set_value("deeper", nested(MAX_ARRAY_DEPTH + 1), &limits, j)
             .unwrap_err();
         assert_eq!(e.code(), error::E_INVALIDARG, "{e}");
         let e = d
-            .set_value_at(0, nested(MAX_ARRAY_DEPTH + 1), &LIMITS, j)
+            .set_value_at(0, nested(MAX_ARRAY_DEPTH + 1), &limits, j)
             .unwrap_err();
         assert_eq!(e.code(), error::E_INVALIDARG, "{e}");
         assert_eq!(d.contents().len(), 1);
         assert_eq!(d.contents().get("deep"), Some(&nested(MAX_ARRAY_DEPTH)));
     }
 
-    /// Each element of an array counts at least what a number does: an
-    /// array of empty strings or empty arrays, however long, is not
-    /// 0 bytes to the value and session limits and the memory budget.
+    /// Each element of an array counts at least what a number does (an
+    /// array in it 8 more): an array of empty strings or empty arrays,
+    /// however long, is not 0 bytes to the value and session limits and
+    /// the memory budget.
     #[test]
     fn tiny_array_elements_still_count() {
         let many =

@@ -168,9 +168,10 @@ impl Variant {
     }
 
     /// Bytes the value occupies for the per-value limit: a string's UTF-8
-    /// length, an array's elements summed, each counting at least 8 (a
-    /// byte array's length), 8 for anything else. (An array of empty
-    /// strings or arrays, however long, is never 0 bytes.)
+    /// length, a byte array's length, 8 for anything else but a VARIANT
+    /// array: its elements', each at least 8, and 8 more for each array
+    /// in it. (So an array of empty strings or arrays, however long or
+    /// deep, counts at least about what storing it takes.)
     #[inline]
     pub fn payload_bytes(&self) -> usize {
         match self {
@@ -211,7 +212,13 @@ impl Variant {
 #[inline(never)]
 fn array_payload_bytes(a: &SafeArray) -> usize {
     match a.items() {
-        Items::Variants(items) => items.iter().map(|v| v.payload_bytes().max(8)).sum(),
+        Items::Variants(items) => items
+            .iter()
+            .map(|v| match v {
+                Variant::Array(_) => 8 + v.payload_bytes(),
+                _ => v.payload_bytes().max(8),
+            })
+            .sum(),
         Items::Bytes(bytes) => bytes.len(),
     }
 }
@@ -280,6 +287,20 @@ mod tests {
                 "{bad:#x}"
             );
         }
+    }
+
+    /// Arrays nested in arrays count 8 a level: a chain of single-element
+    /// arrays is not the size of what it ends in.
+    #[test]
+    fn nested_arrays_count_each_level() {
+        let chain = |depth| {
+            (0..depth).fold(Variant::Empty, |v, _| {
+                Variant::Array(Box::new(SafeArray::from(vec![v])))
+            })
+        };
+        assert_eq!(chain(1).payload_bytes(), 8);
+        assert_eq!(chain(31).payload_bytes(), 31 * 8);
+        assert_eq!(chain(2).payload_bytes(), chain(1).payload_bytes() + 8);
     }
 
     #[test]
