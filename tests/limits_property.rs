@@ -91,13 +91,13 @@ fn random_units_of_work(seeds: u64, steps: usize, mut store: impl FnMut() -> Sto
         let mut rng = StdRng::seed_from_u64(seed);
         let store = store();
         let shared = !matches!(store, StoreConfig::InProc);
-        // Whole seconds: the in-process store sweeps a session in the
-        // second after its deadline's (a lookup ends it at once).
+        // Any millisecond: a sweep ends a session the moment its deadline
+        // passes, whatever the second's fraction.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs()
-            * 1000;
+            .as_millis() as u64
+            + seed * 137 % 1000;
         let clock = Arc::new(ManualClock::new(now));
         let mut app_opts = AppOptions {
             clock: Some(clock.clone()),

@@ -554,8 +554,10 @@ impl SessionStore for MemoryStore {
     /// of the shard wait for a few microseconds at most, whatever the
     /// backlog.
     fn take_expired_batch(&self, now_ms: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
-        // Seconds, saturating like the buckets (see `bucket_of`).
-        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+        // The bucket `now_ms` itself would be registered under: the one
+        // holding the deadlines of this second that passed already (each
+        // entry's deadline is checked; the rest stay registered there).
+        let now_s = bucket_of(now_ms);
         let max = max.max(1);
         let mut claimed = 0;
         let mut later = Vec::new();
@@ -738,6 +740,28 @@ mod tests {
             error::E_TOO_MANY_SESSIONS
         );
         assert_eq!(s.count().unwrap(), 2);
+    }
+
+    /// A deadline that passed is due at once, not at the end of its
+    /// second: `App::expire` ends every expired session, and a full store
+    /// makes room with them.
+    #[test]
+    fn a_deadline_is_due_within_its_second() {
+        let s = MemoryStore::new().unwrap();
+        let a = new_session(&s, 0, 60_500);
+        let b = new_session(&s, 0, 60_900);
+        let mut out = Vec::new();
+        s.take_expired(60_499, &mut out).unwrap();
+        assert!(out.is_empty());
+        s.take_expired(60_500, &mut out).unwrap();
+        assert!(out.len() == 1 && out[0].id() == a, "due at 60.5 s");
+        out.clear();
+        s.take_expired(60_900, &mut out).unwrap();
+        assert!(
+            out.len() == 1 && out[0].id() == b,
+            "kept registered, due at 60.9 s"
+        );
+        assert_eq!(s.count().unwrap(), 0);
     }
 
     #[test]
