@@ -19,6 +19,12 @@
 #include <string>
 #include <string_view>
 
+// windows.h (combaseapi.h) defines `interface` as `struct`, which would
+// break X++'s interface() below: undefined here, restored at the end (a
+// caller with windows.h must #undef interface to call it).
+#pragma push_macro("interface")
+#undef interface
+
 namespace sess {
 
 /// X++'s IISVariantDictionary read only: Session.Contents (what a const
@@ -179,5 +185,7 @@ private:
 };
 
 } // namespace sess
+
+#pragma pop_macro("interface")
 
 #endif // SESS_IIS_SESSION_OBJECT_HPP

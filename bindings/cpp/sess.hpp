@@ -488,9 +488,9 @@ public:
         // Roughly in floating point first (NaN, and a coarse Duration can
         // hold more than milliseconds can), then exactly.
         const std::chrono::duration<double, std::milli> rough = t.time_since_epoch();
-        const bool near = rough > detail::ole_first - detail::days{1} && rough < detail::ole_end + detail::days{1};
-        const milliseconds since_1970 = near ? std::chrono::floor<milliseconds>(t).time_since_epoch() : milliseconds{};
-        if (!near || since_1970 < detail::ole_first || since_1970 >= detail::ole_end)
+        const bool in = rough > detail::ole_first - detail::days{1} && rough < detail::ole_end + detail::days{1};
+        const milliseconds since_1970 = in ? std::chrono::floor<milliseconds>(t).time_since_epoch() : milliseconds{};
+        if (!in || since_1970 < detail::ole_first || since_1970 >= detail::ole_end)
             throw error(SESS_DISP_E_OVERFLOW, "the time is outside the OLE Automation date range (100 ... 9999)");
         const milliseconds since = since_1970 - detail::ole_epoch;
         const detail::days day = std::chrono::floor<detail::days>(since);
@@ -590,7 +590,8 @@ private:
     /// beyond double's range (converting it would be undefined).
     static double to_double(long double d)
     {
-        constexpr long double most = std::numeric_limits<double>::max();
+        // (...::max)(): safe from windows.h's max macro.
+        constexpr long double most = (std::numeric_limits<double>::max)();
         // Infinity by ==, not std::isfinite: under valgrind (a long double
         // with a double's range, LDBL_MAX infinite) isfinite(inf) is true.
         const long double magnitude = std::fabs(d);
