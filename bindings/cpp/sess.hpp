@@ -1024,9 +1024,10 @@ struct app_events {
     using handler = std::function<void(session_ref)>;
     /// Session_OnStart, or empty (none): may read and write the new
     /// session. An exception cancels the session: the call creating it
-    /// (app::create, request::session) throws a sess::error with the code
-    /// guard() gives and, in its what(), the exception's
-    /// ("Session_OnStart failed: <what()>").
+    /// (app::create; request's constructor, as an exclusive request
+    /// without a session gets one at once; request::session) throws a
+    /// sess::error with the code guard() gives and, in its what(), the
+    /// exception's ("Session_OnStart failed: <what()>").
     handler on_start;
     /// Session_OnEnd, or empty: reads the ending session. Session_OnEnd
     /// has no failure to return (the session ends whatever it does), so an
