@@ -231,13 +231,17 @@ public:
     /// Whether there is an object.
     explicit operator bool() const noexcept { return p_ != nullptr; }
     /// QueryInterface: the object as interface `U` (identified by `iid`);
-    /// on an empty pointer, E_POINTER.
+    /// on an empty pointer, E_POINTER. A failure has its code's message:
+    /// the object may be the host's, which records no detail (this thread's
+    /// last one would be about an earlier call).
     template <class U> com_ptr<U> query(const sess_guid &iid) const
     {
         if (p_ == nullptr)
             throw error(SESS_E_POINTER, "QueryInterface on an empty com_ptr");
         void *out = nullptr;
-        detail::check(p_->vtbl->query_interface(p_, &iid, &out));
+        const sess_result hr = p_->vtbl->query_interface(p_, &iid, &out);
+        if (hr < 0)
+            throw error(hr);
         return com_ptr<U>::adopt(static_cast<U *>(out));
     }
 

@@ -1018,6 +1018,31 @@ TEST_CASE("com_ptr: query on an empty pointer is E_POINTER")
     CHECK(thrown([&] { (void)empty.query<sess_unknown>(SESS_IID_ISESSIONOBJECT); }) == SESS_E_POINTER);
 }
 
+// A host's object records no error detail, so a failed QueryInterface on
+// one said what this thread's last libsess failure with the same code had
+// said (here Session_OnStart's), about another call altogether.
+TEST_CASE("com_ptr: a host object's failed query has its code's message, not an earlier call's detail")
+{
+    // A host object whose QueryInterface fails (as a broken proxy's can).
+    static const sess_unknown_vtbl failing_vtbl{
+        [](sess_unknown *, const sess_guid *, void **out) {
+            *out = nullptr;
+            return SESS_E_FAIL;
+        },
+        [](sess_unknown *) -> std::uint32_t { return 1; }, [](sess_unknown *) -> std::uint32_t { return 1; }};
+    sess_unknown failing{&failing_vtbl};
+    const sess::unknown_ptr host = sess::unknown_ptr::adopt(&failing);
+
+    sess::app_events events;
+    events.on_start = [](sess::session_ref) { throw std::runtime_error("no account"); };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    sess::app app(o);
+    CHECK(error_of([&] { (void)app.create(); }) == failure{SESS_E_FAIL, "Session_OnStart failed: no account"});
+    CHECK(error_of([&] { (void)host.query<sess_unknown>(SESS_IID_ISESSIONOBJECT); }) ==
+          failure{SESS_E_FAIL, sess::error(SESS_E_FAIL).what()});
+}
+
 TEST_CASE("cookieless: the ID travels in URLs")
 {
     sess::app app;
