@@ -77,6 +77,31 @@ def c_text(text: str) -> bytes:
     return data
 
 
+class Turn:
+    """Turns on one C session handle and the objects made from it, which
+    the library has used by one thread at a time: each call runs in
+    `with turn:`. Reentrant, for host code a call runs (a factory, a
+    handler) that calls back in; `nested` tells such a call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        self._lock.release()
+
+    @property
+    def nested(self) -> bool:
+        """Whether this thread's call runs inside another call of its own
+        on the handle (only the holder may ask)."""
+        return self._depth > 1
+
+
 class SharedHandle:
     """A thread-safe C handle (an application, a site) that threads use
     while another may close it: `with shared as handle:` holds it for a

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type, cast
 
-from ._native import c_text, check, discard_at_exit, ffi, lib, text_out
+from ._native import Turn, c_text, check, discard_at_exit, ffi, lib, text_out
 from .errors import SessionError, error_for
 from .values import ComObject, Value, Variant, load
 
@@ -34,7 +33,7 @@ class Session(MutableMapping[str, Any]):
         self._handle = handle
         # The C handle is one thread's at a time: threads sharing this
         # object take turns (reentrant: callbacks may come back to it).
-        self._lock = threading.RLock()
+        self._turn = Turn()
         self._owned = owned
         self._owner = owner  # keeps the application's callbacks alive while the session is
         self._ended_id: Optional[str] = None  # the ID, once the unit of work ended
@@ -64,11 +63,13 @@ class Session(MutableMapping[str, Any]):
 
     def close(self) -> None:
         """Commits (applying Abandon) and ends the unit of work."""
-        check(lib.sess_session_close(self._take()))
+        with self._take() as handle:
+            check(lib.sess_session_close(handle))
 
     def discard(self) -> None:
         """Ends the unit of work undoing its changes."""
-        check(lib.sess_session_discard(self._take()))
+        with self._take() as handle:
+            check(lib.sess_session_discard(handle))
 
     def __del__(self) -> None:
         if getattr(self, "_handle", None) is not None and self._owned:
@@ -78,23 +79,30 @@ class Session(MutableMapping[str, Any]):
 
     def _drop(self) -> None:
         """Discards an owned session still open, ignoring failures."""
-        with self._lock:
+        with self._turn:
             handle, self._handle = self._handle, None
-        if handle is not None:
-            lib.sess_session_discard(handle)
+            if handle is not None:
+                lib.sess_session_discard(handle)
 
-    def _take(self) -> Any:
-        """The owned handle, forgotten here: the caller ends it."""
+    @contextlib.contextmanager
+    def _take(self) -> Iterator[Any]:
+        """The owned handle, forgotten here, for the call that ends it (in
+        this thread's turn). Host code that a call on the handle runs (a
+        factory) cannot end it: the library refuses that and keeps the
+        handle, so it is refused here, before the handle is forgotten."""
         if not self._owned:
             raise error_for(lib.SESS_E_WRONG_STATE, "a lent session ends with its owner")
         with self._use() as handle:
+            if self._turn.nested:
+                message = "a call on this session is running (this code runs inside it): end the session after it returns"
+                raise error_for(lib.SESS_E_WRONG_STATE, message)
             self._end()
-            return handle
+            yield handle
 
     def _end(self) -> None:
         """Forgets the handle (its unit of work is ending), keeping the ID;
         waits for a call another thread is making on it."""
-        with self._lock:
+        with self._turn:
             try:
                 self._ended_id = self.id
             except SessionError:
@@ -104,7 +112,7 @@ class Session(MutableMapping[str, Any]):
     @contextlib.contextmanager
     def _use(self) -> Iterator[Any]:
         """The handle, held for this thread's call (WrongState once ended)."""
-        with self._lock:
+        with self._turn:
             if self._handle is None:
                 raise error_for(lib.SESS_E_WRONG_STATE, "the session's unit of work has ended")
             yield self._handle
@@ -180,7 +188,7 @@ class Session(MutableMapping[str, Any]):
     def id(self) -> str:
         """SessionID (22 URL-safe characters); still readable after the
         unit of work ended."""
-        with self._lock:
+        with self._turn:
             if self._handle is None and self._ended_id is not None:
                 return self._ended_id
             return self._text(lib.sess_session_id)

@@ -324,6 +324,30 @@ def test_static_object_factory_failure():
             assert e.value.hresult == lib.SESS_E_FAIL
 
 
+def test_a_factory_cannot_end_the_session_whose_call_runs_it():
+    """Ending a session from host code its own call runs is refused (as
+    the library refuses it), and the session stays open: still usable,
+    then closed, not left locked."""
+    refused = []
+
+    def ends_it(name):
+        for end in (s.close, s.discard):
+            with pytest.raises(libsess.WrongState) as e:
+                end()
+            refused.append(e.value.hresult)
+        return name
+
+    with libsess.App(static_objects={"obj": ends_it}, lock_timeout_ms=200) as app:
+        s = app.create()
+        s["a"] = 1
+        assert s.static_objects["obj"].target == "obj"
+        assert refused == [lib.SESS_E_WRONG_STATE] * 2
+        s["a"] = 2
+        s.close()
+        with app.open(s.id) as again:
+            assert again["a"] == 2
+
+
 def test_static_objects_are_empty_without_declarations(app):
     with app.create() as s:
         assert len(s.static_objects) == 0
