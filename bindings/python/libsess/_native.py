@@ -81,11 +81,14 @@ class Turn:
     """Turns on one C session handle and the objects made from it, which
     the library has used by one thread at a time: each call runs in
     `with turn:`. Reentrant, for host code a call runs (a factory, a
-    handler) that calls back in; `nested` tells such a call."""
+    handler) that calls back in; `nested` tells such a call. `ended` once
+    the handle's unit of work has ended (or is ending): its objects make no
+    more calls."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._depth = 0
+        self.ended = False
 
     def __enter__(self) -> None:
         self._lock.acquire()

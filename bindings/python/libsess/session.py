@@ -81,6 +81,7 @@ class Session(MutableMapping[str, Any]):
         """Discards an owned session still open, ignoring failures."""
         with self._turn:
             handle, self._handle = self._handle, None
+            self._turn.ended = True
             if handle is not None:
                 lib.sess_session_discard(handle)
 
@@ -108,6 +109,7 @@ class Session(MutableMapping[str, Any]):
             except SessionError:
                 self._ended_id = None
             self._handle = None
+            self._turn.ended = True
 
     @contextlib.contextmanager
     def _use(self) -> Iterator[Any]:
@@ -265,7 +267,7 @@ class Session(MutableMapping[str, Any]):
         with WrongState once the unit of work has ended."""
         out = ffi.new("sess_unknown **")
         self._call(lib.sess_session_interface, out)
-        return ComObject(out[0], adopt=True)
+        return ComObject(out[0], adopt=True, turn=self._turn)
 
     @property
     def static_objects(self) -> Mapping[str, ComObject]:

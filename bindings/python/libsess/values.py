@@ -9,9 +9,9 @@ import datetime
 import decimal
 import enum
 import math
-from typing import Any, List, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
-from ._native import c_text, check, ffi, lib, unpack_text
+from ._native import Turn, c_text, check, ffi, lib, unpack_text
 from .errors import error_for
 
 class EmptyType(enum.Enum):
@@ -64,12 +64,16 @@ class ComObject:
     """A reference to a COM-style object (VT_UNKNOWN / VT_DISPATCH: a
     static object, or the Session's own object from Session.interface()):
     released when this is collected. Objects with IDispatch are callable
-    late-bound by name, as a script host calls them: `get`, `put`, `call`."""
+    late-bound by name, as a script host calls them: `get`, `put`, `call`.
+    The Session's object, and those reached through it, share its
+    session's `turn`: their calls take turns with the session's, and fail
+    with WrongState once its unit of work has ended."""
 
-    def __init__(self, punk: Any, *, adopt: bool = False) -> None:
+    def __init__(self, punk: Any, *, adopt: bool = False, turn: Optional[Turn] = None) -> None:
         if not adopt:
             punk.vtbl.add_ref(punk)
         self._punk = ffi.gc(punk, lambda p: p.vtbl.release(p))
+        self._turn = Turn() if turn is None else turn
 
     @property
     def pointer(self) -> Any:
@@ -97,6 +101,12 @@ class ComObject:
         return self._invoke(name, lib.SESS_DISPATCH_METHOD, args)
 
     def _invoke(self, name: str, flags: int, args: Any) -> Any:
+        with self._turn:
+            if self._turn.ended:
+                raise error_for(lib.SESS_E_OBJECT_DETACHED, "this object's session has ended")
+            return self._invoke_in_turn(name, flags, args)
+
+    def _invoke_in_turn(self, name: str, flags: int, args: Any) -> Any:
         out = ffi.new("void **")
         check(self._punk.vtbl.query_interface(self._punk, ffi.addressof(lib.SESS_IID_IDISPATCH), out))
         # Every IDispatch vtable starts alike: call through the Session's shape.
@@ -119,7 +129,7 @@ class ComObject:
                 params.named_args, params.named_count = put_id, 1
             with Variant() as result:
                 check(disp.vtbl.invoke(disp, dispid[0], lib.SESS_LOCALE_USER_DEFAULT, flags, params, result.ptr, ffi.NULL))
-                return load(result.ptr)
+                return load(result.ptr, self._turn)
         finally:
             for v in held:
                 v.__exit__()
@@ -233,8 +243,9 @@ def _store_array(items: Any, out: Any) -> None:
     out.v.parray = array[0]
 
 
-def load(v: Any) -> Any:
-    """The Python value of `sess_variant *v` (copied out)."""
+def load(v: Any, turn: Optional[Turn] = None) -> Any:
+    """The Python value of `sess_variant *v` (copied out); objects in it
+    share `turn` if given (see ComObject)."""
     vt = v.vt
     if vt == lib.SESS_VT_EMPTY:
         return Empty
@@ -255,11 +266,11 @@ def load(v: Any) -> Any:
     if vt == lib.SESS_VT_DATE:
         return from_ole_date(v.v.date)
     if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_VARIANT:
-        return _load_array(v.v.parray)
+        return _load_array(v.v.parray, turn)
     if vt == lib.SESS_VT_ARRAY | lib.SESS_VT_UI1:
         return _load_bytes(v.v.parray)
     if vt in (lib.SESS_VT_UNKNOWN, lib.SESS_VT_DISPATCH):
-        return ComObject(v.v.punkVal) if v.v.punkVal != ffi.NULL else None
+        return ComObject(v.v.punkVal, turn=turn) if v.v.punkVal != ffi.NULL else None
     raise error_for(lib.SESS_DISP_E_BADVARTYPE, f"no Python value for variant type {vt}")
 
 
@@ -276,14 +287,14 @@ _INTEGERS = {
 }
 
 
-def _load_array(array: Any) -> List[Any]:
+def _load_array(array: Any, turn: Optional[Turn]) -> List[Any]:
     size = ffi.new("size_t *")
     check(lib.sess_array_length(array, size))
     items = []
     with Variant() as element:
         for i in range(size[0]):
             check(lib.sess_array_get(array, i, element.ptr))
-            items.append(load(element.ptr))
+            items.append(load(element.ptr, turn))
     return items
 
 

@@ -567,6 +567,51 @@ def test_a_session_used_by_two_threads_is_serialised(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState']\n", "")
 
 
+def test_the_sessions_object_takes_turns_with_it(python):
+    """The Session's COM object (interface()) and those reached through it
+    are the handle's, one thread at a time: threads using it and the
+    Session take turns (a call racing another was refused, or ran
+    alongside it on one handle), and once the session is closed the
+    object's calls are WrongState."""
+    result = python(
+        """
+        import threading, libsess
+
+        app = libsess.App()
+        s = app.create()
+        obj = s.interface()
+        contents = obj.get("Contents")
+        value = b"x" * 500_000  # long enough a copy for the calls to overlap
+        errors = []
+
+        def use(call):
+            try:
+                for _ in range(200):
+                    call()
+            except libsess.SessionError as e:
+                errors.append(e.message)
+
+        threads = [
+            threading.Thread(target=use, args=(lambda: s.__setitem__("a", value),)),
+            threading.Thread(target=use, args=(lambda: obj.put("Value", "b", value),)),
+            threading.Thread(target=use, args=(lambda: contents.get("Count"),)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        s.close()
+        for o in (obj, contents):
+            try:
+                o.get("Count")
+            except libsess.WrongState:
+                errors.append("WrongState")
+        print(errors)
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState', 'WrongState']\n", "")
+
+
 def test_an_app_closed_by_its_expiry_thread_finishes_before_exit(python):
     """Closed from a handler the expiry thread runs, the application is
     released on a Python thread the interpreter waits for at exit: the
