@@ -144,9 +144,10 @@ class ComObject:
 def to_ole_date(value: datetime.datetime) -> float:
     """OLE Automation date of `value` to the millisecond (aware datetimes
     are taken in UTC; before 1899-12-30 the day counts down, the time up)."""
-    if value.utcoffset() is not None:  # aware (a tzinfo giving no offset is naive)
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    ms = (value - _OLE_EPOCH) // datetime.timedelta(milliseconds=1)
+    # Aware: less its offset (a tzinfo giving none is naive), as a timedelta
+    # from the epoch, which holds times past the ends of datetime's range.
+    offset = value.utcoffset() or datetime.timedelta(0)
+    ms = (value.replace(tzinfo=None) - _OLE_EPOCH - offset) // datetime.timedelta(milliseconds=1)
     days, rest = divmod(ms, _DAY_MS)
     return days - rest / _DAY_MS if days < 0 else days + rest / _DAY_MS
 

@@ -155,6 +155,21 @@ def test_dates_outside_what_a_date_holds(session, value):
     assert "d" not in session
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime.datetime(9999, 12, 31, 23, 0, tzinfo=datetime.timezone(-datetime.timedelta(hours=5))),
+        datetime.datetime(1, 1, 1, 0, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1))),
+    ],
+)
+def test_aware_dates_whose_utc_time_python_cannot_hold(session, value):
+    """An aware datetime whose UTC time is past datetime's own range is
+    outside a DATE's too: InvalidArgument, as for any date outside it."""
+    with pytest.raises(libsess.InvalidArgument):
+        session["d"] = value
+    assert "d" not in session
+
+
 def test_a_tzinfo_without_an_offset_is_naive(session, monkeypatch):
     """A datetime whose tzinfo gives no UTC offset is naive (Python's own
     rule): stored as it reads, not moved from the machine's local time."""
