@@ -89,7 +89,7 @@ def factory_callback(factory: Factory) -> Any:
             return int(lib.SESS_E_FAIL)
         try:
             out[0] = wrap(factory(ffi.string(name).decode("utf-8")))
-        except Exception as e:
+        except BaseException as e:  # a factory's failure must not unwind into C
             callback_failed(e)  # the cause of the E_FAIL the caller gets
             return int(lib.SESS_E_FAIL)
         return int(lib.SESS_S_OK)

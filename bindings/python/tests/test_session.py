@@ -178,6 +178,24 @@ def test_a_failed_handler_or_factory_is_the_errors_cause():
         assert "no start" not in e.value.message
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt("interrupted"), SystemExit(3)])
+def test_a_factory_interrupted_is_the_errors_cause(error, capsys):
+    """A factory leaving by an exception that is not an Exception
+    (KeyboardInterrupt, SystemExit) fails as any other, as a handler does:
+    the E_FAIL's cause, not printed and lost."""
+
+    def interrupted(_name):
+        raise error
+
+    with libsess.App(static_objects={"obj": interrupted}) as app:
+        with app.create() as s:
+            with pytest.raises(libsess.SessionError) as e:
+                s.static_objects["obj"]
+    assert e.value.hresult == lib.SESS_E_FAIL
+    assert e.value.__cause__ is error
+    assert capsys.readouterr().err == ""
+
+
 def test_exception_in_with_block_discards(app):
     sid = stored(app, kept=1)
     with pytest.raises(ZeroDivisionError):
