@@ -67,13 +67,28 @@ def unpack_text(ptr: Any, length: int, encoding: str = "utf-8", errors: str = "s
     return data.decode(encoding, errors)
 
 
-def c_text(text: str) -> bytes:
-    """`text` as the NUL-terminated UTF-8 the C calls take."""
+def utf8(text: str, code: int) -> bytes:
+    """`text` in UTF-8; one with a lone surrogate has none: the
+    InvalidArgument `code` (a ValueError), as the library's for bad UTF-8."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        from .errors import error_for
+
+        raise error_for(code, f"text is not valid UTF-8: {e.reason} at index {e.start}") from None
+
+
+def c_text(text: str, code: int = lib.SESS_E_INVALIDARG) -> bytes:
+    """`text` as the NUL-terminated UTF-8 the C calls take; one holding a
+    NUL or a lone surrogate is the InvalidArgument `code` (the argument's,
+    e.g. SESS_E_BAD_KEY for a key)."""
     if not isinstance(text, str):
         raise TypeError(f"expected str, not {type(text).__name__}")
-    data = text.encode("utf-8")
+    data = utf8(text, code)
     if b"\0" in data:
-        raise ValueError("text must not contain NUL")
+        from .errors import error_for
+
+        raise error_for(code, "text must not contain NUL")
     return data
 
 

@@ -193,7 +193,7 @@ class App(Owner):
         out = ffi.new("sess_session **")
         flags = lib.SESS_OPEN_READONLY if readonly else 0
         with self._shared as handle:
-            check(lib.sess_session_open(handle, c_text(id), flags, out))
+            check(lib.sess_session_open(handle, c_text(id, lib.SESS_E_INVALID_SESSION_ID), flags, out))
         return Session(out[0], owned=True, owner=self)
 
     def expire(self) -> int:

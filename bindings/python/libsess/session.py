@@ -139,7 +139,7 @@ class Session(MutableMapping[str, Any]):
 
     def __setitem__(self, name: str, value: Value) -> None:
         with Variant.holding(value) as v:
-            self._call(lib.sess_value_set, c_text(name), v.ptr)
+            self._call(lib.sess_value_set, c_text(name, lib.SESS_E_BAD_KEY), v.ptr)
 
     def __delitem__(self, name: str) -> None:
         if self._call(lib.sess_contents_remove, _key(name)) == lib.SESS_S_FALSE:
@@ -235,7 +235,8 @@ class Session(MutableMapping[str, Any]):
     def value_txt(self, name: str, text: Optional[str] = None) -> str:
         """X++'s valueTxt: the value as text under the session's LCID ("" when
         missing); with `text`, stores it first."""
-        return self._text(lib.sess_value_txt, c_text(name), ffi.NULL if text is None else c_text(text))
+        key = c_text(name, lib.SESS_E_BAD_KEY)
+        return self._text(lib.sess_value_txt, key, ffi.NULL if text is None else c_text(text))
 
     def abandon(self) -> None:
         """Abandon: contents stay readable until the unit of work ends;

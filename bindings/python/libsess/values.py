@@ -11,7 +11,7 @@ import enum
 import math
 from typing import Any, List, Optional, Tuple, Union
 
-from ._native import Turn, c_text, check, ffi, lib, unpack_text
+from ._native import Turn, c_text, check, ffi, lib, unpack_text, utf8
 from .errors import error_for
 
 class EmptyType(enum.Enum):
@@ -186,7 +186,7 @@ def store(value: Any, out: Any) -> None:
     elif isinstance(value, float):
         out.vt, out.v.dblVal = lib.SESS_VT_R8, value
     elif isinstance(value, str):
-        data = value.encode("utf-8")
+        data = utf8(value, lib.SESS_E_INVALIDARG)
         check(lib.sess_variant_set_bstr(out, data, len(data)))
     elif isinstance(value, decimal.Decimal):
         out.vt, out.v.cyVal = lib.SESS_VT_CY, _to_cy(value)

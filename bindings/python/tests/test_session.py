@@ -243,8 +243,9 @@ def test_errors_and_ended_units(app):
         with pytest.raises(libsess.InvalidArgument) as e:
             s[""] = 1
         assert e.value.hresult == lib.SESS_E_BAD_KEY
-        with pytest.raises(ValueError):
+        with pytest.raises(libsess.InvalidArgument) as e:
             s["a\0b"] = 1
+        assert e.value.hresult == lib.SESS_E_BAD_KEY
 
 
 def test_limits():
@@ -773,7 +774,8 @@ def test_error_families():
 def test_a_name_no_key_can_have_is_missing(app):
     """A name with a NUL or a lone surrogate is not in the mapping (as `in`
     says): get gives the default, del and pop a KeyError; storing under it
-    is a ValueError (get raised it too, so s.get(name) failed)."""
+    is InvalidArgument, the code of a bad key (get raised a ValueError too,
+    so s.get(name) failed)."""
     with app.create() as s:
         for name in ["a\0b", "\ud800"]:
             assert name not in s
@@ -781,10 +783,30 @@ def test_a_name_no_key_can_have_is_missing(app):
             assert s.pop(name, 0) == 0
             with pytest.raises(KeyError):
                 del s[name]
-            with pytest.raises(ValueError):
-                s[name] = 1
+            for store in (lambda: s.__setitem__(name, 1), lambda: s.value_txt(name, "1")):
+                with pytest.raises(libsess.InvalidArgument) as e:
+                    store()
+                assert e.value.hresult == lib.SESS_E_BAD_KEY
             assert len(s) == 0
             assert s.static_objects.get(name) is None
+
+
+def test_text_utf8_cannot_hold_is_invalid_argument(app):
+    """An ID, a value or any other text with a lone surrogate (as
+    surrogateescape decodes bad bytes), and an ID with a NUL, are
+    InvalidArgument with the argument's code, as the library's for bad
+    UTF-8: they were a UnicodeEncodeError or a plain ValueError, no
+    SessionError."""
+    for sid in ["\udcff" * 22, "A" * 10 + "\0" + "A" * 11]:
+        with pytest.raises(libsess.InvalidArgument) as e:
+            app.open(sid)
+        assert e.value.hresult == lib.SESS_E_INVALID_SESSION_ID
+    with app.create() as s:
+        for store in (lambda: s.__setitem__("k", "a\ud800"), lambda: s.__setitem__("k", ["\udcff"])):
+            with pytest.raises(libsess.InvalidArgument) as e:
+                store()
+            assert e.value.hresult == lib.SESS_E_INVALIDARG
+        assert "k" not in s
 
 
 @pytest.mark.parametrize(
