@@ -136,6 +136,7 @@ class SharedHandle:
         self._lock = threading.Lock()
         self._calls = 0
         self._closed = False
+        self._released = threading.Event()
         _shared.add(self)
 
     def __enter__(self) -> Any:
@@ -182,11 +183,15 @@ class SharedHandle:
             handle, self._handle = self._handle, None
         return handle
 
+    def wait_released(self) -> None:
+        """Waits until the handle is released (close() first)."""
+        self._released.wait()
+
     def _release_now(self, handle: Any) -> None:
         if handle is None:
             return
         if not isinstance(threading.current_thread(), threading._DummyThread):
-            self._release(handle)
+            self._finish(handle)
             return
         # On a thread the library runs (a handler on the expiry thread): the
         # release joins that thread, so it runs on a Python thread, not a
@@ -195,9 +200,15 @@ class SharedHandle:
         # a handler then would enter a finalizing interpreter).
         try:
             name = f"libsess: {self._what} release"
-            threading.Thread(target=self._release, args=(handle,), name=name, daemon=False).start()
+            threading.Thread(target=self._finish, args=(handle,), name=name, daemon=False).start()
         except RuntimeError:  # the interpreter is shutting down: no new threads
+            self._finish(handle)
+
+    def _finish(self, handle: Any) -> None:
+        try:
             self._release(handle)
+        finally:
+            self._released.set()
 
 
 _O = TypeVar("_O", bound="Owner")
@@ -249,8 +260,13 @@ def _at_exit() -> None:
     could no longer call into Python without aborting the process):
     discards the sessions still open, then closes every application and
     site, which stops and joins their expiry threads (Session_OnEnd runs
-    for the stored sessions)."""
+    for the stored sessions). A call another thread is making (a wait for
+    a session's lock) puts its handle's release off until it returns:
+    waited for, or that expiry thread would run on into finalization."""
     for session in list(_sessions.values()):
         session._drop()
-    for shared in list(_shared):
+    handles = list(_shared)
+    for shared in handles:
         shared.close()
+    for shared in handles:
+        shared.wait_released()

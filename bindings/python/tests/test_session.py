@@ -631,6 +631,39 @@ def test_the_sessions_object_takes_turns_with_it(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState', 'WrongState']\n", "")
 
 
+def test_exit_waits_for_a_call_that_puts_the_release_off(python):
+    """A daemon thread still waiting for a session's lock at exit is a call
+    on the application, which puts its release off: exit waits for it (its
+    lock timeout), then releases the application. The process aborted
+    ("FATAL: exception not rethrown") as the expiry thread, never stopped,
+    called the clock in a finalizing interpreter."""
+    result = python(
+        """
+        import threading, time, libsess
+        from libsess import _ffi as ffi, _lib as lib
+
+        app = libsess.App(lock_timeout_ms=1000, expiry_interval_ms=1, clock=lambda: int(time.monotonic() * 1000))
+        with app.create() as s:
+            s["a"] = 1
+            sid = s.id
+        held = ffi.new("sess_session **")  # the lock, held by C code of the host's own
+        assert lib.sess_session_open(app.handle, sid.encode(), 0, held) == 0
+        waiting = threading.Event()
+
+        def wait_for_the_lock():
+            waiting.set()
+            try:
+                app.open(sid)
+            except libsess.LockTimeout:
+                pass
+
+        threading.Thread(target=wait_for_the_lock, daemon=True).start()
+        waiting.wait()
+        """
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 def test_an_app_closed_by_its_expiry_thread_finishes_before_exit(python):
     """Closed from a handler the expiry thread runs, the application is
     released on a Python thread the interpreter waits for at exit: the
