@@ -83,7 +83,10 @@ def _clock_callback(clock: Callable[[], int]) -> Any:
         return now
 
     def failed(_type: Any, error: BaseException, _tb: Any) -> int:
-        warnings.warn(f"libsess: the clock failed ({error!r}); its last reading is used", RuntimeWarning)
+        try:
+            warnings.warn(f"libsess: the clock failed ({error!r}); its last reading is used", RuntimeWarning)
+        except Exception as e:  # warnings are errors here: reported, as it cannot reach C
+            sys.excepthook(type(e), e, e.__traceback__)
         return last[0]
 
     return ffi.callback("sess_clock_fn", tick, onerror=failed)

@@ -960,3 +960,29 @@ def test_a_failing_clock_is_reported_and_its_last_reading_used():
         broken[0] = None
         assert app.expire() == 0
         assert app.session_count == 4
+
+
+def test_a_failing_clock_under_warnings_as_errors_still_gives_its_last_reading(capsys):
+    """With warnings turned into errors (pytest's filterwarnings = error),
+    the warning's exception is reported and the clock's last reading still
+    used. It escaped into cffi, which read the clock as 0: a session just
+    saved was stamped at 0 and expired at once."""
+    now = [5_000_000]
+
+    def clock():
+        if now[0] is None:
+            raise RuntimeError("the clock broke")
+        return now[0]
+
+    with libsess.App(clock=clock, expiry_interval_ms=0) as app:
+        with app.create() as s:
+            s["a"], s.timeout = 1, 1
+        now[0] = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with app.open(s.id) as again:
+                again["b"] = 2  # saved at the last reading, 5_000_000
+        now[0] = 5_000_000 + 30_000  # half its timeout later
+        assert app.expire() == 0
+        assert app.session_count == 1
+    assert "RuntimeWarning: libsess: the clock failed" in capsys.readouterr().err
