@@ -1050,7 +1050,8 @@ typedef struct sess_request_info {
   uint32_t session_use;
   /**
    * The request path, percent-decoded, UTF-8, NUL-terminated, without
-   * the query string.
+   * the query string: a `?` or `#` in it (a decoded `%3F` or `%23`) is
+   * the path's own.
    */
   const char *path;
   /**

@@ -1026,3 +1026,63 @@ fn a_page_with_session_state_off_keeps_the_urls_id_in_its_links() {
     assert_eq!(req.rewrite_url("/x"), "/x");
     req.end(false).unwrap();
 }
+
+/// The path a host passes is decoded and has no query string, so a `?` or
+/// `#` in it is the path's own (`%3F`, `%23`): `/search%3F/x` is a page in
+/// the directory `search?` of the root application, as a server maps it,
+/// not one of `/search`; and `(S(<id>))?x` is no ID segment.
+#[test]
+fn a_decoded_question_mark_or_hash_is_part_of_the_path() {
+    let root = App::new(AppOptions::default()).unwrap();
+    let search = App::new(AppOptions::default()).unwrap();
+    let shop = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/", &root, WebOptions::default()).unwrap();
+    site.add("/search", &search, WebOptions::default()).unwrap();
+    site.add("/shop", &shop, cookieless()).unwrap();
+    site.add(
+        "/shop/api",
+        &root,
+        WebOptions {
+            cookie_name: Some("api".into()),
+            ..WebOptions::default()
+        },
+    )
+    .unwrap();
+    let (_, out) = stored(&site, "/search/x", "v", 1);
+    let search_cookie = cookie_of(&out);
+    for path in ["/search?/x", "/search#/x", "/search?", "/SEARCH#x"] {
+        let mut req = site
+            .begin(&info(path, Some(&search_cookie), SessionUse::ReadOnly))
+            .unwrap();
+        assert_eq!((req.app_path(), req.path()), ("/", path));
+        assert!(req.session().is_none(), "{path}: /search's session");
+        req.end(false).unwrap();
+    }
+    let (id, _) = stored(&site, "/shop/x", "v", 2);
+    for path in [
+        format!("/shop/(S({id}))?x/page"),
+        format!("/shop/(S({id}))#"),
+    ] {
+        let mut req = site
+            .begin(&info(&path, None, SessionUse::ReadOnly))
+            .unwrap();
+        assert_eq!((req.app_path(), req.path()), ("/shop", &path[..]));
+        assert!(req.session().is_none(), "{path}: an ID from no ID segment");
+        req.end(false).unwrap();
+    }
+    // A link to `/shop/api%3F/x` is a page of /shop, so it keeps the ID.
+    let req = site
+        .begin(&info(
+            &format!("/shop/(S({id}))/x"),
+            None,
+            SessionUse::ReadOnly,
+        ))
+        .unwrap();
+    assert_eq!(
+        req.rewrite_url("/shop/api%3F/x"),
+        format!("/shop/(S({id}))/api%3F/x")
+    );
+    assert_eq!(req.rewrite_url("/shop/api/x?q"), "/shop/api/x?q");
+    req.end(false).unwrap();
+}

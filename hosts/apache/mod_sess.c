@@ -1323,8 +1323,9 @@ static const char *unit_path(request_rec *r, bool *with_id)
     return path ? path : r->uri;
 }
 
-/* The virtual path of the application that serves `path` on this server
- * (as the library resolves paths: the deepest), or NULL. */
+/* The virtual path of the application that serves `path` (a request's
+ * path: no query string) on this server (as the library resolves paths:
+ * the deepest), or NULL. */
 static const char *app_path_of(request_rec *r, const char *path)
 {
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
@@ -1387,7 +1388,7 @@ static bool url_id_is_stale(request_rec *r, const sess_request *req)
  * handler's plain redirect has none: the client would lose its session. */
 static void location_keeps_id(request_rec *r, apr_table_t *headers)
 {
-    const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out;
+    const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out, *bare;
     sess_request *req = sess_ap_request(r);
     sess_session *s = NULL;
     sess_result hr;
@@ -1404,19 +1405,21 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
     } else if (loc[1] == '/') {
         return; /* //host/... */
     }
+    /* A request path has no query: the library reads a '?' as the path's. */
+    bare = apr_pstrndup(r->pool, path, strcspn(path, "?#"));
     hr = req ? sess_request_session(req, 0, &s) : SESS_E_WRONG_STATE;
     if (hr == SESS_S_FALSE && url_id_is_stale(r, req))
         return;
     if (hr == SESS_S_OK) {
         if (sess_request_app_path(req, app, sizeof app, NULL) < 0
-            || !(out = app_path_of(r, path)) || strcmp(app, out) != 0)
+            || !(out = app_path_of(r, bare)) || strcmp(app, out) != 0)
             return;
         out = rewritten_url(r, req, path);
     } else {
         /* The segment belongs to the application of the path it came in. */
         in = apr_table_get(r->notes, SESS_AP_NOTE_URI);
         seg = id_segment(r, &at);
-        if (!in || !seg || !(out = app_path_of(r, in)) || !(in = app_path_of(r, path))
+        if (!in || !seg || !(out = app_path_of(r, in)) || !(in = app_path_of(r, bare))
             || strcmp(in, out) != 0)
             return;
         n = strcspn(path, "?#"); /* the path without query or fragment */

@@ -93,7 +93,8 @@ pub struct sess_request_info {
     /// `SESS_USE_EXCLUSIVE`, `SESS_USE_READONLY` or `SESS_USE_OFF`.
     pub session_use: u32,
     /// The request path, percent-decoded, UTF-8, NUL-terminated, without
-    /// the query string.
+    /// the query string: a `?` or `#` in it (a decoded `%3F` or `%23`) is
+    /// the path's own.
     pub path: *const c_char,
     /// The `Cookie` header's bytes (several headers joined with "; " or ", "), or
     /// NULL; need not be UTF-8 or NUL-terminated.

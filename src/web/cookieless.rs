@@ -35,9 +35,19 @@ pub const MARKER_END: &str = "))";
 /// path: `/(S(<id>))/search/x` carries an ID of the root application but
 /// asks for a page of `/search`; a host should not use the ID there.
 pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)> {
-    let start = after_app(app_prefix(app_path)?, request_path, Spelling::Decoded)?;
-    let rest = request_path.get(start..)?;
-    let seg_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = request_path.find(['?', '#']).unwrap_or(request_path.len());
+    let (path, tail) = (request_path.get(..end)?, request_path.get(end..)?);
+    let (id, bare) = extract_path(app_path, path)?;
+    Some((id, bare + tail))
+}
+
+/// [`extract`] for a decoded path without its query string, as a server
+/// passes it: a `?` or `#` in it is the path's own (`(S(<id>))?x`, from
+/// `(S(<id>))%3Fx`, is no ID segment).
+pub fn extract_path(app_path: &str, path: &str) -> Option<(SessionId, String)> {
+    let start = after_app(app_prefix(app_path)?, path, Spelling::Decoded)?;
+    let rest = path.get(start..)?;
+    let seg_end = rest.find('/').unwrap_or(rest.len());
     let inner = rest
         .get(..seg_end)?
         .strip_prefix(MARKER_START)?
@@ -45,7 +55,7 @@ pub fn extract(app_path: &str, request_path: &str) -> Option<(SessionId, String)
     let id = SessionId::parse(inner).ok()?;
     let after = rest.get(seg_end..)?;
     let after = after.strip_prefix('/').unwrap_or(after);
-    Some((id, format!("{}{after}", request_path.get(..start)?)))
+    Some((id, format!("{}{after}", path.get(..start)?)))
 }
 
 /// `url` with `id`'s segment after `app_path`, for links and redirects:
@@ -329,6 +339,14 @@ mod tests {
         ] {
             assert_eq!(extract(app, &request), None, "{app:?} {request:?}");
         }
+        // In a decoded path (no query) `?` and `#` are the segment's.
+        for path in [format!("/(S({id}))?x/page"), format!("/(S({id}))#")] {
+            assert_eq!(extract_path("/", &path), None, "{path:?}");
+        }
+        assert_eq!(
+            extract_path("/", &format!("/(S({id}))/a?b")),
+            Some((id, "/a?b".to_owned()))
+        );
     }
 
     #[test]

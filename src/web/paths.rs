@@ -76,10 +76,17 @@ impl<T> AppPaths<T> {
     ///
     /// Percent-decoding is the caller's job: pass the decoded path (as the
     /// server maps it to a resource), or `%2E%2E` and `/%73earch` will not be
-    /// seen as `..` and `/search`.
+    /// seen as `..` and `/search`; and pass it to [`AppPaths::resolve_path`],
+    /// since a decoded `%3F` or `%23` is no query or fragment.
     pub fn resolve(&self, request_path: &str) -> Option<(&str, &T)> {
         let end = request_path.find(['?', '#']).unwrap_or(request_path.len());
-        let path = request_path.get(..end)?;
+        self.resolve_path(request_path.get(..end)?)
+    }
+
+    /// [`AppPaths::resolve`] for a decoded path without its query string,
+    /// as a server passes it: a `?` or `#` in it is the path's own
+    /// (`/search?/x`, from `/search%3F/x`, is not in `/search`).
+    pub fn resolve_path(&self, path: &str) -> Option<(&str, &T)> {
         if !path.starts_with('/') {
             return None;
         }
@@ -368,6 +375,19 @@ mod tests {
         ] {
             assert_eq!(app_of(&a, request), None, "{request:?}");
         }
+        // A decoded path has no query: its `?` and `#` are the segment's.
+        let root = apps(&["/", "/search"]);
+        for path in ["/search?x=1", "/search#top", "/search?/x"] {
+            assert_eq!(
+                root.resolve_path(path).map(|(p, _)| p),
+                Some("/"),
+                "{path:?}"
+            );
+        }
+        assert_eq!(
+            root.resolve_path("/search/a?b").map(|(p, _)| p),
+            Some("/search")
+        );
         // ASCII case only: no Unicode folding.
         let u = apps(&["/café"]);
         assert_eq!(app_of(&u, "/CAFé/x"), Some("/café"));

@@ -28,7 +28,8 @@ pub enum SessionUse {
 /// What a host knows when a request arrives.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestInfo<'a> {
-    /// The request path, percent-decoded, without the query string.
+    /// The request path, percent-decoded, without the query string: a `?`
+    /// or `#` in it (a decoded `%3F` or `%23`) is the path's own.
     pub path: &'a str,
     /// The `Cookie` header's bytes (several headers joined with `"; "` or `", "`).
     pub cookie_header: Option<&'a [u8]>,
@@ -91,7 +92,7 @@ impl Request {
         // (`/(S(<id>))/search/x`) is that application's, without that ID;
         // its own segment, if it is cookieless too, may follow.
         while web.cookieless {
-            let Some((found, stripped)) = cookieless::extract(&web.path, &path) else {
+            let Some((found, stripped)) = cookieless::extract_path(&web.path, &path) else {
                 break;
             };
             match site.resolve_web(&stripped) {
@@ -254,7 +255,7 @@ impl Request {
         if self
             .web
             .deeper
-            .resolve(&cookieless::served_path(&bare))
+            .resolve_path(&cookieless::served_path(&bare))
             .is_some()
         {
             bare

@@ -170,8 +170,10 @@ impl Site {
             .map(|(path, web)| (path, &web.app))
     }
 
-    pub(crate) fn resolve_web(&self, request_path: &str) -> Option<&Arc<WebApp>> {
-        self.apps.resolve(request_path).map(|(_, web)| web)
+    /// The application serving a decoded path without its query string
+    /// ([`AppPaths::resolve_path`]).
+    pub(crate) fn resolve_web(&self, path: &str) -> Option<&Arc<WebApp>> {
+        self.apps.resolve_path(path).map(|(_, web)| web)
     }
 
     /// Begins a request: finds its application and session (see
