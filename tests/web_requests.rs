@@ -1056,6 +1056,7 @@ fn a_decoded_question_mark_or_hash_is_part_of_the_path() {
             .begin(&info(path, Some(&search_cookie), SessionUse::ReadOnly))
             .unwrap();
         assert_eq!((req.app_path(), req.path()), ("/", path));
+        assert_eq!(site.resolve(path).map(|(p, _)| p), Some("/"), "{path}");
         assert!(req.session().is_none(), "{path}: /search's session");
         req.end(false).unwrap();
     }

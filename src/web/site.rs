@@ -163,10 +163,13 @@ impl Site {
         Ok(())
     }
 
-    /// The application serving `request_path`, with its virtual path.
-    pub fn resolve(&self, request_path: &str) -> Option<(&str, &App)> {
+    /// The application serving `path`, with its virtual path, as
+    /// [`Site::begin`] finds it: `path` is decoded and without the query
+    /// string, as [`RequestInfo::path`] is (a `?` or `#` in it is the
+    /// path's own).
+    pub fn resolve(&self, path: &str) -> Option<(&str, &App)> {
         self.apps
-            .resolve(request_path)
+            .resolve_path(path)
             .map(|(path, web)| (path, &web.app))
     }
 
