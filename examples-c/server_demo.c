@@ -462,7 +462,7 @@ static int parse_head(char *buf, size_t len, http_req *hr)
         }
         line = nl + 1;
     }
-    if (first)
+    if (first || (minor == 1 && hosts == 0)) /* HTTP/1.1 names its Host (RFC 9112 3.2) */
         return 400;
     if (hr->cookie.oom)
         return 500;

@@ -1569,7 +1569,7 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(r.status, 404, "an unknown route: {}", r.text());
     demo.assert_alive("an unknown route");
 
-    let cases: [(&str, &[u8], &str); 4] = [
+    let cases: [(&str, &[u8], &str); 7] = [
         (
             "bad percent-encoding in the query",
             b"GET /counter?x=%G1 HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -1581,6 +1581,23 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
             "400",
         ),
         ("a malformed request line", b"GARBAGE\r\n\r\n", "400"),
+        // RFC 9112 3.2: an HTTP/1.1 request without a Host, or with two.
+        (
+            "an HTTP/1.1 request without Host",
+            b"GET /counter HTTP/1.1\r\nCookie: a=1\r\n\r\n",
+            "400",
+        ),
+        (
+            "two Host headers",
+            b"GET /stats HTTP/1.1\r\nHost: x\r\nhost: y\r\n\r\n",
+            "400",
+        ),
+        // HTTP/1.0 did not require it.
+        (
+            "an HTTP/1.0 request without Host",
+            b"GET /stats HTTP/1.0\r\n\r\n",
+            "200",
+        ),
         (
             "a POST",
             b"POST /counter HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
