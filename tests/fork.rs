@@ -210,23 +210,35 @@ fn a_session_on_end_on_the_expiry_thread_can_fork() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
 }
 
-/// A fork while another thread runs a Session_OnEnd (a unit of work that
-/// abandoned its session): the child's release does not wait for that
-/// handler, whose thread is not in the child.
-#[test]
-fn a_child_releases_while_its_parent_runs_a_session_on_end() {
+/// A handler's gate: `enter` (for the handler to call) says it started
+/// and waits until the test sends on, or drops, the sender returned.
+fn handler_gate() -> (
+    impl Fn() + Send + Sync + 'static,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+) {
     let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
     let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
     let (started_tx, finish_rx) = (
         std::sync::Mutex::new(started_tx),
         std::sync::Mutex::new(finish_rx),
     );
+    let enter = move || {
+        let _ = started_tx.lock().unwrap().send(());
+        let _ = finish_rx.lock().unwrap().recv();
+    };
+    (enter, started_rx, finish_tx)
+}
+
+/// A fork while another thread runs a Session_OnEnd (a unit of work that
+/// abandoned its session): the child's release does not wait for that
+/// handler, whose thread is not in the child.
+#[test]
+fn a_child_releases_while_its_parent_runs_a_session_on_end() {
+    let (enter, started_rx, finish_tx) = handler_gate();
     let app = App::new(AppOptions {
         expiry_interval: None,
-        on_end: Some(std::sync::Arc::new(move |_| {
-            started_tx.lock().unwrap().send(()).unwrap();
-            let _ = finish_rx.lock().unwrap().recv();
-        })),
+        on_end: Some(std::sync::Arc::new(move |_| enter())),
         ..AppOptions::default()
     })
     .unwrap();
@@ -270,19 +282,13 @@ fn a_child_releases_while_its_parent_ends_a_claimed_batch() {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let clock = std::sync::Arc::new(HandClock(AtomicU64::new(0)));
-    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
-    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
-    let (started_tx, finish_rx) = (
-        std::sync::Mutex::new(started_tx),
-        std::sync::Mutex::new(finish_rx),
-    );
+    let (enter, started_rx, finish_tx) = handler_gate();
     let app = App::new(AppOptions {
         expiry_interval: Some(Duration::from_millis(5)),
         clock: Some(clock.clone()),
         on_end: Some(std::sync::Arc::new(move |_| {
             CALLS.fetch_add(1, SeqCst);
-            let _ = started_tx.lock().unwrap().send(());
-            let _ = finish_rx.lock().unwrap().recv();
+            enter();
         })),
         ..AppOptions::default()
     })

@@ -1503,17 +1503,25 @@ mod tests {
         assert_eq!(ends.load(Ordering::SeqCst), 1);
     }
 
-    /// A sweep that stops at its batch's size with a blob that did not
-    /// decode, then another sweep (another clock reading) before its next
-    /// batch: the failure is still reported, by one of them.
-    #[test]
-    fn a_bad_blob_is_reported_though_another_sweep_runs_between_batches() {
+    /// A store with two due sessions and a blob that does not decode, and
+    /// the first batch (of 1) of a sweep at 5 s: the blob read, one session
+    /// claimed into the list returned.
+    fn a_sweep_past_a_bad_blob() -> (Arc<Mock>, CustomStore, Vec<Lease>) {
         let (mock, s) = store();
         stored(&s, "Ann", 1_000);
         stored(&s, "Bob", 1_000);
         mock.junk.lock().unwrap().push(vec![0xC1; 40]);
         let mut out = Vec::new();
         assert!(s.take_expired_batch(5_000, 1, &mut out).unwrap());
+        (mock, s, out)
+    }
+
+    /// A sweep that stops at its batch's size with a blob that did not
+    /// decode, then another sweep (another clock reading) before its next
+    /// batch: the failure is still reported, by one of them.
+    #[test]
+    fn a_bad_blob_is_reported_though_another_sweep_runs_between_batches() {
+        let (_mock, s, mut out) = a_sweep_past_a_bad_blob();
         let other = s.take_expired_batch(6_000, 64, &mut out);
         let rest = s.take_expired_batch(5_000, 1, &mut out);
         assert_eq!(out.len(), 2, "both good sessions claimed");
@@ -1527,12 +1535,7 @@ mod tests {
     /// sweep that ends, not lost.
     #[test]
     fn a_bad_blob_is_reported_though_its_sweep_then_fails() {
-        let (mock, s) = store();
-        stored(&s, "Ann", 1_000);
-        stored(&s, "Bob", 1_000);
-        mock.junk.lock().unwrap().push(vec![0xC1; 40]);
-        let mut out = Vec::new();
-        assert!(s.take_expired_batch(5_000, 1, &mut out).unwrap());
+        let (mock, s, mut out) = a_sweep_past_a_bad_blob();
         mock.down.store(true, Ordering::SeqCst);
         let e = s.take_expired_batch(5_000, 1, &mut out).unwrap_err();
         assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
