@@ -200,7 +200,7 @@ def store(value: Any, out: Any) -> None:
         value.pointer.vtbl.add_ref(value.pointer)
         out.vt, out.v.punkVal = lib.SESS_VT_UNKNOWN, value.pointer
     else:
-        raise TypeError(f"a session cannot hold a {type(value).__name__}")
+        raise TypeError(f"a session cannot hold a value of type {type(value).__name__}")
 
 
 def _to_cy(value: decimal.Decimal) -> int:
