@@ -281,3 +281,44 @@ fn arrays_of_tiny_elements_meet_the_value_limit_or_read_back() {
         }
     }
 }
+
+/// `lock_waits` counts the requests that found their session locked and
+/// waited: under a lock timeout of 0 none waits, in any store (the
+/// in-process store counted each as a wait).
+#[test]
+fn a_request_that_may_not_wait_is_no_lock_wait_in_any_store() {
+    let prefixes = redis_env::Prefixes::new(&[redis_env::SHARED_URL.to_owned()], "limits");
+    let dir = TempDir::new("limits");
+    for (what, store) in [
+        ("in-process", StoreConfig::InProc),
+        (
+            "Redis",
+            StoreConfig::Redis(RedisOptions {
+                url: redis_env::SHARED_URL.into(),
+                key_prefix: prefixes.fresh(),
+                ..RedisOptions::default()
+            }),
+        ),
+        ("LMDB", StoreConfig::Lmdb(LmdbOptions::new(dir.path()))),
+    ] {
+        let app = App::new(AppOptions {
+            expiry_interval: None,
+            lock_timeout: Duration::ZERO,
+            store,
+            ..AppOptions::default()
+        })
+        .unwrap();
+        let mut s = app.create_session().unwrap();
+        s.set("k", Variant::I4(1)).unwrap();
+        let id = s.id().to_string();
+        s.close().unwrap();
+        let held = app.open_session(&id, LockMode::Exclusive).unwrap();
+        let Err(e) = app.open_session(&id, LockMode::Exclusive) else {
+            panic!("{what}: opened while held");
+        };
+        assert_eq!(e.code(), sess::error::E_LOCK_TIMEOUT, "{what}: {e:?}");
+        let stats = app.stats();
+        assert_eq!((stats.lock_waits, stats.lock_timeouts), (0, 1), "{what}");
+        held.close().unwrap();
+    }
+}

@@ -203,11 +203,14 @@ impl MemoryStore {
         &self.shards[(key >> 32) as usize & (SHARDS - 1)]
     }
 
-    /// Waits up to `wait` for the lock on `slot` that another holder has.
+    /// Waits up to `wait` for the lock on `slot` that another holder has
+    /// (counted as a wait unless `wait` is zero: then none is made).
     #[cold]
     #[inline(never)]
     fn wait_for(&self, slot: &Slot, mode: LockMode, wait: Duration) -> Result<Guard> {
-        self.lock_waits.note();
+        if !wait.is_zero() {
+            self.lock_waits.note();
+        }
         match mode {
             LockMode::Exclusive => slot.try_write_arc_for(wait).map(Guard::Write),
             LockMode::Shared => slot.try_read_arc_for(wait).map(Guard::Read),
