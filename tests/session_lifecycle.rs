@@ -444,6 +444,33 @@ fn a_discarded_unit_keeps_no_static_object() {
     assert_eq!(freed.load(Ordering::SeqCst), 4, "each released once");
 }
 
+/// A first use of a static object whose factory fails creates no session,
+/// as a refused write creates none: nothing is stored, no cookie is worth
+/// sending, and no Session_OnEnd runs for a session that never began.
+#[test]
+fn a_failing_static_object_factory_creates_no_session() {
+    let clock = Arc::new(ManualClock::new(0));
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let app = app_with_clock(&clock, |o| {
+        o.static_objects = vec![StaticObject {
+            name: "AppInfo1".into(),
+            factory: Arc::new(|| Err(sess::error::Error::new(error::E_FAIL, "no component"))),
+        }];
+        o.on_end = Some(Arc::new(move |_| {
+            e.fetch_add(1, Ordering::SeqCst);
+        }));
+    });
+    let mut s = app.create_session().unwrap();
+    assert_eq!(s.static_object_at(0).unwrap_err().code(), error::E_FAIL);
+    assert!(!s.is_stored());
+    s.close().unwrap();
+    assert_eq!(app.session_count().unwrap(), 0);
+    clock.advance(20 * MIN);
+    assert_eq!(app.expire().unwrap(), 0);
+    assert_eq!(ends.load(Ordering::SeqCst), 0);
+}
+
 #[test]
 fn limits_give_clear_errors() {
     let app = App::new(AppOptions {

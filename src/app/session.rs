@@ -415,9 +415,10 @@ impl Session {
     }
 
     /// The session's instance of the static object at `index`, made by its
-    /// factory on first use (which also stores a new session). A unit of
-    /// work that is discarded undoes the making: its instance is let go
-    /// when it ends, and the next use makes another.
+    /// factory on first use (which also stores a new session; a factory
+    /// that fails stores none). A unit of work that is discarded undoes the
+    /// making: its instance is let go when it ends, and the next use makes
+    /// another.
     pub fn static_object_at(&mut self, index: usize) -> Result<Object> {
         let decl = self
             .app
@@ -438,7 +439,8 @@ impl Session {
                 ),
             ));
         }
-        self.materialize()?;
+        // Made before a new session is stored: a failing factory leaves
+        // none behind (a full store then releases the new instance).
         let obj = catch_unwind(AssertUnwindSafe(|| (decl.factory)())).unwrap_or_else(|_| {
             Err(Error::new(
                 error::E_UNEXPECTED,
