@@ -2221,13 +2221,13 @@ sess_result sess_contents_copy_to(struct sess_session *s, struct sess_array *dst
  * The LCID in effect for the session's text, in `*out_lcid`: the session's
  * LCID, or, when that is 0, SESS_LOCALE_USER_DEFAULT or
  * SESS_LOCALE_SYSTEM_DEFAULT, the application's default_lcid (which is
- * never an alias), so a host can always print the locale in use. sess_lcid reports the LCID as set (an alias stays an alias, as
- * ASP's Session.LCID does). The code page needs no such call: aliases
+ * never an alias), so a host can always print the locale in use.
+ * sess_lcid reports the LCID as set (an alias stays an alias, as ASP's
+ * Session.LCID does). The code page needs no such call: aliases
  * such as CP_ACP (0) are not accepted, so sess_codepage always reports a
  * concrete code page.
  */
-sess_result sess_lcid_effective(struct sess_session *s,
-                                uint32_t *out_lcid);
+sess_result sess_lcid_effective(struct sess_session *s, uint32_t *out_lcid);
 
 /**
  * The number of declared static objects, in `*out_count` (Count).

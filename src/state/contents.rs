@@ -137,8 +137,9 @@ fn folded_hash(key: &str) -> u64 {
 #[derive(Debug, Clone, Default)]
 pub struct Contents {
     items: SmallVec<[Item; INLINE]>,
-    /// Whether every key is ASCII, so that an ASCII name can be compared
-    /// byte-wise (it may stay false after the last non-ASCII key leaves).
+    /// Whether some key is not ASCII: while none is, an ASCII name is
+    /// compared byte-wise (it may stay true after the last non-ASCII key
+    /// leaves).
     non_ascii: bool,
     /// Folded-key hash → item index, once there are more than
     /// [`LINEAR_MAX`] items.
