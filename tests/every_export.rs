@@ -187,7 +187,7 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             return Ok(Kind::OutScalar(format!("const {t}")));
         }
     }
-    if ty == "char *" && next_is_len {
+    if ty == "char *" && !is_const && next_is_len {
         return Ok(Kind::Buf);
     }
     if (ty == "char *" || ty == "void *") && is_const && next_is_len {
@@ -304,6 +304,32 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
     ))
 }
 
+/// How each parameter of `e` is passed (`None`: a length its pointer
+/// consumed), or the parameters `classify` cannot classify.
+fn kinds(e: &Export) -> Result<Vec<Option<Kind>>, Vec<String>> {
+    let mut kinds = Vec::new();
+    let mut unclassified = Vec::new();
+    let mut skip_next = false;
+    for i in 0..e.params.len() {
+        if std::mem::take(&mut skip_next) {
+            kinds.push(None);
+            continue;
+        }
+        match classify(e, i) {
+            Ok(k) => {
+                skip_next = matches!(k, Kind::Buf | Kind::Bytes { .. });
+                kinds.push(Some(k));
+            }
+            Err(why) => unclassified.push(format!("{}: {why}", e.name)),
+        }
+    }
+    if unclassified.is_empty() {
+        Ok(kinds)
+    } else {
+        Err(unclassified)
+    }
+}
+
 /// Functions that end the handle they are given, even when they fail (as
 /// the header documents), unless it is lent (`SESS_E_WRONG_STATE`) or an
 /// output has a bad tag (`SESS_DISP_E_BADVARTYPE`, refused first).
@@ -330,9 +356,14 @@ struct Case {
     after: String,
 }
 
+/// `case`'s `bad` for a call with every argument valid.
+const VALID: usize = usize::MAX;
+
 /// Builds the valid arguments of `e`, the bad one at parameter `bad` with
-/// variant `how` (0, 1, ... until `None`).
-fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize) -> Option<Case> {
+/// variant `how` (0, 1, ... until `None`); `bad` [`VALID`]: none bad. With
+/// `probe`, a `char *buf, size_t buf_len` pair and an `out_len` are passed
+/// as the C names `buf`, `buf_len` and `out_len` (`probe_fn`'s parameters).
+fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool) -> Option<Case> {
     let mut c = Case {
         decls: String::new(),
         args: Vec::new(),
@@ -382,6 +413,9 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize) -> Option<Ca
                     format!("&{v}"),
                     &[("NULL", Expect::Code("SESS_E_POINTER"))],
                 );
+            }
+            Kind::OutScalar(_) if probe && e.params[i].name == "out_len" => {
+                c.args.push("out_len".to_string());
             }
             Kind::OutScalar(t) => {
                 let _ = writeln!(c.decls, "    {t} {v}; memset(&{v}, 0xA5, sizeof {v});");
@@ -444,6 +478,10 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize) -> Option<Ca
                     c.args.push(format!("{cast}\"abc\""));
                     c.args.push("3".to_string());
                 }
+            }
+            Kind::Buf if probe => {
+                c.args.push("buf".to_string());
+                c.args.push("buf_len".to_string());
             }
             Kind::Buf => {
                 let _ = writeln!(c.decls, "    char {v}[256]; memset({v}, 'Z', sizeof {v});");
@@ -525,7 +563,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize) -> Option<Ca
             }
         }
     }
-    bad_used.then_some(c)
+    (bad_used || bad == VALID).then_some(c)
 }
 
 /// Fixture and helpers the generated calls share.
@@ -628,6 +666,34 @@ static void fail(const char *call, const char *what, sess_result rc)
     printf("FAIL %s: %s (returned 0x%08X)\n", call, what, (unsigned)rc);
     failures++;
 }
+
+/* The detail of the failure prime() makes: no call under test gives it
+   (the bad size tried is 3). */
+static char primed[256];
+
+/* Makes a known failure this thread's last error. */
+static void prime(void)
+{
+    sess_app_options o;
+    sess_app_options_init_sized(&o, 5);
+    sess_error_last(NULL, primed, sizeof primed, NULL);
+}
+
+/* After a failure the last error is that failure (its code, a detail);
+   after a success it is still prime()'s. */
+static void check_last_error(const char *call, sess_result rc)
+{
+    char detail[4096];
+    sess_result code = 0;
+    size_t n = 0;
+    sess_result got = sess_error_last(&code, detail, sizeof detail, &n);
+    if (got != SESS_S_OK)
+        fail(call, "sess_error_last failed", got);
+    else if (rc < 0 && (code != rc || n == 0 || strcmp(detail, primed) == 0))
+        fail(call, "the last error is not this failure", rc);
+    else if (rc >= 0 && (code != SESS_E_INVALID_OPTION || strcmp(detail, primed) != 0))
+        fail(call, "a success changed the last error", rc);
+}
 "#;
 
 #[test]
@@ -655,24 +721,13 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
     let mut bodies = Vec::new();
     let mut total = 0;
     for e in &exports {
-        let mut kinds: Vec<Option<Kind>> = Vec::new();
-        let mut skip_next = false;
-        for i in 0..e.params.len() {
-            if std::mem::take(&mut skip_next) {
-                kinds.push(None);
+        let kinds = match kinds(e) {
+            Ok(kinds) => kinds,
+            Err(why) => {
+                unclassified.extend(why);
                 continue;
             }
-            match classify(e, i) {
-                Ok(k) => {
-                    skip_next = matches!(k, Kind::Buf | Kind::Bytes { .. });
-                    kinds.push(Some(k));
-                }
-                Err(why) => unclassified.push(format!("{}: {why}", e.name)),
-            }
-        }
-        if kinds.len() != e.params.len() {
-            continue;
-        }
+        };
         if e.params.is_empty() {
             // sess_version(): a static string.
             let _ = writeln!(
@@ -686,21 +741,29 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
         }
         let mut n = 0;
         let _ = writeln!(c, "static void t_{}(void)\n{{", e.name);
-        for bad in 0..e.params.len() {
+        for bad in std::iter::once(VALID).chain(0..e.params.len()) {
             if frees(e) && bad != 0 {
                 continue;
             }
             for how in 0.. {
-                let Some(case) = case(e, &kinds, bad, how) else {
+                if bad == VALID && how > 0 {
+                    break;
+                }
+                let Some(case) = case(e, &kinds, bad, how, false) else {
                     if how > 3 {
                         break;
                     }
                     continue;
                 };
-                n += 1;
+                n += usize::from(bad != VALID);
                 total += 1;
                 let call = format!("{}({})", e.name, case.args.join(", "));
-                let label = format!("{}: {}", e.name, case.label).replace('"', "\\\"");
+                let what = if bad == VALID {
+                    "valid arguments"
+                } else {
+                    &case.label
+                };
+                let label = format!("{}: {what}", e.name).replace('"', "\\\"");
                 let rc = if e.ret == "void" {
                     ""
                 } else {
@@ -708,7 +771,7 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
                 };
                 let _ = writeln!(c, "  {{\n    fixture f;{rc}\n    setup(&f);");
                 c.push_str(&case.decls);
-                let _ = writeln!(c, "    calls++;");
+                let _ = writeln!(c, "    prime();\n    calls++;");
                 if e.ret == "void" {
                     let _ = writeln!(c, "    {call};");
                 } else {
@@ -730,6 +793,10 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
                         let what =
                             format!("output touched on failure: {check}").replace('"', "\\\"");
                         let _ = writeln!(c, "    if (rc < 0 && !({check}))\n        fail(\"{label}\", \"{what}\", rc);");
+                    }
+                    // The error functions do not change the last error.
+                    if !e.name.starts_with("sess_error_") {
+                        let _ = writeln!(c, "    check_last_error(\"{label}\", rc);");
                     }
                     if consumes(&e.name) && bad != 0 {
                         let field = match kinds.first() {
@@ -775,4 +842,110 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
         out.contains(&format!("{total} calls, 0 failures")) || total == 0,
         "{out}"
     );
+}
+
+/// The checks of one string-out export, called through its `probe_<name>`
+/// (the fixture's valid arguments, and the caller's `buf`, `buf_len` and
+/// `out_len`): `buf` NULL with `buf_len` 0 asks the length (a failure
+/// `SESS_E_INSUFFICIENT_BUFFER`, or a success where the header says so);
+/// a buffer of exactly that length (no room for the NUL) is
+/// `SESS_E_INSUFFICIENT_BUFFER`, the length reported again and nothing
+/// written; one byte more succeeds with the text, its NUL and nothing past
+/// them; `out_len` NULL is allowed.
+const CHECK_BUF: &str = r#"
+typedef sess_result (*probe_fn)(fixture f, char *buf, size_t buf_len, size_t *out_len);
+
+static int all_z(const char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != 'Z')
+            return 0;
+    return 1;
+}
+
+static void check_buf(const char *name, probe_fn call)
+{
+    fixture f;
+    char buf[512];
+    size_t need = 99999, len = 99999;
+    sess_result rc, full;
+    setup(&f);
+    calls++;
+    rc = call(f, NULL, 0, &need);
+    if ((rc < 0 && rc != SESS_E_INSUFFICIENT_BUFFER) || need == 99999) {
+        fail(name, "buf NULL, buf_len 0: no length needed", rc);
+        goto out;
+    }
+    if (need + 2 > sizeof buf) {
+        fail(name, "the text is too long for this test", rc);
+        goto out;
+    }
+    memset(buf, 'Z', sizeof buf);
+    rc = call(f, buf, need, &len);
+    if (!(rc == SESS_E_INSUFFICIENT_BUFFER || (need == 0 && rc >= 0)))
+        fail(name, "no room for the NUL: expected SESS_E_INSUFFICIENT_BUFFER", rc);
+    if (rc < 0 && len != need)
+        fail(name, "too small: *out_len is not the length needed", rc);
+    if (rc < 0 && !all_z(buf, sizeof buf))
+        fail(name, "too small: buf was written", rc);
+    memset(buf, 'Z', sizeof buf);
+    len = 99999;
+    full = call(f, buf, need + 1, &len);
+    if (full < 0)
+        fail(name, "a buffer of the length needed and its NUL was refused", full);
+    else if (len != need || buf[need] != 0 || memchr(buf, 0, need) || !all_z(buf + need + 1, sizeof buf - need - 1))
+        fail(name, "*out_len, the text and its NUL do not agree", full);
+    memset(buf, 'Z', sizeof buf);
+    rc = call(f, buf, sizeof buf, NULL);
+    if (rc != full || buf[need] != 0)
+        fail(name, "out_len NULL: not the same result", rc);
+out:
+    teardown(&f);
+}
+"#;
+
+#[test]
+fn every_string_out_export_follows_the_buffer_convention() {
+    let header = std::fs::read_to_string(root().join("include/sess.h")).expect("read sess.h");
+    let mut c = format!("{PRELUDE}{CHECK_BUF}");
+    let mut checked = Vec::new();
+    for e in exports(&header) {
+        let has = |name: &str| e.params.iter().any(|p| p.name == name);
+        if !(has("buf") && has("buf_len") && has("out_len")) {
+            continue;
+        }
+        let kinds = kinds(&e).unwrap_or_else(|why| panic!("{}", why.join("\n")));
+        let case = case(&e, &kinds, VALID, 0, true).expect("valid arguments");
+        let _ = writeln!(
+            c,
+            "static sess_result probe_{}(fixture f, char *buf, size_t buf_len, size_t *out_len)\n{{\n    sess_result rc;\n    (void)f;\n{}    rc = {}({});\n{}    return rc;\n}}\n",
+            e.name,
+            case.decls,
+            e.name,
+            case.args.join(", "),
+            case.after
+        );
+        checked.push(e.name);
+    }
+    assert!(checked.len() >= 10, "only {checked:?} write text out");
+    // The prelude's helpers this program has no use for.
+    let _ = writeln!(
+        c,
+        "int main(void)\n{{\n    (void)is_a5;\n    (void)prime;\n    (void)check_last_error;\n    (void)SENT;"
+    );
+    for name in &checked {
+        let _ = writeln!(c, "    check_buf(\"{name}\", probe_{name});");
+    }
+    let _ = writeln!(
+        c,
+        "    printf(\"%d calls, %d failures\\n\", calls, failures);\n    return failures != 0;\n}}"
+    );
+    let src = out_dir().join("every_export_buffers.c");
+    std::fs::write(&src, c).expect("write the generated program");
+    let exe = build(&src).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&mut Command::new(&exe)).unwrap_or_else(|e| panic!("{e}"));
+    println!("{out}");
+    let total = checked.len();
+    assert!(out.contains(&format!("{total} calls, 0 failures")), "{out}");
 }
