@@ -272,7 +272,7 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             }
             ("uint32_t", "lcid") => return Ok(Kind::Scalar("0x0409", Some(("0xABCD", fail)))),
             ("sess_vartype", "vt") => {
-                return Ok(Kind::Scalar("SESS_VT_BSTR", Some(("0x7FFF", fail))));
+                return Ok(Kind::Scalar("SESS_VT_BSTR", Some(("0x7FFF", Expect::Code("SESS_DISP_E_BADVARTYPE")))));
             }
             ("size_t", "index") => return Ok(Kind::Scalar("0", Some(("SIZE_MAX", fail)))),
             ("size_t", "len") => return Ok(Kind::Scalar("2", Some(("SIZE_MAX", fail)))),
@@ -443,7 +443,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                 let utf8 = if *lossy {
                     Expect::Defined
                 } else {
-                    Expect::Failure
+                    Expect::Code("SESS_E_INVALIDARG")
                 };
                 arg(
                     &mut c,
@@ -454,7 +454,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
             Kind::Bytes { text, void } => {
                 let cast = if *void { "(const void *)" } else { "" };
                 let utf8 = if *text {
-                    Expect::Failure
+                    Expect::Code("SESS_E_INVALIDARG")
                 } else {
                     Expect::Defined
                 };
@@ -516,7 +516,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     format!("&{v}"),
                     &[
                         ("NULL", Expect::Code("SESS_E_POINTER")),
-                        (&format!("&{v}b"), Expect::Failure),
+                        (&format!("&{v}b"), Expect::Code("SESS_DISP_E_BADVARTYPE")),
                     ],
                 );
             }
