@@ -42,6 +42,9 @@ enum Expect {
     /// Any code the header defines (the argument may be legal, e.g. an
     /// optional pointer).
     Defined,
+    /// `SESS_E_POINTER`, or a success: a pointer that is either required
+    /// or optional.
+    PointerOrSuccess,
 }
 
 /// How one parameter (or a pointer+length pair) is passed.
@@ -424,11 +427,11 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                 if !e.params[i].name.ends_with("len") {
                     c.untouched.push(check);
                 }
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::Defined)]);
+                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
             }
             Kind::InScalar(t, valid) => {
                 let _ = writeln!(c.decls, "    const {t} {v} = {valid};\n    (void){v};");
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::Defined)]);
+                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
             }
             Kind::Str {
                 valid,
@@ -534,7 +537,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     &mut c,
                     format!("&{v}"),
                     &[
-                        ("NULL", Expect::Defined),
+                        ("NULL", Expect::PointerOrSuccess),
                         (&format!("&{v}b"), Expect::Defined),
                     ],
                 );
@@ -555,7 +558,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     }
                     _ => {}
                 }
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::Defined)]);
+                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
             }
             Kind::Scalar(valid, bad) => {
                 let bads: Vec<(&str, Expect)> = bad.iter().copied().collect();
@@ -786,6 +789,9 @@ fn every_export_refuses_bad_input_with_a_defined_code_and_untouched_outputs() {
                         }
                         Expect::Failure => {
                             let _ = writeln!(c, "    if (rc >= 0)\n        fail(\"{label}\", \"expected a failure\", rc);");
+                        }
+                        Expect::PointerOrSuccess => {
+                            let _ = writeln!(c, "    if (rc < 0 && rc != SESS_E_POINTER)\n        fail(\"{label}\", \"expected SESS_E_POINTER or a success\", rc);");
                         }
                         Expect::Defined => {}
                     }
