@@ -8,7 +8,7 @@ use super::variant::{
 };
 use super::{boundary, put_required, sess_result};
 use crate::error::{self as err, Result};
-use crate::variant::{self, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
+use crate::variant::{self, date, vt, Variant, VARIANT_FALSE, VARIANT_TRUE};
 
 /// Stores `value`, of type `tag` and owning nothing, in `*v` (NULL, or
 /// initialised: cleared first).
@@ -146,10 +146,12 @@ unsafe fn get<T, const TARGET: u16>(
 ) -> sess_result {
     boundary(|| {
         // The fast path: a value already of the type, to a non-NULL
-        // `out`, is read in place; anything else takes the general path.
+        // `out`, is read in place; anything else (and a date the reader
+        // refuses) takes the general path.
         // SAFETY: per the caller.
         if let (Some(src), false) = (unsafe { v.as_ref() }, out.is_null()) {
-            if src.vt == TARGET {
+            // SAFETY: `date` is live when the tag is DATE.
+            if src.vt == TARGET && (TARGET != vt::DATE || date::in_range(unsafe { src.v.date })) {
                 // SAFETY: non-NULL and writable per the caller.
                 unsafe { out.write(field(&src.v)) };
                 return Ok(err::S_OK);
@@ -379,11 +381,17 @@ mod tests {
                 err::E_POINTER
             );
             // Of the asked type: the value as it is, as change_type gives
-            // it (even a date sess_variant_set_date would refuse).
+            // it; but a date past OLE's range (or NaN) is refused as
+            // wherever a variant is read, `*out` untouched.
             v.vt = vt::DATE;
-            v.v.date = 1e9;
+            v.v.date = 45_000.25;
             assert_eq!(sess_variant_get_date(&v, &mut d), err::S_OK);
-            assert_eq!(d, 1e9);
+            assert_eq!(d, 45_000.25);
+            for bad in [1e9, f64::NAN, f64::NEG_INFINITY] {
+                v.v.date = bad;
+                assert_eq!(sess_variant_get_date(&v, &mut d), err::E_INVALIDARG);
+                assert_eq!(d, 45_000.25);
+            }
             // A bad tag is neither overwritten, read nor cleared.
             v.vt = 14;
             v.v.ullVal = 0xDEAD_BEEF;
