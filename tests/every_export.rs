@@ -275,7 +275,10 @@ fn classify(e: &Export, i: usize) -> Result<Kind, String> {
             }
             ("uint32_t", "lcid") => return Ok(Kind::Scalar("0x0409", Some(("0xABCD", fail)))),
             ("sess_vartype", "vt") => {
-                return Ok(Kind::Scalar("SESS_VT_BSTR", Some(("0x7FFF", Expect::Code("SESS_DISP_E_BADVARTYPE")))));
+                return Ok(Kind::Scalar(
+                    "SESS_VT_BSTR",
+                    Some(("0x7FFF", Expect::Code("SESS_DISP_E_BADVARTYPE"))),
+                ));
             }
             ("size_t", "index") => return Ok(Kind::Scalar("0", Some(("SIZE_MAX", fail)))),
             ("size_t", "len") => return Ok(Kind::Scalar("2", Some(("SIZE_MAX", fail)))),
@@ -427,11 +430,19 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                 if !e.params[i].name.ends_with("len") {
                     c.untouched.push(check);
                 }
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
+                arg(
+                    &mut c,
+                    format!("&{v}"),
+                    &[("NULL", Expect::PointerOrSuccess)],
+                );
             }
             Kind::InScalar(t, valid) => {
                 let _ = writeln!(c.decls, "    const {t} {v} = {valid};\n    (void){v};");
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
+                arg(
+                    &mut c,
+                    format!("&{v}"),
+                    &[("NULL", Expect::PointerOrSuccess)],
+                );
             }
             Kind::Str {
                 valid,
@@ -514,12 +525,23 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     c.decls,
                     "    sess_variant {v}b; memset(&{v}b, 0, sizeof {v}b); {v}b.vt = 0x7FFF;"
                 );
+                // A string that is not UTF-8, a date past OLE's range.
+                let _ = writeln!(
+                    c.decls,
+                    "    static char {v}x[] = \"\\xff\\xfe\";\n    sess_variant {v}u; memset(&{v}u, 0, sizeof {v}u); {v}u.vt = SESS_VT_BSTR; {v}u.v.bstrVal.ptr = {v}x; {v}u.v.bstrVal.len = 2;"
+                );
+                let _ = writeln!(
+                    c.decls,
+                    "    sess_variant {v}d; memset(&{v}d, 0, sizeof {v}d); {v}d.vt = SESS_VT_DATE; {v}d.v.date = 1e300;"
+                );
                 arg(
                     &mut c,
                     format!("&{v}"),
                     &[
                         ("NULL", Expect::Code("SESS_E_POINTER")),
                         (&format!("&{v}b"), Expect::Code("SESS_DISP_E_BADVARTYPE")),
+                        (&format!("&{v}u"), Expect::Code("SESS_E_INVALIDARG")),
+                        (&format!("&{v}d"), Expect::Code("SESS_E_INVALIDARG")),
                     ],
                 );
             }
@@ -529,7 +551,9 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     c.decls,
                     "    sess_variant {v}b; memset(&{v}b, 0, sizeof {v}b); {v}b.vt = 0x7FFF;"
                 );
-                if !(me && how == 1) {
+                if me && how == 1 {
+                    c.untouched.push(format!("{v}b.vt == 0x7FFF"));
+                } else {
                     c.untouched.push(format!("{v}.vt == SESS_VT_EMPTY"));
                 }
                 let _ = writeln!(c.after, "    sess_variant_clear(&{v});");
@@ -538,7 +562,7 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     format!("&{v}"),
                     &[
                         ("NULL", Expect::PointerOrSuccess),
-                        (&format!("&{v}b"), Expect::Defined),
+                        (&format!("&{v}b"), Expect::Code("SESS_DISP_E_BADVARTYPE")),
                     ],
                 );
             }
@@ -558,7 +582,11 @@ fn case(e: &Export, kinds: &[Option<Kind>], bad: usize, how: usize, probe: bool)
                     }
                     _ => {}
                 }
-                arg(&mut c, format!("&{v}"), &[("NULL", Expect::PointerOrSuccess)]);
+                arg(
+                    &mut c,
+                    format!("&{v}"),
+                    &[("NULL", Expect::PointerOrSuccess)],
+                );
             }
             Kind::Scalar(valid, bad) => {
                 let bads: Vec<(&str, Expect)> = bad.iter().copied().collect();
