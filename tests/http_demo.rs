@@ -2892,6 +2892,36 @@ fn apache_a_handlers_redirect_in_a_cookieless_application_carries_the_id_it_has_
     }
 }
 
+/// A cookieless application at a path of 512 bytes or more (Apache takes
+/// request lines up to 8190 bytes) is served as any other: a handler's
+/// redirect within it carries the session's ID, one under an ID that names
+/// no session carries none, and the handler sees the note naming the
+/// application.
+#[test]
+fn apache_cookieless_application_at_a_long_path_keeps_its_id_in_redirects() {
+    let app = format!("/stream/{}", "a".repeat(600));
+    let extra = ExtraConf::stream_test(&format!(
+        "<Location {app}>\n    SessionApplication On\n    SessionCookieless On\n</Location>\n"
+    ));
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    // The handler counts, then redirects to its own path.
+    let r = demo.get(&format!("{app}?status=302&here=1"), None);
+    r.assert_status(302);
+    let location = r.header("location").unwrap_or_default();
+    let with_id = format!("{app}/(S(");
+    assert!(
+        location.starts_with(&with_id) && location.ends_with("))/"),
+        "no ID in {location:?}"
+    );
+    let r = demo.get(&location, None);
+    r.assert_status(200);
+    assert_eq!(r.count(), 2);
+    r.assert_contains(&format!("app={app}\n"));
+    let r = demo.get(&format!("{app}/(S({}))/?peek=1&here=1", made_up_id()), None);
+    r.assert_status(302);
+    assert_eq!(r.header("location"), Some(format!("{app}/")));
+}
+
 /// Two virtual hosts, each with an application at /shop (the demo's pages)
 /// on `store`, with `a_more` and `b_more` in their `<Location>`s; the
 /// default host is the main server's.

@@ -1210,6 +1210,18 @@ static const char *as_sent_without_segment(request_rec *r, const char *path)
     return ap_escape_uri(r->pool, path);
 }
 
+/* What `fn` (sess_request_path, sess_request_app_path) writes for `req`,
+ * at any length, in `p` (request_text_fn: demo_pages.h); NULL on failure. */
+static char *pool_text(apr_pool_t *p, const sess_request *req, request_text_fn fn)
+{
+    size_t need = 0;
+    char *buf;
+    if (fn(req, NULL, 0, &need) != SESS_E_INSUFFICIENT_BUFFER)
+        return NULL;
+    buf = apr_palloc(p, need + 1);
+    return fn(req, buf, need + 1, NULL) >= 0 ? buf : NULL;
+}
+
 /* translate_name, first of all (Apache has decoded and normalised r->uri):
  * takes a cookieless application's "(S(<id>))" segment out of r->uri, so
  * that the <Location> walk (Require, SessionState), the other translate_name
@@ -1224,9 +1236,9 @@ static int strip_cookieless_id(request_rec *r)
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     sess_request_info info;
     sess_request *req;
-    sess_result hr;
-    size_t n, at, seg;
-    char *path, *app;
+    size_t at, seg;
+    const char *app;
+    char *path;
 
     if (r->prev)
         carry_notes(r);
@@ -1237,21 +1249,16 @@ static int strip_cookieless_id(request_rec *r)
     info.path = r->uri;
     if (sess_request_begin(sc->site, &info, &req) < 0)
         return DECLINED; /* in no application */
-    /* Neither is longer than r->uri. */
-    n = strlen(r->uri) + 1;
-    path = apr_palloc(r->pool, n);
-    app = apr_palloc(r->pool, n);
-    hr = sess_request_path(req, path, n, NULL);
-    if (hr >= 0)
-        hr = sess_request_app_path(req, app, n, NULL);
+    path = pool_text(r->pool, req, sess_request_path);
+    app = path ? pool_text(r->pool, req, sess_request_app_path) : NULL;
     sess_request_end(req, false, NULL);
-    if (hr < 0 || strcmp(path, r->uri) == 0)
+    if (!app || strcmp(path, r->uri) == 0)
         return DECLINED;
     apr_table_set(r->notes, SESS_AP_NOTE_URI, r->uri);
     apr_table_unset(r->notes, NOTE_ID_SEGMENT); /* one carried from r->prev is not this path's */
     /* The segment right after the application's path and its '/'. */
     at = strcmp(app, "/") == 0 ? 1 : strlen(app) + 1;
-    if (at < n) {
+    if (at <= strlen(r->uri)) {
         seg = strcspn(r->uri + at, "/");
         if (strncmp(r->uri, path, at) == 0
             && strcmp(r->uri + at + seg + (r->uri[at + seg] == '/'), path + at) == 0)
@@ -1331,9 +1338,7 @@ static const char *app_path_of(request_rec *r, const char *path)
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     sess_request_info info;
     sess_request *req;
-    size_t n = strlen(path) + 2; /* an application's path is no longer */
-    char *app = apr_palloc(r->pool, n);
-    sess_result hr;
+    const char *app;
     if (!sc->site)
         return NULL;
     sess_request_info_init(&info);
@@ -1341,9 +1346,9 @@ static const char *app_path_of(request_rec *r, const char *path)
     info.path = path;
     if (sess_request_begin(sc->site, &info, &req) < 0)
         return NULL;
-    hr = sess_request_app_path(req, app, n, NULL);
+    app = pool_text(r->pool, req, sess_request_app_path);
     sess_request_end(req, false, NULL);
-    return hr >= 0 ? app : NULL;
+    return app;
 }
 
 /* `url` as sess_request_rewrite_url writes it for `req`, or NULL. */
@@ -1367,10 +1372,10 @@ static const char *rewritten_url(request_rec *r, const sess_request *req, const 
 static bool url_id_is_stale(request_rec *r, const sess_request *req)
 {
     const req_state *st = unit_state(r);
-    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI), *url_app;
-    char app[512];
+    const char *in = apr_table_get(r->notes, SESS_AP_NOTE_URI), *url_app, *app;
     return st && st->looked_up && in && (url_app = app_path_of(r, in)) != NULL
-           && sess_request_app_path(req, app, sizeof app, NULL) >= 0 && strcmp(app, url_app) == 0;
+           && (app = pool_text(r->pool, req, sess_request_app_path)) != NULL
+           && strcmp(app, url_app) == 0;
 }
 
 /* A redirect's Location in `headers`, carrying the session ID as a link
@@ -1389,10 +1394,10 @@ static bool url_id_is_stale(request_rec *r, const sess_request *req)
 static void location_keeps_id(request_rec *r, apr_table_t *headers)
 {
     const char *loc = apr_table_get(headers, "Location"), *path = loc, *in, *seg, *out, *bare;
+    const char *app;
     sess_request *req = sess_ap_request(r);
     sess_session *s = NULL;
     sess_result hr;
-    char app[512];
     size_t n, at;
     if (!loc)
         return;
@@ -1411,7 +1416,7 @@ static void location_keeps_id(request_rec *r, apr_table_t *headers)
     if (hr == SESS_S_FALSE && url_id_is_stale(r, req))
         return;
     if (hr == SESS_S_OK) {
-        if (sess_request_app_path(req, app, sizeof app, NULL) < 0
+        if (!(app = pool_text(r->pool, req, sess_request_app_path))
             || !(out = app_path_of(r, bare)) || strcmp(app, out) != 0)
             return;
         out = rewritten_url(r, req, path);
@@ -1491,8 +1496,7 @@ static int fixups(request_rec *r)
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     sess_request_info info;
     req_state *st;
-    const char *cookie;
-    char app_path[512];
+    const char *cookie, *app_path;
     sess_result hr;
     bool with_id;
 
@@ -1555,8 +1559,8 @@ static int fixups(request_rec *r)
     count(&counters->requests);
     ap_set_module_config(r->request_config, &sess_module, st);
     apr_pool_cleanup_register(r->pool, r, request_cleanup, apr_pool_cleanup_null);
-    if (sess_request_app_path(st->req, app_path, sizeof app_path, NULL) >= 0)
-        apr_table_set(r->notes, SESS_AP_NOTE_APP, app_path);
+    if ((app_path = pool_text(r->pool, st->req, sess_request_app_path)) != NULL)
+        apr_table_setn(r->notes, SESS_AP_NOTE_APP, app_path);
     ap_add_output_filter(FILTER_NAME, st, r, r->connection);
     return DECLINED;
 }

@@ -3,7 +3,8 @@
  * tests/http_demo.rs (SetHandler sess-stream-test): it takes the session,
  * sends a first part and flushes (the headers leave: mod_sess sends the
  * Set-Cookie known then), then counts (count = count + 1) and sends
- * "count=<N>"; with ?abandon=1 it abandons the session after the flush.
+ * "count=<N>" and "app=<the note sess-app>"; with ?abandon=1 it abandons
+ * the session after the flush.
  *
  * With ?status=<N> it counts, then returns N as a handler's status
  * (Apache's own error response, ap_die): a 3xx gets a Location (the
@@ -13,6 +14,8 @@
  * &regenerate=1 gives the session a new ID, &abandon=1 abandons it.
  * With ?peek=1 it takes the session only if there is one (creating
  * none) and redirects to "/stream?after-redirect".
+ * With &here=1 (?status=3xx, ?peek=1) the redirect goes to the request's
+ * own path instead (r->uri: mod_sess took the ID out of it).
  * With ?redirect=1 it counts, then redirects internally to /stream/denied
  * (which a test's configuration denies before any handler runs); with
  * ?redirect=2, to /stream/denied/doc (denied too, with an ErrorDocument).
@@ -63,6 +66,12 @@ static int query_int(const request_rec *r, const char *name)
     return 0;
 }
 
+/* The Location of the handler's redirects (&here=1: r->uri). */
+static const char *redirect_to(request_rec *r)
+{
+    return query_int(r, "here") ? r->uri : "/stream?after-redirect";
+}
+
 /* ?status=N: count, then return N (a redirect's Location set). */
 static int status_handler(request_rec *r, sess_session *s, int status)
 {
@@ -84,7 +93,7 @@ static int status_handler(request_rec *r, sess_session *s, int status)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ap_is_HTTP_REDIRECT(status))
-        apr_table_setn(r->headers_out, "Location", "/stream?after-redirect");
+        apr_table_setn(r->headers_out, "Location", redirect_to(r));
     return status;
 }
 
@@ -114,6 +123,7 @@ static int stream_handler(request_rec *r)
 {
     sess_request *req;
     sess_session *s = NULL;
+    const char *app;
     long long count;
     sess_result hr;
     int status;
@@ -126,7 +136,7 @@ static int stream_handler(request_rec *r)
         /* ?peek=1: the session if there is one, then a redirect. */
         if (sess_request_session(req, 0, &s) < 0)
             return HTTP_INTERNAL_SERVER_ERROR;
-        apr_table_setn(r->headers_out, "Location", "/stream?after-redirect");
+        apr_table_setn(r->headers_out, "Location", redirect_to(r));
         return HTTP_MOVED_TEMPORARILY;
     }
     if (sess_request_session(req, SESS_REQUEST_CREATE, &s) < 0)
@@ -171,7 +181,8 @@ static int stream_handler(request_rec *r)
     hr = count_visit(s, &count);
     if (hr >= 0 && r->args && strstr(r->args, "abandon=1"))
         hr = sess_abandon(s);
-    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\n", (apr_int64_t)count);
+    app = apr_table_get(r->notes, SESS_AP_NOTE_APP);
+    ap_rprintf(r, "count=%" APR_INT64_T_FMT "\napp=%s\n", (apr_int64_t)count, app ? app : "");
     return hr < 0 ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
