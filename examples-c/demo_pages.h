@@ -129,7 +129,7 @@ typedef struct page {
     int (*readers_now)(void);
     const char *const *app_paths; /* every application's path, for links */
     size_t app_count;
-    char prefix[64];        /* the application's path without a trailing "/" */
+    char *prefix;           /* the application's path without a trailing "/" (owned) */
     sbuf out;               /* the page's HTML (UTF-8) */
     int status;             /* 200, or what the page decided */
     char *location;         /* a redirect target (owned) */
@@ -209,19 +209,28 @@ static char *rewrite(const page *pg, const char *url)
     return buf;
 }
 
+/* <a href="rewritten base+route">label</a>; the label is the URL when NULL. */
+static void link_to_url(page *pg, const char *base, const char *route, const char *label)
+{
+    sbuf url = {NULL, 0, 0, false};
+    char *href;
+    sb_puts(&url, base);
+    sb_puts(&url, route);
+    href = url.oom ? NULL : rewrite(pg, url.p);
+    pg->out.oom |= url.oom;
+    sb_puts(&pg->out, "<a href=\"");
+    sb_html(&pg->out, href ? href : sb_str(&url));
+    sb_puts(&pg->out, "\">");
+    sb_html(&pg->out, label ? label : sb_str(&url));
+    sb_puts(&pg->out, "</a>");
+    free(href);
+    sb_free(&url);
+}
+
 /* <a href="rewritten prefix+route">label</a> */
 static void link_to(page *pg, const char *route, const char *label)
 {
-    char url[512];
-    char *href;
-    snprintf(url, sizeof url, "%s%s", pg->prefix, route);
-    href = rewrite(pg, url);
-    sb_puts(&pg->out, "<a href=\"");
-    sb_html(&pg->out, href ? href : url);
-    sb_puts(&pg->out, "\">");
-    sb_html(&pg->out, label);
-    sb_puts(&pg->out, "</a>");
-    free(href);
+    link_to_url(pg, pg->prefix, route, label);
 }
 
 /* The session's LCID, for value-to-text conversions. */
@@ -414,7 +423,7 @@ static int page_page1(page *pg)
     static const char *const names[3] = {"SessionVar1", "SessionVar2", "SessionVar3"};
     static const char *const values[3] = {"Session Variable 1", "Session Variable 2",
                                           "Session Variable 3"};
-    char url[128];
+    sbuf url = {NULL, 0, 0, false};
     int i;
     if (page_session(pg, true) < 0)
         return -1;
@@ -425,8 +434,10 @@ static int page_page1(page *pg)
     }
     /* Response.Redirect, through rewrite_url (written after the session
      * exists, so a cookieless redirect carries the new ID). */
-    snprintf(url, sizeof url, "%s/page2", pg->prefix);
-    pg->location = rewrite(pg, url);
+    sb_puts(&url, pg->prefix);
+    sb_puts(&url, "/page2");
+    pg->location = url.oom ? NULL : rewrite(pg, url.p);
+    sb_free(&url);
     if (!pg->location)
         return page_fail(pg, SESS_E_OUTOFMEMORY);
     pg->status = 302;
@@ -785,16 +796,8 @@ static void nav(page *pg)
     sb_puts(&pg->out, "</ul>\n<p>Applications: ");
     for (i = 0; i < pg->app_count; i++) {
         /* Outside this application: rewrite_url leaves them alone. */
-        char url[64], *href;
-        snprintf(url, sizeof url, "%s%s", pg->app_paths[i],
-                 strcmp(pg->app_paths[i], "/") == 0 ? "" : "/");
-        href = rewrite(pg, url);
-        sb_puts(&pg->out, i ? " · <a href=\"" : "<a href=\"");
-        sb_html(&pg->out, href ? href : url);
-        sb_puts(&pg->out, "\">");
-        sb_html(&pg->out, url);
-        sb_puts(&pg->out, "</a>");
-        free(href);
+        sb_puts(&pg->out, i ? " · " : "");
+        link_to_url(pg, pg->app_paths[i], strcmp(pg->app_paths[i], "/") == 0 ? "" : "/", NULL);
     }
     sb_printf(&pg->out, " (this page: application %s)</p>\n", pg->prefix[0] ? pg->prefix : "/");
 }
@@ -821,20 +824,19 @@ static char *request_text(const sess_request *req, request_text_fn fn, sess_resu
 }
 
 /* Finds the route of a request (begun with any session use: it reads only
- * the paths): the page, the application's path without a trailing "/" in
- * prefix, and in *app_path the application's path as added (allocated, the
- * caller frees it; NULL on failure). NULL for an unknown route (404,
- * *rc >= 0) or a library failure (*rc < 0). */
-static const struct route *demo_route_find(const sess_request *req, char *prefix,
-                                           size_t prefix_len, char **app_path,
-                                           sess_result *rc)
+ * the paths): the page, in *prefix the application's path without a
+ * trailing "/", and in *app_path the application's path as added (both
+ * allocated, the caller frees them; NULL on failure). NULL for an unknown
+ * route (404, *rc >= 0) or a failure (*rc < 0). */
+static const struct route *demo_route_find(const sess_request *req, char **prefix,
+                                           char **app_path, sess_result *rc)
 {
     char *path;
     const char *rest = NULL, *last;
     const struct route *found = NULL;
     size_t i, n;
 
-    *app_path = NULL;
+    *prefix = *app_path = NULL;
     path = request_text(req, sess_request_path, rc);
     if (path)
         *app_path = request_text(req, sess_request_app_path, rc);
@@ -858,10 +860,15 @@ static const struct route *demo_route_find(const sess_request *req, char *prefix
     for (i = 0; !found && last && last != rest && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(last, routes[i].path) == 0 && strcmp(last, "/") != 0)
             found = &routes[i];
-    snprintf(prefix, prefix_len, "%.*s", (int)n, *app_path);
-    if (n >= prefix_len)
-        found = NULL;
     free(path);
+    if (!(*prefix = malloc(n + 1))) {
+        *rc = SESS_E_OUTOFMEMORY;
+        free(*app_path);
+        *app_path = NULL;
+        return NULL;
+    }
+    memcpy(*prefix, *app_path, n);
+    (*prefix)[n] = '\0';
     return found;
 }
 

@@ -600,10 +600,11 @@ static const char *request_param(const void *ctx, const char *name)
     return param((const http_req *)ctx, name);
 }
 
-/* Finds the route: the request's application and its path in it. NULL for
- * an unknown route (404) or a failure (res is then filled). */
-static const struct route *find_route(sess_request *req, response *res, char *prefix,
-                                      size_t prefix_len, sess_app **app)
+/* Finds the route: the request's application and its path in it (*prefix:
+ * demo_route_find's). NULL for an unknown route (404) or a failure (res is
+ * then filled). */
+static const struct route *find_route(sess_request *req, response *res, char **prefix,
+                                      sess_app **app)
 {
     sess_result rc;
     char *app_path = NULL;
@@ -613,7 +614,7 @@ static const struct route *find_route(sess_request *req, response *res, char *pr
     /* Which application and which route: the request (begun with session
      * state off, so it holds no lock yet) tells the application's path and
      * the path without any cookieless ID segment. */
-    found = demo_route_find(req, prefix, prefix_len, &app_path, &rc);
+    found = demo_route_find(req, prefix, &app_path, &rc);
     if (!app_path) {
         error_from_library(res, rc);
         return NULL;
@@ -697,7 +698,7 @@ static void serve(const http_req *hr, response *res)
         error_from_library(res, rc);
         return;
     }
-    route = find_route(pg.req, res, pg.prefix, sizeof pg.prefix, &pg.app);
+    route = find_route(pg.req, res, &pg.prefix, &pg.app);
     if (route && route->use != SESS_USE_OFF)
         rc = sess_request_acquire(pg.req, route->use);
     if (!route || rc < 0) {
@@ -705,6 +706,7 @@ static void serve(const http_req *hr, response *res)
             error_from_library(res, rc); /* 503 for SESS_E_LOCK_TIMEOUT */
         sess_request_end(pg.req, true, NULL);
         pg.req = NULL;
+        free(pg.prefix);
         return;
     }
     reader = route->use == SESS_USE_READONLY;
@@ -741,6 +743,7 @@ static void serve(const http_req *hr, response *res)
     sb_free(&pg.out);
     sb_free(&pg.error);
     free(pg.location);
+    free(pg.prefix);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -2296,6 +2296,31 @@ fn apache_application_declared_with_a_trailing_slash_serves_its_pages() {
     assert_eq!(demo.sessions("/shop/"), 1);
 }
 
+/// The demo's pages (examples-c/demo_pages.h) in a cookieless application
+/// at a long path: served, with page1's redirect, the links and the list
+/// of applications under the whole path.
+#[test]
+fn apache_demo_pages_serve_an_application_at_a_long_path() {
+    let app = format!("/shop/{}", "b".repeat(600));
+    let extra = ExtraConf::new(&format!(
+        "<Location {app}>\n    SessionApplication On\n    SessionState On\n    \
+         SessionCookieless On\n</Location>\n"
+    ));
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get(&format!("{app}/page1"), None);
+    r.assert_status(302);
+    let location = r.header("location").unwrap_or_default();
+    let id = location
+        .strip_prefix(&format!("{app}/(S("))
+        .and_then(|rest| rest.strip_suffix("))/page2"))
+        .unwrap_or_else(|| panic!("not {app}/(S(<id>))/page2: {location:?}"));
+    let r = demo.get(&location, None);
+    r.assert_status(200);
+    r.assert_contains("Session Variable 1");
+    r.assert_contains(&format!("href=\"{app}/(S({id}))/counter\""));
+    r.assert_contains(&format!("\">{app}/</a>"));
+}
+
 /// A document root whose page /inc/page.shtml includes `virtual` (a
 /// subrequest, in the main request's unit of work) and then says "page";
 /// removed when dropped.

@@ -1745,13 +1745,15 @@ static int demo_handler(request_rec *r)
                           "No session state here: SessionState is unset or no "
                           "SessionApplication serves this path.");
     memset(&pg, 0, sizeof pg);
-    route = demo_route_find(req, pg.prefix, sizeof pg.prefix, &app_path, &rc);
+    route = demo_route_find(req, &pg.prefix, &app_path, &rc);
     if (!app_path)
         return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, rc));
     pg.app = app_of(r, app_path);
     free(app_path);
-    if (!route || !pg.app)
+    if (!route || !pg.app) {
+        free(pg.prefix);
         return error_page(r, HTTP_NOT_FOUND, "No such page in this application.");
+    }
     ap_args_to_table(r, &args);
     pg.req = req;
     pg.param = request_param;
@@ -1787,6 +1789,7 @@ static int demo_handler(request_rec *r)
     sb_free(&pg.out);
     sb_free(&pg.error);
     free(pg.location);
+    free(pg.prefix);
     return OK;
 }
 
