@@ -70,11 +70,19 @@ fn app(opts: AppOptions) -> *mut sess_app {
 }
 
 fn with_statics() -> AppOptions {
+    statics_made_by(["Catalog", "Cart"], counted)
+}
+
+/// Options declaring the static objects `names`, each made by `factory`.
+fn statics_made_by<F>(names: [&str; 2], factory: F) -> AppOptions
+where
+    F: Fn() -> crate::error::Result<Object> + Copy + Send + Sync + 'static,
+{
     AppOptions {
-        static_objects: ["Catalog", "Cart"]
+        static_objects: names
             .map(|n| StaticObject {
                 name: n.into(),
-                factory: Arc::new(counted),
+                factory: Arc::new(factory),
             })
             .into(),
         ..AppOptions::default()

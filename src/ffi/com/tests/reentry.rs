@@ -106,16 +106,7 @@ fn a_factory_calling_back_in_is_wrong_state() {
         call_back_in();
         counted()
     };
-    let opts = AppOptions {
-        static_objects: ["A", "B"]
-            .map(|n| StaticObject {
-                name: n.into(),
-                factory: Arc::new(factory),
-            })
-            .into(),
-        ..AppOptions::default()
-    };
-    let a = app(opts);
+    let a = app(statics_made_by(["A", "B"], factory));
     let (sess, o) = registered(a);
     let mut out = write(Variant::Empty);
     // SAFETY: a live handle; out initialised, cleared once.
