@@ -2082,3 +2082,26 @@ fn a_save_retried_after_another_took_the_lock_reports_success() {
         assert_eq!(s.get("n"), Some(&Variant::I4(n + 1)));
     }
 }
+
+/// A request whose session Redis lost while it held it (a server restarted
+/// empty, a key evicted) is told so the same way whether it saves or
+/// abandons: the session is gone, not a lock that ran out.
+#[test]
+fn a_session_lost_by_a_restarted_redis_is_gone_for_a_save_and_an_abandon_alike() {
+    let mut server = Server::start(&[]);
+    let app = app_on(
+        redis_opts(&server.url(), redis_env::unique_prefix("restart")),
+        |_| {},
+    );
+    let saved = stored(&app, &[("n", Variant::I4(1))]);
+    let abandoned = stored(&app, &[("n", Variant::I4(1))]);
+    let mut saving = app.open(&saved, LockMode::Exclusive).unwrap();
+    let mut abandoning = app.open(&abandoned, LockMode::Exclusive).unwrap();
+    server.restart();
+    saving.set("n", Variant::I4(2)).unwrap();
+    let e = saving.close().unwrap_err();
+    assert_eq!(e.code(), error::E_SESSION_NOT_FOUND, "{e}");
+    abandoning.abandon();
+    let e = abandoning.close().unwrap_err();
+    assert_eq!(e.code(), error::E_SESSION_NOT_FOUND, "{e}");
+}

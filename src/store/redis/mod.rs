@@ -363,9 +363,10 @@ impl RedisStore {
         ms(locked_at.elapsed()).saturating_add(margin) >= self.lock_ttl_ms
     }
 
-    /// The error for a save or move that found no session: its lock may
-    /// have run out and the session been ended by whoever took it, or the
-    /// session ended while the lock was still this lease's.
+    /// The error for a save, move or removal that found no session: its
+    /// lock may have run out and the session been ended by whoever took it,
+    /// or the session ended while the lock was still this lease's (a server
+    /// restarted empty, a key evicted).
     fn lost_or_gone(&self, st: &Held) -> Error {
         if ms(st.locked_at.elapsed()) >= self.lock_ttl_ms {
             lock_lost()
@@ -787,8 +788,10 @@ impl SessionStore for RedisStore {
                     .arg(self.tombstone_ms)
                     .invoke(c)
             })?;
-            if removed != 1 {
-                return Err(lock_lost());
+            match removed {
+                1 => {}
+                -1 => return Err(lock_lost()),
+                _ => return Err(self.lost_or_gone(st)),
             }
             st.stored = false;
             self.tally.removed();
