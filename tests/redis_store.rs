@@ -2105,3 +2105,32 @@ fn a_session_lost_by_a_restarted_redis_is_gone_for_a_save_and_an_abandon_alike()
     let e = abandoning.close().unwrap_err();
     assert_eq!(e.code(), error::E_SESSION_NOT_FOUND, "{e}");
 }
+
+/// A request whose lock ran out, and whose session the sweeper then ended,
+/// cannot move it to a new ID; abandoning it afterwards must not run
+/// Session_OnEnd a second time.
+#[test]
+fn abandon_after_a_regenerate_that_found_the_session_ended_runs_no_second_on_end() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "regenend");
+    let lock_ttl = Duration::from_millis(300);
+    let redis = RedisOptions {
+        lock_ttl,
+        ..redis_opts(SHARED_URL, prefixes.fresh())
+    };
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut slow = app.open(&id, LockMode::Exclusive).unwrap();
+    slow.set("n", Variant::I4(2)).unwrap();
+    // Its lock runs out (by the server's clock), the session's Timeout too:
+    // the sweeper ends it.
+    std::thread::sleep(lock_ttl * 2);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(1)))]);
+    assert_eq!(code(slow.regenerate_id()), error::E_LOCK_TIMEOUT);
+    slow.abandon();
+    let closed = slow.close();
+    assert_eq!(ended.lock().unwrap().len(), 1, "Session_OnEnd ran twice");
+    assert_eq!(code(closed), error::E_LOCK_TIMEOUT);
+}

@@ -708,10 +708,9 @@ impl SessionStore for RedisStore {
             }
             0 => Ok(false),
             -1 => Err(lock_lost()),
-            _ => {
-                st.stored = false;
-                Err(self.lost_or_gone(st))
-            }
+            // Still `stored`: ended elsewhere, not removed by this lease,
+            // so a later removal is refused too (no second Session_OnEnd).
+            _ => Err(self.lost_or_gone(st)),
         }
     }
 
