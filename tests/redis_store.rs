@@ -2134,3 +2134,48 @@ fn abandon_after_a_regenerate_that_found_the_session_ended_runs_no_second_on_end
     assert_eq!(ended.lock().unwrap().len(), 1, "Session_OnEnd ran twice");
     assert_eq!(code(closed), error::E_LOCK_TIMEOUT);
 }
+
+/// A server running another client's long script answers BUSY to every
+/// other command until the script ends or is killed: a passing state, as
+/// LOADING is, so a call waits for it within its retry budget instead of
+/// failing at once.
+#[test]
+fn a_server_busy_with_a_long_script_is_waited_for_within_the_budget() {
+    let server = Server::start(&["--busy-reply-threshold", "50"]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_secs(30),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("busy"))
+    };
+    let app = app_on(redis, |_| {});
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let url = server.url();
+    let looping = std::thread::spawn(move || {
+        let mut con = connect(&url);
+        redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query::<()>(&mut con)
+    });
+    let mut probe = connect(&server.url());
+    let t = Instant::now();
+    while redis::cmd("PING")
+        .query::<String>(&mut probe)
+        .map_or_else(|e| e.code() != Some("BUSY"), |_| true)
+    {
+        assert!(t.elapsed() < Duration::from_secs(20), "never BUSY");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        redis::cmd("SCRIPT").arg("KILL").query::<()>(&mut probe)
+    });
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    s.set("n", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    killer.join().unwrap().expect("SCRIPT KILL");
+    let killed = looping.join().unwrap().unwrap_err();
+    assert!(killed.to_string().contains("killed"), "{killed}");
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(2)));
+}

@@ -3,10 +3,10 @@
 //!
 //! Every store call runs through [`Pool::run`]: it takes a pooled connection
 //! (opening one within `connect_timeout` if none is idle), bounds each reply
-//! by `op_timeout`, and on a connection failure, timeout or transient server
-//! state (LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY) drops that
-//! connection and tries again with a short backoff until `retry_budget` has
-//! passed; then it fails with `E_STORE_UNAVAILABLE`. Redis out of memory
+//! by `op_timeout`, and on a connection failure or timeout (the connection
+//! dropped) or a passing server state (LOADING, BUSY with another client's
+//! script, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY) tries again with a
+//! short backoff until `retry_budget` has passed; then it fails with `E_STORE_UNAVAILABLE`. Redis out of memory
 //! (OOM) is `E_STORE_FULL` at once. No single wait is ever longer than what
 //! is left of the budget, so a call never hangs. Once Redis answers again,
 //! new connections are opened on demand: the process recovers without a
@@ -170,6 +170,9 @@ fn classify(e: &RedisError) -> (bool, bool) {
             | ServerErrorKind::ReadOnly,
         ) => (true, false),
         ErrorKind::AuthenticationFailed => (false, true),
+        // Another client's script runs past the server's busy threshold:
+        // nothing else runs until it ends or is killed.
+        _ if e.code() == Some("BUSY") => (true, false),
         _ => (false, e.is_unrecoverable_error()),
     }
 }
