@@ -450,9 +450,10 @@ impl Call {
 }
 
 /// The value of a putref (VBScript's `Set`) of `name`: an object
-/// (`VT_UNKNOWN` / `VT_DISPATCH`), else `DISP_E_TYPEMISMATCH`.
+/// (`VT_UNKNOWN` / `VT_DISPATCH`), else `DISP_E_TYPEMISMATCH` (an array
+/// too, even one holding objects).
 pub(crate) fn putref_object(name: &str, value: &Variant) -> Result<()> {
-    if value.holds_object() {
+    if matches!(value, Variant::Dispatch(_) | Variant::Unknown(_)) {
         return Ok(());
     }
     Err(Error::new(

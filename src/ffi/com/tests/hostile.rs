@@ -513,3 +513,45 @@ fn a_call_back_in_from_a_host_callback_is_wrong_state() {
         sess_app_release(a);
     }
 }
+
+/// A putref (VBScript's `Set`) takes an object, nothing else: an array,
+/// even one holding objects, is `SESS_DISP_E_TYPEMISMATCH` (naming the
+/// value, args[0], by invoke), by invoke and by both vtables, and nothing
+/// is stored.
+#[test]
+fn a_putref_of_an_array_holding_an_object_is_a_type_mismatch() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    let array = || Variant::Array(Box::new(vec![Variant::Unknown(counted().unwrap())].into()));
+    let (rc, _, arg) = s_call(
+        o,
+        DISPID_VALUE,
+        DISPATCH_PROPERTYPUTREF,
+        &[s("a")],
+        Some(array()),
+    );
+    assert_eq!((rc, arg), (e::DISP_E_TYPEMISMATCH, 0));
+    let mut value = write(array());
+    let key = write(s("a"));
+    // SAFETY: live objects; initialised variants, cleared once; the
+    // objects released once.
+    unsafe {
+        let putref_value = (*(*o).vtbl).putref_value;
+        assert_eq!(
+            putref_value(o, c"a".as_ptr(), &value),
+            e::DISP_E_TYPEMISMATCH
+        );
+        let putref_item = (*(*d).vtbl).putref_item;
+        assert_eq!(putref_item(d, &key, &value), e::DISP_E_TYPEMISMATCH);
+        assert_eq!(
+            d_call(d, DISPID_DICTIONARY_COUNT, GET, &[]),
+            (e::S_OK, Variant::I4(0))
+        );
+        assert_eq!(sess_variant_clear(&mut value), e::S_OK);
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
