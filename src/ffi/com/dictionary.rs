@@ -144,9 +144,9 @@ pub(crate) fn item_call(
     let value = call.property(name, 1, true)?;
     let key = call.with_arg(0, Key::of)?;
     match value {
-        None => call.with_arg(0, |_| which.item(s, &key)),
+        None => call.by_key(0, || which.item(s, &key)),
         Some(v) => {
-            call.with_arg(0, |_| which.set_item(s, &key, v))?;
+            call.by_key(0, || which.set_item(s, &key, v))?;
             Ok((Variant::Empty, err::S_OK))
         }
     }
@@ -402,7 +402,7 @@ unsafe extern "C" fn invoke(
             DISPID_DICTIONARY_KEY => {
                 call.getter("Key", 1)?;
                 let key = call.with_arg(0, Key::of)?;
-                call.with_arg(0, |_| which.key(s, &key))
+                call.by_key(0, || which.key(s, &key))
             }
             DISPID_DICTIONARY_COUNT => {
                 call.getter("Count", 0)?;
@@ -417,7 +417,7 @@ unsafe extern "C" fn invoke(
             DISPID_DICTIONARY_REMOVE => {
                 call.method("Remove", 1)?;
                 let key = call.with_arg(0, Key::of)?;
-                let rc = call.with_arg(0, |_| which.remove(s, &key))?;
+                let rc = call.by_key(0, || which.remove(s, &key))?;
                 Ok((Variant::Empty, rc))
             }
             DISPID_DICTIONARY_REMOVEALL => {

@@ -441,11 +441,30 @@ impl Call {
     ) -> Result<R> {
         let r = f(&self.args[i]);
         if r.is_err() {
-            // Natural order i is args[arg_count - 1 - i] (a put's value,
-            // args[0], is not among them).
-            self.bad_arg = Some(self.arg_count - 1 - i as u32);
+            self.name_arg(i);
         }
         r
+    }
+
+    /// Runs `f`, which looks up or changes an item by the key in argument
+    /// `i`: a failure that is the key's (a bad index or name) names it in
+    /// `*arg_err`; others (a value refused, a read-only collection) name
+    /// none.
+    pub(crate) fn by_key<R>(&mut self, i: usize, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        let r = f();
+        if let Err(e) = &r {
+            if matches!(e.code(), err::DISP_E_BADINDEX | err::E_BAD_KEY) {
+                self.name_arg(i);
+            }
+        }
+        r
+    }
+
+    /// Names argument `i` (natural order) in `*arg_err`.
+    fn name_arg(&mut self, i: usize) {
+        // Natural order i is args[arg_count - 1 - i] (a put's value,
+        // args[0], is not among them).
+        self.bad_arg = Some(self.arg_count - 1 - i as u32);
     }
 }
 

@@ -555,3 +555,58 @@ fn a_putref_of_an_array_holding_an_object_is_a_type_mismatch() {
         sess_app_release(a);
     }
 }
+
+/// `*arg_err` names the key only when the key is what failed (a bad index
+/// or name): a value the session refuses (too large) or a collection that
+/// cannot be changed is not the key's fault, and names no argument, as a
+/// Timeout out of range names none.
+#[test]
+fn arg_err_names_the_key_only_for_the_keys_own_failures() {
+    let a = app(AppOptions {
+        max_value_bytes: 8,
+        ..with_statics()
+    });
+    let (sess, _, o) = new_session(a);
+    let big = Some(s("longer than eight bytes"));
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, PUT, &[s("k")], big);
+    assert_eq!((rc, arg), (e::E_VALUE_TOO_LARGE, u32::MAX));
+    let (rc, _, arg) = s_call(o, DISPID_VALUE, PUT, &[s("")], Some(Variant::I4(1)));
+    assert_eq!((rc, arg), (e::E_BAD_KEY, 1), "an empty name is the key's");
+    let statics = dictionary(o, DISPID_SESSION_STATICOBJECTS);
+    // SAFETY: a live object.
+    let invoke = unsafe { (*(*statics).vtbl).invoke };
+    let (rc, _, arg) = call(
+        invoke,
+        statics,
+        DISPID_VALUE,
+        PUT,
+        &[s("Cart")],
+        Some(Variant::I4(1)),
+    );
+    assert_eq!((rc, arg), (e::E_COLLECTION_READONLY, u32::MAX));
+    let (rc, _, arg) = call(
+        invoke,
+        statics,
+        DISPID_DICTIONARY_REMOVE,
+        DISPATCH_METHOD,
+        &[s("Cart")],
+        None,
+    );
+    assert_eq!((rc, arg), (e::E_COLLECTION_READONLY, u32::MAX));
+    let (rc, _, arg) = call(
+        invoke,
+        statics,
+        DISPID_DICTIONARY_REMOVE,
+        DISPATCH_METHOD,
+        &[Variant::I4(3)],
+        None,
+    );
+    assert_eq!((rc, arg), (e::E_COLLECTION_READONLY, u32::MAX));
+    // SAFETY: live objects and handle, each released once.
+    unsafe {
+        assert_eq!(release_dict(statics), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
