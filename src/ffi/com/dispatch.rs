@@ -185,8 +185,8 @@ pub(crate) enum Key {
 impl Key {
     /// The key a variant names: a string is a name (one holding a NUL is
     /// `E_INVALIDARG`, as no C call could name it), a number a 1-based
-    /// index (below 1: `DISP_E_BADINDEX`); anything else is
-    /// `DISP_E_TYPEMISMATCH`.
+    /// index (below 1, or beyond a 64-bit integer: `DISP_E_BADINDEX`);
+    /// anything else is `DISP_E_TYPEMISMATCH`.
     pub(crate) fn of(v: &Variant) -> Result<Key> {
         if let Some(s) = v.as_str() {
             if s.contains('\0') {
@@ -210,9 +210,13 @@ impl Key {
                 ),
             ));
         }
-        // Number to number: the locale plays no part.
-        let Variant::I8(n) = change_type(v, 0, 0, vt::I8)? else {
-            unreachable!("change_type to I8 gives an I8");
+        // Number to number: the locale plays no part. One no 64-bit
+        // integer holds (or NaN) indexes no collection.
+        let Ok(Variant::I8(n)) = change_type(v, 0, 0, vt::I8) else {
+            return Err(Error::new(
+                err::DISP_E_BADINDEX,
+                format!("index {v:?}: indexes run from 1 to the collection's count"),
+            ));
         };
         match usize::try_from(n) {
             Ok(i) if i >= 1 => Ok(Key::Index(i - 1)),

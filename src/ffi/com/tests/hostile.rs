@@ -610,3 +610,39 @@ fn arg_err_names_the_key_only_for_the_keys_own_failures() {
         sess_app_release(a);
     }
 }
+
+/// A number far past the end (beyond a 64-bit integer), or one that is
+/// no number (NaN), is an index past the end or below 1:
+/// `SESS_DISP_E_BADINDEX` as the vtables document, not an overflow.
+#[test]
+fn a_key_beyond_any_index_is_a_bad_index() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, PUT, &[s("k")], Some(Variant::I4(1))).0,
+        e::S_OK
+    );
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    for key in [
+        Variant::R8(1e300),
+        Variant::R8(-1e300),
+        Variant::R8(f64::NAN),
+        Variant::R4(f32::INFINITY),
+        Variant::UI8(u64::MAX),
+    ] {
+        let (rc, _, arg) = s_call(o, DISPID_VALUE, GET, std::slice::from_ref(&key), None);
+        assert_eq!((rc, arg), (e::DISP_E_BADINDEX, 0), "{key:?}");
+        let k = write(key.clone());
+        let mut out = write(Variant::Empty);
+        // SAFETY: a live object; initialised variants.
+        let rc = unsafe { ((*(*d).vtbl).get_item)(d, &k, &mut out) };
+        assert_eq!(rc, e::DISP_E_BADINDEX, "{key:?}");
+    }
+    // SAFETY: live objects and handle, each released once.
+    unsafe {
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
