@@ -303,6 +303,7 @@ static void bad_objects(sess_session *s)
     demo_object *o = demo_new("half");
     sess_unknown no_vtbl;
     sess_variant v = raw(SESS_VT_UNKNOWN);
+    void *p;
 
     section("Objects without a vtable or release: refused");
     no_vtbl.vtbl = NULL;
@@ -314,6 +315,10 @@ static void bad_objects(sess_session *s)
     CHECK(demo_refs(o) == 1); /* not AddRef'd */
     o->base.vtbl = &demo_vtbl;
     CHECK(count_of(s) == 0);
+    /* The example object keeps COM's rule: a failed QueryInterface leaves
+     * *out NULL. */
+    p = o;
+    CHECK(demo_query_interface(&o->base, NULL, &p) == SESS_E_POINTER && p == NULL);
     demo_release(&o->base);
 }
 

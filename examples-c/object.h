@@ -91,8 +91,12 @@ static inline uint32_t demo_release(sess_unknown *self)
 
 static inline sess_result demo_query_interface(sess_unknown *self, const sess_guid *iid, void **out)
 {
-    if (out == NULL || iid == NULL)
+    if (out == NULL)
         return SESS_E_POINTER;
+    if (iid == NULL) {
+        *out = NULL; /* COM: *out is NULL whenever the call fails */
+        return SESS_E_POINTER;
+    }
     if (memcmp(iid, &demo_iid_iunknown, sizeof *iid) != 0) {
         *out = NULL;
         return SESS_E_NOINTERFACE;
