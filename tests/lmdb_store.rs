@@ -1898,3 +1898,55 @@ fn a_save_after_the_locks_lease_ended_is_refused_even_if_no_one_took_it() {
     let s = app.open(&id, LockMode::Exclusive).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(1)));
 }
+
+/// A `map_size` larger than the process can map, or than the file system
+/// allows one file to be, is refused as an option and harms nothing. LMDB
+/// sets the data file's length to its map size before it maps it: where
+/// the file system allows that length (tmpfs), the map then failed, the
+/// file stayed that long, and every later open, which maps at least the
+/// file's length, failed too (`E_STORE_UNAVAILABLE`, "Cannot allocate
+/// memory"), whatever its `map_size`: one typo lost the store.
+#[test]
+fn a_map_size_too_large_to_map_is_refused_and_leaves_the_store_as_it_was() {
+    let shm = Path::new("/dev/shm");
+    let mut dirs = vec![TempDir::new("huge-map")];
+    if shm.is_dir() {
+        dirs.push(TempDir::new_in(shm, "huge-map"));
+    }
+    for dir in &dirs {
+        let app = app_on(lmdb_opts(dir.path()), |_| {});
+        let id = stored(&app, &[("kept", Variant::I4(7))]);
+        drop(app);
+        let lengths = || {
+            data_files(dir.path())
+                .iter()
+                .map(|f| f.metadata().unwrap().len())
+                .collect::<Vec<_>>()
+        };
+        let before = lengths();
+        for map_size in [1 << 50, usize::MAX] {
+            let huge = LmdbOptions {
+                map_size,
+                ..lmdb_opts(dir.path())
+            };
+            let e = App::new(AppOptions {
+                expiry_interval: None,
+                store: StoreConfig::Lmdb(huge),
+                ..AppOptions::default()
+            })
+            .err()
+            .expect("refused");
+            assert_eq!(
+                e.code(),
+                error::E_INVALID_OPTION,
+                "{}: {e}",
+                dir.path().display()
+            );
+            assert!(e.to_string().contains("map_size"), "{e}");
+            assert_eq!(lengths(), before, "{}", dir.path().display());
+        }
+        let app = app_on(lmdb_opts(dir.path()), |_| {});
+        let s = app.open(&id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("kept"), Some(&Variant::I4(7)));
+    }
+}

@@ -57,7 +57,10 @@ pub struct sess_lmdb_options {
     /// serve): a process maps each file at least at the length it finds
     /// (the largest map of the processes using it), and once another
     /// process, with a larger map, has stored past this one's map, this one
-    /// maps the files at the larger size and goes on.
+    /// maps the files at the larger size and goes on. A size this process
+    /// cannot map, or larger than its file system allows a file to be, is
+    /// `SESS_E_INVALID_OPTION` from `sess_app_create` (the files left as
+    /// they were).
     pub map_size: u64,
     /// A secret shared by the processes (16 bytes or more; `id_secret_len`
     /// of them), or NULL: with it, Session_OnEnd run by any process's

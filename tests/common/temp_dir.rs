@@ -10,8 +10,13 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     /// Creates `<tmp>/libsess-<tag>-<pid>-<n>`, empty.
     pub fn new(tag: &str) -> TempDir {
+        TempDir::new_in(&std::env::temp_dir(), tag)
+    }
+
+    /// Creates `<base>/libsess-<tag>-<pid>-<n>`, empty.
+    pub fn new_in(base: &Path, tag: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
+        let dir = base.join(format!(
             "libsess-{tag}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)

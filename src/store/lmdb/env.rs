@@ -566,8 +566,10 @@ impl Environment {
             Err(e) if e.kind() == ErrorKind::NotFound => 0,
             Err(e) => return Err(fail(heed::Error::Io(e), "open")),
         };
+        let map_size = covering_map(len, opts.map_size);
+        mappable(dir, map_size)?;
         let mut o = EnvOpenOptions::new().read_txn_without_tls();
-        o.map_size(covering_map(len, opts.map_size))
+        o.map_size(map_size)
             .max_dbs(2 * MAX_APPS + 1)
             .max_readers(1024);
         // SAFETY: the flags are LMDB's documented ones; NO_SYNC trades
@@ -677,7 +679,9 @@ impl Environment {
 }
 
 /// The map size for a data file `len` bytes long, at least `floor`: in
-/// whole OS pages, not shorter than the file. With `MDB_WRITEMAP`, LMDB
+/// whole OS pages, not shorter than the file (the largest whole number of
+/// pages if that is more than a `usize` holds: no process can map it, see
+/// [`mappable`]). With `MDB_WRITEMAP`, LMDB
 /// sets the file's length to the map's as it maps it, so the file is as
 /// long as the largest map of the processes using it (and holds every
 /// page written); a shorter map would cut it short under theirs, dropping
@@ -686,10 +690,46 @@ impl Environment {
 fn covering_map(len: u64, floor: usize) -> usize {
     // SAFETY: sysconf has no preconditions.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    usize::try_from(len)
-        .unwrap_or(usize::MAX)
-        .max(floor)
-        .next_multiple_of(page.max(1))
+    let page = page.max(1);
+    let size = usize::try_from(len).unwrap_or(usize::MAX).max(floor);
+    size.checked_next_multiple_of(page)
+        .unwrap_or(usize::MAX / page * page)
+}
+
+/// `E_INVALID_OPTION` if this process cannot map `size` bytes for the
+/// environment of `dir` (more than its address space has room for). LMDB
+/// sets the data file's length to its map size before it maps the file
+/// (`MDB_WRITEMAP`): where the file system allows that length (tmpfs),
+/// a map that then failed left the file that long, and every later open,
+/// which maps at least the file's length ([`covering_map`]), failed too,
+/// whatever its `map_size`.
+fn mappable(dir: &std::path::Path, size: usize) -> Result<()> {
+    // SAFETY: a new private anonymous mapping without access, unmapped at
+    // once: it reserves address space only, and touches nothing else.
+    let map = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if map != libc::MAP_FAILED {
+        // SAFETY: the mapping just made, of `size` bytes, used by nothing.
+        unsafe { libc::munmap(map, size) };
+        return Ok(());
+    }
+    Err(Error::new(
+        error::E_INVALID_OPTION,
+        format!(
+            "lmdb directory {}: a map of {size} bytes (its map_size's share, or \
+             its data file's length if longer) is more than this process can \
+             map: give a smaller map_size",
+            dir.display()
+        ),
+    ))
 }
 
 /// Whether the environment `env` is marked with `format` (read in `txn`):
@@ -996,6 +1036,8 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
             | MdbError::BadTxn,
         ) => error::E_STORE_CORRUPT,
         H::Io(io) if op == "open" => match io.kind() {
+            // Setting the data file's length to the map size.
+            ErrorKind::FileTooLarge => error::E_INVALID_OPTION,
             ErrorKind::NotFound
             | ErrorKind::PermissionDenied
             | ErrorKind::ReadOnlyFilesystem
@@ -1006,6 +1048,9 @@ pub(super) fn fail(e: heed::Error, op: &str) -> Error {
     };
     let hint = match (&e, code) {
         (_, error::E_STORE_FULL) => " (raise map_size; nothing was written)",
+        (_, error::E_INVALID_OPTION) => {
+            " (map_size is more than the file system allows one file: give a smaller one)"
+        }
         (H::Mdb(MdbError::BadTxn), _) => " (after an earlier read failed: the file is damaged)",
         (H::Mdb(MdbError::PageFull | MdbError::CursorFull), _) => " (the file is damaged)",
         (H::Mdb(MdbError::MapResized), _) => {

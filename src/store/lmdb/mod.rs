@@ -154,7 +154,10 @@ pub struct LmdbOptions {
     /// serve): a process maps each file at least at the length it finds
     /// (the largest map of the processes using it), and once another
     /// process, with a larger map, has stored past this one's map, this one
-    /// maps the files at the larger size and goes on (see `env.rs`).
+    /// maps the files at the larger size and goes on (see `env.rs`). A
+    /// size this process cannot map, or larger than its file system allows
+    /// a file to be, is `E_INVALID_OPTION` at application creation (the
+    /// files left as they were).
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
     /// crashed process): after this another request may take the session,
