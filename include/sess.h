@@ -780,7 +780,10 @@ typedef struct sess_lmdb_options {
   size_t id_secret_len;
   /**
    * Flush every write to disk before returning (default false: writes
-   * survive process crashes and are flushed at each expiry sweep).
+   * survive process crashes and are flushed at each expiry sweep). One
+   * application asking for it makes every write of its process to the
+   * directory durable (the process's applications on a directory share
+   * one LMDB environment).
    */
   bool durable;
 } sess_lmdb_options;

@@ -69,7 +69,10 @@ pub struct sess_lmdb_options {
     /// Length of `id_secret`.
     pub id_secret_len: usize,
     /// Flush every write to disk before returning (default false: writes
-    /// survive process crashes and are flushed at each expiry sweep).
+    /// survive process crashes and are flushed at each expiry sweep). One
+    /// application asking for it makes every write of its process to the
+    /// directory durable (the process's applications on a directory share
+    /// one LMDB environment).
     pub durable: CBool,
 }
 

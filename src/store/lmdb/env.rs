@@ -490,7 +490,12 @@ impl Environment {
                     _found = Some(e);
                     break;
                 }
-                Some((Some(e), _)) if e.format == format => return Ok(e),
+                Some((Some(e), _)) if e.format == format => {
+                    if opts.durable {
+                        e.make_durable()?;
+                    }
+                    return Ok(e);
+                }
                 Some((Some(e), _)) => {
                     let other = other_format(&dir, e.format, format);
                     _found = Some(e);
@@ -627,6 +632,27 @@ impl Environment {
             wtxn.commit().map_err(|e| fail(e, "open"))?;
         }
         Ok(environment)
+    }
+
+    /// Has every later commit of this process on the environment reach
+    /// the disk before it returns (clears `MDB_NOSYNC`): for an application
+    /// asking for `durable` writes that joins an environment opened
+    /// without them (the process's other applications on the directory
+    /// then get them too). Call holding [`OPEN`]'s lock (LMDB's flags are
+    /// changed by one thread at a time).
+    fn make_durable(&self) -> Result<()> {
+        let env = self.env()?;
+        let no_sync = EnvFlags::NO_SYNC;
+        if env.get_flags().map_err(|e| fail(e, "open"))? & no_sync.bits() == 0 {
+            return Ok(());
+        }
+        // No transaction of this process is open meanwhile (each holds the
+        // gate shared): none reads the flags as they change.
+        let _all = self.gate.write();
+        // SAFETY: `MDB_NOSYNC` is one of the flags LMDB changes at any
+        // time; no other thread changes them (`OPEN` is locked) or uses the
+        // environment meanwhile (the gate).
+        unsafe { env.set_flags(no_sync, heed::FlagSetMode::Disable) }.map_err(|e| fail(e, "open"))
     }
 
     /// The LMDB handle: `E_STORE_UNAVAILABLE` in a child forked from the
@@ -1181,6 +1207,35 @@ mod tests {
         // Removing the lock table too starts afresh, as the error says.
         std::fs::remove_file(dir.join("sess-locks")).unwrap();
         drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An application asking for durable writes that joins the
+    /// environment another application of the process opened without
+    /// gets them: commits synced before they return (its `durable` was
+    /// ignored, the environment left as the first opened it, `MDB_NOSYNC`).
+    #[test]
+    fn a_durable_application_sharing_a_lazy_ones_environment_gets_durable_writes() {
+        let dir = std::env::temp_dir().join(format!("libsess-lmdb-durable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let no_sync = |shared: &Shared| {
+            let flags = shared.environment.env().unwrap().get_flags().unwrap();
+            flags & EnvFlags::NO_SYNC.bits() != 0
+        };
+        let lazy = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
+        assert!(no_sync(&lazy));
+        let durable = LmdbOptions {
+            name: "durable".into(),
+            durable: true,
+            ..LmdbOptions::new(&dir)
+        };
+        let durable = Shared::open(&durable, SINGLE, 1 << 20).unwrap();
+        assert!(
+            !no_sync(&durable),
+            "the durable application's commits are synced"
+        );
+        drop((lazy, durable));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -172,7 +172,10 @@ pub struct LmdbOptions {
     pub id_secret: Option<Vec<u8>>,
     /// Flush every write to disk before it returns (default false: writes
     /// survive any process crash, and are flushed at each expiry sweep; a
-    /// power loss may lose the last ones).
+    /// power loss may lose the last ones). The applications of one process
+    /// on a directory share its environment: one asking for this makes
+    /// the process's writes to the directory durable, its other
+    /// applications' too.
     pub durable: bool,
 }
 
