@@ -911,7 +911,8 @@ impl Environment {
         Err(Error::new(
             error::E_STORE_UNAVAILABLE,
             format!(
-                "LMDB store {}: this process could not map the file at the larger                  size another process gave it; restart the process",
+                "LMDB store {}: this process could not map the file at the larger \
+                 size another process gave it; restart the process",
                 self.data_path.display()
             ),
         ))
@@ -1207,6 +1208,22 @@ mod tests {
         // Removing the lock table too starts afresh, as the error says.
         std::fs::remove_file(dir.join("sess-locks")).unwrap();
         drop(Shared::open(&opts, SINGLE, 1 << 20).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The error after adopting a larger map failed reads as one sentence.
+    #[test]
+    fn a_failed_adoption_says_so_in_plain_words() {
+        let dir =
+            std::env::temp_dir().join(format!("libsess-lmdb-unmapped-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
+        shared.environment.unmapped.store(true, Ordering::Relaxed);
+        let e = shared.read_txn("test").err().unwrap();
+        assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+        assert!(e.detail().contains("at the larger size"), "{}", e.detail());
+        drop(shared);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
