@@ -1107,6 +1107,12 @@ mod tests {
             (-657_434.0 - 86_399.4 / 86_400.0, "1/1/100 11:59:59 PM"),
             // Day 0 is the time alone, even when it rounds to midnight.
             (-0.999_999_99, "12:00:00 AM"),
+            // Day -1 (1899-12-29) at 23:59:59.999 rounds to 1899-12-30
+            // 00:00:00 and keeps its date: VarBstrFromDate picks date/time
+            // from the unrounded value (whole = ceil(-1.99...) = -1, not 0;
+            // partial not within 1e-12) and formats VariantTimeToSystemTime's
+            // rolled-forward SYSTEMTIME (Wine's vartype.c / variant.c).
+            (-1.999_999_988_42, "12/30/1899 12:00:00 AM"),
         ];
         for &(value, text) in table {
             assert_eq!(format_date(value, US).unwrap(), text, "{value}");
