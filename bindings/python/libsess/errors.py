@@ -3,7 +3,7 @@ library's message, and one subclass per family of codes."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from ._native import ffi, lib, unpack_text
 
@@ -16,6 +16,11 @@ class SessionError(Exception):
         super().__init__(f"{message} (0x{hresult & 0xFFFFFFFF:08X})")
         self.hresult = hresult
         self.message = message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Made again from the code and message (args holds the formatted
+        # text alone), with the attributes a caller added.
+        return (type(self), (self.hresult, self.message), self.__dict__)
 
 
 class NotFound(SessionError):

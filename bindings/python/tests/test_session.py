@@ -1,8 +1,10 @@
 """The Session object as a mapping, its properties, its unit of work and
 its errors; seed 004's scenarios and seed 000's methods in Python."""
 
+import copy
 import datetime
 import gc
+import pickle
 import threading
 import warnings
 
@@ -802,6 +804,23 @@ def test_error_families():
         with app.create() as s, pytest.raises(libsess.LimitExceeded) as e:
             s["k"] = "x" * 200
         assert e.value.hresult == lib.SESS_E_MEMORY_BUDGET
+
+
+def test_errors_pickle_and_copy(app):
+    """An error crosses process boundaries (multiprocessing, a process pool)
+    and copies as an exception does: same family, code, message and text
+    (unpickling called the class with the formatted text alone, a
+    TypeError for the missing message)."""
+    with pytest.raises(libsess.NotFound) as e:
+        app.open("A" * 22)
+    errors = [e.value, libsess.errors.error_for(lib.SESS_E_OUTOFMEMORY), libsess.errors.error_for(lib.SESS_E_FAIL)]
+    errors.append(libsess.errors.error_for(lib.SESS_DISP_E_UNKNOWNNAME, '"X" is not a member'))
+    errors[0].page = "/cart"  # what a caller may add, as to any exception
+    for error in errors:
+        for copied in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+            assert type(copied) is type(error)
+            assert (copied.hresult, copied.message, str(copied)) == (error.hresult, error.message, str(error))
+            assert copied.__dict__ == error.__dict__
 
 
 def test_a_name_no_key_can_have_is_missing(app):
