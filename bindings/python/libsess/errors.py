@@ -13,7 +13,7 @@ class SessionError(Exception):
     `.message` (the library's text for it)."""
 
     def __init__(self, hresult: int, message: str) -> None:
-        super().__init__(f"{message} (0x{hresult & 0xFFFFFFFF:08X})")
+        super().__init__(f"{message}{_code(hresult)}")
         self.hresult = hresult
         self.message = message
 
@@ -151,4 +151,11 @@ def error_for(hresult: int, message: Optional[str] = None) -> SessionError:
     """The exception for a failure code (its family's subclass), with
     `message` or the library's message for the code."""
     cls = _BY_CODE.get(hresult, SessionError)
-    return cls(hresult, message if message is not None else _text(lib.sess_error_message, hresult))
+    if message is None:  # the library's message ends with the code, which the error's text adds
+        message = _text(lib.sess_error_message, hresult).removesuffix(_code(hresult))
+    return cls(hresult, message)
+
+
+def _code(hresult: int) -> str:
+    """The end of an error's text: " (0x8004020D)"."""
+    return f" (0x{hresult & 0xFFFFFFFF:08X})"

@@ -823,6 +823,23 @@ def test_errors_pickle_and_copy(app):
             assert copied.__dict__ == error.__dict__
 
 
+def test_an_error_without_detail_gives_its_code_once():
+    """A failure the library gave no detail for (here a Python object's
+    QueryInterface, asked for IDispatch) has the code's message, its code
+    written once (the library's message ends with the code, and the error's
+    text added it again: "no such interface (0x80004002) (0x80004002)")."""
+    with libsess.App(static_objects={"cart": lambda name: []}) as app, app.create() as s:
+        with pytest.raises(libsess.SessionError) as e:
+            s.static_objects["cart"].get("Count")
+    assert e.value.hresult == lib.SESS_E_NOINTERFACE
+    assert (e.value.message, str(e.value)) == ("no such interface", "no such interface (0x80004002)")
+    for name in dir(lib):
+        if name.startswith(("SESS_E_", "SESS_DISP_E_")):
+            error = libsess.errors.error_for(getattr(lib, name))
+            assert str(error).count(f"{getattr(lib, name) & 0xFFFFFFFF:08X}") == 1, str(error)
+            assert error.message and "0x" not in error.message, str(error)
+
+
 def test_a_name_no_key_can_have_is_missing(app):
     """A name with a NUL or a lone surrogate is not in the mapping (as `in`
     says): get gives the default, del and pop a KeyError; storing under it
