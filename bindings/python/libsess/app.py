@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
 
 from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, lib
 from .errors import error_for
@@ -113,7 +113,7 @@ class App(Owner):
         on_end: Optional[Handler] = None,
         redis: Union[str, Dict[str, Any], None] = None,
         lmdb: Union[str, "os.PathLike[str]", Dict[str, Any], None] = None,
-        static_objects: Optional[Dict[str, Factory]] = None,
+        static_objects: Optional[Mapping[str, Factory]] = None,
         clock: Optional[Callable[[], int]] = None,
         **options: Any,
     ) -> None:
