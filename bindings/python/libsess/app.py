@@ -13,8 +13,9 @@ from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
 
-#: A Session_OnStart / Session_OnEnd handler: gets the (lent) session.
-Handler = Callable[[Session], None]
+#: A Session_OnStart / Session_OnEnd handler: gets the (lent) session;
+#: what it returns is ignored.
+Handler = Callable[[Session], object]
 
 #: Fields the binding sets itself.
 _DERIVED = {"struct_size", "static_object_count", "id_secret_len"}

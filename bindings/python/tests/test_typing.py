@@ -25,12 +25,14 @@ def test_the_installed_package_type_checks_strictly(tmp_path):
 def test_a_users_code_type_checks_as_it_runs(tmp_path):
     """Code that runs type-checks strictly: static object factories given
     as a dict of classes, or as any mapping (the annotation was a dict of
-    callables, which a dict is invariant in: mypy refused both)."""
+    callables, which a dict is invariant in: mypy refused both); a
+    Session_OnStart / Session_OnEnd handler that returns something, which
+    is ignored (the annotation asked for None)."""
     user = tmp_path / "user.py"
     user.write_text(
         textwrap.dedent(
             """\
-            from typing import Callable, Mapping
+            from typing import Callable, List, Mapping
 
             import libsess
 
@@ -46,6 +48,27 @@ def test_a_users_code_type_checks_as_it_runs(tmp_path):
                 assert isinstance(s.static_objects["cart"].target, Cart)
             with libsess.App(static_objects=factories) as app, app.create() as s:
                 assert isinstance(s.static_objects["cart"].target, Cart)
+
+
+            def start(s: libsess.Session) -> bool:
+                s["started"] = True
+                return True
+
+
+            ended: List[str] = []
+
+
+            def end(s: libsess.Session) -> int:
+                ended.append(s.id)
+                return len(ended)
+
+
+            with libsess.App(on_start=start, on_end=end) as app:
+                with app.create() as s:
+                    s["user"] = "Arthur"
+                    assert s["started"] is True
+                    s.abandon()
+                assert ended == [s.id]
             """
         )
     )
