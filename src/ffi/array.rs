@@ -8,7 +8,7 @@ use super::handle::{self, sess_array};
 use super::variant::{read_arg, sess_variant, sess_vartype, store};
 use super::{boundary, put, put_required, require, sess_result};
 use crate::error::{self as err, Error};
-use crate::variant::{Items, SafeArray, Variant, MAX_ARRAY_DEPTH};
+use crate::variant::{check_len, Items, SafeArray, Variant, MAX_ARRAY_DEPTH};
 
 /// Creates an array of `len` `SESS_VT_EMPTY` elements in `*out`. More than
 /// 16,777,216 elements, or more than memory allows, is
@@ -41,6 +41,8 @@ pub unsafe extern "C" fn sess_array_create_bytes(
 ) -> sess_result {
     boundary(|| {
         require(out, "out")?;
+        // The limit before the bytes: a longer `len` is never read.
+        check_len(len)?;
         // SAFETY: NULL or readable for len bytes per the contract.
         let bytes = unsafe { super::bytes(data.cast(), len, "data") }?;
         // SAFETY: checked non-NULL; writable per the contract.
@@ -181,7 +183,7 @@ mod tests {
     use super::*;
     use crate::ffi::variant::{sess_variant_clear, sess_variant_copy, sess_variant_init};
     use crate::ffi::variant_typed::{sess_variant_set_i4, sess_variant_set_ui1};
-    use crate::variant::vt;
+    use crate::variant::{vt, MAX_ARRAY_LEN};
 
     /// An initialised `VT_EMPTY` variant.
     fn empty() -> sess_variant {
@@ -190,6 +192,21 @@ mod tests {
         // SAFETY: a writable variant.
         unsafe { sess_variant_init(&mut v) };
         v
+    }
+
+    /// A length past the limit is `SESS_E_OUTOFMEMORY`, as documented,
+    /// however large (even past any object's size): the bytes are never
+    /// read.
+    #[test]
+    fn byte_arrays_past_the_limit_are_out_of_memory() {
+        let data = [0u8; 4];
+        for len in [MAX_ARRAY_LEN + 1, isize::MAX as usize, usize::MAX] {
+            let mut arr = null_mut();
+            // SAFETY: the length is refused before anything is read.
+            let rc = unsafe { sess_array_create_bytes(data.as_ptr().cast(), len, &mut arr) };
+            assert_eq!(rc, err::E_OUTOFMEMORY, "{len}");
+            assert!(arr.is_null());
+        }
     }
 
     #[test]

@@ -171,21 +171,31 @@ impl From<Vec<Variant>> for SafeArray {
     }
 }
 
+/// `E_OUTOFMEMORY` for an array of more than [`MAX_ARRAY_LEN`] elements,
+/// which [`SafeArray::new`] and [`SafeArray::from_bytes`] refuse: for a
+/// caller to check a length before it reads what the array would copy.
+pub fn check_len(len: usize) -> Result<()> {
+    if len > MAX_ARRAY_LEN {
+        return Err(too_big(len));
+    }
+    Ok(())
+}
+
 /// An empty vector with room for `len` elements; more than
 /// [`MAX_ARRAY_LEN`] or than memory allows is `E_OUTOFMEMORY`.
 fn reserve<T>(len: usize) -> Result<Vec<T>> {
-    let too_big = || {
-        Error::new(
-            error::E_OUTOFMEMORY,
-            format!("an array of {len} elements is too large (at most {MAX_ARRAY_LEN})"),
-        )
-    };
-    if len > MAX_ARRAY_LEN {
-        return Err(too_big());
-    }
+    check_len(len)?;
     let mut items = Vec::new();
-    items.try_reserve_exact(len).map_err(|_| too_big())?;
+    items.try_reserve_exact(len).map_err(|_| too_big(len))?;
     Ok(items)
+}
+
+/// `E_OUTOFMEMORY` for an array of `len` elements.
+fn too_big(len: usize) -> Error {
+    Error::new(
+        error::E_OUTOFMEMORY,
+        format!("an array of {len} elements is too large (at most {MAX_ARRAY_LEN})"),
+    )
 }
 
 /// The byte a `VT_UI1` holds, for an element of a byte array; any other

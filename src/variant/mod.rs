@@ -11,7 +11,7 @@ mod date_fields;
 mod object;
 mod text;
 
-pub use array::{Items, SafeArray, MAX_ARRAY_LEN};
+pub use array::{check_len, Items, SafeArray, MAX_ARRAY_LEN};
 pub use change_type::{change_type, flags};
 pub use object::{Guid, Object, Unknown, UnknownVtbl, IID_IUNKNOWN};
 
