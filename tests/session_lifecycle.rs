@@ -1084,6 +1084,45 @@ fn regenerate_keeps_the_contents_under_a_new_id() {
     assert!(!s.is_stored());
 }
 
+/// A session that moves to a new ID is one session throughout: while one
+/// request regenerates its ID over and over, a store one short of
+/// `max_sessions` still takes another request's new session every time.
+#[test]
+fn a_regenerate_takes_no_other_sessions_place() {
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        max_sessions: 2,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let id = stored(&app);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let refused = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+            for _ in 0..20_000 {
+                s.regenerate_id().unwrap();
+            }
+            s.close().unwrap();
+            done.store(true, Ordering::SeqCst);
+        });
+        let mut refused = 0;
+        while !done.load(Ordering::SeqCst) {
+            let mut s = app.create_session().unwrap();
+            match s.set("k", Variant::I4(1)) {
+                Ok(()) => s.discard().unwrap(),
+                Err(e) => {
+                    assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS);
+                    refused += 1;
+                }
+            }
+        }
+        refused
+    });
+    assert_eq!(refused, 0, "new sessions refused while the store held one");
+    assert_eq!(app.session_count().unwrap(), 1);
+}
+
 #[test]
 fn value_text_reads_values_as_text_under_the_session_lcid() {
     let app = App::new(AppOptions::default()).unwrap();

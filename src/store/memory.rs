@@ -305,19 +305,52 @@ impl MemoryStore {
         false
     }
 
-    /// Takes `g`'s entry out of the table (if it is still the one there:
-    /// a drain takes out the entries in use too, leaving them live).
+    /// Makes `g`'s pending entry visible under its ID with expiry
+    /// `deadline_ms`, unless its key is taken (then `false`). Counts
+    /// nothing: the caller has.
+    fn link(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>, deadline_ms: u64) -> bool {
+        let key = self.key(&g.id);
+        let padded = self.padded(key);
+        let mut shard = padded.lock.lock();
+        let added = shard
+            .map
+            .insert_new(key, ArcRwLockWriteGuard::rwlock(g).clone());
+        padded.hint.update(&shard.map);
+        if added.is_err() {
+            return false;
+        }
+        let bucket = bucket_of(deadline_ms);
+        shard.register(key, bucket);
+        drop(shard);
+        g.state = State::Live;
+        g.bucket = bucket;
+        g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
+        true
+    }
+
+    /// Takes `g`'s entry out of the table and counts it out.
     fn unlink(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>) {
+        if self.take_out(g) {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes `g`'s entry out of the table and marks it dead, counting
+    /// nothing; whether it was there (a drain takes out the entries in use
+    /// too, leaving them live).
+    fn take_out(&self, g: &mut ArcRwLockWriteGuard<RawRwLock, Entry>) -> bool {
         let slot = ArcRwLockWriteGuard::rwlock(g).clone();
         let key = self.key(&g.id);
+        let mut there = false;
         if g.state == State::Live {
             let mut shard = self.shard(key).lock();
             if shard.map.get(key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
                 shard.map.remove(key);
-                self.count.fetch_sub(1, Ordering::Relaxed);
+                there = true;
             }
         }
         g.state = State::Dead;
+        there
     }
 }
 
@@ -468,24 +501,10 @@ impl SessionStore for MemoryStore {
                     format!("the application already holds {max_sessions} sessions"),
                 )
             })?;
-        let key = self.key(&g.id);
-        let padded = self.padded(key);
-        let mut shard = padded.lock.lock();
-        let added = shard
-            .map
-            .insert_new(key, ArcRwLockWriteGuard::rwlock(g).clone());
-        padded.hint.update(&shard.map);
-        if added.is_err() {
-            drop(shard);
+        if !self.link(g, deadline_ms) {
             self.count.fetch_sub(1, Ordering::Relaxed);
             return Ok(false);
         }
-        let bucket = bucket_of(deadline_ms);
-        shard.register(key, bucket);
-        drop(shard);
-        g.state = State::Live;
-        g.bucket = bucket;
-        g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
         Ok(true)
     }
 
@@ -500,14 +519,20 @@ impl SessionStore for MemoryStore {
         let data = std::mem::replace(&mut old.data, SessionData::new(1, 0, 0));
         let created = old.created_ms;
         let mut moved = self.prepare(new_id, data, created);
-        // The session is counted already: it moves, it does not add one.
-        if !self.insert(&mut moved, created, deadline_ms, usize::MAX)? {
+        // The session is counted already: it moves, it does not add one
+        // (counting it in and then out would make a store one short of
+        // `max_sessions` refuse another request's new session meanwhile).
+        if !self.link(write_guard(&mut moved)?, deadline_ms) {
             let m = write_guard(&mut moved)?;
             let data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
             write_guard(lease)?.data = data;
             return Ok(false);
         }
-        self.unlink(write_guard(lease)?);
+        if !self.take_out(write_guard(lease)?) {
+            // Drained meanwhile (the application's end): the new entry is
+            // one more.
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
         // Dropping the old guard wakes its waiters, who find it dead.
         *lease = moved;
         Ok(true)
