@@ -5,7 +5,8 @@
 // the library) and returns the value now in force. contents() and
 // staticObjects() return IISVariantDictionary objects indexed from 1, as
 // ASP and X++ index them (a const IISSessionObject's are read-only
-// IISVariantDictionaryView objects). Errors throw sess::error.
+// IISVariantDictionaryView objects); a key is text, an index an int (a
+// character is neither). Errors throw sess::error.
 //
 //   sess::IISSessionObject session(handle);   // a borrowed sess_session *
 //   session.timeout(5);                       // Session.Timeout = 5
@@ -59,6 +60,11 @@ public:
         const std::size_t i = zero_based(index);
         return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
     }
+    /// No character (it would be taken as an index): a key is text, "k"
+    /// not 'k'; an index an int.
+    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> variant item(C) const = delete;
+    /// No character (it would be taken as an index).
+    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> std::string key(C) const = delete;
 
 protected:
     /// `index` (1-based) as a 0-based index; below 1, DISP_E_BADINDEX.
@@ -100,6 +106,10 @@ public:
     bool remove(text_arg key) { return contents(writable_handle()).remove(key); }
     /// Remove(index), 1-based (Contents only).
     void remove(int index) { contents(writable_handle()).remove_at(zero_based(index)); }
+    /// No character (it would be taken as an index): "k" for a key.
+    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> variant item(C, const variant &) = delete;
+    /// No character (it would be taken as an index): "k" for a key.
+    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> void remove(C) = delete;
     /// RemoveAll (Contents only).
     void removeAll() { contents(writable_handle()).clear(); }
 

@@ -304,3 +304,52 @@ TEST_CASE("IISSessionObject: a null name is E_POINTER")
     CHECK(thrown([&] { (void)contents.remove(none); }) == SESS_E_POINTER);
     s.close();
 }
+
+// Whether a D's by-key-or-index members take a C: item(c), item(c, var),
+// remove(c), key(c).
+template <class D, class C, class = void> struct items_by : std::false_type {};
+template <class D, class C>
+struct items_by<D, C, std::void_t<decltype(std::declval<D &>().item(std::declval<C>()))>> : std::true_type {};
+template <class D, class C, class = void> struct sets_item_by : std::false_type {};
+template <class D, class C>
+struct sets_item_by<D, C, std::void_t<decltype(std::declval<D &>().item(std::declval<C>(), sess::variant()))>>
+    : std::true_type {};
+template <class D, class C, class = void> struct removes_by : std::false_type {};
+template <class D, class C>
+struct removes_by<D, C, std::void_t<decltype(std::declval<D &>().remove(std::declval<C>()))>> : std::true_type {};
+template <class D, class C, class = void> struct keys_by : std::false_type {};
+template <class D, class C>
+struct keys_by<D, C, std::void_t<decltype(std::declval<D &>().key(std::declval<C>()))>> : std::true_type {};
+
+// A character chose the by-index overload (it promotes to int): remove('k')
+// removed item 107, item('k', v) replaced item 107's value, item('k') read
+// it, where the caller meant the key "k". As sess::variant refuses a
+// character, so do the dictionaries: write "k" for a key, an int for an
+// index.
+TEST_CASE("IISVariantDictionary: a character is neither a key nor an index")
+{
+    using dictionary = sess::IISVariantDictionary;
+    using view = sess::IISVariantDictionaryView;
+    static_assert(!items_by<dictionary, char>::value && !items_by<view, char>::value);
+    static_assert(!items_by<dictionary, wchar_t>::value && !items_by<view, char16_t>::value);
+    static_assert(!sets_item_by<dictionary, char>::value && !sets_item_by<dictionary, char32_t>::value);
+    static_assert(!removes_by<dictionary, char>::value && !removes_by<dictionary, wchar_t>::value);
+    static_assert(!keys_by<dictionary, char>::value && !keys_by<view, char>::value);
+#ifdef __cpp_char8_t
+    static_assert(!items_by<dictionary, char8_t>::value && !removes_by<dictionary, char8_t>::value);
+#endif
+    // Keys and indexes still go where they went (a byte-sized number too).
+    static_assert(items_by<dictionary, const char *>::value && items_by<view, int>::value);
+    static_assert(items_by<view, std::uint8_t>::value && removes_by<dictionary, std::int8_t>::value);
+    static_assert(sets_item_by<dictionary, const char *>::value && sets_item_by<dictionary, int>::value);
+    static_assert(removes_by<dictionary, std::string>::value && removes_by<dictionary, int>::value);
+    static_assert(keys_by<view, int>::value);
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    session.value("k", 1);
+    sess::IISVariantDictionary contents = session.contents();
+    contents.remove(std::uint8_t{1}); // an index: the first item
+    CHECK(contents.count() == 0);
+    s.close();
+}
