@@ -923,7 +923,9 @@ typedef uint16_t sess_vartype;
 /**
  * A string held by a variant: UTF-8, NUL-terminated, owned by the variant
  * (allocated by the library; free it with `sess_variant_clear`). `len`
- * excludes the NUL. A NULL `ptr` with `len` 0 is the empty string.
+ * excludes the NUL. A NULL `ptr` with `len` 0 is the empty string. Both
+ * fields are read-only (the block is freed by the size `len` gives): to
+ * shorten or replace the text, set a new string (`sess_variant_set_bstr`).
  */
 typedef struct sess_bstr {
   /**

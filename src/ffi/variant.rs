@@ -15,7 +15,9 @@ pub type sess_vartype = u16;
 
 /// A string held by a variant: UTF-8, NUL-terminated, owned by the variant
 /// (allocated by the library; free it with `sess_variant_clear`). `len`
-/// excludes the NUL. A NULL `ptr` with `len` 0 is the empty string.
+/// excludes the NUL. A NULL `ptr` with `len` 0 is the empty string. Both
+/// fields are read-only (the block is freed by the size `len` gives): to
+/// shorten or replace the text, set a new string (`sess_variant_set_bstr`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_bstr {
