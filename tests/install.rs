@@ -3,11 +3,14 @@
 //! `pkg-config --cflags --libs sess`, linked shared (recording the SONAME
 //! `libsess.so.0`) and static, and runs.
 //!
+//! Paths with spaces, a staged (`DESTDIR`) and multiarch install, and
+//! `make uninstall` are covered too.
+//!
 //! The install reuses this test run's build (`PROFILE=dev` for `cargo test`).
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{lib_dir, root, run};
@@ -24,6 +27,40 @@ fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
     out.split_whitespace().map(str::to_owned).collect()
 }
 
+/// `make -C <repo> <args> PROFILE=… TARGET_DIR=…`, reusing this test run's
+/// build.
+fn make(args: &[String]) {
+    let profile = if lib_dir().ends_with("release") {
+        "release"
+    } else {
+        "dev"
+    };
+    run(Command::new("make")
+        .arg("-C")
+        .arg(root())
+        .args(args)
+        .arg(format!("PROFILE={profile}"))
+        .arg(format!(
+            "TARGET_DIR={}",
+            lib_dir().parent().unwrap().display()
+        )))
+    .unwrap();
+}
+
+/// Every file and symbolic link under `dir` (directories left out).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// `readelf -d` of `file`.
 fn dynamic_section(file: &Path) -> String {
     run(Command::new("readelf").arg("-d").arg(file)).unwrap()
@@ -33,22 +70,7 @@ fn dynamic_section(file: &Path) -> String {
 fn installed_library_builds_a_c_program_with_pkg_config_alone() {
     let prefix = lib_dir().join(format!("install-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&prefix);
-    let profile = if lib_dir().ends_with("release") {
-        "release"
-    } else {
-        "dev"
-    };
-    run(Command::new("make")
-        .arg("-C")
-        .arg(root())
-        .arg("install")
-        .arg(format!("PREFIX={}", prefix.display()))
-        .arg(format!("PROFILE={profile}"))
-        .arg(format!(
-            "TARGET_DIR={}",
-            lib_dir().parent().unwrap().display()
-        )))
-    .unwrap();
+    make(&["install".into(), format!("PREFIX={}", prefix.display())]);
 
     let lib = prefix.join("lib");
     for f in [
@@ -104,4 +126,88 @@ fn installed_library_builds_a_c_program_with_pkg_config_alone() {
     assert!(out.contains("all checks passed"), "{out}");
 
     let _ = std::fs::remove_dir_all(&prefix);
+}
+
+/// A prefix and a `DESTDIR` with spaces in them, and a multiarch libdir:
+/// `make install` (run twice, as a reinstall does) writes only under the
+/// staging directory, its `sess.pc` names the final prefix (its spaces
+/// escaped, as pkg-config reads them), a C++ program builds against the
+/// moved-into-place copy with pkg-config's flags as a shell reads them, and
+/// `make uninstall` removes every file the install wrote.
+#[test]
+fn install_stages_and_uninstalls_under_paths_with_spaces() {
+    let base = lib_dir().join(format!("install-spaces-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let prefix = base.join("final prefix");
+    let libdir = prefix.join("lib/x86_64-linux-gnu");
+    let destdir = base.join("stage dir");
+    let dirs = [
+        format!("PREFIX={}", prefix.display()),
+        format!("LIBDIR={}", libdir.display()),
+    ];
+    let staged = |p: &Path| PathBuf::from(format!("{}{}", destdir.display(), p.display()));
+    for _ in 0..2 {
+        let mut args = vec![
+            "install".to_owned(),
+            format!("DESTDIR={}", destdir.display()),
+        ];
+        args.extend(dirs.clone());
+        make(&args);
+    }
+
+    let mut written = files_under(&base);
+    written.sort();
+    let expected: Vec<PathBuf> = {
+        let mut e = vec![staged(&prefix.join("include/sess.h"))];
+        e.extend(
+            [
+                "libsess.a".to_owned(),
+                "libsess.so".to_owned(),
+                format!("libsess.so.{}", env!("CARGO_PKG_VERSION_MAJOR")),
+                format!("libsess.so.{}", env!("CARGO_PKG_VERSION")),
+                "pkgconfig/sess.pc".to_owned(),
+            ]
+            .map(|f| staged(&libdir.join(f))),
+        );
+        e.sort();
+        e
+    };
+    assert_eq!(written, expected, "the staged install wrote elsewhere");
+    let pc = std::fs::read_to_string(staged(&libdir.join("pkgconfig/sess.pc"))).unwrap();
+    assert!(
+        !pc.contains("stage\\ dir"),
+        "sess.pc names the staging directory:\n{pc}"
+    );
+    assert!(pc.contains("final\\ prefix/include"), "{pc}");
+
+    std::fs::rename(staged(&prefix), &prefix).unwrap();
+    let src = base.join("app.cpp");
+    std::fs::write(
+        &src,
+        "#include <sess.h>\n#include <cstdio>\n#include <cstring>\n\
+         int main() { std::puts(sess_version()); \
+         return std::strcmp(sess_version(), SESS_VERSION_STRING) != 0; }\n",
+    )
+    .unwrap();
+    let exe = base.join("app");
+    // pkg-config's output is meant for a shell (or make) to split.
+    run(Command::new("sh")
+        .arg("-c")
+        .arg(r#"eval "set -- $(pkg-config --cflags --libs sess)" && exec "${CXX:-c++}" -std=c++11 -Wall -Wextra -Werror -pedantic -o "$EXE" "$SRC" "$@""#)
+        .env("PKG_CONFIG_PATH", libdir.join("pkgconfig"))
+        .env_remove("PKG_CONFIG_LIBDIR")
+        .env("EXE", &exe)
+        .env("SRC", &src)
+        .current_dir(&base))
+    .unwrap();
+    let out = run(Command::new(&exe).env("LD_LIBRARY_PATH", &libdir)).unwrap();
+    assert_eq!(out.trim(), env!("CARGO_PKG_VERSION"));
+
+    let mut args = vec!["uninstall".to_owned()];
+    args.extend(dirs);
+    make(&args);
+    assert_eq!(files_under(&prefix), Vec::<PathBuf>::new());
+
+    let _ = std::fs::remove_dir_all(&base);
 }
