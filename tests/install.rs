@@ -4,12 +4,15 @@
 //! `libsess.so.0`) and static, and runs.
 //!
 //! Paths with spaces, a staged (`DESTDIR`) and multiarch install, and
-//! `make uninstall` are covered too.
+//! `make uninstall` are covered too, and the symbols the installed
+//! `libsess.so` and the Apache module built from the installed `libsess.a`
+//! export: the header's, nothing else.
 //!
 //! The install reuses this test run's build (`PROFILE=dev` for `cargo test`).
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -208,6 +211,80 @@ fn install_stages_and_uninstalls_under_paths_with_spaces() {
     args.extend(dirs);
     make(&args);
     assert_eq!(files_under(&prefix), Vec::<PathBuf>::new());
+
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// The symbols `include/sess.h` declares: its functions and its `extern
+/// const` data (the interface IDs).
+fn declared_symbols() -> BTreeSet<String> {
+    let header = std::fs::read_to_string(root().join("include/sess.h")).unwrap();
+    let mut names = BTreeSet::new();
+    for line in header.lines() {
+        if let Some(data) = line.strip_prefix("extern const ") {
+            let name = data.trim_end_matches(';').rsplit(' ').next().unwrap();
+            names.insert(name.to_owned());
+        } else if line.starts_with(|c: char| c.is_ascii_lowercase())
+            && !line.starts_with("typedef")
+            && line.contains('(')
+        {
+            let name = line.split('(').next().unwrap().rsplit([' ', '*']).next();
+            names.insert(name.unwrap().to_owned());
+        }
+    }
+    names
+}
+
+/// Asserts that `so` exports `expected`: names none missing, none extra.
+fn assert_exports(so: &Path, expected: &BTreeSet<String>) {
+    let exported = exported_symbols(so);
+    let missing: Vec<_> = expected.difference(&exported).collect();
+    let extra: Vec<_> = exported.difference(expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{}: missing {missing:?}, extra {extra:?}",
+        so.display()
+    );
+}
+
+/// The dynamic symbols `so` defines.
+fn exported_symbols(so: &Path) -> BTreeSet<String> {
+    let out = run(Command::new("nm").args(["-D", "--defined-only"]).arg(so)).unwrap();
+    out.lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The installed `libsess.so` exports exactly the header's symbols (none of
+/// Rust's runtime nor of the C code inside, LMDB's or ring's); mod_sess,
+/// built against the installed `libsess.a`, exports them too, for the
+/// modules loaded after it, beside its module record.
+#[test]
+fn installed_library_and_apache_module_export_the_header_and_nothing_else() {
+    let base = lib_dir().join(format!("install-symbols-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let prefix = base.join("prefix");
+    make(&["install".into(), format!("PREFIX={}", prefix.display())]);
+    let declared = declared_symbols();
+    assert!(declared.contains("sess_app_create"), "{declared:?}");
+    assert!(declared.contains("SESS_IID_IDISPATCH"), "{declared:?}");
+
+    let so = prefix.join(format!("lib/libsess.so.{}", env!("CARGO_PKG_VERSION")));
+    assert_exports(&so, &declared);
+
+    let module = base.join("apache/mod_sess.so");
+    run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(root().join("hosts/apache"))
+        .arg(format!("LIB={}", prefix.join("lib/libsess.a").display()))
+        .arg(format!("BUILD={}", base.join("apache").display()))
+        .arg(&module))
+    .unwrap();
+    let mut expected = declared;
+    expected.insert("sess_module".to_owned());
+    assert_exports(&module, &expected);
 
     let _ = std::fs::remove_dir_all(&base);
 }
