@@ -139,6 +139,7 @@ typedef struct http_req {
     bool head;              /* HEAD: no body in the response */
     bool keep_alive;
     bool http10;            /* HTTP/1.0 (keep-alive only when asked for) */
+    bool expect_continue;   /* HTTP/1.1 with Expect: 100-continue */
     char *path;             /* percent-decoded, dot segments removed */
     size_t nparams;         /* the query, decoded */
     char *pname[MAX_PARAMS];
@@ -370,7 +371,7 @@ static int parse_target(const char *target, http_req *hr)
 static int parse_head(char *buf, size_t len, http_req *hr)
 {
     char *line = buf, *end = buf + len, *nl;
-    bool first = true, conn_close = false, conn_keep = false, cl_seen = false;
+    bool first = true, conn_close = false, conn_keep = false, cl_seen = false, expect = false;
     int minor = 1, hosts = 0;
 
     while (line < end && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL) {
@@ -456,6 +457,8 @@ static int parse_head(char *buf, size_t len, http_req *hr)
                     return 400;
                 cl_seen = true;
                 hr->content_length = cl;
+            } else if (strcasecmp(line, "Expect") == 0) {
+                expect |= has_token(v, "100-continue");
             } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
                 return 400; /* no request bodies here, chunked or otherwise */
             }
@@ -469,6 +472,7 @@ static int parse_head(char *buf, size_t len, http_req *hr)
     if (hr->content_length > MAX_BODY)
         return 413;
     hr->http10 = minor == 0;
+    hr->expect_continue = expect && minor == 1; /* HTTP/1.0: ignored (RFC 9110 10.1.1) */
     hr->keep_alive = minor == 1 ? !conn_close : conn_keep && !conn_close;
     return 0;
 }
@@ -833,11 +837,17 @@ static long read_head(conn *c)
     }
 }
 
-/* Skips a request body of `n` bytes (GET may carry one; it means nothing). */
-static bool skip_body(conn *c, uint64_t n)
+/* Skips the request's body (GET may carry one; it means nothing). A client
+ * waiting for 100 (Continue) before sending it is sent one, unless the body
+ * is already here (RFC 9110 10.1.1). */
+static bool skip_body(conn *c, const http_req *hr)
 {
+    static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
     char scratch[4096];
+    uint64_t n = hr->content_length;
     size_t take = c->len < n ? c->len : (size_t)n;
+    if (hr->expect_continue && take < n && !send_all(c->fd, go_on, sizeof go_on - 1))
+        return false;
     memmove(c->buf, c->buf + take, c->len - take);
     c->len -= take;
     n -= take;
@@ -893,7 +903,7 @@ static void *connection_main(void *arg)
             status = parse_head(c->buf, (size_t)head, &hr);
             memmove(c->buf, c->buf + head, c->len - (size_t)head);
             c->len -= (size_t)head;
-            if (status == 0 && hr.content_length && !skip_body(c, hr.content_length)) {
+            if (status == 0 && hr.content_length && !skip_body(c, &hr)) {
                 http_req_free(&hr);
                 break;
             }

@@ -1618,6 +1618,35 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
 }
 
+/// RFC 9110 10.1.1: a client that waits for `100 Continue` before sending
+/// its body is told to send it, then answered.
+#[test]
+fn a_client_expecting_100_continue_is_told_to_send_its_body() {
+    let demo = Demo::start();
+    let mut s = TcpStream::connect(("127.0.0.1", demo.port)).expect("connect");
+    s.set_read_timeout(Some(REQUEST_TIMEOUT)).unwrap();
+    s.write_all(
+        b"GET /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\
+          Expect: 100-continue\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut interim = String::new();
+    let mut blank = String::new();
+    let read = reader
+        .read_line(&mut interim)
+        .and_then(|_| reader.read_line(&mut blank));
+    assert!(
+        read.is_ok() && interim == "HTTP/1.1 100 Continue\r\n" && blank == "\r\n",
+        "before the body: {read:?} {interim:?} {blank:?}"
+    );
+    s.write_all(b"body").unwrap();
+    let mut answer = String::new();
+    reader.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.contains("sessions=0"), "{answer}");
+}
+
 // ---------------------------------------------------------------------------
 // A web farm: two demo processes sharing Redis (127.0.0.1:6379)
 
