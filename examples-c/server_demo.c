@@ -136,7 +136,7 @@ static void readers_leave(void)
 /* HTTP requests                                                            */
 
 typedef struct http_req {
-    bool head;              /* HEAD: no body in the response */
+    bool head;              /* HEAD: no body in the response, an error's neither */
     bool keep_alive;
     bool http10;            /* HTTP/1.0 (keep-alive only when asked for) */
     bool expect_continue;   /* HTTP/1.1 with Expect: 100-continue */
@@ -929,7 +929,7 @@ static void *connection_main(void *arg)
             res.close = true;
         if (res.status >= 400)
             res.close = true;
-        done = !send_response(c->fd, &res, status == 0 && hr.head, hr.http10) || res.close;
+        done = !send_response(c->fd, &res, hr.head, hr.http10) || res.close;
         linger = res.close && res.status >= 400;
         http_req_free(&hr);
         response_free(&res);

@@ -1618,6 +1618,36 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
 }
 
+/// RFC 9110 9.3.2: no answer to a HEAD carries content, an error's neither.
+#[test]
+fn errors_answering_a_head_request_carry_no_body() {
+    let demo = Demo::start();
+    let cases: [(&str, &[u8]); 4] = [
+        (
+            "bad percent-encoding",
+            b"HEAD /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        ("no Host", b"HEAD /stats HTTP/1.1\r\n\r\n"),
+        (
+            "a body over 1 MiB",
+            b"HEAD /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n",
+        ),
+        (
+            "an unknown route",
+            b"HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+    ];
+    for (what, request) in cases {
+        let answer = demo.raw(request);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(
+            head.starts_with("HTTP/1.1 4") && body.is_empty(),
+            "{what}: {answer}"
+        );
+    }
+    demo.assert_alive("HEAD errors");
+}
+
 /// RFC 9110 10.1.1: a client that waits for `100 Continue` before sending
 /// its body is told to send it, then answered.
 #[test]
