@@ -322,16 +322,64 @@ static bool has_token(const char *v, const char *token)
     return false;
 }
 
-/* The request target: path (decoded, normalised) and query parameters. */
+/* Whether c may appear in a host name (RFC 3986 3.2.2: unreserved or
+ * sub-delims; '%' starts a percent-encoded byte). */
+static bool is_host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || (c != '\0' && strchr("-._~!$&'()*+,;=%", c) != NULL);
+}
+
+/* Whether s[0..n) is uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2):
+ * a name or IPv4 address, or an IP literal in brackets, then digits after
+ * a ':'. Empty is valid (a Host header may be). */
+static bool valid_host(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n && s[0] == '[') {
+        for (i = 1; i < n && s[i] != ']'; i++)
+            if (s[i] != ':' && !is_host_char(s[i]))
+                return false;
+        if (i == 1 || i == n)
+            return false;
+        i++;
+    } else {
+        for (; i < n && s[i] != ':'; i++)
+            if (!is_host_char(s[i])
+                || (s[i] == '%' && (n - i < 3 || hex_value(s[i + 1]) < 0
+                                    || hex_value(s[i + 2]) < 0)))
+                return false;
+    }
+    if (i < n && s[i++] != ':')
+        return false;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* The request target: path (decoded, normalised) and query parameters.
+ * The absolute form ("http://host/path?query"), which a server accepts too
+ * (RFC 9112 3.2.2), stands for its path and query; its empty path for "/". */
 static int parse_target(const char *target, http_req *hr)
 {
-    size_t path_len = strcspn(target, "?#");
+    size_t path_len;
     const char *q;
     int rc;
 
-    if (target[0] != '/')
+    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+        const char *authority = strstr(target, "//") + 2;
+        size_t n = strcspn(authority, "/?#");
+        if (strcspn(authority, ":/?#") == 0 || !valid_host(authority, n))
+            return 400; /* no host, or user information (RFC 9110 4.2.1, 4.2.4) */
+        target = authority + n;
+    } else if (target[0] != '/') {
         return 400;
-    if ((rc = pct_decode(target, path_len, false, &hr->path)) != 0)
+    }
+    path_len = strcspn(target, "?#");
+    rc = path_len ? pct_decode(target, path_len, false, &hr->path)
+                  : pct_decode("/", 1, false, &hr->path);
+    if (rc != 0)
         return rc;
     normalize_path(hr->path);
     if (target[path_len] != '?')

@@ -1618,6 +1618,38 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
 }
 
+/// RFC 9112 3.2.2: a server accepts a request target in absolute form
+/// (`http://host/path`), serving its path; an `http` URI without a host,
+/// with user information, or of another scheme is refused.
+#[test]
+fn absolute_form_targets_are_served_by_their_path() {
+    let demo = Demo::start();
+    let cases: [(&str, &str); 8] = [
+        ("http://x/stats", "200 sessions=0"),
+        (
+            "HTTP://127.0.0.1:8080/search/stats?a=1",
+            "200 application /search)",
+        ),
+        ("http://x", "200 application /)"),
+        ("http://x?a=1", "200 application /)"),
+        ("http:///stats", "400"),
+        ("http://:80/stats", "400"),
+        ("http://user@x/stats", "400"),
+        ("ftp://x/stats", "400"),
+    ];
+    for (target, expected) in cases {
+        let answer = demo.raw(
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        let (status, text) = expected.split_once(' ').unwrap_or((expected, ""));
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")) && answer.contains(text),
+            "GET {target}: expected {expected:?}, got:\n{answer}"
+        );
+    }
+    demo.assert_alive("absolute-form targets");
+}
+
 /// RFC 9110 9.3.2: no answer to a HEAD carries content, an error's neither.
 #[test]
 fn errors_answering_a_head_request_carry_no_body() {
