@@ -482,7 +482,7 @@ static int parse_head(char *buf, size_t len, http_req *hr)
             while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
                 *--ve = '\0';
             if (strcasecmp(line, "Host") == 0) {
-                if (++hosts > 1)
+                if (++hosts > 1 || !valid_host(v, strlen(v)))
                     return 400;
             } else if (strcasecmp(line, "Cookie") == 0) {
                 if (hr->has_cookie)

@@ -1618,6 +1618,35 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
 }
 
+/// RFC 9112 3.2: a Host that is not `host[:port]` is 400, as a missing
+/// one is; an empty one (allowed) or an IP literal is served.
+#[test]
+fn an_invalid_host_header_is_400() {
+    let demo = Demo::start();
+    let cases: [(&str, &str); 10] = [
+        ("a b", "400"),
+        ("x/y", "400"),
+        ("user@x", "400"),
+        ("x:80a", "400"),
+        ("[::1", "400"),
+        ("x%zz", "400"),
+        ("", "200"),
+        ("127.0.0.1:8080", "200"),
+        ("[::1]:8080", "200"),
+        ("a-b.example", "200"),
+    ];
+    for (host, status) in cases {
+        let answer = demo.raw(
+            format!("GET /stats HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "Host: {host:?}: expected {status}, got:\n{answer}"
+        );
+    }
+    demo.assert_alive("invalid Host headers");
+}
+
 /// RFC 9112 3.2.2: a server accepts a request target in absolute form
 /// (`http://host/path`), serving its path; an `http` URI without a host,
 /// with user information, or of another scheme is refused.
