@@ -22,7 +22,8 @@
  *
  * The server: a thread per connection (detached, at most MAX_CONNECTIONS,
  * at most MAX_PER_CLIENT from one address: 429), keep-alive, GET and HEAD
- * only, a header section of at most 8 KiB (431) arriving within
+ * only, a header section of at most 8 KiB (431; 414 when the request line
+ * alone is longer) arriving within
  * HEAD_TIMEOUT_MS of its first byte (408: a client dribbling a line every
  * few seconds cannot hold its connection open indefinitely),
  * malformed requests 400; after an error response the connection closes and
@@ -61,7 +62,7 @@
 #define MSG_NOSIGNAL 0 /* SIGPIPE is ignored anyway */
 #endif
 
-#define MAX_HEAD 8192            /* request line + headers, bytes (else 431) */
+#define MAX_HEAD 8192            /* request line + headers, bytes (else 431 or 414) */
 #define MAX_BODY (1024 * 1024)   /* a GET body we are willing to skip (else 413) */
 #define MAX_PARAMS 32            /* query parameters kept */
 #ifndef MAX_CONNECTIONS
@@ -557,6 +558,7 @@ static const char *reason(int status)
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 429: return "Too Many Requests";
+    case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -834,7 +836,8 @@ static long elapsed_ms(const struct timespec *start)
 
 /* Reads until a whole header section is buffered. Returns its length; 0 at
  * a clean end (EOF or idle timeout between requests); -1 when the
- * connection broke mid-request; -431 when the section exceeds MAX_HEAD;
+ * connection broke mid-request; -431 when the section exceeds MAX_HEAD,
+ * -414 when its request line alone does (RFC 9112 3);
  * -408 when it is not all there HEAD_TIMEOUT_MS after its first byte (the
  * receive timeout restarts with every byte: this deadline does not). */
 static long read_head(conn *c)
@@ -855,7 +858,7 @@ static long read_head(conn *c)
         if ((end = head_end(c->buf, c->len)) != 0)
             return (long)end;
         if (c->len >= MAX_HEAD)
-            return -431;
+            return memchr(c->buf, '\n', c->len) ? -431 : -414;
         if (c->len > 0) {
             struct pollfd pfd;
             long left;
@@ -945,7 +948,7 @@ static void *connection_main(void *arg)
             break;
         memset(&hr, 0, sizeof hr);
         memset(&res, 0, sizeof res);
-        if (head == -431 || head == -408) {
+        if (head == -431 || head == -414 || head == -408) {
             status = (int)-head;
         } else {
             status = parse_head(c->buf, (size_t)head, &hr);
@@ -958,6 +961,8 @@ static void *connection_main(void *arg)
         }
         if (status == 431)
             error_page(&res, 431, "The request's header section is over 8 KiB.");
+        else if (status == 414)
+            error_page(&res, 414, "The request line is over 8 KiB.");
         else if (status == 408)
             error_page(&res, 408, "The request's header section took too long to arrive.");
         else if (status == 405)

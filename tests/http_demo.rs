@@ -1618,6 +1618,17 @@ fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(demo.get("/counter", Some(&cookie)).count(), 2);
 }
 
+/// RFC 9112 3: a request target longer than the server parses is 414
+/// (URI Too Long), not 431 (its header fields are small).
+#[test]
+fn a_request_line_over_8_kib_is_414() {
+    let demo = Demo::start();
+    let long = "a".repeat(9000);
+    let answer = demo.raw(format!("GET /{long} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 414 "), "{answer}");
+    demo.assert_alive("a long request line");
+}
+
 /// RFC 9112 3.2: a Host that is not `host[:port]` is 400, as a missing
 /// one is; an empty one (allowed) or an IP literal is served.
 #[test]
