@@ -22,7 +22,8 @@ class Session(MutableMapping[str, Any]):
     values copied in and out: see libsess.Value for the types) and its
     properties. As a context manager it
     commits on a normal exit and discards (undoes this unit of work) when
-    the block raises. Handles lent by the library (Session_OnEnd, the WSGI
+    the block raises (a discard that fails then does not replace the
+    block's exception: it is noted on it). Handles lent by the library (Session_OnEnd, the WSGI
     middleware) end with their owner and cannot be closed. A session
     collected (or still open at interpreter exit) without being closed is
     discarded, with a ResourceWarning. Sessions cannot be copied or
@@ -58,8 +59,14 @@ class Session(MutableMapping[str, Any]):
             return
         if exc_type is None:
             self.close()
-        else:
+            return
+        try:
             self.discard()
+        except SessionError as failed:
+            # The block's exception goes on, as after a database
+            # connection's failed rollback; the failure is noted on it.
+            if exc is not None and hasattr(exc, "add_note"):
+                exc.add_note(f"libsess: the session could not be discarded: {failed}")
 
     def close(self) -> None:
         """Commits (applying Abandon) and ends the unit of work."""

@@ -5,6 +5,8 @@ import copy
 import datetime
 import gc
 import pickle
+import socket
+import sys
 import threading
 import warnings
 
@@ -1022,3 +1024,28 @@ def test_a_failing_clock_under_warnings_as_errors_still_gives_its_last_reading(c
         assert app.expire() == 0
         assert app.session_count == 1
     assert "RuntimeWarning: libsess: the clock failed" in capsys.readouterr().err
+
+
+def test_a_failed_discard_does_not_hide_the_blocks_own_exception(redis_url):
+    """A `with` block that raises leaves with its own exception even when
+    the session cannot be discarded (the store went down meanwhile), as a
+    database connection's failed rollback does; the discard's failure is
+    noted on it (Python 3.11+)."""
+    fast = {"url": redis_url, "retry_budget_ms": 200, "connect_timeout_ms": 100, "op_timeout_ms": 100}
+    with libsess.App(redis=fast) as app:
+        with app.create() as s:
+            s["n"] = 1
+            sid = s.id
+        with pytest.raises(LookupError) as raised:
+            with app.open(sid) as s:
+                s["n"] = 2
+                port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as down:
+                    down.sendall(b"SHUTDOWN NOSAVE\r\n")
+                    while down.recv(64):
+                        pass
+                raise LookupError("the page's own failure")
+        assert "own failure" in str(raised.value)
+        if sys.version_info >= (3, 11):
+            notes = " ".join(getattr(raised.value, "__notes__", []))
+            assert "could not be discarded" in notes and "0x8004020C" in notes, notes
