@@ -1950,3 +1950,44 @@ fn a_map_size_too_large_to_map_is_refused_and_leaves_the_store_as_it_was() {
         assert_eq!(s.get("kept"), Some(&Variant::I4(7)));
     }
 }
+
+/// The applications of one process on a directory share its environment:
+/// one asking for a larger `map_size` than the one that opened it gets
+/// its map (it reached `E_STORE_FULL` at the first application's size).
+#[test]
+fn a_second_application_asking_for_a_larger_map_gets_it() {
+    let dir = TempDir::new("grow");
+    let small = app_on(
+        LmdbOptions {
+            name: "small".into(),
+            map_size: 256 << 10,
+            ..lmdb_opts(dir.path())
+        },
+        |_| {},
+    );
+    let large = app_on(
+        LmdbOptions {
+            name: "large".into(),
+            map_size: 8 << 20,
+            ..lmdb_opts(dir.path())
+        },
+        |_| {},
+    );
+    let big = Variant::bstr(&"x".repeat(8 << 10));
+    let kept: Vec<_> = (0..100)
+        .map(|n| {
+            let mut s = large.create_session().unwrap();
+            s.set("v", big.clone()).unwrap();
+            s.set("n", Variant::I4(n)).unwrap();
+            let id = s.id();
+            s.close().unwrap();
+            id
+        })
+        .collect();
+    for (n, id) in kept.iter().enumerate() {
+        let s = large.open(id, LockMode::Shared).unwrap();
+        assert_eq!(s.get("n"), Some(&Variant::I4(n as i32)));
+    }
+    // The first application goes on in the larger map.
+    stored(&small, &[("v", big)]);
+}

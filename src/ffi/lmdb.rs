@@ -57,8 +57,9 @@ pub struct sess_lmdb_options {
     /// serve): a process maps each file at least at the length it finds
     /// (the largest map of the processes using it), and once another
     /// process, with a larger map, has stored past this one's map, this one
-    /// maps the files at the larger size and goes on. A size this process
-    /// cannot map, or larger than its file system allows a file to be, is
+    /// maps the files at the larger size and goes on. The applications of
+    /// one process on a directory share its map, at the largest size they
+    /// ask for. A size this process cannot map, or larger than its file system allows a file to be, is
     /// `SESS_E_INVALID_OPTION` from `sess_app_create` (the files left as
     /// they were).
     pub map_size: u64,

@@ -494,6 +494,7 @@ impl Environment {
                     if opts.durable {
                         e.make_durable()?;
                     }
+                    e.grow(opts.map_size)?;
                     return Ok(e);
                 }
                 Some((Some(e), _)) => {
@@ -885,15 +886,37 @@ impl Environment {
         if env.info().map_size != seen {
             return Ok(()); // adopted by another thread meanwhile
         }
+        self.remap(env, seen, op)
+    }
+
+    /// Maps the environment at `map_size` at least, for an application
+    /// of this process asking for more than the one that opened it (the
+    /// other applications on the directory then have the larger map too).
+    /// Call holding [`OPEN`]'s lock.
+    fn grow(&self, map_size: usize) -> Result<()> {
+        let env = self.env()?;
+        let want = covering_map(0, map_size);
+        if env.info().map_size >= want {
+            return Ok(());
+        }
+        mappable(self.data_path.parent().unwrap_or(&self.data_path), want)?;
+        let _all = self.gate.write();
+        self.check_mapped()?;
+        self.remap(env, want, "open")
+    }
+
+    /// Maps the data file at its length, `floor` bytes at least
+    /// ([`covering_map`]). Call holding the gate exclusively.
+    fn remap(&self, env: &Env<WithoutTls>, floor: usize, op: &str) -> Result<()> {
         let len = self
             .data
             .metadata()
             .map_err(|e| fail(heed::Error::Io(e), op))?
             .len();
-        let size = covering_map(len, seen);
+        let size = covering_map(len, floor);
         // SAFETY: no transaction of this process is open on `env`, nor any
-        // other call reading its map: each holds the gate shared, and this
-        // thread holds it exclusively.
+        // other call reading its map: each holds the gate shared, and the
+        // caller holds it exclusively.
         let resized = unsafe { env.resize(size) };
         resized.map_err(|e| {
             // LMDB may have unmapped the file without mapping it again.

@@ -154,8 +154,9 @@ pub struct LmdbOptions {
     /// serve): a process maps each file at least at the length it finds
     /// (the largest map of the processes using it), and once another
     /// process, with a larger map, has stored past this one's map, this one
-    /// maps the files at the larger size and goes on (see `env.rs`). A
-    /// size this process cannot map, or larger than its file system allows
+    /// maps the files at the larger size and goes on (see `env.rs`). The
+    /// applications of one process on a directory share its map, at the
+    /// largest size they ask for. A size this process cannot map, or larger than its file system allows
     /// a file to be, is `E_INVALID_OPTION` at application creation (the
     /// files left as they were).
     pub map_size: usize,
