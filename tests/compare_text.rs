@@ -88,6 +88,11 @@ const TABLE: &[(u32, &str, &str, u32, i32)] = &[
     (0x0409, "co-op", "cop", 0, -1),
     (0x0409, "co-op", "coop", SORT_STRINGSORT, -1),
     (0x0409, "can't", "cant", 0, 1),
+    // The tie-break counts the marks, whatever their UTF-8 length (the
+    // documented "fewer of them first"): one U+2019 (three bytes) is fewer
+    // than two ASCII apostrophes, one U+2010 fewer than two hyphens.
+    (0x0409, "can\u{2019}t", "can't'", 0, -1),
+    (0x0409, "co\u{2010}op", "co-op-", 0, -1),
     // Symbols, digits, kana and width.
     (0x0409, "a.b", "ab", NORM_IGNORESYMBOLS, 0),
     (0x0409, "(555) 123", "555123", NORM_IGNORESYMBOLS, 0),

@@ -80,10 +80,10 @@ pub fn compare_text(lcid: u32, a: &str, b: &str, flags: u32) -> Result<Ordering>
     // Word sort's last tie-break counts hyphens and apostrophes; where
     // symbols are ignored they count for nothing (the collator ignores them).
     if flags & (SORT_STRINGSORT | NORM_IGNORESYMBOLS) == 0 {
-        let (wa, wb) = (without_word_marks(&a), without_word_marks(&b));
+        let ((wa, marks_a), (wb, marks_b)) = (without_word_marks(&a), without_word_marks(&b));
         let order = collator
             .compare(&wa, &wb)
-            .then_with(|| (a.len() - wa.len()).cmp(&(b.len() - wb.len())));
+            .then_with(|| marks_a.cmp(&marks_b));
         if order != Ordering::Equal {
             return Ok(order);
         }
@@ -220,11 +220,19 @@ fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{3096}' | '\u{309D}'..='\u{309E}')
 }
 
-/// `text` without the hyphens and apostrophes word sort sets aside.
-fn without_word_marks(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, '-' | '\'' | '\u{2010}' | '\u{2011}' | '\u{2019}'))
-        .collect()
+/// `text` without the hyphens and apostrophes word sort sets aside, and
+/// how many there were.
+fn without_word_marks(text: &str) -> (String, usize) {
+    let mut marks = 0;
+    let rest = text
+        .chars()
+        .filter(|c| {
+            let mark = matches!(c, '-' | '\'' | '\u{2010}' | '\u{2011}' | '\u{2019}');
+            marks += usize::from(mark);
+            !mark
+        })
+        .collect();
+    (rest, marks)
 }
 
 #[cfg(test)]
@@ -241,7 +249,7 @@ mod tests {
         assert_eq!(fold("ABC", NORM_IGNORECASE), "abc");
         assert_eq!(fold("ひらがな", NORM_IGNOREKANATYPE), "ヒラガナ");
         assert_eq!(fold("ＡＢ１　ｶ", NORM_IGNOREWIDTH), "AB1 カ");
-        assert_eq!(without_word_marks("co-op's"), "coops");
+        assert_eq!(without_word_marks("co-op’s"), ("coops".to_string(), 2));
     }
 
     #[test]
