@@ -57,6 +57,17 @@ const TABLE: &[(u32, &[u8], &str)] = &[
     (936, b"\xFF", "\u{F8F5}"),
     (949, b"a\x80\xFF", "a\u{80}\u{F8F7}"),
     (950, b"a\x80\xFF", "a\u{80}\u{F8F8}"),
+    // Windows' 936 is GBK as Microsoft's 936.txt has it (Wine's
+    // libs/port/c_936.c, generated from it): private use characters where
+    // GB18030, which browsers read for GBK, has others (0xA2E3 €, 0xA3A0
+    // U+3000, 0xA6D9 ︐, 0xA8BC ḿ, 0xA989 〾, 0xFE50 ⺁).
+    (
+        936,
+        b"\xA2\xE3\xA3\xA0\xA6\xD9\xA6\xF3\xA8\xBC\xA8\xBF\xA9\x89\xA9\x95\xFE\x50\xFE\xA0",
+        "\u{E76C}\u{E5E5}\u{E78D}\u{E796}\u{E7C7}\u{E7C8}\u{E7E7}\u{E7F3}\u{E815}\u{E864}",
+    ),
+    // Next to them GBK stays itself (0xA2E2 ⑩, 0xA996 〇, 0x80 €, 0xB0A1 啊).
+    (936, b"\xA2\xE2\xA9\x96\x80\xB0\xA1", "⑩〇€啊"),
 ];
 
 #[test]
@@ -87,6 +98,9 @@ fn unmappable_characters_follow_the_same_rule() {
         // HKSCS and ETEN characters are not in Windows' 950: their bytes
         // are user-defined there.
         (950, "①𠕇", "&#9312;&#132423;", "??"),
+        // GB18030's characters at 936's private use pairs are not 936's
+        // (its 936.txt maps neither ︐ nor ḿ).
+        (936, "︐ḿ", "&#65040;&#7743;", "??"),
     ] {
         assert_eq!(
             encode(cp, text, Unmappable::HtmlReference).unwrap(),
@@ -105,6 +119,15 @@ fn unmappable_characters_follow_the_same_rule() {
     );
     // Bytes a code page leaves undefined decode to U+FFFD.
     assert_eq!(decode(20127, b"a\xE9").unwrap(), "a\u{FFFD}");
+    // 936 has no four-byte sequences: Windows reads a lead byte and a
+    // digit as one pair it leaves undefined (c_936.c's rows have '?' for
+    // trail bytes 0x30-0x39; Wine's mbstowcs_dbcs reads a lead byte with the
+    // next one), U+FFFD here; GB18030 (54936) has them.
+    assert_eq!(
+        decode(936, b"\x81\x30\x81\x30a\x81").unwrap(),
+        "\u{FFFD}\u{FFFD}a\u{FFFD}"
+    );
+    assert_eq!(decode(54936, b"\x81\x30\x81\x30").unwrap(), "\u{80}");
     // Next to 949's user-defined characters, malformed bytes stay U+FFFD.
     assert_eq!(
         decode(949, b"\xC9\x41\xC9\xA1\xFE").unwrap(),

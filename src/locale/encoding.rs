@@ -338,7 +338,22 @@ mod tests {
                 b"\xF0\x40",
                 "\u{E000}",
             ),
-            (936, encoding_rs::GBK, &[0xFF..=0xFF], b"", ""),
+            (
+                936,
+                encoding_rs::GBK,
+                // 936's private use pairs where GB18030 has other
+                // characters, and the digits of four-byte sequences.
+                &[
+                    0xFF..=0xFF,
+                    0xA2..=0xA3,
+                    0xA6..=0xA6,
+                    0xA8..=0xA9,
+                    0xFE..=0xFE,
+                    0x30..=0x39,
+                ],
+                b"\xA6\xD9",
+                "\u{E78D}",
+            ),
             (
                 949,
                 encoding_rs::EUC_KR,
