@@ -68,6 +68,22 @@ const TABLE: &[(u32, &[u8], &str)] = &[
     ),
     // Next to them GBK stays itself (0xA2E2 ⑩, 0xA996 〇, 0x80 €, 0xB0A1 啊).
     (936, b"\xA2\xE2\xA9\x96\x80\xB0\xA1", "⑩〇€啊"),
+    // The bytes single-byte code pages leave undefined are private use
+    // characters in Windows' tables (Wine's libs/port/c_874.c, c_1253.c,
+    // c_1255.c, c_1257.c, generated from Microsoft's files), where the
+    // WHATWG tables browsers use have none.
+    (
+        874,
+        b"\xDB\xDE\xFC\xFF\xA1",
+        "\u{F8C1}\u{F8C4}\u{F8C5}\u{F8C8}ก",
+    ),
+    (1253, b"\xAA\xD2\xFF\xC1", "\u{F8F9}\u{F8FA}\u{F8FB}Α"),
+    (
+        1255,
+        b"\xD9\xDF\xFB\xFC\xFF\xE0",
+        "\u{F88D}\u{F893}\u{F894}\u{F895}\u{F896}א",
+    ),
+    (1257, b"\xA1\xA5\xC0", "\u{F8FC}\u{F8FD}Ą"),
 ];
 
 #[test]

@@ -1,6 +1,6 @@
-//! What Windows' double-byte code pages map that `encoding_rs` does not map
-//! the same way, as Microsoft's code page data files have it (Wine's
-//! `libs/port/c_932.c` … `c_950.c` are generated from them):
+//! What Windows' code pages map that `encoding_rs` does not map the same
+//! way, as Microsoft's code page data files have it (Wine's
+//! `libs/port/c_874.c` … `c_1257.c` are generated from them):
 //!
 //! - the user-defined characters (EUDC): Windows maps them, in order, to
 //!   the private use characters from U+E000 (the ranges of the registry's
@@ -11,7 +11,9 @@
 //!   Windows' 950 does not have.
 //! - a few single bytes `encoding_rs` rejects: 932's 0xA0 and 0xFD–0xFF
 //!   (U+F8F0–U+F8F3), 936's 0xFF (U+F8F5), 949's 0x80 and 0xFF (U+0080,
-//!   U+F8F7), 950's 0x80 and 0xFF (U+0080, U+F8F8).
+//!   U+F8F7), 950's 0x80 and 0xFF (U+0080, U+F8F8); and the bytes the
+//!   single-byte 874, 1253, 1255 and 1257 leave undefined (private use
+//!   characters from U+F88D to U+F8FD), which WHATWG's tables lack.
 //! - 936's pairs that GB18030 (`encoding_rs`'s GBK) gave characters which
 //!   GBK had as private use ones: 0xA2E3, 0xA3A0, 0xA6D9–A6DF, 0xA6EC–A6ED,
 //!   0xA6F3, 0xA8BC, 0xA8BF, 0xA989–A995 and 0xFE50–FEA0 are private use
@@ -184,13 +186,61 @@ const CP950: UserDefined = UserDefined {
     undefined_trails: None,
 };
 
+/// A single-byte code page whose undefined bytes Windows maps to the
+/// private use characters `singles` lists.
+const fn undefined_bytes(singles: &'static [(u8, char)]) -> UserDefined {
+    UserDefined {
+        singles,
+        blocks: &[],
+        shadowed_by: None,
+        undefined_trails: None,
+    }
+}
+
+/// Thai (874): 0xDB–0xDE and 0xFC–0xFF.
+const CP874: UserDefined = undefined_bytes(&[
+    (0xDB, '\u{F8C1}'),
+    (0xDC, '\u{F8C2}'),
+    (0xDD, '\u{F8C3}'),
+    (0xDE, '\u{F8C4}'),
+    (0xFC, '\u{F8C5}'),
+    (0xFD, '\u{F8C6}'),
+    (0xFE, '\u{F8C7}'),
+    (0xFF, '\u{F8C8}'),
+]);
+
+/// Greek (1253): 0xAA, 0xD2 and 0xFF.
+const CP1253: UserDefined =
+    undefined_bytes(&[(0xAA, '\u{F8F9}'), (0xD2, '\u{F8FA}'), (0xFF, '\u{F8FB}')]);
+
+/// Hebrew (1255): 0xD9–0xDF, 0xFB, 0xFC and 0xFF.
+const CP1255: UserDefined = undefined_bytes(&[
+    (0xD9, '\u{F88D}'),
+    (0xDA, '\u{F88E}'),
+    (0xDB, '\u{F88F}'),
+    (0xDC, '\u{F890}'),
+    (0xDD, '\u{F891}'),
+    (0xDE, '\u{F892}'),
+    (0xDF, '\u{F893}'),
+    (0xFB, '\u{F894}'),
+    (0xFC, '\u{F895}'),
+    (0xFF, '\u{F896}'),
+]);
+
+/// Baltic (1257): 0xA1 and 0xA5.
+const CP1257: UserDefined = undefined_bytes(&[(0xA1, '\u{F8FC}'), (0xA5, '\u{F8FD}')]);
+
 /// The characters code page `cp` has beyond `encoding_rs`'s, if any.
 pub(super) fn lookup(cp: u32) -> Option<&'static UserDefined> {
     match cp {
+        874 => Some(&CP874),
         932 => Some(&CP932),
         936 => Some(&CP936),
         949 => Some(&CP949),
         950 => Some(&CP950),
+        1253 => Some(&CP1253),
+        1255 => Some(&CP1255),
+        1257 => Some(&CP1257),
         _ => None,
     }
 }
