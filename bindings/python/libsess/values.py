@@ -1,4 +1,4 @@
-"""Python values <-> VARIANTs: str BSTR, int I4/I8, float R8, bool BOOL,
+"""Python values <-> VARIANTs: str BSTR, int I4/I8 (UI8 past I8), float R8, bool BOOL,
 Decimal CY, datetime DATE, None NULL, Empty EMPTY, bytes (bytearray,
 memoryview) array of UI1, list/tuple array of VARIANT (by value),
 ComObject UNKNOWN."""
@@ -54,6 +54,7 @@ _DAY_MS = 86_400_000
 _OLE_EPOCH = datetime.datetime(1899, 12, 30)
 _I4 = (-(1 << 31), (1 << 31) - 1)
 _I8 = (-(1 << 63), (1 << 63) - 1)
+_UI8_MAX = (1 << 64) - 1
 # CY conversions' own context, whatever the caller's: room for CY's 19
 # digits and more, rounding once, half-even, to 4 places.
 _CY = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
@@ -181,8 +182,10 @@ def store(value: Any, out: Any) -> None:
             out.vt, out.v.lVal = lib.SESS_VT_I4, value
         elif _I8[0] <= value <= _I8[1]:
             out.vt, out.v.llVal = lib.SESS_VT_I8, value
+        elif 0 <= value <= _UI8_MAX:
+            out.vt, out.v.ullVal = lib.SESS_VT_UI8, value
         else:
-            raise OverflowError(f"{value} does not fit a 64-bit integer (VT_I8)")
+            raise OverflowError(f"{value} does not fit a 64-bit integer (VT_I8 or VT_UI8)")
     elif isinstance(value, float):
         out.vt, out.v.dblVal = lib.SESS_VT_R8, value
     elif isinstance(value, str):

@@ -194,12 +194,25 @@ def test_decimal_rounds_to_four_places(session):
 
 
 @pytest.mark.parametrize(
-    "value", [1 << 63, *map(decimal.Decimal, ["1e20", "1e30", "Infinity", "-Infinity", "NaN", "sNaN"])]
+    "value", [1 << 64, -(1 << 63) - 1, *map(decimal.Decimal, ["1e20", "1e30", "Infinity", "-Infinity", "NaN", "sNaN"])]
 )
 def test_too_large_numbers(session, value):
     with pytest.raises(OverflowError):
         session["big"] = value
     assert "big" not in session
+
+
+def test_integers_past_i8_are_ui8_and_read_back_as_written(session):
+    """A VT_UI8 (a C host may store one) reads as an int past 2**63 - 1,
+    and writing it back stores it again (it raised OverflowError)."""
+    for value in [1 << 63, (1 << 64) - 1]:
+        session["big"] = value
+        assert session["big"] == value
+        session["big"] = session["big"]
+        assert session["big"] == value
+        assert session.value_txt("big") == str(value)
+    session["small"] = (1 << 63) - 1
+    assert session["small"] == (1 << 63) - 1
 
 
 def test_currency_ignores_the_callers_decimal_context(session):
