@@ -83,10 +83,12 @@ impl AppInner {
             return;
         };
         let mut s = Session::ending(anchors::anchor(self.clone()), lease);
-        // The host's code: a fork need not wait for it (`fork::host`).
-        crate::fork::host(|| {
+        // The host's code, and so the Release of the session's objects
+        // after it: a fork need not wait for them (`fork::host`).
+        fork::host(|| {
             // A panicking handler must not take the sweeper or a request down.
             let _ = catch_unwind(AssertUnwindSafe(|| on_end(&mut s)));
+            drop(s.take_ended());
         });
     }
 
@@ -120,6 +122,8 @@ impl AppInner {
         let n = due.len();
         Counters::add(&self.counters.timed_out, n as u64);
         if self.opts.on_end.is_none() {
+            // Their objects' Release is the host's code (see `on_end`).
+            fork::host(|| due.iter_mut().for_each(|lease| drop(lease.take_data())));
             due.clear();
         } else {
             sweep.claim(due);

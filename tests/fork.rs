@@ -332,3 +332,134 @@ fn a_child_releases_while_its_parent_ends_a_claimed_batch() {
         "the child hung or ended the parent's batch (status {status:#x})"
     );
 }
+
+/// The host's lock that a forking thread holds across `fork()`, as
+/// CPython's `os.fork()` holds the GIL, and whether an object's Release
+/// waits for it.
+struct Gil {
+    held: std::sync::atomic::AtomicBool,
+    releasing: std::sync::atomic::AtomicBool,
+}
+
+impl Gil {
+    const fn new() -> Gil {
+        Gil {
+            held: std::sync::atomic::AtomicBool::new(false),
+            releasing: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// An object whose Release waits for its [`Gil`] (a Python object's does).
+#[repr(C)]
+struct GilBound {
+    base: sess::variant::Unknown,
+    refs: std::sync::atomic::AtomicU32,
+    gil: &'static Gil,
+}
+
+unsafe extern "C" fn gil_add_ref(this: *mut sess::variant::Unknown) -> u32 {
+    // SAFETY: `this` is a `GilBound` (its first field), never freed.
+    let o = unsafe { &*this.cast::<GilBound>() };
+    o.refs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+}
+
+unsafe extern "C" fn gil_release(this: *mut sess::variant::Unknown) -> u32 {
+    use std::sync::atomic::Ordering::SeqCst;
+    // SAFETY: as in `gil_add_ref`.
+    let o = unsafe { &*this.cast::<GilBound>() };
+    o.gil.releasing.store(true, SeqCst);
+    while o.gil.held.load(SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    o.refs.fetch_sub(1, SeqCst) - 1
+}
+
+static GIL_VTBL: sess::variant::UnknownVtbl = sess::variant::UnknownVtbl {
+    query_interface: None,
+    add_ref: Some(gil_add_ref),
+    release: Some(gil_release),
+};
+
+/// A new [`GilBound`] object on `gil` (leaked: its Release may run in a
+/// child).
+fn gil_bound(gil: &'static Gil) -> sess::variant::Object {
+    let o = Box::leak(Box::new(GilBound {
+        base: sess::variant::Unknown { vtbl: &GIL_VTBL },
+        refs: std::sync::atomic::AtomicU32::new(1),
+        gil,
+    }));
+    // SAFETY: a live object with a valid vtable; its one reference is given.
+    unsafe { sess::variant::Object::from_owned(std::ptr::from_mut(o).cast()) }.unwrap()
+}
+
+/// Forks, holding `gil`, while the expiry thread releases an object of a
+/// session it ended (after that session's Session_OnEnd `on_end`, or with
+/// none): the Release is the host's code, which waits for the forking
+/// thread, so the fork must not wait for it (it did, for ever).
+fn fork_while_the_expiry_thread_releases_an_object(
+    gil: &'static Gil,
+    on_end: Option<sess::app::OnEnd>,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    let clock = std::sync::Arc::new(HandClock(AtomicU64::new(0)));
+    let app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(clock.clone()),
+        on_end,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let mut s = app.create_session().unwrap();
+    s.set("obj", Variant::Unknown(gil_bound(gil))).unwrap();
+    s.close().unwrap();
+    gil.held.store(true, SeqCst);
+    clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while !gil.releasing.load(SeqCst) {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "no sweep released the object"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Lets the Release go on, ending the deadlock, if the fork hangs.
+    let broken: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let (forked_tx, forked_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if forked_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            broken.store(true, SeqCst);
+            gil.held.store(false, SeqCst);
+        }
+    });
+    // SAFETY: the child only leaves, with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(0) };
+    }
+    let _ = forked_tx.send(());
+    gil.held.store(false, SeqCst);
+    watchdog.join().unwrap();
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        !broken.load(SeqCst),
+        "fork() waited for a Release on the expiry thread"
+    );
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+}
+
+#[test]
+fn a_fork_does_not_wait_for_a_release_after_session_on_end() {
+    static GIL: Gil = Gil::new();
+    fork_while_the_expiry_thread_releases_an_object(&GIL, Some(std::sync::Arc::new(|_| {})));
+}
+
+#[test]
+fn a_fork_does_not_wait_for_a_release_without_session_on_end() {
+    static GIL: Gil = Gil::new();
+    fork_while_the_expiry_thread_releases_an_object(&GIL, None);
+}

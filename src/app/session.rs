@@ -87,10 +87,7 @@ impl Session {
     /// Moves a not-yet-stored session's data under a new ID.
     fn rename_pending(&mut self, id: SessionId) {
         let mut old = self.lease.take().expect("lease");
-        let data = std::mem::replace(
-            old.data_mut().expect("a new session is held exclusively"),
-            SessionData::new(1, 0, 0),
-        );
+        let data = old.take_data().expect("a new session is held exclusively");
         self.lease = Some(self.app.store.prepare(id, data, self.app.now_ms()));
     }
 
@@ -154,6 +151,13 @@ impl Session {
                 drop(self.app.store.remove(lease));
             }
         }
+    }
+
+    /// Takes what a session handed to Session_OnEnd holds, objects
+    /// included: its data and the values its handler's changes replaced.
+    pub(super) fn take_ended(&mut self) -> (Option<SessionData>, Journal) {
+        let data = self.lease.as_mut().and_then(Lease::take_data);
+        (data, std::mem::take(&mut self.journal))
     }
 
     /// The SessionID.

@@ -156,6 +156,13 @@ impl Lease {
         }
     }
 
+    /// Takes the data out (leaving empty data behind), or `None` for a
+    /// shared (read-only) lease.
+    pub fn take_data(&mut self) -> Option<SessionData> {
+        self.data_mut()
+            .map(|data| std::mem::replace(data, SessionData::new(1, 0, 0)))
+    }
+
     /// How the session is held.
     pub fn lock_mode(&self) -> LockMode {
         match &self.0 {
