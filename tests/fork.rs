@@ -334,19 +334,76 @@ fn a_child_releases_while_its_parent_ends_a_claimed_batch() {
 }
 
 /// The host's lock that a forking thread holds across `fork()`, as
-/// CPython's `os.fork()` holds the GIL, and whether an object's Release
-/// waits for it.
+/// CPython's `os.fork()` holds the GIL, and whether the host's code run
+/// by the library waits for it.
 struct Gil {
     held: std::sync::atomic::AtomicBool,
-    releasing: std::sync::atomic::AtomicBool,
+    waiting: std::sync::atomic::AtomicBool,
 }
 
 impl Gil {
     const fn new() -> Gil {
         Gil {
             held: std::sync::atomic::AtomicBool::new(false),
-            releasing: std::sync::atomic::AtomicBool::new(false),
+            waiting: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The host's code: waits while the lock is held.
+    fn enter(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.held.load(SeqCst) {
+            self.waiting.store(true, SeqCst);
+        }
+        while self.held.load(SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Takes the lock and runs `then`; returns once the host's code waits
+    /// for the lock (at most 60 s).
+    fn hold_until_waited_for(&self, then: impl FnOnce()) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.held.store(true, SeqCst);
+        then();
+        let give_up = std::time::Instant::now() + Duration::from_secs(60);
+        while !self.waiting.load(SeqCst) {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "the library ran no host code"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Forks holding the lock, then lets it go; whether the fork returned
+    /// without another thread letting the lock go after 30 s (ending the
+    /// deadlock of a fork waiting for the host's code).
+    fn fork_holding(&'static self) -> bool {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        let broken: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let (forked_tx, forked_rx) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if forked_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+                broken.store(true, SeqCst);
+                self.held.store(false, SeqCst);
+            }
+        });
+        // SAFETY: the child only leaves, with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // SAFETY: ends the child at once.
+            unsafe { libc::_exit(0) };
+        }
+        let _ = forked_tx.send(());
+        self.held.store(false, SeqCst);
+        watchdog.join().unwrap();
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        !broken.load(SeqCst)
     }
 }
 
@@ -365,14 +422,10 @@ unsafe extern "C" fn gil_add_ref(this: *mut sess::variant::Unknown) -> u32 {
 }
 
 unsafe extern "C" fn gil_release(this: *mut sess::variant::Unknown) -> u32 {
-    use std::sync::atomic::Ordering::SeqCst;
     // SAFETY: as in `gil_add_ref`.
     let o = unsafe { &*this.cast::<GilBound>() };
-    o.gil.releasing.store(true, SeqCst);
-    while o.gil.held.load(SeqCst) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    o.refs.fetch_sub(1, SeqCst) - 1
+    o.gil.enter();
+    o.refs.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1
 }
 
 static GIL_VTBL: sess::variant::UnknownVtbl = sess::variant::UnknownVtbl {
@@ -401,8 +454,7 @@ fn fork_while_the_expiry_thread_releases_an_object(
     gil: &'static Gil,
     on_end: Option<sess::app::OnEnd>,
 ) {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-    let clock = std::sync::Arc::new(HandClock(AtomicU64::new(0)));
+    let clock = std::sync::Arc::new(HandClock(std::sync::atomic::AtomicU64::new(0)));
     let app = App::new(AppOptions {
         expiry_interval: Some(Duration::from_millis(5)),
         clock: Some(clock.clone()),
@@ -413,43 +465,15 @@ fn fork_while_the_expiry_thread_releases_an_object(
     let mut s = app.create_session().unwrap();
     s.set("obj", Variant::Unknown(gil_bound(gil))).unwrap();
     s.close().unwrap();
-    gil.held.store(true, SeqCst);
-    clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
-    let give_up = std::time::Instant::now() + Duration::from_secs(60);
-    while !gil.releasing.load(SeqCst) {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "no sweep released the object"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    // Lets the Release go on, ending the deadlock, if the fork hangs.
-    let broken: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-    let (forked_tx, forked_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if forked_rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            broken.store(true, SeqCst);
-            gil.held.store(false, SeqCst);
-        }
+    gil.hold_until_waited_for(|| {
+        clock
+            .0
+            .fetch_add(3 * 60 * 60 * 1000, std::sync::atomic::Ordering::SeqCst);
     });
-    // SAFETY: the child only leaves, with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: ends the child at once.
-        unsafe { libc::_exit(0) };
-    }
-    let _ = forked_tx.send(());
-    gil.held.store(false, SeqCst);
-    watchdog.join().unwrap();
-    let mut status = 0;
-    // SAFETY: waits for the child forked above.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(
-        !broken.load(SeqCst),
+        gil.fork_holding(),
         "fork() waited for a Release on the expiry thread"
     );
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
 }
 
 #[test]
@@ -462,4 +486,33 @@ fn a_fork_does_not_wait_for_a_release_after_session_on_end() {
 fn a_fork_does_not_wait_for_a_release_without_session_on_end() {
     static GIL: Gil = Gil::new();
     fork_while_the_expiry_thread_releases_an_object(&GIL, None);
+}
+
+/// A clock that is the host's code waiting for a [`Gil`] (a clock in
+/// Python needs the GIL).
+struct GilClock(&'static Gil);
+
+impl sess::clock::Clock for GilClock {
+    fn now_ms(&self) -> u64 {
+        self.0.enter();
+        1 << 40
+    }
+}
+
+/// Forks, holding a [`Gil`], while the expiry thread reads a clock that
+/// waits for it: the fork must not wait for that clock (it did, for ever).
+#[test]
+fn a_fork_does_not_wait_for_the_clock_of_a_sweep() {
+    static GIL: Gil = Gil::new();
+    let _app = App::new(AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        clock: Some(std::sync::Arc::new(GilClock(&GIL))),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    GIL.hold_until_waited_for(|| {});
+    assert!(
+        GIL.fork_holding(),
+        "fork() waited for the expiry thread's clock"
+    );
 }
