@@ -516,3 +516,71 @@ fn a_fork_does_not_wait_for_the_clock_of_a_sweep() {
         "fork() waited for the expiry thread's clock"
     );
 }
+
+/// A Redis application made before `fork()`: the child is another process
+/// for the farm-wide sweeper lease, so it does not sweep while its parent
+/// holds the lease (it took the lease as its own, sharing its parent's
+/// name in it, and every worker forked from one parent swept the farm).
+#[test]
+fn a_child_does_not_sweep_under_its_parents_redis_sweeper_lease() {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+    static ENDED: AtomicU32 = AtomicU32::new(0);
+    let prefixes = redis_env::Prefixes::new(&[redis_env::SHARED_URL.to_string()], "fork");
+    let prefix = prefixes.fresh();
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let clock = std::sync::Arc::new(HandClock(AtomicU64::new(wall_ms as u64)));
+    let app = App::new(AppOptions {
+        store: StoreConfig::Redis(RedisOptions {
+            url: redis_env::SHARED_URL.into(),
+            key_prefix: prefix.clone(),
+            retry_budget: Duration::from_secs(5),
+            ..RedisOptions::default()
+        }),
+        expiry_interval: None,
+        clock: Some(clock.clone()),
+        on_end: Some(std::sync::Arc::new(|_| {
+            ENDED.fetch_add(1, SeqCst);
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    // The parent sweeps, taking the lease, and keeps it as long as the
+    // test runs.
+    assert_eq!(app.expire().unwrap(), 0);
+    let mut con = redis_env::connect(redis_env::SHARED_URL);
+    let lease = format!("{prefix}sweeper");
+    let kept: i64 = redis_env::cmd(&mut con, &["PEXPIRE", &lease, "600000"]);
+    assert_eq!(kept, 1, "the parent's sweep took no lease");
+
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            new_counter(&app);
+            clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
+            matches!(app.expire(), Ok(0)) && ENDED.load(SeqCst) == 0
+        }));
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // SAFETY: polls the child forked above.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kills the child forked above, which hangs.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the child hung");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child swept under its parent's lease (status {status:#x})"
+    );
+}

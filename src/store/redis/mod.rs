@@ -202,9 +202,8 @@ pub struct RedisStore {
     server_clock: ServerClock,
     /// Whether the servers form a Redis Cluster.
     cluster: bool,
-    /// This store instance's name in the sweeper lease.
-    owner: String,
-    /// This store instance's random part of every lock token.
+    /// This store instance's random part of every lock token, and of its
+    /// name in the sweeper lease.
     nonce: u64,
     next_token: AtomicU64,
     /// The process ID, and the fork generation it was read in (getpid is a
@@ -280,7 +279,6 @@ impl RedisStore {
             clock,
             server_clock: ServerClock::new(),
             cluster: opts.is_cluster(),
-            owner: nonce.iter().map(|b| format!("{b:02x}")).collect(),
             nonce: u64::from_le_bytes(nonce),
             next_token: AtomicU64::new(1),
             pid: AtomicU64::new(0),
@@ -298,6 +296,13 @@ impl RedisStore {
         let n = self.next_token.fetch_add(1, Ordering::Relaxed) & ((1 << 40) - 1);
         let who = self.pid() << 40 | n;
         (mix(self.nonce ^ who) >> 1).max(1).to_string()
+    }
+
+    /// This store instance's name in the sweeper lease: its nonce, and the
+    /// process (a child made by `fork()` shares the nonce, and is another
+    /// sweeper).
+    fn owner(&self) -> String {
+        format!("{:016x}:{}", self.nonce, self.pid())
     }
 
     /// This process's ID, read once per fork generation.

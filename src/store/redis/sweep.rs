@@ -38,7 +38,7 @@ impl RedisStore {
         // below report an unreachable Redis.
         let _ = self.tally.figure(COUNT_EVERY, || self.count_now());
         let mut call = Call::new(&self.scripts.lease, &[self.keys.sweeper()]);
-        call.arg(&self.owner).arg(ms(SWEEP_LEASE));
+        call.arg(self.owner()).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
         let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
         match ours {
