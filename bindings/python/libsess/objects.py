@@ -7,6 +7,7 @@ return at once, touching nothing."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional
@@ -18,6 +19,25 @@ Factory = Callable[[str], Any]
 
 _lock = threading.RLock()  # reentrant: a collected ComObject may Release under it
 _live: Dict[int, List[Any]] = {}  # address -> [sess_unknown cdata, Python object, references]
+
+
+# A fork waits for the table (held briefly by AddRef and Release on any
+# thread), so that the child gets it whole and not held by a thread it
+# lacks (its first AddRef would wait for ever); the child makes a new lock.
+def _before_fork() -> None:
+    _lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.RLock()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def _address(p: Any) -> int:

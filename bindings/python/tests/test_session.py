@@ -1049,3 +1049,35 @@ def test_a_failed_discard_does_not_hide_the_blocks_own_exception(redis_url):
         if sys.version_info >= (3, 11):
             notes = " ".join(getattr(raised.value, "__notes__", []))
             assert "could not be discarded" in notes and "0x8004020C" in notes, notes
+
+
+def test_a_fork_while_another_thread_holds_the_object_table_leaves_the_child_working(python):
+    """The table of Python-made objects is locked briefly by every AddRef
+    and Release, from any thread (the expiry thread's Release of an ended
+    session's static object). A fork waits for it, so the child does not
+    inherit it held by a thread it lacks: its first AddRef hung for ever."""
+    result = python(
+        """
+        import os, signal, threading, time
+        from libsess import objects
+
+        held, done = threading.Event(), threading.Event()
+
+        def hold_the_table():
+            with objects._lock:  # as a Release on another thread does
+                held.set()
+                time.sleep(0.5)
+            done.set()
+
+        threading.Thread(target=hold_the_table).start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # a hang ends the child with SIGALRM
+            objects.wrap(object())
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), done.is_set())
+        """
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "0 True"), result.stderr
