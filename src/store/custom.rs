@@ -295,7 +295,9 @@ pub trait Provider: Send + Sync {
 
 /// [`Provider::rename`] as `create` of `new` then `remove` of `old` (and
 /// `remove` of `new` again if that fails): two steps, for a provider that
-/// has no transaction over both keys.
+/// has no transaction over both keys. Between them the provider holds the
+/// session twice: a creation it refuses as full meanwhile is asked again
+/// after the move if it is this process's, not if it is another's.
 pub fn rename_in_two_steps<P: Provider + ?Sized>(
     provider: &P,
     old: &str,
@@ -397,6 +399,52 @@ impl Ended {
     }
 }
 
+/// The regenerates under way in this process. A provider without a
+/// `rename` of its own moves a session in two steps
+/// ([`rename_in_two_steps`]), holding it under both keys for a moment: a
+/// creation the provider refuses as full meanwhile asks again once no
+/// move is under way, so a move never takes another session's place.
+#[derive(Default)]
+struct Moves {
+    begun: AtomicU64,
+    ended: AtomicU64,
+    /// Held shared by each move, exclusively by a creation asking again.
+    quiet: parking_lot::RwLock<()>,
+}
+
+impl Moves {
+    /// Runs `rename` as a move.
+    fn run<T>(&self, rename: impl FnOnce() -> T) -> T {
+        /// Counts the move ended, also when the provider panics.
+        struct Ended<'a>(&'a AtomicU64);
+        impl Drop for Ended<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let _moving = self.quiet.read();
+        self.begun.fetch_add(1, Ordering::SeqCst);
+        let _ended = Ended(&self.ended);
+        rename()
+    }
+
+    /// Runs `create`, and once more when no move is under way if it was
+    /// refused as full while a move may have been.
+    fn create(&self, create: impl Fn() -> Result<Status>) -> Result<Status> {
+        let ended = self.ended.load(Ordering::SeqCst);
+        match create() {
+            Err(e)
+                if e.code() == error::E_TOO_MANY_SESSIONS
+                    && self.begun.load(Ordering::SeqCst) != ended =>
+            {
+                let _quiet = self.quiet.write();
+                create()
+            }
+            created => created,
+        }
+    }
+}
+
 /// A [`SessionStore`] over a host's [`Provider`].
 pub struct CustomStore {
     provider: Arc<dyn Provider>,
@@ -411,6 +459,7 @@ pub struct CustomStore {
     tokens: Tokens,
     sweeps: parking_lot::Mutex<Sweeps>,
     ended: parking_lot::Mutex<Ended>,
+    moves: Moves,
 }
 
 impl CustomStore {
@@ -428,6 +477,7 @@ impl CustomStore {
             tokens: Tokens::new(),
             sweeps: parking_lot::Mutex::default(),
             ended: parking_lot::Mutex::default(),
+            moves: Moves::default(),
         }
     }
 
@@ -925,14 +975,16 @@ impl SessionStore for CustomStore {
         }
         let blob = self.encode(&hold.h, id, data, created_ms)?;
         let token = self.tokens.next();
-        let status = self.provider.create(
-            &hold.key,
-            token,
-            now_ms,
-            deadline_ms,
-            max_sessions as u64,
-            &blob,
-        )?;
+        let status = self.moves.create(|| {
+            self.provider.create(
+                &hold.key,
+                token,
+                now_ms,
+                deadline_ms,
+                max_sessions as u64,
+                &blob,
+            )
+        })?;
         match status {
             Status::Done => {
                 hold.token = token;
@@ -960,14 +1012,16 @@ impl SessionStore for CustomStore {
         let new_h = KeyHash::of(&new_id);
         let new_key = new_h.hex();
         let blob = self.encode(&new_h, &new_id, data, created_ms)?;
-        let status = self.provider.rename(
-            &hold.key,
-            &new_key,
-            hold.token,
-            hold.locked_at,
-            deadline_ms,
-            &blob,
-        )?;
+        let status = self.moves.run(|| {
+            self.provider.rename(
+                &hold.key,
+                &new_key,
+                hold.token,
+                hold.locked_at,
+                deadline_ms,
+                &blob,
+            )
+        })?;
         match status {
             Status::Done => {}
             Status::Exists => return Ok(false),
@@ -1153,6 +1207,12 @@ mod tests {
         /// `claim_expired` fills the list with new sessions every time
         /// (a provider that never runs dry).
         endless: AtomicBool,
+        /// `create` calls so far (refused ones too).
+        creates: AtomicUsize,
+        /// If set, the next `remove` meets here first and then waits for
+        /// another `create` (a move in two steps caught between them).
+        between: Option<std::sync::Barrier>,
+        paused: AtomicBool,
     }
 
     impl Mock {
@@ -1211,6 +1271,7 @@ mod tests {
             blob: &[u8],
         ) -> Result<Status> {
             self.check()?;
+            self.creates.fetch_add(1, Ordering::SeqCst);
             let mut map = self.map.lock().unwrap();
             if map.contains_key(key) {
                 return Ok(Status::Exists);
@@ -1275,6 +1336,18 @@ mod tests {
 
         fn remove(&self, key: &str, token: u64) -> Result<Status> {
             self.check()?;
+            if let Some(between) = &self.between {
+                if !self.paused.swap(true, Ordering::SeqCst) {
+                    let creates = self.creates.load(Ordering::SeqCst);
+                    between.wait();
+                    let start = Instant::now();
+                    while self.creates.load(Ordering::SeqCst) == creates
+                        && start.elapsed() < Duration::from_secs(5)
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+            }
             let mut map = self.map.lock().unwrap();
             match map.get(key) {
                 None => Ok(Status::NotFound),
@@ -1873,6 +1946,34 @@ mod tests {
             big.write(&[0; 5]).unwrap_err().code(),
             error::E_VALUE_TOO_LARGE
         );
+    }
+
+    /// A provider without `rename` moves a session in two steps, holding
+    /// it under both keys for a moment: another request's new session,
+    /// refused meanwhile by a store one short of `max_sessions`, is asked
+    /// again once the move is done, and stored.
+    #[test]
+    fn a_move_in_two_steps_takes_no_other_sessions_place() {
+        let mock = Arc::new(Mock {
+            between: Some(std::sync::Barrier::new(2)),
+            ..Mock::default()
+        });
+        let s = CustomStore::new(mock.clone(), LIMITS);
+        let old = stored(&s, "A", 60_000);
+        let mut lease = found(s.get(&old, LockMode::Exclusive, WAIT, 1).unwrap());
+        let between = mock.between.as_ref().unwrap();
+        let inserted = std::thread::scope(|sc| {
+            let creating = sc.spawn(|| {
+                between.wait(); // the session is under both keys now
+                let mut new = s.prepare(SessionId::generate().unwrap(), data("B"), 1);
+                s.insert(&mut new, 1, 60_000, 2)
+            });
+            let fresh = SessionId::generate().unwrap();
+            assert!(s.regenerate(&mut lease, fresh, 60_000).unwrap());
+            creating.join().unwrap()
+        });
+        assert!(inserted.unwrap(), "refused though the store held one");
+        assert_eq!(s.count().unwrap(), 2);
     }
 
     #[test]
