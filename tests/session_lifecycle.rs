@@ -1147,6 +1147,47 @@ fn value_text_reads_values_as_text_under_the_session_lcid() {
     assert_eq!(s.effective_lcid(), 0x0409);
 }
 
+/// A new session's first write that another request's write pushes past
+/// the memory budget, after its own check passed, stores no session: two
+/// threads race for a budget with room for one value.
+#[test]
+fn a_write_refused_by_the_budget_meanwhile_stores_no_session() {
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        max_session_bytes: 200,
+        memory_budget_bytes: 200,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    let value = Variant::bstr(&"x".repeat(149)); // + a 1-byte key: 150 bytes
+    let kept = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for _ in 0..2 {
+            sc.spawn(|| {
+                for _ in 0..5_000 {
+                    let mut s = app.create_session().unwrap();
+                    match s.set("v", value.clone()) {
+                        Ok(()) => {}
+                        Err(e) => {
+                            assert_eq!(e.code(), error::E_MEMORY_BUDGET);
+                            if s.is_stored() {
+                                kept.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    }
+                    s.discard().unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(
+        kept.load(Ordering::SeqCst),
+        0,
+        "refused writes stored sessions"
+    );
+    assert_eq!(app.session_count().unwrap(), 0);
+}
+
 #[test]
 fn session_bytes_and_the_memory_budget_are_bounded() {
     let clock = Arc::new(ManualClock::new(0));

@@ -216,13 +216,37 @@ impl Session {
     pub fn set(&mut self, name: &str, value: Variant) -> Result<()> {
         let limits = self.app.limits;
         self.check_storable(&value)?;
-        if !self.stored && !self.is_readonly() {
-            // Checked before the write that would store a new session, so a
-            // refused write creates none.
-            self.data().check_set(name, &value, &limits)?;
+        if !self.stored {
+            return self.set_new(name, value);
         }
         let (data, journal) = self.write()?;
         data.set_value(name, value, &limits, journal)
+    }
+
+    /// [`Session::set`] on a new session not stored yet: the value goes in
+    /// first and the session is stored after, so a write refused by a
+    /// limit, by the memory budget (which another request may take between
+    /// a check and the write) or by the store creates none.
+    fn set_new(&mut self, name: &str, value: Variant) -> Result<()> {
+        let limits = self.app.limits;
+        let data = self
+            .lease
+            .as_mut()
+            .and_then(Lease::data_mut)
+            .expect("a new session is held exclusively");
+        // Nothing was written yet (a write stores the session), so the
+        // journal holds this write alone.
+        data.set_value(name, value, &limits, &mut self.journal)?;
+        if let Err(e) = self.materialize() {
+            let data = self
+                .lease
+                .as_mut()
+                .and_then(Lease::data_mut)
+                .expect("lease");
+            std::mem::take(&mut self.journal).rollback(data);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// `E_NOT_SERIALIZABLE` for an object bound for a store that serialises.
