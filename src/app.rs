@@ -123,9 +123,13 @@ impl AppInner {
         let n = due.len();
         Counters::add(&self.counters.timed_out, n as u64);
         if self.opts.on_end.is_none() {
-            // Their objects' Release is the host's code (see `on_end`).
-            fork::host(|| due.iter_mut().for_each(|lease| drop(lease.take_data())));
-            due.clear();
+            for mut lease in due.drain(..) {
+                // Its objects' Release is the host's code (see `on_end`);
+                // the lease, dropped here, ends in the sweep.
+                if lease.data().holds_objects() {
+                    fork::host(|| drop(lease.take_data()));
+                }
+            }
         } else {
             sweep.claim(due);
             while let Some(lease) = sweep.next() {

@@ -71,6 +71,12 @@ impl SessionData {
         self.bytes
     }
 
+    /// Whether dropping this data releases objects: an instantiated
+    /// static object, or an object among the values.
+    pub fn holds_objects(&self) -> bool {
+        self.statics.is_some() || self.contents.iter().any(|(_, v)| v.holds_object())
+    }
+
     /// The Contents collection.
     pub fn contents(&self) -> &Contents {
         &self.contents
