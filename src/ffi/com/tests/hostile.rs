@@ -533,7 +533,7 @@ fn a_putref_of_an_array_holding_an_object_is_a_type_mismatch() {
     );
     assert_eq!((rc, arg), (e::DISP_E_TYPEMISMATCH, 0));
     let mut value = write(array());
-    let key = write(s("a"));
+    let mut key = write(s("a"));
     // SAFETY: live objects; initialised variants, cleared once; the
     // objects released once.
     unsafe {
@@ -549,6 +549,7 @@ fn a_putref_of_an_array_holding_an_object_is_a_type_mismatch() {
             (e::S_OK, Variant::I4(0))
         );
         assert_eq!(sess_variant_clear(&mut value), e::S_OK);
+        assert_eq!(sess_variant_clear(&mut key), e::S_OK);
         assert_eq!(release_dict(d), 0);
         assert_eq!(((*(*o).vtbl).release)(o), 0);
         assert_eq!(sess_session_close(sess), e::S_OK);
