@@ -115,3 +115,72 @@ fn header_is_cpp17_clean_and_the_codes_have_their_values() {
     )
     .unwrap();
 }
+
+/// Compiles `tests/abi/sess-abi-0.c` (the ABI of major version 0, frozen
+/// by `scripts/abi_baseline.py`) against the header in `include_dir`.
+fn check_abi_0(include_dir: &Path) -> Result<String, String> {
+    common::run(
+        Command::new(common::cc())
+            .args([
+                "-std=gnu11",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(include_dir)
+            .arg(common::root().join("tests/abi/sess-abi-0.c")),
+    )
+}
+
+/// The header only gains: everything the frozen 0.x ABI declared keeps its
+/// type, layout and value.
+#[test]
+fn the_header_keeps_the_abi_of_major_version_0() {
+    check_abi_0(&common::root().join("include")).unwrap();
+}
+
+/// The frozen ABI's checks catch each kind of breaking change: a member
+/// retyped (and the ones after it moved), a parameter losing `const`, a
+/// constant's value, a member inserted into a fixed-size struct, a COM
+/// method's return type.
+#[test]
+fn the_abi_check_fails_for_each_kind_of_breaking_change() {
+    let header = std::fs::read_to_string(common::root().join("include/sess.h")).unwrap();
+    for (from, to, named) in [
+        (
+            "uint32_t lock_timeout_ms;",
+            "uint64_t lock_timeout_ms;",
+            "sess_app_options.lock_timeout_ms keeps its type",
+        ),
+        (
+            "sess_result sess_app_create(const struct sess_app_options *opts,",
+            "sess_result sess_app_create(struct sess_app_options *opts,",
+            "sess_app_create keeps its type",
+        ),
+        (
+            "#define SESS_VT_UI8 21",
+            "#define SESS_VT_UI8 22",
+            "SESS_VT_UI8 keeps its value",
+        ),
+        (
+            "  uint16_t reserved1;",
+            "  uint16_t reserved1;\n  uint16_t added;",
+            "sess_variant keeps its size",
+        ),
+        (
+            "uint32_t (*add_ref)(struct sess_unknown *object);",
+            "uint64_t (*add_ref)(struct sess_unknown *object);",
+            "sess_unknown_vtbl.add_ref keeps its type",
+        ),
+    ] {
+        assert_eq!(header.matches(from).count(), 1, "one {from:?} in sess.h");
+        let dir = common::fresh_out_path("abi-broken");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("sess.h"), header.replacen(from, to, 1)).unwrap();
+        let err = check_abi_0(&dir).expect_err(&format!("{to:?} breaks the ABI"));
+        assert!(err.contains(named), "{to:?} should fail {named:?}:\n{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
