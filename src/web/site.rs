@@ -105,6 +105,18 @@ impl Site {
     /// bad or clashing cookie options are `E_INVALID_OPTION`.
     pub fn add(&mut self, virtual_path: &str, app: &App, opts: WebOptions) -> Result<()> {
         let path = normalize_virtual_path(virtual_path)?;
+        // First: its derived cookie name would otherwise be reported as
+        // clashing with "another application", the same one.
+        if let Some((known, _)) = self
+            .apps
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(&path))
+        {
+            return Err(Error::new(
+                error::E_INVALID_OPTION,
+                format!("application path {path:?} is already added (as {known:?})"),
+            ));
+        }
         let cookie = CookieOptions {
             name: opts
                 .cookie_name
@@ -321,5 +333,25 @@ mod tests {
         assert_eq!(e.code(), error::E_INVALID_OPTION);
         assert!(e.detail().contains("does not cover"), "{}", e.detail());
         assert!(site.resolve("/z").is_none(), "added anyway");
+    }
+
+    /// Adding a path twice is refused as a duplicate path: the detail once
+    /// blamed the cookie name, derived from that same path, for clashing
+    /// with "another application".
+    #[test]
+    fn a_path_added_twice_is_refused_as_a_duplicate_path() {
+        let app = App::new(AppOptions::default()).unwrap();
+        let mut site = Site::new();
+        site.add("/search", &app, WebOptions::default()).unwrap();
+        for again in ["/search", "/search/", "/Search"] {
+            let e = site.add(again, &app, WebOptions::default()).unwrap_err();
+            assert_eq!(e.code(), error::E_INVALID_OPTION, "{again}");
+            assert!(
+                e.detail().contains("already added"),
+                "{again}: {}",
+                e.detail()
+            );
+        }
+        assert_eq!(site.resolve("/search/x").unwrap().0, "/search");
     }
 }
