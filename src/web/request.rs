@@ -53,7 +53,9 @@ pub struct Outcome {
 /// One request in progress: holds its session (if any) until [`Request::end`].
 ///
 /// Strict mode: an ID the store does not hold is never adopted; a request
-/// presenting one gets a fresh ID, and only if it writes.
+/// presenting one gets a session of a fresh ID only as one without an ID
+/// would: when it writes or first uses a session-scope static object, or,
+/// with Session_OnStart, at once (an exclusive request).
 pub struct Request {
     web: Arc<WebApp>,
     https: bool,
