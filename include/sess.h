@@ -2845,8 +2845,10 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
  * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
  * already given by `sess_request_set_cookie` is not repeated). The request
  * is freed even when an error is returned, except when `*out_set_cookie`
- * cannot be written (a bad tag): that is refused first, with the request
- * left as it was.
+ * cannot be written (a bad tag), or when host code the request is running
+ * (Session_OnStart, a static object's factory) calls it
+ * (`SESS_E_WRONG_STATE`): those are refused first, with the request left
+ * as it was.
  */
 sess_result sess_request_end(struct sess_request *req,
                              bool failed,

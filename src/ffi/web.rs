@@ -446,8 +446,10 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 /// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
 /// already given by `sess_request_set_cookie` is not repeated). The request
 /// is freed even when an error is returned, except when `*out_set_cookie`
-/// cannot be written (a bad tag): that is refused first, with the request
-/// left as it was.
+/// cannot be written (a bad tag), or when host code the request is running
+/// (Session_OnStart, a static object's factory) calls it
+/// (`SESS_E_WRONG_STATE`): those are refused first, with the request left
+/// as it was.
 #[no_mangle]
 pub unsafe extern "C" fn sess_request_end(
     req: *mut sess_request,
