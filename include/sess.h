@@ -2158,10 +2158,12 @@ sess_result sess_value_set(struct sess_session *s,
  * X++'s `valueTxt(name, [text])`: `new_text` non-NULL stores it under
  * `name` as a string (as `sess_value_set` with a BSTR); then `buf` receives
  * the value as text under the session's LCID (VariantChangeTypeEx to
- * BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
- * text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
- * NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
- * once stored, and `*out_len` (may be NULL) still receives the length. A
+ * BSTR). A missing key gives empty text and `SESS_S_FALSE`; an array of
+ * bytes is its bytes read as UTF-8; a value with no text (object, array of
+ * variants, Null, bytes that are not UTF-8) is `SESS_DISP_E_TYPEMISMATCH`.
+ * `buf` may be NULL with `buf_len` 0 when only setting: then the result is
+ * `SESS_S_OK` once stored, and `*out_len` (may be NULL) still receives the
+ * length. A
  * `buf` too small for `new_text` is `SESS_E_INSUFFICIENT_BUFFER` before
  * anything is stored.
  */
@@ -2563,8 +2565,10 @@ sess_result sess_variant_set_bstr(struct sess_variant *v, const char *utf8, size
  * are Gregorian), `SESS_VARIANT_CALENDAR_GREGORIAN`; any other bit
  * → `SESS_E_INVALIDARG`. Overflow →
  * `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
- * `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be
- * `src`; it is written only on success.
+ * `vt` → `SESS_DISP_E_BADVARTYPE`. An array converts only to its own type,
+ * but for `SESS_VT_ARRAY | SESS_VT_UI1` ↔ `SESS_VT_BSTR`: the string's
+ * UTF-8 bytes (bytes that are not UTF-8 → `SESS_DISP_E_TYPEMISMATCH`).
+ * `dst` must be initialised and may be `src`; it is written only on success.
  */
 sess_result sess_variant_change_type(struct sess_variant *dst,
                                      const struct sess_variant *src,

@@ -173,3 +173,56 @@ fn trailing_currency_symbols_repeat() {
         assert_eq!(got, expected.map(Variant::Cy), "{text:?} under {lcid:#x}");
     }
 }
+
+/// Wine's safearray.c, run on Windows: `test_SafeArrayChangeTypeEx` (an
+/// array of bytes to a string) and `test_safearray` (an empty string to an
+/// array of bytes). Windows converts bytes to a string and a string to bytes
+/// (`VARIANT_CoerceArray`: `BstrFromVector` / `VectorFromBstr`, the
+/// string's bytes as they are); here strings are UTF-8, so the bytes are
+/// UTF-8 text (bytes that are not are a type mismatch). Only arrays of
+/// bytes: an array of variants has no text, and neither kind converts to
+/// VT_EMPTY or VT_NULL.
+#[test]
+fn bytes_and_text_convert_both_ways() {
+    use sess::variant::SafeArray;
+    let bytes = |b: &[u8]| Variant::Array(Box::new(SafeArray::from_bytes(b).unwrap()));
+    let bytes_vt = vt::ARRAY | vt::UI1;
+    assert_eq!(
+        conv(&bytes(b"Hello World"), vt::BSTR),
+        Ok(Variant::bstr("Hello World"))
+    );
+    assert_eq!(
+        conv(&bytes("h\u{e9}\0x".as_bytes()), vt::BSTR),
+        Ok(Variant::bstr("h\u{e9}\0x")),
+        "every byte, NULs included"
+    );
+    assert_eq!(conv(&bytes(b""), vt::BSTR), Ok(Variant::bstr("")));
+    assert_eq!(
+        conv(&bytes(b"\xff\xfe"), vt::BSTR),
+        Err(error::DISP_E_TYPEMISMATCH),
+        "not UTF-8"
+    );
+    // test_safearray: an empty BSTR → VT_UI1|VT_ARRAY is S_OK.
+    assert_eq!(conv(&Variant::bstr(""), bytes_vt), Ok(bytes(b"")));
+    assert_eq!(
+        conv(&Variant::bstr("h\u{e9}\0x"), bytes_vt),
+        Ok(bytes("h\u{e9}\0x".as_bytes()))
+    );
+    // Nothing else converts to or from an array.
+    let variants = Variant::Array(Box::new(SafeArray::from(vec![Variant::bstr("a")])));
+    assert_eq!(conv(&variants, vt::BSTR), Err(error::DISP_E_TYPEMISMATCH));
+    assert_eq!(
+        conv(&Variant::bstr("a"), vt::ARRAY | vt::VARIANT),
+        Err(error::DISP_E_TYPEMISMATCH)
+    );
+    for target in [vt::EMPTY, vt::NULL, vt::I4, vt::UI1] {
+        assert_eq!(
+            conv(&bytes(b"1"), target),
+            Err(error::DISP_E_TYPEMISMATCH),
+            "{target}"
+        );
+    }
+    for v in [Variant::I4(1), Variant::UI1(1), Variant::Empty] {
+        assert_eq!(conv(&v, bytes_vt), Err(error::DISP_E_TYPEMISMATCH), "{v:?}");
+    }
+}

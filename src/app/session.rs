@@ -344,7 +344,9 @@ impl Session {
     /// X++'s `valueTxt(name)`: the value under `name` as text under the
     /// session's LCID (VariantChangeTypeEx to BSTR with VARIANT_LOCALBOOL,
     /// so booleans read as the locale's True/False); `None` if absent. An
-    /// object, array or Null has no text: `DISP_E_TYPEMISMATCH`.
+    /// array of bytes is its bytes read as UTF-8 text; an object, an array
+    /// of variants, Null, or bytes that are not UTF-8 have no text:
+    /// `DISP_E_TYPEMISMATCH`.
     pub fn value_text(&self, name: &str) -> Result<Option<String>> {
         let Some(value) = self.get(name) else {
             return Ok(None);

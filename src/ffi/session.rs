@@ -286,10 +286,12 @@ pub unsafe extern "C" fn sess_value_set(
 /// X++'s `valueTxt(name, [text])`: `new_text` non-NULL stores it under
 /// `name` as a string (as `sess_value_set` with a BSTR); then `buf` receives
 /// the value as text under the session's LCID (VariantChangeTypeEx to
-/// BSTR). A missing key gives empty text and `SESS_S_FALSE`; a value with no
-/// text (object, array, Null) is `SESS_DISP_E_TYPEMISMATCH`. `buf` may be
-/// NULL with `buf_len` 0 when only setting: then the result is `SESS_S_OK`
-/// once stored, and `*out_len` (may be NULL) still receives the length. A
+/// BSTR). A missing key gives empty text and `SESS_S_FALSE`; an array of
+/// bytes is its bytes read as UTF-8; a value with no text (object, array of
+/// variants, Null, bytes that are not UTF-8) is `SESS_DISP_E_TYPEMISMATCH`.
+/// `buf` may be NULL with `buf_len` 0 when only setting: then the result is
+/// `SESS_S_OK` once stored, and `*out_len` (may be NULL) still receives the
+/// length. A
 /// `buf` too small for `new_text` is `SESS_E_INSUFFICIENT_BUFFER` before
 /// anything is stored.
 #[no_mangle]

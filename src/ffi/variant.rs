@@ -490,8 +490,10 @@ pub unsafe extern "C" fn sess_variant_set_bstr(
 /// are Gregorian), `SESS_VARIANT_CALENDAR_GREGORIAN`; any other bit
 /// → `SESS_E_INVALIDARG`. Overflow →
 /// `SESS_DISP_E_OVERFLOW`; impossible → `SESS_DISP_E_TYPEMISMATCH`; unknown
-/// `vt` → `SESS_DISP_E_BADVARTYPE`. `dst` must be initialised and may be
-/// `src`; it is written only on success.
+/// `vt` → `SESS_DISP_E_BADVARTYPE`. An array converts only to its own type,
+/// but for `SESS_VT_ARRAY | SESS_VT_UI1` ↔ `SESS_VT_BSTR`: the string's
+/// UTF-8 bytes (bytes that are not UTF-8 → `SESS_DISP_E_TYPEMISMATCH`).
+/// `dst` must be initialised and may be `src`; it is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn sess_variant_change_type(
     dst: *mut sess_variant,

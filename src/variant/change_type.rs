@@ -8,7 +8,7 @@
 //! `VT_DISPATCH`) `VT_UNKNOWN`.
 
 use super::text::{self, BoolText, Number};
-use super::{check_vt, date, vt, Variant};
+use super::{check_vt, date, vt, Items, SafeArray, Variant};
 use crate::error::{self, Error, Result};
 use crate::locale::{locale_info, LocaleInfo};
 
@@ -39,7 +39,9 @@ pub mod flags {
 /// Converts `src` to the type `target` under the locale `lcid`, with
 /// `VariantChangeTypeEx` semantics:
 ///
-/// - same type: a (deep) copy; arrays convert only to their own type;
+/// - same type: a (deep) copy; an array converts to no other type but for
+///   `VT_ARRAY | VT_UI1` ↔ `VT_BSTR` (the string's UTF-8 bytes; bytes that
+///   are not UTF-8 are a mismatch), as Windows converts bytes and strings;
 /// - `VT_EMPTY` becomes 0, `""`, False or date 0; `VT_NULL` converts only to
 ///   itself; as in Windows, every other value but `VT_ERROR` (objects
 ///   included) converts to `VT_EMPTY` and `VT_NULL`;
@@ -105,7 +107,7 @@ pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<
     }
     let is_array = |t: u16| t & vt::ARRAY != 0;
     if is_array(from) || is_array(target) {
-        return Err(mismatch(from, target));
+        return bytes_and_text(src, target);
     }
     if flags & flags::VARIANT_NOVALUEPROP != 0 && from == vt::DISPATCH && target != vt::UNKNOWN {
         return Err(mismatch(from, target));
@@ -133,6 +135,29 @@ pub fn change_type(src: &Variant, lcid: u32, flags: u16, target: u16) -> Result<
                 },
             }
         }
+    }
+}
+
+/// The one conversion to or from an array (Windows' `VARIANT_CoerceArray`:
+/// `BstrFromVector`, `VectorFromBstr`): an array of bytes to a string and
+/// a string to an array of bytes, the string's bytes as they are (UTF-8
+/// here; bytes that are not UTF-8 are a mismatch).
+fn bytes_and_text(src: &Variant, target: u16) -> Result<Variant> {
+    let no = || mismatch(src.vt(), target);
+    match (src, target) {
+        (Variant::Array(a), vt::BSTR) => match a.items() {
+            Items::Bytes(bytes) => std::str::from_utf8(bytes).map(Variant::bstr).map_err(|_| {
+                Error::new(
+                    error::DISP_E_TYPEMISMATCH,
+                    "VT_ARRAY|VT_UI1 to VT_BSTR: the bytes are not UTF-8 text",
+                )
+            }),
+            Items::Variants(_) => Err(no()),
+        },
+        (Variant::Bstr(s), t) if t == vt::ARRAY | vt::UI1 => Ok(Variant::Array(Box::new(
+            SafeArray::from_bytes(s.as_bytes())?,
+        ))),
+        _ => Err(no()),
     }
 }
 
@@ -956,19 +981,24 @@ mod tests {
     }
 
     #[test]
-    fn arrays_convert_only_to_themselves() {
+    fn arrays_convert_only_to_themselves_and_bytes_to_text() {
         let array = Variant::Array(Box::new(SafeArray::from(vec![bstr("a"), Variant::I4(1)])));
         let bytes = Variant::Array(Box::new(SafeArray::from_bytes(b"a").unwrap()));
         let arrays = [vt::ARRAY | vt::VARIANT, vt::ARRAY | vt::UI1];
         for (v, own) in [(&array, arrays[0]), (&bytes, arrays[1])] {
             assert_eq!(conv(v, own).as_ref(), Ok(v));
-            for target in [vt::BSTR, vt::EMPTY, vt::NULL, vt::I4, vt::UI1, vt::BOOL] {
+            for target in [vt::EMPTY, vt::NULL, vt::I4, vt::UI1, vt::BOOL] {
                 assert_eq!(code(v, target), error::DISP_E_TYPEMISMATCH, "{target}");
             }
         }
+        assert_eq!(code(&array, vt::BSTR), error::DISP_E_TYPEMISMATCH);
         assert_eq!(code(&array, arrays[1]), error::DISP_E_TYPEMISMATCH);
         assert_eq!(code(&bytes, arrays[0]), error::DISP_E_TYPEMISMATCH);
-        for v in [Variant::Empty, Variant::I4(1), Variant::UI1(1), bstr("a")] {
+        // Bytes and text, both ways (BstrFromVector / VectorFromBstr).
+        assert_eq!(conv(&bytes, vt::BSTR), Ok(bstr("a")));
+        assert_eq!(conv(&bstr("a"), arrays[1]).as_ref(), Ok(&bytes));
+        assert_eq!(code(&bstr("a"), arrays[0]), error::DISP_E_TYPEMISMATCH);
+        for v in [Variant::Empty, Variant::I4(1), Variant::UI1(1)] {
             for target in arrays {
                 assert_eq!(code(&v, target), error::DISP_E_TYPEMISMATCH, "{v:?}");
             }
