@@ -882,3 +882,91 @@ fn a_count_answering_a_request_outcome_is_an_error() {
     assert_eq!(e.code(), error::E_UNEXPECTED);
     assert!(e.detail().contains("count"), "{}", e.detail());
 }
+
+/// The allocator of this test binary: the system's, noting the largest
+/// single allocation a thread asks for while it measures (`largest_in`).
+struct Measuring;
+
+thread_local! {
+    /// The largest allocation so far on this thread, while measuring.
+    static LARGEST: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+fn note(size: usize) {
+    let _ = LARGEST.try_with(|l| {
+        if let Some(max) = l.get() {
+            l.set(Some(max.max(size)));
+        }
+    });
+}
+
+// SAFETY: the system allocator's calls, passed through unchanged.
+unsafe impl std::alloc::GlobalAlloc for Measuring {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        note(new);
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.realloc(p, layout, new) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded.
+        unsafe { std::alloc::System.dealloc(p, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Measuring = Measuring;
+
+/// What `f` returns, and the largest single allocation it made on this
+/// thread.
+fn largest_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(Some(0)));
+    let r = f();
+    let largest = LARGEST.with(|l| l.take()).unwrap_or(0);
+    (r, largest)
+}
+
+/// A record whose arrays, nested as deep as they may be, each declare four
+/// billion items it does not hold: refused as unreadable, without the
+/// decoder reserving room for the declared items at every level (32 times
+/// the record's size in `VARIANT`s: gigabytes, and an abort where memory
+/// is limited).
+#[test]
+fn a_record_of_arrays_declaring_billions_of_items_allocates_no_more_than_it_holds() {
+    let f = Fixture::new();
+    let id = f.session("Target");
+    let path = f.dir.join(&f.records()[0]);
+    let record = std::fs::read(&path).unwrap();
+    // The C store's record header; the blob's key hash (bin 16) and nil.
+    let (header, prefix) = (40, 19);
+    let mut bytes = record[..header + prefix].to_vec();
+    // [1, created 0, Timeout 20, LCID 1033, CodePage 65001, [["k", ...]]]
+    bytes.extend_from_slice(&[
+        0x96, 1, 0, 20, 0xCD, 0x04, 0x09, 0xCD, 0xFD, 0xE9, 0x91, 0x92, 0xA1, b'k',
+    ]);
+    for _ in 0..32 {
+        // {"Array": array 32 of 0xFFFFFFFF items}
+        bytes.extend_from_slice(&[0x81, 0xA5, b'A', b'r', b'r', b'a', b'y', 0xDD]);
+        bytes.extend_from_slice(&[0xFF; 4]);
+    }
+    bytes.resize(bytes.len() + (4 << 20), 0xC0);
+    let blob_len = (bytes.len() - header) as u64;
+    bytes[32..40].copy_from_slice(&blob_len.to_ne_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let (e, largest) = largest_in(|| f.app().open_session(&id, LockMode::Exclusive).err());
+    assert_eq!(e.map(|e| e.code()), Some(error::E_STORE_UNAVAILABLE));
+    assert!(
+        largest <= 2 * bytes.len(),
+        "an allocation of {largest} bytes for a record of {}",
+        bytes.len()
+    );
+}

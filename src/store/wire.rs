@@ -204,6 +204,9 @@ impl<E: decode::RmpReadErr> Failure for decode::NumValueReadError<E> {
     }
 }
 
+/// Most elements a [`Reader`] reserves room for before reading them.
+const PREALLOCATED: usize = 1024;
+
 /// A bounded MessagePack reader over bytes a store returned (`rmp`'s
 /// readers over the bytes left): every read is checked
 /// (`E_STORE_UNAVAILABLE` if the bytes end early or hold another type),
@@ -306,10 +309,13 @@ impl<'a> Reader<'a> {
         self.read("a map", decode::read_map_len).map(|n| n as usize)
     }
 
-    /// A capacity for `n` elements of at least one byte each: no more than
-    /// the bytes left can hold.
+    /// A capacity to reserve for `n` declared elements of at least one
+    /// byte each: no more than the bytes left can hold, and at most
+    /// [`PREALLOCATED`] (a declared length is not trusted: arrays nested in
+    /// arrays would each reserve room for the whole input; more items
+    /// than that grow the vector as they are read).
     pub(crate) fn capacity(&self, n: usize) -> usize {
-        n.min(self.rest.len())
+        n.min(self.rest.len()).min(PREALLOCATED)
     }
 
     /// One value in the format-version-1 form; `depth`: the arrays it is
