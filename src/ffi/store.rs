@@ -204,14 +204,22 @@ pub type sess_store_destroy_fn = Option<unsafe extern "C" fn(context: *mut c_voi
 ///
 /// The library calls the callbacks from any thread, several at once. Keys
 /// are 32 lowercase hex digits (a hash of the session ID, never the ID);
-/// lock tokens are never 0; times are milliseconds of the application's
-/// clock (wall-clock time unless `sess_app_options.clock` is set). Blobs
-/// are opaque bytes for the host to keep as they are.
+/// lock tokens are never 0, except the `lock_token` of a read-only `get`
+/// (without `SESS_STORE_EXCLUSIVE`), which takes no lock and passes 0;
+/// times are milliseconds of the application's clock (wall-clock time
+/// unless `sess_app_options.clock` is set). Blobs are opaque bytes for the
+/// host to keep as they are.
 ///
 /// Each callback returns a `SESS_STORE_*` outcome (>= 0) or a failure code
 /// (< 0), which becomes the result of the library call that needed the
 /// store (with the message `sess_error_set` gave it, if any);
-/// `SESS_E_STORE_UNAVAILABLE` says the store is down. Required: `get`,
+/// `SESS_E_STORE_UNAVAILABLE` says the store is down. An outcome the
+/// callback's description does not list, or another code >= 0, is
+/// `SESS_E_UNEXPECTED` (`release`, called only to give back a lock no
+/// longer wanted, has its result ignored). A blob handed back that is not one the library
+/// wrote for that key (damaged, cut short, another session's) is
+/// `SESS_E_STORE_UNAVAILABLE` with a detail saying what is wrong (never
+/// the bytes), and the lock the `get` took is given back. Required: `get`,
 /// `create`, `set_and_release`, `release`, `remove`, `reset_timeout`,
 /// `list_expired`; optional: `count` (NULL: counts as 0), `destroy`,
 /// `rename` (NULL: regenerate_id calls `create` for the new key, then
