@@ -502,9 +502,15 @@ static sess_result fs_list_expired(void *context, uint64_t now_ms, size_t max,
         if (!is_record(e->d_name, key) || read_record(fs, key, &h, &blob) != SESS_STORE_OK)
             continue; /* not a record, or gone meanwhile, or unreadable */
         if (h.deadline_ms <= now_ms && !locked_by_other(fs, &h, 0, now_ms)) {
-            /* The list refuses it (full, too big): keep the record. */
-            if (out->add(out, blob, (size_t)h.blob_len) >= 0 && delete_record(fs, key) >= 0)
-                claimed++;
+            /* The list refuses it (full, too big): keep the record. The
+             * record stays (removing it failed): take its blob back, or it
+             * would get Session_OnEnd while still stored. */
+            if (out->add(out, blob, (size_t)h.blob_len) >= 0) {
+                if (delete_record(fs, key) >= 0)
+                    claimed++;
+                else
+                    out->truncate(out, claimed);
+            }
         }
         free(blob);
     }
@@ -1158,6 +1164,7 @@ static void vtable_contract(const char *dir)
     CHECK_HR(sess_store_vtbl_init(NULL), SESS_E_POINTER);
     CHECK_HR(sess_buffer_write(NULL, "x", 1), SESS_E_POINTER);
     CHECK_HR(sess_buffer_list_add(NULL, "x", 1), SESS_E_POINTER);
+    CHECK_HR(sess_buffer_list_truncate(NULL, 0), SESS_E_POINTER);
     CHECK_HR(sess_store_vtbl_init(&vtbl), SESS_S_OK);
     CHECK(vtbl.struct_size == sizeof vtbl && vtbl.get == NULL && vtbl.context == NULL);
     CHECK_HR(sess_app_options_init(&opts), SESS_S_OK);

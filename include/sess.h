@@ -490,6 +490,12 @@ typedef struct sess_buffer_list {
    * The library's; do not use.
    */
   void *internal;
+  /**
+   * Takes back every blob added after the first `len` (their claim
+   * failed: the host keeps those sessions): the same as
+   * `sess_buffer_list_truncate(list, len)`.
+   */
+  sess_result (*truncate)(struct sess_buffer_list *list, size_t len);
 } sess_buffer_list;
 
 /**
@@ -498,7 +504,10 @@ typedef struct sess_buffer_list {
  * each, adds its final blob to `out` (`sess_buffer_list_add`) and, if that
  * succeeded, removes it. Each expired session must be claimed exactly once,
  * even with several processes sweeping. Returns `SESS_STORE_OK` (the
- * library asks again when it got `max`).
+ * library asks again when it got `max`). Every blob in `out` when it
+ * returns gets Session_OnEnd, even if it fails: a removal that failed
+ * (or a transaction that did not commit) must take its blobs back out
+ * with `sess_buffer_list_truncate`, the sessions staying stored.
  */
 typedef sess_result (*sess_store_list_expired_fn)(void *context,
                                                   uint64_t now_ms,
@@ -2336,6 +2345,15 @@ sess_result sess_buffer_write(struct sess_buffer *buffer, const void *data, size
  * list the library passed to the running callback.
  */
 sess_result sess_buffer_list_add(struct sess_buffer_list *list, const void *data, size_t len);
+
+/**
+ * Takes back every blob added to `list` after the first `len` (a
+ * `len` at or past the number added takes back none): for a
+ * `list_expired` whose removal of their sessions failed, so that they
+ * stay stored and get no Session_OnEnd now. Use it only on the list the
+ * library passed to the running callback.
+ */
+sess_result sess_buffer_list_truncate(struct sess_buffer_list *list, size_t len);
 
 /**
  * Writes the value of `name` (case-insensitive) as an `int16_t` to `*out`,

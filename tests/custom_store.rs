@@ -970,3 +970,56 @@ fn a_record_of_arrays_declaring_billions_of_items_allocates_no_more_than_it_hold
         bytes.len()
     );
 }
+
+/// The file store's own `list_expired`, under the test's wrapper.
+static INNER_LIST: OnceLock<sess::ffi::store::sess_store_list_expired_fn> = OnceLock::new();
+/// The directory of the store whose claims fail.
+static UNDO_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// A `list_expired` whose removals fail after it added the blobs (a
+/// transaction that did not commit): it takes them back with
+/// `sess_buffer_list_truncate` and reports the failure. The sessions stay
+/// stored, and get no Session_OnEnd until a sweep that claims them.
+#[test]
+fn a_claim_that_failed_takes_its_blobs_back() {
+    use sess::ffi::store::{sess_buffer_list, sess_buffer_list_truncate};
+    unsafe extern "C" fn failing(
+        context: *mut c_void,
+        now_ms: u64,
+        max: usize,
+        out: *mut sess_buffer_list,
+    ) -> i32 {
+        // The store's claim (which removes), undone: the blobs are taken
+        // back and the records put back as they were.
+        let dir = UNDO_DIR.lock().unwrap().clone().unwrap();
+        let saved: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sess"))
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap();
+                (p, bytes)
+            })
+            .collect();
+        // SAFETY: the store's own callback with the library's arguments.
+        let rc = unsafe { INNER_LIST.get().unwrap().unwrap()(context, now_ms, max, out) };
+        assert_eq!(rc, 0);
+        for (p, bytes) in saved {
+            std::fs::write(p, bytes).unwrap();
+        }
+        // SAFETY: the list lent to this call.
+        assert_eq!(unsafe { sess_buffer_list_truncate(out, 0) }, 0);
+        error::E_STORE_UNAVAILABLE
+    }
+    let f = Fixture::build(None, |_, v| {
+        let _ = INNER_LIST.set(v.list_expired);
+        v.list_expired = Some(failing);
+    });
+    *UNDO_DIR.lock().unwrap() = Some(f.dir.clone());
+    f.session("Kept");
+    f.advance(21 * MIN);
+    let e = f.app().expire().unwrap_err();
+    assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+    assert!(f.ended().is_empty(), "no Session_OnEnd for a session kept");
+    assert_eq!(f.records().len(), 1);
+}

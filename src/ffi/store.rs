@@ -70,6 +70,11 @@ pub struct sess_buffer_list {
     >,
     /// The library's; do not use.
     pub internal: *mut c_void,
+    /// Takes back every blob added after the first `len` (their claim
+    /// failed: the host keeps those sessions): the same as
+    /// `sess_buffer_list_truncate(list, len)`.
+    pub truncate:
+        Option<unsafe extern "C" fn(list: *mut sess_buffer_list, len: usize) -> sess_result>,
 }
 
 /// `get`: finds `key` and copies its blob into `out_blob` →
@@ -153,7 +158,10 @@ pub type sess_store_reset_fn = Option<
 /// each, adds its final blob to `out` (`sess_buffer_list_add`) and, if that
 /// succeeded, removes it. Each expired session must be claimed exactly once,
 /// even with several processes sweeping. Returns `SESS_STORE_OK` (the
-/// library asks again when it got `max`).
+/// library asks again when it got `max`). Every blob in `out` when it
+/// returns gets Session_OnEnd, even if it fails: a removal that failed
+/// (or a transaction that did not commit) must take its blobs back out
+/// with `sess_buffer_list_truncate`, the sessions staying stored.
 #[allow(non_camel_case_types)]
 pub type sess_store_list_expired_fn = Option<
     unsafe extern "C" fn(
@@ -355,6 +363,25 @@ pub unsafe extern "C" fn sess_buffer_list_add(
     })
 }
 
+/// Takes back every blob added to `list` after the first `len` (a
+/// `len` at or past the number added takes back none): for a
+/// `list_expired` whose removal of their sessions failed, so that they
+/// stay stored and get no Session_OnEnd now. Use it only on the list the
+/// library passed to the running callback.
+#[no_mangle]
+pub unsafe extern "C" fn sess_buffer_list_truncate(
+    list: *mut sess_buffer_list,
+    len: usize,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or the list lent to the running callback.
+        let l = unsafe { deref_mut(list, "list") }?;
+        let truncate = l.truncate.ok_or_else(|| not_lent("list->truncate"))?;
+        // SAFETY: the list's own function, with the caller's arguments.
+        Ok(unsafe { truncate(list, len) })
+    })
+}
+
 /// `E_POINTER` for a buffer or list the library did not lend (a NULL
 /// function or `internal`: a zeroed struct, say).
 fn not_lent(what: &str) -> Error {
@@ -393,6 +420,18 @@ unsafe extern "C" fn list_add(
             .ok_or_else(|| not_lent("list->internal"))?;
         // SAFETY: readable for len bytes per the contract.
         sink.add(unsafe { bytes(data.cast(), len, "data") }?)?;
+        Ok(err::S_OK)
+    })
+}
+
+unsafe extern "C" fn list_truncate(list: *mut sess_buffer_list, len: usize) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or the list lent to the running callback.
+        let l = unsafe { deref_mut(list, "list") }?;
+        // SAFETY: `internal` is the BlobList the library lent with it.
+        let sink = unsafe { l.internal.cast::<BlobList>().as_mut() }
+            .ok_or_else(|| not_lent("list->internal"))?;
+        sink.truncate(len);
         Ok(err::S_OK)
     })
 }
@@ -650,6 +689,7 @@ impl Provider for CStore {
         let mut list = sess_buffer_list {
             add: Some(list_add),
             internal: (out as *mut BlobList).cast(),
+            truncate: Some(list_truncate),
         };
         // SAFETY: the host's callback; the list lives through it.
         let rc =
@@ -808,6 +848,7 @@ mod tests {
         let mut l = sess_buffer_list {
             add: Some(list_add),
             internal: (&mut blobs as *mut BlobList).cast(),
+            truncate: Some(list_truncate),
         };
         // SAFETY: as above.
         unsafe {
