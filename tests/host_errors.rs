@@ -280,3 +280,56 @@ fn a_store_callback_gives_its_message() {
     // SAFETY: made above, released once.
     unsafe { sess_app_release(app) };
 }
+
+/// A Session_OnEnd the library runs inside Session_OnStart (OnStart ends
+/// the expired sessions, `sess_app_expire`) and that records a message:
+/// OnStart's failure does not report it as its own.
+#[test]
+fn a_session_on_end_run_inside_on_start_keeps_its_message_to_itself() {
+    use sess::ffi::app::sess_app_expire;
+    use sess::ffi::value_typed::sess_value_set_i4;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+    static NOW: AtomicU64 = AtomicU64::new(1_000_000);
+    static FAIL: AtomicBool = AtomicBool::new(false);
+    static APP: AtomicUsize = AtomicUsize::new(0);
+    static ENDED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn clock(_: *mut c_void) -> u64 {
+        NOW.load(Ordering::SeqCst)
+    }
+    unsafe extern "C" fn on_end(_: *mut c_void, _: *mut sess_session) {
+        // SAFETY: a NUL-terminated literal.
+        unsafe { sess_error_set(error::E_FAIL, c"recorded by Session_OnEnd".as_ptr()) };
+    }
+    unsafe extern "C" fn on_start(_: *mut c_void, _: *mut sess_session) -> i32 {
+        if !FAIL.load(Ordering::SeqCst) {
+            return error::S_OK;
+        }
+        let mut n = 0;
+        let app = APP.load(Ordering::SeqCst) as *const sess_app;
+        // SAFETY: the live application; n writable.
+        assert_eq!(unsafe { sess_app_expire(app, &mut n) }, error::S_OK);
+        ENDED.store(n, Ordering::SeqCst);
+        error::E_FAIL
+    }
+    let app = app(|o| {
+        o.on_start = Some(on_start);
+        o.on_end = Some(on_end);
+        o.clock = Some(clock);
+    });
+    APP.store(app as usize, Ordering::SeqCst);
+    let mut s = null_mut();
+    // SAFETY: live handles; writable slots.
+    unsafe {
+        assert_eq!(sess_session_create(app, &mut s), error::S_OK);
+        assert_eq!(sess_value_set_i4(s, c"k".as_ptr(), 1), error::S_OK);
+        assert_eq!(sess_session_close(s), error::S_OK);
+    }
+    NOW.fetch_add(21 * 60_000, Ordering::SeqCst);
+    FAIL.store(true, Ordering::SeqCst);
+    assert_eq!(create(app), error::E_FAIL);
+    assert_eq!(ENDED.load(Ordering::SeqCst), 1, "OnEnd ran inside OnStart");
+    assert_eq!(last(), (error::E_FAIL, "Session_OnStart failed".into()));
+    // SAFETY: made above, released once.
+    unsafe { sess_app_release(app) };
+}

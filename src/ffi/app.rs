@@ -272,8 +272,16 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
     }
     if let Some(f) = o.on_end {
         let on_end: OnEnd = Arc::new(move |s: &mut Session| {
-            // SAFETY: the host's callback, given a handle valid for the call.
-            lend(s, |h| unsafe { f(ctx.get(), h) })
+            // Through `call_host`, though it reports nothing: a message it
+            // records is its own, never the failure of a callback it runs
+            // within (a Session_OnStart that ended expired sessions).
+            lend(s, |h| {
+                // SAFETY: the host's callback, given a handle valid for the call.
+                call_host(|| unsafe {
+                    f(ctx.get(), h);
+                    err::S_OK
+                })
+            });
         });
         r.on_end = Some(on_end);
     }
