@@ -170,8 +170,12 @@ impl AppOptions {
         if locale::is_default_alias(self.default_lcid) {
             return bad("default_lcid must be a real locale, not a default alias");
         }
-        locale::check_lcid(self.default_lcid)?;
-        locale::check_codepage(self.default_codepage)?;
+        // The locale's own error (its code, E_INVALID_LCID or
+        // E_INVALID_CODEPAGE), naming the option.
+        let named =
+            |field: &str, e: Error| Error::new(e.code(), format!("{field}: {}", e.detail()));
+        locale::check_lcid(self.default_lcid).map_err(|e| named("default_lcid", e))?;
+        locale::check_codepage(self.default_codepage).map_err(|e| named("default_codepage", e))?;
         match &self.store {
             StoreConfig::Redis(redis) => redis.validate()?,
             StoreConfig::Lmdb(lmdb) => lmdb.validate()?,
@@ -274,6 +278,29 @@ mod tests {
             f(&mut o);
             assert_eq!(o.validate().unwrap_err().code(), code, "case {i}");
         }
+    }
+
+    /// The detail names the option at fault, the locale's ones too.
+    #[test]
+    fn a_bad_default_locale_names_its_option() {
+        let lcid = AppOptions {
+            default_lcid: 0xABCD,
+            ..AppOptions::default()
+        };
+        let e = lcid.validate().unwrap_err();
+        assert_eq!(e.code(), error::E_INVALID_LCID);
+        assert!(e.detail().starts_with("default_lcid: "), "{}", e.detail());
+        let cp = AppOptions {
+            default_codepage: 1,
+            ..AppOptions::default()
+        };
+        let e = cp.validate().unwrap_err();
+        assert_eq!(e.code(), error::E_INVALID_CODEPAGE);
+        assert!(
+            e.detail().starts_with("default_codepage: "),
+            "{}",
+            e.detail()
+        );
     }
 
     #[test]
