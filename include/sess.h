@@ -362,7 +362,8 @@ typedef struct sess_unknown {
 /**
  * Makes one instance of a session-scope static object: stores an owned
  * (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code
- * (which `sess_error_set` may give a message).
+ * (which `sess_error_set` may give a message). A success with `*out` left
+ * NULL fails the call that needed the object with `SESS_E_POINTER`.
  */
 typedef sess_result (*sess_static_factory_fn)(void *context,
                                               const char *name,

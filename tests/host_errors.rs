@@ -333,3 +333,37 @@ fn a_session_on_end_run_inside_on_start_keeps_its_message_to_itself() {
     // SAFETY: made above, released once.
     unsafe { sess_app_release(app) };
 }
+
+/// A factory that returns `SESS_S_OK` without an object: the error names
+/// the factory, not the caller's arguments (whose NULL `SESS_E_POINTER`
+/// otherwise means).
+#[test]
+fn a_factory_succeeding_without_an_object_is_named_as_the_culprit() {
+    unsafe extern "C" fn empty(_: *mut c_void, _: *const c_char, _: *mut *mut Unknown) -> i32 {
+        error::S_OK
+    }
+    let decl = sess_static_object_decl {
+        name: c"objEmpty".as_ptr(),
+        factory: Some(empty),
+        context: null_mut(),
+    };
+    let app = app(|o| o.static_objects = &decl);
+    let mut s = null_mut();
+    // SAFETY: live handles; writable slots.
+    unsafe {
+        assert_eq!(sess_session_create(app, &mut s), error::S_OK);
+        let mut v = std::mem::zeroed();
+        assert_eq!(
+            sess_static_get(s, c"objEmpty".as_ptr(), &mut v),
+            error::E_POINTER
+        );
+        let (code, detail) = last();
+        assert_eq!(code, error::E_POINTER);
+        assert!(
+            detail.contains("factory") && detail.contains("objEmpty"),
+            "{detail}"
+        );
+        assert_eq!(sess_session_close(s), error::S_OK);
+        sess_app_release(app);
+    }
+}

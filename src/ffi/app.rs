@@ -33,7 +33,8 @@ pub type sess_on_end_fn =
 
 /// Makes one instance of a session-scope static object: stores an owned
 /// (AddRef'd) reference in `*out` and returns `SESS_S_OK`, or a failure code
-/// (which `sess_error_set` may give a message).
+/// (which `sess_error_set` may give a message). A success with `*out` left
+/// NULL fails the call that needed the object with `SESS_E_POINTER`.
 #[allow(non_camel_case_types)]
 pub type sess_static_factory_fn = Option<
     unsafe extern "C" fn(
@@ -319,7 +320,18 @@ unsafe fn to_rust(o: &sess_app_options) -> Result<AppOptions> {
                     return Err(made.error("a static object factory failed"));
                 }
                 // SAFETY: the factory hands over one reference in `p`.
-                unsafe { Object::from_owned(p) }
+                unsafe { Object::from_owned(p) }.map_err(|e| {
+                    // The factory's fault, not the caller's arguments.
+                    Error::new(
+                        e.code(),
+                        format!(
+                            "the factory of static object {:?} succeeded without a usable \
+                             object: {}",
+                            c_name.to_string_lossy(),
+                            e.detail()
+                        ),
+                    )
+                })
             });
             r.static_objects.push(StaticObject { name, factory });
         }
