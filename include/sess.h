@@ -839,7 +839,8 @@ typedef struct sess_app_options {
    */
   uint64_t max_sessions;
   /**
-   * Largest value in bytes (default 1048576).
+   * Largest value in bytes (default 1048576; 0 is not "no limit" but
+   * `SESS_E_INVALID_OPTION`).
    */
   uint64_t max_value_bytes;
   /**

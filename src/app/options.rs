@@ -158,6 +158,11 @@ impl AppOptions {
         if self.max_sessions == 0 || self.max_items == 0 || self.max_key_bytes == 0 {
             return bad("max_sessions, max_items and max_key_bytes must be at least 1");
         }
+        if self.max_value_bytes == 0 {
+            // Not "no limit" (as a zero memory budget is): every value
+            // but Empty would be refused, at each write instead of here.
+            return bad("max_value_bytes must be at least 1");
+        }
         if self.max_session_bytes == 0 {
             return bad("max_session_bytes must be at least 1");
         }
@@ -263,6 +268,7 @@ mod tests {
                 error::E_INVALID_OPTION,
             ),
             (|o| o.max_sessions = 0, error::E_INVALID_OPTION),
+            (|o| o.max_value_bytes = 0, error::E_INVALID_OPTION),
             (|o| o.max_session_bytes = 0, error::E_INVALID_OPTION),
             (|o| o.memory_budget_bytes = 1 << 20, error::E_INVALID_OPTION),
             (

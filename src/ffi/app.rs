@@ -85,7 +85,8 @@ pub struct sess_app_options {
     /// batch of the sessions already past their deadline (as a sweep
     /// would: `on_end`, on that thread) and still finds no room.
     pub max_sessions: u64,
-    /// Largest value in bytes (default 1048576).
+    /// Largest value in bytes (default 1048576; 0 is not "no limit" but
+    /// `SESS_E_INVALID_OPTION`).
     pub max_value_bytes: u64,
     /// Most Contents items per session (default 1024).
     pub max_items: u32,
