@@ -8,7 +8,8 @@ to compile if that header broke what this one declared:
 
 - every function keeps its exact type (return and parameter types);
 - every struct and union keeps each member at its offset with its type; a
-  versioned struct (struct_size first) may grow, any other keeps its size;
+  versioned struct (struct_size first) or one only the library makes (LENT)
+  may grow, any other keeps its size;
 - every typedef (handles, codes, callbacks) keeps its type;
 - every constant keeps its value, every _init macro stays defined, and the
   exported data (SESS_IID_*) keep their type.
@@ -24,6 +25,9 @@ import sys
 
 # Constants that change from release to release by design.
 CHANGING = {"SESS_VERSION_MINOR", "SESS_VERSION_PATCH", "SESS_VERSION_STRING"}
+# Structs only the library makes, lending a pointer to a host's callback
+# (a host never allocates one): they may grow at the end, as versioned ones.
+LENT = {"sess_buffer", "sess_buffer_list"}
 
 
 def strip_comments(text):
@@ -142,7 +146,7 @@ def check_record(kind, tag, members, alias):
             f"ABI_SAME(__typeof__((({alias} *)0)->{name}), "
             f'__typeof__((({kind} {frozen} *)0)->{name}), "{alias}.{name} keeps its type");'
         )
-    grows = member_name(decls[0]) == "struct_size"
+    grows = member_name(decls[0]) == "struct_size" or alias in LENT
     relation, what = (">=", "may only grow") if grows else ("==", "keeps its size")
     lines.append(
         f"_Static_assert(sizeof({alias}) {relation} sizeof({kind} {frozen}), "

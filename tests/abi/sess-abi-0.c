@@ -214,7 +214,7 @@ _Static_assert(offsetof(sess_buffer, write) == offsetof(struct abi0_sess_buffer,
 ABI_SAME(__typeof__(((sess_buffer *)0)->write), __typeof__(((struct abi0_sess_buffer *)0)->write), "sess_buffer.write keeps its type");
 _Static_assert(offsetof(sess_buffer, internal) == offsetof(struct abi0_sess_buffer, internal), "sess_buffer.internal keeps its offset");
 ABI_SAME(__typeof__(((sess_buffer *)0)->internal), __typeof__(((struct abi0_sess_buffer *)0)->internal), "sess_buffer.internal keeps its type");
-_Static_assert(sizeof(sess_buffer) == sizeof(struct abi0_sess_buffer), "sess_buffer keeps its size");
+_Static_assert(sizeof(sess_buffer) >= sizeof(struct abi0_sess_buffer), "sess_buffer may only grow");
 
 typedef sess_result (*abi0_sess_store_get_fn)(void *context, const char *key, uint32_t flags, uint64_t lock_token, uint64_t now_ms, struct sess_buffer *out_blob);
 ABI_SAME(sess_store_get_fn, abi0_sess_store_get_fn, "sess_store_get_fn keeps its type");
@@ -231,7 +231,7 @@ _Static_assert(offsetof(sess_buffer_list, add) == offsetof(struct abi0_sess_buff
 ABI_SAME(__typeof__(((sess_buffer_list *)0)->add), __typeof__(((struct abi0_sess_buffer_list *)0)->add), "sess_buffer_list.add keeps its type");
 _Static_assert(offsetof(sess_buffer_list, internal) == offsetof(struct abi0_sess_buffer_list, internal), "sess_buffer_list.internal keeps its offset");
 ABI_SAME(__typeof__(((sess_buffer_list *)0)->internal), __typeof__(((struct abi0_sess_buffer_list *)0)->internal), "sess_buffer_list.internal keeps its type");
-_Static_assert(sizeof(sess_buffer_list) == sizeof(struct abi0_sess_buffer_list), "sess_buffer_list keeps its size");
+_Static_assert(sizeof(sess_buffer_list) >= sizeof(struct abi0_sess_buffer_list), "sess_buffer_list may only grow");
 
 typedef sess_result (*abi0_sess_store_list_expired_fn)(void *context, uint64_t now_ms, size_t max, struct sess_buffer_list *out);
 ABI_SAME(sess_store_list_expired_fn, abi0_sess_store_list_expired_fn, "sess_store_list_expired_fn keeps its type");
