@@ -51,14 +51,16 @@ public:
     /// Item(index), 1-based.
     variant item(int index) const
     {
-        const std::size_t i = zero_based(index);
-        return kind_ == kind::contents ? contents_view(s_).at(i) : static_objects(s_).at(i);
+        return at_index(index, [&](std::size_t i) {
+            return kind_ == kind::contents ? contents_view(s_).at(i) : static_objects(s_).at(i);
+        });
     }
     /// Key(index), 1-based.
     std::string key(int index) const
     {
-        const std::size_t i = zero_based(index);
-        return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
+        return at_index(index, [&](std::size_t i) {
+            return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
+        });
     }
     /// No character (it would be taken as an index): a key is text, "k"
     /// not 'k'; an index an int.
@@ -73,6 +75,24 @@ protected:
         if (index < 1)
             throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
         return static_cast<std::size_t>(index) - 1;
+    }
+    /// `f(index - 1)`, a C call by 0-based index; an index past the end is
+    /// told as the caller counted it, from 1 (the C call's message counts
+    /// from 0).
+    template <class F> auto at_index(int index, F &&f) const -> decltype(f(std::size_t{}))
+    {
+        const std::size_t i = zero_based(index);
+        int n = 0;
+        try {
+            return f(i);
+        } catch (const error &e) {
+            // (Another failure with this code, a factory's, stays as it is.)
+            if (e.code() != SESS_DISP_E_BADINDEX || (n = count()) > static_cast<int>(i))
+                throw;
+        }
+        throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) +
+                                              " is out of range: ASP collections count from 1 to the count (" +
+                                              std::to_string(n) + ")");
     }
     sess_session *s_;
     kind kind_;
@@ -98,14 +118,19 @@ public:
     /// value; returns the value now stored.
     variant item(int index, const variant &var)
     {
-        contents(writable_handle()).set_at(zero_based(index), var);
+        sess_session *s = writable_handle();
+        at_index(index, [&](std::size_t i) { contents(s).set_at(i, var); });
         return item(index);
     }
     /// Remove(key) (Contents only; StaticObjects: COLLECTION_READONLY):
     /// whether there was such an item.
     bool remove(text_arg key) { return contents(writable_handle()).remove(key); }
     /// Remove(index), 1-based (Contents only).
-    void remove(int index) { contents(writable_handle()).remove_at(zero_based(index)); }
+    void remove(int index)
+    {
+        sess_session *s = writable_handle();
+        at_index(index, [&](std::size_t i) { contents(s).remove_at(i); });
+    }
     /// No character (it would be taken as an index): "k" for a key.
     template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> variant item(C, const variant &) = delete;
     /// No character (it would be taken as an index): "k" for a key.

@@ -353,3 +353,49 @@ TEST_CASE("IISVariantDictionary: a character is neither a key nor an index")
     CHECK(contents.count() == 0);
     s.close();
 }
+
+// A bad index is told as the caller counted it, from 1: contents.item(3) of
+// two items threw "index 2 is out of range (count 2)" (the C call's 0-based
+// index, one that exists), as did key, remove and item(index, var), and
+// staticObjects()'.
+TEST_CASE("IISVariantDictionary: a bad index's message counts from 1")
+{
+    sess_static_object_decl decls[1] = {{"objInfo", test_object::factory, nullptr}};
+    sess_app_options o = sess::app_options();
+    o.static_objects = decls;
+    o.static_object_count = 1;
+    {
+        sess::app app(o);
+        sess::session s = app.create();
+        sess::IISSessionObject session(s.handle());
+        session.value("a", 1);
+        session.value("b", 2);
+        sess::IISVariantDictionary contents = session.contents();
+        const auto message = [](auto &&f) -> std::string {
+            try {
+                f();
+            } catch (const sess::error &e) {
+                CHECK(e.code() == SESS_DISP_E_BADINDEX);
+                return e.what();
+            }
+            return "(nothing thrown)";
+        };
+        const auto says = [](const std::string &text, const std::string &index, const std::string &not_index) {
+            INFO(text);
+            CHECK(text.find("index " + index) != std::string::npos);
+            CHECK(text.find("index " + not_index) == std::string::npos);
+        };
+        says(message([&] { (void)contents.item(3); }), "3", "2");
+        says(message([&] { (void)contents.key(3); }), "3", "2");
+        says(message([&] { contents.remove(3); }), "3", "2");
+        says(message([&] { contents.item(3, 1); }), "3", "2");
+        const sess::IISSessionObject &view = session;
+        says(message([&] { (void)view.contents().item(3); }), "3", "2");
+        sess::IISVariantDictionary statics = session.staticObjects();
+        says(message([&] { (void)statics.item(2); }), "2", "1");
+        says(message([&] { (void)statics.key(2); }), "2", "1");
+        CHECK(contents.count() == 2);
+        s.close();
+    }
+    CHECK(test_object::alive() == 0);
+}
