@@ -46,9 +46,31 @@ impl Collection {
         }
     }
 
+    /// `DISP_E_BADINDEX` unless item `index` (0-based) exists, told as the
+    /// caller counted it, from 1 (the library's own message counts from 0).
+    fn check_index(self, s: &Session, index: usize) -> Result<()> {
+        let count = match self {
+            Collection::Contents => s.count(),
+            Collection::StaticObjects => s.static_count(),
+        };
+        if index < count {
+            return Ok(());
+        }
+        Err(Error::new(
+            err::DISP_E_BADINDEX,
+            format!(
+                "index {} is out of range: indexes run from 1 to the count ({count})",
+                index.saturating_add(1)
+            ),
+        ))
+    }
+
     /// `Item(key)`: the value (a static object as `VT_UNKNOWN`); a missing
     /// name is `VT_EMPTY` and `S_FALSE`, a bad index `DISP_E_BADINDEX`.
     pub(crate) fn item(self, s: &mut Session, key: &Key) -> Result<(Variant, sess_result)> {
+        if let Key::Index(i) = key {
+            self.check_index(s, *i)?;
+        }
         let index = match (self, key) {
             (Collection::Contents, Key::Name(n)) => {
                 return Ok(match s.get(n) {
@@ -73,13 +95,19 @@ impl Collection {
         self.readonly("Item")?;
         match key {
             Key::Name(n) => s.set(n, value),
-            Key::Index(i) => s.set_at(*i, value),
+            Key::Index(i) => {
+                self.check_index(s, *i)?;
+                s.set_at(*i, value)
+            }
         }
     }
 
     /// `Key(key)`: the name at an index, or a name's stored spelling
     /// (missing: `VT_EMPTY` and `S_FALSE`).
     fn key(self, s: &Session, key: &Key) -> Result<(Variant, sess_result)> {
+        if let Key::Index(i) = key {
+            self.check_index(s, *i)?;
+        }
         let name = match (self, key) {
             (Collection::Contents, Key::Index(i)) => Some(s.item_at(*i)?.0),
             (Collection::Contents, Key::Name(n)) => s.contents().find(n).map(|(_, k)| k),
@@ -122,7 +150,10 @@ impl Collection {
             } else {
                 err::S_FALSE
             }),
-            Key::Index(i) => s.remove_at(*i).map(|()| err::S_OK),
+            Key::Index(i) => {
+                self.check_index(s, *i)?;
+                s.remove_at(*i).map(|()| err::S_OK)
+            }
         }
     }
 

@@ -1137,3 +1137,60 @@ fn an_omitted_required_argument_is_param_not_optional() {
         sess_app_release(a);
     }
 }
+
+/// A bad index's message counts from 1, as the caller did: Contents.Item(4)
+/// of three items said "index 3 is out of range (count 3)" (the library's
+/// 0-based index, one that exists), and so did Key, Remove and an Item put,
+/// StaticObjects' and `Session(4)`.
+#[test]
+fn a_bad_index_is_told_as_the_caller_counted_it() {
+    let a = app(with_statics());
+    let sess = create(a);
+    let o = interface(sess);
+    for k in ["a", "b", "c"] {
+        assert_eq!(
+            s_call(o, DISPID_VALUE, PUT, &[s(k)], Some(Variant::I4(1))).0,
+            e::S_OK
+        );
+    }
+    let detail = || super::super::last_error().expect("a failure").1;
+    let says_four = |rc: sess_result, what: &str| {
+        assert_eq!(rc, e::DISP_E_BADINDEX, "{what}");
+        let text = detail();
+        assert!(
+            text.contains("index 4") && !text.contains("index 3"),
+            "{what}: {text}"
+        );
+    };
+    let contents = dictionary(o, DISPID_SESSION_CONTENTS);
+    let four = [Variant::I4(4)];
+    says_four(d_call(contents, DISPID_VALUE, GET, &four).0, "Item");
+    says_four(d_call(contents, DISPID_DICTIONARY_KEY, GET, &four).0, "Key");
+    says_four(
+        d_call(contents, DISPID_DICTIONARY_REMOVE, DISPATCH_METHOD, &four).0,
+        "Remove",
+    );
+    says_four(
+        s_call(o, DISPID_VALUE, PUT, &four, Some(Variant::I4(2))).0,
+        "Session(4) = 2",
+    );
+    says_four(s_call(o, DISPID_VALUE, GET, &four, None).0, "Session(4)");
+    let statics = dictionary(o, DISPID_SESSION_STATICOBJECTS);
+    let three = [Variant::I4(3)];
+    for (id, what) in [(DISPID_VALUE, "Item"), (DISPID_DICTIONARY_KEY, "Key")] {
+        assert_eq!(d_call(statics, id, GET, &three).0, e::DISP_E_BADINDEX);
+        let text = detail();
+        assert!(
+            text.contains("index 3") && !text.contains("index 2"),
+            "StaticObjects.{what}: {text}"
+        );
+    }
+    // SAFETY: live objects and handles, each released once.
+    unsafe {
+        assert_eq!(release_dict(statics), 0);
+        assert_eq!(release_dict(contents), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
