@@ -4,6 +4,7 @@ case-insensitive MutableMapping of its Contents."""
 from __future__ import annotations
 
 import contextlib
+import operator
 import sys
 import warnings
 from types import TracebackType
@@ -337,20 +338,30 @@ def _key(name: str) -> bytes:
         raise KeyError(name) from None
 
 
+def _integer(value: int) -> int:
+    """`value` as an int: an int or anything Python takes as an integer
+    (`__index__`, as numpy's integers have), but not a bool."""
+    if isinstance(value, bool):
+        raise TypeError("expected int, not bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"expected int, not {type(value).__name__}") from None
+
+
 def _index(index: int) -> int:
     """A 0-based index for the C calls (negative: BadIndex)."""
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise TypeError(f"expected int, not {type(index).__name__}")
+    index = _integer(index)
     if not 0 <= index < 1 << 63:
         raise error_for(lib.SESS_DISP_E_BADINDEX, f"index {index} is out of range")
     return index
 
 
 def _int(value: int, ctype: str, code: int) -> int:
-    """`value` checked to be an int that fits `ctype` (else `code`, the
-    property's InvalidArgument, as the library gives for a value it holds)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected int, not {type(value).__name__}")
+    """`value` checked to be an integer (see _integer) that fits `ctype`
+    (else `code`, the property's InvalidArgument, as the library gives for
+    a value it holds)."""
+    value = _integer(value)
     bits = ffi.sizeof(ctype) * 8
     low, high = (0, (1 << bits) - 1) if ctype.startswith("u") else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
     if not low <= value <= high:

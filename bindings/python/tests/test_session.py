@@ -900,6 +900,46 @@ def test_a_property_value_out_of_range_is_that_propertys_error(app, name, code, 
         assert getattr(s, name) == before
 
 
+class _Integer:
+    """An integer that is not an int, as numpy's integers are: it has
+    __index__ (PEP 357), as list indexes and C int arguments take."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
+def test_indexes_and_properties_take_any_integer(app):
+    """key_at / value_at / remove_at and Timeout, LCID, CodePage take what
+    Python takes as an integer (numpy.int64(1), anything with __index__),
+    as a list index does; they raised TypeError for all but int. bool and
+    float are still no integer there."""
+    with app.create() as s:
+        s.update(a=1, b=2, c=3)
+        assert s.key_at(_Integer(1)) == "b"
+        assert s.value_at(_Integer(2)) == 3
+        s.remove_at(_Integer(0))
+        assert list(s) == ["b", "c"]
+        with pytest.raises(libsess.BadIndex):
+            s.key_at(_Integer(-1))
+        s.timeout = _Integer(7)
+        s.lcid = _Integer(1036)
+        s.codepage = _Integer(1252)
+        assert (s.timeout, s.lcid, s.codepage) == (7, 1036, 1252)
+        assert type(s.timeout) is int
+        with pytest.raises(libsess.InvalidArgument) as e:
+            s.timeout = _Integer(1 << 40)
+        assert e.value.hresult == lib.SESS_E_INVALID_TIMEOUT
+        for bad in (True, 1.0, "1"):
+            with pytest.raises(TypeError):
+                s.key_at(bad)
+            with pytest.raises(TypeError):
+                s.timeout = bad
+        assert s.timeout == 7
+
+
 def test_membership_does_not_convert_the_value(app, monkeypatch):
     """`in` asks whether the key is there; converting the value is get's job
     (here every conversion fails, and `in` still answers)."""
