@@ -6,7 +6,7 @@
 // staticObjects() return IISVariantDictionary objects indexed from 1, as
 // ASP and X++ index them (a const IISSessionObject's are read-only
 // IISVariantDictionaryView objects); a key is text, an index an int (a
-// character is neither). Errors throw sess::error.
+// character or a bool is neither). Errors throw sess::error.
 //
 //   sess::IISSessionObject session(handle);   // a borrowed sess_session *
 //   session.timeout(5);                       // Session.Timeout = 5
@@ -19,6 +19,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 // windows.h (combaseapi.h) defines `interface` as `struct`, which would
 // break X++'s interface() below: undefined here, restored at the end (a
@@ -27,6 +28,14 @@
 #undef interface
 
 namespace sess {
+
+namespace detail {
+
+/// Whether C is neither a key nor an index of a dictionary: a character
+/// (text: "k", not 'k') or a bool (the COM dictionaries refuse VT_BOOL).
+template <class C> inline constexpr bool is_no_index_v = is_char_v<C> || std::is_same_v<C, bool>;
+
+} // namespace detail
 
 /// X++'s IISVariantDictionary read only: Session.Contents (what a const
 /// IISSessionObject gives) or Session.StaticObjects, indexed from 1 (ASP's
@@ -62,11 +71,11 @@ public:
             return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
         });
     }
-    /// No character (it would be taken as an index): a key is text, "k"
-    /// not 'k'; an index an int.
-    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> variant item(C) const = delete;
-    /// No character (it would be taken as an index).
-    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> std::string key(C) const = delete;
+    /// No character or bool (either would be taken as an index): a key is
+    /// text, "k" not 'k'; an index an int.
+    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> variant item(C) const = delete;
+    /// No character or bool (either would be taken as an index).
+    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> std::string key(C) const = delete;
 
 protected:
     /// `index` (1-based) as a 0-based index; below 1, DISP_E_BADINDEX.
@@ -131,10 +140,12 @@ public:
         sess_session *s = writable_handle();
         at_index(index, [&](std::size_t i) { contents(s).remove_at(i); });
     }
-    /// No character (it would be taken as an index): "k" for a key.
-    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> variant item(C, const variant &) = delete;
-    /// No character (it would be taken as an index): "k" for a key.
-    template <class C, std::enable_if_t<detail::is_char_v<C>, int> = 0> void remove(C) = delete;
+    /// No character or bool (either would be taken as an index): "k" for
+    /// a key.
+    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> variant item(C, const variant &) = delete;
+    /// No character or bool (either would be taken as an index): "k" for
+    /// a key.
+    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> void remove(C) = delete;
     /// RemoveAll (Contents only).
     void removeAll() { contents(writable_handle()).clear(); }
 

@@ -399,3 +399,24 @@ TEST_CASE("IISVariantDictionary: a bad index's message counts from 1")
     }
     CHECK(test_object::alive() == 0);
 }
+
+// A bool was taken as an index: contents.item(true) read item 1,
+// remove(false) went to index 0, where the COM dictionaries refuse a
+// VT_BOOL key (DISP_E_TYPEMISMATCH) and Python's key_at(True) is a
+// TypeError. As a character, a bool is neither a key nor an index.
+TEST_CASE("IISVariantDictionary: a bool is neither a key nor an index")
+{
+    using dictionary = sess::IISVariantDictionary;
+    using view = sess::IISVariantDictionaryView;
+    static_assert(!items_by<dictionary, bool>::value && !items_by<view, bool>::value);
+    static_assert(!sets_item_by<dictionary, bool>::value);
+    static_assert(!removes_by<dictionary, bool>::value);
+    static_assert(!keys_by<dictionary, bool>::value && !keys_by<view, bool>::value);
+    static_assert(items_by<view, int>::value && removes_by<dictionary, short>::value);
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    session.value("k", true); // a bool is still a value
+    CHECK(session.contents().item(1).vt() == SESS_VT_BOOL);
+    s.close();
+}
