@@ -29,14 +29,6 @@
 
 namespace sess {
 
-namespace detail {
-
-/// Whether C is neither a key nor an index of a dictionary: a character
-/// (text: "k", not 'k') or a bool (the COM dictionaries refuse VT_BOOL).
-template <class C> inline constexpr bool is_no_index_v = is_char_v<C> || std::is_same_v<C, bool>;
-
-} // namespace detail
-
 /// X++'s IISVariantDictionary read only: Session.Contents (what a const
 /// IISSessionObject gives) or Session.StaticObjects, indexed from 1 (ASP's
 /// Item(i) / Key(i)); a bad index throws DISP_E_BADINDEX.
@@ -73,9 +65,9 @@ public:
     }
     /// No character or bool (either would be taken as an index): a key is
     /// text, "k" not 'k'; an index an int.
-    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> variant item(C) const = delete;
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> variant item(C) const = delete;
     /// No character or bool (either would be taken as an index).
-    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> std::string key(C) const = delete;
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> std::string key(C) const = delete;
 
 protected:
     /// `index` (1-based) as a 0-based index; below 1, DISP_E_BADINDEX.
@@ -142,10 +134,10 @@ public:
     }
     /// No character or bool (either would be taken as an index): "k" for
     /// a key.
-    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> variant item(C, const variant &) = delete;
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> variant item(C, const variant &) = delete;
     /// No character or bool (either would be taken as an index): "k" for
     /// a key.
-    template <class C, std::enable_if_t<detail::is_no_index_v<C>, int> = 0> void remove(C) = delete;
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> void remove(C) = delete;
     /// RemoveAll (Contents only).
     void removeAll() { contents(writable_handle()).clear(); }
 
@@ -168,6 +160,8 @@ public:
 
     /// CodePage.
     int codePage() const { return static_cast<int>(s_.codepage()); }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int codePage(T) = delete;
     /// Sets CodePage; returns the value in force.
     int codePage(int codePage) { return static_cast<int>(s_.codepage(static_cast<std::uint32_t>(codePage))); }
     /// Contents (1-based).
@@ -194,6 +188,8 @@ public:
     }
     /// LCID.
     int lcid() const { return static_cast<int>(s_.lcid()); }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int lcid(T) = delete;
     /// Sets LCID; returns the value in force.
     int lcid(int lcid) { return static_cast<int>(s_.lcid(static_cast<std::uint32_t>(lcid))); }
     /// StaticObjects (1-based); its changes throw COLLECTION_READONLY, as
@@ -209,6 +205,8 @@ public:
     }
     /// Timeout in minutes.
     int timeout() const { return s_.timeout(); }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int timeout(T) = delete;
     /// Sets Timeout; returns the value in force.
     int timeout(int timeout) { return s_.timeout(timeout); }
     /// Session(name): a copy; VT_EMPTY when missing.

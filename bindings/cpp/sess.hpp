@@ -145,6 +145,10 @@ inline constexpr bool is_char_v = std::is_same_v<T, char> || std::is_same_v<T, w
 #endif
     ;
 
+/// Whether T is a character type or bool: neither is a number for a
+/// property or an index (a character would be its code, a bool 1 or 0).
+template <class T> inline constexpr bool is_char_or_bool_v = is_char_v<T> || std::is_same_v<T, bool>;
+
 /// The integer types a variant holds and converts to (bool and the
 /// character types aside; signed and unsigned char are numbers).
 template <class T>
@@ -844,6 +848,8 @@ public:
         detail::check(sess_timeout(s_, nullptr, &m));
         return m;
     }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int timeout(T) = delete;
     /// Sets Timeout; returns the value in force.
     int timeout(int minutes)
     {
@@ -859,6 +865,8 @@ public:
         detail::check(sess_lcid(s_, nullptr, &v));
         return v;
     }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> std::uint32_t lcid(T) = delete;
     /// Sets LCID; returns the value in force.
     std::uint32_t lcid(std::uint32_t lcid)
     {
@@ -873,6 +881,8 @@ public:
         detail::check(sess_codepage(s_, nullptr, &v));
         return v;
     }
+    /// No bool or character (either would be taken as a number).
+    template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> std::uint32_t codepage(T) = delete;
     /// Sets CodePage; returns the value in force.
     std::uint32_t codepage(std::uint32_t cp)
     {

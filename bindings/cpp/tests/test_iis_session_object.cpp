@@ -420,3 +420,45 @@ TEST_CASE("IISVariantDictionary: a bool is neither a key nor an index")
     CHECK(session.contents().item(1).vt() == SESS_VT_BOOL);
     s.close();
 }
+
+namespace {
+// Whether S's property setter `P` takes an argument of type A.
+template <class S, class A, class = void> struct sets_timeout : std::false_type {};
+template <class S, class A>
+struct sets_timeout<S, A, std::void_t<decltype(std::declval<S &>().timeout(std::declval<A>()))>> : std::true_type {};
+template <class S, class A, class = void> struct sets_lcid : std::false_type {};
+template <class S, class A>
+struct sets_lcid<S, A, std::void_t<decltype(std::declval<S &>().lcid(std::declval<A>()))>> : std::true_type {};
+template <class S, class A, class = void> struct sets_codepage : std::false_type {};
+template <class S, class A>
+struct sets_codepage<S, A, std::void_t<decltype(std::declval<S &>().codepage(std::declval<A>()))>> : std::true_type {};
+template <class S, class A, class = void> struct sets_code_page : std::false_type {};
+template <class S, class A>
+struct sets_code_page<S, A, std::void_t<decltype(std::declval<S &>().codePage(std::declval<A>()))>> : std::true_type {};
+template <class S, class A>
+inline constexpr bool sets_any_v = sets_timeout<S, A>::value || sets_lcid<S, A>::value || sets_codepage<S, A>::value ||
+                                   sets_code_page<S, A>::value;
+} // namespace
+
+// timeout(true) set a Timeout of 1 minute, lcid(true) the LCID 1 (Arabic)
+// and timeout('5') 53 minutes: a bool or a character promoted to the
+// number, where Python refuses them (TypeError) and COM's put of a
+// VT_BOOL is -1 (refused as out of range). Timeout, LCID and CodePage
+// take numbers only.
+TEST_CASE("Timeout, LCID and CodePage take no bool and no character")
+{
+    static_assert(!sets_any_v<sess::IISSessionObject, bool> && !sets_any_v<sess::IISSessionObject, char>);
+    static_assert(!sets_any_v<sess::session_ref, bool> && !sets_any_v<sess::session_ref, wchar_t>);
+    static_assert(!sets_any_v<sess::session, bool> && !sets_any_v<sess::session, char32_t>);
+    static_assert(sets_timeout<sess::IISSessionObject, int>::value && sets_code_page<sess::IISSessionObject, long>::value);
+    static_assert(sets_lcid<sess::session_ref, unsigned>::value && sets_codepage<sess::session, int>::value);
+    static_assert(sets_timeout<sess::session, short>::value && sets_lcid<sess::IISSessionObject, std::uint8_t>::value);
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(s.timeout(5) == 5);
+    CHECK(s.timeout() == 5); // the getters are still there
+    sess::IISSessionObject session(s.handle());
+    CHECK(session.lcid(1036) == 1036);
+    CHECK(session.codePage() == 65001);
+    s.close();
+}
