@@ -2319,6 +2319,19 @@ fn apache_streaming_handler_gets_its_cookie_early_and_commits_at_the_end() {
     );
 }
 
+/// mod_sess.h's `sess_ap_request` given no request (NULL, a caller's
+/// mistake) answers NULL, as for a request without session state: the
+/// child serving the request does not crash.
+#[test]
+fn apache_sess_ap_request_of_no_request_is_null() {
+    let extra = ExtraConf::stream_test("");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let r = demo.get("/stream?null=1", None);
+    r.assert_status(200);
+    r.assert_contains("null=none");
+    demo.assert_alive("sess_ap_request(NULL)");
+}
+
 /// What mod_sess logs at startup for an application with the in-process
 /// store under an MPM that may run several children.
 const SPLIT_WARNING: &str = "keeps its sessions in one child process";

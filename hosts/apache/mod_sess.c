@@ -1082,9 +1082,11 @@ static req_state *unit_state(const request_rec *r)
     return state_in_chain(r);
 }
 
+/* mod_sess.h's: NULL for no request (a caller's mistake: it must not
+ * crash the child that serves the others). */
 static sess_request *sess_ap_request(request_rec *r)
 {
-    req_state *st = unit_state(r);
+    req_state *st = r ? unit_state(r) : NULL;
     return st ? st->req : NULL;
 }
 

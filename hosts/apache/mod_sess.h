@@ -36,7 +36,9 @@
 
 /* The request's unit of work (sess_request_session, sess_request_path,
  * sess_request_app_path, sess_request_rewrite_url), or NULL when no
- * application serves the request or its scope has no SessionState. */
+ * application serves the request, its scope has no SessionState, the
+ * unit of work has not begun (before mod_sess's fixups hook) or has
+ * ended (once the response's EOS passed), or `r` is NULL. */
 APR_DECLARE_OPTIONAL_FN(sess_request *, sess_ap_request, (request_rec *r));
 
 /* The note naming the request's application (its virtual path). */

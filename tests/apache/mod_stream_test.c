@@ -27,6 +27,9 @@
  * With ?pieces=<N> it counts, then writes N pieces of 10 bytes, each its
  * own brigade ("%09d\n" of 0 .. N-1), as a handler writing a large
  * response in tiny pieces does (with &rputs=1 through ap_rputs instead).
+ * With ?null=1 it asks mod_sess for the unit of work of no request
+ * (sess_ap_request(NULL), a caller's mistake) and says what it got:
+ * "null=none" for NULL.
  * Built by `make -C hosts/apache ext/mod_stream_test.so`.
  */
 #include <stdbool.h>
@@ -130,7 +133,14 @@ static int stream_handler(request_rec *r)
 
     if (strcmp(r->handler, "sess-stream-test") != 0)
         return DECLINED;
-    if (!get_request || !(req = get_request(r)))
+    if (!get_request)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (query_int(r, "null")) {
+        ap_set_content_type(r, "text/plain");
+        ap_rputs(get_request(NULL) ? "null=some\n" : "null=none\n", r);
+        return OK;
+    }
+    if (!(req = get_request(r)))
         return HTTP_INTERNAL_SERVER_ERROR;
     if (query_int(r, "peek")) {
         /* ?peek=1: the session if there is one, then a redirect. */
