@@ -3347,6 +3347,38 @@ fn apache_redis_key_prefixes_of_a_b_and_a_underscore_b_differ() {
     delete_keys(&prefix);
 }
 
+/// A store's directive in an application of another store would do
+/// nothing (a SessionStoreName on Redis names nothing, a SessionKeyPrefix
+/// on LMDB prefixes nothing): it stops Apache at startup, naming it.
+#[test]
+fn apache_refuses_a_stores_directive_in_an_application_of_another_store() {
+    let lmdb = "SessionStore lmdb:///nonexistent-libsess-test-dir";
+    let redis = "SessionStore redis://127.0.0.1:6379/0";
+    let lmdb_only = "SessionStoreName, SessionStoreMapSize and SessionStoreDurable apply to an \
+                     LMDB store";
+    let redis_only = "SessionKeyPrefix applies to a Redis store";
+    let shared_only = "SessionStoreLockTTL applies to a Redis or LMDB store";
+    for (lines, needle) in [
+        ("SessionStoreName shop", lmdb_only),
+        (&format!("{redis}\n    SessionStoreName shop"), lmdb_only),
+        ("SessionStoreDurable On", lmdb_only),
+        ("SessionKeyPrefix shop:", redis_only),
+        (&format!("{lmdb}\n    SessionKeyPrefix shop:"), redis_only),
+        ("SessionStoreLockTTL 5000", shared_only),
+    ] {
+        let extra = ExtraConf::new(&format!(
+            "<Location /shop>\n    SessionApplication On\n    {lines}\n</Location>\n"
+        ));
+        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+        for needle in ["application /shop (main server", needle] {
+            assert!(
+                out.contains(needle),
+                "{lines}: {needle:?} is not in the log:\n{out}"
+            );
+        }
+    }
+}
+
 /// What the library refuses in an application's settings stops Apache at
 /// startup (and `apache2 -t`), the log naming the application and the
 /// problem, instead of every request of the server answering 500.

@@ -56,8 +56,12 @@
  * a path declared twice, a SessionTimeout out of range, two applications
  * with one cookie name, a Redis URL it cannot read, a key prefix too long
  * or a SessionStoreLockTTL out of range), an LMDB name past 64 bytes or
- * lock TTL below its least, and a shared namespace (above) stop Apache
- * there, the error log naming the application and where it is declared.
+ * lock TTL below its least, a store's directive in an application of
+ * another store (SessionKeyPrefix without Redis; SessionStoreName,
+ * SessionStoreMapSize or SessionStoreDurable without LMDB;
+ * SessionStoreLockTTL in-process: it would do nothing), and a shared
+ * namespace (above) stop Apache there, the error log naming the
+ * application and where it is declared.
  * Then each LMDB application's directory is opened as a child will open
  * it, in a process forked for it that takes the children's user (User,
  * when Apache starts as root), and released: a missing directory, or one
@@ -738,13 +742,20 @@ static const char *app_where(apr_pool_t *p, const server_rec *s, const dir_conf 
 }
 
 /* What sess.h says of the store's options that an in-process trial does not
- * see; NULL if nothing. */
+ * see, and a store's directive given to an application of another store
+ * (it would do nothing); NULL if nothing. */
 static const char *store_problem(apr_pool_t *p, const dir_conf *d)
 {
+    if (d->key_prefix && (!d->store || is_lmdb(d)))
+        return "SessionKeyPrefix applies to a Redis store (SessionStore redis://host:port/db) "
+               "only";
+    if (!d->store && d->lock_ttl != UNSET)
+        return "SessionStoreLockTTL applies to a Redis or LMDB store (SessionStore "
+               "redis://host:port/db or lmdb:///dir) only";
     if (!is_lmdb(d))
-        return d->map_size || d->durable != UNSET
-                   ? "SessionStoreMapSize and SessionStoreDurable apply to an LMDB store "
-                     "(SessionStore lmdb:///dir) only"
+        return d->map_size || d->durable != UNSET || d->store_name
+                   ? "SessionStoreName, SessionStoreMapSize and SessionStoreDurable apply to "
+                     "an LMDB store (SessionStore lmdb:///dir) only"
                    : NULL;
     if (strlen(lmdb_name(d)) > LMDB_NAME_MAX)
         return apr_psprintf(p,
