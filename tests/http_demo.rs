@@ -2332,6 +2332,35 @@ fn apache_sess_ap_request_of_no_request_is_null() {
     demo.assert_alive("sess_ap_request(NULL)");
 }
 
+/// A method mod_sess's handlers (the demo's pages, /metrics) do not serve
+/// is 405 with an Allow naming the ones they do, GET and HEAD (RFC 9110
+/// 15.5.6), as the demo server's says.
+#[test]
+fn apache_405_of_mod_sess_handlers_allows_get_and_head() {
+    let demo = Demo::start_on(Host::ApacheInProcess, &[]);
+    for path in ["/counter", "/metrics"] {
+        let answer = demo.raw(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        assert!(answer.starts_with("HTTP/1.1 405 "), "{path}: {answer}");
+        let allow: Vec<&str> = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("Allow: "))
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        assert!(
+            allow.contains(&"GET") && allow.contains(&"HEAD"),
+            "{path}: {answer}"
+        );
+    }
+}
+
 /// What mod_sess logs at startup for an application with the in-process
 /// store under an MPM that may run several children.
 const SPLIT_WARNING: &str = "keeps its sessions in one child process";

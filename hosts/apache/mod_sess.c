@@ -1736,6 +1736,15 @@ static int error_page(request_rec *r, int status, const char *detail)
     return OK;
 }
 
+/* 405 for a page served to GET and HEAD only, whose Allow says so (RFC
+ * 9110 15.5.6: the methods the resource supports; Apache's own list is
+ * built from r->allowed_methods, which no handler filled: "TRACE"). */
+static int not_allowed(request_rec *r)
+{
+    ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
+    return HTTP_METHOD_NOT_ALLOWED;
+}
+
 static int demo_handler(request_rec *r)
 {
     sess_request *req;
@@ -1752,7 +1761,7 @@ static int demo_handler(request_rec *r)
     if (strcmp(r->handler, "sess-demo") != 0)
         return DECLINED;
     if (r->method_number != M_GET)
-        return HTTP_METHOD_NOT_ALLOWED;
+        return not_allowed(r);
     if (!(req = sess_ap_request(r)))
         return error_page(r, HTTP_INTERNAL_SERVER_ERROR,
                           "No session state here: SessionState is unset or no "
@@ -1838,7 +1847,7 @@ static int metrics_handler(request_rec *r)
     if (strcmp(r->handler, "sess-metrics") != 0)
         return DECLINED;
     if (r->method_number != M_GET)
-        return HTTP_METHOD_NOT_ALLOWED;
+        return not_allowed(r);
     for (a = 0; a < napps; a++) {
         sess_result hr;
         sess_app_stats_init(&stats[a]);
