@@ -3195,6 +3195,19 @@ fn apache_virtual_hosts_on_one_redis_need_a_key_prefix_each() {
     delete_keys(&prefix);
 }
 
+/// The message about two applications sharing a Redis namespace names
+/// the store without the password of its URL (the library's own messages
+/// leave it out too): the error log is no place for it.
+#[test]
+fn apache_shared_namespace_message_leaves_the_redis_password_out() {
+    let url = "redis://shopuser:hunter2secret@127.0.0.1:6379/0";
+    let extra = two_shops(url, "", "");
+    let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+    assert!(out.contains("would share their sessions"), "{out}");
+    assert!(out.contains("redis://..@127.0.0.1:6379/0"), "{out}");
+    assert!(!out.contains("hunter2secret"), "{out}");
+}
+
 /// An LMDB directory this test makes up (conf.sh makes it); removed when
 /// dropped.
 struct LmdbDir(PathBuf);

@@ -843,6 +843,17 @@ static const char *store_of(apr_pool_t *p, const dir_conf *d)
     return apr_pstrcat(p, "lmdb://", dir, NULL);
 }
 
+/* A store's URL for the error log: a Redis URL's "user:password@" left
+ * out, as the library's own messages leave it out. */
+static const char *url_for_log(apr_pool_t *p, const char *url)
+{
+    const char *scheme_end = strstr(url, "://"), *at = strrchr(url, '@');
+    if (!scheme_end || !at || at < scheme_end)
+        return url;
+    return apr_pstrcat(p, apr_pstrndup(p, url, (size_t)(scheme_end - url)), "://..@", at + 1,
+                       NULL);
+}
+
 typedef struct app_at {
     const server_rec *s;
     const dir_conf *d;
@@ -882,7 +893,7 @@ static bool check_namespaces(apr_pool_t *ptemp, server_rec *main_server)
                          "adopting the other's session IDs: both keep them in %s under the %s "
                          "\"%s\"; give one of them a %s of its own",
                          app_where(ptemp, first->s, first->d), app_where(ptemp, s, d),
-                         d->store, is_lmdb(d) ? "name" : "key prefix", space,
+                         url_for_log(ptemp, d->store), is_lmdb(d) ? "name" : "key prefix", space,
                          is_lmdb(d) ? "SessionStoreName" : "SessionKeyPrefix");
             ok = false;
         }
