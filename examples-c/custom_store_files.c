@@ -1141,8 +1141,9 @@ static void corrupt_record(const char *dir)
     f = fopen(path, "r+b");
     CHECK(f != NULL);
     if (f) {
-        /* Keep the header and the ID; scribble over the session's bytes
-         * (0xC1 is the one byte MessagePack never uses). */
+        /* Keep the header and the blob's key hash (its first 18 bytes);
+         * scribble over what follows, the ID slot and the session's first
+         * bytes (0xC1 is the one byte MessagePack never uses). */
         CHECK(fseek(f, (long)sizeof(record_header) + 18, SEEK_SET) == 0);
         CHECK(fwrite("\xC1\xC1\xC1\xC1", 4, 1, f) == 1);
         fclose(f);
