@@ -664,14 +664,24 @@ impl CustomStore {
     }
 }
 
-/// Generous bound on a session's serialised size under `limits`.
+/// Generous bound on a session's serialised size under `limits`: each
+/// byte a session counts takes at most 2 written (an array's element
+/// counts at least 8 and is written in at most 15: a tag and the value),
+/// each item at most 64 more (its pair, the key's length, the value's
+/// tag), the blob's head under 4 KiB; nor can it be more than
+/// `max_items` items of the largest value.
 fn max_blob(l: &Limits) -> usize {
     let per_item = l
         .max_value_bytes
         .saturating_mul(2)
         .saturating_add(l.max_key_bytes)
         .saturating_add(64);
-    l.max_items.saturating_mul(per_item).saturating_add(4096)
+    let by_items = l.max_items.saturating_mul(per_item);
+    let by_size = l
+        .max_session_bytes
+        .saturating_mul(2)
+        .saturating_add(l.max_items.saturating_mul(64));
+    by_items.min(by_size).saturating_add(4096)
 }
 
 /// What a copied lease of this store carries: the host's key and lock.
@@ -1974,6 +1984,70 @@ mod tests {
         });
         assert!(inserted.unwrap(), "refused though the store held one");
         assert_eq!(s.count().unwrap(), 2);
+    }
+
+    /// The largest blob a provider may hand back is what a session of the
+    /// application can take written, bounded by `max_session_bytes` (not
+    /// `max_items` full-size values: about 2 GB by default), and every
+    /// session the limits let a unit of work build fits it, even one of
+    /// the values whose written form is largest for the bytes they count.
+    #[test]
+    fn the_largest_blob_follows_the_session_limit() {
+        use crate::variant::SafeArray;
+        let limits = Limits {
+            max_timeout_minutes: 525_600,
+            max_items: 1024,
+            max_value_bytes: 1 << 20,
+            max_key_bytes: 255,
+            max_session_bytes: 4 << 20,
+        };
+        let s = CustomStore::new(Arc::new(Mock::default()), limits)
+            .with_id_secret(&[7; 16])
+            .unwrap();
+        assert!(
+            s.max_blob() <= 3 * limits.max_session_bytes,
+            "{}",
+            s.max_blob()
+        );
+        let mut big = BlobBuf::new(s.max_blob());
+        let e = big.write(&vec![0; s.max_blob() + 1]).unwrap_err();
+        assert_eq!(e.code(), error::E_VALUE_TOO_LARGE);
+        let arrays = |v: Variant| {
+            let n = limits.max_value_bytes / 8;
+            Variant::Array(Box::new(SafeArray::from(vec![v; n])))
+        };
+        let empty = Variant::Array(Box::new(SafeArray::from(vec![])));
+        let fillers = [
+            Variant::bstr(""),
+            Variant::Empty,
+            Variant::Bool(5000),
+            Variant::Date(0.5),
+            empty.clone(),
+            arrays(Variant::bstr("12345678")),
+            arrays(Variant::Bool(5000)),
+            arrays(Variant::Date(0.5)),
+            arrays(empty),
+        ];
+        let id = SessionId::generate().unwrap();
+        for filler in fillers {
+            let mut d = SessionData::new(20, 1033, 65001);
+            for i in 0..limits.max_items {
+                let key = format!("{i}");
+                if d.set_value(&key, filler.clone(), &limits, &mut Journal::default())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            let blob = s.encode(&KeyHash::of(&id), &id, &d, u64::MAX).unwrap();
+            assert!(
+                blob.len() <= s.max_blob(),
+                "{} > {}",
+                blob.len(),
+                s.max_blob()
+            );
+            s.decode(&blob, None).unwrap();
+        }
     }
 
     #[test]
