@@ -180,6 +180,7 @@ pub fn suite(make_app: MakeApp<'_>) {
         ),
         ("discard_keeps_nothing", discard_keeps_nothing),
         ("limits_and_properties", limits_and_properties),
+        ("session_bytes_at_the_limit", session_bytes_at_the_limit),
         (
             "a_full_store_ends_what_is_due_first",
             a_full_store_ends_what_is_due_first,
@@ -588,6 +589,76 @@ fn limits_and_properties(make: MakeApp<'_>) {
     assert!(!third.is_stored());
     third.close().unwrap();
     assert_eq!(app.session_count().unwrap(), 2);
+}
+
+/// Keys are measured in UTF-8 bytes, values and sessions up to their
+/// limits exactly; one byte more is the same code in every store, at the
+/// write (never at close), and what was stored reads back whole.
+fn session_bytes_at_the_limit(make: MakeApp<'_>) {
+    let mut o = base(&clock());
+    o.max_key_bytes = 8;
+    o.max_value_bytes = 32;
+    o.max_session_bytes = 64;
+    o.max_items = 8;
+    let app = make(o);
+    let s32 = Variant::bstr(&"v".repeat(32));
+    // A first write over the session limit stores no session.
+    let mut s = app.create_session().unwrap();
+    assert_eq!(
+        code(s.set("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", Variant::I4(1))),
+        error::E_BAD_KEY
+    );
+    s.set("\u{e9}\u{e9}\u{e9}\u{e9}", s32.clone()).unwrap(); // 8 + 32
+    assert_eq!(
+        code(s.set("b", Variant::bstr(&"w".repeat(32)))),
+        error::E_SESSION_TOO_LARGE
+    );
+    s.set("b", Variant::bstr(&"w".repeat(23))).unwrap(); // 64 exactly
+    assert_eq!(
+        code(s.set("c", Variant::bstr(""))),
+        error::E_SESSION_TOO_LARGE
+    );
+    assert_eq!(
+        code(s.set("B", Variant::bstr(&"w".repeat(24)))),
+        error::E_SESSION_TOO_LARGE
+    );
+    assert_eq!(
+        code(s.set_at(1, Variant::bstr(&"w".repeat(24)))),
+        error::E_SESSION_TOO_LARGE
+    );
+    assert_eq!(
+        code(s.set("a", Variant::bstr(&"x".repeat(33)))),
+        error::E_VALUE_TOO_LARGE
+    );
+    let id = s.id();
+    s.close().unwrap();
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(s.count(), 2);
+    assert_eq!(s.get("\u{c9}\u{c9}\u{c9}\u{c9}"), Some(&s32));
+    assert_eq!(
+        code(s.set("c", Variant::bstr(""))),
+        error::E_SESSION_TOO_LARGE
+    );
+    // Room made by a removal is there to use, in the same unit of work.
+    assert!(s.remove("b").unwrap());
+    let pair = SafeArray::from(vec![Variant::I4(1), Variant::I4(2)]);
+    s.set("c", Variant::Array(Box::new(pair))).unwrap(); // 40 + 17
+    s.set("d", Variant::bstr("xxxxxx")).unwrap(); // 64 exactly
+    assert_eq!(
+        code(s.set("e", Variant::bstr(""))),
+        error::E_SESSION_TOO_LARGE
+    );
+    s.close().unwrap();
+    let mut s = open(&app, &id, LockMode::Exclusive);
+    assert_eq!(s.count(), 3);
+    // After RemoveAll the whole limit is free again.
+    s.remove_all().unwrap();
+    s.set("a", s32.clone()).unwrap();
+    s.set("b", Variant::bstr(&"w".repeat(30))).unwrap();
+    s.close().unwrap();
+    let s = open(&app, &id, LockMode::Shared);
+    assert_eq!(s.count(), 2);
+    s.close().unwrap();
 }
 
 /// A store at `max_sessions` whose sessions are past their deadline but
