@@ -2090,8 +2090,11 @@ sess_result sess_session_create(struct sess_app *app, struct sess_session **out)
  * read-only (`SESS_OPEN_READONLY`). A malformed ID is
  * `SESS_E_INVALID_SESSION_ID`; an unknown, expired or abandoned one is
  * `SESS_E_SESSION_NOT_FOUND` (never adopted: call `sess_session_create`);
- * waiting longer than the lock timeout is `SESS_E_LOCK_TIMEOUT`. Unknown
- * flag bits are `SESS_E_INVALIDARG`. The caller owns the handle.
+ * waiting longer than the lock timeout is `SESS_E_LOCK_TIMEOUT`. A
+ * session in a shared store that this application's limits refuse
+ * (stored under larger ones) is `SESS_E_SESSION_TOO_LARGE`, and stays
+ * stored. Unknown flag bits are `SESS_E_INVALIDARG`. The caller owns the
+ * handle.
  */
 sess_result sess_session_open(struct sess_app *app,
                               const char *id,

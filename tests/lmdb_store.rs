@@ -392,6 +392,15 @@ fn suite_lmdb() {
     });
 }
 
+#[test]
+fn sessions_stored_under_larger_limits_are_too_large() {
+    let dir = TempDir::new("larger");
+    suite::stored_under_larger_limits(&|mut o| {
+        o.store = StoreConfig::Lmdb(lmdb_opts(dir.path()));
+        App::new(o).unwrap()
+    });
+}
+
 // ---- machine-local properties ----------------------------------------------
 
 #[test]

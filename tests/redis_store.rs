@@ -148,6 +148,16 @@ fn suite_redis() {
 }
 
 #[test]
+fn sessions_stored_under_larger_limits_are_too_large() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "larger");
+    let prefix = prefixes.fresh();
+    suite::stored_under_larger_limits(&|mut o| {
+        o.store = StoreConfig::Redis(redis_opts(SHARED_URL, prefix.clone()));
+        App::new(o).unwrap()
+    });
+}
+
+#[test]
 fn suite_redis_cluster() {
     if let Err(why) = redis_env::cluster_supported() {
         eprintln!("SKIPPED: Redis Cluster test: {why}");

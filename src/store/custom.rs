@@ -62,7 +62,9 @@
 //! [`wire::encode_session`]. Keys are [`store_key`](super::store_key): a hash, never the ID.
 //! Blobs that do not decode, or that belong to another key, are an error
 //! (`E_STORE_UNAVAILABLE` with a detail; `E_STORE_CORRUPT` in the LMDB
-//! store, whose file is libsess's own), never a panic.
+//! store, whose file is libsess's own), never a panic. A session this
+//! application's limits refuse (stored under larger ones), or a blob
+//! larger than [`CustomStore::max_blob`], is `E_SESSION_TOO_LARGE`.
 //!
 //! Sessions outlive the application object: dropping the last [`App`]
 //! leaves them in the provider's store (other processes of a farm use
@@ -102,6 +104,8 @@ pub enum Status {
 pub struct BlobBuf {
     bytes: Vec<u8>,
     max: usize,
+    /// A write was refused as past `max`.
+    too_large: bool,
 }
 
 impl BlobBuf {
@@ -110,6 +114,7 @@ impl BlobBuf {
         BlobBuf {
             bytes: Vec::new(),
             max,
+            too_large: false,
         }
     }
 
@@ -118,6 +123,7 @@ impl BlobBuf {
     /// on error.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         if data.len() > self.max - self.bytes.len() {
+            self.too_large = true;
             return Err(Error::new(
                 error::E_VALUE_TOO_LARGE,
                 format!(
@@ -637,6 +643,11 @@ impl CustomStore {
         mut hold: Hold,
         mode: LockMode,
     ) -> Result<Lease> {
+        if buf.too_large {
+            // The provider went on without the blob it could not write
+            // (`hold`, dropped, gives its lock back).
+            return Err(too_large_blob(self.max_blob));
+        }
         let bytes = buf.into_bytes();
         let (_, id, data, created_ms) = self.decode(&bytes, Some((want, &hold.h)))?;
         hold.saved = bytes;
@@ -662,6 +673,12 @@ impl CustomStore {
             saved: Vec::new(),
         }
     }
+}
+
+/// A session whose blob is past `max_blob`, larger than a session of
+/// this application can be.
+fn too_large_blob(max_blob: usize) -> Error {
+    wire::over_limits(format!("its blob is over {max_blob} bytes"))
 }
 
 /// Generous bound on a session's serialised size under `limits`: each
@@ -933,7 +950,13 @@ impl SessionStore for CustomStore {
             &self.lock_waits,
             |now| {
                 let mut buf = BlobBuf::new(self.max_blob);
-                let status = self.provider.get(&key, mode, token, now, &mut buf)?;
+                let status = self
+                    .provider
+                    .get(&key, mode, token, now, &mut buf)
+                    .map_err(|e| match buf.too_large {
+                        true => too_large_blob(self.max_blob),
+                        false => e,
+                    })?;
                 Ok(Attempt::Done(match status {
                     Status::NotFound => Lookup::NotFound,
                     Status::Locked => return Ok(Attempt::Locked),

@@ -168,6 +168,34 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
+/// A stored session this application's limits refuse (stored by one
+/// with larger limits: lowered since, or a farm's processes configured
+/// apart): `E_SESSION_TOO_LARGE`, in every store, never a store failure.
+/// `why`: the limit it passes, or where its stored form is too long.
+pub(crate) fn over_limits(why: impl std::fmt::Display) -> Error {
+    Error::new(
+        error::E_SESSION_TOO_LARGE,
+        format!(
+            "the stored session is larger than this application's limits allow \
+             (stored under larger max_session_bytes, max_items, max_value_bytes or \
+             max_key_bytes): {why}"
+        ),
+    )
+}
+
+/// The error of an item read back that `SessionData::set_value` refused:
+/// a limit passed ([`over_limits`]; an empty key is no writer's, so
+/// unreadable), or unreadable data.
+pub(crate) fn refused_item(key: &str, e: Error) -> Error {
+    match e.code() {
+        error::E_SESSION_TOO_LARGE | error::E_TOO_MANY_ITEMS | error::E_VALUE_TOO_LARGE => {
+            over_limits(e.detail())
+        }
+        error::E_BAD_KEY if !key.is_empty() => over_limits(e.detail()),
+        _ => corrupt(e.detail()),
+    }
+}
+
 /// `e` as the error of `store` (say "Redis"): unreadable data says the
 /// store returned it; other errors are kept.
 pub(crate) fn from_store(e: Error, store: &str) -> Error {
@@ -460,7 +488,7 @@ pub fn decode_session(bytes: &[u8], max_len: usize, limits: &Limits) -> Result<(
         let key = r.str()?;
         let value = r.value(0)?;
         data.set_value(key, value, limits, &mut Journal::default())
-            .map_err(bad)?;
+            .map_err(|e| refused_item(key, e))?;
     }
     r.end()?;
     Ok((data, created_ms))

@@ -661,6 +661,55 @@ fn session_bytes_at_the_limit(make: MakeApp<'_>) {
     s.close().unwrap();
 }
 
+/// Sessions stored by an application with larger limits, opened by one
+/// whose limits refuse them (limits lowered, or a farm's processes
+/// configured apart): `E_SESSION_TOO_LARGE` in every shared store,
+/// whichever limit they pass and however large their stored form, never
+/// a store failure (`E_STORE_UNAVAILABLE`, counted as one); each stays,
+/// unlocked, for an application that can hold it. `make` gives
+/// applications over one and the same store.
+pub fn stored_under_larger_limits(make: MakeApp<'_>) {
+    let clock = clock();
+    let roomy = make(base(&clock));
+    let mut o = base(&clock);
+    o.max_session_bytes = 1000;
+    o.max_value_bytes = 600;
+    o.max_items = 4;
+    o.max_key_bytes = 8;
+    let strict = make(o);
+    let x = |n: usize| Variant::bstr(&"x".repeat(n));
+    let sessions: Vec<(&str, Vec<(&str, Variant)>)> = vec![
+        (
+            "session bytes",
+            vec![("a", x(500)), ("b", x(500)), ("c", x(500))],
+        ),
+        ("value bytes", vec![("a", x(20_000))]),
+        ("value bytes, stored form", vec![("a", x(100_000))]),
+        (
+            "items",
+            (0..6)
+                .map(|i| (["a", "b", "c", "d", "e", "f"][i], Variant::I4(1)))
+                .collect(),
+        ),
+        ("key bytes", vec![("abcdefghij", Variant::I4(1))]),
+    ];
+    for (what, values) in &sessions {
+        let id = stored(&roomy, values);
+        for mode in [LockMode::Exclusive, LockMode::Shared] {
+            let e = strict.open(&id, mode).err().expect("refused");
+            assert_eq!(
+                e.code(),
+                error::E_SESSION_TOO_LARGE,
+                "{what}, {mode:?}: {e}"
+            );
+        }
+        let s = open(&roomy, &id, LockMode::Exclusive);
+        assert_eq!(s.count(), values.len(), "{what}");
+        s.close().unwrap();
+    }
+    assert_eq!(strict.stats().store_errors, 0);
+}
+
 /// A store at `max_sessions` whose sessions are past their deadline but
 /// not swept yet (no expiry thread) ends them, once each, before it would
 /// refuse a new session; with nothing due it refuses.

@@ -825,9 +825,9 @@ impl Provider for LmdbProvider {
                 error::E_SESSION_TOO_LARGE,
                 format!(
                     "LMDB store: {too_large} expired session(s) larger than this \
-                     application's limits allow (stored under larger max_items, \
-                     max_value_bytes or max_key_bytes) were removed without \
-                     Session_OnEnd"
+                     application's limits allow (stored under larger \
+                     max_session_bytes, max_items, max_value_bytes or max_key_bytes) \
+                     were removed without Session_OnEnd"
                 ),
             ));
         }

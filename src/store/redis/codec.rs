@@ -142,7 +142,7 @@ fn meta_head(r: &mut Reader) -> Result<(u64, u32, u32, u32, usize)> {
 /// they hold no session (nothing, or the mark a removal leaves).
 pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<Decoded>> {
     if fields.len() > limits.max_items.saturating_add(8) {
-        return Err(corrupt("too many fields"));
+        return Err(wire::over_limits(format!("{} fields", fields.len())));
     }
     let (mut meta, mut deadline, mut masked_id) = (None, None, None);
     let mut items = Items::with_capacity_and_hasher(fields.len(), Default::default());
@@ -165,6 +165,12 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         .saturating_mul(limits.max_key_bytes.saturating_add(5))
         .saturating_add(64);
     // Read straight into the session: M's head, then its keys one by one.
+    if meta.len() > max_meta {
+        return Err(wire::over_limits(format!(
+            "field M of {} bytes",
+            meta.len()
+        )));
+    }
     let in_m = |e: Error| corrupt(format!("field M: {}", e.detail()));
     let r = &mut Reader::new(&meta, max_meta).map_err(in_m)?;
     let (created_ms, timeout, lcid, codepage, n) = meta_head(r).map_err(in_m)?;
@@ -182,9 +188,15 @@ pub(super) fn decode_session(fields: Fields, limits: &Limits) -> Result<Option<D
         let bytes = items
             .get(field.as_slice())
             .ok_or_else(|| corrupt(format!("no value for key {key:?}")))?;
+        if bytes.len() > max_len {
+            return Err(wire::over_limits(format!(
+                "a value of {} bytes stored",
+                bytes.len()
+            )));
+        }
         let value = wire::decode_value(bytes, max_len).map_err(|e| wire::from_store(e, "Redis"))?;
         data.set_value(key, value, limits, &mut Journal::default())
-            .map_err(bad)?;
+            .map_err(|e| wire::from_store(wire::refused_item(key, e), "Redis"))?;
     }
     r.end().map_err(in_m)?;
     if data.contents().len() != n {
