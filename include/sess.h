@@ -823,7 +823,9 @@ typedef struct sess_app_options {
    */
   uint32_t default_timeout_minutes;
   /**
-   * Largest Timeout a session may set (default 525600, a year).
+   * Largest Timeout a session may set (default 525600, a year). A
+   * session a shared store kept with a larger one (set under a larger
+   * maximum) is read with this one.
    */
   uint32_t max_timeout_minutes;
   /**

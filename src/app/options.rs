@@ -57,6 +57,8 @@ pub struct AppOptions {
     /// Timeout of a new session, minutes (default 20).
     pub default_timeout_minutes: u32,
     /// Largest Timeout a session may set, minutes (default 525,600: a year).
+    /// A session a shared store kept with a larger one (set under a larger
+    /// maximum) is read with this one.
     pub max_timeout_minutes: u32,
     /// If non-zero, a session ends this many minutes after it began however
     /// active it is (default 0: no absolute lifetime).

@@ -75,7 +75,9 @@ pub struct sess_app_options {
     pub struct_size: u32,
     /// Timeout of a new session in minutes (default 20).
     pub default_timeout_minutes: u32,
-    /// Largest Timeout a session may set (default 525600, a year).
+    /// Largest Timeout a session may set (default 525600, a year). A
+    /// session a shared store kept with a larger one (set under a larger
+    /// maximum) is read with this one.
     pub max_timeout_minutes: u32,
     /// If non-zero, sessions end this many minutes after they began, however
     /// active (default 0: none).

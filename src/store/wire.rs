@@ -447,9 +447,13 @@ pub fn encode_session(data: &SessionData, created_ms: u64) -> Result<Vec<u8>> {
 }
 
 /// Empty session data with properties read back, each checked as a unit of
-/// work's change is (the error of the first that fails). A read session's
-/// changes are never undone, so each goes to a journal of its own (one
-/// record, kept inline: no allocation), as its items do.
+/// work's change is (the error of the first that fails), but for a
+/// Timeout past `limits.max_timeout_minutes` (set under a larger maximum:
+/// lowered since, or a farm's processes configured apart), which is
+/// lowered to it: no store failure, and no session lives on longer than
+/// the reader allows. A read session's changes are never undone, so each
+/// goes to a journal of its own (one record, kept inline: no
+/// allocation), as its items do.
 pub(crate) fn session_data(
     timeout_minutes: u32,
     lcid: u32,
@@ -457,6 +461,7 @@ pub(crate) fn session_data(
     limits: &Limits,
 ) -> Result<SessionData> {
     let mut data = SessionData::new(1, 0, 0);
+    let timeout_minutes = timeout_minutes.min(limits.max_timeout_minutes);
     data.set_timeout_minutes(timeout_minutes.into(), limits, &mut Journal::default())?;
     data.set_lcid(lcid, &mut Journal::default())?;
     data.set_codepage(codepage, &mut Journal::default())?;

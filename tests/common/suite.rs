@@ -676,6 +676,7 @@ pub fn stored_under_larger_limits(make: MakeApp<'_>) {
     o.max_value_bytes = 600;
     o.max_items = 4;
     o.max_key_bytes = 8;
+    o.max_timeout_minutes = 60;
     let strict = make(o);
     let x = |n: usize| Variant::bstr(&"x".repeat(n));
     let sessions: Vec<(&str, Vec<(&str, Variant)>)> = vec![
@@ -705,6 +706,19 @@ pub fn stored_under_larger_limits(make: MakeApp<'_>) {
         }
         let s = open(&roomy, &id, LockMode::Exclusive);
         assert_eq!(s.count(), values.len(), "{what}");
+        s.close().unwrap();
+    }
+    // A Timeout past the reader's maximum is not a limit a session's
+    // size passes: the session is read, its Timeout lowered to that
+    // maximum.
+    let mut s = roomy.create_session().unwrap();
+    s.set_timeout(120).unwrap();
+    s.set("a", Variant::I4(1)).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    for mode in [LockMode::Shared, LockMode::Exclusive] {
+        let s = open(&strict, &id, mode);
+        assert_eq!((s.timeout(), s.get("a")), (60, Some(&Variant::I4(1))));
         s.close().unwrap();
     }
     assert_eq!(strict.stats().store_errors, 0);
