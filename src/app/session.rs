@@ -249,9 +249,11 @@ impl Session {
         Ok(())
     }
 
-    /// `E_NOT_SERIALIZABLE` for an object bound for a store that serialises.
+    /// `E_NOT_SERIALIZABLE` for an object bound for a store that serialises
+    /// (not on a read-only session: the write refuses it first, as in
+    /// every store).
     fn check_storable(&self, value: &Variant) -> Result<()> {
-        if value.holds_object() && self.mode().serialises() {
+        if value.holds_object() && self.mode().serialises() && !self.is_readonly() {
             return Err(Error::new(
                 error::E_NOT_SERIALIZABLE,
                 "objects (VT_UNKNOWN / VT_DISPATCH) stay in their process; \

@@ -17,7 +17,7 @@ use sess::clock::ManualClock;
 use sess::error;
 use sess::state::SessionId;
 use sess::store::LockMode;
-use sess::variant::{SafeArray, Unknown, UnknownVtbl, Variant};
+use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
 
 /// Makes an application on the store under test.
 pub type MakeApp<'a> = &'a dyn Fn(AppOptions) -> App;
@@ -374,6 +374,16 @@ fn read_only_units_share(make: MakeApp<'_>) {
     assert_eq!(code(r1.set("x", Variant::I4(2))), error::E_READONLY);
     assert_eq!(code(r1.remove("x")), error::E_READONLY);
     assert_eq!(code(r1.set_timeout(5)), error::E_READONLY);
+    // An object too: read-only first, in every store (not that a shared
+    // store could not keep it).
+    static mut INERT: Unknown = Unknown { vtbl: &INERT_VTBL };
+    // SAFETY: a static object whose AddRef/Release do nothing.
+    let obj = unsafe { Object::from_owned(&raw mut INERT) }.unwrap();
+    assert_eq!(
+        code(r1.set("o", Variant::Unknown(obj.clone()))),
+        error::E_READONLY
+    );
+    assert_eq!(code(r1.set_at(0, Variant::Unknown(obj))), error::E_READONLY);
     r1.close().unwrap();
     r2.close().unwrap();
     let s = open(&app, &id, LockMode::Exclusive);
