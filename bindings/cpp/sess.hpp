@@ -645,6 +645,11 @@ public:
         detail::check(sess_contents_get_at(s_, index, v.put()));
         return v;
     }
+    /// No character or bool (either would be taken as an index: 'a' as
+    /// 97): an index is a number, a name text ("a").
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> std::string key(C) const = delete;
+    /// No character or bool (either would be taken as an index).
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> variant at(C) const = delete;
     /// Item(name): VT_EMPTY when missing.
     variant operator[](text_arg name) const
     {
@@ -721,6 +726,12 @@ public:
     }
     /// RemoveAt(index), 0-based.
     void remove_at(std::size_t index) { detail::check(sess_contents_remove_at(s_, index)); }
+    /// No character or bool (either would be taken as an index: 'k' as
+    /// 107): an index is a number; remove("k") removes by name.
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> void remove_at(C) = delete;
+    /// No character or bool (either would be taken as an index).
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0>
+    void set_at(C, const variant &) = delete;
     /// RemoveAll.
     void clear() { detail::check(sess_contents_remove_all(s_)); }
 };
@@ -752,6 +763,11 @@ public:
         detail::check(sess_static_get_at(s_, index, v.put()));
         return v;
     }
+    /// No character or bool (either would be taken as an index: 'a' as
+    /// 97): an index is a number, a name text ("a").
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> std::string key(C) const = delete;
+    /// No character or bool (either would be taken as an index).
+    template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> variant at(C) const = delete;
     /// Item(name): VT_EMPTY when undeclared.
     variant operator[](text_arg name) const
     {

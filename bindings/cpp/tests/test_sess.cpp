@@ -1151,3 +1151,45 @@ TEST_CASE("app and site: move-assignment releases the old one and leaves the sou
         CHECK(target.handle() == moved);
     }
 }
+
+// Whether a 0-based collection C's by-index members take an I: at(i),
+// key(i), set_at(i, v), remove_at(i).
+template <class C, class I, class = void> struct at_by : std::false_type {};
+template <class C, class I>
+struct at_by<C, I, std::void_t<decltype(std::declval<C &>().at(std::declval<I>()))>> : std::true_type {};
+template <class C, class I, class = void> struct key_by : std::false_type {};
+template <class C, class I>
+struct key_by<C, I, std::void_t<decltype(std::declval<C &>().key(std::declval<I>()))>> : std::true_type {};
+template <class C, class I, class = void> struct set_at_by : std::false_type {};
+template <class C, class I>
+struct set_at_by<C, I, std::void_t<decltype(std::declval<C &>().set_at(std::declval<I>(), sess::variant()))>>
+    : std::true_type {};
+template <class C, class I, class = void> struct remove_at_by : std::false_type {};
+template <class C, class I>
+struct remove_at_by<C, I, std::void_t<decltype(std::declval<C &>().remove_at(std::declval<I>()))>>
+    : std::true_type {};
+
+// A character or a bool converted to the index: contents().at('a') read
+// item 97, key(true) item 1, remove_at('k') removed item 107, where the
+// caller meant the key "a" or "k" (IISVariantDictionary and sess::variant
+// already refuse both). An index is a number.
+TEST_CASE("contents and static_objects: a character or a bool is not an index")
+{
+    static_assert(!at_by<sess::contents_view, char>::value && !at_by<sess::contents, wchar_t>::value);
+    static_assert(!at_by<sess::contents_view, bool>::value && !at_by<sess::static_objects, char>::value);
+    static_assert(!at_by<sess::static_objects, bool>::value && !at_by<sess::contents, char16_t>::value);
+    static_assert(!key_by<sess::contents_view, char>::value && !key_by<sess::contents, bool>::value);
+    static_assert(!key_by<sess::static_objects, char32_t>::value && !key_by<sess::static_objects, bool>::value);
+    static_assert(!set_at_by<sess::contents, char>::value && !set_at_by<sess::contents, bool>::value);
+    static_assert(!remove_at_by<sess::contents, char>::value && !remove_at_by<sess::contents, bool>::value);
+    // Numbers of every width still index.
+    static_assert(at_by<sess::contents_view, std::size_t>::value && at_by<sess::contents, int>::value);
+    static_assert(at_by<sess::static_objects, std::uint8_t>::value && key_by<sess::contents_view, long>::value);
+    static_assert(set_at_by<sess::contents, unsigned>::value && remove_at_by<sess::contents, std::size_t>::value);
+    sess::app app;
+    sess::session s = app.create();
+    s.set("a", 1);
+    CHECK(s.contents().at(std::uint8_t{0}).as<int>() == 1);
+    CHECK(s.contents().key(0) == "a");
+    s.close();
+}
