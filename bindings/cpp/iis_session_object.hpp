@@ -17,6 +17,7 @@
 
 #include "sess.hpp"
 
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -28,6 +29,12 @@
 #undef interface
 
 namespace sess {
+
+namespace detail {
+/// Whether I is an integer type other than int (not a character or bool):
+/// an index the dictionaries check fits int before taking it.
+template <class I> inline constexpr bool is_other_integer_v = is_integer_v<I> && !std::is_same_v<I, int>;
+} // namespace detail
 
 /// X++'s IISVariantDictionary read only: Session.Contents (what a const
 /// IISSessionObject gives) or Session.StaticObjects, indexed from 1 (ASP's
@@ -63,6 +70,17 @@ public:
             return kind_ == kind::contents ? contents_view(s_).key(i) : static_objects(s_).key(i);
         });
     }
+    /// Item(index), 1-based, by an integer of another type: one an int
+    /// does not hold is DISP_E_BADINDEX (not narrowed to another item).
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> variant item(I index) const
+    {
+        return item(to_int(index));
+    }
+    /// Key(index), 1-based, by an integer of another type (see item).
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> std::string key(I index) const
+    {
+        return key(to_int(index));
+    }
     /// No character or bool (either would be taken as an index): a key is
     /// text, "k" not 'k'; an index an int.
     template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> variant item(C) const = delete;
@@ -70,6 +88,24 @@ public:
     template <class C, std::enable_if_t<detail::is_char_or_bool_v<C>, int> = 0> std::string key(C) const = delete;
 
 protected:
+    /// `index` as an int; one an int does not hold (a std::size_t past
+    /// INT_MAX, which would otherwise wrap to another item), DISP_E_BADINDEX.
+    template <class I> int to_int(I index) const
+    {
+        // ((std::numeric_limits<int>::max)(): safe from windows.h's macros.)
+        constexpr long long lo = (std::numeric_limits<int>::min)(), hi = (std::numeric_limits<int>::max)();
+        if constexpr (std::is_signed_v<I>) {
+            if (static_cast<long long>(index) < lo)
+                throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
+            if (static_cast<long long>(index) <= hi)
+                return static_cast<int>(index);
+        } else if (static_cast<unsigned long long>(index) <= static_cast<unsigned long long>(hi)) {
+            return static_cast<int>(index);
+        }
+        throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) +
+                                              " is out of range: ASP collections count from 1 to the count (" +
+                                              std::to_string(count()) + ")");
+    }
     /// `index` (1-based) as a 0-based index; below 1, DISP_E_BADINDEX.
     static std::size_t zero_based(int index)
     {
@@ -131,6 +167,17 @@ public:
     {
         sess_session *s = writable_handle();
         at_index(index, [&](std::size_t i) { contents(s).remove_at(i); });
+    }
+    /// Item(index) = var, 1-based, by an integer of another type: one an
+    /// int does not hold is DISP_E_BADINDEX (not narrowed to another item).
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> variant item(I index, const variant &var)
+    {
+        return item(to_int(index), var);
+    }
+    /// Remove(index), 1-based, by an integer of another type (see item).
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> void remove(I index)
+    {
+        remove(to_int(index));
     }
     /// No character or bool (either would be taken as an index): "k" for
     /// a key.

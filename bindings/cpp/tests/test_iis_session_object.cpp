@@ -462,3 +462,46 @@ TEST_CASE("Timeout, LCID and CodePage take no bool and no character")
     CHECK(session.codePage() == 65001);
     s.close();
 }
+
+// A wider integer was narrowed to int: contents.item(std::size_t{1} << 32 | 1)
+// read item 1, remove((1ULL << 32) + 2) removed item 2, key(-4294967295LL)
+// gave item 1's key. An index int cannot hold is a bad index, not another
+// item; one it can hold still goes where it did.
+TEST_CASE("IISVariantDictionary: an index beyond int is a bad index, not another item")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    session.value("a", 1);
+    session.value("b", 2);
+    sess::IISVariantDictionary contents = session.contents();
+    // (Read at run time, as an index is: constants a compiler warns of.)
+    volatile std::size_t wide_in = (std::size_t{1} << 32) | 1;
+    volatile unsigned long long wider_in = (1ULL << 32) + 2;
+    volatile long long negative_in = -4294967295LL;
+    const std::size_t wide = wide_in;
+    const unsigned long long wider = wider_in;
+    const long long negative = negative_in;
+    CHECK(thrown([&] { contents.item(wide); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { contents.key(wide); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { contents.item(wide, sess::variant(9)); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { contents.remove(wider); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { contents.key(negative); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { session.staticObjects().item(wide); }) == SESS_DISP_E_BADINDEX);
+    const sess::IISSessionObject &view = session;
+    CHECK(thrown([&] { view.contents().item(wide); }) == SESS_DISP_E_BADINDEX);
+    CHECK(contents.count() == 2);
+    CHECK(contents.item(2).as<int>() == 2);
+    CHECK(contents.item(1).as<int>() == 1);
+    // Indexes int holds, of any type, are as before.
+    CHECK(contents.item(std::size_t{2}).as<int>() == 2);
+    CHECK(contents.key(2LL) == "b");
+    CHECK(thrown([&] { contents.item(0L); }) == SESS_DISP_E_BADINDEX);
+    CHECK(thrown([&] { contents.item(std::size_t{3}); }) == SESS_DISP_E_BADINDEX);
+    contents.item(2U, sess::variant(5));
+    CHECK(contents.item(2).as<int>() == 5);
+    contents.remove(std::size_t{1});
+    CHECK(contents.count() == 1);
+    CHECK(contents.key(1) == "b");
+    s.close();
+}
