@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class Session(MutableMapping[str, Any]):
     """A session's Contents (keys case-insensitive, in insertion order,
     values copied in and out: see libsess.Value for the types) and its
-    properties. As a context manager it
+    properties; equal to a mapping with the same keys, compared
+    case-insensitively, and equal values. As a context manager it
     commits on a normal exit and discards (undoes this unit of work) when
     the block raises (a discard that fails then does not replace the
     block's exception: it is noted on it). Handles lent by the library (Session_OnEnd, the WSGI
@@ -174,6 +175,15 @@ class Session(MutableMapping[str, Any]):
         with Variant() as v:  # the value is copied, not converted
             return bool(self._call(lib.sess_value_get, key, v.ptr) == lib.SESS_S_OK)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a mapping with the same keys, compared case-insensitively
+        (as the library compares them), and equal values."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
     def clear(self) -> None:
         """Removes every item (RemoveAll); the session stays."""
         self._call(lib.sess_contents_remove_all)
@@ -317,6 +327,15 @@ class StaticObjects(Mapping[str, ComObject]):
         self._session._call(lib.sess_static_count, count)
         return int(count[0])
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a mapping with the same names, compared
+        case-insensitively, and equal objects."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return _equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __contains__(self, name: object) -> bool:
         # Names compare as the library's lookup does: each character
         # lowercased (as Contents keys; no final sigma).
@@ -327,6 +346,23 @@ def _fold(name: str) -> str:
     """`name` with each character lowercased on its own, as the library
     compares Contents keys and StaticObjects' names ("ΟΔΟΣ" is "οδοσ")."""
     return "".join(c.lower() for c in name)
+
+
+def _equal(mine: Mapping[str, Any], other: Mapping[Any, Any]) -> bool:
+    """Whether `other` equals `mine`, a case-insensitive mapping: keys
+    compared folded (see _fold), as requests' CaseInsensitiveDict compares.
+    A mapping with a key that is not text, or two keys that fold alike,
+    equals no session."""
+    if mine is other:
+        return True
+    theirs = {}
+    for key, value in other.items():
+        if not isinstance(key, str):
+            return False
+        theirs[_fold(key)] = value
+    if len(theirs) != len(other):
+        return False
+    return bool({_fold(key): value for key, value in mine.items()} == theirs)
 
 
 def _key(name: str) -> bytes:

@@ -1121,3 +1121,36 @@ def test_a_fork_while_another_thread_holds_the_object_table_leaves_the_child_wor
         """
     )
     assert (result.returncode, result.stdout.strip()) == (0, "0 True"), result.stderr
+
+
+def test_equality_is_case_insensitive_as_the_mapping_is(app):
+    """`session == {"A": 1}` was False for a session holding "a" (Mapping's
+    __eq__ compares keys case-sensitively) though `session["A"]` is 1; as
+    requests' CaseInsensitiveDict, the keys compare folded as the library
+    folds them; values compare as they are; still unhashable."""
+    with app.create() as s:
+        s["strName"] = "Arthur"
+        s["ΟΔΟΣ"] = 1
+        assert s == {"STRNAME": "Arthur", "οδοσ": 1}
+        assert {"strname": "Arthur", "ΟΔΟΣ": 1} == s
+        assert not s != {"STRNAME": "Arthur", "οδοσ": 1}
+        assert s != {"STRNAME": "arthur", "οδοσ": 1}  # values as they are
+        assert s != {"strName": "Arthur"}
+        assert s != {"strName": "Arthur", "ΟΔΟΣ": 1, "x": 2}
+        assert s != {"strName": "Arthur", "STRNAME": "Arthur", "ΟΔΟΣ": 1}  # no session holds both
+        assert s != {"strName": "Arthur", 1: 1}
+        assert s != [("strName", "Arthur"), ("ΟΔΟΣ", 1)]
+        assert s == s
+        with app.create() as t:
+            t.update(strname="Arthur", οδοσ=1)
+            assert s == t
+            t.discard()
+        assert s.__hash__ is None
+        with pytest.raises(TypeError):
+            hash(s)
+        s.discard()
+    with libsess.App(static_objects={"objInfo": PersonalInfo}) as a, a.create() as s:
+        info = s.static_objects["objInfo"]
+        assert s.static_objects == {"OBJINFO": info}
+        assert s.static_objects != {"objInfo": info, "OBJINFO": info}
+        s.discard()
