@@ -209,6 +209,12 @@ public:
     int codePage() const { return static_cast<int>(s_.codepage()); }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int codePage(T) = delete;
+    /// Sets CodePage by an integer of another type: one the C call's type does
+    /// not hold is the property's invalid-value error, not wrapped.
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int codePage(I value)
+    {
+        return static_cast<int>(s_.codepage(value));
+    }
     /// Sets CodePage; returns the value in force.
     int codePage(int codePage) { return static_cast<int>(s_.codepage(static_cast<std::uint32_t>(codePage))); }
     /// Contents (1-based).
@@ -237,6 +243,12 @@ public:
     int lcid() const { return static_cast<int>(s_.lcid()); }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int lcid(T) = delete;
+    /// Sets LCID by an integer of another type: one the C call's type does
+    /// not hold is the property's invalid-value error, not wrapped.
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int lcid(I value)
+    {
+        return static_cast<int>(s_.lcid(value));
+    }
     /// Sets LCID; returns the value in force.
     int lcid(int lcid) { return static_cast<int>(s_.lcid(static_cast<std::uint32_t>(lcid))); }
     /// StaticObjects (1-based); its changes throw COLLECTION_READONLY, as
@@ -254,6 +266,12 @@ public:
     int timeout() const { return s_.timeout(); }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int timeout(T) = delete;
+    /// Sets Timeout by an integer of another type: one the C call's type does
+    /// not hold is the property's invalid-value error, not wrapped.
+    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int timeout(I value)
+    {
+        return s_.timeout(value);
+    }
     /// Sets Timeout; returns the value in force.
     int timeout(int timeout) { return s_.timeout(timeout); }
     /// Session(name): a copy; VT_EMPTY when missing.

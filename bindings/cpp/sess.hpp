@@ -155,6 +155,35 @@ template <class T>
 inline constexpr bool is_integer_v =
     std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_char_v<T> && sizeof(T) <= 8;
 
+/// Whether integer `value` is one a T (int or std::uint32_t, a C
+/// parameter's type) holds, whatever the types' widths and signs.
+template <class T, class I> constexpr bool fits(I value) noexcept
+{
+    static_assert(sizeof(T) <= 4, "T is one a long long holds");
+    // ((...::min)(): safe from windows.h's min and max macros.)
+    constexpr long long lo = (std::numeric_limits<T>::min)(), hi = (std::numeric_limits<T>::max)();
+    if constexpr (std::is_signed_v<I>) {
+        const long long v = value;
+        return v >= lo && v <= hi;
+    } else {
+        const unsigned long long v = value;
+        return v <= static_cast<unsigned long long>(hi);
+    }
+}
+
+/// `value` as the C parameter's type T when T holds it; else `code` (the
+/// property's invalid-value error), as the library gives for a value T
+/// holds but the property does not take: not another value, wrapped.
+template <class T, class I> T property_arg(I value, sess_result code, const char *property)
+{
+    if (!fits<T>(value))
+        throw error(code, std::string(property) + " " + std::to_string(value) + " is out of range");
+    return static_cast<T>(value);
+}
+
+/// Whether I is an integer type other than T: a value checked to fit T.
+template <class I, class T> inline constexpr bool is_other_integer_of_v = is_integer_v<I> && !std::is_same_v<I, T>;
+
 /// Whether T is a std::chrono::system_clock time_point (of any duration).
 template <class T> struct is_system_time : std::false_type {};
 template <class D> struct is_system_time<std::chrono::time_point<std::chrono::system_clock, D>> : std::true_type {};
@@ -866,6 +895,12 @@ public:
     }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int timeout(T) = delete;
+    /// Sets Timeout by an integer of another type: one an int does not
+    /// hold is SESS_E_INVALID_TIMEOUT (value unchanged), not wrapped.
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> int timeout(I minutes)
+    {
+        return timeout(detail::property_arg<int>(minutes, SESS_E_INVALID_TIMEOUT, "Timeout"));
+    }
     /// Sets Timeout; returns the value in force.
     int timeout(int minutes)
     {
@@ -883,6 +918,13 @@ public:
     }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> std::uint32_t lcid(T) = delete;
+    /// Sets LCID by an integer of another type: one a std::uint32_t does
+    /// not hold (-1 too) is SESS_E_INVALID_LCID (value unchanged).
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, std::uint32_t>, int> = 0>
+    std::uint32_t lcid(I lcid)
+    {
+        return this->lcid(detail::property_arg<std::uint32_t>(lcid, SESS_E_INVALID_LCID, "LCID"));
+    }
     /// Sets LCID; returns the value in force.
     std::uint32_t lcid(std::uint32_t lcid)
     {
@@ -899,6 +941,13 @@ public:
     }
     /// No bool or character (either would be taken as a number).
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> std::uint32_t codepage(T) = delete;
+    /// Sets CodePage by an integer of another type: one a std::uint32_t
+    /// does not hold (-1 too) is SESS_E_INVALID_CODEPAGE (value unchanged).
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, std::uint32_t>, int> = 0>
+    std::uint32_t codepage(I cp)
+    {
+        return codepage(detail::property_arg<std::uint32_t>(cp, SESS_E_INVALID_CODEPAGE, "CodePage"));
+    }
     /// Sets CodePage; returns the value in force.
     std::uint32_t codepage(std::uint32_t cp)
     {

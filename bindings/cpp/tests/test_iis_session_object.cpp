@@ -505,3 +505,39 @@ TEST_CASE("IISVariantDictionary: an index beyond int is a bad index, not another
     CHECK(contents.key(1) == "b");
     s.close();
 }
+
+// A wider integer was narrowed to the C parameter's type: timeout(2^32 + 5)
+// set 5 minutes, lcid(0x100000409) set 1033 and codePage(2^32 + 1252) set
+// 1252, where Python's binding (and the library, for a value its type
+// holds) refuses the value. One the property's type cannot hold is now its
+// invalid-value error, the value unchanged.
+TEST_CASE("Timeout, LCID and CodePage: a value beyond the C type is refused, not wrapped")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    // (Read at run time: constants a compiler warns of.)
+    volatile long long timeout_in = (1LL << 32) + 5, lcid_in = 0x100000409LL, codepage_in = (1LL << 32) + 1252;
+    volatile unsigned long long big_in = (1ULL << 32) + 5;
+    const long long wide_timeout = timeout_in, wide_lcid = lcid_in, wide_codepage = codepage_in;
+    const unsigned long long big = big_in;
+    CHECK(thrown([&] { session.timeout(wide_timeout); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(thrown([&] { s.timeout(big); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(thrown([&] { session.lcid(wide_lcid); }) == SESS_E_INVALID_LCID);
+    CHECK(thrown([&] { s.lcid(wide_lcid); }) == SESS_E_INVALID_LCID);
+    CHECK(thrown([&] { session.codePage(wide_codepage); }) == SESS_E_INVALID_CODEPAGE);
+    CHECK(thrown([&] { s.ref().codepage(wide_codepage); }) == SESS_E_INVALID_CODEPAGE);
+    CHECK(thrown([&] { s.lcid(-1); }) == SESS_E_INVALID_LCID);
+    CHECK(session.timeout() == 20);
+    CHECK(session.lcid() == 1033);
+    CHECK(session.codePage() == 65001);
+    // Values the types hold, of any integer type, set as before.
+    CHECK(session.timeout(5LL) == 5);
+    CHECK(s.timeout(std::size_t{6}) == 6);
+    CHECK(session.lcid(1036L) == 1036);
+    CHECK(s.lcid(std::uint64_t{1033}) == 1033);
+    CHECK(session.codePage(std::size_t{1252}) == 1252);
+    CHECK(s.codepage(65001LL) == 65001);
+    CHECK(s.lcid(1036) == 1036);
+    s.close();
+}
