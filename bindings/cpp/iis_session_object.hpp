@@ -17,7 +17,6 @@
 
 #include "sess.hpp"
 
-#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -29,12 +28,6 @@
 #undef interface
 
 namespace sess {
-
-namespace detail {
-/// Whether I is an integer type other than int (not a character or bool):
-/// an index the dictionaries check fits int before taking it.
-template <class I> inline constexpr bool is_other_integer_v = is_integer_v<I> && !std::is_same_v<I, int>;
-} // namespace detail
 
 /// X++'s IISVariantDictionary read only: Session.Contents (what a const
 /// IISSessionObject gives) or Session.StaticObjects, indexed from 1 (ASP's
@@ -72,12 +65,12 @@ public:
     }
     /// Item(index), 1-based, by an integer of another type: one an int
     /// does not hold is DISP_E_BADINDEX (not narrowed to another item).
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> variant item(I index) const
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> variant item(I index) const
     {
         return item(to_int(index));
     }
     /// Key(index), 1-based, by an integer of another type (see item).
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> std::string key(I index) const
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> std::string key(I index) const
     {
         return key(to_int(index));
     }
@@ -92,15 +85,11 @@ protected:
     /// INT_MAX, which would otherwise wrap to another item), DISP_E_BADINDEX.
     template <class I> int to_int(I index) const
     {
-        // ((std::numeric_limits<int>::max)(): safe from windows.h's macros.)
-        constexpr long long lo = (std::numeric_limits<int>::min)(), hi = (std::numeric_limits<int>::max)();
-        if constexpr (std::is_signed_v<I>) {
-            if (static_cast<long long>(index) < lo)
-                throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
-            if (static_cast<long long>(index) <= hi)
-                return static_cast<int>(index);
-        } else if (static_cast<unsigned long long>(index) <= static_cast<unsigned long long>(hi)) {
+        if (detail::fits<int>(index))
             return static_cast<int>(index);
+        if constexpr (std::is_signed_v<I>) {
+            if (index < 0)
+                throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) + ": ASP collections count from 1");
         }
         throw error(SESS_DISP_E_BADINDEX, "index " + std::to_string(index) +
                                               " is out of range: ASP collections count from 1 to the count (" +
@@ -170,12 +159,12 @@ public:
     }
     /// Item(index) = var, 1-based, by an integer of another type: one an
     /// int does not hold is DISP_E_BADINDEX (not narrowed to another item).
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> variant item(I index, const variant &var)
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> variant item(I index, const variant &var)
     {
         return item(to_int(index), var);
     }
     /// Remove(index), 1-based, by an integer of another type (see item).
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> void remove(I index)
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> void remove(I index)
     {
         remove(to_int(index));
     }
@@ -211,7 +200,7 @@ public:
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int codePage(T) = delete;
     /// Sets CodePage by an integer of another type: one the C call's type does
     /// not hold is the property's invalid-value error, not wrapped.
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int codePage(I value)
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> int codePage(I value)
     {
         return static_cast<int>(s_.codepage(value));
     }
@@ -245,7 +234,7 @@ public:
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int lcid(T) = delete;
     /// Sets LCID by an integer of another type: one the C call's type does
     /// not hold is the property's invalid-value error, not wrapped.
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int lcid(I value)
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> int lcid(I value)
     {
         return static_cast<int>(s_.lcid(value));
     }
@@ -268,7 +257,7 @@ public:
     template <class T, std::enable_if_t<detail::is_char_or_bool_v<T>, int> = 0> int timeout(T) = delete;
     /// Sets Timeout by an integer of another type: one the C call's type does
     /// not hold is the property's invalid-value error, not wrapped.
-    template <class I, std::enable_if_t<detail::is_other_integer_v<I>, int> = 0> int timeout(I value)
+    template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> int timeout(I value)
     {
         return s_.timeout(value);
     }
