@@ -298,8 +298,8 @@ typedef int32_t sess_result;
 typedef sess_result (*sess_on_start_fn)(void *context, struct sess_session *session);
 
 /**
- * Session_OnEnd: runs when a session times out, is abandoned, or the
- * application is released. The contents are readable; the handle is the
+ * Session_OnEnd: runs when a session times out, is abandoned, or (with
+ * the in-process store) the application is released. The contents are readable; the handle is the
  * library's (do not close it) and is valid only during the call. It runs
  * on the thread that ended the session (a request, the expiry thread, or
  * the caller of `sess_app_expire` / `sess_app_release`).
@@ -1728,11 +1728,14 @@ sess_result sess_app_options_init_sized(struct sess_app_options *opts, size_t si
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 
 /**
- * Releases an application: stops its expiry thread and runs Session_OnEnd
- * for every stored session not in use. Close every session first (ASP's
- * order: every session's OnEnd, then the application's end); a session
- * still open keeps working and is dropped, without OnEnd (abandoned or not),
- * when it closes: by then the host may have freed `event_context`. A
+ * Releases an application: stops its expiry thread and, with the
+ * in-process store, runs Session_OnEnd for every stored session not in
+ * use (a shared store keeps its sessions for the other processes: they
+ * end when they expire). Close every session first (ASP's order: every
+ * session's OnEnd, then the application's end); a session still open
+ * keeps working and, when it closes, is dropped if in-process, saved if
+ * in a shared store, and removed if abandoned, without OnEnd: by then the
+ * host may have freed `event_context`. A
  * Session_OnEnd running on another thread (a request's abandoned
  * session) is waited for, so none runs once this returns: a handler must
  * not wait for the thread that releases.

@@ -164,14 +164,17 @@ impl AppInner {
 /// An application: sessions, their settings and their events.
 ///
 /// Clones share the application. Dropping the last clone stops the expiry
-/// thread and runs Session_OnEnd for every session not in use (ASP's
-/// application end), those a sweep has claimed and not ended yet
-/// included, after waiting for any Session_OnEnd (or a sweep's batch)
-/// running on another thread; sessions still open keep the shared state alive until
-/// they close, and are then dropped without Session_OnEnd (also when
-/// abandoned): what the handler uses may be gone by then (a C host's
-/// `event_context`). Close them first for ASP's order, where every session
-/// ends before the application does.
+/// thread and runs Session_OnEnd for the sessions a sweep has claimed and
+/// not ended yet and, with the in-process store, for every session not in
+/// use (ASP's application end), after waiting for any Session_OnEnd (or a
+/// sweep's batch) running on another thread. A shared store (Redis, LMDB,
+/// a host's) keeps its sessions for the other processes: they end when
+/// they expire. Sessions still open keep the shared state alive until they
+/// close: an in-process one is then dropped, and an abandoned one removed,
+/// without Session_OnEnd (what the handler uses may be gone by then: a C
+/// host's `event_context`); one in a shared store is saved as usual. Close
+/// them first for ASP's order, where every session ends before the
+/// application does.
 #[derive(Clone)]
 pub struct App(Arc<AppHandle>);
 

@@ -16,8 +16,8 @@ use crate::variant::Object;
 /// an error abandons the new session and is returned to the creator.
 pub type OnStart = Arc<dyn Fn(&mut Session) -> Result<()> + Send + Sync>;
 
-/// Session_OnEnd: runs when a session times out, is abandoned or the
-/// application ends, with its contents readable.
+/// Session_OnEnd: runs when a session times out, is abandoned or (in the
+/// in-process store) the application ends, with its contents readable.
 pub type OnEnd = Arc<dyn Fn(&mut Session) + Send + Sync>;
 
 /// Makes one instance of a session-scope static object.
