@@ -13,7 +13,8 @@ use crate::store::{self, MemoryStore, RedisOptions, RedisStore, SessionStore};
 use crate::variant::Object;
 
 /// Session_OnStart: runs when a session is created, before the host sees it;
-/// an error abandons the new session and is returned to the creator.
+/// an error discards the new session (no Session_OnEnd: it never started)
+/// and is returned to the creator.
 pub type OnStart = Arc<dyn Fn(&mut Session) -> Result<()> + Send + Sync>;
 
 /// Session_OnEnd: runs when a session times out, is abandoned or (in the
