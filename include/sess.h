@@ -1118,7 +1118,8 @@ typedef struct sess_app_counters {
   /**
    * Sessions stored now (for a shared store: the farm's); UINT64_MAX
    * when the store cannot count them now (`sess_app_stats` then returns
-   * `SESS_S_FALSE`, and the failure counts in `store_errors`).
+   * `SESS_S_FALSE`; a failure with `SESS_E_STORE_UNAVAILABLE` counts in
+   * `store_errors`).
    */
   uint64_t sessions_current;
   /**

@@ -16,7 +16,7 @@ use crate::error::{self, Error};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AppStats {
     /// Sessions stored now, or `None` when the store cannot count them
-    /// now (that failure counts in `store_errors`).
+    /// now (a failure with `E_STORE_UNAVAILABLE` counts in `store_errors`).
     pub sessions_current: Option<u64>,
     /// Sessions created by this application: new sessions stored by a
     /// unit of work that ended keeping them (closed, abandoned or not). A

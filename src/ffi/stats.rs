@@ -19,7 +19,8 @@ pub struct sess_app_counters {
     pub reserved: u32,
     /// Sessions stored now (for a shared store: the farm's); UINT64_MAX
     /// when the store cannot count them now (`sess_app_stats` then returns
-    /// `SESS_S_FALSE`, and the failure counts in `store_errors`).
+    /// `SESS_S_FALSE`; a failure with `SESS_E_STORE_UNAVAILABLE` counts in
+    /// `store_errors`).
     pub sessions_current: u64,
     /// Sessions created by this application: new sessions stored by a
     /// unit of work that ended keeping them (closed, abandoned or not). A
