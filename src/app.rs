@@ -280,7 +280,10 @@ impl App {
     /// (read-only, never saved). A malformed ID is `E_INVALID_SESSION_ID`
     /// (the store is not consulted); an unknown, expired or abandoned one is
     /// `E_SESSION_NOT_FOUND` — an ID the store does not hold is never adopted.
-    /// A session found expired is ended (Session_OnEnd) on the way.
+    /// A session an exclusive open finds expired is ended (Session_OnEnd)
+    /// on the way; a read-only open may leave it to the next sweep instead
+    /// (the in-process and Redis stores do: a shared holder cannot remove
+    /// it).
     pub fn open_session(&self, id: &str, mode: LockMode) -> Result<Session> {
         let id = SessionId::parse(id)?;
         self.open(&id, mode)
