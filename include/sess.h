@@ -373,6 +373,9 @@ typedef sess_result (*sess_static_factory_fn)(void *context,
  * A session-scope static object declaration (GLOBAL.ASA's
  * `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
  * `sess_app_create`; `context` must stay valid while the application lives.
+ * A session keeps its instance in the in-process store; a shared store
+ * (Redis, LMDB, a host's) keeps no objects, so there each unit of work that
+ * uses it makes its own, released when that unit of work ends.
  */
 typedef struct sess_static_object_decl {
   /**

@@ -25,7 +25,10 @@ pub type OnEnd = Arc<dyn Fn(&mut Session) + Send + Sync>;
 pub type Factory = Arc<dyn Fn() -> Result<Object> + Send + Sync>;
 
 /// A session-scope static object (GLOBAL.ASA's `<OBJECT SCOPE=Session>`):
-/// instantiated once per session, on first use.
+/// instantiated once per session, on first use. Objects stay in their
+/// process: a shared store (Redis, LMDB, a host's) keeps no instance with
+/// the session, so there each unit of work that uses it makes its own,
+/// released when that unit of work ends.
 #[derive(Clone)]
 pub struct StaticObject {
     /// The name it is found under (case-insensitive).
