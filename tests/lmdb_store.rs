@@ -1472,6 +1472,40 @@ fn objects_stay_in_their_process() {
     assert_eq!(s.contents().len(), 1);
 }
 
+/// A session-scope static object is not kept with a session in a shared
+/// store (objects stay in their process): each unit of work that uses it
+/// makes its own, as StaticObject's doc says.
+#[test]
+fn a_static_object_is_made_by_each_unit_of_work_that_uses_it() {
+    let dir = TempDir::new("statics");
+    let mut unknown = Unknown { vtbl: &INERT_VTBL };
+    let ptr = &raw mut unknown as usize;
+    let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let m = made.clone();
+    let app = app_on(lmdb_opts(dir.path()), |o| {
+        o.static_objects = vec![sess::app::StaticObject {
+            name: "Cart".into(),
+            factory: Arc::new(move || {
+                m.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // SAFETY: `unknown` outlives the application; its
+                // AddRef/Release do nothing.
+                unsafe { Object::from_owned(ptr as *mut Unknown) }
+            }),
+        }];
+    });
+    let mut s = app.create_session().unwrap();
+    s.static_object_at(0).unwrap();
+    s.static_object_at(0).unwrap();
+    let id = s.id();
+    s.close().unwrap();
+    assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.static_object_at(0).unwrap();
+    s.close().unwrap();
+    assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 2);
+    drop(app);
+}
+
 #[test]
 fn a_damaged_record_is_store_corrupt_and_its_bytes_stay_out_of_the_message() {
     let dir = TempDir::new("damaged");
