@@ -131,11 +131,21 @@ impl fmt::Debug for RedisOptions {
     }
 }
 
-/// A URL with any `user:password@` part replaced.
+/// A URL with any `user:password@` part and any query (where a Unix socket
+/// URL's `user=` and `pass=` go) replaced, read as the URL parser reads it:
+/// without the tabs and newlines it drops, wherever they are.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://..@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
+        _ => url,
+    };
+    match url.split_once('?') {
+        Some((head, _)) => format!("{head}?.."),
+        None => url,
     }
 }
 
@@ -268,5 +278,36 @@ mod tests {
         let text = format!("{o:?}");
         assert!(!text.contains("hunter2") && !text.contains("secret\""));
         assert!(!text.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn debug_and_errors_hide_passwords_however_spelled() {
+        // Each URL gives the Redis client the password "hunter2": in a Unix
+        // socket URL's query, or behind a tab or newline the URL parser
+        // drops.
+        for url in [
+            "redis+unix:///tmp/r.sock?db=1&pass=hunter2",
+            "unix:///tmp/r.sock?PASS=x&pass=hunter2",
+            "redis:/\t/user:hunter2@h:1/0",
+            "redis:\n//:hunter2@h",
+        ] {
+            let info = connection_info(url).unwrap();
+            assert_eq!(info.redis_settings().password(), Some("hunter2"), "{url:?}");
+            let o = RedisOptions {
+                url: url.into(),
+                cluster_nodes: vec![url.into()],
+                ..RedisOptions::default()
+            };
+            let text = format!("{o:?}");
+            assert!(!text.contains("hunter2"), "{url:?} shown as {text}");
+            // A URL refused after its password is read.
+            let o = RedisOptions {
+                url: format!("{url}&protocol=9"),
+                ..RedisOptions::default()
+            };
+            if let Err(e) = o.validate() {
+                assert!(!e.detail().contains("hunter2"), "{}", e.detail());
+            }
+        }
     }
 }
