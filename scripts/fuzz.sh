@@ -17,7 +17,7 @@ if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
 fi
 # Targets added after the budget was set: seconds each, unless FUZZ_SECONDS
 # says how long every target runs.
-short="com_objects=10 redis_url=5 locale_round_trip=5"
+short="com_objects=10 redis_url=5 locale_round_trip=5 redis_hash=5"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^libsess-fuzz$')
 (cd fuzz && cargo +nightly fuzz build)
