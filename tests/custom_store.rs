@@ -290,27 +290,33 @@ fn array(items: Vec<Variant>) -> Variant {
 
 // ---------------------------------------------------------------------------
 
+/// The C store opened on `c_dir`, with the limits of the application `o`
+/// makes, as the store configuration of an application.
+fn c_store(c_dir: &CString, o: &AppOptions) -> StoreConfig {
+    // SAFETY: zeroed, then filled by the store.
+    let mut vtbl: sess_store_vtbl = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a writable vtable.
+    let rc = unsafe { (plugin().open)(c_dir.as_ptr(), LOCK_TTL_MS, &mut vtbl) };
+    assert_eq!(rc, error::S_OK);
+    let limits = Limits {
+        max_timeout_minutes: o.max_timeout_minutes,
+        max_items: o.max_items,
+        max_value_bytes: o.max_value_bytes,
+        max_key_bytes: o.max_key_bytes,
+        max_session_bytes: o.max_session_bytes,
+    };
+    // SAFETY: the C store's vtable, filled just now.
+    let store = unsafe { custom_store_from_vtbl(&vtbl, limits) }.unwrap();
+    StoreConfig::Custom(Arc::new(store))
+}
+
 #[test]
 fn the_shared_session_suite_passes_on_the_c_store() {
     let dirs = Mutex::new(Vec::new());
     suite::suite(&|mut o: AppOptions| {
         let dir = fresh_dir();
         let c_dir = CString::new(dir.to_str().unwrap()).unwrap();
-        // SAFETY: zeroed, then filled by the store.
-        let mut vtbl: sess_store_vtbl = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a writable vtable.
-        let rc = unsafe { (plugin().open)(c_dir.as_ptr(), LOCK_TTL_MS, &mut vtbl) };
-        assert_eq!(rc, error::S_OK);
-        let limits = Limits {
-            max_timeout_minutes: o.max_timeout_minutes,
-            max_items: o.max_items,
-            max_value_bytes: o.max_value_bytes,
-            max_key_bytes: o.max_key_bytes,
-            max_session_bytes: o.max_session_bytes,
-        };
-        // SAFETY: the C store's vtable, filled just now.
-        let store = unsafe { custom_store_from_vtbl(&vtbl, limits) }.unwrap();
-        o.store = StoreConfig::Custom(Arc::new(store));
+        o.store = c_store(&c_dir, &o);
         dirs.lock().unwrap().push(dir);
         App::new(o).unwrap()
     });
@@ -324,21 +330,7 @@ fn sessions_stored_under_larger_limits_are_too_large_in_the_c_store() {
     let dir = fresh_dir();
     let c_dir = CString::new(dir.to_str().unwrap()).unwrap();
     suite::stored_under_larger_limits(&|mut o: AppOptions| {
-        // SAFETY: zeroed, then filled by the store.
-        let mut vtbl: sess_store_vtbl = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a writable vtable.
-        let rc = unsafe { (plugin().open)(c_dir.as_ptr(), LOCK_TTL_MS, &mut vtbl) };
-        assert_eq!(rc, error::S_OK);
-        let limits = Limits {
-            max_timeout_minutes: o.max_timeout_minutes,
-            max_items: o.max_items,
-            max_value_bytes: o.max_value_bytes,
-            max_key_bytes: o.max_key_bytes,
-            max_session_bytes: o.max_session_bytes,
-        };
-        // SAFETY: the C store's vtable, filled just now.
-        let store = unsafe { custom_store_from_vtbl(&vtbl, limits) }.unwrap();
-        o.store = StoreConfig::Custom(Arc::new(store));
+        o.store = c_store(&c_dir, &o);
         App::new(o).unwrap()
     });
     let _ = std::fs::remove_dir_all(dir);
