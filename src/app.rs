@@ -141,16 +141,15 @@ impl AppInner {
 
     /// For a store that refused a new session as full: ends one batch of
     /// expired sessions on the calling thread (sessions it holds are in
-    /// use, so skipped, not waited for), as the expiry thread would; how
-    /// many ended. None after the application's release (Session_OnEnd
-    /// would run after the host let go of it).
+    /// use, so skipped, not waited for), as the expiry thread would. None
+    /// after the application's release (Session_OnEnd would run after the
+    /// host let go of it).
     #[cold]
     #[inline(never)]
-    fn make_room(self: &Arc<Self>) -> usize {
-        let (n, claimed) = self.expire_batch(self.now_ms(), &mut Vec::new());
+    fn make_room(self: &Arc<Self>) {
+        let (_, claimed) = self.expire_batch(self.now_ms(), &mut Vec::new());
         // Its failure counts; the caller reports the refusal.
         let _ = self.counters.check(claimed);
-        n
     }
 
     /// [`AppInner::expire`] for the expiry thread: a panic (in the store,

@@ -657,6 +657,141 @@ fn a_full_store_ends_what_is_due_before_refusing() {
     );
 }
 
+/// The in-process store, running `meanwhile` once, the first time it
+/// refuses a new session as full: what another thread does between that
+/// refusal and the refused request's own attempt to make room.
+struct FullHook {
+    inner: sess::store::MemoryStore,
+    meanwhile: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl sess::store::SessionStore for FullHook {
+    fn mode(&self) -> sess::store::StoreMode {
+        self.inner.mode()
+    }
+    fn get(
+        &self,
+        id: &sess::state::SessionId,
+        mode: LockMode,
+        wait: Duration,
+        now_ms: u64,
+    ) -> error::Result<sess::store::Lookup> {
+        self.inner.get(id, mode, wait, now_ms)
+    }
+    fn prepare(
+        &self,
+        id: sess::state::SessionId,
+        data: sess::state::SessionData,
+        now_ms: u64,
+    ) -> sess::store::Lease {
+        self.inner.prepare(id, data, now_ms)
+    }
+    fn insert(
+        &self,
+        lease: &mut sess::store::Lease,
+        now_ms: u64,
+        deadline_ms: u64,
+        max_sessions: usize,
+    ) -> error::Result<bool> {
+        let inserted = self.inner.insert(lease, now_ms, deadline_ms, max_sessions);
+        if matches!(&inserted, Err(e) if e.code() == error::E_TOO_MANY_SESSIONS) {
+            let meanwhile = self.meanwhile.lock().unwrap().take();
+            if let Some(f) = meanwhile {
+                f();
+            }
+        }
+        inserted
+    }
+    fn regenerate(
+        &self,
+        lease: &mut sess::store::Lease,
+        new_id: sess::state::SessionId,
+        deadline_ms: u64,
+    ) -> error::Result<bool> {
+        self.inner.regenerate(lease, new_id, deadline_ms)
+    }
+    fn release(&self, lease: sess::store::Lease, deadline_ms: u64) -> error::Result<()> {
+        self.inner.release(lease, deadline_ms)
+    }
+    fn remove(&self, lease: sess::store::Lease) -> error::Result<sess::store::Lease> {
+        self.inner.remove(lease)
+    }
+    fn take_expired(&self, now_ms: u64, out: &mut Vec<sess::store::Lease>) -> error::Result<()> {
+        self.inner.take_expired(now_ms, out)
+    }
+    fn take_expired_batch(
+        &self,
+        now_ms: u64,
+        max: usize,
+        out: &mut Vec<sess::store::Lease>,
+    ) -> error::Result<bool> {
+        self.inner.take_expired_batch(now_ms, max, out)
+    }
+    fn drain(&self, out: &mut Vec<sess::store::Lease>) {
+        self.inner.drain(out)
+    }
+    fn count(&self) -> error::Result<usize> {
+        self.inner.count()
+    }
+    fn lock_waits(&self) -> u64 {
+        self.inner.lock_waits()
+    }
+}
+
+/// A new session refused by a full store while another thread (the expiry
+/// thread) sweeps the expired sessions that filled it is stored once its
+/// own look for due sessions finds them gone: the room is there. It used
+/// to be refused (`E_TOO_MANY_SESSIONS`) because its own sweep ended none.
+#[test]
+fn a_full_store_admits_a_session_another_threads_sweep_made_room_for() {
+    let clock = Arc::new(ManualClock::new(0));
+    let store = Arc::new(FullHook {
+        inner: sess::store::MemoryStore::new().unwrap(),
+        meanwhile: Mutex::new(None),
+    });
+    let (app, ended) = {
+        let store = store.clone();
+        let ended: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = ended.clone();
+        let app = app_with_clock(&clock, |o| {
+            o.max_sessions = 2;
+            o.store = sess::app::StoreConfig::Custom(store);
+            o.on_end = Some(Arc::new(move |s| {
+                log.lock().unwrap().push(s.id().to_string())
+            }));
+        });
+        (app, ended)
+    };
+    stored(&app);
+    stored(&app);
+    clock.advance(21 * MIN);
+    let sweeper = app.clone();
+    *store.meanwhile.lock().unwrap() = Some(Box::new(move || {
+        let swept = std::thread::spawn(move || sweeper.expire().unwrap());
+        assert_eq!(swept.join().unwrap(), 2, "the other thread's sweep");
+    }));
+
+    let mut s = app.create_session().unwrap();
+    s.set("k", Variant::I4(1))
+        .expect("the store has room once the sweep ended the two");
+    assert!(s.is_stored());
+    s.close().unwrap();
+    assert!(
+        store.meanwhile.lock().unwrap().is_none(),
+        "it was refused once"
+    );
+    let st = app.stats();
+    assert_eq!(
+        (
+            st.sessions_current,
+            st.sessions_total,
+            st.sessions_timed_out,
+            ended.lock().unwrap().len()
+        ),
+        (Some(1), 3, 2, 2)
+    );
+}
+
 /// An application on `clock` whose expiry thread sweeps every `interval`,
 /// holding one stored session, and the count of its Session_OnEnd calls.
 fn swept_app(clock: Arc<dyn sess::clock::Clock>, interval: Duration) -> (App, Arc<AtomicUsize>) {

@@ -105,7 +105,7 @@ impl Session {
     fn store_new(&mut self) -> Result<()> {
         for _ in 0..ID_ATTEMPTS {
             let inserted = match self.insert() {
-                Err(e) if e.code() == error::E_TOO_MANY_SESSIONS => self.insert_in_room(e),
+                Err(e) if e.code() == error::E_TOO_MANY_SESSIONS => self.insert_in_room(),
                 r => r,
             };
             if self.app.counters.check(inserted)? {
@@ -132,14 +132,15 @@ impl Session {
     }
 
     /// [`Session::insert`] again once sessions past their deadline (not
-    /// swept yet: no expiry thread, or not since) have ended, if any did;
-    /// else the store's refusal, `full`.
+    /// swept yet: no expiry thread, or not since) have ended. Tried again
+    /// even when this thread ended none: another thread's sweep (the
+    /// expiry thread's) may have claimed them between the refusal and this
+    /// look, and the room is there all the same. The store's refusal again
+    /// if it is still full.
     #[cold]
     #[inline(never)]
-    fn insert_in_room(&mut self, full: Error) -> Result<bool> {
-        if self.app.make_room() == 0 {
-            return Err(full);
-        }
+    fn insert_in_room(&mut self) -> Result<bool> {
+        self.app.make_room();
         self.insert()
     }
 
