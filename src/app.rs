@@ -60,6 +60,24 @@ impl AppInner {
         }
     }
 
+    /// Whether `lease`'s absolute lifetime (if the application sets one)
+    /// has run out by the clock now. A store judges a lookup's deadline by
+    /// the clock read before the lookup, which may have waited for the lock
+    /// meanwhile (up to the lock timeout): the holder's release slid the
+    /// sliding deadline past that wait, but never the absolute one. One
+    /// clock read per open, only with an absolute lifetime set.
+    fn outlived(&self, lease: &Lease) -> bool {
+        match self.opts.absolute_timeout_minutes {
+            0 => false,
+            abs => {
+                let end = lease
+                    .created_ms()
+                    .saturating_add(u64::from(abs).saturating_mul(60_000));
+                end <= self.now_ms()
+            }
+        }
+    }
+
     /// Runs Session_OnEnd for a session the store has removed, then lets it go
     /// (which releases its objects). After the application's release it is
     /// let go without Session_OnEnd (the host may have freed what the
@@ -295,6 +313,17 @@ impl App {
         let not_found = || Error::code_only(error::E_SESSION_NOT_FOUND);
         let found = app.store.get(id, mode, app.opts.lock_timeout, app.now_ms());
         match app.counters.check(found)? {
+            Lookup::Found(lease) if app.outlived(&lease) => {
+                // Its absolute lifetime ran out while this lookup waited
+                // for the lock (the store judged it by the clock before
+                // the wait): ended as the store ends what it finds expired.
+                if lease.lock_mode() == LockMode::Exclusive {
+                    let lease = app.counters.check(app.store.remove(lease))?;
+                    Counters::add(&app.counters.timed_out, 1);
+                    app.end(lease);
+                }
+                Err(not_found())
+            }
             Lookup::Found(lease) => Ok(Session::new(self.0.anchors.get(), lease, false)),
             Lookup::NotFound => Err(not_found()),
             Lookup::Expired(lease) => {

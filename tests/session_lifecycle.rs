@@ -217,6 +217,53 @@ fn timeout_slides_and_absolute_lifetime_caps_it() {
     assert_eq!(app.expire().unwrap(), 0);
 }
 
+/// A request that waited for its session's lock judges the absolute
+/// lifetime by the clock when it gets the lock, not when it asked: a
+/// session whose lifetime ran out during the wait is not handed out
+/// (exclusively it is ended on the way, read-only left to the sweep). It
+/// used to be, up to the lock timeout past its end.
+#[test]
+fn a_lock_wait_does_not_outlive_the_absolute_lifetime() {
+    for mode in [LockMode::Exclusive, LockMode::Shared] {
+        let clock = Arc::new(ManualClock::new(0));
+        let ends = Arc::new(AtomicUsize::new(0));
+        let e = ends.clone();
+        let app = app_with_clock(&clock, |o| {
+            o.default_timeout_minutes = 60;
+            o.absolute_timeout_minutes = 30;
+            o.lock_timeout = Duration::from_secs(60);
+            o.on_end = Some(Arc::new(move |_| {
+                e.fetch_add(1, Ordering::SeqCst);
+            }));
+        });
+        let id = stored(&app);
+        clock.advance(29 * MIN);
+        let held = app.open_session(&id, LockMode::Exclusive).unwrap();
+        let waited = std::thread::scope(|sc| {
+            let waiter = sc.spawn(|| app.open_session(&id, mode).map(drop));
+            // The waiter has read the clock once it waits.
+            while app.stats().lock_waits == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            clock.advance(2 * MIN); // 31 min: past the absolute lifetime
+            held.close().unwrap();
+            waiter.join().unwrap()
+        });
+        assert_eq!(
+            waited.err().map(|e| e.code()),
+            Some(error::E_SESSION_NOT_FOUND),
+            "{mode:?}"
+        );
+        let swept = app.expire().unwrap();
+        assert_eq!(
+            (ends.load(Ordering::SeqCst), app.stats().sessions_timed_out),
+            (1, 1),
+            "{mode:?}: ended once, by the lookup or by the sweep ({swept})"
+        );
+        assert_eq!(app.session_count().unwrap(), 0);
+    }
+}
+
 #[test]
 fn properties_validate_and_keep_their_value_on_error() {
     let app = App::new(AppOptions {
