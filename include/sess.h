@@ -79,6 +79,7 @@
 #define SESS_DISP_E_PARAMNOTFOUND (-0x7FFDFFFC) /* 0x80020004: parameter not found */
 #define SESS_DISP_E_UNKNOWNNAME (-0x7FFDFFFA) /* 0x80020006: unknown name */
 #define SESS_DISP_E_NONAMEDARGS (-0x7FFDFFF9) /* 0x80020007: no named arguments */
+#define SESS_DISP_E_UNKNOWNLCID (-0x7FFDFFF4) /* 0x8002000C: unknown LCID (needed to read an argument) */
 #define SESS_DISP_E_BADPARAMCOUNT (-0x7FFDFFF2) /* 0x8002000E: invalid number of parameters */
 #define SESS_DISP_E_PARAMNOTOPTIONAL (-0x7FFDFFF1) /* 0x8002000F: a required parameter was omitted */
 #define SESS_E_SESSION_NOT_FOUND (-0x7FFBFDFF) /* 0x80040201: session not found (unknown, expired or abandoned) */
@@ -1443,7 +1444,8 @@ typedef struct sess_session_object_vtbl {
    * index of an argument that failed. `lcid`
    * converts argument text, e.g. a Timeout given as "30" (0,
    * `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
-   * session's LCID). Value is the default member: `Session("x")` reads
+   * session's LCID; one the library does not know: text is
+   * `SESS_DISP_E_UNKNOWNLCID`, numbers need none). Value is the default member: `Session("x")` reads
    * and writes Contents by name or 1-based index; `Contents` and
    * `StaticObjects` with a key argument are their Item. The failure's
    * detail is this thread's last error. Unknown DISPID or wrong kind of

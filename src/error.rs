@@ -50,6 +50,9 @@ pub const DISP_E_PARAMNOTFOUND: HResult = hr(0x8002_0004);
 pub const DISP_E_UNKNOWNNAME: HResult = hr(0x8002_0006);
 /// IDispatch: the member takes no named arguments.
 pub const DISP_E_NONAMEDARGS: HResult = hr(0x8002_0007);
+/// IDispatch: `invoke` needs its LCID to read an argument (text) and does
+/// not know that LCID.
+pub const DISP_E_UNKNOWNLCID: HResult = hr(0x8002_000C);
 /// IDispatch: the number of arguments is wrong for the member.
 pub const DISP_E_BADPARAMCOUNT: HResult = hr(0x8002_000E);
 /// IDispatch: a required argument was omitted (passed as COM's marker for
@@ -132,6 +135,7 @@ pub const ALL: &[(&str, HResult)] = &[
     ("DISP_E_PARAMNOTFOUND", DISP_E_PARAMNOTFOUND),
     ("DISP_E_UNKNOWNNAME", DISP_E_UNKNOWNNAME),
     ("DISP_E_NONAMEDARGS", DISP_E_NONAMEDARGS),
+    ("DISP_E_UNKNOWNLCID", DISP_E_UNKNOWNLCID),
     ("DISP_E_BADPARAMCOUNT", DISP_E_BADPARAMCOUNT),
     ("DISP_E_PARAMNOTOPTIONAL", DISP_E_PARAMNOTOPTIONAL),
     ("E_SESSION_NOT_FOUND", E_SESSION_NOT_FOUND),
@@ -180,6 +184,7 @@ pub fn message(code: HResult) -> &'static str {
         DISP_E_PARAMNOTFOUND => "parameter not found",
         DISP_E_UNKNOWNNAME => "unknown name",
         DISP_E_NONAMEDARGS => "no named arguments",
+        DISP_E_UNKNOWNLCID => "unknown LCID (needed to read an argument)",
         DISP_E_BADPARAMCOUNT => "invalid number of parameters",
         DISP_E_PARAMNOTOPTIONAL => "a required parameter was omitted",
         E_SESSION_NOT_FOUND => "session not found (unknown, expired or abandoned)",
@@ -278,6 +283,8 @@ pub enum ErrorKind {
     UnknownName,
     /// `DISP_E_NONAMEDARGS`.
     NoNamedArgs,
+    /// `DISP_E_UNKNOWNLCID`.
+    UnknownLcid,
     /// `DISP_E_BADPARAMCOUNT`.
     BadParamCount,
     /// `DISP_E_PARAMNOTOPTIONAL`.
@@ -335,6 +342,7 @@ const KINDS: &[(ErrorKind, HResult)] = &[
     (ErrorKind::ParamNotFound, DISP_E_PARAMNOTFOUND),
     (ErrorKind::UnknownName, DISP_E_UNKNOWNNAME),
     (ErrorKind::NoNamedArgs, DISP_E_NONAMEDARGS),
+    (ErrorKind::UnknownLcid, DISP_E_UNKNOWNLCID),
     (ErrorKind::BadParamCount, DISP_E_BADPARAMCOUNT),
     (ErrorKind::ParamNotOptional, DISP_E_PARAMNOTOPTIONAL),
     (ErrorKind::ObjectDetached, E_OBJECT_DETACHED),

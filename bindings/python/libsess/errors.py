@@ -120,6 +120,7 @@ _FAMILIES = {
     "SESS_DISP_E_PARAMNOTFOUND": BadArguments,
     "SESS_DISP_E_NONAMEDARGS": BadArguments,
     "SESS_DISP_E_PARAMNOTOPTIONAL": BadArguments,
+    "SESS_DISP_E_UNKNOWNLCID": InvalidArgument,
     "SESS_E_NO_APPLICATION": NoApplication,
 }
 _BY_CODE = {getattr(lib, name): cls for name, cls in _FAMILIES.items()}

@@ -7,6 +7,7 @@ use std::ffi::c_char;
 use super::super::variant::{check_clearable, read, sess_variant, store};
 use super::super::{boundary, null, put, sess_result, text};
 use crate::error::{self as err, Error, Result};
+use crate::locale::check_lcid;
 use crate::variant::{change_type, vt, Variant};
 
 /// DISPID of an object's default member (`Session("x")`, `Contents(1)`).
@@ -392,8 +393,25 @@ impl Call {
     }
 
     /// A put's value converted to `target` under `lcid`; a failure names
-    /// it (`args[0]`) in `*arg_err`.
+    /// it (`args[0]`) in `*arg_err`. An LCID the library does not know is
+    /// the call's failure, not the value's, and only where it is needed
+    /// (IDispatch::Invoke's rule): text is `DISP_E_UNKNOWNLCID`, naming no
+    /// argument; other values convert without a locale.
     pub(crate) fn value_as(&mut self, value: &Variant, lcid: u32, target: u16) -> Result<Variant> {
+        let lcid = match check_lcid(lcid) {
+            Ok(lcid) => lcid,
+            Err(_) if value.as_str().is_some() => {
+                return Err(Error::new(
+                    err::DISP_E_UNKNOWNLCID,
+                    format!(
+                        "invoke's LCID {lcid} ({lcid:#06x}) is not a locale Windows defines: \
+                         the text value cannot be read under it"
+                    ),
+                ))
+            }
+            // Numbers, dates and booleans convert the same under any locale.
+            Err(_) => 0,
+        };
         change_type(value, lcid, 0, target).inspect_err(|_| self.bad_arg = Some(0))
     }
 

@@ -92,7 +92,8 @@ pub struct sess_session_object_vtbl {
     /// index of an argument that failed. `lcid`
     /// converts argument text, e.g. a Timeout given as "30" (0,
     /// `SESS_LOCALE_USER_DEFAULT` or `SESS_LOCALE_SYSTEM_DEFAULT`: the
-    /// session's LCID). Value is the default member: `Session("x")` reads
+    /// session's LCID; one the library does not know: text is
+    /// `SESS_DISP_E_UNKNOWNLCID`, numbers need none). Value is the default member: `Session("x")` reads
     /// and writes Contents by name or 1-based index; `Contents` and
     /// `StaticObjects` with a key argument are their Item. The failure's
     /// detail is this thread's last error. Unknown DISPID or wrong kind of

@@ -1194,3 +1194,80 @@ fn a_bad_index_is_told_as_the_caller_counted_it() {
         sess_app_release(a);
     }
 }
+
+/// `Session.Timeout = value` by invoke under the LCID `lcid`: the code,
+/// `*arg_err` (u32::MAX if unset) and the Timeout after.
+fn timeout_put_under(
+    o: *mut sess_session_object,
+    lcid: u32,
+    value: Variant,
+) -> (sess_result, u32, i32) {
+    let args = [write(value)];
+    let named = [DISPID_PROPERTYPUT];
+    let params = sess_dispparams {
+        args: args.as_ptr(),
+        named_args: named.as_ptr(),
+        arg_count: 1,
+        named_count: 1,
+    };
+    let mut arg_err = u32::MAX;
+    let mut minutes = 0;
+    // SAFETY: a live object; params and arg_err valid; a put ignores result.
+    let rc = unsafe {
+        let vt = &*(*o).vtbl;
+        let rc = (vt.invoke)(
+            o,
+            DISPID_SESSION_TIMEOUT,
+            lcid,
+            PUT,
+            &params,
+            null_mut(),
+            &mut arg_err,
+        );
+        assert_eq!((vt.get_timeout)(o, &mut minutes), e::S_OK);
+        rc
+    };
+    for mut v in args {
+        // SAFETY: made by `write`, cleared once.
+        unsafe { super::super::variant::clear(&mut v) }.unwrap();
+    }
+    (rc, arg_err, minutes)
+}
+
+/// Invoke's LCID is needed only to read text (IDispatch::Invoke's rule):
+/// under an LCID the library does not know, a number is put as under any
+/// other (it was `SESS_E_INVALID_LCID`, blaming the value in `*arg_err`),
+/// and text is `SESS_DISP_E_UNKNOWNLCID`, the call's fault, naming no
+/// argument and changing nothing.
+#[test]
+fn an_unknown_invoke_lcid_fails_only_where_text_needs_it() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    for lcid in [12345, 0x0C00] {
+        assert_eq!(
+            timeout_put_under(o, lcid, Variant::I4(30)),
+            (e::S_OK, u32::MAX, 30)
+        );
+        assert_eq!(
+            timeout_put_under(o, lcid, Variant::R8(25.0)),
+            (e::S_OK, u32::MAX, 25)
+        );
+        assert_eq!(
+            timeout_put_under(o, lcid, s("40")),
+            (e::DISP_E_UNKNOWNLCID, u32::MAX, 25),
+            "LCID {lcid:#x}"
+        );
+    }
+    // A known LCID reads the text as before; a bad value still names itself.
+    assert_eq!(timeout_put_under(o, 1036, s("40")), (e::S_OK, u32::MAX, 40));
+    assert_eq!(
+        timeout_put_under(o, 1036, s("soon")),
+        (e::DISP_E_TYPEMISMATCH, 0, 40)
+    );
+    // SAFETY: live object and handles, released once.
+    unsafe {
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
