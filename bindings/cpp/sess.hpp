@@ -33,6 +33,7 @@
 #include <iostream>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -686,9 +687,13 @@ public:
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
         return v;
     }
-    /// An input iterator over the items by index (the contents must not
-    /// change meanwhile); it holds the session handle, so it outlives the
-    /// contents object it came from. Each dereference reads the item anew.
+    /// An input iterator over the items. begin() takes a snapshot of the
+    /// keys, as COM's enumerator and Python's iteration do, so changing the
+    /// Contents while iterating is safe: every key there at begin() is
+    /// visited once, in order, and one added later is not. Each
+    /// dereference reads the item's value anew (VT_EMPTY once removed).
+    /// It holds the session handle, so it outlives the contents object it
+    /// came from (not the unit of work).
     class iterator {
     public:
         using iterator_category = std::input_iterator_tag;
@@ -701,13 +706,14 @@ public:
             const item *operator->() const noexcept { return &value; }
         };
 
+        /// Past the end.
         iterator() noexcept = default;
-        /// Item `i` of the Contents of `s` (borrowed).
-        iterator(sess_session *s, std::size_t i) noexcept : s_(s), i_(i) {}
+        /// The first item of the Contents of `s` (borrowed): the keys now.
+        explicit iterator(sess_session *s) : s_(s), keys_(snapshot(s)) {}
         item operator*() const
         {
-            const contents_view c(s_);
-            return item{c.key(i_), c.at(i_)};
+            const std::string &key = (*keys_)[i_];
+            return item{key, contents_view(s_)[key]};
         }
         pointer operator->() const { return pointer{**this}; }
         iterator &operator++() noexcept
@@ -721,17 +727,34 @@ public:
             ++i_;
             return old;
         }
-        bool operator==(const iterator &o) const noexcept { return s_ == o.s_ && i_ == o.i_; }
+        /// Equal when both are past the end, or at the same index of the
+        /// same session's Contents.
+        bool operator==(const iterator &o) const noexcept
+        {
+            return done() ? o.done() : !o.done() && s_ == o.s_ && i_ == o.i_;
+        }
         bool operator!=(const iterator &o) const noexcept { return !(*this == o); }
 
     private:
+        bool done() const noexcept { return keys_ == nullptr || i_ >= keys_->size(); }
+        /// The keys of the Contents of `s`, in order (sess_contents_keys).
+        static std::shared_ptr<const std::vector<std::string>> snapshot(sess_session *s)
+        {
+            variant array;
+            detail::check(sess_contents_keys(s, array.put()));
+            auto keys = std::make_shared<std::vector<std::string>>();
+            for (const variant &key : array.as<std::vector<variant>>())
+                keys->emplace_back(key.str());
+            return keys;
+        }
         sess_session *s_ = nullptr;
+        std::shared_ptr<const std::vector<std::string>> keys_;
         std::size_t i_ = 0;
     };
-    /// The first item.
-    iterator begin() const noexcept { return iterator(s_, 0); }
+    /// The first item (a snapshot of the keys).
+    iterator begin() const { return iterator(s_); }
     /// Past the last item.
-    iterator end() const { return iterator(s_, size()); }
+    iterator end() const noexcept { return iterator(); }
 
 protected:
     sess_session *s_;

@@ -645,6 +645,54 @@ TEST_CASE("contents: the iterator outlives the contents object and is an input i
     s.close();
 }
 
+// The iterator went by index, reading item i anew: removing the current
+// item in a range-for shifted the next one into its index, so the loop
+// skipped it, and then threw DISP_E_BADINDEX ("index 2 is out of range")
+// past the new end, with some items removed and others not. COM's
+// enumerator and Python's iteration walk a snapshot of the keys, where
+// changing the Contents is safe; so does C++'s now.
+TEST_CASE("contents: removing items in a range-for visits every item")
+{
+    sess::app app;
+    sess::session s = app.create();
+    s.set("cart_a", 1);
+    s.set("cart_b", 2);
+    s.set("user", "Arthur");
+    s.set("cart_c", 3);
+    std::vector<std::string> seen;
+    for (const sess::item &i : s.contents()) {
+        seen.push_back(i.key);
+        if (i.key.rfind("cart_", 0) == 0)
+            CHECK(s.contents().remove(i.key));
+    }
+    CHECK(seen == std::vector<std::string>{"cart_a", "cart_b", "user", "cart_c"});
+    CHECK(s.contents().size() == 1);
+    CHECK(s.contents().key(0) == "user");
+    // An item removed before the loop reaches it reads as a missing one
+    // (VT_EMPTY); one added meanwhile is not visited.
+    s.set("a", 1);
+    s.set("b", 2);
+    seen.clear();
+    for (const sess::item &i : s.contents()) {
+        seen.push_back(i.key);
+        if (i.key == "user") {
+            s.contents().remove("a");
+            s.set("later", 3);
+        }
+        if (i.key == "a")
+            CHECK(i.value.empty());
+        if (i.key == "b")
+            CHECK(i.value.as<int>() == 2);
+    }
+    CHECK(seen == std::vector<std::string>{"user", "a", "b"});
+    CHECK(s.contents().begin() == s.contents().begin());
+    CHECK(s.contents().begin() != s.contents().end());
+    CHECK(++s.contents().begin() != s.contents().begin());
+    s.contents().clear();
+    CHECK(s.contents().begin() == s.contents().end());
+    s.close();
+}
+
 // Seed 004: an array stored in the session is a copy; changing the copy read
 // out changes nothing until it is stored back.
 TEST_CASE("seed 004: arrays stored by value")
