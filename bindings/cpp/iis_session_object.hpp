@@ -204,8 +204,9 @@ public:
     {
         return static_cast<int>(s_.codepage(value));
     }
-    /// Sets CodePage; returns the value in force.
-    int codePage(int codePage) { return static_cast<int>(s_.codepage(static_cast<std::uint32_t>(codePage))); }
+    /// Sets CodePage; returns the value in force. A negative one is
+    /// SESS_E_INVALID_CODEPAGE as written (not cast to a std::uint32_t).
+    int codePage(int codePage) { return static_cast<int>(s_.codepage(codePage)); }
     /// Contents (1-based).
     IISVariantDictionary contents() noexcept
     {
@@ -238,8 +239,9 @@ public:
     {
         return static_cast<int>(s_.lcid(value));
     }
-    /// Sets LCID; returns the value in force.
-    int lcid(int lcid) { return static_cast<int>(s_.lcid(static_cast<std::uint32_t>(lcid))); }
+    /// Sets LCID; returns the value in force. A negative one is
+    /// SESS_E_INVALID_LCID as written (not cast to a std::uint32_t).
+    int lcid(int lcid) { return static_cast<int>(s_.lcid(lcid)); }
     /// StaticObjects (1-based); its changes throw COLLECTION_READONLY, as
     /// X++'s do.
     IISVariantDictionary staticObjects() noexcept

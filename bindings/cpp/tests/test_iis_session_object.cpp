@@ -541,3 +541,35 @@ TEST_CASE("Timeout, LCID and CodePage: a value beyond the C type is refused, not
     CHECK(s.lcid(1036) == 1036);
     s.close();
 }
+
+// lcid(int) and codePage(int), X++'s signatures, cast a negative value to
+// the C call's std::uint32_t: lcid(-1) was refused as "LCID 4294967295
+// (0xffffffff) is not a locale Windows defines", a number the caller never
+// wrote. The value is now checked as session_ref's are: "LCID -1 is out of
+// range", the value unchanged.
+TEST_CASE("IISSessionObject: a negative LCID or CodePage is refused as the caller wrote it")
+{
+    sess::app app;
+    sess::session s = app.create();
+    sess::IISSessionObject session(s.handle());
+    const auto what = [](auto &&f) -> std::pair<sess_result, std::string> {
+        try {
+            f();
+        } catch (const sess::error &e) {
+            return {e.code(), e.what()};
+        }
+        return {0, ""};
+    };
+    const auto lcid = what([&] { session.lcid(-1); });
+    CHECK(lcid.first == SESS_E_INVALID_LCID);
+    CHECK(lcid.second.find("-1") != std::string::npos);
+    CHECK(lcid.second.find("4294967295") == std::string::npos);
+    const auto codepage = what([&] { session.codePage(-1252); });
+    CHECK(codepage.first == SESS_E_INVALID_CODEPAGE);
+    CHECK(codepage.second.find("-1252") != std::string::npos);
+    CHECK(session.lcid() == 1033);
+    CHECK(session.codePage() == 65001);
+    CHECK(session.lcid(1036) == 1036);
+    CHECK(session.codePage(1252) == 1252);
+    s.close();
+}
