@@ -1046,10 +1046,13 @@ public:
     ~session() { end(std::uncaught_exceptions() > exceptions_); }
 
     /// Commits (applying Abandon) and frees the handle; throws on failure
-    /// (the handle is freed either way).
-    void close() { detail::check(sess_session_close(std::exchange(s_, nullptr))); }
-    /// Undoes this unit of work's changes and frees the handle.
-    void discard() { detail::check(sess_session_discard(std::exchange(s_, nullptr))); }
+    /// (the handle is freed either way, but when host code a call on it
+    /// runs calls close() back: SESS_E_WRONG_STATE, the handle kept, to be
+    /// ended once that call has returned).
+    void close() { finish(sess_session_close); }
+    /// Undoes this unit of work's changes and frees the handle (as close()
+    /// for failures).
+    void discard() { finish(sess_session_discard); }
     /// Whether the handle is still open.
     explicit operator bool() const noexcept { return s_ != nullptr; }
     /// The session lent as a session_ref (valid until close() or
@@ -1076,6 +1079,19 @@ public:
     using session_ref::value_txt;
 
 private:
+    /// Ends the unit of work by `f` (close or discard). While a call on the
+    /// handle runs (host code it ran, such as a static object's factory,
+    /// calling back in) the library refuses `f` with SESS_E_WRONG_STATE,
+    /// nothing freed; but `f` can also fail with that code after freeing
+    /// (a custom store's failure), so a call that frees nothing asks first
+    /// and a refused end keeps the handle.
+    void finish(sess_result (*f)(sess_session *))
+    {
+        bool is_new = false;
+        if (s_ != nullptr && sess_session_is_new(s_, &is_new) == SESS_E_WRONG_STATE)
+            throw error::last(SESS_E_WRONG_STATE);
+        detail::check(f(std::exchange(s_, nullptr)));
+    }
     void end(bool failed) noexcept
     {
         if (s_ != nullptr)
@@ -1352,9 +1368,17 @@ public:
         return session_ref(s);
     }
     /// Ends the request (keeping or, when `failed`, undoing the session's
-    /// changes) and returns the Set-Cookie value to send, if any.
+    /// changes) and returns the Set-Cookie value to send, if any. Called
+    /// back by host code a call on the request runs (Session_OnStart, a
+    /// static object's factory): SESS_E_WRONG_STATE, the request kept.
     std::optional<std::string> end(bool failed = false)
     {
+        // The library refuses to end a request a call runs on, nothing
+        // freed; a failure with that code can also come after it is freed
+        // (a custom store's), so a call that frees nothing asks first.
+        sess_session *s = nullptr;
+        if (r_ != nullptr && sess_request_session(r_, 0, &s) == SESS_E_WRONG_STATE)
+            throw error::last(SESS_E_WRONG_STATE);
         variant cookie;
         detail::check(sess_request_end(std::exchange(r_, nullptr), failed, cookie.put()));
         if (cookie.empty())

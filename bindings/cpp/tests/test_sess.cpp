@@ -1156,6 +1156,72 @@ TEST_CASE("site and request: cookie in, Set-Cookie out")
     CHECK(thrown([&] { (void)sess::request(site, "relative"); }) == SESS_E_INVALIDARG);
 }
 
+// A static object's factory: runs `hook`, then makes a test object.
+struct hooked_factory {
+    std::function<void()> hook;
+    static sess_result make(void *context, const char *name, sess_unknown **out) noexcept
+    {
+        return sess::guard([&] {
+            static_cast<hooked_factory *>(context)->hook();
+            sess::detail::check(test_object::factory(nullptr, name, out));
+        });
+    }
+};
+
+// The library refuses to end a session or request while host code it runs
+// on them (a static object's factory, Session_OnStart) calls back in:
+// SESS_E_WRONG_STATE, nothing freed, "call again after it returns". close(),
+// discard() and end() dropped the handle before the call all the same:
+// after the refusal the session was never stored or unlocked (open(id):
+// SESSION_NOT_FOUND; an open one: LOCK_TIMEOUT for good) and the request
+// never ended (no Set-Cookie), each handle leaked. A refused end now
+// keeps the handle, to be ended when the callback has returned.
+TEST_CASE("session and request: an end refused while host code runs keeps the handle")
+{
+    hooked_factory factory;
+    sess_static_object_decl decl{"obj", hooked_factory::make, &factory};
+    sess_app_options o = sess::app_options();
+    o.lock_timeout_ms = 200;
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    sess::app app(o);
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("kept", 1);
+        id = s.id();
+        std::vector<sess_result> inner;
+        factory.hook = [&] {
+            inner.push_back(thrown([&] { s.close(); }));
+            inner.push_back(thrown([&] { s.discard(); }));
+        };
+        CHECK(s.static_objects()["obj"].vt() == SESS_VT_UNKNOWN);
+        CHECK(inner == std::vector<sess_result>{SESS_E_WRONG_STATE, SESS_E_WRONG_STATE});
+        CHECK(s);
+        factory.hook = [] {};
+        CHECK(thrown([&] { s.close(); }) == 0);
+    }
+    CHECK(thrown([&] { app.open(id).close(); }) == 0);
+
+    sess::app_events events;
+    sess::request *current = nullptr;
+    sess_result inner = 0;
+    events.on_start = [&](sess::session_ref) { inner = thrown([&] { current->end(); }); };
+    sess_app_options eo = sess::app_options();
+    events.install(eo);
+    sess::app started(eo);
+    sess::site site;
+    site.add("/", started);
+    sess::request r(site, "/page.asp", {}, SESS_USE_OFF);
+    current = &r;
+    r.acquire(SESS_USE_EXCLUSIVE); // a new session: Session_OnStart
+    CHECK(inner == SESS_E_WRONG_STATE);
+    CHECK(r.handle() != nullptr);
+    std::optional<std::string> cookie;
+    CHECK(thrown([&] { cookie = r.end(); }) == 0);
+    CHECK(cookie);
+}
+
 TEST_CASE("app and site: move-assignment releases the old one and leaves the source empty")
 {
     std::atomic<int> ends{0};
