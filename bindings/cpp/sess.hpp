@@ -1330,6 +1330,14 @@ public:
     }
     request(const request &) = delete;
     request &operator=(const request &) = delete;
+    /// Takes over `o`'s request (`o` is left without one: handle() null,
+    /// its calls E_POINTER), so a function can begin one and return it.
+    request(request &&o) noexcept : r_(std::exchange(o.r_, nullptr)), exceptions_(o.exceptions_) {}
+    /// No assignment: it would end the request assigned over, and lose its
+    /// Set-Cookie.
+    request &operator=(request &&) = delete;
+    /// Ends the request if end() has not: as failed when leaving scope by
+    /// an exception; the Set-Cookie is lost (call end() to send it).
     ~request()
     {
         if (r_ != nullptr)

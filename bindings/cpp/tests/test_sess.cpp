@@ -1222,6 +1222,33 @@ TEST_CASE("session and request: an end refused while host code runs keeps the ha
     CHECK(cookie);
 }
 
+// sess::request was the one RAII owner that could not be moved (app, site
+// and session can): a host could not begin a request in one function and
+// return it, nor hold it in a per-connection object that moves.
+TEST_CASE("request: moves; the moved-from one is empty")
+{
+    static_assert(std::is_nothrow_move_constructible_v<sess::request>);
+    static_assert(!std::is_move_assignable_v<sess::request>);
+    sess::app app;
+    sess::site site;
+    site.add("/", app);
+    const auto begin = [&](const char *path) {
+        sess::request r(site, path);
+        r.session()->set("user", "Arthur");
+        return r; // a named object: moved
+    };
+    sess::request r = begin("/page1.asp");
+    REQUIRE(r.handle() != nullptr);
+    sess::request moved(std::move(r));
+    CHECK(r.handle() == nullptr);
+    CHECK(thrown([&] { (void)r.path(); }) == SESS_E_POINTER);
+    CHECK(moved.session(false)->get("user").str() == "Arthur");
+    const std::optional<std::string> cookie = moved.end();
+    REQUIRE(cookie);
+    sess::request next(site, "/page2.asp", cookie->substr(0, cookie->find(';')));
+    CHECK(next.session(false)->get("USER").str() == "Arthur");
+}
+
 TEST_CASE("app and site: move-assignment releases the old one and leaves the source empty")
 {
     std::atomic<int> ends{0};
