@@ -1133,10 +1133,12 @@ template <class F> sess_result guard(F &&f) noexcept
 }
 
 /// Session_OnStart and Session_OnEnd as C++ callables. install() points an
-/// application's options at them through functions that stop every
-/// exception at the C boundary. Like `event_context`, this object must
-/// outlive the application (and every site sharing it) and not change
-/// while it lives; the handlers may be called from any thread.
+/// application's options at a copy of them, called through functions that
+/// stop every exception at the C boundary. This object keeps that copy:
+/// it (or the object it is moved to, or a copy of it) must outlive the
+/// application (and every site sharing it). Moving it is safe; changing
+/// the handlers after install() changes nothing for that application.
+/// The handlers may be called from any thread.
 struct app_events {
     /// A handler: gets the session, lent for the call (do not close it).
     using handler = std::function<void(session_ref)>;
@@ -1156,25 +1158,36 @@ struct app_events {
     /// what() go to std::cerr. Whatever it throws is dropped.
     std::function<void(std::exception_ptr)> on_end_error;
 
-    /// Sets `o.event_context` to this object, and `o.on_start` / `o.on_end`
-    /// to call the handlers (NULL for an empty one).
-    void install(sess_app_options &o) noexcept
+    /// Copies the handlers into a block this object keeps (moves carry it,
+    /// copies share it), and sets `o.event_context` to that block and
+    /// `o.on_start` / `o.on_end` to call its handlers (NULL for an empty
+    /// one).
+    void install(sess_app_options &o)
     {
-        o.event_context = this;
+        installed_.push_back(std::make_shared<handlers>(handlers{on_start, on_end, on_end_error}));
+        o.event_context = installed_.back().get();
         o.on_start = on_start ? start : nullptr;
         o.on_end = on_end ? end : nullptr;
     }
 
 private:
+    /// The handlers as install() found them: what an application calls.
+    struct handlers {
+        handler on_start, on_end;
+        std::function<void(std::exception_ptr)> on_end_error;
+    };
+    /// One block per install(), at a fixed address while any owner lives.
+    std::vector<std::shared_ptr<handlers>> installed_;
+
     /// The sess_on_start_fn: on_start, its exception a result code.
     static sess_result start(void *context, sess_session *s) noexcept
     {
-        return guard([&] { static_cast<app_events *>(context)->on_start(session_ref(s)); });
+        return guard([&] { static_cast<handlers *>(context)->on_start(session_ref(s)); });
     }
     /// The sess_on_end_fn: on_end, its exception reported.
     static void end(void *context, sess_session *s) noexcept
     {
-        const auto *events = static_cast<app_events *>(context);
+        const auto *events = static_cast<handlers *>(context);
         try {
             events->on_end(session_ref(s));
         } catch (...) {
@@ -1182,7 +1195,7 @@ private:
         }
     }
     /// Passes `e` to on_end_error, or writes it to std::cerr.
-    static void report(const app_events &events, std::exception_ptr e) noexcept
+    static void report(const handlers &events, std::exception_ptr e) noexcept
     {
         try {
             if (events.on_end_error) {

@@ -786,7 +786,7 @@ TEST_CASE("app_events: an exception from on_end is reported, the session ends al
     };
     sess_app_options o = sess::app_options();
     events.install(o);
-    CHECK(o.event_context == &events);
+    CHECK(o.event_context != nullptr); // the handlers install() copied
     CHECK((o.on_start == nullptr)); // no handler: no Session_OnStart (it would store every session)
     CHECK((o.on_end != nullptr));
     std::string id;
@@ -888,6 +888,40 @@ TEST_CASE("app_events: an exception from on_start cancels the session with its c
 
 // sess::guard: the boundary for the callbacks a host writes itself (here a
 // static object's factory); what it throws becomes the callback's code.
+// install() pointed the options at the app_events object itself: moving
+// it afterwards (a struct holding both it and the app, returned or kept in
+// a container that moves) left the application calling the moved-from
+// object's handlers (empty: every create() failed with E_FAIL
+// "bad_function_call"), or freed memory once it was destroyed. The
+// handlers installed now live in a block the object owns and a move
+// carries, so the application keeps calling them.
+TEST_CASE("app_events: moved after install(), its handlers still run")
+{
+    struct server {
+        sess::app_events events;
+        std::optional<sess::app> app;
+    };
+    std::optional<server> first(std::in_place);
+    first->events.on_start = [](sess::session_ref s) { s.set("started", 1); };
+    int ends = 0;
+    first->events.on_end = [&ends](sess::session_ref) { ++ends; };
+    sess_app_options o = sess::app_options();
+    first->events.install(o);
+    first->app.emplace(o);
+    server moved = std::move(*first);
+    sess::session s = moved.app->create();
+    CHECK(s.get("started").as<int>() == 1);
+    s.abandon();
+    s.close();
+    CHECK(ends == 1);
+    // Handlers changed after install() change nothing for the application
+    // it was installed in.
+    moved.events.on_start = [](sess::session_ref s) { s.set("started", 2); };
+    sess::session t = moved.app->create();
+    CHECK(t.get("started").as<int>() == 1);
+    t.close();
+}
+
 TEST_CASE("guard: a C callback's exception becomes its result code and message")
 {
     CHECK(sess::guard([] {}) == SESS_S_OK);
