@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -923,6 +924,25 @@ public:
     template <class I, std::enable_if_t<detail::is_other_integer_of_v<I, int>, int> = 0> int timeout(I minutes)
     {
         return timeout(detail::property_arg<int>(minutes, SESS_E_INVALID_TIMEOUT, "Timeout"));
+    }
+    /// Sets Timeout by a std::chrono duration (`s.timeout(2h)`): whole
+    /// minutes only, as Timeout counts them. A duration that is not a whole
+    /// number of minutes (90s), or more minutes than an int holds, is
+    /// SESS_E_INVALID_TIMEOUT (value unchanged), not rounded or wrapped.
+    /// Returns the value in force, in minutes.
+    template <class Rep, class Period> int timeout(std::chrono::duration<Rep, Period> d)
+    {
+        // In long double, exact for every whole count of minutes an int
+        // holds, whatever the duration's type; NaN fails the first test.
+        const long double m = std::chrono::duration<long double, std::ratio<60>>(d).count();
+        if (!(m == std::floor(m)) || m < (std::numeric_limits<int>::min)() || m > (std::numeric_limits<int>::max)())
+        {
+            char minutes[32];
+            std::snprintf(minutes, sizeof minutes, "%.9Lg", m);
+            throw error(SESS_E_INVALID_TIMEOUT,
+                        std::string("Timeout ") + minutes + " minutes is not a whole number of minutes an int holds");
+        }
+        return timeout(static_cast<int>(m));
     }
     /// Sets Timeout; returns the value in force.
     int timeout(int minutes)

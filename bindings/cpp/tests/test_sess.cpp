@@ -992,6 +992,16 @@ TEST_CASE("seed 004: Timeout, LCID, CodePage")
     CHECK(s.timeout(5) == 5);
     CHECK(thrown([&] { s.timeout(0); }) == SESS_E_INVALID_TIMEOUT);
     CHECK(s.timeout() == 5);
+    // A std::chrono duration: whole minutes, else refused, not rounded.
+    using namespace std::chrono_literals;
+    CHECK(s.timeout(2h) == 120);
+    CHECK(s.timeout(std::chrono::duration<double, std::ratio<60>>(7.0)) == 7);
+    CHECK(thrown([&] { s.timeout(90s); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(thrown([&] { s.timeout(std::chrono::duration<double>(NAN)); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(thrown([&] { s.timeout(std::chrono::hours((std::numeric_limits<int>::max)())); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(thrown([&] { s.timeout(-5min); }) == SESS_E_INVALID_TIMEOUT);
+    CHECK(s.timeout() == 7);
+    s.timeout(5);
     const std::uint32_t orig = s.lcid();
     CHECK(s.lcid(1036) == 1036);
     s.set("price", 1234.5);
