@@ -2189,3 +2189,31 @@ fn a_server_busy_with_a_long_script_is_waited_for_within_the_budget() {
     let s = app.open(&id, LockMode::Shared).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(2)));
 }
+
+/// A URL may ask the `redis` crate for RESP3 (`?protocol=resp3`): the
+/// store still reads sessions (HGETALL's reply is then a map) and still
+/// refuses a server that may evict any key (CONFIG GET's reply, too).
+#[test]
+fn a_url_asking_for_resp3_serves_every_request() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "resp3");
+    let url = format!("{SHARED_URL}?protocol=resp3");
+    let app = app_on(redis_opts(&url, prefixes.fresh()), |_| {});
+    let id = stored(&app, &[("x", Variant::I4(5))]);
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("x"), Some(&Variant::I4(5)));
+    drop(s);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("x", Variant::I4(6)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("x"),
+        Some(&Variant::I4(6))
+    );
+    let evicting = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let url = format!("{}/0?protocol=resp3", evicting.url());
+    let app = app_on(redis_opts(&url, redis_env::unique_prefix("resp3")), |_| {});
+    let mut s = app.create_session().unwrap();
+    let refused = s.set("n", Variant::I4(1)).unwrap_err();
+    assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
+    assert!(refused.detail().contains("allkeys-lru"), "{refused:?}");
+}

@@ -25,7 +25,8 @@ pub struct RedisOptions {
     /// The server: `redis://[user:password@]host[:port][/db]`,
     /// `rediss://…` (TLS), `redis+unix:///path/to/socket[?db=N]`,
     /// `unix:///path/to/socket`, or an absolute socket path. With `cluster`,
-    /// one seed node of the cluster.
+    /// one seed node of the cluster. A `protocol=resp3` query is taken and
+    /// ignored: the store always speaks RESP2.
     pub url: String,
     /// Whether `url` (and `cluster_nodes`) name nodes of a Redis Cluster
     /// (default false). Implied by a non-empty `cluster_nodes`.
@@ -209,7 +210,10 @@ impl RedisOptions {
 
 /// Parses one server address: a URL the `redis` crate reads, or an absolute
 /// Unix socket path. The connection handshake sends no `CLIENT SETINFO`
-/// (one reply less to wait for while connecting).
+/// (one reply less to wait for while connecting). The store speaks RESP2
+/// whatever the URL asks (`?protocol=resp3`): it reads replies in RESP2's
+/// shapes (a hash as a flat list, not RESP3's map), and RESP3 offers it
+/// nothing it uses.
 pub(super) fn connection_info(url: &str) -> Result<::redis::ConnectionInfo> {
     use ::redis::IntoConnectionInfo;
     let url = url.trim();
@@ -219,7 +223,11 @@ pub(super) fn connection_info(url: &str) -> Result<::redis::ConnectionInfo> {
         url.into_connection_info()
     };
     let info = parsed.map_err(|e| Error::new(error::E_INVALID_OPTION, e.to_string()))?;
-    let settings = info.redis_settings().clone().set_skip_set_lib_name();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_skip_set_lib_name()
+        .set_protocol(::redis::ProtocolVersion::RESP2);
     Ok(info.set_redis_settings(settings))
 }
 
