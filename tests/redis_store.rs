@@ -2217,3 +2217,51 @@ fn a_url_asking_for_resp3_serves_every_request() {
     assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
     assert!(refused.detail().contains("allkeys-lru"), "{refused:?}");
 }
+
+/// A server that hangs past a writing request's retry budget runs the
+/// request's lock script once it wakes, after the request gave up: the
+/// session must not stay locked for `lock_ttl` by a request that is gone
+/// ("calls succeed again as soon as Redis is back").
+#[test]
+fn a_lock_taken_after_its_request_gave_up_is_freed() {
+    let server = Server::start(&[]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        lock_ttl: Duration::from_secs(60),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("orphan"))
+    };
+    let app = app_on(redis.clone(), |o| o.lock_timeout = Duration::from_secs(2));
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    server.signal("STOP"); // hung, not gone: the request is sent, unanswered
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    // The first request's lock script has run by now (its connection's
+    // bytes were read first) and holds the session for nobody.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut s = app
+        .open(&id, LockMode::Exclusive)
+        .unwrap_or_else(|e| panic!("the session stayed locked: {e:?}"));
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    s.set("n", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    // Another process finds such a lock freed once the failed request's
+    // process has swept.
+    let other = app_on(redis.clone(), |o| o.lock_timeout = Duration::from_secs(2));
+    server.signal("STOP");
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+    app.expire().unwrap();
+    let s = other
+        .open(&id, LockMode::Shared)
+        .unwrap_or_else(|e| panic!("the session stayed locked: {e:?}"));
+    assert_eq!(s.get("n"), Some(&Variant::I4(2)));
+}

@@ -74,7 +74,12 @@
 //!   whose `maxmemory-policy` may evict any key (`allkeys-*`: an expiry
 //!   index evicted, its sessions would end without Session_OnEnd) is
 //!   refused, every call failing with `E_STORE_UNAVAILABLE` saying why,
-//!   until the policy is changed. The
+//!   until the policy is changed. A call that gives up after its script
+//!   was sent (a hung server runs it when it wakes) leaves its lock
+//!   *unsettled*: this process remembers the token and releases that lock
+//!   if still its own, when a request of its own finds the session locked
+//!   and at its sweeper's next turn, so the session is not held for
+//!   `lock_ttl` by a request that is gone. The
 //!   lock field keeps its last holder's token once released (and the
 //!   next holder keeps it in `P`), so a script retried after a lost reply
 //!   recognises its own effect instead of reporting a lost lock.
@@ -133,6 +138,9 @@ const SWEEP_BATCH: usize = 500;
 const COUNT_STALE: Duration = Duration::from_secs(30);
 /// How often the sweeper refreshes the session count.
 const COUNT_EVERY: Duration = Duration::from_secs(5);
+/// Most unsettled locks remembered (the oldest go first; their leases end
+/// with `lock_ttl` anyway).
+const MAX_UNSETTLED: usize = 1024;
 
 /// What a Redis lease carries besides its data.
 struct Held {
@@ -213,6 +221,12 @@ pub struct RedisStore {
     tally: count::Tally,
     /// The sweep under way, between its batches.
     due: parking_lot::Mutex<Option<sweep::Due>>,
+    /// Locks this process may hold for requests that already failed: (data
+    /// key, token) of each call that gave up with `E_STORE_UNAVAILABLE`
+    /// after perhaps sending its script (see [`RedisStore::unsettle`]).
+    unsettled: parking_lot::Mutex<Vec<(String, String)>>,
+    /// Whether `unsettled` may hold any (read without its lock).
+    any_unsettled: std::sync::atomic::AtomicBool,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -285,6 +299,8 @@ impl RedisStore {
             lock_waits: super::LockWaits::default(),
             tally: count::Tally::default(),
             due: parking_lot::Mutex::default(),
+            unsettled: parking_lot::Mutex::default(),
+            any_unsettled: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -446,7 +462,11 @@ impl RedisStore {
                     .arg_or_empty(self.lease_end()?);
                 let reply: Value = self.pool.run("acquire", |c| call.invoke(c))?;
                 Ok(match scripts::status_and_fields(reply)? {
-                    (2, _) => Attempt::Locked,
+                    // Perhaps by a request of this process that gave up.
+                    (2, _) => {
+                        self.settle(Some(&k.data));
+                        Attempt::Locked
+                    }
                     (status, fields) => Attempt::Done((status, fields, sent)),
                 })
             },
@@ -473,7 +493,12 @@ impl RedisStore {
                     let reply: Value = self.pool.run("read", |c| call.invoke(c))?;
                     match scripts::status_and_fields(reply)? {
                         (1, f) => fields = f.unwrap_or_default(),
-                        _ => return Ok(Attempt::Locked),
+                        _ => {
+                            // Perhaps by a request of this process that
+                            // gave up.
+                            self.settle(Some(&k.data));
+                            return Ok(Attempt::Locked);
+                        }
                     }
                 }
                 Ok(Attempt::Done((fields, now)))
@@ -513,12 +538,61 @@ impl RedisStore {
         }
     }
 
-    /// Unlocks without saving (best effort: used on error paths).
-    fn unlock(&self, k: &SessionKeys, token: &str) -> Result<()> {
-        let mut call = Call::new(&self.scripts.release, &[&k.data]);
+    /// Unlocks the session at data key `data` without saving, if `token`
+    /// holds it (best effort: used on error paths).
+    fn unlock(&self, data: &str, token: &str) -> Result<()> {
+        let mut call = Call::new(&self.scripts.release, &[data]);
         call.arg(token);
         self.pool.run("release", |c| call.invoke::<i64>(c))?;
         Ok(())
+    }
+
+    /// Remembers that a call with `token` on `k` failed with `e`: if Redis
+    /// was unreachable or hung (`E_STORE_UNAVAILABLE`), the call's script
+    /// may still run (a hung server runs it when it wakes), taking or
+    /// keeping a lock for a request that is gone, until its `lock_ttl`.
+    /// [`RedisStore::settle`] releases it.
+    fn unsettle(&self, e: &Error, k: &SessionKeys, token: &str) {
+        if e.code() != error::E_STORE_UNAVAILABLE || token.is_empty() {
+            return;
+        }
+        let mut u = self.unsettled.lock();
+        if u.len() >= MAX_UNSETTLED {
+            u.remove(0);
+        }
+        u.push((k.data.clone(), token.to_owned()));
+        self.any_unsettled.store(true, Ordering::Release);
+    }
+
+    /// Releases the unsettled locks (all, or only those on data key
+    /// `only`), each if its token still holds it. Those Redis could not be
+    /// asked about stay for the next time.
+    fn settle(&self, only: Option<&str>) {
+        if !self.any_unsettled.load(Ordering::Acquire) {
+            return;
+        }
+        let mine: Vec<(String, String)> = {
+            let mut u = self.unsettled.lock();
+            let (mine, rest) = std::mem::take(&mut *u)
+                .into_iter()
+                .partition(|(data, _)| only.is_none_or(|o| o == data));
+            *u = rest;
+            self.any_unsettled.store(!u.is_empty(), Ordering::Release);
+            mine
+        };
+        let mut left = mine.into_iter();
+        while let Some((data, token)) = left.next() {
+            if let Err(e) = self.unlock(&data, &token) {
+                if e.code() == error::E_STORE_UNAVAILABLE {
+                    let mut u = self.unsettled.lock();
+                    u.push((data, token));
+                    u.extend(left);
+                    u.truncate(MAX_UNSETTLED);
+                    self.any_unsettled.store(true, Ordering::Release);
+                    break;
+                }
+            }
+        }
     }
 
     fn masked_id(&self, h: &KeyHash, id: &SessionId) -> Result<Vec<u8>> {
@@ -550,7 +624,9 @@ impl SessionStore for RedisStore {
             return Ok(Lookup::Found(lease));
         }
         let token = self.token();
-        let (status, fields, locked_at) = self.acquire(&k, &token, wait, now_ms)?;
+        let (status, fields, locked_at) = self
+            .acquire(&k, &token, wait, now_ms)
+            .inspect_err(|e| self.unsettle(e, &k, &token))?;
         match (status, fields) {
             (1, Some(fields)) => match self.decode(fields) {
                 Ok(d) => Ok(Lookup::Found(self.lease(
@@ -562,7 +638,7 @@ impl SessionStore for RedisStore {
                     true,
                 ))),
                 Err(e) => {
-                    let _ = self.unlock(&k, &token);
+                    let _ = self.unlock(&k.data, &token);
                     Err(e)
                 }
             },
@@ -655,7 +731,10 @@ impl SessionStore for RedisStore {
         for (f, v) in &fields {
             call.arg(f).arg(v);
         }
-        let created: i64 = self.pool.run("create", |c| call.invoke(c))?;
+        let created: i64 = self
+            .pool
+            .run("create", |c| call.invoke(c))
+            .inspect_err(|e| self.unsettle(e, k, &st.token))?;
         if created != 1 {
             return Ok(false);
         }
@@ -732,7 +811,7 @@ impl SessionStore for RedisStore {
         let mut changes = match codec::changes(&st.snapshot, &data, created_ms) {
             Ok(c) => c,
             Err(e) => {
-                let _ = self.unlock(k, &st.token);
+                let _ = self.unlock(&k.data, &st.token);
                 return Err(e);
             }
         };
@@ -750,7 +829,7 @@ impl SessionStore for RedisStore {
         } else {
             ""
         };
-        let saved: i64 = self.pool.run("save", |c| {
+        let saved: Result<i64> = self.pool.run("save", |c| {
             let mut call = Call::new(&self.scripts.save, &[&k.data, &k.exp]);
             call.arg(&st.token).arg(judge_lease).arg(ttl);
             if earlier {
@@ -766,7 +845,8 @@ impl SessionStore for RedisStore {
                 call.arg(f);
             }
             call.invoke(c)
-        })?;
+        });
+        let saved = saved.inspect_err(|e| self.unsettle(e, k, &st.token))?;
         match saved {
             1 => Ok(()),
             -1 => Err(lock_lost()),
@@ -785,13 +865,16 @@ impl SessionStore for RedisStore {
         let st = held(&mut o)?;
         if st.stored {
             let k = &st.keys;
-            let removed: i64 = self.pool.run("remove", |c| {
-                Call::new(&self.scripts.remove, &[&k.data, &k.exp])
-                    .arg(&k.member[..])
-                    .arg(&st.token)
-                    .arg(self.tombstone_ms)
-                    .invoke(c)
-            })?;
+            let removed: i64 = self
+                .pool
+                .run("remove", |c| {
+                    Call::new(&self.scripts.remove, &[&k.data, &k.exp])
+                        .arg(&k.member[..])
+                        .arg(&st.token)
+                        .arg(self.tombstone_ms)
+                        .invoke(c)
+                })
+                .inspect_err(|e| self.unsettle(e, k, &st.token))?;
             match removed {
                 1 => {}
                 -1 => return Err(lock_lost()),

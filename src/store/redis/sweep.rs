@@ -41,6 +41,11 @@ impl RedisStore {
         call.arg(self.owner()).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
         let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
+        if ours.is_ok() {
+            // Redis answers: the locks this process's failed requests may
+            // hold go, whoever sweeps.
+            self.settle(None);
+        }
         match ours {
             Ok(1) => {}
             Ok(_) => return Ok(false), // another process sweeps now
