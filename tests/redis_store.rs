@@ -2265,3 +2265,38 @@ fn a_lock_taken_after_its_request_gave_up_is_freed() {
         .unwrap_or_else(|e| panic!("the session stayed locked: {e:?}"));
     assert_eq!(s.get("n"), Some(&Variant::I4(2)));
 }
+
+/// A writing request whose save a full server refuses (`E_STORE_FULL`,
+/// nothing written) lets the session go: read-only requests go on reading
+/// its last saved contents, as they do out of memory, instead of waiting
+/// out the lock of a request that is over; and once memory is back the
+/// next writer takes it at once.
+#[test]
+fn a_save_refused_for_want_of_memory_leaves_the_session_unlocked() {
+    let server = Server::start(&["--maxmemory-policy", "noeviction"]);
+    let app = app_on(
+        redis_opts(&server.url(), redis_env::unique_prefix("oomsave")),
+        |o| o.lock_timeout = Duration::from_secs(1),
+    );
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut con = connect(&server.url());
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("n", Variant::I4(2)).unwrap();
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(code(s.close()), error::E_STORE_FULL);
+    let s = app
+        .open(&id, LockMode::Shared)
+        .unwrap_or_else(|e| panic!("a read waited for a finished request: {e:?}"));
+    assert_eq!(s.get("n"), Some(&Variant::I4(1)));
+    drop(s);
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "maxmemory", "0"]);
+    let mut s = app
+        .open(&id, LockMode::Exclusive)
+        .unwrap_or_else(|e| panic!("the session stayed locked: {e:?}"));
+    s.set("n", Variant::I4(3)).unwrap();
+    s.close().unwrap();
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(3))
+    );
+}

@@ -67,7 +67,8 @@
 //!   processes go on serving them ([`SessionStore::drain`] does nothing).
 //! - **Faults**: see `conn.rs`: bounded timeouts, a retry budget per call,
 //!   `E_STORE_UNAVAILABLE` past it, reconnection when Redis returns; a
-//!   server out of memory is `E_STORE_FULL` (nothing written), still read
+//!   server out of memory is `E_STORE_FULL` (nothing written; a refused
+//!   save still unlocks the session), still read
 //!   (a read-only request's slide is then skipped), and still
 //!   swept (the sweeper lease, a new key, is then refused and gone
 //!   without: the atomic claim alone makes each session end once); a server
@@ -846,7 +847,15 @@ impl SessionStore for RedisStore {
             }
             call.invoke(c)
         });
-        let saved = saved.inspect_err(|e| self.unsettle(e, k, &st.token))?;
+        let saved = saved.inspect_err(|e| {
+            if e.code() == error::E_STORE_FULL {
+                // Refused whole, out of memory: the lock goes all the same
+                // (the release deletes it if it cannot mark it), so read-only
+                // requests go on reading, as out of memory they do.
+                let _ = self.unlock(&k.data, &st.token);
+            }
+            self.unsettle(e, k, &st.token);
+        })?;
         match saved {
             1 => Ok(()),
             -1 => Err(lock_lost()),
