@@ -2300,3 +2300,35 @@ fn a_save_refused_for_want_of_memory_leaves_the_session_unlocked() {
         Some(&Variant::I4(3))
     );
 }
+
+/// Timeouts say which wait ran out, not the OS's "Resource temporarily
+/// unavailable"; a `rediss://` URL naming a plain Redis port (which never
+/// answers a TLS handshake) says to check the port.
+#[test]
+fn timeouts_say_what_timed_out() {
+    let server = Server::start(&[]);
+    let quick = |url: String| RedisOptions {
+        retry_budget: Duration::from_millis(600),
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        ..redis_opts(&url, redis_env::unique_prefix("timeouts"))
+    };
+    let no_tls = format!("rediss://127.0.0.1:{}/0", server.port);
+    let app = app_on(quick(no_tls), |_| {});
+    let e = app
+        .open(&SessionId::generate().unwrap(), LockMode::Shared)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+    for what in ["connect", "TLS", "rediss://"] {
+        assert!(e.detail().contains(what), "{e:?}");
+    }
+    let app = app_on(quick(server.url()), |_| {});
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    server.signal("STOP");
+    let e = app.open(&id, LockMode::Shared).err().unwrap();
+    server.signal("CONT");
+    assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
+    assert!(!e.detail().contains("temporarily unavailable"), "{e:?}");
+    assert!(e.detail().contains("no reply"), "{e:?}");
+}

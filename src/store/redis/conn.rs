@@ -155,6 +155,8 @@ pub(super) struct Pool {
     handshake_replies: u32,
     op_timeout: Duration,
     budget: Duration,
+    /// Whether the connections use TLS (`rediss://`).
+    tls: bool,
 }
 
 /// Whether `e` may pass if the call is tried again, and whether the
@@ -216,10 +218,10 @@ impl Pool {
     /// A pool for the servers `o` names; opens nothing yet.
     pub(super) fn new(o: &RedisOptions) -> Result<Pool> {
         let bad = |e: RedisError| Error::new(error::E_INVALID_OPTION, format!("redis: {e}"));
-        if std::iter::once(&o.url)
+        let tls = std::iter::once(&o.url)
             .chain(&o.cluster_nodes)
-            .any(|u| u.trim_start().starts_with("rediss:"))
-        {
+            .any(|u| u.trim_start().starts_with("rediss:"));
+        if tls {
             // TLS needs a process-wide crypto provider; keep the host's if
             // it installed one.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -266,6 +268,7 @@ impl Pool {
             handshake_replies,
             op_timeout: o.op_timeout,
             budget: o.retry_budget,
+            tls,
         })
     }
 
@@ -308,11 +311,13 @@ impl Pool {
             Target::Single(client) => client.get_connection_with_timeout(wait).map(Link::Single),
             Target::Cluster(client) => client.get_connection().map(|c| Link::Cluster(Box::new(c))),
         };
-        let conn = link.map(|link| Conn {
-            link,
-            timeout: None,
-            vetted: false,
-        });
+        let conn = link
+            .map(|link| Conn {
+                link,
+                timeout: None,
+                vetted: false,
+            })
+            .map_err(|e| self.timed_out(e, true));
         if conn.is_err() {
             self.forget();
         }
@@ -322,6 +327,36 @@ impl Pool {
     fn checkin(&self, c: Conn) {
         self.slots.lock().idle.push(c);
         self.freed.notify_one();
+    }
+
+    /// `e`, or, if it is a timeout, one that says which wait ran out (the
+    /// OS says only "Resource temporarily unavailable"): opening a
+    /// connection or its first reply (`connecting`; the TLS handshake
+    /// comes with it: a `rediss://` URL naming a plain Redis port gets no
+    /// answer to it), or a reply.
+    fn timed_out(&self, e: RedisError, connecting: bool) -> RedisError {
+        if !e.is_timeout() {
+            return e;
+        }
+        let text = if connecting {
+            let tls = if self.tls {
+                "; with a rediss:// URL, check that the port serves TLS \
+                 (a plain Redis port never answers the TLS handshake)"
+            } else {
+                ""
+            };
+            format!(
+                "no reply while connecting (connect_timeout {} ms, op_timeout {} ms){tls}",
+                self.connect_timeout.as_millis(),
+                self.op_timeout.as_millis()
+            )
+        } else {
+            format!(
+                "no reply in time (op_timeout {} ms)",
+                self.op_timeout.as_millis()
+            )
+        };
+        RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, text))
     }
 
     /// Drops a broken connection's slot.
@@ -360,6 +395,8 @@ impl Pool {
                             return done;
                         }
                         Err(e) => {
+                            // Not vetted: its first command (a new one).
+                            let e = self.timed_out(e, !conn.vetted);
                             let (retry, broken) = classify(&e);
                             if broken {
                                 drop(conn);
