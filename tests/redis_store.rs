@@ -2332,3 +2332,33 @@ fn timeouts_say_what_timed_out() {
     assert!(!e.detail().contains("temporarily unavailable"), "{e:?}");
     assert!(e.detail().contains("no reply"), "{e:?}");
 }
+
+/// A request that finds its session expired claims it for Session_OnEnd;
+/// if it gave up on a hung server whose claim then ran when it woke,
+/// the session must still end with Session_OnEnd (here at the process's
+/// next sweep), not vanish with its claimed copy.
+#[test]
+fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
+    let server = Server::start(&[]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("lateclaim"))
+    };
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    clock.advance(21 * 60_000);
+    server.signal("STOP");
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+    app.expire().unwrap();
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+    app.expire().unwrap();
+    assert_eq!(ended.lock().unwrap().len(), 1, "Session_OnEnd ran twice");
+}

@@ -80,7 +80,8 @@
 //!   *unsettled*: this process remembers the token and releases that lock
 //!   if still its own, when a request of its own finds the session locked
 //!   and at its sweeper's next turn, so the session is not held for
-//!   `lock_ttl` by a request that is gone. The
+//!   `lock_ttl` by a request that is gone; an expired session such a
+//!   call claimed is ended there, with Session_OnEnd. The
 //!   lock field keeps its last holder's token once released (and the
 //!   next holder keeps it in `P`), so a script retried after a lost reply
 //!   recognises its own effect instead of reporting a lost lock.
@@ -142,6 +143,16 @@ const COUNT_EVERY: Duration = Duration::from_secs(5);
 /// Most unsettled locks remembered (the oldest go first; their leases end
 /// with `lock_ttl` anyway).
 const MAX_UNSETTLED: usize = 1024;
+
+/// A call that gave up, whose script may still have run (see
+/// [`RedisStore::unsettle`]).
+struct Unsettled {
+    keys: SessionKeys,
+    token: String,
+    /// Whether the call could have claimed an expired session for
+    /// Session_OnEnd (an acquire: moved to `keys.claimed(token)`).
+    claims: bool,
+}
 
 /// What a Redis lease carries besides its data.
 struct Held {
@@ -222,10 +233,10 @@ pub struct RedisStore {
     tally: count::Tally,
     /// The sweep under way, between its batches.
     due: parking_lot::Mutex<Option<sweep::Due>>,
-    /// Locks this process may hold for requests that already failed: (data
-    /// key, token) of each call that gave up with `E_STORE_UNAVAILABLE`
-    /// after perhaps sending its script (see [`RedisStore::unsettle`]).
-    unsettled: parking_lot::Mutex<Vec<(String, String)>>,
+    /// Locks this process may hold for requests that already failed: each
+    /// call that gave up with `E_STORE_UNAVAILABLE` after perhaps sending
+    /// its script (see [`RedisStore::unsettle`]).
+    unsettled: parking_lot::Mutex<Vec<Unsettled>>,
     /// Whether `unsettled` may hold any (read without its lock).
     any_unsettled: std::sync::atomic::AtomicBool,
 }
@@ -465,7 +476,7 @@ impl RedisStore {
                 Ok(match scripts::status_and_fields(reply)? {
                     // Perhaps by a request of this process that gave up.
                     (2, _) => {
-                        self.settle(Some(&k.data));
+                        self.settle(Some(&k.data), None);
                         Attempt::Locked
                     }
                     (status, fields) => Attempt::Done((status, fields, sent)),
@@ -497,7 +508,7 @@ impl RedisStore {
                         _ => {
                             // Perhaps by a request of this process that
                             // gave up.
-                            self.settle(Some(&k.data));
+                            self.settle(Some(&k.data), None);
                             return Ok(Attempt::Locked);
                         }
                     }
@@ -540,20 +551,22 @@ impl RedisStore {
     }
 
     /// Unlocks the session at data key `data` without saving, if `token`
-    /// holds it (best effort: used on error paths).
-    fn unlock(&self, data: &str, token: &str) -> Result<()> {
+    /// holds it (best effort: used on error paths); whether it did (or
+    /// had).
+    fn unlock(&self, data: &str, token: &str) -> Result<bool> {
         let mut call = Call::new(&self.scripts.release, &[data]);
         call.arg(token);
-        self.pool.run("release", |c| call.invoke::<i64>(c))?;
-        Ok(())
+        Ok(self.pool.run("release", |c| call.invoke::<i64>(c))? == 1)
     }
 
     /// Remembers that a call with `token` on `k` failed with `e`: if Redis
     /// was unreachable or hung (`E_STORE_UNAVAILABLE`), the call's script
     /// may still run (a hung server runs it when it wakes), taking or
     /// keeping a lock for a request that is gone, until its `lock_ttl`.
-    /// [`RedisStore::settle`] releases it.
-    fn unsettle(&self, e: &Error, k: &SessionKeys, token: &str) {
+    /// [`RedisStore::settle`] releases it. An acquire (`claims`) may
+    /// instead have claimed the session, found expired, for
+    /// Session_OnEnd: the sweep then ends it.
+    fn unsettle(&self, e: &Error, k: &SessionKeys, token: &str, claims: bool) {
         if e.code() != error::E_STORE_UNAVAILABLE || token.is_empty() {
             return;
         }
@@ -561,39 +574,85 @@ impl RedisStore {
         if u.len() >= MAX_UNSETTLED {
             u.remove(0);
         }
-        u.push((k.data.clone(), token.to_owned()));
+        u.push(Unsettled {
+            keys: k.clone(),
+            token: token.to_owned(),
+            claims,
+        });
         self.any_unsettled.store(true, Ordering::Release);
     }
 
     /// Releases the unsettled locks (all, or only those on data key
-    /// `only`), each if its token still holds it. Those Redis could not be
-    /// asked about stay for the next time.
-    fn settle(&self, only: Option<&str>) {
+    /// `only`), each if its token still holds it. With `ended` (the
+    /// sweeper), a session an unsettled acquire claimed is appended there
+    /// for Session_OnEnd (its claimed copy deleted); without, such
+    /// acquires stay for the sweep. Those Redis could not be asked about
+    /// stay for the next time.
+    fn settle(&self, only: Option<&str>, mut ended: Option<&mut Vec<Lease>>) {
         if !self.any_unsettled.load(Ordering::Acquire) {
             return;
         }
-        let mine: Vec<(String, String)> = {
+        let mine: Vec<Unsettled> = {
             let mut u = self.unsettled.lock();
             let (mine, rest) = std::mem::take(&mut *u)
                 .into_iter()
-                .partition(|(data, _)| only.is_none_or(|o| o == data));
+                .partition(|x| only.is_none_or(|o| o == x.keys.data));
             *u = rest;
             self.any_unsettled.store(!u.is_empty(), Ordering::Release);
             mine
         };
+        let mut keep = Vec::new();
         let mut left = mine.into_iter();
-        while let Some((data, token)) = left.next() {
-            if let Err(e) = self.unlock(&data, &token) {
-                if e.code() == error::E_STORE_UNAVAILABLE {
-                    let mut u = self.unsettled.lock();
-                    u.push((data, token));
-                    u.extend(left);
-                    u.truncate(MAX_UNSETTLED);
-                    self.any_unsettled.store(true, Ordering::Release);
+        while let Some(x) = left.next() {
+            let settled = self.unlock(&x.keys.data, &x.token).and_then(|released| {
+                if released || !x.claims {
+                    return Ok(true);
+                }
+                match ended.as_deref_mut() {
+                    Some(out) => self.end_claimed(&x, out).map(|()| true),
+                    None => Ok(false),
+                }
+            });
+            match settled {
+                Ok(true) => {}
+                Ok(false) => keep.push(x),
+                Err(e) if e.code() == error::E_STORE_UNAVAILABLE => {
+                    keep.push(x);
+                    keep.extend(left);
                     break;
                 }
+                // Damage (a key of another type): nothing to release.
+                Err(_) => {}
             }
         }
+        if !keep.is_empty() {
+            let mut u = self.unsettled.lock();
+            u.extend(keep);
+            u.truncate(MAX_UNSETTLED);
+            self.any_unsettled.store(true, Ordering::Release);
+        }
+    }
+
+    /// Ends the session an unsettled acquire `x` claimed, if it did: its
+    /// claimed copy (which only this process can name) is read into a
+    /// lease appended to `out`, then deleted.
+    fn end_claimed(&self, x: &Unsettled, out: &mut Vec<Lease>) -> Result<()> {
+        let claimed = x.keys.claimed(&x.token);
+        let reply: Value = self
+            .pool
+            .run("claim", |c| ::redis::cmd("HGETALL").arg(&claimed).query(c))?;
+        let fields = scripts::fields(reply)?;
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let h = KeyHash::from_bytes(x.keys.member);
+        let lease = self.to_end(&h, x.keys.clone(), fields)?;
+        // Best effort: the copy expires within seconds anyway.
+        let _ = self.pool.run("claim", |c| {
+            ::redis::cmd("DEL").arg(&claimed).query::<i64>(c)
+        });
+        out.push(lease);
+        Ok(())
     }
 
     fn masked_id(&self, h: &KeyHash, id: &SessionId) -> Result<Vec<u8>> {
@@ -627,7 +686,7 @@ impl SessionStore for RedisStore {
         let token = self.token();
         let (status, fields, locked_at) = self
             .acquire(&k, &token, wait, now_ms)
-            .inspect_err(|e| self.unsettle(e, &k, &token))?;
+            .inspect_err(|e| self.unsettle(e, &k, &token, true))?;
         match (status, fields) {
             (1, Some(fields)) => match self.decode(fields) {
                 Ok(d) => Ok(Lookup::Found(self.lease(
@@ -735,7 +794,7 @@ impl SessionStore for RedisStore {
         let created: i64 = self
             .pool
             .run("create", |c| call.invoke(c))
-            .inspect_err(|e| self.unsettle(e, k, &st.token))?;
+            .inspect_err(|e| self.unsettle(e, k, &st.token, false))?;
         if created != 1 {
             return Ok(false);
         }
@@ -854,7 +913,7 @@ impl SessionStore for RedisStore {
                 // requests go on reading, as out of memory they do.
                 let _ = self.unlock(&k.data, &st.token);
             }
-            self.unsettle(e, k, &st.token);
+            self.unsettle(e, k, &st.token, false);
         })?;
         match saved {
             1 => Ok(()),
@@ -883,7 +942,7 @@ impl SessionStore for RedisStore {
                         .arg(self.tombstone_ms)
                         .invoke(c)
                 })
-                .inspect_err(|e| self.unsettle(e, k, &st.token))?;
+                .inspect_err(|e| self.unsettle(e, k, &st.token, false))?;
             match removed {
                 1 => {}
                 -1 => return Err(lock_lost()),

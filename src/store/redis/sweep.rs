@@ -41,18 +41,19 @@ impl RedisStore {
         call.arg(self.owner()).arg(ms(SWEEP_LEASE));
         let ours: Result<i64> = self.pool.run("sweeper lease", |c| call.invoke(c));
         let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
-        if ours.is_ok() {
-            // Redis answers: the locks this process's failed requests may
-            // hold go, whoever sweeps.
-            self.settle(None);
-        }
         match ours {
-            Ok(1) => {}
-            Ok(_) => return Ok(false), // another process sweeps now
+            // Redis answers: the locks this process's failed requests may
+            // hold go, whoever sweeps (and the sessions they claimed end
+            // here, the only process that can name their copies).
+            Ok(1) => self.settle(None, Some(out)),
+            Ok(_) => {
+                self.settle(None, None);
+                return Ok(false); // another process sweeps now
+            }
             // The lease is a new key, refused out of memory; ending
             // sessions frees memory, and the claim alone makes each end
             // once: the lease only spares the farm sweeping twice.
-            Err(e) if e.code() == error::E_STORE_FULL => {}
+            Err(e) if e.code() == error::E_STORE_FULL => self.settle(None, Some(out)),
             Err(e) => return Err(e),
         }
         let mut due = match resumed {
@@ -214,6 +215,18 @@ impl RedisStore {
         let (1, Some(fields)) = (status, fields) else {
             return Ok(None);
         };
+        self.to_end(h, k, fields).map(Some)
+    }
+
+    /// A lease for Session_OnEnd on the claimed session `h` (keys `k`),
+    /// whose `fields` were read: its real ID if the secret unmasks it,
+    /// else a stand-in.
+    pub(super) fn to_end(
+        &self,
+        h: &KeyHash,
+        k: super::keys::SessionKeys,
+        fields: super::codec::Fields,
+    ) -> Result<Lease> {
         self.tally.removed();
         let d = self.decode(fields)?;
         let id = match (&self.id_secret, &d.masked_id) {
@@ -224,7 +237,7 @@ impl RedisStore {
             Some(id) => id,
             None => h.stand_in_id()?,
         };
-        Ok(Some(Lease::copied(OwnedLease {
+        Ok(Lease::copied(OwnedLease {
             id,
             created_ms: d.created_ms,
             data: d.data,
@@ -238,6 +251,6 @@ impl RedisStore {
                 snapshot: d.snapshot,
                 stored: false,
             }),
-        })))
+        }))
     }
 }
