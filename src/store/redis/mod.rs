@@ -563,7 +563,8 @@ impl RedisStore {
     /// was unreachable or hung (`E_STORE_UNAVAILABLE`), the call's script
     /// may still run (a hung server runs it when it wakes), taking or
     /// keeping a lock for a request that is gone, until its `lock_ttl`.
-    /// [`RedisStore::settle`] releases it. An acquire (`claims`) may
+    /// [`RedisStore::settle`] releases it. (Not for a create: see
+    /// `insert`.) An acquire (`claims`) may
     /// instead have claimed the session, found expired, for
     /// Session_OnEnd: the sweep then ends it.
     fn unsettle(&self, e: &Error, k: &SessionKeys, token: &str, claims: bool) {
@@ -791,10 +792,10 @@ impl SessionStore for RedisStore {
         for (f, v) in &fields {
             call.arg(f).arg(v);
         }
-        let created: i64 = self
-            .pool
-            .run("create", |c| call.invoke(c))
-            .inspect_err(|e| self.unsettle(e, k, &st.token, false))?;
+        // A failure leaves nothing unsettled: the unit of work keeps this
+        // lease, and its next write inserts again with the same token,
+        // finding the session a late create stored as its own.
+        let created: i64 = self.pool.run("create", |c| call.invoke(c))?;
         if created != 1 {
             return Ok(false);
         }
