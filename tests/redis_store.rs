@@ -2362,3 +2362,36 @@ fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
     app.expire().unwrap();
     assert_eq!(ended.lock().unwrap().len(), 1, "Session_OnEnd ran twice");
 }
+
+/// A new session's create that a hung server ran after the request gave
+/// up is the unit of work's own: its next write (here after a sweep)
+/// finds it stored under its token, keeping its ID, and no second session
+/// is stored.
+#[test]
+fn a_create_run_after_its_write_gave_up_is_kept_by_the_next_write() {
+    let server = Server::start(&[]);
+    let prefix = redis_env::unique_prefix("latecreate");
+    let redis = RedisOptions {
+        retry_budget: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        ..redis_opts(&server.url(), prefix.clone())
+    };
+    let app = app_on(redis, |_| {});
+    stored(&app, &[("n", Variant::I4(0))]); // the count is fresh
+    let mut s = app.create_session().unwrap();
+    let id = s.id();
+    server.signal("STOP");
+    assert_eq!(code(s.set("n", Variant::I4(1))), error::E_STORE_UNAVAILABLE);
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+    app.expire().unwrap();
+    s.set("n", Variant::I4(2)).unwrap();
+    assert_eq!(s.id(), id);
+    s.close().unwrap();
+    assert_eq!(redis_env::stored_sessions(&server.url(), &prefix).len(), 2);
+    assert_eq!(
+        app.open(&id, LockMode::Shared).unwrap().get("n"),
+        Some(&Variant::I4(2))
+    );
+}

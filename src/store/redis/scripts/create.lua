@@ -4,11 +4,14 @@
 -- in server ms by the caller's estimate of that clock ('': none, read the
 -- clock), then field/value pairs (E among them; L is set here).
 -- 1: created (or already created by this very call, retried); 0: ID taken.
+-- A session this token already created (a call whose reply was lost, or
+-- that gave up before a hung server ran it) is stored again whole: the
+-- caller may have changed it since, and thinks these fields are stored.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  if ours(redis.call('HGET', KEYS[1], 'L'), ARGV[2]) then
-    return 1
+  if not ours(redis.call('HGET', KEYS[1], 'L'), ARGV[2]) then
+    return 0
   end
-  return 0
+  redis.call('DEL', KEYS[1])
 end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 call_range('HSET', KEYS[1], ARGV, 7, #ARGV)
