@@ -225,6 +225,17 @@ impl LockTable {
     }
 }
 
+/// The longest lease of a sweep's locks ([`SweepLocks`]): a sweep holds
+/// them only while its write transaction is open, and until it commits no
+/// other request or sweep can break them (that happens only inside a write
+/// transaction, and LMDB admits one at a time), so their lease matters
+/// only once their sweeper was killed inside it. Then they are a dead
+/// process's, to be broken soon: the application's `lock_ttl` (120 s by
+/// default, up to 24 h) would keep requests carrying those expired
+/// sessions' cookies waiting until `E_LOCK_TIMEOUT`, and other processes'
+/// sweeps from ending them, that long.
+const SWEEP_LEASE_MS: u64 = 5_000;
+
 /// The locks one expiry sweep takes to claim sessions, as a request takes
 /// a session's lock before it reads it: a session whose lock is live is
 /// left to its holder, and a request that comes after the sweep decided
@@ -263,7 +274,8 @@ impl SweepLocks<'_> {
         }
         let t = self.table;
         // No request's token (those are never 0); the word is what counts.
-        let mine = word_for(0, self.now_ms.wrapping_add(t.lease_ms));
+        let lease = t.lease_ms.min(SWEEP_LEASE_MS);
+        let mine = word_for(0, self.now_ms.wrapping_add(lease));
         let word = t.word(slot);
         let taken = match word.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => true,

@@ -951,6 +951,45 @@ mod tests {
     }
 
     #[test]
+    fn a_sweeper_killed_inside_its_transaction_holds_no_lock_for_a_lock_ttl() {
+        let (p, dir) = provider("killed-sweeper");
+        drop(p);
+        // The application's lock_ttl is the default 120 s.
+        let p = application(&dir, "", 120_000);
+        for i in 1..=2u8 {
+            assert_eq!(
+                p.create(&key(i), 1, 0, 10_000, 10, &[i]).unwrap(),
+                Status::Done
+            );
+            assert_eq!(p.release(&key(i), 1).unwrap(), Status::Done);
+        }
+        // A sweep at 20 s takes both sessions' locks inside its write
+        // transaction, and its process is killed there: the transaction
+        // never commits (LMDB drops it) and the locks are never freed, as
+        // `forget` leaves them in the shared table.
+        let mut locks = p.locks.sweep(20_000);
+        {
+            let _txn = p.shared.write_txn("test").unwrap();
+            assert!(locks.take(&[1; 16]) && locks.take(&[2; 16]));
+        }
+        std::mem::forget(locks);
+        // A few seconds on (nowhere near 120 s), a request for one finds
+        // it expired and claims it (its Session_OnEnd is the caller's),
+        // rather than waiting for the dead sweeper's lock until it gives
+        // up (E_LOCK_TIMEOUT); the next sweep claims the other.
+        let mut out = BlobBuf::new(64);
+        assert_eq!(
+            p.get(&key(1), LockMode::Exclusive, 3, 30_000, &mut out)
+                .unwrap(),
+            Status::Expired
+        );
+        let mut list = BlobList::new(64, 10);
+        p.claim_expired(30_000, 10, &mut list).unwrap();
+        assert_eq!((list.len(), p.count().unwrap()), (1, 0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn an_expired_session_whose_lock_is_held_is_not_claimed() {
         let (p, dir) = provider("held-expired");
         assert_eq!(
