@@ -707,7 +707,8 @@ impl Provider for LmdbProvider {
     /// application could ever hand it out) is removed without
     /// Session_OnEnd, as damaged records are, rather than left to stop
     /// every sweep at it; the sweep then claims the rest and reports them
-    /// (`E_SESSION_TOO_LARGE`).
+    /// (`E_SESSION_TOO_LARGE`). In a full map (or on a full disk) it goes
+    /// on in smaller transactions; what it hands out is what committed.
     fn claim_expired(&self, now_ms: u64, max: usize, out: &mut BlobList) -> Result<()> {
         let s = &self.shared;
         // Only the due prefix of the index: deadlines at or before now.
@@ -737,87 +738,122 @@ impl Provider for LmdbProvider {
         // Sessions too large for `out` (stored under larger limits): ended
         // without Session_OnEnd, reported once the rest are claimed.
         let mut too_large = 0u64;
-        // The locks of the sessions claimed: freed once the transaction
-        // has committed (or aborted), when this is dropped.
-        let mut locks = self.locks.sweep(now_ms);
-        let before = out.len();
-        let swept = self.write("sweep", |txn| {
-            let mut room = s.room();
-            for k in due(txn, max.saturating_mul(4).max(64))? {
-                if out.len() >= max {
-                    break;
-                }
-                // What a claim (two deletes) or a re-filing's index move
-                // may copy: both B-tree leaves, and a sibling of each.
-                room.pages(4)?;
-                let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
-                    // A malformed entry is no session's.
-                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
-                    continue;
-                };
-                let st = match self.state(txn, &h, "sweep") {
-                    Ok(Some(st)) => st,
-                    // An index entry without its session, or a damaged
-                    // state record: the session is unreadable, so it ends
-                    // without Session_OnEnd; dropped so sweeps go on.
-                    Ok(None) | Err(_) => {
+        // How many entries one transaction may change: no bound (but
+        // `max`) until a transaction finds the map (or the disk) full.
+        // Deleting needs pages too (LMDB copies each leaf it changes, and
+        // reuses a page only two commits after it was freed), more for a
+        // batch than a full map has free, and a failed transaction frees
+        // nothing: a sweep that retried the whole batch would fail every
+        // time, with every expired session kept and no room ever freed.
+        // So it halves the batch until one commits, and goes on at that
+        // size (each commit's freed pages serving the ones after).
+        let mut limit: Option<usize> = None;
+        loop {
+            let mut too_large_now = 0u64;
+            let mut changes = 0usize;
+            // The locks of the sessions claimed: freed once the transaction
+            // has committed (or aborted), when this is dropped.
+            let mut locks = self.locks.sweep(now_ms);
+            let before = out.len();
+            let swept = self.write("sweep", |txn| {
+                let mut room = s.room();
+                for k in due(txn, max.saturating_mul(4).max(64))? {
+                    if out.len() >= max || limit.is_some_and(|l| changes >= l) {
+                        break;
+                    }
+                    changes += 1; // undone below if it writes nothing
+                                  // What a claim (two deletes) or a re-filing's index move
+                                  // may copy: both B-tree leaves, and a sibling of each.
+                    room.pages(4)?;
+                    let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
+                        // A malformed entry is no session's.
                         s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
-                        s.sessions.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                        continue;
+                    };
+                    let st = match self.state(txn, &h, "sweep") {
+                        Ok(Some(st)) => st,
+                        // An index entry without its session, or a damaged
+                        // state record: the session is unreadable, so it ends
+                        // without Session_OnEnd; dropped so sweeps go on.
+                        Ok(None) | Err(_) => {
+                            s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
+                            s.sessions.delete(txn, &h).map_err(|e| fail(e, "sweep"))?;
+                            continue;
+                        }
+                    };
+                    if st.indexed != deadline_of(&k) {
+                        // Not the session's entry (a stray): dropped.
+                        s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
                         continue;
                     }
-                };
-                if st.indexed != deadline_of(&k) {
-                    // Not the session's entry (a stray): dropped.
-                    s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
-                    continue;
+                    if st.deadline > now_ms {
+                        // Slid on since it was filed: filed at its deadline
+                        // (its entry is `k`).
+                        self.move_due(txn, &h, st.indexed, st.deadline, "sweep")?;
+                        let filed = State {
+                            indexed: st.deadline,
+                            ..st
+                        };
+                        rewrite(&s.sessions, txn, &h, "sweep", &mut room, |_| {
+                            Some((filed, None))
+                        })?;
+                        continue;
+                    }
+                    // Its lock, taken as a request takes it, inside this
+                    // transaction: a request that took it first (its clock may
+                    // be behind this sweep's, the session alive for it) holds
+                    // the session, and one that comes after waits for the
+                    // commit, then finds it gone; never a claim under a live
+                    // lock (a check of the lock alone would let a request take
+                    // it after, and read the session from before the claim).
+                    if !locks.take(&h) {
+                        changes -= 1; // nothing written
+                        continue; // in use: its holder saves or ends it
+                    }
+                    #[cfg(test)]
+                    tests::claiming(&h);
+                    let blob = self.record(txn, &h, "sweep")?.map_or(&[][..], |(_, b)| b);
+                    match out.add(blob) {
+                        Ok(()) => {}
+                        // Larger than this application's sessions can be: no
+                        // sweep could ever hand it out, and as the first due it
+                        // would stop every later one here. Dropped, as a damaged
+                        // record is: ended without Session_OnEnd.
+                        Err(e) if e.code() == error::E_VALUE_TOO_LARGE => too_large_now += 1,
+                        // The list is full (or no memory): it stays, for the
+                        // next call.
+                        Err(_) => {
+                            changes -= 1; // nothing written
+                            break;
+                        }
+                    }
+                    self.delete(txn, &h, &st, "sweep")?;
                 }
-                if st.deadline > now_ms {
-                    // Slid on since it was filed: filed at its deadline
-                    // (its entry is `k`).
-                    self.move_due(txn, &h, st.indexed, st.deadline, "sweep")?;
-                    let filed = State {
-                        indexed: st.deadline,
-                        ..st
-                    };
-                    rewrite(&s.sessions, txn, &h, "sweep", &mut room, |_| {
-                        Some((filed, None))
-                    })?;
-                    continue;
+                Ok(())
+            });
+            drop(locks); // committed, or aborted (`swept` is an error)
+            match swept {
+                Ok(()) => {
+                    too_large += too_large_now;
+                    // In smaller transactions: on while they fill up.
+                    if limit.is_some_and(|l| changes >= l) && out.len() < max {
+                        continue;
+                    }
+                    break;
                 }
-                // Its lock, taken as a request takes it, inside this
-                // transaction: a request that took it first (its clock may
-                // be behind this sweep's, the session alive for it) holds
-                // the session, and one that comes after waits for the
-                // commit, then finds it gone; never a claim under a live
-                // lock (a check of the lock alone would let a request take
-                // it after, and read the session from before the claim).
-                if !locks.take(&h) {
-                    continue; // in use: its holder saves or ends it
+                Err(e) => {
+                    // Aborted: those sessions stay, and get no
+                    // Session_OnEnd (those of the transactions before
+                    // stay claimed, in `out`).
+                    out.truncate(before);
+                    let half = limit.unwrap_or(max) / 2;
+                    if e.code() != error::E_STORE_FULL || half == 0 {
+                        return Err(e);
+                    }
+                    limit = Some(half);
                 }
-                #[cfg(test)]
-                tests::claiming(&h);
-                let blob = self.record(txn, &h, "sweep")?.map_or(&[][..], |(_, b)| b);
-                match out.add(blob) {
-                    Ok(()) => {}
-                    // Larger than this application's sessions can be: no
-                    // sweep could ever hand it out, and as the first due it
-                    // would stop every later one here. Dropped, as a damaged
-                    // record is: ended without Session_OnEnd.
-                    Err(e) if e.code() == error::E_VALUE_TOO_LARGE => too_large += 1,
-                    // The list is full (or no memory): it stays, for the
-                    // next call.
-                    Err(_) => break,
-                }
-                self.delete(txn, &h, &st, "sweep")?;
             }
-            Ok(())
-        });
-        drop(locks); // committed, or aborted (`swept` is an error)
-        if swept.is_err() {
-            // Aborted: those sessions stay, and get no Session_OnEnd.
-            out.truncate(before);
         }
-        swept?;
         // Sweeps are where a non-durable store reaches the disk.
         s.sync()?;
         if too_large > 0 {
@@ -990,6 +1026,63 @@ mod tests {
     }
 
     #[test]
+    fn a_full_maps_sweep_goes_on_in_smaller_transactions() {
+        let dir = std::env::temp_dir().join(format!(
+            "libsess-lmdb-unit-full-sweep-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = LmdbOptions {
+            map_size: 1 << 20,
+            ..LmdbOptions::new(&dir)
+        };
+        let shared = Shared::open(&opts, SINGLE, 4096).unwrap();
+        let p = LmdbProvider::new(shared, LockTable::open(&dir, 1000).unwrap(), test_clock());
+        // Sessions (keys spread as hashes spread them) until the map is
+        // full.
+        let key_of = |i: u32| {
+            let mut h = [0u8; 16];
+            let x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h[..8].copy_from_slice(&x.to_le_bytes());
+            h[8..].copy_from_slice(&x.rotate_left(29).to_le_bytes());
+            KeyHash::from_bytes(h).hex()
+        };
+        let mut stored = 0u64;
+        let full = loop {
+            let key = key_of(stored as u32);
+            match p.create(&key, 1, 0, 60_000, u64::MAX, &[7; 400]) {
+                Ok(Status::Done) => {}
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => break e,
+            }
+            assert_eq!(p.release(&key, 1).unwrap(), Status::Done);
+            stored += 1;
+        };
+        assert_eq!(full.code(), error::E_STORE_FULL, "{full}");
+        assert!(stored > 500, "{stored}");
+        // Every one has expired: sweeps end them all (the first claiming
+        // a whole batch), which frees the map for new sessions.
+        let mut ended = 0;
+        for _ in 0..stored {
+            let mut list = BlobList::new(1024, 64);
+            p.claim_expired(120_000, 64, &mut list).unwrap();
+            if list.is_empty() {
+                break;
+            }
+            assert!(ended > 0 || list.len() == 64, "{}", list.len());
+            ended += list.len() as u64;
+        }
+        assert_eq!((ended, p.count().unwrap()), (stored, 0));
+        assert_eq!(
+            p.create(&key_of(u32::MAX), 1, 120_000, 180_000, u64::MAX, &[7; 400])
+                .unwrap(),
+            Status::Done
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn an_expired_session_whose_lock_is_held_is_not_claimed() {
         let (p, dir) = provider("held-expired");
         assert_eq!(
@@ -1111,7 +1204,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sweep_whose_transaction_fails_hands_out_nothing() {
+    fn a_sweep_whose_transaction_fails_hands_out_only_what_it_claimed() {
         let (p, dir) = provider("sweep-full");
         // More due sessions than the disk room reserved ahead covers: the
         // sweep reserves more as it goes, and the disk is full.
@@ -1119,18 +1212,19 @@ mod tests {
         store_raw(&p, n, 8, 1000, 1000);
         let mut list = BlobList::new(64, usize::from(n));
         let full = |_: &std::path::Path, _, _| Some(libc::ENOSPC);
-        let e = crate::store::lmdb::space::tests::with_hook(full, || {
+        let swept = crate::store::lmdb::space::tests::with_hook(full, || {
             p.claim_expired(2000, usize::from(n), &mut list)
-        })
-        .unwrap_err();
-        assert_eq!(e.code(), error::E_STORE_FULL, "{e}");
-        // Nothing was claimed: no Session_OnEnd for sessions still stored
-        // (the next sweep would end them again).
-        assert_eq!(p.count().unwrap(), u64::from(n));
-        assert_eq!(list.len(), 0, "handed out, yet not claimed");
+        });
+        // The whole batch's transaction failed: it went on in smaller ones
+        // (within the room reserved). What it handed out was claimed, and
+        // nothing else: no Session_OnEnd for sessions still stored (the
+        // next sweep would end them again).
+        let left = p.count().unwrap();
+        assert_eq!(list.len() as u64 + left, u64::from(n), "{swept:?}");
+        assert!(!list.is_empty(), "{swept:?}");
         let mut list = BlobList::new(64, usize::from(n));
         p.claim_expired(2000, usize::from(n), &mut list).unwrap();
-        assert_eq!((list.len(), p.count().unwrap()), (usize::from(n), 0));
+        assert_eq!((list.len() as u64, p.count().unwrap()), (left, 0));
         let _ = std::fs::remove_dir_all(dir);
     }
 
