@@ -2,7 +2,8 @@
 //! properties — several OS processes sharing sessions, a crashed lock
 //! holder, applications with different lock TTLs sharing lock slots,
 //! Abandon racing a slow request, restarts, racing sweepers, sessions too
-//! large for the sweeper's limits, a full map, the disk space of the files
+//! large for the sweeper's limits, a full map, a reader killed inside its
+//! transaction, the disk space of the files
 //! mapped shared, damaged files, foreign
 //! environments and bad directories, lock tables of the earlier format,
 //! applications created in a forked child, a child's hands off its
@@ -314,6 +315,20 @@ fn child_process() {
                 Ok(()) => println!("RESULT OK"),
                 Err(e) => println!("RESULT ERROR {:#x} {}", e.code(), e.detail()),
             }
+        }
+        "read-and-die" => {
+            // Opens the directory's environment as any LMDB program does,
+            // and stays inside a read transaction until it is killed: its
+            // reader slot is left behind.
+            let mut o = heed::EnvOpenOptions::new().read_txn_without_tls();
+            let map: usize = env("SESS_CHILD_MAP").parse().unwrap();
+            o.map_size(map).max_dbs(81).max_readers(1024);
+            // SAFETY: the directory's files are LMDB's; this process only
+            // reads them.
+            let env = unsafe { o.open(&lmdb.dir) }.unwrap();
+            let _txn = env.read_txn().unwrap();
+            println!("READING");
+            std::thread::sleep(Duration::from_secs(60)); // killed long before
         }
         "damaged" => {
             // Everything a server does with a store: its RESULT line says
@@ -2039,4 +2054,44 @@ fn a_second_application_asking_for_a_larger_map_gets_it() {
     }
     // The first application goes on in the larger map.
     stored(&small, &[("v", big)]);
+}
+
+#[test]
+fn a_reader_killed_inside_its_transaction_does_not_fill_the_map() {
+    // One environment (a small map), no expiry thread: the host sweeps
+    // when it likes (here: never).
+    let dir = TempDir::new("stale-reader");
+    let lmdb = LmdbOptions {
+        map_size: 1 << 20,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb.clone(), |_| {});
+    let id = stored(&app, &[("n", Variant::I4(0))]);
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_MAP", lmdb.map_size.to_string()));
+    let mut child = spawn_child("read-and-die", &e);
+    await_line(&mut child, "READING", Duration::from_secs(20));
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Saves rewrite the session: the pages each frees are pinned by the
+    // dead reader's snapshot unless its slot is cleared.
+    let value = Variant::bstr(&"v".repeat(3000));
+    let mut failed = Vec::new();
+    for n in 1..=1000 {
+        let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+        s.set("n", Variant::I4(n)).unwrap();
+        s.set("v", value.clone()).unwrap();
+        if let Err(e) = s.close() {
+            failed.push((n, e.code()));
+        }
+    }
+    // The save that finds the map full frees the dead reader's slot: the
+    // next ones find the room (without that, every later save failed
+    // until a sweep).
+    assert!(
+        failed.len() <= 1,
+        "{} saves failed, the first: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
 }

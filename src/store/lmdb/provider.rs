@@ -226,9 +226,18 @@ impl LmdbProvider {
         // while this one waited for it grew the file past what it saw
         // before (aborted if the disk has no room: nothing written).
         self.shared.reserve()?;
-        let out = body(&mut txn)?;
-        txn.commit().map_err(|e| fail(e, op))?;
-        Ok(out)
+        let out = body(&mut txn).and_then(|out| {
+            txn.commit().map_err(|e| fail(e, op))?;
+            Ok(out)
+        });
+        if matches!(&out, Err(e) if e.code() == error::E_STORE_FULL) {
+            // A process killed inside a read transaction pins the pages
+            // of its snapshot: nothing freed since can be reused, and the
+            // map fills. Its slot is freed here (not only by sweeps, which
+            // a host may run seldom), so the next write finds the room.
+            let _ = self.shared.clear_stale_readers();
+        }
+        out
     }
 
     /// Runs `body` in a read transaction.
