@@ -2095,3 +2095,48 @@ fn a_reader_killed_inside_its_transaction_does_not_fill_the_map() {
         &failed[..failed.len().min(3)]
     );
 }
+
+#[test]
+fn a_store_whose_files_were_removed_while_in_use_is_refused_not_served_alone() {
+    // One environment (a small map); a process serving it.
+    let dir = TempDir::new("removed");
+    let lmdb = LmdbOptions {
+        map_size: 8 << 20,
+        ..lmdb_opts(dir.path())
+    };
+    let app = app_on(lmdb.clone(), |_| {});
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    // Its files are removed (an operator, a cleaner of old temporary
+    // files), and a process started since makes a new store there.
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let mut e = child_env(dir.path(), 30_000);
+    e.push(("SESS_CHILD_NOW", now.to_string()));
+    let mut child = spawn_child("create", &e);
+    let lines = await_line(&mut child, "DONE", Duration::from_secs(30));
+    assert!(wait_bounded(&mut child, Duration::from_secs(30)).success());
+    let theirs = lines
+        .iter()
+        .find_map(|l| SessionId::parse(l.split_whitespace().last()?).ok())
+        .expect("a session of the new store");
+    // This process, alone in the removed file, would serve sessions no
+    // other process sees, and lose what it writes when it ends; its next
+    // sweep finds the file gone, and from then on it refuses (until it is
+    // restarted) rather than answer from a store apart.
+    assert_eq!(code(app.expire()), error::E_STORE_UNAVAILABLE);
+    assert_eq!(
+        code(app.open(&id, LockMode::Shared)),
+        error::E_STORE_UNAVAILABLE
+    );
+    assert_eq!(
+        code(app.open(&theirs, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("n", Variant::I4(2))), error::E_STORE_UNAVAILABLE);
+}

@@ -97,6 +97,9 @@ struct Environment {
     /// Whether adopting a larger map failed: LMDB unmapped the file and
     /// could not map it again, so `env` must not be used any more.
     unmapped: AtomicBool,
+    /// Whether the directory's `data.mdb` is no longer this environment's
+    /// file (removed, or replaced by another): see [`Shared::check_file`].
+    orphaned: AtomicBool,
     /// The directory's shared words: other processes' writes.
     wakes: Wakes,
     /// Read-only requests' deadline slides, queued (see `slides.rs`).
@@ -357,6 +360,30 @@ impl Shared {
         Ok(())
     }
 
+    /// `E_STORE_UNAVAILABLE`, from now on for every transaction of this
+    /// process on the environment, if the directory's `data.mdb` is no
+    /// longer the file this process has open (the directory or its files
+    /// were removed, perhaps made anew): this process would go on alone
+    /// in a file no other process opens, its writes lost when it ends,
+    /// while processes started since use another store (sessions seen by
+    /// some workers and not others, their locks apart). Called by every
+    /// sweep (a `stat`).
+    pub(super) fn check_file(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let e = &self.environment;
+        let same = match (std::fs::metadata(&e.data_path), e.data.metadata()) {
+            (Ok(path), Ok(open)) => path.dev() == open.dev() && path.ino() == open.ino(),
+            (Err(err), _) if err.kind() == ErrorKind::NotFound => false,
+            // Not known (a transient failure): judged at the next sweep.
+            _ => true,
+        };
+        if !same {
+            e.orphaned.store(true, Ordering::Relaxed);
+        }
+        let _gate = e.gate.read_recursive();
+        e.check_mapped()
+    }
+
     /// This process's turn to write: hold it while a write transaction
     /// is open.
     pub(super) fn writer(&self) -> Turn<'_> {
@@ -608,6 +635,7 @@ impl Environment {
             writer: parking_lot::Mutex::new(()),
             gate: parking_lot::RwLock::new(()),
             unmapped: AtomicBool::new(false),
+            orphaned: AtomicBool::new(false),
             wakes: Wakes::open(dir)?,
             slides: Arc::default(),
             registered: AtomicBool::new(false),
@@ -928,6 +956,9 @@ impl Environment {
     /// `E_STORE_UNAVAILABLE` once adopting a larger map failed (see
     /// [`Environment::unmapped`]); call holding the gate.
     fn check_mapped(&self) -> Result<()> {
+        if self.orphaned.load(Ordering::Relaxed) {
+            return Err(orphaned(&self.data_path));
+        }
         if !self.unmapped.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -1050,6 +1081,21 @@ fn not_emptied(dir: &std::path::Path) -> Result<()> {
             dir.display()
         ),
     ))
+}
+
+/// `E_STORE_UNAVAILABLE`: the data file `path` this process has open was
+/// removed from its directory, or replaced (see [`Shared::check_file`]).
+fn orphaned(path: &std::path::Path) -> Error {
+    Error::new(
+        error::E_STORE_UNAVAILABLE,
+        format!(
+            "LMDB store {}: the file this process has open was removed or replaced \
+             while in use (its sessions are no longer the directory's, and \
+             processes started since use another store): restart every process \
+             using the directory",
+            path.display()
+        ),
+    )
 }
 
 /// `E_STORE_CORRUPT`: `dir` holds sessions in format `found`, not `format`.

@@ -63,6 +63,10 @@
 //!   or missing while the directory's `sess-locks` shows it was in use
 //!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
 //!   for a new store, as is a parted directory missing a part's directory.
+//!   A data file removed or replaced while this process has it open is
+//!   found by its next sweep; from then on the process's transactions on
+//!   it are `E_STORE_UNAVAILABLE` (restart it), rather than a store of its
+//!   own, apart from the processes started since.
 //!
 //!   LMDB trusts its file: it checks no checksums and follows the
 //!   offsets and page numbers it reads, so a damaged `data.mdb` (bit

@@ -734,6 +734,7 @@ impl Provider for LmdbProvider {
             Ok(due)
         };
         s.check_process()?;
+        s.check_file()?;
         // This process's queued slides first: none of them is due. A flush
         // that fails (no room on the disk or in the map) loses its slides,
         // whose sessions keep deadlines still ahead (`slides.rs`); it must
