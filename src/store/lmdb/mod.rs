@@ -36,8 +36,11 @@
 //!   update, no resurrection after Abandon.
 //! - **Expiry**: an index ordered by deadline (`deadline ‖ hash`); a sweep
 //!   reads only its due prefix. Each expired session is claimed (read and
-//!   deleted) in one write transaction, so exactly one process runs its
-//!   Session_OnEnd, with its final contents; the sweep takes the session's
+//!   deleted) in one write transaction, so no two processes run its
+//!   Session_OnEnd, and one does, with its final contents, unless it is
+//!   killed between the commit and the handler (a crash loses those
+//!   sessions' Session_OnEnd: they are gone from the store, never ended
+//!   twice); the sweep takes the session's
 //!   lock in that transaction (freed after it commits), so it never claims
 //!   a session a live request holds, even one that took the lock after
 //!   the sweep looked (its clock behind the sweep's). A session too large for the
