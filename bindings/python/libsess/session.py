@@ -144,7 +144,9 @@ class Session(MutableMapping[str, Any]):
         with Variant() as v:
             if self._call(lib.sess_value_get, _key(name), v.ptr) == lib.SESS_S_FALSE:
                 raise KeyError(name)
-            return load(v.ptr)
+            # Objects in it share this session's turn: the Session's own
+            # object, stored in its Contents, is this handle's.
+            return load(v.ptr, self._turn)
 
     def __setitem__(self, name: str, value: Value) -> None:
         with Variant.holding(value) as v:
@@ -196,7 +198,7 @@ class Session(MutableMapping[str, Any]):
         """Item(index), 0-based."""
         with Variant() as v:
             self._call(lib.sess_contents_get_at, _index(index), v.ptr)
-            return load(v.ptr)
+            return load(v.ptr, self._turn)  # as __getitem__
 
     def remove_at(self, index: int) -> None:
         """RemoveAt(index), 0-based; later items move down one."""

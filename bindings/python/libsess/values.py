@@ -66,9 +66,10 @@ class ComObject:
     static object, or the Session's own object from Session.interface()):
     released when this is collected. Objects with IDispatch are callable
     late-bound by name, as a script host calls them: `get`, `put`, `call`.
-    The Session's object, and those reached through it, share its
-    session's `turn`: their calls take turns with the session's, and fail
-    with WrongState once its unit of work has ended."""
+    The Session's object, those reached through it and objects read from
+    a session's Contents share its session's `turn`: their calls take
+    turns with the session's, and fail with WrongState once its unit of
+    work has ended."""
 
     def __init__(self, punk: Any, *, adopt: bool = False, turn: Optional[Turn] = None) -> None:
         if not adopt:

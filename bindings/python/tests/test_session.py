@@ -635,6 +635,43 @@ def test_the_sessions_object_takes_turns_with_it(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "['WrongState', 'WrongState']\n", "")
 
 
+def test_the_sessions_object_read_from_its_contents_takes_turns_with_it(python):
+    """The Session's own object stored in its Contents and read back
+    (s[name], value_at) is still the handle's: a thread using it takes
+    turns with one using the Session, as interface()'s object does (it
+    had a turn of its own, so the library refused calls as reentrant)."""
+    result = python(
+        """
+        import threading, libsess
+
+        app = libsess.App()
+        s = app.create()
+        s["me"] = s.interface()
+        objs = [s["me"], s.value_at(0)]
+        value = b"x" * 200_000  # long enough a copy for the calls to overlap
+        errors = []
+
+        def use(call):
+            try:
+                for _ in range(300):
+                    call()
+            except libsess.SessionError as e:
+                errors.append(e.message)
+
+        threads = [threading.Thread(target=use, args=(lambda: s.__setitem__("a", value),))]
+        threads += [threading.Thread(target=use, args=(lambda o=o: o.put("Value", "b", value),)) for o in objs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        s["me"] = None  # the Session's object held in its own Contents
+        s.close()
+        print(errors)
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
+
+
 def test_exit_waits_for_a_call_that_puts_the_release_off(python):
     """A daemon thread still waiting for a session's lock at exit is a call
     on the application, which puts its release off: exit waits for it (its
@@ -946,7 +983,7 @@ def test_membership_does_not_convert_the_value(app, monkeypatch):
     with app.create() as s:
         s["when"] = datetime.datetime(2024, 1, 15)
 
-        def refuse(_v):
+        def refuse(*_args):
             raise libsess.TypeMismatch(lib.SESS_DISP_E_TYPEMISMATCH, "converted")
 
         monkeypatch.setattr(libsess.session, "load", refuse)
