@@ -224,9 +224,10 @@ def _to_cy(value: decimal.Decimal) -> int:
 
 def _store_bytes(data: Union[bytes, bytearray, memoryview], out: Any) -> None:
     """`data` as a VT_ARRAY | VT_UI1 (a copy): a memoryview must be of
-    unsigned bytes (format "B") and C-contiguous, else TypeError."""
+    unsigned bytes (format "B", with or without a byte order: ctypes'
+    c_ubyte arrays are "<B") and C-contiguous, else TypeError."""
     view = memoryview(data)
-    if view.format != "B" or not view.c_contiguous:
+    if view.format.lstrip("@=<>!") != "B" or not view.c_contiguous:
         raise TypeError("a session holds only C-contiguous memoryviews of unsigned bytes (format 'B')")
     array = ffi.new("sess_array **")
     check(lib.sess_array_create_bytes(ffi.from_buffer(view), view.nbytes, array))

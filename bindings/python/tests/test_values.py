@@ -1,6 +1,7 @@
 """Python values <-> VARIANTs, through a session (copied in and out)."""
 
 import array
+import ctypes
 import datetime
 import decimal
 import math
@@ -131,6 +132,16 @@ def test_a_bytearray_is_copied_in(session):
     session["b"] = data
     data[0] = ord("x")
     assert session["b"] == b"abc"
+
+
+def test_a_memoryview_of_unsigned_bytes_with_a_byte_order_is_stored(session):
+    """Unsigned bytes whose format names a byte order ("<B": ctypes'
+    c_ubyte arrays) are unsigned bytes all the same (one byte has no
+    order): stored as bytes, not refused as another type."""
+    data = (ctypes.c_ubyte * 3)(1, 2, 255)
+    assert memoryview(data).format == "<B"
+    session["c"] = memoryview(data)
+    assert session["c"] == b"\x01\x02\xff"
 
 
 def test_tuples_come_back_as_lists(session):
