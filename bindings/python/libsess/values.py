@@ -169,8 +169,9 @@ def from_ole_date(date: float) -> datetime.datetime:
         raise error_for(lib.SESS_DISP_E_OVERFLOW, f"DATE {date} is outside the dates Python holds") from e
 
 
-def store(value: Any, out: Any) -> None:
-    """Writes `value` into the initialised, empty `sess_variant *out`."""
+def store(value: Any, out: Any, within: Tuple[int, ...] = ()) -> None:
+    """Writes `value` into the initialised, empty `sess_variant *out`;
+    `within`: the id()s of the lists and tuples being stored around it."""
     if value is None:
         out.vt = lib.SESS_VT_NULL
     elif value is Empty:
@@ -199,7 +200,7 @@ def store(value: Any, out: Any) -> None:
     elif isinstance(value, (bytes, bytearray, memoryview)):
         _store_bytes(value, out)
     elif isinstance(value, (list, tuple)):
-        _store_array(value, out)
+        _store_array(value, out, within)
     elif isinstance(value, ComObject):
         value.pointer.vtbl.add_ref(value.pointer)
         out.vt, out.v.punkVal = lib.SESS_VT_UNKNOWN, value.pointer
@@ -235,12 +236,18 @@ def _store_bytes(data: Union[bytes, bytearray, memoryview], out: Any) -> None:
     out.v.parray = array[0]
 
 
-def _store_array(items: Any, out: Any) -> None:
+def _store_array(items: Any, out: Any, within: Tuple[int, ...]) -> None:
+    """`items` as a VT_ARRAY | VT_VARIANT (a deep copy). One inside
+    itself (`within`) has no copy: InvalidArgument, as json refuses it,
+    before recursion would."""
+    if id(items) in within:
+        raise error_for(lib.SESS_E_INVALIDARG, f"a {type(items).__name__} that contains itself cannot be stored")
+    within += (id(items),)
     array = ffi.new("sess_array **")
     check(lib.sess_array_create(len(items), array))
     try:
         for i, item in enumerate(items):
-            with Variant.holding(item) as element:
+            with Variant.holding(item, within) as element:
                 check(lib.sess_array_set(array[0], i, element.ptr))
     except BaseException:
         lib.sess_array_destroy(array[0])
@@ -319,10 +326,10 @@ class Variant:
         lib.sess_variant_init(self.ptr)
 
     @classmethod
-    def holding(cls, value: Any) -> "Variant":
+    def holding(cls, value: Any, within: Tuple[int, ...] = ()) -> "Variant":
         """A variant holding `value` (see store)."""
         v = cls()
-        store(value, v.ptr)
+        store(value, v.ptr, within)
         return v
 
     def __enter__(self) -> "Variant":

@@ -257,6 +257,26 @@ def test_arrays_are_copied_by_value(session):
     assert session["arystrUserNames"][1] == "Mark"
 
 
+def test_a_list_that_contains_itself_is_invalid_argument(session):
+    """A list holding itself (directly, or through a tuple) is no array:
+    InvalidArgument (a ValueError, as json's "circular reference") naming
+    it, not a RecursionError after building hundreds of arrays, and
+    nothing is stored; a list held twice but not inside itself is fine."""
+    looped = [1]
+    looped.append(looped)
+    through_tuple = ["a"]
+    through_tuple.append(("b", through_tuple))
+    for value in (looped, through_tuple):
+        with pytest.raises(libsess.InvalidArgument, match="contains itself"):
+            session["v"] = value
+        with pytest.raises(libsess.InvalidArgument, match="contains itself"):
+            session.interface().put("Value", "v", value)
+        assert "v" not in session
+    shared = [1]
+    session["v"] = [shared, shared, (shared,)]
+    assert session["v"] == [[1], [1], [[1]]]
+
+
 def test_value_txt_uses_the_session_lcid(session):
     """X++'s valueTxt: the value as text under the session's LCID."""
     session["amount"] = 1234.5
