@@ -118,6 +118,14 @@ class App(Owner):
         clock: Optional[Callable[[], int]] = None,
         **options: Any,
     ) -> None:
+        # What the library calls later is checked now: a TypeError here,
+        # not an E_FAIL (or a clock's warning) on every call.
+        handlers = (("on_start", on_start), ("on_end", on_end), ("clock", clock))
+        given: List[Any] = [(option, f) for option, f in handlers if f is not None]
+        given += [(f"static_objects[{name!r}]", f) for name, f in (static_objects or {}).items()]
+        for option, value in given:
+            if not callable(value):
+                raise TypeError(f"option {option} must be callable, not {type(value).__name__}")
         self._keep: List[Any] = []
         opts = ffi.new("sess_app_options *")
         check(lib.sess_app_options_init(opts))

@@ -1025,6 +1025,20 @@ def test_a_failed_argument_releases_the_converted_ones():
         assert references() == before
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"on_start": "start"}, {"on_end": 1}, {"clock": 5}, {"static_objects": {"cart": None}}],
+)
+def test_a_handler_factory_or_clock_that_is_not_callable_is_a_type_error(options):
+    """App() refuses what it would call but cannot: a TypeError naming
+    the option, not an application whose every create() fails with
+    "Session_OnStart failed" or whose clock warns on each reading and
+    stays at 0."""
+    name = next(iter(options))
+    with pytest.raises(TypeError, match=name):
+        libsess.App(**options)
+
+
 def test_store_options(tmp_path):
     """redis= and lmdb= take their structs' fields, a secret as bytes; two
     applications on one LMDB directory share its sessions (and with the
