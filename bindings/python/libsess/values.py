@@ -110,7 +110,10 @@ class ComObject:
 
     def _invoke_in_turn(self, name: str, flags: int, args: Any) -> Any:
         out = ffi.new("void **")
-        check(self._punk.vtbl.query_interface(self._punk, ffi.addressof(lib.SESS_IID_IDISPATCH), out))
+        hr = self._punk.vtbl.query_interface(self._punk, ffi.addressof(lib.SESS_IID_IDISPATCH), out)
+        if hr == lib.SESS_E_NOINTERFACE:  # no member is callable by name (VBScript's error 438)
+            raise error_for(lib.SESS_DISP_E_UNKNOWNNAME, f"{name!r} cannot be called by name: the object has no IDispatch")
+        check(hr)
         # Every IDispatch vtable starts alike: call through the Session's shape.
         disp = ffi.gc(ffi.cast("sess_session_object *", out[0]), lambda p: p.vtbl.release(p))
         text = ffi.new("char[]", c_text(name))

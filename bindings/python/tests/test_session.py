@@ -14,6 +14,7 @@ import pytest
 
 import libsess
 from libsess import _lib as lib
+from libsess._native import check
 
 
 @pytest.fixture
@@ -334,6 +335,19 @@ def test_seed_004_static_objects():
             assert s.static_objects["objInfo"].target.name == "objInfo"
     gc.collect()
     assert objects._live == {}  # every reference released
+
+
+def test_a_python_object_called_by_name_is_member_not_found():
+    """A Python static object has no IDispatch: calling it late-bound
+    (get/put/call) finds no member, MemberNotFound (an AttributeError), as
+    VBScript's "Object doesn't support this property or method", not a
+    bare SessionError "no such interface"."""
+    with libsess.App(static_objects={"cart": lambda name: []}) as app, app.create() as s:
+        cart = s.static_objects["cart"]
+        for call in (lambda: cart.get("Count"), lambda: cart.put("Count", 1), lambda: cart.call("Add", 1)):
+            with pytest.raises(libsess.MemberNotFound, match="Count|Add") as raised:
+                call()
+            assert isinstance(raised.value, AttributeError)
 
 
 def test_static_object_factory_failure():
@@ -864,12 +878,15 @@ def test_errors_pickle_and_copy(app):
 
 def test_an_error_without_detail_gives_its_code_once():
     """A failure the library gave no detail for (here a Python object's
-    QueryInterface, asked for IDispatch) has the code's message, its code
-    written once (the library's message ends with the code, and the error's
-    text added it again: "no such interface (0x80004002) (0x80004002)")."""
+    QueryInterface, asked for IDispatch, checked as a C call's result) has
+    the code's message, its code written once (the library's message ends
+    with the code, and the error's text added it again: "no such interface
+    (0x80004002) (0x80004002)")."""
     with libsess.App(static_objects={"cart": lambda name: []}) as app, app.create() as s:
+        cart = s.static_objects["cart"].pointer
+        out = libsess._ffi.new("void **")
         with pytest.raises(libsess.SessionError) as e:
-            s.static_objects["cart"].get("Count")
+            check(cart.vtbl.query_interface(cart, libsess._ffi.addressof(lib.SESS_IID_IDISPATCH), out))
     assert e.value.hresult == lib.SESS_E_NOINTERFACE
     assert (e.value.message, str(e.value)) == ("no such interface", "no such interface (0x80004002)")
     for name in dir(lib):
