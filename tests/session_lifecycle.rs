@@ -357,8 +357,42 @@ fn arrays_are_stored_by_value() {
     assert_eq!(second(&s), Variant::bstr("Mark"));
 }
 
+/// Contents keys are one key whatever their case, for letters whose
+/// lowercase forms differ but whose uppercase is the same (as ASP.NET's
+/// invariant case-insensitive comparer takes them): Greek final sigma
+/// (the lowercase spelling of "ΟΔΟΣ" is "οδος"), long s, dotless i, the
+/// micro sign. Sharp s stays one letter (no full case folding).
+#[test]
+fn contents_keys_match_across_every_case_form() {
+    let clock = Arc::new(ManualClock::new(0));
+    let app = app_with_clock(&clock, |_| {});
+    let mut s = app.create_session().unwrap();
+    for (stored, asked) in [
+        ("ΟΔΟΣ", "οδος"),
+        ("Σοφία", "ςοφία"),
+        ("ſession", "SESSION"),
+        ("Iğdır", "ığdır"),
+        ("µs", "Μs"),
+    ] {
+        s.set(stored, Variant::bstr(stored)).unwrap();
+        assert_eq!(s.get(asked), Some(&Variant::bstr(stored)), "{asked}");
+        s.set(asked, Variant::I4(1)).unwrap();
+        assert_eq!(s.contents().find(asked), s.contents().find(stored));
+    }
+    assert_eq!(s.count(), 5, "each pair is one key");
+    assert_eq!(s.get("Strasse"), None);
+    // Past eight items the Contents find keys through a hash index.
+    for i in 0..8 {
+        s.set(&format!("filler{i}"), Variant::I4(i)).unwrap();
+    }
+    assert_eq!(s.get("ΟΔΟς"), Some(&Variant::I4(1)));
+    assert!(s.remove("οδοσ").unwrap());
+    assert_eq!(s.get("ΟΔΟΣ"), None);
+    s.discard().unwrap();
+}
+
 /// StaticObjects' names compare as Contents keys do, a character at a
-/// time (a whole-string lowercasing makes a final sigma of "ΟΔΟΣ").
+/// time ("ΟΔΟΣ", "οδοσ" and "οδος" are one name; "ΟΔΟ" is another).
 #[test]
 fn static_object_names_compare_as_contents_keys() {
     let clock = Arc::new(ManualClock::new(0));

@@ -58,9 +58,9 @@ impl Tag {
     }
 }
 
-/// Feeds the UTF-8 bytes of `s` lowercased into `h`, in fixed 64-byte
-/// chunks, so two keys that [`same_key`] calls equal always hash equal
-/// (e.g. "k" and KELVIN SIGN, which lowercases to "k").
+/// Feeds the UTF-8 bytes of `s` folded ([`fold`]) into `h`, in fixed
+/// 64-byte chunks, so two keys that [`same_key`] calls equal always hash
+/// equal (e.g. "k" and KELVIN SIGN, which lowercases to "k"; "σ" and "ς").
 fn hash_folded<H: Hasher>(s: &str, h: &mut H) {
     let mut buf = [0u8; 64];
     let mut n = 0;
@@ -78,7 +78,7 @@ fn hash_folded<H: Hasher>(s: &str, h: &mut H) {
         }
     } else {
         let mut utf8 = [0u8; 4];
-        for c in s.chars().flat_map(char::to_lowercase) {
+        for c in s.chars().flat_map(fold) {
             for &b in c.encode_utf8(&mut utf8).as_bytes() {
                 push(b, h);
             }
@@ -88,15 +88,32 @@ fn hash_folded<H: Hasher>(s: &str, h: &mut H) {
     h.write_u8(0xFF);
 }
 
+/// A character as keys compare it: its uppercase (when that is one
+/// character) lowercased. So the letters whose lowercase forms differ but
+/// whose uppercase is one are one letter, as under ASP.NET's invariant
+/// case-insensitive comparer: final and medial sigma ("ς", "σ": "ΟΔΟΣ" is
+/// "οδος" in lowercase), long s and "s", dotless i and "i", the micro sign
+/// and mu. A letter whose uppercase is several ("ß": "SS") keeps its own
+/// lowercase: no full case folding. Folding a lowercased key gives what
+/// folding the key gives, so a key lowercased per character (as the Redis
+/// store names its fields) is found as its key is.
+#[inline]
+fn fold(c: char) -> std::char::ToLowercase {
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => u.to_lowercase(),
+        _ => c.to_lowercase(),
+    }
+}
+
 /// Whether `a` and `b` are the same key (case-insensitive: each character
-/// lowercased, as ASP compares Contents keys; StaticObjects' names too).
+/// folded by [`fold`], as ASP compares Contents keys; StaticObjects'
+/// names too).
 pub(crate) fn same_key(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         a.eq_ignore_ascii_case(b)
     } else {
-        a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
+        a.chars().flat_map(fold).eq(b.chars().flat_map(fold))
     }
 }
 

@@ -340,14 +340,21 @@ class StaticObjects(Mapping[str, ComObject]):
 
     def __contains__(self, name: object) -> bool:
         # Names compare as the library's lookup does: each character
-        # lowercased (as Contents keys; no final sigma).
+        # folded on its own (see _fold).
         return isinstance(name, str) and any(_fold(name) == _fold(key) for key in self)
 
 
 def _fold(name: str) -> str:
-    """`name` with each character lowercased on its own, as the library
-    compares Contents keys and StaticObjects' names ("ΟΔΟΣ" is "οδοσ")."""
-    return "".join(c.lower() for c in name)
+    """`name` as the library compares Contents keys and StaticObjects'
+    names: each character's uppercase (when that is one character)
+    lowercased, so "ΟΔΟΣ", "οδοσ" and "οδος" (final sigma) are one name,
+    and "ß" (uppercase "SS") stays itself."""
+    return "".join(_fold_char(c) for c in name)
+
+
+def _fold_char(c: str) -> str:
+    upper = c.upper()
+    return (upper if len(upper) == 1 else c).lower()
 
 
 def _equal(mine: Mapping[str, Any], other: Mapping[Any, Any]) -> bool:

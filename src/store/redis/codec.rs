@@ -32,8 +32,10 @@ pub(super) const LOCK: &[u8] = b"L";
 pub(super) const MASKED_ID: &[u8] = b"K";
 
 /// Writes the field of a Contents item into `out` (cleared first): its key
-/// lowercased the way Contents compares keys (per character, so `same_key`
-/// ⇔ same field).
+/// lowercased per character (so the same field ⇒ `same_key`; keys
+/// `same_key` calls one may differ in lowercase, "σ" and "ς", but a
+/// session holds one of them). Kept as earlier versions name fields, so
+/// sessions they stored read back.
 fn put_item_field(out: &mut Vec<u8>, key: &str) {
     out.clear();
     if key.is_ascii() {
@@ -260,13 +262,21 @@ pub(super) fn changes(before: &Snapshot, data: &SessionData, created_ms: u64) ->
             out.set.push((field.clone(), bytes.clone()));
         }
     }
-    // A field is a key lowercased: Contents finds its key by it.
-    out.del = before
-        .items
-        .keys()
-        .filter(|f| std::str::from_utf8(f).map_or(true, |k| !contents.contains(k)))
-        .cloned()
-        .collect();
+    // A field is a key lowercased: Contents finds its key by it, and the
+    // field stays if it is that key's field now. A key may have been
+    // removed and set again spelt otherwise in a way that lowercases
+    // otherwise (final and medial sigma, "ΟΔΟΣ" then "οδος": one key, two
+    // fields), and the old field must go.
+    for f in before.items.keys() {
+        let found = std::str::from_utf8(f).ok().and_then(|k| contents.find(k));
+        if let Some((_, key)) = found {
+            put_item_field(&mut field, key);
+            if field == *f {
+                continue;
+            }
+        }
+        out.del.push(f.clone());
+    }
     if meta != before.meta {
         out.set.push((META.to_vec(), meta));
     }
@@ -365,6 +375,32 @@ mod tests {
         assert!(changes(&d.snapshot, &d.data, 42).unwrap().del.is_empty());
         assert_eq!(item_field("ΣLIST"), item_field("σlist"));
         assert!(!is_own(&item_field("Mixed Case")));
+    }
+
+    /// A key removed and set again in a spelling whose lowercase differs
+    /// ("ΣLIST", then "ςlist": final sigma, one key) gets its new field,
+    /// and its old one goes: a stale field would make the session's
+    /// fields outnumber its keys, and it would not read back.
+    #[test]
+    fn a_key_spelt_anew_leaves_no_stale_field() {
+        let mut d = round_trip(stored(&sample(), None).0);
+        let j = &mut Journal::default();
+        assert!(d.data.remove_value("σlist", j));
+        d.data
+            .set_value("ςlist", Variant::I4(1), &LIMITS, j)
+            .unwrap();
+        let c = changes(&d.snapshot, &d.data, 42).unwrap();
+        assert_eq!(c.del, vec![item_field("ΣList")]);
+        let mut fields = stored(&sample(), None).0;
+        fields.retain(|(n, _)| !c.del.contains(n));
+        for (n, v) in c.set {
+            match fields.iter_mut().find(|f| f.0 == n) {
+                Some(f) => f.1 = v,
+                None => fields.push((n, v)),
+            }
+        }
+        let back = round_trip(fields);
+        assert_eq!(back.data.contents().get("ΣLIST"), Some(&Variant::I4(1)));
     }
 
     #[test]
