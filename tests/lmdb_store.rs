@@ -1521,6 +1521,92 @@ fn a_static_object_is_made_by_each_unit_of_work_that_uses_it() {
     drop(app);
 }
 
+/// A read-only unit of work uses a static object as a writing one does:
+/// a shared store keeps no instance with the session, so it makes its
+/// own, once, released when it ends (it used to be `E_READONLY`, "not
+/// instantiated yet", for every read-only request: none ever is there).
+#[test]
+fn a_read_only_unit_of_work_makes_its_own_static_object() {
+    let dir = TempDir::new("statics-ro");
+    let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let freed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (m, f) = (made.clone(), freed.clone());
+    let app = app_on(lmdb_opts(dir.path()), |o| {
+        o.static_objects = vec![sess::app::StaticObject {
+            name: "Cart".into(),
+            factory: Arc::new(move || {
+                m.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(counted_object(&f))
+            }),
+        }];
+    });
+    let id = stored(&app, &[("k", Variant::I4(1))]);
+    let count =
+        |n: &Arc<std::sync::atomic::AtomicUsize>| n.load(std::sync::atomic::Ordering::SeqCst);
+    let mut s = app.open(&id, LockMode::Shared).unwrap();
+    let first = s.static_object_at(0).unwrap();
+    let again = s.static_object_at(0).unwrap();
+    assert_eq!(first.as_ptr(), again.as_ptr(), "made once per unit of work");
+    assert_eq!(s.static_index("CART"), Some(0));
+    drop((first, again));
+    assert_eq!(
+        (count(&made), count(&freed)),
+        (1, 0),
+        "held to the unit's end"
+    );
+    s.close().unwrap();
+    assert_eq!((count(&made), count(&freed)), (1, 1));
+    // Discarded too: the instance goes with the unit.
+    let mut s = app.open(&id, LockMode::Shared).unwrap();
+    s.static_object_at(0).unwrap();
+    s.discard().unwrap();
+    assert_eq!((count(&made), count(&freed)), (2, 2));
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.contents().len(), 1, "nothing written");
+    drop(s);
+    drop(app);
+}
+
+/// A COM object counting its references; adds 1 to `freed` when the last
+/// goes.
+fn counted_object(freed: &Arc<std::sync::atomic::AtomicUsize>) -> Object {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[repr(C)]
+    struct Counted {
+        base: Unknown,
+        refs: AtomicUsize,
+        freed: Arc<AtomicUsize>,
+    }
+    unsafe extern "C" fn add_ref(this: *mut Unknown) -> u32 {
+        // SAFETY: `this` is a live Counted.
+        let c = unsafe { &*(this as *const Counted) };
+        (c.refs.fetch_add(1, Ordering::SeqCst) + 1) as u32
+    }
+    unsafe extern "C" fn release(this: *mut Unknown) -> u32 {
+        // SAFETY: `this` is a live Counted.
+        let c = unsafe { &*(this as *const Counted) };
+        let left = c.refs.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 {
+            c.freed.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: the last reference: made by Box::into_raw below.
+            drop(unsafe { Box::from_raw(this as *mut Counted) });
+        }
+        left as u32
+    }
+    static VTBL: sess::variant::UnknownVtbl = sess::variant::UnknownVtbl {
+        query_interface: None,
+        add_ref: Some(add_ref),
+        release: Some(release),
+    };
+    let b = Box::new(Counted {
+        base: Unknown { vtbl: &VTBL },
+        refs: AtomicUsize::new(1),
+        freed: freed.clone(),
+    });
+    // SAFETY: a fresh object whose one reference is handed over.
+    unsafe { Object::from_owned(Box::into_raw(b) as *mut Unknown) }.unwrap()
+}
+
 #[test]
 fn a_damaged_record_is_store_corrupt_and_its_bytes_stay_out_of_the_message() {
     let dir = TempDir::new("damaged");

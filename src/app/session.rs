@@ -35,6 +35,11 @@ pub struct Session {
     regenerated: bool,
     /// Handed to Session_OnEnd: already removed, nothing to commit.
     ending: bool,
+    /// The static objects a read-only unit of work on a shared store made
+    /// for itself (such a store keeps no instance with the session, and a
+    /// read-only unit writes none into it), by declaration index; released
+    /// when the unit of work ends.
+    unit_statics: Vec<Option<Object>>,
 }
 
 impl Session {
@@ -48,6 +53,7 @@ impl Session {
             abandoned: false,
             regenerated: false,
             ending: false,
+            unit_statics: Vec::new(),
         }
     }
 
@@ -451,7 +457,10 @@ impl Session {
     /// factory on first use (which also stores a new session; a factory
     /// that fails stores none). A unit of work that is discarded undoes the
     /// making: its instance is let go when it ends, and the next use makes
-    /// another.
+    /// another. With a shared store (which keeps no instance with the
+    /// session) each unit of work makes its own, read-only ones too; an
+    /// in-process read-only unit finds the instance a writing one made, or
+    /// `E_READONLY`.
     pub fn static_object_at(&mut self, index: usize) -> Result<Object> {
         let decl = self
             .app
@@ -463,7 +472,13 @@ impl Session {
         if let Some(obj) = self.data().static_object(index) {
             return Ok(obj.clone());
         }
-        if self.is_readonly() {
+        // A read-only unit on a shared store makes its own, as a writing
+        // unit there does (the store keeps none with the session).
+        let own = self.is_readonly() && self.mode().serialises();
+        if let Some(Some(obj)) = self.unit_statics.get(index).filter(|_| own) {
+            return Ok(obj.clone());
+        }
+        if self.is_readonly() && !own {
             return Err(Error::new(
                 error::E_READONLY,
                 format!(
@@ -480,6 +495,13 @@ impl Session {
                 "a static object factory panicked",
             ))
         })?;
+        if own {
+            if self.unit_statics.len() <= index {
+                self.unit_statics.resize_with(index + 1, || None);
+            }
+            self.unit_statics[index] = Some(obj.clone());
+            return Ok(obj);
+        }
         let (data, journal) = self.write()?;
         data.set_static_object(index, obj.clone(), journal);
         Ok(obj)
