@@ -2114,7 +2114,9 @@ sess_result sess_session_open(struct sess_app *app,
 
 /**
  * Ends the unit of work and frees the handle: keeps the changes and slides
- * the expiry, or applies Abandon (removes the session, runs Session_OnEnd);
+ * the expiry, or applies Abandon (removes the session, runs Session_OnEnd;
+ * in a read-only unit of work it can fail with `SESS_E_LOCK_TIMEOUT` or
+ * `SESS_E_SESSION_NOT_FOUND`, as `sess_abandon` says);
  * unlocks. The handle is freed even when an error is returned. A handle
  * lent by the library (given to Session_OnStart / Session_OnEnd, or by
  * `sess_request_session`) is `SESS_E_WRONG_STATE`, nothing freed. NULL →
@@ -2232,6 +2234,14 @@ sess_result sess_codepage(struct sess_session *s, const uint32_t *new_cp, uint32
 /**
  * Abandon: the contents stay readable until `sess_session_close`, which
  * then removes the session and runs Session_OnEnd; the ID is dead after.
+ * A read-only unit of work's Abandon takes the session exclusively at
+ * its close: waiting past the lock timeout is `SESS_E_LOCK_TIMEOUT`, and
+ * the session is not abandoned. If another request gave the session a
+ * new ID meanwhile (`sess_session_regenerate_id`), the in-process store
+ * abandons it under that ID; a shared store (Redis, LMDB, a host's) cannot
+ * tell it from a session that ended meanwhile and returns
+ * `SESS_E_SESSION_NOT_FOUND` (the session may live on under its new ID):
+ * never success while it does.
  */
 sess_result sess_abandon(struct sess_session *s);
 
@@ -2886,7 +2896,8 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
 /**
  * Ends the request and frees it: keeps the session's changes, or, if
  * `failed` (the page failed: don't save), undoes them; applies Abandon
- * (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
+ * (Session_OnEnd runs; a read-only request's Abandon can fail as
+ * `sess_abandon` says); releases the lock. `*out_set_cookie` (initialised;
  * may be NULL) receives the `Set-Cookie` header value to send as a
  * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
  * already given by `sess_request_set_cookie` is not repeated). The request

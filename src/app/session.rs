@@ -383,7 +383,11 @@ impl Session {
 
     /// Marks the session abandoned: the contents stay readable (and
     /// writable) until the unit of work ends; then Session_OnEnd runs and
-    /// the session is destroyed.
+    /// the session is destroyed. A read-only unit takes the session
+    /// exclusively as it ends ([`SessionStore::upgrade`](crate::store::SessionStore::upgrade)):
+    /// `E_LOCK_TIMEOUT` past the lock timeout (not abandoned), and, with a
+    /// shared store, `E_SESSION_NOT_FOUND` if the ID names no session any
+    /// more (it ended, or another request gave it a new ID meanwhile).
     pub fn abandon(&mut self) {
         self.abandoned = true;
     }
@@ -558,15 +562,12 @@ impl Session {
         let lease = match lease.lock_mode() {
             LockMode::Exclusive => lease,
             LockMode::Shared => {
-                // Abandon from a read-only unit: take the session exclusively.
-                let id = lease.id();
-                drop(lease);
-                let found = app.store.get(
-                    &id,
-                    LockMode::Exclusive,
-                    app.opts.lock_timeout,
-                    app.now_ms(),
-                );
+                // Abandon from a read-only unit: take the session
+                // exclusively, following it if another request gave it a
+                // new ID meanwhile (or failing: never a silent miss).
+                let found = app
+                    .store
+                    .upgrade(lease, app.opts.lock_timeout, &|| app.now_ms());
                 match app.counters.check(found)? {
                     Lookup::Found(l) => l,
                     Lookup::Expired(l) => {

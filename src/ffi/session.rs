@@ -103,7 +103,9 @@ pub unsafe extern "C" fn sess_session_open(
 }
 
 /// Ends the unit of work and frees the handle: keeps the changes and slides
-/// the expiry, or applies Abandon (removes the session, runs Session_OnEnd);
+/// the expiry, or applies Abandon (removes the session, runs Session_OnEnd;
+/// in a read-only unit of work it can fail with `SESS_E_LOCK_TIMEOUT` or
+/// `SESS_E_SESSION_NOT_FOUND`, as `sess_abandon` says);
 /// unlocks. The handle is freed even when an error is returned. A handle
 /// lent by the library (given to Session_OnStart / Session_OnEnd, or by
 /// `sess_request_session`) is `SESS_E_WRONG_STATE`, nothing freed. NULL →
@@ -413,6 +415,14 @@ pub unsafe extern "C" fn sess_codepage(
 
 /// Abandon: the contents stay readable until `sess_session_close`, which
 /// then removes the session and runs Session_OnEnd; the ID is dead after.
+/// A read-only unit of work's Abandon takes the session exclusively at
+/// its close: waiting past the lock timeout is `SESS_E_LOCK_TIMEOUT`, and
+/// the session is not abandoned. If another request gave the session a
+/// new ID meanwhile (`sess_session_regenerate_id`), the in-process store
+/// abandons it under that ID; a shared store (Redis, LMDB, a host's) cannot
+/// tell it from a session that ended meanwhile and returns
+/// `SESS_E_SESSION_NOT_FOUND` (the session may live on under its new ID):
+/// never success while it does.
 #[no_mangle]
 pub unsafe extern "C" fn sess_abandon(s: *mut sess_session) -> sess_result {
     boundary(|| {

@@ -441,7 +441,8 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
 
 /// Ends the request and frees it: keeps the session's changes, or, if
 /// `failed` (the page failed: don't save), undoes them; applies Abandon
-/// (Session_OnEnd runs); releases the lock. `*out_set_cookie` (initialised;
+/// (Session_OnEnd runs; a read-only request's Abandon can fail as
+/// `sess_abandon` says); releases the lock. `*out_set_cookie` (initialised;
 /// may be NULL) receives the `Set-Cookie` header value to send as a
 /// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
 /// already given by `sess_request_set_cookie` is not repeated). The request

@@ -508,33 +508,55 @@ impl SessionStore for MemoryStore {
         Ok(true)
     }
 
+    /// Moves the session's entry itself to `new_id`'s key (first under the
+    /// new key, then out from under the old one, the entry locked
+    /// throughout): a request waiting on it by the old ID finds the ID
+    /// changed (`NotFound`), and a read-only unit that holds the entry
+    /// still reaches the session by it (see [`SessionStore::upgrade`]).
     fn regenerate(&self, lease: &mut Lease, new_id: SessionId, deadline_ms: u64) -> Result<bool> {
-        let old = write_guard(lease)?;
-        if old.state != State::Live {
+        let g = write_guard(lease)?;
+        if g.state != State::Live {
             return Err(Error::new(
                 error::E_UNEXPECTED,
                 "only a stored session changes its ID",
             ));
         }
-        let data = std::mem::replace(&mut old.data, SessionData::new(1, 0, 0));
-        let created = old.created_ms;
-        let mut moved = self.prepare(new_id, data, created);
+        let slot = ArcRwLockWriteGuard::rwlock(g).clone();
+        let old_key = self.key(&g.id);
+        let new_key = self.key(&new_id);
         // The session is counted already: it moves, it does not add one
         // (counting it in and then out would make a store one short of
         // `max_sessions` refuse another request's new session meanwhile).
-        if !self.link(write_guard(&mut moved)?, deadline_ms) {
-            let m = write_guard(&mut moved)?;
-            let data = std::mem::replace(&mut m.data, SessionData::new(1, 0, 0));
-            write_guard(lease)?.data = data;
-            return Ok(false);
+        {
+            let padded = self.padded(new_key);
+            let mut shard = padded.lock.lock();
+            let added = shard.map.insert_new(new_key, slot.clone());
+            padded.hint.update(&shard.map);
+            if added.is_err() {
+                return Ok(false);
+            }
+            let bucket = bucket_of(deadline_ms);
+            shard.register(new_key, bucket);
+            g.bucket = bucket;
+            g.deadline_ms.store(deadline_ms, Ordering::Relaxed);
         }
-        if !self.take_out(write_guard(lease)?) {
-            // Drained meanwhile (the application's end): the new entry is
+        let there = {
+            let mut shard = self.shard(old_key).lock();
+            let there = shard
+                .map
+                .get(old_key)
+                .is_some_and(|s| Arc::ptr_eq(s, &slot));
+            if there {
+                shard.map.remove(old_key);
+            }
+            there
+        };
+        if !there {
+            // Drained meanwhile (the application's end): back in, it is
             // one more.
             self.count.fetch_add(1, Ordering::Relaxed);
         }
-        // Dropping the old guard wakes its waiters, who find it dead.
-        *lease = moved;
+        g.id = new_id;
         Ok(true)
     }
 
@@ -570,6 +592,31 @@ impl SessionStore for MemoryStore {
                 "a session held read-only cannot be removed",
             )),
         }
+    }
+
+    /// Locks the entry the shared lease held, whatever ID it has now (a
+    /// regenerate moves the entry itself): `NotFound` only once it is dead.
+    fn upgrade(&self, shared: Lease, wait: Duration, now: &dyn Fn() -> u64) -> Result<Lookup> {
+        let slot = match guard(shared)? {
+            Guard::Read(g) => ArcRwLockReadGuard::rwlock(&g).clone(),
+            held @ Guard::Write(_) => return Ok(Lookup::Found(Lease::in_place(held))),
+        };
+        let now_ms = now();
+        let mut g = match slot.try_write_arc() {
+            Some(g) => g,
+            None => match self.wait_for(&slot, LockMode::Exclusive, wait)? {
+                Guard::Write(g) => g,
+                Guard::Read(_) => unreachable!("an exclusive wait gives a write lock"),
+            },
+        };
+        if g.state != State::Live {
+            return Ok(Lookup::NotFound);
+        }
+        if g.deadline_ms.load(Ordering::Relaxed) > now_ms {
+            return Ok(Lookup::Found(Lease::in_place(Guard::Write(g))));
+        }
+        self.unlink(&mut g);
+        Ok(Lookup::Expired(Lease::in_place(Guard::Write(g))))
     }
 
     fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {

@@ -227,6 +227,33 @@ pub trait SessionStore: Send + Sync {
     /// for Session_OnEnd.
     fn remove(&self, lease: Lease) -> Result<Lease>;
 
+    /// Takes exclusively the session a `shared` lease holds (Abandon in a
+    /// read-only unit of work, at its end): lets the shared hold go, reads
+    /// `now`, then locks the session as [`SessionStore::get`] would,
+    /// waiting at most `wait` (`E_LOCK_TIMEOUT` past that). `NotFound`: the
+    /// session has ended (another request's Abandon, its timeout).
+    ///
+    /// Another request may have moved the session to a new ID meanwhile
+    /// (regenerate, at login): a store that follows it there returns it
+    /// under that ID (the in-process store: the session keeps its entry).
+    /// The default looks the ID up again, and where that finds nothing it
+    /// cannot tell a moved session from an ended one, so it says so with
+    /// `E_SESSION_NOT_FOUND`, never a silent `NotFound` (an Abandon that
+    /// quietly missed a session living on under a new ID would be a
+    /// logout lost).
+    fn upgrade(&self, shared: Lease, wait: Duration, now: &dyn Fn() -> u64) -> Result<Lookup> {
+        let id = shared.id();
+        drop(shared);
+        match self.get(&id, LockMode::Exclusive, wait, now())? {
+            Lookup::NotFound => Err(crate::error::Error::new(
+                crate::error::E_SESSION_NOT_FOUND,
+                "Abandon was not applied: the session is no longer under its ID (it \
+                 ended, or another request gave it a new ID and it lives on under that)",
+            )),
+            found => Ok(found),
+        }
+    }
+
     /// Expiry notification: removes every session whose deadline is at or
     /// before `now_ms` and is not in use, appending them (locked) to `out`.
     /// Costs O(sessions due), never a scan of all sessions. A failure (the

@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sess::app::{App, AppOptions, Session, StoreConfig};
-use sess::clock::ManualClock;
+use sess::clock::{Clock, ManualClock};
 use sess::error;
 use sess::state::SessionId;
-use sess::store::LockMode;
+use sess::store::{LockMode, StoreMode};
 use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
 
 /// Makes an application on the store under test.
@@ -168,6 +168,10 @@ pub fn suite(make_app: MakeApp<'_>) {
         ),
         ("creation_is_lazy", creation_is_lazy),
         ("read_only_units_share", read_only_units_share),
+        (
+            "read_only_abandon_follows_a_new_id",
+            read_only_abandon_follows_a_new_id,
+        ),
         ("lock_waits_time_out", lock_waits_time_out),
         ("expiry_runs_on_end_once", expiry_runs_on_end_once),
         (
@@ -389,6 +393,106 @@ fn read_only_units_share(make: MakeApp<'_>) {
     let s = open(&app, &id, LockMode::Exclusive);
     assert_eq!(s.get("x"), Some(&Variant::I4(1)));
     assert_eq!(s.timeout(), 20);
+}
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A manual clock that runs a hook once, on the next reading by the thread
+/// that armed it: a test's way into the middle of a library call.
+struct HookedClock {
+    time: ManualClock,
+    /// The arming thread and the hook.
+    hook: Mutex<Option<(std::thread::ThreadId, Hook)>>,
+}
+
+impl HookedClock {
+    fn new(start: &ManualClock) -> Arc<HookedClock> {
+        Arc::new(HookedClock {
+            time: ManualClock::new(start.now_ms()),
+            hook: Mutex::default(),
+        })
+    }
+
+    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
+        let me = std::thread::current().id();
+        *self.hook.lock().unwrap() = Some((me, Box::new(hook)));
+    }
+
+    fn armed(&self) -> bool {
+        self.hook.lock().unwrap().is_some()
+    }
+}
+
+impl Clock for HookedClock {
+    fn now_ms(&self) -> u64 {
+        let mut hook = self.hook.lock().unwrap();
+        if hook
+            .as_ref()
+            .is_some_and(|(t, _)| *t == std::thread::current().id())
+        {
+            let (_, run) = hook.take().unwrap();
+            drop(hook);
+            run();
+        }
+        self.time.now_ms()
+    }
+}
+
+/// A read-only unit of work abandons the session, and another request
+/// gives the session a new ID (login) just as the first one ends, once it
+/// has let its shared hold go and reads the clock to take the session
+/// exclusively. The Abandon must reach the session under its new ID
+/// (in-process: the session is held by its entry, whatever its ID) or
+/// fail with `E_SESSION_NOT_FOUND`, the session intact (shared stores
+/// cannot tell a moved session from an ended one): never succeed while the
+/// session lives on (it used to: a logout lost).
+fn read_only_abandon_follows_a_new_id(make: MakeApp<'_>) {
+    let hooked = HookedClock::new(&clock());
+    let mut o = base(&clock());
+    o.clock = Some(hooked.clone());
+    let ends = recording(&mut o);
+    let app = make(o);
+    let old = stored(&app, &[("user", Variant::bstr("ann"))]);
+    let mut r = open(&app, &old, LockMode::Shared);
+    r.abandon();
+    assert_eq!(r.get("user"), Some(&Variant::bstr("ann")));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let other = app.clone();
+    hooked.arm(move || {
+        let login = std::thread::spawn(move || {
+            let mut s = other.open(&old, LockMode::Exclusive).unwrap();
+            s.regenerate_id().unwrap();
+            let new = s.id();
+            s.close().unwrap();
+            new
+        });
+        tx.send(login.join().unwrap()).unwrap();
+    });
+    let closed = r.close();
+    assert!(!hooked.armed(), "the close read the clock");
+    let new = rx.recv().unwrap();
+    match closed {
+        Ok(()) => {
+            // Abandoned under its new ID, Session_OnEnd seeing it.
+            assert_eq!(
+                code(app.open(&new, LockMode::Shared)),
+                error::E_SESSION_NOT_FOUND,
+                "the Abandon succeeded, but the session lives on under its new ID"
+            );
+            let ends = ends.lock().unwrap().clone();
+            assert_eq!(ends.len(), 1);
+            assert_eq!(ends[0].0, new.to_string());
+            assert_eq!(ends[0].1, vec![("user".into(), Variant::bstr("ann"))]);
+            assert_eq!(app.session_count().unwrap(), 0);
+        }
+        Err(e) => {
+            assert_eq!(e.code(), error::E_SESSION_NOT_FOUND, "{e:?}");
+            assert!(app.mode() != StoreMode::InProc, "in-process follows it");
+            assert!(ends.lock().unwrap().is_empty());
+            let s = open(&app, &new, LockMode::Shared);
+            assert_eq!(s.get("user"), Some(&Variant::bstr("ann")));
+        }
+    }
 }
 
 fn lock_waits_time_out(make: MakeApp<'_>) {
