@@ -1108,7 +1108,7 @@ typedef struct sess_request_info {
  * Fill `struct_size` with `sess_app_stats_init` (later versions only add
  * fields at the end). With the in-process store and no session open, they
  * balance: `sessions_current` = `sessions_total` - `sessions_timed_out` -
- * `sessions_abandoned`.
+ * `sessions_abandoned`, also while an expiry sweep runs.
  */
 typedef struct sess_app_counters {
   /**

@@ -137,9 +137,11 @@ impl AppInner {
         let Some(sweep) = self.ending.enter() else {
             return (0, Ok(false));
         };
-        let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
+        let claimed = self.counters.sweep_batch(|| {
+            let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
+            (claimed, due.len() as u64)
+        });
         let n = due.len();
-        Counters::add(&self.counters.timed_out, n as u64);
         if self.opts.on_end.is_none() {
             for mut lease in due.drain(..) {
                 // Its objects' Release is the host's code (see `on_end`);
@@ -357,10 +359,18 @@ impl App {
     /// needs the store (`None` if it cannot count: see `session_count`).
     pub fn stats(&self) -> AppStats {
         let inner = &self.0.inner;
-        let current = inner.counters.check(inner.store.count()).ok();
-        inner
-            .counters
-            .snapshot(current.map(|n| n as u64), inner.store.lock_waits())
+        let read = || {
+            let current = inner.counters.check(inner.store.count()).ok();
+            inner
+                .counters
+                .snapshot(current.map(|n| n as u64), inner.store.lock_waits())
+        };
+        match inner.store.mode() {
+            // Its counters balance (see `AppStats`): not mid-batch.
+            StoreMode::InProc => inner.counters.steady(read),
+            // A shared store's count is the farm's: nothing to balance.
+            _ => read(),
+        }
     }
 
     /// Bytes the in-process sessions' Contents hold, as the memory budget
@@ -500,5 +510,135 @@ impl Drop for Sweeper {
                 let _ = t.join();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::MemoryStore;
+    use crate::variant::Variant;
+
+    type Hook = Box<dyn FnOnce() + Send>;
+
+    /// The in-process store, running a hook once right after a sweep's
+    /// batch is claimed (the store's count lowered, not yet counted out).
+    struct AfterClaim {
+        inner: MemoryStore,
+        hook: Mutex<Option<Hook>>,
+    }
+
+    impl SessionStore for AfterClaim {
+        fn mode(&self) -> StoreMode {
+            self.inner.mode()
+        }
+        fn get(&self, id: &SessionId, mode: LockMode, wait: Duration, now: u64) -> Result<Lookup> {
+            self.inner.get(id, mode, wait, now)
+        }
+        fn prepare(&self, id: SessionId, data: SessionData, now_ms: u64) -> Lease {
+            self.inner.prepare(id, data, now_ms)
+        }
+        fn insert(&self, l: &mut Lease, now: u64, deadline: u64, max: usize) -> Result<bool> {
+            self.inner.insert(l, now, deadline, max)
+        }
+        fn regenerate(&self, l: &mut Lease, id: SessionId, deadline: u64) -> Result<bool> {
+            self.inner.regenerate(l, id, deadline)
+        }
+        fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
+            self.inner.release(lease, deadline_ms)
+        }
+        fn remove(&self, lease: Lease) -> Result<Lease> {
+            self.inner.remove(lease)
+        }
+        fn take_expired(&self, now_ms: u64, out: &mut Vec<Lease>) -> Result<()> {
+            self.inner.take_expired(now_ms, out)
+        }
+        fn take_expired_batch(&self, now: u64, max: usize, out: &mut Vec<Lease>) -> Result<bool> {
+            let more = self.inner.take_expired_batch(now, max, out);
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+            more
+        }
+        fn drain(&self, out: &mut Vec<Lease>) {
+            self.inner.drain(out)
+        }
+        fn count(&self) -> Result<usize> {
+            self.inner.count()
+        }
+        fn lock_waits(&self) -> u64 {
+            self.inner.lock_waits()
+        }
+    }
+
+    /// What the reader thread below reports.
+    enum Seen {
+        /// Its snapshot found the batch in flight (and waits for it).
+        InFlight,
+        Stats(AppStats),
+    }
+
+    /// A snapshot taken on another thread while a sweep's batch is between
+    /// the store's count and `sessions_timed_out` still balances: it waits
+    /// for the batch (it used to be short by the batch: 0 current, 0 timed
+    /// out, 3 created). The sweep goes on as soon as the reader has read
+    /// (as it did) or found the batch in flight.
+    #[test]
+    fn stats_taken_mid_sweep_balance() {
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let store = Arc::new(AfterClaim {
+            inner: MemoryStore::new().unwrap(),
+            hook: Mutex::new(None),
+        });
+        let app = App::new(AppOptions {
+            clock: Some(clock.clone()),
+            expiry_interval: None,
+            store: StoreConfig::Custom(store.clone()),
+            ..AppOptions::default()
+        })
+        .unwrap();
+        for _ in 0..3 {
+            let mut s = app.create_session().unwrap();
+            s.set("x", Variant::I4(1)).unwrap();
+            s.close().unwrap();
+        }
+        clock.advance(21 * 60_000);
+        let (tx, rx) = mpsc::channel::<Seen>();
+        let rx = Arc::new(Mutex::new(rx));
+        let reader_app = app.clone();
+        let first = Arc::new(Mutex::new(None));
+        let (hook_rx, hook_first) = (rx.clone(), first.clone());
+        *store.hook.lock().unwrap() = Some(Box::new(move || {
+            std::thread::spawn(move || {
+                let saw = tx.clone();
+                stats::IN_FLIGHT.with(|h| {
+                    *h.borrow_mut() = Some(Box::new(move || drop(saw.send(Seen::InFlight))));
+                });
+                tx.send(Seen::Stats(reader_app.stats())).unwrap();
+            });
+            let seen = hook_rx.lock().unwrap().recv().unwrap();
+            *hook_first.lock().unwrap() = Some(seen);
+        }));
+        assert_eq!(app.expire().unwrap(), 3);
+        let stats = match first.lock().unwrap().take().unwrap() {
+            Seen::Stats(s) => s,
+            Seen::InFlight => match rx.lock().unwrap().recv().unwrap() {
+                Seen::Stats(s) => s,
+                Seen::InFlight => unreachable!("reported once"),
+            },
+        };
+        assert_eq!(
+            (
+                stats.sessions_current,
+                stats.sessions_total,
+                stats.sessions_timed_out
+            ),
+            (Some(0), 3, 3),
+            "a snapshot mid-sweep: {stats:?}"
+        );
     }
 }

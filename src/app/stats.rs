@@ -4,7 +4,8 @@
 //! already slow (a session stored, ended, or a call failing), never on a
 //! plain read or write of a session.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::error::{self, Error};
 
@@ -12,7 +13,9 @@ use crate::error::{self, Error};
 /// (`sessions_current` and `lock_waits` come from the store: for a shared
 /// store, `sessions_current` is the farm's). With the in-process store and
 /// no unit of work open, they balance: `sessions_current` =
-/// `sessions_total` - `sessions_timed_out` - `sessions_abandoned`.
+/// `sessions_total` - `sessions_timed_out` - `sessions_abandoned`, also
+/// while a sweep runs (a snapshot waits, at most 200 ms, for a batch the
+/// sweep has taken out of the store to be counted timed out).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AppStats {
     /// Sessions stored now, or `None` when the store cannot count them
@@ -43,6 +46,23 @@ pub(crate) struct Counters {
     pub(crate) abandoned: AtomicU64,
     lock_timeouts: AtomicU64,
     store_errors: AtomicU64,
+    /// Sweep batches begun and done (see [`Counters::sweep_batch`]): equal
+    /// while no batch is between the store's count and `timed_out`.
+    batches_begun: AtomicU64,
+    batches_done: AtomicU64,
+}
+
+/// How long a snapshot waits for a sweep's batch to be counted before it
+/// takes what it reads (a batch is counted microseconds after its claim;
+/// this bounds a reader whose sweeping thread stalls, or a host store's
+/// claim callback that reads the counters itself).
+const BATCH_WAIT: Duration = Duration::from_millis(200);
+
+#[cfg(test)]
+thread_local! {
+    /// Runs (once) when this thread's snapshot finds a batch in flight.
+    pub(crate) static IN_FLIGHT: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl Counters {
@@ -64,6 +84,43 @@ impl Counters {
             error::E_LOCK_TIMEOUT => Self::add(&self.lock_timeouts, 1),
             error::E_STORE_UNAVAILABLE => Self::add(&self.store_errors, 1),
             _ => {}
+        }
+    }
+
+    /// Claims a sweep's batch with `claim` (the store lowers its count as
+    /// it claims; `claim` gives how many it claimed) and counts them timed
+    /// out, marked as one batch in flight for [`Counters::steady`]: two
+    /// atomic adds per batch of up to 64 sessions, nothing on a request.
+    pub(crate) fn sweep_batch<T>(&self, claim: impl FnOnce() -> (T, u64)) -> T {
+        self.batches_begun.fetch_add(1, Ordering::Relaxed);
+        // The store's count changes after the mark (see `steady`).
+        fence(Ordering::Release);
+        let (r, n) = claim();
+        Self::add(&self.timed_out, n);
+        self.batches_done.fetch_add(1, Ordering::Release);
+        r
+    }
+
+    /// `read` (the store's count and a snapshot) taken while no sweep's
+    /// batch is between the store's count and `timed_out`, so the
+    /// in-process counters balance; retried while one is, for at most
+    /// [`BATCH_WAIT`].
+    pub(crate) fn steady(&self, read: impl Fn() -> AppStats) -> AppStats {
+        let mut since = None;
+        loop {
+            let done = self.batches_done.load(Ordering::Acquire);
+            let stats = read();
+            // A count `read` saw lowered by a batch comes after its mark.
+            fence(Ordering::Acquire);
+            if self.batches_begun.load(Ordering::Relaxed) == done {
+                return stats;
+            }
+            #[cfg(test)]
+            IN_FLIGHT.with(|h| h.borrow_mut().take().map(|f| f()));
+            if since.get_or_insert_with(Instant::now).elapsed() > BATCH_WAIT {
+                return stats;
+            }
+            std::thread::yield_now();
         }
     }
 

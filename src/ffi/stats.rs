@@ -9,7 +9,7 @@ use crate::error::{self as err, Error};
 /// Fill `struct_size` with `sess_app_stats_init` (later versions only add
 /// fields at the end). With the in-process store and no session open, they
 /// balance: `sessions_current` = `sessions_total` - `sessions_timed_out` -
-/// `sessions_abandoned`.
+/// `sessions_abandoned`, also while an expiry sweep runs.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct sess_app_counters {
