@@ -226,3 +226,35 @@ fn bytes_and_text_convert_both_ways() {
         assert_eq!(conv(&v, bytes_vt), Err(error::DISP_E_TYPEMISMATCH), "{v:?}");
     }
 }
+
+/// `VarParseNumFromStr` takes `D` as well as `E` for the exponent (Microsoft's
+/// own oleaut32 parser, `numprs.cpp` as published in the SSCLI: "Base-10
+/// exponent may be specified with E or D"; VB's `IsNumeric("1D3")` is True
+/// and `CDbl("1D3")` is 1000). A `D` without exponent digits is no number.
+#[test]
+fn d_marks_an_exponent_as_e_does() {
+    let table: &[(&str, Variant)] = &[
+        ("1D3", Variant::R8(1000.0)),
+        ("1d3", Variant::R8(1000.0)),
+        ("1.5D-2", Variant::R8(0.015)),
+        ("-2.5d+1", Variant::R8(-25.0)),
+        ("2D2", Variant::I4(200)),
+        ("1D4", Variant::Cy(100_000_000)),
+        ("1D2", Variant::bool(true)),
+        ("1E3", Variant::R8(1000.0)),
+    ];
+    for (text, expected) in table {
+        assert_eq!(
+            conv(&Variant::bstr(text), expected.vt()).as_ref(),
+            Ok(expected),
+            "{text:?}"
+        );
+    }
+    for text in ["1D", "D3", "1D+", "1DD3", "1E3D2"] {
+        assert_eq!(
+            conv(&Variant::bstr(text), vt::R8),
+            Err(error::DISP_E_TYPEMISMATCH),
+            "{text:?}"
+        );
+    }
+}

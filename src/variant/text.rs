@@ -356,7 +356,8 @@ impl Number {
 /// a sign (`-1`, `1-`), parentheses for negative (`(1)`), the currency symbol
 /// (`$1`, `1$`; after the number it may repeat, `$11$$`, as Windows accepts),
 /// digit-group separators after the first digit (`1,234.5`),
-/// the decimal separator, an exponent (`1.5E-7`), `&H`/`&O` literals; the
+/// the decimal separator, an exponent (`1.5E-7`, or `1.5D-7` as VB writes a
+/// double's), `&H`/`&O` literals; the
 /// whole text must be used. Separators, sign and currency symbol are the
 /// locale's (`1.234,5` is 1234.5 under de-DE); where the locale groups digits
 /// with a space-like character (U+00A0 in fr-FR), a plain space and U+202F
@@ -472,7 +473,9 @@ fn read_decimal(
             in_fraction = true;
             continue;
         }
-        if !currency && any_digit && matches!(s.peek(), Some('e' | 'E')) {
+        // `D` marks an exponent as `E` does (`1D3` is 1000): oleaut32's
+        // parser takes either, as VB's `IsNumeric("1D3")` shows.
+        if !currency && any_digit && matches!(s.peek(), Some('e' | 'E' | 'd' | 'D')) {
             s.bump();
             exponent = exponent.saturating_add(read_exponent(s, loc)?);
         }
