@@ -354,3 +354,36 @@ fn day_names_that_begin_like_an_english_month() {
     check(0x040C, "2 mars 1970", serial(1970, 3, 2));
     check(EN_US, "Mar 2 1970", serial(1970, 3, 2));
 }
+
+/// A date as text (`VarBstrFromDate`) is rounded to the second, but never
+/// out of the DATE range: Microsoft's `VarUdateFromDate` (OLE Automation's
+/// source as published in the SSCLI) rounds only when the serial moved half a
+/// second away from zero stays within -657435.0 ..= 2958465.0 and truncates
+/// otherwise. So 9999-12-31 23:59:59.9 is `12/31/9999 11:59:59 PM`, not
+/// Wine's `1/1/10000 12:00:00 AM` (a year no DATE can hold, which text →
+/// DATE then refuses), and 100-01-01's last half second stays on that day.
+#[test]
+fn dates_as_text_are_never_rounded_out_of_the_range() {
+    let text = |date: f64| match change_type(&Variant::Date(date), EN_US, 0, vt::BSTR) {
+        Ok(v) => v.as_str().unwrap().to_string(),
+        Err(e) => panic!("{date}: {:#x}", e.code()),
+    };
+    let last_day = 2_958_465.0;
+    let first_day = -657_434.0;
+    for date in [
+        2_958_465.999_999_99,
+        last_day + 86_399.6 / 86_400.0,
+        last_day + 86_399.999 / 86_400.0,
+    ] {
+        assert_eq!(text(date), "12/31/9999 11:59:59 PM", "{date}");
+        // The text reads back as a date, within a second.
+        let back = date_of(&text(date), EN_US).unwrap();
+        assert!((back - date).abs() < 1.0 / 86_400.0, "{date}");
+    }
+    for date in [-657_434.999_999_99, first_day - 86_399.6 / 86_400.0] {
+        assert_eq!(text(date), "1/1/100 11:59:59 PM", "{date}");
+    }
+    // Elsewhere the last half second of a day still rounds to midnight.
+    assert_eq!(text(36_525.0 + 86_399.6 / 86_400.0), "1/1/2000 12:00:00 AM");
+    assert_eq!(text(first_day - 3.6 / 86_400.0), "1/1/100 12:00:04 AM");
+}

@@ -56,8 +56,8 @@ pub mod flags {
 ///   fr-FR), no digit grouping, `VT_R4` up to 7, `VT_CY` up to 4 decimals,
 ///   dates as the locale's short date and time (`12/31/1999 6:00:00 PM`,
 ///   `31.12.1999 18:00:00` under de-DE; date alone at midnight, time alone
-///   on day 0; to the nearest second, so 9999-12-31's last half second is
-///   `1/1/10000 12:00:00 AM`, as Wine's oleaut32 gives), `VT_BOOL` as its
+///   on day 0; to the nearest second, but never past 9999-12-31 23:59:59,
+///   as Microsoft's `VarUdateFromDate` rounds), `VT_BOOL` as its
 ///   SHORT (`-1`, `0`, `1`) unless `VARIANT_ALPHABOOL` (English words) or
 ///   `VARIANT_LOCALBOOL` (the locale's words) ask for words;
 /// - from text (read, as `VarXxxFromStr` reads it, up to the string's first

@@ -13,12 +13,13 @@ pub const MAX_DAY: f64 = 2_958_465.0;
 /// Days from 1970-01-01 back to the OLE epoch, 1899-12-30.
 const OLE_EPOCH_UNIX_DAYS: i64 = -25_569;
 const SECONDS_PER_DAY: f64 = 86_400.0;
+/// Half a second, in days.
+const HALF_SECOND: f64 = 0.5 / SECONDS_PER_DAY;
 
 /// A calendar date and a time of day to the second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DateTime {
-    /// Year, 100 ..= 9999; 10000 only from [`to_parts`], for the last half
-    /// second of 9999-12-31 rounded up to 10000-01-01 00:00:00.
+    /// Year, 100 ..= 9999.
     pub year: i32,
     /// Month, 1 ..= 12.
     pub month: u32,
@@ -40,17 +41,27 @@ pub fn in_range(date: f64) -> bool {
 
 /// The calendar date and time of `date`, rounded to the nearest second as
 /// `VarUdateFromDate` does (a half second rounds up, carrying into the next
-/// day). Like it (Wine's dlls/oleaut32/variant.c, which rolls the day
-/// forward without checking the range again), the last half second of
-/// 9999-12-31 rounds to 10000-01-01 00:00:00; rounding never goes below
-/// 100-01-01, as a time runs forward from its day's midnight. `None` when
-/// `date` is out of range.
+/// day), but only where the serial moved half a second away from zero stays
+/// within -657435.0 ..= 2958465.0; elsewhere the time is truncated to the
+/// second. That is Microsoft's own `VarUdateFromDate` (OLE Automation's
+/// source as published in the SSCLI), whose guard keeps the rounding from
+/// carrying a date out of the range: 9999-12-31 23:59:59.9 is 23:59:59 on
+/// 9999-12-31, never 10000-01-01 (as Wine's rewrite gives), and 100-01-01's
+/// last half second stays on 100-01-01. `None` when `date` is out of range.
 pub fn to_parts(date: f64) -> Option<DateTime> {
     if !in_range(date) {
         return None;
     }
     let day = date.trunc();
-    let mut seconds = ((date - day).abs() * SECONDS_PER_DAY).round() as u32;
+    let time = (date - day).abs() * SECONDS_PER_DAY;
+    let moved = date
+        + if date > 0.0 {
+            HALF_SECOND
+        } else {
+            -HALF_SECOND
+        };
+    let rounds = (MIN_DAY - 1.0..=MAX_DAY).contains(&moved);
+    let mut seconds = if rounds { time.round() } else { time.floor() } as u32;
     let mut unix_days = day as i64 + OLE_EPOCH_UNIX_DAYS;
     if seconds >= 86_400 {
         seconds -= 86_400;
@@ -237,29 +248,51 @@ mod tests {
     }
 
     /// Past 23:59:59.5 the time rounds up into the next day: `VarUdateFromDate`
-    /// truncates to the second, rounds up a remainder over half a second and
-    /// then rolls the day forward (`VARIANT_RollUdate`) without checking the
-    /// range again, so the last half second of 9999-12-31 is 10000-01-01
-    /// 00:00:00. At the bottom, the time of a negative DATE counts forward
-    /// from its day's midnight, so 100-01-01's last half second rolls forward
-    /// to 100-01-02, never below the range.
+    /// rounds to the nearest second, rolling the day forward. At the bottom,
+    /// the time of a negative DATE counts forward from its day's midnight, so
+    /// day -1's last half second rolls forward to day 0.
     #[test]
     fn the_last_half_second_of_a_day_rolls_into_the_next() {
-        let at = |day: f64, seconds: f64| {
-            let time = seconds / 86_400.0;
-            to_parts(if day < 0.0 { day - time } else { day + time })
-        };
         assert_eq!(at(36525.0, 86_399.6), Some(dt(2000, 1, 1, 0, 0, 0)));
         assert_eq!(at(36525.0, 86_399.4), Some(dt(1999, 12, 31, 23, 59, 59)));
-        assert_eq!(at(MAX_DAY, 86_399.6), Some(dt(10_000, 1, 1, 0, 0, 0)));
-        assert_eq!(
-            to_parts(2_958_465.999_999_99),
-            Some(dt(10_000, 1, 1, 0, 0, 0))
-        );
-        assert_eq!(at(MIN_DAY, 86_399.6), Some(dt(100, 1, 2, 0, 0, 0)));
         assert_eq!(at(MIN_DAY, 86_399.4), Some(dt(100, 1, 1, 23, 59, 59)));
-        assert_eq!(to_parts(-657_434.999_999_99), Some(dt(100, 1, 2, 0, 0, 0)));
         assert_eq!(at(-1.0, 86_399.6), Some(dt(1899, 12, 30, 0, 0, 0)));
+    }
+
+    /// The date and `seconds` past its midnight, as a `DATE`.
+    fn at(day: f64, seconds: f64) -> Option<DateTime> {
+        let time = seconds / 86_400.0;
+        to_parts(if day < 0.0 { day - time } else { day + time })
+    }
+
+    /// Microsoft's `VarUdateFromDate` (the SSCLI's OLE Automation source)
+    /// rounds only when the serial moved half a second away from zero stays
+    /// within -657435.0 ..= 2958465.0, and truncates otherwise: no time
+    /// rounds past 9999-12-31 23:59:59 (Wine's rewrite gives 10000-01-01), and
+    /// 100-01-01's last half second stays on that day.
+    #[test]
+    fn rounding_never_carries_a_date_out_of_the_range() {
+        let last = dt(9999, 12, 31, 23, 59, 59);
+        assert_eq!(at(MAX_DAY, 86_399.6), Some(last));
+        assert_eq!(at(MAX_DAY, 86_399.999), Some(last));
+        assert_eq!(to_parts(2_958_465.999_999_99), Some(last));
+        // On the last day (and in the last half second before it) the time
+        // is truncated, not rounded.
+        assert_eq!(at(MAX_DAY, 3.6), Some(dt(9999, 12, 31, 0, 0, 3)));
+        assert_eq!(
+            at(MAX_DAY - 1.0, 86_399.6),
+            Some(dt(9999, 12, 30, 23, 59, 59))
+        );
+        assert_eq!(
+            at(MAX_DAY - 1.0, 86_399.4),
+            Some(dt(9999, 12, 30, 23, 59, 59))
+        );
+        assert_eq!(at(MAX_DAY - 1.0, 3.6), Some(dt(9999, 12, 30, 0, 0, 4)));
+        // The first day's last half second.
+        let first = dt(100, 1, 1, 23, 59, 59);
+        assert_eq!(at(MIN_DAY, 86_399.6), Some(first));
+        assert_eq!(to_parts(-657_434.999_999_99), Some(first));
+        assert_eq!(at(MIN_DAY, 3.6), Some(dt(100, 1, 1, 0, 0, 4)));
     }
 
     #[test]

@@ -173,9 +173,9 @@ pub fn format_bool(value: i16, style: BoolText, loc: &LocaleInfo) -> String {
 
 /// `VT_DATE` as text: the locale's short date and time patterns joined by a
 /// space (`12/31/1999 6:00:00 PM`), rounded to the nearest second as
-/// [`date::to_parts`] does (`23:59:59.6` is the next day's midnight, and the
-/// last half second of 9999-12-31 is `1/1/10000 12:00:00 AM`, as in Wine's
-/// `VarBstrFromDate`). A date whose time is exactly midnight is the date
+/// [`date::to_parts`] does (`23:59:59.6` is the next day's midnight; never
+/// past the range: 9999-12-31's last half second is `12/31/9999 11:59:59 PM`,
+/// as Microsoft's `VarUdateFromDate` gives). A date whose time is exactly midnight is the date
 /// alone (`12/31/1999`); one on day 0 (1899-12-30) is the time alone
 /// (`3:04:05 PM`, `12:00:00 AM` for 0.0).
 /// Outside 100-01-01 ..= 9999-12-31 (or NaN) it is `E_INVALIDARG`, as
@@ -1098,15 +1098,15 @@ mod tests {
 
     #[test]
     fn date_text_rounds_to_the_second_across_midnight() {
-        // VarBstrFromDate formats what VarUdateFromDate gives (Wine's
-        // dlls/oleaut32/vartype.c and variant.c): the time rounded to the
-        // nearest second, rolling into the next day, past 9999-12-31 too.
+        // VarBstrFromDate formats what VarUdateFromDate gives: the time
+        // rounded to the nearest second, rolling into the next day, but
+        // never out of 100-01-01 ..= 9999-12-31 (date::to_parts).
         let table: &[(f64, &str)] = &[
             (36525.0 + 86_399.6 / 86_400.0, "1/1/2000 12:00:00 AM"),
             (36525.0 + 86_399.4 / 86_400.0, "12/31/1999 11:59:59 PM"),
-            (2_958_465.999_999_99, "1/1/10000 12:00:00 AM"),
+            (2_958_465.999_999_99, "12/31/9999 11:59:59 PM"),
             (2_958_465.0 + 86_399.4 / 86_400.0, "12/31/9999 11:59:59 PM"),
-            (-657_434.999_999_99, "1/2/100 12:00:00 AM"),
+            (-657_434.999_999_99, "1/1/100 11:59:59 PM"),
             (-657_434.0 - 86_399.4 / 86_400.0, "1/1/100 11:59:59 PM"),
             // Day 0 is the time alone, even when it rounds to midnight.
             (-0.999_999_99, "12:00:00 AM"),
