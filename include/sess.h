@@ -1734,8 +1734,11 @@ sess_result sess_app_options_init_sized(struct sess_app_options *opts, size_t si
 sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app **out);
 
 /**
- * Releases an application: stops its expiry thread and, with the
- * in-process store, runs Session_OnEnd for every stored session not in
+ * Releases an application handle. The application ends when its last
+ * handle goes: this one, or that of a site it was added to (see
+ * `sess_site_release`); until then it goes on running, Session_OnEnd
+ * included. As it ends, its expiry thread stops and, with the
+ * in-process store, Session_OnEnd runs for every stored session not in
  * use (a shared store keeps its sessions for the other processes: they
  * end when they expire). Close every session first (ASP's order: every
  * session's OnEnd, then the application's end); a session still open
@@ -1743,8 +1746,9 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
  * in a shared store, and removed if abandoned, without OnEnd: by then the
  * host may have freed `event_context`. A
  * Session_OnEnd running on another thread (a request's abandoned
- * session) is waited for, so none runs once this returns: a handler must
- * not wait for the thread that releases.
+ * session) is waited for, so none runs once the last release returns
+ * (keep `event_context` alive until then): a handler must not wait for
+ * the thread that releases.
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);
@@ -2799,8 +2803,10 @@ sess_result sess_web_options_init_sized(struct sess_web_options *opts, size_t si
 sess_result sess_site_create(struct sess_site **out);
 
 /**
- * Releases a site (the applications live on while other handles hold
- * them). End every request first. NULL is a no-op.
+ * Releases a site. End every request first. An application the site
+ * held the last handle of ends here, as `sess_app_release` describes
+ * (Session_OnEnd for its in-process sessions included); the others live
+ * on while other handles hold them. NULL is a no-op.
  */
 void sess_site_release(struct sess_site *site);
 

@@ -405,8 +405,11 @@ pub unsafe extern "C" fn sess_app_create(
     })
 }
 
-/// Releases an application: stops its expiry thread and, with the
-/// in-process store, runs Session_OnEnd for every stored session not in
+/// Releases an application handle. The application ends when its last
+/// handle goes: this one, or that of a site it was added to (see
+/// `sess_site_release`); until then it goes on running, Session_OnEnd
+/// included. As it ends, its expiry thread stops and, with the
+/// in-process store, Session_OnEnd runs for every stored session not in
 /// use (a shared store keeps its sessions for the other processes: they
 /// end when they expire). Close every session first (ASP's order: every
 /// session's OnEnd, then the application's end); a session still open
@@ -414,8 +417,9 @@ pub unsafe extern "C" fn sess_app_create(
 /// in a shared store, and removed if abandoned, without OnEnd: by then the
 /// host may have freed `event_context`. A
 /// Session_OnEnd running on another thread (a request's abandoned
-/// session) is waited for, so none runs once this returns: a handler must
-/// not wait for the thread that releases.
+/// session) is waited for, so none runs once the last release returns
+/// (keep `event_context` alive until then): a handler must not wait for
+/// the thread that releases.
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {

@@ -236,8 +236,10 @@ pub unsafe extern "C" fn sess_site_create(out: *mut *mut sess_site) -> sess_resu
     })
 }
 
-/// Releases a site (the applications live on while other handles hold
-/// them). End every request first. NULL is a no-op.
+/// Releases a site. End every request first. An application the site
+/// held the last handle of ends here, as `sess_app_release` describes
+/// (Session_OnEnd for its in-process sessions included); the others live
+/// on while other handles hold them. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_site_release(site: *mut sess_site) {
     super::boundary_void(|| {
@@ -603,6 +605,50 @@ mod tests {
             sess_site_release(site);
             super::super::app::sess_app_release(app);
         }
+    }
+
+    /// A site shares its applications: releasing the caller's handle
+    /// first ends nothing (Session_OnEnd may still run, so the host keeps
+    /// `event_context`); the site's release, the last handle, ends the
+    /// application and its in-process sessions.
+    #[test]
+    fn an_application_a_site_holds_ends_with_the_last_release() {
+        use super::super::app::{sess_app_create, sess_app_options, sess_app_release};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        unsafe extern "C" fn count(context: *mut std::ffi::c_void, _: *mut sess_session) {
+            // SAFETY: the test's counter, alive until both releases.
+            unsafe { &*context.cast::<AtomicUsize>() }.fetch_add(1, Ordering::SeqCst);
+        }
+        let ended = AtomicUsize::new(0);
+        let mut opts = <sess_app_options as Versioned>::defaults();
+        opts.on_end = Some(count);
+        opts.event_context = std::ptr::from_ref(&ended).cast_mut().cast();
+        let (mut app, mut site, mut req, mut s) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        let mut info = <sess_request_info as Versioned>::defaults();
+        info.path = c"/".as_ptr();
+        // SAFETY: handles and structs made here, released here.
+        unsafe {
+            assert_eq!(sess_app_create(&opts, &mut app), 0);
+            assert_eq!(sess_site_create(&mut site), 0);
+            assert_eq!(sess_site_add(site, c"/".as_ptr(), app, std::ptr::null()), 0);
+            assert_eq!(sess_request_begin(site, &info, &mut req), 0);
+            assert_eq!(sess_request_session(req, REQUEST_CREATE, &mut s), 0);
+            let one = super::super::variant::write(Variant::I4(1));
+            assert_eq!(
+                super::super::session::sess_value_set(s, c"k".as_ptr(), &one),
+                0
+            );
+            assert_eq!(sess_request_end(req, false, std::ptr::null_mut()), 0);
+            sess_app_release(app);
+            assert_eq!(ended.load(Ordering::SeqCst), 0, "the site still holds it");
+            sess_site_release(site);
+        }
+        assert_eq!(ended.load(Ordering::SeqCst), 1, "ended with the site");
     }
 
     #[test]
