@@ -2743,6 +2743,32 @@ fn apache_in_process_store_with_several_children_warns_at_startup() {
     demo.assert_alive("the warning");
 }
 
+/// The in-process store in one child that MaxConnectionsPerChild replaces:
+/// each new child starts with no sessions (here, with 1, every request
+/// has a child of its own and the count never passes 1), so the startup
+/// warning says so, once per application, naming the directive.
+#[test]
+fn apache_in_process_store_with_max_connections_per_child_warns_at_startup() {
+    const RECYCLE_WARNING: &str = "loses its sessions whenever a child process is replaced";
+    let extra = ExtraConf::new("MaxConnectionsPerChild 1\nKeepAlive Off\n");
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    let pair = new_session(&demo);
+    assert_eq!(
+        demo.get("/counter", Some(&pair)).count(),
+        1,
+        "a new child knows no session of the last one's"
+    );
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while demo.output().matches(RECYCLE_WARNING).count() < 3 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    let out = demo.output();
+    assert_eq!(out.matches(RECYCLE_WARNING).count(), 3, "{out}");
+    assert!(out.contains("MaxConnectionsPerChild 1"), "{out}");
+    // One child at a time: not the several children's warning.
+    assert!(!out.contains(SPLIT_WARNING), "{out}");
+}
+
 /// The `Set-Cookie` of a raw response (`raw_get`'s text), if any.
 fn raw_set_cookie(text: &str) -> Option<SetCookie> {
     text.lines()

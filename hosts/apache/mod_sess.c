@@ -76,7 +76,8 @@
  * any has only its own. With the in-process store each child has its own
  * sessions: under an MPM that may run several children the error log says
  * so at startup, once per such application (use lmdb:// or redis://
- * there). SessionState is inherited by nested scopes; where it is unset no
+ * there); so it does with one child that MaxConnectionsPerChild replaces
+ * (each new child starts without sessions). SessionState is inherited by nested scopes; where it is unset no
  * session state is touched (static files, say).
  *
  * Cookieless applications: the translate_name hook (first of all, after
@@ -165,6 +166,7 @@
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "ap_mpm.h"
+#include "mpm_common.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
@@ -538,22 +540,28 @@ static server_rec *next_own_apps(apr_hash_t *seen, server_rec *s)
 }
 
 /* The in-process store keeps a child's sessions in that child: with several
- * children a client whose requests reach another one gets another session.
- * Said once per application at startup (not in the first, trial reading
- * of the configuration). */
+ * children a client whose requests reach another one gets another session,
+ * and a child that MaxConnectionsPerChild replaces takes its sessions with
+ * it (the next one starts with none). Said once per application at startup
+ * (not in the first, trial reading of the configuration). */
 static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
 {
     apr_hash_t *seen = apr_hash_make(ptemp);
     server_rec *s;
     int daemons = 0, i;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS || daemons <= 1)
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return;
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons) != APR_SUCCESS)
+        daemons = 1;
+    if (daemons <= 1 && ap_max_requests_per_child <= 0)
         return;
     for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
         const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
         for (i = 0; i < sc->apps->nelts; i++) {
             const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
-            if (!d->store)
+            if (d->store)
+                continue;
+            if (daemons > 1)
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                              "mod_sess: application %s keeps its sessions in one child process "
                              "(the in-process store), but the MPM may run %d children: a "
@@ -561,6 +569,14 @@ static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
                              "there; use SessionStore lmdb:///dir or redis://host:port/db with "
                              "several children",
                              d->path, daemons);
+            else
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             "mod_sess: application %s keeps its sessions in the child process "
+                             "(the in-process store) and loses its sessions whenever a child "
+                             "process is replaced (MaxConnectionsPerChild %d): set "
+                             "MaxConnectionsPerChild 0, or use SessionStore lmdb:///dir or "
+                             "redis://host:port/db",
+                             d->path, ap_max_requests_per_child);
         }
     }
 }
