@@ -3447,6 +3447,54 @@ fn apache_refuses_a_stores_directive_in_an_application_of_another_store() {
     }
 }
 
+/// An application's setting in a scope that declares no application does
+/// nothing (settings are not inherited: SessionStore at server level left
+/// every application on the in-process store, each child with its own
+/// sessions; SessionTimeout in a <Location> under an application kept the
+/// application's): Apache refuses to start, naming the directive and
+/// where it is.
+#[test]
+fn apache_refuses_an_application_setting_outside_an_application() {
+    for (conf, needles) in [
+        (
+            "SessionStore redis://127.0.0.1:6379/0\n",
+            &["SessionStore", "line 1", "declares no application"][..],
+        ),
+        (
+            "<Location /search/admin>\n    SessionState On\n    SessionTimeout 5\n</Location>\n",
+            &["SessionTimeout", "line 3", "declares no application"][..],
+        ),
+        (
+            "<VirtualHost *>\n    ServerName v.test\n    <Location /shop>\n        \
+             SessionStateCookieName SHOP\n    </Location>\n</VirtualHost>\n",
+            &[
+                "SessionStateCookieName",
+                "line 4",
+                "declares no application",
+            ][..],
+        ),
+    ] {
+        let extra = ExtraConf::new(conf);
+        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+        for needle in needles {
+            assert!(
+                out.contains(needle),
+                "{conf}: {needle:?} is not in the log:\n{out}"
+            );
+        }
+        assert!(
+            out.contains(extra.0.to_str().expect("UTF-8 path")),
+            "{conf}: the file is not named:\n{out}"
+        );
+    }
+    // Said with the application, in one scope or the server's: accepted.
+    let extra = ExtraConf::new(
+        "<Location /shop>\n    SessionTimeout 5\n    SessionApplication On\n</Location>\n",
+    );
+    let demo = Demo::start_on(Host::ApacheInProcess, &[extra.env()]);
+    demo.assert_alive("an application's settings before its SessionApplication");
+}
+
 /// What the library refuses in an application's settings stops Apache at
 /// startup (and `apache2 -t`), the log naming the application and the
 /// problem, instead of every request of the server answering 500.

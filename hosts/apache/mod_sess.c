@@ -61,7 +61,12 @@
  * SessionStoreMapSize or SessionStoreDurable without LMDB;
  * SessionStoreLockTTL in-process: it would do nothing), and a shared
  * namespace (above) stop Apache there, the error log naming the
- * application and where it is declared.
+ * application and where it is declared. So does an application's
+ * setting (any directive but SessionApplication and SessionState) in a
+ * scope that declares no application, where it would do nothing (they
+ * are not inherited: a SessionStore at server level is no default for
+ * the <Location> applications), the log naming the directive, its file
+ * and line.
  * Then each LMDB application's directory is opened as a child will open
  * it, in a process forked for it that takes the children's user (User,
  * when Apache starts as root), and released: a missing directory, or one
@@ -225,9 +230,19 @@ typedef struct dir_conf {
     int line;
 } dir_conf;
 
+/* Where an application's setting was given (check_settings: in a scope
+ * that declares no application it would do nothing). */
+typedef struct setting_at {
+    const dir_conf *d; /* the scope it was given in */
+    const char *name;  /* the directive */
+    const char *file;
+    int line;
+} setting_at;
+
 /* A server's (virtual host's) applications and, in a child, its site. */
 typedef struct server_conf {
     apr_array_header_t *apps; /* dir_conf *, in declaration order */
+    apr_array_header_t *settings; /* setting_at, this server's own */
     sess_site *site;          /* built in child_init */
     sess_app **handles;       /* one per apps entry */
 } server_conf;
@@ -284,6 +299,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     server_conf *c = apr_pcalloc(p, sizeof *c);
     (void)s;
     c->apps = apr_array_make(p, 4, sizeof(dir_conf *));
+    c->settings = apr_array_make(p, 4, sizeof(setting_at));
     return c;
 }
 
@@ -296,7 +312,20 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     const server_conf *base = basev, *add = addv;
     server_conf *c = apr_pcalloc(p, sizeof *c);
     c->apps = add->apps->nelts ? add->apps : base->apps;
+    c->settings = add->settings;
     return c;
+}
+
+/* Notes where an application's setting (any directive but SessionApplication
+ * and SessionState) was given, for check_settings. */
+static void note_setting(cmd_parms *cmd, void *dv)
+{
+    server_conf *sc = ap_get_module_config(cmd->server->module_config, &sess_module);
+    setting_at *at = apr_array_push(sc->settings);
+    at->d = dv;
+    at->name = cmd->cmd->name;
+    at->file = apr_pstrdup(cmd->pool, cmd->directive->filename ? cmd->directive->filename : "?");
+    at->line = cmd->directive->line_num;
 }
 
 static const char *set_application(cmd_parms *cmd, void *dv, int on)
@@ -353,18 +382,21 @@ static const char *parse_int(const char *arg, const char *what, int *out)
 static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
 {
     int *field = (int *)((char *)dv + (size_t)cmd->info);
+    note_setting(cmd, dv);
     return parse_int(arg, apr_psprintf(cmd->pool, "%s takes a whole number", cmd->cmd->name),
                      field);
 }
 
 static const char *set_string(cmd_parms *cmd, void *dv, const char *arg)
 {
+    note_setting(cmd, dv);
     *(const char **)((char *)dv + (size_t)cmd->info) = arg;
     return NULL;
 }
 
 static const char *set_flag(cmd_parms *cmd, void *dv, int on)
 {
+    note_setting(cmd, dv);
     *(int *)((char *)dv + (size_t)cmd->info) = on;
     return NULL;
 }
@@ -372,6 +404,7 @@ static const char *set_flag(cmd_parms *cmd, void *dv, int on)
 static const char *set_store(cmd_parms *cmd, void *dv, const char *arg)
 {
     dir_conf *d = dv;
+    note_setting(cmd, dv);
     (void)cmd;
     if (!strcasecmp(arg, "inproc") || !strcasecmp(arg, "in-process"))
         d->store = NULL;
@@ -388,6 +421,7 @@ static const char *set_store(cmd_parms *cmd, void *dv, const char *arg)
 static const char *set_key_prefix(cmd_parms *cmd, void *dv, const char *arg)
 {
     const unsigned char *c;
+    note_setting(cmd, dv);
     (void)cmd;
     for (c = (const unsigned char *)arg; *c; c++)
         if (*c == '{' || *c == '}' || *c < 0x20 || *c == 0x7f)
@@ -405,6 +439,7 @@ static const char *set_map_size(cmd_parms *cmd, void *dv, const char *arg)
     const char *too_large = "SessionStoreMapSize is too large";
     apr_uint64_t v = 0, unit = 1;
     const char *c = arg, *u;
+    note_setting(cmd, dv);
     (void)cmd;
     if (*c < '0' || *c > '9')
         return syntax;
@@ -428,6 +463,7 @@ static const char *set_map_size(cmd_parms *cmd, void *dv, const char *arg)
 
 static const char *set_store_name(cmd_parms *cmd, void *dv, const char *arg)
 {
+    note_setting(cmd, dv);
     (void)cmd;
     if (!*arg || strlen(arg) > LMDB_NAME_MAX)
         return "SessionStoreName is 1 to 64 bytes";
@@ -438,6 +474,7 @@ static const char *set_store_name(cmd_parms *cmd, void *dv, const char *arg)
 static const char *set_secure(cmd_parms *cmd, void *dv, const char *arg)
 {
     dir_conf *d = dv;
+    note_setting(cmd, dv);
     (void)cmd;
     if (!strcasecmp(arg, "Auto"))
         d->secure = SESS_SECURE_AUTO;
@@ -453,6 +490,7 @@ static const char *set_secure(cmd_parms *cmd, void *dv, const char *arg)
 static const char *set_same_site(cmd_parms *cmd, void *dv, const char *arg)
 {
     dir_conf *d = dv;
+    note_setting(cmd, dv);
     (void)cmd;
     if (!strcasecmp(arg, "Lax"))
         d->same_site = SESS_SAMESITE_LAX;
@@ -1003,6 +1041,39 @@ static bool try_lmdb_dirs(apr_pool_t *ptemp, server_rec *main_server)
     return ok;
 }
 
+/* An application's setting given in a scope that declares no application
+ * (SessionApplication On) would do nothing: settings are not inherited
+ * (a SessionStore at server level leaves the <Location> applications
+ * in-process; a SessionTimeout in a <Location> under an application
+ * leaves the application's). Logs each one, naming the directive and
+ * where it is; false if any. */
+static bool check_settings(server_rec *main_server)
+{
+    server_rec *s;
+    bool ok = true;
+    int i, j;
+
+    for (s = main_server; s; s = s->next) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        for (i = 0; i < sc->settings->nelts; i++) {
+            const setting_at *at = &APR_ARRAY_IDX(sc->settings, i, setting_at);
+            for (j = 0; j < sc->apps->nelts; j++)
+                if (APR_ARRAY_IDX(sc->apps, j, const dir_conf *) == at->d)
+                    break;
+            if (j < sc->apps->nelts)
+                continue;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "mod_sess: %s (%s line %d) is in a scope that declares no application, "
+                         "where it would do nothing (an application's settings are not "
+                         "inherited): put it in the <Location> that says SessionApplication On "
+                         "(or add that there)",
+                         at->name, at->file, at->line);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 /* Every server's applications, checked before any child exists: in
  * check_config, which runs on every reading of the configuration (the
  * trial one before Apache detaches, a restart's, and `apachectl
@@ -1016,6 +1087,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     bool ok = true;
     (void)pconf;
     (void)plog;
+    ok = check_settings(main_server);
     for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
         const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
         if (sc->apps->nelts)
