@@ -3495,6 +3495,30 @@ fn apache_refuses_an_application_setting_outside_an_application() {
     demo.assert_alive("an application's settings before its SessionApplication");
 }
 
+/// A SessionTimeout out of range is reported as Apache reports a bad
+/// directive: its name, its range in minutes and its own line (not the
+/// library's option name at the SessionApplication's line).
+#[test]
+fn apache_refuses_a_session_timeout_out_of_range_at_its_line() {
+    for timeout in ["0", "525601"] {
+        let extra = ExtraConf::new(&format!(
+            "<Location /shop>\n    SessionApplication On\n    SessionTimeout {timeout}\n\
+             </Location>\n"
+        ));
+        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
+        let file = extra.0.to_str().expect("UTF-8 path");
+        for needle in [
+            &format!("line 3 of {file}") as &str,
+            "SessionTimeout is 1 to 525600 minutes",
+        ] {
+            assert!(
+                out.contains(needle),
+                "{timeout}: {needle:?} is not in the log:\n{out}"
+            );
+        }
+    }
+}
+
 /// What the library refuses in an application's settings stops Apache at
 /// startup (and `apache2 -t`), the log naming the application and the
 /// problem, instead of every request of the server answering 500.
@@ -3521,10 +3545,6 @@ fn apache_refuses_to_start_with_an_application_the_library_refuses() {
                 "declared twice",
                 "/search (main server",
             ][..],
-        ),
-        (
-            "<Location /shop>\n    SessionApplication On\n    SessionTimeout 0\n</Location>\n",
-            &["application /shop", "default_timeout_minutes"][..],
         ),
         (
             "<Location /shop>\n    SessionApplication On\n    \

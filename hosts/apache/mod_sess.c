@@ -53,7 +53,7 @@
  * settings (no store opened, no connection made, no thread started; an
  * LMDB application in-process) on a throwaway site with its cookie
  * options, then released. What the library refuses (a bad cookie option,
- * a path declared twice, a SessionTimeout out of range, two applications
+ * a path declared twice, two applications
  * with one cookie name, a Redis URL it cannot read, a key prefix too long
  * or a SessionStoreLockTTL out of range), an LMDB name past 64 bytes or
  * lock TTL below its least, a store's directive in an application of
@@ -197,6 +197,9 @@ APLOG_USE_MODULE(sess);
  * main request (subreq_filter). */
 #define SUBREQ_FILTER_NAME "SESS_SUBREQ"
 #define DEFAULT_KEY_PREFIX "sess:apache:"
+/* The largest SessionTimeout, minutes (sess_app_options.max_timeout_minutes'
+ * default: a year). */
+#define SESSION_TIMEOUT_MAX 525600
 /* LMDB's longest application name (sess_lmdb_options.name), bytes. */
 #define LMDB_NAME_MAX 64
 /* LMDB's shortest and longest lock TTL (sess_lmdb_options.lock_ttl_ms), ms. */
@@ -387,6 +390,20 @@ static const char *set_int(cmd_parms *cmd, void *dv, const char *arg)
                      field);
 }
 
+/* SessionTimeout: 1 to the library's largest Timeout (max_timeout_minutes'
+ * default, which mod_sess keeps), minutes; refused here so that Apache
+ * names the directive's line. */
+static const char *set_timeout(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const char *range = apr_psprintf(cmd->pool, "SessionTimeout is 1 to %d minutes",
+                                     SESSION_TIMEOUT_MAX);
+    dir_conf *d = dv;
+    note_setting(cmd, dv);
+    if (parse_int(arg, range, &d->timeout) || d->timeout < 1 || d->timeout > SESSION_TIMEOUT_MAX)
+        return range;
+    return NULL;
+}
+
 static const char *set_string(cmd_parms *cmd, void *dv, const char *arg)
 {
     note_setting(cmd, dv);
@@ -512,8 +529,8 @@ static const command_rec sess_cmds[] = {
                  "On: this <Location> is an application (its path is the virtual path)"),
     AP_INIT_TAKE1("SessionState", set_state, NULL, RSRC_CONF | ACCESS_CONF | OR_OPTIONS,
                   "On, ReadOnly or Off (ASP's EnableSessionState)"),
-    AP_INIT_TAKE1("SessionTimeout", set_int, FIELD(timeout), RSRC_CONF | ACCESS_CONF,
-                  "the Timeout of new sessions, minutes"),
+    AP_INIT_TAKE1("SessionTimeout", set_timeout, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the Timeout of new sessions, minutes (1 to 525600)"),
     AP_INIT_TAKE1("SessionLockTimeout", set_int, FIELD(lock_timeout), RSRC_CONF | ACCESS_CONF,
                   "the longest wait for a session another request holds, ms"),
     AP_INIT_TAKE1("SessionStore", set_store, NULL, RSRC_CONF | ACCESS_CONF,
