@@ -2769,6 +2769,48 @@ fn apache_in_process_store_with_max_connections_per_child_warns_at_startup() {
     assert!(!out.contains(SPLIT_WARNING), "{out}");
 }
 
+/// `sess_apache_requests_total` (all children) survives a graceful restart
+/// (SIGUSR1), as Apache's own scoreboard totals do: the children of the
+/// new generation count on from what the old ones counted (they did not
+/// start again from 0, and what the old ones counted while finishing went
+/// nowhere the new ones' /metrics showed).
+#[test]
+fn apache_requests_counter_survives_a_graceful_restart() {
+    let requests = |demo: &Demo| {
+        let (status, text) = raw_get(demo, "127.0.0.1", "/metrics", None);
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|l| l.strip_prefix("sess_apache_requests_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no sess_apache_requests_total:\n{text}"))
+    };
+    let demo = Demo::start_on(Host::ApacheLmdb, &[]);
+    let pair = new_session(&demo);
+    for _ in 0..4 {
+        demo.get("/counter", Some(&pair)).assert_status(200);
+    }
+    let before = requests(&demo);
+    assert!(before >= 5, "{before}");
+    let old = demo.apache_children();
+    // SAFETY: a signal to the Apache this test started.
+    unsafe { libc::kill(demo.child.id() as libc::pid_t, libc::SIGUSR1) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while demo.output().matches("resuming normal operations").count() < 2
+        || demo.apache_children().iter().any(|c| old.contains(c))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no graceful restart:\n{}",
+            demo.output()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let (status, text) = raw_get(&demo, "127.0.0.1", "/counter", Some(&pair));
+    assert_eq!((status, number_after(&text, "count=")), (200, Some(6)));
+    let after = requests(&demo);
+    assert!(after > before, "{before} before the restart, {after} after");
+}
+
 /// The `Set-Cookie` of a raw response (`raw_get`'s text), if any.
 fn raw_set_cookie(text: &str) -> Option<SetCookie> {
     text.lines()

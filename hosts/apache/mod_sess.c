@@ -569,14 +569,8 @@ static const command_rec sess_cmds[] = {
 /* ------------------------------------------------------------------------ */
 /* Startup                                                                  */
 
-/* The counters, shared by the children made after this. */
-static apr_status_t unmap_counters(void *p)
-{
-    munmap(p, sizeof *counters);
-    if (counters == p)
-        counters = NULL;
-    return APR_SUCCESS;
-}
+/* The userdata key (in the process pool) of the counters' mapping. */
+#define COUNTERS_KEY "mod_sess-counters"
 
 /* The next server from `s` on whose applications were not visited yet
  * (`seen`: their arrays): each set of applications once, skipping the
@@ -636,17 +630,29 @@ static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
     }
 }
 
+/* The counters every child adds to: one mapping for the server's whole
+ * life (kept in the process pool, which a restart does not clear), so a
+ * graceful restart's new children count on from the old ones' totals, as
+ * the old ones, finishing their requests, still count into them. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    void *p = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+    apr_pool_t *process = s->process->pool;
+    void *p = NULL;
+    (void)pconf;
     (void)plog;
-    if (p == MAP_FAILED) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_sess: mmap of the counters failed");
-        return HTTP_INTERNAL_SERVER_ERROR;
+    apr_pool_userdata_get(&p, COUNTERS_KEY, process);
+    if (!p) {
+        p = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+                 0);
+        if (p == MAP_FAILED) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                         "mod_sess: mmap of the counters failed");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        /* Unmapped when the process ends. */
+        apr_pool_userdata_set(p, COUNTERS_KEY, apr_pool_cleanup_null, process);
     }
     counters = p;
-    apr_pool_cleanup_register(pconf, p, unmap_counters, apr_pool_cleanup_null);
     warn_split_sessions(ptemp, s);
     return OK;
 }
