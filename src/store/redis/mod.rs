@@ -192,8 +192,11 @@ struct Held {
 ///   application's lock timeout; a crashed holder's lock frees after
 ///   `lock_ttl`, by the Redis server's clock (session deadlines are the
 ///   application clock's).
-/// - Session_OnEnd runs exactly once per expired session, in whichever
-///   process's sweeper claims it (one sweeper at a time across the farm).
+/// - Session_OnEnd runs once per expired session, in whichever process's
+///   sweeper claims it (one sweeper at a time across the farm); at most
+///   once across a crash: a process killed after its claim and before the
+///   handler ran loses those sessions' Session_OnEnd (only it knows the
+///   claim's token).
 ///   Without an `id_secret` such a session shows a stand-in SessionID.
 /// - Redis down: `E_STORE_UNAVAILABLE` once a call's retry budget is spent;
 ///   calls succeed again as soon as Redis is back. Redis out of memory:
