@@ -6,7 +6,8 @@
  *       SessionApplication On          the scope is an application (its
  *                                      virtual path); nested ones are others
  *       SessionState On                ASP's EnableSessionState: On | ReadOnly | Off
- *       SessionTimeout 20              minutes
+ *       SessionTimeout 20              minutes, 1 to 525600 (else Apache stops,
+ *                                      naming the range and the line)
  *       SessionLockTimeout 5000        ms, default 10000 (answer 503 past it)
  *       SessionStore redis://127.0.0.1:6379/0   (default: in-process)
  *       SessionStore lmdb:///var/lib/sess       a machine-local LMDB directory
