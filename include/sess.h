@@ -703,7 +703,8 @@ typedef struct sess_redis_options {
   /**
    * The server: `redis://[user:password@]host[:port][/db]`,
    * `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
-   * `redis://127.0.0.1:6379/0`. With `cluster`, a seed node.
+   * `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. The store
+   * speaks RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
    */
   const char *url;
   /**

@@ -42,7 +42,8 @@ pub struct sess_redis_options {
     pub pool_size: u32,
     /// The server: `redis://[user:password@]host[:port][/db]`,
     /// `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
-    /// `redis://127.0.0.1:6379/0`. With `cluster`, a seed node.
+    /// `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. The store
+    /// speaks RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
     pub url: *const c_char,
     /// Prefix of the application's keys (NULL: `sess:`); applications
     /// sharing a database need different ones. No `{`, `}` or controls.
