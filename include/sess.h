@@ -2175,6 +2175,11 @@ sess_result sess_session_mode(struct sess_session *s, uint32_t *out);
 /**
  * Copies the value of `name` (case-insensitive) into `*out` (initialised;
  * cleared first). A missing key gives `SESS_VT_EMPTY` and `SESS_S_FALSE`.
+ * Keys (here and in every Contents and StaticObjects function) compare
+ * each character as its uppercase, when that is one character,
+ * lowercased, as ASP.NET's invariant culture does: "ΟΔΟΣ" and "οδος"
+ * (final sigma), "ſ" and "s", "ı" and "i", "µ" and "μ" are one key; "ß"
+ * is not "SS".
  * The caller owns the copy.
  */
 sess_result sess_value_get(struct sess_session *s, const char *name, struct sess_variant *out);

@@ -238,6 +238,11 @@ pub unsafe extern "C" fn sess_session_mode(s: *mut sess_session, out: *mut u32) 
 
 /// Copies the value of `name` (case-insensitive) into `*out` (initialised;
 /// cleared first). A missing key gives `SESS_VT_EMPTY` and `SESS_S_FALSE`.
+/// Keys (here and in every Contents and StaticObjects function) compare
+/// each character as its uppercase, when that is one character,
+/// lowercased, as ASP.NET's invariant culture does: "ΟΔΟΣ" and "οδος"
+/// (final sigma), "ſ" and "s", "ı" and "i", "µ" and "μ" are one key; "ß"
+/// is not "SS".
 /// The caller owns the copy.
 #[no_mangle]
 pub unsafe extern "C" fn sess_value_get(
