@@ -1,5 +1,5 @@
 -- CLAIM (the sweeper): takes an expired session that no request holds --
--- reads it and moves it aside in one step, so exactly one process ends it.
+-- reads it and moves it aside in one step, so no two processes end it.
 -- The index is a lower bound of each deadline E (saves do not touch it): a
 -- session found not due is re-indexed at E.
 -- KEYS: data, exp, claimed (the data key's name with this claim's token).
