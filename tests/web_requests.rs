@@ -721,6 +721,33 @@ fn an_unknown_id_before_the_live_one_does_not_hide_it() {
     assert_eq!(app.session_count().unwrap(), 3);
 }
 
+/// Two Cookie fields joined with ", " (Apache httpd), the first holding a
+/// stale ID and another cookie: the live ID after the comma was never
+/// tried, since `,` split only when no `;` pair held an ID, and the user
+/// got a new session on every request.
+#[test]
+fn a_stale_id_in_the_first_of_two_joined_cookie_headers_does_not_hide_the_live_one() {
+    let (site, app) = site_with(AppOptions::default());
+    let (_, out) = counter(&site, None);
+    let live = cookie_of(&out);
+    let stale = format!("ASPSESSIONID={}", SessionId::generate().unwrap());
+    for (i, header) in [
+        format!("{stale}; x=1, {live}"),
+        format!("{stale}; x=1, {live}; y=2"),
+        format!("{stale}, {live}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(
+            counter(&site, Some(header)),
+            (i as i32 + 2, Outcome::default()),
+            "{header}"
+        );
+    }
+    assert_eq!(app.session_count().unwrap(), 1);
+}
+
 /// A handler that sends its headers first: the early Set-Cookie, then the
 /// end reports only what changed after it.
 #[test]

@@ -229,11 +229,13 @@ pub const MAX_PRESENTED_IDS: usize = 8;
 /// names; text that is not ASCII. Never panics. A request may carry several
 /// `Cookie` fields: pass them joined with `"; "` (RFC 9113 §8.2.3) or with
 /// `", "` (as Apache httpd and other servers join repeated headers). Pairs
-/// split at `;` are searched first; only if none holds an ID are they also
-/// split at `,` (which no session ID, and no RFC 6265 cookie value,
+/// split at `;` are searched first; then, after the IDs those hold, pairs
+/// split at `,` as well (which no session ID, and no RFC 6265 cookie value,
 /// contains). So an ID smuggled after a comma inside another cookie's value
-/// (`pref=x,ASPSESSIONID=…`, where a site echoes input into a cookie) never
-/// wins over the client's own session cookie.
+/// (`pref=x,ASPSESSIONID=…`, where a site echoes input into a cookie) comes
+/// after every ID of the client's own cookies and never wins over a live
+/// one, while the live ID of a second joined header
+/// (`ASPSESSIONID=<stale>; x=1, ASPSESSIONID=<live>`) is still offered.
 pub fn find_session_id(cookie_header: &str, opts: &CookieOptions) -> Option<SessionId> {
     find_session_id_bytes(cookie_header.as_bytes(), opts)
 }
@@ -248,26 +250,26 @@ pub fn find_session_id_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Opti
 
 /// Every well-formed ID under our name, in the order the header gives them,
 /// each once, at most [`MAX_PRESENTED_IDS`]; the first is
-/// [`find_session_id_bytes`]'s, and the same rules apply (`,` splits only
-/// when no pair split at `;` holds an ID). A client may hold several
+/// [`find_session_id_bytes`]'s, and the same rules apply (the IDs of pairs
+/// split at `;` first, then those found only when `,` splits too). A
+/// client may hold several
 /// cookies of one name (other paths, an older one a browser sends first):
 /// the caller takes the first its store holds.
 pub fn find_session_ids_bytes(cookie_header: &[u8], opts: &CookieOptions) -> Vec<SessionId> {
-    let ids = ids_in_pairs(cookie_header, |b| b == b';', opts);
-    if ids.is_empty() {
-        ids_in_pairs(cookie_header, |b| b == b';' || b == b',', opts)
-    } else {
-        ids
-    }
+    let mut ids = Vec::new();
+    ids_in_pairs(cookie_header, |b| b == b';', opts, &mut ids);
+    ids_in_pairs(cookie_header, |b| b == b';' || b == b',', opts, &mut ids);
+    ids
 }
 
-/// The well-formed IDs under our name in the pairs `at` delimits.
+/// Adds to `ids` the well-formed IDs under our name in the pairs `at`
+/// delimits that it does not hold yet, up to [`MAX_PRESENTED_IDS`] in all.
 fn ids_in_pairs(
     cookie_header: &[u8],
     at: impl Fn(u8) -> bool,
     opts: &CookieOptions,
-) -> Vec<SessionId> {
-    let mut ids = Vec::new();
+    ids: &mut Vec<SessionId>,
+) {
     for pair in cookie_header.split(|&b| at(b)) {
         if ids.len() == MAX_PRESENTED_IDS {
             break;
@@ -290,7 +292,6 @@ fn ids_in_pairs(
             ids.push(id);
         }
     }
-    ids
 }
 
 /// The `Set-Cookie` header value that gives the client `id`, e.g.
@@ -896,10 +897,23 @@ mod tests {
             [b, a]
         );
         assert_eq!(found(format!("ASPSESSIONID={a}, ASPSESSIONID={b}")), [a, b]);
-        // Comma-split pairs count only when no `;` pair holds an ID.
+        // IDs found only by splitting at `,` come after every `;` pair's.
         assert_eq!(
             found(format!("pref=x,ASPSESSIONID={b}; ASPSESSIONID={a}")),
-            [a]
+            [a, b]
+        );
+        assert_eq!(
+            found(format!("ASPSESSIONID={a}; x=1, ASPSESSIONID={b}")),
+            [a, b]
+        );
+        // ... and never push one of those past the eighth.
+        let semi: Vec<String> = ids[..MAX_PRESENTED_IDS]
+            .iter()
+            .map(|i| format!("ASPSESSIONID={i}"))
+            .collect();
+        assert_eq!(
+            found(format!("x=1, ASPSESSIONID={}; {}", ids[9], semi.join("; "))),
+            ids[..MAX_PRESENTED_IDS]
         );
         let all: Vec<String> = ids.iter().map(|i| format!("ASPSESSIONID={i}")).collect();
         assert_eq!(found(all.join("; ")), ids[..MAX_PRESENTED_IDS]);
