@@ -68,7 +68,9 @@ pub struct sess_web_options {
     /// Cookie `Path`, or NULL (default) for `/`, as ASP sends it (application
     /// paths match case-insensitively, cookie paths do not; the derived
     /// names keep applications apart). One given must cover the application
-    /// path, ASCII case-insensitively, else `SESS_E_INVALID_OPTION`. Copied.
+    /// path as browsers send it, percent-encoded (`/caf%C3%A9` for `/café`;
+    /// never `/%73earch` for `/search`), ASCII case-insensitively, else
+    /// `SESS_E_INVALID_OPTION`. Copied.
     pub cookie_path: *const c_char,
     /// Cookie `Domain`, or NULL (default: none). A public suffix (`com`,
     /// `co.uk`, `github.io`, any single label) or an IP address, which

@@ -22,8 +22,10 @@ pub struct WebOptions {
     /// The cookie's `Path`; `None` (default) is `/`, as ASP and ASP.NET
     /// send it (applications match paths case-insensitively, browsers
     /// cookie paths case-sensitively: `Path=/search` would never come back
-    /// from `/SEARCH/x`). One given must cover the application's path
-    /// (ASCII case-insensitively; `/`, or `/shop` for `/shop/cart`).
+    /// from `/SEARCH/x`). One given must cover the application's path as
+    /// browsers send it, percent-encoded (ASCII case-insensitively; `/`,
+    /// `/shop` for `/shop/cart`, `/caf%C3%A9` for `/café`, never
+    /// `/%73earch` for `/search`: browsers match it undecoded).
     pub cookie_path: Option<String>,
     /// The other cookie attributes (`name` and `path` are set from the two
     /// fields above).
@@ -81,16 +83,44 @@ fn derived_cookie_name(path: &str) -> String {
 }
 
 /// Whether a cookie with `Path=cookie_path` reaches every page of the
-/// application at the normalised `app_path`: its percent-decoded bytes,
-/// without a trailing `/`, are a whole-segment prefix of the path (ASCII
-/// case-insensitively, as application paths match).
+/// application at the normalised `app_path`. Browsers match a cookie's
+/// `Path` against the request path as they send it, undecoded (RFC 6265
+/// §5.1.4), so `cookie_path`, without a trailing `/`, must be a
+/// whole-segment prefix of the application's path as a browser writes it
+/// ([`browser_spelling`]: `/caf%C3%A9` for `/café`), compared ASCII
+/// case-insensitively, as application paths match (`%c3` too). An escape
+/// where a browser sends the byte itself (`/%73earch`, `/search%2F`) never
+/// matches: such a cookie would never come back.
 fn cookie_path_covers(cookie_path: &str, app_path: &str) -> bool {
-    let decoded: Vec<u8> = percent_encoding::percent_decode_str(cookie_path).collect();
-    let prefix = decoded.strip_suffix(b"/").unwrap_or(&decoded);
-    let app = app_path.as_bytes();
+    let cookie = cookie_path.as_bytes();
+    let prefix = cookie.strip_suffix(b"/").unwrap_or(cookie);
+    let app = browser_spelling(app_path);
+    let app = app.as_bytes();
     app.get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
         && matches!(app.get(prefix.len()), None | Some(b'/'))
+}
+
+/// A decoded path as browsers put it in a request: the bytes of the URL
+/// standard's path percent-encode set (controls, space, `"`, `#`, `<`,
+/// `>`, `?`, `` ` ``, `{`, `}`, DEL), those that are not ASCII and `%`
+/// (a server decodes `%25` to it) as `%XX` with upper-case hex digits, the
+/// rest as they are.
+fn browser_spelling(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}' | b'%'
+            )
+        {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}"); // a String takes it all
+        }
+    }
+    out
 }
 
 impl Site {
@@ -315,6 +345,16 @@ mod tests {
             ("//", "/search"),
             ("/caf%", "/café"),
             ("/search%2", "/search"),
+            // Browsers match a cookie's Path against the request path as
+            // sent, undecoded (RFC 6265 §5.1.4): they send `/search/x`,
+            // never `/%73earch/x` or `/search%2Fx`.
+            ("/%73earch", "/search"),
+            ("/%53EARCH", "/search"),
+            ("/search%2F", "/search"),
+            ("/search%2f", "/search/x"),
+            ("/a%2Fb", "/a/b"),
+            ("/caf%C3%A9%2F", "/café/x"),
+            ("/my app", "/my app"),
         ] {
             assert!(!cookie_path_covers(cookie, app), "{cookie} {app}");
         }
