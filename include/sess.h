@@ -2142,7 +2142,9 @@ sess_result sess_session_discard(struct sess_session *s);
 /**
  * Gives the session a new ID, keeping its contents; the old ID is dead at
  * once (call it at login, against session fixation). A web request sends
- * the new cookie when it ends. Read-only: `SESS_E_READONLY`; in
+ * the new cookie when it ends; in a cookieless application the host
+ * redirects to the new URL (`sess_request_url_id_outdated`). Read-only:
+ * `SESS_E_READONLY`; in
  * Session_OnEnd: `SESS_E_WRONG_STATE`.
  */
 sess_result sess_session_regenerate_id(struct sess_session *s);
@@ -2909,6 +2911,19 @@ sess_result sess_request_rewrite_url(const struct sess_request *req,
                                      char *buf,
                                      size_t buf_len,
                                      size_t *out_len);
+
+/**
+ * Whether the URL the request came with no longer carries its session's
+ * ID, in `*out`: true in a cookieless application whose session is stored
+ * and live, when the page gave it a new ID (`sess_session_regenerate_id`,
+ * at login) or it is new (the URL had no ID, or a dead one). The page's
+ * relative links resolve against that URL, so the next click would lose
+ * the session: redirect (302 for a GET, 303 after a POST), as ASP.NET
+ * does whenever it puts a new ID in a URL, to `sess_request_rewrite_url`
+ * of the request's URL. False in a cookie application (the `Set-Cookie`
+ * carries the ID), with no session, and after Abandon.
+ */
+sess_result sess_request_url_id_outdated(const struct sess_request *req, bool *out);
 
 /**
  * Ends the request and frees it: keeps the session's changes, or, if

@@ -346,6 +346,62 @@ fn cookieless_applications_carry_the_id_in_urls() {
     req.end(false).unwrap();
 }
 
+/// In a cookieless application a new ID (regenerate at login, or a new
+/// session) reaches the client only through a URL: relative links of the
+/// page resolve against the URL it came with, whose ID is dead or absent,
+/// so the next click lost the session, and nothing told the host. ASP.NET
+/// redirects whenever it issues an ID in a URL; the request now says when
+/// the URL is outdated, and `rewrite_url` gives the one to redirect to.
+#[test]
+fn a_cookieless_request_says_when_its_url_lost_the_sessions_id() {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add("/app", &app, cookieless()).unwrap();
+    // No session yet: nothing to keep.
+    let mut req = site
+        .begin(&info("/app/login", None, SessionUse::Exclusive))
+        .unwrap();
+    assert!(!req.url_id_outdated());
+    req.session_or_new().unwrap();
+    assert!(!req.url_id_outdated(), "not stored: no ID worth a URL");
+    req.session().unwrap().set("user", Variant::I4(7)).unwrap();
+    assert!(req.url_id_outdated(), "a new session the URL lacks");
+    let at = req.rewrite_url("/app/login");
+    req.end(false).unwrap();
+    // The URL with the session's ID: up to date.
+    let mut req = site.begin(&info(&at, None, SessionUse::Exclusive)).unwrap();
+    assert!(!req.url_id_outdated());
+    req.session().unwrap().regenerate_id().unwrap();
+    assert!(req.url_id_outdated(), "the URL's ID is dead");
+    let to = req.rewrite_url(&at);
+    assert_ne!(to, at);
+    req.end(false).unwrap();
+    // A relative link of the page keeps the old, dead ID; the redirect's
+    // target keeps the session.
+    let mut req = site.begin(&info(&at, None, SessionUse::ReadOnly)).unwrap();
+    assert!(req.session().is_none() && !req.url_id_outdated());
+    req.end(false).unwrap();
+    let mut req = site.begin(&info(&to, None, SessionUse::ReadOnly)).unwrap();
+    assert_eq!(req.session().unwrap().get("user"), Some(&Variant::I4(7)));
+    assert!(!req.url_id_outdated());
+    req.end(false).unwrap();
+    // Abandoned: nothing to keep. Cookie applications: the cookie carries it.
+    let mut req = site.begin(&info(&to, None, SessionUse::Exclusive)).unwrap();
+    req.session().unwrap().abandon();
+    assert!(!req.url_id_outdated());
+    req.end(false).unwrap();
+    let (site, _app) = site_with(AppOptions::default());
+    let mut req = site
+        .begin(&info("/x", None, SessionUse::Exclusive))
+        .unwrap();
+    req.session_or_new()
+        .unwrap()
+        .set("k", Variant::I4(1))
+        .unwrap();
+    assert!(!req.url_id_outdated());
+    req.end(false).unwrap();
+}
+
 #[test]
 fn a_cookieless_application_leaves_the_applications_under_it_alone() {
     let root = App::new(AppOptions::default()).unwrap();

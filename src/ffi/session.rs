@@ -154,7 +154,9 @@ pub unsafe extern "C" fn sess_session_discard(s: *mut sess_session) -> sess_resu
 
 /// Gives the session a new ID, keeping its contents; the old ID is dead at
 /// once (call it at login, against session fixation). A web request sends
-/// the new cookie when it ends. Read-only: `SESS_E_READONLY`; in
+/// the new cookie when it ends; in a cookieless application the host
+/// redirects to the new URL (`sess_request_url_id_outdated`). Read-only:
+/// `SESS_E_READONLY`; in
 /// Session_OnEnd: `SESS_E_WRONG_STATE`.
 #[no_mangle]
 pub unsafe extern "C" fn sess_session_regenerate_id(s: *mut sess_session) -> sess_result {

@@ -443,6 +443,27 @@ pub unsafe extern "C" fn sess_request_rewrite_url(
     })
 }
 
+/// Whether the URL the request came with no longer carries its session's
+/// ID, in `*out`: true in a cookieless application whose session is stored
+/// and live, when the page gave it a new ID (`sess_session_regenerate_id`,
+/// at login) or it is new (the URL had no ID, or a dead one). The page's
+/// relative links resolve against that URL, so the next click would lose
+/// the session: redirect (302 for a GET, 303 after a POST), as ASP.NET
+/// does whenever it puts a new ID in a URL, to `sess_request_rewrite_url`
+/// of the request's URL. False in a cookie application (the `Set-Cookie`
+/// carries the ID), with no session, and after Abandon.
+#[no_mangle]
+pub unsafe extern "C" fn sess_request_url_id_outdated(
+    req: *const sess_request,
+    out: *mut bool,
+) -> sess_result {
+    boundary(|| {
+        // SAFETY: NULL or a live request; out NULL or writable.
+        unsafe { super::put_required(out, RequestCall::enter(req)?.url_id_outdated(), "out") }?;
+        Ok(err::S_OK)
+    })
+}
+
 /// Ends the request and frees it: keeps the session's changes, or, if
 /// `failed` (the page failed: don't save), undoes them; applies Abandon
 /// (Session_OnEnd runs; a read-only request's Abandon can fail as

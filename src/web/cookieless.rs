@@ -4,7 +4,10 @@
 //! `/(S(<id>))/rest/of/path` for an application at `/`,
 //! `/search/(S(<id>))/page` for one at `/search`. Relative links in a page
 //! served from such a URL keep the segment by themselves; [`rewrite`] adds
-//! it to absolute paths (links, redirects).
+//! it to absolute paths (links, redirects). When the URL's ID is not the
+//! session's (a new session, a regenerated ID), its relative links would
+//! lose the session: the host redirects to the rewritten URL
+//! ([`Request::url_id_outdated`](super::Request::url_id_outdated)).
 //!
 //! This is weaker than a cookie and should be a fallback only: a URL's ID
 //! leaks through server and proxy logs, browser history, bookmarks, shared

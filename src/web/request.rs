@@ -266,6 +266,26 @@ impl Request {
         }
     }
 
+    /// Whether the URL the request came with no longer carries its
+    /// session's ID, in a cookieless application: the session is stored
+    /// and live, and the page gave it a new ID
+    /// ([`Session::regenerate_id`], at login) or it is new (the URL had
+    /// none, or one that named nothing). The page's relative links resolve
+    /// against that URL, so the next click would lose the session:
+    /// redirect (after this request ends, as ASP.NET redirects whenever it
+    /// puts a new ID in a URL) to [`Request::rewrite_url`] of the request's
+    /// URL, which carries the ID now in force. False in a cookie
+    /// application (the `Set-Cookie` carries it), with no session, and
+    /// after Abandon.
+    pub fn url_id_outdated(&self) -> bool {
+        match &self.session {
+            Some(s) if self.web.cookieless && s.is_stored() && !s.is_abandoned() => {
+                self.presented.first() != Some(&s.id())
+            }
+            _ => false,
+        }
+    }
+
     /// The `Set-Cookie` value the response needs as things stand, for a host
     /// that sends its headers before the unit of work ends: a new (even not
     /// yet stored) or regenerated session's cookie, a persistent cookie
