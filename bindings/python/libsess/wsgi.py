@@ -1,7 +1,9 @@
 """A WSGI middleware running libsess's request lifecycle: the session
 cookie in, the page's session in `environ["libsess.session"]`, Set-Cookie
 out; 503 when the session stays locked past the lock timeout or the store
-is down; 400 for a path that is not UTF-8 or holds a NUL. A path outside
+is down; 400 for a path that is not UTF-8 or holds a NUL, and for a path
+or Cookie header with a character above U+00FF (WSGI's native strings are
+latin-1: a server giving one breaks PEP 3333). A path outside
 every application is served without a session (`environ["libsess.session"]`
 None). In cookieless applications the ID travels in URLs: PATH_INFO comes
 without it and `environ["libsess.rewrite_url"](url)` puts it in a link.
@@ -98,8 +100,16 @@ class SessionMiddleware(Owner):
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         if "\0" in path:
             return _bad_path(start_response)
-        path_bytes = path.encode("latin-1")  # WSGI's native strings carry the raw bytes
-        cookie = environ.get("HTTP_COOKIE", "").encode("latin-1")
+        # WSGI's native strings carry the raw bytes as latin-1: a character
+        # above U+00FF is the server's error (PEP 3333), answered 400.
+        try:
+            path_bytes = path.encode("latin-1")
+        except UnicodeEncodeError:
+            return _bad_path(start_response)
+        try:
+            cookie = environ.get("HTTP_COOKIE", "").encode("latin-1")
+        except UnicodeEncodeError:
+            return _reply(start_response, "400 Bad Request", "Bad Request: the Cookie header is not latin-1.\n")
         info = ffi.new("sess_request_info *")
         info.struct_size = ffi.sizeof("sess_request_info")
         info.session_use = USES[use]
@@ -250,7 +260,8 @@ def _reply(start_response: StartResponse, status: str, text: str, *headers: Tupl
 
 def _bad_path(start_response: StartResponse) -> List[bytes]:
     """400 Bad Request for a path the library cannot take."""
-    return _reply(start_response, "400 Bad Request", "Bad Request: the path is not valid UTF-8 or holds a NUL.\n")
+    text = "Bad Request: the path is not valid UTF-8, is not latin-1 as WSGI gives it, or holds a NUL.\n"
+    return _reply(start_response, "400 Bad Request", text)
 
 
 def _unavailable(start_response: StartResponse, error: SessionError) -> List[bytes]:

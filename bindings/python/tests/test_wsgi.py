@@ -397,3 +397,33 @@ def test_an_unclosed_middleware_warns_and_is_released():
             SessionMiddleware(pages, {"/": app, "/closed": closed})
         gc.collect()
     assert caught == []
+
+
+def test_characters_wsgi_strings_cannot_hold_are_400():
+    """WSGI's native strings carry the request's bytes as latin-1: a
+    server giving PATH_INFO, SCRIPT_NAME or HTTP_COOKIE characters above
+    U+00FF breaks PEP 3333. That is a 400, as a path the library cannot
+    take (it was an unhandled UnicodeEncodeError: a 500 with a traceback),
+    and the page does not run."""
+    ran = []
+
+    def page(environ, start_response):
+        ran.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return []
+
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        assert request(middleware, "/\u20ac")[0] == "400 Bad Request"  # "/€" as a server decoding UTF-8 gives it
+        assert request(middleware, "/x", script_name="/\u20ac")[0] == "400 Bad Request"
+        response = {}
+
+        def start_response(status, headers, exc_info=None):
+            response.update(status=status)
+
+        environ = {"PATH_INFO": "/x", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        environ["HTTP_COOKIE"] = "name=\u20ac"
+        body = b"".join(middleware(environ, start_response))
+        assert response["status"] == "400 Bad Request" and b"Cookie" in body
+        assert ran == []
+        assert request(middleware, "/caf\xc3\xa9")[0] == "200 OK"  # "/café" as WSGI spells it
+        assert ran == ["/caf\xc3\xa9"]
