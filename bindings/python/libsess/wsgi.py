@@ -152,9 +152,17 @@ class SessionMiddleware(Owner):
             if captured:
                 body.clear()
             captured[:] = [status, list(headers)]
-            return body.append
+            return add
 
         body: List[bytes] = []
+
+        def add(chunk: bytes) -> None:
+            # Checked here, while the page can still fail: a str given to
+            # the server after the session is saved fails the response
+            # with the page's changes kept.
+            if not isinstance(chunk, bytes):
+                raise TypeError(f"a WSGI body is bytes (PEP 3333), not {type(chunk).__name__}")
+            body.append(chunk)
         try:
             session = self._session(request, use)
             environ["libsess.session"] = session
@@ -169,7 +177,8 @@ class SessionMiddleware(Owner):
             environ["libsess.rewrite_url"] = rewrite_url
             result = self.app(environ, capture)
             try:
-                body.extend(result)
+                for chunk in result:
+                    add(chunk)
             finally:
                 if hasattr(result, "close"):
                     result.close()

@@ -427,3 +427,26 @@ def test_characters_wsgi_strings_cannot_hold_are_400():
         assert ran == []
         assert request(middleware, "/caf\xc3\xa9")[0] == "200 OK"  # "/café" as WSGI spells it
         assert ran == ["/caf\xc3\xa9"]
+
+
+@pytest.mark.parametrize("how", ["returned", "written"])
+def test_a_body_that_is_not_bytes_is_the_pages_error(how):
+    """PEP 3333 bodies are bytes: a page returning (or writing) a str
+    failed, and the server answers 500. The middleware took it into its
+    buffer, saved the session and gave the server the str to fail on:
+    the page's changes were kept, and a new session stored without its
+    Set-Cookie ever reaching the client."""
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        if how == "written":
+            write("text")
+            return []
+        return [b"bytes, then ", "text"]
+
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        environ = {"PATH_INFO": "/", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        with pytest.raises(TypeError, match="bytes"):
+            middleware(environ, lambda status, headers, exc_info=None: None)
+        assert app.session_count == 0
