@@ -149,6 +149,7 @@ class SessionMiddleware(Owner):
             # page's error, as PEP 3333 has servers report it.
             if captured and exc_info is None:
                 raise AssertionError("start_response was called again without exc_info (PEP 3333)")
+            _check_response(status, headers)  # now, while the page can still fail
             if captured:
                 body.clear()
             captured[:] = [status, list(headers)]
@@ -233,6 +234,26 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
         return unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
     finally:
         lib.sess_variant_clear(cookie)
+
+
+def _check_response(status: Any, headers: Any) -> None:
+    """Raises TypeError or ValueError for a status or headers a server
+    cannot send (PEP 3333: a str status, a list of (str, str) headers, all
+    native strings, latin-1)."""
+    if not isinstance(status, str):
+        raise TypeError(f"the status is a str (PEP 3333), not {type(status).__name__}")
+    if not isinstance(headers, list):
+        raise TypeError(f"the headers are a list (PEP 3333), not {type(headers).__name__}")
+    texts = [status]
+    for header in headers:
+        if not (isinstance(header, tuple) and len(header) == 2 and all(isinstance(t, str) for t in header)):
+            raise TypeError(f"a header is a (name, value) tuple of str (PEP 3333), not {header!r}")
+        texts += header
+    for text in texts:
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"{text!r}: status and headers are latin-1 (PEP 3333)") from None
 
 
 def _web_fields(options: Dict[str, Any]) -> Dict[str, Any]:

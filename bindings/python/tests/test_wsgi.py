@@ -450,3 +450,33 @@ def test_a_body_that_is_not_bytes_is_the_pages_error(how):
         with pytest.raises(TypeError, match="bytes"):
             middleware(environ, lambda status, headers, exc_info=None: None)
         assert app.session_count == 0
+
+
+@pytest.mark.parametrize(
+    "status, headers, error",
+    [
+        (b"200 OK", [("Content-Type", "text/plain")], TypeError),  # bytes, not a native string
+        ("200 OK", (("Content-Type", "text/plain"),), TypeError),  # a tuple, not a list
+        ("200 OK", [("Content-Length", 5)], TypeError),  # an int value
+        ("200 OK", [("Content-Type", "text/plain", "x")], TypeError),  # not a (name, value) pair
+        ("200 OK", [("X-Price", "5 \u20ac")], ValueError),  # not latin-1
+    ],
+)
+def test_a_response_the_server_cannot_send_is_the_pages_error(status, headers, error):
+    """PEP 3333: the status is a str, the headers a list of (str, str),
+    native strings (latin-1). The middleware passed whatever the page gave
+    to the server only after saving the session, where the server failed
+    (wsgiref asserts the types; encoding a header sends '€' nowhere): a 500
+    with the failed page's changes kept. Checked when the page calls
+    start_response, the error is the page's, which keeps nothing."""
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        start_response(status, headers)
+        return [b"hello"]
+
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        environ = {"PATH_INFO": "/", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        with pytest.raises(error):
+            middleware(environ, lambda status, headers, exc_info=None: None)
+        assert app.session_count == 0
