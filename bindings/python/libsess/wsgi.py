@@ -187,7 +187,11 @@ class SessionMiddleware(Owner):
                 raise RuntimeError("the WSGI application did not call start_response")
         except BaseException as e:
             live[0] = False
-            _end(request, session, failed=True)
+            try:
+                _end(request, session, failed=True)
+            except Exception as failed:  # the page's error stays the one raised
+                if hasattr(e, "add_note"):  # Python 3.11
+                    e.add_note(f"libsess: the session could not be discarded: {failed}")
             if isinstance(e, (LockTimeout, StoreUnavailable)):
                 return _unavailable(start_response, e)
             raise

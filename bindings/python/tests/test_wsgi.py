@@ -5,6 +5,7 @@ failed pages, and concurrent requests on one session."""
 import contextlib
 import gc
 import http.cookiejar
+import socket
 import socketserver
 import sys
 import threading
@@ -480,3 +481,32 @@ def test_a_response_the_server_cannot_send_is_the_pages_error(status, headers, e
         with pytest.raises(error):
             middleware(environ, lambda status, headers, exc_info=None: None)
         assert app.session_count == 0
+
+
+def test_a_failed_page_stays_the_error_when_its_discard_fails_too(redis_url):
+    """A page raises and the store goes down under it, so ending the
+    request as failed fails too: the page's exception is still the one
+    the server reports, the discard's failure noted on it (as a session's
+    `with` block does). The discard's StoreUnavailable was raised instead,
+    the page's error only its context."""
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+
+    def page(environ, start_response):
+        environ["libsess.session"]["a"] = 1
+        if environ["PATH_INFO"] == "/fail":
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as redis:
+                redis.sendall(b"SHUTDOWN NOSAVE\r\n")
+                redis.recv(100)  # the connection closes once the server is gone
+            raise RuntimeError("the page failed")
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    store = {"url": redis_url, "retry_budget_ms": 200, "connect_timeout_ms": 100, "op_timeout_ms": 100}
+    with libsess.App(redis=store) as app, SessionMiddleware(page, app) as middleware:
+        _, headers, _ = request(middleware, "/")
+        environ = {"PATH_INFO": "/fail", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        environ["HTTP_COOKIE"] = dict(headers)["Set-Cookie"].split(";")[0]
+        with pytest.raises(RuntimeError, match="the page failed") as e:
+            middleware(environ, lambda status, headers, exc_info=None: None)
+        if sys.version_info >= (3, 11):
+            assert any("could not be discarded" in note for note in e.value.__notes__)
