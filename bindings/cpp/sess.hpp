@@ -1399,6 +1399,16 @@ public:
         return detail::text_out(
             [&](char *b, std::size_t l, std::size_t *o) { return sess_request_rewrite_url(r_, u.c_str(), b, l, o); });
     }
+    /// Whether the URL the request came with no longer carries its
+    /// session's ID: a cookieless application's session that is new or got
+    /// a new ID (regenerate_id(), at login). Redirect then to rewrite_url()
+    /// of the request's URL, or its relative links lose the session.
+    bool url_id_outdated() const
+    {
+        bool outdated = false;
+        detail::check(sess_request_url_id_outdated(r_, &outdated));
+        return outdated;
+    }
     /// The request's session (lent until end()); with `create`, a new one
     /// if there is none; without, std::nullopt when there is none.
     std::optional<session_ref> session(bool create = true)

@@ -1149,9 +1149,11 @@ TEST_CASE("cookieless: the ID travels in URLs")
         s.set("items", 3);
         id = s.id();
         CHECK(r.rewrite_url("/shop/pay.asp") == "/shop/(S(" + id + "))/pay.asp");
+        CHECK(r.url_id_outdated()); // a new session: its URL has no ID yet
         CHECK_FALSE(r.end());
     }
     sess::request r(site, "/shop/(S(" + id + "))/pay.asp");
+    CHECK_FALSE(r.url_id_outdated());
     CHECK(r.path() == "/shop/pay.asp");
     CHECK(r.app_path() == "/shop");
     CHECK(r.session(false)->get("items").as<std::int32_t>() == 3);

@@ -6,7 +6,11 @@ or Cookie header with a character above U+00FF (WSGI's native strings are
 latin-1: a server giving one breaks PEP 3333). A path outside
 every application is served without a session (`environ["libsess.session"]`
 None). In cookieless applications the ID travels in URLs: PATH_INFO comes
-without it and `environ["libsess.rewrite_url"](url)` puts it in a link.
+without it and `environ["libsess.rewrite_url"](url)` puts it in a link;
+`environ["libsess.url_id_outdated"]()` is True when the request's URL does
+not carry its session's ID (a new session, or one given a new ID at login):
+redirect then to `rewrite_url` of the request's URL, as ASP.NET does, or
+the page's relative links lose the session.
 
     from libsess import App
     from libsess.wsgi import SessionMiddleware
@@ -126,6 +130,7 @@ class SessionMiddleware(Owner):
         except NoApplication:  # not a session page (as Apache's mod_sess declines it)
             environ["libsess.session"] = None
             environ["libsess.rewrite_url"] = _unchanged
+            environ["libsess.url_id_outdated"] = _never
             return self.app(environ, start_response)
         except InvalidArgument:  # not UTF-8, or not starting with "/"
             return _bad_path(start_response)
@@ -139,6 +144,13 @@ class SessionMiddleware(Owner):
             if not live[0]:
                 raise error_for(lib.SESS_E_WRONG_STATE, "the request has ended")
             return text_out(lambda b, n, o: lib.sess_request_rewrite_url(request, c_text(url), b, n, o))
+
+        def url_id_outdated() -> bool:
+            if not live[0]:
+                raise error_for(lib.SESS_E_WRONG_STATE, "the request has ended")
+            out = ffi.new("bool *")
+            check(lib.sess_request_url_id_outdated(request, out))
+            return bool(out[0])
 
         captured: List[Any] = []
 
@@ -176,6 +188,7 @@ class SessionMiddleware(Owner):
                 if plain != path and plain.startswith(script):
                     environ["PATH_INFO"] = plain[len(script) :]
             environ["libsess.rewrite_url"] = rewrite_url
+            environ["libsess.url_id_outdated"] = url_id_outdated
             result = self.app(environ, capture)
             try:
                 for chunk in result:
@@ -283,6 +296,11 @@ def _web_fields(options: Dict[str, Any]) -> Dict[str, Any]:
 def _unchanged(url: str) -> str:
     """libsess.rewrite_url outside every application: URLs carry no ID."""
     return url
+
+
+def _never() -> bool:
+    """libsess.url_id_outdated outside every application: no ID to carry."""
+    return False
 
 
 def _reply(start_response: StartResponse, status: str, text: str, *headers: Tuple[str, str]) -> List[bytes]:

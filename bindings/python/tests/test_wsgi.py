@@ -58,7 +58,8 @@ def pages(environ, start_response):
         lines.append(s.id if s is not None else "")
     elif path == "/link":
         s["count"] = s.get("count", 0) + 1
-        lines.append(f"{s['count']} {environ['libsess.rewrite_url']('/link')}")
+        outdated = environ["libsess.url_id_outdated"]()
+        lines.append(f"{s['count']} {environ['libsess.rewrite_url']('/link')} {outdated}")
     elif path == "/fail":
         s["count"] = 1000
         raise RuntimeError("the page failed")
@@ -229,13 +230,14 @@ def test_cookieless_ids_travel_in_urls():
     with libsess.App() as app, serve(app, cookieless=True) as base:
         opener, jar = browser()
         _, body, headers = get(opener, base + "/link")
-        count, link = body.split()
+        count, link, outdated = body.split()
         assert count == "1" and link.startswith("/(S(") and link.endswith("))/link")
+        assert outdated == "True"  # a new session: the URL has no ID yet
         assert headers.get("Set-Cookie") is None and len(jar) == 0
         _, body, _ = get(opener, base + link)  # the page sees PATH_INFO "/link"
-        assert body.split() == ["2", link]
+        assert body.split() == ["2", link, "False"]
         _, body, _ = get(opener, base + "/link")  # no ID in the URL: a new session
-        assert body.split()[0] == "1"
+        assert body.split()[0] == "1" and body.split()[2] == "True"
 
 
 def request(middleware, path, script_name=""):
