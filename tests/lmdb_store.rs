@@ -16,6 +16,8 @@
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/counted.rs"]
+mod counted;
 #[path = "common/damaged_store.rs"]
 mod damaged_store;
 #[path = "common/suite.rs"]
@@ -1536,7 +1538,7 @@ fn a_read_only_unit_of_work_makes_its_own_static_object() {
             name: "Cart".into(),
             factory: Arc::new(move || {
                 m.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok(counted_object(&f))
+                Ok(counted::counted(&f))
             }),
         }];
     });
@@ -1565,46 +1567,6 @@ fn a_read_only_unit_of_work_makes_its_own_static_object() {
     assert_eq!(s.contents().len(), 1, "nothing written");
     drop(s);
     drop(app);
-}
-
-/// A COM object counting its references; adds 1 to `freed` when the last
-/// goes.
-fn counted_object(freed: &Arc<std::sync::atomic::AtomicUsize>) -> Object {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    #[repr(C)]
-    struct Counted {
-        base: Unknown,
-        refs: AtomicUsize,
-        freed: Arc<AtomicUsize>,
-    }
-    unsafe extern "C" fn add_ref(this: *mut Unknown) -> u32 {
-        // SAFETY: `this` is a live Counted.
-        let c = unsafe { &*(this as *const Counted) };
-        (c.refs.fetch_add(1, Ordering::SeqCst) + 1) as u32
-    }
-    unsafe extern "C" fn release(this: *mut Unknown) -> u32 {
-        // SAFETY: `this` is a live Counted.
-        let c = unsafe { &*(this as *const Counted) };
-        let left = c.refs.fetch_sub(1, Ordering::SeqCst) - 1;
-        if left == 0 {
-            c.freed.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: the last reference: made by Box::into_raw below.
-            drop(unsafe { Box::from_raw(this as *mut Counted) });
-        }
-        left as u32
-    }
-    static VTBL: sess::variant::UnknownVtbl = sess::variant::UnknownVtbl {
-        query_interface: None,
-        add_ref: Some(add_ref),
-        release: Some(release),
-    };
-    let b = Box::new(Counted {
-        base: Unknown { vtbl: &VTBL },
-        refs: AtomicUsize::new(1),
-        freed: freed.clone(),
-    });
-    // SAFETY: a fresh object whose one reference is handed over.
-    unsafe { Object::from_owned(Box::into_raw(b) as *mut Unknown) }.unwrap()
 }
 
 #[test]

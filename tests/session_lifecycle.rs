@@ -2,6 +2,8 @@
 //! Abandon, expiry on an injected clock, read-only units, static objects,
 //! limits, and no lost updates under contention.
 
+#[path = "common/counted.rs"]
+mod counted;
 #[path = "common/stored.rs"]
 mod stored;
 
@@ -9,11 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use counted::counted;
 use sess::app::{App, AppOptions, StaticObject};
 use sess::clock::ManualClock;
 use sess::error;
 use sess::store::LockMode;
-use sess::variant::{Object, SafeArray, Unknown, UnknownVtbl, Variant};
+use sess::variant::{SafeArray, Variant};
 use stored::{stored, stored_with};
 
 const MIN: u64 = 60_000;
@@ -26,44 +29,6 @@ fn app_with_clock(clock: &Arc<ManualClock>, f: impl FnOnce(&mut AppOptions)) -> 
     };
     f(&mut o);
     App::new(o).unwrap()
-}
-
-/// A minimal free-threaded COM object counting its references.
-#[repr(C)]
-struct Counted {
-    base: Unknown,
-    refs: AtomicUsize,
-    freed: Arc<AtomicUsize>,
-}
-
-unsafe extern "C" fn add_ref(this: *mut Unknown) -> u32 {
-    let c = unsafe { &*(this as *const Counted) };
-    (c.refs.fetch_add(1, Ordering::SeqCst) + 1) as u32
-}
-
-unsafe extern "C" fn release(this: *mut Unknown) -> u32 {
-    let c = unsafe { &*(this as *const Counted) };
-    let left = c.refs.fetch_sub(1, Ordering::SeqCst) - 1;
-    if left == 0 {
-        c.freed.fetch_add(1, Ordering::SeqCst);
-        drop(unsafe { Box::from_raw(this as *mut Counted) });
-    }
-    left as u32
-}
-
-static VTBL: UnknownVtbl = UnknownVtbl {
-    query_interface: None,
-    add_ref: Some(add_ref),
-    release: Some(release),
-};
-
-fn counted(freed: &Arc<AtomicUsize>) -> Object {
-    let b = Box::new(Counted {
-        base: Unknown { vtbl: &VTBL },
-        refs: AtomicUsize::new(1),
-        freed: freed.clone(),
-    });
-    unsafe { Object::from_owned(Box::into_raw(b) as *mut Unknown) }.unwrap()
 }
 
 #[test]
