@@ -2218,6 +2218,17 @@ fn a_url_asking_for_resp3_serves_every_request() {
     assert!(refused.detail().contains("allkeys-lru"), "{refused:?}");
 }
 
+/// Options that give up on a hung server within a second: a retry budget
+/// of 800 ms, 200 ms timeouts.
+fn impatient(url: &str, prefix: String) -> RedisOptions {
+    RedisOptions {
+        retry_budget: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(200),
+        op_timeout: Duration::from_millis(200),
+        ..redis_opts(url, prefix)
+    }
+}
+
 /// A server that hangs past a writing request's retry budget runs the
 /// request's lock script once it wakes, after the request gave up: the
 /// session must not stay locked for `lock_ttl` by a request that is gone
@@ -2226,11 +2237,8 @@ fn a_url_asking_for_resp3_serves_every_request() {
 fn a_lock_taken_after_its_request_gave_up_is_freed() {
     let server = Server::start(&[]);
     let redis = RedisOptions {
-        retry_budget: Duration::from_millis(800),
-        connect_timeout: Duration::from_millis(200),
-        op_timeout: Duration::from_millis(200),
         lock_ttl: Duration::from_secs(60),
-        ..redis_opts(&server.url(), redis_env::unique_prefix("orphan"))
+        ..impatient(&server.url(), redis_env::unique_prefix("orphan"))
     };
     let app = app_on(redis.clone(), |o| o.lock_timeout = Duration::from_secs(2));
     let id = stored(&app, &[("n", Variant::I4(1))]);
@@ -2307,12 +2315,7 @@ fn a_save_refused_for_want_of_memory_leaves_the_session_unlocked() {
 #[test]
 fn timeouts_say_what_timed_out() {
     let server = Server::start(&[]);
-    let quick = |url: String| RedisOptions {
-        retry_budget: Duration::from_millis(600),
-        connect_timeout: Duration::from_millis(200),
-        op_timeout: Duration::from_millis(200),
-        ..redis_opts(&url, redis_env::unique_prefix("timeouts"))
-    };
+    let quick = |url: String| impatient(&url, redis_env::unique_prefix("timeouts"));
     let no_tls = format!("rediss://127.0.0.1:{}/0", server.port);
     let app = app_on(quick(no_tls), |_| {});
     let e = app
@@ -2340,12 +2343,7 @@ fn timeouts_say_what_timed_out() {
 #[test]
 fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
     let server = Server::start(&[]);
-    let redis = RedisOptions {
-        retry_budget: Duration::from_millis(800),
-        connect_timeout: Duration::from_millis(200),
-        op_timeout: Duration::from_millis(200),
-        ..redis_opts(&server.url(), redis_env::unique_prefix("lateclaim"))
-    };
+    let redis = impatient(&server.url(), redis_env::unique_prefix("lateclaim"));
     let clock = Arc::new(ManualClock::new(now_ms()));
     let (app, ended) = recorded(redis, &clock);
     let id = stored(&app, &[("n", Variant::I4(7))]);
@@ -2371,12 +2369,7 @@ fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
 fn a_create_run_after_its_write_gave_up_is_kept_by_the_next_write() {
     let server = Server::start(&[]);
     let prefix = redis_env::unique_prefix("latecreate");
-    let redis = RedisOptions {
-        retry_budget: Duration::from_millis(800),
-        connect_timeout: Duration::from_millis(200),
-        op_timeout: Duration::from_millis(200),
-        ..redis_opts(&server.url(), prefix.clone())
-    };
+    let redis = impatient(&server.url(), prefix.clone());
     let app = app_on(redis, |_| {});
     stored(&app, &[("n", Variant::I4(0))]); // the count is fresh
     let mut s = app.create_session().unwrap();
