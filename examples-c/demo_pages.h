@@ -715,9 +715,12 @@ static int page_stats(page *pg)
 /* /metrics: every application's counters (sess_app_stats) in the Prometheus
  * text format, one series per application; labels[a] is application a's
  * path, escaped for a label value. A count the store could not give now
- * (UINT64_MAX: sess_app_stats returned SESS_S_FALSE) is NaN. */
+ * (UINT64_MAX: sess_app_stats returned SESS_S_FALSE) is NaN. A host whose
+ * figures are not one process's (mod_sess: several children) says what
+ * they are: sessions_help replaces sess_sessions' HELP unless NULL, and
+ * counters_note ends every counter's HELP ("" for none). */
 static void metrics_text(sbuf *b, const sess_app_counters *stats, const char *const *labels,
-                         size_t napps)
+                         size_t napps, const char *sessions_help, const char *counters_note)
 {
     static const struct {
         const char *name, *type, *help;
@@ -740,8 +743,12 @@ static void metrics_text(sbuf *b, const sess_app_counters *stats, const char *co
     };
     size_t i, a;
     for (i = 0; i < sizeof series / sizeof series[0]; i++) {
-        sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", series[i].name, series[i].help,
-                  series[i].name, series[i].type);
+        if (i == 0)
+            sb_printf(b, "# HELP %s %s\n", series[i].name,
+                      sessions_help ? sessions_help : series[i].help);
+        else
+            sb_printf(b, "# HELP %s %s%s\n", series[i].name, series[i].help, counters_note);
+        sb_printf(b, "# TYPE %s %s\n", series[i].name, series[i].type);
         for (a = 0; a < napps; a++) {
             uint64_t v;
             memcpy(&v, (const char *)&stats[a] + series[i].offset, sizeof v);

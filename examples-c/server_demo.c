@@ -707,7 +707,7 @@ static void metrics(response *res)
     }
     res->status = 200;
     res->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    metrics_text(&res->body, stats, labels, APPS);
+    metrics_text(&res->body, stats, labels, APPS, NULL, "");
     if (res->body.oom) {
         res->content_type = NULL;
         error_page(res, 500, "out of memory");

@@ -2148,8 +2148,8 @@ fn metrics_page_counts_in_prometheus_text_format_in_the_demo() {
     metrics_page_counts_in_prometheus_text_format(&Demo::start());
 }
 
-/// One child: its counters are the server's. (With several, each child
-/// counts its own requests: `/metrics` shows the answering child's.)
+/// One child (the in-process store). With several, the counters are all
+/// children's too: `apache_per_application_counters_are_all_childrens`.
 #[test]
 fn metrics_page_counts_in_prometheus_text_format_in_apache() {
     let demo = Demo::start_on(Host::ApacheInProcess, &[]);
@@ -2769,7 +2769,8 @@ fn apache_in_process_store_with_max_connections_per_child_warns_at_startup() {
     assert!(!out.contains(SPLIT_WARNING), "{out}");
 }
 
-/// `sess_apache_requests_total` (all children) survives a graceful restart
+/// `sess_apache_requests_total` (all children), and an application's
+/// counters, survive a graceful restart
 /// (SIGUSR1), as Apache's own scoreboard totals do: the children of the
 /// new generation count on from what the old ones counted (they did not
 /// start again from 0, and what the old ones counted while finishing went
@@ -2809,8 +2810,64 @@ fn apache_requests_counter_survives_a_graceful_restart() {
     assert_eq!((status, number_after(&text, "count=")), (200, Some(6)));
     let after = requests(&demo);
     assert!(after > before, "{before} before the restart, {after} after");
+    // The application's counters too: the old children added theirs as
+    // they ended, to the slot the new ones find by its host and path.
+    let (status, text) = raw_get(&demo, "127.0.0.1", "/metrics", None);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        metric(&text, "sess_sessions_created_total", "/"),
+        1,
+        "{text}"
+    );
 }
 
+/// With several children, `/metrics`' per-application counters are the
+/// server's (all children's), not the answering child's: scraped again and
+/// again (each scrape on a connection of its own, so by any child),
+/// `sess_sessions_created_total` never goes down and comes to the number
+/// of requests that created a session. (Each child counted its own, and a
+/// scrape showed the answering child's: 10, 6, 10, 4, 10, which
+/// Prometheus takes for counter resets.)
+#[test]
+fn apache_per_application_counters_are_all_childrens() {
+    const SESSIONS: u64 = 30;
+    let demo = Demo::start_on(Host::ApacheLmdb, &[]);
+    assert!(
+        demo.apache_children().len() > 1,
+        "{:?}",
+        demo.apache_children()
+    );
+    let scrape = || {
+        let (status, text) = raw_get(&demo, "127.0.0.1", "/metrics", None);
+        assert_eq!(status, 200, "{text}");
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        metric(body, "sess_sessions_created_total", "/")
+    };
+    let mut last = 0;
+    let mut seen = Vec::new();
+    let mut next = |seen: &mut Vec<u64>| {
+        let now = scrape();
+        seen.push(now);
+        assert!(now >= last, "the counter went down: {seen:?}");
+        last = now;
+        now
+    };
+    // Each on a connection of its own: the children share them out.
+    for _ in 0..SESSIONS {
+        let (status, text) = raw_get(&demo, "127.0.0.1", "/counter", None);
+        assert_eq!((status, number_after(&text, "count=")), (200, Some(1)));
+        next(&mut seen);
+    }
+    // The other children add theirs within a second or so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while next(&mut seen) != SESSIONS {
+        assert!(Instant::now() < deadline, "never {SESSIONS}: {seen:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..30 {
+        assert_eq!(next(&mut seen), SESSIONS, "{seen:?}");
+    }
+}
 /// The `Set-Cookie` of a raw response (`raw_get`'s text), if any.
 fn raw_set_cookie(text: &str) -> Option<SetCookie> {
     text.lines()

@@ -153,15 +153,34 @@
  *
  * Handlers: "sess-demo" serves the demo web app's pages (examples-c/DEMO.md,
  * the same code as examples-c/server_demo.c: demo_pages.h); "sess-metrics"
- * serves counters in Prometheus text format.
+ * serves counters in Prometheus text format: the server's (virtual
+ * host's) applications' series, as the demo's, then the module's own
+ * (sess_apache_*). Every counter is all children's, so it only goes up
+ * whichever child answers: each child adds what its applications counted
+ * (sess_app_stats) to their slots in a mapping the children share, every
+ * second, when it answers /metrics and when it ends (so another child's
+ * last second may not be there yet). An application's slot is found by its
+ * ServerName, port and path, so a graceful restart's children count on
+ * from the old ones' totals, as long as those stay the same (another path
+ * starts from 0; the mapping holds 1024 applications over the server's
+ * life, and one past them, logged at startup, shows the answering child's
+ * counts). sess_sessions, a gauge, is the store's on LMDB or Redis and,
+ * with the in-process store, the answering child's sessions (each child
+ * has its own: no sum over children that come and go stays right); its
+ * HELP says so. (sess_app_stats asks the store for its count of sessions:
+ * while a Redis or LMDB store fails, each child's publishing counts a
+ * store error a second per application.)
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,6 +251,7 @@ typedef struct dir_conf {
     int secure, same_site, max_age, host_prefix, cookieless;
     const char *file;     /* where SessionApplication is, for messages */
     int line;
+    int slot;             /* its counters' slot in the shared mapping, or -1 */
 } dir_conf;
 
 /* Where an application's setting was given (check_settings: in a scope
@@ -249,7 +269,22 @@ typedef struct server_conf {
     apr_array_header_t *settings; /* setting_at, this server's own */
     sess_site *site;          /* built in child_init */
     sess_app **handles;       /* one per apps entry */
+    sess_app_counters *published; /* per apps entry: what this child added to its slot */
 } server_conf;
+
+/* The per-application counters (sess_app_counters' after sessions_current)
+ * that every child adds its own to. */
+#define APP_COUNTERS 6
+/* Applications the mapping counts for over the server's life (each
+ * application once, as its virtual host and path: a reload that keeps
+ * them keeps their slots). */
+#define APP_SLOTS 1024
+
+/* One application's counters, all children's. */
+typedef struct app_slot {
+    uint64_t key;  /* app_key's hash; 0: free */
+    uint64_t v[APP_COUNTERS];
+} app_slot;
 
 /* Counters every child adds to (a shared anonymous mapping made before the
  * children fork). */
@@ -259,6 +294,7 @@ typedef struct shared_counters {
     long store_errors;  /* 503s for a store that is down */
     long failures;      /* other library failures */
     long readers_now;   /* the demo's read-only pages in progress */
+    app_slot apps[APP_SLOTS];
 } shared_counters;
 
 static shared_counters *counters;
@@ -285,6 +321,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
     c->path = dir ? dir : "/";
     c->timeout = c->lock_timeout = c->lock_ttl = c->secure = c->same_site = c->max_age = UNSET;
     c->host_prefix = c->cookieless = c->durable = UNSET;
+    c->slot = -1;
     return c;
 }
 
@@ -570,8 +607,10 @@ static const command_rec sess_cmds[] = {
 /* ------------------------------------------------------------------------ */
 /* Startup                                                                  */
 
-/* The userdata key (in the process pool) of the counters' mapping. */
-#define COUNTERS_KEY "mod_sess-counters"
+/* The userdata key (in the process pool) of the counters' mapping. Its
+ * layout's: a module of another layout, loaded by a graceful restart,
+ * makes a mapping of its own (with the per-application slots, "-2"). */
+#define COUNTERS_KEY "mod_sess-counters-2"
 
 /* The next server from `s` on whose applications were not visited yet
  * (`seen`: their arrays): each set of applications once, skipping the
@@ -631,6 +670,65 @@ static void warn_split_sessions(apr_pool_t *ptemp, server_rec *main_server)
     }
 }
 
+/* An application's slot key: a 64-bit FNV-1a hash of its virtual host
+ * (ServerName and port) and path, the same after a reload (an index in
+ * the configuration would not be: a reload that adds or removes an
+ * application renumbers the others). Never 0 (a free slot). */
+static uint64_t app_key(const server_rec *s, const char *path)
+{
+    char port[16];
+    const char *parts[3];
+    uint64_t h = 14695981039346656037ULL;
+    size_t i;
+    snprintf(port, sizeof port, "%u", (unsigned)s->port);
+    parts[0] = s->server_hostname ? s->server_hostname : "";
+    parts[1] = port;
+    parts[2] = path;
+    for (i = 0; i < 3; i++) {
+        const unsigned char *c = (const unsigned char *)parts[i];
+        for (;; c++) {
+            h = (h ^ *c) * 1099511628211ULL; /* the NUL too: a separator */
+            if (!*c)
+                break;
+        }
+    }
+    return h ? h : 1;
+}
+
+/* Gives each application its slot in the shared mapping: the one of its
+ * key (an earlier configuration's), else the first free one. Only here,
+ * in the parent before the children fork: slots are never freed, so a
+ * key's slot comes before the first free one. */
+static void assign_slots(apr_pool_t *ptemp, server_rec *main_server)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+    int i, j;
+    for (s = next_own_apps(seen, main_server); s; s = next_own_apps(seen, s->next)) {
+        const server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
+        for (i = 0; i < sc->apps->nelts; i++) {
+            dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            uint64_t key = app_key(s, d->path);
+            for (j = 0; j < APP_SLOTS; j++)
+                if (counters->apps[j].key == key || counters->apps[j].key == 0)
+                    break;
+            if (j == APP_SLOTS) {
+                d->slot = -1;
+                if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+                    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                                 "mod_sess: application %s: the shared counters hold %d "
+                                 "applications, all taken since Apache started: its /metrics "
+                                 "counters are the answering child's (restart Apache, not "
+                                 "gracefully, to free them)",
+                                 d->path, APP_SLOTS);
+                continue;
+            }
+            counters->apps[j].key = key;
+            d->slot = j;
+        }
+    }
+}
+
 /* The counters every child adds to: one mapping for the server's whole
  * life (kept in the process pool, which a restart does not clear), so a
  * graceful restart's new children count on from the old ones' totals, as
@@ -654,6 +752,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         apr_pool_userdata_set(p, COUNTERS_KEY, apr_pool_cleanup_null, process);
     }
     counters = p;
+    assign_slots(ptemp, s);
     warn_split_sessions(ptemp, s);
     return OK;
 }
@@ -1131,7 +1230,127 @@ static apr_status_t forget_site(void *scv)
     server_conf *sc = scv;
     sc->site = NULL;
     sc->handles = NULL;
+    sc->published = NULL;
     return APR_SUCCESS;
+}
+
+/* The per-application counters a child adds to its applications' slots:
+ * sess_app_counters' fields after sessions_current (a gauge: with the
+ * in-process store each child's own sessions, which no sum over children
+ * that come and go keeps right). */
+static const size_t app_counter_at[APP_COUNTERS] = {
+    offsetof(sess_app_counters, sessions_total),
+    offsetof(sess_app_counters, sessions_timed_out),
+    offsetof(sess_app_counters, sessions_abandoned),
+    offsetof(sess_app_counters, lock_waits),
+    offsetof(sess_app_counters, lock_timeouts),
+    offsetof(sess_app_counters, store_errors),
+};
+
+static uint64_t counter_at(const sess_app_counters *c, size_t at)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)c + at, sizeof v);
+    return v;
+}
+
+/* This child's sites (the servers that built one), which it publishes. */
+static apr_array_header_t *own_sites;
+/* Publishing is one thread's at a time (the publisher's, a scrape's). */
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The publisher's stop. */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static bool stopping, publishing;
+static pthread_t publisher;
+/* How often a child publishes, seconds. */
+#define PUBLISH_INTERVAL 1
+
+/* Adds to the shared slots what this child's applications counted since
+ * it last did (sess_app_stats now, less what it added before): so every
+ * child's counts reach /metrics whichever child answers, and no slot goes
+ * down. */
+static void publish_counts(void)
+{
+    int n, i;
+    size_t k;
+    if (!counters || !own_sites)
+        return;
+    pthread_mutex_lock(&publish_lock);
+    for (n = 0; n < own_sites->nelts; n++) {
+        server_conf *sc = APR_ARRAY_IDX(own_sites, n, server_conf *);
+        if (!sc->site)
+            continue;
+        for (i = 0; i < sc->apps->nelts; i++) {
+            const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
+            sess_app_counters now;
+            if (d->slot < 0 || !sc->handles[i])
+                continue;
+            sess_app_stats_init(&now);
+            if (sess_app_stats(sc->handles[i], &now) < 0)
+                continue;
+            for (k = 0; k < APP_COUNTERS; k++) {
+                uint64_t v = counter_at(&now, app_counter_at[k]);
+                uint64_t was = counter_at(&sc->published[i], app_counter_at[k]);
+                if (v <= was)
+                    continue;
+                __atomic_add_fetch(&counters->apps[d->slot].v[k], v - was, __ATOMIC_RELAXED);
+                memcpy((char *)&sc->published[i] + app_counter_at[k], &v, sizeof v);
+            }
+        }
+    }
+    pthread_mutex_unlock(&publish_lock);
+}
+
+/* The publisher: every PUBLISH_INTERVAL, this child's counts (a session's
+ * timeout counts in a child that serves nothing then too). */
+static void *publish_loop(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&stop_lock);
+    while (!stopping) {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        at.tv_sec += PUBLISH_INTERVAL;
+        pthread_cond_timedwait(&stop_cond, &stop_lock, &at);
+        if (stopping)
+            break;
+        pthread_mutex_unlock(&stop_lock);
+        publish_counts();
+        pthread_mutex_lock(&stop_lock);
+    }
+    pthread_mutex_unlock(&stop_lock);
+    return NULL;
+}
+
+/* The child ends: the publisher stops, and what is left is published
+ * before the applications go (a pre-cleanup: before release_site). */
+static apr_status_t stop_publisher(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&stop_lock);
+    stopping = true;
+    pthread_cond_signal(&stop_cond);
+    pthread_mutex_unlock(&stop_lock);
+    if (publishing)
+        pthread_join(publisher, NULL);
+    publishing = false;
+    publish_counts();
+    return APR_SUCCESS;
+}
+
+static void start_publisher(apr_pool_t *pchild, server_rec *main_server)
+{
+    int rc;
+    if (!counters || !own_sites->nelts)
+        return;
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_publisher);
+    if ((rc = pthread_create(&publisher, NULL, publish_loop, NULL)) != 0)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rc, main_server,
+                     "mod_sess: no thread to publish this child's counters: /metrics shows "
+                     "them when this child answers it or ends");
+    else
+        publishing = true;
 }
 
 /* After the fork: each server's site and applications (an application's
@@ -1146,6 +1365,7 @@ static apr_status_t forget_site(void *scv)
 static void child_init(apr_pool_t *pchild, server_rec *main_server)
 {
     server_rec *s, *earlier;
+    own_sites = apr_array_make(pchild, 4, sizeof(server_conf *));
     for (s = main_server; s; s = s->next) {
         server_conf *sc = ap_get_module_config(s->module_config, &sess_module);
         sess_result hr;
@@ -1163,17 +1383,20 @@ static void child_init(apr_pool_t *pchild, server_rec *main_server)
             if (ec != sc) {
                 sc->site = ec->site;
                 sc->handles = ec->handles;
+                sc->published = ec->published;
                 apr_pool_cleanup_register(pchild, sc, forget_site, apr_pool_cleanup_null);
             }
             continue;
         }
         sc->handles = apr_pcalloc(pchild, sizeof(sess_app *) * (size_t)sc->apps->nelts);
+        sc->published = apr_pcalloc(pchild, sizeof *sc->published * (size_t)sc->apps->nelts);
         if ((hr = sess_site_create(&sc->site)) < 0) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_sess: sess_site_create: %s",
                          last_error(pchild, hr));
             continue;
         }
         apr_pool_cleanup_register(pchild, sc, release_site, apr_pool_cleanup_null);
+        *(server_conf **)apr_array_push(own_sites) = sc;
         for (i = 0; i < sc->apps->nelts; i++) {
             const dir_conf *d = APR_ARRAY_IDX(sc->apps, i, dir_conf *);
             hr = create_app(pchild, d, APP_SERVE, &sc->handles[i]);
@@ -1188,6 +1411,7 @@ static void child_init(apr_pool_t *pchild, server_rec *main_server)
             }
         }
     }
+    start_publisher(pchild, main_server);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1954,35 +2178,53 @@ static const char *label_value(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* sess-metrics: every application's counters (sess_app_stats) in the
- * Prometheus text format, as the demo's /metrics (examples-c/DEMO.md), then
- * what the module counted over all children of this server. Each child has
- * its own applications: their counters are the answering child's (with one
- * child, the server's; sess_sessions on Redis is the farm's). */
+/* sess-metrics: the server's (virtual host's) applications' counters in the
+ * Prometheus text format, the demo's series (examples-c/DEMO.md), then
+ * what the module counted. The counters are all children's: each child
+ * adds what its applications counted to their slots in the shared mapping
+ * (publish_counts: every second, when it answers /metrics and when it
+ * ends), so they never go down whichever child answers, and a graceful
+ * restart's children count on (an application keeps its slot while its
+ * virtual host and path stay). sess_sessions is a gauge no child can sum:
+ * with the in-process store each child has sessions of its own, and it is
+ * the answering child's (its HELP says so); on LMDB or Redis, the store's. */
 static int metrics_handler(request_rec *r)
 {
     const server_conf *sc = ap_get_module_config(r->server->module_config, &sess_module);
     int napps = sc->site ? sc->apps->nelts : 0, a;
+    size_t k;
+    sbuf text = {0};
     sess_app_counters *stats = apr_pcalloc(r->pool, sizeof *stats * (size_t)(napps + 1));
     const char **labels = apr_pcalloc(r->pool, sizeof *labels * (size_t)(napps + 1));
-    sbuf text = {0};
 
     if (strcmp(r->handler, "sess-metrics") != 0)
         return DECLINED;
     if (r->method_number != M_GET)
         return not_allowed(r);
+    publish_counts(); /* this child's, up to now */
     for (a = 0; a < napps; a++) {
+        const dir_conf *d = APR_ARRAY_IDX(sc->apps, a, dir_conf *);
         sess_result hr;
         sess_app_stats_init(&stats[a]);
         if ((hr = sess_app_stats(sc->handles[a], &stats[a])) < 0)
             return error_page(r, HTTP_INTERNAL_SERVER_ERROR, last_error(r->pool, hr));
-        labels[a] = label_value(r->pool, APR_ARRAY_IDX(sc->apps, a, dir_conf *)->path);
+        labels[a] = label_value(r->pool, d->path);
+        /* All children's, from the application's slot (without one, all
+         * taken, as logged at startup: this child's). */
+        if (counters && d->slot >= 0)
+            for (k = 0; k < APP_COUNTERS; k++) {
+                uint64_t v = __atomic_load_n(&counters->apps[d->slot].v[k], __ATOMIC_RELAXED);
+                memcpy((char *)&stats[a] + app_counter_at[k], &v, sizeof v);
+            }
     }
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
-    metrics_text(&text, stats, labels, (size_t)napps);
+    metrics_text(&text, stats, labels, (size_t)napps,
+                 "Sessions stored now: with the in-process store, the answering child's "
+                 "(each child has sessions of its own); with LMDB or Redis, the store's.",
+                 " (all children)");
     if (text.oom) {
         sb_free(&text);
         return HTTP_INTERNAL_SERVER_ERROR;
