@@ -443,39 +443,37 @@ impl Sweeper {
         let signal = stop.clone();
         let last_error = Arc::new(parking_lot::Mutex::new(None));
         let record = last_error.clone();
-        let thread = std::thread::Builder::new()
-            .name("sess-expiry".into())
-            .spawn(move || {
-                let mut phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
-                if *phase == Phase::Starting {
-                    *phase = Phase::Running;
-                    signal.1.notify_all();
+        let thread = crate::threads::spawn("sess-expiry", move || {
+            let mut phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if *phase == Phase::Starting {
+                *phase = Phase::Running;
+                signal.1.notify_all();
+            }
+            loop {
+                let (stopped, _) = signal
+                    .1
+                    .wait_timeout_while(phase, every, |p| *p != Phase::Stopped)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *stopped == Phase::Stopped {
+                    return;
                 }
-                loop {
-                    let (stopped, _) = signal
-                        .1
-                        .wait_timeout_while(phase, every, |p| *p != Phase::Stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped == Phase::Stopped {
-                        return;
-                    }
-                    drop(stopped);
-                    let Some(app) = app.upgrade() else {
-                        return;
-                    };
-                    fork::sweep(|| *record.lock() = app.sweep().err());
-                    // Before the phase's lock: the last reference ends
-                    // the application, whose sweeper takes that lock.
-                    drop(app);
-                    phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
-                }
-            })
-            .map_err(|e| {
-                Error::new(
-                    error::E_FAIL,
-                    format!("cannot start the expiry thread: {e}"),
-                )
-            })?;
+                drop(stopped);
+                let Some(app) = app.upgrade() else {
+                    return;
+                };
+                fork::sweep(|| *record.lock() = app.sweep().err());
+                // Before the phase's lock: the last reference ends
+                // the application, whose sweeper takes that lock.
+                drop(app);
+                phase = signal.0.lock().unwrap_or_else(PoisonError::into_inner);
+            }
+        })
+        .map_err(|e| {
+            Error::new(
+                error::E_FAIL,
+                format!("cannot start the expiry thread: {e}"),
+            )
+        })?;
         let phase = stop.0.lock().unwrap_or_else(PoisonError::into_inner);
         drop(
             stop.1

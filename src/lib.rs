@@ -19,5 +19,6 @@ pub mod fork;
 pub mod locale;
 pub mod state;
 pub mod store;
+mod threads;
 pub mod variant;
 pub mod web;

@@ -193,15 +193,13 @@ impl Slides {
     /// the backlog themselves.
     pub(super) fn flusher(self: &Arc<Self>, mut flush: impl FnMut() -> bool + Send + 'static) {
         let slides = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
-            .name("sess-lmdb-slides".into())
-            .spawn(move || {
-                while slides.wait_due() {
-                    if !flush() {
-                        return;
-                    }
+        let spawned = crate::threads::spawn("sess-lmdb-slides", move || {
+            while slides.wait_due() {
+                if !flush() {
+                    return;
                 }
-            });
+            }
+        });
         if spawned.is_err() {
             // No thread: the queue is flushed at its backlog and by sweeps,
             // and nothing bounds how long a slide waits, so queue no more.
