@@ -180,6 +180,7 @@
 #include <string.h>
 #include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -1269,14 +1270,20 @@ static pthread_t publisher;
 /* Adds to the shared slots what this child's applications counted since
  * it last did (sess_app_stats now, less what it added before): so every
  * child's counts reach /metrics whichever child answers, and no slot goes
- * down. */
-static void publish_counts(void)
+ * down. `wait`: for another thread's publishing to end; else, while one
+ * runs, nothing (the publisher's next turn, and the child's end: prefork
+ * ends a child in its SIGTERM handler, which may have interrupted a
+ * scrape holding the lock, and must not wait for it). */
+static void publish_counts(bool wait)
 {
     int n, i;
     size_t k;
     if (!counters || !own_sites)
         return;
-    pthread_mutex_lock(&publish_lock);
+    if (wait)
+        pthread_mutex_lock(&publish_lock);
+    else if (pthread_mutex_trylock(&publish_lock) != 0)
+        return;
     for (n = 0; n < own_sites->nelts; n++) {
         server_conf *sc = APR_ARRAY_IDX(own_sites, n, server_conf *);
         if (!sc->site)
@@ -1316,7 +1323,7 @@ static void *publish_loop(void *unused)
         if (stopping)
             break;
         pthread_mutex_unlock(&stop_lock);
-        publish_counts();
+        publish_counts(false);
         pthread_mutex_lock(&stop_lock);
     }
     pthread_mutex_unlock(&stop_lock);
@@ -1335,17 +1342,30 @@ static apr_status_t stop_publisher(void *unused)
     if (publishing)
         pthread_join(publisher, NULL);
     publishing = false;
-    publish_counts();
+    publish_counts(false);
     return APR_SUCCESS;
 }
 
 static void start_publisher(apr_pool_t *pchild, server_rec *main_server)
 {
     int rc;
+    sigset_t all, was;
     if (!counters || !own_sites->nelts)
         return;
     apr_pool_pre_cleanup_register(pchild, NULL, stop_publisher);
-    if ((rc = pthread_create(&publisher, NULL, publish_loop, NULL)) != 0)
+    /* Signals to the child stay the MPM's threads' (as the library's own
+     * threads leave them): the publisher starts with them blocked, but
+     * for those its own fault raises. */
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    pthread_sigmask(SIG_BLOCK, &all, &was);
+    rc = pthread_create(&publisher, NULL, publish_loop, NULL);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    if (rc != 0)
         ap_log_error(APLOG_MARK, APLOG_ERR, rc, main_server,
                      "mod_sess: no thread to publish this child's counters: /metrics shows "
                      "them when this child answers it or ends");
@@ -2201,7 +2221,7 @@ static int metrics_handler(request_rec *r)
         return DECLINED;
     if (r->method_number != M_GET)
         return not_allowed(r);
-    publish_counts(); /* this child's, up to now */
+    publish_counts(true); /* this child's, up to now */
     for (a = 0; a < napps; a++) {
         const dir_conf *d = APR_ARRAY_IDX(sc->apps, a, dir_conf *);
         sess_result hr;
