@@ -1012,13 +1012,13 @@ mod tests {
         // A sweep at 20 s takes both sessions' locks inside its write
         // transaction, and its process is killed there: the transaction
         // never commits (LMDB drops it) and the locks are never freed, as
-        // `forget` leaves them in the shared table.
+        // `leave_held` leaves them in the shared table.
         let mut locks = p.locks.sweep(20_000);
         {
             let _txn = p.shared.write_txn("test").unwrap();
             assert!(locks.take(&[1; 16]) && locks.take(&[2; 16]));
         }
-        std::mem::forget(locks);
+        locks.leave_held();
         // A few seconds on (nowhere near 120 s), a request for one finds
         // it expired and claims it (its Session_OnEnd is the caller's),
         // rather than waiting for the dead sweeper's lock until it gives
