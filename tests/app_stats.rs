@@ -1,12 +1,15 @@
 //! The application's counters (`App::stats`, `sess_app_stats`): each moves
 //! when, and only when, its event happens.
 
+#[path = "common/hooked.rs"]
+mod hooked;
 #[path = "common/stored.rs"]
 mod stored;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use hooked::{Hooked, Hooks};
 use sess::app::{App, AppOptions, AppStats};
 use sess::clock::ManualClock;
 use sess::error;
@@ -89,100 +92,35 @@ fn counters_follow_what_happens() {
     );
 }
 
-/// The in-process store, failing every lookup while `down` is set (a store
-/// whose server went away).
-struct Flaky {
-    inner: sess::store::MemoryStore,
-    down: std::sync::atomic::AtomicBool,
-}
+/// Fails every lookup while set (a store whose server went away).
+#[derive(Default)]
+struct Down(std::sync::atomic::AtomicBool);
 
-impl sess::store::SessionStore for Flaky {
-    fn mode(&self) -> sess::store::StoreMode {
-        self.inner.mode()
-    }
-    fn get(
-        &self,
-        id: &sess::state::SessionId,
-        mode: LockMode,
-        wait: Duration,
-        now_ms: u64,
-    ) -> sess::error::Result<sess::store::Lookup> {
-        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+impl Hooks for Down {
+    fn before_lookup(&self) -> sess::error::Result<()> {
+        if self.0.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(sess::error::Error::new(
                 error::E_STORE_UNAVAILABLE,
                 "the store is down",
             ));
         }
-        self.inner.get(id, mode, wait, now_ms)
-    }
-    fn prepare(
-        &self,
-        id: sess::state::SessionId,
-        data: sess::state::SessionData,
-        now_ms: u64,
-    ) -> sess::store::Lease {
-        self.inner.prepare(id, data, now_ms)
-    }
-    fn insert(
-        &self,
-        lease: &mut sess::store::Lease,
-        now_ms: u64,
-        deadline_ms: u64,
-        max_sessions: usize,
-    ) -> sess::error::Result<bool> {
-        self.inner.insert(lease, now_ms, deadline_ms, max_sessions)
-    }
-    fn regenerate(
-        &self,
-        lease: &mut sess::store::Lease,
-        new_id: sess::state::SessionId,
-        deadline_ms: u64,
-    ) -> sess::error::Result<bool> {
-        self.inner.regenerate(lease, new_id, deadline_ms)
-    }
-    fn release(&self, lease: sess::store::Lease, deadline_ms: u64) -> sess::error::Result<()> {
-        self.inner.release(lease, deadline_ms)
-    }
-    fn remove(&self, lease: sess::store::Lease) -> sess::error::Result<sess::store::Lease> {
-        self.inner.remove(lease)
-    }
-    fn take_expired(
-        &self,
-        now_ms: u64,
-        out: &mut Vec<sess::store::Lease>,
-    ) -> sess::error::Result<()> {
-        self.inner.take_expired(now_ms, out)
-    }
-    fn drain(&self, out: &mut Vec<sess::store::Lease>) {
-        self.inner.drain(out)
-    }
-    fn count(&self) -> sess::error::Result<usize> {
-        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(sess::error::Error::new(
-                error::E_STORE_UNAVAILABLE,
-                "the store is down",
-            ));
-        }
-        self.inner.count()
-    }
-    fn lock_waits(&self) -> u64 {
-        self.inner.lock_waits()
+        Ok(())
     }
 }
 
 #[test]
 fn store_errors_are_counted() {
-    let store = Arc::new(Flaky {
-        inner: sess::store::MemoryStore::new().unwrap(),
-        down: Default::default(),
-    });
+    let store = Arc::new(Hooked::new(Down::default()));
     let app = App::new(AppOptions {
         store: sess::app::StoreConfig::Custom(store.clone()),
         ..AppOptions::default()
     })
     .unwrap();
     let id = stored(&app);
-    store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+    store
+        .hooks
+        .0
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     for _ in 0..3 {
         let e = app.open_session(&id, LockMode::Shared).err().unwrap();
         assert_eq!(e.code(), error::E_STORE_UNAVAILABLE);
@@ -195,7 +133,8 @@ fn store_errors_are_counted() {
         (4, 1, None)
     );
     store
-        .down
+        .hooks
+        .0
         .store(false, std::sync::atomic::Ordering::Relaxed);
     app.open_session(&id, LockMode::Shared)
         .unwrap()

@@ -4,6 +4,8 @@
 
 #[path = "common/counted.rs"]
 mod counted;
+#[path = "common/hooked.rs"]
+mod hooked;
 #[path = "common/stored.rs"]
 mod stored;
 
@@ -12,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use counted::counted;
+use hooked::{Hooked, Hooks};
 use sess::app::{App, AppOptions, StaticObject};
 use sess::clock::ManualClock;
 use sess::error;
@@ -703,84 +706,22 @@ fn a_full_store_ends_what_is_due_before_refusing() {
     );
 }
 
-/// The in-process store, running `meanwhile` once, the first time it
-/// refuses a new session as full: what another thread does between that
-/// refusal and the refused request's own attempt to make room.
-struct FullHook {
-    inner: sess::store::MemoryStore,
+/// Runs `meanwhile` once, the first time the in-process store refuses a
+/// new session as full: what another thread does between that refusal and
+/// the refused request's own attempt to make room.
+#[derive(Default)]
+struct WhenFull {
     meanwhile: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
-impl sess::store::SessionStore for FullHook {
-    fn mode(&self) -> sess::store::StoreMode {
-        self.inner.mode()
-    }
-    fn get(
-        &self,
-        id: &sess::state::SessionId,
-        mode: LockMode,
-        wait: Duration,
-        now_ms: u64,
-    ) -> error::Result<sess::store::Lookup> {
-        self.inner.get(id, mode, wait, now_ms)
-    }
-    fn prepare(
-        &self,
-        id: sess::state::SessionId,
-        data: sess::state::SessionData,
-        now_ms: u64,
-    ) -> sess::store::Lease {
-        self.inner.prepare(id, data, now_ms)
-    }
-    fn insert(
-        &self,
-        lease: &mut sess::store::Lease,
-        now_ms: u64,
-        deadline_ms: u64,
-        max_sessions: usize,
-    ) -> error::Result<bool> {
-        let inserted = self.inner.insert(lease, now_ms, deadline_ms, max_sessions);
-        if matches!(&inserted, Err(e) if e.code() == error::E_TOO_MANY_SESSIONS) {
+impl Hooks for WhenFull {
+    fn after_insert(&self, inserted: &error::Result<bool>) {
+        if matches!(inserted, Err(e) if e.code() == error::E_TOO_MANY_SESSIONS) {
             let meanwhile = self.meanwhile.lock().unwrap().take();
             if let Some(f) = meanwhile {
                 f();
             }
         }
-        inserted
-    }
-    fn regenerate(
-        &self,
-        lease: &mut sess::store::Lease,
-        new_id: sess::state::SessionId,
-        deadline_ms: u64,
-    ) -> error::Result<bool> {
-        self.inner.regenerate(lease, new_id, deadline_ms)
-    }
-    fn release(&self, lease: sess::store::Lease, deadline_ms: u64) -> error::Result<()> {
-        self.inner.release(lease, deadline_ms)
-    }
-    fn remove(&self, lease: sess::store::Lease) -> error::Result<sess::store::Lease> {
-        self.inner.remove(lease)
-    }
-    fn take_expired(&self, now_ms: u64, out: &mut Vec<sess::store::Lease>) -> error::Result<()> {
-        self.inner.take_expired(now_ms, out)
-    }
-    fn take_expired_batch(
-        &self,
-        now_ms: u64,
-        max: usize,
-        out: &mut Vec<sess::store::Lease>,
-    ) -> error::Result<bool> {
-        self.inner.take_expired_batch(now_ms, max, out)
-    }
-    fn drain(&self, out: &mut Vec<sess::store::Lease>) {
-        self.inner.drain(out)
-    }
-    fn count(&self) -> error::Result<usize> {
-        self.inner.count()
-    }
-    fn lock_waits(&self) -> u64 {
-        self.inner.lock_waits()
     }
 }
 
@@ -791,10 +732,7 @@ impl sess::store::SessionStore for FullHook {
 #[test]
 fn a_full_store_admits_a_session_another_threads_sweep_made_room_for() {
     let clock = Arc::new(ManualClock::new(0));
-    let store = Arc::new(FullHook {
-        inner: sess::store::MemoryStore::new().unwrap(),
-        meanwhile: Mutex::new(None),
-    });
+    let store = Arc::new(Hooked::new(WhenFull::default()));
     let (app, ended) = {
         let store = store.clone();
         let ended: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -812,7 +750,7 @@ fn a_full_store_admits_a_session_another_threads_sweep_made_room_for() {
     stored(&app);
     clock.advance(21 * MIN);
     let sweeper = app.clone();
-    *store.meanwhile.lock().unwrap() = Some(Box::new(move || {
+    *store.hooks.meanwhile.lock().unwrap() = Some(Box::new(move || {
         let swept = std::thread::spawn(move || sweeper.expire().unwrap());
         assert_eq!(swept.join().unwrap(), 2, "the other thread's sweep");
     }));
@@ -823,7 +761,7 @@ fn a_full_store_admits_a_session_another_threads_sweep_made_room_for() {
     assert!(s.is_stored());
     s.close().unwrap();
     assert!(
-        store.meanwhile.lock().unwrap().is_none(),
+        store.hooks.meanwhile.lock().unwrap().is_none(),
         "it was refused once"
     );
     let st = app.stats();
