@@ -899,12 +899,35 @@ mod tests {
         Arc::new(crate::clock::ManualClock::new(0))
     }
 
-    fn provider(what: &str) -> (LmdbProvider, std::path::PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let shared = Shared::open(&LmdbOptions::new(&dir), SINGLE, 1 << 20).unwrap();
+    /// A test's own empty store directory, removed when dropped.
+    struct UnitDir(std::path::PathBuf);
+
+    impl UnitDir {
+        fn new(what: &str) -> UnitDir {
+            let dir = std::env::temp_dir()
+                .join(format!("libsess-lmdb-unit-{what}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            UnitDir(dir)
+        }
+    }
+
+    impl std::ops::Deref for UnitDir {
+        type Target = std::path::Path;
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for UnitDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn provider(what: &str) -> (LmdbProvider, UnitDir) {
+        let dir = UnitDir::new(what);
+        let shared = Shared::open(&LmdbOptions::new(&*dir), SINGLE, 1 << 20).unwrap();
         let locks = LockTable::open(&dir, 1000).unwrap();
         (LmdbProvider::new(shared, locks, test_clock()), dir)
     }
@@ -951,7 +974,7 @@ mod tests {
 
     #[test]
     fn a_write_reserves_for_the_file_as_it_is_when_its_transaction_begins() {
-        let (p, dir) = provider("reserve-late");
+        let (p, _dir) = provider("reserve-late");
         // Other processes, which reserved the same room ahead (their view
         // of the file as old as this one's), commit while this process
         // waits for LMDB's writer lock: the file grows to just short of
@@ -985,7 +1008,6 @@ mod tests {
         );
         let (used, reserved) = p.shared.space();
         assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// Runs `f` with `hook` called by this thread's sweeps at each claim.
@@ -1032,20 +1054,14 @@ mod tests {
         let mut list = BlobList::new(64, 10);
         p.claim_expired(30_000, 10, &mut list).unwrap();
         assert_eq!((list.len(), p.count().unwrap()), (1, 0));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_full_maps_sweep_goes_on_in_smaller_transactions() {
-        let dir = std::env::temp_dir().join(format!(
-            "libsess-lmdb-unit-full-sweep-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = UnitDir::new("full-sweep");
         let opts = LmdbOptions {
             map_size: 1 << 20,
-            ..LmdbOptions::new(&dir)
+            ..LmdbOptions::new(&*dir)
         };
         let shared = Shared::open(&opts, SINGLE, 4096).unwrap();
         let p = LmdbProvider::new(shared, LockTable::open(&dir, 1000).unwrap(), test_clock());
@@ -1089,12 +1105,11 @@ mod tests {
                 .unwrap(),
             Status::Done
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn an_expired_session_whose_lock_is_held_is_not_claimed() {
-        let (p, dir) = provider("held-expired");
+        let (p, _dir) = provider("held-expired");
         assert_eq!(
             p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
             Status::Done
@@ -1116,12 +1131,11 @@ mod tests {
                 .unwrap(),
             Status::Done
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_sweep_never_claims_a_session_locked_while_it_decides() {
-        let (p, dir) = provider("sweep-race");
+        let (p, _dir) = provider("sweep-race");
         let p = std::sync::Arc::new(p);
         assert_eq!(
             p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
@@ -1176,12 +1190,11 @@ mod tests {
             }
             other => panic!("the request got {other:?}"),
         }
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn an_expired_session_slid_before_its_claim_lives_on() {
-        let (p, dir) = provider("slid-claim");
+        let (p, _dir) = provider("slid-claim");
         let p = std::sync::Arc::new(p);
         assert_eq!(
             p.create(&key(1), 1, 0, 10_000, 10, b"a").unwrap(),
@@ -1210,12 +1223,11 @@ mod tests {
                 .unwrap(),
             Status::Done
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_sweep_whose_transaction_fails_hands_out_only_what_it_claimed() {
-        let (p, dir) = provider("sweep-full");
+        let (p, _dir) = provider("sweep-full");
         // More due sessions than the disk room reserved ahead covers: the
         // sweep reserves more as it goes, and the disk is full.
         let n = 700;
@@ -1235,7 +1247,6 @@ mod tests {
         let mut list = BlobList::new(64, usize::from(n));
         p.claim_expired(2000, usize::from(n), &mut list).unwrap();
         assert_eq!((list.len() as u64, p.count().unwrap()), (left, 0));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// Stores `n` sessions of `len`-byte blobs directly, in one
@@ -1288,7 +1299,7 @@ mod tests {
 
     #[test]
     fn a_rename_moves_the_session_or_changes_nothing() {
-        let (p, dir) = provider("rename");
+        let (p, _dir) = provider("rename");
         let (a, b, c, d) = (key(1), key(2), key(3), key(4));
         let h = |k: &str| hash(k).unwrap();
         assert_eq!(
@@ -1341,13 +1352,12 @@ mod tests {
         );
         assert_eq!(out.as_bytes(), b"moved");
         assert_eq!(p.count().unwrap(), 2);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn readers_see_a_renamed_session_once_never_twice_or_not_at_all() {
         use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-        let (p, dir) = provider("rename-seen");
+        let (p, _dir) = provider("rename-seen");
         assert_eq!(
             p.create(&key(1), 7, 1000, 60_000, 10, b"x").unwrap(),
             Status::Done
@@ -1376,12 +1386,11 @@ mod tests {
                 (at, renames) = (3 - at, renames + 1);
             }
         });
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_flush_of_slides_the_disk_has_no_room_for_does_not_stop_expiry() {
-        let (p, dir) = provider("flush-full");
+        let (p, _dir) = provider("flush-full");
         for (i, deadline) in [(1, 10_000), (2, 100_000)] {
             let created = p.create(&key(i), 1, 0, deadline, 10, b"blob");
             assert_eq!(created.unwrap(), Status::Done);
@@ -1403,12 +1412,11 @@ mod tests {
         assert_eq!(state_of(&p, &[1; 16]), None);
         // The slide is lost, as a killed process's: the deadline stays.
         assert_eq!(state_of(&p, &[2; 16]), Some((100_000, 100_000)));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_batch_of_large_slides_stays_within_the_disk_reserved() {
-        let (p, dir) = provider("slide-room");
+        let (p, _dir) = provider("slide-room");
         // 600 sessions of 64 KiB, in overflow pages (which a rewrite
         // allocates anew): a flush of their slides rewrites 40 MiB in one
         // transaction, more than any fixed margin reserved ahead.
@@ -1420,12 +1428,11 @@ mod tests {
         assert_eq!(state_of(&p, &hs[599]), Some((90_000, 60_000)));
         let (used, reserved) = p.shared.space();
         assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_sweep_refiling_large_sessions_stays_within_the_disk_reserved() {
-        let (p, dir) = provider("refile-room");
+        let (p, _dir) = provider("refile-room");
         // 600 sessions of 64 KiB that slid on since they were filed: one
         // sweep re-files (rewrites) them all in one transaction.
         let hs = store_raw(&p, 600, 64 << 10, 90_000, 10_000);
@@ -1435,12 +1442,11 @@ mod tests {
         assert_eq!(state_of(&p, &hs[599]), Some((90_000, 90_000)));
         let (used, reserved) = p.shared.space();
         assert!(used <= reserved, "used {used} bytes, reserved {reserved}");
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn locks_leases_and_owner_checks() {
-        let (p, dir) = provider("locks");
+        let (p, _dir) = provider("locks");
         let mut out = BlobBuf::new(1024);
         assert_eq!(
             p.create(&key(1), 7, 1000, 60_000, 10, b"blob").unwrap(),
@@ -1489,7 +1495,6 @@ mod tests {
         assert_eq!(p.count().unwrap(), 1);
         let e = p.create(&key(2), 1, 0, 1, 1, b"x").unwrap_err();
         assert_eq!(e.code(), error::E_TOO_MANY_SESSIONS);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// The provider of application `name` on `dir`, whose locks have
@@ -1567,12 +1572,11 @@ mod tests {
             Status::Locked
         );
         assert_eq!(long.release(&a, 5).unwrap(), Status::Done);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_session_too_large_to_hand_out_does_not_stop_expiry() {
-        let (p, dir) = provider("too-large");
+        let (p, _dir) = provider("too-large");
         // Session 1, due first, was stored under larger limits: the list
         // (at most 64 bytes a blob) cannot take it.
         for i in 1..=4u8 {
@@ -1602,12 +1606,11 @@ mod tests {
         let mut list = BlobList::new(64, 1);
         p.claim_expired(30_000, 10, &mut list).unwrap();
         assert_eq!((list.len(), p.count().unwrap()), (1, 1));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn slid_sessions_are_refiled_and_shortened_ones_moved() {
-        let (p, dir) = provider("slide");
+        let (p, _dir) = provider("slide");
         for i in 1..=3u8 {
             assert_eq!(
                 p.create(&key(i), 9, 0, 10_000, 10, &[i]).unwrap(),
@@ -1641,7 +1644,6 @@ mod tests {
         p.claim_expired(50_000, 10, &mut list).unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!((p.count().unwrap(), index_len(&p)), (0, 0));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// The deadline stored for `key(i)` (not counting queued slides).
@@ -1664,7 +1666,7 @@ mod tests {
 
     #[test]
     fn read_only_slides_are_queued_and_written_in_batches() {
-        let (p, dir) = provider("queue");
+        let (p, _dir) = provider("queue");
         for i in 1..=6u8 {
             assert_eq!(
                 p.create(&key(i), 9, 0, 60_000, 10, &[i]).unwrap(),
@@ -1740,7 +1742,6 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(stored(&p, 5), Some(140_000));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// The blob stored for `key(i)`.
@@ -1753,7 +1754,7 @@ mod tests {
 
     #[test]
     fn rewrites_keep_or_resize_blobs_and_a_flush_skips_damage() {
-        let (p, dir) = provider("rewrite");
+        let (p, _dir) = provider("rewrite");
         for i in 1..=3u8 {
             let blob = vec![i; 40];
             assert_eq!(
@@ -1800,12 +1801,11 @@ mod tests {
             assert_eq!((stored(&p, 1), blob(&p, 1)), (Some(95_000), Some(new)));
         }
         assert_eq!(stored(&p, 3), Some(200_000), "its neighbour untouched");
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn sweeps_take_only_what_is_due_and_skip_damage() {
-        let (p, dir) = provider("sweep");
+        let (p, _dir) = provider("sweep");
         for i in 1..=5u8 {
             let deadline = 1000 * u64::from(i);
             assert_eq!(
@@ -1834,6 +1834,5 @@ mod tests {
         assert!(list.is_empty());
         p.claim_expired(10_000, 10, &mut list).unwrap();
         assert_eq!((list.len(), p.count().unwrap()), (2, 0));
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
