@@ -9,7 +9,8 @@
  * - typed variant setters and getters, and session values without a
  *   variant: written and read typed (sess_value_set_i4, sess_value_get_i4...)
  *   and lent (sess_value_borrow_bstr);
- * - sess_app_stats, also into a caller's older (smaller) struct;
+ * - sess_app_stats, also into a caller's older (smaller) struct, and
+ *   sess_app_stats_own;
  * - fork(): an application created before fork() works in the child (its
  *   expiry thread is started again there) and releases cleanly.
  */
@@ -111,6 +112,13 @@ static void requests(void)
         CHECK(st.sessions_current == 0 && st.sessions_total == 1);
         CHECK(st.sessions_abandoned == 1 && st.sessions_timed_out == 0);
         CHECK(st.lock_waits == 0 && st.lock_timeouts == 0 && st.store_errors == 0);
+        /* The application's own counters: the same, but for the store's count. */
+        memset(&st, 0, sizeof st);
+        CHECK_HR(sess_app_stats_init(&st), SESS_S_OK);
+        CHECK_HR(sess_app_stats_own(app, &st), SESS_S_FALSE);
+        CHECK(st.sessions_current == UINT64_MAX && st.sessions_total == 1);
+        CHECK(st.sessions_abandoned == 1 && st.store_errors == 0);
+        CHECK_HR(sess_app_stats_own(app, NULL), SESS_E_POINTER);
         /* An older caller's struct: only its fields are written. */
         memset(&old, 0, sizeof old);
         old.struct_size = sizeof old;

@@ -2355,6 +2355,16 @@ sess_result sess_app_stats_init_sized(struct sess_app_counters *stats, size_t si
 sess_result sess_app_stats(const struct sess_app *app, struct sess_app_counters *stats);
 
 /**
+ * As `sess_app_stats`, with the application's own counters only: it does
+ * not ask the store for its count of sessions, so it never waits on the
+ * store and counts no store error (`sess_app_stats` counts one each time
+ * a store that is down cannot count). `sessions_current` is UINT64_MAX and
+ * the result `SESS_S_FALSE`. For a host that reads the counters often, a
+ * metrics publisher every second, say.
+ */
+sess_result sess_app_stats_own(const struct sess_app *app, struct sess_app_counters *stats);
+
+/**
  * Fills `*vtbl` with NULLs and sets `struct_size`.
  * It writes this library's whole struct: C and C++ callers reach
  * `sess_store_vtbl_init_sized` through the header's `sess_store_vtbl_init`

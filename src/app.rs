@@ -373,6 +373,16 @@ impl App {
         }
     }
 
+    /// The application's own counters, without the store's count of
+    /// sessions (`sessions_current` is `None`): a read that never waits on
+    /// the store nor counts a store error, for a host that reads the
+    /// counters often (a metrics publisher, every second, while the store
+    /// may be down).
+    pub fn own_stats(&self) -> AppStats {
+        let inner = &self.0.inner;
+        inner.counters.snapshot(None, inner.store.lock_waits())
+    }
+
     /// Bytes the in-process sessions' Contents hold, as the memory budget
     /// counts them (0 with a shared store).
     pub fn memory_used(&self) -> usize {

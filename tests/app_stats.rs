@@ -132,6 +132,17 @@ fn store_errors_are_counted() {
         (s.store_errors, s.sessions_total, s.sessions_current),
         (4, 1, None)
     );
+    // The application's own counters do not ask the store, so reading
+    // them (a metrics publisher's, every second) counts no error.
+    for _ in 0..3 {
+        assert_eq!(
+            app.own_stats(),
+            AppStats {
+                sessions_current: None,
+                ..s
+            }
+        );
+    }
     store
         .hooks
         .0

@@ -2235,6 +2235,21 @@ fn apache_answers_503_when_the_store_is_down() {
         "the error log says why:\n{}",
         demo.output()
     );
+    // Store errors are requests' and scrapes', not the children's
+    // publishing of their counters every second while the store is down
+    // (each publishing asked the store to count, for its whole retry
+    // budget, holding the lock a scrape waits on: /metrics timed out).
+    let errors = || {
+        metric(
+            &demo.get("/metrics", None).text(),
+            "sess_store_errors_total",
+            "/",
+        )
+    };
+    let before = errors();
+    thread::sleep(Duration::from_secs(4));
+    let after = errors();
+    assert!(after - before <= 2, "{before} store errors, then {after}");
 }
 
 #[test]

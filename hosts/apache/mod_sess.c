@@ -167,9 +167,9 @@
  * counts). sess_sessions, a gauge, is the store's on LMDB or Redis and,
  * with the in-process store, the answering child's sessions (each child
  * has its own: no sum over children that come and go stays right); its
- * HELP says so. (sess_app_stats asks the store for its count of sessions:
- * while a Redis or LMDB store fails, each child's publishing counts a
- * store error a second per application.)
+ * HELP says so. Children publish with sess_app_stats_own, which does not
+ * ask the store for its count: a store that is down counts the errors of
+ * requests and scrapes, not a publishing's every second.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -1268,7 +1268,7 @@ static pthread_t publisher;
 #define PUBLISH_INTERVAL 1
 
 /* Adds to the shared slots what this child's applications counted since
- * it last did (sess_app_stats now, less what it added before): so every
+ * it last did (sess_app_stats_own now, less what it added before): so every
  * child's counts reach /metrics whichever child answers, and no slot goes
  * down. `wait`: for another thread's publishing to end; else, while one
  * runs, nothing (the publisher's next turn, and the child's end: prefork
@@ -1294,7 +1294,7 @@ static void publish_counts(bool wait)
             if (d->slot < 0 || !sc->handles[i])
                 continue;
             sess_app_stats_init(&now);
-            if (sess_app_stats(sc->handles[i], &now) < 0)
+            if (sess_app_stats_own(sc->handles[i], &now) < 0)
                 continue;
             for (k = 0; k < APP_COUNTERS; k++) {
                 uint64_t v = counter_at(&now, app_counter_at[k]);

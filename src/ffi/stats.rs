@@ -3,6 +3,7 @@
 
 use super::handle::{self, sess_app};
 use super::{boundary, deref_mut, sess_result};
+use crate::app::{App, AppStats};
 use crate::error::{self as err, Error};
 
 /// An application's counters (`sess_app_stats`), all since it was created.
@@ -102,6 +103,35 @@ pub unsafe extern "C" fn sess_app_stats(
     app: *const sess_app,
     stats: *mut sess_app_counters,
 ) -> sess_result {
+    // SAFETY: as this function's contract.
+    unsafe { write_stats(app, stats, App::stats) }
+}
+
+/// As `sess_app_stats`, with the application's own counters only: it does
+/// not ask the store for its count of sessions, so it never waits on the
+/// store and counts no store error (`sess_app_stats` counts one each time
+/// a store that is down cannot count). `sessions_current` is UINT64_MAX and
+/// the result `SESS_S_FALSE`. For a host that reads the counters often, a
+/// metrics publisher every second, say.
+#[no_mangle]
+pub unsafe extern "C" fn sess_app_stats_own(
+    app: *const sess_app,
+    stats: *mut sess_app_counters,
+) -> sess_result {
+    // SAFETY: as this function's contract.
+    unsafe { write_stats(app, stats, App::own_stats) }
+}
+
+/// `sess_app_stats`' body, the counters read by `read`.
+///
+/// # Safety
+/// `app` is NULL or a live application; `stats` is NULL or writable for
+/// its `struct_size` bytes.
+unsafe fn write_stats(
+    app: *const sess_app,
+    stats: *mut sess_app_counters,
+    read: fn(&App) -> AppStats,
+) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application.
         let app = unsafe { handle::get(app, "app") }?;
@@ -116,7 +146,7 @@ pub unsafe extern "C" fn sess_app_stats(
                 format!("stats->struct_size is {size}; it must be at least {first}"),
             ));
         }
-        let s = app.stats();
+        let s = read(app);
         let full = sess_app_counters {
             struct_size: size as u32,
             reserved: 0,
