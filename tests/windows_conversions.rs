@@ -154,6 +154,31 @@ fn currency_limits() {
     assert_eq!(conv(&Variant::Cy(-15_000), vt::I2), Ok(Variant::I2(-2)));
 }
 
+/// `VarR4FromR8` refuses only what no float holds: Wine's (vartype.c)
+/// overflows past `R4_MAX`, 3.402823567797336e38 (variant.h), which is
+/// `FLT_MAX` plus just under half a float step, so a double that rounds
+/// to `FLT_MAX` (3.4028235e38, `FLT_MAX` as 8 digits write it) converts
+/// to it, and one at the halfway point, which rounds to infinity,
+/// overflows.
+#[test]
+fn r8_to_r4_overflows_only_past_the_largest_float() {
+    let halfway = f64::from(f32::MAX) + 2f64.powi(103);
+    for x in [3.402_823_5e38, f64::from(f32::MAX), halfway - 2f64.powi(76)] {
+        for (v, r4) in [(x, f32::MAX), (-x, f32::MIN)] {
+            assert_eq!(conv(&Variant::R8(v), vt::R4), Ok(Variant::R4(r4)), "{v:e}");
+        }
+    }
+    for x in [halfway, 3.5e38, f64::INFINITY] {
+        for v in [x, -x] {
+            assert_eq!(
+                conv(&Variant::R8(v), vt::R4),
+                Err(error::DISP_E_OVERFLOW),
+                "{v:e}"
+            );
+        }
+    }
+}
+
 /// `test_VarParseNumFromStrEn/Fr/Misc` (vartest.c): after the number the
 /// locale's currency symbol may repeat (`$11$$`, `€12€€`, `zł2złzł`), even
 /// after a leading one; before it, only once (`$$11`).

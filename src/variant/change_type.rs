@@ -341,10 +341,13 @@ fn to_r4(value: Scalar<'_>, loc: &LocaleInfo) -> Result<f32> {
         }
         other => to_r8(other, loc)?,
     };
-    if x.abs() > f64::from(f32::MAX) {
+    // Overflow is what rounds past the largest float (Wine's R4_MAX is
+    // FLT_MAX plus just under half a step): 3.4028235e38 is FLT_MAX.
+    let r4 = x as f32;
+    if r4.is_infinite() {
         return Err(overflow(vt::R4));
     }
-    Ok(x as f32)
+    Ok(r4)
 }
 
 fn to_cy(value: Scalar<'_>, loc: &LocaleInfo) -> Result<i64> {
