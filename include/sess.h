@@ -6,7 +6,10 @@
  *   sess_error_message() describes any code, sess_error_last() gives this
  *   thread's last failure in detail.
  * - NULL where a pointer is required -> SESS_E_POINTER; text is UTF-8
- *   (invalid -> SESS_E_INVALIDARG); outputs are written only on success.
+ *   (invalid -> SESS_E_INVALIDARG); outputs are written only on success
+ *   (but the two the functions name: the length needed with
+ *   SESS_E_INSUFFICIENT_BUFFER, and the Set-Cookie a failed
+ *   sess_request_end must still have sent).
  * - A caller-provided sess_variant *out must be initialised (sess_variant_init);
  *   it is cleared before it is written. The caller owns what it receives.
  * - Strings out: buf/buf_len/out_len; too small -> SESS_E_INSUFFICIENT_BUFFER
@@ -2942,7 +2945,12 @@ sess_result sess_request_url_id_outdated(const struct sess_request *req, bool *o
  * `sess_abandon` says); releases the lock. `*out_set_cookie` (initialised;
  * may be NULL) receives the `Set-Cookie` header value to send as a
  * `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
- * already given by `sess_request_set_cookie` is not repeated). The request
+ * already given by `sess_request_set_cookie` is not repeated). A failure
+ * leaves `*out_set_cookie` as it was, but one: a session the page gave a
+ * new ID (`sess_session_regenerate_id`) whose save (or unlock) then
+ * failed lives on under that ID, the old one dead, so `*out_set_cookie`
+ * receives its cookie with the error: send it with the error page, or
+ * the client keeps neither ID. The request
  * is freed even when an error is returned, except when `*out_set_cookie`
  * cannot be written (a bad tag), or when host code the request is running
  * (Session_OnStart, a static object's factory) calls it

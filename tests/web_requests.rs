@@ -3,10 +3,14 @@
 //! regeneration, failed requests, read-only concurrency, nested and
 //! cookieless applications.
 
+#[path = "common/failing_store.rs"]
+mod failing_store;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use sess::app::{App, AppOptions};
+use failing_store::FailingStore;
+use sess::app::{App, AppOptions, StoreConfig};
 use sess::clock::ManualClock;
 use sess::error;
 use sess::state::SessionId;
@@ -1169,4 +1173,73 @@ fn a_decoded_question_mark_or_hash_is_part_of_the_path() {
     );
     assert_eq!(req.rewrite_url("/shop/api/x?q"), "/shop/api/x?q");
     req.end(false).unwrap();
+}
+
+/// A site whose application keeps its sessions in a [`FailingStore`].
+fn failing_site() -> (Site, App, Arc<FailingStore>) {
+    let store = FailingStore::new();
+    let (site, app) = site_with(AppOptions {
+        store: StoreConfig::Custom(store.clone()),
+        ..AppOptions::default()
+    });
+    (site, app, store)
+}
+
+/// A request whose end fails to save after it gave its session a new ID
+/// still hands the host that ID's cookie (the store moved the session
+/// there and the old ID is dead: without it the client keeps neither),
+/// with the failure; a new session whose save failed gets no cookie.
+#[test]
+fn a_failed_save_after_regenerate_still_gives_the_new_ids_cookie() {
+    let (site, _app, store) = failing_site();
+    let (_, out) = counter(&site, None);
+    let old = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/login", Some(&old), SessionUse::Exclusive))
+        .unwrap();
+    req.session().unwrap().regenerate_id().unwrap();
+    let new = format!("ASPSESSIONID={}", req.session().unwrap().id());
+    store.fail(true);
+    let failed = req.end(false).unwrap_err();
+    assert_eq!(failed.error.code(), error::E_STORE_UNAVAILABLE);
+    let sent = failed.set_cookie.expect("the new ID's cookie");
+    assert_eq!(sent.split(';').next().unwrap(), new);
+    store.fail(false);
+    assert_eq!(
+        counter(&site, Some(&new)).0,
+        2,
+        "the session lives on there"
+    );
+    assert_eq!(counter(&site, Some(&old)).0, 1, "the old ID is dead");
+
+    // A failed request (undone) that regenerated: the same.
+    let mut req = site
+        .begin(&info("/login", Some(&new), SessionUse::Exclusive))
+        .unwrap();
+    req.session().unwrap().regenerate_id().unwrap();
+    let newer = format!("ASPSESSIONID={}", req.session().unwrap().id());
+    store.fail(true);
+    let sent = req.end(true).unwrap_err().set_cookie.unwrap();
+    assert_eq!(sent.split(';').next().unwrap(), newer);
+    store.fail(false);
+    assert_eq!(counter(&site, Some(&newer)).0, 3);
+
+    // A new session whose save failed: no cookie for it.
+    let mut req = site.begin(&info("/", None, SessionUse::Exclusive)).unwrap();
+    let s = req.session_or_new().unwrap();
+    s.set("k", Variant::I4(1)).unwrap();
+    s.regenerate_id().unwrap();
+    store.fail(true);
+    assert_eq!(req.end(false).unwrap_err().set_cookie, None);
+    // Nor for an abandoned one whose removal failed.
+    store.fail(false);
+    let mut req = site
+        .begin(&info("/logout", Some(&newer), SessionUse::Exclusive))
+        .unwrap();
+    let s = req.session().unwrap();
+    s.regenerate_id().unwrap();
+    s.abandon();
+    store.fail(true);
+    assert_eq!(req.end(false).unwrap_err().set_cookie, None);
+    store.fail(false);
 }

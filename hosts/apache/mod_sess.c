@@ -1479,7 +1479,8 @@ static bool failed_note(const request_rec *r)
 }
 
 /* Ends the unit of work: commit, or undo if the page failed. The Set-Cookie
- * joins err_headers_out (sent with any status). */
+ * joins err_headers_out (sent with any status), also with a failure: that
+ * of a session the page gave a new ID, which lives on there. */
 static sess_result end_request(request_rec *r, req_state *st, bool *cookie_added)
 {
     sess_variant cookie;
@@ -1491,7 +1492,7 @@ static sess_result end_request(request_rec *r, req_state *st, bool *cookie_added
     if (hr < 0)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_sess: ending the request: %s",
                       last_error(r->pool, hr));
-    *cookie_added = hr >= 0 && cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr;
+    *cookie_added = cookie.vt == SESS_VT_BSTR && cookie.v.bstrVal.ptr;
     if (*cookie_added)
         apr_table_add(r->err_headers_out, "Set-Cookie", cookie.v.bstrVal.ptr);
     sess_variant_clear(&cookie);

@@ -24,7 +24,7 @@ use super::null;
 use crate::app::{App, Session};
 use crate::error::{self as err, Error, Result};
 use crate::variant::SafeArray;
-use crate::web::{Outcome, Request, Site};
+use crate::web::{EndError, Outcome, Request, Site};
 
 /// A C handle type and the Rust value its pointers point to.
 pub(crate) trait Castable {
@@ -514,7 +514,7 @@ impl<'a> RequestCall<'a> {
     /// the session handle it lent is refused. That handle, and every object
     /// made from it, are detached first; the handles are freed after the
     /// call.
-    pub(crate) fn end(&mut self, failed: bool) -> Result<Outcome> {
+    pub(crate) fn end(&mut self, failed: bool) -> std::result::Result<Outcome, EndError> {
         // SAFETY: live, in this call only; the fields alone.
         let (of, lent) = unsafe {
             let p = self.handle.as_ptr();

@@ -470,7 +470,12 @@ pub unsafe extern "C" fn sess_request_url_id_outdated(
 /// `sess_abandon` says); releases the lock. `*out_set_cookie` (initialised;
 /// may be NULL) receives the `Set-Cookie` header value to send as a
 /// `SESS_VT_BSTR` the caller owns, or `SESS_VT_EMPTY` for none (a value
-/// already given by `sess_request_set_cookie` is not repeated). The request
+/// already given by `sess_request_set_cookie` is not repeated). A failure
+/// leaves `*out_set_cookie` as it was, but one: a session the page gave a
+/// new ID (`sess_session_regenerate_id`) whose save (or unlock) then
+/// failed lives on under that ID, the old one dead, so `*out_set_cookie`
+/// receives its cookie with the error: send it with the error page, or
+/// the client keeps neither ID. The request
 /// is freed even when an error is returned, except when `*out_set_cookie`
 /// cannot be written (a bad tag), or when host code the request is running
 /// (Session_OnStart, a static object's factory) calls it
@@ -495,15 +500,16 @@ pub unsafe extern "C" fn sess_request_end(
         drop(call);
         // SAFETY: a request from sess_request_begin, ended once.
         drop(unsafe { handle::take(req) });
-        let outcome = ended?;
-        if !out_set_cookie.is_null() {
-            let value = outcome
-                .set_cookie
-                .map_or(Variant::Empty, |c| Variant::Bstr(c.into()));
+        let (set_cookie, ended) = match ended {
+            Ok(outcome) => (outcome.set_cookie, Ok(err::S_OK)),
+            Err(e) => (e.set_cookie, Err(e.error)),
+        };
+        if !out_set_cookie.is_null() && (ended.is_ok() || set_cookie.is_some()) {
+            let value = set_cookie.map_or(Variant::Empty, |c| Variant::Bstr(c.into()));
             // SAFETY: an initialised variant per the contract.
             unsafe { store(out_set_cookie, value) }?;
         }
-        Ok(err::S_OK)
+        ended
     })
 }
 

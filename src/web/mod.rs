@@ -14,5 +14,5 @@ pub mod site;
 
 pub use cookie::{CookieOptions, SameSite, Secure};
 pub use paths::AppPaths;
-pub use request::{Outcome, Request, RequestInfo, SessionUse};
+pub use request::{EndError, Outcome, Request, RequestInfo, SessionUse};
 pub use site::{Site, WebOptions};

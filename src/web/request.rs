@@ -50,6 +50,36 @@ pub struct Outcome {
     pub set_cookie: Option<String>,
 }
 
+/// A request whose end failed ([`Request::end`]): the failure, and the
+/// `Set-Cookie` the response must carry all the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndError {
+    /// What failed: the store's save, unlock or removal.
+    pub error: Error,
+    /// The cookie of the ID the request gave its session
+    /// ([`Session::regenerate_id`]) when the session lives on there: the
+    /// store moved it before the failure and the old ID is dead, so a
+    /// response without it leaves the client neither. `None` for every
+    /// other failure: a new session whose save failed is not the client's,
+    /// and an abandoned one whose removal failed keeps its cookie (the
+    /// logout can be tried again).
+    pub set_cookie: Option<String>,
+}
+
+impl From<EndError> for Error {
+    fn from(e: EndError) -> Error {
+        e.error
+    }
+}
+
+impl std::fmt::Display for EndError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for EndError {}
+
 /// One request in progress: holds its session (if any) until [`Request::end`].
 ///
 /// Strict mode: an ID the store does not hold is never adopted; a request
@@ -337,28 +367,32 @@ impl Request {
     /// persistent cookie (`max_age_seconds`) the client gets its cookie
     /// again, the same ID with a fresh `Max-Age` ("rolling"): an active
     /// client's cookie lasts as long as its session.
-    pub fn end(mut self, failed: bool) -> Result<Outcome> {
+    ///
+    /// A failure still names the cookie the response must carry
+    /// ([`EndError::set_cookie`]).
+    pub fn end(mut self, failed: bool) -> std::result::Result<Outcome, EndError> {
         let Some(s) = self.session.take() else {
             return Ok(Outcome::default());
         };
         let id = s.id();
-        let new_and_stored = s.is_new_session() && s.is_stored();
+        let is_new = s.is_new_session();
+        let new_and_stored = is_new && s.is_stored();
         let abandoned = s.is_abandoned();
         // A session the request found (not one it created) lives on with a
         // new deadline unless abandoned, failed or not.
-        let renewed = !s.is_new_session() && !abandoned;
+        let renewed = !is_new && !abandoned;
         // A new session regenerated before anything was written is not
         // stored: it has no cookie to send yet; nor has one a failed
         // request undoes.
-        let regenerated = s.is_regenerated() && s.is_stored() && !(failed && s.is_new_session());
-        if failed {
-            s.discard()?;
-        } else {
-            s.close()?;
-        }
+        let regenerated = s.is_regenerated() && s.is_stored() && !(failed && is_new);
+        let ended = if failed { s.discard() } else { s.close() };
         let opts = &self.web.cookie;
         let set_cookie = if self.web.cookieless {
             None
+        } else if ended.is_err() {
+            // The store moved a session the client had to the new ID
+            // before the failure: it lives on there.
+            (regenerated && renewed).then(|| cookie::set_cookie(opts, &id, self.https))
         } else if abandoned {
             (!self.presented.is_empty() || new_and_stored || self.sent_cookie.is_some())
                 .then(|| cookie::clear_cookie(opts, self.https))
@@ -369,6 +403,9 @@ impl Request {
         };
         // What the host already sent is not sent twice.
         let set_cookie = set_cookie.filter(|c| self.sent_cookie.as_ref() != Some(c));
-        Ok(Outcome { set_cookie })
+        match ended {
+            Ok(()) => Ok(Outcome { set_cookie }),
+            Err(error) => Err(EndError { error, set_cookie }),
+        }
     }
 }
