@@ -377,9 +377,10 @@ typedef sess_result (*sess_static_factory_fn)(void *context,
  * A session-scope static object declaration (GLOBAL.ASA's
  * `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
  * `sess_app_create`; `context` must stay valid while the application lives.
- * A session keeps its instance in the in-process store; a shared store
- * (Redis, LMDB, a host's) keeps no objects, so there each unit of work that
- * uses it makes its own, released when that unit of work ends.
+ * A session keeps its instance in the in-process store (a read-only unit
+ * of work that finds none there makes its own); a shared store (Redis,
+ * LMDB, a host's) keeps no objects, so there each unit of work that uses
+ * it makes its own, released when that unit of work ends.
  */
 typedef struct sess_static_object_decl {
   /**
@@ -2321,8 +2322,8 @@ sess_result sess_static_key_at(struct sess_session *s,
  * name gives `SESS_VT_EMPTY` and `SESS_S_FALSE`; a failing factory's code
  * is returned. With a shared store (Redis, LMDB, a host's) each unit of
  * work makes its own instance, read-only ones too; a read-only unit on the
- * in-process store finds the one a writing unit made, or
- * `SESS_E_READONLY` if none has yet.
+ * in-process store finds the one a writing unit made, or, if none has
+ * yet, makes its own, released when it ends.
  */
 sess_result sess_static_get(struct sess_session *s, const char *name, struct sess_variant *out);
 

@@ -493,6 +493,50 @@ fn a_discarded_unit_keeps_no_static_object() {
     assert_eq!(freed.load(Ordering::SeqCst), 4, "each released once");
 }
 
+/// A read-only unit of work on the in-process store uses a static object
+/// no writing unit has made yet as one on a shared store does: it makes
+/// its own, once, released when it ends, and leaves the session none
+/// (it used to be `E_READONLY`); the instance a writing unit made is the
+/// one it finds after.
+#[test]
+fn a_read_only_unit_makes_its_own_static_object_until_the_session_has_one() {
+    let clock = Arc::new(ManualClock::new(0));
+    let made = Arc::new(AtomicUsize::new(0));
+    let freed = Arc::new(AtomicUsize::new(0));
+    let (m, f) = (made.clone(), freed.clone());
+    let app = app_with_clock(&clock, |o| {
+        o.static_objects = vec![StaticObject {
+            name: "Cart".into(),
+            factory: Arc::new(move || {
+                m.fetch_add(1, Ordering::SeqCst);
+                Ok(counted(&f))
+            }),
+        }];
+    });
+    let count = |n: &AtomicUsize| n.load(Ordering::SeqCst);
+    let id = stored(&app);
+    for end_by_discard in [false, true] {
+        let mut s = app.open_session(&id, LockMode::Shared).unwrap();
+        let first = s.static_object_at(0).unwrap();
+        assert_eq!(first, s.static_object_at(0).unwrap(), "once per unit");
+        drop(first);
+        if end_by_discard {
+            s.discard().unwrap();
+        } else {
+            s.close().unwrap();
+        }
+        assert_eq!(count(&made), count(&freed), "released at the unit's end");
+    }
+    assert_eq!(count(&made), 2, "the session kept none");
+    let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
+    let kept = s.static_object_at(0).unwrap();
+    s.close().unwrap();
+    let mut s = app.open_session(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.static_object_at(0).unwrap(), kept, "the session's own");
+    s.close().unwrap();
+    assert_eq!((count(&made), count(&freed)), (3, 2));
+}
+
 /// A first use of a static object whose factory fails creates no session,
 /// as a refused write creates none: nothing is stored, no cookie is worth
 /// sending, and no Session_OnEnd runs for a session that never began.

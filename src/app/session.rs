@@ -35,10 +35,9 @@ pub struct Session {
     regenerated: bool,
     /// Handed to Session_OnEnd: already removed, nothing to commit.
     ending: bool,
-    /// The static objects a read-only unit of work on a shared store made
-    /// for itself (such a store keeps no instance with the session, and a
-    /// read-only unit writes none into it), by declaration index; released
-    /// when the unit of work ends.
+    /// The static objects a read-only unit of work made for itself (it
+    /// writes none into the session), by declaration index; released when
+    /// the unit of work ends.
     unit_statics: Vec<Option<Object>>,
 }
 
@@ -461,10 +460,9 @@ impl Session {
     /// factory on first use (which also stores a new session; a factory
     /// that fails stores none). A unit of work that is discarded undoes the
     /// making: its instance is let go when it ends, and the next use makes
-    /// another. With a shared store (which keeps no instance with the
-    /// session) each unit of work makes its own, read-only ones too; an
-    /// in-process read-only unit finds the instance a writing one made, or
-    /// `E_READONLY`.
+    /// another. A read-only unit that finds no instance with the session
+    /// makes its own, released when it ends (with a shared store, which
+    /// keeps none with the session, every unit of work makes its own).
     pub fn static_object_at(&mut self, index: usize) -> Result<Object> {
         let decl = self
             .app
@@ -476,20 +474,11 @@ impl Session {
         if let Some(obj) = self.data().static_object(index) {
             return Ok(obj.clone());
         }
-        // A read-only unit on a shared store makes its own, as a writing
-        // unit there does (the store keeps none with the session).
-        let own = self.is_readonly() && self.mode().serialises();
+        // A read-only unit makes its own: it cannot write one into the
+        // session.
+        let own = self.is_readonly();
         if let Some(Some(obj)) = self.unit_statics.get(index).filter(|_| own) {
             return Ok(obj.clone());
-        }
-        if self.is_readonly() && !own {
-            return Err(Error::new(
-                error::E_READONLY,
-                format!(
-                    "static object {:?} is not instantiated yet and the session is read-only",
-                    decl.name
-                ),
-            ));
         }
         // Made before a new session is stored: a failing factory leaves
         // none behind (a full store then releases the new instance).

@@ -53,9 +53,10 @@ pub type sess_clock_fn = Option<unsafe extern "C" fn(context: *mut c_void) -> u6
 /// A session-scope static object declaration (GLOBAL.ASA's
 /// `<OBJECT RUNAT=Server SCOPE=Session ID=name>`). The name is copied at
 /// `sess_app_create`; `context` must stay valid while the application lives.
-/// A session keeps its instance in the in-process store; a shared store
-/// (Redis, LMDB, a host's) keeps no objects, so there each unit of work that
-/// uses it makes its own, released when that unit of work ends.
+/// A session keeps its instance in the in-process store (a read-only unit
+/// of work that finds none there makes its own); a shared store (Redis,
+/// LMDB, a host's) keeps no objects, so there each unit of work that uses
+/// it makes its own, released when that unit of work ends.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct sess_static_object_decl {

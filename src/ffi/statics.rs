@@ -59,8 +59,8 @@ fn object_out(s: &mut Session, index: usize, out: *mut sess_variant) -> Result<s
 /// name gives `SESS_VT_EMPTY` and `SESS_S_FALSE`; a failing factory's code
 /// is returned. With a shared store (Redis, LMDB, a host's) each unit of
 /// work makes its own instance, read-only ones too; a read-only unit on the
-/// in-process store finds the one a writing unit made, or
-/// `SESS_E_READONLY` if none has yet.
+/// in-process store finds the one a writing unit made, or, if none has
+/// yet, makes its own, released when it ends.
 #[no_mangle]
 pub unsafe extern "C" fn sess_static_get(
     s: *mut sess_session,
