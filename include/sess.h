@@ -2250,8 +2250,13 @@ sess_result sess_lcid(struct sess_session *s, const uint32_t *new_lcid, uint32_t
 sess_result sess_codepage(struct sess_session *s, const uint32_t *new_cp, uint32_t *out_cp);
 
 /**
- * Abandon: the contents stay readable until `sess_session_close`, which
- * then removes the session and runs Session_OnEnd; the ID is dead after.
+ * Abandon: the contents stay readable (and writable) until the unit of
+ * work ends, which then removes the session and runs Session_OnEnd; the
+ * ID is dead after. It takes effect however the unit ends, by
+ * `sess_session_close`, `sess_session_discard` or `sess_request_end`,
+ * failed or not (a logout page that fails after it still logs out); a
+ * discarded unit's changes are undone first, so Session_OnEnd sees the
+ * session as the unit found it.
  * A read-only unit of work's Abandon takes the session exclusively at
  * its close: waiting past the lock timeout is `SESS_E_LOCK_TIMEOUT`, and
  * the session is not abandoned. If another request gave the session a

@@ -1243,3 +1243,69 @@ fn a_failed_save_after_regenerate_still_gives_the_new_ids_cookie() {
     assert_eq!(req.end(false).unwrap_err().set_cookie, None);
     store.fail(false);
 }
+
+/// A site whose Session_OnEnd records each ended session's `k`.
+fn ending_site() -> (Site, App, Arc<std::sync::Mutex<Vec<Option<Variant>>>>) {
+    let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let e = ended.clone();
+    let (site, app) = site_with(AppOptions {
+        on_end: Some(Arc::new(move |s| {
+            e.lock().unwrap().push(s.get("k").cloned());
+        })),
+        ..AppOptions::default()
+    });
+    (site, app, ended)
+}
+
+/// Abandon takes effect when the page ends, failed or not (seed 004: the
+/// server processes it after the page's script; a logout page that fails
+/// after it still logs out): a failed request's changes are undone first,
+/// so Session_OnEnd sees the session as the request found it, and the
+/// client's cookie is deleted.
+#[test]
+fn a_failed_request_still_applies_its_abandon() {
+    let (site, app, ended) = ending_site();
+    let (_, out) = stored(&site, "/", "k", 1);
+    let cookie = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/logout", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    let s = req.session().unwrap();
+    s.set("k", Variant::I4(2)).unwrap();
+    s.abandon();
+    let clear = req.end(true).unwrap().set_cookie.unwrap();
+    assert!(clear.contains("Max-Age=0"), "{clear}");
+    assert_eq!(app.session_count().unwrap(), 0);
+    assert_eq!(*ended.lock().unwrap(), [Some(Variant::I4(1))]);
+    let mut req = site
+        .begin(&info("/", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    assert!(req.session().is_none(), "the ID is dead");
+    req.end(false).unwrap();
+}
+
+/// After Abandon the page goes on with the same session (ASP): values it
+/// sets then are readable to the page's end, and Session_OnEnd sees them;
+/// nothing of it survives the request.
+#[test]
+fn values_set_after_abandon_are_readable_until_the_page_ends() {
+    let (site, app, ended) = ending_site();
+    let (_, out) = stored(&site, "/", "k", 1);
+    let cookie = cookie_of(&out);
+    let mut req = site
+        .begin(&info("/", Some(&cookie), SessionUse::Exclusive))
+        .unwrap();
+    let s = req.session().unwrap();
+    s.abandon();
+    s.set("k", Variant::I4(3)).unwrap();
+    assert_eq!(s.get("k"), Some(&Variant::I4(3)));
+    assert!(req.session_or_new().unwrap().is_abandoned(), "the same one");
+    assert!(req
+        .end(false)
+        .unwrap()
+        .set_cookie
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(*ended.lock().unwrap(), [Some(Variant::I4(3))]);
+    assert_eq!(app.session_count().unwrap(), 0);
+}

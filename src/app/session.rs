@@ -382,7 +382,8 @@ impl Session {
 
     /// Marks the session abandoned: the contents stay readable (and
     /// writable) until the unit of work ends; then Session_OnEnd runs and
-    /// the session is destroyed. A read-only unit takes the session
+    /// the session is destroyed, by [`Session::discard`] too (after its
+    /// changes are undone). A read-only unit takes the session
     /// exclusively as it ends ([`SessionStore::upgrade`](crate::store::SessionStore::upgrade)):
     /// `E_LOCK_TIMEOUT` past the lock timeout (not abandoned), and, with a
     /// shared store, `E_SESSION_NOT_FOUND` if the ID names no session any
