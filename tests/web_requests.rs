@@ -1309,3 +1309,37 @@ fn values_set_after_abandon_are_readable_until_the_page_ends() {
     assert_eq!(*ended.lock().unwrap(), [Some(Variant::I4(3))]);
     assert_eq!(app.session_count().unwrap(), 0);
 }
+
+/// A cookieless application mounted below non-ASCII and `%` segments: its
+/// links carry the ID after the path as a browser spells it, and the
+/// decoded request path a server passes back finds the session.
+#[test]
+fn a_cookieless_application_under_encoded_segments_keeps_its_id() {
+    for (app_path, link) in [("/café/ü", "/caf%C3%A9/%C3%BC"), ("/100%", "/100%25")] {
+        let app = App::new(AppOptions::default()).unwrap();
+        let mut site = Site::new();
+        site.add(app_path, &app, cookieless()).unwrap();
+        let page = format!("{app_path}/page");
+        let mut req = site
+            .begin(&info(&page, None, SessionUse::Exclusive))
+            .unwrap();
+        req.session_or_new()
+            .unwrap()
+            .set("k", Variant::I4(1))
+            .unwrap();
+        assert!(req.url_id_outdated());
+        let id = req.session().unwrap().id();
+        let rewritten = req.rewrite_url(&format!("{link}/page?q=1"));
+        assert_eq!(rewritten, format!("{link}/(S({id}))/page?q=1"));
+        req.end(false).unwrap();
+        // The server decodes the link before it passes the path.
+        let back = format!("{app_path}/(S({id}))/page");
+        let mut req = site
+            .begin(&info(&back, None, SessionUse::Exclusive))
+            .unwrap();
+        assert_eq!(req.path(), page);
+        assert_eq!(req.session().unwrap().get("k"), Some(&Variant::I4(1)));
+        assert!(!req.url_id_outdated());
+        req.end(false).unwrap();
+    }
+}
