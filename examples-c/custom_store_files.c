@@ -1058,6 +1058,50 @@ static void regenerate(sess_app *app, const char *dir)
     CHECK(!dir_mentions(dir, new_id));
 }
 
+/* A login (a new ID) whose request then fails to save: the store moved
+ * the session to the new ID and the old one is dead, so sess_request_end
+ * still gives the new ID's cookie with its error, for the error page. */
+static void regenerate_then_the_save_fails(sess_app *app, void *ctx)
+{
+    sess_site *site = NULL;
+    sess_request_info info;
+    sess_request *req = NULL;
+    sess_session *s = NULL;
+    sess_variant cookie;
+    char old_id[SESS_ID_LEN + 1], new_id[SESS_ID_LEN + 1];
+    char header[sizeof "ASPSESSIONID=" + SESS_ID_LEN], want[sizeof header];
+    printf("a failed save after a new ID still sends the new ID's cookie\n");
+    new_session(app, "Login", 0, old_id);
+    snprintf(header, sizeof header, "ASPSESSIONID=%s", old_id);
+    CHECK_HR(sess_site_create(&site), SESS_S_OK);
+    CHECK_HR(sess_site_add(site, "/", app, NULL), SESS_S_OK);
+    CHECK_HR(sess_request_info_init(&info), SESS_S_OK);
+    info.path = "/login";
+    info.cookie_header = header;
+    info.cookie_header_len = strlen(header);
+    CHECK_HR(sess_request_begin(site, &info, &req), SESS_S_OK);
+    CHECK_HR(sess_request_session(req, 0, &s), SESS_S_OK);
+    CHECK_HR(sess_session_regenerate_id(s), SESS_S_OK);
+    CHECK_HR(sess_session_id(s, new_id, sizeof new_id, NULL), SESS_S_OK);
+    file_store_set_down(ctx, 1);
+    sess_variant_init(&cookie);
+    CHECK_HR(sess_request_end(req, false, &cookie), SESS_E_STORE_UNAVAILABLE);
+    file_store_set_down(ctx, 0);
+    snprintf(want, sizeof want, "ASPSESSIONID=%s", new_id);
+    CHECK(cookie.vt == SESS_VT_BSTR
+          && strncmp(cookie.v.bstrVal.ptr, want, strlen(want)) == 0
+          && cookie.v.bstrVal.ptr[strlen(want)] == ';');
+    sess_variant_clear(&cookie);
+    sess_site_release(site);
+    /* The session lives on under the new ID (its lost unlock freed by
+     * the lock TTL), the old ID dead. */
+    clock_ms += LOCK_TTL_MS + 1;
+    CHECK_HR(sess_session_open(app, old_id, 0, &s), SESS_E_SESSION_NOT_FOUND);
+    CHECK_HR(sess_session_open(app, new_id, 0, &s), SESS_S_OK);
+    CHECK(text_is(s, "UserName", "Login"));
+    CHECK_HR(sess_session_close(s), SESS_S_OK);
+}
+
 /* Two applications on one directory: two processes of a web farm. */
 typedef struct counter_job {
     sess_app *app;
@@ -1228,10 +1272,11 @@ int main(void)
         lock_contention(app, ctx);
         store_failures(app, ctx);
         regenerate(app, dir);
+        regenerate_then_the_save_fails(app, ctx);
         /* Releasing the application leaves its sessions in the store (other
          * processes may share it): no OnEnd; the store is destroyed once. */
         left = stored(app);
-        CHECK(left == 5);
+        CHECK(left == 6);
         {
             int e = ends(), d = destroyed;
             sess_app_release(app);
