@@ -2892,8 +2892,14 @@ fn raw_set_cookie(text: &str) -> Option<SetCookie> {
 
 /// Apache as `host` with `env` (conf.sh's) whose configuration mod_sess
 /// must refuse: `apache2 -t` (apachectl configtest) fails, and so does a
-/// start, before it listens. What the start printed (the error log).
-fn apache_refuses_to_start(host: Host, env: &[(&str, &str)]) -> String {
+/// start, before it listens, and its log says each of `needles` (`what`
+/// names the case in a failure's message). What the start printed.
+fn apache_refuses_to_start(
+    host: Host,
+    env: &[(&str, &str)],
+    what: &str,
+    needles: &[&str],
+) -> String {
     let port = free_port();
     let (mut cmd, run) = Demo::apache_command(host, env, port).unwrap_or_else(|e| panic!("{e}"));
     let conf = run.dir.join("httpd.conf");
@@ -2953,6 +2959,12 @@ fn apache_refuses_to_start(host: Host, env: &[(&str, &str)]) -> String {
         assert!(
             test_out.contains(line.split("mod_sess:").nth(1).unwrap_or(line).trim()),
             "apache2 -t does not say what the start said ({line}):\n{test_out}"
+        );
+    }
+    for needle in needles {
+        assert!(
+            out.contains(needle),
+            "{what}: {needle:?} is not in the log:\n{out}"
         );
     }
     out
@@ -3312,15 +3324,17 @@ fn apache_virtual_hosts_on_one_redis_need_a_key_prefix_each() {
     let same = format!("SessionKeyPrefix {prefix}");
     let extra = two_shops(REDIS_URL, &same, &same);
     let env = [("SESS_KEY_PREFIX", prefix.as_str()), extra.env()];
-    let out = apache_refuses_to_start(Host::ApacheRedis, &env);
-    for needle in [
-        "/shop (virtual host a.test",
-        "/shop (virtual host b.test",
-        &format!("\"{prefix}_shop:\""),
-        "SessionKeyPrefix",
-    ] {
-        assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
-    }
+    apache_refuses_to_start(
+        Host::ApacheRedis,
+        &env,
+        "one prefix",
+        &[
+            "/shop (virtual host a.test",
+            "/shop (virtual host b.test",
+            &format!("\"{prefix}_shop:\""),
+            "SessionKeyPrefix",
+        ],
+    );
     let extra = two_shops(
         REDIS_URL,
         &format!("SessionKeyPrefix {prefix}a:"),
@@ -3342,9 +3356,12 @@ fn apache_virtual_hosts_on_one_redis_need_a_key_prefix_each() {
 fn apache_shared_namespace_message_leaves_the_redis_password_out() {
     let url = "redis://shopuser:hunter2secret@127.0.0.1:6379/0";
     let extra = two_shops(url, "", "");
-    let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
-    assert!(out.contains("would share their sessions"), "{out}");
-    assert!(out.contains("redis://..@127.0.0.1:6379/0"), "{out}");
+    let out = apache_refuses_to_start(
+        Host::ApacheInProcess,
+        &[extra.env()],
+        "",
+        &["would share their sessions", "redis://..@127.0.0.1:6379/0"],
+    );
     assert!(!out.contains("hunter2secret"), "{out}");
 }
 
@@ -3379,18 +3396,17 @@ fn apache_virtual_hosts_on_one_lmdb_directory_need_a_store_name_each() {
     let dir = LmdbDir::new();
     let url = dir.url();
     let extra = two_shops(&url, "", "");
-    let out = apache_refuses_to_start(
+    apache_refuses_to_start(
         Host::ApacheLmdb,
         &[("SESS_STORE", url.as_str()), extra.env()],
+        "one store name",
+        &[
+            "/shop (virtual host a.test",
+            "/shop (virtual host b.test",
+            "\"/shop\"",
+            "SessionStoreName",
+        ],
     );
-    for needle in [
-        "/shop (virtual host a.test",
-        "/shop (virtual host b.test",
-        "\"/shop\"",
-        "SessionStoreName",
-    ] {
-        assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
-    }
     let extra = two_shops(&url, "SessionStoreName shop-a", "SessionStoreName shop-b");
     let demo = Demo::start_on(
         Host::ApacheLmdb,
@@ -3448,11 +3464,7 @@ fn apache_refuses_lmdb_settings_the_library_refuses() {
             "outside LMDB's 100 ..= 86400000 ms",
         ),
     ] {
-        let out = apache_refuses_to_start(host, &[env]);
-        assert!(
-            out.contains(needle),
-            "{env:?}: {needle:?} is not in the log:\n{out}"
-        );
+        apache_refuses_to_start(host, &[env], &format!("{env:?}"), &[needle]);
     }
 }
 
@@ -3473,14 +3485,16 @@ fn apache_refuses_to_start_with_an_lmdb_directory_the_children_cannot_open() {
             "<Location /shop>\n    SessionApplication On\n    SessionStore {}\n</Location>\n",
             dir.url()
         ));
-        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
-        for needle in [
-            "application /shop (main server",
-            &format!("LMDB directory {}", dir.0.display()),
-            "0x8004021A",
-        ] {
-            assert!(out.contains(needle), "{needle:?} is not in the log:\n{out}");
-        }
+        apache_refuses_to_start(
+            Host::ApacheInProcess,
+            &[extra.env()],
+            "",
+            &[
+                "application /shop (main server",
+                &format!("LMDB directory {}", dir.0.display()),
+                "0x8004021A",
+            ],
+        );
     }
 }
 
@@ -3551,13 +3565,12 @@ fn apache_refuses_a_stores_directive_in_an_application_of_another_store() {
         let extra = ExtraConf::new(&format!(
             "<Location /shop>\n    SessionApplication On\n    {lines}\n</Location>\n"
         ));
-        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
-        for needle in ["application /shop (main server", needle] {
-            assert!(
-                out.contains(needle),
-                "{lines}: {needle:?} is not in the log:\n{out}"
-            );
-        }
+        apache_refuses_to_start(
+            Host::ApacheInProcess,
+            &[extra.env()],
+            lines,
+            &["application /shop (main server", needle],
+        );
     }
 }
 
@@ -3589,16 +3602,12 @@ fn apache_refuses_an_application_setting_outside_an_application() {
         ),
     ] {
         let extra = ExtraConf::new(conf);
-        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
-        for needle in needles {
-            assert!(
-                out.contains(needle),
-                "{conf}: {needle:?} is not in the log:\n{out}"
-            );
-        }
-        assert!(
-            out.contains(extra.0.to_str().expect("UTF-8 path")),
-            "{conf}: the file is not named:\n{out}"
+        let file = extra.0.to_str().expect("UTF-8 path");
+        apache_refuses_to_start(
+            Host::ApacheInProcess,
+            &[extra.env()],
+            conf,
+            &[needles, &[file]].concat(),
         );
     }
     // Said with the application, in one scope or the server's: accepted.
@@ -3619,17 +3628,16 @@ fn apache_refuses_a_session_timeout_out_of_range_at_its_line() {
             "<Location /shop>\n    SessionApplication On\n    SessionTimeout {timeout}\n\
              </Location>\n"
         ));
-        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
         let file = extra.0.to_str().expect("UTF-8 path");
-        for needle in [
-            &format!("line 3 of {file}") as &str,
-            "SessionTimeout is 1 to 525600 minutes",
-        ] {
-            assert!(
-                out.contains(needle),
-                "{timeout}: {needle:?} is not in the log:\n{out}"
-            );
-        }
+        apache_refuses_to_start(
+            Host::ApacheInProcess,
+            &[extra.env()],
+            timeout,
+            &[
+                &format!("line 3 of {file}"),
+                "SessionTimeout is 1 to 525600 minutes",
+            ],
+        );
     }
 }
 
@@ -3688,12 +3696,6 @@ fn apache_refuses_to_start_with_an_application_the_library_refuses() {
         ),
     ] {
         let extra = ExtraConf::new(conf);
-        let out = apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()]);
-        for needle in needles {
-            assert!(
-                out.contains(needle),
-                "{conf}: {needle:?} is not in the log:\n{out}"
-            );
-        }
+        apache_refuses_to_start(Host::ApacheInProcess, &[extra.env()], conf, needles);
     }
 }
