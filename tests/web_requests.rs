@@ -3,13 +3,13 @@
 //! regeneration, failed requests, read-only concurrency, nested and
 //! cookieless applications.
 
-#[path = "common/failing_store.rs"]
-mod failing_store;
+#[path = "common/hooked.rs"]
+mod hooked;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use failing_store::FailingStore;
+use hooked::{Hooked, Hooks};
 use sess::app::{App, AppOptions, StoreConfig};
 use sess::clock::ManualClock;
 use sess::error;
@@ -22,6 +22,14 @@ fn site_with(opts: AppOptions) -> (Site, App) {
     let app = App::new(opts).unwrap();
     let mut site = Site::new();
     site.add("/", &app, WebOptions::default()).unwrap();
+    (site, app)
+}
+
+/// A site with one cookieless application at `path`.
+fn cookieless_site(path: &str) -> (Site, App) {
+    let app = App::new(AppOptions::default()).unwrap();
+    let mut site = Site::new();
+    site.add(path, &app, cookieless()).unwrap();
     (site, app)
 }
 
@@ -318,9 +326,7 @@ fn nested_applications_keep_their_own_sessions() {
 
 #[test]
 fn cookieless_applications_carry_the_id_in_urls() {
-    let app = App::new(AppOptions::default()).unwrap();
-    let mut site = Site::new();
-    site.add("/app", &app, cookieless()).unwrap();
+    let (site, _app) = cookieless_site("/app");
 
     let mut req = site
         .begin(&info("/app/counter", None, SessionUse::Exclusive))
@@ -358,9 +364,7 @@ fn cookieless_applications_carry_the_id_in_urls() {
 /// the URL is outdated, and `rewrite_url` gives the one to redirect to.
 #[test]
 fn a_cookieless_request_says_when_its_url_lost_the_sessions_id() {
-    let app = App::new(AppOptions::default()).unwrap();
-    let mut site = Site::new();
-    site.add("/app", &app, cookieless()).unwrap();
+    let (site, _app) = cookieless_site("/app");
     // No session yet: nothing to keep.
     let mut req = site
         .begin(&info("/app/login", None, SessionUse::Exclusive))
@@ -1070,9 +1074,7 @@ fn only_requests_that_renew_a_session_send_its_persistent_cookie_again() {
 /// never written (strict mode).
 #[test]
 fn a_page_with_session_state_off_keeps_the_urls_id_in_its_links() {
-    let app = App::new(AppOptions::default()).unwrap();
-    let mut site = Site::new();
-    site.add("/app", &app, cookieless()).unwrap();
+    let (mut site, app) = cookieless_site("/app");
     site.add("/", &app, WebOptions::default()).unwrap();
     let (id, _) = stored(&site, "/app/x", "k", 1);
     let req = site
@@ -1175,9 +1177,32 @@ fn a_decoded_question_mark_or_hash_is_part_of_the_path() {
     req.end(false).unwrap();
 }
 
-/// A site whose application keeps its sessions in a [`FailingStore`].
-fn failing_site() -> (Site, App, Arc<FailingStore>) {
-    let store = FailingStore::new();
+/// Fails saves and removals while set.
+#[derive(Default)]
+struct SavesFail(std::sync::atomic::AtomicBool);
+
+impl SavesFail {
+    /// Makes saves and removals fail (`true`) or work again.
+    fn fail(&self, failing: bool) {
+        self.0.store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Hooks for SavesFail {
+    fn before_save(&self) -> sess::error::Result<()> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(sess::error::Error::new(
+                error::E_STORE_UNAVAILABLE,
+                "the test store is down",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A site whose application's store fails saves on demand.
+fn failing_site() -> (Site, App, Arc<Hooked<SavesFail>>) {
+    let store = Arc::new(Hooked::new(SavesFail::default()));
     let (site, app) = site_with(AppOptions {
         store: StoreConfig::Custom(store.clone()),
         ..AppOptions::default()
@@ -1199,12 +1224,12 @@ fn a_failed_save_after_regenerate_still_gives_the_new_ids_cookie() {
         .unwrap();
     req.session().unwrap().regenerate_id().unwrap();
     let new = format!("ASPSESSIONID={}", req.session().unwrap().id());
-    store.fail(true);
+    store.hooks.fail(true);
     let failed = req.end(false).unwrap_err();
     assert_eq!(failed.error.code(), error::E_STORE_UNAVAILABLE);
     let sent = failed.set_cookie.expect("the new ID's cookie");
     assert_eq!(sent.split(';').next().unwrap(), new);
-    store.fail(false);
+    store.hooks.fail(false);
     assert_eq!(
         counter(&site, Some(&new)).0,
         2,
@@ -1218,10 +1243,10 @@ fn a_failed_save_after_regenerate_still_gives_the_new_ids_cookie() {
         .unwrap();
     req.session().unwrap().regenerate_id().unwrap();
     let newer = format!("ASPSESSIONID={}", req.session().unwrap().id());
-    store.fail(true);
+    store.hooks.fail(true);
     let sent = req.end(true).unwrap_err().set_cookie.unwrap();
     assert_eq!(sent.split(';').next().unwrap(), newer);
-    store.fail(false);
+    store.hooks.fail(false);
     assert_eq!(counter(&site, Some(&newer)).0, 3);
 
     // A new session whose save failed: no cookie for it.
@@ -1229,19 +1254,19 @@ fn a_failed_save_after_regenerate_still_gives_the_new_ids_cookie() {
     let s = req.session_or_new().unwrap();
     s.set("k", Variant::I4(1)).unwrap();
     s.regenerate_id().unwrap();
-    store.fail(true);
+    store.hooks.fail(true);
     assert_eq!(req.end(false).unwrap_err().set_cookie, None);
     // Nor for an abandoned one whose removal failed.
-    store.fail(false);
+    store.hooks.fail(false);
     let mut req = site
         .begin(&info("/logout", Some(&newer), SessionUse::Exclusive))
         .unwrap();
     let s = req.session().unwrap();
     s.regenerate_id().unwrap();
     s.abandon();
-    store.fail(true);
+    store.hooks.fail(true);
     assert_eq!(req.end(false).unwrap_err().set_cookie, None);
-    store.fail(false);
+    store.hooks.fail(false);
 }
 
 /// A site whose Session_OnEnd records each ended session's `k`.
@@ -1316,9 +1341,7 @@ fn values_set_after_abandon_are_readable_until_the_page_ends() {
 #[test]
 fn a_cookieless_application_under_encoded_segments_keeps_its_id() {
     for (app_path, link) in [("/café/ü", "/caf%C3%A9/%C3%BC"), ("/100%", "/100%25")] {
-        let app = App::new(AppOptions::default()).unwrap();
-        let mut site = Site::new();
-        site.add(app_path, &app, cookieless()).unwrap();
+        let (site, _app) = cookieless_site(app_path);
         let page = format!("{app_path}/page");
         let mut req = site
             .begin(&info(&page, None, SessionUse::Exclusive))

@@ -19,6 +19,13 @@ pub trait Hooks: Send + Sync {
 
     /// Sees each `insert`'s result before its caller does.
     fn after_insert(&self, _inserted: &Result<bool>) {}
+
+    /// Runs before each save (`release`) and removal; an error is the
+    /// store's answer instead, the lease let go (a store that lost its
+    /// connection mid-request).
+    fn before_save(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The in-process store, with `hooks` around its calls.
@@ -63,9 +70,11 @@ impl<H: Hooks> SessionStore for Hooked<H> {
         self.inner.regenerate(lease, new_id, deadline_ms)
     }
     fn release(&self, lease: Lease, deadline_ms: u64) -> Result<()> {
+        self.hooks.before_save()?;
         self.inner.release(lease, deadline_ms)
     }
     fn remove(&self, lease: Lease) -> Result<Lease> {
+        self.hooks.before_save()?;
         self.inner.remove(lease)
     }
     fn upgrade(&self, shared: Lease, wait: Duration, now: &dyn Fn() -> u64) -> Result<Lookup> {
