@@ -385,21 +385,28 @@ fn static_object_names_compare_as_contents_keys() {
     s.discard().unwrap();
 }
 
-#[test]
-fn static_objects_are_made_once_per_session_and_released_at_its_end() {
+/// An application on a manual clock with one static object `name`,
+/// counting the instances its factory made and those released.
+fn app_with_static(name: &str) -> (App, Arc<ManualClock>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let clock = Arc::new(ManualClock::new(0));
     let made = Arc::new(AtomicUsize::new(0));
     let freed = Arc::new(AtomicUsize::new(0));
     let (m, f) = (made.clone(), freed.clone());
     let app = app_with_clock(&clock, |o| {
         o.static_objects = vec![StaticObject {
-            name: "AppInfo1".into(),
+            name: name.into(),
             factory: Arc::new(move || {
                 m.fetch_add(1, Ordering::SeqCst);
                 Ok(counted(&f))
             }),
         }];
     });
+    (app, clock, made, freed)
+}
+
+#[test]
+fn static_objects_are_made_once_per_session_and_released_at_its_end() {
+    let (app, clock, made, freed) = app_with_static("AppInfo1");
     let mut s = app.create_session().unwrap();
     assert_eq!(s.static_count(), 1);
     assert_eq!(s.static_key_at(0).unwrap(), "AppInfo1");
@@ -440,19 +447,7 @@ fn static_objects_are_made_once_per_session_and_released_at_its_end() {
 /// ends, and the next unit's first use makes a fresh one.
 #[test]
 fn a_discarded_unit_keeps_no_static_object() {
-    let clock = Arc::new(ManualClock::new(0));
-    let made = Arc::new(AtomicUsize::new(0));
-    let freed = Arc::new(AtomicUsize::new(0));
-    let (m, f) = (made.clone(), freed.clone());
-    let app = app_with_clock(&clock, |o| {
-        o.static_objects = vec![StaticObject {
-            name: "Cart".into(),
-            factory: Arc::new(move || {
-                m.fetch_add(1, Ordering::SeqCst);
-                Ok(counted(&f))
-            }),
-        }];
-    });
+    let (app, clock, made, freed) = app_with_static("Cart");
     let id = stored(&app);
     let mut s = app.open_session(&id, LockMode::Exclusive).unwrap();
     drop(s.static_object_at(0).unwrap());
@@ -500,19 +495,7 @@ fn a_discarded_unit_keeps_no_static_object() {
 /// one it finds after.
 #[test]
 fn a_read_only_unit_makes_its_own_static_object_until_the_session_has_one() {
-    let clock = Arc::new(ManualClock::new(0));
-    let made = Arc::new(AtomicUsize::new(0));
-    let freed = Arc::new(AtomicUsize::new(0));
-    let (m, f) = (made.clone(), freed.clone());
-    let app = app_with_clock(&clock, |o| {
-        o.static_objects = vec![StaticObject {
-            name: "Cart".into(),
-            factory: Arc::new(move || {
-                m.fetch_add(1, Ordering::SeqCst);
-                Ok(counted(&f))
-            }),
-        }];
-    });
+    let (app, _clock, made, freed) = app_with_static("Cart");
     let count = |n: &AtomicUsize| n.load(Ordering::SeqCst);
     let id = stored(&app);
     for end_by_discard in [false, true] {
