@@ -1733,7 +1733,10 @@ sess_result sess_app_options_init_sized(struct sess_app_options *opts, size_t si
  * `SESS_E_POINTER`, one of unknown size → `SESS_E_INVALID_OPTION`. An
  * application created before `fork()` works in the child (its expiry
  * thread starts again there on first use); fork while no other thread is
- * using it. Not on LMDB: there the child's calls are
+ * using it. A session open across the fork stays the parent's: with a
+ * shared store the child's close of its copy is
+ * `SESS_E_STORE_UNAVAILABLE` and writes nothing (the lock is the
+ * parent's). Not on LMDB: there the child's calls are
  * `SESS_E_STORE_UNAVAILABLE` (create the application after the fork). The
  * in-process store is per process: several worker processes sharing
  * sessions need Redis or LMDB.

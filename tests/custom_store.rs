@@ -1040,3 +1040,53 @@ fn a_claim_that_failed_takes_its_blobs_back() {
     assert!(f.ended().is_empty(), "no Session_OnEnd for a session kept");
     assert_eq!(f.records().len(), 1);
 }
+
+/// Sessions a request holds when the process forks: the child's ends of
+/// its copies (a close, a drop) are refused and touch nothing, since the
+/// locks and the saves are the parent's. They used to save the child's
+/// copy and free the parent's lock (same token), so another request got
+/// in and the parent's own save was refused, its changes lost.
+#[test]
+fn a_forked_child_cannot_end_its_parents_sessions() {
+    let f = Fixture::new();
+    let (changed_id, read_id) = (f.session("Changed"), f.session("Read"));
+    let mut changed = f.open(&changed_id);
+    changed.set("UserName", Variant::bstr("Parent")).unwrap();
+    let read = f.open(&read_id);
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            changed.set("UserName", Variant::bstr("Child")).unwrap();
+            let e = changed.close().unwrap_err();
+            drop(read);
+            e.code() == error::E_STORE_UNAVAILABLE && e.detail().contains("fork")
+        }));
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    // The parent's locks still hold: another process waits them out.
+    let other = f.twin(LOCK_TIMEOUT_MS);
+    for id in [&changed_id, &read_id] {
+        assert_eq!(
+            other.open_err(id, LockMode::Exclusive),
+            error::E_LOCK_TIMEOUT,
+            "the child freed its parent's lock"
+        );
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child's close was not refused (status {status:#x})"
+    );
+    changed.close().unwrap();
+    read.close().unwrap();
+    assert_eq!(
+        text(&other.open(&changed_id), "UserName").as_deref(),
+        Some("Parent")
+    );
+}

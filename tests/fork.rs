@@ -584,3 +584,63 @@ fn a_child_does_not_sweep_under_its_parents_redis_sweeper_lease() {
         "the child swept under its parent's lease (status {status:#x})"
     );
 }
+
+/// Sessions a request holds on Redis when the process forks: the child's
+/// ends of its copies (a close, a drop) are refused and touch nothing,
+/// since the locks and the saves are the parent's. They used to save the
+/// child's copy and free the parent's lock (same token), so another
+/// request got in and the parent's own save was refused, its changes lost.
+#[test]
+fn a_forked_child_cannot_end_its_parents_redis_sessions() {
+    let prefixes = redis_env::Prefixes::new(&[redis_env::SHARED_URL.to_string()], "fork");
+    let prefix = prefixes.fresh();
+    let opts = |lock_timeout| AppOptions {
+        store: StoreConfig::Redis(RedisOptions {
+            url: redis_env::SHARED_URL.into(),
+            key_prefix: prefix.clone(),
+            retry_budget: Duration::from_secs(5),
+            ..RedisOptions::default()
+        }),
+        lock_timeout,
+        ..AppOptions::default()
+    };
+    let app = App::new(opts(Duration::from_secs(5))).unwrap();
+    let (changed_id, read_id) = (new_counter(&app), new_counter(&app));
+    let mut changed = app.open_session(&changed_id, LockMode::Exclusive).unwrap();
+    changed.set("count", Variant::I4(1)).unwrap();
+    let read = app.open_session(&read_id, LockMode::Exclusive).unwrap();
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            changed.set("count", Variant::I4(2)).unwrap();
+            let e = changed.close().unwrap_err();
+            drop(read);
+            e.code() == sess::error::E_STORE_UNAVAILABLE && e.detail().contains("fork")
+        }));
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    // The parent's locks still hold: another process waits them out.
+    let other = App::new(opts(Duration::from_millis(300))).unwrap();
+    for id in [&changed_id, &read_id] {
+        let e = other.open_session(id, LockMode::Exclusive).err();
+        assert_eq!(
+            e.map(|e| e.code()),
+            Some(sess::error::E_LOCK_TIMEOUT),
+            "the child freed its parent's lock"
+        );
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child's close was not refused (status {status:#x})"
+    );
+    changed.close().unwrap();
+    read.close().unwrap();
+    assert_eq!(count(&other, &changed_id), Some(Variant::I4(1)));
+}

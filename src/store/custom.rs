@@ -78,7 +78,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::remote::{self, Attempt, KeyHash};
+use super::remote::{self, Attempt, KeyHash, Owner};
 use super::{wire, Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::error::{self, Error, Result};
 use crate::state::{Limits, SessionData, SessionId};
@@ -671,6 +671,7 @@ impl CustomStore {
             locked: false,
             locked_at: 0,
             saved: Vec::new(),
+            owner: Owner::here(),
         }
     }
 }
@@ -717,13 +718,15 @@ struct Hold {
     locked_at: u64,
     /// The blob as the host has it, to skip writing an unchanged session.
     saved: Vec<u8>,
+    /// The process whose lock it is.
+    owner: Owner,
 }
 
 impl Drop for Hold {
     /// A lease dropped without set-and-release (an error path, a discarded
-    /// unit of work) gives the host's lock back.
+    /// unit of work) gives the host's lock back (not a forked child's copy).
     fn drop(&mut self) {
-        if self.locked {
+        if self.locked && self.owner.is_here() {
             let provider = &self.provider;
             let _ = catch_unwind(AssertUnwindSafe(|| provider.release(&self.key, self.token)));
         }
@@ -735,10 +738,12 @@ fn foreign() -> Error {
     Error::new(error::E_UNEXPECTED, "the lease belongs to another store")
 }
 
-/// The copied lease and its hold.
+/// The copied lease and its hold (`E_STORE_UNAVAILABLE` in a child forked
+/// since it was taken).
 fn parts(lease: &mut Lease) -> Result<(&mut SessionId, &SessionData, u64, LockMode, &mut Hold)> {
     let o = lease.as_copied_mut().ok_or_else(foreign)?;
     let hold = o.state.downcast_mut::<Hold>().ok_or_else(foreign)?;
+    hold.owner.check()?;
     Ok((&mut o.id, &o.data, o.created_ms, o.mode, hold))
 }
 

@@ -1,7 +1,8 @@
 //! The core shared by the stores that keep sessions outside this process
 //! (Redis, custom, LMDB): the key hash a session is stored under (never
 //! its ID), the ID masked for Session_OnEnd under an `id_secret`, the
-//! stand-in ID of a swept session, and the wait for a lock held elsewhere.
+//! stand-in ID of a swept session, the wait for a lock held elsewhere, and
+//! the process a lease's lock belongs to.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,38 @@ use sha2::{Digest, Sha256};
 use super::LockWaits;
 use crate::error::{self, Error, Result};
 use crate::state::SessionId;
+
+/// The process a lease of a shared store was taken in (its fork
+/// generation): a child made by `fork()` holds a copy of its parent's lock
+/// token, which must neither save over nor free the parent's lock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner(u32);
+
+impl Owner {
+    /// This process.
+    pub(crate) fn here() -> Owner {
+        Owner(crate::fork::generation())
+    }
+
+    /// Whether this process took the lease (not a child forked since).
+    pub(crate) fn is_here(self) -> bool {
+        self.0 == crate::fork::generation()
+    }
+
+    /// `Ok` in the process that took the lease; in a child forked since,
+    /// `E_STORE_UNAVAILABLE`.
+    pub(crate) fn check(self) -> Result<()> {
+        if self.is_here() {
+            return Ok(());
+        }
+        Err(Error::new(
+            error::E_STORE_UNAVAILABLE,
+            "the session was opened before this process forked: its lock and \
+             its save are the parent's, and nothing was written (open it \
+             anew in the child)",
+        ))
+    }
+}
 
 /// The key hash of a session: the first 16 bytes of SHA-256 of its ID's 16
 /// raw bytes. Stores key sessions by it, so a listing of a store's keys

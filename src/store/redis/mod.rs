@@ -126,7 +126,7 @@ use self::conn::Pool;
 use self::keys::{Keys, SessionKeys};
 use self::scripts::{Call, Scripts};
 use self::server_clock::ServerClock;
-use super::remote::{self, Attempt, KeyHash};
+use super::remote::{self, Attempt, KeyHash, Owner};
 use super::{Lease, LockMode, Lookup, OwnedLease, SessionStore, StoreMode};
 use crate::clock::Clock;
 use crate::error::{self, Error, Result};
@@ -173,6 +173,8 @@ struct Held {
     /// Whether the session is in Redis (false until a prepared one is
     /// inserted, and after it is removed).
     stored: bool,
+    /// The process whose lock it is.
+    owner: Owner,
 }
 
 /// The Redis session store: sessions shared by a web farm, Redis Cluster
@@ -268,8 +270,12 @@ fn gone() -> Error {
     )
 }
 
+/// The lease's state (`E_STORE_UNAVAILABLE` in a child forked since it
+/// was taken).
 fn held(o: &mut OwnedLease) -> Result<&mut Held> {
-    o.state.downcast_mut::<Held>().ok_or_else(foreign)
+    let st = o.state.downcast_mut::<Held>().ok_or_else(foreign)?;
+    st.owner.check()?;
+    Ok(st)
 }
 
 /// SplitMix64's finaliser: a bijection that spreads its input's bits.
@@ -435,6 +441,7 @@ impl RedisStore {
                 deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored,
+                owner: Owner::here(),
             }),
         })
     }
@@ -739,6 +746,7 @@ impl SessionStore for RedisStore {
                 deadline_ms: 0,
                 snapshot: Snapshot::default(),
                 stored: false,
+                owner: Owner::here(),
             }),
         })
     }

@@ -11,7 +11,7 @@ use super::ms;
 use super::scripts::Call;
 use super::{scripts, Held, RedisStore, COUNT_EVERY, SWEEP_BATCH, SWEEP_LEASE};
 use crate::error::{self, Error, Result};
-use crate::store::remote::{self, KeyHash};
+use crate::store::remote::{self, KeyHash, Owner};
 use crate::store::{Lease, LockMode, OwnedLease};
 
 /// What one sweep (the batches at one clock reading) has yet to look at:
@@ -250,6 +250,7 @@ impl RedisStore {
                 deadline_ms: d.deadline_ms,
                 snapshot: d.snapshot,
                 stored: false,
+                owner: Owner::here(),
             }),
         }))
     }
