@@ -9,10 +9,10 @@
 //! thread to finish (and holds off new ones until the fork is done), so a
 //! child never inherits a store lock the sweeper held. It does not wait
 //! for a Session_OnEnd handler a sweep runs, the Release of the ended
-//! sessions' objects, or the application's clock (`host`): the host's
-//! code, which may itself wait for the forking thread (for a lock it holds
-//! across `fork()`, as CPython holds its GIL), and the fork would never
-//! return. A fork from inside a sweep (a Session_OnEnd on the expiry
+//! sessions' objects, the application's clock or a host store's
+//! `list_expired` (`host`): the host's code, which may itself wait for the
+//! forking thread (for a lock it holds across `fork()`, as CPython holds
+//! its GIL), and the fork would never return. A fork from inside a sweep (a Session_OnEnd on the expiry
 //! thread that forks) does not wait for its own: the child goes on with
 //! it on the same thread. Locks held by the host's own threads at the
 //! moment of `fork()` are the host's concern, as with any library: fork
@@ -99,7 +99,7 @@ pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
 }
 
 /// Runs the host's code `f` (a Session_OnEnd handler, an object's
-/// Release, the clock) from inside this thread's sweeps, if any, without
+/// Release, the clock, a host store's `list_expired`) from inside this thread's sweeps, if any, without
 /// holding a fork off meanwhile: it may wait for a lock the forking thread
 /// holds. Call only where the sweep holds no store lock (the ended session
 /// is no store's any more). Back from it, the sweep waits for a fork under

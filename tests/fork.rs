@@ -644,3 +644,98 @@ fn a_forked_child_cannot_end_its_parents_redis_sessions() {
     read.close().unwrap();
     assert_eq!(count(&other, &changed_id), Some(Variant::I4(1)));
 }
+
+static STORE_GIL: Gil = Gil::new();
+
+/// A host store's `list_expired` that needs the host's [`Gil`] (a store
+/// written in a language with one, or behind the host's own lock that its
+/// `pthread_atfork` handler takes); it finds nothing due.
+unsafe extern "C" fn gil_list_expired(
+    _: *mut std::ffi::c_void,
+    _: u64,
+    _: usize,
+    _: *mut sess::ffi::store::sess_buffer_list,
+) -> i32 {
+    STORE_GIL.enter();
+    sess::ffi::store::STORE_OK
+}
+
+/// The other callbacks of that store: nothing is ever stored.
+unsafe extern "C" fn none_get(
+    _: *mut std::ffi::c_void,
+    _: *const std::ffi::c_char,
+    _: u32,
+    _: u64,
+    _: u64,
+    _: *mut sess::ffi::store::sess_buffer,
+) -> i32 {
+    sess::ffi::store::STORE_NOT_FOUND
+}
+unsafe extern "C" fn none_create(
+    _: *mut std::ffi::c_void,
+    _: *const std::ffi::c_char,
+    _: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    _: *const std::ffi::c_void,
+    _: usize,
+) -> i32 {
+    sess::error::E_STORE_UNAVAILABLE
+}
+unsafe extern "C" fn none_set(
+    _: *mut std::ffi::c_void,
+    _: *const std::ffi::c_char,
+    _: u64,
+    _: u64,
+    _: *const std::ffi::c_void,
+    _: usize,
+) -> i32 {
+    sess::ffi::store::STORE_NOT_FOUND
+}
+unsafe extern "C" fn none_key(_: *mut std::ffi::c_void, _: *const std::ffi::c_char, _: u64) -> i32 {
+    sess::ffi::store::STORE_NOT_FOUND
+}
+
+/// Forks, holding a [`Gil`], while the expiry thread is in a host store's
+/// `list_expired` that waits for it: the callback is the host's code, so
+/// the fork must not wait for it (it did, for ever: the sweep it is part
+/// of held the fork off).
+#[test]
+fn a_fork_does_not_wait_for_a_host_stores_list_expired() {
+    use sess::ffi::store::{custom_store_from_vtbl, sess_store_vtbl, sess_store_vtbl_init};
+    // SAFETY: zeroed, then filled by the init function.
+    let mut v: sess_store_vtbl = unsafe { std::mem::zeroed() };
+    // SAFETY: a writable vtable.
+    assert_eq!(unsafe { sess_store_vtbl_init(&mut v) }, 0);
+    v.get = Some(none_get);
+    v.create = Some(none_create);
+    v.set_and_release = Some(none_set);
+    v.release = Some(none_key);
+    v.remove = Some(none_key);
+    v.reset_timeout = Some(none_key);
+    v.list_expired = Some(gil_list_expired);
+    let o = AppOptions {
+        expiry_interval: Some(Duration::from_millis(5)),
+        ..AppOptions::default()
+    };
+    let limits = sess::state::Limits {
+        max_timeout_minutes: o.max_timeout_minutes,
+        max_items: o.max_items,
+        max_value_bytes: o.max_value_bytes,
+        max_key_bytes: o.max_key_bytes,
+        max_session_bytes: o.max_session_bytes,
+    };
+    // SAFETY: the vtable above, whose callbacks keep its contract.
+    let store = unsafe { custom_store_from_vtbl(&v, limits) }.unwrap();
+    let _app = App::new(AppOptions {
+        store: StoreConfig::Custom(std::sync::Arc::new(store)),
+        ..o
+    })
+    .unwrap();
+    STORE_GIL.hold_until_waited_for(|| {});
+    assert!(
+        STORE_GIL.fork_holding(),
+        "fork() waited for the host store's list_expired"
+    );
+}

@@ -691,9 +691,13 @@ impl Provider for CStore {
             internal: (out as *mut BlobList).cast(),
             truncate: Some(list_truncate),
         };
+        // The host's code, run by a sweep that holds no lock of the library
+        // across it: a fork need not wait for it (`fork::host`), as it may
+        // wait for the forking thread.
         // SAFETY: the host's callback; the list lives through it.
-        let rc =
-            call_host(|| unsafe { (self.f.list_expired)(self.context, now_ms, max, &mut list) });
+        let rc = crate::fork::host(|| {
+            call_host(|| unsafe { (self.f.list_expired)(self.context, now_ms, max, &mut list) })
+        });
         match status("list_expired", rc)? {
             Status::Done => Ok(()),
             s => Err(Error::new(
