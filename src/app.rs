@@ -134,29 +134,34 @@ impl AppInner {
     /// another thread did) ends the rest before it returns, or waits for
     /// this thread to: every session claimed gets Session_OnEnd.
     fn expire_batch(self: &Arc<Self>, now_ms: u64, due: &mut Vec<Lease>) -> (usize, Result<bool>) {
-        let Some(sweep) = self.ending.enter() else {
-            return (0, Ok(false));
-        };
-        let claimed = self.counters.sweep_batch(|| {
-            let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
-            (claimed, due.len() as u64)
-        });
-        let n = due.len();
-        if self.opts.on_end.is_none() {
-            for mut lease in due.drain(..) {
-                // Its objects' Release is the host's code (see `on_end`);
-                // the lease, dropped here, ends in the sweep.
-                if lease.data().holds_objects() {
-                    fork::host(|| drop(lease.take_data()));
+        // A fork from another thread waits for the batch (the expiry
+        // thread's, the host's `expire`, a request making room), so no
+        // child inherits a store lock it holds.
+        fork::sweep_now(|| {
+            let Some(sweep) = self.ending.enter() else {
+                return (0, Ok(false));
+            };
+            let claimed = self.counters.sweep_batch(|| {
+                let claimed = self.store.take_expired_batch(now_ms, EXPIRY_BATCH, due);
+                (claimed, due.len() as u64)
+            });
+            let n = due.len();
+            if self.opts.on_end.is_none() {
+                for mut lease in due.drain(..) {
+                    // Its objects' Release is the host's code (see `on_end`);
+                    // the lease, dropped here, ends in the sweep.
+                    if lease.data().holds_objects() {
+                        fork::host(|| drop(lease.take_data()));
+                    }
+                }
+            } else {
+                sweep.claim(due);
+                while let Some(lease) = sweep.next() {
+                    self.on_end(lease);
                 }
             }
-        } else {
-            sweep.claim(due);
-            while let Some(lease) = sweep.next() {
-                self.on_end(lease);
-            }
-        }
-        (n, claimed)
+            (n, claimed)
+        })
     }
 
     /// For a store that refused a new session as full: ends one batch of

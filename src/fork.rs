@@ -6,8 +6,9 @@
 //! on the paths that check).
 //!
 //! The prepare handler also waits for any sweep in progress on another
-//! thread to finish (and holds off new ones until the fork is done), so a
-//! child never inherits a store lock the sweeper held. It does not wait
+//! thread to finish (the expiry thread's, or one the host's thread runs),
+//! and holds off new ones until the fork is done, so a child never
+//! inherits a store lock a sweep held. It does not wait
 //! for a Session_OnEnd handler a sweep runs, the Release of the ended
 //! sessions' objects, the application's clock or a host store's
 //! `list_expired` (`host`): the host's code, which may itself wait for the
@@ -72,19 +73,34 @@ fn register() {
 #[cfg(not(unix))]
 fn register() {}
 
-/// Runs a sweep unless a fork is under way (then `None`): a fork from
-/// another thread waits for it to finish.
-pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
-    let mut n = SWEEPS.load(Ordering::Relaxed);
+/// Counts `n` sweeps of this thread in [`SWEEPS`]: at once while it is
+/// in one already (a fork under way waits for that one anyway), else once
+/// no fork is under way or, without `wait`, not at all while one is
+/// (false).
+fn join(n: u32, wait: bool) -> bool {
+    if mine() > 0 {
+        SWEEPS.fetch_add(n, Ordering::Acquire);
+        return true;
+    }
+    let mut s = SWEEPS.load(Ordering::Relaxed);
     loop {
-        if n & FORKING != 0 {
-            return None;
+        if s & FORKING != 0 {
+            if !wait {
+                return false;
+            }
+            std::thread::yield_now();
+            s = SWEEPS.load(Ordering::Relaxed);
+            continue;
         }
-        match SWEEPS.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
-            Ok(_) => break,
-            Err(now) => n = now,
+        match SWEEPS.compare_exchange_weak(s, s + n, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(now) => s = now,
         }
     }
+}
+
+/// Runs `f` as a sweep counted by [`join`].
+fn counted<T>(f: impl FnOnce() -> T) -> T {
     MINE.with(|m| m.set(m.get() + 1));
     /// Ends the sweep even if `f` unwinds.
     struct Done;
@@ -95,13 +111,27 @@ pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
         }
     }
     let _done = Done;
-    Some(f())
+    f()
+}
+
+/// Runs the expiry thread's sweep unless a fork is under way (then
+/// `None`): a fork from another thread waits for it to finish.
+pub(crate) fn sweep<T>(f: impl FnOnce() -> T) -> Option<T> {
+    join(1, false).then(|| counted(f))
+}
+
+/// Runs a sweep the host's thread asked for (`App::expire`, a new
+/// session making room), after a fork under way: a fork from another
+/// thread waits for it to finish.
+pub(crate) fn sweep_now<T>(f: impl FnOnce() -> T) -> T {
+    join(1, true);
+    counted(f)
 }
 
 /// Runs the host's code `f` (a Session_OnEnd handler, an object's
-/// Release, the clock, a host store's `list_expired`) from inside this thread's sweeps, if any, without
-/// holding a fork off meanwhile: it may wait for a lock the forking thread
-/// holds. Call only where the sweep holds no store lock (the ended session
+/// Release, the clock, a host store's `list_expired`) from inside this
+/// thread's sweeps, if any, without holding a fork off meanwhile: it may
+/// wait for a lock the forking thread holds. Call only where the sweep holds no store lock (the ended session
 /// is no store's any more). Back from it, the sweep waits for a fork under
 /// way to finish.
 pub(crate) fn host<T>(f: impl FnOnce() -> T) -> T {
@@ -115,23 +145,7 @@ pub(crate) fn host<T>(f: impl FnOnce() -> T) -> T {
     struct Back(u32);
     impl Drop for Back {
         fn drop(&mut self) {
-            let mut n = SWEEPS.load(Ordering::Relaxed);
-            loop {
-                if n & FORKING != 0 {
-                    std::thread::yield_now();
-                    n = SWEEPS.load(Ordering::Relaxed);
-                    continue;
-                }
-                match SWEEPS.compare_exchange_weak(
-                    n,
-                    n + self.0,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => break,
-                    Err(now) => n = now,
-                }
-            }
+            join(self.0, true);
             MINE.with(|m| m.set(self.0));
         }
     }

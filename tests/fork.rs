@@ -739,3 +739,61 @@ fn a_fork_does_not_wait_for_a_host_stores_list_expired() {
         "fork() waited for the host store's list_expired"
     );
 }
+
+/// Forks while another thread of the host sweeps (`App::expire`: a host
+/// that runs no library thread sweeps on its own timer): the fork waits
+/// for that sweep, as for the expiry thread's, so no child inherits a
+/// store lock it held. A child used to inherit an in-process shard's lock
+/// held by such a sweep, and hang for ever on its first use of that shard.
+#[test]
+fn a_fork_waits_for_a_sweep_the_host_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..200 {
+        new_counter(&app);
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(SeqCst) {
+                app.expire().unwrap();
+            }
+        });
+        for round in 0..40 {
+            std::thread::sleep(Duration::from_micros(71 * (round % 13)));
+            // SAFETY: the child runs only this library's calls and leaves
+            // with _exit (no test harness, no destructors of the parent's
+            // state).
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    matches!(app.expire(), Ok(0))
+                }));
+                // SAFETY: ends the child at once.
+                unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+            }
+            let mut status = 0;
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            // SAFETY: polls the child forked above.
+            while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+                if std::time::Instant::now() > deadline {
+                    stop.store(true, SeqCst);
+                    // SAFETY: kills the child forked above, which hangs.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    panic!("round {round}: the child inherited a lock of its parent's sweep");
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "round {round}: the child failed (status {status:#x})"
+            );
+        }
+        stop.store(true, SeqCst);
+    });
+}
