@@ -15,7 +15,8 @@
 //! forking thread (for a lock it holds across `fork()`, as CPython holds
 //! its GIL), and the fork would never return. A fork from inside a sweep (a Session_OnEnd on the expiry
 //! thread that forks) does not wait for its own: the child goes on with
-//! it on the same thread. Locks held by the host's own threads at the
+//! it on the same thread, leaving the sessions the parent's sweep claimed
+//! to the parent (`app::ending`). Locks held by the host's own threads at the
 //! moment of `fork()` are the host's concern, as with any library: fork
 //! while the application is idle (as servers do, before they serve).
 

@@ -797,3 +797,53 @@ fn a_fork_waits_for_a_sweep_the_host_runs() {
         stop.store(true, SeqCst);
     });
 }
+
+/// A Session_OnEnd that forks, and whose child goes on (returns from the
+/// handler, as a handler that forgets to leave, or one that forks to do
+/// more work, does): the rest of the batch its parent's sweep claimed is
+/// the parent's to end, once, not the child's too. The child used to end
+/// it as well: Session_OnEnd ran twice for each of those sessions.
+#[test]
+fn a_child_forked_by_session_on_end_does_not_end_its_parents_batch() {
+    use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::SeqCst};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    let parent = std::process::id();
+    let clock = std::sync::Arc::new(HandClock(AtomicU64::new(0)));
+    let app = App::new(AppOptions {
+        expiry_interval: None,
+        clock: Some(clock.clone()),
+        on_end: Some(std::sync::Arc::new(|_| {
+            CALLS.fetch_add(1, SeqCst);
+            if CALLS.load(SeqCst) == 1 {
+                // SAFETY: the child goes on in this library only, and
+                // leaves with _exit once the sweep returns.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                CHILD.store(pid, SeqCst);
+            }
+        })),
+        ..AppOptions::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        new_counter(&app);
+    }
+    clock.0.fetch_add(3 * 60 * 60 * 1000, SeqCst);
+    let ended = app.expire();
+    if std::process::id() != parent {
+        // The child: it ran the handler that forked, and no other.
+        let ok = CALLS.load(SeqCst) == 1;
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    assert_eq!(ended.unwrap(), 3);
+    assert_eq!(CALLS.load(SeqCst), 3, "the parent ends its batch");
+    let (pid, mut status) = (CHILD.load(SeqCst), 0);
+    // SAFETY: waits for the child forked by the handler.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child ended its parent's claimed sessions too (status {status:#x})"
+    );
+}

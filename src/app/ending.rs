@@ -7,7 +7,8 @@
 //! hand, so the sessions of a batch are kept here until their turn: the
 //! release ends this thread's, and waits for other threads' sweeps to end
 //! theirs. A claimed session thus always gets Session_OnEnd, once, and none
-//! runs after the release has returned.
+//! runs after the release has returned. A child forked by a Session_OnEnd
+//! leaves the rest of its parent's batch to the parent.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
@@ -42,6 +43,29 @@ struct Ender {
     depth: usize,
     /// Sessions its sweeps claimed and have yet to end.
     due: Vec<Lease>,
+}
+
+impl Ender {
+    /// In a child forked while this thread was ending sessions (a
+    /// Session_OnEnd that forked and returned): counts the thread as the
+    /// child's, and gives the sessions its parent's sweeps claimed, which
+    /// the parent ends (the child must not end them again).
+    fn adopt(&mut self) -> Vec<Lease> {
+        let now = fork::generation();
+        if self.generation == now {
+            return Vec::new();
+        }
+        self.generation = now;
+        std::mem::take(&mut self.due)
+    }
+}
+
+/// Lets go of the sessions a parent's sweep claimed (see [`Ender::adopt`]),
+/// without Session_OnEnd. Their objects' Release is the host's code.
+fn forget_inherited(inherited: Vec<Lease>) {
+    if !inherited.is_empty() {
+        fork::host(|| drop(inherited));
+    }
 }
 
 impl Ending {
@@ -80,13 +104,15 @@ impl Ending {
         let me = std::thread::current().id();
         let mut state = self.lock();
         state.released = true;
-        let mine = state
+        let (inherited, mine) = state
             .enders
             .iter_mut()
             .find(|e| e.thread == me)
-            .map(|e| std::mem::take(&mut e.due));
+            .map(|e| (e.adopt(), std::mem::take(&mut e.due)))
+            .unwrap_or_default();
         drop(state);
-        mine.into_iter().flatten().for_each(&mut end);
+        forget_inherited(inherited);
+        mine.into_iter().for_each(&mut end);
         let generation = fork::generation();
         let mut state = self.lock();
         while state
@@ -109,10 +135,15 @@ pub(super) struct Entered<'a> {
 }
 
 impl Entered<'_> {
-    /// Runs `f` on this thread's record.
+    /// Runs `f` on this thread's record (adopted in a forked child).
     fn mine<T>(&self, f: impl FnOnce(&mut Ender) -> T) -> Option<T> {
         let mut state = self.ending.lock();
-        state.enders.iter_mut().find(|e| e.thread == self.me).map(f)
+        let e = state.enders.iter_mut().find(|e| e.thread == self.me)?;
+        let inherited = e.adopt();
+        let r = f(e);
+        drop(state);
+        forget_inherited(inherited);
+        Some(r)
     }
 
     /// Keeps the sessions a sweep claimed (moved out of `due`) where the
