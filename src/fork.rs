@@ -8,17 +8,18 @@
 //! The prepare handler also waits for any sweep in progress on another
 //! thread to finish (the expiry thread's, or one the host's thread runs),
 //! and holds off new ones until the fork is done, so a child never
-//! inherits a store lock a sweep held. It does not wait
-//! for a Session_OnEnd handler a sweep runs, the Release of the ended
-//! sessions' objects, the application's clock or a host store's
-//! `list_expired` (`host`): the host's code, which may itself wait for the
-//! forking thread (for a lock it holds across `fork()`, as CPython holds
-//! its GIL), and the fork would never return. A fork from inside a sweep (a Session_OnEnd on the expiry
-//! thread that forks) does not wait for its own: the child goes on with
-//! it on the same thread, leaving the sessions the parent's sweep claimed
-//! to the parent (`app::ending`). Locks held by the host's own threads at the
-//! moment of `fork()` are the host's concern, as with any library: fork
-//! while the application is idle (as servers do, before they serve).
+//! inherits a store lock a sweep held. It does not wait for a
+//! Session_OnEnd handler a sweep runs, the Release of the ended sessions'
+//! objects, the application's clock or a host store's `list_expired`
+//! (`host`): the host's code, which may itself wait for the forking thread
+//! (for a lock it holds across `fork()`, as CPython holds its GIL), and
+//! the fork would never return. A fork from inside a sweep (a
+//! Session_OnEnd on the expiry thread that forks) does not wait for its
+//! own: the child goes on with it on the same thread, leaving the sessions
+//! the parent's sweep claimed to the parent (`app::ending`). Locks held by
+//! the host's own threads at the moment of `fork()` are the host's
+//! concern, as with any library: fork while the application is idle (as
+//! servers do, before they serve).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -132,9 +133,9 @@ pub(crate) fn sweep_now<T>(f: impl FnOnce() -> T) -> T {
 /// Runs the host's code `f` (a Session_OnEnd handler, an object's
 /// Release, the clock, a host store's `list_expired`) from inside this
 /// thread's sweeps, if any, without holding a fork off meanwhile: it may
-/// wait for a lock the forking thread holds. Call only where the sweep holds no store lock (the ended session
-/// is no store's any more). Back from it, the sweep waits for a fork under
-/// way to finish.
+/// wait for a lock the forking thread holds. Call only where the sweep
+/// holds no store lock (the ended session is no store's any more). Back
+/// from it, the sweep waits for a fork under way to finish.
 pub(crate) fn host<T>(f: impl FnOnce() -> T) -> T {
     let own = mine();
     if own == 0 {
