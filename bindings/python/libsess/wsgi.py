@@ -23,7 +23,9 @@ and body sent — so the session lock is never held while a slow client
 reads. A page may call start_response again with exc_info (an error
 page) until it returns: nothing has been sent, so that response replaces
 the first, with what the page wrote before it; a second call without
-exc_info raises AssertionError (PEP 3333).
+exc_info raises AssertionError (PEP 3333). A call with exc_info reports
+the page's exception: the page failed, and keeps none of its session
+changes, as when the exception reaches the middleware.
 """
 
 from __future__ import annotations
@@ -153,18 +155,23 @@ class SessionMiddleware(Owner):
             return bool(out[0])
 
         captured: List[Any] = []
+        page_failed = False
 
         def capture(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
             # Nothing is sent before the page returns: a later call with
             # exc_info (an error page, PEP 3333) replaces the response,
             # the bytes written so far included; without it, it is the
-            # page's error, as PEP 3333 has servers report it.
+            # page's error, as PEP 3333 has servers report it. exc_info
+            # is the page's exception, caught by an error handler: the
+            # page failed, as if it had reached the middleware.
+            nonlocal page_failed
             if captured and exc_info is None:
                 raise AssertionError("start_response was called again without exc_info (PEP 3333)")
             _check_response(status, headers)  # now, while the page can still fail
             if captured:
                 body.clear()
             captured[:] = [status, list(headers)]
+            page_failed = page_failed or exc_info is not None
             return add
 
         body: List[bytes] = []
@@ -210,7 +217,7 @@ class SessionMiddleware(Owner):
             raise
         live[0] = False
         try:
-            with_cookie = _end(request, session, failed=False)
+            with_cookie = _end(request, session, failed=page_failed)
         except (LockTimeout, StoreUnavailable) as e:
             return _unavailable(start_response, e)
         status, headers = captured

@@ -240,7 +240,7 @@ def test_cookieless_ids_travel_in_urls():
         assert body.split()[0] == "1" and body.split()[2] == "True"
 
 
-def request(middleware, path, script_name=""):
+def request(middleware, path, script_name="", cookie=None):
     """One request straight through the middleware: (status, headers, body)."""
     response = {}
 
@@ -248,6 +248,8 @@ def request(middleware, path, script_name=""):
         response.update(status=status, headers=headers)
 
     environ = {"PATH_INFO": path, "SCRIPT_NAME": script_name, "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+    if cookie is not None:
+        environ["HTTP_COOKIE"] = cookie
     body = b"".join(middleware(environ, start_response))
     return response["status"], response["headers"], body
 
@@ -283,7 +285,41 @@ def test_an_error_page_replaces_the_response():
     with libsess.App() as app, SessionMiddleware(page, app) as middleware:
         status, headers, body = request(middleware, "/")
         assert (status, body) == ("500 Internal Server Error", b"error page")
-        assert [name for name, _ in headers] == ["Content-Type", "Set-Cookie"]
+        assert [name for name, _ in headers] == ["Content-Type"]  # the page failed: no session kept
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_an_error_page_keeps_none_of_the_sessions_changes(started):
+    """start_response with exc_info is an error handler reporting the
+    page's exception (PEP 3333): the page failed, so it keeps none of its
+    session changes, as when the exception reaches the middleware (they
+    were kept: whether an error-handling middleware sat in between decided
+    the session's state)."""
+
+    def page(environ, start_response):
+        s = environ["libsess.session"]
+        if environ["PATH_INFO"] == "/store":
+            s["a"] = 1
+            start_response("200 OK", [])
+            return [s.id.encode()]
+        s["a"] = 2
+        s["b"] = 3
+        if started:
+            start_response("200 OK", [])
+        try:
+            raise RuntimeError("the page failed")
+        except RuntimeError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+        return [b"error page"]
+
+    with libsess.App() as app, SessionMiddleware(page, app) as middleware:
+        assert request(middleware, "/fail") == ("500 Internal Server Error", [], b"error page")
+        assert app.session_count == 0  # a new session changed by a failed page is not kept
+        _, headers, sid = request(middleware, "/store")
+        cookie = dict(headers)["Set-Cookie"].split(";")[0]
+        assert request(middleware, "/fail", cookie=cookie) == ("500 Internal Server Error", [], b"error page")
+        with app.open(sid.decode()) as s:
+            assert dict(s) == {"a": 1}
 
 
 def test_an_error_page_drops_what_was_written_before_it():
