@@ -35,10 +35,37 @@ def callback_failed(error: BaseException) -> None:
     lib.sess_error_set(lib.SESS_E_FAIL, text.encode("utf-8", "backslashreplace"))
 
 
+def interrupted(error: BaseException) -> None:
+    """Keeps `error`, an exception that is not an Exception (Ctrl-C's
+    KeyboardInterrupt, SystemExit) raised by a Session_OnEnd handler the
+    C call of this thread runs, to be raised when that call returns (see
+    check): C cannot take it, and the call itself succeeds."""
+    _failed.interrupt = error
+
+
+def raise_interrupt() -> None:
+    """Raises the exception `interrupted` kept on this thread, if any."""
+    error, _failed.interrupt = getattr(_failed, "interrupt", None), None
+    if error is not None:
+        raise error
+
+
+def report_interrupt() -> None:
+    """Reports (sys.excepthook) the exception `interrupted` kept on this
+    thread, if any: for a call whose caller cannot take it (a session
+    collected, the interpreter exiting)."""
+    try:
+        raise_interrupt()
+    except BaseException as e:
+        sys.excepthook(type(e), e, e.__traceback__)
+
+
 def check(hr: int) -> int:
     """Raises the SessionError for a failure code (its __cause__ the
-    exception a callback the call ran failed with); returns success codes."""
+    exception a callback the call ran failed with); returns success codes.
+    A handler's interruption (see interrupted) is raised first."""
     cause, _failed.error = getattr(_failed, "error", None), None
+    raise_interrupt()
     if hr < 0:
         from .errors import last_error
 
@@ -209,6 +236,7 @@ class SharedHandle:
             self._release(handle)
         finally:
             self._released.set()
+        raise_interrupt()  # a Session_OnEnd the release ran
 
 
 _O = TypeVar("_O", bound="Owner")
@@ -267,6 +295,9 @@ def _at_exit() -> None:
         session._drop()
     handles = list(_shared)
     for shared in handles:
-        shared.close()
+        try:
+            shared.close()
+        except BaseException as e:  # a Session_OnEnd interrupted: the others are closed still
+            sys.excepthook(type(e), e, e.__traceback__)
     for shared in handles:
         shared.wait_released()

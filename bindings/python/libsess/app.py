@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
 
-from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, lib
+from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, interrupted, lib
 from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
@@ -173,6 +174,8 @@ class App(Owner):
                 return ok
             if starts:  # the cause of the E_FAIL the caller gets
                 callback_failed(error)
+            elif not isinstance(error, Exception) and not isinstance(threading.current_thread(), threading._DummyThread):
+                interrupted(error)  # Ctrl-C, exit: raised when this Python thread's C call returns
             else:  # Session_OnEnd's caller gets no failure: reported here
                 sys.excepthook(type(error), error, error.__traceback__)
             return failed

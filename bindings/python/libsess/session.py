@@ -10,7 +10,7 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, NoReturn, Optional, Type, cast
 
-from ._native import Turn, c_text, check, discard_at_exit, ffi, lib, text_out
+from ._native import Turn, c_text, check, discard_at_exit, ffi, lib, report_interrupt, text_out
 from .errors import SessionError, error_for
 from .values import ComObject, Value, Variant, load
 
@@ -93,6 +93,7 @@ class Session(MutableMapping[str, Any]):
             self._turn.ended = True
             if handle is not None:
                 lib.sess_session_discard(handle)
+                report_interrupt()  # a Session_OnEnd the discard ran (Abandon)
 
     @contextlib.contextmanager
     def _take(self) -> Iterator[Any]:

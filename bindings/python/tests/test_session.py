@@ -201,6 +201,47 @@ def test_a_factory_interrupted_is_the_errors_cause(error, capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt("interrupted"), SystemExit(3)])
+def test_an_interrupted_session_on_end_reaches_its_caller(error, capsys):
+    """Ctrl-C (or sys.exit()) in a Session_OnEnd handler that a Python
+    call runs (close() applying Abandon, expire(), the application's
+    release) is raised by that call once the session has ended: it was
+    printed and the program ran on, its interrupt lost. Other failures
+    are still only reported."""
+    ends = []
+
+    def on_end(s):
+        ends.append(s["x"])
+        raise error if s["x"] != "report" else RuntimeError("reported")
+
+    clock = [0]
+    app = libsess.App(on_end=on_end, clock=lambda: clock[0], expiry_interval_ms=0)
+    sid = stored(app, x=1)
+    with pytest.raises(type(error)) as e:
+        with app.open(sid) as s:
+            s.abandon()
+    assert e.value is error and ends == [1]
+    with pytest.raises(libsess.NotFound):
+        app.open(sid)  # ended, and this call raises nothing else
+    stored(app, x=2)
+    clock[0] += 21 * 60_000
+    with pytest.raises(type(error)):
+        app.expire()
+    assert ends == [1, 2] and app.session_count == 0
+    stored(app, x=3)
+    with pytest.raises(type(error)):
+        app.close()
+    assert ends == [1, 2, 3]
+    with pytest.raises(libsess.WrongState):
+        app.create()
+    assert capsys.readouterr().err == ""
+    with libsess.App(on_end=on_end) as app:
+        with app.create() as s:
+            s["x"] = "report"
+            s.abandon()
+    assert "RuntimeError: reported" in capsys.readouterr().err
+
+
 def test_exception_in_with_block_discards(app):
     sid = stored(app, kept=1)
     with pytest.raises(ZeroDivisionError):
