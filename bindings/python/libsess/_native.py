@@ -5,12 +5,14 @@ interpreter exit."""
 from __future__ import annotations
 
 import atexit
+import os
 import pathlib
 import sys
 import threading
 import traceback
 import warnings
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Callable, Optional, Type, TypeVar
 
@@ -117,6 +119,45 @@ def c_text(text: str, code: int = lib.SESS_E_INVALIDARG) -> bytes:
 
         raise error_for(code, "text must not contain NUL")
     return data
+
+
+#: The threads that make interruptible calls for the main thread (made on
+#: first use; a forked child makes its own).
+_helpers: Optional[ThreadPoolExecutor] = None
+
+
+def _forget_helpers() -> None:
+    global _helpers
+    _helpers = None
+
+
+os.register_at_fork(after_in_child=_forget_helpers)
+
+
+def interruptible(call: Callable[[], None], undo: Callable[[], None]) -> None:
+    """Runs `call()`, a C call that may wait long (for a session's lock),
+    so that a signal handler that raises (Ctrl-C's KeyboardInterrupt)
+    interrupts the wait, as it does Python's own: on the main thread, the
+    only one running handlers, the call runs on a helper thread while
+    this one waits. When the wait ends by an exception, `undo()` runs
+    (releasing what the call got) once the call has returned: here, or
+    later on the helper thread (exit waits for it)."""
+    global _helpers
+    if threading.current_thread() is not threading.main_thread():
+        call()
+        return
+    if _helpers is None:
+        _helpers = ThreadPoolExecutor(thread_name_prefix="libsess: lock wait")
+    try:
+        future = _helpers.submit(call)
+    except RuntimeError:  # the interpreter is exiting (an atexit handler): no new threads
+        call()
+        return
+    try:
+        future.result()
+    except BaseException:
+        future.add_done_callback(lambda _: undo())
+        raise
 
 
 class Turn:

@@ -9,7 +9,7 @@ import threading
 import warnings
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
 
-from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, interrupted, lib
+from ._native import Owner, SharedHandle, c_text, callback_failed, check, ffi, interrupted, interruptible, lib
 from .errors import error_for
 from .objects import Factory, factory_callback
 from .session import Session
@@ -196,20 +196,26 @@ class App(Owner):
 
     def create(self) -> Session:
         """A new session, held exclusively (stored on first write)."""
-        out = ffi.new("sess_session **")
+        session = Session(owned=True, owner=self)
         with self._shared as handle:
-            check(lib.sess_session_create(handle, out))
-        return Session(out[0], owned=True, owner=self)
+            check(lib.sess_session_create(handle, session._cell))
+        return session
 
     def open(self, id: str, readonly: bool = False) -> Session:
         """The stored session `id`: exclusive, or shared when `readonly`.
         Unknown/expired: NotFound; malformed: InvalidArgument; held past the
-        lock timeout: LockTimeout."""
-        out = ffi.new("sess_session **")
+        lock timeout: LockTimeout. Ctrl-C interrupts the wait for the lock
+        (see interruptible), leaving the session unlocked."""
+        key = c_text(id, lib.SESS_E_INVALID_SESSION_ID)
         flags = lib.SESS_OPEN_READONLY if readonly else 0
-        with self._shared as handle:
-            check(lib.sess_session_open(handle, c_text(id, lib.SESS_E_INVALID_SESSION_ID), flags, out))
-        return Session(out[0], owned=True, owner=self)
+        session = Session(owned=True, owner=self)
+
+        def call() -> None:
+            with self._shared as handle:
+                check(lib.sess_session_open(handle, key, flags, session._cell))
+
+        interruptible(call, session._drop)
+        return session
 
     def expire(self) -> int:
         """Ends expired sessions now; returns how many."""

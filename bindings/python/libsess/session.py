@@ -32,8 +32,12 @@ class Session(MutableMapping[str, Any]):
     pickled: each is one unit of work. Threads sharing one take turns
     (the C handle is one thread's at a time)."""
 
-    def __init__(self, handle: Any, *, owned: bool, owner: Optional["App"] = None) -> None:
-        self._handle = handle
+    def __init__(self, handle: Any = None, *, owned: bool, owner: Optional["App"] = None) -> None:
+        #: The `sess_session **` holding the handle (NULL: none yet, or
+        #: ended). A call starting an owned session fills it in place, so
+        #: the handle is this object's as the call returns, whatever
+        #: exception (Ctrl-C) comes next: released when it is collected.
+        self._cell = ffi.new("sess_session **", ffi.NULL if handle is None else handle)
         # The C handle is one thread's at a time: threads sharing this
         # object take turns (reentrant: callbacks may come back to it).
         self._turn = Turn()
@@ -45,6 +49,16 @@ class Session(MutableMapping[str, Any]):
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Session is a unit of work, not a value: it cannot be copied or pickled")
+
+    @property
+    def _handle(self) -> Any:
+        """The C handle (in `_cell`), or None."""
+        handle = self._cell[0]
+        return None if handle == ffi.NULL else handle
+
+    @_handle.setter
+    def _handle(self, handle: Any) -> None:
+        self._cell[0] = ffi.NULL if handle is None else handle
 
     # -- unit of work ---------------------------------------------------
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._native import Owner, SharedHandle, c_text, check, ffi, lib, text_out, unpack_text
+from ._native import Owner, SharedHandle, c_text, check, ffi, interruptible, lib, text_out, unpack_text
 from .app import App, _fill
 from .errors import InvalidArgument, LockTimeout, NoApplication, SessionError, StoreUnavailable, error_for
 from .session import Session
@@ -126,19 +126,6 @@ class SessionMiddleware(Owner):
         info.cookie_header_len = len(cookie)
         info.https = environ.get("wsgi.url_scheme") == "https"
         out = ffi.new("sess_request **")
-        try:
-            with self._shared as site:
-                check(lib.sess_request_begin(site, info, out))
-        except NoApplication:  # not a session page (as Apache's mod_sess declines it)
-            environ["libsess.session"] = None
-            environ["libsess.rewrite_url"] = _unchanged
-            environ["libsess.url_id_outdated"] = _never
-            return self.app(environ, start_response)
-        except InvalidArgument:  # not UTF-8, or not starting with "/"
-            return _bad_path(start_response)
-        except (LockTimeout, StoreUnavailable) as e:
-            return _unavailable(start_response, e)
-        request = out[0]
         session: Optional[Session] = None
         live = [True]  # the request handle, until _end frees it
 
@@ -183,6 +170,27 @@ class SessionMiddleware(Owner):
             if not isinstance(chunk, bytes):
                 raise TypeError(f"a WSGI body is bytes (PEP 3333), not {type(chunk).__name__}")
             body.append(chunk)
+
+        def begin() -> None:
+            with self._shared as site:
+                check(lib.sess_request_begin(site, info, out))
+
+        def undo() -> None:  # a begin interrupted (Ctrl-C): the request ends at once
+            if out[0] != ffi.NULL:
+                lib.sess_request_end(out[0], True, ffi.NULL)
+
+        try:
+            interruptible(begin, undo)
+        except NoApplication:  # not a session page (as Apache's mod_sess declines it)
+            environ["libsess.session"] = None
+            environ["libsess.rewrite_url"] = _unchanged
+            environ["libsess.url_id_outdated"] = _never
+            return self.app(environ, start_response)
+        except InvalidArgument:  # not UTF-8, or not starting with "/"
+            return _bad_path(start_response)
+        except (LockTimeout, StoreUnavailable) as e:
+            return _unavailable(start_response, e)
+        request = out[0]  # ended by the try's end, whatever comes next
         try:
             session = self._session(request, use)
             environ["libsess.session"] = session

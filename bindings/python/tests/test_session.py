@@ -791,6 +791,58 @@ def test_an_app_closed_by_its_expiry_thread_finishes_before_exit(python):
     assert (result.returncode, result.stdout, result.stderr) == (0, "on_end a\non_end b\n", "")
 
 
+def test_ctrl_c_interrupts_a_wait_for_a_sessions_lock_and_leaves_no_lock(python):
+    """Ctrl-C (a signal handler raising) while the main thread waits in
+    open() for a session another thread holds ends the wait at once (it
+    lasted until the lock came), and the interrupted open keeps no lock:
+    once the holder is done, the session opens again (the handle the
+    open got was dropped unreleased, the session locked for good)."""
+    result = python(
+        """
+        import os, signal, threading, time, libsess
+
+        app = libsess.App(lock_timeout_ms=30000)
+        with app.create() as s:
+            s["n"] = 1
+            sid = s.id
+        holder = app.open(sid)
+        holder["n"] = 2
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        threading.Timer(8, holder.close).start()
+        started = time.monotonic()
+        try:
+            app.open(sid)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - started < 6)
+        with app.open(sid) as s:
+            print(s["n"])
+        app.close()
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted True\n2\n", "")
+
+
+def test_an_atexit_handler_opens_a_session(python):
+    """open() from an atexit handler on the main thread, once no helper
+    thread can start, waits on that thread."""
+    result = python(
+        """
+        import atexit, libsess
+
+        app = libsess.App()
+        with app.create() as s:
+            s["n"] = 1
+            sid = s.id
+
+        @atexit.register
+        def at_exit():
+            with app.open(sid) as s:
+                print(s["n"])
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "1\n", "")
+
+
 def test_an_open_session_outlives_its_app():
     ended = []
     app = libsess.App(on_end=lambda s: ended.append(dict(s)))

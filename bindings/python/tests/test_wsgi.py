@@ -254,6 +254,44 @@ def request(middleware, path, script_name="", cookie=None):
     return response["status"], response["headers"], body
 
 
+def test_ctrl_c_interrupts_a_requests_wait_for_its_session_and_leaves_no_lock(python):
+    """A request served on the main thread (a single-threaded server)
+    waiting for a session another unit of work holds: Ctrl-C ends the
+    wait at once (it lasted until the lock came), and the interrupted
+    request keeps no lock (its begun request was dropped unended, the
+    session locked for good)."""
+    result = python(
+        """
+        import os, signal, threading, time, libsess
+        from libsess.wsgi import SessionMiddleware
+
+        def page(environ, start_response):
+            start_response("200 OK", [])
+            return [str(environ["libsess.session"]["n"]).encode()]
+
+        app = libsess.App(lock_timeout_ms=30000)
+        middleware = SessionMiddleware(page, app)
+        with app.create() as s:
+            s["n"] = 1
+            sid = s.id
+        holder = app.open(sid)
+        holder["n"] = 2
+        environ = {"PATH_INFO": "/", "REQUEST_METHOD": "GET", "HTTP_COOKIE": "ASPSESSIONID=" + sid}
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        threading.Timer(8, holder.close).start()
+        started = time.monotonic()
+        try:
+            middleware(dict(environ), lambda *a: None)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - started < 6)
+        print(b"".join(middleware(dict(environ), lambda *a: None)).decode())
+        middleware.close()
+        app.close()
+        """
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted True\n2\n", "")
+
+
 def test_paths_the_library_cannot_take_are_400():
     with libsess.App() as app, SessionMiddleware(pages, app) as middleware:
         assert request(middleware, "/\xff")[0] == "400 Bad Request"  # GET /%FF: not UTF-8
