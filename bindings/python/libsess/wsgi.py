@@ -10,7 +10,10 @@ without it and `environ["libsess.rewrite_url"](url)` puts it in a link;
 `environ["libsess.url_id_outdated"]()` is True when the request's URL does
 not carry its session's ID (a new session, or one given a new ID at login):
 redirect then to `rewrite_url` of the request's URL, as ASP.NET does, or
-the page's relative links lose the session.
+the page's relative links lose the session. The ID goes right after the
+application's path: mounted at a SCRIPT_NAME, a cookieless application is
+declared there or below (`{"/mount": App()}`); one above it fails each
+request with InvalidArgument.
 
     from libsess import App
     from libsess.wsgi import SessionMiddleware
@@ -197,9 +200,9 @@ class SessionMiddleware(Owner):
             if self._cookieless:
                 # The page sees its path without the URL's ID segment, and
                 # rewrites its links to carry it.
-                plain = text_out(lambda b, n, o: lib.sess_request_path(request, b, n, o))
-                plain = plain.encode("utf-8").decode("latin-1")  # back to a WSGI native string
                 script = environ.get("SCRIPT_NAME", "")
+                _check_mount(_native_text(request, lib.sess_request_app_path), script)
+                plain = _native_text(request, lib.sess_request_path)
                 if plain != path and plain.startswith(script):
                     environ["PATH_INFO"] = plain[len(script) :]
             environ["libsess.rewrite_url"] = rewrite_url
@@ -266,6 +269,27 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
         return unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
     finally:
         lib.sess_variant_clear(cookie)
+
+
+def _native_text(request: Any, fn: Any) -> str:
+    """The text `fn(request, buf, buf_len, out_len)` writes (a path), as a
+    WSGI native string (its UTF-8 bytes as latin-1)."""
+    text = text_out(lambda b, n, o: fn(request, b, n, o))
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _check_mount(app_path: str, script: str) -> None:
+    """Refuses (InvalidArgument) a cookieless application whose path lies
+    above the middleware's mount point (SCRIPT_NAME): its ID segment goes
+    right after its path, where no URL under the mount can carry it, so
+    every request would be a new session."""
+    if len(app_path.rstrip("/")) < len(script.rstrip("/")):
+        message = (
+            f"a cookieless application at {app_path!r} cannot carry its session ID in URLs under"
+            f" SCRIPT_NAME {script!r}: declare it at the mount point,"
+            f" SessionMiddleware(app, {{{script!r}: App()}}, cookieless=True)"
+        )
+        raise error_for(lib.SESS_E_INVALID_OPTION, message)
 
 
 def _check_response(status: Any, headers: Any) -> None:

@@ -292,6 +292,34 @@ def test_ctrl_c_interrupts_a_requests_wait_for_its_session_and_leaves_no_lock(py
     assert (result.returncode, result.stdout, result.stderr) == (0, "interrupted True\n2\n", "")
 
 
+def test_cookieless_under_a_mount_deeper_than_its_application():
+    """Mounted at SCRIPT_NAME, a cookieless application declared above
+    the mount (the single-App form serves "/") would put the ID where no
+    URL under the mount can carry it (`/(S(id))/mount/x`), and find none
+    in the URLs it is given: every request was a new session, silently.
+    That is a clear error now; declared at its mount, its URLs carry the
+    ID after SCRIPT_NAME and the page sees PATH_INFO without it."""
+
+    def page(environ, start_response):
+        s = environ["libsess.session"]
+        s["n"] = s.get("n", 0) + 1
+        link = environ["libsess.rewrite_url"](environ["SCRIPT_NAME"] + "/page")
+        start_response("200 OK", [])
+        return [f"{s['n']} {environ['PATH_INFO']} {link}".encode()]
+
+    with libsess.App() as app, SessionMiddleware(page, app, cookieless=True) as middleware:
+        with pytest.raises(libsess.InvalidArgument, match="SCRIPT_NAME '/mount'"):
+            request(middleware, "/page", script_name="/mount")
+        assert app.session_count == 0
+        assert request(middleware, "/page")[2].split()[:2] == [b"1", b"/page"]  # not mounted: served
+    with libsess.App() as app, SessionMiddleware(page, {"/mount": app}, cookieless=True) as middleware:
+        _, _, body = request(middleware, "/page", script_name="/mount")
+        count, path, link = body.decode().split()
+        assert (count, path) == ("1", "/page") and link.startswith("/mount/(S(") and link.endswith("))/page")
+        _, _, body = request(middleware, link[len("/mount") :], script_name="/mount")  # the link followed
+        assert body.decode().split() == ["2", "/page", link]
+
+
 def test_paths_the_library_cannot_take_are_400():
     with libsess.App() as app, SessionMiddleware(pages, app) as middleware:
         assert request(middleware, "/\xff")[0] == "400 Bad Request"  # GET /%FF: not UTF-8
