@@ -180,7 +180,7 @@ class App(Owner):
                 sys.excepthook(type(error), error, error.__traceback__)
             return failed
 
-        fn = ffi.callback(ctype, call)
+        fn = ffi.callback(ctype, call, error=failed)  # anything escaping `call` is no success
         self._keep.append(fn)
         return fn
 

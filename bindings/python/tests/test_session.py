@@ -242,6 +242,26 @@ def test_an_interrupted_session_on_end_reaches_its_caller(error, capsys):
     assert "RuntimeError: reported" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # cffi reports it
+def test_an_exception_escaping_the_on_start_wrapper_is_a_failure(monkeypatch):
+    """An exception leaving Session_OnStart's wrapper outside the
+    handler's own try (a KeyboardInterrupt from a signal arriving as the
+    wrapper ends the lent session) made cffi return its default, 0:
+    S_OK, so the session was made though its Session_OnStart failed.
+    It is E_FAIL."""
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    with libsess.App(on_start=lambda s: None) as app:
+        monkeypatch.setattr(libsess.Session, "_end", interrupted)
+        with pytest.raises(libsess.SessionError) as e:
+            app.create()
+        monkeypatch.undo()
+        assert e.value.hresult == lib.SESS_E_FAIL
+        assert app.session_count == 0
+
+
 def test_exception_in_with_block_discards(app):
     sid = stored(app, kept=1)
     with pytest.raises(ZeroDivisionError):
