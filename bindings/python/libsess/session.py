@@ -391,10 +391,10 @@ def _equal(mine: Mapping[str, Any], other: Mapping[Any, Any]) -> bool:
 
 def _key(name: str) -> bytes:
     """`name` for the C calls that look a key up: KeyError if no key can
-    have it (a NUL, or not encodable: a lone surrogate)."""
+    have it (not a str, a NUL, or not encodable: a lone surrogate)."""
     try:
         return c_text(name)
-    except ValueError:
+    except (TypeError, ValueError):
         raise KeyError(name) from None
 
 

@@ -1029,6 +1029,27 @@ def test_a_name_no_key_can_have_is_missing(app):
             assert s.static_objects.get(name) is None
 
 
+def test_a_key_that_is_not_text_is_missing(app):
+    """A key of another type is not in the mapping, as `in` says: get
+    gives the default, [], del and pop a KeyError, as a dict of str keys
+    answers (they raised TypeError, so s.get(1) failed where `1 in s` was
+    False); storing under one is still a TypeError."""
+    with app.create() as s:
+        s["1"] = "one"
+        for key in [1, None, b"1", ("1",)]:
+            assert key not in s
+            assert s.get(key) is None and s.get(key, "default") == "default"
+            assert s.pop(key, 0) == 0
+            with pytest.raises(KeyError):
+                s[key]
+            with pytest.raises(KeyError):
+                del s[key]
+            with pytest.raises(TypeError):
+                s[key] = 1
+            assert s.static_objects.get(key) is None
+        assert dict(s) == {"1": "one"}
+
+
 def test_text_utf8_cannot_hold_is_invalid_argument(app):
     """An ID, a value or any other text with a lone surrogate (as
     surrogateescape decodes bad bytes), and an ID with a NUL, are
