@@ -81,7 +81,7 @@ class SessionMiddleware(Owner):
         self.session_use = session_use
         if not callable(session_use):
             _use(session_use)  # checked now, not at every request
-        self._apps = {"/": applications} if isinstance(applications, App) else dict(applications)
+        self._apps = _applications(applications)
         keep: List[Any] = []
         opts = ffi.new("sess_web_options *")
         check(lib.sess_web_options_init(opts))
@@ -246,6 +246,16 @@ class SessionMiddleware(Owner):
         if check(lib.sess_request_session(request, flags, out)) != lib.SESS_S_OK:
             return None
         return Session(out[0], owned=False)
+
+
+def _applications(applications: Union[App, Mapping[str, App]]) -> Dict[str, App]:
+    """The middleware's applications by virtual path: one App is served
+    at "/"; anything but an App or a mapping of paths to Apps: TypeError."""
+    if isinstance(applications, App):
+        return {"/": applications}
+    if isinstance(applications, Mapping) and all(isinstance(a, App) for a in applications.values()):
+        return dict(applications)
+    raise TypeError(f"applications is a libsess.App or a mapping of virtual paths to them, not {applications!r}")
 
 
 def _use(use: str) -> str:

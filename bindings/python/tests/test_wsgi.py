@@ -438,6 +438,15 @@ def test_a_page_that_never_starts_its_response_keeps_nothing():
         assert app.session_count == 0
 
 
+@pytest.mark.parametrize("applications", [None, "/", {"/": "app"}, {"/": None}, ["app"]])
+def test_applications_that_are_not_apps_are_a_type_error(applications):
+    """The middleware takes one App or a mapping of paths to Apps:
+    anything else is a TypeError saying so (it was an AttributeError about
+    `_shared`, or dict()'s own complaint)."""
+    with pytest.raises(TypeError, match="libsess.App"):
+        SessionMiddleware(pages, applications)
+
+
 def test_session_use_in_any_case_checked_when_the_middleware_is_made():
     """As same_site: any case ("ReadOnly" is ASP's EnableSessionState
     spelling); a use that does not exist fails when the middleware is
