@@ -10,7 +10,12 @@ from ._native import ffi, lib, unpack_text
 
 class SessionError(Exception):
     """A failed libsess call: `.hresult` (the code, a negative int) and
-    `.message` (the library's text for it)."""
+    `.message` (the library's text for it). `.set_cookie`: for a request
+    whose end failed after the page gave its session a new ID, the
+    Set-Cookie value the response must still carry (the session lives on
+    under that ID); else None."""
+
+    set_cookie: Optional[str] = None
 
     def __init__(self, hresult: int, message: str) -> None:
         super().__init__(f"{message}{_code(hresult)}")

@@ -273,10 +273,18 @@ def _end(request: Any, session: Optional[Session], *, failed: bool) -> Optional[
     cookie = ffi.new("sess_variant *")
     lib.sess_variant_init(cookie)
     try:
-        check(lib.sess_request_end(request, failed, cookie))
-        if cookie.vt != lib.SESS_VT_BSTR:
-            return None
-        return unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
+        hr = lib.sess_request_end(request, failed, cookie)
+        value = None
+        if cookie.vt == lib.SESS_VT_BSTR:
+            value = unpack_text(cookie.v.bstrVal.ptr, cookie.v.bstrVal.len, "latin-1")
+        try:
+            check(hr)
+        except SessionError as e:
+            # A session the page gave a new ID lives on there, the old ID
+            # dead: the error page carries its cookie.
+            e.set_cookie = value
+            raise
+        return value
     finally:
         lib.sess_variant_clear(cookie)
 
@@ -370,4 +378,8 @@ def _unavailable(start_response: StartResponse, error: SessionError) -> List[byt
     that is down."""
     print(f"libsess: 503: {error}", file=sys.stderr)
     text = "Service Unavailable: the session is busy or its store is down; try again.\n"
-    return _reply(start_response, "503 Service Unavailable", text, ("Retry-After", "1"))
+    headers = [("Retry-After", "1")]
+    cookie = getattr(error, "set_cookie", None)
+    if cookie is not None:
+        headers.append(("Set-Cookie", cookie))
+    return _reply(start_response, "503 Service Unavailable", text, *headers)

@@ -596,6 +596,39 @@ def test_a_response_the_server_cannot_send_is_the_pages_error(status, headers, e
         assert app.session_count == 0
 
 
+def test_a_failed_end_after_regenerate_still_sends_the_new_ids_cookie(redis_url):
+    """A page gives its session a new ID (a login) and the store goes down
+    before the request's end can save: the session lives on under the new
+    ID, the old one dead, so the 503 carries the new cookie (it carried
+    none: the client was left holding neither ID)."""
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+
+    def page(environ, start_response):
+        session = environ["libsess.session"]
+        session["a"] = 1
+        if environ["PATH_INFO"] == "/login":
+            session.regenerate_id()
+            environ["new_id"] = session.id
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as redis:
+                redis.sendall(b"SHUTDOWN NOSAVE\r\n")
+                redis.recv(100)  # the connection closes once the server is gone
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    store = {"url": redis_url, "retry_budget_ms": 200, "connect_timeout_ms": 100, "op_timeout_ms": 100}
+    with libsess.App(redis=store) as app, SessionMiddleware(page, app) as middleware:
+        _, headers, _ = request(middleware, "/")
+        old = dict(headers)["Set-Cookie"].split(";")[0]
+        environ = {"PATH_INFO": "/login", "SCRIPT_NAME": "", "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http"}
+        environ["HTTP_COOKIE"] = old
+        answers = []
+        middleware(environ, lambda status, headers, exc_info=None: answers.append((status, dict(headers))))
+        [(status, sent)] = answers
+        assert status == "503 Service Unavailable"
+        new = sent["Set-Cookie"].split(";")[0]
+        assert new == f"ASPSESSIONID={environ['new_id']}" and new != old
+
+
 def test_a_failed_page_stays_the_error_when_its_discard_fails_too(redis_url):
     """A page raises and the store goes down under it, so ending the
     request as failed fails too: the page's exception is still the one
