@@ -16,6 +16,7 @@
 #define SESS_IIS_SESSION_OBJECT_HPP
 
 #include "sess.hpp"
+#if SESS_HPP_LANG >= 201703L // (else sess.hpp's #error says why)
 
 #include <string>
 #include <string_view>
@@ -287,5 +288,7 @@ private:
 } // namespace sess
 
 #pragma pop_macro("interface")
+
+#endif // SESS_HPP_LANG
 
 #endif // SESS_IIS_SESSION_OBJECT_HPP

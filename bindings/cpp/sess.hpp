@@ -21,6 +21,20 @@
 #ifndef SESS_HPP
 #define SESS_HPP
 
+// The C++ standard the compiler follows (MSVC keeps __cplusplus at 199711L
+// and says it in _MSVC_LANG); 0 for C. Below C++17 the headers give this
+// one error instead of a page of others.
+#if defined(_MSVC_LANG)
+#define SESS_HPP_LANG _MSVC_LANG
+#elif defined(__cplusplus)
+#define SESS_HPP_LANG __cplusplus
+#else
+#define SESS_HPP_LANG 0L
+#endif
+#if SESS_HPP_LANG < 201703L
+#error "sess.hpp needs C++17 or later (-std=c++17, MSVC /std:c++17); C programs include sess.h"
+#else
+
 #include "sess.h"
 
 #include <algorithm>
@@ -1444,4 +1458,5 @@ private:
 
 } // namespace sess
 
+#endif // SESS_HPP_LANG
 #endif // SESS_HPP
