@@ -1423,6 +1423,36 @@ public:
         detail::check(sess_request_url_id_outdated(r_, &outdated));
         return outdated;
     }
+    /// The Set-Cookie value the response needs now, for a host that sends
+    /// its headers before end(); std::nullopt when there is none to send
+    /// (no session yet, the client has the cookie, a cookieless
+    /// application). Once given it counts as sent: end() then returns only
+    /// a different one (Abandon's, a regenerated ID's).
+    std::optional<std::string> set_cookie()
+    {
+        sess_result hr = SESS_S_OK;
+        std::string value = detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+            return hr = sess_request_set_cookie(r_, b, l, o);
+        });
+        if (hr == SESS_S_FALSE)
+            return std::nullopt;
+        return value;
+    }
+    /// CookieMode: SESS_COOKIE_MODE_USE_URI (cookieless) or
+    /// SESS_COOKIE_MODE_USE_COOKIES.
+    std::uint32_t cookie_mode() const
+    {
+        std::uint32_t mode = 0;
+        detail::check(sess_request_cookie_mode(r_, &mode));
+        return mode;
+    }
+    /// IsCookieless: whether the session ID travels in the URL.
+    bool is_cookieless() const
+    {
+        bool cookieless = false;
+        detail::check(sess_request_is_cookieless(r_, &cookieless));
+        return cookieless;
+    }
     /// The request's session (lent until end()); with `create`, a new one
     /// if there is none; without, std::nullopt when there is none.
     std::optional<session_ref> session(bool create = true)

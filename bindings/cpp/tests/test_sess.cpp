@@ -1202,6 +1202,40 @@ TEST_CASE("site and request: cookie in, Set-Cookie out")
     CHECK(thrown([&] { (void)sess::request(site, "relative"); }) == SESS_E_INVALIDARG);
 }
 
+// A host that sends its headers before the page ends (a streamed
+// response) needs the Set-Cookie then, and CookieMode / IsCookieless to
+// know where the ID travels: sess.hpp had no call for either
+// (sess_request_set_cookie, sess_request_cookie_mode,
+// sess_request_is_cookieless), so a C++ host fell back to the C calls.
+TEST_CASE("request: set_cookie() before the headers go, end() does not repeat it; CookieMode")
+{
+    sess::app app;
+    sess::site site;
+    site.add("/", app);
+    sess::request r(site, "/page.asp");
+    CHECK(r.cookie_mode() == SESS_COOKIE_MODE_USE_COOKIES);
+    CHECK_FALSE(r.is_cookieless());
+    sess::session_ref s = *r.session();
+    const std::optional<std::string> cookie = r.set_cookie();
+    REQUIRE(cookie);
+    CHECK(cookie->find(s.id()) != std::string::npos);
+    s.set("user", "Arthur");
+    CHECK(r.set_cookie() == cookie); // asked again: the same value
+    CHECK_FALSE(r.end());            // already sent
+
+    sess::app shop;
+    sess_web_options web = sess::web_options();
+    web.cookieless = true;
+    site.add("/shop", shop, &web);
+    sess::request c(site, "/shop/cart.asp");
+    CHECK(c.cookie_mode() == SESS_COOKIE_MODE_USE_URI);
+    CHECK(c.is_cookieless());
+    c.session()->set("items", 3);
+    CHECK_FALSE(c.set_cookie()); // the ID is in the URL
+    sess::request moved(std::move(c));
+    CHECK(thrown([&] { (void)c.set_cookie(); }) == SESS_E_POINTER);
+}
+
 // A static object's factory: runs `hook`, then makes a test object.
 struct hooked_factory {
     std::function<void()> hook;
