@@ -102,11 +102,64 @@ private:
 
 namespace detail {
 
-/// Throws sess::error for a failure code; returns success codes (S_OK, S_FALSE).
+/// The end of a session or request handle whose owner was destroyed by
+/// host code a call on the handle ran (a static object's factory,
+/// Session_OnStart): the library refuses to end a handle a call runs on,
+/// so the owner's destructor leaves the end here, for this thread to do
+/// once that call has returned (see end_deferred).
+struct deferred_end {
+    /// Ends `handle` as its owner's destructor would (as failed when
+    /// `failed`) and returns true; false, nothing done, while a call on it
+    /// still runs.
+    bool (*attempt)(void *handle, bool failed) noexcept;
+    void *handle;
+    bool failed;
+    deferred_end *next;
+};
+
+/// This thread's deferred ends.
+inline thread_local deferred_end *deferred_ends = nullptr;
+
+/// Ends `handle` by `attempt` now or, while a call on it runs, once it has
+/// returned. (Out of memory to note it, the handle is lost.)
+inline void end_or_defer(bool (*attempt)(void *, bool) noexcept, void *handle, bool failed) noexcept
+{
+    if (!attempt(handle, failed))
+        deferred_ends = new (std::nothrow) deferred_end{attempt, handle, failed, deferred_ends};
+}
+
+/// Does the deferred ends whose calls have returned (every C call the
+/// wrapper makes is followed by this, in check()). Each end runs host code
+/// (Session_OnEnd, objects' Release) that may defer more: the list is
+/// taken first.
+inline void end_deferred() noexcept
+{
+    for (deferred_end *d = std::exchange(deferred_ends, nullptr), *next; d != nullptr; d = next) {
+        next = d->next;
+        if (d->attempt(d->handle, d->failed)) {
+            delete d;
+        } else {
+            d->next = deferred_ends;
+            deferred_ends = d;
+        }
+    }
+}
+
+/// Throws sess::error for a failure code; returns success codes (S_OK,
+/// S_FALSE). First does the deferred ends whose calls have returned.
 inline sess_result check(sess_result hr)
 {
-    if (hr < 0)
-        throw error::last(hr);
+    if (deferred_ends == nullptr) {
+        if (hr < 0)
+            throw error::last(hr);
+        return hr;
+    }
+    if (hr < 0) {
+        error e = error::last(hr);
+        end_deferred();
+        throw e;
+    }
+    end_deferred();
     return hr;
 }
 
@@ -1058,7 +1111,10 @@ private:
 
 /// A unit of work the caller owns: close() commits (throwing on failure),
 /// discard() undoes; leaving scope by an exception discards, leaving it
-/// normally commits (errors then are lost: call close() to see them).
+/// normally commits (errors then are lost: call close() to see them);
+/// destroyed by host code a call on it runs (a static object's factory),
+/// it ends so once that call has returned. Move-assignment ends the session
+/// assigned over as its destructor would.
 /// It has session_ref's members but is not a session_ref (assigning one
 /// over it would lose or share its handle): ref() lends one.
 class session : private session_ref {
@@ -1121,15 +1177,32 @@ private:
     /// and a refused end keeps the handle.
     void finish(sess_result (*f)(sess_session *))
     {
-        bool is_new = false;
-        if (s_ != nullptr && sess_session_is_new(s_, &is_new) == SESS_E_WRONG_STATE)
+        if (s_ != nullptr && busy(s_))
             throw error::last(SESS_E_WRONG_STATE);
         detail::check(f(std::exchange(s_, nullptr)));
     }
+    /// What the destructor does: discards when `failed`, else commits; while
+    /// a call on the handle runs (host code it ran destroying this object),
+    /// once that call has returned.
     void end(bool failed) noexcept
     {
         if (s_ != nullptr)
-            (failed ? sess_session_discard : sess_session_close)(std::exchange(s_, nullptr));
+            detail::end_or_defer(attempt_end, std::exchange(s_, nullptr), failed);
+    }
+    /// Whether a call on `s` runs (its end would be refused).
+    static bool busy(sess_session *s) noexcept
+    {
+        bool is_new = false;
+        return sess_session_is_new(s, &is_new) == SESS_E_WRONG_STATE;
+    }
+    /// A detail::deferred_end's attempt for a session handle.
+    static bool attempt_end(void *handle, bool failed) noexcept
+    {
+        auto *s = static_cast<sess_session *>(handle);
+        if (busy(s))
+            return false;
+        (failed ? sess_session_discard : sess_session_close)(s);
+        return true;
     }
     int exceptions_;
 };
@@ -1385,10 +1458,12 @@ public:
     request &operator=(request &&) = delete;
     /// Ends the request if end() has not: as failed when leaving scope by
     /// an exception; the Set-Cookie is lost (call end() to send it).
+    /// Destroyed by host code a call on it runs (Session_OnStart), once
+    /// that call has returned.
     ~request()
     {
         if (r_ != nullptr)
-            sess_request_end(std::exchange(r_, nullptr), std::uncaught_exceptions() > exceptions_, nullptr);
+            detail::end_or_defer(attempt_end, std::exchange(r_, nullptr), std::uncaught_exceptions() > exceptions_);
     }
     /// The C handle.
     sess_request *handle() const noexcept { return r_; }
@@ -1468,11 +1543,7 @@ public:
     /// static object's factory): SESS_E_WRONG_STATE, the request kept.
     std::optional<std::string> end(bool failed = false)
     {
-        // The library refuses to end a request a call runs on, nothing
-        // freed; a failure with that code can also come after it is freed
-        // (a custom store's), so a call that frees nothing asks first.
-        sess_session *s = nullptr;
-        if (r_ != nullptr && sess_request_session(r_, 0, &s) == SESS_E_WRONG_STATE)
+        if (r_ != nullptr && busy(r_))
             throw error::last(SESS_E_WRONG_STATE);
         variant cookie;
         detail::check(sess_request_end(std::exchange(r_, nullptr), failed, cookie.put()));
@@ -1482,6 +1553,25 @@ public:
     }
 
 private:
+    /// Whether a call on `r` (or the session it lent) runs: the library
+    /// refuses to end it then, nothing freed; a failure with that code can
+    /// also come after it is freed (a custom store's), so a call that frees
+    /// nothing asks first.
+    static bool busy(sess_request *r) noexcept
+    {
+        sess_session *s = nullptr;
+        return sess_request_session(r, 0, &s) == SESS_E_WRONG_STATE;
+    }
+    /// A detail::deferred_end's attempt for a request handle (its
+    /// Set-Cookie lost, as the destructor's).
+    static bool attempt_end(void *handle, bool failed) noexcept
+    {
+        auto *r = static_cast<sess_request *>(handle);
+        if (busy(r))
+            return false;
+        sess_request_end(r, failed, nullptr);
+        return true;
+    }
     sess_request *r_ = nullptr;
     int exceptions_;
 };

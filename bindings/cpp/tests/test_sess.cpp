@@ -1302,6 +1302,68 @@ TEST_CASE("session and request: an end refused while host code runs keeps the ha
     CHECK(cookie);
 }
 
+// Host code a call on a session or request runs (a static object's
+// factory, Session_OnStart) may destroy the object owning the handle: a
+// per-request context torn down, a std::optional reset, an assignment
+// over it. The library refuses that end while the call runs
+// (SESS_E_WRONG_STATE, nothing freed), and the destructor dropped the
+// handle all the same: the session was never stored or unlocked (open(id):
+// SESSION_NOT_FOUND, or LOCK_TIMEOUT for good) and the handle leaked. The
+// end is now deferred, done as the destructor would once the call returns.
+TEST_CASE("session and request: destroyed by host code a call on them runs, they end once it returns")
+{
+    hooked_factory factory;
+    sess_static_object_decl decl{"obj", hooked_factory::make, &factory};
+    sess_app_options o = sess::app_options();
+    o.lock_timeout_ms = 200;
+    o.static_objects = &decl;
+    o.static_object_count = 1;
+    sess::app app(o);
+
+    std::optional<sess::session> s(app.create());
+    s->set("kept", 1);
+    const std::string id = s->id();
+    factory.hook = [&] { s.reset(); };
+    CHECK(s->static_objects()["obj"].vt() == SESS_VT_UNKNOWN);
+    CHECK_FALSE(s);
+    factory.hook = [] {};
+    CHECK(app.open(id).get("kept").as<int>() == 1); // committed and unlocked
+
+    sess::session again = app.create();
+    again.set("seen", true);
+    const std::string again_id = again.id();
+    std::string next_id;
+    factory.hook = [&] {
+        again = app.create(); // the old one ends as its destructor would
+        again.set("next", 2);
+        next_id = again.id();
+    };
+    CHECK(again.static_objects()["obj"].vt() == SESS_VT_UNKNOWN);
+    factory.hook = [] {};
+    again.close();
+    CHECK(app.open(again_id).get("seen").as<bool>());
+    CHECK(app.open(next_id).get("next").as<int>() == 2);
+
+    sess::app_events events;
+    std::optional<sess::request> r;
+    std::string started;
+    events.on_start = [&](sess::session_ref new_session) {
+        new_session.set("n", 1);
+        started = new_session.id();
+        r.reset();
+    };
+    sess_app_options eo = sess::app_options();
+    eo.lock_timeout_ms = 200;
+    events.install(eo);
+    sess::app with_start(eo);
+    sess::site site;
+    site.add("/", with_start);
+    r.emplace(site, "/page.asp", sess::text_arg(), SESS_USE_OFF);
+    r->acquire(SESS_USE_EXCLUSIVE); // a new session: Session_OnStart
+    CHECK_FALSE(r);
+    CHECK(with_start.open(started).get("n").as<int>() == 1);
+}
+
 // sess::request was the one RAII owner that could not be moved (app, site
 // and session can): a host could not begin a request in one function and
 // return it, nor hold it in a per-connection object that moves.
