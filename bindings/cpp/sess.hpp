@@ -1042,6 +1042,15 @@ public:
         detail::check(sess_lcid(s_, &lcid, &out));
         return out;
     }
+    /// The LCID the session's text follows: lcid(), or the application's
+    /// default_lcid when that is 0 or a default alias
+    /// (SESS_LOCALE_USER_DEFAULT, SESS_LOCALE_SYSTEM_DEFAULT).
+    std::uint32_t lcid_effective() const
+    {
+        std::uint32_t v = 0;
+        detail::check(sess_lcid_effective(s_, &v));
+        return v;
+    }
     /// CodePage.
     std::uint32_t codepage() const
     {
@@ -1161,6 +1170,7 @@ public:
     using session_ref::is_new;
     using session_ref::is_readonly;
     using session_ref::lcid;
+    using session_ref::lcid_effective;
     using session_ref::mode;
     using session_ref::regenerate_id;
     using session_ref::set;
@@ -1326,6 +1336,43 @@ private:
     }
 };
 
+/// CompareStringEx: how `a` sorts against `b` under `lcid` (CLDR's order
+/// for its locale; `flags` 0 or SESS_NORM_* / SESS_LINGUISTIC_* /
+/// SESS_SORT_*, Windows' values): < 0 before, 0 equal, > 0 after.
+inline int compare_text(std::uint32_t lcid, text_arg a, text_arg b, std::uint32_t flags = 0)
+{
+    std::int32_t order = 0;
+    detail::check(sess_compare_text(lcid, detail::c_str(a).c_str(), detail::c_str(b).c_str(), flags, &order));
+    return order;
+}
+
+/// UTF-8 `text` encoded in code page `codepage`, as the response's bytes
+/// (UTF-16 output holds NULs); a character it cannot hold becomes `&#N;`,
+/// or `?` with SESS_ENCODE_QUESTION_MARK in `flags`.
+inline std::string codepage_encode(std::uint32_t codepage, std::string_view text, std::uint32_t flags = 0)
+{
+    return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+        return sess_codepage_encode(codepage, text.data(), text.size(), flags, b, l, o);
+    });
+}
+
+/// `data` in code page `codepage` (a form post, say) as UTF-8; a malformed
+/// sequence becomes U+FFFD.
+inline std::string codepage_decode(std::uint32_t codepage, std::string_view data)
+{
+    return detail::text_out([&](char *b, std::size_t l, std::size_t *o) {
+        return sess_codepage_decode(codepage, data.data(), data.size(), b, l, o);
+    });
+}
+
+/// The charset name IIS sends in `Content-Type` for `codepage`
+/// (`Shift_JIS` for 932, `UTF-8` for 65001).
+inline std::string codepage_charset(std::uint32_t codepage)
+{
+    return detail::text_out(
+        [&](char *b, std::size_t l, std::size_t *o) { return sess_codepage_charset(codepage, b, l, o); });
+}
+
 /// Application options with the library's defaults (sess_app_options_init).
 inline sess_app_options app_options()
 {
@@ -1384,6 +1431,25 @@ public:
         std::size_t n = 0;
         detail::check(sess_app_session_count(a_, &n));
         return n;
+    }
+    /// The application's counters since it was created (sess_app_stats);
+    /// `sessions_current` is UINT64_MAX when the store cannot count now.
+    sess_app_counters stats() const
+    {
+        sess_app_counters c;
+        detail::check(sess_app_stats_init(&c));
+        detail::check(sess_app_stats(a_, &c));
+        return c;
+    }
+    /// The failure of the expiry thread's last sweep (a store down, say),
+    /// or std::nullopt when it succeeded, none has run or there is no
+    /// thread.
+    std::optional<error> expiry_error() const
+    {
+        const sess_result hr = sess_app_expiry_status(a_);
+        if (hr >= 0)
+            return std::nullopt;
+        return error::last(hr);
     }
 
 private:

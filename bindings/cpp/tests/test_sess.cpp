@@ -1017,6 +1017,47 @@ TEST_CASE("seed 004: Timeout, LCID, CodePage")
     s.close();
 }
 
+// The C calls a host needs around the session had no C++ form: collation
+// under the session's LCID (sess_compare_text, a contract addition),
+// response text in the session's CodePage and its charset
+// (sess_codepage_encode / _decode / _charset), the LCID in force
+// (sess_lcid_effective), and the application's counters and expiry health
+// for monitoring (sess_app_stats, sess_app_expiry_status).
+TEST_CASE("locale and code page helpers, the LCID in force, the application's counters")
+{
+    CHECK(sess::compare_text(0x0409, "a", "B") < 0);
+    CHECK(sess::compare_text(0x0409, "abc", "ABC", SESS_NORM_IGNORECASE) == 0);
+    CHECK(sess::compare_text(0x041D, "\xC3\xB6", "z") > 0); // Swedish: ö after z
+    CHECK(sess::compare_text(0x0407, "\xC3\xB6", "z") < 0); // German: ö with o
+    CHECK(thrown([] { (void)sess::compare_text(0x0409, "a", "b", 0x80000000u); }) == SESS_E_INVALIDARG);
+    CHECK(thrown([] { (void)sess::compare_text(0x0409, std::string("a\0b", 3), "a"); }) == SESS_E_INVALIDARG);
+
+    CHECK(sess::codepage_encode(1252, "caf\xC3\xA9") == "caf\xE9");
+    CHECK(sess::codepage_encode(20127, "caf\xC3\xA9") == "caf&#233;");
+    CHECK(sess::codepage_encode(20127, "caf\xC3\xA9", SESS_ENCODE_QUESTION_MARK) == "caf?");
+    CHECK(sess::codepage_encode(1200, "ab") == std::string("a\0b\0", 4)); // UTF-16LE
+    CHECK(sess::codepage_decode(1252, "caf\xE9") == "caf\xC3\xA9");
+    CHECK(sess::codepage_charset(932) == "Shift_JIS");
+    CHECK(thrown([] { (void)sess::codepage_charset(12345); }) == SESS_E_INVALID_CODEPAGE);
+    CHECK(thrown([] { (void)sess::codepage_encode(1252, "\xFF"); }) == SESS_E_INVALIDARG);
+
+    sess_app_options o = sess::app_options();
+    o.default_lcid = 0x0407;
+    sess::app app(o);
+    {
+        sess::session s = app.create();
+        s.lcid(SESS_LOCALE_USER_DEFAULT);
+        CHECK(s.lcid() == SESS_LOCALE_USER_DEFAULT);
+        CHECK(s.lcid_effective() == 0x0407);
+        s.set("k", 1);
+    }
+    const sess_app_counters c = app.stats();
+    CHECK(c.struct_size == sizeof c);
+    CHECK(c.sessions_total == 1);
+    CHECK(c.sessions_current == 1);
+    CHECK_FALSE(app.expiry_error());
+}
+
 TEST_CASE("typed and lent reads: no variant in between")
 {
     sess::app app;
