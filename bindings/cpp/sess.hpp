@@ -1373,13 +1373,28 @@ inline std::string codepage_charset(std::uint32_t codepage)
         [&](char *b, std::size_t l, std::size_t *o) { return sess_codepage_charset(codepage, b, l, o); });
 }
 
-/// Application options with the library's defaults (sess_app_options_init).
-inline sess_app_options app_options()
+namespace detail {
+/// A versioned struct T filled by its `_init_sized` function, given this
+/// header's sizeof T (as sess.h's `_init` macros pass it).
+template <class T> T defaults(sess_result (*init_sized)(T *, std::size_t))
 {
-    sess_app_options o;
-    detail::check(sess_app_options_init(&o));
+    T o;
+    check(init_sized(&o, sizeof o));
     return o;
 }
+} // namespace detail
+
+/// Application options with the library's defaults (sess_app_options_init).
+inline sess_app_options app_options() { return detail::defaults(sess_app_options_init_sized); }
+/// Redis store options with the library's defaults (sess_redis_options_init):
+/// set `url`, then point sess_app_options::redis at them.
+inline sess_redis_options redis_options() { return detail::defaults(sess_redis_options_init_sized); }
+/// LMDB store options with the library's defaults (sess_lmdb_options_init):
+/// set `path`, then point sess_app_options::lmdb at them.
+inline sess_lmdb_options lmdb_options() { return detail::defaults(sess_lmdb_options_init_sized); }
+/// A custom store's table with struct_size set and no callbacks
+/// (sess_store_vtbl_init): set them, then point sess_app_options::store at it.
+inline sess_store_vtbl store_vtbl() { return detail::defaults(sess_store_vtbl_init_sized); }
 
 /// An application (its sessions and options); owns its handle.
 class app {
@@ -1436,8 +1451,7 @@ public:
     /// `sessions_current` is UINT64_MAX when the store cannot count now.
     sess_app_counters stats() const
     {
-        sess_app_counters c;
-        detail::check(sess_app_stats_init(&c));
+        sess_app_counters c = detail::defaults(sess_app_stats_init_sized);
         detail::check(sess_app_stats(a_, &c));
         return c;
     }
@@ -1457,12 +1471,7 @@ private:
 };
 
 /// Web options with the library's defaults (sess_web_options_init).
-inline sess_web_options web_options()
-{
-    sess_web_options o;
-    detail::check(sess_web_options_init(&o));
-    return o;
-}
+inline sess_web_options web_options() { return detail::defaults(sess_web_options_init_sized); }
 
 /// A site: applications by virtual path; owns its handle.
 class site {

@@ -1058,6 +1058,28 @@ TEST_CASE("locale and code page helpers, the LCID in force, the application's co
     CHECK_FALSE(app.expiry_error());
 }
 
+// sess.hpp filled sess_app_options and sess_web_options with the library's
+// defaults (app_options(), web_options()) but not the other versioned
+// structs a host fills: `sess_redis_options r{};` left struct_size 0
+// (SESS_E_INVALID_OPTION) and every default (timeouts, pool size, lock TTL)
+// 0 instead of the library's.
+TEST_CASE("options: each versioned struct a host fills has its defaults helper")
+{
+    const sess_redis_options r = sess::redis_options();
+    CHECK(r.struct_size == sizeof r);
+    CHECK(r.connect_timeout_ms > 0);
+    CHECK(r.op_timeout_ms > 0);
+    CHECK(r.pool_size > 0);
+    const sess_lmdb_options l = sess::lmdb_options();
+    CHECK(l.struct_size == sizeof l);
+    CHECK(l.lock_ttl_ms > 0);
+    const sess_store_vtbl v = sess::store_vtbl();
+    CHECK(v.struct_size == sizeof v);
+    CHECK(v.context == nullptr);
+    CHECK(sess::app_options().struct_size == sizeof(sess_app_options));
+    CHECK(sess::web_options().struct_size == sizeof(sess_web_options));
+}
+
 TEST_CASE("typed and lent reads: no variant in between")
 {
     sess::app app;
