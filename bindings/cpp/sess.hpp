@@ -768,11 +768,7 @@ public:
         using value_type = item;
         using difference_type = std::ptrdiff_t;
         using reference = item;
-        /// What operator-> returns: the item, alive for the expression.
-        struct pointer {
-            item value;
-            const item *operator->() const noexcept { return &value; }
-        };
+        using pointer = const item *;
 
         /// Past the end.
         iterator() noexcept = default;
@@ -783,16 +779,25 @@ public:
             const std::string &key = (*keys_)[i_];
             return item{key, contents_view(s_)[key]};
         }
-        pointer operator->() const { return pointer{**this}; }
+        /// The item, read into this iterator by the first -> at its
+        /// position: what it points to (`it->value.str()`'s view too) lives
+        /// until the iterator moves on, or ends.
+        pointer operator->() const
+        {
+            if (!current_)
+                current_ = **this;
+            return &*current_;
+        }
         iterator &operator++() noexcept
         {
             ++i_;
+            current_.reset();
             return *this;
         }
-        iterator operator++(int) noexcept
+        iterator operator++(int)
         {
             iterator old = *this;
-            ++i_;
+            ++*this;
             return old;
         }
         /// Equal when both are past the end, or at the same index of the
@@ -818,6 +823,8 @@ public:
         sess_session *s_ = nullptr;
         std::shared_ptr<const std::vector<std::string>> keys_;
         std::size_t i_ = 0;
+        /// The item operator-> read at this position.
+        mutable std::optional<item> current_;
     };
     /// The first item (a snapshot of the keys).
     iterator begin() const { return iterator(s_); }

@@ -651,6 +651,28 @@ TEST_CASE("contents: the iterator outlives the contents object and is an input i
 // past the new end, with some items removed and others not. COM's
 // enumerator and Python's iteration walk a snapshot of the keys, where
 // changing the Contents is safe; so does C++'s now.
+// operator-> returned a proxy holding the item for the one expression, so
+// `it->value.str()` (an lvalue: str()'s view, not its copy) and
+// `const std::string &k = it->key` dangled at the semicolon: reading them
+// was a use after free (valgrind, ASan). The item now lives in the
+// iterator, read by the first -> at each position.
+TEST_CASE("contents: what the iterator's -> reads lives until the iterator moves on")
+{
+    static_assert(std::is_same_v<sess::contents::iterator::pointer, const sess::item *>);
+    sess::app app;
+    sess::session s = app.create();
+    s.set("user", "Arthur Dent, of Earth");
+    s.set("n", 2);
+    auto it = s.contents().begin();
+    const std::string_view user = it->value.str();
+    const std::string &key = it->key;
+    CHECK(user == "Arthur Dent, of Earth");
+    CHECK(key == "user");
+    ++it;
+    CHECK(it->value.as<int>() == 2);
+    s.close();
+}
+
 TEST_CASE("contents: removing items in a range-for visits every item")
 {
     sess::app app;
