@@ -1530,6 +1530,10 @@ public:
         info.https = https;
         detail::check(sess_request_begin(s.handle(), &info, &r_));
     }
+    /// No bool or character for `session_use` (true would be
+    /// SESS_USE_READONLY): pass SESS_USE_*, and `https` after it.
+    template <class B, std::enable_if_t<detail::is_char_or_bool_v<B>, int> = 0>
+    request(const site &, text_arg, text_arg, B, bool = false) = delete;
     request(const request &) = delete;
     request &operator=(const request &) = delete;
     /// Takes over `o`'s request (`o` is left without one: handle() null,
@@ -1552,6 +1556,8 @@ public:
     /// Takes the session as `session_use` says, for a request begun with
     /// SESS_USE_OFF (route first, then acquire).
     void acquire(std::uint32_t session_use) { detail::check(sess_request_acquire(r_, session_use)); }
+    /// No bool or character (true would be SESS_USE_READONLY).
+    template <class B, std::enable_if_t<detail::is_char_or_bool_v<B>, int> = 0> void acquire(B) = delete;
     /// The request path without any cookieless ID segment.
     std::string path() const
     {

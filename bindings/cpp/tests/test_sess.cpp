@@ -1449,6 +1449,35 @@ TEST_CASE("session and request: destroyed by host code a call on them runs, they
     CHECK(with_start.open(started).get("n").as<int>() == 1);
 }
 
+// Whether request::acquire takes a U.
+template <class U, class = void> struct acquires : std::false_type {};
+template <class U>
+struct acquires<U, std::void_t<decltype(std::declval<sess::request &>().acquire(std::declval<U>()))>> : std::true_type {};
+
+// request's session_use (its fourth argument, before https) and acquire()
+// took a bool: `sess::request r(site, path, cookie, true)`, meant as HTTPS,
+// began a read-only request (true is 1, SESS_USE_READONLY) whose writes
+// failed; acquire(true) took the session read-only too. A bool or
+// character is no SESS_USE_* value: it does not compile.
+TEST_CASE("request: session_use takes no bool and no character")
+{
+    using site_ref = const sess::site &;
+    static_assert(!std::is_constructible_v<sess::request, site_ref, const char *, const char *, bool>);
+    static_assert(!std::is_constructible_v<sess::request, site_ref, const char *, const char *, char>);
+    static_assert(!std::is_constructible_v<sess::request, site_ref, const char *, const char *, bool, bool>);
+    static_assert(std::is_constructible_v<sess::request, site_ref, const char *, const char *, int, bool>);
+    static_assert(std::is_constructible_v<sess::request, site_ref, const char *>);
+    static_assert(!acquires<bool>::value && !acquires<char>::value && acquires<std::uint32_t>::value);
+    sess::app app;
+    sess::site site;
+    site.add("/", app);
+    sess::request r(site, "/page.asp", {}, SESS_USE_EXCLUSIVE, true);
+    r.session()->set("user", "Arthur");
+    const std::optional<std::string> cookie = r.end();
+    REQUIRE(cookie);
+    CHECK(cookie->find("; Secure") != std::string::npos); // https reached the library
+}
+
 // sess::request was the one RAII owner that could not be moved (app, site
 // and session can): a host could not begin a request in one function and
 // return it, nor hold it in a per-connection object that moves.
