@@ -100,6 +100,24 @@ private:
     sess_result code_;
 };
 
+/// A request whose end failed (request::end()): the error, and the
+/// Set-Cookie value the response must carry all the same: that of a
+/// session the page gave a new ID (regenerate_id()), which lives on under
+/// it, the old ID dead (without it the client keeps neither).
+class end_error : public error {
+public:
+    /// `e` with the cookie to send, if any.
+    end_error(error e, std::optional<std::string> set_cookie)
+        : error(std::move(e)), set_cookie_(std::move(set_cookie))
+    {
+    }
+    /// The Set-Cookie value to send with the error page, if any.
+    const std::optional<std::string> &set_cookie() const noexcept { return set_cookie_; }
+
+private:
+    std::optional<std::string> set_cookie_;
+};
+
 namespace detail {
 
 /// The end of a session or request handle whose owner was destroyed by
@@ -1626,18 +1644,26 @@ public:
         return session_ref(s);
     }
     /// Ends the request (keeping or, when `failed`, undoing the session's
-    /// changes) and returns the Set-Cookie value to send, if any. Called
-    /// back by host code a call on the request runs (Session_OnStart, a
-    /// static object's factory): SESS_E_WRONG_STATE, the request kept.
+    /// changes) and returns the Set-Cookie value to send, if any. A store
+    /// that fails the end throws end_error, which may still carry a
+    /// Set-Cookie to send. Called back by host code a call on the request
+    /// runs (Session_OnStart, a static object's factory):
+    /// SESS_E_WRONG_STATE, the request kept.
     std::optional<std::string> end(bool failed = false)
     {
         if (r_ != nullptr && busy(r_))
             throw error::last(SESS_E_WRONG_STATE);
         variant cookie;
-        detail::check(sess_request_end(std::exchange(r_, nullptr), failed, cookie.put()));
-        if (cookie.empty())
-            return std::nullopt;
-        return std::string(cookie.str());
+        const sess_result hr = sess_request_end(std::exchange(r_, nullptr), failed, cookie.put());
+        std::optional<std::string> set_cookie;
+        if (!cookie.empty())
+            set_cookie = std::string(cookie.str());
+        try {
+            detail::check(hr);
+        } catch (error &e) {
+            throw end_error(std::move(e), std::move(set_cookie));
+        }
+        return set_cookie;
     }
 
 private:

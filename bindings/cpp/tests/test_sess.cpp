@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <new>
 #include <sstream>
@@ -1589,4 +1590,118 @@ TEST_CASE("contents and static_objects: a character or a bool is not an index")
     CHECK(s.contents().at(std::uint8_t{0}).as<int>() == 1);
     CHECK(s.contents().key(0) == "a");
     s.close();
+}
+
+// A custom store in a std::map, single-threaded (no locks kept), whose
+// saves fail while `down` is set: a store lost as a request ends.
+struct map_store {
+    std::map<std::string, std::string> blobs;
+    bool down = false;
+
+    static map_store &of(void *context) { return *static_cast<map_store *>(context); }
+    static sess_result get(void *c, const char *key, uint32_t, uint64_t, uint64_t, sess_buffer *out) noexcept
+    {
+        const auto it = of(c).blobs.find(key);
+        if (it == of(c).blobs.end())
+            return SESS_STORE_NOT_FOUND;
+        return out->write(out, it->second.data(), it->second.size());
+    }
+    static sess_result create(void *c, const char *key, uint64_t, uint64_t, uint64_t, uint64_t,
+                              const void *blob, size_t len) noexcept
+    {
+        const bool added = of(c).blobs.emplace(key, std::string(static_cast<const char *>(blob), len)).second;
+        return added ? SESS_STORE_OK : SESS_STORE_EXISTS;
+    }
+    static sess_result set(void *c, const char *key, uint64_t, uint64_t, const void *blob, size_t len) noexcept
+    {
+        if (of(c).down)
+            return sess::detail::failure(SESS_E_STORE_UNAVAILABLE, "the test store is down");
+        if (blob != nullptr) // NULL: unchanged
+            of(c).blobs[key] = std::string(static_cast<const char *>(blob), len);
+        return SESS_STORE_OK;
+    }
+    static sess_result release(void *c, const char *, uint64_t) noexcept
+    {
+        return of(c).down ? sess::detail::failure(SESS_E_STORE_UNAVAILABLE, "the test store is down")
+                          : SESS_STORE_OK;
+    }
+    static sess_result remove(void *c, const char *key, uint64_t) noexcept
+    {
+        of(c).blobs.erase(key);
+        return SESS_STORE_OK;
+    }
+    static sess_result reset(void *, const char *, uint64_t) noexcept { return SESS_STORE_OK; }
+    static sess_result expired(void *, uint64_t, size_t, sess_buffer_list *) noexcept { return SESS_STORE_OK; }
+    static sess_result rename(void *c, const char *old_key, const char *new_key, uint64_t, uint64_t, uint64_t,
+                              const void *blob, size_t len) noexcept
+    {
+        if (!of(c).blobs.emplace(new_key, std::string(static_cast<const char *>(blob), len)).second)
+            return SESS_STORE_EXISTS;
+        of(c).blobs.erase(old_key);
+        return SESS_STORE_OK;
+    }
+};
+
+// A request whose end fails after the page gave its session a new ID (a
+// login) still hands over the new ID's cookie: the store moved the session
+// there and the old ID is dead. end() threw a plain error and dropped it,
+// leaving the client neither ID.
+TEST_CASE("request: an end that fails after regenerate_id() still gives the new ID's cookie")
+{
+    map_store store;
+    sess_store_vtbl v = sess::store_vtbl();
+    v.context = &store;
+    v.get = map_store::get;
+    v.create = map_store::create;
+    v.set_and_release = map_store::set;
+    v.release = map_store::release;
+    v.remove = map_store::remove;
+    v.reset_timeout = map_store::reset;
+    v.list_expired = map_store::expired;
+    v.rename = map_store::rename;
+    sess_app_options o = sess::app_options();
+    o.store = &v;
+    sess::app app(o);
+    sess::site site;
+    site.add("/", app);
+    // The name=value part of a Set-Cookie value.
+    const auto pair = [](const std::string &set_cookie) { return set_cookie.substr(0, set_cookie.find(';')); };
+    sess::request first(site, "/");
+    first.session()->set("count", 1);
+    const std::string old = pair(first.end().value());
+
+    sess::request login(site, "/login", old);
+    sess::session_ref s = *login.session(false);
+    s.regenerate_id();
+    const std::string renamed = "ASPSESSIONID=" + s.id();
+    store.down = true;
+    try {
+        (void)login.end();
+        FAIL("the end succeeded with the store down");
+    } catch (const sess::end_error &e) {
+        CHECK(e.code() == SESS_E_STORE_UNAVAILABLE);
+        REQUIRE(e.set_cookie());
+        CHECK(pair(*e.set_cookie()) == renamed);
+        CHECK(renamed != old);
+    }
+    store.down = false;
+    // The session lives on under the new ID; the old one is dead.
+    sess::request next(site, "/", renamed);
+    CHECK(next.session(false)->get_as<int>("count") == 1);
+    (void)next.end();
+    sess::request stale(site, "/", old);
+    CHECK_FALSE(stale.session(false));
+    (void)stale.end();
+
+    // A new session whose save failed: the error, with no cookie.
+    sess::request fresh(site, "/");
+    fresh.session()->set("user", "Ford");
+    store.down = true;
+    try {
+        (void)fresh.end();
+        FAIL("the end succeeded with the store down");
+    } catch (const sess::end_error &e) {
+        CHECK_FALSE(e.set_cookie());
+    }
+    store.down = false;
 }
