@@ -1325,6 +1325,17 @@ TEST_CASE("request: set_cookie() before the headers go, end() does not repeat it
 // A static object's factory: runs `hook`, then makes a test object.
 struct hooked_factory {
     std::function<void()> hook;
+    // An application with one static object, "obj", this factory makes; a
+    // lock timeout of 200 ms.
+    sess::app app()
+    {
+        sess_static_object_decl decl{"obj", make, this};
+        sess_app_options o = sess::app_options();
+        o.lock_timeout_ms = 200;
+        o.static_objects = &decl;
+        o.static_object_count = 1;
+        return sess::app(o);
+    }
     static sess_result make(void *context, const char *name, sess_unknown **out) noexcept
     {
         return sess::guard([&] {
@@ -1345,12 +1356,7 @@ struct hooked_factory {
 TEST_CASE("session and request: an end refused while host code runs keeps the handle")
 {
     hooked_factory factory;
-    sess_static_object_decl decl{"obj", hooked_factory::make, &factory};
-    sess_app_options o = sess::app_options();
-    o.lock_timeout_ms = 200;
-    o.static_objects = &decl;
-    o.static_object_count = 1;
-    sess::app app(o);
+    sess::app app = factory.app();
     std::string id;
     {
         sess::session s = app.create();
@@ -1399,12 +1405,7 @@ TEST_CASE("session and request: an end refused while host code runs keeps the ha
 TEST_CASE("session and request: destroyed by host code a call on them runs, they end once it returns")
 {
     hooked_factory factory;
-    sess_static_object_decl decl{"obj", hooked_factory::make, &factory};
-    sess_app_options o = sess::app_options();
-    o.lock_timeout_ms = 200;
-    o.static_objects = &decl;
-    o.static_object_count = 1;
-    sess::app app(o);
+    sess::app app = factory.app();
 
     std::optional<sess::session> s(app.create());
     s->set("kept", 1);
