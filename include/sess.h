@@ -246,7 +246,9 @@ struct sess_unknown;
 /**
  * An application: its options, its session store and its events.
  * Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
- * site it was added to keeps its own reference.
+ * site it was added to keeps its own reference. A call with the handle
+ * made while `sess_app_release` ends it (by a Session_OnEnd the release
+ * runs) is `SESS_E_WRONG_STATE`; a release there is a no-op.
  */
 typedef struct sess_app sess_app;
 
@@ -1758,7 +1760,9 @@ sess_result sess_app_create(const struct sess_app_options *opts, struct sess_app
  * Session_OnEnd running on another thread (a request's abandoned
  * session) is waited for, so none runs once the last release returns
  * (keep `event_context` alive until then): a handler must not wait for
- * the thread that releases.
+ * the thread that releases. A Session_OnEnd this release runs that calls
+ * back with this handle gets `SESS_E_WRONG_STATE` (its lent session
+ * handle works).
  * NULL is a no-op.
  */
 void sess_app_release(struct sess_app *app);

@@ -404,7 +404,7 @@ pub unsafe extern "C" fn sess_app_create(
             armed.store(true, std::sync::atomic::Ordering::Release);
         }
         // SAFETY: checked non-NULL.
-        unsafe { handle::hand_out(out, app) }?;
+        unsafe { handle::hand_out(out, handle::AppHandle::new(app)) }?;
         Ok(err::S_OK)
     })
 }
@@ -423,13 +423,15 @@ pub unsafe extern "C" fn sess_app_create(
 /// Session_OnEnd running on another thread (a request's abandoned
 /// session) is waited for, so none runs once the last release returns
 /// (keep `event_context` alive until then): a handler must not wait for
-/// the thread that releases.
+/// the thread that releases. A Session_OnEnd this release runs that calls
+/// back with this handle gets `SESS_E_WRONG_STATE` (its lent session
+/// handle works).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
     super::boundary_void(|| {
         // SAFETY: NULL or made by sess_app_create, released once.
-        drop(unsafe { handle::take(app) });
+        unsafe { handle::release_app(app) };
         Ok(())
     });
 }
@@ -445,7 +447,7 @@ pub unsafe extern "C" fn sess_app_expire(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.expire()?;
+        let n = unsafe { handle::app(app) }?.expire()?;
         // SAFETY: NULL or writable.
         unsafe { put(out_ended, n) };
         Ok(err::S_OK)
@@ -461,7 +463,7 @@ pub unsafe extern "C" fn sess_app_session_count(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::get(app, "app") }?.session_count()?;
+        let n = unsafe { handle::app(app) }?.session_count()?;
         // SAFETY: NULL or writable.
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)
@@ -476,7 +478,7 @@ pub unsafe extern "C" fn sess_app_session_count(
 pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        match unsafe { handle::get(app, "app") }?.expiry_error() {
+        match unsafe { handle::app(app) }?.expiry_error() {
             Some(e) => Err(e),
             None => Ok(err::S_OK),
         }
@@ -486,6 +488,7 @@ pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::session::{sess_session_close, sess_session_create};
 
     #[test]
     fn the_expiry_status_is_ok_until_a_sweep_fails() {
@@ -508,6 +511,66 @@ mod tests {
         // SAFETY: refused before the array is read.
         assert_eq!(unsafe { sess_app_create(&o, &mut app) }, err::E_INVALIDARG);
         assert!(app.is_null());
+    }
+
+    /// What a Session_OnEnd run by `sess_app_release` got back from the
+    /// application handle being released.
+    struct ReleasedCalls {
+        app: *mut sess_app,
+        count: sess_result,
+        create: sess_result,
+        again: usize,
+        made: bool,
+    }
+
+    unsafe extern "C" fn call_the_released_app(context: *mut c_void, _: *mut sess_session) {
+        // SAFETY: the test's context, used on this thread only.
+        let c = unsafe { &mut *context.cast::<ReleasedCalls>() };
+        let mut n = 0;
+        let mut s = std::ptr::null_mut();
+        // SAFETY: the handle is being released: the calls must refuse it.
+        unsafe {
+            c.count = sess_app_session_count(c.app, &mut n);
+            c.create = sess_session_create(c.app, &mut s);
+            sess_app_release(c.app);
+        }
+        c.again += 1;
+        c.made = !s.is_null();
+    }
+
+    /// A Session_OnEnd that `sess_app_release` runs and that calls back
+    /// with the handle being released is refused (`SESS_E_WRONG_STATE`),
+    /// not served by an application in mid-drop (a session it made was
+    /// stored after the last OnEnd, never to get its own); a second
+    /// release there is a no-op.
+    #[test]
+    fn the_handle_being_released_refuses_calls_from_its_on_end() {
+        let mut c = ReleasedCalls {
+            app: std::ptr::null_mut(),
+            count: 0,
+            create: 0,
+            again: 0,
+            made: false,
+        };
+        let mut o = defaults();
+        o.on_end = Some(call_the_released_app);
+        o.event_context = (&raw mut c).cast();
+        // SAFETY: handles made here; the context outlives the application.
+        unsafe {
+            assert_eq!(sess_app_create(&o, &mut c.app), err::S_OK);
+            let mut s = std::ptr::null_mut();
+            assert_eq!(sess_session_create(c.app, &mut s), err::S_OK);
+            assert_eq!(
+                crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
+                err::S_OK
+            );
+            assert_eq!(sess_session_close(s), err::S_OK);
+            sess_app_release(c.app);
+        }
+        assert_eq!(c.again, 1, "OnEnd ran once");
+        assert_eq!(c.count, err::E_WRONG_STATE);
+        assert_eq!(c.create, err::E_WRONG_STATE);
+        assert!(!c.made, "no session handed out");
     }
 
     #[test]

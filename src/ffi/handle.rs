@@ -15,6 +15,7 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,27 +96,95 @@ pub(crate) unsafe fn take<C: Boxed>(p: *mut C) -> Option<Box<C::RustType>> {
 
 /// An application: its options, its session store and its events.
 /// Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
-/// site it was added to keeps its own reference.
+/// site it was added to keeps its own reference. A call with the handle
+/// made while `sess_app_release` ends it (by a Session_OnEnd the release
+/// runs) is `SESS_E_WRONG_STATE`; a release there is a no-op.
 #[allow(non_camel_case_types)]
 pub struct sess_app {
     _private: [u8; 0],
 }
 
 impl Castable for sess_app {
-    type RustType = App;
+    type RustType = AppHandle;
 }
 
 impl Boxed for sess_app {}
 
 impl sess_app {
-    /// The application behind a handle, for Rust code that holds one (NULL:
-    /// `None`).
+    /// The application behind a handle, for Rust code that holds one (NULL,
+    /// or a handle being released: `None`).
     ///
     /// # Safety
     /// `p` must be NULL or a live handle from `sess_app_create`.
     pub unsafe fn app<'a>(p: *const sess_app) -> Option<&'a App> {
         // SAFETY: forwarded to the caller.
-        unsafe { p.cast::<App>().as_ref() }
+        unsafe { app(p) }.ok()
+    }
+}
+
+/// What a `sess_app *` points to: the application, and whether
+/// `sess_app_release` is ending it. Reached field by field (as [`Call`]
+/// does), so that a call refused during the release touches nothing the
+/// release is dropping.
+pub(crate) struct AppHandle {
+    app: ManuallyDrop<App>,
+    releasing: AtomicBool,
+}
+
+impl AppHandle {
+    /// A handle for a new application.
+    pub(crate) fn new(app: App) -> AppHandle {
+        AppHandle {
+            app: ManuallyDrop::new(app),
+            releasing: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The application behind a handle argument: NULL is `E_POINTER`, a
+/// handle `sess_app_release` is ending (called back from a Session_OnEnd
+/// it runs) `E_WRONG_STATE`.
+///
+/// # Safety
+/// `p` must be NULL or a live handle from `sess_app_create`.
+pub(crate) unsafe fn app<'a>(p: *const sess_app) -> Result<&'a App> {
+    let h = p.cast::<AppHandle>();
+    if h.is_null() {
+        return Err(null("app"));
+    }
+    // SAFETY: live per the caller; the flag reached alone.
+    if unsafe { &*addr_of!((*h).releasing) }.load(Ordering::Relaxed) {
+        return Err(Error::new(
+            err::E_WRONG_STATE,
+            "this application handle is being released (a Session_OnEnd that \
+             sess_app_release runs called back with it)",
+        ));
+    }
+    // SAFETY: live and not being released.
+    Ok(unsafe { &*addr_of!((*h).app) })
+}
+
+/// `sess_app_release`'s body: ends the application (Session_OnEnd may run
+/// meanwhile, its calls with the handle refused), then frees the handle.
+/// NULL, or a handle already being released, is a no-op.
+///
+/// # Safety
+/// `p` must be NULL or a live handle from `sess_app_create`, released once
+/// (but from a Session_OnEnd of its own release).
+pub(crate) unsafe fn release_app(p: *mut sess_app) {
+    let h = p.cast::<AppHandle>();
+    if h.is_null() {
+        return;
+    }
+    // SAFETY: live per the caller; the flag reached alone.
+    if unsafe { &*addr_of!((*h).releasing) }.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: the application, dropped once (the flag keeps every other
+    // call off it); then the box, whose fields need no drop.
+    unsafe {
+        ManuallyDrop::drop(&mut *addr_of_mut!((*h).app));
+        drop(take(p));
     }
 }
 

@@ -270,7 +270,7 @@ pub unsafe extern "C" fn sess_site_add(
         // SAFETY: NUL-terminated.
         let path = unsafe { text(virtual_path, "virtual_path") }?;
         // SAFETY: NULL or a live application.
-        let app = unsafe { handle::get(app, "app") }?;
+        let app = unsafe { handle::app(app) }?;
         // SAFETY: NULL or a readable options struct.
         let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: its strings are NULL or NUL-terminated.

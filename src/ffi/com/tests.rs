@@ -66,7 +66,8 @@ fn counted() -> crate::error::Result<Object> {
 }
 
 fn app(opts: AppOptions) -> *mut sess_app {
-    Box::into_raw(Box::new(App::new(opts).unwrap())).cast()
+    let handle = crate::ffi::handle::AppHandle::new(App::new(opts).unwrap());
+    Box::into_raw(Box::new(handle)).cast()
 }
 
 fn with_statics() -> AppOptions {
