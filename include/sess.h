@@ -286,7 +286,9 @@ typedef struct sess_session sess_session;
 /**
  * A site: applications by virtual path, where requests begin. Thread-safe
  * once every application is added. Made by `sess_site_create`, freed by
- * `sess_site_release`.
+ * `sess_site_release`. A call with the handle made while
+ * `sess_site_release` ends it (by a Session_OnEnd the release runs) is
+ * `SESS_E_WRONG_STATE`; a release there is a no-op.
  */
 typedef struct sess_site sess_site;
 
@@ -2845,7 +2847,8 @@ sess_result sess_site_create(struct sess_site **out);
  * Releases a site. End every request first. An application the site
  * held the last handle of ends here, as `sess_app_release` describes
  * (Session_OnEnd for its in-process sessions included); the others live
- * on while other handles hold them. NULL is a no-op.
+ * on while other handles hold them. A Session_OnEnd it runs that calls
+ * back with this site gets `SESS_E_WRONG_STATE`. NULL is a no-op.
  */
 void sess_site_release(struct sess_site *site);
 

@@ -404,7 +404,7 @@ pub unsafe extern "C" fn sess_app_create(
             armed.store(true, std::sync::atomic::Ordering::Release);
         }
         // SAFETY: checked non-NULL.
-        unsafe { handle::hand_out(out, handle::AppHandle::new(app)) }?;
+        unsafe { handle::hand_out(out, handle::Releasable::new(app)) }?;
         Ok(err::S_OK)
     })
 }
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn sess_app_create(
 pub unsafe extern "C" fn sess_app_release(app: *mut sess_app) {
     super::boundary_void(|| {
         // SAFETY: NULL or made by sess_app_create, released once.
-        unsafe { handle::release_app(app) };
+        unsafe { handle::release(app) };
         Ok(())
     });
 }
@@ -447,7 +447,7 @@ pub unsafe extern "C" fn sess_app_expire(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::app(app) }?.expire()?;
+        let n = unsafe { handle::live(app, "app") }?.expire()?;
         // SAFETY: NULL or writable.
         unsafe { put(out_ended, n) };
         Ok(err::S_OK)
@@ -463,7 +463,7 @@ pub unsafe extern "C" fn sess_app_session_count(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let n = unsafe { handle::app(app) }?.session_count()?;
+        let n = unsafe { handle::live(app, "app") }?.session_count()?;
         // SAFETY: NULL or writable.
         unsafe { put_required(out_count, n, "out_count") }?;
         Ok(err::S_OK)
@@ -478,7 +478,7 @@ pub unsafe extern "C" fn sess_app_session_count(
 pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        match unsafe { handle::app(app) }?.expiry_error() {
+        match unsafe { handle::live(app, "app") }?.expiry_error() {
             Some(e) => Err(e),
             None => Ok(err::S_OK),
         }

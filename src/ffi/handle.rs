@@ -105,7 +105,7 @@ pub struct sess_app {
 }
 
 impl Castable for sess_app {
-    type RustType = AppHandle;
+    type RustType = Releasable<App>;
 }
 
 impl Boxed for sess_app {}
@@ -118,61 +118,85 @@ impl sess_app {
     /// `p` must be NULL or a live handle from `sess_app_create`.
     pub unsafe fn app<'a>(p: *const sess_app) -> Option<&'a App> {
         // SAFETY: forwarded to the caller.
-        unsafe { app(p) }.ok()
+        unsafe { live(p, "app") }.ok()
     }
 }
 
-/// What a `sess_app *` points to: the application, and whether
-/// `sess_app_release` is ending it. Reached field by field (as [`Call`]
-/// does), so that a call refused during the release touches nothing the
-/// release is dropping.
-pub(crate) struct AppHandle {
-    app: ManuallyDrop<App>,
+/// What a handle released by its `*_release` function points to (a
+/// `sess_app`'s application, a `sess_site`'s site), and whether that
+/// release is ending it: host code the ending runs (Session_OnEnd) that
+/// calls back with the handle is refused, and the value is never reached
+/// in mid-drop. Reached field by field (as [`Call`] does).
+pub(crate) struct Releasable<T> {
+    value: ManuallyDrop<T>,
     releasing: AtomicBool,
 }
 
-impl AppHandle {
-    /// A handle for a new application.
-    pub(crate) fn new(app: App) -> AppHandle {
-        AppHandle {
-            app: ManuallyDrop::new(app),
+impl<T> Releasable<T> {
+    /// A handle's value, not being released.
+    pub(crate) fn new(value: T) -> Releasable<T> {
+        Releasable {
+            value: ManuallyDrop::new(value),
             releasing: AtomicBool::new(false),
         }
     }
 }
 
-/// The application behind a handle argument: NULL is `E_POINTER`, a
-/// handle `sess_app_release` is ending (called back from a Session_OnEnd
-/// it runs) `E_WRONG_STATE`.
+/// The value behind a handle argument: NULL is `E_POINTER` naming `what`,
+/// a handle its release is ending (called back from a Session_OnEnd the
+/// release runs) `E_WRONG_STATE`.
 ///
 /// # Safety
-/// `p` must be NULL or a live handle from `sess_app_create`.
-pub(crate) unsafe fn app<'a>(p: *const sess_app) -> Result<&'a App> {
-    let h = p.cast::<AppHandle>();
+/// `p` must be NULL or a live handle of its type, not used mutably
+/// elsewhere for the returned lifetime.
+pub(crate) unsafe fn live<'a, C, T>(p: *const C, what: &str) -> Result<&'a T>
+where
+    C: Boxed<RustType = Releasable<T>>,
+{
+    let h = p.cast::<Releasable<T>>();
     if h.is_null() {
-        return Err(null("app"));
+        return Err(null(what));
     }
     // SAFETY: live per the caller; the flag reached alone.
     if unsafe { &*addr_of!((*h).releasing) }.load(Ordering::Relaxed) {
         return Err(Error::new(
             err::E_WRONG_STATE,
-            "this application handle is being released (a Session_OnEnd that \
-             sess_app_release runs called back with it)",
+            format!(
+                "{what} is being released (a Session_OnEnd that its release runs called \
+                 back with it)"
+            ),
         ));
     }
     // SAFETY: live and not being released.
-    Ok(unsafe { &*addr_of!((*h).app) })
+    Ok(unsafe { &*addr_of!((*h).value) })
 }
 
-/// `sess_app_release`'s body: ends the application (Session_OnEnd may run
+/// As [`live`], for changing the value.
+///
+/// # Safety
+/// As [`live`], and unaliased for the returned lifetime.
+pub(crate) unsafe fn live_mut<'a, C, T>(p: *mut C, what: &str) -> Result<&'a mut T>
+where
+    C: Boxed<RustType = Releasable<T>>,
+{
+    // SAFETY: per the caller.
+    unsafe { live(p, what) }?;
+    // SAFETY: live, not being released, unaliased per the caller.
+    Ok(unsafe { &mut *addr_of_mut!((*p.cast::<Releasable<T>>()).value) })
+}
+
+/// A `*_release` function's body: ends the value (Session_OnEnd may run
 /// meanwhile, its calls with the handle refused), then frees the handle.
 /// NULL, or a handle already being released, is a no-op.
 ///
 /// # Safety
-/// `p` must be NULL or a live handle from `sess_app_create`, released once
-/// (but from a Session_OnEnd of its own release).
-pub(crate) unsafe fn release_app(p: *mut sess_app) {
-    let h = p.cast::<AppHandle>();
+/// `p` must be NULL or a live handle of its type, released once (but
+/// from a Session_OnEnd of its own release).
+pub(crate) unsafe fn release<C, T>(p: *mut C)
+where
+    C: Boxed<RustType = Releasable<T>>,
+{
+    let h = p.cast::<Releasable<T>>();
     if h.is_null() {
         return;
     }
@@ -180,24 +204,26 @@ pub(crate) unsafe fn release_app(p: *mut sess_app) {
     if unsafe { &*addr_of!((*h).releasing) }.swap(true, Ordering::Relaxed) {
         return;
     }
-    // SAFETY: the application, dropped once (the flag keeps every other
-    // call off it); then the box, whose fields need no drop.
+    // SAFETY: the value, dropped once (the flag keeps every other call
+    // off it); then the box, whose fields need no drop.
     unsafe {
-        ManuallyDrop::drop(&mut *addr_of_mut!((*h).app));
+        ManuallyDrop::drop(&mut *addr_of_mut!((*h).value));
         drop(take(p));
     }
 }
 
 /// A site: applications by virtual path, where requests begin. Thread-safe
 /// once every application is added. Made by `sess_site_create`, freed by
-/// `sess_site_release`.
+/// `sess_site_release`. A call with the handle made while
+/// `sess_site_release` ends it (by a Session_OnEnd the release runs) is
+/// `SESS_E_WRONG_STATE`; a release there is a no-op.
 #[allow(non_camel_case_types)]
 pub struct sess_site {
     _private: [u8; 0],
 }
 
 impl Castable for sess_site {
-    type RustType = Site;
+    type RustType = Releasable<Site>;
 }
 
 impl Boxed for sess_site {}

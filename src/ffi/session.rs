@@ -57,7 +57,7 @@ pub unsafe extern "C" fn sess_session_create(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let app = unsafe { handle::app(app) }?;
+        let app = unsafe { handle::live(app, "app") }?;
         super::require(out, "out")?;
         // SAFETY: checked non-NULL; writable per the contract.
         unsafe { hand_out(out, app.create_session()) }
@@ -82,7 +82,7 @@ pub unsafe extern "C" fn sess_session_open(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application per the contract.
-        let app = unsafe { handle::app(app) }?;
+        let app = unsafe { handle::live(app, "app") }?;
         // SAFETY: NUL-terminated per the contract.
         let id = unsafe { text(id, "id") }?;
         super::require(out, "out")?;

@@ -134,7 +134,7 @@ unsafe fn write_stats(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live application.
-        let app = unsafe { handle::app(app) }?;
+        let app = unsafe { handle::live(app, "app") }?;
         let out = stats.cast::<u32>();
         // SAFETY: NULL or writable for at least struct_size bytes, which
         // comes first.

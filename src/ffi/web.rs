@@ -233,7 +233,7 @@ unsafe fn to_web_options(o: &sess_web_options) -> Result<WebOptions> {
 pub unsafe extern "C" fn sess_site_create(out: *mut *mut sess_site) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or writable.
-        unsafe { handle::hand_out(out, Site::new()) }?;
+        unsafe { handle::hand_out(out, handle::Releasable::new(Site::new())) }?;
         Ok(err::S_OK)
     })
 }
@@ -241,12 +241,13 @@ pub unsafe extern "C" fn sess_site_create(out: *mut *mut sess_site) -> sess_resu
 /// Releases a site. End every request first. An application the site
 /// held the last handle of ends here, as `sess_app_release` describes
 /// (Session_OnEnd for its in-process sessions included); the others live
-/// on while other handles hold them. NULL is a no-op.
+/// on while other handles hold them. A Session_OnEnd it runs that calls
+/// back with this site gets `SESS_E_WRONG_STATE`. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn sess_site_release(site: *mut sess_site) {
     super::boundary_void(|| {
         // SAFETY: NULL or made by sess_site_create, released once.
-        drop(unsafe { handle::take(site) });
+        unsafe { handle::release(site) };
         Ok(())
     });
 }
@@ -266,11 +267,11 @@ pub unsafe extern "C" fn sess_site_add(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live site.
-        let site = unsafe { handle::get_mut(site, "site") }?;
+        let site = unsafe { handle::live_mut(site, "site") }?;
         // SAFETY: NUL-terminated.
         let path = unsafe { text(virtual_path, "virtual_path") }?;
         // SAFETY: NULL or a live application.
-        let app = unsafe { handle::app(app) }?;
+        let app = unsafe { handle::live(app, "app") }?;
         // SAFETY: NULL or a readable options struct.
         let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: its strings are NULL or NUL-terminated.
@@ -315,7 +316,7 @@ pub unsafe extern "C" fn sess_request_begin(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live site.
-        let site = unsafe { handle::get(site, "site") }?;
+        let site = unsafe { handle::live(site, "site") }?;
         // SAFETY: NULL or readable.
         let i = unsafe { versioned::read(info, "info") }?;
         require(out, "out")?;
@@ -678,6 +679,69 @@ mod tests {
             sess_site_release(site);
         }
         assert_eq!(ended.load(Ordering::SeqCst), 1, "ended with the site");
+    }
+
+    /// What a Session_OnEnd run by `sess_site_release` got back from the
+    /// site being released.
+    struct SiteCalls {
+        site: *mut sess_site,
+        begin: sess_result,
+        runs: usize,
+    }
+
+    unsafe extern "C" fn call_the_released_site(
+        context: *mut std::ffi::c_void,
+        _: *mut sess_session,
+    ) {
+        // SAFETY: the test's context, used on this thread only.
+        let c = unsafe { &mut *context.cast::<SiteCalls>() };
+        let mut info = <sess_request_info as Versioned>::defaults();
+        info.path = c"/".as_ptr();
+        let mut req = std::ptr::null_mut();
+        // SAFETY: the site is being released: the calls must refuse it.
+        unsafe {
+            c.begin = sess_request_begin(c.site, &info, &mut req);
+            sess_site_release(c.site);
+        }
+        c.runs += 1;
+    }
+
+    /// A Session_OnEnd run by `sess_site_release` (the site held the
+    /// application's last handle) that calls back with the site is
+    /// refused (`SESS_E_WRONG_STATE`), not served by a site in mid-drop;
+    /// a second release there is a no-op.
+    #[test]
+    fn the_site_being_released_refuses_calls_from_an_on_end() {
+        use super::super::app::{sess_app_create, sess_app_options, sess_app_release};
+        let mut c = SiteCalls {
+            site: std::ptr::null_mut(),
+            begin: 0,
+            runs: 0,
+        };
+        let mut opts = <sess_app_options as Versioned>::defaults();
+        opts.on_end = Some(call_the_released_site);
+        opts.event_context = (&raw mut c).cast();
+        let (mut app, mut s) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: handles made here; the context outlives them.
+        unsafe {
+            assert_eq!(sess_app_create(&opts, &mut app), 0);
+            assert_eq!(sess_site_create(&mut c.site), 0);
+            assert_eq!(
+                sess_site_add(c.site, c"/".as_ptr(), app, std::ptr::null()),
+                0
+            );
+            assert_eq!(super::super::session::sess_session_create(app, &mut s), 0);
+            let one = super::super::variant::write(Variant::I4(1));
+            assert_eq!(
+                super::super::session::sess_value_set(s, c"k".as_ptr(), &one),
+                0
+            );
+            assert_eq!(super::super::session::sess_session_close(s), 0);
+            sess_app_release(app);
+            sess_site_release(c.site);
+        }
+        assert_eq!(c.runs, 1, "OnEnd ran once");
+        assert_eq!(c.begin, err::E_WRONG_STATE);
     }
 
     #[test]

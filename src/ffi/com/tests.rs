@@ -66,7 +66,7 @@ fn counted() -> crate::error::Result<Object> {
 }
 
 fn app(opts: AppOptions) -> *mut sess_app {
-    let handle = crate::ffi::handle::AppHandle::new(App::new(opts).unwrap());
+    let handle = crate::ffi::handle::Releasable::new(App::new(opts).unwrap());
     Box::into_raw(Box::new(handle)).cast()
 }
 
