@@ -247,8 +247,11 @@ struct sess_unknown;
  * An application: its options, its session store and its events.
  * Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
  * site it was added to keeps its own reference. A call with the handle
- * made while `sess_app_release` ends it (by a Session_OnEnd the release
- * runs) is `SESS_E_WRONG_STATE`; a release there is a no-op.
+ * made after `sess_app_release` (by a Session_OnEnd the release runs) is
+ * `SESS_E_WRONG_STATE`; a release there is a no-op. A release by host
+ * code that a call with the handle runs (a Session_OnEnd of
+ * `sess_app_expire`, a Session_OnStart of `sess_session_create`) takes
+ * effect when that call returns.
  */
 typedef struct sess_app sess_app;
 
@@ -286,9 +289,11 @@ typedef struct sess_session sess_session;
 /**
  * A site: applications by virtual path, where requests begin. Thread-safe
  * once every application is added. Made by `sess_site_create`, freed by
- * `sess_site_release`. A call with the handle made while
- * `sess_site_release` ends it (by a Session_OnEnd the release runs) is
- * `SESS_E_WRONG_STATE`; a release there is a no-op.
+ * `sess_site_release`. A call with the handle made after
+ * `sess_site_release` (by a Session_OnEnd the release runs) is
+ * `SESS_E_WRONG_STATE`; a release there is a no-op. A release by host
+ * code that a call with the site runs (a Session_OnStart of
+ * `sess_request_begin`) takes effect when that call returns.
  */
 typedef struct sess_site sess_site;
 

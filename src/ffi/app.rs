@@ -489,6 +489,7 @@ pub unsafe extern "C" fn sess_app_expiry_status(app: *const sess_app) -> sess_re
 mod tests {
     use super::*;
     use crate::ffi::session::{sess_session_close, sess_session_create};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn the_expiry_status_is_ok_until_a_sweep_fails() {
@@ -554,23 +555,81 @@ mod tests {
         };
         let mut o = defaults();
         o.on_end = Some(call_the_released_app);
-        o.event_context = (&raw mut c).cast();
+        let ctx = &raw mut c;
+        // Every later access goes through `ctx`, as the handler's does.
+        o.event_context = ctx.cast();
         // SAFETY: handles made here; the context outlives the application.
         unsafe {
-            assert_eq!(sess_app_create(&o, &mut c.app), err::S_OK);
+            assert_eq!(sess_app_create(&o, &mut (*ctx).app), err::S_OK);
             let mut s = std::ptr::null_mut();
-            assert_eq!(sess_session_create(c.app, &mut s), err::S_OK);
+            assert_eq!(sess_session_create((*ctx).app, &mut s), err::S_OK);
             assert_eq!(
                 crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
                 err::S_OK
             );
             assert_eq!(sess_session_close(s), err::S_OK);
-            sess_app_release(c.app);
+            sess_app_release((*ctx).app);
         }
         assert_eq!(c.again, 1, "OnEnd ran once");
         assert_eq!(c.count, err::E_WRONG_STATE);
         assert_eq!(c.create, err::E_WRONG_STATE);
         assert!(!c.made, "no session handed out");
+    }
+
+    /// The test's clock: milliseconds in the `AtomicU64` at `context`.
+    unsafe extern "C" fn clock_at(context: *mut c_void) -> u64 {
+        // SAFETY: the test's clock, alive while the application is.
+        unsafe { &*context.cast::<AtomicU64>() }.load(Ordering::Relaxed)
+    }
+
+    unsafe extern "C" fn release_the_app(context: *mut c_void, _: *mut sess_session) {
+        // SAFETY: the test's context, used on this thread only.
+        let c = unsafe { &mut *context.cast::<ReleasedCalls>() };
+        c.again += 1;
+        // SAFETY: the handle, released once (later handlers: a no-op).
+        unsafe { sess_app_release(c.app) };
+    }
+
+    /// A Session_OnEnd that `sess_app_expire` runs may release the
+    /// application handle the call came with: the application ends once
+    /// the call has (it was freed under the running sweep), every claimed
+    /// session still getting its OnEnd.
+    #[test]
+    fn a_release_from_an_on_end_of_a_call_on_the_handle_waits_for_the_call() {
+        let mut c = ReleasedCalls {
+            app: std::ptr::null_mut(),
+            count: 0,
+            create: 0,
+            again: 0,
+            made: false,
+        };
+        let now = AtomicU64::new(0);
+        let mut o = defaults();
+        o.on_end = Some(release_the_app);
+        let ctx = &raw mut c;
+        // Every later access goes through `ctx`, as the handler's does.
+        o.event_context = ctx.cast();
+        o.clock = Some(clock_at);
+        o.clock_context = std::ptr::from_ref(&now).cast_mut().cast();
+        o.expiry_interval_ms = 0;
+        // SAFETY: handles made here; the contexts outlive the application.
+        unsafe {
+            assert_eq!(sess_app_create(&o, &mut (*ctx).app), err::S_OK);
+            for _ in 0..3 {
+                let mut s = std::ptr::null_mut();
+                assert_eq!(sess_session_create((*ctx).app, &mut s), err::S_OK);
+                assert_eq!(
+                    crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
+                    err::S_OK
+                );
+                assert_eq!(sess_session_close(s), err::S_OK);
+            }
+            now.store(21 * 60_000, Ordering::Relaxed);
+            let mut ended = 0;
+            assert_eq!(sess_app_expire((*ctx).app, &mut ended), err::S_OK);
+            assert_eq!(ended, 3);
+        }
+        assert_eq!(c.again, 3, "each session's OnEnd ran once");
     }
 
     #[test]

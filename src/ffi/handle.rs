@@ -15,13 +15,13 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::null;
+pub(crate) use super::releasable::{live, release, Releasable};
 use crate::app::{App, Session};
 use crate::error::{self as err, Error, Result};
 use crate::variant::SafeArray;
@@ -97,8 +97,11 @@ pub(crate) unsafe fn take<C: Boxed>(p: *mut C) -> Option<Box<C::RustType>> {
 /// An application: its options, its session store and its events.
 /// Thread-safe. Made by `sess_app_create`, freed by `sess_app_release`; a
 /// site it was added to keeps its own reference. A call with the handle
-/// made while `sess_app_release` ends it (by a Session_OnEnd the release
-/// runs) is `SESS_E_WRONG_STATE`; a release there is a no-op.
+/// made after `sess_app_release` (by a Session_OnEnd the release runs) is
+/// `SESS_E_WRONG_STATE`; a release there is a no-op. A release by host
+/// code that a call with the handle runs (a Session_OnEnd of
+/// `sess_app_expire`, a Session_OnStart of `sess_session_create`) takes
+/// effect when that call returns.
 #[allow(non_camel_case_types)]
 pub struct sess_app {
     _private: [u8; 0],
@@ -118,105 +121,17 @@ impl sess_app {
     /// `p` must be NULL or a live handle from `sess_app_create`.
     pub unsafe fn app<'a>(p: *const sess_app) -> Option<&'a App> {
         // SAFETY: forwarded to the caller.
-        unsafe { live(p, "app") }.ok()
-    }
-}
-
-/// What a handle released by its `*_release` function points to (a
-/// `sess_app`'s application, a `sess_site`'s site), and whether that
-/// release is ending it: host code the ending runs (Session_OnEnd) that
-/// calls back with the handle is refused, and the value is never reached
-/// in mid-drop. Reached field by field (as [`Call`] does).
-pub(crate) struct Releasable<T> {
-    value: ManuallyDrop<T>,
-    releasing: AtomicBool,
-}
-
-impl<T> Releasable<T> {
-    /// A handle's value, not being released.
-    pub(crate) fn new(value: T) -> Releasable<T> {
-        Releasable {
-            value: ManuallyDrop::new(value),
-            releasing: AtomicBool::new(false),
-        }
-    }
-}
-
-/// The value behind a handle argument: NULL is `E_POINTER` naming `what`,
-/// a handle its release is ending (called back from a Session_OnEnd the
-/// release runs) `E_WRONG_STATE`.
-///
-/// # Safety
-/// `p` must be NULL or a live handle of its type, not used mutably
-/// elsewhere for the returned lifetime.
-pub(crate) unsafe fn live<'a, C, T>(p: *const C, what: &str) -> Result<&'a T>
-where
-    C: Boxed<RustType = Releasable<T>>,
-{
-    let h = p.cast::<Releasable<T>>();
-    if h.is_null() {
-        return Err(null(what));
-    }
-    // SAFETY: live per the caller; the flag reached alone.
-    if unsafe { &*addr_of!((*h).releasing) }.load(Ordering::Relaxed) {
-        return Err(Error::new(
-            err::E_WRONG_STATE,
-            format!(
-                "{what} is being released (a Session_OnEnd that its release runs called \
-                 back with it)"
-            ),
-        ));
-    }
-    // SAFETY: live and not being released.
-    Ok(unsafe { &*addr_of!((*h).value) })
-}
-
-/// As [`live`], for changing the value.
-///
-/// # Safety
-/// As [`live`], and unaliased for the returned lifetime.
-pub(crate) unsafe fn live_mut<'a, C, T>(p: *mut C, what: &str) -> Result<&'a mut T>
-where
-    C: Boxed<RustType = Releasable<T>>,
-{
-    // SAFETY: per the caller.
-    unsafe { live(p, what) }?;
-    // SAFETY: live, not being released, unaliased per the caller.
-    Ok(unsafe { &mut *addr_of_mut!((*p.cast::<Releasable<T>>()).value) })
-}
-
-/// A `*_release` function's body: ends the value (Session_OnEnd may run
-/// meanwhile, its calls with the handle refused), then frees the handle.
-/// NULL, or a handle already being released, is a no-op.
-///
-/// # Safety
-/// `p` must be NULL or a live handle of its type, released once (but
-/// from a Session_OnEnd of its own release).
-pub(crate) unsafe fn release<C, T>(p: *mut C)
-where
-    C: Boxed<RustType = Releasable<T>>,
-{
-    let h = p.cast::<Releasable<T>>();
-    if h.is_null() {
-        return;
-    }
-    // SAFETY: live per the caller; the flag reached alone.
-    if unsafe { &*addr_of!((*h).releasing) }.swap(true, Ordering::Relaxed) {
-        return;
-    }
-    // SAFETY: the value, dropped once (the flag keeps every other call
-    // off it); then the box, whose fields need no drop.
-    unsafe {
-        ManuallyDrop::drop(&mut *addr_of_mut!((*h).value));
-        drop(take(p));
+        unsafe { super::releasable::peek(p) }
     }
 }
 
 /// A site: applications by virtual path, where requests begin. Thread-safe
 /// once every application is added. Made by `sess_site_create`, freed by
-/// `sess_site_release`. A call with the handle made while
-/// `sess_site_release` ends it (by a Session_OnEnd the release runs) is
-/// `SESS_E_WRONG_STATE`; a release there is a no-op.
+/// `sess_site_release`. A call with the handle made after
+/// `sess_site_release` (by a Session_OnEnd the release runs) is
+/// `SESS_E_WRONG_STATE`; a release there is a no-op. A release by host
+/// code that a call with the site runs (a Session_OnStart of
+/// `sess_request_begin`) takes effect when that call returns.
 #[allow(non_camel_case_types)]
 pub struct sess_site {
     _private: [u8; 0],

@@ -30,6 +30,7 @@ pub mod host_error;
 pub mod hosting;
 pub mod lmdb;
 pub mod redis;
+mod releasable;
 pub mod session;
 pub mod session_state;
 pub mod statics;

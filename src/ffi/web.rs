@@ -267,7 +267,7 @@ pub unsafe extern "C" fn sess_site_add(
 ) -> sess_result {
     boundary(|| {
         // SAFETY: NULL or a live site.
-        let site = unsafe { handle::live_mut(site, "site") }?;
+        let mut site = unsafe { handle::live(site, "site") }?;
         // SAFETY: NUL-terminated.
         let path = unsafe { text(virtual_path, "virtual_path") }?;
         // SAFETY: NULL or a live application.
@@ -275,7 +275,7 @@ pub unsafe extern "C" fn sess_site_add(
         // SAFETY: NULL or a readable options struct.
         let o = unsafe { versioned::read_or_default(opts, "opts") }?;
         // SAFETY: its strings are NULL or NUL-terminated.
-        site.add(path, app, unsafe { to_web_options(&o) }?)?;
+        site.add(path, &app, unsafe { to_web_options(&o) }?)?;
         Ok(err::S_OK)
     })
 }
@@ -720,14 +720,16 @@ mod tests {
         };
         let mut opts = <sess_app_options as Versioned>::defaults();
         opts.on_end = Some(call_the_released_site);
-        opts.event_context = (&raw mut c).cast();
+        let ctx = &raw mut c;
+        // Every later access goes through `ctx`, as the handler's does.
+        opts.event_context = ctx.cast();
         let (mut app, mut s) = (std::ptr::null_mut(), std::ptr::null_mut());
         // SAFETY: handles made here; the context outlives them.
         unsafe {
             assert_eq!(sess_app_create(&opts, &mut app), 0);
-            assert_eq!(sess_site_create(&mut c.site), 0);
+            assert_eq!(sess_site_create(&mut (*ctx).site), 0);
             assert_eq!(
-                sess_site_add(c.site, c"/".as_ptr(), app, std::ptr::null()),
+                sess_site_add((*ctx).site, c"/".as_ptr(), app, std::ptr::null()),
                 0
             );
             assert_eq!(super::super::session::sess_session_create(app, &mut s), 0);
@@ -738,7 +740,7 @@ mod tests {
             );
             assert_eq!(super::super::session::sess_session_close(s), 0);
             sess_app_release(app);
-            sess_site_release(c.site);
+            sess_site_release((*ctx).site);
         }
         assert_eq!(c.runs, 1, "OnEnd ran once");
         assert_eq!(c.begin, err::E_WRONG_STATE);
