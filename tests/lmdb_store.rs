@@ -2144,26 +2144,25 @@ fn a_reader_killed_inside_its_transaction_does_not_fill_the_map() {
     );
 }
 
-#[test]
-fn a_store_whose_files_were_removed_while_in_use_is_refused_not_served_alone() {
-    // One environment (a small map); a process serving it.
-    let dir = TempDir::new("removed");
+/// An application on one environment (a small map) in `dir` with a
+/// session stored, whose files are then removed (an operator, a cleaner
+/// of old temporary files), and a process started since makes a new store
+/// there: the application, its session and the new store's.
+fn removed_while_in_use(dir: &Path) -> (App, SessionId, SessionId) {
     let lmdb = LmdbOptions {
         map_size: 8 << 20,
-        ..lmdb_opts(dir.path())
+        ..lmdb_opts(dir)
     };
-    let app = app_on(lmdb.clone(), |_| {});
+    let app = app_on(lmdb, |_| {});
     let id = stored(&app, &[("n", Variant::I4(1))]);
-    // Its files are removed (an operator, a cleaner of old temporary
-    // files), and a process started since makes a new store there.
-    for f in std::fs::read_dir(dir.path()).unwrap() {
+    for f in std::fs::read_dir(dir).unwrap() {
         std::fs::remove_file(f.unwrap().path()).unwrap();
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis();
-    let mut e = child_env(dir.path(), 30_000);
+    let mut e = child_env(dir, 30_000);
     e.push(("SESS_CHILD_NOW", now.to_string()));
     let mut child = spawn_child("create", &e);
     let lines = await_line(&mut child, "DONE", Duration::from_secs(30));
@@ -2172,6 +2171,13 @@ fn a_store_whose_files_were_removed_while_in_use_is_refused_not_served_alone() {
         .iter()
         .find_map(|l| SessionId::parse(l.split_whitespace().last()?).ok())
         .expect("a session of the new store");
+    (app, id, theirs)
+}
+
+#[test]
+fn a_store_whose_files_were_removed_while_in_use_is_refused_not_served_alone() {
+    let dir = TempDir::new("removed");
+    let (app, id, theirs) = removed_while_in_use(dir.path());
     // This process, alone in the removed file, would serve sessions no
     // other process sees, and lose what it writes when it ends; its next
     // sweep finds the file gone, and from then on it refuses (until it is
@@ -2183,6 +2189,23 @@ fn a_store_whose_files_were_removed_while_in_use_is_refused_not_served_alone() {
     );
     assert_eq!(
         code(app.open(&theirs, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    let mut s = app.create_session().unwrap();
+    assert_eq!(code(s.set("n", Variant::I4(2))), error::E_STORE_UNAVAILABLE);
+}
+
+/// A process that does not sweep (no expiry thread, as here, or between
+/// sweeps) finds its files removed too: its first transaction a second or
+/// more after the last look, rather than serving its orphan until a sweep.
+#[test]
+fn a_store_whose_files_were_removed_is_refused_without_a_sweep() {
+    let dir = TempDir::new("removed-no-sweep");
+    let (app, id, _) = removed_while_in_use(dir.path());
+    // Past the interval between looks (one second): a lower bound only.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        code(app.open(&id, LockMode::Shared)),
         error::E_STORE_UNAVAILABLE
     );
     let mut s = app.create_session().unwrap();

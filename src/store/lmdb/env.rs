@@ -100,6 +100,11 @@ struct Environment {
     /// Whether the directory's `data.mdb` is no longer this environment's
     /// file (removed, or replaced by another): see [`Shared::check_file`].
     orphaned: AtomicBool,
+    /// When (ms since `opened`) a transaction last looked whether the file
+    /// was orphaned (see [`Environment::look_now_and_then`]).
+    looked_ms: AtomicU64,
+    /// When it was opened: the origin of `looked_ms`.
+    opened: Instant,
     /// The directory's shared words: other processes' writes.
     wakes: Wakes,
     /// Read-only requests' deadline slides, queued (see `slides.rs`).
@@ -108,6 +113,10 @@ struct Environment {
     /// is dropped while [`OPEN`] is locked).
     registered: AtomicBool,
 }
+
+/// How often transactions look whether the data file was orphaned (see
+/// [`Environment::look_now_and_then`]; sweeps look every time).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// What one reservation adds beyond the margin (fewer, larger calls; a
 /// parted directory reserves this in each part).
@@ -367,19 +376,11 @@ impl Shared {
     /// in a file no other process opens, its writes lost when it ends,
     /// while processes started since use another store (sessions seen by
     /// some workers and not others, their locks apart). Called by every
-    /// sweep (a `stat`).
+    /// sweep (a `stat`), and by a transaction at most every
+    /// [`LOOK_EVERY`] (see [`Environment::look_now_and_then`]).
     pub(super) fn check_file(&self) -> Result<()> {
-        use std::os::unix::fs::MetadataExt;
         let e = &self.environment;
-        let same = match (std::fs::metadata(&e.data_path), e.data.metadata()) {
-            (Ok(path), Ok(open)) => path.dev() == open.dev() && path.ino() == open.ino(),
-            (Err(err), _) if err.kind() == ErrorKind::NotFound => false,
-            // Not known (a transient failure): judged at the next sweep.
-            _ => true,
-        };
-        if !same {
-            e.orphaned.store(true, Ordering::Relaxed);
-        }
+        e.look_at_file();
         let _gate = e.gate.read_recursive();
         e.check_mapped()
     }
@@ -636,6 +637,8 @@ impl Environment {
             gate: parking_lot::RwLock::new(()),
             unmapped: AtomicBool::new(false),
             orphaned: AtomicBool::new(false),
+            looked_ms: AtomicU64::new(0),
+            opened: Instant::now(),
             wakes: Wakes::open(dir)?,
             slides: Arc::default(),
             registered: AtomicBool::new(false),
@@ -867,6 +870,38 @@ impl Environment {
         self.begin(op, Env::write_txn)
     }
 
+    /// Marks the environment orphaned if the directory's `data.mdb` is no
+    /// longer its file (removed, or replaced by another): a `stat`.
+    fn look_at_file(&self) {
+        use std::os::unix::fs::MetadataExt;
+        let same = match (std::fs::metadata(&self.data_path), self.data.metadata()) {
+            (Ok(path), Ok(open)) => path.dev() == open.dev() && path.ino() == open.ino(),
+            (Err(err), _) if err.kind() == ErrorKind::NotFound => false,
+            // Not known (a transient failure): judged at the next look.
+            _ => true,
+        };
+        if !same {
+            self.orphaned.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// [`Environment::look_at_file`], if no thread of the process has in
+    /// the last [`LOOK_EVERY`]: so a process that seldom sweeps (or never:
+    /// no expiry thread) does not serve an orphaned file for long, at the
+    /// cost of a clock reading per transaction and a `stat` a second.
+    fn look_now_and_then(&self) {
+        let now = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.looked_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= LOOK_EVERY.as_millis() as u64
+            && self
+                .looked_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.look_at_file();
+        }
+    }
+
     /// Begins a transaction with `begin`, holding the gate shared while it
     /// is open. If another process grew the data past this process's map
     /// (`MDB_MAP_RESIZED`), adopts the larger map first and begins again,
@@ -877,6 +912,7 @@ impl Environment {
         begin: impl Fn(&'e Env<WithoutTls>) -> heed::Result<T>,
     ) -> Result<Gated<'e, T>> {
         let env = self.env()?;
+        self.look_now_and_then();
         let mut adopted = false;
         loop {
             let gate = self.gate.read_recursive();

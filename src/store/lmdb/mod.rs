@@ -67,7 +67,8 @@
 //!   (truncated or removed) is refused too (`E_STORE_CORRUPT`), not taken
 //!   for a new store, as is a parted directory missing a part's directory.
 //!   A data file removed or replaced while this process has it open is
-//!   found by its next sweep; from then on the process's transactions on
+//!   found by its next sweep, or by its first transaction a second or more
+//!   after the last look (a `stat`); from then on the process's transactions on
 //!   it are `E_STORE_UNAVAILABLE` (restart it), rather than a store of its
 //!   own, apart from the processes started since.
 //!
