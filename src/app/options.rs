@@ -18,7 +18,11 @@ use crate::variant::Object;
 pub type OnStart = Arc<dyn Fn(&mut Session) -> Result<()> + Send + Sync>;
 
 /// Session_OnEnd: runs when a session times out, is abandoned or (in the
-/// in-process store) the application ends, with its contents readable.
+/// in-process store) the application ends, with its contents readable;
+/// once per session, in one process; across a crash at most once: with a
+/// shared store (Redis, LMDB), a process killed after its expiry removed a
+/// session from the store and before the handler returned loses that
+/// session's Session_OnEnd (no other process runs it).
 pub type OnEnd = Arc<dyn Fn(&mut Session) + Send + Sync>;
 
 /// Makes one instance of a session-scope static object.

@@ -26,7 +26,11 @@ pub type sess_on_start_fn =
 /// the in-process store) the application is released. The contents are readable; the handle is the
 /// library's (do not close it) and is valid only during the call. It runs
 /// on the thread that ended the session (a request, the expiry thread, or
-/// the caller of `sess_app_expire` / `sess_app_release`).
+/// the caller of `sess_app_expire` / `sess_app_release`). It runs once per
+/// session, in one process; across a crash at most once: with a shared
+/// store (Redis, LMDB), a process killed after its expiry removed a
+/// session from the store and before the handler returned loses that
+/// session's Session_OnEnd (no other process runs it).
 #[allow(non_camel_case_types)]
 pub type sess_on_end_fn =
     Option<unsafe extern "C" fn(context: *mut c_void, session: *mut sess_session)>;
