@@ -791,7 +791,8 @@ typedef struct sess_lmdb_options {
   const char *name;
   /**
    * Largest size of the data files together in bytes (default 1 GiB;
-   * at least 65536). A directory created with 64 MiB or more keeps its
+   * at least 1048576, 1 MiB, else `SESS_E_INVALID_OPTION` from
+   * `sess_app_create`). A directory created with 64 MiB or more keeps its
    * sessions in four files of a quarter each (so that writes to
    * different ones run at once), a session in the one its ID picks.
    * Each file's length is its share at once, but its disk space is

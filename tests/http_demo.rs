@@ -3440,8 +3440,8 @@ fn apache_refuses_lmdb_settings_the_library_refuses() {
     for (host, env, needle) in [
         (
             Host::ApacheLmdb,
-            ("SESS_MAP_SIZE", "1000"),
-            "SessionStoreMapSize is at least 64K",
+            ("SESS_MAP_SIZE", "1023K"),
+            "SessionStoreMapSize is at least 1M",
         ),
         (
             Host::ApacheLmdb,

@@ -941,7 +941,7 @@ fn read_only_slides_are_batched_and_hold_across_processes() {
 fn a_full_map_is_a_clear_error_and_keeps_what_was_stored() {
     let dir = TempDir::new("full");
     let lmdb = LmdbOptions {
-        map_size: 256 << 10,
+        map_size: 1 << 20,
         ..lmdb_opts(dir.path())
     };
     let app = app_on(lmdb, |_| {});
@@ -1019,6 +1019,37 @@ fn damaged_files_and_bad_directories_are_refused_at_creation() {
         ..lmdb_opts(dir.path())
     };
     assert_eq!(code(make(tiny)), error::E_INVALID_OPTION);
+}
+
+/// The smallest map accepted holds a session with a value of tens of KiB,
+/// ends it once it expired and takes the next; a smaller one is refused,
+/// naming the minimum (a 64 KiB map, once accepted, held one session with
+/// a 4 KiB value and, once a sweep had ended it, refused every write).
+#[test]
+fn the_smallest_map_accepted_takes_new_sessions_after_expiry() {
+    let dir = TempDir::new("smallest");
+    let clock = Arc::new(ManualClock::new(1_000_000_000));
+    let make = |map_size| {
+        App::new(AppOptions {
+            expiry_interval: None,
+            clock: Some(clock.clone()),
+            store: StoreConfig::Lmdb(LmdbOptions {
+                map_size,
+                ..lmdb_opts(dir.path())
+            }),
+            ..AppOptions::default()
+        })
+    };
+    let e = make((1 << 20) - 1).err().expect("a map under 1 MiB");
+    assert_eq!(e.code(), error::E_INVALID_OPTION);
+    assert!(e.to_string().contains("1 MiB"), "{e}");
+    let app = make(1 << 20).unwrap();
+    for kib in [4, 8, 16, 64] {
+        stored(&app, &[("v", Variant::bstr(&"x".repeat(kib << 10)))]);
+        clock.advance(21 * 60_000);
+        assert_eq!(app.expire().unwrap(), 1, "{kib} KiB");
+    }
+    stored(&app, &[("n", Variant::I4(1))]);
 }
 
 #[test]
@@ -2072,7 +2103,7 @@ fn a_second_application_asking_for_a_larger_map_gets_it() {
     let small = app_on(
         LmdbOptions {
             name: "small".into(),
-            map_size: 256 << 10,
+            map_size: 1 << 20,
             ..lmdb_opts(dir.path())
         },
         |_| {},
@@ -2086,7 +2117,7 @@ fn a_second_application_asking_for_a_larger_map_gets_it() {
         |_| {},
     );
     let big = Variant::bstr(&"x".repeat(8 << 10));
-    let kept: Vec<_> = (0..100)
+    let kept: Vec<_> = (0..200)
         .map(|n| {
             let mut s = large.create_session().unwrap();
             s.set("v", big.clone()).unwrap();

@@ -227,7 +227,7 @@ APLOG_USE_MODULE(sess);
 #define LMDB_LOCK_TTL_MIN 100
 #define LMDB_LOCK_TTL_MAX 86400000
 /* LMDB's smallest map (sess_lmdb_options.map_size), bytes. */
-#define LMDB_MAP_MIN 65536
+#define LMDB_MAP_MIN 1048576
 /* Where strip_cookieless_id took the ID's segment out of r->uri:
  * "<offset>:<segment>" ("12:(S(<id>))"). */
 #define NOTE_ID_SEGMENT "sess-id-segment"
@@ -512,7 +512,7 @@ static const char *set_map_size(cmd_parms *cmd, void *dv, const char *arg)
     if (v > UINT64_MAX / unit)
         return too_large;
     if (v * unit < LMDB_MAP_MIN)
-        return "SessionStoreMapSize is at least 64K";
+        return "SessionStoreMapSize is at least 1M";
     ((dir_conf *)dv)->map_size = v * unit;
     return NULL;
 }

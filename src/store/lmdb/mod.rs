@@ -149,8 +149,8 @@ pub struct LmdbOptions {
     /// applications sharing a directory must have different names (at most
     /// 64 bytes; at most 40 applications per directory).
     pub name: String,
-    /// Largest size of the data files together in bytes (default 1 GiB).
-    /// A directory created with 64 MiB or more keeps its sessions in four
+    /// Largest size of the data files together in bytes (default 1 GiB;
+    /// at least 1 MiB, else `E_INVALID_OPTION`). A directory created with 64 MiB or more keeps its sessions in four
     /// files of a quarter each (so that writes to different ones run at
     /// once; see `parts.rs`), a session in the one its key picks. Each
     /// file's length is its share at once, but its disk space is allocated
@@ -211,7 +211,7 @@ impl LmdbOptions {
             return bad("lmdb name must be at most 64 bytes, without NUL");
         }
         if self.map_size < MIN_MAP_SIZE {
-            return bad("lmdb map_size must be at least 64 KiB");
+            return bad("lmdb map_size must be at least 1 MiB (1048576 bytes)");
         }
         if self.lock_ttl < Duration::from_millis(100)
             || self.lock_ttl > Duration::from_millis(locks::MAX_LEASE_MS)
@@ -225,8 +225,12 @@ impl LmdbOptions {
     }
 }
 
-/// Smallest accepted map size.
-const MIN_MAP_SIZE: usize = 64 << 10;
+/// Smallest accepted map size: room for LMDB's own pages, sessions with
+/// values of tens of KiB, and the pages a sweep needs to end them (LMDB
+/// reuses a freed page only two commits later). A 64 KiB map, once
+/// accepted, could hold one session with a 4 KiB value, and once that
+/// had expired refuse every write for good.
+const MIN_MAP_SIZE: usize = 1 << 20;
 
 /// Opens the LMDB store `opts` names for an application with `limits`
 /// and `clock` (the application's: lock leases end by it): a
