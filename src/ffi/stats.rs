@@ -146,7 +146,7 @@ unsafe fn write_stats(
                 format!("stats->struct_size is {size}; it must be at least {first}"),
             ));
         }
-        let s = read(app);
+        let s = read(&app);
         let full = sess_app_counters {
             struct_size: size as u32,
             reserved: 0,
