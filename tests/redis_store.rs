@@ -2361,6 +2361,31 @@ fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
     assert_eq!(ended.lock().unwrap().len(), 1, "Session_OnEnd ran twice");
 }
 
+/// As above, in a process of a farm whose sweeper lease another process
+/// holds: only this process can name the claimed copy, which lives for
+/// the tombstone TTL (seconds), so its next sweep must end the session
+/// even without the lease.
+#[test]
+fn a_late_claim_ends_in_its_process_while_another_holds_the_sweeper_lease() {
+    let server = Server::start(&[]);
+    let redis = impatient(&server.url(), redis_env::unique_prefix("lateclaimfarm"));
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis.clone(), &clock);
+    let other = app_on(redis, |o| o.clock = Some(clock.clone()));
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    assert_eq!(other.expire().unwrap(), 0); // the lease is other's now
+    clock.advance(21 * 60_000);
+    server.signal("STOP");
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+    app.expire().unwrap();
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+}
+
 /// A new session's create that a hung server ran after the request gave
 /// up is the unit of work's own: its next write (here after a sweep)
 /// finds it stored under its token, keeping its ID, and no second session

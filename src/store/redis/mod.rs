@@ -594,10 +594,10 @@ impl RedisStore {
     }
 
     /// Releases the unsettled locks (all, or only those on data key
-    /// `only`), each if its token still holds it. With `ended` (the
-    /// sweeper), a session an unsettled acquire claimed is appended there
-    /// for Session_OnEnd (its claimed copy deleted); without, such
-    /// acquires stay for the sweep. Those Redis could not be asked about
+    /// `only`), each if its token still holds it. With `ended` (a sweep,
+    /// with the sweeper lease or without), a session an unsettled acquire
+    /// claimed is appended there for Session_OnEnd (its claimed copy
+    /// deleted); without, such acquires stay for the sweep. Those Redis could not be asked about
     /// stay for the next time.
     fn settle(&self, only: Option<&str>, mut ended: Option<&mut Vec<Lease>>) {
         if !self.any_unsettled.load(Ordering::Acquire) {

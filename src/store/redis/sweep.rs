@@ -43,11 +43,12 @@ impl RedisStore {
         let resumed = self.due.lock().take().filter(|d| d.now_ms == now_ms);
         match ours {
             // Redis answers: the locks this process's failed requests may
-            // hold go, whoever sweeps (and the sessions they claimed end
-            // here, the only process that can name their copies).
+            // hold go, whoever sweeps, and the sessions they claimed end
+            // here, the only process that can name their copies (which
+            // live for the tombstone TTL only).
             Ok(1) => self.settle(None, Some(out)),
             Ok(_) => {
-                self.settle(None, None);
+                self.settle(None, Some(out));
                 return Ok(false); // another process sweeps now
             }
             // The lease is a new key, refused out of memory; ending
