@@ -2413,3 +2413,53 @@ fn a_create_run_after_its_write_gave_up_is_kept_by_the_next_write() {
         Some(&Variant::I4(2))
     );
 }
+
+/// A child made by `fork()` after a request of its parent gave up on a
+/// hung server inherits the parent's memory of that call; the session
+/// its late claim moved aside is the parent's to end: the child's sweep
+/// must not run its Session_OnEnd (a parent sweeping meanwhile would run
+/// it too), and the parent's sweep ends it once.
+#[test]
+fn a_forked_childs_sweep_leaves_its_parents_unsettled_claims_alone() {
+    let server = Server::start(&[]);
+    let redis = impatient(&server.url(), redis_env::unique_prefix("forkclaim"));
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    clock.advance(21 * 60_000);
+    server.signal("STOP");
+    assert_eq!(
+        code(app.open(&id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            app.expire()
+                .map_or(100, |_| ended.lock().unwrap().len() as i32)
+        }));
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(n.unwrap_or(101)) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "the child died: {status:#x}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "the child ran the parent's Session_OnEnd (or failed)"
+    );
+    // The child may hold the sweeper lease for its few seconds.
+    let t = Instant::now();
+    while ended.lock().unwrap().is_empty() && t.elapsed() < Duration::from_secs(30) {
+        app.expire().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+}

@@ -152,6 +152,9 @@ struct Unsettled {
     /// Whether the call could have claimed an expired session for
     /// Session_OnEnd (an acquire: moved to `keys.claimed(token)`).
     claims: bool,
+    /// The process that made the call: a child made by `fork()` inherits
+    /// the list, and leaves its parent's calls to the parent.
+    owner: Owner,
 }
 
 /// What a Redis lease carries besides its data.
@@ -589,6 +592,7 @@ impl RedisStore {
             keys: k.clone(),
             token: token.to_owned(),
             claims,
+            owner: Owner::here(),
         });
         self.any_unsettled.store(true, Ordering::Release);
     }
@@ -597,8 +601,10 @@ impl RedisStore {
     /// `only`), each if its token still holds it. With `ended` (a sweep,
     /// with the sweeper lease or without), a session an unsettled acquire
     /// claimed is appended there for Session_OnEnd (its claimed copy
-    /// deleted); without, such acquires stay for the sweep. Those Redis could not be asked about
-    /// stay for the next time.
+    /// deleted); without, such acquires stay for the sweep. Those Redis
+    /// could not be asked about stay for the next time. A forked child
+    /// drops its parent's: only the parent may release those locks and end
+    /// those sessions.
     fn settle(&self, only: Option<&str>, mut ended: Option<&mut Vec<Lease>>) {
         if !self.any_unsettled.load(Ordering::Acquire) {
             return;
@@ -607,6 +613,7 @@ impl RedisStore {
             let mut u = self.unsettled.lock();
             let (mine, rest) = std::mem::take(&mut *u)
                 .into_iter()
+                .filter(|x| x.owner.is_here())
                 .partition(|x| only.is_none_or(|o| o == x.keys.data));
             *u = rest;
             self.any_unsettled.store(!u.is_empty(), Ordering::Release);
