@@ -26,7 +26,9 @@ pub struct RedisOptions {
     /// `rediss://…` (TLS), `redis+unix:///path/to/socket[?db=N]`,
     /// `unix:///path/to/socket`, or an absolute socket path. With `cluster`,
     /// one seed node of the cluster. A `protocol=resp3` query is taken and
-    /// ignored: the store always speaks RESP2.
+    /// ignored: the store always speaks RESP2. A database number below 0,
+    /// or other than 0 for a cluster (which has only database 0), is
+    /// `E_INVALID_OPTION`.
     pub url: String,
     /// Whether `url` (and `cluster_nodes`) name nodes of a Redis Cluster
     /// (default false). Implied by a non-empty `cluster_nodes`.
@@ -167,8 +169,17 @@ impl RedisOptions {
             return bad("redis url must not be empty".into());
         }
         for u in std::iter::once(&self.url).chain(&self.cluster_nodes) {
-            if let Err(e) = self::connection_info(u) {
-                return bad(format!("redis url {:?}: {}", redact(u), e.detail()));
+            let db = match self::connection_info(u) {
+                Ok(info) => info.redis_settings().db(),
+                Err(e) => return bad(format!("redis url {:?}: {}", redact(u), e.detail())),
+            };
+            if db < 0 || (db > 0 && self.is_cluster()) {
+                let only = if self.is_cluster() {
+                    "a Redis Cluster has database 0 only"
+                } else {
+                    "a database number is 0 or more"
+                };
+                return bad(format!("redis url {:?}: database {db}: {only}", redact(u)));
             }
         }
         if self.key_prefix.is_empty() || self.key_prefix.len() > MAX_PREFIX {
@@ -252,6 +263,13 @@ mod tests {
             |o| o.lock_ttl = Duration::ZERO,
             |o| o.pool_size = 0,
             |o| o.id_secret = Some(vec![1; 8]),
+            |o| o.url = "redis://h:1/-1".into(),
+            |o| o.url = "redis+unix:///tmp/r.sock?db=-2".into(),
+            |o| o.cluster_nodes = vec!["redis://h:1/3".into()],
+            |o| {
+                o.cluster = true;
+                o.url = "redis://h:1/1".into();
+            },
         ];
         for (i, f) in cases.into_iter().enumerate() {
             let mut o = RedisOptions::default();
