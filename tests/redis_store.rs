@@ -2386,6 +2386,32 @@ fn a_late_claim_ends_in_its_process_while_another_holds_the_sweeper_lease() {
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
 }
 
+/// An expiry index deleted by hand (`DEL`, or a cleaner of keys without
+/// a TTL) would leave its sessions to expire by their TTL, without
+/// Session_OnEnd: a session saved since is filed in it again, and ends
+/// with Session_OnEnd when it expires.
+#[test]
+fn a_deleted_expiry_index_is_filed_again_by_the_next_save() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostindex");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    let mut con = connect(SHARED_URL);
+    let indexes: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
+        .into_iter()
+        .filter(|k| k.ends_with(":exp"))
+        .collect();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    let _: i64 = cmd(&mut con, &["DEL", &indexes[0]]);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("n", Variant::I4(8)).unwrap();
+    s.close().unwrap();
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(8)))]);
+}
+
 /// A new session's create that a hung server ran after the request gave
 /// up is the unit of work's own: its next write (here after a sweep)
 /// finds it stored under its token, keeping its ID, and no second session

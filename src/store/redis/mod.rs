@@ -37,9 +37,12 @@
 //!   holder's late save is then refused.
 //! - **Expiry and Session_OnEnd** in every process: each session's deadline
 //!   is its field `E`, set exactly by every save; each bucket's sorted set
-//!   indexes the sessions by a deadline no later than that (a save does not
-//!   touch it). [`SessionStore::take_expired`] sweeps only while this
-//!   process holds the farm-wide sweeper lease (a key with a TTL); each
+//!   indexes the sessions by a deadline no later than that (a save touches
+//!   it only to move it earlier, or to file the session again where the
+//!   index lacks it: deleted by hand, every session of it not saved again
+//!   before it expires ends without Session_OnEnd).
+//!   [`SessionStore::take_expired`] sweeps only while this process holds
+//!   the farm-wide sweeper lease (a key with a TTL); each
 //!   session the index shows due is claimed atomically if `E` says so (read,
 //!   and renamed to a key named with the claim's token, which expires after
 //!   the tombstone TTL), so exactly one process runs its Session_OnEnd, with
@@ -912,11 +915,11 @@ impl SessionStore for RedisStore {
             let mut call = Call::new(&self.scripts.save, &[&k.data, &k.exp]);
             call.arg(&st.token).arg(judge_lease).arg(ttl);
             if earlier {
-                call.arg(deadline_ms).arg(&k.member[..]);
+                call.arg(deadline_ms);
             } else {
-                call.arg("").arg("");
+                call.arg("");
             }
-            call.arg(changes.set.len());
+            call.arg(&k.member[..]).arg(changes.set.len());
             for (f, v) in &changes.set {
                 call.arg(f).arg(v);
             }

@@ -2,14 +2,16 @@
 -- the release, among them) and slides the data's TTL -- only while the
 -- lock is still ours and unexpired; otherwise writes nothing. The index
 -- stays a lower bound of E: it is touched only when E moves earlier (a
--- shorter Timeout).
+-- shorter Timeout), or when it lacks the session (deleted or evicted:
+-- filed again at the old E, lest the session end unseen by the sweeper).
 -- KEYS: data, exp. ARGV: token, '1' to have the lease judged by the
 -- server's clock ('': the caller knows it is far from its end, and only
 -- the owner is checked), data ttl ms, the new E if earlier than before
 -- (else ''), member, number of pairs n, n field/value pairs, fields to
 -- delete.
 -- 1: saved; -1: the lock expired or is another's; -2: no session there.
-local l = redis.call('HGET', KEYS[1], 'L')
+local v = redis.call('HMGET', KEYS[1], 'L', 'E')
+local l = v[1]
 if l == ARGV[1] then
   return 1
 end
@@ -29,6 +31,8 @@ if ARGV[4] ~= '' then
   if not s or tonumber(s) > tonumber(ARGV[4]) then
     redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
   end
+elseif tonumber(v[2]) then
+  redis.call('ZADD', KEYS[2], 'NX', v[2], ARGV[5])
 end
 local last = 6 + 2 * tonumber(ARGV[6])
 call_range('HSET', KEYS[1], ARGV, 7, last)
