@@ -2412,6 +2412,43 @@ fn a_deleted_expiry_index_is_filed_again_by_the_next_save() {
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(8)))]);
 }
 
+/// The sweeper's claim whose every reply is lost until its retry budget
+/// is spent has moved the session aside under the claim's token all the
+/// same: the process's next sweep must end it, with Session_OnEnd, while
+/// that copy lasts (the tombstone TTL).
+#[test]
+fn a_sweepers_claim_that_gave_up_still_ends_the_session() {
+    let proxy = redis_env::Proxy::start(6379);
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostclaims");
+    let redis = RedisOptions {
+        op_timeout: Duration::from_millis(600),
+        ..impatient(&proxy.url(), prefixes.fresh())
+    };
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis, &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    clock.advance(21 * 60_000);
+    let claimed = b"*2\r\n:1\r\n*";
+    let sweeping = AtomicBool::new(true);
+    proxy.lose_reply(claimed);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while sweeping.load(Ordering::SeqCst) {
+                if proxy.fired() {
+                    proxy.lose_reply(claimed);
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        });
+        let e = app.expire();
+        sweeping.store(false, Ordering::SeqCst);
+        assert_eq!(code(e), error::E_STORE_UNAVAILABLE);
+    });
+    assert!(ended.lock().unwrap().is_empty());
+    app.expire().unwrap();
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+}
+
 /// A new session's create that a hung server ran after the request gave
 /// up is the unit of work's own: its next write (here after a sweep)
 /// finds it stored under its token, keeping its ID, and no second session

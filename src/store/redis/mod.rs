@@ -153,7 +153,8 @@ struct Unsettled {
     keys: SessionKeys,
     token: String,
     /// Whether the call could have claimed an expired session for
-    /// Session_OnEnd (an acquire: moved to `keys.claimed(token)`).
+    /// Session_OnEnd (an acquire, or the sweeper's claim: moved to
+    /// `keys.claimed(token)`).
     claims: bool,
     /// The process that made the call: a child made by `fork()` inherits
     /// the list, and leaves its parent's calls to the parent.
@@ -580,7 +581,7 @@ impl RedisStore {
     /// may still run (a hung server runs it when it wakes), taking or
     /// keeping a lock for a request that is gone, until its `lock_ttl`.
     /// [`RedisStore::settle`] releases it. (Not for a create: see
-    /// `insert`.) An acquire (`claims`) may
+    /// `insert`.) An acquire or a sweeper's claim (`claims`) may
     /// instead have claimed the session, found expired, for
     /// Session_OnEnd: the sweep then ends it.
     fn unsettle(&self, e: &Error, k: &SessionKeys, token: &str, claims: bool) {

@@ -207,11 +207,16 @@ impl RedisStore {
     fn claim(&self, h: &KeyHash, member: &[u8], now_ms: u64) -> Result<Option<Lease>> {
         let k = self.keys.session(h);
         // A claim retried after a lost reply finds the session under this
-        // token, where its first run moved it.
-        let claimed = k.claimed(&self.token());
+        // token, where its first run moved it; one that gave up may have
+        // moved it all the same, for this process's next sweep to end.
+        let token = self.token();
+        let claimed = k.claimed(&token);
         let mut call = Call::new(&self.scripts.claim, &[&k.data, &k.exp, &claimed]);
         call.arg(member).arg(now_ms).arg(self.tombstone_ms);
-        let reply: Value = self.pool.run("claim", |c| call.invoke(c))?;
+        let reply: Value = self
+            .pool
+            .run("claim", |c| call.invoke(c))
+            .inspect_err(|e| self.unsettle(e, &k, &token, true))?;
         let (status, fields) = scripts::status_and_fields(reply)?;
         let (1, Some(fields)) = (status, fields) else {
             return Ok(None);
