@@ -84,7 +84,11 @@
 //!   if still its own, when a request of its own finds the session locked
 //!   and at its sweeper's next turn, so the session is not held for
 //!   `lock_ttl` by a request that is gone; an expired session such a
-//!   call claimed is ended there, with Session_OnEnd. The
+//!   call claimed is ended there, with Session_OnEnd, if that sweep
+//!   comes within the tombstone TTL of the script's run (the claimed
+//!   copy's life; the default `expiry_interval`, 1 s, is well within the
+//!   default 4 s): a process that sweeps less often loses that
+//!   Session_OnEnd. The
 //!   lock field keeps its last holder's token once released (and the
 //!   next holder keeps it in `P`), so a script retried after a lost reply
 //!   recognises its own effect instead of reporting a lost lock.
