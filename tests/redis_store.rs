@@ -2449,6 +2449,30 @@ fn a_sweepers_claim_that_gave_up_still_ends_the_session() {
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
 }
 
+/// As above for a session only read since: the read that slides its
+/// deadline files it again.
+#[test]
+fn a_deleted_expiry_index_is_filed_again_by_the_next_slide() {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostindexread");
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    let mut con = connect(SHARED_URL);
+    for k in redis_env::keys_under(SHARED_URL, &prefix) {
+        if k.ends_with(":exp") {
+            let _: i64 = cmd(&mut con, &["DEL", &k]);
+        }
+    }
+    clock.advance(5 * 60_000);
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(7)));
+    drop(s);
+    clock.advance(21 * 60_000);
+    assert_eq!(app.expire().unwrap(), 1);
+    assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
+}
+
 /// A new session's create that a hung server ran after the request gave
 /// up is the unit of work's own: its next write (here after a sweep)
 /// finds it stored under its token, keeping its ID, and no second session

@@ -39,8 +39,9 @@
 //!   is its field `E`, set exactly by every save; each bucket's sorted set
 //!   indexes the sessions by a deadline no later than that (a save touches
 //!   it only to move it earlier, or to file the session again where the
-//!   index lacks it: deleted by hand, every session of it not saved again
-//!   before it expires ends without Session_OnEnd).
+//!   index lacks it, as a read's slide does: deleted by hand, every
+//!   session of it neither saved nor slid again before it expires ends
+//!   without Session_OnEnd).
 //!   [`SessionStore::take_expired`] sweeps only while this process holds
 //!   the farm-wide sweeper lease (a key with a TTL); each
 //!   session the index shows due is claimed atomically if `E` says so (read,
@@ -560,11 +561,12 @@ impl RedisStore {
             return Ok(());
         }
         let ttl = self.data_ttl(deadline);
-        let mut call = Call::new(&self.scripts.slide, &[&k.data]);
+        let mut call = Call::new(&self.scripts.slide, &[&k.data, &k.exp]);
         call.arg(deadline)
             .arg(ttl)
             .arg(d.deadline_ms)
-            .arg(self.grace_ms);
+            .arg(self.grace_ms)
+            .arg(&k.member[..]);
         match self.pool.run("slide", |c| call.invoke::<i64>(c)) {
             Err(e) if e.code() != error::E_STORE_FULL => Err(e),
             _ => Ok(()),
