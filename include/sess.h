@@ -131,6 +131,7 @@
 #define SESS_VT_I8 20
 #define SESS_VT_UI8 21
 #define SESS_VT_ARRAY 0x2000
+#define SESS_VT_BYREF 0x4000
 #define SESS_VARIANT_TRUE (-1)
 #define SESS_VARIANT_FALSE 0
 
@@ -1058,6 +1059,14 @@ typedef union sess_variant_value {
    * `SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`: an object, AddRef'd while held.
    */
   struct sess_unknown *punkVal;
+  /**
+   * `SESS_VT_BYREF | t` (an `invoke` argument only): the caller's value
+   * of type `t`, which the variant does not own: a `sess_variant *` for
+   * `SESS_VT_VARIANT`, a `sess_bstr *` for `SESS_VT_BSTR`, a
+   * `sess_unknown **` for an object, a `sess_array **` for an array, a
+   * pointer to the field's type for the others.
+   */
+  void *byref;
 } sess_variant_value;
 
 /**
@@ -1243,6 +1252,10 @@ typedef struct sess_web_options {
  *
  * `args` holds `arg_count` initialised variants in **reverse** order (the
  * last argument first), as COM passes them; the library only reads them.
+ * An argument may be by reference (`SESS_VT_BYREF | t`, `v.byref`
+ * pointing at the value, as a script passes its variables): it is read
+ * through the pointer (NULL: `SESS_E_POINTER`; to a by-reference
+ * variant: `SESS_E_INVALIDARG`).
  * `named_args` holds `named_count` DISPIDs naming the first `named_count`
  * entries of `args`: a property put (`SESS_DISPATCH_PROPERTYPUT` /
  * `_PROPERTYPUTREF`) passes the new value as `args[0]` named

@@ -69,6 +69,12 @@ pub union sess_variant_value {
     pub parray: *mut sess_array,
     /// `SESS_VT_UNKNOWN` / `SESS_VT_DISPATCH`: an object, AddRef'd while held.
     pub punkVal: *mut Unknown,
+    /// `SESS_VT_BYREF | t` (an `invoke` argument only): the caller's value
+    /// of type `t`, which the variant does not own: a `sess_variant *` for
+    /// `SESS_VT_VARIANT`, a `sess_bstr *` for `SESS_VT_BSTR`, a
+    /// `sess_unknown **` for an object, a `sess_array **` for an array, a
+    /// pointer to the field's type for the others.
+    pub byref: *mut std::ffi::c_void,
 }
 
 /// A VARIANT: a type tag and a value. 24 bytes on 64-bit targets.

@@ -62,6 +62,9 @@ pub mod vt {
     /// Array flag; the library's arrays are `ARRAY | VARIANT`, and
     /// `ARRAY | UI1` for bytes.
     pub const ARRAY: u16 = 0x2000;
+    /// By-reference flag: only `invoke`'s arguments take it (a script
+    /// passes its variables ByRef), read through their pointer.
+    pub const BYREF: u16 = 0x4000;
 }
 
 /// A value stored in a session. Clone deep-copies; drop releases.

@@ -90,6 +90,7 @@ pub fn render() -> String {
         let _ = writeln!(h, "#define SESS_VT_{name} {tag}");
     }
     let _ = writeln!(h, "#define SESS_VT_ARRAY 0x{:04X}", vt::ARRAY);
+    let _ = writeln!(h, "#define SESS_VT_BYREF 0x{:04X}", vt::BYREF);
     let _ = writeln!(h, "#define SESS_VARIANT_TRUE (-1)");
     let _ = writeln!(h, "#define SESS_VARIANT_FALSE 0");
 

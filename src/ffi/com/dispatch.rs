@@ -4,8 +4,9 @@
 
 use std::ffi::c_char;
 
-use super::super::variant::{check_clearable, read, sess_variant, store};
+use super::super::variant::{check_clearable, sess_variant, store};
 use super::super::{boundary, null, put, sess_result, text};
+use super::byref::read_ind;
 use crate::error::{self as err, Error, Result};
 use crate::locale::check_lcid;
 use crate::variant::{change_type, vt, Variant};
@@ -32,6 +33,10 @@ pub const DISPATCH_PROPERTYPUTREF: u16 = 8;
 ///
 /// `args` holds `arg_count` initialised variants in **reverse** order (the
 /// last argument first), as COM passes them; the library only reads them.
+/// An argument may be by reference (`SESS_VT_BYREF | t`, `v.byref`
+/// pointing at the value, as a script passes its variables): it is read
+/// through the pointer (NULL: `SESS_E_POINTER`; to a by-reference
+/// variant: `SESS_E_INVALIDARG`).
 /// `named_args` holds `named_count` DISPIDs naming the first `named_count`
 /// entries of `args`: a property put (`SESS_DISPATCH_PROPERTYPUT` /
 /// `_PROPERTYPUTREF`) passes the new value as `args[0]` named
@@ -319,7 +324,7 @@ impl Call {
         let raw = unsafe { slice(p.args, p.arg_count) };
         let mut read_at = |i: usize| {
             // SAFETY: initialised per the caller.
-            unsafe { read(&raw[i]) }.inspect_err(|_| *bad_arg = Some(i as u32))
+            unsafe { read_ind(&raw[i]) }.inspect_err(|_| *bad_arg = Some(i as u32))
         };
         let mut args = Vec::with_capacity(raw.len());
         for i in (positional..raw.len()).rev() {

@@ -19,6 +19,7 @@ use crate::error as e;
 use crate::ffi::handle::{lend, sess_app, sess_session};
 use crate::variant::{Object, UnknownVtbl, Variant};
 
+mod byref;
 mod hostile;
 mod reentry;
 

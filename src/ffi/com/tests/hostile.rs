@@ -217,7 +217,7 @@ fn objects_kept_past_their_application_and_session_are_detached() {
 }
 
 /// `invoke` through the Session object with `params` as it comes.
-fn invoke_raw(
+pub(super) fn invoke_raw(
     o: *mut sess_session_object,
     dispid: i32,
     flags: u16,
@@ -230,7 +230,7 @@ fn invoke_raw(
     (rc, arg_err)
 }
 
-fn params(args: &[sess_variant], arg_count: u32, named: &[i32]) -> sess_dispparams {
+pub(super) fn params(args: &[sess_variant], arg_count: u32, named: &[i32]) -> sess_dispparams {
     fn ptr_or_null<T>(items: &[T]) -> *const T {
         if items.is_empty() {
             std::ptr::null()
@@ -304,10 +304,10 @@ fn invoke_refuses_inconsistent_dispparams() {
     }
 }
 
-/// An argument with a tag the library does not take (VT_BYREF, an array
-/// of another element type, VT_VARIANT alone, garbage) is
-/// `SESS_DISP_E_BADVARTYPE`, an array variant without its array
-/// `SESS_E_POINTER`, a key of the wrong type `SESS_DISP_E_TYPEMISMATCH`:
+/// An argument with a tag the library does not take (an array of another
+/// element type, VT_VARIANT alone, garbage, VT_BYREF of those) is
+/// `SESS_DISP_E_BADVARTYPE`, an array variant without its array or a
+/// VT_BYREF one without its pointer `SESS_E_POINTER`, a key of the wrong type `SESS_DISP_E_TYPEMISMATCH`:
 /// each names its `params->args` index in `*arg_err` (args are last
 /// first). A NULL string is the empty one.
 #[test]
@@ -315,7 +315,8 @@ fn invoke_names_the_bad_argument() {
     let a = app(AppOptions::default());
     let (sess, _, o) = new_session(a);
     for (tag, want) in [
-        (0x4003u16, e::DISP_E_BADVARTYPE),
+        (0x4003u16, e::E_POINTER),
+        (0x400E, e::DISP_E_BADVARTYPE),
         (0x2003, e::DISP_E_BADVARTYPE),
         (12, e::DISP_E_BADVARTYPE),
         (0x7777, e::DISP_E_BADVARTYPE),
