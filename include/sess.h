@@ -1344,8 +1344,9 @@ typedef struct sess_variant_dictionary_vtbl {
    * `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
    * index of an argument that failed. `lcid`
    * is ignored (keys are names or numbers). The failure's detail is
-   * this thread's last error. Unknown DISPID or wrong kind of call:
-   * `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
+   * this thread's last error. Unknown DISPID, wrong kind of call or
+   * none (`flags` 0): `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument
+   * count:
    * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
    * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */
@@ -1482,8 +1483,9 @@ typedef struct sess_session_object_vtbl {
    * `SESS_DISP_E_UNKNOWNLCID`, numbers need none). Value is the default member: `Session("x")` reads
    * and writes Contents by name or 1-based index; `Contents` and
    * `StaticObjects` with a key argument are their Item. The failure's
-   * detail is this thread's last error. Unknown DISPID or wrong kind of
-   * call: `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
+   * detail is this thread's last error. Unknown DISPID, wrong kind of
+   * call or none (`flags` 0): `SESS_DISP_E_MEMBERNOTFOUND`; wrong
+   * argument count:
    * `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
    * holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
    */

@@ -244,8 +244,9 @@ pub struct sess_variant_dictionary_vtbl {
     /// `result`, as COM does); `*arg_err` (may be NULL) the `params->args`
     /// index of an argument that failed. `lcid`
     /// is ignored (keys are names or numbers). The failure's detail is
-    /// this thread's last error. Unknown DISPID or wrong kind of call:
-    /// `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument count:
+    /// this thread's last error. Unknown DISPID, wrong kind of call or
+    /// none (`flags` 0): `SESS_DISP_E_MEMBERNOTFOUND`; wrong argument
+    /// count:
     /// `SESS_DISP_E_BADPARAMCOUNT`; an argument omitted (`SESS_VT_ERROR`
     /// holding `SESS_DISP_E_PARAMNOTFOUND`): `SESS_DISP_E_PARAMNOTOPTIONAL`.
     pub invoke: unsafe extern "C" fn(

@@ -259,7 +259,14 @@ impl Call {
         let all =
             DISPATCH_METHOD | DISPATCH_PROPERTYGET | DISPATCH_PROPERTYPUT | DISPATCH_PROPERTYPUTREF;
         let puts = DISPATCH_PROPERTYPUT | DISPATCH_PROPERTYPUTREF;
-        if flags == 0 || flags & !all != 0 || (flags & puts != 0 && flags & !puts != 0) {
+        if flags == 0 {
+            // ITypeInfo::Invoke binds a member by `flags & invkind`.
+            return Err(Error::new(
+                err::DISP_E_MEMBERNOTFOUND,
+                "invoke flags 0 name no kind of call: no member matches",
+            ));
+        }
+        if flags & !all != 0 || (flags & puts != 0 && flags & !puts != 0) {
             return Err(Error::new(
                 err::E_INVALIDARG,
                 format!("invoke flags {flags:#x}: a put, or method and/or get"),

@@ -648,3 +648,39 @@ fn a_key_beyond_any_index_is_a_bad_index() {
         sess_app_release(a);
     }
 }
+
+/// Invoke with no kind of call (flags 0) binds no member, as
+/// ITypeInfo::Invoke (which DispInvoke and CreateStdDispatch use) matches a
+/// member by `flags & invkind`: `SESS_DISP_E_MEMBERNOTFOUND` for every
+/// DISPID of the Session and its dictionaries, nothing done.
+#[test]
+fn invoke_without_a_kind_of_call_finds_no_member() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    for id in [DISPID_VALUE, DISPID_SESSION_ABANDON, DISPID_SESSION_TIMEOUT] {
+        assert_eq!(
+            s_call(o, id, 0, &[], None).0,
+            e::DISP_E_MEMBERNOTFOUND,
+            "DISPID {id}"
+        );
+    }
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    for id in [
+        DISPID_NEWENUM,
+        DISPID_DICTIONARY_COUNT,
+        DISPID_DICTIONARY_REMOVEALL,
+    ] {
+        assert_eq!(
+            d_call(d, id, 0, &[]).0,
+            e::DISP_E_MEMBERNOTFOUND,
+            "DISPID {id}"
+        );
+    }
+    // SAFETY: live objects and handles, released once.
+    unsafe {
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
