@@ -1256,6 +1256,9 @@ typedef struct sess_web_options {
  * pointing at the value, as a script passes its variables): it is read
  * through the pointer (NULL: `SESS_E_POINTER`; to a by-reference
  * variant: `SESS_E_INVALIDARG`).
+ * VBScript's Nothing (`SESS_VT_DISPATCH` / `SESS_VT_UNKNOWN` holding
+ * NULL, as `Set Session("x") = Nothing` passes) is `SESS_E_POINTER`: a
+ * session holds live objects only (to drop an item, Remove it).
  * `named_args` holds `named_count` DISPIDs naming the first `named_count`
  * entries of `args`: a property put (`SESS_DISPATCH_PROPERTYPUT` /
  * `_PROPERTYPUTREF`) passes the new value as `args[0]` named
@@ -1368,7 +1371,9 @@ typedef struct sess_variant_dictionary_vtbl {
                           struct sess_variant *out);
   /**
    * Item (put): stores a copy of `*value` under the name (added last if
-   * new) or at the index.
+   * new) or at the index. Nothing (an object variant holding NULL) is
+   * `SESS_E_POINTER`: a session holds live objects only (to drop an
+   * item, Remove it).
    */
   sess_result (*put_item)(struct sess_variant_dictionary *object,
                           const struct sess_variant *key,
@@ -1511,7 +1516,9 @@ typedef struct sess_session_object_vtbl {
                            const char *name,
                            struct sess_variant *out);
   /**
-   * Value (put): as `sess_value_set`.
+   * Value (put): as `sess_value_set`. Nothing (an object variant
+   * holding NULL) is `SESS_E_POINTER`: a session holds live objects
+   * only (to drop an item, Remove it from Contents).
    */
   sess_result (*put_value)(struct sess_session_object *object,
                            const char *name,

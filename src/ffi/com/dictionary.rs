@@ -6,6 +6,7 @@ use std::ffi::{c_char, c_void};
 
 use super::super::variant::{read_arg, sess_variant};
 use super::super::{boundary, put_required, sess_result};
+use super::args::value_arg;
 use super::dispatch::{
     get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
     putref_object, sess_dispparams, Call, Dispatch, Key, Member, DISPID_NEWENUM, DISPID_VALUE,
@@ -268,7 +269,9 @@ pub struct sess_variant_dictionary_vtbl {
         out: *mut sess_variant,
     ) -> sess_result,
     /// Item (put): stores a copy of `*value` under the name (added last if
-    /// new) or at the index.
+    /// new) or at the index. Nothing (an object variant holding NULL) is
+    /// `SESS_E_POINTER`: a session holds live objects only (to drop an
+    /// item, Remove it).
     pub put_item: unsafe extern "C" fn(
         object: *mut sess_variant_dictionary,
         key: *const sess_variant,
@@ -491,7 +494,7 @@ unsafe fn put(
         // SAFETY: the caller's contract.
         let key = unsafe { key_arg(key) }?;
         // SAFETY: the caller's contract.
-        let value = unsafe { read_arg(value, "value") }?;
+        let value = unsafe { value_arg(value, "value") }?;
         if by_ref {
             putref_object("Item", &value)?;
         }

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use super::super::variant::{check_clearable, sess_variant, store};
 use super::super::{boundary, null, put, sess_result, text};
-use super::byref::read_ind;
+use super::args::read_ind;
 use crate::error::{self as err, Error, Result};
 use crate::locale::check_lcid;
 use crate::variant::{change_type, vt, Variant};
@@ -37,6 +37,9 @@ pub const DISPATCH_PROPERTYPUTREF: u16 = 8;
 /// pointing at the value, as a script passes its variables): it is read
 /// through the pointer (NULL: `SESS_E_POINTER`; to a by-reference
 /// variant: `SESS_E_INVALIDARG`).
+/// VBScript's Nothing (`SESS_VT_DISPATCH` / `SESS_VT_UNKNOWN` holding
+/// NULL, as `Set Session("x") = Nothing` passes) is `SESS_E_POINTER`: a
+/// session holds live objects only (to drop an item, Remove it).
 /// `named_args` holds `named_count` DISPIDs naming the first `named_count`
 /// entries of `args`: a property put (`SESS_DISPATCH_PROPERTYPUT` /
 /// `_PROPERTYPUTREF`) passes the new value as `args[0]` named

@@ -15,7 +15,7 @@
 //! follow the handle's threading rule: one thread at a time (AddRef and
 //! Release excepted).
 
-mod byref;
+mod args;
 pub mod dictionary;
 pub mod dispatch;
 pub mod enumerator;

@@ -3,8 +3,9 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::super::variant::{read_arg, sess_variant};
+use super::super::variant::sess_variant;
 use super::super::{boundary, null, put_required, sess_result, text, write_text};
+use super::args::value_arg;
 use super::dictionary::{self, item_call, sess_variant_dictionary, Collection};
 use super::dispatch::{
     get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
@@ -124,7 +125,9 @@ pub struct sess_session_object_vtbl {
         name: *const c_char,
         out: *mut sess_variant,
     ) -> sess_result,
-    /// Value (put): as `sess_value_set`.
+    /// Value (put): as `sess_value_set`. Nothing (an object variant
+    /// holding NULL) is `SESS_E_POINTER`: a session holds live objects
+    /// only (to drop an item, Remove it from Contents).
     pub put_value: unsafe extern "C" fn(
         object: *mut sess_session_object,
         name: *const c_char,
@@ -477,7 +480,7 @@ unsafe fn put_value_as(
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         // SAFETY: NULL or initialised per the contract.
-        let value = unsafe { read_arg(value, "value") }?;
+        let value = unsafe { value_arg(value, "value") }?;
         if by_ref {
             putref_object("Value", &value)?;
         }

@@ -21,6 +21,7 @@ use crate::variant::{Object, UnknownVtbl, Variant};
 
 mod byref;
 mod hostile;
+mod nothing;
 mod reentry;
 
 /// A host object for StaticObjects: counts its references, frees itself at 0.

@@ -1,6 +1,7 @@
-//! Invoke's arguments as script hosts pass them: one by reference
+//! The objects' arguments as script hosts pass them: one by reference
 //! (`SESS_VT_BYREF | t`, a VBScript variable passed ByRef) is read through
-//! its pointer, as oleaut32's VariantCopyInd does.
+//! its pointer, as oleaut32's VariantCopyInd does; Nothing (a NULL object)
+//! is refused, saying why.
 
 use std::mem::size_of;
 
@@ -19,7 +20,7 @@ use crate::variant::{vt, Variant};
 pub(crate) unsafe fn read_ind(v: &sess_variant) -> Result<Variant> {
     if v.vt & vt::BYREF == 0 {
         // SAFETY: per the caller.
-        return unsafe { read(v) };
+        return unsafe { read_value(v) };
     }
     let base = v.vt & !vt::BYREF;
     let Some(n) = size(base) else {
@@ -46,7 +47,7 @@ pub(crate) unsafe fn read_ind(v: &sess_variant) -> Result<Variant> {
             ));
         }
         // SAFETY: an initialised variant per the caller.
-        return unsafe { read(target) };
+        return unsafe { read_value(target) };
     }
     // The value, copied into a variant that borrows what it holds (never
     // cleared: `read` copies it).
@@ -56,7 +57,36 @@ pub(crate) unsafe fn read_ind(v: &sess_variant) -> Result<Variant> {
     // every union field starts at its beginning.
     unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut direct.v).cast::<u8>(), n) };
     // SAFETY: `direct` holds a value of type `base`.
-    unsafe { read(&direct) }
+    unsafe { read_value(&direct) }
+}
+
+/// Reads a value: VBScript's Nothing (`SESS_VT_DISPATCH` /
+/// `SESS_VT_UNKNOWN` holding NULL) is `E_POINTER`, its detail saying why
+/// (a session holds live objects only) and what to do instead.
+///
+/// # Safety
+/// `v` an initialised variant.
+unsafe fn read_value(v: &sess_variant) -> Result<Variant> {
+    // SAFETY: the tag says the object field is live.
+    if matches!(v.vt, vt::DISPATCH | vt::UNKNOWN) && unsafe { v.v.punkVal }.is_null() {
+        return Err(Error::new(
+            err::E_POINTER,
+            "Nothing (a NULL SESS_VT_DISPATCH / SESS_VT_UNKNOWN) cannot be stored or \
+             used: a session holds live objects only; to drop an item, Remove it",
+        ));
+    }
+    // SAFETY: per the caller.
+    unsafe { read(v) }
+}
+
+/// A required value argument of an object's method (NULL is `E_POINTER`),
+/// read as [`read_value`].
+///
+/// # Safety
+/// `v` NULL or an initialised variant.
+pub(crate) unsafe fn value_arg(v: *const sess_variant, what: &str) -> Result<Variant> {
+    // SAFETY: per the caller.
+    unsafe { read_value(super::super::deref(v, what)?) }
 }
 
 /// The size of the value a by-reference pointer of type `base` points at
