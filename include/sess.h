@@ -1294,8 +1294,10 @@ typedef struct sess_dispparams {
  * `const sess_variant *`: a string names an item (any case; a string
  * holding a NUL is `SESS_E_INVALIDARG`, as in the C calls' names), a
  * number is a 1-based index (below 1 or past the end:
- * `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
- * its put_item, putref_item, remove and remove_all return
+ * `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`.
+ * Keys and values may be by reference (`SESS_VT_BYREF`), read through
+ * their pointer as invoke's arguments are (see `sess_dispparams`).
+ * StaticObjects cannot be changed: its put_item, putref_item, remove and remove_all return
  * `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
  * method but the first three returns `SESS_E_OBJECT_DETACHED`.
  */
@@ -1516,7 +1518,8 @@ typedef struct sess_session_object_vtbl {
                            const char *name,
                            struct sess_variant *out);
   /**
-   * Value (put): as `sess_value_set`. Nothing (an object variant
+   * Value (put): as `sess_value_set`, but `value` may be by reference
+   * (`SESS_VT_BYREF`, see `sess_dispparams`). Nothing (an object variant
    * holding NULL) is `SESS_E_POINTER`: a session holds live objects
    * only (to drop an item, Remove it from Contents).
    */

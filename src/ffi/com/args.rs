@@ -79,14 +79,15 @@ unsafe fn read_value(v: &sess_variant) -> Result<Variant> {
     unsafe { read(v) }
 }
 
-/// A required value argument of an object's method (NULL is `E_POINTER`),
-/// read as [`read_value`].
+/// A required key or value argument of an object's method (NULL is
+/// `E_POINTER`), read as [`read_ind`]: VB passes a variable given to a
+/// VARIANT parameter by reference.
 ///
 /// # Safety
-/// `v` NULL or an initialised variant.
-pub(crate) unsafe fn value_arg(v: *const sess_variant, what: &str) -> Result<Variant> {
+/// `v` NULL or a variant as [`read_ind`] takes.
+pub(crate) unsafe fn arg(v: *const sess_variant, what: &str) -> Result<Variant> {
     // SAFETY: per the caller.
-    unsafe { read_value(super::super::deref(v, what)?) }
+    unsafe { read_ind(super::super::deref(v, what)?) }
 }
 
 /// The size of the value a by-reference pointer of type `base` points at

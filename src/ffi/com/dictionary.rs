@@ -4,9 +4,9 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::super::variant::{read_arg, sess_variant};
+use super::super::variant::sess_variant;
 use super::super::{boundary, put_required, sess_result};
-use super::args::value_arg;
+use super::args::arg;
 use super::dispatch::{
     get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
     putref_object, sess_dispparams, Call, Dispatch, Key, Member, DISPID_NEWENUM, DISPID_VALUE,
@@ -197,8 +197,10 @@ pub struct sess_variant_dictionary {
 /// `const sess_variant *`: a string names an item (any case; a string
 /// holding a NUL is `SESS_E_INVALIDARG`, as in the C calls' names), a
 /// number is a 1-based index (below 1 or past the end:
-/// `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`. StaticObjects cannot be changed:
-/// its put_item, putref_item, remove and remove_all return
+/// `SESS_DISP_E_BADINDEX`); other types are `SESS_DISP_E_TYPEMISMATCH`.
+/// Keys and values may be by reference (`SESS_VT_BYREF`), read through
+/// their pointer as invoke's arguments are (see `sess_dispparams`).
+/// StaticObjects cannot be changed: its put_item, putref_item, remove and remove_all return
 /// `SESS_E_COLLECTION_READONLY`. After the unit of work has ended, every
 /// method but the first three returns `SESS_E_OBJECT_DETACHED`.
 #[allow(non_camel_case_types)]
@@ -399,7 +401,7 @@ unsafe fn with<R>(
 /// `key` NULL or an initialised variant.
 unsafe fn key_arg(key: *const sess_variant) -> Result<Key> {
     // SAFETY: per the caller.
-    Key::of(&unsafe { read_arg(key, "key") }?)
+    Key::of(&unsafe { arg(key, "key") }?)
 }
 
 unsafe extern "C" fn query_interface(
@@ -494,7 +496,7 @@ unsafe fn put(
         // SAFETY: the caller's contract.
         let key = unsafe { key_arg(key) }?;
         // SAFETY: the caller's contract.
-        let value = unsafe { value_arg(value, "value") }?;
+        let value = unsafe { arg(value, "value") }?;
         if by_ref {
             putref_object("Item", &value)?;
         }

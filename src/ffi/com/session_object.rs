@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use super::super::variant::sess_variant;
 use super::super::{boundary, null, put_required, sess_result, text, write_text};
-use super::args::value_arg;
+use super::args::arg;
 use super::dictionary::{self, item_call, sess_variant_dictionary, Collection};
 use super::dispatch::{
     get_ids_of_names, get_type_info, get_type_info_count, invoke as run, member_not_found,
@@ -125,7 +125,8 @@ pub struct sess_session_object_vtbl {
         name: *const c_char,
         out: *mut sess_variant,
     ) -> sess_result,
-    /// Value (put): as `sess_value_set`. Nothing (an object variant
+    /// Value (put): as `sess_value_set`, but `value` may be by reference
+    /// (`SESS_VT_BYREF`, see `sess_dispparams`). Nothing (an object variant
     /// holding NULL) is `SESS_E_POINTER`: a session holds live objects
     /// only (to drop an item, Remove it from Contents).
     pub put_value: unsafe extern "C" fn(
@@ -480,7 +481,7 @@ unsafe fn put_value_as(
         // SAFETY: NUL-terminated per the contract.
         let name = unsafe { text(name, "name") }?;
         // SAFETY: NULL or initialised per the contract.
-        let value = unsafe { value_arg(value, "value") }?;
+        let value = unsafe { arg(value, "value") }?;
         if by_ref {
             putref_object("Value", &value)?;
         }

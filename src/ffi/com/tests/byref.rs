@@ -105,3 +105,42 @@ fn bad_by_reference_arguments_are_refused_and_named() {
         sess_app_release(a);
     }
 }
+
+/// The vtables' own key and value arguments are read through their
+/// pointer too (VB passes a variable given to a VARIANT parameter as
+/// `SESS_VT_BYREF | t`): put_value, put_item, get_item, get_key and
+/// remove act on what the pointers point at.
+#[test]
+fn vtable_arguments_by_reference_are_read_through_their_pointer() {
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    let mut value = write(Variant::I4(7));
+    let mut name = write(s("x"));
+    let mut index = 1i16;
+    let mut out = write(Variant::Empty);
+    // SAFETY: live objects; keys, values and out valid.
+    unsafe {
+        let dv = &*(*d).vtbl;
+        let key = by_ref(vt::BSTR, &mut name.v.bstrVal);
+        let val = by_ref(vt::VARIANT, &mut value);
+        assert_eq!((dv.put_item)(d, &key, &val), e::S_OK);
+        let at = by_ref(vt::I2, &mut index);
+        assert_eq!((dv.get_item)(d, &at, &mut out), e::S_OK);
+        assert_eq!(read(&out).unwrap(), Variant::I4(7));
+        assert_eq!((dv.get_key)(d, &at, &mut out), e::S_OK);
+        assert_eq!(read(&out).unwrap(), s("x"));
+        let vv = &*(*o).vtbl;
+        assert_eq!((vv.put_value)(o, c"y".as_ptr(), &val), e::S_OK);
+        assert_eq!((dv.remove)(d, &key), e::S_OK);
+        assert_eq!((dv.get_item)(d, &at, &mut out), e::S_OK);
+        assert_eq!(read(&out).unwrap(), Variant::I4(7), "y is first now");
+        for v in [&mut value, &mut name, &mut out] {
+            assert_eq!(sess_variant_clear(v), e::S_OK);
+        }
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
