@@ -1064,7 +1064,9 @@ typedef union sess_variant_value {
    * of type `t`, which the variant does not own: a `sess_variant *` for
    * `SESS_VT_VARIANT`, a `sess_bstr *` for `SESS_VT_BSTR`, a
    * `sess_unknown **` for an object, a `sess_array **` for an array, a
-   * pointer to the field's type for the others.
+   * pointer to the field's type for the others. The value functions
+   * (`sess_variant_clear` among them) refuse the tag with
+   * `SESS_DISP_E_BADVARTYPE`: set `vt` back to `SESS_VT_EMPTY` instead.
    */
   void *byref;
 } sess_variant_value;
