@@ -2386,24 +2386,31 @@ fn a_late_claim_ends_in_its_process_while_another_holds_the_sweeper_lease() {
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
 }
 
+/// A session `n` = 7 stored under a fresh prefix named after `what`,
+/// then its expiry index deleted (`DEL`): the prefixes (which clean up),
+/// the application, its clock, what its Session_OnEnd saw, the ID.
+fn stored_then_index_deleted(what: &str) -> (Prefixes, App, Arc<ManualClock>, Ended, SessionId) {
+    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], what);
+    let prefix = prefixes.fresh();
+    let clock = Arc::new(ManualClock::new(now_ms()));
+    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
+    let id = stored(&app, &[("n", Variant::I4(7))]);
+    let indexes: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
+        .into_iter()
+        .filter(|k| k.ends_with(":exp"))
+        .collect();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    let _: i64 = cmd(&mut connect(SHARED_URL), &["DEL", &indexes[0]]);
+    (prefixes, app, clock, ended, id)
+}
+
 /// An expiry index deleted by hand (`DEL`, or a cleaner of keys without
 /// a TTL) would leave its sessions to expire by their TTL, without
 /// Session_OnEnd: a session saved since is filed in it again, and ends
 /// with Session_OnEnd when it expires.
 #[test]
 fn a_deleted_expiry_index_is_filed_again_by_the_next_save() {
-    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostindex");
-    let prefix = prefixes.fresh();
-    let clock = Arc::new(ManualClock::new(now_ms()));
-    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
-    let id = stored(&app, &[("n", Variant::I4(7))]);
-    let mut con = connect(SHARED_URL);
-    let indexes: Vec<String> = redis_env::keys_under(SHARED_URL, &prefix)
-        .into_iter()
-        .filter(|k| k.ends_with(":exp"))
-        .collect();
-    assert_eq!(indexes.len(), 1, "{indexes:?}");
-    let _: i64 = cmd(&mut con, &["DEL", &indexes[0]]);
+    let (_prefixes, app, clock, ended, id) = stored_then_index_deleted("lostindex");
     let mut s = app.open(&id, LockMode::Exclusive).unwrap();
     s.set("n", Variant::I4(8)).unwrap();
     s.close().unwrap();
@@ -2453,17 +2460,7 @@ fn a_sweepers_claim_that_gave_up_still_ends_the_session() {
 /// deadline files it again.
 #[test]
 fn a_deleted_expiry_index_is_filed_again_by_the_next_slide() {
-    let prefixes = Prefixes::new(&[SHARED_URL.to_owned()], "lostindexread");
-    let prefix = prefixes.fresh();
-    let clock = Arc::new(ManualClock::new(now_ms()));
-    let (app, ended) = recorded(redis_opts(SHARED_URL, prefix.clone()), &clock);
-    let id = stored(&app, &[("n", Variant::I4(7))]);
-    let mut con = connect(SHARED_URL);
-    for k in redis_env::keys_under(SHARED_URL, &prefix) {
-        if k.ends_with(":exp") {
-            let _: i64 = cmd(&mut con, &["DEL", &k]);
-        }
-    }
+    let (_prefixes, app, clock, ended, id) = stored_then_index_deleted("lostindexread");
     clock.advance(5 * 60_000);
     let s = app.open(&id, LockMode::Shared).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(7)));
