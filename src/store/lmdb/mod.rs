@@ -149,24 +149,24 @@ pub struct LmdbOptions {
     /// applications sharing a directory must have different names (at most
     /// 64 bytes; at most 40 applications per directory).
     pub name: String,
-    /// Largest size of the data files together in bytes (default 1 GiB;
-    /// at least 1 MiB, else `E_INVALID_OPTION`). A directory created with 64 MiB or more keeps its sessions in four
-    /// files of a quarter each (so that writes to different ones run at
-    /// once; see `parts.rs`), a session in the one its key picks. Each
-    /// file's length is its share at once, but its disk space is allocated
-    /// as sessions need it (tens of MiB ahead). Past it, or with no disk
-    /// space left, saves fail with `E_STORE_FULL` and nothing is written.
-    /// Whether a new directory is split is up to the first process to
-    /// open it. Processes sharing a directory may give different sizes
-    /// (a server restarted with a larger one while its old workers still
-    /// serve): a process maps each file at least at the length it finds
-    /// (the largest map of the processes using it), and once another
-    /// process, with a larger map, has stored past this one's map, this one
-    /// maps the files at the larger size and goes on (see `env.rs`). The
-    /// applications of one process on a directory share its map, at the
-    /// largest size they ask for. A size this process cannot map, or larger than its file system allows
-    /// a file to be, is `E_INVALID_OPTION` at application creation (the
-    /// files left as they were).
+    /// Largest size of the data files together in bytes (default 1 GiB; at
+    /// least 1 MiB, else `E_INVALID_OPTION`). A directory created with 64 MiB
+    /// or more keeps its sessions in four files of a quarter each (so that
+    /// writes to different ones run at once; see `parts.rs`), a session in the
+    /// one its key picks. Each file's length is its share at once, but its disk
+    /// space is allocated as sessions need it (tens of MiB ahead). Past it, or
+    /// with no disk space left, saves fail with `E_STORE_FULL` and nothing is
+    /// written. Whether a new directory is split is up to the first process to
+    /// open it. Processes sharing a directory may give different sizes (a
+    /// server restarted with a larger one while its old workers still serve): a
+    /// process maps each file at least at the length it finds (the largest map
+    /// of the processes using it), and once another process, with a larger map,
+    /// has stored past this one's map, this one maps the files at the larger
+    /// size and goes on (see `env.rs`). The applications of one process on a
+    /// directory share its map, at the largest size they ask for. A size this
+    /// process cannot map, or larger than its file system allows a file to be,
+    /// is `E_INVALID_OPTION` at application creation (the files left as they
+    /// were).
     pub map_size: usize,
     /// How long a session lock lives if its holder never releases it (a
     /// crashed process): after this another request may take the session,

@@ -308,8 +308,8 @@ fn invoke_refuses_inconsistent_dispparams() {
 /// element type, VT_VARIANT alone, garbage, VT_BYREF of those) is
 /// `SESS_DISP_E_BADVARTYPE`, an array variant without its array or a
 /// VT_BYREF one without its pointer `SESS_E_POINTER`, a key of the wrong
-/// type `SESS_DISP_E_TYPEMISMATCH`: each names its `params->args` index in `*arg_err` (args are last
-/// first). A NULL string is the empty one.
+/// type `SESS_DISP_E_TYPEMISMATCH`: each names its `params->args` index
+/// in `*arg_err` (args are last first). A NULL string is the empty one.
 #[test]
 fn invoke_names_the_bad_argument() {
     let a = app(AppOptions::default());
