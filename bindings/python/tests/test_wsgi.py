@@ -277,6 +277,10 @@ def test_ctrl_c_interrupts_a_requests_wait_for_its_session_and_leaves_no_lock(py
         holder = app.open(sid)
         holder["n"] = 2
         environ = {"PATH_INFO": "/", "REQUEST_METHOD": "GET", "HTTP_COOKIE": "ASPSESSIONID=" + sid}
+        # Ctrl-C's own handler: a process started in the background by a
+        # shell without job control (as CI may start the suite) inherits
+        # SIGINT ignored, and Python then installs none.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
         threading.Timer(8, holder.close).start()
         started = time.monotonic()
