@@ -45,10 +45,12 @@ fn by_reference_arguments_are_read_through_their_pointer() {
     assert_eq!(unsafe { read(&result) }.unwrap(), Variant::I4(5));
     let obj = counted().unwrap();
     let mut ptr = obj.as_ptr();
-    let args = [by_ref(vt::UNKNOWN, &mut ptr), write(s("o"))];
+    let mut args = [by_ref(vt::UNKNOWN, &mut ptr), write(s("o"))];
     let putref = DISPATCH_PROPERTYPUTREF;
     let got = invoke_raw(o, DISPID_VALUE, putref, &params(&args, 2, &put));
     assert_eq!(got, (e::S_OK, u32::MAX));
+    // SAFETY: made by `write`, cleared once.
+    assert_eq!(unsafe { sess_variant_clear(&mut args[1]) }, e::S_OK);
     let (rc, stored, _) = s_call(o, DISPID_VALUE, GET, &[s("o")], None);
     assert_eq!((rc, stored.vt()), (e::S_OK, vt::UNKNOWN));
     drop(stored);
@@ -89,9 +91,11 @@ fn bad_by_reference_arguments_are_refused_and_named() {
         (by_ref(0x0E, &mut n), e::DISP_E_BADVARTYPE),
     ] {
         let tag = bad.vt;
-        let args = [bad, write(s("x"))];
+        let mut args = [bad, write(s("x"))];
         let got = invoke_raw(o, DISPID_VALUE, PUT, &params(&args, 2, &put));
         assert_eq!(got, (want, 0), "VT {tag:#x}");
+        // SAFETY: made by `write`, cleared once.
+        assert_eq!(unsafe { sess_variant_clear(&mut args[1]) }, e::S_OK);
     }
     assert_eq!(
         s_call(o, DISPID_VALUE, GET, &[s("x")], None).0,

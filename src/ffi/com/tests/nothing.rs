@@ -37,10 +37,12 @@ fn nothing_is_refused_with_a_clear_error() {
     let key = write(s("x"));
     for t in [vt::DISPATCH, vt::UNKNOWN] {
         for flags in [PUT, DISPATCH_PROPERTYPUTREF] {
-            let args = [nothing(t), write(s("x"))];
+            let mut args = [nothing(t), write(s("x"))];
             let (rc, arg) = invoke_raw(o, DISPID_VALUE, flags, &params(&args, 2, &put));
             says_nothing(rc, &format!("invoke VT {t} flags {flags}"));
             assert_eq!(arg, 0);
+            // SAFETY: made by `write`, cleared once.
+            assert_eq!(unsafe { sess_variant_clear(&mut args[1]) }, e::S_OK);
         }
         let value = nothing(t);
         // SAFETY: live objects; valid name, key and value.
