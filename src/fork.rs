@@ -27,9 +27,14 @@ use std::sync::Once;
 
 /// Forks seen by this process's lineage (the child's count is one higher).
 static GENERATION: AtomicU32 = AtomicU32::new(0);
-/// Sweeps in progress, plus [`FORKING`] while a fork is under way.
+/// Sweeps in progress (the low bits), plus [`FORK`] for each fork under
+/// way: several threads may fork at once, and sweeps stay held off until
+/// the last of them is done.
 static SWEEPS: AtomicU32 = AtomicU32::new(0);
-const FORKING: u32 = 1 << 31;
+/// One fork under way, in [`SWEEPS`].
+const FORK: u32 = 1 << 24;
+/// The sweeps' part of [`SWEEPS`].
+const SWEEPING: u32 = FORK - 1;
 static REGISTER: Once = Once::new();
 
 thread_local! {
@@ -52,14 +57,14 @@ pub fn generation() -> u32 {
 #[cfg(unix)]
 fn register() {
     extern "C" fn prepare() {
-        SWEEPS.fetch_or(FORKING, Ordering::Acquire);
+        SWEEPS.fetch_add(FORK, Ordering::Acquire);
         let own = mine();
-        while SWEEPS.load(Ordering::Acquire) & !FORKING > own {
+        while SWEEPS.load(Ordering::Acquire) & SWEEPING > own {
             std::thread::yield_now();
         }
     }
     extern "C" fn parent() {
-        SWEEPS.fetch_and(!FORKING, Ordering::Release);
+        SWEEPS.fetch_sub(FORK, Ordering::Release);
     }
     extern "C" fn child() {
         GENERATION.fetch_add(1, Ordering::Relaxed);
@@ -86,7 +91,7 @@ fn join(n: u32, wait: bool) -> bool {
     }
     let mut s = SWEEPS.load(Ordering::Relaxed);
     loop {
-        if s & FORKING != 0 {
+        if s & !SWEEPING != 0 {
             if !wait {
                 return false;
             }

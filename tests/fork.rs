@@ -747,6 +747,21 @@ fn a_fork_does_not_wait_for_a_host_stores_list_expired() {
 /// held by such a sweep, and hang for ever on its first use of that shard.
 #[test]
 fn a_fork_waits_for_a_sweep_the_host_runs() {
+    forks_while_the_host_sweeps(1);
+}
+
+/// Two threads forking at once while the host sweeps: each fork waits for
+/// the sweep. The first fork to finish used to let sweeps start again
+/// while the second was still under way, whose child then could inherit a
+/// shard lock and hang.
+#[test]
+fn two_forks_at_once_both_wait_for_a_sweep_the_host_runs() {
+    forks_while_the_host_sweeps(2);
+}
+
+/// `forkers` threads each fork 40 times while another thread sweeps in a
+/// loop; each child sweeps once and must not hang.
+fn forks_while_the_host_sweeps(forkers: u64) {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     let app = App::new(AppOptions {
         expiry_interval: None,
@@ -763,39 +778,59 @@ fn a_fork_waits_for_a_sweep_the_host_runs() {
                 app.expire().unwrap();
             }
         });
-        for round in 0..40 {
-            std::thread::sleep(Duration::from_micros(71 * (round % 13)));
-            // SAFETY: the child runs only this library's calls and leaves
-            // with _exit (no test harness, no destructors of the parent's
-            // state).
-            let pid = unsafe { libc::fork() };
-            assert!(pid >= 0, "fork failed");
-            if pid == 0 {
-                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    matches!(app.expire(), Ok(0))
-                }));
-                // SAFETY: ends the child at once.
-                unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
-            }
-            let mut status = 0;
-            let deadline = std::time::Instant::now() + Duration::from_secs(20);
-            // SAFETY: polls the child forked above.
-            while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
-                if std::time::Instant::now() > deadline {
-                    stop.store(true, SeqCst);
-                    // SAFETY: kills the child forked above, which hangs.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    panic!("round {round}: the child inherited a lock of its parent's sweep");
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            assert!(
-                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-                "round {round}: the child failed (status {status:#x})"
-            );
-        }
+        let forking: Vec<_> = (0..forkers)
+            .map(|t| {
+                let (app, stop) = (&app, &stop);
+                scope.spawn(move || {
+                    for round in 0..40 {
+                        let pause = 71 * ((round + 5 * t) % 13);
+                        std::thread::sleep(Duration::from_micros(pause));
+                        fork_and_sweep_in_child(app, stop, round);
+                    }
+                })
+            })
+            .collect();
+        let done: Vec<_> = forking.into_iter().map(|t| t.join()).collect();
         stop.store(true, SeqCst);
+        for d in done {
+            if let Err(panic) = d {
+                std::panic::resume_unwind(panic);
+            }
+        }
     });
+}
+
+/// Forks; the child sweeps `app` once and must exit 0 within 20 s (it
+/// hangs if it inherited a lock of its parent's sweep; then `stop` is set
+/// and the test fails).
+fn fork_and_sweep_in_child(app: &App, stop: &std::sync::atomic::AtomicBool, round: u64) {
+    // SAFETY: the child runs only this library's calls and leaves with
+    // _exit (no test harness, no destructors of the parent's state).
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            matches!(app.expire(), Ok(0))
+        }));
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    // SAFETY: polls the child forked above.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if std::time::Instant::now() > deadline {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            // SAFETY: kills the child forked above, which hangs.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("round {round}: the child inherited a lock of its parent's sweep");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "round {round}: the child failed (status {status:#x})"
+    );
 }
 
 /// A Session_OnEnd that forks, and whose child goes on (returns from the
