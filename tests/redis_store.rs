@@ -2336,6 +2336,20 @@ fn timeouts_say_what_timed_out() {
     assert!(e.detail().contains("no reply"), "{e:?}");
 }
 
+/// Lets session `id` expire, then opens it while `server` is hung: the
+/// request gives up (`E_STORE_UNAVAILABLE`) and its claim of the expired
+/// session runs late, when the server wakes.
+fn late_claim(server: &Server, app: &App, clock: &ManualClock, id: &SessionId) {
+    clock.advance(21 * 60_000);
+    server.signal("STOP");
+    assert_eq!(
+        code(app.open(id, LockMode::Exclusive)),
+        error::E_STORE_UNAVAILABLE
+    );
+    server.signal("CONT");
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 /// A request that finds its session expired claims it for Session_OnEnd;
 /// if it gave up on a hung server whose claim then ran when it woke,
 /// the session must still end with Session_OnEnd (here at the process's
@@ -2347,14 +2361,7 @@ fn an_expired_sessions_claim_run_after_its_request_gave_up_still_ends_it() {
     let clock = Arc::new(ManualClock::new(now_ms()));
     let (app, ended) = recorded(redis, &clock);
     let id = stored(&app, &[("n", Variant::I4(7))]);
-    clock.advance(21 * 60_000);
-    server.signal("STOP");
-    assert_eq!(
-        code(app.open(&id, LockMode::Exclusive)),
-        error::E_STORE_UNAVAILABLE
-    );
-    server.signal("CONT");
-    std::thread::sleep(Duration::from_millis(100));
+    late_claim(&server, &app, &clock, &id);
     app.expire().unwrap();
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
     app.expire().unwrap();
@@ -2374,14 +2381,7 @@ fn a_late_claim_ends_in_its_process_while_another_holds_the_sweeper_lease() {
     let other = app_on(redis, |o| o.clock = Some(clock.clone()));
     let id = stored(&app, &[("n", Variant::I4(7))]);
     assert_eq!(other.expire().unwrap(), 0); // the lease is other's now
-    clock.advance(21 * 60_000);
-    server.signal("STOP");
-    assert_eq!(
-        code(app.open(&id, LockMode::Exclusive)),
-        error::E_STORE_UNAVAILABLE
-    );
-    server.signal("CONT");
-    std::thread::sleep(Duration::from_millis(100));
+    late_claim(&server, &app, &clock, &id);
     app.expire().unwrap();
     assert_eq!(*ended.lock().unwrap(), [(id, Some(Variant::I4(7)))]);
 }
@@ -2510,14 +2510,7 @@ fn a_forked_childs_sweep_leaves_its_parents_unsettled_claims_alone() {
     let clock = Arc::new(ManualClock::new(now_ms()));
     let (app, ended) = recorded(redis, &clock);
     let id = stored(&app, &[("n", Variant::I4(7))]);
-    clock.advance(21 * 60_000);
-    server.signal("STOP");
-    assert_eq!(
-        code(app.open(&id, LockMode::Exclusive)),
-        error::E_STORE_UNAVAILABLE
-    );
-    server.signal("CONT");
-    std::thread::sleep(Duration::from_millis(100));
+    late_claim(&server, &app, &clock, &id);
     // SAFETY: the child runs only this library's calls and leaves with
     // _exit (no test harness, no destructors of the parent's state).
     let pid = unsafe { libc::fork() };

@@ -61,6 +61,18 @@ fn cookie_of(out: &Outcome) -> String {
     sc.split(';').next().unwrap().to_owned()
 }
 
+/// Counts one session up through each Cookie header in turn, from `first`:
+/// each must find the same live session and send no new cookie.
+fn counts_up_through(site: &Site, headers: &[String], first: i32) {
+    for (i, header) in headers.iter().enumerate() {
+        assert_eq!(
+            counter(site, Some(header)),
+            (first + i as i32, Outcome::default()),
+            "{header}"
+        );
+    }
+}
+
 /// Cookieless URLs instead of a cookie.
 fn cookieless() -> WebOptions {
     WebOptions {
@@ -724,22 +736,17 @@ fn an_unknown_id_before_the_live_one_does_not_hide_it() {
     let live = cookie_of(&out);
     let stale = || format!("ASPSESSIONID={}", SessionId::generate().unwrap());
     let (a, b) = (stale(), stale());
-    for (i, header) in [
-        format!("{a}; {live}"),
-        format!("{a}; x=1; {b}; {live}"),
-        // Two Cookie headers joined with ", " (Apache httpd).
-        format!("{a}, {live}"),
-        format!("{a}; {live}; {a}"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        assert_eq!(
-            counter(&site, Some(header)),
-            (i as i32 + 2, Outcome::default()),
-            "{header}"
-        );
-    }
+    counts_up_through(
+        &site,
+        &[
+            format!("{a}; {live}"),
+            format!("{a}; x=1; {b}; {live}"),
+            // Two Cookie headers joined with ", " (Apache httpd).
+            format!("{a}, {live}"),
+            format!("{a}; {live}; {a}"),
+        ],
+        2,
+    );
     // Read-only requests find it too.
     let mut req = site
         .begin(&info(
@@ -795,20 +802,15 @@ fn a_stale_id_in_the_first_of_two_joined_cookie_headers_does_not_hide_the_live_o
     let (_, out) = counter(&site, None);
     let live = cookie_of(&out);
     let stale = format!("ASPSESSIONID={}", SessionId::generate().unwrap());
-    for (i, header) in [
-        format!("{stale}; x=1, {live}"),
-        format!("{stale}; x=1, {live}; y=2"),
-        format!("{stale}, {live}"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        assert_eq!(
-            counter(&site, Some(header)),
-            (i as i32 + 2, Outcome::default()),
-            "{header}"
-        );
-    }
+    counts_up_through(
+        &site,
+        &[
+            format!("{stale}; x=1, {live}"),
+            format!("{stale}; x=1, {live}; y=2"),
+            format!("{stale}, {live}"),
+        ],
+        2,
+    );
     assert_eq!(app.session_count().unwrap(), 1);
 }
 

@@ -528,6 +528,35 @@ mod tests {
         made: bool,
     }
 
+    impl ReleasedCalls {
+        fn new() -> Self {
+            ReleasedCalls {
+                app: std::ptr::null_mut(),
+                count: 0,
+                create: 0,
+                again: 0,
+                made: false,
+            }
+        }
+    }
+
+    /// Stores a new session holding `k` = 1 in `app`.
+    ///
+    /// # Safety
+    /// `app` is a live application handle.
+    unsafe fn store_one(app: *mut sess_app) {
+        let mut s = std::ptr::null_mut();
+        // SAFETY: the caller's live handle; `s` is this call's session.
+        unsafe {
+            assert_eq!(sess_session_create(app, &mut s), err::S_OK);
+            assert_eq!(
+                crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
+                err::S_OK
+            );
+            assert_eq!(sess_session_close(s), err::S_OK);
+        }
+    }
+
     unsafe extern "C" fn call_the_released_app(context: *mut c_void, _: *mut sess_session) {
         // SAFETY: the test's context, used on this thread only.
         let c = unsafe { &mut *context.cast::<ReleasedCalls>() };
@@ -550,13 +579,7 @@ mod tests {
     /// release there is a no-op.
     #[test]
     fn the_handle_being_released_refuses_calls_from_its_on_end() {
-        let mut c = ReleasedCalls {
-            app: std::ptr::null_mut(),
-            count: 0,
-            create: 0,
-            again: 0,
-            made: false,
-        };
+        let mut c = ReleasedCalls::new();
         let mut o = defaults();
         o.on_end = Some(call_the_released_app);
         let ctx = &raw mut c;
@@ -565,13 +588,7 @@ mod tests {
         // SAFETY: handles made here; the context outlives the application.
         unsafe {
             assert_eq!(sess_app_create(&o, &mut (*ctx).app), err::S_OK);
-            let mut s = std::ptr::null_mut();
-            assert_eq!(sess_session_create((*ctx).app, &mut s), err::S_OK);
-            assert_eq!(
-                crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
-                err::S_OK
-            );
-            assert_eq!(sess_session_close(s), err::S_OK);
+            store_one((*ctx).app);
             sess_app_release((*ctx).app);
         }
         assert_eq!(c.again, 1, "OnEnd ran once");
@@ -600,13 +617,7 @@ mod tests {
     /// session still getting its OnEnd.
     #[test]
     fn a_release_from_an_on_end_of_a_call_on_the_handle_waits_for_the_call() {
-        let mut c = ReleasedCalls {
-            app: std::ptr::null_mut(),
-            count: 0,
-            create: 0,
-            again: 0,
-            made: false,
-        };
+        let mut c = ReleasedCalls::new();
         let now = AtomicU64::new(0);
         let mut o = defaults();
         o.on_end = Some(release_the_app);
@@ -620,13 +631,7 @@ mod tests {
         unsafe {
             assert_eq!(sess_app_create(&o, &mut (*ctx).app), err::S_OK);
             for _ in 0..3 {
-                let mut s = std::ptr::null_mut();
-                assert_eq!(sess_session_create((*ctx).app, &mut s), err::S_OK);
-                assert_eq!(
-                    crate::ffi::value_typed::sess_value_set_i4(s, c"k".as_ptr(), 1),
-                    err::S_OK
-                );
-                assert_eq!(sess_session_close(s), err::S_OK);
+                store_one((*ctx).app);
             }
             now.store(21 * 60_000, Ordering::Relaxed);
             let mut ended = 0;
