@@ -5,8 +5,9 @@
 // sess::error exceptions carrying the HRESULT and the library's message;
 // Session_OnStart / Session_OnEnd as C++ callables (sess::app_events) and
 // sess::guard for the C callbacks a host writes, so that no exception
-// unwinds into the library. Nothing else adds behaviour: every call is one
-// C call (see sess.h for the semantics).
+// unwinds into the library; a host-supplied session store as a class with
+// virtual members (sess::store) over sess_store_vtbl. Nothing else adds
+// behaviour: every call is one C call (see sess.h for the semantics).
 //
 //   sess::app app;                                   // defaults
 //   std::string id;
@@ -1419,7 +1420,249 @@ inline sess_redis_options redis_options() { return detail::defaults(sess_redis_o
 inline sess_lmdb_options lmdb_options() { return detail::defaults(sess_lmdb_options_init_sized); }
 /// A custom store's table with struct_size set and no callbacks
 /// (sess_store_vtbl_init): set them, then point sess_app_options::store at it.
+/// (A C++ store derives from sess::store instead.)
 inline sess_store_vtbl store_vtbl() { return detail::defaults(sess_store_vtbl_init_sized); }
+
+/// A store callback's outcome: sess.h's SESS_STORE_* (the same values).
+/// Failures are not outcomes: a store member function throws them.
+enum class store_outcome : sess_result {
+    ok = SESS_STORE_OK,               ///< done
+    not_found = SESS_STORE_NOT_FOUND, ///< no such key (or, for get, expired)
+    locked = SESS_STORE_LOCKED,       ///< another lock token holds the key, or not this one
+    exists = SESS_STORE_EXISTS,       ///< the key is taken (create, rename)
+    expired = SESS_STORE_EXPIRED,     ///< get removed an expired session and copied its final blob
+};
+
+/// The blob store::get copies a session's bytes into (sess_buffer), lent
+/// for that call only.
+class store_buffer {
+public:
+    /// Wraps `buffer` (borrowed).
+    explicit store_buffer(sess_buffer *buffer) noexcept : b_(buffer) {}
+    /// Appends `bytes` (the blob may be written in pieces); a failure
+    /// throws sess::error, which get lets through (the call fails with it).
+    void write(std::string_view bytes) { detail::check(sess_buffer_write(b_, bytes.data(), bytes.size())); }
+
+private:
+    sess_buffer *b_;
+};
+
+/// The expired sessions' blobs store::list_expired claims
+/// (sess_buffer_list), lent for that call only. Every blob in it when
+/// list_expired returns, or throws, gets Session_OnEnd.
+class expired_list {
+public:
+    /// Wraps `list` (borrowed), empty.
+    explicit expired_list(sess_buffer_list *list) noexcept : l_(list) {}
+    /// Adds one expired session's final blob (copied). A full list (more
+    /// than `max`), a blob over the value limit or no memory throws
+    /// sess::error: keep that session stored.
+    void add(std::string_view blob)
+    {
+        detail::check(sess_buffer_list_add(l_, blob.data(), blob.size()));
+        ++size_;
+    }
+    /// Takes back every blob added after the first `len` (their removal
+    /// failed: those sessions stay stored and get no Session_OnEnd now).
+    void truncate(std::size_t len)
+    {
+        detail::check(sess_buffer_list_truncate(l_, len));
+        size_ = (std::min)(size_, len);
+    }
+    /// How many blobs the list holds (for truncate()).
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    sess_buffer_list *l_;
+    std::size_t size_ = 0;
+};
+
+/// A session store the host supplies (a database, a shared-memory table, a
+/// std::map in tests): a C++ face on sess_store_vtbl, whose documentation
+/// in sess.h gives each member's contract (what it does, which outcomes it
+/// returns). Derive, override the pure virtual members, and hand an
+/// instance to an application: `sess::app(options, std::make_shared<my_store>())`.
+///
+/// Keys are 32 lowercase hex digits; blobs are opaque bytes to keep as
+/// they are; views are valid for the call only; times are milliseconds of
+/// the application's clock. A failure is an exception, stopped at the C
+/// boundary by sess::guard: a sess::error keeps its code (throw
+/// SESS_E_STORE_UNAVAILABLE when the store is down), std::bad_alloc is
+/// SESS_E_OUTOFMEMORY, anything else SESS_E_FAIL; its what() goes with the
+/// code into the error the library call that needed the store reports.
+///
+/// Thread safety: the library calls the members from any thread, several
+/// at once (also on the same key: the lock tokens decide), and the last
+/// reference may go on any thread: the store must synchronise itself.
+///
+/// Ownership: the application shares the store (std::shared_ptr) and lets
+/// go of it once it is gone (released and its last session closed), so the
+/// host may keep a reference too, share one store between applications,
+/// or inspect it; if the application cannot be created, it takes nothing.
+class store {
+public:
+    store() = default;
+    store(const store &) = delete;
+    store &operator=(const store &) = delete;
+    virtual ~store() = default;
+
+    /// get-exclusive (`exclusive`: also take the lock for `lock_token`) or
+    /// get-shared (no lock; `lock_token` 0): copy `key`'s blob into `out`
+    /// (before taking the lock) → ok; locked, not_found, or expired (an
+    /// exclusive get that removed an expired session) as sess.h says.
+    virtual store_outcome get(std::string_view key, bool exclusive, std::uint64_t lock_token,
+                              std::uint64_t now_ms, store_buffer &out) = 0;
+    /// Insert `key` with `blob` and `deadline_ms` if absent, locked for
+    /// `lock_token` since `now_ms` → ok; taken → exists. May throw
+    /// SESS_E_TOO_MANY_SESSIONS when it holds `max_sessions`.
+    virtual store_outcome create(std::string_view key, std::uint64_t lock_token, std::uint64_t now_ms,
+                                 std::uint64_t deadline_ms, std::uint64_t max_sessions, std::string_view blob) = 0;
+    /// If `lock_token` holds `key`'s lock: store `blob` (std::nullopt: the
+    /// session is unchanged, keep the stored one), set `deadline_ms`,
+    /// unlock → ok; else not_found / locked, nothing written.
+    virtual store_outcome set_and_release(std::string_view key, std::uint64_t lock_token, std::uint64_t deadline_ms,
+                                          std::optional<std::string_view> blob) = 0;
+    /// Unlock without saving, if `lock_token` holds the lock → ok; else
+    /// not_found / locked (the library ignores the result).
+    virtual store_outcome release(std::string_view key, std::uint64_t lock_token) = 0;
+    /// Delete (Abandon), if `lock_token` holds the lock → ok; else
+    /// not_found / locked, nothing changed.
+    virtual store_outcome remove(std::string_view key, std::uint64_t lock_token) = 0;
+    /// Set a stored session's deadline, leaving its data and lock → ok; or
+    /// not_found.
+    virtual store_outcome reset_timeout(std::string_view key, std::uint64_t deadline_ms) = 0;
+    /// Claim up to `max` unlocked sessions whose deadline is at or before
+    /// `now_ms`, each exactly once: add its blob to `out`, then remove it
+    /// (a removal that fails: `out.truncate()` back to before its blob).
+    virtual void list_expired(std::uint64_t now_ms, std::size_t max, expired_list &out) = 0;
+    /// The number of stored sessions. The default counts 0, as a NULL
+    /// `count` in the C table does.
+    virtual std::uint64_t count() { return 0; }
+    /// Whether rename() is implemented (asked once, when the application is
+    /// created). The default, false, leaves the C table's `rename` NULL:
+    /// regenerate_id then calls create() for the new key and remove() for
+    /// the old one.
+    virtual bool has_rename() const { return false; }
+    /// regenerate_id in one transaction (called only when has_rename()):
+    /// move `old_key`, whose lock `lock_token` holds, to `new_key` with
+    /// `blob` and `deadline_ms`, locked for `lock_token` since `now_ms`, and
+    /// delete `old_key` → ok; else exists / not_found / locked, nothing
+    /// changed. The default throws SESS_E_NOTIMPL.
+    virtual store_outcome rename(std::string_view old_key, std::string_view new_key, std::uint64_t lock_token,
+                                 std::uint64_t now_ms, std::uint64_t deadline_ms, std::string_view blob)
+    {
+        (void)old_key, (void)new_key, (void)lock_token, (void)now_ms, (void)deadline_ms, (void)blob;
+        throw error(SESS_E_NOTIMPL, "sess::store::rename is not implemented (has_rename() is true)");
+    }
+    /// The secret (16 bytes or more, the same in every process sharing the
+    /// store) under which blobs keep the session ID masked, so that
+    /// Session_OnEnd of a session list_expired ends sees its real
+    /// SessionID; asked once and copied when the application is created.
+    /// The default, empty: none (sess_store_vtbl::id_secret NULL).
+    virtual std::string_view id_secret() const { return {}; }
+};
+
+namespace detail {
+/// The sess_store_vtbl callbacks over a sess::store: the context is a
+/// std::shared_ptr<store> the application owns (destroy deletes it), each
+/// member called inside guard().
+struct store_calls {
+    /// A table for `owner` (the application's reference to the store).
+    static sess_store_vtbl table(std::shared_ptr<store> *owner)
+    {
+        sess_store_vtbl v = defaults(sess_store_vtbl_init_sized);
+        v.context = owner;
+        v.get = get;
+        v.create = create;
+        v.set_and_release = set_and_release;
+        v.release = release;
+        v.remove = remove;
+        v.reset_timeout = reset_timeout;
+        v.list_expired = list_expired;
+        v.count = count;
+        v.destroy = destroy;
+        if ((*owner)->has_rename())
+            v.rename = rename;
+        const std::string_view secret = (*owner)->id_secret();
+        if (!secret.empty()) {
+            v.id_secret = reinterpret_cast<const std::uint8_t *>(secret.data());
+            v.id_secret_len = secret.size();
+        }
+        return v;
+    }
+
+private:
+    static store &of(void *context) noexcept { return **static_cast<std::shared_ptr<store> *>(context); }
+    /// `len` bytes at `data` (NULL with 0: none).
+    static std::string_view bytes(const void *data, std::size_t len) noexcept
+    {
+        return data == nullptr ? std::string_view() : std::string_view(static_cast<const char *>(data), len);
+    }
+    /// Runs `f` (returning a store_outcome) inside guard().
+    template <class F> static sess_result outcome(F &&f) noexcept
+    {
+        return guard([&] { return static_cast<sess_result>(f()); });
+    }
+    static sess_result get(void *c, const char *key, std::uint32_t flags, std::uint64_t lock_token,
+                           std::uint64_t now_ms, sess_buffer *out) noexcept
+    {
+        return outcome([&] {
+            store_buffer blob(out);
+            return of(c).get(key, (flags & SESS_STORE_EXCLUSIVE) != 0, lock_token, now_ms, blob);
+        });
+    }
+    static sess_result create(void *c, const char *key, std::uint64_t lock_token, std::uint64_t now_ms,
+                              std::uint64_t deadline_ms, std::uint64_t max_sessions, const void *blob,
+                              std::size_t len) noexcept
+    {
+        return outcome(
+            [&] { return of(c).create(key, lock_token, now_ms, deadline_ms, max_sessions, bytes(blob, len)); });
+    }
+    static sess_result set_and_release(void *c, const char *key, std::uint64_t lock_token, std::uint64_t deadline_ms,
+                                       const void *blob, std::size_t len) noexcept
+    {
+        return outcome([&] {
+            std::optional<std::string_view> data;
+            if (blob != nullptr)
+                data = bytes(blob, len);
+            return of(c).set_and_release(key, lock_token, deadline_ms, data);
+        });
+    }
+    static sess_result release(void *c, const char *key, std::uint64_t lock_token) noexcept
+    {
+        return outcome([&] { return of(c).release(key, lock_token); });
+    }
+    static sess_result remove(void *c, const char *key, std::uint64_t lock_token) noexcept
+    {
+        return outcome([&] { return of(c).remove(key, lock_token); });
+    }
+    static sess_result reset_timeout(void *c, const char *key, std::uint64_t deadline_ms) noexcept
+    {
+        return outcome([&] { return of(c).reset_timeout(key, deadline_ms); });
+    }
+    static sess_result list_expired(void *c, std::uint64_t now_ms, std::size_t max, sess_buffer_list *out) noexcept
+    {
+        return guard([&] {
+            expired_list list(out);
+            of(c).list_expired(now_ms, max, list);
+        });
+    }
+    static sess_result count(void *c, std::uint64_t *out_count) noexcept
+    {
+        return guard([&] { *out_count = of(c).count(); });
+    }
+    static sess_result rename(void *c, const char *old_key, const char *new_key, std::uint64_t lock_token,
+                              std::uint64_t now_ms, std::uint64_t deadline_ms, const void *blob,
+                              std::size_t len) noexcept
+    {
+        return outcome([&] {
+            return of(c).rename(old_key, new_key, lock_token, now_ms, deadline_ms, bytes(blob, len));
+        });
+    }
+    /// The application is done with the store: its reference goes.
+    static void destroy(void *c) noexcept { delete static_cast<std::shared_ptr<store> *>(c); }
+};
+} // namespace detail
 
 /// An application (its sessions and options); owns its handle.
 class app {
@@ -1428,6 +1671,26 @@ public:
     app() { detail::check(sess_app_create(nullptr, &a_)); }
     /// An application with `options` (start from sess::app_options()).
     explicit app(const sess_app_options &options) { detail::check(sess_app_create(&options, &a_)); }
+    /// An application with `options` whose sessions `sessions` keeps (in
+    /// place of `options.store`). The application holds a reference to it
+    /// until it is gone (released and its last session closed, on whichever
+    /// thread that happens); if it cannot be created (sess::error thrown),
+    /// it holds none: the caller's references are all there are. A null
+    /// `sessions` is E_POINTER.
+    app(const sess_app_options &options, std::shared_ptr<store> sessions)
+    {
+        if (!sessions)
+            throw error(SESS_E_POINTER, "a null sess::store for an application");
+        // The application's reference, which the table's destroy deletes;
+        // deleted here instead when the creation fails (destroy is not
+        // called then).
+        auto owner = std::make_unique<std::shared_ptr<store>>(std::move(sessions));
+        const sess_store_vtbl table = detail::store_calls::table(owner.get());
+        sess_app_options o = options;
+        o.store = &table;
+        detail::check(sess_app_create(&o, &a_));
+        (void)owner.release(); // now the application's
+    }
     app(const app &) = delete;
     app &operator=(const app &) = delete;
     app(app &&o) noexcept : a_(std::exchange(o.a_, nullptr)) {}

@@ -8,15 +8,19 @@
 #include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -1593,54 +1597,153 @@ TEST_CASE("contents and static_objects: a character or a bool is not an index")
     s.close();
 }
 
-// A custom store in a std::map, single-threaded (no locks kept), whose
-// saves fail while `down` is set: a store lost as a request ends.
-struct map_store {
-    std::map<std::string, std::string> blobs;
-    bool down = false;
+// A host store in a std::map through sess::store, thread-safe (one mutex),
+// keeping locks and deadlines as sess.h's sess_store_vtbl asks (locks never
+// go stale). Its saves fail while `down` is set (a store lost as a request
+// ends; the library then releases the lock); `on_get` runs first in every
+// get (a test throws from it); it counts the calls the tests look for, and,
+// in `*destroyed`, its own destruction. Without `renames` it has no rename
+// (has_rename()).
+class map_store : public sess::store {
+public:
+    explicit map_store(bool renames = true, std::atomic<int> *destroyed = nullptr)
+        : renames_(renames), destroyed_(destroyed)
+    {
+    }
+    ~map_store() override
+    {
+        if (destroyed_ != nullptr)
+            ++*destroyed_;
+    }
 
-    static map_store &of(void *context) { return *static_cast<map_store *>(context); }
-    static sess_result get(void *c, const char *key, uint32_t, uint64_t, uint64_t, sess_buffer *out) noexcept
+    std::atomic<bool> down{false};
+    std::function<void()> on_get;
+    std::atomic<int> creates{0}, removes{0}, renames{0};
+
+    sess::store_outcome get(std::string_view key, bool exclusive, std::uint64_t lock_token, std::uint64_t now_ms,
+                            sess::store_buffer &out) override
     {
-        const auto it = of(c).blobs.find(key);
-        if (it == of(c).blobs.end())
-            return SESS_STORE_NOT_FOUND;
-        return out->write(out, it->second.data(), it->second.size());
+        std::lock_guard<std::mutex> hold(lock_);
+        if (on_get)
+            on_get();
+        const auto it = entries_.find(std::string(key));
+        if (it == entries_.end() || it->second.deadline_ms <= now_ms)
+            return sess::store_outcome::not_found;
+        if (it->second.lock != 0 && it->second.lock != lock_token)
+            return sess::store_outcome::locked;
+        out.write(it->second.blob);
+        if (exclusive)
+            it->second.lock = lock_token;
+        return sess::store_outcome::ok;
     }
-    static sess_result create(void *c, const char *key, uint64_t, uint64_t, uint64_t, uint64_t,
-                              const void *blob, size_t len) noexcept
+    sess::store_outcome create(std::string_view key, std::uint64_t lock_token, std::uint64_t, std::uint64_t deadline_ms,
+                               std::uint64_t, std::string_view blob) override
     {
-        const bool added = of(c).blobs.emplace(key, std::string(static_cast<const char *>(blob), len)).second;
-        return added ? SESS_STORE_OK : SESS_STORE_EXISTS;
+        std::lock_guard<std::mutex> hold(lock_);
+        if (!entries_.emplace(key, entry{std::string(blob), deadline_ms, lock_token}).second)
+            return sess::store_outcome::exists;
+        ++creates;
+        return sess::store_outcome::ok;
     }
-    static sess_result set(void *c, const char *key, uint64_t, uint64_t, const void *blob, size_t len) noexcept
+    sess::store_outcome set_and_release(std::string_view key, std::uint64_t lock_token, std::uint64_t deadline_ms,
+                                        std::optional<std::string_view> blob) override
     {
-        if (of(c).down)
-            return sess::detail::failure(SESS_E_STORE_UNAVAILABLE, "the test store is down");
-        if (blob != nullptr) // NULL: unchanged
-            of(c).blobs[key] = std::string(static_cast<const char *>(blob), len);
-        return SESS_STORE_OK;
+        std::lock_guard<std::mutex> hold(lock_);
+        fail_if_down();
+        entry *e = held(key, lock_token);
+        if (e == nullptr)
+            return refusal(key);
+        if (blob) // std::nullopt: unchanged
+            e->blob = std::string(*blob);
+        e->deadline_ms = deadline_ms;
+        e->lock = 0;
+        return sess::store_outcome::ok;
     }
-    static sess_result release(void *c, const char *, uint64_t) noexcept
+    sess::store_outcome release(std::string_view key, std::uint64_t lock_token) override
     {
-        return of(c).down ? sess::detail::failure(SESS_E_STORE_UNAVAILABLE, "the test store is down")
-                          : SESS_STORE_OK;
+        std::lock_guard<std::mutex> hold(lock_);
+        entry *e = held(key, lock_token);
+        if (e == nullptr)
+            return refusal(key);
+        e->lock = 0;
+        return sess::store_outcome::ok;
     }
-    static sess_result remove(void *c, const char *key, uint64_t) noexcept
+    sess::store_outcome remove(std::string_view key, std::uint64_t lock_token) override
     {
-        of(c).blobs.erase(key);
-        return SESS_STORE_OK;
+        std::lock_guard<std::mutex> hold(lock_);
+        if (held(key, lock_token) == nullptr)
+            return refusal(key);
+        entries_.erase(std::string(key));
+        ++removes;
+        return sess::store_outcome::ok;
     }
-    static sess_result reset(void *, const char *, uint64_t) noexcept { return SESS_STORE_OK; }
-    static sess_result expired(void *, uint64_t, size_t, sess_buffer_list *) noexcept { return SESS_STORE_OK; }
-    static sess_result rename(void *c, const char *old_key, const char *new_key, uint64_t, uint64_t, uint64_t,
-                              const void *blob, size_t len) noexcept
+    sess::store_outcome reset_timeout(std::string_view key, std::uint64_t deadline_ms) override
     {
-        if (!of(c).blobs.emplace(new_key, std::string(static_cast<const char *>(blob), len)).second)
-            return SESS_STORE_EXISTS;
-        of(c).blobs.erase(old_key);
-        return SESS_STORE_OK;
+        std::lock_guard<std::mutex> hold(lock_);
+        const auto it = entries_.find(std::string(key));
+        if (it == entries_.end())
+            return sess::store_outcome::not_found;
+        it->second.deadline_ms = deadline_ms;
+        return sess::store_outcome::ok;
     }
+    void list_expired(std::uint64_t now_ms, std::size_t max, sess::expired_list &out) override
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        for (auto it = entries_.begin(); it != entries_.end() && out.size() < max;) {
+            if (it->second.deadline_ms <= now_ms && it->second.lock == 0) {
+                out.add(it->second.blob);
+                it = entries_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    std::uint64_t count() override
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        return entries_.size();
+    }
+    bool has_rename() const override { return renames_; }
+    sess::store_outcome rename(std::string_view old_key, std::string_view new_key, std::uint64_t lock_token,
+                               std::uint64_t, std::uint64_t deadline_ms, std::string_view blob) override
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        if (held(old_key, lock_token) == nullptr)
+            return refusal(old_key);
+        if (!entries_.emplace(new_key, entry{std::string(blob), deadline_ms, lock_token}).second)
+            return sess::store_outcome::exists;
+        entries_.erase(std::string(old_key));
+        ++renames;
+        return sess::store_outcome::ok;
+    }
+
+private:
+    struct entry {
+        std::string blob;
+        std::uint64_t deadline_ms;
+        std::uint64_t lock; // the token holding it, or 0
+    };
+    void fail_if_down() const
+    {
+        if (down)
+            throw sess::error(SESS_E_STORE_UNAVAILABLE, "the test store is down");
+    }
+    // `key`'s entry if `lock_token` holds its lock, else null.
+    entry *held(std::string_view key, std::uint64_t lock_token)
+    {
+        const auto it = entries_.find(std::string(key));
+        return it == entries_.end() || it->second.lock != lock_token ? nullptr : &it->second;
+    }
+    // Why held() found no entry for `key`.
+    sess::store_outcome refusal(std::string_view key) const
+    {
+        return entries_.count(std::string(key)) == 0 ? sess::store_outcome::not_found : sess::store_outcome::locked;
+    }
+
+    const bool renames_;
+    std::atomic<int> *const destroyed_;
+    std::mutex lock_;
+    std::map<std::string, entry, std::less<>> entries_;
 };
 
 // A request whose end fails after the page gave its session a new ID (a
@@ -1649,20 +1752,8 @@ struct map_store {
 // leaving the client neither ID.
 TEST_CASE("request: an end that fails after regenerate_id() still gives the new ID's cookie")
 {
-    map_store store;
-    sess_store_vtbl v = sess::store_vtbl();
-    v.context = &store;
-    v.get = map_store::get;
-    v.create = map_store::create;
-    v.set_and_release = map_store::set;
-    v.release = map_store::release;
-    v.remove = map_store::remove;
-    v.reset_timeout = map_store::reset;
-    v.list_expired = map_store::expired;
-    v.rename = map_store::rename;
-    sess_app_options o = sess::app_options();
-    o.store = &v;
-    sess::app app(o);
+    const auto store = std::make_shared<map_store>();
+    sess::app app(sess::app_options(), store);
     sess::site site;
     site.add("/", app);
     // The name=value part of a Set-Cookie value.
@@ -1675,7 +1766,7 @@ TEST_CASE("request: an end that fails after regenerate_id() still gives the new 
     sess::session_ref s = *login.session(false);
     s.regenerate_id();
     const std::string renamed = "ASPSESSIONID=" + s.id();
-    store.down = true;
+    store->down = true;
     try {
         (void)login.end();
         FAIL("the end succeeded with the store down");
@@ -1685,7 +1776,7 @@ TEST_CASE("request: an end that fails after regenerate_id() still gives the new 
         CHECK(pair(*e.set_cookie()) == renamed);
         CHECK(renamed != old);
     }
-    store.down = false;
+    store->down = false;
     // The session lives on under the new ID; the old one is dead.
     sess::request next(site, "/", renamed);
     CHECK(next.session(false)->get_as<int>("count") == 1);
@@ -1697,12 +1788,234 @@ TEST_CASE("request: an end that fails after regenerate_id() still gives the new 
     // A new session whose save failed: the error, with no cookie.
     sess::request fresh(site, "/");
     fresh.session()->set("user", "Ford");
-    store.down = true;
+    store->down = true;
     try {
         (void)fresh.end();
         FAIL("the end succeeded with the store down");
     } catch (const sess::end_error &e) {
         CHECK_FALSE(e.set_cookie());
     }
-    store.down = false;
+    store->down = false;
+}
+
+// A host store is a sess::store (a class with virtual members) rather than
+// a sess_store_vtbl of static functions and casts. Through it sessions are
+// kept across units of work, read back read-only, moved by regenerate_id
+// (rename), removed by Abandon and claimed by expiry (list_expired), with
+// Session_OnEnd; the application counts them through count().
+TEST_CASE("store: a sess::store keeps sessions across units of work, through Abandon, regenerate and expiry")
+{
+    struct world {
+        std::atomic<std::uint64_t> now{1000000};
+        std::mutex lock;
+        std::vector<std::string> ended; // the users whose sessions ended
+    } w;
+    sess::app_events events;
+    events.on_end = [&w](sess::session_ref s) {
+        std::lock_guard<std::mutex> hold(w.lock);
+        w.ended.push_back(s.get("user").as<std::string>());
+    };
+    sess_app_options o = sess::app_options();
+    events.install(o);
+    o.clock = [](void *c) -> std::uint64_t { return static_cast<world *>(c)->now.load(); };
+    o.clock_context = &w;
+    o.expiry_interval_ms = 0;
+    const auto store = std::make_shared<map_store>();
+    sess::app app(o, store);
+    const auto ended = [&w] {
+        std::lock_guard<std::mutex> hold(w.lock);
+        return w.ended;
+    };
+
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("user", "Arthur");
+        id = s.id();
+        s.close();
+    }
+    CHECK(store->creates == 1);
+    CHECK(app.session_count() == 1);
+    {
+        sess::session s = app.open(id);
+        CHECK(s.get("USER").as<std::string>() == "Arthur");
+        s.set("visits", 2);
+        s.close();
+    }
+    {
+        sess::session s = app.open(id, true); // get-shared, then reset_timeout
+        CHECK(s.get_as<int>("visits") == 2);
+        s.close();
+    }
+
+    // regenerate_id moves the session in one rename.
+    std::string renamed;
+    {
+        sess::session s = app.open(id);
+        s.regenerate_id();
+        renamed = s.id();
+        s.close();
+    }
+    CHECK(renamed != id);
+    CHECK(store->renames == 1);
+    CHECK(store->creates == 1);
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+    CHECK(app.session_count() == 1);
+
+    // Abandon removes it, with Session_OnEnd.
+    {
+        sess::session s = app.open(renamed);
+        CHECK(s.get_as<int>("visits") == 2);
+        s.abandon();
+        s.close();
+    }
+    CHECK(store->removes == 1);
+    CHECK(ended() == std::vector<std::string>{"Arthur"});
+    CHECK(app.session_count() == 0);
+    CHECK(thrown([&] { (void)app.open(renamed); }) == SESS_E_SESSION_NOT_FOUND);
+
+    // Past its Timeout, expiry claims it (list_expired), with Session_OnEnd.
+    {
+        sess::session s = app.create();
+        s.set("user", "Ford");
+        s.timeout(1);
+        id = s.id();
+        s.close();
+    }
+    w.now += 50000;
+    CHECK(app.expire() == 0);
+    w.now += 20000;
+    CHECK(app.expire() == 1);
+    CHECK(ended() == std::vector<std::string>{"Arthur", "Ford"});
+    CHECK(app.session_count() == 0);
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+}
+
+// A store without rename() (has_rename() false) leaves the table's rename
+// NULL: regenerate_id creates the new key and removes the old one.
+TEST_CASE("store: without rename, regenerate_id creates the new key and removes the old one")
+{
+    sess_app_options o = sess::app_options();
+    o.expiry_interval_ms = 0;
+    const auto store = std::make_shared<map_store>(false);
+    sess::app app(o, store);
+    std::string id, renamed;
+    {
+        sess::session s = app.create();
+        s.set("user", "Zaphod");
+        id = s.id();
+        s.close();
+    }
+    {
+        sess::session s = app.open(id);
+        s.regenerate_id();
+        renamed = s.id();
+        s.close();
+    }
+    CHECK(store->renames == 0);
+    CHECK(store->creates == 2);
+    CHECK(store->removes == 1);
+    CHECK(app.session_count() == 1);
+    CHECK(thrown([&] { (void)app.open(id); }) == SESS_E_SESSION_NOT_FOUND);
+    sess::session s = app.open(renamed);
+    CHECK(s.get("user").as<std::string>() == "Zaphod");
+    s.close();
+    // sess::store's own defaults: no rename (NOTIMPL), a count of 0.
+    CHECK(thrown([&] { (void)store->sess::store::rename("a", "b", 1, 0, 0, ""); }) == SESS_E_NOTIMPL);
+    CHECK(store->sess::store::count() == 0);
+    CHECK_FALSE(store->sess::store::has_rename());
+}
+
+// An exception from a store member stops at the C boundary: the C call
+// that needed the store fails with its code (a sess::error's,
+// E_OUTOFMEMORY for std::bad_alloc, E_FAIL for anything else) and its
+// what() in the message; the store works on once it stops throwing.
+TEST_CASE("store: an exception from a member is the C call's failure code and message")
+{
+    sess_app_options o = sess::app_options();
+    o.expiry_interval_ms = 0;
+    const auto store = std::make_shared<map_store>();
+    sess::app app(o, store);
+    std::string id;
+    {
+        sess::session s = app.create();
+        s.set("k", 1);
+        id = s.id();
+        s.close();
+    }
+    // sess_session_open's result and this thread's last-error detail.
+    const auto open_fails = [&]() -> failure {
+        sess_session *s = nullptr;
+        const sess_result hr = sess_session_open(app.handle(), id.c_str(), 0, &s);
+        CHECK(s == nullptr);
+        return {hr, sess::error::last(hr).what()};
+    };
+    const auto contains = [](const failure &f, const std::string &text) {
+        return f.second.find(text) != std::string::npos;
+    };
+
+    store->on_get = [] { throw sess::error(SESS_E_STORE_UNAVAILABLE, "the database is down"); };
+    failure f = open_fails();
+    CHECK(f.first == SESS_E_STORE_UNAVAILABLE);
+    CHECK(contains(f, "the database is down"));
+
+    store->on_get = [] { throw sess::error(SESS_E_TOO_MANY_SESSIONS, "quota"); };
+    f = open_fails();
+    CHECK(f.first == SESS_E_TOO_MANY_SESSIONS);
+    CHECK(contains(f, "quota"));
+
+    store->on_get = [] { throw std::runtime_error("the driver lost its connection"); };
+    f = open_fails();
+    CHECK(f.first == SESS_E_FAIL);
+    CHECK(contains(f, "the driver lost its connection"));
+
+    store->on_get = [] { throw std::bad_alloc(); };
+    CHECK(open_fails().first == SESS_E_OUTOFMEMORY);
+
+    store->on_get = [] { throw 42; };
+    CHECK(open_fails().first == SESS_E_FAIL);
+
+    store->on_get = nullptr;
+    sess::session s = app.open(id);
+    CHECK(s.get_as<int>("k") == 1);
+    s.close();
+}
+
+// The application shares its store: it lets go of it once it is released
+// and its last session closed (the store's destruction then, if nobody else
+// holds it, exactly once); an application that could not be created takes
+// nothing, and the caller's pointer frees the store, once.
+TEST_CASE("store: the application holds its store until it is gone; a failed creation takes none")
+{
+    std::atomic<int> destroyed{0};
+    auto store = std::make_shared<map_store>(true, &destroyed);
+    std::optional<sess::session> open;
+    {
+        sess::app app(sess::app_options(), store);
+        CHECK(store.use_count() == 2);
+        open.emplace(app.create());
+        open->set("k", 1);
+    }
+    CHECK(store.use_count() == 2); // a session of the released application is open
+    open->close();
+    CHECK(store.use_count() == 1);
+    CHECK(destroyed == 0);
+    {
+        sess::app app(sess::app_options(), std::make_shared<map_store>(true, &destroyed));
+        app.create().close();
+        CHECK(destroyed == 0);
+    }
+    CHECK(destroyed == 1);
+
+    sess_app_options bad = sess::app_options();
+    bad.max_value_bytes = 0; // SESS_E_INVALID_OPTION
+    CHECK(thrown([&] { sess::app app(bad, store); }) == SESS_E_INVALID_OPTION);
+    CHECK(store.use_count() == 1);
+    CHECK(destroyed == 1);
+    CHECK(thrown([&] { sess::app app(bad, std::make_shared<map_store>(true, &destroyed)); }) ==
+          SESS_E_INVALID_OPTION);
+    CHECK(destroyed == 2);
+    CHECK(thrown([] { sess::app app(sess::app_options(), nullptr); }) == SESS_E_POINTER);
+    store.reset();
+    CHECK(destroyed == 3);
 }
