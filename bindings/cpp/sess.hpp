@@ -774,6 +774,15 @@ public:
         detail::check(sess_value_get(s_, detail::c_str(name).c_str(), v.put()));
         return v;
     }
+    /// The values, in order: deep copies (ASP.NET's CopyTo,
+    /// sess_contents_copy). A value already nesting arrays 32 levels deep
+    /// is E_INVALIDARG.
+    std::vector<variant> values() const
+    {
+        variant array;
+        detail::check(sess_contents_copy(s_, array.put()));
+        return array.as<std::vector<variant>>();
+    }
     /// An input iterator over the items. begin() takes a snapshot of the
     /// keys, as COM's enumerator and Python's iteration do, so changing the
     /// Contents while iterating is safe: every key there at begin() is

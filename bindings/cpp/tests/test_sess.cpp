@@ -735,6 +735,29 @@ TEST_CASE("seed 004: arrays stored by value")
     s.close();
 }
 
+// Contents' values as ASP.NET's CopyTo gives them (sess_contents_copy),
+// which the binding lacked: deep copies, in order, also from a read-only
+// view; changing a copy changes nothing stored.
+TEST_CASE("contents: values() copies the values in order")
+{
+    sess::app app;
+    sess::session s = app.create();
+    CHECK(s.contents().values().empty());
+    s.set("b", 2);
+    s.set("a", "one");
+    s.set("list", std::vector<sess::variant>{1, 2});
+    std::vector<sess::variant> values = static_cast<const sess::session &>(s).contents().values();
+    REQUIRE(values.size() == 3);
+    CHECK(values[0].as<int>() == 2);
+    CHECK(values[1].str() == "one");
+    std::vector<sess::variant> list = values[2].as<std::vector<sess::variant>>();
+    REQUIRE(list.size() == 2);
+    CHECK(list[1].as<int>() == 2);
+    values[2] = std::vector<sess::variant>{3};
+    CHECK(s.get("list").as<std::vector<sess::variant>>().size() == 2);
+    s.close();
+}
+
 namespace {
 struct end_log {
     std::mutex lock;
