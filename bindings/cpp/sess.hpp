@@ -383,6 +383,23 @@ struct currency {
 /// system_clock::time_point's nanoseconds (libstdc++) stop at 1677 and 2262.
 using time_point = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 
+namespace detail {
+/// `t` rounded down to a time_point of duration D; DISP_E_OVERFLOW when
+/// that does not fit D (checked in floating point, erring to refuse).
+template <class D> std::chrono::time_point<std::chrono::system_clock, D> time_cast(time_point t)
+{
+    if constexpr (!std::chrono::treat_as_floating_point_v<typename D::rep>) {
+        const std::chrono::duration<double, typename D::period> exact = t.time_since_epoch();
+        const double units = std::floor(exact.count());
+        // (D::min)(): safe from windows.h's min and max macros.
+        const auto lo = static_cast<double>((D::min)().count()), hi = static_cast<double>((D::max)().count());
+        if (!(units > lo - 1 && units < hi + 1))
+            throw error(SESS_DISP_E_OVERFLOW, "the DATE does not fit the time_point type");
+    }
+    return std::chrono::floor<D>(t);
+}
+} // namespace detail
+
 /// A VARIANT owned by value: copies are deep (VariantCopy), moves steal.
 class variant {
 public:
@@ -574,7 +591,7 @@ public:
         } else if constexpr (std::is_same_v<T, currency>) {
             return currency{change_type(SESS_VT_CY, lcid).v_.v.cyVal};
         } else if constexpr (detail::is_system_time<T>::value) {
-            return time_cast<typename T::duration>(from_ole_date(change_type(SESS_VT_DATE, lcid).v_.v.date));
+            return detail::time_cast<typename T::duration>(from_ole_date(change_type(SESS_VT_DATE, lcid).v_.v.date));
         } else if constexpr (std::is_same_v<T, std::vector<variant>>) {
             if (v_.vt != (SESS_VT_ARRAY | SESS_VT_VARIANT))
                 throw error(SESS_DISP_E_TYPEMISMATCH, "the variant is not an array (VT_ARRAY | VT_VARIANT)");
@@ -696,20 +713,6 @@ private:
         auto &slot = number_slot<T>(v_);
         slot = static_cast<std::remove_reference_t<decltype(slot)>>(n);
         v_.vt = vt_of<T>();
-    }
-    /// `t` rounded down to a time_point of duration D; DISP_E_OVERFLOW when
-    /// that does not fit D (checked in floating point, erring to refuse).
-    template <class D> static std::chrono::time_point<std::chrono::system_clock, D> time_cast(time_point t)
-    {
-        if constexpr (!std::chrono::treat_as_floating_point_v<typename D::rep>) {
-            const std::chrono::duration<double, typename D::period> exact = t.time_since_epoch();
-            const double units = std::floor(exact.count());
-            // (D::min)(): safe from windows.h's min and max macros.
-            const auto lo = static_cast<double>((D::min)().count()), hi = static_cast<double>((D::max)().count());
-            if (!(units > lo - 1 && units < hi + 1))
-                throw error(SESS_DISP_E_OVERFLOW, "the DATE does not fit the time_point type");
-        }
-        return std::chrono::floor<D>(t);
     }
     /// `d` rounded to a double; DISP_E_OVERFLOW when it is finite and
     /// beyond double's range (converting it would be undefined).
@@ -953,13 +956,20 @@ public:
     }
     /// Session(name): a copy; VT_EMPTY when missing.
     variant get(text_arg name) const { return contents_view(s_)[name]; }
-    /// Session(name) as T, with no variant in between: bool, double, or an
-    /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned);
-    /// converted under the session's LCID (DISP_E_TYPEMISMATCH /
-    /// _OVERFLOW); 0 or false when missing.
+    /// Session(name) as T, with no variant in between: bool, double, an
+    /// integer of 2, 4 or 8 bytes (signed) or 1, 4 or 8 bytes (unsigned),
+    /// currency (VT_CY), or a system_clock time_point of any duration
+    /// (VT_DATE, as variant::as reads one: sess::time_point holds every
+    /// DATE); converted under the session's LCID (DISP_E_TYPEMISMATCH /
+    /// _OVERFLOW); 0, false, or DATE 0 (1899-12-30) when missing.
     template <class T> T get_as(text_arg name) const
     {
-        if constexpr (std::is_same_v<T, bool>) {
+        if constexpr (std::is_same_v<T, currency>) {
+            return currency{read_as<std::int64_t, std::int64_t>(sess_value_get_cy, name)};
+        } else if constexpr (detail::is_system_time<T>::value) {
+            const double date = read_as<double, double>(sess_value_get_date, name);
+            return detail::time_cast<typename T::duration>(variant::from_ole_date(date));
+        } else if constexpr (std::is_same_v<T, bool>) {
             return read_as<bool, T>(sess_value_get_bool, name);
         } else if constexpr (std::is_same_v<T, double>) {
             return read_as<double, T>(sess_value_get_r8, name);

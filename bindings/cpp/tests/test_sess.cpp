@@ -1130,6 +1130,35 @@ TEST_CASE("options: each versioned struct a host fills has its defaults helper")
     CHECK(sess::web_options().struct_size == sizeof(sess_web_options));
 }
 
+// get_as read no currency and no DATE (the C ABI has sess_value_get_cy and
+// sess_value_get_date): a host read a variant and converted it. It now
+// reads both, as the binding's types (sess::currency, system_clock
+// time_points), converted under the session's LCID.
+TEST_CASE("typed reads: currency and DATE, with no variant in between")
+{
+    sess::app app;
+    sess::session s = app.create();
+    const sess::time_point when(milliseconds(981173106789)); // 2001-02-03 04:05:06.789
+    s.set("price", sess::currency{25000});
+    s.set("count", 41);
+    s.set("when", when);
+    s.set("text", "2,5");
+    s.set("user", "Arthur");
+    s.set("far", sess::variant(time_point<system_clock, seconds>(seconds(253402214400)))); // 9999-12-31
+    CHECK(s.get_as<sess::currency>("PRICE").scaled == 25000);
+    CHECK(s.get_as<sess::currency>("count").scaled == 410000);
+    s.lcid(1031u); // German: "2,5" is 2.5
+    CHECK(s.get_as<sess::currency>("text").scaled == 25000);
+    CHECK(s.get_as<sess::time_point>("when") == when);
+    CHECK(s.get_as<time_point<system_clock, seconds>>("when") == floor<seconds>(when));
+    CHECK(s.get_as<sess::currency>("missing").scaled == 0);
+    CHECK(s.get_as<sess::time_point>("missing") == sess::time_point(milliseconds(-2209161600000))); // 1899-12-30
+    CHECK(thrown([&] { (void)s.get_as<sess::currency>("user"); }) == SESS_DISP_E_TYPEMISMATCH);
+    CHECK(thrown([&] { (void)s.get_as<time_point<system_clock, nanoseconds>>("far"); }) == SESS_DISP_E_OVERFLOW);
+    CHECK(s.get_as<sess::time_point>("far") == sess::time_point(milliseconds(253402214400000)));
+    s.close();
+}
+
 TEST_CASE("typed and lent reads: no variant in between")
 {
     sess::app app;
