@@ -121,7 +121,8 @@ pub struct sess_dispatch_vtbl {
 }
 
 /// Most arguments an `invoke` takes (the members take at most two: a
-/// larger count is a caller's mistake, refused before reading).
+/// larger count is a count no member takes, `DISP_E_BADPARAMCOUNT`, refused
+/// before reading).
 const MAX_ARGS: u32 = 64;
 
 /// A member of a late-bound object: its name (matched case-insensitively)
@@ -302,8 +303,11 @@ impl Call {
         }
         if p.arg_count > MAX_ARGS {
             return Err(Error::new(
-                err::E_INVALIDARG,
-                format!("params->arg_count {} exceeds {MAX_ARGS}", p.arg_count),
+                err::DISP_E_BADPARAMCOUNT,
+                format!(
+                    "params->arg_count {}: no member takes more than {MAX_ARGS} arguments",
+                    p.arg_count
+                ),
             ));
         }
         if p.named_count > p.arg_count {

@@ -293,7 +293,7 @@ fn names_are_case_insensitive_and_unknown_ones_say_so() {
             null_mut(),
             null_mut(),
         );
-        assert_eq!(rc, e::E_INVALIDARG);
+        assert_eq!(rc, e::DISP_E_BADPARAMCOUNT, "refused before reading");
         assert_eq!((vt.release)(o), 0);
         assert_eq!(sess_session_close(sess), e::S_OK);
         sess_app_release(a);

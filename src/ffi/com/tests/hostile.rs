@@ -304,6 +304,60 @@ fn invoke_refuses_inconsistent_dispparams() {
     }
 }
 
+/// More arguments than any member takes (65: none takes more than 64) is
+/// `SESS_DISP_E_BADPARAMCOUNT`, as IDispatch::Invoke answers a count the
+/// member does not take, for every member of both objects and every kind
+/// of call, with the count in the detail.
+#[test]
+fn more_arguments_than_any_member_takes_is_bad_param_count() {
+    fn check<H>(invoke: Invoke<H>, o: *mut H, dispids: &[i32]) {
+        let mut raw: Vec<sess_variant> = (0..65).map(|_| write(Variant::I4(1))).collect();
+        let put = [DISPID_PROPERTYPUT];
+        for &dispid in dispids {
+            for (flags, named) in [(GET, &[][..]), (DISPATCH_METHOD, &[]), (PUT, &put[..])] {
+                let p = params(&raw, 65, named);
+                let mut arg_err = u32::MAX;
+                // SAFETY: a live object; 65 initialised arguments.
+                let rc = unsafe { invoke(o, dispid, 0, flags, &p, null_mut(), &mut arg_err) };
+                let what = format!("DISPID {dispid}, flags {flags:#x}");
+                assert_eq!(rc, e::DISP_E_BADPARAMCOUNT, "{what}");
+                assert_eq!(arg_err, u32::MAX, "{what}: no one argument is to blame");
+                let detail = super::super::super::last_error().expect("a failure").1;
+                assert!(detail.contains("arg_count 65"), "{what}: {detail}");
+            }
+        }
+        for v in &mut raw {
+            // SAFETY: made by `write`, cleared once.
+            assert_eq!(unsafe { sess_variant_clear(v) }, e::S_OK);
+        }
+    }
+    let a = app(AppOptions::default());
+    let (sess, _, o) = new_session(a);
+    let d = dictionary(o, DISPID_SESSION_CONTENTS);
+    // SAFETY: live objects.
+    let (s_invoke, d_invoke) = unsafe { ((*(*o).vtbl).invoke, (*(*d).vtbl).invoke) };
+    check(
+        s_invoke,
+        o,
+        &(DISPID_VALUE..=DISPID_SESSION_CONTENTS).collect::<Vec<_>>(),
+    );
+    let mut d_ids: Vec<i32> = (DISPID_VALUE..=DISPID_DICTIONARY_REMOVEALL).collect();
+    d_ids.push(DISPID_NEWENUM);
+    check(d_invoke, d, &d_ids);
+    assert_eq!(
+        s_call(o, DISPID_VALUE, GET, &[s("x")], None).0,
+        e::S_FALSE,
+        "nothing was stored"
+    );
+    // SAFETY: live objects and handles, released once.
+    unsafe {
+        assert_eq!(release_dict(d), 0);
+        assert_eq!(((*(*o).vtbl).release)(o), 0);
+        assert_eq!(sess_session_close(sess), e::S_OK);
+        sess_app_release(a);
+    }
+}
+
 /// An argument with a tag the library does not take (an array of another
 /// element type, VT_VARIANT alone, garbage, VT_BYREF of those) is
 /// `SESS_DISP_E_BADVARTYPE`, an array variant without its array or a
