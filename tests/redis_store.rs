@@ -1706,6 +1706,48 @@ fn a_server_out_of_memory_is_a_full_store() {
     );
 }
 
+/// A value longer than the server's `proto-max-bulk-len` (here its
+/// smallest, 1 MB, under an application limit of 3 MiB) fails at once,
+/// naming the setting, the value's size and what to do; nothing is
+/// written and the session goes on.
+#[test]
+fn a_value_past_the_servers_proto_max_bulk_len_says_so() {
+    let server = Server::start(&["--proto-max-bulk-len", "1mb"]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_secs(5),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("bulk"))
+    };
+    let budget = redis.retry_budget;
+    let app = app_on(redis, |o| o.max_value_bytes = 3 << 20);
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("big", Variant::bstr(&"x".repeat(2 << 20))).unwrap();
+    let t = Instant::now();
+    let refused = s.close().unwrap_err();
+    assert!(t.elapsed() < budget / 2, "retried: {:?}", t.elapsed());
+    assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
+    let detail = refused.detail();
+    let bytes: usize = detail
+        .split_once("a value of ")
+        .and_then(|(_, rest)| rest.split_once(" bytes"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size: {detail}"));
+    assert!((2 << 20..(2 << 20) + 16).contains(&bytes), "{detail}");
+    for says in [
+        "larger than its proto-max-bulk-len",
+        "CONFIG SET",
+        "store less",
+    ] {
+        assert!(detail.contains(says), "{says:?} missing: {detail}");
+    }
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    assert_eq!(s.get("big"), None, "nothing was written");
+    s.set("n", Variant::I4(2)).unwrap();
+    s.close().unwrap();
+    let s = app.open(&id, LockMode::Shared).unwrap();
+    assert_eq!(s.get("n"), Some(&Variant::I4(2)));
+}
+
 /// Out of memory, a read-only request whose session is due for its slide
 /// still reads it: the slide (a write) is best effort, as in ASP.NET, and
 /// the session keeps its old deadline. Other failures still surface.

@@ -172,6 +172,8 @@ fn classify(e: &RedisError) -> (bool, bool) {
             | ServerErrorKind::ReadOnly,
         ) => (true, false),
         ErrorKind::AuthenticationFailed => (false, true),
+        // The server closes the connection after the refusal.
+        _ if refused_length(e).is_some() => (false, true),
         // Another client's script runs past the server's busy threshold:
         // nothing else runs until it ends or is killed.
         _ if e.code() == Some("BUSY") => (true, false),
@@ -197,10 +199,42 @@ pub(super) fn unavailable(what: &str, detail: impl std::fmt::Display) -> Error {
     )
 }
 
+/// What [`refused`] says, to tell its errors apart.
+const REFUSED: &str = "argument longer than proto-max-bulk-len";
+
+/// The error of a command the server refused (`Protocol error: invalid
+/// bulk length`) because an argument, the longest `bytes` long, is longer
+/// than its `proto-max-bulk-len`.
+pub(super) fn refused(bytes: usize) -> RedisError {
+    RedisError::from((ErrorKind::Client, REFUSED, bytes.to_string()))
+}
+
+/// The longest argument's length, for an error made by [`refused`].
+fn refused_length(e: &RedisError) -> Option<usize> {
+    if e.kind() != ErrorKind::Client || !e.to_string().starts_with(REFUSED) {
+        return None;
+    }
+    e.detail()?.parse().ok()
+}
+
 /// The error of a call that failed with `e`, not to be retried: Redis out
 /// of memory (OOM: `maxmemory` reached under a policy that evicts nothing)
-/// is `E_STORE_FULL`, anything else `E_STORE_UNAVAILABLE`.
+/// is `E_STORE_FULL`; anything else, a value longer than the server's
+/// `proto-max-bulk-len` among them, `E_STORE_UNAVAILABLE`.
 fn failed(what: &str, e: RedisError) -> Error {
+    if let Some(bytes) = refused_length(&e) {
+        // The server refuses the whole command as it arrives.
+        return unavailable(
+            what,
+            format_args!(
+                "the server refused a value of {bytes} bytes (encoded), larger than its \
+                 proto-max-bulk-len; nothing was written: raise proto-max-bulk-len on \
+                 the server (CONFIG SET proto-max-bulk-len), or store less in one value \
+                 (an application max_value_bytes below the server's limit refuses it \
+                 before it is sent)"
+            ),
+        );
+    }
     if e.code() != Some("OOM") {
         return unavailable(what, e);
     }

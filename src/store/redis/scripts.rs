@@ -236,7 +236,9 @@ impl<'a> Call<'a> {
     /// Runs the call. A server without the script (NOSCRIPT: restarted,
     /// flushed, or another node) gets it loaded and the call once more; one
     /// without the library, likewise; one without functions, or refusing
-    /// them, gets the script instead (and every call after).
+    /// them, gets the script instead (and every call after). An argument
+    /// longer than the server's `proto-max-bulk-len` is
+    /// [`refused`](super::conn::refused), naming its length.
     pub(super) fn invoke<T: FromRedisValue>(&self, con: &mut dyn ConnectionLike) -> RedisResult<T> {
         match self.cmd.query(con) {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
@@ -259,6 +261,13 @@ impl<'a> Call<'a> {
                     lib.usable.store(false, Ordering::Relaxed);
                 }
                 self.as_script().invoke(con)
+            }
+            Err(e) if detail_starts(&e, "Protocol error: invalid bulk length") => {
+                let longest = self.cmd.args_iter().filter_map(|arg| match arg {
+                    ::redis::Arg::Simple(bytes) => Some(bytes.len()),
+                    _ => None,
+                });
+                Err(super::conn::refused(longest.max().unwrap_or(0)))
             }
             reply => reply,
         }
