@@ -720,9 +720,12 @@ typedef struct sess_redis_options {
   uint32_t pool_size;
   /**
    * The server: `redis://[user:password@]host[:port][/db]`,
-   * `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
-   * `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. The store
-   * speaks RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
+   * `rediss://...` (TLS), `redis+unix:///path[?db=N]`, `unix:///path`;
+   * NULL is `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. A
+   * database number below 0 (`redis://host/-1`, `?db=-2`), or other
+   * than 0 with `cluster` (a Redis Cluster has database 0 only), is
+   * `SESS_E_INVALID_OPTION` from `sess_app_create`. The store speaks
+   * RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
    */
   const char *url;
   /**

@@ -41,9 +41,12 @@ pub struct sess_redis_options {
     /// Most connections open at once (default 16).
     pub pool_size: u32,
     /// The server: `redis://[user:password@]host[:port][/db]`,
-    /// `rediss://...` (TLS), `redis+unix:///path`, `unix:///path`; NULL is
-    /// `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. The store
-    /// speaks RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
+    /// `rediss://...` (TLS), `redis+unix:///path[?db=N]`, `unix:///path`;
+    /// NULL is `redis://127.0.0.1:6379/0`. With `cluster`, a seed node. A
+    /// database number below 0 (`redis://host/-1`, `?db=-2`), or other
+    /// than 0 with `cluster` (a Redis Cluster has database 0 only), is
+    /// `SESS_E_INVALID_OPTION` from `sess_app_create`. The store speaks
+    /// RESP2 whatever the URL asks (`?protocol=resp3` is ignored).
     pub url: *const c_char,
     /// Prefix of the application's keys (NULL: `sess:`); applications
     /// sharing a database need different ones. No `{`, `}` or controls.
@@ -170,6 +173,33 @@ mod tests {
         // SAFETY: a whole struct, its strings and secret NULL.
         let o = versioned::with_byte(offset, 2, |p| unsafe { to_rust(p) }).unwrap();
         assert!(o.cluster, "cluster holding 2 reads as true");
+    }
+
+    /// What `url`'s documentation says of database numbers holds through
+    /// `sess_app_create`.
+    #[test]
+    fn bad_database_numbers_are_refused_at_creation() {
+        use crate::ffi::app::{sess_app_create, sess_app_options, sess_app_options_init};
+        let cases = [
+            (c"redis://127.0.0.1:1/-1", false),
+            (c"redis+unix:///tmp/r.sock?db=-2", false),
+            (c"redis://127.0.0.1:1/1", true),
+        ];
+        for (url, cluster) in cases {
+            let mut redis = redis_defaults();
+            redis.url = url.as_ptr();
+            redis.cluster = cluster.into();
+            // SAFETY: zeroed, then initialised by its init function.
+            let mut o: sess_app_options = unsafe { std::mem::zeroed() };
+            // SAFETY: a writable struct.
+            assert_eq!(unsafe { sess_app_options_init(&mut o) }, err::S_OK);
+            o.redis = &redis;
+            let mut app = std::ptr::null_mut();
+            // SAFETY: whole structs, their strings NUL-terminated.
+            let rc = unsafe { sess_app_create(&o, &mut app) };
+            assert_eq!(rc, err::E_INVALID_OPTION, "{url:?} (cluster {cluster})");
+            assert!(app.is_null(), "{url:?}");
+        }
     }
 
     #[test]
