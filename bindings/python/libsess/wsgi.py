@@ -10,7 +10,10 @@ without it and `environ["libsess.rewrite_url"](url)` puts it in a link;
 `environ["libsess.url_id_outdated"]()` is True when the request's URL does
 not carry its session's ID (a new session, or one given a new ID at login):
 redirect then to `rewrite_url` of the request's URL, as ASP.NET does, or
-the page's relative links lose the session. The ID goes right after the
+the page's relative links lose the session. `rewrite_url` takes a link as
+text ("/café/x") or as a WSGI native string (SCRIPT_NAME + PATH_INFO) and
+gives it ASCII, non-ASCII percent-encoded once as UTF-8 ("/caf%C3%A9/x"),
+fit for a Location header and a page alike. The ID goes right after the
 application's path: mounted at a SCRIPT_NAME, a cookieless application is
 declared there or below (`{"/mount": App()}`); one above it fails each
 request with InvalidArgument.
@@ -135,7 +138,8 @@ class SessionMiddleware(Owner):
         def rewrite_url(url: str) -> str:
             if not live[0]:
                 raise error_for(lib.SESS_E_WRONG_STATE, "the request has ended")
-            return text_out(lambda b, n, o: lib.sess_request_rewrite_url(request, c_text(url), b, n, o))
+            spelled = c_text(_url_ascii(url))
+            return text_out(lambda b, n, o: lib.sess_request_rewrite_url(request, spelled, b, n, o))
 
         def url_id_outdated() -> bool:
             if not live[0]:
@@ -350,9 +354,29 @@ def _web_fields(options: Dict[str, Any]) -> Dict[str, Any]:
     return fields
 
 
+def _url_ascii(url: str) -> str:
+    """`url` as a link spells it: its bytes past ASCII percent-encoded
+    (`%C3%A9`), the rest as it is. A WSGI native string (PEP 3333: the
+    raw bytes as latin-1, as SCRIPT_NAME + PATH_INFO give the request's
+    URL) is taken as the bytes it carries, UTF-8 as the middleware
+    requires of a path; any other text (a link the page writes, "/café")
+    is encoded as UTF-8. Encoding a native string as UTF-8 encoded the
+    path twice (`/caf%C3%83%C2%A9`): the client asked for another page,
+    and an application at a non-ASCII path found itself in no URL."""
+    if url.isascii():
+        return url
+    try:
+        data = url.encode("latin-1")
+        data.decode("utf-8")  # a native string carries UTF-8 bytes
+    except UnicodeError:
+        data = url.encode("utf-8")
+    return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in data)
+
+
 def _unchanged(url: str) -> str:
-    """libsess.rewrite_url outside every application: URLs carry no ID."""
-    return url
+    """libsess.rewrite_url outside every application: URLs carry no ID
+    (but are spelled as in one, non-ASCII percent-encoded)."""
+    return _url_ascii(url)
 
 
 def _never() -> bool:

@@ -324,6 +324,40 @@ def test_cookieless_under_a_mount_deeper_than_its_application():
         assert body.decode().split() == ["2", "/page", link]
 
 
+def test_cookieless_urls_at_a_non_ascii_path_are_percent_encoded_once():
+    """An application at /café: the request's URL as WSGI gives it
+    (SCRIPT_NAME + PATH_INFO, native strings: the UTF-8 bytes as latin-1)
+    and a link written as text both come back percent-encoded once, as
+    UTF-8, with the ID after the application's path. The native string
+    used to be encoded as UTF-8 again (/caf%C3%83%C2%A9, another page), and
+    the ID was not put in it."""
+    script = "/café".encode().decode("latin-1")  # as a server gives /caf%C3%A9
+
+    def page(environ, start_response):
+        s = environ["libsess.session"]
+        s["n"] = s.get("n", 0) + 1
+        rewrite = environ["libsess.rewrite_url"]
+        here = rewrite(environ["SCRIPT_NAME"] + environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [f"{s['n']} {here} {rewrite('/café/x?q=é')}".encode()]
+
+    with libsess.App() as app, SessionMiddleware(page, {"/café": app}, cookieless=True) as middleware:
+        count, here, link = request(middleware, "/page", script_name=script)[2].decode().split()
+        marker = here[len("/caf%C3%A9/") : -len("/page")]
+        assert count == "1" and here == f"/caf%C3%A9/{marker}/page" and marker.startswith("(S("), here
+        assert link == f"/caf%C3%A9/{marker}/x?q=%C3%A9"
+        _, _, body = request(middleware, f"/{marker}/page", script_name=script)  # `here` followed
+        assert body.decode().split() == ["2", here, link]
+
+    def outside(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["libsess.rewrite_url"](environ["SCRIPT_NAME"] + environ["PATH_INFO"]).encode()]
+
+    with libsess.App() as app, SessionMiddleware(outside, {"/other": app}, cookieless=True) as middleware:
+        # Outside every application: no ID, spelled the same way.
+        assert request(middleware, "/x", script_name=script)[2] == b"/caf%C3%A9/x"
+
+
 def test_paths_the_library_cannot_take_are_400():
     with libsess.App() as app, SessionMiddleware(pages, app) as middleware:
         assert request(middleware, "/\xff")[0] == "400 Bad Request"  # GET /%FF: not UTF-8
