@@ -1052,6 +1052,85 @@ fn the_smallest_map_accepted_takes_new_sessions_after_expiry() {
     stored(&app, &[("n", Variant::I4(1))]);
 }
 
+/// A map filled until new sessions are refused (`E_STORE_FULL`) never
+/// jams: a session is still abandoned; once the rest expire, a sweep ends
+/// every one (Session_OnEnd once each) and new sessions are taken again;
+/// the file passes the check of the next opening. (LMDB reuses a page
+/// freed by a commit only two commits later: a write that took the map's
+/// last free pages left every sweep failing for good, in about half of
+/// such fills.)
+#[test]
+fn a_filled_map_ends_every_session_once_and_takes_new_ones() {
+    for (map_size, value) in [
+        (1 << 20, 200),
+        (1 << 20, 1500),
+        (1 << 20, 6000),
+        (4 << 20, 1500),
+        (4 << 20, 20_000),
+    ] {
+        let what = format!("a {map_size} B map, {value} B values");
+        let dir = TempDir::new("filled");
+        let clock = Arc::new(ManualClock::new(1_000_000_000));
+        let ends = Arc::new(Mutex::new(HashMap::<i32, usize>::new()));
+        let lmdb = LmdbOptions {
+            map_size,
+            ..lmdb_opts(dir.path())
+        };
+        let make = || {
+            let e = ends.clone();
+            app_on(lmdb.clone(), |o| {
+                o.clock = Some(clock.clone());
+                o.on_end = Some(Arc::new(move |s| {
+                    let Some(Variant::I4(n)) = s.get("n").cloned() else {
+                        panic!("OnEnd without contents")
+                    };
+                    *e.lock().unwrap().entry(n).or_default() += 1;
+                }));
+            })
+        };
+        let app = make();
+        let v = Variant::bstr(&"x".repeat(value));
+        let mut ids = Vec::new();
+        let full = loop {
+            let mut s = app.create_session().unwrap();
+            let id = s.id();
+            let set = s.set("n", Variant::I4(ids.len() as i32));
+            if let Err(e) = set
+                .and_then(|()| s.set("v", v.clone()))
+                .and_then(|()| s.close())
+            {
+                break e;
+            }
+            ids.push(id);
+        };
+        assert_eq!(full.code(), error::E_STORE_FULL, "{what}: {full}");
+        assert!(ids.len() > 5, "{what}: {}", ids.len());
+        // Those whose first write went through are stored (the last one
+        // perhaps without its value).
+        let stored_n = app.session_count().unwrap();
+        let mut s = app.open(&ids[0], LockMode::Exclusive).unwrap();
+        s.abandon();
+        s.close().unwrap_or_else(|e| panic!("{what}: abandon: {e}"));
+        clock.advance(21 * 60_000);
+        let mut swept = 0;
+        loop {
+            match app.expire() {
+                Ok(0) => break,
+                Ok(n) => swept += n,
+                Err(e) => panic!("{what}: a sweep after {swept}: {e}"),
+            }
+        }
+        let ends = std::mem::take(&mut *ends.lock().unwrap());
+        assert_eq!(ends.len(), stored_n, "{what}: every session ended");
+        assert!(ends.values().all(|&c| c == 1), "{what}: each once");
+        assert_eq!(app.session_count().unwrap(), 0, "{what}");
+        stored(&app, &[("n", Variant::I4(-1)), ("v", v)]);
+        drop(app);
+        // The first opener checks every page (`verify.rs`).
+        stored(&make(), &[("n", Variant::I4(-2))]);
+    }
+}
+
 #[test]
 fn a_foreign_lmdb_environment_is_refused_not_adopted() {
     let dir = TempDir::new("foreign");

@@ -53,7 +53,11 @@ pub struct sess_lmdb_options {
     /// Each file's length is its share at once, but its disk space is
     /// allocated as sessions need it (tens of MiB ahead). Past it, or with
     /// no disk space left, saves fail with `SESS_E_STORE_FULL` and nothing
-    /// is written. Processes sharing a directory may give different sizes
+    /// is written; new sessions and saves are refused a little short of
+    /// it, leaving the map's last free pages (tens of them: 100 to 300
+    /// KiB, by the depth of its trees) to the expiry sweeps and Abandons
+    /// that free room, so a full store takes sessions again as its
+    /// sessions end. Processes sharing a directory may give different sizes
     /// (a server restarted with a larger one while its old workers still
     /// serve): a process maps each file at least at the length it finds
     /// (the largest map of the processes using it), and once another

@@ -1,7 +1,8 @@
 //! Opening an LMDB directory: one environment per directory per process
 //! (shared by the applications naming it), each application's databases
 //! in it, the format check, the disk reservation ahead of the map's use,
-//! and the mapping of LMDB's failures to result codes.
+//! the map's reserve for sweeps and removals ([`Room`]), and the mapping
+//! of LMDB's failures to result codes.
 //!
 //! The environment is opened with `MDB_WRITEMAP`: a commit writes into the
 //! shared map instead of `pwrite`-ing each dirty page (several times
@@ -78,6 +79,11 @@ struct Environment {
     data_path: PathBuf,
     /// Bytes from the data file's start known to have their blocks.
     reserved: AtomicU64,
+    /// The map's free pages when this process's write transaction under
+    /// way began ([`Environment::measure`]; its threads write in turn).
+    map_free: AtomicU64,
+    /// The depth of the deepest tree then.
+    map_depth: AtomicU64,
     /// The format it is marked with (see `parts.rs`).
     format: &'static [u8],
     /// LMDB's page size (fixed for the environment).
@@ -127,12 +133,26 @@ const RESERVE_CHUNK: u64 = 8 << 20;
 /// free list, with room to spare.
 const FLUSH_MARGIN: u64 = 16 << 20;
 
-/// The disk room a write transaction that rewrites records, or deletes
-/// many, keeps reserved as it goes ([`shared_reserve`]): its margin, plus
-/// what each change it has made or is about to make may add to the file.
-/// LMDB rewrites a record in overflow pages (one of about half a page or
-/// more) into new pages, so a batch of them can grow the file by the sum
+/// The room of a write transaction that rewrites records, or deletes
+/// many, or adds any: on disk and in the map.
+///
+/// On disk, it keeps reserved as it goes ([`shared_reserve`]) its margin,
+/// plus what each change it has made or is about to make may add to the
+/// file. LMDB rewrites a record in overflow pages (one of about half a page
+/// or more) into new pages, so a batch of them can grow the file by the sum
 /// of their sizes, however large: no fixed margin holds it.
+///
+/// In the map, it counts the pages its changes may take from the ones
+/// free when it began ([`Environment::measure`]). A write that adds data
+/// (a new session, a save, a rename, a slide) is refused (`E_STORE_FULL`,
+/// nothing written) rather than take the map's last free pages, the
+/// reserve ([`MapRoom::reserve`]) kept for sweeps and removals: LMDB
+/// reuses a page freed by commit N only from commit N + 2 on, so a commit
+/// that took the last free pages would leave every later write, a sweep's
+/// deletes too (which copy pages as well), failing for good, and no
+/// expired session could ever be ended. A sweep may use the reserve, but
+/// claims in one transaction only as many sessions as leave a one-claim
+/// commit's pages for the next ([`Room::claim_fits`]).
 ///
 /// During the transaction LMDB still reports the last used page as of the
 /// last commit (no other writer can commit meanwhile), so every step
@@ -140,32 +160,147 @@ const FLUSH_MARGIN: u64 = 16 << 20;
 pub(super) struct Room<'e> {
     environment: &'e Environment,
     margin: u64,
-    /// What the changes so far may add.
+    /// What the changes so far may add to the file.
     added: u64,
+    /// Whether the changes may not take the map's reserve (a write that
+    /// adds data), or may (a sweep).
+    keeps_reserve: bool,
+    /// The map's free pages when the transaction began.
+    map: MapRoom,
+    /// The map pages the changes so far may take.
+    taken: u64,
 }
 
 impl Room<'_> {
-    /// Keeps room reserved for one more rewrite, of a record of `len`
-    /// bytes (its new length): call before it. Counted: the overflow pages
-    /// it may take (its bytes and the 16-byte page header, in whole pages),
-    /// its leaf's copy and a page above.
+    /// A room keeping `margin` bytes reserved on disk; `keeps_reserve`:
+    /// whether it may not take the map's reserve.
+    fn new(environment: &Environment, margin: u64, keeps_reserve: bool) -> Room<'_> {
+        let map = environment.map_room();
+        Room {
+            environment,
+            margin,
+            added: 0,
+            keeps_reserve,
+            map,
+            // The pages any commit copies once, whatever it changes.
+            taken: map.per_commit(),
+        }
+    }
+
+    /// Keeps room for one more rewrite, or a new record, of `len` bytes
+    /// (its new length): call before it. Counted: the overflow pages it may
+    /// take (its bytes and the 16-byte page header, in whole pages); on
+    /// disk, its leaf's copy and a page above (the pages further up are the
+    /// margin's), in the map a claim's pages ([`MapRoom::per_claim`]: the
+    /// paths of both trees, which a new session, a rename or a re-filing
+    /// changes too).
     pub(super) fn record(&mut self, len: usize) -> Result<()> {
-        let page = self.environment.page_size;
-        let pages = (len as u64).saturating_add(16).div_ceil(page) + 2;
-        self.grow(pages.saturating_mul(page))
+        let pages = self.overflow_pages(len);
+        self.grow(pages + self.map.per_claim(), pages + 2)
     }
 
-    /// Keeps room reserved for `n` more B-tree pages the transaction may
-    /// copy (deletes, index moves): call before the change.
-    pub(super) fn pages(&mut self, n: u64) -> Result<()> {
-        self.grow(n.saturating_mul(self.environment.page_size))
+    /// Keeps room for one more claim (two deletes) or a re-filing's index
+    /// move: call before it. Counted: on disk, both B-tree leaves and a
+    /// sibling of each; in the map, [`MapRoom::per_claim`].
+    pub(super) fn claim(&mut self) -> Result<()> {
+        self.grow(self.map.per_claim(), 4)
     }
 
-    fn grow(&mut self, bytes: u64) -> Result<()> {
-        self.added = self.added.saturating_add(bytes);
+    /// The overflow pages of a record of `len` bytes.
+    fn overflow_pages(&self, len: usize) -> u64 {
+        (len as u64)
+            .saturating_add(16)
+            .div_ceil(self.environment.page_size)
+    }
+
+    /// Counts `map` more pages the transaction may take in the map (see
+    /// [`MapRoom`]; `E_STORE_FULL` if it keeps the reserve and they would
+    /// take it) and keeps `disk` more reserved on disk.
+    fn grow(&mut self, map: u64, disk: u64) -> Result<()> {
+        self.taken = self.taken.saturating_add(map);
+        if self.keeps_reserve && self.taken.saturating_add(self.map.reserve()) > self.map.free {
+            return Err(Error::new(
+                error::E_STORE_FULL,
+                "LMDB store: the map is full (its last free pages are kept for the \
+                 sweeps and removals that free room; raise map_size; nothing was \
+                 written)",
+            ));
+        }
+        self.added = self
+            .added
+            .saturating_add(disk.saturating_mul(self.environment.page_size));
         shared_reserve(self.environment, self.margin.saturating_add(self.added))
     }
+
+    /// Whether a sweep may make one more change, a claim (`record` 0) or
+    /// the re-filing of a record of `record` bytes, in this transaction:
+    /// whether it would still leave the pages of a commit of one claim for
+    /// the next (the pages this one frees are reusable only from the
+    /// commit after that).
+    pub(super) fn claim_fits(&self, record: usize) -> bool {
+        let n = match record {
+            0 => 0,
+            len => self.overflow_pages(len),
+        };
+        let after = self.taken.saturating_add(n + self.map.per_claim());
+        after.saturating_add(self.map.one_claim()) <= self.map.free
+    }
 }
+
+/// The map pages free as a write transaction begins, and the depth of the
+/// deepest tree: what [`Room`] sizes the reserve by.
+#[derive(Clone, Copy)]
+pub(super) struct MapRoom {
+    /// Pages free past the last used one and on LMDB's free list. Some of
+    /// these only the commit after the next may reuse (freed by the last
+    /// one): counted all the same, since what this transaction's commit
+    /// does not take is what the next one can have.
+    free: u64,
+    /// The depth of the deepest tree (the main database's, the sessions'
+    /// and expiry indexes of every application).
+    depth: u64,
+}
+
+impl MapRoom {
+    /// The pages any commit may copy once: the main database's path (it
+    /// records each changed tree's root) and the free list's (its path,
+    /// and two pages for the records of what the commit frees and reuses).
+    fn per_commit(self) -> u64 {
+        2 * self.depth + 2
+    }
+
+    /// The pages one claim may copy: in each of the two trees it changes
+    /// (the sessions and the expiry index), the path to the record, and at
+    /// each level a sibling that a merge or a split touches.
+    fn per_claim(self) -> u64 {
+        4 * self.depth
+    }
+
+    /// The pages of a commit of one claim (or one removal).
+    fn one_claim(self) -> u64 {
+        self.per_commit() + self.per_claim()
+    }
+
+    /// The pages a write that adds data leaves free: two commits of one
+    /// claim. The first after it can use only what it leaves; the second,
+    /// that less what the first took, plus what this write freed; the
+    /// third, what the first freed (its copies' originals, the claimed
+    /// session's pages: about what it took), and so on, a sweep freeing
+    /// room as it goes. With trees 2 deep (most 1 MiB maps'), 28 pages
+    /// (112 KiB of 4 KiB pages); 3 deep, 40; 5 deep (maps of GiBs), 64.
+    fn reserve(self) -> u64 {
+        2 * self.one_claim()
+    }
+}
+
+/// Below how many bytes left past the last used page (when the map has
+/// at least this much left at its end, no write needs more) a write
+/// transaction counts the pages on LMDB's free list too.
+const COUNT_BELOW: u64 = FLUSH_MARGIN;
+
+/// The depth assumed while the map has more than [`COUNT_BELOW`] left at
+/// its end (trees are not measured then): what a map of tens of GiB has.
+const ASSUMED_DEPTH: u64 = 6;
 
 /// A transaction (`T`: [`RoTxn`] or [`RwTxn`]) and the shared hold on its
 /// environment's gate that it keeps while open (see [`Environment::begin`]).
@@ -326,14 +461,17 @@ impl Shared {
         shared_reserve(&self.environment, self.margin)
     }
 
-    /// The disk room of a write transaction that rewrites records (see
-    /// [`Room`]), beyond what [`Shared::reserve`] keeps.
+    /// The room of a write transaction that adds data (see [`Room`]):
+    /// beyond what [`Shared::reserve`] keeps on disk, and short of the
+    /// map's reserve.
     pub(super) fn room(&self) -> Room<'_> {
-        Room {
-            environment: &self.environment,
-            margin: self.margin,
-            added: 0,
-        }
+        Room::new(&self.environment, self.margin, true)
+    }
+
+    /// The room of a sweep's write transaction, which may use the map's
+    /// reserve (see [`Room::claim_fits`]).
+    pub(super) fn sweep_room(&self) -> Room<'_> {
+        Room::new(&self.environment, self.margin, false)
     }
 
     /// This application's number in the process.
@@ -633,6 +771,8 @@ impl Environment {
             data,
             data_path,
             reserved: AtomicU64::new(0),
+            map_free: AtomicU64::new(0),
+            map_depth: AtomicU64::new(ASSUMED_DEPTH),
             writer: parking_lot::Mutex::new(()),
             gate: parking_lot::RwLock::new(()),
             unmapped: AtomicBool::new(false),
@@ -863,11 +1003,73 @@ impl Environment {
         self.begin(op, Env::read_txn)
     }
 
-    /// A write transaction (see [`Environment::begin`]): begin it holding
-    /// this process's turn ([`Environment::turn`]), or before the
-    /// environment is shared.
+    /// A write transaction (see [`Environment::begin`]), the map's free
+    /// pages measured ([`Environment::measure`]): begin it holding this
+    /// process's turn ([`Environment::turn`]), or before the environment
+    /// is shared.
     fn write_txn(&self, op: &str) -> Result<Gated<'_, RwTxn<'_>>> {
-        self.begin(op, Env::write_txn)
+        let txn = self.begin(op, Env::write_txn)?;
+        self.measure(&txn, op)?;
+        Ok(txn)
+    }
+
+    /// Records the map's free pages and the depth of its deepest tree as
+    /// of the last commit, for the [`Room`]s of the write transaction
+    /// `txn` just begun (holding LMDB's writer lock: nothing commits
+    /// meanwhile). Where the map has more than [`COUNT_BELOW`] left past
+    /// the last used page, that is all (LMDB's own record, no system
+    /// call): no write needs more. Only nearer its end are the pages of
+    /// the trees counted, from their records in the main database (in
+    /// memory: a walk of a few records).
+    fn measure(&self, txn: &RoTxn, op: &str) -> Result<()> {
+        let env = self.env()?;
+        let info = env.info();
+        let map = info.map_size as u64 / self.page_size;
+        let tail = map.saturating_sub(info.last_page_number as u64 + 1);
+        let (free, depth) = if tail >= COUNT_BELOW / self.page_size {
+            (tail, ASSUMED_DEPTH)
+        } else {
+            self.count(env, txn, map).map_err(|e| fail(e, op))?
+        };
+        self.map_free.store(free, Ordering::Relaxed);
+        self.map_depth.store(depth, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The free pages of a map of `map` pages and the depth of its
+    /// deepest tree, as `txn` sees them: the map less the two meta pages,
+    /// the main database's pages and those of the trees it names (their
+    /// records, `MDB_db`, are its values: see `verify.rs`), and a bound on
+    /// the free list's own pages (its tree cannot be opened to count): 8
+    /// bytes a free page's number, its pages half full at least, and its
+    /// path.
+    fn count(&self, env: &Env<WithoutTls>, txn: &RoTxn, map: u64) -> heed::Result<(u64, u64)> {
+        let Some(main) = env.open_database::<Bytes, Bytes>(txn, None)? else {
+            return Ok((map, 1));
+        };
+        let stat = main.stat(txn)?;
+        let mut depth = u64::from(stat.depth);
+        let mut used = 2 + (stat.branch_pages + stat.leaf_pages + stat.overflow_pages) as u64;
+        for entry in main.iter(txn)? {
+            let (_, record) = entry?;
+            if record.len() == verify::DB_SIZE {
+                let db = verify::Db::parse(record);
+                depth = depth.max(u64::from(db.depth));
+                used += db.branch_pages + db.leaf_pages + db.overflow_pages;
+            }
+        }
+        let listed = map.saturating_sub(used);
+        let free_list = (listed * 16).div_ceil(self.page_size) + depth;
+        Ok((listed.saturating_sub(free_list), depth.max(1)))
+    }
+
+    /// What [`Environment::measure`] found for the write transaction
+    /// under way.
+    fn map_room(&self) -> MapRoom {
+        MapRoom {
+            free: self.map_free.load(Ordering::Relaxed),
+            depth: self.map_depth.load(Ordering::Relaxed),
+        }
     }
 
     /// Marks the environment orphaned if the directory's `data.mdb` is no
@@ -1023,11 +1225,7 @@ impl Environment {
         let mut txn = self.write_txn("slide")?;
         // Holding LMDB's writer lock, as `LmdbProvider::write` does.
         shared_reserve(self, FLUSH_MARGIN)?;
-        let mut room = Room {
-            environment: self,
-            margin: FLUSH_MARGIN,
-            added: 0,
-        };
+        let mut room = Room::new(self, FLUSH_MARGIN, true);
         for ((_, h), slide) in &batch {
             // Only over the deadline the request read: a later write stands.
             let slid = |st: State| {

@@ -53,9 +53,18 @@
 //! - **Faults**: a full map or disk is `E_STORE_FULL` (the transaction is
 //!   aborted, or never begun: nothing written; the files are written
 //!   through memory maps, with their disk space allocated ahead, see
-//!   `space.rs` and `env.rs`, so a full disk is never SIGBUS); a damaged or
-//!   foreign file, or an LMDB environment that is not empty and not marked
-//!   as libsess's (another program's), `E_STORE_CORRUPT`; a missing or
+//!   `space.rs` and `env.rs`, so a full disk is never SIGBUS). A write
+//!   that adds data (a new session, a save, a rename, a slide) is refused
+//!   a little short of a full map: the map's last free pages, a reserve
+//!   sized by the depth of its trees (100 to 300 KiB), are left to
+//!   sweeps and removals (Abandon), which free room, a sweep claiming in
+//!   one transaction only as many sessions as leave the next one its
+//!   pages. LMDB reuses a page freed by a commit only two commits later,
+//!   so a write that took the map's last pages left every later one, a
+//!   sweep's deletes too, failing for good: expired sessions never ended,
+//!   new ones never taken (`Room` in `env.rs`). Likewise, a damaged
+//!   or foreign file, or an LMDB environment that is not empty and not marked
+//!   as libsess's (another program's), is `E_STORE_CORRUPT`; a missing or
 //!   unwritable directory, or one whose file system cannot allocate space
 //!   ahead (`fallocate`), `E_STORE_ACCESS` at application creation
 //!   (`E_STORE_UNAVAILABLE` if another opener holds the directory's lock,
@@ -156,9 +165,14 @@ pub struct LmdbOptions {
     /// one its key picks. Each file's length is its share at once, but its disk
     /// space is allocated as sessions need it (tens of MiB ahead). Past it, or
     /// with no disk space left, saves fail with `E_STORE_FULL` and nothing is
-    /// written. Whether a new directory is split is up to the first process to
-    /// open it. Processes sharing a directory may give different sizes (a
-    /// server restarted with a larger one while its old workers still serve): a
+    /// written; new sessions and saves are refused a little short of it,
+    /// leaving the map's last free pages (tens of them: 100 to 300 KiB, by
+    /// the depth of its trees) to the expiry sweeps and Abandons that free
+    /// room, so a full store takes sessions again as its sessions end (in a
+    /// split directory, each file keeps its own). Whether a new directory is
+    /// split is up to the first process to open it. Processes sharing a
+    /// directory may give different sizes (a server restarted with a larger
+    /// one while its old workers still serve): a
     /// process maps each file at least at the length it finds (the largest map
     /// of the processes using it), and once another process, with a larger map,
     /// has stored past this one's map, this one maps the files at the larger

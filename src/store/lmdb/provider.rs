@@ -536,6 +536,7 @@ impl Provider for LmdbProvider {
                     "the LMDB store holds max_sessions sessions already",
                 ));
             }
+            s.room().record(State::LEN + blob.len())?;
             if !self.take_inside(&h, token, now_ms) {
                 return Ok(Status::Exists);
             }
@@ -646,6 +647,7 @@ impl Provider for LmdbProvider {
             if self.state(txn, &nh, "regenerate")?.is_some() {
                 return Ok(Status::Exists);
             }
+            self.shared.room().record(State::LEN + blob.len())?;
             took = self.take_inside(&nh, token, now_ms);
             if !took {
                 return Ok(Status::Exists); // its lock slot is in use
@@ -761,20 +763,29 @@ impl Provider for LmdbProvider {
         loop {
             let mut too_large_now = 0u64;
             let mut changes = 0usize;
+            // Whether the map's room ended the transaction's claims.
+            let mut full = false;
             // The locks of the sessions claimed: freed once the transaction
             // has committed (or aborted), when this is dropped.
             let mut locks = self.locks.sweep(now_ms);
             let before = out.len();
             let swept = self.write("sweep", |txn| {
-                let mut room = s.room();
+                let mut room = s.sweep_room();
                 for k in due(txn, max.saturating_mul(4).max(64))? {
                     if out.len() >= max || limit.is_some_and(|l| changes >= l) {
                         break;
                     }
-                    changes += 1; // undone below if it writes nothing
-                                  // What a claim (two deletes) or a re-filing's index move
-                                  // may copy: both B-tree leaves, and a sibling of each.
-                    room.pages(4)?;
+                    // Past the first change, only while the map would keep the
+                    // room of a one-claim commit for the next transaction (the
+                    // first change has it: every commit before left it): the
+                    // rest are for the next transaction.
+                    if changes > 0 && !room.claim_fits(0) {
+                        full = true;
+                        break;
+                    }
+                    // Undone below if it writes nothing.
+                    changes += 1;
+                    room.claim()?;
                     let Ok(h) = <[u8; 16]>::try_from(&k[8.min(k.len())..]) else {
                         // A malformed entry is no session's.
                         s.expiry.delete(txn, &k).map_err(|e| fail(e, "sweep"))?;
@@ -798,7 +809,14 @@ impl Provider for LmdbProvider {
                     }
                     if st.deadline > now_ms {
                         // Slid on since it was filed: filed at its deadline
-                        // (its entry is `k`).
+                        // (its entry is `k`), if the map has the room for its
+                        // record's copy (else left for a later sweep: it is
+                        // not due, and the claims must not wait for it).
+                        let len = self.record(txn, &h, "sweep")?.map_or(0, |(_, b)| b.len());
+                        if !room.claim_fits(State::LEN + len) {
+                            changes -= 1; // nothing written
+                            continue;
+                        }
                         self.move_due(txn, &h, st.indexed, st.deadline, "sweep")?;
                         let filed = State {
                             indexed: st.deadline,
@@ -846,7 +864,7 @@ impl Provider for LmdbProvider {
                 Ok(()) => {
                     too_large += too_large_now;
                     // In smaller transactions: on while they fill up.
-                    if limit.is_some_and(|l| changes >= l) && out.len() < max {
+                    if (full || limit.is_some_and(|l| changes >= l)) && out.len() < max {
                         continue;
                     }
                     break;
@@ -1058,33 +1076,10 @@ mod tests {
 
     #[test]
     fn a_full_maps_sweep_goes_on_in_smaller_transactions() {
-        let dir = UnitDir::new("full-sweep");
-        let opts = LmdbOptions {
-            map_size: 1 << 20,
-            ..LmdbOptions::new(&*dir)
-        };
-        let shared = Shared::open(&opts, SINGLE, 4096).unwrap();
-        let p = LmdbProvider::new(shared, LockTable::open(&dir, 1000).unwrap(), test_clock());
-        // Sessions (keys spread as hashes spread them) until the map is
-        // full.
-        let key_of = |i: u32| {
-            let mut h = [0u8; 16];
-            let x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            h[..8].copy_from_slice(&x.to_le_bytes());
-            h[8..].copy_from_slice(&x.rotate_left(29).to_le_bytes());
-            KeyHash::from_bytes(h).hex()
-        };
-        let mut stored = 0u64;
-        let full = loop {
-            let key = key_of(stored as u32);
-            match p.create(&key, 1, 0, 60_000, u64::MAX, &[7; 400]) {
-                Ok(Status::Done) => {}
-                Ok(other) => panic!("{other:?}"),
-                Err(e) => break e,
-            }
-            assert_eq!(p.release(&key, 1).unwrap(), Status::Done);
-            stored += 1;
-        };
+        let (p, _dir) = small_map("full-sweep", 1 << 20, 4096);
+        // Sessions until the map is full.
+        let (stored, full) = fill(&p, 0, 0, 400);
+        let stored = u64::from(stored);
         assert_eq!(full.code(), error::E_STORE_FULL, "{full}");
         assert!(stored > 500, "{stored}");
         // Every one has expired: sweeps end them all (the first claiming
@@ -1101,9 +1096,144 @@ mod tests {
         }
         assert_eq!((ended, p.count().unwrap()), (stored, 0));
         assert_eq!(
-            p.create(&key_of(u32::MAX), 1, 120_000, 180_000, u64::MAX, &[7; 400])
-                .unwrap(),
+            p.create(
+                &spread_key(u32::MAX),
+                1,
+                120_000,
+                180_000,
+                u64::MAX,
+                &[7; 400]
+            )
+            .unwrap(),
             Status::Done
+        );
+    }
+
+    /// A provider on a new single-part directory with a map of `map_size`
+    /// bytes, for sessions of up to `max_session` bytes.
+    fn small_map(what: &str, map_size: usize, max_session: usize) -> (LmdbProvider, UnitDir) {
+        let dir = UnitDir::new(what);
+        let opts = LmdbOptions {
+            map_size,
+            ..LmdbOptions::new(&*dir)
+        };
+        let shared = Shared::open(&opts, SINGLE, max_session).unwrap();
+        let locks = LockTable::open(&dir, 1000).unwrap();
+        (LmdbProvider::new(shared, locks, test_clock()), dir)
+    }
+
+    /// Creates sessions of `value` bytes at `now_ms` (for 60 s), keys `from`…
+    /// (spread as hashes spread them), until the map is full: how many
+    /// were stored, and the error that stopped them.
+    fn fill(p: &LmdbProvider, from: u32, now_ms: u64, value: usize) -> (u32, Error) {
+        let blob = vec![7u8; value];
+        let mut i = from;
+        loop {
+            let key = spread_key(i);
+            match p.create(&key, 1, now_ms, now_ms + 60_000, u64::MAX, &blob) {
+                Ok(Status::Done) => {}
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => return (i - from, e),
+            }
+            assert_eq!(p.release(&key, 1).unwrap(), Status::Done);
+            i += 1;
+        }
+    }
+
+    /// Key `i`, spread over the B-tree as key hashes are.
+    fn spread_key(i: u32) -> String {
+        let mut h = [0u8; 16];
+        let x = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h[..8].copy_from_slice(&x.to_le_bytes());
+        h[8..].copy_from_slice(&x.rotate_left(29).to_le_bytes());
+        KeyHash::from_bytes(h).hex()
+    }
+
+    /// Sweeps at `now_ms` in batches of `batch` until nothing is due: how
+    /// many sessions were handed out (each once), or the first failure.
+    fn sweep_all(p: &LmdbProvider, now_ms: u64, batch: usize) -> Result<u64> {
+        let mut ended = 0;
+        loop {
+            let mut list = BlobList::new(64 << 10, batch);
+            p.claim_expired(now_ms, batch, &mut list)?;
+            if list.is_empty() {
+                return Ok(ended);
+            }
+            ended += list.len() as u64;
+        }
+    }
+
+    /// A map filled to `E_STORE_FULL`, by sessions of any size, never
+    /// jams: one is still removed; once the rest expire, sweeps (in
+    /// batches of any size) end every one of them exactly once and new
+    /// sessions are taken again, round after round; the file then passes
+    /// the opening check. (A write that took the map's last free pages
+    /// left every sweep failing for good: LMDB reuses a page freed by a
+    /// commit only two commits later.)
+    #[test]
+    fn a_full_map_never_jams_its_sweeps_or_new_sessions() {
+        let mut jammed = Vec::new();
+        let mut runs = 0;
+        let maps = [
+            (1 << 20, &[100, 400, 1500, 3000, 5000, 20_000][..]),
+            (4 << 20, &[400, 1500, 20_000]),
+        ];
+        for (map_size, values) in maps {
+            for &value in values {
+                for batch in [1, 7, 64] {
+                    runs += 1;
+                    let (p, dir) = small_map("jam", map_size, 64 << 10);
+                    // Keys used so far; sessions of the round before still due.
+                    let (mut next, mut left) = (0, 0);
+                    for round in 0..3u64 {
+                        let now = round * 120_000;
+                        let what = format!(
+                            "{map_size} B map, {value} B values, batches of {batch}, round {round}"
+                        );
+                        let (stored, full) = fill(&p, next, now, value);
+                        assert_eq!(full.code(), error::E_STORE_FULL, "{what}: {full}");
+                        // One is abandoned, in the full map.
+                        let first = spread_key(next);
+                        next += stored;
+                        let mut out = BlobBuf::new(64 << 10);
+                        let removed = match p.get(&first, LockMode::Exclusive, 2, now, &mut out) {
+                            Ok(Status::Done) => p.remove(&first, 2),
+                            other => other,
+                        };
+                        let jam = match sweep_all(&p, now + 60_001, batch) {
+                            _ if stored == 0 => Some("no session fitted".to_owned()),
+                            _ if !matches!(removed, Ok(Status::Done)) => {
+                                Some(format!("abandoning one: {removed:?}"))
+                            }
+                            Ok(ended) if ended + 1 == u64::from(stored) + left => None,
+                            Ok(ended) => Some(format!("{ended} of {stored} - 1 + {left} ended")),
+                            Err(e) => Some(format!("the sweep failed: {e}")),
+                        };
+                        // A new session, due at the next round's sweep.
+                        let key = spread_key(u32::MAX - round as u32);
+                        let new =
+                            p.create(&key, 1, now + 60_001, now + 120_000, u64::MAX, &[1; 100]);
+                        let jam = jam.or_else(|| match new {
+                            Ok(Status::Done) => None,
+                            other => Some(format!("then a new session: {other:?}")),
+                        });
+                        if let Some(jam) = jam {
+                            jammed.push(format!("{what}: {jam}"));
+                            break;
+                        }
+                        left = 1;
+                        let _ = p.release(&key, 1);
+                    }
+                    drop(p);
+                    crate::store::lmdb::verify::data_file(&dir).unwrap();
+                }
+            }
+        }
+        assert!(
+            jammed.is_empty(),
+            "{} of {runs} runs jammed:\n{}",
+            jammed.len(),
+            jammed.join("\n")
         );
     }
 

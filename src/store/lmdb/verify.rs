@@ -55,7 +55,7 @@ const PAGE_HEADER: usize = 16;
 /// `NODESIZE`: a node's header (size or child low words, flags, key size).
 const NODE_HEADER: usize = 8;
 /// `sizeof(MDB_db)`.
-const DB_SIZE: usize = 48;
+pub(super) const DB_SIZE: usize = 48;
 /// `sizeof(MDB_meta)`.
 const META_SIZE: usize = 136;
 
@@ -144,20 +144,22 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// An `MDB_db`: one tree's record.
+/// An `MDB_db`: one tree's record (also read by `env.rs`, which counts
+/// the pages of the trees the main database names).
 #[derive(Clone, Copy)]
-struct Db {
+pub(super) struct Db {
     flags: u16,
-    depth: u16,
-    branch_pages: u64,
-    leaf_pages: u64,
-    overflow_pages: u64,
+    pub(super) depth: u16,
+    pub(super) branch_pages: u64,
+    pub(super) leaf_pages: u64,
+    pub(super) overflow_pages: u64,
     entries: u64,
     root: u64,
 }
 
 impl Db {
-    fn parse(b: &[u8]) -> Db {
+    /// Parses the record `b` ([`DB_SIZE`] bytes at least).
+    pub(super) fn parse(b: &[u8]) -> Db {
         Db {
             flags: u16_at(b, 4),
             depth: u16_at(b, 6),
