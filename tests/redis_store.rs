@@ -1727,12 +1727,10 @@ fn a_value_past_the_servers_proto_max_bulk_len_says_so() {
     assert!(t.elapsed() < budget / 2, "retried: {:?}", t.elapsed());
     assert_eq!(refused.code(), error::E_STORE_UNAVAILABLE, "{refused:?}");
     let detail = refused.detail();
-    let bytes: usize = detail
-        .split_once("a value of ")
-        .and_then(|(_, rest)| rest.split_once(" bytes"))
-        .and_then(|(n, _)| n.parse().ok())
-        .unwrap_or_else(|| panic!("no size: {detail}"));
-    assert!((2 << 20..(2 << 20) + 16).contains(&bytes), "{detail}");
+    assert!(
+        (2 << 20..(2 << 20) + 16).contains(&size_named(detail)),
+        "{detail}"
+    );
     for says in [
         "larger than its proto-max-bulk-len",
         "CONFIG SET",
@@ -1746,6 +1744,43 @@ fn a_value_past_the_servers_proto_max_bulk_len_says_so() {
     s.close().unwrap();
     let s = app.open(&id, LockMode::Shared).unwrap();
     assert_eq!(s.get("n"), Some(&Variant::I4(2)));
+}
+
+/// A value so long that the server closes the connection while it is still
+/// being sent (the client sees a reset, not the refusal): tried again as
+/// any dropped connection, then the error says the value may be larger
+/// than the server's `proto-max-bulk-len`.
+#[test]
+fn a_reset_while_sending_a_long_value_names_proto_max_bulk_len() {
+    let server = Server::start(&["--proto-max-bulk-len", "1mb"]);
+    let redis = RedisOptions {
+        retry_budget: Duration::from_secs(1),
+        ..redis_opts(&server.url(), redis_env::unique_prefix("bulk"))
+    };
+    let app = app_on(redis, |o| {
+        o.max_value_bytes = 40 << 20;
+        o.max_session_bytes = 40 << 20;
+    });
+    let id = stored(&app, &[("n", Variant::I4(1))]);
+    let mut s = app.open(&id, LockMode::Exclusive).unwrap();
+    s.set("big", Variant::bstr(&"x".repeat(32 << 20))).unwrap();
+    let failed = s.close().unwrap_err();
+    assert_eq!(failed.code(), error::E_STORE_UNAVAILABLE, "{failed:?}");
+    let detail = failed.detail();
+    assert!(detail.contains("proto-max-bulk-len"), "{detail}");
+    assert!(
+        (32 << 20..(32 << 20) + 16).contains(&size_named(detail)),
+        "{detail}"
+    );
+}
+
+/// The N of "a value of N bytes" in an error's detail.
+fn size_named(detail: &str) -> usize {
+    detail
+        .split_once("a value of ")
+        .and_then(|(_, rest)| rest.split_once(" bytes"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size: {detail}"))
 }
 
 /// Out of memory, a read-only request whose session is due for its slide

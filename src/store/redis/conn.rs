@@ -209,6 +209,29 @@ pub(super) fn refused(bytes: usize) -> RedisError {
     RedisError::from((ErrorKind::Client, REFUSED, bytes.to_string()))
 }
 
+/// The smallest `proto-max-bulk-len` a server takes (`1mb`).
+const MIN_BULK_LEN: usize = 1 << 20;
+
+/// `e`, the connection dropped while a command whose longest argument is
+/// `bytes` long was sent. Past the smallest `proto-max-bulk-len`, a server
+/// set lower refuses the argument and closes the connection as it arrives,
+/// and the client, still sending, may see only the reset: the error (still
+/// the connection's, tried again) says so.
+pub(super) fn dropped_sending(e: RedisError, bytes: usize) -> RedisError {
+    if bytes <= MIN_BULK_LEN {
+        return e;
+    }
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        format!(
+            "{e}, sending a value of {bytes} bytes (encoded): if it happens again, the \
+             value may be larger than the server's proto-max-bulk-len; raise \
+             proto-max-bulk-len on the server (CONFIG SET proto-max-bulk-len), or \
+             store less in one value"
+        ),
+    ))
+}
+
 /// The longest argument's length, for an error made by [`refused`].
 fn refused_length(e: &RedisError) -> Option<usize> {
     if e.kind() != ErrorKind::Client || !e.to_string().starts_with(REFUSED) {

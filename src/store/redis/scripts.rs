@@ -238,7 +238,9 @@ impl<'a> Call<'a> {
     /// without the library, likewise; one without functions, or refusing
     /// them, gets the script instead (and every call after). An argument
     /// longer than the server's `proto-max-bulk-len` is
-    /// [`refused`](super::conn::refused), naming its length.
+    /// [`refused`](super::conn::refused), naming its length; a connection
+    /// dropped while a long one was sent
+    /// [says it may be that](super::conn::dropped_sending).
     pub(super) fn invoke<T: FromRedisValue>(&self, con: &mut dyn ConnectionLike) -> RedisResult<T> {
         match self.cmd.query(con) {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
@@ -263,14 +265,22 @@ impl<'a> Call<'a> {
                 self.as_script().invoke(con)
             }
             Err(e) if detail_starts(&e, "Protocol error: invalid bulk length") => {
-                let longest = self.cmd.args_iter().filter_map(|arg| match arg {
-                    ::redis::Arg::Simple(bytes) => Some(bytes.len()),
-                    _ => None,
-                });
-                Err(super::conn::refused(longest.max().unwrap_or(0)))
+                Err(super::conn::refused(self.longest_arg()))
+            }
+            Err(e) if e.is_connection_dropped() => {
+                Err(super::conn::dropped_sending(e, self.longest_arg()))
             }
             reply => reply,
         }
+    }
+
+    /// The length of the longest argument.
+    fn longest_arg(&self) -> usize {
+        let lengths = self.cmd.args_iter().filter_map(|arg| match arg {
+            ::redis::Arg::Simple(bytes) => Some(bytes.len()),
+            _ => None,
+        });
+        lengths.max().unwrap_or(0)
     }
 
     /// The same call as an EVALSHA of the script.
